@@ -1,0 +1,80 @@
+# iamkeys — GNU Make build.  `make`, `make check`, `make demo`, `make bench`,
+# `make asan` (ASan+UBSan build + suite), `make fuzz` (libFuzzer targets, clang).
+VERSION    := 0.1.0
+CC         ?= cc
+BUILD      ?= build
+PKGS       := libcurl libcrypto libxml-2.0 jansson
+WARN       := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
+              -Wformat=2 -Wwrite-strings -Wno-unused-parameter
+CFLAGS     ?= -O2 -g
+ifeq ($(WERROR),1)
+WARN       += -Werror
+endif
+ifeq ($(SANITIZE),1)
+CFLAGS     += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+LDFLAGS    += -fsanitize=address,undefined
+endif
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DIAMKEYS_VERSION='"$(VERSION)"' -Isrc $(WARN) $(PKG_CFLAGS) $(CFLAGS)
+PYTHON     := /usr/bin/python3
+
+LIB_SRCS   := $(wildcard src/core/*.c src/aws/*.c src/sinks/*.c) $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+UNIT_HELP  := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
+UNIT_HOBJS := $(UNIT_HELP:%.c=$(BUILD)/%.o)
+
+.PHONY: all check unit asan demo bench fuzz clean deps format
+all: $(BUILD)/iamkeys
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libiamkeys.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/iamkeys: $(BUILD)/src/main.o $(BUILD)/libiamkeys.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(UNIT_HOBJS) $(BUILD)/libiamkeys.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs cmocka) -lpthread
+
+unit: $(UNIT_BINS)
+
+# make check: unit tests, emulator tests, CLI tests; ends with "N passed, N failed".
+check: $(BUILD)/iamkeys $(UNIT_BINS)
+	$(PYTHON) tests/run.py --build $(BUILD)
+
+asan:
+	$(MAKE) BUILD=build-asan SANITIZE=1 CFLAGS="-O1 -g" check
+
+demo: $(BUILD)/iamkeys
+	@scripts/deps.sh --check || scripts/deps.sh
+	$(PYTHON) scripts/demo.py --build $(BUILD)
+
+bench: $(BUILD)/iamkeys
+	$(PYTHON) bench/run.py --build $(BUILD)
+
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+fuzz:
+	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" \
+	    LDFLAGS="-fsanitize=address,undefined" build-fuzz/libiamkeys.a
+	@mkdir -p build-fuzz/fuzz
+	for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \
+	  clang -std=c11 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined \
+	    $$f build-fuzz/libiamkeys.a $(PKG_LIBS) -o build-fuzz/fuzz/$$n || exit 1; done
+
+deps:
+	scripts/deps.sh
+
+format:
+	clang-format -i $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]')
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

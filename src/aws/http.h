@@ -1,0 +1,82 @@
+#ifndef IAMKEYS_HTTP_H
+#define IAMKEYS_HTTP_H
+/*
+ * The HTTP transport is a vtable, so unit tests plug in a scripted fake
+ * (tests/unit/fake_transport.[ch]) that checks each request and returns a
+ * canned reply. The real one is libcurl (http_curl.c).
+ */
+#include <stddef.h>
+#include "core/strbuf.h"
+
+struct http_header {
+	char *name;
+	char *value;
+};
+
+struct http_request {
+	const char *method;
+	const char *url; /* full URL, query included */
+	const struct http_header *headers;
+	size_t nheaders;
+	const char *body;
+	size_t body_len;
+};
+
+enum http_transport_error {
+	HTTP_OK = 0,          /* a complete response was received (any status) */
+	HTTP_ERR_CONNECT,     /* could not connect: the request was never sent */
+	HTTP_ERR_TIMEOUT,     /* timed out: the request may have been processed */
+	HTTP_ERR_RECV,        /* connection reset / truncated body after sending */
+	HTTP_ERR_OTHER,       /* TLS, bad URL, ... */
+};
+
+struct http_response {
+	long status;
+	struct strbuf body;
+	struct http_header *headers; /* names lowercased */
+	size_t nheaders, alloc;
+	enum http_transport_error error;
+	struct strbuf error_text; /* one line, when error != HTTP_OK */
+};
+#define HTTP_RESPONSE_INIT { 0, STRBUF_INIT, NULL, 0, 0, HTTP_OK, STRBUF_INIT }
+void http_response_release(struct http_response *r);
+void http_response_reset(struct http_response *r);
+/* Case-insensitive header lookup, or NULL. */
+const char *http_response_header(const struct http_response *r, const char *name);
+
+struct http_transport;
+struct http_transport_vtable {
+	/* Always fills resp (error or status); returns 0 if a response arrived, -1 otherwise. */
+	int (*perform)(struct http_transport *t, const struct http_request *req,
+		       struct http_response *resp);
+	void (*destroy)(struct http_transport *t);
+};
+struct http_transport {
+	const struct http_transport_vtable *vt;
+};
+
+struct http_options {
+	long connect_timeout_ms; /* default 5000 */
+	long total_timeout_ms;   /* default 60000 */
+	const char *ca_bundle;   /* AWS_CA_BUNDLE, or NULL */
+	const char *user_agent;  /* "iamkeys/<version>" */
+};
+/* libcurl transport: one easy handle reused across calls (keep-alive), TLS
+ * verification always on, proxies from the usual environment variables. */
+struct http_transport *http_curl_new(const struct http_options *opts);
+/* Global init (curl_global_init); call once from main. */
+int http_global_init(void);
+void http_global_cleanup(void);
+
+static inline int http_perform(struct http_transport *t, const struct http_request *req,
+			       struct http_response *resp)
+{
+	return t->vt->perform(t, req, resp);
+}
+static inline void http_transport_destroy(struct http_transport *t)
+{
+	if (t)
+		t->vt->destroy(t);
+}
+
+#endif

@@ -1,0 +1,8 @@
+#ifndef IAMKEYS_COMMANDS_H
+#define IAMKEYS_COMMANDS_H
+/* One function per subcommand (src/cmd_<name>.c); the table is in main.c. */
+#include "cli.h"
+
+int cmd_users(struct cli *cli, int argc, const char **argv);
+
+#endif

@@ -1,0 +1,150 @@
+#ifndef IAMKEYS_IAMXML_H
+#define IAMKEYS_IAMXML_H
+/*
+ * awsQuery XML responses (IAM, STS) to structs, with libxml2 (no network,
+ * no DTD loading, no entity expansion beyond the five predefined ones).
+ * Pure: buffers in, structs out. Every function returns 0 on success or -1
+ * with a one-line message in err ("malformed XML at line 3: ..." or
+ * "ListUsers response has no ListUsersResult").
+ *
+ * Text: names, ARNs, paths and messages are kept exactly as sent (no
+ * trimming; entities decoded). Tokens (key ids, secrets, dates, status,
+ * booleans, markers) have surrounding whitespace trimmed.
+ * Dates stay strings (ISO 8601 as sent); see core/timeutil.h to parse.
+ * Optional elements that are absent are NULL.
+ */
+#include <stddef.h>
+#include "core/strbuf.h"
+
+struct aws_error {
+	int http_status; /* filled by the caller, not the parser */
+	char *type;      /* Sender / Receiver, may be NULL */
+	char *code;      /* e.g. NoSuchEntity; JSON __type without its prefix */
+	char *message;
+	char *request_id;
+};
+void aws_error_release(struct aws_error *e);
+/* Parses <ErrorResponse><Error>... and <ErrorResponse><Errors><Error>... (also <Response><Errors>). */
+int aws_parse_xml_error(const char *xml, size_t len, struct aws_error *out, struct strbuf *err);
+
+struct iam_tag {
+	char *key;
+	char *value;
+};
+
+struct iam_user {
+	char *user_name;
+	char *user_id;
+	char *arn;
+	char *path;
+	char *create_date;
+	char *password_last_used; /* NULL when absent */
+	struct iam_tag *tags;     /* GetUser returns tags; ListUsers does not */
+	size_t ntags;
+};
+
+struct iam_user_page {
+	struct iam_user *users;
+	size_t nusers;
+	int is_truncated;
+	char *marker; /* NULL when not truncated */
+	char *request_id;
+};
+int iam_parse_list_users(const char *xml, size_t len, struct iam_user_page *out, struct strbuf *err);
+int iam_parse_get_user(const char *xml, size_t len, struct iam_user *out, struct strbuf *err);
+void iam_user_release(struct iam_user *u);
+void iam_user_page_release(struct iam_user_page *p);
+
+struct iam_access_key {
+	char *user_name;
+	char *access_key_id;
+	char *status; /* Active | Inactive */
+	char *create_date;
+	char *secret_access_key; /* CreateAccessKey only; wiped on release */
+};
+struct iam_access_key_page {
+	struct iam_access_key *keys;
+	size_t nkeys;
+	int is_truncated;
+	char *marker;
+	char *request_id;
+};
+int iam_parse_list_access_keys(const char *xml, size_t len, struct iam_access_key_page *out,
+			       struct strbuf *err);
+int iam_parse_create_access_key(const char *xml, size_t len, struct iam_access_key *out,
+				struct strbuf *err);
+void iam_access_key_release(struct iam_access_key *k);
+void iam_access_key_page_release(struct iam_access_key_page *p);
+
+struct iam_key_last_used {
+	char *user_name;
+	char *last_used_date; /* NULL when never used */
+	char *service_name;   /* "N/A" when never used */
+	char *region;         /* "N/A" when never used */
+};
+int iam_parse_get_access_key_last_used(const char *xml, size_t len, struct iam_key_last_used *out,
+				       struct strbuf *err);
+void iam_key_last_used_release(struct iam_key_last_used *l);
+
+/* GenerateCredentialReport: State (STARTED | INPROGRESS | COMPLETE). */
+int iam_parse_generate_credential_report(const char *xml, size_t len, char **state,
+					 struct strbuf *err);
+/* GetCredentialReport: Content base64-decoded into content, GeneratedTime as sent. */
+int iam_parse_get_credential_report(const char *xml, size_t len, struct strbuf *content,
+				    char **generated_time, struct strbuf *err);
+
+struct iam_tag_page {
+	struct iam_tag *tags;
+	size_t ntags;
+	int is_truncated;
+	char *marker;
+};
+int iam_parse_list_user_tags(const char *xml, size_t len, struct iam_tag_page *out,
+			     struct strbuf *err);
+void iam_tag_page_release(struct iam_tag_page *p);
+
+struct iam_group_page {
+	char **group_names;
+	size_t ngroups;
+	int is_truncated;
+	char *marker;
+};
+int iam_parse_list_groups_for_user(const char *xml, size_t len, struct iam_group_page *out,
+				   struct strbuf *err);
+void iam_group_page_release(struct iam_group_page *p);
+
+/* GetAccountSummary: the SummaryMap entries. */
+struct iam_summary_entry {
+	char *key;
+	long long value;
+};
+int iam_parse_get_account_summary(const char *xml, size_t len, struct iam_summary_entry **entries,
+				  size_t *n, struct strbuf *err);
+
+/* Responses with only ResponseMetadata (UpdateAccessKey, DeleteAccessKey, TagUser, ...). */
+int aws_parse_request_id(const char *xml, size_t len, char **request_id, struct strbuf *err);
+
+/* STS */
+struct sts_caller_identity {
+	char *account;
+	char *arn;
+	char *user_id;
+};
+int sts_parse_get_caller_identity(const char *xml, size_t len, struct sts_caller_identity *out,
+				  struct strbuf *err);
+void sts_caller_identity_release(struct sts_caller_identity *c);
+
+/* AssumeRole / AssumeRoleWithWebIdentity: Credentials{AccessKeyId, SecretAccessKey,
+ * SessionToken, Expiration}. Secrets wiped on release. */
+struct sts_assumed {
+	char *access_key_id;
+	char *secret_access_key;
+	char *session_token;
+	char *expiration;
+	char *assumed_role_arn;
+};
+int sts_parse_assume_role(const char *xml, size_t len, struct sts_assumed *out,
+			  struct strbuf *err);
+void sts_assumed_release(struct sts_assumed *a);
+
+#endif

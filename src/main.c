@@ -1,0 +1,85 @@
+/*
+ * iamkeys: check and rotate the access keys of AWS IAM users.
+ * main.c only sets up the process, finds the command in the table and maps
+ * its result to the exit code:
+ *   0  success (audit: no finding at or above --fail-on)
+ *   1  runtime or AWS error
+ *   2  usage error (bad option, value or argument)
+ *   3  findings at or above --fail-on, or a blocked/failed rotation step
+ */
+#include "compat.h"
+#include "cli.h"
+#include "commands.h"
+#include "aws/http.h"
+
+static const struct command commands[] = {
+	{ "users", cmd_users, NEEDS_CREDS, "List every IAM user (runbook step 1).",
+	  "iamkeys users [--path-prefix PREFIX] [options]" },
+};
+
+static const int exit_codes[] = {
+	[CMD_OK] = 0,
+	[CMD_FAILED] = 1,
+	[CMD_USAGE] = 2,
+	[CMD_FINDINGS] = 3,
+};
+
+static void print_main_help(FILE *f)
+{
+	size_t i;
+	fprintf(f, "usage: iamkeys <command> [options]\n\n"
+		   "Check and rotate the access keys of AWS IAM users. Nothing is changed\n"
+		   "unless a command is given --apply.\n\ncommands:\n");
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		fprintf(f, "  %-12s%s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\nglobal:\n"
+		   "  -h, --help    show this help ('iamkeys <command> --help' for a command)\n"
+		   "      --version print the version\n"
+		   "\nexit codes: 0 ok, 1 runtime or AWS error, 2 usage error,\n"
+		   "            3 findings at or above --fail-on (audit) or blocked steps (rotate)\n");
+}
+
+int main(int argc, const char **argv)
+{
+	struct cli cli;
+	size_t i;
+	int rc;
+
+	if (argc < 2) {
+		print_main_help(stderr);
+		return exit_codes[CMD_USAGE];
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		print_main_help(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+		printf("iamkeys %s\n", IAMKEYS_VERSION);
+		return 0;
+	}
+	memset(&cli, 0, sizeof(cli));
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			cli.cmd = &commands[i];
+	if (!cli.cmd) {
+		if (argv[1][0] == '-')
+			usage_error(NULL, "unknown option '%s' before the command", argv[1]);
+		else
+			usage_error(NULL, "unknown command '%s'", argv[1]);
+		return exit_codes[CMD_USAGE];
+	}
+	if (http_global_init() < 0) {
+		error("cannot initialise libcurl");
+		return exit_codes[CMD_FAILED];
+	}
+	rc = cli.cmd->fn(&cli, argc - 2, argv + 2);
+	cli_release(&cli);
+	http_global_cleanup();
+	if (rc < 0 || rc >= (int)ARRAY_SIZE(exit_codes))
+		rc = CMD_FAILED;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		error("cannot write to standard output");
+		rc = CMD_FAILED;
+	}
+	return exit_codes[rc];
+}
