@@ -10,13 +10,14 @@ CFLAGS     ?= -O2 -g
 ifeq ($(WERROR),1)
 WARN       += -Werror
 endif
+SAN_FLAGS  :=
 ifeq ($(SANITIZE),1)
-CFLAGS     += -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-LDFLAGS    += -fsanitize=address,undefined
+# Kept out of CFLAGS so that `make SANITIZE=1 CFLAGS=...` still instruments.
+SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
-ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -DIAMKEYS_VERSION='"$(VERSION)"' -Isrc $(WARN) $(PKG_CFLAGS) $(CFLAGS)
+ALL_CFLAGS := $(SAN_FLAGS) -std=c11 -D_GNU_SOURCE -DIAMKEYS_VERSION='"$(VERSION)"' -Isrc $(WARN) $(PKG_CFLAGS) $(CFLAGS)
 PYTHON     := /usr/bin/python3
 
 LIB_SRCS   := $(wildcard src/core/*.c src/aws/*.c src/sinks/*.c) $(filter-out src/main.c,$(wildcard src/*.c))
@@ -38,10 +39,10 @@ $(BUILD)/libiamkeys.a: $(LIB_OBJS)
 	ar rcs $@ $^
 
 $(BUILD)/iamkeys: $(BUILD)/src/main.o $(BUILD)/libiamkeys.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) -lpthread
 
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(UNIT_HOBJS) $(BUILD)/libiamkeys.a
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs cmocka) -lpthread
+	$(CC) $(CFLAGS) $(SAN_FLAGS) $(LDFLAGS) -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs cmocka) -lpthread
 
 unit: $(UNIT_BINS)
 
