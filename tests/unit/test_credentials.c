@@ -1,0 +1,984 @@
+#include "compat.h"
+#include "aws/credentials.h"
+#include "core/awsconfig.h"
+#include "core/awscreds.h"
+#include "core/strbuf.h"
+
+#include <setjmp.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+/*
+ * The credential providers: the smithy-rs default-chain and profile-provider
+ * cases from $IAMKEYS_SHARED/testdata/aws-config/ (default ../shared), the
+ * smithy-rs assume-role cases (which this provider must refuse, not
+ * misread), then hand-written cases on files in a mkdtemp directory.
+ */
+
+#define SMITHY_DIR "smithy-rs/aws-config/test-data"
+
+static char *testdata_path(const char *rel)
+{
+	const char *shared = getenv("IAMKEYS_SHARED");
+	struct strbuf sb = STRBUF_INIT;
+	char *abs;
+	strbuf_addf(&sb, "%s/testdata/aws-config/%s", shared && *shared ? shared : "../shared",
+		    rel);
+	abs = realpath(sb.buf, NULL);
+	if (abs) {
+		strbuf_release(&sb);
+		return abs;
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+/* A fake environment: NAME=value pairs, NULL-terminated list of strings. */
+struct fake_env {
+	char *vars[16];
+	size_t nr;
+};
+
+static void fake_setenv(struct fake_env *e, const char *name, const char *value)
+{
+	struct strbuf sb = STRBUF_INIT;
+	assert_true(e->nr < ARRAY_SIZE(e->vars));
+	strbuf_addf(&sb, "%s=%s", name, value);
+	e->vars[e->nr++] = strbuf_detach(&sb, NULL);
+}
+
+static void fake_env_release(struct fake_env *e)
+{
+	size_t i;
+	for (i = 0; i < e->nr; i++)
+		free(e->vars[i]);
+	e->nr = 0;
+}
+
+static const char *fake_getenv(void *ctx, const char *name)
+{
+	const struct fake_env *e = ctx;
+	size_t n = strlen(name), i;
+	for (i = 0; i < e->nr; i++)
+		if (!strncmp(e->vars[i], name, n) && e->vars[i][n] == '=')
+			return e->vars[i] + n + 1;
+	return NULL;
+}
+
+/* A temporary directory with files in it, removed by tmpdir_release. */
+struct tmpdir {
+	char path[64];
+	char *created[32]; /* files and directories, removed in reverse order */
+	size_t nr;
+};
+
+static void tmpdir_init(struct tmpdir *t)
+{
+	memset(t, 0, sizeof(*t));
+	snprintf(t->path, sizeof(t->path), "/tmp/iamkeys-cred-XXXXXX");
+	assert_non_null(mkdtemp(t->path));
+}
+
+static char *tmpdir_file(struct tmpdir *t, const char *rel)
+{
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "%s/%s", t->path, rel);
+	return strbuf_detach(&sb, NULL);
+}
+
+static void tmpdir_mkdir(struct tmpdir *t, const char *rel)
+{
+	char *p = tmpdir_file(t, rel);
+	assert_int_equal(mkdir(p, 0700), 0);
+	assert_true(t->nr < ARRAY_SIZE(t->created));
+	t->created[t->nr++] = p;
+}
+
+static void tmpdir_write(struct tmpdir *t, const char *rel, const char *text, size_t len)
+{
+	char *p = tmpdir_file(t, rel);
+	FILE *f = fopen(p, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+	assert_true(t->nr < ARRAY_SIZE(t->created));
+	t->created[t->nr++] = p;
+}
+
+static void tmpdir_writestr(struct tmpdir *t, const char *rel, const char *text)
+{
+	tmpdir_write(t, rel, text, strlen(text));
+}
+
+static void tmpdir_release(struct tmpdir *t)
+{
+	while (t->nr) {
+		char *p = t->created[--t->nr];
+		remove(p);
+		free(p);
+	}
+	rmdir(t->path);
+}
+
+/* A home directory with .aws/config and .aws/credentials (either may be NULL). */
+static void make_home(struct tmpdir *t, struct fake_env *env, const char *config,
+		      const char *credentials)
+{
+	tmpdir_init(t);
+	tmpdir_mkdir(t, ".aws");
+	if (config)
+		tmpdir_writestr(t, ".aws/config", config);
+	if (credentials)
+		tmpdir_writestr(t, ".aws/credentials", credentials);
+	fake_setenv(env, "HOME", t->path);
+}
+
+static int get_from(struct cred_provider *p, struct aws_credentials *out, struct strbuf *err)
+{
+	int ret = cred_provider_get(p, out, err);
+	if (ret)
+		assert_null(out->access_key_id);
+	return ret;
+}
+
+/* smithy-rs default-credential-provider-chain and profile-provider cases */
+
+struct json_env {
+	json_t *vars;
+	const char *home;
+};
+
+static const char *json_getenv(void *ctx, const char *name)
+{
+	const struct json_env *e = ctx;
+	if (!strcmp(name, "HOME"))
+		return e->home;
+	return json_string_value(json_object_get(e->vars, name));
+}
+
+static const struct smithy_case {
+	const char *dir;
+	int chain; /* 1: the default chain; 0: the profile provider alone */
+} smithy_cases[] = {
+	{"default-credential-provider-chain/environment_variables", 1},
+	{"default-credential-provider-chain/environment_variables_blank", 1},
+	{"default-credential-provider-chain/prefer_environment", 1},
+	{"default-credential-provider-chain/profile_name", 1},
+	{"default-credential-provider-chain/profile_static_keys", 1},
+	{"default-credential-provider-chain/profile_static_keys_case_insensitive", 1},
+	{"profile-provider/empty_config", 0},
+	{"profile-provider/invalid_config", 0},
+};
+
+static json_t *load_json(const char *path)
+{
+	json_error_t jerr;
+	json_t *j = json_load_file(path, 0, &jerr);
+	if (!j)
+		print_error("cannot load '%s': %s (set IAMKEYS_SHARED)\n", path, jerr.text);
+	return j;
+}
+
+static void run_smithy_case(void **state)
+{
+	const struct smithy_case *c = *state;
+	struct strbuf rel = STRBUF_INIT, path = STRBUF_INIT, err = STRBUF_INIT;
+	struct aws_credentials creds = {0};
+	struct json_env jenv;
+	struct cred_env env = {json_getenv, &jenv, NULL};
+	struct cred_provider *p;
+	json_t *vars, *tc, *ok, *traffic;
+	char *dir;
+	int ret;
+
+	strbuf_addf(&rel, "%s/%s", SMITHY_DIR, c->dir);
+	dir = testdata_path(rel.buf);
+	strbuf_addf(&path, "%s/env.json", dir);
+	vars = load_json(path.buf);
+	strbuf_reset(&path);
+	strbuf_addf(&path, "%s/test-case.json", dir);
+	tc = load_json(path.buf);
+	strbuf_reset(&path);
+	strbuf_addf(&path, "%s/http-traffic.json", dir);
+	traffic = load_json(path.buf);
+	assert_non_null(vars);
+	assert_non_null(tc);
+	assert_non_null(traffic);
+	/* these cases need no network: the providers here have none */
+	assert_int_equal(json_array_size(json_object_get(traffic, "events")), 0);
+	assert_string_equal(json_string_value(json_object_get(vars, "HOME")), "/home");
+
+	/* fs/home/.aws/config is $HOME/.aws/config */
+	strbuf_reset(&path);
+	strbuf_addf(&path, "%s/fs/home", dir);
+	jenv.vars = vars;
+	jenv.home = path.buf;
+
+	p = c->chain ? cred_provider_default_chain_new(&env) : cred_provider_profile_new(&env);
+	ret = get_from(p, &creds, &err);
+	ok = json_object_get(json_object_get(tc, "result"), "Ok");
+	if (ok) {
+		json_t *account = json_object_get(ok, "account_id");
+		if (ret)
+			print_error("%s: %s\n", c->dir, err.buf);
+		assert_int_equal(ret, 0);
+		assert_string_equal(creds.access_key_id,
+				    json_string_value(json_object_get(ok, "access_key_id")));
+		assert_string_equal(creds.secret_access_key,
+				    json_string_value(json_object_get(ok, "secret_access_key")));
+		assert_null(creds.session_token);
+		if (account)
+			assert_string_equal(creds.account_id ? creds.account_id : "(none)",
+					    json_string_value(account));
+	} else {
+		assert_non_null(json_object_get(json_object_get(tc, "result"), "ErrorContains"));
+		assert_int_not_equal(ret, 0);
+		assert_true(err.len > 0);
+		assert_null(strchr(err.buf, '\n'));
+	}
+	aws_credentials_release(&creds);
+	cred_provider_destroy(p);
+	json_decref(vars);
+	json_decref(tc);
+	json_decref(traffic);
+	free(dir);
+	strbuf_release(&rel);
+	strbuf_release(&path);
+	strbuf_release(&err);
+}
+
+/*
+ * assume-role-tests.json: every selected profile there gets its credentials
+ * from a role, web identity or SSO, or has none: this provider must refuse
+ * each one (never return a source profile's or a role profile's static
+ * keys), and classify the selected profile as the expected chain says.
+ */
+static void test_assume_role_cases_are_refused(void **state)
+{
+	char *path = testdata_path(SMITHY_DIR "/assume-role-tests.json");
+	json_t *cases = load_json(path);
+	json_t *t;
+	size_t i, classified = 0;
+
+	assert_non_null(cases);
+	assert_int_equal(json_array_size(cases), 28);
+	json_array_foreach(cases, i, t)
+	{
+		json_t *input = json_object_get(t, "input");
+		json_t *chain = json_object_get(json_object_get(t, "output"), "ProfileChain");
+		const char *selected =
+		    json_string_value(json_object_get(input, "selected_profile"));
+		struct strbuf text = STRBUF_INIT, err = STRBUF_INIT;
+		struct aws_profile_set set = AWS_PROFILE_SET_INIT;
+		struct aws_credentials creds = {0};
+		struct fake_env fenv = {{0}, 0};
+		struct cred_env env = {fake_getenv, &fenv, selected};
+		struct cred_provider *p;
+		struct tmpdir dir;
+		const char *name, *key;
+		json_t *props, *value;
+
+		json_object_foreach(json_object_get(input, "profiles"), name, props)
+		{
+			strbuf_addf(&text, "[profile %s]\n", name);
+			json_object_foreach(props, key, value)
+			    strbuf_addf(&text, "%s = %s\n", key, json_string_value(value));
+		}
+		json_object_foreach(json_object_get(input, "sso_sessions"), name, props)
+		{
+			strbuf_addf(&text, "[sso-session %s]\n", name);
+			json_object_foreach(props, key, value)
+			    strbuf_addf(&text, "%s = %s\n", key, json_string_value(value));
+		}
+		make_home(&dir, &fenv, text.buf, NULL);
+		p = cred_provider_profile_new(&env);
+		if (!get_from(p, &creds, &err))
+			fail_msg("case %zu (%s): returned credentials", i,
+				 json_string_value(json_object_get(t, "docs")));
+
+		if (chain) {
+			json_t *last = json_array_get(chain, json_array_size(chain) - 1);
+			const char *want = json_object_get(last, "AssumeRole") ? "assumeRole"
+					   : json_object_get(last, "WebIdentityToken")
+					       ? "webIdentity"
+					   : json_object_get(last, "Sso") ? "sso"
+									  : "?";
+			assert_int_equal(aws_profiles_parse(&set, AWS_FILE_CONFIG, text.buf,
+							    text.len, "config", NULL),
+					 0);
+			assert_string_equal(cred_profile_type_name(cred_profile_type(
+						aws_profile_find(&set, selected))),
+					    want);
+			assert_non_null(strstr(err.buf, "not supported yet"));
+			classified++;
+		}
+		aws_profile_set_release(&set);
+		cred_provider_destroy(p);
+		tmpdir_release(&dir);
+		fake_env_release(&fenv);
+		strbuf_release(&text);
+		strbuf_release(&err);
+	}
+	assert_int_equal(classified, 13);
+	json_decref(cases);
+	free(path);
+}
+
+/* Environment provider */
+
+static void test_env_blank_counts_as_unset(void **state)
+{
+	struct fake_env fenv = {{0}, 0};
+	struct cred_env env = {fake_getenv, &fenv, NULL};
+	struct aws_credentials creds = {0};
+	struct strbuf err = STRBUF_INIT;
+	struct cred_provider *p;
+
+	fake_setenv(&fenv, "AWS_ACCESS_KEY_ID", " \t");
+	fake_setenv(&fenv, "AWS_SECRET_ACCESS_KEY", "");
+	fake_setenv(&fenv, "AWS_SESSION_TOKEN", "tok");
+	p = cred_provider_env_new(&env);
+	assert_string_equal(p->vt->name, "environment");
+	assert_int_equal(get_from(p, &creds, &err), 1);
+	assert_string_equal(err.buf, "environment: AWS_ACCESS_KEY_ID not set");
+	cred_provider_destroy(p);
+	fake_env_release(&fenv);
+	strbuf_release(&err);
+}
+
+static void test_env_keys(void **state)
+{
+	struct fake_env fenv = {{0}, 0};
+	struct cred_env env = {fake_getenv, &fenv, NULL};
+	struct aws_credentials creds = {0};
+	struct strbuf err = STRBUF_INIT;
+	struct cred_provider *p;
+
+	fake_setenv(&fenv, "AWS_ACCESS_KEY_ID", "AKIDENV");
+	fake_setenv(&fenv, "AWS_SECRET_ACCESS_KEY", "secretenv");
+	fake_setenv(&fenv, "AWS_SESSION_TOKEN", " ");
+	p = cred_provider_env_new(&env);
+	assert_int_equal(get_from(p, &creds, &err), 0);
+	assert_string_equal(creds.access_key_id, "AKIDENV");
+	assert_string_equal(creds.secret_access_key, "secretenv");
+	assert_null(creds.session_token);
+	assert_null(creds.account_id);
+	assert_int_equal(creds.expiration, 0);
+	aws_credentials_release(&creds);
+	cred_provider_destroy(p);
+	fake_env_release(&fenv);
+
+	fake_setenv(&fenv, "AWS_ACCESS_KEY_ID", "AKIDENV");
+	fake_setenv(&fenv, "AWS_SECRET_ACCESS_KEY", "secretenv");
+	fake_setenv(&fenv, "AWS_SESSION_TOKEN", "tokenenv");
+	fake_setenv(&fenv, "AWS_ACCOUNT_ID", "123456789012");
+	p = cred_provider_env_new(&env);
+	assert_int_equal(get_from(p, &creds, &err), 0);
+	assert_string_equal(creds.session_token, "tokenenv");
+	assert_string_equal(creds.account_id, "123456789012");
+	assert_int_equal(err.len, 0);
+	aws_credentials_release(&creds);
+	cred_provider_destroy(p);
+	fake_env_release(&fenv);
+	strbuf_release(&err);
+}
+
+static void test_env_only_one_key_is_an_error(void **state)
+{
+	struct fake_env fenv = {{0}, 0};
+	struct cred_env env = {fake_getenv, &fenv, NULL};
+	struct aws_credentials creds = {0};
+	struct strbuf err = STRBUF_INIT;
+	struct cred_provider *p;
+	struct tmpdir dir;
+
+	/* the chain stops there: the profile (which has keys) is not tried */
+	make_home(&dir, &fenv, NULL,
+		  "[default]\naws_access_key_id = A\naws_secret_access_key = B\n");
+	fake_setenv(&fenv, "AWS_ACCESS_KEY_ID", "AKIDONLY");
+	p = cred_provider_default_chain_new(&env);
+	assert_int_equal(get_from(p, &creds, &err), -1);
+	assert_string_equal(err.buf, "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
+	assert_null(cred_provider_chain_winner(p));
+	cred_provider_destroy(p);
+	fake_env_release(&fenv);
+
+	strbuf_reset(&err);
+	fake_setenv(&fenv, "AWS_SECRET_ACCESS_KEY", "topsecret");
+	p = cred_provider_env_new(&env);
+	assert_int_equal(get_from(p, &creds, &err), -1);
+	assert_string_equal(err.buf, "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not");
+	assert_null(strstr(err.buf, "topsecret"));
+	cred_provider_destroy(p);
+	fake_env_release(&fenv);
+	tmpdir_release(&dir);
+	strbuf_release(&err);
+}
+
+/* Profile provider */
+
+static void test_profile_static_keys(void **state)
+{
+	struct fake_env fenv = {{0}, 0};
+	struct cred_env env = {fake_getenv, &fenv, NULL};
+	struct aws_credentials creds = {0};
+	struct strbuf err = STRBUF_INIT;
+	struct cred_provider *p;
+	struct tmpdir dir;
+
+	make_home(&dir, &fenv, "[default]\nregion = eu-west-1\naws_account_id = 111122223333\n",
+		  "[default]\r\nAWS_ACCESS_KEY_ID = AKIDFILE\r\naws_secret_access_key=s/e+c=\r\n"
+		  "Aws_Session_Token = tok\r\n");
+	p = cred_provider_profile_new(&env);
+	assert_string_equal(p->vt->name, "profile");
+	assert_int_equal(get_from(p, &creds, &err), 0);
+	assert_string_equal(creds.access_key_id, "AKIDFILE");
+	assert_string_equal(creds.secret_access_key, "s/e+c=");
+	assert_string_equal(creds.session_token, "tok");
+	assert_string_equal(creds.account_id, "111122223333");
+	assert_int_equal(err.len, 0);
+	aws_credentials_release(&creds);
+	cred_provider_destroy(p);
+	fake_env_release(&fenv);
+	tmpdir_release(&dir);
+	strbuf_release(&err);
+}
+
+static void test_profile_override_beats_aws_profile(void **state)
+{
+	struct fake_env fenv = {{0}, 0};
+	struct cred_env env = {fake_getenv, &fenv, "cli"};
+	struct aws_credentials creds = {0};
+	struct strbuf err = STRBUF_INIT;
+	struct cred_provider *p;
+	struct tmpdir dir;
+
+	make_home(&dir, &fenv, "[profile cli]\naws_access_key_id = FROMCONFIG\n",
+		  "[default]\naws_access_key_id = D\naws_secret_access_key = D\n"
+		  "[envprof]\naws_access_key_id = E\naws_secret_access_key = E\n"
+		  "[cli]\naws_access_key_id = C\naws_secret_access_key = C\n");
+	fake_setenv(&fenv, "AWS_PROFILE", "envprof");
+	p = cred_provider_profile_new(&env);
+	assert_int_equal(get_from(p, &creds, &err), 0);
+	assert_string_equal(creds.access_key_id, "C"); /* the credentials file wins */
+	aws_credentials_release(&creds);
+	cred_provider_destroy(p);
+
+	env.profile = NULL;
+	p = cred_provider_profile_new(&env);
+	assert_int_equal(get_from(p, &creds, &err), 0);
+	assert_string_equal(creds.access_key_id, "E");
+	aws_credentials_release(&creds);
+	cred_provider_destroy(p);
+
+	/* an empty --profile is no --profile */
+	env.profile = "";
+	p = cred_provider_profile_new(&env);
+	assert_int_equal(get_from(p, &creds, &err), 0);
+	assert_string_equal(creds.access_key_id, "E");
+	aws_credentials_release(&creds);
+	cred_provider_destroy(p);
+	fake_env_release(&fenv);
+	tmpdir_release(&dir);
+	strbuf_release(&err);
+}
+
+static void test_profile_file_env_vars(void **state)
+{
+	struct fake_env fenv = {{0}, 0};
+	struct cred_env env = {fake_getenv, &fenv, NULL};
+	struct aws_credentials creds = {0};
+	struct strbuf err = STRBUF_INIT;
+	struct cred_provider *p;
+	struct tmpdir dir;
+	char *cfg, *cred;
+
+	make_home(&dir, &fenv,
+		  "[default]\naws_access_key_id = HOMECFG\naws_secret_access_key = x\n",
+		  "[default]\naws_access_key_id = HOMECRED\naws_secret_access_key = x\n");
+	tmpdir_writestr(&dir, "other-config",
+			"[profile p]\naws_access_key_id = OTHERCFG\naws_secret_access_key = y\n");
+	tmpdir_writestr(&dir, "other-creds",
+			"[q]\naws_access_key_id = OTHERCRED\n"
+			"aws_secret_access_key = z\n");
+	cfg = tmpdir_file(&dir, "other-config");
+	cred = tmpdir_file(&dir, "other-creds");
+	fake_setenv(&fenv, "AWS_CONFIG_FILE", "~/other-config");
+	fake_setenv(&fenv, "AWS_SHARED_CREDENTIALS_FILE", cred);
+
+	env.profile = "p";
+	p = cred_provider_profile_new(&env);
+	assert_int_equal(get_from(p, &creds, &err), 0);
+	assert_string_equal(creds.access_key_id, "OTHERCFG");
+	aws_credentials_release(&creds);
+	cred_provider_destroy(p);
+
+	env.profile = "q";
+	p = cred_provider_profile_new(&env);
+	assert_int_equal(get_from(p, &creds, &err), 0);
+	assert_string_equal(creds.access_key_id, "OTHERCRED");
+	aws_credentials_release(&creds);
+	cred_provider_destroy(p);
+
+	/* the files in ~/.aws are not read any more */
+	env.profile = NULL;
+	p = cred_provider_profile_new(&env);
+	assert_int_equal(get_from(p, &creds, &err), 1);
+	{
+		struct strbuf want = STRBUF_INIT;
+		strbuf_addf(&want, "profile 'default': not found in %s, %s", cfg, cred);
+		assert_string_equal(err.buf, want.buf);
+		strbuf_release(&want);
+	}
+	cred_provider_destroy(p);
+	free(cfg);
+	free(cred);
+	fake_env_release(&fenv);
+	tmpdir_release(&dir);
+	strbuf_release(&err);
+}
+
+static void test_profile_explicit_but_missing(void **state)
+{
+	struct fake_env fenv = {{0}, 0};
+	struct cred_env env = {fake_getenv, &fenv, NULL};
+	struct aws_credentials creds = {0};
+	struct strbuf err = STRBUF_INIT, want = STRBUF_INIT;
+	struct cred_provider *p;
+	struct tmpdir dir;
+
+	make_home(&dir, &fenv, "[default]\nregion = us-east-1\n", NULL);
+	fake_setenv(&fenv, "AWS_PROFILE", "x");
+	p = cred_provider_default_chain_new(&env);
+	assert_int_equal(get_from(p, &creds, &err), -1);
+	strbuf_addf(&want, "profile 'x' not found in %s/.aws/config, %s/.aws/credentials", dir.path,
+		    dir.path);
+	assert_string_equal(err.buf, want.buf);
+	cred_provider_destroy(p);
+
+	/* a profile without keys is "nothing here", not an error */
+	fake_env_release(&fenv);
+	fake_setenv(&fenv, "HOME", dir.path);
+	strbuf_reset(&err);
+	strbuf_reset(&want);
+	p = cred_provider_profile_new(&env);
+	assert_int_equal(get_from(p, &creds, &err), 1);
+	strbuf_addf(&want,
+		    "profile 'default': no aws_access_key_id in %s/.aws/config, "
+		    "%s/.aws/credentials",
+		    dir.path, dir.path);
+	assert_string_equal(err.buf, want.buf);
+	cred_provider_destroy(p);
+	fake_env_release(&fenv);
+	tmpdir_release(&dir);
+	strbuf_release(&err);
+	strbuf_release(&want);
+}
+
+static void test_profile_errors(void **state)
+{
+	static const struct {
+		const char *config, *credentials, *profile, *want; /* ~: the home directory */
+	} cases[] = {
+		{ "[profile r]\nrole_arn = arn:aws:iam::1:role/R\nsource_profile = b\n"
+		  "aws_access_key_id = IGNORED\naws_secret_access_key = IGNORED\n",
+		  NULL, "r", "profile 'r' uses role_arn (assume role), which is not supported yet" },
+		{ "[profile s]\nsso_session = corp\n[sso-session corp]\nsso_region = us-east-1\n",
+		  NULL, "s",
+		  "profile 's' uses sso_session/sso_start_url (IAM Identity Center), which is not "
+		  "supported yet" },
+		{ "[default]\ncredential_process = /bin/creds\n", NULL, NULL,
+		  "profile 'default' uses credential_process, which is not supported yet" },
+		{ NULL, "[default]\naws_access_key_id = AKID\n", NULL,
+		  "profile 'default' has aws_access_key_id but no aws_secret_access_key "
+		  "(in ~/.aws/config, ~/.aws/credentials)" },
+		{ NULL, "[default]\naws_secret_access_key = hunter2\n", NULL,
+		  "profile 'default' has aws_secret_access_key but no aws_access_key_id "
+		  "(in ~/.aws/config, ~/.aws/credentials)" },
+		{ "[default]\nregion = us-east-1\n", "[default]\naws_access_key_id = A\nbad line\n",
+		  NULL, "~/.aws/credentials: line 3: expected '=' in property" },
+		{ "[default]\n= us-east-1\n", NULL, NULL,
+		  "~/.aws/config: line 2: property has no name" },
+	};
+	size_t i, j;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct fake_env fenv = {{0}, 0};
+		struct cred_env env = {fake_getenv, &fenv, cases[i].profile};
+		struct aws_credentials creds = {0};
+		struct strbuf err = STRBUF_INIT, want = STRBUF_INIT;
+		struct cred_provider *p;
+		struct tmpdir dir;
+
+		make_home(&dir, &fenv, cases[i].config, cases[i].credentials);
+		/* the chain: environment has nothing, the profile stops it */
+		p = cred_provider_default_chain_new(&env);
+		assert_int_equal(get_from(p, &creds, &err), -1);
+		for (j = 0; cases[i].want[j]; j++)
+			if (cases[i].want[j] == '~')
+				strbuf_addstr(&want, dir.path);
+			else
+				strbuf_addch(&want, cases[i].want[j]);
+		assert_string_equal(err.buf, want.buf);
+		assert_null(strstr(err.buf, "hunter2"));
+		assert_null(strstr(err.buf, "IGNORED"));
+		cred_provider_destroy(p);
+		fake_env_release(&fenv);
+		tmpdir_release(&dir);
+		strbuf_release(&err);
+		strbuf_release(&want);
+	}
+}
+
+static void test_profile_unreadable_and_oversized_files(void **state)
+{
+	struct fake_env fenv = {{0}, 0};
+	struct cred_env env = {fake_getenv, &fenv, NULL};
+	struct aws_credentials creds = {0};
+	struct strbuf err = STRBUF_INIT, want = STRBUF_INIT, big = STRBUF_INIT;
+	struct cred_provider *p;
+	struct tmpdir dir;
+
+	/* a directory where the config file should be */
+	make_home(&dir, &fenv, NULL,
+		  "[default]\naws_access_key_id = A\naws_secret_access_key = B\n");
+	tmpdir_mkdir(&dir, ".aws/config");
+	p = cred_provider_profile_new(&env);
+	assert_int_equal(get_from(p, &creds, &err), -1);
+	strbuf_addf(&want, "cannot read '%s/.aws/config': is a directory", dir.path);
+	assert_string_equal(err.buf, want.buf);
+	cred_provider_destroy(p);
+	fake_env_release(&fenv);
+	tmpdir_release(&dir);
+
+	/* 1 MiB is fine, one byte more is not */
+	strbuf_addstr(&big, "[default]\naws_access_key_id = A\naws_secret_access_key = B\n");
+	while (big.len < 1024 * 1024)
+		strbuf_addch(&big, '#');
+	strbuf_setlen(&big, 1024 * 1024 - 1);
+	strbuf_addch(&big, '\n');
+	make_home(&dir, &fenv, NULL, NULL);
+	tmpdir_write(&dir, ".aws/credentials", big.buf, big.len);
+	p = cred_provider_profile_new(&env);
+	strbuf_reset(&err);
+	assert_int_equal(get_from(p, &creds, &err), 0);
+	assert_string_equal(creds.access_key_id, "A");
+	aws_credentials_release(&creds);
+	cred_provider_destroy(p);
+	fake_env_release(&fenv);
+	tmpdir_release(&dir);
+
+	strbuf_addch(&big, '\n');
+	make_home(&dir, &fenv, NULL, NULL);
+	tmpdir_write(&dir, ".aws/credentials", big.buf, big.len);
+	p = cred_provider_profile_new(&env);
+	assert_int_equal(get_from(p, &creds, &err), -1);
+	strbuf_reset(&want);
+	strbuf_addf(&want, "cannot read '%s/.aws/credentials': larger than 1048576 bytes",
+		    dir.path);
+	assert_string_equal(err.buf, want.buf);
+	cred_provider_destroy(p);
+	fake_env_release(&fenv);
+	tmpdir_release(&dir);
+	strbuf_release(&big);
+	strbuf_release(&err);
+	strbuf_release(&want);
+}
+
+static void test_profile_without_home(void **state)
+{
+	struct fake_env fenv = {{0}, 0};
+	struct cred_env env = {fake_getenv, &fenv, NULL};
+	struct aws_credentials creds = {0};
+	struct strbuf err = STRBUF_INIT;
+	struct cred_provider *p = cred_provider_profile_new(&env);
+
+	assert_int_equal(get_from(p, &creds, &err), 1);
+	assert_string_equal(err.buf,
+			    "profile 'default': cannot find the home directory (HOME is not set)");
+	cred_provider_destroy(p);
+
+	strbuf_reset(&err);
+	fake_setenv(&fenv, "AWS_PROFILE", "x");
+	p = cred_provider_profile_new(&env);
+	assert_int_equal(get_from(p, &creds, &err), -1);
+	assert_string_equal(err.buf,
+			    "profile 'x': cannot find the home directory (HOME is not set)");
+	cred_provider_destroy(p);
+	fake_env_release(&fenv);
+	strbuf_release(&err);
+}
+
+/* The process environment (getenv_fn NULL) */
+
+static void test_process_environment(void **state)
+{
+	struct aws_credentials creds = {0};
+	struct strbuf err = STRBUF_INIT;
+	struct fake_env unused = {{0}, 0};
+	struct cred_provider *p;
+	struct tmpdir dir;
+
+	make_home(&dir, &unused, NULL,
+		  "[proc]\naws_access_key_id = PROC\naws_secret_access_key = S\n");
+	setenv("HOME", dir.path, 1);
+	setenv("AWS_PROFILE", "proc", 1);
+	unsetenv("AWS_CONFIG_FILE");
+	unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+	unsetenv("AWS_ACCESS_KEY_ID");
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+	p = cred_provider_default_chain_new(NULL);
+	assert_int_equal(get_from(p, &creds, &err), 0);
+	assert_string_equal(creds.access_key_id, "PROC");
+	assert_string_equal(cred_provider_chain_winner(p), "profile");
+	aws_credentials_release(&creds);
+	cred_provider_destroy(p);
+	unsetenv("AWS_PROFILE");
+	fake_env_release(&unused);
+	tmpdir_release(&dir);
+	strbuf_release(&err);
+}
+
+/* The chain */
+
+static void test_default_chain_order(void **state)
+{
+	static const char *const want[] = {"environment", "profile"};
+	struct fake_env fenv = {{0}, 0};
+	struct cred_env env = {fake_getenv, &fenv, NULL};
+	size_t i;
+
+	assert_int_equal(cred_default_chain_nr, ARRAY_SIZE(want));
+	for (i = 0; i < cred_default_chain_nr; i++) {
+		struct cred_provider *p = cred_default_chain[i].new_fn(&env);
+		assert_string_equal(cred_default_chain[i].name, want[i]);
+		assert_string_equal(p->vt->name, want[i]);
+		cred_provider_destroy(p);
+	}
+}
+
+static void test_chain_nothing_found_names_every_source(void **state)
+{
+	struct fake_env fenv = {{0}, 0};
+	struct cred_env env = {fake_getenv, &fenv, NULL};
+	struct aws_credentials creds = {0};
+	struct strbuf err = STRBUF_INIT;
+	struct cred_provider *p;
+
+	fake_setenv(&fenv, "HOME", "/h");
+	p = cred_provider_default_chain_new(&env);
+	assert_string_equal(p->vt->name, "chain");
+	assert_int_equal(get_from(p, &creds, &err), -1);
+	assert_string_equal(err.buf, "no AWS credentials found (tried: environment: "
+				     "AWS_ACCESS_KEY_ID not set; profile 'default': not found in "
+				     "/h/.aws/config, /h/.aws/credentials)");
+	assert_null(cred_provider_chain_winner(p));
+	cred_provider_destroy(p);
+	fake_env_release(&fenv);
+
+	p = cred_provider_chain_new(NULL, 0);
+	strbuf_reset(&err);
+	assert_int_equal(get_from(p, &creds, &err), -1);
+	assert_string_equal(err.buf, "no AWS credentials found (tried: nothing)");
+	cred_provider_destroy(p);
+	strbuf_release(&err);
+}
+
+static void test_chain_env_beats_profile(void **state)
+{
+	struct fake_env fenv = {{0}, 0};
+	struct cred_env env = {fake_getenv, &fenv, NULL};
+	struct aws_credentials creds = {0};
+	struct strbuf err = STRBUF_INIT;
+	struct cred_provider *p;
+	struct tmpdir dir;
+
+	make_home(&dir, &fenv, NULL,
+		  "[default]\naws_access_key_id = FILE\naws_secret_access_key = F\n");
+	fake_setenv(&fenv, "AWS_ACCESS_KEY_ID", "ENV");
+	fake_setenv(&fenv, "AWS_SECRET_ACCESS_KEY", "E");
+	p = cred_provider_default_chain_new(&env);
+	assert_int_equal(get_from(p, &creds, &err), 0);
+	assert_string_equal(creds.access_key_id, "ENV");
+	assert_string_equal(cred_provider_chain_winner(p), "environment");
+	aws_credentials_release(&creds);
+	cred_provider_destroy(p);
+	fake_env_release(&fenv);
+
+	/* without the environment keys the profile answers */
+	fake_setenv(&fenv, "HOME", dir.path);
+	p = cred_provider_default_chain_new(&env);
+	assert_int_equal(get_from(p, &creds, &err), 0);
+	assert_string_equal(creds.access_key_id, "FILE");
+	assert_string_equal(cred_provider_chain_winner(p), "profile");
+	assert_int_equal(err.len, 0);
+	aws_credentials_release(&creds);
+	cred_provider_destroy(p);
+	fake_env_release(&fenv);
+	tmpdir_release(&dir);
+	strbuf_release(&err);
+}
+
+/* A scripted provider that counts its calls. */
+struct counting_provider {
+	struct cred_provider base;
+	int result; /* what get returns */
+	int calls, invalidations;
+	int *destroyed;
+};
+
+static int counting_get(struct cred_provider *base, struct aws_credentials *out, struct strbuf *err)
+{
+	struct counting_provider *p = (struct counting_provider *)base;
+	p->calls++;
+	if (p->result == 0) {
+		out->access_key_id = xstrdup("COUNT");
+		out->secret_access_key = xstrdup("c");
+	} else if (p->result > 0) {
+		strbuf_addstr(err, "counting: nothing");
+	} else {
+		strbuf_addstr(err, "counting: broken");
+	}
+	return p->result;
+}
+
+static void counting_invalidate(struct cred_provider *base)
+{
+	((struct counting_provider *)base)->invalidations++;
+}
+
+static void counting_destroy(struct cred_provider *base)
+{
+	(*((struct counting_provider *)base)->destroyed)++;
+}
+
+static const struct cred_provider_vtable counting_vt = {
+	"counting",
+	counting_get,
+	counting_invalidate,
+	counting_destroy,
+};
+
+static void test_chain_remembers_winner(void **state)
+{
+	int destroyed = 0;
+	struct counting_provider a = {{&counting_vt}, 1, 0, 0, &destroyed};
+	struct counting_provider b = {{&counting_vt}, 0, 0, 0, &destroyed};
+	struct counting_provider c = {{&counting_vt}, -1, 0, 0, &destroyed};
+	struct cred_provider *members[] = {&a.base, &b.base, &c.base};
+	struct cred_provider *chain = cred_provider_chain_new(members, ARRAY_SIZE(members));
+	struct aws_credentials creds = {0};
+	struct strbuf err = STRBUF_INIT;
+
+	assert_int_equal(get_from(chain, &creds, &err), 0);
+	aws_credentials_release(&creds);
+	assert_int_equal(a.calls, 1);
+	assert_int_equal(b.calls, 1);
+	assert_int_equal(c.calls, 0);
+
+	/* the winner is asked first */
+	assert_int_equal(get_from(chain, &creds, &err), 0);
+	aws_credentials_release(&creds);
+	assert_int_equal(a.calls, 1);
+	assert_int_equal(b.calls, 2);
+
+	/* invalidate reaches every member and forgets the winner */
+	cred_provider_invalidate(chain);
+	assert_int_equal(a.invalidations + b.invalidations + c.invalidations, 3);
+	assert_null(cred_provider_chain_winner(chain));
+	assert_int_equal(get_from(chain, &creds, &err), 0);
+	aws_credentials_release(&creds);
+	assert_int_equal(a.calls, 2);
+
+	/* a winner that has nothing any more: start over; a failing member stops the chain */
+	b.result = 1;
+	assert_int_equal(get_from(chain, &creds, &err), -1);
+	assert_string_equal(err.buf, "counting: broken");
+	assert_int_equal(c.calls, 1);
+	assert_int_equal(err.len, strlen("counting: broken"));
+	cred_provider_destroy(chain);
+	assert_int_equal(destroyed, 3);
+	strbuf_release(&err);
+}
+
+static void test_static_provider(void **state)
+{
+	struct aws_credentials in = {0}, out = {0};
+	struct strbuf err = STRBUF_INIT;
+	struct cred_provider *p;
+
+	in.access_key_id = xstrdup("AKIDSTATIC");
+	in.secret_access_key = xstrdup("s");
+	in.session_token = xstrdup("t");
+	in.expiration = 42;
+	p = cred_provider_static_new(&in);
+	aws_credentials_release(&in);
+	assert_string_equal(p->vt->name, "static");
+	assert_int_equal(get_from(p, &out, &err), 0);
+	assert_string_equal(out.access_key_id, "AKIDSTATIC");
+	assert_string_equal(out.session_token, "t");
+	assert_int_equal(out.expiration, 42);
+	aws_credentials_release(&out);
+	cred_provider_invalidate(p);
+	assert_int_equal(get_from(p, &out, &err), 0);
+	aws_credentials_release(&out);
+	cred_provider_destroy(p);
+	cred_provider_destroy(NULL);
+	strbuf_release(&err);
+}
+
+static void test_profile_type_names(void **state)
+{
+	assert_string_equal(cred_profile_type_name(CRED_PROFILE_NONE), "none");
+	assert_string_equal(cred_profile_type_name(CRED_PROFILE_BASIC), "basic");
+	assert_string_equal(cred_profile_type_name(CRED_PROFILE_SESSION), "session");
+	assert_string_equal(cred_profile_type_name(CRED_PROFILE_ASSUME_ROLE), "assumeRole");
+	assert_string_equal(cred_profile_type_name(CRED_PROFILE_WEB_IDENTITY), "webIdentity");
+	assert_string_equal(cred_profile_type_name(CRED_PROFILE_SSO), "sso");
+	assert_string_equal(cred_profile_type_name(CRED_PROFILE_PROCESS), "process");
+	assert_int_equal(cred_profile_type(NULL), CRED_PROFILE_NONE);
+}
+
+int main(void)
+{
+	static const struct CMUnitTest fixed[] = {
+		cmocka_unit_test(test_assume_role_cases_are_refused),
+		cmocka_unit_test(test_env_blank_counts_as_unset),
+		cmocka_unit_test(test_env_keys),
+		cmocka_unit_test(test_env_only_one_key_is_an_error),
+		cmocka_unit_test(test_profile_static_keys),
+		cmocka_unit_test(test_profile_override_beats_aws_profile),
+		cmocka_unit_test(test_profile_file_env_vars),
+		cmocka_unit_test(test_profile_explicit_but_missing),
+		cmocka_unit_test(test_profile_errors),
+		cmocka_unit_test(test_profile_unreadable_and_oversized_files),
+		cmocka_unit_test(test_profile_without_home),
+		cmocka_unit_test(test_process_environment),
+		cmocka_unit_test(test_default_chain_order),
+		cmocka_unit_test(test_chain_nothing_found_names_every_source),
+		cmocka_unit_test(test_chain_env_beats_profile),
+		cmocka_unit_test(test_chain_remembers_winner),
+		cmocka_unit_test(test_static_provider),
+		cmocka_unit_test(test_profile_type_names),
+	};
+	struct CMUnitTest tests[ARRAY_SIZE(smithy_cases) + ARRAY_SIZE(fixed)];
+	char *names[ARRAY_SIZE(smithy_cases)];
+	size_t i, nr = 0;
+	int ret;
+
+	for (i = 0; i < ARRAY_SIZE(smithy_cases); i++) {
+		struct strbuf sb = STRBUF_INIT;
+		strbuf_addf(&sb, "smithy-rs %s", smithy_cases[i].dir);
+		names[i] = strbuf_detach(&sb, NULL);
+		memset(&tests[nr], 0, sizeof(tests[nr]));
+		tests[nr].name = names[i];
+		tests[nr].test_func = run_smithy_case;
+		tests[nr].initial_state = (void *)&smithy_cases[i];
+		nr++;
+	}
+	for (i = 0; i < ARRAY_SIZE(fixed); i++)
+		tests[nr++] = fixed[i];
+	ret = _cmocka_run_group_tests("credentials", tests, nr, NULL, NULL);
+	for (i = 0; i < ARRAY_SIZE(smithy_cases); i++)
+		free(names[i]);
+	return ret;
+}
