@@ -12,6 +12,14 @@
  * booleans, markers) have surrounding whitespace trimmed.
  * Dates stay strings (ISO 8601 as sent); see core/timeutil.h to parse.
  * Optional elements that are absent are NULL.
+ *
+ * On error err is reset to the message; out is left released (all NULL /
+ * zero), so calling its release function is harmless either way. Lists
+ * that say IsTruncated=true must carry a Marker (else -1), so callers can
+ * rely on marker != NULL while paging. A document with a DOCTYPE is
+ * refused. Elements are matched by local name, with or without xmlns.
+ * List items without their identifying field (ListUsers UserName,
+ * ListAccessKeys AccessKeyId, tag Key, GroupName) fail the whole call.
  */
 #include <stddef.h>
 #include "core/strbuf.h"
@@ -24,7 +32,9 @@ struct aws_error {
 	char *request_id;
 };
 void aws_error_release(struct aws_error *e);
-/* Parses <ErrorResponse><Error>... and <ErrorResponse><Errors><Error>... (also <Response><Errors>). */
+/* Parses <ErrorResponse><Error>... and <ErrorResponse><Errors><Error>... (also <Response><Errors>).
+ * RequestId directly under the root (or RequestID), or in ResponseMetadata. Code is required;
+ * type, message, request_id may be NULL. out->http_status is left as it was. */
 int aws_parse_xml_error(const char *xml, size_t len, struct aws_error *out, struct strbuf *err);
 
 struct iam_tag {
@@ -71,6 +81,7 @@ struct iam_access_key_page {
 };
 int iam_parse_list_access_keys(const char *xml, size_t len, struct iam_access_key_page *out,
 			       struct strbuf *err);
+/* The secret is also in xml: callers wipe that body (strbuf_release_secret). */
 int iam_parse_create_access_key(const char *xml, size_t len, struct iam_access_key *out,
 				struct strbuf *err);
 void iam_access_key_release(struct iam_access_key *k);
@@ -89,7 +100,8 @@ void iam_key_last_used_release(struct iam_key_last_used *l);
 /* GenerateCredentialReport: State (STARTED | INPROGRESS | COMPLETE). */
 int iam_parse_generate_credential_report(const char *xml, size_t len, char **state,
 					 struct strbuf *err);
-/* GetCredentialReport: Content base64-decoded into content, GeneratedTime as sent. */
+/* GetCredentialReport: Content base64-decoded into content (reset first), GeneratedTime as
+ * sent (NULL if absent). -1 when Content is missing or not valid base64. */
 int iam_parse_get_credential_report(const char *xml, size_t len, struct strbuf *content,
 				    char **generated_time, struct strbuf *err);
 
@@ -120,8 +132,11 @@ struct iam_summary_entry {
 };
 int iam_parse_get_account_summary(const char *xml, size_t len, struct iam_summary_entry **entries,
 				  size_t *n, struct strbuf *err);
+/* Frees the keys and the array from iam_parse_get_account_summary; NULL is fine. */
+void iam_summary_entries_free(struct iam_summary_entry *entries, size_t n);
 
-/* Responses with only ResponseMetadata (UpdateAccessKey, DeleteAccessKey, TagUser, ...). */
+/* Responses with only ResponseMetadata (UpdateAccessKey, DeleteAccessKey, TagUser, ...).
+ * Any root element but an error; *request_id is NULL if the response has none. */
 int aws_parse_request_id(const char *xml, size_t len, char **request_id, struct strbuf *err);
 
 /* STS */
@@ -134,8 +149,9 @@ int sts_parse_get_caller_identity(const char *xml, size_t len, struct sts_caller
 				  struct strbuf *err);
 void sts_caller_identity_release(struct sts_caller_identity *c);
 
-/* AssumeRole / AssumeRoleWithWebIdentity: Credentials{AccessKeyId, SecretAccessKey,
- * SessionToken, Expiration}. Secrets wiped on release. */
+/* AssumeRole / AssumeRoleWithWebIdentity (also AssumeRoleWithSAML), told apart by the root
+ * element: Credentials{AccessKeyId, SecretAccessKey, SessionToken, Expiration}, all required;
+ * assumed_role_arn from AssumedRoleUser/Arn (may be NULL). Secrets wiped on release. */
 struct sts_assumed {
 	char *access_key_id;
 	char *secret_access_key;

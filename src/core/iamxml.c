@@ -1,0 +1,1036 @@
+#include "compat.h"
+#include "core/iamxml.h"
+#include "core/base64.h"
+
+#include <libxml/parser.h>
+#include <libxml/parserInternals.h>
+#include <libxml/tree.h>
+#include <libxml/xmlerror.h>
+#include <openssl/crypto.h>
+
+/*
+ * awsQuery responses look like
+ *
+ *   <OpResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">
+ *     <OpResult>...</OpResult>
+ *     <ResponseMetadata><RequestId>...</RequestId></ResponseMetadata>
+ *   </OpResponse>
+ *
+ * with lists as <Name><member>...</member>...</Name> and maps as
+ * <Name><entry><key/><value/></entry>...</Name>. Elements are matched by
+ * local name whatever their namespace (the docs print some samples without
+ * xmlns). libxml2 builds a tree; a document with a DOCTYPE is refused as
+ * soon as the parser sees it (AWS never sends one), so no entity can be
+ * declared, expanded or fetched, and nothing is loaded from the network.
+ */
+
+static int fail(struct strbuf *err, const char *fmt, ...) PRINTF_LIKE(2, 3);
+static int fail(struct strbuf *err, const char *fmt, ...)
+{
+	va_list ap;
+
+	strbuf_reset(err);
+	va_start(ap, fmt);
+	strbuf_vaddf(err, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Appends s (at most max bytes) with control characters replaced, for messages. */
+static void add_printable(struct strbuf *sb, const char *s, size_t max)
+{
+	size_t i;
+
+	for (i = 0; s[i] && i < max; i++)
+		strbuf_addch(sb, (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i]);
+	if (s[i])
+		strbuf_addstr(sb, "...");
+}
+
+/* ---- parsing ---------------------------------------------------------- */
+
+struct parse_state {
+	struct strbuf msg; /* the first error, one line */
+	int saw_doctype;
+};
+
+/* Structured error handler: keeps the first error, drops warnings, prints nothing. */
+#if LIBXML_VERSION >= 21200
+static void on_xml_error(void *data, const xmlError *e)
+#else
+static void on_xml_error(void *data, xmlErrorPtr e)
+#endif
+{
+	xmlParserCtxtPtr ctxt = data;
+	struct parse_state *st = ctxt ? ctxt->_private : NULL;
+	const char *m;
+	size_t start;
+	int space = 0, line;
+
+	if (!st || !e || e->level < XML_ERR_ERROR || st->msg.len)
+		return;
+	/* errors raised outside the parser (encoding conversion) carry no line */
+	line = e->line > 0 ? e->line : ctxt->input ? ctxt->input->line : 0;
+	if (line > 0)
+		strbuf_addf(&st->msg, "malformed XML at line %d: ", line);
+	else
+		strbuf_addstr(&st->msg, "malformed XML: ");
+	start = st->msg.len;
+	/* one line: control characters and runs of spaces become one space */
+	for (m = e->message ? e->message : "parse error"; *m; m++) {
+		unsigned char c = (unsigned char)*m;
+		if (c < 0x20 || c == ' ' || c == 0x7f) {
+			space = 1;
+			continue;
+		}
+		if (space && st->msg.len > start)
+			strbuf_addch(&st->msg, ' ');
+		space = 0;
+		strbuf_addch(&st->msg, c);
+	}
+	if (st->msg.len == start)
+		strbuf_addstr(&st->msg, "parse error");
+}
+
+/* For libxml2's generic error channel: print nothing. */
+static void ignore_generic_error(void *data, const char *fmt, ...)
+{
+}
+
+/* SAX hook called when the parser meets <!DOCTYPE: stop right there. */
+static void on_doctype(void *data, const xmlChar *name, const xmlChar *external_id,
+		       const xmlChar *system_id)
+{
+	xmlParserCtxtPtr ctxt = data;
+	struct parse_state *st = ctxt->_private;
+
+	if (st)
+		st->saw_doctype = 1;
+	xmlStopParser(ctxt);
+}
+
+/*
+ * Parses a whole response: NULL with err on malformed XML (any error, not
+ * only fatal ones; warnings are ignored) or a DOCTYPE. The parser's copy of
+ * the input is freed here, before any field is read; the returned tree
+ * still holds the text (callers wipe secret text nodes, see take_text) and
+ * is freed by the caller as soon as the fields are copied out. Without
+ * XML_PARSE_HUGE a text node is limited to 10 MB, which a credential report
+ * (IAM allows 5,000 users: about 2 MB of base64) stays well under.
+ */
+static xmlDocPtr parse_xml(const char *xml, size_t len, struct strbuf *err)
+{
+	struct parse_state st = {STRBUF_INIT, 0};
+	xmlParserCtxtPtr ctxt;
+	xmlDocPtr doc = NULL;
+	int wellformed;
+	xmlStructuredErrorFunc saved_serror;
+	xmlGenericErrorFunc saved_error;
+	void *saved_serror_ctx, *saved_error_ctx;
+
+	if (!xml || !len) {
+		fail(err, "empty XML response");
+		return NULL;
+	}
+	if (len > INT_MAX) {
+		fail(err, "XML response too large (%zu bytes)", len);
+		return NULL;
+	}
+	xmlInitParser();
+	ctxt = xmlCreateMemoryParserCtxt(xml, (int)len);
+	if (!ctxt) {
+		fail(err, "cannot create an XML parser");
+		return NULL;
+	}
+	/*
+	 * No XML_PARSE_NOENT, DTDLOAD, DTDATTR, XINCLUDE or HUGE; no NOBLANKS
+	 * either, which could drop whitespace-only leaf text. NOERROR and
+	 * NOWARNING only silence the default (stderr) reporters: errors still
+	 * reach on_xml_error.
+	 */
+	xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	ctxt->_private = &st;
+	ctxt->sax->serror = on_xml_error;
+	ctxt->sax->internalSubset = on_doctype;
+
+	/*
+	 * Some errors (encoding conversion, I/O) are raised without the parser
+	 * context and would go to the process-wide channels, i.e. stderr. These
+	 * are per-thread in libxml2; point them at us for the parse only.
+	 */
+	saved_serror = xmlStructuredError;
+	saved_serror_ctx = xmlStructuredErrorContext;
+	saved_error = xmlGenericError;
+	saved_error_ctx = xmlGenericErrorContext;
+	xmlSetStructuredErrorFunc(ctxt, on_xml_error);
+	xmlSetGenericErrorFunc(NULL, ignore_generic_error);
+	xmlParseDocument(ctxt);
+	xmlSetStructuredErrorFunc(saved_serror_ctx, saved_serror);
+	xmlSetGenericErrorFunc(saved_error_ctx, saved_error);
+	wellformed = ctxt->wellFormed && ctxt->nsWellFormed;
+	doc = ctxt->myDoc;
+	ctxt->myDoc = NULL;
+	ctxt->_private = NULL;
+	xmlFreeParserCtxt(ctxt);
+
+	if (st.saw_doctype) {
+		fail(err, "refusing XML with a DOCTYPE declaration");
+	} else if (st.msg.len) {
+		fail(err, "%s", st.msg.buf);
+	} else if (!wellformed || !doc) {
+		fail(err, "malformed XML");
+	} else if (doc->intSubset || doc->extSubset) {
+		fail(err, "refusing XML with a DOCTYPE declaration");
+	} else if (!xmlDocGetRootElement(doc)) {
+		fail(err, "XML response has no root element");
+	} else {
+		strbuf_release(&st.msg);
+		return doc;
+	}
+	strbuf_release(&st.msg);
+	if (doc)
+		xmlFreeDoc(doc);
+	return NULL;
+}
+
+/* ---- tree access ------------------------------------------------------ */
+
+static int name_is(const xmlNode *n, const char *name, size_t len)
+{
+	const char *nn = (const char *)n->name;
+
+	return n->type == XML_ELEMENT_NODE && nn && !strncmp(nn, name, len) && !nn[len];
+}
+
+static xmlNodePtr next_elem(xmlNodePtr n, const char *name, size_t len)
+{
+	for (; n; n = n->next)
+		if (name_is(n, name, len))
+			return n;
+	return NULL;
+}
+
+/* The first child element with this local name (any namespace), or NULL. */
+static xmlNodePtr child(xmlNodePtr parent, const char *name)
+{
+	return parent ? next_elem(parent->children, name, strlen(name)) : NULL;
+}
+
+/* The next sibling element with the same name as n. */
+static xmlNodePtr next_same(xmlNodePtr n)
+{
+	return next_elem(n->next, (const char *)n->name, strlen((const char *)n->name));
+}
+
+/* Follows "A/B/C" from parent, taking the first match at each step. */
+static xmlNodePtr path(xmlNodePtr parent, const char *p)
+{
+	while (parent && *p) {
+		const char *slash = strchr(p, '/');
+		size_t len = slash ? (size_t)(slash - p) : strlen(p);
+
+		parent = next_elem(parent->children, p, len);
+		p += len;
+		if (*p == '/')
+			p++;
+	}
+	return parent;
+}
+
+static size_t count_same(xmlNodePtr first)
+{
+	size_t n = 0;
+
+	for (; first; first = next_same(first))
+		n++;
+	return n;
+}
+
+enum text_kind {
+	TEXT_EXACT,  /* names, ARNs, paths, messages: as sent */
+	TEXT_TOKEN,  /* ids, dates, states, markers: surrounding whitespace trimmed */
+	TEXT_SECRET, /* as TEXT_TOKEN, and the copies are wiped */
+};
+
+static int is_xml_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/*
+ * The text of an element (its text and CDATA children; entities are
+ * already decoded). For secrets, the tree's own text nodes are wiped too:
+ * libxml2 keeps them in malloc'd node->content unless interned in the
+ * dictionary (short or blank strings), which we leave alone. Copies the
+ * parser made while reading (its input buffer, grown text buffers) are
+ * beyond reach; the parser context is already freed and the document is
+ * freed right after the fields are copied.
+ */
+static char *take_text(xmlNodePtr n, enum text_kind kind)
+{
+	struct strbuf sb = STRBUF_INIT;
+	xmlNodePtr c;
+	size_t start = 0, end;
+	char *ret;
+
+	for (c = n->children; c; c = c->next)
+		if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && c->content)
+			strbuf_addstr(&sb, (const char *)c->content);
+	end = sb.len;
+	if (kind != TEXT_EXACT) {
+		while (start < end && is_xml_space(sb.buf[start]))
+			start++;
+		while (end > start && is_xml_space(sb.buf[end - 1]))
+			end--;
+	}
+	ret = xmemdupz(sb.buf + start, end - start);
+	if (kind != TEXT_SECRET) {
+		strbuf_release(&sb);
+		return ret;
+	}
+	strbuf_release_secret(&sb);
+	for (c = n->children; c; c = c->next)
+		if ((c->type == XML_TEXT_NODE || c->type == XML_CDATA_SECTION_NODE) && c->content &&
+		    xmlDictOwns(n->doc ? n->doc->dict : NULL, c->content) != 1 &&
+		    c->content != (xmlChar *)&c->properties)
+			OPENSSL_cleanse(c->content, strlen((const char *)c->content));
+	return ret;
+}
+
+/* Text of the element at path under parent; NULL if absent. */
+static char *text_at(xmlNodePtr parent, const char *p, enum text_kind kind)
+{
+	xmlNodePtr n = path(parent, p);
+
+	return n ? take_text(n, kind) : NULL;
+}
+
+/* ---- response framing ------------------------------------------------- */
+
+/*
+ * Parses and checks the frame <op>Response/<op>Result. On success *docp
+ * and *result are set (result NULL when want_result is 0).
+ */
+static int open_response(const char *op, const char *xml, size_t len, int want_result,
+			 xmlDocPtr *docp, xmlNodePtr *result, struct strbuf *err)
+{
+	xmlDocPtr doc = parse_xml(xml, len, err);
+	xmlNodePtr root, res = NULL;
+	char name[96];
+	size_t oplen = strlen(op);
+
+	*docp = NULL;
+	*result = NULL;
+	if (!doc)
+		return -1;
+	root = xmlDocGetRootElement(doc);
+	if (oplen + sizeof("Response") > sizeof(name))
+		abort();
+	memcpy(name, op, oplen);
+	memcpy(name + oplen, "Response", sizeof("Response"));
+	if (!name_is(root, name, strlen(name))) {
+		fail(err, "%s response has no %sResult (root element is '", op, op);
+		add_printable(err, (const char *)root->name, 64);
+		strbuf_addch(err, '\'');
+		strbuf_addch(err, ')');
+		xmlFreeDoc(doc);
+		return -1;
+	}
+	if (want_result) {
+		memcpy(name + oplen, "Result", sizeof("Result"));
+		res = child(root, name);
+		if (!res) {
+			fail(err, "%s response has no %s", op, name);
+			xmlFreeDoc(doc);
+			return -1;
+		}
+	}
+	*docp = doc;
+	*result = res;
+	return 0;
+}
+
+static char *request_id_of(xmlNodePtr root)
+{
+	return text_at(root, "ResponseMetadata/RequestId", TEXT_TOKEN);
+}
+
+/* IsTruncated and Marker; marker is left NULL unless truncated. */
+static int parse_paging(const char *op, xmlNodePtr result, int *is_truncated, char **marker,
+			struct strbuf *err)
+{
+	char *t = text_at(result, "IsTruncated", TEXT_TOKEN);
+	int ret = 0;
+
+	*is_truncated = 0;
+	*marker = NULL;
+	if (!t)
+		return 0;
+	if (!strcasecmp(t, "true"))
+		*is_truncated = 1;
+	else if (strcasecmp(t, "false"))
+		ret = fail(err, "%s response has an invalid IsTruncated value", op);
+	free(t);
+	if (ret || !*is_truncated)
+		return ret;
+	*marker = text_at(result, "Marker", TEXT_TOKEN);
+	if (!*marker || !**marker) {
+		free(*marker);
+		*marker = NULL;
+		*is_truncated = 0;
+		return fail(err, "%s response is truncated but has no Marker", op);
+	}
+	return 0;
+}
+
+/* ---- errors ----------------------------------------------------------- */
+
+void aws_error_release(struct aws_error *e)
+{
+	if (!e)
+		return;
+	free(e->type);
+	free(e->code);
+	free(e->message);
+	free(e->request_id);
+	e->type = e->code = e->message = e->request_id = NULL;
+}
+
+int aws_parse_xml_error(const char *xml, size_t len, struct aws_error *out, struct strbuf *err)
+{
+	xmlDocPtr doc;
+	xmlNodePtr root, e;
+	int status = out->http_status;
+
+	memset(out, 0, sizeof(*out));
+	out->http_status = status;
+	doc = parse_xml(xml, len, err);
+	if (!doc)
+		return -1;
+	root = xmlDocGetRootElement(doc);
+	/*
+	 * <ErrorResponse><Error>..</Error><RequestId/></ErrorResponse> (IAM, STS),
+	 * <ErrorResponse><Errors><Error>.. and <Response><Errors><Error>..
+	 * <RequestID/></Response> (EC2 style). A bare <Error> root is accepted too.
+	 */
+	if (name_is(root, "Error", 5)) {
+		e = root;
+	} else {
+		e = child(root, "Error");
+		if (!e)
+			e = path(root, "Errors/Error");
+	}
+	if (!e) {
+		fail(err, "not an AWS error response (root element is '");
+		add_printable(err, (const char *)root->name, 64);
+		strbuf_addstr(err, "')");
+		xmlFreeDoc(doc);
+		return -1;
+	}
+	out->code = text_at(e, "Code", TEXT_TOKEN);
+	if (!out->code || !*out->code) {
+		xmlFreeDoc(doc);
+		aws_error_release(out);
+		return fail(err, "AWS error response has no Code");
+	}
+	out->type = text_at(e, "Type", TEXT_TOKEN);
+	out->message = text_at(e, "Message", TEXT_EXACT);
+	out->request_id = text_at(root, "RequestId", TEXT_TOKEN);
+	if (!out->request_id)
+		out->request_id = text_at(root, "RequestID", TEXT_TOKEN);
+	if (!out->request_id)
+		out->request_id = request_id_of(root);
+	if (!out->request_id)
+		out->request_id = text_at(e, "RequestId", TEXT_TOKEN);
+	xmlFreeDoc(doc);
+	return 0;
+}
+
+/* ---- users ------------------------------------------------------------ */
+
+static void tags_free(struct iam_tag *tags, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(tags[i].key);
+		free(tags[i].value);
+	}
+	free(tags);
+}
+
+/* <member><Key/><Value/></member>... under list (may be NULL). */
+static int parse_tags(const char *op, xmlNodePtr list, struct iam_tag **tags, size_t *ntags,
+		      struct strbuf *err)
+{
+	xmlNodePtr m = child(list, "member");
+	size_t n = count_same(m), i;
+
+	*tags = NULL;
+	*ntags = 0;
+	if (!n)
+		return 0;
+	*tags = xcalloc(n, sizeof(**tags));
+	for (i = 0; m; m = next_same(m), i++) {
+		struct iam_tag *t = &(*tags)[i];
+
+		t->key = text_at(m, "Key", TEXT_EXACT);
+		t->value = text_at(m, "Value", TEXT_EXACT);
+		*ntags = i + 1;
+		if (!t->key)
+			return fail(err, "%s response has a tag without Key", op);
+		if (!t->value)
+			t->value = xstrdup("");
+	}
+	return 0;
+}
+
+static int parse_user(const char *op, xmlNodePtr n, struct iam_user *u, struct strbuf *err)
+{
+	u->user_name = text_at(n, "UserName", TEXT_EXACT);
+	u->user_id = text_at(n, "UserId", TEXT_TOKEN);
+	u->arn = text_at(n, "Arn", TEXT_EXACT);
+	u->path = text_at(n, "Path", TEXT_EXACT);
+	u->create_date = text_at(n, "CreateDate", TEXT_TOKEN);
+	u->password_last_used = text_at(n, "PasswordLastUsed", TEXT_TOKEN);
+	return parse_tags(op, child(n, "Tags"), &u->tags, &u->ntags, err);
+}
+
+void iam_user_release(struct iam_user *u)
+{
+	if (!u)
+		return;
+	free(u->user_name);
+	free(u->user_id);
+	free(u->arn);
+	free(u->path);
+	free(u->create_date);
+	free(u->password_last_used);
+	tags_free(u->tags, u->ntags);
+	memset(u, 0, sizeof(*u));
+}
+
+void iam_user_page_release(struct iam_user_page *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->nusers; i++)
+		iam_user_release(&p->users[i]);
+	free(p->users);
+	free(p->marker);
+	free(p->request_id);
+	memset(p, 0, sizeof(*p));
+}
+
+int iam_parse_list_users(const char *xml, size_t len, struct iam_user_page *out, struct strbuf *err)
+{
+	xmlDocPtr doc;
+	xmlNodePtr res, m;
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (open_response("ListUsers", xml, len, 1, &doc, &res, err))
+		return -1;
+	m = path(res, "Users/member");
+	n = count_same(m);
+	if (n)
+		out->users = xcalloc(n, sizeof(*out->users));
+	for (; m; m = next_same(m)) {
+		struct iam_user *u = &out->users[out->nusers++];
+
+		if (parse_user("ListUsers", m, u, err))
+			goto fail;
+		if (!u->user_name || !*u->user_name) {
+			fail(err, "ListUsers response has a user without UserName");
+			goto fail;
+		}
+	}
+	if (parse_paging("ListUsers", res, &out->is_truncated, &out->marker, err))
+		goto fail;
+	out->request_id = request_id_of(xmlDocGetRootElement(doc));
+	xmlFreeDoc(doc);
+	return 0;
+fail:
+	xmlFreeDoc(doc);
+	iam_user_page_release(out);
+	return -1;
+}
+
+int iam_parse_get_user(const char *xml, size_t len, struct iam_user *out, struct strbuf *err)
+{
+	xmlDocPtr doc;
+	xmlNodePtr res, u;
+
+	memset(out, 0, sizeof(*out));
+	if (open_response("GetUser", xml, len, 1, &doc, &res, err))
+		return -1;
+	u = child(res, "User");
+	if (!u) {
+		xmlFreeDoc(doc);
+		return fail(err, "GetUser response has no User");
+	}
+	/* no required fields: the root user has neither UserName nor Path */
+	if (parse_user("GetUser", u, out, err)) {
+		xmlFreeDoc(doc);
+		iam_user_release(out);
+		return -1;
+	}
+	xmlFreeDoc(doc);
+	return 0;
+}
+
+/* ---- access keys ------------------------------------------------------ */
+
+static void parse_key(xmlNodePtr n, struct iam_access_key *k)
+{
+	k->user_name = text_at(n, "UserName", TEXT_EXACT);
+	k->access_key_id = text_at(n, "AccessKeyId", TEXT_TOKEN);
+	k->status = text_at(n, "Status", TEXT_TOKEN);
+	k->create_date = text_at(n, "CreateDate", TEXT_TOKEN);
+}
+
+void iam_access_key_release(struct iam_access_key *k)
+{
+	if (!k)
+		return;
+	free(k->user_name);
+	free(k->access_key_id);
+	free(k->status);
+	free(k->create_date);
+	free_secret(k->secret_access_key);
+	memset(k, 0, sizeof(*k));
+}
+
+void iam_access_key_page_release(struct iam_access_key_page *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->nkeys; i++)
+		iam_access_key_release(&p->keys[i]);
+	free(p->keys);
+	free(p->marker);
+	free(p->request_id);
+	memset(p, 0, sizeof(*p));
+}
+
+int iam_parse_list_access_keys(const char *xml, size_t len, struct iam_access_key_page *out,
+			       struct strbuf *err)
+{
+	xmlDocPtr doc;
+	xmlNodePtr res, m;
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (open_response("ListAccessKeys", xml, len, 1, &doc, &res, err))
+		return -1;
+	m = path(res, "AccessKeyMetadata/member");
+	n = count_same(m);
+	if (n)
+		out->keys = xcalloc(n, sizeof(*out->keys));
+	for (; m; m = next_same(m)) {
+		struct iam_access_key *k = &out->keys[out->nkeys++];
+
+		parse_key(m, k);
+		if (!k->access_key_id || !*k->access_key_id) {
+			fail(err, "ListAccessKeys response has a key without AccessKeyId");
+			goto fail;
+		}
+	}
+	if (parse_paging("ListAccessKeys", res, &out->is_truncated, &out->marker, err))
+		goto fail;
+	out->request_id = request_id_of(xmlDocGetRootElement(doc));
+	xmlFreeDoc(doc);
+	return 0;
+fail:
+	xmlFreeDoc(doc);
+	iam_access_key_page_release(out);
+	return -1;
+}
+
+int iam_parse_create_access_key(const char *xml, size_t len, struct iam_access_key *out,
+				struct strbuf *err)
+{
+	xmlDocPtr doc;
+	xmlNodePtr res, k;
+
+	memset(out, 0, sizeof(*out));
+	if (open_response("CreateAccessKey", xml, len, 1, &doc, &res, err))
+		return -1;
+	k = child(res, "AccessKey");
+	if (!k) {
+		xmlFreeDoc(doc);
+		return fail(err, "CreateAccessKey response has no AccessKey");
+	}
+	parse_key(k, out);
+	out->secret_access_key = text_at(k, "SecretAccessKey", TEXT_SECRET);
+	/* the secret's text is wiped in the tree; free the tree at once */
+	xmlFreeDoc(doc);
+	if (!out->access_key_id || !*out->access_key_id) {
+		iam_access_key_release(out);
+		return fail(err, "CreateAccessKey response has no AccessKeyId");
+	}
+	if (!out->secret_access_key || !*out->secret_access_key) {
+		iam_access_key_release(out);
+		return fail(err, "CreateAccessKey response has no SecretAccessKey");
+	}
+	return 0;
+}
+
+void iam_key_last_used_release(struct iam_key_last_used *l)
+{
+	if (!l)
+		return;
+	free(l->user_name);
+	free(l->last_used_date);
+	free(l->service_name);
+	free(l->region);
+	memset(l, 0, sizeof(*l));
+}
+
+int iam_parse_get_access_key_last_used(const char *xml, size_t len, struct iam_key_last_used *out,
+				       struct strbuf *err)
+{
+	xmlDocPtr doc;
+	xmlNodePtr res, lu;
+
+	memset(out, 0, sizeof(*out));
+	if (open_response("GetAccessKeyLastUsed", xml, len, 1, &doc, &res, err))
+		return -1;
+	out->user_name = text_at(res, "UserName", TEXT_EXACT);
+	lu = child(res, "AccessKeyLastUsed");
+	out->last_used_date = text_at(lu, "LastUsedDate", TEXT_TOKEN);
+	out->service_name = text_at(lu, "ServiceName", TEXT_TOKEN);
+	out->region = text_at(lu, "Region", TEXT_TOKEN);
+	xmlFreeDoc(doc);
+	return 0;
+}
+
+/* ---- credential report ------------------------------------------------ */
+
+int iam_parse_generate_credential_report(const char *xml, size_t len, char **state,
+					 struct strbuf *err)
+{
+	xmlDocPtr doc;
+	xmlNodePtr res;
+
+	*state = NULL;
+	if (open_response("GenerateCredentialReport", xml, len, 1, &doc, &res, err))
+		return -1;
+	*state = text_at(res, "State", TEXT_TOKEN);
+	xmlFreeDoc(doc);
+	if (!*state || !**state) {
+		free(*state);
+		*state = NULL;
+		return fail(err, "GenerateCredentialReport response has no State");
+	}
+	return 0;
+}
+
+int iam_parse_get_credential_report(const char *xml, size_t len, struct strbuf *content,
+				    char **generated_time, struct strbuf *err)
+{
+	xmlDocPtr doc;
+	xmlNodePtr res, c;
+	char *fmt, *b64;
+	int ret = 0;
+
+	strbuf_reset(content);
+	*generated_time = NULL;
+	if (open_response("GetCredentialReport", xml, len, 1, &doc, &res, err))
+		return -1;
+	c = child(res, "Content");
+	fmt = text_at(res, "ReportFormat", TEXT_TOKEN);
+	if (!c) {
+		ret = fail(err, "GetCredentialReport response has no Content");
+	} else if (fmt && strcmp(fmt, "text/csv")) {
+		ret = fail(err, "GetCredentialReport response has unsupported ReportFormat '");
+		add_printable(err, fmt, 64);
+		strbuf_addch(err, '\'');
+	} else {
+		b64 = take_text(c, TEXT_EXACT);
+		if (base64_decode(content, b64, strlen(b64)))
+			ret =
+			    fail(err, "GetCredentialReport response has invalid base64 in Content");
+		free(b64);
+	}
+	free(fmt);
+	if (!ret)
+		*generated_time = text_at(res, "GeneratedTime", TEXT_TOKEN);
+	xmlFreeDoc(doc);
+	return ret;
+}
+
+/* ---- tags, groups, account summary ------------------------------------ */
+
+void iam_tag_page_release(struct iam_tag_page *p)
+{
+	if (!p)
+		return;
+	tags_free(p->tags, p->ntags);
+	free(p->marker);
+	memset(p, 0, sizeof(*p));
+}
+
+int iam_parse_list_user_tags(const char *xml, size_t len, struct iam_tag_page *out,
+			     struct strbuf *err)
+{
+	xmlDocPtr doc;
+	xmlNodePtr res;
+
+	memset(out, 0, sizeof(*out));
+	if (open_response("ListUserTags", xml, len, 1, &doc, &res, err))
+		return -1;
+	if (parse_tags("ListUserTags", child(res, "Tags"), &out->tags, &out->ntags, err) ||
+	    parse_paging("ListUserTags", res, &out->is_truncated, &out->marker, err)) {
+		xmlFreeDoc(doc);
+		iam_tag_page_release(out);
+		return -1;
+	}
+	xmlFreeDoc(doc);
+	return 0;
+}
+
+void iam_group_page_release(struct iam_group_page *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->ngroups; i++)
+		free(p->group_names[i]);
+	free(p->group_names);
+	free(p->marker);
+	memset(p, 0, sizeof(*p));
+}
+
+int iam_parse_list_groups_for_user(const char *xml, size_t len, struct iam_group_page *out,
+				   struct strbuf *err)
+{
+	xmlDocPtr doc;
+	xmlNodePtr res, m;
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (open_response("ListGroupsForUser", xml, len, 1, &doc, &res, err))
+		return -1;
+	m = path(res, "Groups/member");
+	n = count_same(m);
+	if (n)
+		out->group_names = xcalloc(n, sizeof(*out->group_names));
+	for (; m; m = next_same(m)) {
+		char *g = text_at(m, "GroupName", TEXT_EXACT);
+
+		if (!g || !*g) {
+			free(g);
+			fail(err, "ListGroupsForUser response has a group without GroupName");
+			goto fail;
+		}
+		out->group_names[out->ngroups++] = g;
+	}
+	if (parse_paging("ListGroupsForUser", res, &out->is_truncated, &out->marker, err))
+		goto fail;
+	xmlFreeDoc(doc);
+	return 0;
+fail:
+	xmlFreeDoc(doc);
+	iam_group_page_release(out);
+	return -1;
+}
+
+void iam_summary_entries_free(struct iam_summary_entry *entries, size_t n)
+{
+	size_t i;
+
+	if (!entries)
+		return;
+	for (i = 0; i < n; i++)
+		free(entries[i].key);
+	free(entries);
+}
+
+int iam_parse_get_account_summary(const char *xml, size_t len, struct iam_summary_entry **entries,
+				  size_t *n, struct strbuf *err)
+{
+	xmlDocPtr doc;
+	xmlNodePtr res, e;
+	struct iam_summary_entry *v = NULL;
+	size_t nr = 0;
+
+	*entries = NULL;
+	*n = 0;
+	if (open_response("GetAccountSummary", xml, len, 1, &doc, &res, err))
+		return -1;
+	e = path(res, "SummaryMap/entry");
+	if (count_same(e))
+		v = xcalloc(count_same(e), sizeof(*v));
+	for (; e; e = next_same(e)) {
+		char *key = text_at(e, "key", TEXT_TOKEN);
+		char *val = text_at(e, "value", TEXT_TOKEN);
+		char *endp = NULL;
+		long long num = 0;
+
+		if (val && (*val == '-' || isdigit((unsigned char)*val))) {
+			errno = 0;
+			num = strtoll(val, &endp, 10);
+		}
+		if (!key || !*key) {
+			fail(err, "GetAccountSummary response has an entry without key");
+		} else if (!endp || *endp || errno) {
+			fail(err, "GetAccountSummary response has no integer value for '");
+			add_printable(err, key, 64);
+			strbuf_addch(err, '\'');
+		} else {
+			free(val);
+			v[nr].key = key;
+			v[nr].value = num;
+			nr++;
+			continue;
+		}
+		free(key);
+		free(val);
+		iam_summary_entries_free(v, nr);
+		xmlFreeDoc(doc);
+		return -1;
+	}
+	xmlFreeDoc(doc);
+	*entries = v;
+	*n = nr;
+	return 0;
+}
+
+/* ---- request id only -------------------------------------------------- */
+
+int aws_parse_request_id(const char *xml, size_t len, char **request_id, struct strbuf *err)
+{
+	xmlDocPtr doc;
+	xmlNodePtr root;
+
+	*request_id = NULL;
+	doc = parse_xml(xml, len, err);
+	if (!doc)
+		return -1;
+	root = xmlDocGetRootElement(doc);
+	if (name_is(root, "ErrorResponse", 13) || child(root, "Error") || child(root, "Errors")) {
+		fail(err, "response is an AWS error (root element is '");
+		add_printable(err, (const char *)root->name, 64);
+		strbuf_addstr(err, "')");
+		xmlFreeDoc(doc);
+		return -1;
+	}
+	*request_id = request_id_of(root);
+	xmlFreeDoc(doc);
+	return 0;
+}
+
+/* ---- STS -------------------------------------------------------------- */
+
+void sts_caller_identity_release(struct sts_caller_identity *c)
+{
+	if (!c)
+		return;
+	free(c->account);
+	free(c->arn);
+	free(c->user_id);
+	memset(c, 0, sizeof(*c));
+}
+
+int sts_parse_get_caller_identity(const char *xml, size_t len, struct sts_caller_identity *out,
+				  struct strbuf *err)
+{
+	xmlDocPtr doc;
+	xmlNodePtr res;
+
+	memset(out, 0, sizeof(*out));
+	if (open_response("GetCallerIdentity", xml, len, 1, &doc, &res, err))
+		return -1;
+	out->account = text_at(res, "Account", TEXT_TOKEN);
+	out->arn = text_at(res, "Arn", TEXT_EXACT);
+	out->user_id = text_at(res, "UserId", TEXT_TOKEN);
+	xmlFreeDoc(doc);
+	if (!out->account || !*out->account || !out->arn || !*out->arn) {
+		const char *missing = out->account && *out->account ? "Arn" : "Account";
+
+		sts_caller_identity_release(out);
+		return fail(err, "GetCallerIdentity response has no %s", missing);
+	}
+	return 0;
+}
+
+void sts_assumed_release(struct sts_assumed *a)
+{
+	if (!a)
+		return;
+	free(a->access_key_id);
+	free_secret(a->secret_access_key);
+	free_secret(a->session_token);
+	free(a->expiration);
+	free(a->assumed_role_arn);
+	memset(a, 0, sizeof(*a));
+}
+
+int sts_parse_assume_role(const char *xml, size_t len, struct sts_assumed *out, struct strbuf *err)
+{
+	static const char *const ops[] = {
+	    "AssumeRole",
+	    "AssumeRoleWithWebIdentity",
+	    "AssumeRoleWithSAML",
+	};
+	xmlDocPtr doc;
+	xmlNodePtr root, res = NULL, cred;
+	const char *op = ops[0], *missing = NULL;
+	char name[64];
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	doc = parse_xml(xml, len, err);
+	if (!doc)
+		return -1;
+	root = xmlDocGetRootElement(doc);
+	for (i = 0; i < ARRAY_SIZE(ops); i++) {
+		size_t oplen = strlen(ops[i]);
+
+		if (strncmp((const char *)root->name, ops[i], oplen) ||
+		    strcmp((const char *)root->name + oplen, "Response"))
+			continue;
+		op = ops[i];
+		memcpy(name, op, oplen);
+		memcpy(name + oplen, "Result", sizeof("Result"));
+		res = child(root, name);
+		break;
+	}
+	if (!res) {
+		fail(err, "%s response has no %sResult (root element is '", op, op);
+		add_printable(err, (const char *)root->name, 64);
+		strbuf_addstr(err, "')");
+		xmlFreeDoc(doc);
+		return -1;
+	}
+	cred = child(res, "Credentials");
+	out->access_key_id = text_at(cred, "AccessKeyId", TEXT_TOKEN);
+	out->secret_access_key = text_at(cred, "SecretAccessKey", TEXT_SECRET);
+	out->session_token = text_at(cred, "SessionToken", TEXT_SECRET);
+	out->expiration = text_at(cred, "Expiration", TEXT_TOKEN);
+	out->assumed_role_arn = text_at(res, "AssumedRoleUser/Arn", TEXT_EXACT);
+	/* the secrets' text is wiped in the tree; free the tree at once */
+	xmlFreeDoc(doc);
+
+	if (!cred)
+		missing = "Credentials";
+	else if (!out->access_key_id || !*out->access_key_id)
+		missing = "AccessKeyId";
+	else if (!out->secret_access_key || !*out->secret_access_key)
+		missing = "SecretAccessKey";
+	else if (!out->session_token || !*out->session_token)
+		missing = "SessionToken";
+	else if (!out->expiration || !*out->expiration)
+		missing = "Expiration";
+	if (missing) {
+		sts_assumed_release(out);
+		return fail(err, "%s response has no %s", op, missing);
+	}
+	return 0;
+}
