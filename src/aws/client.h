@@ -19,33 +19,52 @@ enum aws_service {
 	AWS_SVC__COUNT
 };
 
+/* getenv_fn(ctx, name), or getenv(name) when getenv_fn is NULL; an empty value is NULL. */
+const char *aws_getenv(aws_getenv_fn getenv_fn, void *ctx, const char *name);
+
+/* Region names: lowercase letters, digits and inner dashes (they go into host names). */
+int aws_region_valid(const char *region);
+
 /* The clock: real time, or IAMKEYS_TEST_NOW (ISO 8601, fixed) or
- * IAMKEYS_TEST_CLOCK_OFFSET (seconds added to real time), for tests. */
+ * IAMKEYS_TEST_CLOCK_OFFSET (seconds added to real time), for tests.
+ * Invalid values of either are ignored. */
 time_t aws_clock_now(void);
 
+/* All strings owned by the struct except signing_name (static). */
 struct aws_endpoint {
-	char *url;          /* "https://iam.amazonaws.com" (no trailing slash) */
-	char *host;         /* for the host header */
+	char *url;  /* "https://iam.amazonaws.com" (no trailing slash; may have a path) */
+	char *host; /* for the host header: the URL's authority, :port if not the default */
 	char *signing_region;
 	const char *signing_name; /* "iam", "sts", "secretsmanager", "ssm", "organizations" */
 };
 void aws_endpoint_release(struct aws_endpoint *e);
+/* "IAM", "STS", "SECRETS_MANAGER", "SSM", "ORGANIZATIONS" (the AWS_ENDPOINT_URL_ suffix). */
+const char *aws_service_env_name(enum aws_service svc);
 
 /*
  * Endpoint for a service in a region. IAM: global endpoint signed for
  * us-east-1 (aws-cn: iam.cn-north-1.amazonaws.com.cn / cn-north-1; aws-us-gov:
  * iam.us-gov.amazonaws.com / us-gov-west-1; FIPS: iam-fips.amazonaws.com).
+ * Regional services: https://<svc>.<region>.<partition suffix>, FIPS
+ * (AWS_USE_FIPS_ENDPOINT=true) https://<svc>-fips.<region>.amazonaws.com.
+ * Organizations is global (us-east-1; aws-cn: cn-northwest-1).
  * Overrides in order: endpoint_url (--endpoint-url), AWS_ENDPOINT_URL_<SVC>
- * (IAM, STS, SECRETS_MANAGER, SSM, ORGANIZATIONS), AWS_ENDPOINT_URL.
- * getenv_fn NULL = process environment. 0 / -1 with err.
+ * (IAM, STS, SECRETS_MANAGER, SSM, ORGANIZATIONS), AWS_ENDPOINT_URL (the two
+ * variables are skipped when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true). An
+ * override changes the URL and host only: the signing region stays what the
+ * service and region dictate, as in the AWS SDKs. An override must be
+ * http:// or https:// with a host, no user info, query or fragment.
+ * getenv_fn NULL = process environment. 0 / -1 with err; out is always
+ * safe to release.
  */
 int aws_endpoint_resolve(struct aws_endpoint *out, enum aws_service svc, const char *region,
 			 const char *endpoint_url, aws_getenv_fn getenv_fn, void *ctx,
 			 struct strbuf *err);
 
 struct retry_policy {
-	int max_attempts;    /* AWS_MAX_ATTEMPTS, default 3 */
-	int adaptive;        /* AWS_RETRY_MODE=adaptive (treated as standard + client rate limit) */
+	int max_attempts; /* AWS_MAX_ATTEMPTS, default 3 */
+	int adaptive; /* AWS_RETRY_MODE=adaptive (treated as standard: no client rate limiter yet)
+		       */
 	long base_delay_ms;  /* 100 in standard mode */
 	long max_backoff_ms; /* 20000 */
 	/* random in [0,1): injected for tests; NULL = a real PRNG */
@@ -55,34 +74,112 @@ struct retry_policy {
 	void (*sleep_ms)(void *ctx, long ms);
 	void *sleep_ctx;
 };
-/* Full-jitter exponential backoff: random01 * min(max_backoff, base * 2^attempt). */
+/*
+ * The standard-mode policy from AWS_MAX_ATTEMPTS (an integer 1..100, default
+ * 3) and AWS_RETRY_MODE (legacy | standard | adaptive; legacy and adaptive
+ * retry as standard does). Empty values count as unset. 0, or -1 with a
+ * one-line configuration error in err.
+ */
+int retry_policy_from_env(struct retry_policy *p, aws_getenv_fn getenv_fn, void *ctx,
+			  struct strbuf *err);
+/*
+ * Full-jitter exponential backoff: random01 * min(max_backoff, base * 2^attempt),
+ * where attempt counts retries from 0 (the wait before the first retry is
+ * at most base_delay_ms).
+ */
 long retry_backoff_ms(const struct retry_policy *p, int attempt);
-/* Is this outcome retryable? idempotent=0 forbids retrying anything that
- * may have reached the server (timeouts, resets, 5xx). */
+/* Error codes meaning "slow down": the request was rejected unprocessed. */
+int retry_is_throttle_code(const char *code);
+/* Other transient error codes (RequestTimeout, PriorRequestNotComplete, ...). */
+int retry_is_transient_code(const char *code);
+/*
+ * Is this outcome retryable? e may be NULL (no AWS error parsed). Retryable:
+ * transport errors (connect, timeout, recv), throttling codes, transient
+ * codes, HTTP 500/502/503/504, and a 2xx whose body did not parse (e->code
+ * AWS_MALFORMED_RESPONSE). idempotent=0 allows only what AWS certainly did
+ * not act on: HTTP_ERR_CONNECT and throttling codes.
+ */
 int retry_is_retryable(const struct http_response *resp, const struct aws_error *e, int idempotent);
+/*
+ * For a failed non-idempotent call: may AWS have acted on it? 1 for
+ * timeouts, resets and other transport errors after connecting, 5xx (unless
+ * throttling) and a 2xx that did not parse; 0 for a connect failure or a
+ * 4xx error response.
+ */
+int retry_outcome_unknown(const struct http_response *resp, const struct aws_error *e);
+
+/*
+ * The standard mode's retry quota (token bucket shared by a client's calls):
+ * a retry costs 5 tokens (10 after a timeout); a success gives 1 back, or
+ * the retry's cost when it succeeds after one. No tokens, no retry.
+ */
+struct retry_quota {
+	int tokens; /* starts at RETRY_QUOTA_INITIAL */
+};
+#define RETRY_QUOTA_INITIAL 500
+/* Takes the cost of one retry: the cost, or 0 when the bucket is too empty. */
+int retry_quota_acquire(struct retry_quota *q, int after_timeout);
+/* After a successful attempt; cost = what the last retry took (0 if none). */
+void retry_quota_release(struct retry_quota *q, int cost);
+
+/* aws_error.code for a 2xx response whose body did not parse. */
+#define AWS_MALFORMED_RESPONSE "MalformedResponse"
+/* aws_error.code when a non-idempotent call may or may not have been acted on. */
+#define AWS_OUTCOME_UNKNOWN "OutcomeUnknown"
 
 struct aws_client {
-	struct http_transport *http;   /* owned */
-	struct cred_provider *creds;   /* owned */
-	char *region;                  /* for regional services */
-	char *endpoint_url;            /* --endpoint-url, or NULL */
+	struct http_transport *http; /* owned */
+	struct cred_provider *creds; /* owned */
+	char *region;		     /* for regional services */
+	char *endpoint_url;	     /* --endpoint-url, or NULL */
 	aws_getenv_fn getenv_fn;
 	void *getenv_ctx;
 	struct retry_policy retry;
-	time_t (*now)(void);           /* aws_clock_now by default */
-	int verbose;                   /* --debug: log request lines (never secrets) to stderr */
+	time_t (*now)(void); /* aws_clock_now by default */
+	int verbose;	     /* --debug: log request lines (never secrets) to stderr */
 	/* counters for --stats and tests */
 	unsigned long calls, retries;
+
+	/* resolved at creation (so a bad endpoint URL is a configuration error) */
+	struct aws_endpoint endpoints[AWS_SVC__COUNT];
+	struct retry_quota quota;
+	/* server time minus ours, learnt from a clock-skew error's Date header */
+	long clock_skew;
+	/* The last failed call's error (typed calls in iam.h fill it; code
+	 * AWS_OUTCOME_UNKNOWN after an ambiguous CreateAccessKey). Cleared by
+	 * each call; valid until the next. */
+	struct aws_error last_error;
+};
+
+/* For aws_client_new_config: every field optional (zero = default). */
+struct aws_client_config {
+	struct cred_provider *creds; /* ownership passes to the client, even on failure */
+	const char *region;	     /* --region */
+	const char *endpoint_url;    /* --endpoint-url */
+	const char *profile_region;  /* the profile's region setting */
+	struct http_transport *http; /* NULL = http_curl_new(); owned, even on failure */
+	aws_getenv_fn getenv_fn;     /* NULL = the process environment */
+	void *getenv_ctx;
+	time_t (*now)(void);	 /* NULL = aws_clock_now */
+	long connect_timeout_ms; /* 0 = 5000 */
+	long total_timeout_ms;	 /* 0 = 60000 */
 };
 
 /* Builds a client: transport from http_curl_new, retry policy from
  * AWS_MAX_ATTEMPTS / AWS_RETRY_MODE, region from the arguments, AWS_REGION,
- * AWS_DEFAULT_REGION or the profile's region (default us-east-1).
- * Takes ownership of creds. NULL with err on bad configuration. */
+ * AWS_DEFAULT_REGION or the profile's region (default us-east-1), CA bundle
+ * from AWS_CA_BUNDLE, every service's endpoint resolved.
+ * Takes ownership of creds (destroyed on failure too). NULL with err on
+ * bad configuration. */
 struct aws_client *aws_client_new(struct cred_provider *creds, const char *region,
 				  const char *endpoint_url, const char *profile_region,
 				  struct strbuf *err);
+/* The same with every knob (tests inject the transport and environment). */
+struct aws_client *aws_client_new_config(const struct aws_client_config *cfg, struct strbuf *err);
+/* NULL-safe. */
 void aws_client_free(struct aws_client *c);
+/* c->last_error.code, or "" when there is none. */
+const char *aws_client_last_error_code(const struct aws_client *c);
 
 struct aws_param {
 	const char *name;
@@ -92,29 +189,69 @@ struct aws_param {
 enum aws_call_flags {
 	AWS_CALL_IDEMPOTENT = 0,
 	AWS_CALL_NOT_IDEMPOTENT = 1, /* CreateAccessKey: never re-sent blindly */
+	AWS_CALL_NO_RETRY = 2,	     /* one attempt only */
+};
+
+/*
+ * Checks a 2xx body (usually by parsing it into the caller's result): 0 if
+ * good, -1 with a one-line parser message in err. A failure counts as a
+ * transient error: retried for idempotent calls, then reported as
+ * "<Action>: malformed response: <message>" with code AWS_MALFORMED_RESPONSE.
+ * It may be called once per attempt: it must discard what an earlier call
+ * left in its result.
+ */
+typedef int (*aws_validate_fn)(void *ctx, const char *body, size_t len, struct strbuf *err);
+
+struct aws_call_opts {
+	int flags;		  /* enum aws_call_flags, or-ed */
+	aws_validate_fn validate; /* may be NULL */
+	void *validate_ctx;
+	const struct aws_credentials *creds; /* sign with these instead of c->creds; may be NULL */
+	/* the end of an OutcomeUnknown message; NULL = "AWS may have completed the request" */
+	const char *outcome_unknown_hint;
 };
 
 /*
  * awsQuery: POST form "Action=<action>&Version=<version>&<params...>",
- * signed, retried. On success 0 and the XML body in *body. On failure -1;
- * an AWS error in *aerr (code, message, request id, http status), a
- * transport error as code "RequestFailed"/"RequestTimeout"/"OutcomeUnknown"
- * and the one-line message in err: "ListUsers: Throttling: Rate exceeded
- * (request id 1234)".
+ * signed, retried. On success 0 and the XML body in *body (reset first;
+ * release it with strbuf_release_secret when it may hold a secret). On
+ * failure -1; an AWS error in *aerr (code, message, request id, http
+ * status), a transport error as code "RequestFailed"/"RequestTimeout"/
+ * "OutcomeUnknown", and the one-line message in err: "ListUsers: Throttling:
+ * Rate exceeded (request id 1234)", "ListUsers: cannot reach
+ * iam.amazonaws.com: <curl's text>". aerr may be NULL; otherwise it must be
+ * zeroed or hold an earlier result (released first).
  */
 int aws_query_call(struct aws_client *c, enum aws_service svc, const char *action,
-		   const struct aws_param *params, size_t nparams, int flags,
-		   struct strbuf *body, struct aws_error *aerr, struct strbuf *err);
+		   const struct aws_param *params, size_t nparams, int flags, struct strbuf *body,
+		   struct aws_error *aerr, struct strbuf *err);
+/* The same with a validate callback and/or explicit credentials. opts may be NULL. */
+int aws_query_call_ex(struct aws_client *c, enum aws_service svc, const char *action,
+		      const struct aws_param *params, size_t nparams,
+		      const struct aws_call_opts *opts, struct strbuf *body, struct aws_error *aerr,
+		      struct strbuf *err);
 
 /*
- * JSON 1.1: POST with X-Amz-Target: <target_prefix>.<action>, content type
- * application/x-amz-json-1.1, JSON body in and out; errors from __type.
+ * JSON 1.1: POST / with X-Amz-Target: <target> (the full value, e.g.
+ * "secretsmanager.CreateSecret", "AmazonSSM.PutParameter"), content type
+ * application/x-amz-json-1.1, JSON body in and out (json_body NULL = "{}");
+ * errors from the x-amzn-ErrorType header or the body's __type / code
+ * (prefix up to '#' and suffix from ':' removed), message / Message.
+ * Messages are prefixed with the action (the target after its last '.').
  */
 int aws_json_call(struct aws_client *c, enum aws_service svc, const char *target,
 		  const char *json_body, int flags, struct strbuf *body, struct aws_error *aerr,
 		  struct strbuf *err);
+int aws_json_call_ex(struct aws_client *c, enum aws_service svc, const char *target,
+		     const char *json_body, const struct aws_call_opts *opts, struct strbuf *body,
+		     struct aws_error *aerr, struct strbuf *err);
 
-/* Signs and sends one already-built request with explicit credentials and no
- * retry (for verifying a new key with STS GetCallerIdentity). */
+/* Form encoding of one name or value (RFC 3986 unreserved kept, space as %20).
+ * In aws_query_call, a parameter whose value is NULL is left out. */
+void aws_form_encode(struct strbuf *out, const char *s);
+
+/* To sign and send one request with explicit credentials and no retry (for
+ * verifying a new key with STS GetCallerIdentity), use aws_query_call_ex
+ * with opts.creds and AWS_CALL_NO_RETRY (see sts_get_caller_identity_with). */
 
 #endif

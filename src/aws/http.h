@@ -8,28 +8,40 @@
 #include <stddef.h>
 #include "core/strbuf.h"
 
+/* A response header (owned by the response). */
 struct http_header {
 	char *name;
 	char *value;
 };
 
+/* A request header (borrowed; no CR or LF in either, no ':' in the name). */
+struct http_request_header {
+	const char *name;
+	const char *value;
+};
+
+/* Everything borrowed from the caller for the duration of http_perform. */
 struct http_request {
 	const char *method;
 	const char *url; /* full URL, query included */
-	const struct http_header *headers;
+	const struct http_request_header *headers;
 	size_t nheaders;
 	const char *body;
 	size_t body_len;
 };
 
 enum http_transport_error {
-	HTTP_OK = 0,          /* a complete response was received (any status) */
-	HTTP_ERR_CONNECT,     /* could not connect: the request was never sent */
-	HTTP_ERR_TIMEOUT,     /* timed out: the request may have been processed */
-	HTTP_ERR_RECV,        /* connection reset / truncated body after sending */
-	HTTP_ERR_OTHER,       /* TLS, bad URL, ... */
+	HTTP_OK = 0,	  /* a complete response was received (any status) */
+	HTTP_ERR_CONNECT, /* could not connect: the request was never sent */
+	HTTP_ERR_TIMEOUT, /* timed out: the request may have been processed */
+	HTTP_ERR_RECV,	  /* connection reset / truncated body after sending */
+	HTTP_ERR_OTHER,	  /* TLS, bad URL, ... */
 };
 
+/*
+ * A response, or the transport error that prevented one. The body is wiped
+ * when released or reset (it may hold a new secret access key).
+ */
 struct http_response {
 	long status;
 	struct strbuf body;
@@ -38,11 +50,21 @@ struct http_response {
 	enum http_transport_error error;
 	struct strbuf error_text; /* one line, when error != HTTP_OK */
 };
-#define HTTP_RESPONSE_INIT { 0, STRBUF_INIT, NULL, 0, 0, HTTP_OK, STRBUF_INIT }
+#define HTTP_RESPONSE_INIT                                                                         \
+	{                                                                                          \
+		0, STRBUF_INIT, NULL, 0, 0, HTTP_OK, STRBUF_INIT                                   \
+	}
 void http_response_release(struct http_response *r);
+/* Back to HTTP_RESPONSE_INIT's state, keeping allocations. */
 void http_response_reset(struct http_response *r);
-/* Case-insensitive header lookup, or NULL. */
+/* Case-insensitive header lookup, or NULL (the first one of that name). */
 const char *http_response_header(const struct http_response *r, const char *name);
+/* Appends a header (copies; the name is lowercased). */
+void http_response_add_header(struct http_response *r, const char *name, size_t name_len,
+			      const char *value, size_t value_len);
+/* Sets error and a one-line error_text (newlines become spaces). */
+void http_response_set_error(struct http_response *r, enum http_transport_error error,
+			     const char *text);
 
 struct http_transport;
 struct http_transport_vtable {
@@ -57,14 +79,25 @@ struct http_transport {
 
 struct http_options {
 	long connect_timeout_ms; /* default 5000 */
-	long total_timeout_ms;   /* default 60000 */
-	const char *ca_bundle;   /* AWS_CA_BUNDLE, or NULL */
-	const char *user_agent;  /* "iamkeys/<version>" */
+	long total_timeout_ms;	 /* default 60000 */
+	const char *ca_bundle;	 /* AWS_CA_BUNDLE, or NULL */
+	const char *user_agent;	 /* "iamkeys/<version>" */
 };
-/* libcurl transport: one easy handle reused across calls (keep-alive), TLS
- * verification always on, proxies from the usual environment variables. */
+/*
+ * libcurl transport: one easy handle reused across calls (keep-alive), TLS
+ * verification always on, proxies from the usual environment variables
+ * (http_proxy, https_proxy / HTTPS_PROXY, all_proxy, no_proxy / NO_PROXY,
+ * read by libcurl itself; like curl, uppercase HTTP_PROXY is ignored).
+ * Response bodies over 64 MiB are an error. Not thread-safe: one transport
+ * per thread. opts NULL = defaults; strings are copied. NULL on failure.
+ * The caller frees it with http_transport_destroy.
+ */
 struct http_transport *http_curl_new(const struct http_options *opts);
-/* Global init (curl_global_init); call once from main. */
+/*
+ * Global init (curl_global_init); call once from main before any thread
+ * starts. The transport sets CURLOPT_NOSIGNAL (required with threads), so
+ * this also ignores SIGPIPE, as libcurl's documentation asks. 0 / -1.
+ */
 int http_global_init(void);
 void http_global_cleanup(void);
 

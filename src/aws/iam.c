@@ -1,0 +1,600 @@
+/*
+ * Typed IAM and STS calls: parameters in, parsed structs out.
+ *
+ * Each call parses the response inside aws_query_call_ex's validate
+ * callback, so a 2xx whose body is truncated or malformed is retried like
+ * a transient error (idempotent calls), and reported as "<Action>:
+ * malformed response: <parser message>" when the attempts run out. The
+ * parsers' results are discarded before each attempt.
+ */
+#include "compat.h"
+#include "aws/iam.h"
+
+#define CREATE_KEY_HINT                                                                            \
+	"the access key may have been created: list the user's access keys to find out"
+
+/* One attempt's parse: discard the last attempt's result, parse anew. */
+#define DEFINE_PARSE_ADAPTER(name, type, parse_fn, release_fn)                                     \
+	static int name(void *ctx, const char *xml, size_t len, struct strbuf *err)                \
+	{                                                                                          \
+		type *out = ctx;                                                                   \
+		release_fn(out);                                                                   \
+		memset(out, 0, sizeof(*out));                                                      \
+		if (parse_fn(xml, len, out, err) < 0) {                                            \
+			release_fn(out);                                                           \
+			memset(out, 0, sizeof(*out));                                              \
+			return -1;                                                                 \
+		}                                                                                  \
+		return 0;                                                                          \
+	}
+
+DEFINE_PARSE_ADAPTER(parse_user, struct iam_user, iam_parse_get_user, iam_user_release)
+DEFINE_PARSE_ADAPTER(parse_key_last_used, struct iam_key_last_used,
+		     iam_parse_get_access_key_last_used, iam_key_last_used_release)
+DEFINE_PARSE_ADAPTER(parse_caller_identity, struct sts_caller_identity,
+		     sts_parse_get_caller_identity, sts_caller_identity_release)
+DEFINE_PARSE_ADAPTER(parse_new_key_raw, struct iam_access_key, iam_parse_create_access_key,
+		     iam_access_key_release)
+DEFINE_PARSE_ADAPTER(parse_user_page_raw, struct iam_user_page, iam_parse_list_users,
+		     iam_user_page_release)
+DEFINE_PARSE_ADAPTER(parse_key_page_raw, struct iam_access_key_page, iam_parse_list_access_keys,
+		     iam_access_key_page_release)
+DEFINE_PARSE_ADAPTER(parse_tag_page_raw, struct iam_tag_page, iam_parse_list_user_tags,
+		     iam_tag_page_release)
+DEFINE_PARSE_ADAPTER(parse_group_page_raw, struct iam_group_page, iam_parse_list_groups_for_user,
+		     iam_group_page_release)
+
+/* A truncated page without a marker would loop forever: call it malformed. */
+static int check_marker(int is_truncated, const char *marker, struct strbuf *err)
+{
+	if (is_truncated && (!marker || !*marker)) {
+		strbuf_addstr(err, "IsTruncated is true but there is no Marker");
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_user_page(void *ctx, const char *xml, size_t len, struct strbuf *err)
+{
+	struct iam_user_page *p = ctx;
+
+	if (parse_user_page_raw(ctx, xml, len, err) < 0)
+		return -1;
+	return check_marker(p->is_truncated, p->marker, err);
+}
+
+static int parse_key_page(void *ctx, const char *xml, size_t len, struct strbuf *err)
+{
+	struct iam_access_key_page *p = ctx;
+
+	if (parse_key_page_raw(ctx, xml, len, err) < 0)
+		return -1;
+	return check_marker(p->is_truncated, p->marker, err);
+}
+
+static int parse_tag_page(void *ctx, const char *xml, size_t len, struct strbuf *err)
+{
+	struct iam_tag_page *p = ctx;
+
+	if (parse_tag_page_raw(ctx, xml, len, err) < 0)
+		return -1;
+	return check_marker(p->is_truncated, p->marker, err);
+}
+
+static int parse_group_page(void *ctx, const char *xml, size_t len, struct strbuf *err)
+{
+	struct iam_group_page *p = ctx;
+
+	if (parse_group_page_raw(ctx, xml, len, err) < 0)
+		return -1;
+	return check_marker(p->is_truncated, p->marker, err);
+}
+
+static int parse_new_key(void *ctx, const char *xml, size_t len, struct strbuf *err)
+{
+	struct iam_access_key *k = ctx;
+
+	if (parse_new_key_raw(ctx, xml, len, err) < 0)
+		return -1;
+	if (!k->access_key_id || !*k->access_key_id || !k->secret_access_key ||
+	    !*k->secret_access_key) {
+		strbuf_addstr(err,
+			      "CreateAccessKey response has no AccessKeyId or SecretAccessKey");
+		iam_access_key_release(k);
+		memset(k, 0, sizeof(*k));
+		return -1;
+	}
+	return 0;
+}
+
+static int parse_request_id(void *ctx, const char *xml, size_t len, struct strbuf *err)
+{
+	char **id = ctx;
+
+	free(*id);
+	*id = NULL;
+	return aws_parse_request_id(xml, len, id, err);
+}
+
+static int parse_report_state(void *ctx, const char *xml, size_t len, struct strbuf *err)
+{
+	char **state = ctx;
+
+	free(*state);
+	*state = NULL;
+	if (iam_parse_generate_credential_report(xml, len, state, err) < 0) {
+		free(*state);
+		*state = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+struct report_out {
+	struct strbuf *content;
+	char *generated_time;
+};
+
+static int parse_report(void *ctx, const char *xml, size_t len, struct strbuf *err)
+{
+	struct report_out *r = ctx;
+
+	strbuf_reset(r->content);
+	free(r->generated_time);
+	r->generated_time = NULL;
+	if (iam_parse_get_credential_report(xml, len, r->content, &r->generated_time, err) < 0) {
+		strbuf_reset(r->content);
+		free(r->generated_time);
+		r->generated_time = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+struct summary_out {
+	struct iam_summary_entry *entries;
+	size_t n;
+};
+
+static void summary_out_release(struct summary_out *s)
+{
+	size_t i;
+
+	for (i = 0; s->entries && i < s->n; i++)
+		free(s->entries[i].key);
+	free(s->entries);
+	s->entries = NULL;
+	s->n = 0;
+}
+
+static int parse_summary(void *ctx, const char *xml, size_t len, struct strbuf *err)
+{
+	struct summary_out *s = ctx;
+
+	summary_out_release(s);
+	if (iam_parse_get_account_summary(xml, len, &s->entries, &s->n, err) < 0) {
+		summary_out_release(s);
+		return -1;
+	}
+	return 0;
+}
+
+/* One call; the body is wiped afterwards (it may hold a secret). */
+static int query(struct aws_client *c, enum aws_service svc, const char *action,
+		 const struct aws_param *params, size_t nparams, int flags,
+		 aws_validate_fn validate, void *ctx, const struct aws_credentials *creds,
+		 struct strbuf *err)
+{
+	struct aws_call_opts opts = {0};
+	struct strbuf body = STRBUF_INIT;
+	int ret;
+
+	opts.flags = flags;
+	opts.validate = validate;
+	opts.validate_ctx = ctx;
+	opts.creds = creds;
+	if (flags & AWS_CALL_NOT_IDEMPOTENT)
+		opts.outcome_unknown_hint = CREATE_KEY_HINT;
+	ret = aws_query_call_ex(c, svc, action, params, nparams, &opts, &body, &c->last_error, err);
+	strbuf_release_secret(&body);
+	return ret;
+}
+
+/*
+ * After a page: 1 to fetch the next one (*marker updated), 0 when done,
+ * -1 when AWS sends the same marker again (it would never end).
+ */
+static int next_page(struct aws_client *c, const char *action, int is_truncated,
+		     const char *page_marker, char **marker, struct strbuf *err)
+{
+	if (!is_truncated)
+		return 0;
+	if (*marker && !strcmp(*marker, page_marker)) {
+		strbuf_addf(err, "%s: malformed response: the same Marker was returned twice",
+			    action);
+		aws_error_release(&c->last_error);
+		c->last_error.code = xstrdup(AWS_MALFORMED_RESPONSE);
+		return -1;
+	}
+	free(*marker);
+	*marker = xstrdup(page_marker);
+	return 1;
+}
+
+void iam_user_list_release(struct iam_user_list *l)
+{
+	size_t i;
+
+	if (!l)
+		return;
+	for (i = 0; i < l->nusers; i++)
+		iam_user_release(&l->users[i]);
+	free(l->users);
+	memset(l, 0, sizeof(*l));
+}
+
+int iam_list_users(struct aws_client *c, const char *path_prefix, struct iam_user_list *out,
+		   struct strbuf *err)
+{
+	struct iam_user_page page = {0};
+	char *marker = NULL;
+	int more;
+
+	memset(out, 0, sizeof(*out));
+	do {
+		struct aws_param params[] = {
+		    {"PathPrefix", path_prefix},
+		    {"Marker", marker},
+		    {"MaxItems", "1000"},
+		};
+
+		if (query(c, AWS_SVC_IAM, "ListUsers", params, ARRAY_SIZE(params),
+			  AWS_CALL_IDEMPOTENT, parse_user_page, &page, NULL, err) < 0)
+			goto fail;
+		out->pages++;
+		ALLOC_GROW(out->users, out->nusers + page.nusers, out->alloc);
+		if (page.nusers)
+			memcpy(out->users + out->nusers, page.users,
+			       page.nusers * sizeof(*page.users));
+		out->nusers += page.nusers;
+		page.nusers = 0; /* moved */
+		more = next_page(c, "ListUsers", page.is_truncated, page.marker, &marker, err);
+		if (more < 0)
+			goto fail;
+		iam_user_page_release(&page);
+		memset(&page, 0, sizeof(page));
+	} while (more);
+	free(marker);
+	return 0;
+fail:
+	iam_user_page_release(&page);
+	free(marker);
+	iam_user_list_release(out);
+	return -1;
+}
+
+int iam_get_user(struct aws_client *c, const char *user_name, struct iam_user *out,
+		 struct strbuf *err)
+{
+	struct aws_param params[] = {{"UserName", user_name}};
+
+	memset(out, 0, sizeof(*out));
+	return query(c, AWS_SVC_IAM, "GetUser", params, ARRAY_SIZE(params), AWS_CALL_IDEMPOTENT,
+		     parse_user, out, NULL, err);
+}
+
+int iam_list_access_keys(struct aws_client *c, const char *user_name,
+			 struct iam_access_key_page *out, struct strbuf *err)
+{
+	struct iam_access_key_page page = {0};
+	char *marker = NULL;
+	size_t alloc = 0;
+	int more;
+
+	memset(out, 0, sizeof(*out));
+	do {
+		struct aws_param params[] = {
+		    {"UserName", user_name},
+		    {"Marker", marker},
+		    {"MaxItems", "1000"},
+		};
+
+		if (query(c, AWS_SVC_IAM, "ListAccessKeys", params, ARRAY_SIZE(params),
+			  AWS_CALL_IDEMPOTENT, parse_key_page, &page, NULL, err) < 0)
+			goto fail;
+		ALLOC_GROW(out->keys, out->nkeys + page.nkeys, alloc);
+		if (page.nkeys)
+			memcpy(out->keys + out->nkeys, page.keys, page.nkeys * sizeof(*page.keys));
+		out->nkeys += page.nkeys;
+		page.nkeys = 0;
+		free(out->request_id);
+		out->request_id = page.request_id;
+		page.request_id = NULL;
+		more = next_page(c, "ListAccessKeys", page.is_truncated, page.marker, &marker, err);
+		if (more < 0)
+			goto fail;
+		iam_access_key_page_release(&page);
+		memset(&page, 0, sizeof(page));
+	} while (more);
+	free(marker);
+	return 0;
+fail:
+	iam_access_key_page_release(&page);
+	free(marker);
+	iam_access_key_page_release(out);
+	memset(out, 0, sizeof(*out));
+	return -1;
+}
+
+int iam_get_access_key_last_used(struct aws_client *c, const char *key_id,
+				 struct iam_key_last_used *out, struct strbuf *err)
+{
+	struct aws_param params[] = {{"AccessKeyId", key_id}};
+
+	memset(out, 0, sizeof(*out));
+	return query(c, AWS_SVC_IAM, "GetAccessKeyLastUsed", params, ARRAY_SIZE(params),
+		     AWS_CALL_IDEMPOTENT, parse_key_last_used, out, NULL, err);
+}
+
+int iam_create_access_key(struct aws_client *c, const char *user_name, struct iam_access_key *out,
+			  struct strbuf *err)
+{
+	struct aws_param params[] = {{"UserName", user_name}};
+
+	memset(out, 0, sizeof(*out));
+	return query(c, AWS_SVC_IAM, "CreateAccessKey", params, ARRAY_SIZE(params),
+		     AWS_CALL_NOT_IDEMPOTENT, parse_new_key, out, NULL, err);
+}
+
+static int simple_call(struct aws_client *c, const char *action, const struct aws_param *params,
+		       size_t nparams, struct strbuf *err)
+{
+	char *request_id = NULL;
+	int ret = query(c, AWS_SVC_IAM, action, params, nparams, AWS_CALL_IDEMPOTENT,
+			parse_request_id, &request_id, NULL, err);
+
+	free(request_id);
+	return ret;
+}
+
+int iam_update_access_key(struct aws_client *c, const char *user_name, const char *key_id,
+			  const char *status, struct strbuf *err)
+{
+	struct aws_param params[] = {
+	    {"UserName", user_name},
+	    {"AccessKeyId", key_id},
+	    {"Status", status},
+	};
+
+	return simple_call(c, "UpdateAccessKey", params, ARRAY_SIZE(params), err);
+}
+
+int iam_delete_access_key(struct aws_client *c, const char *user_name, const char *key_id,
+			  struct strbuf *err)
+{
+	struct aws_param params[] = {
+	    {"UserName", user_name},
+	    {"AccessKeyId", key_id},
+	};
+
+	return simple_call(c, "DeleteAccessKey", params, ARRAY_SIZE(params), err);
+}
+
+int iam_list_user_tags(struct aws_client *c, const char *user_name, struct iam_tag_page *out,
+		       struct strbuf *err)
+{
+	struct iam_tag_page page = {0};
+	char *marker = NULL;
+	size_t alloc = 0;
+	int more;
+
+	memset(out, 0, sizeof(*out));
+	do {
+		struct aws_param params[] = {
+		    {"UserName", user_name},
+		    {"Marker", marker},
+		    {"MaxItems", "1000"},
+		};
+
+		if (query(c, AWS_SVC_IAM, "ListUserTags", params, ARRAY_SIZE(params),
+			  AWS_CALL_IDEMPOTENT, parse_tag_page, &page, NULL, err) < 0)
+			goto fail;
+		ALLOC_GROW(out->tags, out->ntags + page.ntags, alloc);
+		if (page.ntags)
+			memcpy(out->tags + out->ntags, page.tags, page.ntags * sizeof(*page.tags));
+		out->ntags += page.ntags;
+		page.ntags = 0;
+		more = next_page(c, "ListUserTags", page.is_truncated, page.marker, &marker, err);
+		if (more < 0)
+			goto fail;
+		iam_tag_page_release(&page);
+		memset(&page, 0, sizeof(page));
+	} while (more);
+	free(marker);
+	return 0;
+fail:
+	iam_tag_page_release(&page);
+	free(marker);
+	iam_tag_page_release(out);
+	memset(out, 0, sizeof(*out));
+	return -1;
+}
+
+int iam_tag_user(struct aws_client *c, const char *user_name, const struct iam_tag *tags,
+		 size_t ntags, struct strbuf *err)
+{
+	struct aws_param *params = xcalloc(1 + 2 * ntags, sizeof(*params));
+	char **names = xcalloc(2 * ntags + 1, sizeof(*names));
+	size_t i, n = 0;
+	int ret;
+
+	params[n].name = "UserName";
+	params[n++].value = user_name;
+	for (i = 0; i < ntags; i++) {
+		struct strbuf k = STRBUF_INIT, v = STRBUF_INIT;
+
+		strbuf_addf(&k, "Tags.member.%zu.Key", i + 1);
+		strbuf_addf(&v, "Tags.member.%zu.Value", i + 1);
+		names[2 * i] = strbuf_detach(&k, NULL);
+		names[2 * i + 1] = strbuf_detach(&v, NULL);
+		params[n].name = names[2 * i];
+		params[n++].value = tags[i].key;
+		params[n].name = names[2 * i + 1];
+		params[n++].value = tags[i].value ? tags[i].value : "";
+	}
+	ret = simple_call(c, "TagUser", params, n, err);
+	for (i = 0; i < 2 * ntags; i++)
+		free(names[i]);
+	free(names);
+	free(params);
+	return ret;
+}
+
+int iam_untag_user(struct aws_client *c, const char *user_name, const char *const *keys,
+		   size_t nkeys, struct strbuf *err)
+{
+	struct aws_param *params = xcalloc(1 + nkeys, sizeof(*params));
+	char **names = xcalloc(nkeys + 1, sizeof(*names));
+	size_t i, n = 0;
+	int ret;
+
+	params[n].name = "UserName";
+	params[n++].value = user_name;
+	for (i = 0; i < nkeys; i++) {
+		struct strbuf k = STRBUF_INIT;
+
+		strbuf_addf(&k, "TagKeys.member.%zu", i + 1);
+		names[i] = strbuf_detach(&k, NULL);
+		params[n].name = names[i];
+		params[n++].value = keys[i];
+	}
+	ret = simple_call(c, "UntagUser", params, n, err);
+	for (i = 0; i < nkeys; i++)
+		free(names[i]);
+	free(names);
+	free(params);
+	return ret;
+}
+
+int iam_list_groups_for_user(struct aws_client *c, const char *user_name,
+			     struct iam_group_page *out, struct strbuf *err)
+{
+	struct iam_group_page page = {0};
+	char *marker = NULL;
+	size_t alloc = 0;
+	int more;
+
+	memset(out, 0, sizeof(*out));
+	do {
+		struct aws_param params[] = {
+		    {"UserName", user_name},
+		    {"Marker", marker},
+		    {"MaxItems", "1000"},
+		};
+
+		if (query(c, AWS_SVC_IAM, "ListGroupsForUser", params, ARRAY_SIZE(params),
+			  AWS_CALL_IDEMPOTENT, parse_group_page, &page, NULL, err) < 0)
+			goto fail;
+		ALLOC_GROW(out->group_names, out->ngroups + page.ngroups, alloc);
+		if (page.ngroups)
+			memcpy(out->group_names + out->ngroups, page.group_names,
+			       page.ngroups * sizeof(*page.group_names));
+		out->ngroups += page.ngroups;
+		page.ngroups = 0;
+		more =
+		    next_page(c, "ListGroupsForUser", page.is_truncated, page.marker, &marker, err);
+		if (more < 0)
+			goto fail;
+		iam_group_page_release(&page);
+		memset(&page, 0, sizeof(page));
+	} while (more);
+	free(marker);
+	return 0;
+fail:
+	iam_group_page_release(&page);
+	free(marker);
+	iam_group_page_release(out);
+	memset(out, 0, sizeof(*out));
+	return -1;
+}
+
+int iam_generate_credential_report(struct aws_client *c, char **state, struct strbuf *err)
+{
+	*state = NULL;
+	return query(c, AWS_SVC_IAM, "GenerateCredentialReport", NULL, 0, AWS_CALL_IDEMPOTENT,
+		     parse_report_state, state, NULL, err);
+}
+
+int iam_get_credential_report(struct aws_client *c, struct strbuf *content, char **generated_time,
+			      struct strbuf *err)
+{
+	struct report_out r = {content, NULL};
+	int ret;
+
+	strbuf_reset(content);
+	ret = query(c, AWS_SVC_IAM, "GetCredentialReport", NULL, 0, AWS_CALL_IDEMPOTENT,
+		    parse_report, &r, NULL, err);
+	if (generated_time)
+		*generated_time = r.generated_time;
+	else
+		free(r.generated_time);
+	return ret;
+}
+
+static void copy_last_error(const struct aws_client *c, struct aws_error *aerr)
+{
+	aws_error_release(aerr);
+	aerr->http_status = c->last_error.http_status;
+	aerr->type = xstrdup_or_null(c->last_error.type);
+	aerr->code = xstrdup_or_null(c->last_error.code);
+	aerr->message = xstrdup_or_null(c->last_error.message);
+	aerr->request_id = xstrdup_or_null(c->last_error.request_id);
+}
+
+int iam_generate_credential_report_ex(struct aws_client *c, char **state, struct aws_error *aerr,
+				      struct strbuf *err)
+{
+	int ret = iam_generate_credential_report(c, state, err);
+
+	if (ret < 0 && aerr)
+		copy_last_error(c, aerr);
+	return ret;
+}
+
+int iam_get_credential_report_ex(struct aws_client *c, struct strbuf *content,
+				 char **generated_time, struct aws_error *aerr, struct strbuf *err)
+{
+	int ret = iam_get_credential_report(c, content, generated_time, err);
+
+	if (ret < 0 && aerr)
+		copy_last_error(c, aerr);
+	return ret;
+}
+
+int iam_get_account_summary(struct aws_client *c, struct iam_summary_entry **entries, size_t *n,
+			    struct strbuf *err)
+{
+	struct summary_out s = {NULL, 0};
+	int ret = query(c, AWS_SVC_IAM, "GetAccountSummary", NULL, 0, AWS_CALL_IDEMPOTENT,
+			parse_summary, &s, NULL, err);
+
+	*entries = s.entries;
+	*n = s.n;
+	return ret;
+}
+
+int sts_get_caller_identity(struct aws_client *c, struct sts_caller_identity *out,
+			    struct strbuf *err)
+{
+	memset(out, 0, sizeof(*out));
+	return query(c, AWS_SVC_STS, "GetCallerIdentity", NULL, 0, AWS_CALL_IDEMPOTENT,
+		     parse_caller_identity, out, NULL, err);
+}
+
+int sts_get_caller_identity_with(struct aws_client *c, const struct aws_credentials *creds,
+				 struct sts_caller_identity *out, struct strbuf *err)
+{
+	memset(out, 0, sizeof(*out));
+	return query(c, AWS_SVC_STS, "GetCallerIdentity", NULL, 0, AWS_CALL_NO_RETRY,
+		     parse_caller_identity, out, creds, err);
+}
