@@ -4,5 +4,6 @@
 #include "cli.h"
 
 int cmd_users(struct cli *cli, int argc, const char **argv);
+int cmd_audit(struct cli *cli, int argc, const char **argv);
 
 #endif

@@ -15,6 +15,8 @@
 static const struct command commands[] = {
 	{ "users", cmd_users, NEEDS_CREDS, "List every IAM user (runbook step 1).",
 	  "iamkeys users [--path-prefix PREFIX] [options]" },
+	{ "audit", cmd_audit, NEEDS_CREDS, "Find old, unused and risky access keys (runbook step 2).",
+	  "iamkeys audit [--source report|api] [--max-age 90d] [--unused 45d] [options]" },
 };
 
 static const int exit_codes[] = {

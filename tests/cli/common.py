@@ -1,0 +1,43 @@
+"""Shared helpers for the CLI tests: run the built binary against the emulator."""
+import os
+import subprocess
+import unittest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BUILD = os.environ.get("IAMKEYS_BUILD", os.path.join(ROOT, "build"))
+BINARY = os.path.join(BUILD, "iamkeys")
+
+
+class Result:
+    def __init__(self, p):
+        self.rc = p.returncode
+        self.out = p.stdout
+        self.err = p.stderr
+
+    def __repr__(self):
+        return "rc=%d\n--- stdout ---\n%s--- stderr ---\n%s" % (self.rc, self.out[-3000:],
+                                                                  self.err[-3000:])
+
+
+def run(args, env, stdin=None, timeout=300):
+    """Runs iamkeys with args (a list) and the given full environment."""
+    p = subprocess.run([BINARY] + list(args), env=env, input=stdin, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, text=True, timeout=timeout)
+    return Result(p)
+
+
+class CliTestCase(unittest.TestCase):
+    def assertRc(self, res, rc):
+        self.assertEqual(res.rc, rc, repr(res))
+
+    def assertOneLineError(self, res, *needles):
+        """stderr is exactly one line, and it contains every needle."""
+        lines = res.err.splitlines()
+        self.assertEqual(len(lines), 1, repr(res))
+        for n in needles:
+            self.assertIn(n, lines[0], repr(res))
+
+    def assertNoSecrets(self, res, secrets):
+        for s in secrets:
+            self.assertNotIn(s, res.out)
+            self.assertNotIn(s, res.err)
