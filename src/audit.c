@@ -1,0 +1,662 @@
+/*
+ * The audit scan. Two sources:
+ *
+ * report (default): GenerateCredentialReport (polled with backoff until
+ *   COMPLETE; AWS reuses a report younger than 4 hours), GetCredentialReport,
+ *   the CSV parsed by header name; findings computed from it; then only the
+ *   users with a candidate finding are re-read live (ListAccessKeys, and
+ *   GetAccessKeyLastUsed where the report's last-use date cannot settle the
+ *   "unused" finding), because the report may be 4 hours old and has no key
+ *   ids. A report denied with AccessDenied falls back to the API source.
+ *
+ * api: ListUsers, then ListAccessKeys and GetAccessKeyLastUsed for every
+ *   user, by --jobs workers with a client (and a connection) each.
+ *
+ * Tags and groups (for the tag and group exemptions) are read only for users
+ * with a finding, in both sources, so both print the same result.
+ */
+#include "compat.h"
+#include "audit.h"
+#include "aws/client.h"
+#include "aws/iam.h"
+#include "core/credreport.h"
+#include "core/timeutil.h"
+
+#include <pthread.h>
+
+struct work_user {
+	const char *name;
+	const char *path;
+	const struct cr_user *report; /* NULL in api mode */
+	/* results */
+	struct audit_key *keys;
+	size_t nkeys;
+	int failed;
+};
+
+struct pool {
+	const struct audit_options *o;
+	struct work_user *users;
+	size_t nusers;
+	size_t next;  /* next user to take */
+	size_t done;  /* users finished */
+	int stop;     /* an error happened: workers stop taking users */
+	struct strbuf err;
+	unsigned long calls;
+	pthread_mutex_t lock;
+};
+
+static void audit_key_release(struct audit_key *k)
+{
+	free(k->user);
+	free(k->path);
+	free(k->key_id);
+	free(k->last_service);
+	free(k->last_region);
+	free(k->exempt_reason);
+}
+
+void audit_result_release(struct audit_result *r)
+{
+	size_t i;
+	for (i = 0; i < r->nkeys; i++)
+		audit_key_release(&r->keys[i]);
+	free(r->keys);
+	memset(r, 0, sizeof(*r));
+}
+
+struct aws_client *aws_client_clone(struct aws_client *c, struct strbuf *err)
+{
+	struct aws_credentials creds = { 0 };
+	struct cred_provider *p;
+	struct aws_client *n;
+
+	if (cred_provider_get(c->creds, &creds, err) < 0)
+		return NULL;
+	p = cred_provider_static_new(&creds);
+	aws_credentials_release(&creds);
+	if (!p) {
+		strbuf_addstr(err, "cannot copy the credentials");
+		return NULL;
+	}
+	n = aws_client_new(p, c->region, c->endpoint_url, NULL, err);
+	if (!n)
+		return NULL;
+	n->getenv_fn = c->getenv_fn;
+	n->getenv_ctx = c->getenv_ctx;
+	n->retry = c->retry;
+	n->now = c->now;
+	n->verbose = c->verbose;
+	return n;
+}
+
+static int is_never(const char *s)
+{
+	return !s || !*s || !strcmp(s, "N/A");
+}
+
+/*
+ * The report's slot for a live key: the one with the same creation time (to
+ * the second). NULL when none matches, or when both do (two keys created in
+ * the same second cannot be told apart: the caller asks AWS instead).
+ */
+static const struct cr_key *report_slot(const struct cr_user *r, time_t created)
+{
+	const struct cr_key *found = NULL;
+	int i;
+	if (!r)
+		return NULL;
+	for (i = 0; i < 2; i++)
+		if (r->keys[i].last_rotated && r->keys[i].last_rotated == created) {
+			if (found)
+				return NULL;
+			found = &r->keys[i];
+		}
+	return found;
+}
+
+/* Reads one user's keys live and computes their findings. 0 / -1. */
+static int scan_user(struct aws_client *c, const struct audit_options *o, struct work_user *w,
+		     unsigned long *calls, struct strbuf *err)
+{
+	struct iam_access_key_page page = { 0 };
+	int active = 0, rc = -1;
+	unsigned any = 0;
+	size_t i;
+	struct strbuf reason = STRBUF_INIT;
+	int exempt;
+
+	(*calls)++;
+	if (iam_list_access_keys(c, w->name, &page, err) < 0)
+		goto out;
+	w->keys = xcalloc(page.nkeys ? page.nkeys : 1, sizeof(*w->keys));
+	for (i = 0; i < page.nkeys; i++)
+		if (page.keys[i].status && !strcmp(page.keys[i].status, "Active"))
+			active++;
+	for (i = 0; i < page.nkeys; i++) {
+		const struct iam_access_key *ak = &page.keys[i];
+		struct audit_key *k = &w->keys[w->nkeys];
+		const struct cr_key *slot;
+		struct key_facts f;
+		time_t created;
+
+		if (!ak->create_date || iso8601_parse(ak->create_date, &created) < 0) {
+			strbuf_addf(err, "ListAccessKeys: key %s of user %s has an invalid CreateDate",
+				    ak->access_key_id ? ak->access_key_id : "?", w->name);
+			goto out;
+		}
+		k->user = xstrdup(w->name);
+		k->path = xstrdup_or_null(w->path);
+		k->key_id = xstrdup_or_null(ak->access_key_id);
+		k->active = ak->status && !strcmp(ak->status, "Active");
+		k->created = created;
+		w->nkeys++;
+
+		/*
+		 * Last use: the report's date is at most 4 hours old and only
+		 * ever earlier than the truth, so it settles "not unused";
+		 * only a key the report calls unused (or cannot match) is
+		 * asked about live.
+		 */
+		slot = report_slot(w->report, created);
+		f.active = k->active;
+		f.created = created;
+		f.last_used = slot ? slot->last_used : 0;
+		if (slot && !(policy_key_findings(&o->policy, &f, active, o->now) & FINDING_UNUSED)) {
+			k->last_used = slot->last_used;
+			k->last_service = xstrdup_or_null(slot->last_used_service);
+			k->last_region = xstrdup_or_null(slot->last_used_region);
+		} else {
+			struct iam_key_last_used lu = { 0 };
+			(*calls)++;
+			if (iam_get_access_key_last_used(c, k->key_id, &lu, err) < 0) {
+				iam_key_last_used_release(&lu);
+				goto out;
+			}
+			if (!is_never(lu.last_used_date)) {
+				if (iso8601_parse(lu.last_used_date, &k->last_used) < 0) {
+					strbuf_addf(err, "GetAccessKeyLastUsed: invalid LastUsedDate '%s'",
+						    lu.last_used_date);
+					iam_key_last_used_release(&lu);
+					goto out;
+				}
+				k->last_service = is_never(lu.service_name) ? NULL : xstrdup(lu.service_name);
+				k->last_region = is_never(lu.region) ? NULL : xstrdup(lu.region);
+			}
+			iam_key_last_used_release(&lu);
+		}
+		f.last_used = k->last_used;
+		k->findings = policy_key_findings(&o->policy, &f, active, o->now);
+		any |= k->findings;
+	}
+
+	exempt = policy_exempt_by_name(&o->policy, w->name, w->path, &reason);
+	if (!exempt && any && (policy_needs_tags(&o->policy) || policy_needs_groups(&o->policy))) {
+		struct iam_tag_page tags = { 0 };
+		struct iam_group_page groups = { 0 };
+		const char **tk = NULL, **tv = NULL;
+		struct user_facts uf = { w->name, w->path, NULL, NULL, 0, NULL, 0 };
+
+		if (policy_needs_tags(&o->policy)) {
+			(*calls)++;
+			if (iam_list_user_tags(c, w->name, &tags, err) < 0)
+				goto out;
+			tk = xcalloc(tags.ntags + 1, sizeof(*tk));
+			tv = xcalloc(tags.ntags + 1, sizeof(*tv));
+			for (i = 0; i < tags.ntags; i++) {
+				tk[i] = tags.tags[i].key;
+				tv[i] = tags.tags[i].value;
+			}
+			uf.tag_keys = tk;
+			uf.tag_values = tv;
+			uf.ntags = tags.ntags;
+		}
+		if (policy_needs_groups(&o->policy)) {
+			(*calls)++;
+			if (iam_list_groups_for_user(c, w->name, &groups, err) < 0) {
+				free(tk);
+				free(tv);
+				iam_tag_page_release(&tags);
+				goto out;
+			}
+			uf.groups = (const char *const *)groups.group_names;
+			uf.ngroups = groups.ngroups;
+		}
+		exempt = policy_user_exempt(&o->policy, &uf, &reason);
+		free(tk);
+		free(tv);
+		iam_tag_page_release(&tags);
+		iam_group_page_release(&groups);
+	}
+	for (i = 0; i < w->nkeys; i++) {
+		w->keys[i].exempt = exempt;
+		w->keys[i].exempt_reason = exempt ? xstrdup(reason.buf) : NULL;
+	}
+	rc = 0;
+out:
+	strbuf_release(&reason);
+	iam_access_key_page_release(&page);
+	return rc;
+}
+
+struct worker_arg {
+	struct pool *pool;
+	struct aws_client *client;
+};
+
+static void *worker(void *arg)
+{
+	struct worker_arg *wa = arg;
+	struct pool *p = wa->pool;
+	struct strbuf err = STRBUF_INIT;
+
+	for (;;) {
+		struct work_user *w;
+		unsigned long calls = 0;
+		int rc;
+
+		pthread_mutex_lock(&p->lock);
+		if (p->stop || p->next >= p->nusers) {
+			pthread_mutex_unlock(&p->lock);
+			break;
+		}
+		w = &p->users[p->next++];
+		pthread_mutex_unlock(&p->lock);
+
+		rc = scan_user(wa->client, p->o, w, &calls, &err);
+
+		pthread_mutex_lock(&p->lock);
+		p->calls += calls;
+		p->done++;
+		if (rc < 0) {
+			w->failed = 1;
+			if (!p->stop)
+				strbuf_addbuf(&p->err, &err);
+			p->stop = 1;
+		}
+		pthread_mutex_unlock(&p->lock);
+		strbuf_reset(&err);
+	}
+	strbuf_release(&err);
+	return NULL;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+static double monotonic_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Scans every user in users[] with o->jobs workers. 0 / -1. */
+static int run_pool(struct aws_client *c, const struct audit_options *o, struct work_user *users,
+		    size_t nusers, unsigned long *calls, struct strbuf *err)
+{
+	struct pool p;
+	int jobs = o->jobs < 1 ? 1 : o->jobs;
+	pthread_t *th;
+	struct worker_arg *args;
+	int started = 0, i, rc = 0, shown = 0;
+	double t0 = monotonic_s();
+
+	if (!nusers)
+		return 0;
+	if ((size_t)jobs > nusers)
+		jobs = (int)nusers;
+	memset(&p, 0, sizeof(p));
+	p.o = o;
+	p.users = users;
+	p.nusers = nusers;
+	strbuf_init(&p.err, 0);
+	pthread_mutex_init(&p.lock, NULL);
+	th = xcalloc((size_t)jobs, sizeof(*th));
+	args = xcalloc((size_t)jobs, sizeof(*args));
+
+	for (i = 0; i < jobs; i++) {
+		args[i].pool = &p;
+		args[i].client = i == 0 ? c : aws_client_clone(c, err);
+		if (!args[i].client) {
+			rc = -1;
+			break;
+		}
+		if (pthread_create(&th[i], NULL, worker, &args[i])) {
+			if (i)
+				aws_client_free(args[i].client);
+			args[i].client = NULL;
+			strbuf_addstr(err, "cannot start a worker thread");
+			rc = -1;
+			break;
+		}
+		started++;
+	}
+	if (rc < 0) {
+		pthread_mutex_lock(&p.lock);
+		p.stop = 1;
+		pthread_mutex_unlock(&p.lock);
+	}
+	/* progress on stderr while the workers run */
+	for (;;) {
+		size_t done;
+		int stop;
+		pthread_mutex_lock(&p.lock);
+		done = p.done;
+		stop = p.stop || !started;
+		pthread_mutex_unlock(&p.lock);
+		if (done >= nusers || stop)
+			break;
+		if (o->progress && monotonic_s() - t0 > 1.0) {
+			fprintf(stderr, "\rscanning users: %zu/%zu", done, nusers);
+			shown = 1;
+		}
+		sleep_ms(100);
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	if (shown)
+		fprintf(stderr, "\r%*s\r", 40, "");
+	for (i = 1; i < jobs; i++)
+		if (args[i].client)
+			aws_client_free(args[i].client);
+	if (p.stop && p.err.len) {
+		strbuf_addbuf(err, &p.err);
+		rc = -1;
+	}
+	*calls += p.calls;
+	strbuf_release(&p.err);
+	pthread_mutex_destroy(&p.lock);
+	free(th);
+	free(args);
+	return rc;
+}
+
+/* GenerateCredentialReport until COMPLETE, then GetCredentialReport. */
+static int fetch_report(struct aws_client *c, const struct audit_options *o,
+			struct cred_report *rep, struct audit_result *out, unsigned long *calls,
+			struct aws_error *aerr, struct strbuf *err)
+{
+	double t0 = monotonic_s();
+	long delay = 250;
+	int first = 1;
+	struct strbuf csv = STRBUF_INIT;
+	char *generated = NULL;
+	int rc = -1;
+
+	for (;;) {
+		char *state = NULL;
+		(*calls)++;
+		if (iam_generate_credential_report_ex(c, &state, aerr, err) < 0)
+			goto out;
+		if (state && !strcmp(state, "COMPLETE")) {
+			out->report_reused = first;
+			free(state);
+			break;
+		}
+		free(state);
+		first = 0;
+		if (monotonic_s() - t0 > (double)o->report_timeout_s) {
+			strbuf_addf(err, "GenerateCredentialReport: the report was not ready after %lds",
+				    o->report_timeout_s);
+			goto out;
+		}
+		sleep_ms(delay);
+		delay = delay * 2 > 4000 ? 4000 : delay * 2;
+	}
+	(*calls)++;
+	if (iam_get_credential_report_ex(c, &csv, &generated, aerr, err) < 0)
+		goto out;
+	if (generated)
+		iso8601_parse(generated, &out->report_generated);
+	if (cred_report_parse(csv.buf, csv.len, rep, err) < 0)
+		goto out;
+	rc = 0;
+out:
+	free(generated);
+	strbuf_release(&csv);
+	return rc;
+}
+
+static int cmp_keys(const void *a, const void *b)
+{
+	const struct audit_key *x = a, *y = b;
+	int c;
+	if (x->is_root != y->is_root)
+		return x->is_root ? -1 : 1;
+	c = strcmp(x->user, y->user);
+	if (c)
+		return c;
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	return strcmp(x->key_id ? x->key_id : "", y->key_id ? y->key_id : "");
+}
+
+static void add_key(struct audit_result *r, struct audit_key *k, int keep_all)
+{
+	size_t b;
+	r->keys_scanned += !k->is_root;
+	if (!k->exempt)
+		for (b = 0; b < FINDING_COUNT; b++)
+			if (k->findings & (1u << b))
+				r->findings_count[b]++;
+	if (!k->findings && !keep_all) {
+		audit_key_release(k);
+		return;
+	}
+	ALLOC_GROW(r->keys, r->nkeys + 1, r->alloc);
+	r->keys[r->nkeys++] = *k;
+}
+
+static void add_root_row(struct audit_result *r)
+{
+	struct audit_key k;
+	memset(&k, 0, sizeof(k));
+	k.user = xstrdup("<root_account>");
+	k.is_root = 1;
+	k.active = 1;
+	k.findings = FINDING_ROOT_KEY;
+	add_key(r, &k, 1);
+}
+
+static void collect(struct audit_result *out, struct work_user *users, size_t n, int keep_all)
+{
+	size_t i, j;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < users[i].nkeys; j++)
+			add_key(out, &users[i].keys[j], keep_all);
+		free(users[i].keys);
+		users[i].keys = NULL;
+		users[i].nkeys = 0;
+	}
+}
+
+static void release_work(struct work_user *users, size_t n)
+{
+	size_t i, j;
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < users[i].nkeys; j++)
+			audit_key_release(&users[i].keys[j]);
+		free(users[i].keys);
+	}
+	free(users);
+}
+
+/* Root keys in api mode: GetAccountSummary's AccountAccessKeysPresent. */
+static int root_has_keys(struct aws_client *c, unsigned long *calls, int *present,
+			 struct strbuf *err)
+{
+	struct iam_summary_entry *e = NULL;
+	size_t n = 0, i;
+	(*calls)++;
+	if (iam_get_account_summary(c, &e, &n, err) < 0)
+		return -1;
+	*present = 0;
+	for (i = 0; i < n; i++) {
+		if (!strcmp(e[i].key, "AccountAccessKeysPresent"))
+			*present = e[i].value > 0;
+		free(e[i].key);
+	}
+	free(e);
+	return 0;
+}
+
+static int audit_api(struct aws_client *c, const struct audit_options *o, struct audit_result *out,
+		     struct strbuf *err)
+{
+	struct iam_user_list users = { 0 };
+	struct work_user *work;
+	size_t i;
+	int rc = -1, root = 0;
+
+	out->source_used = AUDIT_SOURCE_API;
+	if (o->user) {
+		struct iam_user u = { 0 };
+		out->api_calls++;
+		if (iam_get_user(c, o->user, &u, err) < 0)
+			return -1;
+		ALLOC_GROW(users.users, 1, users.alloc);
+		users.users[0] = u;
+		users.nusers = 1;
+	} else {
+		if (root_has_keys(c, &out->api_calls, &root, err) < 0)
+			return -1;
+		if (iam_list_users(c, NULL, &users, err) < 0) {
+			iam_user_list_release(&users);
+			return -1;
+		}
+		out->api_calls += users.pages;
+	}
+	work = xcalloc(users.nusers + 1, sizeof(*work));
+	for (i = 0; i < users.nusers; i++) {
+		work[i].name = users.users[i].user_name;
+		work[i].path = users.users[i].path;
+	}
+	if (run_pool(c, o, work, users.nusers, &out->api_calls, err) < 0)
+		goto out;
+	out->users_scanned = users.nusers;
+	if (root)
+		add_root_row(out);
+	collect(out, work, users.nusers, o->all_keys);
+	rc = 0;
+out:
+	release_work(work, users.nusers);
+	iam_user_list_release(&users);
+	return rc;
+}
+
+/* Would this report row's keys have a finding now? */
+static int report_candidate(const struct audit_options *o, const struct cr_user *u)
+{
+	int i, active = 0;
+	for (i = 0; i < 2; i++)
+		active += u->keys[i].active == CR_TRUE;
+	for (i = 0; i < 2; i++) {
+		struct key_facts f;
+		if (u->keys[i].active == CR_NA || !u->keys[i].last_rotated)
+			continue;
+		f.active = u->keys[i].active == CR_TRUE;
+		f.created = u->keys[i].last_rotated;
+		f.last_used = u->keys[i].last_used;
+		if (policy_key_findings(&o->policy, &f, active, o->now))
+			return 1;
+	}
+	return 0;
+}
+
+static const char *path_from_arn(const char *arn, struct strbuf *buf)
+{
+	/* arn:aws:iam::123456789012:user/division/name -> /division/ */
+	const char *p = arn ? strstr(arn, ":user/") : NULL;
+	const char *last;
+	if (!p)
+		return "/";
+	p += 5;
+	last = strrchr(p, '/');
+	strbuf_reset(buf);
+	strbuf_add(buf, p, (size_t)(last - p) + 1);
+	return buf->buf;
+}
+
+static int audit_report(struct aws_client *c, const struct audit_options *o,
+			struct audit_result *out, struct strbuf *err)
+{
+	struct cred_report rep = { 0 };
+	struct aws_error aerr = { 0 };
+	struct work_user *work = NULL;
+	struct strbuf *paths = NULL;
+	size_t i, n = 0;
+	int rc = -1, root = 0;
+
+	if (fetch_report(c, o, &rep, out, &out->api_calls, &aerr, err) < 0) {
+		if (aerr.code && !strcmp(aerr.code, "AccessDenied")) {
+			fprintf(stderr, "iamkeys: warning: the credential report was denied (%s); "
+					"falling back to --source api\n", err->buf);
+			strbuf_reset(err);
+			aws_error_release(&aerr);
+			cred_report_release(&rep);
+			return audit_api(c, o, out, err);
+		}
+		goto out;
+	}
+	out->source_used = AUDIT_SOURCE_REPORT;
+	work = xcalloc(rep.nusers + 1, sizeof(*work));
+	paths = xcalloc(rep.nusers + 1, sizeof(*paths));
+	for (i = 0; i < rep.nusers; i++) {
+		const struct cr_user *u = &rep.users[i];
+		if (u->is_root) {
+			root = u->keys[0].active == CR_TRUE || u->keys[1].active == CR_TRUE;
+			continue;
+		}
+		out->users_scanned++;
+		out->keys_scanned += (u->keys[0].active != CR_NA && u->keys[0].last_rotated) +
+				     (u->keys[1].active != CR_NA && u->keys[1].last_rotated);
+		if (!o->all_keys && !report_candidate(o, u))
+			continue;
+		strbuf_init(&paths[n], 0);
+		work[n].name = u->user;
+		work[n].path = path_from_arn(u->arn, &paths[n]);
+		work[n].report = u;
+		n++;
+	}
+	if (run_pool(c, o, work, n, &out->api_calls, err) < 0)
+		goto out;
+	if (root)
+		add_root_row(out);
+	/* keys_scanned counted from the report; don't count re-read keys twice */
+	{
+		size_t scanned = out->keys_scanned;
+		collect(out, work, n, o->all_keys);
+		out->keys_scanned = scanned;
+	}
+	rc = 0;
+out:
+	if (work)
+		release_work(work, n);
+	for (i = 0; paths && i < n; i++)
+		strbuf_release(&paths[i]);
+	free(paths);
+	aws_error_release(&aerr);
+	cred_report_release(&rep);
+	return rc;
+}
+
+int audit_run(struct aws_client *c, const struct audit_options *o, struct audit_result *out,
+	      struct strbuf *err)
+{
+	unsigned long before = c->calls;
+	int rc;
+	memset(out, 0, sizeof(*out));
+	if (o->user || o->source == AUDIT_SOURCE_API)
+		rc = audit_api(c, o, out, err);
+	else
+		rc = audit_report(c, o, out, err);
+	if (rc == 0 && out->nkeys)
+		qsort(out->keys, out->nkeys, sizeof(*out->keys), cmp_keys);
+	(void)before;
+	return rc;
+}

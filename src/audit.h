@@ -1,0 +1,68 @@
+#ifndef IAMKEYS_AUDIT_H
+#define IAMKEYS_AUDIT_H
+/*
+ * The audit scan: reads users and their keys (from the credential report
+ * plus live re-reads of the candidates, or from the API for everyone),
+ * applies core/policy.c, and returns one row per key. Shared by `audit`
+ * and the bulk selectors of `deactivate` / `delete`.
+ */
+#include <time.h>
+#include "core/policy.h"
+#include "core/strbuf.h"
+
+struct aws_client;
+
+enum audit_source { AUDIT_SOURCE_REPORT, AUDIT_SOURCE_API };
+
+struct audit_key {
+	char *user;
+	char *path;
+	char *key_id;   /* NULL for the root row (the report has no key ids) */
+	int active;
+	time_t created; /* 0 for the root row */
+	time_t last_used; /* 0 = never */
+	char *last_service; /* NULL when never used */
+	char *last_region;
+	unsigned findings;
+	int exempt;
+	char *exempt_reason;
+	int is_root;
+};
+
+struct audit_result {
+	struct audit_key *keys;
+	size_t nkeys, alloc;
+	size_t users_scanned;
+	size_t keys_scanned;
+	unsigned findings_count[FINDING_COUNT]; /* by bit index, non-exempt keys */
+	enum audit_source source_used;
+	int report_reused;     /* a report younger than 4 hours was reused */
+	time_t report_generated;
+	unsigned long api_calls;
+};
+
+struct audit_options {
+	struct audit_policy policy;
+	enum audit_source source;
+	int jobs;           /* workers for live reads */
+	const char *user;   /* one user only, or NULL */
+	int all_keys;       /* keep keys without findings in the result */
+	int progress;       /* progress bar on stderr */
+	time_t now;
+	long report_timeout_s; /* give up waiting for GenerateCredentialReport */
+};
+
+/*
+ * Runs the scan with client c (and clones of it for the workers).
+ * 0, or -1 with a one-line message in err. Rows are sorted by user name,
+ * then creation date.
+ */
+int audit_run(struct aws_client *c, const struct audit_options *o, struct audit_result *out,
+	      struct strbuf *err);
+void audit_result_release(struct audit_result *r);
+
+/* A new client with the same configuration and a static copy of c's
+ * current credentials (one per worker thread). NULL with err. */
+struct aws_client *aws_client_clone(struct aws_client *c, struct strbuf *err);
+
+#endif

@@ -1,0 +1,221 @@
+/* iamkeys audit: find old, unused and risky access keys (runbook step 2). */
+#include "compat.h"
+#include "commands.h"
+#include "audit.h"
+#include "aws/client.h"
+#include "core/timeutil.h"
+
+#include <jansson.h>
+
+static const struct out_column audit_columns[] = {
+	{ "UserName", "USER" },
+	{ "AccessKeyId", "KEY" },
+	{ "Status", "STATUS" },
+	{ "CreateDate", "CREATED" },
+	{ "AgeDays", "AGE" },
+	{ "LastUsedDate", "LAST USED" },
+	{ "LastUsedService", "SERVICE" },
+	{ "LastUsedRegion", "REGION" },
+	{ "Exempt", "EXEMPT" },
+	{ "Findings", "FINDINGS" },
+};
+
+static void fill_table(struct out_table *t, const struct audit_result *r, time_t now,
+		       enum output_format fmt)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i;
+	for (i = 0; i < r->nkeys; i++) {
+		const struct audit_key *k = &r->keys[i];
+		size_t row = out_table_add_row(t);
+		out_set_str(t, row, 0, k->user);
+		out_set_str(t, row, 1, k->key_id);
+		out_set_str(t, row, 2, k->active ? "Active" : "Inactive");
+		if (k->created) {
+			strbuf_reset(&sb);
+			iso8601_format(&sb, k->created);
+			out_set_str(t, row, 3, sb.buf);
+			out_set_int(t, row, 4, days_between(k->created, now));
+		}
+		if (k->last_used) {
+			strbuf_reset(&sb);
+			iso8601_format(&sb, k->last_used);
+			out_set_str(t, row, 5, sb.buf);
+		} else if (!k->is_root) {
+			out_set_str(t, row, 5, fmt == OUTPUT_JSON ? NULL : "never");
+		}
+		out_set_str(t, row, 6, k->last_service);
+		out_set_str(t, row, 7, k->last_region);
+		if (fmt == OUTPUT_JSON)
+			out_set_str(t, row, 8, k->exempt ? k->exempt_reason : NULL);
+		else
+			out_set_str(t, row, 8, k->exempt ? k->exempt_reason : "no");
+		strbuf_reset(&sb);
+		findings_format(&sb, k->findings);
+		out_set_list(t, row, 9, sb.buf);
+	}
+	strbuf_release(&sb);
+}
+
+static void summary_text(struct strbuf *sb, const struct audit_result *r)
+{
+	size_t b;
+	int first = 1;
+	strbuf_addf(sb, "%zu users, %zu keys scanned (source: %s%s); findings:", r->users_scanned,
+		    r->keys_scanned, r->source_used == AUDIT_SOURCE_REPORT ? "report" : "api",
+		    r->source_used == AUDIT_SOURCE_REPORT && r->report_reused ? ", reused report" : "");
+	for (b = FINDING_COUNT; b-- > 0;) {
+		if (!r->findings_count[b])
+			continue;
+		strbuf_addf(sb, "%s %s=%u", first ? "" : ",", finding_name(1u << b),
+			    r->findings_count[b]);
+		first = 0;
+	}
+	if (first)
+		strbuf_addstr(sb, " none");
+	strbuf_addf(sb, "; %lu API calls", r->api_calls);
+}
+
+static json_t *summary_json(const struct audit_result *r)
+{
+	json_t *o = json_object(), *f = json_object();
+	size_t b;
+	json_object_set_new(o, "UsersScanned", json_integer((json_int_t)r->users_scanned));
+	json_object_set_new(o, "KeysScanned", json_integer((json_int_t)r->keys_scanned));
+	json_object_set_new(o, "Source", json_string(r->source_used == AUDIT_SOURCE_REPORT ? "report" : "api"));
+	for (b = FINDING_COUNT; b-- > 0;)
+		json_object_set_new(f, finding_name(1u << b), json_integer(r->findings_count[b]));
+	json_object_set_new(o, "Findings", f);
+	json_object_set_new(o, "ApiCalls", json_integer((json_int_t)r->api_calls));
+	return o;
+}
+
+int cmd_audit(struct cli *cli, int argc, const char **argv)
+{
+	struct audit_options o;
+	struct opt_list exclude = { 0 }, paths = { 0 }, groups = { 0 }, rest = { 0 };
+	const char *source = "report", *exempt_tag = NULL, *fail_on = "old";
+	int all = 0, no_progress = 0;
+	struct option opts[] = {
+		{ "max-age", 0, OPT_DURATION, &o.policy.max_age, "DURATION", "active keys older than this are old (default 90d)", 0 },
+		{ "warn", 0, OPT_DURATION, &o.policy.warn, "DURATION", "keys within this of --max-age are expiring (default 7d)", 0 },
+		{ "unused", 0, OPT_DURATION, &o.policy.unused, "DURATION", "active keys not used for this long are unused (default 45d)", 0 },
+		{ "inactive-grace", 0, OPT_DURATION, &o.policy.inactive_grace, "DURATION", "inactive keys older than this are inactive-stale (default 30d)", 0 },
+		{ "exclude", 0, OPT_STRLIST, &exclude, "GLOB", "exempt users whose name matches (repeatable)", 0 },
+		{ "exempt-path", 0, OPT_STRLIST, &paths, "PREFIX", "exempt users whose path starts with PREFIX (repeatable)", 0 },
+		{ "exempt-tag", 0, OPT_STRING, &exempt_tag, "KEY[=VALUE]", "exempt users with this tag (default iamkeys:exempt=true; 'none' turns it off)", 0 },
+		{ "exempt-group", 0, OPT_STRLIST, &groups, "GROUP", "exempt members of this IAM group (repeatable)", 0 },
+		{ "source", 0, OPT_STRING, &source, "SOURCE", "report (default: credential report + live re-reads) or api", 0 },
+		{ "jobs", 'j', OPT_INT, &o.jobs, "N", "concurrent API workers (default 8)", 0 },
+		{ "user", 0, OPT_STRING, &o.user, "NAME", "audit this user only", 0 },
+		{ "all", 'a', OPT_BOOL, &all, NULL, "list every key, not only keys with findings", 0 },
+		{ "fail-on", 0, OPT_STRING, &fail_on, "FINDING", "exit 3 on this finding or a more severe one (default old; any, none)", 0 },
+		{ "no-progress", 0, OPT_BOOL, &no_progress, NULL, "no progress bar on stderr", 0 },
+		OPT_COMMON(cli->g),
+		OPT_TERMINATOR,
+	};
+	struct audit_result r;
+	struct strbuf err = STRBUF_INIT, tagbuf = STRBUF_INIT;
+	unsigned fail_mask;
+	struct aws_client *c;
+	struct out_table t;
+	int rc;
+	size_t i;
+
+	memset(&o, 0, sizeof(o));
+	audit_policy_defaults(&o.policy);
+	o.jobs = 8;
+	o.report_timeout_s = 300;
+	rc = cli_parse(cli, opts, argc, argv, &rest, 0);
+	if (rc >= 0)
+		goto done;
+	rc = CMD_USAGE;
+	if (strcmp(source, "report") && strcmp(source, "api")) {
+		usage_error(cli, "invalid --source '%s': use report or api", source);
+		goto done;
+	}
+	o.source = !strcmp(source, "api") ? AUDIT_SOURCE_API : AUDIT_SOURCE_REPORT;
+	if (fail_on_parse(fail_on, &fail_mask) < 0) {
+		usage_error(cli, "invalid --fail-on '%s': use a finding (root-key, old, two-active, "
+				 "unused, inactive-stale, expiring), any or none", fail_on);
+		goto done;
+	}
+	if (o.policy.warn > o.policy.max_age) {
+		usage_error(cli, "--warn must not be longer than --max-age");
+		goto done;
+	}
+	if (exempt_tag) {
+		const char *eq = strchr(exempt_tag, '=');
+		if (!strcmp(exempt_tag, "none")) {
+			o.policy.exempt_tag_key = NULL;
+		} else if (!*exempt_tag || eq == exempt_tag) {
+			usage_error(cli, "invalid --exempt-tag '%s': use KEY or KEY=VALUE", exempt_tag);
+			goto done;
+		} else {
+			strbuf_addstr(&tagbuf, exempt_tag);
+			if (eq) {
+				tagbuf.buf[eq - exempt_tag] = '\0';
+				o.policy.exempt_tag_value = tagbuf.buf + (eq - exempt_tag) + 1;
+			} else {
+				o.policy.exempt_tag_value = NULL; /* any value */
+			}
+			o.policy.exempt_tag_key = tagbuf.buf;
+		}
+	}
+	for (i = 0; i < paths.n; i++)
+		if (paths.items[i][0] != '/') {
+			usage_error(cli, "invalid --exempt-path '%s': paths start with '/'", paths.items[i]);
+			goto done;
+		}
+	o.policy.exclude = exclude.items;
+	o.policy.nexclude = exclude.n;
+	o.policy.exempt_paths = paths.items;
+	o.policy.nexempt_paths = paths.n;
+	o.policy.exempt_groups = groups.items;
+	o.policy.nexempt_groups = groups.n;
+	o.all_keys = all;
+	o.progress = !no_progress && isatty(STDERR_FILENO);
+
+	rc = CMD_FAILED;
+	c = cli_client(cli);
+	if (!c)
+		goto done;
+	o.now = c->now ? c->now() : aws_clock_now();
+	if (audit_run(c, &o, &r, &err) < 0) {
+		error("%s", err.buf);
+		goto done;
+	}
+	out_table_init(&t, audit_columns, ARRAY_SIZE(audit_columns));
+	fill_table(&t, &r, o.now, cli->fmt);
+	if (cli->fmt == OUTPUT_JSON) {
+		json_t *doc = json_object();
+		json_object_set_new(doc, "Keys", out_table_to_json(&t));
+		json_object_set_new(doc, "Summary", summary_json(&r));
+		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+		json_decref(doc);
+	} else {
+		struct strbuf sum = STRBUF_INIT;
+		out_table_print(&t, cli->fmt, &cli->style, stdout);
+		summary_text(&sum, &r);
+		if (cli->fmt == OUTPUT_TABLE)
+			printf("\n%s\n", sum.buf);
+		else
+			fprintf(stderr, "%s\n", sum.buf);
+		strbuf_release(&sum);
+	}
+	out_table_release(&t);
+	rc = CMD_OK;
+	for (i = 0; i < r.nkeys; i++)
+		if (!r.keys[i].exempt && (r.keys[i].findings & fail_mask))
+			rc = CMD_FINDINGS;
+	audit_result_release(&r);
+done:
+	opt_list_release(&exclude);
+	opt_list_release(&paths);
+	opt_list_release(&groups);
+	opt_list_release(&rest);
+	strbuf_release(&tagbuf);
+	strbuf_release(&err);
+	return rc;
+}

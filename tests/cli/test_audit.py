@@ -1,0 +1,307 @@
+"""iamkeys audit against the emulator (runbook step 2): every finding and exemption
+kind, both sources equal, the report's states and reuse, AccessDenied fallback,
+pagination, throttling, --fail-on exit codes, bad durations."""
+import copy
+import csv
+import io
+import json
+
+from tests.cli.common import CliTestCase, run
+from tests.emulator import fixtures
+from tests.emulator.fixtures import key
+from tests.emulator.harness import Emulator
+
+
+def user(name, keys, **kw):
+    u = {"name": name, "path": kw.pop("path", "/"), "create_date": "-900d", "keys": keys}
+    u.update(kw)
+    return u
+
+
+def audit_fixture(root_key=True):
+    users = [
+        user("young", [key("young", 10, last_used_days=1)]),
+        user("old-used", [key("old-used", 120, last_used_days=2)]),
+        user("expiring", [key("expiring", 86, last_used_days=1)]),
+        user("unused", [key("unused", 60, last_used_days=50)]),
+        user("never", [key("never", 50)]),
+        user("never-young", [key("never-young", 20)]),
+        user("old-never", [key("old-never", 200)]),
+        user("two", [key("two-a", 10, last_used_days=1), key("two-b", 20, last_used_days=1)]),
+        user("inactive-old", [key("inactive-old", 40, status="Inactive", last_used_days=35)]),
+        user("inactive-young", [key("inactive-young", 10, status="Inactive")]),
+        user("tagged", [key("tagged", 200, last_used_days=1)],
+             tags={"iamkeys:exempt": "true", "team": "x"}),
+        user("tagged-false", [key("tagged-false", 200, last_used_days=1)],
+             tags={"iamkeys:exempt": "false"}),
+        user("sysuser", [key("sysuser", 200, last_used_days=1)], path="/system/"),
+        user("breakglass", [key("breakglass", 200, last_used_days=1)], groups=["Admins"]),
+        user("ci-deploy", [key("ci-deploy", 200, last_used_days=1)]),
+        user("smith,john", [key("smith", 150, last_used_days=3)]),
+        user("nokeys", []),
+        # may read everything but the credential report
+        user("auditor", [key("auditor", 5, last_used_days=0)],
+             allow=["iam:List*", "iam:GetUser", "iam:GetAccessKeyLastUsed",
+                    "iam:GetAccountSummary", "sts:GetCallerIdentity"]),
+    ]
+    f = fixtures.admin_fixture(extra_users=users)
+    if root_key:
+        f["accounts"][0]["root"]["keys"] = [key("root", 400, last_used_days=100)]
+    return f
+
+
+KID = fixtures.key_id
+
+# (user, key id, findings) of every key with a finding, in output order
+EXPECTED = [
+    ("<root_account>", None, ["root-key"]),
+    ("breakglass", KID("breakglass"), ["old"]),
+    ("ci-deploy", KID("ci-deploy"), ["old"]),
+    ("expiring", KID("expiring"), ["expiring"]),
+    ("inactive-old", KID("inactive-old"), ["inactive-stale"]),
+    ("never", KID("never"), ["unused"]),
+    ("old-never", KID("old-never"), ["old", "unused"]),
+    ("old-used", KID("old-used"), ["old"]),
+    ("smith,john", KID("smith"), ["old"]),
+    ("sysuser", KID("sysuser"), ["old"]),
+    ("tagged", KID("tagged"), ["old"]),
+    ("tagged-false", KID("tagged-false"), ["old"]),
+    ("two", KID("two-b"), ["two-active"]),  # oldest first
+    ("two", KID("two-a"), ["two-active"]),
+    ("unused", KID("unused"), ["unused"]),
+]
+
+
+def rows(res):
+    doc = json.loads(res.out)
+    return [(k["UserName"], k["AccessKeyId"], k["Findings"]) for k in doc["Keys"]], doc
+
+
+class AuditTest(CliTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.emu = Emulator(fixture=audit_fixture())
+        cls.emu.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.emu.stop()
+
+    def setUp(self):
+        self.emu.load(audit_fixture())
+        self.emu.clear_faults()
+        self.emu.reset_calls()
+
+    def audit(self, *args, **env):
+        return run(["audit", "--output", "json"] + list(args), self.emu.env(**env))
+
+    def test_api_mode_every_finding(self):
+        res = self.audit("--source", "api")
+        self.assertRc(res, 3)
+        got, doc = rows(res)
+        self.assertEqual(got, EXPECTED)
+        by_user = {k["UserName"]: k for k in doc["Keys"]}
+        self.assertEqual(by_user["tagged"]["Exempt"], "tag iamkeys:exempt=true")
+        self.assertIsNone(by_user["tagged-false"]["Exempt"])
+        self.assertIsNone(by_user["never"]["LastUsedDate"])
+        self.assertEqual(by_user["old-used"]["AgeDays"], 120)
+        self.assertEqual(by_user["old-used"]["LastUsedService"], "iam")
+        self.assertEqual(by_user["old-used"]["Status"], "Active")
+        self.assertEqual(by_user["inactive-old"]["Status"], "Inactive")
+        s = doc["Summary"]
+        self.assertEqual(s["Source"], "api")
+        self.assertEqual(s["UsersScanned"], 19)
+        self.assertEqual(s["KeysScanned"], 19)
+        # exempt keys are shown but not counted
+        self.assertEqual(s["Findings"], {"root-key": 1, "old": 7, "two-active": 2, "unused": 3,
+                                         "inactive-stale": 1, "expiring": 1})
+        c = self.emu.counters()
+        self.assertEqual(c.get("iam:ListUsers"), 1)
+        self.assertEqual(c.get("iam:ListAccessKeys"), 19)
+        self.assertEqual(c.get("iam:GetAccessKeyLastUsed"), 19)
+        self.assertEqual(c.get("iam:GetAccountSummary"), 1)
+        self.assertNotIn("iam:GenerateCredentialReport", c)
+
+    def test_report_mode_equals_api_mode(self):
+        api = self.audit("--source", "api")
+        self.emu.reset_calls()
+        rep = self.audit("--source", "report")
+        self.assertRc(rep, 3)
+        a, adoc = rows(api)
+        r, rdoc = rows(rep)
+        self.assertEqual(r, a)
+        strip = lambda d: [{k: v for k, v in row.items()} for row in d["Keys"]]
+        self.assertEqual(strip(rdoc), strip(adoc))
+        self.assertEqual(rdoc["Summary"]["Findings"], adoc["Summary"]["Findings"])
+        self.assertEqual(rdoc["Summary"]["KeysScanned"], adoc["Summary"]["KeysScanned"])
+        self.assertEqual(rdoc["Summary"]["Source"], "report")
+        # live re-reads only for the 13 users with a finding; never ListUsers
+        c = self.emu.counters()
+        self.assertNotIn("iam:ListUsers", c)
+        self.assertEqual(c.get("iam:GetCredentialReport"), 1)
+        self.assertEqual(c.get("iam:ListAccessKeys"), 13)
+        users_with_finding = 13
+        self.assertLessEqual(sum(c.values()), 4 + 2 * users_with_finding + 4)
+
+    def test_report_reused_within_four_hours(self):
+        self.assertRc(self.audit(), 3)
+        self.emu.reset_calls()
+        res = run(["audit"], self.emu.env())
+        self.assertIn("reused report", res.out)
+        self.assertEqual(self.emu.counters().get("iam:GenerateCredentialReport"), 1)
+
+    def test_exemption_kinds(self):
+        res = self.audit("--exclude", "ci-*", "--exempt-path", "/system/",
+                         "--exempt-group", "Admins", "--fail-on", "old")
+        got, doc = rows(res)
+        ex = {k["UserName"]: k["Exempt"] for k in doc["Keys"]}
+        self.assertEqual(ex["ci-deploy"], "excluded by --exclude 'ci-*'")
+        self.assertEqual(ex["sysuser"], "path /system/")
+        self.assertEqual(ex["breakglass"], "group Admins")
+        self.assertEqual(ex["tagged"], "tag iamkeys:exempt=true")
+        self.assertIsNone(ex["old-used"])
+        self.assertEqual(doc["Summary"]["Findings"]["old"], 4)
+        # a custom tag, and turning the tag exemption off
+        res = self.audit("--exempt-tag", "team=x")
+        ex = {k["UserName"]: k["Exempt"] for k in json.loads(res.out)["Keys"]}
+        self.assertEqual(ex["tagged"], "tag team=x")
+        res = self.audit("--exempt-tag", "none")
+        ex = {k["UserName"]: k["Exempt"] for k in json.loads(res.out)["Keys"]}
+        self.assertIsNone(ex["tagged"])
+
+    def test_only_exempt_findings_exit_zero(self):
+        f = fixtures.admin_fixture(extra_users=[
+            user("tagged", [key("tagged", 200, last_used_days=1)],
+                 tags={"iamkeys:exempt": "true"}),
+            user("fine", [key("fine", 10, last_used_days=1)])])
+        self.emu.load(f)
+        res = self.audit()
+        self.assertRc(res, 0)
+        got, _ = rows(res)
+        self.assertEqual(got, [("tagged", KID("tagged"), ["old"])])
+
+    def test_fail_on_exit_codes(self):
+        f = fixtures.admin_fixture(extra_users=[
+            user("expiring", [key("expiring", 86, last_used_days=1)]),
+            user("never", [key("never", 50)])])
+        self.emu.load(f)
+        self.assertRc(self.audit(), 0)                              # default: old
+        self.assertRc(self.audit("--fail-on", "unused"), 3)
+        self.assertRc(self.audit("--fail-on", "two-active"), 0)
+        self.assertRc(self.audit("--fail-on", "expiring"), 3)
+        self.assertRc(self.audit("--fail-on", "any"), 3)
+        self.assertRc(self.audit("--fail-on", "none"), 0)
+        self.emu.load(audit_fixture())
+        self.assertRc(self.audit("--fail-on", "root-key"), 3)
+        self.emu.load(audit_fixture(root_key=False))
+        res = self.audit("--fail-on", "root-key")
+        self.assertRc(res, 0)
+        self.assertNotIn("<root_account>", res.out)
+
+    def test_thresholds(self):
+        res = self.audit("--max-age", "30d", "--warn", "0d", "--unused", "2w",
+                         "--inactive-grace", "5d", "--fail-on", "none", "--source", "api")
+        self.assertRc(res, 0)
+        got = {(u, tuple(f)) for u, _, f in rows(res)[0]}
+        self.assertIn(("unused", ("old", "unused")), got)
+        self.assertIn(("inactive-young", ("inactive-stale",)), got)
+        self.assertIn(("never-young", ("unused",)), got)
+        self.assertNotIn(("young", ()), got)
+
+    def test_one_user(self):
+        res = self.audit("--user", "old-never")
+        self.assertRc(res, 3)
+        self.assertEqual(rows(res)[0], [("old-never", KID("old-never"), ["old", "unused"])])
+        c = self.emu.counters()
+        self.assertEqual(c, {"iam:GetUser": 1, "iam:ListAccessKeys": 1,
+                             "iam:GetAccessKeyLastUsed": 1, "iam:ListUserTags": 1})
+        res = self.audit("--user", "nobody")
+        self.assertRc(res, 1)
+        self.assertOneLineError(res, "GetUser", "NoSuchEntity")
+
+    def test_report_denied_falls_back_to_api(self):
+        env = dict(access_key_id=KID("auditor"), secret=fixtures.secret_for("auditor"))
+        res = self.audit(**env)
+        self.assertRc(res, 3)
+        self.assertIn("warning", res.err)
+        self.assertIn("AccessDenied", res.err)
+        self.assertIn("--source api", res.err)
+        doc = json.loads(res.out)
+        self.assertEqual(doc["Summary"]["Source"], "api")
+        api = self.audit("--source", "api")
+        self.assertEqual(rows(res)[0], rows(api)[0])
+
+    def test_report_state_polling(self):
+        emu = Emulator(fixture=audit_fixture(), report_delay=1.5)
+        emu.start()
+        try:
+            res = run(["audit", "--output", "json"], emu.env())
+            self.assertRc(res, 3)
+            self.assertEqual(rows(res)[0], EXPECTED)
+            gen = [c for c in emu.calls() if c["action"] == "GenerateCredentialReport"]
+            self.assertGreaterEqual(len(gen), 2)
+        finally:
+            emu.stop()
+
+    def test_throttling(self):
+        self.emu.fault(action="ListAccessKeys", kind="throttle", probability=0.3)
+        self.emu.fault(action="GetAccessKeyLastUsed", kind="throttle", probability=0.3)
+        res = self.audit("--source", "api", AWS_MAX_ATTEMPTS="10")
+        self.assertRc(res, 3)
+        self.assertEqual(rows(res)[0], EXPECTED)
+        throttled = [c for c in self.emu.calls() if c["error_code"] == "Throttling"]
+        self.assertGreater(len(throttled), 0)
+
+    def test_csv_and_table(self):
+        res = run(["audit", "--output", "csv"], self.emu.env())
+        self.assertRc(res, 3)
+        table = list(csv.reader(io.StringIO(res.out)))
+        self.assertEqual(table[0], ["UserName", "AccessKeyId", "Status", "CreateDate", "AgeDays",
+                                    "LastUsedDate", "LastUsedService", "LastUsedRegion",
+                                    "Exempt", "Findings"])
+        self.assertEqual(len(table), 1 + len(EXPECTED))
+        self.assertIn(["smith,john", KID("smith")], [r[:2] for r in table])
+        self.assertIn("findings:", res.err)
+        res = run(["audit"], self.emu.env(NO_COLOR="1"))
+        self.assertTrue(res.out.startswith("USER "))
+        self.assertIn("keys scanned", res.out.splitlines()[-1])
+
+    def test_all_keys(self):
+        res = self.audit("--all")
+        got = rows(res)[0]
+        self.assertEqual(len(got), 19 + 1)  # every key and the root row
+        self.assertIn(("young", KID("young"), []), got)
+
+    def test_bad_arguments(self):
+        for args, needle in ((["--max-age", "90x"], "invalid duration '90x'"),
+                             (["--unused", "-1d"], "invalid duration '-1d'"),
+                             (["--warn", ""], "invalid duration ''"),
+                             (["--source", "s3"], "invalid --source 's3'"),
+                             (["--fail-on", "bad"], "invalid --fail-on 'bad'"),
+                             (["--jobs", "0"], "--jobs"),
+                             (["--exempt-tag", "=x"], "--exempt-tag"),
+                             (["--warn", "100d"], "--warn")):
+            res = run(["audit"] + args, self.emu.env())
+            self.assertRc(res, 2)
+            self.assertOneLineError(res, needle)
+        self.assertEqual(self.emu.calls(), [])
+
+
+class AuditPaginationTest(CliTestCase):
+    def test_many_users_both_sources(self):
+        with Emulator() as emu:
+            # A frozen clock: many_users has keys exactly on the 83d/45d boundaries, and
+            # both runs must see the same "now".
+            emu.set_clock(now="2026-06-01T12:00:00Z")
+            emu.load(fixtures.many_users(1500, seed=3))
+            api = run(["audit", "--output", "json", "--source", "api", "--jobs", "8"], emu.env())
+            self.assertIn(api.rc, (0, 3), repr(api))
+            self.assertEqual(emu.counters().get("iam:ListUsers"), 2)
+            adoc = json.loads(api.out)
+            self.assertEqual(adoc["Summary"]["UsersScanned"], 1501)
+            emu.reset_calls()
+            rep = run(["audit", "--output", "json"], emu.env())
+            rdoc = json.loads(rep.out)
+            self.assertEqual(rdoc["Keys"], adoc["Keys"])
+            self.assertEqual(rdoc["Summary"]["KeysScanned"], adoc["Summary"]["KeysScanned"])
+            self.assertGreater(len(rdoc["Keys"]), 100)
