@@ -1,0 +1,446 @@
+#include "compat.h"
+#include "sinks/sink.h"
+#include "core/profile_edit.h"
+#include "core/strbuf.h"
+
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+/*
+ * The spec parser, templates, the delivered JSON and small helpers shared
+ * by the sinks. One file per sink: sink_file.c, sink_profile.c,
+ * sink_secretsmanager.c (with ssm:), sink_exec.c, sink_stdout.c.
+ */
+
+/* IAM user names: letters, digits and + = , . @ _ - (and none starts with '.'). */
+static int user_name_is_safe(const char *user)
+{
+	const char *p;
+	size_t len = strlen(user);
+
+	if (!len || len > 128 || user[0] == '.')
+		return 0;
+	for (p = user; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (!isalnum(c) && !strchr("+=,.@_-", c))
+			return 0;
+	}
+	return 1;
+}
+
+static int account_is_safe(const char *account)
+{
+	const char *p;
+	if (!*account)
+		return 0;
+	for (p = account; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-')
+			return 0;
+	return 1;
+}
+
+int sink_expand_template(struct strbuf *out, const char *tmpl, const char *user,
+			 const char *account, struct strbuf *err)
+{
+	const char *p = tmpl;
+
+	while (*p) {
+		const char *open = strchr(p, '{'), *close;
+		size_t nlen;
+
+		if (!open) {
+			strbuf_addstr(out, p);
+			break;
+		}
+		strbuf_add(out, p, (size_t)(open - p));
+		close = strchr(open, '}');
+		if (!close) {
+			strbuf_addstr(err, "unterminated '{' (use {user} or {account})");
+			return -1;
+		}
+		nlen = (size_t)(close - open) + 1;
+		if (nlen == 6 && !memcmp(open, "{user}", 6)) {
+			if (!user || !*user) {
+				strbuf_addstr(err, "{user} is unknown here");
+				return -1;
+			}
+			/* a user name must not move a path elsewhere or split a word */
+			if (!user_name_is_safe(user)) {
+				strbuf_addf(err, "user name '%s' cannot be used in {user}", user);
+				return -1;
+			}
+			strbuf_addstr(out, user);
+		} else if (nlen == 9 && !memcmp(open, "{account}", 9)) {
+			if (!account || !*account) {
+				strbuf_addstr(err,
+					      "{account} is unknown (the account id is not known)");
+				return -1;
+			}
+			if (!account_is_safe(account)) {
+				strbuf_addf(err, "account id '%s' cannot be used in {account}",
+					    account);
+				return -1;
+			}
+			strbuf_addstr(out, account);
+		} else {
+			strbuf_addf(err, "unknown placeholder '%.*s' (use {user} or {account})",
+				    (int)nlen, open);
+			return -1;
+		}
+		p = close + 1;
+	}
+	return 0;
+}
+
+/* JSON */
+
+void sink_json_string(struct strbuf *out, const char *s)
+{
+	const unsigned char *p;
+
+	if (!s) {
+		strbuf_addstr(out, "null");
+		return;
+	}
+	/* worst case \u00XX for every byte, so the buffer grows once, before the secret goes in */
+	strbuf_grow(out, 6 * strlen(s) + 2);
+	strbuf_addch(out, '"');
+	for (p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"':
+			strbuf_addstr(out, "\\\"");
+			break;
+		case '\\':
+			strbuf_addstr(out, "\\\\");
+			break;
+		case '\b':
+			strbuf_addstr(out, "\\b");
+			break;
+		case '\f':
+			strbuf_addstr(out, "\\f");
+			break;
+		case '\n':
+			strbuf_addstr(out, "\\n");
+			break;
+		case '\r':
+			strbuf_addstr(out, "\\r");
+			break;
+		case '\t':
+			strbuf_addstr(out, "\\t");
+			break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				strbuf_addf(out, "\\u%04x", *p);
+			else
+				strbuf_addch(out, (char)*p);
+		}
+	}
+	strbuf_addch(out, '"');
+}
+
+static size_t json_len_bound(const char *s)
+{
+	return s ? 6 * strlen(s) + 2 : 4;
+}
+
+void new_secret_json(struct strbuf *out, const struct new_secret *s)
+{
+	strbuf_grow(out, 128 + json_len_bound(s->access_key_id) +
+			     json_len_bound(s->secret_access_key) + json_len_bound(s->user_name) +
+			     json_len_bound(s->create_date));
+	strbuf_addstr(out, "{\"AccessKeyId\":");
+	sink_json_string(out, s->access_key_id);
+	strbuf_addstr(out, ",\"SecretAccessKey\":");
+	sink_json_string(out, s->secret_access_key);
+	strbuf_addstr(out, ",\"UserName\":");
+	sink_json_string(out, s->user_name);
+	strbuf_addstr(out, ",\"CreateDate\":");
+	sink_json_string(out, s->create_date);
+	strbuf_addch(out, '}');
+}
+
+int sink_uuid_v4(char out[37])
+{
+	unsigned char b[16];
+	static const char hex[] = "0123456789abcdef";
+	size_t i, o = 0;
+
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		return -1;
+	b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
+	b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
+	for (i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			out[o++] = '-';
+		out[o++] = hex[b[i] >> 4];
+		out[o++] = hex[b[i] & 15];
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* exec: words */
+
+void sink_argv_free(char **argv)
+{
+	size_t i;
+	if (!argv)
+		return;
+	for (i = 0; argv[i]; i++)
+		free(argv[i]);
+	free(argv);
+}
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+int sink_split_command(const char *cmd, char ***argv_out, size_t *argc_out, struct strbuf *err)
+{
+	char **argv = NULL;
+	size_t argc = 0, alloc = 0;
+	const char *p = cmd;
+	struct strbuf word = STRBUF_INIT;
+
+	*argv_out = NULL;
+	*argc_out = 0;
+	for (;;) {
+		int in_word = 0;
+
+		while (is_space(*p))
+			p++;
+		if (!*p)
+			break;
+		strbuf_reset(&word);
+		while (*p && !is_space(*p)) {
+			in_word = 1;
+			if (*p == '\'') {
+				const char *end = strchr(p + 1, '\'');
+				if (!end) {
+					strbuf_addstr(err, "unterminated ' in command");
+					goto fail;
+				}
+				strbuf_add(&word, p + 1, (size_t)(end - p - 1));
+				p = end + 1;
+			} else if (*p == '"') {
+				for (p++; *p && *p != '"'; p++) {
+					if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
+						p++;
+					strbuf_addch(&word, *p);
+				}
+				if (!*p) {
+					strbuf_addstr(err, "unterminated \" in command");
+					goto fail;
+				}
+				p++;
+			} else if (*p == '\\') {
+				if (!p[1]) {
+					strbuf_addstr(err, "trailing backslash in command");
+					goto fail;
+				}
+				strbuf_addch(&word, p[1]);
+				p += 2;
+			} else {
+				strbuf_addch(&word, *p++);
+			}
+		}
+		if (in_word) {
+			ALLOC_GROW(argv, argc + 2, alloc);
+			argv[argc++] = xmemdupz(word.buf, word.len);
+			argv[argc] = NULL;
+		}
+	}
+	strbuf_release(&word);
+	if (!argc) {
+		strbuf_addstr(err, "empty command");
+		return -1;
+	}
+	*argv_out = argv;
+	*argc_out = argc;
+	return 0;
+fail:
+	strbuf_release(&word);
+	if (argv) {
+		argv[argc] = NULL;
+		sink_argv_free(argv);
+	}
+	return -1;
+}
+
+/* sink_new */
+
+static char *make_target(const char *scheme, const char *rest)
+{
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "%s:%s", scheme, rest);
+	return strbuf_detach(&sb, NULL);
+}
+
+/* Expands tmpl into out; on error "<spec>: <why>" in err. */
+static int expand(struct strbuf *out, const char *tmpl, const char *spec,
+		  const struct sink_context *ctx, struct strbuf *err)
+{
+	struct strbuf why = STRBUF_INIT;
+	if (!sink_expand_template(out, tmpl, ctx->user, ctx->account, &why))
+		return 0;
+	strbuf_addf(err, "%s: %s", spec, why.buf);
+	strbuf_release(&why);
+	return -1;
+}
+
+static struct sink *new_profile(const char *spec, const char *rest, const struct sink_context *ctx,
+				struct strbuf *err)
+{
+	struct strbuf name = STRBUF_INIT, file = STRBUF_INIT, target = STRBUF_INIT;
+	const char *at;
+	size_t name_len = strlen(rest);
+	struct sink *k = NULL;
+
+	/* NAME@FILE only when FILE is a path: '@' may be part of the name */
+	for (at = strchr(rest, '@'); at; at = strchr(at + 1, '@'))
+		if (at[1] == '/' || at[1] == '~' || at[1] == '.') {
+			name_len = (size_t)(at - rest);
+			break;
+		}
+	if (!name_len) {
+		strbuf_addf(err, "%s: no profile name", spec);
+		return NULL;
+	}
+	{
+		char *tmpl = xmemdupz(rest, name_len);
+		int r = expand(&name, tmpl, spec, ctx, err);
+		free(tmpl);
+		if (r)
+			goto done;
+	}
+	if (!profile_name_is_valid(name.buf)) {
+		strbuf_addf(
+		    err, "%s: invalid profile name '%s' (use letters, digits and - / . %% @ _ : +)",
+		    spec, name.buf);
+		goto done;
+	}
+	if (at && expand(&file, at + 1, spec, ctx, err))
+		goto done;
+	strbuf_addf(&target, "profile:%s", name.buf);
+	if (at)
+		strbuf_addf(&target, "@%s", file.buf);
+	k = sink_profile_new(name.buf, at ? file.buf : NULL, ctx, strbuf_detach(&target, NULL),
+			     err);
+done:
+	strbuf_release(&name);
+	strbuf_release(&file);
+	strbuf_release(&target);
+	return k;
+}
+
+static struct sink *new_exec(const char *spec, const char *rest, const struct sink_context *ctx,
+			     struct strbuf *err)
+{
+	struct strbuf why = STRBUF_INIT, expanded = STRBUF_INIT;
+	char **argv;
+	size_t argc, i;
+
+	if (sink_split_command(rest, &argv, &argc, &why)) {
+		strbuf_addf(err, "%s: %s", spec, why.buf);
+		strbuf_release(&why);
+		return NULL;
+	}
+	/* words first, then placeholders: {user} cannot add or split a word */
+	for (i = 0; i < argc; i++) {
+		struct strbuf w = STRBUF_INIT;
+		if (expand(&w, argv[i], spec, ctx, err)) {
+			strbuf_release(&w);
+			sink_argv_free(argv);
+			return NULL;
+		}
+		free(argv[i]);
+		argv[i] = strbuf_detach(&w, NULL);
+	}
+	strbuf_addstr(&expanded, "exec:");
+	if (expand(&expanded, rest, spec, ctx, err)) {
+		strbuf_release(&expanded);
+		sink_argv_free(argv);
+		return NULL;
+	}
+	return sink_exec_new(argv, ctx, strbuf_detach(&expanded, NULL), err);
+}
+
+struct sink *sink_new(const char *spec, const struct sink_context *ctx, struct strbuf *err)
+{
+	static const struct sink_context no_ctx;
+	struct strbuf expanded = STRBUF_INIT;
+	const char *colon, *rest;
+	struct sink *k = NULL;
+	char *scheme;
+
+	if (!ctx)
+		ctx = &no_ctx;
+	if (!spec || !*spec) {
+		strbuf_addstr(err, "empty sink (use file:PATH, profile:NAME[@FILE], "
+				   "secretsmanager:NAME, ssm:NAME, exec:COMMAND or -)");
+		return NULL;
+	}
+	if (!strcmp(spec, "-"))
+		return sink_stdout_new(xstrdup("-"), err);
+	colon = strchr(spec, ':');
+	if (!colon) {
+		strbuf_addf(err,
+			    "unknown sink '%s' (use file:PATH, profile:NAME[@FILE], "
+			    "secretsmanager:NAME, ssm:NAME, exec:COMMAND or -)",
+			    spec);
+		return NULL;
+	}
+	scheme = xmemdupz(spec, (size_t)(colon - spec));
+	rest = colon + 1;
+	if (strcmp(scheme, "file") && strcmp(scheme, "profile") &&
+	    strcmp(scheme, "secretsmanager") && strcmp(scheme, "ssm") && strcmp(scheme, "exec")) {
+		strbuf_addf(err,
+			    "unknown sink '%s' (use file:, profile:, secretsmanager:, ssm:, "
+			    "exec: or -)",
+			    scheme);
+		goto done;
+	}
+	if (!*rest) {
+		strbuf_addf(err, "%s: empty target", spec);
+		goto done;
+	}
+
+	if (!strcmp(scheme, "profile")) {
+		k = new_profile(spec, rest, ctx, err);
+	} else if (!strcmp(scheme, "exec")) {
+		k = new_exec(spec, rest, ctx, err);
+	} else {
+		if (expand(&expanded, rest, spec, ctx, err))
+			goto done;
+		if (!strcmp(scheme, "file"))
+			k = sink_file_new(expanded.buf, ctx, make_target(scheme, expanded.buf),
+					  err);
+		else if (!strcmp(scheme, "secretsmanager"))
+			k = sink_secretsmanager_new(expanded.buf, ctx,
+						    make_target(scheme, expanded.buf), err);
+		else
+			k = sink_ssm_new(expanded.buf, ctx, make_target(scheme, expanded.buf), err);
+	}
+done:
+	strbuf_release(&expanded);
+	free(scheme);
+	return k;
+}
+
+int sink_deliver(struct sink *k, const struct new_secret *s, struct strbuf *err)
+{
+	if (!s->access_key_id || !*s->access_key_id || !s->secret_access_key ||
+	    !*s->secret_access_key) {
+		strbuf_addf(err, "%s: nothing to deliver (no access key)", k->target);
+		return -1;
+	}
+	return k->vt->deliver(k, s, err);
+}
+
+void sink_free(struct sink *k)
+{
+	if (!k)
+		return;
+	k->vt->destroy(k);
+}

@@ -1,0 +1,117 @@
+#ifndef IAMKEYS_SINK_H
+#define IAMKEYS_SINK_H
+/*
+ * Where a new secret goes (--to), one vtable each:
+ *   file:PATH              JSON file, O_EXCL, 0600, fsync, atomic rename
+ *   profile:NAME[@FILE]    a profile of the shared credentials file, edited in place
+ *   secretsmanager:NAME    CreateSecret or PutSecretValue
+ *   ssm:NAME               PutParameter SecureString Overwrite
+ *   exec:COMMAND           COMMAND run without a shell, JSON on its stdin
+ *   -                      standard output (only when asked for explicitly)
+ * {user} and {account} in the spec are expanded from the context.
+ *
+ * profile:NAME@FILE: the '@' splits only when FILE starts with '/', '~' or
+ * '.' (so "profile:me@work" is the profile "me@work", and {user} may expand
+ * to an e-mail address); FILE "~/..." is under $HOME. The split is made
+ * before expansion. exec: the command is split into words first, then
+ * each word is expanded, so {user} never adds or splits a word.
+ */
+#include "core/strbuf.h"
+
+struct aws_client;
+
+/* What is delivered; the JSON form is
+ * {"AccessKeyId", "SecretAccessKey", "UserName", "CreateDate"}. */
+struct new_secret {
+	const char *access_key_id;
+	const char *secret_access_key;
+	const char *user_name;
+	const char *create_date; /* ISO 8601 */
+	const char *account_id;  /* may be NULL */
+};
+
+struct sink_context {
+	const char *user;            /* for {user} */
+	const char *account;         /* for {account}; NULL = unknown ({account} is then an error) */
+	struct aws_client *client;   /* for secretsmanager/ssm (their own endpoints); may be NULL otherwise */
+	int overwrite;               /* file: replace an existing file */
+	const char *const *exec_env; /* extra NAME=VALUE strings for exec (non-secret metadata) */
+	int exec_timeout_ms;         /* exec: killed after this long; 0 = 60000 */
+};
+
+struct sink;
+struct sink_vtable {
+	const char *scheme;
+	/* Delivers s. 0, or -1 with a one-line message in err (delivery failed). */
+	int (*deliver)(struct sink *k, const struct new_secret *s, struct strbuf *err);
+	void (*destroy)(struct sink *k);
+};
+struct sink {
+	const struct sink_vtable *vt;
+	char *target; /* the expanded spec, for messages: "file:/srv/alice.json" */
+};
+
+/*
+ * Parses and expands spec. NULL with a one-line message in err for an
+ * unknown scheme, an empty target, a bad template ("{usr}"), {account}
+ * without an account, or a profile name that is not valid.
+ */
+struct sink *sink_new(const char *spec, const struct sink_context *ctx, struct strbuf *err);
+int sink_deliver(struct sink *k, const struct new_secret *s, struct strbuf *err);
+void sink_free(struct sink *k);
+
+/* Expands {user} and {account} in tmpl into out. 0 / -1 with err. */
+int sink_expand_template(struct strbuf *out, const char *tmpl, const char *user,
+			 const char *account, struct strbuf *err);
+
+/* The JSON document delivered by file/secretsmanager/exec/stdout sinks. Caller wipes it. */
+void new_secret_json(struct strbuf *out, const struct new_secret *s);
+
+/*
+ * For the sink implementations (src/sinks/sink_*.c) and their tests.
+ */
+
+/* Appends s as a quoted JSON string ("\"", "\\", control characters escaped;
+ * NULL is null). Grows out once, before writing. */
+void sink_json_string(struct strbuf *out, const char *s);
+/* A random (RAND_bytes) UUID version 4, lowercase: 36 characters and a NUL. */
+int sink_uuid_v4(char out[37]);
+/*
+ * Splits an exec: command into *argv (NULL-terminated, *argc words; free
+ * with sink_argv_free): words separated by whitespace, '...' taken
+ * literally, "..." with \" and \\ escapes, a backslash outside quotes
+ * escaping any character. No shell: no globbing, variables or
+ * redirections. 0, or -1 with err (empty command, unterminated quote).
+ */
+int sink_split_command(const char *cmd, char ***argv, size_t *argc, struct strbuf *err);
+void sink_argv_free(char **argv);
+/*
+ * Writes data to path atomically: a temporary file in the same directory
+ * (O_CREAT|O_EXCL, mode 0600 whatever the umask), fsync, then link() (so
+ * an existing path is refused: "<what>: already exists (use --overwrite
+ * to replace it)") or, with overwrite, rename(); then the directory is
+ * fsync'ed. The directory must exist. 0, or -1 with "<what>: ..." in err.
+ */
+int sink_write_file(const char *path, const char *data, size_t len, int overwrite,
+		    const char *what, struct strbuf *err);
+
+/*
+ * Constructors, called by sink_new with the expanded target; target is
+ * the message prefix ("file:/srv/alice.json"), owned by the sink from
+ * then on (freed on failure too). NULL with "<target>: ..." in err.
+ */
+struct sink *sink_file_new(const char *path, const struct sink_context *ctx, char *target,
+			   struct strbuf *err);
+/* file NULL = $AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials; "~/" is $HOME. */
+struct sink *sink_profile_new(const char *name, const char *file, const struct sink_context *ctx,
+			      char *target, struct strbuf *err);
+struct sink *sink_secretsmanager_new(const char *name, const struct sink_context *ctx,
+				     char *target, struct strbuf *err);
+struct sink *sink_ssm_new(const char *name, const struct sink_context *ctx, char *target,
+			  struct strbuf *err);
+/* Takes argv (from sink_split_command), freed on failure too. */
+struct sink *sink_exec_new(char **argv, const struct sink_context *ctx, char *target,
+			   struct strbuf *err);
+struct sink *sink_stdout_new(char *target, struct strbuf *err);
+
+#endif

@@ -1,0 +1,312 @@
+#include "compat.h"
+#include "sinks/sink.h"
+#include "core/strbuf.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+/*
+ * exec:COMMAND: COMMAND (split into words by sink_split_command, no
+ * shell) is started with posix_spawnp, the JSON document written to its
+ * standard input (a pipe, then closed). Its standard output and error both
+ * go to our standard error, so nothing it prints lands in our output. Its
+ * environment is ours minus AWS_* and any variable whose name contains
+ * SECRET, TOKEN or PASSWORD (case-insensitively), plus IAMKEYS_USER,
+ * IAMKEYS_ACCESS_KEY_ID, IAMKEYS_ACCOUNT (when known),
+ * IAMKEYS_CREATE_DATE and the context's exec_env; never the secret. It
+ * must exit 0 within the timeout (60 s by default), or it is killed and
+ * the delivery fails.
+ */
+
+#define DEFAULT_TIMEOUT_MS 60000
+
+struct exec_sink {
+	struct sink base;
+	char **argv;
+	char **extra_env; /* NAME=VALUE from the context */
+	char *account;
+	int timeout_ms;
+};
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int name_contains(const char *name, size_t len, const char *word)
+{
+	size_t wl = strlen(word), i;
+	for (i = 0; i + wl <= len; i++)
+		if (!strncasecmp(name + i, word, wl))
+			return 1;
+	return 0;
+}
+
+/* Is the variable "NAME=VALUE" kept from our environment? */
+static int env_kept(const char *var, char *const *added, size_t nadded)
+{
+	const char *eq = strchr(var, '=');
+	size_t len = eq ? (size_t)(eq - var) : strlen(var), i;
+
+	if (!eq)
+		return 0;
+	if (len >= 4 && !strncasecmp(var, "AWS_", 4))
+		return 0;
+	if (name_contains(var, len, "SECRET") || name_contains(var, len, "TOKEN") ||
+	    name_contains(var, len, "PASSWORD"))
+		return 0;
+	for (i = 0; i < nadded; i++)
+		if (!strncmp(added[i], var, len + 1)) /* replaced by ours */
+			return 0;
+	return 1;
+}
+
+static void add_var(char ***vars, size_t *n, size_t *alloc, const char *name, const char *value)
+{
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "%s=%s", name, value);
+	ALLOC_GROW(*vars, *n + 1, *alloc);
+	(*vars)[(*n)++] = strbuf_detach(&sb, NULL);
+}
+
+/* The child's environment, NULL-terminated (free with sink_argv_free). */
+static char **build_env(const struct exec_sink *e, const struct new_secret *s)
+{
+	char **added = NULL, **env = NULL;
+	size_t nadded = 0, aalloc = 0, n = 0, alloc = 0, i;
+	const char *account = s->account_id && *s->account_id ? s->account_id : e->account;
+	char **var;
+
+	add_var(&added, &nadded, &aalloc, "IAMKEYS_USER", s->user_name ? s->user_name : "");
+	add_var(&added, &nadded, &aalloc, "IAMKEYS_ACCESS_KEY_ID", s->access_key_id);
+	if (account && *account)
+		add_var(&added, &nadded, &aalloc, "IAMKEYS_ACCOUNT", account);
+	add_var(&added, &nadded, &aalloc, "IAMKEYS_CREATE_DATE",
+		s->create_date ? s->create_date : "");
+	for (i = 0; e->extra_env && e->extra_env[i]; i++) {
+		const char *x = e->extra_env[i];
+		size_t j, len = (size_t)(strchr(x, '=') - x) + 1;
+		for (j = 0; j < nadded; j++)
+			if (!strncmp(added[j], x, len))
+				break;
+		if (j < nadded)
+			continue; /* ours win */
+		ALLOC_GROW(added, nadded + 1, aalloc);
+		added[nadded++] = xstrdup(x);
+	}
+
+	for (var = environ; var && *var; var++)
+		if (env_kept(*var, added, nadded)) {
+			ALLOC_GROW(env, n + 1, alloc);
+			env[n++] = xstrdup(*var);
+		}
+	for (i = 0; i < nadded; i++) {
+		ALLOC_GROW(env, n + 1, alloc);
+		env[n++] = added[i];
+	}
+	free(added);
+	ALLOC_GROW(env, n + 1, alloc);
+	env[n] = NULL;
+
+	/* whatever got in, never the secret */
+	for (i = 0; i < n; i++)
+		while (env[i] && strstr(env[i], s->secret_access_key)) {
+			free(env[i]);
+			env[i] = env[--n];
+			env[n] = NULL;
+		}
+	return env;
+}
+
+/*
+ * Writes data to the non-blocking pipe fd before the deadline. SIGPIPE is
+ * blocked in this thread meanwhile (a reader that went away is EPIPE, not
+ * the end of iamkeys), and a SIGPIPE raised here is consumed. 0, or -1
+ * with errno (ETIMEDOUT at the deadline).
+ */
+static int write_pipe(int fd, const char *data, size_t len, long long deadline)
+{
+	sigset_t pipe_set, old, pending;
+	int was_pending, ret = 0, saved;
+
+	sigemptyset(&pipe_set);
+	sigaddset(&pipe_set, SIGPIPE);
+	sigpending(&pending);
+	was_pending = sigismember(&pending, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_set, &old);
+
+	while (len) {
+		ssize_t n = write(fd, data, len);
+		if (n >= 0) {
+			data += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK) {
+			struct pollfd pfd = {fd, POLLOUT, 0};
+			long long left = deadline - now_ms();
+			if (left <= 0) {
+				errno = ETIMEDOUT;
+				ret = -1;
+				break;
+			}
+			if (poll(&pfd, 1, left > INT_MAX ? INT_MAX : (int)left) < 0 &&
+			    errno != EINTR) {
+				ret = -1;
+				break;
+			}
+			continue;
+		}
+		ret = -1;
+		break;
+	}
+	saved = errno;
+	if (ret && saved == EPIPE && !was_pending) {
+		struct timespec zero = {0, 0};
+		while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+			;
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = saved;
+	return ret;
+}
+
+/* Waits for pid until the deadline, then kills it. 0 and *status, or 1 after a kill. */
+static int wait_child(pid_t pid, long long deadline, int *status)
+{
+	for (;;) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+		struct timespec ts = {0, 10 * 1000 * 1000};
+
+		if (r == pid)
+			return 0;
+		if (r < 0 && errno != EINTR) {
+			*status = 0;
+			return 0; /* cannot happen: pid is our child */
+		}
+		if (now_ms() >= deadline) {
+			kill(pid, SIGKILL);
+			while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+				;
+			return 1;
+		}
+		nanosleep(&ts, NULL);
+	}
+}
+
+static int exec_deliver(struct sink *k, const struct new_secret *s, struct strbuf *err)
+{
+	struct exec_sink *e = (struct exec_sink *)k;
+	struct strbuf json = STRBUF_INIT;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t all, none;
+	char **env;
+	int fds[2], rc, status = 0, killed, write_errno = 0, ret = -1;
+	long long deadline;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC)) {
+		strbuf_addf(err, "%s: cannot create a pipe: %s", k->target, strerror(errno));
+		return -1;
+	}
+	env = build_env(e, s);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, 2, 1);
+	posix_spawnattr_init(&attr);
+	/* default dispositions and no blocked signals (we may ignore SIGPIPE) */
+	sigfillset(&all);
+	sigemptyset(&none);
+	posix_spawnattr_setsigdefault(&attr, &all);
+	posix_spawnattr_setsigmask(&attr, &none);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+	rc = posix_spawnp(&pid, e->argv[0], &fa, &attr, e->argv, env);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	sink_argv_free(env);
+	close(fds[0]);
+	if (rc) {
+		strbuf_addf(err, "%s: cannot run '%s': %s", k->target, e->argv[0], strerror(rc));
+		close(fds[1]);
+		return -1;
+	}
+
+	deadline = now_ms() + e->timeout_ms;
+	new_secret_json(&json, s);
+	strbuf_addch(&json, '\n');
+	fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK);
+	if (write_pipe(fds[1], json.buf, json.len, deadline))
+		write_errno = errno;
+	strbuf_release_secret(&json);
+	close(fds[1]);
+
+	killed = wait_child(pid, deadline, &status);
+	if (killed)
+		strbuf_addf(err, "%s: timed out after %d s (killed)", k->target,
+			    (e->timeout_ms + 999) / 1000);
+	else if (WIFSIGNALED(status))
+		strbuf_addf(err, "%s: killed by signal %d", k->target, WTERMSIG(status));
+	else if (WIFEXITED(status) && WEXITSTATUS(status))
+		strbuf_addf(err, "%s: exited with status %d", k->target, WEXITSTATUS(status));
+	else if (write_errno == EPIPE)
+		strbuf_addf(err, "%s: exited without reading the secret", k->target);
+	else if (write_errno)
+		strbuf_addf(err, "%s: cannot write to the command: %s", k->target,
+			    strerror(write_errno));
+	else
+		ret = 0;
+	return ret;
+}
+
+static void exec_destroy(struct sink *k)
+{
+	struct exec_sink *e = (struct exec_sink *)k;
+	sink_argv_free(e->argv);
+	sink_argv_free(e->extra_env);
+	free(e->account);
+	free(k->target);
+	free(e);
+}
+
+static const struct sink_vtable exec_vtable = {
+    .scheme = "exec",
+    .deliver = exec_deliver,
+    .destroy = exec_destroy,
+};
+
+struct sink *sink_exec_new(char **argv, const struct sink_context *ctx, char *target,
+			   struct strbuf *err)
+{
+	struct exec_sink *e;
+	size_t n = 0, alloc = 0, i;
+
+	for (i = 0; ctx->exec_env && ctx->exec_env[i]; i++) {
+		const char *eq = strchr(ctx->exec_env[i], '=');
+		if (!eq || eq == ctx->exec_env[i]) {
+			strbuf_addf(err, "%s: environment entry '%s' is not NAME=VALUE", target,
+				    ctx->exec_env[i]);
+			sink_argv_free(argv);
+			free(target);
+			return NULL;
+		}
+	}
+	e = xcalloc(1, sizeof(*e));
+	e->base.vt = &exec_vtable;
+	e->base.target = target;
+	e->argv = argv;
+	e->account = xstrdup_or_null(ctx->account);
+	e->timeout_ms = ctx->exec_timeout_ms > 0 ? ctx->exec_timeout_ms : DEFAULT_TIMEOUT_MS;
+	for (i = 0; ctx->exec_env && ctx->exec_env[i]; i++) {
+		ALLOC_GROW(e->extra_env, n + 2, alloc);
+		e->extra_env[n++] = xstrdup(ctx->exec_env[i]);
+		e->extra_env[n] = NULL;
+	}
+	return &e->base;
+}

@@ -1,0 +1,207 @@
+#include "compat.h"
+#include "sinks/sink.h"
+#include "core/strbuf.h"
+
+#include <openssl/rand.h>
+
+/*
+ * file:PATH, and the atomic write that the profile sink uses too. All the
+ * work happens relative to a descriptor of the directory (openat, linkat,
+ * renameat), so a directory renamed meanwhile cannot redirect the file.
+ */
+
+struct file_sink {
+	struct sink base;
+	char *path;
+	int overwrite;
+};
+
+/* "dir" and "base" of path: "/a/b" → "/a", "b"; "b" → ".", "b"; "/b" → "/", "b". */
+static void split_path(const char *path, char **dir, const char **base)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash) {
+		*dir = xstrdup(".");
+		*base = path;
+	} else if (slash == path) {
+		*dir = xstrdup("/");
+		*base = slash + 1;
+	} else {
+		*dir = xmemdupz(path, (size_t)(slash - path));
+		*base = slash + 1;
+	}
+}
+
+static int write_all(int fd, const char *data, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, data, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Creates a new temporary file next to base in dfd: its name in *tmp, the descriptor or -1. */
+static int create_temp(int dfd, const char *base, struct strbuf *tmp)
+{
+	int tries;
+
+	for (tries = 0; tries < 16; tries++) {
+		unsigned char rnd[6];
+		int fd;
+
+		if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+			errno = EIO;
+			return -1;
+		}
+		strbuf_reset(tmp);
+		strbuf_addf(tmp, ".%s.tmp-", base);
+		strbuf_addhex(tmp, rnd, sizeof(rnd));
+		fd = openat(dfd, tmp->buf, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+			    0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	return -1;
+}
+
+int sink_write_file(const char *path, const char *data, size_t len, int overwrite, const char *what,
+		    struct strbuf *err)
+{
+	struct strbuf tmp = STRBUF_INIT;
+	const char *base;
+	char *dir;
+	int dfd, fd = -1, ret = -1, have_tmp = 0;
+
+	split_path(path, &dir, &base);
+	if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
+		strbuf_addf(err, "%s: '%s' is not a file name", what, path);
+		free(dir);
+		return -1;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		if (errno == ENOENT)
+			strbuf_addf(err, "%s: directory '%s' does not exist", what, dir);
+		else
+			strbuf_addf(err, "%s: cannot open directory '%s': %s", what, dir,
+				    strerror(errno));
+		free(dir);
+		return -1;
+	}
+
+	fd = create_temp(dfd, base, &tmp);
+	if (fd < 0) {
+		strbuf_addf(err, "%s: cannot create a file in '%s': %s", what, dir,
+			    strerror(errno));
+		goto done;
+	}
+	have_tmp = 1;
+	/* 0600 whatever the umask (it could have taken more than 077 away) */
+	if (fchmod(fd, 0600) || write_all(fd, data, len) || fsync(fd)) {
+		strbuf_addf(err, "%s: cannot write '%s/%s': %s", what, dir, tmp.buf,
+			    strerror(errno));
+		goto done;
+	}
+	if (close(fd)) {
+		fd = -1;
+		strbuf_addf(err, "%s: cannot write '%s/%s': %s", what, dir, tmp.buf,
+			    strerror(errno));
+		goto done;
+	}
+	fd = -1;
+
+	if (overwrite) {
+		if (renameat(dfd, tmp.buf, dfd, base)) {
+			strbuf_addf(err, "%s: cannot rename to '%s': %s", what, path,
+				    strerror(errno));
+			goto done;
+		}
+		have_tmp = 0;
+	} else {
+		/* link() fails atomically when the name exists */
+		int r = linkat(dfd, tmp.buf, dfd, base, 0);
+		if (r && errno != EEXIST) {
+			/* a file system without hard links */
+			r = renameat2(dfd, tmp.buf, dfd, base, RENAME_NOREPLACE);
+			if (!r)
+				have_tmp = 0;
+		}
+		if (r) {
+			if (errno == EEXIST)
+				strbuf_addf(err,
+					    "%s: already exists (use --overwrite to replace it)",
+					    what);
+			else
+				strbuf_addf(err, "%s: cannot create '%s': %s", what, path,
+					    strerror(errno));
+			goto done;
+		}
+	}
+	if (fsync(dfd) && errno != EINVAL) {
+		strbuf_addf(err, "%s: cannot sync directory '%s': %s", what, dir, strerror(errno));
+		goto done;
+	}
+	ret = 0;
+done:
+	if (fd >= 0)
+		close(fd);
+	if (have_tmp)
+		unlinkat(dfd, tmp.buf, 0); /* after link(), or on failure; gone after a rename */
+	close(dfd);
+	strbuf_release(&tmp);
+	free(dir);
+	return ret;
+}
+
+static int file_deliver(struct sink *k, const struct new_secret *s, struct strbuf *err)
+{
+	struct file_sink *f = (struct file_sink *)k;
+	struct strbuf json = STRBUF_INIT;
+	int ret;
+
+	new_secret_json(&json, s);
+	strbuf_addch(&json, '\n');
+	ret = sink_write_file(f->path, json.buf, json.len, f->overwrite, k->target, err);
+	strbuf_release_secret(&json);
+	return ret;
+}
+
+static void file_destroy(struct sink *k)
+{
+	struct file_sink *f = (struct file_sink *)k;
+	free(f->path);
+	free(k->target);
+	free(f);
+}
+
+static const struct sink_vtable file_vtable = {
+    .scheme = "file",
+    .deliver = file_deliver,
+    .destroy = file_destroy,
+};
+
+struct sink *sink_file_new(const char *path, const struct sink_context *ctx, char *target,
+			   struct strbuf *err)
+{
+	struct file_sink *f;
+	size_t len = strlen(path);
+
+	if (!len || path[len - 1] == '/') {
+		strbuf_addf(err, "%s: not a file name", target);
+		free(target);
+		return NULL;
+	}
+	f = xcalloc(1, sizeof(*f));
+	f->base.vt = &file_vtable;
+	f->base.target = target;
+	f->path = xstrdup(path);
+	f->overwrite = ctx->overwrite;
+	return &f->base;
+}

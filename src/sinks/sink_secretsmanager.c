@@ -1,0 +1,179 @@
+#include "compat.h"
+#include "sinks/sink.h"
+#include "aws/client.h"
+#include "core/strbuf.h"
+
+/*
+ * secretsmanager:NAME  CreateSecret {Name, SecretString, ClientRequestToken};
+ *                      when the secret exists (ResourceExistsException),
+ *                      PutSecretValue {SecretId, SecretString, ClientRequestToken}
+ *                      adds a new version (AWSCURRENT moves to it). NAME
+ *                      may be the ARN of an existing secret: PutSecretValue only.
+ * ssm:NAME             PutParameter {Name, Value, Type: SecureString, Overwrite: true}
+ * Both over JSON 1.1 (aws_json_call) on the service's own endpoint, the
+ * SecretString / Value being the JSON document of new_secret_json. The
+ * ClientRequestToken (a fresh UUID v4 per call) makes the Secrets Manager
+ * calls idempotent, so they are retried like any read. Request bodies hold
+ * the secret: each is sized up front (so it never reallocates) and wiped.
+ */
+
+struct remote_sink {
+	struct sink base;
+	char *name;
+	struct aws_client *client;
+};
+
+/* The size of the body: the secret's JSON escaped once more, plus the rest. */
+static void body_init(struct strbuf *body, const struct strbuf *json, const char *name)
+{
+	strbuf_grow(body, 6 * json->len + 6 * strlen(name) + 256);
+}
+
+static int no_client(struct sink *k, struct strbuf *err)
+{
+	strbuf_addf(err, "%s: no AWS client to deliver with", k->target);
+	return -1;
+}
+
+static int sm_call(struct remote_sink *r, const char *target, const char *id_member,
+		   const struct strbuf *json, struct aws_error *aerr, struct strbuf *err)
+{
+	struct strbuf body = STRBUF_INIT, resp = STRBUF_INIT;
+	char token[37];
+	int ret;
+
+	if (sink_uuid_v4(token)) {
+		strbuf_addf(err, "%s: cannot make a random request token", r->base.target);
+		return -1;
+	}
+	body_init(&body, json, r->name);
+	strbuf_addf(&body, "{\"%s\":", id_member);
+	sink_json_string(&body, r->name);
+	strbuf_addstr(&body, ",\"SecretString\":");
+	sink_json_string(&body, json->buf);
+	strbuf_addf(&body, ",\"ClientRequestToken\":\"%s\"}", token);
+	ret = aws_json_call(r->client, AWS_SVC_SECRETS_MANAGER, target, body.buf,
+			    AWS_CALL_IDEMPOTENT, &resp, aerr, err);
+	strbuf_release_secret(&body);
+	strbuf_release_secret(&resp);
+	return ret;
+}
+
+static int sm_deliver(struct sink *k, const struct new_secret *s, struct strbuf *err)
+{
+	struct remote_sink *r = (struct remote_sink *)k;
+	struct strbuf json = STRBUF_INIT, why = STRBUF_INIT;
+	struct aws_error aerr;
+	int ret;
+
+	if (!r->client)
+		return no_client(k, err);
+	memset(&aerr, 0, sizeof(aerr));
+	new_secret_json(&json, s);
+	/* an ARN names an existing secret: CreateSecret would only refuse it */
+	if (!strncmp(r->name, "arn:", 4))
+		ret = -1;
+	else
+		ret = sm_call(r, "secretsmanager.CreateSecret", "Name", &json, &aerr, &why);
+	if (!strncmp(r->name, "arn:", 4) ||
+	    (ret && aerr.code && !strcmp(aerr.code, "ResourceExistsException"))) {
+		strbuf_reset(&why);
+		ret = sm_call(r, "secretsmanager.PutSecretValue", "SecretId", &json, &aerr, &why);
+	}
+	if (ret)
+		strbuf_addf(err, "%s: %s", k->target, why.len ? why.buf : "request failed");
+	strbuf_release_secret(&json);
+	strbuf_release(&why);
+	aws_error_release(&aerr);
+	return ret;
+}
+
+static int ssm_deliver(struct sink *k, const struct new_secret *s, struct strbuf *err)
+{
+	struct remote_sink *r = (struct remote_sink *)k;
+	struct strbuf json = STRBUF_INIT, body = STRBUF_INIT, resp = STRBUF_INIT;
+	struct strbuf why = STRBUF_INIT;
+	struct aws_error aerr;
+	int ret;
+
+	if (!r->client)
+		return no_client(k, err);
+	memset(&aerr, 0, sizeof(aerr));
+	new_secret_json(&json, s);
+	body_init(&body, &json, r->name);
+	strbuf_addstr(&body, "{\"Name\":");
+	sink_json_string(&body, r->name);
+	strbuf_addstr(&body, ",\"Value\":");
+	sink_json_string(&body, json.buf);
+	strbuf_addstr(&body, ",\"Type\":\"SecureString\",\"Overwrite\":true}");
+	/* Overwrite makes a repeat harmless: retried like a read */
+	ret = aws_json_call(r->client, AWS_SVC_SSM, "AmazonSSM.PutParameter", body.buf,
+			    AWS_CALL_IDEMPOTENT, &resp, &aerr, &why);
+	if (ret)
+		strbuf_addf(err, "%s: %s", k->target, why.len ? why.buf : "request failed");
+	strbuf_release_secret(&json);
+	strbuf_release_secret(&body);
+	strbuf_release_secret(&resp);
+	strbuf_release(&why);
+	aws_error_release(&aerr);
+	return ret;
+}
+
+static void remote_destroy(struct sink *k)
+{
+	struct remote_sink *r = (struct remote_sink *)k;
+	free(r->name);
+	free(k->target);
+	free(r);
+}
+
+static const struct sink_vtable secretsmanager_vtable = {
+    .scheme = "secretsmanager",
+    .deliver = sm_deliver,
+    .destroy = remote_destroy,
+};
+
+static const struct sink_vtable ssm_vtable = {
+    .scheme = "ssm",
+    .deliver = ssm_deliver,
+    .destroy = remote_destroy,
+};
+
+static struct sink *remote_new(const struct sink_vtable *vt, const char *name, size_t max,
+			       const struct sink_context *ctx, char *target, struct strbuf *err)
+{
+	struct remote_sink *r;
+	const char *p;
+
+	/* AWS checks the name; only what could never be one is refused here */
+	if (strlen(name) > max) {
+		strbuf_addf(err, "%s: name longer than %zu characters", target, max);
+		free(target);
+		return NULL;
+	}
+	for (p = name; *p; p++)
+		if ((unsigned char)*p <= 0x20 || *p == 0x7f) {
+			strbuf_addf(err, "%s: the name contains a space or control character",
+				    target);
+			free(target);
+			return NULL;
+		}
+	r = xcalloc(1, sizeof(*r));
+	r->base.vt = vt;
+	r->base.target = target;
+	r->name = xstrdup(name);
+	r->client = ctx->client;
+	return &r->base;
+}
+
+struct sink *sink_secretsmanager_new(const char *name, const struct sink_context *ctx, char *target,
+				     struct strbuf *err)
+{
+	return remote_new(&secretsmanager_vtable, name, 2048, ctx, target, err);
+}
+
+struct sink *sink_ssm_new(const char *name, const struct sink_context *ctx, char *target,
+			  struct strbuf *err)
+{
+	return remote_new(&ssm_vtable, name, 2048, ctx, target, err);
+}

@@ -1,0 +1,61 @@
+#include "compat.h"
+#include "sinks/sink.h"
+#include "core/strbuf.h"
+
+/*
+ * "-": the JSON document and a newline on standard output, only when asked
+ * for explicitly. stdio is flushed first (to keep the order of what was
+ * printed before), then the document goes out with write(2), so no stdio
+ * buffer keeps a copy of the secret.
+ */
+
+static int stdout_deliver(struct sink *k, const struct new_secret *s, struct strbuf *err)
+{
+	struct strbuf json = STRBUF_INIT;
+	const char *p;
+	size_t left;
+	int ret = 0;
+
+	if (fflush(stdout)) {
+		strbuf_addf(err, "%s: cannot write to standard output: %s", k->target,
+			    strerror(errno));
+		return -1;
+	}
+	new_secret_json(&json, s);
+	strbuf_addch(&json, '\n');
+	for (p = json.buf, left = json.len; left;) {
+		ssize_t n = write(STDOUT_FILENO, p, left);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			strbuf_addf(err, "%s: cannot write to standard output: %s", k->target,
+				    strerror(errno));
+			ret = -1;
+			break;
+		}
+		p += n;
+		left -= (size_t)n;
+	}
+	strbuf_release_secret(&json);
+	return ret;
+}
+
+static void stdout_destroy(struct sink *k)
+{
+	free(k->target);
+	free(k);
+}
+
+static const struct sink_vtable stdout_vtable = {
+    .scheme = "-",
+    .deliver = stdout_deliver,
+    .destroy = stdout_destroy,
+};
+
+struct sink *sink_stdout_new(char *target, struct strbuf *err)
+{
+	struct sink *k = xcalloc(1, sizeof(*k));
+	k->vt = &stdout_vtable;
+	k->target = target;
+	return k;
+}

@@ -1,0 +1,1261 @@
+#include "compat.h"
+#include "sinks/sink.h"
+#include "aws/client.h"
+#include "aws/credentials.h"
+#include "core/awsconfig.h"
+#include "core/strbuf.h"
+#include "fake_transport.h"
+
+#include <dirent.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <jansson.h>
+
+/*
+ * The secret sinks: spec parsing and templates, the JSON document, then
+ * each sink for real in a temporary directory (file, profile with a
+ * temporary HOME, exec with a shell script, stdout redirected), and the
+ * Secrets Manager / SSM sinks against the scripted fake transport.
+ */
+
+#define KEY_ID "AKIAIOSFODNN7EXAMPLE"
+#define SECRET "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"
+#define CREATED "2024-01-31T12:00:00Z"
+#define ACCOUNT "123456789012"
+#define JSON                                                                                       \
+	"{\"AccessKeyId\":\"" KEY_ID "\",\"SecretAccessKey\":\"" SECRET                            \
+	"\",\"UserName\":\"alice\",\"CreateDate\":\"" CREATED "\"}"
+/* JSON as a JSON string's content */
+#define JSON_ESCAPED                                                                               \
+	"{\\\"AccessKeyId\\\":\\\"" KEY_ID "\\\",\\\"SecretAccessKey\\\":\\\"" SECRET              \
+	"\\\",\\\"UserName\\\":\\\"alice\\\",\\\"CreateDate\\\":\\\"" CREATED "\\\"}"
+
+static const struct new_secret secret = {
+    .access_key_id = KEY_ID,
+    .secret_access_key = SECRET,
+    .user_name = "alice",
+    .create_date = CREATED,
+    .account_id = ACCOUNT,
+};
+
+static char tmpdir[PATH_MAX];
+
+/* Helpers */
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static int setup_tmpdir(void **state)
+{
+	const char *t = getenv("TMPDIR");
+	struct strbuf sb = STRBUF_INIT;
+
+	strbuf_addf(&sb, "%s/iamkeys-sinks-XXXXXX", t && *t ? t : "/tmp");
+	assert_non_null(mkdtemp(sb.buf));
+	assert_true(sb.len < sizeof(tmpdir));
+	memcpy(tmpdir, sb.buf, sb.len + 1);
+	strbuf_release(&sb);
+	return 0;
+}
+
+static int teardown_tmpdir(void **state)
+{
+	nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir[0] = '\0';
+	return 0;
+}
+
+static char *path_in(const char *name)
+{
+	struct strbuf sb = STRBUF_INIT;
+	strbuf_addf(&sb, "%s/%s", tmpdir, name);
+	return strbuf_detach(&sb, NULL);
+}
+
+static char *read_all(const char *path)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char buf[4096];
+	size_t n;
+	FILE *f = fopen(path, "rb");
+
+	if (!f)
+		fail_msg("cannot open %s: %s", path, strerror(errno));
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		strbuf_add(&sb, buf, n);
+	fclose(f);
+	return strbuf_detach(&sb, NULL);
+}
+
+static void write_text(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	chmod(path, mode);
+}
+
+static mode_t mode_of(const char *path)
+{
+	struct stat st;
+	if (lstat(path, &st))
+		fail_msg("cannot stat %s: %s", path, strerror(errno));
+	return st.st_mode & 07777;
+}
+
+static size_t count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	size_t n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void assert_no_secret(const char *s)
+{
+	if (strstr(s, SECRET))
+		fail_msg("the secret leaked into '%s'", s);
+}
+
+/* sink_new(spec) must fail with exactly want. */
+static void new_fails(const char *spec, const struct sink_context *ctx, const char *want)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct sink *k = sink_new(spec, ctx, &err);
+
+	if (k)
+		fail_msg("sink_new('%s') succeeded (target '%s')", spec, k->target);
+	assert_string_equal(err.buf, want);
+	strbuf_release(&err);
+}
+
+static struct sink *new_ok(const char *spec, const struct sink_context *ctx)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct sink *k = sink_new(spec, ctx, &err);
+
+	if (!k)
+		fail_msg("sink_new('%s'): %s", spec, err.buf);
+	strbuf_release(&err);
+	return k;
+}
+
+static int deliver(struct sink *k, struct strbuf *err)
+{
+	int r = sink_deliver(k, &secret, err);
+	assert_no_secret(err->buf);
+	assert_null(strchr(err->buf, '\n'));
+	return r;
+}
+
+static void deliver_ok(struct sink *k)
+{
+	struct strbuf err = STRBUF_INIT;
+	if (deliver(k, &err))
+		fail_msg("deliver to %s: %s", k->target, err.buf);
+	strbuf_release(&err);
+}
+
+/* JSON and templates */
+
+static void test_json_exact(void **state)
+{
+	struct strbuf sb = STRBUF_INIT;
+	struct new_secret odd = secret;
+	json_t *j;
+	json_error_t jerr;
+
+	new_secret_json(&sb, &secret);
+	assert_string_equal(sb.buf, JSON);
+	strbuf_release_secret(&sb);
+
+	odd.user_name = "a\"b\\c\n\t\x01\x7f/\xc3\xa9";
+	odd.create_date = NULL;
+	new_secret_json(&sb, &odd);
+	assert_string_equal(sb.buf, "{\"AccessKeyId\":\"" KEY_ID "\",\"SecretAccessKey\":\"" SECRET
+				    "\",\"UserName\":\"a\\\"b\\\\c\\n\\t\\u0001\\u007f/\xc3\xa9\","
+				    "\"CreateDate\":null}");
+	j = json_loads(sb.buf, 0, &jerr);
+	if (!j)
+		fail_msg("not JSON: %s", jerr.text);
+	assert_string_equal(json_string_value(json_object_get(j, "UserName")), odd.user_name);
+	assert_string_equal(json_string_value(json_object_get(j, "SecretAccessKey")), SECRET);
+	assert_true(json_is_null(json_object_get(j, "CreateDate")));
+	json_decref(j);
+	strbuf_release_secret(&sb);
+}
+
+static void expand_ok(const char *tmpl, const char *user, const char *account, const char *want)
+{
+	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT;
+	if (sink_expand_template(&out, tmpl, user, account, &err))
+		fail_msg("expand '%s': %s", tmpl, err.buf);
+	assert_string_equal(out.buf, want);
+	strbuf_release(&out);
+	strbuf_release(&err);
+}
+
+static void expand_fails(const char *tmpl, const char *user, const char *account, const char *want)
+{
+	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT;
+	assert_int_equal(sink_expand_template(&out, tmpl, user, account, &err), -1);
+	assert_string_equal(err.buf, want);
+	strbuf_release(&out);
+	strbuf_release(&err);
+}
+
+static void test_templates(void **state)
+{
+	expand_ok("/srv/{user}.json", "alice", NULL, "/srv/alice.json");
+	expand_ok("{account}/{user}/{user}", "bob+x=y,z@ex.com_-1", ACCOUNT,
+		  ACCOUNT "/bob+x=y,z@ex.com_-1/bob+x=y,z@ex.com_-1");
+	expand_ok("plain } text", NULL, NULL, "plain } text");
+	expand_ok("", "alice", NULL, "");
+	expand_ok("a.b", "..", NULL, "a.b"); /* only checked when used */
+
+	expand_fails("/srv/{usr}.json", "alice", NULL,
+		     "unknown placeholder '{usr}' (use {user} or {account})");
+	expand_fails("{}", "alice", NULL, "unknown placeholder '{}' (use {user} or {account})");
+	expand_fails("{User}", "alice", NULL,
+		     "unknown placeholder '{User}' (use {user} or {account})");
+	expand_fails("/srv/{user", "alice", NULL, "unterminated '{' (use {user} or {account})");
+	expand_fails("{account}", "alice", NULL,
+		     "{account} is unknown (the account id is not known)");
+	expand_fails("{user}", NULL, ACCOUNT, "{user} is unknown here");
+	expand_fails("/srv/{user}", "../etc", NULL, "user name '../etc' cannot be used in {user}");
+	expand_fails("/srv/{user}", "a/b", NULL, "user name 'a/b' cannot be used in {user}");
+	expand_fails("/srv/{user}", ".hidden", NULL,
+		     "user name '.hidden' cannot be used in {user}");
+	expand_fails("/srv/{user}", "..", NULL, "user name '..' cannot be used in {user}");
+	expand_fails("{user}", "a b", NULL, "user name 'a b' cannot be used in {user}");
+	expand_fails("{account}", "a", "12/34", "account id '12/34' cannot be used in {account}");
+}
+
+static void test_split_command(void **state)
+{
+	static const struct {
+		const char *cmd;
+		const char *words[6];
+	} cases[] = {
+	    {"a b  c", {"a", "b", "c"}},
+	    {"  /bin/hook\t--to 'x y' ", {"/bin/hook", "--to", "x y"}},
+	    {"a 'it'\"s\" b\\ c", {"a", "its", "b c"}},
+	    {"\"a \\\"q\\\" \\\\ \\n $HOME *\"", {"a \"q\" \\ \\n $HOME *"}},
+	    {"'' x", {"", "x"}},
+	    {"'\\'", {"\\"}},
+	    {"a\\'b", {"a'b"}},
+	};
+	size_t i, j, argc;
+	char **argv;
+	struct strbuf err = STRBUF_INIT;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		if (sink_split_command(cases[i].cmd, &argv, &argc, &err))
+			fail_msg("split '%s': %s", cases[i].cmd, err.buf);
+		for (j = 0; cases[i].words[j]; j++) {
+			assert_true(j < argc);
+			assert_string_equal(argv[j], cases[i].words[j]);
+		}
+		assert_int_equal(argc, j);
+		assert_null(argv[argc]);
+		sink_argv_free(argv);
+	}
+	assert_int_equal(sink_split_command("a 'b", &argv, &argc, &err), -1);
+	assert_string_equal(err.buf, "unterminated ' in command");
+	strbuf_reset(&err);
+	assert_int_equal(sink_split_command("a \"b\\\"", &argv, &argc, &err), -1);
+	assert_string_equal(err.buf, "unterminated \" in command");
+	strbuf_reset(&err);
+	assert_int_equal(sink_split_command("a\\", &argv, &argc, &err), -1);
+	assert_string_equal(err.buf, "trailing backslash in command");
+	strbuf_reset(&err);
+	assert_int_equal(sink_split_command(" \t ", &argv, &argc, &err), -1);
+	assert_string_equal(err.buf, "empty command");
+	assert_null(argv);
+	strbuf_release(&err);
+}
+
+static void test_uuid(void **state)
+{
+	char a[37], b[37];
+	size_t i;
+
+	assert_int_equal(sink_uuid_v4(a), 0);
+	assert_int_equal(sink_uuid_v4(b), 0);
+	assert_int_equal(strlen(a), 36);
+	assert_string_not_equal(a, b);
+	for (i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23)
+			assert_int_equal(a[i], '-');
+		else
+			assert_non_null(strchr("0123456789abcdef", a[i]));
+	}
+	assert_int_equal(a[14], '4');
+	assert_non_null(strchr("89ab", a[19]));
+}
+
+static void test_new_errors(void **state)
+{
+	struct sink_context ctx = {.user = "alice"};
+
+	new_fails("", &ctx,
+		  "empty sink (use file:PATH, profile:NAME[@FILE], secretsmanager:NAME, "
+		  "ssm:NAME, exec:COMMAND or -)");
+	new_fails(NULL, &ctx,
+		  "empty sink (use file:PATH, profile:NAME[@FILE], secretsmanager:NAME, "
+		  "ssm:NAME, exec:COMMAND or -)");
+	new_fails("bogus:x", &ctx,
+		  "unknown sink 'bogus' (use file:, profile:, secretsmanager:, ssm:, exec: or -)");
+	new_fails("File:/x", &ctx,
+		  "unknown sink 'File' (use file:, profile:, secretsmanager:, ssm:, exec: or -)");
+	new_fails("/tmp/x.json", &ctx,
+		  "unknown sink '/tmp/x.json' (use file:PATH, profile:NAME[@FILE], "
+		  "secretsmanager:NAME, ssm:NAME, exec:COMMAND or -)");
+	new_fails("file:", &ctx, "file:: empty target");
+	new_fails("profile:", &ctx, "profile:: empty target");
+	new_fails("secretsmanager:", &ctx, "secretsmanager:: empty target");
+	new_fails("ssm:", &ctx, "ssm:: empty target");
+	new_fails("exec:", &ctx, "exec:: empty target");
+	new_fails("exec:  ", &ctx, "exec:  : empty command");
+	new_fails("exec:hook 'x", &ctx, "exec:hook 'x: unterminated ' in command");
+	new_fails("file:/srv/{usr}.json", &ctx,
+		  "file:/srv/{usr}.json: unknown placeholder '{usr}' (use {user} or {account})");
+	new_fails("file:/srv/{account}.json", &ctx,
+		  "file:/srv/{account}.json: {account} is unknown (the account id is not known)");
+	new_fails("file:/srv/", &ctx, "file:/srv/: not a file name");
+	new_fails("exec:hook {nope}", &ctx,
+		  "exec:hook {nope}: unknown placeholder '{nope}' (use {user} or {account})");
+	new_fails(
+	    "profile:a b", &ctx,
+	    "profile:a b: invalid profile name 'a b' (use letters, digits and - / . % @ _ : +)");
+	new_fails(
+	    "profile:[x]", &ctx,
+	    "profile:[x]: invalid profile name '[x]' (use letters, digits and - / . % @ _ : +)");
+	new_fails("profile:@/tmp/creds", &ctx, "profile:@/tmp/creds: no profile name");
+	new_fails("secretsmanager:a b", &ctx,
+		  "secretsmanager:a b: the name contains a space or control character");
+	new_fails("ssm:/x/{account}", &ctx,
+		  "ssm:/x/{account}: {account} is unknown (the account id is not known)");
+
+	ctx.user = "../evil";
+	new_fails("file:/srv/{user}.json", &ctx,
+		  "file:/srv/{user}.json: user name '../evil' cannot be used in {user}");
+}
+
+static void test_new_targets(void **state)
+{
+	struct sink_context ctx = {.user = "alice@example.com", .account = ACCOUNT};
+	static const struct {
+		const char *spec, *target, *scheme;
+	} cases[] = {
+	    {"-", "-", "-"},
+	    {"file:/srv/{account}/{user}.json", "file:/srv/" ACCOUNT "/alice@example.com.json",
+	     "file"},
+	    {"file:rel.json", "file:rel.json", "file"},
+	    {"profile:{user}", "profile:alice@example.com", "profile"},
+	    {"profile:me@work", "profile:me@work", "profile"},
+	    {"profile:{user}@/tmp/c", "profile:alice@example.com@/tmp/c", "profile"},
+	    {"profile:p@~/creds", "profile:p@~/creds", "profile"},
+	    {"profile:p@./creds", "profile:p@./creds", "profile"},
+	    {"profile:a@b@/x/c@d", "profile:a@b@/x/c@d", "profile"},
+	    {"secretsmanager:iamkeys/{user}", "secretsmanager:iamkeys/alice@example.com",
+	     "secretsmanager"},
+	    {"ssm:/iamkeys/{account}/{user}", "ssm:/iamkeys/" ACCOUNT "/alice@example.com", "ssm"},
+	    {"exec:/usr/bin/hook --user '{user}'", "exec:/usr/bin/hook --user 'alice@example.com'",
+	     "exec"},
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct sink *k = new_ok(cases[i].spec, &ctx);
+		assert_string_equal(k->target, cases[i].target);
+		assert_string_equal(k->vt->scheme, cases[i].scheme);
+		sink_free(k);
+	}
+	sink_free(NULL);
+}
+
+/* file: */
+
+static void test_file_sink(void **state)
+{
+	struct sink_context ctx = {.user = "alice", .account = ACCOUNT};
+	struct strbuf spec = STRBUF_INIT, err = STRBUF_INIT, want = STRBUF_INIT;
+	char *path = path_in(ACCOUNT "-alice.json");
+	struct sink *k;
+	char *content;
+	mode_t old_umask;
+	json_t *j;
+
+	strbuf_addf(&spec, "file:%s/{account}-{user}.json", tmpdir);
+	k = new_ok(spec.buf, &ctx);
+	strbuf_addf(&want, "file:%s", path);
+	assert_string_equal(k->target, want.buf);
+
+	old_umask = umask(0);
+	deliver_ok(k);
+	umask(old_umask);
+	assert_int_equal(mode_of(path), 0600);
+	content = read_all(path);
+	assert_string_equal(content, JSON "\n");
+	j = json_loads(content, 0, NULL);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "AccessKeyId")), KEY_ID);
+	assert_string_equal(json_string_value(json_object_get(j, "SecretAccessKey")), SECRET);
+	assert_string_equal(json_string_value(json_object_get(j, "UserName")), "alice");
+	assert_string_equal(json_string_value(json_object_get(j, "CreateDate")), CREATED);
+	assert_int_equal(json_object_size(j), 4);
+	json_decref(j);
+	free(content);
+	assert_int_equal(count_entries(tmpdir), 1); /* no temporary file left */
+
+	/* again: refused, file untouched */
+	write_text(path, "precious\n", 0644);
+	assert_int_equal(deliver(k, &err), -1);
+	strbuf_reset(&want);
+	strbuf_addf(&want, "file:%s: already exists (use --overwrite to replace it)", path);
+	assert_string_equal(err.buf, want.buf);
+	content = read_all(path);
+	assert_string_equal(content, "precious\n");
+	free(content);
+	assert_int_equal(mode_of(path), 0644);
+	assert_int_equal(count_entries(tmpdir), 1);
+	sink_free(k);
+
+	/* with overwrite: replaced, 0600 even under a umask that takes more */
+	ctx.overwrite = 1;
+	k = new_ok(spec.buf, &ctx);
+	old_umask = umask(0277);
+	deliver_ok(k);
+	umask(old_umask);
+	content = read_all(path);
+	assert_string_equal(content, JSON "\n");
+	free(content);
+	assert_int_equal(mode_of(path), 0600);
+	assert_int_equal(count_entries(tmpdir), 1);
+	sink_free(k);
+
+	strbuf_release(&spec);
+	strbuf_release(&err);
+	strbuf_release(&want);
+	free(path);
+}
+
+static void test_file_sink_existing_symlink_refused(void **state)
+{
+	struct sink_context ctx = {.user = "alice"};
+	char *path = path_in("link.json"), *target = path_in("elsewhere");
+	struct strbuf spec = STRBUF_INIT, err = STRBUF_INIT;
+	struct sink *k;
+
+	/* a dangling link must not be followed to create its target */
+	assert_int_equal(symlink(target, path), 0);
+	strbuf_addf(&spec, "file:%s", path);
+	k = new_ok(spec.buf, &ctx);
+	assert_int_equal(deliver(k, &err), -1);
+	assert_non_null(strstr(err.buf, "already exists"));
+	assert_int_equal(access(target, F_OK), -1);
+	sink_free(k);
+	strbuf_release(&spec);
+	strbuf_release(&err);
+	free(path);
+	free(target);
+}
+
+static void test_file_sink_missing_directory(void **state)
+{
+	struct sink_context ctx = {.user = "alice"};
+	struct strbuf spec = STRBUF_INIT, err = STRBUF_INIT, want = STRBUF_INIT;
+	struct sink *k;
+
+	strbuf_addf(&spec, "file:%s/nope/{user}.json", tmpdir);
+	k = new_ok(spec.buf, &ctx);
+	assert_int_equal(deliver(k, &err), -1);
+	strbuf_addf(&want, "file:%s/nope/alice.json: directory '%s/nope' does not exist", tmpdir,
+		    tmpdir);
+	assert_string_equal(err.buf, want.buf);
+	assert_int_equal(count_entries(tmpdir), 0);
+	sink_free(k);
+	strbuf_release(&spec);
+	strbuf_release(&err);
+	strbuf_release(&want);
+}
+
+static void test_write_file_relative(void **state)
+{
+	struct strbuf err = STRBUF_INIT;
+	char cwd[PATH_MAX], *content;
+
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(tmpdir), 0);
+	assert_int_equal(sink_write_file("rel.txt", "abc", 3, 0, "file:rel.txt", &err), 0);
+	assert_int_equal(sink_write_file("rel.txt", "def", 3, 0, "file:rel.txt", &err), -1);
+	assert_string_equal(err.buf,
+			    "file:rel.txt: already exists (use --overwrite to replace it)");
+	strbuf_reset(&err);
+	assert_int_equal(sink_write_file("rel.txt", "def", 3, 1, "file:rel.txt", &err), 0);
+	content = read_all("rel.txt");
+	assert_string_equal(content, "def");
+	free(content);
+	assert_int_equal(sink_write_file("/", "x", 1, 1, "file:/", &err), -1);
+	assert_string_equal(err.buf, "file:/: '/' is not a file name");
+	assert_int_equal(chdir(cwd), 0);
+	strbuf_release(&err);
+}
+
+/* profile: */
+
+struct saved_env {
+	char *home, *creds_file;
+};
+
+static void env_save(struct saved_env *s)
+{
+	s->home = xstrdup_or_null(getenv("HOME"));
+	s->creds_file = xstrdup_or_null(getenv("AWS_SHARED_CREDENTIALS_FILE"));
+}
+
+static void env_restore1(const char *name, char *value)
+{
+	if (value)
+		setenv(name, value, 1);
+	else
+		unsetenv(name);
+	free(value);
+}
+
+static void env_restore(struct saved_env *s)
+{
+	env_restore1("HOME", s->home);
+	env_restore1("AWS_SHARED_CREDENTIALS_FILE", s->creds_file);
+}
+
+#define KEYS_TEXT "aws_access_key_id = " KEY_ID "\naws_secret_access_key = " SECRET "\n"
+
+static void test_profile_sink_new_file(void **state)
+{
+	struct sink_context ctx = {.user = "alice"};
+	struct saved_env saved;
+	struct sink *k;
+	char *aws_dir = path_in(".aws"), *creds = path_in(".aws/credentials"), *content;
+
+	env_save(&saved);
+	setenv("HOME", tmpdir, 1);
+	unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+	k = new_ok("profile:{user}", &ctx);
+	assert_string_equal(k->target, "profile:alice");
+	deliver_ok(k);
+	sink_free(k);
+	env_restore(&saved);
+
+	assert_int_equal(mode_of(aws_dir), 0700);
+	assert_int_equal(mode_of(creds), 0600);
+	content = read_all(creds);
+	assert_string_equal(content, "[alice]\n" KEYS_TEXT);
+	free(content);
+	assert_int_equal(count_entries(aws_dir), 1); /* no backup of nothing, no temp file */
+	free(aws_dir);
+	free(creds);
+}
+
+static void test_profile_sink_existing_file(void **state)
+{
+	static const char before[] = "# work\n"
+				     "[default]\n"
+				     "aws_access_key_id = AKIADEFAULT\n"
+				     "aws_secret_access_key = defaultsecret ; keep\n"
+				     "\n"
+				     "[alice]\n"
+				     "aws_access_key_id = ASIAOLD\n"
+				     "aws_secret_access_key = oldsecret\n"
+				     "aws_session_token = oldtoken\n"
+				     "region = eu-west-1\n";
+	static const char after[] = "# work\n"
+				    "[default]\n"
+				    "aws_access_key_id = AKIADEFAULT\n"
+				    "aws_secret_access_key = defaultsecret ; keep\n"
+				    "\n"
+				    "[alice]\n"
+				    "aws_access_key_id = " KEY_ID "\n"
+				    "aws_secret_access_key = " SECRET "\n"
+				    "region = eu-west-1\n";
+	struct sink_context ctx = {.user = "alice"};
+	struct saved_env saved;
+	struct sink *k;
+	char *aws_dir = path_in(".aws"), *creds = path_in(".aws/credentials");
+	char *bak = path_in(".aws/credentials.iamkeys.bak"), *content;
+
+	assert_int_equal(mkdir(aws_dir, 0755), 0);
+	write_text(creds, before, 0644);
+	env_save(&saved);
+	setenv("HOME", tmpdir, 1);
+	unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+	k = new_ok("profile:alice", &ctx);
+	deliver_ok(k);
+	sink_free(k);
+	env_restore(&saved);
+
+	content = read_all(creds);
+	assert_string_equal(content, after);
+	free(content);
+	assert_int_equal(mode_of(creds), 0600);
+	content = read_all(bak);
+	assert_string_equal(content, before);
+	free(content);
+	assert_int_equal(mode_of(bak), 0600);
+	assert_int_equal(mode_of(aws_dir), 0755); /* an existing directory is left alone */
+	assert_int_equal(count_entries(aws_dir), 2);
+	free(aws_dir);
+	free(creds);
+	free(bak);
+}
+
+static void test_profile_sink_env_file_and_explicit_file(void **state)
+{
+	struct sink_context ctx = {.user = "bob"};
+	struct saved_env saved;
+	struct strbuf spec = STRBUF_INIT;
+	struct sink *k;
+	char *env_file = path_in("env-creds"), *explicit = path_in("explicit-creds");
+	char *content;
+
+	env_save(&saved);
+	setenv("AWS_SHARED_CREDENTIALS_FILE", env_file, 1);
+	setenv("HOME", "/nonexistent", 1);
+	k = new_ok("profile:{user}", &ctx);
+	deliver_ok(k);
+	sink_free(k);
+
+	strbuf_addf(&spec, "profile:{user}-2@%s", explicit);
+	k = new_ok(spec.buf, &ctx);
+	deliver_ok(k);
+	sink_free(k);
+
+	/* the '@' before the path splits, not one in the name */
+	strbuf_reset(&spec);
+	strbuf_addf(&spec, "profile:me@work@%s", explicit);
+	k = new_ok(spec.buf, &ctx);
+	deliver_ok(k);
+	sink_free(k);
+
+	/* "~/" is $HOME */
+	setenv("HOME", tmpdir, 1);
+	k = new_ok("profile:tilde@~/tilde-creds", &ctx);
+	deliver_ok(k);
+	sink_free(k);
+	env_restore(&saved);
+
+	content = read_all(env_file);
+	assert_string_equal(content, "[bob]\n" KEYS_TEXT);
+	free(content);
+	content = read_all(explicit);
+	assert_string_equal(content, "[bob-2]\n" KEYS_TEXT "\n[me@work]\n" KEYS_TEXT);
+	free(content);
+	free(env_file);
+	env_file = path_in("tilde-creds");
+	content = read_all(env_file);
+	assert_string_equal(content, "[tilde]\n" KEYS_TEXT);
+	free(content);
+	free(env_file);
+	free(explicit);
+	strbuf_release(&spec);
+}
+
+static void test_profile_sink_follows_symlink(void **state)
+{
+	struct sink_context ctx = {.user = "alice"};
+	struct strbuf spec = STRBUF_INIT;
+	char *real = path_in("real-creds"), *link = path_in("link-creds"), *content;
+	struct sink *k;
+
+	write_text(real, "[other]\nx = 1\n", 0600);
+	assert_int_equal(symlink("real-creds", link), 0);
+	strbuf_addf(&spec, "profile:alice@%s", link);
+	k = new_ok(spec.buf, &ctx);
+	deliver_ok(k);
+	sink_free(k);
+	{
+		struct stat st;
+		assert_int_equal(lstat(link, &st), 0);
+		assert_true(S_ISLNK(st.st_mode));
+	}
+	content = read_all(real);
+	assert_string_equal(content, "[other]\nx = 1\n\n[alice]\n" KEYS_TEXT);
+	free(content);
+	free(real);
+	free(link);
+	strbuf_release(&spec);
+}
+
+#define NTHREADS 8
+
+struct thread_job {
+	struct sink *k;
+	int ret;
+};
+
+static void *deliver_thread(void *arg)
+{
+	struct thread_job *job = arg;
+	struct strbuf err = STRBUF_INIT;
+	job->ret = sink_deliver(job->k, &secret, &err);
+	strbuf_release(&err);
+	return NULL;
+}
+
+/* Concurrent edits of one file take turns (the directory lock): none is lost. */
+static void test_profile_sink_concurrent(void **state)
+{
+	struct thread_job jobs[NTHREADS];
+	pthread_t threads[NTHREADS];
+	struct aws_profile_set set = AWS_PROFILE_SET_INIT;
+	struct sink_context ctx = {0};
+	char *creds = path_in("shared-creds"), *content;
+	int i;
+
+	for (i = 0; i < NTHREADS; i++) {
+		struct strbuf spec = STRBUF_INIT;
+		strbuf_addf(&spec, "profile:user%d@%s", i, creds);
+		jobs[i].k = new_ok(spec.buf, &ctx);
+		strbuf_release(&spec);
+	}
+	for (i = 0; i < NTHREADS; i++)
+		assert_int_equal(pthread_create(&threads[i], NULL, deliver_thread, &jobs[i]), 0);
+	for (i = 0; i < NTHREADS; i++) {
+		pthread_join(threads[i], NULL);
+		assert_int_equal(jobs[i].ret, 0);
+		sink_free(jobs[i].k);
+	}
+	content = read_all(creds);
+	assert_int_equal(
+	    aws_profiles_parse(&set, AWS_FILE_CREDENTIALS, content, strlen(content), NULL, NULL),
+	    0);
+	assert_int_equal(set.nprofiles, NTHREADS);
+	for (i = 0; i < NTHREADS; i++) {
+		char name[16];
+		snprintf(name, sizeof(name), "user%d", i);
+		assert_string_equal(
+		    aws_profile_get(aws_profile_find(&set, name), "aws_access_key_id"), KEY_ID);
+	}
+	aws_profile_set_release(&set);
+	free(content);
+	free(creds);
+}
+
+static void test_profile_sink_errors(void **state)
+{
+	static const char bad[] = "[alice]\nno equals sign\n";
+	struct sink_context ctx = {.user = "alice"};
+	struct strbuf spec = STRBUF_INIT, err = STRBUF_INIT, want = STRBUF_INIT;
+	char *creds = path_in("bad-creds"), *content;
+	struct saved_env saved;
+	struct sink *k;
+
+	write_text(creds, bad, 0644);
+	strbuf_addf(&spec, "profile:alice@%s", creds);
+	k = new_ok(spec.buf, &ctx);
+	assert_int_equal(deliver(k, &err), -1);
+	strbuf_addf(&want, "profile:alice@%s: cannot edit %s: line 2: expected '=' in property",
+		    creds, creds);
+	assert_string_equal(err.buf, want.buf);
+	content = read_all(creds);
+	assert_string_equal(content, bad);
+	free(content);
+	assert_int_equal(mode_of(creds), 0644);
+	sink_free(k);
+
+	/* a missing directory that is not the last component */
+	strbuf_reset(&spec);
+	strbuf_reset(&err);
+	strbuf_reset(&want);
+	strbuf_addf(&spec, "profile:alice@%s/a/b/creds", tmpdir);
+	k = new_ok(spec.buf, &ctx);
+	assert_int_equal(deliver(k, &err), -1);
+	strbuf_addf(&want, "%s: cannot create directory '%s/a/b': No such file or directory",
+		    spec.buf, tmpdir);
+	assert_string_equal(err.buf, want.buf);
+	sink_free(k);
+
+	env_save(&saved);
+	unsetenv("HOME");
+	unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+	new_fails("profile:alice", &ctx,
+		  "profile:alice: cannot find the home directory (HOME is not set)");
+	new_fails("profile:alice@~/x", &ctx,
+		  "profile:alice@~/x: cannot expand '~' (HOME is not set)");
+	env_restore(&saved);
+
+	free(creds);
+	strbuf_release(&spec);
+	strbuf_release(&err);
+	strbuf_release(&want);
+}
+
+/* exec: */
+
+static const char hook_script[] = "cat > \"$1/stdin.json\"\n"
+				  "env > \"$1/env.txt\"\n"
+				  "echo 'hook output'\n"
+				  "echo 'hook error' >&2\n"
+				  "exit \"${2:-0}\"\n";
+
+/* Redirects fd to a new file path_in(name); returns the saved descriptor. */
+static int redirect(int fd, const char *name)
+{
+	char *path = path_in(name);
+	int saved = dup(fd), f;
+
+	fflush(NULL);
+	f = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(f >= 0 && saved >= 0);
+	assert_int_equal(dup2(f, fd), fd);
+	close(f);
+	free(path);
+	return saved;
+}
+
+static void restore_fd(int fd, int saved)
+{
+	fflush(NULL);
+	assert_int_equal(dup2(saved, fd), fd);
+	close(saved);
+}
+
+static void test_exec_sink(void **state)
+{
+	static const char *const extra[] = {"IAMKEYS_ACTION=rotate", "IAMKEYS_USER=spoofed", NULL};
+	struct sink_context ctx = {.user = "alice", .account = ACCOUNT, .exec_env = extra};
+	struct strbuf spec = STRBUF_INIT, want = STRBUF_INIT;
+	char *script = path_in("hook.sh"), *content, *line;
+	char *stdin_file = path_in("stdin.json"), *env_file = path_in("env.txt");
+	char *out_file = path_in("out.txt"), *errout_file = path_in("err.txt");
+	struct sink *k;
+	int saved_out, saved_err;
+
+	write_text(script, hook_script, 0600);
+	setenv("AWS_SECRET_ACCESS_KEY", "should-not-pass", 1);
+	setenv("AWS_PROFILE", "should-not-pass", 1);
+	setenv("aws_lowercase", "should-not-pass", 1);
+	setenv("MY_TOKEN", "should-not-pass", 1);
+	setenv("db_password", "should-not-pass", 1);
+	setenv("GH_SECRET_X", "should-not-pass", 1);
+	setenv("LEAKY", "prefix-" SECRET, 1);
+	setenv("IAMKEYS_TEST_KEPT", "yes", 1);
+
+	strbuf_addf(&spec, "exec:/bin/sh '%s' \"%s\"", script, tmpdir);
+	k = new_ok(spec.buf, &ctx);
+	saved_out = redirect(1, "out.txt");
+	saved_err = redirect(2, "err.txt");
+	deliver_ok(k);
+	restore_fd(2, saved_err);
+	restore_fd(1, saved_out);
+	sink_free(k);
+
+	unsetenv("AWS_SECRET_ACCESS_KEY");
+	unsetenv("AWS_PROFILE");
+	unsetenv("aws_lowercase");
+	unsetenv("MY_TOKEN");
+	unsetenv("db_password");
+	unsetenv("GH_SECRET_X");
+	unsetenv("LEAKY");
+	unsetenv("IAMKEYS_TEST_KEPT");
+
+	content = read_all(stdin_file);
+	assert_string_equal(content, JSON "\n");
+	free(content);
+
+	/* the hook printed nothing to our stdout; both its streams went to our stderr */
+	content = read_all(out_file);
+	assert_string_equal(content, "");
+	free(content);
+	content = read_all(errout_file);
+	assert_string_equal(content, "hook output\nhook error\n");
+	free(content);
+
+	content = read_all(env_file);
+	assert_no_secret(content);
+	assert_non_null(strstr(content, "\nIAMKEYS_USER=alice\n"));
+	assert_null(strstr(content, "spoofed"));
+	assert_non_null(strstr(content, "\nIAMKEYS_ACCESS_KEY_ID=" KEY_ID "\n"));
+	assert_non_null(strstr(content, "\nIAMKEYS_ACCOUNT=" ACCOUNT "\n"));
+	assert_non_null(strstr(content, "\nIAMKEYS_CREATE_DATE=" CREATED "\n"));
+	assert_non_null(strstr(content, "\nIAMKEYS_ACTION=rotate\n"));
+	assert_non_null(strstr(content, "\nIAMKEYS_TEST_KEPT=yes\n"));
+	assert_null(strstr(content, "should-not-pass"));
+	for (line = content; line && *line;
+	     line = strchr(line, '\n'), line = line ? line + 1 : NULL)
+		if (!strncasecmp(line, "AWS_", 4))
+			fail_msg("AWS_ variable passed: %.40s", line);
+	free(content);
+
+	strbuf_release(&spec);
+	strbuf_release(&want);
+	free(script);
+	free(stdin_file);
+	free(env_file);
+	free(out_file);
+	free(errout_file);
+}
+
+static void exec_fails(const char *spec, int timeout_ms, const char *want)
+{
+	struct sink_context ctx = {.user = "alice", .exec_timeout_ms = timeout_ms};
+	struct strbuf err = STRBUF_INIT;
+	struct sink *k = new_ok(spec, &ctx);
+	int saved_err = redirect(2, "err.txt");
+
+	assert_int_equal(deliver(k, &err), -1);
+	restore_fd(2, saved_err);
+	if (strcmp(err.buf, want))
+		fail_msg("error '%s', expected '%s'", err.buf, want);
+	sink_free(k);
+	strbuf_release(&err);
+}
+
+static void test_exec_sink_failures(void **state)
+{
+	struct strbuf spec = STRBUF_INIT, want = STRBUF_INIT;
+	char *script = path_in("hook.sh");
+	time_t start;
+
+	write_text(script, hook_script, 0600);
+	strbuf_addf(&spec, "exec:/bin/sh %s %s 3", script, tmpdir);
+	strbuf_addf(&want, "%s: exited with status 3", spec.buf);
+	exec_fails(spec.buf, 0, want.buf);
+
+	exec_fails("exec:iamkeys-no-such-command --flag", 0,
+		   "exec:iamkeys-no-such-command --flag: cannot run 'iamkeys-no-such-command': "
+		   "No such file or directory");
+	exec_fails("exec:/bin/sh -c 'kill -TERM $$'", 0,
+		   "exec:/bin/sh -c 'kill -TERM $$': killed by signal 15");
+
+	start = time(NULL);
+	exec_fails("exec:/bin/sh -c 'exec sleep 30'", 300,
+		   "exec:/bin/sh -c 'exec sleep 30': timed out after 1 s (killed)");
+	assert_true(time(NULL) - start < 10);
+
+	free(script);
+	strbuf_release(&spec);
+	strbuf_release(&want);
+}
+
+static void test_exec_sink_arguments(void **state)
+{
+	struct sink_context ctx = {.user = "alice"};
+	struct strbuf spec = STRBUF_INIT;
+	char *out = path_in("args out.json"), *content;
+	struct sink *k;
+
+	/* quoted words, {user} inside a word, no shell for the outer command */
+	strbuf_addf(&spec,
+		    "exec:/bin/sh -c 'cat > \"$0\"; printf %%s \"$1\" >> \"$0\"' "
+		    "\"%s/args out.json\" {user}-x",
+		    tmpdir);
+	k = new_ok(spec.buf, &ctx);
+	deliver_ok(k);
+	sink_free(k);
+	content = read_all(out);
+	assert_string_equal(content, JSON "\nalice-x");
+	free(content);
+	free(out);
+	strbuf_release(&spec);
+}
+
+/* - */
+
+static void test_stdout_sink(void **state)
+{
+	struct sink_context ctx = {0};
+	char *out = path_in("stdout.txt"), *content;
+	struct sink *k = new_ok("-", &ctx);
+	int saved;
+
+	saved = redirect(1, "stdout.txt");
+	printf("before\n"); /* buffered output comes first */
+	deliver_ok(k);
+	restore_fd(1, saved);
+	sink_free(k);
+	content = read_all(out);
+	assert_string_equal(content, "before\n" JSON "\n");
+	free(content);
+	free(out);
+}
+
+/* secretsmanager: and ssm: */
+
+static time_t fixed_now(void)
+{
+	return 1440938160; /* 2015-08-30T12:36:00Z */
+}
+
+static struct fake_sleeps sleeps;
+static double half = 0.5;
+static const char *const client_env[] = {"AWS_REGION=eu-west-1", NULL};
+
+static struct aws_client *fake_client(const struct fake_step *steps, size_t n)
+{
+	struct aws_credentials creds = {0};
+	struct aws_client_config cfg = {0};
+	struct strbuf err = STRBUF_INIT;
+	struct aws_client *c;
+
+	creds.access_key_id = xstrdup("AKIDEXAMPLE");
+	creds.secret_access_key = xstrdup("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+	cfg.creds = cred_provider_static_new(&creds);
+	aws_credentials_release(&creds);
+	cfg.http = fake_transport_new(steps, n);
+	cfg.getenv_fn = fake_getenv;
+	cfg.getenv_ctx = (void *)client_env;
+	cfg.now = fixed_now;
+	c = aws_client_new_config(&cfg, &err);
+	if (!c)
+		fail_msg("aws_client_new_config: %s", err.buf);
+	memset(&sleeps, 0, sizeof(sleeps));
+	c->retry.sleep_ms = fake_sleep_ms;
+	c->retry.sleep_ctx = &sleeps;
+	c->retry.random01 = fake_random_fixed;
+	c->retry.random_ctx = &half;
+	strbuf_release(&err);
+	return c;
+}
+
+/* The i-th request's body as JSON; checks the token is a UUID v4 and returns it. */
+static json_t *request_json(struct aws_client *c, size_t i)
+{
+	const struct fake_request *r = fake_transport_request(c->http, i);
+	json_error_t jerr;
+	json_t *j;
+
+	assert_non_null(r);
+	j = json_loadb(r->body, r->body_len, 0, &jerr);
+	if (!j)
+		fail_msg("request %zu body is not JSON: %s", i, jerr.text);
+	return j;
+}
+
+static void assert_uuid_v4(const char *s)
+{
+	assert_non_null(s);
+	assert_int_equal(strlen(s), 36);
+	assert_int_equal(s[14], '4');
+	assert_non_null(strchr("89ab", s[19]));
+}
+
+#define SM_URL "https://secretsmanager.eu-west-1.amazonaws.com/"
+#define SSM_URL "https://ssm.eu-west-1.amazonaws.com/"
+
+static void test_secretsmanager_create(void **state)
+{
+	static const struct fake_step steps[] = {
+	    {.method = "POST",
+	     .url = SM_URL,
+	     .headers = {"X-Amz-Target: secretsmanager.CreateSecret",
+			 "Content-Type: application/x-amz-json-1.1"},
+	     .body_contains = {"{\"Name\":\"iamkeys/alice\",\"SecretString\":\"" JSON_ESCAPED
+			       "\",\"ClientRequestToken\":\""},
+	     .reply_body = "{\"ARN\":\"arn:aws:secretsmanager:eu-west-1:123456789012:"
+			   "secret:iamkeys/alice-AbCdEf\",\"Name\":\"iamkeys/alice\","
+			   "\"VersionId\":\"v1\"}"},
+	};
+	struct aws_client *c = fake_client(steps, ARRAY_SIZE(steps));
+	struct sink_context ctx = {.user = "alice", .client = c};
+	struct sink *k = new_ok("secretsmanager:iamkeys/{user}", &ctx);
+	json_t *j;
+
+	deliver_ok(k);
+	sink_free(k);
+	j = request_json(c, 0);
+	assert_int_equal(json_object_size(j), 3);
+	assert_string_equal(json_string_value(json_object_get(j, "Name")), "iamkeys/alice");
+	assert_string_equal(json_string_value(json_object_get(j, "SecretString")), JSON);
+	assert_uuid_v4(json_string_value(json_object_get(j, "ClientRequestToken")));
+	json_decref(j);
+	fake_transport_assert_done(c->http);
+	aws_client_free(c);
+}
+
+static void test_secretsmanager_exists_put(void **state)
+{
+	static const struct fake_step steps[] = {
+	    {.url = SM_URL,
+	     .headers = {"X-Amz-Target: secretsmanager.CreateSecret"},
+	     .status = 400,
+	     .reply_headers = {"x-amzn-RequestId: r-1"},
+	     .reply_body = "{\"__type\":\"ResourceExistsException\",\"message\":\"The "
+			   "operation failed because the secret iamkeys/alice already "
+			   "exists.\"}"},
+	    {.url = SM_URL,
+	     .headers = {"X-Amz-Target: secretsmanager.PutSecretValue"},
+	     .body_contains = {"{\"SecretId\":\"iamkeys/alice\",\"SecretString\":\"" JSON_ESCAPED
+			       "\",\"ClientRequestToken\":\""},
+	     .reply_body = "{\"ARN\":\"arn:x\",\"Name\":\"iamkeys/alice\",\"VersionId\":"
+			   "\"v2\",\"VersionStages\":[\"AWSCURRENT\"]}"},
+	};
+	struct aws_client *c = fake_client(steps, ARRAY_SIZE(steps));
+	struct sink_context ctx = {.user = "alice", .client = c};
+	struct sink *k = new_ok("secretsmanager:iamkeys/{user}", &ctx);
+	json_t *create, *put;
+
+	deliver_ok(k);
+	sink_free(k);
+	create = request_json(c, 0);
+	put = request_json(c, 1);
+	assert_int_equal(json_object_size(put), 3);
+	assert_string_equal(json_string_value(json_object_get(put, "SecretId")), "iamkeys/alice");
+	assert_string_equal(json_string_value(json_object_get(put, "SecretString")), JSON);
+	assert_uuid_v4(json_string_value(json_object_get(put, "ClientRequestToken")));
+	assert_string_not_equal(json_string_value(json_object_get(put, "ClientRequestToken")),
+				json_string_value(json_object_get(create, "ClientRequestToken")));
+	json_decref(create);
+	json_decref(put);
+	fake_transport_assert_done(c->http);
+	aws_client_free(c);
+}
+
+static void test_secretsmanager_arn_put_only(void **state)
+{
+	static const struct fake_step steps[] = {
+	    {.url = SM_URL,
+	     .headers = {"X-Amz-Target: secretsmanager.PutSecretValue"},
+	     .body_contains = {"{\"SecretId\":\"arn:aws:secretsmanager:eu-west-1:"
+			       "123456789012:secret:x-AbCdEf\",\"SecretString\":\""},
+	     .reply_body = "{}"},
+	};
+	struct aws_client *c = fake_client(steps, ARRAY_SIZE(steps));
+	struct sink_context ctx = {.client = c};
+	struct sink *k = new_ok(
+	    "secretsmanager:arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf", &ctx);
+
+	deliver_ok(k);
+	sink_free(k);
+	fake_transport_assert_done(c->http);
+	aws_client_free(c);
+}
+
+static void test_secretsmanager_error(void **state)
+{
+	static const struct fake_step steps[] = {
+	    {.url = SM_URL,
+	     .headers = {"X-Amz-Target: secretsmanager.CreateSecret"},
+	     .status = 400,
+	     .reply_headers = {"x-amzn-RequestId: r-9"},
+	     .reply_body = "{\"__type\":\"AccessDeniedException\",\"Message\":\"not "
+			   "allowed\"}"},
+	};
+	struct aws_client *c = fake_client(steps, ARRAY_SIZE(steps));
+	struct sink_context ctx = {.user = "alice", .client = c};
+	struct sink *k = new_ok("secretsmanager:iamkeys/{user}", &ctx);
+	struct strbuf err = STRBUF_INIT;
+
+	assert_int_equal(deliver(k, &err), -1);
+	assert_string_equal(err.buf, "secretsmanager:iamkeys/alice: CreateSecret: "
+				     "AccessDeniedException: not allowed (request id r-9)");
+	sink_free(k);
+	fake_transport_assert_done(c->http);
+	aws_client_free(c);
+	strbuf_release(&err);
+
+	/* no client */
+	ctx.client = NULL;
+	k = new_ok("secretsmanager:x", &ctx);
+	assert_int_equal(deliver(k, &err), -1);
+	assert_string_equal(err.buf, "secretsmanager:x: no AWS client to deliver with");
+	sink_free(k);
+	strbuf_release(&err);
+}
+
+static void test_ssm_put_parameter(void **state)
+{
+	static const struct fake_step steps[] = {
+	    {.method = "POST",
+	     .url = SSM_URL,
+	     .headers = {"X-Amz-Target: AmazonSSM.PutParameter",
+			 "Content-Type: application/x-amz-json-1.1"},
+	     .body = "{\"Name\":\"/iamkeys/" ACCOUNT "/alice\",\"Value\":\"" JSON_ESCAPED
+		     "\",\"Type\":\"SecureString\",\"Overwrite\":true}",
+	     .reply_body = "{\"Version\":3,\"Tier\":\"Standard\"}"},
+	    {.url = SSM_URL,
+	     .headers = {"X-Amz-Target: AmazonSSM.PutParameter"},
+	     .status = 400,
+	     .reply_body = "{\"__type\":\"ParameterLimitExceeded\",\"message\":\"too "
+			   "many\"}"},
+	};
+	struct aws_client *c = fake_client(steps, ARRAY_SIZE(steps));
+	struct sink_context ctx = {.user = "alice", .account = ACCOUNT, .client = c};
+	struct sink *k = new_ok("ssm:/iamkeys/{account}/{user}", &ctx);
+	struct strbuf err = STRBUF_INIT;
+	json_t *j;
+
+	deliver_ok(k);
+	j = request_json(c, 0);
+	assert_string_equal(json_string_value(json_object_get(j, "Value")), JSON);
+	assert_true(json_is_true(json_object_get(j, "Overwrite")));
+	json_decref(j);
+
+	assert_int_equal(deliver(k, &err), -1);
+	assert_string_equal(err.buf, "ssm:/iamkeys/" ACCOUNT "/alice: PutParameter: "
+				     "ParameterLimitExceeded: too many");
+	sink_free(k);
+	fake_transport_assert_done(c->http);
+	aws_client_free(c);
+	strbuf_release(&err);
+}
+
+static void test_deliver_nothing(void **state)
+{
+	struct sink_context ctx = {0};
+	struct new_secret empty = {0};
+	struct strbuf err = STRBUF_INIT;
+	struct sink *k = new_ok("-", &ctx);
+
+	assert_int_equal(sink_deliver(k, &empty, &err), -1);
+	assert_string_equal(err.buf, "-: nothing to deliver (no access key)");
+	sink_free(k);
+	strbuf_release(&err);
+}
+
+#define TMP_TEST(f) cmocka_unit_test_setup_teardown(f, setup_tmpdir, teardown_tmpdir)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_json_exact),
+	    cmocka_unit_test(test_templates),
+	    cmocka_unit_test(test_split_command),
+	    cmocka_unit_test(test_uuid),
+	    cmocka_unit_test(test_new_errors),
+	    cmocka_unit_test(test_new_targets),
+	    TMP_TEST(test_file_sink),
+	    TMP_TEST(test_file_sink_existing_symlink_refused),
+	    TMP_TEST(test_file_sink_missing_directory),
+	    TMP_TEST(test_write_file_relative),
+	    TMP_TEST(test_profile_sink_new_file),
+	    TMP_TEST(test_profile_sink_existing_file),
+	    TMP_TEST(test_profile_sink_env_file_and_explicit_file),
+	    TMP_TEST(test_profile_sink_follows_symlink),
+	    TMP_TEST(test_profile_sink_concurrent),
+	    TMP_TEST(test_profile_sink_errors),
+	    TMP_TEST(test_exec_sink),
+	    TMP_TEST(test_exec_sink_failures),
+	    TMP_TEST(test_exec_sink_arguments),
+	    TMP_TEST(test_stdout_sink),
+	    cmocka_unit_test(test_secretsmanager_create),
+	    cmocka_unit_test(test_secretsmanager_exists_put),
+	    cmocka_unit_test(test_secretsmanager_arn_put_only),
+	    cmocka_unit_test(test_secretsmanager_error),
+	    cmocka_unit_test(test_ssm_put_parameter),
+	    cmocka_unit_test(test_deliver_nothing),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
