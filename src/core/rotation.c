@@ -1,0 +1,572 @@
+#include "compat.h"
+#include "core/rotation.h"
+#include "core/timeutil.h"
+
+static const char *const stage_names[] = {
+	[STAGE_IDLE] = "idle",
+	[STAGE_INTENT] = "intent",
+	[STAGE_DELIVERED] = "delivered",
+	[STAGE_DEACTIVATED] = "deactivated",
+};
+
+const char *rotation_stage_name(enum rotation_stage s)
+{
+	return (unsigned)s < ARRAY_SIZE(stage_names) ? stage_names[s] : "unknown";
+}
+
+void rot_policy_defaults(struct rot_policy *p)
+{
+	p->rotate_after = 90LL * 86400;
+	p->deactivate_after = 7LL * 86400;
+	p->delete_after = 7LL * 86400;
+	p->max_grace = 0;
+	p->in_use_window = 24LL * 3600;
+	p->skew = 300;
+}
+
+void rotation_format_compact_time(struct strbuf *out, time_t t)
+{
+	int y, mo, d, h, mi, s;
+	utc_civil(t, &y, &mo, &d, &h, &mi, &s);
+	strbuf_addf(out, "%04d%02d%02dT%02d%02d%02dZ", y, mo, d, h, mi, s);
+}
+
+static int parse_compact_time(const char *s, time_t *out)
+{
+	int v[6], i, pos = 0;
+	static const int len[6] = { 4, 2, 2, 2, 2, 2 };
+	if (strlen(s) != 16 || s[8] != 'T' || s[15] != 'Z')
+		return -1;
+	for (i = 0; i < 6; i++) {
+		int j, n = 0;
+		if (i == 3)
+			pos++; /* 'T' */
+		for (j = 0; j < len[i]; j++, pos++) {
+			if (!isdigit((unsigned char)s[pos]))
+				return -1;
+			n = n * 10 + (s[pos] - '0');
+		}
+		v[i] = n;
+	}
+	if (v[1] < 1 || v[1] > 12 || v[2] < 1 || v[2] > 31 || v[3] > 23 || v[4] > 59 || v[5] > 59)
+		return -1;
+	*out = utc_from_civil(v[0], v[1], v[2], v[3], v[4], v[5]);
+	return 0;
+}
+
+static int valid_key_id(const char *s)
+{
+	size_t i, n = strlen(s);
+	if (n < 16 || n > 31)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isupper((unsigned char)s[i]) && !isdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+int rotation_tag_parse(const char *value, struct rotation_tag *out, struct strbuf *err)
+{
+	const char *p = value;
+	int have_v = 0, have_t = 0;
+	memset(out, 0, sizeof(*out));
+	out->stage = STAGE_IDLE;
+	if (!value || !*value) {
+		strbuf_addstr(err, "empty rotation tag");
+		return -1;
+	}
+	while (*p) {
+		const char *end, *eq;
+		char field[64];
+		size_t n;
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		end = strchr(p, ' ');
+		if (!end)
+			end = p + strlen(p);
+		n = (size_t)(end - p);
+		if (n >= sizeof(field)) {
+			strbuf_addstr(err, "rotation tag field too long");
+			return -1;
+		}
+		memcpy(field, p, n);
+		field[n] = '\0';
+		eq = strchr(field, '=');
+		if (!eq) {
+			strbuf_addf(err, "rotation tag field '%s' has no '='", field);
+			return -1;
+		}
+		if (!strncmp(field, "v=", 2)) {
+			if (strcmp(field + 2, "1")) {
+				strbuf_addf(err, "rotation tag version '%s' is not supported", field + 2);
+				return -1;
+			}
+			have_v = 1;
+		} else if (!strncmp(field, "stage=", 6)) {
+			const char *st = field + 6;
+			if (!strcmp(st, "intent"))
+				out->stage = STAGE_INTENT;
+			else if (!strcmp(st, "delivered"))
+				out->stage = STAGE_DELIVERED;
+			else if (!strcmp(st, "deactivated"))
+				out->stage = STAGE_DEACTIVATED;
+			else {
+				strbuf_addf(err, "unknown rotation stage '%s'", st);
+				return -1;
+			}
+		} else if (!strncmp(field, "old=", 4) || !strncmp(field, "new=", 4)) {
+			char *dst = field[0] == 'o' ? out->old_key : out->new_key;
+			if (!valid_key_id(field + 4)) {
+				strbuf_addf(err, "invalid key id in rotation tag field '%.40s'", field);
+				return -1;
+			}
+			memcpy(dst, field + 4, strlen(field + 4) + 1);
+		} else if (!strncmp(field, "t=", 2)) {
+			if (parse_compact_time(field + 2, &out->t) < 0) {
+				strbuf_addf(err, "invalid time in rotation tag field '%s'", field);
+				return -1;
+			}
+			have_t = 1;
+		} else {
+			strbuf_addf(err, "unknown rotation tag field '%.40s'", field);
+			return -1;
+		}
+		p = end;
+	}
+	if (!have_v || out->stage == STAGE_IDLE || !out->old_key[0] || !have_t) {
+		strbuf_addstr(err, "rotation tag lacks v, stage, old or t");
+		return -1;
+	}
+	if (out->stage != STAGE_INTENT && !out->new_key[0]) {
+		strbuf_addstr(err, "rotation tag lacks the new key");
+		return -1;
+	}
+	return 0;
+}
+
+void rotation_tag_format(struct strbuf *out, const struct rotation_tag *t)
+{
+	strbuf_addf(out, "v=1 stage=%s old=%s", rotation_stage_name(t->stage), t->old_key);
+	if (t->new_key[0])
+		strbuf_addf(out, " new=%s", t->new_key);
+	strbuf_addstr(out, " t=");
+	rotation_format_compact_time(out, t->t);
+}
+
+void rot_plan_init(struct rot_plan *p)
+{
+	memset(p, 0, sizeof(*p));
+	strbuf_init(&p->reason, 0);
+}
+
+void rot_plan_release(struct rot_plan *p)
+{
+	size_t i;
+	for (i = 0; i < p->nactions; i++) {
+		strbuf_release(&p->actions[i].tag_value);
+		strbuf_release(&p->actions[i].reason);
+	}
+	free(p->actions);
+	strbuf_release(&p->reason);
+	rot_plan_init(p);
+}
+
+static void clear_actions(struct rot_plan *p)
+{
+	size_t i;
+	for (i = 0; i < p->nactions; i++) {
+		strbuf_release(&p->actions[i].tag_value);
+		strbuf_release(&p->actions[i].reason);
+	}
+	p->nactions = 0;
+}
+
+static struct rot_action *add_action(struct rot_plan *p, enum rot_action_kind kind,
+				     const char *key_id)
+{
+	struct rot_action *a;
+	ALLOC_GROW(p->actions, p->nactions + 1, p->alloc);
+	a = &p->actions[p->nactions++];
+	memset(a, 0, sizeof(*a));
+	a->kind = kind;
+	a->expect_active = -1;
+	strbuf_init(&a->tag_value, 0);
+	strbuf_init(&a->reason, 0);
+	if (key_id) {
+		size_t n = strlen(key_id);
+		if (n >= sizeof(a->key_id))
+			n = sizeof(a->key_id) - 1;
+		memcpy(a->key_id, key_id, n);
+		a->key_id[n] = '\0';
+	}
+	p->outcome = ROT_ACT;
+	return a;
+}
+
+static void set_outcome(struct rot_plan *p, enum rot_outcome o, const char *fmt, ...)
+	PRINTF_LIKE(3, 4);
+static void set_outcome(struct rot_plan *p, enum rot_outcome o, const char *fmt, ...)
+{
+	va_list ap;
+	p->outcome = o;
+	strbuf_reset(&p->reason);
+	va_start(ap, fmt);
+	strbuf_vaddf(&p->reason, fmt, ap);
+	va_end(ap);
+}
+
+static const struct rot_key *find_key(const struct rot_user *u, const char *id)
+{
+	size_t i;
+	for (i = 0; i < u->nkeys; i++)
+		if (!strcmp(u->keys[i].id, id))
+			return &u->keys[i];
+	return NULL;
+}
+
+static void add_days(struct strbuf *sb, long long seconds)
+{
+	strbuf_addf(sb, "%lld days", seconds / 86400);
+}
+
+static void describe_use(struct strbuf *sb, const struct rot_key *k, time_t now)
+{
+	if (!k->last_used) {
+		strbuf_addstr(sb, "never used");
+		return;
+	}
+	strbuf_addstr(sb, "last used ");
+	iso8601_format(sb, k->last_used);
+	if (k->last_service)
+		strbuf_addf(sb, " (%s, %s)", k->last_service, k->last_region ? k->last_region : "-");
+	(void)now;
+}
+
+/* idle (or intent after cleanup): is the user due, and can we make room? */
+static void plan_due(const struct rot_user *u, const struct rot_policy *pol, time_t now,
+		     struct rot_plan *p)
+{
+	const struct rot_key *active = NULL, *inactive = NULL;
+	size_t i, nactive = 0, nkeys = 0;
+	struct rot_action *a;
+	struct rotation_tag tag;
+
+	for (i = 0; i < u->nkeys; i++) {
+		nkeys++;
+		if (u->keys[i].active) {
+			nactive++;
+			active = &u->keys[i];
+		} else {
+			inactive = &u->keys[i];
+		}
+	}
+	if (nactive == 0) {
+		set_outcome(p, ROT_NOTHING, "no active key");
+		return;
+	}
+	if (nactive > 1) {
+		set_outcome(p, ROT_BLOCKED,
+			    "two active keys: deactivate one first (iamkeys deactivate)");
+		return;
+	}
+	if ((long long)now - (long long)active->created <= pol->rotate_after) {
+		struct strbuf when = STRBUF_INIT;
+		p->next_due = active->created + (time_t)pol->rotate_after;
+		iso8601_format(&when, p->next_due);
+		set_outcome(p, ROT_NOTHING, "key %s is %lld days old; due %s", active->id,
+			    ((long long)now - (long long)active->created) / 86400, when.buf);
+		strbuf_release(&when);
+		return;
+	}
+	if (nkeys > 1) {
+		/* make room: only an Inactive key past delete_after may go */
+		long long inactive_for = (long long)now - (long long)inactive->created;
+		if (inactive->last_used &&
+		    (long long)now - (long long)inactive->last_used < inactive_for)
+			inactive_for = (long long)now - (long long)inactive->last_used;
+		if (inactive_for <= pol->delete_after) {
+			set_outcome(p, ROT_BLOCKED,
+				    "no room for a new key: inactive key %s is not past --delete-after",
+				    inactive->id);
+			return;
+		}
+		a = add_action(p, ROT_DELETE_KEY, inactive->id);
+		a->expect_active = 0;
+		a->in_use_guard = 1;
+		strbuf_addf(&a->reason, "make room: inactive key, ");
+		describe_use(&a->reason, inactive, now);
+	}
+	memset(&tag, 0, sizeof(tag));
+	tag.stage = STAGE_INTENT;
+	memcpy(tag.old_key, active->id, strlen(active->id) < 31 ? strlen(active->id) + 1 : 31);
+	tag.t = now;
+	a = add_action(p, ROT_TAG, NULL);
+	rotation_tag_format(&a->tag_value, &tag);
+	strbuf_addstr(&a->reason, "mark the intent before creating a key");
+	a = add_action(p, ROT_CREATE, active->id);
+	strbuf_addf(&a->reason, "key %s is ", active->id);
+	add_days(&a->reason, (long long)now - (long long)active->created);
+	strbuf_addstr(&a->reason, " old: create, verify and deliver a new key");
+	strbuf_reset(&p->reason);
+	strbuf_addf(&p->reason, "due: key %s is ", active->id);
+	add_days(&p->reason, (long long)now - (long long)active->created);
+	strbuf_addstr(&p->reason, " old");
+}
+
+static void move_actions(struct rot_plan *dst, struct rot_plan *src)
+{
+	size_t i;
+	for (i = 0; i < src->nactions; i++) {
+		ALLOC_GROW(dst->actions, dst->nactions + 1, dst->alloc);
+		dst->actions[dst->nactions++] = src->actions[i];
+	}
+	src->nactions = 0;
+}
+
+static void plan_intent(const struct rot_user *u, const struct rot_policy *pol, time_t now,
+			struct rot_plan *p)
+{
+	const struct rotation_tag *t = &p->tag;
+	const struct rot_key *old = find_key(u, t->old_key);
+	struct rot_key *rest;
+	struct rot_user ru = *u;
+	struct rot_plan again;
+	size_t i, n = 0;
+
+	if (!old || !old->active) {
+		/* the old key is gone or disabled: nothing safe to continue */
+		set_outcome(p, ROT_BLOCKED,
+			    "rotation intent for key %s, which is %s: fix by hand, then remove tag %s",
+			    t->old_key, old ? "Inactive" : "gone", ROTATION_TAG);
+		return;
+	}
+	rest = xcalloc(u->nkeys + 1, sizeof(*rest));
+	for (i = 0; i < u->nkeys; i++) {
+		const struct rot_key *k = &u->keys[i];
+		struct rot_action *a;
+		if (k == old || (long long)k->created < (long long)t->t - pol->skew) {
+			if (k != old && k->active) {
+				clear_actions(p);
+				set_outcome(p, ROT_BLOCKED,
+					    "unexpected active key %s created before the rotation started",
+					    k->id);
+				free(rest);
+				return;
+			}
+			rest[n++] = *k;
+			continue;
+		}
+		a = add_action(p, ROT_DELETE_KEY, k->id);
+		strbuf_addstr(&a->reason,
+			      "created after the intent mark but never recorded as delivered: "
+			      "its secret is lost");
+	}
+	/* start again with what is left */
+	ru.keys = rest;
+	ru.nkeys = n;
+	rot_plan_init(&again);
+	plan_due(&ru, pol, now, &again);
+	free(rest);
+	if (again.outcome == ROT_ACT) {
+		move_actions(p, &again);
+		p->outcome = ROT_ACT;
+		strbuf_reset(&p->reason);
+		strbuf_addf(&p->reason, "interrupted rotation, start again: %s", again.reason.buf);
+	} else {
+		struct rot_action *a = add_action(p, ROT_UNTAG, NULL);
+		strbuf_addf(&a->reason, "drop the intent mark (%s)", again.reason.buf);
+		if (again.outcome == ROT_BLOCKED) {
+			strbuf_reset(&p->reason);
+			strbuf_addf(&p->reason, "interrupted rotation cleaned up; then blocked: %s",
+				    again.reason.buf);
+		}
+	}
+	rot_plan_release(&again);
+}
+
+static void plan_delivered(const struct rot_user *u, const struct rot_policy *pol, time_t now,
+			   struct rot_plan *p)
+{
+	const struct rotation_tag *t = &p->tag;
+	const struct rot_key *old = find_key(u, t->old_key), *nk = find_key(u, t->new_key);
+	long long new_age, since = (long long)now - (long long)t->t;
+	struct rot_action *a;
+	struct rotation_tag next;
+
+	if (!nk) {
+		set_outcome(p, ROT_BLOCKED, "the new key %s of this rotation is gone", t->new_key);
+		return;
+	}
+	if (!nk->active) {
+		set_outcome(p, ROT_BLOCKED, "the new key %s is Inactive", t->new_key);
+		return;
+	}
+	if (!old) {
+		a = add_action(p, ROT_UNTAG, NULL);
+		strbuf_addf(&a->reason, "old key %s is already gone: rotation complete", t->old_key);
+		return;
+	}
+	next = *t;
+	next.stage = STAGE_DEACTIVATED;
+	next.t = now;
+	if (!old->active) {
+		a = add_action(p, ROT_TAG, NULL);
+		rotation_tag_format(&a->tag_value, &next);
+		strbuf_addf(&a->reason, "old key %s was deactivated outside iamkeys", old->id);
+		return;
+	}
+	new_age = (long long)now - (long long)nk->created;
+	if (new_age < pol->deactivate_after) {
+		struct strbuf when = STRBUF_INIT;
+		p->next_due = nk->created + (time_t)pol->deactivate_after;
+		iso8601_format(&when, p->next_due);
+		set_outcome(p, ROT_NOTHING, "new key %s delivered; old key %s is deactivated after %s",
+			    nk->id, old->id, when.buf);
+		strbuf_release(&when);
+		return;
+	}
+	if (old->last_used && old->last_used >= t->t) {
+		if (pol->max_grace && since > pol->max_grace) {
+			a = add_action(p, ROT_DEACTIVATE, old->id);
+			a->expect_active = 1;
+			strbuf_addf(&a->reason, "still in use, but --max-grace passed; ");
+			describe_use(&a->reason, old, now);
+		} else {
+			struct strbuf use = STRBUF_INIT;
+			describe_use(&use, old, now);
+			set_outcome(p, ROT_BLOCKED,
+				    "old key %s is still in use since delivery: %s", old->id, use.buf);
+			strbuf_release(&use);
+			return;
+		}
+	} else {
+		a = add_action(p, ROT_DEACTIVATE, old->id);
+		a->expect_active = 1;
+		a->not_used_since = t->t;
+		strbuf_addf(&a->reason, "new key %lld days old; old key not used since delivery",
+			    new_age / 86400);
+	}
+	a = add_action(p, ROT_TAG, NULL);
+	rotation_tag_format(&a->tag_value, &next);
+	strbuf_addstr(&a->reason, "record the deactivation");
+}
+
+static void plan_deactivated(const struct rot_user *u, const struct rot_policy *pol, time_t now,
+			     struct rot_plan *p)
+{
+	const struct rotation_tag *t = &p->tag;
+	const struct rot_key *old = find_key(u, t->old_key);
+	struct rot_action *a;
+
+	if (!old) {
+		a = add_action(p, ROT_UNTAG, NULL);
+		strbuf_addf(&a->reason, "old key %s is already gone: rotation complete", t->old_key);
+		return;
+	}
+	if (old->active) {
+		struct rotation_tag back = *t;
+		back.stage = STAGE_DELIVERED;
+		back.t = now;
+		a = add_action(p, ROT_TAG, NULL);
+		rotation_tag_format(&a->tag_value, &back);
+		strbuf_addf(&a->reason, "old key %s was reactivated: back to delivered", old->id);
+		return;
+	}
+	if ((long long)now - (long long)t->t <= pol->delete_after) {
+		struct strbuf when = STRBUF_INIT;
+		p->next_due = t->t + (time_t)pol->delete_after;
+		iso8601_format(&when, p->next_due);
+		set_outcome(p, ROT_NOTHING, "old key %s inactive; deleted after %s", old->id, when.buf);
+		strbuf_release(&when);
+		return;
+	}
+	a = add_action(p, ROT_DELETE_KEY, old->id);
+	a->expect_active = 0;
+	a->not_used_since = t->t;
+	strbuf_addf(&a->reason, "inactive for ");
+	add_days(&a->reason, (long long)now - (long long)t->t);
+	a = add_action(p, ROT_UNTAG, NULL);
+	strbuf_addstr(&a->reason, "rotation complete");
+}
+
+int rotation_plan_user(const struct rot_user *u, const struct rot_policy *pol, time_t now,
+		       struct rot_plan *p)
+{
+	struct strbuf err = STRBUF_INIT;
+
+	p->outcome = ROT_NOTHING;
+	p->stage = STAGE_IDLE;
+	if (u->tag_value) {
+		if (rotation_tag_parse(u->tag_value, &p->tag, &err) < 0) {
+			set_outcome(p, ROT_BLOCKED, "cannot read tag %s: %s", ROTATION_TAG, err.buf);
+			strbuf_release(&err);
+			return 0;
+		}
+		p->stage = p->tag.stage;
+	}
+	strbuf_release(&err);
+	switch (p->stage) {
+	case STAGE_IDLE:
+		plan_due(u, pol, now, p);
+		break;
+	case STAGE_INTENT:
+		plan_intent(u, pol, now, p);
+		break;
+	case STAGE_DELIVERED:
+		plan_delivered(u, pol, now, p);
+		break;
+	case STAGE_DEACTIVATED:
+		plan_deactivated(u, pol, now, p);
+		break;
+	}
+	if (p->outcome == ROT_ACT && !p->reason.len)
+		strbuf_addf(&p->reason, "stage %s", rotation_stage_name(p->stage));
+	return 0;
+}
+
+int rotation_plan_rollback(const struct rot_user *u, time_t now, struct rot_plan *p)
+{
+	struct strbuf err = STRBUF_INIT;
+	const struct rot_key *old;
+	struct rot_action *a;
+	struct rotation_tag back;
+
+	p->outcome = ROT_NOTHING;
+	if (!u->tag_value) {
+		set_outcome(p, ROT_BLOCKED, "no rotation in progress");
+		return 0;
+	}
+	if (rotation_tag_parse(u->tag_value, &p->tag, &err) < 0) {
+		set_outcome(p, ROT_BLOCKED, "cannot read tag %s: %s", ROTATION_TAG, err.buf);
+		strbuf_release(&err);
+		return 0;
+	}
+	strbuf_release(&err);
+	p->stage = p->tag.stage;
+	if (p->stage != STAGE_DEACTIVATED) {
+		set_outcome(p, ROT_BLOCKED, "rotation is in stage %s, not deactivated",
+			    rotation_stage_name(p->stage));
+		return 0;
+	}
+	old = find_key(u, p->tag.old_key);
+	if (!old) {
+		set_outcome(p, ROT_BLOCKED, "old key %s is already deleted", p->tag.old_key);
+		return 0;
+	}
+	if (!old->active) {
+		a = add_action(p, ROT_REACTIVATE, old->id);
+		a->expect_active = 0;
+		strbuf_addstr(&a->reason, "rollback: reactivate the old key");
+	}
+	back = p->tag;
+	back.stage = STAGE_DELIVERED;
+	back.t = now;
+	a = add_action(p, ROT_TAG, NULL);
+	rotation_tag_format(&a->tag_value, &back);
+	strbuf_addstr(&a->reason, "back to delivered: the old key is deactivated again only "
+				  "once it is no longer used");
+	strbuf_addstr(&p->reason, "rollback");
+	return 0;
+}

@@ -1,0 +1,125 @@
+#ifndef IAMKEYS_ROTATION_H
+#define IAMKEYS_ROTATION_H
+/*
+ * The rotation planner, pure: (one user's live state, policy, now) → the
+ * actions that move the user's rotation one stage on. No I/O, no clock.
+ *
+ * The stage lives in AWS, in the user tag ROTATION_TAG, so any machine can
+ * continue a rotation. Its value (IAM's tag character set, < 256 chars):
+ *   "v=1 stage=intent old=AKIA... t=20261128T120000Z"
+ *   "v=1 stage=delivered old=AKIA... new=AKIA... t=20261128T120005Z"
+ *   "v=1 stage=deactivated old=AKIA... new=AKIA... t=20261205T120000Z"
+ * t is when the stage was entered. No tag: idle.
+ *
+ *   idle + active key older than rotate_after (due):
+ *       [delete an Inactive key past delete_after to make room]
+ *       tag intent → create, verify, deliver → tag delivered
+ *   intent (a run died before recording delivery): the key created after
+ *       the mark has a lost secret: delete it, then as due
+ *   delivered: once the new key is deactivate_after old and the old key
+ *       has not been used since delivery (or max_grace has passed):
+ *       deactivate old → tag deactivated; else blocked (old key in use)
+ *   deactivated: once delete_after has passed and the old key is unused
+ *       since: delete old → untag
+ */
+#include <stddef.h>
+#include <time.h>
+#include "core/strbuf.h"
+
+#define ROTATION_TAG "iamkeys:rotation"
+
+enum rotation_stage {
+	STAGE_IDLE = 0,
+	STAGE_INTENT,
+	STAGE_DELIVERED,
+	STAGE_DEACTIVATED,
+};
+
+struct rotation_tag {
+	enum rotation_stage stage;
+	char old_key[32];
+	char new_key[32]; /* "" for intent */
+	time_t t;
+};
+/* Parses a tag value; -1 with a one-line reason for anything malformed. */
+int rotation_tag_parse(const char *value, struct rotation_tag *out, struct strbuf *err);
+/* Formats the tag value. */
+void rotation_tag_format(struct strbuf *out, const struct rotation_tag *t);
+const char *rotation_stage_name(enum rotation_stage s);
+
+struct rot_key {
+	const char *id;
+	int active;
+	time_t created;
+	time_t last_used; /* 0 = never */
+	const char *last_service; /* for messages; may be NULL */
+	const char *last_region;
+};
+
+struct rot_user {
+	const char *name;
+	const char *tag_value; /* the ROTATION_TAG value, NULL when absent */
+	const struct rot_key *keys;
+	size_t nkeys;
+};
+
+struct rot_policy {
+	long long rotate_after;     /* default 90d */
+	long long deactivate_after; /* default 7d: new key this old before the old one goes */
+	long long delete_after;     /* default 7d inactive before deletion */
+	long long max_grace;        /* 0 = none: deactivate anyway this long after delivery */
+	long long in_use_window;    /* default 24h: a key used this recently is in use */
+	long long skew;             /* allowance between our clock and AWS's, default 300 s */
+};
+void rot_policy_defaults(struct rot_policy *p);
+
+enum rot_action_kind {
+	ROT_DELETE_KEY,   /* key_id */
+	ROT_TAG,          /* tag_value (replaces expect_tag) */
+	ROT_CREATE,       /* create, verify, deliver, then tag delivered (apply fills new id) */
+	ROT_DEACTIVATE,   /* key_id */
+	ROT_REACTIVATE,   /* key_id (rollback) */
+	ROT_UNTAG,
+};
+
+struct rot_action {
+	enum rot_action_kind kind;
+	char key_id[32];
+	struct strbuf tag_value;  /* ROT_TAG: the new value */
+	struct strbuf reason;     /* human-readable, one line */
+	/* precondition checked live before the step when applying */
+	int expect_active;        /* ROT_DELETE_KEY/DEACTIVATE: the key's status (-1 any) */
+	int in_use_guard;         /* refuse if the key was used within in_use_window */
+	time_t not_used_since;    /* refuse if used after this (0 = no check) */
+};
+
+enum rot_outcome {
+	ROT_NOTHING,  /* nothing to do now (reason says why / when) */
+	ROT_ACT,      /* actions to carry out */
+	ROT_BLOCKED,  /* something prevents progress; reason says what */
+};
+
+struct rot_plan {
+	enum rot_outcome outcome;
+	enum rotation_stage stage; /* the stage found */
+	struct strbuf reason;      /* NOTHING/BLOCKED: why; ACT: summary */
+	struct rot_action *actions;
+	size_t nactions, alloc;
+	struct rotation_tag tag;   /* parsed tag (stage != IDLE) */
+	time_t next_due;           /* when something will be due (0 = unknown), for messages */
+};
+void rot_plan_init(struct rot_plan *p);
+void rot_plan_release(struct rot_plan *p);
+
+/* Plans one user. Always fills plan (outcome, reason). 0, or -1 only on
+ * programming errors. */
+int rotation_plan_user(const struct rot_user *u, const struct rot_policy *p, time_t now,
+		       struct rot_plan *plan);
+
+/* Plans a rollback: stage deactivated → reactivate old, tag delivered(t=now). */
+int rotation_plan_rollback(const struct rot_user *u, time_t now, struct rot_plan *plan);
+
+/* "2026-11-28T12:00:00Z" style, compact: "20261128T120000Z" (tag-safe). */
+void rotation_format_compact_time(struct strbuf *out, time_t t);
+
+#endif

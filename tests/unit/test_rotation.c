@@ -1,0 +1,290 @@
+/* The rotation planner: every stage × every condition, and the tag format. */
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#include "compat.h"
+#include <setjmp.h>
+#include <cmocka.h>
+#include "core/rotation.h"
+
+#define DAY 86400L
+static const time_t NOW = 1780000000; /* 2026-05-28T20:26:40Z */
+#define OLD "AKIAOLDOLDOLDOLD0001"
+#define NEW "AKIANEWNEWNEWNEW0002"
+#define IN2 "AKIAINACTIVE00000003"
+#define ORP "AKIAORPHAN0000000004"
+
+struct kspec {
+	const char *id;
+	int active;
+	long created_days_ago;
+	long used_days_ago; /* -1 never; may be fractional via hours below */
+};
+
+struct rcase {
+	const char *name;
+	const char *tag; /* NULL: no tag; "%T" replaced by the compact time of tag_days_ago */
+	long tag_days_ago;
+	struct kspec keys[3];
+	enum rot_outcome outcome;
+	const char *actions; /* e.g. "delete,tag,create" */
+	const char *first_key; /* key id of the first keyed action, or NULL */
+	const char *reason_has;
+	long long max_grace;
+};
+
+static const char *kind_name(enum rot_action_kind k)
+{
+	switch (k) {
+	case ROT_DELETE_KEY: return "delete";
+	case ROT_TAG: return "tag";
+	case ROT_CREATE: return "create";
+	case ROT_DEACTIVATE: return "deactivate";
+	case ROT_REACTIVATE: return "reactivate";
+	case ROT_UNTAG: return "untag";
+	}
+	return "?";
+}
+
+static const struct rcase cases[] = {
+	/* idle */
+	{ "idle, young key", NULL, 0, { { OLD, 1, 30, 1 } }, ROT_NOTHING, "", NULL, "30 days old; due" },
+	{ "idle, exactly 90d is not due", NULL, 0, { { OLD, 1, 90, 1 } }, ROT_NOTHING, "", NULL, "due" },
+	{ "idle, due", NULL, 0, { { OLD, 1, 91, 1 } }, ROT_ACT, "tag,create", OLD, "due: key " OLD " is 91 days old" },
+	{ "idle, due, never used", NULL, 0, { { OLD, 1, 200, -1 } }, ROT_ACT, "tag,create", OLD, "due" },
+	{ "idle, no keys", NULL, 0, { { NULL } }, ROT_NOTHING, "", NULL, "no active key" },
+	{ "idle, only inactive", NULL, 0, { { OLD, 0, 200, -1 } }, ROT_NOTHING, "", NULL, "no active key" },
+	{ "idle, two active", NULL, 0, { { OLD, 1, 200, 1 }, { NEW, 1, 10, 1 } }, ROT_BLOCKED, "", NULL, "two active keys" },
+	{ "idle, due, old inactive makes room", NULL, 0, { { OLD, 1, 200, 1 }, { IN2, 0, 300, 100 } }, ROT_ACT, "delete,tag,create", IN2, "due" },
+	{ "idle, due, inactive used recently blocks", NULL, 0, { { OLD, 1, 200, 1 }, { IN2, 0, 300, 3 } }, ROT_BLOCKED, "", NULL, "no room for a new key" },
+	{ "idle, due, young inactive blocks", NULL, 0, { { OLD, 1, 200, 1 }, { IN2, 0, 5, -1 } }, ROT_BLOCKED, "", NULL, "not past --delete-after" },
+	{ "idle, not due, inactive present", NULL, 0, { { OLD, 1, 20, 1 }, { IN2, 0, 300, 100 } }, ROT_NOTHING, "", NULL, "20 days old" },
+	/* intent */
+	{ "intent, crashed before create", "v=1 stage=intent old=" OLD " t=%T", 0, { { OLD, 1, 200, 1 } }, ROT_ACT, "tag,create", OLD, "interrupted rotation" },
+	{ "intent, orphan deleted then again", "v=1 stage=intent old=" OLD " t=%T", 1, { { OLD, 1, 200, 1 }, { ORP, 1, 0, 0 } }, ROT_ACT, "delete,tag,create", ORP, "interrupted rotation, start again" },
+	{ "intent, inactive orphan deleted too", "v=1 stage=intent old=" OLD " t=%T", 1, { { OLD, 1, 200, 1 }, { ORP, 0, 0, -1 } }, ROT_ACT, "delete,tag,create", ORP, "start again" },
+	{ "intent, old key gone", "v=1 stage=intent old=" OLD " t=%T", 1, { { ORP, 1, 0, 0 } }, ROT_BLOCKED, "", NULL, "which is gone" },
+	{ "intent, old key inactive", "v=1 stage=intent old=" OLD " t=%T", 1, { { OLD, 0, 200, 5 } }, ROT_BLOCKED, "", NULL, "which is Inactive" },
+	{ "intent, unexpected older active key", "v=1 stage=intent old=" OLD " t=%T", 1, { { OLD, 1, 200, 1 }, { NEW, 1, 50, 1 } }, ROT_BLOCKED, "", NULL, "unexpected active key" },
+	{ "intent, no longer due: untag", "v=1 stage=intent old=" OLD " t=%T", 1, { { OLD, 1, 10, 1 } }, ROT_ACT, "untag", NULL, "stage intent" },
+	{ "intent, orphan, then blocked by young inactive", "v=1 stage=intent old=" OLD " t=%T", 1, { { OLD, 1, 200, 1 }, { ORP, 1, 0, 0 }, { IN2, 0, 5, -1 } }, ROT_ACT, "delete,untag", ORP, "then blocked" },
+	/* delivered */
+	{ "delivered, new key too young", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 3, { { OLD, 1, 200, 4 }, { NEW, 1, 3, 1 } }, ROT_NOTHING, "", NULL, "deactivated after" },
+	{ "delivered, old unused since: deactivate", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 8, { { OLD, 1, 200, 9 }, { NEW, 1, 8, 1 } }, ROT_ACT, "deactivate,tag", OLD, "stage delivered" },
+	{ "delivered, old never used: deactivate", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 8, { { OLD, 1, 200, -1 }, { NEW, 1, 8, 1 } }, ROT_ACT, "deactivate,tag", OLD, "stage delivered" },
+	{ "delivered, old still used: blocked", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 8, { { OLD, 1, 200, 1 }, { NEW, 1, 8, 1 } }, ROT_BLOCKED, "", NULL, "still in use since delivery" },
+	{ "delivered, old used, max-grace passed", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 20, { { OLD, 1, 200, 1 }, { NEW, 1, 20, 1 } }, ROT_ACT, "deactivate,tag", OLD, "stage delivered", 14 * DAY },
+	{ "delivered, old used, max-grace not passed", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 10, { { OLD, 1, 200, 1 }, { NEW, 1, 10, 1 } }, ROT_BLOCKED, "", NULL, "still in use", 14 * DAY },
+	{ "delivered, new key gone", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 8, { { OLD, 1, 200, 9 } }, ROT_BLOCKED, "", NULL, "is gone" },
+	{ "delivered, new key inactive", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 8, { { OLD, 1, 200, 9 }, { NEW, 0, 8, 1 } }, ROT_BLOCKED, "", NULL, "is Inactive" },
+	{ "delivered, old gone: complete", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 8, { { NEW, 1, 8, 1 } }, ROT_ACT, "untag", NULL, "stage delivered" },
+	{ "delivered, old deactivated by hand", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 2, { { OLD, 0, 200, 9 }, { NEW, 1, 2, 1 } }, ROT_ACT, "tag", NULL, "stage delivered" },
+	/* deactivated */
+	{ "deactivated, too early", "v=1 stage=deactivated old=" OLD " new=" NEW " t=%T", 3, { { OLD, 0, 200, 20 }, { NEW, 1, 12, 1 } }, ROT_NOTHING, "", NULL, "deleted after" },
+	{ "deactivated, delete", "v=1 stage=deactivated old=" OLD " new=" NEW " t=%T", 8, { { OLD, 0, 200, 20 }, { NEW, 1, 16, 1 } }, ROT_ACT, "delete,untag", OLD, "stage deactivated" },
+	{ "deactivated, old gone", "v=1 stage=deactivated old=" OLD " new=" NEW " t=%T", 8, { { NEW, 1, 16, 1 } }, ROT_ACT, "untag", NULL, "stage deactivated" },
+	{ "deactivated, old reactivated", "v=1 stage=deactivated old=" OLD " new=" NEW " t=%T", 2, { { OLD, 1, 200, 1 }, { NEW, 1, 10, 1 } }, ROT_ACT, "tag", NULL, "stage deactivated" },
+	/* broken tags */
+	{ "bad tag: garbage", "hello", 0, { { OLD, 1, 200, 1 } }, ROT_BLOCKED, "", NULL, "cannot read tag iamkeys:rotation" },
+	{ "bad tag: version", "v=2 stage=intent old=" OLD " t=%T", 0, { { OLD, 1, 200, 1 } }, ROT_BLOCKED, "", NULL, "version '2'" },
+	{ "bad tag: stage", "v=1 stage=done old=" OLD " t=%T", 0, { { OLD, 1, 200, 1 } }, ROT_BLOCKED, "", NULL, "unknown rotation stage 'done'" },
+	{ "bad tag: delivered without new", "v=1 stage=delivered old=" OLD " t=%T", 0, { { OLD, 1, 200, 1 } }, ROT_BLOCKED, "", NULL, "lacks the new key" },
+	{ "bad tag: bad time", "v=1 stage=intent old=" OLD " t=2026-01-01", 0, { { OLD, 1, 200, 1 } }, ROT_BLOCKED, "", NULL, "invalid time" },
+	{ "bad tag: bad key", "v=1 stage=intent old=akia t=%T", 0, { { OLD, 1, 200, 1 } }, ROT_BLOCKED, "", NULL, "invalid key id" },
+};
+
+static void build_tag(struct strbuf *out, const char *tmpl, long days_ago)
+{
+	const char *p = strstr(tmpl, "%T");
+	if (!p) {
+		strbuf_addstr(out, tmpl);
+		return;
+	}
+	strbuf_add(out, tmpl, (size_t)(p - tmpl));
+	rotation_format_compact_time(out, NOW - days_ago * DAY - 60);
+	strbuf_addstr(out, p + 2);
+}
+
+static void test_planner_cases(void **state)
+{
+	size_t i, j;
+	int failures = 0;
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		const struct rcase *c = &cases[i];
+		struct rot_key keys[3];
+		struct rot_user u = { "alice", NULL, keys, 0 };
+		struct rot_policy pol;
+		struct rot_plan plan;
+		struct strbuf tag = STRBUF_INIT, kinds = STRBUF_INIT;
+		const char *first_key = NULL;
+
+		rot_policy_defaults(&pol);
+		pol.max_grace = c->max_grace;
+		for (j = 0; j < 3 && c->keys[j].id; j++) {
+			keys[j].id = c->keys[j].id;
+			keys[j].active = c->keys[j].active;
+			keys[j].created = NOW - c->keys[j].created_days_ago * DAY;
+			keys[j].last_used = c->keys[j].used_days_ago < 0 ? 0
+					    : NOW - c->keys[j].used_days_ago * DAY - 3600;
+			keys[j].last_service = "s3";
+			keys[j].last_region = "eu-west-1";
+			u.nkeys++;
+		}
+		if (c->tag) {
+			build_tag(&tag, c->tag, c->tag_days_ago);
+			u.tag_value = tag.buf;
+		}
+		rot_plan_init(&plan);
+		assert_int_equal(rotation_plan_user(&u, &pol, NOW, &plan), 0);
+		for (j = 0; j < plan.nactions; j++) {
+			if (j)
+				strbuf_addch(&kinds, ',');
+			strbuf_addstr(&kinds, kind_name(plan.actions[j].kind));
+			if (!first_key && plan.actions[j].key_id[0])
+				first_key = plan.actions[j].key_id;
+			if (!plan.actions[j].reason.len) {
+				print_error("case '%s': action %zu has no reason\n", c->name, j);
+				failures++;
+			}
+		}
+		if (plan.outcome != c->outcome || strcmp(kinds.buf, c->actions) ||
+		    (c->first_key && (!first_key || strcmp(first_key, c->first_key))) ||
+		    !strstr(plan.reason.buf, c->reason_has)) {
+			print_error("case '%s': outcome %d actions '%s' first key %s reason '%s'\n",
+				    c->name, plan.outcome, kinds.buf, first_key ? first_key : "-",
+				    plan.reason.buf);
+			failures++;
+		}
+		rot_plan_release(&plan);
+		strbuf_release(&tag);
+		strbuf_release(&kinds);
+	}
+	assert_int_equal(failures, 0);
+}
+
+static void test_due_plan_details(void **state)
+{
+	struct rot_key k[2] = { { OLD, 1, NOW - 100 * DAY, NOW - DAY, "s3", "us-east-1" },
+				{ IN2, 0, NOW - 300 * DAY, 0, NULL, NULL } };
+	struct rot_user u = { "alice", NULL, k, 2 };
+	struct rot_policy pol;
+	struct rot_plan plan;
+	struct rotation_tag t;
+	struct strbuf err = STRBUF_INIT;
+	(void)state;
+	rot_policy_defaults(&pol);
+	rot_plan_init(&plan);
+	rotation_plan_user(&u, &pol, NOW, &plan);
+	assert_int_equal(plan.nactions, 3);
+	assert_int_equal(plan.actions[0].kind, ROT_DELETE_KEY);
+	assert_int_equal(plan.actions[0].expect_active, 0);
+	assert_true(plan.actions[0].in_use_guard);
+	assert_string_equal(plan.actions[1].tag_value.buf,
+			    "v=1 stage=intent old=" OLD " t=20260528T202640Z");
+	assert_int_equal(rotation_tag_parse(plan.actions[1].tag_value.buf, &t, &err), 0);
+	assert_int_equal(t.stage, STAGE_INTENT);
+	assert_int_equal(t.t, NOW);
+	assert_string_equal(t.old_key, OLD);
+	assert_string_equal(plan.actions[2].key_id, OLD);
+	rot_plan_release(&plan);
+	strbuf_release(&err);
+}
+
+static void test_delivered_deactivate_preconditions(void **state)
+{
+	struct rot_key k[2] = { { OLD, 1, NOW - 100 * DAY, 0, NULL, NULL },
+				{ NEW, 1, NOW - 8 * DAY, NOW - 60, "s3", "us-east-1" } };
+	struct rot_user u = { "alice", "v=1 stage=delivered old=" OLD " new=" NEW " t=20260520T202640Z", k, 2 };
+	struct rot_policy pol;
+	struct rot_plan plan;
+	(void)state;
+	rot_policy_defaults(&pol);
+	rot_plan_init(&plan);
+	rotation_plan_user(&u, &pol, NOW, &plan);
+	assert_int_equal(plan.outcome, ROT_ACT);
+	assert_int_equal(plan.actions[0].kind, ROT_DEACTIVATE);
+	assert_int_equal(plan.actions[0].expect_active, 1);
+	assert_int_equal(plan.actions[0].not_used_since, NOW - 8 * DAY);
+	assert_string_equal(plan.actions[1].tag_value.buf,
+			    "v=1 stage=deactivated old=" OLD " new=" NEW " t=20260528T202640Z");
+	rot_plan_release(&plan);
+}
+
+static void test_rollback(void **state)
+{
+	struct rot_key k[2] = { { OLD, 0, NOW - 100 * DAY, 0, NULL, NULL },
+				{ NEW, 1, NOW - 9 * DAY, NOW - 60, NULL, NULL } };
+	struct rot_user u = { "alice", "v=1 stage=deactivated old=" OLD " new=" NEW " t=20260527T202640Z", k, 2 };
+	struct rot_plan plan;
+	(void)state;
+	rot_plan_init(&plan);
+	rotation_plan_rollback(&u, NOW, &plan);
+	assert_int_equal(plan.outcome, ROT_ACT);
+	assert_int_equal(plan.nactions, 2);
+	assert_int_equal(plan.actions[0].kind, ROT_REACTIVATE);
+	assert_string_equal(plan.actions[0].key_id, OLD);
+	assert_string_equal(plan.actions[1].tag_value.buf,
+			    "v=1 stage=delivered old=" OLD " new=" NEW " t=20260528T202640Z");
+	rot_plan_release(&plan);
+
+	u.tag_value = "v=1 stage=delivered old=" OLD " new=" NEW " t=20260527T202640Z";
+	rot_plan_init(&plan);
+	rotation_plan_rollback(&u, NOW, &plan);
+	assert_int_equal(plan.outcome, ROT_BLOCKED);
+	assert_non_null(strstr(plan.reason.buf, "not deactivated"));
+	rot_plan_release(&plan);
+
+	u.tag_value = NULL;
+	rot_plan_init(&plan);
+	rotation_plan_rollback(&u, NOW, &plan);
+	assert_int_equal(plan.outcome, ROT_BLOCKED);
+	rot_plan_release(&plan);
+
+	u.tag_value = "v=1 stage=deactivated old=" OLD " new=" NEW " t=20260527T202640Z";
+	u.keys = &k[1];
+	u.nkeys = 1;
+	rot_plan_init(&plan);
+	rotation_plan_rollback(&u, NOW, &plan);
+	assert_int_equal(plan.outcome, ROT_BLOCKED);
+	assert_non_null(strstr(plan.reason.buf, "already deleted"));
+	rot_plan_release(&plan);
+}
+
+static void test_tag_roundtrip_and_charset(void **state)
+{
+	struct rotation_tag t, back;
+	struct strbuf sb = STRBUF_INIT, err = STRBUF_INIT;
+	size_t i;
+	(void)state;
+	memset(&t, 0, sizeof(t));
+	t.stage = STAGE_DEACTIVATED;
+	memcpy(t.old_key, OLD, sizeof(OLD));
+	memcpy(t.new_key, NEW, sizeof(NEW));
+	t.t = 4102444799; /* 2099-12-31T23:59:59Z */
+	rotation_tag_format(&sb, &t);
+	assert_string_equal(sb.buf, "v=1 stage=deactivated old=" OLD " new=" NEW " t=20991231T235959Z");
+	assert_true(sb.len <= 256);
+	/* IAM tag values: letters, digits, space and _ . : / = + - @ */
+	for (i = 0; i < sb.len; i++)
+		assert_non_null(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 _.:/=+-@", sb.buf[i]));
+	assert_int_equal(rotation_tag_parse(sb.buf, &back, &err), 0);
+	assert_int_equal(back.stage, t.stage);
+	assert_int_equal(back.t, t.t);
+	assert_string_equal(back.new_key, NEW);
+	assert_int_equal(rotation_tag_parse("", &back, &err), -1);
+	assert_int_equal(rotation_tag_parse("v=1 stage=intent old=" OLD " t=20261301T000000Z", &back, &err), -1);
+	assert_int_equal(rotation_tag_parse("v=1 stage=intent old=" OLD " t=20261201T000000Z x=1", &back, &err), -1);
+	strbuf_release(&sb);
+	strbuf_release(&err);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_planner_cases),
+		cmocka_unit_test(test_due_plan_details),
+		cmocka_unit_test(test_delivered_deactivate_preconditions),
+		cmocka_unit_test(test_rollback),
+		cmocka_unit_test(test_tag_roundtrip_and_charset),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
