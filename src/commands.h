@@ -5,5 +5,7 @@
 
 int cmd_users(struct cli *cli, int argc, const char **argv);
 int cmd_audit(struct cli *cli, int argc, const char **argv);
+int cmd_rotate(struct cli *cli, int argc, const char **argv);
+int cmd_rollback(struct cli *cli, int argc, const char **argv);
 
 #endif

@@ -17,6 +17,12 @@ static const struct command commands[] = {
 	  "iamkeys users [--path-prefix PREFIX] [options]" },
 	{ "audit", cmd_audit, NEEDS_CREDS, "Find old, unused and risky access keys (runbook step 2).",
 	  "iamkeys audit [--source report|api] [--max-age 90d] [--unused 45d] [options]" },
+	{ "rotate", cmd_rotate, NEEDS_CREDS | MUTATES,
+	  "Rotate keys: create, deliver, verify, deactivate, delete (runbook step 4).",
+	  "iamkeys rotate [--to SINK] [--config FILE] [--user NAME] [--apply] [options]" },
+	{ "rollback", cmd_rollback, NEEDS_CREDS | MUTATES,
+	  "Reactivate the old key of a rotation in stage deactivated.",
+	  "iamkeys rollback --user NAME [--apply]" },
 };
 
 static const int exit_codes[] = {

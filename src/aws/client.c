@@ -29,6 +29,8 @@
  */
 #include "compat.h"
 #include "aws/client.h"
+
+#include <pthread.h>
 #include "core/sigv4.h"
 
 #include <jansson.h>
@@ -464,6 +466,42 @@ static void debug_log_attempt(const struct aws_call *k, const struct http_respon
 }
 
 /* The retry loop; see the comment at the top of this file. */
+/*
+ * Test-only: IAMKEYS_TEST_CRASH_AFTER=k makes the process SIGKILL itself
+ * right after the k-th successful mutating AWS call (of any client in the
+ * process), so the rotate crash-matrix test can stop a run at every point.
+ */
+static const char *const mutating_actions[] = {
+	"CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey", "TagUser", "UntagUser",
+	"CreateSecret", "PutSecretValue", "PutParameter",
+};
+
+static void test_crash_point(const char *action)
+{
+	static long crash_after = -1;
+	static long count;
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	size_t i;
+	int hit = 0;
+
+	for (i = 0; i < ARRAY_SIZE(mutating_actions); i++)
+		if (!strcmp(action, mutating_actions[i]))
+			hit = 1;
+	if (!hit)
+		return;
+	pthread_mutex_lock(&lock);
+	if (crash_after < 0) {
+		const char *v = getenv("IAMKEYS_TEST_CRASH_AFTER");
+		crash_after = v && *v ? strtol(v, NULL, 10) : 0;
+	}
+	count++;
+	if (crash_after > 0 && count >= crash_after) {
+		fflush(stdout);
+		raise(SIGKILL);
+	}
+	pthread_mutex_unlock(&lock);
+}
+
 static int run_call(const struct aws_call *k, struct strbuf *out_body, struct aws_error *aerr,
 		    struct strbuf *err)
 {
@@ -530,6 +568,7 @@ static int run_call(const struct aws_call *k, struct strbuf *out_body, struct aw
 				resp.body = tmp;
 				retry_quota_release(&c->quota, last_cost);
 				ret = 0;
+				test_crash_point(k->action);
 				break;
 			}
 			strbuf_addstr(&reason, "malformed response: ");

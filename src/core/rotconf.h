@@ -1,0 +1,57 @@
+#ifndef IAMKEYS_ROTCONF_H
+#define IAMKEYS_ROTCONF_H
+/*
+ * The rotate config file (--config), INI like the AWS files, pure:
+ *
+ *   [default]
+ *   to = secretsmanager:iamkeys/{account}/{user}
+ *   rotate_after = 90d
+ *   [tag team=payments]        ; users with this tag (KEY=VALUE, or KEY for any value)
+ *   to = ssm:/payments/{user}
+ *   [user alice]
+ *   to = file:/srv/keys/alice.json
+ *   deactivate_after = 14d
+ *   exempt = true
+ *
+ * Keys: to, rotate_after, deactivate_after, delete_after, max_grace, exempt.
+ * Precedence: an option given on the command line, then [user], then
+ * [tag], then [default], then the built-in default. Comments: # or ;.
+ */
+#include <stddef.h>
+#include "core/strbuf.h"
+
+enum rotconf_kind { ROTCONF_DEFAULT, ROTCONF_TAG, ROTCONF_USER };
+
+struct rotconf_settings {
+	char *to;
+	long long rotate_after, deactivate_after, delete_after, max_grace; /* -1 = unset */
+	int exempt;                                                          /* -1 = unset */
+};
+
+struct rotconf_section {
+	enum rotconf_kind kind;
+	char *name;      /* user name, or tag key */
+	char *tag_value; /* NULL: any value */
+	struct rotconf_settings s;
+};
+
+struct rotconf {
+	struct rotconf_section *sections;
+	size_t n, alloc;
+};
+
+/* 0, or -1 with "<file>: line N: ..." in err. */
+int rotconf_parse(struct rotconf *c, const char *text, size_t len, const char *filename,
+		  struct strbuf *err);
+void rotconf_release(struct rotconf *c);
+
+/*
+ * The effective settings for a user: fields of out that are unset (-1 /
+ * NULL) are filled from the sections that apply, most specific first (the
+ * caller pre-fills out with the options given on the command line).
+ * out->to points into c (not copied).
+ */
+void rotconf_resolve(const struct rotconf *c, const char *user, const char *const *tag_keys,
+		     const char *const *tag_values, size_t ntags, struct rotconf_settings *out);
+
+#endif

@@ -1,0 +1,71 @@
+#ifndef IAMKEYS_ROTATE_H
+#define IAMKEYS_ROTATE_H
+/*
+ * The rotation reconciler: reads each user's live state, plans with the
+ * pure core/rotation.c, and (with apply) carries the plan out, checking
+ * live state again before every change.
+ */
+#include <time.h>
+#include <jansson.h>
+#include "core/policy.h"
+#include "core/rotation.h"
+#include "core/rotconf.h"
+#include "core/strbuf.h"
+
+struct aws_client;
+
+struct rotate_options {
+	struct rot_policy policy;   /* built-in defaults or command-line values */
+	struct rotconf_settings cli; /* what the command line gave explicitly (-1/NULL = not) */
+	const struct rotconf *conf; /* --config, may be NULL */
+	struct audit_policy exempt; /* the audit's exemptions */
+	const char *const *users;   /* --user (NULL = every user) */
+	size_t nusers;
+	int apply;
+	int overwrite;              /* file sinks may replace */
+	long verify_timeout_ms;     /* how long to wait for a new key to work */
+	time_t now;
+	json_t *plan_in;            /* --plan FILE: apply exactly this plan */
+};
+
+enum rotate_step_state { STEP_PLANNED, STEP_DONE, STEP_FAILED, STEP_REFUSED, STEP_SKIPPED };
+
+struct rotate_step {
+	struct rot_action a;
+	enum rotate_step_state state;
+	struct strbuf detail; /* what happened / why refused */
+};
+
+struct rotate_user {
+	char *user;
+	enum rotation_stage stage;
+	enum rot_outcome outcome;
+	struct strbuf reason;
+	char *sink;     /* the expanded --to, or NULL */
+	char *tag;      /* the tag value read */
+	char *keys;     /* "AKIA..:Active,AKIA..:Inactive" as read */
+	struct rotate_step *steps;
+	size_t nsteps;
+	int failed;     /* a step failed or was refused */
+	int exempt;
+};
+
+struct rotate_report {
+	struct rotate_user *users;
+	size_t n, alloc;
+	char *account;
+};
+
+/* 0, or -1 with a one-line message (listing users, reading the caller...). */
+int rotate_run(struct aws_client *c, const struct rotate_options *o, struct rotate_report *r,
+	       struct strbuf *err);
+/* Rollback of one user (stage deactivated → old key Active, stage delivered). */
+int rotate_rollback(struct aws_client *c, const char *user, int apply, time_t now,
+		    struct rotate_report *r, struct strbuf *err);
+void rotate_report_release(struct rotate_report *r);
+/* The plan (and results) as JSON, for --output json and --plan-out. */
+json_t *rotate_report_json(const struct rotate_report *r, time_t now);
+/* Describes one action for people: "deactivate AKIA...", "tag stage=intent". */
+void rotate_describe_action(struct strbuf *out, const struct rot_action *a, const char *sink);
+
+#endif
