@@ -42,6 +42,9 @@ static int parse_header(struct rotconf *c, const char *b, const char *e, struct 
 	settings_unset(&s->s);
 	if (!strcmp(inner, "default")) {
 		s->kind = ROTCONF_DEFAULT;
+	} else if (!strcmp(inner, "user") || !strcmp(inner, "tag")) {
+		strbuf_addf(msg, "section '[%s]' needs a name", inner);
+		goto out;
 	} else if (!strncmp(inner, "user ", 5) || !strncmp(inner, "user\t", 5)) {
 		s->kind = ROTCONF_USER;
 		s->name = trim_dup(inner + 5, inner + strlen(inner));

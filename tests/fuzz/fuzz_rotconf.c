@@ -1,0 +1,39 @@
+/* libFuzzer: the rotate config parser and the rotation tag parser. */
+#include "compat.h"
+#include "core/rotconf.h"
+#include "core/rotation.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct rotconf c = { 0 };
+	struct strbuf err = STRBUF_INIT, tag = STRBUF_INIT, again = STRBUF_INIT;
+	struct rotation_tag t, t2;
+	const char *keys[1] = { "team" }, *vals[1] = { "payments" };
+	struct rotconf_settings s;
+
+	if (rotconf_parse(&c, (const char *)data, size, "fuzz", &err) == 0) {
+		s.to = NULL;
+		s.rotate_after = s.deactivate_after = s.delete_after = s.max_grace = -1;
+		s.exempt = -1;
+		rotconf_resolve(&c, "alice", keys, vals, 1, &s);
+	} else if (!err.len || strchr(err.buf, '\n')) {
+		abort(); /* errors are one line */
+	}
+	rotconf_release(&c);
+
+	strbuf_add(&tag, data, size);
+	strbuf_reset(&err);
+	if (rotation_tag_parse(tag.buf, &t, &err) == 0) {
+		/* what parses formats back to something that parses the same */
+		rotation_tag_format(&again, &t);
+		if (rotation_tag_parse(again.buf, &t2, &err) || t2.stage != t.stage || t2.t != t.t ||
+		    strcmp(t2.old_key, t.old_key) || strcmp(t2.new_key, t.new_key))
+			abort();
+	}
+	strbuf_release(&err);
+	strbuf_release(&tag);
+	strbuf_release(&again);
+	return 0;
+}

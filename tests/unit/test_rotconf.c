@@ -1,0 +1,125 @@
+/* The rotate config file: sections, precedence, errors. */
+#include "compat.h"
+#include <setjmp.h>
+#include <cmocka.h>
+#include "core/rotconf.h"
+
+static void unset(struct rotconf_settings *s)
+{
+	s->to = NULL;
+	s->rotate_after = s->deactivate_after = s->delete_after = s->max_grace = -1;
+	s->exempt = -1;
+}
+
+static const char good[] =
+	"# comment\n"
+	"; another\n"
+	"[default]\n"
+	"to = secretsmanager:iamkeys/{account}/{user}\n"
+	"rotate_after = 90d\n"
+	"delete_after=14d\n"
+	"\n"
+	"[tag team=payments]   # inline comment after the header\n"
+	"to = ssm:/payments/{user}\n"
+	"rotate_after = 30d\n"
+	"[tag owner]\n"
+	"deactivate_after = 2w\n"
+	"[user alice]\n"
+	"to = file:/srv/keys/alice.json\n"
+	"exempt = false\n"
+	"[user bob]\n"
+	"exempt = true\n"
+	"max_grace = 60d\n";
+
+static void test_precedence(void **state)
+{
+	struct rotconf c = { 0 };
+	struct strbuf err = STRBUF_INIT;
+	struct rotconf_settings s;
+	const char *k[2] = { "team", "owner" }, *v[2] = { "payments", "x" };
+	(void)state;
+
+	assert_int_equal(rotconf_parse(&c, good, strlen(good), "r.ini", &err), 0);
+	assert_int_equal(c.n, 5);
+
+	unset(&s);
+	rotconf_resolve(&c, "zed", NULL, NULL, 0, &s);
+	assert_string_equal(s.to, "secretsmanager:iamkeys/{account}/{user}");
+	assert_int_equal(s.rotate_after, 90 * 86400);
+	assert_int_equal(s.delete_after, 14 * 86400);
+	assert_int_equal(s.deactivate_after, -1);
+	assert_int_equal(s.exempt, -1);
+
+	unset(&s);
+	rotconf_resolve(&c, "zed", k, v, 2, &s);
+	assert_string_equal(s.to, "ssm:/payments/{user}");
+	assert_int_equal(s.rotate_after, 30 * 86400);
+	assert_int_equal(s.deactivate_after, 14 * 86400);
+
+	unset(&s);
+	rotconf_resolve(&c, "alice", k, v, 2, &s);
+	assert_string_equal(s.to, "file:/srv/keys/alice.json");
+	assert_int_equal(s.rotate_after, 30 * 86400);
+	assert_int_equal(s.exempt, 0);
+
+	unset(&s);
+	rotconf_resolve(&c, "bob", NULL, NULL, 0, &s);
+	assert_int_equal(s.exempt, 1);
+	assert_int_equal(s.max_grace, 60 * 86400);
+
+	/* what the command line set wins */
+	unset(&s);
+	s.rotate_after = 5;
+	s.to = (char *)"file:/cli";
+	rotconf_resolve(&c, "alice", k, v, 2, &s);
+	assert_int_equal(s.rotate_after, 5);
+	assert_string_equal(s.to, "file:/cli");
+
+	/* a tag value that does not match */
+	v[0] = "other";
+	unset(&s);
+	rotconf_resolve(&c, "zed", k, v, 1, &s);
+	assert_int_equal(s.rotate_after, 90 * 86400);
+	rotconf_release(&c);
+	strbuf_release(&err);
+}
+
+static void test_errors(void **state)
+{
+	static const struct {
+		const char *text;
+		const char *msg;
+	} cases[] = {
+		{ "to = x\n", "r.ini: line 1: property before any section" },
+		{ "[default]\nrotate_after = soon\n", "r.ini: line 2: rotate_after: invalid duration 'soon'" },
+		{ "[default]\nfrobnicate = 1\n", "r.ini: line 2: unknown key 'frobnicate'" },
+		{ "[default]\nto\n", "r.ini: line 2: expected 'key = value'" },
+		{ "[default]\nto = \n", "r.ini: line 2: 'to' is empty" },
+		{ "[profile x]\n", "r.ini: line 1: unknown section '[profile x]'" },
+		{ "[user ]\n", "r.ini: line 1: section '[user]' needs a name" },
+		{ "[default\n", "r.ini: line 1: missing ']'" },
+		{ "[default] x\n", "r.ini: line 1: text after ']'" },
+		{ "[user a]\nexempt = maybe\n", "r.ini: line 2: exempt must be true or false, not 'maybe'" },
+	};
+	size_t i;
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct rotconf c = { 0 };
+		struct strbuf err = STRBUF_INIT;
+		assert_int_equal(rotconf_parse(&c, cases[i].text, strlen(cases[i].text), "r.ini", &err), -1);
+		if (strncmp(err.buf, cases[i].msg, strlen(cases[i].msg)))
+			fail_msg("case %zu: got '%s' want '%s'", i, err.buf, cases[i].msg);
+		assert_null(strchr(err.buf, '\n'));
+		rotconf_release(&c);
+		strbuf_release(&err);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_precedence),
+		cmocka_unit_test(test_errors),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
