@@ -2325,6 +2325,9 @@ HANDLERS = {
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate writes: without TCP_NODELAY, Nagle's
+    # algorithm and the client's delayed ACK add ~40 ms to every keep-alive reply.
+    disable_nagle_algorithm = True
     timeout = 300  # idle keep-alive connections are closed after this many seconds
     server_version = "awsemu"
     sys_version = ""
