@@ -196,7 +196,10 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 		json_decref(doc);
 	} else {
 		struct strbuf sum = STRBUF_INIT;
-		out_table_print(&t, cli->fmt, &cli->style, stdout);
+		if (t.nrows || cli->fmt != OUTPUT_TABLE)
+			out_table_print(&t, cli->fmt, &cli->style, stdout);
+		else
+			printf("no key with a finding\n");
 		summary_text(&sum, &r);
 		if (cli->fmt == OUTPUT_TABLE)
 			printf("\n%s\n", sum.buf);

@@ -451,6 +451,8 @@ static void plan_delivered(const struct rot_user *u, const struct rot_policy *po
 	a = add_action(p, ROT_TAG, NULL);
 	rotation_tag_format(&a->tag_value, &next);
 	strbuf_addstr(&a->reason, "record the deactivation");
+	strbuf_addf(&p->reason, "new key %s delivered %lld days ago: deactivate old key %s",
+		    nk->id, since / 86400, old->id);
 }
 
 static void plan_deactivated(const struct rot_user *u, const struct rot_policy *pol, time_t now,
@@ -489,6 +491,8 @@ static void plan_deactivated(const struct rot_user *u, const struct rot_policy *
 	add_days(&a->reason, (long long)now - (long long)t->t);
 	a = add_action(p, ROT_UNTAG, NULL);
 	strbuf_addstr(&a->reason, "rotation complete");
+	strbuf_addf(&p->reason, "old key %s inactive for %lld days: delete it", old->id,
+		    ((long long)now - (long long)t->t) / 86400);
 }
 
 int rotation_plan_user(const struct rot_user *u, const struct rot_policy *pol, time_t now,

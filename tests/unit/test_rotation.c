@@ -68,10 +68,10 @@ static const struct rcase cases[] = {
 	{ "intent, orphan, then blocked by young inactive", "v=1 stage=intent old=" OLD " t=%T", 1, { { OLD, 1, 200, 1 }, { ORP, 1, 0, 0 }, { IN2, 0, 5, -1 } }, ROT_ACT, "delete,untag", ORP, "then blocked" },
 	/* delivered */
 	{ "delivered, new key too young", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 3, { { OLD, 1, 200, 4 }, { NEW, 1, 3, 1 } }, ROT_NOTHING, "", NULL, "deactivated after" },
-	{ "delivered, old unused since: deactivate", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 8, { { OLD, 1, 200, 9 }, { NEW, 1, 8, 1 } }, ROT_ACT, "deactivate,tag", OLD, "stage delivered" },
-	{ "delivered, old never used: deactivate", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 8, { { OLD, 1, 200, -1 }, { NEW, 1, 8, 1 } }, ROT_ACT, "deactivate,tag", OLD, "stage delivered" },
+	{ "delivered, old unused since: deactivate", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 8, { { OLD, 1, 200, 9 }, { NEW, 1, 8, 1 } }, ROT_ACT, "deactivate,tag", OLD, "new key " NEW " delivered 8 days ago: deactivate old key " OLD },
+	{ "delivered, old never used: deactivate", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 8, { { OLD, 1, 200, -1 }, { NEW, 1, 8, 1 } }, ROT_ACT, "deactivate,tag", OLD, "delivered 8 days ago" },
 	{ "delivered, old still used: blocked", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 8, { { OLD, 1, 200, 1 }, { NEW, 1, 8, 1 } }, ROT_BLOCKED, "", NULL, "still in use since delivery" },
-	{ "delivered, old used, max-grace passed", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 20, { { OLD, 1, 200, 1 }, { NEW, 1, 20, 1 } }, ROT_ACT, "deactivate,tag", OLD, "stage delivered", 14 * DAY },
+	{ "delivered, old used, max-grace passed", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 20, { { OLD, 1, 200, 1 }, { NEW, 1, 20, 1 } }, ROT_ACT, "deactivate,tag", OLD, "delivered 20 days ago", 14 * DAY },
 	{ "delivered, old used, max-grace not passed", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 10, { { OLD, 1, 200, 1 }, { NEW, 1, 10, 1 } }, ROT_BLOCKED, "", NULL, "still in use", 14 * DAY },
 	{ "delivered, new key gone", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 8, { { OLD, 1, 200, 9 } }, ROT_BLOCKED, "", NULL, "is gone" },
 	{ "delivered, new key inactive", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 8, { { OLD, 1, 200, 9 }, { NEW, 0, 8, 1 } }, ROT_BLOCKED, "", NULL, "is Inactive" },
@@ -79,7 +79,7 @@ static const struct rcase cases[] = {
 	{ "delivered, old deactivated by hand", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 2, { { OLD, 0, 200, 9 }, { NEW, 1, 2, 1 } }, ROT_ACT, "tag", NULL, "stage delivered" },
 	/* deactivated */
 	{ "deactivated, too early", "v=1 stage=deactivated old=" OLD " new=" NEW " t=%T", 3, { { OLD, 0, 200, 20 }, { NEW, 1, 12, 1 } }, ROT_NOTHING, "", NULL, "deleted after" },
-	{ "deactivated, delete", "v=1 stage=deactivated old=" OLD " new=" NEW " t=%T", 8, { { OLD, 0, 200, 20 }, { NEW, 1, 16, 1 } }, ROT_ACT, "delete,untag", OLD, "stage deactivated" },
+	{ "deactivated, delete", "v=1 stage=deactivated old=" OLD " new=" NEW " t=%T", 8, { { OLD, 0, 200, 20 }, { NEW, 1, 16, 1 } }, ROT_ACT, "delete,untag", OLD, "old key " OLD " inactive for 8 days: delete it" },
 	{ "deactivated, old gone", "v=1 stage=deactivated old=" OLD " new=" NEW " t=%T", 8, { { NEW, 1, 16, 1 } }, ROT_ACT, "untag", NULL, "stage deactivated" },
 	{ "deactivated, old reactivated", "v=1 stage=deactivated old=" OLD " new=" NEW " t=%T", 2, { { OLD, 1, 200, 1 }, { NEW, 1, 10, 1 } }, ROT_ACT, "tag", NULL, "stage deactivated" },
 	/* broken tags */
