@@ -58,6 +58,28 @@ static int is_na(const char *s)
 	return !s || !*s || !strcmp(s, "N/A");
 }
 
+/* GetAccessKeyLastUsed for every key read so far. */
+static int read_last_used(struct aws_client *c, struct live_user *u, struct strbuf *err)
+{
+	size_t i;
+	for (i = 0; i < u->nkeys; i++) {
+		struct live_key *k = &u->keys[i];
+		struct iam_key_last_used lu = { 0 };
+		if (iam_get_access_key_last_used(c, k->id, &lu, err) < 0) {
+			iam_key_last_used_release(&lu);
+			return -1;
+		}
+		if (is_na(lu.last_used_date) || iso8601_parse(lu.last_used_date, &k->last_used) < 0)
+			k->last_used = 0;
+		free(k->service);
+		free(k->region);
+		k->service = is_na(lu.service_name) ? NULL : xstrdup(lu.service_name);
+		k->region = is_na(lu.region) ? NULL : xstrdup(lu.region);
+		iam_key_last_used_release(&lu);
+	}
+	return 0;
+}
+
 /* ListAccessKeys (+ GetAccessKeyLastUsed for each key when with_use). */
 static int read_keys(struct aws_client *c, struct live_user *u, int with_use, struct strbuf *err)
 {
@@ -77,19 +99,9 @@ static int read_keys(struct aws_client *c, struct live_user *u, int with_use, st
 		k->id = xstrdup(page.keys[i].access_key_id);
 		k->active = page.keys[i].status && !strcmp(page.keys[i].status, "Active");
 		u->nkeys++;
-		if (with_use) {
-			struct iam_key_last_used lu = { 0 };
-			if (iam_get_access_key_last_used(c, k->id, &lu, err) < 0) {
-				iam_key_last_used_release(&lu);
-				goto out;
-			}
-			if (!is_na(lu.last_used_date) && iso8601_parse(lu.last_used_date, &k->last_used) < 0)
-				k->last_used = 0;
-			k->service = is_na(lu.service_name) ? NULL : xstrdup(lu.service_name);
-			k->region = is_na(lu.region) ? NULL : xstrdup(lu.region);
-			iam_key_last_used_release(&lu);
-		}
 	}
+	if (with_use && read_last_used(c, u, err) < 0)
+		goto out;
 	rc = 0;
 out:
 	iam_access_key_page_release(&page);
@@ -708,7 +720,13 @@ static int rotate_one(const struct exec_ctx *x, const char *name, const char *pa
 	u.name = name;
 	u.path = path;
 	rot_plan_init(&plan);
-	if (read_keys(c, &u, 1, &e) < 0 || read_tags(c, &u, &e) < 0) {
+	/*
+	 * Last use matters only to a rotation in progress (is the old key
+	 * still used?) and to a user with two keys (may the inactive one go?):
+	 * the common single-key user costs two calls, not three.
+	 */
+	if (read_keys(c, &u, 0, &e) < 0 || read_tags(c, &u, &e) < 0 ||
+	    ((u.rotation_tag || u.nkeys > 1) && read_last_used(c, &u, &e) < 0)) {
 		ru->outcome = ROT_BLOCKED;
 		ru->failed = 1;
 		strbuf_addf(&ru->reason, "cannot read live state: %s", e.buf);
