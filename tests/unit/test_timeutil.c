@@ -147,7 +147,7 @@ static void test_iso8601_parse_all_days(void **state)
 		for (m = 1; m <= 12; m++) {
 			int n = mdays[m - 1] + (m == 2 && leap);
 			for (d = 1; d <= n + 1; d++) {
-				char buf[32];
+				char buf[64];
 				time_t t;
 				int ok;
 
