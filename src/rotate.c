@@ -131,6 +131,26 @@ static const struct live_key *live_find(const struct live_user *u, const char *i
 	return NULL;
 }
 
+/* The planner's view of a user's live state; the caller frees the returned keys. */
+static struct rot_key *planner_view(const struct live_user *u, struct rot_user *pu)
+{
+	struct rot_key *rk = xcalloc(u->nkeys + 1, sizeof(*rk));
+	size_t i;
+	for (i = 0; i < u->nkeys; i++) {
+		rk[i].id = u->keys[i].id;
+		rk[i].active = u->keys[i].active;
+		rk[i].created = u->keys[i].created;
+		rk[i].last_used = u->keys[i].last_used;
+		rk[i].last_service = u->keys[i].service;
+		rk[i].last_region = u->keys[i].region;
+	}
+	pu->name = u->name;
+	pu->tag_value = u->rotation_tag;
+	pu->keys = rk;
+	pu->nkeys = u->nkeys;
+	return rk;
+}
+
 static void keys_summary(struct strbuf *out, const struct live_user *u)
 {
 	size_t i;
@@ -830,19 +850,7 @@ static int rotate_one(const struct exec_ctx *x, const char *name, const char *pa
 		strbuf_addstr(&ru->reason, "from the saved plan");
 	} else {
 		struct rot_user pu;
-		rk = xcalloc(u.nkeys + 1, sizeof(*rk));
-		for (i = 0; i < u.nkeys; i++) {
-			rk[i].id = u.keys[i].id;
-			rk[i].active = u.keys[i].active;
-			rk[i].created = u.keys[i].created;
-			rk[i].last_used = u.keys[i].last_used;
-			rk[i].last_service = u.keys[i].service;
-			rk[i].last_region = u.keys[i].region;
-		}
-		pu.name = name;
-		pu.tag_value = u.rotation_tag;
-		pu.keys = rk;
-		pu.nkeys = u.nkeys;
+		rk = planner_view(&u, &pu);
 		rotation_plan_user(&pu, &pol, o->now, &plan);
 		take_plan(ru, &plan);
 	}
@@ -966,7 +974,6 @@ int rotate_rollback(struct aws_client *c, const char *user, int apply, time_t no
 	struct rot_user pu;
 	struct rot_plan plan;
 	struct strbuf ks = STRBUF_INIT;
-	size_t i;
 	int rc = -1;
 
 	memset(r, 0, sizeof(*r));
@@ -988,17 +995,7 @@ int rotate_rollback(struct aws_client *c, const char *user, int apply, time_t no
 	keys_summary(&ks, &u);
 	ru->keys = strbuf_detach(&ks, NULL);
 	ru->tag = xstrdup_or_null(u.rotation_tag);
-	rk = xcalloc(u.nkeys + 1, sizeof(*rk));
-	for (i = 0; i < u.nkeys; i++) {
-		rk[i].id = u.keys[i].id;
-		rk[i].active = u.keys[i].active;
-		rk[i].created = u.keys[i].created;
-		rk[i].last_used = u.keys[i].last_used;
-	}
-	pu.name = user;
-	pu.tag_value = u.rotation_tag;
-	pu.keys = rk;
-	pu.nkeys = u.nkeys;
+	rk = planner_view(&u, &pu);
 	rotation_plan_rollback(&pu, now, &plan);
 	take_plan(ru, &plan);
 	if (apply && ru->outcome == ROT_ACT)
