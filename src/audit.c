@@ -67,16 +67,13 @@ void audit_result_release(struct audit_result *r)
 
 struct aws_client *aws_client_clone(struct aws_client *c, struct strbuf *err)
 {
-	struct aws_credentials creds = { 0 };
-	struct cred_provider *p;
+	/* the clone borrows c's provider, so temporary credentials are refreshed
+	 * for every worker (c outlives its clones) */
+	struct cred_provider *p = cred_provider_borrow(c->creds);
 	struct aws_client *n;
 
-	if (cred_provider_get(c->creds, &creds, err) < 0)
-		return NULL;
-	p = cred_provider_static_new(&creds);
-	aws_credentials_release(&creds);
 	if (!p) {
-		strbuf_addstr(err, "cannot copy the credentials");
+		strbuf_addstr(err, "cannot share the credentials");
 		return NULL;
 	}
 	n = aws_client_new(p, c->region, c->endpoint_url, NULL, err);

@@ -61,8 +61,8 @@ int audit_run(struct aws_client *c, const struct audit_options *o, struct audit_
 	      struct strbuf *err);
 void audit_result_release(struct audit_result *r);
 
-/* A new client with the same configuration and a static copy of c's
- * current credentials (one per worker thread). NULL with err. */
+/* A new client with the same configuration, borrowing c's credential
+ * provider (one per worker thread; c must outlive it). NULL with err. */
 struct aws_client *aws_client_clone(struct aws_client *c, struct strbuf *err);
 
 #endif

@@ -121,13 +121,18 @@ out:
 
 struct aws_client *cli_client(struct cli *cli)
 {
-	struct cred_env env = { NULL, NULL, cli->g.profile };
+	struct cred_env env = { 0 };
 	struct cred_provider *creds;
 	struct strbuf err = STRBUF_INIT;
 	char *pregion;
 
 	if (cli->client)
 		return cli->client;
+	env.profile = cli->g.profile;
+	/* role and web-identity providers call STS in the same region and endpoint */
+	env.region = cli->g.region;
+	env.endpoint_url = cli->g.endpoint_url;
+	env.debug = cli->g.debug;
 	creds = cred_provider_default_chain_new(&env);
 	if (!creds) {
 		error("cannot set up the credential providers");

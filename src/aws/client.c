@@ -421,7 +421,7 @@ static int send_once(const struct aws_call *k, const struct aws_credentials *cre
 	sp.normalize_path = 1;
 	sp.single_encode_path = 0;
 
-	if (sigv4_sign(&sreq, &sp, &sig, err) < 0)
+	if (creds && sigv4_sign(&sreq, &sp, &sig, err) < 0)
 		goto out;
 
 	n = 0;
@@ -443,6 +443,8 @@ static int send_once(const struct aws_call *k, const struct aws_credentials *cre
 	req.nheaders = n;
 	req.body = k->body;
 	req.body_len = k->body_len;
+	/* never re-sent, not even by libcurl on a reused connection that died */
+	req.fresh_connection = k->opts && (k->opts->flags & AWS_CALL_NOT_IDEMPOTENT);
 	http_perform(k->c->http, &req, resp);
 	ret = 0;
 out:
@@ -529,7 +531,9 @@ static int run_call(const struct aws_call *k, struct strbuf *out_body, struct aw
 		strbuf_reset(&reason);
 		strbuf_reset(&perr);
 
-		if (opts->creds) {
+		if (opts->flags & AWS_CALL_UNSIGNED) {
+			/* sent without credentials: nothing to fetch or sign with */
+		} else if (opts->creds) {
 			aws_credentials_copy(&creds, opts->creds);
 		} else if (!c->creds || cred_provider_get(c->creds, &creds, &perr)) {
 			if (!c->creds)
@@ -541,7 +545,7 @@ static int run_call(const struct aws_call *k, struct strbuf *out_body, struct aw
 			break;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &start);
-		rc = send_once(k, &creds, &resp, &perr);
+		rc = send_once(k, opts->flags & AWS_CALL_UNSIGNED ? NULL : &creds, &resp, &perr);
 		aws_credentials_release(&creds);
 		if (rc < 0) {
 			e.code = xstrdup("SigningFailed");
@@ -588,7 +592,8 @@ static int run_call(const struct aws_call *k, struct strbuf *out_body, struct aw
 
 		if (resp.error == HTTP_OK && is_skew_code(e.code) && adjust_clock_skew(c, &resp))
 			extra = idempotent;
-		if (resp.error == HTTP_OK && is_expired_token_code(e.code) && !opts->creds) {
+		if (resp.error == HTTP_OK && is_expired_token_code(e.code) && !opts->creds &&
+		    !(opts->flags & AWS_CALL_UNSIGNED)) {
 			cred_provider_invalidate(c->creds);
 			extra = idempotent;
 		}

@@ -190,6 +190,7 @@ enum aws_call_flags {
 	AWS_CALL_IDEMPOTENT = 0,
 	AWS_CALL_NOT_IDEMPOTENT = 1, /* CreateAccessKey: never re-sent blindly */
 	AWS_CALL_NO_RETRY = 2,	     /* one attempt only */
+	AWS_CALL_UNSIGNED = 4,	     /* no credentials, no signature (AssumeRoleWithWebIdentity) */
 };
 
 /*

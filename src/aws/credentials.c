@@ -1,40 +1,67 @@
 #include "compat.h"
 #include "aws/credentials.h"
+#include "aws/client.h"
+#include "aws/cred_internal.h"
 #include "core/awsconfig.h"
 #include "core/awscreds.h"
+#include "core/profile_chain.h"
 #include "core/strbuf.h"
 
+#include <pthread.h>
+
 /*
- * The static credential providers (environment, shared-files profile, a
- * fixed set) and the chain that tries them in order. Files are re-read on
- * every get; nothing is cached except which chain member answered.
+ * The credential providers that need no network (environment, shared-files
+ * profile, a fixed set), the profile provider's stack of role, process and
+ * web-identity providers (built from core/profile_chain.h's plan), the
+ * cache of temporary credentials, and the chain that tries its members in
+ * order. The providers that talk to STS, run a process or ask an HTTP
+ * endpoint live in cred_sts.c, cred_process.c and cred_http.c.
  */
 
 #define CRED_FILE_MAX (1024 * 1024)
-
-/* The environment a provider was made with: a copy of struct cred_env. */
-struct env_source {
-	aws_getenv_fn getenv_fn;
-	void *ctx;
-	char *profile; /* --profile, NULL when not given */
-};
+#define PROCESS_TIMEOUT_MS 60000
 
 static const char *process_getenv(void *ctx, const char *name)
 {
 	return getenv(name);
 }
 
-static void env_source_init(struct env_source *e, const struct cred_env *env)
+void env_source_init(struct env_source *e, const struct cred_env *env)
 {
+	memset(e, 0, sizeof(*e));
 	e->getenv_fn = env && env->getenv_fn ? env->getenv_fn : process_getenv;
 	e->ctx = env ? env->ctx : NULL;
 	e->profile = env && env->profile && *env->profile ? xstrdup(env->profile) : NULL;
+	e->now = env && env->now ? env->now : aws_clock_now;
+	e->process_timeout_ms = PROCESS_TIMEOUT_MS;
+	if (!env)
+		return;
+	e->region = env->region && *env->region ? xstrdup(env->region) : NULL;
+	e->endpoint_url = env->endpoint_url && *env->endpoint_url ? xstrdup(env->endpoint_url)
+								  : NULL;
+	e->debug = env->debug;
+	e->http_new = env->http_new;
+	e->http_ctx = env->http_ctx;
+	if (env->process_timeout_ms > 0)
+		e->process_timeout_ms = env->process_timeout_ms;
+	e->mfa_prompt = env->mfa_prompt;
+	e->mfa_ctx = env->mfa_ctx;
 }
 
-static void env_source_release(struct env_source *e)
+void env_source_copy(struct env_source *dst, const struct env_source *src)
+{
+	*dst = *src;
+	dst->profile = xstrdup_or_null(src->profile);
+	dst->region = xstrdup_or_null(src->region);
+	dst->endpoint_url = xstrdup_or_null(src->endpoint_url);
+}
+
+void env_source_release(struct env_source *e)
 {
 	free(e->profile);
-	e->profile = NULL;
+	free(e->region);
+	free(e->endpoint_url);
+	e->profile = e->region = e->endpoint_url = NULL;
 }
 
 static int is_blank(const char *s)
@@ -45,11 +72,32 @@ static int is_blank(const char *s)
 	return 1;
 }
 
-/* The variable's value, or NULL when it is unset or blank. */
-static const char *env_value(const struct env_source *e, const char *name)
+const char *env_value(const struct env_source *e, const char *name)
 {
 	const char *v = e->getenv_fn(e->ctx, name);
 	return v && !is_blank(v) ? v : NULL;
+}
+
+int env_true(const struct env_source *e, const char *name)
+{
+	const char *v = env_value(e, name);
+	return v && !strcasecmp(v, "true");
+}
+
+struct http_transport *env_source_http(const struct env_source *e, long connect_ms, long total_ms,
+				       struct strbuf *err)
+{
+	struct http_options opts = {0};
+	struct http_transport *t;
+
+	opts.connect_timeout_ms = connect_ms;
+	opts.total_timeout_ms = total_ms;
+	opts.ca_bundle = env_value(e, "AWS_CA_BUNDLE");
+	opts.user_agent = "iamkeys/" IAMKEYS_VERSION;
+	t = e->http_new ? e->http_new(e->http_ctx, &opts) : http_curl_new(&opts);
+	if (!t)
+		strbuf_addstr(err, "cannot set up the HTTP client");
+	return t;
 }
 
 /* A profile property, or NULL when it is missing or blank. */
@@ -79,6 +127,151 @@ void cred_provider_destroy(struct cred_provider *p)
 
 static void no_invalidate(struct cred_provider *p)
 {
+}
+
+/* The cache of temporary credentials */
+
+void cred_cache_init(struct cred_cache *c)
+{
+	memset(c, 0, sizeof(*c));
+	pthread_mutex_init(&c->lock, NULL);
+}
+
+void cred_cache_release(struct cred_cache *c)
+{
+	aws_credentials_release(&c->creds);
+	pthread_mutex_destroy(&c->lock);
+}
+
+void cred_cache_invalidate(struct cred_cache *c)
+{
+	pthread_mutex_lock(&c->lock);
+	aws_credentials_release(&c->creds);
+	pthread_mutex_unlock(&c->lock);
+}
+
+int cred_cache_get(struct cred_cache *c, time_t now, cred_fetch_fn fetch, void *self,
+		   struct aws_credentials *out, struct strbuf *err)
+{
+	struct aws_credentials fresh = {0};
+	struct strbuf why = STRBUF_INIT;
+	int ret;
+
+	pthread_mutex_lock(&c->lock);
+	if (c->creds.access_key_id &&
+	    (!c->creds.expiration || c->creds.expiration - now > CRED_REFRESH_WINDOW)) {
+		aws_credentials_copy(out, &c->creds);
+		pthread_mutex_unlock(&c->lock);
+		return 0;
+	}
+	ret = fetch(self, &fresh, &why);
+	if (!ret) {
+		aws_credentials_release(&c->creds);
+		c->creds = fresh;
+		c->fetches++;
+		aws_credentials_copy(out, &c->creds);
+	} else if (c->creds.access_key_id && c->creds.expiration > now) {
+		/* the refresh failed, but what we have is still good for a while */
+		aws_credentials_release(&fresh);
+		aws_credentials_copy(out, &c->creds);
+		ret = 0;
+	} else {
+		aws_credentials_release(&fresh);
+		strbuf_addbuf(err, &why);
+	}
+	pthread_mutex_unlock(&c->lock);
+	strbuf_release(&why);
+	return ret;
+}
+
+int cred_read_file(const char *path, size_t max, struct strbuf *out, struct strbuf *err)
+{
+	struct stat st;
+	size_t len = 0;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 1;
+		strbuf_addf(err, "cannot read '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
+		strbuf_addf(err, "cannot read '%s': %s", path,
+			    S_ISDIR(st.st_mode) ? "is a directory" : strerror(errno));
+		close(fd);
+		return -1;
+	}
+	strbuf_grow(out, max + 1);
+	for (;;) {
+		ssize_t n = read(fd, out->buf + len, max + 1 - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			strbuf_addf(err, "cannot read '%s': %s", path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (!n)
+			break;
+		len += (size_t)n;
+		if (len > max) {
+			strbuf_addf(err, "cannot read '%s': larger than %zu bytes", path, max);
+			close(fd);
+			return -1;
+		}
+	}
+	close(fd);
+	strbuf_setlen(out, len);
+	return 0;
+}
+
+char *cred_session_name(const char *configured, time_t now)
+{
+	struct strbuf sb = STRBUF_INIT;
+
+	if (configured)
+		return xstrdup(configured);
+	strbuf_addf(&sb, "iamkeys-%lld", (long long)now);
+	return strbuf_detach(&sb, NULL);
+}
+
+/* Borrowed */
+
+struct borrowed_provider {
+	struct cred_provider base;
+	struct cred_provider_vtable vt; /* p's name, our functions */
+	struct cred_provider *p;
+};
+
+static int borrowed_get(struct cred_provider *base, struct aws_credentials *out,
+			struct strbuf *err)
+{
+	return cred_provider_get(((struct borrowed_provider *)base)->p, out, err);
+}
+
+static void borrowed_invalidate(struct cred_provider *base)
+{
+	cred_provider_invalidate(((struct borrowed_provider *)base)->p);
+}
+
+static void borrowed_destroy(struct cred_provider *base)
+{
+	free(base);
+}
+
+struct cred_provider *cred_provider_borrow(struct cred_provider *p)
+{
+	struct borrowed_provider *b = xcalloc(1, sizeof(*b));
+
+	b->vt.name = p->vt->name;
+	b->vt.get = borrowed_get;
+	b->vt.invalidate = borrowed_invalidate;
+	b->vt.destroy = borrowed_destroy;
+	b->base.vt = &b->vt;
+	b->p = p;
+	return &b->base;
 }
 
 /* Environment */
@@ -129,6 +322,14 @@ static const struct cred_provider_vtable env_provider_vt = {
 	no_invalidate,
 	env_provider_destroy,
 };
+
+struct cred_provider *cred_env_new(const struct env_source *env)
+{
+	struct env_provider *p = xcalloc(1, sizeof(*p));
+	p->base.vt = &env_provider_vt;
+	env_source_copy(&p->env, env);
+	return &p->base;
+}
 
 struct cred_provider *cred_provider_env_new(const struct cred_env *env)
 {
@@ -194,61 +395,12 @@ static const char *profile_type_source(enum cred_profile_type type)
 
 /* Shared files */
 
-/*
- * Reads at most CRED_FILE_MAX bytes of path into out, which is allocated
- * once so the (secret) text is never copied by a realloc. 0: read; 1: the
- * file does not exist; -1: err says why.
- */
-static int read_file_capped(const char *path, struct strbuf *out, struct strbuf *err)
-{
-	struct stat st;
-	size_t len = 0;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return 1;
-		strbuf_addf(err, "cannot read '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
-		strbuf_addf(err, "cannot read '%s': %s", path,
-			    S_ISDIR(st.st_mode) ? "is a directory" : strerror(errno));
-		close(fd);
-		return -1;
-	}
-	strbuf_grow(out, CRED_FILE_MAX + 1);
-	for (;;) {
-		ssize_t n = read(fd, out->buf + len, CRED_FILE_MAX + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			strbuf_addf(err, "cannot read '%s': %s", path, strerror(errno));
-			close(fd);
-			return -1;
-		}
-		if (!n)
-			break;
-		len += (size_t)n;
-		if (len > CRED_FILE_MAX) {
-			strbuf_addf(err, "cannot read '%s': larger than %d bytes", path,
-				    CRED_FILE_MAX);
-			close(fd);
-			return -1;
-		}
-	}
-	close(fd);
-	strbuf_setlen(out, len);
-	return 0;
-}
-
 /* Reads and parses one file into set; a missing file is fine. 0 or -1. */
 static int load_profile_file(struct aws_profile_set *set, enum aws_file_kind kind, const char *path,
 			     struct strbuf *err)
 {
 	struct strbuf text = STRBUF_INIT;
-	int ret = read_file_capped(path, &text, err);
+	int ret = cred_read_file(path, CRED_FILE_MAX, &text, err);
 	if (!ret)
 		ret = aws_profiles_parse(set, kind, text.buf, text.len, path, err);
 	else if (ret > 0)
@@ -260,55 +412,101 @@ static int load_profile_file(struct aws_profile_set *set, enum aws_file_kind kin
 struct profile_provider {
 	struct cred_provider base;
 	struct env_source env;
+	pthread_mutex_t lock;
+	/* the stack for a profile whose credentials are temporary (roles,
+	 * credential_process, web identity): built at the first get, kept so
+	 * that its cache lives on */
+	struct cred_provider *stack;
+	char *stack_profile;
 };
 
-static int profile_credentials(const struct aws_profile *p, const struct aws_file_locations *loc,
-			       struct aws_credentials *out, struct strbuf *err)
+/* A named credential_source (the names are case-sensitive, as in the SDKs). */
+static struct cred_provider *named_source_new(const struct env_source *env,
+					      const struct cred_base_step *b, struct strbuf *err)
 {
-	enum cred_profile_type type = cred_profile_type(p);
-	const char *id, *secret;
-
-	switch (type) {
-	case CRED_PROFILE_NONE:
-		strbuf_addf(err, "profile '%s': no aws_access_key_id in %s, %s", loc->profile,
-			    loc->config_file, loc->credentials_file);
-		return 1;
-	case CRED_PROFILE_BASIC:
-	case CRED_PROFILE_SESSION:
-		break;
-	default:
-		strbuf_addf(err, "profile '%s' uses %s, which is not supported yet", loc->profile,
-			    profile_type_source(type));
-		return -1;
-	}
-	id = profile_value(p, "aws_access_key_id");
-	secret = profile_value(p, "aws_secret_access_key");
-	if (!id || !secret) {
-		strbuf_addf(err, "profile '%s' has %s but no %s (in %s, %s)", loc->profile,
-			    id ? "aws_access_key_id" : "aws_secret_access_key",
-			    id ? "aws_secret_access_key" : "aws_access_key_id", loc->config_file,
-			    loc->credentials_file);
-		return -1;
-	}
-	out->access_key_id = xstrdup(id);
-	out->secret_access_key = xstrdup(secret);
-	out->session_token = xstrdup_or_null(profile_value(p, "aws_session_token"));
-	out->account_id = xstrdup_or_null(profile_value(p, "aws_account_id"));
-	return 0;
+	if (!strcmp(b->credential_source, "Environment"))
+		return cred_env_new(env);
+	if (!strcmp(b->credential_source, "Ec2InstanceMetadata"))
+		return cred_imds_new(env);
+	if (!strcmp(b->credential_source, "EcsContainer"))
+		return cred_ecs_new(env);
+	strbuf_addf(err,
+		    "profile '%s': unknown credential_source '%s' (use Environment, "
+		    "Ec2InstanceMetadata or EcsContainer)",
+		    b->profile, b->credential_source);
+	return NULL;
 }
 
-static int profile_provider_get(struct cred_provider *base, struct aws_credentials *out,
-				struct strbuf *err)
+/* The providers for a plan: the base, then one AssumeRole per role step. NULL with err. */
+static struct cred_provider *build_stack(const struct env_source *env,
+					 const struct profile_chain *plan, const char *region,
+					 struct strbuf *err)
 {
-	struct profile_provider *pp = (struct profile_provider *)base;
+	const struct cred_base_step *b = &plan->base;
+	struct cred_provider *p = NULL;
+	size_t i;
+
+	switch (b->kind) {
+	case CRED_BASE_ACCESS_KEY: {
+		struct aws_credentials c = {0};
+
+		c.access_key_id = xstrdup(b->access_key_id);
+		c.secret_access_key = xstrdup(b->secret_access_key);
+		c.session_token = xstrdup_or_null(b->session_token);
+		c.account_id = xstrdup_or_null(b->account_id);
+		p = cred_provider_static_new(&c);
+		aws_credentials_release(&c);
+		break;
+	}
+	case CRED_BASE_NAMED_SOURCE:
+		p = named_source_new(env, b, err);
+		break;
+	case CRED_BASE_WEB_IDENTITY:
+		p = cred_web_identity_profile_new(env, b, region, err);
+		break;
+	case CRED_BASE_PROCESS:
+		p = cred_process_new(env, b->profile, b->credential_process, err);
+		break;
+	case CRED_BASE_SSO:
+		strbuf_addf(err, "profile '%s' uses %s, which is not supported yet", b->profile,
+			    profile_type_source(CRED_PROFILE_SSO));
+		break;
+	}
+	for (i = 0; p && i < plan->nroles; i++)
+		p = cred_assume_role_new(env, p, &plan->roles[i], region, err);
+	return p;
+}
+
+/* Gets from the stack: "nothing" from there (an empty credential_source) is an error. */
+static int stack_get(struct profile_provider *pp, struct aws_credentials *out, struct strbuf *err)
+{
+	struct strbuf why = STRBUF_INIT;
+	int ret = cred_provider_get(pp->stack, out, &why);
+
+	if (ret > 0) {
+		strbuf_addf(err, "profile '%s': %s", pp->stack_profile, why.buf);
+		ret = -1;
+	} else if (ret < 0) {
+		strbuf_addbuf(err, &why);
+	}
+	strbuf_release(&why);
+	return ret;
+}
+
+static int profile_provider_get_locked(struct profile_provider *pp, struct aws_credentials *out,
+				       struct strbuf *err)
+{
 	const char *aws_profile = pp->env.getenv_fn(pp->env.ctx, "AWS_PROFILE");
 	int explicit = pp->env.profile || (aws_profile && *aws_profile);
 	struct aws_profile_set set = AWS_PROFILE_SET_INIT;
+	struct profile_chain plan = PROFILE_CHAIN_INIT;
 	struct aws_file_locations loc;
 	struct strbuf why = STRBUF_INIT;
 	const struct aws_profile *p;
 	int ret;
 
+	if (pp->stack)
+		return stack_get(pp, out, err);
 	if (aws_file_locations_resolve(&loc, pp->env.getenv_fn, pp->env.ctx, "linux", NULL,
 				       pp->env.profile, &why)) {
 		const char *name = pp->env.profile ? pp->env.profile
@@ -337,16 +535,68 @@ static int profile_provider_get(struct cred_provider *base, struct aws_credentia
 		}
 		goto done;
 	}
-	ret = profile_credentials(p, &loc, out, err);
+	ret = profile_chain_resolve(&set, loc.profile, &plan, &why);
+	if (ret > 0) {
+		strbuf_addf(err, "profile '%s': no aws_access_key_id in %s, %s", loc.profile,
+			    loc.config_file, loc.credentials_file);
+		goto done;
+	}
+	if (ret < 0) {
+		strbuf_addf(err, "%s (in %s, %s)", why.buf, loc.config_file,
+			    loc.credentials_file);
+		goto done;
+	}
+	if (plan.base.kind == CRED_BASE_ACCESS_KEY && !plan.nroles) {
+		/* long-lived keys: nothing to keep, the files are read again next time */
+		out->access_key_id = xstrdup(plan.base.access_key_id);
+		out->secret_access_key = xstrdup(plan.base.secret_access_key);
+		out->session_token = xstrdup_or_null(plan.base.session_token);
+		out->account_id = xstrdup_or_null(plan.base.account_id);
+		goto done;
+	}
+	pp->stack = build_stack(&pp->env, &plan, profile_value(p, "region"), err);
+	if (!pp->stack) {
+		ret = -1;
+		goto done;
+	}
+	pp->stack_profile = xstrdup(loc.profile);
+	ret = stack_get(pp, out, err);
 done:
+	profile_chain_release(&plan);
 	aws_profile_set_release(&set);
 	aws_file_locations_release(&loc);
+	strbuf_release(&why);
 	return ret;
+}
+
+static int profile_provider_get(struct cred_provider *base, struct aws_credentials *out,
+				struct strbuf *err)
+{
+	struct profile_provider *pp = (struct profile_provider *)base;
+	int ret;
+
+	pthread_mutex_lock(&pp->lock);
+	ret = profile_provider_get_locked(pp, out, err);
+	pthread_mutex_unlock(&pp->lock);
+	return ret;
+}
+
+static void profile_provider_invalidate(struct cred_provider *base)
+{
+	struct profile_provider *pp = (struct profile_provider *)base;
+
+	pthread_mutex_lock(&pp->lock);
+	if (pp->stack)
+		cred_provider_invalidate(pp->stack);
+	pthread_mutex_unlock(&pp->lock);
 }
 
 static void profile_provider_destroy(struct cred_provider *base)
 {
 	struct profile_provider *p = (struct profile_provider *)base;
+	cred_provider_destroy(p->stack);
+	free(p->stack_profile);
+	pthread_mutex_destroy(&p->lock);
 	env_source_release(&p->env);
 	free(p);
 }
@@ -354,7 +604,7 @@ static void profile_provider_destroy(struct cred_provider *base)
 static const struct cred_provider_vtable profile_provider_vt = {
 	"profile",
 	profile_provider_get,
-	no_invalidate,
+	profile_provider_invalidate,
 	profile_provider_destroy,
 };
 
@@ -363,6 +613,7 @@ struct cred_provider *cred_provider_profile_new(const struct cred_env *env)
 	struct profile_provider *p = xcalloc(1, sizeof(*p));
 	p->base.vt = &profile_provider_vt;
 	env_source_init(&p->env, env);
+	pthread_mutex_init(&p->lock, NULL);
 	return &p->base;
 }
 
@@ -405,9 +656,28 @@ struct cred_provider *cred_provider_static_new(const struct aws_credentials *cre
 
 /* Chain */
 
+/* The public constructors of the chain members, from a cred_env. */
+#define FROM_CRED_ENV(public_fn, src_fn)                                                           \
+	struct cred_provider *public_fn(const struct cred_env *env)                                \
+	{                                                                                          \
+		struct env_source e;                                                               \
+		struct cred_provider *p;                                                           \
+		env_source_init(&e, env);                                                          \
+		p = src_fn(&e);                                                                    \
+		env_source_release(&e);                                                            \
+		return p;                                                                          \
+	}
+FROM_CRED_ENV(cred_provider_web_identity_new, cred_web_identity_env_new)
+FROM_CRED_ENV(cred_provider_ecs_new, cred_ecs_new)
+FROM_CRED_ENV(cred_provider_imds_new, cred_imds_new)
+
+/* The SDKs' order. */
 const struct cred_chain_entry cred_default_chain[] = {
 	{"environment", cred_provider_env_new},
+	{"web-identity", cred_provider_web_identity_new},
 	{"profile", cred_provider_profile_new},
+	{"container", cred_provider_ecs_new},
+	{"instance-metadata", cred_provider_imds_new},
 };
 const size_t cred_default_chain_nr = ARRAY_SIZE(cred_default_chain);
 
@@ -415,20 +685,25 @@ struct chain_provider {
 	struct cred_provider base;
 	struct cred_provider **members;
 	size_t nr;
+	pthread_mutex_t lock;
 	struct cred_provider *winner; /* the member that answered last, or NULL */
 };
 
-static int chain_provider_get(struct cred_provider *base, struct aws_credentials *out,
-			      struct strbuf *err)
+static int chain_provider_get_locked(struct chain_provider *c, struct aws_credentials *out,
+				     struct strbuf *err)
 {
-	struct chain_provider *c = (struct chain_provider *)base;
 	struct strbuf tried = STRBUF_INIT, one = STRBUF_INIT;
 	size_t i;
 
 	if (c->winner) {
-		if (!cred_provider_get(c->winner, out, &one)) {
+		int ret = cred_provider_get(c->winner, out, &one);
+
+		if (ret <= 0) {
+			/* its credentials, or its error (the next member would not be right) */
+			if (ret < 0)
+				strbuf_addbuf(err, &one);
 			strbuf_release(&one);
-			return 0;
+			return ret;
 		}
 		/* it has nothing now: start over from the top */
 		aws_credentials_release(out);
@@ -468,13 +743,28 @@ static int chain_provider_get(struct cred_provider *base, struct aws_credentials
 	return -1;
 }
 
+static int chain_provider_get(struct cred_provider *base, struct aws_credentials *out,
+			      struct strbuf *err)
+{
+	struct chain_provider *c = (struct chain_provider *)base;
+	int ret;
+
+	pthread_mutex_lock(&c->lock);
+	ret = chain_provider_get_locked(c, out, err);
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
 static void chain_provider_invalidate(struct cred_provider *base)
 {
 	struct chain_provider *c = (struct chain_provider *)base;
 	size_t i;
+
+	pthread_mutex_lock(&c->lock);
 	for (i = 0; i < c->nr; i++)
 		cred_provider_invalidate(c->members[i]);
 	c->winner = NULL;
+	pthread_mutex_unlock(&c->lock);
 }
 
 static void chain_provider_destroy(struct cred_provider *base)
@@ -484,6 +774,7 @@ static void chain_provider_destroy(struct cred_provider *base)
 	for (i = 0; i < c->nr; i++)
 		cred_provider_destroy(c->members[i]);
 	free(c->members);
+	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
@@ -502,15 +793,21 @@ struct cred_provider *cred_provider_chain_new(struct cred_provider **members, si
 	if (n)
 		memcpy(c->members, members, n * sizeof(*members));
 	c->nr = n;
+	pthread_mutex_init(&c->lock, NULL);
 	return &c->base;
 }
 
 const char *cred_provider_chain_winner(const struct cred_provider *chain)
 {
-	const struct chain_provider *c = (const struct chain_provider *)chain;
-	if (!chain || chain->vt != &chain_provider_vt || !c->winner)
+	struct chain_provider *c = (struct chain_provider *)chain;
+	const char *name;
+
+	if (!chain || chain->vt != &chain_provider_vt)
 		return NULL;
-	return c->winner->vt->name;
+	pthread_mutex_lock(&c->lock);
+	name = c->winner ? c->winner->vt->name : NULL;
+	pthread_mutex_unlock(&c->lock);
+	return name;
 }
 
 struct cred_provider *cred_provider_default_chain_new(const struct cred_env *env)

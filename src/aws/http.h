@@ -28,6 +28,12 @@ struct http_request {
 	size_t nheaders;
 	const char *body;
 	size_t body_len;
+	/*
+	 * Use a new connection. For requests that must never be sent twice
+	 * (CreateAccessKey): on a reused connection that dies before the
+	 * reply, libcurl silently sends the request again on a fresh one.
+	 */
+	int fresh_connection;
 };
 
 enum http_transport_error {

@@ -254,6 +254,8 @@ static int curl_perform(struct http_transport *base, const struct http_request *
 	SET(CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
 	SET(CURLOPT_TIMEOUT_MS, t->total_timeout_ms);
 	SET(CURLOPT_TCP_KEEPALIVE, 1L);
+	/* on a reused connection libcurl may re-send a request whose reply was lost */
+	SET(CURLOPT_FRESH_CONNECT, req->fresh_connection ? 1L : 0L);
 	SET(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
 	SET(CURLOPT_ACCEPT_ENCODING, "");
 	if (t->user_agent)

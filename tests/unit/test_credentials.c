@@ -11,8 +11,10 @@
 /*
  * The credential providers: the smithy-rs default-chain and profile-provider
  * cases from $IAMKEYS_SHARED/testdata/aws-config/ (default ../shared), the
- * smithy-rs assume-role cases (which this provider must refuse, not
- * misread), then hand-written cases on files in a mkdtemp directory.
+ * smithy-rs assume-role cases through the profile provider with the network
+ * down (none may come back with a profile's static keys), then hand-written
+ * cases on files in a mkdtemp directory. The chain planner itself is tested
+ * in test_cred_profile_chain.c; the network providers in test_cred_providers.c.
  */
 
 #define SMITHY_DIR "smithy-rs/aws-config/test-data"
@@ -140,6 +142,35 @@ static int get_from(struct cred_provider *p, struct aws_credentials *out, struct
 	return ret;
 }
 
+/* A transport with no network: every request fails to connect, and is counted. */
+struct offline_transport {
+	struct http_transport base;
+	int *requests;
+};
+
+static int offline_perform(struct http_transport *t, const struct http_request *req,
+			   struct http_response *resp)
+{
+	(*((struct offline_transport *)t)->requests)++;
+	http_response_set_error(resp, HTTP_ERR_CONNECT, "offline");
+	return -1;
+}
+
+static void offline_destroy(struct http_transport *t)
+{
+	free(t);
+}
+
+static const struct http_transport_vtable offline_vt = {offline_perform, offline_destroy};
+
+static struct http_transport *offline_new(void *ctx, const struct http_options *opts)
+{
+	struct offline_transport *t = xcalloc(1, sizeof(*t));
+	t->base.vt = &offline_vt;
+	t->requests = ctx;
+	return &t->base;
+}
+
 /* smithy-rs default-credential-provider-chain and profile-provider cases */
 
 struct json_env {
@@ -184,11 +215,11 @@ static void run_smithy_case(void **state)
 	struct strbuf rel = STRBUF_INIT, path = STRBUF_INIT, err = STRBUF_INIT;
 	struct aws_credentials creds = {0};
 	struct json_env jenv;
-	struct cred_env env = {json_getenv, &jenv, NULL};
+	struct cred_env env = {.getenv_fn = json_getenv, .ctx = &jenv, .profile = NULL};
 	struct cred_provider *p;
 	json_t *vars, *tc, *ok, *traffic;
 	char *dir;
-	int ret;
+	int ret, requests = 0;
 
 	strbuf_addf(&rel, "%s/%s", SMITHY_DIR, c->dir);
 	dir = testdata_path(rel.buf);
@@ -213,8 +244,11 @@ static void run_smithy_case(void **state)
 	jenv.vars = vars;
 	jenv.home = path.buf;
 
+	env.http_new = offline_new;
+	env.http_ctx = &requests;
 	p = c->chain ? cred_provider_default_chain_new(&env) : cred_provider_profile_new(&env);
 	ret = get_from(p, &creds, &err);
+	assert_int_equal(requests, 0);
 	ok = json_object_get(json_object_get(tc, "result"), "Ok");
 	if (ok) {
 		json_t *account = json_object_get(ok, "account_id");
@@ -247,17 +281,19 @@ static void run_smithy_case(void **state)
 }
 
 /*
- * assume-role-tests.json: every selected profile there gets its credentials
- * from a role, web identity or SSO, or has none: this provider must refuse
- * each one (never return a source profile's or a role profile's static
- * keys), and classify the selected profile as the expected chain says.
+ * assume-role-tests.json through the profile provider, with the network
+ * down: no case may come back with credentials (in particular never with a
+ * source profile's or a role profile's own static keys). Each expected
+ * chain fails where it should: an AssumeRole that cannot reach STS, a web
+ * identity token file that does not exist, SSO (not supported); each
+ * expected error fails before any request.
  */
-static void test_assume_role_cases_are_refused(void **state)
+static void test_assume_role_cases_offline(void **state)
 {
 	char *path = testdata_path(SMITHY_DIR "/assume-role-tests.json");
 	json_t *cases = load_json(path);
 	json_t *t;
-	size_t i, classified = 0;
+	size_t i, chains = 0;
 
 	assert_non_null(cases);
 	assert_int_equal(json_array_size(cases), 28);
@@ -268,14 +304,14 @@ static void test_assume_role_cases_are_refused(void **state)
 		const char *selected =
 		    json_string_value(json_object_get(input, "selected_profile"));
 		struct strbuf text = STRBUF_INIT, err = STRBUF_INIT;
-		struct aws_profile_set set = AWS_PROFILE_SET_INIT;
 		struct aws_credentials creds = {0};
 		struct fake_env fenv = {{0}, 0};
-		struct cred_env env = {fake_getenv, &fenv, selected};
+		struct cred_env env = {.getenv_fn = fake_getenv, .ctx = &fenv, .profile = selected};
 		struct cred_provider *p;
 		struct tmpdir dir;
 		const char *name, *key;
 		json_t *props, *value;
+		int requests = 0;
 
 		json_object_foreach(json_object_get(input, "profiles"), name, props)
 		{
@@ -290,35 +326,41 @@ static void test_assume_role_cases_are_refused(void **state)
 			    strbuf_addf(&text, "%s = %s\n", key, json_string_value(value));
 		}
 		make_home(&dir, &fenv, text.buf, NULL);
+		fake_setenv(&fenv, "AWS_MAX_ATTEMPTS", "1");
+		fake_setenv(&fenv, "AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9");
+		env.http_new = offline_new;
+		env.http_ctx = &requests;
 		p = cred_provider_profile_new(&env);
 		if (!get_from(p, &creds, &err))
 			fail_msg("case %zu (%s): returned credentials", i,
 				 json_string_value(json_object_get(t, "docs")));
-
+		assert_null(strchr(err.buf, '\n'));
+		assert_null(strstr(err.buf, "def456"));
 		if (chain) {
-			json_t *last = json_array_get(chain, json_array_size(chain) - 1);
-			const char *want = json_object_get(last, "AssumeRole") ? "assumeRole"
-					   : json_object_get(last, "WebIdentityToken")
-					       ? "webIdentity"
-					   : json_object_get(last, "Sso") ? "sso"
-									  : "?";
-			assert_int_equal(aws_profiles_parse(&set, AWS_FILE_CONFIG, text.buf,
-							    text.len, "config", NULL),
-					 0);
-			assert_string_equal(cred_profile_type_name(cred_profile_type(
-						aws_profile_find(&set, selected))),
-					    want);
-			assert_non_null(strstr(err.buf, "not supported yet"));
-			classified++;
+			/* the base fails first, then the first AssumeRole */
+			json_t *first = json_array_get(chain, 0);
+			const char *want = json_object_get(first, "AccessKey") ? "AssumeRole: cannot reach"
+					   : json_object_get(first, "WebIdentityToken")
+					       ? "token file '/var/token.jwt' does not exist"
+					   : json_object_get(first, "Sso") ? "not supported yet"
+					   : json_object_get(first, "NamedSource")
+					       ? "no service at http://127.0.0.1:9"
+					       : "?";
+			if (!strstr(err.buf, want))
+				fail_msg("case %zu (%s): '%s' does not say '%s'", i,
+					 json_string_value(json_object_get(t, "docs")), err.buf,
+					 want);
+			chains++;
+		} else {
+			assert_int_equal(requests, 0);
 		}
-		aws_profile_set_release(&set);
 		cred_provider_destroy(p);
 		tmpdir_release(&dir);
 		fake_env_release(&fenv);
 		strbuf_release(&text);
 		strbuf_release(&err);
 	}
-	assert_int_equal(classified, 13);
+	assert_int_equal(chains, 13);
 	json_decref(cases);
 	free(path);
 }
@@ -328,7 +370,7 @@ static void test_assume_role_cases_are_refused(void **state)
 static void test_env_blank_counts_as_unset(void **state)
 {
 	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {fake_getenv, &fenv, NULL};
+	struct cred_env env = {.getenv_fn = fake_getenv, .ctx = &fenv, .profile = NULL};
 	struct aws_credentials creds = {0};
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
@@ -348,7 +390,7 @@ static void test_env_blank_counts_as_unset(void **state)
 static void test_env_keys(void **state)
 {
 	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {fake_getenv, &fenv, NULL};
+	struct cred_env env = {.getenv_fn = fake_getenv, .ctx = &fenv, .profile = NULL};
 	struct aws_credentials creds = {0};
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
@@ -385,7 +427,7 @@ static void test_env_keys(void **state)
 static void test_env_only_one_key_is_an_error(void **state)
 {
 	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {fake_getenv, &fenv, NULL};
+	struct cred_env env = {.getenv_fn = fake_getenv, .ctx = &fenv, .profile = NULL};
 	struct aws_credentials creds = {0};
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
@@ -419,7 +461,7 @@ static void test_env_only_one_key_is_an_error(void **state)
 static void test_profile_static_keys(void **state)
 {
 	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {fake_getenv, &fenv, NULL};
+	struct cred_env env = {.getenv_fn = fake_getenv, .ctx = &fenv, .profile = NULL};
 	struct aws_credentials creds = {0};
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
@@ -446,7 +488,7 @@ static void test_profile_static_keys(void **state)
 static void test_profile_override_beats_aws_profile(void **state)
 {
 	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {fake_getenv, &fenv, "cli"};
+	struct cred_env env = {.getenv_fn = fake_getenv, .ctx = &fenv, .profile = "cli"};
 	struct aws_credentials creds = {0};
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
@@ -485,7 +527,7 @@ static void test_profile_override_beats_aws_profile(void **state)
 static void test_profile_file_env_vars(void **state)
 {
 	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {fake_getenv, &fenv, NULL};
+	struct cred_env env = {.getenv_fn = fake_getenv, .ctx = &fenv, .profile = NULL};
 	struct aws_credentials creds = {0};
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
@@ -540,7 +582,7 @@ static void test_profile_file_env_vars(void **state)
 static void test_profile_explicit_but_missing(void **state)
 {
 	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {fake_getenv, &fenv, NULL};
+	struct cred_env env = {.getenv_fn = fake_getenv, .ctx = &fenv, .profile = NULL};
 	struct aws_credentials creds = {0};
 	struct strbuf err = STRBUF_INIT, want = STRBUF_INIT;
 	struct cred_provider *p;
@@ -581,13 +623,34 @@ static void test_profile_errors(void **state)
 	} cases[] = {
 		{ "[profile r]\nrole_arn = arn:aws:iam::1:role/R\nsource_profile = b\n"
 		  "aws_access_key_id = IGNORED\naws_secret_access_key = IGNORED\n",
-		  NULL, "r", "profile 'r' uses role_arn (assume role), which is not supported yet" },
+		  NULL, "r",
+		  "profile 'r': source_profile 'b' not found (in ~/.aws/config, ~/.aws/credentials)" },
+		{ "[profile r]\nrole_arn = arn:aws:iam::1:role/R\nsource_profile = r\n", NULL, "r",
+		  "profile 'r' has no credentials (it is its own source_profile) "
+		  "(in ~/.aws/config, ~/.aws/credentials)" },
+		{ "[profile r]\nrole_arn = arn:aws:iam::1:role/R\ncredential_source = Laptop\n", NULL,
+		  "r",
+		  "profile 'r': unknown credential_source 'Laptop' (use Environment, "
+		  "Ec2InstanceMetadata or EcsContainer)" },
+		{ "[profile r]\nrole_arn = arn:aws:iam::1:role/R\ncredential_source = Environment\n"
+		  "duration_seconds = 60\n", NULL, "r",
+		  "profile 'r': duration_seconds '60' is not a number of seconds from 900 to 43200" },
+		{ "[profile r]\nrole_arn = arn:aws:iam::1:role/R\ncredential_source = Environment\n",
+		  NULL, "r", "profile 'r': no source credentials: environment: AWS_ACCESS_KEY_ID not set" },
+		{ "[profile a]\nrole_arn = arn:aws:iam::1:role/A\nsource_profile = b\n"
+		  "[profile b]\nrole_arn = arn:aws:iam::1:role/B\nsource_profile = c\n"
+		  "[profile c]\nrole_arn = arn:aws:iam::1:role/C\nsource_profile = a\n", NULL, "a",
+		  "profile 'a': source_profile chain forms a loop: a -> b -> c -> a "
+		  "(in ~/.aws/config, ~/.aws/credentials)" },
+		{ "[default]\ncredential_process = \"/bin/creds\n", NULL, NULL,
+		  "profile 'default': credential_process: unterminated \" quote" },
 		{ "[profile s]\nsso_session = corp\n[sso-session corp]\nsso_region = us-east-1\n",
 		  NULL, "s",
 		  "profile 's' uses sso_session/sso_start_url (IAM Identity Center), which is not "
 		  "supported yet" },
-		{ "[default]\ncredential_process = /bin/creds\n", NULL, NULL,
-		  "profile 'default' uses credential_process, which is not supported yet" },
+		{ "[default]\ncredential_process = /nonexistent/creds --json\n", NULL, NULL,
+		  "profile 'default': credential_process cannot run '/nonexistent/creds': No such "
+		  "file or directory" },
 		{ NULL, "[default]\naws_access_key_id = AKID\n", NULL,
 		  "profile 'default' has aws_access_key_id but no aws_secret_access_key "
 		  "(in ~/.aws/config, ~/.aws/credentials)" },
@@ -603,7 +666,8 @@ static void test_profile_errors(void **state)
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct fake_env fenv = {{0}, 0};
-		struct cred_env env = {fake_getenv, &fenv, cases[i].profile};
+		struct cred_env env = {.getenv_fn = fake_getenv, .ctx = &fenv,
+				       .profile = cases[i].profile};
 		struct aws_credentials creds = {0};
 		struct strbuf err = STRBUF_INIT, want = STRBUF_INIT;
 		struct cred_provider *p;
@@ -632,7 +696,7 @@ static void test_profile_errors(void **state)
 static void test_profile_unreadable_and_oversized_files(void **state)
 {
 	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {fake_getenv, &fenv, NULL};
+	struct cred_env env = {.getenv_fn = fake_getenv, .ctx = &fenv, .profile = NULL};
 	struct aws_credentials creds = {0};
 	struct strbuf err = STRBUF_INIT, want = STRBUF_INIT, big = STRBUF_INIT;
 	struct cred_provider *p;
@@ -687,7 +751,7 @@ static void test_profile_unreadable_and_oversized_files(void **state)
 static void test_profile_without_home(void **state)
 {
 	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {fake_getenv, &fenv, NULL};
+	struct cred_env env = {.getenv_fn = fake_getenv, .ctx = &fenv, .profile = NULL};
 	struct aws_credentials creds = {0};
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p = cred_provider_profile_new(&env);
@@ -742,9 +806,10 @@ static void test_process_environment(void **state)
 
 static void test_default_chain_order(void **state)
 {
-	static const char *const want[] = {"environment", "profile"};
+	static const char *const want[] = {"environment", "web-identity", "profile", "container",
+					   "instance-metadata"};
 	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {fake_getenv, &fenv, NULL};
+	struct cred_env env = {.getenv_fn = fake_getenv, .ctx = &fenv, .profile = NULL};
 	size_t i;
 
 	assert_int_equal(cred_default_chain_nr, ARRAY_SIZE(want));
@@ -759,18 +824,22 @@ static void test_default_chain_order(void **state)
 static void test_chain_nothing_found_names_every_source(void **state)
 {
 	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {fake_getenv, &fenv, NULL};
+	struct cred_env env = {.getenv_fn = fake_getenv, .ctx = &fenv, .profile = NULL};
 	struct aws_credentials creds = {0};
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
 
 	fake_setenv(&fenv, "HOME", "/h");
+	fake_setenv(&fenv, "AWS_EC2_METADATA_DISABLED", "True");
 	p = cred_provider_default_chain_new(&env);
 	assert_string_equal(p->vt->name, "chain");
 	assert_int_equal(get_from(p, &creds, &err), -1);
 	assert_string_equal(err.buf, "no AWS credentials found (tried: environment: "
-				     "AWS_ACCESS_KEY_ID not set; profile 'default': not found in "
-				     "/h/.aws/config, /h/.aws/credentials)");
+				     "AWS_ACCESS_KEY_ID not set; web identity: "
+				     "AWS_WEB_IDENTITY_TOKEN_FILE not set; profile 'default': not "
+				     "found in /h/.aws/config, /h/.aws/credentials; container: "
+				     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and _FULL_URI not set; "
+				     "instance metadata: disabled by AWS_EC2_METADATA_DISABLED)");
 	assert_null(cred_provider_chain_winner(p));
 	cred_provider_destroy(p);
 	fake_env_release(&fenv);
@@ -786,7 +855,7 @@ static void test_chain_nothing_found_names_every_source(void **state)
 static void test_chain_env_beats_profile(void **state)
 {
 	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {fake_getenv, &fenv, NULL};
+	struct cred_env env = {.getenv_fn = fake_getenv, .ctx = &fenv, .profile = NULL};
 	struct aws_credentials creds = {0};
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
@@ -941,7 +1010,7 @@ static void test_profile_type_names(void **state)
 int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
-		cmocka_unit_test(test_assume_role_cases_are_refused),
+		cmocka_unit_test(test_assume_role_cases_offline),
 		cmocka_unit_test(test_env_blank_counts_as_unset),
 		cmocka_unit_test(test_env_keys),
 		cmocka_unit_test(test_env_only_one_key_is_an_error),
