@@ -5,6 +5,10 @@
 
 int cmd_users(struct cli *cli, int argc, const char **argv);
 int cmd_audit(struct cli *cli, int argc, const char **argv);
+int cmd_deactivate(struct cli *cli, int argc, const char **argv);
+int cmd_create(struct cli *cli, int argc, const char **argv);
+int cmd_update(struct cli *cli, int argc, const char **argv);
+int cmd_delete(struct cli *cli, int argc, const char **argv);
 int cmd_rotate(struct cli *cli, int argc, const char **argv);
 int cmd_rollback(struct cli *cli, int argc, const char **argv);
 

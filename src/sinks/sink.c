@@ -159,6 +159,38 @@ void new_secret_json(struct strbuf *out, const struct new_secret *s)
 	strbuf_addch(out, '}');
 }
 
+char *new_secret_json_key_id(const char *text, size_t len)
+{
+	static const char name[] = "AccessKeyId";
+	const size_t nlen = sizeof(name) - 1;
+	size_t i;
+
+	for (i = 0; i + nlen <= len; i++) {
+		size_t j = i + nlen, start;
+		int colon = 0;
+
+		if (memcmp(text + i, name, nlen))
+			continue;
+		/* the member name's closing quote (escaped or not), ':' and the value's opening quote */
+		while (j < len && (text[j] == '"' || text[j] == '\\' || text[j] == ':' ||
+				   text[j] == ' ' || text[j] == '\t' || text[j] == '\r' ||
+				   text[j] == '\n')) {
+			colon += text[j] == ':';
+			j++;
+		}
+		if (colon != 1)
+			continue;
+		start = j;
+		while (j < len && (isupper((unsigned char)text[j]) || isdigit((unsigned char)text[j])))
+			j++;
+		if (j - start < 16 || j - start > 128 || j >= len ||
+		    (text[j] != '"' && text[j] != '\\'))
+			continue;
+		return xmemdupz(text + start, j - start);
+	}
+	return NULL;
+}
+
 int sink_uuid_v4(char out[37])
 {
 	unsigned char b[16];
@@ -436,6 +468,14 @@ int sink_deliver(struct sink *k, const struct new_secret *s, struct strbuf *err)
 		return -1;
 	}
 	return k->vt->deliver(k, s, err);
+}
+
+int sink_preflight(struct sink *k, char **held_key_id, struct strbuf *err)
+{
+	*held_key_id = NULL;
+	if (!k->vt->preflight)
+		return 0;
+	return k->vt->preflight(k, held_key_id, err);
 }
 
 void sink_free(struct sink *k)

@@ -45,6 +45,17 @@ struct sink_vtable {
 	/* Delivers s. 0, or -1 with a one-line message in err (delivery failed). */
 	int (*deliver)(struct sink *k, const struct new_secret *s, struct strbuf *err);
 	void (*destroy)(struct sink *k);
+	/*
+	 * Optional (NULL: nothing to check). Called before the key exists, so
+	 * that a delivery bound to fail stops before CreateAccessKey (a key
+	 * created and then deleted again). 0: deliverable as far as can be
+	 * told; 1: delivery would be refused (why in err: the file exists and
+	 * --overwrite was not given, the command cannot be found); -1: could
+	 * not check (why in err; delivery may still work). In every case
+	 * *held_key_id may be set to the AccessKeyId the target holds now
+	 * (caller frees; NULL when the target is empty or cannot be read).
+	 */
+	int (*preflight)(struct sink *k, char **held_key_id, struct strbuf *err);
 };
 struct sink {
 	const struct sink_vtable *vt;
@@ -58,6 +69,8 @@ struct sink {
  */
 struct sink *sink_new(const char *spec, const struct sink_context *ctx, struct strbuf *err);
 int sink_deliver(struct sink *k, const struct new_secret *s, struct strbuf *err);
+/* The vtable's preflight, or 0 when the sink has none (*held_key_id NULL). */
+int sink_preflight(struct sink *k, char **held_key_id, struct strbuf *err);
 void sink_free(struct sink *k);
 
 /* Expands {user} and {account} in tmpl into out. 0 / -1 with err. */
@@ -66,6 +79,14 @@ int sink_expand_template(struct strbuf *out, const char *tmpl, const char *user,
 
 /* The JSON document delivered by file/secretsmanager/exec/stdout sinks. Caller wipes it. */
 void new_secret_json(struct strbuf *out, const struct new_secret *s);
+/*
+ * The AccessKeyId of a document like new_secret_json's, also when it is
+ * itself a JSON string inside another document (a GetSecretValue
+ * response): the first "AccessKeyId" member whose value is 16 to 128
+ * upper-case letters and digits. A scanner, not a parser, so the secret
+ * next to it is never copied. NULL when there is none (caller frees).
+ */
+char *new_secret_json_key_id(const char *text, size_t len);
 
 /*
  * For the sink implementations (src/sinks/sink_*.c) and their tests.

@@ -265,6 +265,44 @@ static int exec_deliver(struct sink *k, const struct new_secret *s, struct strbu
 	return ret;
 }
 
+/* Can posix_spawnp run name: a path with '/' as is, else found in $PATH? */
+static int command_runnable(const char *name)
+{
+	const char *path = getenv("PATH"), *p;
+
+	if (strchr(name, '/'))
+		return !access(name, X_OK);
+	if (!path || !*path)
+		path = "/bin:/usr/bin";
+	for (p = path;;) {
+		const char *colon = strchr(p, ':');
+		size_t len = colon ? (size_t)(colon - p) : strlen(p);
+		struct strbuf full = STRBUF_INIT;
+		struct stat st;
+		int ok;
+
+		strbuf_addf(&full, "%.*s/%s", (int)len, len ? p : ".", name);
+		ok = !stat(full.buf, &st) && S_ISREG(st.st_mode) && !access(full.buf, X_OK);
+		strbuf_release(&full);
+		if (ok)
+			return 1;
+		if (!colon)
+			return 0;
+		p = colon + 1;
+	}
+}
+
+/* Before the key exists: the command must be found. Nothing is held. */
+static int exec_preflight(struct sink *k, char **held_key_id, struct strbuf *err)
+{
+	struct exec_sink *e = (struct exec_sink *)k;
+
+	if (command_runnable(e->argv[0]))
+		return 0;
+	strbuf_addf(err, "%s: cannot run '%s': no such executable", k->target, e->argv[0]);
+	return 1;
+}
+
 static void exec_destroy(struct sink *k)
 {
 	struct exec_sink *e = (struct exec_sink *)k;
@@ -279,6 +317,7 @@ static const struct sink_vtable exec_vtable = {
     .scheme = "exec",
     .deliver = exec_deliver,
     .destroy = exec_destroy,
+    .preflight = exec_preflight,
 };
 
 struct sink *sink_exec_new(char **argv, const struct sink_context *ctx, char *target,

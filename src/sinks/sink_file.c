@@ -173,6 +173,74 @@ static int file_deliver(struct sink *k, const struct new_secret *s, struct strbu
 	return ret;
 }
 
+/* The AccessKeyId in the first 64 KiB of a regular file, or NULL. */
+static char *held_key_in(const char *path)
+{
+	struct strbuf text = STRBUF_INIT;
+	char *id = NULL;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0)
+		return NULL;
+	strbuf_grow(&text, 65536); /* never grows again: no stray copy of the secret */
+	for (;;) {
+		ssize_t n = read(fd, text.buf + text.len, text.alloc - text.len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		strbuf_setlen(&text, text.len + (size_t)n);
+		if (text.alloc - text.len < 2)
+			break;
+	}
+	close(fd);
+	id = new_secret_json_key_id(text.buf, text.len);
+	strbuf_release_secret(&text);
+	return id;
+}
+
+/*
+ * Before the key exists: the directory must exist and be writable, and an
+ * existing file is refused unless --overwrite (as delivery would). The key
+ * id an existing file holds is reported either way.
+ */
+static int file_preflight(struct sink *k, char **held_key_id, struct strbuf *err)
+{
+	struct file_sink *f = (struct file_sink *)k;
+	const char *base;
+	struct stat st;
+	char *dir;
+	int ret = 1;
+
+	split_path(f->path, &dir, &base);
+	if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
+		strbuf_addf(err, "%s: '%s' is not a file name", k->target, f->path);
+	} else if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+		strbuf_addf(err, "%s: directory '%s' does not exist", k->target, dir);
+	} else if (access(dir, W_OK | X_OK)) {
+		strbuf_addf(err, "%s: cannot create a file in '%s': %s", k->target, dir,
+			    strerror(errno));
+	} else if (lstat(f->path, &st)) {
+		if (errno == ENOENT)
+			ret = 0;
+		else
+			strbuf_addf(err, "%s: cannot check '%s': %s", k->target, f->path,
+				    strerror(errno));
+	} else {
+		if (S_ISREG(st.st_mode))
+			*held_key_id = held_key_in(f->path);
+		if (S_ISDIR(st.st_mode))
+			strbuf_addf(err, "%s: '%s' is a directory", k->target, f->path);
+		else if (!f->overwrite)
+			strbuf_addf(err, "%s: already exists (use --overwrite to replace it)",
+				    k->target);
+		else
+			ret = 0;
+	}
+	free(dir);
+	return ret;
+}
+
 static void file_destroy(struct sink *k)
 {
 	struct file_sink *f = (struct file_sink *)k;
@@ -185,6 +253,7 @@ static const struct sink_vtable file_vtable = {
     .scheme = "file",
     .deliver = file_deliver,
     .destroy = file_destroy,
+    .preflight = file_preflight,
 };
 
 struct sink *sink_file_new(const char *path, const struct sink_context *ctx, char *target,

@@ -250,6 +250,42 @@ done:
 	return ret;
 }
 
+/*
+ * Before the key exists: the file must parse (else the edit would fail);
+ * the profile's current aws_access_key_id is reported. A missing file is
+ * fine (delivery creates it).
+ */
+static int profile_preflight(struct sink *k, char **held_key_id, struct strbuf *err)
+{
+	struct profile_sink *ps = (struct profile_sink *)k;
+	struct aws_profile_set set = AWS_PROFILE_SET_INIT;
+	struct strbuf text = STRBUF_INIT, why = STRBUF_INIT;
+	const struct aws_profile *p;
+	int exists, ret = 1;
+	char *path;
+
+	path = resolve_path(k->target, ps->path, err);
+	if (!path)
+		return 1;
+	if (read_credentials(k->target, path, &text, &exists, err))
+		goto done;
+	if (exists &&
+	    aws_profiles_parse(&set, AWS_FILE_CREDENTIALS, text.buf, text.len, path, &why)) {
+		strbuf_addf(err, "%s: cannot edit %s", k->target, why.buf);
+		goto done;
+	}
+	p = exists ? aws_profile_find(&set, ps->name) : NULL;
+	if (p && aws_profile_get(p, "aws_access_key_id") && *aws_profile_get(p, "aws_access_key_id"))
+		*held_key_id = xstrdup(aws_profile_get(p, "aws_access_key_id"));
+	ret = 0;
+done:
+	aws_profile_set_release(&set);
+	strbuf_release_secret(&text);
+	strbuf_release(&why);
+	free(path);
+	return ret;
+}
+
 static void profile_destroy(struct sink *k)
 {
 	struct profile_sink *ps = (struct profile_sink *)k;
@@ -263,6 +299,7 @@ static const struct sink_vtable profile_vtable = {
     .scheme = "profile",
     .deliver = profile_deliver,
     .destroy = profile_destroy,
+    .preflight = profile_preflight,
 };
 
 static const char *getenv_adapter(void *ctx, const char *name)

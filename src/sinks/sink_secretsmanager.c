@@ -35,6 +35,8 @@ static int no_client(struct sink *k, struct strbuf *err)
 	return -1;
 }
 
+static const struct sink_vtable secretsmanager_vtable;
+
 static int sm_call(struct remote_sink *r, const char *target, const char *id_member,
 		   const struct strbuf *json, struct aws_error *aerr, struct strbuf *err)
 {
@@ -119,6 +121,47 @@ static int ssm_deliver(struct sink *k, const struct new_secret *s, struct strbuf
 	return ret;
 }
 
+/*
+ * Before the key exists: which key does the secret / parameter hold now?
+ * GetSecretValue {SecretId} or GetParameter {Name, WithDecryption}; the
+ * response holds the old secret, so it is wiped and only the AccessKeyId
+ * is taken (new_secret_json_key_id). Not found: 0 and nothing held.
+ * Another error (no permission to read back, say): -1, delivery may still
+ * work.
+ */
+static int remote_preflight(struct sink *k, char **held_key_id, struct strbuf *err)
+{
+	struct remote_sink *r = (struct remote_sink *)k;
+	struct strbuf body = STRBUF_INIT, resp = STRBUF_INIT, why = STRBUF_INIT;
+	struct aws_error aerr;
+	int sm = k->vt == &secretsmanager_vtable, ret;
+
+	if (!r->client)
+		return no_client(k, err);
+	memset(&aerr, 0, sizeof(aerr));
+	strbuf_addstr(&body, sm ? "{\"SecretId\":" : "{\"Name\":");
+	sink_json_string(&body, r->name);
+	strbuf_addstr(&body, sm ? "}" : ",\"WithDecryption\":true}");
+	ret = aws_json_call(r->client, sm ? AWS_SVC_SECRETS_MANAGER : AWS_SVC_SSM,
+			    sm ? "secretsmanager.GetSecretValue" : "AmazonSSM.GetParameter", body.buf,
+			    AWS_CALL_IDEMPOTENT, &resp, &aerr, &why);
+	if (!ret) {
+		*held_key_id = new_secret_json_key_id(resp.buf, resp.len);
+	} else if (aerr.code && (!strcmp(aerr.code, "ResourceNotFoundException") ||
+				 !strcmp(aerr.code, "ParameterNotFound"))) {
+		ret = 0;
+	} else {
+		strbuf_addf(err, "%s: cannot read the current value: %s", k->target,
+			    why.len ? why.buf : "request failed");
+		ret = -1;
+	}
+	strbuf_release(&body);
+	strbuf_release_secret(&resp);
+	strbuf_release(&why);
+	aws_error_release(&aerr);
+	return ret;
+}
+
 static void remote_destroy(struct sink *k)
 {
 	struct remote_sink *r = (struct remote_sink *)k;
@@ -131,12 +174,14 @@ static const struct sink_vtable secretsmanager_vtable = {
     .scheme = "secretsmanager",
     .deliver = sm_deliver,
     .destroy = remote_destroy,
+    .preflight = remote_preflight,
 };
 
 static const struct sink_vtable ssm_vtable = {
     .scheme = "ssm",
     .deliver = ssm_deliver,
     .destroy = remote_destroy,
+    .preflight = remote_preflight,
 };
 
 static struct sink *remote_new(const struct sink_vtable *vt, const char *name, size_t max,

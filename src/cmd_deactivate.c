@@ -1,0 +1,35 @@
+/* iamkeys deactivate: deactivate old or unused access keys (runbook step 2.1). */
+#include "compat.h"
+#include "commands.h"
+#include "actions.h"
+
+int cmd_deactivate(struct cli *cli, int argc, const char **argv)
+{
+	struct key_command kc;
+	struct opt_list rest = { 0 };
+	int rc;
+
+	key_command_init(&kc, KEY_DEACTIVATE);
+	{
+		struct option opts[] = {
+			{ "user", 0, OPT_STRING, &kc.user, "NAME",
+			  "the user of --key; with a selector, this user only", 0 },
+			{ "key", 0, OPT_STRLIST, &kc.keys, "AKIA...",
+			  "deactivate this key of --user (repeatable)", 0 },
+			{ "older-than", 0, OPT_DURATION, &kc.older_than, "DURATION",
+			  "select Active keys older than this (the audit's old)", 0 },
+			{ "unused", 0, OPT_DURATION, &kc.unused, "DURATION",
+			  "select Active keys not used for this long (the audit's unused)", 0 },
+			OPT_KEY_EXEMPTIONS(kc),
+			OPT_KEY_ACTION(kc),
+			OPT_COMMON(cli->g),
+			OPT_TERMINATOR,
+		};
+		rc = cli_parse(cli, opts, argc, argv, &rest, 0);
+	}
+	opt_list_release(&rest);
+	if (rc < 0)
+		rc = key_command_run(cli, &kc);
+	key_command_release(&kc);
+	return rc;
+}

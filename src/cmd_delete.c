@@ -1,0 +1,34 @@
+/* iamkeys delete: delete access keys, by default only Inactive ones (runbook step 2.4). */
+#include "compat.h"
+#include "commands.h"
+#include "actions.h"
+
+int cmd_delete(struct cli *cli, int argc, const char **argv)
+{
+	struct key_command kc;
+	struct opt_list rest = { 0 };
+	int rc;
+
+	key_command_init(&kc, KEY_DELETE);
+	{
+		struct option opts[] = {
+			{ "user", 0, OPT_STRING, &kc.user, "NAME",
+			  "the user of --key; with the selector, this user only", 0 },
+			{ "key", 0, OPT_STRLIST, &kc.keys, "AKIA...",
+			  "delete this key of --user (repeatable)", 0 },
+			{ "older-than", 0, OPT_DURATION, &kc.older_than, "DURATION",
+			  "select Inactive keys older than this (default 30d, the audit's "
+			  "inactive-stale)", 0 },
+			OPT_KEY_EXEMPTIONS(kc),
+			OPT_KEY_ACTION(kc),
+			OPT_COMMON(cli->g),
+			OPT_TERMINATOR,
+		};
+		rc = cli_parse(cli, opts, argc, argv, &rest, 0);
+	}
+	opt_list_release(&rest);
+	if (rc < 0)
+		rc = key_command_run(cli, &kc);
+	key_command_release(&kc);
+	return rc;
+}
