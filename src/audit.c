@@ -513,9 +513,16 @@ static int audit_api(struct aws_client *c, const struct audit_options *o, struct
 	out->source_used = AUDIT_SOURCE_API;
 	if (o->user) {
 		struct iam_user u = { 0 };
+		size_t err_len = err->len;
 		out->api_calls++;
-		if (iam_get_user(c, o->user, &u, err) < 0)
+		if (iam_get_user(c, o->user, &u, err) < 0) {
+			if (o->user_may_be_missing &&
+			    !strcmp(aws_client_last_error_code(c), "NoSuchEntity")) {
+				strbuf_setlen(err, err_len);
+				return 0;
+			}
 			return -1;
+		}
 		ALLOC_GROW(users.users, 1, users.alloc);
 		users.users[0] = u;
 		users.nusers = 1;

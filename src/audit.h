@@ -46,6 +46,7 @@ struct audit_options {
 	enum audit_source source;
 	int jobs;           /* workers for live reads */
 	const char *user;   /* one user only, or NULL */
+	int user_may_be_missing; /* with user: no such user is an empty result, not an error */
 	int all_keys;       /* keep keys without findings in the result */
 	int progress;       /* progress bar on stderr */
 	time_t now;

@@ -14,6 +14,7 @@ enum cmd_result {
 	CMD_FAILED = 1,   /* exit 1: runtime or AWS error */
 	CMD_USAGE = 2,    /* exit 2: bad arguments */
 	CMD_FINDINGS = 3, /* exit 3: findings at or above --fail-on, or blocked steps */
+	CMD_PARTIAL = 4,  /* exit 4: some accounts failed, the others ran (docs/scale.md) */
 };
 
 struct global_opts {

@@ -2,6 +2,7 @@
 #include "compat.h"
 #include "commands.h"
 #include "audit.h"
+#include "org.h"
 #include "aws/client.h"
 #include "core/timeutil.h"
 
@@ -20,50 +21,52 @@ static const struct out_column audit_columns[] = {
 	{ "Findings", "FINDINGS" },
 };
 
+/* With account set, an AccountId column comes first and the others move one right. */
 static void fill_table(struct out_table *t, const struct audit_result *r, time_t now,
-		       enum output_format fmt)
+		       enum output_format fmt, const char *account)
 {
 	struct strbuf sb = STRBUF_INIT;
-	size_t i;
+	size_t i, b = account ? 1 : 0;
 	for (i = 0; i < r->nkeys; i++) {
 		const struct audit_key *k = &r->keys[i];
 		size_t row = out_table_add_row(t);
-		out_set_str(t, row, 0, k->user);
-		out_set_str(t, row, 1, k->key_id);
-		out_set_str(t, row, 2, k->active ? "Active" : "Inactive");
+		if (account)
+			out_set_str(t, row, 0, account);
+		out_set_str(t, row, b + 0, k->user);
+		out_set_str(t, row, b + 1, k->key_id);
+		out_set_str(t, row, b + 2, k->active ? "Active" : "Inactive");
 		if (k->created) {
 			strbuf_reset(&sb);
 			iso8601_format(&sb, k->created);
-			out_set_str(t, row, 3, sb.buf);
-			out_set_int(t, row, 4, days_between(k->created, now));
+			out_set_str(t, row, b + 3, sb.buf);
+			out_set_int(t, row, b + 4, days_between(k->created, now));
 		}
 		if (k->last_used) {
 			strbuf_reset(&sb);
 			iso8601_format(&sb, k->last_used);
-			out_set_str(t, row, 5, sb.buf);
+			out_set_str(t, row, b + 5, sb.buf);
 		} else if (!k->is_root) {
-			out_set_str(t, row, 5, fmt == OUTPUT_JSON ? NULL : "never");
+			out_set_str(t, row, b + 5, fmt == OUTPUT_JSON ? NULL : "never");
 		}
-		out_set_str(t, row, 6, k->last_service);
-		out_set_str(t, row, 7, k->last_region);
+		out_set_str(t, row, b + 6, k->last_service);
+		out_set_str(t, row, b + 7, k->last_region);
 		if (fmt == OUTPUT_JSON)
-			out_set_str(t, row, 8, k->exempt ? k->exempt_reason : NULL);
+			out_set_str(t, row, b + 8, k->exempt ? k->exempt_reason : NULL);
 		else
-			out_set_str(t, row, 8, k->exempt ? k->exempt_reason : "no");
+			out_set_str(t, row, b + 8, k->exempt ? k->exempt_reason : "no");
 		strbuf_reset(&sb);
 		findings_format(&sb, k->findings);
-		out_set_list(t, row, 9, sb.buf);
+		out_set_list(t, row, b + 9, sb.buf);
 	}
 	strbuf_release(&sb);
 }
 
-static void summary_text(struct strbuf *sb, const struct audit_result *r)
+/* "; findings: old=3, unused=1; 12 API calls" */
+static void summary_findings_text(struct strbuf *sb, const struct audit_result *r)
 {
 	size_t b;
 	int first = 1;
-	strbuf_addf(sb, "%zu users, %zu keys scanned (source: %s%s); findings:", r->users_scanned,
-		    r->keys_scanned, r->source_used == AUDIT_SOURCE_REPORT ? "report" : "api",
-		    r->source_used == AUDIT_SOURCE_REPORT && r->report_reused ? ", reused report" : "");
+	strbuf_addstr(sb, "; findings:");
 	for (b = FINDING_COUNT; b-- > 0;) {
 		if (!r->findings_count[b])
 			continue;
@@ -74,6 +77,14 @@ static void summary_text(struct strbuf *sb, const struct audit_result *r)
 	if (first)
 		strbuf_addstr(sb, " none");
 	strbuf_addf(sb, "; %lu API calls", r->api_calls);
+}
+
+static void summary_text(struct strbuf *sb, const struct audit_result *r)
+{
+	strbuf_addf(sb, "%zu users, %zu keys scanned (source: %s%s)", r->users_scanned,
+		    r->keys_scanned, r->source_used == AUDIT_SOURCE_REPORT ? "report" : "api",
+		    r->source_used == AUDIT_SOURCE_REPORT && r->report_reused ? ", reused report" : "");
+	summary_findings_text(sb, r);
 }
 
 static json_t *summary_json(const struct audit_result *r)
@@ -90,12 +101,128 @@ static json_t *summary_json(const struct audit_result *r)
 	return o;
 }
 
+static void free_audit_result(void *p)
+{
+	audit_result_release(p);
+	free(p);
+}
+
+static int audit_account(void *ctx, struct aws_client *c, struct org_account *a,
+			 struct strbuf *err)
+{
+	struct audit_result *r = xcalloc(1, sizeof(*r));
+	a->result = r;
+	return audit_run(c, ctx, r, err);
+}
+
+/* Adds r's counts to total; 1 when r's source differs from what total has seen. */
+static int add_counts(struct audit_result *total, const struct audit_result *r, int first)
+{
+	size_t b;
+	total->users_scanned += r->users_scanned;
+	total->keys_scanned += r->keys_scanned;
+	total->api_calls += r->api_calls;
+	for (b = 0; b < FINDING_COUNT; b++)
+		total->findings_count[b] += r->findings_count[b];
+	if (first)
+		total->source_used = r->source_used;
+	return !first && total->source_used != r->source_used;
+}
+
+/* audit --org / --accounts: every account's keys, with an AccountId column. */
+static int audit_accounts(struct cli *cli, struct org_opts *org, struct audit_options *o,
+			  int account_jobs, unsigned fail_mask)
+{
+	struct org_run run;
+	struct audit_result total;
+	struct out_column *cols = org_columns(audit_columns, ARRAY_SIZE(audit_columns));
+	struct out_table t;
+	json_t *per_account = json_array();
+	int jobs = o->jobs, rc = CMD_OK, mixed = 0, first = 1;
+	size_t i, j, ok = 0;
+
+	/* each account gets up to --account-jobs workers; --jobs caps them all */
+	o->jobs = account_jobs < jobs ? account_jobs : jobs;
+	o->progress = 0;
+	if (org_run(cli, org, jobs / o->jobs, audit_account, o, &run) < 0) {
+		free(cols);
+		json_decref(per_account);
+		return CMD_FAILED;
+	}
+	memset(&total, 0, sizeof(total));
+	out_table_init(&t, cols, ARRAY_SIZE(audit_columns) + 1);
+	for (i = 0; i < run.n; i++) {
+		const struct audit_result *r = run.accounts[i].result;
+		json_t *s;
+		if (run.accounts[i].failed)
+			continue;
+		ok++;
+		fill_table(&t, r, o->now, cli->fmt, run.accounts[i].id);
+		mixed |= add_counts(&total, r, first);
+		first = 0;
+		s = summary_json(r);
+		json_object_set_new(s, "AccountId", json_string(run.accounts[i].id));
+		json_array_append_new(per_account, s);
+		for (j = 0; j < r->nkeys; j++)
+			if (!r->keys[j].exempt && (r->keys[j].findings & fail_mask))
+				rc = CMD_FINDINGS;
+	}
+	org_report_failures(&run);
+	if (cli->fmt == OUTPUT_JSON) {
+		json_t *doc = json_object(), *sum = summary_json(&total);
+		if (mixed)
+			json_object_set_new(sum, "Source", json_string("mixed"));
+		json_object_set_new(sum, "AccountsScanned", json_integer((json_int_t)ok));
+		json_object_set_new(sum, "Accounts", per_account);
+		json_object_set_new(sum, "FailedAccounts", org_failed_json(&run));
+		json_object_set_new(doc, "Keys", out_table_to_json(&t));
+		json_object_set_new(doc, "Summary", sum);
+		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+		json_decref(doc);
+	} else {
+		struct strbuf sum = STRBUF_INIT;
+		json_decref(per_account);
+		if (t.nrows || cli->fmt != OUTPUT_TABLE)
+			out_table_print(&t, cli->fmt, &cli->style, stdout);
+		else
+			printf("no key with a finding\n");
+		strbuf_addf(&sum, "%zu account%s", ok, ok == 1 ? "" : "s");
+		if (run.nfailed)
+			strbuf_addf(&sum, " (%zu failed)", run.nfailed);
+		strbuf_addf(&sum, ", %zu users, %zu keys scanned (source: %s)", total.users_scanned,
+			    total.keys_scanned, mixed ? "mixed"
+					      : total.source_used == AUDIT_SOURCE_REPORT ? "report"
+											  : "api");
+		summary_findings_text(&sum, &total);
+		if (cli->fmt == OUTPUT_TABLE)
+			printf("\n%s\n", sum.buf);
+		else
+			fprintf(stderr, "%s\n", sum.buf);
+		strbuf_release(&sum);
+	}
+	rc = org_exit_code(&run, rc);
+	out_table_release(&t);
+	free(cols);
+	org_run_release(&run, free_audit_result);
+	return rc;
+}
+
+static int account_jobs_seen(const struct option *opts)
+{
+	for (; opts->kind != OPT_END; opts++)
+		if (!strcmp(opts->long_name, "account-jobs"))
+			return opts->seen;
+	return 0;
+}
+
 int cmd_audit(struct cli *cli, int argc, const char **argv)
 {
 	struct audit_options o;
 	struct opt_list exclude = { 0 }, paths = { 0 }, groups = { 0 }, rest = { 0 };
 	const char *source = "report", *exempt_tag = NULL, *fail_on = "old";
-	int all = 0, no_progress = 0;
+	int all = 0, no_progress = 0, account_jobs = 4;
+	struct org_opts org;
 	struct option opts[] = {
 		{ "max-age", 0, OPT_DURATION, &o.policy.max_age, "DURATION", "active keys older than this are old (default 90d)", 0 },
 		{ "warn", 0, OPT_DURATION, &o.policy.warn, "DURATION", "keys within this of --max-age are expiring (default 7d)", 0 },
@@ -111,6 +238,8 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 		{ "all", 'a', OPT_BOOL, &all, NULL, "list every key, not only keys with findings", 0 },
 		{ "fail-on", 0, OPT_STRING, &fail_on, "FINDING", "exit 3 on this finding or a more severe one (default old; any, none)", 0 },
 		{ "no-progress", 0, OPT_BOOL, &no_progress, NULL, "no progress bar on stderr", 0 },
+		OPT_ORG(org),
+		{ "account-jobs", 0, OPT_INT, &account_jobs, "N", "workers per account with --org/--accounts (default 4; --jobs is the total)", 0 },
 		OPT_COMMON(cli->g),
 		OPT_TERMINATOR,
 	};
@@ -123,6 +252,7 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 	size_t i;
 
 	memset(&o, 0, sizeof(o));
+	memset(&org, 0, sizeof(org));
 	audit_policy_defaults(&o.policy);
 	o.jobs = 8;
 	o.report_timeout_s = 300;
@@ -175,18 +305,32 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 	o.policy.nexempt_groups = groups.n;
 	o.all_keys = all;
 	o.progress = !no_progress && isatty(STDERR_FILENO);
+	rc = org_check(cli, &org);
+	if (rc >= 0)
+		goto done;
+	rc = CMD_USAGE;
+	if (!org.enabled && account_jobs_seen(opts)) {
+		usage_error(cli, "--account-jobs needs --org, --accounts or --accounts-file");
+		goto done;
+	}
 
 	rc = CMD_FAILED;
 	c = cli_client(cli);
 	if (!c)
 		goto done;
 	o.now = c->now ? c->now() : aws_clock_now();
+	if (org.enabled) {
+		/* an account without --user's user has nothing to report */
+		o.user_may_be_missing = 1;
+		rc = audit_accounts(cli, &org, &o, account_jobs, fail_mask);
+		goto done;
+	}
 	if (audit_run(c, &o, &r, &err) < 0) {
 		error("%s", err.buf);
 		goto done;
 	}
 	out_table_init(&t, audit_columns, ARRAY_SIZE(audit_columns));
-	fill_table(&t, &r, o.now, cli->fmt);
+	fill_table(&t, &r, o.now, cli->fmt, NULL);
 	if (cli->fmt == OUTPUT_JSON) {
 		json_t *doc = json_object();
 		json_object_set_new(doc, "Keys", out_table_to_json(&t));
@@ -214,6 +358,7 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 			rc = CMD_FINDINGS;
 	audit_result_release(&r);
 done:
+	org_opts_release(&org);
 	opt_list_release(&exclude);
 	opt_list_release(&paths);
 	opt_list_release(&groups);

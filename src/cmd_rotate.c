@@ -6,6 +6,7 @@
 #include "compat.h"
 #include "commands.h"
 #include "rotate.h"
+#include "org.h"
 #include "aws/client.h"
 #include "aws/iam.h"
 #include "core/awsconfig.h"
@@ -43,29 +44,36 @@ static const char *const step_marks[] = {
 	[STEP_REFUSED] = "REFUSED", [STEP_SKIPPED] = "skipped",
 };
 
-static void print_report(const struct rotate_report *r, int all, int apply)
+struct report_counts {
+	size_t users, acted, blocked, nothing, failed, exempt;
+};
+
+/* One line per user (and its steps); with account, each line starts with it. */
+static void print_users(const struct rotate_report *r, int all, int apply, const char *account,
+			struct report_counts *n)
 {
-	size_t i, j, acted = 0, blocked = 0, nothing = 0, failed = 0, exempt = 0;
+	size_t i, j;
 	for (i = 0; i < r->n; i++) {
 		const struct rotate_user *ru = &r->users[i];
 		const char *what;
+		n->users++;
 		if (ru->failed)
-			failed++;
+			n->failed++;
 		else if (ru->outcome == ROT_BLOCKED)
-			blocked++;
+			n->blocked++;
 		else if (ru->outcome == ROT_ACT)
-			acted++;
+			n->acted++;
 		else if (ru->exempt)
-			exempt++;
+			n->exempt++;
 		else
-			nothing++;
+			n->nothing++;
 		if (!all && ru->outcome == ROT_NOTHING && !ru->failed)
 			continue;
 		what = ru->failed ? "failed" : ru->outcome == ROT_BLOCKED ? "blocked"
 					    : ru->outcome == ROT_ACT ? (apply ? "rotated" : "plan")
 								     : "nothing to do";
-		printf("%s [%s] %s: %s\n", ru->user, rotation_stage_name(ru->stage), what,
-		       ru->reason.buf);
+		printf("%s%s%s [%s] %s: %s\n", account ? account : "", account ? " " : "", ru->user,
+		       rotation_stage_name(ru->stage), what, ru->reason.buf);
 		for (j = 0; j < ru->nsteps; j++) {
 			const struct rotate_step *st = &ru->steps[j];
 			struct strbuf d = STRBUF_INIT;
@@ -78,9 +86,21 @@ static void print_report(const struct rotate_report *r, int all, int apply)
 			strbuf_release(&d);
 		}
 	}
+}
+
+static void print_totals(const struct report_counts *n, int apply)
+{
 	printf("%zu users: %zu %s, %zu blocked, %zu failed, %zu exempt, %zu with nothing to do%s\n",
-	       r->n, acted, apply ? "acted on" : "with a plan", blocked, failed, exempt, nothing,
-	       apply ? "" : " (dry run: nothing changed; add --apply)");
+	       n->users, n->acted, apply ? "acted on" : "with a plan", n->blocked, n->failed,
+	       n->exempt, n->nothing, apply ? "" : " (dry run: nothing changed; add --apply)");
+}
+
+static void print_report(const struct rotate_report *r, int all, int apply)
+{
+	struct report_counts n;
+	memset(&n, 0, sizeof(n));
+	print_users(r, all, apply, NULL, &n);
+	print_totals(&n, apply);
 }
 
 static int report_exit(const struct rotate_report *r)
@@ -273,6 +293,80 @@ out:
 	return rc;
 }
 
+static void free_rotate_report(void *p)
+{
+	rotate_report_release(p);
+	free(p);
+}
+
+static int rotate_account(void *ctx, struct aws_client *c, struct org_account *a,
+			  struct strbuf *err)
+{
+	struct rotate_report *r = xcalloc(1, sizeof(*r));
+	a->result = r;
+	return rotate_run(c, ctx, r, err);
+}
+
+/* rotate --org / --accounts: every account in turn of the workers, rows with their account. */
+static int rotate_accounts(struct cli *cli, struct org_opts *org, const struct rotate_options *o,
+			   int jobs, int all)
+{
+	struct org_run run;
+	struct report_counts n;
+	json_t *doc = NULL, *users = NULL;
+	int rc = CMD_OK;
+	size_t i, j;
+
+	if (org_run(cli, org, jobs, rotate_account, (void *)o, &run) < 0)
+		return CMD_FAILED;
+	memset(&n, 0, sizeof(n));
+	if (cli->fmt == OUTPUT_JSON) {
+		struct strbuf sb = STRBUF_INIT;
+		iso8601_format(&sb, o->now);
+		doc = json_object();
+		users = json_array();
+		json_object_set_new(doc, "Version", json_integer(1));
+		json_object_set_new(doc, "GeneratedAt", json_string(sb.buf));
+		strbuf_release(&sb);
+	}
+	for (i = 0; i < run.n; i++) {
+		const struct rotate_report *r = run.accounts[i].result;
+		if (run.accounts[i].failed)
+			continue;
+		if (report_exit(r) != CMD_OK)
+			rc = CMD_FINDINGS;
+		if (users) {
+			json_t *one = rotate_report_json(r, o->now), *ju;
+			json_array_foreach(json_object_get(one, "Users"), j, ju) {
+				json_t *row = json_object();
+				json_object_set_new(row, "AccountId", json_string(run.accounts[i].id));
+				json_object_update(row, ju);
+				json_array_append_new(users, row);
+			}
+			json_decref(one);
+		} else {
+			print_users(r, all, o->apply, run.accounts[i].id, &n);
+		}
+	}
+	org_report_failures(&run);
+	if (doc) {
+		json_object_set_new(doc, "Users", users);
+		json_object_set_new(doc, "FailedAccounts", org_failed_json(&run));
+		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+		json_decref(doc);
+	} else {
+		printf("%zu account%s", run.n - run.nfailed, run.n - run.nfailed == 1 ? "" : "s");
+		if (run.nfailed)
+			printf(" (%zu failed)", run.nfailed);
+		printf(", ");
+		print_totals(&n, o->apply);
+	}
+	rc = org_exit_code(&run, rc);
+	org_run_release(&run, free_rotate_report);
+	return rc;
+}
+
 static void unset_settings(struct rotconf_settings *s)
 {
 	s->to = NULL;
@@ -286,7 +380,8 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	struct opt_list users = { 0 }, exclude = { 0 }, paths = { 0 }, groups = { 0 }, rest = { 0 };
 	const char *config = NULL, *plan_out = NULL, *plan_in = NULL, *exempt_tag = NULL;
 	long long verify_timeout = 120;
-	int apply = 0, self = 0, all = 0, overwrite = 0;
+	int apply = 0, self = 0, all = 0, overwrite = 0, jobs = 8;
+	struct org_opts org;
 	struct option opts[] = {
 		{ "apply", 0, OPT_BOOL, &apply, NULL, "carry out the plan (default: print it only)", 0 },
 		{ "to", 0, OPT_STRING, &o.cli.to, "SINK", "where new secrets go: file:PATH, profile:NAME[@FILE], secretsmanager:NAME, ssm:NAME, exec:CMD ({user}, {account})", 0 },
@@ -307,6 +402,8 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		{ "exempt-group", 0, OPT_STRLIST, &groups, "GROUP", "exempt members of this group (repeatable)", 0 },
 		{ "all", 'a', OPT_BOOL, &all, NULL, "also list users with nothing to do", 0 },
 		{ "overwrite", 0, OPT_BOOL, &overwrite, NULL, "(accepted for symmetry; sinks always replace the user's secret)", 0 },
+		OPT_ORG(org),
+		{ "jobs", 'j', OPT_INT, &jobs, "N", "accounts at once with --org/--accounts (default 8)", 0 },
 		OPT_COMMON(cli->g),
 		OPT_TERMINATOR,
 	};
@@ -320,6 +417,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 
 	memset(&o, 0, sizeof(o));
 	memset(&r, 0, sizeof(r));
+	memset(&org, 0, sizeof(org));
 	rot_policy_defaults(&o.policy);
 	unset_settings(&o.cli);
 	audit_policy_defaults(&o.exempt);
@@ -371,6 +469,24 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	o.apply = apply;
 	o.overwrite = overwrite;
 	o.verify_timeout_ms = (long)verify_timeout * 1000;
+	rc = org_check(cli, &org);
+	if (rc >= 0)
+		goto done;
+	rc = CMD_USAGE;
+	if (org.enabled && (self || plan_in || plan_out)) {
+		usage_error(cli, "--org, --accounts and --accounts-file take no --self, --plan or "
+				 "--plan-out");
+		goto done;
+	}
+	if (org.enabled && o.cli.to && (!strncmp(o.cli.to, "file:", 5) ||
+					!strncmp(o.cli.to, "profile:", 8)) &&
+	    !strstr(o.cli.to, "{account}")) {
+		usage_error(cli, "--to '%s' needs {account} with several accounts: users of the same "
+				 "name would share it", o.cli.to);
+		goto done;
+	}
+	o.skip_missing_users = org.enabled;
+	o.local_sinks_need_account = org.enabled;
 	if (o.cli.to) {
 		struct strbuf probe = STRBUF_INIT;
 		if (sink_expand_template(&probe, o.cli.to, "user", "123456789012", &err) < 0) {
@@ -408,6 +524,10 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	if (!c)
 		goto done;
 	o.now = c->now ? c->now() : aws_clock_now();
+	if (org.enabled) {
+		rc = rotate_accounts(cli, &org, &o, jobs, all);
+		goto done;
+	}
 	if (rotate_run(c, &o, &r, &err) < 0) {
 		error("%s", err.buf);
 		goto done;
@@ -435,6 +555,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		if (r.users[i].failed)
 			rc = CMD_FINDINGS;
 done:
+	org_opts_release(&org);
 	rotate_report_release(&r);
 	rotconf_release(&conf);
 	json_decref(plan_doc);

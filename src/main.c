@@ -6,6 +6,7 @@
  *   1  runtime or AWS error
  *   2  usage error (bad option, value or argument)
  *   3  findings at or above --fail-on, or a blocked/failed rotation step
+ *   4  --org/--accounts: some accounts failed, the others ran (docs/scale.md)
  */
 #include "compat.h"
 #include "cli.h"
@@ -42,6 +43,7 @@ static const int exit_codes[] = {
 	[CMD_FAILED] = 1,
 	[CMD_USAGE] = 2,
 	[CMD_FINDINGS] = 3,
+	[CMD_PARTIAL] = 4,
 };
 
 static void print_main_help(FILE *f)
@@ -57,7 +59,8 @@ static void print_main_help(FILE *f)
 		   "      --version print the version\n"
 		   "\nexit codes: 0 ok, 1 runtime or AWS error, 2 usage error,\n"
 		   "            3 findings at or above --fail-on (audit), blocked steps (rotate),\n"
-		   "              or an action refused by a guard (deactivate, create, update, delete)\n");
+		   "              or an action refused by a guard (deactivate, create, update, delete),\n"
+		   "            4 some accounts failed and the others ran (--org, --accounts)\n");
 }
 
 int main(int argc, const char **argv)

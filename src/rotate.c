@@ -719,6 +719,12 @@ static void settings_unset(struct rotconf_settings *s)
 	s->exempt = -1;
 }
 
+/* Sinks on this machine (a file, a credentials profile): one per expanded name. */
+static int sink_spec_is_local(const char *spec)
+{
+	return !strncmp(spec, "file:", 5) || !strncmp(spec, "profile:", 8);
+}
+
 /* Plans (and applies) one user. 0, or -1 only for errors that stop the run. */
 static int rotate_one(const struct exec_ctx *x, const char *name, const char *path, json_t *planned,
 		      struct rotate_report *r)
@@ -868,6 +874,17 @@ static int rotate_one(const struct exec_ctx *x, const char *name, const char *pa
 			goto out;
 		}
 	for (i = 0; i < ru->nsteps; i++)
+		if (ru->steps[i].a.kind == ROT_CREATE && ru->sink && o->local_sinks_need_account &&
+		    s.to && sink_spec_is_local(s.to) && !strstr(s.to, "{account}")) {
+			ru->outcome = ROT_BLOCKED;
+			strbuf_reset(&ru->reason);
+			strbuf_addf(&ru->reason, "due, but sink '%s' has no {account}: with several "
+						 "accounts, users of the same name would share it", s.to);
+			for (i = 0; i < ru->nsteps; i++)
+				ru->steps[i].state = STEP_SKIPPED;
+			goto out;
+		}
+	for (i = 0; i < ru->nsteps; i++)
 		if (ru->steps[i].a.kind == ROT_CREATE && !ru->sink) {
 			ru->outcome = ROT_BLOCKED;
 			strbuf_reset(&ru->reason);
@@ -940,8 +957,14 @@ int rotate_run(struct aws_client *c, const struct rotate_options *o, struct rota
 	} else if (o->nusers) {
 		for (i = 0; i < o->nusers; i++) {
 			struct iam_user u = { 0 };
+			size_t err_len = err->len;
 			if (iam_get_user(c, o->users[i], &u, err) < 0) {
 				iam_user_release(&u);
+				if (o->skip_missing_users &&
+				    !strcmp(aws_client_last_error_code(c), "NoSuchEntity")) {
+					strbuf_setlen(err, err_len);
+					continue;
+				}
 				goto out;
 			}
 			rotate_one(&x, u.user_name, u.path, NULL, r);

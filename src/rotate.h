@@ -26,6 +26,9 @@ struct rotate_options {
 	long verify_timeout_ms;     /* how long to wait for a new key to work */
 	time_t now;
 	json_t *plan_in;            /* --plan FILE: apply exactly this plan */
+	/* several accounts in one run (--org, --accounts): */
+	int skip_missing_users;     /* a --user that is not in this account is skipped */
+	int local_sinks_need_account; /* file: and profile: sinks must contain {account} */
 };
 
 enum rotate_step_state { STEP_PLANNED, STEP_DONE, STEP_FAILED, STEP_REFUSED, STEP_SKIPPED };

@@ -30,6 +30,9 @@ int aws_region_valid(const char *region);
  * Invalid values of either are ignored. */
 time_t aws_clock_now(void);
 
+/* The partition of a region, for ARNs: "aws", "aws-cn", "aws-us-gov", ... (NULL: "aws"). */
+const char *aws_partition_name(const char *region);
+
 /* All strings owned by the struct except signing_name (static). */
 struct aws_endpoint {
 	char *url;  /* "https://iam.amazonaws.com" (no trailing slash; may have a path) */

@@ -164,10 +164,18 @@ struct assume_role_provider {
 	struct env_source env;
 	struct cred_cache cache;
 	struct cred_provider *source; /* owned */
+	/* profile NULL: made by cred_provider_assume_role_new (messages name no profile) */
 	char *profile, *role_arn, *external_id, *session_name, *duration, *mfa_serial;
 	char *region;		/* the profile's region setting, or NULL */
 	struct aws_client *sts; /* made at the first fetch */
 };
+
+/* "profile 'x': " for a profile's role; nothing for cred_provider_assume_role_new's. */
+static void assume_role_where(const struct assume_role_provider *p, struct strbuf *err)
+{
+	if (p->profile)
+		strbuf_addf(err, "profile '%s': ", p->profile);
+}
 
 static int assume_role_fetch(void *self, struct aws_credentials *out, struct strbuf *err)
 {
@@ -183,8 +191,10 @@ static int assume_role_fetch(void *self, struct aws_credentials *out, struct str
 
 	if (ret) {
 		/* a failing source names itself; an empty one (credential_source) does not */
-		if (ret > 0)
-			strbuf_addf(err, "profile '%s': no source credentials: ", p->profile);
+		if (ret > 0) {
+			assume_role_where(p, err);
+			strbuf_addstr(err, "no source credentials: ");
+		}
 		strbuf_addbuf(err, &why);
 		ret = -1;
 		goto out;
@@ -192,7 +202,8 @@ static int assume_role_fetch(void *self, struct aws_credentials *out, struct str
 	if (!p->sts) {
 		p->sts = sts_client_new(&p->env, p->region, &why);
 		if (!p->sts) {
-			strbuf_addf(err, "profile '%s': %s", p->profile, why.buf);
+			assume_role_where(p, err);
+			strbuf_addbuf(err, &why);
 			ret = -1;
 			goto out;
 		}
@@ -211,7 +222,8 @@ static int assume_role_fetch(void *self, struct aws_credentials *out, struct str
 		    p->env.mfa_prompt ? p->env.mfa_prompt : tty_mfa_prompt;
 
 		if (prompt(p->env.mfa_ctx, p->mfa_serial, &code, &why)) {
-			strbuf_addf(err, "profile '%s': %s", p->profile, why.buf);
+			assume_role_where(p, err);
+			strbuf_addbuf(err, &why);
 			ret = -1;
 			goto out;
 		}
@@ -225,8 +237,9 @@ static int assume_role_fetch(void *self, struct aws_credentials *out, struct str
 	opts.creds = &src;
 	if (aws_query_call_ex(p->sts, AWS_SVC_STS, "AssumeRole", params, n, &opts, &body, NULL,
 			      &why)) {
-		strbuf_addf(err, "profile '%s' (role_arn %s): %s", p->profile, p->role_arn,
-			    why.buf);
+		if (p->profile)
+			strbuf_addf(err, "profile '%s' (role_arn %s): ", p->profile, p->role_arn);
+		strbuf_addbuf(err, &why);
 		ret = -1;
 		goto out;
 	}
@@ -317,7 +330,7 @@ struct cred_provider *cred_assume_role_new(const struct env_source *env,
 	env_source_copy(&p->env, env);
 	cred_cache_init(&p->cache);
 	p->source = source;
-	p->profile = xstrdup(step->profile);
+	p->profile = xstrdup_or_null(step->profile);
 	p->role_arn = xstrdup(step->role_arn);
 	p->external_id = xstrdup_or_null(step->external_id);
 	p->session_name = xstrdup_or_null(step->role_session_name);
@@ -325,6 +338,42 @@ struct cred_provider *cred_assume_role_new(const struct env_source *env,
 	p->mfa_serial = xstrdup_or_null(step->mfa_serial);
 	p->region = xstrdup_or_null(profile_region);
 	return &p->base;
+}
+
+struct cred_provider *cred_provider_assume_role_new(const struct cred_env *env,
+						    struct cred_provider *source,
+						    const char *role_arn, const char *external_id,
+						    const char *session_name, int duration_seconds,
+						    struct strbuf *err)
+{
+	struct env_source es;
+	struct cred_role_step step;
+	struct cred_provider *p;
+	char duration[16];
+
+	if (!source || !role_arn || !*role_arn) {
+		strbuf_addstr(err, "AssumeRole: no role ARN or no source credentials");
+		cred_provider_destroy(source);
+		return NULL;
+	}
+	memset(&step, 0, sizeof(step));
+	step.role_arn = role_arn;
+	step.external_id = external_id && *external_id ? external_id : NULL;
+	step.role_session_name = session_name && *session_name ? session_name : NULL;
+	if (duration_seconds > 0) {
+		snprintf(duration, sizeof(duration), "%d", duration_seconds);
+		step.duration_seconds = duration;
+	}
+	if (step.duration_seconds && !duration_valid(step.duration_seconds)) {
+		strbuf_addf(err, "AssumeRole: a session lasts from %d to %d seconds, not %d",
+			    DURATION_MIN, DURATION_MAX, duration_seconds);
+		cred_provider_destroy(source);
+		return NULL;
+	}
+	env_source_init(&es, env);
+	p = cred_assume_role_new(&es, source, &step, NULL, err);
+	env_source_release(&es);
+	return p;
 }
 
 /* AssumeRoleWithWebIdentity */

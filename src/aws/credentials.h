@@ -125,6 +125,22 @@ struct cred_provider *cred_provider_ecs_new(const struct cred_env *env);
  * 1-second timeouts, one attempt: no service (or no role) is 1.
  */
 struct cred_provider *cred_provider_imds_new(const struct cred_env *env);
+/*
+ * STS AssumeRole of role_arn signed with source's credentials (source is
+ * owned by the provider, also on failure: pass cred_provider_borrow(p) to
+ * share one), with ExternalId external_id and RoleSessionName session_name
+ * when not NULL (else "iamkeys-<unix time>"), DurationSeconds when
+ * duration_seconds > 0 (900..43200, else NULL with err). The STS client
+ * follows env (region, endpoint_url, debug, http_new). Cached and refreshed
+ * CRED_REFRESH_WINDOW seconds before expiry, like a profile's role.
+ * Errors are the STS call's line ("AssumeRole: AccessDenied: ... (request
+ * id ...)"), naming no profile. For iamkeys --org (src/org.c).
+ */
+struct cred_provider *cred_provider_assume_role_new(const struct cred_env *env,
+						    struct cred_provider *source,
+						    const char *role_arn, const char *external_id,
+						    const char *session_name, int duration_seconds,
+						    struct strbuf *err);
 /* The default chain: cred_default_chain[] below, in order. */
 struct cred_provider *cred_provider_default_chain_new(const struct cred_env *env);
 /*

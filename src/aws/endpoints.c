@@ -104,6 +104,11 @@ static const struct partition *partition_of(const char *region)
 	return &partitions[ARRAY_SIZE(partitions) - 1];
 }
 
+const char *aws_partition_name(const char *region)
+{
+	return partition_of(region ? region : "")->name;
+}
+
 /*
  * Checks an override URL and splits out what the Host header needs.
  * url: "http(s)://authority[/path]"; no user info, query or fragment.

@@ -496,6 +496,10 @@ class Fault:
             service, action = action.split(":", 1)
         self.action = action
         self.service = service
+        self.account = spec.get("account")
+        if self.account is not None and not _is_account_id(self.account):
+            raise LoadError("fault account must be a 12-digit account id, not %r"
+                            % (self.account,))
         self.probability = spec.get("probability")
         self.nth = spec.get("nth")
         self.count = spec.get("count")
@@ -507,8 +511,10 @@ class Fault:
         self.seen = 0
         self.fired = 0
 
-    def matches(self, service, action):
+    def matches(self, service, action, account=None):
         if self.service and self.service != service:
+            return False
+        if self.account and self.account != account:
             return False
         if self.action and not fnmatch.fnmatchcase(action or "", self.action):
             return False
@@ -528,7 +534,7 @@ class Fault:
 
     def dump(self):
         return {"id": self.id, "kind": self.kind, "service": self.service,
-                "action": self.action, "probability": self.probability, "nth": self.nth,
+                "action": self.action, "account": self.account, "probability": self.probability, "nth": self.nth,
                 "count": self.count, "delay_ms": self.delay_ms, "before": self.before,
                 "seen": self.seen, "fired": self.fired}
 
@@ -1018,7 +1024,8 @@ class Emulator:
             # --- rate limit, faults
             if ctx.principal is not None:
                 self._rate_limit(ctx)
-            fault = self._match_fault(service, ctx.action)
+            fault = self._match_fault(service, ctx.action,
+                                      ctx.principal.account.id if ctx.principal else None)
             if fault is not None:
                 if fault.kind == "throttle":
                     raise self._throttle_error(service)
@@ -1342,10 +1349,10 @@ class Emulator:
         if not ok:
             raise self._throttle_error(ctx.service)
 
-    def _match_fault(self, service, action):
+    def _match_fault(self, service, action, account=None):
         with self.lock:
             for f in self.faults:
-                if f.matches(service, action) and f.check():
+                if f.matches(service, action, account) and f.check():
                     return f
         return None
 

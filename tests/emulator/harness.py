@@ -190,10 +190,10 @@ class Emulator:
         return int(self.clock()["offset_seconds"])
 
     def fault(self, action=None, kind="throttle", probability=None, nth=None, count=None,
-              delay_ms=None, service=None, before=False, seed=None):
+              delay_ms=None, service=None, before=False, seed=None, account=None):
         spec = {"kind": kind, "action": action, "service": service, "probability": probability,
                 "nth": nth, "count": count, "delay_ms": delay_ms, "before": before,
-                "seed": seed}
+                "seed": seed, "account": account}
         return self._control("POST", "/_emu/faults",
                              {k: v for k, v in spec.items() if v is not None})["ids"][0]
 

@@ -14,7 +14,7 @@ import xml.etree.ElementTree as ET
 
 from tests.emulator import fixtures
 from tests.emulator.fixtures import key
-from tests.emulator.harness import AWSEMU, PYTHON, Emulator, EmulatorTestCase
+from tests.emulator.harness import AWSEMU, PYTHON, Emulator, EmulatorError, EmulatorTestCase
 
 UTC = datetime.timezone.utc
 IAM_NS = "{https://iam.amazonaws.com/doc/2010-05-08/}"
@@ -1033,6 +1033,27 @@ class FaultTests(EmulatorTestCase):
         self.assertEqual(other.status, 200)
         thr = [c for c in self.emu.calls() if c["error_code"] == "Throttling"]
         self.assertTrue(thr and all(c["account"] == "111111111111" for c in thr))
+
+    def test_fault_for_one_account(self):
+        self.emu.fault("ListUsers", kind="throttle", account=OTHER_ACCOUNT)
+        self.assertEqual(self.emu.iam("ListUsers", MaxItems=1).status, 200)
+        other = self.emu.request("iam", params={"Action": "ListUsers", "Version": "2010-05-08"},
+                                 access_key_id=K_OTHER["id"], secret=K_OTHER["secret"])
+        self.assertEqual((other.status, other.error_code), (400, "Throttling"))
+        # a role session counts as the role's account
+        a = self.emu.request("sts", params={
+            "Action": "AssumeRole", "Version": "2011-06-15", "RoleSessionName": "sess",
+            "RoleArn": "arn:aws:iam::%s:role/CrossAccount" % OTHER_ACCOUNT})
+        self.assertEqual(a.status, 200, a.text)
+        sess = self.emu.request("iam", params={"Action": "ListUsers", "Version": "2010-05-08"},
+                                access_key_id=a.find("AccessKeyId"),
+                                secret=a.find("SecretAccessKey"),
+                                session_token=a.find("SessionToken"))
+        self.assertEqual((sess.status, sess.error_code), (400, "Throttling"))
+        self.assertEqual(self.emu.faults()[0]["account"], OTHER_ACCOUNT)
+        self.assertEqual(self.emu.faults()[0]["fired"], 2)
+        with self.assertRaises(EmulatorError):
+            self.emu.fault("ListUsers", account="12345")
 
     def test_call_log_reset_and_since(self):
         self.emu.iam("GetUser")

@@ -390,6 +390,70 @@ static void test_assume_role_errors(void **state)
 	strbuf_release(&err);
 }
 
+/* cred_provider_assume_role_new (iamkeys --org): parameters, and errors that name no profile */
+
+static void test_assume_role_public(void **state)
+{
+	static const struct fake_step steps[] = {
+	    {.method = "POST",
+	     .url = STS_URL,
+	     .body_contains = {"Action=AssumeRole&", "Version=2011-06-15",
+			       "RoleArn=arn%3Aaws%3Aiam%3A%3A222222222222%3Arole%2FOps",
+			       "RoleSessionName=iamkeys", "ExternalId=ext-1"},
+	     .body_lacks = {"DurationSeconds", "SerialNumber", "secret-base"},
+	     .headers = {AUTH_BASE},
+	     .reply_body = ASSUMED("AssumeRole", "ASIAONE", "tok1", "2030-01-01T01:00:00Z",
+				   "arn:aws:sts::222222222222:assumed-role/Ops/iamkeys")},
+	    {.status = 403,
+	     .reply_body = "<ErrorResponse><Error><Code>AccessDenied</Code><Message>User: x is not "
+			   "authorized to perform: sts:AssumeRole</Message></Error><RequestId>rq"
+			   "</RequestId></ErrorResponse>"},
+	};
+	struct shared_fake http = {fake_transport_new(steps, ARRAY_SIZE(steps)), 0};
+	struct env_list vars = {{0}, 0};
+	struct aws_credentials base = {0}, c = {0};
+	struct strbuf err = STRBUF_INIT;
+	struct cred_provider *src, *p;
+	struct cred_env env;
+
+	env_set(&vars, "AWS_MAX_ATTEMPTS", "1");
+	cred_env_fake(&env, &vars, &http);
+	base.access_key_id = xstrdup("AKIDBASE");
+	base.secret_access_key = xstrdup("secret-base");
+	src = cred_provider_static_new(&base);
+	aws_credentials_release(&base);
+
+	p = cred_provider_assume_role_new(&env, cred_provider_borrow(src),
+					  "arn:aws:iam::222222222222:role/Ops", "ext-1", "iamkeys",
+					  0, &err);
+	assert_non_null(p);
+	assert_int_equal(get(p, &c, &err), 0);
+	assert_string_equal(c.access_key_id, "ASIAONE");
+	assert_string_equal(c.session_token, "tok1");
+	assert_string_equal(c.account_id, "222222222222");
+	cred_provider_destroy(p);
+
+	p = cred_provider_assume_role_new(&env, cred_provider_borrow(src),
+					  "arn:aws:iam::333333333333:role/Ops", NULL, "iamkeys", 0,
+					  &err);
+	assert_int_equal(get(p, &c, &err), -1);
+	assert_string_equal(err.buf, "AssumeRole: AccessDenied: User: x is not authorized to "
+				     "perform: sts:AssumeRole (request id rq)");
+	cred_provider_destroy(p);
+
+	strbuf_reset(&err);
+	assert_null(cred_provider_assume_role_new(&env, cred_provider_borrow(src),
+						  "arn:aws:iam::222222222222:role/Ops", NULL, NULL,
+						  60, &err));
+	assert_non_null(strstr(err.buf, "from 900 to 43200 seconds"));
+	cred_provider_destroy(src); /* the borrowed handles never destroyed it */
+	fake_transport_assert_done(http.fake);
+	http_transport_destroy(http.fake);
+	aws_credentials_release(&c);
+	env_release(&vars);
+	strbuf_release(&err);
+}
+
 /* An IAM call that meets ExpiredToken: the client drops the cache, a new role session signs */
 
 static void test_expired_token_refetches(void **state)
@@ -969,6 +1033,7 @@ int main(void)
 	    cmocka_unit_test(test_assume_role_profile),
 	    cmocka_unit_test(test_role_chain_and_mfa),
 	    cmocka_unit_test(test_assume_role_errors),
+	    cmocka_unit_test(test_assume_role_public),
 	    cmocka_unit_test(test_expired_token_refetches),
 	    cmocka_unit_test(test_web_identity),
 	    cmocka_unit_test(test_ecs),
