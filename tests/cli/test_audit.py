@@ -2,6 +2,7 @@
 kind, both sources equal, the report's states and reuse, AccessDenied fallback,
 pagination, throttling, --fail-on exit codes, bad durations."""
 import copy
+import os
 import csv
 import io
 import json
@@ -305,3 +306,40 @@ class AuditPaginationTest(CliTestCase):
             self.assertEqual(rdoc["Keys"], adoc["Keys"])
             self.assertEqual(rdoc["Summary"]["KeysScanned"], adoc["Summary"]["KeysScanned"])
             self.assertGreater(len(rdoc["Keys"]), 100)
+
+
+class AuditProgressTest(CliTestCase):
+    """The progress bar goes to stderr only when stderr is a terminal."""
+
+    def run_with_pty_stderr(self, args, env):
+        import pty
+        import subprocess
+        from tests.cli.common import BINARY
+        master, slave = pty.openpty()
+        p = subprocess.Popen([BINARY] + args, env=env, stdout=subprocess.PIPE, stderr=slave)
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 4096)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+        out = p.stdout.read()
+        p.wait()
+        os.close(master)
+        return p.returncode, out.decode(), b"".join(chunks).decode(errors="replace")
+
+    def test_progress_on_a_terminal_only(self):
+        with Emulator(fixture=fixtures.many_users(100, seed=5), latency_ms=20) as emu:
+            args = ["audit", "--source", "api", "--jobs", "2", "--output", "json"]
+            rc, out, err = self.run_with_pty_stderr(args, emu.env())
+            self.assertIn(rc, (0, 3))
+            self.assertIn("\rscanning users: ", err)
+            self.assertEqual(json.loads(out)["Summary"]["UsersScanned"], 101)
+            res = run(args, emu.env())  # stderr is a pipe: no progress
+            self.assertNotIn("scanning users", res.err)
+            rc, out, err = self.run_with_pty_stderr(args + ["--no-progress"], emu.env())
+            self.assertNotIn("scanning users", err)
