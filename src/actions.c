@@ -876,32 +876,10 @@ void key_command_release(struct key_command *kc)
 	strbuf_release(&kc->tagbuf);
 }
 
-int exempt_tag_parse(struct audit_policy *p, const char *spec, struct strbuf *tagbuf)
-{
-	const char *eq = strchr(spec, '=');
-	if (!strcmp(spec, "none")) {
-		p->exempt_tag_key = NULL;
-		return 0;
-	}
-	if (!*spec || eq == spec)
-		return -1;
-	strbuf_reset(tagbuf);
-	strbuf_addstr(tagbuf, spec);
-	if (eq) {
-		tagbuf->buf[eq - spec] = '\0';
-		p->exempt_tag_value = tagbuf->buf + (eq - spec) + 1;
-	} else {
-		p->exempt_tag_value = NULL; /* any value */
-	}
-	p->exempt_tag_key = tagbuf->buf;
-	return 0;
-}
-
 /* The bulk selection from the arguments; a cmd_result < 0 to go on. */
 static int build_selection(struct cli *cli, struct key_command *kc, struct key_selection *sel)
 {
 	struct audit_options *o = &sel->audit;
-	size_t i;
 
 	memset(sel, 0, sizeof(*sel));
 	audit_policy_defaults(&o->policy);
@@ -927,20 +905,8 @@ static int build_selection(struct cli *cli, struct key_command *kc, struct key_s
 			o->policy.inactive_grace = kc->older_than;
 		sel->findings = FINDING_INACTIVE_STALE;
 	}
-	if (kc->exempt_tag && exempt_tag_parse(&o->policy, kc->exempt_tag, &kc->tagbuf) < 0)
-		return usage_error(cli, "invalid --exempt-tag '%s': use KEY or KEY=VALUE",
-				   kc->exempt_tag);
-	for (i = 0; i < kc->exempt_paths.n; i++)
-		if (kc->exempt_paths.items[i][0] != '/')
-			return usage_error(cli, "invalid --exempt-path '%s': paths start with '/'",
-					   kc->exempt_paths.items[i]);
-	o->policy.exclude = kc->exclude.items;
-	o->policy.nexclude = kc->exclude.n;
-	o->policy.exempt_paths = kc->exempt_paths.items;
-	o->policy.nexempt_paths = kc->exempt_paths.n;
-	o->policy.exempt_groups = kc->exempt_groups.items;
-	o->policy.nexempt_groups = kc->exempt_groups.n;
-	return -1;
+	return cli_exemptions(cli, &o->policy, kc->exempt_tag, &kc->exclude, &kc->exempt_paths,
+			      &kc->exempt_groups, &kc->tagbuf);
 }
 
 static int check_key_args(struct cli *cli, const struct key_command *kc)

@@ -233,9 +233,6 @@ void key_command_init(struct key_command *kc, enum key_action_kind kind);
 void key_command_release(struct key_command *kc);
 /* After cli_parse: checks the arguments, runs the actions, prints; a cmd_result. */
 int key_command_run(struct cli *cli, struct key_command *kc);
-/* The --exempt-tag value (KEY, KEY=VALUE or none) into p; tagbuf keeps the strings. 0 / -1. */
-int exempt_tag_parse(struct audit_policy *p, const char *spec, struct strbuf *tagbuf);
-
 #define OPT_KEY_ACTION(kc)                                                                        \
 	{ "apply", 0, OPT_BOOL, &(kc).apply, NULL,                                                 \
 	  "make the changes (without it only the plan is printed)", 0 },                          \

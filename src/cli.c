@@ -83,6 +83,47 @@ int cli_parse(struct cli *cli, struct option *opts, int argc, const char **argv,
 	return -1; /* go on */
 }
 
+static int parse_exempt_tag(struct audit_policy *p, const char *spec, struct strbuf *tagbuf)
+{
+	const char *eq = strchr(spec, '=');
+	if (!strcmp(spec, "none")) {
+		p->exempt_tag_key = NULL;
+		return 0;
+	}
+	if (!*spec || eq == spec)
+		return -1;
+	strbuf_reset(tagbuf);
+	strbuf_addstr(tagbuf, spec);
+	if (eq) {
+		tagbuf->buf[eq - spec] = '\0';
+		p->exempt_tag_value = tagbuf->buf + (eq - spec) + 1;
+	} else {
+		p->exempt_tag_value = NULL; /* any value */
+	}
+	p->exempt_tag_key = tagbuf->buf;
+	return 0;
+}
+
+int cli_exemptions(struct cli *cli, struct audit_policy *p, const char *exempt_tag,
+		   const struct opt_list *exclude, const struct opt_list *paths,
+		   const struct opt_list *groups, struct strbuf *tagbuf)
+{
+	size_t i;
+	if (exempt_tag && parse_exempt_tag(p, exempt_tag, tagbuf) < 0)
+		return usage_error(cli, "invalid --exempt-tag '%s': use KEY or KEY=VALUE", exempt_tag);
+	for (i = 0; i < paths->n; i++)
+		if (paths->items[i][0] != '/')
+			return usage_error(cli, "invalid --exempt-path '%s': paths start with '/'",
+					   paths->items[i]);
+	p->exclude = exclude->items;
+	p->nexclude = exclude->n;
+	p->exempt_paths = paths->items;
+	p->nexempt_paths = paths->n;
+	p->exempt_groups = groups->items;
+	p->nexempt_groups = groups->n;
+	return -1;
+}
+
 /* The selected profile's region from the shared config file, or NULL. */
 static char *profile_region(const char *profile)
 {

@@ -8,6 +8,7 @@
 #include "core/strbuf.h"
 #include "options.h"
 #include "output.h"
+#include "core/policy.h"
 
 enum cmd_result {
 	CMD_OK = 0,       /* exit 0 */
@@ -66,6 +67,15 @@ int usage_error(const struct cli *cli, const char *fmt, ...) PRINTF_LIKE(2, 3);
  */
 int cli_parse(struct cli *cli, struct option *opts, int argc, const char **argv,
 	      struct opt_list *rest, int max_positional);
+/*
+ * The audit's exemption options (--exclude, --exempt-path, --exempt-tag,
+ * --exempt-group) into p, validated: -1 to go on, or CMD_USAGE after a
+ * usage error. tagbuf owns the parsed --exempt-tag ("none" turns the tag
+ * exemption off; KEY alone matches any value); release it after p's use.
+ */
+int cli_exemptions(struct cli *cli, struct audit_policy *p, const char *exempt_tag,
+		   const struct opt_list *exclude, const struct opt_list *paths,
+		   const struct opt_list *groups, struct strbuf *tagbuf);
 /* The AWS client for this run (credentials chain, region, endpoint); NULL after printing an error. */
 struct aws_client *cli_client(struct cli *cli);
 void cli_release(struct cli *cli);

@@ -274,35 +274,8 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 		usage_error(cli, "--warn must not be longer than --max-age");
 		goto done;
 	}
-	if (exempt_tag) {
-		const char *eq = strchr(exempt_tag, '=');
-		if (!strcmp(exempt_tag, "none")) {
-			o.policy.exempt_tag_key = NULL;
-		} else if (!*exempt_tag || eq == exempt_tag) {
-			usage_error(cli, "invalid --exempt-tag '%s': use KEY or KEY=VALUE", exempt_tag);
-			goto done;
-		} else {
-			strbuf_addstr(&tagbuf, exempt_tag);
-			if (eq) {
-				tagbuf.buf[eq - exempt_tag] = '\0';
-				o.policy.exempt_tag_value = tagbuf.buf + (eq - exempt_tag) + 1;
-			} else {
-				o.policy.exempt_tag_value = NULL; /* any value */
-			}
-			o.policy.exempt_tag_key = tagbuf.buf;
-		}
-	}
-	for (i = 0; i < paths.n; i++)
-		if (paths.items[i][0] != '/') {
-			usage_error(cli, "invalid --exempt-path '%s': paths start with '/'", paths.items[i]);
-			goto done;
-		}
-	o.policy.exclude = exclude.items;
-	o.policy.nexclude = exclude.n;
-	o.policy.exempt_paths = paths.items;
-	o.policy.nexempt_paths = paths.n;
-	o.policy.exempt_groups = groups.items;
-	o.policy.nexempt_groups = groups.n;
+	if (cli_exemptions(cli, &o.policy, exempt_tag, &exclude, &paths, &groups, &tagbuf) >= 0)
+		goto done;
 	o.all_keys = all;
 	o.progress = !no_progress && isatty(STDERR_FILENO);
 	rc = org_check(cli, &org);

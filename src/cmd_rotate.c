@@ -441,29 +441,8 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		usage_error(cli, "--self takes no --user, --to, --config or plan files");
 		goto done;
 	}
-	if (exempt_tag) {
-		const char *eq = strchr(exempt_tag, '=');
-		if (!strcmp(exempt_tag, "none")) {
-			o.exempt.exempt_tag_key = NULL;
-		} else if (!*exempt_tag || eq == exempt_tag) {
-			usage_error(cli, "invalid --exempt-tag '%s': use KEY or KEY=VALUE", exempt_tag);
-			goto done;
-		} else {
-			strbuf_addstr(&tagbuf, exempt_tag);
-			o.exempt.exempt_tag_value = NULL;
-			if (eq) {
-				tagbuf.buf[eq - exempt_tag] = '\0';
-				o.exempt.exempt_tag_value = tagbuf.buf + (eq - exempt_tag) + 1;
-			}
-			o.exempt.exempt_tag_key = tagbuf.buf;
-		}
-	}
-	o.exempt.exclude = exclude.items;
-	o.exempt.nexclude = exclude.n;
-	o.exempt.exempt_paths = paths.items;
-	o.exempt.nexempt_paths = paths.n;
-	o.exempt.exempt_groups = groups.items;
-	o.exempt.nexempt_groups = groups.n;
+	if (cli_exemptions(cli, &o.exempt, exempt_tag, &exclude, &paths, &groups, &tagbuf) >= 0)
+		goto done;
 	o.users = users.items;
 	o.nusers = users.n;
 	o.apply = apply;
