@@ -42,6 +42,10 @@ class UsersTest(CliTestCase):
         self.assertEqual(len(calls), 3, calls)
         self.assertTrue(all(c["signature_ok"] for c in calls), calls)
         self.assertTrue(all(c["http_status"] == 200 for c in calls), calls)
+        # one connection reused for every page, and our User-Agent
+        self.assertEqual(len({c["client_port"] for c in calls}), 1, calls)
+        for c in calls:
+            self.assertRegex(c["user_agent"], r"^iamkeys/\d+\.\d+\.\d+$")
 
     def test_json_fields_exact(self):
         res = run(["users", "--output", "json"], self.emu.env())

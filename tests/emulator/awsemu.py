@@ -573,7 +573,8 @@ class Principal:
 
 class Ctx:
     __slots__ = ("service", "action", "region", "params", "body", "principal", "now",
-                 "request_id", "headers", "access_key_id", "signature_ok", "account_id")
+                 "request_id", "headers", "access_key_id", "signature_ok", "account_id",
+                 "client_port")
 
 
 class Response:
@@ -938,7 +939,8 @@ class Emulator:
 
     # ---------------------------------------------------------------- request entry
 
-    def handle_api(self, method, raw_path, raw_query, headers, body, client_host):
+    def handle_api(self, method, raw_path, raw_query, headers, body, client_host,
+                   client_port=None):
         """Returns (Response, fault_or_None, log_entry)."""
         t0 = time.monotonic()
         lat = self.config.get("latency_ms") or 0
@@ -949,6 +951,7 @@ class Emulator:
         ctx = Ctx()
         ctx.request_id = str(uuid.uuid4())
         ctx.headers = headers
+        ctx.client_port = client_port
         ctx.access_key_id = None
         ctx.signature_ok = False
         ctx.principal = None
@@ -1064,7 +1067,11 @@ class Emulator:
                 "access_key_id": ctx.access_key_id, "principal": p.arn if p else None,
                 "http_status": status, "error_code": code, "signature_ok": bool(ctx.signature_ok),
                 "fault": fault.kind if fault else None, "request_id": ctx.request_id,
-                "params": logged, "duration_ms": round((time.monotonic() - t0) * 1000.0, 3)}
+                "params": logged, "duration_ms": round((time.monotonic() - t0) * 1000.0, 3),
+                # which connection (the client's port) and client: connection reuse and
+                # the User-Agent are observable
+                "client_port": getattr(ctx, "client_port", None),
+                "user_agent": ctx.headers.get("User-Agent") if ctx.headers else None}
 
     @staticmethod
     def _form(headers, body, query_pairs):
@@ -2377,7 +2384,8 @@ class Handler(BaseHTTPRequestHandler):
         if raw_path.startswith("/_emu/") or raw_path == "/_emu":
             return self._control(raw_path, raw_query, body)
         resp, fault, entry = emu.handle_api(self.command, raw_path, raw_query, self.headers,
-                                            body, self.client_address[0])
+                                            body, self.client_address[0],
+                                            client_port=self.client_address[1])
         body_out = resp.body
         # the call is logged before the reply goes out, so a client that has its answer
         # always finds its call in the log
