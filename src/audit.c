@@ -28,6 +28,7 @@ struct work_user {
 	const char *name;
 	const char *path;
 	const struct cr_user *report; /* NULL in api mode */
+	int report_fresh; /* the report is younger than AWS's last-use granularity */
 	/* results */
 	struct audit_key *keys;
 	size_t nkeys;
@@ -153,13 +154,16 @@ static int scan_user(struct aws_client *c, const struct audit_options *o, struct
 		 * Last use: the report's date is at most 4 hours old and only
 		 * ever earlier than the truth, so it settles "not unused";
 		 * only a key the report calls unused (or cannot match) is
-		 * asked about live.
+		 * asked about live — unless the report is younger than the
+		 * 15 minutes at which AWS records last use anyway: then
+		 * asking again would only repeat it.
 		 */
 		slot = report_slot(w->report, created);
 		f.active = k->active;
 		f.created = created;
 		f.last_used = slot ? slot->last_used : 0;
-		if (slot && !(policy_key_findings(&o->policy, &f, active, o->now) & FINDING_UNUSED)) {
+		if (slot && (w->report_fresh ||
+			     !(policy_key_findings(&o->policy, &f, active, o->now) & FINDING_UNUSED))) {
 			k->last_used = slot->last_used;
 			k->last_service = xstrdup_or_null(slot->last_used_service);
 			k->last_region = xstrdup_or_null(slot->last_used_region);
@@ -625,6 +629,8 @@ static int audit_report(struct aws_client *c, const struct audit_options *o,
 		work[n].name = u->user;
 		work[n].path = path_from_arn(u->arn, &paths[n]);
 		work[n].report = u;
+		work[n].report_fresh = out->report_generated &&
+				       (long long)o->now - (long long)out->report_generated <= 15 * 60;
 		n++;
 	}
 	if (run_pool(c, o, work, n, &out->api_calls, err) < 0)
