@@ -234,39 +234,22 @@ static int rotate_self(struct cli *cli, int apply, long verify_timeout_ms)
 		goto out;
 	}
 	/* wait until the new key works (IAM propagation), then use it */
-	{
-		double waited = 0;
-		long delay = 250;
-		struct sts_caller_identity nid = { 0 };
-		for (;;) {
-			strbuf_reset(&err);
-			if (!sts_get_caller_identity_with(c, &fresh, &nid, &err))
-				break;
-			if (waited + delay > verify_timeout_ms) {
-				/* put the old key back into the profile and drop the new one */
-				struct new_secret back = { old.access_key_id, old.secret_access_key, user,
-							    NULL, id.account };
-				struct strbuf e2 = STRBUF_INIT;
-				if (sink_deliver(sink, &back, &e2) < 0 ||
-				    iam_delete_access_key(c, user, nk.access_key_id, &e2) < 0)
-					error("the new key %s does not work (%s) and undoing failed (%s): "
-					      "the backup of %s is %s.iamkeys.bak", nk.access_key_id,
-					      err.buf, e2.buf, loc.credentials_file, loc.credentials_file);
-				else
-					error("the new key %s did not work within %lds (%s): profile '%s' "
-					      "restored and the new key deleted", nk.access_key_id,
-					      verify_timeout_ms / 1000, err.buf, loc.profile);
-				strbuf_release(&e2);
-				goto out;
-			}
-			{
-				struct timespec ts = { delay / 1000, (delay % 1000) * 1000000L };
-				nanosleep(&ts, NULL);
-			}
-			waited += delay;
-			delay = delay * 2 > 4000 ? 4000 : delay * 2;
-		}
-		sts_caller_identity_release(&nid);
+	strbuf_reset(&err);
+	if (rotate_verify_key(c, user, &fresh, verify_timeout_ms, &err) < 0) {
+		/* put the old key back into the profile and drop the new one */
+		struct new_secret back = { old.access_key_id, old.secret_access_key, user, NULL,
+					    id.account };
+		struct strbuf e2 = STRBUF_INIT;
+		if (sink_deliver(sink, &back, &e2) < 0 ||
+		    iam_delete_access_key(c, user, nk.access_key_id, &e2) < 0)
+			error("the new key %s does not work (%s) and undoing failed (%s): "
+			      "the backup of %s is %s.iamkeys.bak", nk.access_key_id, err.buf, e2.buf,
+			      loc.credentials_file, loc.credentials_file);
+		else
+			error("%s: profile '%s' restored and the new key %s deleted", err.buf,
+			      loc.profile, nk.access_key_id);
+		strbuf_release(&e2);
+		goto out;
 	}
 	nc = aws_client_new(cred_provider_static_new(&fresh), cli->g.region, cli->g.endpoint_url,
 			    NULL, &err);
@@ -367,13 +350,6 @@ static int rotate_accounts(struct cli *cli, struct org_opts *org, const struct r
 	return rc;
 }
 
-static void unset_settings(struct rotconf_settings *s)
-{
-	s->to = NULL;
-	s->rotate_after = s->deactivate_after = s->delete_after = s->max_grace = -1;
-	s->exempt = -1;
-}
-
 int cmd_rotate(struct cli *cli, int argc, const char **argv)
 {
 	struct rotate_options o;
@@ -419,7 +395,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	memset(&r, 0, sizeof(r));
 	memset(&org, 0, sizeof(org));
 	rot_policy_defaults(&o.policy);
-	unset_settings(&o.cli);
+	rotconf_settings_unset(&o.cli);
 	audit_policy_defaults(&o.exempt);
 	rc = cli_parse(cli, opts, argc, argv, &rest, 0);
 	if (rc >= 0)

@@ -255,8 +255,7 @@ out:
 	strbuf_release(&e);
 }
 
-/* STS GetCallerIdentity with the new key until it works (IAM propagation). */
-static int verify_key(struct aws_client *c, const char *user, const struct aws_credentials *nc,
+int rotate_verify_key(struct aws_client *c, const char *user, const struct aws_credentials *nc,
 		      long timeout_ms, struct strbuf *err)
 {
 	double t0 = monotonic_ms();
@@ -333,7 +332,7 @@ static int do_create(const struct exec_ctx *x, struct live_user *u, const struct
 	creds.access_key_id = xstrdup(nk.access_key_id);
 	creds.secret_access_key = xstrdup(nk.secret_access_key);
 	strbuf_reset(&e);
-	if (verify_key(c, u->name, &creds, x->o->verify_timeout_ms, &e) < 0) {
+	if (rotate_verify_key(c, u->name, &creds, x->o->verify_timeout_ms, &e) < 0) {
 		strbuf_addf(&st->detail, "created %s but %s (not delivered)", nk.access_key_id, e.buf);
 		clean_up_after_intent(c, u->name, intent->old_key, intent->t, x->o->policy.skew,
 				      &st->detail);
@@ -712,13 +711,6 @@ static int steps_from_json(struct rotate_user *ru, json_t *ju, struct strbuf *er
 	return 0;
 }
 
-static void settings_unset(struct rotconf_settings *s)
-{
-	s->to = NULL;
-	s->rotate_after = s->deactivate_after = s->delete_after = s->max_grace = -1;
-	s->exempt = -1;
-}
-
 /* Sinks on this machine (a file, a credentials profile): one per expanded name. */
 static int sink_spec_is_local(const char *spec)
 {
@@ -1004,7 +996,7 @@ int rotate_rollback(struct aws_client *c, const char *user, int apply, time_t no
 	memset(&o, 0, sizeof(o));
 	memset(&u, 0, sizeof(u));
 	rot_policy_defaults(&o.policy);
-	settings_unset(&o.cli);
+	rotconf_settings_unset(&o.cli);
 	o.now = now;
 	o.apply = apply;
 	x.o = &o;

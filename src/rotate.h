@@ -11,6 +11,7 @@
 #include "core/rotation.h"
 #include "core/rotconf.h"
 #include "core/strbuf.h"
+#include "core/awscreds.h"
 
 struct aws_client;
 
@@ -68,6 +69,13 @@ int rotate_rollback(struct aws_client *c, const char *user, int apply, time_t no
 void rotate_report_release(struct rotate_report *r);
 /* The plan (and results) as JSON, for --output json and --plan-out. */
 json_t *rotate_report_json(const struct rotate_report *r, time_t now);
+/*
+ * STS GetCallerIdentity signed with nc until it works (IAM propagates a new
+ * key after a while), with backoff, for at most timeout_ms; it must
+ * authenticate as user. 0, or -1 with a one-line reason in err.
+ */
+int rotate_verify_key(struct aws_client *c, const char *user, const struct aws_credentials *nc,
+		      long timeout_ms, struct strbuf *err);
 /* Describes one action for people: "deactivate AKIA...", "tag stage=intent". */
 void rotate_describe_action(struct strbuf *out, const struct rot_action *a, const char *sink);
 

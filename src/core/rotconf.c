@@ -2,7 +2,7 @@
 #include "core/rotconf.h"
 #include "core/timeutil.h"
 
-static void settings_unset(struct rotconf_settings *s)
+void rotconf_settings_unset(struct rotconf_settings *s)
 {
 	s->to = NULL;
 	s->rotate_after = s->deactivate_after = s->delete_after = s->max_grace = -1;
@@ -39,7 +39,7 @@ static int parse_header(struct rotconf *c, const char *b, const char *e, struct 
 	ALLOC_GROW(c->sections, c->n + 1, c->alloc);
 	s = &c->sections[c->n];
 	memset(s, 0, sizeof(*s));
-	settings_unset(&s->s);
+	rotconf_settings_unset(&s->s);
 	if (!strcmp(inner, "default")) {
 		s->kind = ROTCONF_DEFAULT;
 	} else if (!strcmp(inner, "user") || !strcmp(inner, "tag")) {

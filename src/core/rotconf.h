@@ -28,6 +28,9 @@ struct rotconf_settings {
 	int exempt;                                                          /* -1 = unset */
 };
 
+/* Every field unset: to NULL, durations and exempt -1. */
+void rotconf_settings_unset(struct rotconf_settings *s);
+
 struct rotconf_section {
 	enum rotconf_kind kind;
 	char *name;      /* user name, or tag key */

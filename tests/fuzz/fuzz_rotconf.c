@@ -14,9 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct rotconf_settings s;
 
 	if (rotconf_parse(&c, (const char *)data, size, "fuzz", &err) == 0) {
-		s.to = NULL;
-		s.rotate_after = s.deactivate_after = s.delete_after = s.max_grace = -1;
-		s.exempt = -1;
+		rotconf_settings_unset(&s);
 		rotconf_resolve(&c, "alice", keys, vals, 1, &s);
 	} else if (!err.len || strchr(err.buf, '\n')) {
 		abort(); /* errors are one line */

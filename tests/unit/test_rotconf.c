@@ -4,13 +4,6 @@
 #include <cmocka.h>
 #include "core/rotconf.h"
 
-static void unset(struct rotconf_settings *s)
-{
-	s->to = NULL;
-	s->rotate_after = s->deactivate_after = s->delete_after = s->max_grace = -1;
-	s->exempt = -1;
-}
-
 static const char good[] =
 	"# comment\n"
 	"; another\n"
@@ -42,7 +35,7 @@ static void test_precedence(void **state)
 	assert_int_equal(rotconf_parse(&c, good, strlen(good), "r.ini", &err), 0);
 	assert_int_equal(c.n, 5);
 
-	unset(&s);
+	rotconf_settings_unset(&s);
 	rotconf_resolve(&c, "zed", NULL, NULL, 0, &s);
 	assert_string_equal(s.to, "secretsmanager:iamkeys/{account}/{user}");
 	assert_int_equal(s.rotate_after, 90 * 86400);
@@ -50,25 +43,25 @@ static void test_precedence(void **state)
 	assert_int_equal(s.deactivate_after, -1);
 	assert_int_equal(s.exempt, -1);
 
-	unset(&s);
+	rotconf_settings_unset(&s);
 	rotconf_resolve(&c, "zed", k, v, 2, &s);
 	assert_string_equal(s.to, "ssm:/payments/{user}");
 	assert_int_equal(s.rotate_after, 30 * 86400);
 	assert_int_equal(s.deactivate_after, 14 * 86400);
 
-	unset(&s);
+	rotconf_settings_unset(&s);
 	rotconf_resolve(&c, "alice", k, v, 2, &s);
 	assert_string_equal(s.to, "file:/srv/keys/alice.json");
 	assert_int_equal(s.rotate_after, 30 * 86400);
 	assert_int_equal(s.exempt, 0);
 
-	unset(&s);
+	rotconf_settings_unset(&s);
 	rotconf_resolve(&c, "bob", NULL, NULL, 0, &s);
 	assert_int_equal(s.exempt, 1);
 	assert_int_equal(s.max_grace, 60 * 86400);
 
 	/* what the command line set wins */
-	unset(&s);
+	rotconf_settings_unset(&s);
 	s.rotate_after = 5;
 	s.to = (char *)"file:/cli";
 	rotconf_resolve(&c, "alice", k, v, 2, &s);
@@ -77,7 +70,7 @@ static void test_precedence(void **state)
 
 	/* a tag value that does not match */
 	v[0] = "other";
-	unset(&s);
+	rotconf_settings_unset(&s);
 	rotconf_resolve(&c, "zed", k, v, 1, &s);
 	assert_int_equal(s.rotate_after, 90 * 86400);
 	rotconf_release(&c);
