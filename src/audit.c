@@ -29,6 +29,9 @@ struct work_user {
 	const char *path;
 	const struct cr_user *report; /* NULL in api mode */
 	int report_fresh; /* the report is younger than AWS's last-use granularity */
+	/* tags and groups read in bulk (GetAccountAuthorizationDetails); NULL:
+	 * read them for this user alone if it needs them */
+	const struct iam_user_detail *detail;
 	/* results */
 	struct audit_key *keys;
 	size_t nkeys;
@@ -125,8 +128,14 @@ static int scan_user(struct aws_client *c, const struct audit_options *o, struct
 	int exempt;
 
 	(*calls)++;
-	if (iam_list_access_keys(c, w->name, &page, err) < 0)
+	if (iam_list_access_keys(c, w->name, &page, err) < 0) {
+		/* deleted since the credential report was made: no keys left */
+		if (w->report && !strcmp(aws_client_last_error_code(c), "NoSuchEntity")) {
+			strbuf_reset(err);
+			rc = 0;
+		}
 		goto out;
+	}
 	w->keys = xcalloc(page.nkeys ? page.nkeys : 1, sizeof(*w->keys));
 	for (i = 0; i < page.nkeys; i++)
 		if (page.keys[i].status && !strcmp(page.keys[i].status, "Active"))
@@ -198,7 +207,21 @@ static int scan_user(struct aws_client *c, const struct audit_options *o, struct
 		const char **tk = NULL, **tv = NULL;
 		struct user_facts uf = { w->name, w->path, NULL, NULL, 0, NULL, 0 };
 
-		if (policy_needs_tags(&o->policy)) {
+		if (w->detail) {
+			const struct iam_user *u = &w->detail->user;
+			tk = xcalloc(u->ntags + 1, sizeof(*tk));
+			tv = xcalloc(u->ntags + 1, sizeof(*tv));
+			for (i = 0; i < u->ntags; i++) {
+				tk[i] = u->tags[i].key;
+				tv[i] = u->tags[i].value;
+			}
+			uf.tag_keys = tk;
+			uf.tag_values = tv;
+			uf.ntags = u->ntags;
+			uf.groups = (const char *const *)w->detail->groups;
+			uf.ngroups = w->detail->ngroups;
+		}
+		if (!w->detail && policy_needs_tags(&o->policy)) {
 			(*calls)++;
 			if (iam_list_user_tags(c, w->name, &tags, err) < 0)
 				goto out;
@@ -212,7 +235,7 @@ static int scan_user(struct aws_client *c, const struct audit_options *o, struct
 			uf.tag_values = tv;
 			uf.ntags = tags.ntags;
 		}
-		if (policy_needs_groups(&o->policy)) {
+		if (!w->detail && policy_needs_groups(&o->policy)) {
 			(*calls)++;
 			if (iam_list_groups_for_user(c, w->name, &groups, err) < 0) {
 				free(tk);
@@ -590,11 +613,87 @@ static const char *path_from_arn(const char *arn, struct strbuf *buf)
 	return buf->buf;
 }
 
+static int cmp_name_ptr(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static int cmp_detail(const void *a, const void *b)
+{
+	const struct iam_user_detail *x = a, *y = b;
+	return strcmp(x->user.user_name, y->user.user_name);
+}
+
+struct name_set {
+	const char **names; /* sorted */
+	size_t n;
+};
+
+static int in_name_set(const char *name, void *ctx)
+{
+	const struct name_set *set = ctx;
+	return set->n && bsearch(&name, set->names, set->n, sizeof(*set->names), cmp_name_ptr);
+}
+
+/*
+ * The tag and group exemptions need each flagged user's tags and groups:
+ * one ListUserTags (and ListGroupsForUser) per user, or, for everyone at
+ * once, GetAccountAuthorizationDetails at 1,000 users a page. The bulk read
+ * is used when it takes fewer calls, and sets work[i].detail for the users
+ * it found (kept in *details); the others, and every user when the bulk
+ * read is denied, are read one by one as before. 0 / -1.
+ */
+static int read_details(struct aws_client *c, const struct audit_options *o,
+			struct work_user *work, size_t n, size_t nusers,
+			struct iam_user_detail_page *details, unsigned long *calls,
+			struct strbuf *err)
+{
+	struct name_set set = { NULL, 0 };
+	struct strbuf reason = STRBUF_INIT;
+	size_t i, per_user = (size_t)policy_needs_tags(&o->policy) +
+			     (size_t)policy_needs_groups(&o->policy);
+	size_t err_len = err->len;
+	int rc = 0;
+
+	if (!per_user)
+		return 0;
+	set.names = xcalloc(n + 1, sizeof(*set.names));
+	for (i = 0; i < n; i++) {
+		strbuf_reset(&reason);
+		if (!policy_exempt_by_name(&o->policy, work[i].name, work[i].path, &reason))
+			set.names[set.n++] = work[i].name;
+	}
+	strbuf_release(&reason);
+	if (set.n * per_user <= nusers / 1000 + 1)
+		goto out;
+	qsort(set.names, set.n, sizeof(*set.names), cmp_name_ptr);
+	if (iam_get_user_details(c, in_name_set, &set, details, calls, err) < 0) {
+		if (strcmp(aws_client_last_error_code(c), "AccessDenied")) {
+			rc = -1;
+			goto out;
+		}
+		strbuf_setlen(err, err_len);
+		goto out;
+	}
+	qsort(details->users, details->nusers, sizeof(*details->users), cmp_detail);
+	for (i = 0; i < n; i++) {
+		struct iam_user_detail key;
+		key.user.user_name = (char *)work[i].name;
+		work[i].detail = details->nusers ?
+			bsearch(&key, details->users, details->nusers, sizeof(key), cmp_detail) :
+			NULL;
+	}
+out:
+	free(set.names);
+	return rc;
+}
+
 static int audit_report(struct aws_client *c, const struct audit_options *o,
 			struct audit_result *out, struct strbuf *err)
 {
 	struct cred_report rep = { 0 };
 	struct aws_error aerr = { 0 };
+	struct iam_user_detail_page details = { 0 };
 	struct work_user *work = NULL;
 	struct strbuf *paths = NULL;
 	size_t i, n = 0;
@@ -633,6 +732,8 @@ static int audit_report(struct aws_client *c, const struct audit_options *o,
 				       (long long)o->now - (long long)out->report_generated <= 15 * 60;
 		n++;
 	}
+	if (read_details(c, o, work, n, out->users_scanned, &details, &out->api_calls, err) < 0)
+		goto out;
 	if (run_pool(c, o, work, n, &out->api_calls, err) < 0)
 		goto out;
 	if (root)
@@ -650,6 +751,7 @@ out:
 	for (i = 0; paths && i < n; i++)
 		strbuf_release(&paths[i]);
 	free(paths);
+	iam_user_detail_page_release(&details);
 	aws_error_release(&aerr);
 	cred_report_release(&rep);
 	return rc;

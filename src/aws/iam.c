@@ -598,3 +598,64 @@ int sts_get_caller_identity_with(struct aws_client *c, const struct aws_credenti
 	return query(c, AWS_SVC_STS, "GetCallerIdentity", NULL, 0, AWS_CALL_NO_RETRY,
 		     parse_caller_identity, out, creds, err);
 }
+
+struct user_details_out {
+	struct iam_user_detail_page page;
+	iam_user_want_fn want;
+	void *want_ctx;
+};
+
+static int parse_user_details(void *ctx, const char *xml, size_t len, struct strbuf *err)
+{
+	struct user_details_out *o = ctx;
+
+	iam_user_detail_page_release(&o->page);
+	return iam_parse_get_account_authorization_details(xml, len, o->want, o->want_ctx,
+							   &o->page, err);
+}
+
+int iam_get_user_details(struct aws_client *c, iam_user_want_fn want, void *want_ctx,
+			 struct iam_user_detail_page *out, unsigned long *pages,
+			 struct strbuf *err)
+{
+	struct user_details_out o;
+	char *marker = NULL;
+	size_t alloc = 0;
+	int more;
+
+	memset(out, 0, sizeof(*out));
+	memset(&o, 0, sizeof(o));
+	o.want = want;
+	o.want_ctx = want_ctx;
+	do {
+		struct aws_param params[] = {
+		    {"Filter.member.1", "User"},
+		    {"MaxItems", "1000"},
+		    {"Marker", marker},
+		};
+
+		(*pages)++;
+		if (query(c, AWS_SVC_IAM, "GetAccountAuthorizationDetails", params,
+			  ARRAY_SIZE(params), AWS_CALL_IDEMPOTENT, parse_user_details, &o, NULL,
+			  err) < 0)
+			goto fail;
+		ALLOC_GROW(out->users, out->nusers + o.page.nusers, alloc);
+		if (o.page.nusers)
+			memcpy(out->users + out->nusers, o.page.users,
+			       o.page.nusers * sizeof(*o.page.users));
+		out->nusers += o.page.nusers;
+		o.page.nusers = 0;
+		more = next_page(c, "GetAccountAuthorizationDetails", o.page.is_truncated,
+				 o.page.marker, &marker, err);
+		if (more < 0)
+			goto fail;
+		iam_user_detail_page_release(&o.page);
+	} while (more);
+	free(marker);
+	return 0;
+fail:
+	iam_user_detail_page_release(&o.page);
+	free(marker);
+	iam_user_detail_page_release(out);
+	return -1;
+}

@@ -59,6 +59,17 @@ int iam_untag_user(struct aws_client *c, const char *user_name, const char *cons
 int iam_list_groups_for_user(struct aws_client *c, const char *user_name,
 			     struct iam_group_page *out, struct strbuf *err);
 
+/*
+ * GetAccountAuthorizationDetails with Filter=User, every page (MaxItems
+ * 1000), merged into out: the users that want (may be NULL: all) accepts,
+ * with their Path, Tags and GroupList. *pages counts the calls made.
+ * Needs iam:GetAccountAuthorizationDetails (in SecurityAudit and
+ * ReadOnlyAccess); on AccessDenied the AWS error is in c's last_error.
+ */
+int iam_get_user_details(struct aws_client *c, iam_user_want_fn want, void *want_ctx,
+			 struct iam_user_detail_page *out, unsigned long *pages,
+			 struct strbuf *err);
+
 /* *state: STARTED | INPROGRESS | COMPLETE (caller frees). */
 int iam_generate_credential_report(struct aws_client *c, char **state, struct strbuf *err);
 /* The decoded CSV in content (reset first), GeneratedTime as sent in

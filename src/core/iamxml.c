@@ -5,6 +5,7 @@
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
 #include <libxml/tree.h>
+#include <libxml/xmlreader.h>
 #include <libxml/xmlerror.h>
 #include <openssl/crypto.h>
 
@@ -54,6 +55,8 @@ struct parse_state {
 	int saw_doctype;
 };
 
+static void record_error(struct parse_state *st, const xmlError *e, int fallback_line);
+
 /* Structured error handler: keeps the first error, drops warnings, prints nothing. */
 #if LIBXML_VERSION >= 21200
 static void on_xml_error(void *data, const xmlError *e)
@@ -62,7 +65,13 @@ static void on_xml_error(void *data, xmlErrorPtr e)
 #endif
 {
 	xmlParserCtxtPtr ctxt = data;
-	struct parse_state *st = ctxt ? ctxt->_private : NULL;
+
+	record_error(ctxt ? ctxt->_private : NULL, e, ctxt && ctxt->input ? ctxt->input->line : 0);
+}
+
+/* Keeps the first error of st as one line; drops warnings. */
+static void record_error(struct parse_state *st, const xmlError *e, int fallback_line)
+{
 	const char *m;
 	size_t start;
 	int space = 0, line;
@@ -70,7 +79,7 @@ static void on_xml_error(void *data, xmlErrorPtr e)
 	if (!st || !e || e->level < XML_ERR_ERROR || st->msg.len)
 		return;
 	/* errors raised outside the parser (encoding conversion) carry no line */
-	line = e->line > 0 ? e->line : ctxt->input ? ctxt->input->line : 0;
+	line = e->line > 0 ? e->line : fallback_line;
 	if (line > 0)
 		strbuf_addf(&st->msg, "malformed XML at line %d: ", line);
 	else
@@ -1033,4 +1042,214 @@ int sts_parse_assume_role(const char *xml, size_t len, struct sts_assumed *out, 
 		return fail(err, "%s response has no %s", op, missing);
 	}
 	return 0;
+}
+
+/* ---- GetAccountAuthorizationDetails (streamed) ------------------------- */
+
+void iam_user_detail_release(struct iam_user_detail *u)
+{
+	size_t i;
+
+	if (!u)
+		return;
+	iam_user_release(&u->user);
+	for (i = 0; i < u->ngroups; i++)
+		free(u->groups[i]);
+	free(u->groups);
+	memset(u, 0, sizeof(*u));
+}
+
+void iam_user_detail_page_release(struct iam_user_detail_page *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->nusers; i++)
+		iam_user_detail_release(&p->users[i]);
+	free(p->users);
+	free(p->marker);
+	memset(p, 0, sizeof(*p));
+}
+
+#if LIBXML_VERSION >= 21200
+static void on_reader_error(void *arg, const xmlError *e)
+#else
+static void on_reader_error(void *arg, xmlErrorPtr e)
+#endif
+{
+	record_error(arg, e, 0);
+}
+
+/* One UserDetailList/member (an expanded subtree) into u. */
+static int parse_user_detail(const char *op, xmlNodePtr m, struct iam_user_detail *u,
+			     struct strbuf *err)
+{
+	xmlNodePtr g = path(m, "GroupList/member");
+	size_t n = count_same(g);
+
+	if (parse_user(op, m, &u->user, err))
+		return -1;
+	if (!u->user.user_name || !*u->user.user_name)
+		return fail(err, "%s response has a user without UserName", op);
+	if (n)
+		u->groups = xcalloc(n, sizeof(*u->groups));
+	for (; g; g = next_same(g)) {
+		char *name = take_text(g, TEXT_EXACT);
+
+		if (!*name) {
+			free(name);
+			return fail(err, "%s response has an empty GroupList member", op);
+		}
+		u->groups[u->ngroups++] = name;
+	}
+	return 0;
+}
+
+/*
+ * A pull parser (xmlTextReader) instead of a whole tree: a page holds up to
+ * 1,000 users with their policies, and only one member is expanded at a
+ * time, so memory stays at one user's subtree whatever the page size.
+ */
+int iam_parse_get_account_authorization_details(const char *xml, size_t len,
+						 iam_user_want_fn want, void *want_ctx,
+						 struct iam_user_detail_page *out,
+						 struct strbuf *err)
+{
+	static const char op[] = "GetAccountAuthorizationDetails";
+	struct parse_state st = {STRBUF_INIT, 0};
+	xmlTextReaderPtr r;
+	xmlStructuredErrorFunc saved_serror;
+	xmlGenericErrorFunc saved_error;
+	void *saved_serror_ctx, *saved_error_ctx;
+	size_t alloc = 0;
+	int ret, in_result = 0, in_users = 0, seen_root = 0, seen_result = 0, rc = -1;
+	char *truncated = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (!xml || !len)
+		return fail(err, "empty XML response");
+	if (len > INT_MAX)
+		return fail(err, "XML response too large (%zu bytes)", len);
+	/* refused before parsing: the reader would read the internal subset first */
+	if (memmem(xml, len, "<!DOCTYPE", 9))
+		return fail(err, "refusing XML with a DOCTYPE declaration");
+	xmlInitParser();
+	r = xmlReaderForMemory(xml, (int)len, NULL, NULL,
+			       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+	if (!r)
+		return fail(err, "cannot create an XML parser");
+	xmlTextReaderSetStructuredErrorHandler(r, on_reader_error, &st);
+	saved_serror = xmlStructuredError;
+	saved_serror_ctx = xmlStructuredErrorContext;
+	saved_error = xmlGenericError;
+	saved_error_ctx = xmlGenericErrorContext;
+	xmlSetStructuredErrorFunc(&st, on_reader_error);
+	xmlSetGenericErrorFunc(NULL, ignore_generic_error);
+
+	ret = xmlTextReaderRead(r);
+	while (ret == 1) {
+		int type = xmlTextReaderNodeType(r), depth = xmlTextReaderDepth(r);
+		const char *name = (const char *)xmlTextReaderConstLocalName(r);
+		xmlNodePtr n;
+
+		if (type == XML_READER_TYPE_DOCUMENT_TYPE) {
+			st.saw_doctype = 1;
+			break;
+		}
+		if (type != XML_READER_TYPE_ELEMENT || !name) {
+			ret = xmlTextReaderRead(r);
+			continue;
+		}
+		if (depth <= 1)
+			in_users = 0;
+		if (depth == 0) {
+			if (strcmp(name, "GetAccountAuthorizationDetailsResponse")) {
+				fail(err, "%s response has no %sResult (root element is '", op, op);
+				add_printable(err, name, 64);
+				strbuf_addstr(err, "')");
+				goto out;
+			}
+			seen_root = 1;
+		} else if (depth == 1) {
+			in_result = !strcmp(name, "GetAccountAuthorizationDetailsResult");
+			seen_result |= in_result;
+		} else if (depth == 2 && in_result) {
+			in_users = 0;
+			if (!strcmp(name, "UserDetailList")) {
+				in_users = 1;
+			} else if (!strcmp(name, "IsTruncated") || !strcmp(name, "Marker")) {
+				char **dst = name[0] == 'I' ? &truncated : &out->marker;
+
+				n = xmlTextReaderExpand(r);
+				if (!n)
+					break;
+				free(*dst);
+				*dst = take_text(n, TEXT_TOKEN);
+				ret = xmlTextReaderNext(r);
+				continue;
+			} else {
+				/* groups, roles, policies: not read */
+				ret = xmlTextReaderNext(r);
+				continue;
+			}
+		} else if (depth == 3 && in_users && !strcmp(name, "member")) {
+			struct iam_user_detail u;
+
+			n = xmlTextReaderExpand(r);
+			if (!n)
+				break;
+			memset(&u, 0, sizeof(u));
+			if (parse_user_detail(op, n, &u, err)) {
+				iam_user_detail_release(&u);
+				goto out;
+			}
+			if (want && !want(u.user.user_name, want_ctx)) {
+				iam_user_detail_release(&u);
+			} else {
+				ALLOC_GROW(out->users, out->nusers + 1, alloc);
+				out->users[out->nusers++] = u;
+			}
+			ret = xmlTextReaderNext(r);
+			continue;
+		} else if (depth >= 2) {
+			/* anything else below the result, or outside it: skip the subtree */
+			ret = xmlTextReaderNext(r);
+			continue;
+		}
+		ret = xmlTextReaderRead(r);
+	}
+	if (st.saw_doctype) {
+		fail(err, "refusing XML with a DOCTYPE declaration");
+	} else if (st.msg.len) {
+		fail(err, "%s", st.msg.buf);
+	} else if (ret != 0) {
+		fail(err, "malformed XML");
+	} else if (!seen_root) {
+		fail(err, "XML response has no root element");
+	} else if (!seen_result) {
+		fail(err, "%s response has no %sResult", op, op);
+	} else if (truncated && strcasecmp(truncated, "true") && strcasecmp(truncated, "false")) {
+		fail(err, "%s response has an invalid IsTruncated value", op);
+	} else {
+		out->is_truncated = truncated && !strcasecmp(truncated, "true");
+		if (!out->is_truncated) {
+			free(out->marker);
+			out->marker = NULL;
+			rc = 0;
+		} else if (!out->marker || !*out->marker) {
+			fail(err, "%s response is truncated but has no Marker", op);
+		} else {
+			rc = 0;
+		}
+	}
+out:
+	xmlSetStructuredErrorFunc(saved_serror_ctx, saved_serror);
+	xmlSetGenericErrorFunc(saved_error_ctx, saved_error);
+	xmlFreeTextReader(r);
+	strbuf_release(&st.msg);
+	free(truncated);
+	if (rc < 0)
+		iam_user_detail_page_release(out);
+	return rc;
 }

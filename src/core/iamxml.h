@@ -125,6 +125,35 @@ int iam_parse_list_groups_for_user(const char *xml, size_t len, struct iam_group
 				   struct strbuf *err);
 void iam_group_page_release(struct iam_group_page *p);
 
+/*
+ * GetAccountAuthorizationDetails (Filter=User): the UserDetailList's users
+ * with their Path, Tags and GroupList; groups, roles and policies are
+ * skipped. Read with a pull parser, one user at a time; want (may be NULL)
+ * picks the users to keep, so a page of 1,000 costs only the kept ones.
+ * Users without UserName fail the call; IsTruncated=true needs a Marker.
+ */
+struct iam_user_detail {
+	struct iam_user user; /* user_name, user_id, arn, path, create_date, tags */
+	char **groups;        /* GroupList: group names */
+	size_t ngroups;
+};
+
+struct iam_user_detail_page {
+	struct iam_user_detail *users;
+	size_t nusers;
+	int is_truncated;
+	char *marker;
+};
+
+typedef int (*iam_user_want_fn)(const char *user_name, void *ctx);
+
+int iam_parse_get_account_authorization_details(const char *xml, size_t len,
+						 iam_user_want_fn want, void *want_ctx,
+						 struct iam_user_detail_page *out,
+						 struct strbuf *err);
+void iam_user_detail_release(struct iam_user_detail *u);
+void iam_user_detail_page_release(struct iam_user_detail_page *p);
+
 /* GetAccountSummary: the SummaryMap entries. */
 struct iam_summary_entry {
 	char *key;

@@ -44,6 +44,10 @@ def audit_fixture(root_key=True):
         user("auditor", [key("auditor", 5, last_used_days=0)],
              allow=["iam:List*", "iam:GetUser", "iam:GetAccessKeyLastUsed",
                     "iam:GetAccountSummary", "sts:GetCallerIdentity"]),
+        # may read the report, but not GetAccountAuthorizationDetails
+        user("reporter", [key("reporter", 5, last_used_days=0)],
+             allow=["iam:List*", "iam:GetUser", "iam:GetAccessKeyLastUsed",
+                    "iam:GenerateCredentialReport", "iam:GetCredentialReport"]),
     ]
     f = fixtures.admin_fixture(extra_users=users)
     if root_key:
@@ -89,6 +93,7 @@ class AuditTest(CliTestCase):
         cls.emu.stop()
 
     def setUp(self):
+        self.emu.set_clock(offset_seconds=0)  # a test may have moved it
         self.emu.load(audit_fixture())
         self.emu.clear_faults()
         self.emu.reset_calls()
@@ -111,15 +116,15 @@ class AuditTest(CliTestCase):
         self.assertEqual(by_user["inactive-old"]["Status"], "Inactive")
         s = doc["Summary"]
         self.assertEqual(s["Source"], "api")
-        self.assertEqual(s["UsersScanned"], 19)
-        self.assertEqual(s["KeysScanned"], 19)
+        self.assertEqual(s["UsersScanned"], 20)
+        self.assertEqual(s["KeysScanned"], 20)
         # exempt keys are shown but not counted
         self.assertEqual(s["Findings"], {"root-key": 1, "old": 7, "two-active": 2, "unused": 3,
                                          "inactive-stale": 1, "expiring": 1})
         c = self.emu.counters()
         self.assertEqual(c.get("iam:ListUsers"), 1)
-        self.assertEqual(c.get("iam:ListAccessKeys"), 19)
-        self.assertEqual(c.get("iam:GetAccessKeyLastUsed"), 19)
+        self.assertEqual(c.get("iam:ListAccessKeys"), 20)
+        self.assertEqual(c.get("iam:GetAccessKeyLastUsed"), 20)
         self.assertEqual(c.get("iam:GetAccountSummary"), 1)
         self.assertNotIn("iam:GenerateCredentialReport", c)
 
@@ -136,13 +141,93 @@ class AuditTest(CliTestCase):
         self.assertEqual(rdoc["Summary"]["Findings"], adoc["Summary"]["Findings"])
         self.assertEqual(rdoc["Summary"]["KeysScanned"], adoc["Summary"]["KeysScanned"])
         self.assertEqual(rdoc["Summary"]["Source"], "report")
-        # live re-reads only for the 13 users with a finding; never ListUsers
+        # live re-reads only for the 13 users with a finding (ListAccessKeys); their tags
+        # in one GetAccountAuthorizationDetails page; a report made by this run is trusted
+        # for last use; never ListUsers
         c = self.emu.counters()
-        self.assertNotIn("iam:ListUsers", c)
-        self.assertEqual(c.get("iam:GetCredentialReport"), 1)
-        self.assertEqual(c.get("iam:ListAccessKeys"), 13)
+        self.assertEqual(c, {"iam:GenerateCredentialReport": 2, "iam:GetCredentialReport": 1,
+                             "iam:GetAccountAuthorizationDetails": 1,
+                             "iam:ListAccessKeys": 13})
         users_with_finding = 13
-        self.assertLessEqual(sum(c.values()), 4 + 2 * users_with_finding + 4)
+        self.assertLessEqual(sum(c.values()), 4 + 2 * users_with_finding)
+        gaad = [x for x in self.emu.calls() if x["action"] == "GetAccountAuthorizationDetails"]
+        self.assertEqual((gaad[0]["params"].get("Filter.member.1"),
+                          gaad[0]["params"].get("MaxItems")), ("User", "1000"))
+
+    def test_report_mode_tags_and_groups_in_bulk(self):
+        # --exempt-group needs groups too: still one call for everyone, not two per user
+        res = self.audit("--exempt-group", "Admins")
+        self.assertRc(res, 3)
+        got, doc = rows(res)
+        ex = {k["UserName"]: k["Exempt"] for k in doc["Keys"]}
+        self.assertEqual((ex["breakglass"], ex["tagged"], ex["old-used"]),
+                         ("group Admins", "tag iamkeys:exempt=true", None))
+        c = self.emu.counters()
+        self.assertEqual(c.get("iam:GetAccountAuthorizationDetails"), 1)
+        self.assertNotIn("iam:ListUserTags", c)
+        self.assertNotIn("iam:ListGroupsForUser", c)
+        api = self.audit("--exempt-group", "Admins", "--source", "api")
+        self.assertEqual(json.loads(api.out)["Keys"], doc["Keys"])
+        # a throttled page is retried
+        self.emu.reset_calls()
+        self.emu.fault(action="GetAccountAuthorizationDetails", kind="throttle", nth=1)
+        again = self.audit("--exempt-group", "Admins")
+        self.assertEqual(json.loads(again.out)["Keys"], doc["Keys"])
+        self.assertEqual(self.emu.counters().get("iam:GetAccountAuthorizationDetails"), 2)
+        # a malformed page fails the audit: one line, exit 1
+        self.emu.reset_calls()
+        self.emu.clear_faults()
+        self.emu.fault(action="GetAccountAuthorizationDetails", kind="malformed", count=5)
+        bad = self.audit("--exempt-group", "Admins", AWS_MAX_ATTEMPTS="2")
+        self.assertRc(bad, 1)
+        self.assertOneLineError(bad, "GetAccountAuthorizationDetails")
+        self.assertEqual(bad.out, "")
+
+    def test_report_mode_bulk_read_denied(self):
+        env = dict(access_key_id=KID("reporter"), secret=fixtures.secret_for("reporter"))
+        res = self.audit(**env)
+        self.assertRc(res, 3)
+        self.assertEqual(res.err, "")  # no warning: the per-user reads are as good
+        got, doc = rows(res)
+        self.assertEqual(got, EXPECTED)
+        self.assertEqual(doc["Summary"]["Source"], "report")
+        c = self.emu.counters()
+        # denied once, then ListUserTags for each of the 13 users with a finding
+        self.assertEqual(c.get("iam:GetAccountAuthorizationDetails"), 1)
+        self.assertEqual(c.get("iam:ListUserTags"), 13)
+        denied = [x for x in self.emu.calls() if x["action"] == "GetAccountAuthorizationDetails"]
+        self.assertEqual(denied[0]["error_code"], "AccessDenied")
+
+    def test_report_mode_few_candidates_per_user(self):
+        # one user with a finding among few: ListUserTags is cheaper than the bulk read
+        f = fixtures.admin_fixture(extra_users=[
+            user("old", [key("old", 200, last_used_days=1)]),
+            user("fine", [key("fine", 10, last_used_days=1)])])
+        self.emu.load(f)
+        res = self.audit()
+        self.assertRc(res, 3)
+        c = self.emu.counters()
+        self.assertEqual(c.get("iam:ListUserTags"), 1)
+        self.assertNotIn("iam:GetAccountAuthorizationDetails", c)
+        # with --exclude covering the only candidate, nothing is read at all
+        self.emu.reset_calls()
+        res = self.audit("--exclude", "old")
+        self.assertRc(res, 0)
+        c = self.emu.counters()
+        self.assertNotIn("iam:ListUserTags", c)
+        self.assertNotIn("iam:GetAccountAuthorizationDetails", c)
+
+    def test_user_deleted_since_the_report(self):
+        self.assertRc(self.audit(), 3)
+        iam = self.emu.client("iam")
+        iam.delete_access_key(UserName="old-used", AccessKeyId=KID("old-used"))
+        iam.delete_user(UserName="old-used")
+        self.emu.reset_calls()
+        res = self.audit()  # the reused report still lists old-used
+        self.assertRc(res, 3)
+        got, _ = rows(res)
+        self.assertEqual(got, [r for r in EXPECTED if r[0] != "old-used"])
+        self.assertEqual(self.emu.counters().get("iam:GenerateCredentialReport"), 1)
 
     def test_report_reused_within_four_hours(self):
         self.assertRc(self.audit(), 3)
@@ -289,7 +374,7 @@ class AuditTest(CliTestCase):
     def test_all_keys(self):
         res = self.audit("--all")
         got = rows(res)[0]
-        self.assertEqual(len(got), 19 + 1)  # every key and the root row
+        self.assertEqual(len(got), 20 + 1)  # every key and the root row
         self.assertIn(("young", KID("young"), []), got)
 
     def test_bad_arguments(self):
@@ -322,7 +407,11 @@ class AuditPaginationTest(CliTestCase):
             emu.reset_calls()
             rep = run(["audit", "--output", "json"], emu.env())
             rdoc = json.loads(rep.out)
+            # tags of 1,501 users: two pages of GetAccountAuthorizationDetails
+            self.assertEqual(emu.counters().get("iam:GetAccountAuthorizationDetails"), 2)
+            self.assertNotIn("iam:ListUserTags", emu.counters())
             self.assertEqual(rdoc["Keys"], adoc["Keys"])
+            self.assertTrue(any(k["Exempt"] for k in rdoc["Keys"]))
             self.assertEqual(rdoc["Summary"]["KeysScanned"], adoc["Summary"]["KeysScanned"])
             self.assertGreater(len(rdoc["Keys"]), 100)
 

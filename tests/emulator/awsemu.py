@@ -1794,6 +1794,60 @@ def iam_list_groups_for_user(emu, ctx):
     return res
 
 
+def iam_get_account_authorization_details(emu, ctx):
+    """Users (Path, Tags, GroupList...) and groups, paginated over users then groups.
+    The emulator has no policies: the policy lists are empty; roles are listed bare."""
+    emu.authorize(ctx, "*")
+    acc = ctx.principal.account
+    p = ctx.params
+    filters = [v for k, v in sorted(p.items()) if k.startswith("Filter.member.")]
+    for f in filters:
+        if f not in ("User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy"):
+            raise ApiError("ValidationError", "1 validation error detected: Value '[%s]' at "
+                           "'filter' failed to satisfy constraint: Member must satisfy "
+                           "constraint: [Member must satisfy enum value set: [User, Role, "
+                           "LocalManagedPolicy, Group, AWSManagedPolicy]]" % f, 400)
+    want = set(filters) or {"User", "Role", "Group", "LocalManagedPolicy", "AWSManagedPolicy"}
+    items = []
+    if "User" in want:
+        items += [("user", acc.users[n]) for n in acc.sorted_names()]
+    if "Group" in want:
+        items += [("group", acc.groups[n]) for n in sorted(acc.groups)]
+    if "Role" in want:
+        items += [("role", acc.roles[n]) for n in sorted(acc.roles)]
+    page, truncated, marker = _paginate(ctx, items, "authdetails")
+    users, groups, roles = [], [], []
+    for kind, x in page:
+        if kind == "user":
+            d = [("Path", x.path), ("UserName", x.name), ("UserId", x.user_id),
+                 ("Arn", x.arn), ("CreateDate", emu.fmt_date(x.create_date)),
+                 ("UserPolicyList", []),
+                 ("GroupList", [("member", acc.groups[g.lower()].name) for g in x.groups
+                                if g.lower() in acc.groups]),
+                 ("AttachedManagedPolicies", [])]
+            if x.tags:
+                d.append(("Tags", [("member", [("Key", k), ("Value", v)])
+                                   for k, v in x.tags.items()]))
+            users.append(("member", d))
+        elif kind == "group":
+            groups.append(("member", [("Path", x.path), ("GroupName", x.name),
+                                      ("GroupId", x.group_id), ("Arn", x.arn),
+                                      ("CreateDate", emu.fmt_date(x.create_date)),
+                                      ("GroupPolicyList", []),
+                                      ("AttachedManagedPolicies", [])]))
+        else:
+            roles.append(("member", [("Path", x.path), ("RoleName", x.name),
+                                     ("RoleId", x.role_id), ("Arn", x.arn),
+                                     ("CreateDate", emu.fmt_date(x.create_date)),
+                                     ("InstanceProfileList", []), ("RolePolicyList", []),
+                                     ("AttachedManagedPolicies", [])]))
+    res = [("UserDetailList", users), ("GroupDetailList", groups), ("RoleDetailList", roles),
+           ("Policies", []), ("IsTruncated", truncated)]
+    if marker:
+        res.append(("Marker", marker))
+    return res
+
+
 def iam_get_account_summary(emu, ctx):
     emu.authorize(ctx, "*")
     acc = ctx.principal.account
@@ -2318,6 +2372,7 @@ HANDLERS = {
         "UntagUser": iam_untag_user, "ListUserTags": iam_list_user_tags,
         "ListGroupsForUser": iam_list_groups_for_user,
         "GetAccountSummary": iam_get_account_summary,
+        "GetAccountAuthorizationDetails": iam_get_account_authorization_details,
     },
     "sts": {
         "GetCallerIdentity": sts_get_caller_identity, "AssumeRole": sts_assume_role,

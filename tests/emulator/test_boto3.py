@@ -66,6 +66,34 @@ class Boto3Tests(EmulatorTestCase):
         self.assertEqual((c["iam:ListAccessKeys"], c["iam:ListUserTags"],
                           c["iam:ListGroupsForUser"]), (2, 3, 2))
 
+    def test_account_authorization_details_paginator(self):
+        pages = list(self.iam.get_paginator("get_account_authorization_details").paginate(
+            Filter=["User"], PaginationConfig={"PageSize": 100}))
+        self.assertEqual([len(p["UserDetailList"]) for p in pages], [100, 100, 32])
+        self.assertEqual([p["GroupDetailList"] for p in pages], [[], [], []])
+        self.assertEqual([p["IsTruncated"] for p in pages], [True, True, False])
+        users = {u["UserName"]: u for p in pages for u in p["UserDetailList"]}
+        self.assertEqual(len(users), N_USERS + 2)
+        two = users["twokeys"]
+        self.assertEqual(two["GroupList"], ["Admins", "Developers"])
+        self.assertEqual({t["Key"]: t["Value"] for t in two["Tags"]},
+                         {"t%02d" % i: str(i) for i in range(7)})
+        self.assertEqual((two["UserPolicyList"], two["AttachedManagedPolicies"]), ([], []))
+        b = users["bulk007"]
+        self.assertEqual((b["Path"], b["Arn"], b["GroupList"], b.get("Tags")),
+                         ("/bulk/", "arn:aws:iam::111111111111:user/bulk/bulk007", [], None))
+        self.assertIsInstance(b["CreateDate"], datetime.datetime)
+        self.assertEqual(self.emu.counters(), {"iam:GetAccountAuthorizationDetails": 3})
+        # without a filter, groups follow the users
+        full = self.iam.get_paginator("get_account_authorization_details").paginate(
+        ).build_full_result()
+        self.assertEqual(len(full["UserDetailList"]), N_USERS + 2)
+        self.assertEqual(sorted(g["GroupName"] for g in full["GroupDetailList"]),
+                         ["Admins", "Developers"])
+        with self.assertRaises(self.iam.exceptions.ClientError) as cm:
+            self.iam.get_account_authorization_details(Filter=["Users"])
+        self.assertEqual(cm.exception.response["Error"]["Code"], "ValidationError")
+
     def test_organizations_paginator(self):
         org = self.emu.client("organizations")
         accounts = org.get_paginator("list_accounts").paginate().build_full_result()["Accounts"]

@@ -107,6 +107,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		iam_group_page_release(&o);
 	}
 	{
+		struct iam_user_detail_page o;
+		size_t j;
+		check(iam_parse_get_account_authorization_details(xml, size, NULL, NULL, &o, &err),
+		      &err);
+		for (i = 0; i < o.nusers; i++) {
+			if (!o.users[i].user.user_name)
+				abort();
+			for (j = 0; j < o.users[i].ngroups; j++)
+				if (!o.users[i].groups[j])
+					abort();
+		}
+		if (o.is_truncated && !o.marker)
+			abort();
+		iam_user_detail_page_release(&o);
+	}
+	{
 		struct iam_summary_entry *e = NULL;
 		size_t n = 0;
 		check(iam_parse_get_account_summary(xml, size, &e, &n, &err), &err);

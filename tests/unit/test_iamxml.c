@@ -1020,6 +1020,148 @@ static void test_list_groups_for_user(void **state)
 	strbuf_release(&err);
 }
 
+static const char gaad_xml[] =
+    "<GetAccountAuthorizationDetailsResponse "
+    "xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n"
+    "  <GetAccountAuthorizationDetailsResult>\n"
+    "    <IsTruncated>true</IsTruncated>\n"
+    "    <UserDetailList>\n"
+    "      <member>\n"
+    "        <GroupList><member>Admins</member><member>On-Call</member></GroupList>\n"
+    "        <AttachedManagedPolicies><member><PolicyName>ReadOnly</PolicyName>"
+    "<PolicyArn>arn:aws:iam::aws:policy/ReadOnlyAccess</PolicyArn></member>"
+    "</AttachedManagedPolicies>\n"
+    "        <UserPolicyList><member><PolicyName>inline</PolicyName><PolicyDocument>"
+    "%7B%22Version%22%3A%222012-10-17%22%7D</PolicyDocument></member></UserPolicyList>\n"
+    "        <UserId>AIDA1</UserId>\n"
+    "        <Path>/eng/</Path>\n"
+    "        <UserName>alice</UserName>\n"
+    "        <Arn>arn:aws:iam::123456789012:user/eng/alice</Arn>\n"
+    "        <CreateDate>2013-10-14T18:32:24Z</CreateDate>\n"
+    "        <Tags><member><Key>iamkeys:exempt</Key><Value>true</Value></member>"
+    "<member><Key>team</Key><Value></Value></member></Tags>\n"
+    "      </member>\n"
+    "      <member><UserName>bob</UserName><Path>/</Path><GroupList/></member>\n"
+    "      <member><UserName>carol</UserName><Path>/</Path></member>\n"
+    "    </UserDetailList>\n"
+    "    <GroupDetailList><member><GroupName>Admins</GroupName></member></GroupDetailList>\n"
+    "    <RoleDetailList><member><RoleName>r</RoleName><UserName>not-a-user</UserName>"
+    "</member></RoleDetailList>\n"
+    "    <Policies/>\n"
+    "    <Marker>page-2</Marker>\n"
+    "  </GetAccountAuthorizationDetailsResult>\n"
+    "  <ResponseMetadata><RequestId>92e79ae7-7399-11e4-8c85-4b53eEXAMPLE</RequestId>"
+    "</ResponseMetadata>\n"
+    "</GetAccountAuthorizationDetailsResponse>\n";
+
+static int want_not_bob(const char *name, void *ctx)
+{
+	(*(int *)ctx)++;
+	return strcmp(name, "bob") != 0;
+}
+
+static void test_account_authorization_details(void **state)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct iam_user_detail_page p;
+	int asked = 0;
+
+	assert_int_equal(iam_parse_get_account_authorization_details(S(gaad_xml), NULL, NULL, &p,
+								     &err), 0);
+	assert_int_equal(p.nusers, 3);
+	assert_string_equal(p.users[0].user.user_name, "alice");
+	assert_string_equal(p.users[0].user.path, "/eng/");
+	assert_string_equal(p.users[0].user.arn, "arn:aws:iam::123456789012:user/eng/alice");
+	assert_int_equal(p.users[0].user.ntags, 2);
+	assert_string_equal(p.users[0].user.tags[0].key, "iamkeys:exempt");
+	assert_string_equal(p.users[0].user.tags[0].value, "true");
+	assert_string_equal(p.users[0].user.tags[1].value, "");
+	assert_int_equal(p.users[0].ngroups, 2);
+	assert_string_equal(p.users[0].groups[0], "Admins");
+	assert_string_equal(p.users[0].groups[1], "On-Call");
+	assert_int_equal(p.users[1].ngroups, 0);
+	assert_int_equal(p.users[1].user.ntags, 0);
+	assert_string_equal(p.users[2].user.user_name, "carol");
+	assert_int_equal(p.is_truncated, 1);
+	assert_string_equal(p.marker, "page-2");
+	iam_user_detail_page_release(&p);
+	assert_null(p.users);
+
+	/* the filter is asked once per user; the role's UserName is not a user */
+	assert_int_equal(iam_parse_get_account_authorization_details(S(gaad_xml), want_not_bob,
+								     &asked, &p, &err), 0);
+	assert_int_equal(asked, 3);
+	assert_int_equal(p.nusers, 2);
+	assert_string_equal(p.users[0].user.user_name, "alice");
+	assert_string_equal(p.users[1].user.user_name, "carol");
+	iam_user_detail_page_release(&p);
+	strbuf_release(&err);
+}
+
+static void test_account_authorization_details_errors(void **state)
+{
+#define GAAD_OPEN "<GetAccountAuthorizationDetailsResponse><GetAccountAuthorizationDetailsResult>"
+#define GAAD_CLOSE "</GetAccountAuthorizationDetailsResult></GetAccountAuthorizationDetailsResponse>"
+	static const struct {
+		const char *xml;
+		const char *msg;
+	} cases[] = {
+	    {GAAD_OPEN "<IsTruncated>true</IsTruncated>" GAAD_CLOSE,
+	     "GetAccountAuthorizationDetails response is truncated but has no Marker"},
+	    {GAAD_OPEN "<IsTruncated>yes</IsTruncated>" GAAD_CLOSE,
+	     "GetAccountAuthorizationDetails response has an invalid IsTruncated value"},
+	    {GAAD_OPEN "<UserDetailList><member><Path>/</Path></member></UserDetailList>" GAAD_CLOSE,
+	     "GetAccountAuthorizationDetails response has a user without UserName"},
+	    {GAAD_OPEN "<UserDetailList><member><UserName>a</UserName><GroupList><member/>"
+		       "</GroupList></member></UserDetailList>" GAAD_CLOSE,
+	     "GetAccountAuthorizationDetails response has an empty GroupList member"},
+	    {GAAD_OPEN "<UserDetailList><member><UserName>a</UserName><Tags><member><Value>v"
+		       "</Value></member></Tags></member></UserDetailList>" GAAD_CLOSE,
+	     "GetAccountAuthorizationDetails response has a tag without Key"},
+	    {"<ListUsersResponse><ListUsersResult/></ListUsersResponse>",
+	     "GetAccountAuthorizationDetails response has no GetAccountAuthorizationDetailsResult "
+	     "(root element is 'ListUsersResponse')"},
+	    {"<GetAccountAuthorizationDetailsResponse/>",
+	     "GetAccountAuthorizationDetails response has no GetAccountAuthorizationDetailsResult"},
+	    {"<!DOCTYPE x [<!ENTITY a \"b\">]>" GAAD_OPEN GAAD_CLOSE,
+	     "refusing XML with a DOCTYPE declaration"},
+	    {"<?xml version=\"1.0\"?>\n<!DOCTYPE GetAccountAuthorizationDetailsResponse SYSTEM "
+	     "\"http://127.0.0.1:1/x.dtd\">" GAAD_OPEN GAAD_CLOSE,
+	     "refusing XML with a DOCTYPE declaration"},
+	    {"   ", "XML response has no root element"},
+	};
+	struct strbuf err = STRBUF_INIT;
+	struct iam_user_detail_page p;
+	size_t i, cut;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		assert_int_equal(iam_parse_get_account_authorization_details(
+				     cases[i].xml, strlen(cases[i].xml), NULL, NULL, &p, &err),
+				 -1);
+		if (i == ARRAY_SIZE(cases) - 1)
+			assert_err(&err, "malformed XML");
+		else
+			assert_string_equal(err.buf, cases[i].msg);
+		assert_null(p.users);
+		assert_null(p.marker);
+	}
+	/* a body cut anywhere fails, with one line and nothing kept */
+	for (cut = 1; cut < sizeof(gaad_xml) - 30; cut += 7) {
+		assert_int_equal(iam_parse_get_account_authorization_details(gaad_xml, cut, NULL,
+									     NULL, &p, &err),
+				 -1);
+		assert_non_null(err.buf);
+		assert_null(strchr(err.buf, '\n'));
+		assert_null(p.users);
+	}
+	assert_int_equal(iam_parse_get_account_authorization_details(NULL, 0, NULL, NULL, &p, &err),
+			 -1);
+	assert_string_equal(err.buf, "empty XML response");
+	strbuf_release(&err);
+#undef GAAD_OPEN
+#undef GAAD_CLOSE
+}
+
 static void test_account_summary(void **state)
 {
 	static const char xml[] =
@@ -1510,6 +1652,8 @@ int main(void)
 	    cmocka_unit_test(test_get_user_tags),
 	    cmocka_unit_test(test_list_user_tags),
 	    cmocka_unit_test(test_list_groups_for_user),
+	    cmocka_unit_test(test_account_authorization_details),
+	    cmocka_unit_test(test_account_authorization_details_errors),
 	    cmocka_unit_test(test_account_summary),
 	    cmocka_unit_test(test_sts_get_caller_identity),
 	    cmocka_unit_test(test_sts_assume_role),
