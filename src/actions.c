@@ -862,7 +862,7 @@ void key_command_init(struct key_command *kc, enum key_action_kind kind)
 	kc->kind = kind;
 	kc->older_than = -1;
 	kc->unused = -1;
-	kc->jobs = 8;
+	kc->jobs = AUDIT_DEFAULT_JOBS;
 	kc->in_use_window = DEFAULT_IN_USE_WINDOW;
 	strbuf_init(&kc->tagbuf, 0);
 }

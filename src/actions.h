@@ -250,6 +250,6 @@ int key_command_run(struct cli *cli, struct key_command *kc);
 	  "exempt users with this tag (default iamkeys:exempt=true; 'none' turns it off)", 0 },   \
 	{ "exempt-group", 0, OPT_STRLIST, &(kc).exempt_groups, "GROUP",                             \
 	  "exempt members of this IAM group (repeatable)", 0 },                                   \
-	{ "jobs", 'j', OPT_INT, &(kc).jobs, "N", "concurrent API workers for the scan (default 8)", 0 }
+	{ "jobs", 'j', OPT_INT, &(kc).jobs, "N", "concurrent API workers for the scan, lowered while IAM throttles (default 32)", 0 }
 
 #endif

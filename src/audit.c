@@ -36,7 +36,12 @@ struct work_user {
 	struct audit_key *keys;
 	size_t nkeys;
 	int failed;
+	unsigned epoch; /* the pool's epoch when the scan started */
+	int requeued;   /* times put back after throttling */
 };
+
+/* A user whose calls stay throttled at a concurrency of 1 fails the scan. */
+#define MAX_REQUEUE 8
 
 struct pool {
 	const struct audit_options *o;
@@ -47,7 +52,23 @@ struct pool {
 	int stop;     /* an error happened: workers stop taking users */
 	struct strbuf err;
 	unsigned long calls;
+	/*
+	 * Adaptive concurrency (additive increase, multiplicative decrease):
+	 * at most limit workers scan a user at a time. A user whose calls
+	 * were throttled halves it (once per second at most, never below 1);
+	 * limit users in a row without throttling raise it by one, up to the
+	 * number of workers. So --jobs is a ceiling that IAM's throttling
+	 * lowers, instead of every worker retrying into the same limit until
+	 * its attempts run out.
+	 */
+	int limit, running, workers;
+	int ok_streak;
+	unsigned epoch; /* cuts so far */
+	/* users put back after running out of attempts while throttled */
+	struct work_user **again;
+	size_t nagain;
 	pthread_mutex_t lock;
+	pthread_cond_t cond;
 };
 
 static void audit_key_release(struct audit_key *k)
@@ -268,6 +289,59 @@ struct worker_arg {
 	struct aws_client *client;
 };
 
+/*
+ * After a user: adapt the pool's limit (p->lock held). A throttled user
+ * halves it only if it started after the last cut (at most one cut per
+ * round of in-flight users, as TCP cuts once per round trip).
+ */
+static void adapt_limit(struct pool *p, const struct work_user *w, int throttled, int verbose)
+{
+	int before = p->limit;
+
+	if (throttled) {
+		p->ok_streak = 0;
+		if (p->limit > 1 && w->epoch == p->epoch) {
+			p->limit /= 2;
+			p->epoch++;
+		}
+	} else if (p->limit < p->workers && ++p->ok_streak >= p->limit) {
+		p->limit++;
+		p->ok_streak = 0;
+	}
+	if (verbose && p->limit != before)
+		fprintf(stderr, "iamkeys: debug: %s: %d concurrent workers\n",
+			throttled ? "throttled" : "no throttling", p->limit);
+}
+
+/* The next user to scan (p->lock held), or NULL when there is none left. */
+static struct work_user *take_user(struct pool *p)
+{
+	for (;;) {
+		int more = p->nagain || p->next < p->nusers;
+
+		if (p->stop || (!more && !p->running))
+			return NULL;
+		if (more && p->running < p->limit) {
+			struct work_user *w = p->nagain ? p->again[--p->nagain] : &p->users[p->next++];
+			w->epoch = p->epoch;
+			p->running++;
+			return w;
+		}
+		/* wait for a slot, or for a running user that may be put back */
+		pthread_cond_wait(&p->cond, &p->lock);
+	}
+}
+
+static void reset_user(struct work_user *w)
+{
+	size_t i;
+	for (i = 0; i < w->nkeys; i++)
+		audit_key_release(&w->keys[i]);
+	free(w->keys);
+	w->keys = NULL;
+	w->nkeys = 0;
+}
+
 static void *worker(void *arg)
 {
 	struct worker_arg *wa = arg;
@@ -276,28 +350,40 @@ static void *worker(void *arg)
 
 	for (;;) {
 		struct work_user *w;
-		unsigned long calls = 0;
-		int rc;
+		unsigned long calls = 0, throttles;
+		int rc, throttled;
 
 		pthread_mutex_lock(&p->lock);
-		if (p->stop || p->next >= p->nusers) {
-			pthread_mutex_unlock(&p->lock);
-			break;
-		}
-		w = &p->users[p->next++];
+		w = take_user(p);
 		pthread_mutex_unlock(&p->lock);
+		if (!w)
+			break;
 
+		throttles = wa->client->throttles;
 		rc = scan_user(wa->client, p->o, w, &calls, &err);
+		throttled = wa->client->throttles != throttles;
 
 		pthread_mutex_lock(&p->lock);
+		p->running--;
 		p->calls += calls;
-		p->done++;
+		adapt_limit(p, w, throttled, wa->client->verbose);
+		if (rc < 0 && retry_is_throttle_code(aws_client_last_error_code(wa->client)) &&
+		    w->requeued < MAX_REQUEUE) {
+			/* out of attempts while throttled: again later, at the lower limit */
+			reset_user(w);
+			w->requeued++;
+			p->again[p->nagain++] = w;
+			rc = 0;
+		} else {
+			p->done++;
+		}
 		if (rc < 0) {
 			w->failed = 1;
 			if (!p->stop)
 				strbuf_addbuf(&p->err, &err);
 			p->stop = 1;
 		}
+		pthread_cond_broadcast(&p->cond);
 		pthread_mutex_unlock(&p->lock);
 		strbuf_reset(&err);
 	}
@@ -338,8 +424,11 @@ static int run_pool(struct aws_client *c, const struct audit_options *o, struct 
 	p.o = o;
 	p.users = users;
 	p.nusers = nusers;
+	p.limit = p.workers = jobs;
+	p.again = xcalloc(nusers, sizeof(*p.again));
 	strbuf_init(&p.err, 0);
 	pthread_mutex_init(&p.lock, NULL);
+	pthread_cond_init(&p.cond, NULL);
 	th = xcalloc((size_t)jobs, sizeof(*th));
 	args = xcalloc((size_t)jobs, sizeof(*args));
 
@@ -363,6 +452,7 @@ static int run_pool(struct aws_client *c, const struct audit_options *o, struct 
 	if (rc < 0) {
 		pthread_mutex_lock(&p.lock);
 		p.stop = 1;
+		pthread_cond_broadcast(&p.cond);
 		pthread_mutex_unlock(&p.lock);
 	}
 	/* progress on stderr while the workers run */
@@ -394,6 +484,8 @@ static int run_pool(struct aws_client *c, const struct audit_options *o, struct 
 	}
 	*calls += p.calls;
 	strbuf_release(&p.err);
+	free(p.again);
+	pthread_cond_destroy(&p.cond);
 	pthread_mutex_destroy(&p.lock);
 	free(th);
 	free(args);

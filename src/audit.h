@@ -41,6 +41,12 @@ struct audit_result {
 	unsigned long api_calls;
 };
 
+/*
+ * Workers for the live reads. A ceiling: the pool halves its concurrency
+ * when IAM throttles and grows back by one per round without throttling.
+ */
+#define AUDIT_DEFAULT_JOBS 32
+
 struct audit_options {
 	struct audit_policy policy;
 	enum audit_source source;

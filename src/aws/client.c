@@ -597,6 +597,8 @@ static int run_call(const struct aws_call *k, struct strbuf *out_body, struct aw
 			cred_provider_invalidate(c->creds);
 			extra = idempotent;
 		}
+		if (resp.error == HTTP_OK && retry_is_throttle_code(e.code))
+			c->throttles++;
 		retryable = extra || retry_is_retryable(&resp, &e, idempotent);
 		if (retryable && attempt < max_attempts) {
 			int cost = retry_quota_acquire(&c->quota, resp.error == HTTP_ERR_TIMEOUT);

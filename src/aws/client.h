@@ -140,8 +140,9 @@ struct aws_client {
 	struct retry_policy retry;
 	time_t (*now)(void); /* aws_clock_now by default */
 	int verbose;	     /* --debug: log request lines (never secrets) to stderr */
-	/* counters for --stats and tests */
-	unsigned long calls, retries;
+	/* counters for --stats and tests; throttles: responses with a
+	 * throttling error code (retried or not) */
+	unsigned long calls, retries, throttles;
 
 	/* resolved at creation (so a bad endpoint URL is a configuration error) */
 	struct aws_endpoint endpoints[AWS_SVC__COUNT];

@@ -416,6 +416,27 @@ class AuditPaginationTest(CliTestCase):
             self.assertGreater(len(rdoc["Keys"]), 100)
 
 
+class AuditRateLimitTest(CliTestCase):
+    def test_workers_back_off_under_an_account_rate_limit(self):
+        """32 workers against an account that allows 60 requests a second: the pool
+        halves its concurrency on throttling, so no call runs out of its 3 attempts."""
+        with Emulator(fixture=fixtures.many_users(150, seed=7)) as emu:
+            emu.set_clock(now="2026-06-01T12:00:00Z")
+            emu.load(fixtures.many_users(150, seed=7))
+            args = ["audit", "--output", "json", "--source", "api"]
+            free = run(args, emu.env())
+            self.assertIn(free.rc, (0, 3), repr(free))
+            emu.config(latency_ms=25, rate_limit=60, rate_burst=10)
+            emu.reset_calls()
+            res = run(args + ["--jobs", "32", "--debug"], emu.env())
+            self.assertIn(res.rc, (0, 3), res.err[-3000:])
+            self.assertEqual(json.loads(res.out)["Keys"], json.loads(free.out)["Keys"])
+            throttled = [c for c in emu.calls() if c["error_code"] == "Throttling"]
+            self.assertGreater(len(throttled), 0)
+            self.assertIn("throttled: 16 concurrent workers", res.err)
+            self.assertIn("throttled: 1 concurrent workers", res.err)
+
+
 class AuditProgressTest(CliTestCase):
     """The progress bar goes to stderr only when stderr is a terminal."""
 
