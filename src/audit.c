@@ -391,18 +391,9 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 static double monotonic_s(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return aws_monotonic_ms() / 1000.0;
 }
 
 /* Scans every user in users[] with o->jobs workers. 0 / -1. */
@@ -469,7 +460,7 @@ static int run_pool(struct aws_client *c, const struct audit_options *o, struct 
 			fprintf(stderr, "\rscanning users: %zu/%zu", done, nusers);
 			shown = 1;
 		}
-		sleep_ms(100);
+		aws_sleep_ms(100);
 	}
 	for (i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
@@ -521,7 +512,7 @@ static int fetch_report(struct aws_client *c, const struct audit_options *o,
 				    o->report_timeout_s);
 			goto out;
 		}
-		sleep_ms(delay);
+		aws_sleep_ms(delay);
 		delay = delay * 2 > 4000 ? 4000 : delay * 2;
 	}
 	(*calls)++;

@@ -159,20 +159,6 @@ static void keys_summary(struct strbuf *out, const struct live_user *u)
 			    u->keys[i].active ? "Active" : "Inactive");
 }
 
-static void sleep_ms(long ms)
-{
-	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
-static double monotonic_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 void rotate_describe_action(struct strbuf *out, const struct rot_action *a, const char *sink)
 {
 	switch (a->kind) {
@@ -258,7 +244,7 @@ out:
 int rotate_verify_key(struct aws_client *c, const char *user, const struct aws_credentials *nc,
 		      long timeout_ms, struct strbuf *err)
 {
-	double t0 = monotonic_ms();
+	double t0 = aws_monotonic_ms();
 	long delay = 250;
 	int attempts = 0;
 
@@ -278,14 +264,14 @@ int rotate_verify_key(struct aws_client *c, const char *user, const struct aws_c
 			return ok ? 0 : -1;
 		}
 		sts_caller_identity_release(&id);
-		if (monotonic_ms() - t0 + (double)delay > (double)timeout_ms) {
+		if (aws_monotonic_ms() - t0 + (double)delay > (double)timeout_ms) {
 			strbuf_addf(err, "the new key did not work after %d attempts in %lds: %s",
 				    attempts, timeout_ms / 1000, e.buf);
 			strbuf_release(&e);
 			return -1;
 		}
 		strbuf_release(&e);
-		sleep_ms(delay);
+		aws_sleep_ms(delay);
 		delay = delay * 2 > 4000 ? 4000 : delay * 2;
 	}
 }

@@ -337,17 +337,6 @@ static int adjust_clock_skew(struct aws_client *c, const struct http_response *r
 	return 1;
 }
 
-static void default_sleep_ms(long ms)
-{
-	struct timespec ts;
-
-	if (ms <= 0)
-		return;
-	ts.tv_sec = ms / 1000;
-	ts.tv_nsec = (ms % 1000) * 1000000L;
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
 
 static long elapsed_ms(const struct timespec *start)
 {
@@ -616,7 +605,7 @@ static int run_call(const struct aws_call *k, struct strbuf *out_body, struct aw
 				if (c->retry.sleep_ms)
 					c->retry.sleep_ms(c->retry.sleep_ctx, ms);
 				else
-					default_sleep_ms(ms);
+					aws_sleep_ms(ms);
 				continue;
 			}
 			if (c->verbose)

@@ -29,6 +29,10 @@ int aws_region_valid(const char *region);
  * IAMKEYS_TEST_CLOCK_OFFSET (seconds added to real time), for tests.
  * Invalid values of either are ignored. */
 time_t aws_clock_now(void);
+/* Sleeps ms milliseconds (through EINTR); nothing for ms <= 0. */
+void aws_sleep_ms(long ms);
+/* A monotonic clock in milliseconds, for waits and timeouts. */
+double aws_monotonic_ms(void);
 
 /* The partition of a region, for ARNs: "aws", "aws-cn", "aws-us-gov", ... (NULL: "aws"). */
 const char *aws_partition_name(const char *region);
