@@ -35,14 +35,6 @@ DEFINE_PARSE_ADAPTER(parse_caller_identity, struct sts_caller_identity,
 		     sts_parse_get_caller_identity, sts_caller_identity_release)
 DEFINE_PARSE_ADAPTER(parse_new_key_raw, struct iam_access_key, iam_parse_create_access_key,
 		     iam_access_key_release)
-DEFINE_PARSE_ADAPTER(parse_user_page_raw, struct iam_user_page, iam_parse_list_users,
-		     iam_user_page_release)
-DEFINE_PARSE_ADAPTER(parse_key_page_raw, struct iam_access_key_page, iam_parse_list_access_keys,
-		     iam_access_key_page_release)
-DEFINE_PARSE_ADAPTER(parse_tag_page_raw, struct iam_tag_page, iam_parse_list_user_tags,
-		     iam_tag_page_release)
-DEFINE_PARSE_ADAPTER(parse_group_page_raw, struct iam_group_page, iam_parse_list_groups_for_user,
-		     iam_group_page_release)
 
 /* A truncated page without a marker would loop forever: call it malformed. */
 static int check_marker(int is_truncated, const char *marker, struct strbuf *err)
@@ -54,41 +46,25 @@ static int check_marker(int is_truncated, const char *marker, struct strbuf *err
 	return 0;
 }
 
-static int parse_user_page(void *ctx, const char *xml, size_t len, struct strbuf *err)
-{
-	struct iam_user_page *p = ctx;
+/* A paged list's parse: the one-attempt parse, then the marker check. */
+#define DEFINE_PAGE_ADAPTER(name, type, parse_fn, release_fn)                                      \
+	DEFINE_PARSE_ADAPTER(name##_raw, type, parse_fn, release_fn)                               \
+	static int name(void *ctx, const char *xml, size_t len, struct strbuf *err)                \
+	{                                                                                          \
+		type *p = ctx;                                                                     \
+		if (name##_raw(ctx, xml, len, err) < 0)                                            \
+			return -1;                                                                 \
+		return check_marker(p->is_truncated, p->marker, err);                              \
+	}
 
-	if (parse_user_page_raw(ctx, xml, len, err) < 0)
-		return -1;
-	return check_marker(p->is_truncated, p->marker, err);
-}
-
-static int parse_key_page(void *ctx, const char *xml, size_t len, struct strbuf *err)
-{
-	struct iam_access_key_page *p = ctx;
-
-	if (parse_key_page_raw(ctx, xml, len, err) < 0)
-		return -1;
-	return check_marker(p->is_truncated, p->marker, err);
-}
-
-static int parse_tag_page(void *ctx, const char *xml, size_t len, struct strbuf *err)
-{
-	struct iam_tag_page *p = ctx;
-
-	if (parse_tag_page_raw(ctx, xml, len, err) < 0)
-		return -1;
-	return check_marker(p->is_truncated, p->marker, err);
-}
-
-static int parse_group_page(void *ctx, const char *xml, size_t len, struct strbuf *err)
-{
-	struct iam_group_page *p = ctx;
-
-	if (parse_group_page_raw(ctx, xml, len, err) < 0)
-		return -1;
-	return check_marker(p->is_truncated, p->marker, err);
-}
+DEFINE_PAGE_ADAPTER(parse_user_page, struct iam_user_page, iam_parse_list_users,
+		    iam_user_page_release)
+DEFINE_PAGE_ADAPTER(parse_key_page, struct iam_access_key_page, iam_parse_list_access_keys,
+		    iam_access_key_page_release)
+DEFINE_PAGE_ADAPTER(parse_tag_page, struct iam_tag_page, iam_parse_list_user_tags,
+		    iam_tag_page_release)
+DEFINE_PAGE_ADAPTER(parse_group_page, struct iam_group_page, iam_parse_list_groups_for_user,
+		    iam_group_page_release)
 
 static int parse_new_key(void *ctx, const char *xml, size_t len, struct strbuf *err)
 {
