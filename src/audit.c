@@ -29,9 +29,8 @@ struct work_user {
 	const char *path;
 	const struct cr_user *report; /* NULL in api mode */
 	int report_fresh; /* the report is younger than AWS's last-use granularity */
-	/* tags and groups read in bulk (GetAccountAuthorizationDetails); NULL:
-	 * read them for this user alone if it needs them */
-	const struct iam_user_detail *detail;
+	/* has a finding and needs its tags or groups to settle the exemption */
+	int needs_lookup;
 	/* results */
 	struct audit_key *keys;
 	size_t nkeys;
@@ -43,10 +42,14 @@ struct work_user {
 /* A user whose calls stay throttled at a concurrency of 1 fails the scan. */
 #define MAX_REQUEUE 8
 
+typedef int (*user_task_fn)(struct aws_client *c, const struct audit_options *o,
+			    struct work_user *w, unsigned long *calls, struct strbuf *err);
+
 struct pool {
 	const struct audit_options *o;
-	struct work_user *users;
+	struct work_user **users;
 	size_t nusers;
+	user_task_fn task;
 	size_t next;  /* next user to take */
 	size_t done;  /* users finished */
 	int stop;     /* an error happened: workers stop taking users */
@@ -137,7 +140,31 @@ static const struct cr_key *report_slot(const struct cr_user *r, time_t created)
 	return found;
 }
 
-/* Reads one user's keys live and computes their findings. 0 / -1. */
+static void set_exempt(struct work_user *w, int exempt, const char *reason)
+{
+	size_t i;
+	for (i = 0; i < w->nkeys; i++) {
+		w->keys[i].exempt = exempt;
+		w->keys[i].exempt_reason = exempt ? xstrdup(reason) : NULL;
+	}
+}
+
+static void reset_user(struct work_user *w)
+{
+	size_t i;
+	for (i = 0; i < w->nkeys; i++)
+		audit_key_release(&w->keys[i]);
+	free(w->keys);
+	w->keys = NULL;
+	w->nkeys = 0;
+	w->needs_lookup = 0;
+}
+
+/*
+ * Reads one user's keys live and computes their findings and the name and
+ * path exemptions; a user that needs its tags or groups is left with
+ * needs_lookup set. 0 / -1 (nothing kept).
+ */
 static int scan_user(struct aws_client *c, const struct audit_options *o, struct work_user *w,
 		     unsigned long *calls, struct strbuf *err)
 {
@@ -222,65 +249,79 @@ static int scan_user(struct aws_client *c, const struct audit_options *o, struct
 	}
 
 	exempt = policy_exempt_by_name(&o->policy, w->name, w->path, &reason);
-	if (!exempt && any && (policy_needs_tags(&o->policy) || policy_needs_groups(&o->policy))) {
-		struct iam_tag_page tags = { 0 };
-		struct iam_group_page groups = { 0 };
-		const char **tk = NULL, **tv = NULL;
-		struct user_facts uf = { w->name, w->path, NULL, NULL, 0, NULL, 0 };
-
-		if (w->detail) {
-			const struct iam_user *u = &w->detail->user;
-			tk = xcalloc(u->ntags + 1, sizeof(*tk));
-			tv = xcalloc(u->ntags + 1, sizeof(*tv));
-			for (i = 0; i < u->ntags; i++) {
-				tk[i] = u->tags[i].key;
-				tv[i] = u->tags[i].value;
-			}
-			uf.tag_keys = tk;
-			uf.tag_values = tv;
-			uf.ntags = u->ntags;
-			uf.groups = (const char *const *)w->detail->groups;
-			uf.ngroups = w->detail->ngroups;
-		}
-		if (!w->detail && policy_needs_tags(&o->policy)) {
-			(*calls)++;
-			if (iam_list_user_tags(c, w->name, &tags, err) < 0)
-				goto out;
-			tk = xcalloc(tags.ntags + 1, sizeof(*tk));
-			tv = xcalloc(tags.ntags + 1, sizeof(*tv));
-			for (i = 0; i < tags.ntags; i++) {
-				tk[i] = tags.tags[i].key;
-				tv[i] = tags.tags[i].value;
-			}
-			uf.tag_keys = tk;
-			uf.tag_values = tv;
-			uf.ntags = tags.ntags;
-		}
-		if (!w->detail && policy_needs_groups(&o->policy)) {
-			(*calls)++;
-			if (iam_list_groups_for_user(c, w->name, &groups, err) < 0) {
-				free(tk);
-				free(tv);
-				iam_tag_page_release(&tags);
-				goto out;
-			}
-			uf.groups = (const char *const *)groups.group_names;
-			uf.ngroups = groups.ngroups;
-		}
-		exempt = policy_user_exempt(&o->policy, &uf, &reason);
-		free(tk);
-		free(tv);
-		iam_tag_page_release(&tags);
-		iam_group_page_release(&groups);
-	}
-	for (i = 0; i < w->nkeys; i++) {
-		w->keys[i].exempt = exempt;
-		w->keys[i].exempt_reason = exempt ? xstrdup(reason.buf) : NULL;
-	}
+	if (!exempt && any && (policy_needs_tags(&o->policy) || policy_needs_groups(&o->policy)))
+		w->needs_lookup = 1; /* settled by resolve_exemptions() */
+	else
+		set_exempt(w, exempt, reason.buf);
 	rc = 0;
 out:
+	if (rc < 0)
+		reset_user(w);
 	strbuf_release(&reason);
 	iam_access_key_page_release(&page);
+	return rc;
+}
+
+/* The tag and group exemptions of w from its tags and groups. */
+static void exempt_by(const struct audit_options *o, struct work_user *w,
+		      const struct iam_tag *tags, size_t ntags, char *const *groups,
+		      size_t ngroups)
+{
+	struct user_facts uf = { w->name, w->path, NULL, NULL, 0, NULL, 0 };
+	struct strbuf reason = STRBUF_INIT;
+	const char **tk = xcalloc(ntags + 1, sizeof(*tk));
+	const char **tv = xcalloc(ntags + 1, sizeof(*tv));
+	size_t i;
+	int exempt;
+
+	for (i = 0; i < ntags; i++) {
+		tk[i] = tags[i].key;
+		tv[i] = tags[i].value;
+	}
+	uf.tag_keys = tk;
+	uf.tag_values = tv;
+	uf.ntags = ntags;
+	uf.groups = (const char *const *)groups;
+	uf.ngroups = ngroups;
+	exempt = policy_user_exempt(&o->policy, &uf, &reason);
+	set_exempt(w, exempt, reason.buf);
+	w->needs_lookup = 0;
+	free(tk);
+	free(tv);
+	strbuf_release(&reason);
+}
+
+/* Reads one user's tags and groups (as the policy needs them). 0 / -1. */
+static int lookup_user(struct aws_client *c, const struct audit_options *o, struct work_user *w,
+		       unsigned long *calls, struct strbuf *err)
+{
+	struct iam_tag_page tags = { 0 };
+	struct iam_group_page groups = { 0 };
+	int rc = -1;
+
+	if (policy_needs_tags(&o->policy)) {
+		(*calls)++;
+		if (iam_list_user_tags(c, w->name, &tags, err) < 0)
+			goto gone;
+	}
+	if (policy_needs_groups(&o->policy)) {
+		(*calls)++;
+		if (iam_list_groups_for_user(c, w->name, &groups, err) < 0)
+			goto gone;
+	}
+	exempt_by(o, w, tags.tags, tags.ntags, groups.group_names, groups.ngroups);
+	rc = 0;
+	goto out;
+gone:
+	/* deleted since its keys were read: so are its keys */
+	if (!strcmp(aws_client_last_error_code(c), "NoSuchEntity")) {
+		strbuf_reset(err);
+		reset_user(w);
+		rc = 0;
+	}
+out:
+	iam_tag_page_release(&tags);
+	iam_group_page_release(&groups);
 	return rc;
 }
 
@@ -322,7 +363,7 @@ static struct work_user *take_user(struct pool *p)
 		if (p->stop || (!more && !p->running))
 			return NULL;
 		if (more && p->running < p->limit) {
-			struct work_user *w = p->nagain ? p->again[--p->nagain] : &p->users[p->next++];
+			struct work_user *w = p->nagain ? p->again[--p->nagain] : p->users[p->next++];
 			w->epoch = p->epoch;
 			p->running++;
 			return w;
@@ -330,16 +371,6 @@ static struct work_user *take_user(struct pool *p)
 		/* wait for a slot, or for a running user that may be put back */
 		pthread_cond_wait(&p->cond, &p->lock);
 	}
-}
-
-static void reset_user(struct work_user *w)
-{
-	size_t i;
-	for (i = 0; i < w->nkeys; i++)
-		audit_key_release(&w->keys[i]);
-	free(w->keys);
-	w->keys = NULL;
-	w->nkeys = 0;
 }
 
 static void *worker(void *arg)
@@ -360,7 +391,7 @@ static void *worker(void *arg)
 			break;
 
 		throttles = wa->client->throttles;
-		rc = scan_user(wa->client, p->o, w, &calls, &err);
+		rc = p->task(wa->client, p->o, w, &calls, &err);
 		throttled = wa->client->throttles != throttles;
 
 		pthread_mutex_lock(&p->lock);
@@ -370,7 +401,6 @@ static void *worker(void *arg)
 		if (rc < 0 && retry_is_throttle_code(aws_client_last_error_code(wa->client)) &&
 		    w->requeued < MAX_REQUEUE) {
 			/* out of attempts while throttled: again later, at the lower limit */
-			reset_user(w);
 			w->requeued++;
 			p->again[p->nagain++] = w;
 			rc = 0;
@@ -396,9 +426,10 @@ static double monotonic_s(void)
 	return aws_monotonic_ms() / 1000.0;
 }
 
-/* Scans every user in users[] with o->jobs workers. 0 / -1. */
-static int run_pool(struct aws_client *c, const struct audit_options *o, struct work_user *users,
-		    size_t nusers, unsigned long *calls, struct strbuf *err)
+/* Runs task on every user in users[] with o->jobs workers. 0 / -1. */
+static int run_pool(struct aws_client *c, const struct audit_options *o, user_task_fn task,
+		    struct work_user **users, size_t nusers, unsigned long *calls,
+		    struct strbuf *err)
 {
 	struct pool p;
 	int jobs = o->jobs < 1 ? 1 : o->jobs;
@@ -415,6 +446,7 @@ static int run_pool(struct aws_client *c, const struct audit_options *o, struct 
 	p.o = o;
 	p.users = users;
 	p.nusers = nusers;
+	p.task = task;
 	p.limit = p.workers = jobs;
 	p.again = xcalloc(nusers, sizeof(*p.again));
 	strbuf_init(&p.err, 0);
@@ -612,6 +644,10 @@ static int root_has_keys(struct aws_client *c, unsigned long *calls, int *presen
 	return 0;
 }
 
+static int scan_users(struct aws_client *c, const struct audit_options *o,
+		      struct work_user *work, size_t n, size_t nusers, unsigned long *calls,
+		      struct strbuf *err);
+
 static int audit_api(struct aws_client *c, const struct audit_options *o, struct audit_result *out,
 		     struct strbuf *err)
 {
@@ -650,7 +686,7 @@ static int audit_api(struct aws_client *c, const struct audit_options *o, struct
 		work[i].name = users.users[i].user_name;
 		work[i].path = users.users[i].path;
 	}
-	if (run_pool(c, o, work, users.nusers, &out->api_calls, err) < 0)
+	if (scan_users(c, o, work, users.nusers, users.nusers, &out->api_calls, err) < 0)
 		goto out;
 	out->users_scanned = users.nusers;
 	if (root)
@@ -719,55 +755,83 @@ static int in_name_set(const char *name, void *ctx)
 }
 
 /*
- * The tag and group exemptions need each flagged user's tags and groups:
- * one ListUserTags (and ListGroupsForUser) per user, or, for everyone at
- * once, GetAccountAuthorizationDetails at 1,000 users a page. The bulk read
- * is used when it takes fewer calls, and sets work[i].detail for the users
- * it found (kept in *details); the others, and every user when the bulk
- * read is denied, are read one by one as before. 0 / -1.
+ * The tag and group exemptions of the users in need[] (those with a finding
+ * that no name or path exemption covers): one ListUserTags (and
+ * ListGroupsForUser) per user, or for everyone at once
+ * GetAccountAuthorizationDetails at 1,000 users a page, whichever takes
+ * fewer calls. nusers is the account's user count. The users the bulk read
+ * does not cover (not allowed: AccessDenied; or not found) are read one by
+ * one. 0 / -1.
  */
-static int read_details(struct aws_client *c, const struct audit_options *o,
-			struct work_user *work, size_t n, size_t nusers,
-			struct iam_user_detail_page *details, unsigned long *calls,
-			struct strbuf *err)
+static int resolve_exemptions(struct aws_client *c, const struct audit_options *o,
+			      struct work_user **need, size_t m, size_t nusers,
+			      unsigned long *calls, struct strbuf *err)
 {
-	struct name_set set = { NULL, 0 };
-	struct strbuf reason = STRBUF_INIT;
-	size_t i, per_user = (size_t)policy_needs_tags(&o->policy) +
-			     (size_t)policy_needs_groups(&o->policy);
-	size_t err_len = err->len;
-	int rc = 0;
+	size_t i, k, per_user = (size_t)policy_needs_tags(&o->policy) +
+				(size_t)policy_needs_groups(&o->policy);
 
-	if (!per_user)
+	if (!m)
 		return 0;
-	set.names = xcalloc(n + 1, sizeof(*set.names));
-	for (i = 0; i < n; i++) {
-		strbuf_reset(&reason);
-		if (!policy_exempt_by_name(&o->policy, work[i].name, work[i].path, &reason))
-			set.names[set.n++] = work[i].name;
-	}
-	strbuf_release(&reason);
-	if (set.n * per_user <= nusers / 1000 + 1)
-		goto out;
-	qsort(set.names, set.n, sizeof(*set.names), cmp_name_ptr);
-	if (iam_get_user_details(c, in_name_set, &set, details, calls, err) < 0) {
-		if (strcmp(aws_client_last_error_code(c), "AccessDenied")) {
-			rc = -1;
-			goto out;
+	if (m * per_user > nusers / 1000 + 1) {
+		struct iam_user_detail_page details = { 0 };
+		struct name_set set = { NULL, 0 };
+		size_t err_len = err->len;
+
+		set.names = xcalloc(m, sizeof(*set.names));
+		for (i = 0; i < m; i++)
+			set.names[set.n++] = need[i]->name;
+		qsort(set.names, set.n, sizeof(*set.names), cmp_name_ptr);
+		if (iam_get_user_details(c, in_name_set, &set, &details, calls, err) < 0) {
+			free(set.names);
+			if (strcmp(aws_client_last_error_code(c), "AccessDenied"))
+				return -1;
+			strbuf_setlen(err, err_len);
+		} else {
+			free(set.names);
+			qsort(details.users, details.nusers, sizeof(*details.users), cmp_detail);
+			for (i = 0; i < m && details.nusers; i++) {
+				struct iam_user_detail key;
+				const struct iam_user_detail *d;
+
+				key.user.user_name = (char *)need[i]->name;
+				d = bsearch(&key, details.users, details.nusers, sizeof(key),
+					    cmp_detail);
+				if (d)
+					exempt_by(o, need[i], d->user.tags, d->user.ntags, d->groups,
+						  d->ngroups);
+			}
+			iam_user_detail_page_release(&details);
 		}
-		strbuf_setlen(err, err_len);
-		goto out;
+		for (i = k = 0; i < m; i++)
+			if (need[i]->needs_lookup)
+				need[k++] = need[i];
+		m = k;
 	}
-	qsort(details->users, details->nusers, sizeof(*details->users), cmp_detail);
-	for (i = 0; i < n; i++) {
-		struct iam_user_detail key;
-		key.user.user_name = (char *)work[i].name;
-		work[i].detail = details->nusers ?
-			bsearch(&key, details->users, details->nusers, sizeof(key), cmp_detail) :
-			NULL;
+	return run_pool(c, o, lookup_user, need, m, calls, err);
+}
+
+/*
+ * Reads the users in work[]: their keys and findings (scan_user), then the
+ * tags and groups of those whose exemption depends on them. 0 / -1.
+ */
+static int scan_users(struct aws_client *c, const struct audit_options *o,
+		      struct work_user *work, size_t n, size_t nusers, unsigned long *calls,
+		      struct strbuf *err)
+{
+	struct work_user **ptrs = xcalloc(n + 1, sizeof(*ptrs));
+	size_t i, m = 0;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		ptrs[i] = &work[i];
+	rc = run_pool(c, o, scan_user, ptrs, n, calls, err);
+	if (rc == 0) {
+		for (i = 0; i < n; i++)
+			if (work[i].needs_lookup)
+				ptrs[m++] = &work[i];
+		rc = resolve_exemptions(c, o, ptrs, m, nusers, calls, err);
 	}
-out:
-	free(set.names);
+	free(ptrs);
 	return rc;
 }
 
@@ -776,7 +840,6 @@ static int audit_report(struct aws_client *c, const struct audit_options *o,
 {
 	struct cred_report rep = { 0 };
 	struct aws_error aerr = { 0 };
-	struct iam_user_detail_page details = { 0 };
 	struct work_user *work = NULL;
 	struct strbuf *paths = NULL;
 	size_t i, n = 0;
@@ -815,9 +878,7 @@ static int audit_report(struct aws_client *c, const struct audit_options *o,
 				       (long long)o->now - (long long)out->report_generated <= 15 * 60;
 		n++;
 	}
-	if (read_details(c, o, work, n, out->users_scanned, &details, &out->api_calls, err) < 0)
-		goto out;
-	if (run_pool(c, o, work, n, &out->api_calls, err) < 0)
+	if (scan_users(c, o, work, n, out->users_scanned, &out->api_calls, err) < 0)
 		goto out;
 	if (root)
 		add_root_row(out);
@@ -834,7 +895,6 @@ out:
 	for (i = 0; paths && i < n; i++)
 		strbuf_release(&paths[i]);
 	free(paths);
-	iam_user_detail_page_release(&details);
 	aws_error_release(&aerr);
 	cred_report_release(&rep);
 	return rc;
