@@ -874,6 +874,7 @@ void key_command_release(struct key_command *kc)
 	opt_list_release(&kc->exempt_paths);
 	opt_list_release(&kc->exempt_groups);
 	strbuf_release(&kc->tagbuf);
+	org_opts_release(&kc->org);
 }
 
 /* The bulk selection from the arguments; a cmd_result < 0 to go on. */
@@ -935,6 +936,116 @@ static int check_key_args(struct cli *cli, const struct key_command *kc)
 	return -1;
 }
 
+/* Workers for each account's scan with --org / --accounts (--jobs is the total). */
+#define KEY_ACCOUNT_JOBS 4
+
+struct key_account_ctx {
+	enum key_action_kind kind;
+	struct action_options o;
+	struct key_selection sel;
+};
+
+static void free_action_ctx(void *p)
+{
+	action_ctx_release(p);
+	free(p);
+}
+
+static int key_account(void *ctx, struct aws_client *c, struct org_account *acc,
+		       struct strbuf *err)
+{
+	const struct key_account_ctx *k = ctx;
+	struct action_ctx *a = xcalloc(1, sizeof(*a));
+	struct key_selection sel = k->sel;
+
+	acc->result = a;
+	if (action_ctx_init(a, c, &k->o, err) < 0)
+		return -1;
+	return action_run_selection(a, k->kind, &sel, err);
+}
+
+/* deactivate / delete with a selector in every account of --org / --accounts. */
+static int key_command_accounts(struct cli *cli, struct key_command *kc,
+				const struct key_selection *sel)
+{
+	struct key_account_ctx k;
+	struct org_run run;
+	struct out_column *cols = org_columns(action_columns, ARRAY_SIZE(action_columns));
+	struct out_table t;
+	struct strbuf line = STRBUF_INIT;
+	int rc = CMD_OK, parallel = kc->jobs / KEY_ACCOUNT_JOBS;
+	size_t i, j, planned = 0, nrows = 0;
+
+	memset(&k, 0, sizeof(k));
+	k.kind = kc->kind;
+	k.o.apply = kc->apply;
+	k.o.force = kc->force;
+	k.o.in_use_window = kc->in_use_window;
+	k.o.now = aws_clock_now();
+	k.sel = *sel;
+	k.sel.audit.now = k.o.now;
+	k.sel.audit.jobs = kc->jobs < KEY_ACCOUNT_JOBS ? kc->jobs : KEY_ACCOUNT_JOBS;
+	k.sel.audit.user_may_be_missing = 1; /* --user: the accounts that have it */
+	if (org_run(cli, &kc->org, parallel < 1 ? 1 : parallel, key_account, &k, &run) < 0) {
+		free(cols);
+		return CMD_FAILED;
+	}
+	out_table_init(&t, cols, ARRAY_SIZE(action_columns) + 1);
+	for (i = 0; i < run.n; i++) {
+		const struct action_ctx *a = run.accounts[i].result;
+		int arc;
+
+		if (run.accounts[i].failed || !a)
+			continue;
+		arc = actions_exit_code(a);
+		if (arc == CMD_FAILED || (arc == CMD_FINDINGS && rc == CMD_OK))
+			rc = arc;
+		for (j = 0; j < a->nrecs; j++) {
+			const struct action_record *r = &a->recs[j];
+			size_t row;
+
+			planned += r->result == ACTION_PLANNED;
+			nrows++;
+			if (cli->fmt == OUTPUT_TABLE) {
+				strbuf_reset(&line);
+				action_record_format(&line, r);
+				printf("%s: %s\n", run.accounts[i].id, line.buf);
+				continue;
+			}
+			row = out_table_add_row(&t);
+			out_set_str(&t, row, 0, run.accounts[i].id);
+			out_set_str(&t, row, 1, key_action_name(r->kind));
+			out_set_str(&t, row, 2, r->user);
+			out_set_str(&t, row, 3, r->key_id);
+			out_set_str(&t, row, 4, r->reason);
+			out_set_str(&t, row, 5, action_result_name(r->result));
+		}
+	}
+	if (cli->fmt == OUTPUT_TABLE) {
+		if (!nrows)
+			printf("nothing to do: no key matches\n");
+		printf("%zu account%s", run.n - run.nfailed, run.n - run.nfailed == 1 ? "" : "s");
+		if (run.nfailed)
+			printf(" (%zu failed)", run.nfailed);
+		printf("\n");
+	} else if (out_table_print(&t, cli->fmt, &cli->style, stdout) < 0) {
+		rc = CMD_FAILED;
+	}
+	fflush(stdout);
+	org_report_failures(&run);
+	if (!kc->apply && planned)
+		fprintf(stderr,
+			"iamkeys: plan only, nothing was changed: run again with --apply to make "
+			"%s %zu change%s\n",
+			planned == 1 ? "this" : "these", planned, planned == 1 ? "" : "s");
+	rc = org_exit_code(&run, rc);
+	out_table_release(&t);
+	free(cols);
+	strbuf_release(&line);
+	org_run_release(&run, free_action_ctx);
+	return rc;
+}
+
 int key_command_run(struct cli *cli, struct key_command *kc)
 {
 	struct action_options o;
@@ -948,11 +1059,19 @@ int key_command_run(struct cli *cli, struct key_command *kc)
 	rc = check_key_args(cli, kc);
 	if (rc >= 0)
 		return rc;
+	rc = org_check(cli, &kc->org);
+	if (rc >= 0)
+		return rc;
+	if (kc->org.enabled && kc->keys.n)
+		return usage_error(cli, "--key names a key of one account: select keys with "
+					"--older-than or --unused across accounts");
 	if (!kc->keys.n) {
 		rc = build_selection(cli, kc, &sel);
 		if (rc >= 0)
 			return rc;
 	}
+	if (kc->org.enabled)
+		return key_command_accounts(cli, kc, &sel);
 	c = cli_client(cli);
 	if (!c)
 		return CMD_FAILED;

@@ -39,6 +39,7 @@
 #include "audit.h"
 #include "options.h"
 #include "output.h"
+#include "org.h"
 
 struct aws_client;
 struct sink;
@@ -212,7 +213,6 @@ void actions_print_plan_note(const struct action_ctx *a);
  * The command-line side of deactivate, delete and update (cmd_<name>.c
  * declare the options, key_command_run does the rest).
  */
-struct cli;
 struct key_command {
 	enum key_action_kind kind;
 	int single_only;	  /* update: --user and --key are required */
@@ -228,6 +228,7 @@ struct key_command {
 	int apply, force;
 	long long in_use_window;
 	struct strbuf tagbuf; /* owns the parsed --exempt-tag */
+	struct org_opts org;  /* deactivate, delete: selectors across accounts */
 };
 void key_command_init(struct key_command *kc, enum key_action_kind kind);
 void key_command_release(struct key_command *kc);

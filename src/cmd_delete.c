@@ -21,6 +21,7 @@ int cmd_delete(struct cli *cli, int argc, const char **argv)
 			  "inactive-stale)", 0 },
 			OPT_KEY_EXEMPTIONS(kc),
 			OPT_KEY_ACTION(kc),
+			OPT_ORG(kc.org),
 			OPT_COMMON(cli->g),
 			OPT_TERMINATOR,
 		};

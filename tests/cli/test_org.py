@@ -485,3 +485,128 @@ class OrgRotateTest(CliTestCase):
             for c in created:
                 if c["account"] != MGMT:
                     self.assertTrue(c["access_key_id"].startswith("ASIA"))
+
+
+def key_org(deny=None):
+    """Three accounts; in each, user00000 has an old key it no longer uses next to a
+    new one, and user00001 an Inactive key past the grace period. deny: an account
+    whose role no longer trusts the management account."""
+    fx = fixtures.organization(3, 2)
+    for acc in fx["accounts"]:
+        for u in acc["users"]:
+            seed = "%s/%s" % (acc["id"], u["name"])
+            if u["name"] == "user00000":
+                u["keys"] = [key(seed + "/old", 200, last_used_days=60),
+                             key(seed + "/new", 5, last_used_days=1)]
+            elif u["name"] == "user00001":
+                u["keys"] = [key(seed + "/gone", 100, status="Inactive", last_used_days=90),
+                             key(seed + "/cur", 10, last_used_days=1)]
+        if acc["id"] == deny:
+            for r in acc["roles"]:
+                if r["name"] == fixtures.ORG_ROLE:
+                    r["trust"] = ["333333333333"]
+    return fx
+
+
+class OrgKeyActionsTest(CliTestCase):
+    """deactivate and delete with a selector across accounts."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.emu = Emulator(fixture=key_org())
+        cls.emu.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.emu.stop()
+
+    def setUp(self):
+        self.emu.set_clock(now=NOW)
+        self.emu.load(key_org())
+        self.emu.reset_calls()
+        self.accounts = sorted(a["id"] for a in self.emu.state()["accounts"])
+
+    def kid(self, account, user, which):
+        return fixtures.key_id("%s/%s/%s" % (account, user, which))
+
+    def status(self):
+        return {(a["id"], k["id"]): k["status"] for a in self.emu.state()["accounts"]
+                for u in a["users"] for k in u["keys"]}
+
+    def test_deactivate_plan_then_apply(self):
+        self.assertEqual(len(self.accounts), 3)
+        res = run(["deactivate", "--org", "--older-than", "90d", "-o", "json"],
+                  self.emu.env())
+        self.assertRc(res, 0)
+        rows = [(r["AccountId"], r["Action"], r["UserName"], r["AccessKeyId"], r["Result"])
+                for r in json.loads(res.out)]
+        want = [(a, "deactivate", "user00000", self.kid(a, "user00000", "old"), "planned")
+                for a in self.accounts]
+        self.assertEqual(rows, want)
+        self.assertIn("these 3 changes", res.err)
+        self.assertNotIn("iam:UpdateAccessKey", self.emu.counters())
+
+        self.emu.reset_calls()
+        res = run(["deactivate", "--org", "--older-than", "90d", "--apply"], self.emu.env())
+        self.assertRc(res, 0)
+        self.assertEqual(res.out.splitlines()[-1], "3 accounts")
+        for a in self.accounts:
+            self.assertIn("%s: deactivated %s of user00000" % (a, self.kid(a, "user00000", "old")),
+                          res.out)
+        updates = sorted((c["account"], c["params"]["AccessKeyId"], c["params"]["Status"])
+                         for c in self.emu.calls() if c["action"] == "UpdateAccessKey")
+        self.assertEqual(updates, [(a, self.kid(a, "user00000", "old"), "Inactive")
+                                   for a in self.accounts])
+        st = self.status()
+        for a in self.accounts:
+            self.assertEqual(st[(a, self.kid(a, "user00000", "old"))], "Inactive")
+            self.assertEqual(st[(a, self.kid(a, "user00000", "new"))], "Active")
+        # again: nothing left to do
+        self.emu.reset_calls()
+        res = run(["deactivate", "--org", "--older-than", "90d", "--apply"], self.emu.env())
+        self.assertRc(res, 0)
+        self.assertIn("nothing to do", res.out)
+        self.assertNotIn("iam:UpdateAccessKey", self.emu.counters())
+
+        # the deactivated keys and the old Inactive ones go with delete
+        res = run(["delete", "--org", "--older-than", "30d", "--apply", "-o", "csv"],
+                  self.emu.env())
+        self.assertRc(res, 0)
+        self.assertTrue(res.out.startswith("AccountId,Action,UserName,AccessKeyId,"), res.out)
+        deletes = sorted((c["account"], c["params"]["AccessKeyId"])
+                         for c in self.emu.calls() if c["action"] == "DeleteAccessKey")
+        self.assertEqual(deletes, sorted(
+            [(a, self.kid(a, "user00000", "old")) for a in self.accounts] +
+            [(a, self.kid(a, "user00001", "gone")) for a in self.accounts]))
+        left = self.status()
+        self.assertEqual(sorted(left), sorted(
+            [(a, self.kid(a, u, w)) for a in self.accounts
+             for u, w in (("user00000", "new"), ("user00001", "cur"))] +
+            [(fixtures.ACCOUNT_ID, fixtures.ADMIN_KEY_ID)]))
+
+    def test_one_account_failing(self):
+        denied = self.accounts[1]
+        self.emu.load(key_org(deny=denied))
+        res = run(["deactivate", "--org", "--older-than", "90d", "--apply", "-o", "json"],
+                  self.emu.env())
+        self.assertRc(res, 4)
+        self.assertOneLineError(res, "iamkeys: error: account %s: AssumeRole: AccessDenied"
+                                % denied)
+        done = sorted(r["AccountId"] for r in json.loads(res.out))
+        self.assertEqual(done, [a for a in self.accounts if a != denied])
+        self.assertFalse([c for c in self.emu.calls() if c["account"] == denied])
+
+    def test_usage_errors(self):
+        a = self.accounts[0]
+        for args, needle in (
+                (["deactivate", "--org", "--user", "u", "--key", self.kid(a, "user00000", "old")],
+                 "--key names a key of one account"),
+                (["delete", "--shard", "0/2", "--older-than", "30d"], "--shard needs --org"),
+                (["update", "--org", "--user", "u", "--key", self.kid(a, "user00000", "old"),
+                  "--status", "Inactive"], "--org"),
+                (["deactivate", "--org"], "say which keys to deactivate")):
+            with self.subTest(args=args):
+                res = run(args, self.emu.env())
+                self.assertRc(res, 2)
+                self.assertOneLineError(res, needle)
+        self.assertEqual(self.emu.calls(), [])
