@@ -238,7 +238,8 @@ static const char *json_string_member(json_t *obj, const char *const *names, siz
 static void parse_json_error(const struct http_response *resp, struct aws_error *e)
 {
 	static const char *const type_names[] = {"__type", "code", "Code"};
-	static const char *const message_names[] = {"message", "Message", "errorMessage"};
+	static const char *const message_names[] = {"message", "Message", "errorMessage",
+						    "error_description"};
 	const char *hdr = http_response_header(resp, "x-amzn-errortype");
 	const char *s;
 	json_t *root = NULL;
@@ -347,13 +348,21 @@ static long elapsed_ms(const struct timespec *start)
 	       (now.tv_nsec - start->tv_nsec) / 1000000L;
 }
 
+/* At most this many extra request headers (REST-JSON). */
+#define AWS_REST_MAX_HEADERS 4
+
 /* One prepared call: the protocol-specific parts. */
 struct aws_call {
 	struct aws_client *c;
 	enum aws_service svc;
-	const char *action; /* for messages */
-	const char *content_type;
-	const char *target; /* X-Amz-Target (JSON), or NULL */
+	const char *action;			   /* for messages */
+	const char *method;			   /* NULL = "POST" */
+	const char *path;			   /* after the endpoint's own path; NULL = "/" */
+	const char *query;			   /* encoded, without '?'; NULL = none */
+	const char *content_type;		   /* NULL = no Content-Type header */
+	const char *target;			   /* X-Amz-Target (JSON), or NULL */
+	const struct http_request_header *headers; /* extra ones (REST-JSON); never logged */
+	size_t nheaders;
 	const char *body;
 	size_t body_len;
 	int json;
@@ -374,30 +383,42 @@ static int send_once(const struct aws_call *k, const struct aws_credentials *cre
 		     struct http_response *resp, struct strbuf *err)
 {
 	const struct aws_endpoint *ep = &k->c->endpoints[k->svc];
-	struct sigv4_header sh[3];
-	struct http_request_header hh[3 + ARRAY_SIZE(((struct sigv4_signed *)0)->add_headers)];
+	const char *method = k->method ? k->method : "POST";
+	const char *rel = k->path ? k->path : "/";
+	struct sigv4_header sh[3 + AWS_REST_MAX_HEADERS];
+	struct http_request_header
+	    hh[3 + AWS_REST_MAX_HEADERS + ARRAY_SIZE(((struct sigv4_signed *)0)->add_headers)];
 	struct sigv4_request sreq = {0};
 	struct sigv4_params sp = {0};
 	struct sigv4_signed sig = SIGV4_SIGNED_INIT;
 	struct http_request req = {0};
 	struct strbuf path = STRBUF_INIT, url = STRBUF_INIT;
-	size_t n = 0, i;
+	size_t n = 0, i,
+	       nextra = k->nheaders < AWS_REST_MAX_HEADERS ? k->nheaders : AWS_REST_MAX_HEADERS;
 	int ret = -1;
 
-	strbuf_addf(&path, "%s/", url_path(ep->url));
-	strbuf_addf(&url, "%s/", ep->url);
+	strbuf_addf(&path, "%s%s", url_path(ep->url), rel);
+	strbuf_addf(&url, "%s%s", ep->url, rel);
+	if (k->query)
+		strbuf_addf(&url, "?%s", k->query);
 
 	sh[n].name = "host";
 	sh[n++].value = ep->host;
-	sh[n].name = "content-type";
-	sh[n++].value = k->content_type;
+	if (k->content_type) {
+		sh[n].name = "content-type";
+		sh[n++].value = k->content_type;
+	}
 	if (k->target) {
 		sh[n].name = "x-amz-target";
 		sh[n++].value = k->target;
 	}
-	sreq.method = "POST";
+	for (i = 0; i < nextra; i++) {
+		sh[n].name = k->headers[i].name;
+		sh[n++].value = k->headers[i].value;
+	}
+	sreq.method = method;
 	sreq.path = path.buf;
-	sreq.query = NULL;
+	sreq.query = k->query;
 	sreq.headers = sh;
 	sreq.nheaders = n;
 	sreq.body = k->body;
@@ -416,17 +437,21 @@ static int send_once(const struct aws_call *k, const struct aws_credentials *cre
 	n = 0;
 	hh[n].name = "Host";
 	hh[n++].value = ep->host;
-	hh[n].name = "Content-Type";
-	hh[n++].value = k->content_type;
+	if (k->content_type) {
+		hh[n].name = "Content-Type";
+		hh[n++].value = k->content_type;
+	}
 	if (k->target) {
 		hh[n].name = "X-Amz-Target";
 		hh[n++].value = k->target;
 	}
+	for (i = 0; i < nextra; i++)
+		hh[n++] = k->headers[i];
 	for (i = 0; i < sig.nadd_headers && i < ARRAY_SIZE(sig.add_headers); i++) {
 		hh[n].name = sig.add_headers[i].name;
 		hh[n++].value = sig.add_headers[i].value;
 	}
-	req.method = "POST";
+	req.method = method;
 	req.url = url.buf;
 	req.headers = hh;
 	req.nheaders = n;
@@ -447,13 +472,16 @@ static void debug_log_attempt(const struct aws_call *k, const struct http_respon
 {
 	const struct aws_endpoint *ep = &k->c->endpoints[k->svc];
 	const char *id = response_request_id(resp);
+	const char *method = k->method ? k->method : "POST";
+	const char *rel = k->path ? k->path : "/";
 
+	/* the path only: no query, no header, no body (they may hold secrets) */
 	if (resp->error != HTTP_OK)
-		fprintf(stderr, "iamkeys: debug: POST %s/ %s -> %s (%ld ms)\n", ep->url, k->action,
-			resp->error_text.buf, ms);
+		fprintf(stderr, "iamkeys: debug: %s %s%s %s -> %s (%ld ms)\n", method, ep->url, rel,
+			k->action, resp->error_text.buf, ms);
 	else
-		fprintf(stderr, "iamkeys: debug: POST %s/ %s -> %ld (%ld ms%s%s)\n", ep->url,
-			k->action, resp->status, ms, id ? ", request id " : "", id ? id : "");
+		fprintf(stderr, "iamkeys: debug: %s %s%s %s -> %ld (%ld ms%s%s)\n", method, ep->url,
+			rel, k->action, resp->status, ms, id ? ", request id " : "", id ? id : "");
 }
 
 /* The retry loop; see the comment at the top of this file. */
@@ -733,4 +761,39 @@ int aws_json_call(struct aws_client *c, enum aws_service svc, const char *target
 
 	opts.flags = flags;
 	return aws_json_call_ex(c, svc, target, json_body, &opts, body, aerr, err);
+}
+
+int aws_rest_json_call(struct aws_client *c, enum aws_service svc, const struct aws_rest_request *r,
+		       const struct aws_call_opts *opts, struct strbuf *body,
+		       struct aws_error *aerr, struct strbuf *err)
+{
+	struct aws_call k = {0};
+
+	if (aerr)
+		aws_error_release(aerr);
+	if ((unsigned)svc >= AWS_SVC__COUNT) {
+		strbuf_addf(err, "%s: unknown AWS service", r->action);
+		return -1;
+	}
+	if (r->nheaders > AWS_REST_MAX_HEADERS) {
+		strbuf_addf(err, "%s: more than %d request headers", r->action,
+			    AWS_REST_MAX_HEADERS);
+		return -1;
+	}
+	k.c = c;
+	k.svc = svc;
+	k.action = r->action;
+	k.method = r->method;
+	k.path = r->path;
+	k.query = r->query;
+	k.headers = r->headers;
+	k.nheaders = r->nheaders;
+	if (r->json_body) {
+		k.content_type = "application/json";
+		k.body = r->json_body;
+		k.body_len = strlen(r->json_body);
+	}
+	k.json = 1;
+	k.opts = opts;
+	return run_call(&k, body, aerr, err);
 }

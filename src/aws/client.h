@@ -16,6 +16,8 @@ enum aws_service {
 	AWS_SVC_SECRETS_MANAGER,
 	AWS_SVC_SSM,
 	AWS_SVC_ORGANIZATIONS,
+	AWS_SVC_SSO,	  /* IAM Identity Center portal (GetRoleCredentials) */
+	AWS_SVC_SSO_OIDC, /* IAM Identity Center OIDC (CreateToken) */
 	AWS_SVC__COUNT
 };
 
@@ -42,10 +44,12 @@ struct aws_endpoint {
 	char *url;  /* "https://iam.amazonaws.com" (no trailing slash; may have a path) */
 	char *host; /* for the host header: the URL's authority, :port if not the default */
 	char *signing_region;
-	const char *signing_name; /* "iam", "sts", "secretsmanager", "ssm", "organizations" */
+	const char *signing_name; /* "iam", "sts", "secretsmanager", "ssm", "organizations",
+				     "awsssoportal", "awsssooidc" */
 };
 void aws_endpoint_release(struct aws_endpoint *e);
-/* "IAM", "STS", "SECRETS_MANAGER", "SSM", "ORGANIZATIONS" (the AWS_ENDPOINT_URL_ suffix). */
+/* "IAM", "STS", "SECRETS_MANAGER", "SSM", "ORGANIZATIONS", "SSO", "SSO_OIDC" (the
+ * AWS_ENDPOINT_URL_ suffix). */
 const char *aws_service_env_name(enum aws_service svc);
 
 /*
@@ -54,9 +58,13 @@ const char *aws_service_env_name(enum aws_service svc);
  * iam.us-gov.amazonaws.com / us-gov-west-1; FIPS: iam-fips.amazonaws.com).
  * Regional services: https://<svc>.<region>.<partition suffix>, FIPS
  * (AWS_USE_FIPS_ENDPOINT=true) https://<svc>-fips.<region>.amazonaws.com.
- * Organizations is global (us-east-1; aws-cn: cn-northwest-1).
+ * Organizations is global (us-east-1; aws-cn: cn-northwest-1). IAM Identity
+ * Center: https://portal.sso.<region>.<suffix> and https://oidc.<region>.<suffix>
+ * (FIPS: portal.sso-fips / oidc-fips, except in aws-us-gov where the plain
+ * hosts are FIPS already).
  * Overrides in order: endpoint_url (--endpoint-url), AWS_ENDPOINT_URL_<SVC>
- * (IAM, STS, SECRETS_MANAGER, SSM, ORGANIZATIONS), AWS_ENDPOINT_URL (the two
+ * (IAM, STS, SECRETS_MANAGER, SSM, ORGANIZATIONS, SSO, SSO_OIDC),
+ * AWS_ENDPOINT_URL (the two
  * variables are skipped when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true). An
  * override changes the URL and host only: the signing region stays what the
  * service and region dictate, as in the AWS SDKs. An override must be
@@ -254,6 +262,29 @@ int aws_json_call(struct aws_client *c, enum aws_service svc, const char *target
 int aws_json_call_ex(struct aws_client *c, enum aws_service svc, const char *target,
 		     const char *json_body, const struct aws_call_opts *opts, struct strbuf *body,
 		     struct aws_error *aerr, struct strbuf *err);
+
+/*
+ * REST-JSON, for IAM Identity Center (SSO portal and OIDC): a request to
+ * path (after the endpoint URL's own path) with an encoded query, extra
+ * headers and an optional JSON body (Content-Type application/json; no
+ * body and no Content-Type when json_body is NULL). Usually sent with
+ * AWS_CALL_UNSIGNED. Errors as aws_json_call (x-amzn-ErrorType, else the
+ * body's __type / code), the message from message / Message /
+ * error_description. --debug logs the method, URL without query and
+ * action only: header values and bodies may be secrets (bearer tokens).
+ */
+struct aws_rest_request {
+	const char *action;			   /* for messages: "GetRoleCredentials" */
+	const char *method;			   /* "GET", "POST" */
+	const char *path;			   /* "/federation/credentials" */
+	const char *query;			   /* encoded, without '?', or NULL */
+	const struct http_request_header *headers; /* at most 4 */
+	size_t nheaders;
+	const char *json_body; /* NULL = no body */
+};
+int aws_rest_json_call(struct aws_client *c, enum aws_service svc, const struct aws_rest_request *r,
+		       const struct aws_call_opts *opts, struct strbuf *body,
+		       struct aws_error *aerr, struct strbuf *err);
 
 /* Form encoding of one name or value (RFC 3986 unreserved kept, space as %20).
  * In aws_query_call, a parameter whose value is NULL is left out. */

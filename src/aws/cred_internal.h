@@ -79,6 +79,14 @@ struct cred_provider *cred_web_identity_profile_new(const struct env_source *env
 /* credential_process (the command line is split here: a bad one is NULL with err). */
 struct cred_provider *cred_process_new(const struct env_source *env, const char *profile,
 				       const char *command_line, struct strbuf *err);
+/*
+ * IAM Identity Center (cred_sso.c): GetRoleCredentials with the token that
+ * `aws sso login` cached (refreshed first for sso-session profiles). NULL
+ * with err when the step has no sso_account_id / sso_role_name (a
+ * token-only sso-session profile) or a bad sso_region.
+ */
+struct cred_provider *cred_sso_new(const struct env_source *env, const struct cred_base_step *step,
+				   struct strbuf *err);
 /* The chain members, made from an env_source (copied) rather than a cred_env. */
 struct cred_provider *cred_env_new(const struct env_source *env);
 struct cred_provider *cred_web_identity_env_new(const struct env_source *env);

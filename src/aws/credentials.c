@@ -364,15 +364,14 @@ enum cred_profile_type cred_profile_type(const struct aws_profile *p)
 static const struct {
 	enum cred_profile_type type;
 	const char *name;
-	const char *source; /* what the profile uses, for "not supported yet" */
 } profile_types[] = {
-	{CRED_PROFILE_NONE, "none", NULL},
-	{CRED_PROFILE_BASIC, "basic", NULL},
-	{CRED_PROFILE_SESSION, "session", NULL},
-	{CRED_PROFILE_ASSUME_ROLE, "assumeRole", "role_arn (assume role)"},
-	{CRED_PROFILE_WEB_IDENTITY, "webIdentity", "web_identity_token_file"},
-	{CRED_PROFILE_SSO, "sso", "sso_session/sso_start_url (IAM Identity Center)"},
-	{CRED_PROFILE_PROCESS, "process", "credential_process"},
+	{CRED_PROFILE_NONE, "none"},
+	{CRED_PROFILE_BASIC, "basic"},
+	{CRED_PROFILE_SESSION, "session"},
+	{CRED_PROFILE_ASSUME_ROLE, "assumeRole"},
+	{CRED_PROFILE_WEB_IDENTITY, "webIdentity"},
+	{CRED_PROFILE_SSO, "sso"},
+	{CRED_PROFILE_PROCESS, "process"},
 };
 
 const char *cred_profile_type_name(enum cred_profile_type type)
@@ -382,15 +381,6 @@ const char *cred_profile_type_name(enum cred_profile_type type)
 		if (profile_types[i].type == type)
 			return profile_types[i].name;
 	return "unknown";
-}
-
-static const char *profile_type_source(enum cred_profile_type type)
-{
-	size_t i;
-	for (i = 0; i < ARRAY_SIZE(profile_types); i++)
-		if (profile_types[i].type == type)
-			return profile_types[i].source;
-	return NULL;
 }
 
 /* Shared files */
@@ -414,8 +404,8 @@ struct profile_provider {
 	struct env_source env;
 	pthread_mutex_t lock;
 	/* the stack for a profile whose credentials are temporary (roles,
-	 * credential_process, web identity): built at the first get, kept so
-	 * that its cache lives on */
+	 * credential_process, web identity, SSO): built at the first get, kept
+	 * so that its cache lives on */
 	struct cred_provider *stack;
 	char *stack_profile;
 };
@@ -468,8 +458,7 @@ static struct cred_provider *build_stack(const struct env_source *env,
 		p = cred_process_new(env, b->profile, b->credential_process, err);
 		break;
 	case CRED_BASE_SSO:
-		strbuf_addf(err, "profile '%s' uses %s, which is not supported yet", b->profile,
-			    profile_type_source(CRED_PROFILE_SSO));
+		p = cred_sso_new(env, b, err);
 		break;
 	}
 	for (i = 0; p && i < plan->nroles; i++)

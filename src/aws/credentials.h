@@ -43,7 +43,9 @@ struct cred_env {
 
 	/* For the STS calls of role and web-identity providers (aws_client_new_config):
 	 * --region (else AWS_REGION, AWS_DEFAULT_REGION, the profile's region,
-	 * us-east-1) and --endpoint-url (else AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL). */
+	 * us-east-1) and --endpoint-url (else AWS_ENDPOINT_URL_STS, AWS_ENDPOINT_URL).
+	 * SSO profiles use endpoint_url too (else AWS_ENDPOINT_URL_SSO / _SSO_OIDC,
+	 * AWS_ENDPOINT_URL), with the profile's sso_region. */
 	const char *region;
 	const char *endpoint_url;
 	int debug;	     /* --debug: the STS clients log their requests too */
@@ -98,11 +100,12 @@ struct cred_provider *cred_provider_web_identity_new(const struct cred_env *env)
  * The plan comes from profile_chain_resolve (core/profile_chain.h): static
  * keys (the files are then re-read on every get); or a base provider
  * (static keys, credential_source Environment / Ec2InstanceMetadata /
- * EcsContainer, web_identity_token_file, credential_process) followed by
- * AssumeRole steps (role_arn with external_id, role_session_name,
- * duration_seconds, mfa_serial). That stack is built at the first get and
- * kept: its temporary credentials are cached and refreshed. SSO profiles
- * are -1 (not supported yet).
+ * EcsContainer, web_identity_token_file, IAM Identity Center (SSO: the
+ * token cached by `aws sso login`, then GetRoleCredentials),
+ * credential_process) followed by AssumeRole steps (role_arn with
+ * external_id, role_session_name, duration_seconds, mfa_serial). That
+ * stack is built at the first get and kept: its temporary credentials are
+ * cached and refreshed.
  */
 struct cred_provider *cred_provider_profile_new(const struct cred_env *env);
 /*

@@ -1,7 +1,9 @@
 /*
  * Endpoint resolution: which URL, Host header and SigV4 signing region a
  * service uses in a region. A small table of partitions instead of the
- * SDKs' endpoints.json: iamkeys talks to five services only.
+ * SDKs' endpoints.json: iamkeys talks to seven services only (IAM, STS,
+ * Secrets Manager, SSM, Organizations, and IAM Identity Center's portal and
+ * OIDC service for SSO profiles).
  */
 #include "compat.h"
 #include "aws/client.h"
@@ -35,13 +37,17 @@ static const struct {
 	const char *signing_name;
 	const char *env_name;
 	const char *host_prefix;
-	int global; /* one endpoint per partition */
+	int global;	    /* one endpoint per partition */
+	int gov_fips_plain; /* aws-us-gov: the plain host is the FIPS one (SDK endpoint rules) */
 } services[AWS_SVC__COUNT] = {
-    [AWS_SVC_IAM] = {"iam", "IAM", "iam", 1},
-    [AWS_SVC_STS] = {"sts", "STS", "sts", 0},
-    [AWS_SVC_SECRETS_MANAGER] = {"secretsmanager", "SECRETS_MANAGER", "secretsmanager", 0},
-    [AWS_SVC_SSM] = {"ssm", "SSM", "ssm", 0},
-    [AWS_SVC_ORGANIZATIONS] = {"organizations", "ORGANIZATIONS", "organizations", 1},
+    [AWS_SVC_IAM] = {"iam", "IAM", "iam", 1, 0},
+    [AWS_SVC_STS] = {"sts", "STS", "sts", 0, 0},
+    [AWS_SVC_SECRETS_MANAGER] = {"secretsmanager", "SECRETS_MANAGER", "secretsmanager", 0, 0},
+    [AWS_SVC_SSM] = {"ssm", "SSM", "ssm", 0, 0},
+    [AWS_SVC_ORGANIZATIONS] = {"organizations", "ORGANIZATIONS", "organizations", 1, 0},
+    /* the service ids "SSO" and "SSO OIDC" give AWS_ENDPOINT_URL_SSO and _SSO_OIDC */
+    [AWS_SVC_SSO] = {"awsssoportal", "SSO", "portal.sso", 0, 1},
+    [AWS_SVC_SSO_OIDC] = {"awsssooidc", "SSO_OIDC", "oidc", 0, 1},
 };
 
 const char *aws_getenv(aws_getenv_fn getenv_fn, void *ctx, const char *name)
@@ -282,7 +288,8 @@ int aws_endpoint_resolve(struct aws_endpoint *out, enum aws_service svc, const c
 		struct strbuf h = STRBUF_INIT;
 		const char *r = services[svc].global ? part->global_region : region;
 
-		if (fips && !(services[svc].global && part->global_is_fips))
+		if (fips && !(services[svc].global && part->global_is_fips) &&
+		    !(services[svc].gov_fips_plain && !strcmp(part->name, "aws-us-gov")))
 			strbuf_addf(&h, "%s-fips.%s.%s", host_prefix, r, part->dns_suffix);
 		else
 			strbuf_addf(&h, "%s.%s.%s", host_prefix, r, part->dns_suffix);

@@ -208,6 +208,18 @@ static int curl_perform(struct http_transport *base, const struct http_request *
 		http_response_set_error(resp, HTTP_ERR_OTHER, "invalid request line");
 		goto out;
 	}
+	/* header values may be secrets (tokens): one allocation for line, wiped at the end */
+	{
+		size_t max = 0;
+
+		for (i = 0; i < req->nheaders; i++) {
+			size_t n = strlen(req->headers[i].name) + strlen(req->headers[i].value) + 3;
+
+			if (n > max)
+				max = n;
+		}
+		strbuf_grow(&line, max + 1);
+	}
 	for (i = 0; i < req->nheaders; i++) {
 		const struct http_request_header *h = &req->headers[i];
 
@@ -303,8 +315,10 @@ out:
 	/* the handle must not point at freed memory between calls */
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, NULL);
+	for (tmp = headers; tmp; tmp = tmp->next)
+		OPENSSL_cleanse(tmp->data, strlen(tmp->data));
 	curl_slist_free_all(headers);
-	strbuf_release(&line);
+	strbuf_release_secret(&line);
 	t->resp = NULL;
 	return resp->error == HTTP_OK ? 0 : -1;
 }

@@ -536,6 +536,54 @@ static int expand_path(char **out, const char *path, const char *home, int windo
 	return 0;
 }
 
+/* The home directory into home (left empty when unknown), without a trailing separator. */
+static void find_home(struct strbuf *home, aws_getenv_fn getenv_fn, void *ctx, int windows,
+		      const char *home_fallback)
+{
+	const char *sep = windows ? "\\" : "/";
+	const char *h;
+
+	if ((h = env_get(getenv_fn, ctx, "HOME"))) {
+		strbuf_addstr(home, h);
+	} else if (windows && (h = env_get(getenv_fn, ctx, "USERPROFILE"))) {
+		strbuf_addstr(home, h);
+	} else if (windows && env_get(getenv_fn, ctx, "HOMEDRIVE") &&
+		   env_get(getenv_fn, ctx, "HOMEPATH")) {
+		strbuf_addstr(home, env_get(getenv_fn, ctx, "HOMEDRIVE"));
+		strbuf_addstr(home, env_get(getenv_fn, ctx, "HOMEPATH"));
+	} else if (home_fallback && *home_fallback) {
+		strbuf_addstr(home, home_fallback);
+	}
+	/* "/home/u/" + ".aws" must not give "//" */
+	while (home->len > 1 && home->buf[home->len - 1] == sep[0])
+		strbuf_setlen(home, home->len - 1);
+}
+
+static void no_home_error(struct strbuf *err, int windows)
+{
+	if (err)
+		strbuf_addstr(err, windows ? "cannot find the home directory (HOME, USERPROFILE "
+					     "and HOMEDRIVE/HOMEPATH are not set)"
+					   : "cannot find the home directory (HOME is not set)");
+}
+
+int aws_home_dir(struct strbuf *out, aws_getenv_fn getenv_fn, void *ctx, const char *platform,
+		 const char *home_fallback, struct strbuf *err)
+{
+	int windows = platform && !strcmp(platform, "windows");
+	struct strbuf home = STRBUF_INIT;
+
+	find_home(&home, getenv_fn, ctx, windows, home_fallback);
+	if (!home.len) {
+		strbuf_release(&home);
+		no_home_error(err, windows);
+		return -1;
+	}
+	strbuf_addbuf(out, &home);
+	strbuf_release(&home);
+	return 0;
+}
+
 int aws_file_locations_resolve(struct aws_file_locations *out, aws_getenv_fn getenv_fn, void *ctx,
 			       const char *platform, const char *home_fallback,
 			       const char *profile_override, struct strbuf *err)
@@ -549,20 +597,7 @@ int aws_file_locations_resolve(struct aws_file_locations *out, aws_getenv_fn get
 	const char *h;
 
 	memset(out, 0, sizeof(*out));
-	if ((h = env_get(getenv_fn, ctx, "HOME"))) {
-		strbuf_addstr(&home, h);
-	} else if (windows && (h = env_get(getenv_fn, ctx, "USERPROFILE"))) {
-		strbuf_addstr(&home, h);
-	} else if (windows && env_get(getenv_fn, ctx, "HOMEDRIVE") &&
-		   env_get(getenv_fn, ctx, "HOMEPATH")) {
-		strbuf_addstr(&home, env_get(getenv_fn, ctx, "HOMEDRIVE"));
-		strbuf_addstr(&home, env_get(getenv_fn, ctx, "HOMEPATH"));
-	} else if (home_fallback && *home_fallback) {
-		strbuf_addstr(&home, home_fallback);
-	}
-	/* "/home/u/" + ".aws" must not give "//" */
-	while (home.len > 1 && home.buf[home.len - 1] == sep[0])
-		strbuf_setlen(&home, home.len - 1);
+	find_home(&home, getenv_fn, ctx, windows, home_fallback);
 	h = home.len ? home.buf : NULL;
 
 	if (config) {
@@ -594,10 +629,7 @@ int aws_file_locations_resolve(struct aws_file_locations *out, aws_getenv_fn get
 no_home:
 	strbuf_release(&home);
 	aws_file_locations_release(out);
-	if (err)
-		strbuf_addstr(err, windows ? "cannot find the home directory (HOME, USERPROFILE "
-					     "and HOMEDRIVE/HOMEPATH are not set)"
-					   : "cannot find the home directory (HOME is not set)");
+	no_home_error(err, windows);
 	return -1;
 }
 

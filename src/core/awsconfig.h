@@ -72,5 +72,12 @@ int aws_file_locations_resolve(struct aws_file_locations *out, aws_getenv_fn get
 			       void *ctx, const char *platform, const char *home_fallback,
 			       const char *profile_override, struct strbuf *err);
 void aws_file_locations_release(struct aws_file_locations *loc);
+/*
+ * The home directory as aws_file_locations_resolve finds it, without a
+ * trailing separator, appended to out (for ~/.aws/sso/cache). 0, or -1
+ * with err when it is unknown.
+ */
+int aws_home_dir(struct strbuf *out, aws_getenv_fn getenv_fn, void *ctx, const char *platform,
+		 const char *home_fallback, struct strbuf *err);
 
 #endif

@@ -78,7 +78,12 @@ static int static_keys(const struct aws_profile *p, struct cred_base_step *b, st
 	return 0;
 }
 
-/* SSO settings; 1 when the profile has none. */
+/*
+ * SSO settings; 1 when the profile has none. botocore's rules (a setting in
+ * both the profile and its [sso-session] must agree; the start URL and the
+ * region are required), and smithy-rs's: with sso_session, sso_region
+ * belongs in the [sso-session].
+ */
 static int sso_base(const struct aws_profile_set *set, const struct aws_profile *p,
 		    struct cred_base_step *b, struct strbuf *err)
 {
@@ -92,22 +97,29 @@ static int sso_base(const struct aws_profile_set *set, const struct aws_profile 
 		return 1;
 	if (session) {
 		const struct aws_profile *s = aws_sso_session_find(set, session);
-		const char *surl;
+		const char *sregion, *surl;
 
 		if (!s) {
 			strbuf_addf(err, "profile '%s': sso-session '%s' not found", p->name,
 				    session);
 			return -1;
 		}
-		if (region) {
+		sregion = val(s, "sso_region");
+		surl = val(s, "sso_start_url");
+		if (region && !sregion) {
 			strbuf_addf(err,
 				    "profile '%s': with sso_session, sso_region belongs in "
 				    "[sso-session %s], not in the profile",
 				    p->name, session);
 			return -1;
 		}
-		region = val(s, "sso_region");
-		surl = val(s, "sso_start_url");
+		if (region && strcmp(region, sregion)) {
+			strbuf_addf(err,
+				    "profile '%s': sso_region differs from the one in "
+				    "[sso-session %s]",
+				    p->name, session);
+			return -1;
+		}
 		if (url && surl && strcmp(url, surl)) {
 			strbuf_addf(err,
 				    "profile '%s': sso_start_url differs from the one in "
@@ -115,8 +127,14 @@ static int sso_base(const struct aws_profile_set *set, const struct aws_profile 
 				    p->name, session);
 			return -1;
 		}
+		region = sregion;
 		if (surl)
 			url = surl;
+		if (!url || !region) {
+			strbuf_addf(err, "profile '%s': [sso-session %s] has no %s", p->name,
+				    session, !url ? "sso_start_url" : "sso_region");
+			return -1;
+		}
 	}
 	if (role && !account) {
 		strbuf_addf(err, "profile '%s' has sso_role_name but no sso_account_id", p->name);
@@ -131,6 +149,11 @@ static int sso_base(const struct aws_profile_set *set, const struct aws_profile 
 			    "profile '%s' has SSO settings but neither sso_session nor "
 			    "sso_account_id and sso_role_name",
 			    p->name);
+		return -1;
+	}
+	if (!session && (!url || !region)) {
+		strbuf_addf(err, "profile '%s' has sso_account_id and sso_role_name but no %s",
+			    p->name, !url ? "sso_start_url" : "sso_region");
 		return -1;
 	}
 	memset(b, 0, sizeof(*b));

@@ -28,7 +28,7 @@ enum cred_base_kind {
 	CRED_BASE_ACCESS_KEY,	/* static keys of a profile */
 	CRED_BASE_NAMED_SOURCE, /* credential_source */
 	CRED_BASE_WEB_IDENTITY, /* web_identity_token_file + role_arn */
-	CRED_BASE_SSO,		/* IAM Identity Center (planned, not fetched) */
+	CRED_BASE_SSO,		/* IAM Identity Center (sso_account_id, sso_role_name) */
 	CRED_BASE_PROCESS,	/* credential_process */
 };
 
@@ -46,7 +46,13 @@ struct cred_base_step {
 	const char *credential_source;
 	/* WEB_IDENTITY (role_session_name too) */
 	const char *role_arn, *web_identity_token_file, *role_session_name;
-	/* SSO: sso_region and sso_start_url may come from the [sso-session] */
+	/*
+	 * SSO: sso_region and sso_start_url come from the [sso-session] when
+	 * sso_session is set, and are then never NULL; so are they for a
+	 * legacy profile. sso_account_id and sso_role_name are NULL only for
+	 * an sso-session profile without them (a token-only profile: it gives
+	 * no AWS credentials; the planner keeps it, as the suite does).
+	 */
 	const char *sso_session, *sso_region, *sso_start_url, *sso_account_id, *sso_role_name;
 	/* PROCESS */
 	const char *credential_process;

@@ -264,6 +264,27 @@ def organization(n_accounts, users_per_account, suspended=0, keys_per_user=1.0, 
             "web_identities": _web_identities(ACCOUNT_ID)}
 
 
+SSO_ACCESS_TOKEN = "emu-sso-access-token-0001"
+SSO_REFRESH_TOKEN = "emu-sso-refresh-token-0001"
+SSO_CLIENT_ID = "emu-sso-client-0001"
+SSO_CLIENT_SECRET = "emu-sso-client-secret-0001"
+
+
+def sso_token(access_token=SSO_ACCESS_TOKEN, roles=(), expires="+8h", user="alice@example.com",
+              refresh_token=None, client_id=SSO_CLIENT_ID, client_secret=SSO_CLIENT_SECRET,
+              registration_expires="+90d", **extra):
+    """An entry of the fixture's "sso_tokens" (or for Emulator.add_sso_tokens): an IAM
+    Identity Center access token allowed GetRoleCredentials for roles, a list of
+    (account, role name) pairs; each role name is an IAM role of that account, named
+    NAME or AWSReservedSSO_NAME_<suffix>. With refresh_token, CreateToken refreshes it."""
+    d = {"access_token": access_token, "expires": expires, "user": user,
+         "roles": [{"account": a, "role": r} for a, r in roles],
+         "refresh_token": refresh_token, "client_id": client_id,
+         "client_secret": client_secret, "registration_expires": registration_expires}
+    d.update(extra)
+    return d
+
+
 def iter_keys(fixture):
     """Yield (account_id, user_name, key_dict) for every user key in a fixture."""
     for acc in fixture.get("accounts", []):

@@ -214,6 +214,15 @@ class Emulator:
         """Make every pending (just created) key usable now."""
         self._control("POST", "/_emu/keys/propagate")
 
+    def add_sso_tokens(self, *specs):
+        """Register IAM Identity Center access tokens (entries of the fixture's "sso_tokens",
+        e.g. fixtures.sso_token(...)); returns their access tokens."""
+        return self._control("POST", "/_emu/sso/tokens", list(specs))["tokens"]
+
+    def sso_tokens(self):
+        """The SSO tokens the emulator knows (issued by CreateToken too)."""
+        return self._control("GET", "/_emu/sso/tokens")
+
     # ------------------------------------------------------------------ clients
 
     def default_credentials(self):

@@ -373,12 +373,119 @@ static void test_credential_sources_and_defaults(void **state)
 	assert_string_equal(cred_base_kind_name((enum cred_base_kind)42), "unknown");
 }
 
+#define SSO_SESSION_CORP                                                                           \
+	"[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\n"                     \
+	"sso_region = eu-west-1\nsso_registration_scopes = sso:account:access\n"
+
+/* SSO: both forms, their settings merged and checked as botocore does. */
+static void test_sso_settings(void **state)
+{
+	static const struct {
+		const char *config;
+		const char *message;
+	} errors[] = {
+	    /* legacy: the four settings are required */
+	    {"[profile d]\nsso_account_id = 111111111111\nsso_role_name = R\n"
+	     "sso_region = eu-west-1\n",
+	     "profile 'd' has sso_account_id and sso_role_name but no sso_start_url"},
+	    {"[profile d]\nsso_account_id = 111111111111\nsso_role_name = R\n"
+	     "sso_start_url = https://x/start\n",
+	     "profile 'd' has sso_account_id and sso_role_name but no sso_region"},
+	    {"[profile d]\nsso_start_url = https://x/start\nsso_region = eu-west-1\n",
+	     "profile 'd' has SSO settings but neither sso_session nor sso_account_id and "
+	     "sso_role_name"},
+	    {"[profile d]\nsso_session = corp\nsso_account_id = 111111111111\n" SSO_SESSION_CORP,
+	     "profile 'd' has sso_account_id but no sso_role_name"},
+	    /* sso-session: what the profile repeats must agree */
+	    {"[profile d]\nsso_session = corp\nsso_account_id = 1\nsso_role_name = R\n"
+	     "sso_start_url = https://other/start\n" SSO_SESSION_CORP,
+	     "profile 'd': sso_start_url differs from the one in [sso-session corp]"},
+	    {"[profile d]\nsso_session = corp\nsso_account_id = 1\nsso_role_name = R\n"
+	     "sso_region = us-east-1\n" SSO_SESSION_CORP,
+	     "profile 'd': sso_region differs from the one in [sso-session corp]"},
+	    {"[profile d]\nsso_session = corp\nsso_account_id = 1\nsso_role_name = R\n"
+	     "[sso-session corp]\nsso_region = eu-west-1\n",
+	     "profile 'd': [sso-session corp] has no sso_start_url"},
+	    {"[profile d]\nsso_session = corp\nsso_account_id = 1\nsso_role_name = R\n"
+	     "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\n",
+	     "profile 'd': [sso-session corp] has no sso_region"},
+	    {"[profile d]\nsso_session = nope\nsso_account_id = 1\nsso_role_name = R\n",
+	     "profile 'd': sso-session 'nope' not found"},
+	    /* as the source of a role */
+	    {"[profile r]\nrole_arn = arn:aws:iam::1:role/R\nsource_profile = d\n"
+	     "[profile d]\nsso_role_name = R\nsso_start_url = https://x\nsso_region = eu-west-1\n",
+	     "profile 'd' has sso_role_name but no sso_account_id"},
+	};
+	struct aws_profile_set set = AWS_PROFILE_SET_INIT;
+	struct profile_chain plan = PROFILE_CHAIN_INIT;
+	struct strbuf err = STRBUF_INIT;
+	size_t i;
+
+	/* legacy */
+	plan_of("[profile dev]\nsso_start_url = https://my.awsapps.com/start\n"
+		"sso_region = us-east-2\nsso_account_id = 111111111111\n"
+		"sso_role_name = ReadOnly\nregion = eu-west-1\n",
+		"dev", &set, &plan, &err, 0);
+	assert_int_equal(plan.base.kind, CRED_BASE_SSO);
+	assert_string_equal(plan.base.profile, "dev");
+	assert_null(plan.base.sso_session);
+	assert_string_equal(plan.base.sso_start_url, "https://my.awsapps.com/start");
+	assert_string_equal(plan.base.sso_region, "us-east-2");
+	assert_string_equal(plan.base.sso_account_id, "111111111111");
+	assert_string_equal(plan.base.sso_role_name, "ReadOnly");
+	assert_int_equal(plan.nroles, 0);
+	profile_chain_release(&plan);
+	aws_profile_set_release(&set);
+
+	/* sso-session: the URL and region from the section; equal repeats are fine */
+	plan_of("[profile dev]\nsso_session = corp\nsso_account_id = 222222222222\n"
+		"sso_role_name = Admin\nsso_start_url = https://corp.awsapps.com/start\n"
+		"sso_region = eu-west-1\n" SSO_SESSION_CORP,
+		"dev", &set, &plan, &err, 0);
+	assert_int_equal(plan.base.kind, CRED_BASE_SSO);
+	assert_string_equal(plan.base.sso_session, "corp");
+	assert_string_equal(plan.base.sso_start_url, "https://corp.awsapps.com/start");
+	assert_string_equal(plan.base.sso_region, "eu-west-1");
+	assert_string_equal(plan.base.sso_account_id, "222222222222");
+	assert_string_equal(plan.base.sso_role_name, "Admin");
+	profile_chain_release(&plan);
+	aws_profile_set_release(&set);
+
+	/* the source of a role chain; SSO wins over credential_process and keys */
+	plan_of("[profile audit]\nrole_arn = arn:aws:iam::333333333333:role/Auditor\n"
+		"source_profile = dev\n"
+		"[profile dev]\nsso_session = corp\nsso_account_id = 222222222222\n"
+		"sso_role_name = Admin\ncredential_process = /bin/false\n" SSO_SESSION_CORP,
+		"audit", &set, &plan, &err, 0);
+	assert_int_equal(plan.base.kind, CRED_BASE_SSO);
+	assert_string_equal(plan.base.profile, "dev");
+	assert_int_equal(plan.nroles, 1);
+	assert_string_equal(plan.roles[0].role_arn, "arn:aws:iam::333333333333:role/Auditor");
+	profile_chain_release(&plan);
+	aws_profile_set_release(&set);
+	assert_int_equal(err.len, 0);
+
+	for (i = 0; i < ARRAY_SIZE(errors); i++) {
+		const char *sel = strstr(errors[i].config, "[profile r]") ? "r" : "d";
+
+		plan_of(errors[i].config, sel, &set, &plan, &err, -1);
+		if (!strstr(err.buf, errors[i].message))
+			fail_msg("case %zu: '%s' does not say '%s'", i, err.buf, errors[i].message);
+		assert_null(strchr(err.buf, '\n'));
+		assert_null(plan.roles);
+		aws_profile_set_release(&set);
+		strbuf_reset(&err);
+	}
+	strbuf_release(&err);
+}
+
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_assume_role_cases),
 	    cmocka_unit_test(test_role_settings_and_process),
 	    cmocka_unit_test(test_credential_sources_and_defaults),
+	    cmocka_unit_test(test_sso_settings),
 	};
 	return cmocka_run_group_tests_name("profile chain", tests, NULL, NULL);
 }

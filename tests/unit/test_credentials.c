@@ -285,7 +285,8 @@ static void run_smithy_case(void **state)
  * down: no case may come back with credentials (in particular never with a
  * source profile's or a role profile's own static keys). Each expected
  * chain fails where it should: an AssumeRole that cannot reach STS, a web
- * identity token file that does not exist, SSO (not supported); each
+ * identity token file that does not exist, SSO (no cached token, or a
+ * token-only sso-session profile); each
  * expected error fails before any request.
  */
 static void test_assume_role_cases_offline(void **state)
@@ -342,7 +343,12 @@ static void test_assume_role_cases_offline(void **state)
 			const char *want = json_object_get(first, "AccessKey") ? "AssumeRole: cannot reach"
 					   : json_object_get(first, "WebIdentityToken")
 					       ? "token file '/var/token.jwt' does not exist"
-					   : json_object_get(first, "Sso") ? "not supported yet"
+					   : json_object_get(first, "Sso")
+					       ? (json_object_get(json_object_get(first, "Sso"),
+								  "sso_account_id")
+						      ? "no cached SSO token for sso_start_url "
+							"https://foo.bar"
+						      : "gives an SSO token, not AWS credentials")
 					   : json_object_get(first, "NamedSource")
 					       ? "no service at http://127.0.0.1:9"
 					       : "?";
@@ -646,8 +652,20 @@ static void test_profile_errors(void **state)
 		  "profile 'default': credential_process: unterminated \" quote" },
 		{ "[profile s]\nsso_session = corp\n[sso-session corp]\nsso_region = us-east-1\n",
 		  NULL, "s",
-		  "profile 's' uses sso_session/sso_start_url (IAM Identity Center), which is not "
-		  "supported yet" },
+		  "profile 's': [sso-session corp] has no sso_start_url "
+		  "(in ~/.aws/config, ~/.aws/credentials)" },
+		{ "[profile s]\nsso_session = corp\nsso_account_id = 111111111111\n"
+		  "sso_role_name = Admin\n[sso-session corp]\nsso_region = us-east-1\n"
+		  "sso_start_url = https://corp.awsapps.com/start\n",
+		  NULL, "s",
+		  "profile 's': no cached SSO token for sso-session 'corp' (no file "
+		  "'~/.aws/sso/cache/ee0bfd2552fbd840c02cc48b6e823320543c450f.json'); run 'aws sso "
+		  "login --profile s'" },
+		{ "[profile s]\nsso_start_url = https://corp.awsapps.com/start\n"
+		  "sso_account_id = 111111111111\nsso_role_name = Admin\n",
+		  NULL, "s",
+		  "profile 's' has sso_account_id and sso_role_name but no sso_region "
+		  "(in ~/.aws/config, ~/.aws/credentials)" },
 		{ "[default]\ncredential_process = /nonexistent/creds --json\n", NULL, NULL,
 		  "profile 'default': credential_process cannot run '/nonexistent/creds': No such "
 		  "file or directory" },

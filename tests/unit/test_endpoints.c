@@ -18,7 +18,9 @@ enum {
 	STS = AWS_SVC_STS,
 	SM = AWS_SVC_SECRETS_MANAGER,
 	SSM = AWS_SVC_SSM,
-	ORG = AWS_SVC_ORGANIZATIONS
+	ORG = AWS_SVC_ORGANIZATIONS,
+	SSO = AWS_SVC_SSO,
+	OIDC = AWS_SVC_SSO_OIDC
 };
 
 struct row {
@@ -150,6 +152,49 @@ static const struct row rows[] = {
 	{ IAM, "us-east-1", { NULL }, "HTTPS://IAM.Example.com:443",
 	  "HTTPS://IAM.Example.com:443", "IAM.Example.com", "us-east-1", NULL },
 
+	/* IAM Identity Center: the portal and OIDC, per region and partition */
+	{ SSO, "eu-west-1", { NULL }, NULL,
+	  "https://portal.sso.eu-west-1.amazonaws.com", "portal.sso.eu-west-1.amazonaws.com",
+	  "eu-west-1", NULL },
+	{ OIDC, "eu-west-1", { NULL }, NULL,
+	  "https://oidc.eu-west-1.amazonaws.com", "oidc.eu-west-1.amazonaws.com", "eu-west-1",
+	  NULL },
+	{ SSO, "cn-north-1", { NULL }, NULL,
+	  "https://portal.sso.cn-north-1.amazonaws.com.cn", "portal.sso.cn-north-1.amazonaws.com.cn",
+	  "cn-north-1", NULL },
+	{ OIDC, "cn-northwest-1", { NULL }, NULL,
+	  "https://oidc.cn-northwest-1.amazonaws.com.cn", "oidc.cn-northwest-1.amazonaws.com.cn",
+	  "cn-northwest-1", NULL },
+	{ SSO, "us-gov-west-1", { NULL }, NULL,
+	  "https://portal.sso.us-gov-west-1.amazonaws.com",
+	  "portal.sso.us-gov-west-1.amazonaws.com", "us-gov-west-1", NULL },
+	{ SSO, "us-gov-east-1", { FIPS }, NULL,
+	  "https://portal.sso.us-gov-east-1.amazonaws.com",
+	  "portal.sso.us-gov-east-1.amazonaws.com", "us-gov-east-1", NULL },
+	{ OIDC, "us-gov-west-1", { FIPS }, NULL,
+	  "https://oidc.us-gov-west-1.amazonaws.com", "oidc.us-gov-west-1.amazonaws.com",
+	  "us-gov-west-1", NULL },
+	{ SSO, "us-east-2", { FIPS }, NULL,
+	  "https://portal.sso-fips.us-east-2.amazonaws.com",
+	  "portal.sso-fips.us-east-2.amazonaws.com", "us-east-2", NULL },
+	{ OIDC, "us-east-2", { FIPS }, NULL,
+	  "https://oidc-fips.us-east-2.amazonaws.com", "oidc-fips.us-east-2.amazonaws.com",
+	  "us-east-2", NULL },
+	{ SSO, "cn-north-1", { FIPS }, NULL, NULL, NULL, NULL,
+	  "AWS_USE_FIPS_ENDPOINT: no FIPS endpoint for awsssoportal in partition aws-cn" },
+	{ SSO, "eu-west-1", { "AWS_ENDPOINT_URL_SSO=http://sso.local:1",
+			      "AWS_ENDPOINT_URL=http://all.local:2" }, NULL,
+	  "http://sso.local:1", "sso.local:1", "eu-west-1", NULL },
+	{ OIDC, "eu-west-1", { "AWS_ENDPOINT_URL_SSO=http://sso.local:1",
+			       "AWS_ENDPOINT_URL=http://all.local:2" }, NULL,
+	  "http://all.local:2", "all.local:2", "eu-west-1", NULL },
+	{ OIDC, "eu-west-1", { "AWS_ENDPOINT_URL_SSO_OIDC=http://oidc.local:3",
+			       "AWS_ENDPOINT_URL_SSO=http://sso.local:1" }, NULL,
+	  "http://oidc.local:3", "oidc.local:3", "eu-west-1", NULL },
+	{ SSO, "eu-west-1", { "AWS_ENDPOINT_URL_SSO_OIDC=http://oidc.local:3" }, NULL,
+	  "https://portal.sso.eu-west-1.amazonaws.com", "portal.sso.eu-west-1.amazonaws.com",
+	  "eu-west-1", NULL },
+
 	/* bad override URLs */
 	{ IAM, "us-east-1", { NULL }, "ftp://x", NULL, NULL, NULL,
 	  "invalid endpoint URL 'ftp://x' from --endpoint-url: expected http:// or https://" },
@@ -220,9 +265,10 @@ static void test_endpoint_table(void **state)
 
 static void test_signing_names(void **state)
 {
-	static const char *const names[] = {"iam", "sts", "secretsmanager", "ssm", "organizations"};
-	static const char *const env_names[] = {"IAM", "STS", "SECRETS_MANAGER", "SSM",
-						"ORGANIZATIONS"};
+	static const char *const names[] = {
+	    "iam", "sts", "secretsmanager", "ssm", "organizations", "awsssoportal", "awsssooidc"};
+	static const char *const env_names[] = {"IAM",		 "STS", "SECRETS_MANAGER", "SSM",
+						"ORGANIZATIONS", "SSO", "SSO_OIDC"};
 	static const char *const env[] = {"AWS_ENDPOINT_URL=http://localhost:4566", NULL};
 	int i;
 
