@@ -662,7 +662,10 @@ class Emulator:
         """Replace the whole state with fixture fx (a dict)."""
         if not isinstance(fx, dict):
             raise LoadError("fixture must be a JSON object")
-        now = self.clock.now()
+        # relative dates count from what clients see: with an absolute clock they are
+        # given that time, frozen (IAMKEYS_TEST_NOW), while this clock runs on from it
+        now = (parse_date(self.clock.absolute, None) if self.clock.mode == "absolute"
+               else self.clock.now())
         accounts = {}
         keys = {}
         acc_list = fx.get("accounts", [])
