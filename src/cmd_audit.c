@@ -21,44 +21,75 @@ static const struct out_column audit_columns[] = {
 	{ "Findings", "FINDINGS" },
 };
 
-/* With account set, an AccountId column comes first and the others move one right. */
-static void fill_table(struct out_table *t, const struct audit_result *r, time_t now,
-		       enum output_format fmt, const char *account)
+/*
+ * The output rows of one or more results, made one at a time (out_rows)
+ * rather than copied into an out_table: a large account has thousands.
+ * With accounts set, an AccountId column comes first and the others move
+ * one right.
+ */
+struct key_rows {
+	const struct audit_result **results;
+	const char **accounts; /* results[i]'s account id; NULL without --org */
+	size_t nresults;
+	time_t now;
+	enum output_format fmt;
+	size_t cur, first; /* results[cur] holds rows first.. (rows come in order) */
+};
+
+static void fill_key_row(void *ctx, size_t i, struct out_table *t)
 {
+	struct key_rows *kr = ctx;
 	struct strbuf sb = STRBUF_INIT;
-	size_t i, b = account ? 1 : 0;
-	for (i = 0; i < r->nkeys; i++) {
-		const struct audit_key *k = &r->keys[i];
-		size_t row = out_table_add_row(t);
-		if (account)
-			out_set_str(t, row, 0, account);
-		out_set_str(t, row, b + 0, k->user);
-		out_set_str(t, row, b + 1, k->key_id);
-		out_set_str(t, row, b + 2, k->active ? "Active" : "Inactive");
-		if (k->created) {
-			strbuf_reset(&sb);
-			iso8601_format(&sb, k->created);
-			out_set_str(t, row, b + 3, sb.buf);
-			out_set_int(t, row, b + 4, days_between(k->created, now));
-		}
-		if (k->last_used) {
-			strbuf_reset(&sb);
-			iso8601_format(&sb, k->last_used);
-			out_set_str(t, row, b + 5, sb.buf);
-		} else if (!k->is_root) {
-			out_set_str(t, row, b + 5, fmt == OUTPUT_JSON ? NULL : "never");
-		}
-		out_set_str(t, row, b + 6, k->last_service);
-		out_set_str(t, row, b + 7, k->last_region);
-		if (fmt == OUTPUT_JSON)
-			out_set_str(t, row, b + 8, k->exempt ? k->exempt_reason : NULL);
-		else
-			out_set_str(t, row, b + 8, k->exempt ? k->exempt_reason : "no");
-		strbuf_reset(&sb);
-		findings_format(&sb, k->findings);
-		out_set_list(t, row, b + 9, sb.buf);
+	const struct audit_key *k;
+	size_t b = kr->accounts ? 1 : 0;
+
+	if (i < kr->first)
+		kr->cur = kr->first = 0;
+	while (i - kr->first >= kr->results[kr->cur]->nkeys)
+		kr->first += kr->results[kr->cur++]->nkeys;
+	k = &kr->results[kr->cur]->keys[i - kr->first];
+	if (kr->accounts)
+		out_set_str(t, 0, 0, kr->accounts[kr->cur]);
+	out_set_str(t, 0, b + 0, k->user);
+	out_set_str(t, 0, b + 1, k->key_id);
+	out_set_str(t, 0, b + 2, k->active ? "Active" : "Inactive");
+	if (k->created) {
+		iso8601_format(&sb, k->created);
+		out_set_str(t, 0, b + 3, sb.buf);
+		out_set_int(t, 0, b + 4, days_between(k->created, kr->now));
 	}
+	if (k->last_used) {
+		strbuf_reset(&sb);
+		iso8601_format(&sb, k->last_used);
+		out_set_str(t, 0, b + 5, sb.buf);
+	} else if (!k->is_root) {
+		out_set_str(t, 0, b + 5, kr->fmt == OUTPUT_JSON ? NULL : "never");
+	}
+	out_set_str(t, 0, b + 6, k->last_service);
+	out_set_str(t, 0, b + 7, k->last_region);
+	if (kr->fmt == OUTPUT_JSON)
+		out_set_str(t, 0, b + 8, k->exempt ? k->exempt_reason : NULL);
+	else
+		out_set_str(t, 0, b + 8, k->exempt ? k->exempt_reason : "no");
+	strbuf_reset(&sb);
+	findings_format(&sb, k->findings);
+	out_set_list(t, 0, b + 9, sb.buf);
 	strbuf_release(&sb);
+}
+
+static void key_rows_init(struct out_rows *rows, struct key_rows *kr, const struct out_column *cols,
+			  size_t ncols)
+{
+	size_t i;
+
+	kr->cur = kr->first = 0;
+	rows->cols = cols;
+	rows->ncols = ncols;
+	rows->nrows = 0;
+	for (i = 0; i < kr->nresults; i++)
+		rows->nrows += kr->results[i]->nkeys;
+	rows->fill = fill_key_row;
+	rows->ctx = kr;
 }
 
 /* "; findings: old=3, unused=1; 12 API calls" */
@@ -136,7 +167,8 @@ static int audit_accounts(struct cli *cli, struct org_opts *org, struct audit_op
 	struct org_run run;
 	struct audit_result total;
 	struct out_column *cols = org_columns(audit_columns, ARRAY_SIZE(audit_columns));
-	struct out_table t;
+	struct key_rows kr = { 0 };
+	struct out_rows rows;
 	json_t *per_account = json_array();
 	int jobs = o->jobs, rc = CMD_OK, mixed = 0, first = 1;
 	size_t i, j, ok = 0;
@@ -150,14 +182,18 @@ static int audit_accounts(struct cli *cli, struct org_opts *org, struct audit_op
 		return CMD_FAILED;
 	}
 	memset(&total, 0, sizeof(total));
-	out_table_init(&t, cols, ARRAY_SIZE(audit_columns) + 1);
+	kr.results = xcalloc(run.n + 1, sizeof(*kr.results));
+	kr.accounts = xcalloc(run.n + 1, sizeof(*kr.accounts));
+	kr.now = o->now;
+	kr.fmt = cli->fmt;
 	for (i = 0; i < run.n; i++) {
 		const struct audit_result *r = run.accounts[i].result;
 		json_t *s;
 		if (run.accounts[i].failed)
 			continue;
 		ok++;
-		fill_table(&t, r, o->now, cli->fmt, run.accounts[i].id);
+		kr.results[kr.nresults] = r;
+		kr.accounts[kr.nresults++] = run.accounts[i].id;
 		mixed |= add_counts(&total, r, first);
 		first = 0;
 		s = summary_json(r);
@@ -168,23 +204,25 @@ static int audit_accounts(struct cli *cli, struct org_opts *org, struct audit_op
 				rc = CMD_FINDINGS;
 	}
 	org_report_failures(&run);
+	key_rows_init(&rows, &kr, cols, ARRAY_SIZE(audit_columns) + 1);
 	if (cli->fmt == OUTPUT_JSON) {
-		json_t *doc = json_object(), *sum = summary_json(&total);
+		struct out_json_object doc;
+		json_t *sum = summary_json(&total);
 		if (mixed)
 			json_object_set_new(sum, "Source", json_string("mixed"));
 		json_object_set_new(sum, "AccountsScanned", json_integer((json_int_t)ok));
 		json_object_set_new(sum, "Accounts", per_account);
 		json_object_set_new(sum, "FailedAccounts", org_failed_json(&run));
-		json_object_set_new(doc, "Keys", out_table_to_json(&t));
-		json_object_set_new(doc, "Summary", sum);
-		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		out_json_begin(&doc, stdout);
+		out_json_add_rows(&doc, "Keys", &rows);
+		out_json_add(&doc, "Summary", sum);
+		out_json_end(&doc);
 		fputc('\n', stdout);
-		json_decref(doc);
 	} else {
 		struct strbuf sum = STRBUF_INIT;
 		json_decref(per_account);
-		if (t.nrows || cli->fmt != OUTPUT_TABLE)
-			out_table_print(&t, cli->fmt, &cli->style, stdout);
+		if (rows.nrows || cli->fmt != OUTPUT_TABLE)
+			out_rows_print(&rows, cli->fmt, &cli->style, stdout);
 		else
 			printf("no key with a finding\n");
 		strbuf_addf(&sum, "%zu account%s", ok, ok == 1 ? "" : "s");
@@ -202,7 +240,8 @@ static int audit_accounts(struct cli *cli, struct org_opts *org, struct audit_op
 		strbuf_release(&sum);
 	}
 	rc = org_exit_code(&run, rc);
-	out_table_release(&t);
+	free(kr.results);
+	free(kr.accounts);
 	free(cols);
 	org_run_release(&run, free_audit_result);
 	return rc;
@@ -233,7 +272,7 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 		{ "exempt-tag", 0, OPT_STRING, &exempt_tag, "KEY[=VALUE]", "exempt users with this tag (default iamkeys:exempt=true; 'none' turns it off)", 0 },
 		{ "exempt-group", 0, OPT_STRLIST, &groups, "GROUP", "exempt members of this IAM group (repeatable)", 0 },
 		{ "source", 0, OPT_STRING, &source, "SOURCE", "report (default: credential report + live re-reads) or api", 0 },
-		{ "jobs", 'j', OPT_INT, &o.jobs, "N", "concurrent API workers (default 8)", 0 },
+		{ "jobs", 'j', OPT_INT, &o.jobs, "N", "concurrent API workers, lowered while IAM throttles (default 32)", 0 },
 		{ "user", 0, OPT_STRING, &o.user, "NAME", "audit this user only", 0 },
 		{ "all", 'a', OPT_BOOL, &all, NULL, "list every key, not only keys with findings", 0 },
 		{ "fail-on", 0, OPT_STRING, &fail_on, "FINDING", "exit 3 on this finding or a more severe one (default old; any, none)", 0 },
@@ -247,14 +286,16 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 	struct strbuf err = STRBUF_INIT, tagbuf = STRBUF_INIT;
 	unsigned fail_mask;
 	struct aws_client *c;
-	struct out_table t;
+	const struct audit_result *rp = &r;
+	struct key_rows kr = { 0 };
+	struct out_rows rows;
 	int rc;
 	size_t i;
 
 	memset(&o, 0, sizeof(o));
 	memset(&org, 0, sizeof(org));
 	audit_policy_defaults(&o.policy);
-	o.jobs = 8;
+	o.jobs = AUDIT_DEFAULT_JOBS;
 	o.report_timeout_s = 300;
 	rc = cli_parse(cli, opts, argc, argv, &rest, 0);
 	if (rc >= 0)
@@ -302,19 +343,22 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 		error("%s", err.buf);
 		goto done;
 	}
-	out_table_init(&t, audit_columns, ARRAY_SIZE(audit_columns));
-	fill_table(&t, &r, o.now, cli->fmt, NULL);
+	kr.results = &rp;
+	kr.nresults = 1;
+	kr.now = o.now;
+	kr.fmt = cli->fmt;
+	key_rows_init(&rows, &kr, audit_columns, ARRAY_SIZE(audit_columns));
 	if (cli->fmt == OUTPUT_JSON) {
-		json_t *doc = json_object();
-		json_object_set_new(doc, "Keys", out_table_to_json(&t));
-		json_object_set_new(doc, "Summary", summary_json(&r));
-		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		struct out_json_object doc;
+		out_json_begin(&doc, stdout);
+		out_json_add_rows(&doc, "Keys", &rows);
+		out_json_add(&doc, "Summary", summary_json(&r));
+		out_json_end(&doc);
 		fputc('\n', stdout);
-		json_decref(doc);
 	} else {
 		struct strbuf sum = STRBUF_INIT;
-		if (t.nrows || cli->fmt != OUTPUT_TABLE)
-			out_table_print(&t, cli->fmt, &cli->style, stdout);
+		if (rows.nrows || cli->fmt != OUTPUT_TABLE)
+			out_rows_print(&rows, cli->fmt, &cli->style, stdout);
 		else
 			printf("no key with a finding\n");
 		summary_text(&sum, &r);
@@ -324,7 +368,6 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 			fprintf(stderr, "%s\n", sum.buf);
 		strbuf_release(&sum);
 	}
-	out_table_release(&t);
 	rc = CMD_OK;
 	for (i = 0; i < r.nkeys; i++)
 		if (!r.keys[i].exempt && (r.keys[i].findings & fail_mask))

@@ -101,67 +101,119 @@ static void add_table_text(struct strbuf *out, const char *s)
 		strbuf_addch(out, (unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s);
 }
 
-static void print_table(const struct out_table *t, const struct out_style *st, FILE *f)
+/*
+ * The printers read rows through an out_rows: a table's rows are copied
+ * into the one-row scratch table one at a time, like any other source's.
+ */
+static void fill_from_table(void *ctx, size_t i, struct out_table *row)
 {
-	size_t *width = xcalloc(t->ncols, sizeof(*width));
+	const struct out_table *t = ctx;
+	size_t c;
+
+	for (c = 0; c < t->ncols; c++) {
+		const struct cell *from = &t->cells[i * t->ncols + c];
+		row->cells[c] = *from;
+		row->cells[c].text = xstrdup_or_null(from->text);
+	}
+}
+
+static void rows_of_table(struct out_rows *rows, const struct out_table *t)
+{
+	rows->cols = t->cols;
+	rows->ncols = t->ncols;
+	rows->nrows = t->nrows;
+	rows->fill = fill_from_table;
+	rows->ctx = (void *)t;
+}
+
+static void scratch_init(struct out_table *row, const struct out_rows *rows)
+{
+	out_table_init(row, rows->cols, rows->ncols);
+	out_table_add_row(row);
+}
+
+/* Row i's cells, filled into the scratch row. */
+static const struct cell *get_row(const struct out_rows *rows, struct out_table *row, size_t i)
+{
+	size_t c;
+
+	for (c = 0; c < row->ncols; c++) {
+		free(row->cells[c].text);
+		memset(&row->cells[c], 0, sizeof(row->cells[c]));
+	}
+	rows->fill(rows->ctx, i, row);
+	return row->cells;
+}
+
+static void print_table(const struct out_rows *rows, const struct out_style *st, FILE *f)
+{
+	size_t *width = xcalloc(rows->ncols, sizeof(*width));
 	struct strbuf line = STRBUF_INIT;
+	struct out_table row;
 	size_t r, c;
 
-	for (c = 0; c < t->ncols; c++)
-		width[c] = st->no_headers ? 0 : display_width(t->cols[c].title);
-	for (r = 0; r < t->nrows; r++)
-		for (c = 0; c < t->ncols; c++) {
-			const struct cell *cl = &t->cells[r * t->ncols + c];
-			size_t w = cl->text ? display_width(cl->text) : 1;
+	scratch_init(&row, rows);
+	for (c = 0; c < rows->ncols; c++)
+		width[c] = st->no_headers ? 0 : display_width(rows->cols[c].title);
+	for (r = 0; r < rows->nrows; r++) {
+		const struct cell *cells = get_row(rows, &row, r);
+		for (c = 0; c < rows->ncols; c++) {
+			size_t w = cells[c].text ? display_width(cells[c].text) : 1;
 			if (w > width[c])
 				width[c] = w;
 		}
+	}
 	if (!st->no_headers) {
 		if (st->color)
 			strbuf_addstr(&line, "\033[1m");
-		for (c = 0; c < t->ncols; c++) {
-			strbuf_addstr(&line, t->cols[c].title);
-			if (c + 1 < t->ncols)
-				strbuf_addf(&line, "%*s", (int)(width[c] - display_width(t->cols[c].title) + 2), "");
+		for (c = 0; c < rows->ncols; c++) {
+			strbuf_addstr(&line, rows->cols[c].title);
+			if (c + 1 < rows->ncols)
+				strbuf_addf(&line, "%*s",
+					    (int)(width[c] - display_width(rows->cols[c].title) + 2), "");
 		}
 		if (st->color)
 			strbuf_addstr(&line, "\033[0m");
 		fprintf(f, "%s\n", line.buf);
 	}
-	for (r = 0; r < t->nrows; r++) {
+	for (r = 0; r < rows->nrows; r++) {
+		const struct cell *cells = get_row(rows, &row, r);
 		strbuf_reset(&line);
-		for (c = 0; c < t->ncols; c++) {
-			const struct cell *cl = &t->cells[r * t->ncols + c];
-			const char *txt = cl->text ? cl->text : "-";
+		for (c = 0; c < rows->ncols; c++) {
+			const char *txt = cells[c].text ? cells[c].text : "-";
 			size_t before = line.len;
 			add_table_text(&line, txt);
-			if (c + 1 < t->ncols)
+			if (c + 1 < rows->ncols)
 				strbuf_addf(&line, "%*s",
 					    (int)(width[c] - display_width(line.buf + before) + 2), "");
 		}
 		fprintf(f, "%s\n", line.buf);
 	}
+	out_table_release(&row);
 	strbuf_release(&line);
 	free(width);
 }
 
-static void print_csv(const struct out_table *t, const struct out_style *st, FILE *f)
+static void print_csv(const struct out_rows *rows, const struct out_style *st, FILE *f)
 {
 	struct strbuf line = STRBUF_INIT;
+	struct out_table row;
 	size_t r, c;
+
+	scratch_init(&row, rows);
 	if (!st->no_headers) {
-		for (c = 0; c < t->ncols; c++)
-			csv_add_field(&line, t->cols[c].key, c == 0);
+		for (c = 0; c < rows->ncols; c++)
+			csv_add_field(&line, rows->cols[c].key, c == 0);
 		fprintf(f, "%s\r\n", line.buf);
 	}
-	for (r = 0; r < t->nrows; r++) {
+	for (r = 0; r < rows->nrows; r++) {
+		const struct cell *cells = get_row(rows, &row, r);
 		strbuf_reset(&line);
-		for (c = 0; c < t->ncols; c++) {
-			const struct cell *cl = &t->cells[r * t->ncols + c];
-			csv_add_field(&line, cl->text ? cl->text : "", c == 0);
-		}
+		for (c = 0; c < rows->ncols; c++)
+			csv_add_field(&line, cells[c].text ? cells[c].text : "", c == 0);
 		fprintf(f, "%s\r\n", line.buf);
 	}
+	out_table_release(&row);
 	strbuf_release(&line);
 }
 
@@ -190,33 +242,121 @@ static json_t *cell_to_json(const struct cell *cl)
 	}
 }
 
+static json_t *row_to_json(const struct out_column *cols, size_t ncols, const struct cell *cells)
+{
+	json_t *o = json_object();
+	size_t c;
+
+	for (c = 0; c < ncols; c++)
+		json_object_set_new(o, cols[c].key, cell_to_json(&cells[c]));
+	return o;
+}
+
 json_t *out_table_to_json(const struct out_table *t)
 {
 	json_t *arr = json_array();
-	size_t r, c;
-	for (r = 0; r < t->nrows; r++) {
-		json_t *o = json_object();
-		for (c = 0; c < t->ncols; c++)
-			json_object_set_new(o, t->cols[c].key, cell_to_json(&t->cells[r * t->ncols + c]));
-		json_array_append_new(arr, o);
-	}
+	size_t r;
+	for (r = 0; r < t->nrows; r++)
+		json_array_append_new(arr, row_to_json(t->cols, t->ncols, &t->cells[r * t->ncols]));
 	return arr;
 }
 
-int out_table_print(const struct out_table *t, enum output_format fmt, const struct out_style *st,
-		    FILE *f)
+#define JSON_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER)
+
+/*
+ * Writes v as json_dumpf would inside a document, nested depth levels
+ * deep: every line after the first indented by 2 * depth more spaces.
+ * Strings never hold a raw line break (jansson escapes it). Steals v.
+ */
+static int dump_nested(json_t *v, size_t depth, FILE *f)
+{
+	char *text = v ? json_dumps(v, JSON_FLAGS | JSON_ENCODE_ANY) : NULL;
+	const char *p, *nl;
+
+	json_decref(v);
+	if (!text)
+		return -1;
+	for (p = text; (nl = strchr(p, '\n')); p = nl + 1) {
+		fwrite(p, 1, (size_t)(nl + 1 - p), f);
+		fprintf(f, "%*s", (int)(2 * depth), "");
+	}
+	fputs(p, f);
+	free(text);
+	return 0;
+}
+
+/* A JSON array of the rows at this depth, one row object at a time. */
+static int print_json_rows(const struct out_rows *rows, size_t depth, FILE *f)
+{
+	struct out_table row;
+	size_t r;
+	int rc = 0;
+
+	if (!rows->nrows) {
+		fputs("[]", f);
+		return 0;
+	}
+	scratch_init(&row, rows);
+	fputc('[', f);
+	for (r = 0; r < rows->nrows; r++) {
+		const struct cell *cells = get_row(rows, &row, r);
+		fprintf(f, "%s\n%*s", r ? "," : "", (int)(2 * (depth + 1)), "");
+		if (dump_nested(row_to_json(rows->cols, rows->ncols, cells), depth + 1, f) < 0)
+			rc = -1;
+	}
+	fprintf(f, "\n%*s]", (int)(2 * depth), "");
+	out_table_release(&row);
+	return rc;
+}
+
+void out_json_begin(struct out_json_object *o, FILE *f)
+{
+	o->f = f;
+	o->nmembers = 0;
+	o->failed = 0;
+	fputc('{', f);
+}
+
+static void add_key(struct out_json_object *o, const char *key)
+{
+	fputs(o->nmembers++ ? ",\n  " : "\n  ", o->f);
+	if (dump_nested(json_string(key), 1, o->f) < 0)
+		o->failed = 1;
+	fputs(": ", o->f);
+}
+
+void out_json_add(struct out_json_object *o, const char *key, json_t *value)
+{
+	add_key(o, key);
+	if (dump_nested(value, 1, o->f) < 0)
+		o->failed = 1;
+}
+
+void out_json_add_rows(struct out_json_object *o, const char *key, const struct out_rows *rows)
+{
+	add_key(o, key);
+	if (print_json_rows(rows, 1, o->f) < 0)
+		o->failed = 1;
+}
+
+int out_json_end(struct out_json_object *o)
+{
+	fputs(o->nmembers ? "\n}" : "}", o->f);
+	return o->failed || ferror(o->f) ? -1 : 0;
+}
+
+int out_rows_print(const struct out_rows *rows, enum output_format fmt,
+		   const struct out_style *st, FILE *f)
 {
 	switch (fmt) {
 	case OUTPUT_TABLE:
-		print_table(t, st, f);
+		print_table(rows, st, f);
 		break;
 	case OUTPUT_CSV:
-		print_csv(t, st, f);
+		print_csv(rows, st, f);
 		break;
 	case OUTPUT_JSON: {
-		json_t *arr = out_table_to_json(t);
-		int rc = json_dumpf(arr, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		json_decref(arr);
+		int rc = print_json_rows(rows, 0, f);
 		fputc('\n', f);
 		if (rc < 0)
 			return -1;
@@ -224,4 +364,13 @@ int out_table_print(const struct out_table *t, enum output_format fmt, const str
 	}
 	}
 	return ferror(f) ? -1 : 0;
+}
+
+int out_table_print(const struct out_table *t, enum output_format fmt, const struct out_style *st,
+		    FILE *f)
+{
+	struct out_rows rows;
+
+	rows_of_table(&rows, t);
+	return out_rows_print(&rows, fmt, st, f);
 }

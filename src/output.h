@@ -52,4 +52,47 @@ int out_table_print(const struct out_table *t, enum output_format fmt, const str
 /* JSON array of row objects (new reference). */
 json_t *out_table_to_json(const struct out_table *t);
 
+/*
+ * Rows made one at a time, for results too large to copy into an out_table:
+ * fill(ctx, i, row) sets row 0 of row, a one-row table with cols whose cells
+ * are reset to CELL_NULL before each call. Rows are asked for in order, from
+ * 0 to nrows - 1; the table format goes over them twice (widths first).
+ */
+struct out_rows {
+	const struct out_column *cols;
+	size_t ncols;
+	size_t nrows;
+	void (*fill)(void *ctx, size_t i, struct out_table *row);
+	void *ctx;
+};
+
+/* As out_table_print, with the same output. */
+int out_rows_print(const struct out_rows *rows, enum output_format fmt,
+		   const struct out_style *st, FILE *f);
+
+/*
+ * A JSON object written one member at a time, byte for byte as
+ * json_dumpf(object, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) would write
+ * it whole (without a final newline):
+ *
+ *	struct out_json_object o;
+ *	out_json_begin(&o, f);
+ *	out_json_add_rows(&o, "Keys", &rows);
+ *	out_json_add(&o, "Summary", summary);
+ *	rc = out_json_end(&o);
+ *
+ * out_json_add_rows writes the rows' array one row at a time; out_json_add
+ * steals the reference to value; out_json_end returns 0, or -1 when
+ * something could not be written.
+ */
+struct out_json_object {
+	FILE *f;
+	size_t nmembers;
+	int failed;
+};
+void out_json_begin(struct out_json_object *o, FILE *f);
+void out_json_add(struct out_json_object *o, const char *key, json_t *value);
+void out_json_add_rows(struct out_json_object *o, const char *key, const struct out_rows *rows);
+int out_json_end(struct out_json_object *o);
+
 #endif

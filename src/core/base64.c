@@ -40,18 +40,24 @@ static unsigned char b64_class(unsigned char c)
 	}
 }
 
-int base64_decode(struct strbuf *out, const char *in, size_t len)
+void base64_decoder_init(struct base64_decoder *d, struct strbuf *out)
 {
-	size_t orig_len = out->len, i;
-	unsigned char *dst;
-	uint32_t acc = 0;
-	int nq = 0;   /* data characters in the current quartet */
-	int npad = 0; /* '=' in the current quartet */
-	int done = 0; /* a padded quartet ended the data; only whitespace may follow */
+	memset(d, 0, sizeof(*d));
+	d->out = out;
+	d->orig_len = out->len;
+}
 
+int base64_decode_update(struct base64_decoder *d, const char *in, size_t len)
+{
+	struct strbuf *out = d->out;
+	unsigned char *dst;
+	size_t i;
+
+	if (d->failed)
+		return -1;
 	if (!len)
 		return 0;
-	/* Worst case: no whitespace, 3 bytes per 4 characters. */
+	/* Worst case: no whitespace, 3 bytes per 4 characters (and a carried quartet). */
 	strbuf_grow(out, len / 4 * 3 + 3);
 	dst = (unsigned char *)out->buf + out->len;
 
@@ -60,47 +66,67 @@ int base64_decode(struct strbuf *out, const char *in, size_t len)
 
 		if (v == B64_WS)
 			continue;
-		if (v == B64_BAD || done)
+		if (v == B64_BAD || d->done)
 			goto bad;
 		if (v == B64_PAD) {
 			/* only "xx==" and "xxx=" */
-			if (nq < 2)
+			if (d->nq < 2)
 				goto bad;
-			if (nq + ++npad < 4)
+			if (d->nq + ++d->npad < 4)
 				continue;
-			if (nq == 2) {
-				*dst++ = (unsigned char)(acc >> 4);
+			if (d->nq == 2) {
+				*dst++ = (unsigned char)(d->acc >> 4);
 			} else {
-				*dst++ = (unsigned char)(acc >> 10);
-				*dst++ = (unsigned char)(acc >> 2);
+				*dst++ = (unsigned char)(d->acc >> 10);
+				*dst++ = (unsigned char)(d->acc >> 2);
 			}
-			nq = 0;
-			done = 1;
+			d->nq = 0;
+			d->done = 1;
 			continue;
 		}
-		if (npad)
+		if (d->npad)
 			goto bad; /* "xx=x" */
-		acc = (acc << 6) | v;
-		if (++nq == 4) {
-			*dst++ = (unsigned char)(acc >> 16);
-			*dst++ = (unsigned char)(acc >> 8);
-			*dst++ = (unsigned char)acc;
-			nq = 0;
-			acc = 0;
+		d->acc = (d->acc << 6) | v;
+		if (++d->nq == 4) {
+			*dst++ = (unsigned char)(d->acc >> 16);
+			*dst++ = (unsigned char)(d->acc >> 8);
+			*dst++ = (unsigned char)d->acc;
+			d->nq = 0;
+			d->acc = 0;
 		}
 	}
-	/* An incomplete quartet: missing characters or missing padding. */
-	if (nq)
-		goto bad;
 	out->len = (size_t)((char *)dst - out->buf);
 	out->buf[out->len] = '\0';
 	return 0;
 
 bad:
-	/* the caller's buffer may hold secrets: clear what we wrote */
-	memset(out->buf + orig_len, 0, (size_t)((char *)dst - out->buf) - orig_len);
-	strbuf_setlen(out, orig_len);
+	/* base64_decode_finish wipes what was written */
+	out->len = (size_t)((char *)dst - out->buf);
+	d->failed = 1;
 	return -1;
+}
+
+int base64_decode_finish(struct base64_decoder *d)
+{
+	struct strbuf *out = d->out;
+
+	/* An incomplete quartet: missing characters or missing padding. */
+	if (!d->failed && !d->nq)
+		return 0;
+	/* the caller's buffer may hold secrets: clear what we wrote */
+	memset(out->buf + d->orig_len, 0, out->len - d->orig_len);
+	strbuf_setlen(out, d->orig_len);
+	return -1;
+}
+
+int base64_decode(struct strbuf *out, const char *in, size_t len)
+{
+	struct base64_decoder d;
+
+	/* one piece: out grows once, before anything is written */
+	base64_decoder_init(&d, out);
+	base64_decode_update(&d, in, len);
+	return base64_decode_finish(&d);
 }
 
 void base64_encode(struct strbuf *out, const void *data, size_t len)

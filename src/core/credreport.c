@@ -49,10 +49,46 @@ static const struct {
 #define ROOT_USER "<root_account>"
 #define NO_COLUMN SIZE_MAX
 
+/*
+ * The users' strings, copied into large blocks: a 5,000-user report has
+ * some 20,000 of them, most shorter than malloc's overhead for each.
+ */
+#define STRINGS_BLOCK (64 * 1024)
+
+struct cr_strings {
+	struct cr_strings *next;
+	size_t used, size;
+	char data[];
+};
+
+static char *strings_add(struct cr_strings **head, const char *s)
+{
+	size_t len = strlen(s) + 1;
+	struct cr_strings *b = *head;
+
+	if (!b || b->size - b->used < len) {
+		size_t size = len > STRINGS_BLOCK ? len : STRINGS_BLOCK;
+		b = xmalloc(sizeof(*b) + size);
+		b->next = *head;
+		b->used = 0;
+		b->size = size;
+		*head = b;
+	}
+	memcpy(b->data + b->used, s, len);
+	b->used += len;
+	return b->data + b->used - len;
+}
+
+/* Region and service names: a few dozen values in any account, stored once. */
+#define MAX_INTERNED 64
+
 struct cr_parser {
 	struct csv_row *row;
 	size_t col[NR_COLUMNS]; /* index in the row, or NO_COLUMN */
 	struct strbuf *err;
+	struct cred_report *out;
+	char *interned[MAX_INTERNED];
+	size_t ninterned;
 };
 
 /*
@@ -119,35 +155,28 @@ static int get_date(struct cr_parser *ps, enum cr_column c, time_t *out)
 	return 0;
 }
 
-/* Takes the field's string from the row (the row is ours to change). */
-static char *take_field(struct cr_parser *ps, enum cr_column c)
+/* A copy of the field's string, kept with the report. */
+static char *copy_field(struct cr_parser *ps, enum cr_column c)
 {
-	char **field = &ps->row->fields[ps->col[c]];
-	char *s = *field;
-
-	*field = NULL;
-	return s;
+	return strings_add(&ps->out->strings, ps->row->fields[ps->col[c]]);
 }
 
-/* As take_field, but NULL for N/A. */
-static char *take_text(struct cr_parser *ps, enum cr_column c)
+/* As copy_field, but NULL for N/A, and each value stored once. */
+static char *copy_name(struct cr_parser *ps, enum cr_column c)
 {
-	if (!strcmp(ps->row->fields[ps->col[c]], "N/A"))
+	const char *s = ps->row->fields[ps->col[c]];
+	char *copy;
+	size_t i;
+
+	if (!strcmp(s, "N/A"))
 		return NULL;
-	return take_field(ps, c);
-}
-
-static void cr_user_release(struct cr_user *u)
-{
-	int k;
-
-	free(u->user);
-	free(u->arn);
-	for (k = 0; k < 2; k++) {
-		free(u->keys[k].last_used_region);
-		free(u->keys[k].last_used_service);
-	}
-	memset(u, 0, sizeof(*u));
+	for (i = 0; i < ps->ninterned; i++)
+		if (!strcmp(ps->interned[i], s))
+			return ps->interned[i];
+	copy = strings_add(&ps->out->strings, s);
+	if (ps->ninterned < MAX_INTERNED)
+		ps->interned[ps->ninterned++] = copy;
+	return copy;
 }
 
 static int parse_key(struct cr_parser *ps, int k, struct cr_key *key)
@@ -158,8 +187,8 @@ static int parse_key(struct cr_parser *ps, int k, struct cr_key *key)
 	    get_date(ps, COL_KEY1_LAST_ROTATED + off, &key->last_rotated) ||
 	    get_date(ps, COL_KEY1_LAST_USED_DATE + off, &key->last_used))
 		return -1;
-	key->last_used_region = take_text(ps, COL_KEY1_LAST_USED_REGION + off);
-	key->last_used_service = take_text(ps, COL_KEY1_LAST_USED_SERVICE + off);
+	key->last_used_region = copy_name(ps, COL_KEY1_LAST_USED_REGION + off);
+	key->last_used_service = copy_name(ps, COL_KEY1_LAST_USED_SERVICE + off);
 	return 0;
 }
 
@@ -175,13 +204,14 @@ static int parse_user(struct cr_parser *ps, struct cr_user *u)
 	    get_bool(ps, COL_MFA_ACTIVE, &u->mfa_active))
 		return -1;
 	for (k = 0; k < 2; k++) {
+		/* strings already copied are freed with the report */
 		if (parse_key(ps, k, &u->keys[k])) {
-			cr_user_release(u);
+			memset(u, 0, sizeof(*u));
 			return -1;
 		}
 	}
-	u->user = take_field(ps, COL_USER);
-	u->arn = take_field(ps, COL_ARN);
+	u->user = copy_field(ps, COL_USER);
+	u->arn = copy_field(ps, COL_ARN);
 	u->is_root = !strcmp(u->user, ROOT_USER);
 	return 0;
 }
@@ -224,68 +254,106 @@ static int is_blank_row(const struct csv_row *row)
 	return row->nfields == 1 && !*row->fields[0];
 }
 
+/* At least the number of records: one more than the line breaks. */
+static size_t max_records(const char *csv, size_t len)
+{
+	size_t i, n = 1;
+
+	for (i = 0; i < len; i++)
+		n += csv[i] == '\n' || (csv[i] == '\r' && (i + 1 == len || csv[i + 1] != '\n'));
+	return n;
+}
+
+static void csv_failed(struct strbuf *err, const struct strbuf *csv_err)
+{
+	if (err)
+		strbuf_addf(err, "credential report: %s", csv_err->buf);
+}
+
+/*
+ * One CSV record at a time: only the users' own strings are kept, never
+ * the whole table of fields (a 5,000-user report has 100,000 of them).
+ */
 int cred_report_parse(const char *csv, size_t len, struct cred_report *out, struct strbuf *err)
 {
-	struct csv_table t;
+	struct csv_reader r;
+	struct csv_row header, row;
 	struct cr_parser ps;
 	struct strbuf csv_err = STRBUF_INIT;
-	size_t i;
+	int ret;
 
 	memset(out, 0, sizeof(*out));
+	memset(&row, 0, sizeof(row));
 	ps.err = err;
+	ps.row = &row;
+	ps.out = out;
+	ps.ninterned = 0;
 	/* a UTF-8 byte order mark is not part of the first column's name */
 	if (len >= 3 && !memcmp(csv, "\xEF\xBB\xBF", 3)) {
 		csv += 3;
 		len -= 3;
 	}
-	if (csv_parse(csv, len, &t, &csv_err)) {
-		if (err)
-			strbuf_addf(err, "credential report: %s", csv_err.buf);
-		strbuf_release(&csv_err);
-		return -1;
+	csv_reader_init(&r, csv, len, &csv_err);
+	ret = csv_reader_next(&r, &header);
+	if (ret < 0) {
+		csv_failed(err, &csv_err);
+		goto fail;
 	}
-	strbuf_release(&csv_err);
-	if (!t.nrows) {
+	if (!ret) {
 		if (err)
 			strbuf_addstr(err, "credential report is empty");
 		goto fail;
 	}
-	if (find_columns(&ps, &t.rows[0]))
+	if (find_columns(&ps, &header))
 		goto fail;
 
-	out->users = xcalloc(t.nrows - 1, sizeof(*out->users));
-	for (i = 1; i < t.nrows; i++) {
-		ps.row = &t.rows[i];
-		if (is_blank_row(ps.row))
+	out->users = xcalloc(max_records(csv, len), sizeof(*out->users));
+	while ((ret = csv_reader_next(&r, &row)) > 0) {
+		if (is_blank_row(&row)) {
+			csv_row_release(&row);
 			continue;
-		if (ps.row->nfields != t.rows[0].nfields) {
+		}
+		if (row.nfields != header.nfields) {
 			if (err)
 				strbuf_addf(err, "credential report line %zu: "
 						 "expected %zu fields, found %zu",
-					    ps.row->line, t.rows[0].nfields, ps.row->nfields);
+					    row.line, header.nfields, row.nfields);
 			goto fail;
 		}
 		if (parse_user(&ps, &out->users[out->nusers]))
 			goto fail;
 		out->nusers++;
+		csv_row_release(&row);
 	}
-	csv_table_release(&t);
+	if (ret < 0) {
+		csv_failed(err, &csv_err);
+		goto fail;
+	}
+	if (out->nusers)
+		out->users = xrealloc(out->users, out->nusers * sizeof(*out->users));
+	csv_row_release(&header);
+	csv_reader_release(&r);
+	strbuf_release(&csv_err);
 	return 0;
 
 fail:
-	csv_table_release(&t);
+	csv_row_release(&row);
+	csv_row_release(&header);
+	csv_reader_release(&r);
+	strbuf_release(&csv_err);
 	cred_report_release(out);
 	return -1;
 }
 
 void cred_report_release(struct cred_report *r)
 {
-	size_t i;
-
 	if (!r)
 		return;
-	for (i = 0; i < r->nusers; i++)
-		cr_user_release(&r->users[i]);
+	while (r->strings) {
+		struct cr_strings *next = r->strings->next;
+		free(r->strings);
+		r->strings = next;
+	}
 	free(r->users);
 	r->users = NULL;
 	r->nusers = 0;

@@ -42,9 +42,13 @@ struct cr_user {
 	struct cr_key keys[2];
 };
 
+struct cr_strings;
+
 struct cred_report {
 	struct cr_user *users;
 	size_t nusers;
+	/* every string of users, in a few large blocks; freed with the report */
+	struct cr_strings *strings;
 };
 /*
  * Fills *out (overwritten, not freed first). 0, or -1 with *out empty and
@@ -55,10 +59,13 @@ struct cred_report {
  *   "credential report has more than one 'user' column"
  *   "credential report line N: expected 22 fields, found 21"
  *   "credential report line N, column 'mfa_active': invalid value 'maybe'"
- * The users are in report order, the root row included (is_root).
+ * The report is read one record at a time: with several errors, the first
+ * one in the text is reported. The users are in report order, the root row
+ * included (is_root).
  */
 int cred_report_parse(const char *csv, size_t len, struct cred_report *out, struct strbuf *err);
-/* Frees everything and leaves r empty; NULL is fine. */
+/* Frees everything, the strings too (they may be shared between users), and leaves r
+ * empty; NULL is fine. */
 void cred_report_release(struct cred_report *r);
 
 #endif

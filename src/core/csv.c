@@ -7,14 +7,7 @@
  * record terminator (CRLF, LF or a lone CR) outside quotes ends a record;
  * line breaks inside quotes count towards the physical line number too.
  */
-struct csv_parser {
-	const char *p, *end;
-	size_t line;
-	struct strbuf field;
-	struct strbuf *err;
-};
-
-static int csv_error(struct csv_parser *ps, size_t line, const char *what)
+static int csv_error(struct csv_reader *ps, size_t line, const char *what)
 {
 	if (ps->err)
 		strbuf_addf(ps->err, "CSV line %zu: %s", line, what);
@@ -27,7 +20,7 @@ static int is_eol(char c)
 }
 
 /* Consumes one line break (CRLF, LF or CR) at ps->p. */
-static void skip_eol(struct csv_parser *ps)
+static void skip_eol(struct csv_reader *ps)
 {
 	if (*ps->p == '\r' && ps->p + 1 < ps->end && ps->p[1] == '\n')
 		ps->p++;
@@ -35,7 +28,7 @@ static void skip_eol(struct csv_parser *ps)
 	ps->line++;
 }
 
-static int parse_quoted(struct csv_parser *ps, char **out)
+static int parse_quoted(struct csv_reader *ps, char **out)
 {
 	size_t start_line = ps->line;
 	const char *run;
@@ -73,7 +66,7 @@ static int parse_quoted(struct csv_parser *ps, char **out)
 	return 0;
 }
 
-static int parse_unquoted(struct csv_parser *ps, char **out)
+static int parse_unquoted(struct csv_reader *ps, char **out)
 {
 	const char *start = ps->p;
 
@@ -90,7 +83,7 @@ static int parse_unquoted(struct csv_parser *ps, char **out)
 	return 0;
 }
 
-static void row_release(struct csv_row *row)
+void csv_row_release(struct csv_row *row)
 {
 	size_t i;
 
@@ -102,7 +95,7 @@ static void row_release(struct csv_row *row)
 }
 
 /* Parses one record at ps->p (which is before the end) and its terminator. */
-static int parse_record(struct csv_parser *ps, struct csv_row *row)
+static int parse_record(struct csv_reader *ps, struct csv_row *row)
 {
 	size_t alloc = 0;
 
@@ -118,7 +111,7 @@ static int parse_record(struct csv_parser *ps, struct csv_row *row)
 		else
 			ret = parse_unquoted(ps, &field);
 		if (ret) {
-			row_release(row);
+			csv_row_release(row);
 			return -1;
 		}
 		ALLOC_GROW(row->fields, row->nfields + 1, alloc);
@@ -138,27 +131,45 @@ static int parse_record(struct csv_parser *ps, struct csv_row *row)
 	return 0;
 }
 
+void csv_reader_init(struct csv_reader *r, const char *text, size_t len, struct strbuf *err)
+{
+	r->p = text;
+	r->end = text + len;
+	r->line = 1;
+	r->err = err;
+	strbuf_init(&r->field, 0);
+}
+
+int csv_reader_next(struct csv_reader *r, struct csv_row *row)
+{
+	memset(row, 0, sizeof(*row));
+	if (r->p >= r->end)
+		return 0;
+	return parse_record(r, row) < 0 ? -1 : 1;
+}
+
+void csv_reader_release(struct csv_reader *r)
+{
+	strbuf_release(&r->field);
+}
+
 int csv_parse(const char *text, size_t len, struct csv_table *out, struct strbuf *err)
 {
-	struct csv_parser ps;
+	struct csv_reader r;
+	struct csv_row row;
+	int ret;
 
 	memset(out, 0, sizeof(*out));
-	ps.p = text;
-	ps.end = text + len;
-	ps.line = 1;
-	ps.err = err;
-	strbuf_init(&ps.field, 0);
-
-	while (ps.p < ps.end) {
+	csv_reader_init(&r, text, len, err);
+	while ((ret = csv_reader_next(&r, &row)) > 0) {
 		ALLOC_GROW(out->rows, out->nrows + 1, out->alloc);
-		if (parse_record(&ps, &out->rows[out->nrows])) {
-			strbuf_release(&ps.field);
-			csv_table_release(out);
-			return -1;
-		}
-		out->nrows++;
+		out->rows[out->nrows++] = row;
 	}
-	strbuf_release(&ps.field);
+	csv_reader_release(&r);
+	if (ret < 0) {
+		csv_table_release(out);
+		return -1;
+	}
 	return 0;
 }
 
@@ -169,7 +180,7 @@ void csv_table_release(struct csv_table *t)
 	if (!t)
 		return;
 	for (i = 0; i < t->nrows; i++)
-		row_release(&t->rows[i]);
+		csv_row_release(&t->rows[i]);
 	free(t->rows);
 	memset(t, 0, sizeof(*t));
 }

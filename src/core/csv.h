@@ -34,6 +34,34 @@ struct csv_table {
  */
 int csv_parse(const char *text, size_t len, struct csv_table *out, struct strbuf *err);
 void csv_table_release(struct csv_table *t);
+
+/*
+ * The same, one record at a time, when the rows need not all exist at once
+ * (csv_parse is built on it):
+ *
+ *	csv_reader_init(&r, text, len, err);
+ *	while ((ret = csv_reader_next(&r, &row)) > 0) {
+ *		...
+ *		csv_row_release(&row);
+ *	}
+ *	csv_reader_release(&r); // ret is 0 at the end, -1 with the message in err
+ *
+ * csv_reader_next returns 1 with the next record in *row (overwritten, not
+ * freed first), 0 at the end of the text, or -1 with *row empty and one
+ * message (csv_parse's) appended to err (when not NULL). Do not call it
+ * again after -1.
+ */
+struct csv_reader {
+	const char *p, *end;
+	size_t line;
+	struct strbuf field;
+	struct strbuf *err;
+};
+void csv_reader_init(struct csv_reader *r, const char *text, size_t len, struct strbuf *err);
+int csv_reader_next(struct csv_reader *r, struct csv_row *row);
+void csv_reader_release(struct csv_reader *r);
+/* Frees the fields (any taken ones set to NULL) and leaves row empty. */
+void csv_row_release(struct csv_row *row);
 /*
  * Appends one field, preceded by ',' unless first. The field is quoted
  * (with " doubled) when it holds , " CR or LF, or starts or ends with a

@@ -50,9 +50,30 @@ static void add_printable(struct strbuf *sb, const char *s, size_t max)
 
 /* ---- parsing ---------------------------------------------------------- */
 
+/*
+ * Where the character data of one element goes instead of the tree, piece
+ * by piece as the parser reads it: for a text too large to hold twice (the
+ * credential report's Content). The element is the first one named name
+ * whose parent is named parent and is the root's child (any namespace).
+ */
+struct text_sink {
+	const char *parent, *name;
+	void (*add)(void *ctx, const char *text, size_t len);
+	void *ctx;
+	xmlNodePtr node; /* set by the parse: the element whose text went to add */
+};
+
 struct parse_state {
 	struct strbuf msg; /* the first error, one line */
 	int saw_doctype;
+};
+
+/* parse_xml_with's state: ctxt->_private points to st, so to the whole. */
+struct sink_state {
+	struct parse_state st; /* first */
+	struct text_sink *sink; /* NULL: all text goes to the tree */
+	charactersSAXFunc characters;
+	cdataBlockSAXFunc cdata;
 };
 
 static void record_error(struct parse_state *st, const xmlError *e, int fallback_line);
@@ -118,18 +139,84 @@ static void on_doctype(void *data, const xmlChar *name, const xmlChar *external_
 	xmlStopParser(ctxt);
 }
 
+static int name_is(const xmlNode *n, const char *name, size_t len);
+
+/* Is n the sink's element? The first match is the only one. */
+static int is_sink_node(struct text_sink *s, xmlNodePtr n)
+{
+	xmlNodePtr p;
+
+	if (s->node || !n)
+		return n && n == s->node;
+	p = n->parent;
+	if (!name_is(n, s->name, strlen(s->name)) || !p ||
+	    !name_is(p, s->parent, strlen(s->parent)) || !p->parent ||
+	    p->parent->type != XML_ELEMENT_NODE || !p->parent->parent ||
+	    p->parent->parent->type != XML_DOCUMENT_NODE)
+		return 0;
+	s->node = n;
+	return 1;
+}
+
+/* SAX hooks for text and CDATA when a sink is set: ctxt->node is the open element. */
+static void sink_characters(void *data, const xmlChar *ch, int len)
+{
+	xmlParserCtxtPtr ctxt = data;
+	struct sink_state *st = ctxt->_private;
+
+	if (is_sink_node(st->sink, ctxt->node))
+		st->sink->add(st->sink->ctx, (const char *)ch, (size_t)len);
+	else if (st->characters)
+		st->characters(data, ch, len);
+}
+
+static void sink_cdata(void *data, const xmlChar *ch, int len)
+{
+	xmlParserCtxtPtr ctxt = data;
+	struct sink_state *st = ctxt->_private;
+
+	if (is_sink_node(st->sink, ctxt->node))
+		st->sink->add(st->sink->ctx, (const char *)ch, (size_t)len);
+	else if (st->cdata)
+		st->cdata(data, ch, len);
+	else if (st->characters)
+		st->characters(data, ch, len);
+}
+
+/* The input of a sink's parse: read piece by piece rather than copied whole. */
+struct mem_input {
+	const char *p;
+	size_t left;
+};
+
+static int read_mem_input(void *ctx, char *buf, int len)
+{
+	struct mem_input *in = ctx;
+	size_t n = len > 0 ? (size_t)len : 0;
+
+	if (n > in->left)
+		n = in->left;
+	memcpy(buf, in->p, n);
+	in->p += n;
+	in->left -= n;
+	return (int)n;
+}
+
 /*
  * Parses a whole response: NULL with err on malformed XML (any error, not
  * only fatal ones; warnings are ignored) or a DOCTYPE. The parser's copy of
  * the input is freed here, before any field is read; the returned tree
  * still holds the text (callers wipe secret text nodes, see take_text) and
  * is freed by the caller as soon as the fields are copied out. Without
- * XML_PARSE_HUGE a text node is limited to 10 MB, which a credential report
- * (IAM allows 5,000 users: about 2 MB of base64) stays well under.
+ * XML_PARSE_HUGE a text node is limited to 10 MB; the text of a sink's
+ * element (sink may be NULL) is not in the tree, and only the HTTP body
+ * limit bounds it.
  */
-static xmlDocPtr parse_xml(const char *xml, size_t len, struct strbuf *err)
+static xmlDocPtr parse_xml_with(const char *xml, size_t len, struct text_sink *sink,
+				struct strbuf *err)
 {
-	struct parse_state st = {STRBUF_INIT, 0};
+	struct sink_state ss = {{STRBUF_INIT, 0}, NULL, NULL, NULL};
+	struct mem_input in = {xml, len};
 	xmlParserCtxtPtr ctxt;
 	xmlDocPtr doc = NULL;
 	int wellformed;
@@ -146,7 +233,16 @@ static xmlDocPtr parse_xml(const char *xml, size_t len, struct strbuf *err)
 		return NULL;
 	}
 	xmlInitParser();
-	ctxt = xmlCreateMemoryParserCtxt(xml, (int)len);
+	/*
+	 * A memory parser copies the whole input first; with a sink (a large
+	 * response) the parser reads it as it goes, as from a file, and keeps
+	 * only a window of it.
+	 */
+	if (sink)
+		ctxt = xmlCreateIOParserCtxt(NULL, NULL, read_mem_input, NULL, &in,
+					     XML_CHAR_ENCODING_NONE);
+	else
+		ctxt = xmlCreateMemoryParserCtxt(xml, (int)len);
 	if (!ctxt) {
 		fail(err, "cannot create an XML parser");
 		return NULL;
@@ -158,9 +254,20 @@ static xmlDocPtr parse_xml(const char *xml, size_t len, struct strbuf *err)
 	 * reach on_xml_error.
 	 */
 	xmlCtxtUseOptions(ctxt, XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-	ctxt->_private = &st;
+	ctxt->_private = &ss.st;
 	ctxt->sax->serror = on_xml_error;
 	ctxt->sax->internalSubset = on_doctype;
+	if (sink) {
+		sink->node = NULL;
+		ss.sink = sink;
+		ss.characters = ctxt->sax->characters;
+		ss.cdata = ctxt->sax->cdataBlock;
+		/* libxml2 tells blanks apart only when the two differ: keep them equal */
+		if (ctxt->sax->ignorableWhitespace == ctxt->sax->characters)
+			ctxt->sax->ignorableWhitespace = sink_characters;
+		ctxt->sax->characters = sink_characters;
+		ctxt->sax->cdataBlock = sink_cdata;
+	}
 
 	/*
 	 * Some errors (encoding conversion, I/O) are raised without the parser
@@ -182,10 +289,10 @@ static xmlDocPtr parse_xml(const char *xml, size_t len, struct strbuf *err)
 	ctxt->_private = NULL;
 	xmlFreeParserCtxt(ctxt);
 
-	if (st.saw_doctype) {
+	if (ss.st.saw_doctype) {
 		fail(err, "refusing XML with a DOCTYPE declaration");
-	} else if (st.msg.len) {
-		fail(err, "%s", st.msg.buf);
+	} else if (ss.st.msg.len) {
+		fail(err, "%s", ss.st.msg.buf);
 	} else if (!wellformed || !doc) {
 		fail(err, "malformed XML");
 	} else if (doc->intSubset || doc->extSubset) {
@@ -193,13 +300,20 @@ static xmlDocPtr parse_xml(const char *xml, size_t len, struct strbuf *err)
 	} else if (!xmlDocGetRootElement(doc)) {
 		fail(err, "XML response has no root element");
 	} else {
-		strbuf_release(&st.msg);
+		strbuf_release(&ss.st.msg);
 		return doc;
 	}
-	strbuf_release(&st.msg);
+	strbuf_release(&ss.st.msg);
 	if (doc)
 		xmlFreeDoc(doc);
+	if (sink)
+		sink->node = NULL;
 	return NULL;
+}
+
+static xmlDocPtr parse_xml(const char *xml, size_t len, struct strbuf *err)
+{
+	return parse_xml_with(xml, len, NULL, err);
 }
 
 /* ---- tree access ------------------------------------------------------ */
@@ -318,12 +432,14 @@ static char *text_at(xmlNodePtr parent, const char *p, enum text_kind kind)
 
 /*
  * Parses and checks the frame <op>Response/<op>Result. On success *docp
- * and *result are set (result NULL when want_result is 0).
+ * and *result are set (result NULL when want_result is 0). sink: see
+ * parse_xml_with.
  */
-static int open_response(const char *op, const char *xml, size_t len, int want_result,
-			 xmlDocPtr *docp, xmlNodePtr *result, struct strbuf *err)
+static int open_response_with(const char *op, const char *xml, size_t len, int want_result,
+			      struct text_sink *sink, xmlDocPtr *docp, xmlNodePtr *result,
+			      struct strbuf *err)
 {
-	xmlDocPtr doc = parse_xml(xml, len, err);
+	xmlDocPtr doc = parse_xml_with(xml, len, sink, err);
 	xmlNodePtr root, res = NULL;
 	char name[96];
 	size_t oplen = strlen(op);
@@ -357,6 +473,12 @@ static int open_response(const char *op, const char *xml, size_t len, int want_r
 	*docp = doc;
 	*result = res;
 	return 0;
+}
+
+static int open_response(const char *op, const char *xml, size_t len, int want_result,
+			 xmlDocPtr *docp, xmlNodePtr *result, struct strbuf *err)
+{
+	return open_response_with(op, xml, len, want_result, NULL, docp, result, err);
 }
 
 static char *request_id_of(xmlNodePtr root)
@@ -739,9 +861,22 @@ int iam_parse_generate_credential_report(const char *xml, size_t len, char **sta
 	return 0;
 }
 
+static void decode_content(void *ctx, const char *text, size_t len)
+{
+	/* a bad piece makes the decoder ignore the rest and finish fail */
+	base64_decode_update(ctx, text, len);
+}
+
+/*
+ * The base64 of Content is decoded as the parser reads it (a text sink), so
+ * the report never exists as text: the response, the tree without the text
+ * and the decoded CSV are the only copies.
+ */
 int iam_parse_get_credential_report(const char *xml, size_t len, struct strbuf *content,
 				    char **generated_time, struct strbuf *err)
 {
+	struct base64_decoder dec;
+	struct text_sink sink = {"GetCredentialReportResult", "Content", decode_content, &dec, NULL};
 	xmlDocPtr doc;
 	xmlNodePtr res, c;
 	char *fmt, *b64;
@@ -749,8 +884,11 @@ int iam_parse_get_credential_report(const char *xml, size_t len, struct strbuf *
 
 	strbuf_reset(content);
 	*generated_time = NULL;
-	if (open_response("GetCredentialReport", xml, len, 1, &doc, &res, err))
+	base64_decoder_init(&dec, content);
+	if (open_response_with("GetCredentialReport", xml, len, 1, &sink, &doc, &res, err)) {
+		strbuf_reset(content);
 		return -1;
+	}
 	c = child(res, "Content");
 	fmt = text_at(res, "ReportFormat", TEXT_TOKEN);
 	if (!c) {
@@ -759,7 +897,13 @@ int iam_parse_get_credential_report(const char *xml, size_t len, struct strbuf *
 		ret = fail(err, "GetCredentialReport response has unsupported ReportFormat '");
 		add_printable(err, fmt, 64);
 		strbuf_addch(err, '\'');
+	} else if (c == sink.node) {
+		if (base64_decode_finish(&dec))
+			ret =
+			    fail(err, "GetCredentialReport response has invalid base64 in Content");
 	} else {
+		/* an empty Content, or the sink took another one's text: this one's is in the tree */
+		strbuf_reset(content);
 		b64 = take_text(c, TEXT_EXACT);
 		if (base64_decode(content, b64, strlen(b64)))
 			ret =
@@ -769,6 +913,8 @@ int iam_parse_get_credential_report(const char *xml, size_t len, struct strbuf *
 	free(fmt);
 	if (!ret)
 		*generated_time = text_at(res, "GeneratedTime", TEXT_TOKEN);
+	else
+		strbuf_reset(content);
 	xmlFreeDoc(doc);
 	return ret;
 }

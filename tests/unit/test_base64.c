@@ -143,6 +143,85 @@ static void test_large_round_trip(void **state)
 	strbuf_release(&dec);
 }
 
+/* Decodes in in pieces cut at a and b (a <= b <= strlen(in)), after "keep". */
+static int decode_split(const char *in, size_t a, size_t b, struct strbuf *out)
+{
+	struct base64_decoder d;
+	size_t len = strlen(in);
+	int ret = 0;
+
+	strbuf_reset(out);
+	strbuf_addstr(out, "keep");
+	base64_decoder_init(&d, out);
+	ret |= base64_decode_update(&d, in, a);
+	ret |= base64_decode_update(&d, in + a, b - a);
+	ret |= base64_decode_update(&d, in + b, len - b);
+	if (base64_decode_finish(&d))
+		return -1;
+	/* update fails only on a character that finish then fails on too */
+	assert_int_equal(ret, 0);
+	return 0;
+}
+
+static void test_pieces(void **state)
+{
+	static const char *const in[] = {
+	    "", "Zg==", "Zm8=", "Zm9v", "Zm9vYmFy", "Zm9v\nYmFy\n", " Z m 9 v\r\nY g = = \n",
+	    "Zm8\n=", "+/+/", "Zm9v!", "Zm9vYg", "Zm9vYg=", "Zg===", "Z===", "====", "=Zm9",
+	    "Zg==Zm9v", "Zm=9", "Z", "Zm9vY", "Zm9v-_", "Zm9v\x80YmFy",
+	};
+	struct strbuf whole = STRBUF_INIT, split = STRBUF_INIT;
+	size_t i, a, b;
+
+	for (i = 0; i < ARRAY_SIZE(in); i++) {
+		size_t len = strlen(in[i]);
+		int want;
+
+		strbuf_reset(&whole);
+		strbuf_addstr(&whole, "keep");
+		want = base64_decode(&whole, in[i], len);
+		/* every way to cut it in three, quartets split anywhere */
+		for (a = 0; a <= len; a++)
+			for (b = a; b <= len; b++) {
+				assert_int_equal(decode_split(in[i], a, b, &split), want);
+				assert_int_equal(split.len, whole.len);
+				assert_memory_equal(split.buf, whole.buf, whole.len + 1);
+			}
+	}
+	strbuf_release(&whole);
+	strbuf_release(&split);
+}
+
+static void test_pieces_large(void **state)
+{
+	struct strbuf enc = STRBUF_INIT, dec = STRBUF_INIT;
+	struct base64_decoder d;
+	char data[3000];
+	size_t i;
+
+	for (i = 0; i < sizeof(data); i++)
+		data[i] = (char)(i * 7);
+	base64_encode(&enc, data, sizeof(data));
+	/* pieces of 300 bytes, as libxml2 hands over character data */
+	base64_decoder_init(&d, &dec);
+	for (i = 0; i < enc.len; i += 300)
+		assert_int_equal(base64_decode_update(&d, enc.buf + i,
+						      enc.len - i < 300 ? enc.len - i : 300), 0);
+	assert_int_equal(base64_decode_finish(&d), 0);
+	assert_int_equal(dec.len, sizeof(data));
+	assert_memory_equal(dec.buf, data, sizeof(data));
+	/* after a bad piece the rest is ignored and finish fails */
+	strbuf_reset(&dec);
+	base64_decoder_init(&d, &dec);
+	assert_int_equal(base64_decode_update(&d, "Zm9v", 4), 0);
+	assert_int_equal(base64_decode_update(&d, "Zm!v", 4), -1);
+	assert_int_equal(base64_decode_update(&d, "Zm9v", 4), -1);
+	assert_int_equal(base64_decode_finish(&d), -1);
+	assert_int_equal(dec.len, 0);
+	strbuf_release(&enc);
+	strbuf_release(&dec);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -152,6 +231,8 @@ int main(void)
 	    cmocka_unit_test(test_appends),
 	    cmocka_unit_test(test_bad_input),
 	    cmocka_unit_test(test_large_round_trip),
+	    cmocka_unit_test(test_pieces),
+	    cmocka_unit_test(test_pieces_large),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -618,6 +618,15 @@ static void test_csv_errors(void **state)
 	assert_int_equal(cred_report_parse("user,a\"rn\n", 10, &r, &err), -1);
 	assert_string_equal(err.buf, "credential report: CSV line 1: quote inside unquoted field");
 
+	/* read one record at a time: the first error in the text wins */
+	strbuf_reset(&csv);
+	strbuf_reset(&err);
+	add_row(&csv, &real, NULL, "\n");
+	strbuf_addstr(&csv, "short row\n\"never closed,arn\n");
+	assert_int_equal(cred_report_parse(csv.buf, csv.len, &r, &err), -1);
+	assert_true(!strncmp(err.buf, "credential report line 2: expected ", 35));
+	assert_null(r.users);
+
 	/* NULL err is fine */
 	assert_int_equal(cred_report_parse("user,a\"rn\n", 10, &r, NULL), -1);
 	assert_int_equal(cred_report_parse("", 0, &r, NULL), -1);

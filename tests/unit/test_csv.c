@@ -164,6 +164,50 @@ static void test_parse_bad(void **state)
 	}
 }
 
+/* The reader gives csv_parse's rows one at a time, then 0; an error ends it. */
+static void test_reader(void **state)
+{
+	static const char in[] = "a,b\n\"c\nd\"\n\ne,\"never closed";
+	struct strbuf err = STRBUF_INIT;
+	struct csv_reader r;
+	struct csv_row row;
+
+	csv_reader_init(&r, in, 11, &err);
+	assert_int_equal(csv_reader_next(&r, &row), 1);
+	assert_int_equal(row.nfields, 2);
+	assert_string_equal(row.fields[1], "b");
+	csv_row_release(&row);
+	assert_int_equal(csv_reader_next(&r, &row), 1);
+	assert_int_equal(row.nfields, 1);
+	assert_string_equal(row.fields[0], "c\nd");
+	assert_int_equal(row.line, 2);
+	csv_row_release(&row);
+	assert_int_equal(csv_reader_next(&r, &row), 1);
+	assert_int_equal(row.nfields, 1);
+	assert_string_equal(row.fields[0], "");
+	assert_int_equal(row.line, 4);
+	csv_row_release(&row);
+	assert_int_equal(csv_reader_next(&r, &row), 0);
+	assert_null(row.fields);
+	assert_int_equal(csv_reader_next(&r, &row), 0);
+	csv_reader_release(&r);
+	assert_int_equal(err.len, 0);
+
+	csv_reader_init(&r, in, strlen(in), &err);
+	assert_int_equal(csv_reader_next(&r, &row), 1);
+	csv_row_release(&row);
+	assert_int_equal(csv_reader_next(&r, &row), 1);
+	csv_row_release(&row);
+	assert_int_equal(csv_reader_next(&r, &row), 1);
+	csv_row_release(&row);
+	assert_int_equal(csv_reader_next(&r, &row), -1);
+	assert_null(row.fields);
+	assert_int_equal(row.nfields, 0);
+	assert_string_equal(err.buf, "CSV line 5: unterminated quoted field");
+	csv_reader_release(&r);
+	strbuf_release(&err);
+}
+
 static void test_row_lines(void **state)
 {
 	static const char in[] = "a\n\"b\nc\"\nd\r\ne\rf\n\n\"g\r\nh\",\"i\n\"\nj";
@@ -361,6 +405,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_good),
 		cmocka_unit_test(test_parse_bad),
+		cmocka_unit_test(test_reader),
 		cmocka_unit_test(test_row_lines),
 		cmocka_unit_test(test_steal_field),
 		cmocka_unit_test(test_add_field),

@@ -516,6 +516,66 @@ static void test_get_credential_report_errors(void **state)
 	strbuf_release(&content);
 }
 
+/* Content is decoded as the parser reads it: the same result as from its whole text. */
+static void test_get_credential_report_content_pieces(void **state)
+{
+	static const struct {
+		const char *result; /* inside GetCredentialReportResponse */
+		const char *want;   /* the content, or the error's start */
+		int ret;
+	} c[] = {
+	    /* text, comment, CDATA, character references and blanks make one text */
+	    {"<GetCredentialReportResult><Content>\n YS<!-- x -->x&#x69;<![CDATA[LG]]>M=&#10;"
+	     "</Content></GetCredentialReportResult>",
+	     "a,b,c", 0},
+	    /* only the first Content counts, even when empty */
+	    {"<GetCredentialReportResult><Content/><Content>YSxi</Content>"
+	     "</GetCredentialReportResult>",
+	     "", 0},
+	    {"<GetCredentialReportResult><Content>YSxi</Content><Content>ZGVm</Content>"
+	     "</GetCredentialReportResult>",
+	     "a,b", 0},
+	    /* only a Content of the first Result, right under it */
+	    {"<GetCredentialReportResult><X><Content>YSxi</Content></X>"
+	     "</GetCredentialReportResult>",
+	     "GetCredentialReport response has no Content", -1},
+	    {"<GetCredentialReportResult/><GetCredentialReportResult><Content>YSxi</Content>"
+	     "</GetCredentialReportResult>",
+	     "GetCredentialReport response has no Content", -1},
+	    {"<GetCredentialReportResult><Content>YS!i</Content></GetCredentialReportResult>",
+	     "GetCredentialReport response has invalid base64 in Content", -1},
+	    {"<GetCredentialReportResult><Content>YSx</Content></GetCredentialReportResult>",
+	     "GetCredentialReport response has invalid base64 in Content", -1},
+	    /* decoded, then the XML breaks: nothing is kept */
+	    {"<GetCredentialReportResult><Content>YSxi</Content><Oops>"
+	     "</GetCredentialReportResult>",
+	     "malformed XML", -1},
+	};
+	struct strbuf xml = STRBUF_INIT, err = STRBUF_INIT, content = STRBUF_INIT;
+	size_t i;
+	char *t;
+
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		strbuf_reset(&xml);
+		strbuf_addf(&xml, "<GetCredentialReportResponse>%s</GetCredentialReportResponse>",
+			    c[i].result);
+		strbuf_reset(&err);
+		assert_int_equal(iam_parse_get_credential_report(xml.buf, xml.len, &content, &t,
+								 &err),
+				 c[i].ret);
+		if (c[i].ret) {
+			assert_err(&err, c[i].want);
+			assert_int_equal(content.len, 0);
+			continue;
+		}
+		assert_string_equal(content.buf, c[i].want);
+		free(t);
+	}
+	strbuf_release(&xml);
+	strbuf_release(&err);
+	strbuf_release(&content);
+}
+
 /* Each sample is accepted by its own parser (and aws_parse_request_id), refused by the rest. */
 static void test_api_samples_cross_check(void **state)
 {
@@ -1640,6 +1700,7 @@ int main(void)
 	    cmocka_unit_test(test_get_credential_report_decodes),
 	    cmocka_unit_test(test_get_credential_report_large),
 	    cmocka_unit_test(test_get_credential_report_errors),
+	    cmocka_unit_test(test_get_credential_report_content_pieces),
 	    cmocka_unit_test(test_api_samples_cross_check),
 	    cmocka_unit_test(test_botocore_list_users),
 	    cmocka_unit_test(test_botocore_get_user),

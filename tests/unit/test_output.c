@@ -1,0 +1,268 @@
+#include "compat.h"
+#include "output.h"
+#include "core/strbuf.h"
+
+#include <setjmp.h>
+#include <cmocka.h>
+
+static const struct out_column cols[] = {
+	{ "Name", "NAME" },
+	{ "Count", "COUNT" },
+	{ "Ok", "OK" },
+	{ "Tags", "TAGS" },
+	{ "Note", "NOTE" },
+};
+
+/* Awkward values: JSON escapes, UTF-8, control characters, empty lists, nulls. */
+static void fill_row(struct out_table *t, size_t row, size_t i)
+{
+	static const char *const names[] = {
+		"alice", "b\"o\\b", "caf\xc3\xa9", "tab\there", "new\nline", "",
+	};
+	static const char *const tags[] = { "old,unused", "", "two-active", NULL };
+
+	out_set_str(t, row, 0, names[i % ARRAY_SIZE(names)]);
+	if (i % 3)
+		out_set_int(t, row, 1, (long long)i * 1000 - 7);
+	out_set_bool(t, row, 2, (int)(i % 2));
+	if (tags[i % ARRAY_SIZE(tags)])
+		out_set_list(t, row, 3, tags[i % ARRAY_SIZE(tags)]);
+	out_set_str(t, row, 4, i % 4 ? NULL : "\x01 \x7f </script>");
+}
+
+static void build_table(struct out_table *t, size_t n)
+{
+	size_t i;
+
+	out_table_init(t, cols, ARRAY_SIZE(cols));
+	for (i = 0; i < n; i++)
+		fill_row(t, out_table_add_row(t), i);
+}
+
+struct source {
+	size_t calls, next;
+};
+
+static void fill_source(void *ctx, size_t i, struct out_table *row)
+{
+	struct source *s = ctx;
+	size_t c;
+
+	/* the scratch row comes cleared; rows are asked for in order */
+	for (c = 0; c < ARRAY_SIZE(cols); c++) {
+		assert_int_equal(row->cells[c].type, CELL_NULL);
+		assert_null(row->cells[c].text);
+	}
+	assert_true(i == s->next || i == 0); /* the table format starts over once */
+	s->next = i + 1;
+	s->calls++;
+	fill_row(row, 0, i);
+}
+
+static void source_init(struct out_rows *rows, struct source *s, size_t n)
+{
+	memset(s, 0, sizeof(*s));
+	rows->cols = cols;
+	rows->ncols = ARRAY_SIZE(cols);
+	rows->nrows = n;
+	rows->fill = fill_source;
+	rows->ctx = s;
+}
+
+/* What a FILE writer wrote, as a string (the caller frees it). */
+static FILE *capture_start(void)
+{
+	FILE *f = tmpfile();
+
+	assert_non_null(f);
+	return f;
+}
+
+static char *capture_end(FILE *f)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char buf[4096];
+	size_t n;
+
+	rewind(f);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		strbuf_add(&sb, buf, n);
+	fclose(f);
+	return strbuf_detach(&sb, NULL);
+}
+
+static char *dumps(json_t *j)
+{
+	char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+
+	assert_non_null(s);
+	return s;
+}
+
+static void test_rows_print_like_table(void **state)
+{
+	static const enum output_format fmts[] = { OUTPUT_TABLE, OUTPUT_CSV, OUTPUT_JSON };
+	static const size_t sizes[] = { 0, 1, 2, 7, 100 };
+	size_t f, n, h;
+
+	for (f = 0; f < ARRAY_SIZE(fmts); f++)
+		for (n = 0; n < ARRAY_SIZE(sizes); n++)
+			for (h = 0; h < 2; h++) {
+				struct out_style st = { (int)h, 0 };
+				struct out_table t;
+				struct out_rows rows;
+				struct source src;
+				FILE *fp;
+				char *want, *got;
+
+				build_table(&t, sizes[n]);
+				fp = capture_start();
+				assert_int_equal(out_table_print(&t, fmts[f], &st, fp), 0);
+				want = capture_end(fp);
+				source_init(&rows, &src, sizes[n]);
+				fp = capture_start();
+				assert_int_equal(out_rows_print(&rows, fmts[f], &st, fp), 0);
+				got = capture_end(fp);
+				assert_string_equal(got, want);
+				/* the table format reads the rows twice: widths, then lines */
+				assert_int_equal(src.calls,
+						 fmts[f] == OUTPUT_TABLE ? 2 * sizes[n] : sizes[n]);
+				free(want);
+				free(got);
+				out_table_release(&t);
+			}
+}
+
+/* The JSON array is what jansson writes for out_table_to_json. */
+static void test_json_array_is_janssons(void **state)
+{
+	static const size_t sizes[] = { 0, 1, 6, 50 };
+	size_t n;
+
+	for (n = 0; n < ARRAY_SIZE(sizes); n++) {
+		struct out_style st = { 0, 0 };
+		struct out_table t;
+		struct strbuf want = STRBUF_INIT;
+		json_t *arr;
+		char *s, *got;
+		FILE *fp;
+
+		build_table(&t, sizes[n]);
+		arr = out_table_to_json(&t);
+		s = dumps(arr);
+		strbuf_addf(&want, "%s\n", s);
+		fp = capture_start();
+		assert_int_equal(out_table_print(&t, OUTPUT_JSON, &st, fp), 0);
+		got = capture_end(fp);
+		assert_string_equal(got, want.buf);
+		free(got);
+		free(s);
+		json_decref(arr);
+		strbuf_release(&want);
+		out_table_release(&t);
+	}
+}
+
+/* A document written member by member equals jansson's dump of the whole. */
+static void test_json_object_streamed(void **state)
+{
+	static const size_t sizes[] = { 0, 1, 3, 40 };
+	size_t n;
+
+	for (n = 0; n < ARRAY_SIZE(sizes); n++) {
+		struct out_json_object o;
+		struct out_table t;
+		struct out_rows rows;
+		struct source src;
+		json_t *doc = json_object(), *sum = json_object(), *nested = json_array();
+		char *want, *got;
+		FILE *fp;
+
+		build_table(&t, sizes[n]);
+		json_array_append_new(nested, json_object());
+		json_array_append_new(nested, json_pack("{s:i, s:[]}", "a", 1, "b"));
+		json_array_append_new(nested, json_pack("{s:s}", "x", "line\nbreak \"q\""));
+		json_object_set_new(sum, "Count", json_integer((json_int_t)sizes[n]));
+		json_object_set_new(sum, "Empty", json_object());
+		json_object_set_new(sum, "Nested", nested);
+		json_object_set_new(sum, "Null", json_null());
+		json_object_set_new(doc, "Keys", out_table_to_json(&t));
+		json_object_set_new(doc, "Summary", json_incref(sum));
+		json_object_set_new(doc, "Last", json_string("end"));
+		want = dumps(doc);
+
+		source_init(&rows, &src, sizes[n]);
+		fp = capture_start();
+		out_json_begin(&o, fp);
+		out_json_add_rows(&o, "Keys", &rows);
+		out_json_add(&o, "Summary", sum);
+		out_json_add(&o, "Last", json_string("end"));
+		assert_int_equal(out_json_end(&o), 0);
+		got = capture_end(fp);
+		assert_string_equal(got, want);
+		assert_int_equal(src.calls, sizes[n]);
+		free(want);
+		free(got);
+		json_decref(doc);
+		out_table_release(&t);
+	}
+}
+
+static void test_json_object_empty(void **state)
+{
+	struct out_json_object o;
+	json_t *doc = json_object();
+	char *want = dumps(doc), *got;
+	FILE *fp = capture_start();
+
+	out_json_begin(&o, fp);
+	assert_int_equal(out_json_end(&o), 0);
+	got = capture_end(fp);
+	assert_string_equal(got, want);
+	free(want);
+	free(got);
+	json_decref(doc);
+}
+
+/* The aligned table and the CSV themselves, pinned. */
+static void test_table_text(void **state)
+{
+	static const struct out_column two[] = { { "A", "NAME" }, { "B", "N" } };
+	struct out_style st = { 0, 0 };
+	struct out_table t;
+	size_t r;
+	FILE *fp;
+	char *got;
+
+	out_table_init(&t, two, ARRAY_SIZE(two));
+	r = out_table_add_row(&t);
+	out_set_str(&t, r, 0, "caf\xc3\xa9-long");
+	out_set_int(&t, r, 1, 12);
+	r = out_table_add_row(&t);
+	out_set_str(&t, r, 0, "x\ty");
+	fp = capture_start();
+	assert_int_equal(out_table_print(&t, OUTPUT_TABLE, &st, fp), 0);
+	got = capture_end(fp);
+	assert_string_equal(got, "NAME       N\n"
+				 "caf\xc3\xa9-long  12\n"
+				 "x?y        -\n");
+	free(got);
+	fp = capture_start();
+	assert_int_equal(out_table_print(&t, OUTPUT_CSV, &st, fp), 0);
+	got = capture_end(fp);
+	assert_string_equal(got, "A,B\r\ncaf\xc3\xa9-long,12\r\nx\ty,\r\n");
+	free(got);
+	out_table_release(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rows_print_like_table),
+		cmocka_unit_test(test_json_array_is_janssons),
+		cmocka_unit_test(test_json_object_streamed),
+		cmocka_unit_test(test_json_object_empty),
+		cmocka_unit_test(test_table_text),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
