@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "aws/http.h"
+#include "core/ssotoken.h"
 
 #include <malloc.h>
 
@@ -98,6 +99,7 @@ int main(int argc, const char **argv)
 #ifdef M_ARENA_MAX
 	mallopt(M_ARENA_MAX, 2);
 #endif
+	json_wipe_on_free();
 	memset(&cli, 0, sizeof(cli));
 	for (i = 0; i < ARRAY_SIZE(commands); i++)
 		if (!strcmp(argv[1], commands[i].name))

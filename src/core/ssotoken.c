@@ -43,7 +43,7 @@ static void install_wiping_free(void)
 	json_set_alloc_funcs(plain_malloc, wiping_free);
 }
 
-static void secure_json(void)
+void json_wipe_on_free(void)
 {
 	pthread_once(&json_alloc_once, install_wiping_free);
 }
@@ -66,7 +66,7 @@ static json_t *load_object(const char *text, size_t len, struct strbuf *err)
 	json_error_t jerr;
 	json_t *root;
 
-	secure_json();
+	json_wipe_on_free();
 	root = json_loadb(text, len, 0, &jerr);
 	if (!root) {
 		strbuf_addf(err, "not valid JSON (line %d, column %d)", jerr.line, jerr.column);
@@ -240,7 +240,7 @@ int sso_create_token_body(struct strbuf *out, const struct sso_token *t)
 	json_t *o;
 	int ret;
 
-	secure_json();
+	json_wipe_on_free();
 	if (!t->client_id || !t->client_secret || !t->refresh_token)
 		return -1;
 	o = json_pack("{s:s, s:s, s:s, s:s}", "clientId", t->client_id, "clientSecret",

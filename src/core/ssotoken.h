@@ -123,4 +123,12 @@ int sso_token_update(const char *old_text, size_t len, const struct sso_new_toke
 int sso_role_credentials_parse(const char *text, size_t len, struct aws_credentials *out,
 			       struct strbuf *err);
 
+/*
+ * Makes jansson wipe every block it frees (OPENSSL_cleanse of the whole
+ * malloc'd block, then free): JSON here carries SSO tokens, Secrets Manager
+ * values and new keys' secrets. Process-wide and idempotent; main() calls
+ * it before any thread starts, the SSO parsers again to be sure.
+ */
+void json_wipe_on_free(void);
+
 #endif
