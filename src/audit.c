@@ -26,6 +26,7 @@
 
 struct work_user {
 	const char *name;
+	size_t dropped; /* keys without a finding, counted and released (no --all) */
 	const char *path;
 	const struct cr_user *report; /* NULL in api mode */
 	int report_fresh; /* the report is younger than AWS's last-use granularity */
@@ -77,7 +78,6 @@ struct pool {
 static void audit_key_release(struct audit_key *k)
 {
 	free(k->user);
-	free(k->path);
 	free(k->key_id);
 	free(k->last_service);
 	free(k->last_region);
@@ -157,6 +157,7 @@ static void reset_user(struct work_user *w)
 	free(w->keys);
 	w->keys = NULL;
 	w->nkeys = 0;
+	w->dropped = 0;
 	w->needs_lookup = 0;
 }
 
@@ -201,7 +202,6 @@ static int scan_user(struct aws_client *c, const struct audit_options *o, struct
 			goto out;
 		}
 		k->user = xstrdup(w->name);
-		k->path = xstrdup_or_null(w->path);
 		k->key_id = xstrdup_or_null(ak->access_key_id);
 		k->active = ak->status && !strcmp(ak->status, "Active");
 		k->created = created;
@@ -248,6 +248,19 @@ static int scan_user(struct aws_client *c, const struct audit_options *o, struct
 		any |= k->findings;
 	}
 
+	if (!o->all_keys) {
+		/* keep only keys with a finding: 7,500 keys on 5,000 users add up */
+		size_t kept = 0;
+		for (i = 0; i < w->nkeys; i++) {
+			if (w->keys[i].findings) {
+				w->keys[kept++] = w->keys[i];
+			} else {
+				audit_key_release(&w->keys[i]);
+				w->dropped++;
+			}
+		}
+		w->nkeys = kept;
+	}
 	exempt = policy_exempt_by_name(&o->policy, w->name, w->path, &reason);
 	if (!exempt && any && (policy_needs_tags(&o->policy) || policy_needs_groups(&o->policy)))
 		w->needs_lookup = 1; /* settled by resolve_exemptions() */
@@ -604,8 +617,17 @@ static void add_root_row(struct audit_result *r)
 
 static void collect(struct audit_result *out, struct work_user *users, size_t n, int keep_all)
 {
-	size_t i, j;
+	size_t i, j, total = out->nkeys;
+
+	/* one allocation, not a growing copy (peak RSS) */
+	for (i = 0; i < n; i++)
+		total += users[i].nkeys;
+	if (total > out->alloc) {
+		out->keys = xrealloc(out->keys, total * sizeof(*out->keys));
+		out->alloc = total;
+	}
 	for (i = 0; i < n; i++) {
+		out->keys_scanned += users[i].dropped;
 		for (j = 0; j < users[i].nkeys; j++)
 			add_key(out, &users[i].keys[j], keep_all);
 		free(users[i].keys);
@@ -683,8 +705,14 @@ static int audit_api(struct aws_client *c, const struct audit_options *o, struct
 	}
 	work = xcalloc(users.nusers + 1, sizeof(*work));
 	for (i = 0; i < users.nusers; i++) {
-		work[i].name = users.users[i].user_name;
-		work[i].path = users.users[i].path;
+		struct iam_user *u = &users.users[i];
+		work[i].name = u->user_name;
+		work[i].path = u->path;
+		/* only the name and path are used: the rest goes now (peak RSS) */
+		FREE_AND_NULL(u->user_id);
+		FREE_AND_NULL(u->arn);
+		FREE_AND_NULL(u->create_date);
+		FREE_AND_NULL(u->password_last_used);
 	}
 	if (scan_users(c, o, work, users.nusers, users.nusers, &out->api_calls, err) < 0)
 		goto out;
@@ -727,31 +755,46 @@ static const char *path_from_arn(const char *arn, struct strbuf *buf)
 		return "/";
 	p += 5;
 	last = strrchr(p, '/');
+	if (last == p)
+		return "/"; /* most users: no allocation */
 	strbuf_reset(buf);
 	strbuf_add(buf, p, (size_t)(last - p) + 1);
 	return buf->buf;
 }
 
-static int cmp_name_ptr(const void *a, const void *b)
+static int cmp_work_name(const void *a, const void *b)
 {
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
+	return strcmp((*(struct work_user *const *)a)->name, (*(struct work_user *const *)b)->name);
 }
 
-static int cmp_detail(const void *a, const void *b)
-{
-	const struct iam_user_detail *x = a, *y = b;
-	return strcmp(x->user.user_name, y->user.user_name);
-}
-
-struct name_set {
-	const char **names; /* sorted */
-	size_t n;
+/* The users waiting for their tags and groups, sorted by name. */
+struct details_ctx {
+	const struct audit_options *o;
+	struct work_user **need;
+	size_t m;
 };
 
-static int in_name_set(const char *name, void *ctx)
+static struct work_user *find_need(const struct details_ctx *d, const char *name)
 {
-	const struct name_set *set = ctx;
-	return set->n && bsearch(&name, set->names, set->n, sizeof(*set->names), cmp_name_ptr);
+	struct work_user key, *kp = &key, **found;
+
+	key.name = name;
+	found = bsearch(&kp, d->need, d->m, sizeof(*d->need), cmp_work_name);
+	return found ? *found : NULL;
+}
+
+static int want_detail(const char *name, void *ctx)
+{
+	return find_need(ctx, name) != NULL;
+}
+
+static void apply_detail(const struct iam_user_detail *u, void *ctx)
+{
+	const struct details_ctx *d = ctx;
+	struct work_user *w = find_need(d, u->user.user_name);
+
+	if (w && w->needs_lookup)
+		exempt_by(d->o, w, u->user.tags, u->user.ntags, u->groups, u->ngroups);
 }
 
 /*
@@ -773,34 +816,14 @@ static int resolve_exemptions(struct aws_client *c, const struct audit_options *
 	if (!m)
 		return 0;
 	if (m * per_user > nusers / 1000 + 1) {
-		struct iam_user_detail_page details = { 0 };
-		struct name_set set = { NULL, 0 };
+		struct details_ctx d = { o, need, m };
 		size_t err_len = err->len;
 
-		set.names = xcalloc(m, sizeof(*set.names));
-		for (i = 0; i < m; i++)
-			set.names[set.n++] = need[i]->name;
-		qsort(set.names, set.n, sizeof(*set.names), cmp_name_ptr);
-		if (iam_get_user_details(c, in_name_set, &set, &details, calls, err) < 0) {
-			free(set.names);
+		qsort(need, m, sizeof(*need), cmp_work_name);
+		if (iam_get_user_details(c, want_detail, &d, apply_detail, &d, calls, err) < 0) {
 			if (strcmp(aws_client_last_error_code(c), "AccessDenied"))
 				return -1;
 			strbuf_setlen(err, err_len);
-		} else {
-			free(set.names);
-			qsort(details.users, details.nusers, sizeof(*details.users), cmp_detail);
-			for (i = 0; i < m && details.nusers; i++) {
-				struct iam_user_detail key;
-				const struct iam_user_detail *d;
-
-				key.user.user_name = (char *)need[i]->name;
-				d = bsearch(&key, details.users, details.nusers, sizeof(key),
-					    cmp_detail);
-				if (d)
-					exempt_by(o, need[i], d->user.tags, d->user.ntags, d->groups,
-						  d->ngroups);
-			}
-			iam_user_detail_page_release(&details);
 		}
 		for (i = k = 0; i < m; i++)
 			if (need[i]->needs_lookup)
@@ -857,8 +880,12 @@ static int audit_report(struct aws_client *c, const struct audit_options *o,
 		goto out;
 	}
 	out->source_used = AUDIT_SOURCE_REPORT;
-	work = xcalloc(rep.nusers + 1, sizeof(*work));
-	paths = xcalloc(rep.nusers + 1, sizeof(*paths));
+	/* arrays for the candidates only (peak RSS: a fifth of them may do) */
+	for (i = 0; i < rep.nusers; i++)
+		n += !rep.users[i].is_root && (o->all_keys || report_candidate(o, &rep.users[i]));
+	work = xcalloc(n + 1, sizeof(*work));
+	paths = xcalloc(n + 1, sizeof(*paths));
+	n = 0;
 	for (i = 0; i < rep.nusers; i++) {
 		const struct cr_user *u = &rep.users[i];
 		if (u->is_root) {

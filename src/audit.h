@@ -16,7 +16,6 @@ enum audit_source { AUDIT_SOURCE_REPORT, AUDIT_SOURCE_API };
 
 struct audit_key {
 	char *user;
-	char *path;
 	char *key_id;   /* NULL for the root row (the report has no key ids) */
 	int active;
 	time_t created; /* 0 for the root row */

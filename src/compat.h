@@ -26,6 +26,13 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* free(p) and set p to NULL (git's FREE_AND_NULL). */
+#define FREE_AND_NULL(p)                                                                           \
+	do {                                                                                       \
+		free(p);                                                                           \
+		(p) = NULL;                                                                        \
+	} while (0)
+
 #if defined(__GNUC__)
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
 #define MAYBE_UNUSED __attribute__((unused))

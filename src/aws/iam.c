@@ -591,15 +591,14 @@ static int parse_user_details(void *ctx, const char *xml, size_t len, struct str
 }
 
 int iam_get_user_details(struct aws_client *c, iam_user_want_fn want, void *want_ctx,
-			 struct iam_user_detail_page *out, unsigned long *pages,
-			 struct strbuf *err)
+			 void (*on_user)(const struct iam_user_detail *u, void *ctx),
+			 void *on_user_ctx, unsigned long *pages, struct strbuf *err)
 {
 	struct user_details_out o;
 	char *marker = NULL;
-	size_t alloc = 0;
+	size_t i;
 	int more;
 
-	memset(out, 0, sizeof(*out));
 	memset(&o, 0, sizeof(o));
 	o.want = want;
 	o.want_ctx = want_ctx;
@@ -615,12 +614,8 @@ int iam_get_user_details(struct aws_client *c, iam_user_want_fn want, void *want
 			  ARRAY_SIZE(params), AWS_CALL_IDEMPOTENT, parse_user_details, &o, NULL,
 			  err) < 0)
 			goto fail;
-		ALLOC_GROW(out->users, out->nusers + o.page.nusers, alloc);
-		if (o.page.nusers)
-			memcpy(out->users + out->nusers, o.page.users,
-			       o.page.nusers * sizeof(*o.page.users));
-		out->nusers += o.page.nusers;
-		o.page.nusers = 0;
+		for (i = 0; i < o.page.nusers; i++)
+			on_user(&o.page.users[i], on_user_ctx);
 		more = next_page(c, "GetAccountAuthorizationDetails", o.page.is_truncated,
 				 o.page.marker, &marker, err);
 		if (more < 0)
@@ -632,6 +627,5 @@ int iam_get_user_details(struct aws_client *c, iam_user_want_fn want, void *want
 fail:
 	iam_user_detail_page_release(&o.page);
 	free(marker);
-	iam_user_detail_page_release(out);
 	return -1;
 }

@@ -61,14 +61,15 @@ int iam_list_groups_for_user(struct aws_client *c, const char *user_name,
 
 /*
  * GetAccountAuthorizationDetails with Filter=User, every page (MaxItems
- * 1000), merged into out: the users that want (may be NULL: all) accepts,
- * with their Path, Tags and GroupList. *pages counts the calls made.
- * Needs iam:GetAccountAuthorizationDetails (in SecurityAudit and
- * ReadOnlyAccess); on AccessDenied the AWS error is in c's last_error.
+ * 1000): calls on_user for each user that want (may be NULL: all) accepts,
+ * with its Path, Tags and GroupList, one page at a time (a page is freed
+ * before the next is read). *pages counts the calls made. Needs
+ * iam:GetAccountAuthorizationDetails (in SecurityAudit and ReadOnlyAccess);
+ * on AccessDenied the AWS error is in c's last_error.
  */
 int iam_get_user_details(struct aws_client *c, iam_user_want_fn want, void *want_ctx,
-			 struct iam_user_detail_page *out, unsigned long *pages,
-			 struct strbuf *err);
+			 void (*on_user)(const struct iam_user_detail *u, void *ctx),
+			 void *on_user_ctx, unsigned long *pages, struct strbuf *err);
 
 /* *state: STARTED | INPROGRESS | COMPLETE (caller frees). */
 int iam_generate_credential_report(struct aws_client *c, char **state, struct strbuf *err);
