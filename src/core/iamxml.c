@@ -655,38 +655,42 @@ void iam_user_page_release(struct iam_user_page *p)
 	memset(p, 0, sizeof(*p));
 }
 
+static int stream_list(const char *op, const char *xml, size_t len, const char *list,
+		       int (*on_member)(xmlNodePtr m, void *ctx, struct strbuf *err), void *ctx,
+		       int *is_truncated, char **marker, char **request_id, struct strbuf *err);
+
+struct user_stream {
+	struct iam_user_page *out;
+	size_t alloc;
+};
+
+static int list_users_member(xmlNodePtr m, void *ctx, struct strbuf *err)
+{
+	struct user_stream *us = ctx;
+	struct iam_user *u;
+
+	ALLOC_GROW(us->out->users, us->out->nusers + 1, us->alloc);
+	u = &us->out->users[us->out->nusers++];
+	memset(u, 0, sizeof(*u));
+	if (parse_user("ListUsers", m, u, err))
+		return -1;
+	if (!u->user_name || !*u->user_name)
+		return fail(err, "ListUsers response has a user without UserName");
+	return 0;
+}
+
+/* Streamed (see stream_list): a page of 1,000 users is never a whole tree. */
 int iam_parse_list_users(const char *xml, size_t len, struct iam_user_page *out, struct strbuf *err)
 {
-	xmlDocPtr doc;
-	xmlNodePtr res, m;
-	size_t n;
+	struct user_stream us = { out, 0 };
 
 	memset(out, 0, sizeof(*out));
-	if (open_response("ListUsers", xml, len, 1, &doc, &res, err))
+	if (stream_list("ListUsers", xml, len, "Users", list_users_member, &us,
+			&out->is_truncated, &out->marker, &out->request_id, err) < 0) {
+		iam_user_page_release(out);
 		return -1;
-	m = path(res, "Users/member");
-	n = count_same(m);
-	if (n)
-		out->users = xcalloc(n, sizeof(*out->users));
-	for (; m; m = next_same(m)) {
-		struct iam_user *u = &out->users[out->nusers++];
-
-		if (parse_user("ListUsers", m, u, err))
-			goto fail;
-		if (!u->user_name || !*u->user_name) {
-			fail(err, "ListUsers response has a user without UserName");
-			goto fail;
-		}
 	}
-	if (parse_paging("ListUsers", res, &out->is_truncated, &out->marker, err))
-		goto fail;
-	out->request_id = request_id_of(xmlDocGetRootElement(doc));
-	xmlFreeDoc(doc);
 	return 0;
-fail:
-	xmlFreeDoc(doc);
-	iam_user_page_release(out);
-	return -1;
 }
 
 int iam_parse_get_user(const char *xml, size_t len, struct iam_user *out, struct strbuf *err)
@@ -1253,30 +1257,37 @@ static int parse_user_detail(const char *op, xmlNodePtr m, struct iam_user_detai
 }
 
 /*
- * A pull parser (xmlTextReader) instead of a whole tree: a page holds up to
- * 1,000 users with their policies, and only one member is expanded at a
- * time, so memory stays at one user's subtree whatever the page size.
+ * A list response read with a pull parser (xmlTextReader) instead of a
+ * whole tree: a page holds up to 1,000 users (with their policies, for
+ * GetAccountAuthorizationDetails), and a tree of it costs a few MB; here
+ * only one <member> of <list>, directly under <op>Result, is expanded at a
+ * time and handed to on_member. IsTruncated and Marker are checked as
+ * parse_paging does; ResponseMetadata/RequestId goes to *request_id (may
+ * be NULL); everything else is skipped unread. 0 / -1 with err.
  */
-int iam_parse_get_account_authorization_details(const char *xml, size_t len,
-						 iam_user_want_fn want, void *want_ctx,
-						 struct iam_user_detail_page *out,
-						 struct strbuf *err)
+static int stream_list(const char *op, const char *xml, size_t len, const char *list,
+		       int (*on_member)(xmlNodePtr m, void *ctx, struct strbuf *err), void *ctx,
+		       int *is_truncated, char **marker, char **request_id, struct strbuf *err)
 {
-	static const char op[] = "GetAccountAuthorizationDetails";
 	struct parse_state st = {STRBUF_INIT, 0};
 	xmlTextReaderPtr r;
 	xmlStructuredErrorFunc saved_serror;
 	xmlGenericErrorFunc saved_error;
 	void *saved_serror_ctx, *saved_error_ctx;
-	size_t alloc = 0;
-	int ret, in_result = 0, in_users = 0, seen_root = 0, seen_result = 0, rc = -1;
+	int ret, in_result = 0, in_meta = 0, in_list = 0, seen_list = 0, seen_root = 0;
+	int seen_result = 0, rc = -1;
 	char *truncated = NULL;
+	char name_buf[96];
+	size_t oplen = strlen(op);
 
-	memset(out, 0, sizeof(*out));
+	*is_truncated = 0;
+	*marker = NULL;
 	if (!xml || !len)
 		return fail(err, "empty XML response");
 	if (len > INT_MAX)
 		return fail(err, "XML response too large (%zu bytes)", len);
+	if (oplen + sizeof("Response") > sizeof(name_buf))
+		abort();
 	/* refused before parsing: the reader would read the internal subset first */
 	if (memmem(xml, len, "<!DOCTYPE", 9))
 		return fail(err, "refusing XML with a DOCTYPE declaration");
@@ -1308,9 +1319,11 @@ int iam_parse_get_account_authorization_details(const char *xml, size_t len,
 			continue;
 		}
 		if (depth <= 1)
-			in_users = 0;
+			in_list = 0;
 		if (depth == 0) {
-			if (strcmp(name, "GetAccountAuthorizationDetailsResponse")) {
+			memcpy(name_buf, op, oplen);
+			memcpy(name_buf + oplen, "Response", sizeof("Response"));
+			if (strcmp(name, name_buf)) {
 				fail(err, "%s response has no %sResult (root element is '", op, op);
 				add_printable(err, name, 64);
 				strbuf_addstr(err, "')");
@@ -1318,44 +1331,46 @@ int iam_parse_get_account_authorization_details(const char *xml, size_t len,
 			}
 			seen_root = 1;
 		} else if (depth == 1) {
-			in_result = !strcmp(name, "GetAccountAuthorizationDetailsResult");
+			in_result = !strncmp(name, op, oplen) && !strcmp(name + oplen, "Result");
+			in_meta = !strcmp(name, "ResponseMetadata");
+			if (in_result && seen_result) {
+				/* only the first result counts, as child() takes the first */
+				ret = xmlTextReaderNext(r);
+				continue;
+			}
 			seen_result |= in_result;
+		} else if (depth == 2 && in_meta && request_id && !strcmp(name, "RequestId")) {
+			n = xmlTextReaderExpand(r);
+			if (!n)
+				break;
+			if (!*request_id)
+				*request_id = take_text(n, TEXT_TOKEN);
+			ret = xmlTextReaderNext(r);
+			continue;
 		} else if (depth == 2 && in_result) {
-			in_users = 0;
-			if (!strcmp(name, "UserDetailList")) {
-				in_users = 1;
+			in_list = 0;
+			if (!strcmp(name, list) && !seen_list) {
+				in_list = seen_list = 1; /* the first list only, as path() */
 			} else if (!strcmp(name, "IsTruncated") || !strcmp(name, "Marker")) {
-				char **dst = name[0] == 'I' ? &truncated : &out->marker;
+				char **dst = name[0] == 'I' ? &truncated : marker;
 
 				n = xmlTextReaderExpand(r);
 				if (!n)
 					break;
-				free(*dst);
-				*dst = take_text(n, TEXT_TOKEN);
+				if (!*dst)
+					*dst = take_text(n, TEXT_TOKEN);
 				ret = xmlTextReaderNext(r);
 				continue;
 			} else {
-				/* groups, roles, policies: not read */
 				ret = xmlTextReaderNext(r);
 				continue;
 			}
-		} else if (depth == 3 && in_users && !strcmp(name, "member")) {
-			struct iam_user_detail u;
-
+		} else if (depth == 3 && in_list && !strcmp(name, "member")) {
 			n = xmlTextReaderExpand(r);
 			if (!n)
 				break;
-			memset(&u, 0, sizeof(u));
-			if (parse_user_detail(op, n, &u, err)) {
-				iam_user_detail_release(&u);
+			if (on_member(n, ctx, err))
 				goto out;
-			}
-			if (want && !want(u.user.user_name, want_ctx)) {
-				iam_user_detail_release(&u);
-			} else {
-				ALLOC_GROW(out->users, out->nusers + 1, alloc);
-				out->users[out->nusers++] = u;
-			}
 			ret = xmlTextReaderNext(r);
 			continue;
 		} else if (depth >= 2) {
@@ -1367,10 +1382,8 @@ int iam_parse_get_account_authorization_details(const char *xml, size_t len,
 	}
 	if (st.saw_doctype) {
 		fail(err, "refusing XML with a DOCTYPE declaration");
-	} else if (st.msg.len) {
-		fail(err, "%s", st.msg.buf);
-	} else if (ret != 0) {
-		fail(err, "malformed XML");
+	} else if (st.msg.len || ret != 0) {
+		fail(err, "%s", st.msg.len ? st.msg.buf : "malformed XML");
 	} else if (!seen_root) {
 		fail(err, "XML response has no root element");
 	} else if (!seen_result) {
@@ -1378,12 +1391,13 @@ int iam_parse_get_account_authorization_details(const char *xml, size_t len,
 	} else if (truncated && strcasecmp(truncated, "true") && strcasecmp(truncated, "false")) {
 		fail(err, "%s response has an invalid IsTruncated value", op);
 	} else {
-		out->is_truncated = truncated && !strcasecmp(truncated, "true");
-		if (!out->is_truncated) {
-			free(out->marker);
-			out->marker = NULL;
+		*is_truncated = truncated && !strcasecmp(truncated, "true");
+		if (!*is_truncated) {
+			free(*marker);
+			*marker = NULL;
 			rc = 0;
-		} else if (!out->marker || !*out->marker) {
+		} else if (!*marker || !**marker) {
+			*is_truncated = 0;
 			fail(err, "%s response is truncated but has no Marker", op);
 		} else {
 			rc = 0;
@@ -1395,7 +1409,68 @@ out:
 	xmlFreeTextReader(r);
 	strbuf_release(&st.msg);
 	free(truncated);
-	if (rc < 0)
-		iam_user_detail_page_release(out);
+	if (rc < 0 && !st.saw_doctype) {
+		/*
+		 * The reader stops at the first problem it meets and words XML
+		 * errors vaguely ("Extra content" for a body cut in a member).
+		 * On this rare path, parse the whole body as every other
+		 * response is: if that fails, its message is the one to give.
+		 */
+		struct strbuf tree_err = STRBUF_INIT;
+		xmlDocPtr doc = parse_xml(xml, len, &tree_err);
+
+		if (doc)
+			xmlFreeDoc(doc);
+		else
+			fail(err, "%s", tree_err.buf);
+		strbuf_release(&tree_err);
+	}
+	if (rc < 0) {
+		free(*marker);
+		*marker = NULL;
+		*is_truncated = 0;
+	}
 	return rc;
+}
+
+struct detail_stream {
+	iam_user_want_fn want;
+	void *want_ctx;
+	struct iam_user_detail_page *out;
+	size_t alloc;
+};
+
+static int detail_member(xmlNodePtr m, void *ctx, struct strbuf *err)
+{
+	struct detail_stream *d = ctx;
+	struct iam_user_detail u;
+
+	memset(&u, 0, sizeof(u));
+	if (parse_user_detail("GetAccountAuthorizationDetails", m, &u, err)) {
+		iam_user_detail_release(&u);
+		return -1;
+	}
+	if (d->want && !d->want(u.user.user_name, d->want_ctx)) {
+		iam_user_detail_release(&u);
+		return 0;
+	}
+	ALLOC_GROW(d->out->users, d->out->nusers + 1, d->alloc);
+	d->out->users[d->out->nusers++] = u;
+	return 0;
+}
+
+int iam_parse_get_account_authorization_details(const char *xml, size_t len,
+						 iam_user_want_fn want, void *want_ctx,
+						 struct iam_user_detail_page *out,
+						 struct strbuf *err)
+{
+	struct detail_stream d = { want, want_ctx, out, 0 };
+
+	memset(out, 0, sizeof(*out));
+	if (stream_list("GetAccountAuthorizationDetails", xml, len, "UserDetailList",
+			detail_member, &d, &out->is_truncated, &out->marker, NULL, err) < 0) {
+		iam_user_detail_page_release(out);
+		return -1;
+	}
+	return 0;
 }
