@@ -2,7 +2,7 @@
 """make bench: iamkeys audit against the boto3 scans, on the local AWS emulator.
 
     bench/run.py [--build DIR] [--users 5000] [--keys-per-user 1.5] [--latency-ms 25]
-                 [--report-delay 0] [--threads 16] [--extra-jobs 16,32] [--no-capacity]
+                 [--report-delay 0] [--threads 16] [--extra-jobs 8,16] [--no-capacity]
                  [--skip-boto3] [--seed 1] [--json FILE]
 
 One emulator (tests/emulator/awsemu.py, 127.0.0.1 only: nothing reaches AWS) is seeded with
@@ -12,7 +12,7 @@ child's own ru_maxrss) and CPU time are its own:
 
   report cold   iamkeys audit --output json (--source report), no credential report yet
   report warm   iamkeys audit (table output), reusing the cold run's report (AWS: 4 h)
-  api           iamkeys audit --source api (default --jobs 8)
+  api           iamkeys audit --source api (default --jobs 32)
   api/report    the same with each --extra-jobs value (does the emulator keep up?)
   capacity      api mode with the latency set to 0: the emulator's own throughput
   boto3 xN      ListUsers paginator + ListAccessKeys per user + GetAccessKeyLastUsed
@@ -54,6 +54,9 @@ T_SEQ_RATIO = 50.0
 T_THREAD_RATIO = 5.0
 T_API_FACTOR = 1.5
 T_RSS_MB = 20.0
+
+# iamkeys audit's default --jobs (src/audit.h AUDIT_DEFAULT_JOBS)
+DEFAULT_JOBS = 32
 
 
 def log(msg=""):
@@ -176,7 +179,7 @@ def iamkeys_run(emu, binary, env, name, source, jobs, latency_ms, output="json")
         cmd += ["--source", source]
     if jobs is not None:
         cmd += ["--jobs", str(jobs)]
-    r = Run(name, "iamkeys", jobs if jobs is not None else 8)
+    r = Run(name, "iamkeys", jobs if jobs is not None else DEFAULT_JOBS)
     r.cmd = cmd
     measure(emu, r, cmd, env, latency_ms)
     if output is None:
@@ -249,7 +252,7 @@ def fmt_row(cols, widths):
 
 def print_table(runs):
     head = ["run", "wall s", "API calls", "calls/s", "ideal s", "wall/ideal", "CPU s",
-            "peak RSS MB", "emu CPU %", "emu ms/call p50/p95"]
+            "peak RSS MiB", "emu CPU %", "emu ms/call p50/p95"]
     rows = []
     for r in runs:
         ideal = r.ideal_s()
@@ -278,7 +281,7 @@ def main():
     ap.add_argument("--report-delay", type=float, default=0.0,
                     help="seconds the emulator takes to generate a credential report")
     ap.add_argument("--threads", type=int, default=16, help="threads of the boto3 scan")
-    ap.add_argument("--extra-jobs", default="16,32",
+    ap.add_argument("--extra-jobs", default="8,16",
                     help="more --jobs values to time in both modes ('' for none)")
     ap.add_argument("--no-capacity", action="store_true",
                     help="skip the zero-latency emulator capacity run")
@@ -329,7 +332,7 @@ def main():
 
         def step(r):
             runs.append(r)
-            log("  %-16s %8.2f s  %6d calls  rss %5.1f MB  (%.0fs elapsed)"
+            log("  %-16s %8.2f s  %6d calls  rss %5.1f MiB  (%.0fs elapsed)"
                 % (r.name, r.timed, r.calls, r.rss_kb / 1024.0, time.monotonic() - t_start))
             return r
 
@@ -345,7 +348,7 @@ def main():
         cap = None
         if not a.no_capacity:
             emu.config(latency_ms=0)
-            cap = iamkeys_run(emu, binary, env, "api, 0 ms", "api", max(extra + [8]), 0.0)
+            cap = iamkeys_run(emu, binary, env, "api, 0 ms", "api", max(extra + [DEFAULT_JOBS]), 0.0)
             cap.kind = "capacity"
             step(cap)
             emu.config(latency_ms=lat)
@@ -431,10 +434,13 @@ def main():
            % (api.timed, api.calls, lat, api.jobs, ideal, api.timed / ideal))
     iam_runs = [r for r in runs if r.kind in ("iamkeys", "capacity")]
     peak = max(iam_runs, key=lambda r: r.rss_kb)
-    target("iamkeys peak RSS <= %.0f MB" % T_RSS_MB, peak.rss_kb / 1024.0 <= T_RSS_MB,
-           "%.1f MB (largest: %s; default table output: %.1f MB; json output: %.1f MB%s)"
-           % (peak.rss_kb / 1024.0, peak.name, warm.rss_kb / 1024.0, cold.rss_kb / 1024.0,
-              "; boto3 seq %.1f MB, boto3 x%d %.1f MB"
+    # MiB, as GNU time's %M counts KiB; the same in millions of bytes alongside
+    target("iamkeys peak RSS <= %.0f MiB" % T_RSS_MB, peak.rss_kb / 1024.0 <= T_RSS_MB,
+           "%.1f MiB = %.1f MB (largest: %s; default table output: %.1f MiB; json output: "
+           "%.1f MiB%s)"
+           % (peak.rss_kb / 1024.0, peak.rss_kb * 1.024 / 1000.0, peak.name,
+              warm.rss_kb / 1024.0, cold.rss_kb / 1024.0,
+              "; boto3 seq %.1f MiB, boto3 x%d %.1f MiB"
               % (seq.rss_kb / 1024.0, a.threads, thr.rss_kb / 1024.0) if seq and thr else ""))
     log("targets:")
     for t in results:
