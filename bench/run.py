@@ -469,8 +469,8 @@ def main():
     if cap is not None:
         log("  capacity: with no latency the emulator served %.0f calls/s at %.0f%% CPU: "
             "%d ms latency / %.0f jobs needs %.0f calls/s"
-            % (cap.calls / cap.timed, 100.0 * cap.emu_cpu_s / cap.wall, lat, max(extra + [8]),
-               max(extra + [8]) * 1000.0 / lat if lat else 0))
+            % (cap.calls / cap.timed, 100.0 * cap.emu_cpu_s / cap.wall, lat, cap.jobs,
+               cap.jobs * 1000.0 / lat if lat else 0))
     log()
     log("total benchmark time: %.0f s" % (time.monotonic() - t_start))
 
