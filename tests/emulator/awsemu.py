@@ -577,6 +577,24 @@ class Ctx:
                  "request_id", "headers", "access_key_id", "signature_ok", "account_id",
                  "client_port")
 
+    @classmethod
+    def new(cls, headers, body, client_port, service=None, action=None):
+        """One request's context, before routing and authentication."""
+        ctx = cls()
+        ctx.request_id = str(uuid.uuid4())
+        ctx.headers = headers
+        ctx.client_port = client_port
+        ctx.access_key_id = None
+        ctx.signature_ok = False
+        ctx.principal = None
+        ctx.account_id = None
+        ctx.params = {}
+        ctx.body = body
+        ctx.region = None
+        ctx.service = service
+        ctx.action = action
+        return ctx
+
 
 class Response:
     __slots__ = ("status", "headers", "body")
@@ -966,19 +984,7 @@ class Emulator:
             time.sleep(lat / 1000.0)  # no lock held: threads sleep concurrently
         if not _boto_ready.is_set():
             _boto_ready.wait(30)
-        ctx = Ctx()
-        ctx.request_id = str(uuid.uuid4())
-        ctx.headers = headers
-        ctx.client_port = client_port
-        ctx.access_key_id = None
-        ctx.signature_ok = False
-        ctx.principal = None
-        ctx.account_id = None
-        ctx.params = {}
-        ctx.body = body
-        ctx.region = None
-        ctx.action = None
-        ctx.service = None
+        ctx = Ctx.new(headers, body, client_port)
         fault = None
         try:
             query_pairs = parse_qsl(raw_query, keep_blank_values=True)
@@ -1080,18 +1086,7 @@ class Emulator:
         if lat:
             time.sleep(lat / 1000.0)
         service, action, want_method = SSO_ROUTES[raw_path]
-        ctx = Ctx()
-        ctx.request_id = str(uuid.uuid4())
-        ctx.headers = headers
-        ctx.client_port = client_port
-        ctx.access_key_id = None
-        ctx.signature_ok = False
-        ctx.principal = None
-        ctx.account_id = None
-        ctx.params = {}
-        ctx.body = body
-        ctx.service = service
-        ctx.action = action
+        ctx = Ctx.new(headers, body, client_port, service=service, action=action)
         m = re.match(r"(?:portal\.sso|oidc)(?:-fips)?\.([a-z0-9-]+)\.", headers.get("Host") or "")
         ctx.region = m.group(1) if m else None
         fault = None
