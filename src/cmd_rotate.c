@@ -282,28 +282,110 @@ static void free_rotate_report(void *p)
 	free(p);
 }
 
+/* What each account's rotation gets: the options, and with --plan the saved plan. */
+struct rotate_org_ctx {
+	const struct rotate_options *o;
+	json_t *plan; /* --plan: Users rows carrying their AccountId; NULL without */
+};
+
 static int rotate_account(void *ctx, struct aws_client *c, struct org_account *a,
 			  struct strbuf *err)
 {
+	const struct rotate_org_ctx *x = ctx;
 	struct rotate_report *r = xcalloc(1, sizeof(*r));
+	struct rotate_options o = *x->o;
+	json_t *mine = NULL;
+	int rc;
+
 	a->result = r;
-	return rotate_run(c, ctx, r, err);
+	if (x->plan) {
+		/* this account's rows of the plan, and nothing else */
+		json_t *users = json_array(), *ju;
+		size_t i;
+		json_array_foreach(json_object_get(x->plan, "Users"), i, ju)
+			if (!strcmp(json_string_value(json_object_get(ju, "AccountId")), a->id))
+				json_array_append(users, ju);
+		mine = json_pack("{s:i, s:o}", "Version", 1, "Users", users);
+		o.plan_in = mine;
+	}
+	rc = rotate_run(c, &o, r, err);
+	json_decref(mine);
+	return rc;
 }
 
-/* rotate --org / --accounts: every account in turn of the workers, rows with their account. */
+/*
+ * A plan for several accounts: every row names its account (12 digits).
+ * 0, or -1 with a one-line reason in err.
+ */
+static int check_org_plan(json_t *plan, struct strbuf *err)
+{
+	json_t *list = json_object_get(plan, "Users"), *ju;
+	size_t i;
+
+	if (!json_is_array(list)) {
+		strbuf_addstr(err, "the plan has no Users array");
+		return -1;
+	}
+	json_array_foreach(list, i, ju) {
+		const char *id = json_string_value(json_object_get(ju, "AccountId"));
+		if (!id || !account_id_valid(id, strlen(id))) {
+			strbuf_addf(err, "row %zu of the plan has no AccountId: a plan for several "
+					 "accounts comes from rotate --plan-out with --org or --accounts",
+				    i + 1);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The plan's accounts that were not run (not selected, or no such account): one line each. */
+static int plan_accounts_not_run(json_t *plan, const struct org_run *run)
+{
+	json_t *ju;
+	size_t i, j, missing = 0;
+	struct strbuf said = STRBUF_INIT;
+
+	json_array_foreach(json_object_get(plan, "Users"), i, ju) {
+		const char *id = json_string_value(json_object_get(ju, "AccountId"));
+		int found = 0;
+		for (j = 0; j < run->n && !found; j++)
+			found = !strcmp(run->accounts[j].id, id);
+		if (found || strstr(said.buf, id))
+			continue;
+		strbuf_addf(&said, "%s ", id);
+		error("account %s: in the plan, but not among the selected accounts: nothing was "
+		      "done there", id);
+		missing++;
+	}
+	strbuf_release(&said);
+	return missing > 0;
+}
+
+/*
+ * rotate --org / --accounts: every account in turn of the workers, rows
+ * with their account; --plan-out writes the rows of every account, --plan
+ * gives each account its own rows.
+ */
 static int rotate_accounts(struct cli *cli, struct org_opts *org, const struct rotate_options *o,
-			   int jobs, int all)
+			   int jobs, int all, const char *plan_out)
 {
 	struct org_run run;
 	struct report_counts n;
+	struct rotate_org_ctx x = { o, o->plan_in };
 	json_t *doc = NULL, *users = NULL;
-	int rc = CMD_OK;
+	struct strbuf err = STRBUF_INIT;
+	int rc = CMD_OK, missing = 0;
 	size_t i, j;
 
-	if (org_run(cli, org, jobs, rotate_account, (void *)o, &run) < 0)
+	if (o->plan_in && check_org_plan(o->plan_in, &err) < 0) {
+		error("%s", err.buf);
+		strbuf_release(&err);
+		return CMD_USAGE;
+	}
+	if (org_run(cli, org, jobs, rotate_account, &x, &run) < 0)
 		return CMD_FAILED;
 	memset(&n, 0, sizeof(n));
-	if (cli->fmt == OUTPUT_JSON) {
+	if (cli->fmt == OUTPUT_JSON || plan_out) {
 		struct strbuf sb = STRBUF_INIT;
 		iso8601_format(&sb, o->now);
 		doc = json_object();
@@ -327,25 +409,39 @@ static int rotate_accounts(struct cli *cli, struct org_opts *org, const struct r
 				json_array_append_new(users, row);
 			}
 			json_decref(one);
-		} else {
-			print_users(r, all, o->apply, run.accounts[i].id, &n);
 		}
+		if (cli->fmt != OUTPUT_JSON)
+			print_users(r, all, o->apply, run.accounts[i].id, &n);
 	}
 	org_report_failures(&run);
+	if (o->plan_in)
+		missing = plan_accounts_not_run(o->plan_in, &run);
 	if (doc) {
 		json_object_set_new(doc, "Users", users);
 		json_object_set_new(doc, "FailedAccounts", org_failed_json(&run));
-		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		fputc('\n', stdout);
+		if (plan_out && write_plan(plan_out, doc, &err) < 0) {
+			error("cannot write the plan: %s", err.buf);
+			rc = CMD_FAILED;
+		}
+		if (cli->fmt == OUTPUT_JSON) {
+			json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+			fputc('\n', stdout);
+		}
 		json_decref(doc);
-	} else {
+	}
+	if (cli->fmt != OUTPUT_JSON) {
 		printf("%zu account%s", run.n - run.nfailed, run.n - run.nfailed == 1 ? "" : "s");
 		if (run.nfailed)
 			printf(" (%zu failed)", run.nfailed);
 		printf(", ");
 		print_totals(&n, o->apply);
 	}
-	rc = org_exit_code(&run, rc);
+	if (rc != CMD_FAILED) {
+		rc = org_exit_code(&run, rc);
+		if (missing && rc != CMD_FAILED)
+			rc = CMD_PARTIAL;
+	}
+	strbuf_release(&err);
 	org_run_release(&run, free_rotate_report);
 	return rc;
 }
@@ -428,9 +524,8 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	if (rc >= 0)
 		goto done;
 	rc = CMD_USAGE;
-	if (org.enabled && (self || plan_in || plan_out)) {
-		usage_error(cli, "--org, --accounts and --accounts-file take no --self, --plan or "
-				 "--plan-out");
+	if (org.enabled && self) {
+		usage_error(cli, "--org, --accounts and --accounts-file take no --self");
 		goto done;
 	}
 	if (org.enabled && o.cli.to && (!strncmp(o.cli.to, "file:", 5) ||
@@ -480,7 +575,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		goto done;
 	o.now = c->now ? c->now() : aws_clock_now();
 	if (org.enabled) {
-		rc = rotate_accounts(cli, &org, &o, jobs, all);
+		rc = rotate_accounts(cli, &org, &o, jobs, all, plan_out);
 		goto done;
 	}
 	if (rotate_run(c, &o, &r, &err) < 0) {

@@ -295,6 +295,7 @@ class OrgSelectionTest(CliTestCase):
         self.assertOneLineError(res, "needs {account}")
         res = run(["rotate", "--org", "--self"], self.emu.env())
         self.assertRc(res, 2)
+        self.assertOneLineError(res, "take no --self")
         self.assertEqual(self.emu.calls(), [])
 
     def test_external_id_and_role_arn_template(self):
@@ -485,6 +486,62 @@ class OrgRotateTest(CliTestCase):
             for c in created:
                 if c["account"] != MGMT:
                     self.assertTrue(c["access_key_id"].startswith("ASIA"))
+
+
+class OrgRotatePlanTest(CliTestCase):
+    def test_plan_out_then_plan_across_accounts(self):
+        a1, a2 = member_account_id(1), member_account_id(2)
+        with Emulator(fixture=rotate_org()) as emu, tempfile.TemporaryDirectory() as d:
+            to = "file:%s/{account}-{user}.json" % d
+            plan = os.path.join(d, "plan.json")
+            res = run(["rotate", "--org", "--to", to, "--plan-out", plan], emu.env())
+            self.assertRc(res, 0)
+            self.assertNotIn("CreateAccessKey", [c["action"] for c in emu.calls()])
+            with open(plan) as f:
+                doc = json.load(f)
+            self.assertEqual(doc["Version"], 1)
+            acts = sorted((u["AccountId"], u["UserName"]) for u in doc["Users"]
+                          if u["Outcome"] == "act")
+            self.assertEqual(acts, sorted((a, u) for a in (MGMT, a1, a2)
+                                          for u in ("user00000", "user00002")))
+            # the reviewer drops one account from the plan
+            doc["Users"] = [u for u in doc["Users"] if u["AccountId"] != a2]
+            reviewed = os.path.join(d, "reviewed.json")
+            with open(reviewed, "w") as f:
+                json.dump(doc, f)
+            emu.reset_calls()
+            res = run(["rotate", "--org", "--apply", "--plan", reviewed], emu.env())
+            self.assertRc(res, 0)
+            created = sorted((c["account"], c["params"]["UserName"]) for c in emu.calls()
+                             if c["action"] == "CreateAccessKey")
+            self.assertEqual(created, sorted((a, u) for a in (MGMT, a1)
+                                             for u in ("user00000", "user00002")))
+            self.assertEqual(sorted(f for f in os.listdir(d) if f.startswith(("1", "2"))),
+                             sorted("%s-%s.json" % (a, u) for a in (MGMT, a1)
+                                    for u in ("user00000", "user00002")))
+            self.assertFalse([c for c in emu.calls() if c["account"] == a2 and
+                              c["action"] in ("CreateAccessKey", "TagUser")])
+
+            # a plan naming an account outside the selection: that account is an error
+            emu.reset_calls()
+            res = run(["rotate", "--accounts", a2, "--apply", "--plan", plan], emu.env())
+            self.assertRc(res, 4)
+            self.assertIn("account %s: in the plan, but not among the selected accounts"
+                          % MGMT, res.err)
+            created = sorted((c["account"], c["params"]["UserName"]) for c in emu.calls()
+                             if c["action"] == "CreateAccessKey")
+            self.assertEqual(created, [(a2, "user00000"), (a2, "user00002")])
+
+            # a one-account plan has no AccountId: not for several accounts
+            single = os.path.join(d, "single.json")
+            res = run(["rotate", "--to", to.replace("{account}", "x"), "--plan-out", single],
+                      emu.env())
+            self.assertRc(res, 0)
+            emu.reset_calls()
+            res = run(["rotate", "--org", "--apply", "--plan", single], emu.env())
+            self.assertRc(res, 2)
+            self.assertOneLineError(res, "has no AccountId")
+            self.assertEqual(emu.calls(), [])
 
 
 def key_org(deny=None):
