@@ -746,10 +746,10 @@ static int rotate_one(const struct exec_ctx *x, const char *name, const char *pa
 		tv[i] = u.tags.tags[i].value;
 	}
 
-	/* settings: command line, then [user], [tag], [default], built-in */
+	/* settings: command line, then [user], [tag], [account], [default], built-in */
 	s = o->cli;
 	if (o->conf)
-		rotconf_resolve(o->conf, name, tk, tv, u.tags.ntags, &s);
+		rotconf_resolve(o->conf, r->account, name, tk, tv, u.tags.ntags, &s);
 	if (s.rotate_after >= 0)
 		pol.rotate_after = s.rotate_after;
 	if (s.deactivate_after >= 0)

@@ -1,5 +1,6 @@
 #include "compat.h"
 #include "core/rotconf.h"
+#include "core/shard.h"
 #include "core/timeutil.h"
 
 void rotconf_settings_unset(struct rotconf_settings *s)
@@ -42,12 +43,20 @@ static int parse_header(struct rotconf *c, const char *b, const char *e, struct 
 	rotconf_settings_unset(&s->s);
 	if (!strcmp(inner, "default")) {
 		s->kind = ROTCONF_DEFAULT;
-	} else if (!strcmp(inner, "user") || !strcmp(inner, "tag")) {
+	} else if (!strcmp(inner, "user") || !strcmp(inner, "tag") || !strcmp(inner, "account")) {
 		strbuf_addf(msg, "section '[%s]' needs a name", inner);
 		goto out;
 	} else if (!strncmp(inner, "user ", 5) || !strncmp(inner, "user\t", 5)) {
 		s->kind = ROTCONF_USER;
 		s->name = trim_dup(inner + 5, inner + strlen(inner));
+	} else if (!strncmp(inner, "account ", 8) || !strncmp(inner, "account\t", 8)) {
+		s->kind = ROTCONF_ACCOUNT;
+		s->name = trim_dup(inner + 8, inner + strlen(inner));
+		if (!account_id_valid(s->name, strlen(s->name))) {
+			strbuf_addf(msg, "section '[%.40s]': not a 12-digit account id", inner);
+			free(s->name);
+			goto out;
+		}
 	} else if (!strncmp(inner, "tag ", 4) || !strncmp(inner, "tag\t", 4)) {
 		char *spec = trim_dup(inner + 4, inner + strlen(inner));
 		char *eq = strchr(spec, '=');
@@ -60,7 +69,8 @@ static int parse_header(struct rotconf *c, const char *b, const char *e, struct 
 		}
 		free(spec);
 	} else {
-		strbuf_addf(msg, "unknown section '[%.40s]': use [default], [user NAME] or [tag KEY=VALUE]",
+		strbuf_addf(msg, "unknown section '[%.40s]': use [default], [user NAME], "
+				 "[tag KEY=VALUE] or [account ID]",
 			    inner);
 		goto out;
 	}
@@ -208,8 +218,9 @@ static void fill(struct rotconf_settings *out, const struct rotconf_settings *s)
 		out->exempt = s->exempt;
 }
 
-void rotconf_resolve(const struct rotconf *c, const char *user, const char *const *tag_keys,
-		     const char *const *tag_values, size_t ntags, struct rotconf_settings *out)
+void rotconf_resolve(const struct rotconf *c, const char *account, const char *user,
+		     const char *const *tag_keys, const char *const *tag_values, size_t ntags,
+		     struct rotconf_settings *out)
 {
 	size_t i, j;
 	/* most specific first; within a kind, the later section wins */
@@ -227,6 +238,9 @@ void rotconf_resolve(const struct rotconf *c, const char *user, const char *cons
 				break;
 			}
 	}
+	for (i = c->n; i-- > 0 && account;)
+		if (c->sections[i].kind == ROTCONF_ACCOUNT && !strcmp(c->sections[i].name, account))
+			fill(out, &c->sections[i].s);
 	for (i = c->n; i-- > 0;)
 		if (c->sections[i].kind == ROTCONF_DEFAULT)
 			fill(out, &c->sections[i].s);

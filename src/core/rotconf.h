@@ -12,15 +12,18 @@
  *   to = file:/srv/keys/alice.json
  *   deactivate_after = 14d
  *   exempt = true
+ *   [account 222222222222]     ; every user of this account (--org, --accounts)
+ *   rotate_after = 30d
  *
  * Keys: to, rotate_after, deactivate_after, delete_after, max_grace, exempt.
  * Precedence: an option given on the command line, then [user], then
- * [tag], then [default], then the built-in default. Comments: # or ;.
+ * [tag], then [account], then [default], then the built-in default.
+ * Comments: # or ;.
  */
 #include <stddef.h>
 #include "core/strbuf.h"
 
-enum rotconf_kind { ROTCONF_DEFAULT, ROTCONF_TAG, ROTCONF_USER };
+enum rotconf_kind { ROTCONF_DEFAULT, ROTCONF_ACCOUNT, ROTCONF_TAG, ROTCONF_USER };
 
 struct rotconf_settings {
 	char *to;
@@ -33,7 +36,7 @@ void rotconf_settings_unset(struct rotconf_settings *s);
 
 struct rotconf_section {
 	enum rotconf_kind kind;
-	char *name;      /* user name, or tag key */
+	char *name;      /* user name, tag key, or 12-digit account id */
 	char *tag_value; /* NULL: any value */
 	struct rotconf_settings s;
 };
@@ -49,12 +52,13 @@ int rotconf_parse(struct rotconf *c, const char *text, size_t len, const char *f
 void rotconf_release(struct rotconf *c);
 
 /*
- * The effective settings for a user: fields of out that are unset (-1 /
+ * The effective settings for a user of account (may be NULL): fields of out that are unset (-1 /
  * NULL) are filled from the sections that apply, most specific first (the
  * caller pre-fills out with the options given on the command line).
  * out->to points into c (not copied).
  */
-void rotconf_resolve(const struct rotconf *c, const char *user, const char *const *tag_keys,
-		     const char *const *tag_values, size_t ntags, struct rotconf_settings *out);
+void rotconf_resolve(const struct rotconf *c, const char *account, const char *user,
+		     const char *const *tag_keys, const char *const *tag_values, size_t ntags,
+		     struct rotconf_settings *out);
 
 #endif

@@ -544,6 +544,31 @@ class OrgRotatePlanTest(CliTestCase):
             self.assertEqual(emu.calls(), [])
 
 
+class OrgRotateConfigTest(CliTestCase):
+    def test_account_sections(self):
+        a1, a2 = member_account_id(1), member_account_id(2)
+        with Emulator(fixture=rotate_org()) as emu, tempfile.TemporaryDirectory() as d:
+            conf = os.path.join(d, "rotate.ini")
+            with open(conf, "w") as f:
+                f.write("[default]\nto = file:%s/{account}-{user}.json\n"
+                        "[account %s]\nexempt = true\n"
+                        "[account %s]\nrotate_after = 150d\n" % (d, a2, a1))
+            res = run(["rotate", "--org", "--config", conf, "--apply", "--output", "json"],
+                      emu.env())
+            self.assertRc(res, 0)
+            created = sorted((c["account"], c["params"]["UserName"]) for c in emu.calls()
+                             if c["action"] == "CreateAccessKey")
+            # a2 exempt; in a1 only the 200-day key is past 150 days; MGMT: both due
+            self.assertEqual(created, sorted([(MGMT, "user00000"), (MGMT, "user00002"),
+                                              (a1, "user00002")]))
+            out = {(u["AccountId"], u["UserName"]): (u["Outcome"], u["Reason"])
+                   for u in json.loads(res.out)["Users"]}
+            self.assertEqual(out[(a2, "user00000")],
+                             ("nothing", "exempt: exempt = true in the config"))
+            self.assertEqual(out[(a1, "user00000")][0], "nothing")
+            self.assertIn("is 120 days old; due ", out[(a1, "user00000")][1])
+
+
 def key_org(deny=None):
     """Three accounts; in each, user00000 has an old key it no longer uses next to a
     new one, and user00001 an Inactive key past the grace period. deny: an account

@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (rotconf_parse(&c, (const char *)data, size, "fuzz", &err) == 0) {
 		rotconf_settings_unset(&s);
-		rotconf_resolve(&c, "alice", keys, vals, 1, &s);
+		rotconf_resolve(&c, "111111111111", "alice", keys, vals, 1, &s);
 	} else if (!err.len || strchr(err.buf, '\n')) {
 		abort(); /* errors are one line */
 	}

@@ -36,7 +36,7 @@ static void test_precedence(void **state)
 	assert_int_equal(c.n, 5);
 
 	rotconf_settings_unset(&s);
-	rotconf_resolve(&c, "zed", NULL, NULL, 0, &s);
+	rotconf_resolve(&c, NULL, "zed", NULL, NULL, 0, &s);
 	assert_string_equal(s.to, "secretsmanager:iamkeys/{account}/{user}");
 	assert_int_equal(s.rotate_after, 90 * 86400);
 	assert_int_equal(s.delete_after, 14 * 86400);
@@ -44,19 +44,19 @@ static void test_precedence(void **state)
 	assert_int_equal(s.exempt, -1);
 
 	rotconf_settings_unset(&s);
-	rotconf_resolve(&c, "zed", k, v, 2, &s);
+	rotconf_resolve(&c, NULL, "zed", k, v, 2, &s);
 	assert_string_equal(s.to, "ssm:/payments/{user}");
 	assert_int_equal(s.rotate_after, 30 * 86400);
 	assert_int_equal(s.deactivate_after, 14 * 86400);
 
 	rotconf_settings_unset(&s);
-	rotconf_resolve(&c, "alice", k, v, 2, &s);
+	rotconf_resolve(&c, NULL, "alice", k, v, 2, &s);
 	assert_string_equal(s.to, "file:/srv/keys/alice.json");
 	assert_int_equal(s.rotate_after, 30 * 86400);
 	assert_int_equal(s.exempt, 0);
 
 	rotconf_settings_unset(&s);
-	rotconf_resolve(&c, "bob", NULL, NULL, 0, &s);
+	rotconf_resolve(&c, NULL, "bob", NULL, NULL, 0, &s);
 	assert_int_equal(s.exempt, 1);
 	assert_int_equal(s.max_grace, 60 * 86400);
 
@@ -64,14 +64,14 @@ static void test_precedence(void **state)
 	rotconf_settings_unset(&s);
 	s.rotate_after = 5;
 	s.to = (char *)"file:/cli";
-	rotconf_resolve(&c, "alice", k, v, 2, &s);
+	rotconf_resolve(&c, NULL, "alice", k, v, 2, &s);
 	assert_int_equal(s.rotate_after, 5);
 	assert_string_equal(s.to, "file:/cli");
 
 	/* a tag value that does not match */
 	v[0] = "other";
 	rotconf_settings_unset(&s);
-	rotconf_resolve(&c, "zed", k, v, 1, &s);
+	rotconf_resolve(&c, NULL, "zed", k, v, 1, &s);
 	assert_int_equal(s.rotate_after, 90 * 86400);
 	rotconf_release(&c);
 	strbuf_release(&err);
@@ -93,6 +93,9 @@ static void test_errors(void **state)
 		{ "[default\n", "r.ini: line 1: missing ']'" },
 		{ "[default] x\n", "r.ini: line 1: text after ']'" },
 		{ "[user a]\nexempt = maybe\n", "r.ini: line 2: exempt must be true or false, not 'maybe'" },
+		{ "[account 12345]\n", "r.ini: line 1: section '[account 12345]': not a 12-digit account id" },
+		{ "[account 12345678901a]\n", "r.ini: line 1: section '[account 12345678901a]': not a 12-digit" },
+		{ "[account]\n", "r.ini: line 1: section '[account]' needs a name" },
 	};
 	size_t i;
 	(void)state;
@@ -108,11 +111,63 @@ static void test_errors(void **state)
 	}
 }
 
+/* [account ID]: below [user] and [tag], above [default]; only for that account. */
+static void test_account_sections(void **state)
+{
+	static const char text[] =
+		"[default]\n"
+		"to = secretsmanager:iamkeys/{user}\n"
+		"rotate_after = 90d\n"
+		"[account 222222222222]\n"
+		"to = ssm:/prod/{user}\n"
+		"rotate_after = 30d\n"
+		"delete_after = 3d\n"
+		"[tag team=payments]\n"
+		"to = ssm:/payments/{user}\n"
+		"[user alice]\n"
+		"rotate_after = 7d\n";
+	struct rotconf c = { 0 };
+	struct strbuf err = STRBUF_INIT;
+	struct rotconf_settings s;
+	const char *k[1] = { "team" }, *v[1] = { "payments" };
+	(void)state;
+
+	assert_int_equal(rotconf_parse(&c, text, strlen(text), "r.ini", &err), 0);
+	assert_int_equal(c.n, 4);
+	assert_int_equal(c.sections[1].kind, ROTCONF_ACCOUNT);
+
+	rotconf_settings_unset(&s);
+	rotconf_resolve(&c, "222222222222", "zed", NULL, NULL, 0, &s);
+	assert_string_equal(s.to, "ssm:/prod/{user}");
+	assert_int_equal(s.rotate_after, 30 * 86400);
+	assert_int_equal(s.delete_after, 3 * 86400);
+
+	/* another account, or none: [default] */
+	rotconf_settings_unset(&s);
+	rotconf_resolve(&c, "111111111111", "zed", NULL, NULL, 0, &s);
+	assert_string_equal(s.to, "secretsmanager:iamkeys/{user}");
+	assert_int_equal(s.rotate_after, 90 * 86400);
+	assert_int_equal(s.delete_after, -1);
+	rotconf_settings_unset(&s);
+	rotconf_resolve(&c, NULL, "zed", NULL, NULL, 0, &s);
+	assert_string_equal(s.to, "secretsmanager:iamkeys/{user}");
+
+	/* [tag] and [user] come before [account] */
+	rotconf_settings_unset(&s);
+	rotconf_resolve(&c, "222222222222", "alice", k, v, 1, &s);
+	assert_string_equal(s.to, "ssm:/payments/{user}");
+	assert_int_equal(s.rotate_after, 7 * 86400);
+	assert_int_equal(s.delete_after, 3 * 86400);
+	rotconf_release(&c);
+	strbuf_release(&err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_precedence),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_account_sections),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
