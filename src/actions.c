@@ -816,6 +816,17 @@ static const struct out_column action_columns[] = {
 	{ "Reason", "REASON" },	     { "Result", "RESULT" },
 };
 
+/* A record's columns (action_columns), from column col0 of row. */
+static void set_action_row(struct out_table *t, size_t row, size_t col0,
+			   const struct action_record *r)
+{
+	out_set_str(t, row, col0, key_action_name(r->kind));
+	out_set_str(t, row, col0 + 1, r->user);
+	out_set_str(t, row, col0 + 2, r->key_id);
+	out_set_str(t, row, col0 + 3, r->reason);
+	out_set_str(t, row, col0 + 4, action_result_name(r->result));
+}
+
 int actions_print(const struct action_ctx *a, enum output_format fmt, const struct out_style *st,
 		  FILE *f)
 {
@@ -826,32 +837,37 @@ int actions_print(const struct action_ctx *a, enum output_format fmt, const stru
 	if (fmt == OUTPUT_TABLE)
 		return 0; /* streamed */
 	out_table_init(&t, action_columns, ARRAY_SIZE(action_columns));
-	for (i = 0; i < a->nrecs; i++) {
-		const struct action_record *r = &a->recs[i];
-		size_t row = out_table_add_row(&t);
-		out_set_str(&t, row, 0, key_action_name(r->kind));
-		out_set_str(&t, row, 1, r->user);
-		out_set_str(&t, row, 2, r->key_id);
-		out_set_str(&t, row, 3, r->reason);
-		out_set_str(&t, row, 4, action_result_name(r->result));
-	}
+	for (i = 0; i < a->nrecs; i++)
+		set_action_row(&t, out_table_add_row(&t), 0, &a->recs[i]);
 	rc = out_table_print(&t, fmt, st, f);
 	out_table_release(&t);
 	return rc;
 }
 
-void actions_print_plan_note(const struct action_ctx *a)
+/* Planned records of a, added to *n. */
+static void count_planned(const struct action_ctx *a, size_t *n)
 {
-	size_t i, n = 0;
-	if (a->o.apply)
-		return;
+	size_t i;
 	for (i = 0; i < a->nrecs; i++)
-		n += a->recs[i].result == ACTION_PLANNED;
+		*n += a->recs[i].result == ACTION_PLANNED;
+}
+
+static void print_plan_note(size_t n)
+{
 	if (n)
 		fprintf(stderr,
 			"iamkeys: plan only, nothing was changed: run again with --apply to make "
 			"%s %zu change%s\n",
 			n == 1 ? "this" : "these", n, n == 1 ? "" : "s");
+}
+
+void actions_print_plan_note(const struct action_ctx *a)
+{
+	size_t n = 0;
+	if (a->o.apply)
+		return;
+	count_planned(a, &n);
+	print_plan_note(n);
 }
 
 /* the command-line side of deactivate, delete and update */
@@ -1000,25 +1016,20 @@ static int key_command_accounts(struct cli *cli, struct key_command *kc,
 		arc = actions_exit_code(a);
 		if (arc == CMD_FAILED || (arc == CMD_FINDINGS && rc == CMD_OK))
 			rc = arc;
+		count_planned(a, &planned);
+		nrows += a->nrecs;
 		for (j = 0; j < a->nrecs; j++) {
-			const struct action_record *r = &a->recs[j];
 			size_t row;
 
-			planned += r->result == ACTION_PLANNED;
-			nrows++;
 			if (cli->fmt == OUTPUT_TABLE) {
 				strbuf_reset(&line);
-				action_record_format(&line, r);
+				action_record_format(&line, &a->recs[j]);
 				printf("%s: %s\n", run.accounts[i].id, line.buf);
 				continue;
 			}
 			row = out_table_add_row(&t);
 			out_set_str(&t, row, 0, run.accounts[i].id);
-			out_set_str(&t, row, 1, key_action_name(r->kind));
-			out_set_str(&t, row, 2, r->user);
-			out_set_str(&t, row, 3, r->key_id);
-			out_set_str(&t, row, 4, r->reason);
-			out_set_str(&t, row, 5, action_result_name(r->result));
+			set_action_row(&t, row, 1, &a->recs[j]);
 		}
 	}
 	if (cli->fmt == OUTPUT_TABLE) {
@@ -1033,11 +1044,8 @@ static int key_command_accounts(struct cli *cli, struct key_command *kc,
 	}
 	fflush(stdout);
 	org_report_failures(&run);
-	if (!kc->apply && planned)
-		fprintf(stderr,
-			"iamkeys: plan only, nothing was changed: run again with --apply to make "
-			"%s %zu change%s\n",
-			planned == 1 ? "this" : "these", planned, planned == 1 ? "" : "s");
+	if (!kc->apply)
+		print_plan_note(planned);
 	rc = org_exit_code(&run, rc);
 	out_table_release(&t);
 	free(cols);
@@ -1104,5 +1112,18 @@ int key_command_run(struct cli *cli, struct key_command *kc)
 	actions_print_plan_note(&a);
 	action_ctx_release(&a);
 	strbuf_release(&err);
+	return rc;
+}
+
+int key_command_main(struct cli *cli, struct key_command *kc, struct option *opts, int argc,
+		     const char **argv)
+{
+	struct opt_list rest = { 0 };
+	int rc = cli_parse(cli, opts, argc, argv, &rest, 0);
+
+	opt_list_release(&rest);
+	if (rc < 0)
+		rc = key_command_run(cli, kc);
+	key_command_release(kc);
 	return rc;
 }

@@ -234,6 +234,10 @@ void key_command_init(struct key_command *kc, enum key_action_kind kind);
 void key_command_release(struct key_command *kc);
 /* After cli_parse: checks the arguments, runs the actions, prints; a cmd_result. */
 int key_command_run(struct cli *cli, struct key_command *kc);
+/* A whole command (deactivate, delete): cli_parse with opts, key_command_run,
+ * key_command_release; a cmd_result. */
+int key_command_main(struct cli *cli, struct key_command *kc, struct option *opts, int argc,
+		     const char **argv);
 #define OPT_KEY_ACTION(kc)                                                                        \
 	{ "apply", 0, OPT_BOOL, &(kc).apply, NULL,                                                 \
 	  "make the changes (without it only the plan is printed)", 0 },                          \

@@ -26,7 +26,6 @@
 
 struct work_user {
 	const char *name;
-	size_t dropped; /* keys without a finding, counted and released (no --all) */
 	const char *path;
 	const struct cr_user *report; /* NULL in api mode */
 	int report_fresh; /* the report is younger than AWS's last-use granularity */
@@ -35,7 +34,7 @@ struct work_user {
 	/* results */
 	struct audit_key *keys;
 	size_t nkeys;
-	int failed;
+	size_t dropped; /* keys without a finding, counted and released (no --all) */
 	unsigned epoch; /* the pool's epoch when the scan started */
 	int requeued;   /* times put back after throttling */
 };
@@ -59,9 +58,9 @@ struct pool {
 	/*
 	 * Adaptive concurrency (additive increase, multiplicative decrease):
 	 * at most limit workers scan a user at a time. A user whose calls
-	 * were throttled halves it (once per second at most, never below 1);
-	 * limit users in a row without throttling raise it by one, up to the
-	 * number of workers. So --jobs is a ceiling that IAM's throttling
+	 * were throttled halves it (once per round of in-flight users, never
+	 * below 1); limit users in a row without throttling raise it by one,
+	 * up to the number of workers. So --jobs is a ceiling that IAM's throttling
 	 * lowers, instead of every worker retrying into the same limit until
 	 * its attempts run out.
 	 */
@@ -282,15 +281,10 @@ static void exempt_by(const struct audit_options *o, struct work_user *w,
 {
 	struct user_facts uf = { w->name, w->path, NULL, NULL, 0, NULL, 0 };
 	struct strbuf reason = STRBUF_INIT;
-	const char **tk = xcalloc(ntags + 1, sizeof(*tk));
-	const char **tv = xcalloc(ntags + 1, sizeof(*tv));
-	size_t i;
+	const char **tk, **tv;
 	int exempt;
 
-	for (i = 0; i < ntags; i++) {
-		tk[i] = tags[i].key;
-		tv[i] = tags[i].value;
-	}
+	iam_tags_split(tags, ntags, &tk, &tv);
 	uf.tag_keys = tk;
 	uf.tag_values = tv;
 	uf.ntags = ntags;
@@ -421,7 +415,6 @@ static void *worker(void *arg)
 			p->done++;
 		}
 		if (rc < 0) {
-			w->failed = 1;
 			if (!p->stop)
 				strbuf_addbuf(&p->err, &err);
 			p->stop = 1;
@@ -588,7 +581,8 @@ static int cmp_keys(const void *a, const void *b)
 	return strcmp(x->key_id ? x->key_id : "", y->key_id ? y->key_id : "");
 }
 
-static void add_key(struct audit_result *r, struct audit_key *k, int keep_all)
+/* Takes k over (scan_user already dropped keys without a finding unless --all). */
+static void add_key(struct audit_result *r, struct audit_key *k)
 {
 	size_t b;
 	r->keys_scanned += !k->is_root;
@@ -596,10 +590,6 @@ static void add_key(struct audit_result *r, struct audit_key *k, int keep_all)
 		for (b = 0; b < FINDING_COUNT; b++)
 			if (k->findings & (1u << b))
 				r->findings_count[b]++;
-	if (!k->findings && !keep_all) {
-		audit_key_release(k);
-		return;
-	}
 	ALLOC_GROW(r->keys, r->nkeys + 1, r->alloc);
 	r->keys[r->nkeys++] = *k;
 }
@@ -612,10 +602,10 @@ static void add_root_row(struct audit_result *r)
 	k.is_root = 1;
 	k.active = 1;
 	k.findings = FINDING_ROOT_KEY;
-	add_key(r, &k, 1);
+	add_key(r, &k);
 }
 
-static void collect(struct audit_result *out, struct work_user *users, size_t n, int keep_all)
+static void collect(struct audit_result *out, struct work_user *users, size_t n)
 {
 	size_t i, j, total = out->nkeys;
 
@@ -629,7 +619,7 @@ static void collect(struct audit_result *out, struct work_user *users, size_t n,
 	for (i = 0; i < n; i++) {
 		out->keys_scanned += users[i].dropped;
 		for (j = 0; j < users[i].nkeys; j++)
-			add_key(out, &users[i].keys[j], keep_all);
+			add_key(out, &users[i].keys[j]);
 		free(users[i].keys);
 		users[i].keys = NULL;
 		users[i].nkeys = 0;
@@ -638,12 +628,9 @@ static void collect(struct audit_result *out, struct work_user *users, size_t n,
 
 static void release_work(struct work_user *users, size_t n)
 {
-	size_t i, j;
-	for (i = 0; i < n; i++) {
-		for (j = 0; j < users[i].nkeys; j++)
-			audit_key_release(&users[i].keys[j]);
-		free(users[i].keys);
-	}
+	size_t i;
+	for (i = 0; i < n; i++)
+		reset_user(&users[i]);
 	free(users);
 }
 
@@ -719,7 +706,7 @@ static int audit_api(struct aws_client *c, const struct audit_options *o, struct
 	out->users_scanned = users.nusers;
 	if (root)
 		add_root_row(out);
-	collect(out, work, users.nusers, o->all_keys);
+	collect(out, work, users.nusers);
 	rc = 0;
 out:
 	release_work(work, users.nusers);
@@ -912,7 +899,7 @@ static int audit_report(struct aws_client *c, const struct audit_options *o,
 	/* keys_scanned counted from the report; don't count re-read keys twice */
 	{
 		size_t scanned = out->keys_scanned;
-		collect(out, work, n, o->all_keys);
+		collect(out, work, n);
 		out->keys_scanned = scanned;
 	}
 	rc = 0;

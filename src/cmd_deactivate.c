@@ -6,8 +6,6 @@
 int cmd_deactivate(struct cli *cli, int argc, const char **argv)
 {
 	struct key_command kc;
-	struct opt_list rest = { 0 };
-	int rc;
 
 	key_command_init(&kc, KEY_DEACTIVATE);
 	{
@@ -26,11 +24,6 @@ int cmd_deactivate(struct cli *cli, int argc, const char **argv)
 			OPT_COMMON(cli->g),
 			OPT_TERMINATOR,
 		};
-		rc = cli_parse(cli, opts, argc, argv, &rest, 0);
+		return key_command_main(cli, &kc, opts, argc, argv);
 	}
-	opt_list_release(&rest);
-	if (rc < 0)
-		rc = key_command_run(cli, &kc);
-	key_command_release(&kc);
-	return rc;
 }

@@ -739,12 +739,7 @@ static int rotate_one(const struct exec_ctx *x, const char *name, const char *pa
 	keys_summary(&ks, &u);
 	ru->keys = strbuf_detach(&ks, NULL);
 	ru->tag = xstrdup_or_null(u.rotation_tag);
-	tk = xcalloc(u.tags.ntags + 1, sizeof(*tk));
-	tv = xcalloc(u.tags.ntags + 1, sizeof(*tv));
-	for (i = 0; i < u.tags.ntags; i++) {
-		tk[i] = u.tags.tags[i].key;
-		tv[i] = u.tags.tags[i].value;
-	}
+	iam_tags_split(u.tags.tags, u.tags.ntags, &tk, &tv);
 
 	/* settings: command line, then [user], [tag], [account], [default], built-in */
 	s = o->cli;

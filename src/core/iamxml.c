@@ -590,6 +590,19 @@ static void tags_free(struct iam_tag *tags, size_t n)
 	free(tags);
 }
 
+void iam_tags_split(const struct iam_tag *tags, size_t n, const char ***keys,
+		    const char ***values)
+{
+	size_t i;
+
+	*keys = xcalloc(n + 1, sizeof(**keys));
+	*values = xcalloc(n + 1, sizeof(**values));
+	for (i = 0; i < n; i++) {
+		(*keys)[i] = tags[i].key;
+		(*values)[i] = tags[i].value;
+	}
+}
+
 /* <member><Key/><Value/></member>... under list (may be NULL). */
 static int parse_tags(const char *op, xmlNodePtr list, struct iam_tag **tags, size_t *ntags,
 		      struct strbuf *err)

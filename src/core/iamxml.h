@@ -42,6 +42,13 @@ struct iam_tag {
 	char *value;
 };
 
+/*
+ * The keys and the values of tags as two NULL-terminated arrays pointing
+ * into tags (for core/policy.h and core/rotconf.h); free both arrays.
+ */
+void iam_tags_split(const struct iam_tag *tags, size_t n, const char ***keys,
+		    const char ***values);
+
 struct iam_user {
 	char *user_name;
 	char *user_id;
