@@ -20,7 +20,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
 ALL_CFLAGS := $(SAN_FLAGS) -std=c11 -D_GNU_SOURCE -DIAMKEYS_VERSION='"$(VERSION)"' -Isrc $(WARN) $(PKG_CFLAGS) $(CFLAGS)
 PYTHON     := /usr/bin/python3
 
-LIB_SRCS   := $(wildcard src/core/*.c src/aws/*.c src/sinks/*.c) $(filter-out src/main.c,$(wildcard src/*.c))
+LIB_SRCS   := $(wildcard src/core/*.c src/aws/*.c src/sinks/*.c src/engine/*.c src/cmd/*.c)
 LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS  := $(wildcard tests/unit/test_*.c)
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)

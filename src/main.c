@@ -8,9 +8,9 @@
  *   3  findings at or above --fail-on, or a blocked/failed rotation step
  *   4  --org/--accounts: some accounts failed, the others ran (docs/scale.md)
  */
-#include "compat.h"
-#include "cli.h"
-#include "commands.h"
+#include "core/compat.h"
+#include "cmd/cli.h"
+#include "cmd/commands.h"
 #include "aws/http.h"
 #include "core/ssotoken.h"
 

@@ -25,8 +25,7 @@ def run_unit(build, pattern):
         name = os.path.basename(b)
         if pattern and pattern not in name:
             continue
-        env = dict(os.environ, IAMKEYS_SRCDIR=ROOT,
-                   IAMKEYS_SHARED=os.path.join(os.path.dirname(ROOT), "shared"))
+        env = dict(os.environ, IAMKEYS_SRCDIR=ROOT)
         t0 = time.time()
         p = subprocess.run([b], cwd=ROOT, env=env, stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT, text=True, errors="replace")

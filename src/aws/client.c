@@ -27,7 +27,7 @@
  * Nothing here prints a secret: request bodies, response bodies and
  * credential-bearing headers are never logged, even with --debug.
  */
-#include "compat.h"
+#include "core/compat.h"
 #include "aws/client.h"
 
 #include <pthread.h>

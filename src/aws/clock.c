@@ -8,7 +8,7 @@
  * IAMKEYS_TEST_NOW wins when both are set. An invalid value is ignored.
  * Neither is documented for users: a wrong clock breaks SigV4.
  */
-#include "compat.h"
+#include "core/compat.h"
 #include "aws/client.h"
 #include "core/timeutil.h"
 

@@ -6,7 +6,7 @@
  * what they get (cred_cache_get). Response bodies and tokens are wiped;
  * neither is ever put in a message.
  */
-#include "compat.h"
+#include "core/compat.h"
 #include "aws/cred_internal.h"
 #include "aws/credentials.h"
 #include "core/credparse.h"

@@ -7,7 +7,7 @@
  * process is killed. A non-zero exit is an error quoting the first line of
  * its stderr. Every buffer that held stdout is wiped.
  */
-#include "compat.h"
+#include "core/compat.h"
 #include "aws/cred_internal.h"
 #include "aws/credentials.h"
 #include "core/credparse.h"

@@ -22,7 +22,7 @@
  * STS. Tokens, the client secret and response bodies are wiped and never
  * put in a message.
  */
-#include "compat.h"
+#include "core/compat.h"
 #include "aws/client.h"
 #include "aws/cred_internal.h"
 #include "aws/credentials.h"

@@ -13,7 +13,7 @@
  * and the response body are wiped after use; none of them is ever put in a
  * message.
  */
-#include "compat.h"
+#include "core/compat.h"
 #include "aws/client.h"
 #include "aws/cred_internal.h"
 #include "aws/credentials.h"

@@ -5,7 +5,7 @@
  * Secrets Manager, SSM, Organizations, and IAM Identity Center's portal and
  * OIDC service for SSO profiles).
  */
-#include "compat.h"
+#include "core/compat.h"
 #include "aws/client.h"
 
 struct partition {

@@ -9,7 +9,7 @@
  * logged here: no verbose output, no request bodies, no headers.
  * Not thread-safe: one transport per thread.
  */
-#include "compat.h"
+#include "core/compat.h"
 #include "aws/http.h"
 
 #include <curl/curl.h>

@@ -7,7 +7,7 @@
  * malformed response: <parser message>" when the attempts run out. The
  * parsers' results are discarded before each attempt.
  */
-#include "compat.h"
+#include "core/compat.h"
 #include "aws/iam.h"
 
 #define CREATE_KEY_HINT                                                                            \

@@ -3,7 +3,7 @@
  * attempts (default 3), full-jitter exponential backoff capped at 20 s, a
  * retry quota, and one table of retryable error codes.
  */
-#include "compat.h"
+#include "core/compat.h"
 #include "aws/client.h"
 
 /* Rejected before processing: safe to retry even a non-idempotent call. */

@@ -1,10 +1,10 @@
-#include "compat.h"
+#include "core/compat.h"
 #include "core/awsconfig.h"
 #include "core/strbuf.h"
 
 /*
  * The profile-file parser of the cross-SDK test suite (see
- * ../shared/testdata/aws-config/README.md). One pass over the lines; a
+ * tests/data/aws-config/README.md). One pass over the lines; a
  * property is stored when the next line that is not one of its
  * continuations starts, so continuation lines only ever append.
  */

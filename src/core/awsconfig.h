@@ -3,7 +3,7 @@
 /*
  * The AWS shared config / credentials file format (pure: text in, structs
  * out). Follows the cross-SDK profile-file test suite in
- * ../shared/testdata/aws-config/ (see its README.md for the rules).
+ * tests/data/aws-config/ (see its README.md for the rules).
  */
 #include <stddef.h>
 #include "core/strbuf.h"

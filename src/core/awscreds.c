@@ -1,4 +1,4 @@
-#include "compat.h"
+#include "core/compat.h"
 #include "core/awscreds.h"
 #include "core/strbuf.h"
 

@@ -1,4 +1,4 @@
-#include "compat.h"
+#include "core/compat.h"
 #include "core/iamxml.h"
 #include "core/base64.h"
 

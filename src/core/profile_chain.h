@@ -4,7 +4,7 @@
  * Where a shared-config profile's credentials come from, as a plan (pure:
  * parsed profiles in, a list of steps out; no file, network or process).
  * Follows the cross-SDK rules that smithy-rs's assume-role-tests.json
- * encodes (../shared/testdata/aws-config/, README section 3):
+ * encodes (tests/data/aws-config/, README section 3):
  *
  *   - a profile with role_arn (and no web_identity_token_file) is an
  *     AssumeRole step; its credentials come from source_profile (followed,

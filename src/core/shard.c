@@ -1,4 +1,4 @@
-#include "compat.h"
+#include "core/compat.h"
 #include "core/shard.h"
 
 uint64_t fnv1a64(const void *data, size_t len)

@@ -8,7 +8,7 @@
  * header folding and duplicates, query ordering) are pinned by the public
  * test suites of aws-c-auth, botocore and smithy-rs, see tests/unit/test_sigv4.c.
  */
-#include "compat.h"
+#include "core/compat.h"
 #include "core/sigv4.h"
 
 #include <openssl/crypto.h>

@@ -1,4 +1,4 @@
-#include "compat.h"
+#include "core/compat.h"
 #include "sinks/sink.h"
 #include "aws/client.h"
 #include "core/strbuf.h"

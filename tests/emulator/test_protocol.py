@@ -19,7 +19,7 @@ from tests.emulator.harness import AWSEMU, PYTHON, Emulator, EmulatorError, Emul
 UTC = datetime.timezone.utc
 IAM_NS = "{https://iam.amazonaws.com/doc/2010-05-08/}"
 HEADER_CSV = os.path.normpath(os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "testdata",
+    os.path.dirname(os.path.abspath(__file__)), "..", "data",
     "iam-responses", "credential-report-header.csv"))
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 ISO_REPORT = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00$")

@@ -1,6 +1,6 @@
 /* libFuzzer: the credential JSON parsers (credential_process, ECS, IMDS) and
  * the command-line splitter used for credential_process. */
-#include "compat.h"
+#include "core/compat.h"
 #include "core/credparse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -3,7 +3,7 @@
  * as is, and also behind a valid header so that the value parsers are
  * reached without the fuzzer having to find all the column names.
  */
-#include "compat.h"
+#include "core/compat.h"
 #include "core/credreport.h"
 #include "core/strbuf.h"
 

@@ -3,7 +3,7 @@
  * cleanly or parses; a parsed table written back with csv_add_field must
  * parse again into the same table (with LF and with CRLF line ends).
  */
-#include "compat.h"
+#include "core/compat.h"
 #include "core/csv.h"
 #include "core/strbuf.h"
 

@@ -3,7 +3,7 @@
  * NUL-terminated string), with round-trip checks through the formatters
  * and utc_civil / utc_from_civil / days_between on the parsed values.
  */
-#include "compat.h"
+#include "core/compat.h"
 #include "core/strbuf.h"
 #include "core/timeutil.h"
 

@@ -5,7 +5,7 @@
  *
  *   make fuzz && ./build-fuzz/fuzz/fuzz_iamxml -max_total_time=60 corpus/
  */
-#include "compat.h"
+#include "core/compat.h"
 #include "core/iamxml.h"
 #include "core/base64.h"
 

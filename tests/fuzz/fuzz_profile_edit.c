@@ -1,4 +1,4 @@
-#include "compat.h"
+#include "core/compat.h"
 #include "core/awsconfig.h"
 #include "core/profile_edit.h"
 #include "core/strbuf.h"

@@ -1,5 +1,5 @@
 /* libFuzzer: the rotate config parser and the rotation tag parser. */
-#include "compat.h"
+#include "core/compat.h"
 #include "core/rotconf.h"
 #include "core/rotation.h"
 

@@ -1,6 +1,6 @@
 /* libFuzzer: the SSO parsers (token cache file, CreateToken and
  * GetRoleCredentials responses) and the cache rewrite after a refresh. */
-#include "compat.h"
+#include "core/compat.h"
 #include "core/ssotoken.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

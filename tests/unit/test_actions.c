@@ -1,8 +1,8 @@
 /* The pure parts of src/actions.c: the guards, key id syntax, "ago", and the sink key-id scanner. */
-#include "compat.h"
+#include "core/compat.h"
 #include <setjmp.h>
 #include <cmocka.h>
-#include "actions.h"
+#include "engine/actions.h"
 #include "sinks/sink.h"
 
 static const time_t NOW = 1780000000; /* 2026-05-28 */

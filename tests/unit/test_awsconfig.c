@@ -1,4 +1,4 @@
-#include "compat.h"
+#include "core/compat.h"
 #include "core/awsconfig.h"
 #include "core/strbuf.h"
 #include "aws/credentials.h"
@@ -6,10 +6,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <jansson.h>
+#include "testdata.h"
 
 /*
  * The cross-SDK profile-file suites, read at run time from
- * $IAMKEYS_SHARED/testdata/aws-config/ (default ../shared): every case of
+ * tests/data/aws-config/: every case of
  * every file becomes one cmocka test, and a count test per file makes sure
  * none is silently skipped. Then the hand-written tests.
  */
@@ -22,9 +23,8 @@
 
 static char *testdata_path(const char *rel)
 {
-	const char *shared = getenv("IAMKEYS_SHARED");
 	struct strbuf sb = STRBUF_INIT;
-	strbuf_addf(&sb, "%s/testdata/aws-config/%s", shared && *shared ? shared : "../shared",
+	strbuf_addf(&sb, "%s/aws-config/%s", test_data_dir(),
 		    rel);
 	return strbuf_detach(&sb, NULL);
 }
@@ -512,7 +512,7 @@ static void load_suite(struct suite_count *sc, struct loaded *l, int rust)
 	l->root = json_load_file(path, 0, &jerr);
 	if (!l->root) {
 		struct strbuf sb = STRBUF_INIT;
-		strbuf_addf(&sb, "cannot load '%s': %s (set IAMKEYS_SHARED)", path, jerr.text);
+		strbuf_addf(&sb, "cannot load '%s': %s", path, jerr.text);
 		sc->load_error = strbuf_detach(&sb, NULL);
 		free(path);
 		return;

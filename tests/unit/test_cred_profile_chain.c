@@ -1,4 +1,4 @@
-#include "compat.h"
+#include "core/compat.h"
 #include "core/awsconfig.h"
 #include "core/profile_chain.h"
 #include "core/strbuf.h"
@@ -6,20 +6,20 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <jansson.h>
+#include "testdata.h"
 
 /*
  * The profile credential-chain planner (pure): all 28 cases of smithy-rs's
- * assume-role-tests.json from $IAMKEYS_SHARED/testdata/aws-config/ (default
- * ../shared), each step compared exactly, then hand-written cases.
+ * assume-role-tests.json from tests/data/aws-config/,
+ * each step compared exactly, then hand-written cases.
  */
 
 static char *testdata_path(const char *rel)
 {
-	const char *shared = getenv("IAMKEYS_SHARED");
 	struct strbuf sb = STRBUF_INIT;
 	char *abs;
 
-	strbuf_addf(&sb, "%s/testdata/aws-config/%s", shared && *shared ? shared : "../shared",
+	strbuf_addf(&sb, "%s/aws-config/%s", test_data_dir(),
 		    rel);
 	abs = realpath(sb.buf, NULL);
 	if (abs) {
@@ -173,7 +173,7 @@ static void test_assume_role_cases(void **state)
 	json_t *t;
 
 	if (!cases)
-		fail_msg("cannot load '%s': %s (set IAMKEYS_SHARED)", path, jerr.text);
+		fail_msg("cannot load '%s': %s", path, jerr.text);
 	assert_int_equal(json_array_size(cases), 28);
 	json_array_foreach(cases, i, t)
 	{

@@ -1,4 +1,4 @@
-#include "compat.h"
+#include "core/compat.h"
 #include "aws/client.h"
 #include "aws/credentials.h"
 #include "aws/iam.h"

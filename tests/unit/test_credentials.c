@@ -1,4 +1,4 @@
-#include "compat.h"
+#include "core/compat.h"
 #include "aws/credentials.h"
 #include "core/awsconfig.h"
 #include "core/awscreds.h"
@@ -7,10 +7,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <jansson.h>
+#include "testdata.h"
 
 /*
  * The credential providers: the smithy-rs default-chain and profile-provider
- * cases from $IAMKEYS_SHARED/testdata/aws-config/ (default ../shared), the
+ * cases from tests/data/aws-config/, the
  * smithy-rs assume-role cases through the profile provider with the network
  * down (none may come back with a profile's static keys), then hand-written
  * cases on files in a mkdtemp directory. The chain planner itself is tested
@@ -21,10 +22,9 @@
 
 static char *testdata_path(const char *rel)
 {
-	const char *shared = getenv("IAMKEYS_SHARED");
 	struct strbuf sb = STRBUF_INIT;
 	char *abs;
-	strbuf_addf(&sb, "%s/testdata/aws-config/%s", shared && *shared ? shared : "../shared",
+	strbuf_addf(&sb, "%s/aws-config/%s", test_data_dir(),
 		    rel);
 	abs = realpath(sb.buf, NULL);
 	if (abs) {
@@ -205,7 +205,7 @@ static json_t *load_json(const char *path)
 	json_error_t jerr;
 	json_t *j = json_load_file(path, 0, &jerr);
 	if (!j)
-		print_error("cannot load '%s': %s (set IAMKEYS_SHARED)\n", path, jerr.text);
+		print_error("cannot load '%s': %s\n", path, jerr.text);
 	return j;
 }
 

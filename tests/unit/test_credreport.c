@@ -1,16 +1,17 @@
-#include "compat.h"
+#include "core/compat.h"
 #include "core/credreport.h"
 #include "core/csv.h"
 #include "core/strbuf.h"
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "testdata.h"
 
 /*
  * Reports are built from the real header line (the 22 columns AWS
- * documents), read at run time from $IAMKEYS_SHARED (default ../shared).
+ * documents), read at run time from tests/data/.
  */
-#define HEADER_FILE "/testdata/iam-responses/credential-report-header.csv"
+#define HEADER_FILE "/iam-responses/credential-report-header.csv"
 #define MAX_COLS 32
 
 struct columns {
@@ -24,13 +25,12 @@ static struct columns real;
 
 static int load_header(void **state)
 {
-	const char *shared = getenv("IAMKEYS_SHARED");
 	struct strbuf path = STRBUF_INIT;
 	char buf[4096];
 	size_t n, i;
 	FILE *f;
 
-	strbuf_addf(&path, "%s%s", shared && *shared ? shared : "../shared", HEADER_FILE);
+	strbuf_addf(&path, "%s%s", test_data_dir(), HEADER_FILE);
 	f = fopen(path.buf, "rb");
 	if (!f) {
 		fprintf(stderr, "cannot open '%s': %s\n", path.buf, strerror(errno));

@@ -1,4 +1,4 @@
-#include "compat.h"
+#include "core/compat.h"
 #include "core/iamxml.h"
 #include "core/base64.h"
 
@@ -8,18 +8,16 @@
 #include <jansson.h>
 #include <libxml/globals.h>
 #include <libxml/xmlerror.h>
+#include "testdata.h"
 
 /*
- * The shared samples are read at run time from $IAMKEYS_SHARED (default
- * ../shared, the runner's cwd being the repository) under
- * testdata/iam-responses/; see its README.md for where each file comes from.
+ * The samples are read at run time from tests/data/iam-responses/; see its
+ * README.md for where each file comes from.
  */
 
 static void shared_path(struct strbuf *sb, const char *rel)
 {
-	const char *dir = getenv("IAMKEYS_SHARED");
-
-	strbuf_addf(sb, "%s/testdata/iam-responses/%s", dir && *dir ? dir : "../shared", rel);
+	strbuf_addf(sb, "%s/iam-responses/%s", test_data_dir(), rel);
 }
 
 static void read_file(const char *path, struct strbuf *out)

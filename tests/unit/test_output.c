@@ -1,5 +1,5 @@
-#include "compat.h"
-#include "output.h"
+#include "core/compat.h"
+#include "cmd/output.h"
 #include "core/strbuf.h"
 
 #include <setjmp.h>

@@ -1,5 +1,5 @@
 /* The audit policy: findings per key at the boundaries, exemptions, --fail-on. */
-#include "compat.h"
+#include "core/compat.h"
 #include <setjmp.h>
 #include <cmocka.h>
 #include "core/policy.h"

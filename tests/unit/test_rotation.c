@@ -1,6 +1,6 @@
 /* The rotation planner: every stage × every condition, and the tag format. */
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#include "compat.h"
+#include "core/compat.h"
 #include <setjmp.h>
 #include <cmocka.h>
 #include "core/rotation.h"

@@ -1,5 +1,5 @@
 /* The rotate config file: sections, precedence, errors. */
-#include "compat.h"
+#include "core/compat.h"
 #include <setjmp.h>
 #include <cmocka.h>
 #include "core/rotconf.h"

@@ -1,16 +1,17 @@
 /*
  * SigV4 against the public test suites (read at run time from
- * $IAMKEYS_SHARED/testdata/sigv4/, default ../shared) and a few vectors
+ * tests/data/sigv4/) and a few vectors
  * computed with botocore. Every case directory found is one cmocka test;
  * the number of cases per suite is asserted so none is silently skipped.
  */
-#include "compat.h"
+#include "core/compat.h"
 #include "core/sigv4.h"
 
 #include <dirent.h>
 #include <setjmp.h>
 #include <cmocka.h>
 #include <jansson.h>
+#include "testdata.h"
 
 #define TEST_AKID "AKIDEXAMPLE"
 #define TEST_SECRET "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
@@ -90,13 +91,6 @@ static int is_file(const char *path)
 	struct stat st;
 
 	return !stat(path, &st) && S_ISREG(st.st_mode);
-}
-
-static const char *shared_dir(void)
-{
-	const char *s = getenv("IAMKEYS_SHARED");
-
-	return s && *s ? s : "../shared";
 }
 
 /* ---- raw HTTP request files ------------------------------------------ */
@@ -511,15 +505,15 @@ static struct case_list cases;
 static void discover_cases(void)
 {
 	struct strbuf dir = STRBUF_INIT;
-	const char *base = shared_dir();
+	const char *base = test_data_dir();
 
-	strbuf_addf(&dir, "%s/testdata/sigv4/aws-signing-test-suite/v4", base);
+	strbuf_addf(&dir, "%s/sigv4/aws-signing-test-suite/v4", base);
 	discover_request_txt(&cases, SUITE_AWS_C_AUTH, dir.buf, "aws-c-auth");
 	strbuf_reset(&dir);
-	strbuf_addf(&dir, "%s/testdata/sigv4/aws4_testsuite", base);
+	strbuf_addf(&dir, "%s/sigv4/aws4_testsuite", base);
 	discover_classic(&cases, dir.buf, "aws4_testsuite");
 	strbuf_reset(&dir);
-	strbuf_addf(&dir, "%s/testdata/sigv4/smithy-rs-extra/v4", base);
+	strbuf_addf(&dir, "%s/sigv4/smithy-rs-extra/v4", base);
 	discover_request_txt(&cases, SUITE_SMITHY, dir.buf, "smithy-rs");
 	strbuf_release(&dir);
 }
@@ -829,9 +823,9 @@ static void test_suite_counts(void **state)
 	if (cases.found[SUITE_AWS_C_AUTH] != AWS_C_AUTH_CASES ||
 	    cases.found[SUITE_CLASSIC] != CLASSIC_CASES ||
 	    cases.found[SUITE_SMITHY] != SMITHY_CASES)
-		fail_msg("cases found under %s/testdata/sigv4: aws-c-auth %zu (want %d), "
+		fail_msg("cases found under %s/sigv4: aws-c-auth %zu (want %d), "
 			 "aws4_testsuite %zu (want %d), smithy-rs %zu (want %d)",
-			 shared_dir(), cases.found[SUITE_AWS_C_AUTH], AWS_C_AUTH_CASES,
+			 test_data_dir(), cases.found[SUITE_AWS_C_AUTH], AWS_C_AUTH_CASES,
 			 cases.found[SUITE_CLASSIC], CLASSIC_CASES, cases.found[SUITE_SMITHY],
 			 SMITHY_CASES);
 	print_message("sigv4 cases found: aws-c-auth %zu (x2: header and query), "

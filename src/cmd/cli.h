@@ -1,0 +1,83 @@
+#ifndef IAMKEYS_CLI_H
+#define IAMKEYS_CLI_H
+/*
+ * What every command shares: the common options, messages, and the lazily
+ * built AWS client. Commands return a cmd_result; main.c alone maps it to
+ * the process exit code (documented in README.md and `iamkeys --help`).
+ */
+#include "core/strbuf.h"
+#include "cmd/options.h"
+#include "cmd/output.h"
+#include "core/policy.h"
+
+enum cmd_result {
+	CMD_OK = 0,       /* exit 0 */
+	CMD_FAILED = 1,   /* exit 1: runtime or AWS error */
+	CMD_USAGE = 2,    /* exit 2: bad arguments */
+	CMD_FINDINGS = 3, /* exit 3: findings at or above --fail-on, or blocked steps */
+	CMD_PARTIAL = 4,  /* exit 4: some accounts failed, the others ran (docs/scale.md) */
+};
+
+struct global_opts {
+	const char *profile;
+	const char *region;
+	const char *endpoint_url;
+	const char *output;
+	int no_headers;
+	int debug;
+};
+
+#define OPT_COMMON(g)                                                                          \
+	{ "profile", 0, OPT_STRING, &(g).profile, "NAME", "use this profile of the shared AWS files", 0 }, \
+	{ "region", 0, OPT_STRING, &(g).region, "REGION", "AWS region (default: AWS_REGION, the profile, us-east-1)", 0 }, \
+	{ "endpoint-url", 0, OPT_STRING, &(g).endpoint_url, "URL", "send every request to this endpoint", 0 }, \
+	{ "output", 'o', OPT_STRING, &(g).output, "FORMAT", "table (default), json or csv", 0 }, \
+	{ "no-headers", 0, OPT_BOOL, &(g).no_headers, NULL, "omit the header line (table, csv)", 0 }, \
+	{ "debug", 0, OPT_BOOL, &(g).debug, NULL, "log each request and retry to stderr (never secrets)", 0 }
+
+struct command;
+struct cli {
+	const struct command *cmd;
+	struct global_opts g;
+	enum output_format fmt;
+	struct out_style style;
+	struct aws_client *client; /* built by cli_client() */
+};
+
+struct command {
+	const char *name;
+	int (*fn)(struct cli *cli, int argc, const char **argv);
+	unsigned flags;
+	const char *summary;
+	const char *usage; /* "iamkeys users [options]" */
+};
+#define NEEDS_CREDS (1u << 0)
+#define MUTATES (1u << 1)
+
+/* Messages to stderr, one line each, "iamkeys: error: ..." (git's error()). */
+int error(const char *fmt, ...) PRINTF_LIKE(1, 2);
+void warning(const char *fmt, ...) PRINTF_LIKE(1, 2);
+/* A usage error: prints the one line and the --help hint; returns CMD_USAGE. */
+int usage_error(const struct cli *cli, const char *fmt, ...) PRINTF_LIKE(2, 3);
+
+/*
+ * Parses opts (which should include OPT_COMMON(cli->g)) and validates the
+ * common ones. Returns 0 to go on, or a cmd_result to return at once:
+ * CMD_OK after printing --help, CMD_USAGE after a usage error.
+ */
+int cli_parse(struct cli *cli, struct option *opts, int argc, const char **argv,
+	      struct opt_list *rest, int max_positional);
+/*
+ * The audit's exemption options (--exclude, --exempt-path, --exempt-tag,
+ * --exempt-group) into p, validated: -1 to go on, or CMD_USAGE after a
+ * usage error. tagbuf owns the parsed --exempt-tag ("none" turns the tag
+ * exemption off; KEY alone matches any value); release it after p's use.
+ */
+int cli_exemptions(struct cli *cli, struct audit_policy *p, const char *exempt_tag,
+		   const struct opt_list *exclude, const struct opt_list *paths,
+		   const struct opt_list *groups, struct strbuf *tagbuf);
+/* The AWS client for this run (credentials chain, region, endpoint); NULL after printing an error. */
+struct aws_client *cli_client(struct cli *cli);
+void cli_release(struct cli *cli);
+
+#endif

@@ -1,0 +1,385 @@
+/* iamkeys audit: find old, unused and risky access keys (runbook step 2). */
+#include "core/compat.h"
+#include "cmd/commands.h"
+#include "engine/audit.h"
+#include "engine/org.h"
+#include "aws/client.h"
+#include "core/timeutil.h"
+
+#include <jansson.h>
+
+static const struct out_column audit_columns[] = {
+	{ "UserName", "USER" },
+	{ "AccessKeyId", "KEY" },
+	{ "Status", "STATUS" },
+	{ "CreateDate", "CREATED" },
+	{ "AgeDays", "AGE" },
+	{ "LastUsedDate", "LAST USED" },
+	{ "LastUsedService", "SERVICE" },
+	{ "LastUsedRegion", "REGION" },
+	{ "Exempt", "EXEMPT" },
+	{ "Findings", "FINDINGS" },
+};
+
+/*
+ * The output rows of one or more results, made one at a time (out_rows)
+ * rather than copied into an out_table: a large account has thousands.
+ * With accounts set, an AccountId column comes first and the others move
+ * one right.
+ */
+struct key_rows {
+	const struct audit_result **results;
+	const char **accounts; /* results[i]'s account id; NULL without --org */
+	size_t nresults;
+	time_t now;
+	enum output_format fmt;
+	size_t cur, first; /* results[cur] holds rows first.. (rows come in order) */
+};
+
+static void fill_key_row(void *ctx, size_t i, struct out_table *t)
+{
+	struct key_rows *kr = ctx;
+	struct strbuf sb = STRBUF_INIT;
+	const struct audit_key *k;
+	size_t b = kr->accounts ? 1 : 0;
+
+	if (i < kr->first)
+		kr->cur = kr->first = 0;
+	while (i - kr->first >= kr->results[kr->cur]->nkeys)
+		kr->first += kr->results[kr->cur++]->nkeys;
+	k = &kr->results[kr->cur]->keys[i - kr->first];
+	if (kr->accounts)
+		out_set_str(t, 0, 0, kr->accounts[kr->cur]);
+	out_set_str(t, 0, b + 0, k->user);
+	out_set_str(t, 0, b + 1, k->key_id);
+	out_set_str(t, 0, b + 2, k->active ? "Active" : "Inactive");
+	if (k->created) {
+		iso8601_format(&sb, k->created);
+		out_set_str(t, 0, b + 3, sb.buf);
+		out_set_int(t, 0, b + 4, days_between(k->created, kr->now));
+	}
+	if (k->last_used) {
+		strbuf_reset(&sb);
+		iso8601_format(&sb, k->last_used);
+		out_set_str(t, 0, b + 5, sb.buf);
+	} else if (!k->is_root) {
+		out_set_str(t, 0, b + 5, kr->fmt == OUTPUT_JSON ? NULL : "never");
+	}
+	out_set_str(t, 0, b + 6, k->last_service);
+	out_set_str(t, 0, b + 7, k->last_region);
+	if (kr->fmt == OUTPUT_JSON)
+		out_set_str(t, 0, b + 8, k->exempt ? k->exempt_reason : NULL);
+	else
+		out_set_str(t, 0, b + 8, k->exempt ? k->exempt_reason : "no");
+	strbuf_reset(&sb);
+	findings_format(&sb, k->findings);
+	out_set_list(t, 0, b + 9, sb.buf);
+	strbuf_release(&sb);
+}
+
+static void key_rows_init(struct out_rows *rows, struct key_rows *kr, const struct out_column *cols,
+			  size_t ncols)
+{
+	size_t i;
+
+	kr->cur = kr->first = 0;
+	rows->cols = cols;
+	rows->ncols = ncols;
+	rows->nrows = 0;
+	for (i = 0; i < kr->nresults; i++)
+		rows->nrows += kr->results[i]->nkeys;
+	rows->fill = fill_key_row;
+	rows->ctx = kr;
+}
+
+/* "; findings: old=3, unused=1; 12 API calls" */
+static void summary_findings_text(struct strbuf *sb, const struct audit_result *r)
+{
+	size_t b;
+	int first = 1;
+	strbuf_addstr(sb, "; findings:");
+	for (b = FINDING_COUNT; b-- > 0;) {
+		if (!r->findings_count[b])
+			continue;
+		strbuf_addf(sb, "%s %s=%u", first ? "" : ",", finding_name(1u << b),
+			    r->findings_count[b]);
+		first = 0;
+	}
+	if (first)
+		strbuf_addstr(sb, " none");
+	strbuf_addf(sb, "; %lu API calls", r->api_calls);
+}
+
+static void summary_text(struct strbuf *sb, const struct audit_result *r)
+{
+	strbuf_addf(sb, "%zu users, %zu keys scanned (source: %s%s)", r->users_scanned,
+		    r->keys_scanned, r->source_used == AUDIT_SOURCE_REPORT ? "report" : "api",
+		    r->source_used == AUDIT_SOURCE_REPORT && r->report_reused ? ", reused report" : "");
+	summary_findings_text(sb, r);
+}
+
+static json_t *summary_json(const struct audit_result *r)
+{
+	json_t *o = json_object(), *f = json_object();
+	size_t b;
+	json_object_set_new(o, "UsersScanned", json_integer((json_int_t)r->users_scanned));
+	json_object_set_new(o, "KeysScanned", json_integer((json_int_t)r->keys_scanned));
+	json_object_set_new(o, "Source", json_string(r->source_used == AUDIT_SOURCE_REPORT ? "report" : "api"));
+	for (b = FINDING_COUNT; b-- > 0;)
+		json_object_set_new(f, finding_name(1u << b), json_integer(r->findings_count[b]));
+	json_object_set_new(o, "Findings", f);
+	json_object_set_new(o, "ApiCalls", json_integer((json_int_t)r->api_calls));
+	return o;
+}
+
+static void free_audit_result(void *p)
+{
+	audit_result_release(p);
+	free(p);
+}
+
+static int audit_account(void *ctx, struct aws_client *c, struct org_account *a,
+			 struct strbuf *err)
+{
+	struct audit_result *r = xcalloc(1, sizeof(*r));
+	a->result = r;
+	return audit_run(c, ctx, r, err);
+}
+
+/* Adds r's counts to total; 1 when r's source differs from what total has seen. */
+static int add_counts(struct audit_result *total, const struct audit_result *r, int first)
+{
+	size_t b;
+	total->users_scanned += r->users_scanned;
+	total->keys_scanned += r->keys_scanned;
+	total->api_calls += r->api_calls;
+	for (b = 0; b < FINDING_COUNT; b++)
+		total->findings_count[b] += r->findings_count[b];
+	if (first)
+		total->source_used = r->source_used;
+	return !first && total->source_used != r->source_used;
+}
+
+/* audit --org / --accounts: every account's keys, with an AccountId column. */
+static int audit_accounts(struct cli *cli, struct org_opts *org, struct audit_options *o,
+			  int account_jobs, unsigned fail_mask)
+{
+	struct org_run run;
+	struct audit_result total;
+	struct out_column *cols = org_columns(audit_columns, ARRAY_SIZE(audit_columns));
+	struct key_rows kr = { 0 };
+	struct out_rows rows;
+	json_t *per_account = json_array();
+	int jobs = o->jobs, rc = CMD_OK, mixed = 0, first = 1;
+	size_t i, j, ok = 0;
+
+	/* each account gets up to --account-jobs workers; --jobs caps them all */
+	o->jobs = account_jobs < jobs ? account_jobs : jobs;
+	o->progress = 0;
+	if (org_run(cli, org, jobs / o->jobs, audit_account, o, &run) < 0) {
+		free(cols);
+		json_decref(per_account);
+		return CMD_FAILED;
+	}
+	memset(&total, 0, sizeof(total));
+	kr.results = xcalloc(run.n + 1, sizeof(*kr.results));
+	kr.accounts = xcalloc(run.n + 1, sizeof(*kr.accounts));
+	kr.now = o->now;
+	kr.fmt = cli->fmt;
+	for (i = 0; i < run.n; i++) {
+		const struct audit_result *r = run.accounts[i].result;
+		json_t *s;
+		if (run.accounts[i].failed)
+			continue;
+		ok++;
+		kr.results[kr.nresults] = r;
+		kr.accounts[kr.nresults++] = run.accounts[i].id;
+		mixed |= add_counts(&total, r, first);
+		first = 0;
+		s = summary_json(r);
+		json_object_set_new(s, "AccountId", json_string(run.accounts[i].id));
+		json_array_append_new(per_account, s);
+		for (j = 0; j < r->nkeys; j++)
+			if (!r->keys[j].exempt && (r->keys[j].findings & fail_mask))
+				rc = CMD_FINDINGS;
+	}
+	org_report_failures(&run);
+	key_rows_init(&rows, &kr, cols, ARRAY_SIZE(audit_columns) + 1);
+	if (cli->fmt == OUTPUT_JSON) {
+		struct out_json_object doc;
+		json_t *sum = summary_json(&total);
+		if (mixed)
+			json_object_set_new(sum, "Source", json_string("mixed"));
+		json_object_set_new(sum, "AccountsScanned", json_integer((json_int_t)ok));
+		json_object_set_new(sum, "Accounts", per_account);
+		json_object_set_new(sum, "FailedAccounts", org_failed_json(&run));
+		out_json_begin(&doc, stdout);
+		out_json_add_rows(&doc, "Keys", &rows);
+		out_json_add(&doc, "Summary", sum);
+		out_json_end(&doc);
+		fputc('\n', stdout);
+	} else {
+		struct strbuf sum = STRBUF_INIT;
+		json_decref(per_account);
+		if (rows.nrows || cli->fmt != OUTPUT_TABLE)
+			out_rows_print(&rows, cli->fmt, &cli->style, stdout);
+		else
+			printf("no key with a finding\n");
+		strbuf_addf(&sum, "%zu account%s", ok, ok == 1 ? "" : "s");
+		if (run.nfailed)
+			strbuf_addf(&sum, " (%zu failed)", run.nfailed);
+		strbuf_addf(&sum, ", %zu users, %zu keys scanned (source: %s)", total.users_scanned,
+			    total.keys_scanned, mixed ? "mixed"
+					      : total.source_used == AUDIT_SOURCE_REPORT ? "report"
+											  : "api");
+		summary_findings_text(&sum, &total);
+		if (cli->fmt == OUTPUT_TABLE)
+			printf("\n%s\n", sum.buf);
+		else
+			fprintf(stderr, "%s\n", sum.buf);
+		strbuf_release(&sum);
+	}
+	rc = org_exit_code(&run, rc);
+	free(kr.results);
+	free(kr.accounts);
+	free(cols);
+	org_run_release(&run, free_audit_result);
+	return rc;
+}
+
+static int account_jobs_seen(const struct option *opts)
+{
+	for (; opts->kind != OPT_END; opts++)
+		if (!strcmp(opts->long_name, "account-jobs"))
+			return opts->seen;
+	return 0;
+}
+
+int cmd_audit(struct cli *cli, int argc, const char **argv)
+{
+	struct audit_options o;
+	struct opt_list exclude = { 0 }, paths = { 0 }, groups = { 0 }, rest = { 0 };
+	const char *source = "report", *exempt_tag = NULL, *fail_on = "old";
+	int all = 0, no_progress = 0, account_jobs = 4;
+	struct org_opts org;
+	struct option opts[] = {
+		{ "max-age", 0, OPT_DURATION, &o.policy.max_age, "DURATION", "active keys older than this are old (default 90d)", 0 },
+		{ "warn", 0, OPT_DURATION, &o.policy.warn, "DURATION", "keys within this of --max-age are expiring (default 7d)", 0 },
+		{ "unused", 0, OPT_DURATION, &o.policy.unused, "DURATION", "active keys not used for this long are unused (default 45d)", 0 },
+		{ "inactive-grace", 0, OPT_DURATION, &o.policy.inactive_grace, "DURATION", "inactive keys older than this are inactive-stale (default 30d)", 0 },
+		{ "exclude", 0, OPT_STRLIST, &exclude, "GLOB", "exempt users whose name matches (repeatable)", 0 },
+		{ "exempt-path", 0, OPT_STRLIST, &paths, "PREFIX", "exempt users whose path starts with PREFIX (repeatable)", 0 },
+		{ "exempt-tag", 0, OPT_STRING, &exempt_tag, "KEY[=VALUE]", "exempt users with this tag (default iamkeys:exempt=true; 'none' turns it off)", 0 },
+		{ "exempt-group", 0, OPT_STRLIST, &groups, "GROUP", "exempt members of this IAM group (repeatable)", 0 },
+		{ "source", 0, OPT_STRING, &source, "SOURCE", "report (default: credential report + live re-reads) or api", 0 },
+		{ "jobs", 'j', OPT_INT, &o.jobs, "N", "concurrent API workers, lowered while IAM throttles (default 32)", 0 },
+		{ "user", 0, OPT_STRING, &o.user, "NAME", "audit this user only", 0 },
+		{ "all", 'a', OPT_BOOL, &all, NULL, "list every key, not only keys with findings", 0 },
+		{ "fail-on", 0, OPT_STRING, &fail_on, "FINDING", "exit 3 on this finding or a more severe one (default old; any, none)", 0 },
+		{ "no-progress", 0, OPT_BOOL, &no_progress, NULL, "no progress bar on stderr", 0 },
+		OPT_ORG(org),
+		{ "account-jobs", 0, OPT_INT, &account_jobs, "N", "workers per account with --org/--accounts (default 4; --jobs is the total)", 0 },
+		OPT_COMMON(cli->g),
+		OPT_TERMINATOR,
+	};
+	struct audit_result r;
+	struct strbuf err = STRBUF_INIT, tagbuf = STRBUF_INIT;
+	unsigned fail_mask;
+	struct aws_client *c;
+	const struct audit_result *rp = &r;
+	struct key_rows kr = { 0 };
+	struct out_rows rows;
+	int rc;
+	size_t i;
+
+	memset(&o, 0, sizeof(o));
+	memset(&org, 0, sizeof(org));
+	audit_policy_defaults(&o.policy);
+	o.jobs = AUDIT_DEFAULT_JOBS;
+	o.report_timeout_s = 300;
+	rc = cli_parse(cli, opts, argc, argv, &rest, 0);
+	if (rc >= 0)
+		goto done;
+	rc = CMD_USAGE;
+	if (strcmp(source, "report") && strcmp(source, "api")) {
+		usage_error(cli, "invalid --source '%s': use report or api", source);
+		goto done;
+	}
+	o.source = !strcmp(source, "api") ? AUDIT_SOURCE_API : AUDIT_SOURCE_REPORT;
+	if (fail_on_parse(fail_on, &fail_mask) < 0) {
+		usage_error(cli, "invalid --fail-on '%s': use a finding (root-key, old, two-active, "
+				 "unused, inactive-stale, expiring), any or none", fail_on);
+		goto done;
+	}
+	if (o.policy.warn > o.policy.max_age) {
+		usage_error(cli, "--warn must not be longer than --max-age");
+		goto done;
+	}
+	if (cli_exemptions(cli, &o.policy, exempt_tag, &exclude, &paths, &groups, &tagbuf) >= 0)
+		goto done;
+	o.all_keys = all;
+	o.progress = !no_progress && isatty(STDERR_FILENO);
+	rc = org_check(cli, &org);
+	if (rc >= 0)
+		goto done;
+	rc = CMD_USAGE;
+	if (!org.enabled && account_jobs_seen(opts)) {
+		usage_error(cli, "--account-jobs needs --org, --accounts or --accounts-file");
+		goto done;
+	}
+
+	rc = CMD_FAILED;
+	c = cli_client(cli);
+	if (!c)
+		goto done;
+	o.now = c->now ? c->now() : aws_clock_now();
+	if (org.enabled) {
+		/* an account without --user's user has nothing to report */
+		o.user_may_be_missing = 1;
+		rc = audit_accounts(cli, &org, &o, account_jobs, fail_mask);
+		goto done;
+	}
+	if (audit_run(c, &o, &r, &err) < 0) {
+		error("%s", err.buf);
+		goto done;
+	}
+	kr.results = &rp;
+	kr.nresults = 1;
+	kr.now = o.now;
+	kr.fmt = cli->fmt;
+	key_rows_init(&rows, &kr, audit_columns, ARRAY_SIZE(audit_columns));
+	if (cli->fmt == OUTPUT_JSON) {
+		struct out_json_object doc;
+		out_json_begin(&doc, stdout);
+		out_json_add_rows(&doc, "Keys", &rows);
+		out_json_add(&doc, "Summary", summary_json(&r));
+		out_json_end(&doc);
+		fputc('\n', stdout);
+	} else {
+		struct strbuf sum = STRBUF_INIT;
+		if (rows.nrows || cli->fmt != OUTPUT_TABLE)
+			out_rows_print(&rows, cli->fmt, &cli->style, stdout);
+		else
+			printf("no key with a finding\n");
+		summary_text(&sum, &r);
+		if (cli->fmt == OUTPUT_TABLE)
+			printf("\n%s\n", sum.buf);
+		else
+			fprintf(stderr, "%s\n", sum.buf);
+		strbuf_release(&sum);
+	}
+	rc = CMD_OK;
+	for (i = 0; i < r.nkeys; i++)
+		if (!r.keys[i].exempt && (r.keys[i].findings & fail_mask))
+			rc = CMD_FINDINGS;
+	audit_result_release(&r);
+done:
+	org_opts_release(&org);
+	opt_list_release(&exclude);
+	opt_list_release(&paths);
+	opt_list_release(&groups);
+	opt_list_release(&rest);
+	strbuf_release(&tagbuf);
+	strbuf_release(&err);
+	return rc;
+}

@@ -1,0 +1,28 @@
+/* iamkeys delete: delete access keys, by default only Inactive ones (runbook step 2.4). */
+#include "core/compat.h"
+#include "cmd/commands.h"
+#include "engine/actions.h"
+
+int cmd_delete(struct cli *cli, int argc, const char **argv)
+{
+	struct key_command kc;
+
+	key_command_init(&kc, KEY_DELETE);
+	{
+		struct option opts[] = {
+			{ "user", 0, OPT_STRING, &kc.user, "NAME",
+			  "the user of --key; with the selector, this user only", 0 },
+			{ "key", 0, OPT_STRLIST, &kc.keys, "AKIA...",
+			  "delete this key of --user (repeatable)", 0 },
+			{ "older-than", 0, OPT_DURATION, &kc.older_than, "DURATION",
+			  "select Inactive keys older than this (default 30d, the audit's "
+			  "inactive-stale)", 0 },
+			OPT_KEY_EXEMPTIONS(kc),
+			OPT_KEY_ACTION(kc),
+			OPT_ORG(kc.org),
+			OPT_COMMON(cli->g),
+			OPT_TERMINATOR,
+		};
+		return key_command_main(cli, &kc, opts, argc, argv);
+	}
+}

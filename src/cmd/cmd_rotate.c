@@ -1,0 +1,668 @@
+/*
+ * iamkeys rotate: the whole runbook as a reconciler (see rotate.c);
+ * iamkeys rotate --self: the caller's own key in its credentials profile;
+ * iamkeys rollback: reactivate the old key of a deactivated rotation.
+ */
+#include "core/compat.h"
+#include "cmd/commands.h"
+#include "engine/rotate.h"
+#include "engine/org.h"
+#include "aws/client.h"
+#include "aws/iam.h"
+#include "core/awsconfig.h"
+#include "core/timeutil.h"
+#include "sinks/sink.h"
+
+static int read_text_file(const char *path, struct strbuf *out, struct strbuf *err)
+{
+	FILE *f = fopen(path, "r");
+	char buf[8192];
+	size_t n;
+	if (!f) {
+		strbuf_addf(err, "cannot open '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		strbuf_add(out, buf, n);
+		if (out->len > (4u << 20)) {
+			fclose(f);
+			strbuf_addf(err, "'%s' is larger than 4 MiB", path);
+			return -1;
+		}
+	}
+	if (ferror(f)) {
+		fclose(f);
+		strbuf_addf(err, "cannot read '%s'", path);
+		return -1;
+	}
+	fclose(f);
+	return 0;
+}
+
+static const char *const step_marks[] = {
+	[STEP_PLANNED] = "", [STEP_DONE] = "done", [STEP_FAILED] = "FAILED",
+	[STEP_REFUSED] = "REFUSED", [STEP_SKIPPED] = "skipped",
+};
+
+struct report_counts {
+	size_t users, acted, blocked, nothing, failed, exempt;
+};
+
+/* One line per user (and its steps); with account, each line starts with it. */
+static void print_users(const struct rotate_report *r, int all, int apply, const char *account,
+			struct report_counts *n)
+{
+	size_t i, j;
+	for (i = 0; i < r->n; i++) {
+		const struct rotate_user *ru = &r->users[i];
+		const char *what;
+		n->users++;
+		if (ru->failed)
+			n->failed++;
+		else if (ru->outcome == ROT_BLOCKED)
+			n->blocked++;
+		else if (ru->outcome == ROT_ACT)
+			n->acted++;
+		else if (ru->exempt)
+			n->exempt++;
+		else
+			n->nothing++;
+		if (!all && ru->outcome == ROT_NOTHING && !ru->failed)
+			continue;
+		what = ru->failed ? "failed" : ru->outcome == ROT_BLOCKED ? "blocked"
+					    : ru->outcome == ROT_ACT ? (apply ? "rotated" : "plan")
+								     : "nothing to do";
+		printf("%s%s%s [%s] %s: %s\n", account ? account : "", account ? " " : "", ru->user,
+		       rotation_stage_name(ru->stage), what, ru->reason.buf);
+		for (j = 0; j < ru->nsteps; j++) {
+			const struct rotate_step *st = &ru->steps[j];
+			struct strbuf d = STRBUF_INIT;
+			rotate_describe_action(&d, &st->a, ru->sink);
+			printf("  %zu. %s: %s", j + 1, d.buf, st->a.reason.buf);
+			if (st->state != STEP_PLANNED)
+				printf(" -> %s%s%s", step_marks[st->state], st->detail.len ? ": " : "",
+				       st->detail.buf);
+			putchar('\n');
+			strbuf_release(&d);
+		}
+	}
+}
+
+static void print_totals(const struct report_counts *n, int apply)
+{
+	printf("%zu users: %zu %s, %zu blocked, %zu failed, %zu exempt, %zu with nothing to do%s\n",
+	       n->users, n->acted, apply ? "acted on" : "with a plan", n->blocked, n->failed,
+	       n->exempt, n->nothing, apply ? "" : " (dry run: nothing changed; add --apply)");
+}
+
+static void print_report(const struct rotate_report *r, int all, int apply)
+{
+	struct report_counts n;
+	memset(&n, 0, sizeof(n));
+	print_users(r, all, apply, NULL, &n);
+	print_totals(&n, apply);
+}
+
+static int report_exit(const struct rotate_report *r)
+{
+	size_t i;
+	for (i = 0; i < r->n; i++)
+		if (r->users[i].failed || r->users[i].outcome == ROT_BLOCKED)
+			return CMD_FINDINGS;
+	return CMD_OK;
+}
+
+static int write_plan(const char *path, json_t *doc, struct strbuf *err)
+{
+	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	int rc;
+	if (!text) {
+		strbuf_addstr(err, "cannot encode the plan");
+		return -1;
+	}
+	/* not secret, but written atomically like everything else */
+	rc = sink_write_file(path, text, strlen(text), 1, path, err);
+	free(text);
+	return rc;
+}
+
+/* rotate --self: the caller's own key, in its credentials profile. */
+static int rotate_self(struct cli *cli, int apply, long verify_timeout_ms)
+{
+	struct cred_env env;
+	struct aws_file_locations loc = { 0 };
+	struct strbuf err = STRBUF_INIT, target = STRBUF_INIT;
+	struct aws_credentials old = { 0 }, fresh = { 0 };
+	struct sts_caller_identity id = { 0 };
+	struct iam_access_key_page keys = { 0 };
+	struct iam_access_key nk = { 0 };
+	struct aws_client *c = NULL, *nc = NULL;
+	struct cred_provider *prov;
+	struct sink *sink = NULL;
+	struct sink_context sc;
+	struct new_secret ns;
+	const char *user;
+	int rc = CMD_FAILED;
+	size_t i;
+
+	memset(&env, 0, sizeof(env));
+	env.profile = cli->g.profile;
+	if (aws_file_locations_resolve(&loc, NULL, NULL, "linux", NULL, cli->g.profile, &err) < 0) {
+		error("%s", err.buf);
+		goto out;
+	}
+	prov = cred_provider_profile_new(&env);
+	if (!prov || cred_provider_get(prov, &old, &err) != 0) {
+		error("rotate --self needs long-lived keys in profile '%s' of %s%s%s", loc.profile,
+		      loc.credentials_file, err.len ? ": " : "", err.buf);
+		cred_provider_destroy(prov);
+		goto out;
+	}
+	if (old.session_token) {
+		error("profile '%s' holds temporary credentials: there is no access key to rotate",
+		      loc.profile);
+		cred_provider_destroy(prov);
+		goto out;
+	}
+	c = aws_client_new(prov, cli->g.region, cli->g.endpoint_url, NULL, &err);
+	if (!c) {
+		error("%s", err.buf);
+		goto out;
+	}
+	c->verbose = cli->g.debug;
+	if (sts_get_caller_identity(c, &id, &err) < 0) {
+		error("%s", err.buf);
+		goto out;
+	}
+	user = id.arn ? strrchr(id.arn, '/') : NULL;
+	if (!user || !strstr(id.arn, ":user/")) {
+		error("profile '%s' is not an IAM user (%s)", loc.profile, id.arn ? id.arn : "?");
+		goto out;
+	}
+	user++;
+	if (iam_list_access_keys(c, user, &keys, &err) < 0) {
+		error("%s", err.buf);
+		goto out;
+	}
+	if (keys.nkeys >= 2) {
+		struct strbuf l = STRBUF_INIT;
+		for (i = 0; i < keys.nkeys; i++)
+			strbuf_addf(&l, "%s%s (%s)", i ? ", " : "", keys.keys[i].access_key_id,
+				    keys.keys[i].status);
+		error("user %s already has two keys (%s): delete the one that is not in profile '%s' "
+		      "first", user, l.buf, loc.profile);
+		strbuf_release(&l);
+		rc = CMD_FINDINGS;
+		goto out;
+	}
+	strbuf_addf(&target, "profile:%s@%s", loc.profile, loc.credentials_file);
+	printf("%s: rotate own key %s: create a new key, write %s, wait until it works, "
+	       "delete %s with the new key\n", user, old.access_key_id, target.buf, old.access_key_id);
+	if (!apply) {
+		printf("dry run: nothing changed; add --apply\n");
+		rc = CMD_OK;
+		goto out;
+	}
+	memset(&sc, 0, sizeof(sc));
+	sc.user = user;
+	sc.account = id.account;
+	sink = sink_new(target.buf, &sc, &err);
+	if (!sink) {
+		error("%s", err.buf);
+		goto out;
+	}
+	if (iam_create_access_key(c, user, &nk, &err) < 0) {
+		error("%s", err.buf);
+		goto out;
+	}
+	fresh.access_key_id = xstrdup(nk.access_key_id);
+	fresh.secret_access_key = xstrdup(nk.secret_access_key);
+	ns.access_key_id = nk.access_key_id;
+	ns.secret_access_key = nk.secret_access_key;
+	ns.user_name = user;
+	ns.create_date = nk.create_date;
+	ns.account_id = id.account;
+	if (sink_deliver(sink, &ns, &err) < 0) {
+		struct strbuf e2 = STRBUF_INIT;
+		if (iam_delete_access_key(c, user, nk.access_key_id, &e2) < 0)
+			error("cannot write %s (%s), and deleting the new key %s failed too (%s)",
+			      target.buf, err.buf, nk.access_key_id, e2.buf);
+		else
+			error("cannot write %s (%s); the new key %s was deleted, the old one is untouched",
+			      target.buf, err.buf, nk.access_key_id);
+		strbuf_release(&e2);
+		goto out;
+	}
+	/* wait until the new key works (IAM propagation), then use it */
+	strbuf_reset(&err);
+	if (rotate_verify_key(c, user, &fresh, verify_timeout_ms, &err) < 0) {
+		/* put the old key back into the profile and drop the new one */
+		struct new_secret back = { old.access_key_id, old.secret_access_key, user, NULL,
+					    id.account };
+		struct strbuf e2 = STRBUF_INIT;
+		if (sink_deliver(sink, &back, &e2) < 0 ||
+		    iam_delete_access_key(c, user, nk.access_key_id, &e2) < 0)
+			error("the new key %s does not work (%s) and undoing failed (%s): "
+			      "the backup of %s is %s.iamkeys.bak", nk.access_key_id, err.buf, e2.buf,
+			      loc.credentials_file, loc.credentials_file);
+		else
+			error("%s: profile '%s' restored and the new key %s deleted", err.buf,
+			      loc.profile, nk.access_key_id);
+		strbuf_release(&e2);
+		goto out;
+	}
+	nc = aws_client_new(cred_provider_static_new(&fresh), cli->g.region, cli->g.endpoint_url,
+			    NULL, &err);
+	if (!nc || iam_delete_access_key(nc, user, old.access_key_id, &err) < 0) {
+		error("profile '%s' now holds the new key %s, but deleting the old key %s failed: %s",
+		      loc.profile, nk.access_key_id, old.access_key_id, err.buf);
+		goto out;
+	}
+	printf("%s: rotated %s -> %s in %s; old key deleted\n", user, old.access_key_id,
+	       nk.access_key_id, target.buf);
+	rc = CMD_OK;
+out:
+	sink_free(sink);
+	aws_client_free(c);
+	aws_client_free(nc);
+	aws_credentials_release(&old);
+	aws_credentials_release(&fresh);
+	iam_access_key_release(&nk);
+	iam_access_key_page_release(&keys);
+	sts_caller_identity_release(&id);
+	aws_file_locations_release(&loc);
+	strbuf_release(&err);
+	strbuf_release(&target);
+	return rc;
+}
+
+static void free_rotate_report(void *p)
+{
+	rotate_report_release(p);
+	free(p);
+}
+
+/* What each account's rotation gets: the options, and with --plan the saved plan. */
+struct rotate_org_ctx {
+	const struct rotate_options *o;
+	json_t *plan; /* --plan: Users rows carrying their AccountId; NULL without */
+};
+
+static int rotate_account(void *ctx, struct aws_client *c, struct org_account *a,
+			  struct strbuf *err)
+{
+	const struct rotate_org_ctx *x = ctx;
+	struct rotate_report *r = xcalloc(1, sizeof(*r));
+	struct rotate_options o = *x->o;
+	json_t *mine = NULL;
+	int rc;
+
+	a->result = r;
+	if (x->plan) {
+		/* this account's rows of the plan, and nothing else */
+		json_t *users = json_array(), *ju;
+		size_t i;
+		json_array_foreach(json_object_get(x->plan, "Users"), i, ju)
+			if (!strcmp(json_string_value(json_object_get(ju, "AccountId")), a->id))
+				json_array_append(users, ju);
+		mine = json_pack("{s:i, s:o}", "Version", 1, "Users", users);
+		o.plan_in = mine;
+	}
+	rc = rotate_run(c, &o, r, err);
+	json_decref(mine);
+	return rc;
+}
+
+/*
+ * A plan for several accounts: every row names its account (12 digits).
+ * 0, or -1 with a one-line reason in err.
+ */
+static int check_org_plan(json_t *plan, struct strbuf *err)
+{
+	json_t *list = json_object_get(plan, "Users"), *ju;
+	size_t i;
+
+	if (!json_is_array(list)) {
+		strbuf_addstr(err, "the plan has no Users array");
+		return -1;
+	}
+	json_array_foreach(list, i, ju) {
+		const char *id = json_string_value(json_object_get(ju, "AccountId"));
+		if (!id || !account_id_valid(id, strlen(id))) {
+			strbuf_addf(err, "row %zu of the plan has no AccountId: a plan for several "
+					 "accounts comes from rotate --plan-out with --org or --accounts",
+				    i + 1);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The plan's accounts that were not run (not selected, or no such account): one line each. */
+static int plan_accounts_not_run(json_t *plan, const struct org_run *run)
+{
+	json_t *ju;
+	size_t i, j, missing = 0;
+	struct strbuf said = STRBUF_INIT;
+
+	json_array_foreach(json_object_get(plan, "Users"), i, ju) {
+		const char *id = json_string_value(json_object_get(ju, "AccountId"));
+		int found = 0;
+		for (j = 0; j < run->n && !found; j++)
+			found = !strcmp(run->accounts[j].id, id);
+		if (found || strstr(said.buf, id))
+			continue;
+		strbuf_addf(&said, "%s ", id);
+		error("account %s: in the plan, but not among the selected accounts: nothing was "
+		      "done there", id);
+		missing++;
+	}
+	strbuf_release(&said);
+	return missing > 0;
+}
+
+/*
+ * rotate --org / --accounts: every account in turn of the workers, rows
+ * with their account; --plan-out writes the rows of every account, --plan
+ * gives each account its own rows.
+ */
+static int rotate_accounts(struct cli *cli, struct org_opts *org, const struct rotate_options *o,
+			   int jobs, int all, const char *plan_out)
+{
+	struct org_run run;
+	struct report_counts n;
+	struct rotate_org_ctx x = { o, o->plan_in };
+	json_t *doc = NULL, *users = NULL;
+	struct strbuf err = STRBUF_INIT;
+	int rc = CMD_OK, missing = 0;
+	size_t i, j;
+
+	if (o->plan_in && check_org_plan(o->plan_in, &err) < 0) {
+		error("%s", err.buf);
+		strbuf_release(&err);
+		return CMD_USAGE;
+	}
+	if (org_run(cli, org, jobs, rotate_account, &x, &run) < 0)
+		return CMD_FAILED;
+	memset(&n, 0, sizeof(n));
+	if (cli->fmt == OUTPUT_JSON || plan_out) {
+		struct strbuf sb = STRBUF_INIT;
+		iso8601_format(&sb, o->now);
+		doc = json_object();
+		users = json_array();
+		json_object_set_new(doc, "Version", json_integer(1));
+		json_object_set_new(doc, "GeneratedAt", json_string(sb.buf));
+		strbuf_release(&sb);
+	}
+	for (i = 0; i < run.n; i++) {
+		const struct rotate_report *r = run.accounts[i].result;
+		if (run.accounts[i].failed)
+			continue;
+		if (report_exit(r) != CMD_OK)
+			rc = CMD_FINDINGS;
+		if (users) {
+			json_t *one = rotate_report_json(r, o->now), *ju;
+			json_array_foreach(json_object_get(one, "Users"), j, ju) {
+				json_t *row = json_object();
+				json_object_set_new(row, "AccountId", json_string(run.accounts[i].id));
+				json_object_update(row, ju);
+				json_array_append_new(users, row);
+			}
+			json_decref(one);
+		}
+		if (cli->fmt != OUTPUT_JSON)
+			print_users(r, all, o->apply, run.accounts[i].id, &n);
+	}
+	org_report_failures(&run);
+	if (o->plan_in)
+		missing = plan_accounts_not_run(o->plan_in, &run);
+	if (doc) {
+		json_object_set_new(doc, "Users", users);
+		json_object_set_new(doc, "FailedAccounts", org_failed_json(&run));
+		if (plan_out && write_plan(plan_out, doc, &err) < 0) {
+			error("cannot write the plan: %s", err.buf);
+			rc = CMD_FAILED;
+		}
+		if (cli->fmt == OUTPUT_JSON) {
+			json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+			fputc('\n', stdout);
+		}
+		json_decref(doc);
+	}
+	if (cli->fmt != OUTPUT_JSON) {
+		printf("%zu account%s", run.n - run.nfailed, run.n - run.nfailed == 1 ? "" : "s");
+		if (run.nfailed)
+			printf(" (%zu failed)", run.nfailed);
+		printf(", ");
+		print_totals(&n, o->apply);
+	}
+	if (rc != CMD_FAILED) {
+		rc = org_exit_code(&run, rc);
+		if (missing && rc != CMD_FAILED)
+			rc = CMD_PARTIAL;
+	}
+	strbuf_release(&err);
+	org_run_release(&run, free_rotate_report);
+	return rc;
+}
+
+int cmd_rotate(struct cli *cli, int argc, const char **argv)
+{
+	struct rotate_options o;
+	struct opt_list users = { 0 }, exclude = { 0 }, paths = { 0 }, groups = { 0 }, rest = { 0 };
+	const char *config = NULL, *plan_out = NULL, *plan_in = NULL, *exempt_tag = NULL;
+	long long verify_timeout = 120;
+	int apply = 0, self = 0, all = 0, overwrite = 0, jobs = 8;
+	struct org_opts org;
+	struct option opts[] = {
+		{ "apply", 0, OPT_BOOL, &apply, NULL, "carry out the plan (default: print it only)", 0 },
+		{ "to", 0, OPT_STRING, &o.cli.to, "SINK", "where new secrets go: file:PATH, profile:NAME[@FILE], secretsmanager:NAME, ssm:NAME, exec:CMD ({user}, {account})", 0 },
+		{ "config", 0, OPT_STRING, &config, "FILE", "defaults and per-user / per-tag overrides (INI)", 0 },
+		{ "user", 0, OPT_STRLIST, &users, "NAME", "only this user (repeatable)", 0 },
+		{ "rotate-after", 0, OPT_DURATION, &o.cli.rotate_after, "DURATION", "rotate active keys older than this (default 90d)", 0 },
+		{ "deactivate-after", 0, OPT_DURATION, &o.cli.deactivate_after, "DURATION", "deactivate the old key once the new one is this old (default 7d)", 0 },
+		{ "delete-after", 0, OPT_DURATION, &o.cli.delete_after, "DURATION", "delete the old key after this long inactive (default 7d)", 0 },
+		{ "max-grace", 0, OPT_DURATION, &o.cli.max_grace, "DURATION", "deactivate the old key this long after delivery even if still used", 0 },
+		{ "in-use-window", 0, OPT_DURATION, &o.policy.in_use_window, "DURATION", "a key used this recently is in use (default 24h)", 0 },
+		{ "verify-timeout", 0, OPT_DURATION, &verify_timeout, "DURATION", "how long to wait for a new key to work (default 120s)", 0 },
+		{ "plan-out", 0, OPT_STRING, &plan_out, "FILE", "write the plan as JSON", 0 },
+		{ "plan", 0, OPT_STRING, &plan_in, "FILE", "with --apply: carry out exactly this saved plan", 0 },
+		{ "self", 0, OPT_BOOL, &self, NULL, "rotate the caller's own key in its credentials profile", 0 },
+		{ "exclude", 0, OPT_STRLIST, &exclude, "GLOB", "exempt users whose name matches (repeatable)", 0 },
+		{ "exempt-path", 0, OPT_STRLIST, &paths, "PREFIX", "exempt users under this path (repeatable)", 0 },
+		{ "exempt-tag", 0, OPT_STRING, &exempt_tag, "KEY[=VALUE]", "exempt users with this tag (default iamkeys:exempt=true; none)", 0 },
+		{ "exempt-group", 0, OPT_STRLIST, &groups, "GROUP", "exempt members of this group (repeatable)", 0 },
+		{ "all", 'a', OPT_BOOL, &all, NULL, "also list users with nothing to do", 0 },
+		{ "overwrite", 0, OPT_BOOL, &overwrite, NULL, "(accepted for symmetry; sinks always replace the user's secret)", 0 },
+		OPT_ORG(org),
+		{ "jobs", 'j', OPT_INT, &jobs, "N", "accounts at once with --org/--accounts (default 8)", 0 },
+		OPT_COMMON(cli->g),
+		OPT_TERMINATOR,
+	};
+	struct rotconf conf = { 0 };
+	struct rotate_report r;
+	struct strbuf err = STRBUF_INIT, text = STRBUF_INIT, tagbuf = STRBUF_INIT;
+	json_t *plan_doc = NULL;
+	struct aws_client *c;
+	int rc;
+	size_t i;
+
+	memset(&o, 0, sizeof(o));
+	memset(&r, 0, sizeof(r));
+	memset(&org, 0, sizeof(org));
+	rot_policy_defaults(&o.policy);
+	rotconf_settings_unset(&o.cli);
+	audit_policy_defaults(&o.exempt);
+	rc = cli_parse(cli, opts, argc, argv, &rest, 0);
+	if (rc >= 0)
+		goto done;
+	rc = CMD_USAGE;
+	if (cli->fmt == OUTPUT_CSV) {
+		usage_error(cli, "rotate prints a table or json, not csv");
+		goto done;
+	}
+	if (plan_in && !apply) {
+		usage_error(cli, "--plan FILE is for --apply (without it, run rotate to see a plan)");
+		goto done;
+	}
+	if (plan_in && plan_out) {
+		usage_error(cli, "--plan and --plan-out do not go together");
+		goto done;
+	}
+	if (self && (users.n || plan_in || plan_out || o.cli.to || config)) {
+		usage_error(cli, "--self takes no --user, --to, --config or plan files");
+		goto done;
+	}
+	if (cli_exemptions(cli, &o.exempt, exempt_tag, &exclude, &paths, &groups, &tagbuf) >= 0)
+		goto done;
+	o.users = users.items;
+	o.nusers = users.n;
+	o.apply = apply;
+	o.overwrite = overwrite;
+	o.verify_timeout_ms = (long)verify_timeout * 1000;
+	rc = org_check(cli, &org);
+	if (rc >= 0)
+		goto done;
+	rc = CMD_USAGE;
+	if (org.enabled && self) {
+		usage_error(cli, "--org, --accounts and --accounts-file take no --self");
+		goto done;
+	}
+	if (org.enabled && o.cli.to && (!strncmp(o.cli.to, "file:", 5) ||
+					!strncmp(o.cli.to, "profile:", 8)) &&
+	    !strstr(o.cli.to, "{account}")) {
+		usage_error(cli, "--to '%s' needs {account} with several accounts: users of the same "
+				 "name would share it", o.cli.to);
+		goto done;
+	}
+	o.skip_missing_users = org.enabled;
+	o.local_sinks_need_account = org.enabled;
+	if (o.cli.to) {
+		struct strbuf probe = STRBUF_INIT;
+		if (sink_expand_template(&probe, o.cli.to, "user", "123456789012", &err) < 0) {
+			usage_error(cli, "invalid --to '%s': %s", o.cli.to, err.buf);
+			strbuf_release(&probe);
+			goto done;
+		}
+		strbuf_release(&probe);
+	}
+	rc = CMD_FAILED;
+	if (config) {
+		if (read_text_file(config, &text, &err) < 0 ||
+		    rotconf_parse(&conf, text.buf, text.len, config, &err) < 0) {
+			error("%s", err.buf);
+			rc = CMD_USAGE;
+			goto done;
+		}
+		o.conf = &conf;
+	}
+	if (plan_in) {
+		json_error_t je;
+		plan_doc = json_load_file(plan_in, 0, &je);
+		if (!plan_doc || json_integer_value(json_object_get(plan_doc, "Version")) != 1) {
+			error("cannot read the plan '%s': %s", plan_in, plan_doc ? "not a version 1 plan" : je.text);
+			rc = CMD_USAGE;
+			goto done;
+		}
+		o.plan_in = plan_doc;
+	}
+	if (self) {
+		rc = rotate_self(cli, apply, o.verify_timeout_ms);
+		goto done;
+	}
+	c = cli_client(cli);
+	if (!c)
+		goto done;
+	o.now = c->now ? c->now() : aws_clock_now();
+	if (org.enabled) {
+		rc = rotate_accounts(cli, &org, &o, jobs, all, plan_out);
+		goto done;
+	}
+	if (rotate_run(c, &o, &r, &err) < 0) {
+		error("%s", err.buf);
+		goto done;
+	}
+	if (plan_out) {
+		json_t *doc = rotate_report_json(&r, o.now);
+		strbuf_reset(&err);
+		if (write_plan(plan_out, doc, &err) < 0) {
+			json_decref(doc);
+			error("cannot write the plan: %s", err.buf);
+			goto done;
+		}
+		json_decref(doc);
+	}
+	if (cli->fmt == OUTPUT_JSON) {
+		json_t *doc = rotate_report_json(&r, o.now);
+		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+		json_decref(doc);
+	} else {
+		print_report(&r, all, apply);
+	}
+	rc = report_exit(&r);
+	for (i = 0; i < r.n && apply; i++)
+		if (r.users[i].failed)
+			rc = CMD_FINDINGS;
+done:
+	org_opts_release(&org);
+	rotate_report_release(&r);
+	rotconf_release(&conf);
+	json_decref(plan_doc);
+	opt_list_release(&users);
+	opt_list_release(&exclude);
+	opt_list_release(&paths);
+	opt_list_release(&groups);
+	opt_list_release(&rest);
+	strbuf_release(&err);
+	strbuf_release(&text);
+	strbuf_release(&tagbuf);
+	return rc;
+}
+
+int cmd_rollback(struct cli *cli, int argc, const char **argv)
+{
+	const char *user = NULL;
+	int apply = 0, rc;
+	struct option opts[] = {
+		{ "user", 0, OPT_STRING, &user, "NAME", "the user whose rotation to roll back (required)", 0 },
+		{ "apply", 0, OPT_BOOL, &apply, NULL, "carry it out (default: print the plan)", 0 },
+		OPT_COMMON(cli->g),
+		OPT_TERMINATOR,
+	};
+	struct opt_list rest = { 0 };
+	struct rotate_report r;
+	struct strbuf err = STRBUF_INIT;
+	struct aws_client *c;
+
+	memset(&r, 0, sizeof(r));
+	rc = cli_parse(cli, opts, argc, argv, &rest, 0);
+	opt_list_release(&rest);
+	if (rc >= 0)
+		return rc;
+	if (!user)
+		return usage_error(cli, "rollback needs --user NAME");
+	if (cli->fmt == OUTPUT_CSV)
+		return usage_error(cli, "rollback prints a table or json, not csv");
+	c = cli_client(cli);
+	if (!c)
+		return CMD_FAILED;
+	if (rotate_rollback(c, user, apply, c->now ? c->now() : aws_clock_now(), &r, &err) < 0) {
+		error("%s", err.buf);
+		strbuf_release(&err);
+		rotate_report_release(&r);
+		return CMD_FAILED;
+	}
+	if (cli->fmt == OUTPUT_JSON) {
+		json_t *doc = rotate_report_json(&r, c->now ? c->now() : aws_clock_now());
+		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		fputc('\n', stdout);
+		json_decref(doc);
+	} else {
+		print_report(&r, 1, apply);
+	}
+	rc = report_exit(&r);
+	rotate_report_release(&r);
+	strbuf_release(&err);
+	return rc;
+}

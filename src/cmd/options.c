@@ -1,0 +1,166 @@
+#include "core/compat.h"
+#include "cmd/options.h"
+#include "core/timeutil.h"
+
+void opt_list_release(struct opt_list *l)
+{
+	free(l->items);
+	memset(l, 0, sizeof(*l));
+}
+
+static void opt_list_push(struct opt_list *l, const char *s)
+{
+	ALLOC_GROW(l->items, l->n + 1, l->alloc);
+	l->items[l->n++] = s;
+}
+
+static struct option *find_long(struct option *opts, const char *name, size_t len)
+{
+	for (; opts->kind != OPT_END; opts++)
+		if (opts->long_name && strlen(opts->long_name) == len &&
+		    !strncmp(opts->long_name, name, len))
+			return opts;
+	return NULL;
+}
+
+static struct option *find_short(struct option *opts, char c)
+{
+	for (; opts->kind != OPT_END; opts++)
+		if (opts->short_name == c)
+			return opts;
+	return NULL;
+}
+
+static int parse_positive_int(const char *s, int *out)
+{
+	long v = 0;
+	if (!*s)
+		return -1;
+	for (; *s; s++) {
+		if (!isdigit((unsigned char)*s))
+			return -1;
+		v = v * 10 + (*s - '0');
+		if (v > INT_MAX)
+			return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+static int store_value(struct option *o, const char *display, const char *value, struct strbuf *err)
+{
+	switch (o->kind) {
+	case OPT_STRING:
+		*(const char **)o->dest = value;
+		return 0;
+	case OPT_STRLIST:
+		opt_list_push(o->dest, value);
+		return 0;
+	case OPT_DURATION: {
+		struct strbuf e = STRBUF_INIT;
+		if (duration_parse(value, o->dest, &e) < 0) {
+			strbuf_addf(err, "option '%s': %s", display, e.buf);
+			strbuf_release(&e);
+			return -1;
+		}
+		strbuf_release(&e);
+		return 0;
+	}
+	case OPT_INT:
+		if (parse_positive_int(value, o->dest) < 0 || *(int *)o->dest < 1) {
+			strbuf_addf(err, "option '%s' needs a positive whole number, not '%s'",
+				    display, value);
+			return -1;
+		}
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+int options_parse(struct option *opts, int argc, const char **argv, struct opt_list *rest,
+		  int *help, struct strbuf *err)
+{
+	int i;
+	for (i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		struct option *o;
+		const char *value = NULL;
+		char display[64];
+
+		if (!strcmp(a, "--")) {
+			for (i++; i < argc; i++)
+				opt_list_push(rest, argv[i]);
+			break;
+		}
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			*help = 1;
+			continue;
+		}
+		if (!strncmp(a, "--", 2)) {
+			const char *eq = strchr(a + 2, '=');
+			size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+			o = find_long(opts, a + 2, len);
+			snprintf(display, sizeof(display), "--%.*s", (int)(len > 40 ? 40 : len), a + 2);
+			if (!o) {
+				strbuf_addf(err, "unknown option '%s'", display);
+				return -1;
+			}
+			if (eq) {
+				if (o->kind == OPT_BOOL) {
+					strbuf_addf(err, "option '%s' takes no value", display);
+					return -1;
+				}
+				value = eq + 1;
+			}
+		} else if (a[0] == '-' && a[1] && !a[2]) {
+			o = find_short(opts, a[1]);
+			snprintf(display, sizeof(display), "-%c", a[1]);
+			if (!o) {
+				strbuf_addf(err, "unknown option '%s'", display);
+				return -1;
+			}
+		} else if (a[0] == '-' && a[1]) {
+			strbuf_addf(err, "unknown option '%.40s'", a);
+			return -1;
+		} else {
+			opt_list_push(rest, a);
+			continue;
+		}
+		o->seen = 1;
+		if (o->kind == OPT_BOOL) {
+			*(int *)o->dest = 1;
+			continue;
+		}
+		if (!value) {
+			if (i + 1 >= argc) {
+				strbuf_addf(err, "option '%s' needs a value", display);
+				return -1;
+			}
+			value = argv[++i];
+		}
+		if (store_value(o, display, value, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+void options_usage(const struct option *opts, struct strbuf *out)
+{
+	for (; opts->kind != OPT_END; opts++) {
+		struct strbuf left = STRBUF_INIT;
+		if (!opts->help)
+			continue;
+		if (opts->short_name)
+			strbuf_addf(&left, "  -%c, --%s", opts->short_name, opts->long_name);
+		else
+			strbuf_addf(&left, "      --%s", opts->long_name);
+		if (opts->kind != OPT_BOOL)
+			strbuf_addf(&left, " %s", opts->argh ? opts->argh : "VALUE");
+		if (left.len < 30)
+			strbuf_addf(out, "%-30s%s\n", left.buf, opts->help);
+		else
+			strbuf_addf(out, "%s\n%30s%s\n", left.buf, "", opts->help);
+		strbuf_release(&left);
+	}
+}

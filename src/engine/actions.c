@@ -1,0 +1,1129 @@
+/*
+ * Guarded key actions: the live re-read, the guards, plan or apply, the
+ * records and their output. See actions.h and docs/actions.md.
+ */
+#include "core/compat.h"
+#include "engine/actions.h"
+#include "cmd/cli.h"
+#include "aws/client.h"
+#include "aws/iam.h"
+#include "core/timeutil.h"
+#include "sinks/sink.h"
+
+#include <jansson.h>
+
+/* names */
+
+const char *key_action_name(enum key_action_kind kind)
+{
+	switch (kind) {
+	case KEY_DEACTIVATE:
+		return "deactivate";
+	case KEY_ACTIVATE:
+		return "activate";
+	case KEY_DELETE:
+		return "delete";
+	case KEY_CREATE:
+		return "create";
+	}
+	return "?";
+}
+
+static const char *key_action_past(enum key_action_kind kind)
+{
+	switch (kind) {
+	case KEY_DEACTIVATE:
+		return "deactivated";
+	case KEY_ACTIVATE:
+		return "activated";
+	case KEY_DELETE:
+		return "deleted";
+	case KEY_CREATE:
+		return "created";
+	}
+	return "?";
+}
+
+const char *action_result_name(enum action_result r)
+{
+	switch (r) {
+	case ACTION_PLANNED:
+		return "planned";
+	case ACTION_DONE:
+		return "done";
+	case ACTION_NOTHING:
+		return "nothing-to-do";
+	case ACTION_BLOCKED:
+		return "skipped";
+	case ACTION_EXEMPT:
+		return "exempt";
+	case ACTION_FAILED:
+		return "failed";
+	}
+	return "?";
+}
+
+int access_key_id_is_valid(const char *s)
+{
+	size_t n;
+	if (!s || (strncmp(s, "AKIA", 4) && strncmp(s, "ASIA", 4)))
+		return 0;
+	for (n = 4; s[n]; n++)
+		if (!isupper((unsigned char)s[n]) && !isdigit((unsigned char)s[n]))
+			return 0;
+	return n >= 20 && n <= 128;
+}
+
+void format_ago(struct strbuf *out, time_t t, time_t now)
+{
+	long long d = (long long)now - (long long)t;
+	if (d < 0)
+		d = 0;
+	if (d < 120)
+		strbuf_addstr(out, "just now");
+	else if (d < 2 * 3600)
+		strbuf_addf(out, "%lld minutes ago", d / 60);
+	else if (d < 2 * 86400)
+		strbuf_addf(out, "%lld hours ago", d / 3600);
+	else
+		strbuf_addf(out, "%lld days ago", d / 86400);
+}
+
+/* A duration for messages: "24h", "30m", "7d" (whole hours below two days). */
+static void add_window(struct strbuf *out, long long secs)
+{
+	if (secs > 0 && secs < 2 * 86400 && secs % 3600 == 0)
+		strbuf_addf(out, "%lldh", secs / 3600);
+	else
+		duration_format(out, secs);
+}
+
+/* "2026-11-20" */
+static void add_date(struct strbuf *out, time_t t)
+{
+	struct strbuf sb = STRBUF_INIT;
+	iso8601_format(&sb, t);
+	strbuf_add(out, sb.buf, sb.len >= 10 ? 10 : sb.len);
+	strbuf_release(&sb);
+}
+
+/* the guards */
+
+/* Separators: "; " between clauses (guards), ", " between facts. */
+static void add_sep(struct strbuf *sb)
+{
+	if (sb->len)
+		strbuf_addstr(sb, "; ");
+}
+
+static void add_comma(struct strbuf *sb)
+{
+	if (sb->len)
+		strbuf_addstr(sb, ", ");
+}
+
+enum guard_verdict key_guard_check(const struct guard_input *in, const struct action_options *o,
+				   struct strbuf *why)
+{
+	int removes_working; /* would the key stop working? */
+	struct strbuf forced = STRBUF_INIT;
+	enum guard_verdict v = GUARD_GO;
+
+	if (!in->found) {
+		if (in->kind == KEY_DELETE) {
+			strbuf_addstr(why, "no such key (already deleted?)");
+			return GUARD_NOTHING;
+		}
+		strbuf_addf(why, "user %s has no access key %s", in->user, in->key_id);
+		return GUARD_MISSING;
+	}
+	if (in->kind == KEY_DEACTIVATE && !in->active) {
+		strbuf_addstr(why, "already Inactive");
+		return GUARD_NOTHING;
+	}
+	if (in->kind == KEY_ACTIVATE) {
+		if (in->active) {
+			strbuf_addstr(why, "already Active");
+			return GUARD_NOTHING;
+		}
+		return GUARD_GO; /* the rollback: no in-use guard */
+	}
+
+	/* deactivate an Active key, or delete any key */
+	if (in->is_self && !o->allow_self) {
+		strbuf_addf(why,
+			    "it is the key this command runs with; refusing to %s it (run with "
+			    "other credentials, or rotate your own key with 'iamkeys rotate')",
+			    key_action_name(in->kind));
+		return GUARD_BLOCK;
+	}
+	if (in->kind == KEY_DELETE && in->active) {
+		if (!o->force) {
+			strbuf_addf(why,
+				    "it is Active; deactivate it first (iamkeys deactivate --user %s "
+				    "--key %s), or use --force",
+				    in->user, in->key_id);
+			return GUARD_BLOCK;
+		}
+		add_sep(&forced);
+		strbuf_addstr(&forced, "it is Active");
+	}
+	if (o->in_use_window > 0 && in->last_used &&
+	    (long long)o->now - (long long)in->last_used <
+		o->in_use_window + LAST_USED_GRANULARITY) {
+		struct strbuf used = STRBUF_INIT;
+		strbuf_addstr(&used, "used ");
+		format_ago(&used, in->last_used, o->now);
+		strbuf_addstr(&used, ", within --in-use-window ");
+		add_window(&used, o->in_use_window);
+		if (!o->force) {
+			strbuf_addf(why, "%s (use --force to override)", used.buf);
+			strbuf_release(&used);
+			v = GUARD_BLOCK;
+			goto out;
+		}
+		add_sep(&forced);
+		strbuf_addbuf(&forced, &used);
+		strbuf_release(&used);
+	}
+	removes_working = in->active;
+	if (removes_working && in->other_active == 0) {
+		if (!o->force) {
+			strbuf_addf(why,
+				    "it is the only Active key of %s, who would be left without a "
+				    "working key (create a new key first, or use --force)",
+				    in->user);
+			v = GUARD_BLOCK;
+			goto out;
+		}
+		add_sep(&forced);
+		strbuf_addf(&forced, "the only Active key of %s", in->user);
+	}
+	if (forced.len)
+		strbuf_addf(why, "--force: %s", forced.buf);
+out:
+	strbuf_release(&forced);
+	return v;
+}
+
+/* the context and its records */
+
+static void caller_identity_release(struct caller_identity *s)
+{
+	free(s->account);
+	free(s->arn);
+	free(s->user);
+	free(s->key_id);
+	memset(s, 0, sizeof(*s));
+}
+
+/* "arn:aws:iam::111:user/path/name" -> "name"; NULL for anything but a user. */
+static char *user_from_arn(const char *arn)
+{
+	const char *p = arn ? strstr(arn, ":user/") : NULL;
+	if (!p)
+		return NULL;
+	return xstrdup(strrchr(p, '/') + 1);
+}
+
+int action_ctx_init(struct action_ctx *a, struct aws_client *c, const struct action_options *o,
+		    struct strbuf *err)
+{
+	struct aws_credentials creds = { 0 };
+	struct sts_caller_identity id = { 0 };
+
+	memset(a, 0, sizeof(*a));
+	a->c = c;
+	a->o = *o;
+	if (cred_provider_get(c->creds, &creds, err) < 0)
+		return -1;
+	a->self.key_id = xstrdup_or_null(creds.access_key_id);
+	aws_credentials_release(&creds);
+	if (sts_get_caller_identity(c, &id, err) < 0)
+		return -1;
+	a->self.account = xstrdup_or_null(id.account);
+	a->self.arn = xstrdup_or_null(id.arn);
+	a->self.user = user_from_arn(id.arn);
+	sts_caller_identity_release(&id);
+	return 0;
+}
+
+void action_ctx_release(struct action_ctx *a)
+{
+	size_t i;
+	for (i = 0; i < a->nrecs; i++) {
+		free(a->recs[i].user);
+		free(a->recs[i].key_id);
+		free(a->recs[i].reason);
+	}
+	free(a->recs);
+	for (i = 0; i < a->neffects; i++) {
+		free(a->effects[i].user);
+		free(a->effects[i].key_id);
+	}
+	free(a->effects);
+	caller_identity_release(&a->self);
+	memset(a, 0, sizeof(*a));
+}
+
+void action_record_format(struct strbuf *out, const struct action_record *r)
+{
+	const char *key = r->key_id ? r->key_id : "a new key";
+	const char *reason = r->reason && *r->reason ? r->reason : NULL;
+
+	if (r->kind == KEY_CREATE) {
+		switch (r->result) {
+		case ACTION_PLANNED:
+			strbuf_addf(out, "create a new key for %s", r->user);
+			break;
+		case ACTION_DONE:
+			strbuf_addf(out, "created %s for %s", key, r->user);
+			break;
+		case ACTION_NOTHING:
+			strbuf_addf(out, "nothing to do for %s", r->user);
+			break;
+		case ACTION_BLOCKED:
+		case ACTION_EXEMPT:
+			strbuf_addf(out, "skip creating a key for %s", r->user);
+			break;
+		case ACTION_FAILED:
+			strbuf_addf(out, "failed to create a key for %s", r->user);
+			break;
+		}
+	} else {
+		switch (r->result) {
+		case ACTION_PLANNED:
+			strbuf_addf(out, "%s %s of %s", key_action_name(r->kind), key, r->user);
+			break;
+		case ACTION_DONE:
+			strbuf_addf(out, "%s %s of %s", key_action_past(r->kind), key, r->user);
+			reason = NULL;
+			break;
+		case ACTION_NOTHING:
+			strbuf_addf(out, "nothing to do for %s of %s", key, r->user);
+			break;
+		case ACTION_BLOCKED:
+			strbuf_addf(out, "skip %s of %s", key, r->user);
+			break;
+		case ACTION_EXEMPT:
+			strbuf_addf(out, "exempt %s of %s", key, r->user);
+			break;
+		case ACTION_FAILED:
+			strbuf_addf(out, "failed to %s %s of %s", key_action_name(r->kind), key,
+				    r->user);
+			break;
+		}
+	}
+	if (reason)
+		strbuf_addf(out, ": %s", reason);
+}
+
+void action_record_add(struct action_ctx *a, enum key_action_kind kind, enum action_result res,
+		       const char *user, const char *key_id, const char *reason)
+{
+	struct action_record *r;
+
+	ALLOC_GROW(a->recs, a->nrecs + 1, a->alloc_recs);
+	r = &a->recs[a->nrecs++];
+	r->kind = kind;
+	r->result = res;
+	r->user = xstrdup_or_null(user);
+	r->key_id = xstrdup_or_null(key_id);
+	r->reason = xstrdup_or_null(reason);
+	if (a->stream) {
+		struct strbuf line = STRBUF_INIT;
+		action_record_format(&line, r);
+		fprintf(a->stream, "%s\n", line.buf);
+		fflush(a->stream);
+		strbuf_release(&line);
+	}
+}
+
+static void effect_add(struct action_ctx *a, enum key_action_kind kind, const char *user,
+		       const char *key_id)
+{
+	struct planned_effect *e;
+	ALLOC_GROW(a->effects, a->neffects + 1, a->alloc_effects);
+	e = &a->effects[a->neffects++];
+	e->kind = kind;
+	e->user = xstrdup(user);
+	e->key_id = xstrdup_or_null(key_id);
+}
+
+/*
+ * A live key's status after this run's planned effects: 1 Active, 0
+ * Inactive, -1 deleted. User names compare case-insensitively, as IAM's do.
+ */
+static int effective_status(const struct action_ctx *a, const char *user,
+			    const struct iam_access_key *k)
+{
+	int st = k->status && !strcmp(k->status, "Active");
+	size_t i;
+	for (i = 0; i < a->neffects; i++) {
+		const struct planned_effect *e = &a->effects[i];
+		if (!e->key_id || strcmp(e->key_id, k->access_key_id) || strcasecmp(e->user, user))
+			continue;
+		if (e->kind == KEY_DEACTIVATE)
+			st = 0;
+		else if (e->kind == KEY_ACTIVATE)
+			st = 1;
+		else if (e->kind == KEY_DELETE)
+			st = -1;
+	}
+	return st;
+}
+
+static int planned_new_keys(const struct action_ctx *a, const char *user)
+{
+	size_t i;
+	int n = 0;
+	for (i = 0; i < a->neffects; i++)
+		if (a->effects[i].kind == KEY_CREATE && !strcasecmp(a->effects[i].user, user))
+			n++;
+	return n;
+}
+
+static int is_never(const char *s)
+{
+	return !s || !*s || !strcmp(s, "N/A");
+}
+
+/* ", last used 2026-11-20 (iam, us-east-1)" or ", never used" */
+static void add_last_used(struct strbuf *sb, time_t last_used, const struct iam_key_last_used *lu)
+{
+	add_comma(sb);
+	if (!last_used) {
+		strbuf_addstr(sb, "never used");
+		return;
+	}
+	strbuf_addstr(sb, "last used ");
+	add_date(sb, last_used);
+	if (!is_never(lu->service_name))
+		strbuf_addf(sb, " (%s%s%s)", lu->service_name, is_never(lu->region) ? "" : ", ",
+			    is_never(lu->region) ? "" : lu->region);
+}
+
+enum action_result action_change_key(struct action_ctx *a, enum key_action_kind kind,
+				     const char *user, const char *key_id, const char *why)
+{
+	struct iam_access_key_page page = { 0 };
+	struct iam_key_last_used lu = { 0 };
+	struct strbuf reason = STRBUF_INIT, g = STRBUF_INIT, err = STRBUF_INIT;
+	struct guard_input in;
+	const struct iam_access_key *k = NULL;
+	enum action_result res = ACTION_FAILED;
+	time_t created = 0;
+	size_t i;
+
+	memset(&in, 0, sizeof(in));
+	in.kind = kind;
+	in.user = user;
+	in.key_id = key_id;
+
+	/* the live re-read, right before the change */
+	if (iam_list_access_keys(a->c, user, &page, &err) < 0) {
+		action_record_add(a, kind, ACTION_FAILED, user, key_id, err.buf);
+		goto out;
+	}
+	for (i = 0; i < page.nkeys; i++) {
+		const struct iam_access_key *x = &page.keys[i];
+		int st = effective_status(a, user, x);
+		if (x->access_key_id && !strcmp(x->access_key_id, key_id)) {
+			if (st >= 0) {
+				k = x;
+				in.found = 1;
+				in.active = st;
+			}
+		} else if (st == 1) {
+			in.other_active++;
+		}
+	}
+	in.other_active += planned_new_keys(a, user);
+	if (k && k->create_date)
+		iso8601_parse(k->create_date, &created);
+	/* last use: not needed to reactivate, nor for a key already Inactive */
+	if (k && kind != KEY_ACTIVATE && !(kind == KEY_DEACTIVATE && !in.active)) {
+		if (iam_get_access_key_last_used(a->c, key_id, &lu, &err) < 0) {
+			action_record_add(a, kind, ACTION_FAILED, user, key_id, err.buf);
+			goto out;
+		}
+		if (!is_never(lu.last_used_date) &&
+		    iso8601_parse(lu.last_used_date, &in.last_used) < 0) {
+			strbuf_addf(&err, "GetAccessKeyLastUsed: invalid LastUsedDate '%s'",
+				    lu.last_used_date);
+			action_record_add(a, kind, ACTION_FAILED, user, key_id, err.buf);
+			goto out;
+		}
+	}
+	in.is_self = a->self.key_id && !strcmp(a->self.key_id, key_id);
+
+	switch (key_guard_check(&in, &a->o, &g)) {
+	case GUARD_MISSING:
+		action_record_add(a, kind, ACTION_FAILED, user, key_id, g.buf);
+		goto out;
+	case GUARD_NOTHING:
+		res = ACTION_NOTHING;
+		action_record_add(a, kind, res, user, key_id, g.buf);
+		goto out;
+	case GUARD_BLOCK:
+		res = ACTION_BLOCKED;
+		action_record_add(a, kind, res, user, key_id, g.buf);
+		goto out;
+	case GUARD_GO:
+		break;
+	}
+
+	/* the reason: why it was selected, the live facts, overridden guards */
+	if (why && *why)
+		strbuf_addstr(&reason, why);
+	else if (created)
+		strbuf_addf(&reason, "%ld days old", days_between(created, a->o.now));
+	if (kind != KEY_ACTIVATE)
+		add_last_used(&reason, in.last_used, &lu);
+	if (g.len) {
+		add_sep(&reason);
+		strbuf_addbuf(&reason, &g);
+	}
+
+	if (!a->o.apply) {
+		effect_add(a, kind, user, key_id);
+		res = ACTION_PLANNED;
+		action_record_add(a, kind, res, user, key_id, reason.buf);
+		goto out;
+	}
+	if (kind == KEY_DELETE) {
+		if (iam_delete_access_key(a->c, user, key_id, &err) < 0) {
+			/* a retried DeleteAccessKey whose first attempt went through */
+			if (!strcmp(aws_client_last_error_code(a->c), "NoSuchEntity")) {
+				res = ACTION_NOTHING;
+				action_record_add(a, kind, res, user, key_id,
+						  "no such key (already deleted?)");
+			} else {
+				action_record_add(a, kind, ACTION_FAILED, user, key_id, err.buf);
+			}
+			goto out;
+		}
+	} else if (iam_update_access_key(a->c, user, key_id,
+					 kind == KEY_ACTIVATE ? "Active" : "Inactive", &err) < 0) {
+		action_record_add(a, kind, ACTION_FAILED, user, key_id, err.buf);
+		goto out;
+	}
+	res = ACTION_DONE;
+	action_record_add(a, kind, res, user, key_id, reason.buf);
+out:
+	iam_access_key_page_release(&page);
+	iam_key_last_used_release(&lu);
+	strbuf_release(&reason);
+	strbuf_release(&g);
+	strbuf_release(&err);
+	return res;
+}
+
+/* create */
+
+static int in_list(const char *id, char **ids, size_t n)
+{
+	size_t i;
+	for (i = 0; i < n; i++)
+		if (!strcmp(ids[i], id))
+			return 1;
+	return 0;
+}
+
+/*
+ * After CreateAccessKey ended with OutcomeUnknown: list the user's keys,
+ * delete any that was not there before (its secret is lost). Appends what
+ * happened to msg.
+ */
+static void clean_up_unknown_create(struct action_ctx *a, const char *user, char **before,
+				    size_t nbefore, struct strbuf *msg)
+{
+	struct iam_access_key_page page = { 0 };
+	struct strbuf err = STRBUF_INIT;
+	size_t i, found = 0;
+
+	if (iam_list_access_keys(a->c, user, &page, &err) < 0) {
+		strbuf_addf(msg, "; cannot list the keys of %s to find out (%s): check them "
+				 "with 'iamkeys audit --source api --user %s --all' and delete any "
+				 "new key",
+			    user, err.buf, user);
+		goto out;
+	}
+	for (i = 0; i < page.nkeys; i++) {
+		const char *id = page.keys[i].access_key_id;
+		if (!id || in_list(id, before, nbefore))
+			continue;
+		found++;
+		strbuf_reset(&err);
+		if (iam_delete_access_key(a->c, user, id, &err) < 0)
+			strbuf_addf(msg, "; AWS did create %s, whose secret is lost, and it could "
+					 "not be deleted (%s): delete it with 'iamkeys delete --user "
+					 "%s --key %s --force'",
+				    id, err.buf, user, id);
+		else
+			strbuf_addf(msg, "; AWS did create %s, whose secret is lost: deleted it", id);
+	}
+	if (!found)
+		strbuf_addf(msg, "; no new key was created (the keys of %s are unchanged)", user);
+out:
+	iam_access_key_page_release(&page);
+	strbuf_release(&err);
+}
+
+/* "AKIA... (Active, created 2026-01-01)" for each key, oldest first, comma-separated. */
+static void describe_keys(struct strbuf *sb, const struct iam_access_key_page *page)
+{
+	time_t *t = xcalloc(page->nkeys + 1, sizeof(*t));
+	size_t *order = xcalloc(page->nkeys + 1, sizeof(*order));
+	size_t i, j;
+
+	for (i = 0; i < page->nkeys; i++) {
+		if (page->keys[i].create_date)
+			iso8601_parse(page->keys[i].create_date, &t[i]);
+		/* insertion sort: a user has at most a few keys */
+		for (j = i; j > 0 && t[order[j - 1]] > t[i]; j--)
+			order[j] = order[j - 1];
+		order[j] = i;
+	}
+	for (i = 0; i < page->nkeys; i++) {
+		const struct iam_access_key *k = &page->keys[order[i]];
+		if (i)
+			strbuf_addstr(sb, ", ");
+		strbuf_addf(sb, "%s (%s", k->access_key_id, k->status ? k->status : "?");
+		if (t[order[i]]) {
+			strbuf_addstr(sb, ", created ");
+			add_date(sb, t[order[i]]);
+		}
+		strbuf_addch(sb, ')');
+	}
+	free(t);
+	free(order);
+}
+
+/* The key to suggest deleting: the first Inactive one, else the oldest. */
+static const char *deletion_candidate(const struct iam_access_key_page *page)
+{
+	const char *oldest = NULL;
+	time_t oldest_t = 0;
+	size_t i;
+	for (i = 0; i < page->nkeys; i++) {
+		const struct iam_access_key *k = &page->keys[i];
+		time_t t = 0;
+		if (k->status && !strcmp(k->status, "Inactive"))
+			return k->access_key_id;
+		if (k->create_date && !iso8601_parse(k->create_date, &t) && (!oldest || t < oldest_t)) {
+			oldest = k->access_key_id;
+			oldest_t = t;
+		}
+	}
+	return oldest ? oldest : (page->nkeys ? page->keys[0].access_key_id : "AKIA...");
+}
+
+enum action_result action_create_key(struct action_ctx *a, const char *user, struct sink *sink,
+				     const struct create_options *co, char **new_key_id)
+{
+	struct iam_access_key_page page = { 0 };
+	struct iam_access_key nk = { 0 };
+	struct strbuf err = STRBUF_INIT, msg = STRBUF_INIT;
+	char **before = NULL;
+	char *held = NULL;
+	size_t i, nbefore = 0;
+	int count = 0, pf;
+	enum action_result res = ACTION_FAILED;
+
+	if (new_key_id)
+		*new_key_id = NULL;
+	if (iam_list_access_keys(a->c, user, &page, &err) < 0) {
+		action_record_add(a, KEY_CREATE, ACTION_FAILED, user, NULL, err.buf);
+		goto out;
+	}
+	before = xcalloc(page.nkeys + 1, sizeof(*before));
+	for (i = 0; i < page.nkeys; i++) {
+		if (!page.keys[i].access_key_id)
+			continue;
+		before[nbefore++] = page.keys[i].access_key_id;
+		count += effective_status(a, user, &page.keys[i]) >= 0;
+	}
+	count += planned_new_keys(a, user);
+
+	/* the sink, before the key exists: does it hold a current key already? */
+	pf = sink_preflight(sink, &held, &err);
+	if (held) {
+		for (i = 0; i < page.nkeys; i++) {
+			const struct iam_access_key *k = &page.keys[i];
+			time_t t = 0;
+			if (!k->access_key_id || strcmp(k->access_key_id, held) ||
+			    effective_status(a, user, k) != 1 || !k->create_date ||
+			    iso8601_parse(k->create_date, &t) < 0)
+				continue;
+			if (co->max_age > 0 && (long long)a->o.now - (long long)t < co->max_age) {
+				strbuf_addf(&msg, "%s already holds %s, an Active key of %s created ",
+					    sink->target, held, user);
+				add_date(&msg, t);
+				strbuf_addstr(&msg, " (younger than --max-age ");
+				add_window(&msg, co->max_age);
+				strbuf_addstr(&msg, "; use --max-age 0 to create a new key anyway)");
+				res = ACTION_NOTHING;
+				action_record_add(a, KEY_CREATE, res, user, held, msg.buf);
+				goto out;
+			}
+		}
+	}
+	if (count >= 2) {
+		strbuf_addf(&msg, "%s already has %d access keys: ", user, count);
+		describe_keys(&msg, &page);
+		strbuf_addf(&msg, "; delete one first (iamkeys delete --user %s --key %s)", user,
+			    deletion_candidate(&page));
+		res = ACTION_BLOCKED;
+		action_record_add(a, KEY_CREATE, res, user, NULL, msg.buf);
+		goto out;
+	}
+
+	if (pf > 0) {
+		res = ACTION_BLOCKED;
+		action_record_add(a, KEY_CREATE, res, user, NULL, err.buf);
+		goto out;
+	}
+	if (pf < 0)
+		warning("%s", err.buf);
+	strbuf_reset(&err);
+
+	if (!a->o.apply) {
+		strbuf_addf(&msg, "secret to %s", sink->target);
+		effect_add(a, KEY_CREATE, user, NULL);
+		res = ACTION_PLANNED;
+		action_record_add(a, KEY_CREATE, res, user, NULL, msg.buf);
+		goto out;
+	}
+
+	if (iam_create_access_key(a->c, user, &nk, &err) < 0) {
+		strbuf_addbuf(&msg, &err);
+		if (!strcmp(aws_client_last_error_code(a->c), AWS_OUTCOME_UNKNOWN))
+			clean_up_unknown_create(a, user, before, nbefore, &msg);
+		action_record_add(a, KEY_CREATE, ACTION_FAILED, user, NULL, msg.buf);
+		goto out;
+	}
+	{
+		struct new_secret s;
+		s.access_key_id = nk.access_key_id;
+		s.secret_access_key = nk.secret_access_key;
+		s.user_name = nk.user_name ? nk.user_name : user;
+		s.create_date = nk.create_date;
+		s.account_id = a->self.account;
+		if (sink_deliver(sink, &s, &err) < 0) {
+			struct strbuf derr = STRBUF_INIT;
+			strbuf_addf(&msg, "delivery failed: %s", err.buf);
+			if (iam_delete_access_key(a->c, user, nk.access_key_id, &derr) < 0)
+				strbuf_addf(&msg, "; the new key %s could not be deleted (%s): "
+						  "delete it with 'iamkeys delete --user %s --key %s "
+						  "--force'",
+					    nk.access_key_id, derr.buf, user, nk.access_key_id);
+			else
+				strbuf_addf(&msg, "; deleted the new key %s (its secret was not "
+						  "delivered)",
+					    nk.access_key_id);
+			strbuf_release(&derr);
+			action_record_add(a, KEY_CREATE, ACTION_FAILED, user, nk.access_key_id,
+					  msg.buf);
+			goto out;
+		}
+	}
+	strbuf_addf(&msg, "secret delivered to %s", sink->target);
+	res = ACTION_DONE;
+	if (new_key_id)
+		*new_key_id = xstrdup(nk.access_key_id);
+	action_record_add(a, KEY_CREATE, res, user, nk.access_key_id, msg.buf);
+out:
+	free(before);
+	free(held);
+	iam_access_key_release(&nk);
+	iam_access_key_page_release(&page);
+	strbuf_release(&err);
+	strbuf_release(&msg);
+	return res;
+}
+
+/* bulk selection */
+
+static void selection_reason(struct strbuf *sb, const struct audit_key *k, unsigned findings,
+			     time_t now)
+{
+	long age = days_between(k->created, now);
+	if (findings & FINDING_OLD) {
+		add_comma(sb);
+		strbuf_addf(sb, "old (%ld days)", age);
+	}
+	if (findings & FINDING_UNUSED) {
+		add_comma(sb);
+		if (k->last_used)
+			strbuf_addf(sb, "unused for %ld days", days_between(k->last_used, now));
+		else
+			strbuf_addf(sb, "unused (never used, %ld days old)", age);
+	}
+	if (findings & FINDING_INACTIVE_STALE) {
+		add_comma(sb);
+		strbuf_addf(sb, "Inactive, %ld days old", age);
+	}
+}
+
+int action_run_selection(struct action_ctx *a, enum key_action_kind kind,
+			 const struct key_selection *sel, struct strbuf *err)
+{
+	struct audit_result r;
+	struct strbuf why = STRBUF_INIT;
+	size_t i, n = 0;
+
+	if (audit_run(a->c, &sel->audit, &r, err) < 0)
+		return -1;
+	for (i = 0; i < r.nkeys; i++) {
+		const struct audit_key *k = &r.keys[i];
+		unsigned f = k->findings & sel->findings;
+		if (k->is_root || !k->key_id || !f)
+			continue;
+		n++;
+		if (k->exempt) {
+			action_record_add(a, kind, ACTION_EXEMPT, k->user, k->key_id,
+					  k->exempt_reason);
+			continue;
+		}
+		strbuf_reset(&why);
+		selection_reason(&why, k, f, a->o.now);
+		action_change_key(a, kind, k->user, k->key_id, why.buf);
+	}
+	if (!n && a->stream)
+		fprintf(a->stream, "nothing to do: no key matches\n");
+	strbuf_release(&why);
+	audit_result_release(&r);
+	return 0;
+}
+
+/* results */
+
+int actions_exit_code(const struct action_ctx *a)
+{
+	size_t i;
+	int blocked = 0;
+	for (i = 0; i < a->nrecs; i++) {
+		if (a->recs[i].result == ACTION_FAILED)
+			return CMD_FAILED;
+		blocked |= a->recs[i].result == ACTION_BLOCKED;
+	}
+	return blocked ? CMD_FINDINGS : CMD_OK;
+}
+
+static const struct out_column action_columns[] = {
+	{ "Action", "ACTION" },	     { "UserName", "USER" }, { "AccessKeyId", "KEY" },
+	{ "Reason", "REASON" },	     { "Result", "RESULT" },
+};
+
+/* A record's columns (action_columns), from column col0 of row. */
+static void set_action_row(struct out_table *t, size_t row, size_t col0,
+			   const struct action_record *r)
+{
+	out_set_str(t, row, col0, key_action_name(r->kind));
+	out_set_str(t, row, col0 + 1, r->user);
+	out_set_str(t, row, col0 + 2, r->key_id);
+	out_set_str(t, row, col0 + 3, r->reason);
+	out_set_str(t, row, col0 + 4, action_result_name(r->result));
+}
+
+int actions_print(const struct action_ctx *a, enum output_format fmt, const struct out_style *st,
+		  FILE *f)
+{
+	struct out_table t;
+	size_t i;
+	int rc;
+
+	if (fmt == OUTPUT_TABLE)
+		return 0; /* streamed */
+	out_table_init(&t, action_columns, ARRAY_SIZE(action_columns));
+	for (i = 0; i < a->nrecs; i++)
+		set_action_row(&t, out_table_add_row(&t), 0, &a->recs[i]);
+	rc = out_table_print(&t, fmt, st, f);
+	out_table_release(&t);
+	return rc;
+}
+
+/* Planned records of a, added to *n. */
+static void count_planned(const struct action_ctx *a, size_t *n)
+{
+	size_t i;
+	for (i = 0; i < a->nrecs; i++)
+		*n += a->recs[i].result == ACTION_PLANNED;
+}
+
+static void print_plan_note(size_t n)
+{
+	if (n)
+		fprintf(stderr,
+			"iamkeys: plan only, nothing was changed: run again with --apply to make "
+			"%s %zu change%s\n",
+			n == 1 ? "this" : "these", n, n == 1 ? "" : "s");
+}
+
+void actions_print_plan_note(const struct action_ctx *a)
+{
+	size_t n = 0;
+	if (a->o.apply)
+		return;
+	count_planned(a, &n);
+	print_plan_note(n);
+}
+
+/* the command-line side of deactivate, delete and update */
+
+void key_command_init(struct key_command *kc, enum key_action_kind kind)
+{
+	memset(kc, 0, sizeof(*kc));
+	kc->kind = kind;
+	kc->older_than = -1;
+	kc->unused = -1;
+	kc->jobs = AUDIT_DEFAULT_JOBS;
+	kc->in_use_window = DEFAULT_IN_USE_WINDOW;
+	strbuf_init(&kc->tagbuf, 0);
+}
+
+void key_command_release(struct key_command *kc)
+{
+	opt_list_release(&kc->keys);
+	opt_list_release(&kc->exclude);
+	opt_list_release(&kc->exempt_paths);
+	opt_list_release(&kc->exempt_groups);
+	strbuf_release(&kc->tagbuf);
+	org_opts_release(&kc->org);
+}
+
+/* The bulk selection from the arguments; a cmd_result < 0 to go on. */
+static int build_selection(struct cli *cli, struct key_command *kc, struct key_selection *sel)
+{
+	struct audit_options *o = &sel->audit;
+
+	memset(sel, 0, sizeof(*sel));
+	audit_policy_defaults(&o->policy);
+	o->policy.warn = 0;
+	o->source = AUDIT_SOURCE_API; /* live data: never a report up to 4 hours old */
+	o->jobs = kc->jobs;
+	o->user = kc->user;
+	if (kc->kind == KEY_DEACTIVATE) {
+		if (kc->older_than < 0 && kc->unused < 0)
+			return usage_error(cli, "say which keys to deactivate: --key AKIA... (with "
+						"--user), --older-than DURATION or --unused DURATION");
+		if (kc->older_than >= 0) {
+			o->policy.max_age = kc->older_than;
+			sel->findings |= FINDING_OLD;
+		}
+		if (kc->unused >= 0) {
+			o->policy.unused = kc->unused;
+			sel->findings |= FINDING_UNUSED;
+		}
+	} else {
+		/* delete: Inactive keys older than --older-than (the audit's inactive-stale) */
+		if (kc->older_than >= 0)
+			o->policy.inactive_grace = kc->older_than;
+		sel->findings = FINDING_INACTIVE_STALE;
+	}
+	return cli_exemptions(cli, &o->policy, kc->exempt_tag, &kc->exclude, &kc->exempt_paths,
+			      &kc->exempt_groups, &kc->tagbuf);
+}
+
+static int check_key_args(struct cli *cli, const struct key_command *kc)
+{
+	size_t i;
+	for (i = 0; i < kc->keys.n; i++)
+		if (!access_key_id_is_valid(kc->keys.items[i]))
+			return usage_error(cli,
+					   "invalid access key id '%.64s': expected AKIA or ASIA "
+					   "and 16 upper-case letters or digits",
+					   kc->keys.items[i]);
+	if (kc->user && !*kc->user)
+		return usage_error(cli, "--user is empty");
+	if (kc->single_only && (!kc->user || !kc->keys.n))
+		return usage_error(cli, "give the key to change: --user NAME --key AKIA...");
+	if (kc->keys.n) {
+		if (!kc->user)
+			return usage_error(cli, "--key needs --user (the user the key belongs to)");
+		if (kc->older_than >= 0 || kc->unused >= 0)
+			return usage_error(cli, "--key cannot be combined with --older-than or "
+						"--unused: name keys, or select them");
+		if (kc->exclude.n || kc->exempt_paths.n || kc->exempt_groups.n || kc->exempt_tag)
+			return usage_error(cli, "exemptions apply to --older-than/--unused "
+						"selection, not to keys named with --key");
+	}
+	return -1;
+}
+
+/* Workers for each account's scan with --org / --accounts (--jobs is the total). */
+#define KEY_ACCOUNT_JOBS 4
+
+struct key_account_ctx {
+	enum key_action_kind kind;
+	struct action_options o;
+	struct key_selection sel;
+};
+
+static void free_action_ctx(void *p)
+{
+	action_ctx_release(p);
+	free(p);
+}
+
+static int key_account(void *ctx, struct aws_client *c, struct org_account *acc,
+		       struct strbuf *err)
+{
+	const struct key_account_ctx *k = ctx;
+	struct action_ctx *a = xcalloc(1, sizeof(*a));
+	struct key_selection sel = k->sel;
+
+	acc->result = a;
+	if (action_ctx_init(a, c, &k->o, err) < 0)
+		return -1;
+	return action_run_selection(a, k->kind, &sel, err);
+}
+
+/* deactivate / delete with a selector in every account of --org / --accounts. */
+static int key_command_accounts(struct cli *cli, struct key_command *kc,
+				const struct key_selection *sel)
+{
+	struct key_account_ctx k;
+	struct org_run run;
+	struct out_column *cols = org_columns(action_columns, ARRAY_SIZE(action_columns));
+	struct out_table t;
+	struct strbuf line = STRBUF_INIT;
+	int rc = CMD_OK, parallel = kc->jobs / KEY_ACCOUNT_JOBS;
+	size_t i, j, planned = 0, nrows = 0;
+
+	memset(&k, 0, sizeof(k));
+	k.kind = kc->kind;
+	k.o.apply = kc->apply;
+	k.o.force = kc->force;
+	k.o.in_use_window = kc->in_use_window;
+	k.o.now = aws_clock_now();
+	k.sel = *sel;
+	k.sel.audit.now = k.o.now;
+	k.sel.audit.jobs = kc->jobs < KEY_ACCOUNT_JOBS ? kc->jobs : KEY_ACCOUNT_JOBS;
+	k.sel.audit.user_may_be_missing = 1; /* --user: the accounts that have it */
+	if (org_run(cli, &kc->org, parallel < 1 ? 1 : parallel, key_account, &k, &run) < 0) {
+		free(cols);
+		return CMD_FAILED;
+	}
+	out_table_init(&t, cols, ARRAY_SIZE(action_columns) + 1);
+	for (i = 0; i < run.n; i++) {
+		const struct action_ctx *a = run.accounts[i].result;
+		int arc;
+
+		if (run.accounts[i].failed || !a)
+			continue;
+		arc = actions_exit_code(a);
+		if (arc == CMD_FAILED || (arc == CMD_FINDINGS && rc == CMD_OK))
+			rc = arc;
+		count_planned(a, &planned);
+		nrows += a->nrecs;
+		for (j = 0; j < a->nrecs; j++) {
+			size_t row;
+
+			if (cli->fmt == OUTPUT_TABLE) {
+				strbuf_reset(&line);
+				action_record_format(&line, &a->recs[j]);
+				printf("%s: %s\n", run.accounts[i].id, line.buf);
+				continue;
+			}
+			row = out_table_add_row(&t);
+			out_set_str(&t, row, 0, run.accounts[i].id);
+			set_action_row(&t, row, 1, &a->recs[j]);
+		}
+	}
+	if (cli->fmt == OUTPUT_TABLE) {
+		if (!nrows)
+			printf("nothing to do: no key matches\n");
+		printf("%zu account%s", run.n - run.nfailed, run.n - run.nfailed == 1 ? "" : "s");
+		if (run.nfailed)
+			printf(" (%zu failed)", run.nfailed);
+		printf("\n");
+	} else if (out_table_print(&t, cli->fmt, &cli->style, stdout) < 0) {
+		rc = CMD_FAILED;
+	}
+	fflush(stdout);
+	org_report_failures(&run);
+	if (!kc->apply)
+		print_plan_note(planned);
+	rc = org_exit_code(&run, rc);
+	out_table_release(&t);
+	free(cols);
+	strbuf_release(&line);
+	org_run_release(&run, free_action_ctx);
+	return rc;
+}
+
+int key_command_run(struct cli *cli, struct key_command *kc)
+{
+	struct action_options o;
+	struct action_ctx a;
+	struct key_selection sel;
+	struct strbuf err = STRBUF_INIT;
+	struct aws_client *c;
+	int rc;
+	size_t i;
+
+	rc = check_key_args(cli, kc);
+	if (rc >= 0)
+		return rc;
+	rc = org_check(cli, &kc->org);
+	if (rc >= 0)
+		return rc;
+	if (kc->org.enabled && kc->keys.n)
+		return usage_error(cli, "--key names a key of one account: select keys with "
+					"--older-than or --unused across accounts");
+	if (!kc->keys.n) {
+		rc = build_selection(cli, kc, &sel);
+		if (rc >= 0)
+			return rc;
+	}
+	if (kc->org.enabled)
+		return key_command_accounts(cli, kc, &sel);
+	c = cli_client(cli);
+	if (!c)
+		return CMD_FAILED;
+	memset(&o, 0, sizeof(o));
+	o.apply = kc->apply;
+	o.force = kc->force;
+	o.in_use_window = kc->in_use_window;
+	o.now = c->now ? c->now() : aws_clock_now();
+	if (!kc->keys.n)
+		sel.audit.now = o.now;
+	if (action_ctx_init(&a, c, &o, &err) < 0) {
+		error("%s", err.buf);
+		action_ctx_release(&a);
+		strbuf_release(&err);
+		return CMD_FAILED;
+	}
+	a.stream = cli->fmt == OUTPUT_TABLE ? stdout : NULL;
+	rc = CMD_OK;
+	if (kc->keys.n) {
+		for (i = 0; i < kc->keys.n; i++)
+			action_change_key(&a, kc->kind, kc->user, kc->keys.items[i], NULL);
+	} else if (action_run_selection(&a, kc->kind, &sel, &err) < 0) {
+		error("%s", err.buf);
+		rc = CMD_FAILED;
+	}
+	if (actions_print(&a, cli->fmt, &cli->style, stdout) < 0)
+		rc = CMD_FAILED;
+	if (rc == CMD_OK)
+		rc = actions_exit_code(&a);
+	actions_print_plan_note(&a);
+	action_ctx_release(&a);
+	strbuf_release(&err);
+	return rc;
+}
+
+int key_command_main(struct cli *cli, struct key_command *kc, struct option *opts, int argc,
+		     const char **argv)
+{
+	struct opt_list rest = { 0 };
+	int rc = cli_parse(cli, opts, argc, argv, &rest, 0);
+
+	opt_list_release(&rest);
+	if (rc < 0)
+		rc = key_command_run(cli, kc);
+	key_command_release(kc);
+	return rc;
+}

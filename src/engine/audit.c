@@ -1,0 +1,931 @@
+/*
+ * The audit scan. Two sources:
+ *
+ * report (default): GenerateCredentialReport (polled with backoff until
+ *   COMPLETE; AWS reuses a report younger than 4 hours), GetCredentialReport,
+ *   the CSV parsed by header name; findings computed from it; then only the
+ *   users with a candidate finding are re-read live (ListAccessKeys, and
+ *   GetAccessKeyLastUsed where the report's last-use date cannot settle the
+ *   "unused" finding), because the report may be 4 hours old and has no key
+ *   ids. A report denied with AccessDenied falls back to the API source.
+ *
+ * api: ListUsers, then ListAccessKeys and GetAccessKeyLastUsed for every
+ *   user, by --jobs workers with a client (and a connection) each.
+ *
+ * Tags and groups (for the tag and group exemptions) are read only for users
+ * with a finding, in both sources, so both print the same result.
+ */
+#include "core/compat.h"
+#include "engine/audit.h"
+#include "aws/client.h"
+#include "aws/iam.h"
+#include "core/credreport.h"
+#include "core/timeutil.h"
+
+#include <pthread.h>
+
+struct work_user {
+	const char *name;
+	const char *path;
+	const struct cr_user *report; /* NULL in api mode */
+	int report_fresh; /* the report is younger than AWS's last-use granularity */
+	/* has a finding and needs its tags or groups to settle the exemption */
+	int needs_lookup;
+	/* results */
+	struct audit_key *keys;
+	size_t nkeys;
+	size_t dropped; /* keys without a finding, counted and released (no --all) */
+	unsigned epoch; /* the pool's epoch when the scan started */
+	int requeued;   /* times put back after throttling */
+};
+
+/* A user whose calls stay throttled at a concurrency of 1 fails the scan. */
+#define MAX_REQUEUE 8
+
+typedef int (*user_task_fn)(struct aws_client *c, const struct audit_options *o,
+			    struct work_user *w, unsigned long *calls, struct strbuf *err);
+
+struct pool {
+	const struct audit_options *o;
+	struct work_user **users;
+	size_t nusers;
+	user_task_fn task;
+	size_t next;  /* next user to take */
+	size_t done;  /* users finished */
+	int stop;     /* an error happened: workers stop taking users */
+	struct strbuf err;
+	unsigned long calls;
+	/*
+	 * Adaptive concurrency (additive increase, multiplicative decrease):
+	 * at most limit workers scan a user at a time. A user whose calls
+	 * were throttled halves it (once per round of in-flight users, never
+	 * below 1); limit users in a row without throttling raise it by one,
+	 * up to the number of workers. So --jobs is a ceiling that IAM's throttling
+	 * lowers, instead of every worker retrying into the same limit until
+	 * its attempts run out.
+	 */
+	int limit, running, workers;
+	int ok_streak;
+	unsigned epoch; /* cuts so far */
+	/* users put back after running out of attempts while throttled */
+	struct work_user **again;
+	size_t nagain;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+};
+
+static void audit_key_release(struct audit_key *k)
+{
+	free(k->user);
+	free(k->key_id);
+	free(k->last_service);
+	free(k->last_region);
+	free(k->exempt_reason);
+}
+
+void audit_result_release(struct audit_result *r)
+{
+	size_t i;
+	for (i = 0; i < r->nkeys; i++)
+		audit_key_release(&r->keys[i]);
+	free(r->keys);
+	memset(r, 0, sizeof(*r));
+}
+
+struct aws_client *aws_client_clone(struct aws_client *c, struct strbuf *err)
+{
+	/* the clone borrows c's provider, so temporary credentials are refreshed
+	 * for every worker (c outlives its clones) */
+	struct cred_provider *p = cred_provider_borrow(c->creds);
+	struct aws_client *n;
+
+	if (!p) {
+		strbuf_addstr(err, "cannot share the credentials");
+		return NULL;
+	}
+	n = aws_client_new(p, c->region, c->endpoint_url, NULL, err);
+	if (!n)
+		return NULL;
+	n->getenv_fn = c->getenv_fn;
+	n->getenv_ctx = c->getenv_ctx;
+	n->retry = c->retry;
+	n->now = c->now;
+	n->verbose = c->verbose;
+	return n;
+}
+
+static int is_never(const char *s)
+{
+	return !s || !*s || !strcmp(s, "N/A");
+}
+
+/*
+ * The report's slot for a live key: the one with the same creation time (to
+ * the second). NULL when none matches, or when both do (two keys created in
+ * the same second cannot be told apart: the caller asks AWS instead).
+ */
+static const struct cr_key *report_slot(const struct cr_user *r, time_t created)
+{
+	const struct cr_key *found = NULL;
+	int i;
+	if (!r)
+		return NULL;
+	for (i = 0; i < 2; i++)
+		if (r->keys[i].last_rotated && r->keys[i].last_rotated == created) {
+			if (found)
+				return NULL;
+			found = &r->keys[i];
+		}
+	return found;
+}
+
+static void set_exempt(struct work_user *w, int exempt, const char *reason)
+{
+	size_t i;
+	for (i = 0; i < w->nkeys; i++) {
+		w->keys[i].exempt = exempt;
+		w->keys[i].exempt_reason = exempt ? xstrdup(reason) : NULL;
+	}
+}
+
+static void reset_user(struct work_user *w)
+{
+	size_t i;
+	for (i = 0; i < w->nkeys; i++)
+		audit_key_release(&w->keys[i]);
+	free(w->keys);
+	w->keys = NULL;
+	w->nkeys = 0;
+	w->dropped = 0;
+	w->needs_lookup = 0;
+}
+
+/*
+ * Reads one user's keys live and computes their findings and the name and
+ * path exemptions; a user that needs its tags or groups is left with
+ * needs_lookup set. 0 / -1 (nothing kept).
+ */
+static int scan_user(struct aws_client *c, const struct audit_options *o, struct work_user *w,
+		     unsigned long *calls, struct strbuf *err)
+{
+	struct iam_access_key_page page = { 0 };
+	int active = 0, rc = -1;
+	unsigned any = 0;
+	size_t i;
+	struct strbuf reason = STRBUF_INIT;
+	int exempt;
+
+	(*calls)++;
+	if (iam_list_access_keys(c, w->name, &page, err) < 0) {
+		/* deleted since the credential report was made: no keys left */
+		if (w->report && !strcmp(aws_client_last_error_code(c), "NoSuchEntity")) {
+			strbuf_reset(err);
+			rc = 0;
+		}
+		goto out;
+	}
+	w->keys = xcalloc(page.nkeys ? page.nkeys : 1, sizeof(*w->keys));
+	for (i = 0; i < page.nkeys; i++)
+		if (page.keys[i].status && !strcmp(page.keys[i].status, "Active"))
+			active++;
+	for (i = 0; i < page.nkeys; i++) {
+		const struct iam_access_key *ak = &page.keys[i];
+		struct audit_key *k = &w->keys[w->nkeys];
+		const struct cr_key *slot;
+		struct key_facts f;
+		time_t created;
+
+		if (!ak->create_date || iso8601_parse(ak->create_date, &created) < 0) {
+			strbuf_addf(err, "ListAccessKeys: key %s of user %s has an invalid CreateDate",
+				    ak->access_key_id ? ak->access_key_id : "?", w->name);
+			goto out;
+		}
+		k->user = xstrdup(w->name);
+		k->key_id = xstrdup_or_null(ak->access_key_id);
+		k->active = ak->status && !strcmp(ak->status, "Active");
+		k->created = created;
+		w->nkeys++;
+
+		/*
+		 * Last use: the report's date is at most 4 hours old and only
+		 * ever earlier than the truth, so it settles "not unused";
+		 * only a key the report calls unused (or cannot match) is
+		 * asked about live — unless the report is younger than the
+		 * 15 minutes at which AWS records last use anyway: then
+		 * asking again would only repeat it.
+		 */
+		slot = report_slot(w->report, created);
+		f.active = k->active;
+		f.created = created;
+		f.last_used = slot ? slot->last_used : 0;
+		if (slot && (w->report_fresh ||
+			     !(policy_key_findings(&o->policy, &f, active, o->now) & FINDING_UNUSED))) {
+			k->last_used = slot->last_used;
+			k->last_service = xstrdup_or_null(slot->last_used_service);
+			k->last_region = xstrdup_or_null(slot->last_used_region);
+		} else {
+			struct iam_key_last_used lu = { 0 };
+			(*calls)++;
+			if (iam_get_access_key_last_used(c, k->key_id, &lu, err) < 0) {
+				iam_key_last_used_release(&lu);
+				goto out;
+			}
+			if (!is_never(lu.last_used_date)) {
+				if (iso8601_parse(lu.last_used_date, &k->last_used) < 0) {
+					strbuf_addf(err, "GetAccessKeyLastUsed: invalid LastUsedDate '%s'",
+						    lu.last_used_date);
+					iam_key_last_used_release(&lu);
+					goto out;
+				}
+				k->last_service = is_never(lu.service_name) ? NULL : xstrdup(lu.service_name);
+				k->last_region = is_never(lu.region) ? NULL : xstrdup(lu.region);
+			}
+			iam_key_last_used_release(&lu);
+		}
+		f.last_used = k->last_used;
+		k->findings = policy_key_findings(&o->policy, &f, active, o->now);
+		any |= k->findings;
+	}
+
+	if (!o->all_keys) {
+		/* keep only keys with a finding: 7,500 keys on 5,000 users add up */
+		size_t kept = 0;
+		for (i = 0; i < w->nkeys; i++) {
+			if (w->keys[i].findings) {
+				w->keys[kept++] = w->keys[i];
+			} else {
+				audit_key_release(&w->keys[i]);
+				w->dropped++;
+			}
+		}
+		w->nkeys = kept;
+	}
+	exempt = policy_exempt_by_name(&o->policy, w->name, w->path, &reason);
+	if (!exempt && any && (policy_needs_tags(&o->policy) || policy_needs_groups(&o->policy)))
+		w->needs_lookup = 1; /* settled by resolve_exemptions() */
+	else
+		set_exempt(w, exempt, reason.buf);
+	rc = 0;
+out:
+	if (rc < 0)
+		reset_user(w);
+	strbuf_release(&reason);
+	iam_access_key_page_release(&page);
+	return rc;
+}
+
+/* The tag and group exemptions of w from its tags and groups. */
+static void exempt_by(const struct audit_options *o, struct work_user *w,
+		      const struct iam_tag *tags, size_t ntags, char *const *groups,
+		      size_t ngroups)
+{
+	struct user_facts uf = { w->name, w->path, NULL, NULL, 0, NULL, 0 };
+	struct strbuf reason = STRBUF_INIT;
+	const char **tk, **tv;
+	int exempt;
+
+	iam_tags_split(tags, ntags, &tk, &tv);
+	uf.tag_keys = tk;
+	uf.tag_values = tv;
+	uf.ntags = ntags;
+	uf.groups = (const char *const *)groups;
+	uf.ngroups = ngroups;
+	exempt = policy_user_exempt(&o->policy, &uf, &reason);
+	set_exempt(w, exempt, reason.buf);
+	w->needs_lookup = 0;
+	free(tk);
+	free(tv);
+	strbuf_release(&reason);
+}
+
+/* Reads one user's tags and groups (as the policy needs them). 0 / -1. */
+static int lookup_user(struct aws_client *c, const struct audit_options *o, struct work_user *w,
+		       unsigned long *calls, struct strbuf *err)
+{
+	struct iam_tag_page tags = { 0 };
+	struct iam_group_page groups = { 0 };
+	int rc = -1;
+
+	if (policy_needs_tags(&o->policy)) {
+		(*calls)++;
+		if (iam_list_user_tags(c, w->name, &tags, err) < 0)
+			goto gone;
+	}
+	if (policy_needs_groups(&o->policy)) {
+		(*calls)++;
+		if (iam_list_groups_for_user(c, w->name, &groups, err) < 0)
+			goto gone;
+	}
+	exempt_by(o, w, tags.tags, tags.ntags, groups.group_names, groups.ngroups);
+	rc = 0;
+	goto out;
+gone:
+	/* deleted since its keys were read: so are its keys */
+	if (!strcmp(aws_client_last_error_code(c), "NoSuchEntity")) {
+		strbuf_reset(err);
+		reset_user(w);
+		rc = 0;
+	}
+out:
+	iam_tag_page_release(&tags);
+	iam_group_page_release(&groups);
+	return rc;
+}
+
+struct worker_arg {
+	struct pool *pool;
+	struct aws_client *client;
+};
+
+/*
+ * After a user: adapt the pool's limit (p->lock held). A throttled user
+ * halves it only if it started after the last cut (at most one cut per
+ * round of in-flight users, as TCP cuts once per round trip).
+ */
+static void adapt_limit(struct pool *p, const struct work_user *w, int throttled, int verbose)
+{
+	int before = p->limit;
+
+	if (throttled) {
+		p->ok_streak = 0;
+		if (p->limit > 1 && w->epoch == p->epoch) {
+			p->limit /= 2;
+			p->epoch++;
+		}
+	} else if (p->limit < p->workers && ++p->ok_streak >= p->limit) {
+		p->limit++;
+		p->ok_streak = 0;
+	}
+	if (verbose && p->limit != before)
+		fprintf(stderr, "iamkeys: debug: %s: %d concurrent workers\n",
+			throttled ? "throttled" : "no throttling", p->limit);
+}
+
+/* The next user to scan (p->lock held), or NULL when there is none left. */
+static struct work_user *take_user(struct pool *p)
+{
+	for (;;) {
+		int more = p->nagain || p->next < p->nusers;
+
+		if (p->stop || (!more && !p->running))
+			return NULL;
+		if (more && p->running < p->limit) {
+			struct work_user *w = p->nagain ? p->again[--p->nagain] : p->users[p->next++];
+			w->epoch = p->epoch;
+			p->running++;
+			return w;
+		}
+		/* wait for a slot, or for a running user that may be put back */
+		pthread_cond_wait(&p->cond, &p->lock);
+	}
+}
+
+static void *worker(void *arg)
+{
+	struct worker_arg *wa = arg;
+	struct pool *p = wa->pool;
+	struct strbuf err = STRBUF_INIT;
+
+	for (;;) {
+		struct work_user *w;
+		unsigned long calls = 0, throttles;
+		int rc, throttled;
+
+		pthread_mutex_lock(&p->lock);
+		w = take_user(p);
+		pthread_mutex_unlock(&p->lock);
+		if (!w)
+			break;
+
+		throttles = wa->client->throttles;
+		rc = p->task(wa->client, p->o, w, &calls, &err);
+		throttled = wa->client->throttles != throttles;
+
+		pthread_mutex_lock(&p->lock);
+		p->running--;
+		p->calls += calls;
+		adapt_limit(p, w, throttled, wa->client->verbose);
+		if (rc < 0 && retry_is_throttle_code(aws_client_last_error_code(wa->client)) &&
+		    w->requeued < MAX_REQUEUE) {
+			/* out of attempts while throttled: again later, at the lower limit */
+			w->requeued++;
+			p->again[p->nagain++] = w;
+			rc = 0;
+		} else {
+			p->done++;
+		}
+		if (rc < 0) {
+			if (!p->stop)
+				strbuf_addbuf(&p->err, &err);
+			p->stop = 1;
+		}
+		pthread_cond_broadcast(&p->cond);
+		pthread_mutex_unlock(&p->lock);
+		strbuf_reset(&err);
+	}
+	strbuf_release(&err);
+	return NULL;
+}
+
+static double monotonic_s(void)
+{
+	return aws_monotonic_ms() / 1000.0;
+}
+
+/* Runs task on every user in users[] with o->jobs workers. 0 / -1. */
+static int run_pool(struct aws_client *c, const struct audit_options *o, user_task_fn task,
+		    struct work_user **users, size_t nusers, unsigned long *calls,
+		    struct strbuf *err)
+{
+	struct pool p;
+	int jobs = o->jobs < 1 ? 1 : o->jobs;
+	pthread_t *th;
+	struct worker_arg *args;
+	int started = 0, i, rc = 0, shown = 0;
+	double t0 = monotonic_s();
+
+	if (!nusers)
+		return 0;
+	if ((size_t)jobs > nusers)
+		jobs = (int)nusers;
+	memset(&p, 0, sizeof(p));
+	p.o = o;
+	p.users = users;
+	p.nusers = nusers;
+	p.task = task;
+	p.limit = p.workers = jobs;
+	p.again = xcalloc(nusers, sizeof(*p.again));
+	strbuf_init(&p.err, 0);
+	pthread_mutex_init(&p.lock, NULL);
+	pthread_cond_init(&p.cond, NULL);
+	th = xcalloc((size_t)jobs, sizeof(*th));
+	args = xcalloc((size_t)jobs, sizeof(*args));
+
+	for (i = 0; i < jobs; i++) {
+		args[i].pool = &p;
+		args[i].client = i == 0 ? c : aws_client_clone(c, err);
+		if (!args[i].client) {
+			rc = -1;
+			break;
+		}
+		if (pthread_create(&th[i], NULL, worker, &args[i])) {
+			if (i)
+				aws_client_free(args[i].client);
+			args[i].client = NULL;
+			strbuf_addstr(err, "cannot start a worker thread");
+			rc = -1;
+			break;
+		}
+		started++;
+	}
+	if (rc < 0) {
+		pthread_mutex_lock(&p.lock);
+		p.stop = 1;
+		pthread_cond_broadcast(&p.cond);
+		pthread_mutex_unlock(&p.lock);
+	}
+	/* progress on stderr while the workers run */
+	for (;;) {
+		size_t done;
+		int stop;
+		pthread_mutex_lock(&p.lock);
+		done = p.done;
+		stop = p.stop || !started;
+		pthread_mutex_unlock(&p.lock);
+		if (done >= nusers || stop)
+			break;
+		if (o->progress && monotonic_s() - t0 > 1.0) {
+			fprintf(stderr, "\rscanning users: %zu/%zu", done, nusers);
+			shown = 1;
+		}
+		aws_sleep_ms(100);
+	}
+	for (i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	if (shown)
+		fprintf(stderr, "\r%*s\r", 40, "");
+	for (i = 1; i < jobs; i++)
+		if (args[i].client)
+			aws_client_free(args[i].client);
+	if (p.stop && p.err.len) {
+		strbuf_addbuf(err, &p.err);
+		rc = -1;
+	}
+	*calls += p.calls;
+	strbuf_release(&p.err);
+	free(p.again);
+	pthread_cond_destroy(&p.cond);
+	pthread_mutex_destroy(&p.lock);
+	free(th);
+	free(args);
+	return rc;
+}
+
+/* GenerateCredentialReport until COMPLETE, then GetCredentialReport. */
+static int fetch_report(struct aws_client *c, const struct audit_options *o,
+			struct cred_report *rep, struct audit_result *out, unsigned long *calls,
+			struct aws_error *aerr, struct strbuf *err)
+{
+	double t0 = monotonic_s();
+	long delay = 250;
+	int first = 1;
+	struct strbuf csv = STRBUF_INIT;
+	char *generated = NULL;
+	int rc = -1;
+
+	for (;;) {
+		char *state = NULL;
+		(*calls)++;
+		if (iam_generate_credential_report_ex(c, &state, aerr, err) < 0)
+			goto out;
+		if (state && !strcmp(state, "COMPLETE")) {
+			out->report_reused = first;
+			free(state);
+			break;
+		}
+		free(state);
+		first = 0;
+		if (monotonic_s() - t0 > (double)o->report_timeout_s) {
+			strbuf_addf(err, "GenerateCredentialReport: the report was not ready after %lds",
+				    o->report_timeout_s);
+			goto out;
+		}
+		aws_sleep_ms(delay);
+		delay = delay * 2 > 4000 ? 4000 : delay * 2;
+	}
+	(*calls)++;
+	if (iam_get_credential_report_ex(c, &csv, &generated, aerr, err) < 0)
+		goto out;
+	if (generated)
+		iso8601_parse(generated, &out->report_generated);
+	if (cred_report_parse(csv.buf, csv.len, rep, err) < 0)
+		goto out;
+	rc = 0;
+out:
+	free(generated);
+	strbuf_release(&csv);
+	return rc;
+}
+
+static int cmp_keys(const void *a, const void *b)
+{
+	const struct audit_key *x = a, *y = b;
+	int c;
+	if (x->is_root != y->is_root)
+		return x->is_root ? -1 : 1;
+	c = strcmp(x->user, y->user);
+	if (c)
+		return c;
+	if (x->created != y->created)
+		return x->created < y->created ? -1 : 1;
+	return strcmp(x->key_id ? x->key_id : "", y->key_id ? y->key_id : "");
+}
+
+/* Takes k over (scan_user already dropped keys without a finding unless --all). */
+static void add_key(struct audit_result *r, struct audit_key *k)
+{
+	size_t b;
+	r->keys_scanned += !k->is_root;
+	if (!k->exempt)
+		for (b = 0; b < FINDING_COUNT; b++)
+			if (k->findings & (1u << b))
+				r->findings_count[b]++;
+	ALLOC_GROW(r->keys, r->nkeys + 1, r->alloc);
+	r->keys[r->nkeys++] = *k;
+}
+
+static void add_root_row(struct audit_result *r)
+{
+	struct audit_key k;
+	memset(&k, 0, sizeof(k));
+	k.user = xstrdup("<root_account>");
+	k.is_root = 1;
+	k.active = 1;
+	k.findings = FINDING_ROOT_KEY;
+	add_key(r, &k);
+}
+
+static void collect(struct audit_result *out, struct work_user *users, size_t n)
+{
+	size_t i, j, total = out->nkeys;
+
+	/* one allocation, not a growing copy (peak RSS) */
+	for (i = 0; i < n; i++)
+		total += users[i].nkeys;
+	if (total > out->alloc) {
+		out->keys = xrealloc(out->keys, total * sizeof(*out->keys));
+		out->alloc = total;
+	}
+	for (i = 0; i < n; i++) {
+		out->keys_scanned += users[i].dropped;
+		for (j = 0; j < users[i].nkeys; j++)
+			add_key(out, &users[i].keys[j]);
+		free(users[i].keys);
+		users[i].keys = NULL;
+		users[i].nkeys = 0;
+	}
+}
+
+static void release_work(struct work_user *users, size_t n)
+{
+	size_t i;
+	for (i = 0; i < n; i++)
+		reset_user(&users[i]);
+	free(users);
+}
+
+/* Root keys in api mode: GetAccountSummary's AccountAccessKeysPresent. */
+static int root_has_keys(struct aws_client *c, unsigned long *calls, int *present,
+			 struct strbuf *err)
+{
+	struct iam_summary_entry *e = NULL;
+	size_t n = 0, i;
+	(*calls)++;
+	if (iam_get_account_summary(c, &e, &n, err) < 0)
+		return -1;
+	*present = 0;
+	for (i = 0; i < n; i++) {
+		if (!strcmp(e[i].key, "AccountAccessKeysPresent"))
+			*present = e[i].value > 0;
+		free(e[i].key);
+	}
+	free(e);
+	return 0;
+}
+
+static int scan_users(struct aws_client *c, const struct audit_options *o,
+		      struct work_user *work, size_t n, size_t nusers, unsigned long *calls,
+		      struct strbuf *err);
+
+static int audit_api(struct aws_client *c, const struct audit_options *o, struct audit_result *out,
+		     struct strbuf *err)
+{
+	struct iam_user_list users = { 0 };
+	struct work_user *work;
+	size_t i;
+	int rc = -1, root = 0;
+
+	out->source_used = AUDIT_SOURCE_API;
+	if (o->user) {
+		struct iam_user u = { 0 };
+		size_t err_len = err->len;
+		out->api_calls++;
+		if (iam_get_user(c, o->user, &u, err) < 0) {
+			if (o->user_may_be_missing &&
+			    !strcmp(aws_client_last_error_code(c), "NoSuchEntity")) {
+				strbuf_setlen(err, err_len);
+				return 0;
+			}
+			return -1;
+		}
+		ALLOC_GROW(users.users, 1, users.alloc);
+		users.users[0] = u;
+		users.nusers = 1;
+	} else {
+		if (root_has_keys(c, &out->api_calls, &root, err) < 0)
+			return -1;
+		if (iam_list_users(c, NULL, &users, err) < 0) {
+			iam_user_list_release(&users);
+			return -1;
+		}
+		out->api_calls += users.pages;
+	}
+	work = xcalloc(users.nusers + 1, sizeof(*work));
+	for (i = 0; i < users.nusers; i++) {
+		struct iam_user *u = &users.users[i];
+		work[i].name = u->user_name;
+		work[i].path = u->path;
+		/* only the name and path are used: the rest goes now (peak RSS) */
+		FREE_AND_NULL(u->user_id);
+		FREE_AND_NULL(u->arn);
+		FREE_AND_NULL(u->create_date);
+		FREE_AND_NULL(u->password_last_used);
+	}
+	if (scan_users(c, o, work, users.nusers, users.nusers, &out->api_calls, err) < 0)
+		goto out;
+	out->users_scanned = users.nusers;
+	if (root)
+		add_root_row(out);
+	collect(out, work, users.nusers);
+	rc = 0;
+out:
+	release_work(work, users.nusers);
+	iam_user_list_release(&users);
+	return rc;
+}
+
+/* Would this report row's keys have a finding now? */
+static int report_candidate(const struct audit_options *o, const struct cr_user *u)
+{
+	int i, active = 0;
+	for (i = 0; i < 2; i++)
+		active += u->keys[i].active == CR_TRUE;
+	for (i = 0; i < 2; i++) {
+		struct key_facts f;
+		if (u->keys[i].active == CR_NA || !u->keys[i].last_rotated)
+			continue;
+		f.active = u->keys[i].active == CR_TRUE;
+		f.created = u->keys[i].last_rotated;
+		f.last_used = u->keys[i].last_used;
+		if (policy_key_findings(&o->policy, &f, active, o->now))
+			return 1;
+	}
+	return 0;
+}
+
+static const char *path_from_arn(const char *arn, struct strbuf *buf)
+{
+	/* arn:aws:iam::123456789012:user/division/name -> /division/ */
+	const char *p = arn ? strstr(arn, ":user/") : NULL;
+	const char *last;
+	if (!p)
+		return "/";
+	p += 5;
+	last = strrchr(p, '/');
+	if (last == p)
+		return "/"; /* most users: no allocation */
+	strbuf_reset(buf);
+	strbuf_add(buf, p, (size_t)(last - p) + 1);
+	return buf->buf;
+}
+
+static int cmp_work_name(const void *a, const void *b)
+{
+	return strcmp((*(struct work_user *const *)a)->name, (*(struct work_user *const *)b)->name);
+}
+
+/* The users waiting for their tags and groups, sorted by name. */
+struct details_ctx {
+	const struct audit_options *o;
+	struct work_user **need;
+	size_t m;
+};
+
+static struct work_user *find_need(const struct details_ctx *d, const char *name)
+{
+	struct work_user key, *kp = &key, **found;
+
+	key.name = name;
+	found = bsearch(&kp, d->need, d->m, sizeof(*d->need), cmp_work_name);
+	return found ? *found : NULL;
+}
+
+static int want_detail(const char *name, void *ctx)
+{
+	return find_need(ctx, name) != NULL;
+}
+
+static void apply_detail(const struct iam_user_detail *u, void *ctx)
+{
+	const struct details_ctx *d = ctx;
+	struct work_user *w = find_need(d, u->user.user_name);
+
+	if (w && w->needs_lookup)
+		exempt_by(d->o, w, u->user.tags, u->user.ntags, u->groups, u->ngroups);
+}
+
+/*
+ * The tag and group exemptions of the users in need[] (those with a finding
+ * that no name or path exemption covers): one ListUserTags (and
+ * ListGroupsForUser) per user, or for everyone at once
+ * GetAccountAuthorizationDetails at 1,000 users a page, whichever takes
+ * fewer calls. nusers is the account's user count. The users the bulk read
+ * does not cover (not allowed: AccessDenied; or not found) are read one by
+ * one. 0 / -1.
+ */
+static int resolve_exemptions(struct aws_client *c, const struct audit_options *o,
+			      struct work_user **need, size_t m, size_t nusers,
+			      unsigned long *calls, struct strbuf *err)
+{
+	size_t i, k, per_user = (size_t)policy_needs_tags(&o->policy) +
+				(size_t)policy_needs_groups(&o->policy);
+
+	if (!m)
+		return 0;
+	if (m * per_user > nusers / 1000 + 1) {
+		struct details_ctx d = { o, need, m };
+		size_t err_len = err->len;
+
+		qsort(need, m, sizeof(*need), cmp_work_name);
+		if (iam_get_user_details(c, want_detail, &d, apply_detail, &d, calls, err) < 0) {
+			if (strcmp(aws_client_last_error_code(c), "AccessDenied"))
+				return -1;
+			strbuf_setlen(err, err_len);
+		}
+		for (i = k = 0; i < m; i++)
+			if (need[i]->needs_lookup)
+				need[k++] = need[i];
+		m = k;
+	}
+	return run_pool(c, o, lookup_user, need, m, calls, err);
+}
+
+/*
+ * Reads the users in work[]: their keys and findings (scan_user), then the
+ * tags and groups of those whose exemption depends on them. 0 / -1.
+ */
+static int scan_users(struct aws_client *c, const struct audit_options *o,
+		      struct work_user *work, size_t n, size_t nusers, unsigned long *calls,
+		      struct strbuf *err)
+{
+	struct work_user **ptrs = xcalloc(n + 1, sizeof(*ptrs));
+	size_t i, m = 0;
+	int rc;
+
+	for (i = 0; i < n; i++)
+		ptrs[i] = &work[i];
+	rc = run_pool(c, o, scan_user, ptrs, n, calls, err);
+	if (rc == 0) {
+		for (i = 0; i < n; i++)
+			if (work[i].needs_lookup)
+				ptrs[m++] = &work[i];
+		rc = resolve_exemptions(c, o, ptrs, m, nusers, calls, err);
+	}
+	free(ptrs);
+	return rc;
+}
+
+static int audit_report(struct aws_client *c, const struct audit_options *o,
+			struct audit_result *out, struct strbuf *err)
+{
+	struct cred_report rep = { 0 };
+	struct aws_error aerr = { 0 };
+	struct work_user *work = NULL;
+	struct strbuf *paths = NULL;
+	size_t i, n = 0;
+	int rc = -1, root = 0;
+
+	if (fetch_report(c, o, &rep, out, &out->api_calls, &aerr, err) < 0) {
+		if (aerr.code && !strcmp(aerr.code, "AccessDenied")) {
+			fprintf(stderr, "iamkeys: warning: the credential report was denied (%s); "
+					"falling back to --source api\n", err->buf);
+			strbuf_reset(err);
+			aws_error_release(&aerr);
+			cred_report_release(&rep);
+			return audit_api(c, o, out, err);
+		}
+		goto out;
+	}
+	out->source_used = AUDIT_SOURCE_REPORT;
+	/* arrays for the candidates only (peak RSS: a fifth of them may do) */
+	for (i = 0; i < rep.nusers; i++)
+		n += !rep.users[i].is_root && (o->all_keys || report_candidate(o, &rep.users[i]));
+	work = xcalloc(n + 1, sizeof(*work));
+	paths = xcalloc(n + 1, sizeof(*paths));
+	n = 0;
+	for (i = 0; i < rep.nusers; i++) {
+		const struct cr_user *u = &rep.users[i];
+		if (u->is_root) {
+			root = u->keys[0].active == CR_TRUE || u->keys[1].active == CR_TRUE;
+			continue;
+		}
+		out->users_scanned++;
+		out->keys_scanned += (u->keys[0].active != CR_NA && u->keys[0].last_rotated) +
+				     (u->keys[1].active != CR_NA && u->keys[1].last_rotated);
+		if (!o->all_keys && !report_candidate(o, u))
+			continue;
+		strbuf_init(&paths[n], 0);
+		work[n].name = u->user;
+		work[n].path = path_from_arn(u->arn, &paths[n]);
+		work[n].report = u;
+		work[n].report_fresh = out->report_generated &&
+				       (long long)o->now - (long long)out->report_generated <= 15 * 60;
+		n++;
+	}
+	if (scan_users(c, o, work, n, out->users_scanned, &out->api_calls, err) < 0)
+		goto out;
+	if (root)
+		add_root_row(out);
+	/* keys_scanned counted from the report; don't count re-read keys twice */
+	{
+		size_t scanned = out->keys_scanned;
+		collect(out, work, n);
+		out->keys_scanned = scanned;
+	}
+	rc = 0;
+out:
+	if (work)
+		release_work(work, n);
+	for (i = 0; paths && i < n; i++)
+		strbuf_release(&paths[i]);
+	free(paths);
+	aws_error_release(&aerr);
+	cred_report_release(&rep);
+	return rc;
+}
+
+int audit_run(struct aws_client *c, const struct audit_options *o, struct audit_result *out,
+	      struct strbuf *err)
+{
+	unsigned long before = c->calls;
+	int rc;
+	memset(out, 0, sizeof(*out));
+	if (o->user || o->source == AUDIT_SOURCE_API)
+		rc = audit_api(c, o, out, err);
+	else
+		rc = audit_report(c, o, out, err);
+	if (rc == 0 && out->nkeys)
+		qsort(out->keys, out->nkeys, sizeof(*out->keys), cmp_keys);
+	(void)before;
+	return rc;
+}
