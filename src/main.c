@@ -1,12 +1,13 @@
 /*
  * iamkeys: check and rotate the access keys of AWS IAM users.
  * main.c only sets up the process, finds the command in the table and maps
- * its result to the exit code:
- *   0  success (audit: no finding at or above --fail-on)
- *   1  runtime or AWS error
- *   2  usage error (bad option, value or argument)
- *   3  findings at or above --fail-on, or a blocked/failed rotation step
- *   4  --org/--accounts: some accounts failed, the others ran (docs/scale.md)
+ * its result to the exit code (exit_codes below: `iamkeys --help`, the man
+ * page and the README's table are printed from it).
+ *
+ * `iamkeys --dump-options` (hidden) prints the command table, every
+ * command's option table, the exit codes, the sinks and the IAM actions as
+ * one JSON document: scripts/gendoc.py makes the man pages, the shell
+ * completions and the README's generated blocks from it.
  */
 #include "core/compat.h"
 #include "cmd/cli.h"
@@ -41,13 +42,42 @@ static const struct command commands[] = {
 	  "iamkeys rollback --user NAME [--apply]" },
 };
 
-static const int exit_codes[] = {
-	[CMD_OK] = 0,
-	[CMD_FAILED] = 1,
-	[CMD_USAGE] = 2,
-	[CMD_FINDINGS] = 3,
-	[CMD_PARTIAL] = 4,
+static const struct exit_code {
+	int code;
+	const char *meaning;
+} exit_codes[] = {
+	[CMD_OK] = { 0, "success; audit: no finding at or above --fail-on" },
+	[CMD_FAILED] = { 1, "runtime or AWS error (one line on stderr: action, AWS code, message, "
+			    "request id)" },
+	[CMD_USAGE] = { 2, "usage error (unknown option, bad value, missing value, bad "
+			   "configuration file)" },
+	[CMD_FINDINGS] = { 3, "audit: findings at or above --fail-on (default old); "
+			      "rotate/rollback: a user blocked, or a step failed or refused; "
+			      "deactivate/create/update/delete: an action refused by a guard" },
+	[CMD_PARTIAL] = { 4, "--org/--accounts: some accounts failed, the others ran (takes "
+			     "precedence over 3; every account failing is 1)" },
 };
+
+/* Prints text wrapped at width columns, every line after the first indented by indent. */
+static void print_wrapped(FILE *f, const char *text, size_t indent, size_t width)
+{
+	size_t col = indent;
+	while (*text) {
+		size_t n = strcspn(text, " ");
+		if (col > indent && col + 1 + n > width) {
+			fprintf(f, "\n%*s", (int)indent, "");
+			col = indent;
+		} else if (col > indent) {
+			fputc(' ', f);
+			col++;
+		}
+		fwrite(text, 1, n, f);
+		col += n;
+		text += n;
+		text += strspn(text, " ");
+	}
+	fputc('\n', f);
+}
 
 static void print_main_help(FILE *f)
 {
@@ -60,10 +90,43 @@ static void print_main_help(FILE *f)
 	fprintf(f, "\nglobal:\n"
 		   "  -h, --help    show this help ('iamkeys <command> --help' for a command)\n"
 		   "      --version print the version\n"
-		   "\nexit codes: 0 ok, 1 runtime or AWS error, 2 usage error,\n"
-		   "            3 findings at or above --fail-on (audit), blocked steps (rotate),\n"
-		   "              or an action refused by a guard (deactivate, create, update, delete),\n"
-		   "            4 some accounts failed and the others ran (--org, --accounts)\n");
+		   "\nexit codes:\n");
+	for (i = 0; i < ARRAY_SIZE(exit_codes); i++) {
+		fprintf(f, "  %d  ", exit_codes[i].code);
+		print_wrapped(f, exit_codes[i].meaning, 5, 79);
+	}
+}
+
+/* iamkeys --dump-options: see the comment at the top. */
+static int dump_options(void)
+{
+	json_t *doc = json_object(), *cmds = json_array(), *codes = json_array();
+	struct cli cli;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < ARRAY_SIZE(commands); i++) {
+		static const char *no_args[] = { NULL };
+		memset(&cli, 0, sizeof(cli));
+		cli.cmd = &commands[i];
+		cli.dump = cmds;
+		if (commands[i].fn(&cli, 0, no_args) != CMD_OK)
+			rc = error("cannot dump the options of '%s'", commands[i].name);
+		cli_release(&cli);
+	}
+	for (i = 0; i < ARRAY_SIZE(exit_codes); i++)
+		json_array_append_new(codes, json_pack("{s:i, s:s}", "code", exit_codes[i].code,
+						       "meaning", exit_codes[i].meaning));
+	json_object_set_new(doc, "program", json_string("iamkeys"));
+	json_object_set_new(doc, "version", json_string(IAMKEYS_VERSION));
+	json_object_set_new(doc, "commands", cmds);
+	json_object_set_new(doc, "exit_codes", codes);
+	cli_dump_tables(doc);
+	if (!rc && json_dumpf(doc, stdout, JSON_INDENT(1) | JSON_PRESERVE_ORDER) < 0)
+		rc = -1;
+	json_decref(doc);
+	putchar('\n');
+	return rc < 0 ? exit_codes[CMD_FAILED].code : 0;
 }
 
 int main(int argc, const char **argv)
@@ -74,7 +137,7 @@ int main(int argc, const char **argv)
 
 	if (argc < 2) {
 		print_main_help(stderr);
-		return exit_codes[CMD_USAGE];
+		return exit_codes[CMD_USAGE].code;
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		print_main_help(stdout);
@@ -84,6 +147,8 @@ int main(int argc, const char **argv)
 		printf("iamkeys %s\n", IAMKEYS_VERSION);
 		return 0;
 	}
+	if (!strcmp(argv[1], "--dump-options"))
+		return dump_options();
 	/*
 	 * Peak RSS of an audit of 5,000 users (docs/benchmarks.md). glibc
 	 * raises its trim threshold to twice the largest mmapped block freed
@@ -109,11 +174,11 @@ int main(int argc, const char **argv)
 			usage_error(NULL, "unknown option '%s' before the command", argv[1]);
 		else
 			usage_error(NULL, "unknown command '%s'", argv[1]);
-		return exit_codes[CMD_USAGE];
+		return exit_codes[CMD_USAGE].code;
 	}
 	if (http_global_init() < 0) {
 		error("cannot initialise libcurl");
-		return exit_codes[CMD_FAILED];
+		return exit_codes[CMD_FAILED].code;
 	}
 	rc = cli.cmd->fn(&cli, argc - 2, argv + 2);
 	cli_release(&cli);
@@ -124,5 +189,5 @@ int main(int argc, const char **argv)
 		error("cannot write to standard output");
 		rc = CMD_FAILED;
 	}
-	return exit_codes[rc];
+	return exit_codes[rc].code;
 }

@@ -3,6 +3,7 @@
 #include "aws/client.h"
 #include "aws/credentials.h"
 #include "core/awsconfig.h"
+#include "core/permissions.h"
 
 #include <openssl/crypto.h>
 
@@ -51,12 +52,120 @@ static void print_help(const struct cli *cli, const struct option *opts)
 	strbuf_release(&sb);
 }
 
+/*
+ * What a shell completes after an option that takes a value (scripts/gendoc.py
+ * writes the completion scripts from it): a list of words, or one of
+ * "sink" (the schemes of core/permissions.c), "profile" (the profiles of
+ * ~/.aws/config), "file". An option not named here completes a file when
+ * its placeholder is FILE or PATH, and nothing otherwise.
+ */
+static const char *const source_values[] = { "report", "api", NULL };
+static const char *const status_values[] = { "Active", "Inactive", NULL };
+static const struct {
+	const char *long_name;
+	const char *complete;
+	const char *const *values;
+} option_completions[] = {
+	{ "output", NULL, output_format_names },
+	{ "source", NULL, source_values },
+	{ "status", NULL, status_values },
+	{ "fail-on", "findings", NULL },
+	{ "to", "sink", NULL },
+	{ "profile", "profile", NULL },
+};
+
+static json_t *strings_json(const char *const *v)
+{
+	json_t *a = json_array();
+	for (; *v; v++)
+		json_array_append_new(a, json_string(*v));
+	return a;
+}
+
+static json_t *findings_json(void)
+{
+	json_t *a = json_array();
+	int i;
+	for (i = FINDING_COUNT - 1; i >= 0; i--)
+		json_array_append_new(a, json_string(finding_name(1u << i)));
+	json_array_append_new(a, json_string("any"));
+	json_array_append_new(a, json_string("none"));
+	return a;
+}
+
+static void dump_command(const struct cli *cli, const struct option *opts)
+{
+	static const char *const kinds[] = { [OPT_BOOL] = "bool",	  [OPT_STRING] = "string",
+					     [OPT_STRLIST] = "list",	  [OPT_DURATION] = "duration",
+					     [OPT_INT] = "int" };
+	json_t *c = json_object(), *a = json_array(), *flags = json_array();
+	size_t i;
+
+	for (; opts->kind != OPT_END; opts++) {
+		json_t *o;
+		const char *complete = NULL;
+		if (!opts->help)
+			continue;
+		o = json_pack("{s:s, s:s, s:s}", "long", opts->long_name, "kind", kinds[opts->kind],
+			      "help", opts->help);
+		if (opts->short_name)
+			json_object_set_new(o, "short", json_sprintf("%c", opts->short_name));
+		if (opts->kind != OPT_BOOL)
+			json_object_set_new(o, "argh",
+					    json_string(opts->argh ? opts->argh : "VALUE"));
+		json_object_set_new(o, "repeatable", json_boolean(opts->kind == OPT_STRLIST));
+		if (opts->kind != OPT_BOOL && opts->argh &&
+		    (!strcmp(opts->argh, "FILE") || !strcmp(opts->argh, "PATH")))
+			complete = "file";
+		for (i = 0; i < ARRAY_SIZE(option_completions); i++) {
+			if (strcmp(option_completions[i].long_name, opts->long_name) ||
+			    opts->kind == OPT_BOOL)
+				continue;
+			complete = option_completions[i].complete;
+			if (option_completions[i].values)
+				json_object_set_new(o, "values",
+						    strings_json(option_completions[i].values));
+		}
+		if (complete && !strcmp(complete, "findings"))
+			json_object_set_new(o, "values", findings_json());
+		else if (complete)
+			json_object_set_new(o, "complete", json_string(complete));
+		json_array_append_new(a, o);
+	}
+	if (cli->cmd->flags & NEEDS_CREDS)
+		json_array_append_new(flags, json_string("needs-creds"));
+	if (cli->cmd->flags & MUTATES)
+		json_array_append_new(flags, json_string("mutates"));
+	json_object_set_new(c, "name", json_string(cli->cmd->name));
+	json_object_set_new(c, "summary", json_string(cli->cmd->summary));
+	json_object_set_new(c, "usage", json_string(cli->cmd->usage));
+	json_object_set_new(c, "flags", flags);
+	json_object_set_new(c, "options", a);
+	json_array_append_new(cli->dump, c);
+}
+
+void cli_dump_tables(json_t *doc)
+{
+	json_t *sinks = json_array();
+	const struct sink_scheme *k;
+	for (k = sink_schemes; k->scheme; k++)
+		json_array_append_new(sinks, json_pack("{s:s, s:s, s:s}", "scheme", k->scheme, "form",
+						       k->form, "help", k->help));
+	json_object_set_new(doc, "sinks", sinks);
+	json_object_set_new(doc, "permissions", permissions_json());
+}
+
 int cli_parse(struct cli *cli, struct option *opts, int argc, const char **argv,
 	      struct opt_list *rest, int max_positional)
 {
 	struct strbuf err = STRBUF_INIT;
 	int help = 0;
 	const char *no_color;
+
+	if (cli->dump) {
+		dump_command(cli, opts);
+		return CMD_OK;
+	}
 
 	if (options_parse(opts, argc, argv, rest, &help, &err) < 0) {
 		usage_error(cli, "%s", err.buf);

@@ -42,6 +42,7 @@ struct cli {
 	enum output_format fmt;
 	struct out_style style;
 	struct aws_client *client; /* built by cli_client() */
+	json_t *dump; /* iamkeys --dump-options: cli_parse appends the command here */
 };
 
 struct command {
@@ -76,6 +77,11 @@ int cli_parse(struct cli *cli, struct option *opts, int argc, const char **argv,
 int cli_exemptions(struct cli *cli, struct audit_policy *p, const char *exempt_tag,
 		   const struct opt_list *exclude, const struct opt_list *paths,
 		   const struct opt_list *groups, struct strbuf *tagbuf);
+/*
+ * iamkeys --dump-options: adds the tables the documentation and the shell
+ * completions are generated from (sinks, option values, IAM actions) to doc.
+ */
+void cli_dump_tables(json_t *doc);
 /* The AWS client for this run (credentials chain, region, endpoint); NULL after printing an error. */
 struct aws_client *cli_client(struct cli *cli);
 void cli_release(struct cli *cli);

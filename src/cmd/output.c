@@ -3,17 +3,22 @@
 #include "core/strbuf.h"
 #include "core/csv.h"
 
+const char *const output_format_names[] = {
+	[OUTPUT_TABLE] = "table",
+	[OUTPUT_JSON] = "json",
+	[OUTPUT_CSV] = "csv",
+	NULL,
+};
+
 int output_format_parse(const char *s, enum output_format *out)
 {
-	if (!strcmp(s, "table"))
-		*out = OUTPUT_TABLE;
-	else if (!strcmp(s, "json"))
-		*out = OUTPUT_JSON;
-	else if (!strcmp(s, "csv"))
-		*out = OUTPUT_CSV;
-	else
-		return -1;
-	return 0;
+	int i;
+	for (i = 0; output_format_names[i]; i++)
+		if (!strcmp(s, output_format_names[i])) {
+			*out = (enum output_format)i;
+			return 0;
+		}
+	return -1;
 }
 
 void out_table_init(struct out_table *t, const struct out_column *cols, size_t ncols)

@@ -10,6 +10,8 @@
 enum output_format { OUTPUT_TABLE, OUTPUT_JSON, OUTPUT_CSV };
 /* "table" | "json" | "csv"; 0 / -1. */
 int output_format_parse(const char *s, enum output_format *out);
+/* The --output values, indexed by enum output_format, NULL-terminated. */
+extern const char *const output_format_names[];
 
 enum cell_type { CELL_NULL, CELL_STR, CELL_INT, CELL_BOOL, CELL_STRLIST };
 

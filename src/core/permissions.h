@@ -1,0 +1,53 @@
+#ifndef IAMKEYS_PERMISSIONS_H
+#define IAMKEYS_PERMISSIONS_H
+/*
+ * Which AWS actions each command and each sink calls, in one table: `iamkeys
+ * policy` prints a least-privilege IAM policy from it, and the README's
+ * permission list and the man pages are generated from it (scripts/gendoc.py
+ * through `iamkeys --dump-options`). tests/cli/test_policy.py runs every
+ * command against the emulator with exactly the printed actions, and with
+ * each one taken away, so the table cannot drift from what the code calls.
+ */
+#include "core/strbuf.h"
+
+#include <jansson.h>
+
+/* A sink scheme of --to (src/sinks/sink.c): "secretsmanager", "secretsmanager:NAME". */
+struct sink_scheme {
+	const char *scheme; /* "-" for stdout */
+	const char *form;   /* "secretsmanager:NAME" */
+	const char *help;
+};
+/* Terminated by an entry with scheme NULL. */
+extern const struct sink_scheme sink_schemes[];
+
+enum permission_flags {
+	/* Denied, the command goes on another way (see note) instead of failing. */
+	PERM_FALLBACK = 1u << 0,
+};
+
+struct permission {
+	const char *scope;    /* a command, "sink:SCHEME", or "org" (--org / --accounts) */
+	const char *action;   /* "iam:ListUsers" */
+	const char *resource; /* "*", an ARN pattern; "{sink}": the sink's ARN */
+	const char *when;     /* the options that make the command call it ("" = always) */
+	unsigned flags;
+	const char *note;     /* why, for the README; NULL if obvious */
+};
+/* Terminated by an entry with scope NULL. */
+extern const struct permission permissions[];
+
+/*
+ * The IAM policy document (a JSON object) for command, with the actions
+ * of the sink spec (NULL: none; "secretsmanager:app/{user}") and with org
+ * the --org / --accounts calls. Statements are grouped by resource, actions
+ * sorted. Returns NULL with a one-line error in err for an unknown command
+ * or sink. Caller owns the result.
+ */
+json_t *permissions_policy(const char *command, const char *sink, int org, struct strbuf *err);
+/* The whole table as a JSON array (for iamkeys --dump-options). */
+json_t *permissions_json(void);
+/* 1 if the table names command, else 0. */
+int permissions_know_command(const char *command);
+
+#endif
