@@ -40,6 +40,8 @@ static const struct command commands[] = {
 	{ "rollback", cmd_rollback, NEEDS_CREDS | MUTATES,
 	  "Reactivate the old key of a rotation in stage deactivated.",
 	  "iamkeys rollback --user NAME [--apply]" },
+	{ "policy", cmd_policy, 0, "Print the least-privilege IAM policy a command needs (JSON).",
+	  "iamkeys policy [COMMAND] [--to SINK] [--org]" },
 };
 
 static const struct exit_code {

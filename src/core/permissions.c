@@ -11,7 +11,82 @@ const struct sink_scheme sink_schemes[] = {
 	{ NULL, NULL, NULL },
 };
 
+/*
+ * Resources: the IAM calls on a user take the user's ARN; the account-wide
+ * reads and sts:AssumeRole's role take "*" and the role ARN. sts:GetCallerIdentity
+ * (every mutating command calls it to know its own key) needs no permission.
+ */
+#define USER_ARN "arn:aws:iam::*:user/*"
+#define REPORT_FALLBACK "denied: the audit reads every user live instead (as --source api)"
+#define DETAILS_FALLBACK "tags and groups of 1,000 users a call; denied: read per user"
+#define SELECTION "--older-than, --unused (the audit's reads on live data)"
+
 const struct permission permissions[] = {
+	{ "users", "iam:ListUsers", "*", "", 0, NULL },
+
+	{ "audit", "iam:GenerateCredentialReport", "*", "--source report (default)", PERM_FALLBACK, REPORT_FALLBACK },
+	{ "audit", "iam:GetCredentialReport", "*", "--source report (default)", PERM_FALLBACK, REPORT_FALLBACK },
+	{ "audit", "iam:ListUsers", "*", "--source api", 0, NULL },
+	{ "audit", "iam:GetAccountSummary", "*", "--source api", 0, "root keys" },
+	{ "audit", "iam:GetUser", USER_ARN, "--user", 0, NULL },
+	{ "audit", "iam:ListAccessKeys", USER_ARN, "", 0, NULL },
+	{ "audit", "iam:GetAccessKeyLastUsed", USER_ARN, "", 0, NULL },
+	{ "audit", "iam:GetAccountAuthorizationDetails", "*", "many users with a finding", PERM_FALLBACK, DETAILS_FALLBACK },
+	{ "audit", "iam:ListUserTags", USER_ARN, "few users with a finding", 0, "the tag exemption" },
+	{ "audit", "iam:ListGroupsForUser", USER_ARN, "--exempt-group", 0, NULL },
+
+	{ "deactivate", "iam:ListAccessKeys", USER_ARN, "", 0, NULL },
+	{ "deactivate", "iam:GetAccessKeyLastUsed", USER_ARN, "", 0, "the in-use guard" },
+	{ "deactivate", "iam:UpdateAccessKey", USER_ARN, "", 0, NULL },
+	{ "deactivate", "iam:ListUsers", "*", SELECTION, 0, NULL },
+	{ "deactivate", "iam:GetAccountSummary", "*", SELECTION, 0, NULL },
+	{ "deactivate", "iam:GetAccountAuthorizationDetails", "*", SELECTION, PERM_FALLBACK, DETAILS_FALLBACK },
+	{ "deactivate", "iam:ListUserTags", USER_ARN, SELECTION, 0, "the tag exemption" },
+	{ "deactivate", "iam:ListGroupsForUser", USER_ARN, "--exempt-group", 0, NULL },
+
+	{ "update", "iam:ListAccessKeys", USER_ARN, "", 0, NULL },
+	{ "update", "iam:GetAccessKeyLastUsed", USER_ARN, "--status Inactive", 0, "the in-use guard" },
+	{ "update", "iam:UpdateAccessKey", USER_ARN, "", 0, NULL },
+
+	{ "delete", "iam:ListAccessKeys", USER_ARN, "", 0, NULL },
+	{ "delete", "iam:GetAccessKeyLastUsed", USER_ARN, "", 0, "the in-use guard" },
+	{ "delete", "iam:DeleteAccessKey", USER_ARN, "", 0, NULL },
+	{ "delete", "iam:ListUsers", "*", "--older-than", 0, NULL },
+	{ "delete", "iam:GetAccountSummary", "*", "--older-than", 0, NULL },
+	{ "delete", "iam:GetAccountAuthorizationDetails", "*", "--older-than", PERM_FALLBACK, DETAILS_FALLBACK },
+	{ "delete", "iam:ListUserTags", USER_ARN, "--older-than", 0, "the tag exemption" },
+	{ "delete", "iam:ListGroupsForUser", USER_ARN, "--exempt-group", 0, NULL },
+
+	{ "create", "iam:ListAccessKeys", USER_ARN, "", 0, NULL },
+	{ "create", "iam:CreateAccessKey", USER_ARN, "", 0, NULL },
+	{ "create", "iam:DeleteAccessKey", USER_ARN, "the sink failed", 0, "removes a key whose delivery failed" },
+
+	{ "rotate", "iam:ListUsers", "*", "without --user", 0, NULL },
+	{ "rotate", "iam:GetUser", USER_ARN, "--user", 0, NULL },
+	{ "rotate", "iam:ListAccessKeys", USER_ARN, "", 0, NULL },
+	{ "rotate", "iam:GetAccessKeyLastUsed", USER_ARN, "", 0, NULL },
+	{ "rotate", "iam:ListUserTags", USER_ARN, "", 0, "the rotation stage and the tag exemption" },
+	{ "rotate", "iam:ListGroupsForUser", USER_ARN, "--exempt-group", 0, NULL },
+	{ "rotate", "iam:TagUser", USER_ARN, "", 0, "records the rotation stage" },
+	{ "rotate", "iam:UntagUser", USER_ARN, "stage deactivated", 0, "removes the stage when done" },
+	{ "rotate", "iam:CreateAccessKey", USER_ARN, "stage due", 0, NULL },
+	{ "rotate", "iam:UpdateAccessKey", USER_ARN, "stage delivered", 0, NULL },
+	{ "rotate", "iam:DeleteAccessKey", USER_ARN, "stage deactivated", 0, NULL },
+
+	{ "rollback", "iam:ListAccessKeys", USER_ARN, "", 0, NULL },
+	{ "rollback", "iam:GetAccessKeyLastUsed", USER_ARN, "", 0, NULL },
+	{ "rollback", "iam:ListUserTags", USER_ARN, "", 0, "the rotation stage" },
+	{ "rollback", "iam:TagUser", USER_ARN, "", 0, NULL },
+	{ "rollback", "iam:UpdateAccessKey", USER_ARN, "", 0, NULL },
+
+	{ "sink:secretsmanager", "secretsmanager:GetSecretValue", "{sink}", "", 0, "read first, and read back after writing" },
+	{ "sink:secretsmanager", "secretsmanager:CreateSecret", "{sink}", "the first delivery", 0, NULL },
+	{ "sink:secretsmanager", "secretsmanager:PutSecretValue", "{sink}", "the secret exists", 0, NULL },
+	{ "sink:ssm", "ssm:GetParameter", "{sink}", "", 0, "read first, and read back (the AWS managed key aws/ssm needs no kms: permission)" },
+	{ "sink:ssm", "ssm:PutParameter", "{sink}", "", 0, NULL },
+
+	{ "org", "organizations:ListAccounts", "*", "--org", 0, NULL },
+	{ "org", "sts:AssumeRole", "arn:aws:iam::*:role/OrganizationAccountAccessRole", "--org, --accounts", 0, "the role of --role-name; it needs the command's own policy" },
 	{ NULL, NULL, NULL, NULL, 0, NULL },
 };
 
@@ -39,7 +114,130 @@ json_t *permissions_json(void)
 	return a;
 }
 
+/* Names of the commands that take --to (their policy includes the sink's). */
+static const char *const sink_commands[] = { "create", "rotate", NULL };
+
+static int takes_sink(const char *command)
+{
+	const char *const *c;
+	for (c = sink_commands; *c; c++)
+		if (!strcmp(*c, command))
+			return 1;
+	return 0;
+}
+
+/* name with every {placeholder} as "*" (a secret or parameter name pattern). */
+static void add_name_pattern(struct strbuf *out, const char *name)
+{
+	for (; *name; name++) {
+		const char *close;
+		if (*name == '{' && (close = strchr(name, '}'))) {
+			strbuf_addch(out, '*');
+			name = close;
+		} else {
+			strbuf_addch(out, *name);
+		}
+	}
+}
+
+/* The ARN pattern of a secretsmanager: or ssm: sink, or -1 (another scheme: no AWS calls). */
+static int sink_arn(const char *sink, const char **scope, struct strbuf *arn, struct strbuf *err)
+{
+	const struct sink_scheme *k;
+	size_t len = strcspn(sink, ":");
+	const char *name = sink[len] ? sink + len + 1 : "";
+
+	for (k = sink_schemes; k->scheme; k++)
+		if (strlen(k->scheme) == len && !strncmp(k->scheme, sink, len))
+			break;
+	if (!k->scheme || (strcmp(sink, "-") && !*name)) {
+		strbuf_addf(err, "unknown sink '%s' (use file:PATH, profile:NAME[@FILE], "
+				 "secretsmanager:NAME, ssm:NAME, exec:COMMAND or -)", sink);
+		return -1;
+	}
+	if (!strcmp(k->scheme, "secretsmanager")) {
+		*scope = "sink:secretsmanager";
+		strbuf_addstr(arn, "arn:aws:secretsmanager:*:*:secret:");
+		add_name_pattern(arn, name);
+		/* Secrets Manager appends "-" and six random characters */
+		strbuf_addstr(arn, "-??????");
+	} else if (!strcmp(k->scheme, "ssm")) {
+		*scope = "sink:ssm";
+		strbuf_addstr(arn, "arn:aws:ssm:*:*:parameter");
+		if (*name != '/')
+			strbuf_addch(arn, '/');
+		add_name_pattern(arn, name);
+	} else {
+		*scope = NULL;
+	}
+	return 0;
+}
+
+static int cmp_json_string(const void *a, const void *b)
+{
+	return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+}
+
+/* Adds action to the statement of resource in stmts (one statement per resource, in order). */
+static void add_action(json_t *stmts, const char *resource, const char *action)
+{
+	size_t i, j;
+	json_t *s, *actions;
+	json_array_foreach (stmts, i, s) {
+		if (strcmp(json_string_value(json_object_get(s, "Resource")), resource))
+			continue;
+		actions = json_object_get(s, "Action");
+		for (j = 0; j < json_array_size(actions); j++)
+			if (!strcmp(json_string_value(json_array_get(actions, j)), action))
+				return;
+		json_array_append_new(actions, json_string(action));
+		return;
+	}
+	json_array_append_new(stmts, json_pack("{s:s, s:[s], s:s}", "Effect", "Allow", "Action",
+					       action, "Resource", resource));
+}
+
 json_t *permissions_policy(const char *command, const char *sink, int org, struct strbuf *err)
 {
-	return NULL;
+	struct strbuf arn = STRBUF_INIT;
+	const char *sink_scope = NULL;
+	const struct permission *p;
+	json_t *stmts, *s;
+	size_t i;
+
+	if (command && !permissions_know_command(command)) {
+		strbuf_addf(err, "unknown command '%s'", command);
+		return NULL;
+	}
+	if (sink && command && !takes_sink(command)) {
+		strbuf_addf(err, "'%s' takes no sink (--to is for create and rotate)", command);
+		return NULL;
+	}
+	if (sink && sink_arn(sink, &sink_scope, &arn, err) < 0) {
+		strbuf_release(&arn);
+		return NULL;
+	}
+	stmts = json_array();
+	for (p = permissions; p->scope; p++) {
+		int is_command = strcmp(p->scope, "org") && strncmp(p->scope, "sink:", 5);
+		if ((is_command && (!command || !strcmp(p->scope, command))) ||
+		    (org && !strcmp(p->scope, "org")))
+			add_action(stmts, p->resource, p->action);
+		else if (sink_scope && !strcmp(p->scope, sink_scope))
+			add_action(stmts, arn.buf, p->action);
+	}
+	json_array_foreach (stmts, i, s) {
+		json_t *actions = json_object_get(s, "Action");
+		size_t n = json_array_size(actions), j;
+		json_t **v = xcalloc(n + 1, sizeof(*v));
+		for (j = 0; j < n; j++)
+			v[j] = json_incref(json_array_get(actions, j));
+		qsort(v, n, sizeof(*v), cmp_json_string);
+		json_array_clear(actions);
+		for (j = 0; j < n; j++)
+			json_array_append_new(actions, v[j]);
+		free(v);
+	}
+	strbuf_release(&arn);
+	return json_pack("{s:s, s:o}", "Version", "2012-10-17", "Statement", stmts);
 }

@@ -38,7 +38,8 @@ struct permission {
 extern const struct permission permissions[];
 
 /*
- * The IAM policy document (a JSON object) for command, with the actions
+ * The IAM policy document (a JSON object) for command (NULL: every
+ * command), with the actions
  * of the sink spec (NULL: none; "secretsmanager:app/{user}") and with org
  * the --org / --accounts calls. Statements are grouped by resource, actions
  * sorted. Returns NULL with a one-line error in err for an unknown command

@@ -1,0 +1,39 @@
+/*
+ * iamkeys policy: print the least-privilege IAM policy document a command
+ * needs, from the table in core/permissions.c. Calls no AWS API.
+ */
+#include "core/compat.h"
+#include "cmd/commands.h"
+#include "core/permissions.h"
+
+int cmd_policy(struct cli *cli, int argc, const char **argv)
+{
+	struct opt_list rest = { 0 };
+	const char *sink = NULL, *command = NULL;
+	int org = 0, rc;
+	struct option opts[] = {
+		{ "to", 0, OPT_STRING, &sink, "SINK", "add the actions of this sink (as create and rotate take it)", 0 },
+		{ "org", 0, OPT_BOOL, &org, NULL, "add the --org / --accounts calls (ListAccounts, AssumeRole)", 0 },
+		OPT_TERMINATOR,
+	};
+	struct strbuf err = STRBUF_INIT;
+	json_t *doc;
+
+	rc = cli_parse(cli, opts, argc, argv, &rest, 1);
+	if (rc >= 0)
+		goto done;
+	if (rest.n)
+		command = rest.items[0];
+	doc = permissions_policy(command, sink, org, &err);
+	if (!doc) {
+		rc = usage_error(cli, "%s", err.buf);
+		goto done;
+	}
+	rc = json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 ? CMD_FAILED : CMD_OK;
+	putchar('\n');
+	json_decref(doc);
+done:
+	strbuf_release(&err);
+	opt_list_release(&rest);
+	return rc;
+}
