@@ -69,6 +69,73 @@ fuzz:
 	  clang -std=c11 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined \
 	    $$f build-fuzz/libiamkeys.a $(PKG_LIBS) -o build-fuzz/fuzz/$$n || exit 1; done
 
+# ---- install, documentation, completions, package --------------------------
+# GNU conventions: make install PREFIX=/usr DESTDIR=/tmp/root; every directory
+# can be overridden (BINDIR, MANDIR, ...). The man pages, the completions and
+# the README's generated blocks come from the option tables in the code
+# (`iamkeys --dump-options`, scripts/gendoc.py): never edit them by hand.
+PREFIX         ?= /usr/local
+prefix         ?= $(PREFIX)
+exec_prefix    ?= $(prefix)
+BINDIR         ?= $(exec_prefix)/bin
+DATAROOTDIR    ?= $(prefix)/share
+MANDIR         ?= $(DATAROOTDIR)/man
+DOCDIR         ?= $(DATAROOTDIR)/doc/iamkeys
+BASHCOMPDIR    ?= $(DATAROOTDIR)/bash-completion/completions
+ZSHCOMPDIR     ?= $(DATAROOTDIR)/zsh/site-functions
+FISHCOMPDIR    ?= $(DATAROOTDIR)/fish/vendor_completions.d
+SYSTEMDUNITDIR ?= $(prefix)/lib/systemd/system
+INSTALL        ?= install
+INSTALL_PROGRAM ?= $(INSTALL) -m 0755
+INSTALL_DATA   ?= $(INSTALL) -m 0644
+# the man pages' date: SOURCE_DATE_EPOCH (reproducible builds), else the last commit
+DOC_DATE       ?= $(shell date -u -d @$${SOURCE_DATE_EPOCH:-$$(git log -1 --format=%ct 2>/dev/null || date +%s)} +%Y-%m-%d)
+UNITS          := iamkeys-audit.service iamkeys-audit.timer iamkeys-rotate.service iamkeys-rotate.timer
+EXAMPLES       := rotate.conf environment cron.d-iamkeys
+GENDOC         := $(PYTHON) scripts/gendoc.py --binary $(BUILD)/iamkeys
+
+.PHONY: man completions readme install uninstall package package-check
+man: $(BUILD)/man/.stamp
+completions: $(BUILD)/completions/.stamp
+
+$(BUILD)/man/.stamp: $(BUILD)/iamkeys scripts/gendoc.py $(wildcard docs/man/*.txt)
+	rm -rf $(BUILD)/man
+	$(GENDOC) --date $(DOC_DATE) man $(BUILD)/man
+	@touch $@
+
+$(BUILD)/completions/.stamp: $(BUILD)/iamkeys scripts/gendoc.py
+	$(GENDOC) completions $(BUILD)/completions
+	@touch $@
+
+# Rewrites the generated blocks of README.md (tests/cli/test_docs.py checks them).
+readme: $(BUILD)/iamkeys
+	$(GENDOC) readme README.md
+
+install: all man completions
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR) \
+	    $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \
+	    $(DESTDIR)$(DOCDIR)/examples
+	$(INSTALL_PROGRAM) $(BUILD)/iamkeys $(DESTDIR)$(BINDIR)/iamkeys
+	$(INSTALL_DATA) $(BUILD)/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL_DATA) $(BUILD)/completions/iamkeys.bash $(DESTDIR)$(BASHCOMPDIR)/iamkeys
+	$(INSTALL_DATA) $(BUILD)/completions/_iamkeys $(DESTDIR)$(ZSHCOMPDIR)/_iamkeys
+	$(INSTALL_DATA) $(BUILD)/completions/iamkeys.fish $(DESTDIR)$(FISHCOMPDIR)/iamkeys.fish
+	for u in $(UNITS); do sed 's|@BINDIR@|$(BINDIR)|g' dist/systemd/$$u > $(DESTDIR)$(SYSTEMDUNITDIR)/$$u \
+	    && chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$u || exit 1; done
+	$(INSTALL_DATA) $(EXAMPLES:%=dist/examples/%) $(DESTDIR)$(DOCDIR)/examples/
+
+# Removes exactly the files install puts there, and the directories that are
+# iamkeys' own (DOCDIR); shared directories such as BINDIR stay.
+uninstall: man
+	rm -f $(DESTDIR)$(BINDIR)/iamkeys
+	for f in $(BUILD)/man/*.1; do rm -f "$(DESTDIR)$(MANDIR)/man1/$${f##*/}"; done
+	rm -f $(DESTDIR)$(BASHCOMPDIR)/iamkeys $(DESTDIR)$(ZSHCOMPDIR)/_iamkeys \
+	    $(DESTDIR)$(FISHCOMPDIR)/iamkeys.fish
+	rm -f $(UNITS:%=$(DESTDIR)$(SYSTEMDUNITDIR)/%)
+	rm -f $(EXAMPLES:%=$(DESTDIR)$(DOCDIR)/examples/%)
+	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
+# ---- end of install, documentation, completions, package -------------------
+
 deps:
 	scripts/deps.sh
 

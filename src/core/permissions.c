@@ -17,9 +17,9 @@ const struct sink_scheme sink_schemes[] = {
  * (every mutating command calls it to know its own key) needs no permission.
  */
 #define USER_ARN "arn:aws:iam::*:user/*"
-#define REPORT_FALLBACK "denied: the audit reads every user live instead (as --source api)"
+#define REPORT_FALLBACK "denied: falls back to --source api"
 #define DETAILS_FALLBACK "tags and groups of 1,000 users a call; denied: read per user"
-#define SELECTION "--older-than, --unused (the audit's reads on live data)"
+#define SELECTION "--older-than, --unused"
 
 const struct permission permissions[] = {
 	{ "users", "iam:ListUsers", "*", "", 0, NULL },
@@ -82,7 +82,7 @@ const struct permission permissions[] = {
 	{ "sink:secretsmanager", "secretsmanager:GetSecretValue", "{sink}", "", 0, "read first, and read back after writing" },
 	{ "sink:secretsmanager", "secretsmanager:CreateSecret", "{sink}", "the first delivery", 0, NULL },
 	{ "sink:secretsmanager", "secretsmanager:PutSecretValue", "{sink}", "the secret exists", 0, NULL },
-	{ "sink:ssm", "ssm:GetParameter", "{sink}", "", 0, "read first, and read back (the AWS managed key aws/ssm needs no kms: permission)" },
+	{ "sink:ssm", "ssm:GetParameter", "{sink}", "", 0, "read first and read back; the AWS managed key aws/ssm needs no kms: permission" },
 	{ "sink:ssm", "ssm:PutParameter", "{sink}", "", 0, NULL },
 
 	{ "org", "organizations:ListAccounts", "*", "--org", 0, NULL },
