@@ -3,7 +3,8 @@
 # As root it runs apt-get; otherwise it prints the apt-get line to run.
 # --check: exit 0 if everything is installed, 1 otherwise (installs nothing).
 PKGS="build-essential pkg-config libcurl4-openssl-dev libssl-dev libxml2-dev libjansson-dev \
-libcmocka-dev git python3 python3-botocore python3-boto3 awscli faketime ca-certificates"
+libcmocka-dev git python3 python3-botocore python3-boto3 awscli faketime ca-certificates \
+groff mandoc zsh fish debhelper lintian"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
