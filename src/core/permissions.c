@@ -20,6 +20,7 @@ const struct sink_scheme sink_schemes[] = {
 #define REPORT_FALLBACK "denied: falls back to --source api"
 #define DETAILS_FALLBACK "tags and groups of 1,000 users a call; denied: read per user"
 #define SELECTION "--older-than, --unused"
+#define SINK_READ "read first: a sink that holds a current key means nothing to do; denied: the key is created anyway"
 
 const struct permission permissions[] = {
 	{ "users", "iam:ListUsers", "*", "", 0, NULL },
@@ -39,6 +40,7 @@ const struct permission permissions[] = {
 	{ "deactivate", "iam:GetAccessKeyLastUsed", USER_ARN, "", 0, "the in-use guard" },
 	{ "deactivate", "iam:UpdateAccessKey", USER_ARN, "", 0, NULL },
 	{ "deactivate", "iam:ListUsers", "*", SELECTION, 0, NULL },
+	{ "deactivate", "iam:GetUser", USER_ARN, "--user with a selector", 0, NULL },
 	{ "deactivate", "iam:GetAccountSummary", "*", SELECTION, 0, NULL },
 	{ "deactivate", "iam:GetAccountAuthorizationDetails", "*", SELECTION, PERM_FALLBACK, DETAILS_FALLBACK },
 	{ "deactivate", "iam:ListUserTags", USER_ARN, SELECTION, 0, "the tag exemption" },
@@ -52,6 +54,7 @@ const struct permission permissions[] = {
 	{ "delete", "iam:GetAccessKeyLastUsed", USER_ARN, "", 0, "the in-use guard" },
 	{ "delete", "iam:DeleteAccessKey", USER_ARN, "", 0, NULL },
 	{ "delete", "iam:ListUsers", "*", "--older-than", 0, NULL },
+	{ "delete", "iam:GetUser", USER_ARN, "--user with --older-than", 0, NULL },
 	{ "delete", "iam:GetAccountSummary", "*", "--older-than", 0, NULL },
 	{ "delete", "iam:GetAccountAuthorizationDetails", "*", "--older-than", PERM_FALLBACK, DETAILS_FALLBACK },
 	{ "delete", "iam:ListUserTags", USER_ARN, "--older-than", 0, "the tag exemption" },
@@ -79,11 +82,11 @@ const struct permission permissions[] = {
 	{ "rollback", "iam:TagUser", USER_ARN, "", 0, NULL },
 	{ "rollback", "iam:UpdateAccessKey", USER_ARN, "", 0, NULL },
 
-	{ "sink:secretsmanager", "secretsmanager:GetSecretValue", "{sink}", "", 0, "read first, and read back after writing" },
+	{ "sink:secretsmanager", "secretsmanager:GetSecretValue", "{sink}", "", PERM_FALLBACK, SINK_READ },
 	{ "sink:secretsmanager", "secretsmanager:CreateSecret", "{sink}", "the first delivery", 0, NULL },
 	{ "sink:secretsmanager", "secretsmanager:PutSecretValue", "{sink}", "the secret exists", 0, NULL },
-	{ "sink:ssm", "ssm:GetParameter", "{sink}", "", 0, "read first and read back; the AWS managed key aws/ssm needs no kms: permission" },
-	{ "sink:ssm", "ssm:PutParameter", "{sink}", "", 0, NULL },
+	{ "sink:ssm", "ssm:GetParameter", "{sink}", "", PERM_FALLBACK, SINK_READ },
+	{ "sink:ssm", "ssm:PutParameter", "{sink}", "", 0, "a SecureString with the AWS managed key aws/ssm: no kms: permission" },
 
 	{ "org", "organizations:ListAccounts", "*", "--org", 0, NULL },
 	{ "org", "sts:AssumeRole", "arn:aws:iam::*:role/OrganizationAccountAccessRole", "--org, --accounts", 0, "the role of --role-name; it needs the command's own policy" },
@@ -150,9 +153,13 @@ static int sink_arn(const char *sink, const char **scope, struct strbuf *arn, st
 	for (k = sink_schemes; k->scheme; k++)
 		if (strlen(k->scheme) == len && !strncmp(k->scheme, sink, len))
 			break;
-	if (!k->scheme || (strcmp(sink, "-") && !*name)) {
+	if (!k->scheme) {
 		strbuf_addf(err, "unknown sink '%s' (use file:PATH, profile:NAME[@FILE], "
 				 "secretsmanager:NAME, ssm:NAME, exec:COMMAND or -)", sink);
+		return -1;
+	}
+	if (strcmp(sink, "-") && !*name) {
+		strbuf_addf(err, "%s: empty target", sink);
 		return -1;
 	}
 	if (!strcmp(k->scheme, "secretsmanager")) {
