@@ -48,7 +48,7 @@ extern const struct permission permissions[];
 json_t *permissions_policy(const char *command, const char *sink, int org, struct strbuf *err);
 /* The whole table as a JSON array (for iamkeys --dump-options). */
 json_t *permissions_json(void);
-/* 1 if the table names command, else 0. */
+/* 1 if command is a command the table names (not "org" or "sink:..."), else 0. */
 int permissions_know_command(const char *command);
 
 #endif

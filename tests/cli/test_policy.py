@@ -337,3 +337,12 @@ class Output(CliTestCase):
             self.assertRc(res, 2)
             self.assertEqual(res.out, "")
             self.assertOneLineError(res, needle)
+
+    def test_every_command_that_calls_aws_is_in_the_table(self):
+        dump = json.loads(run(["--dump-options"], env=dict(os.environ)).out)
+        scopes = set(p["scope"] for p in dump["permissions"])
+        for c in dump["commands"]:
+            if "needs-creds" in c["flags"]:
+                self.assertIn(c["name"], scopes)
+                # and this file proves its policy
+                self.assertTrue(hasattr(Commands, "test_" + c["name"]), c["name"])
