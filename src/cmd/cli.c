@@ -233,6 +233,33 @@ int cli_exemptions(struct cli *cli, struct audit_policy *p, const char *exempt_t
 	return -1;
 }
 
+static int is_file(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && !S_ISDIR(st.st_mode);
+}
+
+char *cli_default_config(const char *name)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	const char *sys = getenv("IAMKEYS_SYSTEM_CONFIG_DIR");
+	struct strbuf path = STRBUF_INIT;
+
+	/* XDG: a relative XDG_CONFIG_HOME is ignored */
+	if (xdg && *xdg == '/')
+		strbuf_addf(&path, "%s/iamkeys/%s", xdg, name);
+	else if (home && *home == '/')
+		strbuf_addf(&path, "%s/.config/iamkeys/%s", home, name);
+	if (path.len && is_file(path.buf))
+		return strbuf_detach(&path, NULL);
+	strbuf_reset(&path);
+	strbuf_addf(&path, "%s/%s", sys && *sys ? sys : IAMKEYS_SYSCONFDIR "/iamkeys", name);
+	if (is_file(path.buf))
+		return strbuf_detach(&path, NULL);
+	strbuf_release(&path);
+	return NULL;
+}
+
 /* The selected profile's region from the shared config file, or NULL. */
 static char *profile_region(const char *profile)
 {

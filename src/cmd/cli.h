@@ -82,6 +82,17 @@ int cli_exemptions(struct cli *cli, struct audit_policy *p, const char *exempt_t
  * completions are generated from (sinks, option values, IAM actions) to doc.
  */
 void cli_dump_tables(json_t *doc);
+/*
+ * The configuration file NAME ("rotate.conf") for a run without --config:
+ * $XDG_CONFIG_HOME/iamkeys/NAME (default ~/.config/iamkeys/NAME) if it
+ * exists, else /etc/iamkeys/NAME (IAMKEYS_SYSTEM_CONFIG_DIR replaces
+ * /etc/iamkeys) if it exists, else NULL. The first found wins; the two are
+ * never merged. Caller frees the path.
+ */
+#ifndef IAMKEYS_SYSCONFDIR
+#define IAMKEYS_SYSCONFDIR "/etc"
+#endif
+char *cli_default_config(const char *name);
 /* The AWS client for this run (credentials chain, region, endpoint); NULL after printing an error. */
 struct aws_client *cli_client(struct cli *cli);
 void cli_release(struct cli *cli);

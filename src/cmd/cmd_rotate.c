@@ -451,6 +451,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	struct rotate_options o;
 	struct opt_list users = { 0 }, exclude = { 0 }, paths = { 0 }, groups = { 0 }, rest = { 0 };
 	const char *config = NULL, *plan_out = NULL, *plan_in = NULL, *exempt_tag = NULL;
+	char *default_config = NULL;
 	long long verify_timeout = 120;
 	int apply = 0, self = 0, all = 0, overwrite = 0, jobs = 8;
 	struct org_opts org;
@@ -547,6 +548,11 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		strbuf_release(&probe);
 	}
 	rc = CMD_FAILED;
+	if (!config && !o.cli.to && !self) {
+		/* unattended runs: the per-user, then the system configuration file */
+		default_config = cli_default_config("rotate.conf");
+		config = default_config;
+	}
 	if (config) {
 		if (read_text_file(config, &text, &err) < 0 ||
 		    rotconf_parse(&conf, text.buf, text.len, config, &err) < 0) {
@@ -608,6 +614,7 @@ done:
 	org_opts_release(&org);
 	rotate_report_release(&r);
 	rotconf_release(&conf);
+	free(default_config);
 	json_decref(plan_doc);
 	opt_list_release(&users);
 	opt_list_release(&exclude);
