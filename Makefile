@@ -134,6 +134,23 @@ uninstall: man
 	rm -f $(UNITS:%=$(DESTDIR)$(SYSTEMDUNITDIR)/%)
 	rm -f $(EXAMPLES:%=$(DESTDIR)$(DOCDIR)/examples/%)
 	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
+
+# The Debian package, built from a copy of the tracked files in PKGDIR (so the
+# tree stays clean): $(BUILD)/iamkeys_$(VERSION)_<arch>.deb, then lintian. package-check
+# also installs it on this machine (root), checks it and purges it.
+DEB_ARCH   := $(shell dpkg --print-architecture 2>/dev/null)
+DEB        := $(BUILD)/iamkeys_$(VERSION)_$(DEB_ARCH).deb
+PKGDIR     ?= build-pkg
+package:
+	rm -rf $(PKGDIR) && mkdir -p $(PKGDIR)/iamkeys-$(VERSION) $(BUILD)
+	git ls-files -co --exclude-standard -z | xargs -0 cp --parents -t $(PKGDIR)/iamkeys-$(VERSION)
+	cd $(PKGDIR)/iamkeys-$(VERSION) && dpkg-buildpackage -us -uc -b
+	mv $(PKGDIR)/iamkeys_$(VERSION)_$(DEB_ARCH).deb $(DEB)
+	lintian --fail-on error $(DEB)
+	@echo "package: $(DEB)"
+
+package-check: package
+	scripts/package-check.sh $(DEB) $(VERSION)
 # ---- end of install, documentation, completions, package -------------------
 
 deps:
@@ -143,6 +160,6 @@ format:
 	clang-format -i $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]')
 
 clean:
-	rm -rf build build-asan build-fuzz
+	rm -rf build build-asan build-fuzz build-pkg
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
