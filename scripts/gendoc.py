@@ -60,6 +60,19 @@ def with_values(o):
     return help
 
 
+def positionals(cmd):
+    """The operands of the command's usage line ("[COMMAND]"), which the option table
+    does not describe."""
+    words = cmd["usage"].split()[2:]
+    out = []
+    for prev, w in zip([""] + words, words):
+        if re.match(r"[\[(|]*-", prev) and not prev.endswith("]"):
+            continue  # an option's value
+        if re.fullmatch(r"(\[[A-Z][A-Z_]*\]|[A-Z][A-Z_]*)(\.\.\.)?", w):
+            out.append(w)
+    return out
+
+
 def opt_word(o):
     """--name ARG, as in a synopsis."""
     return "--%s%s" % (o["long"], " " + o["argh"] if "argh" in o else "")
@@ -155,7 +168,8 @@ def roff_options(opts):
 
 
 def roff_synopsis(cmd, common):
-    out = [".nf", "\\fBiamkeys %s\\fR" % cmd["name"]]
+    out = [".nf", "\\fBiamkeys %s\\fR" % cmd["name"] +
+           "".join(" \\fI%s\\fR" % w for w in positionals(cmd))]
     for o in own_options(cmd, common):
         out.append(".RS 4")
         out.append("[%s]" % roff_opt(o, short=False))
@@ -511,7 +525,7 @@ def readme_synopsis(dump, names):
     width = max(len(n) for n in names)
     for n in names:
         c = by_name[n]
-        words = ["[%s]" % opt_word(o) for o in own_options(c, common)]
+        words = positionals(c) + ["[%s]" % opt_word(o) for o in own_options(c, common)]
         if any(o in c["options"] for o in common):
             words.append("[common options]")
         first = "iamkeys %-*s" % (width, n)
