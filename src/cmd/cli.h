@@ -23,17 +23,25 @@ struct global_opts {
 	const char *region;
 	const char *endpoint_url;
 	const char *output;
+	const char *connect_timeout; /* seconds, or a duration ("30s", "2m"); 0 = no limit */
+	const char *read_timeout;
+	long connect_timeout_ms;     /* parsed: 0 = the default, -1 = no limit */
+	long read_timeout_ms;
 	int no_headers;
 	int debug;
+	int version;
 };
 
 #define OPT_COMMON(g)                                                                          \
 	{ "profile", 0, OPT_STRING, &(g).profile, "NAME", "use this profile of the shared AWS files", 0 }, \
 	{ "region", 0, OPT_STRING, &(g).region, "REGION", "AWS region (default: AWS_REGION, the profile, us-east-1)", 0 }, \
 	{ "endpoint-url", 0, OPT_STRING, &(g).endpoint_url, "URL", "send every request to this endpoint", 0 }, \
+	{ "connect-timeout", 0, OPT_STRING, &(g).connect_timeout, "SECONDS", "give up connecting after this long (default 5; 0: no limit)", 0 }, \
+	{ "read-timeout", 0, OPT_STRING, &(g).read_timeout, "SECONDS", "give up when nothing arrives for this long (default 60; 0: no limit)", 0 }, \
 	{ "output", 'o', OPT_STRING, &(g).output, "FORMAT", "table (default), json or csv", 0 }, \
 	{ "no-headers", 0, OPT_BOOL, &(g).no_headers, NULL, "omit the header line (table, csv)", 0 }, \
-	{ "debug", 0, OPT_BOOL, &(g).debug, NULL, "log each request and retry to stderr (never secrets)", 0 }
+	{ "debug", 0, OPT_BOOL, &(g).debug, NULL, "log each request and retry to stderr (never secrets)", 0 }, \
+	{ "version", 0, OPT_BOOL, &(g).version, NULL, "print the version and exit", 0 }
 
 struct command;
 struct cli {
@@ -76,6 +84,12 @@ int cli_parse(struct cli *cli, struct option *opts, int argc, const char **argv,
 int cli_exemptions(struct cli *cli, struct audit_policy *p, const char *exempt_tag,
 		   const struct opt_list *exclude, const struct opt_list *paths,
 		   const struct opt_list *groups, struct strbuf *tagbuf);
+/*
+ * The version line ("iamkeys 0.1.0"); with details, also the libraries it
+ * was built with and runs with (libcurl and its TLS library, OpenSSL,
+ * libxml2, jansson), one per line, as curl -V does.
+ */
+void cli_print_version(FILE *f, int details);
 /* The AWS client for this run (credentials chain, region, endpoint); NULL after printing an error. */
 struct aws_client *cli_client(struct cli *cli);
 void cli_release(struct cli *cli);

@@ -1,0 +1,203 @@
+"""What a careful user expects of every command: usage errors, closed pipes,
+timeouts, the CA bundle of the profile, versions and help."""
+import os
+import pty
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+from tests.cli.common import BINARY, CliTestCase, run
+from tests.emulator import fixtures
+from tests.emulator.harness import Emulator
+
+STATIC = {"AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+          "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+          "AWS_EC2_METADATA_DISABLED": "true", "PATH": "/usr/bin:/bin"}
+
+
+def bare_env(home, **extra):
+    env = dict(STATIC, HOME=home, AWS_CONFIG_FILE=os.path.join(home, "config"),
+               AWS_SHARED_CREDENTIALS_FILE=os.path.join(home, "credentials"))
+    env.update(extra)
+    return env
+
+
+class SilentServer:
+    """Accepts connections and never answers (a hung endpoint)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        self.stop = False
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.thread.start()
+
+    def loop(self):
+        self.sock.settimeout(0.2)
+        while not self.stop:
+            try:
+                c, _ = self.sock.accept()
+                self.conns.append(c)
+            except OSError:
+                pass
+
+    def close(self):
+        self.stop = True
+        self.thread.join()
+        for c in self.conns:
+            c.close()
+        self.sock.close()
+
+
+class OptionsTest(CliTestCase):
+    def setUp(self):
+        self.home = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.home)
+
+    def test_endpoint_url_not_a_url_is_a_usage_error(self):
+        for url in ("notaurl", "ftp://x", "http://h:99999", ""):
+            res = run(["users", "--endpoint-url", url], bare_env(self.home))
+            self.assertRc(res, 2)
+            self.assertOneLineError(res, "--endpoint-url")
+
+    def test_timeouts_parse(self):
+        for bad in ("x", "-1", "3601", "1.5", "10q", "2h"):
+            for opt in ("--connect-timeout", "--read-timeout"):
+                res = run(["users", opt, bad, "--endpoint-url", "http://127.0.0.1:1"],
+                          bare_env(self.home))
+                self.assertRc(res, 2)
+                self.assertOneLineError(res, "invalid %s '%s'" % (opt, bad))
+
+    def test_read_timeout_ends_a_hung_call(self):
+        srv = SilentServer()
+        self.addCleanup(srv.close)
+        t0 = time.monotonic()
+        res = run(["users", "--read-timeout", "1", "--endpoint-url",
+                   "http://127.0.0.1:%d" % srv.port], bare_env(self.home, AWS_MAX_ATTEMPTS="2"))
+        took = time.monotonic() - t0
+        self.assertRc(res, 1)
+        self.assertOneLineError(res, "ListUsers", "127.0.0.1:%d" % srv.port)
+        self.assertLess(took, 15, res)
+        self.assertGreater(took, 1.5, res)  # two attempts of about a second each
+        self.assertEqual(len(srv.conns), 2)
+
+    def test_unknown_host_names_the_cause(self):
+        # In a network namespace of its own with no interface up, resolving
+        # fails at once and nothing leaves the machine.
+        env = bare_env(self.home)
+        cmd = ["unshare", "-n", BINARY, "users", "--endpoint-url",
+               "http://nonexistent.invalid:1234"]
+        try:
+            p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+        except FileNotFoundError:
+            self.skipTest("no unshare")
+        if "unshare:" in p.stderr:
+            self.skipTest("cannot make a network namespace: " + p.stderr.strip())
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("Could not resolve host: nonexistent.invalid", p.stderr)
+        self.assertNotIn("bad argument", p.stderr)
+        self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
+
+    def test_version_everywhere(self):
+        res = run(["version"], bare_env(self.home))
+        self.assertRc(res, 0)
+        lines = res.out.splitlines()
+        self.assertRegex(lines[0], r"^iamkeys \d+\.\d+\.\d+$")
+        for lib in ("libcurl", "OpenSSL", "libxml2", "jansson"):
+            self.assertTrue(any(line.startswith(lib + " ") for line in lines), res.out)
+        short = run(["--version"], bare_env(self.home))
+        self.assertEqual(short.out, lines[0] + "\n")
+        for cmd in ("users", "audit", "deactivate", "create", "update", "delete", "rotate",
+                    "rollback"):
+            res = run([cmd, "--version"], bare_env(self.home))
+            self.assertRc(res, 0)
+            self.assertEqual(res.out, lines[0] + "\n", cmd)
+
+    def test_help_command_shows_the_commands_help(self):
+        for cmd in ("audit", "rotate", "users"):
+            a = run(["help", cmd], bare_env(self.home))
+            b = run([cmd, "--help"], bare_env(self.home))
+            self.assertRc(a, 0)
+            self.assertEqual(a.out, b.out)
+            self.assertTrue(a.out.startswith("usage: iamkeys %s" % cmd), a.out)
+        res = run(["help", "nosuch"], bare_env(self.home))
+        self.assertRc(res, 2)
+        self.assertOneLineError(res, "unknown command 'nosuch'")
+
+
+class EmulatorCliTest(CliTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.emu = Emulator(fixture=fixtures.many_users(1500, seed=3))
+        cls.emu.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.emu.stop()
+
+    def setUp(self):
+        self.emu.clear_faults()
+        self.emu.reset_calls()
+        self.home = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.home)
+
+    def test_closed_pipe_ends_quietly(self):
+        # the reader is gone before iamkeys writes a byte
+        r, w = os.pipe()
+        os.close(r)
+        p = subprocess.run([BINARY, "users"], env=self.emu.env(), stdout=w,
+                           stderr=subprocess.PIPE, text=True, timeout=120)
+        os.close(w)
+        self.assertEqual(p.returncode, 141, p.stderr)
+        self.assertEqual(p.stderr, "")
+        # and with a reader that stops after the first line
+        p = subprocess.run("%s users | head -1" % BINARY, shell=True, env=self.emu.env(),
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stderr, "")
+        self.assertEqual(len(p.stdout.splitlines()), 1)
+
+    def test_ca_bundle_of_the_profile(self):
+        cfg = os.path.join(self.home, "config")
+        with open(cfg, "w") as f:
+            f.write("[default]\nca_bundle = %s/missing-ca.pem\n" % self.home)
+        env = self.emu.env(AWS_CONFIG_FILE=cfg)
+        env.pop("AWS_CA_BUNDLE", None)
+        res = run(["users"], env)
+        self.assertRc(res, 1)
+        self.assertOneLineError(res, "cannot read ca_bundle of the profile '%s/missing-ca.pem'"
+                                % self.home)
+        self.assertEqual(self.emu.calls(), [])
+        # AWS_CA_BUNDLE wins over the profile's, as in the SDKs
+        env["AWS_CA_BUNDLE"] = "/etc/ssl/certs/ca-certificates.crt"
+        res = run(["users", "--output", "csv"], env)
+        self.assertRc(res, 0)
+
+    def test_term_dumb_gets_no_bold(self):
+        def table_on_tty(term):
+            master, slave = pty.openpty()
+            env = self.emu.env(TERM=term)
+            env.pop("NO_COLOR", None)
+            p = subprocess.Popen([BINARY, "users"], env=env, stdout=slave,
+                                 stderr=subprocess.PIPE)
+            os.close(slave)
+            out = b""
+            while True:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            p.wait(timeout=60)
+            os.close(master)
+            return out
+        self.assertIn(b"\033[1m", table_on_tty("xterm"))
+        self.assertNotIn(b"\033", table_on_tty("dumb"))
