@@ -127,6 +127,11 @@ int options_parse(struct option *opts, int argc, const char **argv, struct opt_l
 			opt_list_push(rest, a);
 			continue;
 		}
+		if (o->seen && o->kind != OPT_BOOL && o->kind != OPT_STRLIST) {
+			/* the last one winning would silently drop the first */
+			strbuf_addf(err, "option '%s' given twice: it takes one value", display);
+			return -1;
+		}
 		o->seen = 1;
 		if (o->kind == OPT_BOOL) {
 			*(int *)o->dest = 1;

@@ -201,3 +201,69 @@ class EmulatorCliTest(CliTestCase):
             return out
         self.assertIn(b"\033[1m", table_on_tty("xterm"))
         self.assertNotIn(b"\033", table_on_tty("dumb"))
+
+
+class RepeatedOptionsAndSummaryTest(CliTestCase):
+    @classmethod
+    def setUpClass(cls):
+        from tests.cli.test_audit import audit_fixture
+        cls.fixture = audit_fixture
+        cls.emu = Emulator(fixture=audit_fixture())
+        cls.emu.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.emu.stop()
+
+    def setUp(self):
+        self.emu.load(self.fixture())
+        self.emu.clear_faults()
+        self.emu.reset_calls()
+
+    def test_audit_user_repeats(self):
+        import json
+        res = run(["audit", "--user", "two", "--user", "old-used", "--user", "two",
+                   "--output", "json"], self.emu.env())
+        self.assertRc(res, 3)  # old-used is old
+        doc = json.loads(res.out)
+        self.assertEqual(sorted({k["UserName"] for k in doc["Keys"]}), ["old-used", "two"])
+        self.assertEqual(doc["Summary"]["UsersScanned"], 2)
+        got = sorted(c["params"].get("UserName") for c in self.emu.calls()
+                     if c["action"] == "GetUser")
+        self.assertEqual(got, ["old-used", "two"])  # the name given twice is read once
+
+    def test_single_value_options_refuse_a_second_value(self):
+        cases = [
+            (["create", "--user", "young", "--to", "file:/tmp/a", "--to", "file:/tmp/b"],
+             "option '--to' given twice"),
+            (["update", "--user", "two", "--key", fixtures.key_id("two-a"), "--status",
+              "Inactive", "--status", "Active"], "option '--status' given twice"),
+            (["audit", "--max-age", "90d", "--max-age=30d"], "option '--max-age' given twice"),
+            (["deactivate", "--user", "a", "--user", "b", "--key", "AKIAX"],
+             "option '--user' given twice"),
+            (["users", "--output", "json", "--output", "csv"], "option '--output' given twice"),
+        ]
+        for args, msg in cases:
+            res = run(args, self.emu.env())
+            self.assertRc(res, 2)
+            self.assertOneLineError(res, msg)
+        self.assertEqual(self.emu.calls(), [])
+
+    def test_summary_counts_and_plurals(self):
+        res = run(["audit", "--user", "young"], self.emu.env(NO_COLOR="1"))
+        self.assertRc(res, 0)
+        self.assertEqual(res.out.splitlines()[-1],
+                         "1 user, 1 key scanned (source: api: --user reads the named users "
+                         "live); findings: none; 3 API calls")
+        res = run(["audit", "--exempt-path", "/system/"], self.emu.env(NO_COLOR="1"))
+        self.assertRc(res, 3)
+        last = res.out.splitlines()[-1]
+        self.assertRegex(last, r"^20 users, 20 keys scanned \(source: report, generated \d+s "
+                               r"ago\); 2 exempt users; findings: ")
+        res = run(["audit", "--exempt-path", "/system/", "--output", "json"], self.emu.env())
+        import json
+        self.assertEqual(json.loads(res.out)["Summary"]["ExemptUsers"], 2)
+        res = run(["audit"], self.emu.env(NO_COLOR="1"))
+        self.assertRegex(res.out.splitlines()[-1],
+                         r"^20 users, 20 keys scanned \(source: report, reused report "
+                         r"generated \d+s ago\); 1 exempt user; ")
