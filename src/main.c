@@ -35,7 +35,7 @@ static const struct command commands[] = {
 	  "Delete access keys, by default only Inactive ones (runbook step 2.4).",
 	  "iamkeys delete [--user NAME --key AKIA... | --older-than 30d] [--apply] [options]" },
 	{ "rotate", cmd_rotate, NEEDS_CREDS | MUTATES,
-	  "Rotate keys: create, deliver, verify, deactivate, delete (runbook step 4).",
+	  "Rotate keys: create, verify, deliver, deactivate, delete (the whole rotation).",
 	  "iamkeys rotate [--to SINK] [--config FILE] [--user NAME] [--apply] [options]" },
 	{ "rollback", cmd_rollback, NEEDS_CREDS | MUTATES,
 	  "Reactivate the old key of a rotation in stage deactivated.",

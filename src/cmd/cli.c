@@ -4,6 +4,7 @@
 #include "aws/credentials.h"
 #include "core/awsconfig.h"
 #include "core/timeutil.h"
+#include "sinks/sink.h"
 
 #include <curl/curl.h>
 #include <jansson.h>
@@ -55,6 +56,19 @@ static void print_help(const struct cli *cli, const struct option *opts)
 	strbuf_addstr(&sb, "  -h, --help                  show this help\n");
 	fputs(sb.buf, stdout);
 	strbuf_release(&sb);
+}
+
+int cli_stdout_for_secret_only(void)
+{
+	int fd;
+
+	fflush(stdout);
+	fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+		return error("cannot set standard output aside for the secret: %s",
+			     strerror(errno));
+	sink_stdout_use_fd(fd);
+	return 0;
 }
 
 void cli_print_version(FILE *f, int details)
@@ -137,6 +151,8 @@ int cli_parse(struct cli *cli, struct option *opts, int argc, const char **argv,
 	if (cli->g.output && output_format_parse(cli->g.output, &cli->fmt) < 0)
 		return usage_error(cli, "invalid --output '%s': use table, json or csv",
 				   cli->g.output);
+	if (cli->g.no_headers && cli->fmt == OUTPUT_JSON)
+		return usage_error(cli, "--no-headers is for table and csv output, not json");
 	cli->style.no_headers = cli->g.no_headers;
 	no_color = getenv("NO_COLOR");
 	term = getenv("TERM");

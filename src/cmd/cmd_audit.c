@@ -294,14 +294,6 @@ static int audit_accounts(struct cli *cli, struct org_opts *org, struct audit_op
 	return rc;
 }
 
-static int account_jobs_seen(const struct option *opts)
-{
-	for (; opts->kind != OPT_END; opts++)
-		if (!strcmp(opts->long_name, "account-jobs"))
-			return opts->seen;
-	return 0;
-}
-
 int cmd_audit(struct cli *cli, int argc, const char **argv)
 {
 	struct audit_options o;
@@ -361,8 +353,19 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 		goto done;
 	}
 	if (o.policy.warn > o.policy.max_age) {
-		usage_error(cli, "--warn must not be longer than --max-age");
-		goto done;
+		struct strbuf w = STRBUF_INIT, m = STRBUF_INIT;
+
+		if (!options_seen(opts, "warn")) {
+			/* the default warning window does not fit: no warning */
+			o.policy.warn = 0;
+		} else {
+			duration_format(&w, o.policy.warn);
+			duration_format(&m, o.policy.max_age);
+			usage_error(cli, "--warn %s is longer than --max-age %s", w.buf, m.buf);
+			strbuf_release(&w);
+			strbuf_release(&m);
+			goto done;
+		}
 	}
 	if (cli_exemptions(cli, &o.policy, exempt_tag, &exclude, &paths, &groups, &tagbuf) >= 0)
 		goto done;
@@ -372,7 +375,7 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 	if (rc >= 0)
 		goto done;
 	rc = CMD_USAGE;
-	if (!org.enabled && account_jobs_seen(opts)) {
+	if (!org.enabled && options_seen(opts, "account-jobs")) {
 		usage_error(cli, "--account-jobs needs --org, --accounts or --accounts-file");
 		goto done;
 	}

@@ -44,6 +44,8 @@ struct option {
  */
 int options_parse(struct option *opts, int argc, const char **argv, struct opt_list *rest,
 		  int *help, struct strbuf *err);
+/* Whether the option named long_name was given (after options_parse). */
+int options_seen(const struct option *opts, const char *long_name);
 /* Appends the formatted option table (two columns) to out. */
 void options_usage(const struct option *opts, struct strbuf *out);
 

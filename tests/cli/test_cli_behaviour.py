@@ -267,3 +267,104 @@ class RepeatedOptionsAndSummaryTest(CliTestCase):
         self.assertRegex(res.out.splitlines()[-1],
                          r"^20 users, 20 keys scanned \(source: report, reused report "
                          r"generated \d+s ago\); 1 exempt user; ")
+
+
+def due_fixture():
+    from tests.emulator.fixtures import key
+    users = [{"name": n, "path": "/", "create_date": "-900d",
+              "keys": [key(n, 100, last_used_days=1)]} for n in ("erin", "frank")]
+    return fixtures.admin_fixture(extra_users=users)
+
+
+class RotateUsageTest(CliTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.emu = Emulator(fixture=due_fixture())
+        cls.emu.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.emu.stop()
+
+    def setUp(self):
+        self.emu.load(due_fixture())
+        self.emu.clear_faults()
+        self.emu.reset_calls()
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
+
+    def test_usage_errors_before_any_call(self):
+        plan = os.path.join(self.dir, "plan.json")
+        with open(plan, "w") as f:
+            f.write("{}")
+        cases = [
+            (["rotate"], "say where new secrets go: --to SINK, or --config FILE"),
+            (["rotate", "--apply"], "say where new secrets go"),
+            (["rotate", "--to", "-"], "--to - prints secrets on standard output: name the users"),
+            (["rotate", "--to", "file:%s/{user}" % self.dir, "--overwrite"],
+             "--overwrite is for --plan-out"),
+            (["rotate", "--to", "file:%s/{user}" % self.dir, "--plan-out", plan],
+             "--plan-out '%s' exists: add --overwrite to replace it" % plan),
+            (["users", "--output", "json", "--no-headers"], "--no-headers is for table and csv"),
+            (["rotate", "--to", "file:%s/{user}" % self.dir, "--output", "csv"],
+             "rotate prints a table or json, not csv"),
+            (["audit", "--warn", "10d", "--max-age", "5d"], "--warn 10d is longer than --max-age 5d"),
+        ]
+        for args, msg in cases:
+            res = run(args, self.emu.env())
+            self.assertRc(res, 2)
+            self.assertOneLineError(res, msg)
+        self.assertEqual(self.emu.calls(), [])
+        with open(plan) as f:
+            self.assertEqual(f.read(), "{}")
+
+    def test_plan_out_overwrite(self):
+        plan = os.path.join(self.dir, "plan.json")
+        with open(plan, "w") as f:
+            f.write("{}")
+        res = run(["rotate", "--to", "file:%s/{user}.json" % self.dir, "--plan-out", plan,
+                   "--overwrite"], self.emu.env())
+        self.assertRc(res, 0)
+        with open(plan) as f:
+            import json
+            names = [u["UserName"] for u in json.load(f)["Users"]]
+        self.assertIn("erin", names)
+        self.assertIn("frank", names)
+
+    def test_max_age_below_the_default_warning_window(self):
+        res = run(["audit", "--max-age", "0", "--source", "api", "--fail-on", "none"],
+                  self.emu.env(NO_COLOR="1"))
+        self.assertRc(res, 0)
+        self.assertIn("old=3", res.out.splitlines()[-1])  # admin, erin, frank
+        self.assertNotIn("expiring", res.out)
+
+    def test_secret_alone_on_stdout(self):
+        import json
+        for args in (["rotate", "--to", "-", "--user", "erin", "--apply"],
+                     ["rotate", "--to", "-", "--user", "frank", "--apply", "--output", "json"]):
+            res = run(args, self.emu.env())
+            self.assertRc(res, 0)
+            secret = json.loads(res.out)  # exactly one document: the secret
+            self.assertEqual(set(secret), {"AccessKeyId", "SecretAccessKey", "UserName",
+                                           "CreateDate"})
+            self.assertEqual(secret["UserName"], args[4])
+            self.assertNotIn(secret["SecretAccessKey"], res.err)
+            self.assertIn(args[4], res.err)  # the report went to stderr
+        res = run(["create", "--user", "erin", "--to", "-", "--apply"], self.emu.env())
+        self.assertRc(res, 3)  # erin has two keys now: refused, nothing on stdout
+        self.assertEqual(res.out, "")
+
+    def test_help_matches_what_the_commands_accept(self):
+        out = run(["rotate", "--help"], self.emu.env()).out
+        self.assertIn("table (default) or json", out)
+        self.assertNotIn("csv", out)
+        self.assertNotIn("--no-headers", out)
+        self.assertIn("or - (standard output, with --user)", out)
+        for cmd in ("update", "deactivate"):
+            out = run([cmd, "--help"], self.emu.env()).out
+            self.assertIn("override the in-use and last-working-key guards", out)
+            self.assertNotIn("Active-key", out)
+        out = run(["delete", "--help"], self.emu.env()).out
+        self.assertIn("override the in-use, Active-key and last-working-key guards", out)
+        out = run(["--help"], self.emu.env()).out
+        self.assertNotIn("step 4", out)
