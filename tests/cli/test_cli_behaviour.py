@@ -368,3 +368,20 @@ class RotateUsageTest(CliTestCase):
         self.assertIn("override the in-use, Active-key and last-working-key guards", out)
         out = run(["--help"], self.emu.env()).out
         self.assertNotIn("step 4", out)
+
+    def test_plan_lines_say_things_once(self):
+        to = "file:%s/{user}.json" % self.dir
+        res = run(["rotate", "--to", to, "--user", "erin"], self.emu.env(NO_COLOR="1"))
+        self.assertRc(res, 0)
+        lines = res.out.splitlines()
+        old = fixtures.key_id("erin")
+        self.assertEqual(lines, [
+            "erin [idle] plan: due: key %s is 100 days old" % old,
+            "  1. tag stage=intent: mark the intent before creating a key",
+            "  2. create a new key, verify it, deliver to file:%s/erin.json" % self.dir,
+            "1 user: 1 with a plan, 0 blocked, 0 failed, 0 exempt, 0 with nothing to do "
+            "(dry run: nothing changed; add --apply)"])
+        res = run(["rotate", "--to", to, "--user", "admin"], self.emu.env(NO_COLOR="1"))
+        self.assertRc(res, 0)
+        self.assertEqual(res.out, "1 user: 0 with a plan, 0 blocked, 0 failed, 0 exempt, "
+                                  "1 with nothing to do\n")
