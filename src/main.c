@@ -23,19 +23,19 @@ static const struct command commands[] = {
 	{ "audit", cmd_audit, NEEDS_CREDS, "Find old, unused and risky access keys (runbook step 2).",
 	  "iamkeys audit [--source report|api] [--max-age 90d] [--unused 45d] [options]" },
 	{ "deactivate", cmd_deactivate, NEEDS_CREDS | MUTATES,
-	  "Deactivate old or unused access keys, or one key (runbook step 2.1).",
+	  "Deactivate old or unused keys, or one key (runbook step 2.1).",
 	  "iamkeys deactivate (--user NAME --key AKIA... | --older-than 90d | --unused 45d) [--apply] [options]" },
 	{ "create", cmd_create, NEEDS_CREDS | MUTATES,
-	  "Create an access key and deliver its secret to a sink (runbook step 2.2).",
+	  "Create a key and deliver its secret to a sink (runbook step 2.2).",
 	  "iamkeys create --user NAME --to SINK [--apply] [options]" },
 	{ "update", cmd_update, NEEDS_CREDS | MUTATES,
-	  "Set a key's status, Active (rollback) or Inactive (runbook step 2.3).",
+	  "Set a key's status: Active (rollback) or Inactive (step 2.3).",
 	  "iamkeys update --user NAME --key AKIA... --status Active|Inactive [--apply] [options]" },
 	{ "delete", cmd_delete, NEEDS_CREDS | MUTATES,
-	  "Delete access keys, by default only Inactive ones (runbook step 2.4).",
+	  "Delete keys, by default only Inactive ones (runbook step 2.4).",
 	  "iamkeys delete [--user NAME --key AKIA... | --older-than 30d] [--apply] [options]" },
 	{ "rotate", cmd_rotate, NEEDS_CREDS | MUTATES,
-	  "Rotate keys: create, verify, deliver, deactivate, delete (the whole rotation).",
+	  "Rotate keys: create, verify, deliver, deactivate, delete.",
 	  "iamkeys rotate [--to SINK] [--config FILE] [--user NAME] [--apply] [options]" },
 	{ "rollback", cmd_rollback, NEEDS_CREDS | MUTATES,
 	  "Reactivate the old key of a rotation in stage deactivated.",
@@ -72,9 +72,10 @@ static void print_main_help(FILE *f)
 		   "  -h, --help    show this help ('iamkeys <command> --help' for a command)\n"
 		   "      --version print the version\n"
 		   "\nexit codes: 0 ok, 1 runtime or AWS error, 2 usage error,\n"
-		   "            3 findings at or above --fail-on (audit), blocked steps (rotate),\n"
-		   "              or an action refused by a guard (deactivate, create, update, delete),\n"
-		   "            4 some accounts failed and the others ran (--org, --accounts)\n");
+		   "            3 findings at or above --fail-on (audit), blocked steps\n"
+		   "              (rotate), or an action refused by a guard,\n"
+		   "            4 some accounts failed and the others ran (--org, --accounts),\n"
+		   "            141 standard output closed early (| head)\n");
 }
 
 int main(int argc, const char **argv)

@@ -6,6 +6,7 @@
 #include "core/timeutil.h"
 #include "sinks/sink.h"
 
+#include <sys/ioctl.h>
 #include <curl/curl.h>
 #include <jansson.h>
 #include <libxml/xmlversion.h>
@@ -51,11 +52,31 @@ int usage_error(const struct cli *cli, const char *fmt, ...)
 static void print_help(const struct cli *cli, const struct option *opts)
 {
 	struct strbuf sb = STRBUF_INIT;
-	strbuf_addf(&sb, "usage: %s\n\n%s\n\noptions:\n", cli->cmd->usage, cli->cmd->summary);
+	strbuf_addstr(&sb, "usage: ");
+	/* continuation lines under the command's first option */
+	options_add_wrapped(&sb, cli->cmd->usage, strlen("usage: iamkeys ") + strlen(cli->cmd->name) + 1);
+	strbuf_addf(&sb, "\n%s\n\noptions:\n", cli->cmd->summary);
 	options_usage(opts, &sb);
 	strbuf_addstr(&sb, "  -h, --help                  show this help\n");
 	fputs(sb.buf, stdout);
 	strbuf_release(&sb);
+}
+
+/* Columns of the terminal on standard output ($COLUMNS first, as less and
+ * ls read it), or 0 when it is not a terminal. */
+static size_t terminal_width(void)
+{
+	const char *cols = getenv("COLUMNS");
+	struct winsize ws;
+	long n;
+
+	if (!isatty(STDOUT_FILENO))
+		return 0;
+	if (cols && *cols && (n = strtol(cols, NULL, 10)) > 0 && n < 10000)
+		return (size_t)n;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0)
+		return ws.ws_col;
+	return 80;
 }
 
 int cli_stdout_for_secret_only(void)
@@ -158,6 +179,9 @@ int cli_parse(struct cli *cli, struct option *opts, int argc, const char **argv,
 	term = getenv("TERM");
 	cli->style.color = isatty(STDOUT_FILENO) && !(no_color && *no_color) &&
 			   !(term && !strcmp(term, "dumb")) && cli->fmt == OUTPUT_TABLE;
+	if (cli->g.wide && cli->fmt != OUTPUT_TABLE)
+		return usage_error(cli, "--wide is for table output");
+	cli->style.width = cli->g.wide || cli->fmt != OUTPUT_TABLE ? 0 : terminal_width();
 	if (cli->g.endpoint_url && !*cli->g.endpoint_url)
 		return usage_error(cli, "--endpoint-url is empty");
 	if (cli->g.endpoint_url) {

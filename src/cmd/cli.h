@@ -28,6 +28,7 @@ struct global_opts {
 	long connect_timeout_ms;     /* parsed: 0 = the default, -1 = no limit */
 	long read_timeout_ms;
 	int no_headers;
+	int wide;
 	int debug;
 	int version;
 };
@@ -39,6 +40,7 @@ struct global_opts {
 	OPT_GLOBAL_CONNECTION(g),                                                              \
 	{ "output", 'o', OPT_STRING, &(g).output, "FORMAT", "table (default), json or csv", 0 }, \
 	{ "no-headers", 0, OPT_BOOL, &(g).no_headers, NULL, "omit the header line (table, csv)", 0 }, \
+	{ "wide", 0, OPT_BOOL, &(g).wide, NULL, "table: every column in full, even on a narrow terminal", 0 }, \
 	OPT_GLOBAL_LOGGING(g)
 #define OPT_COMMON_NO_CSV(g)                                                                   \
 	OPT_GLOBAL_CONNECTION(g),                                                              \

@@ -9,16 +9,16 @@
 #include <jansson.h>
 
 static const struct out_column audit_columns[] = {
-	{ "UserName", "USER" },
-	{ "AccessKeyId", "KEY" },
-	{ "Status", "STATUS" },
-	{ "CreateDate", "CREATED" },
-	{ "AgeDays", "AGE" },
-	{ "LastUsedDate", "LAST USED" },
-	{ "LastUsedService", "SERVICE" },
-	{ "LastUsedRegion", "REGION" },
-	{ "Exempt", "EXEMPT" },
-	{ "Findings", "FINDINGS" },
+	{ "UserName", "USER", 0, NULL },
+	{ "AccessKeyId", "KEY", 0, NULL },
+	{ "Status", "STATUS", 0, NULL },
+	{ "CreateDate", "CREATED", 3, NULL },
+	{ "AgeDays", "AGE", 0, "d" },
+	{ "LastUsedDate", "LAST USED", 0, NULL },
+	{ "LastUsedService", "SERVICE", 2, NULL },
+	{ "LastUsedRegion", "REGION", 1, NULL },
+	{ "Exempt", "EXEMPT", 4, NULL },
+	{ "Findings", "FINDINGS", 0, NULL },
 };
 
 /*

@@ -158,6 +158,29 @@ int options_parse(struct option *opts, int argc, const char **argv, struct opt_l
 	return 0;
 }
 
+#define HELP_INDENT 30
+#define HELP_WIDTH 80
+
+void options_add_wrapped(struct strbuf *out, const char *text, size_t indent)
+{
+	const size_t room = HELP_WIDTH - indent;
+
+	while (strlen(text) > room) {
+		size_t cut = room;
+
+		while (cut > 0 && text[cut] != ' ')
+			cut--;
+		if (!cut) /* one word longer than the room */
+			cut = strcspn(text, " ");
+		strbuf_add(out, text, cut);
+		strbuf_addf(out, "\n%*s", (int)indent, "");
+		text += cut;
+		while (*text == ' ')
+			text++;
+	}
+	strbuf_addf(out, "%s\n", text);
+}
+
 void options_usage(const struct option *opts, struct strbuf *out)
 {
 	for (; opts->kind != OPT_END; opts++) {
@@ -170,10 +193,11 @@ void options_usage(const struct option *opts, struct strbuf *out)
 			strbuf_addf(&left, "      --%s", opts->long_name);
 		if (opts->kind != OPT_BOOL)
 			strbuf_addf(&left, " %s", opts->argh ? opts->argh : "VALUE");
-		if (left.len < 30)
-			strbuf_addf(out, "%-30s%s\n", left.buf, opts->help);
+		if (left.len < HELP_INDENT)
+			strbuf_addf(out, "%-*s", HELP_INDENT, left.buf);
 		else
-			strbuf_addf(out, "%s\n%30s%s\n", left.buf, "", opts->help);
+			strbuf_addf(out, "%s\n%*s", left.buf, HELP_INDENT, "");
+		options_add_wrapped(out, opts->help, HELP_INDENT);
 		strbuf_release(&left);
 	}
 }

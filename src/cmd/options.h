@@ -46,7 +46,13 @@ int options_parse(struct option *opts, int argc, const char **argv, struct opt_l
 		  int *help, struct strbuf *err);
 /* Whether the option named long_name was given (after options_parse). */
 int options_seen(const struct option *opts, const char *long_name);
-/* Appends the formatted option table (two columns) to out. */
+/*
+ * Appends text, which starts at column indent, wrapped at spaces so that no
+ * line passes 80 columns; continuation lines are indented to indent; then
+ * a newline.
+ */
+void options_add_wrapped(struct strbuf *out, const char *text, size_t indent);
+/* Appends the formatted option table (two columns, 80 wide) to out. */
 void options_usage(const struct option *opts, struct strbuf *out);
 
 #endif

@@ -812,8 +812,9 @@ int actions_exit_code(const struct action_ctx *a)
 }
 
 static const struct out_column action_columns[] = {
-	{ "Action", "ACTION" },	     { "UserName", "USER" }, { "AccessKeyId", "KEY" },
-	{ "Reason", "REASON" },	     { "Result", "RESULT" },
+	{ "Action", "ACTION", 0, NULL },	 { "UserName", "USER", 0, NULL },
+	{ "AccessKeyId", "KEY", 0, NULL },	 { "Reason", "REASON", 0, NULL },
+	{ "Result", "RESULT", 0, NULL },
 };
 
 /* A record's columns (action_columns), from column col0 of row. */

@@ -359,13 +359,14 @@ class RotateUsageTest(CliTestCase):
         self.assertIn("table (default) or json", out)
         self.assertNotIn("csv", out)
         self.assertNotIn("--no-headers", out)
-        self.assertIn("or - (standard output, with --user)", out)
+        self.assertIn("or - (standard output, with --user)", " ".join(out.split()))
         for cmd in ("update", "deactivate"):
             out = run([cmd, "--help"], self.emu.env()).out
-            self.assertIn("override the in-use and last-working-key guards", out)
+            self.assertIn("override the in-use and last-working-key guards", " ".join(out.split()))
             self.assertNotIn("Active-key", out)
         out = run(["delete", "--help"], self.emu.env()).out
-        self.assertIn("override the in-use, Active-key and last-working-key guards", out)
+        self.assertIn("override the in-use, Active-key and last-working-key guards",
+                      " ".join(out.split()))
         out = run(["--help"], self.emu.env()).out
         self.assertNotIn("step 4", out)
 
@@ -405,3 +406,73 @@ class DamagedReportTest(CliTestCase):
             actions = [c["action"] for c in emu.calls()]
             self.assertIn("GetCredentialReport", actions)
             self.assertIn("ListUsers", actions)
+
+
+def on_tty(args, env):
+    """Runs iamkeys with standard output on a pseudo-terminal; (rc, text)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen([BINARY] + args, env=env, stdout=slave, stderr=subprocess.PIPE)
+    os.close(slave)
+    out = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    rc = p.wait(timeout=60)
+    os.close(master)
+    return rc, out.decode().replace("\r\n", "\n")
+
+
+class WidthTest(CliTestCase):
+    @classmethod
+    def setUpClass(cls):
+        from tests.cli.test_audit import audit_fixture
+        cls.emu = Emulator(fixture=audit_fixture())
+        cls.emu.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.emu.stop()
+
+    def test_help_fits_80_columns(self):
+        for cmd in ([], ["users"], ["audit"], ["deactivate"], ["create"], ["update"],
+                    ["delete"], ["rotate"], ["rollback"]):
+            out = run(cmd + ["--help"], self.emu.env()).out
+            for line in out.splitlines():
+                self.assertLessEqual(len(line), 80, (cmd, line))
+
+    def test_tables_fit_a_narrow_terminal(self):
+        env = self.emu.env(NO_COLOR="1", COLUMNS="80")
+        rc, wide = on_tty(["audit", "--source", "api", "--wide"], env)
+        self.assertEqual(rc, 3)
+        self.assertGreater(max(len(l) for l in wide.splitlines()[:-2]), 80)
+        row = [l for l in wide.splitlines() if l.startswith("old-used ")][0].split()
+        self.assertRegex(row[3], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")  # full times
+        rc, narrow = on_tty(["audit", "--source", "api"], env)
+        self.assertEqual(rc, 3)
+        table = narrow.splitlines()[:-2]
+        for line in table:
+            self.assertLessEqual(len(line), 80, line)
+        head = table[0].split()
+        self.assertEqual(head[:3], ["USER", "KEY", "STATUS"])
+        self.assertNotIn("REGION", head)
+        self.assertIn("FINDINGS", head)
+        # REGION, SERVICE, CREATED go first (AGE says it); dates as dates
+        self.assertEqual(head, ["USER", "KEY", "STATUS", "AGE", "LAST", "USED", "FINDINGS"])
+        row = [l for l in table if l.startswith("old-used ")][0].split()
+        self.assertEqual(row[3], "120d")  # AGE with its unit
+        self.assertRegex(row[4], r"^\d{4}-\d\d-\d\d$")  # a date, not a time
+        rc, out = on_tty(["audit", "--source", "api"], self.emu.env(NO_COLOR="1", COLUMNS="120"))
+        head = out.splitlines()[0].split()
+        self.assertIn("CREATED", head)
+        self.assertIn("EXEMPT", head)
+        # piped: every column, full times
+        res = run(["audit", "--source", "api"], env)
+        self.assertIn("REGION", res.out.splitlines()[0])
+        res = run(["audit", "--wide", "--output", "json"], env)
+        self.assertRc(res, 2)
+        self.assertOneLineError(res, "--wide is for table output")
