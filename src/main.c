@@ -16,6 +16,7 @@
 #include "core/ssotoken.h"
 
 #include <malloc.h>
+#include <poll.h>
 
 static const struct command commands[] = {
 	{ "users", cmd_users, NEEDS_CREDS, "List every IAM user (runbook step 1).",
@@ -23,19 +24,19 @@ static const struct command commands[] = {
 	{ "audit", cmd_audit, NEEDS_CREDS, "Find old, unused and risky access keys (runbook step 2).",
 	  "iamkeys audit [--source report|api] [--max-age 90d] [--unused 45d] [options]" },
 	{ "deactivate", cmd_deactivate, NEEDS_CREDS | MUTATES,
-	  "Deactivate old or unused access keys, or one key (runbook step 2.1).",
+	  "Deactivate old or unused keys, or one key (runbook step 2.1).",
 	  "iamkeys deactivate (--user NAME --key AKIA... | --older-than 90d | --unused 45d) [--apply] [options]" },
 	{ "create", cmd_create, NEEDS_CREDS | MUTATES,
-	  "Create an access key and deliver its secret to a sink (runbook step 2.2).",
+	  "Create a key and deliver its secret to a sink (runbook step 2.2).",
 	  "iamkeys create --user NAME --to SINK [--apply] [options]" },
 	{ "update", cmd_update, NEEDS_CREDS | MUTATES,
-	  "Set a key's status, Active (rollback) or Inactive (runbook step 2.3).",
+	  "Set a key's status: Active (rollback) or Inactive (step 2.3).",
 	  "iamkeys update --user NAME --key AKIA... --status Active|Inactive [--apply] [options]" },
 	{ "delete", cmd_delete, NEEDS_CREDS | MUTATES,
-	  "Delete access keys, by default only Inactive ones (runbook step 2.4).",
+	  "Delete keys, by default only Inactive ones (runbook step 2.4).",
 	  "iamkeys delete [--user NAME --key AKIA... | --older-than 30d] [--apply] [options]" },
 	{ "rotate", cmd_rotate, NEEDS_CREDS | MUTATES,
-	  "Rotate keys: create, deliver, verify, deactivate, delete (runbook step 4).",
+	  "Rotate keys: create, verify, deliver, deactivate, delete.",
 	  "iamkeys rotate [--to SINK] [--config FILE] [--user NAME] [--apply] [options]" },
 	{ "rollback", cmd_rollback, NEEDS_CREDS | MUTATES,
 	  "Reactivate the old key of a rotation in stage deactivated.",
@@ -44,10 +45,13 @@ static const struct command commands[] = {
 	  "iamkeys policy [COMMAND] [--to SINK] [--org]" },
 };
 
-static const struct exit_code {
+#define EXIT_STDOUT_CLOSED 141 /* 128 + SIGPIPE */
+
+struct exit_code {
 	int code;
 	const char *meaning;
-} exit_codes[] = {
+};
+static const struct exit_code exit_codes[] = {
 	[CMD_OK] = { 0, "success; audit: no finding at or above --fail-on" },
 	[CMD_FAILED] = { 1, "runtime or AWS error (one line on stderr: action, AWS code, message, "
 			    "request id)" },
@@ -58,6 +62,12 @@ static const struct exit_code {
 			      "deactivate/create/update/delete: an action refused by a guard" },
 	[CMD_PARTIAL] = { 4, "--org/--accounts: some accounts failed, the others ran (takes "
 			     "precedence over 3; every account failing is 1)" },
+};
+/* Not a command's result: documented with the table. */
+static const struct exit_code exit_stdout_closed = {
+	EXIT_STDOUT_CLOSED, "standard output was closed before iamkeys finished writing "
+			    "(iamkeys users | head -1); nothing is printed about it, and the "
+			    "work itself ran to its end"
 };
 
 /* Prints text wrapped at width columns, every line after the first indented by indent. */
@@ -81,6 +91,14 @@ static void print_wrapped(FILE *f, const char *text, size_t indent, size_t width
 	fputc('\n', f);
 }
 
+/* Standard output is a pipe or socket whose reading end is closed. */
+static int stdout_reader_gone(void)
+{
+	struct pollfd p = { .fd = STDOUT_FILENO, .events = POLLOUT };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
 static void print_main_help(FILE *f)
 {
 	size_t i;
@@ -94,9 +112,11 @@ static void print_main_help(FILE *f)
 		   "      --version print the version\n"
 		   "\nexit codes:\n");
 	for (i = 0; i < ARRAY_SIZE(exit_codes); i++) {
-		fprintf(f, "  %d  ", exit_codes[i].code);
-		print_wrapped(f, exit_codes[i].meaning, 5, 79);
+		fprintf(f, "  %-3d  ", exit_codes[i].code);
+		print_wrapped(f, exit_codes[i].meaning, 7, 79);
 	}
+	fprintf(f, "  %-3d  ", exit_stdout_closed.code);
+	print_wrapped(f, exit_stdout_closed.meaning, 7, 79);
 }
 
 /* iamkeys --dump-options: see the comment at the top. */
@@ -119,6 +139,8 @@ static int dump_options(void)
 	for (i = 0; i < ARRAY_SIZE(exit_codes); i++)
 		json_array_append_new(codes, json_pack("{s:i, s:s}", "code", exit_codes[i].code,
 						       "meaning", exit_codes[i].meaning));
+	json_array_append_new(codes, json_pack("{s:i, s:s}", "code", exit_stdout_closed.code,
+					       "meaning", exit_stdout_closed.meaning));
 	json_object_set_new(doc, "program", json_string("iamkeys"));
 	json_object_set_new(doc, "version", json_string(IAMKEYS_VERSION));
 	json_object_set_new(doc, "commands", cmds);
@@ -135,19 +157,27 @@ int main(int argc, const char **argv)
 {
 	struct cli cli;
 	size_t i;
-	int rc;
+	int rc, flush_err;
 
 	if (argc < 2) {
 		print_main_help(stderr);
 		return exit_codes[CMD_USAGE].code;
+	}
+	if (!strcmp(argv[1], "help") && argc > 2 && argv[2][0] != '-') {
+		/* iamkeys help CMD: the command's own help */
+		static const char *help_argv[] = { NULL, NULL, "--help", NULL };
+
+		help_argv[1] = argv[2];
+		return main(3, help_argv);
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		print_main_help(stdout);
 		return 0;
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
-		printf("iamkeys %s\n", IAMKEYS_VERSION);
-		return 0;
+		/* `iamkeys version`: with the libraries, as curl -V */
+		cli_print_version(stdout, !strcmp(argv[1], "version"));
+		return fflush(stdout) ? exit_codes[CMD_FAILED].code : 0;
 	}
 	if (!strcmp(argv[1], "--dump-options"))
 		return dump_options();
@@ -187,9 +217,24 @@ int main(int argc, const char **argv)
 	http_global_cleanup();
 	if (rc < 0 || rc >= (int)ARRAY_SIZE(exit_codes))
 		rc = CMD_FAILED;
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		error("cannot write to standard output");
-		rc = CMD_FAILED;
+	flush_err = fflush(stdout) ? errno : 0;
+	if (flush_err || ferror(stdout)) {
+		/*
+		 * A reader that went away (`iamkeys users | head -1`) is no
+		 * error of ours: end quietly with 141, the status of a process
+		 * killed by SIGPIPE (as git's); a command's own failure to
+		 * write its output is this too. Findings (3) and partial
+		 * runs (4) keep their codes. The work itself was not cut
+		 * short: a rotation half done because nobody read its output
+		 * would be worse.
+		 */
+		if (flush_err == EPIPE || stdout_reader_gone()) {
+			if (rc == CMD_OK || rc == CMD_FAILED)
+				return EXIT_STDOUT_CLOSED;
+		} else {
+			error("cannot write to standard output");
+			rc = CMD_FAILED;
+		}
 	}
 	return exit_codes[rc].code;
 }
