@@ -510,7 +510,7 @@ class OrgRotatePlanTest(CliTestCase):
             with open(reviewed, "w") as f:
                 json.dump(doc, f)
             emu.reset_calls()
-            res = run(["rotate", "--org", "--apply", "--plan", reviewed], emu.env())
+            res = run(["rotate", "--org", "--to", to, "--apply", "--plan", reviewed], emu.env())
             self.assertRc(res, 0)
             created = sorted((c["account"], c["params"]["UserName"]) for c in emu.calls()
                              if c["action"] == "CreateAccessKey")
@@ -524,7 +524,7 @@ class OrgRotatePlanTest(CliTestCase):
 
             # a plan naming an account outside the selection: that account is an error
             emu.reset_calls()
-            res = run(["rotate", "--accounts", a2, "--apply", "--plan", plan], emu.env())
+            res = run(["rotate", "--accounts", a2, "--to", to, "--apply", "--plan", plan], emu.env())
             self.assertRc(res, 4)
             self.assertIn("account %s: in the plan, but not among the selected accounts"
                           % MGMT, res.err)

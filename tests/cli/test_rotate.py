@@ -250,9 +250,11 @@ class RotateWorkflowTest(RotateBase):
         # grace's key changes between plan and apply: her steps are refused
         self.emu.iam("UpdateAccessKey", UserName="grace", AccessKeyId=KID("grace"),
                      Status="Inactive")
-        res = run(["rotate", "--apply", "--plan", plan], self.emu.env())
+        res = self.rotate("--apply", "--plan", plan)
         self.assertRc(res, 3)
-        self.assertIn("grace [idle] failed: live state changed since the plan", res.out)
+        self.assertIn("grace [idle] failed: live state changed since the plan (it saw keys "
+                      "%s:Active, tag absent; now keys %s:Inactive, tag absent): refused"
+                      % (KID("grace"), KID("grace")), res.out)
         u = users_of(self.emu)
         self.assertIn("stage=delivered", rotation_tag(u["frank"]))
         self.assertIsNone(rotation_tag(u["grace"]))
