@@ -429,6 +429,7 @@ static void plan_delivered(const struct rot_user *u, const struct rot_policy *po
 	long long new_age, since = (long long)now - (long long)t->t;
 	struct rot_action *a;
 	struct rotation_tag next;
+	time_t base;
 
 	if (!nk) {
 		set_outcome(p, ROT_BLOCKED, "the new key %s of this rotation is gone", t->new_key);
@@ -452,10 +453,16 @@ static void plan_delivered(const struct rot_user *u, const struct rot_policy *po
 		strbuf_addf(&a->reason, "old key %s was deactivated outside iamkeys", old->id);
 		return;
 	}
-	new_age = (long long)now - (long long)nk->created;
+	/*
+	 * The old key is watched for deactivate_after from the delivery, or
+	 * from a later re-entry into this stage (rotate --resume, a reactivated
+	 * old key): each gets the whole window.
+	 */
+	base = nk->created > t->t ? nk->created : t->t;
+	new_age = (long long)now - (long long)base;
 	if (new_age < pol->deactivate_after) {
 		struct strbuf when = STRBUF_INIT;
-		p->next_due = nk->created + (time_t)pol->deactivate_after;
+		p->next_due = base + (time_t)pol->deactivate_after;
 		iso8601_format(&when, p->next_due);
 		set_outcome(p, ROT_NOTHING, "new key %s delivered; old key %s is deactivated after %s",
 			    nk->id, old->id, when.buf);
