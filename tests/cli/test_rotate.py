@@ -284,10 +284,10 @@ class RotateWorkflowTest(RotateBase):
         self.assertRc(res, 0)
         h = users_of(self.emu)["heidi"]
         self.assertEqual({k["status"] for k in h["keys"]}, {"Active"})
-        self.assertIn("stage=delivered", rotation_tag(h))
+        self.assertIn("stage=rolled-back", rotation_tag(h))
         res = run(["rollback", "--user", "heidi"], self.emu.env())
-        self.assertRc(res, 3)
-        self.assertIn("not deactivated", res.out)
+        self.assertRc(res, 0)
+        self.assertIn("nothing to do: already rolled back", res.out)
         self.assertRc(run(["rollback"], self.emu.env()), 2)
 
     def test_config_file_overrides_and_exemptions(self):
