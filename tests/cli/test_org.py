@@ -544,6 +544,38 @@ class OrgRotatePlanTest(CliTestCase):
             self.assertEqual(emu.calls(), [])
 
 
+class OrgRotatePlanTamperTest(CliTestCase):
+    def test_row_moved_to_another_account_is_refused(self):
+        a1 = member_account_id(1)
+        with Emulator(fixture=rotate_org()) as emu, tempfile.TemporaryDirectory() as d:
+            to = "file:%s/{account}-{user}.json" % d
+            plan = os.path.join(d, "plan.json")
+            self.assertRc(run(["rotate", "--org", "--to", to, "--plan-out", plan], emu.env()), 0)
+            with open(plan) as f:
+                doc = json.load(f)
+            # user00000's row of the management account, moved to account a1 (whose own
+            # row for user00000 is dropped)
+            doc["Users"] = [u for u in doc["Users"]
+                            if (u["AccountId"], u["UserName"]) != (a1, "user00000")]
+            for u in doc["Users"]:
+                if (u["AccountId"], u["UserName"]) == (MGMT, "user00000"):
+                    u["AccountId"] = a1
+            edited = os.path.join(d, "edited.json")
+            with open(edited, "w") as f:
+                json.dump(doc, f)
+            emu.reset_calls()
+            res = run(["rotate", "--org", "--to", to, "--apply", "--plan", edited], emu.env())
+            self.assertRc(res, 3)
+            self.assertIn("%s user00000 [idle] failed: live state changed since the plan" % a1,
+                          res.out)
+            touched = {(c["account"], c["params"].get("UserName")) for c in emu.calls()
+                       if c["action"] in ("TagUser", "CreateAccessKey", "UntagUser",
+                                          "DeleteAccessKey", "UpdateAccessKey")}
+            self.assertNotIn((a1, "user00000"), touched)
+            self.assertNotIn((MGMT, "user00000"), touched)
+            self.assertIn((a1, "user00002"), touched)
+
+
 class OrgRotateConfigTest(CliTestCase):
     def test_account_sections(self):
         a1, a2 = member_account_id(1), member_account_id(2)
