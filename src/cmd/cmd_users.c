@@ -5,12 +5,12 @@
 #include "aws/iam.h"
 
 static const struct out_column user_columns[] = {
-	{ "UserName", "USER" },
-	{ "UserId", "USER ID" },
-	{ "Arn", "ARN" },
-	{ "Path", "PATH" },
-	{ "CreateDate", "CREATED" },
-	{ "PasswordLastUsed", "PASSWORD LAST USED" },
+	{ "UserName", "USER", 0, NULL },
+	{ "UserId", "USER ID", 2, NULL },
+	{ "Arn", "ARN", 1, NULL },
+	{ "Path", "PATH", 0, NULL },
+	{ "CreateDate", "CREATED", 0, NULL },
+	{ "PasswordLastUsed", "PASSWORD LAST USED", 3, NULL },
 };
 
 /* Rows from column base on (1 with an AccountId column first, else 0). */

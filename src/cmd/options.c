@@ -78,6 +78,14 @@ static int store_value(struct option *o, const char *display, const char *value,
 	}
 }
 
+int options_seen(const struct option *opts, const char *long_name)
+{
+	for (; opts->kind != OPT_END; opts++)
+		if (opts->long_name && !strcmp(opts->long_name, long_name))
+			return opts->seen;
+	return 0;
+}
+
 int options_parse(struct option *opts, int argc, const char **argv, struct opt_list *rest,
 		  int *help, struct strbuf *err)
 {
@@ -127,6 +135,11 @@ int options_parse(struct option *opts, int argc, const char **argv, struct opt_l
 			opt_list_push(rest, a);
 			continue;
 		}
+		if (o->seen && o->kind != OPT_BOOL && o->kind != OPT_STRLIST) {
+			/* the last one winning would silently drop the first */
+			strbuf_addf(err, "option '%s' given twice: it takes one value", display);
+			return -1;
+		}
 		o->seen = 1;
 		if (o->kind == OPT_BOOL) {
 			*(int *)o->dest = 1;
@@ -145,6 +158,29 @@ int options_parse(struct option *opts, int argc, const char **argv, struct opt_l
 	return 0;
 }
 
+#define HELP_INDENT 30
+#define HELP_WIDTH 80
+
+void options_add_wrapped(struct strbuf *out, const char *text, size_t indent)
+{
+	const size_t room = HELP_WIDTH - indent;
+
+	while (strlen(text) > room) {
+		size_t cut = room;
+
+		while (cut > 0 && text[cut] != ' ')
+			cut--;
+		if (!cut) /* one word longer than the room */
+			cut = strcspn(text, " ");
+		strbuf_add(out, text, cut);
+		strbuf_addf(out, "\n%*s", (int)indent, "");
+		text += cut;
+		while (*text == ' ')
+			text++;
+	}
+	strbuf_addf(out, "%s\n", text);
+}
+
 void options_usage(const struct option *opts, struct strbuf *out)
 {
 	for (; opts->kind != OPT_END; opts++) {
@@ -157,10 +193,11 @@ void options_usage(const struct option *opts, struct strbuf *out)
 			strbuf_addf(&left, "      --%s", opts->long_name);
 		if (opts->kind != OPT_BOOL)
 			strbuf_addf(&left, " %s", opts->argh ? opts->argh : "VALUE");
-		if (left.len < 30)
-			strbuf_addf(out, "%-30s%s\n", left.buf, opts->help);
+		if (left.len < HELP_INDENT)
+			strbuf_addf(out, "%-*s", HELP_INDENT, left.buf);
 		else
-			strbuf_addf(out, "%s\n%30s%s\n", left.buf, "", opts->help);
+			strbuf_addf(out, "%s\n%*s", left.buf, HELP_INDENT, "");
+		options_add_wrapped(out, opts->help, HELP_INDENT);
 		strbuf_release(&left);
 	}
 }

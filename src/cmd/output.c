@@ -145,30 +145,89 @@ static const struct cell *get_row(const struct out_rows *rows, struct out_table 
 	return row->cells;
 }
 
-static void print_table(const struct out_rows *rows, const struct out_style *st, FILE *f)
+/* "2026-11-12T18:50:19Z" (or with milliseconds): an ISO 8601 UTC time. */
+static int is_iso_time(const char *s)
 {
-	size_t *width = xcalloc(rows->ncols, sizeof(*width));
-	struct strbuf line = STRBUF_INIT;
-	struct out_table row;
-	size_t r, c;
+	return s && strlen(s) >= 20 && s[4] == '-' && s[7] == '-' && s[10] == 'T' &&
+	       isdigit((unsigned char)s[0]) && s[strlen(s) - 1] == 'Z';
+}
 
-	scratch_init(&row, rows);
+/* What a table shows in a cell: "-" for null, the column's unit after a
+ * number, and with compact the date alone of a time ("2026-11-12"). */
+static void table_text(struct strbuf *out, const struct out_column *col, const struct cell *cl,
+		       int compact)
+{
+	if (!cl->text) {
+		strbuf_addch(out, '-');
+	} else if (compact && is_iso_time(cl->text)) {
+		strbuf_add(out, cl->text, 10);
+	} else {
+		add_table_text(out, cl->text);
+		if (col->unit && cl->type == CELL_INT)
+			strbuf_addstr(out, col->unit);
+	}
+}
+
+/* The columns' widths (0 for a column left out), and the table's. */
+static size_t table_widths(const struct out_rows *rows, const struct out_style *st,
+			   struct out_table *row, int compact, size_t *width)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t r, c, total = 0, shown = 0;
+
 	for (c = 0; c < rows->ncols; c++)
 		width[c] = st->no_headers ? 0 : display_width(rows->cols[c].title);
 	for (r = 0; r < rows->nrows; r++) {
-		const struct cell *cells = get_row(rows, &row, r);
+		const struct cell *cells = get_row(rows, row, r);
 		for (c = 0; c < rows->ncols; c++) {
-			size_t w = cells[c].text ? display_width(cells[c].text) : 1;
-			if (w > width[c])
-				width[c] = w;
+			strbuf_reset(&sb);
+			table_text(&sb, &rows->cols[c], &cells[c], compact);
+			if (display_width(sb.buf) > width[c])
+				width[c] = display_width(sb.buf);
 		}
 	}
+	strbuf_release(&sb);
+	for (c = 0; c < rows->ncols; c++) {
+		total += width[c];
+		shown++;
+	}
+	return total + 2 * (shown ? shown - 1 : 0);
+}
+
+static void print_table(const struct out_rows *rows, const struct out_style *st, FILE *f)
+{
+	size_t *width = xcalloc(rows->ncols, sizeof(*width));
+	int *hidden = xcalloc(rows->ncols + 1, sizeof(*hidden));
+	struct strbuf line = STRBUF_INIT;
+	struct out_table row;
+	size_t r, c, last, total;
+	int compact = 0;
+
+	scratch_init(&row, rows);
+	total = table_widths(rows, st, &row, 0, width);
+	if (st->width && total > st->width) {
+		/* a narrow terminal: dates as dates, then fewer columns */
+		unsigned rank;
+
+		compact = 1;
+		total = table_widths(rows, st, &row, 1, width);
+		for (rank = 1; rank < 256 && total > st->width; rank++)
+			for (c = 0; c < rows->ncols; c++)
+				if (rows->cols[c].drop == rank && !hidden[c]) {
+					hidden[c] = 1;
+					total -= width[c] + 2;
+				}
+	}
+	for (last = rows->ncols; last > 0 && hidden[last - 1]; last--)
+		;
 	if (!st->no_headers) {
 		if (st->color)
 			strbuf_addstr(&line, "\033[1m");
-		for (c = 0; c < rows->ncols; c++) {
+		for (c = 0; c < last; c++) {
+			if (hidden[c])
+				continue;
 			strbuf_addstr(&line, rows->cols[c].title);
-			if (c + 1 < rows->ncols)
+			if (c + 1 < last)
 				strbuf_addf(&line, "%*s",
 					    (int)(width[c] - display_width(rows->cols[c].title) + 2), "");
 		}
@@ -179,11 +238,13 @@ static void print_table(const struct out_rows *rows, const struct out_style *st,
 	for (r = 0; r < rows->nrows; r++) {
 		const struct cell *cells = get_row(rows, &row, r);
 		strbuf_reset(&line);
-		for (c = 0; c < rows->ncols; c++) {
-			const char *txt = cells[c].text ? cells[c].text : "-";
+		for (c = 0; c < last; c++) {
 			size_t before = line.len;
-			add_table_text(&line, txt);
-			if (c + 1 < rows->ncols)
+
+			if (hidden[c])
+				continue;
+			table_text(&line, &rows->cols[c], &cells[c], compact);
+			if (c + 1 < last)
 				strbuf_addf(&line, "%*s",
 					    (int)(width[c] - display_width(line.buf + before) + 2), "");
 		}
@@ -191,6 +252,7 @@ static void print_table(const struct out_rows *rows, const struct out_style *st,
 	}
 	out_table_release(&row);
 	strbuf_release(&line);
+	free(hidden);
 	free(width);
 }
 

@@ -22,6 +22,11 @@ struct cell {
 struct out_column {
 	const char *key;   /* JSON key and CSV header: "UserName" */
 	const char *title; /* table header: "USER" */
+	/* Tables on a terminal narrower than the table: columns with a drop
+	 * rank are left out, rank 1 first, until the table fits (0: always
+	 * shown). */
+	unsigned char drop;
+	const char *unit; /* a table shows numbers with it: "d" → "95d" */
 };
 
 struct out_table {
@@ -44,6 +49,10 @@ void out_set_list(struct out_table *t, size_t row, size_t col, const char *comma
 struct out_style {
 	int no_headers; /* --no-headers (table and CSV) */
 	int color;      /* bold headers; only when stdout is a TTY and NO_COLOR is unset */
+	/* A table wider than this shows dates as dates and leaves out the
+	 * columns with a drop rank until it fits; 0 = no limit (not a
+	 * terminal, or --wide). */
+	size_t width;
 };
 
 /* Renders to f. JSON: an array of objects. */

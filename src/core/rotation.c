@@ -733,17 +733,17 @@ int rotation_plan_abort(const struct rot_user *u, const struct rot_policy *pol, 
 							    "the rotation started", k->id);
 				return 0;
 			}
-			add_abort_delete(p, k, force, "created after the intent mark: abort drops it");
+			add_abort_delete(p, k, force, "created after the intent mark, never recorded as delivered");
 		}
 	} else {
 		nk = find_key(u, p->tag.new_key);
 		if (!old->active) {
 			a = add_action(p, ROT_REACTIVATE, old->id);
 			a->expect_active = 0;
-			strbuf_addstr(&a->reason, "abort: the old key is the user's key again");
+			strbuf_addstr(&a->reason, "the old key is the user's key again");
 		}
 		if (nk)
-			add_abort_delete(p, nk, force, "abort: the new key of this rotation goes");
+			add_abort_delete(p, nk, force, "the new key of this rotation goes");
 	}
 	a = add_action(p, ROT_UNTAG, NULL);
 	strbuf_addstr(&a->reason, "the rotation is over");

@@ -812,8 +812,9 @@ int actions_exit_code(const struct action_ctx *a)
 }
 
 static const struct out_column action_columns[] = {
-	{ "Action", "ACTION" },	     { "UserName", "USER" }, { "AccessKeyId", "KEY" },
-	{ "Reason", "REASON" },	     { "Result", "RESULT" },
+	{ "Action", "ACTION", 0, NULL },	 { "UserName", "USER", 0, NULL },
+	{ "AccessKeyId", "KEY", 0, NULL },	 { "Reason", "REASON", 0, NULL },
+	{ "Result", "RESULT", 0, NULL },
 };
 
 /* A record's columns (action_columns), from column col0 of row. */
@@ -903,7 +904,10 @@ static int build_selection(struct cli *cli, struct key_command *kc, struct key_s
 	o->policy.warn = 0;
 	o->source = AUDIT_SOURCE_API; /* live data: never a report up to 4 hours old */
 	o->jobs = kc->jobs;
-	o->user = kc->user;
+	if (kc->user) {
+		o->users = &kc->user;
+		o->nusers = 1;
+	}
 	if (kc->kind == KEY_DEACTIVATE) {
 		if (kc->older_than < 0 && kc->unused < 0)
 			return usage_error(cli, "say which keys to deactivate: --key AKIA... (with "

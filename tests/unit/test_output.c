@@ -6,11 +6,11 @@
 #include <cmocka.h>
 
 static const struct out_column cols[] = {
-	{ "Name", "NAME" },
-	{ "Count", "COUNT" },
-	{ "Ok", "OK" },
-	{ "Tags", "TAGS" },
-	{ "Note", "NOTE" },
+	{ "Name", "NAME", 0, NULL },
+	{ "Count", "COUNT", 0, NULL },
+	{ "Ok", "OK", 0, NULL },
+	{ "Tags", "TAGS", 0, NULL },
+	{ "Note", "NOTE", 0, NULL },
 };
 
 /* Awkward values: JSON escapes, UTF-8, control characters, empty lists, nulls. */
@@ -108,7 +108,7 @@ static void test_rows_print_like_table(void **state)
 	for (f = 0; f < ARRAY_SIZE(fmts); f++)
 		for (n = 0; n < ARRAY_SIZE(sizes); n++)
 			for (h = 0; h < 2; h++) {
-				struct out_style st = { (int)h, 0 };
+				struct out_style st = { (int)h, 0, 0 };
 				struct out_table t;
 				struct out_rows rows;
 				struct source src;
@@ -140,7 +140,7 @@ static void test_json_array_is_janssons(void **state)
 	size_t n;
 
 	for (n = 0; n < ARRAY_SIZE(sizes); n++) {
-		struct out_style st = { 0, 0 };
+		struct out_style st = { 0, 0, 0 };
 		struct out_table t;
 		struct strbuf want = STRBUF_INIT;
 		json_t *arr;
@@ -227,8 +227,8 @@ static void test_json_object_empty(void **state)
 /* The aligned table and the CSV themselves, pinned. */
 static void test_table_text(void **state)
 {
-	static const struct out_column two[] = { { "A", "NAME" }, { "B", "N" } };
-	struct out_style st = { 0, 0 };
+	static const struct out_column two[] = { { "A", "NAME", 0, NULL }, { "B", "N", 0, NULL } };
+	struct out_style st = { 0, 0, 0 };
 	struct out_table t;
 	size_t r;
 	FILE *fp;
@@ -255,6 +255,69 @@ static void test_table_text(void **state)
 	out_table_release(&t);
 }
 
+/* A terminal narrower than the table: dates as dates, then columns dropped by rank. */
+static void test_table_narrow(void **state)
+{
+	static const struct out_column cols4[] = {
+		{ "User", "USER", 0, NULL },
+		{ "Created", "CREATED", 0, NULL },
+		{ "Age", "AGE", 0, "d" },
+		{ "Region", "REGION", 1, NULL },
+		{ "Service", "SERVICE", 2, NULL },
+	};
+	struct out_style st = { 0, 0, 0 };
+	struct out_table t;
+	size_t r;
+	FILE *fp;
+	char *got;
+
+	out_table_init(&t, cols4, ARRAY_SIZE(cols4));
+	r = out_table_add_row(&t);
+	out_set_str(&t, r, 0, "alice");
+	out_set_str(&t, r, 1, "2026-11-12T18:50:19Z");
+	out_set_int(&t, r, 2, 95);
+	out_set_str(&t, r, 3, "eu-central-1");
+	out_set_str(&t, r, 4, "secretsmanager");
+	/* wide: everything, with the unit */
+	fp = capture_start();
+	assert_int_equal(out_table_print(&t, OUTPUT_TABLE, &st, fp), 0);
+	got = capture_end(fp);
+	assert_string_equal(got, "USER   CREATED               AGE  REGION        SERVICE\n"
+				 "alice  2026-11-12T18:50:19Z  95d  eu-central-1  secretsmanager\n");
+	free(got);
+	/* 56 columns: the dates alone make it fit (54) */
+	st.width = 56;
+	fp = capture_start();
+	assert_int_equal(out_table_print(&t, OUTPUT_TABLE, &st, fp), 0);
+	got = capture_end(fp);
+	assert_string_equal(got, "USER   CREATED     AGE  REGION        SERVICE\n"
+				 "alice  2026-11-12  95d  eu-central-1  secretsmanager\n");
+	free(got);
+	/* 40: REGION (rank 1) goes; 30: SERVICE (rank 2) too */
+	st.width = 40;
+	fp = capture_start();
+	assert_int_equal(out_table_print(&t, OUTPUT_TABLE, &st, fp), 0);
+	got = capture_end(fp);
+	assert_string_equal(got, "USER   CREATED     AGE  SERVICE\n"
+				 "alice  2026-11-12  95d  secretsmanager\n");
+	free(got);
+	st.width = 30;
+	fp = capture_start();
+	assert_int_equal(out_table_print(&t, OUTPUT_TABLE, &st, fp), 0);
+	got = capture_end(fp);
+	assert_string_equal(got, "USER   CREATED     AGE\n"
+				 "alice  2026-11-12  95d\n");
+	free(got);
+	/* csv and json never change */
+	fp = capture_start();
+	assert_int_equal(out_table_print(&t, OUTPUT_CSV, &st, fp), 0);
+	got = capture_end(fp);
+	assert_string_equal(got, "User,Created,Age,Region,Service\r\n"
+				 "alice,2026-11-12T18:50:19Z,95,eu-central-1,secretsmanager\r\n");
+	free(got);
+	out_table_release(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +326,7 @@ int main(void)
 		cmocka_unit_test(test_json_object_streamed),
 		cmocka_unit_test(test_json_object_empty),
 		cmocka_unit_test(test_table_text),
+		cmocka_unit_test(test_table_narrow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
