@@ -58,7 +58,8 @@ static const struct exit_code exit_codes[] = {
 	[CMD_USAGE] = { 2, "usage error (unknown option, bad value, missing value, bad "
 			   "configuration file)" },
 	[CMD_FINDINGS] = { 3, "audit: findings at or above --fail-on (default old); "
-			      "rotate/rollback: a user blocked, or a step failed or refused; "
+			      "rotate/rollback: a user blocked (a paused rotation too), or a step "
+			      "failed or refused (a saved plan's user too); "
 			      "deactivate/create/update/delete: an action refused by a guard" },
 	[CMD_PARTIAL] = { 4, "--org/--accounts: some accounts failed, the others ran (takes "
 			     "precedence over 3; every account failing is 1)" },

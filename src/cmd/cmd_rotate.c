@@ -10,6 +10,7 @@
 #include "aws/client.h"
 #include "aws/iam.h"
 #include "core/awsconfig.h"
+#include "core/planfile.h"
 #include "core/timeutil.h"
 #include "sinks/sink.h"
 
@@ -322,37 +323,12 @@ static int rotate_account(void *ctx, struct aws_client *c, struct org_account *a
 		json_array_foreach(json_object_get(x->plan, "Users"), i, ju)
 			if (!strcmp(json_string_value(json_object_get(ju, "AccountId")), a->id))
 				json_array_append(users, ju);
-		mine = json_pack("{s:i, s:o}", "Version", 1, "Users", users);
+		mine = json_pack("{s:i, s:s, s:o}", "Version", 1, "Account", a->id, "Users", users);
 		o.plan_in = mine;
 	}
 	rc = rotate_run(c, &o, r, err);
 	json_decref(mine);
 	return rc;
-}
-
-/*
- * A plan for several accounts: every row names its account (12 digits).
- * 0, or -1 with a one-line reason in err.
- */
-static int check_org_plan(json_t *plan, struct strbuf *err)
-{
-	json_t *list = json_object_get(plan, "Users"), *ju;
-	size_t i;
-
-	if (!json_is_array(list)) {
-		strbuf_addstr(err, "the plan has no Users array");
-		return -1;
-	}
-	json_array_foreach(list, i, ju) {
-		const char *id = json_string_value(json_object_get(ju, "AccountId"));
-		if (!id || !account_id_valid(id, strlen(id))) {
-			strbuf_addf(err, "row %zu of the plan has no AccountId: a plan for several "
-					 "accounts comes from rotate --plan-out with --org or --accounts",
-				    i + 1);
-			return -1;
-		}
-	}
-	return 0;
 }
 
 /* The plan's accounts that were not run (not selected, or no such account): one line each. */
@@ -394,11 +370,6 @@ static int rotate_accounts(struct cli *cli, struct org_opts *org, const struct r
 	int rc = CMD_OK, missing = 0;
 	size_t i, j;
 
-	if (o->plan_in && check_org_plan(o->plan_in, &err) < 0) {
-		error("%s", err.buf);
-		strbuf_release(&err);
-		return CMD_USAGE;
-	}
 	if (org_run(cli, org, jobs, rotate_account, &x, &run) < 0)
 		return CMD_FAILED;
 	memset(&n, 0, sizeof(n));
@@ -470,7 +441,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	const char *config = NULL, *plan_out = NULL, *plan_in = NULL, *exempt_tag = NULL;
 	char *default_config = NULL;
 	long long verify_timeout = 120;
-	int apply = 0, self = 0, all = 0, overwrite = 0, jobs = 8;
+	int apply = 0, self = 0, all = 0, overwrite = 0, jobs = 8, resume = 0, abort_ = 0, force = 0;
 	struct org_opts org;
 	struct option opts[] = {
 		{ "apply", 0, OPT_BOOL, &apply, NULL, "carry out the plan (default: print it only)", 0 },
@@ -486,6 +457,9 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		{ "plan-out", 0, OPT_STRING, &plan_out, "FILE", "write the plan as JSON", 0 },
 		{ "plan", 0, OPT_STRING, &plan_in, "FILE", "with --apply: carry out exactly this saved plan", 0 },
 		{ "self", 0, OPT_BOOL, &self, NULL, "rotate the caller's own key in its credentials profile", 0 },
+		{ "resume", 0, OPT_BOOL, &resume, NULL, "with --user: continue a rotation paused by rollback", 0 },
+		{ "abort", 0, OPT_BOOL, &abort_, NULL, "with --user: give up the rotation, delete its new key, keep the old one", 0 },
+		{ "force", 0, OPT_BOOL, &force, NULL, "with --abort: even if the new key was used or the sink holds it", 0 },
 		{ "exclude", 0, OPT_STRLIST, &exclude, "GLOB", "exempt users whose name matches (repeatable)", 0 },
 		{ "exempt-path", 0, OPT_STRLIST, &paths, "PREFIX", "exempt users under this path (repeatable)", 0 },
 		{ "exempt-tag", 0, OPT_STRING, &exempt_tag, "KEY[=VALUE]", "exempt users with this tag (default iamkeys:exempt=true; none)", 0 },
@@ -527,6 +501,24 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		usage_error(cli, "--plan and --plan-out do not go together");
 		goto done;
 	}
+	if (plan_in && users.n) {
+		usage_error(cli, "--plan takes no --user: a plan names its users (drop rows to leave "
+				 "users out)");
+		goto done;
+	}
+	if (abort_ && resume) {
+		usage_error(cli, "--abort and --resume do not go together");
+		goto done;
+	}
+	if (force && !abort_) {
+		usage_error(cli, "--force is for --abort");
+		goto done;
+	}
+	if ((abort_ || resume) && (users.n != 1 || plan_in || plan_out || self)) {
+		usage_error(cli, "--%s needs one --user NAME, and no --self or plan files",
+			    abort_ ? "abort" : "resume");
+		goto done;
+	}
 	if (self && (users.n || plan_in || plan_out || o.cli.to || config)) {
 		usage_error(cli, "--self takes no --user, --to, --config or plan files");
 		goto done;
@@ -536,7 +528,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		default_config = cli_default_config("rotate.conf");
 		config = default_config;
 	}
-	if (!self && !plan_in && !o.cli.to && !config) {
+	if (!self && !plan_in && !abort_ && !resume && !o.cli.to && !config) {
 		usage_error(cli, "say where new secrets go: --to SINK, or --config FILE with a 'to' "
 				 "setting (or ~/.config/iamkeys/rotate.conf, /etc/iamkeys/rotate.conf)");
 		goto done;
@@ -565,8 +557,9 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	if (rc >= 0)
 		goto done;
 	rc = CMD_USAGE;
-	if (org.enabled && self) {
-		usage_error(cli, "--org, --accounts and --accounts-file take no --self");
+	if (org.enabled && (self || abort_ || resume)) {
+		usage_error(cli, "--org, --accounts and --accounts-file take no --self, --abort or "
+				 "--resume");
 		goto done;
 	}
 	if (org.enabled && o.cli.to && (!strncmp(o.cli.to, "file:", 5) ||
@@ -598,10 +591,11 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		o.conf = &conf;
 	}
 	if (plan_in) {
-		json_error_t je;
-		plan_doc = json_load_file(plan_in, 0, &je);
-		if (!plan_doc || json_integer_value(json_object_get(plan_doc, "Version")) != 1) {
-			error("cannot read the plan '%s': %s", plan_in, plan_doc ? "not a version 1 plan" : je.text);
+		strbuf_reset(&text);
+		strbuf_reset(&err);
+		if (read_text_file(plan_in, &text, &err) < 0 ||
+		    !(plan_doc = plan_file_parse(text.buf, text.len, org.enabled, &err))) {
+			error("cannot read the plan '%s': %s", plan_in, err.buf);
 			rc = CMD_USAGE;
 			goto done;
 		}
@@ -617,12 +611,31 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	if (!c)
 		goto done;
 	o.now = c->now ? c->now() : aws_clock_now();
+	o.force = force;
+	if (abort_ || resume) {
+		if ((abort_ ? rotate_abort : rotate_resume)(c, &o, &r, &err) < 0) {
+			error("%s", err.buf);
+			goto done;
+		}
+		if (cli->fmt == OUTPUT_JSON) {
+			json_t *doc = rotate_report_json(&r, o.now);
+			json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+			fputc('\n', stdout);
+			json_decref(doc);
+		} else {
+			print_report(&r, 1, apply);
+		}
+		rc = report_exit(&r);
+		goto done;
+	}
 	if (org.enabled) {
 		rc = rotate_accounts(cli, &org, &o, jobs, all, plan_out, overwrite);
 		goto done;
 	}
 	if (rotate_run(c, &o, &r, &err) < 0) {
 		error("%s", err.buf);
+		if (r.bad_plan)
+			rc = CMD_USAGE;
 		goto done;
 	}
 	if (plan_out) {

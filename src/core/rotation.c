@@ -7,7 +7,40 @@ static const char *const stage_names[] = {
 	[STAGE_INTENT] = "intent",
 	[STAGE_DELIVERED] = "delivered",
 	[STAGE_DEACTIVATED] = "deactivated",
+	[STAGE_ROLLED_BACK] = "rolled-back",
 };
+
+int rotation_stage_parse(const char *name, enum rotation_stage *out)
+{
+	size_t i;
+	for (i = 0; i < ARRAY_SIZE(stage_names); i++)
+		if (stage_names[i] && !strcmp(name, stage_names[i])) {
+			*out = (enum rotation_stage)i;
+			return 0;
+		}
+	return -1;
+}
+
+static const char *const kind_names[] = {
+	[ROT_DELETE_KEY] = "DeleteKey", [ROT_TAG] = "Tag",         [ROT_CREATE] = "CreateKey",
+	[ROT_DEACTIVATE] = "Deactivate", [ROT_REACTIVATE] = "Reactivate", [ROT_UNTAG] = "Untag",
+};
+
+const char *rot_action_kind_name(enum rot_action_kind k)
+{
+	return (unsigned)k < ARRAY_SIZE(kind_names) ? kind_names[k] : NULL;
+}
+
+int rot_action_kind_parse(const char *name, enum rot_action_kind *out)
+{
+	size_t i;
+	for (i = 0; i < ARRAY_SIZE(kind_names); i++)
+		if (kind_names[i] && !strcmp(name, kind_names[i])) {
+			*out = (enum rot_action_kind)i;
+			return 0;
+		}
+	return -1;
+}
 
 const char *rotation_stage_name(enum rotation_stage s)
 {
@@ -112,6 +145,8 @@ int rotation_tag_parse(const char *value, struct rotation_tag *out, struct strbu
 				out->stage = STAGE_DELIVERED;
 			else if (!strcmp(st, "deactivated"))
 				out->stage = STAGE_DEACTIVATED;
+			else if (!strcmp(st, "rolled-back"))
+				out->stage = STAGE_ROLLED_BACK;
 			else {
 				strbuf_addf(err, "unknown rotation stage '%s'", st);
 				return -1;
@@ -394,6 +429,7 @@ static void plan_delivered(const struct rot_user *u, const struct rot_policy *po
 	long long new_age, since = (long long)now - (long long)t->t;
 	struct rot_action *a;
 	struct rotation_tag next;
+	time_t base;
 
 	if (!nk) {
 		set_outcome(p, ROT_BLOCKED, "the new key %s of this rotation is gone", t->new_key);
@@ -417,10 +453,16 @@ static void plan_delivered(const struct rot_user *u, const struct rot_policy *po
 		strbuf_addf(&a->reason, "old key %s was deactivated outside iamkeys", old->id);
 		return;
 	}
-	new_age = (long long)now - (long long)nk->created;
+	/*
+	 * The old key is watched for deactivate_after from the delivery, or
+	 * from a later re-entry into this stage (rotate --resume, a reactivated
+	 * old key): each gets the whole window.
+	 */
+	base = nk->created > t->t ? nk->created : t->t;
+	new_age = (long long)now - (long long)base;
 	if (new_age < pol->deactivate_after) {
 		struct strbuf when = STRBUF_INIT;
-		p->next_due = nk->created + (time_t)pol->deactivate_after;
+		p->next_due = base + (time_t)pol->deactivate_after;
 		iso8601_format(&when, p->next_due);
 		set_outcome(p, ROT_NOTHING, "new key %s delivered; old key %s is deactivated after %s",
 			    nk->id, old->id, when.buf);
@@ -495,6 +537,18 @@ static void plan_deactivated(const struct rot_user *u, const struct rot_policy *
 		    ((long long)now - (long long)t->t) / 86400);
 }
 
+/* rolled-back: paused until a person resumes or aborts it */
+static void plan_rolled_back(const struct rot_user *u, struct rot_plan *p)
+{
+	struct strbuf when = STRBUF_INIT;
+	iso8601_format(&when, p->tag.t);
+	set_outcome(p, ROT_BLOCKED,
+		    "rotation paused by a rollback on %s: 'iamkeys rotate --resume --user %s' "
+		    "continues it, 'iamkeys rotate --abort --user %s' drops the new key %s",
+		    when.buf, u->name, u->name, p->tag.new_key);
+	strbuf_release(&when);
+}
+
 int rotation_plan_user(const struct rot_user *u, const struct rot_policy *pol, time_t now,
 		       struct rot_plan *p)
 {
@@ -524,34 +578,59 @@ int rotation_plan_user(const struct rot_user *u, const struct rot_policy *pol, t
 	case STAGE_DEACTIVATED:
 		plan_deactivated(u, pol, now, p);
 		break;
+	case STAGE_ROLLED_BACK:
+		plan_rolled_back(u, p);
+		break;
 	}
 	if (p->outcome == ROT_ACT && !p->reason.len)
 		strbuf_addf(&p->reason, "stage %s", rotation_stage_name(p->stage));
 	return 0;
 }
 
-int rotation_plan_rollback(const struct rot_user *u, time_t now, struct rot_plan *p)
+/* The tag of a user for rollback/resume/abort: 0 with p->tag and p->stage, or -1 (outcome set). */
+static int read_tag(const struct rot_user *u, struct rot_plan *p)
 {
 	struct strbuf err = STRBUF_INIT;
-	const struct rot_key *old;
-	struct rot_action *a;
-	struct rotation_tag back;
-
 	p->outcome = ROT_NOTHING;
+	p->stage = STAGE_IDLE;
 	if (!u->tag_value) {
-		set_outcome(p, ROT_BLOCKED, "no rotation in progress");
-		return 0;
+		set_outcome(p, ROT_NOTHING, "no rotation in progress");
+		return -1;
 	}
 	if (rotation_tag_parse(u->tag_value, &p->tag, &err) < 0) {
 		set_outcome(p, ROT_BLOCKED, "cannot read tag %s: %s", ROTATION_TAG, err.buf);
 		strbuf_release(&err);
-		return 0;
+		return -1;
 	}
 	strbuf_release(&err);
 	p->stage = p->tag.stage;
-	if (p->stage != STAGE_DEACTIVATED) {
-		set_outcome(p, ROT_BLOCKED, "rotation is in stage %s, not deactivated",
-			    rotation_stage_name(p->stage));
+	return 0;
+}
+
+static void add_tag_action(struct rot_plan *p, enum rotation_stage stage, time_t now,
+			   const char *why)
+{
+	struct rotation_tag t = p->tag;
+	struct rot_action *a = add_action(p, ROT_TAG, NULL);
+	t.stage = stage;
+	t.t = now;
+	rotation_tag_format(&a->tag_value, &t);
+	strbuf_addstr(&a->reason, why);
+}
+
+int rotation_plan_rollback(const struct rot_user *u, time_t now, struct rot_plan *p)
+{
+	const struct rot_key *old;
+	struct rot_action *a;
+
+	if (read_tag(u, p) < 0) {
+		if (!u->tag_value)
+			p->outcome = ROT_BLOCKED; /* nothing to roll back is not success */
+		return 0;
+	}
+	if (p->stage == STAGE_INTENT) {
+		set_outcome(p, ROT_BLOCKED, "rotation is in stage intent: no new key was delivered, "
+					    "nothing to roll back (rotate --abort drops the mark)");
 		return 0;
 	}
 	old = find_key(u, p->tag.old_key);
@@ -564,13 +643,112 @@ int rotation_plan_rollback(const struct rot_user *u, time_t now, struct rot_plan
 		a->expect_active = 0;
 		strbuf_addstr(&a->reason, "rollback: reactivate the old key");
 	}
-	back = p->tag;
-	back.stage = STAGE_DELIVERED;
-	back.t = now;
-	a = add_action(p, ROT_TAG, NULL);
-	rotation_tag_format(&a->tag_value, &back);
-	strbuf_addstr(&a->reason, "back to delivered: the old key is deactivated again only "
-				  "once it is no longer used");
-	strbuf_addstr(&p->reason, "rollback");
+	if (p->stage != STAGE_ROLLED_BACK)
+		add_tag_action(p, STAGE_ROLLED_BACK, now,
+			       "pause the rotation: nothing more happens until rotate --resume or "
+			       "rotate --abort");
+	if (p->outcome == ROT_ACT)
+		strbuf_addstr(&p->reason, "rollback");
+	else
+		set_outcome(p, ROT_NOTHING, "already rolled back: old key %s is Active, the rotation "
+					    "is paused", old->id);
+	return 0;
+}
+
+int rotation_plan_resume(const struct rot_user *u, time_t now, struct rot_plan *p)
+{
+	const struct rot_key *nk;
+
+	if (read_tag(u, p) < 0)
+		return 0;
+	if (p->stage != STAGE_ROLLED_BACK) {
+		set_outcome(p, ROT_NOTHING, "not paused by a rollback (stage %s)",
+			    rotation_stage_name(p->stage));
+		return 0;
+	}
+	nk = find_key(u, p->tag.new_key);
+	if (!nk || !nk->active) {
+		set_outcome(p, ROT_BLOCKED, "the new key %s is %s: nothing to resume (rotate --abort "
+					    "ends the rotation)", p->tag.new_key, nk ? "Inactive" : "gone");
+		return 0;
+	}
+	add_tag_action(p, STAGE_DELIVERED, now,
+		       "back to delivered: the old key is deactivated once the new key is "
+		       "--deactivate-after old and the old key is unused since now");
+	strbuf_addstr(&p->reason, "resume");
+	return 0;
+}
+
+static void add_abort_delete(struct rot_plan *p, const struct rot_key *k, int force,
+			     const char *why)
+{
+	struct rot_action *a = add_action(p, ROT_DELETE_KEY, k->id);
+	a->sink_guard = !force;
+	if (!force)
+		a->not_used_since = k->created + ROT_VERIFY_WINDOW;
+	strbuf_addstr(&a->reason, why);
+	if (force)
+		strbuf_addstr(&a->reason, " (--force: even if used or held by the sink)");
+}
+
+int rotation_plan_abort(const struct rot_user *u, const struct rot_policy *pol, time_t now,
+			int force, struct rot_plan *p)
+{
+	const struct rot_key *old, *nk;
+	struct rot_action *a;
+	size_t i;
+
+	(void)now;
+	if (read_tag(u, p) < 0) {
+		/* an unreadable mark: removable when nothing else needs cleaning */
+		if (u->tag_value && u->nkeys == 1 && u->keys[0].active) {
+			clear_actions(p);
+			a = add_action(p, ROT_UNTAG, NULL);
+			strbuf_addf(&a->reason, "drop the unreadable tag (%s)", p->reason.buf);
+			strbuf_reset(&p->reason);
+			strbuf_addstr(&p->reason, "abort");
+		}
+		return 0;
+	}
+	old = find_key(u, p->tag.old_key);
+	if (!old) {
+		set_outcome(p, ROT_BLOCKED, "old key %s is gone: nothing to go back to", p->tag.old_key);
+		return 0;
+	}
+	if (p->stage == STAGE_INTENT) {
+		if (!old->active) {
+			set_outcome(p, ROT_BLOCKED, "old key %s is Inactive: fix by hand, then remove "
+						    "tag %s", old->id, ROTATION_TAG);
+			return 0;
+		}
+		for (i = 0; i < u->nkeys; i++) {
+			const struct rot_key *k = &u->keys[i];
+			if (k == old)
+				continue;
+			if ((long long)k->created < (long long)p->tag.t - pol->skew) {
+				if (!k->active)
+					continue;
+				clear_actions(p);
+				set_outcome(p, ROT_BLOCKED, "unexpected active key %s created before "
+							    "the rotation started", k->id);
+				return 0;
+			}
+			add_abort_delete(p, k, force, "created after the intent mark, never recorded as delivered");
+		}
+	} else {
+		nk = find_key(u, p->tag.new_key);
+		if (!old->active) {
+			a = add_action(p, ROT_REACTIVATE, old->id);
+			a->expect_active = 0;
+			strbuf_addstr(&a->reason, "the old key is the user's key again");
+		}
+		if (nk)
+			add_abort_delete(p, nk, force, "the new key of this rotation goes");
+	}
+	a = add_action(p, ROT_UNTAG, NULL);
+	strbuf_addstr(&a->reason, "the rotation is over");
+	strbuf_reset(&p->reason);
+	strbuf_addf(&p->reason, "abort the rotation in stage %s: keep old key %s",
+		    rotation_stage_name(p->stage), old->id);
 	return 0;
 }

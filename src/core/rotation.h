@@ -21,6 +21,9 @@
  *       deactivate old → tag deactivated; else blocked (old key in use)
  *   deactivated: once delete_after has passed and the old key is unused
  *       since: delete old → untag
+ *   rolled-back (rollback: the old key is Active again, both keys work):
+ *       paused, reported blocked, until rotate --resume (→ delivered,
+ *       t = the resume) or rotate --abort (delete the new key → untag)
  */
 #include <stddef.h>
 #include <time.h>
@@ -33,6 +36,7 @@ enum rotation_stage {
 	STAGE_INTENT,
 	STAGE_DELIVERED,
 	STAGE_DEACTIVATED,
+	STAGE_ROLLED_BACK, /* paused by rollback until rotate --resume or --abort */
 };
 
 struct rotation_tag {
@@ -91,6 +95,8 @@ struct rot_action {
 	int expect_active;        /* ROT_DELETE_KEY/DEACTIVATE: the key's status (-1 any) */
 	int in_use_guard;         /* refuse if the key was used within in_use_window */
 	time_t not_used_since;    /* refuse if used after this (0 = no check) */
+	int sink_guard;           /* ROT_DELETE_KEY: refuse unless the user's sink proves it
+				     does not hold key_id (rotate --abort) */
 };
 
 enum rot_outcome {
@@ -116,8 +122,42 @@ void rot_plan_release(struct rot_plan *p);
 int rotation_plan_user(const struct rot_user *u, const struct rot_policy *p, time_t now,
 		       struct rot_plan *plan);
 
-/* Plans a rollback: stage deactivated → reactivate old, tag delivered(t=now). */
+/*
+ * Plans a rollback: stage delivered or deactivated → [reactivate old] → tag
+ * rolled-back (t=now): the rotation pauses with the old key Active. In stage
+ * rolled-back with the old key Active: nothing to do (a rollback is
+ * idempotent).
+ */
 int rotation_plan_rollback(const struct rot_user *u, time_t now, struct rot_plan *plan);
+/* Plans rotate --resume: stage rolled-back → tag delivered (t=now). */
+int rotation_plan_resume(const struct rot_user *u, time_t now, struct rot_plan *plan);
+
+/*
+ * A use of a new key this soon after its creation is the rotation's own
+ * verification (STS GetCallerIdentity signed with it), not an application.
+ */
+#define ROT_VERIFY_WINDOW 600
+
+/*
+ * Plans rotate --abort: give up a rotation and keep the old key.
+ *   intent: delete the keys created after the mark (a key that never got
+ *       created: nothing to delete) → untag
+ *   delivered, rolled-back, deactivated: [reactivate old] → delete new →
+ *       untag
+ * Each key to delete carries not_used_since = created + ROT_VERIFY_WINDOW
+ * (refused if an application used it), unless force, and sink_guard (the
+ * caller must prove the user's sink does not hold it, unless force).
+ * Never leaves the user without an Active key.
+ */
+int rotation_plan_abort(const struct rot_user *u, const struct rot_policy *p, time_t now,
+			int force, struct rot_plan *plan);
+
+/* "DeleteKey", "Tag", "CreateKey", ... (the plan file's names); NULL if unknown. */
+const char *rot_action_kind_name(enum rot_action_kind k);
+/* The kind of a plan file's name: 0, or -1 if unknown. */
+int rot_action_kind_parse(const char *name, enum rot_action_kind *out);
+/* STAGE_* of "idle", "intent", ...: 0, or -1 if unknown. */
+int rotation_stage_parse(const char *name, enum rotation_stage *out);
 
 /* "2026-11-28T12:00:00Z" style, compact: "20261128T120000Z" (tag-safe). */
 void rotation_format_compact_time(struct strbuf *out, time_t t);

@@ -410,6 +410,58 @@ static int check_key(const struct exec_ctx *x, struct live_user *u, const struct
 	return 0;
 }
 
+/*
+ * 0 when the user's sink proves it does not hold key_id (it holds another
+ * key, or nothing); -1 with why otherwise: no sink given, a sink that cannot
+ * say what it holds (exec:, -), one that cannot be read, or one holding it.
+ */
+static int sink_not_holding(const struct exec_ctx *x, const char *user, const char *spec,
+			    const char *key_id, struct strbuf *why)
+{
+	struct sink_context sc;
+	struct sink *k = NULL;
+	struct strbuf e = STRBUF_INIT;
+	char *held = NULL;
+	int pf, rc = -1;
+
+	if (!spec) {
+		strbuf_addf(why, "no sink given: iamkeys cannot check that the user's sink does not "
+				 "hold %s; give the rotation's --to or --config (or --force)", key_id);
+		return -1;
+	}
+	memset(&sc, 0, sizeof(sc));
+	sc.user = user;
+	sc.account = x->account;
+	sc.client = x->c;
+	sc.overwrite = 1;
+	k = sink_new(spec, &sc, &e);
+	if (!k) {
+		strbuf_addbuf(why, &e);
+		goto out;
+	}
+	if (!strcmp(k->vt->scheme, "exec") || !strcmp(k->vt->scheme, "-")) {
+		strbuf_addf(why, "%s cannot say which key it holds: it may hold %s, which would then "
+				 "be a deleted key (--force aborts anyway)", k->target, key_id);
+		goto out;
+	}
+	pf = sink_preflight(k, &held, &e);
+	if (held && !strcmp(held, key_id))
+		strbuf_addf(why, "%s holds %s: after the abort it would hold a deleted key, and the "
+				 "old key's secret cannot be put back (AWS shows a secret once); put "
+				 "the old key's secret into %s yourself and abort again, or use --force",
+			    k->target, key_id, k->target);
+	else if (pf < 0)
+		strbuf_addf(why, "cannot tell whether %s holds %s (%s); --force aborts anyway",
+			    k->target, key_id, e.buf);
+	else
+		rc = 0;
+out:
+	free(held);
+	sink_free(k);
+	strbuf_release(&e);
+	return rc;
+}
+
 /* Carries out the steps of one user in order; stops at the first failure. */
 static void apply_user(const struct exec_ctx *x, struct live_user *u, struct rotate_user *ru)
 {
@@ -454,6 +506,11 @@ static void apply_user(const struct exec_ctx *x, struct live_user *u, struct rot
 			if (rc > 0) {
 				st->state = STEP_SKIPPED;
 				continue;
+			}
+			if (a->sink_guard &&
+			    sink_not_holding(x, u->name, ru->sink, a->key_id, &st->detail) < 0) {
+				st->state = STEP_REFUSED;
+				goto out;
 			}
 			if (a->kind == ROT_DELETE_KEY)
 				rc = iam_delete_access_key(c, u->name, a->key_id, &e);
@@ -584,22 +641,6 @@ static void take_plan(struct rotate_user *ru, struct rot_plan *plan)
 	plan->nactions = 0;
 }
 
-static const char *const kind_names[] = {
-	[ROT_DELETE_KEY] = "DeleteKey", [ROT_TAG] = "Tag",         [ROT_CREATE] = "CreateKey",
-	[ROT_DEACTIVATE] = "Deactivate", [ROT_REACTIVATE] = "Reactivate", [ROT_UNTAG] = "Untag",
-};
-
-static int kind_from_name(const char *s, enum rot_action_kind *out)
-{
-	size_t i;
-	for (i = 0; i < ARRAY_SIZE(kind_names); i++)
-		if (kind_names[i] && !strcmp(s, kind_names[i])) {
-			*out = (enum rot_action_kind)i;
-			return 0;
-		}
-	return -1;
-}
-
 static const char *const state_names[] = {
 	[STEP_PLANNED] = "planned", [STEP_DONE] = "done",       [STEP_FAILED] = "failed",
 	[STEP_REFUSED] = "refused", [STEP_SKIPPED] = "skipped",
@@ -633,7 +674,7 @@ json_t *rotate_report_json(const struct rotate_report *r, time_t now)
 		for (j = 0; j < ru->nsteps; j++) {
 			const struct rotate_step *st = &ru->steps[j];
 			json_t *a = json_object();
-			json_object_set_new(a, "Action", json_string(kind_names[st->a.kind]));
+			json_object_set_new(a, "Action", json_string(rot_action_kind_name(st->a.kind)));
 			json_object_set_new(a, "AccessKeyId", st->a.key_id[0] ? json_string(st->a.key_id) : json_null());
 			json_object_set_new(a, "TagValue", st->a.tag_value.len ? json_string(st->a.tag_value.buf) : json_null());
 			json_object_set_new(a, "ExpectActive", json_integer(st->a.expect_active));
@@ -652,49 +693,139 @@ json_t *rotate_report_json(const struct rotate_report *r, time_t now)
 	return doc;
 }
 
-/* --plan FILE: the user's steps from the saved plan. 0 / -1 (bad plan). */
-static int steps_from_json(struct rotate_user *ru, json_t *ju, struct strbuf *err)
+/*
+ * A user's settings: command line, then [user], [tag], [account], [default],
+ * built-in; and the expanded sink (NULL without one). 0, or -1 with err.
+ */
+static int user_settings(const struct rotate_options *o, const char *account,
+			 const struct live_user *u, const char **tk, const char **tv,
+			 struct rotconf_settings *s, struct rot_policy *pol, char **sink,
+			 struct strbuf *err)
 {
-	json_t *acts = json_object_get(ju, "Actions"), *a;
-	size_t i;
-	if (!json_is_array(acts)) {
-		strbuf_addf(err, "plan: user %s has no Actions array", ru->user);
-		return -1;
-	}
-	ru->steps = xcalloc(json_array_size(acts) + 1, sizeof(*ru->steps));
-	json_array_foreach(acts, i, a) {
-		struct rotate_step *st = &ru->steps[ru->nsteps];
-		const char *kind = json_string_value(json_object_get(a, "Action"));
-		const char *key = json_string_value(json_object_get(a, "AccessKeyId"));
-		const char *tag = json_string_value(json_object_get(a, "TagValue"));
-		const char *why = json_string_value(json_object_get(a, "Reason"));
-		memset(st, 0, sizeof(*st));
-		strbuf_init(&st->a.tag_value, 0);
-		strbuf_init(&st->a.reason, 0);
-		strbuf_init(&st->detail, 0);
-		ru->nsteps++;
-		if (!kind || kind_from_name(kind, &st->a.kind) < 0) {
-			strbuf_addf(err, "plan: unknown action for user %s", ru->user);
+	*s = o->cli;
+	*pol = o->policy;
+	if (o->conf)
+		rotconf_resolve(o->conf, account, u->name, tk, tv, u->tags.ntags, s);
+	if (s->rotate_after >= 0)
+		pol->rotate_after = s->rotate_after;
+	if (s->deactivate_after >= 0)
+		pol->deactivate_after = s->deactivate_after;
+	if (s->delete_after >= 0)
+		pol->delete_after = s->delete_after;
+	if (s->max_grace >= 0)
+		pol->max_grace = s->max_grace;
+	if (s->to) {
+		struct strbuf sb = STRBUF_INIT, e = STRBUF_INIT;
+		if (sink_expand_template(&sb, s->to, u->name, account, &e) < 0) {
+			strbuf_addf(err, "bad sink '%s': %s", s->to, e.buf);
+			strbuf_release(&sb);
+			strbuf_release(&e);
 			return -1;
 		}
-		if (key) {
-			if (strlen(key) >= sizeof(st->a.key_id)) {
-				strbuf_addf(err, "plan: bad key id for user %s", ru->user);
-				return -1;
-			}
-			memcpy(st->a.key_id, key, strlen(key) + 1);
-		}
-		if (tag)
-			strbuf_addstr(&st->a.tag_value, tag);
-		if (why)
-			strbuf_addstr(&st->a.reason, why);
-		st->a.expect_active = (int)json_integer_value(json_object_get(a, "ExpectActive"));
-		if (!json_is_integer(json_object_get(a, "ExpectActive")))
-			st->a.expect_active = -1;
-		st->a.in_use_guard = json_is_true(json_object_get(a, "InUseGuard"));
-		st->a.not_used_since = (time_t)json_integer_value(json_object_get(a, "NotUsedSince"));
+		strbuf_release(&e);
+		*sink = strbuf_detach(&sb, NULL);
 	}
 	return 0;
+}
+
+static void release_steps(struct rotate_user *ru)
+{
+	size_t i;
+	for (i = 0; i < ru->nsteps; i++) {
+		strbuf_release(&ru->steps[i].a.tag_value);
+		strbuf_release(&ru->steps[i].a.reason);
+		strbuf_release(&ru->steps[i].detail);
+	}
+	ru->nsteps = 0;
+}
+
+/* One step as compared with a saved plan: "DeleteKey AKIA...", "Tag stage=intent old=AKIA...". */
+static void step_signature(struct strbuf *out, enum rot_action_kind kind, const char *key_id,
+			   const char *tag_value, const char *sink)
+{
+	struct rotation_tag t;
+	struct strbuf e = STRBUF_INIT;
+
+	strbuf_addstr(out, rot_action_kind_name(kind));
+	if (key_id && *key_id)
+		strbuf_addf(out, " %s", key_id);
+	if (kind == ROT_TAG && tag_value) {
+		/* what the tag records, not when: a fresh plan stamps its own time */
+		if (!rotation_tag_parse(tag_value, &t, &e)) {
+			strbuf_addf(out, " stage=%s old=%s", rotation_stage_name(t.stage), t.old_key);
+			if (t.new_key[0])
+				strbuf_addf(out, " new=%s", t.new_key);
+		} else {
+			strbuf_addf(out, " '%s'", tag_value);
+		}
+	}
+	if (kind == ROT_CREATE)
+		strbuf_addf(out, " to %s", sink ? sink : "(no sink)");
+	strbuf_release(&e);
+}
+
+/*
+ * --plan FILE: 1 (and why) when the user's saved row may not be carried out:
+ * the live keys or tag are not what the plan saw, or the steps the plan
+ * would carry out (none unless its Outcome is "act") are not exactly the
+ * fresh plan's (actions, key ids, what a tag records, the sink of a new key).
+ * When neither would do anything, 0: the fresh outcome stands.
+ */
+static int plan_refuses(const struct rotate_user *ru, json_t *planned, struct strbuf *why)
+{
+	const char *ptag = json_string_value(json_object_get(planned, "Tag"));
+	const char *pkeys = json_string_value(json_object_get(planned, "Keys"));
+	const char *psink = json_string_value(json_object_get(planned, "Sink"));
+	const char *pout = json_string_value(json_object_get(planned, "Outcome"));
+	struct strbuf saved = STRBUF_INIT, fresh = STRBUF_INIT;
+	int saved_acts = pout && !strcmp(pout, "act"), fresh_acts = ru->outcome == ROT_ACT;
+	json_t *a;
+	size_t i;
+	int refused = 1;
+
+	if ((!ptag) != (!ru->tag) || (ptag && strcmp(ptag, ru->tag)) || !pkeys ||
+	    strcmp(pkeys, ru->keys ? ru->keys : "")) {
+		strbuf_addf(why, "live state changed since the plan (it saw keys %s, tag %s; now keys "
+				 "%s, tag %s): refused", pkeys ? pkeys : "?", ptag ? ptag : "absent",
+			    ru->keys ? ru->keys : "", ru->tag ? ru->tag : "absent");
+		return 1;
+	}
+	if (!saved_acts && !fresh_acts)
+		return 0;
+	if (saved_acts) {
+		json_array_foreach(json_object_get(planned, "Actions"), i, a) {
+			enum rot_action_kind kind;
+			if (rot_action_kind_parse(json_string_value(json_object_get(a, "Action")),
+						  &kind) < 0)
+				continue; /* plan_file_check refused it already */
+			if (i)
+				strbuf_addstr(&saved, ", ");
+			step_signature(&saved, kind,
+				       json_string_value(json_object_get(a, "AccessKeyId")),
+				       json_string_value(json_object_get(a, "TagValue")), psink);
+		}
+	} else {
+		strbuf_addstr(&saved, !strcmp(pout, "nothing") ? "nothing to do" : "blocked");
+	}
+	if (fresh_acts) {
+		for (i = 0; i < ru->nsteps; i++) {
+			if (i)
+				strbuf_addstr(&fresh, ", ");
+			step_signature(&fresh, ru->steps[i].a.kind, ru->steps[i].a.key_id,
+				       ru->steps[i].a.tag_value.buf, ru->sink);
+		}
+	} else {
+		strbuf_addf(&fresh, "%s (%s)", ru->outcome == ROT_BLOCKED ? "blocked" : "nothing to do",
+			    ru->reason.buf);
+	}
+	if (saved_acts && fresh_acts && !strcmp(saved.buf, fresh.buf))
+		refused = 0;
+	else
+		strbuf_addf(why, "the plan says %s, a fresh plan says %s: refused", saved.buf,
+			    fresh.buf);
+	strbuf_release(&saved);
+	strbuf_release(&fresh);
+	return refused;
 }
 
 /* Sinks on this machine (a file, a credentials profile): one per expanded name. */
@@ -741,29 +872,12 @@ static int rotate_one(const struct exec_ctx *x, const char *name, const char *pa
 	ru->tag = xstrdup_or_null(u.rotation_tag);
 	iam_tags_split(u.tags.tags, u.tags.ntags, &tk, &tv);
 
-	/* settings: command line, then [user], [tag], [account], [default], built-in */
-	s = o->cli;
-	if (o->conf)
-		rotconf_resolve(o->conf, r->account, name, tk, tv, u.tags.ntags, &s);
-	if (s.rotate_after >= 0)
-		pol.rotate_after = s.rotate_after;
-	if (s.deactivate_after >= 0)
-		pol.deactivate_after = s.deactivate_after;
-	if (s.delete_after >= 0)
-		pol.delete_after = s.delete_after;
-	if (s.max_grace >= 0)
-		pol.max_grace = s.max_grace;
-	if (s.to) {
-		struct strbuf sink = STRBUF_INIT;
-		strbuf_reset(&e);
-		if (sink_expand_template(&sink, s.to, name, r->account, &e) < 0) {
-			ru->outcome = ROT_BLOCKED;
-			ru->failed = 1;
-			strbuf_addf(&ru->reason, "bad sink '%s': %s", s.to, e.buf);
-			strbuf_release(&sink);
-			goto out;
-		}
-		ru->sink = strbuf_detach(&sink, NULL);
+	strbuf_reset(&e);
+	if (user_settings(o, r->account, &u, tk, tv, &s, &pol, &ru->sink, &e) < 0) {
+		ru->outcome = ROT_BLOCKED;
+		ru->failed = 1;
+		strbuf_addbuf(&ru->reason, &e);
+		goto out;
 	}
 
 	/* exemptions: the audit's, plus exempt = true in the config */
@@ -792,42 +906,10 @@ static int rotate_one(const struct exec_ctx *x, const char *name, const char *pa
 		ru->exempt = 1;
 		ru->outcome = ROT_NOTHING;
 		strbuf_addf(&ru->reason, "exempt: %s", why.buf);
-		goto out;
+		goto checked;
 	}
 
-	if (planned) {
-		/* --plan FILE: the live state must still be what the plan saw */
-		const char *ptag = json_string_value(json_object_get(planned, "Tag"));
-		const char *pkeys = json_string_value(json_object_get(planned, "Keys"));
-		const char *psink = json_string_value(json_object_get(planned, "Sink"));
-		ru->stage = STAGE_IDLE;
-		if (ru->tag) {
-			struct rotation_tag t;
-			struct strbuf pe = STRBUF_INIT;
-			if (!rotation_tag_parse(ru->tag, &t, &pe))
-				ru->stage = t.stage;
-			strbuf_release(&pe);
-		}
-		if ((!ptag) != (!ru->tag) || (ptag && strcmp(ptag, ru->tag)) || !pkeys ||
-		    strcmp(pkeys, ru->keys)) {
-			ru->outcome = ROT_BLOCKED;
-			ru->failed = 1;
-			strbuf_addf(&ru->reason, "live state changed since the plan (keys %s, tag %s): "
-						 "refusing its steps", ru->keys, ru->tag ? ru->tag : "absent");
-			goto out;
-		}
-		free(ru->sink);
-		ru->sink = xstrdup_or_null(psink);
-		strbuf_reset(&e);
-		if (steps_from_json(ru, planned, &e) < 0) {
-			ru->outcome = ROT_BLOCKED;
-			ru->failed = 1;
-			strbuf_addbuf(&ru->reason, &e);
-			goto out;
-		}
-		ru->outcome = ru->nsteps ? ROT_ACT : ROT_NOTHING;
-		strbuf_addstr(&ru->reason, "from the saved plan");
-	} else {
+	{
 		struct rot_user pu;
 		rk = planner_view(&u, &pu);
 		rotation_plan_user(&pu, &pol, o->now, &plan);
@@ -844,7 +926,7 @@ static int rotate_one(const struct exec_ctx *x, const char *name, const char *pa
 						 "'iamkeys rotate --self'", x->caller_key);
 			for (i = 0; i < ru->nsteps; i++)
 				ru->steps[i].state = STEP_SKIPPED;
-			goto out;
+			goto checked;
 		}
 	for (i = 0; i < ru->nsteps; i++)
 		if (ru->steps[i].a.kind == ROT_CREATE && ru->sink && o->local_sinks_need_account &&
@@ -855,7 +937,7 @@ static int rotate_one(const struct exec_ctx *x, const char *name, const char *pa
 						 "accounts, users of the same name would share it", s.to);
 			for (i = 0; i < ru->nsteps; i++)
 				ru->steps[i].state = STEP_SKIPPED;
-			goto out;
+			goto checked;
 		}
 	for (i = 0; i < ru->nsteps; i++)
 		if (ru->steps[i].a.kind == ROT_CREATE && !ru->sink) {
@@ -865,8 +947,19 @@ static int rotate_one(const struct exec_ctx *x, const char *name, const char *pa
 						   "'to' in --config");
 			for (i = 0; i < ru->nsteps; i++)
 				ru->steps[i].state = STEP_SKIPPED;
-			goto out;
+			goto checked;
 		}
+checked:
+	/* --plan FILE: the saved steps only where they equal the fresh ones */
+	strbuf_reset(&why);
+	if (planned && plan_refuses(ru, planned, &why)) {
+		ru->outcome = ROT_BLOCKED;
+		ru->failed = 1;
+		strbuf_reset(&ru->reason);
+		strbuf_addbuf(&ru->reason, &why);
+		release_steps(ru);
+		goto out;
+	}
 	if (o->apply && ru->outcome == ROT_ACT)
 		apply_user(x, &u, ru);
 out:
@@ -915,8 +1008,17 @@ int rotate_run(struct aws_client *c, const struct rotate_options *o, struct rota
 		goto out;
 	if (o->plan_in) {
 		json_t *ju, *list = json_object_get(o->plan_in, "Users");
+		const char *acc = json_string_value(json_object_get(o->plan_in, "Account"));
 		if (!json_is_array(list)) {
 			strbuf_addstr(err, "the plan has no Users array");
+			r->bad_plan = 1;
+			goto out;
+		}
+		if (!acc || !r->account || strcmp(acc, r->account)) {
+			strbuf_addf(err, "the plan is for account %s, but these credentials are for "
+					 "account %s: refusing the plan", acc ? acc : "(none)",
+				    r->account ? r->account : "(unknown)");
+			r->bad_plan = 1;
 			goto out;
 		}
 		json_array_foreach(list, i, ju) {
@@ -957,11 +1059,50 @@ out:
 	return rc;
 }
 
-int rotate_rollback(struct aws_client *c, const char *user, int apply, time_t now,
-		    struct rotate_report *r, struct strbuf *err)
+enum fix_op { FIX_ROLLBACK, FIX_RESUME, FIX_ABORT };
+
+/*
+ * rotate --abort before anything changes: a key to delete must be unused
+ * since its creation (but for the verification) and absent from the sink,
+ * unless --force. 0, or -1 with ru blocked and why in its reason.
+ */
+static int abort_precheck(const struct exec_ctx *x, const struct live_user *u,
+			  struct rotate_user *ru)
+{
+	struct strbuf why = STRBUF_INIT;
+	size_t i;
+
+	for (i = 0; i < ru->nsteps && !why.len; i++) {
+		const struct rot_action *a = &ru->steps[i].a;
+		const struct live_key *k = live_find(u, a->key_id);
+		if (a->kind != ROT_DELETE_KEY || !k)
+			continue;
+		if (a->not_used_since && k->last_used >= a->not_used_since) {
+			strbuf_addf(&why, "key %s was used on ", k->id);
+			iso8601_format(&why, k->last_used);
+			strbuf_addf(&why, " (%s, %s), after its creation and verification: an "
+					  "application may depend on it (--force deletes it anyway)",
+				    k->service ? k->service : "-", k->region ? k->region : "-");
+		} else if (a->sink_guard) {
+			sink_not_holding(x, u->name, ru->sink, a->key_id, &why);
+		}
+	}
+	if (!why.len)
+		return 0;
+	ru->outcome = ROT_BLOCKED;
+	strbuf_reset(&ru->reason);
+	strbuf_addbuf(&ru->reason, &why);
+	for (i = 0; i < ru->nsteps; i++)
+		ru->steps[i].state = STEP_SKIPPED;
+	strbuf_release(&why);
+	return -1;
+}
+
+/* rollback, --resume, --abort of one user: read, plan, [check], [apply]. */
+static int fix_user(struct aws_client *c, enum fix_op op, const struct rotate_options *o,
+		    const char *user, struct rotate_report *r, struct strbuf *err)
 {
 	struct exec_ctx x;
-	struct rotate_options o;
 	struct sts_caller_identity id = { 0 };
 	struct aws_credentials mine = { 0 };
 	struct live_user u;
@@ -970,17 +1111,13 @@ int rotate_rollback(struct aws_client *c, const char *user, int apply, time_t no
 	struct rot_user pu;
 	struct rot_plan plan;
 	struct strbuf ks = STRBUF_INIT;
+	const char **tk = NULL, **tv = NULL;
 	int rc = -1;
 
 	memset(r, 0, sizeof(*r));
 	memset(&x, 0, sizeof(x));
-	memset(&o, 0, sizeof(o));
 	memset(&u, 0, sizeof(u));
-	rot_policy_defaults(&o.policy);
-	rotconf_settings_unset(&o.cli);
-	o.now = now;
-	o.apply = apply;
-	x.o = &o;
+	x.o = o;
 	rot_plan_init(&plan);
 	if (setup_ctx(c, &x, r, &id, &mine, err) < 0)
 		goto out;
@@ -992,12 +1129,27 @@ int rotate_rollback(struct aws_client *c, const char *user, int apply, time_t no
 	ru->keys = strbuf_detach(&ks, NULL);
 	ru->tag = xstrdup_or_null(u.rotation_tag);
 	rk = planner_view(&u, &pu);
-	rotation_plan_rollback(&pu, now, &plan);
+	if (op == FIX_ABORT) {
+		struct rotconf_settings s;
+		struct rot_policy pol;
+		iam_tags_split(u.tags.tags, u.tags.ntags, &tk, &tv);
+		if (user_settings(o, r->account, &u, tk, tv, &s, &pol, &ru->sink, err) < 0)
+			goto out;
+		rotation_plan_abort(&pu, &pol, o->now, o->force, &plan);
+	} else if (op == FIX_RESUME) {
+		rotation_plan_resume(&pu, o->now, &plan);
+	} else {
+		rotation_plan_rollback(&pu, o->now, &plan);
+	}
 	take_plan(ru, &plan);
-	if (apply && ru->outcome == ROT_ACT)
+	if (op == FIX_ABORT && ru->outcome == ROT_ACT)
+		abort_precheck(&x, &u, ru);
+	if (o->apply && ru->outcome == ROT_ACT)
 		apply_user(&x, &u, ru);
 	rc = 0;
 out:
+	free(tk);
+	free(tv);
 	free(rk);
 	rot_plan_release(&plan);
 	live_release(&u);
@@ -1005,4 +1157,29 @@ out:
 	sts_caller_identity_release(&id);
 	aws_credentials_release(&mine);
 	return rc;
+}
+
+int rotate_resume(struct aws_client *c, const struct rotate_options *o, struct rotate_report *r,
+		  struct strbuf *err)
+{
+	return fix_user(c, FIX_RESUME, o, o->users[0], r, err);
+}
+
+int rotate_abort(struct aws_client *c, const struct rotate_options *o, struct rotate_report *r,
+		 struct strbuf *err)
+{
+	return fix_user(c, FIX_ABORT, o, o->users[0], r, err);
+}
+
+int rotate_rollback(struct aws_client *c, const char *user, int apply, time_t now,
+		    struct rotate_report *r, struct strbuf *err)
+{
+	struct rotate_options o;
+
+	memset(&o, 0, sizeof(o));
+	rot_policy_defaults(&o.policy);
+	rotconf_settings_unset(&o.cli);
+	o.now = now;
+	o.apply = apply;
+	return fix_user(c, FIX_ROLLBACK, &o, user, r, err);
 }

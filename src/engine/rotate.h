@@ -25,7 +25,9 @@ struct rotate_options {
 	int apply;
 	long verify_timeout_ms;     /* how long to wait for a new key to work */
 	time_t now;
-	json_t *plan_in;            /* --plan FILE: apply exactly this plan */
+	json_t *plan_in;            /* --plan FILE, checked by plan_file_check: carry out a
+				       user's saved steps only where they equal a fresh plan's */
+	int force;                  /* rotate --abort: even a used key, or one the sink holds */
 	/* several accounts in one run (--org, --accounts): */
 	int skip_missing_users;     /* a --user that is not in this account is skipped */
 	int local_sinks_need_account; /* file: and profile: sinks must contain {account} */
@@ -57,6 +59,7 @@ struct rotate_report {
 	struct rotate_user *users;
 	size_t n, alloc;
 	char *account;
+	int bad_plan;   /* rotate_run refused the whole --plan file (exit 2) */
 };
 
 /* 0, or -1 with a one-line message (listing users, reading the caller...). */
@@ -65,6 +68,16 @@ int rotate_run(struct aws_client *c, const struct rotate_options *o, struct rota
 /* Rollback of one user (stage deactivated → old key Active, stage delivered). */
 int rotate_rollback(struct aws_client *c, const char *user, int apply, time_t now,
 		    struct rotate_report *r, struct strbuf *err);
+/*
+ * rotate --resume (stage rolled-back → delivered) and rotate --abort (delete
+ * the new key, keep the old one, untag) of the one user o->users[0]; abort
+ * asks the user's sink (o->cli.to or o->conf) whether it holds the key to
+ * delete. 0, or -1 with a one-line message.
+ */
+int rotate_resume(struct aws_client *c, const struct rotate_options *o, struct rotate_report *r,
+		  struct strbuf *err);
+int rotate_abort(struct aws_client *c, const struct rotate_options *o, struct rotate_report *r,
+		 struct strbuf *err);
 void rotate_report_release(struct rotate_report *r);
 /* The plan (and results) as JSON, for --output json and --plan-out. */
 json_t *rotate_report_json(const struct rotate_report *r, time_t now);

@@ -511,7 +511,7 @@ class OrgRotatePlanTest(CliTestCase):
             with open(reviewed, "w") as f:
                 json.dump(doc, f)
             emu.reset_calls()
-            res = run(["rotate", "--org", "--apply", "--plan", reviewed], emu.env())
+            res = run(["rotate", "--org", "--to", to, "--apply", "--plan", reviewed], emu.env())
             self.assertRc(res, 0)
             created = sorted((c["account"], c["params"]["UserName"]) for c in emu.calls()
                              if c["action"] == "CreateAccessKey")
@@ -525,7 +525,7 @@ class OrgRotatePlanTest(CliTestCase):
 
             # a plan naming an account outside the selection: that account is an error
             emu.reset_calls()
-            res = run(["rotate", "--accounts", a2, "--apply", "--plan", plan], emu.env())
+            res = run(["rotate", "--accounts", a2, "--to", to, "--apply", "--plan", plan], emu.env())
             self.assertRc(res, 4)
             self.assertIn("account %s: in the plan, but not among the selected accounts"
                           % MGMT, res.err)
@@ -543,6 +543,38 @@ class OrgRotatePlanTest(CliTestCase):
             self.assertRc(res, 2)
             self.assertOneLineError(res, "has no AccountId")
             self.assertEqual(emu.calls(), [])
+
+
+class OrgRotatePlanTamperTest(CliTestCase):
+    def test_row_moved_to_another_account_is_refused(self):
+        a1 = member_account_id(1)
+        with Emulator(fixture=rotate_org()) as emu, tempfile.TemporaryDirectory() as d:
+            to = "file:%s/{account}-{user}.json" % d
+            plan = os.path.join(d, "plan.json")
+            self.assertRc(run(["rotate", "--org", "--to", to, "--plan-out", plan], emu.env()), 0)
+            with open(plan) as f:
+                doc = json.load(f)
+            # user00000's row of the management account, moved to account a1 (whose own
+            # row for user00000 is dropped)
+            doc["Users"] = [u for u in doc["Users"]
+                            if (u["AccountId"], u["UserName"]) != (a1, "user00000")]
+            for u in doc["Users"]:
+                if (u["AccountId"], u["UserName"]) == (MGMT, "user00000"):
+                    u["AccountId"] = a1
+            edited = os.path.join(d, "edited.json")
+            with open(edited, "w") as f:
+                json.dump(doc, f)
+            emu.reset_calls()
+            res = run(["rotate", "--org", "--to", to, "--apply", "--plan", edited], emu.env())
+            self.assertRc(res, 3)
+            self.assertIn("%s user00000 [idle] failed: live state changed since the plan" % a1,
+                          res.out)
+            touched = {(c["account"], c["params"].get("UserName")) for c in emu.calls()
+                       if c["action"] in ("TagUser", "CreateAccessKey", "UntagUser",
+                                          "DeleteAccessKey", "UpdateAccessKey")}
+            self.assertNotIn((a1, "user00000"), touched)
+            self.assertNotIn((MGMT, "user00000"), touched)
+            self.assertIn((a1, "user00002"), touched)
 
 
 class OrgRotateConfigTest(CliTestCase):

@@ -81,6 +81,7 @@ static const struct rcase cases[] = {
 	{ "deactivated, too early", "v=1 stage=deactivated old=" OLD " new=" NEW " t=%T", 3, { { OLD, 0, 200, 20 }, { NEW, 1, 12, 1 } }, ROT_NOTHING, "", NULL, "deleted after" },
 	{ "deactivated, delete", "v=1 stage=deactivated old=" OLD " new=" NEW " t=%T", 8, { { OLD, 0, 200, 20 }, { NEW, 1, 16, 1 } }, ROT_ACT, "delete,untag", OLD, "old key " OLD " inactive for 8 days: delete it" },
 	{ "deactivated, old gone", "v=1 stage=deactivated old=" OLD " new=" NEW " t=%T", 8, { { NEW, 1, 16, 1 } }, ROT_ACT, "untag", NULL, "stage deactivated" },
+	{ "delivered again later: the window counts from the tag", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 2, { { OLD, 1, 200, 9 }, { NEW, 1, 30, 1 } }, ROT_NOTHING, "", NULL, "deactivated after" },
 	{ "deactivated, old reactivated", "v=1 stage=deactivated old=" OLD " new=" NEW " t=%T", 2, { { OLD, 1, 200, 1 }, { NEW, 1, 10, 1 } }, ROT_ACT, "tag", NULL, "stage deactivated" },
 	/* broken tags */
 	{ "bad tag: garbage", "hello", 0, { { OLD, 1, 200, 1 } }, ROT_BLOCKED, "", NULL, "cannot read tag iamkeys:rotation" },
@@ -209,11 +210,15 @@ static void test_delivered_deactivate_preconditions(void **state)
 	rot_plan_release(&plan);
 }
 
+static const char *const TAG_DEACT = "v=1 stage=deactivated old=" OLD " new=" NEW " t=20260527T202640Z";
+static const char *const TAG_DELIV = "v=1 stage=delivered old=" OLD " new=" NEW " t=20260527T202640Z";
+static const char *const TAG_ROLLED = "v=1 stage=rolled-back old=" OLD " new=" NEW " t=20260527T202640Z";
+
 static void test_rollback(void **state)
 {
 	struct rot_key k[2] = { { OLD, 0, NOW - 100 * DAY, 0, NULL, NULL },
 				{ NEW, 1, NOW - 9 * DAY, NOW - 60, NULL, NULL } };
-	struct rot_user u = { "alice", "v=1 stage=deactivated old=" OLD " new=" NEW " t=20260527T202640Z", k, 2 };
+	struct rot_user u = { "alice", TAG_DEACT, k, 2 };
 	struct rot_plan plan;
 	(void)state;
 	rot_plan_init(&plan);
@@ -223,23 +228,52 @@ static void test_rollback(void **state)
 	assert_int_equal(plan.actions[0].kind, ROT_REACTIVATE);
 	assert_string_equal(plan.actions[0].key_id, OLD);
 	assert_string_equal(plan.actions[1].tag_value.buf,
-			    "v=1 stage=delivered old=" OLD " new=" NEW " t=20260528T202640Z");
+			    "v=1 stage=rolled-back old=" OLD " new=" NEW " t=20260528T202640Z");
 	rot_plan_release(&plan);
 
-	u.tag_value = "v=1 stage=delivered old=" OLD " new=" NEW " t=20260527T202640Z";
+	/* delivered: the old key is still Active; the rollback only pauses */
+	k[0].active = 1;
+	u.tag_value = TAG_DELIV;
+	rot_plan_init(&plan);
+	rotation_plan_rollback(&u, NOW, &plan);
+	assert_int_equal(plan.outcome, ROT_ACT);
+	assert_int_equal(plan.nactions, 1);
+	assert_int_equal(plan.actions[0].kind, ROT_TAG);
+	assert_non_null(strstr(plan.actions[0].tag_value.buf, "stage=rolled-back"));
+	rot_plan_release(&plan);
+
+	/* a second rollback: nothing to do */
+	u.tag_value = TAG_ROLLED;
+	rot_plan_init(&plan);
+	rotation_plan_rollback(&u, NOW, &plan);
+	assert_int_equal(plan.outcome, ROT_NOTHING);
+	assert_int_equal(plan.nactions, 0);
+	assert_non_null(strstr(plan.reason.buf, "already rolled back"));
+	rot_plan_release(&plan);
+	/* ... unless the old key was deactivated again meanwhile */
+	k[0].active = 0;
+	rot_plan_init(&plan);
+	rotation_plan_rollback(&u, NOW, &plan);
+	assert_int_equal(plan.outcome, ROT_ACT);
+	assert_int_equal(plan.nactions, 1);
+	assert_int_equal(plan.actions[0].kind, ROT_REACTIVATE);
+	rot_plan_release(&plan);
+
+	u.tag_value = "v=1 stage=intent old=" OLD " t=20260527T202640Z";
 	rot_plan_init(&plan);
 	rotation_plan_rollback(&u, NOW, &plan);
 	assert_int_equal(plan.outcome, ROT_BLOCKED);
-	assert_non_null(strstr(plan.reason.buf, "not deactivated"));
+	assert_non_null(strstr(plan.reason.buf, "nothing to roll back"));
 	rot_plan_release(&plan);
 
 	u.tag_value = NULL;
 	rot_plan_init(&plan);
 	rotation_plan_rollback(&u, NOW, &plan);
 	assert_int_equal(plan.outcome, ROT_BLOCKED);
+	assert_non_null(strstr(plan.reason.buf, "no rotation in progress"));
 	rot_plan_release(&plan);
 
-	u.tag_value = "v=1 stage=deactivated old=" OLD " new=" NEW " t=20260527T202640Z";
+	u.tag_value = TAG_DEACT;
 	u.keys = &k[1];
 	u.nkeys = 1;
 	rot_plan_init(&plan);
@@ -247,6 +281,148 @@ static void test_rollback(void **state)
 	assert_int_equal(plan.outcome, ROT_BLOCKED);
 	assert_non_null(strstr(plan.reason.buf, "already deleted"));
 	rot_plan_release(&plan);
+}
+
+static void test_rolled_back_pauses_and_resume(void **state)
+{
+	struct rot_key k[2] = { { OLD, 1, NOW - 100 * DAY, NOW - 3600, NULL, NULL },
+				{ NEW, 1, NOW - 90 * DAY, NOW - 60, NULL, NULL } };
+	struct rot_user u = { "alice", TAG_ROLLED, k, 2 };
+	struct rot_policy pol;
+	struct rot_plan plan;
+	(void)state;
+	rot_policy_defaults(&pol);
+	pol.max_grace = DAY; /* even --max-grace does not end a pause */
+	k[0].last_used = 0;
+	rot_plan_init(&plan);
+	rotation_plan_user(&u, &pol, NOW, &plan);
+	assert_int_equal(plan.outcome, ROT_BLOCKED);
+	assert_int_equal(plan.nactions, 0);
+	assert_int_equal(plan.stage, STAGE_ROLLED_BACK);
+	assert_non_null(strstr(plan.reason.buf, "paused by a rollback on 2026-05-27T20:26:40Z"));
+	assert_non_null(strstr(plan.reason.buf, "rotate --resume --user alice"));
+	rot_plan_release(&plan);
+
+	rot_plan_init(&plan);
+	rotation_plan_resume(&u, NOW, &plan);
+	assert_int_equal(plan.outcome, ROT_ACT);
+	assert_int_equal(plan.nactions, 1);
+	assert_string_equal(plan.actions[0].tag_value.buf,
+			    "v=1 stage=delivered old=" OLD " new=" NEW " t=20260528T202640Z");
+	rot_plan_release(&plan);
+
+	/* resumed: the old key gets the whole window again, from the resume */
+	u.tag_value = "v=1 stage=delivered old=" OLD " new=" NEW " t=20260528T202640Z";
+	pol.max_grace = 0;
+	rot_plan_init(&plan);
+	rotation_plan_user(&u, &pol, NOW + DAY, &plan);
+	assert_int_equal(plan.outcome, ROT_NOTHING);
+	assert_non_null(strstr(plan.reason.buf, "deactivated after 2026-06-04T20:26:40Z"));
+	rot_plan_release(&plan);
+	rot_plan_init(&plan);
+	rotation_plan_user(&u, &pol, NOW + 8 * DAY, &plan);
+	assert_int_equal(plan.outcome, ROT_ACT);
+	assert_int_equal(plan.actions[0].kind, ROT_DEACTIVATE);
+	assert_int_equal(plan.actions[0].not_used_since, NOW);
+	rot_plan_release(&plan);
+
+	/* resume of a rotation that is not paused, or whose new key is gone */
+	rot_plan_init(&plan);
+	rotation_plan_resume(&u, NOW, &plan);
+	assert_int_equal(plan.outcome, ROT_NOTHING);
+	assert_non_null(strstr(plan.reason.buf, "not paused"));
+	rot_plan_release(&plan);
+	u.tag_value = TAG_ROLLED;
+	u.nkeys = 1;
+	rot_plan_init(&plan);
+	rotation_plan_resume(&u, NOW, &plan);
+	assert_int_equal(plan.outcome, ROT_BLOCKED);
+	assert_non_null(strstr(plan.reason.buf, "is gone"));
+	rot_plan_release(&plan);
+}
+
+static void plan_kinds(struct strbuf *out, const struct rot_plan *plan)
+{
+	size_t i;
+	for (i = 0; i < plan->nactions; i++)
+		strbuf_addf(out, "%s%s%s%s", i ? "," : "", kind_name(plan->actions[i].kind),
+			    plan->actions[i].key_id[0] ? ":" : "", plan->actions[i].key_id);
+}
+
+static void test_abort(void **state)
+{
+	static const struct {
+		const char *name, *tag;
+		struct kspec keys[3];
+		int force;
+		enum rot_outcome outcome;
+		const char *actions;
+	} acases[] = {
+		{ "no rotation", NULL, { { OLD, 1, 100, 1 } }, 0, ROT_NOTHING, "" },
+		{ "stuck intent, no key created", "v=1 stage=intent old=" OLD " t=%T", { { OLD, 1, 100, 1 } }, 0, ROT_ACT, "untag" },
+		{ "intent, orphan after the mark", "v=1 stage=intent old=" OLD " t=%T", { { OLD, 1, 100, 1 }, { ORP, 1, 0, -1 } }, 0, ROT_ACT, "delete:" ORP ",untag" },
+		{ "intent, older inactive key stays", "v=1 stage=intent old=" OLD " t=%T", { { OLD, 1, 100, 1 }, { IN2, 0, 300, -1 } }, 0, ROT_ACT, "untag" },
+		{ "intent, older active key blocks", "v=1 stage=intent old=" OLD " t=%T", { { OLD, 1, 100, 1 }, { IN2, 1, 300, 1 } }, 0, ROT_BLOCKED, "" },
+		{ "intent, old key inactive", "v=1 stage=intent old=" OLD " t=%T", { { OLD, 0, 100, 1 } }, 0, ROT_BLOCKED, "" },
+		{ "delivered", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", { { OLD, 1, 100, 1 }, { NEW, 1, 0, -1 } }, 0, ROT_ACT, "delete:" NEW ",untag" },
+		{ "rolled back", "v=1 stage=rolled-back old=" OLD " new=" NEW " t=%T", { { OLD, 1, 100, 1 }, { NEW, 1, 0, -1 } }, 0, ROT_ACT, "delete:" NEW ",untag" },
+		{ "deactivated: reactivate first", "v=1 stage=deactivated old=" OLD " new=" NEW " t=%T", { { OLD, 0, 100, 9 }, { NEW, 1, 0, -1 } }, 0, ROT_ACT, "reactivate:" OLD ",delete:" NEW ",untag" },
+		{ "new key gone already", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", { { OLD, 1, 100, 1 } }, 0, ROT_ACT, "untag" },
+		{ "old key gone", "v=1 stage=deactivated old=" OLD " new=" NEW " t=%T", { { NEW, 1, 10, 1 } }, 0, ROT_BLOCKED, "" },
+		{ "unreadable tag, one key", "garbage", { { OLD, 1, 100, 1 } }, 0, ROT_ACT, "untag" },
+		{ "unreadable tag, two keys", "garbage", { { OLD, 1, 100, 1 }, { NEW, 1, 1, 1 } }, 0, ROT_BLOCKED, "" },
+		{ "forced", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", { { OLD, 1, 100, 1 }, { NEW, 1, 0, 0 } }, 1, ROT_ACT, "delete:" NEW ",untag" },
+	};
+	size_t i, j;
+	int failures = 0;
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(acases); i++) {
+		struct rot_key keys[3];
+		struct rot_user u = { "alice", NULL, keys, 0 };
+		struct rot_policy pol;
+		struct rot_plan plan;
+		struct strbuf tag = STRBUF_INIT, kinds = STRBUF_INIT;
+
+		rot_policy_defaults(&pol);
+		for (j = 0; j < 3 && acases[i].keys[j].id; j++) {
+			keys[j].id = acases[i].keys[j].id;
+			keys[j].active = acases[i].keys[j].active;
+			keys[j].created = NOW - acases[i].keys[j].created_days_ago * DAY;
+			keys[j].last_used = acases[i].keys[j].used_days_ago < 0 ? 0
+					    : NOW - acases[i].keys[j].used_days_ago * DAY;
+			keys[j].last_service = keys[j].last_region = NULL;
+			u.nkeys++;
+		}
+		if (acases[i].tag) {
+			build_tag(&tag, acases[i].tag, 0); /* the mark: a minute before NOW */
+			u.tag_value = tag.buf;
+		}
+		rot_plan_init(&plan);
+		rotation_plan_abort(&u, &pol, NOW, acases[i].force, &plan);
+		plan_kinds(&kinds, &plan);
+		if (plan.outcome != acases[i].outcome || strcmp(kinds.buf, acases[i].actions)) {
+			print_error("abort case '%s': outcome %d actions '%s' reason '%s'\n",
+				    acases[i].name, plan.outcome, kinds.buf, plan.reason.buf);
+			failures++;
+		}
+		for (j = 0; j < plan.nactions; j++) {
+			const struct rot_action *a = &plan.actions[j];
+			if (a->kind != ROT_DELETE_KEY)
+				continue;
+			/* guards: unused since creation (but for verification), not in the sink */
+			if (acases[i].force ? (a->sink_guard || a->not_used_since)
+					   : (!a->sink_guard ||
+					      a->not_used_since != keys[1].created + ROT_VERIFY_WINDOW)) {
+				print_error("abort case '%s': guards %d %lld\n", acases[i].name,
+					    a->sink_guard, (long long)a->not_used_since);
+				failures++;
+			}
+		}
+		rot_plan_release(&plan);
+		strbuf_release(&tag);
+		strbuf_release(&kinds);
+	}
+	assert_int_equal(failures, 0);
 }
 
 static void test_tag_roundtrip_and_charset(void **state)
@@ -284,6 +460,8 @@ int main(void)
 		cmocka_unit_test(test_due_plan_details),
 		cmocka_unit_test(test_delivered_deactivate_preconditions),
 		cmocka_unit_test(test_rollback),
+		cmocka_unit_test(test_rolled_back_pauses_and_resume),
+		cmocka_unit_test(test_abort),
 		cmocka_unit_test(test_tag_roundtrip_and_charset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
