@@ -8,7 +8,7 @@ import signal
 import subprocess
 import tempfile
 
-from tests.cli.common import CliTestCase, run
+from tests.cli.common import BINARY, CliTestCase, run
 from tests.emulator import fixtures
 from tests.emulator.fixtures import key
 from tests.emulator.harness import Emulator
@@ -477,3 +477,73 @@ class CrashMatrixTest(RotateBase):
             self.assertEqual(res.rc, -signal.SIGKILL, "k=%d %r" % (k, res))
         self.assertRc(self.rotate("--apply"), 0)
         self.check_final(0)
+
+
+class ConcurrentRunsTest(RotateBase):
+    """2 and 4 `rotate --apply` processes at once over 20 due users, with no lock: the run
+    id in the intent mark (read back after TagUser), the lease of a young mark and the
+    clean-up that deletes only the run's own key keep every user with a working key equal
+    to its sink's. IAMKEYS_TEST_SLOW=1 runs 20 trials of each instead of 3."""
+    N = 20
+
+    def fixture20(self):
+        return fixtures.admin_fixture(extra_users=[
+            user("c%02d" % i, [key("c%02d" % i, 100 + i, last_used_days=1)])
+            for i in range(self.N)])
+
+    def check_users(self, msg):
+        deleted = []
+        users = users_of(self.emu)
+        for i in range(self.N):
+            name = "c%02d" % i
+            u = users[name]
+            keys = {k["id"]: k for k in u["keys"]}
+            path = os.path.join(self.dir, name + ".json")
+            m = "%s user %s: keys %s tag %s" % (msg, name, sorted(keys), rotation_tag(u))
+            if not os.path.exists(path):
+                # not rotated by anyone: still exactly the old key, no tag, no orphan
+                self.assertEqual(list(keys), [KID(name)], m)
+                self.assertEqual(keys[KID(name)]["status"], "Active", m)
+                self.assertIsNone(rotation_tag(u), m)
+                continue
+            doc = self.sink_secret(name)
+            if doc["AccessKeyId"] not in keys:
+                deleted.append(name)
+                continue
+            held = keys[doc["AccessKeyId"]]
+            self.assertEqual(held["status"], "Active", m)
+            self.assertEqual(held["secret"], doc["SecretAccessKey"], m)
+            # the old key and the delivered one, recorded as delivered: no orphan
+            self.assertEqual(set(keys), {KID(name), doc["AccessKeyId"]}, m)
+            self.assertRegex(rotation_tag(u) or "",
+                             r"stage=delivered (run=[a-z0-9]{12} )?old=%s new=%s " %
+                             (KID(name), doc["AccessKeyId"]), m)
+        self.assertEqual(deleted, [], "%s: the sink holds a deleted key" % msg)
+
+    def trials(self, procs):
+        n = 20 if os.environ.get("IAMKEYS_TEST_SLOW") == "1" else 3
+        for trial in range(n):
+            self.emu.load(self.fixture20())
+            for f in os.listdir(self.dir):
+                os.unlink(os.path.join(self.dir, f))
+            env = self.emu.env()
+            ps = [subprocess.Popen([BINARY, "rotate", "--to", self.to, "--apply"], env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                  for _ in range(procs)]
+            outs = [p.communicate(timeout=300) for p in ps]
+            for p, (out, err) in zip(ps, outs):
+                self.assertIn(p.returncode, (0, 3), out + err)
+            self.check_users("%d processes, trial %d" % (procs, trial))
+            # one more run finishes what the losers left (after any lease): all rotated
+            self.emu.advance_clock(30 * 60)
+            self.assertRc(self.rotate("--apply"), 0)
+            self.check_users("%d processes, trial %d, after a run to completion" % (procs, trial))
+            for i in range(self.N):
+                self.assertTrue(os.path.exists(os.path.join(self.dir, "c%02d.json" % i)))
+            self.emu.set_clock(offset_seconds=0)
+
+    def test_two_runs_at_once(self):
+        self.trials(2)
+
+    def test_four_runs_at_once(self):
+        self.trials(4)
