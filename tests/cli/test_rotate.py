@@ -353,6 +353,30 @@ class RotateWorkflowTest(RotateBase):
         self.assertIn("is the key this command runs with", res.out)
         self.assertEqual(len(users_of(self.emu)["admin"]["keys"]), 1)
 
+    def test_128_character_key_ids(self):
+        long_id = "AKIA" + "L" * 120 + "0001"
+        k = key("longid", 120, last_used_days=1)
+        k["id"] = long_id
+        self.emu.load(fixtures.admin_fixture(extra_users=[user("lorna", [k])]))
+        self.assertRc(self.rotate("--apply"), 0)
+        u = users_of(self.emu)["lorna"]
+        self.assertIn("old=%s " % long_id, rotation_tag(u))
+        self.assertLessEqual(len(tag_of(u, "iamkeys:rotation")), 256)
+        new = self.sink_secret("lorna")["AccessKeyId"]
+        self.assertEqual(tag_of(u, "iamkeys:rotation-new"), new)
+        # 8 days on: the old key is found by its full id and deactivated, not "already gone"
+        self.emu.advance_clock(8 * DAY)
+        res = self.rotate("--apply")
+        self.assertRc(res, 0)
+        self.assertIn("deactivate %s" % long_id, res.out)
+        st = {kk["id"]: kk["status"] for kk in users_of(self.emu)["lorna"]["keys"]}
+        self.assertEqual(st, {long_id: "Inactive", new: "Active"})
+        self.emu.advance_clock(8 * DAY)
+        self.assertRc(self.rotate("--apply"), 0)
+        u = users_of(self.emu)["lorna"]
+        self.assertEqual([kk["id"] for kk in u["keys"]], [new])
+        self.assertIsNone(rotation_tag(u))
+
     def test_secretsmanager_sink(self):
         self.emu.load(fixtures.admin_fixture(extra_users=[
             user("lena", [key("lena", 100, last_used_days=1)])]))
