@@ -448,10 +448,36 @@ static void plan_intent(const struct rot_user *u, const struct rot_policy *pol, 
 			rest[n++] = *k;
 			continue;
 		}
+		if (!u->sink_known) {
+			clear_actions(p);
+			set_outcome(p, ROT_BLOCKED,
+				    "key %s was created after the intent mark and the sink cannot tell "
+				    "whether it holds it (%s): nothing deleted", k->id,
+				    u->sink_why ? u->sink_why : "not asked");
+			free(rest);
+			return;
+		}
+		if (u->sink_key && !strcmp(u->sink_key, k->id)) {
+			/* delivered but not recorded: adopt it (delivered at the latest
+			 * when it was created, so the old key's later uses count) */
+			struct rotation_tag d = *t;
+			clear_actions(p);
+			d.stage = STAGE_DELIVERED;
+			memcpy(d.new_key, k->id, strlen(k->id) + 1);
+			d.t = k->created;
+			a = add_action(p, ROT_TAG, NULL);
+			rotation_tag_format(&a->tag_value, &d);
+			strbuf_addf(&a->reason, "the sink holds %s: record it as delivered", k->id);
+			strbuf_reset(&p->reason);
+			strbuf_addf(&p->reason, "interrupted rotation: the sink holds the new key %s",
+				    k->id);
+			free(rest);
+			return;
+		}
 		a = add_action(p, ROT_DELETE_KEY, k->id);
 		strbuf_addstr(&a->reason,
-			      "created after the intent mark but never recorded as delivered: "
-			      "its secret is lost");
+			      "created after the intent mark, never recorded as delivered, and the "
+			      "sink does not hold it: its secret is lost");
 	}
 	/* start again with what is left */
 	ru.keys = rest;

@@ -97,6 +97,14 @@ struct rot_user {
 	const char *tag_value; /* the ROTATION_TAG value, NULL when absent */
 	const struct rot_key *keys;
 	size_t nkeys;
+	/*
+	 * Which key the user's sink holds, asked when recovering an intent
+	 * mark: sink_known 0 = cannot tell (sink_why says why; then no key
+	 * created after the mark is deleted), 1 = sink_key (NULL: none).
+	 */
+	int sink_known;
+	const char *sink_key;
+	const char *sink_why;
 };
 
 struct rot_policy {

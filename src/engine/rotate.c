@@ -795,6 +795,49 @@ static int steps_from_json(struct rotate_user *ru, json_t *ju, struct strbuf *er
 	return 0;
 }
 
+/*
+ * Which key the sink holds: 1 and *held (NULL = none) when the sink can
+ * say so (its preflight read it), 0 with why otherwise (no sink, an exec
+ * or stdout sink, a target that cannot be read).
+ */
+static int ask_sink(const struct exec_ctx *x, const char *spec, const char *user,
+		    const char *account, char **held, struct strbuf *why)
+{
+	struct sink_context sc;
+	struct sink *k;
+	int rc;
+
+	*held = NULL;
+	if (!spec) {
+		strbuf_addstr(why, "no sink configured");
+		return 0;
+	}
+	memset(&sc, 0, sizeof(sc));
+	sc.user = user;
+	sc.account = account;
+	sc.client = x->c;
+	sc.overwrite = 1;
+	k = sink_new(spec, &sc, why);
+	if (!k)
+		return 0;
+	if (!strcmp(k->vt->scheme, "exec") || !k->vt->preflight ||
+	    !strncmp(spec, "-", 1)) {
+		strbuf_addf(why, "%s cannot say which key it holds", k->target);
+		sink_free(k);
+		return 0;
+	}
+	rc = sink_preflight(k, held, why);
+	sink_free(k);
+	if (rc) {
+		free(*held);
+		*held = NULL;
+		if (!why->len)
+			strbuf_addstr(why, "the sink cannot be read");
+		return 0;
+	}
+	return 1;
+}
+
 /* Sinks on this machine (a file, a credentials profile): one per expanded name. */
 static int sink_spec_is_local(const char *spec)
 {
@@ -927,8 +970,20 @@ static int rotate_one(const struct exec_ctx *x, const char *name, const char *pa
 		strbuf_addstr(&ru->reason, "from the saved plan");
 	} else {
 		struct rot_user pu;
+		struct rotation_tag it;
+		struct strbuf pe = STRBUF_INIT, sink_why = STRBUF_INIT;
+		char *held = NULL;
 		rk = planner_view(&u, &pu);
+		/* recovering an intent mark: which key does the sink hold? */
+		if (u.rotation_tag && !rotation_tag_parse(u.rotation_tag, &it, &pe) &&
+		    it.stage == STAGE_INTENT && u.nkeys > 1)
+			pu.sink_known = ask_sink(x, ru->sink, name, r->account, &held, &sink_why);
+		pu.sink_key = held;
+		pu.sink_why = sink_why.buf;
 		rotation_plan_user(&pu, &pol, o->now, &plan);
+		free(held);
+		strbuf_release(&pe);
+		strbuf_release(&sink_why);
 		take_plan(ru, &plan);
 	}
 	/* the key this command runs with is never deactivated or deleted here */

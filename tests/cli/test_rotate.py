@@ -377,6 +377,48 @@ class RotateWorkflowTest(RotateBase):
         self.assertEqual([kk["id"] for kk in u["keys"]], [new])
         self.assertIsNone(rotation_tag(u))
 
+    def test_delivered_but_not_recorded_is_adopted(self):
+        self.emu.load(fixtures.admin_fixture(extra_users=[
+            user("nora", [key("nora", 100, last_used_days=1)]),
+            user("otto", [key("otto", 100, last_used_days=1)])]))
+        # the TagUser that records "delivered" fails (every retry): nora's, the 2nd TagUser
+        self.emu.fault("iam:TagUser", kind="server_error", nth=2, count=20)
+        res = self.rotate("--apply", "--user", "nora")
+        self.assertRc(res, 3)
+        self.assertIn("but could not record it", res.out)
+        self.emu.clear_faults()
+        new = self.sink_secret("nora")["AccessKeyId"]
+        self.assertIn("stage=intent", rotation_tag(users_of(self.emu)["nora"]))
+        # within the lease the mark is left alone; after it, the sink is asked: adopted
+        res = self.rotate("--apply", "--user", "nora")
+        self.assertRc(res, 3)
+        self.assertIn("another run (run ", res.out)
+        self.emu.advance_clock(30 * 60)
+        self.emu.reset_calls()
+        res = self.rotate("--apply", "--user", "nora")
+        self.assertRc(res, 0)
+        self.assertIn("the sink holds the new key %s" % new, res.out)
+        self.assertEqual([c["action"] for c in self.mutating_calls()], ["TagUser"])
+        u = users_of(self.emu)["nora"]
+        self.assertEqual({k["id"]: k["status"] for k in u["keys"]},
+                         {KID("nora"): "Active", new: "Active"})
+        self.assertRegex(rotation_tag(u), r"stage=delivered run=[a-z0-9]{12} old=%s new=%s "
+                         % (KID("nora"), new))
+        # an exec sink cannot say what it holds: nothing is deleted, the user is blocked
+        self.emu.fault("iam:TagUser", kind="server_error", nth=2, count=20)
+        self.to = "exec:/bin/sh -c 'cat > %s/otto.json'" % self.dir
+        res = self.rotate("--apply", "--user", "otto")
+        self.assertRc(res, 3)
+        self.emu.clear_faults()
+        self.emu.advance_clock(30 * 60)
+        self.emu.reset_calls()
+        res = self.rotate("--apply", "--user", "otto")
+        self.assertRc(res, 3)
+        self.assertIn("cannot say which key it holds", res.out)
+        self.assertIn("nothing deleted", res.out)
+        self.assertEqual(self.mutating_calls(), [])
+        self.assertEqual(len(users_of(self.emu)["otto"]["keys"]), 2)
+
     def test_secretsmanager_sink(self):
         self.emu.load(fixtures.admin_fixture(extra_users=[
             user("lena", [key("lena", 100, last_used_days=1)])]))

@@ -111,7 +111,7 @@ static void test_planner_cases(void **state)
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		const struct rcase *c = &cases[i];
 		struct rot_key keys[3];
-		struct rot_user u = { "alice", NULL, keys, 0 };
+		struct rot_user u = { "alice", NULL, keys, 0, 1, OLD, NULL };
 		struct rot_policy pol;
 		struct rot_plan plan;
 		struct strbuf tag = STRBUF_INIT, kinds = STRBUF_INIT;
@@ -357,7 +357,7 @@ static void test_intent_lease(void **state)
 {
 	struct rot_key k[2] = { { OLD, 1, NOW - 200 * DAY, NOW - DAY, "s3", "us-east-1" },
 				{ ORP, 1, NOW - 60, 0, NULL, NULL } };
-	struct rot_user u = { "alice", NULL, k, 2 };
+	struct rot_user u = { "alice", NULL, k, 2, 1, OLD, NULL };
 	struct rot_policy pol;
 	struct rot_plan plan;
 	struct strbuf tag = STRBUF_INIT;
@@ -378,6 +378,24 @@ static void test_intent_lease(void **state)
 	assert_int_equal(plan.outcome, ROT_ACT);
 	assert_int_equal(plan.actions[0].kind, ROT_DELETE_KEY);
 	assert_string_equal(plan.actions[0].key_id, ORP);
+	rot_plan_release(&plan);
+	/* the sink holds the unrecorded key: adopted, nothing deleted */
+	u.sink_key = ORP;
+	rot_plan_init(&plan);
+	rotation_plan_user(&u, &pol, NOW + ROTATION_LEASE + pol.skew, &plan);
+	assert_int_equal(plan.outcome, ROT_ACT);
+	assert_int_equal(plan.nactions, 1);
+	assert_int_equal(plan.actions[0].kind, ROT_TAG);
+	assert_non_null(strstr(plan.actions[0].tag_value.buf, "stage=delivered run=abcdefgh0123 old=" OLD " new=" ORP " t="));
+	rot_plan_release(&plan);
+	/* the sink cannot be read: blocked, nothing deleted */
+	u.sink_known = 0;
+	u.sink_why = "exec: sinks cannot say which key they hold";
+	rot_plan_init(&plan);
+	rotation_plan_user(&u, &pol, NOW + ROTATION_LEASE + pol.skew, &plan);
+	assert_int_equal(plan.outcome, ROT_BLOCKED);
+	assert_int_equal(plan.nactions, 0);
+	assert_non_null(strstr(plan.reason.buf, "cannot tell whether it holds it (exec: sinks cannot say which key they hold): nothing deleted"));
 	rot_plan_release(&plan);
 	strbuf_release(&tag);
 }
