@@ -19,6 +19,7 @@
 #include "core/timeutil.h"
 #include "sinks/sink.h"
 #include <openssl/rand.h>
+#include <signal.h>
 
 /* The live state of one user. */
 struct live_key {
@@ -329,6 +330,20 @@ int rotate_verify_key(struct aws_client *c, const char *user, const struct aws_c
 	}
 }
 
+/*
+ * Test-only: IAMKEYS_TEST_CRASH_AT=after-deliver makes the process SIGKILL
+ * itself right after the first delivery, before "delivered" is recorded
+ * (as IAMKEYS_TEST_CRASH_AFTER does after a mutating call).
+ */
+static void test_crash_at(const char *point)
+{
+	const char *v = getenv("IAMKEYS_TEST_CRASH_AT");
+	if (v && !strcmp(v, point)) {
+		fflush(stdout);
+		raise(SIGKILL);
+	}
+}
+
 struct exec_ctx {
 	struct aws_client *c;
 	const struct rotate_options *o;
@@ -396,6 +411,7 @@ clean_up_after_intent(c, u->name, nk.access_key_id, intent_value, 0, &st->detail
 clean_up_after_intent(c, u->name, nk.access_key_id, intent_value, 0, &st->detail);
 		goto out;
 	}
+	test_crash_at("after-deliver");
 	delivered = *intent;
 	delivered.stage = STAGE_DELIVERED;
 	if (strlen(nk.access_key_id) >= sizeof(delivered.new_key)) {
