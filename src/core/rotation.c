@@ -90,7 +90,7 @@ static int parse_compact_time(const char *s, time_t *out)
 static int valid_key_id(const char *s)
 {
 	size_t i, n = strlen(s);
-	if (n < 16 || n > 31)
+	if (n < 16 || n > ROTATION_KEY_ID_MAX)
 		return 0;
 	for (i = 0; i < n; i++)
 		if (!isupper((unsigned char)s[i]) && !isdigit((unsigned char)s[i]))
@@ -110,7 +110,7 @@ int rotation_tag_parse(const char *value, struct rotation_tag *out, struct strbu
 	}
 	while (*p) {
 		const char *end, *eq;
-		char field[64];
+		char field[ROTATION_KEY_ID_MAX + 8];
 		size_t n;
 		while (*p == ' ')
 			p++;
@@ -158,6 +158,20 @@ int rotation_tag_parse(const char *value, struct rotation_tag *out, struct strbu
 				return -1;
 			}
 			memcpy(dst, field + 4, strlen(field + 4) + 1);
+		} else if (!strncmp(field, "run=", 4)) {
+			size_t j, rl = strlen(field + 4);
+			if (rl < 8 || rl > ROTATION_RUN_ID_MAX) {
+				strbuf_addf(err, "invalid run id in rotation tag field '%s'", field);
+				return -1;
+			}
+			for (j = 0; j < rl; j++)
+				if (!islower((unsigned char)field[4 + j]) &&
+				    !isdigit((unsigned char)field[4 + j])) {
+					strbuf_addf(err, "invalid run id in rotation tag field '%s'",
+						    field);
+					return -1;
+				}
+			memcpy(out->run, field + 4, rl + 1);
 		} else if (!strncmp(field, "t=", 2)) {
 			if (parse_compact_time(field + 2, &out->t) < 0) {
 				strbuf_addf(err, "invalid time in rotation tag field '%s'", field);
@@ -183,11 +197,72 @@ int rotation_tag_parse(const char *value, struct rotation_tag *out, struct strbu
 
 void rotation_tag_format(struct strbuf *out, const struct rotation_tag *t)
 {
-	strbuf_addf(out, "v=1 stage=%s old=%s", rotation_stage_name(t->stage), t->old_key);
+	strbuf_addf(out, "v=1 stage=%s", rotation_stage_name(t->stage));
+	if (t->run[0])
+		strbuf_addf(out, " run=%s", t->run);
+	strbuf_addf(out, " old=%s", t->old_key);
 	if (t->new_key[0])
 		strbuf_addf(out, " new=%s", t->new_key);
 	strbuf_addstr(out, " t=");
 	rotation_format_compact_time(out, t->t);
+}
+
+/* IAM's TagUser Value: ^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$, 0 to 256 characters; we only
+ * ever write ASCII, so anything else is refused rather than classified. */
+int rotation_tag_value_valid(const char *s)
+{
+	size_t n = 0;
+	for (; *s; s++, n++) {
+		unsigned char ch = (unsigned char)*s;
+		if (!isalnum(ch) && ch != ' ' && !strchr("_.:/=+-@", ch))
+			return 0;
+	}
+	return n <= ROTATION_TAG_MAX;
+}
+
+char *rotation_tag_join(const char *main, const char *new_id)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *t;
+	if (!main)
+		return NULL;
+	t = new_id ? strstr(main, " t=") : NULL;
+	if (!t || strstr(main, " new=")) {
+		strbuf_addstr(&sb, main);
+	} else {
+		/* the new key goes where rotation_tag_format puts it: before t= */
+		strbuf_add(&sb, main, (size_t)(t - main));
+		strbuf_addf(&sb, " new=%s", new_id);
+		strbuf_addstr(&sb, t);
+	}
+	return strbuf_detach(&sb, NULL);
+}
+
+int rotation_tag_split(const char *value, char **main, char **new_id, struct strbuf *err)
+{
+	struct strbuf m = STRBUF_INIT;
+	const char *nw = strstr(value, " new=");
+	*main = *new_id = NULL;
+	if (nw) {
+		const char *end = strchr(nw + 1, ' ');
+		size_t n = end ? (size_t)(end - nw - 5) : strlen(nw + 5);
+		strbuf_add(&m, value, (size_t)(nw - value));
+		if (end)
+			strbuf_addstr(&m, end);
+		*new_id = xmemdupz(nw + 5, n);
+	} else {
+		strbuf_addstr(&m, value);
+	}
+	*main = strbuf_detach(&m, NULL);
+	if (!rotation_tag_value_valid(*main) || (*new_id && (!**new_id ||
+						       !rotation_tag_value_valid(*new_id)))) {
+		strbuf_addf(err, "rotation tag '%.60s' is not a valid IAM tag value", value);
+		free(*main);
+		free(*new_id);
+		*main = *new_id = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 void rot_plan_init(struct rot_plan *p)
@@ -335,7 +410,12 @@ static void plan_due(const struct rot_user *u, const struct rot_policy *pol, tim
 	}
 	memset(&tag, 0, sizeof(tag));
 	tag.stage = STAGE_INTENT;
-	memcpy(tag.old_key, active->id, strlen(active->id) < 31 ? strlen(active->id) + 1 : 31);
+	if (strlen(active->id) > ROTATION_KEY_ID_MAX) {
+		set_outcome(p, ROT_BLOCKED, "key id %.40s... is longer than %d characters",
+			    active->id, ROTATION_KEY_ID_MAX);
+		return;
+	}
+	memcpy(tag.old_key, active->id, strlen(active->id) + 1);
 	tag.t = now;
 	a = add_action(p, ROT_TAG, NULL);
 	rotation_tag_format(&a->tag_value, &tag);
@@ -370,6 +450,16 @@ static void plan_intent(const struct rot_user *u, const struct rot_policy *pol, 
 	struct rot_plan again;
 	size_t i, n = 0;
 
+	if (t->run[0] && (long long)now - (long long)t->t < ROTATION_LEASE + pol->skew) {
+		struct strbuf when = STRBUF_INIT;
+		p->next_due = t->t + (time_t)(ROTATION_LEASE + pol->skew);
+		iso8601_format(&when, p->next_due);
+		set_outcome(p, ROT_BLOCKED,
+			    "another run (run %s) is rotating this user; if it died, recovery "
+			    "starts after %s", t->run, when.buf);
+		strbuf_release(&when);
+		return;
+	}
 	if (!old || !old->active) {
 		/* the old key is gone or disabled: nothing safe to continue */
 		set_outcome(p, ROT_BLOCKED,
@@ -393,10 +483,36 @@ static void plan_intent(const struct rot_user *u, const struct rot_policy *pol, 
 			rest[n++] = *k;
 			continue;
 		}
+		if (!u->sink_known) {
+			clear_actions(p);
+			set_outcome(p, ROT_BLOCKED,
+				    "key %s was created after the intent mark and the sink cannot tell "
+				    "whether it holds it (%s): nothing deleted", k->id,
+				    u->sink_why ? u->sink_why : "not asked");
+			free(rest);
+			return;
+		}
+		if (u->sink_key && !strcmp(u->sink_key, k->id)) {
+			/* delivered but not recorded: adopt it (delivered at the latest
+			 * when it was created, so the old key's later uses count) */
+			struct rotation_tag d = *t;
+			clear_actions(p);
+			d.stage = STAGE_DELIVERED;
+			memcpy(d.new_key, k->id, strlen(k->id) + 1);
+			d.t = k->created;
+			a = add_action(p, ROT_TAG, NULL);
+			rotation_tag_format(&a->tag_value, &d);
+			strbuf_addf(&a->reason, "the sink holds %s: record it as delivered", k->id);
+			strbuf_reset(&p->reason);
+			strbuf_addf(&p->reason, "interrupted rotation: the sink holds the new key %s",
+				    k->id);
+			free(rest);
+			return;
+		}
 		a = add_action(p, ROT_DELETE_KEY, k->id);
 		strbuf_addstr(&a->reason,
-			      "created after the intent mark but never recorded as delivered: "
-			      "its secret is lost");
+			      "created after the intent mark, never recorded as delivered, and the "
+			      "sink does not hold it: its secret is lost");
 	}
 	/* start again with what is left */
 	ru.keys = rest;

@@ -30,6 +30,27 @@
 #include "core/strbuf.h"
 
 #define ROTATION_TAG "iamkeys:rotation"
+/*
+ * IAM tag values are at most 256 characters of [\p{L}\p{Z}\p{N}_.:/=+\-@]
+ * and key ids up to 128, so two key ids cannot share one value: the new
+ * key id is stored alone in ROTATION_NEW_TAG. rotation_tag_join/split move
+ * between the pair of tags and the one logical value the planner reads
+ * ("v=1 stage=... run=... old=... new=... t=..."). A run id (run=, 8 to 16
+ * lower-case letters and digits) names the run that wrote an intent mark.
+ */
+#define ROTATION_NEW_TAG "iamkeys:rotation-new"
+#define ROTATION_TAG_MAX 256
+#define ROTATION_KEY_ID_MAX 128
+#define ROTATION_RUN_ID_MAX 16
+/*
+ * A run delivers a new key only within ROTATION_DELIVER_BY seconds of
+ * writing its intent mark (else it deletes the key it created and stops);
+ * another run treats an intent mark with a run id younger than
+ * ROTATION_LEASE (+ the policy's skew) as a rotation still in progress and
+ * leaves it alone: recovery never races a live run's delivery.
+ */
+#define ROTATION_DELIVER_BY 600
+#define ROTATION_LEASE 900
 
 enum rotation_stage {
 	STAGE_IDLE = 0,
@@ -41,14 +62,29 @@ enum rotation_stage {
 
 struct rotation_tag {
 	enum rotation_stage stage;
-	char old_key[32];
-	char new_key[32]; /* "" for intent */
+	char old_key[ROTATION_KEY_ID_MAX + 1];
+	char new_key[ROTATION_KEY_ID_MAX + 1]; /* "" for intent */
+	char run[ROTATION_RUN_ID_MAX + 1];     /* "" when not recorded */
 	time_t t;
 };
 /* Parses a tag value; -1 with a one-line reason for anything malformed. */
 int rotation_tag_parse(const char *value, struct rotation_tag *out, struct strbuf *err);
-/* Formats the tag value. */
+/* Formats the logical tag value. */
 void rotation_tag_format(struct strbuf *out, const struct rotation_tag *t);
+/*
+ * The stored pair → the logical value: main (ROTATION_TAG, NULL = absent)
+ * and new_id (ROTATION_NEW_TAG, NULL = absent). NULL when main is absent
+ * (a lone ROTATION_NEW_TAG is ignored); caller frees.
+ */
+char *rotation_tag_join(const char *main, const char *new_id);
+/*
+ * The logical value → the stored pair: *main is the value without its
+ * "new=" field, *new_id the new key id or NULL. -1 with a reason when
+ * either would not be a valid IAM tag value. Caller frees both.
+ */
+int rotation_tag_split(const char *value, char **main, char **new_id, struct strbuf *err);
+/* 1 when s is a valid IAM tag value (length and character set). */
+int rotation_tag_value_valid(const char *s);
 const char *rotation_stage_name(enum rotation_stage s);
 
 struct rot_key {
@@ -65,6 +101,14 @@ struct rot_user {
 	const char *tag_value; /* the ROTATION_TAG value, NULL when absent */
 	const struct rot_key *keys;
 	size_t nkeys;
+	/*
+	 * Which key the user's sink holds, asked when recovering an intent
+	 * mark: sink_known 0 = cannot tell (sink_why says why; then no key
+	 * created after the mark is deleted), 1 = sink_key (NULL: none).
+	 */
+	int sink_known;
+	const char *sink_key;
+	const char *sink_why;
 };
 
 struct rot_policy {
@@ -88,7 +132,7 @@ enum rot_action_kind {
 
 struct rot_action {
 	enum rot_action_kind kind;
-	char key_id[32];
+	char key_id[ROTATION_KEY_ID_MAX + 1];
 	struct strbuf tag_value;  /* ROT_TAG: the new value */
 	struct strbuf reason;     /* human-readable, one line */
 	/* precondition checked live before the step when applying */

@@ -18,6 +18,8 @@
 #include "aws/iam.h"
 #include "core/timeutil.h"
 #include "sinks/sink.h"
+#include <openssl/rand.h>
+#include <signal.h>
 
 /* The live state of one user. */
 struct live_key {
@@ -34,7 +36,7 @@ struct live_user {
 	struct live_key *keys;
 	size_t nkeys;
 	struct iam_tag_page tags;
-	const char *rotation_tag; /* points into tags */
+	char *rotation_tag; /* the logical value (rotation_tag_join), NULL when absent */
 };
 
 static void live_release(struct live_user *u)
@@ -50,6 +52,7 @@ static void live_release(struct live_user *u)
 	u->nkeys = 0;
 	iam_tag_page_release(&u->tags);
 	memset(&u->tags, 0, sizeof(u->tags));
+	free(u->rotation_tag);
 	u->rotation_tag = NULL;
 }
 
@@ -110,15 +113,22 @@ out:
 
 static int read_tags(struct aws_client *c, struct live_user *u, struct strbuf *err)
 {
+	const char *main = NULL, *new_id = NULL;
 	size_t i;
 	iam_tag_page_release(&u->tags);
 	memset(&u->tags, 0, sizeof(u->tags));
+	free(u->rotation_tag);
 	u->rotation_tag = NULL;
 	if (iam_list_user_tags(c, u->name, &u->tags, err) < 0)
 		return -1;
-	for (i = 0; i < u->tags.ntags; i++)
+	for (i = 0; i < u->tags.ntags; i++) {
+		const char *v = u->tags.tags[i].value ? u->tags.tags[i].value : "";
 		if (!strcmp(u->tags.tags[i].key, ROTATION_TAG))
-			u->rotation_tag = u->tags.tags[i].value ? u->tags.tags[i].value : "";
+			main = v;
+		else if (!strcmp(u->tags.tags[i].key, ROTATION_NEW_TAG) && *v)
+			new_id = v;
+	}
+	u->rotation_tag = rotation_tag_join(main, new_id);
 	return 0;
 }
 
@@ -190,54 +200,98 @@ void rotate_describe_action(struct strbuf *out, const struct rot_action *a, cons
 	}
 }
 
+/* Writes the logical value as its pair of tags, in one TagUser call (an
+ * empty ROTATION_NEW_TAG when there is no new key, so no stale one stays). */
 static int set_tag(struct aws_client *c, const char *user, const char *value, struct strbuf *err)
 {
-	struct iam_tag t;
-	t.key = (char *)ROTATION_TAG;
-	t.value = (char *)value;
-	return iam_tag_user(c, user, &t, 1, err);
+	struct iam_tag t[2];
+	char *main, *new_id;
+	int rc;
+	if (rotation_tag_split(value, &main, &new_id, err) < 0)
+		return -1;
+	t[0].key = (char *)ROTATION_TAG;
+	t[0].value = main;
+	t[1].key = (char *)ROTATION_NEW_TAG;
+	t[1].value = new_id ? new_id : (char *)"";
+	rc = iam_tag_user(c, user, t, 2, err);
+	free(main);
+	free(new_id);
+	return rc;
 }
 
 static int drop_tag(struct aws_client *c, const char *user, struct strbuf *err)
 {
-	const char *keys[1] = { ROTATION_TAG };
-	return iam_untag_user(c, user, keys, 1, err);
+	const char *keys[2] = { ROTATION_TAG, ROTATION_NEW_TAG };
+	return iam_untag_user(c, user, keys, 2, err);
+}
+
+/* The live logical tag value (caller frees; NULL absent); -1 when unreadable. */
+static int live_tag(struct aws_client *c, const char *user, char **out, struct strbuf *err)
+{
+	struct live_user lu;
+	memset(&lu, 0, sizeof(lu));
+	lu.name = user;
+	*out = NULL;
+	if (read_tags(c, &lu, err) < 0) {
+		live_release(&lu);
+		return -1;
+	}
+	*out = lu.rotation_tag;
+	lu.rotation_tag = NULL;
+	live_release(&lu);
+	return 0;
+}
+
+/* A random run id: 12 characters of [a-z0-9] (RAND_bytes). */
+static void make_run_id(char out[ROTATION_RUN_ID_MAX + 1])
+{
+	static const char digits[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	unsigned char b[12];
+	size_t i;
+	if (RAND_bytes(b, sizeof(b)) != 1)
+		for (i = 0; i < sizeof(b); i++) /* never reached in practice; still unique enough */
+			b[i] = (unsigned char)(rand() ^ (int)getpid() ^ (int)time(NULL));
+	for (i = 0; i < sizeof(b); i++)
+		out[i] = digits[b[i] % 36];
+	out[sizeof(b)] = '\0';
 }
 
 /*
- * After a failed create/verify/deliver: delete every key created since the
- * intent mark except old_id (their secrets are lost), then drop the mark.
- * Best effort: what fails here the next run's plan cleans up.
+ * After a failed create/verify/deliver: delete the key this run created
+ * (new_id, NULL when none is known), never another (it may be another
+ * run's, just delivered), then drop the intent mark if it is still this
+ * run's (intent_value). With keep_mark the mark stays: the key creation
+ * failed because another key appeared (a concurrent run), or its outcome
+ * is unknown, and recovery must look at the sink first. Best effort: what
+ * fails here the next run's plan recovers.
  */
-static void clean_up_after_intent(struct aws_client *c, const char *user, const char *old_id,
-				  time_t intent_t, long long skew, struct strbuf *detail)
+static void clean_up_after_intent(struct aws_client *c, const char *user, const char *new_id,
+				  const char *intent_value, int keep_mark, struct strbuf *detail)
 {
-	struct live_user lu;
 	struct strbuf e = STRBUF_INIT;
-	size_t i;
+	char *now_tag = NULL;
 
-	memset(&lu, 0, sizeof(lu));
-	lu.name = user;
-	if (read_keys(c, &lu, 0, &e) < 0) {
-		strbuf_addf(detail, "; clean-up could not list keys (%s): the next run will", e.buf);
+	if (new_id) {
+		if (iam_delete_access_key(c, user, new_id, &e) < 0)
+			strbuf_addf(detail, "; could not delete %s (%s): the next run will", new_id,
+				    e.buf);
+		else
+			strbuf_addf(detail, "; deleted the new key %s", new_id);
+	}
+	if (keep_mark)
+		goto out;
+	strbuf_reset(&e);
+	if (live_tag(c, user, &now_tag, &e) < 0) {
+		strbuf_addf(detail, "; could not read the intent mark (%s)", e.buf);
 		goto out;
 	}
-	for (i = 0; i < lu.nkeys; i++) {
-		if (!strcmp(lu.keys[i].id, old_id) ||
-		    (long long)lu.keys[i].created < (long long)intent_t - skew)
-			continue;
-		strbuf_reset(&e);
-		if (iam_delete_access_key(c, user, lu.keys[i].id, &e) < 0)
-			strbuf_addf(detail, "; could not delete %s (%s): the next run will",
-				    lu.keys[i].id, e.buf);
-		else
-			strbuf_addf(detail, "; deleted the new key %s", lu.keys[i].id);
-	}
+	if (!now_tag || !intent_value || strcmp(now_tag, intent_value))
+		goto out; /* another run's now: not ours to drop */
 	strbuf_reset(&e);
 	if (drop_tag(c, user, &e) < 0)
 		strbuf_addf(detail, "; could not drop the intent mark (%s)", e.buf);
 out:
-	live_release(&lu);
+	free(now_tag);
 	strbuf_release(&e);
 }
 
@@ -276,16 +330,32 @@ int rotate_verify_key(struct aws_client *c, const char *user, const struct aws_c
 	}
 }
 
+/*
+ * Test-only: IAMKEYS_TEST_CRASH_AT=after-deliver makes the process SIGKILL
+ * itself right after the first delivery, before "delivered" is recorded
+ * (as IAMKEYS_TEST_CRASH_AFTER does after a mutating call).
+ */
+static void test_crash_at(const char *point)
+{
+	const char *v = getenv("IAMKEYS_TEST_CRASH_AT");
+	if (v && !strcmp(v, point)) {
+		fflush(stdout);
+		raise(SIGKILL);
+	}
+}
+
 struct exec_ctx {
 	struct aws_client *c;
 	const struct rotate_options *o;
 	const char *account;
 	const char *caller_key;  /* the key this process signs with */
 	const char *caller_user;
+	char run_id[ROTATION_RUN_ID_MAX + 1]; /* written in this run's intent marks */
 };
 
 static int do_create(const struct exec_ctx *x, struct live_user *u, const struct rotation_tag *intent,
-		     const char *sink_spec, struct rotate_step *st)
+		     const char *intent_value, double intent_ms, const char *sink_spec,
+		     struct rotate_step *st)
 {
 	struct aws_client *c = x->c;
 	struct iam_access_key nk = { 0 };
@@ -305,13 +375,14 @@ static int do_create(const struct exec_ctx *x, struct live_user *u, const struct
 	sink = sink_new(sink_spec, &sc, &e);
 	if (!sink) {
 		strbuf_addf(&st->detail, "%s", e.buf);
-		clean_up_after_intent(c, u->name, intent->old_key, intent->t, x->o->policy.skew,
-				      &st->detail);
+clean_up_after_intent(c, u->name, NULL, intent_value, 0, &st->detail);
 		goto out;
 	}
 	if (iam_create_access_key(c, u->name, &nk, &e) < 0) {
 		strbuf_addf(&st->detail, "%s", e.buf);
-		clean_up_after_intent(c, u->name, intent->old_key, intent->t, x->o->policy.skew,
+clean_up_after_intent(c, u->name, NULL, intent_value,
+				      !strcmp(aws_client_last_error_code(c), "LimitExceeded") ||
+				      !strcmp(aws_client_last_error_code(c), AWS_OUTCOME_UNKNOWN),
 				      &st->detail);
 		goto out;
 	}
@@ -320,8 +391,13 @@ static int do_create(const struct exec_ctx *x, struct live_user *u, const struct
 	strbuf_reset(&e);
 	if (rotate_verify_key(c, u->name, &creds, x->o->verify_timeout_ms, &e) < 0) {
 		strbuf_addf(&st->detail, "created %s but %s (not delivered)", nk.access_key_id, e.buf);
-		clean_up_after_intent(c, u->name, intent->old_key, intent->t, x->o->policy.skew,
-				      &st->detail);
+clean_up_after_intent(c, u->name, nk.access_key_id, intent_value, 0, &st->detail);
+		goto out;
+	}
+	if (aws_monotonic_ms() - intent_ms > ROTATION_DELIVER_BY * 1000.0) {
+		strbuf_addf(&st->detail, "created %s but more than %ds passed since the intent mark: "
+					 "not delivered", nk.access_key_id, ROTATION_DELIVER_BY);
+		clean_up_after_intent(c, u->name, nk.access_key_id, intent_value, 0, &st->detail);
 		goto out;
 	}
 	ns.access_key_id = nk.access_key_id;
@@ -332,15 +408,18 @@ static int do_create(const struct exec_ctx *x, struct live_user *u, const struct
 	strbuf_reset(&e);
 	if (sink_deliver(sink, &ns, &e) < 0) {
 		strbuf_addf(&st->detail, "created %s but delivery failed: %s", nk.access_key_id, e.buf);
-		clean_up_after_intent(c, u->name, intent->old_key, intent->t, x->o->policy.skew,
-				      &st->detail);
+clean_up_after_intent(c, u->name, nk.access_key_id, intent_value, 0, &st->detail);
 		goto out;
 	}
+	test_crash_at("after-deliver");
 	delivered = *intent;
 	delivered.stage = STAGE_DELIVERED;
-	memcpy(delivered.new_key, nk.access_key_id,
-	       strlen(nk.access_key_id) < sizeof(delivered.new_key) ? strlen(nk.access_key_id) + 1
-								     : sizeof(delivered.new_key) - 1);
+	if (strlen(nk.access_key_id) >= sizeof(delivered.new_key)) {
+		strbuf_addf(&st->detail, "delivered %s to %s but its id is too long to record",
+			    nk.access_key_id, sink->target);
+		goto out;
+	}
+	memcpy(delivered.new_key, nk.access_key_id, strlen(nk.access_key_id) + 1);
 	delivered.t = c->now ? c->now() : aws_clock_now();
 	rotation_tag_format(&tagv, &delivered);
 	strbuf_reset(&e);
@@ -470,6 +549,7 @@ static void apply_user(const struct exec_ctx *x, struct live_user *u, struct rot
 	/* what we expect the tag to be before the next tag change */
 	char *expect_tag = xstrdup_or_null(u->rotation_tag);
 	struct rotation_tag intent;
+	double intent_ms = 0;
 	size_t i;
 
 	memset(&intent, 0, sizeof(intent));
@@ -528,6 +608,22 @@ static void apply_user(const struct exec_ctx *x, struct live_user *u, struct rot
 			break;
 		case ROT_TAG: {
 			struct strbuf perr = STRBUF_INIT;
+			struct rotation_tag t;
+			char *mine = NULL;
+			if (rotation_tag_parse(a->tag_value.buf, &t, &perr) < 0) {
+				strbuf_addf(&st->detail, "bad tag value: %s", perr.buf);
+				st->state = STEP_REFUSED;
+				strbuf_release(&perr);
+				goto out;
+			}
+			if (t.stage == STAGE_INTENT) {
+				/* this run's mark: its run id, the time it is written */
+				memcpy(t.run, x->run_id, sizeof(t.run));
+				t.t = c->now ? c->now() : aws_clock_now();
+				strbuf_reset(&a->tag_value);
+				rotation_tag_format(&a->tag_value, &t);
+				intent_ms = aws_monotonic_ms();
+			}
 			if (set_tag(c, u->name, a->tag_value.buf, &e) < 0) {
 				strbuf_addbuf(&st->detail, &e);
 				st->state = STEP_FAILED;
@@ -536,9 +632,27 @@ static void apply_user(const struct exec_ctx *x, struct live_user *u, struct rot
 			}
 			free(expect_tag);
 			expect_tag = xstrdup(a->tag_value.buf);
-			if (rotation_tag_parse(a->tag_value.buf, &intent, &perr) < 0)
-				memset(&intent, 0, sizeof(intent));
+			intent = t;
 			strbuf_release(&perr);
+			if (t.stage == STAGE_INTENT) {
+				/* two runs may tag at once: the last writer goes on, alone */
+				strbuf_reset(&e);
+				if (live_tag(c, u->name, &mine, &e) < 0) {
+					strbuf_addf(&st->detail, "tagged, but cannot read it back: %s",
+						    e.buf);
+					st->state = STEP_FAILED;
+					goto out;
+				}
+				if (!mine || strcmp(mine, expect_tag)) {
+					strbuf_addf(&st->detail, "another run took over the rotation "
+								 "(tag now '%s')",
+						    mine ? mine : "absent");
+					st->state = STEP_REFUSED;
+					free(mine);
+					goto out;
+				}
+				free(mine);
+			}
 			strbuf_addstr(&st->detail, "tagged");
 			break;
 		}
@@ -570,11 +684,11 @@ static void apply_user(const struct exec_ctx *x, struct live_user *u, struct rot
 			if (!ru->sink) {
 				strbuf_addstr(&st->detail, "no sink: give --to or 'to' in --config");
 				st->state = STEP_REFUSED;
-				clean_up_after_intent(c, u->name, intent.old_key, intent.t,
-						      x->o->policy.skew, &st->detail);
+				clean_up_after_intent(c, u->name, NULL, expect_tag, 0,
+						      &st->detail);
 				goto out;
 			}
-			if (do_create(x, u, &intent, ru->sink, st) < 0) {
+			if (do_create(x, u, &intent, expect_tag, intent_ms, ru->sink, st) < 0) {
 				st->state = STEP_FAILED;
 				goto out;
 			}
@@ -828,6 +942,49 @@ static int plan_refuses(const struct rotate_user *ru, json_t *planned, struct st
 	return refused;
 }
 
+/*
+ * Which key the sink holds: 1 and *held (NULL = none) when the sink can
+ * say so (its preflight read it), 0 with why otherwise (no sink, an exec
+ * or stdout sink, a target that cannot be read).
+ */
+static int ask_sink(const struct exec_ctx *x, const char *spec, const char *user,
+		    const char *account, char **held, struct strbuf *why)
+{
+	struct sink_context sc;
+	struct sink *k;
+	int rc;
+
+	*held = NULL;
+	if (!spec) {
+		strbuf_addstr(why, "no sink configured");
+		return 0;
+	}
+	memset(&sc, 0, sizeof(sc));
+	sc.user = user;
+	sc.account = account;
+	sc.client = x->c;
+	sc.overwrite = 1;
+	k = sink_new(spec, &sc, why);
+	if (!k)
+		return 0;
+	if (!strcmp(k->vt->scheme, "exec") || !k->vt->preflight ||
+	    !strncmp(spec, "-", 1)) {
+		strbuf_addf(why, "%s cannot say which key it holds", k->target);
+		sink_free(k);
+		return 0;
+	}
+	rc = sink_preflight(k, held, why);
+	sink_free(k);
+	if (rc) {
+		free(*held);
+		*held = NULL;
+		if (!why->len)
+			strbuf_addstr(why, "the sink cannot be read");
+		return 0;
+	}
+	return 1;
+}
+
 /* Sinks on this machine (a file, a credentials profile): one per expanded name. */
 static int sink_spec_is_local(const char *spec)
 {
@@ -911,8 +1068,20 @@ static int rotate_one(const struct exec_ctx *x, const char *name, const char *pa
 
 	{
 		struct rot_user pu;
+		struct rotation_tag it;
+		struct strbuf pe = STRBUF_INIT, sink_why = STRBUF_INIT;
+		char *held = NULL;
 		rk = planner_view(&u, &pu);
+		/* recovering an intent mark: which key does the sink hold? */
+		if (u.rotation_tag && !rotation_tag_parse(u.rotation_tag, &it, &pe) &&
+		    it.stage == STAGE_INTENT && u.nkeys > 1)
+			pu.sink_known = ask_sink(x, ru->sink, name, r->account, &held, &sink_why);
+		pu.sink_key = held;
+		pu.sink_why = sink_why.buf;
 		rotation_plan_user(&pu, &pol, o->now, &plan);
+		free(held);
+		strbuf_release(&pe);
+		strbuf_release(&sink_why);
 		take_plan(ru, &plan);
 	}
 	/* the key this command runs with is never deactivated or deleted here */
@@ -985,6 +1154,7 @@ static int setup_ctx(struct aws_client *c, struct exec_ctx *x, struct rotate_rep
 	x->c = c;
 	x->account = id->account;
 	x->caller_key = mine->access_key_id;
+	make_run_id(x->run_id);
 	x->caller_user = id->arn ? strrchr(id->arn, '/') : NULL;
 	if (x->caller_user)
 		x->caller_user++;

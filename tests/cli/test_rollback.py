@@ -54,7 +54,7 @@ class RollbackAbortTest(RotateBase):
         self.assertRc(res, 0)
         self.assertEqual(self.calls(), [("UpdateAccessKey", self.old), ("TagUser", None)])
         self.assertEqual(self.keys(), {self.old: "Active", new: "Active"})
-        self.assertRegex(self.tag(), r"^v=1 stage=rolled-back old=%s new=%s t=\d{8}T\d{6}Z$"
+        self.assertRegex(self.tag(), r"^v=1 stage=rolled-back run=[a-z0-9]{12} old=%s new=%s t=\d{8}T\d{6}Z$"
                          % (self.old, new))
         # a second rollback: nothing to do, exit 0
         self.emu.reset_calls()
@@ -84,7 +84,8 @@ class RollbackAbortTest(RotateBase):
         res = self.fix("--resume", "--apply")
         self.assertRc(res, 0)
         self.assertEqual(self.calls(), [("TagUser", None)])
-        self.assertIn("stage=delivered old=%s new=%s" % (self.old, new), self.tag())
+        self.assertRegex(self.tag(), r"^v=1 stage=delivered run=[a-z0-9]{12} old=%s new=%s t=\d{8}T\d{6}Z$"
+                         % (self.old, new))
         self.emu.reset_calls()
         res = self.fix("--resume", "--apply")
         self.assertRc(res, 0)

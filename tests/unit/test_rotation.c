@@ -112,7 +112,7 @@ static void test_planner_cases(void **state)
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		const struct rcase *c = &cases[i];
 		struct rot_key keys[3];
-		struct rot_user u = { "alice", NULL, keys, 0 };
+		struct rot_user u = { "alice", NULL, keys, 0, 1, OLD, NULL };
 		struct rot_policy pol;
 		struct rot_plan plan;
 		struct strbuf tag = STRBUF_INIT, kinds = STRBUF_INIT;
@@ -453,6 +453,129 @@ static void test_tag_roundtrip_and_charset(void **state)
 	strbuf_release(&err);
 }
 
+static int iam_tag_charset(const char *s)
+{
+	for (; *s; s++)
+		if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 _.:/=+-@", *s))
+			return 0;
+	return 1;
+}
+
+/* Every value we can write, with 128-character key ids and the longest run id and stage,
+ * splits into two tag values of at most 256 IAM characters and joins back unchanged. */
+static void test_tag_pair_fits_max_ids(void **state)
+{
+	static const enum rotation_stage stages[] = { STAGE_INTENT, STAGE_DELIVERED, STAGE_DEACTIVATED };
+	struct rotation_tag t, back;
+	struct strbuf sb = STRBUF_INIT, err = STRBUF_INIT;
+	char *main_v, *new_v, *joined;
+	size_t i, with_run;
+	(void)state;
+	for (with_run = 0; with_run < 2; with_run++)
+		for (i = 0; i < ARRAY_SIZE(stages); i++) {
+			memset(&t, 0, sizeof(t));
+			t.stage = stages[i];
+			memset(t.old_key, 'A', ROTATION_KEY_ID_MAX);
+			if (stages[i] != STAGE_INTENT)
+				memset(t.new_key, '9', ROTATION_KEY_ID_MAX);
+			if (with_run)
+				memset(t.run, 'z', ROTATION_RUN_ID_MAX);
+			t.t = 253402300799; /* 9999-12-31T23:59:59Z */
+			strbuf_reset(&sb);
+			rotation_tag_format(&sb, &t);
+			assert_int_equal(rotation_tag_split(sb.buf, &main_v, &new_v, &err), 0);
+			assert_true(strlen(main_v) <= ROTATION_TAG_MAX);
+			assert_true(iam_tag_charset(main_v));
+			assert_true(rotation_tag_value_valid(main_v));
+			assert_null(strstr(main_v, "new="));
+			if (stages[i] == STAGE_INTENT) {
+				assert_null(new_v);
+			} else {
+				assert_int_equal(strlen(new_v), ROTATION_KEY_ID_MAX);
+				assert_true(iam_tag_charset(new_v));
+			}
+			joined = rotation_tag_join(main_v, new_v);
+			assert_string_equal(joined, sb.buf);
+			assert_int_equal(rotation_tag_parse(joined, &back, &err), 0);
+			assert_string_equal(back.old_key, t.old_key);
+			assert_string_equal(back.new_key, t.new_key);
+			assert_string_equal(back.run, t.run);
+			assert_int_equal(back.t, t.t);
+			free(main_v);
+			free(new_v);
+			free(joined);
+		}
+	/* one character more is refused, not truncated */
+	strbuf_reset(&sb);
+	strbuf_addstr(&sb, "v=1 stage=intent old=");
+	for (i = 0; i <= ROTATION_KEY_ID_MAX; i++)
+		strbuf_addch(&sb, 'A');
+	strbuf_addstr(&sb, " t=20261201T000000Z");
+	strbuf_reset(&err);
+	assert_int_equal(rotation_tag_parse(sb.buf, &back, &err), -1);
+	assert_non_null(strstr(err.buf, "invalid key id"));
+	/* malformed run ids and values outside IAM's character set */
+	assert_int_equal(rotation_tag_parse("v=1 stage=intent run=ABCDEFGH old=" OLD " t=20261201T000000Z", &back, &err), -1);
+	assert_int_equal(rotation_tag_parse("v=1 stage=intent run=abc old=" OLD " t=20261201T000000Z", &back, &err), -1);
+	assert_false(rotation_tag_value_valid("v=1 stage=intent old=AKIA,X"));
+	assert_int_equal(rotation_tag_split("v=1 stage=delivered old=" OLD " new=" NEW "# t=20261201T000000Z", &main_v, &new_v, &err), -1);
+	/* a lone rotation-new tag is ignored; an empty one means no new key */
+	assert_null(rotation_tag_join(NULL, NEW));
+	joined = rotation_tag_join("v=1 stage=intent old=" OLD " t=20261201T000000Z", NULL);
+	assert_string_equal(joined, "v=1 stage=intent old=" OLD " t=20261201T000000Z");
+	free(joined);
+	strbuf_release(&sb);
+	strbuf_release(&err);
+}
+
+/* An intent mark with a run id is another run's until ROTATION_LEASE + skew has passed. */
+static void test_intent_lease(void **state)
+{
+	struct rot_key k[2] = { { OLD, 1, NOW - 200 * DAY, NOW - DAY, "s3", "us-east-1" },
+				{ ORP, 1, NOW - 60, 0, NULL, NULL } };
+	struct rot_user u = { "alice", NULL, k, 2, 1, OLD, NULL };
+	struct rot_policy pol;
+	struct rot_plan plan;
+	struct strbuf tag = STRBUF_INIT;
+	(void)state;
+	rot_policy_defaults(&pol);
+	strbuf_addstr(&tag, "v=1 stage=intent run=abcdefgh0123 old=" OLD " t=");
+	rotation_format_compact_time(&tag, NOW - 120);
+	u.tag_value = tag.buf;
+	rot_plan_init(&plan);
+	rotation_plan_user(&u, &pol, NOW, &plan);
+	assert_int_equal(plan.outcome, ROT_BLOCKED);
+	assert_int_equal(plan.nactions, 0);
+	assert_non_null(strstr(plan.reason.buf, "another run (run abcdefgh0123) is rotating this user"));
+	rot_plan_release(&plan);
+	/* past the lease: recovered */
+	rot_plan_init(&plan);
+	rotation_plan_user(&u, &pol, NOW - 120 + ROTATION_LEASE + pol.skew, &plan);
+	assert_int_equal(plan.outcome, ROT_ACT);
+	assert_int_equal(plan.actions[0].kind, ROT_DELETE_KEY);
+	assert_string_equal(plan.actions[0].key_id, ORP);
+	rot_plan_release(&plan);
+	/* the sink holds the unrecorded key: adopted, nothing deleted */
+	u.sink_key = ORP;
+	rot_plan_init(&plan);
+	rotation_plan_user(&u, &pol, NOW + ROTATION_LEASE + pol.skew, &plan);
+	assert_int_equal(plan.outcome, ROT_ACT);
+	assert_int_equal(plan.nactions, 1);
+	assert_int_equal(plan.actions[0].kind, ROT_TAG);
+	assert_non_null(strstr(plan.actions[0].tag_value.buf, "stage=delivered run=abcdefgh0123 old=" OLD " new=" ORP " t="));
+	rot_plan_release(&plan);
+	/* the sink cannot be read: blocked, nothing deleted */
+	u.sink_known = 0;
+	u.sink_why = "exec: sinks cannot say which key they hold";
+	rot_plan_init(&plan);
+	rotation_plan_user(&u, &pol, NOW + ROTATION_LEASE + pol.skew, &plan);
+	assert_int_equal(plan.outcome, ROT_BLOCKED);
+	assert_int_equal(plan.nactions, 0);
+	assert_non_null(strstr(plan.reason.buf, "cannot tell whether it holds it (exec: sinks cannot say which key they hold): nothing deleted"));
+	rot_plan_release(&plan);
+	strbuf_release(&tag);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -463,6 +586,8 @@ int main(void)
 		cmocka_unit_test(test_rolled_back_pauses_and_resume),
 		cmocka_unit_test(test_abort),
 		cmocka_unit_test(test_tag_roundtrip_and_charset),
+		cmocka_unit_test(test_tag_pair_fits_max_ids),
+		cmocka_unit_test(test_intent_lease),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
