@@ -76,6 +76,14 @@ int cli_parse(struct cli *cli, struct option *opts, int argc, const char **argv,
 int cli_exemptions(struct cli *cli, struct audit_policy *p, const char *exempt_tag,
 		   const struct opt_list *exclude, const struct opt_list *paths,
 		   const struct opt_list *groups, struct strbuf *tagbuf);
+/*
+ * Warn (once per process, one line) when c learns that our clock is more
+ * than AWS_CLOCK_WARN_SECONDS off AWS's: "local clock is 3h 0m ahead of
+ * AWS; decisions use AWS time". cli_client does it for its client.
+ */
+void cli_watch_clock(struct aws_client *c);
+/* "8d 0h", "3h 0m", "5m 30s": a clock difference for people (sign ignored). */
+void cli_format_skew(struct strbuf *out, long seconds);
 /* The AWS client for this run (credentials chain, region, endpoint); NULL after printing an error. */
 struct aws_client *cli_client(struct cli *cli);
 void cli_release(struct cli *cli);

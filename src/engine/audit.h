@@ -38,6 +38,7 @@ struct audit_result {
 	int report_reused;     /* a report younger than 4 hours was reused */
 	time_t report_generated;
 	unsigned long api_calls;
+	time_t now; /* the time ages and findings were computed at (AWS's) */
 };
 
 /*
@@ -54,7 +55,7 @@ struct audit_options {
 	int user_may_be_missing; /* with user: no such user is an empty result, not an error */
 	int all_keys;       /* keep keys without findings in the result */
 	int progress;       /* progress bar on stderr */
-	time_t now;
+	time_t now;         /* 0 = AWS's time, read after the first response */
 	long report_timeout_s; /* give up waiting for GenerateCredentialReport */
 };
 

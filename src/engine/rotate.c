@@ -341,7 +341,7 @@ static int do_create(const struct exec_ctx *x, struct live_user *u, const struct
 	memcpy(delivered.new_key, nk.access_key_id,
 	       strlen(nk.access_key_id) < sizeof(delivered.new_key) ? strlen(nk.access_key_id) + 1
 								     : sizeof(delivered.new_key) - 1);
-	delivered.t = c->now ? c->now() : aws_clock_now();
+	delivered.t = aws_client_now(c); /* AWS's time, like the CreateDate it is compared with */
 	rotation_tag_format(&tagv, &delivered);
 	strbuf_reset(&e);
 	if (set_tag(c, u->name, tagv.buf, &e) < 0) {
@@ -902,6 +902,7 @@ int rotate_run(struct aws_client *c, const struct rotate_options *o, struct rota
 	       struct strbuf *err)
 {
 	struct exec_ctx x;
+	struct rotate_options at = *o;
 	struct sts_caller_identity id = { 0 };
 	struct aws_credentials mine = { 0 };
 	struct iam_user_list users = { 0 };
@@ -910,9 +911,13 @@ int rotate_run(struct aws_client *c, const struct rotate_options *o, struct rota
 
 	memset(r, 0, sizeof(*r));
 	memset(&x, 0, sizeof(x));
-	x.o = o;
+	x.o = &at;
 	if (setup_ctx(c, &x, r, &id, &mine, err) < 0)
 		goto out;
+	/* every decision in AWS's time, known now that GetCallerIdentity answered */
+	if (!at.now)
+		at.now = aws_client_now(c);
+	r->now = at.now;
 	if (o->plan_in) {
 		json_t *ju, *list = json_object_get(o->plan_in, "Users");
 		if (!json_is_array(list)) {
@@ -978,12 +983,13 @@ int rotate_rollback(struct aws_client *c, const char *user, int apply, time_t no
 	memset(&u, 0, sizeof(u));
 	rot_policy_defaults(&o.policy);
 	rotconf_settings_unset(&o.cli);
-	o.now = now;
 	o.apply = apply;
 	x.o = &o;
 	rot_plan_init(&plan);
 	if (setup_ctx(c, &x, r, &id, &mine, err) < 0)
 		goto out;
+	o.now = now ? now : aws_client_now(c);
+	now = r->now = o.now;
 	u.name = user;
 	if (read_keys(c, &u, 1, err) < 0 || read_tags(c, &u, err) < 0)
 		goto out;

@@ -25,7 +25,7 @@ struct rotate_options {
 	int apply;
 	int overwrite;              /* file sinks may replace */
 	long verify_timeout_ms;     /* how long to wait for a new key to work */
-	time_t now;
+	time_t now;                 /* 0 = AWS's time once GetCallerIdentity answered */
 	json_t *plan_in;            /* --plan FILE: apply exactly this plan */
 	/* several accounts in one run (--org, --accounts): */
 	int skip_missing_users;     /* a --user that is not in this account is skipped */
@@ -58,12 +58,14 @@ struct rotate_report {
 	struct rotate_user *users;
 	size_t n, alloc;
 	char *account;
+	time_t now; /* the time the plan was made with (AWS's) */
 };
 
 /* 0, or -1 with a one-line message (listing users, reading the caller...). */
 int rotate_run(struct aws_client *c, const struct rotate_options *o, struct rotate_report *r,
 	       struct strbuf *err);
-/* Rollback of one user (stage deactivated → old key Active, stage delivered). */
+/* Rollback of one user (stage deactivated → old key Active, stage delivered);
+ * now 0 = AWS's time, as in rotate_options. */
 int rotate_rollback(struct aws_client *c, const char *user, int apply, time_t now,
 		    struct rotate_report *r, struct strbuf *err);
 void rotate_report_release(struct rotate_report *r);
