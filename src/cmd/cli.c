@@ -165,6 +165,8 @@ void cli_format_skew(struct strbuf *out, long seconds)
 {
 	unsigned long s = seconds < 0 ? 0UL - (unsigned long)seconds : (unsigned long)seconds;
 
+	if (s >= 3600 - 30)
+		s = (s + 30) / 60 * 60; /* to the minute: the offset is known to a second or two */
 	if (s >= 86400)
 		strbuf_addf(out, "%lud %luh", s / 86400, s % 86400 / 3600);
 	else if (s >= 3600)
@@ -185,8 +187,8 @@ static void clock_warning(void *ctx, long offset)
 		warned = 1;
 		cli_format_skew(&d, offset);
 		/* offset is AWS minus ours: negative when we are ahead */
-		warning("local clock is %s %s of AWS; decisions use AWS time", d.buf,
-			offset < 0 ? "ahead" : "behind");
+		warning("local clock is %s %s AWS; decisions use AWS time", d.buf,
+			offset < 0 ? "ahead of" : "behind");
 	}
 	pthread_mutex_unlock(&lock);
 	strbuf_release(&d);

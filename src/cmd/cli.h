@@ -82,7 +82,8 @@ int cli_exemptions(struct cli *cli, struct audit_policy *p, const char *exempt_t
  * AWS; decisions use AWS time". cli_client does it for its client.
  */
 void cli_watch_clock(struct aws_client *c);
-/* "8d 0h", "3h 0m", "5m 30s": a clock difference for people (sign ignored). */
+/* "8d 0h", "3h 0m", "5m 30s": a clock difference for people (sign ignored; to the
+ * minute from an hour up). */
 void cli_format_skew(struct strbuf *out, long seconds);
 /* The AWS client for this run (credentials chain, region, endpoint); NULL after printing an error. */
 struct aws_client *cli_client(struct cli *cli);
