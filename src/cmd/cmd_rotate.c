@@ -112,7 +112,7 @@ static int report_exit(const struct rotate_report *r)
 	return CMD_OK;
 }
 
-static int write_plan(const char *path, json_t *doc, struct strbuf *err)
+static int write_plan(const char *path, json_t *doc, int overwrite, struct strbuf *err)
 {
 	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	int rc;
@@ -121,7 +121,7 @@ static int write_plan(const char *path, json_t *doc, struct strbuf *err)
 		return -1;
 	}
 	/* not secret, but written atomically like everything else */
-	rc = sink_write_file(path, text, strlen(text), 1, path, err);
+	rc = sink_write_file(path, text, strlen(text), overwrite, path, err);
 	free(text);
 	return rc;
 }
@@ -370,7 +370,7 @@ static int plan_accounts_not_run(json_t *plan, const struct org_run *run)
  * gives each account its own rows.
  */
 static int rotate_accounts(struct cli *cli, struct org_opts *org, const struct rotate_options *o,
-			   int jobs, int all, const char *plan_out)
+			   int jobs, int all, const char *plan_out, int plan_overwrite)
 {
 	struct org_run run;
 	struct report_counts n;
@@ -422,7 +422,7 @@ static int rotate_accounts(struct cli *cli, struct org_opts *org, const struct r
 	if (doc) {
 		json_object_set_new(doc, "Users", users);
 		json_object_set_new(doc, "FailedAccounts", org_failed_json(&run));
-		if (plan_out && write_plan(plan_out, doc, &err) < 0) {
+		if (plan_out && write_plan(plan_out, doc, plan_overwrite, &err) < 0) {
 			error("cannot write the plan: %s", err.buf);
 			rc = CMD_FAILED;
 		}
@@ -459,7 +459,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	struct org_opts org;
 	struct option opts[] = {
 		{ "apply", 0, OPT_BOOL, &apply, NULL, "carry out the plan (default: print it only)", 0 },
-		{ "to", 0, OPT_STRING, &o.cli.to, "SINK", "where new secrets go: file:PATH, profile:NAME[@FILE], secretsmanager:NAME, ssm:NAME, exec:CMD ({user}, {account})", 0 },
+		{ "to", 0, OPT_STRING, &o.cli.to, "SINK", "where new secrets go: file:PATH, profile:NAME[@FILE], secretsmanager:NAME, ssm:NAME, exec:CMD ({user}, {account}), or - (standard output, with --user)", 0 },
 		{ "config", 0, OPT_STRING, &config, "FILE", "defaults and per-user / per-tag overrides (INI)", 0 },
 		{ "user", 0, OPT_STRLIST, &users, "NAME", "only this user (repeatable)", 0 },
 		{ "rotate-after", 0, OPT_DURATION, &o.cli.rotate_after, "DURATION", "rotate active keys older than this (default 90d)", 0 },
@@ -476,10 +476,10 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		{ "exempt-tag", 0, OPT_STRING, &exempt_tag, "KEY[=VALUE]", "exempt users with this tag (default iamkeys:exempt=true; none)", 0 },
 		{ "exempt-group", 0, OPT_STRLIST, &groups, "GROUP", "exempt members of this group (repeatable)", 0 },
 		{ "all", 'a', OPT_BOOL, &all, NULL, "also list users with nothing to do", 0 },
-		{ "overwrite", 0, OPT_BOOL, &overwrite, NULL, "(accepted for symmetry; sinks always replace the user's secret)", 0 },
+		{ "overwrite", 0, OPT_BOOL, &overwrite, NULL, "--plan-out may replace an existing file", 0 },
 		OPT_ORG(org),
 		{ "jobs", 'j', OPT_INT, &jobs, "N", "accounts at once with --org/--accounts (default 8)", 0 },
-		OPT_COMMON(cli->g),
+		OPT_COMMON_NO_CSV(cli->g),
 		OPT_TERMINATOR,
 	};
 	struct rotconf conf = { 0 };
@@ -516,12 +516,30 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		usage_error(cli, "--self takes no --user, --to, --config or plan files");
 		goto done;
 	}
+	if (!self && !plan_in && !o.cli.to && !config) {
+		usage_error(cli, "say where new secrets go: --to SINK, or --config FILE with a 'to' "
+				 "setting");
+		goto done;
+	}
+	if (o.cli.to && !strcmp(o.cli.to, "-") && !users.n) {
+		usage_error(cli, "--to - prints secrets on standard output: name the users with "
+				 "--user (every due user's secret would be printed)");
+		goto done;
+	}
+	if (overwrite && !plan_out) {
+		usage_error(cli, "--overwrite is for --plan-out (sinks always replace the user's "
+				 "secret)");
+		goto done;
+	}
+	if (plan_out && !overwrite && access(plan_out, F_OK) == 0) {
+		usage_error(cli, "--plan-out '%s' exists: add --overwrite to replace it", plan_out);
+		goto done;
+	}
 	if (cli_exemptions(cli, &o.exempt, exempt_tag, &exclude, &paths, &groups, &tagbuf) >= 0)
 		goto done;
 	o.users = users.items;
 	o.nusers = users.n;
 	o.apply = apply;
-	o.overwrite = overwrite;
 	o.verify_timeout_ms = (long)verify_timeout * 1000;
 	rc = org_check(cli, &org);
 	if (rc >= 0)
@@ -573,11 +591,13 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		rc = rotate_self(cli, apply, o.verify_timeout_ms);
 		goto done;
 	}
+	if (o.cli.to && !strcmp(o.cli.to, "-") && cli_stdout_for_secret_only() < 0)
+		goto done;
 	c = cli_client(cli);
 	if (!c)
 		goto done;
 	if (org.enabled) {
-		rc = rotate_accounts(cli, &org, &o, jobs, all, plan_out);
+		rc = rotate_accounts(cli, &org, &o, jobs, all, plan_out, overwrite);
 		goto done;
 	}
 	if (rotate_run(c, &o, &r, &err) < 0) {
@@ -587,7 +607,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	if (plan_out) {
 		json_t *doc = rotate_report_json(&r, r.now);
 		strbuf_reset(&err);
-		if (write_plan(plan_out, doc, &err) < 0) {
+		if (write_plan(plan_out, doc, overwrite, &err) < 0) {
 			json_decref(doc);
 			error("cannot write the plan: %s", err.buf);
 			goto done;
@@ -629,7 +649,7 @@ int cmd_rollback(struct cli *cli, int argc, const char **argv)
 	struct option opts[] = {
 		{ "user", 0, OPT_STRING, &user, "NAME", "the user whose rotation to roll back (required)", 0 },
 		{ "apply", 0, OPT_BOOL, &apply, NULL, "carry it out (default: print the plan)", 0 },
-		OPT_COMMON(cli->g),
+		OPT_COMMON_NO_CSV(cli->g),
 		OPT_TERMINATOR,
 	};
 	struct opt_list rest = { 0 };
