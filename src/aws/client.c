@@ -357,7 +357,7 @@ void aws_client_copy_clock(struct aws_client *dst, const struct aws_client *src)
 int aws_client_learn_clock(struct aws_client *c, const char *date, time_t sent, time_t received)
 {
 	time_t server;
-	long lo, hi;
+	long lo, hi, before;
 
 	if (parse_http_date(date, &server) < 0 || received < sent)
 		return 0;
@@ -372,7 +372,11 @@ int aws_client_learn_clock(struct aws_client *c, const char *date, time_t sent, 
 	}
 	c->clock_lo = lo;
 	c->clock_hi = hi;
+	before = c->clock_skew;
 	c->clock_skew = lo + (hi - lo) / 2;
+	if (c->verbose && (!c->clock_samples || labs(c->clock_skew - before) >= 2))
+		fprintf(stderr, "iamkeys: debug: AWS's clock is %+lds from ours (Date: %s)\n",
+			c->clock_skew, date);
 	c->clock_samples++;
 	if (labs(c->clock_skew) > AWS_CLOCK_WARN_SECONDS && !c->clock_warned && c->clock_warn) {
 		c->clock_warned = 1;
@@ -610,8 +614,6 @@ static int run_call(const struct aws_call *k, struct strbuf *out_body, struct aw
 		rc = send_once(k, opts->flags & AWS_CALL_UNSIGNED ? NULL : &creds, &resp, &perr);
 		received = c->now();
 		aws_credentials_release(&creds);
-		if (rc == 0 && resp.error == HTTP_OK)
-			aws_client_learn_clock(c, http_response_header(&resp, "date"), sent, received);
 		if (rc < 0) {
 			e.code = xstrdup("SigningFailed");
 			e.message = xstrdup(perr.buf);
@@ -620,6 +622,8 @@ static int run_call(const struct aws_call *k, struct strbuf *out_body, struct aw
 		}
 		if (c->verbose)
 			debug_log_attempt(k, &resp, elapsed_ms(&start));
+		if (resp.error == HTTP_OK)
+			aws_client_learn_clock(c, http_response_header(&resp, "date"), sent, received);
 
 		if (resp.error != HTTP_OK) {
 			strbuf_addf(&reason, "cannot reach %s: %s", ep->host, resp.error_text.buf);

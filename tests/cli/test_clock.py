@@ -327,6 +327,14 @@ class ClockWarningTest(ClockBase):
         self.assertWarnedOnce(res, -3 * HOUR)
         self.assertIn("local clock is 3h 0m behind AWS", res.err)
 
+    def test_debug_says_the_offset(self):
+        self.reset([])
+        res = self.iamkeys(HOUR, "users", "--debug")
+        self.assertRc(res, 0)
+        self.assertRegex(res.err, r"iamkeys: debug: AWS's clock is -(3599|3600|3601)s from "
+                                  r"ours \(Date: \w{3}, \d\d \w{3} \d{4} [\d:]{8} GMT\)\n")
+        self.assertEqual([l for l in res.err.splitlines() if "warning" in l], [warning(HOUR)])
+
 
 class OrgClockTest(CliTestCase):
     """--org: every account's client learns AWS's time; role sessions are not re-assumed
