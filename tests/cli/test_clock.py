@@ -175,6 +175,27 @@ class RotateClockTest(ClockBase):
         self.assertEqual(self.status("due"), {new["due"]: "Active"})
         self.assertIsNone(tag_of(self.users()["due"]))
 
+    def test_rollback_in_aws_time(self):
+        self.each_skew(self.rollback)
+
+    def rollback(self, skew):
+        self.reset([user("due", [key("due", 95, last_used_days=1)])])
+        self.assertRc(self.rotate(skew, "--apply"), 0)
+        self.emu.advance_clock(8 * DAY)
+        self.assertRc(self.rotate(skew, "--apply"), 0)
+        self.assertIn("stage=deactivated", tag_of(self.users()["due"]))
+        res = self.iamkeys(skew, "rollback", "--user", "due", "--apply", "--output", "json")
+        self.assertRc(res, 0)
+        self.assertWarnedOnce(res, skew)
+        doc = json.loads(res.out)
+        gen = datetime.datetime.strptime(doc["GeneratedAt"], "%Y-%m-%dT%H:%M:%SZ").replace(
+            tzinfo=datetime.timezone.utc)
+        self.assertLess(abs((gen - self.aws_now()).total_seconds()), 120, doc["GeneratedAt"])
+        self.assertEqual(set(self.status("due").values()), {"Active"})
+        tag = tag_of(self.users()["due"])
+        self.assertIn("stage=delivered", tag)
+        self.assertLess(abs(tag_time(tag) - self.aws_now().timestamp()), 120, tag)
+
     def test_crash_after_create_recovers(self):
         self.each_skew(self.crash_after_create)
 
