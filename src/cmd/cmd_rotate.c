@@ -48,6 +48,19 @@ struct report_counts {
 	size_t users, acted, blocked, nothing, failed, exempt;
 };
 
+/* Whether the user's line already says the first clause of a step's reason
+ * ("key AKIA... is 95 days old" of "key AKIA... is 95 days old: create..."). */
+static int reason_said(const struct rotate_user *ru, const struct rot_action *a)
+{
+	struct strbuf first = STRBUF_INIT;
+	int said;
+
+	strbuf_add(&first, a->reason.buf, strcspn(a->reason.buf, ":"));
+	said = first.len && strstr(ru->reason.buf, first.buf) != NULL;
+	strbuf_release(&first);
+	return said;
+}
+
 /* One line per user (and its steps); with account, each line starts with it. */
 static void print_users(const struct rotate_report *r, int all, int apply, const char *account,
 			struct report_counts *n)
@@ -78,7 +91,10 @@ static void print_users(const struct rotate_report *r, int all, int apply, const
 			const struct rotate_step *st = &ru->steps[j];
 			struct strbuf d = STRBUF_INIT;
 			rotate_describe_action(&d, &st->a, ru->sink);
-			printf("  %zu. %s: %s", j + 1, d.buf, st->a.reason.buf);
+			printf("  %zu. %s", j + 1, d.buf);
+			/* the step's why, unless the user's line says it already */
+			if (st->a.reason.len && !reason_said(ru, &st->a))
+				printf(": %s", st->a.reason.buf);
 			if (st->state != STEP_PLANNED)
 				printf(" -> %s%s%s", step_marks[st->state], st->detail.len ? ": " : "",
 				       st->detail.buf);
@@ -90,9 +106,10 @@ static void print_users(const struct rotate_report *r, int all, int apply, const
 
 static void print_totals(const struct report_counts *n, int apply)
 {
-	printf("%zu users: %zu %s, %zu blocked, %zu failed, %zu exempt, %zu with nothing to do%s\n",
-	       n->users, n->acted, apply ? "acted on" : "with a plan", n->blocked, n->failed,
-	       n->exempt, n->nothing, apply ? "" : " (dry run: nothing changed; add --apply)");
+	printf("%zu user%s: %zu %s, %zu blocked, %zu failed, %zu exempt, %zu with nothing to do%s\n",
+	       n->users, n->users == 1 ? "" : "s", n->acted, apply ? "acted on" : "with a plan",
+	       n->blocked, n->failed, n->exempt, n->nothing,
+	       apply || !n->acted ? "" : " (dry run: nothing changed; add --apply)");
 }
 
 static void print_report(const struct rotate_report *r, int all, int apply)

@@ -7,7 +7,8 @@
  *   users with a candidate finding are re-read live (ListAccessKeys, and
  *   GetAccessKeyLastUsed where the report's last-use date cannot settle the
  *   "unused" finding), because the report may be 4 hours old and has no key
- *   ids. A report denied with AccessDenied falls back to the API source.
+ *   ids. A report denied with AccessDenied, or one that does not parse,
+ *   falls back to the API source.
  *
  * api: ListUsers, then ListAccessKeys and GetAccessKeyLastUsed for every
  *   user, by --jobs workers with a client (and a connection) each.
@@ -559,8 +560,10 @@ static int fetch_report(struct aws_client *c, const struct audit_options *o,
 		goto out;
 	if (generated)
 		iso8601_parse(generated, &out->report_generated);
-	if (cred_report_parse(csv.buf, csv.len, rep, err) < 0)
+	if (cred_report_parse(csv.buf, csv.len, rep, err) < 0) {
+		out->report_unparseable = 1;
 		goto out;
+	}
 	rc = 0;
 out:
 	free(generated);
@@ -879,9 +882,10 @@ static int audit_report(struct aws_client *c, struct audit_options *o,
 	int rc = -1, root = 0;
 
 	if (fetch_report(c, o, &rep, out, &out->api_calls, &aerr, err) < 0) {
-		if (aerr.code && !strcmp(aerr.code, "AccessDenied")) {
-			fprintf(stderr, "iamkeys: warning: the credential report was denied (%s); "
-					"falling back to --source api\n", err->buf);
+		if ((aerr.code && !strcmp(aerr.code, "AccessDenied")) || out->report_unparseable) {
+			fprintf(stderr, "iamkeys: warning: the credential report was %s (%s); "
+					"falling back to --source api\n",
+				out->report_unparseable ? "not readable" : "denied", err->buf);
 			strbuf_reset(err);
 			aws_error_release(&aerr);
 			cred_report_release(&rep);

@@ -368,3 +368,40 @@ class RotateUsageTest(CliTestCase):
         self.assertIn("override the in-use, Active-key and last-working-key guards", out)
         out = run(["--help"], self.emu.env()).out
         self.assertNotIn("step 4", out)
+
+    def test_plan_lines_say_things_once(self):
+        to = "file:%s/{user}.json" % self.dir
+        res = run(["rotate", "--to", to, "--user", "erin"], self.emu.env(NO_COLOR="1"))
+        self.assertRc(res, 0)
+        lines = res.out.splitlines()
+        old = fixtures.key_id("erin")
+        self.assertEqual(lines, [
+            "erin [idle] plan: due: key %s is 100 days old" % old,
+            "  1. tag stage=intent: mark the intent before creating a key",
+            "  2. create a new key, verify it, deliver to file:%s/erin.json" % self.dir,
+            "1 user: 1 with a plan, 0 blocked, 0 failed, 0 exempt, 0 with nothing to do "
+            "(dry run: nothing changed; add --apply)"])
+        res = run(["rotate", "--to", to, "--user", "admin"], self.emu.env(NO_COLOR="1"))
+        self.assertRc(res, 0)
+        self.assertEqual(res.out, "1 user: 0 with a plan, 0 blocked, 0 failed, 0 exempt, "
+                                  "1 with nothing to do\n")
+
+
+class DamagedReportTest(CliTestCase):
+    def test_unparseable_report_falls_back_to_the_api(self):
+        import json
+        from tests.cli.test_audit import audit_fixture
+        with Emulator(fixture=audit_fixture()) as emu:
+            # a user name with a comma, unquoted: one field too many
+            emu.config(report_content="user,arn,user_creation_time\nsmith,john,x,y\n")
+            res = run(["audit", "--output", "json", "--fail-on", "none"], emu.env())
+            self.assertRc(res, 0)
+            self.assertOneLineError(res, "warning: the credential report was not readable",
+                                    "falling back to --source api")
+            doc = json.loads(res.out)
+            self.assertEqual(doc["Summary"]["Source"], "api")
+            self.assertIn(("smith,john", fixtures.key_id("smith")),
+                          [(k["UserName"], k["AccessKeyId"]) for k in doc["Keys"]])
+            actions = [c["action"] for c in emu.calls()]
+            self.assertIn("GetCredentialReport", actions)
+            self.assertIn("ListUsers", actions)
