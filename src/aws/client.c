@@ -10,9 +10,11 @@
  * error codes, HTTP 500/502/503/504, and a 2xx whose body does not parse
  * (truncated or malformed: the typed layer's validate callback says so).
  * Each retry waits random * min(20 s, 100 ms * 2^n) and takes tokens from
- * the client's retry quota. A clock-skew error with a Date header far from
- * ours adjusts c->clock_skew and retries; an expired-token error drops the
- * provider's cache and retries.
+ * the client's retry quota. Every response's Date header teaches the
+ * client AWS's clock (aws_client_learn_clock): requests are signed, and
+ * commands decide, in AWS time. A clock-skew error whose Date moved that
+ * clock by 4 minutes or more is retried at once (idempotent calls); an
+ * expired-token error drops the provider's cache and retries.
  *
  * Non-idempotent calls (AWS_CALL_NOT_IDEMPOTENT, i.e. CreateAccessKey:
  * each success mints a new secret and uses one of a user's two key slots)
@@ -329,21 +331,59 @@ static int parse_http_date(const char *s, time_t *out)
 	return 0;
 }
 
-/* After a clock-skew error: learn the offset from the Date header. 1 if it changed. */
-static int adjust_clock_skew(struct aws_client *c, const struct http_response *resp)
+time_t aws_client_now(const struct aws_client *c)
 {
-	time_t server, now = c->now();
-	long skew;
+	time_t local = c && c->now ? c->now() : aws_clock_now();
 
-	if (parse_http_date(http_response_header(resp, "date"), &server) < 0)
-		return 0;
-	skew = (long)(server - now);
-	if (labs(skew - c->clock_skew) < 240)
-		return 0;
-	c->clock_skew = skew;
-	return 1;
+	return c ? local + (time_t)c->clock_skew : local;
 }
 
+int aws_client_clock_known(const struct aws_client *c)
+{
+	return c && c->clock_samples > 0;
+}
+
+void aws_client_copy_clock(struct aws_client *dst, const struct aws_client *src)
+{
+	dst->clock_skew = src->clock_skew;
+	dst->clock_lo = src->clock_lo;
+	dst->clock_hi = src->clock_hi;
+	dst->clock_samples = src->clock_samples;
+	dst->clock_warn = src->clock_warn;
+	dst->clock_warn_ctx = src->clock_warn_ctx;
+	dst->clock_warned = src->clock_warned;
+}
+
+int aws_client_learn_clock(struct aws_client *c, const char *date, time_t sent, time_t received)
+{
+	time_t server;
+	long lo, hi, before;
+
+	if (parse_http_date(date, &server) < 0 || received < sent)
+		return 0;
+	lo = (long)(server - received) - 1;
+	hi = (long)(server - sent) + 1;
+	if (c->clock_samples && lo <= c->clock_hi && hi >= c->clock_lo) {
+		/* consistent with what we knew: narrow it down */
+		if (lo < c->clock_lo)
+			lo = c->clock_lo;
+		if (hi > c->clock_hi)
+			hi = c->clock_hi;
+	}
+	c->clock_lo = lo;
+	c->clock_hi = hi;
+	before = c->clock_skew;
+	c->clock_skew = lo + (hi - lo) / 2;
+	if (c->verbose && (!c->clock_samples || labs(c->clock_skew - before) >= 2))
+		fprintf(stderr, "iamkeys: debug: AWS's clock is %+lds from ours (Date: %s)\n",
+			c->clock_skew, date);
+	c->clock_samples++;
+	if (labs(c->clock_skew) > AWS_CLOCK_WARN_SECONDS && !c->clock_warned && c->clock_warn) {
+		c->clock_warned = 1;
+		c->clock_warn(c->clock_warn_ctx, c->clock_skew);
+	}
+	return 1;
+}
 
 static long elapsed_ms(const struct timespec *start)
 {
@@ -433,7 +473,7 @@ static int send_once(const struct aws_call *k, const struct aws_credentials *cre
 	sp.creds = creds;
 	sp.region = ep->signing_region;
 	sp.service = ep->signing_name;
-	sp.now = k->c->now() + (time_t)k->c->clock_skew;
+	sp.now = aws_client_now(k->c);
 	sp.normalize_path = 1;
 	sp.single_encode_path = 0;
 
@@ -549,6 +589,8 @@ static int run_call(const struct aws_call *k, struct strbuf *out_body, struct aw
 		struct aws_credentials creds = {0};
 		struct timespec start;
 		int retryable, extra = 0, rc;
+		long signed_skew = c->clock_skew;
+		time_t sent, received;
 
 		aws_error_release(&e);
 		strbuf_reset(&reason);
@@ -568,7 +610,9 @@ static int run_call(const struct aws_call *k, struct strbuf *out_body, struct aw
 			break;
 		}
 		clock_gettime(CLOCK_MONOTONIC, &start);
+		sent = c->now();
 		rc = send_once(k, opts->flags & AWS_CALL_UNSIGNED ? NULL : &creds, &resp, &perr);
+		received = c->now();
 		aws_credentials_release(&creds);
 		if (rc < 0) {
 			e.code = xstrdup("SigningFailed");
@@ -578,6 +622,8 @@ static int run_call(const struct aws_call *k, struct strbuf *out_body, struct aw
 		}
 		if (c->verbose)
 			debug_log_attempt(k, &resp, elapsed_ms(&start));
+		if (resp.error == HTTP_OK)
+			aws_client_learn_clock(c, http_response_header(&resp, "date"), sent, received);
 
 		if (resp.error != HTTP_OK) {
 			strbuf_addf(&reason, "cannot reach %s: %s", ep->host, resp.error_text.buf);
@@ -613,7 +659,9 @@ static int run_call(const struct aws_call *k, struct strbuf *out_body, struct aw
 		}
 		e.http_status = (int)resp.status;
 
-		if (resp.error == HTTP_OK && is_skew_code(e.code) && adjust_clock_skew(c, &resp))
+		/* signed with a clock this response has just corrected: once more */
+		if (resp.error == HTTP_OK && is_skew_code(e.code) &&
+		    labs(c->clock_skew - signed_skew) >= 240)
 			extra = idempotent;
 		if (resp.error == HTTP_OK && is_expired_token_code(e.code) && !opts->creds &&
 		    !(opts->flags & AWS_CALL_UNSIGNED)) {

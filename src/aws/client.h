@@ -153,7 +153,7 @@ struct aws_client {
 	aws_getenv_fn getenv_fn;
 	void *getenv_ctx;
 	struct retry_policy retry;
-	time_t (*now)(void); /* aws_clock_now by default */
+	time_t (*now)(void); /* our clock: aws_clock_now by default */
 	int verbose;	     /* --debug: log request lines (never secrets) to stderr */
 	/* counters for --stats and tests; throttles: responses with a
 	 * throttling error code (retried or not) */
@@ -162,8 +162,20 @@ struct aws_client {
 	/* resolved at creation (so a bad endpoint URL is a configuration error) */
 	struct aws_endpoint endpoints[AWS_SVC__COUNT];
 	struct retry_quota quota;
-	/* server time minus ours, learnt from a clock-skew error's Date header */
+	/*
+	 * AWS's clock minus ours, in seconds, learnt from the Date header of
+	 * every response (see aws_client_now): it dates signatures and
+	 * decisions. clock_lo..clock_hi are the offsets consistent with every
+	 * Date seen so far; clock_samples counts them (0: nothing learnt yet).
+	 */
 	long clock_skew;
+	long clock_lo, clock_hi;
+	unsigned long clock_samples;
+	/* Called once per client, when the offset first exceeds
+	 * AWS_CLOCK_WARN_SECONDS either way (the command layer warns). */
+	void (*clock_warn)(void *ctx, long offset);
+	void *clock_warn_ctx;
+	int clock_warned;
 	/* The last failed call's error (typed calls in iam.h fill it; code
 	 * AWS_OUTCOME_UNKNOWN after an ambiguous CreateAccessKey). Cleared by
 	 * each call; valid until the next. */
@@ -200,6 +212,30 @@ struct aws_client *aws_client_new(struct cred_provider *creds, const char *regio
 struct aws_client *aws_client_new_config(const struct aws_client_config *cfg, struct strbuf *err);
 /* NULL-safe. */
 void aws_client_free(struct aws_client *c);
+/*
+ * AWS's time: our clock (c->now) plus the offset learnt from responses'
+ * Date headers. Every decision that compares with a date AWS wrote
+ * (CreateDate, LastUsedDate, the rotation tag's times) uses it, after at
+ * least one response (aws_client_clock_known): before, it is our clock.
+ */
+time_t aws_client_now(const struct aws_client *c);
+/* Has a response with a usable Date header been seen (or copied)? */
+int aws_client_clock_known(const struct aws_client *c);
+/* For a client of the same AWS (a worker, another account): the learnt
+ * clock and the warning hook of src. */
+void aws_client_copy_clock(struct aws_client *dst, const struct aws_client *src);
+/* Skew beyond which the command warns (once): decisions use AWS time anyway. */
+#define AWS_CLOCK_WARN_SECONDS 60
+/*
+ * Learns from one response's Date (IMF-fixdate, to the second) written by
+ * AWS between sent and received (our clock, to the second): the offset is
+ * within [date - received - 1, date - sent + 1]. The interval is
+ * intersected with the earlier ones; when they do not overlap (a clock was
+ * stepped) it starts over from this one. The offset is the interval's
+ * middle. 0 if the header was unusable, else 1.
+ */
+int aws_client_learn_clock(struct aws_client *c, const char *date, time_t sent, time_t received);
+
 /* c->last_error.code, or "" when there is none. */
 const char *aws_client_last_error_code(const struct aws_client *c);
 

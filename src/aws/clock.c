@@ -1,5 +1,6 @@
 /*
- * The clock used to sign requests (and, through c->now, by commands).
+ * Our clock. Plus the offset learnt from AWS's Date headers (aws_client_now
+ * in client.c), it signs requests and dates every decision.
  *
  * Test-only knobs, read at every call:
  *   IAMKEYS_TEST_NOW=2024-01-31T12:00:00Z  a fixed time (ISO 8601, as

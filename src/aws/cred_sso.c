@@ -31,6 +31,7 @@
 #include "core/timeutil.h"
 
 #include <openssl/crypto.h>
+#include <stdatomic.h>
 
 #define SSO_CONNECT_TIMEOUT_MS 5000
 #define SSO_TOTAL_TIMEOUT_MS 30000
@@ -47,6 +48,7 @@ struct sso_provider {
 	char *account_id;	   /* sso_account_id */
 	char *role_name;	   /* sso_role_name */
 	struct aws_client *client; /* made at the first fetch; unsigned calls only */
+	atomic_long skew; /* AWS's clock minus ours, as client learnt it: expiration is AWS's */
 };
 
 /* The end of every "log in again" message. */
@@ -248,7 +250,7 @@ static int sso_get_role_credentials(struct sso_provider *p, const char *token,
 	struct aws_call_opts opts = {0};
 	struct aws_error aerr = {0};
 	struct aws_credentials c = {0};
-	int ret = -1;
+	int ret = -1, rc;
 
 	strbuf_addstr(&query, "account_id=");
 	aws_form_encode(&query, p->account_id);
@@ -265,7 +267,9 @@ static int sso_get_role_credentials(struct sso_provider *p, const char *token,
 	opts.flags = AWS_CALL_UNSIGNED;
 	opts.validate = parse_role_credentials;
 	opts.validate_ctx = &c;
-	if (aws_rest_json_call(p->client, AWS_SVC_SSO, &r, &opts, &resp, &aerr, &why)) {
+	rc = aws_rest_json_call(p->client, AWS_SVC_SSO, &r, &opts, &resp, &aerr, &why);
+	atomic_store(&p->skew, p->client->clock_skew);
+	if (rc) {
 		int unauthorized = aerr.http_status == 401 ||
 				   (aerr.code && !strcmp(aerr.code, "UnauthorizedException"));
 		int forbidden = aerr.http_status == 403 ||
@@ -388,7 +392,8 @@ static int sso_get(struct cred_provider *base, struct aws_credentials *out, stru
 {
 	struct sso_provider *p = (struct sso_provider *)base;
 
-	return cred_cache_get(&p->cache, p->env.now(), sso_fetch, p, out, err);
+	return cred_cache_get(&p->cache, p->env.now() + (time_t)atomic_load(&p->skew), sso_fetch,
+			      p, out, err);
 }
 
 static void sso_invalidate(struct cred_provider *base)

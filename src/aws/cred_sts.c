@@ -21,6 +21,7 @@
 #include "core/timeutil.h"
 
 #include <openssl/crypto.h>
+#include <stdatomic.h>
 #include <termios.h>
 
 #define TOKEN_FILE_MAX (1024 * 1024)
@@ -168,6 +169,7 @@ struct assume_role_provider {
 	char *profile, *role_arn, *external_id, *session_name, *duration, *mfa_serial;
 	char *region;		/* the profile's region setting, or NULL */
 	struct aws_client *sts; /* made at the first fetch */
+	atomic_long skew;	/* AWS's clock minus ours, as sts learnt it: Expiration is AWS's */
 };
 
 /* "profile 'x': " for a profile's role; nothing for cred_provider_assume_role_new's. */
@@ -235,8 +237,10 @@ static int assume_role_fetch(void *self, struct aws_credentials *out, struct str
 	opts.validate = parse_assumed;
 	opts.validate_ctx = &a;
 	opts.creds = &src;
-	if (aws_query_call_ex(p->sts, AWS_SVC_STS, "AssumeRole", params, n, &opts, &body, NULL,
-			      &why)) {
+	ret = aws_query_call_ex(p->sts, AWS_SVC_STS, "AssumeRole", params, n, &opts, &body, NULL,
+				&why);
+	atomic_store(&p->skew, p->sts->clock_skew);
+	if (ret) {
 		if (p->profile)
 			strbuf_addf(err, "profile '%s' (role_arn %s): ", p->profile, p->role_arn);
 		strbuf_addbuf(err, &why);
@@ -258,7 +262,8 @@ static int assume_role_get(struct cred_provider *base, struct aws_credentials *o
 			   struct strbuf *err)
 {
 	struct assume_role_provider *p = (struct assume_role_provider *)base;
-	return cred_cache_get(&p->cache, p->env.now(), assume_role_fetch, p, out, err);
+	return cred_cache_get(&p->cache, p->env.now() + (time_t)atomic_load(&p->skew),
+			      assume_role_fetch, p, out, err);
 }
 
 static void assume_role_invalidate(struct cred_provider *base)
@@ -386,6 +391,7 @@ struct web_identity_provider {
 	/* from a profile (from_env = 0) */
 	char *profile, *role_arn, *token_file, *session_name, *region;
 	struct aws_client *sts;
+	atomic_long skew; /* AWS's clock minus ours, as sts learnt it: Expiration is AWS's */
 };
 
 /* What a fetch uses: borrowed from the provider or the environment. */
@@ -466,8 +472,10 @@ static int web_identity_fetch(void *self, struct aws_credentials *out, struct st
 	opts.flags = AWS_CALL_UNSIGNED;
 	opts.validate = parse_assumed;
 	opts.validate_ctx = &a;
-	if (aws_query_call_ex(p->sts, AWS_SVC_STS, "AssumeRoleWithWebIdentity", params, 3, &opts,
-			      &body, NULL, &why)) {
+	ret = aws_query_call_ex(p->sts, AWS_SVC_STS, "AssumeRoleWithWebIdentity", params, 3,
+				&opts, &body, NULL, &why);
+	atomic_store(&p->skew, p->sts->clock_skew);
+	if (ret) {
 		web_identity_where(p, err);
 		strbuf_addf(err, ": %s", why.buf);
 		ret = -1;
@@ -495,7 +503,8 @@ static int web_identity_get(struct cred_provider *base, struct aws_credentials *
 		if (ret)
 			return ret;
 	}
-	return cred_cache_get(&p->cache, p->env.now(), web_identity_fetch, p, out, err);
+	return cred_cache_get(&p->cache, p->env.now() + (time_t)atomic_load(&p->skew),
+			      web_identity_fetch, p, out, err);
 }
 
 static void web_identity_invalidate(struct cred_provider *base)

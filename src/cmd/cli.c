@@ -14,6 +14,7 @@
 #include <libxml/parser.h>
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
+#include <pthread.h>
 
 int error(const char *fmt, ...)
 {
@@ -424,6 +425,45 @@ out:
 	strbuf_release(&err);
 }
 
+void cli_format_skew(struct strbuf *out, long seconds)
+{
+	unsigned long s = seconds < 0 ? 0UL - (unsigned long)seconds : (unsigned long)seconds;
+
+	if (s >= 3600 - 30)
+		s = (s + 30) / 60 * 60; /* to the minute: the offset is known to a second or two */
+	if (s >= 86400)
+		strbuf_addf(out, "%lud %luh", s / 86400, s % 86400 / 3600);
+	else if (s >= 3600)
+		strbuf_addf(out, "%luh %lum", s / 3600, s % 3600 / 60);
+	else
+		strbuf_addf(out, "%lum %lus", s / 60, s % 60);
+}
+
+static void clock_warning(void *ctx, long offset)
+{
+	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+	static int warned;
+	struct strbuf d = STRBUF_INIT;
+
+	(void)ctx;
+	pthread_mutex_lock(&lock); /* accounts of --org learn it in several threads */
+	if (!warned) {
+		warned = 1;
+		cli_format_skew(&d, offset);
+		/* offset is AWS minus ours: negative when we are ahead */
+		warning("local clock is %s %s AWS; decisions use AWS time", d.buf,
+			offset < 0 ? "ahead of" : "behind");
+	}
+	pthread_mutex_unlock(&lock);
+	strbuf_release(&d);
+}
+
+void cli_watch_clock(struct aws_client *c)
+{
+	c->clock_warn = clock_warning;
+	c->clock_warn_ctx = NULL;
+}
+
 struct aws_client *cli_client(struct cli *cli)
 {
 	struct cred_env env = { 0 };
@@ -478,6 +518,7 @@ struct aws_client *cli_client(struct cli *cli)
 		return NULL;
 	}
 	cli->client->verbose = cli->g.debug;
+	cli_watch_clock(cli->client);
 	strbuf_release(&err);
 	return cli->client;
 }

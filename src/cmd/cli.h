@@ -115,6 +115,15 @@ void cli_dump_tables(json_t *doc);
 #endif
 char *cli_default_config(const char *name);
 /*
+ * Warn (once per process, one line) when c learns that our clock is more
+ * than AWS_CLOCK_WARN_SECONDS off AWS's: "local clock is 3h 0m ahead of
+ * AWS; decisions use AWS time". cli_client does it for its client.
+ */
+void cli_watch_clock(struct aws_client *c);
+/* "8d 0h", "3h 0m", "5m 30s": a clock difference for people (sign ignored; to the
+ * minute from an hour up). */
+void cli_format_skew(struct strbuf *out, long seconds);
+/*
  * The version line ("iamkeys 0.1.0"); with details, also the libraries it
  * was built with and runs with (libcurl and its TLS library, OpenSSL,
  * libxml2, jansson), one per line, as curl -V does.

@@ -31,7 +31,6 @@ struct key_rows {
 	const struct audit_result **results;
 	const char **accounts; /* results[i]'s account id; NULL without --org */
 	size_t nresults;
-	time_t now;
 	enum output_format fmt;
 	size_t cur, first; /* results[cur] holds rows first.. (rows come in order) */
 };
@@ -56,7 +55,7 @@ static void fill_key_row(void *ctx, size_t i, struct out_table *t)
 	if (k->created) {
 		iso8601_format(&sb, k->created);
 		out_set_str(t, 0, b + 3, sb.buf);
-		out_set_int(t, 0, b + 4, days_between(k->created, kr->now));
+		out_set_int(t, 0, b + 4, days_between(k->created, kr->results[kr->cur]->now));
 	}
 	if (k->last_used) {
 		strbuf_reset(&sb);
@@ -227,7 +226,6 @@ static int audit_accounts(struct cli *cli, struct org_opts *org, struct audit_op
 	memset(&total, 0, sizeof(total));
 	kr.results = xcalloc(run.n + 1, sizeof(*kr.results));
 	kr.accounts = xcalloc(run.n + 1, sizeof(*kr.accounts));
-	kr.now = o->now;
 	kr.fmt = cli->fmt;
 	for (i = 0; i < run.n; i++) {
 		const struct audit_result *r = run.accounts[i].result;
@@ -384,7 +382,6 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 	c = cli_client(cli);
 	if (!c)
 		goto done;
-	o.now = c->now ? c->now() : aws_clock_now();
 	if (org.enabled) {
 		/* an account without --user's user has nothing to report */
 		o.user_may_be_missing = 1;
@@ -397,7 +394,6 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 	}
 	kr.results = &rp;
 	kr.nresults = 1;
-	kr.now = o.now;
 	kr.fmt = cli->fmt;
 	key_rows_init(&rows, &kr, audit_columns, ARRAY_SIZE(audit_columns));
 	if (cli->fmt == OUTPUT_JSON) {

@@ -67,7 +67,6 @@ int cmd_create(struct cli *cli, int argc, const char **argv)
 		return CMD_FAILED;
 	memset(&o, 0, sizeof(o));
 	o.apply = apply;
-	o.now = c->now ? c->now() : aws_clock_now();
 	if (action_ctx_init(&a, c, &o, &err) < 0) {
 		error("%s", err.buf);
 		action_ctx_release(&a);

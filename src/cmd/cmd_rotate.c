@@ -188,6 +188,7 @@ static int rotate_self(struct cli *cli, int apply, long verify_timeout_ms)
 		goto out;
 	}
 	c->verbose = cli->g.debug;
+	cli_watch_clock(c);
 	if (sts_get_caller_identity(c, &id, &err) < 0) {
 		error("%s", err.buf);
 		goto out;
@@ -271,6 +272,8 @@ static int rotate_self(struct cli *cli, int apply, long verify_timeout_ms)
 	}
 	nc = aws_client_new(cred_provider_static_new(&fresh), cli->g.region, cli->g.endpoint_url,
 			    NULL, &err);
+	if (nc)
+		aws_client_copy_clock(nc, c);
 	if (!nc || iam_delete_access_key(nc, user, old.access_key_id, &err) < 0) {
 		error("profile '%s' now holds the new key %s, but deleting the old key %s failed: %s",
 		      loc.profile, nk.access_key_id, old.access_key_id, err.buf);
@@ -375,7 +378,7 @@ static int rotate_accounts(struct cli *cli, struct org_opts *org, const struct r
 	memset(&n, 0, sizeof(n));
 	if (cli->fmt == OUTPUT_JSON || plan_out) {
 		struct strbuf sb = STRBUF_INIT;
-		iso8601_format(&sb, o->now);
+		iso8601_format(&sb, aws_client_now(cli->client));
 		doc = json_object();
 		users = json_array();
 		json_object_set_new(doc, "Version", json_integer(1));
@@ -389,7 +392,7 @@ static int rotate_accounts(struct cli *cli, struct org_opts *org, const struct r
 		if (report_exit(r) != CMD_OK)
 			rc = CMD_FINDINGS;
 		if (users) {
-			json_t *one = rotate_report_json(r, o->now), *ju;
+			json_t *one = rotate_report_json(r, r->now), *ju;
 			json_array_foreach(json_object_get(one, "Users"), j, ju) {
 				json_t *row = json_object();
 				json_object_set_new(row, "AccountId", json_string(run.accounts[i].id));
@@ -610,7 +613,6 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	c = cli_client(cli);
 	if (!c)
 		goto done;
-	o.now = c->now ? c->now() : aws_clock_now();
 	o.force = force;
 	if (abort_ || resume) {
 		if ((abort_ ? rotate_abort : rotate_resume)(c, &o, &r, &err) < 0) {
@@ -618,7 +620,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 			goto done;
 		}
 		if (cli->fmt == OUTPUT_JSON) {
-			json_t *doc = rotate_report_json(&r, o.now);
+			json_t *doc = rotate_report_json(&r, r.now);
 			json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 			fputc('\n', stdout);
 			json_decref(doc);
@@ -639,7 +641,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		goto done;
 	}
 	if (plan_out) {
-		json_t *doc = rotate_report_json(&r, o.now);
+		json_t *doc = rotate_report_json(&r, r.now);
 		strbuf_reset(&err);
 		if (write_plan(plan_out, doc, overwrite, &err) < 0) {
 			json_decref(doc);
@@ -649,7 +651,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		json_decref(doc);
 	}
 	if (cli->fmt == OUTPUT_JSON) {
-		json_t *doc = rotate_report_json(&r, o.now);
+		json_t *doc = rotate_report_json(&r, r.now);
 		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		fputc('\n', stdout);
 		json_decref(doc);
@@ -704,14 +706,14 @@ int cmd_rollback(struct cli *cli, int argc, const char **argv)
 	c = cli_client(cli);
 	if (!c)
 		return CMD_FAILED;
-	if (rotate_rollback(c, user, apply, c->now ? c->now() : aws_clock_now(), &r, &err) < 0) {
+	if (rotate_rollback(c, user, apply, 0, &r, &err) < 0) {
 		error("%s", err.buf);
 		strbuf_release(&err);
 		rotate_report_release(&r);
 		return CMD_FAILED;
 	}
 	if (cli->fmt == OUTPUT_JSON) {
-		json_t *doc = rotate_report_json(&r, c->now ? c->now() : aws_clock_now());
+		json_t *doc = rotate_report_json(&r, r.now);
 		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		fputc('\n', stdout);
 		json_decref(doc);

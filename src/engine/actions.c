@@ -245,6 +245,9 @@ int action_ctx_init(struct action_ctx *a, struct aws_client *c, const struct act
 	a->self.arn = xstrdup_or_null(id.arn);
 	a->self.user = user_from_arn(id.arn);
 	sts_caller_identity_release(&id);
+	/* decisions in AWS's time, known now that GetCallerIdentity answered */
+	if (!a->o.now)
+		a->o.now = aws_client_now(c);
 	return 0;
 }
 
@@ -981,6 +984,7 @@ static int key_account(void *ctx, struct aws_client *c, struct org_account *acc,
 	acc->result = a;
 	if (action_ctx_init(a, c, &k->o, err) < 0)
 		return -1;
+	sel.audit.now = a->o.now; /* this account's AWS time */
 	return action_run_selection(a, k->kind, &sel, err);
 }
 
@@ -1001,9 +1005,7 @@ static int key_command_accounts(struct cli *cli, struct key_command *kc,
 	k.o.apply = kc->apply;
 	k.o.force = kc->force;
 	k.o.in_use_window = kc->in_use_window;
-	k.o.now = aws_clock_now();
 	k.sel = *sel;
-	k.sel.audit.now = k.o.now;
 	k.sel.audit.jobs = kc->jobs < KEY_ACCOUNT_JOBS ? kc->jobs : KEY_ACCOUNT_JOBS;
 	k.sel.audit.user_may_be_missing = 1; /* --user: the accounts that have it */
 	if (org_run(cli, &kc->org, parallel < 1 ? 1 : parallel, key_account, &k, &run) < 0) {
@@ -1091,15 +1093,14 @@ int key_command_run(struct cli *cli, struct key_command *kc)
 	o.apply = kc->apply;
 	o.force = kc->force;
 	o.in_use_window = kc->in_use_window;
-	o.now = c->now ? c->now() : aws_clock_now();
-	if (!kc->keys.n)
-		sel.audit.now = o.now;
 	if (action_ctx_init(&a, c, &o, &err) < 0) {
 		error("%s", err.buf);
 		action_ctx_release(&a);
 		strbuf_release(&err);
 		return CMD_FAILED;
 	}
+	if (!kc->keys.n)
+		sel.audit.now = a.o.now;
 	a.stream = cli->fmt == OUTPUT_TABLE ? stdout : NULL;
 	rc = CMD_OK;
 	if (kc->keys.n) {

@@ -71,7 +71,7 @@ struct action_options {
 	int force;		  /* --force: override the in-use, Active and last-key guards */
 	long long in_use_window;  /* seconds; 0 turns the in-use guard off */
 	int allow_self;		  /* the caller's own key may change (rotate's self-rotation) */
-	time_t now;
+	time_t now;		  /* 0 = AWS's time, set by action_ctx_init */
 };
 
 /* The facts the guards decide on (all live, plus this run's planned effects). */

@@ -111,6 +111,7 @@ struct aws_client *aws_client_clone(struct aws_client *c, struct strbuf *err)
 	n->getenv_ctx = c->getenv_ctx;
 	n->retry = c->retry;
 	n->now = c->now;
+	aws_client_copy_clock(n, c);
 	n->verbose = c->verbose;
 	return n;
 }
@@ -660,7 +661,15 @@ static int scan_users(struct aws_client *c, const struct audit_options *o,
 		      struct work_user *work, size_t n, size_t nusers, unsigned long *calls,
 		      struct strbuf *err);
 
-static int audit_api(struct aws_client *c, const struct audit_options *o, struct audit_result *out,
+/* Before the first decision, after the first response: AWS's time. */
+static void take_aws_time(struct aws_client *c, struct audit_options *o, struct audit_result *out)
+{
+	if (!o->now)
+		o->now = aws_client_now(c);
+	out->now = o->now;
+}
+
+static int audit_api(struct aws_client *c, struct audit_options *o, struct audit_result *out,
 		     struct strbuf *err)
 {
 	struct iam_user_list users = { 0 };
@@ -706,6 +715,7 @@ static int audit_api(struct aws_client *c, const struct audit_options *o, struct
 		}
 		out->api_calls += users.pages;
 	}
+	take_aws_time(c, o, out);
 	work = xcalloc(users.nusers + 1, sizeof(*work));
 	for (i = 0; i < users.nusers; i++) {
 		struct iam_user *u = &users.users[i];
@@ -861,7 +871,7 @@ static int scan_users(struct aws_client *c, const struct audit_options *o,
 	return rc;
 }
 
-static int audit_report(struct aws_client *c, const struct audit_options *o,
+static int audit_report(struct aws_client *c, struct audit_options *o,
 			struct audit_result *out, struct strbuf *err)
 {
 	struct cred_report rep = { 0 };
@@ -884,6 +894,7 @@ static int audit_report(struct aws_client *c, const struct audit_options *o,
 		goto out;
 	}
 	out->source_used = AUDIT_SOURCE_REPORT;
+	take_aws_time(c, o, out);
 	/* arrays for the candidates only (peak RSS: a fifth of them may do) */
 	for (i = 0; i < rep.nusers; i++)
 		n += !rep.users[i].is_root && (o->all_keys || report_candidate(o, &rep.users[i]));
@@ -935,12 +946,15 @@ int audit_run(struct aws_client *c, const struct audit_options *o, struct audit_
 	      struct strbuf *err)
 {
 	unsigned long before = c->calls;
+	struct audit_options at = *o; /* at.now: AWS's time (take_aws_time) */
 	int rc;
 	memset(out, 0, sizeof(*out));
 	if (o->nusers || o->source == AUDIT_SOURCE_API)
-		rc = audit_api(c, o, out, err);
+		rc = audit_api(c, &at, out, err);
 	else
-		rc = audit_report(c, o, out, err);
+		rc = audit_report(c, &at, out, err);
+	if (!out->now)
+		take_aws_time(c, &at, out);
 	if (rc == 0 && out->nkeys)
 		qsort(out->keys, out->nkeys, sizeof(*out->keys), cmp_keys);
 	(void)before;

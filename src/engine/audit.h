@@ -39,6 +39,7 @@ struct audit_result {
 	int report_unparseable; /* the report did not parse: the API source was used */
 	time_t report_generated;
 	unsigned long api_calls;
+	time_t now; /* the time ages and findings were computed at (AWS's) */
 };
 
 /*
@@ -56,7 +57,7 @@ struct audit_options {
 	int user_may_be_missing; /* with users: no such user is skipped, not an error */
 	int all_keys;       /* keep keys without findings in the result */
 	int progress;       /* progress bar on stderr */
-	time_t now;
+	time_t now;         /* 0 = AWS's time, read after the first response */
 	long report_timeout_s; /* give up waiting for GenerateCredentialReport */
 };
 

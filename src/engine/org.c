@@ -325,6 +325,7 @@ static struct aws_client *account_client(const struct org_pool *p, const char *a
 	c->getenv_ctx = caller->getenv_ctx;
 	c->retry = caller->retry;
 	c->now = caller->now;
+	aws_client_copy_clock(c, caller);
 	c->verbose = caller->verbose;
 	return c;
 }

@@ -420,7 +420,7 @@ clean_up_after_intent(c, u->name, nk.access_key_id, intent_value, 0, &st->detail
 		goto out;
 	}
 	memcpy(delivered.new_key, nk.access_key_id, strlen(nk.access_key_id) + 1);
-	delivered.t = c->now ? c->now() : aws_clock_now();
+	delivered.t = aws_client_now(c); /* AWS's time, like the CreateDate it is compared with */
 	rotation_tag_format(&tagv, &delivered);
 	strbuf_reset(&e);
 	if (set_tag(c, u->name, tagv.buf, &e) < 0) {
@@ -1165,6 +1165,7 @@ int rotate_run(struct aws_client *c, const struct rotate_options *o, struct rota
 	       struct strbuf *err)
 {
 	struct exec_ctx x;
+	struct rotate_options at = *o;
 	struct sts_caller_identity id = { 0 };
 	struct aws_credentials mine = { 0 };
 	struct iam_user_list users = { 0 };
@@ -1173,9 +1174,13 @@ int rotate_run(struct aws_client *c, const struct rotate_options *o, struct rota
 
 	memset(r, 0, sizeof(*r));
 	memset(&x, 0, sizeof(x));
-	x.o = o;
+	x.o = &at;
 	if (setup_ctx(c, &x, r, &id, &mine, err) < 0)
 		goto out;
+	/* every decision in AWS's time, known now that GetCallerIdentity answered */
+	if (!at.now)
+		at.now = aws_client_now(c);
+	r->now = at.now;
 	if (o->plan_in) {
 		json_t *ju, *list = json_object_get(o->plan_in, "Users");
 		const char *acc = json_string_value(json_object_get(o->plan_in, "Account"));
@@ -1273,6 +1278,7 @@ static int fix_user(struct aws_client *c, enum fix_op op, const struct rotate_op
 		    const char *user, struct rotate_report *r, struct strbuf *err)
 {
 	struct exec_ctx x;
+	struct rotate_options at = *o;
 	struct sts_caller_identity id = { 0 };
 	struct aws_credentials mine = { 0 };
 	struct live_user u;
@@ -1287,10 +1293,15 @@ static int fix_user(struct aws_client *c, enum fix_op op, const struct rotate_op
 	memset(r, 0, sizeof(*r));
 	memset(&x, 0, sizeof(x));
 	memset(&u, 0, sizeof(u));
-	x.o = o;
+	x.o = &at;
 	rot_plan_init(&plan);
 	if (setup_ctx(c, &x, r, &id, &mine, err) < 0)
 		goto out;
+	/* every decision in AWS's time, known now that GetCallerIdentity answered */
+	if (!at.now)
+		at.now = aws_client_now(c);
+	r->now = at.now;
+	o = &at;
 	u.name = user;
 	if (read_keys(c, &u, 1, err) < 0 || read_tags(c, &u, err) < 0)
 		goto out;

@@ -24,7 +24,7 @@ struct rotate_options {
 	size_t nusers;
 	int apply;
 	long verify_timeout_ms;     /* how long to wait for a new key to work */
-	time_t now;
+	time_t now;                 /* 0 = AWS's time once GetCallerIdentity answered */
 	json_t *plan_in;            /* --plan FILE, checked by plan_file_check: carry out a
 				       user's saved steps only where they equal a fresh plan's */
 	int force;                  /* rotate --abort: even a used key, or one the sink holds */
@@ -60,12 +60,14 @@ struct rotate_report {
 	size_t n, alloc;
 	char *account;
 	int bad_plan;   /* rotate_run refused the whole --plan file (exit 2) */
+	time_t now; /* the time the plan was made with (AWS's) */
 };
 
 /* 0, or -1 with a one-line message (listing users, reading the caller...). */
 int rotate_run(struct aws_client *c, const struct rotate_options *o, struct rotate_report *r,
 	       struct strbuf *err);
-/* Rollback of one user (stage deactivated → old key Active, stage delivered). */
+/* Rollback of one user (stage deactivated → old key Active, stage delivered);
+ * now 0 = AWS's time, as in rotate_options. */
 int rotate_rollback(struct aws_client *c, const char *user, int apply, time_t now,
 		    struct rotate_report *r, struct strbuf *err);
 /*

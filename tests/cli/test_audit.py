@@ -394,10 +394,12 @@ class AuditTest(CliTestCase):
 class AuditPaginationTest(CliTestCase):
     def test_many_users_both_sources(self):
         with Emulator() as emu:
-            # A frozen clock: many_users has keys exactly on the 83d/45d boundaries, and
-            # both runs must see the same "now".
+            # many_users has keys exactly on the 83d/45d boundaries of its load time, and
+            # both runs must judge them alike: they run in AWS's time, which moves on, so
+            # the clock goes 6 hours past the load time, away from every boundary.
             emu.set_clock(now="2026-06-01T12:00:00Z")
             emu.load(fixtures.many_users(1500, seed=3))
+            emu.advance_clock(6 * 3600)
             api = run(["audit", "--output", "json", "--source", "api", "--jobs", "8"], emu.env())
             self.assertIn(api.rc, (0, 3), repr(api))
             self.assertEqual(emu.counters().get("iam:ListUsers"), 2)
@@ -422,6 +424,7 @@ class AuditRateLimitTest(CliTestCase):
         with Emulator(fixture=fixtures.many_users(150, seed=7)) as emu:
             emu.set_clock(now="2026-06-01T12:00:00Z")
             emu.load(fixtures.many_users(150, seed=7))
+            emu.advance_clock(6 * 3600)  # AWS's time, away from the fixture's day boundaries
             args = ["audit", "--output", "json", "--source", "api"]
             free = run(args, emu.env())
             self.assertIn(free.rc, (0, 3), repr(free))

@@ -89,14 +89,17 @@ class OrgAuditScaleTest(CliTestCase):
 
     def test_fifty_accounts_in_one_run(self):
         with Emulator() as emu:
-            emu.set_clock(now=NOW)  # frozen: no day boundary between fixture and audit
+            # dates relative to NOW; the audit runs in AWS's time, 6 hours on (away from
+            # the fixture's day boundaries)
+            emu.set_clock(now=NOW)
             emu.load(fixtures.organization(50, 100))
+            emu.advance_clock(6 * 3600)
             res = run(["audit", "--org", "--output", "json"], emu.env())
             self.assertIn(res.rc, (0, 3), repr(res))
             self.assertEqual(res.err, "")
             doc = json.loads(res.out)
             state = emu.state()
-            want = expected_rows(state, ts(NOW))
+            want = expected_rows(state, ts(NOW) + 6 * 3600)
             got = got_rows(doc)
             self.assertEqual(len(got), len(doc["Keys"]))  # no row twice
             self.assertEqual(got, want)
@@ -363,9 +366,13 @@ class OrgFailureTest(CliTestCase):
 
     def setUp(self):
         self.emu.clear_faults()
+        self.load()
+        self.emu.reset_calls()
+
+    def load(self):
         self.emu.set_clock(now=NOW)
         self.emu.load(denied_org())
-        self.emu.reset_calls()
+        self.emu.advance_clock(6 * 3600)  # AWS's time, away from the fixture's day boundaries
 
     def test_one_account_denies_assume_role(self):
         denied = member_account_id(2)
@@ -376,7 +383,7 @@ class OrgFailureTest(CliTestCase):
                                 "(request id ")
         doc = json.loads(res.out)
         ok = {a["id"] for a in self.emu.state()["accounts"]} - {denied}
-        want = expected_rows(self.emu.state(), ts(NOW), accounts=ok)
+        want = expected_rows(self.emu.state(), ts(NOW) + 6 * 3600, accounts=ok)
         self.assertEqual(got_rows(doc), want)
         s = doc["Summary"]
         self.assertEqual(s["AccountsScanned"], 4)
@@ -401,7 +408,7 @@ class OrgFailureTest(CliTestCase):
         base_calls = self.emu.calls()
         per_account = {a: sum(1 for c in base_calls if c["account"] == a) for a in others}
 
-        self.emu.load(denied_org())  # a fresh credential report, as in the first run
+        self.load()  # a fresh credential report, as in the first run
         self.emu.reset_calls()
         self.emu.fault(account=slow, service="iam", kind="throttle", probability=0.3, seed=5)
         self.emu.fault(account=slow, service="iam", kind="slow", delay_ms=150)

@@ -107,6 +107,7 @@ static int fake_perform(struct http_transport *base, const struct http_request *
 			 t->nsteps, req->method, req->url);
 	s = &t->steps[t->next++];
 	check_request(s, t->next, req);
+	fake_clock_now += (time_t)s->clock_advance_s;
 
 	if (s->error != HTTP_OK) {
 		http_response_set_error(resp, s->error,
@@ -182,6 +183,13 @@ void fake_transport_assert_done(struct http_transport *base)
 
 	if (t->next != t->nsteps)
 		fail_msg("%zu of %zu scripted requests were made", t->next, t->nsteps);
+}
+
+time_t fake_clock_now;
+
+time_t fake_clock(void)
+{
+	return fake_clock_now;
 }
 
 const char *fake_getenv(void *ctx, const char *name)

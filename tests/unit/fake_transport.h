@@ -7,6 +7,7 @@
  * arrives and recorded for later inspection. Linked into every unit-test
  * binary: every symbol starts with fake_.
  */
+#include <time.h>
 #include "aws/http.h"
 
 #define FAKE_MAX 8
@@ -29,6 +30,7 @@ struct fake_step {
 	long status;			     /* 0 = 200 */
 	const char *reply_headers[FAKE_MAX]; /* "Name: value" */
 	const char *reply_body;		     /* NULL = "" */
+	long clock_advance_s;		     /* fake_clock_now moves on this much meanwhile */
 };
 
 /* A recorded request (owned by the transport). */
@@ -55,6 +57,11 @@ const char *fake_request_header(const struct fake_request *r, const char *name);
 
 /* An environment for aws_getenv_fn: ctx is a NULL-terminated array of "NAME=value". */
 const char *fake_getenv(void *ctx, const char *name);
+
+/* A clock for aws_client_config.now: fake_clock_now, which a step's
+ * clock_advance_s moves on while the request is "in flight". */
+extern time_t fake_clock_now;
+time_t fake_clock(void);
 
 /* A sleep_ms that records instead of sleeping. */
 struct fake_sleeps {

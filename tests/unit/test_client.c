@@ -984,9 +984,184 @@ static void test_signature_error_without_skew_not_retried(void **state)
 
 	assert_int_equal(iam_get_user(c, NULL, &u, &err), -1);
 	assert_string_equal(err.buf, "GetUser: SignatureDoesNotMatch: bad secret (request id x)");
-	assert_int_equal(c->clock_skew, 0);
+	/* the offset is learnt, but 30 s cannot explain the refusal: no retry */
+	assert_int_equal(c->clock_skew, 30);
 	done(c);
 	strbuf_release(&err);
+}
+
+/* ---- AWS's clock from every response's Date ------------------------- */
+
+#define USERS_OK LIST_USERS("", "<IsTruncated>false</IsTruncated>")
+
+static struct aws_client *clock_client(const struct fake_step *steps, size_t n)
+{
+	struct aws_client *c = client(steps, n);
+
+	fake_clock_now = FIXED_NOW;
+	c->now = fake_clock;
+	return c;
+}
+
+static void list_users_ok(struct aws_client *c)
+{
+	struct iam_user_list users;
+	struct strbuf err = STRBUF_INIT;
+
+	assert_int_equal(iam_list_users(c, NULL, &users, &err), 0);
+	iam_user_list_release(&users);
+	strbuf_release(&err);
+}
+
+static void test_clock_learnt_from_a_success(void **state)
+{
+	static const struct fake_step steps[] = {
+	    {.headers = {"X-Amz-Date: 20150830T123600Z"},
+	     .reply_headers = {"Date: Sun, 30 Aug 2015 13:36:00 GMT"},
+	     .reply_body = USERS_OK},
+	    /* the next request is signed in AWS's time too */
+	    {.headers = {"X-Amz-Date: 20150830T133600Z"}, .reply_body = USERS_OK},
+	};
+	struct aws_client *c = clock_client(steps, ARRAY_SIZE(steps));
+
+	assert_false(aws_client_clock_known(c));
+	assert_int_equal(aws_client_now(c), FIXED_NOW);
+	list_users_ok(c);
+	assert_true(aws_client_clock_known(c));
+	assert_int_equal(c->clock_skew, 3600);
+	assert_int_equal(aws_client_now(c), FIXED_NOW + 3600);
+	list_users_ok(c); /* no Date: the estimate stays */
+	assert_int_equal(c->clock_samples, 1);
+	assert_int_equal(aws_client_now(c), FIXED_NOW + 3600);
+	done(c);
+}
+
+static void test_clock_round_trip_and_narrowing(void **state)
+{
+	static const struct fake_step steps[] = {
+	    /* a slow reply (10 s): AWS wrote 13:36:05 somewhere in those 10 s */
+	    {.clock_advance_s = 10,
+	     .reply_headers = {"Date: Sun, 30 Aug 2015 13:36:05 GMT"},
+	     .reply_body = USERS_OK},
+	    /* a quick one narrows it down */
+	    {.headers = {"X-Amz-Date: 20150830T133610Z"},
+	     .reply_headers = {"Date: Sun, 30 Aug 2015 13:36:11 GMT"},
+	     .reply_body = USERS_OK},
+	    /* a clock was stepped (AWS's, or ours): start over from this one */
+	    {.headers = {"X-Amz-Date: 20150830T133611Z"},
+	     .reply_headers = {"Date: Sun, 30 Aug 2015 10:36:10 GMT"},
+	     .reply_body = USERS_OK},
+	    {.headers = {"X-Amz-Date: 20150830T103610Z"}, .reply_body = USERS_OK},
+	};
+	struct aws_client *c = clock_client(steps, ARRAY_SIZE(steps));
+
+	list_users_ok(c);
+	/* sent at +0, received at +10: 13:36:05 - [12:36:10, 12:36:01] */
+	assert_int_equal(c->clock_lo, 3594);
+	assert_int_equal(c->clock_hi, 3606);
+	assert_int_equal(c->clock_skew, 3600);
+	list_users_ok(c);
+	assert_int_equal(c->clock_lo, 3600);
+	assert_int_equal(c->clock_hi, 3602);
+	assert_int_equal(c->clock_skew, 3601);
+	list_users_ok(c);
+	assert_int_equal(c->clock_lo, -7201);
+	assert_int_equal(c->clock_hi, -7199);
+	assert_int_equal(c->clock_skew, -7200);
+	assert_int_equal(aws_client_now(c), FIXED_NOW + 10 - 7200);
+	list_users_ok(c);
+	assert_int_equal(c->clock_samples, 3);
+	done(c);
+}
+
+static void test_clock_ignores_bad_dates(void **state)
+{
+	static const struct fake_step steps[] = {
+	    {.reply_headers = {"Date: yesterday"}, .reply_body = USERS_OK},
+	    {.reply_headers = {"Date: Sun, 30 Aug 2015 13:36:00"}, .reply_body = USERS_OK},
+	    {.reply_headers = {"Date: Sun, 31 Foo 2015 13:36:00 GMT"}, .reply_body = USERS_OK},
+	    /* a transport error has no Date at all */
+	    {.error = HTTP_ERR_CONNECT},
+	    {.reply_headers = {"Date: Sun, 30 Aug 2015 12:36:00 GMT"}, .reply_body = USERS_OK},
+	};
+	struct aws_client *c = clock_client(steps, ARRAY_SIZE(steps));
+
+	list_users_ok(c);
+	list_users_ok(c);
+	list_users_ok(c);
+	assert_false(aws_client_clock_known(c));
+	assert_int_equal(aws_client_now(c), FIXED_NOW);
+	list_users_ok(c); /* connect error, then retried */
+	assert_true(aws_client_clock_known(c));
+	assert_int_equal(c->clock_skew, 0);
+	assert_int_equal(aws_client_learn_clock(c, NULL, FIXED_NOW, FIXED_NOW), 0);
+	/* our clock went backwards during the request: nothing to learn */
+	assert_int_equal(aws_client_learn_clock(c, "Sun, 30 Aug 2015 12:36:00 GMT", FIXED_NOW,
+						FIXED_NOW - 5), 0);
+	assert_int_equal(c->clock_samples, 1);
+	done(c);
+}
+
+static int warn_calls;
+static long warn_offset;
+
+static void count_warning(void *ctx, long offset)
+{
+	assert_ptr_equal(ctx, &warn_calls);
+	warn_calls++;
+	warn_offset = offset;
+}
+
+static void test_clock_warning_once(void **state)
+{
+	static const struct fake_step steps[] = {
+	    {.reply_headers = {"Date: Sun, 30 Aug 2015 12:36:59 GMT"}, .reply_body = USERS_OK},
+	    {.reply_headers = {"Date: Sun, 30 Aug 2015 09:36:00 GMT"}, .reply_body = USERS_OK},
+	    {.reply_headers = {"Date: Sun, 30 Aug 2015 09:36:00 GMT"}, .reply_body = USERS_OK},
+	};
+	struct aws_client *c = clock_client(steps, ARRAY_SIZE(steps));
+	struct aws_client *w = clock_client(NULL, 0);
+
+	warn_calls = 0;
+	c->clock_warn = count_warning;
+	c->clock_warn_ctx = &warn_calls;
+	list_users_ok(c); /* 59 s: within a minute, no warning */
+	assert_int_equal(c->clock_skew, 59);
+	assert_int_equal(warn_calls, 0);
+	list_users_ok(c); /* we are 3 h ahead */
+	assert_int_equal(warn_calls, 1);
+	assert_int_equal(warn_offset, -10800);
+	list_users_ok(c);
+	assert_int_equal(warn_calls, 1);
+	/* a client of the same AWS starts from what c learnt, warning included */
+	aws_client_copy_clock(w, c);
+	assert_true(aws_client_clock_known(w));
+	assert_int_equal(aws_client_now(w), FIXED_NOW - 10800);
+	assert_int_equal(aws_client_learn_clock(w, "Sun, 30 Aug 2015 09:36:00 GMT", FIXED_NOW,
+						FIXED_NOW), 1);
+	assert_int_equal(warn_calls, 1);
+	done(w);
+	done(c);
+}
+
+static void test_clock_skew_on_create_not_resent(void **state)
+{
+	/* CreateAccessKey is never re-sent, but its refusal still teaches the clock */
+	static const struct fake_step steps[] = {
+	    {.status = 403,
+	     .reply_headers = {"Date: Sun, 30 Aug 2015 13:36:00 GMT"},
+	     .reply_body = "<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code><Message>"
+			   "Signature expired</Message></Error></ErrorResponse>"},
+	};
+	struct aws_client *c = clock_client(steps, ARRAY_SIZE(steps));
+	struct iam_access_key k = {0};
+	struct strbuf err = STRBUF_INIT;
+
+	assert_int_equal(iam_create_access_key(c, "bob", &k, &err), -1);
+	assert_int_equal(c->clock_skew, 3600);
+	iam_access_key_release(&k);
+	strbuf_release(&err);
+	done(c);
 }
 
 static void test_explicit_credentials_no_retry(void **state)
@@ -1263,6 +1438,11 @@ int main(void)
 	    cmocka_unit_test(test_endpoint_override_in_requests),
 	    cmocka_unit_test(test_clock_skew_corrected),
 	    cmocka_unit_test(test_signature_error_without_skew_not_retried),
+	    cmocka_unit_test(test_clock_learnt_from_a_success),
+	    cmocka_unit_test(test_clock_round_trip_and_narrowing),
+	    cmocka_unit_test(test_clock_ignores_bad_dates),
+	    cmocka_unit_test(test_clock_warning_once),
+	    cmocka_unit_test(test_clock_skew_on_create_not_resent),
 	    cmocka_unit_test(test_explicit_credentials_no_retry),
 	    cmocka_unit_test(test_expired_token_retried),
 	    cmocka_unit_test(test_simple_writes),

@@ -1,5 +1,6 @@
 #include "core/compat.h"
 #include "cmd/output.h"
+#include "cmd/cli.h"
 #include "core/strbuf.h"
 
 #include <setjmp.h>
@@ -318,6 +319,29 @@ static void test_table_narrow(void **state)
 	out_table_release(&t);
 }
 
+static void test_format_skew(void **state)
+{
+	static const struct {
+		long s;
+		const char *want;
+	} c[] = {
+		{ 0, "0m 0s" },		  { 61, "1m 1s" },	       { -330, "5m 30s" },
+		{ 3569, "59m 29s" },	  { 3571, "1h 0m" },	       { 3599, "1h 0m" },
+		{ -3601, "1h 0m" },	  { 10800, "3h 0m" },	       { 10829, "3h 0m" },
+		{ 10830, "3h 1m" },	  { 86399, "1d 0h" },	       { -691200, "8d 0h" },
+		{ 8 * 86400 + 5 * 3600 + 1800, "8d 5h" },
+	};
+	size_t i;
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		struct strbuf sb = STRBUF_INIT;
+		cli_format_skew(&sb, c[i].s);
+		if (strcmp(sb.buf, c[i].want))
+			fail_msg("%ld: '%s', want '%s'", c[i].s, sb.buf, c[i].want);
+		strbuf_release(&sb);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -327,6 +351,7 @@ int main(void)
 		cmocka_unit_test(test_json_object_empty),
 		cmocka_unit_test(test_table_text),
 		cmocka_unit_test(test_table_narrow),
+		cmocka_unit_test(test_format_skew),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
