@@ -127,7 +127,7 @@ static int write_plan(const char *path, json_t *doc, struct strbuf *err)
 }
 
 /* rotate --self: the caller's own key, in its credentials profile. */
-static int rotate_self(struct cli *cli, int apply, long verify_timeout_ms)
+static int rotate_self(struct cli *cli, int apply, long verify_timeout_ms, int follow_symlinks)
 {
 	struct cred_env env;
 	struct aws_file_locations loc = { 0 };
@@ -206,10 +206,23 @@ static int rotate_self(struct cli *cli, int apply, long verify_timeout_ms)
 	memset(&sc, 0, sizeof(sc));
 	sc.user = user;
 	sc.account = id.account;
+	sc.own_profile_ok = 1; /* the point of --self */
+	sc.follow_symlinks = follow_symlinks;
 	sink = sink_new(target.buf, &sc, &err);
 	if (!sink) {
 		error("%s", err.buf);
 		goto out;
+	}
+	/* everything the write would refuse, before the key exists */
+	{
+		char *held = NULL;
+		int pf = sink_preflight(sink, &held, &err);
+		free(held);
+		if (pf > 0) {
+			error("%s", err.buf);
+			goto out;
+		}
+		strbuf_reset(&err);
 	}
 	if (iam_create_access_key(c, user, &nk, &err) < 0) {
 		error("%s", err.buf);
@@ -452,7 +465,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	struct opt_list users = { 0 }, exclude = { 0 }, paths = { 0 }, groups = { 0 }, rest = { 0 };
 	const char *config = NULL, *plan_out = NULL, *plan_in = NULL, *exempt_tag = NULL;
 	long long verify_timeout = 120;
-	int apply = 0, self = 0, all = 0, overwrite = 0, jobs = 8;
+	int apply = 0, self = 0, all = 0, overwrite = 0, jobs = 8, follow_symlinks = 0;
 	struct org_opts org;
 	struct option opts[] = {
 		{ "apply", 0, OPT_BOOL, &apply, NULL, "carry out the plan (default: print it only)", 0 },
@@ -474,6 +487,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		{ "exempt-group", 0, OPT_STRLIST, &groups, "GROUP", "exempt members of this group (repeatable)", 0 },
 		{ "all", 'a', OPT_BOOL, &all, NULL, "also list users with nothing to do", 0 },
 		{ "overwrite", 0, OPT_BOOL, &overwrite, NULL, "(accepted for symmetry; sinks always replace the user's secret)", 0 },
+		{ "follow-symlinks", 0, OPT_BOOL, &follow_symlinks, NULL, "profile: edit the file a symbolic link points to outside its directory", 0 },
 		OPT_ORG(org),
 		{ "jobs", 'j', OPT_INT, &jobs, "N", "accounts at once with --org/--accounts (default 8)", 0 },
 		OPT_COMMON(cli->g),
@@ -519,6 +533,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	o.nusers = users.n;
 	o.apply = apply;
 	o.overwrite = overwrite;
+	o.follow_symlinks = follow_symlinks;
 	o.verify_timeout_ms = (long)verify_timeout * 1000;
 	rc = org_check(cli, &org);
 	if (rc >= 0)
@@ -567,7 +582,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		o.plan_in = plan_doc;
 	}
 	if (self) {
-		rc = rotate_self(cli, apply, o.verify_timeout_ms);
+		rc = rotate_self(cli, apply, o.verify_timeout_ms, follow_symlinks);
 		goto done;
 	}
 	c = cli_client(cli);

@@ -24,6 +24,7 @@ struct rotate_options {
 	size_t nusers;
 	int apply;
 	int overwrite;              /* file sinks may replace */
+	int follow_symlinks;        /* profile sinks may edit a link's target outside its directory */
 	long verify_timeout_ms;     /* how long to wait for a new key to work */
 	time_t now;
 	json_t *plan_in;            /* --plan FILE: apply exactly this plan */
