@@ -553,13 +553,18 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	o.skip_missing_users = org.enabled;
 	o.local_sinks_need_account = org.enabled;
 	if (o.cli.to) {
-		struct strbuf probe = STRBUF_INIT;
-		if (sink_expand_template(&probe, o.cli.to, "user", "123456789012", &err) < 0) {
+		/* the spec's syntax (and an ssm: or secretsmanager: name's), before any AWS call */
+		struct sink_context probe;
+		struct sink *k;
+		memset(&probe, 0, sizeof(probe));
+		probe.user = "user";
+		probe.account = "123456789012";
+		k = sink_new(o.cli.to, &probe, &err);
+		if (!k) {
 			usage_error(cli, "invalid --to '%s': %s", o.cli.to, err.buf);
-			strbuf_release(&probe);
 			goto done;
 		}
-		strbuf_release(&probe);
+		sink_free(k);
 	}
 	rc = CMD_FAILED;
 	if (config) {
