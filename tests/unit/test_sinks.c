@@ -1105,7 +1105,7 @@ static void concurrent_case(int times, int same_size, int hard_link, int want_ca
 	if (same_size)
 		assert_string_equal(aws_profile_get(aws_profile_find(&set, "mine"), "x"), "2");
 	for (i = 1; !same_size && i <= (times < 3 ? times : 3); i++) {
-		char name[16];
+		char name[32];
 		snprintf(name, sizeof(name), "other%d", i);
 		assert_non_null(aws_profile_find(&set, name));
 	}
