@@ -408,7 +408,36 @@ struct profile_provider {
 	 * so that its cache lives on */
 	struct cred_provider *stack;
 	char *stack_profile;
+	/* where the last credentials came from (cred_provider_profile_origin) */
+	char *origin_file;
+	char **origin_profiles; /* NULL-terminated */
 };
+
+static void origin_clear(struct profile_provider *pp)
+{
+	size_t i;
+	for (i = 0; pp->origin_profiles && pp->origin_profiles[i]; i++)
+		free(pp->origin_profiles[i]);
+	FREE_AND_NULL(pp->origin_profiles);
+	FREE_AND_NULL(pp->origin_file);
+}
+
+/* Records the credentials file and the profiles of plan (selected first, the keys' last). */
+static void origin_set(struct profile_provider *pp, const char *file, const char *selected,
+		       const struct profile_chain *plan)
+{
+	size_t n = 0, i;
+
+	origin_clear(pp);
+	pp->origin_file = xstrdup(file);
+	pp->origin_profiles = xcalloc(plan->nroles + 3, sizeof(*pp->origin_profiles));
+	pp->origin_profiles[n++] = xstrdup(selected);
+	for (i = 0; i <= plan->nroles; i++) {
+		const char *name = i < plan->nroles ? plan->roles[i].profile : plan->base.profile;
+		if (name && strcmp(name, pp->origin_profiles[n - 1]))
+			pp->origin_profiles[n++] = xstrdup(name);
+	}
+}
 
 /* A named credential_source (the names are case-sensitive, as in the SDKs). */
 static struct cred_provider *named_source_new(const struct env_source *env,
@@ -541,6 +570,7 @@ static int profile_provider_get_locked(struct profile_provider *pp, struct aws_c
 		out->secret_access_key = xstrdup(plan.base.secret_access_key);
 		out->session_token = xstrdup_or_null(plan.base.session_token);
 		out->account_id = xstrdup_or_null(plan.base.account_id);
+		origin_set(pp, loc.credentials_file, loc.profile, &plan);
 		goto done;
 	}
 	pp->stack = build_stack(&pp->env, &plan, profile_value(p, "region"), err);
@@ -549,6 +579,7 @@ static int profile_provider_get_locked(struct profile_provider *pp, struct aws_c
 		goto done;
 	}
 	pp->stack_profile = xstrdup(loc.profile);
+	origin_set(pp, loc.credentials_file, loc.profile, &plan);
 	ret = stack_get(pp, out, err);
 done:
 	profile_chain_release(&plan);
@@ -585,6 +616,7 @@ static void profile_provider_destroy(struct cred_provider *base)
 	struct profile_provider *p = (struct profile_provider *)base;
 	cred_provider_destroy(p->stack);
 	free(p->stack_profile);
+	origin_clear(p);
 	pthread_mutex_destroy(&p->lock);
 	env_source_release(&p->env);
 	free(p);
@@ -797,6 +829,38 @@ const char *cred_provider_chain_winner(const struct cred_provider *chain)
 	name = c->winner ? c->winner->vt->name : NULL;
 	pthread_mutex_unlock(&c->lock);
 	return name;
+}
+
+int cred_provider_profile_origin(struct cred_provider *p, char **file, char ***profiles)
+{
+	*file = NULL;
+	*profiles = NULL;
+	while (p && p->vt->get == borrowed_get)
+		p = ((struct borrowed_provider *)p)->p;
+	if (p && p->vt == &chain_provider_vt) {
+		struct chain_provider *c = (struct chain_provider *)p;
+		pthread_mutex_lock(&c->lock);
+		p = c->winner;
+		pthread_mutex_unlock(&c->lock);
+		while (p && p->vt->get == borrowed_get)
+			p = ((struct borrowed_provider *)p)->p;
+	}
+	if (p && p->vt == &profile_provider_vt) {
+		struct profile_provider *pp = (struct profile_provider *)p;
+		size_t n = 0, i;
+
+		pthread_mutex_lock(&pp->lock);
+		if (pp->origin_file) {
+			*file = xstrdup(pp->origin_file);
+			while (pp->origin_profiles[n])
+				n++;
+			*profiles = xcalloc(n + 1, sizeof(**profiles));
+			for (i = 0; i < n; i++)
+				(*profiles)[i] = xstrdup(pp->origin_profiles[i]);
+		}
+		pthread_mutex_unlock(&pp->lock);
+	}
+	return *file ? 0 : 1;
 }
 
 struct cred_provider *cred_provider_default_chain_new(const struct cred_env *env)

@@ -153,6 +153,17 @@ struct cred_provider *cred_provider_default_chain_new(const struct cred_env *env
 struct cred_provider *cred_provider_chain_new(struct cred_provider **members, size_t n);
 /* The vtable name of the member that answered last, or NULL (also for a non-chain). */
 const char *cred_provider_chain_winner(const struct cred_provider *chain);
+/*
+ * Where the credentials p returned last were read from, when a profile of
+ * the shared files gave them: the credentials file as resolved (*file) and
+ * the profiles involved, the selected one first, then each source_profile
+ * down to the one that holds the keys (*profiles, NULL-terminated). A chain
+ * is followed to the member that answered, a borrowed handle to its
+ * provider. 0 with both set (caller frees *file, each profile and the
+ * array), or 1 with both NULL: not from a profile, or nothing got yet.
+ * For the profile sink, which must not overwrite what iamkeys runs with.
+ */
+int cred_provider_profile_origin(struct cred_provider *p, char **file, char ***profiles);
 /* A provider that always returns a copy of creds (tests, verify-new-key). */
 struct cred_provider *cred_provider_static_new(const struct aws_credentials *creds);
 /*

@@ -12,7 +12,7 @@
 int cmd_create(struct cli *cli, int argc, const char **argv)
 {
 	const char *user = NULL, *to = NULL;
-	int apply = 0, overwrite = 0;
+	int apply = 0, overwrite = 0, follow_symlinks = 0;
 	struct create_options co = { 90LL * 86400 };
 	struct option opts[] = {
 		{ "user", 0, OPT_STRING, &user, "NAME", "the user to create the key for (required)",
@@ -21,6 +21,8 @@ int cmd_create(struct cli *cli, int argc, const char **argv)
 		  "the secret's destination (required): file:PATH, profile:NAME[@FILE], "
 		  "secretsmanager:NAME, ssm:NAME, exec:COMMAND or -", 0 },
 		{ "overwrite", 0, OPT_BOOL, &overwrite, NULL, "file: replace an existing file", 0 },
+		{ "follow-symlinks", 0, OPT_BOOL, &follow_symlinks, NULL,
+		  "profile: edit the file a symbolic link points to outside its directory", 0 },
 		{ "max-age", 0, OPT_DURATION, &co.max_age, "DURATION",
 		  "nothing to do if the sink holds an Active key of the user younger than this "
 		  "(default 90d; 0: always create)", 0 },
@@ -52,6 +54,7 @@ int cmd_create(struct cli *cli, int argc, const char **argv)
 	sctx.user = user;
 	sctx.account = "000000000000";
 	sctx.overwrite = overwrite;
+	sctx.follow_symlinks = follow_symlinks;
 	sink = sink_new(to, &sctx, &err);
 	if (!sink) {
 		rc = usage_error(cli, "invalid --to: %s", err.buf);

@@ -145,7 +145,7 @@ static int write_plan(const char *path, json_t *doc, int overwrite, struct strbu
 }
 
 /* rotate --self: the caller's own key, in its credentials profile. */
-static int rotate_self(struct cli *cli, int apply, long verify_timeout_ms)
+static int rotate_self(struct cli *cli, int apply, long verify_timeout_ms, int follow_symlinks)
 {
 	struct cred_env env;
 	struct aws_file_locations loc = { 0 };
@@ -225,10 +225,23 @@ static int rotate_self(struct cli *cli, int apply, long verify_timeout_ms)
 	memset(&sc, 0, sizeof(sc));
 	sc.user = user;
 	sc.account = id.account;
+	sc.own_profile_ok = 1; /* the point of --self */
+	sc.follow_symlinks = follow_symlinks;
 	sink = sink_new(target.buf, &sc, &err);
 	if (!sink) {
 		error("%s", err.buf);
 		goto out;
+	}
+	/* everything the write would refuse, before the key exists */
+	{
+		char *held = NULL;
+		int pf = sink_preflight(sink, &held, &err);
+		free(held);
+		if (pf > 0) {
+			error("%s", err.buf);
+			goto out;
+		}
+		strbuf_reset(&err);
 	}
 	if (iam_create_access_key(c, user, &nk, &err) < 0) {
 		error("%s", err.buf);
@@ -445,6 +458,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	char *default_config = NULL;
 	long long verify_timeout = 120;
 	int apply = 0, self = 0, all = 0, overwrite = 0, jobs = 8, resume = 0, abort_ = 0, force = 0;
+	int follow_symlinks = 0;
 	struct org_opts org;
 	struct option opts[] = {
 		{ "apply", 0, OPT_BOOL, &apply, NULL, "carry out the plan (default: print it only)", 0 },
@@ -469,6 +483,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		{ "exempt-group", 0, OPT_STRLIST, &groups, "GROUP", "exempt members of this group (repeatable)", 0 },
 		{ "all", 'a', OPT_BOOL, &all, NULL, "also list users with nothing to do", 0 },
 		{ "overwrite", 0, OPT_BOOL, &overwrite, NULL, "--plan-out may replace an existing file", 0 },
+		{ "follow-symlinks", 0, OPT_BOOL, &follow_symlinks, NULL, "profile: edit the file a symbolic link points to outside its directory", 0 },
 		OPT_ORG(org),
 		{ "jobs", 'j', OPT_INT, &jobs, "N", "accounts at once with --org/--accounts (default 8)", 0 },
 		OPT_COMMON_NO_CSV(cli->g),
@@ -555,6 +570,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	o.users = users.items;
 	o.nusers = users.n;
 	o.apply = apply;
+	o.follow_symlinks = follow_symlinks;
 	o.verify_timeout_ms = (long)verify_timeout * 1000;
 	rc = org_check(cli, &org);
 	if (rc >= 0)
@@ -575,13 +591,18 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	o.skip_missing_users = org.enabled;
 	o.local_sinks_need_account = org.enabled;
 	if (o.cli.to) {
-		struct strbuf probe = STRBUF_INIT;
-		if (sink_expand_template(&probe, o.cli.to, "user", "123456789012", &err) < 0) {
+		/* the spec's syntax (and an ssm: or secretsmanager: name's), before any AWS call */
+		struct sink_context probe;
+		struct sink *k;
+		memset(&probe, 0, sizeof(probe));
+		probe.user = "user";
+		probe.account = "123456789012";
+		k = sink_new(o.cli.to, &probe, &err);
+		if (!k) {
 			usage_error(cli, "invalid --to '%s': %s", o.cli.to, err.buf);
-			strbuf_release(&probe);
 			goto done;
 		}
-		strbuf_release(&probe);
+		sink_free(k);
 	}
 	rc = CMD_FAILED;
 	if (config) {
@@ -605,7 +626,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		o.plan_in = plan_doc;
 	}
 	if (self) {
-		rc = rotate_self(cli, apply, o.verify_timeout_ms);
+		rc = rotate_self(cli, apply, o.verify_timeout_ms, follow_symlinks);
 		goto done;
 	}
 	if (o.cli.to && !strcmp(o.cli.to, "-") && cli_stdout_for_secret_only() < 0)

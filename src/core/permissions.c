@@ -85,6 +85,7 @@ const struct permission permissions[] = {
 	{ "sink:secretsmanager", "secretsmanager:GetSecretValue", "{sink}", "", PERM_FALLBACK, SINK_READ },
 	{ "sink:secretsmanager", "secretsmanager:CreateSecret", "{sink}", "the first delivery", 0, NULL },
 	{ "sink:secretsmanager", "secretsmanager:PutSecretValue", "{sink}", "the secret exists", 0, NULL },
+	{ "sink:secretsmanager", "secretsmanager:DescribeSecret", "{sink}", "the sink is an ARN whose value cannot be read", 0, "does the secret exist?" },
 	{ "sink:ssm", "ssm:GetParameter", "{sink}", "", PERM_FALLBACK, SINK_READ },
 	{ "sink:ssm", "ssm:PutParameter", "{sink}", "", 0, "a SecureString with the AWS managed key aws/ssm: no kms: permission" },
 

@@ -353,6 +353,114 @@ struct exec_ctx {
 	char run_id[ROTATION_RUN_ID_MAX + 1]; /* written in this run's intent marks */
 };
 
+/* The context every sink of user is made with (check_sinks, do_create). */
+static void sink_ctx_for(const struct exec_ctx *x, const char *user, struct sink_context *sc)
+{
+	memset(sc, 0, sizeof(*sc));
+	sc->user = user;
+	sc->account = x->account;
+	sc->client = x->c; /* also: the profile sink refuses the profile x->c runs with */
+	sc->overwrite = 1; /* the sink holds the user's current key: replacing it is the point */
+	sc->follow_symlinks = x->o->follow_symlinks;
+}
+
+static int has_create(const struct rotate_user *ru)
+{
+	size_t i;
+	for (i = 0; i < ru->nsteps; i++)
+		if (ru->steps[i].a.kind == ROT_CREATE)
+			return 1;
+	return 0;
+}
+
+/* A due user whose sink would refuse: blocked, nothing done. */
+static void block_user(struct rotate_user *ru, const char *why)
+{
+	size_t i;
+	ru->outcome = ROT_BLOCKED;
+	strbuf_reset(&ru->reason);
+	strbuf_addstr(&ru->reason, why);
+	for (i = 0; i < ru->nsteps; i++)
+		ru->steps[i].state = STEP_SKIPPED;
+}
+
+#define SHARED_NAMES_SHOWN 10
+
+/*
+ * Before any change of the run: every user's sink is made (a spec that
+ * cannot be is refused); a target that several users' sinks write is
+ * refused for each of them that is due (each delivery would overwrite the
+ * others': only the last secret would survive); then each due user's sink
+ * is preflighted, so that a delivery bound to fail (a missing directory,
+ * an unparsable credentials file, a missing command or secret, the
+ * profile this command runs with, a device) stops before TagUser and
+ * CreateAccessKey. A sink that could not be checked (no permission to
+ * read it back) is noted in the reason; delivery may still work.
+ */
+static void check_sinks(const struct exec_ctx *x, struct rotate_report *r)
+{
+	struct sink **sinks = xcalloc(r->n + 1, sizeof(*sinks));
+	size_t *group = xcalloc(r->n + 1, sizeof(*group));
+	size_t *count = xcalloc(r->n + 1, sizeof(*count));
+	struct strbuf e = STRBUF_INIT, names = STRBUF_INIT;
+	size_t i, j;
+
+	for (i = 0; i < r->n; i++) {
+		struct rotate_user *ru = &r->users[i];
+		struct sink_context sc;
+		if (!ru->sink || ru->exempt)
+			continue;
+		sink_ctx_for(x, ru->user, &sc);
+		strbuf_reset(&e);
+		sinks[i] = sink_new(ru->sink, &sc, &e);
+		if (!sinks[i] && ru->outcome == ROT_ACT && has_create(ru))
+			block_user(ru, e.buf);
+	}
+	sink_group_shared(sinks, r->n, group);
+	for (i = 0; i < r->n; i++)
+		count[group[i]]++;
+	for (i = 0; i < r->n; i++) {
+		struct rotate_user *ru = &r->users[i];
+		size_t shown = 0;
+		if (!sinks[i] || count[group[i]] < 2 || ru->outcome != ROT_ACT || !has_create(ru))
+			continue;
+		strbuf_reset(&names);
+		strbuf_addf(&names, "sink %s is shared by ", ru->sink);
+		for (j = 0; j < r->n; j++) {
+			if (group[j] != group[i])
+				continue;
+			if (shown++ == SHARED_NAMES_SHOWN) {
+				strbuf_addf(&names, " and %zu more", count[group[i]] - SHARED_NAMES_SHOWN);
+				break;
+			}
+			strbuf_addf(&names, "%s%s", shown > 1 ? ", " : "", r->users[j].user);
+		}
+		strbuf_addstr(&names, ": each user needs a target of its own (use {user})");
+		block_user(ru, names.buf);
+	}
+	for (i = 0; i < r->n; i++) {
+		struct rotate_user *ru = &r->users[i];
+		char *held = NULL;
+		int pf;
+		if (!sinks[i] || ru->outcome != ROT_ACT || !has_create(ru))
+			continue;
+		strbuf_reset(&e);
+		pf = sink_preflight(sinks[i], &held, &e);
+		if (pf > 0)
+			block_user(ru, e.buf);
+		else if (pf < 0)
+			strbuf_addf(&ru->reason, " (could not check the sink: %s)", e.buf);
+		free(held);
+	}
+	for (i = 0; i < r->n; i++)
+		sink_free(sinks[i]);
+	free(sinks);
+	free(group);
+	free(count);
+	strbuf_release(&e);
+	strbuf_release(&names);
+}
+
 static int do_create(const struct exec_ctx *x, struct live_user *u, const struct rotation_tag *intent,
 		     const char *intent_value, double intent_ms, const char *sink_spec,
 		     struct rotate_step *st)
@@ -367,11 +475,7 @@ static int do_create(const struct exec_ctx *x, struct live_user *u, const struct
 	struct rotation_tag delivered;
 	int rc = -1;
 
-	memset(&sc, 0, sizeof(sc));
-	sc.user = u->name;
-	sc.account = x->account;
-	sc.client = c;
-	sc.overwrite = 1; /* the sink holds the user's current key: replacing it is the point */
+	sink_ctx_for(x, u->name, &sc);
 	sink = sink_new(sink_spec, &sc, &e);
 	if (!sink) {
 		strbuf_addf(&st->detail, "%s", e.buf);
@@ -959,11 +1063,8 @@ static int ask_sink(const struct exec_ctx *x, const char *spec, const char *user
 		strbuf_addstr(why, "no sink configured");
 		return 0;
 	}
-	memset(&sc, 0, sizeof(sc));
-	sc.user = user;
+	sink_ctx_for(x, user, &sc);
 	sc.account = account;
-	sc.client = x->c;
-	sc.overwrite = 1;
 	k = sink_new(spec, &sc, why);
 	if (!k)
 		return 0;
@@ -1129,8 +1230,7 @@ checked:
 		release_steps(ru);
 		goto out;
 	}
-	if (o->apply && ru->outcome == ROT_ACT)
-		apply_user(x, &u, ru);
+	/* applied by rotate_run once every user is planned and every sink checked */
 out:
 	free(tk);
 	free(tv);
@@ -1225,6 +1325,18 @@ int rotate_run(struct aws_client *c, const struct rotate_options *o, struct rota
 			goto out;
 		for (i = 0; i < users.nusers; i++)
 			rotate_one(&x, users.users[i].user_name, users.users[i].path, NULL, r);
+	}
+	check_sinks(&x, r);
+	for (i = 0; o->apply && i < r->n; i++) {
+		struct rotate_user *ru = &r->users[i];
+		struct live_user u;
+		if (ru->outcome != ROT_ACT || ru->failed)
+			continue;
+		memset(&u, 0, sizeof(u));
+		u.name = ru->user;
+		u.rotation_tag = ru->tag; /* the tag the plan saw (borrowed) */
+		apply_user(&x, &u, ru);
+		live_release(&u);
 	}
 	rc = 0;
 out:

@@ -23,6 +23,7 @@ struct rotate_options {
 	const char *const *users;   /* --user (NULL = every user) */
 	size_t nusers;
 	int apply;
+	int follow_symlinks;        /* profile sinks may edit a link's target outside its directory */
 	long verify_timeout_ms;     /* how long to wait for a new key to work */
 	time_t now;                 /* 0 = AWS's time once GetCallerIdentity answered */
 	json_t *plan_in;            /* --plan FILE, checked by plan_file_check: carry out a

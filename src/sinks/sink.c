@@ -482,5 +482,96 @@ void sink_free(struct sink *k)
 {
 	if (!k)
 		return;
+	free(k->identity);
 	k->vt->destroy(k);
+}
+
+struct grouped {
+	const char *identity;
+	size_t index;
+};
+
+static int by_identity(const void *a, const void *b)
+{
+	const struct grouped *x = a, *y = b;
+	int c = strcmp(x->identity, y->identity);
+	return c ? c : (x->index > y->index) - (x->index < y->index);
+}
+
+void sink_group_shared(struct sink *const *sinks, size_t n, size_t *group)
+{
+	struct grouped *order = xcalloc(n + 1, sizeof(*order));
+	size_t m = 0, i;
+
+	for (i = 0; i < n; i++) {
+		group[i] = i;
+		if (sinks[i] && sinks[i]->identity) {
+			order[m].identity = sinks[i]->identity;
+			order[m++].index = i;
+		}
+	}
+	qsort(order, m, sizeof(*order), by_identity);
+	/* sorted by identity, then index: each run's first is its smallest index */
+	for (i = 1; i < m; i++)
+		if (!strcmp(order[i].identity, order[i - 1].identity))
+			group[order[i].index] = group[order[i - 1].index];
+	free(order);
+}
+
+const char *sink_file_kind(mode_t mode)
+{
+	if (S_ISREG(mode))
+		return "a regular file";
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISLNK(mode))
+		return "a symbolic link";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "not a regular file";
+}
+
+char *sink_dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return xstrdup(".");
+	if (slash == path)
+		return xstrdup("/");
+	return xmemdupz(path, (size_t)(slash - path));
+}
+
+char *sink_canonical_path(const char *path)
+{
+	struct strbuf sb = STRBUF_INIT;
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	char *dir = sink_dir_of(path), *real = realpath(dir, NULL);
+	struct stat st;
+
+	if (!lstat(path, &st) && S_ISLNK(st.st_mode)) {
+		char *target = realpath(path, NULL);
+		if (target) {
+			free(dir);
+			free(real);
+			return target;
+		}
+	}
+	if (real) {
+		strbuf_addf(&sb, "%s%s%s", real, strcmp(real, "/") ? "/" : "", base);
+	} else if (path[0] == '/') {
+		strbuf_addstr(&sb, path);
+	} else {
+		char cwd[PATH_MAX];
+		strbuf_addf(&sb, "%s/%s", getcwd(cwd, sizeof(cwd)) ? cwd : ".", path);
+	}
+	free(dir);
+	free(real);
+	return strbuf_detach(&sb, NULL);
 }

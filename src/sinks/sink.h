@@ -33,10 +33,23 @@ struct new_secret {
 struct sink_context {
 	const char *user;            /* for {user} */
 	const char *account;         /* for {account}; NULL = unknown ({account} is then an error) */
-	struct aws_client *client;   /* for secretsmanager/ssm (their own endpoints); may be NULL otherwise */
+	/*
+	 * For secretsmanager/ssm (their own endpoints), and for the profile
+	 * sink's preflight, which refuses the profile this client's
+	 * credentials come from (cred_provider_profile_origin). May be NULL.
+	 */
+	struct aws_client *client;
 	int overwrite;               /* file: replace an existing file */
+	int follow_symlinks;         /* profile: edit the target of a link that leaves its directory */
+	int own_profile_ok;          /* profile: the client's own profile may be written (--self) */
 	const char *const *exec_env; /* extra NAME=VALUE strings for exec (non-secret metadata) */
 	int exec_timeout_ms;         /* exec: killed after this long; 0 = 60000 */
+	/*
+	 * Tests only: the profile sink calls this right before the edited file
+	 * replaces the original (after its last check for a concurrent change).
+	 */
+	void (*before_commit)(void *ctx, const char *path);
+	void *before_commit_ctx;
 };
 
 struct sink;
@@ -60,6 +73,14 @@ struct sink_vtable {
 struct sink {
 	const struct sink_vtable *vt;
 	char *target; /* the expanded spec, for messages: "file:/srv/alice.json" */
+	/*
+	 * What is written, for telling whether two sinks write the same thing:
+	 * "file:" and the absolute path (directory resolved), "profile:" and
+	 * the resolved file, a newline and the profile name, "secretsmanager:"
+	 * or "ssm:" and the name. NULL for exec: and - (each delivery is its
+	 * own). Freed by sink_free.
+	 */
+	char *identity;
 };
 
 /*
@@ -72,6 +93,12 @@ int sink_deliver(struct sink *k, const struct new_secret *s, struct strbuf *err)
 /* The vtable's preflight, or 0 when the sink has none (*held_key_id NULL). */
 int sink_preflight(struct sink *k, char **held_key_id, struct strbuf *err);
 void sink_free(struct sink *k);
+/*
+ * Which of sinks[0..n) write the same target: group[i] is the smallest j
+ * whose sink has the same identity as sinks[i], or i (a NULL sink, or one
+ * without identity, is alone).
+ */
+void sink_group_shared(struct sink *const *sinks, size_t n, size_t *group);
 
 /* Expands {user} and {account} in tmpl into out. 0 / -1 with err. */
 int sink_expand_template(struct strbuf *out, const char *tmpl, const char *user,
@@ -110,11 +137,42 @@ void sink_argv_free(char **argv);
  * Writes data to path atomically: a temporary file in the same directory
  * (O_CREAT|O_EXCL, mode 0600 whatever the umask), fsync, then link() (so
  * an existing path is refused: "<what>: already exists (use --overwrite
- * to replace it)") or, with overwrite, rename(); then the directory is
- * fsync'ed. The directory must exist. 0, or -1 with "<what>: ..." in err.
+ * to replace it)") or, with overwrite, rename() over a regular file (any
+ * other kind of file there, a link, device or FIFO, is refused); then the
+ * directory is fsync'ed. The directory must exist. 0, or -1 with
+ * "<what>: ..." in err.
  */
 int sink_write_file(const char *path, const char *data, size_t len, int overwrite,
 		    const char *what, struct strbuf *err);
+
+/* What sink_write_file_with does beyond sink_write_file. */
+struct sink_write_options {
+	int overwrite;
+	mode_t mode;      /* of the new file; 0 = 0600 */
+	int set_owner;    /* chown the new file to uid:gid (before it is renamed into place) */
+	uid_t uid;
+	gid_t gid;
+	/*
+	 * Called right before the rename (after fsync), with the directory's
+	 * descriptor and the file's name in it: nonzero stops the write (the
+	 * temporary file is removed) and is returned. NULL: no check.
+	 */
+	int (*before_rename)(void *ctx, int dfd, const char *base);
+	void *ctx;
+};
+/*
+ * sink_write_file with o: 0, -1 with err, or what o->before_rename
+ * returned. EPERM from chown is -1 with errno EPERM (the caller may then
+ * keep the owner another way).
+ */
+int sink_write_file_with(const char *path, const char *data, size_t len,
+			 const struct sink_write_options *o, const char *what, struct strbuf *err);
+/* "a regular file", "a directory", "a symbolic link", "a FIFO", "a character device", ... */
+const char *sink_file_kind(mode_t mode);
+/* The directory part of path: "/a/b" → "/a", "b" → ".", "/b" → "/". Caller frees. */
+char *sink_dir_of(const char *path);
+/* "file:" or "profile:" identities: the absolute path of path, its directory resolved. */
+char *sink_canonical_path(const char *path);
 
 /*
  * Constructors, called by sink_new with the expanded target; target is

@@ -11,13 +11,18 @@
  * exec:COMMAND: COMMAND (split into words by sink_split_command, no
  * shell) is started with posix_spawnp, the JSON document written to its
  * standard input (a pipe, then closed). Its standard output and error both
- * go to our standard error, so nothing it prints lands in our output. Its
- * environment is ours minus AWS_* and any variable whose name contains
- * SECRET, TOKEN or PASSWORD (case-insensitively), plus IAMKEYS_USER,
- * IAMKEYS_ACCESS_KEY_ID, IAMKEYS_ACCOUNT (when known),
- * IAMKEYS_CREATE_DATE and the context's exec_env; never the secret. It
- * must exit 0 within the timeout (60 s by default), or it is killed and
- * the delivery fails.
+ * go to our standard error, so nothing it prints lands in our output; it
+ * inherits no other descriptor (every one from 3 up is closed in the
+ * child: no HTTP connection of ours reaches it). Its environment is an
+ * allow-list: PATH, HOME, LANG, LC_*, TZ, TMPDIR, USER and LOGNAME from
+ * ours, then IAMKEYS_USER, IAMKEYS_ACCESS_KEY_ID, IAMKEYS_ACCOUNT (when
+ * known), IAMKEYS_CREATE_DATE and the context's exec_env, which iamkeys
+ * sets; never the secret (a variable whose value holds it is dropped).
+ * A user name that starts with '-' (IAM allows it) must not reach the
+ * command as an option: a word that begins with it is refused unless a
+ * "--" word comes before (the name is in IAMKEYS_USER either way). The
+ * command must exit 0 within the timeout (60 s by default), or it is
+ * killed and the delivery fails.
  */
 
 #define DEFAULT_TIMEOUT_MS 60000
@@ -37,32 +42,27 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int name_contains(const char *name, size_t len, const char *word)
-{
-	size_t wl = strlen(word), i;
-	for (i = 0; i + wl <= len; i++)
-		if (!strncasecmp(name + i, word, wl))
-			return 1;
-	return 0;
-}
+/* The variables of ours the command gets (LC_* by prefix). */
+static const char *const kept_vars[] = {"PATH", "HOME", "LANG", "TZ", "TMPDIR", "USER", "LOGNAME"};
 
 /* Is the variable "NAME=VALUE" kept from our environment? */
 static int env_kept(const char *var, char *const *added, size_t nadded)
 {
 	const char *eq = strchr(var, '=');
 	size_t len = eq ? (size_t)(eq - var) : strlen(var), i;
+	int kept = 0;
 
 	if (!eq)
 		return 0;
-	if (len >= 4 && !strncasecmp(var, "AWS_", 4))
-		return 0;
-	if (name_contains(var, len, "SECRET") || name_contains(var, len, "TOKEN") ||
-	    name_contains(var, len, "PASSWORD"))
-		return 0;
-	for (i = 0; i < nadded; i++)
+	for (i = 0; i < ARRAY_SIZE(kept_vars); i++)
+		if (len == strlen(kept_vars[i]) && !memcmp(var, kept_vars[i], len))
+			kept = 1;
+	if (len > 3 && !memcmp(var, "LC_", 3))
+		kept = 1;
+	for (i = 0; kept && i < nadded; i++)
 		if (!strncmp(added[i], var, len + 1)) /* replaced by ours */
-			return 0;
-	return 1;
+			kept = 0;
+	return kept;
 }
 
 static void add_var(char ***vars, size_t *n, size_t *alloc, const char *name, const char *value)
@@ -220,6 +220,8 @@ static int exec_deliver(struct sink *k, const struct new_secret *s, struct strbu
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
 	posix_spawn_file_actions_adddup2(&fa, 2, 1);
+	/* nothing else of ours: libcurl's sockets, files opened without O_CLOEXEC */
+	posix_spawn_file_actions_addclosefrom_np(&fa, 3);
 	posix_spawnattr_init(&attr);
 	/* default dispositions and no blocked signals (we may ignore SIGPIPE) */
 	sigfillset(&all);
@@ -270,8 +272,10 @@ static int command_runnable(const char *name)
 {
 	const char *path = getenv("PATH"), *p;
 
-	if (strchr(name, '/'))
-		return !access(name, X_OK);
+	if (strchr(name, '/')) {
+		struct stat st;
+		return !stat(name, &st) && S_ISREG(st.st_mode) && !access(name, X_OK);
+	}
 	if (!path || !*path)
 		path = "/bin:/usr/bin";
 	for (p = path;;) {
@@ -335,6 +339,20 @@ struct sink *sink_exec_new(char **argv, const struct sink_context *ctx, char *ta
 			free(target);
 			return NULL;
 		}
+	}
+	/* a user name such as "--config=x.y" must not become an option of the command */
+	if (ctx->user && ctx->user[0] == '-') {
+		size_t ul = strlen(ctx->user);
+		for (i = 1; argv[i] && strcmp(argv[i], "--"); i++)
+			if (!strncmp(argv[i], ctx->user, ul)) {
+				strbuf_addf(err,
+					    "%s: user name '%s' would reach the command as an option "
+					    "(put {user} after '--', or read IAMKEYS_USER)",
+					    target, ctx->user);
+				sink_argv_free(argv);
+				free(target);
+				return NULL;
+			}
 	}
 	e = xcalloc(1, sizeof(*e));
 	e->base.vt = &exec_vtable;

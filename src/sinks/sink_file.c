@@ -74,10 +74,21 @@ static int create_temp(int dfd, const char *base, struct strbuf *tmp)
 int sink_write_file(const char *path, const char *data, size_t len, int overwrite, const char *what,
 		    struct strbuf *err)
 {
+	struct sink_write_options o;
+
+	memset(&o, 0, sizeof(o));
+	o.overwrite = overwrite;
+	return sink_write_file_with(path, data, len, &o, what, err);
+}
+
+int sink_write_file_with(const char *path, const char *data, size_t len,
+			 const struct sink_write_options *o, const char *what, struct strbuf *err)
+{
 	struct strbuf tmp = STRBUF_INIT;
 	const char *base;
+	struct stat st;
 	char *dir;
-	int dfd, fd = -1, ret = -1, have_tmp = 0;
+	int dfd, fd = -1, ret = -1, have_tmp = 0, saved_errno = 0;
 
 	split_path(path, &dir, &base);
 	if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
@@ -103,8 +114,14 @@ int sink_write_file(const char *path, const char *data, size_t len, int overwrit
 		goto done;
 	}
 	have_tmp = 1;
-	/* 0600 whatever the umask (it could have taken more than 077 away) */
-	if (fchmod(fd, 0600) || write_all(fd, data, len) || fsync(fd)) {
+	if (o->set_owner && fchown(fd, o->uid, o->gid)) {
+		saved_errno = errno;
+		strbuf_addf(err, "%s: cannot give '%s/%s' the owner of '%s': %s", what, dir,
+			    tmp.buf, path, strerror(errno));
+		goto done;
+	}
+	/* the mode whatever the umask (it could have taken more than 077 away) */
+	if (fchmod(fd, o->mode ? o->mode : 0600) || write_all(fd, data, len) || fsync(fd)) {
 		strbuf_addf(err, "%s: cannot write '%s/%s': %s", what, dir, tmp.buf,
 			    strerror(errno));
 		goto done;
@@ -117,7 +134,20 @@ int sink_write_file(const char *path, const char *data, size_t len, int overwrit
 	}
 	fd = -1;
 
-	if (overwrite) {
+	/* only a regular file is replaced: not a link, a device, a FIFO, a socket */
+	if (o->overwrite && !fstatat(dfd, base, &st, AT_SYMLINK_NOFOLLOW) && !S_ISREG(st.st_mode)) {
+		strbuf_addf(err, "%s: '%s' is %s, not a regular file", what, path,
+			    sink_file_kind(st.st_mode));
+		goto done;
+	}
+	if (o->before_rename) {
+		int r = o->before_rename(o->ctx, dfd, base);
+		if (r) {
+			ret = r;
+			goto done;
+		}
+	}
+	if (o->overwrite) {
 		if (renameat(dfd, tmp.buf, dfd, base)) {
 			strbuf_addf(err, "%s: cannot rename to '%s': %s", what, path,
 				    strerror(errno));
@@ -157,6 +187,8 @@ done:
 	close(dfd);
 	strbuf_release(&tmp);
 	free(dir);
+	if (saved_errno)
+		errno = saved_errno;
 	return ret;
 }
 
@@ -178,10 +210,16 @@ static char *held_key_in(const char *path)
 {
 	struct strbuf text = STRBUF_INIT;
 	char *id = NULL;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO put there meanwhile does not hang us */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	struct stat st;
 
 	if (fd < 0)
 		return NULL;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return NULL;
+	}
 	strbuf_grow(&text, 65536); /* never grows again: no stray copy of the secret */
 	for (;;) {
 		ssize_t n = read(fd, text.buf + text.len, text.alloc - text.len - 1);
@@ -200,9 +238,10 @@ static char *held_key_in(const char *path)
 }
 
 /*
- * Before the key exists: the directory must exist and be writable, and an
- * existing file is refused unless --overwrite (as delivery would). The key
- * id an existing file holds is reported either way.
+ * Before the key exists: the directory must exist and be writable; an
+ * existing file is refused unless --overwrite (as delivery would), and
+ * anything but a regular file always (a link, device, FIFO or socket). The
+ * key id an existing file holds is reported either way.
  */
 static int file_preflight(struct sink *k, char **held_key_id, struct strbuf *err)
 {
@@ -229,8 +268,9 @@ static int file_preflight(struct sink *k, char **held_key_id, struct strbuf *err
 	} else {
 		if (S_ISREG(st.st_mode))
 			*held_key_id = held_key_in(f->path);
-		if (S_ISDIR(st.st_mode))
-			strbuf_addf(err, "%s: '%s' is a directory", k->target, f->path);
+		if (!S_ISREG(st.st_mode))
+			strbuf_addf(err, "%s: '%s' is %s, not a regular file", k->target, f->path,
+				    sink_file_kind(st.st_mode));
 		else if (!f->overwrite)
 			strbuf_addf(err, "%s: already exists (use --overwrite to replace it)",
 				    k->target);
@@ -272,5 +312,12 @@ struct sink *sink_file_new(const char *path, const struct sink_context *ctx, cha
 	f->base.target = target;
 	f->path = xstrdup(path);
 	f->overwrite = ctx->overwrite;
+	{
+		char *canon = sink_canonical_path(path);
+		struct strbuf id = STRBUF_INIT;
+		strbuf_addf(&id, "file:%s", canon);
+		f->base.identity = strbuf_detach(&id, NULL);
+		free(canon);
+	}
 	return &f->base;
 }

@@ -9,7 +9,15 @@
  *                      PutSecretValue {SecretId, SecretString, ClientRequestToken}
  *                      adds a new version (AWSCURRENT moves to it). NAME
  *                      may be the ARN of an existing secret: PutSecretValue only.
+ *                      A name is checked against CreateSecret's rules at once
+ *                      (1 to 512 of letters, digits and / _ + = . @ -); an ARN
+ *                      must name a secret that exists (the preflight asks).
  * ssm:NAME             PutParameter {Name, Value, Type: SecureString, Overwrite: true}
+ *                      The name is checked against PutParameter's rules at
+ *                      once: letters, digits and _ . - /, not beginning with
+ *                      "aws" or "ssm" (any case, after a leading '/'), a name
+ *                      with '/' beginning with '/', no empty level, at most 15
+ *                      levels, and the parameter's ARN at most 1011 characters.
  * Both over JSON 1.1 (aws_json_call) on the service's own endpoint, the
  * SecretString / Value being the JSON document of new_secret_json. The
  * ClientRequestToken (a fresh UUID v4 per call) makes the Secrets Manager
@@ -122,6 +130,42 @@ static int ssm_deliver(struct sink *k, const struct new_secret *s, struct strbuf
 }
 
 /*
+ * GetSecretValue said ResourceNotFound for an ARN: a secret without a
+ * current version, or none at all? DescribeSecret tells. 0 it exists, 1 it
+ * does not (with err), -1 could not tell (with err).
+ */
+static int sm_secret_exists(struct remote_sink *r, struct strbuf *err)
+{
+	struct strbuf body = STRBUF_INIT, resp = STRBUF_INIT, why = STRBUF_INIT;
+	struct aws_error aerr;
+	int ret;
+
+	memset(&aerr, 0, sizeof(aerr));
+	strbuf_addstr(&body, "{\"SecretId\":");
+	sink_json_string(&body, r->name);
+	strbuf_addch(&body, '}');
+	ret = aws_json_call(r->client, AWS_SVC_SECRETS_MANAGER, "secretsmanager.DescribeSecret",
+			    body.buf, AWS_CALL_IDEMPOTENT, &resp, &aerr, &why);
+	if (!ret) {
+		ret = 0;
+	} else if (aerr.code && !strcmp(aerr.code, "ResourceNotFoundException")) {
+		strbuf_addf(err, "%s: no such secret (an ARN must name an existing secret; give a "
+				 "name to create one)",
+			    r->base.target);
+		ret = 1;
+	} else {
+		strbuf_addf(err, "%s: cannot read the current value: %s", r->base.target,
+			    why.len ? why.buf : "request failed");
+		ret = -1;
+	}
+	strbuf_release(&body);
+	strbuf_release(&resp);
+	strbuf_release(&why);
+	aws_error_release(&aerr);
+	return ret;
+}
+
+/*
  * Before the key exists: which key does the secret / parameter hold now?
  * GetSecretValue {SecretId} or GetParameter {Name, WithDecryption}; the
  * response holds the old secret, so it is wiped and only the AccessKeyId
@@ -147,6 +191,10 @@ static int remote_preflight(struct sink *k, char **held_key_id, struct strbuf *e
 			    AWS_CALL_IDEMPOTENT, &resp, &aerr, &why);
 	if (!ret) {
 		*held_key_id = new_secret_json_key_id(resp.buf, resp.len);
+	} else if (sm && !strncmp(r->name, "arn:", 4) && aerr.code &&
+		   !strcmp(aerr.code, "ResourceNotFoundException")) {
+		/* delivery to an ARN is PutSecretValue only: the secret must exist */
+		ret = sm_secret_exists(r, err);
 	} else if (aerr.code && (!strcmp(aerr.code, "ResourceNotFoundException") ||
 				 !strcmp(aerr.code, "ParameterNotFound"))) {
 		ret = 0;
@@ -184,41 +232,96 @@ static const struct sink_vtable ssm_vtable = {
     .preflight = remote_preflight,
 };
 
-static struct sink *remote_new(const struct sink_vtable *vt, const char *name, size_t max,
+static struct sink *remote_new(const struct sink_vtable *vt, const char *name,
 			       const struct sink_context *ctx, char *target, struct strbuf *err)
 {
 	struct remote_sink *r;
-	const char *p;
+	struct strbuf id = STRBUF_INIT;
 
-	/* AWS checks the name; only what could never be one is refused here */
-	if (strlen(name) > max) {
-		strbuf_addf(err, "%s: name longer than %zu characters", target, max);
-		free(target);
-		return NULL;
-	}
-	for (p = name; *p; p++)
-		if ((unsigned char)*p <= 0x20 || *p == 0x7f) {
-			strbuf_addf(err, "%s: the name contains a space or control character",
-				    target);
-			free(target);
-			return NULL;
-		}
 	r = xcalloc(1, sizeof(*r));
 	r->base.vt = vt;
 	r->base.target = target;
 	r->name = xstrdup(name);
 	r->client = ctx->client;
+	strbuf_addf(&id, "%s:%s", vt->scheme, name);
+	r->base.identity = strbuf_detach(&id, NULL);
 	return &r->base;
+}
+
+static struct sink *refuse(char *target, struct strbuf *err, const char *fmt, ...)
+	PRINTF_LIKE(3, 4);
+static struct sink *refuse(char *target, struct strbuf *err, const char *fmt, ...)
+{
+	va_list ap;
+	strbuf_addf(err, "%s: ", target);
+	va_start(ap, fmt);
+	strbuf_vaddf(err, fmt, ap);
+	va_end(ap);
+	free(target);
+	return NULL;
 }
 
 struct sink *sink_secretsmanager_new(const char *name, const struct sink_context *ctx, char *target,
 				     struct strbuf *err)
 {
-	return remote_new(&secretsmanager_vtable, name, 2048, ctx, target, err);
+	const char *p;
+
+	if (!strncmp(name, "arn:", 4)) {
+		if (strlen(name) > 2048)
+			return refuse(target, err, "ARN longer than 2048 characters");
+		for (p = name; *p; p++)
+			if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+				return refuse(target, err,
+					      "the ARN contains a space or control character");
+		return remote_new(&secretsmanager_vtable, name, ctx, target, err);
+	}
+	if (strlen(name) > 512)
+		return refuse(target, err, "a secret name has at most 512 characters");
+	for (p = name; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("/_+=.@-", *p))
+			return refuse(target, err,
+				      "a secret name holds only letters, digits and / _ + = . @ -, "
+				      "not '%c'",
+				      *p);
+	return remote_new(&secretsmanager_vtable, name, ctx, target, err);
 }
+
+/* The longest parameter ARN PutParameter takes (the "1011 characters" of its Name). */
+#define SSM_MAX_ARN 1011
 
 struct sink *sink_ssm_new(const char *name, const struct sink_context *ctx, char *target,
 			  struct strbuf *err)
 {
-	return remote_new(&ssm_vtable, name, 2048, ctx, target, err);
+	const char *first = name[0] == '/' ? name + 1 : name, *p;
+	const char *region = ctx->client && ctx->client->region ? ctx->client->region : "us-east-1";
+	size_t levels = 0, arn;
+
+	if (!strncasecmp(first, "aws", 3) || !strncasecmp(first, "ssm", 3))
+		return refuse(target, err, "a parameter name may not begin with '%.3s' ('aws' and "
+					   "'ssm' are reserved, in any case)",
+			      first);
+	for (p = name; *p; p++) {
+		if (!isalnum((unsigned char)*p) && !strchr("_.-/", *p))
+			return refuse(target, err,
+				      "a parameter name holds only letters, digits and _ . - /, "
+				      "not '%c'",
+				      *p);
+		levels += *p == '/';
+	}
+	if (levels && name[0] != '/')
+		return refuse(target, err,
+			      "a parameter name with '/' must begin with '/' (the full path)");
+	if (strstr(name, "//") || name[strlen(name) - 1] == '/')
+		return refuse(target, err, "a parameter name has no empty level");
+	if (levels > 15)
+		return refuse(target, err,
+			      "a parameter name has at most 15 levels, not %zu", levels);
+	/* arn:aws:ssm:REGION:ACCOUNT:parameter/NAME (NAME's leading '/' is the separator) */
+	arn = strlen("arn:aws:ssm:") + strlen(region) + 1 +
+	      (ctx->account ? strlen(ctx->account) : 12) + strlen(":parameter/") + strlen(first);
+	if (arn > SSM_MAX_ARN)
+		return refuse(target, err,
+			      "the parameter's ARN would be %zu characters, more than %d", arn,
+			      SSM_MAX_ARN);
+	return remote_new(&ssm_vtable, name, ctx, target, err);
 }

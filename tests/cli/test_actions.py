@@ -617,7 +617,8 @@ class CreateTest(ActionsBase):
         self.assertEqual(edited, original.replace("AKIAOLD0000000000000", kid)
                          .replace("=oldsecret", "=" + secret).replace("aws_session_token=stale\n",
                                                                       ""))
-        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o600)
+        # an existing file keeps its mode (a new one is 0600)
+        self.assertEqual(stat.S_IMODE(os.stat(path).st_mode), 0o644)
         with open(path + ".iamkeys.bak") as f:
             self.assertEqual(f.read(), original)
         # Debian's awscli authenticates with the new profile

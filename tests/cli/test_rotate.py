@@ -449,6 +449,7 @@ class RotateSelfTest(RotateBase):
                   "aws_secret_access_key = keepme\n" % (KID("ops"), fixtures.secret_for("ops")))
         with open(cred, "w") as f:
             f.write(before)
+        os.chmod(cred, 0o640)
         env = self.emu.env(AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None, HOME=home)
         res = run(["rotate", "--self", "--profile", "ops"], env)
         self.assertRc(res, 0)
@@ -467,7 +468,7 @@ class RotateSelfTest(RotateBase):
         self.assertIn("# managed by hand\n[default]\nregion_hint = x\n", after)
         self.assertIn("[other]\naws_access_key_id = AKIAOTHER00000000000\n"
                       "aws_secret_access_key = keepme\n", after)
-        self.assertEqual(os.stat(cred).st_mode & 0o777, 0o600)
+        self.assertEqual(os.stat(cred).st_mode & 0o777, 0o640)  # its mode is kept
         self.assertNotIn(new["secret"], res.out + res.err)
         # Debian's awscli reads the new profile
         aws = self.emu.aws("sts", "get-caller-identity", "--profile", "ops", env=env)

@@ -9,6 +9,9 @@
 #include <dirent.h>
 #include <ftw.h>
 #include <pthread.h>
+#include <sys/socket.h>
+#include <sys/sysmacros.h>
+#include <sys/un.h>
 #include <setjmp.h>
 #include <cmocka.h>
 #include <jansson.h>
@@ -122,6 +125,18 @@ static size_t count_entries(const char *dir)
 	return n;
 }
 
+/* Does text have a line equal to line? */
+static int has_line(const char *text, const char *line)
+{
+	size_t len = strlen(line);
+	const char *p;
+
+	for (p = text; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (!strncmp(p, line, len) && (p[len] == '\n' || !p[len]))
+			return 1;
+	return 0;
+}
+
 static void assert_no_secret(const char *s)
 {
 	if (strstr(s, SECRET))
@@ -149,6 +164,35 @@ static struct sink *new_ok(const char *spec, const struct sink_context *ctx)
 		fail_msg("sink_new('%s'): %s", spec, err.buf);
 	strbuf_release(&err);
 	return k;
+}
+
+static void new_ok_free(const char *spec, const struct sink_context *ctx)
+{
+	sink_free(new_ok(spec, ctx));
+}
+
+/* sink_preflight must say 1 (refused) with exactly want. */
+static void preflight_refuses(struct sink *k, const char *want)
+{
+	struct strbuf err = STRBUF_INIT;
+	char *held = NULL;
+
+	assert_int_equal(sink_preflight(k, &held, &err), 1);
+	if (strcmp(err.buf, want))
+		fail_msg("preflight of %s: '%s', expected '%s'", k->target, err.buf, want);
+	free(held);
+	strbuf_release(&err);
+}
+
+static void preflight_ok(struct sink *k)
+{
+	struct strbuf err = STRBUF_INIT;
+	char *held = NULL;
+
+	if (sink_preflight(k, &held, &err))
+		fail_msg("preflight of %s: %s", k->target, err.buf);
+	free(held);
+	strbuf_release(&err);
 }
 
 static int deliver(struct sink *k, struct strbuf *err)
@@ -344,13 +388,73 @@ static void test_new_errors(void **state)
 	    "profile:[x]: invalid profile name '[x]' (use letters, digits and - / . % @ _ : +)");
 	new_fails("profile:@/tmp/creds", &ctx, "profile:@/tmp/creds: no profile name");
 	new_fails("secretsmanager:a b", &ctx,
-		  "secretsmanager:a b: the name contains a space or control character");
+		  "secretsmanager:a b: a secret name holds only letters, digits and / _ + = . @ -, "
+		  "not ' '");
+	new_fails("secretsmanager:a#b", &ctx,
+		  "secretsmanager:a#b: a secret name holds only letters, digits and / _ + = . @ -, "
+		  "not '#'");
+	new_fails("secretsmanager:arn:aws:secretsmanager:us-east-1:1:secret:a b", &ctx,
+		  "secretsmanager:arn:aws:secretsmanager:us-east-1:1:secret:a b: the ARN contains "
+		  "a space or control character");
+	/* PutParameter's naming rules */
+	new_fails("ssm:awsfoo", &ctx,
+		  "ssm:awsfoo: a parameter name may not begin with 'aws' ('aws' and 'ssm' are "
+		  "reserved, in any case)");
+	new_fails("ssm:/SSM/{user}", &ctx,
+		  "ssm:/SSM/alice: a parameter name may not begin with 'SSM' ('aws' and 'ssm' are "
+		  "reserved, in any case)");
+	new_fails("ssm:/Aws/x", &ctx,
+		  "ssm:/Aws/x: a parameter name may not begin with 'Aws' ('aws' and 'ssm' are "
+		  "reserved, in any case)");
+	new_fails("ssm:/keys/a@b", &ctx,
+		  "ssm:/keys/a@b: a parameter name holds only letters, digits and _ . - /, not '@'");
+	new_fails("ssm:keys/{user}", &ctx,
+		  "ssm:keys/alice: a parameter name with '/' must begin with '/' (the full path)");
+	new_fails("ssm:/keys//{user}", &ctx,
+		  "ssm:/keys//alice: a parameter name has no empty level");
+	new_fails("ssm:/keys/", &ctx, "ssm:/keys/: a parameter name has no empty level");
+	new_fails("ssm:/1/2/3/4/5/6/7/8/9/10/11/12/13/14/15/16", &ctx,
+		  "ssm:/1/2/3/4/5/6/7/8/9/10/11/12/13/14/15/16: a parameter name has at most 15 "
+		  "levels, not 16");
+	{
+		struct strbuf spec = STRBUF_INIT, want = STRBUF_INIT;
+		struct sink *k;
+		size_t i;
+
+		/* arn:aws:ssm:us-east-1:<12>:parameter/ is 45 characters: 966 more fit */
+		strbuf_addstr(&spec, "ssm:/");
+		for (i = 0; i < 966; i++)
+			strbuf_addch(&spec, 'x');
+		k = new_ok(spec.buf, &ctx);
+		sink_free(k);
+		strbuf_addch(&spec, 'x');
+		strbuf_addf(&want,
+			    "%s: the parameter's ARN would be 1012 characters, more than 1011",
+			    spec.buf);
+		new_fails(spec.buf, &ctx, want.buf);
+		strbuf_release(&spec);
+		strbuf_release(&want);
+	}
+	new_ok_free("ssm:/keys/aws/ssm/{user}", &ctx); /* only the first level is reserved */
+	new_ok_free("ssm:my-aws.key_1", &ctx);
 	new_fails("ssm:/x/{account}", &ctx,
 		  "ssm:/x/{account}: {account} is unknown (the account id is not known)");
 
 	ctx.user = "../evil";
 	new_fails("file:/srv/{user}.json", &ctx,
 		  "file:/srv/{user}.json: user name '../evil' cannot be used in {user}");
+
+	/* a user name that begins with '-' never reaches an exec command as an option */
+	ctx.user = "--config=x.y";
+	new_fails("exec:/usr/bin/hook {user}", &ctx,
+		  "exec:/usr/bin/hook --config=x.y: user name '--config=x.y' would reach the "
+		  "command as an option (put {user} after '--', or read IAMKEYS_USER)");
+	new_fails("exec:/usr/bin/hook -v {user}.json", &ctx,
+		  "exec:/usr/bin/hook -v --config=x.y.json: user name '--config=x.y' would reach "
+		  "the command as an option (put {user} after '--', or read IAMKEYS_USER)");
+	new_ok_free("exec:/usr/bin/hook -- {user}", &ctx);
+	new_ok_free("exec:/usr/bin/hook --user={user}", &ctx);
+	new_ok_free("exec:/usr/bin/hook", &ctx);
 }
 
 static void test_new_targets(void **state)
@@ -371,7 +475,7 @@ static void test_new_targets(void **state)
 	    {"profile:a@b@/x/c@d", "profile:a@b@/x/c@d", "profile"},
 	    {"secretsmanager:iamkeys/{user}", "secretsmanager:iamkeys/alice@example.com",
 	     "secretsmanager"},
-	    {"ssm:/iamkeys/{account}/{user}", "ssm:/iamkeys/" ACCOUNT "/alice@example.com", "ssm"},
+	    {"ssm:/iamkeys/{account}/x", "ssm:/iamkeys/" ACCOUNT "/x", "ssm"},
 	    {"exec:/usr/bin/hook --user '{user}'", "exec:/usr/bin/hook --user 'alice@example.com'",
 	     "exec"},
 	};
@@ -473,6 +577,95 @@ static void test_file_sink_existing_symlink_refused(void **state)
 	free(target);
 }
 
+/* Makes a UNIX socket at path (left bound: the descriptor is closed). */
+static void make_socket(const char *path)
+{
+	struct sockaddr_un a;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	assert_true(fd >= 0);
+	memset(&a, 0, sizeof(a));
+	a.sun_family = AF_UNIX;
+	assert_true(strlen(path) < sizeof(a.sun_path));
+	memcpy(a.sun_path, path, strlen(path) + 1);
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	close(fd);
+}
+
+/* Delivery never replaces a FIFO, socket, device or link with a file, --overwrite or not. */
+static void test_file_sink_non_regular_refused(void **state)
+{
+	static const struct {
+		const char *name, *kind;
+		mode_t type;
+	} cases[] = {
+	    {"fifo.json", "a FIFO", S_IFIFO},
+	    {"sock.json", "a socket", S_IFSOCK},
+	    {"full.json", "a character device", S_IFCHR},
+	    {"link.json", "a symbolic link", S_IFLNK},
+	    {"dir.json", "a directory", S_IFDIR},
+	};
+	struct sink_context ctx = {.user = "alice", .overwrite = 1};
+	char *target = path_in("target.json"), *content;
+	size_t i;
+
+	write_text(target, "precious\n", 0600);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct strbuf spec = STRBUF_INIT, err = STRBUF_INIT, want = STRBUF_INIT;
+		char *path = path_in(cases[i].name);
+		struct stat st;
+		struct sink *k;
+
+		switch (cases[i].type) {
+		case S_IFIFO:
+			assert_int_equal(mkfifo(path, 0600), 0);
+			break;
+		case S_IFSOCK:
+			make_socket(path);
+			break;
+		case S_IFCHR:
+			/* /dev/full's numbers; only root may make it */
+			if (mknod(path, S_IFCHR | 0600, makedev(1, 7))) {
+				free(path);
+				continue;
+			}
+			break;
+		case S_IFLNK:
+			assert_int_equal(symlink("target.json", path), 0);
+			break;
+		default:
+			assert_int_equal(mkdir(path, 0700), 0);
+		}
+		strbuf_addf(&spec, "file:%s", path);
+		k = new_ok(spec.buf, &ctx);
+		strbuf_addf(&want, "%s: '%s' is %s, not a regular file", spec.buf, path,
+			    cases[i].kind);
+		preflight_refuses(k, want.buf);
+		assert_int_equal(deliver(k, &err), -1);
+		assert_string_equal(err.buf, want.buf);
+		assert_int_equal(lstat(path, &st), 0);
+		assert_int_equal(st.st_mode & S_IFMT, cases[i].type);
+		sink_free(k);
+		strbuf_release(&spec);
+		strbuf_release(&err);
+		strbuf_release(&want);
+		free(path);
+	}
+	content = read_all(target);
+	assert_string_equal(content, "precious\n");
+	free(content);
+	/* no temporary file left behind */
+	{
+		DIR *d = opendir(tmpdir);
+		struct dirent *e;
+		assert_non_null(d);
+		while ((e = readdir(d)))
+			assert_null(strstr(e->d_name, ".tmp-"));
+		closedir(d);
+	}
+	free(target);
+}
+
 static void test_file_sink_missing_directory(void **state)
 {
 	struct sink_context ctx = {.user = "alice"};
@@ -481,9 +674,10 @@ static void test_file_sink_missing_directory(void **state)
 
 	strbuf_addf(&spec, "file:%s/nope/{user}.json", tmpdir);
 	k = new_ok(spec.buf, &ctx);
-	assert_int_equal(deliver(k, &err), -1);
 	strbuf_addf(&want, "file:%s/nope/alice.json: directory '%s/nope' does not exist", tmpdir,
 		    tmpdir);
+	preflight_refuses(k, want.buf);
+	assert_int_equal(deliver(k, &err), -1);
 	assert_string_equal(err.buf, want.buf);
 	assert_int_equal(count_entries(tmpdir), 0);
 	sink_free(k);
@@ -555,12 +749,25 @@ static void test_profile_sink_new_file(void **state)
 	unsetenv("AWS_SHARED_CREDENTIALS_FILE");
 	k = new_ok("profile:{user}", &ctx);
 	assert_string_equal(k->target, "profile:alice");
+	/* a missing directory is refused, as file: does: nothing is created */
+	{
+		struct strbuf want = STRBUF_INIT, err = STRBUF_INIT;
+		strbuf_addf(&want, "profile:alice: directory '%s' does not exist", aws_dir);
+		preflight_refuses(k, want.buf);
+		assert_int_equal(deliver(k, &err), -1);
+		assert_string_equal(err.buf, want.buf);
+		assert_int_equal(count_entries(tmpdir), 0);
+		strbuf_release(&want);
+		strbuf_release(&err);
+	}
+	assert_int_equal(mkdir(aws_dir, 0700), 0);
+	preflight_ok(k);
 	deliver_ok(k);
 	sink_free(k);
 	env_restore(&saved);
 
 	assert_int_equal(mode_of(aws_dir), 0700);
-	assert_int_equal(mode_of(creds), 0600);
+	assert_int_equal(mode_of(creds), 0600); /* a new file is 0600 */
 	content = read_all(creds);
 	assert_string_equal(content, "[alice]\n" KEYS_TEXT);
 	free(content);
@@ -609,7 +816,7 @@ static void test_profile_sink_existing_file(void **state)
 	content = read_all(creds);
 	assert_string_equal(content, after);
 	free(content);
-	assert_int_equal(mode_of(creds), 0600);
+	assert_int_equal(mode_of(creds), 0644); /* an existing file keeps its mode */
 	content = read_all(bak);
 	assert_string_equal(content, before);
 	free(content);
@@ -698,6 +905,393 @@ static void test_profile_sink_follows_symlink(void **state)
 	strbuf_release(&spec);
 }
 
+/* An existing file keeps its mode, owner, group and hard links (a linked one is rewritten in place). */
+static void test_profile_sink_keeps_mode_owner_links(void **state)
+{
+	struct sink_context ctx = {0};
+	struct strbuf spec = STRBUF_INIT;
+	char *creds = path_in("creds"), *other = path_in("creds-link"), *content;
+	struct stat before, after;
+	int root = geteuid() == 0;
+	struct sink *k;
+
+	write_text(creds, "[other]\nx = 1\n", 0640);
+	if (root)
+		assert_int_equal(chown(creds, 1234, 5678), 0);
+	assert_int_equal(link(creds, other), 0);
+	assert_int_equal(stat(creds, &before), 0);
+
+	strbuf_addf(&spec, "profile:alice@%s", creds);
+	k = new_ok(spec.buf, &ctx);
+	deliver_ok(k);
+	sink_free(k);
+	assert_int_equal(stat(creds, &after), 0);
+	assert_int_equal(after.st_ino, before.st_ino); /* the same file, both names */
+	assert_int_equal(after.st_nlink, 2);
+	assert_int_equal(after.st_mode & 07777, 0640);
+	assert_int_equal(after.st_uid, before.st_uid);
+	assert_int_equal(after.st_gid, before.st_gid);
+	content = read_all(other);
+	assert_string_equal(content, "[other]\nx = 1\n\n[alice]\n" KEYS_TEXT);
+	free(content);
+
+	/* one link: replaced by rename, mode and owner given to the new file */
+	assert_int_equal(unlink(other), 0);
+	strbuf_reset(&spec);
+	strbuf_addf(&spec, "profile:bob@%s", creds);
+	k = new_ok(spec.buf, &ctx);
+	deliver_ok(k);
+	sink_free(k);
+	assert_int_equal(stat(creds, &after), 0);
+	assert_int_not_equal(after.st_ino, before.st_ino);
+	assert_int_equal(after.st_mode & 07777, 0640);
+	assert_int_equal(after.st_uid, before.st_uid);
+	assert_int_equal(after.st_gid, before.st_gid);
+	if (root) {
+		assert_int_equal(after.st_uid, 1234);
+		assert_int_equal(after.st_gid, 5678);
+	}
+	content = read_all(creds);
+	assert_string_equal(content, "[other]\nx = 1\n\n[alice]\n" KEYS_TEXT "\n[bob]\n" KEYS_TEXT);
+	free(content);
+	free(creds);
+	free(other);
+	strbuf_release(&spec);
+}
+
+/* A link into another directory is followed only when asked. */
+static void test_profile_sink_symlink_outside_refused(void **state)
+{
+	struct sink_context ctx = {.user = "alice"};
+	struct strbuf spec = STRBUF_INIT, want = STRBUF_INIT, err = STRBUF_INIT;
+	char *a = path_in("a"), *b = path_in("b"), *link = path_in("a/creds");
+	char *real = path_in("b/real-creds"), *content;
+	struct stat st;
+	struct sink *k;
+
+	assert_int_equal(mkdir(a, 0700), 0);
+	assert_int_equal(mkdir(b, 0700), 0);
+	write_text(real, "[other]\nx = 1\n", 0600);
+	assert_int_equal(symlink("../b/real-creds", link), 0);
+	strbuf_addf(&spec, "profile:alice@%s", link);
+	k = new_ok(spec.buf, &ctx);
+	strbuf_addf(&want,
+		    "%s: '%s' is a symbolic link to '%s', outside its directory (use "
+		    "--follow-symlinks to edit that file)",
+		    spec.buf, link, real);
+	preflight_refuses(k, want.buf);
+	assert_int_equal(deliver(k, &err), -1);
+	assert_string_equal(err.buf, want.buf);
+	sink_free(k);
+	content = read_all(real);
+	assert_string_equal(content, "[other]\nx = 1\n");
+	free(content);
+
+	ctx.follow_symlinks = 1;
+	k = new_ok(spec.buf, &ctx);
+	preflight_ok(k);
+	deliver_ok(k);
+	sink_free(k);
+	assert_int_equal(lstat(link, &st), 0);
+	assert_true(S_ISLNK(st.st_mode));
+	content = read_all(real);
+	assert_string_equal(content, "[other]\nx = 1\n\n[alice]\n" KEYS_TEXT);
+	free(content);
+	free(a);
+	free(b);
+	free(link);
+	free(real);
+	strbuf_release(&spec);
+	strbuf_release(&want);
+	strbuf_release(&err);
+}
+
+/* A FIFO (or device) as the credentials file: refused at once, never opened for good. */
+static void test_profile_sink_non_regular_refused(void **state)
+{
+	struct sink_context ctx = {0};
+	struct strbuf spec = STRBUF_INIT, want = STRBUF_INIT, err = STRBUF_INIT;
+	char *fifo = path_in("fifo-creds");
+	struct stat st;
+	struct sink *k;
+
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	strbuf_addf(&spec, "profile:alice@%s", fifo);
+	k = new_ok(spec.buf, &ctx);
+	strbuf_addf(&want, "%s: '%s' is a FIFO, not a regular file", spec.buf, fifo);
+	preflight_refuses(k, want.buf);
+	assert_int_equal(deliver(k, &err), -1);
+	assert_string_equal(err.buf, want.buf);
+	assert_int_equal(lstat(fifo, &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+	sink_free(k);
+	free(fifo);
+	strbuf_release(&spec);
+	strbuf_release(&want);
+	strbuf_release(&err);
+}
+
+/* Another program that writes the file without our lock (as the AWS CLI does). */
+struct other_writer {
+	int times;    /* how many of our commits it gets in before */
+	int calls;    /* how many commits we attempted */
+	int same_size; /* rewrite in place with the same size and mtime */
+};
+
+static void other_writer_edit(void *ctx, const char *path)
+{
+	struct other_writer *w = ctx;
+	struct stat st;
+
+	w->calls++;
+	if (w->calls > w->times)
+		return;
+	assert_int_equal(stat(path, &st), 0);
+	if (w->same_size) {
+		/* "x = 1" → "x = 2", then the old mtime back: only the content tells */
+		FILE *f = fopen(path, "r+b");
+		struct timespec times[2] = {st.st_atim, st.st_mtim};
+		char *text = read_all(path), *p = strstr(text, "x = 1");
+		assert_non_null(f);
+		assert_non_null(p);
+		p[4] = '2';
+		assert_int_equal(fwrite(text, 1, strlen(text), f), strlen(text));
+		fclose(f);
+		assert_int_equal(utimensat(AT_FDCWD, path, times, 0), 0);
+		free(text);
+	} else {
+		FILE *f = fopen(path, "ab");
+		assert_non_null(f);
+		fprintf(f, "\n[other%d]\nregion = us-east-%d\n", w->calls, w->calls);
+		fclose(f);
+	}
+}
+
+static void concurrent_case(int times, int same_size, int hard_link, int want_calls, int ok)
+{
+	struct other_writer w = {times, 0, same_size};
+	struct sink_context ctx = {.before_commit = other_writer_edit, .before_commit_ctx = &w};
+	struct aws_profile_set set = AWS_PROFILE_SET_INIT;
+	struct strbuf spec = STRBUF_INIT, err = STRBUF_INIT, want = STRBUF_INIT;
+	char *creds = path_in("creds"), *other = path_in("creds-link"), *content;
+	struct sink *k;
+	int i;
+
+	write_text(creds, "[mine]\nx = 1\n", 0600);
+	if (hard_link)
+		assert_int_equal(link(creds, other), 0);
+	strbuf_addf(&spec, "profile:alice@%s", creds);
+	k = new_ok(spec.buf, &ctx);
+	if (ok) {
+		deliver_ok(k);
+	} else {
+		assert_int_equal(deliver(k, &err), -1);
+		strbuf_addf(&want,
+			    "%s: '%s' was changed by another program while being edited (3 times): "
+			    "left as that program wrote it",
+			    spec.buf, creds);
+		assert_string_equal(err.buf, want.buf);
+	}
+	sink_free(k);
+	assert_int_equal(w.calls, want_calls);
+	content = read_all(creds);
+	if (ok)
+		assert_null(NULL);
+	else
+		assert_no_secret(content);
+	assert_int_equal(
+	    aws_profiles_parse(&set, AWS_FILE_CREDENTIALS, content, strlen(content), NULL, NULL), 0);
+	/* neither write is lost: the other program's and, when done, ours */
+	if (same_size)
+		assert_string_equal(aws_profile_get(aws_profile_find(&set, "mine"), "x"), "2");
+	for (i = 1; !same_size && i <= (times < 3 ? times : 3); i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "other%d", i);
+		assert_non_null(aws_profile_find(&set, name));
+	}
+	if (ok)
+		assert_string_equal(
+		    aws_profile_get(aws_profile_find(&set, "alice"), "aws_access_key_id"), KEY_ID);
+	else
+		assert_null(aws_profile_find(&set, "alice"));
+	if (hard_link) {
+		char *linked = read_all(other);
+		assert_string_equal(linked, content);
+		free(linked);
+		unlink(other);
+	}
+	aws_profile_set_release(&set);
+	free(content);
+	unlink(creds);
+	free(creds);
+	free(other);
+	strbuf_release(&spec);
+	strbuf_release(&err);
+	strbuf_release(&want);
+}
+
+static void test_profile_sink_concurrent_writer(void **state)
+{
+	concurrent_case(1, 0, 0, 2, 1); /* changed once: read again, edited again */
+	concurrent_case(2, 0, 0, 3, 1);
+	concurrent_case(1, 1, 0, 2, 1); /* same size and mtime: the content tells */
+	concurrent_case(1, 0, 1, 2, 1); /* a hard-linked file, rewritten in place */
+	concurrent_case(100, 0, 0, 3, 0); /* never settles: fails, the other's write kept */
+	concurrent_case(100, 0, 1, 3, 0);
+}
+
+static const char *const own_env_names[] = {"AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
+					   "HOME"};
+
+/* The profile this command's credentials come from is refused (unless own_profile_ok). */
+static void test_profile_sink_own_profile_refused(void **state)
+{
+	char *creds = path_in("creds"), *link = path_in("creds-link"), *config = path_in("none");
+	struct strbuf vars[3] = {STRBUF_INIT, STRBUF_INIT, STRBUF_INIT};
+	struct strbuf spec = STRBUF_INIT, want = STRBUF_INIT, err = STRBUF_INIT;
+	const char *env_list[4];
+	struct aws_credentials got = {0};
+	struct cred_env env;
+	struct aws_client c;
+	struct sink_context ctx = {0};
+	char *file = NULL, **profiles = NULL;
+	struct sink *k;
+	size_t i;
+
+	write_text(creds, "[default]\n" KEYS_TEXT "\n[other]\n" KEYS_TEXT, 0600);
+	assert_int_equal(symlink("creds", link), 0);
+	strbuf_addf(&vars[0], "%s=%s", own_env_names[0], creds);
+	strbuf_addf(&vars[1], "%s=%s", own_env_names[1], config);
+	strbuf_addf(&vars[2], "%s=%s", own_env_names[2], tmpdir);
+	for (i = 0; i < 3; i++)
+		env_list[i] = vars[i].buf;
+	env_list[3] = NULL;
+	memset(&env, 0, sizeof(env));
+	env.getenv_fn = fake_getenv;
+	env.ctx = (void *)env_list;
+
+	/* the chain answers with the profile: its origin is [default] of creds */
+	memset(&c, 0, sizeof(c));
+	c.creds = cred_provider_default_chain_new(&env);
+	assert_int_equal(cred_provider_profile_origin(c.creds, &file, &profiles), 1);
+	assert_int_equal(cred_provider_get(c.creds, &got, &err), 0);
+	aws_credentials_release(&got);
+	assert_int_equal(cred_provider_profile_origin(c.creds, &file, &profiles), 0);
+	assert_string_equal(file, creds);
+	assert_string_equal(profiles[0], "default");
+	assert_null(profiles[1]);
+	free(profiles[0]);
+	free(profiles);
+	free(file);
+
+	ctx.client = &c;
+	strbuf_addf(&spec, "profile:default@%s", creds);
+	k = new_ok(spec.buf, &ctx);
+	strbuf_addf(&want,
+		    "%s: profile 'default' of '%s' holds the credentials this command runs with "
+		    "(use rotate --self for those)",
+		    spec.buf, creds);
+	preflight_refuses(k, want.buf);
+	sink_free(k);
+	/* the same file by another name */
+	strbuf_reset(&spec);
+	strbuf_reset(&want);
+	strbuf_addf(&spec, "profile:default@%s", link);
+	k = new_ok(spec.buf, &ctx);
+	strbuf_addf(&want,
+		    "%s: profile 'default' of '%s' holds the credentials this command runs with "
+		    "(use rotate --self for those)",
+		    spec.buf, creds);
+	preflight_refuses(k, want.buf);
+	sink_free(k);
+	/* another profile of the file is fine; so is the own one for rotate --self */
+	strbuf_reset(&spec);
+	strbuf_addf(&spec, "profile:other@%s", creds);
+	k = new_ok(spec.buf, &ctx);
+	preflight_ok(k);
+	sink_free(k);
+	ctx.own_profile_ok = 1;
+	strbuf_reset(&spec);
+	strbuf_addf(&spec, "profile:default@%s", creds);
+	k = new_ok(spec.buf, &ctx);
+	preflight_ok(k);
+	sink_free(k);
+	cred_provider_destroy(c.creds);
+
+	/* credentials from the environment: no profile is the command's own */
+	{
+		const char *env_keys[] = {"AWS_ACCESS_KEY_ID=AKIAENV", "AWS_SECRET_ACCESS_KEY=x",
+					  env_list[0], env_list[1], env_list[2], NULL};
+		env.ctx = (void *)env_keys;
+		c.creds = cred_provider_default_chain_new(&env);
+		assert_int_equal(cred_provider_get(c.creds, &got, &err), 0);
+		aws_credentials_release(&got);
+		assert_int_equal(cred_provider_profile_origin(c.creds, &file, &profiles), 1);
+		assert_null(file);
+		ctx.own_profile_ok = 0;
+		k = new_ok(spec.buf, &ctx);
+		preflight_ok(k);
+		sink_free(k);
+		cred_provider_destroy(c.creds);
+	}
+	for (i = 0; i < 3; i++)
+		strbuf_release(&vars[i]);
+	strbuf_release(&spec);
+	strbuf_release(&want);
+	strbuf_release(&err);
+	free(creds);
+	free(link);
+	free(config);
+}
+
+/* Sinks that write the same thing are grouped; exec and - never are. */
+static void test_group_shared(void **state)
+{
+	/* spec = before, then tmpdir when dir, then after */
+	static const struct {
+		const char *before;
+		int dir;
+		const char *after, *user;
+		size_t group;
+	} cases[] = {
+	    {"file:", 1, "/shared.json", "alice", 0},
+	    {"file:", 1, "/shared.json", "bob", 0},
+	    {"file:", 1, "/{user}.json", "carol", 2},
+	    {"file:", 1, "/./shared.json", "dave", 0}, /* the same path spelt otherwise */
+	    {"profile:p@", 1, "/creds", "alice", 4},
+	    {"profile:p@", 1, "/creds", "bob", 4},
+	    {"profile:q@", 1, "/creds", "bob", 6},
+	    {"exec:/bin/true ", 1, "", "alice", 7},
+	    {"exec:/bin/true ", 1, "", "bob", 8},
+	    {"-", 0, "", "alice", 9},
+	    {"-", 0, "", "bob", 10},
+	    {"secretsmanager:shared", 0, "", "alice", 11},
+	    {"secretsmanager:shared", 0, "", "bob", 11},
+	    {"ssm:/keys/{user}", 0, "", "alice", 13},
+	    {"ssm:/keys/{user}", 0, "", "bob", 14},
+	};
+	struct sink *sinks[ARRAY_SIZE(cases) + 1];
+	size_t group[ARRAY_SIZE(cases) + 1], i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct sink_context ctx = {.user = cases[i].user};
+		struct strbuf spec = STRBUF_INIT;
+		strbuf_addf(&spec, "%s%s%s", cases[i].before, cases[i].dir ? tmpdir : "",
+			    cases[i].after);
+		sinks[i] = new_ok(spec.buf, &ctx);
+		strbuf_release(&spec);
+	}
+	sinks[ARRAY_SIZE(cases)] = NULL;
+	sink_group_shared(sinks, ARRAY_SIZE(cases) + 1, group);
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		if (group[i] != cases[i].group)
+			fail_msg("%s for %s: group %zu, expected %zu", sinks[i]->target,
+				 cases[i].user, group[i], cases[i].group);
+	assert_int_equal(group[ARRAY_SIZE(cases)], ARRAY_SIZE(cases));
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		sink_free(sinks[i]);
+}
+
 #define NTHREADS 8
 
 struct thread_job {
@@ -782,8 +1376,7 @@ static void test_profile_sink_errors(void **state)
 	strbuf_addf(&spec, "profile:alice@%s/a/b/creds", tmpdir);
 	k = new_ok(spec.buf, &ctx);
 	assert_int_equal(deliver(k, &err), -1);
-	strbuf_addf(&want, "%s: cannot create directory '%s/a/b': No such file or directory",
-		    spec.buf, tmpdir);
+	strbuf_addf(&want, "%s: directory '%s/a/b' does not exist", spec.buf, tmpdir);
 	assert_string_equal(err.buf, want.buf);
 	sink_free(k);
 
@@ -851,7 +1444,11 @@ static void test_exec_sink(void **state)
 	setenv("db_password", "should-not-pass", 1);
 	setenv("GH_SECRET_X", "should-not-pass", 1);
 	setenv("LEAKY", "prefix-" SECRET, 1);
-	setenv("IAMKEYS_TEST_KEPT", "yes", 1);
+	setenv("IAMKEYS_TEST_KEPT", "should-not-pass", 1);
+	setenv("MY_DB_URL", "postgres://u:should-not-pass@db/x", 1);
+	setenv("LANG", "C.UTF-8", 1);
+	setenv("LC_TIME", "C", 1);
+	setenv("TZ", "UTC", 1);
 
 	strbuf_addf(&spec, "exec:/bin/sh '%s' \"%s\"", script, tmpdir);
 	k = new_ok(spec.buf, &ctx);
@@ -870,6 +1467,9 @@ static void test_exec_sink(void **state)
 	unsetenv("GH_SECRET_X");
 	unsetenv("LEAKY");
 	unsetenv("IAMKEYS_TEST_KEPT");
+	unsetenv("MY_DB_URL");
+	unsetenv("LC_TIME");
+	unsetenv("TZ");
 
 	content = read_all(stdin_file);
 	assert_string_equal(content, JSON "\n");
@@ -891,12 +1491,25 @@ static void test_exec_sink(void **state)
 	assert_non_null(strstr(content, "\nIAMKEYS_ACCOUNT=" ACCOUNT "\n"));
 	assert_non_null(strstr(content, "\nIAMKEYS_CREATE_DATE=" CREATED "\n"));
 	assert_non_null(strstr(content, "\nIAMKEYS_ACTION=rotate\n"));
-	assert_non_null(strstr(content, "\nIAMKEYS_TEST_KEPT=yes\n"));
 	assert_null(strstr(content, "should-not-pass"));
-	for (line = content; line && *line;
-	     line = strchr(line, '\n'), line = line ? line + 1 : NULL)
-		if (!strncasecmp(line, "AWS_", 4))
-			fail_msg("AWS_ variable passed: %.40s", line);
+	/* an allow-list: these of ours, the IAMKEYS_ ones iamkeys sets, and what sh adds */
+	{
+		static const char *const allowed[] = {
+		    "PATH=", "HOME=", "LANG=", "LC_", "TZ=", "TMPDIR=", "USER=", "LOGNAME=",
+		    "IAMKEYS_USER=", "IAMKEYS_ACCESS_KEY_ID=", "IAMKEYS_ACCOUNT=",
+		    "IAMKEYS_CREATE_DATE=", "IAMKEYS_ACTION=", "PWD=", "OLDPWD=", "SHLVL=", "_="};
+		for (line = content; line && *line;
+		     line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+			size_t i, ok = 0;
+			for (i = 0; i < ARRAY_SIZE(allowed); i++)
+				ok |= !strncmp(line, allowed[i], strlen(allowed[i]));
+			if (!ok)
+				fail_msg("variable passed: %.40s", line);
+		}
+	}
+	assert_true(has_line(content, "LANG=C.UTF-8"));
+	assert_true(has_line(content, "LC_TIME=C"));
+	assert_true(has_line(content, "TZ=UTC"));
 	free(content);
 
 	strbuf_release(&spec);
@@ -948,6 +1561,31 @@ static void test_exec_sink_failures(void **state)
 	free(script);
 	strbuf_release(&spec);
 	strbuf_release(&want);
+}
+
+/* The command inherits standard input, output and error, and nothing else. */
+static void test_exec_sink_closes_descriptors(void **state)
+{
+	struct sink_context ctx = {.user = "alice"};
+	struct strbuf spec = STRBUF_INIT;
+	char *out = path_in("fds.txt"), *content;
+	int leak = open("/dev/null", O_RDONLY), leak2 = dup(1); /* no O_CLOEXEC */
+	struct sink *k;
+
+	assert_true(leak > 2 && leak2 > 2);
+	/* ls's own directory descriptor is 3 */
+	strbuf_addf(&spec, "exec:/bin/sh -c 'cat > /dev/null; exec ls /proc/self/fd > \"$0\"' %s",
+		    out);
+	k = new_ok(spec.buf, &ctx);
+	deliver_ok(k);
+	sink_free(k);
+	close(leak);
+	close(leak2);
+	content = read_all(out);
+	assert_string_equal(content, "0\n1\n2\n3\n");
+	free(content);
+	free(out);
+	strbuf_release(&spec);
 }
 
 static void test_exec_sink_arguments(void **state)
@@ -1143,6 +1781,57 @@ static void test_secretsmanager_arn_put_only(void **state)
 	aws_client_free(c);
 }
 
+/* An ARN must name a secret that exists: the preflight refuses a missing one. */
+static void test_secretsmanager_arn_missing(void **state)
+{
+#define ARN "arn:aws:secretsmanager:eu-west-1:123456789012:secret:gone-AbCdEf"
+	static const struct fake_step steps[] = {
+	    {.url = SM_URL,
+	     .headers = {"X-Amz-Target: secretsmanager.GetSecretValue"},
+	     .body_contains = {"{\"SecretId\":\"" ARN "\"}"},
+	     .status = 400,
+	     .reply_body = "{\"__type\":\"ResourceNotFoundException\",\"Message\":\"Secrets "
+			   "Manager can't find the specified secret.\"}"},
+	    {.url = SM_URL,
+	     .headers = {"X-Amz-Target: secretsmanager.DescribeSecret"},
+	     .body_contains = {"{\"SecretId\":\"" ARN "\"}"},
+	     .status = 400,
+	     .reply_body = "{\"__type\":\"ResourceNotFoundException\",\"Message\":\"Secrets "
+			   "Manager can't find the specified secret.\"}"},
+	    /* a secret without a current version exists: fine */
+	    {.url = SM_URL,
+	     .headers = {"X-Amz-Target: secretsmanager.GetSecretValue"},
+	     .status = 400,
+	     .reply_body = "{\"__type\":\"ResourceNotFoundException\",\"Message\":\"Secrets "
+			   "Manager can't find the specified secret value for staging label: "
+			   "AWSCURRENT\"}"},
+	    {.url = SM_URL,
+	     .headers = {"X-Amz-Target: secretsmanager.DescribeSecret"},
+	     .reply_body = "{\"ARN\":\"" ARN "\",\"Name\":\"gone\"}"},
+	    /* a name: CreateSecret will make it */
+	    {.url = SM_URL,
+	     .headers = {"X-Amz-Target: secretsmanager.GetSecretValue"},
+	     .body_contains = {"{\"SecretId\":\"iamkeys/alice\"}"},
+	     .status = 400,
+	     .reply_body = "{\"__type\":\"ResourceNotFoundException\",\"Message\":\"Secrets "
+			   "Manager can't find the specified secret.\"}"},
+	};
+	struct aws_client *c = fake_client(steps, ARRAY_SIZE(steps));
+	struct sink_context ctx = {.user = "alice", .client = c};
+	struct sink *k = new_ok("secretsmanager:" ARN, &ctx);
+
+	preflight_refuses(k, "secretsmanager:" ARN ": no such secret (an ARN must name an "
+			     "existing secret; give a name to create one)");
+	preflight_ok(k);
+	sink_free(k);
+	k = new_ok("secretsmanager:iamkeys/{user}", &ctx);
+	preflight_ok(k);
+	sink_free(k);
+	fake_transport_assert_done(c->http);
+	aws_client_free(c);
+#undef ARN
+}
+
 static void test_secretsmanager_error(void **state)
 {
 	static const struct fake_step steps[] = {
@@ -1238,6 +1927,7 @@ int main(void)
 	    cmocka_unit_test(test_new_targets),
 	    TMP_TEST(test_file_sink),
 	    TMP_TEST(test_file_sink_existing_symlink_refused),
+	    TMP_TEST(test_file_sink_non_regular_refused),
 	    TMP_TEST(test_file_sink_missing_directory),
 	    TMP_TEST(test_write_file_relative),
 	    TMP_TEST(test_profile_sink_new_file),
@@ -1245,14 +1935,22 @@ int main(void)
 	    TMP_TEST(test_profile_sink_env_file_and_explicit_file),
 	    TMP_TEST(test_profile_sink_follows_symlink),
 	    TMP_TEST(test_profile_sink_concurrent),
+	    TMP_TEST(test_profile_sink_keeps_mode_owner_links),
+	    TMP_TEST(test_profile_sink_symlink_outside_refused),
+	    TMP_TEST(test_profile_sink_non_regular_refused),
+	    TMP_TEST(test_profile_sink_concurrent_writer),
+	    TMP_TEST(test_profile_sink_own_profile_refused),
+	    TMP_TEST(test_group_shared),
 	    TMP_TEST(test_profile_sink_errors),
 	    TMP_TEST(test_exec_sink),
 	    TMP_TEST(test_exec_sink_failures),
+	    TMP_TEST(test_exec_sink_closes_descriptors),
 	    TMP_TEST(test_exec_sink_arguments),
 	    TMP_TEST(test_stdout_sink),
 	    cmocka_unit_test(test_secretsmanager_create),
 	    cmocka_unit_test(test_secretsmanager_exists_put),
 	    cmocka_unit_test(test_secretsmanager_arn_put_only),
+	    cmocka_unit_test(test_secretsmanager_arn_missing),
 	    cmocka_unit_test(test_secretsmanager_error),
 	    cmocka_unit_test(test_ssm_put_parameter),
 	    cmocka_unit_test(test_deliver_nothing),
