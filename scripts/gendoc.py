@@ -564,7 +564,9 @@ def readme_permissions(dump):
     for p in dump["permissions"]:
         rows.setdefault(p["scope"], []).append(p)
     for scope, ps in rows.items():
-        if scope.startswith("sink:"):
+        if scope.startswith("sink:") and scope.endswith("-arn"):
+            name = "sink `%s:ARN`" % scope[5:-4]
+        elif scope.startswith("sink:"):
             name = "sink `%s:`" % scope[5:]
         elif scope == "org":
             name = "`--org`, `--accounts`"

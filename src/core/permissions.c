@@ -85,7 +85,7 @@ const struct permission permissions[] = {
 	{ "sink:secretsmanager", "secretsmanager:GetSecretValue", "{sink}", "", PERM_FALLBACK, SINK_READ },
 	{ "sink:secretsmanager", "secretsmanager:CreateSecret", "{sink}", "the first delivery", 0, NULL },
 	{ "sink:secretsmanager", "secretsmanager:PutSecretValue", "{sink}", "the secret exists", 0, NULL },
-	{ "sink:secretsmanager", "secretsmanager:DescribeSecret", "{sink}", "the sink is an ARN whose value cannot be read", 0, "does the secret exist?" },
+	{ "sink:secretsmanager-arn", "secretsmanager:DescribeSecret", "{sink}", "the value cannot be read", 0, "does the secret exist?" },
 	{ "sink:ssm", "ssm:GetParameter", "{sink}", "", PERM_FALLBACK, SINK_READ },
 	{ "sink:ssm", "ssm:PutParameter", "{sink}", "", 0, "a SecureString with the AWS managed key aws/ssm: no kms: permission" },
 
@@ -147,7 +147,8 @@ static void add_name_pattern(struct strbuf *out, const char *name)
 }
 
 /* The ARN pattern of a secretsmanager: or ssm: sink, or -1 (another scheme: no AWS calls). */
-static int sink_arn(const char *sink, const char **scope, struct strbuf *arn, struct strbuf *err)
+static int sink_arn(const char *sink, const char **scope, const char **scope2, struct strbuf *arn,
+		    struct strbuf *err)
 {
 	const struct sink_scheme *k;
 	size_t len = strcspn(sink, ":");
@@ -165,7 +166,12 @@ static int sink_arn(const char *sink, const char **scope, struct strbuf *arn, st
 		strbuf_addf(err, "%s: empty target", sink);
 		return -1;
 	}
-	if (!strcmp(k->scheme, "secretsmanager")) {
+	if (!strcmp(k->scheme, "secretsmanager") && !strncmp(name, "arn:", 4)) {
+		/* the ARN of an existing secret: that resource, and DescribeSecret */
+		*scope = "sink:secretsmanager";
+		*scope2 = "sink:secretsmanager-arn";
+		add_name_pattern(arn, name);
+	} else if (!strcmp(k->scheme, "secretsmanager")) {
 		*scope = "sink:secretsmanager";
 		strbuf_addstr(arn, "arn:aws:secretsmanager:*:*:secret:");
 		add_name_pattern(arn, name);
@@ -210,7 +216,7 @@ static void add_action(json_t *stmts, const char *resource, const char *action)
 json_t *permissions_policy(const char *command, const char *sink, int org, struct strbuf *err)
 {
 	struct strbuf arn = STRBUF_INIT;
-	const char *sink_scope = NULL;
+	const char *sink_scope = NULL, *sink_scope2 = NULL;
 	const struct permission *p;
 	json_t *stmts, *s;
 	size_t i;
@@ -223,7 +229,7 @@ json_t *permissions_policy(const char *command, const char *sink, int org, struc
 		strbuf_addf(err, "'%s' takes no sink (--to is for create and rotate)", command);
 		return NULL;
 	}
-	if (sink && sink_arn(sink, &sink_scope, &arn, err) < 0) {
+	if (sink && sink_arn(sink, &sink_scope, &sink_scope2, &arn, err) < 0) {
 		strbuf_release(&arn);
 		return NULL;
 	}
@@ -233,7 +239,8 @@ json_t *permissions_policy(const char *command, const char *sink, int org, struc
 		if ((is_command && (!command || !strcmp(p->scope, command))) ||
 		    (org && !strcmp(p->scope, "org")))
 			add_action(stmts, p->resource, p->action);
-		else if (sink_scope && !strcmp(p->scope, sink_scope))
+		else if ((sink_scope && !strcmp(p->scope, sink_scope)) ||
+			 (sink_scope2 && !strcmp(p->scope, sink_scope2)))
 			add_action(stmts, arn.buf, p->action);
 	}
 	json_array_foreach (stmts, i, s) {

@@ -1334,7 +1334,7 @@ int rotate_run(struct aws_client *c, const struct rotate_options *o, struct rota
 			continue;
 		memset(&u, 0, sizeof(u));
 		u.name = ru->user;
-		u.rotation_tag = ru->tag; /* the tag the plan saw (borrowed) */
+		u.rotation_tag = xstrdup_or_null(ru->tag); /* the tag the plan saw */
 		apply_user(&x, &u, ru);
 		live_release(&u);
 	}

@@ -302,6 +302,16 @@ class Output(CliTestCase):
                             "secretsmanager:PutSecretValue"],
                  "Resource": "arn:aws:secretsmanager:*:*:secret:iamkeys/*/*-??????"}]})
 
+    def test_secret_given_by_arn(self):
+        arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:keys/{user}-AbCdEf"
+        res = run(["policy", "create", "--to", "secretsmanager:" + arn], env=dict(os.environ))
+        self.assertRc(res, 0)
+        self.assertEqual(json.loads(res.out)["Statement"][1], {
+            "Effect": "Allow",
+            "Action": ["secretsmanager:CreateSecret", "secretsmanager:DescribeSecret",
+                       "secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"],
+            "Resource": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:keys/*-AbCdEf"})
+
     def test_ssm_parameter_arn_and_org(self):
         res = run(["policy", "rotate", "--to", "ssm:app/{user}", "--org"], env=dict(os.environ))
         self.assertRc(res, 0)
