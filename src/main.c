@@ -7,11 +7,14 @@
  *   2  usage error (bad option, value or argument)
  *   3  findings at or above --fail-on, or a blocked/failed rotation step
  *   4  --org/--accounts: some accounts failed, the others ran (docs/scale.md)
+ *   5  another iamkeys run holds the lock of the account (docs/safety.md)
+ *   130, 143  stopped by SIGINT, SIGTERM before the next step (128 + the signal)
  */
 #include "core/compat.h"
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "aws/http.h"
+#include "aws/process.h"
 #include "core/ssotoken.h"
 
 #include <malloc.h>
@@ -47,6 +50,8 @@ static const int exit_codes[] = {
 	[CMD_USAGE] = 2,
 	[CMD_FINDINGS] = 3,
 	[CMD_PARTIAL] = 4,
+	[CMD_LOCKED] = 5,
+	[CMD_INTERRUPTED] = 130, /* 128 + the signal: see main() */
 };
 
 static void print_main_help(FILE *f)
@@ -63,7 +68,9 @@ static void print_main_help(FILE *f)
 		   "\nexit codes: 0 ok, 1 runtime or AWS error, 2 usage error,\n"
 		   "            3 findings at or above --fail-on (audit), blocked steps (rotate),\n"
 		   "              or an action refused by a guard (deactivate, create, update, delete),\n"
-		   "            4 some accounts failed and the others ran (--org, --accounts)\n");
+		   "            4 some accounts failed and the others ran (--org, --accounts),\n"
+		   "            5 another iamkeys run holds the account's lock,\n"
+		   "            130, 143 stopped by SIGINT, SIGTERM before the next step\n");
 }
 
 int main(int argc, const char **argv)
@@ -72,6 +79,11 @@ int main(int argc, const char **argv)
 	size_t i;
 	int rc;
 
+	/* before anything holds a secret: no core dumps, no ptrace by the same user */
+	if (process_harden() < 0)
+		warning("cannot turn off core dumps: %s", strerror(errno));
+	/* stdout is read by people and by log collectors: whole lines, at once */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2) {
 		print_main_help(stderr);
 		return exit_codes[CMD_USAGE];
@@ -101,6 +113,7 @@ int main(int argc, const char **argv)
 #endif
 	json_wipe_on_free();
 	memset(&cli, 0, sizeof(cli));
+	lock_options_init(&cli.lock);
 	for (i = 0; i < ARRAY_SIZE(commands); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			cli.cmd = &commands[i];
@@ -111,6 +124,9 @@ int main(int argc, const char **argv)
 			usage_error(NULL, "unknown command '%s'", argv[1]);
 		return exit_codes[CMD_USAGE];
 	}
+	/* a change in flight completes; the command stops before the next one */
+	if (cli.cmd->flags & MUTATES)
+		interrupt_install();
 	if (http_global_init() < 0) {
 		error("cannot initialise libcurl");
 		return exit_codes[CMD_FAILED];
@@ -124,5 +140,7 @@ int main(int argc, const char **argv)
 		error("cannot write to standard output");
 		rc = CMD_FAILED;
 	}
+	if (rc == CMD_INTERRUPTED || (interrupt_signal() && rc != CMD_USAGE))
+		return 128 + (interrupt_signal() ? interrupt_signal() : SIGINT);
 	return exit_codes[rc];
 }

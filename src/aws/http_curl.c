@@ -12,6 +12,7 @@
 #include "core/compat.h"
 #include "aws/http.h"
 
+#include <sys/socket.h>
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
@@ -181,6 +182,18 @@ static enum http_transport_error map_curl_code(CURLcode rc)
 	}
 }
 
+/*
+ * Sockets close on exec: a child (credential_process, an exec sink) never
+ * inherits a connection to AWS. libcurl's own socket() call has no
+ * SOCK_CLOEXEC, so this opens them.
+ */
+static curl_socket_t open_socket_cb(void *ctx, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	(void)ctx;
+	(void)purpose;
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 static int has_newline(const char *s)
 {
 	return s && strpbrk(s, "\r\n") != NULL;
@@ -254,6 +267,8 @@ static int curl_perform(struct http_transport *base, const struct http_request *
 			goto setopt_failed;                                                        \
 	} while (0)
 	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
+	SET(CURLOPT_OPENSOCKETDATA, NULL);
 	SET(CURLOPT_VERBOSE, 0L);
 	SET(CURLOPT_ERRORBUFFER, t->errbuf);
 	SET(CURLOPT_URL, req->url);

@@ -410,6 +410,11 @@ static int check_key(const struct exec_ctx *x, struct live_user *u, const struct
 	return 0;
 }
 
+static int stop_requested(const struct rotate_options *o)
+{
+	return o->stop && o->stop(o->stop_arg);
+}
+
 /* Carries out the steps of one user in order; stops at the first failure. */
 static void apply_user(const struct exec_ctx *x, struct live_user *u, struct rotate_user *ru)
 {
@@ -426,6 +431,15 @@ static void apply_user(const struct exec_ctx *x, struct live_user *u, struct rot
 		struct rot_action *a = &st->a;
 		int rc;
 
+		if (stop_requested(x->o)) {
+			/* between steps: every step so far is complete, the next is not begun */
+			for (; i < ru->nsteps; i++) {
+				ru->steps[i].state = STEP_SKIPPED;
+				strbuf_addstr(&ru->steps[i].detail, "not started: the run was stopped");
+			}
+			ru->stopped = 1;
+			break;
+		}
 		strbuf_reset(&e);
 		/* verify live state before every change */
 		live_release(u);
@@ -881,6 +895,30 @@ out:
 	return 0;
 }
 
+/*
+ * rotate_one for the next user unless the run is to stop (left: the users
+ * not done yet, this one included), then the user_done callback.
+ * 1 when the run stops here.
+ */
+static int next_user(const struct exec_ctx *x, const char *name, const char *path,
+		     json_t *planned, struct rotate_report *r, size_t left)
+{
+	if (stop_requested(x->o)) {
+		r->stopped = 1;
+		r->not_started = left;
+		return 1;
+	}
+	rotate_one(x, name, path, planned, r);
+	if (x->o->user_done)
+		x->o->user_done(x->o->user_done_arg, &r->users[r->n - 1]);
+	if (r->users[r->n - 1].stopped) {
+		r->stopped = 1;
+		r->not_started = left - 1;
+		return 1;
+	}
+	return 0;
+}
+
 static int setup_ctx(struct aws_client *c, struct exec_ctx *x, struct rotate_report *r,
 		     struct sts_caller_identity *id, struct aws_credentials *mine, struct strbuf *err)
 {
@@ -925,7 +963,8 @@ int rotate_run(struct aws_client *c, const struct rotate_options *o, struct rota
 				strbuf_addstr(err, "the plan has a user without UserName");
 				goto out;
 			}
-			rotate_one(&x, name, NULL, ju, r);
+			if (next_user(&x, name, NULL, ju, r, json_array_size(list) - i))
+				break;
 		}
 	} else if (o->nusers) {
 		for (i = 0; i < o->nusers; i++) {
@@ -940,14 +979,19 @@ int rotate_run(struct aws_client *c, const struct rotate_options *o, struct rota
 				}
 				goto out;
 			}
-			rotate_one(&x, u.user_name, u.path, NULL, r);
+			if (next_user(&x, u.user_name, u.path, NULL, r, o->nusers - i)) {
+				iam_user_release(&u);
+				break;
+			}
 			iam_user_release(&u);
 		}
 	} else {
 		if (iam_list_users(c, NULL, &users, err) < 0)
 			goto out;
 		for (i = 0; i < users.nusers; i++)
-			rotate_one(&x, users.users[i].user_name, users.users[i].path, NULL, r);
+			if (next_user(&x, users.users[i].user_name, users.users[i].path, NULL, r,
+				      users.nusers - i))
+				break;
 	}
 	rc = 0;
 out:
