@@ -186,7 +186,8 @@ static int local_try(int dfd, const char *dir, const char *account, const char *
 	}
 	if (flock(f, LOCK_EX | LOCK_NB) < 0) {
 		char buf[HOLDER_MAX];
-		ssize_t n;
+		ssize_t n = 0;
+		int tries;
 		struct strbuf since = STRBUF_INIT, pid = STRBUF_INIT, host = STRBUF_INIT;
 
 		if (errno != EWOULDBLOCK) {
@@ -194,8 +195,14 @@ static int local_try(int dfd, const char *dir, const char *account, const char *
 			close(f);
 			goto out;
 		}
-		n = pread(f, buf, sizeof(buf) - 1, 0);
-		buf[n > 0 ? n : 0] = '\0';
+		/* the holder writes its line right after taking the lock: give it a moment */
+		for (tries = 0; tries < 50; tries++) {
+			n = pread(f, buf, sizeof(buf) - 1, 0);
+			buf[n > 0 ? n : 0] = '\0';
+			if (n > 0 && buf[n - 1] == '\n')
+				break;
+			aws_sleep_ms(2);
+		}
 		holder_field(&since, buf, "since");
 		holder_field(&pid, buf, "pid");
 		holder_field(&host, buf, "host");
@@ -208,7 +215,8 @@ static int local_try(int dfd, const char *dir, const char *account, const char *
 		goto out;
 	}
 	/* ours: say who holds it, for the run that finds it taken */
-	if (ftruncate(f, 0) < 0 || pwrite(f, info, strlen(info), 0) < 0) {
+	if (pwrite(f, info, strlen(info), 0) != (ssize_t)strlen(info) ||
+	    ftruncate(f, (off_t)strlen(info)) < 0) {
 		strbuf_addf(err, "cannot write the lock file '%s/%s': %s", dir, name.buf,
 			    strerror(errno));
 		close(f);
