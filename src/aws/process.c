@@ -4,6 +4,7 @@
 #include "core/compat.h"
 #include "aws/process.h"
 
+#include <dirent.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
@@ -17,6 +18,26 @@ int process_harden(void)
 	if (setrlimit(RLIMIT_CORE, &none) < 0)
 		rc = -1;
 	return rc;
+}
+
+void process_cloexec_all(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+		int flags;
+		if (*end || end == e->d_name || fd < 3 || fd == dirfd(d))
+			continue;
+		flags = fcntl((int)fd, F_GETFD);
+		if (flags >= 0 && !(flags & FD_CLOEXEC))
+			fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC);
+	}
+	closedir(d);
 }
 
 static volatile sig_atomic_t first_signal;

@@ -14,6 +14,14 @@
 int process_harden(void);
 
 /*
+ * Sets FD_CLOEXEC on every open descriptor from 3 up (read from
+ * /proc/self/fd): for descriptors libraries open without it (libcurl's
+ * wakeup socket pair). Children are started with everything from 3 up
+ * closed anyway; this is the second line.
+ */
+void process_cloexec_all(void);
+
+/*
  * SIGINT and SIGTERM no longer end the process: they set a flag (SA_RESTART,
  * so the AWS call in flight completes), which long-running commands check
  * between users and steps. A second signal of either kind restores the
