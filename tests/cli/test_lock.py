@@ -372,3 +372,50 @@ class ConcurrentRunsTest(LockBase):
         for _ in range(self.TRIALS):
             for procs in (2, 4):
                 self.trial(procs, dynamodb=True)
+
+
+class OrgLockTest(CliTestCase):
+    """--org: each account is locked on its own; an account whose lock is held is that
+    account's one error line, and the others go on (exit 4)."""
+
+    def test_accounts_locked_one_by_one(self):
+        import fcntl
+        from tests.cli.test_org import rotate_org
+        fx = fixtures.with_lock_table(rotate_org())
+        m1, m2 = fixtures.member_account_id(1), fixtures.member_account_id(2)
+        with Emulator(fixture=fx) as emu, tempfile.TemporaryDirectory() as d:
+            # member 1: held on this host (another process holding the flock)
+            path = os.path.join(emu.lock_dir, "account-%s.lock" % m1)
+            f = open(path, "w")
+            self.addCleanup(f.close)
+            fcntl.flock(f, fcntl.LOCK_EX)
+            f.write("pid=777 host=elsewhere since=2026-01-01T00:00:00Z command=rotate\n")
+            f.flush()
+            # member 2: a live lease of another host in the table
+            ddb = emu.client("dynamodb")
+            expires = int(time.time()) + 3600
+            ddb.put_item(TableName=TABLE, Item={
+                "LockID": {"S": "iamkeys/" + m2}, "Owner": {"S": "other"},
+                "Expires": {"N": str(expires)},
+                "Since": {"S": "2026-01-02T00:00:00Z"}, "Host": {"S": "ops-2"},
+                "Pid": {"N": "888"}, "Command": {"S": "rotate"}})
+            to = "file:%s/{account}-{user}.json" % d
+            res = run(["rotate", "--org", "--to", to, "--apply", "--lock", "dynamodb:" + TABLE],
+                      emu.env())
+            self.assertRc(res, 4)
+            until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires))
+            self.assertEqual(res.err.splitlines(), [
+                "iamkeys: error: account %s: another iamkeys run holds the lock for account %s "
+                "since 2026-01-01T00:00:00Z (pid 777, host elsewhere)" % (m1, m1),
+                "iamkeys: error: account %s: another iamkeys run holds the lock for account %s "
+                "since 2026-01-02T00:00:00Z (pid 888, host ops-2; its lease in DynamoDB table "
+                "%s runs until %s)" % (m2, m2, TABLE, until)])
+            self.assertIn("1 account (2 failed), 4 users: 2 acted on", res.out)
+            self.assertEqual(sorted(os.listdir(d)),
+                             ["%s-user00000.json" % ACCOUNT, "%s-user00002.json" % ACCOUNT])
+            # only the management account's own lease was taken, and it was released
+            items = emu.state()["accounts"][0]["dynamodb_tables"][0]["items"]
+            self.assertEqual([i["LockID"]["S"] for i in items], ["iamkeys/" + m2])
+            mutated = {c["account"] for c in emu.calls() if "%s:%s" % (c["service"],
+                                                                        c["action"]) in MUTATING}
+            self.assertEqual(mutated, {ACCOUNT})
