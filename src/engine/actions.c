@@ -907,7 +907,10 @@ static int build_selection(struct cli *cli, struct key_command *kc, struct key_s
 	o->policy.warn = 0;
 	o->source = AUDIT_SOURCE_API; /* live data: never a report up to 4 hours old */
 	o->jobs = kc->jobs;
-	o->user = kc->user;
+	if (kc->user) {
+		o->users = &kc->user;
+		o->nusers = 1;
+	}
 	if (kc->kind == KEY_DEACTIVATE) {
 		if (kc->older_than < 0 && kc->unused < 0)
 			return usage_error(cli, "say which keys to deactivate: --key AKIA... (with "

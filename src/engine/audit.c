@@ -7,7 +7,8 @@
  *   users with a candidate finding are re-read live (ListAccessKeys, and
  *   GetAccessKeyLastUsed where the report's last-use date cannot settle the
  *   "unused" finding), because the report may be 4 hours old and has no key
- *   ids. A report denied with AccessDenied falls back to the API source.
+ *   ids. A report denied with AccessDenied, or one that does not parse,
+ *   falls back to the API source.
  *
  * api: ListUsers, then ListAccessKeys and GetAccessKeyLastUsed for every
  *   user, by --jobs workers with a client (and a connection) each.
@@ -558,8 +559,10 @@ static int fetch_report(struct aws_client *c, const struct audit_options *o,
 		goto out;
 	if (generated)
 		iso8601_parse(generated, &out->report_generated);
-	if (cred_report_parse(csv.buf, csv.len, rep, err) < 0)
+	if (cred_report_parse(csv.buf, csv.len, rep, err) < 0) {
+		out->report_unparseable = 1;
 		goto out;
+	}
 	rc = 0;
 out:
 	free(generated);
@@ -666,21 +669,34 @@ static int audit_api(struct aws_client *c, const struct audit_options *o, struct
 	int rc = -1, root = 0;
 
 	out->source_used = AUDIT_SOURCE_API;
-	if (o->user) {
-		struct iam_user u = { 0 };
-		size_t err_len = err->len;
-		out->api_calls++;
-		if (iam_get_user(c, o->user, &u, err) < 0) {
-			if (o->user_may_be_missing &&
-			    !strcmp(aws_client_last_error_code(c), "NoSuchEntity")) {
-				strbuf_setlen(err, err_len);
-				return 0;
+	if (o->nusers) {
+		for (i = 0; i < o->nusers; i++) {
+			struct iam_user u = { 0 };
+			size_t err_len = err->len;
+
+			size_t j;
+
+			for (j = 0; j < i && strcmp(o->users[j], o->users[i]); j++)
+				;
+			if (j < i)
+				continue; /* a name given twice */
+			out->api_calls++;
+			if (iam_get_user(c, o->users[i], &u, err) < 0) {
+				if (o->user_may_be_missing &&
+				    !strcmp(aws_client_last_error_code(c), "NoSuchEntity")) {
+					strbuf_setlen(err, err_len);
+					continue;
+				}
+				iam_user_list_release(&users);
+				return -1;
 			}
-			return -1;
+			ALLOC_GROW(users.users, users.nusers + 1, users.alloc);
+			users.users[users.nusers++] = u;
 		}
-		ALLOC_GROW(users.users, 1, users.alloc);
-		users.users[0] = u;
-		users.nusers = 1;
+		if (!users.nusers) {
+			iam_user_list_release(&users);
+			return 0;
+		}
 	} else {
 		if (root_has_keys(c, &out->api_calls, &root, err) < 0)
 			return -1;
@@ -856,9 +872,10 @@ static int audit_report(struct aws_client *c, const struct audit_options *o,
 	int rc = -1, root = 0;
 
 	if (fetch_report(c, o, &rep, out, &out->api_calls, &aerr, err) < 0) {
-		if (aerr.code && !strcmp(aerr.code, "AccessDenied")) {
-			fprintf(stderr, "iamkeys: warning: the credential report was denied (%s); "
-					"falling back to --source api\n", err->buf);
+		if ((aerr.code && !strcmp(aerr.code, "AccessDenied")) || out->report_unparseable) {
+			fprintf(stderr, "iamkeys: warning: the credential report was %s (%s); "
+					"falling back to --source api\n",
+				out->report_unparseable ? "not readable" : "denied", err->buf);
 			strbuf_reset(err);
 			aws_error_release(&aerr);
 			cred_report_release(&rep);
@@ -920,7 +937,7 @@ int audit_run(struct aws_client *c, const struct audit_options *o, struct audit_
 	unsigned long before = c->calls;
 	int rc;
 	memset(out, 0, sizeof(*out));
-	if (o->user || o->source == AUDIT_SOURCE_API)
+	if (o->nusers || o->source == AUDIT_SOURCE_API)
 		rc = audit_api(c, o, out, err);
 	else
 		rc = audit_report(c, o, out, err);

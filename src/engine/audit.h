@@ -36,6 +36,7 @@ struct audit_result {
 	unsigned findings_count[FINDING_COUNT]; /* by bit index, non-exempt keys */
 	enum audit_source source_used;
 	int report_reused;     /* a report younger than 4 hours was reused */
+	int report_unparseable; /* the report did not parse: the API source was used */
 	time_t report_generated;
 	unsigned long api_calls;
 };
@@ -50,8 +51,9 @@ struct audit_options {
 	struct audit_policy policy;
 	enum audit_source source;
 	int jobs;           /* workers for live reads */
-	const char *user;   /* one user only, or NULL */
-	int user_may_be_missing; /* with user: no such user is an empty result, not an error */
+	const char *const *users; /* only these users (nusers > 0), or every user */
+	size_t nusers;
+	int user_may_be_missing; /* with users: no such user is skipped, not an error */
 	int all_keys;       /* keep keys without findings in the result */
 	int progress;       /* progress bar on stderr */
 	time_t now;

@@ -662,7 +662,9 @@ class Emulator:
         self.clock = Clock()
         self.config = {"latency_ms": 0, "report_delay": 0.0, "propagation_delay": 0.0,
                        "rate_limit": None, "rate_burst": None, "date_format": "seconds",
-                       "max_skew_seconds": 300, "log_limit": 50000}
+                       "max_skew_seconds": 300, "log_limit": 50000,
+                       # tests of a damaged report: this text instead of the real CSV
+                       "report_content": None}
         self.config.update({k: v for k, v in config.items() if v is not None})
         self.accounts = {}
         self.keys = {}
@@ -1993,7 +1995,8 @@ def _report_state(emu, acc, now):
     rep = acc.report
     if rep and rep["generated"] is None and now >= rep["ready_at"]:
         rep["generated"] = trunc(rep["ready_at"])
-        rep["content"] = build_credential_report(acc, now)
+        raw = emu.config.get("report_content")
+        rep["content"] = raw.encode() if raw is not None else build_credential_report(acc, now)
     return rep
 
 
