@@ -186,8 +186,8 @@ static int report_stopped(const struct rotate_report *r, const char *account)
 	if (sig)
 		strbuf_addf(&sb, "interrupted by %s", interrupt_name(sig));
 	else
-		strbuf_addf(&sb, "the lock of account %s could not be renewed in time",
-			    account ? account : "?");
+		strbuf_addf(&sb, "the lease of account %s was lost (taken over, or not renewed "
+				 "in time)", account ? account : "?");
 	strbuf_addstr(&sb, ": stopped before the next step");
 	for (i = 0; i < r->n; i++)
 		if (r->users[i].stopped)

@@ -235,6 +235,7 @@ class LocalLockTest(LockBase):
 
 
 class DynamoDBLockTest(LockBase):
+    N = 10
     def test_two_hosts_exclude_each_other_through_the_table(self):
         host_a, host_b = self.lock_dir(), self.lock_dir()
         self.emu.fault("ListUsers", kind="slow", delay_ms=3000, count=1)
@@ -295,6 +296,45 @@ class DynamoDBLockTest(LockBase):
         self.assertEqual(renewals[0]["params"]["ConditionExpression"], "#owner = :owner")
         self.check_delivered(["u%02d" % i for i in range(self.N)])
         self.assertEqual(self.table_items(), [])
+
+    def test_lost_lease_stops_the_run_before_its_next_step(self):
+        # a 3 s lease renewed every second; the run takes several seconds
+        self.emu.config(latency_ms=40)
+        host_a = self.lock_dir()
+        first = self.start("--lock", "dynamodb:" + TABLE, "--lock-lease", "3s",
+                           IAMKEYS_LOCK_DIR=host_a)
+        t0 = time.time()
+        while not any(c["action"] == "UpdateItem" for c in self.emu.calls()):
+            self.assertLess(time.time() - t0, 15)
+            time.sleep(0.05)
+        # another host takes the item over (as after an expiry): the next renewal fails
+        ddb = self.emu.client("dynamodb")
+        ddb.put_item(TableName=TABLE, Item={"LockID": {"S": LOCK_ID}, "Owner": {"S": "other"},
+                                            "Expires": {"N": str(int(time.time()) + 600)}})
+        res = self.finish(first)
+        self.assertRc(res, 1)
+        lines = res.err.splitlines()
+        self.assertEqual(len(lines), 2, res.err)
+        self.assertRegex(lines[0], r"^iamkeys: error: the lease of account %s was lost "
+                                   r"\(taken over, or not renewed in time\): stopped before "
+                                   r"the next step; .*\d+ users? not started; run 'rotate "
+                                   r"--apply' again to go on$" % ACCOUNT)
+        self.assertEqual(lines[1], "iamkeys: warning: the lease of account %s in DynamoDB "
+                                   "table %s was taken over by another run before this one "
+                                   "ended" % (ACCOUNT, TABLE))
+        fails = [c for c in self.emu.calls() if c["action"] == "UpdateItem"
+                 and c["error_code"] == "ConditionalCheckFailedException"]
+        self.assertEqual(len(fails), 1)
+        # nothing changed after the failed renewal but the step in flight
+        after = [c for c in self.emu.calls() if c["seq"] > fails[0]["seq"]
+                 and "%s:%s" % (c["service"], c["action"]) in MUTATING]
+        self.assertLessEqual(len(after), 3, after)
+        # the other host's item is untouched
+        self.assertEqual(self.table_items()[0]["Owner"], {"S": "other"})
+        self.emu.config(latency_ms=0)
+        ddb.delete_item(TableName=TABLE, Key={"LockID": {"S": LOCK_ID}})
+        self.assertRc(self.rotate("--lock", "dynamodb:" + TABLE), 0)
+        self.check_delivered(["u%02d" % i for i in range(self.N)])
 
     def test_dead_holder_is_taken_over_after_its_lease(self):
         host_a, host_b = self.lock_dir(), self.lock_dir()
