@@ -568,6 +568,8 @@ def readme_permissions(dump):
             name = "sink `%s:ARN`" % scope[5:-4]
         elif scope.startswith("sink:"):
             name = "sink `%s:`" % scope[5:]
+        elif scope == "lock:dynamodb":
+            name = "`--lock dynamodb:TABLE`"
         elif scope == "org":
             name = "`--org`, `--accounts`"
         else:

@@ -13,10 +13,12 @@
 #include "cmd/cli.h"
 #include "cmd/commands.h"
 #include "aws/http.h"
+#include "aws/process.h"
 #include "core/ssotoken.h"
 
 #include <malloc.h>
 #include <poll.h>
+#include <signal.h>
 
 static const struct command commands[] = {
 	{ "users", cmd_users, NEEDS_CREDS, "List every IAM user (runbook step 1).",
@@ -63,12 +65,17 @@ static const struct exit_code exit_codes[] = {
 			      "deactivate/create/update/delete: an action refused by a guard" },
 	[CMD_PARTIAL] = { 4, "--org/--accounts: some accounts failed, the others ran (takes "
 			     "precedence over 3; every account failing is 1)" },
+	[CMD_LOCKED] = { 5, "another iamkeys run holds the lock of the account (see --lock); "
+			    "nothing was changed" },
+	[CMD_INTERRUPTED] = { 130, "stopped by SIGINT before the next step (a change in flight "
+				   "completes; the next run continues)" },
 };
-/* Not a command's result: documented with the table. */
-static const struct exit_code exit_stdout_closed = {
-	EXIT_STDOUT_CLOSED, "standard output was closed before iamkeys finished writing "
-			    "(iamkeys users | head -1); nothing is printed about it, and the "
-			    "work itself ran to its end"
+/* Not a command's result (128 + a signal): documented with the table. */
+static const struct exit_code exit_signals[] = {
+	{ 128 + SIGTERM, "stopped by SIGTERM, as 130" },
+	{ EXIT_STDOUT_CLOSED, "standard output was closed before iamkeys finished writing "
+			      "(iamkeys users | head -1); nothing is printed about it, and the "
+			      "work itself ran to its end" },
 };
 
 /* Prints text wrapped at width columns, every line after the first indented by indent. */
@@ -116,8 +123,10 @@ static void print_main_help(FILE *f)
 		fprintf(f, "  %-3d  ", exit_codes[i].code);
 		print_wrapped(f, exit_codes[i].meaning, 7, 79);
 	}
-	fprintf(f, "  %-3d  ", exit_stdout_closed.code);
-	print_wrapped(f, exit_stdout_closed.meaning, 7, 79);
+	for (i = 0; i < ARRAY_SIZE(exit_signals); i++) {
+		fprintf(f, "  %-3d  ", exit_signals[i].code);
+		print_wrapped(f, exit_signals[i].meaning, 7, 79);
+	}
 }
 
 /* iamkeys --dump-options: see the comment at the top. */
@@ -140,8 +149,9 @@ static int dump_options(void)
 	for (i = 0; i < ARRAY_SIZE(exit_codes); i++)
 		json_array_append_new(codes, json_pack("{s:i, s:s}", "code", exit_codes[i].code,
 						       "meaning", exit_codes[i].meaning));
-	json_array_append_new(codes, json_pack("{s:i, s:s}", "code", exit_stdout_closed.code,
-					       "meaning", exit_stdout_closed.meaning));
+	for (i = 0; i < ARRAY_SIZE(exit_signals); i++)
+		json_array_append_new(codes, json_pack("{s:i, s:s}", "code", exit_signals[i].code,
+						       "meaning", exit_signals[i].meaning));
 	json_object_set_new(doc, "program", json_string("iamkeys"));
 	json_object_set_new(doc, "version", json_string(IAMKEYS_VERSION));
 	json_object_set_new(doc, "commands", cmds);
@@ -160,6 +170,11 @@ int main(int argc, const char **argv)
 	size_t i;
 	int rc, flush_err;
 
+	/* before anything holds a secret: no core dumps, no ptrace by the same user */
+	if (process_harden() < 0)
+		warning("cannot turn off core dumps: %s", strerror(errno));
+	/* stdout is read by people and by log collectors: whole lines, at once */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc < 2) {
 		print_main_help(stderr);
 		return exit_codes[CMD_USAGE].code;
@@ -199,6 +214,7 @@ int main(int argc, const char **argv)
 #endif
 	json_wipe_on_free();
 	memset(&cli, 0, sizeof(cli));
+	lock_options_init(&cli.lock);
 	for (i = 0; i < ARRAY_SIZE(commands); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			cli.cmd = &commands[i];
@@ -209,6 +225,9 @@ int main(int argc, const char **argv)
 			usage_error(NULL, "unknown command '%s'", argv[1]);
 		return exit_codes[CMD_USAGE].code;
 	}
+	/* a change in flight completes; the command stops before the next one */
+	if (cli.cmd->flags & MUTATES)
+		interrupt_install();
 	if (http_global_init() < 0) {
 		error("cannot initialise libcurl");
 		return exit_codes[CMD_FAILED].code;
@@ -237,5 +256,7 @@ int main(int argc, const char **argv)
 			rc = CMD_FAILED;
 		}
 	}
+	if (rc == CMD_INTERRUPTED || (interrupt_signal() && rc != CMD_USAGE))
+		return 128 + (interrupt_signal() ? interrupt_signal() : SIGINT);
 	return exit_codes[rc].code;
 }

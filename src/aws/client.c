@@ -63,6 +63,9 @@ void aws_client_free(struct aws_client *c)
 	for (i = 0; i < AWS_SVC__COUNT; i++)
 		aws_endpoint_release(&c->endpoints[i]);
 	aws_error_release(&c->last_error);
+	free(c->identity_account);
+	free(c->identity_arn);
+	free(c->identity_user_id);
 	free(c);
 }
 
@@ -798,7 +801,9 @@ int aws_json_call_ex(struct aws_client *c, enum aws_service svc, const char *tar
 	k.c = c;
 	k.svc = svc;
 	k.action = dot && dot[1] ? dot + 1 : target;
-	k.content_type = "application/x-amz-json-1.1";
+	/* the same protocol but for the version (botocore: metadata.jsonVersion) */
+	k.content_type = svc == AWS_SVC_DYNAMODB ? "application/x-amz-json-1.0"
+						 : "application/x-amz-json-1.1";
 	k.target = target;
 	k.body = json_body;
 	k.body_len = strlen(json_body);

@@ -18,6 +18,7 @@ enum aws_service {
 	AWS_SVC_ORGANIZATIONS,
 	AWS_SVC_SSO,	  /* IAM Identity Center portal (GetRoleCredentials) */
 	AWS_SVC_SSO_OIDC, /* IAM Identity Center OIDC (CreateToken) */
+	AWS_SVC_DYNAMODB, /* the lease of --lock dynamodb:TABLE (JSON 1.0) */
 	AWS_SVC__COUNT
 };
 
@@ -45,14 +46,14 @@ struct aws_endpoint {
 	char *host; /* for the host header: the URL's authority, :port if not the default */
 	char *signing_region;
 	const char *signing_name; /* "iam", "sts", "secretsmanager", "ssm", "organizations",
-				     "awsssoportal", "awsssooidc" */
+				     "awsssoportal", "awsssooidc", "dynamodb" */
 };
 void aws_endpoint_release(struct aws_endpoint *e);
 /* Checks an endpoint override URL as aws_endpoint_resolve would ("invalid
  * endpoint URL '...' from <source>: ..."): 0, or -1 with err. */
 int aws_endpoint_url_check(const char *url, const char *source, struct strbuf *err);
-/* "IAM", "STS", "SECRETS_MANAGER", "SSM", "ORGANIZATIONS", "SSO", "SSO_OIDC" (the
- * AWS_ENDPOINT_URL_ suffix). */
+/* "IAM", "STS", "SECRETS_MANAGER", "SSM", "ORGANIZATIONS", "SSO", "SSO_OIDC", "DYNAMODB"
+ * (the AWS_ENDPOINT_URL_ suffix). */
 const char *aws_service_env_name(enum aws_service svc);
 
 /*
@@ -66,7 +67,7 @@ const char *aws_service_env_name(enum aws_service svc);
  * (FIPS: portal.sso-fips / oidc-fips, except in aws-us-gov where the plain
  * hosts are FIPS already).
  * Overrides in order: endpoint_url (--endpoint-url), AWS_ENDPOINT_URL_<SVC>
- * (IAM, STS, SECRETS_MANAGER, SSM, ORGANIZATIONS, SSO, SSO_OIDC),
+ * (IAM, STS, SECRETS_MANAGER, SSM, ORGANIZATIONS, SSO, SSO_OIDC, DYNAMODB),
  * AWS_ENDPOINT_URL (the two
  * variables are skipped when AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true). An
  * override changes the URL and host only: the signing region stays what the
@@ -180,6 +181,8 @@ struct aws_client {
 	 * AWS_OUTCOME_UNKNOWN after an ambiguous CreateAccessKey). Cleared by
 	 * each call; valid until the next. */
 	struct aws_error last_error;
+	/* who the client's credentials are: sts_get_caller_identity asks once */
+	char *identity_account, *identity_arn, *identity_user_id;
 };
 
 /* For aws_client_new_config: every field optional (zero = default). */
@@ -293,7 +296,7 @@ int aws_query_call_ex(struct aws_client *c, enum aws_service svc, const char *ac
 /*
  * JSON 1.1: POST / with X-Amz-Target: <target> (the full value, e.g.
  * "secretsmanager.CreateSecret", "AmazonSSM.PutParameter"), content type
- * application/x-amz-json-1.1, JSON body in and out (json_body NULL = "{}");
+ * application/x-amz-json-1.1 (DynamoDB: JSON 1.0, application/x-amz-json-1.0), JSON body in and out (json_body NULL = "{}");
  * errors from the x-amzn-ErrorType header or the body's __type / code
  * (prefix up to '#' and suffix from ':' removed), message / Message.
  * Messages are prefixed with the action (the target after its last '.').

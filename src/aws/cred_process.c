@@ -4,7 +4,8 @@
  * (cred_argv_split: simple quoting, no expansion) and run with posix_spawnp
  * -- never through a shell. stdin is /dev/null; stdout (secret) and stderr
  * are read through pipes until both close, under a timeout after which the
- * process is killed. A non-zero exit is an error quoting the first line of
+ * process is killed. It inherits no other descriptor: everything from 3 up
+ * is closed in the child. A non-zero exit is an error quoting the first line of
  * its stderr. Every buffer that held stdout is wiped.
  */
 #include "core/compat.h"
@@ -119,6 +120,8 @@ static int run_process(char **argv, long timeout_ms, struct strbuf *out, struct 
 	posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
 	posix_spawn_file_actions_adddup2(&fa, outp[1], STDOUT_FILENO);
 	posix_spawn_file_actions_adddup2(&fa, errp[1], STDERR_FILENO);
+	/* nothing else iamkeys inherited or opened reaches the child (close_range) */
+	posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
 	rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(outp[1]);

@@ -1,9 +1,9 @@
 /*
  * Endpoint resolution: which URL, Host header and SigV4 signing region a
  * service uses in a region. A small table of partitions instead of the
- * SDKs' endpoints.json: iamkeys talks to seven services only (IAM, STS,
- * Secrets Manager, SSM, Organizations, and IAM Identity Center's portal and
- * OIDC service for SSO profiles).
+ * SDKs' endpoints.json: iamkeys talks to eight services only (IAM, STS,
+ * Secrets Manager, SSM, Organizations, IAM Identity Center's portal and
+ * OIDC service for SSO profiles, and DynamoDB for --lock).
  */
 #include "core/compat.h"
 #include "aws/client.h"
@@ -48,6 +48,7 @@ static const struct {
     /* the service ids "SSO" and "SSO OIDC" give AWS_ENDPOINT_URL_SSO and _SSO_OIDC */
     [AWS_SVC_SSO] = {"awsssoportal", "SSO", "portal.sso", 0, 1},
     [AWS_SVC_SSO_OIDC] = {"awsssooidc", "SSO_OIDC", "oidc", 0, 1},
+    [AWS_SVC_DYNAMODB] = {"dynamodb", "DYNAMODB", "dynamodb", 0, 0},
 };
 
 const char *aws_getenv(aws_getenv_fn getenv_fn, void *ctx, const char *name)

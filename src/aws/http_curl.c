@@ -11,7 +11,9 @@
  */
 #include "core/compat.h"
 #include "aws/http.h"
+#include "aws/process.h"
 
+#include <sys/socket.h>
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
@@ -92,6 +94,7 @@ struct curl_transport {
 	long read_timeout_ms;
 	char *ca_bundle;
 	char *user_agent;
+	int fds_marked; /* the handle's own descriptors are close-on-exec */
 	/* per request */
 	struct http_response *resp;
 	int body_too_large;
@@ -182,6 +185,24 @@ static enum http_transport_error map_curl_code(CURLcode rc)
 	}
 }
 
+/*
+ * Sockets close on exec: a child (credential_process, an exec sink) never
+ * inherits a connection to AWS. libcurl's own socket() call has no
+ * SOCK_CLOEXEC, so this opens them. The first time, it also marks what
+ * libcurl made before connecting without the flag: the wakeup socket pair
+ * of the handle's multi, made by the first perform, kept for good.
+ */
+static curl_socket_t open_socket_cb(void *ctx, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	struct curl_transport *t = ctx;
+	(void)purpose;
+	if (!t->fds_marked) {
+		process_cloexec_all();
+		t->fds_marked = 1;
+	}
+	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
 static int has_newline(const char *s)
 {
 	return s && strpbrk(s, "\r\n") != NULL;
@@ -258,6 +279,8 @@ static int curl_perform(struct http_transport *base, const struct http_request *
 		}                                                                                  \
 	} while (0)
 	SET(CURLOPT_NOSIGNAL, 1L);
+	SET(CURLOPT_OPENSOCKETFUNCTION, open_socket_cb);
+	SET(CURLOPT_OPENSOCKETDATA, t);
 	SET(CURLOPT_VERBOSE, 0L);
 	SET(CURLOPT_ERRORBUFFER, t->errbuf);
 	SET(CURLOPT_URL, req->url);

@@ -562,9 +562,25 @@ int iam_get_account_summary(struct aws_client *c, struct iam_summary_entry **ent
 int sts_get_caller_identity(struct aws_client *c, struct sts_caller_identity *out,
 			    struct strbuf *err)
 {
+	int rc;
+
 	memset(out, 0, sizeof(*out));
-	return query(c, AWS_SVC_STS, "GetCallerIdentity", NULL, 0, AWS_CALL_IDEMPOTENT,
-		     parse_caller_identity, out, NULL, err);
+	if (c->identity_account) {
+		/* a client's credentials are one principal: asked once (the lock, then the run) */
+		aws_error_release(&c->last_error);
+		out->account = xstrdup(c->identity_account);
+		out->arn = xstrdup_or_null(c->identity_arn);
+		out->user_id = xstrdup_or_null(c->identity_user_id);
+		return 0;
+	}
+	rc = query(c, AWS_SVC_STS, "GetCallerIdentity", NULL, 0, AWS_CALL_IDEMPOTENT,
+		   parse_caller_identity, out, NULL, err);
+	if (!rc && out->account) {
+		c->identity_account = xstrdup(out->account);
+		c->identity_arn = xstrdup_or_null(out->arn);
+		c->identity_user_id = xstrdup_or_null(out->user_id);
+	}
+	return rc;
 }
 
 int sts_get_caller_identity_with(struct aws_client *c, const struct aws_credentials *creds,

@@ -87,6 +87,7 @@ int iam_get_credential_report_ex(struct aws_client *c, struct strbuf *content,
 int iam_get_account_summary(struct aws_client *c, struct iam_summary_entry **entries, size_t *n,
 			    struct strbuf *err);
 
+/* Asked once per client: later calls copy the first answer (no request). */
 int sts_get_caller_identity(struct aws_client *c, struct sts_caller_identity *out,
 			    struct strbuf *err);
 /* With explicit credentials and a single attempt (verifying a new key). */

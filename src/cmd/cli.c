@@ -306,6 +306,15 @@ int cli_parse(struct cli *cli, struct option *opts, int argc, const char **argv,
 			  &cli->g.connect_timeout_ms) < 0 ||
 	    parse_timeout(cli, "--read-timeout", cli->g.read_timeout, &cli->g.read_timeout_ms) < 0)
 		return CMD_USAGE;
+	{
+		struct strbuf e = STRBUF_INIT;
+		if (lock_options_check(&cli->lock, &e) < 0) {
+			usage_error(cli, "%s", e.buf);
+			strbuf_release(&e);
+			return CMD_USAGE;
+		}
+		strbuf_release(&e);
+	}
 	return -1; /* go on */
 }
 
@@ -400,7 +409,7 @@ static void profile_settings_read(struct profile_settings *ps, const char *profi
 
 	if (aws_file_locations_resolve(&loc, NULL, NULL, "linux", NULL, profile, &err) < 0)
 		goto out;
-	f = fopen(loc.config_file, "r");
+	f = fopen(loc.config_file, "re");
 	if (!f)
 		goto out;
 	for (;;) {
@@ -527,4 +536,46 @@ void cli_release(struct cli *cli)
 {
 	aws_client_free(cli->client);
 	cli->client = NULL;
+}
+
+int cli_lock(struct cli *cli, struct aws_client *c, const char *account,
+	     struct account_lock **out)
+{
+	struct strbuf err = STRBUF_INIT;
+	int rc = account_lock_take(&cli->lock, c, account, cli->cmd ? cli->cmd->name : "iamkeys",
+				   out, &err);
+
+	if (rc == LOCK_HELD) {
+		error("%s", err.buf);
+		rc = CMD_LOCKED;
+	} else if (rc == LOCK_STOPPED) {
+		error("interrupted while waiting for the lock of account %s: nothing was changed",
+		      account);
+		rc = CMD_INTERRUPTED;
+	} else if (rc < 0) {
+		error("%s", err.buf);
+		rc = CMD_FAILED;
+	} else {
+		rc = CMD_OK;
+	}
+	strbuf_release(&err);
+	return rc;
+}
+
+int cli_lock_account(struct cli *cli, const char *account, struct account_lock **out,
+		     struct strbuf *err)
+{
+	int rc = account_lock_take(&cli->lock, cli->client, account,
+				   cli->cmd ? cli->cmd->name : "iamkeys", out, err);
+	if (rc == LOCK_STOPPED)
+		strbuf_addstr(err, "interrupted while waiting for the lock: nothing was changed");
+	return rc ? -1 : 0;
+}
+
+void cli_unlock(struct account_lock *l)
+{
+	struct strbuf err = STRBUF_INIT;
+	if (account_lock_release(l, &err) < 0)
+		warning("%s", err.buf);
+	strbuf_release(&err);
 }

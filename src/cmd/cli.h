@@ -9,6 +9,7 @@
 #include "cmd/options.h"
 #include "cmd/output.h"
 #include "core/policy.h"
+#include "engine/lock.h"
 
 enum cmd_result {
 	CMD_OK = 0,       /* exit 0 */
@@ -16,6 +17,8 @@ enum cmd_result {
 	CMD_USAGE = 2,    /* exit 2: bad arguments */
 	CMD_FINDINGS = 3, /* exit 3: findings at or above --fail-on, or blocked steps */
 	CMD_PARTIAL = 4,  /* exit 4: some accounts failed, the others ran (docs/scale.md) */
+	CMD_LOCKED = 5,   /* exit 5: another iamkeys run holds the account's lock */
+	CMD_INTERRUPTED = 6, /* exit 130 / 143: stopped by SIGINT / SIGTERM between steps */
 };
 
 struct global_opts {
@@ -64,6 +67,7 @@ struct cli {
 	struct out_style style;
 	struct aws_client *client; /* built by cli_client() */
 	json_t *dump; /* iamkeys --dump-options: cli_parse appends the command here */
+	struct lock_options lock; /* OPT_LOCK in the commands that change things */
 };
 
 struct command {
@@ -139,5 +143,19 @@ int cli_stdout_for_secret_only(void);
 /* The AWS client for this run (credentials chain, region, endpoint); NULL after printing an error. */
 struct aws_client *cli_client(struct cli *cli);
 void cli_release(struct cli *cli);
+
+/*
+ * Takes the lock of account (cli->lock; see engine/lock.h) for a command
+ * about to change things in it, with c the caller's client. CMD_OK and *out,
+ * or after printing the one line: CMD_LOCKED (another run holds it),
+ * CMD_INTERRUPTED (SIGINT/SIGTERM while waiting) or CMD_FAILED.
+ */
+int cli_lock(struct cli *cli, struct aws_client *c, const char *account,
+	     struct account_lock **out);
+/* Releases it (NULL-safe); a lease taken over or not deleted is one warning line. */
+void cli_unlock(struct account_lock *l);
+/* As cli_lock, without printing: 0, or -1 with the line in err (an --org account's error). */
+int cli_lock_account(struct cli *cli, const char *account, struct account_lock **out,
+		     struct strbuf *err);
 
 #endif

@@ -28,6 +28,7 @@ int cmd_create(struct cli *cli, int argc, const char **argv)
 		  "(default 90d; 0: always create)", 0 },
 		{ "apply", 0, OPT_BOOL, &apply, NULL,
 		  "create the key (without it only the plan is printed)", 0 },
+		OPT_LOCK(cli->lock),
 		OPT_COMMON(cli->g),
 		OPT_TERMINATOR,
 	};
@@ -38,6 +39,7 @@ int cmd_create(struct cli *cli, int argc, const char **argv)
 	struct sink_context sctx;
 	struct sink *sink;
 	struct aws_client *c;
+	struct account_lock *lk = NULL;
 	int rc;
 
 	rc = cli_parse(cli, opts, argc, argv, &rest, 0);
@@ -76,6 +78,14 @@ int cmd_create(struct cli *cli, int argc, const char **argv)
 		strbuf_release(&err);
 		return CMD_FAILED;
 	}
+	if (apply) {
+		rc = cli_lock(cli, c, a.self.account, &lk);
+		if (rc != CMD_OK) {
+			action_ctx_release(&a);
+			strbuf_release(&err);
+			return rc;
+		}
+	}
 	a.stream = cli->fmt == OUTPUT_TABLE ? stdout : NULL;
 	sctx.account = a.self.account;
 	sctx.client = c;
@@ -91,5 +101,6 @@ int cmd_create(struct cli *cli, int argc, const char **argv)
 	sink_free(sink);
 	action_ctx_release(&a);
 	strbuf_release(&err);
+	cli_unlock(lk);
 	return rc;
 }

@@ -21,6 +21,7 @@ int cmd_deactivate(struct cli *cli, int argc, const char **argv)
 			OPT_KEY_EXEMPTIONS(kc),
 			OPT_KEY_ACTION(kc, FORCE_HELP_STATUS),
 			OPT_ORG(kc.org),
+			OPT_LOCK(cli->lock),
 			OPT_COMMON(cli->g),
 			OPT_TERMINATOR,
 		};

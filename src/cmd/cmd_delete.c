@@ -20,6 +20,7 @@ int cmd_delete(struct cli *cli, int argc, const char **argv)
 			OPT_KEY_EXEMPTIONS(kc),
 			OPT_KEY_ACTION(kc, FORCE_HELP_DELETE),
 			OPT_ORG(kc.org),
+			OPT_LOCK(cli->lock),
 			OPT_COMMON(cli->g),
 			OPT_TERMINATOR,
 		};

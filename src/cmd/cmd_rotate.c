@@ -12,11 +12,12 @@
 #include "core/awsconfig.h"
 #include "core/planfile.h"
 #include "core/timeutil.h"
+#include "aws/process.h"
 #include "sinks/sink.h"
 
 static int read_text_file(const char *path, struct strbuf *out, struct strbuf *err)
 {
-	FILE *f = fopen(path, "r");
+	FILE *f = fopen(path, "re");
 	char buf[8192];
 	size_t n;
 	if (!f) {
@@ -46,7 +47,7 @@ static const char *const step_marks[] = {
 };
 
 struct report_counts {
-	size_t users, acted, blocked, nothing, failed, exempt;
+	size_t users, acted, blocked, nothing, failed, exempt, stopped, not_started;
 };
 
 /* Whether the user's line already says the first clause of a step's reason
@@ -62,55 +63,89 @@ static int reason_said(const struct rotate_user *ru, const struct rot_action *a)
 	return said;
 }
 
-/* One line per user (and its steps); with account, each line starts with it. */
+/* The stage a user is in now: the plan's, moved on by the steps done. */
+static enum rotation_stage stage_now(const struct rotate_user *ru)
+{
+	enum rotation_stage stage = ru->stage;
+	size_t j;
+	for (j = 0; j < ru->nsteps; j++) {
+		const struct rotate_step *st = &ru->steps[j];
+		struct rotation_tag t;
+		struct strbuf e = STRBUF_INIT;
+		if (st->state != STEP_DONE)
+			continue;
+		if (st->a.kind == ROT_TAG && !rotation_tag_parse(st->a.tag_value.buf, &t, &e))
+			stage = t.stage;
+		else if (st->a.kind == ROT_CREATE)
+			stage = STAGE_DELIVERED;
+		else if (st->a.kind == ROT_UNTAG)
+			stage = STAGE_IDLE;
+		strbuf_release(&e);
+	}
+	return stage;
+}
+
+/* One user's line (and its steps); with account, the line starts with it. */
+static void print_user(const struct rotate_user *ru, int all, int apply, const char *account,
+		       struct report_counts *n)
+{
+	size_t j;
+	const char *what;
+	n->users++;
+	if (ru->stopped)
+		n->stopped++;
+	else if (ru->failed)
+		n->failed++;
+	else if (ru->outcome == ROT_BLOCKED)
+		n->blocked++;
+	else if (ru->outcome == ROT_ACT)
+		n->acted++;
+	else if (ru->exempt)
+		n->exempt++;
+	else
+		n->nothing++;
+	if (!all && ru->outcome == ROT_NOTHING && !ru->failed)
+		return;
+	what = ru->stopped ? "stopped" : ru->failed ? "failed" : ru->outcome == ROT_BLOCKED ? "blocked"
+				       : ru->outcome == ROT_ACT ? (apply ? "rotated" : "plan")
+								: "nothing to do";
+	printf("%s%s%s [%s] %s: %s\n", account ? account : "", account ? " " : "", ru->user,
+	       rotation_stage_name(ru->stopped ? stage_now(ru) : ru->stage), what, ru->reason.buf);
+	for (j = 0; j < ru->nsteps; j++) {
+		const struct rotate_step *st = &ru->steps[j];
+		struct strbuf d = STRBUF_INIT;
+		rotate_describe_action(&d, &st->a, ru->sink);
+		printf("  %zu. %s", j + 1, d.buf);
+		/* the step's why, unless the user's line says it already */
+		if (st->a.reason.len && !reason_said(ru, &st->a))
+			printf(": %s", st->a.reason.buf);
+		if (st->state != STEP_PLANNED)
+			printf(" -> %s%s%s", step_marks[st->state], st->detail.len ? ": " : "",
+			       st->detail.buf);
+		putchar('\n');
+		strbuf_release(&d);
+	}
+	/* a run may be stopped (or killed) at any time: what was done is out already */
+	fflush(stdout);
+}
+
 static void print_users(const struct rotate_report *r, int all, int apply, const char *account,
 			struct report_counts *n)
 {
-	size_t i, j;
-	for (i = 0; i < r->n; i++) {
-		const struct rotate_user *ru = &r->users[i];
-		const char *what;
-		n->users++;
-		if (ru->failed)
-			n->failed++;
-		else if (ru->outcome == ROT_BLOCKED)
-			n->blocked++;
-		else if (ru->outcome == ROT_ACT)
-			n->acted++;
-		else if (ru->exempt)
-			n->exempt++;
-		else
-			n->nothing++;
-		if (!all && ru->outcome == ROT_NOTHING && !ru->failed)
-			continue;
-		what = ru->failed ? "failed" : ru->outcome == ROT_BLOCKED ? "blocked"
-					    : ru->outcome == ROT_ACT ? (apply ? "rotated" : "plan")
-								     : "nothing to do";
-		printf("%s%s%s [%s] %s: %s\n", account ? account : "", account ? " " : "", ru->user,
-		       rotation_stage_name(ru->stage), what, ru->reason.buf);
-		for (j = 0; j < ru->nsteps; j++) {
-			const struct rotate_step *st = &ru->steps[j];
-			struct strbuf d = STRBUF_INIT;
-			rotate_describe_action(&d, &st->a, ru->sink);
-			printf("  %zu. %s", j + 1, d.buf);
-			/* the step's why, unless the user's line says it already */
-			if (st->a.reason.len && !reason_said(ru, &st->a))
-				printf(": %s", st->a.reason.buf);
-			if (st->state != STEP_PLANNED)
-				printf(" -> %s%s%s", step_marks[st->state], st->detail.len ? ": " : "",
-				       st->detail.buf);
-			putchar('\n');
-			strbuf_release(&d);
-		}
-	}
+	size_t i;
+	for (i = 0; i < r->n; i++)
+		print_user(&r->users[i], all, apply, account, n);
+	n->not_started += r->not_started;
 }
 
 static void print_totals(const struct report_counts *n, int apply)
 {
-	printf("%zu user%s: %zu %s, %zu blocked, %zu failed, %zu exempt, %zu with nothing to do%s\n",
+	printf("%zu user%s: %zu %s, %zu blocked, %zu failed, %zu exempt, %zu with nothing to do",
 	       n->users, n->users == 1 ? "" : "s", n->acted, apply ? "acted on" : "with a plan",
-	       n->blocked, n->failed, n->exempt, n->nothing,
-	       apply || !n->acted ? "" : " (dry run: nothing changed; add --apply)");
+	       n->blocked, n->failed, n->exempt, n->nothing);
+	if (n->stopped || n->not_started)
+		printf(", %zu stopped, %zu not started", n->stopped, n->not_started);
+	printf("%s\n", apply || !n->acted ? "" : " (dry run: nothing changed; add --apply)");
 }
 
 static void print_report(const struct rotate_report *r, int all, int apply)
@@ -119,6 +154,51 @@ static void print_report(const struct rotate_report *r, int all, int apply)
 	memset(&n, 0, sizeof(n));
 	print_users(r, all, apply, NULL, &n);
 	print_totals(&n, apply);
+}
+
+/* rotate_options.user_done for the table: each user's line as soon as it is done. */
+struct stream_ctx {
+	int all, apply;
+	struct report_counts n;
+};
+
+static void stream_user(void *arg, const struct rotate_user *ru)
+{
+	struct stream_ctx *s = arg;
+	print_user(ru, s->all, s->apply, NULL, &s->n);
+}
+
+/* rotate_options.stop: a SIGINT/SIGTERM, or the account's lock no longer certain. */
+static int should_stop(void *arg)
+{
+	return interrupt_signal() || !account_lock_valid(arg);
+}
+
+/*
+ * After a run that stopped early: one line saying why, where each user
+ * stopped, and how to go on. The cmd_result.
+ */
+static int report_stopped(const struct rotate_report *r, const char *account)
+{
+	struct strbuf sb = STRBUF_INIT;
+	int sig = interrupt_signal();
+	size_t i;
+
+	if (sig)
+		strbuf_addf(&sb, "interrupted by %s", interrupt_name(sig));
+	else
+		strbuf_addf(&sb, "the lease of account %s was lost (taken over, or not renewed "
+				 "in time)", account ? account : "?");
+	strbuf_addstr(&sb, ": stopped before the next step");
+	for (i = 0; i < r->n; i++)
+		if (r->users[i].stopped)
+			strbuf_addf(&sb, "; %s stopped in stage %s", r->users[i].user,
+				    rotation_stage_name(stage_now(&r->users[i])));
+	strbuf_addf(&sb, "; %zu user%s not started; run 'rotate --apply' again to go on",
+		    r->not_started, r->not_started == 1 ? "" : "s");
+	error("%s", sb.buf);
+	strbuf_release(&sb);
+	return sig ? CMD_INTERRUPTED : CMD_FAILED;
 }
 
 static int report_exit(const struct rotate_report *r)
@@ -159,6 +239,7 @@ static int rotate_self(struct cli *cli, int apply, long verify_timeout_ms, int f
 	struct sink *sink = NULL;
 	struct sink_context sc;
 	struct new_secret ns;
+	struct account_lock *lk = NULL;
 	const char *user;
 	int rc = CMD_FAILED;
 	size_t i;
@@ -222,6 +303,10 @@ static int rotate_self(struct cli *cli, int apply, long verify_timeout_ms, int f
 		rc = CMD_OK;
 		goto out;
 	}
+	rc = cli_lock(cli, c, id.account, &lk);
+	if (rc != CMD_OK)
+		goto out;
+	rc = CMD_FAILED;
 	memset(&sc, 0, sizeof(sc));
 	sc.user = user;
 	sc.account = id.account;
@@ -296,6 +381,7 @@ static int rotate_self(struct cli *cli, int apply, long verify_timeout_ms, int f
 	       nk.access_key_id, target.buf);
 	rc = CMD_OK;
 out:
+	cli_unlock(lk);
 	sink_free(sink);
 	aws_client_free(c);
 	aws_client_free(nc);
@@ -318,6 +404,7 @@ static void free_rotate_report(void *p)
 
 /* What each account's rotation gets: the options, and with --plan the saved plan. */
 struct rotate_org_ctx {
+	struct cli *cli;
 	const struct rotate_options *o;
 	json_t *plan; /* --plan: Users rows carrying their AccountId; NULL without */
 };
@@ -328,10 +415,15 @@ static int rotate_account(void *ctx, struct aws_client *c, struct org_account *a
 	const struct rotate_org_ctx *x = ctx;
 	struct rotate_report *r = xcalloc(1, sizeof(*r));
 	struct rotate_options o = *x->o;
+	struct account_lock *lk = NULL;
 	json_t *mine = NULL;
 	int rc;
 
 	a->result = r;
+	if (o.apply && cli_lock_account(x->cli, a->id, &lk, err) < 0)
+		return -1;
+	o.stop = should_stop;
+	o.stop_arg = lk;
 	if (x->plan) {
 		/* this account's rows of the plan, and nothing else */
 		json_t *users = json_array(), *ju;
@@ -344,6 +436,7 @@ static int rotate_account(void *ctx, struct aws_client *c, struct org_account *a
 	}
 	rc = rotate_run(c, &o, r, err);
 	json_decref(mine);
+	cli_unlock(lk);
 	return rc;
 }
 
@@ -380,10 +473,10 @@ static int rotate_accounts(struct cli *cli, struct org_opts *org, const struct r
 {
 	struct org_run run;
 	struct report_counts n;
-	struct rotate_org_ctx x = { o, o->plan_in };
+	struct rotate_org_ctx x = { cli, o, o->plan_in };
 	json_t *doc = NULL, *users = NULL;
 	struct strbuf err = STRBUF_INIT;
-	int rc = CMD_OK, missing = 0;
+	int rc = CMD_OK, missing = 0, stopped = 0;
 	size_t i, j;
 
 	if (org_run(cli, org, jobs, rotate_account, &x, &run) < 0)
@@ -417,6 +510,11 @@ static int rotate_accounts(struct cli *cli, struct org_opts *org, const struct r
 		if (cli->fmt != OUTPUT_JSON)
 			print_users(r, all, o->apply, run.accounts[i].id, &n);
 	}
+	for (i = 0; i < run.n; i++) {
+		const struct rotate_report *r = run.accounts[i].result;
+		if (!run.accounts[i].failed && r && r->stopped)
+			stopped = report_stopped(r, run.accounts[i].id);
+	}
 	org_report_failures(&run);
 	if (o->plan_in)
 		missing = plan_accounts_not_run(o->plan_in, &run);
@@ -445,6 +543,8 @@ static int rotate_accounts(struct cli *cli, struct org_opts *org, const struct r
 		if (missing && rc != CMD_FAILED)
 			rc = CMD_PARTIAL;
 	}
+	if (stopped)
+		rc = stopped;
 	strbuf_release(&err);
 	org_run_release(&run, free_rotate_report);
 	return rc;
@@ -486,6 +586,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		{ "follow-symlinks", 0, OPT_BOOL, &follow_symlinks, NULL, "profile: edit the file a symbolic link points to outside its directory", 0 },
 		OPT_ORG(org),
 		{ "jobs", 'j', OPT_INT, &jobs, "N", "accounts at once with --org/--accounts (default 8)", 0 },
+		OPT_LOCK(cli->lock),
 		OPT_COMMON_NO_CSV(cli->g),
 		OPT_TERMINATOR,
 	};
@@ -494,6 +595,8 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	struct strbuf err = STRBUF_INIT, text = STRBUF_INIT, tagbuf = STRBUF_INIT;
 	json_t *plan_doc = NULL;
 	struct aws_client *c;
+	struct account_lock *lk = NULL;
+	struct stream_ctx stream;
 	int rc;
 	size_t i;
 
@@ -655,6 +758,27 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		rc = rotate_accounts(cli, &org, &o, jobs, all, plan_out, overwrite);
 		goto done;
 	}
+	if (apply) {
+		struct sts_caller_identity id = { 0 };
+		if (sts_get_caller_identity(c, &id, &err) < 0) {
+			error("%s", err.buf);
+			goto done;
+		}
+		rc = cli_lock(cli, c, id.account, &lk);
+		sts_caller_identity_release(&id);
+		if (rc != CMD_OK)
+			goto done;
+		rc = CMD_FAILED; /* o.now stays 0: AWS's time, read after any wait for the lock */
+	}
+	o.stop = should_stop;
+	o.stop_arg = lk;
+	memset(&stream, 0, sizeof(stream));
+	if (cli->fmt == OUTPUT_TABLE) {
+		stream.all = all;
+		stream.apply = apply;
+		o.user_done = stream_user;
+		o.user_done_arg = &stream;
+	}
 	if (rotate_run(c, &o, &r, &err) < 0) {
 		error("%s", err.buf);
 		if (r.bad_plan)
@@ -677,13 +801,17 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		fputc('\n', stdout);
 		json_decref(doc);
 	} else {
-		print_report(&r, all, apply);
+		stream.n.not_started = r.not_started;
+		print_totals(&stream.n, apply);
 	}
 	rc = report_exit(&r);
 	for (i = 0; i < r.n && apply; i++)
 		if (r.users[i].failed)
 			rc = CMD_FINDINGS;
+	if (r.stopped)
+		rc = report_stopped(&r, r.account);
 done:
+	cli_unlock(lk);
 	org_opts_release(&org);
 	rotate_report_release(&r);
 	rotconf_release(&conf);
@@ -707,6 +835,7 @@ int cmd_rollback(struct cli *cli, int argc, const char **argv)
 	struct option opts[] = {
 		{ "user", 0, OPT_STRING, &user, "NAME", "the user whose rotation to roll back (required)", 0 },
 		{ "apply", 0, OPT_BOOL, &apply, NULL, "carry it out (default: print the plan)", 0 },
+		OPT_LOCK(cli->lock),
 		OPT_COMMON_NO_CSV(cli->g),
 		OPT_TERMINATOR,
 	};
@@ -714,6 +843,7 @@ int cmd_rollback(struct cli *cli, int argc, const char **argv)
 	struct rotate_report r;
 	struct strbuf err = STRBUF_INIT;
 	struct aws_client *c;
+	struct account_lock *lk = NULL;
 
 	memset(&r, 0, sizeof(r));
 	rc = cli_parse(cli, opts, argc, argv, &rest, 0);
@@ -727,10 +857,23 @@ int cmd_rollback(struct cli *cli, int argc, const char **argv)
 	c = cli_client(cli);
 	if (!c)
 		return CMD_FAILED;
+	if (apply) {
+		struct sts_caller_identity id = { 0 };
+		if (sts_get_caller_identity(c, &id, &err) < 0) {
+			error("%s", err.buf);
+			strbuf_release(&err);
+			return CMD_FAILED;
+		}
+		rc = cli_lock(cli, c, id.account, &lk);
+		sts_caller_identity_release(&id);
+		if (rc != CMD_OK)
+			return rc;
+	}
 	if (rotate_rollback(c, user, apply, 0, &r, &err) < 0) {
 		error("%s", err.buf);
 		strbuf_release(&err);
 		rotate_report_release(&r);
+		cli_unlock(lk);
 		return CMD_FAILED;
 	}
 	if (cli->fmt == OUTPUT_JSON) {
@@ -744,5 +887,6 @@ int cmd_rollback(struct cli *cli, int argc, const char **argv)
 	rc = report_exit(&r);
 	rotate_report_release(&r);
 	strbuf_release(&err);
+	cli_unlock(lk);
 	return rc;
 }

@@ -91,13 +91,18 @@ const struct permission permissions[] = {
 
 	{ "org", "organizations:ListAccounts", "*", "--org", 0, NULL },
 	{ "org", "sts:AssumeRole", "arn:aws:iam::*:role/OrganizationAccountAccessRole", "--org, --accounts", 0, "the role of --role-name; it needs the command's own policy" },
+
+	{ "lock:dynamodb", "dynamodb:PutItem", "{table}", "", 0, "takes the lease" },
+	{ "lock:dynamodb", "dynamodb:GetItem", "{table}", "", 0, "who holds it" },
+	{ "lock:dynamodb", "dynamodb:UpdateItem", "{table}", "", 0, "renews it" },
+	{ "lock:dynamodb", "dynamodb:DeleteItem", "{table}", "", 0, "releases it" },
 	{ NULL, NULL, NULL, NULL, 0, NULL },
 };
 
 int permissions_know_command(const char *command)
 {
 	const struct permission *p;
-	if (!strcmp(command, "org") || !strncmp(command, "sink:", 5))
+	if (!strcmp(command, "org") || !strncmp(command, "sink:", 5) || !strncmp(command, "lock:", 5))
 		return 0;
 	for (p = permissions; p->scope; p++)
 		if (!strcmp(p->scope, command))
@@ -213,8 +218,10 @@ static void add_action(json_t *stmts, const char *resource, const char *action)
 					       action, "Resource", resource));
 }
 
-json_t *permissions_policy(const char *command, const char *sink, int org, struct strbuf *err)
+json_t *permissions_policy(const char *command, const char *sink, int org, const char *lock_table,
+			   struct strbuf *err)
 {
+	struct strbuf table = STRBUF_INIT;
 	struct strbuf arn = STRBUF_INIT;
 	const char *sink_scope = NULL, *sink_scope2 = NULL;
 	const struct permission *p;
@@ -233,12 +240,18 @@ json_t *permissions_policy(const char *command, const char *sink, int org, struc
 		strbuf_release(&arn);
 		return NULL;
 	}
+	if (lock_table)
+		/* the table is in the run's region, in the caller's own account */
+		strbuf_addf(&table, "arn:aws:dynamodb:*:*:table/%s", lock_table);
 	stmts = json_array();
 	for (p = permissions; p->scope; p++) {
-		int is_command = strcmp(p->scope, "org") && strncmp(p->scope, "sink:", 5);
+		int is_command = strcmp(p->scope, "org") && strncmp(p->scope, "sink:", 5) &&
+				 strncmp(p->scope, "lock:", 5);
 		if ((is_command && (!command || !strcmp(p->scope, command))) ||
 		    (org && !strcmp(p->scope, "org")))
 			add_action(stmts, p->resource, p->action);
+		else if (lock_table && !strcmp(p->scope, "lock:dynamodb"))
+			add_action(stmts, table.buf, p->action);
 		else if ((sink_scope && !strcmp(p->scope, sink_scope)) ||
 			 (sink_scope2 && !strcmp(p->scope, sink_scope2)))
 			add_action(stmts, arn.buf, p->action);
@@ -256,5 +269,6 @@ json_t *permissions_policy(const char *command, const char *sink, int org, struc
 		free(v);
 	}
 	strbuf_release(&arn);
+	strbuf_release(&table);
 	return json_pack("{s:s, s:o}", "Version", "2012-10-17", "Statement", stmts);
 }

@@ -45,7 +45,8 @@ extern const struct permission permissions[];
  * sorted. Returns NULL with a one-line error in err for an unknown command
  * or sink. Caller owns the result.
  */
-json_t *permissions_policy(const char *command, const char *sink, int org, struct strbuf *err);
+json_t *permissions_policy(const char *command, const char *sink, int org, const char *lock_table,
+			   struct strbuf *err);
 /* The whole table as a JSON array (for iamkeys --dump-options). */
 json_t *permissions_json(void);
 /* 1 if command is a command the table names (not "org" or "sink:..."), else 0. */

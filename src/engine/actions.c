@@ -4,6 +4,7 @@
  */
 #include "core/compat.h"
 #include "engine/actions.h"
+#include "aws/process.h"
 #include "cmd/cli.h"
 #include "aws/client.h"
 #include "aws/iam.h"
@@ -789,6 +790,9 @@ int action_run_selection(struct action_ctx *a, enum key_action_kind kind,
 					  k->exempt_reason);
 			continue;
 		}
+		/* SIGINT/SIGTERM: the change in flight completed; no next one */
+		if (interrupt_signal())
+			break;
 		strbuf_reset(&why);
 		selection_reason(&why, k, f, a->o.now);
 		action_change_key(a, kind, k->user, k->key_id, why.buf);
@@ -963,6 +967,7 @@ static int check_key_args(struct cli *cli, const struct key_command *kc)
 #define KEY_ACCOUNT_JOBS 4
 
 struct key_account_ctx {
+	struct cli *cli;
 	enum key_action_kind kind;
 	struct action_options o;
 	struct key_selection sel;
@@ -981,11 +986,18 @@ static int key_account(void *ctx, struct aws_client *c, struct org_account *acc,
 	struct action_ctx *a = xcalloc(1, sizeof(*a));
 	struct key_selection sel = k->sel;
 
+	struct account_lock *lk = NULL;
+	int rc;
+
 	acc->result = a;
 	if (action_ctx_init(a, c, &k->o, err) < 0)
 		return -1;
 	sel.audit.now = a->o.now; /* this account's AWS time */
-	return action_run_selection(a, k->kind, &sel, err);
+	if (k->o.apply && cli_lock_account(k->cli, acc->id, &lk, err) < 0)
+		return -1;
+	rc = action_run_selection(a, k->kind, &sel, err);
+	cli_unlock(lk);
+	return rc;
 }
 
 /* deactivate / delete with a selector in every account of --org / --accounts. */
@@ -1001,6 +1013,7 @@ static int key_command_accounts(struct cli *cli, struct key_command *kc,
 	size_t i, j, planned = 0, nrows = 0;
 
 	memset(&k, 0, sizeof(k));
+	k.cli = cli;
 	k.kind = kc->kind;
 	k.o.apply = kc->apply;
 	k.o.force = kc->force;
@@ -1067,6 +1080,7 @@ int key_command_run(struct cli *cli, struct key_command *kc)
 	struct key_selection sel;
 	struct strbuf err = STRBUF_INIT;
 	struct aws_client *c;
+	struct account_lock *lk = NULL;
 	int rc;
 	size_t i;
 
@@ -1101,6 +1115,14 @@ int key_command_run(struct cli *cli, struct key_command *kc)
 	}
 	if (!kc->keys.n)
 		sel.audit.now = a.o.now;
+	if (kc->apply) {
+		rc = cli_lock(cli, c, a.self.account, &lk);
+		if (rc != CMD_OK) {
+			action_ctx_release(&a);
+			strbuf_release(&err);
+			return rc;
+		}
+	}
 	a.stream = cli->fmt == OUTPUT_TABLE ? stdout : NULL;
 	rc = CMD_OK;
 	if (kc->keys.n) {
@@ -1117,6 +1139,7 @@ int key_command_run(struct cli *cli, struct key_command *kc)
 	actions_print_plan_note(&a);
 	action_ctx_release(&a);
 	strbuf_release(&err);
+	cli_unlock(lk);
 	return rc;
 }
 

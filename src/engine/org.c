@@ -27,7 +27,7 @@ void org_opts_release(struct org_opts *o)
 
 static int read_accounts_file(const char *path, struct strbuf *out, struct strbuf *err)
 {
-	FILE *f = fopen(path, "r");
+	FILE *f = fopen(path, "re");
 	char buf[8192];
 	size_t n;
 

@@ -645,6 +645,11 @@ out:
 	return rc;
 }
 
+static int stop_requested(const struct rotate_options *o)
+{
+	return o->stop && o->stop(o->stop_arg);
+}
+
 /* Carries out the steps of one user in order; stops at the first failure. */
 static void apply_user(const struct exec_ctx *x, struct live_user *u, struct rotate_user *ru)
 {
@@ -662,6 +667,15 @@ static void apply_user(const struct exec_ctx *x, struct live_user *u, struct rot
 		struct rot_action *a = &st->a;
 		int rc;
 
+		if (stop_requested(x->o)) {
+			/* between steps: every step so far is complete, the next is not begun */
+			for (; i < ru->nsteps; i++) {
+				ru->steps[i].state = STEP_SKIPPED;
+				strbuf_addstr(&ru->steps[i].detail, "not started: the run was stopped");
+			}
+			ru->stopped = 1;
+			break;
+		}
 		strbuf_reset(&e);
 		/* verify live state before every change */
 		live_release(u);
@@ -723,7 +737,7 @@ static void apply_user(const struct exec_ctx *x, struct live_user *u, struct rot
 			if (t.stage == STAGE_INTENT) {
 				/* this run's mark: its run id, the time it is written */
 				memcpy(t.run, x->run_id, sizeof(t.run));
-				t.t = c->now ? c->now() : aws_clock_now();
+				t.t = aws_client_now(c);
 				strbuf_reset(&a->tag_value);
 				rotation_tag_format(&a->tag_value, &t);
 				intent_ms = aws_monotonic_ms();
@@ -822,23 +836,27 @@ static struct rotate_user *report_add(struct rotate_report *r, const char *user)
 	return ru;
 }
 
+static void rotate_user_release(struct rotate_user *ru)
+{
+	size_t j;
+	for (j = 0; j < ru->nsteps; j++) {
+		strbuf_release(&ru->steps[j].a.tag_value);
+		strbuf_release(&ru->steps[j].a.reason);
+		strbuf_release(&ru->steps[j].detail);
+	}
+	free(ru->steps);
+	free(ru->user);
+	free(ru->sink);
+	free(ru->tag);
+	free(ru->keys);
+	strbuf_release(&ru->reason);
+}
+
 void rotate_report_release(struct rotate_report *r)
 {
-	size_t i, j;
-	for (i = 0; i < r->n; i++) {
-		struct rotate_user *ru = &r->users[i];
-		for (j = 0; j < ru->nsteps; j++) {
-			strbuf_release(&ru->steps[j].a.tag_value);
-			strbuf_release(&ru->steps[j].a.reason);
-			strbuf_release(&ru->steps[j].detail);
-		}
-		free(ru->steps);
-		free(ru->user);
-		free(ru->sink);
-		free(ru->tag);
-		free(ru->keys);
-		strbuf_release(&ru->reason);
-	}
+	size_t i;
+	for (i = 0; i < r->n; i++)
+		rotate_user_release(&r->users[i]);
 	free(r->users);
 	free(r->account);
 	memset(r, 0, sizeof(*r));
@@ -1243,6 +1261,23 @@ out:
 	return 0;
 }
 
+/*
+ * rotate_one for the next user unless the run is to stop (left: the users
+ * not done yet, this one included), then the user_done callback.
+ * 1 when the run stops here.
+ */
+static int next_user(const struct exec_ctx *x, const char *name, const char *path,
+		     json_t *planned, struct rotate_report *r, size_t left)
+{
+	if (stop_requested(x->o)) {
+		r->stopped = 1;
+		r->not_started = left;
+		return 1;
+	}
+	rotate_one(x, name, path, planned, r);
+	return 0;
+}
+
 static int setup_ctx(struct aws_client *c, struct exec_ctx *x, struct rotate_report *r,
 		     struct sts_caller_identity *id, struct aws_credentials *mine, struct strbuf *err)
 {
@@ -1302,7 +1337,8 @@ int rotate_run(struct aws_client *c, const struct rotate_options *o, struct rota
 				strbuf_addstr(err, "the plan has a user without UserName");
 				goto out;
 			}
-			rotate_one(&x, name, NULL, ju, r);
+			if (next_user(&x, name, NULL, ju, r, json_array_size(list) - i))
+				break;
 		}
 	} else if (o->nusers) {
 		for (i = 0; i < o->nusers; i++) {
@@ -1317,26 +1353,46 @@ int rotate_run(struct aws_client *c, const struct rotate_options *o, struct rota
 				}
 				goto out;
 			}
-			rotate_one(&x, u.user_name, u.path, NULL, r);
+			if (next_user(&x, u.user_name, u.path, NULL, r, o->nusers - i)) {
+				iam_user_release(&u);
+				break;
+			}
 			iam_user_release(&u);
 		}
 	} else {
 		if (iam_list_users(c, NULL, &users, err) < 0)
 			goto out;
 		for (i = 0; i < users.nusers; i++)
-			rotate_one(&x, users.users[i].user_name, users.users[i].path, NULL, r);
+			if (next_user(&x, users.users[i].user_name, users.users[i].path, NULL, r,
+				      users.nusers - i))
+				break;
 	}
 	check_sinks(&x, r);
-	for (i = 0; o->apply && i < r->n; i++) {
+	for (i = 0; i < r->n; i++) {
 		struct rotate_user *ru = &r->users[i];
-		struct live_user u;
-		if (ru->outcome != ROT_ACT || ru->failed)
-			continue;
-		memset(&u, 0, sizeof(u));
-		u.name = ru->user;
-		u.rotation_tag = xstrdup_or_null(ru->tag); /* the tag the plan saw */
-		apply_user(&x, &u, ru);
-		live_release(&u);
+		if (o->apply && ru->outcome == ROT_ACT && !ru->failed) {
+			struct live_user u;
+			if (stop_requested(o))
+				break;
+			memset(&u, 0, sizeof(u));
+			u.name = ru->user;
+			u.rotation_tag = xstrdup_or_null(ru->tag); /* the tag the plan saw */
+			apply_user(&x, &u, ru);
+			live_release(&u);
+		}
+		if (o->user_done)
+			o->user_done(o->user_done_arg, ru);
+		if (ru->stopped) {
+			i++;
+			break;
+		}
+	}
+	if (i < r->n) {
+		/* stopped: the users not come to are not reported, only counted */
+		r->stopped = 1;
+		r->not_started += r->n - i;
+		while (r->n > i)
+			rotate_user_release(&r->users[--r->n]);
 	}
 	rc = 0;
 out:

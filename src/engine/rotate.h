@@ -15,6 +15,8 @@
 
 struct aws_client;
 
+struct rotate_user;
+
 struct rotate_options {
 	struct rot_policy policy;   /* built-in defaults or command-line values */
 	struct rotconf_settings cli; /* what the command line gave explicitly (-1/NULL = not) */
@@ -32,6 +34,13 @@ struct rotate_options {
 	/* several accounts in one run (--org, --accounts): */
 	int skip_missing_users;     /* a --user that is not in this account is skipped */
 	int local_sinks_need_account; /* file: and profile: sinks must contain {account} */
+	/* asked before each user and each step: non-zero = stop there (SIGINT,
+	 * SIGTERM, a lost lock); NULL = never. The step in flight completes. */
+	int (*stop)(void *arg);
+	void *stop_arg;
+	/* called when a user is finished, so its line can go out at once; may be NULL */
+	void (*user_done)(void *arg, const struct rotate_user *ru);
+	void *user_done_arg;
 };
 
 enum rotate_step_state { STEP_PLANNED, STEP_DONE, STEP_FAILED, STEP_REFUSED, STEP_SKIPPED };
@@ -54,6 +63,7 @@ struct rotate_user {
 	size_t nsteps;
 	int failed;     /* a step failed or was refused */
 	int exempt;
+	int stopped;    /* the run stopped before this user's next step (o->stop) */
 };
 
 struct rotate_report {
@@ -62,6 +72,8 @@ struct rotate_report {
 	char *account;
 	int bad_plan;   /* rotate_run refused the whole --plan file (exit 2) */
 	time_t now; /* the time the plan was made with (AWS's) */
+	int stopped;        /* o->stop ended the run early */
+	size_t not_started; /* the users it did not come to */
 };
 
 /* 0, or -1 with a one-line message (listing users, reading the caller...). */

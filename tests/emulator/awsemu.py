@@ -36,6 +36,9 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import dynamodb_service  # noqa: E402  (DynamoDB, in its own file)
+
 UTC = datetime.timezone.utc
 
 
@@ -50,6 +53,8 @@ QUERY_SERVICES = {"iam": ("2010-05-08", IAM_NS), "sts": ("2011-06-15", STS_NS)}
 JSON_TARGETS = {"secretsmanager": "secretsmanager", "ssm": "AmazonSSM",
                 "organizations": "AWSOrganizationsV20161128"}
 TARGET_TO_SERVICE = {v: k for k, v in JSON_TARGETS.items()}
+# services of another JSON version: (Content-Type, prefix of the error __type)
+JSON_VERSIONS = {}
 GLOBAL_REGION_SERVICES = ("iam", "organizations")  # signed for us-east-1 only
 
 REPORT_HEADER = ("user,arn,user_creation_time,password_enabled,password_last_used,"
@@ -790,9 +795,11 @@ class Emulator:
             sso_tokens[e["access_token"]] = e
             if e["refresh_token"]:
                 sso_refresh[e["refresh_token"]] = e
+        dynamodb = dynamodb_service.load_tables(fx)
         with self.lock:
             self.accounts = accounts
             self.keys = keys
+            self.dynamodb = dynamodb
             self.sessions = {}
             self.org = org
             self.web_identities = webs
@@ -930,7 +937,8 @@ class Emulator:
                                     "description": p["description"],
                                     "last_modified": iso_dump(p["last_modified"])}
                                    for p in acc.params.values()],
-                    "credential_report": self._dump_report(acc.report)})
+                    "credential_report": self._dump_report(acc.report),
+                    "dynamodb_tables": dynamodb_service.dump_tables(self, acc.id)})
             org = None
             if self.org:
                 org = dict(self.org)
@@ -1201,7 +1209,7 @@ class Emulator:
         else:
             body = json.dumps(result if result is not None else {},
                               separators=(",", ":")).encode("utf-8")
-            hdr["Content-Type"] = "application/x-amz-json-1.1"
+            hdr["Content-Type"] = JSON_VERSIONS.get(ctx.service, ("application/x-amz-json-1.1",))[0]
         return Response(200, hdr, body)
 
     def _error(self, ctx, e):
@@ -1216,9 +1224,13 @@ class Emulator:
             if e.message is not None:
                 d[json_message_key(ctx.service, e.code)] = e.message
             d.update(e.extra)
-            body = json.dumps(d, separators=(",", ":")).encode("utf-8")
             hdr["Content-Type"] = "application/x-amz-json-1.1"
             hdr["x-amzn-ErrorType"] = e.code
+            if ctx.service in JSON_VERSIONS:  # DynamoDB: the type in the body only
+                hdr["Content-Type"], prefix = JSON_VERSIONS[ctx.service]
+                d["__type"] = prefix + e.code
+                del hdr["x-amzn-ErrorType"]
+            body = json.dumps(d, separators=(",", ":")).encode("utf-8")
         else:
             ns = QUERY_SERVICES.get(ctx.service, (None, IAM_NS))[1]
             body = xml_error(ns, e.code, e.message, e.sender, ctx.request_id)
@@ -2608,6 +2620,9 @@ HANDLERS = {
     "organizations": {"ListAccounts": org_list_accounts,
                       "DescribeOrganization": org_describe_organization},
 }
+
+
+dynamodb_service.register(sys.modules[__name__])
 
 
 # --------------------------------------------------------------------------------------

@@ -291,3 +291,14 @@ def iter_keys(fixture):
         for u in acc.get("users", []):
             for k in u.get("keys", []):
                 yield acc["id"], u["name"], k
+
+
+def with_lock_table(fx, name="iamkeys-locks", region="us-east-1", account=None):
+    """fx with an empty DynamoDB table for iamkeys' --lock dynamodb:NAME (partition key
+    LockID, a string) in the first account (or account)."""
+    for a in fx["accounts"]:
+        if account is None or a["id"] == account:
+            a.setdefault("dynamodb_tables", []).append(
+                {"name": name, "region": region, "key": "LockID", "items": []})
+            break
+    return fx

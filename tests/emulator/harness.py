@@ -67,6 +67,10 @@ class Emulator:
         self.tmpdir = tempfile.mkdtemp(prefix="awsemu-")
         self.home = os.path.join(self.tmpdir, "home")
         os.mkdir(self.home)
+        # iamkeys' local locks: one directory per emulator, so that parallel test runs
+        # (each with its own emulator) never share one
+        self.lock_dir = os.path.join(self.tmpdir, "locks")
+        os.mkdir(self.lock_dir, 0o700)
         state = os.path.join(self.tmpdir, "state.json")
         with open(state, "w") as f:
             json.dump(self._fixture, f)
@@ -263,7 +267,8 @@ class Emulator:
         e.update({"AWS_ACCESS_KEY_ID": access_key_id, "AWS_SECRET_ACCESS_KEY": secret,
                   "AWS_ENDPOINT_URL": self.url, "AWS_REGION": REGION,
                   "AWS_DEFAULT_REGION": REGION, "HOME": home or self.home,
-                  "AWS_EC2_METADATA_DISABLED": "true", "AWS_PAGER": ""})
+                  "AWS_EC2_METADATA_DISABLED": "true", "AWS_PAGER": "",
+                  "IAMKEYS_LOCK_DIR": self.lock_dir})
         if session_token:
             e["AWS_SESSION_TOKEN"] = session_token
         c = self.clock()

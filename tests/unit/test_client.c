@@ -2,6 +2,7 @@
 #include "aws/client.h"
 #include "aws/credentials.h"
 #include "aws/iam.h"
+#include "aws/dynamodb.h"
 #include "core/strbuf.h"
 #include "fake_transport.h"
 
@@ -412,6 +413,58 @@ static void test_query_aerr_filled(void **state)
 	aws_error_release(&e);
 	done(c);
 	strbuf_release(&body);
+	strbuf_release(&err);
+}
+
+/* ---- DynamoDB (JSON 1.0) --------------------------------------------- */
+
+static void test_dynamodb_call(void **state)
+{
+	static const struct fake_step steps[] = {
+	    {
+		.method = "POST",
+		.url = "https://dynamodb.eu-west-1.amazonaws.com/",
+		.body = "{\"TableName\":\"locks\",\"Key\":{\"LockID\":{\"S\":\"iamkeys/1\"}},"
+			"\"ConsistentRead\":true}",
+		.headers = {"Content-Type: application/x-amz-json-1.0",
+			    "X-Amz-Target: DynamoDB_20120810.GetItem",
+			    "Host: dynamodb.eu-west-1.amazonaws.com",
+			    "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"
+			    "20150830/eu-west-1/dynamodb/aws4_request, "
+			    "SignedHeaders=content-type;host;x-amz-date;x-amz-target, "},
+		.reply_headers = {"Content-Type: application/x-amz-json-1.0"},
+		.reply_body = "{\"Item\":{\"LockID\":{\"S\":\"iamkeys/1\"},\"Expires\":{\"N\":\"42\"}}}",
+	    },
+	    {
+		.headers = {"X-Amz-Target: DynamoDB_20120810.PutItem"},
+		.status = 400,
+		.reply_headers = {"x-amzn-RequestId: d-1",
+				  "Content-Type: application/x-amz-json-1.0"},
+		.reply_body = "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+			      "ConditionalCheckFailedException\",\"message\":\"The conditional "
+			      "request failed\"}",
+	    },
+	};
+	static const char *const env[] = {"AWS_DEFAULT_REGION=eu-west-1", NULL};
+	struct aws_client *c = client_env(steps, ARRAY_SIZE(steps), env, NULL);
+	struct strbuf err = STRBUF_INIT;
+	json_t *req = json_pack("{s:s, s:{s:o}, s:b}", "TableName", "locks", "Key", "LockID",
+				ddb_s("iamkeys/1"), "ConsistentRead", 1);
+	json_t *out = NULL;
+
+	assert_int_equal(dynamodb_call(c, "GetItem", req, &out, &err), 0);
+	assert_string_equal(ddb_get(json_object_get(out, "Item"), "Expires"), "42");
+	assert_string_equal(ddb_get(json_object_get(out, "Item"), "LockID"), "iamkeys/1");
+	assert_null(ddb_get(json_object_get(out, "Item"), "Owner"));
+	json_decref(out);
+	assert_int_equal(dynamodb_call(c, "PutItem", req, NULL, &err), -1);
+	assert_string_equal(aws_client_last_error_code(c), DDB_CONDITION_FAILED);
+	assert_string_equal(err.buf, "PutItem: ConditionalCheckFailedException: The conditional "
+				     "request failed (request id d-1)");
+	/* a condition that failed is an answer: not retried */
+	assert_int_equal(fake_transport_count(c->http), 2);
+	json_decref(req);
+	done(c);
 	strbuf_release(&err);
 }
 
@@ -1419,6 +1472,7 @@ int main(void)
 	    cmocka_unit_test(test_xml_error_shapes),
 	    cmocka_unit_test(test_query_aerr_filled),
 	    cmocka_unit_test(test_json_call),
+	    cmocka_unit_test(test_dynamodb_call),
 	    cmocka_unit_test(test_json_throttling_retried),
 	    cmocka_unit_test(test_create_key_timeout_outcome_unknown),
 	    cmocka_unit_test(test_create_key_ambiguous_outcomes),

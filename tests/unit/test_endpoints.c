@@ -20,7 +20,8 @@ enum {
 	SSM = AWS_SVC_SSM,
 	ORG = AWS_SVC_ORGANIZATIONS,
 	SSO = AWS_SVC_SSO,
-	OIDC = AWS_SVC_SSO_OIDC
+	OIDC = AWS_SVC_SSO_OIDC,
+	DDB = AWS_SVC_DYNAMODB
 };
 
 struct row {
@@ -195,6 +196,17 @@ static const struct row rows[] = {
 	  "https://portal.sso.eu-west-1.amazonaws.com", "portal.sso.eu-west-1.amazonaws.com",
 	  "eu-west-1", NULL },
 
+	/* DynamoDB (--lock dynamodb:): regional, FIPS, its own override */
+	{ DDB, "eu-west-1", { NULL }, NULL, "https://dynamodb.eu-west-1.amazonaws.com",
+	  "dynamodb.eu-west-1.amazonaws.com", "eu-west-1", NULL },
+	{ DDB, "cn-north-1", { NULL }, NULL, "https://dynamodb.cn-north-1.amazonaws.com.cn",
+	  "dynamodb.cn-north-1.amazonaws.com.cn", "cn-north-1", NULL },
+	{ DDB, "us-east-1", { FIPS }, NULL, "https://dynamodb-fips.us-east-1.amazonaws.com",
+	  "dynamodb-fips.us-east-1.amazonaws.com", "us-east-1", NULL },
+	{ DDB, "eu-west-1", { "AWS_ENDPOINT_URL_DYNAMODB=http://ddb.local:8000",
+			      "AWS_ENDPOINT_URL=http://all.local:2" }, NULL,
+	  "http://ddb.local:8000", "ddb.local:8000", "eu-west-1", NULL },
+
 	/* bad override URLs */
 	{ IAM, "us-east-1", { NULL }, "ftp://x", NULL, NULL, NULL,
 	  "invalid endpoint URL 'ftp://x' from --endpoint-url: expected http:// or https://" },
@@ -266,9 +278,10 @@ static void test_endpoint_table(void **state)
 static void test_signing_names(void **state)
 {
 	static const char *const names[] = {
-	    "iam", "sts", "secretsmanager", "ssm", "organizations", "awsssoportal", "awsssooidc"};
+	    "iam", "sts", "secretsmanager", "ssm", "organizations", "awsssoportal", "awsssooidc",
+	    "dynamodb"};
 	static const char *const env_names[] = {"IAM",		 "STS", "SECRETS_MANAGER", "SSM",
-						"ORGANIZATIONS", "SSO", "SSO_OIDC"};
+						"ORGANIZATIONS", "SSO", "SSO_OIDC", "DYNAMODB"};
 	static const char *const env[] = {"AWS_ENDPOINT_URL=http://localhost:4566", NULL};
 	int i;
 

@@ -8,7 +8,7 @@ static const char *policy_text(const char *command, const char *sink, int org)
 {
 	static char buf[8192];
 	struct strbuf err = STRBUF_INIT;
-	json_t *doc = permissions_policy(command, sink, org, &err);
+	json_t *doc = permissions_policy(command, sink, org, NULL, &err);
 	char *s;
 
 	assert_non_null(doc);
@@ -31,8 +31,11 @@ static void test_table_is_consistent(void **state)
 		assert_non_null(strchr(p->action, ':'));
 		if (!strncmp(p->scope, "sink:", 5)) {
 			const struct sink_scheme *k;
+			size_t len = strlen(p->scope + 5);
+			if (len > 4 && !strcmp(p->scope + 5 + len - 4, "-arn"))
+				len -= 4; /* the sink given as an ARN */
 			for (k = sink_schemes; k->scheme; k++)
-				if (!strcmp(k->scheme, p->scope + 5))
+				if (strlen(k->scheme) == len && !strncmp(k->scheme, p->scope + 5, len))
 					break;
 			assert_non_null(k->scheme);
 			assert_string_equal(p->resource, "{sink}");
@@ -94,7 +97,7 @@ static void test_errors(void **state)
 	size_t i;
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct strbuf err = STRBUF_INIT;
-		assert_null(permissions_policy(cases[i].command, cases[i].sink, 0, &err));
+		assert_null(permissions_policy(cases[i].command, cases[i].sink, 0, NULL, &err));
 		assert_string_equal(err.buf, cases[i].want);
 		strbuf_release(&err);
 	}
@@ -102,6 +105,28 @@ static void test_errors(void **state)
 	assert_int_equal(permissions_know_command("org"), 0);
 	assert_int_equal(permissions_know_command("sink:ssm"), 0);
 	assert_int_equal(permissions_know_command("help"), 0);
+}
+
+/* --lock dynamodb:TABLE: the lease calls on that table, nothing else added */
+static void test_lock_table(void **state)
+{
+	struct strbuf err = STRBUF_INIT;
+	json_t *doc = permissions_policy("users", NULL, 0, "iamkeys-locks", &err);
+	char *s;
+
+	(void)state;
+	assert_non_null(doc);
+	s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	assert_string_equal(s, "{\"Version\":\"2012-10-17\",\"Statement\":["
+			       "{\"Effect\":\"Allow\",\"Action\":[\"iam:ListUsers\"],"
+			       "\"Resource\":\"arn:aws:iam::*:user/*\"},"
+			       "{\"Effect\":\"Allow\",\"Action\":[\"dynamodb:DeleteItem\","
+			       "\"dynamodb:GetItem\",\"dynamodb:PutItem\",\"dynamodb:UpdateItem\"],"
+			       "\"Resource\":\"arn:aws:dynamodb:*:*:table/iamkeys-locks\"}]}");
+	free(s);
+	json_decref(doc);
+	assert_int_equal(permissions_know_command("lock:dynamodb"), 0);
+	strbuf_release(&err);
 }
 
 int main(void)
@@ -112,6 +137,7 @@ int main(void)
 	    cmocka_unit_test(test_sink_patterns),
 	    cmocka_unit_test(test_org_and_sorting),
 	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_lock_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
