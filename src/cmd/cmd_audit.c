@@ -147,6 +147,22 @@ static int audit_account(void *ctx, struct aws_client *c, struct org_account *a,
 }
 
 /* Adds r's counts to total; 1 when r's source differs from what total has seen. */
+/* One error line per user the scan left out (account may be NULL); CMD_FAILED if any. */
+static int report_skipped(const struct audit_result *r, const char *account, int rc)
+{
+	size_t i;
+
+	for (i = 0; i < r->nskipped; i++) {
+		if (account)
+			error("account %s: user '%s' skipped: %s", account, r->skipped[i].user,
+			      r->skipped[i].reason);
+		else
+			error("user '%s' skipped: %s", r->skipped[i].user, r->skipped[i].reason);
+		rc = CMD_FAILED;
+	}
+	return rc;
+}
+
 static int add_counts(struct audit_result *total, const struct audit_result *r, int first)
 {
 	size_t b;
@@ -204,6 +220,9 @@ static int audit_accounts(struct cli *cli, struct org_opts *org, struct audit_op
 				rc = CMD_FINDINGS;
 	}
 	org_report_failures(&run);
+	for (i = 0; i < run.n; i++)
+		if (!run.accounts[i].failed)
+			rc = report_skipped(run.accounts[i].result, run.accounts[i].id, rc);
 	key_rows_init(&rows, &kr, cols, ARRAY_SIZE(audit_columns) + 1);
 	if (cli->fmt == OUTPUT_JSON) {
 		struct out_json_object doc;
@@ -372,6 +391,7 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 	for (i = 0; i < r.nkeys; i++)
 		if (!r.keys[i].exempt && (r.keys[i].findings & fail_mask))
 			rc = CMD_FINDINGS;
+	rc = report_skipped(&r, NULL, rc);
 	audit_result_release(&r);
 done:
 	org_opts_release(&org);

@@ -7,6 +7,7 @@
 #include "cmd/commands.h"
 #include "engine/rotate.h"
 #include "engine/org.h"
+#include "engine/selfrotate.h"
 #include "aws/client.h"
 #include "aws/iam.h"
 #include "core/awsconfig.h"
@@ -126,153 +127,46 @@ static int write_plan(const char *path, json_t *doc, struct strbuf *err)
 	return rc;
 }
 
-/* rotate --self: the caller's own key, in its credentials profile. */
+/* rotate --self: the caller's own key, in its credentials profile (engine/selfrotate.c). */
 static int rotate_self(struct cli *cli, int apply, long verify_timeout_ms)
 {
-	struct cred_env env;
-	struct aws_file_locations loc = { 0 };
-	struct strbuf err = STRBUF_INIT, target = STRBUF_INIT;
-	struct aws_credentials old = { 0 }, fresh = { 0 };
-	struct sts_caller_identity id = { 0 };
-	struct iam_access_key_page keys = { 0 };
-	struct iam_access_key nk = { 0 };
-	struct aws_client *c = NULL, *nc = NULL;
-	struct cred_provider *prov;
-	struct sink *sink = NULL;
-	struct sink_context sc;
-	struct new_secret ns;
-	const char *user;
+	struct self_rotate_options o;
+	struct self_rotate_result r;
+	struct strbuf err = STRBUF_INIT;
 	int rc = CMD_FAILED;
-	size_t i;
 
-	memset(&env, 0, sizeof(env));
-	env.profile = cli->g.profile;
-	if (aws_file_locations_resolve(&loc, NULL, NULL, "linux", NULL, cli->g.profile, &err) < 0) {
-		error("%s", err.buf);
-		goto out;
-	}
-	prov = cred_provider_profile_new(&env);
-	if (!prov || cred_provider_get(prov, &old, &err) != 0) {
-		error("rotate --self needs long-lived keys in profile '%s' of %s%s%s", loc.profile,
-		      loc.credentials_file, err.len ? ": " : "", err.buf);
-		cred_provider_destroy(prov);
-		goto out;
-	}
-	if (old.session_token) {
-		error("profile '%s' holds temporary credentials: there is no access key to rotate",
-		      loc.profile);
-		cred_provider_destroy(prov);
-		goto out;
-	}
-	c = aws_client_new(prov, cli->g.region, cli->g.endpoint_url, NULL, &err);
-	if (!c) {
-		error("%s", err.buf);
-		goto out;
-	}
-	c->verbose = cli->g.debug;
-	if (sts_get_caller_identity(c, &id, &err) < 0) {
-		error("%s", err.buf);
-		goto out;
-	}
-	user = id.arn ? strrchr(id.arn, '/') : NULL;
-	if (!user || !strstr(id.arn, ":user/")) {
-		error("profile '%s' is not an IAM user (%s)", loc.profile, id.arn ? id.arn : "?");
-		goto out;
-	}
-	user++;
-	if (iam_list_access_keys(c, user, &keys, &err) < 0) {
-		error("%s", err.buf);
-		goto out;
-	}
-	if (keys.nkeys >= 2) {
-		struct strbuf l = STRBUF_INIT;
-		for (i = 0; i < keys.nkeys; i++)
-			strbuf_addf(&l, "%s%s (%s)", i ? ", " : "", keys.keys[i].access_key_id,
-				    keys.keys[i].status);
-		error("user %s already has two keys (%s): delete the one that is not in profile '%s' "
-		      "first", user, l.buf, loc.profile);
-		strbuf_release(&l);
-		rc = CMD_FINDINGS;
-		goto out;
-	}
-	strbuf_addf(&target, "profile:%s@%s", loc.profile, loc.credentials_file);
-	printf("%s: rotate own key %s: create a new key, write %s, wait until it works, "
-	       "delete %s with the new key\n", user, old.access_key_id, target.buf, old.access_key_id);
-	if (!apply) {
+	memset(&o, 0, sizeof(o));
+	o.profile = cli->g.profile;
+	o.region = cli->g.region;
+	o.endpoint_url = cli->g.endpoint_url;
+	o.debug = cli->g.debug;
+	o.apply = apply;
+	o.verify_timeout_ms = verify_timeout_ms;
+	self_rotate(&o, &r, &err);
+	if (r.planned)
+		printf("%s: rotate own key %s: create a new key, write %s, wait until it works, "
+		       "delete %s with the new key\n",
+		       r.user, r.old_key, r.target, r.old_key);
+	switch (r.outcome) {
+	case SELF_PLANNED:
 		printf("dry run: nothing changed; add --apply\n");
 		rc = CMD_OK;
-		goto out;
-	}
-	memset(&sc, 0, sizeof(sc));
-	sc.user = user;
-	sc.account = id.account;
-	sink = sink_new(target.buf, &sc, &err);
-	if (!sink) {
+		break;
+	case SELF_DONE:
+		printf("%s: rotated %s -> %s in %s; old key deleted\n", r.user, r.old_key,
+		       r.new_key, r.target);
+		rc = CMD_OK;
+		break;
+	case SELF_BLOCKED:
 		error("%s", err.buf);
-		goto out;
-	}
-	if (iam_create_access_key(c, user, &nk, &err) < 0) {
+		rc = CMD_FINDINGS;
+		break;
+	case SELF_FAILED:
 		error("%s", err.buf);
-		goto out;
+		break;
 	}
-	fresh.access_key_id = xstrdup(nk.access_key_id);
-	fresh.secret_access_key = xstrdup(nk.secret_access_key);
-	ns.access_key_id = nk.access_key_id;
-	ns.secret_access_key = nk.secret_access_key;
-	ns.user_name = user;
-	ns.create_date = nk.create_date;
-	ns.account_id = id.account;
-	if (sink_deliver(sink, &ns, &err) < 0) {
-		struct strbuf e2 = STRBUF_INIT;
-		if (iam_delete_access_key(c, user, nk.access_key_id, &e2) < 0)
-			error("cannot write %s (%s), and deleting the new key %s failed too (%s)",
-			      target.buf, err.buf, nk.access_key_id, e2.buf);
-		else
-			error("cannot write %s (%s); the new key %s was deleted, the old one is untouched",
-			      target.buf, err.buf, nk.access_key_id);
-		strbuf_release(&e2);
-		goto out;
-	}
-	/* wait until the new key works (IAM propagation), then use it */
-	strbuf_reset(&err);
-	if (rotate_verify_key(c, user, &fresh, verify_timeout_ms, &err) < 0) {
-		/* put the old key back into the profile and drop the new one */
-		struct new_secret back = { old.access_key_id, old.secret_access_key, user, NULL,
-					    id.account };
-		struct strbuf e2 = STRBUF_INIT;
-		if (sink_deliver(sink, &back, &e2) < 0 ||
-		    iam_delete_access_key(c, user, nk.access_key_id, &e2) < 0)
-			error("the new key %s does not work (%s) and undoing failed (%s): "
-			      "the backup of %s is %s.iamkeys.bak", nk.access_key_id, err.buf, e2.buf,
-			      loc.credentials_file, loc.credentials_file);
-		else
-			error("%s: profile '%s' restored and the new key %s deleted", err.buf,
-			      loc.profile, nk.access_key_id);
-		strbuf_release(&e2);
-		goto out;
-	}
-	nc = aws_client_new(cred_provider_static_new(&fresh), cli->g.region, cli->g.endpoint_url,
-			    NULL, &err);
-	if (!nc || iam_delete_access_key(nc, user, old.access_key_id, &err) < 0) {
-		error("profile '%s' now holds the new key %s, but deleting the old key %s failed: %s",
-		      loc.profile, nk.access_key_id, old.access_key_id, err.buf);
-		goto out;
-	}
-	printf("%s: rotated %s -> %s in %s; old key deleted\n", user, old.access_key_id,
-	       nk.access_key_id, target.buf);
-	rc = CMD_OK;
-out:
-	sink_free(sink);
-	aws_client_free(c);
-	aws_client_free(nc);
-	aws_credentials_release(&old);
-	aws_credentials_release(&fresh);
-	iam_access_key_release(&nk);
-	iam_access_key_page_release(&keys);
-	sts_caller_identity_release(&id);
-	aws_file_locations_release(&loc);
+	self_rotate_result_release(&r);
 	strbuf_release(&err);
-	strbuf_release(&target);
 	return rc;
 }
 

@@ -8,6 +8,7 @@
 #include "aws/client.h"
 #include "aws/iam.h"
 #include "core/timeutil.h"
+#include "engine/userstate.h"
 #include "sinks/sink.h"
 
 #include <jansson.h>
@@ -268,7 +269,7 @@ void action_ctx_release(struct action_ctx *a)
 
 void action_record_format(struct strbuf *out, const struct action_record *r)
 {
-	const char *key = r->key_id ? r->key_id : "a new key";
+	const char *key = r->key_id ? r->key_id : r->kind == KEY_CREATE ? "a new key" : "the keys";
 	const char *reason = r->reason && *r->reason ? r->reason : NULL;
 
 	if (r->kind == KEY_CREATE) {
@@ -355,13 +356,13 @@ static void effect_add(struct action_ctx *a, enum key_action_kind kind, const ch
  * Inactive, -1 deleted. User names compare case-insensitively, as IAM's do.
  */
 static int effective_status(const struct action_ctx *a, const char *user,
-			    const struct iam_access_key *k)
+			    const struct user_key *k)
 {
-	int st = k->status && !strcmp(k->status, "Active");
+	int st = k->active;
 	size_t i;
 	for (i = 0; i < a->neffects; i++) {
 		const struct planned_effect *e = &a->effects[i];
-		if (!e->key_id || strcmp(e->key_id, k->access_key_id) || strcasecmp(e->user, user))
+		if (!e->key_id || strcmp(e->key_id, k->id) || strcasecmp(e->user, user))
 			continue;
 		if (e->kind == KEY_DEACTIVATE)
 			st = 0;
@@ -383,37 +384,30 @@ static int planned_new_keys(const struct action_ctx *a, const char *user)
 	return n;
 }
 
-static int is_never(const char *s)
-{
-	return !s || !*s || !strcmp(s, "N/A");
-}
-
 /* ", last used 2026-11-20 (iam, us-east-1)" or ", never used" */
-static void add_last_used(struct strbuf *sb, time_t last_used, const struct iam_key_last_used *lu)
+static void add_last_used(struct strbuf *sb, const struct user_key *k)
 {
 	add_comma(sb);
-	if (!last_used) {
+	if (!k || !k->last_used) {
 		strbuf_addstr(sb, "never used");
 		return;
 	}
 	strbuf_addstr(sb, "last used ");
-	add_date(sb, last_used);
-	if (!is_never(lu->service_name))
-		strbuf_addf(sb, " (%s%s%s)", lu->service_name, is_never(lu->region) ? "" : ", ",
-			    is_never(lu->region) ? "" : lu->region);
+	add_date(sb, k->last_used);
+	if (k->service)
+		strbuf_addf(sb, " (%s%s%s)", k->service, k->region ? ", " : "",
+			    k->region ? k->region : "");
 }
 
 enum action_result action_change_key(struct action_ctx *a, enum key_action_kind kind,
 				     const char *user, const char *key_id, const char *why)
 {
-	struct iam_access_key_page page = { 0 };
-	struct iam_key_last_used lu = { 0 };
+	struct user_state us = USER_STATE_INIT;
 	struct strbuf reason = STRBUF_INIT, g = STRBUF_INIT, err = STRBUF_INIT;
 	struct guard_input in;
-	const struct iam_access_key *k = NULL;
+	const struct user_key *k = NULL;
 	enum action_result res = ACTION_FAILED;
-	time_t created = 0;
-	size_t i;
+	size_t i, ki = 0;
 
 	memset(&in, 0, sizeof(in));
 	in.kind = kind;
@@ -421,16 +415,17 @@ enum action_result action_change_key(struct action_ctx *a, enum key_action_kind 
 	in.key_id = key_id;
 
 	/* the live re-read, right before the change */
-	if (iam_list_access_keys(a->c, user, &page, &err) < 0) {
+	if (user_state_read(a->c, user, USER_STATE_KEYS, &us, &err) < 0) {
 		action_record_add(a, kind, ACTION_FAILED, user, key_id, err.buf);
 		goto out;
 	}
-	for (i = 0; i < page.nkeys; i++) {
-		const struct iam_access_key *x = &page.keys[i];
+	for (i = 0; i < us.nkeys; i++) {
+		const struct user_key *x = &us.keys[i];
 		int st = effective_status(a, user, x);
-		if (x->access_key_id && !strcmp(x->access_key_id, key_id)) {
+		if (!strcmp(x->id, key_id)) {
 			if (st >= 0) {
 				k = x;
+				ki = i;
 				in.found = 1;
 				in.active = st;
 			}
@@ -439,21 +434,13 @@ enum action_result action_change_key(struct action_ctx *a, enum key_action_kind 
 		}
 	}
 	in.other_active += planned_new_keys(a, user);
-	if (k && k->create_date)
-		iso8601_parse(k->create_date, &created);
 	/* last use: not needed to reactivate, nor for a key already Inactive */
 	if (k && kind != KEY_ACTIVATE && !(kind == KEY_DEACTIVATE && !in.active)) {
-		if (iam_get_access_key_last_used(a->c, key_id, &lu, &err) < 0) {
+		if (user_state_read_last_used(a->c, &us, ki, &err) < 0) {
 			action_record_add(a, kind, ACTION_FAILED, user, key_id, err.buf);
 			goto out;
 		}
-		if (!is_never(lu.last_used_date) &&
-		    iso8601_parse(lu.last_used_date, &in.last_used) < 0) {
-			strbuf_addf(&err, "GetAccessKeyLastUsed: invalid LastUsedDate '%s'",
-				    lu.last_used_date);
-			action_record_add(a, kind, ACTION_FAILED, user, key_id, err.buf);
-			goto out;
-		}
+		in.last_used = k->last_used;
 	}
 	in.is_self = a->self.key_id && !strcmp(a->self.key_id, key_id);
 
@@ -476,10 +463,10 @@ enum action_result action_change_key(struct action_ctx *a, enum key_action_kind 
 	/* the reason: why it was selected, the live facts, overridden guards */
 	if (why && *why)
 		strbuf_addstr(&reason, why);
-	else if (created)
-		strbuf_addf(&reason, "%ld days old", days_between(created, a->o.now));
+	else if (k && k->created)
+		strbuf_addf(&reason, "%ld days old", days_between(k->created, a->o.now));
 	if (kind != KEY_ACTIVATE)
-		add_last_used(&reason, in.last_used, &lu);
+		add_last_used(&reason, k);
 	if (g.len) {
 		add_sep(&reason);
 		strbuf_addbuf(&reason, &g);
@@ -511,8 +498,7 @@ enum action_result action_change_key(struct action_ctx *a, enum key_action_kind 
 	res = ACTION_DONE;
 	action_record_add(a, kind, res, user, key_id, reason.buf);
 out:
-	iam_access_key_page_release(&page);
-	iam_key_last_used_release(&lu);
+	user_state_release(&us);
 	strbuf_release(&reason);
 	strbuf_release(&g);
 	strbuf_release(&err);
@@ -538,20 +524,20 @@ static int in_list(const char *id, char **ids, size_t n)
 static void clean_up_unknown_create(struct action_ctx *a, const char *user, char **before,
 				    size_t nbefore, struct strbuf *msg)
 {
-	struct iam_access_key_page page = { 0 };
+	struct user_state us = USER_STATE_INIT;
 	struct strbuf err = STRBUF_INIT;
 	size_t i, found = 0;
 
-	if (iam_list_access_keys(a->c, user, &page, &err) < 0) {
+	if (user_state_read(a->c, user, USER_STATE_KEYS, &us, &err) < 0) {
 		strbuf_addf(msg, "; cannot list the keys of %s to find out (%s): check them "
 				 "with 'iamkeys audit --source api --user %s --all' and delete any "
 				 "new key",
 			    user, err.buf, user);
 		goto out;
 	}
-	for (i = 0; i < page.nkeys; i++) {
-		const char *id = page.keys[i].access_key_id;
-		if (!id || in_list(id, before, nbefore))
+	for (i = 0; i < us.nkeys; i++) {
+		const char *id = us.keys[i].id;
+		if (in_list(id, before, nbefore))
 			continue;
 		found++;
 		strbuf_reset(&err);
@@ -566,63 +552,71 @@ static void clean_up_unknown_create(struct action_ctx *a, const char *user, char
 	if (!found)
 		strbuf_addf(msg, "; no new key was created (the keys of %s are unchanged)", user);
 out:
-	iam_access_key_page_release(&page);
+	user_state_release(&us);
 	strbuf_release(&err);
 }
 
 /* "AKIA... (Active, created 2026-01-01)" for each key, oldest first, comma-separated. */
-static void describe_keys(struct strbuf *sb, const struct iam_access_key_page *page)
+static void describe_keys(struct strbuf *sb, const struct user_state *us)
 {
-	time_t *t = xcalloc(page->nkeys + 1, sizeof(*t));
-	size_t *order = xcalloc(page->nkeys + 1, sizeof(*order));
+	size_t *order = xcalloc(us->nkeys + 1, sizeof(*order));
 	size_t i, j;
 
-	for (i = 0; i < page->nkeys; i++) {
-		if (page->keys[i].create_date)
-			iso8601_parse(page->keys[i].create_date, &t[i]);
+	for (i = 0; i < us->nkeys; i++) {
 		/* insertion sort: a user has at most a few keys */
-		for (j = i; j > 0 && t[order[j - 1]] > t[i]; j--)
+		for (j = i; j > 0 && us->keys[order[j - 1]].created > us->keys[i].created; j--)
 			order[j] = order[j - 1];
 		order[j] = i;
 	}
-	for (i = 0; i < page->nkeys; i++) {
-		const struct iam_access_key *k = &page->keys[order[i]];
+	for (i = 0; i < us->nkeys; i++) {
+		const struct user_key *k = &us->keys[order[i]];
 		if (i)
 			strbuf_addstr(sb, ", ");
-		strbuf_addf(sb, "%s (%s", k->access_key_id, k->status ? k->status : "?");
-		if (t[order[i]]) {
+		strbuf_addf(sb, "%s (%s", k->id, k->status ? k->status : "?");
+		if (k->created) {
 			strbuf_addstr(sb, ", created ");
-			add_date(sb, t[order[i]]);
+			add_date(sb, k->created);
 		}
 		strbuf_addch(sb, ')');
 	}
-	free(t);
 	free(order);
 }
 
-/* The key to suggest deleting: the first Inactive one, else the oldest. */
-static const char *deletion_candidate(const struct iam_access_key_page *page)
+/* The key to suggest deleting: the first Inactive one, else the oldest; never the
+ * key this command runs with (self, may be NULL) while there is another. */
+static const char *deletion_candidate(const struct user_state *us, const char *self)
 {
-	const char *oldest = NULL;
-	time_t oldest_t = 0;
+	const struct user_key *oldest = NULL;
 	size_t i;
-	for (i = 0; i < page->nkeys; i++) {
-		const struct iam_access_key *k = &page->keys[i];
-		time_t t = 0;
+	for (i = 0; i < us->nkeys; i++) {
+		const struct user_key *k = &us->keys[i];
+		if (self && !strcmp(k->id, self) && us->nkeys > 1)
+			continue;
 		if (k->status && !strcmp(k->status, "Inactive"))
-			return k->access_key_id;
-		if (k->create_date && !iso8601_parse(k->create_date, &t) && (!oldest || t < oldest_t)) {
-			oldest = k->access_key_id;
-			oldest_t = t;
-		}
+			return k->id;
+		if (!oldest || k->created < oldest->created)
+			oldest = k;
 	}
-	return oldest ? oldest : (page->nkeys ? page->keys[0].access_key_id : "AKIA...");
+	return oldest ? oldest->id : "AKIA...";
 }
 
 enum action_result action_create_key(struct action_ctx *a, const char *user, struct sink *sink,
 				     const struct create_options *co, char **new_key_id)
 {
-	struct iam_access_key_page page = { 0 };
+	struct iam_access_key nk = { 0 };
+	enum action_result res = action_create_key_secret(a, user, sink, co, &nk);
+
+	if (new_key_id)
+		*new_key_id = res == ACTION_DONE ? xstrdup(nk.access_key_id) : NULL;
+	iam_access_key_release(&nk);
+	return res;
+}
+
+enum action_result action_create_key_secret(struct action_ctx *a, const char *user,
+					    struct sink *sink, const struct create_options *co,
+					    struct iam_access_key *out)
+{
+	struct user_state us = USER_STATE_INIT;
 	struct iam_access_key nk = { 0 };
 	struct strbuf err = STRBUF_INIT, msg = STRBUF_INIT;
 	char **before = NULL;
@@ -631,30 +625,25 @@ enum action_result action_create_key(struct action_ctx *a, const char *user, str
 	int count = 0, pf;
 	enum action_result res = ACTION_FAILED;
 
-	if (new_key_id)
-		*new_key_id = NULL;
-	if (iam_list_access_keys(a->c, user, &page, &err) < 0) {
+	memset(out, 0, sizeof(*out));
+	if (user_state_read(a->c, user, USER_STATE_KEYS, &us, &err) < 0) {
 		action_record_add(a, KEY_CREATE, ACTION_FAILED, user, NULL, err.buf);
 		goto out;
 	}
-	before = xcalloc(page.nkeys + 1, sizeof(*before));
-	for (i = 0; i < page.nkeys; i++) {
-		if (!page.keys[i].access_key_id)
-			continue;
-		before[nbefore++] = page.keys[i].access_key_id;
-		count += effective_status(a, user, &page.keys[i]) >= 0;
+	before = xcalloc(us.nkeys + 1, sizeof(*before));
+	for (i = 0; i < us.nkeys; i++) {
+		before[nbefore++] = us.keys[i].id;
+		count += effective_status(a, user, &us.keys[i]) >= 0;
 	}
 	count += planned_new_keys(a, user);
 
 	/* the sink, before the key exists: does it hold a current key already? */
 	pf = sink_preflight(sink, &held, &err);
 	if (held) {
-		for (i = 0; i < page.nkeys; i++) {
-			const struct iam_access_key *k = &page.keys[i];
-			time_t t = 0;
-			if (!k->access_key_id || strcmp(k->access_key_id, held) ||
-			    effective_status(a, user, k) != 1 || !k->create_date ||
-			    iso8601_parse(k->create_date, &t) < 0)
+		for (i = 0; i < us.nkeys; i++) {
+			const struct user_key *k = &us.keys[i];
+			time_t t = k->created;
+			if (strcmp(k->id, held) || effective_status(a, user, k) != 1)
 				continue;
 			if (co->max_age > 0 && (long long)a->o.now - (long long)t < co->max_age) {
 				strbuf_addf(&msg, "%s already holds %s, an Active key of %s created ",
@@ -671,9 +660,9 @@ enum action_result action_create_key(struct action_ctx *a, const char *user, str
 	}
 	if (count >= 2) {
 		strbuf_addf(&msg, "%s already has %d access keys: ", user, count);
-		describe_keys(&msg, &page);
+		describe_keys(&msg, &us);
 		strbuf_addf(&msg, "; delete one first (iamkeys delete --user %s --key %s)", user,
-			    deletion_candidate(&page));
+			    deletion_candidate(&us, a->self.key_id));
 		res = ACTION_BLOCKED;
 		action_record_add(a, KEY_CREATE, res, user, NULL, msg.buf);
 		goto out;
@@ -730,14 +719,14 @@ enum action_result action_create_key(struct action_ctx *a, const char *user, str
 	}
 	strbuf_addf(&msg, "secret delivered to %s", sink->target);
 	res = ACTION_DONE;
-	if (new_key_id)
-		*new_key_id = xstrdup(nk.access_key_id);
 	action_record_add(a, KEY_CREATE, res, user, nk.access_key_id, msg.buf);
+	*out = nk; /* moved: the caller wipes the secret */
+	memset(&nk, 0, sizeof(nk));
 out:
 	free(before);
 	free(held);
 	iam_access_key_release(&nk);
-	iam_access_key_page_release(&page);
+	user_state_release(&us);
 	strbuf_release(&err);
 	strbuf_release(&msg);
 	return res;
@@ -775,6 +764,10 @@ int action_run_selection(struct action_ctx *a, enum key_action_kind kind,
 
 	if (audit_run(a->c, &sel->audit, &r, err) < 0)
 		return -1;
+	/* users whose live state does not parse: nothing changes for them */
+	for (i = 0; i < r.nskipped; i++, n++)
+		action_record_add(a, kind, ACTION_FAILED, r.skipped[i].user, NULL,
+				  r.skipped[i].reason);
 	for (i = 0; i < r.nkeys; i++) {
 		const struct audit_key *k = &r.keys[i];
 		unsigned f = k->findings & sel->findings;

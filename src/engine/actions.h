@@ -182,6 +182,12 @@ struct create_options {
  */
 enum action_result action_create_key(struct action_ctx *a, const char *user, struct sink *sink,
 				     const struct create_options *co, char **new_key_id);
+/* The same, and when done *nk holds the new key with its secret (released, and the
+ * secret wiped, by iam_access_key_release; zeroed otherwise). */
+struct iam_access_key;
+enum action_result action_create_key_secret(struct action_ctx *a, const char *user,
+					    struct sink *sink, const struct create_options *co,
+					    struct iam_access_key *nk);
 
 /* Bulk selection (deactivate, delete): the audit scan and what to take from it. */
 struct key_selection {

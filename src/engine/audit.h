@@ -28,9 +28,17 @@ struct audit_key {
 	int is_root;
 };
 
+/* A user left out of the scan: AWS sent data about it that does not parse. */
+struct audit_skip {
+	char *user;
+	char *reason; /* "unparseable LastUsedDate 'x' of key AKIA... (GetAccessKeyLastUsed)" */
+};
+
 struct audit_result {
 	struct audit_key *keys;
 	size_t nkeys, alloc;
+	struct audit_skip *skipped; /* in the order of the scan */
+	size_t nskipped, alloc_skipped;
 	size_t users_scanned;
 	size_t keys_scanned;
 	unsigned findings_count[FINDING_COUNT]; /* by bit index, non-exempt keys */

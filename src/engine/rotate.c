@@ -17,122 +17,11 @@
 #include "aws/client.h"
 #include "aws/iam.h"
 #include "core/timeutil.h"
+#include "engine/userstate.h"
 #include "sinks/sink.h"
 
-/* The live state of one user. */
-struct live_key {
-	char *id;
-	int active;
-	time_t created;
-	time_t last_used;
-	char *service, *region;
-};
-
-struct live_user {
-	const char *name;
-	const char *path;
-	struct live_key *keys;
-	size_t nkeys;
-	struct iam_tag_page tags;
-	const char *rotation_tag; /* points into tags */
-};
-
-static void live_release(struct live_user *u)
-{
-	size_t i;
-	for (i = 0; i < u->nkeys; i++) {
-		free(u->keys[i].id);
-		free(u->keys[i].service);
-		free(u->keys[i].region);
-	}
-	free(u->keys);
-	u->keys = NULL;
-	u->nkeys = 0;
-	iam_tag_page_release(&u->tags);
-	memset(&u->tags, 0, sizeof(u->tags));
-	u->rotation_tag = NULL;
-}
-
-static int is_na(const char *s)
-{
-	return !s || !*s || !strcmp(s, "N/A");
-}
-
-/* GetAccessKeyLastUsed for every key read so far. */
-static int read_last_used(struct aws_client *c, struct live_user *u, struct strbuf *err)
-{
-	size_t i;
-	for (i = 0; i < u->nkeys; i++) {
-		struct live_key *k = &u->keys[i];
-		struct iam_key_last_used lu = { 0 };
-		if (iam_get_access_key_last_used(c, k->id, &lu, err) < 0) {
-			iam_key_last_used_release(&lu);
-			return -1;
-		}
-		if (is_na(lu.last_used_date) || iso8601_parse(lu.last_used_date, &k->last_used) < 0)
-			k->last_used = 0;
-		free(k->service);
-		free(k->region);
-		k->service = is_na(lu.service_name) ? NULL : xstrdup(lu.service_name);
-		k->region = is_na(lu.region) ? NULL : xstrdup(lu.region);
-		iam_key_last_used_release(&lu);
-	}
-	return 0;
-}
-
-/* ListAccessKeys (+ GetAccessKeyLastUsed for each key when with_use). */
-static int read_keys(struct aws_client *c, struct live_user *u, int with_use, struct strbuf *err)
-{
-	struct iam_access_key_page page = { 0 };
-	size_t i;
-	int rc = -1;
-
-	if (iam_list_access_keys(c, u->name, &page, err) < 0)
-		goto out;
-	u->keys = xcalloc(page.nkeys + 1, sizeof(*u->keys));
-	for (i = 0; i < page.nkeys; i++) {
-		struct live_key *k = &u->keys[u->nkeys];
-		if (!page.keys[i].create_date || iso8601_parse(page.keys[i].create_date, &k->created) < 0) {
-			strbuf_addf(err, "ListAccessKeys: invalid CreateDate for a key of %s", u->name);
-			goto out;
-		}
-		k->id = xstrdup(page.keys[i].access_key_id);
-		k->active = page.keys[i].status && !strcmp(page.keys[i].status, "Active");
-		u->nkeys++;
-	}
-	if (with_use && read_last_used(c, u, err) < 0)
-		goto out;
-	rc = 0;
-out:
-	iam_access_key_page_release(&page);
-	return rc;
-}
-
-static int read_tags(struct aws_client *c, struct live_user *u, struct strbuf *err)
-{
-	size_t i;
-	iam_tag_page_release(&u->tags);
-	memset(&u->tags, 0, sizeof(u->tags));
-	u->rotation_tag = NULL;
-	if (iam_list_user_tags(c, u->name, &u->tags, err) < 0)
-		return -1;
-	for (i = 0; i < u->tags.ntags; i++)
-		if (!strcmp(u->tags.tags[i].key, ROTATION_TAG))
-			u->rotation_tag = u->tags.tags[i].value ? u->tags.tags[i].value : "";
-	return 0;
-}
-
-static const struct live_key *live_find(const struct live_user *u, const char *id)
-{
-	size_t i;
-	for (i = 0; i < u->nkeys; i++)
-		if (!strcmp(u->keys[i].id, id))
-			return &u->keys[i];
-	return NULL;
-}
-
 /* The planner's view of a user's live state; the caller frees the returned keys. */
-static struct rot_key *planner_view(const struct live_user *u, struct rot_user *pu)
+static struct rot_key *planner_view(const struct user_state *u, struct rot_user *pu)
 {
 	struct rot_key *rk = xcalloc(u->nkeys + 1, sizeof(*rk));
 	size_t i;
@@ -144,19 +33,11 @@ static struct rot_key *planner_view(const struct live_user *u, struct rot_user *
 		rk[i].last_service = u->keys[i].service;
 		rk[i].last_region = u->keys[i].region;
 	}
-	pu->name = u->name;
-	pu->tag_value = u->rotation_tag;
+	pu->name = u->user;
+	pu->tag_value = u->rotation_value;
 	pu->keys = rk;
 	pu->nkeys = u->nkeys;
 	return rk;
-}
-
-static void keys_summary(struct strbuf *out, const struct live_user *u)
-{
-	size_t i;
-	for (i = 0; i < u->nkeys; i++)
-		strbuf_addf(out, "%s%s:%s", i ? "," : "", u->keys[i].id,
-			    u->keys[i].active ? "Active" : "Inactive");
 }
 
 void rotate_describe_action(struct strbuf *out, const struct rot_action *a, const char *sink)
@@ -212,13 +93,11 @@ static int drop_tag(struct aws_client *c, const char *user, struct strbuf *err)
 static void clean_up_after_intent(struct aws_client *c, const char *user, const char *old_id,
 				  time_t intent_t, long long skew, struct strbuf *detail)
 {
-	struct live_user lu;
+	struct user_state lu = USER_STATE_INIT;
 	struct strbuf e = STRBUF_INIT;
 	size_t i;
 
-	memset(&lu, 0, sizeof(lu));
-	lu.name = user;
-	if (read_keys(c, &lu, 0, &e) < 0) {
+	if (user_state_read(c, user, USER_STATE_KEYS, &lu, &e) < 0) {
 		strbuf_addf(detail, "; clean-up could not list keys (%s): the next run will", e.buf);
 		goto out;
 	}
@@ -237,7 +116,7 @@ static void clean_up_after_intent(struct aws_client *c, const char *user, const 
 	if (drop_tag(c, user, &e) < 0)
 		strbuf_addf(detail, "; could not drop the intent mark (%s)", e.buf);
 out:
-	live_release(&lu);
+	user_state_release(&lu);
 	strbuf_release(&e);
 }
 
@@ -284,7 +163,7 @@ struct exec_ctx {
 	const char *caller_user;
 };
 
-static int do_create(const struct exec_ctx *x, struct live_user *u, const struct rotation_tag *intent,
+static int do_create(const struct exec_ctx *x, struct user_state *u, const struct rotation_tag *intent,
 		     const char *sink_spec, struct rotate_step *st)
 {
 	struct aws_client *c = x->c;
@@ -298,41 +177,41 @@ static int do_create(const struct exec_ctx *x, struct live_user *u, const struct
 	int rc = -1;
 
 	memset(&sc, 0, sizeof(sc));
-	sc.user = u->name;
+	sc.user = u->user;
 	sc.account = x->account;
 	sc.client = c;
 	sc.overwrite = 1; /* the sink holds the user's current key: replacing it is the point */
 	sink = sink_new(sink_spec, &sc, &e);
 	if (!sink) {
 		strbuf_addf(&st->detail, "%s", e.buf);
-		clean_up_after_intent(c, u->name, intent->old_key, intent->t, x->o->policy.skew,
+		clean_up_after_intent(c, u->user, intent->old_key, intent->t, x->o->policy.skew,
 				      &st->detail);
 		goto out;
 	}
-	if (iam_create_access_key(c, u->name, &nk, &e) < 0) {
+	if (iam_create_access_key(c, u->user, &nk, &e) < 0) {
 		strbuf_addf(&st->detail, "%s", e.buf);
-		clean_up_after_intent(c, u->name, intent->old_key, intent->t, x->o->policy.skew,
+		clean_up_after_intent(c, u->user, intent->old_key, intent->t, x->o->policy.skew,
 				      &st->detail);
 		goto out;
 	}
 	creds.access_key_id = xstrdup(nk.access_key_id);
 	creds.secret_access_key = xstrdup(nk.secret_access_key);
 	strbuf_reset(&e);
-	if (rotate_verify_key(c, u->name, &creds, x->o->verify_timeout_ms, &e) < 0) {
+	if (rotate_verify_key(c, u->user, &creds, x->o->verify_timeout_ms, &e) < 0) {
 		strbuf_addf(&st->detail, "created %s but %s (not delivered)", nk.access_key_id, e.buf);
-		clean_up_after_intent(c, u->name, intent->old_key, intent->t, x->o->policy.skew,
+		clean_up_after_intent(c, u->user, intent->old_key, intent->t, x->o->policy.skew,
 				      &st->detail);
 		goto out;
 	}
 	ns.access_key_id = nk.access_key_id;
 	ns.secret_access_key = nk.secret_access_key;
-	ns.user_name = u->name;
+	ns.user_name = u->user;
 	ns.create_date = nk.create_date;
 	ns.account_id = x->account;
 	strbuf_reset(&e);
 	if (sink_deliver(sink, &ns, &e) < 0) {
 		strbuf_addf(&st->detail, "created %s but delivery failed: %s", nk.access_key_id, e.buf);
-		clean_up_after_intent(c, u->name, intent->old_key, intent->t, x->o->policy.skew,
+		clean_up_after_intent(c, u->user, intent->old_key, intent->t, x->o->policy.skew,
 				      &st->detail);
 		goto out;
 	}
@@ -344,7 +223,7 @@ static int do_create(const struct exec_ctx *x, struct live_user *u, const struct
 	delivered.t = c->now ? c->now() : aws_clock_now();
 	rotation_tag_format(&tagv, &delivered);
 	strbuf_reset(&e);
-	if (set_tag(c, u->name, tagv.buf, &e) < 0) {
+	if (set_tag(c, u->user, tagv.buf, &e) < 0) {
 		/* delivered but not recorded: the next run sees intent and starts again */
 		strbuf_addf(&st->detail, "delivered %s to %s but could not record it (%s); the next "
 					 "run replaces it", nk.access_key_id, sink->target, e.buf);
@@ -363,10 +242,10 @@ out:
 }
 
 /* Live checks before a key action; 0 to go on, 1 to skip (already done), -1 refused. */
-static int check_key(const struct exec_ctx *x, struct live_user *u, const struct rot_action *a,
+static int check_key(const struct exec_ctx *x, struct user_state *u, const struct rot_action *a,
 		     struct strbuf *why)
 {
-	const struct live_key *k = live_find(u, a->key_id);
+	const struct user_key *k = user_state_find_key(u, a->key_id);
 	time_t now = x->o->now;
 
 	if (x->caller_key && !strcmp(a->key_id, x->caller_key) &&
@@ -411,12 +290,12 @@ static int check_key(const struct exec_ctx *x, struct live_user *u, const struct
 }
 
 /* Carries out the steps of one user in order; stops at the first failure. */
-static void apply_user(const struct exec_ctx *x, struct live_user *u, struct rotate_user *ru)
+static void apply_user(const struct exec_ctx *x, struct user_state *u, struct rotate_user *ru)
 {
 	struct aws_client *c = x->c;
 	struct strbuf e = STRBUF_INIT;
 	/* what we expect the tag to be before the next tag change */
-	char *expect_tag = xstrdup_or_null(u->rotation_tag);
+	char *expect_tag = xstrdup_or_null(u->rotation_value);
 	struct rotation_tag intent;
 	size_t i;
 
@@ -428,17 +307,20 @@ static void apply_user(const struct exec_ctx *x, struct live_user *u, struct rot
 
 		strbuf_reset(&e);
 		/* verify live state before every change */
-		live_release(u);
-		if (read_keys(c, u, a->kind == ROT_DELETE_KEY || a->kind == ROT_DEACTIVATE, &e) < 0 ||
-		    read_tags(c, u, &e) < 0) {
+		if (user_state_read(c, u->user,
+				    USER_STATE_KEYS | USER_STATE_TAGS |
+					(a->kind == ROT_DELETE_KEY || a->kind == ROT_DEACTIVATE
+					     ? USER_STATE_LAST_USED
+					     : 0),
+				    u, &e) < 0) {
 			strbuf_addf(&st->detail, "cannot read live state: %s", e.buf);
 			st->state = STEP_FAILED;
 			break;
 		}
-		if ((u->rotation_tag == NULL) != (expect_tag == NULL) ||
-		    (expect_tag && strcmp(u->rotation_tag, expect_tag))) {
+		if ((u->rotation_value == NULL) != (expect_tag == NULL) ||
+		    (expect_tag && strcmp(u->rotation_value, expect_tag))) {
 			strbuf_addf(&st->detail, "tag %s changed since the plan (now '%s')", ROTATION_TAG,
-				    u->rotation_tag ? u->rotation_tag : "absent");
+				    u->rotation_value ? u->rotation_value : "absent");
 			st->state = STEP_REFUSED;
 			break;
 		}
@@ -456,9 +338,9 @@ static void apply_user(const struct exec_ctx *x, struct live_user *u, struct rot
 				continue;
 			}
 			if (a->kind == ROT_DELETE_KEY)
-				rc = iam_delete_access_key(c, u->name, a->key_id, &e);
+				rc = iam_delete_access_key(c, u->user, a->key_id, &e);
 			else
-				rc = iam_update_access_key(c, u->name, a->key_id,
+				rc = iam_update_access_key(c, u->user, a->key_id,
 							   a->kind == ROT_REACTIVATE ? "Active" : "Inactive",
 							   &e);
 			if (rc < 0) {
@@ -471,7 +353,7 @@ static void apply_user(const struct exec_ctx *x, struct live_user *u, struct rot
 			break;
 		case ROT_TAG: {
 			struct strbuf perr = STRBUF_INIT;
-			if (set_tag(c, u->name, a->tag_value.buf, &e) < 0) {
+			if (set_tag(c, u->user, a->tag_value.buf, &e) < 0) {
 				strbuf_addbuf(&st->detail, &e);
 				st->state = STEP_FAILED;
 				strbuf_release(&perr);
@@ -486,7 +368,7 @@ static void apply_user(const struct exec_ctx *x, struct live_user *u, struct rot
 			break;
 		}
 		case ROT_UNTAG:
-			if (drop_tag(c, u->name, &e) < 0) {
+			if (drop_tag(c, u->user, &e) < 0) {
 				strbuf_addbuf(&st->detail, &e);
 				st->state = STEP_FAILED;
 				goto out;
@@ -506,14 +388,14 @@ static void apply_user(const struct exec_ctx *x, struct live_user *u, struct rot
 				n++;
 			if (n >= 2) {
 				strbuf_addstr(&st->detail, "the user has two keys already: ");
-				keys_summary(&st->detail, u);
+				user_state_keys_summary(&st->detail, u);
 				st->state = STEP_REFUSED;
 				goto out;
 			}
 			if (!ru->sink) {
 				strbuf_addstr(&st->detail, "no sink: give --to or 'to' in --config");
 				st->state = STEP_REFUSED;
-				clean_up_after_intent(c, u->name, intent.old_key, intent.t,
+				clean_up_after_intent(c, u->user, intent.old_key, intent.t,
 						      x->o->policy.skew, &st->detail);
 				goto out;
 			}
@@ -709,7 +591,7 @@ static int rotate_one(const struct exec_ctx *x, const char *name, const char *pa
 {
 	const struct rotate_options *o = x->o;
 	struct aws_client *c = x->c;
-	struct live_user u;
+	struct user_state u = USER_STATE_INIT;
 	struct rotate_user *ru = report_add(r, name);
 	struct strbuf e = STRBUF_INIT, why = STRBUF_INIT, ks = STRBUF_INIT;
 	struct rotconf_settings s;
@@ -720,31 +602,29 @@ static int rotate_one(const struct exec_ctx *x, const char *name, const char *pa
 	size_t i;
 	int exempt;
 
-	memset(&u, 0, sizeof(u));
-	u.name = name;
-	u.path = path;
 	rot_plan_init(&plan);
 	/*
 	 * Last use matters only to a rotation in progress (is the old key
 	 * still used?) and to a user with two keys (may the inactive one go?):
 	 * the common single-key user costs two calls, not three.
 	 */
-	if (read_keys(c, &u, 0, &e) < 0 || read_tags(c, &u, &e) < 0 ||
-	    ((u.rotation_tag || u.nkeys > 1) && read_last_used(c, &u, &e) < 0)) {
+	if (user_state_read(c, name, USER_STATE_KEYS | USER_STATE_TAGS, &u, &e) < 0 ||
+	    ((u.rotation_value || u.nkeys > 1) &&
+	     user_state_read(c, name, USER_STATE_LAST_USED, &u, &e) < 0)) {
 		ru->outcome = ROT_BLOCKED;
 		ru->failed = 1;
 		strbuf_addf(&ru->reason, "cannot read live state: %s", e.buf);
 		goto out;
 	}
-	keys_summary(&ks, &u);
+	user_state_keys_summary(&ks, &u);
 	ru->keys = strbuf_detach(&ks, NULL);
-	ru->tag = xstrdup_or_null(u.rotation_tag);
-	iam_tags_split(u.tags.tags, u.tags.ntags, &tk, &tv);
+	ru->tag = xstrdup_or_null(u.rotation_value);
+	iam_tags_split(u.tags, u.ntags, &tk, &tv);
 
 	/* settings: command line, then [user], [tag], [account], [default], built-in */
 	s = o->cli;
 	if (o->conf)
-		rotconf_resolve(o->conf, r->account, name, tk, tv, u.tags.ntags, &s);
+		rotconf_resolve(o->conf, r->account, name, tk, tv, u.ntags, &s);
 	if (s.rotate_after >= 0)
 		pol.rotate_after = s.rotate_after;
 	if (s.deactivate_after >= 0)
@@ -768,27 +648,25 @@ static int rotate_one(const struct exec_ctx *x, const char *name, const char *pa
 
 	/* exemptions: the audit's, plus exempt = true in the config */
 	{
-		struct user_facts uf = { name, path, tk, tv, u.tags.ntags, NULL, 0 };
-		struct iam_group_page groups = { 0 };
+		struct user_facts uf = { name, path, tk, tv, u.ntags, NULL, 0 };
 		if (policy_needs_groups(&o->exempt)) {
 			strbuf_reset(&e);
-			if (iam_list_groups_for_user(c, name, &groups, &e) < 0) {
+			if (user_state_read(c, name, USER_STATE_GROUPS, &u, &e) < 0) {
 				ru->outcome = ROT_BLOCKED;
 				ru->failed = 1;
 				strbuf_addf(&ru->reason, "cannot read groups: %s", e.buf);
 				goto out;
 			}
-			uf.groups = (const char *const *)groups.group_names;
-			uf.ngroups = groups.ngroups;
+			uf.groups = (const char *const *)u.groups;
+			uf.ngroups = u.ngroups;
 		}
 		exempt = policy_user_exempt(&o->exempt, &uf, &why);
-		iam_group_page_release(&groups);
 		if (!exempt && s.exempt == 1) {
 			exempt = 1;
 			strbuf_addstr(&why, "exempt = true in the config");
 		}
 	}
-	if (exempt && !u.rotation_tag) {
+	if (exempt && !u.rotation_value) {
 		ru->exempt = 1;
 		ru->outcome = ROT_NOTHING;
 		strbuf_addf(&ru->reason, "exempt: %s", why.buf);
@@ -874,7 +752,7 @@ out:
 	free(tv);
 	free(rk);
 	rot_plan_release(&plan);
-	live_release(&u);
+	user_state_release(&u);
 	strbuf_release(&e);
 	strbuf_release(&why);
 	strbuf_release(&ks);
@@ -964,7 +842,7 @@ int rotate_rollback(struct aws_client *c, const char *user, int apply, time_t no
 	struct rotate_options o;
 	struct sts_caller_identity id = { 0 };
 	struct aws_credentials mine = { 0 };
-	struct live_user u;
+	struct user_state u = USER_STATE_INIT;
 	struct rotate_user *ru;
 	struct rot_key *rk = NULL;
 	struct rot_user pu;
@@ -975,7 +853,6 @@ int rotate_rollback(struct aws_client *c, const char *user, int apply, time_t no
 	memset(r, 0, sizeof(*r));
 	memset(&x, 0, sizeof(x));
 	memset(&o, 0, sizeof(o));
-	memset(&u, 0, sizeof(u));
 	rot_policy_defaults(&o.policy);
 	rotconf_settings_unset(&o.cli);
 	o.now = now;
@@ -984,13 +861,12 @@ int rotate_rollback(struct aws_client *c, const char *user, int apply, time_t no
 	rot_plan_init(&plan);
 	if (setup_ctx(c, &x, r, &id, &mine, err) < 0)
 		goto out;
-	u.name = user;
-	if (read_keys(c, &u, 1, err) < 0 || read_tags(c, &u, err) < 0)
+	if (user_state_read(c, user, USER_STATE_LAST_USED | USER_STATE_TAGS, &u, err) < 0)
 		goto out;
 	ru = report_add(r, user);
-	keys_summary(&ks, &u);
+	user_state_keys_summary(&ks, &u);
 	ru->keys = strbuf_detach(&ks, NULL);
-	ru->tag = xstrdup_or_null(u.rotation_tag);
+	ru->tag = xstrdup_or_null(u.rotation_value);
 	rk = planner_view(&u, &pu);
 	rotation_plan_rollback(&pu, now, &plan);
 	take_plan(ru, &plan);
@@ -1000,7 +876,7 @@ int rotate_rollback(struct aws_client *c, const char *user, int apply, time_t no
 out:
 	free(rk);
 	rot_plan_release(&plan);
-	live_release(&u);
+	user_state_release(&u);
 	strbuf_release(&ks);
 	sts_caller_identity_release(&id);
 	aws_credentials_release(&mine);
