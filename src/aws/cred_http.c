@@ -7,6 +7,7 @@
  * neither is ever put in a message.
  */
 #include "core/compat.h"
+#include "aws/readfile.h"
 #include "aws/cred_internal.h"
 #include "aws/credentials.h"
 #include "core/credparse.h"
@@ -18,7 +19,6 @@
 #define ECS_CONNECT_MS 2000
 #define ECS_TOTAL_MS 5000
 #define ECS_ATTEMPTS 3
-#define AUTH_TOKEN_MAX (16 * 1024)
 
 #define IMDS_HOST "http://169.254.169.254"
 #define IMDS_HOST_IPV6 "http://[fd00:ec2::254]"
@@ -170,7 +170,7 @@ static int ecs_auth_token(const struct env_source *env, struct strbuf *token, st
 	const char *value = env_value(env, "AWS_CONTAINER_AUTHORIZATION_TOKEN");
 
 	if (file) {
-		int ret = cred_read_file(file, AUTH_TOKEN_MAX, token, err);
+		int ret = read_file(file, LIMIT_CONTAINER_TOKEN, NULL, token, err);
 		if (ret > 0)
 			strbuf_addf(err,
 				    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE '%s' does not exist",

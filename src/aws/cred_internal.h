@@ -37,12 +37,6 @@ int env_true(const struct env_source *e, const char *name);
 struct http_transport *env_source_http(const struct env_source *e, long connect_ms, long total_ms,
 				       struct strbuf *err);
 
-/*
- * Reads at most max bytes of path into out (allocated once, so secret text
- * is never copied by a realloc). 0: read; 1: the file does not exist; -1:
- * err says why ("cannot read '<path>': ...").
- */
-int cred_read_file(const char *path, size_t max, struct strbuf *out, struct strbuf *err);
 
 /*
  * A thread-safe cache of temporary credentials: cred_cache_get returns the

@@ -8,6 +8,8 @@
  * its stderr. Every buffer that held stdout is wiped.
  */
 #include "core/compat.h"
+#include "aws/readfile.h"
+#include "aws/msg.h"
 #include "aws/cred_internal.h"
 #include "aws/credentials.h"
 #include "core/credparse.h"
@@ -16,8 +18,6 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
-#define STDOUT_MAX (1024 * 1024)
-#define STDERR_MAX (64 * 1024)
 
 extern char **environ;
 
@@ -129,8 +129,8 @@ static int run_process(char **argv, long timeout_ms, struct strbuf *out, struct 
 		goto close;
 	}
 
-	strbuf_grow(out, STDOUT_MAX);
-	strbuf_grow(&errtext, STDERR_MAX);
+	strbuf_grow(out, LIMIT_PROCESS_STDOUT);
+	strbuf_grow(&errtext, LIMIT_PROCESS_STDERR);
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += timeout_ms / 1000;
 	deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
@@ -162,7 +162,7 @@ static int run_process(char **argv, long timeout_ms, struct strbuf *out, struct 
 			if (!pfd[n].revents)
 				continue;
 			if (read_some(*fd, *fd == outp[0] ? out : &errtext,
-				      *fd == outp[0] ? STDOUT_MAX : STDERR_MAX)) {
+				      *fd == outp[0] ? LIMIT_PROCESS_STDOUT : LIMIT_PROCESS_STDERR)) {
 				close(*fd);
 				*fd = -1;
 				open_fds--;
@@ -183,8 +183,8 @@ static int run_process(char **argv, long timeout_ms, struct strbuf *out, struct 
 			strbuf_addstr(err, ": ");
 			add_first_line(err, errtext.buf);
 		}
-	} else if (out->len >= STDOUT_MAX) {
-		strbuf_addf(err, "'%s' printed more than %d bytes", argv[0], STDOUT_MAX);
+	} else if (out->len >= LIMIT_PROCESS_STDOUT) {
+		strbuf_addf(err, "'%s' printed more than %d bytes", argv[0], LIMIT_PROCESS_STDOUT);
 	} else {
 		ret = 0;
 	}
@@ -209,8 +209,7 @@ static int process_fetch(void *self, struct aws_credentials *out, struct strbuf 
 	int ret;
 
 	if (p->env.debug)
-		fprintf(stderr, "iamkeys: debug: profile '%s': running credential_process '%s'\n",
-			p->profile, p->argv[0]);
+		debug("profile '%s': running credential_process '%s'", p->profile, p->argv[0]);
 	ret = run_process(p->argv, p->env.process_timeout_ms, &text, &why);
 	if (!ret && cred_json_parse(CRED_JSON_PROCESS, text.buf, text.len, out, &why)) {
 		strbuf_addf(err,

@@ -23,6 +23,8 @@
  * put in a message.
  */
 #include "core/compat.h"
+#include "aws/readfile.h"
+#include "aws/msg.h"
 #include "aws/client.h"
 #include "aws/cred_internal.h"
 #include "aws/credentials.h"
@@ -34,7 +36,6 @@
 
 #define SSO_CONNECT_TIMEOUT_MS 5000
 #define SSO_TOTAL_TIMEOUT_MS 30000
-#define SSO_CACHE_MAX (1024 * 1024)
 
 struct sso_provider {
 	struct cred_provider base;
@@ -307,7 +308,7 @@ static int sso_fetch(void *self, struct aws_credentials *out, struct strbuf *err
 		strbuf_addf(err, "profile '%s': %s", p->profile, why.buf);
 		goto out;
 	}
-	ret = cred_read_file(path.buf, SSO_CACHE_MAX, &text, &why);
+	ret = read_file(path.buf, LIMIT_SSO_CACHE_FILE, NULL, &text, &why);
 	if (ret) {
 		strbuf_addf(err, "profile '%s': ", p->profile);
 		if (ret > 0) {
@@ -340,16 +341,14 @@ static int sso_fetch(void *self, struct aws_credentials *out, struct strbuf *err
 		rc = sso_refresh(p, &tok, &text, path.buf, now, &why);
 		if (rc > 0) {
 			/* refreshed, but the cache file could not be rewritten */
-			fprintf(stderr,
-				"iamkeys: warning: profile '%s': the SSO token was refreshed but "
-				"the cache was not updated: %s\n",
+			warning("profile '%s': the SSO token was refreshed but the cache was not "
+				"updated: %s",
 				p->profile, why.buf);
 		} else if (rc < 0 && tok.expires_at > now) {
 			if (p->env.debug)
-				fprintf(stderr,
-					"iamkeys: debug: profile '%s': the SSO token could not be "
-					"refreshed (%s); using it until it expires at %s\n",
-					p->profile, why.buf, when.buf);
+				debug("profile '%s': the SSO token could not be refreshed (%s); "
+				      "using it until it expires at %s",
+				      p->profile, why.buf, when.buf);
 		} else if (rc < 0) {
 			strbuf_addf(err, "profile '%s': the SSO token for ", p->profile);
 			login_name(p, err);

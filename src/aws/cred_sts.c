@@ -14,6 +14,7 @@
  * message.
  */
 #include "core/compat.h"
+#include "aws/readfile.h"
 #include "aws/client.h"
 #include "aws/cred_internal.h"
 #include "aws/credentials.h"
@@ -23,7 +24,6 @@
 #include <openssl/crypto.h>
 #include <termios.h>
 
-#define TOKEN_FILE_MAX (1024 * 1024)
 #define STS_CONNECT_TIMEOUT_MS 5000
 #define STS_TOTAL_TIMEOUT_MS 30000
 #define DURATION_MIN 900
@@ -438,7 +438,7 @@ static int web_identity_fetch(void *self, struct aws_credentials *out, struct st
 
 	if (ret)
 		return ret;
-	ret = cred_read_file(c.token_file, TOKEN_FILE_MAX, &token, &why);
+	ret = read_file(c.token_file, LIMIT_WEB_IDENTITY_TOKEN, NULL, &token, &why);
 	if (ret > 0)
 		strbuf_addf(&why, "token file '%s' does not exist", c.token_file);
 	if (!ret) {

@@ -1,31 +1,11 @@
 #include "core/compat.h"
+#include "aws/readfile.h"
 #include "cmd/cli.h"
 #include "aws/client.h"
 #include "aws/credentials.h"
 #include "core/awsconfig.h"
 
 #include <openssl/crypto.h>
-
-int error(const char *fmt, ...)
-{
-	va_list ap;
-	fputs("iamkeys: error: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return -1;
-}
-
-void warning(const char *fmt, ...)
-{
-	va_list ap;
-	fputs("iamkeys: warning: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 int usage_error(const struct cli *cli, const char *fmt, ...)
 {
@@ -80,7 +60,7 @@ int cli_parse(struct cli *cli, struct option *opts, int argc, const char **argv,
 			   cli->fmt == OUTPUT_TABLE;
 	if (cli->g.endpoint_url && !*cli->g.endpoint_url)
 		return usage_error(cli, "--endpoint-url is empty");
-	return -1; /* go on */
+	return CMD_CONTINUE;
 }
 
 static int parse_exempt_tag(struct audit_policy *p, const char *spec, struct strbuf *tagbuf)
@@ -121,43 +101,42 @@ int cli_exemptions(struct cli *cli, struct audit_policy *p, const char *exempt_t
 	p->nexempt_paths = paths->n;
 	p->exempt_groups = groups->items;
 	p->nexempt_groups = groups->n;
-	return -1;
+	return CMD_CONTINUE;
 }
 
-/* The selected profile's region from the shared config file, or NULL. */
-static char *profile_region(const char *profile)
+/*
+ * The selected profile's region from the shared config file into *region
+ * (NULL: none, or no such file). -1 with err when the file cannot be read
+ * or is larger than its limit.
+ */
+static int profile_region(const char *profile, char **region, struct strbuf *err)
 {
 	struct aws_file_locations loc = { 0 };
 	struct aws_profile_set set = AWS_PROFILE_SET_INIT;
-	struct strbuf err = STRBUF_INIT, text = STRBUF_INIT;
+	struct strbuf perr = STRBUF_INIT, text = STRBUF_INIT;
 	const struct aws_profile *p;
-	char *region = NULL;
-	FILE *f;
+	int rc = 0;
 
-	if (aws_file_locations_resolve(&loc, NULL, NULL, "linux", NULL, profile, &err) < 0)
+	*region = NULL;
+	if (aws_file_locations_resolve(&loc, NULL, NULL, "linux", NULL, profile, &perr) < 0)
 		goto out;
-	f = fopen(loc.config_file, "r");
-	if (!f)
+	rc = read_file(loc.config_file, LIMIT_AWS_SHARED_FILE, NULL, &text, err);
+	if (rc) {
+		rc = rc < 0 ? -1 : 0;
 		goto out;
-	for (;;) {
-		char buf[4096];
-		size_t n = fread(buf, 1, sizeof(buf), f);
-		strbuf_add(&text, buf, n);
-		if (n < sizeof(buf) || text.len > (1 << 20))
-			break;
 	}
-	fclose(f);
-	if (aws_profiles_parse(&set, AWS_FILE_CONFIG, text.buf, text.len, loc.config_file, &err) < 0)
+	if (aws_profiles_parse(&set, AWS_FILE_CONFIG, text.buf, text.len, loc.config_file,
+			       &perr) < 0)
 		goto out;
 	p = aws_profile_find(&set, loc.profile);
 	if (p && aws_profile_get(p, "region") && *aws_profile_get(p, "region"))
-		region = xstrdup(aws_profile_get(p, "region"));
+		*region = xstrdup(aws_profile_get(p, "region"));
 out:
 	aws_profile_set_release(&set);
 	aws_file_locations_release(&loc);
 	strbuf_release_secret(&text);
-	strbuf_release(&err);
-	return region;
+	strbuf_release(&perr);
+	return rc;
 }
 
 struct aws_client *cli_client(struct cli *cli)
@@ -191,7 +170,12 @@ struct aws_client *cli_client(struct cli *cli)
 		aws_credentials_release(&c);
 		strbuf_reset(&err);
 	}
-	pregion = profile_region(cli->g.profile);
+	if (profile_region(cli->g.profile, &pregion, &err) < 0) {
+		error("%s", err.buf);
+		strbuf_release(&err);
+		cred_provider_destroy(creds);
+		return NULL;
+	}
 	cli->client = aws_client_new(creds, cli->g.region, cli->g.endpoint_url, pregion, &err);
 	free(pregion);
 	if (!cli->client) {

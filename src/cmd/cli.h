@@ -9,6 +9,7 @@
 #include "cmd/options.h"
 #include "cmd/output.h"
 #include "core/policy.h"
+#include "aws/msg.h" /* error(), warning() */
 
 enum cmd_result {
 	CMD_OK = 0,       /* exit 0 */
@@ -16,6 +17,8 @@ enum cmd_result {
 	CMD_USAGE = 2,    /* exit 2: bad arguments */
 	CMD_FINDINGS = 3, /* exit 3: findings at or above --fail-on, or blocked steps */
 	CMD_PARTIAL = 4,  /* exit 4: some accounts failed, the others ran (docs/scale.md) */
+	/* not a result: cli_parse and the option checks say "go on" */
+	CMD_CONTINUE = -1,
 };
 
 struct global_opts {
@@ -54,22 +57,19 @@ struct command {
 #define NEEDS_CREDS (1u << 0)
 #define MUTATES (1u << 1)
 
-/* Messages to stderr, one line each, "iamkeys: error: ..." (git's error()). */
-int error(const char *fmt, ...) PRINTF_LIKE(1, 2);
-void warning(const char *fmt, ...) PRINTF_LIKE(1, 2);
 /* A usage error: prints the one line and the --help hint; returns CMD_USAGE. */
 int usage_error(const struct cli *cli, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
 /*
  * Parses opts (which should include OPT_COMMON(cli->g)) and validates the
- * common ones. Returns 0 to go on, or a cmd_result to return at once:
+ * common ones. Returns CMD_CONTINUE to go on, or a cmd_result to return at once:
  * CMD_OK after printing --help, CMD_USAGE after a usage error.
  */
 int cli_parse(struct cli *cli, struct option *opts, int argc, const char **argv,
 	      struct opt_list *rest, int max_positional);
 /*
  * The audit's exemption options (--exclude, --exempt-path, --exempt-tag,
- * --exempt-group) into p, validated: -1 to go on, or CMD_USAGE after a
+ * --exempt-group) into p, validated: CMD_CONTINUE to go on, or CMD_USAGE after a
  * usage error. tagbuf owns the parsed --exempt-tag ("none" turns the tag
  * exemption off; KEY alone matches any value); release it after p's use.
  */

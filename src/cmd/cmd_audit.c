@@ -2,7 +2,7 @@
 #include "core/compat.h"
 #include "cmd/commands.h"
 #include "engine/audit.h"
-#include "engine/org.h"
+#include "cmd/orgcmd.h"
 #include "aws/client.h"
 #include "core/timeutil.h"
 
@@ -147,6 +147,16 @@ static int audit_account(void *ctx, struct aws_client *c, struct org_account *a,
 }
 
 /* Adds r's counts to total; 1 when r's source differs from what total has seen. */
+/* The progress bar on stderr: "scanning users: 120/5000", cleared at the end. */
+static void print_progress(size_t done, size_t total, void *ctx)
+{
+	(void)ctx;
+	if (total)
+		fprintf(stderr, "\rscanning users: %zu/%zu", done, total);
+	else
+		fprintf(stderr, "\r%*s\r", 40, "");
+}
+
 /* One error line per user the scan left out (account may be NULL); CMD_FAILED if any. */
 static int report_skipped(const struct audit_result *r, const char *account, int rc)
 {
@@ -191,8 +201,8 @@ static int audit_accounts(struct cli *cli, struct org_opts *org, struct audit_op
 
 	/* each account gets up to --account-jobs workers; --jobs caps them all */
 	o->jobs = account_jobs < jobs ? account_jobs : jobs;
-	o->progress = 0;
-	if (org_run(cli, org, jobs / o->jobs, audit_account, o, &run) < 0) {
+	o->progress = NULL;
+	if (org_run_cli(cli, org, jobs / o->jobs, audit_account, o, &run) < 0) {
 		free(cols);
 		json_decref(per_account);
 		return CMD_FAILED;
@@ -317,7 +327,7 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 	o.jobs = AUDIT_DEFAULT_JOBS;
 	o.report_timeout_s = 300;
 	rc = cli_parse(cli, opts, argc, argv, &rest, 0);
-	if (rc >= 0)
+	if (rc != CMD_CONTINUE)
 		goto done;
 	rc = CMD_USAGE;
 	if (strcmp(source, "report") && strcmp(source, "api")) {
@@ -334,12 +344,12 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 		usage_error(cli, "--warn must not be longer than --max-age");
 		goto done;
 	}
-	if (cli_exemptions(cli, &o.policy, exempt_tag, &exclude, &paths, &groups, &tagbuf) >= 0)
+	if (cli_exemptions(cli, &o.policy, exempt_tag, &exclude, &paths, &groups, &tagbuf) != CMD_CONTINUE)
 		goto done;
 	o.all_keys = all;
-	o.progress = !no_progress && isatty(STDERR_FILENO);
+	o.progress = !no_progress && isatty(STDERR_FILENO) ? print_progress : NULL;
 	rc = org_check(cli, &org);
-	if (rc >= 0)
+	if (rc != CMD_CONTINUE)
 		goto done;
 	rc = CMD_USAGE;
 	if (!org.enabled && account_jobs_seen(opts)) {

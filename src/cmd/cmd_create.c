@@ -5,7 +5,7 @@
  */
 #include "core/compat.h"
 #include "cmd/commands.h"
-#include "engine/actions.h"
+#include "cmd/keycmd.h"
 #include "aws/client.h"
 #include "sinks/sink.h"
 
@@ -40,7 +40,7 @@ int cmd_create(struct cli *cli, int argc, const char **argv)
 
 	rc = cli_parse(cli, opts, argc, argv, &rest, 0);
 	opt_list_release(&rest);
-	if (rc >= 0)
+	if (rc != CMD_CONTINUE)
 		return rc;
 	if (!user || !*user)
 		return usage_error(cli, "--user is required: the user to create a key for");
@@ -72,7 +72,7 @@ int cmd_create(struct cli *cli, int argc, const char **argv)
 		strbuf_release(&err);
 		return CMD_FAILED;
 	}
-	a.stream = cli->fmt == OUTPUT_TABLE ? stdout : NULL;
+	actions_stream(&a, cli);
 	sctx.account = a.self.account;
 	sctx.client = c;
 	sink = sink_new(to, &sctx, &err);

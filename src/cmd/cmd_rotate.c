@@ -4,41 +4,16 @@
  * iamkeys rollback: reactivate the old key of a deactivated rotation.
  */
 #include "core/compat.h"
+#include "aws/readfile.h"
 #include "cmd/commands.h"
 #include "engine/rotate.h"
-#include "engine/org.h"
+#include "cmd/orgcmd.h"
 #include "engine/selfrotate.h"
 #include "aws/client.h"
 #include "aws/iam.h"
 #include "core/awsconfig.h"
 #include "core/timeutil.h"
 #include "sinks/sink.h"
-
-static int read_text_file(const char *path, struct strbuf *out, struct strbuf *err)
-{
-	FILE *f = fopen(path, "r");
-	char buf[8192];
-	size_t n;
-	if (!f) {
-		strbuf_addf(err, "cannot open '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		strbuf_add(out, buf, n);
-		if (out->len > (4u << 20)) {
-			fclose(f);
-			strbuf_addf(err, "'%s' is larger than 4 MiB", path);
-			return -1;
-		}
-	}
-	if (ferror(f)) {
-		fclose(f);
-		strbuf_addf(err, "cannot read '%s'", path);
-		return -1;
-	}
-	fclose(f);
-	return 0;
-}
 
 static const char *const step_marks[] = {
 	[STEP_PLANNED] = "", [STEP_DONE] = "done", [STEP_FAILED] = "FAILED",
@@ -276,7 +251,7 @@ static int rotate_accounts(struct cli *cli, struct org_opts *org, const struct r
 		strbuf_release(&err);
 		return CMD_USAGE;
 	}
-	if (org_run(cli, org, jobs, rotate_account, &x, &run) < 0)
+	if (org_run_cli(cli, org, jobs, rotate_account, &x, &run) < 0)
 		return CMD_FAILED;
 	memset(&n, 0, sizeof(n));
 	if (cli->fmt == OUTPUT_JSON || plan_out) {
@@ -388,7 +363,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	rotconf_settings_unset(&o.cli);
 	audit_policy_defaults(&o.exempt);
 	rc = cli_parse(cli, opts, argc, argv, &rest, 0);
-	if (rc >= 0)
+	if (rc != CMD_CONTINUE)
 		goto done;
 	rc = CMD_USAGE;
 	if (cli->fmt == OUTPUT_CSV) {
@@ -407,7 +382,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		usage_error(cli, "--self takes no --user, --to, --config or plan files");
 		goto done;
 	}
-	if (cli_exemptions(cli, &o.exempt, exempt_tag, &exclude, &paths, &groups, &tagbuf) >= 0)
+	if (cli_exemptions(cli, &o.exempt, exempt_tag, &exclude, &paths, &groups, &tagbuf) != CMD_CONTINUE)
 		goto done;
 	o.users = users.items;
 	o.nusers = users.n;
@@ -415,7 +390,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	o.overwrite = overwrite;
 	o.verify_timeout_ms = (long)verify_timeout * 1000;
 	rc = org_check(cli, &org);
-	if (rc >= 0)
+	if (rc != CMD_CONTINUE)
 		goto done;
 	rc = CMD_USAGE;
 	if (org.enabled && self) {
@@ -442,7 +417,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	}
 	rc = CMD_FAILED;
 	if (config) {
-		if (read_text_file(config, &text, &err) < 0 ||
+		if (read_file_or_error(config, LIMIT_ROTATE_CONFIG, NULL, &text, &err) < 0 ||
 		    rotconf_parse(&conf, text.buf, text.len, config, &err) < 0) {
 			error("%s", err.buf);
 			rc = CMD_USAGE;
@@ -532,7 +507,7 @@ int cmd_rollback(struct cli *cli, int argc, const char **argv)
 	memset(&r, 0, sizeof(r));
 	rc = cli_parse(cli, opts, argc, argv, &rest, 0);
 	opt_list_release(&rest);
-	if (rc >= 0)
+	if (rc != CMD_CONTINUE)
 		return rc;
 	if (!user)
 		return usage_error(cli, "rollback needs --user NAME");

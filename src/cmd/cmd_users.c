@@ -1,7 +1,7 @@
 /* iamkeys users: list every IAM user, every page (runbook step 1). */
 #include "core/compat.h"
 #include "cmd/commands.h"
-#include "engine/org.h"
+#include "cmd/orgcmd.h"
 #include "aws/iam.h"
 
 static const struct out_column user_columns[] = {
@@ -57,7 +57,7 @@ static int users_of_accounts(struct cli *cli, struct org_opts *org, const char *
 	int rc;
 
 	/* one worker per account: --jobs accounts at once */
-	if (org_run(cli, org, jobs, list_account_users, (void *)path_prefix, &run) < 0)
+	if (org_run_cli(cli, org, jobs, list_account_users, (void *)path_prefix, &run) < 0)
 		return CMD_FAILED;
 	cols = org_columns(user_columns, ARRAY_SIZE(user_columns));
 	out_table_init(&t, cols, ARRAY_SIZE(user_columns) + 1);
@@ -96,13 +96,13 @@ int cmd_users(struct cli *cli, int argc, const char **argv)
 	memset(&org, 0, sizeof(org));
 	rc = cli_parse(cli, opts, argc, argv, &rest, 0);
 	opt_list_release(&rest);
-	if (rc >= 0)
+	if (rc != CMD_CONTINUE)
 		return rc;
 	if (path_prefix && (path_prefix[0] != '/' || path_prefix[strlen(path_prefix) - 1] != '/'))
 		return usage_error(cli, "invalid --path-prefix '%s': it must start and end with '/'",
 				   path_prefix);
 	rc = org_check(cli, &org);
-	if (rc >= 0)
+	if (rc != CMD_CONTINUE)
 		return rc;
 	if (org.enabled) {
 		rc = users_of_accounts(cli, &org, path_prefix, jobs);

@@ -16,6 +16,7 @@
  * with a finding, in both sources, so both print the same result.
  */
 #include "core/compat.h"
+#include "aws/msg.h"
 #include "engine/audit.h"
 #include "aws/client.h"
 #include "aws/iam.h"
@@ -97,28 +98,6 @@ void audit_result_release(struct audit_result *r)
 	}
 	free(r->skipped);
 	memset(r, 0, sizeof(*r));
-}
-
-struct aws_client *aws_client_clone(struct aws_client *c, struct strbuf *err)
-{
-	/* the clone borrows c's provider, so temporary credentials are refreshed
-	 * for every worker (c outlives its clones) */
-	struct cred_provider *p = cred_provider_borrow(c->creds);
-	struct aws_client *n;
-
-	if (!p) {
-		strbuf_addstr(err, "cannot share the credentials");
-		return NULL;
-	}
-	n = aws_client_new(p, c->region, c->endpoint_url, NULL, err);
-	if (!n)
-		return NULL;
-	n->getenv_fn = c->getenv_fn;
-	n->getenv_ctx = c->getenv_ctx;
-	n->retry = c->retry;
-	n->now = c->now;
-	n->verbose = c->verbose;
-	return n;
 }
 
 /*
@@ -344,8 +323,8 @@ static void adapt_limit(struct pool *p, const struct work_user *w, int throttled
 		p->ok_streak = 0;
 	}
 	if (verbose && p->limit != before)
-		fprintf(stderr, "iamkeys: debug: %s: %d concurrent workers\n",
-			throttled ? "throttled" : "no throttling", p->limit);
+		debug("%s: %d concurrent workers", throttled ? "throttled" : "no throttling",
+		      p->limit);
 }
 
 /* The next user to scan (p->lock held), or NULL when there is none left. */
@@ -471,7 +450,7 @@ static int run_pool(struct aws_client *c, const struct audit_options *o, user_ta
 		pthread_cond_broadcast(&p.cond);
 		pthread_mutex_unlock(&p.lock);
 	}
-	/* progress on stderr while the workers run */
+	/* progress while the workers run */
 	for (;;) {
 		size_t done;
 		int stop;
@@ -482,7 +461,7 @@ static int run_pool(struct aws_client *c, const struct audit_options *o, user_ta
 		if (done >= nusers || stop)
 			break;
 		if (o->progress && monotonic_s() - t0 > 1.0) {
-			fprintf(stderr, "\rscanning users: %zu/%zu", done, nusers);
+			o->progress(done, nusers, o->progress_ctx);
 			shown = 1;
 		}
 		aws_sleep_ms(100);
@@ -490,7 +469,7 @@ static int run_pool(struct aws_client *c, const struct audit_options *o, user_ta
 	for (i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
 	if (shown)
-		fprintf(stderr, "\r%*s\r", 40, "");
+		o->progress(0, 0, o->progress_ctx);
 	for (i = 1; i < jobs; i++)
 		if (args[i].client)
 			aws_client_free(args[i].client);
@@ -854,8 +833,8 @@ static int audit_report(struct aws_client *c, const struct audit_options *o,
 
 	if (fetch_report(c, o, &rep, out, &out->api_calls, &aerr, err) < 0) {
 		if (aerr.code && !strcmp(aerr.code, "AccessDenied")) {
-			fprintf(stderr, "iamkeys: warning: the credential report was denied (%s); "
-					"falling back to --source api\n", err->buf);
+			warning("the credential report was denied (%s); falling back to --source api",
+				err->buf);
 			strbuf_reset(err);
 			aws_error_release(&aerr);
 			cred_report_release(&rep);

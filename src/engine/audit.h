@@ -61,7 +61,10 @@ struct audit_options {
 	const char *user;   /* one user only, or NULL */
 	int user_may_be_missing; /* with user: no such user is an empty result, not an error */
 	int all_keys;       /* keep keys without findings in the result */
-	int progress;       /* progress bar on stderr */
+	/* while the workers run, after the first second, every 100 ms: done of total
+	 * users; once more with total 0 when they are finished. NULL = none. */
+	void (*progress)(size_t done, size_t total, void *ctx);
+	void *progress_ctx;
 	time_t now;
 	long report_timeout_s; /* give up waiting for GenerateCredentialReport */
 };
@@ -74,9 +77,5 @@ struct audit_options {
 int audit_run(struct aws_client *c, const struct audit_options *o, struct audit_result *out,
 	      struct strbuf *err);
 void audit_result_release(struct audit_result *r);
-
-/* A new client with the same configuration, borrowing c's credential
- * provider (one per worker thread; c must outlive it). NULL with err. */
-struct aws_client *aws_client_clone(struct aws_client *c, struct strbuf *err);
 
 #endif
