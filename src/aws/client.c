@@ -517,6 +517,7 @@ static void debug_log_attempt(const struct aws_call *k, const struct http_respon
  * Test-only: IAMKEYS_TEST_CRASH_AFTER=k makes the process SIGKILL itself
  * right after the k-th successful mutating AWS call (of any client in the
  * process), so the rotate crash-matrix test can stop a run at every point.
+ * Compiled in only with IAMKEYS_TESTING (not in make release).
  */
 static const char *const mutating_actions[] = {
 	"CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey", "TagUser", "UntagUser",
@@ -538,7 +539,11 @@ static void test_crash_point(const char *action)
 		return;
 	pthread_mutex_lock(&lock);
 	if (crash_after < 0) {
+#ifdef IAMKEYS_TESTING
 		const char *v = getenv("IAMKEYS_TEST_CRASH_AFTER");
+#else
+		const char *v = NULL;
+#endif
 		crash_after = v && *v ? strtol(v, NULL, 10) : 0;
 	}
 	count++;

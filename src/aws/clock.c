@@ -1,7 +1,8 @@
 /*
  * The clock used to sign requests (and, through c->now, by commands).
  *
- * Test-only knobs, read at every call:
+ * Test-only knobs, read at every call, compiled in only with IAMKEYS_TESTING
+ * (make, make check; not make release):
  *   IAMKEYS_TEST_NOW=2024-01-31T12:00:00Z  a fixed time (ISO 8601, as
  *                                          iso8601_parse accepts it)
  *   IAMKEYS_TEST_CLOCK_OFFSET=-3600        seconds added to the real time
@@ -14,8 +15,12 @@
 
 time_t aws_clock_now(void)
 {
+#ifdef IAMKEYS_TESTING
 	const char *fixed = getenv("IAMKEYS_TEST_NOW");
 	const char *offset = getenv("IAMKEYS_TEST_CLOCK_OFFSET");
+#else
+	const char *fixed = NULL, *offset = NULL;
+#endif
 	time_t now;
 
 	if (fixed && *fixed && !iso8601_parse(fixed, &now))

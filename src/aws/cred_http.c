@@ -130,8 +130,12 @@ static int ecs_url(const struct env_source *env, struct strbuf *url, struct strb
 	const char *full = env_value(env, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
 
 	if (rel) {
-		/* test-only: where the "agent" listens */
+#ifdef IAMKEYS_TESTING
+		/* test builds only: where the "agent" listens */
 		const char *base = env_value(env, "IAMKEYS_TEST_ECS_ENDPOINT");
+#else
+		const char *base = NULL;
+#endif
 		size_t len;
 
 		if (!base)

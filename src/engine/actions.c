@@ -14,34 +14,23 @@
 
 /* names */
 
+static const struct {
+	const char *name, *past;
+} kind_words[] = {
+	[KEY_DEACTIVATE] = { "deactivate", "deactivated" },
+	[KEY_ACTIVATE] = { "activate", "activated" },
+	[KEY_DELETE] = { "delete", "deleted" },
+	[KEY_CREATE] = { "create", "created" },
+};
+
 const char *key_action_name(enum key_action_kind kind)
 {
-	switch (kind) {
-	case KEY_DEACTIVATE:
-		return "deactivate";
-	case KEY_ACTIVATE:
-		return "activate";
-	case KEY_DELETE:
-		return "delete";
-	case KEY_CREATE:
-		return "create";
-	}
-	return "?";
+	return (size_t)kind < ARRAY_SIZE(kind_words) ? kind_words[kind].name : "?";
 }
 
 static const char *key_action_past(enum key_action_kind kind)
 {
-	switch (kind) {
-	case KEY_DEACTIVATE:
-		return "deactivated";
-	case KEY_ACTIVATE:
-		return "activated";
-	case KEY_DELETE:
-		return "deleted";
-	case KEY_CREATE:
-		return "created";
-	}
-	return "?";
+	return (size_t)kind < ARRAY_SIZE(kind_words) ? kind_words[kind].past : "?";
 }
 
 const char *action_result_name(enum action_result r)

@@ -138,43 +138,43 @@ out:
 	return rc;
 }
 
-static int read_tags(struct aws_client *c, struct user_state *st, struct strbuf *err)
+static void find_rotation_tag(struct user_state *st)
 {
-	struct iam_tag_page page = { 0 };
 	struct strbuf perr = STRBUF_INIT;
 	size_t i;
 
-	tags_release(st);
-	st->calls++;
-	if (iam_list_user_tags(c, st->user, &page, err) < 0)
-		return -1;
-	st->tags = page.tags;
-	st->ntags = page.ntags;
-	page.tags = NULL;
-	page.ntags = 0;
-	iam_tag_page_release(&page);
 	for (i = 0; i < st->ntags; i++)
 		if (!strcmp(st->tags[i].key, ROTATION_TAG))
 			st->rotation_value = st->tags[i].value ? st->tags[i].value : "";
 	if (st->rotation_value)
 		st->rotation_valid = !rotation_tag_parse(st->rotation_value, &st->rotation, &perr);
 	strbuf_release(&perr);
-	return 0;
 }
 
-static int read_groups(struct aws_client *c, struct user_state *st, struct strbuf *err)
+/* ListUserTags and ListGroupsForUser: the merged pages, moved into st. */
+static int read_tags_groups(struct aws_client *c, struct user_state *st, unsigned what,
+			    struct strbuf *err)
 {
-	struct iam_group_page page = { 0 };
+	struct iam_tag_page tags = { 0 };
+	struct iam_group_page groups = { 0 };
 
-	groups_release(st);
-	st->calls++;
-	if (iam_list_groups_for_user(c, st->user, &page, err) < 0)
-		return -1;
-	st->groups = page.group_names;
-	st->ngroups = page.ngroups;
-	page.group_names = NULL;
-	page.ngroups = 0;
-	iam_group_page_release(&page);
+	if (what & USER_STATE_TAGS) {
+		tags_release(st);
+		st->calls++;
+		if (iam_list_user_tags(c, st->user, &tags, err) < 0)
+			return -1;
+		st->tags = tags.tags;
+		st->ntags = tags.ntags;
+		find_rotation_tag(st);
+	}
+	if (what & USER_STATE_GROUPS) {
+		groups_release(st);
+		st->calls++;
+		if (iam_list_groups_for_user(c, st->user, &groups, err) < 0)
+			return -1;
+		st->groups = groups.group_names;
+		st->ngroups = groups.ngroups;
+	}
 	return 0;
 }
 
@@ -198,11 +198,7 @@ int user_state_read(struct aws_client *c, const char *user, unsigned what, struc
 			return rc;
 		}
 	}
-	if ((what & USER_STATE_TAGS) && read_tags(c, st, err) < 0)
-		return -1;
-	if ((what & USER_STATE_GROUPS) && read_groups(c, st, err) < 0)
-		return -1;
-	return 0;
+	return read_tags_groups(c, st, what, err);
 }
 
 const struct user_key *user_state_find_key(const struct user_state *st, const char *id)
