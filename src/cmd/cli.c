@@ -84,23 +84,34 @@ static int parse_exempt_tag(struct audit_policy *p, const char *spec, struct str
 	return 0;
 }
 
-int cli_exemptions(struct cli *cli, struct audit_policy *p, const char *exempt_tag,
-		   const struct opt_list *exclude, const struct opt_list *paths,
-		   const struct opt_list *groups, struct strbuf *tagbuf)
+int exemption_opts_given(const struct exemption_opts *e)
+{
+	return e->exclude.n || e->paths.n || e->groups.n || e->tag;
+}
+
+void exemption_opts_release(struct exemption_opts *e)
+{
+	opt_list_release(&e->exclude);
+	opt_list_release(&e->paths);
+	opt_list_release(&e->groups);
+	strbuf_release(&e->tagbuf);
+}
+
+int cli_exemptions(struct cli *cli, struct audit_policy *p, struct exemption_opts *e)
 {
 	size_t i;
-	if (exempt_tag && parse_exempt_tag(p, exempt_tag, tagbuf) < 0)
-		return usage_error(cli, "invalid --exempt-tag '%s': use KEY or KEY=VALUE", exempt_tag);
-	for (i = 0; i < paths->n; i++)
-		if (paths->items[i][0] != '/')
+	if (e->tag && parse_exempt_tag(p, e->tag, &e->tagbuf) < 0)
+		return usage_error(cli, "invalid --exempt-tag '%s': use KEY or KEY=VALUE", e->tag);
+	for (i = 0; i < e->paths.n; i++)
+		if (e->paths.items[i][0] != '/')
 			return usage_error(cli, "invalid --exempt-path '%s': paths start with '/'",
-					   paths->items[i]);
-	p->exclude = exclude->items;
-	p->nexclude = exclude->n;
-	p->exempt_paths = paths->items;
-	p->nexempt_paths = paths->n;
-	p->exempt_groups = groups->items;
-	p->nexempt_groups = groups->n;
+					   e->paths.items[i]);
+	p->exclude = e->exclude.items;
+	p->nexclude = e->exclude.n;
+	p->exempt_paths = e->paths.items;
+	p->nexempt_paths = e->paths.n;
+	p->exempt_groups = e->groups.items;
+	p->nexempt_groups = e->groups.n;
 	return CMD_CONTINUE;
 }
 

@@ -50,12 +50,9 @@ struct cli {
 struct command {
 	const char *name;
 	int (*fn)(struct cli *cli, int argc, const char **argv);
-	unsigned flags;
 	const char *summary;
 	const char *usage; /* "iamkeys users [options]" */
 };
-#define NEEDS_CREDS (1u << 0)
-#define MUTATES (1u << 1)
 
 /* A usage error: prints the one line and the --help hint; returns CMD_USAGE. */
 int usage_error(const struct cli *cli, const char *fmt, ...) PRINTF_LIKE(2, 3);
@@ -67,15 +64,34 @@ int usage_error(const struct cli *cli, const char *fmt, ...) PRINTF_LIKE(2, 3);
  */
 int cli_parse(struct cli *cli, struct option *opts, int argc, const char **argv,
 	      struct opt_list *rest, int max_positional);
+/* The audit's exemption options, shared by audit, deactivate, delete and rotate. */
+struct exemption_opts {
+	struct opt_list exclude; /* --exclude GLOB */
+	struct opt_list paths;	 /* --exempt-path PREFIX */
+	struct opt_list groups;	 /* --exempt-group GROUP */
+	const char *tag;	 /* --exempt-tag KEY[=VALUE] */
+	struct strbuf tagbuf;	 /* owns the parsed --exempt-tag */
+};
+#define EXEMPTION_OPTS_INIT { { 0 }, { 0 }, { 0 }, NULL, STRBUF_INIT }
+#define OPT_EXEMPTIONS(e)                                                                          \
+	{ "exclude", 0, OPT_STRLIST, &(e).exclude, "GLOB",                                         \
+	  "exempt users whose name matches (repeatable)", 0 },                                     \
+	{ "exempt-path", 0, OPT_STRLIST, &(e).paths, "PREFIX",                                     \
+	  "exempt users whose path starts with PREFIX (repeatable)", 0 },                          \
+	{ "exempt-tag", 0, OPT_STRING, &(e).tag, "KEY[=VALUE]",                                    \
+	  "exempt users with this tag (default iamkeys:exempt=true; 'none' turns it off)", 0 },    \
+	{ "exempt-group", 0, OPT_STRLIST, &(e).groups, "GROUP",                                    \
+	  "exempt members of this IAM group (repeatable)", 0 }
+/* Any exemption option given? */
+int exemption_opts_given(const struct exemption_opts *e);
+void exemption_opts_release(struct exemption_opts *e);
 /*
- * The audit's exemption options (--exclude, --exempt-path, --exempt-tag,
- * --exempt-group) into p, validated: CMD_CONTINUE to go on, or CMD_USAGE after a
- * usage error. tagbuf owns the parsed --exempt-tag ("none" turns the tag
- * exemption off; KEY alone matches any value); release it after p's use.
+ * The exemption options into p, validated: CMD_CONTINUE to go on, or
+ * CMD_USAGE after a usage error. e->tagbuf owns the parsed --exempt-tag
+ * ("none" turns the tag exemption off; KEY alone matches any value):
+ * release e after p's use.
  */
-int cli_exemptions(struct cli *cli, struct audit_policy *p, const char *exempt_tag,
-		   const struct opt_list *exclude, const struct opt_list *paths,
-		   const struct opt_list *groups, struct strbuf *tagbuf);
+int cli_exemptions(struct cli *cli, struct audit_policy *p, struct exemption_opts *e);
 /* The AWS client for this run (credentials chain, region, endpoint); NULL after printing an error. */
 struct aws_client *cli_client(struct cli *cli);
 void cli_release(struct cli *cli);

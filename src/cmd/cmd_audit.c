@@ -287,8 +287,9 @@ static int account_jobs_seen(const struct option *opts)
 int cmd_audit(struct cli *cli, int argc, const char **argv)
 {
 	struct audit_options o;
-	struct opt_list exclude = { 0 }, paths = { 0 }, groups = { 0 }, rest = { 0 };
-	const char *source = "report", *exempt_tag = NULL, *fail_on = "old";
+	struct opt_list rest = { 0 };
+	struct exemption_opts ex = EXEMPTION_OPTS_INIT;
+	const char *source = "report", *fail_on = "old";
 	int all = 0, no_progress = 0, account_jobs = 4;
 	struct org_opts org;
 	struct option opts[] = {
@@ -296,10 +297,7 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 		{ "warn", 0, OPT_DURATION, &o.policy.warn, "DURATION", "keys within this of --max-age are expiring (default 7d)", 0 },
 		{ "unused", 0, OPT_DURATION, &o.policy.unused, "DURATION", "active keys not used for this long are unused (default 45d)", 0 },
 		{ "inactive-grace", 0, OPT_DURATION, &o.policy.inactive_grace, "DURATION", "inactive keys older than this are inactive-stale (default 30d)", 0 },
-		{ "exclude", 0, OPT_STRLIST, &exclude, "GLOB", "exempt users whose name matches (repeatable)", 0 },
-		{ "exempt-path", 0, OPT_STRLIST, &paths, "PREFIX", "exempt users whose path starts with PREFIX (repeatable)", 0 },
-		{ "exempt-tag", 0, OPT_STRING, &exempt_tag, "KEY[=VALUE]", "exempt users with this tag (default iamkeys:exempt=true; 'none' turns it off)", 0 },
-		{ "exempt-group", 0, OPT_STRLIST, &groups, "GROUP", "exempt members of this IAM group (repeatable)", 0 },
+		OPT_EXEMPTIONS(ex),
 		{ "source", 0, OPT_STRING, &source, "SOURCE", "report (default: credential report + live re-reads) or api", 0 },
 		{ "jobs", 'j', OPT_INT, &o.jobs, "N", "concurrent API workers, lowered while IAM throttles (default 32)", 0 },
 		{ "user", 0, OPT_STRING, &o.user, "NAME", "audit this user only", 0 },
@@ -312,7 +310,7 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 		OPT_TERMINATOR,
 	};
 	struct audit_result r;
-	struct strbuf err = STRBUF_INIT, tagbuf = STRBUF_INIT;
+	struct strbuf err = STRBUF_INIT;
 	unsigned fail_mask;
 	struct aws_client *c;
 	const struct audit_result *rp = &r;
@@ -344,7 +342,7 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 		usage_error(cli, "--warn must not be longer than --max-age");
 		goto done;
 	}
-	if (cli_exemptions(cli, &o.policy, exempt_tag, &exclude, &paths, &groups, &tagbuf) != CMD_CONTINUE)
+	if (cli_exemptions(cli, &o.policy, &ex) != CMD_CONTINUE)
 		goto done;
 	o.all_keys = all;
 	o.progress = !no_progress && isatty(STDERR_FILENO) ? print_progress : NULL;
@@ -405,11 +403,8 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 	audit_result_release(&r);
 done:
 	org_opts_release(&org);
-	opt_list_release(&exclude);
-	opt_list_release(&paths);
-	opt_list_release(&groups);
+	exemption_opts_release(&ex);
 	opt_list_release(&rest);
-	strbuf_release(&tagbuf);
 	strbuf_release(&err);
 	return rc;
 }

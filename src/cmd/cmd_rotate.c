@@ -318,8 +318,9 @@ static int rotate_accounts(struct cli *cli, struct org_opts *org, const struct r
 int cmd_rotate(struct cli *cli, int argc, const char **argv)
 {
 	struct rotate_options o;
-	struct opt_list users = { 0 }, exclude = { 0 }, paths = { 0 }, groups = { 0 }, rest = { 0 };
-	const char *config = NULL, *plan_out = NULL, *plan_in = NULL, *exempt_tag = NULL;
+	struct opt_list users = { 0 }, rest = { 0 };
+	struct exemption_opts ex = EXEMPTION_OPTS_INIT;
+	const char *config = NULL, *plan_out = NULL, *plan_in = NULL;
 	long long verify_timeout = 120;
 	int apply = 0, self = 0, all = 0, overwrite = 0, jobs = 8;
 	struct org_opts org;
@@ -337,20 +338,17 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		{ "plan-out", 0, OPT_STRING, &plan_out, "FILE", "write the plan as JSON", 0 },
 		{ "plan", 0, OPT_STRING, &plan_in, "FILE", "with --apply: carry out exactly this saved plan", 0 },
 		{ "self", 0, OPT_BOOL, &self, NULL, "rotate the caller's own key in its credentials profile", 0 },
-		{ "exclude", 0, OPT_STRLIST, &exclude, "GLOB", "exempt users whose name matches (repeatable)", 0 },
-		{ "exempt-path", 0, OPT_STRLIST, &paths, "PREFIX", "exempt users under this path (repeatable)", 0 },
-		{ "exempt-tag", 0, OPT_STRING, &exempt_tag, "KEY[=VALUE]", "exempt users with this tag (default iamkeys:exempt=true; none)", 0 },
-		{ "exempt-group", 0, OPT_STRLIST, &groups, "GROUP", "exempt members of this group (repeatable)", 0 },
+		OPT_EXEMPTIONS(ex),
 		{ "all", 'a', OPT_BOOL, &all, NULL, "also list users with nothing to do", 0 },
 		{ "overwrite", 0, OPT_BOOL, &overwrite, NULL, "(accepted for symmetry; sinks always replace the user's secret)", 0 },
 		OPT_ORG(org),
-		{ "jobs", 'j', OPT_INT, &jobs, "N", "accounts at once with --org/--accounts (default 8)", 0 },
+		{ "parallel-accounts", 0, OPT_INT, &jobs, "N", "accounts at once with --org/--accounts (default 8)", 0 },
 		OPT_COMMON(cli->g),
 		OPT_TERMINATOR,
 	};
 	struct rotconf conf = { 0 };
 	struct rotate_report r;
-	struct strbuf err = STRBUF_INIT, text = STRBUF_INIT, tagbuf = STRBUF_INIT;
+	struct strbuf err = STRBUF_INIT, text = STRBUF_INIT;
 	json_t *plan_doc = NULL;
 	struct aws_client *c;
 	int rc;
@@ -382,7 +380,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		usage_error(cli, "--self takes no --user, --to, --config or plan files");
 		goto done;
 	}
-	if (cli_exemptions(cli, &o.exempt, exempt_tag, &exclude, &paths, &groups, &tagbuf) != CMD_CONTINUE)
+	if (cli_exemptions(cli, &o.exempt, &ex) != CMD_CONTINUE)
 		goto done;
 	o.users = users.items;
 	o.nusers = users.n;
@@ -479,13 +477,10 @@ done:
 	rotconf_release(&conf);
 	json_decref(plan_doc);
 	opt_list_release(&users);
-	opt_list_release(&exclude);
-	opt_list_release(&paths);
-	opt_list_release(&groups);
+	exemption_opts_release(&ex);
 	opt_list_release(&rest);
 	strbuf_release(&err);
 	strbuf_release(&text);
-	strbuf_release(&tagbuf);
 	return rc;
 }
 

@@ -56,7 +56,7 @@ static int users_of_accounts(struct cli *cli, struct org_opts *org, const char *
 	size_t i;
 	int rc;
 
-	/* one worker per account: --jobs accounts at once */
+	/* one worker per account: --parallel-accounts accounts at once */
 	if (org_run_cli(cli, org, jobs, list_account_users, (void *)path_prefix, &run) < 0)
 		return CMD_FAILED;
 	cols = org_columns(user_columns, ARRAY_SIZE(user_columns));
@@ -82,7 +82,7 @@ int cmd_users(struct cli *cli, int argc, const char **argv)
 		{ "path-prefix", 0, OPT_STRING, &path_prefix, "PREFIX",
 		  "only users whose path starts with PREFIX (e.g. /engineering/)", 0 },
 		OPT_ORG(org),
-		{ "jobs", 'j', OPT_INT, &jobs, "N", "accounts at once with --org/--accounts (default 8)", 0 },
+		{ "parallel-accounts", 0, OPT_INT, &jobs, "N", "accounts at once with --org/--accounts (default 8)", 0 },
 		OPT_COMMON(cli->g),
 		OPT_TERMINATOR,
 	};

@@ -105,16 +105,13 @@ void key_command_init(struct key_command *kc, enum key_action_kind kind)
 	kc->unused = -1;
 	kc->jobs = AUDIT_DEFAULT_JOBS;
 	kc->in_use_window = DEFAULT_IN_USE_WINDOW;
-	strbuf_init(&kc->tagbuf, 0);
+	strbuf_init(&kc->ex.tagbuf, 0);
 }
 
 void key_command_release(struct key_command *kc)
 {
 	opt_list_release(&kc->keys);
-	opt_list_release(&kc->exclude);
-	opt_list_release(&kc->exempt_paths);
-	opt_list_release(&kc->exempt_groups);
-	strbuf_release(&kc->tagbuf);
+	exemption_opts_release(&kc->ex);
 	org_opts_release(&kc->org);
 }
 
@@ -147,8 +144,7 @@ static int build_selection(struct cli *cli, struct key_command *kc, struct key_s
 			o->policy.inactive_grace = kc->older_than;
 		sel->findings = FINDING_INACTIVE_STALE;
 	}
-	return cli_exemptions(cli, &o->policy, kc->exempt_tag, &kc->exclude, &kc->exempt_paths,
-			      &kc->exempt_groups, &kc->tagbuf);
+	return cli_exemptions(cli, &o->policy, &kc->ex);
 }
 
 static int check_key_args(struct cli *cli, const struct key_command *kc)
@@ -170,7 +166,7 @@ static int check_key_args(struct cli *cli, const struct key_command *kc)
 		if (kc->older_than >= 0 || kc->unused >= 0)
 			return usage_error(cli, "--key cannot be combined with --older-than or "
 						"--unused: name keys, or select them");
-		if (kc->exclude.n || kc->exempt_paths.n || kc->exempt_groups.n || kc->exempt_tag)
+		if (exemption_opts_given(&kc->ex))
 			return usage_error(cli, "exemptions apply to --older-than/--unused "
 						"selection, not to keys named with --key");
 	}

@@ -34,14 +34,10 @@ struct key_command {
 	struct opt_list keys;	  /* --key, repeatable */
 	long long older_than;	  /* --older-than; -1 = not given */
 	long long unused;	  /* --unused (deactivate); -1 = not given */
-	struct opt_list exclude;  /* the audit's exemptions */
-	struct opt_list exempt_paths;
-	struct opt_list exempt_groups;
-	const char *exempt_tag;
+	struct exemption_opts ex;  /* the audit's exemptions */
 	int jobs;
 	int apply, force;
 	long long in_use_window;
-	struct strbuf tagbuf; /* owns the parsed --exempt-tag */
 	struct org_opts org;  /* deactivate, delete: selectors across accounts */
 };
 void key_command_init(struct key_command *kc, enum key_action_kind kind);
@@ -60,15 +56,8 @@ int key_command_main(struct cli *cli, struct key_command *kc, struct option *opt
 	{ "in-use-window", 0, OPT_DURATION, &(kc).in_use_window, "DURATION",                       \
 	  "refuse keys used within this (default 24h; 0 turns it off)", 0 }
 
-#define OPT_KEY_EXEMPTIONS(kc)                                                                    \
-	{ "exclude", 0, OPT_STRLIST, &(kc).exclude, "GLOB",                                         \
-	  "exempt users whose name matches (repeatable)", 0 },                                    \
-	{ "exempt-path", 0, OPT_STRLIST, &(kc).exempt_paths, "PREFIX",                              \
-	  "exempt users whose path starts with PREFIX (repeatable)", 0 },                         \
-	{ "exempt-tag", 0, OPT_STRING, &(kc).exempt_tag, "KEY[=VALUE]",                            \
-	  "exempt users with this tag (default iamkeys:exempt=true; 'none' turns it off)", 0 },   \
-	{ "exempt-group", 0, OPT_STRLIST, &(kc).exempt_groups, "GROUP",                             \
-	  "exempt members of this IAM group (repeatable)", 0 },                                   \
+#define OPT_KEY_EXEMPTIONS(kc)                                                                     \
+	OPT_EXEMPTIONS((kc).ex),                                                                   \
 	{ "jobs", 'j', OPT_INT, &(kc).jobs, "N", "concurrent API workers for the scan, lowered while IAM throttles (default 32)", 0 }
 
 #endif

@@ -1,9 +1,9 @@
 /*
  * Many accounts in one run: selection, roles and the account workers.
  *
- * Concurrency: the command says how many accounts run at once (audit:
- * --jobs / --account-jobs, each account with its own pool of
- * --account-jobs workers; users and rotate: --jobs accounts, one worker
+ * Concurrency: the command says how many accounts run at once (audit,
+ * deactivate, delete: --jobs workers in all, --account-jobs or 4 of them
+ * per account; users and rotate: --parallel-accounts accounts, one worker
  * each). Every account has its own clients, connections and retry quota,
  * so an account that is throttled backs off in its own worker while the
  * others go on.
