@@ -15,6 +15,7 @@
 #include "core/ssotoken.h"
 
 #include <malloc.h>
+#include <poll.h>
 
 static const struct command commands[] = {
 	{ "users", cmd_users, "List every IAM user (runbook step 1).",
@@ -34,7 +35,7 @@ static const struct command commands[] = {
 	  "Delete access keys, by default only Inactive ones (runbook step 2.4).",
 	  "iamkeys delete [--user NAME --key AKIA... | --older-than 30d] [--apply] [options]" },
 	{ "rotate", cmd_rotate,
-	  "Rotate keys: create, deliver, verify, deactivate, delete (runbook step 4).",
+	  "Rotate keys: create, verify, deliver, deactivate, delete (the whole rotation).",
 	  "iamkeys rotate [--to SINK] [--config FILE] [--user NAME] [--apply] [options]" },
 	{ "rollback", cmd_rollback,
 	  "Reactivate the old key of a rotation in stage deactivated.",
@@ -48,6 +49,16 @@ static const int exit_codes[] = {
 	[CMD_FINDINGS] = 3,
 	[CMD_PARTIAL] = 4,
 };
+
+#define EXIT_STDOUT_CLOSED 141 /* 128 + SIGPIPE */
+
+/* Standard output is a pipe or socket whose reading end is closed. */
+static int stdout_reader_gone(void)
+{
+	struct pollfd p = { .fd = STDOUT_FILENO, .events = POLLOUT };
+
+	return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
 
 static void print_main_help(FILE *f)
 {
@@ -70,19 +81,27 @@ int main(int argc, const char **argv)
 {
 	struct cli cli;
 	size_t i;
-	int rc;
+	int rc, flush_err;
 
 	if (argc < 2) {
 		print_main_help(stderr);
 		return exit_codes[CMD_USAGE];
+	}
+	if (!strcmp(argv[1], "help") && argc > 2 && argv[2][0] != '-') {
+		/* iamkeys help CMD: the command's own help */
+		static const char *help_argv[] = { NULL, NULL, "--help", NULL };
+
+		help_argv[1] = argv[2];
+		return main(3, help_argv);
 	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		print_main_help(stdout);
 		return 0;
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
-		printf("iamkeys %s\n", IAMKEYS_VERSION);
-		return 0;
+		/* `iamkeys version`: with the libraries, as curl -V */
+		cli_print_version(stdout, !strcmp(argv[1], "version"));
+		return fflush(stdout) ? exit_codes[CMD_FAILED] : 0;
 	}
 	/*
 	 * Peak RSS of an audit of 5,000 users (docs/benchmarks.md). glibc
@@ -120,9 +139,24 @@ int main(int argc, const char **argv)
 	http_global_cleanup();
 	if (rc < 0 || rc >= (int)ARRAY_SIZE(exit_codes))
 		rc = CMD_FAILED;
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		error("cannot write to standard output");
-		rc = CMD_FAILED;
+	flush_err = fflush(stdout) ? errno : 0;
+	if (flush_err || ferror(stdout)) {
+		/*
+		 * A reader that went away (`iamkeys users | head -1`) is no
+		 * error of ours: end quietly with 141, the status of a process
+		 * killed by SIGPIPE (as git's); a command's own failure to
+		 * write its output is this too. Findings (3) and partial
+		 * runs (4) keep their codes. The work itself was not cut
+		 * short: a rotation half done because nobody read its output
+		 * would be worse.
+		 */
+		if (flush_err == EPIPE || stdout_reader_gone()) {
+			if (rc == CMD_OK || rc == CMD_FAILED)
+				return EXIT_STDOUT_CLOSED;
+		} else {
+			error("cannot write to standard output");
+			rc = CMD_FAILED;
+		}
 	}
 	return exit_codes[rc];
 }

@@ -110,13 +110,19 @@ struct aws_client *aws_client_new_config(const struct aws_client_config *cfg, st
 	if (!c->http) {
 		struct http_options opts = {0};
 
-		opts.connect_timeout_ms =
-		    cfg->connect_timeout_ms > 0 ? cfg->connect_timeout_ms : 5000;
-		opts.total_timeout_ms = cfg->total_timeout_ms > 0 ? cfg->total_timeout_ms : 60000;
+		const char *ca_from = "AWS_CA_BUNDLE";
+
+		opts.connect_timeout_ms = cfg->connect_timeout_ms;
+		opts.total_timeout_ms = cfg->total_timeout_ms;
+		opts.read_timeout_ms = cfg->read_timeout_ms;
 		opts.ca_bundle = aws_getenv(c->getenv_fn, c->getenv_ctx, "AWS_CA_BUNDLE");
+		if (!opts.ca_bundle && cfg->profile_ca_bundle && *cfg->profile_ca_bundle) {
+			opts.ca_bundle = cfg->profile_ca_bundle;
+			ca_from = "ca_bundle of the profile";
+		}
 		opts.user_agent = "iamkeys/" IAMKEYS_VERSION;
 		if (opts.ca_bundle && access(opts.ca_bundle, R_OK)) {
-			strbuf_addf(err, "cannot read AWS_CA_BUNDLE '%s': %s", opts.ca_bundle,
+			strbuf_addf(err, "cannot read %s '%s': %s", ca_from, opts.ca_bundle,
 				    strerror(errno));
 			goto fail;
 		}

@@ -48,6 +48,9 @@ struct aws_endpoint {
 				     "awsssoportal", "awsssooidc" */
 };
 void aws_endpoint_release(struct aws_endpoint *e);
+/* Checks an endpoint override URL as aws_endpoint_resolve would ("invalid
+ * endpoint URL '...' from <source>: ..."): 0, or -1 with err. */
+int aws_endpoint_url_check(const char *url, const char *source, struct strbuf *err);
 /* "IAM", "STS", "SECRETS_MANAGER", "SSM", "ORGANIZATIONS", "SSO", "SSO_OIDC" (the
  * AWS_ENDPOINT_URL_ suffix). */
 const char *aws_service_env_name(enum aws_service svc);
@@ -177,8 +180,11 @@ struct aws_client_config {
 	aws_getenv_fn getenv_fn;     /* NULL = the process environment */
 	void *getenv_ctx;
 	time_t (*now)(void);	 /* NULL = aws_clock_now */
-	long connect_timeout_ms; /* 0 = 5000 */
-	long total_timeout_ms;	 /* 0 = 60000 */
+	long connect_timeout_ms; /* 0 = 5000; -1 = none */
+	long total_timeout_ms;	 /* 0 = 60000; -1 = none */
+	long read_timeout_ms;	 /* no byte for this long ends a transfer; 0 = none */
+	/* The profile's ca_bundle setting; AWS_CA_BUNDLE wins over it. */
+	const char *profile_ca_bundle;
 };
 
 /* Builds a client: transport from http_curl_new, retry policy from

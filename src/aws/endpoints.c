@@ -215,6 +215,15 @@ bad_port:
 	return -1;
 }
 
+int aws_endpoint_url_check(const char *url, const char *source, struct strbuf *err)
+{
+	struct aws_endpoint e = { 0 };
+	int rc = parse_override(&e, url, source, err);
+
+	aws_endpoint_release(&e);
+	return rc;
+}
+
 int aws_endpoint_resolve(struct aws_endpoint *out, enum aws_service svc, const char *region,
 			 const char *endpoint_url, aws_getenv_fn getenv_fn, void *ctx,
 			 struct strbuf *err)

@@ -84,8 +84,11 @@ struct http_transport {
 };
 
 struct http_options {
-	long connect_timeout_ms; /* default 5000 */
-	long total_timeout_ms;	 /* default 60000 */
+	long connect_timeout_ms; /* 0 = 5000; -1 = libcurl's own (300 s) */
+	long total_timeout_ms;	 /* default 60000; -1 = none */
+	/* No byte received for this long ends the transfer (a peer that
+	 * accepts but never answers); 0 = no such limit. */
+	long read_timeout_ms;
 	const char *ca_bundle;	 /* AWS_CA_BUNDLE, or NULL */
 	const char *user_agent;	 /* "iamkeys/<version>" */
 };

@@ -89,6 +89,7 @@ struct curl_transport {
 	CURL *curl;
 	long connect_timeout_ms;
 	long total_timeout_ms;
+	long read_timeout_ms;
 	char *ca_bundle;
 	char *user_agent;
 	/* per request */
@@ -194,6 +195,7 @@ static int curl_perform(struct http_transport *base, const struct http_request *
 	struct strbuf line = STRBUF_INIT;
 	CURL *c = t->curl;
 	CURLcode rc = CURLE_OK;
+	const char *failed_opt = "";
 	size_t i;
 	long status = 0;
 
@@ -250,8 +252,10 @@ static int curl_perform(struct http_transport *base, const struct http_request *
 	curl_easy_reset(c);
 #define SET(opt, val)                                                                              \
 	do {                                                                                       \
-		if ((rc = curl_easy_setopt(c, opt, val)) != CURLE_OK)                              \
+		if ((rc = curl_easy_setopt(c, opt, val)) != CURLE_OK) {                            \
+			failed_opt = #opt;                                                         \
 			goto setopt_failed;                                                        \
+		}                                                                                  \
 	} while (0)
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_VERBOSE, 0L);
@@ -267,11 +271,20 @@ static int curl_perform(struct http_transport *base, const struct http_request *
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
 	if (t->ca_bundle)
 		SET(CURLOPT_CAINFO, t->ca_bundle);
-	SET(CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms);
-	SET(CURLOPT_TIMEOUT_MS, t->total_timeout_ms);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms > 0 ? t->connect_timeout_ms : 0L);
+	SET(CURLOPT_TIMEOUT_MS, t->total_timeout_ms > 0 ? t->total_timeout_ms : 0L);
+	if (t->read_timeout_ms > 0) {
+		/* less than 1 byte a second over the read timeout: nothing came */
+		SET(CURLOPT_LOW_SPEED_LIMIT, 1L);
+		SET(CURLOPT_LOW_SPEED_TIME, (t->read_timeout_ms + 999) / 1000);
+	}
 	SET(CURLOPT_TCP_KEEPALIVE, 1L);
 	/* each worker's handle keeps its receive buffer: 4 KB, not 16 (peak RSS) */
-	SET(CURLOPT_BUFFERSIZE, 4096L);
+	/* Only a memory saving: libcurl 7.88 refuses it on a handle whose
+	 * last transfer failed to resolve the host (the retry then reported
+	 * "a libcurl function was given a bad argument"), so a refusal is not
+	 * an error. */
+	(void)curl_easy_setopt(c, CURLOPT_BUFFERSIZE, 4096L);
 	/* on a reused connection libcurl may re-send a request whose reply was lost */
 	SET(CURLOPT_FRESH_CONNECT, req->fresh_connection ? 1L : 0L);
 	SET(CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
@@ -313,7 +326,9 @@ static int curl_perform(struct http_transport *base, const struct http_request *
 	goto out;
 
 setopt_failed:
-	http_response_set_error(resp, HTTP_ERR_OTHER, curl_easy_strerror(rc));
+	strbuf_reset(&line);
+	strbuf_addf(&line, "libcurl refused %s: %s", failed_opt, curl_easy_strerror(rc));
+	http_response_set_error(resp, HTTP_ERR_OTHER, line.buf);
 	goto out;
 oom:
 	http_response_set_error(resp, HTTP_ERR_OTHER, "out of memory");
@@ -354,9 +369,9 @@ struct http_transport *http_curl_new(const struct http_options *opts)
 		free(t);
 		return NULL;
 	}
-	t->connect_timeout_ms =
-	    opts && opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 5000;
-	t->total_timeout_ms = opts && opts->total_timeout_ms > 0 ? opts->total_timeout_ms : 60000;
+	t->connect_timeout_ms = opts && opts->connect_timeout_ms ? opts->connect_timeout_ms : 5000;
+	t->total_timeout_ms = opts && opts->total_timeout_ms ? opts->total_timeout_ms : 60000;
+	t->read_timeout_ms = opts ? opts->read_timeout_ms : 0;
 	if (opts && opts->ca_bundle && *opts->ca_bundle)
 		t->ca_bundle = xstrdup(opts->ca_bundle);
 	t->user_agent = xstrdup(opts && opts->user_agent ? opts->user_agent : "iamkeys");

@@ -1,23 +1,32 @@
 #include "core/compat.h"
-#include "aws/readfile.h"
 #include "cmd/cli.h"
+#include "aws/readfile.h"
 #include "aws/client.h"
 #include "aws/credentials.h"
 #include "core/awsconfig.h"
+#include "core/timeutil.h"
+#include "sinks/sink.h"
 
+#include <curl/curl.h>
+#include <jansson.h>
+#include <libxml/xmlversion.h>
+#include <libxml/parser.h>
 #include <openssl/crypto.h>
+#include <openssl/opensslv.h>
 
 int usage_error(const struct cli *cli, const char *fmt, ...)
 {
+	struct strbuf sb = STRBUF_INIT;
 	va_list ap;
-	fputs("iamkeys: ", stderr);
+
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	strbuf_vaddf(&sb, fmt, ap);
 	va_end(ap);
 	if (cli && cli->cmd)
-		fprintf(stderr, " (see 'iamkeys %s --help')\n", cli->cmd->name);
+		msg_line("%s (see 'iamkeys %s --help')", sb.buf, cli->cmd->name);
 	else
-		fputs(" (see 'iamkeys --help')\n", stderr);
+		msg_line("%s (see 'iamkeys --help')", sb.buf);
+	strbuf_release(&sb);
 	return CMD_USAGE;
 }
 
@@ -31,12 +40,78 @@ static void print_help(const struct cli *cli, const struct option *opts)
 	strbuf_release(&sb);
 }
 
+int cli_stdout_for_secret_only(void)
+{
+	int fd;
+
+	fflush(stdout);
+	fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+		return error("cannot set standard output aside for the secret: %s",
+			     strerror(errno));
+	sink_stdout_use_fd(fd);
+	return 0;
+}
+
+void cli_print_version(FILE *f, int details)
+{
+	const curl_version_info_data *cv;
+	int xml;
+
+	fprintf(f, "iamkeys %s\n", IAMKEYS_VERSION);
+	if (!details)
+		return;
+	cv = curl_version_info(CURLVERSION_NOW);
+	fprintf(f, "libcurl %s (built with %s)%s%s\n", cv->version, LIBCURL_VERSION,
+		cv->ssl_version ? ", " : "", cv->ssl_version ? cv->ssl_version : "");
+	fprintf(f, "OpenSSL %s (built with %s)\n", OpenSSL_version(OPENSSL_VERSION_STRING),
+		OPENSSL_VERSION_TEXT);
+	xml = (int)strtol(xmlParserVersion, NULL, 10); /* "20914" */
+	fprintf(f, "libxml2 %d.%d.%d (built with %s)\n", xml / 10000, xml / 100 % 100, xml % 100,
+		LIBXML_DOTTED_VERSION);
+	fprintf(f, "jansson %s (built with %s)\n", jansson_version_str(), JANSSON_VERSION);
+}
+
+/*
+ * A timeout option as the AWS CLI's --cli-connect-timeout/--cli-read-timeout
+ * take it: whole seconds, 0 meaning no limit; a duration with a unit ("30s",
+ * "2m") is accepted too. Unset leaves *ms 0 (the default). 0, or -1 after a
+ * usage error.
+ */
+static int parse_timeout(const struct cli *cli, const char *name, const char *v, long *ms)
+{
+	struct strbuf err = STRBUF_INIT;
+	long long secs = -1;
+	char *end;
+
+	*ms = 0;
+	if (!v)
+		return 0;
+	if (*v && strspn(v, "0123456789") == strlen(v)) {
+		errno = 0;
+		secs = strtoll(v, &end, 10);
+		if (errno)
+			secs = -1;
+	} else if (*v && !isdigit((unsigned char)v[strlen(v) - 1]) &&
+		   duration_parse(v, &secs, &err) < 0) {
+		secs = -1;
+	}
+	strbuf_release(&err);
+	if (secs < 0 || secs > 3600) {
+		usage_error(cli, "invalid %s '%s': use seconds from 0 to 3600 (0: no limit)", name,
+			    v);
+		return -1;
+	}
+	*ms = secs ? (long)secs * 1000 : -1;
+	return 0;
+}
+
 int cli_parse(struct cli *cli, struct option *opts, int argc, const char **argv,
 	      struct opt_list *rest, int max_positional)
 {
 	struct strbuf err = STRBUF_INIT;
 	int help = 0;
-	const char *no_color;
+	const char *no_color, *term;
 
 	if (options_parse(opts, argc, argv, rest, &help, &err) < 0) {
 		usage_error(cli, "%s", err.buf);
@@ -48,18 +123,38 @@ int cli_parse(struct cli *cli, struct option *opts, int argc, const char **argv,
 		print_help(cli, opts);
 		return CMD_OK;
 	}
+	if (cli->g.version) {
+		cli_print_version(stdout, 0);
+		return CMD_OK;
+	}
 	if (rest->n > (size_t)max_positional)
 		return usage_error(cli, "unexpected argument '%s'", rest->items[max_positional]);
 	cli->fmt = OUTPUT_TABLE;
 	if (cli->g.output && output_format_parse(cli->g.output, &cli->fmt) < 0)
 		return usage_error(cli, "invalid --output '%s': use table, json or csv",
 				   cli->g.output);
+	if (cli->g.no_headers && cli->fmt == OUTPUT_JSON)
+		return usage_error(cli, "--no-headers is for table and csv output, not json");
 	cli->style.no_headers = cli->g.no_headers;
 	no_color = getenv("NO_COLOR");
+	term = getenv("TERM");
 	cli->style.color = isatty(STDOUT_FILENO) && !(no_color && *no_color) &&
-			   cli->fmt == OUTPUT_TABLE;
+			   !(term && !strcmp(term, "dumb")) && cli->fmt == OUTPUT_TABLE;
 	if (cli->g.endpoint_url && !*cli->g.endpoint_url)
 		return usage_error(cli, "--endpoint-url is empty");
+	if (cli->g.endpoint_url) {
+		strbuf_reset(&err);
+		if (aws_endpoint_url_check(cli->g.endpoint_url, "--endpoint-url", &err) < 0) {
+			usage_error(cli, "%s", err.buf);
+			strbuf_release(&err);
+			return CMD_USAGE;
+		}
+		strbuf_release(&err);
+	}
+	if (parse_timeout(cli, "--connect-timeout", cli->g.connect_timeout,
+			  &cli->g.connect_timeout_ms) < 0 ||
+	    parse_timeout(cli, "--read-timeout", cli->g.read_timeout, &cli->g.read_timeout_ms) < 0)
+		return CMD_USAGE;
 	return CMD_CONTINUE;
 }
 
@@ -115,20 +210,30 @@ int cli_exemptions(struct cli *cli, struct audit_policy *p, struct exemption_opt
 	return CMD_CONTINUE;
 }
 
-/*
- * The selected profile's region from the shared config file into *region
- * (NULL: none, or no such file). -1 with err when the file cannot be read
- * or is larger than its limit.
- */
-static int profile_region(const char *profile, char **region, struct strbuf *err)
+#define DEFAULT_READ_TIMEOUT_MS 60000L
+#define MAX_TRANSFER_MS (15 * 60 * 1000L)
+
+/* The selected profile's settings of the shared config file that the
+ * client needs: region and ca_bundle (each NULL when absent, or when there
+ * is no config file). -1 with err when the file cannot be read or is over
+ * its limit. */
+struct profile_settings {
+	char *region;
+	char *ca_bundle;
+};
+
+static int profile_settings_read(struct profile_settings *ps, const char *profile,
+				 struct strbuf *err)
 {
 	struct aws_file_locations loc = { 0 };
 	struct aws_profile_set set = AWS_PROFILE_SET_INIT;
 	struct strbuf perr = STRBUF_INIT, text = STRBUF_INIT;
 	const struct aws_profile *p;
+	const char *v;
 	int rc = 0;
 
-	*region = NULL;
+	ps->region = ps->ca_bundle = NULL;
+
 	if (aws_file_locations_resolve(&loc, NULL, NULL, "linux", NULL, profile, &perr) < 0)
 		goto out;
 	rc = read_file(loc.config_file, LIMIT_AWS_SHARED_FILE, NULL, &text, err);
@@ -140,8 +245,10 @@ static int profile_region(const char *profile, char **region, struct strbuf *err
 			       &perr) < 0)
 		goto out;
 	p = aws_profile_find(&set, loc.profile);
-	if (p && aws_profile_get(p, "region") && *aws_profile_get(p, "region"))
-		*region = xstrdup(aws_profile_get(p, "region"));
+	if (p && (v = aws_profile_get(p, "region")) && *v)
+		ps->region = xstrdup(v);
+	if (p && (v = aws_profile_get(p, "ca_bundle")) && *v)
+		ps->ca_bundle = xstrdup(v);
 out:
 	aws_profile_set_release(&set);
 	aws_file_locations_release(&loc);
@@ -154,8 +261,9 @@ struct aws_client *cli_client(struct cli *cli)
 {
 	struct cred_env env = { 0 };
 	struct cred_provider *creds;
+	struct aws_client_config cfg = { 0 };
+	struct profile_settings ps;
 	struct strbuf err = STRBUF_INIT;
-	char *pregion;
 
 	if (cli->client)
 		return cli->client;
@@ -181,14 +289,27 @@ struct aws_client *cli_client(struct cli *cli)
 		aws_credentials_release(&c);
 		strbuf_reset(&err);
 	}
-	if (profile_region(cli->g.profile, &pregion, &err) < 0) {
+	if (profile_settings_read(&ps, cli->g.profile, &err) < 0) {
 		error("%s", err.buf);
 		strbuf_release(&err);
 		cred_provider_destroy(creds);
 		return NULL;
 	}
-	cli->client = aws_client_new(creds, cli->g.region, cli->g.endpoint_url, pregion, &err);
-	free(pregion);
+	cfg.creds = creds;
+	cfg.region = cli->g.region;
+	cfg.endpoint_url = cli->g.endpoint_url;
+	cfg.profile_region = ps.region;
+	cfg.profile_ca_bundle = ps.ca_bundle;
+	cfg.connect_timeout_ms = cli->g.connect_timeout_ms;
+	/* as the AWS CLI: a read timeout (60 s), no limit on a transfer that
+	 * keeps going, but a cap so that an unattended run always ends */
+	cfg.read_timeout_ms = cli->g.read_timeout_ms < 0 ? 0
+			      : cli->g.read_timeout_ms ? cli->g.read_timeout_ms
+							 : DEFAULT_READ_TIMEOUT_MS;
+	cfg.total_timeout_ms = MAX_TRANSFER_MS;
+	cli->client = aws_client_new_config(&cfg, &err);
+	free(ps.region);
+	free(ps.ca_bundle);
 	if (!cli->client) {
 		error("%s", err.buf);
 		strbuf_release(&err);

@@ -26,17 +26,36 @@ struct global_opts {
 	const char *region;
 	const char *endpoint_url;
 	const char *output;
+	const char *connect_timeout; /* seconds, or a duration ("30s", "2m"); 0 = no limit */
+	const char *read_timeout;
+	long connect_timeout_ms;     /* parsed: 0 = the default, -1 = no limit */
+	long read_timeout_ms;
 	int no_headers;
 	int debug;
+	int version;
 };
 
+/* The options of every command: OPT_COMMON for those that print rows
+ * (table, json or csv), OPT_COMMON_NO_CSV for those that print a report
+ * (table or json; no header line to drop). */
 #define OPT_COMMON(g)                                                                          \
+	OPT_GLOBAL_CONNECTION(g),                                                              \
+	{ "output", 'o', OPT_STRING, &(g).output, "FORMAT", "table (default), json or csv", 0 }, \
+	{ "no-headers", 0, OPT_BOOL, &(g).no_headers, NULL, "omit the header line (table, csv)", 0 }, \
+	OPT_GLOBAL_LOGGING(g)
+#define OPT_COMMON_NO_CSV(g)                                                                   \
+	OPT_GLOBAL_CONNECTION(g),                                                              \
+	{ "output", 'o', OPT_STRING, &(g).output, "FORMAT", "table (default) or json", 0 },     \
+	OPT_GLOBAL_LOGGING(g)
+#define OPT_GLOBAL_CONNECTION(g)                                                               \
 	{ "profile", 0, OPT_STRING, &(g).profile, "NAME", "use this profile of the shared AWS files", 0 }, \
 	{ "region", 0, OPT_STRING, &(g).region, "REGION", "AWS region (default: AWS_REGION, the profile, us-east-1)", 0 }, \
 	{ "endpoint-url", 0, OPT_STRING, &(g).endpoint_url, "URL", "send every request to this endpoint", 0 }, \
-	{ "output", 'o', OPT_STRING, &(g).output, "FORMAT", "table (default), json or csv", 0 }, \
-	{ "no-headers", 0, OPT_BOOL, &(g).no_headers, NULL, "omit the header line (table, csv)", 0 }, \
-	{ "debug", 0, OPT_BOOL, &(g).debug, NULL, "log each request and retry to stderr (never secrets)", 0 }
+	{ "connect-timeout", 0, OPT_STRING, &(g).connect_timeout, "SECONDS", "give up connecting after this long (default 5; 0: no limit)", 0 }, \
+	{ "read-timeout", 0, OPT_STRING, &(g).read_timeout, "SECONDS", "give up when nothing arrives for this long (default 60; 0: no limit)", 0 }
+#define OPT_GLOBAL_LOGGING(g)                                                                  \
+	{ "debug", 0, OPT_BOOL, &(g).debug, NULL, "log each request and retry to stderr (never secrets)", 0 }, \
+	{ "version", 0, OPT_BOOL, &(g).version, NULL, "print the version and exit", 0 }
 
 struct command;
 struct cli {
@@ -92,6 +111,19 @@ void exemption_opts_release(struct exemption_opts *e);
  * release e after p's use.
  */
 int cli_exemptions(struct cli *cli, struct audit_policy *p, struct exemption_opts *e);
+/*
+ * The version line ("iamkeys 0.1.0"); with details, also the libraries it
+ * was built with and runs with (libcurl and its TLS library, OpenSSL,
+ * libxml2, jansson), one per line, as curl -V does.
+ */
+void cli_print_version(FILE *f, int details);
+/*
+ * For --to -: the secret document must be the only thing on standard
+ * output, so everything the command prints goes to standard error from
+ * here on, and the "-" sink writes to the original standard output. 0, or
+ * -1 after an error message.
+ */
+int cli_stdout_for_secret_only(void);
 /* The AWS client for this run (credentials chain, region, endpoint); NULL after printing an error. */
 struct aws_client *cli_client(struct cli *cli);
 void cli_release(struct cli *cli);

@@ -92,11 +92,32 @@ static void key_rows_init(struct out_rows *rows, struct key_rows *kr, const stru
 	rows->ctx = kr;
 }
 
-/* "; findings: old=3, unused=1; 12 API calls" */
-static void summary_findings_text(struct strbuf *sb, const struct audit_result *r)
+/* Users with an exempt row (an exempt key with a finding, or any key with
+ * --all); rows are sorted by user. */
+static size_t exempt_users(const struct audit_result *r)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < r->nkeys; i++)
+		if (r->keys[i].exempt && (i == 0 || strcmp(r->keys[i].user, r->keys[i - 1].user)))
+			n++;
+	return n;
+}
+
+/* "1 user, 2 keys scanned (source: api" — the caller closes the parenthesis. */
+static void summary_scanned_text(struct strbuf *sb, size_t users, size_t keys, const char *source)
+{
+	strbuf_addf(sb, "%zu user%s, %zu key%s scanned (source: %s", users, users == 1 ? "" : "s",
+		    keys, keys == 1 ? "" : "s", source);
+}
+
+/* "; 2 exempt users; findings: old=3, unused=1; 12 API calls" */
+static void summary_findings_text(struct strbuf *sb, const struct audit_result *r, size_t exempt)
 {
 	size_t b;
 	int first = 1;
+	if (exempt)
+		strbuf_addf(sb, "; %zu exempt user%s", exempt, exempt == 1 ? "" : "s");
 	strbuf_addstr(sb, "; findings:");
 	for (b = FINDING_COUNT; b-- > 0;) {
 		if (!r->findings_count[b])
@@ -110,12 +131,33 @@ static void summary_findings_text(struct strbuf *sb, const struct audit_result *
 	strbuf_addf(sb, "; %lu API calls", r->api_calls);
 }
 
-static void summary_text(struct strbuf *sb, const struct audit_result *r)
+/* "3h 12m", "45m", "20s" */
+static void age_text(struct strbuf *sb, long long secs)
 {
-	strbuf_addf(sb, "%zu users, %zu keys scanned (source: %s%s)", r->users_scanned,
-		    r->keys_scanned, r->source_used == AUDIT_SOURCE_REPORT ? "report" : "api",
-		    r->source_used == AUDIT_SOURCE_REPORT && r->report_reused ? ", reused report" : "");
-	summary_findings_text(sb, r);
+	if (secs < 0)
+		secs = 0;
+	if (secs >= 3600)
+		strbuf_addf(sb, "%lldh %02lldm", secs / 3600, secs / 60 % 60);
+	else if (secs >= 60)
+		strbuf_addf(sb, "%lldm", secs / 60);
+	else
+		strbuf_addf(sb, "%llds", secs);
+}
+
+static void summary_text(struct strbuf *sb, const struct audit_result *r, time_t now,
+			 int named_users)
+{
+	summary_scanned_text(sb, r->users_scanned, r->keys_scanned,
+			     r->source_used == AUDIT_SOURCE_REPORT ? "report" : "api");
+	if (r->source_used == AUDIT_SOURCE_REPORT && r->report_generated) {
+		strbuf_addf(sb, ", %s ", r->report_reused ? "reused report generated" : "generated");
+		age_text(sb, (long long)(now - r->report_generated));
+		strbuf_addstr(sb, " ago");
+	}
+	if (named_users)
+		strbuf_addstr(sb, ": --user reads the named users live");
+	strbuf_addch(sb, ')');
+	summary_findings_text(sb, r, exempt_users(r));
 }
 
 static json_t *summary_json(const struct audit_result *r)
@@ -125,6 +167,7 @@ static json_t *summary_json(const struct audit_result *r)
 	json_object_set_new(o, "UsersScanned", json_integer((json_int_t)r->users_scanned));
 	json_object_set_new(o, "KeysScanned", json_integer((json_int_t)r->keys_scanned));
 	json_object_set_new(o, "Source", json_string(r->source_used == AUDIT_SOURCE_REPORT ? "report" : "api"));
+	json_object_set_new(o, "ExemptUsers", json_integer((json_int_t)exempt_users(r)));
 	for (b = FINDING_COUNT; b-- > 0;)
 		json_object_set_new(f, finding_name(1u << b), json_integer(r->findings_count[b]));
 	json_object_set_new(o, "Findings", f);
@@ -197,7 +240,7 @@ static int audit_accounts(struct cli *cli, struct org_opts *org, struct audit_op
 	struct out_rows rows;
 	json_t *per_account = json_array();
 	int jobs = o->jobs, rc = CMD_OK, mixed = 0, first = 1;
-	size_t i, j, ok = 0;
+	size_t i, j, ok = 0, exempt_total = 0;
 
 	/* each account gets up to --account-jobs workers; --jobs caps them all */
 	o->jobs = account_jobs < jobs ? account_jobs : jobs;
@@ -221,6 +264,7 @@ static int audit_accounts(struct cli *cli, struct org_opts *org, struct audit_op
 		kr.results[kr.nresults] = r;
 		kr.accounts[kr.nresults++] = run.accounts[i].id;
 		mixed |= add_counts(&total, r, first);
+		exempt_total += exempt_users(r);
 		first = 0;
 		s = summary_json(r);
 		json_object_set_new(s, "AccountId", json_string(run.accounts[i].id));
@@ -237,6 +281,7 @@ static int audit_accounts(struct cli *cli, struct org_opts *org, struct audit_op
 	if (cli->fmt == OUTPUT_JSON) {
 		struct out_json_object doc;
 		json_t *sum = summary_json(&total);
+		json_object_set_new(sum, "ExemptUsers", json_integer((json_int_t)exempt_total));
 		if (mixed)
 			json_object_set_new(sum, "Source", json_string("mixed"));
 		json_object_set_new(sum, "AccountsScanned", json_integer((json_int_t)ok));
@@ -257,11 +302,13 @@ static int audit_accounts(struct cli *cli, struct org_opts *org, struct audit_op
 		strbuf_addf(&sum, "%zu account%s", ok, ok == 1 ? "" : "s");
 		if (run.nfailed)
 			strbuf_addf(&sum, " (%zu failed)", run.nfailed);
-		strbuf_addf(&sum, ", %zu users, %zu keys scanned (source: %s)", total.users_scanned,
-			    total.keys_scanned, mixed ? "mixed"
-					      : total.source_used == AUDIT_SOURCE_REPORT ? "report"
-											  : "api");
-		summary_findings_text(&sum, &total);
+		strbuf_addstr(&sum, ", ");
+		summary_scanned_text(&sum, total.users_scanned, total.keys_scanned,
+				     mixed ? "mixed"
+				     : total.source_used == AUDIT_SOURCE_REPORT ? "report"
+										: "api");
+		strbuf_addch(&sum, ')');
+		summary_findings_text(&sum, &total, exempt_total);
 		if (cli->fmt == OUTPUT_TABLE)
 			printf("\n%s\n", sum.buf);
 		else
@@ -276,18 +323,10 @@ static int audit_accounts(struct cli *cli, struct org_opts *org, struct audit_op
 	return rc;
 }
 
-static int account_jobs_seen(const struct option *opts)
-{
-	for (; opts->kind != OPT_END; opts++)
-		if (!strcmp(opts->long_name, "account-jobs"))
-			return opts->seen;
-	return 0;
-}
-
 int cmd_audit(struct cli *cli, int argc, const char **argv)
 {
 	struct audit_options o;
-	struct opt_list rest = { 0 };
+	struct opt_list rest = { 0 }, users = { 0 };
 	struct exemption_opts ex = EXEMPTION_OPTS_INIT;
 	const char *source = "report", *fail_on = "old";
 	int all = 0, no_progress = 0, account_jobs = 4;
@@ -300,7 +339,7 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 		OPT_EXEMPTIONS(ex),
 		{ "source", 0, OPT_STRING, &source, "SOURCE", "report (default: credential report + live re-reads) or api", 0 },
 		{ "jobs", 'j', OPT_INT, &o.jobs, "N", "concurrent API workers, lowered while IAM throttles (default 32)", 0 },
-		{ "user", 0, OPT_STRING, &o.user, "NAME", "audit this user only", 0 },
+		{ "user", 0, OPT_STRLIST, &users, "NAME", "audit only this user (repeatable; read live, not from the report)", 0 },
 		{ "all", 'a', OPT_BOOL, &all, NULL, "list every key, not only keys with findings", 0 },
 		{ "fail-on", 0, OPT_STRING, &fail_on, "FINDING", "exit 3 on this finding or a more severe one (default old; any, none)", 0 },
 		{ "no-progress", 0, OPT_BOOL, &no_progress, NULL, "no progress bar on stderr", 0 },
@@ -328,6 +367,8 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 	if (rc != CMD_CONTINUE)
 		goto done;
 	rc = CMD_USAGE;
+	o.users = users.items;
+	o.nusers = users.n;
 	if (strcmp(source, "report") && strcmp(source, "api")) {
 		usage_error(cli, "invalid --source '%s': use report or api", source);
 		goto done;
@@ -339,8 +380,19 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 		goto done;
 	}
 	if (o.policy.warn > o.policy.max_age) {
-		usage_error(cli, "--warn must not be longer than --max-age");
-		goto done;
+		struct strbuf w = STRBUF_INIT, m = STRBUF_INIT;
+
+		if (!options_seen(opts, "warn")) {
+			/* the default warning window does not fit: no warning */
+			o.policy.warn = 0;
+		} else {
+			duration_format(&w, o.policy.warn);
+			duration_format(&m, o.policy.max_age);
+			usage_error(cli, "--warn %s is longer than --max-age %s", w.buf, m.buf);
+			strbuf_release(&w);
+			strbuf_release(&m);
+			goto done;
+		}
 	}
 	if (cli_exemptions(cli, &o.policy, &ex) != CMD_CONTINUE)
 		goto done;
@@ -350,7 +402,7 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 	if (rc != CMD_CONTINUE)
 		goto done;
 	rc = CMD_USAGE;
-	if (!org.enabled && account_jobs_seen(opts)) {
+	if (!org.enabled && options_seen(opts, "account-jobs")) {
 		usage_error(cli, "--account-jobs needs --org, --accounts or --accounts-file");
 		goto done;
 	}
@@ -388,7 +440,7 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 			out_rows_print(&rows, cli->fmt, &cli->style, stdout);
 		else
 			printf("no key with a finding\n");
-		summary_text(&sum, &r);
+		summary_text(&sum, &r, o.now, o.nusers > 0);
 		if (cli->fmt == OUTPUT_TABLE)
 			printf("\n%s\n", sum.buf);
 		else
@@ -404,6 +456,7 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 done:
 	org_opts_release(&org);
 	exemption_opts_release(&ex);
+	opt_list_release(&users);
 	opt_list_release(&rest);
 	strbuf_release(&err);
 	return rc;

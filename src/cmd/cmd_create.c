@@ -59,6 +59,8 @@ int cmd_create(struct cli *cli, int argc, const char **argv)
 		return rc;
 	}
 	sink_free(sink);
+	if (!strcmp(to, "-") && cli_stdout_for_secret_only() < 0)
+		return CMD_FAILED;
 
 	c = cli_client(cli);
 	if (!c)

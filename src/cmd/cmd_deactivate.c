@@ -19,7 +19,7 @@ int cmd_deactivate(struct cli *cli, int argc, const char **argv)
 			{ "unused", 0, OPT_DURATION, &kc.unused, "DURATION",
 			  "select Active keys not used for this long (the audit's unused)", 0 },
 			OPT_KEY_EXEMPTIONS(kc),
-			OPT_KEY_ACTION(kc),
+			OPT_KEY_ACTION(kc, FORCE_HELP_STATUS),
 			OPT_ORG(kc.org),
 			OPT_COMMON(cli->g),
 			OPT_TERMINATOR,

@@ -18,7 +18,7 @@ int cmd_delete(struct cli *cli, int argc, const char **argv)
 			  "select Inactive keys older than this (default 30d, the audit's "
 			  "inactive-stale)", 0 },
 			OPT_KEY_EXEMPTIONS(kc),
-			OPT_KEY_ACTION(kc),
+			OPT_KEY_ACTION(kc, FORCE_HELP_DELETE),
 			OPT_ORG(kc.org),
 			OPT_COMMON(cli->g),
 			OPT_TERMINATOR,

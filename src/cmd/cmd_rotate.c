@@ -24,6 +24,19 @@ struct report_counts {
 	size_t users, acted, blocked, nothing, failed, exempt;
 };
 
+/* Whether the user's line already says the first clause of a step's reason
+ * ("key AKIA... is 95 days old" of "key AKIA... is 95 days old: create..."). */
+static int reason_said(const struct rotate_user *ru, const struct rot_action *a)
+{
+	struct strbuf first = STRBUF_INIT;
+	int said;
+
+	strbuf_add(&first, a->reason.buf, strcspn(a->reason.buf, ":"));
+	said = first.len && strstr(ru->reason.buf, first.buf) != NULL;
+	strbuf_release(&first);
+	return said;
+}
+
 /* One line per user (and its steps); with account, each line starts with it. */
 static void print_users(const struct rotate_report *r, int all, int apply, const char *account,
 			struct report_counts *n)
@@ -54,7 +67,10 @@ static void print_users(const struct rotate_report *r, int all, int apply, const
 			const struct rotate_step *st = &ru->steps[j];
 			struct strbuf d = STRBUF_INIT;
 			rotate_describe_action(&d, &st->a, ru->sink);
-			printf("  %zu. %s: %s", j + 1, d.buf, st->a.reason.buf);
+			printf("  %zu. %s", j + 1, d.buf);
+			/* the step's why, unless the user's line says it already */
+			if (st->a.reason.len && !reason_said(ru, &st->a))
+				printf(": %s", st->a.reason.buf);
 			if (st->state != STEP_PLANNED)
 				printf(" -> %s%s%s", step_marks[st->state], st->detail.len ? ": " : "",
 				       st->detail.buf);
@@ -66,9 +82,10 @@ static void print_users(const struct rotate_report *r, int all, int apply, const
 
 static void print_totals(const struct report_counts *n, int apply)
 {
-	printf("%zu users: %zu %s, %zu blocked, %zu failed, %zu exempt, %zu with nothing to do%s\n",
-	       n->users, n->acted, apply ? "acted on" : "with a plan", n->blocked, n->failed,
-	       n->exempt, n->nothing, apply ? "" : " (dry run: nothing changed; add --apply)");
+	printf("%zu user%s: %zu %s, %zu blocked, %zu failed, %zu exempt, %zu with nothing to do%s\n",
+	       n->users, n->users == 1 ? "" : "s", n->acted, apply ? "acted on" : "with a plan",
+	       n->blocked, n->failed, n->exempt, n->nothing,
+	       apply || !n->acted ? "" : " (dry run: nothing changed; add --apply)");
 }
 
 static void print_report(const struct rotate_report *r, int all, int apply)
@@ -88,7 +105,7 @@ static int report_exit(const struct rotate_report *r)
 	return CMD_OK;
 }
 
-static int write_plan(const char *path, json_t *doc, struct strbuf *err)
+static int write_plan(const char *path, json_t *doc, int overwrite, struct strbuf *err)
 {
 	char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	int rc;
@@ -97,7 +114,7 @@ static int write_plan(const char *path, json_t *doc, struct strbuf *err)
 		return -1;
 	}
 	/* not secret, but written atomically like everything else */
-	rc = sink_write_file(path, text, strlen(text), 1, path, err);
+	rc = sink_write_file(path, text, strlen(text), overwrite, path, err);
 	free(text);
 	return rc;
 }
@@ -236,7 +253,7 @@ static int plan_accounts_not_run(json_t *plan, const struct org_run *run)
  * gives each account its own rows.
  */
 static int rotate_accounts(struct cli *cli, struct org_opts *org, const struct rotate_options *o,
-			   int jobs, int all, const char *plan_out)
+			   int jobs, int all, const char *plan_out, int plan_overwrite)
 {
 	struct org_run run;
 	struct report_counts n;
@@ -288,7 +305,7 @@ static int rotate_accounts(struct cli *cli, struct org_opts *org, const struct r
 	if (doc) {
 		json_object_set_new(doc, "Users", users);
 		json_object_set_new(doc, "FailedAccounts", org_failed_json(&run));
-		if (plan_out && write_plan(plan_out, doc, &err) < 0) {
+		if (plan_out && write_plan(plan_out, doc, plan_overwrite, &err) < 0) {
 			error("cannot write the plan: %s", err.buf);
 			rc = CMD_FAILED;
 		}
@@ -326,7 +343,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	struct org_opts org;
 	struct option opts[] = {
 		{ "apply", 0, OPT_BOOL, &apply, NULL, "carry out the plan (default: print it only)", 0 },
-		{ "to", 0, OPT_STRING, &o.cli.to, "SINK", "where new secrets go: file:PATH, profile:NAME[@FILE], secretsmanager:NAME, ssm:NAME, exec:CMD ({user}, {account})", 0 },
+		{ "to", 0, OPT_STRING, &o.cli.to, "SINK", "where new secrets go: file:PATH, profile:NAME[@FILE], secretsmanager:NAME, ssm:NAME, exec:CMD ({user}, {account}), or - (standard output, with --user)", 0 },
 		{ "config", 0, OPT_STRING, &config, "FILE", "defaults and per-user / per-tag overrides (INI)", 0 },
 		{ "user", 0, OPT_STRLIST, &users, "NAME", "only this user (repeatable)", 0 },
 		{ "rotate-after", 0, OPT_DURATION, &o.cli.rotate_after, "DURATION", "rotate active keys older than this (default 90d)", 0 },
@@ -340,10 +357,10 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		{ "self", 0, OPT_BOOL, &self, NULL, "rotate the caller's own key in its credentials profile", 0 },
 		OPT_EXEMPTIONS(ex),
 		{ "all", 'a', OPT_BOOL, &all, NULL, "also list users with nothing to do", 0 },
-		{ "overwrite", 0, OPT_BOOL, &overwrite, NULL, "(accepted for symmetry; sinks always replace the user's secret)", 0 },
+		{ "overwrite", 0, OPT_BOOL, &overwrite, NULL, "--plan-out may replace an existing file", 0 },
 		OPT_ORG(org),
 		{ "parallel-accounts", 0, OPT_INT, &jobs, "N", "accounts at once with --org/--accounts (default 8)", 0 },
-		OPT_COMMON(cli->g),
+		OPT_COMMON_NO_CSV(cli->g),
 		OPT_TERMINATOR,
 	};
 	struct rotconf conf = { 0 };
@@ -380,12 +397,30 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		usage_error(cli, "--self takes no --user, --to, --config or plan files");
 		goto done;
 	}
+	if (!self && !plan_in && !o.cli.to && !config) {
+		usage_error(cli, "say where new secrets go: --to SINK, or --config FILE with a 'to' "
+				 "setting");
+		goto done;
+	}
+	if (o.cli.to && !strcmp(o.cli.to, "-") && !users.n) {
+		usage_error(cli, "--to - prints secrets on standard output: name the users with "
+				 "--user (every due user's secret would be printed)");
+		goto done;
+	}
+	if (overwrite && !plan_out) {
+		usage_error(cli, "--overwrite is for --plan-out (sinks always replace the user's "
+				 "secret)");
+		goto done;
+	}
+	if (plan_out && !overwrite && access(plan_out, F_OK) == 0) {
+		usage_error(cli, "--plan-out '%s' exists: add --overwrite to replace it", plan_out);
+		goto done;
+	}
 	if (cli_exemptions(cli, &o.exempt, &ex) != CMD_CONTINUE)
 		goto done;
 	o.users = users.items;
 	o.nusers = users.n;
 	o.apply = apply;
-	o.overwrite = overwrite;
 	o.verify_timeout_ms = (long)verify_timeout * 1000;
 	rc = org_check(cli, &org);
 	if (rc != CMD_CONTINUE)
@@ -437,12 +472,14 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		rc = rotate_self(cli, apply, o.verify_timeout_ms);
 		goto done;
 	}
+	if (o.cli.to && !strcmp(o.cli.to, "-") && cli_stdout_for_secret_only() < 0)
+		goto done;
 	c = cli_client(cli);
 	if (!c)
 		goto done;
 	o.now = c->now ? c->now() : aws_clock_now();
 	if (org.enabled) {
-		rc = rotate_accounts(cli, &org, &o, jobs, all, plan_out);
+		rc = rotate_accounts(cli, &org, &o, jobs, all, plan_out, overwrite);
 		goto done;
 	}
 	if (rotate_run(c, &o, &r, &err) < 0) {
@@ -452,7 +489,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	if (plan_out) {
 		json_t *doc = rotate_report_json(&r, o.now);
 		strbuf_reset(&err);
-		if (write_plan(plan_out, doc, &err) < 0) {
+		if (write_plan(plan_out, doc, overwrite, &err) < 0) {
 			json_decref(doc);
 			error("cannot write the plan: %s", err.buf);
 			goto done;
@@ -491,7 +528,7 @@ int cmd_rollback(struct cli *cli, int argc, const char **argv)
 	struct option opts[] = {
 		{ "user", 0, OPT_STRING, &user, "NAME", "the user whose rotation to roll back (required)", 0 },
 		{ "apply", 0, OPT_BOOL, &apply, NULL, "carry it out (default: print the plan)", 0 },
-		OPT_COMMON(cli->g),
+		OPT_COMMON_NO_CSV(cli->g),
 		OPT_TERMINATOR,
 	};
 	struct opt_list rest = { 0 };

@@ -24,7 +24,7 @@ int cmd_update(struct cli *cli, int argc, const char **argv)
 			  "the key to change (required; repeatable)", 0 },
 			{ "status", 0, OPT_STRING, &status, "STATUS",
 			  "Active (reactivate: the rollback) or Inactive (required)", 0 },
-			OPT_KEY_ACTION(kc),
+			OPT_KEY_ACTION(kc, FORCE_HELP_STATUS),
 			OPT_COMMON(cli->g),
 			OPT_TERMINATOR,
 		};

@@ -80,10 +80,9 @@ static void count_planned(const struct action_ctx *a, size_t *n)
 static void print_plan_note(size_t n)
 {
 	if (n)
-		fprintf(stderr,
-			"iamkeys: plan only, nothing was changed: run again with --apply to make "
-			"%s %zu change%s\n",
-			n == 1 ? "this" : "these", n, n == 1 ? "" : "s");
+		msg_line("plan only, nothing was changed: run again with --apply to make %s %zu "
+			 "change%s",
+			 n == 1 ? "this" : "these", n, n == 1 ? "" : "s");
 }
 
 void actions_print_plan_note(const struct action_ctx *a)
@@ -125,7 +124,10 @@ static int build_selection(struct cli *cli, struct key_command *kc, struct key_s
 	o->policy.warn = 0;
 	o->source = AUDIT_SOURCE_API; /* live data: never a report up to 4 hours old */
 	o->jobs = kc->jobs;
-	o->user = kc->user;
+	if (kc->user) {
+		o->users = &kc->user;
+		o->nusers = 1;
+	}
 	if (kc->kind == KEY_DEACTIVATE) {
 		if (kc->older_than < 0 && kc->unused < 0)
 			return usage_error(cli, "say which keys to deactivate: --key AKIA... (with "

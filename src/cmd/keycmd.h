@@ -48,11 +48,13 @@ int key_command_run(struct cli *cli, struct key_command *kc);
  * key_command_release; a cmd_result. */
 int key_command_main(struct cli *cli, struct key_command *kc, struct option *opts, int argc,
 		     const char **argv);
-#define OPT_KEY_ACTION(kc)                                                                        \
+/* force_help names the guards --force overrides: delete has one more. */
+#define FORCE_HELP_STATUS "override the in-use and last-working-key guards"
+#define FORCE_HELP_DELETE "override the in-use, Active-key and last-working-key guards"
+#define OPT_KEY_ACTION(kc, force_help)                                                            \
 	{ "apply", 0, OPT_BOOL, &(kc).apply, NULL,                                                 \
 	  "make the changes (without it only the plan is printed)", 0 },                          \
-	{ "force", 0, OPT_BOOL, &(kc).force, NULL,                                                 \
-	  "override the in-use, Active-key and last-working-key guards", 0 },                     \
+	{ "force", 0, OPT_BOOL, &(kc).force, NULL, force_help, 0 },                                \
 	{ "in-use-window", 0, OPT_DURATION, &(kc).in_use_window, "DURATION",                       \
 	  "refuse keys used within this (default 24h; 0 turns it off)", 0 }
 

@@ -78,6 +78,14 @@ static int store_value(struct option *o, const char *display, const char *value,
 	}
 }
 
+int options_seen(const struct option *opts, const char *long_name)
+{
+	for (; opts->kind != OPT_END; opts++)
+		if (opts->long_name && !strcmp(opts->long_name, long_name))
+			return opts->seen;
+	return 0;
+}
+
 int options_parse(struct option *opts, int argc, const char **argv, struct opt_list *rest,
 		  int *help, struct strbuf *err)
 {
@@ -126,6 +134,11 @@ int options_parse(struct option *opts, int argc, const char **argv, struct opt_l
 		} else {
 			opt_list_push(rest, a);
 			continue;
+		}
+		if (o->seen && o->kind != OPT_BOOL && o->kind != OPT_STRLIST) {
+			/* the last one winning would silently drop the first */
+			strbuf_addf(err, "option '%s' given twice: it takes one value", display);
+			return -1;
 		}
 		o->seen = 1;
 		if (o->kind == OPT_BOOL) {

@@ -39,10 +39,13 @@ struct option {
  * Parses argv[0..argc) against opts. Positional arguments are collected in
  * *rest (pointers into argv). Returns 0, or -1 with a one-line usage error
  * in err ("unknown option '--foo'", "option '--output' needs a value",
- * "invalid duration ..."). -h/--help sets *help.
+ * "invalid duration ...", "option '--to' given twice: it takes one value":
+ * only OPT_STRLIST options repeat). -h/--help sets *help.
  */
 int options_parse(struct option *opts, int argc, const char **argv, struct opt_list *rest,
 		  int *help, struct strbuf *err);
+/* Whether the option named long_name was given (after options_parse). */
+int options_seen(const struct option *opts, const char *long_name);
 /* Appends the formatted option table (two columns) to out. */
 void options_usage(const struct option *opts, struct strbuf *out);
 

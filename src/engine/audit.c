@@ -642,21 +642,34 @@ static int audit_api(struct aws_client *c, const struct audit_options *o, struct
 	int rc = -1, root = 0;
 
 	out->source_used = AUDIT_SOURCE_API;
-	if (o->user) {
-		struct iam_user u = { 0 };
-		size_t err_len = err->len;
-		out->api_calls++;
-		if (iam_get_user(c, o->user, &u, err) < 0) {
-			if (o->user_may_be_missing &&
-			    !strcmp(aws_client_last_error_code(c), "NoSuchEntity")) {
-				strbuf_setlen(err, err_len);
-				return 0;
+	if (o->nusers) {
+		for (i = 0; i < o->nusers; i++) {
+			struct iam_user u = { 0 };
+			size_t err_len = err->len;
+
+			size_t j;
+
+			for (j = 0; j < i && strcmp(o->users[j], o->users[i]); j++)
+				;
+			if (j < i)
+				continue; /* a name given twice */
+			out->api_calls++;
+			if (iam_get_user(c, o->users[i], &u, err) < 0) {
+				if (o->user_may_be_missing &&
+				    !strcmp(aws_client_last_error_code(c), "NoSuchEntity")) {
+					strbuf_setlen(err, err_len);
+					continue;
+				}
+				iam_user_list_release(&users);
+				return -1;
 			}
-			return -1;
+			ALLOC_GROW(users.users, users.nusers + 1, users.alloc);
+			users.users[users.nusers++] = u;
 		}
-		ALLOC_GROW(users.users, 1, users.alloc);
-		users.users[0] = u;
-		users.nusers = 1;
+		if (!users.nusers) {
+			iam_user_list_release(&users);
+			return 0;
+		}
 	} else {
 		if (root_has_keys(c, &out->api_calls, &root, err) < 0)
 			return -1;
@@ -896,7 +909,7 @@ int audit_run(struct aws_client *c, const struct audit_options *o, struct audit_
 	unsigned long before = c->calls;
 	int rc;
 	memset(out, 0, sizeof(*out));
-	if (o->user || o->source == AUDIT_SOURCE_API)
+	if (o->nusers || o->source == AUDIT_SOURCE_API)
 		rc = audit_api(c, o, out, err);
 	else
 		rc = audit_report(c, o, out, err);

@@ -58,8 +58,9 @@ struct audit_options {
 	struct audit_policy policy;
 	enum audit_source source;
 	int jobs;           /* workers for live reads */
-	const char *user;   /* one user only, or NULL */
-	int user_may_be_missing; /* with user: no such user is an empty result, not an error */
+	const char *const *users; /* only these users (nusers > 0), or every user */
+	size_t nusers;
+	int user_may_be_missing; /* with users: no such user is skipped, not an error */
 	int all_keys;       /* keep keys without findings in the result */
 	/* while the workers run, after the first second, every 100 ms: done of total
 	 * users; once more with total 0 when they are finished. NULL = none. */

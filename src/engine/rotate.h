@@ -23,7 +23,6 @@ struct rotate_options {
 	const char *const *users;   /* --user (NULL = every user) */
 	size_t nusers;
 	int apply;
-	int overwrite;              /* file sinks may replace */
 	long verify_timeout_ms;     /* how long to wait for a new key to work */
 	time_t now;
 	json_t *plan_in;            /* --plan FILE: apply exactly this plan */

@@ -134,5 +134,7 @@ struct sink *sink_ssm_new(const char *name, const struct sink_context *ctx, char
 struct sink *sink_exec_new(char **argv, const struct sink_context *ctx, char *target,
 			   struct strbuf *err);
 struct sink *sink_stdout_new(char *target, struct strbuf *err);
+/* The "-" sink writes to fd instead of STDOUT_FILENO (process-wide). */
+void sink_stdout_use_fd(int fd);
 
 #endif

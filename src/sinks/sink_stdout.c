@@ -6,8 +6,17 @@
  * "-": the JSON document and a newline on standard output, only when asked
  * for explicitly. stdio is flushed first (to keep the order of what was
  * printed before), then the document goes out with write(2), so no stdio
- * buffer keeps a copy of the secret.
+ * buffer keeps a copy of the secret. The command may have moved its own
+ * output to standard error first (sink_stdout_use_fd), so that standard
+ * output carries the secret document alone.
  */
+
+static int secret_fd = STDOUT_FILENO;
+
+void sink_stdout_use_fd(int fd)
+{
+	secret_fd = fd;
+}
 
 static int stdout_deliver(struct sink *k, const struct new_secret *s, struct strbuf *err)
 {
@@ -24,7 +33,7 @@ static int stdout_deliver(struct sink *k, const struct new_secret *s, struct str
 	new_secret_json(&json, s);
 	strbuf_addch(&json, '\n');
 	for (p = json.buf, left = json.len; left;) {
-		ssize_t n = write(STDOUT_FILENO, p, left);
+		ssize_t n = write(secret_fd, p, left);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -731,10 +731,11 @@ class CreateTest(ActionsBase):
         res = self.create("heidi", "-", "--apply")
         self.assertRc(res, 0)
         kid, secret = self.new_key("heidi", before)
-        lines = res.out.splitlines()
-        doc = json.loads(lines[0])
+        # standard output carries the secret document alone; the report is on stderr
+        doc = json.loads(res.out)
         self.assertEqual((doc["AccessKeyId"], doc["SecretAccessKey"]), (kid, secret))
-        self.assertEqual(lines[1:], ["created %s for heidi: secret delivered to -" % kid])
+        self.assertEqual(res.err.splitlines(), ["created %s for heidi: secret delivered to -"
+                                                % kid])
         self.assertNotIn(secret, res.err)
 
 

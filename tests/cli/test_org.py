@@ -322,7 +322,8 @@ class OrgSelectionTest(CliTestCase):
         self.assertEqual([(k["AccountId"], k["UserName"]) for k in doc["Keys"]],
                          [(MGMT, "admin")])
         self.assertEqual(doc["Summary"]["AccountsScanned"], 2)
-        res = run(["rotate", "--output", "json"] + sel, self.emu.env())
+        res = run(["rotate", "--output", "json", "--to", "secretsmanager:iamkeys/{account}/{user}"]
+                  + sel, self.emu.env())
         self.assertRc(res, 0)
         self.assertEqual([(u["AccountId"], u["UserName"]) for u in json.loads(res.out)["Users"]],
                          [(MGMT, "admin")])

@@ -320,9 +320,12 @@ class RotateWorkflowTest(RotateBase):
     def test_no_sink_and_bad_arguments(self):
         self.emu.load(fixtures.admin_fixture(extra_users=[
             user("kim", [key("kim", 100, last_used_days=1)])]))
+        # no sink at all: one usage error, not "blocked: no sink" per due user
+        self.emu.reset_calls()
         res = run(["rotate", "--apply"], self.emu.env())
-        self.assertRc(res, 3)
-        self.assertIn("no sink for the new secret", res.out)
+        self.assertRc(res, 2)
+        self.assertOneLineError(res, "say where new secrets go")
+        self.assertEqual(self.emu.calls(), [])
         self.assertEqual(len(users_of(self.emu)["kim"]["keys"]), 1)
         for args, needle in ((["--rotate-after", "ninety"], "invalid duration"),
                              (["--to", "file:/x/{usr}.json"], "--to"),

@@ -1,0 +1,387 @@
+"""What a careful user expects of every command: usage errors, closed pipes,
+timeouts, the CA bundle of the profile, versions and help."""
+import os
+import pty
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+from tests.cli.common import BINARY, CliTestCase, run
+from tests.emulator import fixtures
+from tests.emulator.harness import Emulator
+
+STATIC = {"AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
+          "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+          "AWS_EC2_METADATA_DISABLED": "true", "PATH": "/usr/bin:/bin"}
+
+
+def bare_env(home, **extra):
+    env = dict(STATIC, HOME=home, AWS_CONFIG_FILE=os.path.join(home, "config"),
+               AWS_SHARED_CREDENTIALS_FILE=os.path.join(home, "credentials"))
+    env.update(extra)
+    return env
+
+
+class SilentServer:
+    """Accepts connections and never answers (a hung endpoint)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        self.stop = False
+        self.thread = threading.Thread(target=self.loop, daemon=True)
+        self.thread.start()
+
+    def loop(self):
+        self.sock.settimeout(0.2)
+        while not self.stop:
+            try:
+                c, _ = self.sock.accept()
+                self.conns.append(c)
+            except OSError:
+                pass
+
+    def close(self):
+        self.stop = True
+        self.thread.join()
+        for c in self.conns:
+            c.close()
+        self.sock.close()
+
+
+class OptionsTest(CliTestCase):
+    def setUp(self):
+        self.home = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.home)
+
+    def test_endpoint_url_not_a_url_is_a_usage_error(self):
+        for url in ("notaurl", "ftp://x", "http://h:99999", ""):
+            res = run(["users", "--endpoint-url", url], bare_env(self.home))
+            self.assertRc(res, 2)
+            self.assertOneLineError(res, "--endpoint-url")
+
+    def test_timeouts_parse(self):
+        for bad in ("x", "-1", "3601", "1.5", "10q", "2h"):
+            for opt in ("--connect-timeout", "--read-timeout"):
+                res = run(["users", opt, bad, "--endpoint-url", "http://127.0.0.1:1"],
+                          bare_env(self.home))
+                self.assertRc(res, 2)
+                self.assertOneLineError(res, "invalid %s '%s'" % (opt, bad))
+
+    def test_read_timeout_ends_a_hung_call(self):
+        srv = SilentServer()
+        self.addCleanup(srv.close)
+        t0 = time.monotonic()
+        res = run(["users", "--read-timeout", "1", "--endpoint-url",
+                   "http://127.0.0.1:%d" % srv.port], bare_env(self.home, AWS_MAX_ATTEMPTS="2"))
+        took = time.monotonic() - t0
+        self.assertRc(res, 1)
+        self.assertOneLineError(res, "ListUsers", "127.0.0.1:%d" % srv.port)
+        self.assertLess(took, 15, res)
+        self.assertGreater(took, 1.5, res)  # two attempts of about a second each
+        self.assertEqual(len(srv.conns), 2)
+
+    def test_unknown_host_names_the_cause(self):
+        # In a network namespace of its own with no interface up, resolving
+        # fails at once and nothing leaves the machine.
+        env = bare_env(self.home)
+        cmd = ["unshare", "-n", BINARY, "users", "--endpoint-url",
+               "http://nonexistent.invalid:1234"]
+        try:
+            p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=60)
+        except FileNotFoundError:
+            self.skipTest("no unshare")
+        if "unshare:" in p.stderr:
+            self.skipTest("cannot make a network namespace: " + p.stderr.strip())
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("Could not resolve host: nonexistent.invalid", p.stderr)
+        self.assertNotIn("bad argument", p.stderr)
+        self.assertEqual(len(p.stderr.splitlines()), 1, p.stderr)
+
+    def test_version_everywhere(self):
+        res = run(["version"], bare_env(self.home))
+        self.assertRc(res, 0)
+        lines = res.out.splitlines()
+        self.assertRegex(lines[0], r"^iamkeys \d+\.\d+\.\d+$")
+        for lib in ("libcurl", "OpenSSL", "libxml2", "jansson"):
+            self.assertTrue(any(line.startswith(lib + " ") for line in lines), res.out)
+        short = run(["--version"], bare_env(self.home))
+        self.assertEqual(short.out, lines[0] + "\n")
+        for cmd in ("users", "audit", "deactivate", "create", "update", "delete", "rotate",
+                    "rollback"):
+            res = run([cmd, "--version"], bare_env(self.home))
+            self.assertRc(res, 0)
+            self.assertEqual(res.out, lines[0] + "\n", cmd)
+
+    def test_help_command_shows_the_commands_help(self):
+        for cmd in ("audit", "rotate", "users"):
+            a = run(["help", cmd], bare_env(self.home))
+            b = run([cmd, "--help"], bare_env(self.home))
+            self.assertRc(a, 0)
+            self.assertEqual(a.out, b.out)
+            self.assertTrue(a.out.startswith("usage: iamkeys %s" % cmd), a.out)
+        res = run(["help", "nosuch"], bare_env(self.home))
+        self.assertRc(res, 2)
+        self.assertOneLineError(res, "unknown command 'nosuch'")
+
+
+class EmulatorCliTest(CliTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.emu = Emulator(fixture=fixtures.many_users(1500, seed=3))
+        cls.emu.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.emu.stop()
+
+    def setUp(self):
+        self.emu.clear_faults()
+        self.emu.reset_calls()
+        self.home = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.home)
+
+    def test_closed_pipe_ends_quietly(self):
+        # the reader is gone before iamkeys writes a byte
+        r, w = os.pipe()
+        os.close(r)
+        p = subprocess.run([BINARY, "users"], env=self.emu.env(), stdout=w,
+                           stderr=subprocess.PIPE, text=True, timeout=120)
+        os.close(w)
+        self.assertEqual(p.returncode, 141, p.stderr)
+        self.assertEqual(p.stderr, "")
+        # and with a reader that stops after the first line
+        p = subprocess.run("%s users | head -1" % BINARY, shell=True, env=self.emu.env(),
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stderr, "")
+        self.assertEqual(len(p.stdout.splitlines()), 1)
+
+    def test_ca_bundle_of_the_profile(self):
+        cfg = os.path.join(self.home, "config")
+        with open(cfg, "w") as f:
+            f.write("[default]\nca_bundle = %s/missing-ca.pem\n" % self.home)
+        env = self.emu.env(AWS_CONFIG_FILE=cfg)
+        env.pop("AWS_CA_BUNDLE", None)
+        res = run(["users"], env)
+        self.assertRc(res, 1)
+        self.assertOneLineError(res, "cannot read ca_bundle of the profile '%s/missing-ca.pem'"
+                                % self.home)
+        self.assertEqual(self.emu.calls(), [])
+        # AWS_CA_BUNDLE wins over the profile's, as in the SDKs
+        env["AWS_CA_BUNDLE"] = "/etc/ssl/certs/ca-certificates.crt"
+        res = run(["users", "--output", "csv"], env)
+        self.assertRc(res, 0)
+
+    def test_term_dumb_gets_no_bold(self):
+        def table_on_tty(term):
+            master, slave = pty.openpty()
+            env = self.emu.env(TERM=term)
+            env.pop("NO_COLOR", None)
+            p = subprocess.Popen([BINARY, "users"], env=env, stdout=slave,
+                                 stderr=subprocess.PIPE)
+            os.close(slave)
+            out = b""
+            while True:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            p.wait(timeout=60)
+            os.close(master)
+            return out
+        self.assertIn(b"\033[1m", table_on_tty("xterm"))
+        self.assertNotIn(b"\033", table_on_tty("dumb"))
+
+
+class RepeatedOptionsAndSummaryTest(CliTestCase):
+    @classmethod
+    def setUpClass(cls):
+        from tests.cli.test_audit import audit_fixture
+        cls.fixture = audit_fixture
+        cls.emu = Emulator(fixture=audit_fixture())
+        cls.emu.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.emu.stop()
+
+    def setUp(self):
+        self.emu.load(self.fixture())
+        self.emu.clear_faults()
+        self.emu.reset_calls()
+
+    def test_audit_user_repeats(self):
+        import json
+        res = run(["audit", "--user", "two", "--user", "old-used", "--user", "two",
+                   "--output", "json"], self.emu.env())
+        self.assertRc(res, 3)  # old-used is old
+        doc = json.loads(res.out)
+        self.assertEqual(sorted({k["UserName"] for k in doc["Keys"]}), ["old-used", "two"])
+        self.assertEqual(doc["Summary"]["UsersScanned"], 2)
+        got = sorted(c["params"].get("UserName") for c in self.emu.calls()
+                     if c["action"] == "GetUser")
+        self.assertEqual(got, ["old-used", "two"])  # the name given twice is read once
+
+    def test_single_value_options_refuse_a_second_value(self):
+        cases = [
+            (["create", "--user", "young", "--to", "file:/tmp/a", "--to", "file:/tmp/b"],
+             "option '--to' given twice"),
+            (["update", "--user", "two", "--key", fixtures.key_id("two-a"), "--status",
+              "Inactive", "--status", "Active"], "option '--status' given twice"),
+            (["audit", "--max-age", "90d", "--max-age=30d"], "option '--max-age' given twice"),
+            (["deactivate", "--user", "a", "--user", "b", "--key", "AKIAX"],
+             "option '--user' given twice"),
+            (["users", "--output", "json", "--output", "csv"], "option '--output' given twice"),
+        ]
+        for args, msg in cases:
+            res = run(args, self.emu.env())
+            self.assertRc(res, 2)
+            self.assertOneLineError(res, msg)
+        self.assertEqual(self.emu.calls(), [])
+
+    def test_summary_counts_and_plurals(self):
+        res = run(["audit", "--user", "young"], self.emu.env(NO_COLOR="1"))
+        self.assertRc(res, 0)
+        self.assertEqual(res.out.splitlines()[-1],
+                         "1 user, 1 key scanned (source: api: --user reads the named users "
+                         "live); findings: none; 3 API calls")
+        res = run(["audit", "--exempt-path", "/system/"], self.emu.env(NO_COLOR="1"))
+        self.assertRc(res, 3)
+        last = res.out.splitlines()[-1]
+        self.assertRegex(last, r"^20 users, 20 keys scanned \(source: report, generated \d+s "
+                               r"ago\); 2 exempt users; findings: ")
+        res = run(["audit", "--exempt-path", "/system/", "--output", "json"], self.emu.env())
+        import json
+        self.assertEqual(json.loads(res.out)["Summary"]["ExemptUsers"], 2)
+        res = run(["audit"], self.emu.env(NO_COLOR="1"))
+        self.assertRegex(res.out.splitlines()[-1],
+                         r"^20 users, 20 keys scanned \(source: report, reused report "
+                         r"generated \d+s ago\); 1 exempt user; ")
+
+
+def due_fixture():
+    from tests.emulator.fixtures import key
+    users = [{"name": n, "path": "/", "create_date": "-900d",
+              "keys": [key(n, 100, last_used_days=1)]} for n in ("erin", "frank")]
+    return fixtures.admin_fixture(extra_users=users)
+
+
+class RotateUsageTest(CliTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.emu = Emulator(fixture=due_fixture())
+        cls.emu.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.emu.stop()
+
+    def setUp(self):
+        self.emu.load(due_fixture())
+        self.emu.clear_faults()
+        self.emu.reset_calls()
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
+
+    def test_usage_errors_before_any_call(self):
+        plan = os.path.join(self.dir, "plan.json")
+        with open(plan, "w") as f:
+            f.write("{}")
+        cases = [
+            (["rotate"], "say where new secrets go: --to SINK, or --config FILE"),
+            (["rotate", "--apply"], "say where new secrets go"),
+            (["rotate", "--to", "-"], "--to - prints secrets on standard output: name the users"),
+            (["rotate", "--to", "file:%s/{user}" % self.dir, "--overwrite"],
+             "--overwrite is for --plan-out"),
+            (["rotate", "--to", "file:%s/{user}" % self.dir, "--plan-out", plan],
+             "--plan-out '%s' exists: add --overwrite to replace it" % plan),
+            (["users", "--output", "json", "--no-headers"], "--no-headers is for table and csv"),
+            (["rotate", "--to", "file:%s/{user}" % self.dir, "--output", "csv"],
+             "rotate prints a table or json, not csv"),
+            (["audit", "--warn", "10d", "--max-age", "5d"], "--warn 10d is longer than --max-age 5d"),
+        ]
+        for args, msg in cases:
+            res = run(args, self.emu.env())
+            self.assertRc(res, 2)
+            self.assertOneLineError(res, msg)
+        self.assertEqual(self.emu.calls(), [])
+        with open(plan) as f:
+            self.assertEqual(f.read(), "{}")
+
+    def test_plan_out_overwrite(self):
+        plan = os.path.join(self.dir, "plan.json")
+        with open(plan, "w") as f:
+            f.write("{}")
+        res = run(["rotate", "--to", "file:%s/{user}.json" % self.dir, "--plan-out", plan,
+                   "--overwrite"], self.emu.env())
+        self.assertRc(res, 0)
+        with open(plan) as f:
+            import json
+            names = [u["UserName"] for u in json.load(f)["Users"]]
+        self.assertIn("erin", names)
+        self.assertIn("frank", names)
+
+    def test_max_age_below_the_default_warning_window(self):
+        res = run(["audit", "--max-age", "0", "--source", "api", "--fail-on", "none"],
+                  self.emu.env(NO_COLOR="1"))
+        self.assertRc(res, 0)
+        self.assertIn("old=3", res.out.splitlines()[-1])  # admin, erin, frank
+        self.assertNotIn("expiring", res.out)
+
+    def test_secret_alone_on_stdout(self):
+        import json
+        for args in (["rotate", "--to", "-", "--user", "erin", "--apply"],
+                     ["rotate", "--to", "-", "--user", "frank", "--apply", "--output", "json"]):
+            res = run(args, self.emu.env())
+            self.assertRc(res, 0)
+            secret = json.loads(res.out)  # exactly one document: the secret
+            self.assertEqual(set(secret), {"AccessKeyId", "SecretAccessKey", "UserName",
+                                           "CreateDate"})
+            self.assertEqual(secret["UserName"], args[4])
+            self.assertNotIn(secret["SecretAccessKey"], res.err)
+            self.assertIn(args[4], res.err)  # the report went to stderr
+        res = run(["create", "--user", "erin", "--to", "-", "--apply"], self.emu.env())
+        self.assertRc(res, 3)  # erin has two keys now: refused, nothing on stdout
+        self.assertEqual(res.out, "")
+
+    def test_help_matches_what_the_commands_accept(self):
+        out = run(["rotate", "--help"], self.emu.env()).out
+        self.assertIn("table (default) or json", out)
+        self.assertNotIn("csv", out)
+        self.assertNotIn("--no-headers", out)
+        self.assertIn("or - (standard output, with --user)", out)
+        for cmd in ("update", "deactivate"):
+            out = run([cmd, "--help"], self.emu.env()).out
+            self.assertIn("override the in-use and last-working-key guards", out)
+            self.assertNotIn("Active-key", out)
+        out = run(["delete", "--help"], self.emu.env()).out
+        self.assertIn("override the in-use, Active-key and last-working-key guards", out)
+        out = run(["--help"], self.emu.env()).out
+        self.assertNotIn("step 4", out)
+
+    def test_plan_lines_say_things_once(self):
+        to = "file:%s/{user}.json" % self.dir
+        res = run(["rotate", "--to", to, "--user", "erin"], self.emu.env(NO_COLOR="1"))
+        self.assertRc(res, 0)
+        lines = res.out.splitlines()
+        old = fixtures.key_id("erin")
+        self.assertEqual(lines, [
+            "erin [idle] plan: due: key %s is 100 days old" % old,
+            "  1. tag stage=intent: mark the intent before creating a key",
+            "  2. create a new key, verify it, deliver to file:%s/erin.json" % self.dir,
+            "1 user: 1 with a plan, 0 blocked, 0 failed, 0 exempt, 0 with nothing to do "
+            "(dry run: nothing changed; add --apply)"])
+        res = run(["rotate", "--to", to, "--user", "admin"], self.emu.env(NO_COLOR="1"))
+        self.assertRc(res, 0)
+        self.assertEqual(res.out, "1 user: 0 with a plan, 0 blocked, 0 failed, 0 exempt, "
+                                  "1 with nothing to do\n")
