@@ -58,6 +58,22 @@ int cred_cache_get(struct cred_cache *c, time_t now, cred_fetch_fn fetch, void *
 void cred_cache_invalidate(struct cred_cache *c);
 
 /*
+ * The head of every provider with a cache: its vtable, its environment and
+ * the cache. A provider's struct starts with one.
+ */
+struct cred_cached {
+	struct cred_provider base;
+	struct env_source env;
+	struct cred_cache cache;
+};
+void cred_cached_init(struct cred_cached *c, const struct cred_provider_vtable *vt,
+		      const struct env_source *env);
+/* The vtable's invalidate for a provider with nothing else to drop. */
+void cred_cached_invalidate(struct cred_provider *base);
+/* Releases the cache and the environment, then frees the provider (c is its start). */
+void cred_cached_free(struct cred_cached *c);
+
+/*
  * Providers built from a profile plan. Each takes ownership of source
  * (also on failure); NULL with err on bad configuration.
  */

@@ -22,9 +22,7 @@
 extern char **environ;
 
 struct process_provider {
-	struct cred_provider base;
-	struct env_source env;
-	struct cred_cache cache;
+	struct cred_cached c; /* base, env, cache */
 	char *profile;
 	char **argv;	    /* NULL-terminated */
 };
@@ -208,9 +206,9 @@ static int process_fetch(void *self, struct aws_credentials *out, struct strbuf 
 	struct strbuf text = STRBUF_INIT, why = STRBUF_INIT;
 	int ret;
 
-	if (p->env.debug)
+	if (p->c.env.debug)
 		debug("profile '%s': running credential_process '%s'", p->profile, p->argv[0]);
-	ret = run_process(p->argv, p->env.process_timeout_ms, &text, &why);
+	ret = run_process(p->argv, p->c.env.process_timeout_ms, &text, &why);
 	if (!ret && cred_json_parse(CRED_JSON_PROCESS, text.buf, text.len, out, &why)) {
 		strbuf_addf(err,
 			    "profile '%s': credential_process '%s' printed bad credentials: %s",
@@ -227,29 +225,22 @@ static int process_fetch(void *self, struct aws_credentials *out, struct strbuf 
 static int process_get(struct cred_provider *base, struct aws_credentials *out, struct strbuf *err)
 {
 	struct process_provider *p = (struct process_provider *)base;
-	return cred_cache_get(&p->cache, p->env.now(), process_fetch, p, out, err);
-}
-
-static void process_invalidate(struct cred_provider *base)
-{
-	cred_cache_invalidate(&((struct process_provider *)base)->cache);
+	return cred_cache_get(&p->c.cache, p->c.env.now(), process_fetch, p, out, err);
 }
 
 static void process_destroy(struct cred_provider *base)
 {
 	struct process_provider *p = (struct process_provider *)base;
 
-	cred_cache_release(&p->cache);
-	env_source_release(&p->env);
 	cred_argv_free(p->argv);
 	free(p->profile);
-	free(p);
+	cred_cached_free(&p->c);
 }
 
 static const struct cred_provider_vtable process_vt = {
     "credential-process",
     process_get,
-    process_invalidate,
+    cred_cached_invalidate,
     process_destroy,
 };
 
@@ -267,10 +258,8 @@ struct cred_provider *cred_process_new(const struct env_source *env, const char 
 		return NULL;
 	}
 	p = xcalloc(1, sizeof(*p));
-	p->base.vt = &process_vt;
-	env_source_copy(&p->env, env);
-	cred_cache_init(&p->cache);
+	cred_cached_init(&p->c, &process_vt, env);
 	p->profile = xstrdup(profile);
 	p->argv = argv;
-	return &p->base;
+	return &p->c.base;
 }

@@ -38,9 +38,7 @@
 #define SSO_TOTAL_TIMEOUT_MS 30000
 
 struct sso_provider {
-	struct cred_provider base;
-	struct env_source env;
-	struct cred_cache cache;
+	struct cred_cached c; /* base, env, cache */
 	char *profile;		   /* the profile with the SSO settings */
 	char *session;		   /* sso_session, or NULL for a legacy profile */
 	char *start_url;	   /* sso_start_url */
@@ -68,7 +66,7 @@ static void login_name(const struct sso_provider *p, struct strbuf *sb)
 /* ~/.aws/sso/cache/<sha1>.json into path. 0, or -1 with err. */
 static int cache_path(const struct sso_provider *p, struct strbuf *path, struct strbuf *err)
 {
-	if (aws_home_dir(path, p->env.getenv_fn, p->env.ctx, "linux", NULL, err))
+	if (aws_home_dir(path, p->c.env.getenv_fn, p->c.env.ctx, "linux", NULL, err))
 		return -1;
 	strbuf_addstr(path, "/.aws/sso/cache/");
 	if (sso_cache_file_name(path, p->session ? p->session : p->start_url)) {
@@ -301,7 +299,7 @@ static int sso_fetch(void *self, struct aws_credentials *out, struct strbuf *err
 	struct sso_provider *p = self;
 	struct strbuf path = STRBUF_INIT, text = STRBUF_INIT, why = STRBUF_INIT, when = STRBUF_INIT;
 	struct sso_token tok = {0};
-	time_t now = p->env.now();
+	time_t now = p->c.env.now();
 	int ret = -1;
 
 	if (cache_path(p, &path, &why)) {
@@ -334,7 +332,7 @@ static int sso_fetch(void *self, struct aws_credentials *out, struct strbuf *err
 	case SSO_TOKEN_REFRESH: {
 		int rc = -1;
 
-		if (!p->client && !(p->client = sso_client_new(&p->env, p->region, &why))) {
+		if (!p->client && !(p->client = sso_client_new(&p->c.env, p->region, &why))) {
 			strbuf_addf(err, "profile '%s': %s", p->profile, why.buf);
 			goto out;
 		}
@@ -345,7 +343,7 @@ static int sso_fetch(void *self, struct aws_credentials *out, struct strbuf *err
 				"updated: %s",
 				p->profile, why.buf);
 		} else if (rc < 0 && tok.expires_at > now) {
-			if (p->env.debug)
+			if (p->c.env.debug)
 				debug("profile '%s': the SSO token could not be refreshed (%s); "
 				      "using it until it expires at %s",
 				      p->profile, why.buf, when.buf);
@@ -369,7 +367,7 @@ static int sso_fetch(void *self, struct aws_credentials *out, struct strbuf *err
 	case SSO_TOKEN_USE:
 		break;
 	}
-	if (!p->client && !(p->client = sso_client_new(&p->env, p->region, &why))) {
+	if (!p->client && !(p->client = sso_client_new(&p->c.env, p->region, &why))) {
 		strbuf_addf(err, "profile '%s': %s", p->profile, why.buf);
 		goto out;
 	}
@@ -387,12 +385,7 @@ static int sso_get(struct cred_provider *base, struct aws_credentials *out, stru
 {
 	struct sso_provider *p = (struct sso_provider *)base;
 
-	return cred_cache_get(&p->cache, p->env.now(), sso_fetch, p, out, err);
-}
-
-static void sso_invalidate(struct cred_provider *base)
-{
-	cred_cache_invalidate(&((struct sso_provider *)base)->cache);
+	return cred_cache_get(&p->c.cache, p->c.env.now(), sso_fetch, p, out, err);
 }
 
 static void sso_destroy(struct cred_provider *base)
@@ -400,21 +393,19 @@ static void sso_destroy(struct cred_provider *base)
 	struct sso_provider *p = (struct sso_provider *)base;
 
 	aws_client_free(p->client);
-	cred_cache_release(&p->cache);
-	env_source_release(&p->env);
 	free(p->profile);
 	free(p->session);
 	free(p->start_url);
 	free(p->region);
 	free(p->account_id);
 	free(p->role_name);
-	free(p);
+	cred_cached_free(&p->c);
 }
 
 static const struct cred_provider_vtable sso_vt = {
     "sso",
     sso_get,
-    sso_invalidate,
+    cred_cached_invalidate,
     sso_destroy,
 };
 
@@ -441,14 +432,12 @@ struct cred_provider *cred_sso_new(const struct env_source *env, const struct cr
 		return NULL;
 	}
 	p = xcalloc(1, sizeof(*p));
-	p->base.vt = &sso_vt;
-	env_source_copy(&p->env, env);
-	cred_cache_init(&p->cache);
+	cred_cached_init(&p->c, &sso_vt, env);
 	p->profile = xstrdup(step->profile);
 	p->session = xstrdup_or_null(step->sso_session);
 	p->start_url = xstrdup(step->sso_start_url);
 	p->region = xstrdup(step->sso_region);
 	p->account_id = xstrdup(step->sso_account_id);
 	p->role_name = xstrdup(step->sso_role_name);
-	return &p->base;
+	return &p->c.base;
 }

@@ -150,6 +150,26 @@ void cred_cache_invalidate(struct cred_cache *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
+void cred_cached_init(struct cred_cached *c, const struct cred_provider_vtable *vt,
+		      const struct env_source *env)
+{
+	c->base.vt = vt;
+	env_source_copy(&c->env, env);
+	cred_cache_init(&c->cache);
+}
+
+void cred_cached_invalidate(struct cred_provider *base)
+{
+	cred_cache_invalidate(&((struct cred_cached *)base)->cache);
+}
+
+void cred_cached_free(struct cred_cached *c)
+{
+	cred_cache_release(&c->cache);
+	env_source_release(&c->env);
+	free(c);
+}
+
 int cred_cache_get(struct cred_cache *c, time_t now, cred_fetch_fn fetch, void *self,
 		   struct aws_credentials *out, struct strbuf *err)
 {

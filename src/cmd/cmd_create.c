@@ -62,19 +62,11 @@ int cmd_create(struct cli *cli, int argc, const char **argv)
 	if (!strcmp(to, "-") && cli_stdout_for_secret_only() < 0)
 		return CMD_FAILED;
 
-	c = cli_client(cli);
-	if (!c)
-		return CMD_FAILED;
 	memset(&o, 0, sizeof(o));
 	o.apply = apply;
-	o.now = c->now ? c->now() : aws_clock_now();
-	if (action_ctx_init(&a, c, &o, &err) < 0) {
-		error("%s", err.buf);
-		action_ctx_release(&a);
-		strbuf_release(&err);
+	if (actions_begin(cli, &o, &a) < 0)
 		return CMD_FAILED;
-	}
-	actions_stream(&a, cli);
+	c = a.c;
 	sctx.account = a.self.account;
 	sctx.client = c;
 	sink = sink_new(to, &sctx, &err);

@@ -23,6 +23,26 @@ void actions_stream(struct action_ctx *a, const struct cli *cli)
 	a->on_record_ctx = stdout;
 }
 
+int actions_begin(struct cli *cli, struct action_options *o, struct action_ctx *a)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct aws_client *c = cli_client(cli);
+
+	memset(a, 0, sizeof(*a));
+	if (!c)
+		return -1;
+	o->now = c->now ? c->now() : aws_clock_now();
+	if (action_ctx_init(a, c, o, &err) < 0) {
+		error("%s", err.buf);
+		action_ctx_release(a);
+		strbuf_release(&err);
+		return -1;
+	}
+	actions_stream(a, cli);
+	strbuf_release(&err);
+	return 0;
+}
+
 
 int actions_exit_code(const struct action_ctx *a)
 {
@@ -284,7 +304,6 @@ int key_command_run(struct cli *cli, struct key_command *kc)
 	struct action_ctx a;
 	struct key_selection sel;
 	struct strbuf err = STRBUF_INIT;
-	struct aws_client *c;
 	int rc;
 	size_t i, selected = 0;
 
@@ -304,23 +323,14 @@ int key_command_run(struct cli *cli, struct key_command *kc)
 	}
 	if (kc->org.enabled)
 		return key_command_accounts(cli, kc, &sel);
-	c = cli_client(cli);
-	if (!c)
-		return CMD_FAILED;
 	memset(&o, 0, sizeof(o));
 	o.apply = kc->apply;
 	o.force = kc->force;
 	o.in_use_window = kc->in_use_window;
-	o.now = c->now ? c->now() : aws_clock_now();
+	if (actions_begin(cli, &o, &a) < 0)
+		return CMD_FAILED;
 	if (!kc->keys.n)
 		sel.audit.now = o.now;
-	if (action_ctx_init(&a, c, &o, &err) < 0) {
-		error("%s", err.buf);
-		action_ctx_release(&a);
-		strbuf_release(&err);
-		return CMD_FAILED;
-	}
-	actions_stream(&a, cli);
 	rc = CMD_OK;
 	if (kc->keys.n) {
 		for (i = 0; i < kc->keys.n; i++)

@@ -12,6 +12,8 @@
 
 /* With --output table, each record's line goes to stdout as it is made. */
 void actions_stream(struct action_ctx *a, const struct cli *cli);
+/* The command's client, o->now from its clock, a set up and streaming; -1 after an error. */
+int actions_begin(struct cli *cli, struct action_options *o, struct action_ctx *a);
 /* CMD_FAILED if an action failed, else CMD_FINDINGS if one was blocked, else CMD_OK. */
 int actions_exit_code(const struct action_ctx *a);
 /*

@@ -151,6 +151,13 @@ static void find_rotation_tag(struct user_state *st)
 	strbuf_release(&perr);
 }
 
+/* A part about to be read again: released, and the call counted. */
+static void reread(struct user_state *st, void (*release)(struct user_state *))
+{
+	release(st);
+	st->calls++;
+}
+
 /* ListUserTags and ListGroupsForUser: the merged pages, moved into st. */
 static int read_tags_groups(struct aws_client *c, struct user_state *st, unsigned what,
 			    struct strbuf *err)
@@ -159,21 +166,17 @@ static int read_tags_groups(struct aws_client *c, struct user_state *st, unsigne
 	struct iam_group_page groups = { 0 };
 
 	if (what & USER_STATE_TAGS) {
-		tags_release(st);
-		st->calls++;
+		reread(st, tags_release);
 		if (iam_list_user_tags(c, st->user, &tags, err) < 0)
 			return -1;
-		st->tags = tags.tags;
-		st->ntags = tags.ntags;
+		st->tags = tags.tags, st->ntags = tags.ntags;
 		find_rotation_tag(st);
 	}
 	if (what & USER_STATE_GROUPS) {
-		groups_release(st);
-		st->calls++;
+		reread(st, groups_release);
 		if (iam_list_groups_for_user(c, st->user, &groups, err) < 0)
 			return -1;
-		st->groups = groups.group_names;
-		st->ngroups = groups.ngroups;
+		st->groups = groups.group_names, st->ngroups = groups.ngroups;
 	}
 	return 0;
 }
