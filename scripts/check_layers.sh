@@ -3,26 +3,23 @@
 #   src/core (0) <- src/aws (1) <- src/sinks (2) <- src/engine (3) <- src/cmd (4) <- src/main.c (5)
 # A layer may include its own headers and those of any layer below it (docs/architecture.md).
 cd "$(dirname "$0")/.." || exit 2
-rank() {
-	case "$1" in
-	core) echo 0 ;; aws) echo 1 ;; sinks) echo 2 ;; engine) echo 3 ;; cmd) echo 4 ;;
-	main) echo 5 ;; *) echo 9 ;;
-	esac
+grep -H '^[[:space:]]*#[[:space:]]*include[[:space:]]*"[a-z]*/' src/*/*.c src/*/*.h src/main.c |
+awk -F: '
+BEGIN { r["core"] = 0; r["aws"] = 1; r["sinks"] = 2; r["engine"] = 3; r["cmd"] = 4; r["main"] = 5 }
+{
+	file = $1
+	n = split(file, part, "/")
+	layer = (file == "src/main.c") ? "main" : part[2]
+	inc = $0
+	sub(/^[^"]*"/, "", inc)
+	sub(/\/.*/, "", inc)
+	if (!(inc in r) || r[inc] > r[layer]) {
+		printf "layers: %s (%s) includes a header of %s, a higher layer\n", file, layer, inc > "/dev/stderr"
+		bad = 1
+	}
 }
-bad=0
-for f in src/*/*.c src/*/*.h src/main.c; do
-	case "$f" in
-	src/main.c) layer=main ;;
-	*) layer=$(echo "$f" | cut -d/ -f2) ;;
-	esac
-	mine=$(rank "$layer")
-	for inc in $(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([a-z]*\)\/[^"]*".*/\1/p' "$f"); do
-		theirs=$(rank "$inc")
-		if [ "$theirs" -gt "$mine" ]; then
-			echo "layers: $f ($layer) includes a header of $inc, a higher layer" >&2
-			bad=1
-		fi
-	done
-done
-[ $bad -eq 0 ] && echo "layers: every include goes down (core <- aws <- sinks <- engine <- cmd <- main.c)"
-exit $bad
+END {
+	if (!bad)
+		print "layers: every include goes down (core <- aws <- sinks <- engine <- cmd <- main.c)"
+	exit bad
+}'
