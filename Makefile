@@ -15,9 +15,16 @@ ifeq ($(SANITIZE),1)
 # Kept out of CFLAGS so that `make SANITIZE=1 CFLAGS=...` still instruments.
 SAN_FLAGS  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 endif
+# IAMKEYS_TESTING=1 (the default: `make`, `make check`) compiles in the test knobs
+# (IAMKEYS_TEST_NOW, _CLOCK_OFFSET, _CRASH_AFTER, _ECS_ENDPOINT); `make release`
+# builds build-release/iamkeys without them, the binary to install.
+IAMKEYS_TESTING ?= 1
+ifeq ($(IAMKEYS_TESTING),1)
+TEST_FLAGS := -DIAMKEYS_TESTING
+endif
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS))
-ALL_CFLAGS := $(SAN_FLAGS) -std=c11 -D_GNU_SOURCE -DIAMKEYS_VERSION='"$(VERSION)"' -Isrc $(WARN) $(PKG_CFLAGS) $(CFLAGS)
+ALL_CFLAGS := $(SAN_FLAGS) $(TEST_FLAGS) -std=c11 -D_GNU_SOURCE -DIAMKEYS_VERSION='"$(VERSION)"' -Isrc $(WARN) $(PKG_CFLAGS) $(CFLAGS)
 PYTHON     := /usr/bin/python3
 
 LIB_SRCS   := $(wildcard src/core/*.c src/aws/*.c src/sinks/*.c src/engine/*.c src/cmd/*.c)
@@ -27,10 +34,17 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 UNIT_HELP  := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
 UNIT_HOBJS := $(UNIT_HELP:%.c=$(BUILD)/%.o)
 
-.PHONY: all check unit asan demo bench fuzz clean deps format
+.PHONY: all check unit asan demo bench fuzz clean deps format layers release
 all: $(BUILD)/iamkeys
 
-$(BUILD)/%.o: %.c
+# Objects are rebuilt when IAMKEYS_TESTING changes (the stamp's name says its value).
+TESTING_STAMP := $(BUILD)/.testing-$(IAMKEYS_TESTING)
+$(TESTING_STAMP):
+	@mkdir -p $(BUILD)
+	@rm -f $(BUILD)/.testing-*
+	@touch $@
+
+$(BUILD)/%.o: %.c $(TESTING_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
@@ -46,9 +60,31 @@ $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(UNIT_HOBJS) $(BUILD)/libiamkeys
 
 unit: $(UNIT_BINS)
 
-# make check: unit tests, emulator tests, CLI tests; ends with "N passed, N failed".
-check: $(BUILD)/iamkeys $(UNIT_BINS)
+# make check: the layer check, unit tests, emulator tests, CLI tests; ends with
+# "N passed, N failed".
+check: layers $(BUILD)/iamkeys $(UNIT_BINS) $(BUILD)/tests/release/test_release_knobs
+	@$(BUILD)/tests/release/test_release_knobs >$(BUILD)/tests/release/log 2>&1 || \
+	    { cat $(BUILD)/tests/release/log; echo "a release build obeys a test knob"; exit 1; }
 	$(PYTHON) tests/run.py --build $(BUILD)
+
+# A lower layer never includes a higher one (docs/architecture.md).
+layers:
+	@scripts/check_layers.sh
+
+# The installed binary: no test knobs.
+release:
+	$(MAKE) BUILD=build-release IAMKEYS_TESTING=0 all
+
+# The sources with test knobs, built as a release build is, in a unit test that
+# proves they ignore the knobs (tests/release/test_release_knobs.c).
+KNOB_SRCS := src/aws/clock.c src/aws/client.c src/aws/cred_http.c
+KNOB_OBJS := $(KNOB_SRCS:%.c=$(BUILD)/release-knobs/%.o)
+$(BUILD)/release-knobs/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -DIAMKEYS_TESTING,$(ALL_CFLAGS)) -MMD -MP -c $< -o $@
+$(BUILD)/tests/release/test_release_knobs: tests/release/test_release_knobs.c $(KNOB_OBJS) $(UNIT_HOBJS) $(BUILD)/libiamkeys.a
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -DIAMKEYS_TESTING,$(ALL_CFLAGS)) -Itests/unit -o $@ $^ $(PKG_LIBS) $(shell pkg-config --libs cmocka) -lpthread
 
 asan:
 	$(MAKE) BUILD=build-asan SANITIZE=1 CFLAGS="-O1 -g" check
@@ -160,6 +196,6 @@ format:
 	clang-format -i $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]')
 
 clean:
-	rm -rf build build-asan build-fuzz build-pkg
+	rm -rf build build-asan build-fuzz build-pkg build-release
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

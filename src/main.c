@@ -41,7 +41,7 @@ static const struct command commands[] = {
 	  "Rotate keys: create, verify, deliver, deactivate, delete.",
 	  "iamkeys rotate [--to SINK] [--config FILE] [--user NAME] [--apply] [options]" },
 	{ "rollback", cmd_rollback, NEEDS_CREDS | MUTATES,
-	  "Reactivate the old key of a rotation in stage deactivated.",
+	  "Put a rotation's old key back and pause the rotation.",
 	  "iamkeys rollback --user NAME [--apply]" },
 	{ "policy", cmd_policy, 0, "Print the least-privilege IAM policy a command needs (JSON).",
 	  "iamkeys policy [COMMAND] [--to SINK] [--org]" },

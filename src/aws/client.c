@@ -30,6 +30,7 @@
  * credential-bearing headers are never logged, even with --debug.
  */
 #include "core/compat.h"
+#include "aws/msg.h"
 #include "aws/client.h"
 
 #include <pthread.h>
@@ -153,6 +154,34 @@ struct aws_client *aws_client_new(struct cred_provider *creds, const char *regio
 	cfg.endpoint_url = endpoint_url;
 	cfg.profile_region = profile_region;
 	return aws_client_new_config(&cfg, err);
+}
+
+void aws_client_copy_settings(struct aws_client *to, const struct aws_client *from)
+{
+	to->getenv_fn = from->getenv_fn;
+	to->getenv_ctx = from->getenv_ctx;
+	to->retry = from->retry;
+	to->now = from->now;
+	aws_client_copy_clock(to, from);
+	to->verbose = from->verbose;
+}
+
+struct aws_client *aws_client_clone(struct aws_client *c, struct strbuf *err)
+{
+	/* the clone borrows c's provider, so temporary credentials are refreshed
+	 * for every worker (c outlives its clones) */
+	struct cred_provider *p = cred_provider_borrow(c->creds);
+	struct aws_client *n;
+
+	if (!p) {
+		strbuf_addstr(err, "cannot share the credentials");
+		return NULL;
+	}
+	n = aws_client_new(p, c->region, c->endpoint_url, NULL, err);
+	if (!n)
+		return NULL;
+	aws_client_copy_settings(n, c);
+	return n;
 }
 
 void aws_form_encode(struct strbuf *out, const char *s)
@@ -526,11 +555,11 @@ static void debug_log_attempt(const struct aws_call *k, const struct http_respon
 
 	/* the path only: no query, no header, no body (they may hold secrets) */
 	if (resp->error != HTTP_OK)
-		fprintf(stderr, "iamkeys: debug: %s %s%s %s -> %s (%ld ms)\n", method, ep->url, rel,
-			k->action, resp->error_text.buf, ms);
+		debug("%s %s%s %s -> %s (%ld ms)", method, ep->url, rel, k->action,
+		      resp->error_text.buf, ms);
 	else
-		fprintf(stderr, "iamkeys: debug: %s %s%s %s -> %ld (%ld ms%s%s)\n", method, ep->url,
-			rel, k->action, resp->status, ms, id ? ", request id " : "", id ? id : "");
+		debug("%s %s%s %s -> %ld (%ld ms%s%s)", method, ep->url, rel, k->action,
+		      resp->status, ms, id ? ", request id " : "", id ? id : "");
 }
 
 /* The retry loop; see the comment at the top of this file. */
@@ -538,6 +567,7 @@ static void debug_log_attempt(const struct aws_call *k, const struct http_respon
  * Test-only: IAMKEYS_TEST_CRASH_AFTER=k makes the process SIGKILL itself
  * right after the k-th successful mutating AWS call (of any client in the
  * process), so the rotate crash-matrix test can stop a run at every point.
+ * Compiled in only with IAMKEYS_TESTING (not in make release).
  */
 static const char *const mutating_actions[] = {
 	"CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey", "TagUser", "UntagUser",
@@ -559,7 +589,11 @@ static void test_crash_point(const char *action)
 		return;
 	pthread_mutex_lock(&lock);
 	if (crash_after < 0) {
+#ifdef IAMKEYS_TESTING
 		const char *v = getenv("IAMKEYS_TEST_CRASH_AFTER");
+#else
+		const char *v = NULL;
+#endif
 		crash_after = v && *v ? strtol(v, NULL, 10) : 0;
 	}
 	count++;
@@ -683,10 +717,8 @@ static int run_call(const struct aws_call *k, struct strbuf *out_body, struct aw
 				last_cost = cost;
 				c->retries++;
 				if (c->verbose)
-					fprintf(stderr,
-						"iamkeys: debug: %s: retry %d/%d after %ldms: %s\n",
-						k->action, attempt, max_attempts - 1, ms,
-						reason.buf);
+					debug("%s: retry %d/%d after %ldms: %s", k->action,
+					      attempt, max_attempts - 1, ms, reason.buf);
 				if (c->retry.sleep_ms)
 					c->retry.sleep_ms(c->retry.sleep_ctx, ms);
 				else
@@ -694,8 +726,7 @@ static int run_call(const struct aws_call *k, struct strbuf *out_body, struct aw
 				continue;
 			}
 			if (c->verbose)
-				fprintf(stderr, "iamkeys: debug: %s: retry quota exhausted\n",
-					k->action);
+				debug("%s: retry quota exhausted", k->action);
 		}
 
 		if (!idempotent && retry_outcome_unknown(&resp, &e)) {

@@ -239,6 +239,12 @@ void aws_client_copy_clock(struct aws_client *dst, const struct aws_client *src)
  */
 int aws_client_learn_clock(struct aws_client *c, const char *date, time_t sent, time_t received);
 
+/* A new client with the same configuration, borrowing c's credential
+ * provider (one per worker thread; c must outlive it). NULL with err. */
+struct aws_client *aws_client_clone(struct aws_client *c, struct strbuf *err);
+/* The settings a client made from another keeps: environment, retry policy,
+ * clock, --debug. */
+void aws_client_copy_settings(struct aws_client *to, const struct aws_client *from);
 /* c->last_error.code, or "" when there is none. */
 const char *aws_client_last_error_code(const struct aws_client *c);
 

@@ -2,7 +2,8 @@
  * Our clock. Plus the offset learnt from AWS's Date headers (aws_client_now
  * in client.c), it signs requests and dates every decision.
  *
- * Test-only knobs, read at every call:
+ * Test-only knobs, read at every call, compiled in only with IAMKEYS_TESTING
+ * (make, make check; not make release):
  *   IAMKEYS_TEST_NOW=2024-01-31T12:00:00Z  a fixed time (ISO 8601, as
  *                                          iso8601_parse accepts it)
  *   IAMKEYS_TEST_CLOCK_OFFSET=-3600        seconds added to the real time
@@ -15,8 +16,12 @@
 
 time_t aws_clock_now(void)
 {
+#ifdef IAMKEYS_TESTING
 	const char *fixed = getenv("IAMKEYS_TEST_NOW");
 	const char *offset = getenv("IAMKEYS_TEST_CLOCK_OFFSET");
+#else
+	const char *fixed = NULL, *offset = NULL;
+#endif
 	time_t now;
 
 	if (fixed && *fixed && !iso8601_parse(fixed, &now))

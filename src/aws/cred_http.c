@@ -7,6 +7,7 @@
  * neither is ever put in a message.
  */
 #include "core/compat.h"
+#include "aws/readfile.h"
 #include "aws/cred_internal.h"
 #include "aws/credentials.h"
 #include "core/credparse.h"
@@ -18,7 +19,6 @@
 #define ECS_CONNECT_MS 2000
 #define ECS_TOTAL_MS 5000
 #define ECS_ATTEMPTS 3
-#define AUTH_TOKEN_MAX (16 * 1024)
 
 #define IMDS_HOST "http://169.254.169.254"
 #define IMDS_HOST_IPV6 "http://[fd00:ec2::254]"
@@ -57,9 +57,7 @@ static int has_crlf(const char *s)
 /* ECS / EKS container credentials */
 
 struct ecs_provider {
-	struct cred_provider base;
-	struct env_source env;
-	struct cred_cache cache;
+	struct cred_cached c; /* base, env, cache */
 };
 
 /*
@@ -130,8 +128,12 @@ static int ecs_url(const struct env_source *env, struct strbuf *url, struct strb
 	const char *full = env_value(env, "AWS_CONTAINER_CREDENTIALS_FULL_URI");
 
 	if (rel) {
-		/* test-only: where the "agent" listens */
+#ifdef IAMKEYS_TESTING
+		/* test builds only: where the "agent" listens */
 		const char *base = env_value(env, "IAMKEYS_TEST_ECS_ENDPOINT");
+#else
+		const char *base = NULL;
+#endif
 		size_t len;
 
 		if (!base)
@@ -170,7 +172,7 @@ static int ecs_auth_token(const struct env_source *env, struct strbuf *token, st
 	const char *value = env_value(env, "AWS_CONTAINER_AUTHORIZATION_TOKEN");
 
 	if (file) {
-		int ret = cred_read_file(file, AUTH_TOKEN_MAX, token, err);
+		int ret = read_file(file, LIMIT_CONTAINER_TOKEN, NULL, token, err);
 		if (ret > 0)
 			strbuf_addf(err,
 				    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE '%s' does not exist",
@@ -200,10 +202,10 @@ static int ecs_fetch(void *self, struct aws_credentials *out, struct strbuf *err
 	struct http_transport *t = NULL;
 	int ret, attempt;
 
-	ret = ecs_url(&p->env, &url, &why);
-	if (!ret && ecs_auth_token(&p->env, &token, &why))
+	ret = ecs_url(&p->c.env, &url, &why);
+	if (!ret && ecs_auth_token(&p->c.env, &token, &why))
 		ret = -1;
-	if (!ret && !(t = env_source_http(&p->env, ECS_CONNECT_MS, ECS_TOTAL_MS, &why)))
+	if (!ret && !(t = env_source_http(&p->c.env, ECS_CONNECT_MS, ECS_TOTAL_MS, &why)))
 		ret = -1;
 	if (ret) {
 		if (ret < 0)
@@ -253,7 +255,7 @@ static int ecs_get(struct cred_provider *base, struct aws_credentials *out, stru
 {
 	struct ecs_provider *p = (struct ecs_provider *)base;
 	struct strbuf url = STRBUF_INIT, why = STRBUF_INIT;
-	int ret = ecs_url(&p->env, &url, &why);
+	int ret = ecs_url(&p->c.env, &url, &why);
 
 	strbuf_release(&url);
 	if (ret) {
@@ -264,27 +266,20 @@ static int ecs_get(struct cred_provider *base, struct aws_credentials *out, stru
 		return ret;
 	}
 	strbuf_release(&why);
-	return cred_cache_get(&p->cache, p->env.now(), ecs_fetch, p, out, err);
-}
-
-static void ecs_invalidate(struct cred_provider *base)
-{
-	cred_cache_invalidate(&((struct ecs_provider *)base)->cache);
+	return cred_cache_get(&p->c.cache, p->c.env.now(), ecs_fetch, p, out, err);
 }
 
 static void ecs_destroy(struct cred_provider *base)
 {
 	struct ecs_provider *p = (struct ecs_provider *)base;
 
-	cred_cache_release(&p->cache);
-	env_source_release(&p->env);
-	free(p);
+	cred_cached_free(&p->c);
 }
 
 static const struct cred_provider_vtable ecs_vt = {
     "container",
     ecs_get,
-    ecs_invalidate,
+    cred_cached_invalidate,
     ecs_destroy,
 };
 
@@ -292,18 +287,14 @@ struct cred_provider *cred_ecs_new(const struct env_source *env)
 {
 	struct ecs_provider *p = xcalloc(1, sizeof(*p));
 
-	p->base.vt = &ecs_vt;
-	env_source_copy(&p->env, env);
-	cred_cache_init(&p->cache);
-	return &p->base;
+	cred_cached_init(&p->c, &ecs_vt, env);
+	return &p->c.base;
 }
 
 /* EC2 instance metadata (IMDSv2) */
 
 struct imds_provider {
-	struct cred_provider base;
-	struct env_source env;
-	struct cred_cache cache;
+	struct cred_cached c; /* base, env, cache */
 };
 
 static void imds_base(const struct env_source *env, struct strbuf *base)
@@ -365,8 +356,8 @@ static int imds_fetch(void *self, struct aws_credentials *out, struct strbuf *er
 	const char *token_hdr = NULL;
 	int ret = -1;
 
-	imds_base(&p->env, &base);
-	t = env_source_http(&p->env, IMDS_TIMEOUT_MS, IMDS_TIMEOUT_MS, &why);
+	imds_base(&p->c.env, &base);
+	t = env_source_http(&p->c.env, IMDS_TIMEOUT_MS, IMDS_TIMEOUT_MS, &why);
 	if (!t) {
 		strbuf_addf(err, "instance metadata: %s", why.buf);
 		goto out;
@@ -390,7 +381,7 @@ static int imds_fetch(void *self, struct aws_credentials *out, struct strbuf *er
 		}
 		token_hdr = "X-aws-ec2-metadata-token";
 	} else if ((resp.status == 403 || resp.status == 404 || resp.status == 405) &&
-		   !env_true(&p->env, "AWS_EC2_METADATA_V1_DISABLED")) {
+		   !env_true(&p->c.env, "AWS_EC2_METADATA_V1_DISABLED")) {
 		/* no IMDSv2 here: IMDSv1, without a token */
 	} else {
 		strbuf_addf(err, "instance metadata: PUT %s/latest/api/token: ", base.buf);
@@ -454,31 +445,24 @@ static int imds_get(struct cred_provider *base, struct aws_credentials *out, str
 {
 	struct imds_provider *p = (struct imds_provider *)base;
 
-	if (env_true(&p->env, "AWS_EC2_METADATA_DISABLED")) {
+	if (env_true(&p->c.env, "AWS_EC2_METADATA_DISABLED")) {
 		strbuf_addstr(err, "instance metadata: disabled by AWS_EC2_METADATA_DISABLED");
 		return 1;
 	}
-	return cred_cache_get(&p->cache, p->env.now(), imds_fetch, p, out, err);
-}
-
-static void imds_invalidate(struct cred_provider *base)
-{
-	cred_cache_invalidate(&((struct imds_provider *)base)->cache);
+	return cred_cache_get(&p->c.cache, p->c.env.now(), imds_fetch, p, out, err);
 }
 
 static void imds_destroy(struct cred_provider *base)
 {
 	struct imds_provider *p = (struct imds_provider *)base;
 
-	cred_cache_release(&p->cache);
-	env_source_release(&p->env);
-	free(p);
+	cred_cached_free(&p->c);
 }
 
 static const struct cred_provider_vtable imds_vt = {
     "instance-metadata",
     imds_get,
-    imds_invalidate,
+    cred_cached_invalidate,
     imds_destroy,
 };
 
@@ -486,8 +470,6 @@ struct cred_provider *cred_imds_new(const struct env_source *env)
 {
 	struct imds_provider *p = xcalloc(1, sizeof(*p));
 
-	p->base.vt = &imds_vt;
-	env_source_copy(&p->env, env);
-	cred_cache_init(&p->cache);
-	return &p->base;
+	cred_cached_init(&p->c, &imds_vt, env);
+	return &p->c.base;
 }

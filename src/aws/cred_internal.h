@@ -37,12 +37,6 @@ int env_true(const struct env_source *e, const char *name);
 struct http_transport *env_source_http(const struct env_source *e, long connect_ms, long total_ms,
 				       struct strbuf *err);
 
-/*
- * Reads at most max bytes of path into out (allocated once, so secret text
- * is never copied by a realloc). 0: read; 1: the file does not exist; -1:
- * err says why ("cannot read '<path>': ...").
- */
-int cred_read_file(const char *path, size_t max, struct strbuf *out, struct strbuf *err);
 
 /*
  * A thread-safe cache of temporary credentials: cred_cache_get returns the
@@ -62,6 +56,22 @@ void cred_cache_release(struct cred_cache *c);
 int cred_cache_get(struct cred_cache *c, time_t now, cred_fetch_fn fetch, void *self,
 		   struct aws_credentials *out, struct strbuf *err);
 void cred_cache_invalidate(struct cred_cache *c);
+
+/*
+ * The head of every provider with a cache: its vtable, its environment and
+ * the cache. A provider's struct starts with one.
+ */
+struct cred_cached {
+	struct cred_provider base;
+	struct env_source env;
+	struct cred_cache cache;
+};
+void cred_cached_init(struct cred_cached *c, const struct cred_provider_vtable *vt,
+		      const struct env_source *env);
+/* The vtable's invalidate for a provider with nothing else to drop. */
+void cred_cached_invalidate(struct cred_provider *base);
+/* Releases the cache and the environment, then frees the provider (c is its start). */
+void cred_cached_free(struct cred_cached *c);
 
 /*
  * Providers built from a profile plan. Each takes ownership of source

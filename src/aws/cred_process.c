@@ -9,6 +9,8 @@
  * its stderr. Every buffer that held stdout is wiped.
  */
 #include "core/compat.h"
+#include "aws/readfile.h"
+#include "aws/msg.h"
 #include "aws/cred_internal.h"
 #include "aws/credentials.h"
 #include "core/credparse.h"
@@ -17,15 +19,11 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
-#define STDOUT_MAX (1024 * 1024)
-#define STDERR_MAX (64 * 1024)
 
 extern char **environ;
 
 struct process_provider {
-	struct cred_provider base;
-	struct env_source env;
-	struct cred_cache cache;
+	struct cred_cached c; /* base, env, cache */
 	char *profile;
 	char **argv;	    /* NULL-terminated */
 };
@@ -132,8 +130,8 @@ static int run_process(char **argv, long timeout_ms, struct strbuf *out, struct 
 		goto close;
 	}
 
-	strbuf_grow(out, STDOUT_MAX);
-	strbuf_grow(&errtext, STDERR_MAX);
+	strbuf_grow(out, LIMIT_PROCESS_STDOUT);
+	strbuf_grow(&errtext, LIMIT_PROCESS_STDERR);
 	clock_gettime(CLOCK_MONOTONIC, &deadline);
 	deadline.tv_sec += timeout_ms / 1000;
 	deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
@@ -165,7 +163,7 @@ static int run_process(char **argv, long timeout_ms, struct strbuf *out, struct 
 			if (!pfd[n].revents)
 				continue;
 			if (read_some(*fd, *fd == outp[0] ? out : &errtext,
-				      *fd == outp[0] ? STDOUT_MAX : STDERR_MAX)) {
+				      *fd == outp[0] ? LIMIT_PROCESS_STDOUT : LIMIT_PROCESS_STDERR)) {
 				close(*fd);
 				*fd = -1;
 				open_fds--;
@@ -186,8 +184,8 @@ static int run_process(char **argv, long timeout_ms, struct strbuf *out, struct 
 			strbuf_addstr(err, ": ");
 			add_first_line(err, errtext.buf);
 		}
-	} else if (out->len >= STDOUT_MAX) {
-		strbuf_addf(err, "'%s' printed more than %d bytes", argv[0], STDOUT_MAX);
+	} else if (out->len >= LIMIT_PROCESS_STDOUT) {
+		strbuf_addf(err, "'%s' printed more than %d bytes", argv[0], LIMIT_PROCESS_STDOUT);
 	} else {
 		ret = 0;
 	}
@@ -211,10 +209,9 @@ static int process_fetch(void *self, struct aws_credentials *out, struct strbuf 
 	struct strbuf text = STRBUF_INIT, why = STRBUF_INIT;
 	int ret;
 
-	if (p->env.debug)
-		fprintf(stderr, "iamkeys: debug: profile '%s': running credential_process '%s'\n",
-			p->profile, p->argv[0]);
-	ret = run_process(p->argv, p->env.process_timeout_ms, &text, &why);
+	if (p->c.env.debug)
+		debug("profile '%s': running credential_process '%s'", p->profile, p->argv[0]);
+	ret = run_process(p->argv, p->c.env.process_timeout_ms, &text, &why);
 	if (!ret && cred_json_parse(CRED_JSON_PROCESS, text.buf, text.len, out, &why)) {
 		strbuf_addf(err,
 			    "profile '%s': credential_process '%s' printed bad credentials: %s",
@@ -231,29 +228,22 @@ static int process_fetch(void *self, struct aws_credentials *out, struct strbuf 
 static int process_get(struct cred_provider *base, struct aws_credentials *out, struct strbuf *err)
 {
 	struct process_provider *p = (struct process_provider *)base;
-	return cred_cache_get(&p->cache, p->env.now(), process_fetch, p, out, err);
-}
-
-static void process_invalidate(struct cred_provider *base)
-{
-	cred_cache_invalidate(&((struct process_provider *)base)->cache);
+	return cred_cache_get(&p->c.cache, p->c.env.now(), process_fetch, p, out, err);
 }
 
 static void process_destroy(struct cred_provider *base)
 {
 	struct process_provider *p = (struct process_provider *)base;
 
-	cred_cache_release(&p->cache);
-	env_source_release(&p->env);
 	cred_argv_free(p->argv);
 	free(p->profile);
-	free(p);
+	cred_cached_free(&p->c);
 }
 
 static const struct cred_provider_vtable process_vt = {
     "credential-process",
     process_get,
-    process_invalidate,
+    cred_cached_invalidate,
     process_destroy,
 };
 
@@ -271,10 +261,8 @@ struct cred_provider *cred_process_new(const struct env_source *env, const char 
 		return NULL;
 	}
 	p = xcalloc(1, sizeof(*p));
-	p->base.vt = &process_vt;
-	env_source_copy(&p->env, env);
-	cred_cache_init(&p->cache);
+	cred_cached_init(&p->c, &process_vt, env);
 	p->profile = xstrdup(profile);
 	p->argv = argv;
-	return &p->base;
+	return &p->c.base;
 }

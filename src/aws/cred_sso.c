@@ -23,6 +23,8 @@
  * put in a message.
  */
 #include "core/compat.h"
+#include "aws/readfile.h"
+#include "aws/msg.h"
 #include "aws/client.h"
 #include "aws/cred_internal.h"
 #include "aws/credentials.h"
@@ -35,12 +37,9 @@
 
 #define SSO_CONNECT_TIMEOUT_MS 5000
 #define SSO_TOTAL_TIMEOUT_MS 30000
-#define SSO_CACHE_MAX (1024 * 1024)
 
 struct sso_provider {
-	struct cred_provider base;
-	struct env_source env;
-	struct cred_cache cache;
+	struct cred_cached c; /* base, env, cache */
 	char *profile;		   /* the profile with the SSO settings */
 	char *session;		   /* sso_session, or NULL for a legacy profile */
 	char *start_url;	   /* sso_start_url */
@@ -69,7 +68,7 @@ static void login_name(const struct sso_provider *p, struct strbuf *sb)
 /* ~/.aws/sso/cache/<sha1>.json into path. 0, or -1 with err. */
 static int cache_path(const struct sso_provider *p, struct strbuf *path, struct strbuf *err)
 {
-	if (aws_home_dir(path, p->env.getenv_fn, p->env.ctx, "linux", NULL, err))
+	if (aws_home_dir(path, p->c.env.getenv_fn, p->c.env.ctx, "linux", NULL, err))
 		return -1;
 	strbuf_addstr(path, "/.aws/sso/cache/");
 	if (sso_cache_file_name(path, p->session ? p->session : p->start_url)) {
@@ -304,14 +303,14 @@ static int sso_fetch(void *self, struct aws_credentials *out, struct strbuf *err
 	struct sso_provider *p = self;
 	struct strbuf path = STRBUF_INIT, text = STRBUF_INIT, why = STRBUF_INIT, when = STRBUF_INIT;
 	struct sso_token tok = {0};
-	time_t now = p->env.now();
+	time_t now = p->c.env.now();
 	int ret = -1;
 
 	if (cache_path(p, &path, &why)) {
 		strbuf_addf(err, "profile '%s': %s", p->profile, why.buf);
 		goto out;
 	}
-	ret = cred_read_file(path.buf, SSO_CACHE_MAX, &text, &why);
+	ret = read_file(path.buf, LIMIT_SSO_CACHE_FILE, NULL, &text, &why);
 	if (ret) {
 		strbuf_addf(err, "profile '%s': ", p->profile);
 		if (ret > 0) {
@@ -337,23 +336,21 @@ static int sso_fetch(void *self, struct aws_credentials *out, struct strbuf *err
 	case SSO_TOKEN_REFRESH: {
 		int rc = -1;
 
-		if (!p->client && !(p->client = sso_client_new(&p->env, p->region, &why))) {
+		if (!p->client && !(p->client = sso_client_new(&p->c.env, p->region, &why))) {
 			strbuf_addf(err, "profile '%s': %s", p->profile, why.buf);
 			goto out;
 		}
 		rc = sso_refresh(p, &tok, &text, path.buf, now, &why);
 		if (rc > 0) {
 			/* refreshed, but the cache file could not be rewritten */
-			fprintf(stderr,
-				"iamkeys: warning: profile '%s': the SSO token was refreshed but "
-				"the cache was not updated: %s\n",
+			warning("profile '%s': the SSO token was refreshed but the cache was not "
+				"updated: %s",
 				p->profile, why.buf);
 		} else if (rc < 0 && tok.expires_at > now) {
-			if (p->env.debug)
-				fprintf(stderr,
-					"iamkeys: debug: profile '%s': the SSO token could not be "
-					"refreshed (%s); using it until it expires at %s\n",
-					p->profile, why.buf, when.buf);
+			if (p->c.env.debug)
+				debug("profile '%s': the SSO token could not be refreshed (%s); "
+				      "using it until it expires at %s",
+				      p->profile, why.buf, when.buf);
 		} else if (rc < 0) {
 			strbuf_addf(err, "profile '%s': the SSO token for ", p->profile);
 			login_name(p, err);
@@ -374,7 +371,7 @@ static int sso_fetch(void *self, struct aws_credentials *out, struct strbuf *err
 	case SSO_TOKEN_USE:
 		break;
 	}
-	if (!p->client && !(p->client = sso_client_new(&p->env, p->region, &why))) {
+	if (!p->client && !(p->client = sso_client_new(&p->c.env, p->region, &why))) {
 		strbuf_addf(err, "profile '%s': %s", p->profile, why.buf);
 		goto out;
 	}
@@ -392,13 +389,8 @@ static int sso_get(struct cred_provider *base, struct aws_credentials *out, stru
 {
 	struct sso_provider *p = (struct sso_provider *)base;
 
-	return cred_cache_get(&p->cache, p->env.now() + (time_t)atomic_load(&p->skew), sso_fetch,
+	return cred_cache_get(&p->c.cache, p->c.env.now() + (time_t)atomic_load(&p->skew), sso_fetch,
 			      p, out, err);
-}
-
-static void sso_invalidate(struct cred_provider *base)
-{
-	cred_cache_invalidate(&((struct sso_provider *)base)->cache);
 }
 
 static void sso_destroy(struct cred_provider *base)
@@ -406,21 +398,19 @@ static void sso_destroy(struct cred_provider *base)
 	struct sso_provider *p = (struct sso_provider *)base;
 
 	aws_client_free(p->client);
-	cred_cache_release(&p->cache);
-	env_source_release(&p->env);
 	free(p->profile);
 	free(p->session);
 	free(p->start_url);
 	free(p->region);
 	free(p->account_id);
 	free(p->role_name);
-	free(p);
+	cred_cached_free(&p->c);
 }
 
 static const struct cred_provider_vtable sso_vt = {
     "sso",
     sso_get,
-    sso_invalidate,
+    cred_cached_invalidate,
     sso_destroy,
 };
 
@@ -447,14 +437,12 @@ struct cred_provider *cred_sso_new(const struct env_source *env, const struct cr
 		return NULL;
 	}
 	p = xcalloc(1, sizeof(*p));
-	p->base.vt = &sso_vt;
-	env_source_copy(&p->env, env);
-	cred_cache_init(&p->cache);
+	cred_cached_init(&p->c, &sso_vt, env);
 	p->profile = xstrdup(step->profile);
 	p->session = xstrdup_or_null(step->sso_session);
 	p->start_url = xstrdup(step->sso_start_url);
 	p->region = xstrdup(step->sso_region);
 	p->account_id = xstrdup(step->sso_account_id);
 	p->role_name = xstrdup(step->sso_role_name);
-	return &p->base;
+	return &p->c.base;
 }

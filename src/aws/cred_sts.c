@@ -14,6 +14,7 @@
  * message.
  */
 #include "core/compat.h"
+#include "aws/readfile.h"
 #include "aws/client.h"
 #include "aws/cred_internal.h"
 #include "aws/credentials.h"
@@ -24,7 +25,6 @@
 #include <stdatomic.h>
 #include <termios.h>
 
-#define TOKEN_FILE_MAX (1024 * 1024)
 #define STS_CONNECT_TIMEOUT_MS 5000
 #define STS_TOTAL_TIMEOUT_MS 30000
 #define DURATION_MIN 900
@@ -161,9 +161,7 @@ static int tty_mfa_prompt(void *ctx, const char *serial, struct strbuf *code, st
 /* AssumeRole */
 
 struct assume_role_provider {
-	struct cred_provider base;
-	struct env_source env;
-	struct cred_cache cache;
+	struct cred_cached c; /* base, env, cache */
 	struct cred_provider *source; /* owned */
 	/* profile NULL: made by cred_provider_assume_role_new (messages name no profile) */
 	char *profile, *role_arn, *external_id, *session_name, *duration, *mfa_serial;
@@ -202,7 +200,7 @@ static int assume_role_fetch(void *self, struct aws_credentials *out, struct str
 		goto out;
 	}
 	if (!p->sts) {
-		p->sts = sts_client_new(&p->env, p->region, &why);
+		p->sts = sts_client_new(&p->c.env, p->region, &why);
 		if (!p->sts) {
 			assume_role_where(p, err);
 			strbuf_addbuf(err, &why);
@@ -210,7 +208,7 @@ static int assume_role_fetch(void *self, struct aws_credentials *out, struct str
 			goto out;
 		}
 	}
-	session = cred_session_name(p->session_name, p->env.now());
+	session = cred_session_name(p->session_name, p->c.env.now());
 	params[n].name = "RoleArn";
 	params[n++].value = p->role_arn;
 	params[n].name = "RoleSessionName";
@@ -221,9 +219,9 @@ static int assume_role_fetch(void *self, struct aws_credentials *out, struct str
 	params[n++].value = p->duration;
 	if (p->mfa_serial) {
 		int (*prompt)(void *, const char *, struct strbuf *, struct strbuf *) =
-		    p->env.mfa_prompt ? p->env.mfa_prompt : tty_mfa_prompt;
+		    p->c.env.mfa_prompt ? p->c.env.mfa_prompt : tty_mfa_prompt;
 
-		if (prompt(p->env.mfa_ctx, p->mfa_serial, &code, &why)) {
+		if (prompt(p->c.env.mfa_ctx, p->mfa_serial, &code, &why)) {
 			assume_role_where(p, err);
 			strbuf_addbuf(err, &why);
 			ret = -1;
@@ -262,7 +260,7 @@ static int assume_role_get(struct cred_provider *base, struct aws_credentials *o
 			   struct strbuf *err)
 {
 	struct assume_role_provider *p = (struct assume_role_provider *)base;
-	return cred_cache_get(&p->cache, p->env.now() + (time_t)atomic_load(&p->skew),
+	return cred_cache_get(&p->c.cache, p->c.env.now() + (time_t)atomic_load(&p->skew),
 			      assume_role_fetch, p, out, err);
 }
 
@@ -270,7 +268,7 @@ static void assume_role_invalidate(struct cred_provider *base)
 {
 	struct assume_role_provider *p = (struct assume_role_provider *)base;
 
-	cred_cache_invalidate(&p->cache);
+	cred_cache_invalidate(&p->c.cache);
 	/* an expired session may be the source's too */
 	cred_provider_invalidate(p->source);
 }
@@ -281,8 +279,6 @@ static void assume_role_destroy(struct cred_provider *base)
 
 	cred_provider_destroy(p->source);
 	aws_client_free(p->sts);
-	cred_cache_release(&p->cache);
-	env_source_release(&p->env);
 	free(p->profile);
 	free(p->role_arn);
 	free(p->external_id);
@@ -290,7 +286,7 @@ static void assume_role_destroy(struct cred_provider *base)
 	free(p->duration);
 	free(p->mfa_serial);
 	free(p->region);
-	free(p);
+	cred_cached_free(&p->c);
 }
 
 static const struct cred_provider_vtable assume_role_vt = {
@@ -331,9 +327,7 @@ struct cred_provider *cred_assume_role_new(const struct env_source *env,
 		return NULL;
 	}
 	p = xcalloc(1, sizeof(*p));
-	p->base.vt = &assume_role_vt;
-	env_source_copy(&p->env, env);
-	cred_cache_init(&p->cache);
+	cred_cached_init(&p->c, &assume_role_vt, env);
 	p->source = source;
 	p->profile = xstrdup_or_null(step->profile);
 	p->role_arn = xstrdup(step->role_arn);
@@ -342,7 +336,7 @@ struct cred_provider *cred_assume_role_new(const struct env_source *env,
 	p->duration = xstrdup_or_null(step->duration_seconds);
 	p->mfa_serial = xstrdup_or_null(step->mfa_serial);
 	p->region = xstrdup_or_null(profile_region);
-	return &p->base;
+	return &p->c.base;
 }
 
 struct cred_provider *cred_provider_assume_role_new(const struct cred_env *env,
@@ -384,9 +378,7 @@ struct cred_provider *cred_provider_assume_role_new(const struct cred_env *env,
 /* AssumeRoleWithWebIdentity */
 
 struct web_identity_provider {
-	struct cred_provider base;
-	struct env_source env;
-	struct cred_cache cache;
+	struct cred_cached c; /* base, env, cache */
 	int from_env; /* AWS_WEB_IDENTITY_TOKEN_FILE etc., read at each get */
 	/* from a profile (from_env = 0) */
 	char *profile, *role_arn, *token_file, *session_name, *region;
@@ -408,9 +400,9 @@ static int web_identity_config(struct web_identity_provider *p, struct web_ident
 		c->session_name = p->session_name;
 		return 0;
 	}
-	c->token_file = env_value(&p->env, "AWS_WEB_IDENTITY_TOKEN_FILE");
-	c->role_arn = env_value(&p->env, "AWS_ROLE_ARN");
-	c->session_name = env_value(&p->env, "AWS_ROLE_SESSION_NAME");
+	c->token_file = env_value(&p->c.env, "AWS_WEB_IDENTITY_TOKEN_FILE");
+	c->role_arn = env_value(&p->c.env, "AWS_ROLE_ARN");
+	c->session_name = env_value(&p->c.env, "AWS_ROLE_SESSION_NAME");
 	if (!c->token_file) {
 		strbuf_addstr(err, "web identity: AWS_WEB_IDENTITY_TOKEN_FILE not set");
 		return 1;
@@ -444,7 +436,7 @@ static int web_identity_fetch(void *self, struct aws_credentials *out, struct st
 
 	if (ret)
 		return ret;
-	ret = cred_read_file(c.token_file, TOKEN_FILE_MAX, &token, &why);
+	ret = read_file(c.token_file, LIMIT_WEB_IDENTITY_TOKEN, NULL, &token, &why);
 	if (ret > 0)
 		strbuf_addf(&why, "token file '%s' does not exist", c.token_file);
 	if (!ret) {
@@ -454,7 +446,7 @@ static int web_identity_fetch(void *self, struct aws_credentials *out, struct st
 			ret = -1;
 		}
 	}
-	if (!ret && !p->sts && !(p->sts = sts_client_new(&p->env, p->region, &why)))
+	if (!ret && !p->sts && !(p->sts = sts_client_new(&p->c.env, p->region, &why)))
 		ret = -1;
 	if (ret) {
 		web_identity_where(p, err);
@@ -462,7 +454,7 @@ static int web_identity_fetch(void *self, struct aws_credentials *out, struct st
 		ret = -1;
 		goto out;
 	}
-	session = cred_session_name(c.session_name, p->env.now());
+	session = cred_session_name(c.session_name, p->c.env.now());
 	params[0].name = "RoleArn";
 	params[0].value = c.role_arn;
 	params[1].name = "RoleSessionName";
@@ -503,13 +495,8 @@ static int web_identity_get(struct cred_provider *base, struct aws_credentials *
 		if (ret)
 			return ret;
 	}
-	return cred_cache_get(&p->cache, p->env.now() + (time_t)atomic_load(&p->skew),
+	return cred_cache_get(&p->c.cache, p->c.env.now() + (time_t)atomic_load(&p->skew),
 			      web_identity_fetch, p, out, err);
-}
-
-static void web_identity_invalidate(struct cred_provider *base)
-{
-	cred_cache_invalidate(&((struct web_identity_provider *)base)->cache);
 }
 
 static void web_identity_destroy(struct cred_provider *base)
@@ -517,20 +504,18 @@ static void web_identity_destroy(struct cred_provider *base)
 	struct web_identity_provider *p = (struct web_identity_provider *)base;
 
 	aws_client_free(p->sts);
-	cred_cache_release(&p->cache);
-	env_source_release(&p->env);
 	free(p->profile);
 	free(p->role_arn);
 	free(p->token_file);
 	free(p->session_name);
 	free(p->region);
-	free(p);
+	cred_cached_free(&p->c);
 }
 
 static const struct cred_provider_vtable web_identity_vt = {
     "web-identity",
     web_identity_get,
-    web_identity_invalidate,
+    cred_cached_invalidate,
     web_identity_destroy,
 };
 
@@ -538,9 +523,7 @@ static struct web_identity_provider *web_identity_alloc(const struct env_source 
 {
 	struct web_identity_provider *p = xcalloc(1, sizeof(*p));
 
-	p->base.vt = &web_identity_vt;
-	env_source_copy(&p->env, env);
-	cred_cache_init(&p->cache);
+	cred_cached_init(&p->c, &web_identity_vt, env);
 	return p;
 }
 
@@ -549,7 +532,7 @@ struct cred_provider *cred_web_identity_env_new(const struct env_source *env)
 	struct web_identity_provider *p = web_identity_alloc(env);
 
 	p->from_env = 1;
-	return &p->base;
+	return &p->c.base;
 }
 
 struct cred_provider *cred_web_identity_profile_new(const struct env_source *env,
@@ -563,5 +546,5 @@ struct cred_provider *cred_web_identity_profile_new(const struct env_source *env
 	p->token_file = xstrdup(step->web_identity_token_file);
 	p->session_name = xstrdup_or_null(step->role_session_name);
 	p->region = xstrdup_or_null(profile_region);
-	return &p->base;
+	return &p->c.base;
 }

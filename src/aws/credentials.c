@@ -1,4 +1,5 @@
 #include "core/compat.h"
+#include "aws/readfile.h"
 #include "aws/credentials.h"
 #include "aws/client.h"
 #include "aws/cred_internal.h"
@@ -18,7 +19,6 @@
  * endpoint live in cred_sts.c, cred_process.c and cred_http.c.
  */
 
-#define CRED_FILE_MAX (1024 * 1024)
 #define PROCESS_TIMEOUT_MS 60000
 
 static const char *process_getenv(void *ctx, const char *name)
@@ -150,6 +150,26 @@ void cred_cache_invalidate(struct cred_cache *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
+void cred_cached_init(struct cred_cached *c, const struct cred_provider_vtable *vt,
+		      const struct env_source *env)
+{
+	c->base.vt = vt;
+	env_source_copy(&c->env, env);
+	cred_cache_init(&c->cache);
+}
+
+void cred_cached_invalidate(struct cred_provider *base)
+{
+	cred_cache_invalidate(&((struct cred_cached *)base)->cache);
+}
+
+void cred_cached_free(struct cred_cached *c)
+{
+	cred_cache_release(&c->cache);
+	env_source_release(&c->env);
+	free(c);
+}
+
 int cred_cache_get(struct cred_cache *c, time_t now, cred_fetch_fn fetch, void *self,
 		   struct aws_credentials *out, struct strbuf *err)
 {
@@ -182,49 +202,6 @@ int cred_cache_get(struct cred_cache *c, time_t now, cred_fetch_fn fetch, void *
 	pthread_mutex_unlock(&c->lock);
 	strbuf_release(&why);
 	return ret;
-}
-
-int cred_read_file(const char *path, size_t max, struct strbuf *out, struct strbuf *err)
-{
-	struct stat st;
-	size_t len = 0;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			return 1;
-		strbuf_addf(err, "cannot read '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) < 0 || S_ISDIR(st.st_mode)) {
-		strbuf_addf(err, "cannot read '%s': %s", path,
-			    S_ISDIR(st.st_mode) ? "is a directory" : strerror(errno));
-		close(fd);
-		return -1;
-	}
-	strbuf_grow(out, max + 1);
-	for (;;) {
-		ssize_t n = read(fd, out->buf + len, max + 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			strbuf_addf(err, "cannot read '%s': %s", path, strerror(errno));
-			close(fd);
-			return -1;
-		}
-		if (!n)
-			break;
-		len += (size_t)n;
-		if (len > max) {
-			strbuf_addf(err, "cannot read '%s': larger than %zu bytes", path, max);
-			close(fd);
-			return -1;
-		}
-	}
-	close(fd);
-	strbuf_setlen(out, len);
-	return 0;
 }
 
 char *cred_session_name(const char *configured, time_t now)
@@ -390,7 +367,7 @@ static int load_profile_file(struct aws_profile_set *set, enum aws_file_kind kin
 			     struct strbuf *err)
 {
 	struct strbuf text = STRBUF_INIT;
-	int ret = cred_read_file(path, CRED_FILE_MAX, &text, err);
+	int ret = read_file(path, LIMIT_AWS_SHARED_FILE, NULL, &text, err);
 	if (!ret)
 		ret = aws_profiles_parse(set, kind, text.buf, text.len, path, err);
 	else if (ret > 0)

@@ -111,7 +111,7 @@ struct cred_provider *cred_provider_profile_new(const struct cred_env *env);
 /*
  * ECS / EKS container credentials: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI
  * (http://169.254.170.2<uri>; the base is IAMKEYS_TEST_ECS_ENDPOINT in
- * tests) or AWS_CONTAINER_CREDENTIALS_FULL_URI (https, or http to a
+ * test builds, -DIAMKEYS_TESTING) or AWS_CONTAINER_CREDENTIALS_FULL_URI (https, or http to a
  * loopback address or the ECS / EKS agent addresses only), with
  * AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE (re-read at each fetch) or
  * AWS_CONTAINER_AUTHORIZATION_TOKEN as the Authorization header. Neither

@@ -10,6 +10,7 @@
  * Not thread-safe: one transport per thread.
  */
 #include "core/compat.h"
+#include "aws/readfile.h"
 #include "aws/http.h"
 #include "aws/process.h"
 
@@ -17,7 +18,6 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
-#define HTTP_MAX_BODY (64u << 20)
 
 void http_response_reset(struct http_response *r)
 {
@@ -106,7 +106,7 @@ static size_t write_cb(char *data, size_t size, size_t nmemb, void *userdata)
 	struct curl_transport *t = userdata;
 	size_t n = size * nmemb;
 
-	if (n > HTTP_MAX_BODY || t->resp->body.len > HTTP_MAX_BODY - n) {
+	if (n > LIMIT_HTTP_BODY || t->resp->body.len > LIMIT_HTTP_BODY - n) {
 		t->body_too_large = 1;
 		return 0; /* CURLE_WRITE_ERROR */
 	}

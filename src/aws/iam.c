@@ -197,6 +197,77 @@ static int next_page(struct aws_client *c, const char *action, int is_truncated,
 	return 1;
 }
 
+
+/*
+ * A paged list (Marker / IsTruncated, MaxItems 1000): each page is parsed
+ * into page, take moves its items out (into ctx) and says whether there
+ * is more, then the page is released. *pages counts the calls made.
+ */
+struct pager {
+	const char *action;
+	struct aws_param first; /* UserName, PathPrefix or Filter.member.1 */
+	aws_validate_fn parse;
+	void *page;
+	void (*release)(void *page); /* releases and zeroes */
+	void (*take)(void *page, void *ctx, int *truncated, const char **marker);
+	void *ctx;
+};
+
+static int list_pages(struct aws_client *c, const struct pager *pg, unsigned long *pages,
+		      struct strbuf *err)
+{
+	char *marker = NULL;
+	int more, truncated;
+
+	do {
+		struct aws_param params[] = { pg->first, { "Marker", NULL }, { "MaxItems", "1000" } };
+		const char *page_marker = NULL;
+
+		params[1].value = marker;
+		if (pages)
+			(*pages)++;
+		if (query(c, AWS_SVC_IAM, pg->action, params, ARRAY_SIZE(params),
+			  AWS_CALL_IDEMPOTENT, pg->parse, pg->page, NULL, err) < 0)
+			goto fail;
+		pg->take(pg->page, pg->ctx, &truncated, &page_marker);
+		more = next_page(c, pg->action, truncated, page_marker, &marker, err);
+		pg->release(pg->page);
+		if (more < 0)
+			goto fail;
+	} while (more);
+	free(marker);
+	return 0;
+fail:
+	pg->release(pg->page);
+	free(marker);
+	return -1;
+}
+
+/* Appends a page's n items of size sz to *items (*count, *alloc): moved, not copied. */
+static void move_items(void **items, size_t *count, size_t *alloc, void *from, size_t n,
+		       size_t sz)
+{
+	if (!n)
+		return;
+	if (*count + n > *alloc) {
+		*alloc = (*count + n) * 2;
+		*items = xrealloc(*items, *alloc * sz);
+	}
+	memcpy((char *)*items + *count * sz, from, n * sz);
+	*count += n;
+}
+
+#define PAGE_RELEASE(name, type, release_fn)                                                       \
+	static void name(void *p)                                                                  \
+	{                                                                                          \
+		release_fn((type *)p);                                                             \
+		memset(p, 0, sizeof(type));                                                        \
+	}
+PAGE_RELEASE(release_user_page, struct iam_user_page, iam_user_page_release)
+PAGE_RELEASE(release_key_page, struct iam_access_key_page, iam_access_key_page_release)
+PAGE_RELEASE(release_tag_page, struct iam_tag_page, iam_tag_page_release)
+PAGE_RELEASE(release_group_page, struct iam_group_page, iam_group_page_release)
+
 void iam_user_list_release(struct iam_user_list *l)
 {
 	size_t i;
@@ -209,44 +280,36 @@ void iam_user_list_release(struct iam_user_list *l)
 	memset(l, 0, sizeof(*l));
 }
 
+static void take_users(void *page, void *ctx, int *truncated, const char **marker)
+{
+	struct iam_user_page *p = page;
+	struct iam_user_list *out = ctx;
+
+	move_items((void **)&out->users, &out->nusers, &out->alloc, p->users, p->nusers,
+		   sizeof(*p->users));
+	p->nusers = 0; /* moved */
+	*truncated = p->is_truncated;
+	*marker = p->marker;
+}
+
 int iam_list_users(struct aws_client *c, const char *path_prefix, struct iam_user_list *out,
 		   struct strbuf *err)
 {
-	struct iam_user_page page = {0};
-	char *marker = NULL;
-	int more;
+	struct iam_user_page page = { 0 };
+	struct pager pg = { "ListUsers", { "PathPrefix", NULL }, parse_user_page, NULL,
+			    release_user_page, take_users, NULL };
+	unsigned long pages = 0;
 
 	memset(out, 0, sizeof(*out));
-	do {
-		struct aws_param params[] = {
-		    {"PathPrefix", path_prefix},
-		    {"Marker", marker},
-		    {"MaxItems", "1000"},
-		};
-
-		if (query(c, AWS_SVC_IAM, "ListUsers", params, ARRAY_SIZE(params),
-			  AWS_CALL_IDEMPOTENT, parse_user_page, &page, NULL, err) < 0)
-			goto fail;
-		out->pages++;
-		ALLOC_GROW(out->users, out->nusers + page.nusers, out->alloc);
-		if (page.nusers)
-			memcpy(out->users + out->nusers, page.users,
-			       page.nusers * sizeof(*page.users));
-		out->nusers += page.nusers;
-		page.nusers = 0; /* moved */
-		more = next_page(c, "ListUsers", page.is_truncated, page.marker, &marker, err);
-		if (more < 0)
-			goto fail;
-		iam_user_page_release(&page);
-		memset(&page, 0, sizeof(page));
-	} while (more);
-	free(marker);
+	pg.first.value = path_prefix;
+	pg.page = &page;
+	pg.ctx = out;
+	if (list_pages(c, &pg, &pages, err) < 0) {
+		iam_user_list_release(out);
+		return -1;
+	}
+	out->pages = (unsigned)pages;
 	return 0;
-fail:
-	iam_user_page_release(&page);
-	free(marker);
-	iam_user_list_release(out);
-	return -1;
 }
 
 int iam_get_user(struct aws_client *c, const char *user_name, struct iam_user *out,
@@ -259,47 +322,43 @@ int iam_get_user(struct aws_client *c, const char *user_name, struct iam_user *o
 		     parse_user, out, NULL, err);
 }
 
+struct key_list {
+	struct iam_access_key_page *out;
+	size_t alloc;
+};
+
+static void take_keys(void *page, void *ctx, int *truncated, const char **marker)
+{
+	struct iam_access_key_page *p = page;
+	struct key_list *l = ctx;
+
+	move_items((void **)&l->out->keys, &l->out->nkeys, &l->alloc, p->keys, p->nkeys,
+		   sizeof(*p->keys));
+	p->nkeys = 0;
+	free(l->out->request_id);
+	l->out->request_id = p->request_id;
+	p->request_id = NULL;
+	*truncated = p->is_truncated;
+	*marker = p->marker;
+}
+
 int iam_list_access_keys(struct aws_client *c, const char *user_name,
 			 struct iam_access_key_page *out, struct strbuf *err)
 {
-	struct iam_access_key_page page = {0};
-	char *marker = NULL;
-	size_t alloc = 0;
-	int more;
+	struct iam_access_key_page page = { 0 };
+	struct key_list l = { out, 0 };
+	struct pager pg = { "ListAccessKeys", { "UserName", NULL }, parse_key_page, NULL,
+			    release_key_page, take_keys, NULL };
 
 	memset(out, 0, sizeof(*out));
-	do {
-		struct aws_param params[] = {
-		    {"UserName", user_name},
-		    {"Marker", marker},
-		    {"MaxItems", "1000"},
-		};
-
-		if (query(c, AWS_SVC_IAM, "ListAccessKeys", params, ARRAY_SIZE(params),
-			  AWS_CALL_IDEMPOTENT, parse_key_page, &page, NULL, err) < 0)
-			goto fail;
-		ALLOC_GROW(out->keys, out->nkeys + page.nkeys, alloc);
-		if (page.nkeys)
-			memcpy(out->keys + out->nkeys, page.keys, page.nkeys * sizeof(*page.keys));
-		out->nkeys += page.nkeys;
-		page.nkeys = 0;
-		free(out->request_id);
-		out->request_id = page.request_id;
-		page.request_id = NULL;
-		more = next_page(c, "ListAccessKeys", page.is_truncated, page.marker, &marker, err);
-		if (more < 0)
-			goto fail;
-		iam_access_key_page_release(&page);
-		memset(&page, 0, sizeof(page));
-	} while (more);
-	free(marker);
+	pg.first.value = user_name;
+	pg.page = &page;
+	pg.ctx = &l;
+	if (list_pages(c, &pg, NULL, err) < 0) {
+		release_key_page(out);
+		return -1;
+	}
 	return 0;
-fail:
-	iam_access_key_page_release(&page);
-	free(marker);
-	iam_access_key_page_release(out);
-	memset(out, 0, sizeof(*out));
-	return -1;
 }
 
 int iam_get_access_key_last_used(struct aws_client *c, const char *key_id,
@@ -356,44 +415,40 @@ int iam_delete_access_key(struct aws_client *c, const char *user_name, const cha
 	return simple_call(c, "DeleteAccessKey", params, ARRAY_SIZE(params), err);
 }
 
+struct tag_list {
+	struct iam_tag_page *out;
+	size_t alloc;
+};
+
+static void take_tags(void *page, void *ctx, int *truncated, const char **marker)
+{
+	struct iam_tag_page *p = page;
+	struct tag_list *l = ctx;
+
+	move_items((void **)&l->out->tags, &l->out->ntags, &l->alloc, p->tags, p->ntags,
+		   sizeof(*p->tags));
+	p->ntags = 0;
+	*truncated = p->is_truncated;
+	*marker = p->marker;
+}
+
 int iam_list_user_tags(struct aws_client *c, const char *user_name, struct iam_tag_page *out,
 		       struct strbuf *err)
 {
-	struct iam_tag_page page = {0};
-	char *marker = NULL;
-	size_t alloc = 0;
-	int more;
+	struct iam_tag_page page = { 0 };
+	struct tag_list l = { out, 0 };
+	struct pager pg = { "ListUserTags", { "UserName", NULL }, parse_tag_page, NULL,
+			    release_tag_page, take_tags, NULL };
 
 	memset(out, 0, sizeof(*out));
-	do {
-		struct aws_param params[] = {
-		    {"UserName", user_name},
-		    {"Marker", marker},
-		    {"MaxItems", "1000"},
-		};
-
-		if (query(c, AWS_SVC_IAM, "ListUserTags", params, ARRAY_SIZE(params),
-			  AWS_CALL_IDEMPOTENT, parse_tag_page, &page, NULL, err) < 0)
-			goto fail;
-		ALLOC_GROW(out->tags, out->ntags + page.ntags, alloc);
-		if (page.ntags)
-			memcpy(out->tags + out->ntags, page.tags, page.ntags * sizeof(*page.tags));
-		out->ntags += page.ntags;
-		page.ntags = 0;
-		more = next_page(c, "ListUserTags", page.is_truncated, page.marker, &marker, err);
-		if (more < 0)
-			goto fail;
-		iam_tag_page_release(&page);
-		memset(&page, 0, sizeof(page));
-	} while (more);
-	free(marker);
+	pg.first.value = user_name;
+	pg.page = &page;
+	pg.ctx = &l;
+	if (list_pages(c, &pg, NULL, err) < 0) {
+		release_tag_page(out);
+		return -1;
+	}
 	return 0;
-fail:
-	iam_tag_page_release(&page);
-	free(marker);
-	iam_tag_page_release(out);
-	memset(out, 0, sizeof(*out));
-	return -1;
 }
 
 int iam_tag_user(struct aws_client *c, const char *user_name, const struct iam_tag *tags,
@@ -452,46 +507,40 @@ int iam_untag_user(struct aws_client *c, const char *user_name, const char *cons
 	return ret;
 }
 
+struct group_list {
+	struct iam_group_page *out;
+	size_t alloc;
+};
+
+static void take_groups(void *page, void *ctx, int *truncated, const char **marker)
+{
+	struct iam_group_page *p = page;
+	struct group_list *l = ctx;
+
+	move_items((void **)&l->out->group_names, &l->out->ngroups, &l->alloc, p->group_names,
+		   p->ngroups, sizeof(*p->group_names));
+	p->ngroups = 0;
+	*truncated = p->is_truncated;
+	*marker = p->marker;
+}
+
 int iam_list_groups_for_user(struct aws_client *c, const char *user_name,
 			     struct iam_group_page *out, struct strbuf *err)
 {
-	struct iam_group_page page = {0};
-	char *marker = NULL;
-	size_t alloc = 0;
-	int more;
+	struct iam_group_page page = { 0 };
+	struct group_list l = { out, 0 };
+	struct pager pg = { "ListGroupsForUser", { "UserName", NULL }, parse_group_page, NULL,
+			    release_group_page, take_groups, NULL };
 
 	memset(out, 0, sizeof(*out));
-	do {
-		struct aws_param params[] = {
-		    {"UserName", user_name},
-		    {"Marker", marker},
-		    {"MaxItems", "1000"},
-		};
-
-		if (query(c, AWS_SVC_IAM, "ListGroupsForUser", params, ARRAY_SIZE(params),
-			  AWS_CALL_IDEMPOTENT, parse_group_page, &page, NULL, err) < 0)
-			goto fail;
-		ALLOC_GROW(out->group_names, out->ngroups + page.ngroups, alloc);
-		if (page.ngroups)
-			memcpy(out->group_names + out->ngroups, page.group_names,
-			       page.ngroups * sizeof(*page.group_names));
-		out->ngroups += page.ngroups;
-		page.ngroups = 0;
-		more =
-		    next_page(c, "ListGroupsForUser", page.is_truncated, page.marker, &marker, err);
-		if (more < 0)
-			goto fail;
-		iam_group_page_release(&page);
-		memset(&page, 0, sizeof(page));
-	} while (more);
-	free(marker);
+	pg.first.value = user_name;
+	pg.page = &page;
+	pg.ctx = &l;
+	if (list_pages(c, &pg, NULL, err) < 0) {
+		release_group_page(out);
+		return -1;
+	}
 	return 0;
-fail:
-	iam_group_page_release(&page);
-	free(marker);
-	iam_group_page_release(out);
-	memset(out, 0, sizeof(*out));
-	return -1;
 }
 
 int iam_generate_credential_report(struct aws_client *c, char **state, struct strbuf *err)
@@ -606,42 +655,43 @@ static int parse_user_details(void *ctx, const char *xml, size_t len, struct str
 							   &o->page, err);
 }
 
+struct details_take {
+	void (*on_user)(const struct iam_user_detail *u, void *ctx);
+	void *ctx;
+};
+
+static void take_details(void *page, void *ctx, int *truncated, const char **marker)
+{
+	struct user_details_out *o = page;
+	struct details_take *t = ctx;
+	size_t i;
+
+	for (i = 0; i < o->page.nusers; i++)
+		t->on_user(&o->page.users[i], t->ctx);
+	*truncated = o->page.is_truncated;
+	*marker = o->page.marker;
+}
+
+static void release_details(void *page)
+{
+	struct user_details_out *o = page;
+
+	iam_user_detail_page_release(&o->page);
+}
+
 int iam_get_user_details(struct aws_client *c, iam_user_want_fn want, void *want_ctx,
 			 void (*on_user)(const struct iam_user_detail *u, void *ctx),
 			 void *on_user_ctx, unsigned long *pages, struct strbuf *err)
 {
 	struct user_details_out o;
-	char *marker = NULL;
-	size_t i;
-	int more;
+	struct details_take t = { on_user, on_user_ctx };
+	struct pager pg = { "GetAccountAuthorizationDetails", { "Filter.member.1", "User" },
+			    parse_user_details, NULL, release_details, take_details, NULL };
 
 	memset(&o, 0, sizeof(o));
 	o.want = want;
 	o.want_ctx = want_ctx;
-	do {
-		struct aws_param params[] = {
-		    {"Filter.member.1", "User"},
-		    {"MaxItems", "1000"},
-		    {"Marker", marker},
-		};
-
-		(*pages)++;
-		if (query(c, AWS_SVC_IAM, "GetAccountAuthorizationDetails", params,
-			  ARRAY_SIZE(params), AWS_CALL_IDEMPOTENT, parse_user_details, &o, NULL,
-			  err) < 0)
-			goto fail;
-		for (i = 0; i < o.page.nusers; i++)
-			on_user(&o.page.users[i], on_user_ctx);
-		more = next_page(c, "GetAccountAuthorizationDetails", o.page.is_truncated,
-				 o.page.marker, &marker, err);
-		if (more < 0)
-			goto fail;
-		iam_user_detail_page_release(&o.page);
-	} while (more);
-	free(marker);
-	return 0;
-fail:
-	iam_user_detail_page_release(&o.page);
-	free(marker);
-	return -1;
+	pg.page = &o;
+	pg.ctx = &t;
+	return list_pages(c, &pg, pages, err);
 }

@@ -1,5 +1,6 @@
 #include "core/compat.h"
 #include "cmd/cli.h"
+#include "aws/readfile.h"
 #include "aws/client.h"
 #include "aws/credentials.h"
 #include "core/awsconfig.h"
@@ -16,38 +17,19 @@
 #include <openssl/opensslv.h>
 #include <pthread.h>
 
-int error(const char *fmt, ...)
-{
-	va_list ap;
-	fputs("iamkeys: error: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	return -1;
-}
-
-void warning(const char *fmt, ...)
-{
-	va_list ap;
-	fputs("iamkeys: warning: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 int usage_error(const struct cli *cli, const char *fmt, ...)
 {
+	struct strbuf sb = STRBUF_INIT;
 	va_list ap;
-	fputs("iamkeys: ", stderr);
+
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	strbuf_vaddf(&sb, fmt, ap);
 	va_end(ap);
 	if (cli && cli->cmd)
-		fprintf(stderr, " (see 'iamkeys %s --help')\n", cli->cmd->name);
+		msg_line("%s (see 'iamkeys %s --help')", sb.buf, cli->cmd->name);
 	else
-		fputs(" (see 'iamkeys --help')\n", stderr);
+		msg_line("%s (see 'iamkeys --help')", sb.buf);
+	strbuf_release(&sb);
 	return CMD_USAGE;
 }
 
@@ -315,7 +297,7 @@ int cli_parse(struct cli *cli, struct option *opts, int argc, const char **argv,
 		}
 		strbuf_release(&e);
 	}
-	return -1; /* go on */
+	return CMD_CONTINUE;
 }
 
 static int parse_exempt_tag(struct audit_policy *p, const char *spec, struct strbuf *tagbuf)
@@ -339,24 +321,35 @@ static int parse_exempt_tag(struct audit_policy *p, const char *spec, struct str
 	return 0;
 }
 
-int cli_exemptions(struct cli *cli, struct audit_policy *p, const char *exempt_tag,
-		   const struct opt_list *exclude, const struct opt_list *paths,
-		   const struct opt_list *groups, struct strbuf *tagbuf)
+int exemption_opts_given(const struct exemption_opts *e)
+{
+	return e->exclude.n || e->paths.n || e->groups.n || e->tag;
+}
+
+void exemption_opts_release(struct exemption_opts *e)
+{
+	opt_list_release(&e->exclude);
+	opt_list_release(&e->paths);
+	opt_list_release(&e->groups);
+	strbuf_release(&e->tagbuf);
+}
+
+int cli_exemptions(struct cli *cli, struct audit_policy *p, struct exemption_opts *e)
 {
 	size_t i;
-	if (exempt_tag && parse_exempt_tag(p, exempt_tag, tagbuf) < 0)
-		return usage_error(cli, "invalid --exempt-tag '%s': use KEY or KEY=VALUE", exempt_tag);
-	for (i = 0; i < paths->n; i++)
-		if (paths->items[i][0] != '/')
+	if (e->tag && parse_exempt_tag(p, e->tag, &e->tagbuf) < 0)
+		return usage_error(cli, "invalid --exempt-tag '%s': use KEY or KEY=VALUE", e->tag);
+	for (i = 0; i < e->paths.n; i++)
+		if (e->paths.items[i][0] != '/')
 			return usage_error(cli, "invalid --exempt-path '%s': paths start with '/'",
-					   paths->items[i]);
-	p->exclude = exclude->items;
-	p->nexclude = exclude->n;
-	p->exempt_paths = paths->items;
-	p->nexempt_paths = paths->n;
-	p->exempt_groups = groups->items;
-	p->nexempt_groups = groups->n;
-	return -1;
+					   e->paths.items[i]);
+	p->exclude = e->exclude.items;
+	p->nexclude = e->exclude.n;
+	p->exempt_paths = e->paths.items;
+	p->nexempt_paths = e->paths.n;
+	p->exempt_groups = e->groups.items;
+	p->nexempt_groups = e->groups.n;
+	return CMD_CONTINUE;
 }
 
 static int is_file(const char *path)
@@ -390,37 +383,35 @@ char *cli_default_config(const char *name)
 #define MAX_TRANSFER_MS (15 * 60 * 1000L)
 
 /* The selected profile's settings of the shared config file that the
- * client needs: region and ca_bundle (each NULL when absent). */
+ * client needs: region and ca_bundle (each NULL when absent, or when there
+ * is no config file). -1 with err when the file cannot be read or is over
+ * its limit. */
 struct profile_settings {
 	char *region;
 	char *ca_bundle;
 };
 
-static void profile_settings_read(struct profile_settings *ps, const char *profile)
+static int profile_settings_read(struct profile_settings *ps, const char *profile,
+				 struct strbuf *err)
 {
 	struct aws_file_locations loc = { 0 };
 	struct aws_profile_set set = AWS_PROFILE_SET_INIT;
-	struct strbuf err = STRBUF_INIT, text = STRBUF_INIT;
+	struct strbuf perr = STRBUF_INIT, text = STRBUF_INIT;
 	const struct aws_profile *p;
 	const char *v;
-	FILE *f;
+	int rc = 0;
 
 	ps->region = ps->ca_bundle = NULL;
 
-	if (aws_file_locations_resolve(&loc, NULL, NULL, "linux", NULL, profile, &err) < 0)
+	if (aws_file_locations_resolve(&loc, NULL, NULL, "linux", NULL, profile, &perr) < 0)
 		goto out;
-	f = fopen(loc.config_file, "re");
-	if (!f)
+	rc = read_file(loc.config_file, LIMIT_AWS_SHARED_FILE, NULL, &text, err);
+	if (rc) {
+		rc = rc < 0 ? -1 : 0;
 		goto out;
-	for (;;) {
-		char buf[4096];
-		size_t n = fread(buf, 1, sizeof(buf), f);
-		strbuf_add(&text, buf, n);
-		if (n < sizeof(buf) || text.len > (1 << 20))
-			break;
 	}
-	fclose(f);
-	if (aws_profiles_parse(&set, AWS_FILE_CONFIG, text.buf, text.len, loc.config_file, &err) < 0)
+	if (aws_profiles_parse(&set, AWS_FILE_CONFIG, text.buf, text.len, loc.config_file,
+			       &perr) < 0)
 		goto out;
 	p = aws_profile_find(&set, loc.profile);
 	if (p && (v = aws_profile_get(p, "region")) && *v)
@@ -431,7 +422,8 @@ out:
 	aws_profile_set_release(&set);
 	aws_file_locations_release(&loc);
 	strbuf_release_secret(&text);
-	strbuf_release(&err);
+	strbuf_release(&perr);
+	return rc;
 }
 
 void cli_format_skew(struct strbuf *out, long seconds)
@@ -505,7 +497,12 @@ struct aws_client *cli_client(struct cli *cli)
 		aws_credentials_release(&c);
 		strbuf_reset(&err);
 	}
-	profile_settings_read(&ps, cli->g.profile);
+	if (profile_settings_read(&ps, cli->g.profile, &err) < 0) {
+		error("%s", err.buf);
+		strbuf_release(&err);
+		cred_provider_destroy(creds);
+		return NULL;
+	}
 	cfg.creds = creds;
 	cfg.region = cli->g.region;
 	cfg.endpoint_url = cli->g.endpoint_url;

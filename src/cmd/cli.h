@@ -10,6 +10,7 @@
 #include "cmd/output.h"
 #include "core/policy.h"
 #include "engine/lock.h"
+#include "aws/msg.h" /* error(), warning() */
 
 enum cmd_result {
 	CMD_OK = 0,       /* exit 0 */
@@ -19,6 +20,8 @@ enum cmd_result {
 	CMD_PARTIAL = 4,  /* exit 4: some accounts failed, the others ran (docs/scale.md) */
 	CMD_LOCKED = 5,   /* exit 5: another iamkeys run holds the account's lock */
 	CMD_INTERRUPTED = 6, /* exit 130 / 143: stopped by SIGINT / SIGTERM between steps */
+	/* not a result: cli_parse and the option checks say "go on" */
+	CMD_CONTINUE = -1,
 };
 
 struct global_opts {
@@ -73,35 +76,52 @@ struct cli {
 struct command {
 	const char *name;
 	int (*fn)(struct cli *cli, int argc, const char **argv);
-	unsigned flags;
+	unsigned flags; /* NEEDS_CREDS: takes the common options (--dump-options); MUTATES:
+			   SIGINT/SIGTERM stop it between steps */
 	const char *summary;
 	const char *usage; /* "iamkeys users [options]" */
 };
 #define NEEDS_CREDS (1u << 0)
 #define MUTATES (1u << 1)
 
-/* Messages to stderr, one line each, "iamkeys: error: ..." (git's error()). */
-int error(const char *fmt, ...) PRINTF_LIKE(1, 2);
-void warning(const char *fmt, ...) PRINTF_LIKE(1, 2);
 /* A usage error: prints the one line and the --help hint; returns CMD_USAGE. */
 int usage_error(const struct cli *cli, const char *fmt, ...) PRINTF_LIKE(2, 3);
 
 /*
  * Parses opts (which should include OPT_COMMON(cli->g)) and validates the
- * common ones. Returns 0 to go on, or a cmd_result to return at once:
+ * common ones. Returns CMD_CONTINUE to go on, or a cmd_result to return at once:
  * CMD_OK after printing --help, CMD_USAGE after a usage error.
  */
 int cli_parse(struct cli *cli, struct option *opts, int argc, const char **argv,
 	      struct opt_list *rest, int max_positional);
+/* The audit's exemption options, shared by audit, deactivate, delete and rotate. */
+struct exemption_opts {
+	struct opt_list exclude; /* --exclude GLOB */
+	struct opt_list paths;	 /* --exempt-path PREFIX */
+	struct opt_list groups;	 /* --exempt-group GROUP */
+	const char *tag;	 /* --exempt-tag KEY[=VALUE] */
+	struct strbuf tagbuf;	 /* owns the parsed --exempt-tag */
+};
+#define EXEMPTION_OPTS_INIT { { 0 }, { 0 }, { 0 }, NULL, STRBUF_INIT }
+#define OPT_EXEMPTIONS(e)                                                                          \
+	{ "exclude", 0, OPT_STRLIST, &(e).exclude, "GLOB",                                         \
+	  "exempt users whose name matches (repeatable)", 0 },                                     \
+	{ "exempt-path", 0, OPT_STRLIST, &(e).paths, "PREFIX",                                     \
+	  "exempt users whose path starts with PREFIX (repeatable)", 0 },                          \
+	{ "exempt-tag", 0, OPT_STRING, &(e).tag, "KEY[=VALUE]",                                    \
+	  "exempt users with this tag (default iamkeys:exempt=true; 'none' turns it off)", 0 },    \
+	{ "exempt-group", 0, OPT_STRLIST, &(e).groups, "GROUP",                                    \
+	  "exempt members of this IAM group (repeatable)", 0 }
+/* Any exemption option given? */
+int exemption_opts_given(const struct exemption_opts *e);
+void exemption_opts_release(struct exemption_opts *e);
 /*
- * The audit's exemption options (--exclude, --exempt-path, --exempt-tag,
- * --exempt-group) into p, validated: -1 to go on, or CMD_USAGE after a
- * usage error. tagbuf owns the parsed --exempt-tag ("none" turns the tag
- * exemption off; KEY alone matches any value); release it after p's use.
+ * The exemption options into p, validated: CMD_CONTINUE to go on, or
+ * CMD_USAGE after a usage error. e->tagbuf owns the parsed --exempt-tag
+ * ("none" turns the tag exemption off; KEY alone matches any value):
+ * release e after p's use.
  */
-int cli_exemptions(struct cli *cli, struct audit_policy *p, const char *exempt_tag,
-		   const struct opt_list *exclude, const struct opt_list *paths,
-		   const struct opt_list *groups, struct strbuf *tagbuf);
+int cli_exemptions(struct cli *cli, struct audit_policy *p, struct exemption_opts *e);
 /*
  * iamkeys --dump-options: adds the tables the documentation and the shell
  * completions are generated from (sinks, option values, IAM actions) to doc.

@@ -2,7 +2,7 @@
 #include "core/compat.h"
 #include "cmd/commands.h"
 #include "engine/audit.h"
-#include "engine/org.h"
+#include "cmd/orgcmd.h"
 #include "aws/client.h"
 #include "core/timeutil.h"
 
@@ -189,6 +189,32 @@ static int audit_account(void *ctx, struct aws_client *c, struct org_account *a,
 }
 
 /* Adds r's counts to total; 1 when r's source differs from what total has seen. */
+/* The progress bar on stderr: "scanning users: 120/5000", cleared at the end. */
+static void print_progress(size_t done, size_t total, void *ctx)
+{
+	(void)ctx;
+	if (total)
+		fprintf(stderr, "\rscanning users: %zu/%zu", done, total);
+	else
+		fprintf(stderr, "\r%*s\r", 40, "");
+}
+
+/* One error line per user the scan left out (account may be NULL); CMD_FAILED if any. */
+static int report_skipped(const struct audit_result *r, const char *account, int rc)
+{
+	size_t i;
+
+	for (i = 0; i < r->nskipped; i++) {
+		if (account)
+			error("account %s: user '%s' skipped: %s", account, r->skipped[i].user,
+			      r->skipped[i].reason);
+		else
+			error("user '%s' skipped: %s", r->skipped[i].user, r->skipped[i].reason);
+		rc = CMD_FAILED;
+	}
+	return rc;
+}
+
 static int add_counts(struct audit_result *total, const struct audit_result *r, int first)
 {
 	size_t b;
@@ -217,8 +243,8 @@ static int audit_accounts(struct cli *cli, struct org_opts *org, struct audit_op
 
 	/* each account gets up to --account-jobs workers; --jobs caps them all */
 	o->jobs = account_jobs < jobs ? account_jobs : jobs;
-	o->progress = 0;
-	if (org_run(cli, org, jobs / o->jobs, audit_account, o, &run) < 0) {
+	o->progress = NULL;
+	if (org_run_cli(cli, org, jobs / o->jobs, audit_account, o, &run) < 0) {
 		free(cols);
 		json_decref(per_account);
 		return CMD_FAILED;
@@ -246,6 +272,9 @@ static int audit_accounts(struct cli *cli, struct org_opts *org, struct audit_op
 				rc = CMD_FINDINGS;
 	}
 	org_report_failures(&run);
+	for (i = 0; i < run.n; i++)
+		if (!run.accounts[i].failed)
+			rc = report_skipped(run.accounts[i].result, run.accounts[i].id, rc);
 	key_rows_init(&rows, &kr, cols, ARRAY_SIZE(audit_columns) + 1);
 	if (cli->fmt == OUTPUT_JSON) {
 		struct out_json_object doc;
@@ -295,8 +324,9 @@ static int audit_accounts(struct cli *cli, struct org_opts *org, struct audit_op
 int cmd_audit(struct cli *cli, int argc, const char **argv)
 {
 	struct audit_options o;
-	struct opt_list exclude = { 0 }, paths = { 0 }, groups = { 0 }, rest = { 0 }, users = { 0 };
-	const char *source = "report", *exempt_tag = NULL, *fail_on = "old";
+	struct opt_list rest = { 0 }, users = { 0 };
+	struct exemption_opts ex = EXEMPTION_OPTS_INIT;
+	const char *source = "report", *fail_on = "old";
 	int all = 0, no_progress = 0, account_jobs = 4;
 	struct org_opts org;
 	struct option opts[] = {
@@ -304,10 +334,7 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 		{ "warn", 0, OPT_DURATION, &o.policy.warn, "DURATION", "keys within this of --max-age are expiring (default 7d)", 0 },
 		{ "unused", 0, OPT_DURATION, &o.policy.unused, "DURATION", "active keys not used for this long are unused (default 45d)", 0 },
 		{ "inactive-grace", 0, OPT_DURATION, &o.policy.inactive_grace, "DURATION", "inactive keys older than this are inactive-stale (default 30d)", 0 },
-		{ "exclude", 0, OPT_STRLIST, &exclude, "GLOB", "exempt users whose name matches (repeatable)", 0 },
-		{ "exempt-path", 0, OPT_STRLIST, &paths, "PREFIX", "exempt users whose path starts with PREFIX (repeatable)", 0 },
-		{ "exempt-tag", 0, OPT_STRING, &exempt_tag, "KEY[=VALUE]", "exempt users with this tag (default iamkeys:exempt=true; 'none' turns it off)", 0 },
-		{ "exempt-group", 0, OPT_STRLIST, &groups, "GROUP", "exempt members of this IAM group (repeatable)", 0 },
+		OPT_EXEMPTIONS(ex),
 		{ "source", 0, OPT_STRING, &source, "SOURCE", "report (default: credential report + live re-reads) or api", 0 },
 		{ "jobs", 'j', OPT_INT, &o.jobs, "N", "concurrent API workers, lowered while IAM throttles (default 32)", 0 },
 		{ "user", 0, OPT_STRLIST, &users, "NAME", "audit only this user (repeatable; read live, not from the report)", 0 },
@@ -320,7 +347,7 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 		OPT_TERMINATOR,
 	};
 	struct audit_result r;
-	struct strbuf err = STRBUF_INIT, tagbuf = STRBUF_INIT;
+	struct strbuf err = STRBUF_INIT;
 	unsigned fail_mask;
 	struct aws_client *c;
 	const struct audit_result *rp = &r;
@@ -335,7 +362,7 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 	o.jobs = AUDIT_DEFAULT_JOBS;
 	o.report_timeout_s = 300;
 	rc = cli_parse(cli, opts, argc, argv, &rest, 0);
-	if (rc >= 0)
+	if (rc != CMD_CONTINUE)
 		goto done;
 	rc = CMD_USAGE;
 	o.users = users.items;
@@ -365,12 +392,12 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 			goto done;
 		}
 	}
-	if (cli_exemptions(cli, &o.policy, exempt_tag, &exclude, &paths, &groups, &tagbuf) >= 0)
+	if (cli_exemptions(cli, &o.policy, &ex) != CMD_CONTINUE)
 		goto done;
 	o.all_keys = all;
-	o.progress = !no_progress && isatty(STDERR_FILENO);
+	o.progress = !no_progress && isatty(STDERR_FILENO) ? print_progress : NULL;
 	rc = org_check(cli, &org);
-	if (rc >= 0)
+	if (rc != CMD_CONTINUE)
 		goto done;
 	rc = CMD_USAGE;
 	if (!org.enabled && options_seen(opts, "account-jobs")) {
@@ -420,15 +447,13 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 	for (i = 0; i < r.nkeys; i++)
 		if (!r.keys[i].exempt && (r.keys[i].findings & fail_mask))
 			rc = CMD_FINDINGS;
+	rc = report_skipped(&r, NULL, rc);
 	audit_result_release(&r);
 done:
 	org_opts_release(&org);
-	opt_list_release(&exclude);
-	opt_list_release(&paths);
-	opt_list_release(&groups);
+	exemption_opts_release(&ex);
 	opt_list_release(&users);
 	opt_list_release(&rest);
-	strbuf_release(&tagbuf);
 	strbuf_release(&err);
 	return rc;
 }

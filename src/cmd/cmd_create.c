@@ -5,7 +5,7 @@
  */
 #include "core/compat.h"
 #include "cmd/commands.h"
-#include "engine/actions.h"
+#include "cmd/keycmd.h"
 #include "aws/client.h"
 #include "sinks/sink.h"
 
@@ -44,7 +44,7 @@ int cmd_create(struct cli *cli, int argc, const char **argv)
 
 	rc = cli_parse(cli, opts, argc, argv, &rest, 0);
 	opt_list_release(&rest);
-	if (rc >= 0)
+	if (rc != CMD_CONTINUE)
 		return rc;
 	if (!user || !*user)
 		return usage_error(cli, "--user is required: the user to create a key for");
@@ -67,17 +67,11 @@ int cmd_create(struct cli *cli, int argc, const char **argv)
 	if (!strcmp(to, "-") && cli_stdout_for_secret_only() < 0)
 		return CMD_FAILED;
 
-	c = cli_client(cli);
-	if (!c)
-		return CMD_FAILED;
 	memset(&o, 0, sizeof(o));
 	o.apply = apply;
-	if (action_ctx_init(&a, c, &o, &err) < 0) {
-		error("%s", err.buf);
-		action_ctx_release(&a);
-		strbuf_release(&err);
+	if (actions_begin(cli, &o, &a) < 0)
 		return CMD_FAILED;
-	}
+	c = a.c;
 	if (apply) {
 		rc = cli_lock(cli, c, a.self.account, &lk);
 		if (rc != CMD_OK) {
@@ -86,7 +80,6 @@ int cmd_create(struct cli *cli, int argc, const char **argv)
 			return rc;
 		}
 	}
-	a.stream = cli->fmt == OUTPUT_TABLE ? stdout : NULL;
 	sctx.account = a.self.account;
 	sctx.client = c;
 	sink = sink_new(to, &sctx, &err);

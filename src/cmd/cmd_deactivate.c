@@ -1,7 +1,7 @@
 /* iamkeys deactivate: deactivate old or unused access keys (runbook step 2.1). */
 #include "core/compat.h"
 #include "cmd/commands.h"
-#include "engine/actions.h"
+#include "cmd/keycmd.h"
 
 int cmd_deactivate(struct cli *cli, int argc, const char **argv)
 {

@@ -1,7 +1,7 @@
 /* iamkeys delete: delete access keys, by default only Inactive ones (runbook step 2.4). */
 #include "core/compat.h"
 #include "cmd/commands.h"
-#include "engine/actions.h"
+#include "cmd/keycmd.h"
 
 int cmd_delete(struct cli *cli, int argc, const char **argv)
 {

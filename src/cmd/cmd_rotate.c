@@ -4,9 +4,11 @@
  * iamkeys rollback: reactivate the old key of a deactivated rotation.
  */
 #include "core/compat.h"
+#include "aws/readfile.h"
 #include "cmd/commands.h"
 #include "engine/rotate.h"
-#include "engine/org.h"
+#include "cmd/orgcmd.h"
+#include "engine/selfrotate.h"
 #include "aws/client.h"
 #include "aws/iam.h"
 #include "core/awsconfig.h"
@@ -14,32 +16,6 @@
 #include "core/timeutil.h"
 #include "aws/process.h"
 #include "sinks/sink.h"
-
-static int read_text_file(const char *path, struct strbuf *out, struct strbuf *err)
-{
-	FILE *f = fopen(path, "re");
-	char buf[8192];
-	size_t n;
-	if (!f) {
-		strbuf_addf(err, "cannot open '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		strbuf_add(out, buf, n);
-		if (out->len > (4u << 20)) {
-			fclose(f);
-			strbuf_addf(err, "'%s' is larger than 4 MiB", path);
-			return -1;
-		}
-	}
-	if (ferror(f)) {
-		fclose(f);
-		strbuf_addf(err, "cannot read '%s'", path);
-		return -1;
-	}
-	fclose(f);
-	return 0;
-}
 
 static const char *const step_marks[] = {
 	[STEP_PLANNED] = "", [STEP_DONE] = "done", [STEP_FAILED] = "FAILED",
@@ -224,175 +200,75 @@ static int write_plan(const char *path, json_t *doc, int overwrite, struct strbu
 	return rc;
 }
 
-/* rotate --self: the caller's own key, in its credentials profile. */
+/* rotate --self: the caller's lock, taken before anything changes */
+struct self_ctx {
+	struct cli *cli;
+	struct account_lock *lk;
+};
+
+static void self_client_made(void *ctx, struct aws_client *c)
+{
+	(void)ctx;
+	cli_watch_clock(c);
+}
+
+static int self_before_change(void *ctx, struct aws_client *c, const char *account)
+{
+	struct self_ctx *x = ctx;
+	int rc = cli_lock(x->cli, c, account, &x->lk);
+	return rc == CMD_OK ? 0 : rc;
+}
+
+/* rotate --self: the caller's own key, in its credentials profile (engine/selfrotate.c). */
 static int rotate_self(struct cli *cli, int apply, long verify_timeout_ms, int follow_symlinks)
 {
-	struct cred_env env;
-	struct aws_file_locations loc = { 0 };
-	struct strbuf err = STRBUF_INIT, target = STRBUF_INIT;
-	struct aws_credentials old = { 0 }, fresh = { 0 };
-	struct sts_caller_identity id = { 0 };
-	struct iam_access_key_page keys = { 0 };
-	struct iam_access_key nk = { 0 };
-	struct aws_client *c = NULL, *nc = NULL;
-	struct cred_provider *prov;
-	struct sink *sink = NULL;
-	struct sink_context sc;
-	struct new_secret ns;
-	struct account_lock *lk = NULL;
-	const char *user;
+	struct self_rotate_options o;
+	struct self_rotate_result r;
+	struct self_ctx x = { cli, NULL };
+	struct strbuf err = STRBUF_INIT;
 	int rc = CMD_FAILED;
-	size_t i;
 
-	memset(&env, 0, sizeof(env));
-	env.profile = cli->g.profile;
-	if (aws_file_locations_resolve(&loc, NULL, NULL, "linux", NULL, cli->g.profile, &err) < 0) {
-		error("%s", err.buf);
-		goto out;
-	}
-	prov = cred_provider_profile_new(&env);
-	if (!prov || cred_provider_get(prov, &old, &err) != 0) {
-		error("rotate --self needs long-lived keys in profile '%s' of %s%s%s", loc.profile,
-		      loc.credentials_file, err.len ? ": " : "", err.buf);
-		cred_provider_destroy(prov);
-		goto out;
-	}
-	if (old.session_token) {
-		error("profile '%s' holds temporary credentials: there is no access key to rotate",
-		      loc.profile);
-		cred_provider_destroy(prov);
-		goto out;
-	}
-	c = aws_client_new(prov, cli->g.region, cli->g.endpoint_url, NULL, &err);
-	if (!c) {
-		error("%s", err.buf);
-		goto out;
-	}
-	c->verbose = cli->g.debug;
-	cli_watch_clock(c);
-	if (sts_get_caller_identity(c, &id, &err) < 0) {
-		error("%s", err.buf);
-		goto out;
-	}
-	user = id.arn ? strrchr(id.arn, '/') : NULL;
-	if (!user || !strstr(id.arn, ":user/")) {
-		error("profile '%s' is not an IAM user (%s)", loc.profile, id.arn ? id.arn : "?");
-		goto out;
-	}
-	user++;
-	if (iam_list_access_keys(c, user, &keys, &err) < 0) {
-		error("%s", err.buf);
-		goto out;
-	}
-	if (keys.nkeys >= 2) {
-		struct strbuf l = STRBUF_INIT;
-		for (i = 0; i < keys.nkeys; i++)
-			strbuf_addf(&l, "%s%s (%s)", i ? ", " : "", keys.keys[i].access_key_id,
-				    keys.keys[i].status);
-		error("user %s already has two keys (%s): delete the one that is not in profile '%s' "
-		      "first", user, l.buf, loc.profile);
-		strbuf_release(&l);
-		rc = CMD_FINDINGS;
-		goto out;
-	}
-	strbuf_addf(&target, "profile:%s@%s", loc.profile, loc.credentials_file);
-	printf("%s: rotate own key %s: create a new key, write %s, wait until it works, "
-	       "delete %s with the new key\n", user, old.access_key_id, target.buf, old.access_key_id);
-	if (!apply) {
+	memset(&o, 0, sizeof(o));
+	o.profile = cli->g.profile;
+	o.region = cli->g.region;
+	o.endpoint_url = cli->g.endpoint_url;
+	o.debug = cli->g.debug;
+	o.apply = apply;
+	o.verify_timeout_ms = verify_timeout_ms;
+	o.follow_symlinks = follow_symlinks;
+	o.client_made = self_client_made;
+	o.before_change = self_before_change;
+	o.ctx = &x;
+	self_rotate(&o, &r, &err);
+	if (r.planned)
+		printf("%s: rotate own key %s: create a new key, write %s, wait until it works, "
+		       "delete %s with the new key\n",
+		       r.user, r.old_key, r.target, r.old_key);
+	switch (r.outcome) {
+	case SELF_PLANNED:
 		printf("dry run: nothing changed; add --apply\n");
 		rc = CMD_OK;
-		goto out;
-	}
-	rc = cli_lock(cli, c, id.account, &lk);
-	if (rc != CMD_OK)
-		goto out;
-	rc = CMD_FAILED;
-	memset(&sc, 0, sizeof(sc));
-	sc.user = user;
-	sc.account = id.account;
-	sc.own_profile_ok = 1; /* the point of --self */
-	sc.follow_symlinks = follow_symlinks;
-	sink = sink_new(target.buf, &sc, &err);
-	if (!sink) {
+		break;
+	case SELF_DONE:
+		printf("%s: rotated %s -> %s in %s; old key deleted\n", r.user, r.old_key,
+		       r.new_key, r.target);
+		rc = CMD_OK;
+		break;
+	case SELF_BLOCKED:
 		error("%s", err.buf);
-		goto out;
-	}
-	/* everything the write would refuse, before the key exists */
-	{
-		char *held = NULL;
-		int pf = sink_preflight(sink, &held, &err);
-		free(held);
-		if (pf > 0) {
-			error("%s", err.buf);
-			goto out;
+		rc = CMD_FINDINGS;
+		break;
+	case SELF_FAILED:
+		if (r.refused) {
+			rc = r.refused; /* cli_lock printed why */
+			break;
 		}
-		strbuf_reset(&err);
-	}
-	if (iam_create_access_key(c, user, &nk, &err) < 0) {
 		error("%s", err.buf);
-		goto out;
+		break;
 	}
-	fresh.access_key_id = xstrdup(nk.access_key_id);
-	fresh.secret_access_key = xstrdup(nk.secret_access_key);
-	ns.access_key_id = nk.access_key_id;
-	ns.secret_access_key = nk.secret_access_key;
-	ns.user_name = user;
-	ns.create_date = nk.create_date;
-	ns.account_id = id.account;
-	if (sink_deliver(sink, &ns, &err) < 0) {
-		struct strbuf e2 = STRBUF_INIT;
-		if (iam_delete_access_key(c, user, nk.access_key_id, &e2) < 0)
-			error("cannot write %s (%s), and deleting the new key %s failed too (%s)",
-			      target.buf, err.buf, nk.access_key_id, e2.buf);
-		else
-			error("cannot write %s (%s); the new key %s was deleted, the old one is untouched",
-			      target.buf, err.buf, nk.access_key_id);
-		strbuf_release(&e2);
-		goto out;
-	}
-	/* wait until the new key works (IAM propagation), then use it */
-	strbuf_reset(&err);
-	if (rotate_verify_key(c, user, &fresh, verify_timeout_ms, &err) < 0) {
-		/* put the old key back into the profile and drop the new one */
-		struct new_secret back = { old.access_key_id, old.secret_access_key, user, NULL,
-					    id.account };
-		struct strbuf e2 = STRBUF_INIT;
-		if (sink_deliver(sink, &back, &e2) < 0 ||
-		    iam_delete_access_key(c, user, nk.access_key_id, &e2) < 0)
-			error("the new key %s does not work (%s) and undoing failed (%s): "
-			      "the backup of %s is %s.iamkeys.bak", nk.access_key_id, err.buf, e2.buf,
-			      loc.credentials_file, loc.credentials_file);
-		else
-			error("%s: profile '%s' restored and the new key %s deleted", err.buf,
-			      loc.profile, nk.access_key_id);
-		strbuf_release(&e2);
-		goto out;
-	}
-	nc = aws_client_new(cred_provider_static_new(&fresh), cli->g.region, cli->g.endpoint_url,
-			    NULL, &err);
-	if (nc)
-		aws_client_copy_clock(nc, c);
-	if (!nc || iam_delete_access_key(nc, user, old.access_key_id, &err) < 0) {
-		error("profile '%s' now holds the new key %s, but deleting the old key %s failed: %s",
-		      loc.profile, nk.access_key_id, old.access_key_id, err.buf);
-		goto out;
-	}
-	printf("%s: rotated %s -> %s in %s; old key deleted\n", user, old.access_key_id,
-	       nk.access_key_id, target.buf);
-	rc = CMD_OK;
-out:
-	cli_unlock(lk);
-	sink_free(sink);
-	aws_client_free(c);
-	aws_client_free(nc);
-	aws_credentials_release(&old);
-	aws_credentials_release(&fresh);
-	iam_access_key_release(&nk);
-	iam_access_key_page_release(&keys);
-	sts_caller_identity_release(&id);
-	aws_file_locations_release(&loc);
+	self_rotate_result_release(&r);
+	cli_unlock(x.lk);
 	strbuf_release(&err);
-	strbuf_release(&target);
 	return rc;
 }
 
@@ -479,7 +355,7 @@ static int rotate_accounts(struct cli *cli, struct org_opts *org, const struct r
 	int rc = CMD_OK, missing = 0, stopped = 0;
 	size_t i, j;
 
-	if (org_run(cli, org, jobs, rotate_account, &x, &run) < 0)
+	if (org_run_cli(cli, org, jobs, rotate_account, &x, &run) < 0)
 		return CMD_FAILED;
 	memset(&n, 0, sizeof(n));
 	if (cli->fmt == OUTPUT_JSON || plan_out) {
@@ -553,8 +429,9 @@ static int rotate_accounts(struct cli *cli, struct org_opts *org, const struct r
 int cmd_rotate(struct cli *cli, int argc, const char **argv)
 {
 	struct rotate_options o;
-	struct opt_list users = { 0 }, exclude = { 0 }, paths = { 0 }, groups = { 0 }, rest = { 0 };
-	const char *config = NULL, *plan_out = NULL, *plan_in = NULL, *exempt_tag = NULL;
+	struct opt_list users = { 0 }, rest = { 0 };
+	struct exemption_opts ex = EXEMPTION_OPTS_INIT;
+	const char *config = NULL, *plan_out = NULL, *plan_in = NULL;
 	char *default_config = NULL;
 	long long verify_timeout = 120;
 	int apply = 0, self = 0, all = 0, overwrite = 0, jobs = 8, resume = 0, abort_ = 0, force = 0;
@@ -577,22 +454,19 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		{ "resume", 0, OPT_BOOL, &resume, NULL, "with --user: continue a rotation paused by rollback", 0 },
 		{ "abort", 0, OPT_BOOL, &abort_, NULL, "with --user: give up the rotation, delete its new key, keep the old one", 0 },
 		{ "force", 0, OPT_BOOL, &force, NULL, "with --abort: even if the new key was used or the sink holds it", 0 },
-		{ "exclude", 0, OPT_STRLIST, &exclude, "GLOB", "exempt users whose name matches (repeatable)", 0 },
-		{ "exempt-path", 0, OPT_STRLIST, &paths, "PREFIX", "exempt users under this path (repeatable)", 0 },
-		{ "exempt-tag", 0, OPT_STRING, &exempt_tag, "KEY[=VALUE]", "exempt users with this tag (default iamkeys:exempt=true; none)", 0 },
-		{ "exempt-group", 0, OPT_STRLIST, &groups, "GROUP", "exempt members of this group (repeatable)", 0 },
+		OPT_EXEMPTIONS(ex),
 		{ "all", 'a', OPT_BOOL, &all, NULL, "also list users with nothing to do", 0 },
 		{ "overwrite", 0, OPT_BOOL, &overwrite, NULL, "--plan-out may replace an existing file", 0 },
 		{ "follow-symlinks", 0, OPT_BOOL, &follow_symlinks, NULL, "profile: edit the file a symbolic link points to outside its directory", 0 },
 		OPT_ORG(org),
-		{ "jobs", 'j', OPT_INT, &jobs, "N", "accounts at once with --org/--accounts (default 8)", 0 },
+		{ "parallel-accounts", 0, OPT_INT, &jobs, "N", "accounts at once with --org/--accounts (default 8)", 0 },
 		OPT_LOCK(cli->lock),
 		OPT_COMMON_NO_CSV(cli->g),
 		OPT_TERMINATOR,
 	};
 	struct rotconf conf = { 0 };
 	struct rotate_report r;
-	struct strbuf err = STRBUF_INIT, text = STRBUF_INIT, tagbuf = STRBUF_INIT;
+	struct strbuf err = STRBUF_INIT, text = STRBUF_INIT;
 	json_t *plan_doc = NULL;
 	struct aws_client *c;
 	struct account_lock *lk = NULL;
@@ -607,7 +481,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	rotconf_settings_unset(&o.cli);
 	audit_policy_defaults(&o.exempt);
 	rc = cli_parse(cli, opts, argc, argv, &rest, 0);
-	if (rc >= 0)
+	if (rc != CMD_CONTINUE)
 		goto done;
 	rc = CMD_USAGE;
 	if (cli->fmt == OUTPUT_CSV) {
@@ -668,7 +542,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		usage_error(cli, "--plan-out '%s' exists: add --overwrite to replace it", plan_out);
 		goto done;
 	}
-	if (cli_exemptions(cli, &o.exempt, exempt_tag, &exclude, &paths, &groups, &tagbuf) >= 0)
+	if (cli_exemptions(cli, &o.exempt, &ex) != CMD_CONTINUE)
 		goto done;
 	o.users = users.items;
 	o.nusers = users.n;
@@ -676,7 +550,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	o.follow_symlinks = follow_symlinks;
 	o.verify_timeout_ms = (long)verify_timeout * 1000;
 	rc = org_check(cli, &org);
-	if (rc >= 0)
+	if (rc != CMD_CONTINUE)
 		goto done;
 	rc = CMD_USAGE;
 	if (org.enabled && (self || abort_ || resume)) {
@@ -709,7 +583,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	}
 	rc = CMD_FAILED;
 	if (config) {
-		if (read_text_file(config, &text, &err) < 0 ||
+		if (read_file_or_error(config, LIMIT_ROTATE_CONFIG, NULL, &text, &err) < 0 ||
 		    rotconf_parse(&conf, text.buf, text.len, config, &err) < 0) {
 			error("%s", err.buf);
 			rc = CMD_USAGE;
@@ -720,8 +594,12 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	if (plan_in) {
 		strbuf_reset(&text);
 		strbuf_reset(&err);
-		if (read_text_file(plan_in, &text, &err) < 0 ||
-		    !(plan_doc = plan_file_parse(text.buf, text.len, org.enabled, &err))) {
+		if (read_file_or_error(plan_in, LIMIT_PLAN_FILE, "plan", &text, &err) < 0) {
+			error("%s", err.buf);
+			rc = CMD_USAGE;
+			goto done;
+		}
+		if (!(plan_doc = plan_file_parse(text.buf, text.len, org.enabled, &err))) {
 			error("cannot read the plan '%s': %s", plan_in, err.buf);
 			rc = CMD_USAGE;
 			goto done;
@@ -818,13 +696,10 @@ done:
 	free(default_config);
 	json_decref(plan_doc);
 	opt_list_release(&users);
-	opt_list_release(&exclude);
-	opt_list_release(&paths);
-	opt_list_release(&groups);
+	exemption_opts_release(&ex);
 	opt_list_release(&rest);
 	strbuf_release(&err);
 	strbuf_release(&text);
-	strbuf_release(&tagbuf);
 	return rc;
 }
 
@@ -848,7 +723,7 @@ int cmd_rollback(struct cli *cli, int argc, const char **argv)
 	memset(&r, 0, sizeof(r));
 	rc = cli_parse(cli, opts, argc, argv, &rest, 0);
 	opt_list_release(&rest);
-	if (rc >= 0)
+	if (rc != CMD_CONTINUE)
 		return rc;
 	if (!user)
 		return usage_error(cli, "rollback needs --user NAME");

@@ -5,7 +5,7 @@
  */
 #include "core/compat.h"
 #include "cmd/commands.h"
-#include "engine/actions.h"
+#include "cmd/keycmd.h"
 
 int cmd_update(struct cli *cli, int argc, const char **argv)
 {
@@ -32,7 +32,7 @@ int cmd_update(struct cli *cli, int argc, const char **argv)
 		rc = cli_parse(cli, opts, argc, argv, &rest, 0);
 	}
 	opt_list_release(&rest);
-	if (rc < 0) {
+	if (rc == CMD_CONTINUE) {
 		if (!status)
 			rc = usage_error(cli, "--status is required: Active or Inactive");
 		else if (!strcasecmp(status, "Active"))
@@ -43,7 +43,7 @@ int cmd_update(struct cli *cli, int argc, const char **argv)
 			rc = usage_error(cli, "invalid --status '%s': use Active or Inactive",
 					 status);
 	}
-	if (rc < 0)
+	if (rc == CMD_CONTINUE)
 		rc = key_command_run(cli, &kc);
 	key_command_release(&kc);
 	return rc;

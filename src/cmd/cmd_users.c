@@ -1,7 +1,7 @@
 /* iamkeys users: list every IAM user, every page (runbook step 1). */
 #include "core/compat.h"
 #include "cmd/commands.h"
-#include "engine/org.h"
+#include "cmd/orgcmd.h"
 #include "aws/iam.h"
 
 static const struct out_column user_columns[] = {
@@ -56,8 +56,8 @@ static int users_of_accounts(struct cli *cli, struct org_opts *org, const char *
 	size_t i;
 	int rc;
 
-	/* one worker per account: --jobs accounts at once */
-	if (org_run(cli, org, jobs, list_account_users, (void *)path_prefix, &run) < 0)
+	/* one worker per account: --parallel-accounts accounts at once */
+	if (org_run_cli(cli, org, jobs, list_account_users, (void *)path_prefix, &run) < 0)
 		return CMD_FAILED;
 	cols = org_columns(user_columns, ARRAY_SIZE(user_columns));
 	out_table_init(&t, cols, ARRAY_SIZE(user_columns) + 1);
@@ -82,7 +82,7 @@ int cmd_users(struct cli *cli, int argc, const char **argv)
 		{ "path-prefix", 0, OPT_STRING, &path_prefix, "PREFIX",
 		  "only users whose path starts with PREFIX (e.g. /engineering/)", 0 },
 		OPT_ORG(org),
-		{ "jobs", 'j', OPT_INT, &jobs, "N", "accounts at once with --org/--accounts (default 8)", 0 },
+		{ "parallel-accounts", 0, OPT_INT, &jobs, "N", "accounts at once with --org/--accounts (default 8)", 0 },
 		OPT_COMMON(cli->g),
 		OPT_TERMINATOR,
 	};
@@ -96,13 +96,13 @@ int cmd_users(struct cli *cli, int argc, const char **argv)
 	memset(&org, 0, sizeof(org));
 	rc = cli_parse(cli, opts, argc, argv, &rest, 0);
 	opt_list_release(&rest);
-	if (rc >= 0)
+	if (rc != CMD_CONTINUE)
 		return rc;
 	if (path_prefix && (path_prefix[0] != '/' || path_prefix[strlen(path_prefix) - 1] != '/'))
 		return usage_error(cli, "invalid --path-prefix '%s': it must start and end with '/'",
 				   path_prefix);
 	rc = org_check(cli, &org);
-	if (rc >= 0)
+	if (rc != CMD_CONTINUE)
 		return rc;
 	if (org.enabled) {
 		rc = users_of_accounts(cli, &org, path_prefix, jobs);

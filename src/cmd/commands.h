@@ -1,6 +1,6 @@
 #ifndef IAMKEYS_COMMANDS_H
 #define IAMKEYS_COMMANDS_H
-/* One function per subcommand (src/cmd_<name>.c); the table is in main.c. */
+/* One function per subcommand (src/cmd/cmd_<name>.c); the table is in src/main.c. */
 #include "cmd/cli.h"
 
 int cmd_users(struct cli *cli, int argc, const char **argv);

@@ -828,6 +828,14 @@ int iam_parse_create_access_key(const char *xml, size_t len, struct iam_access_k
 	return 0;
 }
 
+/* AWS says "N/A" (or sends nothing) for a key never used: that is absent. */
+static char *absent_if_na(char *s)
+{
+	if (s && (!*s || !strcmp(s, "N/A")))
+		FREE_AND_NULL(s);
+	return s;
+}
+
 void iam_key_last_used_release(struct iam_key_last_used *l)
 {
 	if (!l)
@@ -850,9 +858,9 @@ int iam_parse_get_access_key_last_used(const char *xml, size_t len, struct iam_k
 		return -1;
 	out->user_name = text_at(res, "UserName", TEXT_EXACT);
 	lu = child(res, "AccessKeyLastUsed");
-	out->last_used_date = text_at(lu, "LastUsedDate", TEXT_TOKEN);
-	out->service_name = text_at(lu, "ServiceName", TEXT_TOKEN);
-	out->region = text_at(lu, "Region", TEXT_TOKEN);
+	out->last_used_date = absent_if_na(text_at(lu, "LastUsedDate", TEXT_TOKEN));
+	out->service_name = absent_if_na(text_at(lu, "ServiceName", TEXT_TOKEN));
+	out->region = absent_if_na(text_at(lu, "Region", TEXT_TOKEN));
 	xmlFreeDoc(doc);
 	return 0;
 }

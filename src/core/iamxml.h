@@ -96,9 +96,10 @@ void iam_access_key_page_release(struct iam_access_key_page *p);
 
 struct iam_key_last_used {
 	char *user_name;
-	char *last_used_date; /* NULL when never used */
-	char *service_name;   /* "N/A" when never used */
-	char *region;         /* "N/A" when never used */
+	/* NULL when never used: AWS's "N/A" (and an empty value) are absent */
+	char *last_used_date;
+	char *service_name;
+	char *region;
 };
 int iam_parse_get_access_key_last_used(const char *xml, size_t len, struct iam_key_last_used *out,
 				       struct strbuf *err);

@@ -5,44 +5,33 @@
 #include "core/compat.h"
 #include "engine/actions.h"
 #include "aws/process.h"
-#include "cmd/cli.h"
+#include "aws/msg.h"
 #include "aws/client.h"
 #include "aws/iam.h"
 #include "core/timeutil.h"
+#include "engine/userstate.h"
 #include "sinks/sink.h"
 
-#include <jansson.h>
 
 /* names */
 
+static const struct {
+	const char *name, *past;
+} kind_words[] = {
+	[KEY_DEACTIVATE] = { "deactivate", "deactivated" },
+	[KEY_ACTIVATE] = { "activate", "activated" },
+	[KEY_DELETE] = { "delete", "deleted" },
+	[KEY_CREATE] = { "create", "created" },
+};
+
 const char *key_action_name(enum key_action_kind kind)
 {
-	switch (kind) {
-	case KEY_DEACTIVATE:
-		return "deactivate";
-	case KEY_ACTIVATE:
-		return "activate";
-	case KEY_DELETE:
-		return "delete";
-	case KEY_CREATE:
-		return "create";
-	}
-	return "?";
+	return (size_t)kind < ARRAY_SIZE(kind_words) ? kind_words[kind].name : "?";
 }
 
 static const char *key_action_past(enum key_action_kind kind)
 {
-	switch (kind) {
-	case KEY_DEACTIVATE:
-		return "deactivated";
-	case KEY_ACTIVATE:
-		return "activated";
-	case KEY_DELETE:
-		return "deleted";
-	case KEY_CREATE:
-		return "created";
-	}
-	return "?";
+	return (size_t)kind < ARRAY_SIZE(kind_words) ? kind_words[kind].past : "?";
 }
 
 const char *action_result_name(enum action_result r)
@@ -272,7 +261,7 @@ void action_ctx_release(struct action_ctx *a)
 
 void action_record_format(struct strbuf *out, const struct action_record *r)
 {
-	const char *key = r->key_id ? r->key_id : "a new key";
+	const char *key = r->key_id ? r->key_id : r->kind == KEY_CREATE ? "a new key" : "the keys";
 	const char *reason = r->reason && *r->reason ? r->reason : NULL;
 
 	if (r->kind == KEY_CREATE) {
@@ -334,13 +323,8 @@ void action_record_add(struct action_ctx *a, enum key_action_kind kind, enum act
 	r->user = xstrdup_or_null(user);
 	r->key_id = xstrdup_or_null(key_id);
 	r->reason = xstrdup_or_null(reason);
-	if (a->stream) {
-		struct strbuf line = STRBUF_INIT;
-		action_record_format(&line, r);
-		fprintf(a->stream, "%s\n", line.buf);
-		fflush(a->stream);
-		strbuf_release(&line);
-	}
+	if (a->on_record)
+		a->on_record(r, a->on_record_ctx);
 }
 
 static void effect_add(struct action_ctx *a, enum key_action_kind kind, const char *user,
@@ -359,13 +343,13 @@ static void effect_add(struct action_ctx *a, enum key_action_kind kind, const ch
  * Inactive, -1 deleted. User names compare case-insensitively, as IAM's do.
  */
 static int effective_status(const struct action_ctx *a, const char *user,
-			    const struct iam_access_key *k)
+			    const struct user_key *k)
 {
-	int st = k->status && !strcmp(k->status, "Active");
+	int st = k->active;
 	size_t i;
 	for (i = 0; i < a->neffects; i++) {
 		const struct planned_effect *e = &a->effects[i];
-		if (!e->key_id || strcmp(e->key_id, k->access_key_id) || strcasecmp(e->user, user))
+		if (!e->key_id || strcmp(e->key_id, k->id) || strcasecmp(e->user, user))
 			continue;
 		if (e->kind == KEY_DEACTIVATE)
 			st = 0;
@@ -387,37 +371,30 @@ static int planned_new_keys(const struct action_ctx *a, const char *user)
 	return n;
 }
 
-static int is_never(const char *s)
-{
-	return !s || !*s || !strcmp(s, "N/A");
-}
-
 /* ", last used 2026-11-20 (iam, us-east-1)" or ", never used" */
-static void add_last_used(struct strbuf *sb, time_t last_used, const struct iam_key_last_used *lu)
+static void add_last_used(struct strbuf *sb, const struct user_key *k)
 {
 	add_comma(sb);
-	if (!last_used) {
+	if (!k || !k->last_used) {
 		strbuf_addstr(sb, "never used");
 		return;
 	}
 	strbuf_addstr(sb, "last used ");
-	add_date(sb, last_used);
-	if (!is_never(lu->service_name))
-		strbuf_addf(sb, " (%s%s%s)", lu->service_name, is_never(lu->region) ? "" : ", ",
-			    is_never(lu->region) ? "" : lu->region);
+	add_date(sb, k->last_used);
+	if (k->service)
+		strbuf_addf(sb, " (%s%s%s)", k->service, k->region ? ", " : "",
+			    k->region ? k->region : "");
 }
 
 enum action_result action_change_key(struct action_ctx *a, enum key_action_kind kind,
 				     const char *user, const char *key_id, const char *why)
 {
-	struct iam_access_key_page page = { 0 };
-	struct iam_key_last_used lu = { 0 };
+	struct user_state us = USER_STATE_INIT;
 	struct strbuf reason = STRBUF_INIT, g = STRBUF_INIT, err = STRBUF_INIT;
 	struct guard_input in;
-	const struct iam_access_key *k = NULL;
+	const struct user_key *k = NULL;
 	enum action_result res = ACTION_FAILED;
-	time_t created = 0;
-	size_t i;
+	size_t i, ki = 0;
 
 	memset(&in, 0, sizeof(in));
 	in.kind = kind;
@@ -425,16 +402,17 @@ enum action_result action_change_key(struct action_ctx *a, enum key_action_kind 
 	in.key_id = key_id;
 
 	/* the live re-read, right before the change */
-	if (iam_list_access_keys(a->c, user, &page, &err) < 0) {
+	if (user_state_read(a->c, user, USER_STATE_KEYS, &us, &err) < 0) {
 		action_record_add(a, kind, ACTION_FAILED, user, key_id, err.buf);
 		goto out;
 	}
-	for (i = 0; i < page.nkeys; i++) {
-		const struct iam_access_key *x = &page.keys[i];
+	for (i = 0; i < us.nkeys; i++) {
+		const struct user_key *x = &us.keys[i];
 		int st = effective_status(a, user, x);
-		if (x->access_key_id && !strcmp(x->access_key_id, key_id)) {
+		if (!strcmp(x->id, key_id)) {
 			if (st >= 0) {
 				k = x;
+				ki = i;
 				in.found = 1;
 				in.active = st;
 			}
@@ -443,21 +421,13 @@ enum action_result action_change_key(struct action_ctx *a, enum key_action_kind 
 		}
 	}
 	in.other_active += planned_new_keys(a, user);
-	if (k && k->create_date)
-		iso8601_parse(k->create_date, &created);
 	/* last use: not needed to reactivate, nor for a key already Inactive */
 	if (k && kind != KEY_ACTIVATE && !(kind == KEY_DEACTIVATE && !in.active)) {
-		if (iam_get_access_key_last_used(a->c, key_id, &lu, &err) < 0) {
+		if (user_state_read_last_used(a->c, &us, ki, &err) < 0) {
 			action_record_add(a, kind, ACTION_FAILED, user, key_id, err.buf);
 			goto out;
 		}
-		if (!is_never(lu.last_used_date) &&
-		    iso8601_parse(lu.last_used_date, &in.last_used) < 0) {
-			strbuf_addf(&err, "GetAccessKeyLastUsed: invalid LastUsedDate '%s'",
-				    lu.last_used_date);
-			action_record_add(a, kind, ACTION_FAILED, user, key_id, err.buf);
-			goto out;
-		}
+		in.last_used = k->last_used;
 	}
 	in.is_self = a->self.key_id && !strcmp(a->self.key_id, key_id);
 
@@ -480,10 +450,10 @@ enum action_result action_change_key(struct action_ctx *a, enum key_action_kind 
 	/* the reason: why it was selected, the live facts, overridden guards */
 	if (why && *why)
 		strbuf_addstr(&reason, why);
-	else if (created)
-		strbuf_addf(&reason, "%ld days old", days_between(created, a->o.now));
+	else if (k && k->created)
+		strbuf_addf(&reason, "%ld days old", days_between(k->created, a->o.now));
 	if (kind != KEY_ACTIVATE)
-		add_last_used(&reason, in.last_used, &lu);
+		add_last_used(&reason, k);
 	if (g.len) {
 		add_sep(&reason);
 		strbuf_addbuf(&reason, &g);
@@ -515,8 +485,7 @@ enum action_result action_change_key(struct action_ctx *a, enum key_action_kind 
 	res = ACTION_DONE;
 	action_record_add(a, kind, res, user, key_id, reason.buf);
 out:
-	iam_access_key_page_release(&page);
-	iam_key_last_used_release(&lu);
+	user_state_release(&us);
 	strbuf_release(&reason);
 	strbuf_release(&g);
 	strbuf_release(&err);
@@ -542,20 +511,20 @@ static int in_list(const char *id, char **ids, size_t n)
 static void clean_up_unknown_create(struct action_ctx *a, const char *user, char **before,
 				    size_t nbefore, struct strbuf *msg)
 {
-	struct iam_access_key_page page = { 0 };
+	struct user_state us = USER_STATE_INIT;
 	struct strbuf err = STRBUF_INIT;
 	size_t i, found = 0;
 
-	if (iam_list_access_keys(a->c, user, &page, &err) < 0) {
+	if (user_state_read(a->c, user, USER_STATE_KEYS, &us, &err) < 0) {
 		strbuf_addf(msg, "; cannot list the keys of %s to find out (%s): check them "
 				 "with 'iamkeys audit --source api --user %s --all' and delete any "
 				 "new key",
 			    user, err.buf, user);
 		goto out;
 	}
-	for (i = 0; i < page.nkeys; i++) {
-		const char *id = page.keys[i].access_key_id;
-		if (!id || in_list(id, before, nbefore))
+	for (i = 0; i < us.nkeys; i++) {
+		const char *id = us.keys[i].id;
+		if (in_list(id, before, nbefore))
 			continue;
 		found++;
 		strbuf_reset(&err);
@@ -570,63 +539,71 @@ static void clean_up_unknown_create(struct action_ctx *a, const char *user, char
 	if (!found)
 		strbuf_addf(msg, "; no new key was created (the keys of %s are unchanged)", user);
 out:
-	iam_access_key_page_release(&page);
+	user_state_release(&us);
 	strbuf_release(&err);
 }
 
 /* "AKIA... (Active, created 2026-01-01)" for each key, oldest first, comma-separated. */
-static void describe_keys(struct strbuf *sb, const struct iam_access_key_page *page)
+static void describe_keys(struct strbuf *sb, const struct user_state *us)
 {
-	time_t *t = xcalloc(page->nkeys + 1, sizeof(*t));
-	size_t *order = xcalloc(page->nkeys + 1, sizeof(*order));
+	size_t *order = xcalloc(us->nkeys + 1, sizeof(*order));
 	size_t i, j;
 
-	for (i = 0; i < page->nkeys; i++) {
-		if (page->keys[i].create_date)
-			iso8601_parse(page->keys[i].create_date, &t[i]);
+	for (i = 0; i < us->nkeys; i++) {
 		/* insertion sort: a user has at most a few keys */
-		for (j = i; j > 0 && t[order[j - 1]] > t[i]; j--)
+		for (j = i; j > 0 && us->keys[order[j - 1]].created > us->keys[i].created; j--)
 			order[j] = order[j - 1];
 		order[j] = i;
 	}
-	for (i = 0; i < page->nkeys; i++) {
-		const struct iam_access_key *k = &page->keys[order[i]];
+	for (i = 0; i < us->nkeys; i++) {
+		const struct user_key *k = &us->keys[order[i]];
 		if (i)
 			strbuf_addstr(sb, ", ");
-		strbuf_addf(sb, "%s (%s", k->access_key_id, k->status ? k->status : "?");
-		if (t[order[i]]) {
+		strbuf_addf(sb, "%s (%s", k->id, k->status ? k->status : "?");
+		if (k->created) {
 			strbuf_addstr(sb, ", created ");
-			add_date(sb, t[order[i]]);
+			add_date(sb, k->created);
 		}
 		strbuf_addch(sb, ')');
 	}
-	free(t);
 	free(order);
 }
 
-/* The key to suggest deleting: the first Inactive one, else the oldest. */
-static const char *deletion_candidate(const struct iam_access_key_page *page)
+/* The key to suggest deleting: the first Inactive one, else the oldest; never the
+ * key this command runs with (self, may be NULL) while there is another. */
+static const char *deletion_candidate(const struct user_state *us, const char *self)
 {
-	const char *oldest = NULL;
-	time_t oldest_t = 0;
+	const struct user_key *oldest = NULL;
 	size_t i;
-	for (i = 0; i < page->nkeys; i++) {
-		const struct iam_access_key *k = &page->keys[i];
-		time_t t = 0;
+	for (i = 0; i < us->nkeys; i++) {
+		const struct user_key *k = &us->keys[i];
+		if (self && !strcmp(k->id, self) && us->nkeys > 1)
+			continue;
 		if (k->status && !strcmp(k->status, "Inactive"))
-			return k->access_key_id;
-		if (k->create_date && !iso8601_parse(k->create_date, &t) && (!oldest || t < oldest_t)) {
-			oldest = k->access_key_id;
-			oldest_t = t;
-		}
+			return k->id;
+		if (!oldest || k->created < oldest->created)
+			oldest = k;
 	}
-	return oldest ? oldest : (page->nkeys ? page->keys[0].access_key_id : "AKIA...");
+	return oldest ? oldest->id : "AKIA...";
 }
 
 enum action_result action_create_key(struct action_ctx *a, const char *user, struct sink *sink,
 				     const struct create_options *co, char **new_key_id)
 {
-	struct iam_access_key_page page = { 0 };
+	struct iam_access_key nk = { 0 };
+	enum action_result res = action_create_key_secret(a, user, sink, co, &nk);
+
+	if (new_key_id)
+		*new_key_id = res == ACTION_DONE ? xstrdup(nk.access_key_id) : NULL;
+	iam_access_key_release(&nk);
+	return res;
+}
+
+enum action_result action_create_key_secret(struct action_ctx *a, const char *user,
+					    struct sink *sink, const struct create_options *co,
+					    struct iam_access_key *out)
+{
+	struct user_state us = USER_STATE_INIT;
 	struct iam_access_key nk = { 0 };
 	struct strbuf err = STRBUF_INIT, msg = STRBUF_INIT;
 	char **before = NULL;
@@ -635,30 +612,25 @@ enum action_result action_create_key(struct action_ctx *a, const char *user, str
 	int count = 0, pf;
 	enum action_result res = ACTION_FAILED;
 
-	if (new_key_id)
-		*new_key_id = NULL;
-	if (iam_list_access_keys(a->c, user, &page, &err) < 0) {
+	memset(out, 0, sizeof(*out));
+	if (user_state_read(a->c, user, USER_STATE_KEYS, &us, &err) < 0) {
 		action_record_add(a, KEY_CREATE, ACTION_FAILED, user, NULL, err.buf);
 		goto out;
 	}
-	before = xcalloc(page.nkeys + 1, sizeof(*before));
-	for (i = 0; i < page.nkeys; i++) {
-		if (!page.keys[i].access_key_id)
-			continue;
-		before[nbefore++] = page.keys[i].access_key_id;
-		count += effective_status(a, user, &page.keys[i]) >= 0;
+	before = xcalloc(us.nkeys + 1, sizeof(*before));
+	for (i = 0; i < us.nkeys; i++) {
+		before[nbefore++] = us.keys[i].id;
+		count += effective_status(a, user, &us.keys[i]) >= 0;
 	}
 	count += planned_new_keys(a, user);
 
 	/* the sink, before the key exists: does it hold a current key already? */
 	pf = sink_preflight(sink, &held, &err);
 	if (held) {
-		for (i = 0; i < page.nkeys; i++) {
-			const struct iam_access_key *k = &page.keys[i];
-			time_t t = 0;
-			if (!k->access_key_id || strcmp(k->access_key_id, held) ||
-			    effective_status(a, user, k) != 1 || !k->create_date ||
-			    iso8601_parse(k->create_date, &t) < 0)
+		for (i = 0; i < us.nkeys; i++) {
+			const struct user_key *k = &us.keys[i];
+			time_t t = k->created;
+			if (strcmp(k->id, held) || effective_status(a, user, k) != 1)
 				continue;
 			if (co->max_age > 0 && (long long)a->o.now - (long long)t < co->max_age) {
 				strbuf_addf(&msg, "%s already holds %s, an Active key of %s created ",
@@ -675,9 +647,9 @@ enum action_result action_create_key(struct action_ctx *a, const char *user, str
 	}
 	if (count >= 2) {
 		strbuf_addf(&msg, "%s already has %d access keys: ", user, count);
-		describe_keys(&msg, &page);
+		describe_keys(&msg, &us);
 		strbuf_addf(&msg, "; delete one first (iamkeys delete --user %s --key %s)", user,
-			    deletion_candidate(&page));
+			    deletion_candidate(&us, a->self.key_id));
 		res = ACTION_BLOCKED;
 		action_record_add(a, KEY_CREATE, res, user, NULL, msg.buf);
 		goto out;
@@ -734,14 +706,14 @@ enum action_result action_create_key(struct action_ctx *a, const char *user, str
 	}
 	strbuf_addf(&msg, "secret delivered to %s", sink->target);
 	res = ACTION_DONE;
-	if (new_key_id)
-		*new_key_id = xstrdup(nk.access_key_id);
 	action_record_add(a, KEY_CREATE, res, user, nk.access_key_id, msg.buf);
+	*out = nk; /* moved: the caller wipes the secret */
+	memset(&nk, 0, sizeof(nk));
 out:
 	free(before);
 	free(held);
 	iam_access_key_release(&nk);
-	iam_access_key_page_release(&page);
+	user_state_release(&us);
 	strbuf_release(&err);
 	strbuf_release(&msg);
 	return res;
@@ -771,7 +743,7 @@ static void selection_reason(struct strbuf *sb, const struct audit_key *k, unsig
 }
 
 int action_run_selection(struct action_ctx *a, enum key_action_kind kind,
-			 const struct key_selection *sel, struct strbuf *err)
+			 const struct key_selection *sel, size_t *selected, struct strbuf *err)
 {
 	struct audit_result r;
 	struct strbuf why = STRBUF_INIT;
@@ -779,6 +751,10 @@ int action_run_selection(struct action_ctx *a, enum key_action_kind kind,
 
 	if (audit_run(a->c, &sel->audit, &r, err) < 0)
 		return -1;
+	/* users whose live state does not parse: nothing changes for them */
+	for (i = 0; i < r.nskipped; i++, n++)
+		action_record_add(a, kind, ACTION_FAILED, r.skipped[i].user, NULL,
+				  r.skipped[i].reason);
 	for (i = 0; i < r.nkeys; i++) {
 		const struct audit_key *k = &r.keys[i];
 		unsigned f = k->findings & sel->findings;
@@ -797,361 +773,8 @@ int action_run_selection(struct action_ctx *a, enum key_action_kind kind,
 		selection_reason(&why, k, f, a->o.now);
 		action_change_key(a, kind, k->user, k->key_id, why.buf);
 	}
-	if (!n && a->stream)
-		fprintf(a->stream, "nothing to do: no key matches\n");
+	*selected = n;
 	strbuf_release(&why);
 	audit_result_release(&r);
 	return 0;
-}
-
-/* results */
-
-int actions_exit_code(const struct action_ctx *a)
-{
-	size_t i;
-	int blocked = 0;
-	for (i = 0; i < a->nrecs; i++) {
-		if (a->recs[i].result == ACTION_FAILED)
-			return CMD_FAILED;
-		blocked |= a->recs[i].result == ACTION_BLOCKED;
-	}
-	return blocked ? CMD_FINDINGS : CMD_OK;
-}
-
-static const struct out_column action_columns[] = {
-	{ "Action", "ACTION", 0, NULL },	 { "UserName", "USER", 0, NULL },
-	{ "AccessKeyId", "KEY", 0, NULL },	 { "Reason", "REASON", 0, NULL },
-	{ "Result", "RESULT", 0, NULL },
-};
-
-/* A record's columns (action_columns), from column col0 of row. */
-static void set_action_row(struct out_table *t, size_t row, size_t col0,
-			   const struct action_record *r)
-{
-	out_set_str(t, row, col0, key_action_name(r->kind));
-	out_set_str(t, row, col0 + 1, r->user);
-	out_set_str(t, row, col0 + 2, r->key_id);
-	out_set_str(t, row, col0 + 3, r->reason);
-	out_set_str(t, row, col0 + 4, action_result_name(r->result));
-}
-
-int actions_print(const struct action_ctx *a, enum output_format fmt, const struct out_style *st,
-		  FILE *f)
-{
-	struct out_table t;
-	size_t i;
-	int rc;
-
-	if (fmt == OUTPUT_TABLE)
-		return 0; /* streamed */
-	out_table_init(&t, action_columns, ARRAY_SIZE(action_columns));
-	for (i = 0; i < a->nrecs; i++)
-		set_action_row(&t, out_table_add_row(&t), 0, &a->recs[i]);
-	rc = out_table_print(&t, fmt, st, f);
-	out_table_release(&t);
-	return rc;
-}
-
-/* Planned records of a, added to *n. */
-static void count_planned(const struct action_ctx *a, size_t *n)
-{
-	size_t i;
-	for (i = 0; i < a->nrecs; i++)
-		*n += a->recs[i].result == ACTION_PLANNED;
-}
-
-static void print_plan_note(size_t n)
-{
-	if (n)
-		fprintf(stderr,
-			"iamkeys: plan only, nothing was changed: run again with --apply to make "
-			"%s %zu change%s\n",
-			n == 1 ? "this" : "these", n, n == 1 ? "" : "s");
-}
-
-void actions_print_plan_note(const struct action_ctx *a)
-{
-	size_t n = 0;
-	if (a->o.apply)
-		return;
-	count_planned(a, &n);
-	print_plan_note(n);
-}
-
-/* the command-line side of deactivate, delete and update */
-
-void key_command_init(struct key_command *kc, enum key_action_kind kind)
-{
-	memset(kc, 0, sizeof(*kc));
-	kc->kind = kind;
-	kc->older_than = -1;
-	kc->unused = -1;
-	kc->jobs = AUDIT_DEFAULT_JOBS;
-	kc->in_use_window = DEFAULT_IN_USE_WINDOW;
-	strbuf_init(&kc->tagbuf, 0);
-}
-
-void key_command_release(struct key_command *kc)
-{
-	opt_list_release(&kc->keys);
-	opt_list_release(&kc->exclude);
-	opt_list_release(&kc->exempt_paths);
-	opt_list_release(&kc->exempt_groups);
-	strbuf_release(&kc->tagbuf);
-	org_opts_release(&kc->org);
-}
-
-/* The bulk selection from the arguments; a cmd_result < 0 to go on. */
-static int build_selection(struct cli *cli, struct key_command *kc, struct key_selection *sel)
-{
-	struct audit_options *o = &sel->audit;
-
-	memset(sel, 0, sizeof(*sel));
-	audit_policy_defaults(&o->policy);
-	o->policy.warn = 0;
-	o->source = AUDIT_SOURCE_API; /* live data: never a report up to 4 hours old */
-	o->jobs = kc->jobs;
-	if (kc->user) {
-		o->users = &kc->user;
-		o->nusers = 1;
-	}
-	if (kc->kind == KEY_DEACTIVATE) {
-		if (kc->older_than < 0 && kc->unused < 0)
-			return usage_error(cli, "say which keys to deactivate: --key AKIA... (with "
-						"--user), --older-than DURATION or --unused DURATION");
-		if (kc->older_than >= 0) {
-			o->policy.max_age = kc->older_than;
-			sel->findings |= FINDING_OLD;
-		}
-		if (kc->unused >= 0) {
-			o->policy.unused = kc->unused;
-			sel->findings |= FINDING_UNUSED;
-		}
-	} else {
-		/* delete: Inactive keys older than --older-than (the audit's inactive-stale) */
-		if (kc->older_than >= 0)
-			o->policy.inactive_grace = kc->older_than;
-		sel->findings = FINDING_INACTIVE_STALE;
-	}
-	return cli_exemptions(cli, &o->policy, kc->exempt_tag, &kc->exclude, &kc->exempt_paths,
-			      &kc->exempt_groups, &kc->tagbuf);
-}
-
-static int check_key_args(struct cli *cli, const struct key_command *kc)
-{
-	size_t i;
-	for (i = 0; i < kc->keys.n; i++)
-		if (!access_key_id_is_valid(kc->keys.items[i]))
-			return usage_error(cli,
-					   "invalid access key id '%.64s': expected AKIA or ASIA "
-					   "and 16 upper-case letters or digits",
-					   kc->keys.items[i]);
-	if (kc->user && !*kc->user)
-		return usage_error(cli, "--user is empty");
-	if (kc->single_only && (!kc->user || !kc->keys.n))
-		return usage_error(cli, "give the key to change: --user NAME --key AKIA...");
-	if (kc->keys.n) {
-		if (!kc->user)
-			return usage_error(cli, "--key needs --user (the user the key belongs to)");
-		if (kc->older_than >= 0 || kc->unused >= 0)
-			return usage_error(cli, "--key cannot be combined with --older-than or "
-						"--unused: name keys, or select them");
-		if (kc->exclude.n || kc->exempt_paths.n || kc->exempt_groups.n || kc->exempt_tag)
-			return usage_error(cli, "exemptions apply to --older-than/--unused "
-						"selection, not to keys named with --key");
-	}
-	return -1;
-}
-
-/* Workers for each account's scan with --org / --accounts (--jobs is the total). */
-#define KEY_ACCOUNT_JOBS 4
-
-struct key_account_ctx {
-	struct cli *cli;
-	enum key_action_kind kind;
-	struct action_options o;
-	struct key_selection sel;
-};
-
-static void free_action_ctx(void *p)
-{
-	action_ctx_release(p);
-	free(p);
-}
-
-static int key_account(void *ctx, struct aws_client *c, struct org_account *acc,
-		       struct strbuf *err)
-{
-	const struct key_account_ctx *k = ctx;
-	struct action_ctx *a = xcalloc(1, sizeof(*a));
-	struct key_selection sel = k->sel;
-
-	struct account_lock *lk = NULL;
-	int rc;
-
-	acc->result = a;
-	if (action_ctx_init(a, c, &k->o, err) < 0)
-		return -1;
-	sel.audit.now = a->o.now; /* this account's AWS time */
-	if (k->o.apply && cli_lock_account(k->cli, acc->id, &lk, err) < 0)
-		return -1;
-	rc = action_run_selection(a, k->kind, &sel, err);
-	cli_unlock(lk);
-	return rc;
-}
-
-/* deactivate / delete with a selector in every account of --org / --accounts. */
-static int key_command_accounts(struct cli *cli, struct key_command *kc,
-				const struct key_selection *sel)
-{
-	struct key_account_ctx k;
-	struct org_run run;
-	struct out_column *cols = org_columns(action_columns, ARRAY_SIZE(action_columns));
-	struct out_table t;
-	struct strbuf line = STRBUF_INIT;
-	int rc = CMD_OK, parallel = kc->jobs / KEY_ACCOUNT_JOBS;
-	size_t i, j, planned = 0, nrows = 0;
-
-	memset(&k, 0, sizeof(k));
-	k.cli = cli;
-	k.kind = kc->kind;
-	k.o.apply = kc->apply;
-	k.o.force = kc->force;
-	k.o.in_use_window = kc->in_use_window;
-	k.sel = *sel;
-	k.sel.audit.jobs = kc->jobs < KEY_ACCOUNT_JOBS ? kc->jobs : KEY_ACCOUNT_JOBS;
-	k.sel.audit.user_may_be_missing = 1; /* --user: the accounts that have it */
-	if (org_run(cli, &kc->org, parallel < 1 ? 1 : parallel, key_account, &k, &run) < 0) {
-		free(cols);
-		return CMD_FAILED;
-	}
-	out_table_init(&t, cols, ARRAY_SIZE(action_columns) + 1);
-	for (i = 0; i < run.n; i++) {
-		const struct action_ctx *a = run.accounts[i].result;
-		int arc;
-
-		if (run.accounts[i].failed || !a)
-			continue;
-		arc = actions_exit_code(a);
-		if (arc == CMD_FAILED || (arc == CMD_FINDINGS && rc == CMD_OK))
-			rc = arc;
-		count_planned(a, &planned);
-		nrows += a->nrecs;
-		for (j = 0; j < a->nrecs; j++) {
-			size_t row;
-
-			if (cli->fmt == OUTPUT_TABLE) {
-				strbuf_reset(&line);
-				action_record_format(&line, &a->recs[j]);
-				printf("%s: %s\n", run.accounts[i].id, line.buf);
-				continue;
-			}
-			row = out_table_add_row(&t);
-			out_set_str(&t, row, 0, run.accounts[i].id);
-			set_action_row(&t, row, 1, &a->recs[j]);
-		}
-	}
-	if (cli->fmt == OUTPUT_TABLE) {
-		if (!nrows)
-			printf("nothing to do: no key matches\n");
-		printf("%zu account%s", run.n - run.nfailed, run.n - run.nfailed == 1 ? "" : "s");
-		if (run.nfailed)
-			printf(" (%zu failed)", run.nfailed);
-		printf("\n");
-	} else if (out_table_print(&t, cli->fmt, &cli->style, stdout) < 0) {
-		rc = CMD_FAILED;
-	}
-	fflush(stdout);
-	org_report_failures(&run);
-	if (!kc->apply)
-		print_plan_note(planned);
-	rc = org_exit_code(&run, rc);
-	out_table_release(&t);
-	free(cols);
-	strbuf_release(&line);
-	org_run_release(&run, free_action_ctx);
-	return rc;
-}
-
-int key_command_run(struct cli *cli, struct key_command *kc)
-{
-	struct action_options o;
-	struct action_ctx a;
-	struct key_selection sel;
-	struct strbuf err = STRBUF_INIT;
-	struct aws_client *c;
-	struct account_lock *lk = NULL;
-	int rc;
-	size_t i;
-
-	rc = check_key_args(cli, kc);
-	if (rc >= 0)
-		return rc;
-	rc = org_check(cli, &kc->org);
-	if (rc >= 0)
-		return rc;
-	if (kc->org.enabled && kc->keys.n)
-		return usage_error(cli, "--key names a key of one account: select keys with "
-					"--older-than or --unused across accounts");
-	if (!kc->keys.n) {
-		rc = build_selection(cli, kc, &sel);
-		if (rc >= 0)
-			return rc;
-	}
-	if (kc->org.enabled)
-		return key_command_accounts(cli, kc, &sel);
-	c = cli_client(cli);
-	if (!c)
-		return CMD_FAILED;
-	memset(&o, 0, sizeof(o));
-	o.apply = kc->apply;
-	o.force = kc->force;
-	o.in_use_window = kc->in_use_window;
-	if (action_ctx_init(&a, c, &o, &err) < 0) {
-		error("%s", err.buf);
-		action_ctx_release(&a);
-		strbuf_release(&err);
-		return CMD_FAILED;
-	}
-	if (!kc->keys.n)
-		sel.audit.now = a.o.now;
-	if (kc->apply) {
-		rc = cli_lock(cli, c, a.self.account, &lk);
-		if (rc != CMD_OK) {
-			action_ctx_release(&a);
-			strbuf_release(&err);
-			return rc;
-		}
-	}
-	a.stream = cli->fmt == OUTPUT_TABLE ? stdout : NULL;
-	rc = CMD_OK;
-	if (kc->keys.n) {
-		for (i = 0; i < kc->keys.n; i++)
-			action_change_key(&a, kc->kind, kc->user, kc->keys.items[i], NULL);
-	} else if (action_run_selection(&a, kc->kind, &sel, &err) < 0) {
-		error("%s", err.buf);
-		rc = CMD_FAILED;
-	}
-	if (actions_print(&a, cli->fmt, &cli->style, stdout) < 0)
-		rc = CMD_FAILED;
-	if (rc == CMD_OK)
-		rc = actions_exit_code(&a);
-	actions_print_plan_note(&a);
-	action_ctx_release(&a);
-	strbuf_release(&err);
-	cli_unlock(lk);
-	return rc;
-}
-
-int key_command_main(struct cli *cli, struct key_command *kc, struct option *opts, int argc,
-		     const char **argv)
-{
-	struct opt_list rest = { 0 };
-	int rc = cli_parse(cli, opts, argc, argv, &rest, 0);
-
-	opt_list_release(&rest);
-	if (rc < 0)
-		rc = key_command_run(cli, kc);
-	key_command_release(kc);
-	return rc;
 }

@@ -29,17 +29,13 @@
  * the live state (so two planned deactivations of the same user's only two
  * active keys block the second, as applying them would).
  *
- * Records are printed as they are made (when stream is set) as one line
- * each, and as a whole with actions_print (JSON/CSV: an array of {Action,
- * UserName, AccessKeyId, Reason, Result}).
+ * Each record is handed to on_record as it is made (the command prints it:
+ * cmd/keycmd.c); the engine never prints.
  */
 #include <stdio.h>
 #include <time.h>
 #include "core/strbuf.h"
 #include "engine/audit.h"
-#include "cmd/options.h"
-#include "cmd/output.h"
-#include "engine/org.h"
 
 struct aws_client;
 struct sink;
@@ -130,7 +126,9 @@ struct action_ctx {
 	struct aws_client *c;
 	struct action_options o;
 	struct caller_identity self;
-	FILE *stream; /* each record's line is printed here as it is made; NULL = none */
+	/* called with each record as it is made; NULL = none */
+	void (*on_record)(const struct action_record *r, void *ctx);
+	void *on_record_ctx;
 	struct action_record *recs;
 	size_t nrecs, alloc_recs;
 	struct planned_effect *effects;
@@ -146,7 +144,7 @@ int action_ctx_init(struct action_ctx *a, struct aws_client *c, const struct act
 		    struct strbuf *err);
 void action_ctx_release(struct action_ctx *a);
 
-/* Adds a record (and prints its line to a->stream). Strings are copied; NULL ok. */
+/* Adds a record (and hands it to a->on_record). Strings are copied; NULL ok. */
 void action_record_add(struct action_ctx *a, enum key_action_kind kind, enum action_result r,
 		       const char *user, const char *key_id, const char *reason);
 /* One line: "deactivate AKIA... of alice: old (120 days), last used ...". */
@@ -182,6 +180,12 @@ struct create_options {
  */
 enum action_result action_create_key(struct action_ctx *a, const char *user, struct sink *sink,
 				     const struct create_options *co, char **new_key_id);
+/* The same, and when done *nk holds the new key with its secret (released, and the
+ * secret wiped, by iam_access_key_release; zeroed otherwise). */
+struct iam_access_key;
+enum action_result action_create_key_secret(struct action_ctx *a, const char *user,
+					    struct sink *sink, const struct create_options *co,
+					    struct iam_access_key *nk);
 
 /* Bulk selection (deactivate, delete): the audit scan and what to take from it. */
 struct key_selection {
@@ -192,71 +196,11 @@ struct key_selection {
 /*
  * Runs the audit scan and applies kind to every selected key, in the
  * scan's order (user, then creation date): exempt users' keys are
- * recorded as exempt; a scan that selects nothing prints "nothing to do".
- * 0, or -1 with err when the scan failed.
+ * recorded as exempt, users the scan skipped (their live state does not
+ * parse) as failed. *selected: how many were selected. 0, or -1 with err
+ * when the scan failed.
  */
 int action_run_selection(struct action_ctx *a, enum key_action_kind kind,
-			 const struct key_selection *sel, struct strbuf *err);
-
-/* CMD_FAILED if an action failed, else CMD_FINDINGS if one was blocked, else CMD_OK. */
-int actions_exit_code(const struct action_ctx *a);
-/*
- * Prints every record: table = nothing more (lines were streamed), json =
- * an array of objects, csv = a header and one row each. 0 / -1.
- */
-int actions_print(const struct action_ctx *a, enum output_format fmt, const struct out_style *st,
-		  FILE *f);
-/* The closing note on stderr: "plan only: nothing was changed; ..." when something was planned. */
-void actions_print_plan_note(const struct action_ctx *a);
-
-/*
- * The command-line side of deactivate, delete and update (cmd_<name>.c
- * declare the options, key_command_run does the rest).
- */
-struct key_command {
-	enum key_action_kind kind;
-	int single_only;	  /* update: --user and --key are required */
-	const char *user;	  /* --user */
-	struct opt_list keys;	  /* --key, repeatable */
-	long long older_than;	  /* --older-than; -1 = not given */
-	long long unused;	  /* --unused (deactivate); -1 = not given */
-	struct opt_list exclude;  /* the audit's exemptions */
-	struct opt_list exempt_paths;
-	struct opt_list exempt_groups;
-	const char *exempt_tag;
-	int jobs;
-	int apply, force;
-	long long in_use_window;
-	struct strbuf tagbuf; /* owns the parsed --exempt-tag */
-	struct org_opts org;  /* deactivate, delete: selectors across accounts */
-};
-void key_command_init(struct key_command *kc, enum key_action_kind kind);
-void key_command_release(struct key_command *kc);
-/* After cli_parse: checks the arguments, runs the actions, prints; a cmd_result. */
-int key_command_run(struct cli *cli, struct key_command *kc);
-/* A whole command (deactivate, delete): cli_parse with opts, key_command_run,
- * key_command_release; a cmd_result. */
-int key_command_main(struct cli *cli, struct key_command *kc, struct option *opts, int argc,
-		     const char **argv);
-/* force_help names the guards --force overrides: delete has one more. */
-#define FORCE_HELP_STATUS "override the in-use and last-working-key guards"
-#define FORCE_HELP_DELETE "override the in-use, Active-key and last-working-key guards"
-#define OPT_KEY_ACTION(kc, force_help)                                                            \
-	{ "apply", 0, OPT_BOOL, &(kc).apply, NULL,                                                 \
-	  "make the changes (without it only the plan is printed)", 0 },                          \
-	{ "force", 0, OPT_BOOL, &(kc).force, NULL, force_help, 0 },                                \
-	{ "in-use-window", 0, OPT_DURATION, &(kc).in_use_window, "DURATION",                       \
-	  "refuse keys used within this (default 24h; 0 turns it off)", 0 }
-
-#define OPT_KEY_EXEMPTIONS(kc)                                                                    \
-	{ "exclude", 0, OPT_STRLIST, &(kc).exclude, "GLOB",                                         \
-	  "exempt users whose name matches (repeatable)", 0 },                                    \
-	{ "exempt-path", 0, OPT_STRLIST, &(kc).exempt_paths, "PREFIX",                              \
-	  "exempt users whose path starts with PREFIX (repeatable)", 0 },                         \
-	{ "exempt-tag", 0, OPT_STRING, &(kc).exempt_tag, "KEY[=VALUE]",                            \
-	  "exempt users with this tag (default iamkeys:exempt=true; 'none' turns it off)", 0 },   \
-	{ "exempt-group", 0, OPT_STRLIST, &(kc).exempt_groups, "GROUP",                             \
-	  "exempt members of this IAM group (repeatable)", 0 },                                   \
-	{ "jobs", 'j', OPT_INT, &(kc).jobs, "N", "concurrent API workers for the scan, lowered while IAM throttles (default 32)", 0 }
+			 const struct key_selection *sel, size_t *selected, struct strbuf *err);
 
 #endif

@@ -17,11 +17,13 @@
  * with a finding, in both sources, so both print the same result.
  */
 #include "core/compat.h"
+#include "aws/msg.h"
 #include "engine/audit.h"
 #include "aws/client.h"
 #include "aws/iam.h"
 #include "core/credreport.h"
 #include "core/timeutil.h"
+#include "engine/userstate.h"
 
 #include <pthread.h>
 
@@ -36,6 +38,7 @@ struct work_user {
 	struct audit_key *keys;
 	size_t nkeys;
 	size_t dropped; /* keys without a finding, counted and released (no --all) */
+	char *skipped;  /* why the user was skipped (AWS sent data that does not parse) */
 	unsigned epoch; /* the pool's epoch when the scan started */
 	int requeued;   /* times put back after throttling */
 };
@@ -90,35 +93,12 @@ void audit_result_release(struct audit_result *r)
 	for (i = 0; i < r->nkeys; i++)
 		audit_key_release(&r->keys[i]);
 	free(r->keys);
-	memset(r, 0, sizeof(*r));
-}
-
-struct aws_client *aws_client_clone(struct aws_client *c, struct strbuf *err)
-{
-	/* the clone borrows c's provider, so temporary credentials are refreshed
-	 * for every worker (c outlives its clones) */
-	struct cred_provider *p = cred_provider_borrow(c->creds);
-	struct aws_client *n;
-
-	if (!p) {
-		strbuf_addstr(err, "cannot share the credentials");
-		return NULL;
+	for (i = 0; i < r->nskipped; i++) {
+		free(r->skipped[i].user);
+		free(r->skipped[i].reason);
 	}
-	n = aws_client_new(p, c->region, c->endpoint_url, NULL, err);
-	if (!n)
-		return NULL;
-	n->getenv_fn = c->getenv_fn;
-	n->getenv_ctx = c->getenv_ctx;
-	n->retry = c->retry;
-	n->now = c->now;
-	aws_client_copy_clock(n, c);
-	n->verbose = c->verbose;
-	return n;
-}
-
-static int is_never(const char *s)
-{
-	return !s || !*s || !strcmp(s, "N/A");
+	free(r->skipped);
+	memset(r, 0, sizeof(*r));
 }
 
 /*
@@ -170,42 +150,38 @@ static void reset_user(struct work_user *w)
 static int scan_user(struct aws_client *c, const struct audit_options *o, struct work_user *w,
 		     unsigned long *calls, struct strbuf *err)
 {
-	struct iam_access_key_page page = { 0 };
+	struct user_state us = USER_STATE_INIT;
 	int active = 0, rc = -1;
 	unsigned any = 0;
 	size_t i;
 	struct strbuf reason = STRBUF_INIT;
 	int exempt;
 
-	(*calls)++;
-	if (iam_list_access_keys(c, w->name, &page, err) < 0) {
+	rc = user_state_read(c, w->name, USER_STATE_KEYS, &us, err);
+	if (rc < 0) {
 		/* deleted since the credential report was made: no keys left */
-		if (w->report && !strcmp(aws_client_last_error_code(c), "NoSuchEntity")) {
+		if (rc == -1 && w->report &&
+		    !strcmp(aws_client_last_error_code(c), "NoSuchEntity")) {
 			strbuf_reset(err);
 			rc = 0;
 		}
 		goto out;
 	}
-	w->keys = xcalloc(page.nkeys ? page.nkeys : 1, sizeof(*w->keys));
-	for (i = 0; i < page.nkeys; i++)
-		if (page.keys[i].status && !strcmp(page.keys[i].status, "Active"))
-			active++;
-	for (i = 0; i < page.nkeys; i++) {
-		const struct iam_access_key *ak = &page.keys[i];
+	rc = -1;
+	w->keys = xcalloc(us.nkeys ? us.nkeys : 1, sizeof(*w->keys));
+	for (i = 0; i < us.nkeys; i++)
+		active += us.keys[i].active;
+	for (i = 0; i < us.nkeys; i++) {
+		struct user_key *uk = &us.keys[i];
 		struct audit_key *k = &w->keys[w->nkeys];
 		const struct cr_key *slot;
 		struct key_facts f;
-		time_t created;
+		int lrc;
 
-		if (!ak->create_date || iso8601_parse(ak->create_date, &created) < 0) {
-			strbuf_addf(err, "ListAccessKeys: key %s of user %s has an invalid CreateDate",
-				    ak->access_key_id ? ak->access_key_id : "?", w->name);
-			goto out;
-		}
 		k->user = xstrdup(w->name);
-		k->key_id = xstrdup_or_null(ak->access_key_id);
-		k->active = ak->status && !strcmp(ak->status, "Active");
-		k->created = created;
+		k->key_id = xstrdup(uk->id);
+		k->active = uk->active;
+		k->created = uk->created;
 		w->nkeys++;
 
 		/*
@@ -216,9 +192,9 @@ static int scan_user(struct aws_client *c, const struct audit_options *o, struct
 		 * 15 minutes at which AWS records last use anyway: then
 		 * asking again would only repeat it.
 		 */
-		slot = report_slot(w->report, created);
+		slot = report_slot(w->report, uk->created);
 		f.active = k->active;
-		f.created = created;
+		f.created = uk->created;
 		f.last_used = slot ? slot->last_used : 0;
 		if (slot && (w->report_fresh ||
 			     !(policy_key_findings(&o->policy, &f, active, o->now) & FINDING_UNUSED))) {
@@ -226,23 +202,14 @@ static int scan_user(struct aws_client *c, const struct audit_options *o, struct
 			k->last_service = xstrdup_or_null(slot->last_used_service);
 			k->last_region = xstrdup_or_null(slot->last_used_region);
 		} else {
-			struct iam_key_last_used lu = { 0 };
-			(*calls)++;
-			if (iam_get_access_key_last_used(c, k->key_id, &lu, err) < 0) {
-				iam_key_last_used_release(&lu);
+			lrc = user_state_read_last_used(c, &us, i, err);
+			if (lrc < 0) {
+				rc = lrc;
 				goto out;
 			}
-			if (!is_never(lu.last_used_date)) {
-				if (iso8601_parse(lu.last_used_date, &k->last_used) < 0) {
-					strbuf_addf(err, "GetAccessKeyLastUsed: invalid LastUsedDate '%s'",
-						    lu.last_used_date);
-					iam_key_last_used_release(&lu);
-					goto out;
-				}
-				k->last_service = is_never(lu.service_name) ? NULL : xstrdup(lu.service_name);
-				k->last_region = is_never(lu.region) ? NULL : xstrdup(lu.region);
-			}
-			iam_key_last_used_release(&lu);
+			k->last_used = uk->last_used;
+			k->last_service = xstrdup_or_null(uk->service);
+			k->last_region = xstrdup_or_null(uk->region);
 		}
 		f.last_used = k->last_used;
 		k->findings = policy_key_findings(&o->policy, &f, active, o->now);
@@ -269,10 +236,16 @@ static int scan_user(struct aws_client *c, const struct audit_options *o, struct
 		set_exempt(w, exempt, reason.buf);
 	rc = 0;
 out:
+	*calls += us.calls;
 	if (rc < 0)
 		reset_user(w);
+	if (rc == USER_STATE_INVALID) {
+		/* fail closed: this user is left out, with the reason, the scan goes on */
+		w->skipped = strbuf_detach(err, NULL);
+		rc = 0;
+	}
 	strbuf_release(&reason);
-	iam_access_key_page_release(&page);
+	user_state_release(&us);
 	return rc;
 }
 
@@ -304,33 +277,25 @@ static void exempt_by(const struct audit_options *o, struct work_user *w,
 static int lookup_user(struct aws_client *c, const struct audit_options *o, struct work_user *w,
 		       unsigned long *calls, struct strbuf *err)
 {
-	struct iam_tag_page tags = { 0 };
-	struct iam_group_page groups = { 0 };
+	struct user_state us = USER_STATE_INIT;
+	unsigned what = (policy_needs_tags(&o->policy) ? USER_STATE_TAGS : 0) |
+			(policy_needs_groups(&o->policy) ? USER_STATE_GROUPS : 0);
 	int rc = -1;
 
-	if (policy_needs_tags(&o->policy)) {
-		(*calls)++;
-		if (iam_list_user_tags(c, w->name, &tags, err) < 0)
-			goto gone;
+	if (user_state_read(c, w->name, what, &us, err) < 0) {
+		/* deleted since its keys were read: so are its keys */
+		if (!strcmp(aws_client_last_error_code(c), "NoSuchEntity")) {
+			strbuf_reset(err);
+			reset_user(w);
+			rc = 0;
+		}
+		goto out;
 	}
-	if (policy_needs_groups(&o->policy)) {
-		(*calls)++;
-		if (iam_list_groups_for_user(c, w->name, &groups, err) < 0)
-			goto gone;
-	}
-	exempt_by(o, w, tags.tags, tags.ntags, groups.group_names, groups.ngroups);
+	exempt_by(o, w, us.tags, us.ntags, us.groups, us.ngroups);
 	rc = 0;
-	goto out;
-gone:
-	/* deleted since its keys were read: so are its keys */
-	if (!strcmp(aws_client_last_error_code(c), "NoSuchEntity")) {
-		strbuf_reset(err);
-		reset_user(w);
-		rc = 0;
-	}
 out:
-	iam_tag_page_release(&tags);
-	iam_group_page_release(&groups);
+	*calls += us.calls;
+	user_state_release(&us);
 	return rc;
 }
 
@@ -359,8 +324,8 @@ static void adapt_limit(struct pool *p, const struct work_user *w, int throttled
 		p->ok_streak = 0;
 	}
 	if (verbose && p->limit != before)
-		fprintf(stderr, "iamkeys: debug: %s: %d concurrent workers\n",
-			throttled ? "throttled" : "no throttling", p->limit);
+		debug("%s: %d concurrent workers", throttled ? "throttled" : "no throttling",
+		      p->limit);
 }
 
 /* The next user to scan (p->lock held), or NULL when there is none left. */
@@ -486,7 +451,7 @@ static int run_pool(struct aws_client *c, const struct audit_options *o, user_ta
 		pthread_cond_broadcast(&p.cond);
 		pthread_mutex_unlock(&p.lock);
 	}
-	/* progress on stderr while the workers run */
+	/* progress while the workers run */
 	for (;;) {
 		size_t done;
 		int stop;
@@ -497,7 +462,7 @@ static int run_pool(struct aws_client *c, const struct audit_options *o, user_ta
 		if (done >= nusers || stop)
 			break;
 		if (o->progress && monotonic_s() - t0 > 1.0) {
-			fprintf(stderr, "\rscanning users: %zu/%zu", done, nusers);
+			o->progress(done, nusers, o->progress_ctx);
 			shown = 1;
 		}
 		aws_sleep_ms(100);
@@ -505,7 +470,7 @@ static int run_pool(struct aws_client *c, const struct audit_options *o, user_ta
 	for (i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
 	if (shown)
-		fprintf(stderr, "\r%*s\r", 40, "");
+		o->progress(0, 0, o->progress_ctx);
 	for (i = 1; i < jobs; i++)
 		if (args[i].client)
 			aws_client_free(args[i].client);
@@ -621,6 +586,14 @@ static void collect(struct audit_result *out, struct work_user *users, size_t n)
 		out->alloc = total;
 	}
 	for (i = 0; i < n; i++) {
+		if (users[i].skipped) {
+			struct audit_skip *sk;
+			ALLOC_GROW(out->skipped, out->nskipped + 1, out->alloc_skipped);
+			sk = &out->skipped[out->nskipped++];
+			sk->user = xstrdup(users[i].name);
+			sk->reason = users[i].skipped;
+			users[i].skipped = NULL;
+		}
 		out->keys_scanned += users[i].dropped;
 		for (j = 0; j < users[i].nkeys; j++)
 			add_key(out, &users[i].keys[j]);
@@ -633,8 +606,10 @@ static void collect(struct audit_result *out, struct work_user *users, size_t n)
 static void release_work(struct work_user *users, size_t n)
 {
 	size_t i;
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		reset_user(&users[i]);
+		free(users[i].skipped);
+	}
 	free(users);
 }
 
@@ -883,8 +858,7 @@ static int audit_report(struct aws_client *c, struct audit_options *o,
 
 	if (fetch_report(c, o, &rep, out, &out->api_calls, &aerr, err) < 0) {
 		if ((aerr.code && !strcmp(aerr.code, "AccessDenied")) || out->report_unparseable) {
-			fprintf(stderr, "iamkeys: warning: the credential report was %s (%s); "
-					"falling back to --source api\n",
+			warning("the credential report was %s (%s); falling back to --source api",
 				out->report_unparseable ? "not readable" : "denied", err->buf);
 			strbuf_reset(err);
 			aws_error_release(&aerr);

@@ -28,9 +28,17 @@ struct audit_key {
 	int is_root;
 };
 
+/* A user left out of the scan: AWS sent data about it that does not parse. */
+struct audit_skip {
+	char *user;
+	char *reason; /* "unparseable LastUsedDate 'x' of key AKIA... (GetAccessKeyLastUsed)" */
+};
+
 struct audit_result {
 	struct audit_key *keys;
 	size_t nkeys, alloc;
+	struct audit_skip *skipped; /* in the order of the scan */
+	size_t nskipped, alloc_skipped;
 	size_t users_scanned;
 	size_t keys_scanned;
 	unsigned findings_count[FINDING_COUNT]; /* by bit index, non-exempt keys */
@@ -56,7 +64,10 @@ struct audit_options {
 	size_t nusers;
 	int user_may_be_missing; /* with users: no such user is skipped, not an error */
 	int all_keys;       /* keep keys without findings in the result */
-	int progress;       /* progress bar on stderr */
+	/* while the workers run, after the first second, every 100 ms: done of total
+	 * users; once more with total 0 when they are finished. NULL = none. */
+	void (*progress)(size_t done, size_t total, void *ctx);
+	void *progress_ctx;
 	time_t now;         /* 0 = AWS's time, read after the first response */
 	long report_timeout_s; /* give up waiting for GenerateCredentialReport */
 };
@@ -69,9 +80,5 @@ struct audit_options {
 int audit_run(struct aws_client *c, const struct audit_options *o, struct audit_result *out,
 	      struct strbuf *err);
 void audit_result_release(struct audit_result *r);
-
-/* A new client with the same configuration, borrowing c's credential
- * provider (one per worker thread; c must outlive it). NULL with err. */
-struct aws_client *aws_client_clone(struct aws_client *c, struct strbuf *err);
 
 #endif

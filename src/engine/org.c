@@ -1,16 +1,16 @@
 /*
  * Many accounts in one run: selection, roles and the account workers.
  *
- * Concurrency: the command says how many accounts run at once (audit:
- * --jobs / --account-jobs, each account with its own pool of
- * --account-jobs workers; users and rotate: --jobs accounts, one worker
+ * Concurrency: the command says how many accounts run at once (audit,
+ * deactivate, delete: --jobs workers in all, --account-jobs or 4 of them
+ * per account; users and rotate: --parallel-accounts accounts, one worker
  * each). Every account has its own clients, connections and retry quota,
  * so an account that is throttled backs off in its own worker while the
  * others go on.
  */
 #include "core/compat.h"
 #include "engine/org.h"
-#include "engine/audit.h"
+#include "aws/msg.h"
 #include "aws/client.h"
 #include "aws/credentials.h"
 #include "aws/iam.h"
@@ -18,52 +18,9 @@
 #include <jansson.h>
 #include <pthread.h>
 
-#define ACCOUNTS_FILE_MAX (1024 * 1024)
-
 void org_opts_release(struct org_opts *o)
 {
 	account_list_release(&o->list);
-}
-
-static int read_accounts_file(const char *path, struct strbuf *out, struct strbuf *err)
-{
-	FILE *f = fopen(path, "re");
-	char buf[8192];
-	size_t n;
-
-	if (!f) {
-		strbuf_addf(err, "cannot read the accounts file '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		strbuf_add(out, buf, n);
-		if (out->len > ACCOUNTS_FILE_MAX) {
-			fclose(f);
-			strbuf_addf(err, "the accounts file '%s' is larger than 1 MiB", path);
-			return -1;
-		}
-	}
-	if (ferror(f)) {
-		fclose(f);
-		strbuf_addf(err, "cannot read the accounts file '%s': %s", path, strerror(errno));
-		return -1;
-	}
-	fclose(f);
-	return 0;
-}
-
-/* IAM role names and paths: letters, digits and +=,.@_- with '/' between path parts. */
-static int role_name_valid(const char *s)
-{
-	size_t len = strlen(s);
-	const char *p;
-
-	if (!len || len > 512 || s[0] == '/' || s[len - 1] == '/')
-		return 0;
-	for (p = s; *p; p++)
-		if (!isalnum((unsigned char)*p) && !strchr("+=,.@_-/", *p))
-			return 0;
-	return !strstr(s, "//");
 }
 
 int org_role_arn(const struct org_opts *o, const char *region, const char *account,
@@ -92,80 +49,6 @@ int org_role_arn(const struct org_opts *o, const char *region, const char *accou
 		p = open + 9;
 	}
 	return 0;
-}
-
-int org_check(struct cli *cli, struct org_opts *o)
-{
-	struct strbuf err = STRBUF_INIT, text = STRBUF_INIT, arn = STRBUF_INIT;
-	int sources = !!o->org + !!o->accounts + !!o->accounts_file;
-	int rc = CMD_USAGE;
-
-	o->enabled = sources > 0;
-	if (sources > 1)
-		return usage_error(cli, "--org, --accounts and --accounts-file do not go together");
-	if (!o->enabled) {
-		const struct {
-			const char *value, *name;
-		} needs_accounts[] = {
-			{ o->role_name, "--role-name" },
-			{ o->role_arn, "--role-arn" },
-			{ o->external_id, "--external-id" },
-			{ o->shard, "--shard" },
-		};
-		size_t i;
-		for (i = 0; i < ARRAY_SIZE(needs_accounts); i++)
-			if (needs_accounts[i].value)
-				return usage_error(cli, "%s needs --org, --accounts or --accounts-file",
-						   needs_accounts[i].name);
-		return -1;
-	}
-	if (o->role_name && o->role_arn)
-		return usage_error(cli, "--role-name and --role-arn do not go together");
-	if (o->role_name && !role_name_valid(o->role_name))
-		return usage_error(cli, "invalid --role-name '%s': a role name (with an optional "
-					"path, e.g. audit/iamkeys)", o->role_name);
-	if (o->role_arn) {
-		if (strncmp(o->role_arn, "arn:", 4) || !strstr(o->role_arn, "{account}") ||
-		    !strstr(o->role_arn, ":role/"))
-			return usage_error(cli, "invalid --role-arn '%s': use a role ARN with "
-						"{account}, e.g. arn:aws:iam::{account}:role/Audit",
-					   o->role_arn);
-		if (org_role_arn(o, NULL, "123456789012", &arn, &err) < 0) {
-			usage_error(cli, "%s", err.buf);
-			goto out;
-		}
-	}
-	if (o->external_id && (strlen(o->external_id) < 2 || strlen(o->external_id) > 1224))
-		return usage_error(cli, "invalid --external-id: 2 to 1224 characters");
-	if ((o->shard && shard_parse(o->shard, &o->sh, &err) < 0) ||
-	    (o->accounts && account_list_parse(&o->list, o->accounts, &err) < 0)) {
-		usage_error(cli, "%s", err.buf);
-		goto out;
-	}
-	if (o->accounts_file) {
-		if (read_accounts_file(o->accounts_file, &text, &err) < 0) {
-			/* no --help hint: the option was right, the file is not */
-			error("%s", err.buf);
-			goto out;
-		}
-		if (account_file_parse(&o->list, text.buf, text.len, o->accounts_file, &err) < 0) {
-			error("%s", err.buf);
-			goto out;
-		}
-		if (!o->list.n) {
-			error("the accounts file '%s' lists no account", o->accounts_file);
-			goto out;
-		}
-	}
-	account_list_sort_unique(&o->list);
-	rc = -1;
-out:
-	if (rc != -1)
-		account_list_release(&o->list);
-	strbuf_release(&err);
-	strbuf_release(&text);
-	strbuf_release(&arn);
-	return rc;
 }
 
 /* Organizations ListAccounts */
@@ -319,14 +202,8 @@ static struct aws_client *account_client(const struct org_pool *p, const char *a
 	}
 	aws_credentials_release(&probe);
 	c = aws_client_new(prov, caller->region, caller->endpoint_url, NULL, err);
-	if (!c)
-		return NULL;
-	c->getenv_fn = caller->getenv_fn;
-	c->getenv_ctx = caller->getenv_ctx;
-	c->retry = caller->retry;
-	c->now = caller->now;
-	aws_client_copy_clock(c, caller);
-	c->verbose = caller->verbose;
+	if (c)
+		aws_client_copy_settings(c, caller);
 	return c;
 }
 
@@ -361,32 +238,23 @@ static void *account_worker(void *arg)
 	return NULL;
 }
 
-int org_run(struct cli *cli, const struct org_opts *o, int parallel, org_account_fn fn,
-	    void *ctx, struct org_run *run)
+int org_run(struct aws_client *caller, const struct org_opts *o, int parallel, org_account_fn fn,
+	    void *ctx, struct org_run *run, struct strbuf *err)
 {
 	struct account_list sel = { 0 };
 	struct sts_caller_identity id = { 0 };
-	struct strbuf err = STRBUF_INIT;
 	struct org_pool pool;
-	struct aws_client *caller;
 	pthread_t *th = NULL;
 	size_t i, before, inactive = 0;
 	int started = 0, rc = -1;
 
 	memset(run, 0, sizeof(*run));
-	caller = cli_client(cli);
-	if (!caller)
+	if (sts_get_caller_identity(caller, &id, err) < 0)
 		goto out;
-	if (sts_get_caller_identity(caller, &id, &err) < 0) {
-		error("%s", err.buf);
-		goto out;
-	}
 	run->caller_account = xstrdup_or_null(id.account);
 	if (o->org) {
-		if (list_org_accounts(caller, &sel, &inactive, &err) < 0) {
-			error("%s", err.buf);
+		if (list_org_accounts(caller, &sel, &inactive, err) < 0)
 			goto out;
-		}
 		account_list_sort_unique(&sel);
 	} else {
 		for (i = 0; i < o->list.n; i++)
@@ -435,24 +303,6 @@ out:
 	free(th);
 	account_list_release(&sel);
 	sts_caller_identity_release(&id);
-	strbuf_release(&err);
-	return rc;
-}
-
-void org_report_failures(const struct org_run *run)
-{
-	size_t i;
-	for (i = 0; i < run->n; i++)
-		if (run->accounts[i].failed)
-			error("account %s: %s", run->accounts[i].id, run->accounts[i].error.buf);
-}
-
-int org_exit_code(const struct org_run *run, int rc)
-{
-	if (run->nfailed && run->nfailed == run->n)
-		return CMD_FAILED;
-	if (run->nfailed)
-		return CMD_PARTIAL;
 	return rc;
 }
 
@@ -467,15 +317,6 @@ void org_run_release(struct org_run *run, void (*free_result)(void *))
 	free(run->accounts);
 	free(run->caller_account);
 	memset(run, 0, sizeof(*run));
-}
-
-struct out_column *org_columns(const struct out_column *cols, size_t n)
-{
-	struct out_column *all = xcalloc(n + 1, sizeof(*all));
-	all[0].key = "AccountId";
-	all[0].title = "ACCOUNT";
-	memcpy(all + 1, cols, n * sizeof(*cols));
-	return all;
 }
 
 json_t *org_failed_json(const struct org_run *run)

@@ -9,8 +9,9 @@
  * pool of account workers. One account's failure is that account's error
  * line; the others go on.
  */
-#include "cmd/cli.h"
+#include <jansson.h>
 #include "core/shard.h"
+#include "core/strbuf.h"
 
 struct aws_client;
 
@@ -18,7 +19,7 @@ struct aws_client;
 #define ORG_SESSION_NAME "iamkeys"
 
 struct org_opts {
-	/* the options (OPT_ORG) */
+	/* the options (OPT_ORG in cmd/orgcmd.h) */
 	int org;
 	const char *accounts;
 	const char *accounts_file;
@@ -26,26 +27,12 @@ struct org_opts {
 	const char *role_arn; /* a template with {account} */
 	const char *external_id;
 	const char *shard;
-	/* filled by org_check */
+	/* filled by org_check (cmd/orgcmd.h) */
 	int enabled;		  /* one of --org, --accounts, --accounts-file */
 	struct shard sh;	  /* count 0 = no --shard */
 	struct account_list list; /* --accounts / --accounts-file */
 };
 
-#define OPT_ORG(o)                                                                                  \
-	{ "org", 0, OPT_BOOL, &(o).org, NULL, "every ACTIVE account of the organization (run from the management account)", 0 }, \
-	{ "accounts", 0, OPT_STRING, &(o).accounts, "ID,...", "these accounts (12-digit ids, comma-separated)", 0 }, \
-	{ "accounts-file", 0, OPT_STRING, &(o).accounts_file, "FILE", "the accounts in FILE (one id a line, # comments)", 0 }, \
-	{ "role-name", 0, OPT_STRING, &(o).role_name, "NAME", "role assumed in each account (default " ORG_DEFAULT_ROLE ")", 0 }, \
-	{ "role-arn", 0, OPT_STRING, &(o).role_arn, "TEMPLATE", "role ARN with {account}, instead of --role-name", 0 }, \
-	{ "external-id", 0, OPT_STRING, &(o).external_id, "ID", "ExternalId for AssumeRole", 0 }, \
-	{ "shard", 0, OPT_STRING, &(o).shard, "I/N", "only shard I of N of the accounts (a stable hash of the id)", 0 }
-
-/*
- * Checks the options before any AWS call and reads --accounts-file.
- * Returns -1 to go on (as cli_parse), or CMD_USAGE after printing one line.
- */
-int org_check(struct cli *cli, struct org_opts *o);
 void org_opts_release(struct org_opts *o);
 
 /* The role ARN for an account (partition from the region). 0 / -1 with err. */
@@ -77,21 +64,15 @@ typedef int (*org_account_fn)(void *ctx, struct aws_client *c, struct org_accoun
 /*
  * Selects the accounts (ListAccounts, every page, ACTIVE only; or the
  * given ids), sorted, duplicates dropped, --shard applied, and runs fn for
- * each, `parallel` accounts at once. 0 when the accounts ran (some may have
- * failed: run->nfailed), -1 after printing the error when no account could
- * be run (no credentials, ListAccounts or GetCallerIdentity failed).
+ * each, `parallel` accounts at once, with clients made from caller. 0 when
+ * the accounts ran (some may have failed: run->nfailed), -1 with err when
+ * no account could be run (ListAccounts or GetCallerIdentity failed).
  */
-int org_run(struct cli *cli, const struct org_opts *o, int parallel, org_account_fn fn,
-	    void *ctx, struct org_run *run);
-/* One "iamkeys: error: account ID: ..." line per failed account, in account order. */
-void org_report_failures(const struct org_run *run);
-/* CMD_FAILED when every account failed, CMD_PARTIAL when some did, else rc. */
-int org_exit_code(const struct org_run *run, int rc);
+int org_run(struct aws_client *caller, const struct org_opts *o, int parallel, org_account_fn fn,
+	    void *ctx, struct org_run *run, struct strbuf *err);
 /* free_result (may be NULL) is called for every non-NULL result. */
 void org_run_release(struct org_run *run, void (*free_result)(void *));
 
-/* {"AccountId", "ACCOUNT"} followed by cols[0..n). Caller frees. */
-struct out_column *org_columns(const struct out_column *cols, size_t n);
 /* [{"AccountId": ..., "Error": ...}] of the failed accounts (new reference). */
 json_t *org_failed_json(const struct org_run *run);
 

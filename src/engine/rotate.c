@@ -8,12 +8,14 @@
  * does not work; if verification or delivery fails, the new key is deleted
  * at once (its secret is gone with this process) and the intent mark
  * dropped. A run that dies between CreateAccessKey and "tag delivered" leaves
- * the intent mark: the next run deletes the key created after it and starts
- * again. At no point is the old key touched before the new one has been
+ * the intent mark: once its lease has passed, a later run asks the sink which
+ * key it holds and adopts that key, or deletes the key the sink proves it
+ * does not hold (docs/safety.md). At no point is the old key touched before the new one has been
  * delivered and recorded, so a user always keeps a working key.
  */
 #include "core/compat.h"
 #include "engine/rotate.h"
+#include "engine/userstate.h"
 #include "aws/client.h"
 #include "aws/iam.h"
 #include "core/timeutil.h"
@@ -56,80 +58,97 @@ static void live_release(struct live_user *u)
 	u->rotation_tag = NULL;
 }
 
-static int is_na(const char *s)
-{
-	return !s || !*s || !strcmp(s, "N/A");
-}
-
-/* GetAccessKeyLastUsed for every key read so far. */
-static int read_last_used(struct aws_client *c, struct live_user *u, struct strbuf *err)
+/*
+ * The live state comes from engine/userstate.c, the one reader of a user's
+ * keys and tags: a date AWS sent that does not parse fails the read (the
+ * user is skipped, nothing changed), never "never used".
+ */
+static int from_state(struct live_user *u, struct user_state *st, unsigned what)
 {
 	size_t i;
-	for (i = 0; i < u->nkeys; i++) {
-		struct live_key *k = &u->keys[i];
-		struct iam_key_last_used lu = { 0 };
-		if (iam_get_access_key_last_used(c, k->id, &lu, err) < 0) {
-			iam_key_last_used_release(&lu);
-			return -1;
+	if (what & USER_STATE_KEYS) {
+		u->keys = xcalloc(st->nkeys + 1, sizeof(*u->keys));
+		for (i = 0; i < st->nkeys; i++) {
+			struct live_key *k = &u->keys[i];
+			const struct user_key *sk = &st->keys[i];
+			k->id = xstrdup(sk->id);
+			k->active = sk->active;
+			k->created = sk->created;
+			k->last_used = sk->last_used;
+			k->service = xstrdup_or_null(sk->service);
+			k->region = xstrdup_or_null(sk->region);
 		}
-		if (is_na(lu.last_used_date) || iso8601_parse(lu.last_used_date, &k->last_used) < 0)
-			k->last_used = 0;
-		free(k->service);
-		free(k->region);
-		k->service = is_na(lu.service_name) ? NULL : xstrdup(lu.service_name);
-		k->region = is_na(lu.region) ? NULL : xstrdup(lu.region);
-		iam_key_last_used_release(&lu);
+		u->nkeys = st->nkeys;
+	}
+	if (what & USER_STATE_TAGS) {
+		const char *main = NULL, *new_id = NULL;
+		/* the tags move over: st no longer owns them */
+		u->tags.tags = st->tags;
+		u->tags.ntags = st->ntags;
+		st->tags = NULL;
+		st->ntags = 0;
+		for (i = 0; i < u->tags.ntags; i++) {
+			const char *v = u->tags.tags[i].value ? u->tags.tags[i].value : "";
+			if (!strcmp(u->tags.tags[i].key, ROTATION_TAG))
+				main = v;
+			else if (!strcmp(u->tags.tags[i].key, ROTATION_NEW_TAG) && *v)
+				new_id = v;
+		}
+		u->rotation_tag = rotation_tag_join(main, new_id);
 	}
 	return 0;
+}
+
+static int read_state(struct aws_client *c, struct live_user *u, unsigned what, struct strbuf *err)
+{
+	struct user_state st = USER_STATE_INIT;
+	int rc = user_state_read(c, u->name, what, &st, err);
+	if (rc == 0)
+		from_state(u, &st, what);
+	user_state_release(&st);
+	return rc < 0 ? -1 : 0;
 }
 
 /* ListAccessKeys (+ GetAccessKeyLastUsed for each key when with_use). */
 static int read_keys(struct aws_client *c, struct live_user *u, int with_use, struct strbuf *err)
 {
-	struct iam_access_key_page page = { 0 };
-	size_t i;
-	int rc = -1;
+	return read_state(c, u, USER_STATE_KEYS | (with_use ? USER_STATE_LAST_USED : 0), err);
+}
 
-	if (iam_list_access_keys(c, u->name, &page, err) < 0)
-		goto out;
-	u->keys = xcalloc(page.nkeys + 1, sizeof(*u->keys));
-	for (i = 0; i < page.nkeys; i++) {
-		struct live_key *k = &u->keys[u->nkeys];
-		if (!page.keys[i].create_date || iso8601_parse(page.keys[i].create_date, &k->created) < 0) {
-			strbuf_addf(err, "ListAccessKeys: invalid CreateDate for a key of %s", u->name);
-			goto out;
-		}
-		k->id = xstrdup(page.keys[i].access_key_id);
-		k->active = page.keys[i].status && !strcmp(page.keys[i].status, "Active");
-		u->nkeys++;
+/* GetAccessKeyLastUsed of every key read so far. */
+static int read_last_used(struct aws_client *c, struct live_user *u, struct strbuf *err)
+{
+	struct user_state st = USER_STATE_INIT;
+	size_t i;
+	int rc = 0;
+
+	st.user = xstrdup(u->name);
+	st.keys = xcalloc(u->nkeys + 1, sizeof(*st.keys));
+	st.nkeys = u->nkeys;
+	for (i = 0; i < u->nkeys; i++)
+		st.keys[i].id = xstrdup(u->keys[i].id);
+	for (i = 0; i < u->nkeys && !rc; i++) {
+		struct live_key *k = &u->keys[i];
+		rc = user_state_read_last_used(c, &st, i, err);
+		if (rc)
+			break;
+		k->last_used = st.keys[i].last_used;
+		free(k->service);
+		free(k->region);
+		k->service = xstrdup_or_null(st.keys[i].service);
+		k->region = xstrdup_or_null(st.keys[i].region);
 	}
-	if (with_use && read_last_used(c, u, err) < 0)
-		goto out;
-	rc = 0;
-out:
-	iam_access_key_page_release(&page);
-	return rc;
+	user_state_release(&st);
+	return rc < 0 ? -1 : 0;
 }
 
 static int read_tags(struct aws_client *c, struct live_user *u, struct strbuf *err)
 {
-	const char *main = NULL, *new_id = NULL;
-	size_t i;
 	iam_tag_page_release(&u->tags);
 	memset(&u->tags, 0, sizeof(u->tags));
 	free(u->rotation_tag);
 	u->rotation_tag = NULL;
-	if (iam_list_user_tags(c, u->name, &u->tags, err) < 0)
-		return -1;
-	for (i = 0; i < u->tags.ntags; i++) {
-		const char *v = u->tags.tags[i].value ? u->tags.tags[i].value : "";
-		if (!strcmp(u->tags.tags[i].key, ROTATION_TAG))
-			main = v;
-		else if (!strcmp(u->tags.tags[i].key, ROTATION_NEW_TAG) && *v)
-			new_id = v;
-	}
-	u->rotation_tag = rotation_tag_join(main, new_id);
-	return 0;
+	return read_state(c, u, USER_STATE_TAGS, err);
 }
 
 static const struct live_key *live_find(const struct live_user *u, const char *id)
@@ -335,13 +354,18 @@ int rotate_verify_key(struct aws_client *c, const char *user, const struct aws_c
  * itself right after the first delivery, before "delivered" is recorded
  * (as IAMKEYS_TEST_CRASH_AFTER does after a mutating call).
  */
+/* A test build's crash point (IAMKEYS_TEST_CRASH_AT); nothing in make release. */
 static void test_crash_at(const char *point)
 {
+#ifdef IAMKEYS_TESTING
 	const char *v = getenv("IAMKEYS_TEST_CRASH_AT");
 	if (v && !strcmp(v, point)) {
 		fflush(stdout);
 		raise(SIGKILL);
 	}
+#else
+	(void)point;
+#endif
 }
 
 struct exec_ctx {

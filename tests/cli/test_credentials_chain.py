@@ -151,6 +151,16 @@ class CredentialsChainTest(CliTestCase):
             "arn:aws:sts::%s:assumed-role/%s/" % (account, role_name)), call)
         self.assertTrue(call["signature_ok"], call)
 
+    def test_config_over_its_limit_is_an_error(self):
+        # the region is read from ~/.aws/config even with keys in the environment: a file
+        # over 1 MiB is refused, never read cut short
+        self.config("[default]\n# " + "x" * (1 << 20) + "\nregion = eu-west-1\n")
+        res = run(["users"], self.emu.env(HOME=self.home), stdin="")
+        self.assertRc(res, 1)
+        self.assertEqual(res.err, "iamkeys: error: cannot read '%s': larger than 1048576 bytes\n"
+                         % os.path.join(self.home, ".aws", "config"))
+        self.assertEqual(self.calls(), [])
+
     # ------------------------------------------------------------------ roles
 
     def test_role_in_same_account(self):

@@ -476,6 +476,54 @@ class RotateSelfTest(RotateBase):
         self.assertTrue(aws.json["Arn"].endswith(":user/ops"), aws)
 
 
+    def self_setup(self):
+        self.emu.load(fixtures.admin_fixture(extra_users=[
+            user("ops", [key("ops", 100, last_used_days=1)], allow=["*"])]))
+        self.emu.reset_calls()
+        home = tempfile.mkdtemp()
+        os.makedirs(os.path.join(home, ".aws"))
+        cred = os.path.join(home, ".aws", "credentials")
+        before = "[ops]\naws_access_key_id = %s\naws_secret_access_key = %s\n" % (
+            KID("ops"), fixtures.secret_for("ops"))
+        with open(cred, "w") as f:
+            f.write(before)
+        env = self.emu.env(AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None, HOME=home)
+        return env, cred, before
+
+    def test_self_outcome_unknown_deletes_the_lost_key(self):
+        # CreateAccessKey is carried out, then the reply is lost: the key whose secret is
+        # lost is found and deleted, the profile and the old key are untouched
+        env, cred, before = self.self_setup()
+        self.emu.fault(action="CreateAccessKey", kind="truncate")
+        res = run(["rotate", "--self", "--profile", "ops", "--apply"], env)
+        self.assertRc(res, 1)
+        self.assertEqual(len(res.err.splitlines()), 1, res)
+        self.assertRegex(res.err, r"^iamkeys: error: CreateAccessKey.*; AWS did create "
+                                  r"AKIA[A-Z0-9]{16}, whose secret is lost: deleted it\n$")
+        ops = users_of(self.emu)["ops"]
+        self.assertEqual([(k["id"], k["status"]) for k in ops["keys"]], [(KID("ops"), "Active")])
+        with open(cred) as f:
+            self.assertEqual(f.read(), before)
+        calls = [c["action"] for c in self.emu.calls()]
+        self.assertEqual(calls.count("CreateAccessKey"), 1)  # never re-sent
+        self.assertEqual(calls[-3:], ["CreateAccessKey", "ListAccessKeys", "DeleteAccessKey"])
+
+    def test_self_with_two_keys_is_blocked(self):
+        env, cred, before = self.self_setup()
+        self.emu.iam("CreateAccessKey", UserName="ops")
+        self.emu.reset_calls()
+        res = run(["rotate", "--self", "--profile", "ops", "--apply"], env)
+        self.assertRc(res, 3)
+        self.assertEqual(res.out, "")
+        self.assertEqual(len(res.err.splitlines()), 1, res)
+        # the key the profile holds is never the one suggested for deletion
+        self.assertIn("ops already has 2 access keys: ", res.err)
+        self.assertNotIn("--key %s)" % KID("ops"), res.err)
+        self.assertEqual([c for c in self.emu.calls() if c["action"] == "CreateAccessKey"], [])
+        with open(cred) as f:
+            self.assertEqual(f.read(), before)
+
+
 class CrashMatrixTest(RotateBase):
     """rotate --apply on 20 users, SIGKILLed right after the k-th mutating call, for every
     k; then re-run to completion. Every user ends with exactly one Active key, the one in

@@ -827,8 +827,11 @@ class Emulator:
         if lu:
             if isinstance(lu, str):
                 lu = {"date": lu}
-            last = {"date": trunc(parse_date(lu["date"], now)),
+            last = {"date": trunc(parse_date(lu.get("date", "-1d"), now)),
                     "service": lu.get("service", "iam"), "region": lu.get("region", "us-east-1")}
+            if "raw_date" in lu:
+                # GetAccessKeyLastUsed sends this text as LastUsedDate (a malformed date)
+                last["raw_date"] = lu["raw_date"]
         return Key(kid, k.get("secret") or derived_secret(kid), status,
                    trunc(parse_date(k.get("create_date", "-1d"), now)), last, user, acc)
 
@@ -1807,7 +1810,7 @@ def iam_get_access_key_last_used(emu, ctx):
     emu.authorize(ctx, k.user.arn if k.user else "arn:aws:iam::%s:root" % acc.id)
     if k.last_used:
         lu = [("Region", k.last_used["region"]),
-              ("LastUsedDate", emu.fmt_date(k.last_used["date"])),
+              ("LastUsedDate", k.last_used.get("raw_date") or emu.fmt_date(k.last_used["date"])),
               ("ServiceName", k.last_used["service"])]
     else:
         lu = [("Region", "N/A"), ("ServiceName", "N/A")]

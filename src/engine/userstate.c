@@ -1,0 +1,224 @@
+/*
+ * A user's live state: the four IAM reads, their dates parsed once, and
+ * unparseable data refused (see userstate.h).
+ */
+#include "core/compat.h"
+#include "engine/userstate.h"
+#include "aws/client.h"
+#include "aws/iam.h"
+#include "core/timeutil.h"
+
+static void key_release(struct user_key *k)
+{
+	free(k->id);
+	free(k->status);
+	free(k->service);
+	free(k->region);
+}
+
+static void keys_release(struct user_state *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->nkeys; i++)
+		key_release(&st->keys[i]);
+	FREE_AND_NULL(st->keys);
+	st->nkeys = 0;
+}
+
+static void tags_release(struct user_state *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->ntags; i++) {
+		free(st->tags[i].key);
+		free(st->tags[i].value);
+	}
+	FREE_AND_NULL(st->tags);
+	st->ntags = 0;
+	st->rotation_value = NULL;
+	memset(&st->rotation, 0, sizeof(st->rotation));
+	st->rotation_valid = false;
+}
+
+static void groups_release(struct user_state *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->ngroups; i++)
+		free(st->groups[i]);
+	FREE_AND_NULL(st->groups);
+	st->ngroups = 0;
+}
+
+void user_state_release(struct user_state *st)
+{
+	if (!st)
+		return;
+	keys_release(st);
+	tags_release(st);
+	groups_release(st);
+	free(st->user);
+	memset(st, 0, sizeof(*st));
+}
+
+/* A date AWS sent: parsed, or USER_STATE_INVALID naming the field. */
+static int parse_date(const char *value, const char *field, const char *action,
+		      const char *key_id, time_t *out, struct strbuf *err)
+{
+	if (value && !iso8601_parse(value, out))
+		return 0;
+	if (value)
+		strbuf_addf(err, "unparseable %s '%.64s' of key %s (%s)", field, value, key_id,
+			    action);
+	else
+		strbuf_addf(err, "no %s for key %s (%s)", field, key_id, action);
+	return USER_STATE_INVALID;
+}
+
+static int read_keys(struct aws_client *c, struct user_state *st, struct strbuf *err)
+{
+	struct iam_access_key_page page = { 0 };
+	size_t i;
+	int rc;
+
+	keys_release(st);
+	st->calls++;
+	if (iam_list_access_keys(c, st->user, &page, err) < 0)
+		return -1;
+	st->keys = xcalloc(page.nkeys + 1, sizeof(*st->keys));
+	for (i = 0; i < page.nkeys; i++) {
+		struct iam_access_key *ak = &page.keys[i];
+		struct user_key *k = &st->keys[st->nkeys];
+
+		rc = parse_date(ak->create_date, "CreateDate", "ListAccessKeys", ak->access_key_id,
+				&k->created, err);
+		if (rc < 0)
+			goto fail;
+		k->id = ak->access_key_id;
+		k->status = ak->status;
+		ak->access_key_id = ak->status = NULL; /* moved */
+		k->active = k->status && !strcmp(k->status, "Active");
+		st->nkeys++;
+	}
+	iam_access_key_page_release(&page);
+	return 0;
+fail:
+	iam_access_key_page_release(&page);
+	keys_release(st);
+	return rc;
+}
+
+int user_state_read_last_used(struct aws_client *c, struct user_state *st, size_t i,
+			      struct strbuf *err)
+{
+	struct user_key *k = &st->keys[i];
+	struct iam_key_last_used lu = { 0 };
+	int rc = 0;
+
+	FREE_AND_NULL(k->service);
+	FREE_AND_NULL(k->region);
+	k->last_used = 0;
+	k->last_used_read = false;
+	st->calls++;
+	if (iam_get_access_key_last_used(c, k->id, &lu, err) < 0)
+		return -1;
+	if (lu.last_used_date) {
+		rc = parse_date(lu.last_used_date, "LastUsedDate", "GetAccessKeyLastUsed", k->id,
+				&k->last_used, err);
+		if (rc < 0)
+			goto out;
+		k->service = lu.service_name;
+		k->region = lu.region;
+		lu.service_name = lu.region = NULL; /* moved */
+	}
+	k->last_used_read = true;
+out:
+	iam_key_last_used_release(&lu);
+	return rc;
+}
+
+static void find_rotation_tag(struct user_state *st)
+{
+	struct strbuf perr = STRBUF_INIT;
+	size_t i;
+
+	for (i = 0; i < st->ntags; i++)
+		if (!strcmp(st->tags[i].key, ROTATION_TAG))
+			st->rotation_value = st->tags[i].value ? st->tags[i].value : "";
+	if (st->rotation_value)
+		st->rotation_valid = !rotation_tag_parse(st->rotation_value, &st->rotation, &perr);
+	strbuf_release(&perr);
+}
+
+/* A part about to be read again: released, and the call counted. */
+static void reread(struct user_state *st, void (*release)(struct user_state *))
+{
+	release(st);
+	st->calls++;
+}
+
+/* ListUserTags and ListGroupsForUser: the merged pages, moved into st. */
+static int read_tags_groups(struct aws_client *c, struct user_state *st, unsigned what,
+			    struct strbuf *err)
+{
+	struct iam_tag_page tags = { 0 };
+	struct iam_group_page groups = { 0 };
+
+	if (what & USER_STATE_TAGS) {
+		reread(st, tags_release);
+		if (iam_list_user_tags(c, st->user, &tags, err) < 0)
+			return -1;
+		st->tags = tags.tags, st->ntags = tags.ntags;
+		find_rotation_tag(st);
+	}
+	if (what & USER_STATE_GROUPS) {
+		reread(st, groups_release);
+		if (iam_list_groups_for_user(c, st->user, &groups, err) < 0)
+			return -1;
+		st->groups = groups.group_names, st->ngroups = groups.ngroups;
+	}
+	return 0;
+}
+
+int user_state_read(struct aws_client *c, const char *user, unsigned what, struct user_state *st,
+		    struct strbuf *err)
+{
+	size_t i;
+	int rc;
+
+	if (!st->user)
+		st->user = xstrdup(user);
+	if (what & (USER_STATE_KEYS | USER_STATE_LAST_USED)) {
+		rc = read_keys(c, st, err);
+		if (rc < 0)
+			return rc;
+	}
+	for (i = 0; (what & USER_STATE_LAST_USED) && i < st->nkeys; i++) {
+		rc = user_state_read_last_used(c, st, i, err);
+		if (rc < 0) {
+			keys_release(st);
+			return rc;
+		}
+	}
+	return read_tags_groups(c, st, what, err);
+}
+
+const struct user_key *user_state_find_key(const struct user_state *st, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < st->nkeys; i++)
+		if (!strcmp(st->keys[i].id, id))
+			return &st->keys[i];
+	return NULL;
+}
+
+void user_state_keys_summary(struct strbuf *out, const struct user_state *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->nkeys; i++)
+		strbuf_addf(out, "%s%s:%s", i ? "," : "", st->keys[i].id,
+			    st->keys[i].active ? "Active" : "Inactive");
+}
