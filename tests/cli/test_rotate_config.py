@@ -41,6 +41,8 @@ class DefaultConfig(CliTestCase):
         return path
 
     def conf(self, where):
+        # the sink's directory exists: a missing one blocks the user (preflight)
+        os.makedirs(os.path.join(self.tmp, where), exist_ok=True)
         return "[default]\nto = file:%s/{user}.json\n" % os.path.join(self.tmp, where)
 
     def rotate(self, *args, xdg=True):
