@@ -692,7 +692,11 @@ static void apply_user(const struct exec_ctx *x, struct live_user *u, struct rot
 		int rc;
 
 		if (stop_requested(x->o)) {
-			/* between steps: every step so far is complete, the next is not begun */
+			/* between steps: every step so far is complete, the next is not begun.
+			 * This run's intent mark without its key means nothing: drop it (if it
+			 * is still ours), or later runs would wait out its lease. */
+			if (intent_ms > 0 && a->kind == ROT_CREATE)
+				clean_up_after_intent(c, u->name, NULL, expect_tag, 0, &st->detail);
 			for (; i < ru->nsteps; i++) {
 				ru->steps[i].state = STEP_SKIPPED;
 				strbuf_addstr(&ru->steps[i].detail, "not started: the run was stopped");

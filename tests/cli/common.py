@@ -41,3 +41,23 @@ class CliTestCase(unittest.TestCase):
         for s in secrets:
             self.assertNotIn(s, res.out)
             self.assertNotIn(s, res.err)
+
+
+def tag_of(u, name):
+    """The value of the tag name of a user of the emulator's state dump, or None."""
+    tags = u["tags"]
+    if isinstance(tags, dict):
+        return tags.get(name)
+    for t in tags:
+        if t["Key"] == name:
+            return t["Value"]
+    return None
+
+
+def rotation_tag(u):
+    """The logical rotation value: iamkeys:rotation with iamkeys:rotation-new's key put back."""
+    main, new = tag_of(u, "iamkeys:rotation"), tag_of(u, "iamkeys:rotation-new")
+    if main is None or not new:
+        return main
+    head, _, t = main.rpartition(" t=")
+    return "%s new=%s t=%s" % (head, new, t)

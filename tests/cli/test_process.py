@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 import time
 
-from tests.cli.common import BINARY, CliTestCase, run
+from tests.cli.common import BINARY, CliTestCase, rotation_tag, run
 from tests.emulator import fixtures
 from tests.emulator.fixtures import key
 from tests.emulator.harness import Emulator
@@ -29,14 +29,6 @@ def users_of(emu):
     return {u["name"]: u for u in emu.state()["accounts"][0]["users"]}
 
 
-def rotation_tag(u):
-    tags = u["tags"]
-    if isinstance(tags, dict):
-        return tags.get("iamkeys:rotation")
-    for t in tags:
-        if t["Key"] == "iamkeys:rotation":
-            return t["Value"]
-    return None
 
 
 class ProcessBase(CliTestCase):

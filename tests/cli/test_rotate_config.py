@@ -85,6 +85,7 @@ class DefaultConfig(CliTestCase):
         self.write(os.path.join(self.xdg, "iamkeys"), "[default\n")  # bad: never read
         other = self.write(os.path.join(self.tmp, "other"), self.conf("explicit"))
         self.assertSink(self.rotate("--config", other), "explicit")
+        os.makedirs(os.path.join(self.tmp, "cli"))
         self.assertSink(self.rotate("--to", "file:%s/cli/{user}.json" % self.tmp), "cli")
 
     def test_a_bad_file_is_one_line_and_exit_2(self):
