@@ -197,6 +197,30 @@ class LocalLockTest(LockBase):
         self.assertEqual(res.err, "")
         self.assertRc(self.finish(first), 0)
 
+    def test_self_rotation_takes_the_lock(self):
+        import fcntl
+        home = tempfile.mkdtemp()
+        os.makedirs(os.path.join(home, ".aws"))
+        with open(os.path.join(home, ".aws", "credentials"), "w") as f:
+            f.write("[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n"
+                    % (fixtures.ADMIN_KEY_ID, fixtures.ADMIN_SECRET))
+        lock = open(os.path.join(self.emu.lock_dir, "account-%s.lock" % ACCOUNT), "w")
+        self.addCleanup(lock.close)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        lock.write("pid=9 host=h since=2026-01-01T00:00:00Z command=create\n")
+        lock.flush()
+        env = self.emu.env(home=home, AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None)
+        res = run(["rotate", "--self", "--apply"], env)
+        self.assertRc(res, 5)
+        self.assertEqual(res.err, "iamkeys: error: another iamkeys run holds the lock for "
+                                  "account %s since 2026-01-01T00:00:00Z (pid 9, host h)\n"
+                         % ACCOUNT)
+        self.assertNotIn("iam:CreateAccessKey", self.emu.counters())
+        fcntl.flock(lock, fcntl.LOCK_UN)
+        res = run(["rotate", "--self", "--apply"], env)
+        self.assertRc(res, 0)
+        self.assertEqual(self.emu.counters().get("iam:CreateAccessKey"), 1)
+
     def test_lock_options_are_checked_before_any_call(self):
         self.emu.reset_calls()
         for args, msg in (
