@@ -5,6 +5,7 @@ output of every finished user already out."""
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -60,14 +61,29 @@ class ProcessBase(CliTestCase):
 
 
 
+def binary_for_nobody():
+    """A copy of the binary that NOBODY may run: the checkout may sit in a directory
+    only its owner can enter (a fresh CI clone in a 0700 mktemp directory)."""
+    d = tempfile.mkdtemp()
+    os.chmod(d, 0o755)
+    copy = os.path.join(d, "iamkeys")
+    shutil.copy2(BINARY, copy)
+    os.chmod(copy, 0o755)
+    return d, copy
+
+
 class HardeningTest(ProcessBase):
     def test_not_dumpable_no_core_and_every_descriptor_close_on_exec(self):
         # a run as an ordinary user, caught while it waits for a slow ListUsers
         home = tempfile.mkdtemp()
         os.chmod(home, 0o755)
         self.emu.fault("ListUsers", kind="slow", delay_ms=3000, count=1)
-        p = self.popen(["users"], env=self.emu.env(home=home), user=NOBODY, group=NOBODY,
-                       extra_groups=[])
+        bindir, copy = binary_for_nobody()
+        self.addCleanup(shutil.rmtree, bindir, True)
+        p = subprocess.Popen([copy, "users"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, env=self.emu.env(home=home), user=NOBODY, group=NOBODY,
+                             extra_groups=[])
+        self.addCleanup(lambda: p.poll() is None and (p.kill(), p.communicate()))
         time.sleep(1.0)
         self.assertIsNone(p.poll())
         proc = "/proc/%d" % p.pid
