@@ -71,9 +71,10 @@ check: layers $(BUILD)/iamkeys $(UNIT_BINS) $(BUILD)/tests/release/test_release_
 layers:
 	@scripts/check_layers.sh
 
-# The installed binary: no test knobs.
+# The installed binary: no test knobs (`make install` installs this one).
+RELEASE_BUILD ?= build-release
 release:
-	$(MAKE) BUILD=build-release IAMKEYS_TESTING=0 all
+	$(MAKE) BUILD=$(RELEASE_BUILD) IAMKEYS_TESTING=0 SANITIZE= all
 
 # The sources with test knobs, built as a release build is, in a unit test that
 # proves they ignore the knobs (tests/release/test_release_knobs.c).
@@ -130,7 +131,7 @@ UNITS          := iamkeys-audit.service iamkeys-audit.timer iamkeys-rotate.servi
 EXAMPLES       := rotate.conf environment cron.d-iamkeys
 GENDOC         := $(PYTHON) scripts/gendoc.py --binary $(BUILD)/iamkeys
 
-.PHONY: man completions readme install uninstall package package-check
+.PHONY: man completions readme install uninstall install-built uninstall-built package package-check
 man: $(BUILD)/man/.stamp
 completions: $(BUILD)/completions/.stamp
 
@@ -147,7 +148,13 @@ $(BUILD)/completions/.stamp: $(BUILD)/iamkeys scripts/gendoc.py
 readme: $(BUILD)/iamkeys
 	$(GENDOC) readme README.md
 
-install: all man completions
+# install and uninstall work on the release build (no test knobs), built here.
+install:
+	$(MAKE) BUILD=$(RELEASE_BUILD) IAMKEYS_TESTING=0 SANITIZE= install-built
+uninstall:
+	$(MAKE) BUILD=$(RELEASE_BUILD) IAMKEYS_TESTING=0 SANITIZE= uninstall-built
+
+install-built: all man completions
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(BASHCOMPDIR) \
 	    $(DESTDIR)$(ZSHCOMPDIR) $(DESTDIR)$(FISHCOMPDIR) $(DESTDIR)$(SYSTEMDUNITDIR) \
 	    $(DESTDIR)$(DOCDIR)/examples
@@ -162,7 +169,7 @@ install: all man completions
 
 # Removes exactly the files install puts there, and the directories that are
 # iamkeys' own (DOCDIR); shared directories such as BINDIR stay.
-uninstall: man
+uninstall-built: man
 	rm -f $(DESTDIR)$(BINDIR)/iamkeys
 	for f in $(BUILD)/man/*.1; do rm -f "$(DESTDIR)$(MANDIR)/man1/$${f##*/}"; done
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/iamkeys $(DESTDIR)$(ZSHCOMPDIR)/_iamkeys \

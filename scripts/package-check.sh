@@ -16,6 +16,8 @@ dpkg -i "$deb" >/dev/null
 trap 'dpkg --purge iamkeys >/dev/null 2>&1 || true' EXIT
 out=$(iamkeys --version)
 [ "$out" = "iamkeys $version" ] || fail "iamkeys --version says '$out', not 'iamkeys $version'"
+# the release build: no test knob compiled in
+! grep -q IAMKEYS_TEST_ /usr/bin/iamkeys || fail "/usr/bin/iamkeys obeys test knobs (not a release build)"
 for p in iamkeys iamkeys-audit iamkeys-rotate iamkeys-policy; do
 	man -w "$p" >/dev/null || fail "man -w $p finds nothing"
 done

@@ -80,10 +80,15 @@ class Install(CliTestCase):
             unit = f.read()
         self.assertIn("\nExecStart=/usr/bin/iamkeys rotate --apply\n", unit)
         self.assertNotIn("@BINDIR@", unit)
-        # the installed binary is the built one
-        p = subprocess.run([os.path.join(self.dest, "usr/bin/iamkeys"), "--version"],
-                           stdout=subprocess.PIPE, text=True)
+        # the installed binary is the release build: it runs, and no test knob
+        # (IAMKEYS_TEST_NOW, _CRASH_AFTER, ...) is compiled into it
+        installed = os.path.join(self.dest, "usr/bin/iamkeys")
+        p = subprocess.run([installed, "--version"], stdout=subprocess.PIPE, text=True)
         self.assertRegex(p.stdout, r"^iamkeys \d+\.\d+\.\d+\n$")
+        with open(installed, "rb") as f:
+            self.assertNotIn(b"IAMKEYS_TEST_", f.read())
+        with open(BINARY, "rb") as f:
+            self.assertIn(b"IAMKEYS_TEST_", f.read())  # the test build has them
 
         self.make("uninstall", "PREFIX=/usr")
         left = tree(self.dest)
