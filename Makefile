@@ -34,7 +34,7 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 UNIT_HELP  := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
 UNIT_HOBJS := $(UNIT_HELP:%.c=$(BUILD)/%.o)
 
-.PHONY: all check unit asan demo bench fuzz clean deps format layers release
+.PHONY: all check unit asan demo bench fuzz fuzz-smoke clean deps format layers release
 all: $(BUILD)/iamkeys
 
 # Objects are rebuilt when IAMKEYS_TESTING changes (the stamp's name says its value).
@@ -105,6 +105,16 @@ fuzz:
 	for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \
 	  clang -std=c11 -D_GNU_SOURCE -Isrc $(PKG_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined \
 	    $$f build-fuzz/libiamkeys.a $(PKG_LIBS) -o build-fuzz/fuzz/$$n || exit 1; done
+
+# Every fuzz target built and run for FUZZ_RUNS inputs (CI runs this); one line
+# per target and "N passed, N failed" last.
+FUZZ_RUNS ?= 20000
+fuzz-smoke: fuzz
+	@pass=0; fail=0; for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \
+	  if build-fuzz/fuzz/$$n -runs=$(FUZZ_RUNS) -rss_limit_mb=1024 >build-fuzz/fuzz/$$n.log 2>&1; \
+	  then pass=$$((pass + 1)); echo "fuzz $$n: $(FUZZ_RUNS) runs, ok"; \
+	  else fail=$$((fail + 1)); tail -n 40 build-fuzz/fuzz/$$n.log; echo "fuzz $$n: FAILED"; fi; done; \
+	  echo "$$pass passed, $$fail failed"; [ $$fail -eq 0 ]
 
 # ---- install, documentation, completions, package --------------------------
 # GNU conventions: make install PREFIX=/usr DESTDIR=/tmp/root; every directory

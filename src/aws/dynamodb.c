@@ -31,7 +31,8 @@ int dynamodb_call(struct aws_client *c, const char *action, json_t *request, jso
 		if (!json_is_object(*out)) {
 			json_decref(*out);
 			*out = NULL;
-			strbuf_addf(err, "%s: malformed response: %s", action, je.text);
+			strbuf_addf(err, "%s: malformed response: ", action);
+			strbuf_add_oneline(err, je.text);
 			goto out;
 		}
 	}

@@ -290,7 +290,8 @@ json_t *plan_file_parse(const char *text, size_t len, int several_accounts, stru
 	json_t *doc = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 
 	if (!doc) {
-		strbuf_addf(err, "plan: line %d: %s", je.line, je.text);
+		strbuf_addf(err, "plan: line %d: ", je.line);
+		strbuf_add_oneline(err, je.text);
 		return NULL;
 	}
 	if (plan_file_check(doc, several_accounts, err) < 0) {

@@ -193,6 +193,12 @@ void strbuf_addhex(struct strbuf *sb, const unsigned char *data, size_t len)
 	sb->buf[sb->len] = '\0';
 }
 
+void strbuf_add_oneline(struct strbuf *sb, const char *s)
+{
+	for (; s && *s; s++)
+		strbuf_addch(sb, iscntrl((unsigned char)*s) ? ' ' : *s);
+}
+
 void strbuf_trim(struct strbuf *sb)
 {
 	size_t start = 0, end = sb->len;

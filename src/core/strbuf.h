@@ -37,6 +37,9 @@ void strbuf_addbuf(struct strbuf *sb, const struct strbuf *other);
 /* Appends the lowercase hex of len bytes. */
 void strbuf_addhex(struct strbuf *sb, const unsigned char *data, size_t len);
 void strbuf_trim(struct strbuf *sb);
+/* Appends s with every control character (a newline in a parser's message
+ * quoting its input) replaced by a space: error messages stay one line. */
+void strbuf_add_oneline(struct strbuf *sb, const char *s);
 
 /* Allocation helpers that never return NULL (they abort on failure). */
 void *xmalloc(size_t n);

@@ -78,7 +78,8 @@ static int parse_accounts_page(void *ctx, const char *body, size_t len, struct s
 	accounts_page_release(pg);
 	doc = json_loadb(body, len, 0, &je);
 	if (!doc) {
-		strbuf_addf(err, "not JSON: %s", je.text);
+		strbuf_addstr(err, "not JSON: ");
+		strbuf_add_oneline(err, je.text);
 		return -1;
 	}
 	list = json_object_get(doc, "Accounts");
