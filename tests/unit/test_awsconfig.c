@@ -21,14 +21,6 @@
 #define RUST_LOCATION "smithy-rs/aws-runtime/test-data/file-location-tests.json"
 #define RUBY_PROFILE "aws-sdk-ruby/config-file-profile-tests.json"
 
-static char *testdata_path(const char *rel)
-{
-	struct strbuf sb = STRBUF_INIT;
-	strbuf_addf(&sb, "%s/aws-config/%s", test_data_dir(),
-		    rel);
-	return strbuf_detach(&sb, NULL);
-}
-
 /* Helpers */
 
 static int parse_text(struct aws_profile_set *set, enum aws_file_kind kind, const char *text,
@@ -402,16 +394,6 @@ static void test_many_profiles_parse_fast(void **state)
 
 /* Hand-written location tests */
 
-static const char *fake_getenv(void *ctx, const char *name)
-{
-	const char *const *e = ctx;
-	size_t n = strlen(name);
-	for (; *e; e++)
-		if (!strncmp(*e, name, n) && (*e)[n] == '=')
-			return *e + n + 1;
-	return NULL;
-}
-
 static void test_location_tilde_and_override(void **state)
 {
 	static const char *const env[] = {
@@ -425,7 +407,7 @@ static void test_location_tilde_and_override(void **state)
 	struct strbuf err = STRBUF_INIT;
 
 	assert_int_equal(
-	    aws_file_locations_resolve(&loc, fake_getenv, (void *)env, "linux", NULL, "cli", &err),
+	    aws_file_locations_resolve(&loc, test_envp_get, (void *)env, "linux", NULL, "cli", &err),
 	    0);
 	assert_string_equal(loc.config_file, "/h/cfg");
 	assert_string_equal(loc.credentials_file, "~x/creds");
@@ -433,7 +415,7 @@ static void test_location_tilde_and_override(void **state)
 	aws_file_locations_release(&loc);
 
 	assert_int_equal(
-	    aws_file_locations_resolve(&loc, fake_getenv, (void *)env, "linux", NULL, "", &err), 0);
+	    aws_file_locations_resolve(&loc, test_envp_get, (void *)env, "linux", NULL, "", &err), 0);
 	assert_string_equal(loc.profile, "envprof");
 	aws_file_locations_release(&loc);
 	aws_file_locations_release(&loc);
@@ -450,7 +432,7 @@ static void test_location_without_home(void **state)
 	struct aws_file_locations loc;
 	struct strbuf err = STRBUF_INIT;
 
-	assert_int_equal(aws_file_locations_resolve(&loc, fake_getenv, (void *)no_home, "linux",
+	assert_int_equal(aws_file_locations_resolve(&loc, test_envp_get, (void *)no_home, "linux",
 						    NULL, NULL, &err),
 			 -1);
 	assert_string_equal(err.buf, "cannot find the home directory (HOME is not set)");
@@ -458,7 +440,7 @@ static void test_location_without_home(void **state)
 
 	/* no home needed */
 	assert_int_equal(
-	    aws_file_locations_resolve(&loc, fake_getenv, (void *)files, "linux", NULL, NULL, NULL),
+	    aws_file_locations_resolve(&loc, test_envp_get, (void *)files, "linux", NULL, NULL, NULL),
 	    0);
 	assert_string_equal(loc.config_file, "/c");
 	assert_string_equal(loc.credentials_file, "/k");
@@ -466,9 +448,9 @@ static void test_location_without_home(void **state)
 	aws_file_locations_release(&loc);
 
 	assert_int_equal(
-	    aws_file_locations_resolve(&loc, fake_getenv, (void *)tilde, "linux", NULL, NULL, NULL),
+	    aws_file_locations_resolve(&loc, test_envp_get, (void *)tilde, "linux", NULL, NULL, NULL),
 	    -1);
-	assert_int_equal(aws_file_locations_resolve(&loc, fake_getenv, (void *)tilde, "linux",
+	assert_int_equal(aws_file_locations_resolve(&loc, test_envp_get, (void *)tilde, "linux",
 						    "/fallback", NULL, NULL),
 			 0);
 	assert_string_equal(loc.config_file, "/fallback/c");
@@ -503,7 +485,7 @@ struct loaded {
 
 static void load_suite(struct suite_count *sc, struct loaded *l, int rust)
 {
-	char *path = testdata_path(sc->file);
+	char *path = test_data_path(sc->file);
 	json_error_t jerr;
 	json_t *list;
 	size_t i;

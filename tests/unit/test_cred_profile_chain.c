@@ -14,21 +14,6 @@
  * each step compared exactly, then hand-written cases.
  */
 
-static char *testdata_path(const char *rel)
-{
-	struct strbuf sb = STRBUF_INIT;
-	char *abs;
-
-	strbuf_addf(&sb, "%s/aws-config/%s", test_data_dir(),
-		    rel);
-	abs = realpath(sb.buf, NULL);
-	if (abs) {
-		strbuf_release(&sb);
-		return abs;
-	}
-	return strbuf_detach(&sb, NULL);
-}
-
 /* Parses config-file text into set (asserting it parses). */
 static void parse_config(struct aws_profile_set *set, const char *text)
 {
@@ -166,7 +151,7 @@ static const struct {
 
 static void test_assume_role_cases(void **state)
 {
-	char *path = testdata_path("smithy-rs/aws-config/test-data/assume-role-tests.json");
+	char *path = test_data_path("smithy-rs/aws-config/test-data/assume-role-tests.json");
 	json_error_t jerr;
 	json_t *cases = json_load_file(path, 0, &jerr);
 	size_t i, nchains = 0, nerrors = 0;

@@ -20,20 +20,6 @@
 
 #define SMITHY_DIR "smithy-rs/aws-config/test-data"
 
-static char *testdata_path(const char *rel)
-{
-	struct strbuf sb = STRBUF_INIT;
-	char *abs;
-	strbuf_addf(&sb, "%s/aws-config/%s", test_data_dir(),
-		    rel);
-	abs = realpath(sb.buf, NULL);
-	if (abs) {
-		strbuf_release(&sb);
-		return abs;
-	}
-	return strbuf_detach(&sb, NULL);
-}
-
 /* A fake environment: NAME=value pairs, NULL-terminated list of strings. */
 struct fake_env {
 	char *vars[16];
@@ -43,27 +29,23 @@ struct fake_env {
 static void fake_setenv(struct fake_env *e, const char *name, const char *value)
 {
 	struct strbuf sb = STRBUF_INIT;
-	assert_true(e->nr < ARRAY_SIZE(e->vars));
+	assert_true(e->nr + 1 < ARRAY_SIZE(e->vars));
 	strbuf_addf(&sb, "%s=%s", name, value);
 	e->vars[e->nr++] = strbuf_detach(&sb, NULL);
+}
+
+/* vars stays NULL-terminated (the struct starts zeroed, nr < 16) */
+static const char *fake_env_get(void *ctx, const char *name)
+{
+	return test_envp_get(((struct fake_env *)ctx)->vars, name);
 }
 
 static void fake_env_release(struct fake_env *e)
 {
 	size_t i;
 	for (i = 0; i < e->nr; i++)
-		free(e->vars[i]);
+		free(e->vars[i]), e->vars[i] = NULL;
 	e->nr = 0;
-}
-
-static const char *fake_getenv(void *ctx, const char *name)
-{
-	const struct fake_env *e = ctx;
-	size_t n = strlen(name), i;
-	for (i = 0; i < e->nr; i++)
-		if (!strncmp(e->vars[i], name, n) && e->vars[i][n] == '=')
-			return e->vars[i] + n + 1;
-	return NULL;
 }
 
 /* A temporary directory with files in it, removed by tmpdir_release. */
@@ -222,7 +204,7 @@ static void run_smithy_case(void **state)
 	int ret, requests = 0;
 
 	strbuf_addf(&rel, "%s/%s", SMITHY_DIR, c->dir);
-	dir = testdata_path(rel.buf);
+	dir = test_data_path(rel.buf);
 	strbuf_addf(&path, "%s/env.json", dir);
 	vars = load_json(path.buf);
 	strbuf_reset(&path);
@@ -291,7 +273,7 @@ static void run_smithy_case(void **state)
  */
 static void test_assume_role_cases_offline(void **state)
 {
-	char *path = testdata_path(SMITHY_DIR "/assume-role-tests.json");
+	char *path = test_data_path(SMITHY_DIR "/assume-role-tests.json");
 	json_t *cases = load_json(path);
 	json_t *t;
 	size_t i, chains = 0;
@@ -307,7 +289,7 @@ static void test_assume_role_cases_offline(void **state)
 		struct strbuf text = STRBUF_INIT, err = STRBUF_INIT;
 		struct aws_credentials creds = {0};
 		struct fake_env fenv = {{0}, 0};
-		struct cred_env env = {.getenv_fn = fake_getenv, .ctx = &fenv, .profile = selected};
+		struct cred_env env = {.getenv_fn = fake_env_get, .ctx = &fenv, .profile = selected};
 		struct cred_provider *p;
 		struct tmpdir dir;
 		const char *name, *key;
@@ -376,7 +358,7 @@ static void test_assume_role_cases_offline(void **state)
 static void test_env_blank_counts_as_unset(void **state)
 {
 	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {.getenv_fn = fake_getenv, .ctx = &fenv, .profile = NULL};
+	struct cred_env env = {.getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL};
 	struct aws_credentials creds = {0};
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
@@ -396,7 +378,7 @@ static void test_env_blank_counts_as_unset(void **state)
 static void test_env_keys(void **state)
 {
 	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {.getenv_fn = fake_getenv, .ctx = &fenv, .profile = NULL};
+	struct cred_env env = {.getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL};
 	struct aws_credentials creds = {0};
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
@@ -433,7 +415,7 @@ static void test_env_keys(void **state)
 static void test_env_only_one_key_is_an_error(void **state)
 {
 	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {.getenv_fn = fake_getenv, .ctx = &fenv, .profile = NULL};
+	struct cred_env env = {.getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL};
 	struct aws_credentials creds = {0};
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
@@ -467,7 +449,7 @@ static void test_env_only_one_key_is_an_error(void **state)
 static void test_profile_static_keys(void **state)
 {
 	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {.getenv_fn = fake_getenv, .ctx = &fenv, .profile = NULL};
+	struct cred_env env = {.getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL};
 	struct aws_credentials creds = {0};
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
@@ -494,7 +476,7 @@ static void test_profile_static_keys(void **state)
 static void test_profile_override_beats_aws_profile(void **state)
 {
 	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {.getenv_fn = fake_getenv, .ctx = &fenv, .profile = "cli"};
+	struct cred_env env = {.getenv_fn = fake_env_get, .ctx = &fenv, .profile = "cli"};
 	struct aws_credentials creds = {0};
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
@@ -533,7 +515,7 @@ static void test_profile_override_beats_aws_profile(void **state)
 static void test_profile_file_env_vars(void **state)
 {
 	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {.getenv_fn = fake_getenv, .ctx = &fenv, .profile = NULL};
+	struct cred_env env = {.getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL};
 	struct aws_credentials creds = {0};
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
@@ -588,7 +570,7 @@ static void test_profile_file_env_vars(void **state)
 static void test_profile_explicit_but_missing(void **state)
 {
 	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {.getenv_fn = fake_getenv, .ctx = &fenv, .profile = NULL};
+	struct cred_env env = {.getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL};
 	struct aws_credentials creds = {0};
 	struct strbuf err = STRBUF_INIT, want = STRBUF_INIT;
 	struct cred_provider *p;
@@ -684,7 +666,7 @@ static void test_profile_errors(void **state)
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct fake_env fenv = {{0}, 0};
-		struct cred_env env = {.getenv_fn = fake_getenv, .ctx = &fenv,
+		struct cred_env env = {.getenv_fn = fake_env_get, .ctx = &fenv,
 				       .profile = cases[i].profile};
 		struct aws_credentials creds = {0};
 		struct strbuf err = STRBUF_INIT, want = STRBUF_INIT;
@@ -714,7 +696,7 @@ static void test_profile_errors(void **state)
 static void test_profile_unreadable_and_oversized_files(void **state)
 {
 	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {.getenv_fn = fake_getenv, .ctx = &fenv, .profile = NULL};
+	struct cred_env env = {.getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL};
 	struct aws_credentials creds = {0};
 	struct strbuf err = STRBUF_INIT, want = STRBUF_INIT, big = STRBUF_INIT;
 	struct cred_provider *p;
@@ -769,7 +751,7 @@ static void test_profile_unreadable_and_oversized_files(void **state)
 static void test_profile_without_home(void **state)
 {
 	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {.getenv_fn = fake_getenv, .ctx = &fenv, .profile = NULL};
+	struct cred_env env = {.getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL};
 	struct aws_credentials creds = {0};
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p = cred_provider_profile_new(&env);
@@ -827,7 +809,7 @@ static void test_default_chain_order(void **state)
 	static const char *const want[] = {"environment", "web-identity", "profile", "container",
 					   "instance-metadata"};
 	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {.getenv_fn = fake_getenv, .ctx = &fenv, .profile = NULL};
+	struct cred_env env = {.getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL};
 	size_t i;
 
 	assert_int_equal(cred_default_chain_nr, ARRAY_SIZE(want));
@@ -842,7 +824,7 @@ static void test_default_chain_order(void **state)
 static void test_chain_nothing_found_names_every_source(void **state)
 {
 	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {.getenv_fn = fake_getenv, .ctx = &fenv, .profile = NULL};
+	struct cred_env env = {.getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL};
 	struct aws_credentials creds = {0};
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
@@ -873,7 +855,7 @@ static void test_chain_nothing_found_names_every_source(void **state)
 static void test_chain_env_beats_profile(void **state)
 {
 	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {.getenv_fn = fake_getenv, .ctx = &fenv, .profile = NULL};
+	struct cred_env env = {.getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL};
 	struct aws_credentials creds = {0};
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;

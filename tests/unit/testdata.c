@@ -1,6 +1,8 @@
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "core/strbuf.h"
 #include "testdata.h"
 
 const char *test_data_dir(void)
@@ -11,4 +13,28 @@ const char *test_data_dir(void)
 	if (!dir[0])
 		snprintf(dir, sizeof(dir), "%s/tests/data", src && *src ? src : ".");
 	return dir;
+}
+
+char *test_data_path(const char *rel)
+{
+	struct strbuf sb = STRBUF_INIT;
+	char *abs;
+
+	strbuf_addf(&sb, "%s/aws-config/%s", test_data_dir(), rel);
+	abs = realpath(sb.buf, NULL);
+	if (!abs)
+		return strbuf_detach(&sb, NULL);
+	strbuf_release(&sb);
+	return abs;
+}
+
+const char *test_envp_get(void *ctx, const char *name)
+{
+	const char *const *e = ctx;
+	size_t n = strlen(name);
+
+	for (; *e; e++)
+		if (!strncmp(*e, name, n) && (*e)[n] == '=')
+			return *e + n + 1;
+	return NULL;
 }

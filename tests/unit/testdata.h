@@ -7,4 +7,9 @@
  * runner's is the repository's top). Nothing outside the tree is read.
  */
 const char *test_data_dir(void);
+/* test_data_dir()/aws-config/REL, resolved with realpath when it exists
+ * (the caller frees it). */
+char *test_data_path(const char *rel);
+/* getenv over a NULL-terminated array of "NAME=value" strings (ctx). */
+const char *test_envp_get(void *ctx, const char *name);
 #endif
