@@ -219,6 +219,47 @@ static int self_before_change(void *ctx, struct aws_client *c, const char *accou
 	return rc == CMD_OK ? 0 : rc;
 }
 
+static json_t *json_str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+/*
+ * rotate --self --output json: one object, the same facts as the text lines
+ * (errors too, so a script reads one document); the exit code is the same.
+ */
+static int print_self_json(const struct self_rotate_result *r, const struct strbuf *err)
+{
+	static const char *const outcomes[] = { "planned", "done", "blocked", "failed" };
+	const char *outcome = r->refused ? "refused" : outcomes[r->outcome];
+	json_t *doc = json_object();
+	int rc;
+
+	json_object_set_new(doc, "User", json_str_or_null(r->user));
+	json_object_set_new(doc, "OldKey", json_str_or_null(r->old_key));
+	json_object_set_new(doc, "NewKey", json_str_or_null(r->new_key));
+	json_object_set_new(doc, "Target", json_str_or_null(r->target));
+	json_object_set_new(doc, "Outcome", json_string(outcome));
+	json_object_set_new(doc, "Error", err->len && !r->refused ? json_string(err->buf)
+								   : json_null());
+	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+	json_decref(doc);
+	switch (r->outcome) {
+	case SELF_PLANNED:
+	case SELF_DONE:
+		rc = CMD_OK;
+		break;
+	case SELF_BLOCKED:
+		rc = CMD_FINDINGS;
+		break;
+	default:
+		rc = r->refused ? r->refused : CMD_FAILED;
+		break;
+	}
+	return rc;
+}
+
 /* rotate --self: the caller's own key, in its credentials profile (engine/selfrotate.c). */
 static int rotate_self(struct cli *cli, int apply, long verify_timeout_ms, int follow_symlinks)
 {
@@ -240,6 +281,10 @@ static int rotate_self(struct cli *cli, int apply, long verify_timeout_ms, int f
 	o.before_change = self_before_change;
 	o.ctx = &x;
 	self_rotate(&o, &r, &err);
+	if (cli->fmt == OUTPUT_JSON) {
+		rc = print_self_json(&r, &err);
+		goto out;
+	}
 	if (r.planned)
 		printf("%s: rotate own key %s: create a new key, write %s, wait until it works, "
 		       "delete %s with the new key\n",
@@ -266,6 +311,7 @@ static int rotate_self(struct cli *cli, int apply, long verify_timeout_ms, int f
 		error("%s", err.buf);
 		break;
 	}
+out:
 	self_rotate_result_release(&r);
 	cli_unlock(x.lk);
 	strbuf_release(&err);

@@ -523,6 +523,30 @@ class RotateSelfTest(RotateBase):
         with open(cred) as f:
             self.assertEqual(f.read(), before)
 
+    def test_self_json(self):
+        # one JSON document for the dry run, the rotation and a refusal; nothing else on stdout
+        env, cred, before = self.self_setup()
+        res = run(["rotate", "--self", "--profile", "ops", "--output", "json"], env)
+        self.assertRc(res, 0)
+        doc = json.loads(res.out)
+        self.assertEqual(doc, {"User": "ops", "OldKey": KID("ops"), "NewKey": None,
+                               "Target": doc["Target"], "Outcome": "planned", "Error": None})
+        self.assertTrue(doc["Target"].startswith("profile:ops@"), doc)
+        res = run(["rotate", "--self", "--profile", "ops", "--apply", "--output", "json"], env)
+        self.assertRc(res, 0)
+        doc = json.loads(res.out)
+        new = users_of(self.emu)["ops"]["keys"][0]
+        self.assertEqual((doc["Outcome"], doc["OldKey"], doc["NewKey"], doc["Error"]),
+                         ("done", KID("ops"), new["id"], None))
+        self.assertNotIn(new["secret"], res.out + res.err)
+        # two keys: blocked, exit 3, the reason in Error
+        self.emu.iam("CreateAccessKey", UserName="ops")
+        res = run(["rotate", "--self", "--profile", "ops", "--apply", "--output", "json"], env)
+        self.assertRc(res, 3)
+        doc = json.loads(res.out)
+        self.assertEqual(doc["Outcome"], "blocked")
+        self.assertIn("ops already has 2 access keys", doc["Error"])
+
 
 class CrashMatrixTest(RotateBase):
     """rotate --apply on 20 users, SIGKILLed right after the k-th mutating call, for every
