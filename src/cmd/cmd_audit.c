@@ -93,14 +93,26 @@ static void key_rows_init(struct out_rows *rows, struct key_rows *kr, const stru
 
 /* Users with an exempt row (an exempt key with a finding, or any key with
  * --all); rows are sorted by user. */
-static size_t exempt_users(const struct audit_result *r)
+static size_t users_where(const struct audit_result *r, int rotating)
 {
 	size_t i, n = 0;
 
 	for (i = 0; i < r->nkeys; i++)
-		if (r->keys[i].exempt && (i == 0 || strcmp(r->keys[i].user, r->keys[i - 1].user)))
+		if (r->keys[i].exempt && r->keys[i].rotating == rotating &&
+		    (i == 0 || strcmp(r->keys[i].user, r->keys[i - 1].user)))
 			n++;
 	return n;
+}
+
+static size_t exempt_users(const struct audit_result *r)
+{
+	return users_where(r, 0);
+}
+
+/* Users iamkeys is rotating on schedule (their rows are exempt, "rotating (…)"). */
+static size_t rotating_users(const struct audit_result *r)
+{
+	return users_where(r, 1);
 }
 
 /* "1 user, 2 keys scanned (source: api" — the caller closes the parenthesis. */
@@ -110,13 +122,17 @@ static void summary_scanned_text(struct strbuf *sb, size_t users, size_t keys, c
 		    keys, keys == 1 ? "" : "s", source);
 }
 
-/* "; 2 exempt users; findings: old=3, unused=1; 12 API calls" */
-static void summary_findings_text(struct strbuf *sb, const struct audit_result *r, size_t exempt)
+/* "; 2 exempt users; 1 user rotating on schedule; findings: old=3, unused=1; 12 API calls" */
+static void summary_findings_text(struct strbuf *sb, const struct audit_result *r, size_t exempt,
+				  size_t rotating)
 {
 	size_t b;
 	int first = 1;
 	if (exempt)
 		strbuf_addf(sb, "; %zu exempt user%s", exempt, exempt == 1 ? "" : "s");
+	if (rotating)
+		strbuf_addf(sb, "; %zu user%s rotating on schedule", rotating,
+			    rotating == 1 ? "" : "s");
 	strbuf_addstr(sb, "; findings:");
 	for (b = FINDING_COUNT; b-- > 0;) {
 		if (!r->findings_count[b])
@@ -156,7 +172,7 @@ static void summary_text(struct strbuf *sb, const struct audit_result *r, time_t
 	if (named_users)
 		strbuf_addstr(sb, ": --user reads the named users live");
 	strbuf_addch(sb, ')');
-	summary_findings_text(sb, r, exempt_users(r));
+	summary_findings_text(sb, r, exempt_users(r), rotating_users(r));
 }
 
 static json_t *summary_json(const struct audit_result *r)
@@ -167,6 +183,7 @@ static json_t *summary_json(const struct audit_result *r)
 	json_object_set_new(o, "KeysScanned", json_integer((json_int_t)r->keys_scanned));
 	json_object_set_new(o, "Source", json_string(r->source_used == AUDIT_SOURCE_REPORT ? "report" : "api"));
 	json_object_set_new(o, "ExemptUsers", json_integer((json_int_t)exempt_users(r)));
+	json_object_set_new(o, "RotatingUsers", json_integer((json_int_t)rotating_users(r)));
 	for (b = FINDING_COUNT; b-- > 0;)
 		json_object_set_new(f, finding_name(1u << b), json_integer(r->findings_count[b]));
 	json_object_set_new(o, "Findings", f);
@@ -239,7 +256,7 @@ static int audit_accounts(struct cli *cli, struct org_opts *org, struct audit_op
 	struct out_rows rows;
 	json_t *per_account = json_array();
 	int jobs = o->jobs, rc = CMD_OK, mixed = 0, first = 1;
-	size_t i, j, ok = 0, exempt_total = 0;
+	size_t i, j, ok = 0, exempt_total = 0, rotating_total = 0;
 
 	/* each account gets up to --account-jobs workers; --jobs caps them all */
 	o->jobs = account_jobs < jobs ? account_jobs : jobs;
@@ -263,6 +280,7 @@ static int audit_accounts(struct cli *cli, struct org_opts *org, struct audit_op
 		kr.accounts[kr.nresults++] = run.accounts[i].id;
 		mixed |= add_counts(&total, r, first);
 		exempt_total += exempt_users(r);
+		rotating_total += rotating_users(r);
 		first = 0;
 		s = summary_json(r);
 		json_object_set_new(s, "AccountId", json_string(run.accounts[i].id));
@@ -280,6 +298,7 @@ static int audit_accounts(struct cli *cli, struct org_opts *org, struct audit_op
 		struct out_json_object doc;
 		json_t *sum = summary_json(&total);
 		json_object_set_new(sum, "ExemptUsers", json_integer((json_int_t)exempt_total));
+		json_object_set_new(sum, "RotatingUsers", json_integer((json_int_t)rotating_total));
 		if (mixed)
 			json_object_set_new(sum, "Source", json_string("mixed"));
 		json_object_set_new(sum, "AccountsScanned", json_integer((json_int_t)ok));
@@ -306,7 +325,7 @@ static int audit_accounts(struct cli *cli, struct org_opts *org, struct audit_op
 				     : total.source_used == AUDIT_SOURCE_REPORT ? "report"
 										: "api");
 		strbuf_addch(&sum, ')');
-		summary_findings_text(&sum, &total, exempt_total);
+		summary_findings_text(&sum, &total, exempt_total, rotating_total);
 		if (cli->fmt == OUTPUT_TABLE)
 			printf("\n%s\n", sum.buf);
 		else

@@ -22,6 +22,7 @@
 #include "aws/client.h"
 #include "aws/iam.h"
 #include "core/credreport.h"
+#include "core/rotation.h"
 #include "core/timeutil.h"
 #include "engine/userstate.h"
 
@@ -34,6 +35,9 @@ struct work_user {
 	int report_fresh; /* the report is younger than AWS's last-use granularity */
 	/* has a finding and needs its tags or groups to settle the exemption */
 	int needs_lookup;
+	/* has a finding and two keys: a rotation of iamkeys' own may explain it */
+	int check_rotation;
+	char *key_ids; /* with check_rotation: " ID ID " of its keys */
 	/* results */
 	struct audit_key *keys;
 	size_t nkeys;
@@ -130,6 +134,56 @@ static void set_exempt(struct work_user *w, int exempt, const char *reason)
 	}
 }
 
+static int has_key(const struct work_user *w, const char *id)
+{
+	char needle[ROTATION_KEY_ID_MAX + 3];
+
+	if (!*id || !w->key_ids)
+		return 0;
+	snprintf(needle, sizeof(needle), " %s ", id);
+	return strstr(w->key_ids, needle) != NULL;
+}
+
+/*
+ * "rotating (stage delivered since 2026-11-30)" in reason and 1 when the
+ * user's rotation tag says iamkeys is rotating it on schedule: stage
+ * delivered or deactivated, for both of the user's keys, started at most
+ * AUDIT_ROTATION_ON_SCHEDULE ago (AWS time). A tag that does not parse, or
+ * names other keys, explains nothing.
+ */
+static int rotating_on_schedule(const struct audit_options *o, const struct work_user *w,
+				const struct iam_tag *tags, size_t ntags, struct strbuf *reason)
+{
+	const char *main = NULL, *new_id = NULL;
+	struct rotation_tag t;
+	struct strbuf err = STRBUF_INIT;
+	char *value;
+	size_t i;
+	int ok = 0;
+
+	for (i = 0; i < ntags; i++) {
+		if (!strcmp(tags[i].key, ROTATION_TAG))
+			main = tags[i].value;
+		else if (!strcmp(tags[i].key, ROTATION_NEW_TAG))
+			new_id = tags[i].value;
+	}
+	value = rotation_tag_join(main, new_id);
+	if (value && rotation_tag_parse(value, &t, &err) == 0 &&
+	    (t.stage == STAGE_DELIVERED || t.stage == STAGE_DEACTIVATED) &&
+	    has_key(w, t.old_key) && has_key(w, t.new_key) && t.t <= o->now &&
+	    o->now - t.t <= AUDIT_ROTATION_ON_SCHEDULE) {
+		struct strbuf when = STRBUF_INIT;
+		iso8601_format(&when, t.t);
+		strbuf_addf(reason, "rotating (stage %s since %.10s)", rotation_stage_name(t.stage),
+			    when.buf);
+		strbuf_release(&when);
+		ok = 1;
+	}
+	free(value);
+	strbuf_release(&err);
+	return ok;
+}
+
 static void reset_user(struct work_user *w)
 {
 	size_t i;
@@ -140,6 +194,9 @@ static void reset_user(struct work_user *w)
 	w->nkeys = 0;
 	w->dropped = 0;
 	w->needs_lookup = 0;
+	w->check_rotation = 0;
+	free(w->key_ids);
+	w->key_ids = NULL;
 }
 
 /*
@@ -229,8 +286,17 @@ static int scan_user(struct aws_client *c, const struct audit_options *o, struct
 		}
 		w->nkeys = kept;
 	}
+	if (any && us.nkeys >= 2) {
+		struct strbuf ids = STRBUF_INIT;
+		strbuf_addch(&ids, ' ');
+		for (i = 0; i < us.nkeys; i++)
+			strbuf_addf(&ids, "%s ", us.keys[i].id);
+		w->key_ids = strbuf_detach(&ids, NULL);
+		w->check_rotation = 1;
+	}
 	exempt = policy_exempt_by_name(&o->policy, w->name, w->path, &reason);
-	if (!exempt && any && (policy_needs_tags(&o->policy) || policy_needs_groups(&o->policy)))
+	if (!exempt && any &&
+	    (w->check_rotation || policy_needs_tags(&o->policy) || policy_needs_groups(&o->policy)))
 		w->needs_lookup = 1; /* settled by resolve_exemptions() */
 	else
 		set_exempt(w, exempt, reason.buf);
@@ -266,7 +332,15 @@ static void exempt_by(const struct audit_options *o, struct work_user *w,
 	uf.groups = (const char *const *)groups;
 	uf.ngroups = ngroups;
 	exempt = policy_user_exempt(&o->policy, &uf, &reason);
-	set_exempt(w, exempt, reason.buf);
+	if (!exempt && w->check_rotation &&
+	    rotating_on_schedule(o, w, tags, ntags, &reason)) {
+		size_t i;
+		set_exempt(w, 1, reason.buf);
+		for (i = 0; i < w->nkeys; i++)
+			w->keys[i].rotating = 1;
+	} else {
+		set_exempt(w, exempt, reason.buf);
+	}
 	w->needs_lookup = 0;
 	free(tk);
 	free(tv);
@@ -278,7 +352,7 @@ static int lookup_user(struct aws_client *c, const struct audit_options *o, stru
 		       unsigned long *calls, struct strbuf *err)
 {
 	struct user_state us = USER_STATE_INIT;
-	unsigned what = (policy_needs_tags(&o->policy) ? USER_STATE_TAGS : 0) |
+	unsigned what = (policy_needs_tags(&o->policy) || w->check_rotation ? USER_STATE_TAGS : 0) |
 			(policy_needs_groups(&o->policy) ? USER_STATE_GROUPS : 0);
 	int rc = -1;
 
@@ -803,6 +877,8 @@ static int resolve_exemptions(struct aws_client *c, const struct audit_options *
 
 	if (!m)
 		return 0;
+	if (!per_user)
+		per_user = 1; /* only rotation tags to read */
 	if (m * per_user > nusers / 1000 + 1) {
 		struct details_ctx d = { o, need, m };
 		size_t err_len = err->len;

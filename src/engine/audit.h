@@ -25,8 +25,17 @@ struct audit_key {
 	unsigned findings;
 	int exempt;
 	char *exempt_reason;
+	int rotating; /* exempt because iamkeys is rotating the user on schedule */
 	int is_root;
 };
+
+/*
+ * A user whose rotation (iamkeys:rotation tag in stage delivered or
+ * deactivated) is younger than this is rotating on schedule: its second
+ * key and its old key are the rotation's, not findings. Older: overdue or
+ * blocked, and its findings count again.
+ */
+#define AUDIT_ROTATION_ON_SCHEDULE (30 * 86400)
 
 /* A user left out of the scan: AWS sent data about it that does not parse. */
 struct audit_skip {

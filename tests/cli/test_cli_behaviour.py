@@ -476,3 +476,74 @@ class WidthTest(CliTestCase):
         res = run(["audit", "--wide", "--output", "json"], env)
         self.assertRc(res, 2)
         self.assertOneLineError(res, "--wide is for table output")
+
+
+class AuditSeesRotationTest(CliTestCase):
+    """Audit knows what iamkeys itself is doing: a user in the middle of a rotation on
+    schedule is shown as rotating, and its two keys are not findings; once the rotation
+    is overdue they count again."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.emu = Emulator(fixture=due_fixture())
+        cls.emu.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.emu.stop()
+
+    def setUp(self):
+        self.emu.load(due_fixture())
+        self.emu.clear_faults()
+        self.emu.set_clock(offset_seconds=0)
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
+
+    def audit(self, *args):
+        import json
+        res = run(["audit", "--source", "api", "--user", "erin", "--output", "json"] +
+                  list(args), self.emu.env())
+        return res, json.loads(res.out) if res.out else None
+
+    def test_rotation_on_schedule_is_not_a_finding(self):
+        res = run(["rotate", "--apply", "--user", "erin", "--to",
+                   "file:%s/{user}.json" % self.dir], self.emu.env())
+        self.assertRc(res, 0)
+        res, doc = self.audit()
+        self.assertRc(res, 0)
+        rows = [k for k in doc["Keys"] if k["UserName"] == "erin"]
+        self.assertEqual(len(rows), 2, doc)  # the old key and the new one
+        for k in rows:
+            self.assertRegex(k["Exempt"], r"^rotating \(stage delivered since \d{4}-\d\d-\d\d\)$")
+        self.assertEqual(doc["Summary"]["RotatingUsers"], 1)
+        self.assertEqual(doc["Summary"]["ExemptUsers"], 0)
+        self.assertEqual(sum(doc["Summary"]["Findings"].values()), 0)
+        text = run(["audit", "--source", "api", "--user", "erin"], self.emu.env())
+        self.assertRc(text, 0)
+        self.assertIn("; 1 user rotating on schedule; findings: none;", text.out)
+        # 31 days later the rotation is overdue: its keys are findings again
+        self.emu.advance_clock(31 * 86400)
+        res, doc = self.audit()
+        self.assertRc(res, 3)
+        self.assertEqual(doc["Summary"]["RotatingUsers"], 0)
+        self.assertEqual(doc["Summary"]["Findings"]["two-active"], 2)
+        self.assertTrue(all(k["Exempt"] is None for k in doc["Keys"]), doc)
+
+    def test_a_tag_for_other_keys_explains_nothing(self):
+        # the rotation tag says "delivered", but for a key the user does not have
+        from tests.cli.common import tag_of
+        res = run(["rotate", "--apply", "--user", "erin", "--to",
+                   "file:%s/{user}.json" % self.dir], self.emu.env())
+        self.assertRc(res, 0)
+        erin = [u for u in self.emu.state()["accounts"][0]["users"] if u["name"] == "erin"][0]
+        main = tag_of(erin, "iamkeys:rotation")
+        old = [k["id"] for k in erin["keys"] if k["id"] in main][0]
+        self.emu.iam("TagUser", UserName="erin", **{
+            "Tags.member.1.Key": "iamkeys:rotation",
+            "Tags.member.1.Value": main.replace(old, "AKIAOTHER00000000000")})
+        erin = [u for u in self.emu.state()["accounts"][0]["users"] if u["name"] == "erin"][0]
+        self.assertIn("old=AKIAOTHER00000000000 ", tag_of(erin, "iamkeys:rotation"))
+        res, doc = self.audit()
+        self.assertRc(res, 3)
+        self.assertEqual(doc["Summary"]["RotatingUsers"], 0)
+        self.assertEqual(doc["Summary"]["Findings"]["two-active"], 2)
