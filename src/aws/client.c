@@ -384,6 +384,14 @@ void aws_client_copy_clock(struct aws_client *dst, const struct aws_client *src)
 	dst->clock_warn = src->clock_warn;
 	dst->clock_warn_ctx = src->clock_warn_ctx;
 	dst->clock_warned = src->clock_warned;
+	dst->wait_hook = src->wait_hook;
+	dst->wait_ctx = src->wait_ctx;
+}
+
+void aws_client_waiting(struct aws_client *c, const char *what, long elapsed_ms)
+{
+	if (c && c->wait_hook)
+		c->wait_hook(c->wait_ctx, what, elapsed_ms);
 }
 
 int aws_client_learn_clock(struct aws_client *c, const char *date, time_t sent, time_t received)
@@ -719,6 +727,8 @@ static int run_call(const struct aws_call *k, struct strbuf *out_body, struct aw
 				if (c->verbose)
 					debug("%s: retry %d/%d after %ldms: %s", k->action,
 					      attempt, max_attempts - 1, ms, reason.buf);
+				verbose("waiting for %s (attempt %d/%d): %s", ep->host, attempt + 1,
+					max_attempts, reason.buf);
 				if (c->retry.sleep_ms)
 					c->retry.sleep_ms(c->retry.sleep_ctx, ms);
 				else

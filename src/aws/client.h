@@ -177,6 +177,14 @@ struct aws_client {
 	void (*clock_warn)(void *ctx, long offset);
 	void *clock_warn_ctx;
 	int clock_warned;
+	/*
+	 * Told about a long wait of the caller's (a new key's propagation):
+	 * what ("verifying AKIA... of alice") and for how long so far, every
+	 * few hundred milliseconds; what NULL when the wait is over. The
+	 * command layer shows it (a progress line on a terminal). May be NULL.
+	 */
+	void (*wait_hook)(void *ctx, const char *what, long elapsed_ms);
+	void *wait_ctx;
 	/* The last failed call's error (typed calls in iam.h fill it; code
 	 * AWS_OUTCOME_UNKNOWN after an ambiguous CreateAccessKey). Cleared by
 	 * each call; valid until the next. */
@@ -244,6 +252,8 @@ int aws_client_learn_clock(struct aws_client *c, const char *date, time_t sent, 
 struct aws_client *aws_client_clone(struct aws_client *c, struct strbuf *err);
 /* The settings a client made from another keeps: environment, retry policy,
  * clock, --debug. */
+/* Tells c's wait_hook about a wait (what NULL: it is over). */
+void aws_client_waiting(struct aws_client *c, const char *what, long elapsed_ms);
 void aws_client_copy_settings(struct aws_client *to, const struct aws_client *from);
 /* c->last_error.code, or "" when there is none. */
 const char *aws_client_last_error_code(const struct aws_client *c);

@@ -16,6 +16,29 @@ void msg_vline(const char *kind, const char *fmt, va_list ap)
 	strbuf_release(&sb);
 }
 
+static enum msg_level level = MSG_NORMAL;
+
+void msg_set_level(enum msg_level l)
+{
+	level = l;
+}
+
+enum msg_level msg_get_level(void)
+{
+	return level;
+}
+
+void verbose(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (level < MSG_VERBOSE)
+		return;
+	va_start(ap, fmt);
+	msg_vline(NULL, fmt, ap);
+	va_end(ap);
+}
+
 int error(const char *fmt, ...)
 {
 	va_list ap;
@@ -30,6 +53,8 @@ void warning(const char *fmt, ...)
 {
 	va_list ap;
 
+	if (level == MSG_QUIET)
+		return;
 	va_start(ap, fmt);
 	msg_vline("warning", fmt, ap);
 	va_end(ap);

@@ -11,6 +11,17 @@
  */
 #include "core/compat.h"
 
+/*
+ * How much goes to stderr: --quiet (errors only), the default, --verbose
+ * (also what is being waited for: retries, a new key's propagation). Set
+ * once by the command layer before any thread starts.
+ */
+enum msg_level { MSG_QUIET = 0, MSG_NORMAL = 1, MSG_VERBOSE = 2 };
+void msg_set_level(enum msg_level level);
+enum msg_level msg_get_level(void);
+/* "iamkeys: ..." under --verbose only */
+void verbose(const char *fmt, ...) PRINTF_LIKE(1, 2);
+
 /* Prints the error line and returns -1, so code reads return error("...", x). */
 int error(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void warning(const char *fmt, ...) PRINTF_LIKE(1, 2);

@@ -1,6 +1,7 @@
 #include "core/compat.h"
 #include "cmd/cli.h"
 #include "aws/readfile.h"
+#include "aws/msg.h"
 #include "aws/client.h"
 #include "aws/credentials.h"
 #include "core/awsconfig.h"
@@ -166,11 +167,35 @@ static size_t terminal_width(void)
 	return 80;
 }
 
+/* --quiet with table output: the real standard output, set aside (-1: not) */
+static int quiet_stdout = -1;
+
+/* --quiet: the table goes to /dev/null; the real standard output is kept
+ * for a secret asked for with --to -. */
+static int quiet_table(void)
+{
+	int null;
+
+	fflush(stdout);
+	quiet_stdout = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+	null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (quiet_stdout < 0 || null < 0 || dup2(null, STDOUT_FILENO) < 0)
+		return error("--quiet: cannot set standard output aside: %s", strerror(errno));
+	close(null);
+	return 0;
+}
+
 int cli_stdout_for_secret_only(void)
 {
 	int fd;
 
 	fflush(stdout);
+	if (quiet_stdout >= 0) {
+		/* the table already goes nowhere; the secret to the real stdout */
+		sink_stdout_use_fd(quiet_stdout);
+		quiet_stdout = -1;
+		return 0;
+	}
 	fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
 	if (fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
 		return error("cannot set standard output aside for the secret: %s",
@@ -263,6 +288,13 @@ int cli_parse(struct cli *cli, struct option *opts, int argc, const char **argv,
 	if (cli->g.output && output_format_parse(cli->g.output, &cli->fmt) < 0)
 		return usage_error(cli, "invalid --output '%s': use table, json or csv",
 				   cli->g.output);
+	if (cli->g.quiet && (cli->g.verbose || cli->g.debug))
+		return usage_error(cli, "--quiet and --%s contradict each other",
+				   cli->g.verbose ? "verbose" : "debug");
+	msg_set_level(cli->g.quiet ? MSG_QUIET : cli->g.verbose || cli->g.debug ? MSG_VERBOSE
+										: MSG_NORMAL);
+	if (cli->g.quiet && cli->fmt == OUTPUT_TABLE && quiet_table() < 0)
+		return CMD_FAILED;
 	if (cli->g.no_headers && cli->fmt == OUTPUT_JSON)
 		return usage_error(cli, "--no-headers is for table and csv output, not json");
 	cli->style.no_headers = cli->g.no_headers;
@@ -459,10 +491,57 @@ static void clock_warning(void *ctx, long offset)
 	strbuf_release(&d);
 }
 
+/*
+ * A long wait (a new key's propagation): one line under --verbose when it
+ * starts; on a terminal (stderr) a progress line "verifying AKIA... of
+ * alice (12 s)" rewritten in place and cleared at the end; never on a pipe,
+ * never under --quiet.
+ */
+static pthread_mutex_t wait_lock = PTHREAD_MUTEX_INITIALIZER;
+static size_t wait_shown; /* columns of the progress line on screen */
+static int wait_said;     /* the --verbose line of this wait is out */
+
+static void wait_progress(void *ctx, const char *what, long elapsed_ms)
+{
+	static int tty = -1;
+	char line[160];
+	int n;
+
+	(void)ctx;
+	pthread_mutex_lock(&wait_lock);
+	if (tty < 0)
+		tty = isatty(STDERR_FILENO) && msg_get_level() != MSG_QUIET;
+	if (!what) {
+		if (wait_shown)
+			fprintf(stderr, "\r%*s\r", (int)wait_shown, "");
+		wait_shown = 0;
+		wait_said = 0;
+	} else {
+		if (!wait_said) {
+			if (wait_shown)
+				fputc('\n', stderr); /* keep another wait's line */
+			wait_shown = 0;
+			verbose("%s: waiting until the new key works", what);
+			wait_said = 1;
+		}
+		n = tty ? snprintf(line, sizeof(line), "%s (%ld s)", what, elapsed_ms / 1000) : 0;
+		if (n > 0) {
+			size_t len = (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+			fprintf(stderr, "\r%s%*s", line,
+				wait_shown > len ? (int)(wait_shown - len) : 0, "");
+			wait_shown = len;
+		}
+	}
+	fflush(stderr);
+	pthread_mutex_unlock(&wait_lock);
+}
+
 void cli_watch_clock(struct aws_client *c)
 {
 	c->clock_warn = clock_warning;
 	c->clock_warn_ctx = NULL;
+	c->wait_hook = wait_progress;
+	c->wait_ctx = NULL;
 }
 
 struct aws_client *cli_client(struct cli *cli)

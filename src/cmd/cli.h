@@ -36,6 +36,8 @@ struct global_opts {
 	int no_headers;
 	int wide;
 	int debug;
+	int quiet;
+	int verbose;
 	int version;
 };
 
@@ -59,6 +61,8 @@ struct global_opts {
 	{ "connect-timeout", 0, OPT_STRING, &(g).connect_timeout, "SECONDS", "give up connecting after this long (default 5; 0: no limit)", 0 }, \
 	{ "read-timeout", 0, OPT_STRING, &(g).read_timeout, "SECONDS", "give up when nothing arrives for this long (default 60; 0: no limit)", 0 }
 #define OPT_GLOBAL_LOGGING(g)                                                                  \
+	{ "quiet", 0, OPT_BOOL, &(g).quiet, NULL, "errors only: no warnings, no progress, no table on standard output (the exit code tells)", 0 }, \
+	{ "verbose", 0, OPT_BOOL, &(g).verbose, NULL, "also say what is being waited for (retries, a new key's propagation)", 0 }, \
 	{ "debug", 0, OPT_BOOL, &(g).debug, NULL, "log each request and retry to stderr (never secrets)", 0 }, \
 	{ "version", 0, OPT_BOOL, &(g).version, NULL, "print the version and exit", 0 }
 

@@ -414,7 +414,7 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 	if (cli_exemptions(cli, &o.policy, &ex) != CMD_CONTINUE)
 		goto done;
 	o.all_keys = all;
-	o.progress = !no_progress && isatty(STDERR_FILENO) ? print_progress : NULL;
+	o.progress = !no_progress && !cli->g.quiet && isatty(STDERR_FILENO) ? print_progress : NULL;
 	rc = org_check(cli, &org);
 	if (rc != CMD_CONTINUE)
 		goto done;

@@ -314,8 +314,19 @@ out:
 	strbuf_release(&e);
 }
 
-int rotate_verify_key(struct aws_client *c, const char *user, const struct aws_credentials *nc,
-		      long timeout_ms, struct strbuf *err)
+/* Sleeps ms, telling c's wait hook how long the wait has lasted every 500 ms. */
+static void sleep_reporting(struct aws_client *c, const char *what, double t0, long ms)
+{
+	while (ms > 0) {
+		long step = ms > 500 ? 500 : ms;
+		aws_sleep_ms(step);
+		ms -= step;
+		aws_client_waiting(c, what, (long)(aws_monotonic_ms() - t0));
+	}
+}
+
+static int verify_key(struct aws_client *c, const char *user, const struct aws_credentials *nc,
+		      long timeout_ms, struct strbuf *label, struct strbuf *err)
 {
 	double t0 = aws_monotonic_ms();
 	long delay = 250;
@@ -344,9 +355,24 @@ int rotate_verify_key(struct aws_client *c, const char *user, const struct aws_c
 			return -1;
 		}
 		strbuf_release(&e);
-		aws_sleep_ms(delay);
+		if (!label->len)
+			strbuf_addf(label, "verifying %s of %s", nc->access_key_id, user);
+		aws_client_waiting(c, label->buf, (long)(aws_monotonic_ms() - t0));
+		sleep_reporting(c, label->buf, t0, delay);
 		delay = delay * 2 > 4000 ? 4000 : delay * 2;
 	}
+}
+
+int rotate_verify_key(struct aws_client *c, const char *user, const struct aws_credentials *nc,
+		      long timeout_ms, struct strbuf *err)
+{
+	struct strbuf label = STRBUF_INIT;
+	int rc = verify_key(c, user, nc, timeout_ms, &label, err);
+
+	if (label.len)
+		aws_client_waiting(c, NULL, 0); /* the wait is over */
+	strbuf_release(&label);
+	return rc;
 }
 
 /*

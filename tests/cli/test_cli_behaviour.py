@@ -547,3 +547,115 @@ class AuditSeesRotationTest(CliTestCase):
         self.assertRc(res, 3)
         self.assertEqual(doc["Summary"]["RotatingUsers"], 0)
         self.assertEqual(doc["Summary"]["Findings"]["two-active"], 2)
+
+
+def stderr_on_tty(args, env):
+    """Runs iamkeys with standard error on a pseudo-terminal; (rc, stdout, stderr text)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen([BINARY] + args, env=env, stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    err = b""
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        err += chunk
+    out = p.stdout.read()
+    rc = p.wait(timeout=60)
+    os.close(master)
+    return rc, out.decode(), err.decode()
+
+
+class QuietVerboseProgressTest(CliTestCase):
+    """--quiet (errors only), --verbose (what is waited for), and a progress line on a
+    terminal while a new key propagates, never on a pipe."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.emu = Emulator(fixture=due_fixture())
+        cls.emu.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.emu.stop()
+
+    def setUp(self):
+        self.emu.load(due_fixture())
+        self.emu.clear_faults()
+        self.emu.set_clock(offset_seconds=0)
+        self.emu.config(propagation_delay=0)
+        self.emu.reset_calls()
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
+        self.to = "file:%s/{user}.json" % self.dir
+
+    def test_quiet_prints_errors_only(self):
+        # findings: nothing on stdout, nothing on stderr, the exit code tells
+        skewed = self.emu.env(IAMKEYS_TEST_CLOCK_OFFSET="3600")  # a skew that is warned about
+        loud = run(["audit", "--source", "api"], skewed)
+        self.assertRc(loud, 3)
+        self.assertIn("warning:", loud.err)
+        res = run(["audit", "--source", "api", "--quiet"], skewed)
+        self.assertRc(res, 3)
+        self.assertEqual((res.out, res.err), ("", ""))
+        # json was asked for: it is printed
+        res = run(["audit", "--source", "api", "--quiet", "--output", "json"], self.emu.env())
+        self.assertRc(res, 3)
+        self.assertIn('"Summary"', res.out)
+        self.assertEqual(res.err, "")
+        # errors still are
+        res = run(["users", "--quiet", "--endpoint-url", "http://127.0.0.1:1"], self.emu.env())
+        self.assertRc(res, 1)
+        self.assertEqual(res.out, "")
+        self.assertIn("error:", res.err)
+
+    def test_quiet_still_hands_over_a_secret_asked_for(self):
+        import json
+        res = run(["rotate", "--apply", "--user", "erin", "--to", "-", "--quiet"],
+                  self.emu.env())
+        self.assertRc(res, 0)
+        erin = [u for u in self.emu.state()["accounts"][0]["users"] if u["name"] == "erin"][0]
+        new = [k for k in erin["keys"] if k["id"] in res.out]
+        self.assertEqual(len(new), 1, res)
+        self.assertEqual(json.loads(res.out)["SecretAccessKey"], new[0]["secret"])
+        self.assertEqual(res.err, "")
+
+    def test_quiet_and_verbose_contradict(self):
+        for other in ("--verbose", "--debug"):
+            res = run(["users", "--quiet", other], self.emu.env())
+            self.assertRc(res, 2)
+            self.assertOneLineError(res, "--quiet and %s contradict each other" % other)
+        self.assertEqual(self.emu.calls(), [])
+
+    def test_verbose_says_what_it_waits_for(self):
+        self.emu.fault("ListUsers", kind="throttle", count=1)
+        res = run(["users", "--verbose"], self.emu.env())
+        self.assertRc(res, 0)
+        self.assertRegex(res.err, r"iamkeys: waiting for [^ ]+ \(attempt 2/\d+\): ")
+        self.emu.fault("ListUsers", kind="throttle", count=1)
+        res = run(["users"], self.emu.env())
+        self.assertRc(res, 0)
+        self.assertEqual(res.err, "")
+
+    def test_progress_while_a_new_key_propagates(self):
+        self.emu.config(propagation_delay=2.5)
+        rc, out, err = stderr_on_tty(["rotate", "--apply", "--user", "erin", "--to", self.to],
+                                     self.emu.env())
+        self.assertEqual(rc, 0, err)
+        self.assertRegex(err, r"\rverifying AKIA[A-Z0-9]+ of erin \(\d+ s\)")
+        self.assertTrue(err.endswith("\r"), repr(err[-80:]))  # the line is cleared
+        self.assertNotIn("verifying", out)
+        # on a pipe: nothing of it
+        self.emu.config(propagation_delay=2.5)
+        res = run(["rotate", "--apply", "--user", "frank", "--to", self.to], self.emu.env())
+        self.assertRc(res, 0)
+        self.assertNotIn("verifying", res.err)
+        # --verbose on a pipe: one line for the wait
+        self.emu.load(due_fixture())
+        self.emu.config(propagation_delay=2.5)
+        res = run(["rotate", "--apply", "--user", "frank", "--to",
+                   "file:%s/again-{user}.json" % self.dir, "--verbose"], self.emu.env())
+        self.assertEqual(res.err.count("waiting until the new key works"), 1, res)
