@@ -493,7 +493,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		{ "delete-after", 0, OPT_DURATION, &o.cli.delete_after, "DURATION", "delete the old key after this long inactive (default 7d)", 0 },
 		{ "max-grace", 0, OPT_DURATION, &o.cli.max_grace, "DURATION", "deactivate the old key this long after delivery even if still used", 0 },
 		{ "in-use-window", 0, OPT_DURATION, &o.policy.in_use_window, "DURATION", "a key used this recently is in use (default 24h)", 0 },
-		{ "verify-timeout", 0, OPT_DURATION, &verify_timeout, "DURATION", "how long to wait for a new key to work (default 120s)", 0 },
+		{ "verify-timeout", 0, OPT_DURATION, &verify_timeout, "DURATION", "how long to wait for a new key to work (default 120s, at most 540s)", 0 },
 		{ "plan-out", 0, OPT_STRING, &plan_out, "FILE", "write the plan as JSON", 0 },
 		{ "plan", 0, OPT_STRING, &plan_in, "FILE", "with --apply: carry out exactly this saved plan", 0 },
 		{ "self", 0, OPT_BOOL, &self, NULL, "rotate the caller's own key in its credentials profile", 0 },
@@ -594,6 +594,12 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	o.nusers = users.n;
 	o.apply = apply;
 	o.follow_symlinks = follow_symlinks;
+	if (verify_timeout < 1 || verify_timeout > ROTATION_VERIFY_MAX) {
+		usage_error(cli, "--verify-timeout must be between 1s and %ds: a new key is "
+			    "verified and delivered within %ds of the intent mark, or deleted",
+			    ROTATION_VERIFY_MAX, ROTATION_DELIVER_BY);
+		goto done;
+	}
 	o.verify_timeout_ms = (long)verify_timeout * 1000;
 	rc = org_check(cli, &org);
 	if (rc != CMD_CONTINUE)

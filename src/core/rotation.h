@@ -51,6 +51,9 @@
  */
 #define ROTATION_DELIVER_BY 600
 #define ROTATION_LEASE 900
+/* The longest --verify-timeout: verifying, then delivering, must fit in
+ * ROTATION_DELIVER_BY (a minute is left for the delivery itself). */
+#define ROTATION_VERIFY_MAX (ROTATION_DELIVER_BY - 60)
 
 enum rotation_stage {
 	STAGE_IDLE = 0,

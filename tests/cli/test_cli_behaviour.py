@@ -309,6 +309,12 @@ class RotateUsageTest(CliTestCase):
             (["rotate", "--to", "file:%s/{user}" % self.dir, "--output", "csv"],
              "rotate prints a table or json, not csv"),
             (["audit", "--warn", "10d", "--max-age", "5d"], "--warn 10d is longer than --max-age 5d"),
+            # a verification longer than a run has to deliver the key would always end
+            # in deleting it
+            (["rotate", "--to", "file:%s/{user}" % self.dir, "--verify-timeout", "700s",
+              "--apply"], "--verify-timeout must be between 1s and 540s"),
+            (["rotate", "--self", "--verify-timeout", "11m", "--apply"],
+             "--verify-timeout must be between 1s and 540s"),
         ]
         for args, msg in cases:
             res = run(args, self.emu.env())
