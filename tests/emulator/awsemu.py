@@ -38,6 +38,7 @@ from urllib.parse import parse_qsl
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dynamodb_service  # noqa: E402  (DynamoDB, in its own file)
+import cloudtrail_service  # noqa: E402  (CloudTrail LookupEvents, EC2 DescribeRegions)
 
 UTC = datetime.timezone.utc
 
@@ -55,6 +56,12 @@ JSON_TARGETS = {"secretsmanager": "secretsmanager", "ssm": "AmazonSSM",
 TARGET_TO_SERVICE = {v: k for k, v in JSON_TARGETS.items()}
 # services of another JSON version: (Content-Type, prefix of the error __type)
 JSON_VERSIONS = {}
+# services in their own modules add to these: called with (emu, log entry) for
+# every request recorded; with (emu, fixture) on every load; and control paths
+# under /_emu/ answered by fn(emu, method, data, query) -> JSON-able
+RECORD_HOOKS = []
+LOAD_HOOKS = []
+CONTROL_HANDLERS = {}
 GLOBAL_REGION_SERVICES = ("iam", "organizations")  # signed for us-east-1 only
 
 REPORT_HEADER = ("user,arn,user_creation_time,password_enabled,password_last_used,"
@@ -806,6 +813,8 @@ class Emulator:
             self.sso_tokens = sso_tokens
             self.sso_refresh = sso_refresh
             self.buckets = {}
+            for hook in LOAD_HOOKS:
+                hook(self, fx)
             settings = fx.get("settings") or {}
             for k, v in settings.items():
                 if k in self.config:
@@ -980,6 +989,8 @@ class Emulator:
             self.call_seq += 1
             entry["seq"] = self.call_seq
             self.calls.append(entry)
+            for hook in RECORD_HOOKS:
+                hook(self, entry)
             lim = self.config.get("log_limit") or 0
             if lim and len(self.calls) > lim:
                 del self.calls[:len(self.calls) - lim]
@@ -2626,6 +2637,7 @@ HANDLERS = {
 
 
 dynamodb_service.register(sys.modules[__name__])
+cloudtrail_service.register(sys.modules[__name__])
 
 
 # --------------------------------------------------------------------------------------
@@ -2802,6 +2814,8 @@ class Handler(BaseHTTPRequestHandler):
                 with emu.lock:
                     emu.faults = []
                 return self._json(200, {"ok": True})
+            if path in CONTROL_HANDLERS:
+                return self._json(200, CONTROL_HANDLERS[path](emu, m, data, q))
             if path == "/_emu/config":
                 if m in ("POST", "PUT"):
                     with emu.lock:

@@ -315,6 +315,16 @@ class Emulator:
         self._clients.append(c)  # closed by stop(), so no socket is left to the GC
         return c
 
+    def cloudtrail_events(self, events=None):
+        """Adds CloudTrail events (a list of specs, see cloudtrail_service.py), or with
+        None lists every stored event."""
+        if events is None:
+            return self._control("GET", "/_emu/cloudtrail/events")
+        return self._control("POST", "/_emu/cloudtrail/events", events)
+
+    def clear_cloudtrail(self):
+        self._control("DELETE", "/_emu/cloudtrail/events")
+
     def request(self, service, params=None, target=None, json_body=None, **kw):
         """Send one SigV4-signed request (see send_signed) and return a RawResponse."""
         return send_signed(self.url, service, params=params, target=target,
