@@ -43,6 +43,9 @@ static const struct command commands[] = {
 	{ "rollback", cmd_rollback, NEEDS_CREDS | MUTATES,
 	  "Put a rotation's old key back and pause the rotation.",
 	  "iamkeys rollback --user NAME [--apply]" },
+	{ "trace", cmd_trace, NEEDS_CREDS,
+	  "Who calls with an access key: its CloudTrail events, by caller.",
+	  "iamkeys trace (--key AKIA... | --user NAME) [--since 30d] [--regions LIST] [options]" },
 	{ "policy", cmd_policy, 0, "Print the least-privilege IAM policy a command needs (JSON).",
 	  "iamkeys policy [COMMAND] [--to SINK] [--org]" },
 };

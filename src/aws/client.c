@@ -166,6 +166,23 @@ void aws_client_copy_settings(struct aws_client *to, const struct aws_client *fr
 	to->verbose = from->verbose;
 }
 
+struct aws_client *aws_client_clone_region(struct aws_client *c, const char *region,
+					   struct strbuf *err)
+{
+	struct cred_provider *p = cred_provider_borrow(c->creds);
+	struct aws_client *n;
+
+	if (!p) {
+		strbuf_addstr(err, "cannot share the credentials");
+		return NULL;
+	}
+	n = aws_client_new(p, region, c->endpoint_url, NULL, err);
+	if (!n)
+		return NULL;
+	aws_client_copy_settings(n, c);
+	return n;
+}
+
 struct aws_client *aws_client_clone(struct aws_client *c, struct strbuf *err)
 {
 	/* the clone borrows c's provider, so temporary credentials are refreshed

@@ -19,6 +19,7 @@ enum aws_service {
 	AWS_SVC_SSO,	  /* IAM Identity Center portal (GetRoleCredentials) */
 	AWS_SVC_SSO_OIDC, /* IAM Identity Center OIDC (CreateToken) */
 	AWS_SVC_DYNAMODB, /* the lease of --lock dynamodb:TABLE (JSON 1.0) */
+	AWS_SVC_CLOUDTRAIL, /* LookupEvents (iamkeys trace) */
 	AWS_SVC__COUNT
 };
 
@@ -249,6 +250,9 @@ int aws_client_learn_clock(struct aws_client *c, const char *date, time_t sent, 
 
 /* A new client with the same configuration, borrowing c's credential
  * provider (one per worker thread; c must outlive it). NULL with err. */
+/* A clone of c (see aws_client_clone) for another region. */
+struct aws_client *aws_client_clone_region(struct aws_client *c, const char *region,
+					   struct strbuf *err);
 struct aws_client *aws_client_clone(struct aws_client *c, struct strbuf *err);
 /* The settings a client made from another keeps: environment, retry policy,
  * clock, --debug. */

@@ -76,6 +76,9 @@ const struct permission permissions[] = {
 	{ "rotate", "iam:UpdateAccessKey", USER_ARN, "stage delivered", 0, NULL },
 	{ "rotate", "iam:DeleteAccessKey", USER_ARN, "stage deactivated", 0, NULL },
 
+	{ "trace", "cloudtrail:LookupEvents", "*", "", 0, NULL },
+	{ "trace", "iam:ListAccessKeys", USER_ARN, "--user", 0, NULL },
+
 	{ "rollback", "iam:ListAccessKeys", USER_ARN, "", 0, NULL },
 	{ "rollback", "iam:GetAccessKeyLastUsed", USER_ARN, "", 0, NULL },
 	{ "rollback", "iam:ListUserTags", USER_ARN, "", 0, "the rotation stage" },

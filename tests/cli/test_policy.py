@@ -215,6 +215,12 @@ class Commands(PolicyTestCase):
         ], fallback={"iam:GetAccountAuthorizationDetails"},
            only_after={"iam:ListGroupsForUser": "iam:GetAccountAuthorizationDetails"})
 
+    def test_trace(self):
+        self.check(["trace"], [
+            [("op", ["trace", "--key", kid("twokeys/1")], 0)],
+            [("op", ["trace", "--user", "twokeys"], 0)],
+        ])
+
     def test_update(self):
         self.check(["update"], [
             [("op", ["update", "--user", "twokeys", "--key", kid("twokeys/1"), "--status",

@@ -87,7 +87,7 @@ def _event(emu, spec):
     """One stored event from a spec (recorded or injected)."""
     st = _state(emu)
     st["seq"] += 1
-    when = _parse_time(emu, spec.get("time"))
+    when = _parse_time(emu, spec.get("time")).replace(microsecond=0)  # as CloudTrail's
     key = spec.get("access_key_id")
     account = spec.get("account") or next(iter(emu.accounts), "123456789012")
     user = spec.get("user_name")

@@ -1,0 +1,279 @@
+/* iamkeys trace: who calls with an access key, from CloudTrail (engine/trace.c). */
+#include "core/compat.h"
+#include "cmd/commands.h"
+#include "aws/client.h"
+#include "aws/cloudtrail.h"
+#include "core/timeutil.h"
+#include "engine/trace.h"
+#include "engine/userstate.h"
+
+static const struct out_column caller_columns[] = {
+	{ "AccessKeyId", "KEY", 2, NULL },
+	{ "Source", "SOURCE", 0, NULL },
+	{ "UserAgent", "USER AGENT", 0, NULL },
+	{ "Derived", "DERIVED", 4, NULL },
+	{ "Regions", "REGIONS", 3, NULL },
+	{ "EventSources", "SERVICES", 5, NULL },
+	{ "TopEvents", "TOP EVENTS", 1, NULL },
+	{ "Events", "EVENTS", 0, NULL },
+	{ "Errors", "ERRORS", 6, NULL },
+	{ "FirstSeen", "FIRST SEEN", 7, NULL },
+	{ "LastSeen", "LAST SEEN", 0, NULL },
+};
+
+#define UA_SHORT 40
+
+/* A table shows a user agent's first word ("aws-sdk-java/2.20.1"), cut at UA_SHORT. */
+static void short_agent(struct strbuf *sb, const char *ua)
+{
+	size_t n = strcspn(ua, " ");
+	if (n > UA_SHORT)
+		n = UA_SHORT;
+	strbuf_add(sb, ua, n);
+	if (ua[n])
+		strbuf_addstr(sb, "…");
+}
+
+static void add_callers(struct out_table *t, const char *key, const struct trace_result *r,
+			enum output_format fmt)
+{
+	struct strbuf sb = STRBUF_INIT;
+	size_t i, row;
+
+	for (i = 0; i < r->ncallers; i++) {
+		const struct trace_caller *c = &r->callers[i];
+		row = out_table_add_row(t);
+		out_set_str(t, row, 0, key);
+		out_set_str(t, row, 1, c->source);
+		strbuf_reset(&sb);
+		if (fmt == OUTPUT_TABLE)
+			short_agent(&sb, c->user_agent);
+		else
+			strbuf_addstr(&sb, c->user_agent);
+		out_set_str(t, row, 2, sb.buf);
+		out_set_bool(t, row, 3, c->derived);
+		out_set_list(t, row, 4, c->regions);
+		out_set_list(t, row, 5, c->event_sources);
+		out_set_list(t, row, 6, c->top_events);
+		out_set_int(t, row, 7, (long long)c->count);
+		out_set_int(t, row, 8, (long long)c->errors);
+		strbuf_reset(&sb);
+		iso8601_format(&sb, c->first);
+		out_set_str(t, row, 9, sb.buf);
+		strbuf_reset(&sb);
+		iso8601_format(&sb, c->last);
+		out_set_str(t, row, 10, sb.buf);
+	}
+	strbuf_release(&sb);
+}
+
+static int valid_key_id(const char *s)
+{
+	size_t n = strlen(s), i;
+	if (n < 16 || n > 128)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
+/* An AWS region's shape: "eu-west-1", "us-gov-east-1", "ap-southeast-5". */
+static int region_name_ok(const char *r)
+{
+	size_t i = 0, parts = 0;
+
+	if (!aws_region_valid(r))
+		return 0;
+	for (;;) {
+		size_t start = i;
+		while (islower((unsigned char)r[i]))
+			i++;
+		if (i == start || r[i] != '-')
+			break;
+		i++;
+		parts++;
+	}
+	if (parts < 2 || !isdigit((unsigned char)r[i]))
+		return 0;
+	while (isdigit((unsigned char)r[i]))
+		i++;
+	return r[i] == '\0';
+}
+
+/* "eu-west-1,us-east-1" → regions (pointing into a copy); -1 on a bad name. */
+static int split_regions(char *list, const char ***out, size_t *n, const char **bad)
+{
+	char *p, *save = NULL;
+	size_t alloc = 0;
+
+	*out = NULL;
+	*n = 0;
+	for (p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		size_t i;
+		if (!region_name_ok(p)) {
+			*bad = p;
+			return -1;
+		}
+		for (i = 0; i < *n && strcmp((*out)[i], p); i++)
+			;
+		if (i < *n)
+			continue; /* named twice */
+		ALLOC_GROW(*out, *n + 1, alloc);
+		(*out)[(*n)++] = p;
+	}
+	if (!*n) {
+		*bad = "";
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_trace(struct cli *cli, int argc, const char **argv)
+{
+	const char *key = NULL, *user = NULL, *regions_arg = NULL;
+	long long since = 30 * 86400;
+	struct option opts[] = {
+		{ "key", 0, OPT_STRING, &key, "AKIA...", "the access key to trace", 0 },
+		{ "user", 0, OPT_STRING, &user, "NAME", "trace every access key of this user", 0 },
+		{ "since", 0, OPT_DURATION, &since, "DURATION", "how far back (default 30d, at most 90d: what CloudTrail keeps)", 0 },
+		{ "regions", 0, OPT_STRING, &regions_arg, "LIST", "comma-separated regions to search (default: the command's region)", 0 },
+		OPT_COMMON(cli->g),
+		OPT_TERMINATOR,
+	};
+	struct opt_list rest = { 0 };
+	struct user_state us = USER_STATE_INIT;
+	struct strbuf err = STRBUF_INIT, sum = STRBUF_INIT, when = STRBUF_INIT;
+	struct trace_result *results = NULL;
+	const char **keys = NULL, **regions = NULL, *bad = NULL;
+	char *region_copy = NULL;
+	size_t nkeys = 0, nregions = 0, i, ncallers = 0;
+	unsigned long events = 0, malformed = 0, calls = 0;
+	struct trace_options o;
+	struct out_table t;
+	struct aws_client *c;
+	time_t now;
+	int rc;
+
+	rc = cli_parse(cli, opts, argc, argv, &rest, 0);
+	opt_list_release(&rest);
+	if (rc != CMD_CONTINUE)
+		return rc;
+	if (!key && !user)
+		return usage_error(cli, "say which key to trace: --key AKIA... or --user NAME");
+	if (key && !valid_key_id(key))
+		return usage_error(cli, "invalid --key '%s': an access key id is 16 to 128 letters "
+					"and digits", key);
+	if (since < 1 || since > CLOUDTRAIL_RETENTION_DAYS * 86400LL)
+		return usage_error(cli, "--since must be between 1s and %dd: CloudTrail keeps %d "
+					"days of events", CLOUDTRAIL_RETENTION_DAYS, CLOUDTRAIL_RETENTION_DAYS);
+	if (regions_arg) {
+		region_copy = xstrdup(regions_arg);
+		if (split_regions(region_copy, &regions, &nregions, &bad) < 0) {
+			rc = usage_error(cli, "invalid --regions '%s': %s%s%s", regions_arg,
+					 *bad ? "'" : "no region named", bad,
+					 *bad ? "' is not a region name" : "");
+			goto out;
+		}
+	}
+	rc = CMD_FAILED;
+	c = cli_client(cli);
+	if (!c)
+		goto out;
+	if (!regions_arg) {
+		region_copy = xstrdup(c->region);
+		split_regions(region_copy, &regions, &nregions, &bad);
+	}
+	if (key) {
+		keys = xcalloc(1, sizeof(*keys));
+		keys[nkeys++] = key;
+	} else {
+		if (user_state_read(c, user, USER_STATE_KEYS, &us, &err) < 0) {
+			error("%s", err.buf);
+			goto out;
+		}
+		keys = xcalloc(us.nkeys + 1, sizeof(*keys));
+		for (i = 0; i < us.nkeys; i++)
+			keys[nkeys++] = us.keys[i].id;
+	}
+	now = aws_client_now(c);
+	memset(&o, 0, sizeof(o));
+	o.start = now - (time_t)since;
+	o.end = now;
+	o.regions = regions;
+	o.nregions = nregions;
+	results = xcalloc(nkeys + 1, sizeof(*results));
+	for (i = 0; i < nkeys; i++) {
+		o.key_id = keys[i];
+		if (trace_key(c, &o, &results[i], &err) < 0) {
+			error("trace of %s: %s", keys[i], err.buf);
+			goto out;
+		}
+		ncallers += results[i].ncallers;
+		events += results[i].events;
+		malformed += results[i].malformed;
+		calls += results[i].calls;
+	}
+	if (malformed)
+		warning("%lu event%s whose CloudTrailEvent does not parse %s left out", malformed,
+			malformed == 1 ? "" : "s", malformed == 1 ? "is" : "are");
+	out_table_init(&t, caller_columns, ARRAY_SIZE(caller_columns));
+	for (i = 0; i < nkeys; i++)
+		add_callers(&t, keys[i], &results[i], cli->fmt);
+	strbuf_addf(&sum, "%zu caller%s, %lu event%s of %zu key%s in %zu region%s (", ncallers,
+		    ncallers == 1 ? "" : "s", events, events == 1 ? "" : "s", nkeys,
+		    nkeys == 1 ? "" : "s", nregions, nregions == 1 ? "" : "s");
+	for (i = 0; i < nregions; i++)
+		strbuf_addf(&sum, "%s%s", i ? "," : "", regions[i]);
+	strbuf_addstr(&sum, ") from ");
+	iso8601_format(&sum, o.start);
+	strbuf_addstr(&sum, " to ");
+	iso8601_format(&sum, o.end);
+	strbuf_addf(&sum, "; %lu LookupEvents calls. CloudTrail's LookupEvents has management "
+		    "events only, of the last %d days: data events (S3 object reads and writes, "
+		    "Lambda invocations) are not in it", calls, CLOUDTRAIL_RETENTION_DAYS);
+	if (cli->fmt == OUTPUT_JSON) {
+		struct out_json_object jo;
+		json_t *s = json_object();
+		json_object_set_new(s, "Callers", json_integer((json_int_t)ncallers));
+		json_object_set_new(s, "Events", json_integer((json_int_t)events));
+		json_object_set_new(s, "Regions", json_integer((json_int_t)nregions));
+		iso8601_format(&when, o.start);
+		json_object_set_new(s, "StartTime", json_string(when.buf));
+		strbuf_reset(&when);
+		iso8601_format(&when, o.end);
+		json_object_set_new(s, "EndTime", json_string(when.buf));
+		json_object_set_new(s, "LookupEventsCalls", json_integer((json_int_t)calls));
+		json_object_set_new(s, "MalformedEvents", json_integer((json_int_t)malformed));
+		json_object_set_new(s, "Note", json_string("management events of the last 90 days "
+							   "only: no data events"));
+		out_json_begin(&jo, stdout);
+		out_json_add(&jo, "Callers", out_table_to_json(&t));
+		out_json_add(&jo, "Summary", s);
+		rc = out_json_end(&jo) < 0 ? CMD_FAILED : CMD_OK;
+		fputc('\n', stdout);
+	} else {
+		if (t.nrows || cli->fmt == OUTPUT_CSV)
+			rc = out_table_print(&t, cli->fmt, &cli->style, stdout) < 0 ? CMD_FAILED
+										    : CMD_OK;
+		else {
+			printf("no event signed with %s\n", nkeys == 1 ? keys[0] : "these keys");
+			rc = CMD_OK;
+		}
+		fprintf(cli->fmt == OUTPUT_CSV ? stderr : stdout, "%s%s\n",
+			cli->fmt == OUTPUT_CSV ? "" : "\n", sum.buf);
+	}
+	out_table_release(&t);
+out:
+	for (i = 0; results && i < nkeys; i++)
+		trace_result_release(&results[i]);
+	free(results);
+	free(keys);
+	free(regions);
+	free(region_copy);
+	user_state_release(&us);
+	strbuf_release(&err);
+	strbuf_release(&sum);
+	strbuf_release(&when);
+	return rc;
+}

@@ -1,0 +1,53 @@
+#ifndef IAMKEYS_TRACE_H
+#define IAMKEYS_TRACE_H
+/*
+ * Who calls with an access key: its CloudTrail management events
+ * (LookupEvents) over a time window in a list of regions, one thread per
+ * region, grouped by caller (source IP or calling AWS service, and user
+ * agent). Temporary credentials the key obtained (GetSessionToken and the
+ * like: their ASIA... key id in the event's response) are followed, and
+ * their calls are grouped apart, marked derived. Never prints.
+ */
+#include <time.h>
+#include "core/strbuf.h"
+
+struct aws_client;
+
+#define TRACE_TOP_EVENTS 3
+
+struct trace_caller {
+	char *source;	  /* sourceIPAddress: an IP, or the AWS service that called */
+	char *user_agent; /* "" when none */
+	char *regions;	  /* "eu-west-1,us-east-1" (sorted) */
+	char *event_sources; /* "iam.amazonaws.com,s3.amazonaws.com" (sorted) */
+	char *top_events; /* the TRACE_TOP_EVENTS most frequent: "ListBuckets:12,GetUser:3" */
+	unsigned long count;
+	unsigned long errors; /* events with an errorCode */
+	time_t first, last;
+	int derived; /* signed with temporary credentials obtained with the key */
+};
+
+struct trace_options {
+	const char *key_id;
+	time_t start, end; /* the window, epoch seconds */
+	const char *const *regions;
+	size_t nregions;
+};
+
+struct trace_result {
+	struct trace_caller *callers; /* most events first */
+	size_t ncallers;
+	unsigned long events;	   /* counted events (signed with the key or a derived one) */
+	unsigned long malformed;   /* events whose CloudTrailEvent did not parse: left out */
+	char **derived_keys;	   /* the temporary key ids followed */
+	size_t nderived;
+	unsigned long calls;	   /* LookupEvents requests */
+	int denied;		   /* AccessDenied for cloudtrail:LookupEvents */
+};
+
+/* 0, or -1 with a one-line message in err (r->denied set on AccessDenied). */
+int trace_key(struct aws_client *c, const struct trace_options *o, struct trace_result *r,
+	      struct strbuf *err);
+void trace_result_release(struct trace_result *r);
+
+#endif
