@@ -481,7 +481,11 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	char *default_config = NULL;
 	long long verify_timeout = 120;
 	int apply = 0, self = 0, all = 0, overwrite = 0, jobs = 8, resume = 0, abort_ = 0, force = 0;
-	int follow_symlinks = 0;
+	int follow_symlinks = 0, trace_gate = 0;
+	const char *trace_regions_arg = NULL;
+	char *trace_regions_copy = NULL;
+	const char **trace_regions = NULL;
+	size_t ntrace = 0, trace_alloc = 0;
 	struct org_opts org;
 	struct option opts[] = {
 		{ "apply", 0, OPT_BOOL, &apply, NULL, "carry out the plan (default: print it only)", 0 },
@@ -493,6 +497,8 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		{ "delete-after", 0, OPT_DURATION, &o.cli.delete_after, "DURATION", "delete the old key after this long inactive (default 7d)", 0 },
 		{ "max-grace", 0, OPT_DURATION, &o.cli.max_grace, "DURATION", "deactivate the old key this long after delivery even if still used", 0 },
 		{ "in-use-window", 0, OPT_DURATION, &o.policy.in_use_window, "DURATION", "a key used this recently is in use (default 24h)", 0 },
+		{ "trace-gate", 0, OPT_BOOL, &trace_gate, NULL, "before deactivating an old key, also ask CloudTrail for its use since delivery (needs cloudtrail:LookupEvents; about one call per user and region)", 0 },
+		{ "trace-regions", 0, OPT_STRING, &trace_regions_arg, "LIST", "with --trace-gate: the regions to ask (default: the command's region)", 0 },
 		{ "verify-timeout", 0, OPT_DURATION, &verify_timeout, "DURATION", "how long to wait for a new key to work (default 120s, at most 540s)", 0 },
 		{ "plan-out", 0, OPT_STRING, &plan_out, "FILE", "write the plan as JSON", 0 },
 		{ "plan", 0, OPT_STRING, &plan_in, "FILE", "with --apply: carry out exactly this saved plan", 0 },
@@ -601,6 +607,30 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		goto done;
 	}
 	o.verify_timeout_ms = (long)verify_timeout * 1000;
+	if (!trace_gate && trace_regions_arg) {
+		usage_error(cli, "--trace-regions is for --trace-gate");
+		goto done;
+	}
+	if (trace_regions_arg) {
+		char *p, *save = NULL;
+		trace_regions_copy = xstrdup(trace_regions_arg);
+		for (p = strtok_r(trace_regions_copy, ",", &save); p;
+		     p = strtok_r(NULL, ",", &save)) {
+			if (!aws_region_valid(p)) {
+				usage_error(cli, "invalid --trace-regions '%s': '%s' is not a region",
+					    trace_regions_arg, p);
+				goto done;
+			}
+			ALLOC_GROW(trace_regions, ntrace + 1, trace_alloc);
+			trace_regions[ntrace++] = p;
+		}
+		if (!ntrace) {
+			usage_error(cli, "invalid --trace-regions '%s': no region", trace_regions_arg);
+			goto done;
+		}
+	}
+	o.trace_regions = trace_regions;
+	o.ntrace_regions = ntrace;
 	rc = org_check(cli, &org);
 	if (rc != CMD_CONTINUE)
 		goto done;
@@ -667,6 +697,13 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	c = cli_client(cli);
 	if (!c)
 		goto done;
+	if (trace_gate && !ntrace) {
+		/* the gate asks CloudTrail in the command's region by default */
+		ALLOC_GROW(trace_regions, 1, trace_alloc);
+		trace_regions[ntrace++] = c->region;
+		o.trace_regions = trace_regions;
+		o.ntrace_regions = ntrace;
+	}
 	o.force = force;
 	if (abort_ || resume) {
 		if ((abort_ ? rotate_abort : rotate_resume)(c, &o, &r, &err) < 0) {
@@ -725,6 +762,9 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		}
 		json_decref(doc);
 	}
+	if (r.trace_gate_denied)
+		warning("cloudtrail:LookupEvents is denied: old keys were checked with "
+			"GetAccessKeyLastUsed alone before deactivation (it can lag by hours)");
 	if (cli->fmt == OUTPUT_JSON) {
 		json_t *doc = rotate_report_json(&r, r.now);
 		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -744,6 +784,8 @@ done:
 	cli_unlock(lk);
 	org_opts_release(&org);
 	rotate_report_release(&r);
+	free(trace_regions);
+	free(trace_regions_copy);
 	rotconf_release(&conf);
 	free(default_config);
 	json_decref(plan_doc);

@@ -16,6 +16,8 @@
 #include "core/compat.h"
 #include "engine/rotate.h"
 #include "engine/userstate.h"
+#include "engine/trace.h"
+#include "aws/cloudtrail.h"
 #include "aws/client.h"
 #include "aws/iam.h"
 #include "core/timeutil.h"
@@ -401,6 +403,8 @@ struct exec_ctx {
 	const char *caller_key;  /* the key this process signs with */
 	const char *caller_user;
 	char run_id[ROTATION_RUN_ID_MAX + 1]; /* written in this run's intent marks */
+	struct rotate_report *report;
+	struct cloudtrail_pacer *pacers; /* the deactivate gate's, one per trace region */
 };
 
 /* The context every sink of user is made with (check_sinks, do_create). */
@@ -595,6 +599,56 @@ out:
 	return rc;
 }
 
+/*
+ * The deactivate gate's CloudTrail witness: 0 when no event signed with
+ * key_id since `since` is in LookupEvents (or LookupEvents is denied: the
+ * report says so, GetAccessKeyLastUsed alone decides); -1 with why when
+ * one is (naming the callers), or when CloudTrail cannot be read (fail
+ * closed).
+ */
+static int trace_gate(const struct exec_ctx *x, const char *key_id, time_t since,
+		      struct strbuf *why)
+{
+	struct trace_options to;
+	struct trace_result tr;
+	struct strbuf err = STRBUF_INIT;
+	size_t i;
+	int rc = 0;
+
+	if (!x->o->ntrace_regions)
+		return 0;
+	memset(&to, 0, sizeof(to));
+	to.key_id = key_id;
+	to.start = since;
+	to.end = x->o->now > since ? x->o->now : since + 1;
+	to.regions = x->o->trace_regions;
+	to.nregions = x->o->ntrace_regions;
+	to.pacers = x->pacers;
+	if (trace_key(x->c, &to, &tr, &err) < 0) {
+		if (tr.denied) {
+			x->report->trace_gate_denied = 1;
+		} else {
+			strbuf_addf(why, "cannot ask CloudTrail whether key %s is still used: %s",
+				    key_id, err.buf);
+			rc = -1;
+		}
+	} else if (tr.events) {
+		strbuf_addf(why, "key %s is still in use since delivery per CloudTrail (%lu event%s): ",
+			    key_id, tr.events, tr.events == 1 ? "" : "s");
+		for (i = 0; i < tr.ncallers && i < 3; i++) {
+			const struct trace_caller *t = &tr.callers[i];
+			size_t ua = strcspn(t->user_agent, " ");
+			strbuf_addf(why, "%s%s %.*s last ", i ? "; " : "", t->source, (int)ua,
+				    t->user_agent);
+			iso8601_format(why, t->last);
+		}
+		rc = -1;
+	}
+	trace_result_release(&tr);
+	strbuf_release(&err);
+	return rc;
+}
+
 /* Live checks before a key action; 0 to go on, 1 to skip (already done), -1 refused. */
 static int check_key(const struct exec_ctx *x, struct live_user *u, const struct rot_action *a,
 		     struct strbuf *why)
@@ -640,6 +694,9 @@ static int check_key(const struct exec_ctx *x, struct live_user *u, const struct
 			    x->o->policy.in_use_window / 3600);
 		return -1;
 	}
+	if (a->kind == ROT_DEACTIVATE && a->not_used_since &&
+	    trace_gate(x, a->key_id, a->not_used_since, why) < 0)
+		return -1;
 	return 0;
 }
 
@@ -1340,6 +1397,9 @@ static int setup_ctx(struct aws_client *c, struct exec_ctx *x, struct rotate_rep
 	if (cred_provider_get(c->creds, mine, err) < 0)
 		return -1;
 	r->account = xstrdup_or_null(id->account);
+	x->report = r;
+	if (x->o->ntrace_regions && !x->pacers)
+		x->pacers = xcalloc(x->o->ntrace_regions, sizeof(*x->pacers));
 	x->c = c;
 	x->account = id->account;
 	x->caller_key = mine->access_key_id;
@@ -1453,6 +1513,7 @@ out:
 	iam_user_list_release(&users);
 	sts_caller_identity_release(&id);
 	aws_credentials_release(&mine);
+	free(x.pacers);
 	return rc;
 }
 
@@ -1559,6 +1620,7 @@ out:
 	strbuf_release(&ks);
 	sts_caller_identity_release(&id);
 	aws_credentials_release(&mine);
+	free(x.pacers);
 	return rc;
 }
 

@@ -31,6 +31,14 @@ struct rotate_options {
 	json_t *plan_in;            /* --plan FILE, checked by plan_file_check: carry out a
 				       user's saved steps only where they equal a fresh plan's */
 	int force;                  /* rotate --abort: even a used key, or one the sink holds */
+	/*
+	 * The deactivate gate's second witness: before an old key is
+	 * deactivated, CloudTrail LookupEvents in these regions must show no
+	 * event signed with it since delivery (GetAccessKeyLastUsed lags by
+	 * hours). ntrace_regions 0: GetAccessKeyLastUsed only.
+	 */
+	const char *const *trace_regions;
+	size_t ntrace_regions;
 	/* several accounts in one run (--org, --accounts): */
 	int skip_missing_users;     /* a --user that is not in this account is skipped */
 	int local_sinks_need_account; /* file: and profile: sinks must contain {account} */
@@ -74,6 +82,9 @@ struct rotate_report {
 	time_t now; /* the time the plan was made with (AWS's) */
 	int stopped;        /* o->stop ended the run early */
 	size_t not_started; /* the users it did not come to */
+	/* cloudtrail:LookupEvents was denied: the deactivate gate fell back
+	 * to GetAccessKeyLastUsed alone */
+	int trace_gate_denied;
 };
 
 /* 0, or -1 with a one-line message (listing users, reading the caller...). */

@@ -255,7 +255,8 @@ int trace_key(struct aws_client *c, const struct trace_options *o, struct trace_
 	      struct strbuf *err)
 {
 	struct shared sh;
-	struct cloudtrail_pacer *pacers = xcalloc(o->nregions + 1, sizeof(*pacers));
+	struct cloudtrail_pacer *own = o->pacers ? NULL : xcalloc(o->nregions + 1, sizeof(*own));
+	struct cloudtrail_pacer *pacers = o->pacers ? o->pacers : own;
 	char *keys[1];
 	size_t i;
 	int rc;
@@ -291,7 +292,7 @@ int trace_key(struct aws_client *c, const struct trace_options *o, struct trace_
 	}
 	qsort(r->callers, r->ncallers, sizeof(*r->callers), by_events);
 	free(sh.aggs);
-	free(pacers);
+	free(own);
 	pthread_mutex_destroy(&sh.lock);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include "core/strbuf.h"
 
 struct aws_client;
+struct cloudtrail_pacer;
 
 #define TRACE_TOP_EVENTS 3
 
@@ -32,6 +33,9 @@ struct trace_options {
 	time_t start, end; /* the window, epoch seconds */
 	const char *const *regions;
 	size_t nregions;
+	/* one per region, kept by a caller that traces several keys in a row so
+	 * that all its requests keep to 2 per second per region; NULL: fresh ones */
+	struct cloudtrail_pacer *pacers;
 };
 
 struct trace_result {

@@ -164,3 +164,87 @@ class TraceTest(CliTestCase):
             self.assertRc(res, 2)
             self.assertOneLineError(res, msg)
         self.assertEqual(self.lookups(), [])
+
+
+def due_fixture():
+    users = [{"name": n, "path": "/", "create_date": "-900d",
+              "keys": [fixtures.key(n, 100, last_used_days=50)]} for n in ("erin", "frank")]
+    users.append({"name": "ct-denied", "keys": [fixtures.key("ct-denied", 10)],
+                  "allow": ["iam:*", "sts:*"]})
+    return fixtures.admin_fixture(extra_users=users)
+
+
+class RotateTraceGateTest(CliTestCase):
+    """rotate --trace-gate: an old key that CloudTrail saw in use since delivery is not
+    deactivated, even when GetAccessKeyLastUsed has not caught up."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.emu = Emulator(fixture=due_fixture())
+        cls.emu.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.emu.stop()
+
+    def setUp(self):
+        import shutil
+        import tempfile
+        time.sleep(1.0)
+        self.emu.load(due_fixture())
+        self.emu.clear_faults()
+        self.emu.set_clock(offset_seconds=0)
+        self.dir = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, self.dir)
+        self.to = "file:%s/{user}.json" % self.dir
+        res = run(["rotate", "--apply", "--user", "erin", "--to", self.to], self.emu.env())
+        self.assertRc(res, 0)
+        self.old = fixtures.key("erin", 100)["id"]
+        self.emu.advance_clock(8 * 86400)  # past --deactivate-after
+        self.emu.reset_calls()
+
+    def erin_keys(self):
+        u = [u for u in self.emu.state()["accounts"][0]["users"] if u["name"] == "erin"][0]
+        return {k["id"]: k["status"] for k in u["keys"]}
+
+    def test_cloudtrail_use_blocks_the_deactivation(self):
+        self.emu.cloudtrail_events([{"access_key_id": self.old, "event_name": "GetObject",
+                                     "event_source": "s3.amazonaws.com", "region": "us-east-1",
+                                     "source_ip": "10.0.3.7", "user_agent": "aws-sdk-java/2.20 x",
+                                     "time": "-1h"}])
+        res = run(["rotate", "--apply", "--user", "erin", "--to", self.to, "--trace-gate"],
+                  self.emu.env())
+        self.assertRc(res, 3)
+        self.assertIn("key %s is still in use since delivery per CloudTrail (1 event): "
+                      "10.0.3.7 aws-sdk-java/2.20 last " % self.old, res.out)
+        self.assertEqual(self.erin_keys()[self.old], "Active")
+        self.assertNotIn("UpdateAccessKey", [c["action"] for c in self.emu.calls()])
+        # without the gate, GetAccessKeyLastUsed alone decides
+        res = run(["rotate", "--apply", "--user", "erin", "--to", self.to], self.emu.env())
+        self.assertRc(res, 0)
+        self.assertEqual(self.erin_keys()[self.old], "Inactive")
+
+    def test_no_event_deactivates(self):
+        res = run(["rotate", "--apply", "--user", "erin", "--to", self.to, "--trace-gate",
+                   "--trace-regions", "us-east-1,eu-west-1"], self.emu.env())
+        self.assertRc(res, 0)
+        self.assertEqual(self.erin_keys()[self.old], "Inactive")
+        regions = sorted(c["region"] for c in self.emu.calls() if c["action"] == "LookupEvents"
+                         and c["http_status"] == 200)
+        self.assertEqual(regions, ["eu-west-1", "us-east-1"])
+
+    def test_denied_falls_back_with_a_warning(self):
+        # a principal that may rotate but not call cloudtrail:LookupEvents
+        k = fixtures.key("ct-denied", 10)
+        env = self.emu.env(AWS_ACCESS_KEY_ID=k["id"],
+                           AWS_SECRET_ACCESS_KEY=fixtures.secret_for("ct-denied"))
+        res = run(["rotate", "--apply", "--user", "erin", "--to", self.to, "--trace-gate"], env)
+        self.assertRc(res, 0)
+        self.assertIn("warning: cloudtrail:LookupEvents is denied: old keys were checked with "
+                      "GetAccessKeyLastUsed alone", res.err)
+        self.assertEqual(self.erin_keys()[self.old], "Inactive")
+
+    def test_usage(self):
+        res = run(["rotate", "--to", self.to, "--trace-regions", "us-east-1"], self.emu.env())
+        self.assertRc(res, 2)
+        self.assertOneLineError(res, "--trace-regions is for --trace-gate")
