@@ -154,20 +154,11 @@ static int has_key(const struct work_user *w, const char *id)
 static int rotating_on_schedule(const struct audit_options *o, const struct work_user *w,
 				const struct iam_tag *tags, size_t ntags, struct strbuf *reason)
 {
-	const char *main = NULL, *new_id = NULL;
 	struct rotation_tag t;
 	struct strbuf err = STRBUF_INIT;
-	char *value;
-	size_t i;
+	char *value = user_state_rotation_value(tags, ntags);
 	int ok = 0;
 
-	for (i = 0; i < ntags; i++) {
-		if (!strcmp(tags[i].key, ROTATION_TAG))
-			main = tags[i].value;
-		else if (!strcmp(tags[i].key, ROTATION_NEW_TAG))
-			new_id = tags[i].value;
-	}
-	value = rotation_tag_join(main, new_id);
 	if (value && rotation_tag_parse(value, &t, &err) == 0 &&
 	    (t.stage == STAGE_DELIVERED || t.stage == STAGE_DEACTIVATED) &&
 	    has_key(w, t.old_key) && has_key(w, t.new_key) && t.t <= o->now &&

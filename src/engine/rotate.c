@@ -83,20 +83,13 @@ static int from_state(struct live_user *u, struct user_state *st, unsigned what)
 		u->nkeys = st->nkeys;
 	}
 	if (what & USER_STATE_TAGS) {
-		const char *main = NULL, *new_id = NULL;
-		/* the tags move over: st no longer owns them */
+		/* the tags and the rotation tag move over: st no longer owns them */
 		u->tags.tags = st->tags;
 		u->tags.ntags = st->ntags;
+		u->rotation_tag = st->rotation_value;
 		st->tags = NULL;
 		st->ntags = 0;
-		for (i = 0; i < u->tags.ntags; i++) {
-			const char *v = u->tags.tags[i].value ? u->tags.tags[i].value : "";
-			if (!strcmp(u->tags.tags[i].key, ROTATION_TAG))
-				main = v;
-			else if (!strcmp(u->tags.tags[i].key, ROTATION_NEW_TAG) && *v)
-				new_id = v;
-		}
-		u->rotation_tag = rotation_tag_join(main, new_id);
+		st->rotation_value = NULL;
 	}
 	return 0;
 }

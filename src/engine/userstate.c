@@ -36,7 +36,7 @@ static void tags_release(struct user_state *st)
 	}
 	FREE_AND_NULL(st->tags);
 	st->ntags = 0;
-	st->rotation_value = NULL;
+	FREE_AND_NULL(st->rotation_value);
 	memset(&st->rotation, 0, sizeof(st->rotation));
 	st->rotation_valid = false;
 }
@@ -138,14 +138,26 @@ out:
 	return rc;
 }
 
+char *user_state_rotation_value(const struct iam_tag *tags, size_t ntags)
+{
+	const char *main = NULL, *new_id = NULL;
+	size_t i;
+
+	for (i = 0; i < ntags; i++) {
+		const char *v = tags[i].value ? tags[i].value : "";
+		if (!strcmp(tags[i].key, ROTATION_TAG))
+			main = v;
+		else if (!strcmp(tags[i].key, ROTATION_NEW_TAG) && *v)
+			new_id = v;
+	}
+	return rotation_tag_join(main, new_id);
+}
+
 static void find_rotation_tag(struct user_state *st)
 {
 	struct strbuf perr = STRBUF_INIT;
-	size_t i;
 
-	for (i = 0; i < st->ntags; i++)
-		if (!strcmp(st->tags[i].key, ROTATION_TAG))
-			st->rotation_value = st->tags[i].value ? st->tags[i].value : "";
+	st->rotation_value = user_state_rotation_value(st->tags, st->ntags);
 	if (st->rotation_value)
 		st->rotation_valid = !rotation_tag_parse(st->rotation_value, &st->rotation, &perr);
 	strbuf_release(&perr);

@@ -50,15 +50,24 @@ struct user_state {
 	size_t ntags;
 	char **groups;
 	size_t ngroups;
-	/* ROTATION_TAG: the value (points into tags; NULL = absent) and, when it
-	 * parses, the parsed tag (rotation_valid) */
-	const char *rotation_value;
+	/* the logical rotation tag (user_state_rotation_value: ROTATION_TAG
+	 * with ROTATION_NEW_TAG's key put back; owned, NULL = absent) and,
+	 * when it parses, the parsed tag (rotation_valid) */
+	char *rotation_value;
 	struct rotation_tag rotation;
 	bool rotation_valid;
 	unsigned long calls; /* API calls made for this state (each paged list counts one) */
 };
 
 #define USER_STATE_INIT { 0 }
+
+/*
+ * The logical rotation tag of a user's tags: ROTATION_TAG's value with the
+ * new key id stored in ROTATION_NEW_TAG put back (rotation_tag_join); an
+ * empty ROTATION_NEW_TAG counts as absent. NULL when ROTATION_TAG is
+ * absent; the caller frees it.
+ */
+char *user_state_rotation_value(const struct iam_tag *tags, size_t ntags);
 
 /*
  * Reads the parts in what of user's live state into st. st is zeroed
