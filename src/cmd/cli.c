@@ -655,3 +655,54 @@ void cli_unlock(struct account_lock *l)
 		warning("%s", err.buf);
 	strbuf_release(&err);
 }
+
+/* An AWS region's shape: "eu-west-1", "us-gov-east-1", "ap-southeast-5". */
+static int region_name_ok(const char *r)
+{
+	size_t i = 0, parts = 0;
+
+	if (!aws_region_valid(r))
+		return 0;
+	for (;;) {
+		size_t start = i;
+		while (islower((unsigned char)r[i]))
+			i++;
+		if (i == start || r[i] != '-')
+			break;
+		i++;
+		parts++;
+	}
+	if (parts < 2 || !isdigit((unsigned char)r[i]))
+		return 0;
+	while (isdigit((unsigned char)r[i]))
+		i++;
+	return r[i] == '\0';
+}
+
+/* "eu-west-1,us-east-1" → regions (pointing into a copy); -1 on a bad name. */
+int cli_region_list(char *list, const char ***out, size_t *n, const char **bad)
+{
+	char *p, *save = NULL;
+	size_t alloc = 0;
+
+	*out = NULL;
+	*n = 0;
+	for (p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+		size_t i;
+		if (!region_name_ok(p)) {
+			*bad = p;
+			return -1;
+		}
+		for (i = 0; i < *n && strcmp((*out)[i], p); i++)
+			;
+		if (i < *n)
+			continue; /* named twice */
+		ALLOC_GROW(*out, *n + 1, alloc);
+		(*out)[(*n)++] = p;
+	}
+	if (!*n) {
+		*bad = "";
+		return -1;
+	}
+	return 0;
+}

@@ -182,4 +182,12 @@ void cli_unlock(struct account_lock *l);
 int cli_lock_account(struct cli *cli, const char *account, struct account_lock **out,
 		     struct strbuf *err);
 
+/*
+ * "eu-west-1,us-east-1" (--regions, --trace-regions): splits list in place
+ * into *out (pointing into list; caller frees *out), each named once, each
+ * of an AWS region's shape. -1 with *bad the offending name ("" when the
+ * list names none).
+ */
+int cli_region_list(char *list, const char ***out, size_t *n, const char **bad);
+
 #endif

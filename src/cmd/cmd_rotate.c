@@ -485,7 +485,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	const char *trace_regions_arg = NULL;
 	char *trace_regions_copy = NULL;
 	const char **trace_regions = NULL;
-	size_t ntrace = 0, trace_alloc = 0;
+	size_t ntrace = 0;
 	struct org_opts org;
 	struct option opts[] = {
 		{ "apply", 0, OPT_BOOL, &apply, NULL, "carry out the plan (default: print it only)", 0 },
@@ -612,20 +612,15 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		goto done;
 	}
 	if (trace_regions_arg) {
-		char *p, *save = NULL;
+		const char *bad = NULL;
 		trace_regions_copy = xstrdup(trace_regions_arg);
-		for (p = strtok_r(trace_regions_copy, ",", &save); p;
-		     p = strtok_r(NULL, ",", &save)) {
-			if (!aws_region_valid(p)) {
+		if (cli_region_list(trace_regions_copy, &trace_regions, &ntrace, &bad) < 0) {
+			if (*bad)
 				usage_error(cli, "invalid --trace-regions '%s': '%s' is not a region",
-					    trace_regions_arg, p);
-				goto done;
-			}
-			ALLOC_GROW(trace_regions, ntrace + 1, trace_alloc);
-			trace_regions[ntrace++] = p;
-		}
-		if (!ntrace) {
-			usage_error(cli, "invalid --trace-regions '%s': no region", trace_regions_arg);
+					    trace_regions_arg, bad);
+			else
+				usage_error(cli, "invalid --trace-regions '%s': no region",
+					    trace_regions_arg);
 			goto done;
 		}
 	}
@@ -699,7 +694,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		goto done;
 	if (trace_gate && !ntrace) {
 		/* the gate asks CloudTrail in the command's region by default */
-		ALLOC_GROW(trace_regions, 1, trace_alloc);
+		trace_regions = xcalloc(1, sizeof(*trace_regions));
 		trace_regions[ntrace++] = c->region;
 		o.trace_regions = trace_regions;
 		o.ntrace_regions = ntrace;

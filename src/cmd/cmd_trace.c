@@ -3,6 +3,7 @@
 #include "cmd/commands.h"
 #include "aws/client.h"
 #include "aws/cloudtrail.h"
+#include "core/rotation.h"
 #include "core/timeutil.h"
 #include "engine/trace.h"
 #include "engine/userstate.h"
@@ -67,68 +68,6 @@ static void add_callers(struct out_table *t, const char *key, const struct trace
 	strbuf_release(&sb);
 }
 
-static int valid_key_id(const char *s)
-{
-	size_t n = strlen(s), i;
-	if (n < 16 || n > 128)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]))
-			return 0;
-	return 1;
-}
-
-/* An AWS region's shape: "eu-west-1", "us-gov-east-1", "ap-southeast-5". */
-static int region_name_ok(const char *r)
-{
-	size_t i = 0, parts = 0;
-
-	if (!aws_region_valid(r))
-		return 0;
-	for (;;) {
-		size_t start = i;
-		while (islower((unsigned char)r[i]))
-			i++;
-		if (i == start || r[i] != '-')
-			break;
-		i++;
-		parts++;
-	}
-	if (parts < 2 || !isdigit((unsigned char)r[i]))
-		return 0;
-	while (isdigit((unsigned char)r[i]))
-		i++;
-	return r[i] == '\0';
-}
-
-/* "eu-west-1,us-east-1" → regions (pointing into a copy); -1 on a bad name. */
-static int split_regions(char *list, const char ***out, size_t *n, const char **bad)
-{
-	char *p, *save = NULL;
-	size_t alloc = 0;
-
-	*out = NULL;
-	*n = 0;
-	for (p = strtok_r(list, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
-		size_t i;
-		if (!region_name_ok(p)) {
-			*bad = p;
-			return -1;
-		}
-		for (i = 0; i < *n && strcmp((*out)[i], p); i++)
-			;
-		if (i < *n)
-			continue; /* named twice */
-		ALLOC_GROW(*out, *n + 1, alloc);
-		(*out)[(*n)++] = p;
-	}
-	if (!*n) {
-		*bad = "";
-		return -1;
-	}
-	return 0;
-}
-
 int cmd_trace(struct cli *cli, int argc, const char **argv)
 {
 	const char *key = NULL, *user = NULL, *regions_arg = NULL;
@@ -147,6 +86,7 @@ int cmd_trace(struct cli *cli, int argc, const char **argv)
 	struct trace_result *results = NULL;
 	const char **keys = NULL, **regions = NULL, *bad = NULL;
 	char *region_copy = NULL;
+	struct cloudtrail_pacer *pacers = NULL;
 	size_t nkeys = 0, nregions = 0, i, ncallers = 0;
 	unsigned long events = 0, malformed = 0, calls = 0;
 	struct trace_options o;
@@ -161,15 +101,15 @@ int cmd_trace(struct cli *cli, int argc, const char **argv)
 		return rc;
 	if (!key && !user)
 		return usage_error(cli, "say which key to trace: --key AKIA... or --user NAME");
-	if (key && !valid_key_id(key))
-		return usage_error(cli, "invalid --key '%s': an access key id is 16 to 128 letters "
-					"and digits", key);
+	if (key && !access_key_id_valid(key))
+		return usage_error(cli, "invalid --key '%s': an access key id is 16 to 128 capital "
+					"letters and digits", key);
 	if (since < 1 || since > CLOUDTRAIL_RETENTION_DAYS * 86400LL)
 		return usage_error(cli, "--since must be between 1s and %dd: CloudTrail keeps %d "
 					"days of events", CLOUDTRAIL_RETENTION_DAYS, CLOUDTRAIL_RETENTION_DAYS);
 	if (regions_arg) {
 		region_copy = xstrdup(regions_arg);
-		if (split_regions(region_copy, &regions, &nregions, &bad) < 0) {
+		if (cli_region_list(region_copy, &regions, &nregions, &bad) < 0) {
 			rc = usage_error(cli, "invalid --regions '%s': %s%s%s", regions_arg,
 					 *bad ? "'" : "no region named", bad,
 					 *bad ? "' is not a region name" : "");
@@ -181,8 +121,8 @@ int cmd_trace(struct cli *cli, int argc, const char **argv)
 	if (!c)
 		goto out;
 	if (!regions_arg) {
-		region_copy = xstrdup(c->region);
-		split_regions(region_copy, &regions, &nregions, &bad);
+		regions = xcalloc(1, sizeof(*regions));
+		regions[nregions++] = c->region;
 	}
 	if (key) {
 		keys = xcalloc(1, sizeof(*keys));
@@ -202,6 +142,9 @@ int cmd_trace(struct cli *cli, int argc, const char **argv)
 	o.end = now;
 	o.regions = regions;
 	o.nregions = nregions;
+	/* one pacer per region for every key: all requests keep to 2 per second */
+	pacers = xcalloc(nregions, sizeof(*pacers));
+	o.pacers = pacers;
 	results = xcalloc(nkeys + 1, sizeof(*results));
 	for (i = 0; i < nkeys; i++) {
 		o.key_id = keys[i];
@@ -271,6 +214,7 @@ out:
 	free(keys);
 	free(regions);
 	free(region_copy);
+	free(pacers);
 	user_state_release(&us);
 	strbuf_release(&err);
 	strbuf_release(&sum);

@@ -105,17 +105,6 @@ static int one_of(const char *s, const char *const *list, size_t n)
 	return 0;
 }
 
-static int valid_key_id(const char *s)
-{
-	size_t i, n = strlen(s);
-	if (n < 16 || n > 128)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isupper((unsigned char)s[i]) && !isdigit((unsigned char)s[i]))
-			return 0;
-	return 1;
-}
-
 static const char *str(json_t *obj, const char *name)
 {
 	return json_string_value(json_object_get(obj, name));
@@ -147,7 +136,7 @@ static int check_action(json_t *a, const char *where, struct strbuf *err)
 	}
 	key = str(a, "AccessKeyId");
 	keyed = kind != ROT_TAG && kind != ROT_UNTAG;
-	if (keyed != (key != NULL) || (key && !valid_key_id(key))) {
+	if (keyed != (key != NULL) || (key && !access_key_id_valid(key))) {
 		strbuf_addf(err, "plan: %s: %s for %s", where,
 			    key ? "an invalid or unexpected AccessKeyId" : "no AccessKeyId",
 			    rot_action_kind_name(kind));

@@ -87,7 +87,7 @@ static int parse_compact_time(const char *s, time_t *out)
 	return 0;
 }
 
-static int valid_key_id(const char *s)
+int access_key_id_valid(const char *s)
 {
 	size_t i, n = strlen(s);
 	if (n < 16 || n > ROTATION_KEY_ID_MAX)
@@ -153,7 +153,7 @@ int rotation_tag_parse(const char *value, struct rotation_tag *out, struct strbu
 			}
 		} else if (!strncmp(field, "old=", 4) || !strncmp(field, "new=", 4)) {
 			char *dst = field[0] == 'o' ? out->old_key : out->new_key;
-			if (!valid_key_id(field + 4)) {
+			if (!access_key_id_valid(field + 4)) {
 				strbuf_addf(err, "invalid key id in rotation tag field '%.40s'", field);
 				return -1;
 			}

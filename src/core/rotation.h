@@ -86,6 +86,9 @@ char *rotation_tag_join(const char *main, const char *new_id);
  * either would not be a valid IAM tag value. Caller frees both.
  */
 int rotation_tag_split(const char *value, char **main, char **new_id, struct strbuf *err);
+/* 1 when s has an access key id's shape: 16 to ROTATION_KEY_ID_MAX capital
+ * letters and digits ("AKIA...", "ASIA..."). */
+int access_key_id_valid(const char *s);
 /* 1 when s is a valid IAM tag value (length and character set). */
 int rotation_tag_value_valid(const char *s);
 const char *rotation_stage_name(enum rotation_stage s);
