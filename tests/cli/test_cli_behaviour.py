@@ -11,7 +11,7 @@ import time
 
 from tests.cli.common import BINARY, CliTestCase, run
 from tests.emulator import fixtures
-from tests.emulator.harness import Emulator
+from tests.emulator.harness import Emulator, EmulatorTestCase
 
 STATIC = {"AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
           "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
@@ -414,12 +414,16 @@ class DamagedReportTest(CliTestCase):
             self.assertIn("ListUsers", actions)
 
 
-def on_tty(args, env):
-    """Runs iamkeys with standard output on a pseudo-terminal; (rc, text)."""
+def run_on_pty(args, env, stream):
+    """Runs iamkeys with one stream ("stdout" or "stderr") on a pseudo-terminal and the
+    other on a pipe; (rc, what the terminal got, what the pipe got)."""
     master, slave = pty.openpty()
-    p = subprocess.Popen([BINARY] + args, env=env, stdout=slave, stderr=subprocess.PIPE)
+    piped = subprocess.PIPE
+    p = subprocess.Popen([BINARY] + args, env=env,
+                         stdout=slave if stream == "stdout" else piped,
+                         stderr=slave if stream == "stderr" else piped)
     os.close(slave)
-    out = b""
+    got = b""
     while True:
         try:
             chunk = os.read(master, 65536)
@@ -427,10 +431,17 @@ def on_tty(args, env):
             break
         if not chunk:
             break
-        out += chunk
+        got += chunk
+    other = (p.stderr if stream == "stdout" else p.stdout).read()
     rc = p.wait(timeout=60)
     os.close(master)
-    return rc, out.decode().replace("\r\n", "\n")
+    return rc, got.decode(), other.decode()
+
+
+def on_tty(args, env):
+    """Runs iamkeys with standard output on a pseudo-terminal; (rc, text)."""
+    rc, out, _ = run_on_pty(args, env, "stdout")
+    return rc, out.replace("\r\n", "\n")
 
 
 class WidthTest(CliTestCase):
@@ -484,24 +495,14 @@ class WidthTest(CliTestCase):
         self.assertOneLineError(res, "--wide is for table output")
 
 
-class AuditSeesRotationTest(CliTestCase):
+class AuditSeesRotationTest(CliTestCase, EmulatorTestCase):
     """Audit knows what iamkeys itself is doing: a user in the middle of a rotation on
     schedule is shown as rotating, and its two keys are not findings; once the rotation
     is overdue they count again."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.emu = Emulator(fixture=due_fixture())
-        cls.emu.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.emu.stop()
+    emulator_fixture = staticmethod(due_fixture)
 
     def setUp(self):
-        self.emu.load(due_fixture())
-        self.emu.clear_faults()
-        self.emu.set_clock(offset_seconds=0)
+        self.reset_emulator()
         self.dir = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, self.dir)
 
@@ -555,45 +556,14 @@ class AuditSeesRotationTest(CliTestCase):
         self.assertEqual(doc["Summary"]["Findings"]["two-active"], 2)
 
 
-def stderr_on_tty(args, env):
-    """Runs iamkeys with standard error on a pseudo-terminal; (rc, stdout, stderr text)."""
-    master, slave = pty.openpty()
-    p = subprocess.Popen([BINARY] + args, env=env, stdout=subprocess.PIPE, stderr=slave)
-    os.close(slave)
-    err = b""
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        err += chunk
-    out = p.stdout.read()
-    rc = p.wait(timeout=60)
-    os.close(master)
-    return rc, out.decode(), err.decode()
-
-
-class QuietVerboseProgressTest(CliTestCase):
+class QuietVerboseProgressTest(CliTestCase, EmulatorTestCase):
     """--quiet (errors only), --verbose (what is waited for), and a progress line on a
     terminal while a new key propagates, never on a pipe."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.emu = Emulator(fixture=due_fixture())
-        cls.emu.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.emu.stop()
+    emulator_fixture = staticmethod(due_fixture)
 
     def setUp(self):
-        self.emu.load(due_fixture())
-        self.emu.clear_faults()
-        self.emu.set_clock(offset_seconds=0)
         self.emu.config(propagation_delay=0)
-        self.emu.reset_calls()
+        self.reset_emulator()
         self.dir = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, self.dir)
         self.to = "file:%s/{user}.json" % self.dir
@@ -648,8 +618,8 @@ class QuietVerboseProgressTest(CliTestCase):
 
     def test_progress_while_a_new_key_propagates(self):
         self.emu.config(propagation_delay=2.5)
-        rc, out, err = stderr_on_tty(["rotate", "--apply", "--user", "erin", "--to", self.to],
-                                     self.emu.env())
+        rc, err, out = run_on_pty(["rotate", "--apply", "--user", "erin", "--to", self.to],
+                                  self.emu.env(), "stderr")
         self.assertEqual(rc, 0, err)
         self.assertRegex(err, r"\rverifying AKIA[A-Z0-9]+ of erin \(\d+ s\)")
         self.assertTrue(err.endswith("\r"), repr(err[-80:]))  # the line is cleared

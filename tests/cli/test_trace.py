@@ -5,7 +5,7 @@ import time
 
 from tests.cli.common import CliTestCase, run
 from tests.emulator import fixtures
-from tests.emulator.harness import Emulator
+from tests.emulator.harness import EmulatorTestCase
 
 LEAKED = "AKIALEAKED0000000001"
 DERIVED = "ASIADERIVED000000001"
@@ -33,22 +33,18 @@ def events():
     return ev
 
 
-class TraceTest(CliTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.emu = Emulator(fixture=fixtures.admin_fixture(extra_users=[
-            {"name": "ct-reader", "keys": [fixtures.key("ct-reader", 10)],
-             "allow": ["iam:*", "sts:*"]}]))
-        cls.emu.start()
+def reader_fixture():
+    return fixtures.admin_fixture(extra_users=[
+        {"name": "ct-reader", "keys": [fixtures.key("ct-reader", 10)],
+         "allow": ["iam:*", "sts:*"]}])
 
-    @classmethod
-    def tearDownClass(cls):
-        cls.emu.stop()
+
+class TraceTest(CliTestCase, EmulatorTestCase):
+    emulator_fixture = staticmethod(reader_fixture)
 
     def setUp(self):
         time.sleep(1.0)  # CloudTrail's 2 per second per region, refilled after the last test
-        self.emu.clear_faults()
-        self.emu.clear_cloudtrail()
+        self.reset_emulator()  # a fixture load starts with no CloudTrail events
         self.emu.cloudtrail_events(events())
         self.emu.reset_calls()
 
@@ -174,26 +170,16 @@ def due_fixture():
     return fixtures.admin_fixture(extra_users=users)
 
 
-class RotateTraceGateTest(CliTestCase):
+class RotateTraceGateTest(CliTestCase, EmulatorTestCase):
     """rotate --trace-gate: an old key that CloudTrail saw in use since delivery is not
     deactivated, even when GetAccessKeyLastUsed has not caught up."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.emu = Emulator(fixture=due_fixture())
-        cls.emu.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.emu.stop()
+    emulator_fixture = staticmethod(due_fixture)
 
     def setUp(self):
         import shutil
         import tempfile
         time.sleep(1.0)
-        self.emu.load(due_fixture())
-        self.emu.clear_faults()
-        self.emu.set_clock(offset_seconds=0)
+        self.reset_emulator()
         self.dir = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, self.dir)
         self.to = "file:%s/{user}.json" % self.dir
