@@ -1,6 +1,7 @@
 #include "core/compat.h"
 #include "core/notify_event.h"
 #include "core/timeutil.h"
+#include "core/rotation.h"
 
 #include <jansson.h>
 
@@ -151,4 +152,100 @@ int notify_event_json(struct strbuf *out, const struct notify_event *ev)
 	strbuf_addstr(out, s);
 	free(s);
 	return 0;
+}
+
+int notify_record_parse(const char *value, struct notify_record *out)
+{
+	const char *p = value, *end;
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (!value || strncmp(p, "v=1 key=", 8))
+		return -1;
+	p += 8;
+	end = strchr(p, ' ');
+	n = end ? (size_t)(end - p) : 0;
+	if (!n || n >= sizeof(out->key) || strncmp(end, " sent=", 6))
+		goto bad;
+	memcpy(out->key, p, n);
+	out->key[n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (!((out->key[i] >= 'A' && out->key[i] <= 'Z') ||
+		      (out->key[i] >= '0' && out->key[i] <= '9')))
+			goto bad;
+	p = end + 6;
+	while (*p) {
+		char name[16];
+		enum notify_kind k;
+		size_t len = strcspn(p, "/");
+
+		if (!len || len >= sizeof(name))
+			goto bad;
+		memcpy(name, p, len);
+		name[len] = '\0';
+		if (notify_kind_parse(name, &k))
+			goto bad;
+		out->sent |= 1u << k;
+		p += len;
+		if (*p == '/' && !*++p)
+			goto bad;
+	}
+	return 0;
+bad:
+	memset(out, 0, sizeof(*out));
+	return -1;
+}
+
+void notify_record_format(struct strbuf *out, const struct notify_record *r)
+{
+	int i, first = 1;
+
+	strbuf_addf(out, "v=1 key=%s sent=", r->key);
+	for (i = 0; i < NOTIFY__COUNT; i++)
+		if (r->sent & (1u << i)) {
+			strbuf_addf(out, "%s%s", first ? "" : "/", kind_names[i]);
+			first = 0;
+		}
+}
+
+unsigned notify_due_events(const struct notify_state *in, const struct notify_record *rec,
+			   const char **key)
+{
+	unsigned want = 0;
+	const char *k = NULL;
+
+	if (in->rotating && in->old_key && *in->old_key) {
+		k = in->old_key;
+		switch (in->stage) {
+		case STAGE_DELIVERED:
+			want |= 1u << NOTIFY_DELIVERED;
+			if (in->blocked)
+				want |= 1u << NOTIFY_BLOCKED;
+			break;
+		case STAGE_DEACTIVATED:
+			want |= 1u << NOTIFY_DELIVERED | 1u << NOTIFY_DEACTIVATED;
+			break;
+		case STAGE_ROLLED_BACK:
+			want |= 1u << NOTIFY_DELIVERED | 1u << NOTIFY_ROLLED_BACK;
+			break;
+		default:
+			break;
+		}
+	} else if (!in->rotating && rec && rec->key[0] && !in->record_key_exists &&
+		   (rec->sent & (1u << NOTIFY_DELIVERED))) {
+		k = rec->key; /* the rotation of rec->key ended with its deletion */
+		want |= 1u << NOTIFY_DELETED;
+	} else if (!in->rotating && in->due_key) {
+		k = in->due_key;
+		want |= 1u << NOTIFY_DUE_SOON;
+	}
+	if (in->failed) {
+		if (!k)
+			k = in->old_key && *in->old_key ? in->old_key : in->due_key;
+		want |= 1u << NOTIFY_FAILED;
+	}
+	if (rec && k && !strcmp(rec->key, k))
+		want &= ~rec->sent;
+	*key = k;
+	return k ? want : 0;
 }

@@ -53,4 +53,46 @@ int notify_event_json(struct strbuf *out, const struct notify_event *ev);
  * (s3, eu-west-1, 2026-01-02T...Z): rotation waits". Appended to out. */
 void notify_event_text(struct strbuf *out, const struct notify_event *ev);
 
+/*
+ * What was sent, kept in the user tag NOTIFY_TAG so that a re-run does not
+ * notify again: "v=1 key=AKIA... sent=due-soon/delivered/blocked". key is
+ * the old key of the rotation the events are about (the due key before it
+ * starts); a record of another key is a finished rotation's. IAM's tag
+ * character set has no ',': the kinds are separated by '/'. At most
+ * 4 + 4 + 128 + 6 + 66 characters, under IAM's 256.
+ */
+#define NOTIFY_TAG "iamkeys:notified"
+struct notify_record {
+	char key[128 + 1];
+	unsigned sent; /* 1u << enum notify_kind */
+};
+/* 0, or -1 for a malformed value (*out is then empty). */
+int notify_record_parse(const char *value, struct notify_record *out);
+void notify_record_format(struct strbuf *out, const struct notify_record *r);
+
+/*
+ * Which events a user's state calls for, after a rotate run. The events of
+ * a rotation follow from its stage, so a run that died between a step and
+ * its notification sends it on the next run:
+ *   stage delivered: delivered (+ blocked when the run found the old key in use)
+ *   stage deactivated: delivered, deactivated
+ *   stage rolled-back: delivered, rolled-back
+ *   no rotation, and the record's key is gone: deleted (the rotation ended)
+ *   no rotation, an active key due within the warning: due-soon (of that key)
+ *   a step failed: failed
+ * minus those the record already holds for the same key. *key is the key
+ * the events are about (points into in or rec). The result is a mask of
+ * 1u << kind.
+ */
+struct notify_state {
+	int rotating;		 /* a rotation tag names a stage */
+	int stage;		 /* enum rotation_stage (core/rotation.h) when rotating */
+	const char *old_key;	 /* the rotation's old key when rotating */
+	int blocked, failed;
+	const char *due_key;	 /* not rotating: an active key due soon, or NULL */
+	int record_key_exists;	 /* the record's key is still one of the user's keys */
+};
+unsigned notify_due_events(const struct notify_state *in, const struct notify_record *rec,
+			   const char **key);
+
 #endif

@@ -1,6 +1,7 @@
 #include "core/compat.h"
 #include "core/notify_event.h"
 #include "core/timeutil.h"
+#include "core/rotation.h"
 
 #include <setjmp.h>
 #include <cmocka.h>
@@ -119,6 +120,96 @@ static void test_texts_and_bad_events(void **state)
 	strbuf_release(&out);
 }
 
+static void test_record_round_trip_and_rejects(void **state)
+{
+	struct notify_record r = {0}, back;
+	struct strbuf out = STRBUF_INIT;
+	static const char *const bad[] = {
+	    "", "v=2 key=AKIA sent=", "v=1 key= sent=blocked", "v=1 key=akia sent=blocked",
+	    "v=1 key=AKIA sent=bogus", "v=1 key=AKIA sent=blocked/", "v=1 key=AKIA sent=//",
+	    "v=1 key=AKIA", "v=1 key=AKIA sent=due-soon,blocked"};
+	size_t i;
+
+	snprintf(r.key, sizeof(r.key), "%s", "AKIAOLD0000000000001");
+	r.sent = 1u << NOTIFY_DELIVERED | 1u << NOTIFY_BLOCKED | 1u << NOTIFY_DUE_SOON;
+	notify_record_format(&out, &r);
+	assert_string_equal(out.buf, "v=1 key=AKIAOLD0000000000001 sent=due-soon/delivered/blocked");
+	assert_int_equal(notify_record_parse(out.buf, &back), 0);
+	assert_string_equal(back.key, r.key);
+	assert_int_equal(back.sent, r.sent);
+	assert_int_equal(notify_record_parse("v=1 key=AKIAX sent=", &back), 0);
+	assert_int_equal(back.sent, 0);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		assert_int_equal(notify_record_parse(bad[i], &back), -1);
+		assert_int_equal(back.sent, 0);
+		assert_string_equal(back.key, "");
+	}
+	/* every kind at the longest key still fits an IAM tag value */
+	memset(r.key, 'A', 128);
+	r.key[128] = '\0';
+	r.sent = (1u << NOTIFY__COUNT) - 1;
+	strbuf_reset(&out);
+	notify_record_format(&out, &r);
+	assert_true(out.len <= ROTATION_TAG_MAX);
+	assert_true(rotation_tag_value_valid(out.buf));
+	strbuf_release(&out);
+}
+
+static void test_due_events(void **state)
+{
+	struct notify_state in = {0};
+	struct notify_record rec = {0};
+	const char *key = NULL;
+
+	/* delivered, then blocked on a later run: each once */
+	in.rotating = 1;
+	in.stage = STAGE_DELIVERED;
+	in.old_key = "AKIAOLD";
+	assert_int_equal(notify_due_events(&in, NULL, &key), 1u << NOTIFY_DELIVERED);
+	assert_string_equal(key, "AKIAOLD");
+	snprintf(rec.key, sizeof(rec.key), "%s", "AKIAOLD");
+	rec.sent = 1u << NOTIFY_DELIVERED;
+	assert_int_equal(notify_due_events(&in, &rec, &key), 0);
+	in.blocked = 1;
+	assert_int_equal(notify_due_events(&in, &rec, &key), 1u << NOTIFY_BLOCKED);
+	/* a crash before the delivered notification: both on the run that finds it */
+	assert_int_equal(notify_due_events(&in, NULL, &key),
+			 1u << NOTIFY_DELIVERED | 1u << NOTIFY_BLOCKED);
+	/* a record of another rotation does not count */
+	snprintf(rec.key, sizeof(rec.key), "%s", "AKIAOTHER");
+	in.blocked = 0;
+	in.stage = STAGE_DEACTIVATED;
+	assert_int_equal(notify_due_events(&in, &rec, &key),
+			 1u << NOTIFY_DELIVERED | 1u << NOTIFY_DEACTIVATED);
+	in.stage = STAGE_ROLLED_BACK;
+	assert_int_equal(notify_due_events(&in, &rec, &key),
+			 1u << NOTIFY_DELIVERED | 1u << NOTIFY_ROLLED_BACK);
+	in.stage = STAGE_INTENT;
+	assert_int_equal(notify_due_events(&in, &rec, &key), 0);
+	in.failed = 1;
+	assert_int_equal(notify_due_events(&in, &rec, &key), 1u << NOTIFY_FAILED);
+	assert_string_equal(key, "AKIAOLD");
+
+	/* the rotation ended: deleted, once; never for a key that was only due */
+	memset(&in, 0, sizeof(in));
+	snprintf(rec.key, sizeof(rec.key), "%s", "AKIAOLD");
+	rec.sent = 1u << NOTIFY_DELIVERED | 1u << NOTIFY_DEACTIVATED;
+	assert_int_equal(notify_due_events(&in, &rec, &key), 1u << NOTIFY_DELETED);
+	assert_string_equal(key, "AKIAOLD");
+	rec.sent |= 1u << NOTIFY_DELETED;
+	assert_int_equal(notify_due_events(&in, &rec, &key), 0);
+	in.record_key_exists = 1;
+	rec.sent = 1u << NOTIFY_DUE_SOON;
+	in.due_key = "AKIAOLD";
+	assert_int_equal(notify_due_events(&in, &rec, &key), 0);
+	in.due_key = "AKIANEXT";
+	assert_int_equal(notify_due_events(&in, &rec, &key), 1u << NOTIFY_DUE_SOON);
+	assert_string_equal(key, "AKIANEXT");
+	in.due_key = NULL;
+	assert_int_equal(notify_due_events(&in, &rec, &key), 0);
+	assert_null(key);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -126,6 +217,8 @@ int main(void)
 		cmocka_unit_test(test_blocked_event_json),
 		cmocka_unit_test(test_delivered_and_escaping),
 		cmocka_unit_test(test_texts_and_bad_events),
+		cmocka_unit_test(test_record_round_trip_and_rejects),
+		cmocka_unit_test(test_due_events),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
