@@ -1,0 +1,203 @@
+#include "core/compat.h"
+#include "engine/notify_run.h"
+#include "core/iamxml.h"
+#include "core/notify_event.h"
+#include "core/rotation.h"
+#include "core/timeutil.h"
+#include "aws/client.h"
+#include "aws/iam.h"
+#include "sinks/notify.h"
+
+void notify_run_result_release(struct notify_run_result *res)
+{
+	if (res)
+		strbuf_release(&res->errors);
+}
+
+static void add_error(struct notify_run_result *res, const char *user, const char *msg)
+{
+	if (res->errors.len)
+		strbuf_addch(&res->errors, '\n');
+	strbuf_addf(&res->errors, "notify %s: %s", user, msg);
+}
+
+static const char *tag_get(const struct iam_tag_page *t, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < t->ntags; i++)
+		if (!strcmp(t->tags[i].key, key))
+			return t->tags[i].value;
+	return NULL;
+}
+
+/* The reason of the first failed or refused step, else the user's reason. */
+static const char *failure_reason(const struct rotate_user *ru)
+{
+	size_t i;
+
+	for (i = 0; i < ru->nsteps; i++)
+		if (ru->steps[i].state == STEP_FAILED || ru->steps[i].state == STEP_REFUSED)
+			return ru->steps[i].detail.buf;
+	return ru->reason.len ? ru->reason.buf : NULL;
+}
+
+static int notify_user(struct aws_client *c, const struct notify_run_options *o,
+		       const struct rotate_user *ru, struct notify_run_result *res)
+{
+	struct iam_tag_page tags = {0};
+	struct iam_access_key_page keys = {0};
+	struct iam_key_last_used lu = {0};
+	struct strbuf err = STRBUF_INIT, value = STRBUF_INIT, due = STRBUF_INIT;
+	struct notify_record rec;
+	struct notify_state st = {0};
+	struct rotation_tag rt = {0};
+	struct notifier *extra = NULL;
+	const char *key = NULL, *owner;
+	char *joined = NULL, *due_key = NULL;
+	const char *where[2] = {ru->sink, NULL};
+	unsigned want, done = 0;
+	size_t i, t;
+	int k, ret = 0, have_rec;
+
+	if (iam_list_user_tags(c, ru->user, &tags, &err) < 0 ||
+	    iam_list_access_keys(c, ru->user, &keys, &err) < 0) {
+		add_error(res, ru->user, err.buf);
+		ret = -1;
+		goto out;
+	}
+	owner = tag_get(&tags, o->owner_tag ? o->owner_tag : NOTIFY_OWNER_TAG_DEFAULT);
+	have_rec = !notify_record_parse(tag_get(&tags, NOTIFY_TAG), &rec);
+	joined = rotation_tag_join(tag_get(&tags, ROTATION_TAG), tag_get(&tags, ROTATION_NEW_TAG));
+	strbuf_reset(&err);
+	if (joined && !rotation_tag_parse(joined, &rt, &err) && rt.stage != STAGE_IDLE) {
+		st.rotating = 1;
+		st.stage = (int)rt.stage;
+		st.old_key = rt.old_key;
+	}
+	st.blocked = ru->outcome == ROT_BLOCKED && rt.stage == STAGE_DELIVERED;
+	st.failed = ru->failed;
+	for (i = 0; i < keys.nkeys; i++) {
+		const struct iam_access_key *ak = &keys.keys[i];
+		time_t created;
+
+		if (have_rec && !strcmp(ak->access_key_id, rec.key))
+			st.record_key_exists = 1;
+		if (strcmp(ak->status, "Active") || !ak->create_date ||
+		    iso8601_parse(ak->create_date, &created))
+			continue;
+		if (o->warn > 0 && o->now - created >= o->rotate_after - o->warn && !due_key) {
+			due_key = xstrdup(ak->access_key_id);
+			iso8601_format(&due, created + (time_t)o->rotate_after);
+		}
+	}
+	st.due_key = due_key;
+	want = notify_due_events(&st, have_rec ? &rec : NULL, &key);
+	if (!want)
+		goto out;
+	if (want & (1u << NOTIFY_BLOCKED)) {
+		strbuf_reset(&err);
+		if (iam_get_access_key_last_used(c, key, &lu, &err) < 0)
+			memset(&lu, 0, sizeof(lu)); /* the event goes out without it */
+	}
+	if (o->conf) {
+		struct rotconf_settings s;
+		const char **tk, **tv;
+
+		rotconf_settings_unset(&s);
+		iam_tags_split(tags.tags, tags.ntags, &tk, &tv);
+		rotconf_resolve(o->conf, o->account, ru->user, tk, tv, tags.ntags, &s);
+		free(tk);
+		free(tv);
+		if (s.notify) {
+			strbuf_reset(&err);
+			extra = notifier_new(s.notify, o->ctx, &err);
+			if (!extra)
+				add_error(res, ru->user, err.buf);
+		}
+	}
+	for (k = 0; k < NOTIFY__COUNT; k++) {
+		struct notify_event ev = {0};
+		int ok = 1;
+
+		if (!(want & (1u << k)))
+			continue;
+		ev.kind = (enum notify_kind)k;
+		ev.user = ru->user;
+		ev.account = o->account;
+		ev.owner = owner;
+		ev.key_id = key;
+		ev.time = o->now;
+		if (st.rotating && rt.new_key[0])
+			ev.new_key_id = rt.new_key;
+		if (k == NOTIFY_DELIVERED && ru->sink)
+			ev.where = where;
+		if (k == NOTIFY_BLOCKED) {
+			ev.reason = ru->reason.len ? ru->reason.buf : NULL;
+			ev.last_used_service = lu.service_name;
+			ev.last_used_region = lu.region;
+			ev.last_used_date = lu.last_used_date;
+		}
+		if (k == NOTIFY_FAILED)
+			ev.reason = failure_reason(ru);
+		if (k == NOTIFY_DUE_SOON)
+			ev.due_date = due.buf;
+		for (t = 0; t < o->ntargets + (extra != NULL); t++) {
+			struct notifier *n = t < o->ntargets ? o->targets[t] : extra;
+			strbuf_reset(&err);
+			if (notifier_send(n, &ev, &err) < 0) {
+				add_error(res, ru->user, err.buf);
+				ok = 0;
+			}
+		}
+		if (ok) {
+			done |= 1u << k;
+			res->sent++;
+		} else {
+			res->failed++;
+		}
+	}
+	if (done) {
+		struct iam_tag tag;
+		struct notify_record nr = {0};
+
+		if (have_rec && !strcmp(rec.key, key))
+			nr = rec;
+		snprintf(nr.key, sizeof(nr.key), "%s", key);
+		nr.sent |= done;
+		notify_record_format(&value, &nr);
+		tag.key = (char *)NOTIFY_TAG;
+		tag.value = value.buf;
+		strbuf_reset(&err);
+		if (iam_tag_user(c, ru->user, &tag, 1, &err) < 0) {
+			add_error(res, ru->user, err.buf);
+			ret = -1;
+		}
+	}
+out:
+	notifier_free(extra);
+	iam_key_last_used_release(&lu);
+	iam_tag_page_release(&tags);
+	iam_access_key_page_release(&keys);
+	free(joined);
+	free(due_key);
+	strbuf_release(&due);
+	strbuf_release(&value);
+	strbuf_release(&err);
+	return ret;
+}
+
+int notify_after_rotate(struct aws_client *c, const struct notify_run_options *o,
+			const struct rotate_report *r, struct notify_run_result *res)
+{
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < r->n; i++) {
+		if (r->users[i].exempt)
+			continue;
+		if (notify_user(c, o, &r->users[i], res) < 0)
+			ret = -1;
+	}
+	return ret;
+}
