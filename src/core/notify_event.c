@@ -241,7 +241,9 @@ unsigned notify_due_events(const struct notify_state *in, const struct notify_re
 	}
 	if (in->failed) {
 		if (!k)
-			k = in->old_key && *in->old_key ? in->old_key : in->due_key;
+			k = in->old_key && *in->old_key ? in->old_key
+			    : in->due_key		    ? in->due_key
+							    : in->active_key;
 		want |= 1u << NOTIFY_FAILED;
 	}
 	if (rec && k && !strcmp(rec->key, k))

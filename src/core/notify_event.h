@@ -90,6 +90,7 @@ struct notify_state {
 	const char *old_key;	 /* the rotation's old key when rotating */
 	int blocked, failed;
 	const char *due_key;	 /* not rotating: an active key due soon, or NULL */
+	const char *active_key;	 /* failed outside a rotation: the oldest active key */
 	int record_key_exists;	 /* the record's key is still one of the user's keys */
 };
 unsigned notify_due_events(const struct notify_state *in, const struct notify_record *rec,

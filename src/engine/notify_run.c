@@ -54,7 +54,8 @@ static int notify_user(struct aws_client *c, const struct notify_run_options *o,
 	struct rotation_tag rt = {0};
 	struct notifier *extra = NULL;
 	const char *key = NULL, *owner;
-	char *joined = NULL, *due_key = NULL;
+	char *joined = NULL, *due_key = NULL, *active_key = NULL;
+	time_t oldest = 0;
 	const char *where[2] = {ru->sink, NULL};
 	unsigned want, done = 0;
 	size_t i, t;
@@ -86,12 +87,20 @@ static int notify_user(struct aws_client *c, const struct notify_run_options *o,
 		if (strcmp(ak->status, "Active") || !ak->create_date ||
 		    iso8601_parse(ak->create_date, &created))
 			continue;
-		if (o->warn > 0 && o->now - created >= o->rotate_after - o->warn && !due_key) {
+		if (!active_key || created < oldest) {
+			free(active_key);
+			active_key = xstrdup(ak->access_key_id);
+			oldest = created;
+		}
+		/* due soon, not due yet: a due key is this run's to rotate (delivered or failed) */
+		if (o->warn > 0 && o->now - created >= o->rotate_after - o->warn &&
+		    o->now - created < o->rotate_after && !due_key) {
 			due_key = xstrdup(ak->access_key_id);
 			iso8601_format(&due, created + (time_t)o->rotate_after);
 		}
 	}
 	st.due_key = due_key;
+	st.active_key = active_key;
 	want = notify_due_events(&st, have_rec ? &rec : NULL, &key);
 	if (!want)
 		goto out;
@@ -181,6 +190,7 @@ out:
 	iam_access_key_page_release(&keys);
 	free(joined);
 	free(due_key);
+	free(active_key);
 	strbuf_release(&due);
 	strbuf_release(&value);
 	strbuf_release(&err);

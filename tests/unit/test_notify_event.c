@@ -208,6 +208,11 @@ static void test_due_events(void **state)
 	in.due_key = NULL;
 	assert_int_equal(notify_due_events(&in, &rec, &key), 0);
 	assert_null(key);
+	/* a failure outside a rotation is about the oldest active key */
+	in.failed = 1;
+	in.active_key = "AKIAACTIVE";
+	assert_int_equal(notify_due_events(&in, &rec, &key), 1u << NOTIFY_FAILED);
+	assert_string_equal(key, "AKIAACTIVE");
 }
 
 int main(void)
