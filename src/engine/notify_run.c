@@ -6,6 +6,7 @@
 #include "core/timeutil.h"
 #include "aws/client.h"
 #include "aws/iam.h"
+#include "engine/userstate.h"
 #include "sinks/notify.h"
 
 void notify_run_result_release(struct notify_run_result *res)
@@ -21,13 +22,13 @@ static void add_error(struct notify_run_result *res, const char *user, const cha
 	strbuf_addf(&res->errors, "notify %s: %s", user, msg);
 }
 
-static const char *tag_get(const struct iam_tag_page *t, const char *key)
+static const char *tag_get(const struct user_state *st, const char *key)
 {
 	size_t i;
 
-	for (i = 0; i < t->ntags; i++)
-		if (!strcmp(t->tags[i].key, key))
-			return t->tags[i].value;
+	for (i = 0; i < st->ntags; i++)
+		if (!strcmp(st->tags[i].key, key))
+			return st->tags[i].value;
 	return NULL;
 }
 
@@ -45,10 +46,10 @@ static const char *failure_reason(const struct rotate_user *ru)
 static int notify_user(struct aws_client *c, const struct notify_run_options *o,
 		       const struct rotate_user *ru, struct notify_run_result *res)
 {
-	struct iam_tag_page tags = {0};
-	struct iam_access_key_page keys = {0};
-	struct iam_key_last_used lu = {0};
+	struct user_state us = USER_STATE_INIT;
+	const struct user_key *lu = NULL;
 	struct strbuf err = STRBUF_INIT, value = STRBUF_INIT, due = STRBUF_INIT;
+	struct strbuf used = STRBUF_INIT;
 	struct notify_record rec;
 	struct notify_state st = {0};
 	struct rotation_tag rt = {0};
@@ -61,15 +62,14 @@ static int notify_user(struct aws_client *c, const struct notify_run_options *o,
 	size_t i, t;
 	int k, ret = 0, have_rec;
 
-	if (iam_list_user_tags(c, ru->user, &tags, &err) < 0 ||
-	    iam_list_access_keys(c, ru->user, &keys, &err) < 0) {
+	if (user_state_read(c, ru->user, USER_STATE_KEYS | USER_STATE_TAGS, &us, &err) != 0) {
 		add_error(res, ru->user, err.buf);
 		ret = -1;
 		goto out;
 	}
-	owner = tag_get(&tags, o->owner_tag ? o->owner_tag : NOTIFY_OWNER_TAG_DEFAULT);
-	have_rec = !notify_record_parse(tag_get(&tags, NOTIFY_TAG), &rec);
-	joined = rotation_tag_join(tag_get(&tags, ROTATION_TAG), tag_get(&tags, ROTATION_NEW_TAG));
+	owner = tag_get(&us, o->owner_tag ? o->owner_tag : NOTIFY_OWNER_TAG_DEFAULT);
+	have_rec = !notify_record_parse(tag_get(&us, NOTIFY_TAG), &rec);
+	joined = rotation_tag_join(us.rotation_value, tag_get(&us, ROTATION_NEW_TAG));
 	strbuf_reset(&err);
 	if (joined && !rotation_tag_parse(joined, &rt, &err) && rt.stage != STAGE_IDLE) {
 		st.rotating = 1;
@@ -78,24 +78,23 @@ static int notify_user(struct aws_client *c, const struct notify_run_options *o,
 	}
 	st.blocked = ru->outcome == ROT_BLOCKED && rt.stage == STAGE_DELIVERED;
 	st.failed = ru->failed;
-	for (i = 0; i < keys.nkeys; i++) {
-		const struct iam_access_key *ak = &keys.keys[i];
-		time_t created;
+	for (i = 0; i < us.nkeys; i++) {
+		const struct user_key *ak = &us.keys[i];
+		time_t created = ak->created;
 
-		if (have_rec && !strcmp(ak->access_key_id, rec.key))
+		if (have_rec && !strcmp(ak->id, rec.key))
 			st.record_key_exists = 1;
-		if (strcmp(ak->status, "Active") || !ak->create_date ||
-		    iso8601_parse(ak->create_date, &created))
+		if (!ak->active)
 			continue;
 		if (!active_key || created < oldest) {
 			free(active_key);
-			active_key = xstrdup(ak->access_key_id);
+			active_key = xstrdup(ak->id);
 			oldest = created;
 		}
 		/* due soon, not due yet: a due key is this run's to rotate (delivered or failed) */
 		if (o->warn > 0 && o->now - created >= o->rotate_after - o->warn &&
 		    o->now - created < o->rotate_after && !due_key) {
-			due_key = xstrdup(ak->access_key_id);
+			due_key = xstrdup(ak->id);
 			iso8601_format(&due, created + (time_t)o->rotate_after);
 		}
 	}
@@ -105,17 +104,22 @@ static int notify_user(struct aws_client *c, const struct notify_run_options *o,
 	if (!want)
 		goto out;
 	if (want & (1u << NOTIFY_BLOCKED)) {
-		strbuf_reset(&err);
-		if (iam_get_access_key_last_used(c, key, &lu, &err) < 0)
-			memset(&lu, 0, sizeof(lu)); /* the event goes out without it */
+		for (i = 0; i < us.nkeys; i++)
+			if (!strcmp(us.keys[i].id, key)) {
+				strbuf_reset(&err);
+				/* without it, the event goes out with the reason only */
+				if (!user_state_read_last_used(c, &us, i, &err) &&
+				    us.keys[i].last_used)
+					lu = &us.keys[i];
+			}
 	}
 	if (o->conf) {
 		struct rotconf_settings s;
 		const char **tk, **tv;
 
 		rotconf_settings_unset(&s);
-		iam_tags_split(tags.tags, tags.ntags, &tk, &tv);
-		rotconf_resolve(o->conf, o->account, ru->user, tk, tv, tags.ntags, &s);
+		iam_tags_split(us.tags, us.ntags, &tk, &tv);
+		rotconf_resolve(o->conf, o->account, ru->user, tk, tv, us.ntags, &s);
 		free(tk);
 		free(tv);
 		if (s.notify) {
@@ -143,9 +147,12 @@ static int notify_user(struct aws_client *c, const struct notify_run_options *o,
 			ev.where = where;
 		if (k == NOTIFY_BLOCKED) {
 			ev.reason = ru->reason.len ? ru->reason.buf : NULL;
-			ev.last_used_service = lu.service_name;
-			ev.last_used_region = lu.region;
-			ev.last_used_date = lu.last_used_date;
+			if (lu) {
+				iso8601_format(&used, lu->last_used);
+				ev.last_used_service = lu->service;
+				ev.last_used_region = lu->region;
+				ev.last_used_date = used.buf;
+			}
 		}
 		if (k == NOTIFY_FAILED)
 			ev.reason = failure_reason(ru);
@@ -185,9 +192,8 @@ static int notify_user(struct aws_client *c, const struct notify_run_options *o,
 	}
 out:
 	notifier_free(extra);
-	iam_key_last_used_release(&lu);
-	iam_tag_page_release(&tags);
-	iam_access_key_page_release(&keys);
+	user_state_release(&us);
+	strbuf_release(&used);
 	free(joined);
 	free(due_key);
 	free(active_key);

@@ -266,3 +266,20 @@ class NotifyUsageTest(NotifyBase):
         self.assertEqual(sorted((e["user"], e.get("owner")) for e in self.sns_events()),
                          [("gus", "ops"), ("hal", None)])
         self.assertEqual([(b["user"], b["owner"]) for b in self.hook.bodies()], [("gus", "ops")])
+
+
+class NotifyPolicyTest(NotifyBase):
+    def test_policy_gains_sns_publish_for_sns_targets_only(self):
+        env = self.emu.env()
+        plain = json.loads(run(["policy", "rotate"], env).out)
+        self.assertNotIn("sns:Publish", json.dumps(plain))
+        res = run(["policy", "rotate", "--notify", "sns:" + TOPIC, "--notify",
+                   "webhook:https://hooks.example.com/x", "--notify", "exec:true"], env)
+        self.assertRc(res, 0)
+        doc = json.loads(res.out)
+        self.assertEqual(doc["Statement"][:-1], plain["Statement"])
+        self.assertEqual(doc["Statement"][-1], {"Effect": "Allow", "Action": ["sns:Publish"],
+                                                "Resource": TOPIC})
+        res = run(["policy", "rotate", "--notify", "sns:topic"], env)
+        self.assertRc(res, 2)
+        self.assertOneLineError(res, "not an SNS topic ARN")
