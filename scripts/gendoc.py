@@ -572,6 +572,8 @@ def readme_permissions(dump):
             name = "`--lock dynamodb:TABLE`"
         elif scope == "notify:sns":
             name = "`--notify sns:TOPIC_ARN`"
+        elif scope == "notify:any":
+            name = "`--notify` (any target)"
         elif scope == "org":
             name = "`--org`, `--accounts`"
         else:

@@ -92,6 +92,10 @@ const struct permission permissions[] = {
 	{ "org", "organizations:ListAccounts", "*", "--org", 0, NULL },
 	{ "org", "sts:AssumeRole", "arn:aws:iam::*:role/OrganizationAccountAccessRole", "--org, --accounts", 0, "the role of --role-name; it needs the command's own policy" },
 
+	{ "notify:any", "iam:ListUserTags", USER_ARN, "", 0, "the owner and what was sent" },
+	{ "notify:any", "iam:ListAccessKeys", USER_ARN, "", 0, NULL },
+	{ "notify:any", "iam:GetAccessKeyLastUsed", USER_ARN, "blocked", 0, "the last use" },
+	{ "notify:any", "iam:TagUser", USER_ARN, "", 0, "records what was sent (iamkeys:notified)" },
 	{ "notify:sns", "sns:Publish", "{topic}", "", 0, "one message per owner notification" },
 
 	{ "lock:dynamodb", "dynamodb:PutItem", "{table}", "", 0, "takes the lease" },
@@ -104,7 +108,8 @@ const struct permission permissions[] = {
 int permissions_know_command(const char *command)
 {
 	const struct permission *p;
-	if (!strcmp(command, "org") || !strncmp(command, "sink:", 5) || !strncmp(command, "lock:", 5))
+	if (!strcmp(command, "org") || !strncmp(command, "sink:", 5) || !strncmp(command, "lock:", 5) ||
+	    !strncmp(command, "notify:", 7))
 		return 0;
 	for (p = permissions; p->scope; p++)
 		if (!strcmp(p->scope, command))
@@ -280,14 +285,16 @@ int permissions_add_notify(json_t *policy, const char *target, struct strbuf *er
 	json_t *stmts = json_object_get(policy, "Statement");
 	const struct permission *p;
 
-	if (strncmp(target, "sns:", 4))
-		return 0; /* webhook: and exec: call no AWS API */
-	if (strncmp(target + 4, "arn:", 4) || !strstr(target + 4, ":sns:")) {
+	int sns = !strncmp(target, "sns:", 4);
+
+	if (sns && (strncmp(target + 4, "arn:", 4) || !strstr(target + 4, ":sns:"))) {
 		strbuf_addf(err, "invalid --notify target: sns:%s: not an SNS topic ARN", target + 4);
 		return -1;
 	}
 	for (p = permissions; p->scope; p++)
-		if (!strcmp(p->scope, "notify:sns"))
-			add_action(stmts, target + 4, p->action);
+		if (!strcmp(p->scope, "notify:any"))
+			add_action(stmts, p->resource, p->action);
+		else if (sns && !strcmp(p->scope, "notify:sns"))
+			add_action(stmts, target + 4, p->action); /* webhook:, exec: call no AWS API */
 	return 0;
 }

@@ -49,7 +49,8 @@ json_t *permissions_policy(const char *command, const char *sink, int org, const
 			   struct strbuf *err);
 /*
  * Adds the actions of a --notify target to a policy of permissions_policy:
- * sns:TOPIC_ARN gives sns:Publish on the topic; webhook: and exec: nothing.
+ * every target the reads and the tag of the record (iamkeys:notified), and
+ * sns:TOPIC_ARN sns:Publish on the topic.
  * 0, or -1 with a one-line error for an sns: target that is not an ARN.
  */
 int permissions_add_notify(json_t *policy, const char *target, struct strbuf *err);

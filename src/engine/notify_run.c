@@ -101,6 +101,8 @@ static int notify_user(struct aws_client *c, const struct notify_run_options *o,
 	st.due_key = due_key;
 	st.active_key = active_key;
 	want = notify_due_events(&st, have_rec ? &rec : NULL, &key);
+	if (o->kinds)
+		want &= o->kinds;
 	if (!want)
 		goto out;
 	if (want & (1u << NOTIFY_BLOCKED)) {
@@ -201,6 +203,21 @@ out:
 	strbuf_release(&value);
 	strbuf_release(&err);
 	return ret;
+}
+
+void notify_report_of_users(struct rotate_report *r, const char *const *users, size_t n)
+{
+	size_t i;
+
+	memset(r, 0, sizeof(*r));
+	r->users = xcalloc(n ? n : 1, sizeof(*r->users));
+	r->alloc = n ? n : 1;
+	for (i = 0; i < n; i++) {
+		struct rotate_user *ru = &r->users[r->n++];
+		ru->user = xstrdup(users[i]);
+		strbuf_init(&ru->reason, 0);
+		ru->outcome = ROT_NOTHING;
+	}
 }
 
 int notify_after_rotate(struct aws_client *c, const struct notify_run_options *o,

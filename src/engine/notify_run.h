@@ -31,6 +31,7 @@ struct notify_run_options {
 	const struct rotconf *conf;	  /* may be NULL */
 	const char *account;		  /* may be NULL */
 	time_t now;
+	unsigned kinds; /* only these events (1u << enum notify_kind); 0 = every kind */
 };
 
 struct notify_run_result {
@@ -39,6 +40,13 @@ struct notify_run_result {
 	struct strbuf errors; /* one line per failure, "\n"-separated */
 };
 void notify_run_result_release(struct notify_run_result *res);
+
+/*
+ * For audit --notify: the users (NULL-terminated names) with a key expiring
+ * soon, as a report notify_after_rotate takes (release with
+ * rotate_report_release).
+ */
+void notify_report_of_users(struct rotate_report *r, const char *const *users, size_t n);
 
 /* 0; -1 when a user's state could not be read (the line is in res->errors too). */
 int notify_after_rotate(struct aws_client *c, const struct notify_run_options *o,

@@ -283,3 +283,48 @@ class NotifyPolicyTest(NotifyBase):
         res = run(["policy", "rotate", "--notify", "sns:topic"], env)
         self.assertRc(res, 2)
         self.assertOneLineError(res, "not an SNS topic ARN")
+
+    def test_audit_policy_gains_the_record_tag(self):
+        env = self.emu.env()
+        plain = json.loads(run(["policy", "audit"], env).out)
+        self.assertNotIn("iam:TagUser", json.dumps(plain))
+        doc = json.loads(run(["policy", "audit", "--notify", "exec:true"], env).out)
+        user_stmt = [s for s in doc["Statement"] if s["Resource"] == "arn:aws:iam::*:user/*"][0]
+        self.assertIn("iam:TagUser", user_stmt["Action"])
+        self.assertNotIn("sns:Publish", json.dumps(doc))
+
+
+class AuditNotifyTest(NotifyBase):
+    def test_audit_sends_due_soon_once(self):
+        self.emu.load(fixtures.admin_fixture(extra_users=[
+            user("ivy", [key("ivy", 85, last_used_days=1)], tags={"iamkeys:owner": OWNER}),
+            user("jon", [key("jon", 10, last_used_days=1)]),
+            user("kim", [key("kim", 200, last_used_days=1)])]))
+        args = ["audit"] + self.notify_args()
+        env = self.emu.env(AWS_CA_BUNDLE=self.hook.ca_file)
+        res = run(args, env)
+        self.assertRc(res, 3)  # kim's key is old (a finding), not a notification failure
+        self.assertEqual(res.err, "")
+        self.assertEqual(self.events(), [("due-soon", "ivy")])
+        self.assertEqual(self.hook.bodies()[0]["owner"], OWNER)
+        self.assertRc(run(args, env), 3)
+        self.assertEqual(len(self.events()), 1)
+        # a failing target: one line, retried by the next audit
+        self.emu.load(fixtures.admin_fixture(extra_users=[
+            user("ivy", [key("ivy", 85, last_used_days=1)])]))
+        self.emu.reset_sns()
+        self.hook.reset()
+        self.hook.fail_with(500)
+        res = run(["audit", "--notify", "webhook:" + self.hook.url], env)
+        self.assertRc(res, 3)
+        self.assertOneLineError(res, "notify ivy:", "HTTP 500")
+        res = run(["audit", "--notify", "webhook:" + self.hook.url, "--notify-best-effort"], env)
+        self.assertRc(res, 0)
+        self.hook.fail_with(None)
+        self.assertRc(run(["audit", "--notify", "webhook:" + self.hook.url], env), 0)
+        self.assertRc(run(["audit", "--notify", "webhook:" + self.hook.url], env), 0)
+        self.assertEqual([b["event"] for b in self.hook.bodies()], ["due-soon"] * 3)
+        self.assert_no_secret()
+        res = run(["audit", "--notify", "webhook:http://x"], env)
+        self.assertRc(res, 2)
+        self.assertOneLineError(res, "invalid --notify target", "https://")
