@@ -570,6 +570,10 @@ def readme_permissions(dump):
             name = "sink `%s:`" % scope[5:]
         elif scope == "lock:dynamodb":
             name = "`--lock dynamodb:TABLE`"
+        elif scope == "notify:sns":
+            name = "`--notify sns:TOPIC_ARN`"
+        elif scope == "notify:any":
+            name = "`--notify` (any target)"
         elif scope == "org":
             name = "`--org`, `--accounts`"
         else:

@@ -64,7 +64,8 @@ static const struct exit_code exit_codes[] = {
 			   "configuration file)" },
 	[CMD_FINDINGS] = { 3, "audit: findings at or above --fail-on (default old); "
 			      "rotate/rollback: a user blocked (a paused rotation too), or a step "
-			      "failed or refused (a saved plan's user too); "
+			      "failed or refused (a saved plan's user too), or a --notify target "
+			      "failed (unless --notify-best-effort); "
 			      "deactivate/create/update/delete: an action refused by a guard" },
 	[CMD_PARTIAL] = { 4, "--org/--accounts: some accounts failed, the others ran (takes "
 			     "precedence over 3; every account failing is 1)" },

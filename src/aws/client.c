@@ -43,6 +43,7 @@
 static const char *const query_versions[AWS_SVC__COUNT] = {
     [AWS_SVC_IAM] = "2010-05-08",
     [AWS_SVC_STS] = "2011-06-15",
+    [AWS_SVC_SNS] = "2010-03-31",
 };
 
 const char *aws_client_last_error_code(const struct aws_client *c)

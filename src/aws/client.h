@@ -20,6 +20,7 @@ enum aws_service {
 	AWS_SVC_SSO_OIDC, /* IAM Identity Center OIDC (CreateToken) */
 	AWS_SVC_DYNAMODB, /* the lease of --lock dynamodb:TABLE (JSON 1.0) */
 	AWS_SVC_CLOUDTRAIL, /* LookupEvents (iamkeys trace) */
+	AWS_SVC_SNS,	  /* --notify sns:TOPIC_ARN (awsQuery) */
 	AWS_SVC__COUNT
 };
 
@@ -47,13 +48,14 @@ struct aws_endpoint {
 	char *host; /* for the host header: the URL's authority, :port if not the default */
 	char *signing_region;
 	const char *signing_name; /* "iam", "sts", "secretsmanager", "ssm", "organizations",
-				     "awsssoportal", "awsssooidc", "dynamodb" */
+				     "awsssoportal", "awsssooidc", "dynamodb", "sns" */
 };
 void aws_endpoint_release(struct aws_endpoint *e);
 /* Checks an endpoint override URL as aws_endpoint_resolve would ("invalid
  * endpoint URL '...' from <source>: ..."): 0, or -1 with err. */
 int aws_endpoint_url_check(const char *url, const char *source, struct strbuf *err);
-/* "IAM", "STS", "SECRETS_MANAGER", "SSM", "ORGANIZATIONS", "SSO", "SSO_OIDC", "DYNAMODB"
+/* "IAM", "STS", "SECRETS_MANAGER", "SSM", "ORGANIZATIONS", "SSO", "SSO_OIDC", "DYNAMODB",
+ * "SNS"
  * (the AWS_ENDPOINT_URL_ suffix). */
 const char *aws_service_env_name(enum aws_service svc);
 

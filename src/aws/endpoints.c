@@ -50,6 +50,7 @@ static const struct {
     [AWS_SVC_SSO_OIDC] = {"awsssooidc", "SSO_OIDC", "oidc", 0, 1},
     [AWS_SVC_DYNAMODB] = {"dynamodb", "DYNAMODB", "dynamodb", 0, 0},
     [AWS_SVC_CLOUDTRAIL] = {"cloudtrail", "CLOUDTRAIL", "cloudtrail", 0, 0},
+    [AWS_SVC_SNS] = {"sns", "SNS", "sns", 0, 0},
 };
 
 const char *aws_getenv(aws_getenv_fn getenv_fn, void *ctx, const char *name)

@@ -10,11 +10,14 @@ int cmd_policy(struct cli *cli, int argc, const char **argv)
 {
 	struct opt_list rest = { 0 };
 	const char *sink = NULL, *command = NULL, *lock = NULL;
+	struct opt_list notify = { 0 };
+	size_t i;
 	int org = 0, rc;
 	struct option opts[] = {
 		{ "to", 0, OPT_STRING, &sink, "SINK", "add the actions of this sink (as create and rotate take it)", 0 },
 		{ "org", 0, OPT_BOOL, &org, NULL, "add the --org / --accounts calls (ListAccounts, AssumeRole)", 0 },
 		{ "lock", 0, OPT_STRING, &lock, "dynamodb:TABLE", "add the calls of this lease table (as --lock takes it)", 0 },
+		{ "notify", 0, OPT_STRLIST, &notify, "TARGET", "add the calls of this notification target (sns:TOPIC_ARN: sns:Publish; repeatable)", 0 },
 		OPT_TERMINATOR,
 	};
 	struct strbuf err = STRBUF_INIT;
@@ -35,11 +38,18 @@ int cmd_policy(struct cli *cli, int argc, const char **argv)
 		rc = usage_error(cli, "%s", err.buf);
 		goto done;
 	}
+	for (i = 0; i < notify.n; i++)
+		if (permissions_add_notify(doc, notify.items[i], &err) < 0) {
+			json_decref(doc);
+			rc = usage_error(cli, "%s", err.buf);
+			goto done;
+		}
 	rc = json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 ? CMD_FAILED : CMD_OK;
 	putchar('\n');
 	json_decref(doc);
 done:
 	strbuf_release(&err);
 	opt_list_release(&rest);
+	opt_list_release(&notify);
 	return rc;
 }

@@ -95,6 +95,12 @@ const struct permission permissions[] = {
 	{ "org", "organizations:ListAccounts", "*", "--org", 0, NULL },
 	{ "org", "sts:AssumeRole", "arn:aws:iam::*:role/OrganizationAccountAccessRole", "--org, --accounts", 0, "the role of --role-name; it needs the command's own policy" },
 
+	{ "notify:any", "iam:ListUserTags", USER_ARN, "", 0, "the owner and what was sent" },
+	{ "notify:any", "iam:ListAccessKeys", USER_ARN, "", 0, NULL },
+	{ "notify:any", "iam:GetAccessKeyLastUsed", USER_ARN, "blocked", 0, "the last use" },
+	{ "notify:any", "iam:TagUser", USER_ARN, "", 0, "records what was sent (iamkeys:notified)" },
+	{ "notify:sns", "sns:Publish", "{topic}", "", 0, "one message per owner notification" },
+
 	{ "lock:dynamodb", "dynamodb:PutItem", "{table}", "", 0, "takes the lease" },
 	{ "lock:dynamodb", "dynamodb:GetItem", "{table}", "", 0, "who holds it" },
 	{ "lock:dynamodb", "dynamodb:UpdateItem", "{table}", "", 0, "renews it" },
@@ -105,7 +111,8 @@ const struct permission permissions[] = {
 int permissions_know_command(const char *command)
 {
 	const struct permission *p;
-	if (!strcmp(command, "org") || !strncmp(command, "sink:", 5) || !strncmp(command, "lock:", 5))
+	if (!strcmp(command, "org") || !strncmp(command, "sink:", 5) || !strncmp(command, "lock:", 5) ||
+	    !strncmp(command, "notify:", 7))
 		return 0;
 	for (p = permissions; p->scope; p++)
 		if (!strcmp(p->scope, command))
@@ -249,7 +256,7 @@ json_t *permissions_policy(const char *command, const char *sink, int org, const
 	stmts = json_array();
 	for (p = permissions; p->scope; p++) {
 		int is_command = strcmp(p->scope, "org") && strncmp(p->scope, "sink:", 5) &&
-				 strncmp(p->scope, "lock:", 5);
+				 strncmp(p->scope, "lock:", 5) && strncmp(p->scope, "notify:", 7);
 		if ((is_command && (!command || !strcmp(p->scope, command))) ||
 		    (org && !strcmp(p->scope, "org")))
 			add_action(stmts, p->resource, p->action);
@@ -274,4 +281,23 @@ json_t *permissions_policy(const char *command, const char *sink, int org, const
 	strbuf_release(&arn);
 	strbuf_release(&table);
 	return json_pack("{s:s, s:o}", "Version", "2012-10-17", "Statement", stmts);
+}
+
+int permissions_add_notify(json_t *policy, const char *target, struct strbuf *err)
+{
+	json_t *stmts = json_object_get(policy, "Statement");
+	const struct permission *p;
+
+	int sns = !strncmp(target, "sns:", 4);
+
+	if (sns && (strncmp(target + 4, "arn:", 4) || !strstr(target + 4, ":sns:"))) {
+		strbuf_addf(err, "invalid --notify target: sns:%s: not an SNS topic ARN", target + 4);
+		return -1;
+	}
+	for (p = permissions; p->scope; p++)
+		if (!strcmp(p->scope, "notify:any"))
+			add_action(stmts, p->resource, p->action);
+		else if (sns && !strcmp(p->scope, "notify:sns"))
+			add_action(stmts, target + 4, p->action); /* webhook:, exec: call no AWS API */
+	return 0;
 }

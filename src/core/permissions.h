@@ -47,6 +47,13 @@ extern const struct permission permissions[];
  */
 json_t *permissions_policy(const char *command, const char *sink, int org, const char *lock_table,
 			   struct strbuf *err);
+/*
+ * Adds the actions of a --notify target to a policy of permissions_policy:
+ * every target the reads and the tag of the record (iamkeys:notified), and
+ * sns:TOPIC_ARN sns:Publish on the topic.
+ * 0, or -1 with a one-line error for an sns: target that is not an ARN.
+ */
+int permissions_add_notify(json_t *policy, const char *target, struct strbuf *err);
 /* The whole table as a JSON array (for iamkeys --dump-options). */
 json_t *permissions_json(void);
 /* 1 if command is a command the table names (not "org" or "sink:..."), else 0. */

@@ -6,6 +6,7 @@
 void rotconf_settings_unset(struct rotconf_settings *s)
 {
 	s->to = NULL;
+	s->notify = NULL;
 	s->rotate_after = s->deactivate_after = s->delete_after = s->max_grace = -1;
 	s->exempt = -1;
 }
@@ -17,6 +18,7 @@ void rotconf_release(struct rotconf *c)
 		free(c->sections[i].name);
 		free(c->sections[i].tag_value);
 		free(c->sections[i].s.to);
+		free(c->sections[i].s.notify);
 	}
 	free(c->sections);
 	memset(c, 0, sizeof(*c));
@@ -121,6 +123,15 @@ static int parse_property(struct rotconf_section *s, const char *b, const char *
 			s->s.to = val;
 			val = NULL;
 		}
+	} else if (!strcmp(key, "notify")) {
+		if (!*val) {
+			strbuf_addstr(msg, "'notify' is empty");
+			rc = -1;
+		} else {
+			free(s->s.notify);
+			s->s.notify = val;
+			val = NULL;
+		}
 	} else if (!strcmp(key, "rotate_after")) {
 		rc = set_duration(&s->s.rotate_after, key, val, msg);
 	} else if (!strcmp(key, "deactivate_after")) {
@@ -206,6 +217,8 @@ static void fill(struct rotconf_settings *out, const struct rotconf_settings *s)
 {
 	if (!out->to && s->to)
 		out->to = s->to;
+	if (!out->notify && s->notify)
+		out->notify = s->notify;
 	if (out->rotate_after < 0)
 		out->rotate_after = s->rotate_after;
 	if (out->deactivate_after < 0)

@@ -15,7 +15,9 @@
  *   [account 222222222222]     ; every user of this account (--org, --accounts)
  *   rotate_after = 30d
  *
- * Keys: to, rotate_after, deactivate_after, delete_after, max_grace, exempt.
+ * Keys: to, rotate_after, deactivate_after, delete_after, max_grace, exempt,
+ * notify (a --notify target for the section's users, in addition to those
+ * of the command line: "notify = webhook:https://hooks.example.com/...").
  * Precedence: an option given on the command line, then [user], then
  * [tag], then [account], then [default], then the built-in default.
  * Comments: # or ;.
@@ -27,6 +29,7 @@ enum rotconf_kind { ROTCONF_DEFAULT, ROTCONF_ACCOUNT, ROTCONF_TAG, ROTCONF_USER 
 
 struct rotconf_settings {
 	char *to;
+	char *notify; /* one --notify target */
 	long long rotate_after, deactivate_after, delete_after, max_grace; /* -1 = unset */
 	int exempt;                                                          /* -1 = unset */
 };

@@ -191,6 +191,15 @@ struct sink *sink_ssm_new(const char *name, const struct sink_context *ctx, char
 /* Takes argv (from sink_split_command), freed on failure too. */
 struct sink *sink_exec_new(char **argv, const struct sink_context *ctx, char *target,
 			   struct strbuf *err);
+/*
+ * Runs the command of an exec: sink k (sink_new("exec:...")) as delivery
+ * does, with the same environment allow-list, descriptors and timeout, but
+ * input on its standard input and env (NAME=VALUE, NULL-terminated) as
+ * iamkeys' variables: for notifications, which carry no secret. 0, or -1
+ * with "<target>: ..." in err (also when k is not an exec: sink).
+ */
+int sink_exec_run(struct sink *k, char *const *env, const char *input, size_t len,
+		  struct strbuf *err);
 struct sink *sink_stdout_new(char *target, struct strbuf *err);
 /* The "-" sink writes to fd instead of STDOUT_FILENO (process-wide). */
 void sink_stdout_use_fd(int fd);

@@ -27,6 +27,8 @@
 
 #define DEFAULT_TIMEOUT_MS 60000
 
+static const struct sink_vtable exec_vtable;
+
 struct exec_sink {
 	struct sink base;
 	char **argv;
@@ -73,20 +75,21 @@ static void add_var(char ***vars, size_t *n, size_t *alloc, const char *name, co
 	(*vars)[(*n)++] = strbuf_detach(&sb, NULL);
 }
 
-/* The child's environment, NULL-terminated (free with sink_argv_free). */
-static char **build_env(const struct exec_sink *e, const struct new_secret *s)
+/*
+ * The child's environment, NULL-terminated (free with sink_argv_free): the
+ * kept variables of ours, then ours (NAME=VALUE, NULL-terminated), then the
+ * context's exec_env (ours win); never a variable holding forbidden.
+ */
+static char **build_env(const struct exec_sink *e, char *const *ours, const char *forbidden)
 {
 	char **added = NULL, **env = NULL;
 	size_t nadded = 0, aalloc = 0, n = 0, alloc = 0, i;
-	const char *account = s->account_id && *s->account_id ? s->account_id : e->account;
 	char **var;
 
-	add_var(&added, &nadded, &aalloc, "IAMKEYS_USER", s->user_name ? s->user_name : "");
-	add_var(&added, &nadded, &aalloc, "IAMKEYS_ACCESS_KEY_ID", s->access_key_id);
-	if (account && *account)
-		add_var(&added, &nadded, &aalloc, "IAMKEYS_ACCOUNT", account);
-	add_var(&added, &nadded, &aalloc, "IAMKEYS_CREATE_DATE",
-		s->create_date ? s->create_date : "");
+	for (i = 0; ours && ours[i]; i++) {
+		ALLOC_GROW(added, nadded + 1, aalloc);
+		added[nadded++] = xstrdup(ours[i]);
+	}
 	for (i = 0; e->extra_env && e->extra_env[i]; i++) {
 		const char *x = e->extra_env[i];
 		size_t j, len = (size_t)(strchr(x, '=') - x) + 1;
@@ -113,8 +116,8 @@ static char **build_env(const struct exec_sink *e, const struct new_secret *s)
 	env[n] = NULL;
 
 	/* whatever got in, never the secret */
-	for (i = 0; i < n; i++)
-		while (env[i] && strstr(env[i], s->secret_access_key)) {
+	for (i = 0; forbidden && *forbidden && i < n; i++)
+		while (env[i] && strstr(env[i], forbidden)) {
 			free(env[i]);
 			env[i] = env[--n];
 			env[n] = NULL;
@@ -200,10 +203,15 @@ static int wait_child(pid_t pid, long long deadline, int *status)
 	}
 }
 
-static int exec_deliver(struct sink *k, const struct new_secret *s, struct strbuf *err)
+/*
+ * Runs the command with input on its standard input and the environment of
+ * build_env(e, ours, forbidden); what names the input in a message ("the
+ * secret"). 0, or -1 with "<target>: ..." in err.
+ */
+static int run_command(struct exec_sink *e, char *const *ours, const char *forbidden,
+		       const char *input, size_t input_len, const char *what, struct strbuf *err)
 {
-	struct exec_sink *e = (struct exec_sink *)k;
-	struct strbuf json = STRBUF_INIT;
+	struct sink *k = &e->base;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	sigset_t all, none;
@@ -216,7 +224,7 @@ static int exec_deliver(struct sink *k, const struct new_secret *s, struct strbu
 		strbuf_addf(err, "%s: cannot create a pipe: %s", k->target, strerror(errno));
 		return -1;
 	}
-	env = build_env(e, s);
+	env = build_env(e, ours, forbidden);
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
 	posix_spawn_file_actions_adddup2(&fa, 2, 1);
@@ -241,12 +249,9 @@ static int exec_deliver(struct sink *k, const struct new_secret *s, struct strbu
 	}
 
 	deadline = now_ms() + e->timeout_ms;
-	new_secret_json(&json, s);
-	strbuf_addch(&json, '\n');
 	fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK);
-	if (write_pipe(fds[1], json.buf, json.len, deadline))
+	if (write_pipe(fds[1], input, input_len, deadline))
 		write_errno = errno;
-	strbuf_release_secret(&json);
 	close(fds[1]);
 
 	killed = wait_child(pid, deadline, &status);
@@ -258,13 +263,54 @@ static int exec_deliver(struct sink *k, const struct new_secret *s, struct strbu
 	else if (WIFEXITED(status) && WEXITSTATUS(status))
 		strbuf_addf(err, "%s: exited with status %d", k->target, WEXITSTATUS(status));
 	else if (write_errno == EPIPE)
-		strbuf_addf(err, "%s: exited without reading the secret", k->target);
+		strbuf_addf(err, "%s: exited without reading %s", k->target, what);
 	else if (write_errno)
 		strbuf_addf(err, "%s: cannot write to the command: %s", k->target,
 			    strerror(write_errno));
 	else
 		ret = 0;
 	return ret;
+}
+
+static void add_pair(char ***vars, size_t *n, size_t *alloc, const char *name, const char *value)
+{
+	add_var(vars, n, alloc, name, value);
+	ALLOC_GROW(*vars, *n + 1, *alloc);
+	(*vars)[*n] = NULL;
+}
+
+static int exec_deliver(struct sink *k, const struct new_secret *s, struct strbuf *err)
+{
+	struct exec_sink *e = (struct exec_sink *)k;
+	const char *account = s->account_id && *s->account_id ? s->account_id : e->account;
+	struct strbuf json = STRBUF_INIT;
+	char **ours = NULL;
+	size_t n = 0, alloc = 0;
+	int ret;
+
+	add_pair(&ours, &n, &alloc, "IAMKEYS_USER", s->user_name ? s->user_name : "");
+	add_pair(&ours, &n, &alloc, "IAMKEYS_ACCESS_KEY_ID", s->access_key_id);
+	if (account && *account)
+		add_pair(&ours, &n, &alloc, "IAMKEYS_ACCOUNT", account);
+	add_pair(&ours, &n, &alloc, "IAMKEYS_CREATE_DATE", s->create_date ? s->create_date : "");
+	new_secret_json(&json, s);
+	strbuf_addch(&json, '\n');
+	ret = run_command(e, ours, s->secret_access_key, json.buf, json.len, "the secret", err);
+	strbuf_release_secret(&json);
+	sink_argv_free(ours);
+	return ret;
+}
+
+int sink_exec_run(struct sink *k, char *const *env, const char *input, size_t len,
+		  struct strbuf *err)
+{
+	struct exec_sink *e = (struct exec_sink *)k;
+
+	if (!k || k->vt != &exec_vtable) {
+		strbuf_addstr(err, "not an exec: target");
+		return -1;
+	}
+	return run_command(e, env, NULL, input, len, "its input", err);
 }
 
 /* Can posix_spawnp run name: a path with '/' as is, else found in $PATH? */

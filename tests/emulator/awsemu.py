@@ -39,6 +39,7 @@ from urllib.parse import parse_qsl
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dynamodb_service  # noqa: E402  (DynamoDB, in its own file)
 import cloudtrail_service  # noqa: E402  (CloudTrail LookupEvents, EC2 DescribeRegions)
+import sns_service  # noqa: E402  (SNS, in its own file)
 
 UTC = datetime.timezone.utc
 
@@ -62,6 +63,8 @@ JSON_VERSIONS = {}
 RECORD_HOOKS = []
 LOAD_HOOKS = []
 CONTROL_HANDLERS = {}
+SERVER_ERRORS = {}  # service -> () -> ApiError, for services in their own modules
+CONTROL_HOOKS = []  # (emu, method, path, data) -> (status, json) or None, for /_emu/ extras
 GLOBAL_REGION_SERVICES = ("iam", "organizations")  # signed for us-east-1 only
 
 REPORT_HEADER = ("user,arn,user_creation_time,password_enabled,password_last_used,"
@@ -1261,6 +1264,8 @@ class Emulator:
         return ApiError("ThrottlingException", "Rate exceeded", 400)
 
     def _server_error(self, service):
+        if service in SERVER_ERRORS:
+            return SERVER_ERRORS[service]()
         if service == "iam":
             return ApiError("ServiceFailure", "The request processing has failed because of an "
                             "unknown error, exception or failure.", 500, sender=False)
@@ -2638,6 +2643,7 @@ HANDLERS = {
 
 dynamodb_service.register(sys.modules[__name__])
 cloudtrail_service.register(sys.modules[__name__])
+sns_service.register(sys.modules[__name__])
 
 
 # --------------------------------------------------------------------------------------
@@ -2837,6 +2843,10 @@ class Handler(BaseHTTPRequestHandler):
                     return self._json(200, {"ok": True, "tokens": emu.add_sso_tokens(specs)})
                 with emu.lock:
                     return self._json(200, [_sso_token_dump(e) for e in emu.sso_tokens.values()])
+            for hook in CONTROL_HOOKS:
+                r = hook(emu, m, path, data)
+                if r is not None:
+                    return self._json(*r)
             if path == "/_emu/keys/propagate" and m == "POST":
                 with emu.lock:
                     for k in emu.keys.values():

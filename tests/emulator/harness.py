@@ -170,6 +170,13 @@ class Emulator:
     def calls(self, since=None):
         return self._control("GET", "/_emu/calls" + ("?since=%d" % since if since else ""))
 
+    def sns_messages(self):
+        """The messages SNS Publish recorded, in order (see sns_service.py)."""
+        return self._control("GET", "/_emu/sns/messages")["messages"]
+
+    def reset_sns(self):
+        self._control("POST", "/_emu/sns/messages/reset")
+
     def counters(self):
         return self._control("GET", "/_emu/counters")
 
@@ -552,3 +559,4 @@ class EmulatorTestCase(unittest.TestCase):
         self.emu.set_clock(0)
         self.emu.load(self._emu_fixture)
         self.emu.reset_calls()
+        self.emu.reset_sns()

@@ -279,10 +279,10 @@ static void test_signing_names(void **state)
 {
 	static const char *const names[] = {
 	    "iam", "sts", "secretsmanager", "ssm", "organizations", "awsssoportal", "awsssooidc",
-	    "dynamodb", "cloudtrail"};
+	    "dynamodb", "cloudtrail", "sns"};
 	static const char *const env_names[] = {"IAM",		 "STS", "SECRETS_MANAGER", "SSM",
 						"ORGANIZATIONS", "SSO", "SSO_OIDC", "DYNAMODB",
-						"CLOUDTRAIL"};
+						"CLOUDTRAIL", "SNS"};
 	static const char *const env[] = {"AWS_ENDPOINT_URL=http://localhost:4566", NULL};
 	int i;
 

@@ -88,6 +88,7 @@ static void test_errors(void **state)
 		{ "[default]\nfrobnicate = 1\n", "r.ini: line 2: unknown key 'frobnicate'" },
 		{ "[default]\nto\n", "r.ini: line 2: expected 'key = value'" },
 		{ "[default]\nto = \n", "r.ini: line 2: 'to' is empty" },
+		{ "[user a]\nnotify =\n", "r.ini: line 2: 'notify' is empty" },
 		{ "[profile x]\n", "r.ini: line 1: unknown section '[profile x]'" },
 		{ "[user ]\n", "r.ini: line 1: section '[user]' needs a name" },
 		{ "[default\n", "r.ini: line 1: missing ']'" },
@@ -162,12 +163,39 @@ static void test_account_sections(void **state)
 	strbuf_release(&err);
 }
 
+static void test_notify_target(void **state)
+{
+	static const char text[] = "[default]\nnotify = sns:arn:aws:sns:us-east-1:111111111111:all\n"
+				   "[tag team=payments]\nnotify = exec:page-payments\n"
+				   "[user alice]\nnotify = webhook:https://hooks.example.com/a\n";
+	struct rotconf c = { 0 };
+	struct strbuf err = STRBUF_INIT;
+	struct rotconf_settings s;
+	const char *k[1] = { "team" }, *v[1] = { "payments" };
+	(void)state;
+
+	assert_int_equal(rotconf_parse(&c, text, strlen(text), "r.ini", &err), 0);
+	rotconf_settings_unset(&s);
+	rotconf_resolve(&c, NULL, "alice", k, v, 1, &s);
+	assert_string_equal(s.notify, "webhook:https://hooks.example.com/a");
+	rotconf_settings_unset(&s);
+	rotconf_resolve(&c, NULL, "bob", k, v, 1, &s);
+	assert_string_equal(s.notify, "exec:page-payments");
+	rotconf_settings_unset(&s);
+	rotconf_resolve(&c, NULL, "bob", NULL, NULL, 0, &s);
+	assert_string_equal(s.notify, "sns:arn:aws:sns:us-east-1:111111111111:all");
+	assert_null(s.to);
+	rotconf_release(&c);
+	strbuf_release(&err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_precedence),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_account_sections),
+		cmocka_unit_test(test_notify_target),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
