@@ -16,7 +16,8 @@ Requests signed with the session act as the account's root user (ListAccessKeys
 without UserName lists root's keys) and anything the task policy does not allow
 is AccessDenied. The call is refused (AccessDenied) unless the caller is an IAM
 user or role (not root) in the management account or the delegated
-administrator for IAM, RootSessions is enabled, and the target is another
+administrator for IAM, RootCredentialsManagement is enabled (what these task
+policies need), and the target is another
 ACTIVE account of the organization; DurationSeconds above 900 is a
 ValidationError.
 
@@ -167,7 +168,8 @@ def sts_assume_root(emu, ctx):
     if p.kind == "root" or org is None or not _is_admin(org, p.account.id):
         raise denied
     ra = org.get("root_access") or {}
-    if "RootSessions" not in (ra.get("features") or []):
+    # the root-credentials task policies need RootCredentialsManagement
+    if "RootCredentialsManagement" not in (ra.get("features") or []):
         raise denied
     member = next((a for a in org["accounts"] if a["id"] == aid), None)
     if member is None or member["status"] != "ACTIVE" or aid == org["management_account"]:

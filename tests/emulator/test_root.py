@@ -106,7 +106,7 @@ class RootAccessTest(EmulatorTestCase):
             r = self.assume_root(*args, **extra)
             self.assertEqual((r.status, _code(r.body)), (status, code), (args, r.body))
         self.emu.load(fixtures.root_access_organization(
-            features=["RootCredentialsManagement"]))
+            features=["RootSessions"]))
         r = self.assume_root(M(1))
         self.assertEqual((r.status, _code(r.body)), (403, "AccessDenied"))
 
