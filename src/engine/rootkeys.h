@@ -36,8 +36,8 @@ struct root_preconditions {
 };
 
 /*
- * Makes every check (GetCallerIdentity, ListOrganizationsFeatures; none
- * stops the others). 0 when all passed, -1 when some failed (out->ok and
+ * Makes every check (GetCallerIdentity, unless the STS endpoint is the
+ * global one, and ListOrganizationsFeatures; no failure stops the others). 0 when all passed, -1 when some failed (out->ok and
  * out->why say which). Release out in both cases.
  */
 int rootkeys_preconditions(struct aws_client *c, struct root_preconditions *out);
@@ -52,6 +52,8 @@ struct root_options {
 	enum root_mode mode;
 	struct action_options act; /* apply, force, in_use_window; now is set per account */
 	int duration_seconds;	   /* of each root session; 0 = 900 */
+	/* the caller's own account: not run (AssumeRoot reaches other accounts), skipped */
+	const char *skip_account;
 };
 
 struct root_key {
@@ -67,6 +69,7 @@ struct root_key {
 };
 
 struct root_account {
+	int skipped; /* skip_account: nothing was asked */
 	time_t now; /* AWS's time in the account's session */
 	struct root_key *keys;
 	size_t nkeys;
