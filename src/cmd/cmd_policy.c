@@ -10,10 +10,11 @@ int cmd_policy(struct cli *cli, int argc, const char **argv)
 {
 	struct opt_list rest = { 0 };
 	const char *sink = NULL, *command = NULL, *lock = NULL;
-	int org = 0, rc;
+	int org = 0, root = 0, rc;
 	struct option opts[] = {
 		{ "to", 0, OPT_STRING, &sink, "SINK", "add the actions of this sink (as create and rotate take it)", 0 },
 		{ "org", 0, OPT_BOOL, &org, NULL, "add the --org / --accounts calls (ListAccounts, AssumeRole)", 0 },
+		{ "root", 0, OPT_BOOL, &root, NULL, "the root access key modes instead (delete --root) or as well (audit --root-via assume-root): AssumeRoot, ListOrganizationsFeatures", 0 },
 		{ "lock", 0, OPT_STRING, &lock, "dynamodb:TABLE", "add the calls of this lease table (as --lock takes it)", 0 },
 		OPT_TERMINATOR,
 	};
@@ -29,7 +30,7 @@ int cmd_policy(struct cli *cli, int argc, const char **argv)
 		rc = usage_error(cli, "invalid --lock '%s' (local or dynamodb:TABLE)", lock);
 		goto done;
 	}
-	doc = permissions_policy(command, sink, org,
+	doc = permissions_policy(command, sink, org, root,
 				 lock && !strncmp(lock, "dynamodb:", 9) ? lock + 9 : NULL, &err);
 	if (!doc) {
 		rc = usage_error(cli, "%s", err.buf);
