@@ -296,3 +296,82 @@ class RootUsageTest(RootEmulatorCase):
             self.assertOneLineError(res, needle)
         self.assertEqual(self.emu.calls(), [])
         self.assertEqual(root_keys(self.emu.state()), root_keys(before))
+
+
+def no_report_org(**kw):
+    """root_access_organization whose member roles may not read the credential report."""
+    fx = fixtures.root_access_organization(**kw)
+    for a in fx["accounts"]:
+        for r in a.get("roles", []):
+            if r["name"] == fixtures.ORG_ROLE:
+                r["allow"] = ["iam:List*", "iam:GetUser", "iam:GetAccessKeyLastUsed",
+                              "iam:GetAccountSummary"]
+    return fx
+
+
+class RootAuditTest(RootEmulatorCase):
+    """audit --org: root keys from each credential report, or with --root-via assume-root
+    from a root session (audit task policy) when the report is not available."""
+    fixture = staticmethod(no_report_org)
+
+    def root_rows(self, doc):
+        return [(k["AccountId"], k["AccessKeyId"], k["Status"], k["LastUsedDate"],
+                 k["Findings"]) for k in doc["Keys"] if k["UserName"] == "<root_account>"]
+
+    def test_report_as_before(self):
+        self.load(fixtures.root_access_organization())
+        res = run(["audit", "--org", "--output", "json"], self.emu.env())
+        self.assertRc(res, 3)
+        self.assertEqual(self.root_rows(json.loads(res.out)), [
+            (M(i), None, "Active", None, ["root-key"]) for i in (1, 2, 4)])
+        self.assertFalse([c for c in self.emu.calls() if c["action"] == "AssumeRoot"])
+
+    def test_assume_root_without_the_report(self):
+        res = run(["audit", "--org", "--root-via", "assume-root", "--all", "--output", "json"],
+                  self.emu.env())
+        self.assertRc(res, 3)
+        self.assertEqual(self.root_rows(json.loads(res.out)), [
+            (M(1), K1, "Active", "2026-06-01T11:00:00Z", ["root-key"]),
+            (M(2), K2, "Active", "2025-11-13T12:00:00Z", ["root-key"]),
+            (M(4), None, "Active", None, ["root-key"]),  # AssumeRoot denied: the summary
+            (M(5), K5, "Inactive", None, [])])
+        err = [l for l in res.err.splitlines() if "credential report was denied" not in l]
+        self.assertEqual(len(err), 1, repr(res))
+        self.assertTrue(err[0].startswith(
+            "iamkeys: warning: account %s: root keys not read with AssumeRoot (AssumeRoot "
+            "(IAMAuditRootUserCredentials): AccessDenied: " % M(4)), repr(res))
+        calls = self.emu.calls()
+        root_calls = {a: [c for c in cs if c[0] in ("AssumeRoot", "ListAccessKeys",
+                                                    "GetAccessKeyLastUsed")]
+                      for a, cs in per_account_calls(calls).items()}
+        self.assertEqual(root_calls, READS)
+        # the summary only where AssumeRoot was denied, and for the caller's own account
+        self.assertEqual(sorted(c["account"] for c in calls
+                                if c["action"] == "GetAccountSummary"), [M(4)])
+        self.assertFalse([c for c in calls if c["action"] in ("UpdateAccessKey",
+                                                              "DeleteAccessKey")])
+        self.assertNoSessionSecrets(res)
+
+    def test_summary_without_assume_root(self):
+        res = run(["audit", "--org", "--output", "json"], self.emu.env())
+        self.assertRc(res, 3)
+        # GetAccountSummary counts the Inactive key of member 5 too, and names no key
+        self.assertEqual(self.root_rows(json.loads(res.out)), [
+            (M(i), None, "Active", None, ["root-key"]) for i in (1, 2, 4, 5)])
+
+    def test_preconditions_and_usage(self):
+        self.load(no_report_org(features=None))
+        res = run(["audit", "--org", "--root-via", "assume-root"], self.emu.env())
+        self.assertRc(res, 1)
+        self.assertEqual(res.out, "")
+        self.assertOneLineError(res, "centralized root access is not enabled")
+        self.assertEqual([c["action"] for c in self.emu.calls()],
+                         ["GetCallerIdentity", "ListOrganizationsFeatures"])
+        self.emu.reset_calls()
+        for args, needle in ((["--root-via", "assume-root"], "--root-via assume-root needs "
+                                                             "--org, --accounts"),
+                             (["--org", "--root-via", "sts"], "invalid --root-via 'sts'")):
+            res = run(["audit"] + args, self.emu.env())
+            self.assertRc(res, 2)
+            self.assertOneLineError(res, needle)
+        self.assertEqual(self.emu.calls(), [])
