@@ -576,6 +576,8 @@ def readme_permissions(dump):
             name = "`--notify` (any target)"
         elif scope == "org":
             name = "`--org`, `--accounts`"
+        elif scope == "root":
+            name = "`delete --root`, `audit --root-via assume-root` (`policy --root`)"
         else:
             name = "`%s`" % scope
         cells = []

@@ -9,6 +9,7 @@
  */
 #include "core/compat.h"
 #include "aws/iam.h"
+#include "core/timeutil.h"
 
 #define CREATE_KEY_HINT                                                                            \
 	"the access key may have been created: list the user's access keys to find out"
@@ -29,6 +30,8 @@
 	}
 
 DEFINE_PARSE_ADAPTER(parse_user, struct iam_user, iam_parse_get_user, iam_user_release)
+DEFINE_PARSE_ADAPTER(parse_org_features, struct iam_org_features,
+		     iam_parse_list_organizations_features, iam_org_features_release)
 DEFINE_PARSE_ADAPTER(parse_key_last_used, struct iam_key_last_used,
 		     iam_parse_get_access_key_last_used, iam_key_last_used_release)
 DEFINE_PARSE_ADAPTER(parse_caller_identity, struct sts_caller_identity,
@@ -694,4 +697,62 @@ int iam_get_user_details(struct aws_client *c, iam_user_want_fn want, void *want
 	pg.page = &o;
 	pg.ctx = &t;
 	return list_pages(c, &pg, pages, err);
+}
+
+int iam_list_organizations_features(struct aws_client *c, struct iam_org_features *out,
+				    struct strbuf *err)
+{
+	memset(out, 0, sizeof(*out));
+	return query(c, AWS_SVC_IAM, "ListOrganizationsFeatures", NULL, 0, AWS_CALL_IDEMPOTENT,
+		     parse_org_features, out, NULL, err);
+}
+
+/* The AssumeRoot response, checked while the call can still be retried. */
+static int parse_root_session(void *ctx, const char *xml, size_t len, struct strbuf *err)
+{
+	struct sts_assumed *a = ctx;
+	time_t t;
+
+	sts_assumed_release(a);
+	if (sts_parse_assume_role(xml, len, a, err) < 0)
+		return -1;
+	if (iso8601_parse(a->expiration, &t)) {
+		sts_assumed_release(a);
+		strbuf_addstr(err, "Expiration is not an ISO 8601 time");
+		return -1;
+	}
+	return 0;
+}
+
+int sts_assume_root(struct aws_client *c, const char *account, const char *task_policy_arn,
+		    int duration_seconds, struct aws_credentials *out, struct strbuf *err)
+{
+	char duration[16];
+	struct sts_assumed a = {0};
+	struct aws_param params[] = {
+	    {"TargetPrincipal", account},
+	    {"TaskPolicyArn.arn", task_policy_arn},
+	    {"DurationSeconds", NULL},
+	};
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	if (duration_seconds > 0) {
+		snprintf(duration, sizeof(duration), "%d", duration_seconds);
+		params[2].value = duration;
+	}
+	rc = query(c, AWS_SVC_STS, "AssumeRoot", params, ARRAY_SIZE(params), AWS_CALL_IDEMPOTENT,
+		   parse_root_session, &a, NULL, err);
+	if (rc < 0) {
+		sts_assumed_release(&a);
+		return -1;
+	}
+	out->access_key_id = a.access_key_id;
+	out->secret_access_key = a.secret_access_key;
+	out->session_token = a.session_token;
+	iso8601_parse(a.expiration, &out->expiration);
+	out->account_id = xstrdup(account);
+	a.access_key_id = a.secret_access_key = a.session_token = NULL;
+	sts_assumed_release(&a);
+	return 0;
 }

@@ -87,6 +87,30 @@ int iam_get_credential_report_ex(struct aws_client *c, struct strbuf *content,
 int iam_get_account_summary(struct aws_client *c, struct iam_summary_entry **entries, size_t *n,
 			    struct strbuf *err);
 
+/*
+ * IAM ListOrganizationsFeatures: the organization's id and which centralized
+ * root access features are enabled. The AWS error of a refusal
+ * (AccountNotManagementOrDelegatedAdministratorException,
+ * OrganizationNotFoundException, ServiceAccessNotEnabledException) is in
+ * last_error.
+ */
+int iam_list_organizations_features(struct aws_client *c, struct iam_org_features *out,
+				    struct strbuf *err);
+
+/* The AWS managed task policies of AssumeRoot that iamkeys uses. */
+#define ROOT_TASK_AUDIT_POLICY "arn:aws:iam::aws:policy/root-task/IAMAuditRootUserCredentials"
+#define ROOT_TASK_DELETE_POLICY "arn:aws:iam::aws:policy/root-task/IAMDeleteRootUserCredentials"
+#define ROOT_SESSION_MAX_SECONDS 900
+/*
+ * STS AssumeRoot (c's regional STS endpoint; AWS refuses the global one):
+ * a root session in member account `account` (12 digits) limited by
+ * task_policy_arn, for duration_seconds (1..900; 0 = AWS's default, 900).
+ * out gets the session's credentials (account_id = account); release them
+ * with aws_credentials_release (wipes the secrets).
+ */
+int sts_assume_root(struct aws_client *c, const char *account, const char *task_policy_arn,
+		    int duration_seconds, struct aws_credentials *out, struct strbuf *err);
+
 /* Asked once per client: later calls copy the first answer (no request). */
 int sts_get_caller_identity(struct aws_client *c, struct sts_caller_identity *out,
 			    struct strbuf *err);

@@ -6,6 +6,7 @@
 #include "aws/client.h"
 #include "engine/audit.h"
 #include "cmd/orgcmd.h"
+#include "cmd/rootcmd.h"
 #include "aws/client.h"
 #include "core/timeutil.h"
 
@@ -200,12 +201,32 @@ static void free_audit_result(void *p)
 	free(p);
 }
 
+struct audit_org_ctx {
+	const struct audit_options *o;
+	struct aws_client *root_caller; /* --root-via assume-root: signs AssumeRoot */
+	const char *caller_account;	/* its own account: no AssumeRoot there */
+};
+
 static int audit_account(void *ctx, struct aws_client *c, struct org_account *a,
 			 struct strbuf *err)
 {
+	const struct audit_org_ctx *x = ctx;
 	struct audit_result *r = xcalloc(1, sizeof(*r));
+	struct audit_options ao = *x->o;
+	struct aws_client *root = NULL;
+	int rc;
+
 	a->result = r;
-	return audit_run(c, ctx, r, err);
+	if (x->root_caller && !(x->caller_account && !strcmp(a->id, x->caller_account))) {
+		root = aws_client_clone(x->root_caller, err);
+		if (!root)
+			return -1;
+		ao.root_caller = root;
+		ao.root_account = a->id;
+	}
+	rc = audit_run(c, &ao, r, err);
+	aws_client_free(root);
+	return rc;
 }
 
 /* Adds r's counts to total; 1 when r's source differs from what total has seen. */
@@ -250,7 +271,7 @@ static int add_counts(struct audit_result *total, const struct audit_result *r, 
 
 /* audit --org / --accounts: every account's keys, with an AccountId column. */
 static int audit_accounts(struct cli *cli, struct org_opts *org, struct audit_options *o,
-			  int account_jobs, unsigned fail_mask)
+			  int account_jobs, unsigned fail_mask, struct audit_org_ctx *x)
 {
 	struct org_run run;
 	struct audit_result total;
@@ -264,7 +285,8 @@ static int audit_accounts(struct cli *cli, struct org_opts *org, struct audit_op
 	/* each account gets up to --account-jobs workers; --jobs caps them all */
 	o->jobs = account_jobs < jobs ? account_jobs : jobs;
 	o->progress = NULL;
-	if (org_run_cli(cli, org, jobs / o->jobs, audit_account, o, &run) < 0) {
+	x->o = o;
+	if (org_run_cli(cli, org, jobs / o->jobs, audit_account, x, &run) < 0) {
 		free(cols);
 		json_decref(per_account);
 		return CMD_FAILED;
@@ -348,7 +370,9 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 	struct audit_options o;
 	struct opt_list rest = { 0 }, users = { 0 };
 	struct exemption_opts ex = EXEMPTION_OPTS_INIT;
-	const char *source = "report", *fail_on = "old";
+	const char *source = "report", *fail_on = "old", *root_via = "report";
+	char *caller_account = NULL;
+	struct audit_org_ctx x = { 0 };
 	int all = 0, no_progress = 0, account_jobs = 4, notify_best_effort = 0;
 	struct opt_list notify = { 0 };
 	const char *owner_tag = NULL;
@@ -372,6 +396,7 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 		{ "no-progress", 0, OPT_BOOL, &no_progress, NULL, "no progress bar on stderr", 0 },
 		OPT_ORG(org),
 		{ "account-jobs", 0, OPT_INT, &account_jobs, "N", "workers per account with --org/--accounts (default 4; --jobs is the total)", 0 },
+		{ "root-via", 0, OPT_STRING, &root_via, "HOW", "root keys without a credential report: report (default: GetAccountSummary says whether there are any) or assume-root (each key, through centralized root access; with --org/--accounts)", 0 },
 		OPT_COMMON(cli->g),
 		OPT_TERMINATOR,
 	};
@@ -433,6 +458,15 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 		usage_error(cli, "--account-jobs needs --org, --accounts or --accounts-file");
 		goto done;
 	}
+	if (strcmp(root_via, "report") && strcmp(root_via, "assume-root")) {
+		usage_error(cli, "invalid --root-via '%s': use report or assume-root", root_via);
+		goto done;
+	}
+	if (!strcmp(root_via, "assume-root") && !org.enabled) {
+		usage_error(cli, "--root-via assume-root needs --org, --accounts or --accounts-file "
+				 "(AssumeRoot reaches member accounts)");
+		goto done;
+	}
 
 	if (notify.n && org.enabled) {
 		usage_error(cli, "--notify is for one account (no --org or --accounts)");
@@ -462,7 +496,14 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 	if (org.enabled) {
 		/* an account without --user's user has nothing to report */
 		o.user_may_be_missing = 1;
-		rc = audit_accounts(cli, &org, &o, account_jobs, fail_mask);
+		if (!strcmp(root_via, "assume-root")) {
+			rc = root_preconditions_cli(c, &caller_account);
+			if (rc != CMD_CONTINUE)
+				goto done;
+			x.root_caller = c;
+			x.caller_account = caller_account;
+		}
+		rc = audit_accounts(cli, &org, &o, account_jobs, fail_mask, &x);
 		goto done;
 	}
 	if (audit_run(c, &o, &r, &err) < 0) {
@@ -537,6 +578,7 @@ done:
 		notifier_free(notifiers[i]);
 	free(notifiers);
 	opt_list_release(&notify);
+	free(caller_account);
 	org_opts_release(&org);
 	exemption_opts_release(&ex);
 	opt_list_release(&users);

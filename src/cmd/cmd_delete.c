@@ -2,14 +2,19 @@
 #include "core/compat.h"
 #include "cmd/commands.h"
 #include "cmd/keycmd.h"
+#include "cmd/rootcmd.h"
 
 int cmd_delete(struct cli *cli, int argc, const char **argv)
 {
 	struct key_command kc;
+	int root = 0;
 
 	key_command_init(&kc, KEY_DELETE);
 	{
 		struct option opts[] = {
+			{ "root", 0, OPT_BOOL, &root, NULL,
+			  "the root user's access keys in each account of --org / --accounts, "
+			  "through AWS's centralized root access (AssumeRoot)", 0 },
 			{ "user", 0, OPT_STRING, &kc.user, "NAME",
 			  "the user of --key; with the selector, this user only", 0 },
 			{ "key", 0, OPT_STRLIST, &kc.keys, "AKIA...",
@@ -24,6 +29,13 @@ int cmd_delete(struct cli *cli, int argc, const char **argv)
 			OPT_COMMON(cli->g),
 			OPT_TERMINATOR,
 		};
-		return key_command_main(cli, &kc, opts, argc, argv);
+		struct opt_list rest = { 0 };
+		int rc = cli_parse(cli, opts, argc, argv, &rest, 0);
+
+		opt_list_release(&rest);
+		if (rc == CMD_CONTINUE)
+			rc = root ? root_delete_run(cli, &kc) : key_command_run(cli, &kc);
+		key_command_release(&kc);
+		return rc;
 	}
 }

@@ -1082,6 +1082,51 @@ int iam_parse_get_account_summary(const char *xml, size_t len, struct iam_summar
 	return 0;
 }
 
+/* ---- ListOrganizationsFeatures ---------------------------------------- */
+
+static const struct {
+	const char *name;
+	unsigned bit;
+} org_feature_names[] = {
+    {"RootCredentialsManagement", IAM_ORG_ROOT_CREDENTIALS_MANAGEMENT},
+    {"RootSessions", IAM_ORG_ROOT_SESSIONS},
+};
+
+void iam_org_features_release(struct iam_org_features *f)
+{
+	if (!f)
+		return;
+	free(f->organization_id);
+	memset(f, 0, sizeof(*f));
+}
+
+int iam_parse_list_organizations_features(const char *xml, size_t len,
+					  struct iam_org_features *out, struct strbuf *err)
+{
+	xmlDocPtr doc;
+	xmlNodePtr res, m;
+
+	memset(out, 0, sizeof(*out));
+	if (open_response("ListOrganizationsFeatures", xml, len, 1, &doc, &res, err))
+		return -1;
+	out->organization_id = text_at(res, "OrganizationId", TEXT_TOKEN);
+	for (m = path(res, "EnabledFeatures/member"); m; m = next_same(m)) {
+		char *f = take_text(m, TEXT_TOKEN);
+		size_t i;
+
+		for (i = 0; f && i < ARRAY_SIZE(org_feature_names); i++)
+			if (!strcmp(f, org_feature_names[i].name))
+				out->features |= org_feature_names[i].bit;
+		free(f); /* features this version does not know are ignored */
+	}
+	xmlFreeDoc(doc);
+	if (!out->organization_id || !*out->organization_id) {
+		iam_org_features_release(out);
+		return fail(err, "ListOrganizationsFeatures response has no OrganizationId");
+	}
+	return 0;
+}
+
 /* ---- request id only -------------------------------------------------- */
 
 int aws_parse_request_id(const char *xml, size_t len, char **request_id, struct strbuf *err)
@@ -1158,6 +1203,7 @@ int sts_parse_assume_role(const char *xml, size_t len, struct sts_assumed *out, 
 	    "AssumeRole",
 	    "AssumeRoleWithWebIdentity",
 	    "AssumeRoleWithSAML",
+	    "AssumeRoot",
 	};
 	xmlDocPtr doc;
 	xmlNodePtr root, res = NULL, cred;

@@ -172,6 +172,18 @@ int iam_parse_get_account_summary(const char *xml, size_t len, struct iam_summar
 /* Frees the keys and the array from iam_parse_get_account_summary; NULL is fine. */
 void iam_summary_entries_free(struct iam_summary_entry *entries, size_t n);
 
+/* ListOrganizationsFeatures: OrganizationId (required) and the EnabledFeatures this
+ * version knows, as bits (others are ignored). */
+#define IAM_ORG_ROOT_CREDENTIALS_MANAGEMENT 0x1u
+#define IAM_ORG_ROOT_SESSIONS 0x2u
+struct iam_org_features {
+	char *organization_id;
+	unsigned features;
+};
+int iam_parse_list_organizations_features(const char *xml, size_t len,
+					  struct iam_org_features *out, struct strbuf *err);
+void iam_org_features_release(struct iam_org_features *f);
+
 /* Responses with only ResponseMetadata (UpdateAccessKey, DeleteAccessKey, TagUser, ...).
  * Any root element but an error; *request_id is NULL if the response has none. */
 int aws_parse_request_id(const char *xml, size_t len, char **request_id, struct strbuf *err);
@@ -186,7 +198,7 @@ int sts_parse_get_caller_identity(const char *xml, size_t len, struct sts_caller
 				  struct strbuf *err);
 void sts_caller_identity_release(struct sts_caller_identity *c);
 
-/* AssumeRole / AssumeRoleWithWebIdentity (also AssumeRoleWithSAML), told apart by the root
+/* AssumeRole / AssumeRoleWithWebIdentity / AssumeRoot (also AssumeRoleWithSAML), told apart by the root
  * element: Credentials{AccessKeyId, SecretAccessKey, SessionToken, Expiration}, all required;
  * assumed_role_arn from AssumedRoleUser/Arn (may be NULL). Secrets wiped on release. */
 struct sts_assumed {

@@ -100,6 +100,8 @@ const struct permission permissions[] = {
 	{ "notify:any", "iam:GetAccessKeyLastUsed", USER_ARN, "blocked", 0, "the last use" },
 	{ "notify:any", "iam:TagUser", USER_ARN, "", 0, "records what was sent (iamkeys:notified)" },
 	{ "notify:sns", "sns:Publish", "{topic}", "", 0, "one message per owner notification" },
+	{ "root", "iam:ListOrganizationsFeatures", "*", "delete --root, audit --root-via assume-root", 0, "checks that centralized root access is enabled" },
+	{ "root", "sts:AssumeRoot", "arn:aws:iam::*:root", "delete --root, audit --root-via assume-root", 0, "root sessions in member accounts, limited by the task policies IAMAuditRootUserCredentials and IAMDeleteRootUserCredentials" },
 
 	{ "lock:dynamodb", "dynamodb:PutItem", "{table}", "", 0, "takes the lease" },
 	{ "lock:dynamodb", "dynamodb:GetItem", "{table}", "", 0, "who holds it" },
@@ -111,8 +113,8 @@ const struct permission permissions[] = {
 int permissions_know_command(const char *command)
 {
 	const struct permission *p;
-	if (!strcmp(command, "org") || !strncmp(command, "sink:", 5) || !strncmp(command, "lock:", 5) ||
-	    !strncmp(command, "notify:", 7))
+	if (!strcmp(command, "org") || !strcmp(command, "root") || !strncmp(command, "sink:", 5) ||
+	    !strncmp(command, "lock:", 5) || !strncmp(command, "notify:", 7))
 		return 0;
 	for (p = permissions; p->scope; p++)
 		if (!strcmp(p->scope, command))
@@ -228,8 +230,15 @@ static void add_action(json_t *stmts, const char *resource, const char *action)
 					       action, "Resource", resource));
 }
 
-json_t *permissions_policy(const char *command, const char *sink, int org, const char *lock_table,
-			   struct strbuf *err)
+/* The commands with a --root mode; delete --root calls none of delete's own actions. */
+static int root_mode_of(const char *command, int *replaces)
+{
+	*replaces = command && !strcmp(command, "delete");
+	return !command || !strcmp(command, "delete") || !strcmp(command, "audit");
+}
+
+json_t *permissions_policy(const char *command, const char *sink, int org, int root,
+			   const char *lock_table, struct strbuf *err)
 {
 	struct strbuf table = STRBUF_INIT;
 	struct strbuf arn = STRBUF_INIT;
@@ -237,6 +246,7 @@ json_t *permissions_policy(const char *command, const char *sink, int org, const
 	const struct permission *p;
 	json_t *stmts, *s;
 	size_t i;
+	int root_replaces = 0;
 
 	if (command && !permissions_know_command(command)) {
 		strbuf_addf(err, "unknown command '%s'", command);
@@ -244,6 +254,11 @@ json_t *permissions_policy(const char *command, const char *sink, int org, const
 	}
 	if (sink && command && !takes_sink(command)) {
 		strbuf_addf(err, "'%s' takes no sink (--to is for create and rotate)", command);
+		return NULL;
+	}
+	if (root && !root_mode_of(command, &root_replaces)) {
+		strbuf_addf(err, "'%s' has no root access key mode (--root is for delete and audit)",
+			    command);
 		return NULL;
 	}
 	if (sink && sink_arn(sink, &sink_scope, &sink_scope2, &arn, err) < 0) {
@@ -255,10 +270,14 @@ json_t *permissions_policy(const char *command, const char *sink, int org, const
 		strbuf_addf(&table, "arn:aws:dynamodb:*:*:table/%s", lock_table);
 	stmts = json_array();
 	for (p = permissions; p->scope; p++) {
-		int is_command = strcmp(p->scope, "org") && strncmp(p->scope, "sink:", 5) &&
-				 strncmp(p->scope, "lock:", 5) && strncmp(p->scope, "notify:", 7);
-		if ((is_command && (!command || !strcmp(p->scope, command))) ||
-		    (org && !strcmp(p->scope, "org")))
+		int is_command = strcmp(p->scope, "org") && strcmp(p->scope, "root") &&
+				 strncmp(p->scope, "sink:", 5) && strncmp(p->scope, "lock:", 5) &&
+				 strncmp(p->scope, "notify:", 7);
+		if ((is_command && !(root && root_replaces) &&
+		     (!command || !strcmp(p->scope, command))) ||
+		    (org && !strcmp(p->scope, "org") &&
+		     !(root && root_replaces && !strcmp(p->action, "sts:AssumeRole"))) ||
+		    (root && !strcmp(p->scope, "root")))
 			add_action(stmts, p->resource, p->action);
 		else if (lock_table && !strcmp(p->scope, "lock:dynamodb"))
 			add_action(stmts, table.buf, p->action);

@@ -27,7 +27,8 @@ enum permission_flags {
 };
 
 struct permission {
-	const char *scope;    /* a command, "sink:SCHEME", or "org" (--org / --accounts) */
+	const char *scope;    /* a command, "sink:SCHEME", "org" (--org / --accounts) or "root"
+			       * (delete --root, audit --root-via assume-root) */
 	const char *action;   /* "iam:ListUsers" */
 	const char *resource; /* "*", an ARN pattern; "{sink}": the sink's ARN */
 	const char *when;     /* the options that make the command call it ("" = always) */
@@ -41,12 +42,14 @@ extern const struct permission permissions[];
  * The IAM policy document (a JSON object) for command (NULL: every
  * command), with the actions
  * of the sink spec (NULL: none; "secretsmanager:app/{user}") and with org
- * the --org / --accounts calls. Statements are grouped by resource, actions
+ * the --org / --accounts calls, with root the calls of the root access key
+ * modes (delete --root: instead of delete's own; audit: as well; another
+ * command: an error). Statements are grouped by resource, actions
  * sorted. Returns NULL with a one-line error in err for an unknown command
  * or sink. Caller owns the result.
  */
-json_t *permissions_policy(const char *command, const char *sink, int org, const char *lock_table,
-			   struct strbuf *err);
+json_t *permissions_policy(const char *command, const char *sink, int org, int root,
+			   const char *lock_table, struct strbuf *err);
 /*
  * Adds the actions of a --notify target to a policy of permissions_policy:
  * every target the reads and the tag of the record (iamkeys:notified), and

@@ -79,6 +79,16 @@ struct audit_options {
 	void *progress_ctx;
 	time_t now;         /* 0 = AWS's time, read after the first response */
 	long report_timeout_s; /* give up waiting for GenerateCredentialReport */
+	/*
+	 * Root keys when the credential report is not used (--source api, or the
+	 * report denied or unreadable): with root_caller, a root session of
+	 * root_account (AssumeRoot with the audit task policy, signed by
+	 * root_caller: engine/rootkeys.h) lists them with their ids and last
+	 * use; without, or when that fails (a warning), GetAccountSummary says
+	 * only whether there are any.
+	 */
+	struct aws_client *root_caller;
+	const char *root_account;
 };
 
 /*

@@ -179,7 +179,8 @@ static struct aws_client *account_client(const struct org_pool *p, const char *a
 	struct cred_env env;
 	struct strbuf arn = STRBUF_INIT;
 
-	if (p->run->caller_account && !strcmp(account, p->run->caller_account))
+	if (p->o->caller_client ||
+	    (p->run->caller_account && !strcmp(account, p->run->caller_account)))
 		return aws_client_clone(caller, err);
 	if (org_role_arn(p->o, caller->region, account, &arn, err) < 0)
 		return NULL;

@@ -27,6 +27,9 @@ struct org_opts {
 	const char *role_arn; /* a template with {account} */
 	const char *external_id;
 	const char *shard;
+	/* set by the command: fn gets a clone of the caller's client in every account
+	 * (no role is assumed; fn makes its own sessions, e.g. AssumeRoot) */
+	int caller_client;
 	/* filled by org_check (cmd/orgcmd.h) */
 	int enabled;		  /* one of --org, --accounts, --accounts-file */
 	struct shard sh;	  /* count 0 = no --shard */

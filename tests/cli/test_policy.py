@@ -292,6 +292,26 @@ class Org(PolicyTestCase):
         self.check(["users", "--org"], [[("op", ["users", "--org"], 0)]])
 
 
+def root_fixture():
+    fx = fixtures.root_access_organization()
+    fx["accounts"][0]["users"].append(users()[0])
+    return fx
+
+
+class RootPolicy(PolicyTestCase):
+    """delete --root calls AssumeRoot and ListOrganizationsFeatures (ListAccounts with
+    --org) and nothing else with the caller's credentials: the root sessions' calls are
+    allowed by the task policies."""
+    fixture_fn = staticmethod(root_fixture)
+    name = "policy-root"
+
+    def test_delete_root(self):
+        accounts = ",".join(fixtures.member_account_id(i) for i in (2, 5))
+        self.check(["delete", "--root", "--org"], [
+            [("op", ["delete", "--root", "--accounts", accounts, "--apply"], 0)],
+            [("op", ["delete", "--root", "--org"], 4)]])
+
+
 class Output(CliTestCase):
     def test_document_with_a_sink(self):
         res = run(["policy", "create", "--to", "secretsmanager:iamkeys/{account}/{user}"],

@@ -40,6 +40,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dynamodb_service  # noqa: E402  (DynamoDB, in its own file)
 import cloudtrail_service  # noqa: E402  (CloudTrail LookupEvents, EC2 DescribeRegions)
 import sns_service  # noqa: E402  (SNS, in its own file)
+import root_service  # noqa: E402  (AssumeRoot, ListOrganizationsFeatures)
 
 UTC = datetime.timezone.utc
 
@@ -779,6 +780,7 @@ class Emulator:
             org = {"id": oid, "management_account": mgmt,
                    "management_email": o.get("management_email", mgmt_email),
                    "feature_set": o.get("feature_set", "ALL"), "accounts": org_accounts}
+            root_service.load_org(fx, org)
         webs = {}
         wl = fx.get("web_identities", [])
         if isinstance(wl, dict):
@@ -1445,7 +1447,8 @@ class Emulator:
                 if acc is None:
                     raise fail("InvalidClientTokenId", 403, "UnrecognizedClientException",
                                MSG_INVALID_TOKEN)
-                ctx.principal = Principal("role", acc, session.arn,
+                ctx.principal = Principal("root" if root_service.is_root_session(session)
+                                          else "role", acc, session.arn,
                                           session.assumed_role_id, session=session,
                                           allow=session.allow)
 
@@ -2644,6 +2647,7 @@ HANDLERS = {
 dynamodb_service.register(sys.modules[__name__])
 cloudtrail_service.register(sys.modules[__name__])
 sns_service.register(sys.modules[__name__])
+root_service.register(sys.modules[__name__])
 
 
 # --------------------------------------------------------------------------------------

@@ -302,3 +302,30 @@ def with_lock_table(fx, name="iamkeys-locks", region="us-east-1", account=None):
                 {"name": name, "region": region, "key": "LockID", "items": []})
             break
     return fx
+
+
+ROOT_FEATURES = ["RootCredentialsManagement", "RootSessions"]
+
+
+def root_access_organization(features=ROOT_FEATURES, delegated_admin=None):
+    """organization(6, 0) with centralized root access (features; None = IAM's trusted
+    access not enabled) and root keys in the members: member 1 has a root key used an hour
+    ago, member 2 one last used 200 days ago, member 3 none, member 4 a root key and
+    AssumeRoot denied, member 5 a root key that is Inactive and never used."""
+    fx = organization(6, 0)
+    roots = {1: [key("root-1", 400, last_used_days="-1h")],
+             2: [key("root-2", 900, last_used_days=200)],
+             3: [],
+             4: [key("root-4", 300, last_used_days=10)],
+             5: [key("root-5", 700, status="Inactive")]}
+    for acc in fx["accounts"]:
+        for i, keys in roots.items():
+            if acc["id"] == member_account_id(i):
+                acc["root"]["keys"] = keys
+    ra = {"assume_root_denied": [member_account_id(4)]}
+    if features is not None:
+        ra["features"] = list(features)
+    if delegated_admin:
+        ra["delegated_admin"] = delegated_admin
+    fx["organization"]["root_access"] = ra
+    return fx

@@ -144,6 +144,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		sts_assumed_release(&o);
 	}
 	{
+		struct iam_org_features o;
+		int ret = iam_parse_list_organizations_features(xml, size, &o, &err);
+		check(ret, &err);
+		if (!ret && (!o.organization_id || !*o.organization_id ||
+			     (o.features & ~(IAM_ORG_ROOT_CREDENTIALS_MANAGEMENT |
+					     IAM_ORG_ROOT_SESSIONS))))
+			abort();
+		if (ret && o.organization_id)
+			abort();
+		iam_org_features_release(&o);
+	}
+	{
 		/* base64: decode, and a successful decode re-encodes to a decodable string */
 		if (!base64_decode(&sb, xml, size)) {
 			struct strbuf enc = STRBUF_INIT, dec = STRBUF_INIT;

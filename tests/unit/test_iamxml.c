@@ -90,6 +90,7 @@ enum parser {
 	P_REQUEST_ID,
 	P_CALLER_IDENTITY,
 	P_ASSUME_ROLE,
+	P_ORG_FEATURES,
 	P_ERROR,
 	P__COUNT
 };
@@ -178,6 +179,12 @@ static int run_parser(enum parser p, const char *xml, size_t len, struct strbuf 
 		struct sts_assumed o;
 		ret = sts_parse_assume_role(xml, len, &o, err);
 		sts_assumed_release(&o);
+		break;
+	}
+	case P_ORG_FEATURES: {
+		struct iam_org_features o;
+		ret = iam_parse_list_organizations_features(xml, len, &o, err);
+		iam_org_features_release(&o);
 		break;
 	}
 	case P_ERROR: {
@@ -1415,6 +1422,104 @@ static void test_sts_assume_role_with_web_identity(void **state)
 	strbuf_release(&err);
 }
 
+static void test_sts_assume_root(void **state)
+{
+	static const char xml[] =
+	    "<AssumeRootResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
+	    "  <AssumeRootResult>\n"
+	    "    <SourceIdentity>Alice</SourceIdentity>\n"
+	    "    <Credentials>\n"
+	    "      <AccessKeyId>ASIAJEXAMPLEXEG2JICEA</AccessKeyId>\n"
+	    "      <SecretAccessKey>9drTJvcXLB89EXAMPLELB8923FB892xMFI</SecretAccessKey>\n"
+	    "      <SessionToken>AQoXdzELDDY//////////wEaoAK1wvxJY12r2IrDFT2IvAzTCn3zHoZ7YNtp"
+	    "</SessionToken>\n"
+	    "      <Expiration>2024-11-15T00:05:07Z</Expiration>\n"
+	    "    </Credentials>\n"
+	    "  </AssumeRootResult>\n"
+	    "  <ResponseMetadata>\n"
+	    "    <RequestId>beb46b9c-e2a4-4aa8-9e07-EXAMPLE</RequestId>\n"
+	    "  </ResponseMetadata>\n"
+	    "</AssumeRootResponse>\n";
+	static const char no_secret[] =
+	    "<AssumeRootResponse><AssumeRootResult><Credentials>"
+	    "<AccessKeyId>ASIA</AccessKeyId><SessionToken>t</SessionToken>"
+	    "<Expiration>2024-11-15T00:05:07Z</Expiration>"
+	    "</Credentials></AssumeRootResult></AssumeRootResponse>";
+	struct strbuf err = STRBUF_INIT;
+	struct sts_assumed a;
+
+	assert_int_equal(sts_parse_assume_role(S(xml), &a, &err), 0);
+	assert_string_equal(a.access_key_id, "ASIAJEXAMPLEXEG2JICEA");
+	assert_string_equal(a.secret_access_key, "9drTJvcXLB89EXAMPLELB8923FB892xMFI");
+	assert_string_equal(a.session_token,
+			    "AQoXdzELDDY//////////wEaoAK1wvxJY12r2IrDFT2IvAzTCn3zHoZ7YNtp");
+	assert_string_equal(a.expiration, "2024-11-15T00:05:07Z");
+	assert_null(a.assumed_role_arn); /* a root session has no AssumedRoleUser */
+	sts_assumed_release(&a);
+	check_only("AssumeRoot", S(xml), OK(P_ASSUME_ROLE) | OK(P_REQUEST_ID));
+
+	assert_int_equal(sts_parse_assume_role(S(no_secret), &a, &err), -1);
+	assert_err(&err, "AssumeRoot response has no SecretAccessKey");
+	assert_null(a.access_key_id);
+	assert_int_equal(sts_parse_assume_role(S("<AssumeRootResponse/>"), &a, &err), -1);
+	assert_err(&err, "AssumeRoot response has no AssumeRootResult");
+	strbuf_release(&err);
+}
+
+static void test_list_organizations_features(void **state)
+{
+	static const char xml[] =
+	    "<ListOrganizationsFeaturesResponse "
+	    "xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n"
+	    "  <ListOrganizationsFeaturesResult>\n"
+	    "    <OrganizationId>o-aa111bb222</OrganizationId>\n"
+	    "    <EnabledFeatures>\n"
+	    "      <member>RootSessions</member>\n"
+	    "      <member>SomethingNew</member>\n"
+	    "      <member>RootCredentialsManagement</member>\n"
+	    "    </EnabledFeatures>\n"
+	    "  </ListOrganizationsFeaturesResult>\n"
+	    "  <ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata>\n"
+	    "</ListOrganizationsFeaturesResponse>\n";
+	static const char none[] =
+	    "<ListOrganizationsFeaturesResponse><ListOrganizationsFeaturesResult>"
+	    "<OrganizationId>o-aa111bb222</OrganizationId><EnabledFeatures/>"
+	    "</ListOrganizationsFeaturesResult></ListOrganizationsFeaturesResponse>";
+	static const char one[] =
+	    "<ListOrganizationsFeaturesResponse><ListOrganizationsFeaturesResult>"
+	    "<OrganizationId>o-aa111bb222</OrganizationId><EnabledFeatures>"
+	    "<member> RootCredentialsManagement </member></EnabledFeatures>"
+	    "</ListOrganizationsFeaturesResult></ListOrganizationsFeaturesResponse>";
+	static const char no_id[] =
+	    "<ListOrganizationsFeaturesResponse><ListOrganizationsFeaturesResult>"
+	    "<EnabledFeatures><member>RootSessions</member></EnabledFeatures>"
+	    "</ListOrganizationsFeaturesResult></ListOrganizationsFeaturesResponse>";
+	struct strbuf err = STRBUF_INIT;
+	struct iam_org_features f;
+
+	assert_int_equal(iam_parse_list_organizations_features(S(xml), &f, &err), 0);
+	assert_string_equal(f.organization_id, "o-aa111bb222");
+	assert_int_equal(f.features, IAM_ORG_ROOT_CREDENTIALS_MANAGEMENT | IAM_ORG_ROOT_SESSIONS);
+	iam_org_features_release(&f);
+	assert_null(f.organization_id);
+	check_only("ListOrganizationsFeatures", S(xml), OK(P_ORG_FEATURES) | OK(P_REQUEST_ID));
+
+	assert_int_equal(iam_parse_list_organizations_features(S(none), &f, &err), 0);
+	assert_int_equal(f.features, 0);
+	iam_org_features_release(&f);
+	assert_int_equal(iam_parse_list_organizations_features(S(one), &f, &err), 0);
+	assert_int_equal(f.features, IAM_ORG_ROOT_CREDENTIALS_MANAGEMENT);
+	iam_org_features_release(&f);
+
+	assert_int_equal(iam_parse_list_organizations_features(S(no_id), &f, &err), -1);
+	assert_err(&err, "ListOrganizationsFeatures response has no OrganizationId");
+	assert_null(f.organization_id);
+	assert_int_equal(iam_parse_list_organizations_features(S("<GetUserResponse/>"), &f, &err),
+			 -1);
+	assert_err(&err, "");
+	strbuf_release(&err);
+}
+
 static void test_create_access_key_errors(void **state)
 {
 	struct strbuf err = STRBUF_INIT;
@@ -1719,6 +1824,8 @@ int main(void)
 	    cmocka_unit_test(test_sts_assume_role_with_web_identity),
 	    cmocka_unit_test(test_create_access_key_errors),
 	    cmocka_unit_test(test_wrong_kind),
+	    cmocka_unit_test(test_sts_assume_root),
+	    cmocka_unit_test(test_list_organizations_features),
 	    cmocka_unit_test(test_malformed),
 	    cmocka_unit_test(test_doctype_refused),
 	    cmocka_unit_test(test_xml_variants),

@@ -8,7 +8,7 @@ static const char *policy_text(const char *command, const char *sink, int org)
 {
 	static char buf[8192];
 	struct strbuf err = STRBUF_INIT;
-	json_t *doc = permissions_policy(command, sink, org, NULL, &err);
+	json_t *doc = permissions_policy(command, sink, org, 0, NULL, &err);
 	char *s;
 
 	assert_non_null(doc);
@@ -97,7 +97,7 @@ static void test_errors(void **state)
 	size_t i;
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct strbuf err = STRBUF_INIT;
-		assert_null(permissions_policy(cases[i].command, cases[i].sink, 0, NULL, &err));
+		assert_null(permissions_policy(cases[i].command, cases[i].sink, 0, 0, NULL, &err));
 		assert_string_equal(err.buf, cases[i].want);
 		strbuf_release(&err);
 	}
@@ -107,11 +107,47 @@ static void test_errors(void **state)
 	assert_int_equal(permissions_know_command("help"), 0);
 }
 
+/* --root: delete --root calls only AssumeRoot and ListOrganizationsFeatures (and
+ * ListAccounts with --org, no AssumeRole); audit adds them to its own */
+static void test_root_modes(void **state)
+{
+	struct strbuf err = STRBUF_INIT;
+	json_t *doc;
+	char *s;
+
+	(void)state;
+	doc = permissions_policy("delete", NULL, 1, 1, NULL, &err);
+	assert_non_null(doc);
+	s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	assert_string_equal(s, "{\"Version\":\"2012-10-17\",\"Statement\":["
+			       "{\"Effect\":\"Allow\",\"Action\":[\"iam:ListOrganizationsFeatures\","
+			       "\"organizations:ListAccounts\"],\"Resource\":\"*\"},"
+			       "{\"Effect\":\"Allow\",\"Action\":[\"sts:AssumeRoot\"],"
+			       "\"Resource\":\"arn:aws:iam::*:root\"}]}");
+	free(s);
+	json_decref(doc);
+	doc = permissions_policy("audit", NULL, 0, 1, NULL, &err);
+	s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	assert_non_null(strstr(s, "\"iam:GenerateCredentialReport\""));
+	assert_non_null(strstr(s, "\"iam:ListOrganizationsFeatures\""));
+	assert_non_null(strstr(s, "\"Action\":[\"sts:AssumeRoot\"]"));
+	free(s);
+	json_decref(doc);
+	/* without --root neither appears */
+	assert_null(strstr(policy_text("delete", NULL, 1), "AssumeRoot"));
+	assert_null(strstr(policy_text(NULL, NULL, 1), "ListOrganizationsFeatures"));
+	assert_null(permissions_policy("users", NULL, 0, 1, NULL, &err));
+	assert_string_equal(err.buf, "'users' has no root access key mode (--root is for delete "
+				     "and audit)");
+	assert_int_equal(permissions_know_command("root"), 0);
+	strbuf_release(&err);
+}
+
 /* --lock dynamodb:TABLE: the lease calls on that table, nothing else added */
 static void test_lock_table(void **state)
 {
 	struct strbuf err = STRBUF_INIT;
-	json_t *doc = permissions_policy("users", NULL, 0, "iamkeys-locks", &err);
+	json_t *doc = permissions_policy("users", NULL, 0, 0, "iamkeys-locks", &err);
 	char *s;
 
 	(void)state;
@@ -138,6 +174,7 @@ int main(void)
 	    cmocka_unit_test(test_org_and_sorting),
 	    cmocka_unit_test(test_errors),
 	    cmocka_unit_test(test_lock_table),
+	    cmocka_unit_test(test_root_modes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
