@@ -46,6 +46,9 @@ static const struct command commands[] = {
 	{ "trace", cmd_trace, NEEDS_CREDS,
 	  "Who calls with an access key: its CloudTrail events, by caller.",
 	  "iamkeys trace (--key AKIA... | --user NAME) [--since 30d] [--regions LIST] [options]" },
+	{ "revoke", cmd_revoke, NEEDS_CREDS | MUTATES,
+	  "Incident response for an exposed key: deactivate it, deny its sessions, replace it.",
+	  "iamkeys revoke --user NAME --key AKIA... [--replace --to SINK] [--delete] [--cleanup-after 36h] [--apply]" },
 	{ "policy", cmd_policy, 0, "Print the least-privilege IAM policy a command needs (JSON).",
 	  "iamkeys policy [COMMAND] [--to SINK] [--org]" },
 };
@@ -66,7 +69,9 @@ static const struct exit_code exit_codes[] = {
 			      "rotate/rollback: a user blocked (a paused rotation too), or a step "
 			      "failed or refused (a saved plan's user too), or a --notify target "
 			      "failed (unless --notify-best-effort); "
-			      "deactivate/create/update/delete: an action refused by a guard" },
+			      "deactivate/create/update/delete: an action refused by a guard; "
+			      "revoke: a step refused (the key iamkeys runs with, a user with two "
+			      "keys, a deny policy too young for --cleanup-after)" },
 	[CMD_PARTIAL] = { 4, "--org/--accounts: some accounts failed, the others ran (takes "
 			     "precedence over 3; every account failing is 1)" },
 	[CMD_LOCKED] = { 5, "another iamkeys run holds the lock of the account (see --lock); "

@@ -597,7 +597,7 @@ static void debug_log_attempt(const struct aws_call *k, const struct http_respon
  */
 static const char *const mutating_actions[] = {
 	"CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey", "TagUser", "UntagUser",
-	"CreateSecret", "PutSecretValue", "PutParameter",
+	"CreateSecret", "PutSecretValue", "PutParameter", "PutUserPolicy", "DeleteUserPolicy",
 };
 
 static void test_crash_point(const char *action)

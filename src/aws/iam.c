@@ -68,6 +68,10 @@ DEFINE_PAGE_ADAPTER(parse_tag_page, struct iam_tag_page, iam_parse_list_user_tag
 		    iam_tag_page_release)
 DEFINE_PAGE_ADAPTER(parse_group_page, struct iam_group_page, iam_parse_list_groups_for_user,
 		    iam_group_page_release)
+DEFINE_PAGE_ADAPTER(parse_policy_name_page, struct iam_name_page, iam_parse_list_user_policies,
+		    iam_name_page_release)
+DEFINE_PAGE_ADAPTER(parse_attached_page, struct iam_name_page,
+		    iam_parse_list_attached_user_policies, iam_name_page_release)
 
 static int parse_new_key(void *ctx, const char *xml, size_t len, struct strbuf *err)
 {
@@ -270,6 +274,7 @@ PAGE_RELEASE(release_user_page, struct iam_user_page, iam_user_page_release)
 PAGE_RELEASE(release_key_page, struct iam_access_key_page, iam_access_key_page_release)
 PAGE_RELEASE(release_tag_page, struct iam_tag_page, iam_tag_page_release)
 PAGE_RELEASE(release_group_page, struct iam_group_page, iam_group_page_release)
+PAGE_RELEASE(release_name_page, struct iam_name_page, iam_name_page_release)
 
 void iam_user_list_release(struct iam_user_list *l)
 {
@@ -544,6 +549,80 @@ int iam_list_groups_for_user(struct aws_client *c, const char *user_name,
 		return -1;
 	}
 	return 0;
+}
+
+struct name_list {
+	struct iam_name_page *out;
+	size_t alloc;
+};
+
+static void take_names(void *page, void *ctx, int *truncated, const char **marker)
+{
+	struct iam_name_page *p = page;
+	struct name_list *l = ctx;
+
+	move_items((void **)&l->out->names, &l->out->nnames, &l->alloc, p->names, p->nnames,
+		   sizeof(*p->names));
+	p->nnames = 0;
+	*truncated = p->is_truncated;
+	*marker = p->marker;
+}
+
+static int list_names(struct aws_client *c, const char *action, aws_validate_fn parse,
+		      const char *user_name, struct iam_name_page *out, struct strbuf *err)
+{
+	struct iam_name_page page = { 0 };
+	struct name_list l = { out, 0 };
+	struct pager pg = { NULL, { "UserName", NULL }, NULL, NULL, release_name_page,
+			    take_names, NULL };
+
+	memset(out, 0, sizeof(*out));
+	pg.action = action;
+	pg.parse = parse;
+	pg.first.value = user_name;
+	pg.page = &page;
+	pg.ctx = &l;
+	if (list_pages(c, &pg, NULL, err) < 0) {
+		release_name_page(out);
+		return -1;
+	}
+	return 0;
+}
+
+int iam_list_user_policies(struct aws_client *c, const char *user_name,
+			   struct iam_name_page *out, struct strbuf *err)
+{
+	return list_names(c, "ListUserPolicies", parse_policy_name_page, user_name, out, err);
+}
+
+int iam_list_attached_user_policies(struct aws_client *c, const char *user_name,
+				    struct iam_name_page *out, struct strbuf *err)
+{
+	return list_names(c, "ListAttachedUserPolicies", parse_attached_page, user_name, out,
+			  err);
+}
+
+int iam_put_user_policy(struct aws_client *c, const char *user_name, const char *policy_name,
+			const char *document, struct strbuf *err)
+{
+	struct aws_param params[] = {
+	    {"UserName", user_name},
+	    {"PolicyName", policy_name},
+	    {"PolicyDocument", document},
+	};
+
+	return simple_call(c, "PutUserPolicy", params, ARRAY_SIZE(params), err);
+}
+
+int iam_delete_user_policy(struct aws_client *c, const char *user_name, const char *policy_name,
+			   struct strbuf *err)
+{
+	struct aws_param params[] = {
+	    {"UserName", user_name},
+	    {"PolicyName", policy_name},
+	};
+
+	return simple_call(c, "DeleteUserPolicy", params, ARRAY_SIZE(params), err);
 }
 
 int iam_generate_credential_report(struct aws_client *c, char **state, struct strbuf *err)

@@ -59,6 +59,18 @@ int iam_untag_user(struct aws_client *c, const char *user_name, const char *cons
 int iam_list_groups_for_user(struct aws_client *c, const char *user_name,
 			     struct iam_group_page *out, struct strbuf *err);
 
+/* Inline policy names (ListUserPolicies) and attached policy ARNs
+ * (ListAttachedUserPolicies): every page, merged into out. */
+int iam_list_user_policies(struct aws_client *c, const char *user_name,
+			   struct iam_name_page *out, struct strbuf *err);
+int iam_list_attached_user_policies(struct aws_client *c, const char *user_name,
+				    struct iam_name_page *out, struct strbuf *err);
+/* PutUserPolicy (adds or replaces the inline policy; idempotent) and DeleteUserPolicy. */
+int iam_put_user_policy(struct aws_client *c, const char *user_name, const char *policy_name,
+			const char *document, struct strbuf *err);
+int iam_delete_user_policy(struct aws_client *c, const char *user_name, const char *policy_name,
+			   struct strbuf *err);
+
 /*
  * GetAccountAuthorizationDetails with Filter=User, every page (MaxItems
  * 1000): calls on_user for each user that want (may be NULL: all) accepts,

@@ -11,6 +11,7 @@ int cmd_update(struct cli *cli, int argc, const char **argv);
 int cmd_delete(struct cli *cli, int argc, const char **argv);
 int cmd_rotate(struct cli *cli, int argc, const char **argv);
 int cmd_rollback(struct cli *cli, int argc, const char **argv);
+int cmd_revoke(struct cli *cli, int argc, const char **argv);
 int cmd_policy(struct cli *cli, int argc, const char **argv);
 int cmd_trace(struct cli *cli, int argc, const char **argv);
 

@@ -1021,6 +1021,69 @@ fail:
 	return -1;
 }
 
+void iam_name_page_release(struct iam_name_page *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->nnames; i++)
+		free(p->names[i]);
+	free(p->names);
+	free(p->marker);
+	memset(p, 0, sizeof(*p));
+}
+
+/* The members at list (under the result) of op: their text, or the text of field in each. */
+static int parse_name_list(const char *op, const char *list, const char *field, const char *what,
+			   const char *xml, size_t len, struct iam_name_page *out,
+			   struct strbuf *err)
+{
+	xmlDocPtr doc;
+	xmlNodePtr res, m;
+	size_t n;
+
+	memset(out, 0, sizeof(*out));
+	if (open_response(op, xml, len, 1, &doc, &res, err))
+		return -1;
+	m = path(res, list);
+	n = count_same(m);
+	if (n)
+		out->names = xcalloc(n, sizeof(*out->names));
+	for (; m; m = next_same(m)) {
+		char *v = field ? text_at(m, field, TEXT_EXACT) : take_text(m, TEXT_EXACT);
+
+		if (!v || !*v) {
+			free(v);
+			fail(err, "%s response has %s", op, what);
+			goto fail;
+		}
+		out->names[out->nnames++] = v;
+	}
+	if (parse_paging(op, res, &out->is_truncated, &out->marker, err))
+		goto fail;
+	xmlFreeDoc(doc);
+	return 0;
+fail:
+	xmlFreeDoc(doc);
+	iam_name_page_release(out);
+	return -1;
+}
+
+int iam_parse_list_user_policies(const char *xml, size_t len, struct iam_name_page *out,
+				 struct strbuf *err)
+{
+	return parse_name_list("ListUserPolicies", "PolicyNames/member", NULL,
+			       "an empty policy name", xml, len, out, err);
+}
+
+int iam_parse_list_attached_user_policies(const char *xml, size_t len,
+					  struct iam_name_page *out, struct strbuf *err)
+{
+	return parse_name_list("ListAttachedUserPolicies", "AttachedPolicies/member",
+			       "PolicyArn", "a policy without PolicyArn", xml, len, out, err);
+}
+
 void iam_summary_entries_free(struct iam_summary_entry *entries, size_t n)
 {
 	size_t i;

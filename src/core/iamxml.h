@@ -162,6 +162,23 @@ int iam_parse_get_account_authorization_details(const char *xml, size_t len,
 void iam_user_detail_release(struct iam_user_detail *u);
 void iam_user_detail_page_release(struct iam_user_detail_page *p);
 
+/*
+ * ListUserPolicies: PolicyNames/member (inline policy names);
+ * ListAttachedUserPolicies: AttachedPolicies/member/PolicyArn (each member
+ * needs a PolicyArn). Names and ARNs as sent.
+ */
+struct iam_name_page {
+	char **names;
+	size_t nnames;
+	int is_truncated;
+	char *marker;
+};
+int iam_parse_list_user_policies(const char *xml, size_t len, struct iam_name_page *out,
+				 struct strbuf *err);
+int iam_parse_list_attached_user_policies(const char *xml, size_t len,
+					  struct iam_name_page *out, struct strbuf *err);
+void iam_name_page_release(struct iam_name_page *p);
+
 /* GetAccountSummary: the SummaryMap entries. */
 struct iam_summary_entry {
 	char *key;

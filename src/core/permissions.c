@@ -64,6 +64,16 @@ const struct permission permissions[] = {
 	{ "create", "iam:CreateAccessKey", USER_ARN, "", 0, NULL },
 	{ "create", "iam:DeleteAccessKey", USER_ARN, "the sink failed", 0, "removes a key whose delivery failed" },
 
+	{ "revoke", "iam:ListAccessKeys", USER_ARN, "", 0, NULL },
+	{ "revoke", "iam:ListUserTags", USER_ARN, "", 0, "the incident record" },
+	{ "revoke", "iam:TagUser", USER_ARN, "", 0, "records each finished step" },
+	{ "revoke", "iam:UpdateAccessKey", USER_ARN, "", 0, "deactivates the key" },
+	{ "revoke", "iam:ListUserPolicies", USER_ARN, "", 0, "finds the deny policy" },
+	{ "revoke", "iam:PutUserPolicy", USER_ARN, "", 0, "denies the key's session credentials" },
+	{ "revoke", "iam:DeleteUserPolicy", USER_ARN, "--cleanup-after", 0, NULL },
+	{ "revoke", "iam:CreateAccessKey", USER_ARN, "--replace", 0, NULL },
+	{ "revoke", "iam:DeleteAccessKey", USER_ARN, "--delete, --replace", 0, NULL },
+
 	{ "rotate", "iam:ListUsers", "*", "without --user", 0, NULL },
 	{ "rotate", "iam:GetUser", USER_ARN, "--user", 0, NULL },
 	{ "rotate", "iam:ListAccessKeys", USER_ARN, "", 0, NULL },
@@ -138,7 +148,7 @@ json_t *permissions_json(void)
 }
 
 /* Names of the commands that take --to (their policy includes the sink's). */
-static const char *const sink_commands[] = { "create", "rotate", NULL };
+static const char *const sink_commands[] = { "create", "rotate", "revoke", NULL };
 
 static int takes_sink(const char *command)
 {

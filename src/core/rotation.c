@@ -64,7 +64,7 @@ void rotation_format_compact_time(struct strbuf *out, time_t t)
 	strbuf_addf(out, "%04d%02d%02dT%02d%02d%02dZ", y, mo, d, h, mi, s);
 }
 
-static int parse_compact_time(const char *s, time_t *out)
+int rotation_parse_compact_time(const char *s, time_t *out)
 {
 	int v[6], i, pos = 0;
 	static const int len[6] = { 4, 2, 2, 2, 2, 2 };
@@ -173,7 +173,7 @@ int rotation_tag_parse(const char *value, struct rotation_tag *out, struct strbu
 				}
 			memcpy(out->run, field + 4, rl + 1);
 		} else if (!strncmp(field, "t=", 2)) {
-			if (parse_compact_time(field + 2, &out->t) < 0) {
+			if (rotation_parse_compact_time(field + 2, &out->t) < 0) {
 				strbuf_addf(err, "invalid time in rotation tag field '%s'", field);
 				return -1;
 			}

@@ -211,5 +211,7 @@ int rotation_stage_parse(const char *name, enum rotation_stage *out);
 
 /* "2026-11-28T12:00:00Z" style, compact: "20261128T120000Z" (tag-safe). */
 void rotation_format_compact_time(struct strbuf *out, time_t t);
+/* "20261128T120000Z" -> time; -1 when it is not exactly that form. */
+int rotation_parse_compact_time(const char *s, time_t *out);
 
 #endif

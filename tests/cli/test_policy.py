@@ -245,6 +245,16 @@ class Commands(PolicyTestCase):
             FAILED_DELIVERY,
         ])
 
+    def test_revoke(self):
+        self.check(["revoke"], [
+            [("op", ["revoke", "--user", "young", "--key", kid("young"), "--replace", "--to",
+                     "file:{tmp}/{user}.json", "--delete", "--apply"], 0),
+             ("keys", "young", 1),
+             ("advance", 40 * 3600),
+             ("op", ["revoke", "--user", "young", "--key", kid("young"), "--cleanup-after",
+                     "36h", "--apply"], 0)],
+        ])
+
     def test_create_secretsmanager(self):
         self.check(["create", "--to", "secretsmanager:iamkeys/{user}"], [
             [("op", ["create", "--user", "young", "--to", "secretsmanager:iamkeys/{user}",

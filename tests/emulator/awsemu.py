@@ -41,6 +41,7 @@ import dynamodb_service  # noqa: E402  (DynamoDB, in its own file)
 import cloudtrail_service  # noqa: E402  (CloudTrail LookupEvents, EC2 DescribeRegions)
 import sns_service  # noqa: E402  (SNS, in its own file)
 import root_service  # noqa: E402  (AssumeRoot, ListOrganizationsFeatures)
+import iampolicy_service  # noqa: E402  (user policies, GetSessionToken)
 
 UTC = datetime.timezone.utc
 
@@ -808,10 +809,12 @@ class Emulator:
             if e["refresh_token"]:
                 sso_refresh[e["refresh_token"]] = e
         dynamodb = dynamodb_service.load_tables(fx)
+        iampolicy = iampolicy_service.load(fx)
         with self.lock:
             self.accounts = accounts
             self.keys = keys
             self.dynamodb = dynamodb
+            self.iampolicy = iampolicy
             self.sessions = {}
             self.org = org
             self.web_identities = webs
@@ -955,7 +958,8 @@ class Emulator:
                                     "last_modified": iso_dump(p["last_modified"])}
                                    for p in acc.params.values()],
                     "credential_report": self._dump_report(acc.report),
-                    "dynamodb_tables": dynamodb_service.dump_tables(self, acc.id)})
+                    "dynamodb_tables": dynamodb_service.dump_tables(self, acc.id),
+                    "user_policies": iampolicy_service.dump(self, acc.id)})
             org = None
             if self.org:
                 org = dict(self.org)
@@ -1099,6 +1103,8 @@ class Emulator:
                 ctx.now = self.clock.now()
                 if service in QUERY_SERVICES:
                     validate_query_input(service, ctx.action, ctx.params)
+                for check in REQUEST_CHECKS:
+                    check(self, ctx)
                 result = handler(self, ctx)
             resp = self._success(ctx, result)
         except ApiError as e:
@@ -1447,10 +1453,15 @@ class Emulator:
                 if acc is None:
                     raise fail("InvalidClientTokenId", 403, "UnrecognizedClientException",
                                MSG_INVALID_TOKEN)
-                ctx.principal = Principal("root" if root_service.is_root_session(session)
-                                          else "role", acc, session.arn,
-                                          session.assumed_role_id, session=session,
-                                          allow=session.allow)
+                user = getattr(session, "user", None)  # a GetSessionToken session
+                if user is not None:
+                    ctx.principal = Principal("user", acc, user.arn, user.user_id, user=user,
+                                              session=session, allow=user.allow)
+                else:
+                    ctx.principal = Principal("root" if root_service.is_root_session(session)
+                                              else "role", acc, session.arn,
+                                              session.assumed_role_id, session=session,
+                                              allow=session.allow)
 
     @staticmethod
     def _signature_matches(method, raw_path, query_pairs, headers, body, auth, kid, secret):
@@ -2644,10 +2655,14 @@ HANDLERS = {
 }
 
 
+# run before every handler (under the lock): (emulator, ctx), raise ApiError to refuse
+REQUEST_CHECKS = []
+
 dynamodb_service.register(sys.modules[__name__])
 cloudtrail_service.register(sys.modules[__name__])
 sns_service.register(sys.modules[__name__])
 root_service.register(sys.modules[__name__])
+iampolicy_service.register(sys.modules[__name__])
 
 
 # --------------------------------------------------------------------------------------

@@ -107,6 +107,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		iam_group_page_release(&o);
 	}
 	{
+		struct iam_name_page o;
+		check(iam_parse_list_user_policies(xml, size, &o, &err), &err);
+		for (i = 0; i < o.nnames; i++)
+			if (!o.names[i] || !*o.names[i])
+				abort();
+		iam_name_page_release(&o);
+		check(iam_parse_list_attached_user_policies(xml, size, &o, &err), &err);
+		for (i = 0; i < o.nnames; i++)
+			if (!o.names[i] || !*o.names[i])
+				abort();
+		iam_name_page_release(&o);
+	}
+	{
 		struct iam_user_detail_page o;
 		size_t j;
 		check(iam_parse_get_account_authorization_details(xml, size, NULL, NULL, &o, &err),

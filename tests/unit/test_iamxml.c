@@ -1085,6 +1085,78 @@ static void test_list_groups_for_user(void **state)
 	strbuf_release(&err);
 }
 
+static void test_list_user_policies(void **state)
+{
+	static const char xml[] =
+	    "<ListUserPoliciesResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n"
+	    "  <ListUserPoliciesResult>\n"
+	    "    <PolicyNames>\n"
+	    "      <member>AllAccessPolicy</member>\n"
+	    "      <member>iamkeys-revoke-20261203T070500Z</member>\n"
+	    "    </PolicyNames>\n"
+	    "    <IsTruncated>false</IsTruncated>\n"
+	    "  </ListUserPoliciesResult>\n"
+	    "  <ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata>\n"
+	    "</ListUserPoliciesResponse>\n";
+	static const char empty_name[] =
+	    "<ListUserPoliciesResponse><ListUserPoliciesResult><PolicyNames><member></member>"
+	    "</PolicyNames><IsTruncated>false</IsTruncated></ListUserPoliciesResult>"
+	    "</ListUserPoliciesResponse>";
+	static const char no_marker[] =
+	    "<ListUserPoliciesResponse><ListUserPoliciesResult><PolicyNames/>"
+	    "<IsTruncated>true</IsTruncated></ListUserPoliciesResult></ListUserPoliciesResponse>";
+	struct strbuf err = STRBUF_INIT;
+	struct iam_name_page p;
+
+	(void)state;
+	assert_int_equal(iam_parse_list_user_policies(S(xml), &p, &err), 0);
+	assert_int_equal(p.nnames, 2);
+	assert_string_equal(p.names[0], "AllAccessPolicy");
+	assert_string_equal(p.names[1], "iamkeys-revoke-20261203T070500Z");
+	assert_int_equal(p.is_truncated, 0);
+	assert_null(p.marker);
+	iam_name_page_release(&p);
+	assert_null(p.names);
+	assert_int_equal(iam_parse_list_user_policies(S(empty_name), &p, &err), -1);
+	assert_string_equal(err.buf, "ListUserPolicies response has an empty policy name");
+	assert_null(p.names);
+	assert_int_equal(iam_parse_list_user_policies(S(no_marker), &p, &err), -1);
+	assert_null(p.names);
+	strbuf_release(&err);
+}
+
+static void test_list_attached_user_policies(void **state)
+{
+	static const char xml[] =
+	    "<ListAttachedUserPoliciesResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">"
+	    "<ListAttachedUserPoliciesResult><AttachedPolicies>"
+	    "<member><PolicyName>AWSCompromisedKeyQuarantineV2</PolicyName>"
+	    "<PolicyArn>arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2</PolicyArn></member>"
+	    "<member><PolicyArn>arn:aws:iam::123456789012:policy/team/Mine</PolicyArn></member>"
+	    "</AttachedPolicies><IsTruncated>true</IsTruncated><Marker>m2</Marker>"
+	    "</ListAttachedUserPoliciesResult></ListAttachedUserPoliciesResponse>";
+	static const char no_arn[] =
+	    "<ListAttachedUserPoliciesResponse><ListAttachedUserPoliciesResult><AttachedPolicies>"
+	    "<member><PolicyName>X</PolicyName></member></AttachedPolicies>"
+	    "<IsTruncated>false</IsTruncated></ListAttachedUserPoliciesResult>"
+	    "</ListAttachedUserPoliciesResponse>";
+	struct strbuf err = STRBUF_INIT;
+	struct iam_name_page p;
+
+	(void)state;
+	assert_int_equal(iam_parse_list_attached_user_policies(S(xml), &p, &err), 0);
+	assert_int_equal(p.nnames, 2);
+	assert_string_equal(p.names[0], "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2");
+	assert_string_equal(p.names[1], "arn:aws:iam::123456789012:policy/team/Mine");
+	assert_int_equal(p.is_truncated, 1);
+	assert_string_equal(p.marker, "m2");
+	iam_name_page_release(&p);
+	assert_int_equal(iam_parse_list_attached_user_policies(S(no_arn), &p, &err), -1);
+	assert_string_equal(err.buf,
+			    "ListAttachedUserPolicies response has a policy without PolicyArn");
+	strbuf_release(&err);
+}
+
 static const char gaad_xml[] =
     "<GetAccountAuthorizationDetailsResponse "
     "xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n"
@@ -1816,6 +1888,8 @@ int main(void)
 	    cmocka_unit_test(test_get_user_tags),
 	    cmocka_unit_test(test_list_user_tags),
 	    cmocka_unit_test(test_list_groups_for_user),
+	    cmocka_unit_test(test_list_user_policies),
+	    cmocka_unit_test(test_list_attached_user_policies),
 	    cmocka_unit_test(test_account_authorization_details),
 	    cmocka_unit_test(test_account_authorization_details_errors),
 	    cmocka_unit_test(test_account_summary),

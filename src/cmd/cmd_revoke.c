@@ -1,0 +1,202 @@
+/*
+ * iamkeys revoke: incident response for an exposed access key: deactivate
+ * it at once, deny the session credentials made from it, optionally
+ * replace it and delete it (engine/revoke.h). Prints the incident record.
+ */
+#include "core/compat.h"
+#include "cmd/commands.h"
+#include "cmd/keycmd.h"
+#include "aws/client.h"
+#include "core/timeutil.h"
+#include "engine/revoke.h"
+#include "sinks/sink.h"
+
+static const struct out_column step_columns[] = {
+	{ "Step", "STEP", 0, NULL },
+	{ "Result", "RESULT", 0, NULL },
+	{ "Time", "TIME", 1, NULL },
+	{ "Detail", "DETAIL", 0, NULL },
+};
+
+static json_t *time_json(time_t t)
+{
+	struct strbuf sb = STRBUF_INIT;
+	json_t *j;
+
+	if (!t)
+		return json_null();
+	iso8601_format(&sb, t);
+	j = json_string(sb.buf);
+	strbuf_release(&sb);
+	return j;
+}
+
+static json_t *str_or_null(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+static int print_report(const struct revoke_report *r, int apply, const struct cli *cli)
+{
+	struct out_table t;
+	struct strbuf ts = STRBUF_INIT;
+	size_t i;
+	int rc;
+
+	out_table_init(&t, step_columns, ARRAY_SIZE(step_columns));
+	for (i = 0; i < r->nsteps; i++) {
+		size_t row = out_table_add_row(&t);
+		strbuf_reset(&ts);
+		iso8601_format(&ts, r->steps[i].at);
+		out_set_str(&t, row, 0, revoke_step_label(r->steps[i].step));
+		out_set_str(&t, row, 1, revoke_result_name(r->steps[i].result));
+		out_set_str(&t, row, 2, ts.buf);
+		out_set_str(&t, row, 3, r->steps[i].detail);
+	}
+	strbuf_release(&ts);
+	if (cli->fmt == OUTPUT_JSON) {
+		json_t *doc = json_object();
+		json_object_set_new(doc, "UserName", json_string(r->user));
+		json_object_set_new(doc, "AccessKeyId", json_string(r->key_id));
+		json_object_set_new(doc, "Apply", json_boolean(apply));
+		json_object_set_new(doc, "Started", time_json(r->started));
+		json_object_set_new(doc, "Finished", time_json(r->finished));
+		json_object_set_new(doc, "DenyPolicy", str_or_null(r->policy_name));
+		json_object_set_new(doc, "NewAccessKeyId", str_or_null(r->new_key_id));
+		json_object_set_new(doc, "Steps", out_table_to_json(&t));
+		json_object_set_new(doc, "Outcome", json_string(revoke_outcome(r)));
+		rc = json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 ||
+				     fputc('\n', stdout) == EOF
+			     ? -1
+			     : 0;
+		json_decref(doc);
+	} else {
+		rc = out_table_print(&t, cli->fmt, &cli->style, stdout);
+	}
+	out_table_release(&t);
+	return rc;
+}
+
+int cmd_revoke(struct cli *cli, int argc, const char **argv)
+{
+	const char *user = NULL, *key = NULL, *to = NULL;
+	int apply = 0, replace = 0, do_delete = 0;
+	long long cleanup_after = 0;
+	struct option opts[] = {
+		{ "user", 0, OPT_STRING, &user, "NAME", "the user of the exposed key (required)", 0 },
+		{ "key", 0, OPT_STRING, &key, "AKIA...", "the exposed access key (required)", 0 },
+		{ "replace", 0, OPT_BOOL, &replace, NULL,
+		  "create, deliver (--to) and verify a new key for the user", 0 },
+		{ "to", 0, OPT_STRING, &to, "SINK",
+		  "--replace: the new secret's destination: file:PATH, profile:NAME[@FILE], "
+		  "secretsmanager:NAME, ssm:NAME or exec:COMMAND", 0 },
+		{ "delete", 0, OPT_BOOL, &do_delete, NULL,
+		  "delete the exposed key once the other steps are done", 0 },
+		{ "cleanup-after", 0, OPT_DURATION, &cleanup_after, "DURATION",
+		  "remove the user's deny policies older than this (36h: the longest session)",
+		  0 },
+		{ "apply", 0, OPT_BOOL, &apply, NULL,
+		  "make the changes (without it only the plan is printed)", 0 },
+		OPT_LOCK(cli->lock),
+		OPT_COMMON_NO_CSV(cli->g),
+		OPT_TERMINATOR,
+	};
+	struct opt_list rest = { 0 };
+	struct strbuf err = STRBUF_INIT;
+	struct action_options o;
+	struct action_ctx a;
+	struct sink_context sctx;
+	struct sink *sink = NULL;
+	struct revoke_options ro;
+	struct revoke_report r;
+	struct account_lock *lk = NULL;
+	const char *outcome;
+	int rc;
+
+	rc = cli_parse(cli, opts, argc, argv, &rest, 0);
+	opt_list_release(&rest);
+	if (rc != CMD_CONTINUE)
+		return rc;
+	if (!user || !*user)
+		return usage_error(cli, "--user is required: the user of the exposed key");
+	if (!key || !*key)
+		return usage_error(cli, "--key is required: the exposed access key (AKIA...)");
+	if (!access_key_id_is_valid(key))
+		return usage_error(cli, "invalid --key '%s': not an access key id", key);
+	if (strncmp(key, "AKIA", 4))
+		return usage_error(cli, "invalid --key '%s': session credentials cannot be "
+					"deactivated; revoke the AKIA key that made them",
+				   key);
+	if (replace && !to)
+		return usage_error(cli, "--replace needs --to SINK: where the new secret goes");
+	if (to && !replace)
+		return usage_error(cli, "--to is for --replace: add --replace to create a new key");
+	if (to && !strcmp(to, "-"))
+		return usage_error(cli, "--to -: revoke prints the incident record on standard "
+					"output; deliver the new secret to another sink");
+	memset(&sctx, 0, sizeof(sctx));
+	sctx.user = user;
+	sctx.account = "000000000000";
+	if (to) {
+		sink = sink_new(to, &sctx, &err);
+		if (!sink) {
+			rc = usage_error(cli, "invalid --to: %s", err.buf);
+			strbuf_release(&err);
+			return rc;
+		}
+		sink_free(sink);
+		sink = NULL;
+	}
+
+	memset(&o, 0, sizeof(o));
+	o.apply = apply;
+	if (actions_begin(cli, &o, &a) < 0)
+		return CMD_FAILED;
+	a.on_record = NULL; /* the steps are printed as one record */
+	if (apply) {
+		rc = cli_lock(cli, a.c, a.self.account, &lk);
+		if (rc != CMD_OK) {
+			action_ctx_release(&a);
+			return rc;
+		}
+	}
+	if (to) {
+		sctx.account = a.self.account;
+		sctx.client = a.c;
+		sink = sink_new(to, &sctx, &err);
+		if (!sink) {
+			rc = usage_error(cli, "invalid --to: %s", err.buf);
+			goto out;
+		}
+	}
+	memset(&ro, 0, sizeof(ro));
+	ro.user = user;
+	ro.key_id = key;
+	ro.sink = sink;
+	ro.do_delete = do_delete;
+	ro.cleanup_after = cleanup_after;
+	ro.verify_timeout_ms = 60000;
+	if (revoke_run(&a, &ro, &r, &err) < 0) {
+		error("revoke: %s", err.buf);
+		rc = CMD_FAILED;
+		goto out;
+	}
+	rc = print_report(&r, apply, cli) < 0 ? CMD_FAILED : CMD_OK;
+	outcome = revoke_outcome(&r);
+	if (rc == CMD_OK) {
+		if (!strcmp(outcome, "failed"))
+			rc = CMD_FAILED;
+		else if (!strcmp(outcome, "refused"))
+			rc = CMD_FINDINGS;
+	}
+	if (!apply && !strcmp(outcome, "planned"))
+		msg_line("plan only, nothing was changed: run again with --apply to revoke %s",
+			 key);
+	revoke_report_release(&r);
+out:
+	sink_free(sink);
+	action_ctx_release(&a);
+	strbuf_release(&err);
+	cli_unlock(lk);
+	return rc;
+}
