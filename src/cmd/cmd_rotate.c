@@ -447,7 +447,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		{ "delete-after", 0, OPT_DURATION, &o.cli.delete_after, "DURATION", "delete the old key after this long inactive (default 7d)", 0 },
 		{ "max-grace", 0, OPT_DURATION, &o.cli.max_grace, "DURATION", "deactivate the old key this long after delivery even if still used", 0 },
 		{ "in-use-window", 0, OPT_DURATION, &o.policy.in_use_window, "DURATION", "a key used this recently is in use (default 24h)", 0 },
-		{ "verify-timeout", 0, OPT_DURATION, &verify_timeout, "DURATION", "how long to wait for a new key to work (default 120s)", 0 },
+		{ "verify-timeout", 0, OPT_DURATION, &verify_timeout, "DURATION", "how long to wait for a new key to work (default 120s, at most 600s)", 0 },
 		{ "plan-out", 0, OPT_STRING, &plan_out, "FILE", "write the plan as JSON", 0 },
 		{ "plan", 0, OPT_STRING, &plan_in, "FILE", "with --apply: carry out exactly this saved plan", 0 },
 		{ "self", 0, OPT_BOOL, &self, NULL, "rotate the caller's own key in its credentials profile", 0 },
@@ -540,6 +540,12 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	}
 	if (plan_out && !overwrite && access(plan_out, F_OK) == 0) {
 		usage_error(cli, "--plan-out '%s' exists: add --overwrite to replace it", plan_out);
+		goto done;
+	}
+	if (verify_timeout > ROTATION_DELIVER_BY) {
+		usage_error(cli, "--verify-timeout is at most %ds (a new key not delivered within "
+				 "%ds of its intent mark is deleted)", ROTATION_DELIVER_BY,
+			    ROTATION_DELIVER_BY);
 		goto done;
 	}
 	if (cli_exemptions(cli, &o.exempt, &ex) != CMD_CONTINUE)

@@ -1,0 +1,221 @@
+"""Rotation safety under every fault we can cause: the crash matrix over every sink kind,
+command and clock skew, and --verify-timeout's bound. Each case ends with the one shared
+invariant (tests/cli/safety.py): every user has exactly one working key, the one its sink
+holds; no orphan key; no lost secret.
+
+The default run (make check) takes a slice: every sink kind, right clock, the first and
+last crash point, the crash between delivery and the delivered tag. IAMKEYS_TEST_SAFETY=1
+(make check-safety) runs the whole matrix: every crash point, every lost reply, clock
+skews of +-1 h and +-8 days."""
+import datetime
+import json
+import os
+import signal
+import tempfile
+
+from tests.cli import safety
+from tests.cli.common import CliTestCase, run
+from tests.emulator import fixtures
+from tests.emulator.fixtures import key
+from tests.emulator.harness import Emulator
+
+DAY = 86400
+HOUR = 3600
+KID = fixtures.key_id
+FULL = os.environ.get("IAMKEYS_TEST_SAFETY") == "1"
+SKEWS = (0, HOUR, -HOUR, 8 * DAY, -8 * DAY) if FULL else (0,)
+MUTATING = ("iam:TagUser", "iam:UntagUser", "iam:CreateAccessKey", "iam:UpdateAccessKey",
+            "iam:DeleteAccessKey", "secretsmanager:CreateSecret",
+            "secretsmanager:PutSecretValue", "ssm:PutParameter")
+NAMES = ["s0", "s1", "s2"]
+
+
+def user(name, keys):
+    return {"name": name, "path": "/", "create_date": "-900d", "keys": keys}
+
+
+def fixture():
+    """Two users due with one key; s2 due with an old Inactive second key (make room)."""
+    return fixtures.admin_fixture(extra_users=[
+        user("s0", [key("s0", 100, last_used_days=1)]),
+        user("s1", [key("s1", 120, last_used_days=1)]),
+        user("s2", [key("s2", 100, last_used_days=1),
+                    key("s2-old", 300, status="Inactive", last_used_days=100)])])
+
+
+class SafetyBase(CliTestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.emu = Emulator(fixture=fixtures.admin_fixture())
+        cls.emu.start()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.emu.stop()
+
+    def setUp(self):
+        self.emu.clear_faults()
+        self.emu.set_clock(offset_seconds=0)
+        self.dirs = {}
+
+    def sink(self, kind):
+        if kind not in self.dirs:
+            self.dirs[kind] = safety.Sink(kind, tempfile.mkdtemp())
+        return self.dirs[kind]
+
+    def iamkeys(self, skew, *args, **env):
+        env["IAMKEYS_TEST_CLOCK_OFFSET"] = str(self.emu.clock_offset() + skew)
+        return run(list(args), self.emu.env(**env))
+
+    def mutating(self):
+        return [c for c in self.emu.calls()
+                if "%s:%s" % (c["service"], c["action"]) in MUTATING
+                and c.get("http_status") == 200]
+
+    def fresh(self, sink, fx):
+        self.emu.clear_faults()
+        self.emu.set_clock(offset_seconds=0)
+        self.emu.load(fx)
+        self.emu.reset_calls()
+        sink.reset()
+
+    def authenticate(self, key_id, secret):
+        now = datetime.datetime.strptime(self.emu.clock()["now"], "%Y-%m-%dT%H:%M:%SZ")
+        r = self.emu.request("iam", params={"Action": "GetUser", "Version": "2010-05-08"},
+                             access_key_id=key_id, secret=secret, when=now)
+        self.assertEqual(r.status, 200, r)
+
+
+class RotateCrashMatrixTest(SafetyBase):
+    """rotate --apply over three due users (one with two keys), for every sink kind and
+    clock skew: killed after each mutating call of every stage, killed between delivery
+    and the delivered tag, and with each mutating call's reply lost; then runs to
+    completion. The invariant holds after each."""
+
+    def rotate(self, sink, skew, *args, **env):
+        return self.iamkeys(skew, "rotate", "--to", sink.to(), *args, **env)
+
+    def complete(self, sink, skew, msg, strict=True):
+        """Run every stage to the end (past any dead run's lease). Returns the users left
+        blocked because an exec: sink cannot say which key it holds (nothing deleted);
+        any other block or failure fails the test."""
+        cannot_tell = set()
+        for step in (30 * 60, 0, 8 * DAY, 8 * DAY):
+            self.emu.advance_clock(step)
+            res = self.rotate(sink, skew, "--apply")
+            blocked = {line.split()[0] for line in res.out.splitlines()
+                       if "blocked: key" in line and "the sink cannot tell" in line
+                       and "nothing deleted" in line}
+            if strict and sink.kind == safety.EXEC and blocked and res.rc == 3:
+                cannot_tell |= blocked
+                continue
+            if strict:
+                self.assertEqual(res.rc, 0, "%s: %r" % (msg, res))
+        return cannot_tell
+
+    def check(self, sink, names, msg, cannot_tell=(), **kw):
+        """The invariant; for a user an exec: sink left blocked, that nothing is lost."""
+        safety.assert_one_working_key_each(self, self.emu, sink,
+                                           [n for n in names if n not in cannot_tell], msg,
+                                           **kw)
+        safety.assert_nothing_lost(self, self.emu, sink, sorted(cannot_tell), msg)
+
+    def stage_passes(self, sink, skew):
+        """The mutating calls of each stage of a clean rotation."""
+        self.fresh(sink, fixture())
+        counts = []
+        for step in (0, 8 * DAY, 8 * DAY):
+            self.emu.advance_clock(step)
+            self.emu.reset_calls()
+            self.assertRc(self.rotate(sink, skew, "--apply"), 0)
+            counts.append(self.mutating())
+        safety.assert_one_working_key_each(self, self.emu, sink, NAMES, "clean run")
+        return counts
+
+    def crash_points(self, sink, skew):
+        passes = self.stage_passes(sink, skew)
+        points = []
+        for stage, calls in enumerate(passes):
+            ks = range(1, len(calls) + 1)
+            if not FULL:
+                ks = sorted({1, len(calls)}) if stage == 0 else []
+            points += [(stage, k) for k in ks]
+        return passes, points
+
+    def each(self, fn):
+        for kind in safety.SINK_KINDS:
+            for skew in SKEWS:
+                with self.subTest(sink=kind, skew=skew):
+                    fn(self.sink(kind), skew)
+
+    def test_killed_after_every_mutating_call(self):
+        def case(sink, skew):
+            _, points = self.crash_points(sink, skew)
+            for stage, k in points:
+                msg = "%s skew %d: stage %d killed after call %d" % (sink.kind, skew, stage, k)
+                self.fresh(sink, fixture())
+                for _ in range(stage):  # earlier stages complete
+                    self.assertRc(self.rotate(sink, skew, "--apply"), 0)
+                    self.emu.advance_clock(8 * DAY)
+                res = self.rotate(sink, skew, "--apply", IAMKEYS_TEST_CRASH_AFTER=str(k))
+                self.assertEqual(res.rc, -signal.SIGKILL, "%s: %r" % (msg, res))
+                self.check(sink, NAMES, msg, self.complete(sink, skew, msg))
+        self.each(case)
+
+    def test_killed_between_delivery_and_the_delivered_tag(self):
+        def case(sink, skew):
+            msg = "%s skew %d: killed after delivery" % (sink.kind, skew)
+            self.fresh(sink, fixture())
+            res = self.rotate(sink, skew, "--apply", IAMKEYS_TEST_CRASH_AT="after-deliver")
+            self.assertEqual(res.rc, -signal.SIGKILL, "%s: %r" % (msg, res))
+            blocked = self.complete(sink, skew, msg)
+            # only an exec: sink cannot say it holds the delivered key
+            self.assertEqual(sorted(blocked), ["s0"] if sink.kind == safety.EXEC else [], msg)
+            self.check(sink, NAMES, msg, blocked, authenticate=self.authenticate)
+        self.each(case)
+
+    def test_reply_of_each_mutating_call_lost(self):
+        def case(sink, skew):
+            passes = self.stage_passes(sink, skew)
+            actions = sorted({"%s:%s" % (c["service"], c["action"])
+                              for calls in passes for c in calls})
+            if not FULL:
+                actions = [a for a in actions if a in ("iam:CreateAccessKey",
+                                                       "iam:TagUser")]
+            for action in actions:
+                msg = "%s skew %d: %s reply lost" % (sink.kind, skew, action)
+                self.fresh(sink, fixture())
+                self.emu.fault(action, kind="reset", nth=1)
+                self.complete(sink, skew, msg, strict=False)
+                self.emu.clear_faults()
+                self.check(sink, NAMES, msg, self.complete(sink, skew, msg))
+        self.each(case)
+
+
+class VerifyTimeoutTest(SafetyBase):
+    """A new key is delivered within 600 s of its intent mark or deleted, so a wait for it
+    longer than that is refused before any call."""
+
+    def test_above_600_seconds_is_a_usage_error(self):
+        self.emu.load(fixture())
+        sink = self.sink(safety.FILE)
+        for value in ("601s", "11m", "1h"):
+            self.emu.reset_calls()
+            res = self.iamkeys(0, "rotate", "--to", sink.to(), "--verify-timeout", value,
+                               "--apply")
+            self.assertRc(res, 2)
+            self.assertOneLineError(res, "--verify-timeout is at most 600s (a new key not "
+                                    "delivered within 600s of its intent mark is deleted)")
+            self.assertEqual(self.emu.calls(), [])
+        for extra in (["--self"], ["--plan-out", os.path.join(sink.d, "p.json")]):
+            res = self.iamkeys(0, "rotate", "--verify-timeout", "601s", *extra)
+            self.assertRc(res, 2)
+        self.assertEqual(self.emu.calls(), [])
+        # 600 s itself is accepted
+        res = self.iamkeys(0, "rotate", "--to", sink.to(), "--verify-timeout", "600s",
+                           "--apply")
+        self.assertRc(res, 0)
+        users = {u["name"]: u for u in self.emu.state()["accounts"][0]["users"]}
+        for name in NAMES:
+            held = sink.held(self.emu, name)
+            self.assertIn(held[0], [k["id"] for k in users[name]["keys"]], name)
