@@ -405,3 +405,60 @@ class CommandsCrashTest(SafetyBase):
                 self.complete(sink, skew, msg)
                 safety.assert_one_working_key_each(self, self.emu, sink, NAMES, msg)
         self.each(case)
+
+
+class SelfCrashTest(SafetyBase):
+    """rotate --self --apply (the caller's own key in its credentials profile), killed
+    after each mutating call or with each reply lost, then run again: the caller has one
+    key, the one in its profile, and it works."""
+
+    def home(self):
+        home = tempfile.mkdtemp()
+        os.makedirs(os.path.join(home, ".aws"))
+        with open(os.path.join(home, ".aws", "credentials"), "w") as f:
+            f.write("[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n"
+                    % (fixtures.ADMIN_KEY_ID, fixtures.ADMIN_SECRET))
+        return home
+
+    def self_rotate(self, home, skew, **env):
+        env["IAMKEYS_TEST_CLOCK_OFFSET"] = str(self.emu.clock_offset() + skew)
+        return run(["rotate", "--self", "--apply"],
+                   self.emu.env(home=home, AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None,
+                                **env))
+
+    def check(self, home, msg):
+        sink = safety.Sink(safety.PROFILE, os.path.join(home, ".aws"))
+        held = sink.held(self.emu, "default")
+        u = {u["name"]: u for u in self.emu.state()["accounts"][0]["users"]}[
+            fixtures.ADMIN_USER]
+        self.assertEqual([(k["id"], k["status"], k["secret"]) for k in u["keys"]],
+                         [(held[0], "Active", held[1])], msg)
+        self.authenticate(*held)
+
+    def case(self, skew, env, fault, msg):
+        self.emu.clear_faults()
+        self.emu.load(fixtures.admin_fixture())
+        home = self.home()
+        if fault:
+            self.emu.fault(fault, kind="reset", nth=1)
+        res = self.self_rotate(home, skew, **env)
+        self.emu.clear_faults()
+        if env:
+            self.assertEqual(res.rc, -signal.SIGKILL, "%s: %r" % (msg, res))
+        self.emu.advance_clock(30 * 60)
+        res = self.self_rotate(home, skew)
+        self.assertEqual(res.rc, 0, "%s: %r" % (msg, res))
+        self.check(home, msg)
+
+    def test_killed_after_the_old_key_is_deleted_and_lost_replies(self):
+        for skew in SKEWS:
+            self.case(skew, {"IAMKEYS_TEST_CRASH_AFTER": "2"}, None, "killed after call 2")
+            for action in ("iam:CreateAccessKey", "iam:DeleteAccessKey"):
+                self.case(skew, {}, action, "%s reply lost" % action)
+
+    @unittest.expectedFailure
+    def test_killed_after_the_key(self):
+        # --self has no intent mark: killed after CreateAccessKey, before the profile is
+        # written, it leaves an Active key whose secret is lost; the next run is blocked
+        # ("two keys")
+        self.case(0, {"IAMKEYS_TEST_CRASH_AFTER": "1"}, None, "killed after call 1")
