@@ -67,6 +67,15 @@ check: layers $(BUILD)/iamkeys $(UNIT_BINS) $(BUILD)/tests/release/test_release_
 	    { cat $(BUILD)/tests/release/log; echo "a release build obeys a test knob"; exit 1; }
 	$(PYTHON) tests/run.py --build $(BUILD)
 
+# make check-safety: the long rotation-safety runs (minutes): the whole crash and lost-reply
+# matrix over every sink kind, command and clock skew (tests/cli/test_safety.py), and 20
+# trials of 2 and 4 concurrent rotate --apply runs with the local lock, the DynamoDB lease
+# and no lock (test_lock.py, test_rotate.py ConcurrentRunsTest).
+.PHONY: check-safety
+check-safety: $(BUILD)/iamkeys
+	IAMKEYS_TEST_SAFETY=1 $(PYTHON) tests/run.py --build $(BUILD) --only cli \
+	    -k test_safety -k ConcurrentRunsTest
+
 # A lower layer never includes a higher one (docs/architecture.md).
 layers:
 	@scripts/check_layers.sh

@@ -3,7 +3,7 @@
 
 Suites: the cmocka unit-test binaries (build/tests/unit/test_*), then the Python
 unittest suites in tests/emulator/ (the emulator itself) and tests/cli/ (the built
-binary against the emulator). Usage: tests/run.py [--build DIR] [--only unit|emulator|cli] [-k PATTERN]
+binary against the emulator). Usage: tests/run.py [--build DIR] [--only unit|emulator|cli] [-k PATTERN]...
 """
 import argparse
 import glob
@@ -23,7 +23,7 @@ def run_unit(build, pattern):
     bins = [b for b in bins if os.access(b, os.X_OK) and not b.endswith((".o", ".d"))]
     for b in bins:
         name = os.path.basename(b)
-        if pattern and pattern not in name:
+        if pattern and not any(k in name for k in pattern):
             continue
         env = dict(os.environ, IAMKEYS_SRCDIR=ROOT)
         t0 = time.time()
@@ -51,7 +51,7 @@ def run_python(directory, pattern, build):
     os.environ["IAMKEYS_BUILD"] = os.path.abspath(build)
     loader = unittest.TestLoader()
     if pattern:
-        loader.testNamePatterns = ["*%s*" % pattern]
+        loader.testNamePatterns = ["*%s*" % k for k in pattern]
     suite = loader.discover(os.path.join(ROOT, directory), pattern="test_*.py",
                             top_level_dir=ROOT)
     runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=1, resultclass=CountingResult)
@@ -69,7 +69,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default="build")
     ap.add_argument("--only", choices=["unit", "emulator", "cli"])
-    ap.add_argument("-k", dest="pattern")
+    ap.add_argument("-k", dest="pattern", action="append",
+                    help="only tests whose name contains PATTERN (repeatable: any of them)")
     a = ap.parse_args()
     sys.path.insert(0, ROOT)
     total_p = total_f = 0
