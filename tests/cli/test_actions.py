@@ -11,7 +11,7 @@ import tempfile
 from tests.cli.common import CliTestCase, run
 from tests.emulator import fixtures
 from tests.emulator.fixtures import key
-from tests.emulator.harness import Emulator
+from tests.emulator.harness import EmulatorTestCase
 
 KID = fixtures.key_id
 ADMIN = fixtures.ADMIN_KEY_ID
@@ -63,15 +63,10 @@ def actions_fixture():
     return fixtures.admin_fixture(extra_users=users)
 
 
-class ActionsBase(CliTestCase):
+class ActionsBase(CliTestCase, EmulatorTestCase):
     @classmethod
-    def setUpClass(cls):
-        cls.emu = Emulator(fixture=actions_fixture())
-        cls.emu.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.emu.stop()
+    def make_fixture(cls):
+        return actions_fixture()
 
     def setUp(self):
         self.emu.load(actions_fixture())

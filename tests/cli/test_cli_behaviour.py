@@ -131,15 +131,10 @@ class OptionsTest(CliTestCase):
         self.assertOneLineError(res, "unknown command 'nosuch'")
 
 
-class EmulatorCliTest(CliTestCase):
+class EmulatorCliTest(CliTestCase, EmulatorTestCase):
     @classmethod
-    def setUpClass(cls):
-        cls.emu = Emulator(fixture=fixtures.many_users(1500, seed=3))
-        cls.emu.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.emu.stop()
+    def make_fixture(cls):
+        return fixtures.many_users(1500, seed=3)
 
     def setUp(self):
         self.emu.clear_faults()
@@ -203,17 +198,16 @@ class EmulatorCliTest(CliTestCase):
         self.assertNotIn(b"\033", table_on_tty("dumb"))
 
 
-class RepeatedOptionsAndSummaryTest(CliTestCase):
+class RepeatedOptionsAndSummaryTest(CliTestCase, EmulatorTestCase):
     @classmethod
     def setUpClass(cls):
         from tests.cli.test_audit import audit_fixture
         cls.fixture = audit_fixture
-        cls.emu = Emulator(fixture=audit_fixture())
-        cls.emu.start()
+        super().setUpClass()
 
     @classmethod
-    def tearDownClass(cls):
-        cls.emu.stop()
+    def make_fixture(cls):
+        return audit_fixture()
 
     def setUp(self):
         self.emu.load(self.fixture())
@@ -276,15 +270,10 @@ def due_fixture():
     return fixtures.admin_fixture(extra_users=users)
 
 
-class RotateUsageTest(CliTestCase):
+class RotateUsageTest(CliTestCase, EmulatorTestCase):
     @classmethod
-    def setUpClass(cls):
-        cls.emu = Emulator(fixture=due_fixture())
-        cls.emu.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.emu.stop()
+    def make_fixture(cls):
+        return due_fixture()
 
     def setUp(self):
         self.emu.load(due_fixture())
@@ -444,16 +433,15 @@ def on_tty(args, env):
     return rc, out.replace("\r\n", "\n")
 
 
-class WidthTest(CliTestCase):
+class WidthTest(CliTestCase, EmulatorTestCase):
     @classmethod
     def setUpClass(cls):
         from tests.cli.test_audit import audit_fixture
-        cls.emu = Emulator(fixture=audit_fixture())
-        cls.emu.start()
+        super().setUpClass()
 
     @classmethod
-    def tearDownClass(cls):
-        cls.emu.stop()
+    def make_fixture(cls):
+        return audit_fixture()
 
     def test_help_fits_80_columns(self):
         for cmd in ([], ["users"], ["audit"], ["deactivate"], ["create"], ["update"],

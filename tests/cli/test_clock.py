@@ -11,7 +11,7 @@ import tempfile
 from tests.cli.common import CliTestCase, rotation_tag, run
 from tests.emulator import fixtures
 from tests.emulator.fixtures import key
-from tests.emulator.harness import Emulator
+from tests.emulator.harness import Emulator, EmulatorTestCase
 
 HOUR = 3600
 DAY = 86400
@@ -45,15 +45,10 @@ def tag_time(tag):
         tzinfo=datetime.timezone.utc).timestamp()
 
 
-class ClockBase(CliTestCase):
+class ClockBase(CliTestCase, EmulatorTestCase):
     @classmethod
-    def setUpClass(cls):
-        cls.emu = Emulator(fixture=fixtures.admin_fixture())
-        cls.emu.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.emu.stop()
+    def make_fixture(cls):
+        return fixtures.admin_fixture()
 
     def reset(self, extra_users):
         self.emu.clear_faults()

@@ -13,7 +13,7 @@ import time
 
 from tests.cli.common import CliTestCase, run
 from tests.emulator import fixtures
-from tests.emulator.harness import Emulator
+from tests.emulator.harness import EmulatorTestCase
 
 ACCOUNT = fixtures.ACCOUNT_ID
 MEMBER = fixtures.member_account_id(1)
@@ -87,16 +87,15 @@ class LocalEndpoint:
         self.thread.join()
 
 
-class CredentialsChainTest(CliTestCase):
+class CredentialsChainTest(CliTestCase, EmulatorTestCase):
     @classmethod
     def setUpClass(cls):
         cls.fixture = chain_fixture()
-        cls.emu = Emulator(fixture=cls.fixture)
-        cls.emu.start()
+        super().setUpClass()
 
     @classmethod
-    def tearDownClass(cls):
-        cls.emu.stop()
+    def make_fixture(cls):
+        return cls.fixture
 
     def setUp(self):
         self.emu.load(self.fixture)

@@ -12,7 +12,7 @@ from tests.cli import safety
 from tests.cli.common import BINARY, CliTestCase, Result, rotation_tag, run
 from tests.emulator import fixtures
 from tests.emulator.fixtures import key
-from tests.emulator.harness import Emulator
+from tests.emulator.harness import Emulator, EmulatorTestCase
 
 DAY = 86400
 ACCOUNT = fixtures.ACCOUNT_ID
@@ -38,17 +38,12 @@ def users_of(emu):
 
 
 
-class LockBase(CliTestCase):
+class LockBase(CliTestCase, EmulatorTestCase):
     N = 6
 
     @classmethod
-    def setUpClass(cls):
-        cls.emu = Emulator(fixture=cls.fixture())
-        cls.emu.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.emu.stop()
+    def make_fixture(cls):
+        return cls.fixture()
 
     @classmethod
     def fixture(cls):

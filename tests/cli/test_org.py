@@ -10,7 +10,7 @@ import tempfile
 from tests.cli.common import CliTestCase, run
 from tests.emulator import fixtures
 from tests.emulator.fixtures import key, member_account_id
-from tests.emulator.harness import Emulator
+from tests.emulator.harness import Emulator, EmulatorTestCase
 
 MGMT = fixtures.ACCOUNT_ID
 NOW = "2026-06-01T12:00:00Z"
@@ -158,19 +158,20 @@ def small_org(n_accounts=6, users=2, suspended=1):
     return fx
 
 
-class OrgSelectionTest(CliTestCase):
+class OrgSelectionTest(CliTestCase, EmulatorTestCase):
     """users --org / --accounts / --accounts-file, shards and usage errors."""
+
+    emulator_fixture = staticmethod(small_org)
 
     @classmethod
     def setUpClass(cls):
-        cls.emu = Emulator(fixture=small_org())
-        cls.emu.start()
+        super().setUpClass()
         cls.tmp = tempfile.TemporaryDirectory()
 
     @classmethod
     def tearDownClass(cls):
-        cls.emu.stop()
         cls.tmp.cleanup()
+        super().tearDownClass()
 
     def setUp(self):
         self.emu.load(small_org())
@@ -352,17 +353,12 @@ def denied_org():
     return fx
 
 
-class OrgFailureTest(CliTestCase):
+class OrgFailureTest(CliTestCase, EmulatorTestCase):
     """One account denying AssumeRole; throttling in one account only."""
 
     @classmethod
-    def setUpClass(cls):
-        cls.emu = Emulator(fixture=denied_org())
-        cls.emu.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.emu.stop()
+    def make_fixture(cls):
+        return denied_org()
 
     def setUp(self):
         self.emu.clear_faults()
@@ -630,17 +626,12 @@ def key_org(deny=None):
     return fx
 
 
-class OrgKeyActionsTest(CliTestCase):
+class OrgKeyActionsTest(CliTestCase, EmulatorTestCase):
     """deactivate and delete with a selector across accounts."""
 
     @classmethod
-    def setUpClass(cls):
-        cls.emu = Emulator(fixture=key_org())
-        cls.emu.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.emu.stop()
+    def make_fixture(cls):
+        return key_org()
 
     def setUp(self):
         self.emu.set_clock(now=NOW)

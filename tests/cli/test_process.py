@@ -14,7 +14,7 @@ import time
 from tests.cli.common import BINARY, CliTestCase, rotation_tag, run
 from tests.emulator import fixtures
 from tests.emulator.fixtures import key
-from tests.emulator.harness import Emulator
+from tests.emulator.harness import EmulatorTestCase
 
 DAY = 86400
 O_CLOEXEC = 0o2000000
@@ -32,17 +32,12 @@ def users_of(emu):
 
 
 
-class ProcessBase(CliTestCase):
+class ProcessBase(CliTestCase, EmulatorTestCase):
     N = 10
 
     @classmethod
-    def setUpClass(cls):
-        cls.emu = Emulator(fixture=fixtures.admin_fixture(extra_users=due_users(cls.N)))
-        cls.emu.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.emu.stop()
+    def make_fixture(cls):
+        return fixtures.admin_fixture(extra_users=due_users(cls.N))
 
     def setUp(self):
         self.emu.clear_faults()

@@ -8,7 +8,7 @@ import json
 from tests.cli.common import CliTestCase, run
 from tests.emulator import fixtures
 from tests.emulator.fixtures import key, key_id, member_account_id as M
-from tests.emulator.harness import Emulator
+from tests.emulator.harness import EmulatorTestCase
 
 MGMT = fixtures.ACCOUNT_ID
 NOW = "2026-06-01T12:00:00Z"
@@ -60,17 +60,12 @@ READS = {
 }
 
 
-class RootEmulatorCase(CliTestCase):
+class RootEmulatorCase(CliTestCase, EmulatorTestCase):
     fixture = staticmethod(fixtures.root_access_organization)
 
     @classmethod
-    def setUpClass(cls):
-        cls.emu = Emulator(fixture=cls.fixture())
-        cls.emu.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.emu.stop()
+    def make_fixture(cls):
+        return cls.fixture()
 
     def setUp(self):
         self.load(self.fixture())

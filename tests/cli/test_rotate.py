@@ -12,7 +12,7 @@ from tests.cli import safety
 from tests.cli.common import BINARY, CliTestCase, run
 from tests.emulator import fixtures
 from tests.emulator.fixtures import key
-from tests.emulator.harness import Emulator
+from tests.emulator.harness import EmulatorTestCase
 
 DAY = 86400
 KID = fixtures.key_id
@@ -50,17 +50,12 @@ def rotation_tag(u):
     return "%s new=%s t=%s" % (head, new, t)
 
 
-class RotateBase(CliTestCase):
+class RotateBase(CliTestCase, EmulatorTestCase):
     fixture = None
 
     @classmethod
-    def setUpClass(cls):
-        cls.emu = Emulator(fixture=fixtures.admin_fixture())
-        cls.emu.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.emu.stop()
+    def make_fixture(cls):
+        return fixtures.admin_fixture()
 
     def setUp(self):
         self.emu.clear_faults()

@@ -11,7 +11,7 @@ import tempfile
 from tests.cli.common import CliTestCase, run
 from tests.emulator import fixtures
 from tests.emulator.fixtures import key
-from tests.emulator.harness import Emulator
+from tests.emulator.harness import EmulatorTestCase
 
 KID = fixtures.key_id
 MUTATING = {"TagUser", "UntagUser", "CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey",
@@ -32,15 +32,10 @@ def sinks_fixture():
         for n in ("alice", "bob", "carol", "dave@example.com", DASH_USER)])
 
 
-class SinkBase(CliTestCase):
+class SinkBase(CliTestCase, EmulatorTestCase):
     @classmethod
-    def setUpClass(cls):
-        cls.emu = Emulator(fixture=sinks_fixture())
-        cls.emu.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.emu.stop()
+    def make_fixture(cls):
+        return sinks_fixture()
 
     def setUp(self):
         self.emu.load(sinks_fixture())

@@ -12,7 +12,7 @@ import tempfile
 
 from tests.cli.common import CliTestCase, run
 from tests.emulator import fixtures
-from tests.emulator.harness import Emulator
+from tests.emulator.harness import EmulatorTestCase
 
 ACCOUNT = fixtures.ACCOUNT_ID
 MEMBER = fixtures.member_account_id(1)
@@ -77,16 +77,15 @@ def utc_in(seconds):
             + datetime.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-class SsoProfileTest(CliTestCase):
+class SsoProfileTest(CliTestCase, EmulatorTestCase):
     @classmethod
     def setUpClass(cls):
         cls.fixture = sso_fixture()
-        cls.emu = Emulator(fixture=cls.fixture)
-        cls.emu.start()
+        super().setUpClass()
 
     @classmethod
-    def tearDownClass(cls):
-        cls.emu.stop()
+    def make_fixture(cls):
+        return cls.fixture
 
     def setUp(self):
         self.emu.load(self.fixture)

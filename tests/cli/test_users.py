@@ -7,19 +7,18 @@ import tempfile
 
 from tests.cli.common import BINARY, CliTestCase, run
 from tests.emulator import fixtures
-from tests.emulator.harness import Emulator
+from tests.emulator.harness import EmulatorTestCase
 
 
-class UsersTest(CliTestCase):
+class UsersTest(CliTestCase, EmulatorTestCase):
     @classmethod
     def setUpClass(cls):
         cls.fixture = fixtures.many_users(2500, seed=7)
-        cls.emu = Emulator(fixture=cls.fixture)
-        cls.emu.start()
+        super().setUpClass()
 
     @classmethod
-    def tearDownClass(cls):
-        cls.emu.stop()
+    def make_fixture(cls):
+        return cls.fixture
 
     def setUp(self):
         self.emu.clear_faults()

@@ -8,7 +8,7 @@ import tempfile
 from tests.cli.common import CliTestCase, run
 from tests.emulator import fixtures
 from tests.emulator.fixtures import key
-from tests.emulator.harness import Emulator
+from tests.emulator.harness import EmulatorTestCase
 
 KID = fixtures.key_id
 MUTATING = {"CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey", "TagUser", "UntagUser"}
@@ -59,15 +59,10 @@ def field(user_seed):
             % (BAD, KID(user_seed)))
 
 
-class UnparseableLastUsedTest(CliTestCase):
+class UnparseableLastUsedTest(CliTestCase, EmulatorTestCase):
     @classmethod
-    def setUpClass(cls):
-        cls.emu = Emulator(fixture=fixture())
-        cls.emu.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.emu.stop()
+    def make_fixture(cls):
+        return fixture()
 
     def setUp(self):
         self.emu.load(fixture())

@@ -534,18 +534,22 @@ def shared_emulator(name="default", fixture=None, **options):
 
 class EmulatorTestCase(unittest.TestCase):
     """Starts one emulator per test class.  Set emulator_fixture (a dict or a callable
-    returning one) and emulator_options (kwargs for Emulator).  self.emu is the emulator;
-    call self.reset_emulator() to restore the fixture, clock, faults and call log."""
+    returning one) or override the classmethod make_fixture, and emulator_options (kwargs
+    for Emulator).  self.emu is the emulator; call self.reset_emulator() to restore the
+    fixture, clock, faults and call log."""
 
     emulator_fixture = None
     emulator_options = {}
 
     @classmethod
+    def make_fixture(cls):
+        fx = cls.emulator_fixture
+        return fx() if callable(fx) else fx
+
+    @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        fx = cls.emulator_fixture
-        if callable(fx):
-            fx = fx()
+        fx = cls.make_fixture()
         cls._emu_fixture = fx if fx is not None else fixtures.admin_fixture()
         cls.emu = Emulator(cls._emu_fixture, **cls.emulator_options).start()
 
