@@ -1,8 +1,7 @@
 /* iamkeys audit: find old, unused and risky access keys (runbook step 2). */
 #include "core/compat.h"
 #include "cmd/commands.h"
-#include "engine/notify_run.h"
-#include "sinks/notify.h"
+#include "cmd/notifycmd.h"
 #include "aws/client.h"
 #include "engine/audit.h"
 #include "cmd/orgcmd.h"
@@ -373,11 +372,8 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 	const char *source = "report", *fail_on = "old", *root_via = "report";
 	char *caller_account = NULL;
 	struct audit_org_ctx x = { 0 };
-	int all = 0, no_progress = 0, account_jobs = 4, notify_best_effort = 0;
-	struct opt_list notify = { 0 };
-	const char *owner_tag = NULL;
-	struct notifier **notifiers = NULL;
-	struct notify_context nctx = { 0 };
+	int all = 0, no_progress = 0, account_jobs = 4;
+	struct notify_opts notify = { 0 };
 	struct org_opts org;
 	struct option opts[] = {
 		{ "max-age", 0, OPT_DURATION, &o.policy.max_age, "DURATION", "active keys older than this are old (default 90d)", 0 },
@@ -389,9 +385,7 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 		{ "jobs", 'j', OPT_INT, &o.jobs, "N", "concurrent API workers, lowered while IAM throttles (default 32)", 0 },
 		{ "user", 0, OPT_STRLIST, &users, "NAME", "audit only this user (repeatable; read live, not from the report)", 0 },
 		{ "all", 'a', OPT_BOOL, &all, NULL, "list every key, not only keys with findings", 0 },
-		{ "notify", 0, OPT_STRLIST, &notify, "TARGET", "tell the owner of each expiring key (due-soon, once): sns:TOPIC_ARN, webhook:https://..., exec:CMD (repeatable)", 0 },
-		{ "notify-best-effort", 0, OPT_BOOL, &notify_best_effort, NULL, "a notification that fails does not change the exit code", 0 },
-		{ "owner-tag", 0, OPT_STRING, &owner_tag, "KEY", "the user tag naming the owner in notifications (default iamkeys:owner)", 0 },
+		OPT_NOTIFY(notify, "tell the owner of each expiring key (due-soon, once): sns:TOPIC_ARN, webhook:https://..., exec:CMD (repeatable)"),
 		{ "fail-on", 0, OPT_STRING, &fail_on, "FINDING", "exit 3 on this finding or a more severe one (default old; any, none)", 0 },
 		{ "no-progress", 0, OPT_BOOL, &no_progress, NULL, "no progress bar on stderr", 0 },
 		OPT_ORG(org),
@@ -468,26 +462,12 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 		goto done;
 	}
 
-	if (notify.n && org.enabled) {
+	if (notify.targets.n && org.enabled) {
 		usage_error(cli, "--notify is for one account (no --org or --accounts)");
 		goto done;
 	}
-	if ((notify_best_effort || owner_tag) && !notify.n) {
-		usage_error(cli, "--%s is for --notify",
-			    notify_best_effort ? "notify-best-effort" : "owner-tag");
+	if (notify_opts_check(cli, &notify) != CMD_CONTINUE)
 		goto done;
-	}
-	if (notify.n) {
-		notifiers = xcalloc(notify.n, sizeof(*notifiers));
-		for (i = 0; i < notify.n; i++) {
-			strbuf_reset(&err);
-			notifiers[i] = notifier_new(notify.items[i], &nctx, &err);
-			if (!notifiers[i]) {
-				usage_error(cli, "%s", err.buf);
-				goto done;
-			}
-		}
-	}
 
 	rc = CMD_FAILED;
 	c = cli_client(cli);
@@ -538,9 +518,8 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 	for (i = 0; i < r.nkeys; i++)
 		if (!r.keys[i].exempt && (r.keys[i].findings & fail_mask))
 			rc = CMD_FINDINGS;
-	if (notify.n) {
+	if (notify.targets.n) {
 		struct notify_run_options no = { 0 };
-		struct notify_run_result res = { 0 };
 		struct rotate_report nr;
 		const char **names = xcalloc(r.nkeys + 1, sizeof(*names));
 		size_t nn = 0;
@@ -552,32 +531,17 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 				names[nn++] = r.keys[i].user;
 		notify_report_of_users(&nr, names, nn);
 		free(names);
-		nctx.client = c;
-		no.targets = notifiers;
-		no.ntargets = notify.n;
-		no.ctx = &nctx;
-		no.owner_tag = owner_tag;
 		no.warn = o.policy.warn;
 		no.rotate_after = o.policy.max_age;
 		no.now = r.now ? r.now : aws_client_now(c);
 		no.kinds = 1u << NOTIFY_DUE_SOON;
-		strbuf_init(&res.errors, 0);
-		if (notify_after_rotate(c, &no, &nr, &res) < 0 || res.failed) {
-			if (res.errors.len)
-				error("%s", res.errors.buf);
-			if (!notify_best_effort && rc == CMD_OK)
-				rc = CMD_FINDINGS;
-		}
-		notify_run_result_release(&res);
+		rc = notify_opts_run(&notify, c, &no, &nr, rc);
 		rotate_report_release(&nr);
 	}
 	rc = report_skipped(&r, NULL, rc);
 	audit_result_release(&r);
 done:
-	for (i = 0; notifiers && i < notify.n; i++)
-		notifier_free(notifiers[i]);
-	free(notifiers);
-	opt_list_release(&notify);
+	notify_opts_release(&notify);
 	free(caller_account);
 	org_opts_release(&org);
 	exemption_opts_release(&ex);

@@ -7,8 +7,7 @@
 #include "aws/readfile.h"
 #include "cmd/commands.h"
 #include "engine/rotate.h"
-#include "engine/notify_run.h"
-#include "sinks/notify.h"
+#include "cmd/notifycmd.h"
 #include "cmd/orgcmd.h"
 #include "engine/selfrotate.h"
 #include "aws/client.h"
@@ -483,16 +482,13 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	char *default_config = NULL;
 	long long verify_timeout = 120;
 	int apply = 0, self = 0, all = 0, overwrite = 0, jobs = 8, resume = 0, abort_ = 0, force = 0;
-	int follow_symlinks = 0, trace_gate = 0, notify_best_effort = 0;
+	int follow_symlinks = 0, trace_gate = 0;
 	const char *trace_regions_arg = NULL;
 	char *trace_regions_copy = NULL;
 	const char **trace_regions = NULL;
 	size_t ntrace = 0;
-	struct opt_list notify = { 0 };
-	const char *owner_tag = NULL;
+	struct notify_opts notify = { 0 };
 	long long warn = 14 * 86400;
-	struct notifier **notifiers = NULL;
-	struct notify_context nctx = { 0 };
 	struct org_opts org;
 	struct option opts[] = {
 		{ "apply", 0, OPT_BOOL, &apply, NULL, "carry out the plan (default: print it only)", 0 },
@@ -513,9 +509,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		{ "resume", 0, OPT_BOOL, &resume, NULL, "with --user: continue a rotation paused by rollback", 0 },
 		{ "abort", 0, OPT_BOOL, &abort_, NULL, "with --user: give up the rotation, delete its new key, keep the old one", 0 },
 		{ "force", 0, OPT_BOOL, &force, NULL, "with --abort: even if the new key was used or the sink holds it", 0 },
-		{ "notify", 0, OPT_STRLIST, &notify, "TARGET", "with --apply: tell the key's owner about each stage: sns:TOPIC_ARN, webhook:https://..., exec:CMD (repeatable)", 0 },
-		{ "notify-best-effort", 0, OPT_BOOL, &notify_best_effort, NULL, "a notification that fails does not change the exit code", 0 },
-		{ "owner-tag", 0, OPT_STRING, &owner_tag, "KEY", "the user tag naming the owner in notifications (default iamkeys:owner)", 0 },
+		OPT_NOTIFY(notify, "with --apply: tell the key's owner about each stage: sns:TOPIC_ARN, webhook:https://..., exec:CMD (repeatable)"),
 		{ "warn", 0, OPT_DURATION, &warn, "DURATION", "--notify: due-soon when a key is this close to --rotate-after (default 14d)", 0 },
 		OPT_EXEMPTIONS(ex),
 		{ "all", 'a', OPT_BOOL, &all, NULL, "also list users with nothing to do", 0 },
@@ -607,27 +601,13 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	}
 	if (cli_exemptions(cli, &o.exempt, &ex) != CMD_CONTINUE)
 		goto done;
-	if (notify.n && (self || org.enabled || abort_ || resume || !apply)) {
+	if (notify.targets.n && (self || org.enabled || abort_ || resume || !apply)) {
 		usage_error(cli, "--notify is for rotate --apply of one account (no --self, "
 				 "--abort or --resume)");
 		goto done;
 	}
-	if ((notify_best_effort || owner_tag) && !notify.n) {
-		usage_error(cli, "--%s is for --notify",
-			    notify_best_effort ? "notify-best-effort" : "owner-tag");
+	if (notify_opts_check(cli, &notify) != CMD_CONTINUE)
 		goto done;
-	}
-	if (notify.n) {
-		notifiers = xcalloc(notify.n, sizeof(*notifiers));
-		for (i = 0; i < notify.n; i++) {
-			strbuf_reset(&err);
-			notifiers[i] = notifier_new(notify.items[i], &nctx, &err);
-			if (!notifiers[i]) {
-				usage_error(cli, "%s", err.buf);
-				goto done;
-			}
-		}
-	}
 	o.users = users.items;
 	o.nusers = users.n;
 	o.apply = apply;
@@ -662,7 +642,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	if (rc != CMD_CONTINUE)
 		goto done;
 	rc = CMD_USAGE;
-	if (org.enabled && notify.n) {
+	if (org.enabled && notify.targets.n) {
 		usage_error(cli, "--notify is for rotate --apply of one account (no --org or "
 				 "--accounts)");
 		goto done;
@@ -810,38 +790,21 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	for (i = 0; i < r.n && apply; i++)
 		if (r.users[i].failed)
 			rc = CMD_FINDINGS;
-	if (notify.n) {
+	if (notify.targets.n) {
 		struct notify_run_options no = { 0 };
-		struct notify_run_result res = { 0 };
 
-		nctx.client = c;
-		no.targets = notifiers;
-		no.ntargets = notify.n;
-		no.ctx = &nctx;
-		no.owner_tag = owner_tag;
 		no.warn = warn;
 		no.rotate_after = o.cli.rotate_after >= 0 ? o.cli.rotate_after
 							  : o.policy.rotate_after;
 		no.conf = o.conf;
 		no.account = r.account;
 		no.now = r.now ? r.now : aws_client_now(c);
-		strbuf_init(&res.errors, 0);
-		if (notify_after_rotate(c, &no, &r, &res) < 0 || res.failed) {
-			/* one line each; the rotation's steps stand, the next run retries */
-			if (res.errors.len)
-				error("%s", res.errors.buf);
-			if (!notify_best_effort && rc == CMD_OK)
-				rc = CMD_FINDINGS;
-		}
-		notify_run_result_release(&res);
+		rc = notify_opts_run(&notify, c, &no, &r, rc);
 	}
 	if (r.stopped)
 		rc = report_stopped(&r, r.account);
 done:
-	for (i = 0; notifiers && i < notify.n; i++)
-		notifier_free(notifiers[i]);
-	free(notifiers);
-	opt_list_release(&notify);
+	notify_opts_release(&notify);
 	cli_unlock(lk);
 	org_opts_release(&org);
 	rotate_report_release(&r);
