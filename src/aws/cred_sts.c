@@ -55,23 +55,6 @@ static struct aws_client *sts_client_new(const struct env_source *env, const cha
 	return c;
 }
 
-/* The response, checked while the call can still be retried. */
-static int parse_assumed(void *ctx, const char *xml, size_t len, struct strbuf *err)
-{
-	struct sts_assumed *a = ctx;
-	time_t t;
-
-	sts_assumed_release(a);
-	if (sts_parse_assume_role(xml, len, a, err) < 0)
-		return -1;
-	if (iso8601_parse(a->expiration, &t)) {
-		sts_assumed_release(a);
-		strbuf_addstr(err, "Expiration is not an ISO 8601 time");
-		return -1;
-	}
-	return 0;
-}
-
 /* "arn:aws:sts::123456789012:assumed-role/R/s" -> "123456789012", or NULL. */
 static char *account_of_arn(const char *arn)
 {
@@ -232,7 +215,7 @@ static int assume_role_fetch(void *self, struct aws_credentials *out, struct str
 		params[n].name = "TokenCode";
 		params[n++].value = code.buf;
 	}
-	opts.validate = parse_assumed;
+	opts.validate = sts_validate_assumed;
 	opts.validate_ctx = &a;
 	opts.creds = &src;
 	ret = aws_query_call_ex(p->sts, AWS_SVC_STS, "AssumeRole", params, n, &opts, &body, NULL,
@@ -462,7 +445,7 @@ static int web_identity_fetch(void *self, struct aws_credentials *out, struct st
 	params[2].name = "WebIdentityToken";
 	params[2].value = token.buf;
 	opts.flags = AWS_CALL_UNSIGNED;
-	opts.validate = parse_assumed;
+	opts.validate = sts_validate_assumed;
 	opts.validate_ctx = &a;
 	ret = aws_query_call_ex(p->sts, AWS_SVC_STS, "AssumeRoleWithWebIdentity", params, 3,
 				&opts, &body, NULL, &why);

@@ -786,23 +786,6 @@ int iam_list_organizations_features(struct aws_client *c, struct iam_org_feature
 		     parse_org_features, out, NULL, err);
 }
 
-/* The AssumeRoot response, checked while the call can still be retried. */
-static int parse_root_session(void *ctx, const char *xml, size_t len, struct strbuf *err)
-{
-	struct sts_assumed *a = ctx;
-	time_t t;
-
-	sts_assumed_release(a);
-	if (sts_parse_assume_role(xml, len, a, err) < 0)
-		return -1;
-	if (iso8601_parse(a->expiration, &t)) {
-		sts_assumed_release(a);
-		strbuf_addstr(err, "Expiration is not an ISO 8601 time");
-		return -1;
-	}
-	return 0;
-}
-
 int sts_assume_root(struct aws_client *c, const char *account, const char *task_policy_arn,
 		    int duration_seconds, struct aws_credentials *out, struct strbuf *err)
 {
@@ -821,7 +804,7 @@ int sts_assume_root(struct aws_client *c, const char *account, const char *task_
 		params[2].value = duration;
 	}
 	rc = query(c, AWS_SVC_STS, "AssumeRoot", params, ARRAY_SIZE(params), AWS_CALL_IDEMPOTENT,
-		   parse_root_session, &a, NULL, err);
+		   sts_validate_assumed, &a, NULL, err);
 	if (rc < 0) {
 		sts_assumed_release(&a);
 		return -1;

@@ -1,6 +1,7 @@
 #include "core/compat.h"
 #include "core/iamxml.h"
 #include "core/base64.h"
+#include "core/timeutil.h"
 
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
@@ -1600,6 +1601,22 @@ int iam_parse_get_account_authorization_details(const char *xml, size_t len,
 	if (stream_list("GetAccountAuthorizationDetails", xml, len, "UserDetailList",
 			detail_member, &d, &out->is_truncated, &out->marker, NULL, err) < 0) {
 		iam_user_detail_page_release(out);
+		return -1;
+	}
+	return 0;
+}
+
+int sts_validate_assumed(void *ctx, const char *xml, size_t len, struct strbuf *err)
+{
+	struct sts_assumed *a = ctx;
+	time_t t;
+
+	sts_assumed_release(a);
+	if (sts_parse_assume_role(xml, len, a, err) < 0)
+		return -1;
+	if (iso8601_parse(a->expiration, &t)) {
+		sts_assumed_release(a);
+		strbuf_addstr(err, "Expiration is not an ISO 8601 time");
 		return -1;
 	}
 	return 0;

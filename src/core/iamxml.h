@@ -227,6 +227,12 @@ struct sts_assumed {
 };
 int sts_parse_assume_role(const char *xml, size_t len, struct sts_assumed *out,
 			  struct strbuf *err);
+/*
+ * A client's response check (ctx: a struct sts_assumed): sts_parse_assume_role
+ * into ctx, and an Expiration that is an ISO 8601 time, so that a bad reply
+ * is retried. 0, or -1 with ctx released and a one-line error in err.
+ */
+int sts_validate_assumed(void *ctx, const char *xml, size_t len, struct strbuf *err);
 void sts_assumed_release(struct sts_assumed *a);
 
 #endif
