@@ -1440,6 +1440,36 @@ static void test_sts_assume_role(void **state)
 	strbuf_release(&err);
 }
 
+static void test_sts_validate_assumed(void **state)
+{
+	static const char good[] =
+	    "<AssumeRoleResponse><AssumeRoleResult><Credentials>"
+	    "<AccessKeyId>ASIAIOSFODNN7EXAMPLE</AccessKeyId>"
+	    "<SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY</SecretAccessKey>"
+	    "<SessionToken>token</SessionToken>"
+	    "<Expiration>2019-11-09T13:34:41Z</Expiration>"
+	    "</Credentials></AssumeRoleResult></AssumeRoleResponse>";
+	static const char bad_time[] =
+	    "<AssumeRoleResponse><AssumeRoleResult><Credentials>"
+	    "<AccessKeyId>ASIAIOSFODNN7EXAMPLE</AccessKeyId>"
+	    "<SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY</SecretAccessKey>"
+	    "<SessionToken>token</SessionToken>"
+	    "<Expiration>tomorrow</Expiration>"
+	    "</Credentials></AssumeRoleResult></AssumeRoleResponse>";
+	struct strbuf err = STRBUF_INIT;
+	struct sts_assumed a = { 0 };
+
+	(void)state;
+	assert_int_equal(sts_validate_assumed(&a, S(good), &err), 0);
+	assert_string_equal(a.access_key_id, "ASIAIOSFODNN7EXAMPLE");
+	/* a retry replaces what an earlier reply left */
+	assert_int_equal(sts_validate_assumed(&a, S(bad_time), &err), -1);
+	assert_string_equal(err.buf, "Expiration is not an ISO 8601 time");
+	assert_null(a.access_key_id);
+	assert_null(a.secret_access_key);
+	strbuf_release(&err);
+}
+
 static void test_sts_assume_role_with_web_identity(void **state)
 {
 	static const char xml[] =
@@ -1895,6 +1925,7 @@ int main(void)
 	    cmocka_unit_test(test_account_summary),
 	    cmocka_unit_test(test_sts_get_caller_identity),
 	    cmocka_unit_test(test_sts_assume_role),
+	    cmocka_unit_test(test_sts_validate_assumed),
 	    cmocka_unit_test(test_sts_assume_role_with_web_identity),
 	    cmocka_unit_test(test_create_access_key_errors),
 	    cmocka_unit_test(test_wrong_kind),
