@@ -47,7 +47,7 @@ static const struct command commands[] = {
 	  "Who calls with an access key: its CloudTrail events, by caller.",
 	  "iamkeys trace (--key AKIA... | --user NAME) [--since 30d] [--regions LIST] [options]" },
 	{ "revoke", cmd_revoke, NEEDS_CREDS | MUTATES,
-	  "Incident response for an exposed key: deactivate it, deny its sessions, replace it.",
+	  "Incident response: deactivate a leaked key, deny its sessions.",
 	  "iamkeys revoke --user NAME --key AKIA... [--replace --to SINK] [--delete] [--cleanup-after 36h] [--apply]" },
 	{ "policy", cmd_policy, 0, "Print the least-privilege IAM policy a command needs (JSON).",
 	  "iamkeys policy [COMMAND] [--to SINK] [--org]" },

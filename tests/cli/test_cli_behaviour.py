@@ -207,7 +207,7 @@ class RepeatedOptionsAndSummaryTest(CliTestCase, EmulatorTestCase):
 
     @classmethod
     def make_fixture(cls):
-        return audit_fixture()
+        return cls.fixture()
 
     def setUp(self):
         self.emu.load(self.fixture())
@@ -435,12 +435,8 @@ def on_tty(args, env):
 
 class WidthTest(CliTestCase, EmulatorTestCase):
     @classmethod
-    def setUpClass(cls):
-        from tests.cli.test_audit import audit_fixture
-        super().setUpClass()
-
-    @classmethod
     def make_fixture(cls):
+        from tests.cli.test_audit import audit_fixture
         return audit_fixture()
 
     def test_help_fits_80_columns(self):
