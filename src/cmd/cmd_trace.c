@@ -21,6 +21,7 @@ static const struct out_column caller_columns[] = {
 	{ "Errors", "ERRORS", 6, NULL },
 	{ "FirstSeen", "FIRST SEEN", 7, NULL },
 	{ "LastSeen", "LAST SEEN", 0, NULL },
+	{ "SessionKeyId", "SESSION KEY", 1, NULL },
 };
 
 #define UA_SHORT 40
@@ -65,6 +66,8 @@ static void add_callers(struct out_table *t, const char *key, const struct trace
 		strbuf_reset(&sb);
 		iso8601_format(&sb, c->last);
 		out_set_str(t, row, 10, sb.buf);
+		if (c->session_key)
+			out_set_str(t, row, 11, c->session_key);
 	}
 	strbuf_release(&sb);
 }
