@@ -3,6 +3,7 @@
 #include "cmd/commands.h"
 #include "aws/client.h"
 #include "aws/cloudtrail.h"
+#include "aws/iam.h"
 #include "core/rotation.h"
 #include "core/timeutil.h"
 #include "engine/trace.h"
@@ -20,6 +21,7 @@ static const struct out_column caller_columns[] = {
 	{ "Errors", "ERRORS", 6, NULL },
 	{ "FirstSeen", "FIRST SEEN", 7, NULL },
 	{ "LastSeen", "LAST SEEN", 0, NULL },
+	{ "SessionKeyId", "SESSION KEY", 1, NULL },
 };
 
 #define UA_SHORT 40
@@ -64,6 +66,8 @@ static void add_callers(struct out_table *t, const char *key, const struct trace
 		strbuf_reset(&sb);
 		iso8601_format(&sb, c->last);
 		out_set_str(t, row, 10, sb.buf);
+		if (c->session_key)
+			out_set_str(t, row, 11, c->session_key);
 	}
 	strbuf_release(&sb);
 }
@@ -135,6 +139,16 @@ int cmd_trace(struct cli *cli, int argc, const char **argv)
 		keys = xcalloc(us.nkeys + 1, sizeof(*keys));
 		for (i = 0; i < us.nkeys; i++)
 			keys[nkeys++] = us.keys[i].id;
+	}
+	/* the window is in AWS's time: learn its clock first when no reply has told it */
+	if (!aws_client_clock_known(c)) {
+		struct sts_caller_identity id = { 0 };
+
+		if (sts_get_caller_identity(c, &id, &err) < 0) {
+			error("%s", err.buf);
+			goto out;
+		}
+		sts_caller_identity_release(&id);
 	}
 	now = aws_client_now(c);
 	memset(&o, 0, sizeof(o));

@@ -19,6 +19,7 @@ struct counts {
 
 struct agg {
 	char *source, *user_agent;
+	char *session_key; /* the derived key that signed, NULL for the key itself */
 	int derived;
 	unsigned long count, errors;
 	time_t first, last;
@@ -87,14 +88,17 @@ static char *counts_join(struct counts *c, int top)
 }
 
 /* Under sh->lock. */
-static void aggregate(struct shared *sh, const struct ct_event *e, int derived)
+static void aggregate(struct shared *sh, const struct ct_event *e, int derived,
+		      const char *key)
 {
 	const char *source = e->source_ip ? e->source_ip : "(unknown)";
 	struct agg *a = NULL;
 	size_t i;
 
 	for (i = 0; i < sh->naggs; i++)
-		if (sh->aggs[i].derived == derived && !strcmp(sh->aggs[i].source, source) &&
+		if (sh->aggs[i].derived == derived &&
+		    (!derived || !strcmp(sh->aggs[i].session_key, key)) &&
+		    !strcmp(sh->aggs[i].source, source) &&
 		    !strcmp(sh->aggs[i].user_agent, e->user_agent)) {
 			a = &sh->aggs[i];
 			break;
@@ -106,6 +110,7 @@ static void aggregate(struct shared *sh, const struct ct_event *e, int derived)
 		a->source = xstrdup(source);
 		a->user_agent = xstrdup(e->user_agent);
 		a->derived = derived;
+		a->session_key = derived ? xstrdup(key) : NULL;
 		a->first = a->last = e->time;
 	}
 	a->count++;
@@ -154,7 +159,7 @@ static int on_event(void *ctx, const char *text, size_t len, struct strbuf *err)
 	pthread_mutex_lock(&j->sh->lock);
 	/* LookupEvents matches the attribute; count only what the key itself signed */
 	if (e.access_key_id && !strcmp(e.access_key_id, j->key)) {
-		aggregate(j->sh, &e, j->derived);
+		aggregate(j->sh, &e, j->derived, j->key);
 		if (!j->derived && e.issued_key && !e.error_code) {
 			for (i = 0; i < j->sh->nissued; i++)
 				if (!strcmp(j->sh->issued[i], e.issued_key))
@@ -279,6 +284,7 @@ int trace_key(struct aws_client *c, const struct trace_options *o, struct trace_
 		t->source = a->source;
 		t->user_agent = a->user_agent;
 		t->derived = a->derived;
+		t->session_key = a->session_key;
 		t->count = a->count;
 		t->errors = a->errors;
 		t->first = a->first;
@@ -302,6 +308,7 @@ void trace_result_release(struct trace_result *r)
 	size_t i;
 	for (i = 0; i < r->ncallers; i++) {
 		free(r->callers[i].source);
+		free(r->callers[i].session_key);
 		free(r->callers[i].user_agent);
 		free(r->callers[i].regions);
 		free(r->callers[i].event_sources);

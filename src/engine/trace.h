@@ -26,6 +26,8 @@ struct trace_caller {
 	unsigned long errors; /* events with an errorCode */
 	time_t first, last;
 	int derived; /* signed with temporary credentials obtained with the key */
+	char *session_key; /* derived: their key id (GetSessionToken, AssumeRole,
+			    * GetFederationToken); NULL otherwise */
 };
 
 struct trace_options {

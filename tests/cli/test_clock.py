@@ -388,3 +388,32 @@ class OrgClockTest(CliTestCase):
                     ok = [c for c in emu.calls()
                           if c["action"] == "AssumeRole" and c["http_status"] == 200]
                     self.assertEqual(len(ok), 2)  # one session per member account
+
+
+class TraceClockTest(ClockBase):
+    """trace: the LookupEvents window ends at AWS's now, learnt with GetCallerIdentity
+    before the first lookup when no other reply has told the clock."""
+
+    def test_window_in_aws_time(self):
+        self.each_skew(self.window)
+
+    def window(self, skew):
+        import time
+        time.sleep(0.6)  # CloudTrail's 2 per second per region
+        self.reset([])
+        leaked = "AKIALEAKED0000000001"
+        self.emu.cloudtrail_events([
+            {"access_key_id": leaked, "region": "us-east-1", "source_ip": "10.0.3.7",
+             "time": t} for t in ("-1h", "-3h")])
+        self.emu.reset_calls()
+        res = self.iamkeys(skew, "trace", "--key", leaked, "--since", "2h",
+                           "--regions", "us-east-1", "--output", "json")
+        self.assertRc(res, 0)
+        self.assertWarnedOnce(res, skew)
+        self.assertEqual(json.loads(res.out)["Summary"]["Events"], 1)
+        calls = [c for c in self.emu.calls() if c["http_status"] == 200]
+        self.assertEqual([c["action"] for c in calls], ["GetCallerIdentity", "LookupEvents"],
+                         [(c["action"], c["http_status"]) for c in self.emu.calls()])
+        p = calls[1]["params"]
+        self.assertLessEqual(abs(p["EndTime"] - self.aws_now().timestamp()), 5)
+        self.assertEqual(p["EndTime"] - p["StartTime"], 2 * HOUR)

@@ -90,6 +90,70 @@ class TraceTest(CliTestCase, EmulatorTestCase):
         self.assertIn("data events (S3 object reads and writes, Lambda invocations) are not "
                       "in it", res.out)
 
+    def test_derived_keys_of_every_sts_call(self):
+        """GetSessionToken, AssumeRole and GetFederationToken of the key: each issued key
+        id is followed, its calls are marked derived with their SessionKeyId."""
+        issued = {"GetSessionToken": DERIVED, "AssumeRole": "ASIAROLE000000000001",
+                  "GetFederationToken": "ASIAFED0000000000001"}
+        ev = []
+        for i, (name, kid) in enumerate(sorted(issued.items())):
+            ev.append({"access_key_id": LEAKED, "event_name": name,
+                       "event_source": "sts.amazonaws.com", "region": "us-east-1",
+                       "source_ip": "198.51.100.%d" % (i + 1), "user_agent": "curl/8.5",
+                       "time": "-%dh" % (5 + i),
+                       "response_elements": {"credentials": {"accessKeyId": kid}}})
+            ev.append({"access_key_id": kid, "event_name": "ListUsers", "region": "us-east-1",
+                       "source_ip": "198.51.100.%d" % (i + 1), "user_agent": "curl/8.5",
+                       "time": "-%dh" % (1 + i)})
+        self.reset_emulator()
+        self.emu.cloudtrail_events(ev)
+        self.emu.reset_calls()
+        res = self.trace("--key", LEAKED, "--regions", "us-east-1", "--output", "json")
+        self.assertRc(res, 0)
+        doc = json.loads(res.out)
+        got = sorted((c["Source"], c["Derived"], c["SessionKeyId"], c["TopEvents"])
+                     for c in doc["Callers"])
+        self.assertEqual(got, [
+            ("198.51.100.1", False, None, ["AssumeRole:1"]),
+            ("198.51.100.1", True, "ASIAROLE000000000001", ["ListUsers:1"]),
+            ("198.51.100.2", False, None, ["GetFederationToken:1"]),
+            ("198.51.100.2", True, "ASIAFED0000000000001", ["ListUsers:1"]),
+            ("198.51.100.3", False, None, ["GetSessionToken:1"]),
+            ("198.51.100.3", True, DERIVED, ["ListUsers:1"])])
+        attrs = sorted(c["params"]["LookupAttributes"][0]["AttributeValue"]
+                       for c in self.lookups() if c["http_status"] == 200)
+        self.assertEqual(attrs, sorted([LEAKED] + list(issued.values())))
+        res = self.trace("--key", LEAKED, "--regions", "us-east-1", "--output", "csv")
+        self.assertRc(res, 0)
+        self.assertIn("SessionKeyId", res.out.splitlines()[0])
+
+    def test_a_real_session_token_is_followed(self):
+        """Without injection: the emulator's CloudTrail event of GetSessionToken carries the
+        issued key id, and the session's own calls are found under it."""
+        kid = fixtures.key("ct-reader", 10)["id"]
+        secret = fixtures.key("ct-reader", 10)["secret"]
+        self.reset_emulator()
+        r = self.emu.request("sts", params={"Action": "GetSessionToken",
+                                            "Version": "2011-06-15"},
+                             access_key_id=kid, secret=secret)
+        self.assertEqual(r.status, 200, r)
+        text = r.body.decode()
+        asia = text.split("<AccessKeyId>")[1].split("<")[0]
+        skey = text.split("<SecretAccessKey>")[1].split("<")[0]
+        token = text.split("<SessionToken>")[1].split("<")[0]
+        r = self.emu.request("sts", params={"Action": "GetCallerIdentity",
+                                            "Version": "2011-06-15"},
+                             access_key_id=asia, secret=skey, session_token=token)
+        self.assertEqual(r.status, 200, r)
+        self.emu.reset_calls()
+        time.sleep(0.6)
+        res = self.trace("--key", kid, "--regions", "us-east-1", "--output", "json")
+        self.assertRc(res, 0)
+        got = [(c["TopEvents"], c["Derived"], c["SessionKeyId"])
+               for c in json.loads(res.out)["Callers"]]
+        self.assertEqual(got, [(["GetSessionToken:1"], False, None),
+                               (["GetCallerIdentity:1"], True, asia)])
+
     def test_two_requests_per_second_per_region(self):
         # every region's requests at least half a second apart, none throttled
         res = self.trace("--key", LEAKED, "--regions", "eu-west-1")

@@ -592,7 +592,7 @@ class Principal:
 class Ctx:
     __slots__ = ("service", "action", "region", "params", "body", "principal", "now",
                  "request_id", "headers", "access_key_id", "signature_ok", "account_id",
-                 "client_port")
+                 "client_port", "issued_key_id")
 
     @classmethod
     def new(cls, headers, body, client_port, service=None, action=None):
@@ -1209,6 +1209,8 @@ class Emulator:
                 # which connection (the client's port) and client: connection reuse and
                 # the User-Agent are observable
                 "client_port": getattr(ctx, "client_port", None),
+                # STS: the key id of the credentials issued (CloudTrail's responseElements)
+                "issued_key_id": getattr(ctx, "issued_key_id", None) if status == 200 else None,
                 "user_agent": ctx.headers.get("User-Agent") if ctx.headers else None}
 
     @staticmethod
@@ -2196,6 +2198,7 @@ def sts_assume_role(emu, ctx):
     s = _new_session(emu, ctx, role, ctx.params["RoleSessionName"], duration, "AssumeRole",
                      p.arn)
     s.chained = p.kind == "role"
+    ctx.issued_key_id = s.access_key_id
     res = _session_xml(emu, s)
     if "SourceIdentity" in ctx.params:
         res.append(("SourceIdentity", ctx.params["SourceIdentity"]))

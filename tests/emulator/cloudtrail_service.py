@@ -139,6 +139,8 @@ def record_hook(emu, entry):
         "user_agent": entry.get("user_agent"), "request_id": entry.get("request_id"),
         "error_code": entry.get("error_code"), "time": entry.get("time"),
         "read_only": entry["action"].startswith(("Get", "List", "Describe", "Lookup")),
+        "response_elements": ({"credentials": {"accessKeyId": entry["issued_key_id"]}}
+                              if entry.get("issued_key_id") else None),
     })
     with _lock:
         _state(emu)["events"].append(ev)

@@ -307,6 +307,7 @@ def sts_get_session_token(emu, ctx):
     s.chained = False
     s.mfa = bool(ctx.params.get("SerialNumber") and ctx.params.get("TokenCode"))
     emu.sessions[s.access_key_id] = s
+    ctx.issued_key_id = s.access_key_id
     return [("Credentials", [("AccessKeyId", s.access_key_id),
                              ("SecretAccessKey", s.secret),
                              ("SessionToken", s.token),
