@@ -72,6 +72,26 @@ void audit_policy_defaults(struct audit_policy *p)
 	p->exempt_tag_value = "true";
 }
 
+int policy_is_quarantine_arn(const char *arn)
+{
+	static const char *const names[] = { "AWSCompromisedKeyQuarantine",
+					     "AWSCompromisedKeyQuarantineV2",
+					     "AWSCompromisedKeyQuarantineV3" };
+	const char *p, *name;
+	size_t i;
+
+	if (!arn || strncmp(arn, "arn:", 4))
+		return 0;
+	p = strchr(arn + 4, ':'); /* after the partition */
+	if (!p || strncmp(p, ":iam::aws:policy/", 17))
+		return 0;
+	name = p + 17;
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(name, names[i]))
+			return 1;
+	return 0;
+}
+
 unsigned policy_key_findings(const struct audit_policy *p, const struct key_facts *k,
 			     int active_keys, time_t now)
 {
