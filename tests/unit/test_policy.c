@@ -116,7 +116,10 @@ static void test_quarantine_arn(void **state)
 	assert_true(policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantine"));
 	assert_true(policy_is_quarantine_arn(
 		"arn:aws-us-gov:iam::aws:policy/AWSCompromisedKeyQuarantineV3"));
-	assert_false(policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV4"));
+	assert_true(policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV4"));
+	assert_true(policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV10"));
+	assert_false(policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV"));
+	assert_false(policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantinev2"));
 	assert_false(policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2x"));
 	assert_false(policy_is_quarantine_arn(
 		"arn:aws:iam::123456789012:policy/AWSCompromisedKeyQuarantineV2"));
