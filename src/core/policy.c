@@ -1,6 +1,7 @@
 #include "core/compat.h"
 #include "core/policy.h"
 
+#include <ctype.h>
 #include <fnmatch.h>
 
 static const struct {
@@ -70,6 +71,27 @@ void audit_policy_defaults(struct audit_policy *p)
 	p->inactive_grace = 30LL * 86400;
 	p->exempt_tag_key = "iamkeys:exempt";
 	p->exempt_tag_value = "true";
+}
+
+int policy_is_quarantine_arn(const char *arn)
+{
+	static const char prefix[] = ":iam::aws:policy/AWSCompromisedKeyQuarantine";
+	const char *p;
+
+	if (!arn || strncmp(arn, "arn:", 4))
+		return 0;
+	p = strchr(arn + 4, ':'); /* after the partition */
+	if (!p || strncmp(p, prefix, sizeof(prefix) - 1))
+		return 0;
+	p += sizeof(prefix) - 1;
+	if (!*p)
+		return 1;
+	/* a version: V and digits (V2, V3, V4 so far) */
+	if (*p++ != 'V' || !isdigit((unsigned char)*p))
+		return 0;
+	while (isdigit((unsigned char)*p))
+		p++;
+	return !*p;
 }
 
 unsigned policy_key_findings(const struct audit_policy *p, const struct key_facts *k,

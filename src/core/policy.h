@@ -54,6 +54,13 @@ struct audit_policy {
 };
 void audit_policy_defaults(struct audit_policy *p);
 
+/*
+ * 1 when arn is one of the managed policies AWS attaches to a user whose
+ * key it found exposed (arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantine
+ * and its versions ...V2, ...V3, ...V4: any V<digits>; any partition), else 0.
+ */
+int policy_is_quarantine_arn(const char *arn);
+
 struct key_facts {
 	int active;
 	time_t created;

@@ -2,8 +2,9 @@
 
 IAM (query protocol, as the rest of awsemu's IAM): PutUserPolicy, GetUserPolicy,
 DeleteUserPolicy, ListUserPolicies (inline policies), AttachUserPolicy,
-ListAttachedUserPolicies (managed policies, by ARN; only attachment is emulated, not
-the managed policies' documents). GetUserPolicy returns the document URL-encoded, as
+ListAttachedUserPolicies (managed policies, by ARN; of their documents only the
+AWSCompromisedKeyQuarantine ones, V1 to V3, are emulated: they deny what AWS's deny in
+IAM and CloudTrail, MANAGED_DENIES). GetUserPolicy returns the document URL-encoded, as
 IAM does. GetAccountAuthorizationDetails lists both in UserPolicyList and
 AttachedManagedPolicies.
 
@@ -362,11 +363,32 @@ def _statement_matches(s, act, keys):
     return _condition_holds(s.get("Condition"), keys)
 
 
+# What the quarantine policies AWS attaches to a user with an exposed key deny, for the
+# services the emulator has (AWS's lists also name EC2, Lambda, Lightsail and others).
+_QUARANTINE_V1 = ["iam:AttachGroupPolicy", "iam:AttachRolePolicy", "iam:AttachUserPolicy",
+                  "iam:ChangePassword", "iam:CreateAccessKey", "iam:CreateInstanceProfile",
+                  "iam:CreateLoginProfile", "iam:CreateRole", "iam:CreateUser",
+                  "iam:DetachUserPolicy", "iam:PutUserPermissionsBoundary",
+                  "iam:PutUserPolicy", "iam:UpdateAccessKey",
+                  "iam:UpdateAccountPasswordPolicy", "iam:UpdateUser"]
+_QUARANTINE_V2 = sorted(_QUARANTINE_V1 + [
+    "cloudtrail:LookupEvents", "iam:AddUserToGroup", "iam:CreatePolicyVersion",
+    "iam:PassRole", "iam:PutGroupPolicy", "iam:PutRolePolicy", "iam:SetDefaultPolicyVersion",
+    "iam:UpdateAssumeRolePolicy", "iam:UpdateLoginProfile"])
+MANAGED_DENIES = {"arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantine": _QUARANTINE_V1,
+                  "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2": _QUARANTINE_V2,
+                  "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3": _QUARANTINE_V2}
+
+
 def explicit_deny(emu, user, session, act, now):
-    """The name of the inline policy of user that denies act ("service:Action"), or None."""
+    """The name of the inline policy or the ARN of the attached quarantine policy of user
+    that denies act ("service:Action"), or None."""
     keys = {"aws:currenttime": now}
     if session is not None:
         keys["aws:tokenissuetime"] = session.created
+    for arn in _state(emu)["attached"].get(_ukey(user), []):
+        if any(a.lower() == act.lower() for a in MANAGED_DENIES.get(arn, [])):
+            return arn
     for name, text in sorted(_state(emu)["inline"].get(_ukey(user), {}).items()):
         doc = json.loads(text)
         for s in _as_list(doc.get("Statement", [])):

@@ -60,6 +60,19 @@ class IamPolicyTest(EmulatorTestCase):
         with self.assertRaises(self.iam.exceptions.NoSuchEntityException):
             self.iam.list_user_policies(UserName="nobody")
 
+    def test_quarantine_policy_denies_what_aws_denies(self):
+        q = key("iampolicy/q", 20)
+        iam = self.emu.client("iam", q["id"], q["secret"])
+        with self.assertRaises(iam.exceptions.ClientError) as cm:
+            iam.create_access_key(UserName="quarantined")
+        self.assertEqual(cm.exception.response["Error"]["Code"], "AccessDenied")
+        self.assertIn("perform: iam:CreateAccessKey", cm.exception.response["Error"]["Message"])
+        with self.assertRaises(iam.exceptions.ClientError):
+            iam.update_access_key(UserName="quarantined", AccessKeyId=q["id"],
+                                  Status="Inactive")
+        self.assertEqual([k["Status"] for k in iam.list_access_keys(
+            UserName="quarantined")["AccessKeyMetadata"]], ["Active"])
+
     def test_attached_policies_and_authorization_details(self):
         self.assertEqual(self.iam.list_attached_user_policies(UserName="quarantined")
                          ["AttachedPolicies"],

@@ -108,6 +108,28 @@ static void test_fail_on(void **state)
 	assert_int_equal(fail_on_parse("stale", &m), -1);
 }
 
+static void test_quarantine_arn(void **state)
+{
+	(void)state;
+	assert_true(policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2"));
+	assert_true(policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3"));
+	assert_true(policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantine"));
+	assert_true(policy_is_quarantine_arn(
+		"arn:aws-us-gov:iam::aws:policy/AWSCompromisedKeyQuarantineV3"));
+	assert_true(policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV4"));
+	assert_true(policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV10"));
+	assert_false(policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV"));
+	assert_false(policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantinev2"));
+	assert_false(policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2x"));
+	assert_false(policy_is_quarantine_arn(
+		"arn:aws:iam::123456789012:policy/AWSCompromisedKeyQuarantineV2"));
+	assert_false(policy_is_quarantine_arn("arn:aws:iam::aws:policy/ReadOnlyAccess"));
+	assert_false(policy_is_quarantine_arn("AWSCompromisedKeyQuarantineV2"));
+	assert_false(policy_is_quarantine_arn("arn:aws"));
+	assert_false(policy_is_quarantine_arn(""));
+	assert_false(policy_is_quarantine_arn(NULL));
+}
+
 static void test_exemptions(void **state)
 {
 	struct audit_policy p;
@@ -185,6 +207,7 @@ int main(void)
 		cmocka_unit_test(test_custom_thresholds),
 		cmocka_unit_test(test_findings_format_and_names),
 		cmocka_unit_test(test_fail_on),
+		cmocka_unit_test(test_quarantine_arn),
 		cmocka_unit_test(test_exemptions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
