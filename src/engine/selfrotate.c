@@ -10,6 +10,7 @@
 #include "aws/credentials.h"
 #include "aws/iam.h"
 #include "core/awsconfig.h"
+#include "core/policy.h"
 #include "sinks/sink.h"
 
 void self_rotate_result_release(struct self_rotate_result *r)
@@ -79,6 +80,33 @@ static void undo(struct aws_client *c, struct sink *sink, const struct aws_crede
 			    loc->profile, new_key);
 	strbuf_release(&why);
 	strbuf_release(&e2);
+}
+
+/*
+ * CreateAccessKey was denied: when AWS has quarantined the user (an
+ * AWSCompromisedKeyQuarantine policy attached after it found the key
+ * exposed), say so and how to go on. A failed lookup adds nothing.
+ */
+static void explain_quarantine(struct aws_client *c, const char *user, const char *key,
+			       struct strbuf *err)
+{
+	struct iam_name_page att = { 0 };
+	struct strbuf e = STRBUF_INIT;
+	size_t i;
+
+	if (iam_list_attached_user_policies(c, user, &att, &e) == 0)
+		for (i = 0; i < att.nnames; i++) {
+			if (!policy_is_quarantine_arn(att.names[i]))
+				continue;
+			strbuf_addf(err, "; AWS has attached %s to %s: it found a key of the user "
+					 "exposed, and that policy denies creating keys. Revoke %s "
+					 "from another principal: iamkeys revoke --user %s --key %s "
+					 "--apply",
+				    strrchr(att.names[i], '/') + 1, user, key, user, key);
+			break;
+		}
+	iam_name_page_release(&att);
+	strbuf_release(&e);
 }
 
 int self_rotate(const struct self_rotate_options *o, struct self_rotate_result *r,
@@ -155,6 +183,8 @@ int self_rotate(const struct self_rotate_options *o, struct self_rotate_result *
 		/* fallthrough */
 	default:
 		strbuf_addstr(err, a.nrecs ? a.recs[a.nrecs - 1].reason : "cannot create a key");
+		if (res != ACTION_BLOCKED && strstr(err->buf, "AccessDenied"))
+			explain_quarantine(c, a.self.user, old.access_key_id, err);
 		goto out;
 	}
 

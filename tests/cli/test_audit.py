@@ -10,7 +10,7 @@ import json
 from tests.cli.common import CliTestCase, run
 from tests.emulator import fixtures
 from tests.emulator.fixtures import key
-from tests.emulator.harness import Emulator
+from tests.emulator.harness import Emulator, EmulatorTestCase
 
 
 def user(name, keys, **kw):
@@ -82,15 +82,10 @@ def rows(res):
     return [(k["UserName"], k["AccessKeyId"], k["Findings"]) for k in doc["Keys"]], doc
 
 
-class AuditTest(CliTestCase):
+class AuditTest(CliTestCase, EmulatorTestCase):
     @classmethod
-    def setUpClass(cls):
-        cls.emu = Emulator(fixture=audit_fixture())
-        cls.emu.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.emu.stop()
+    def make_fixture(cls):
+        return audit_fixture()
 
     def setUp(self):
         self.emu.set_clock(offset_seconds=0)  # a test may have moved it

@@ -10,7 +10,7 @@ import tempfile
 from tests.cli.common import CliTestCase, run
 from tests.emulator import fixtures
 from tests.emulator.fixtures import key
-from tests.emulator.harness import Emulator
+from tests.emulator.harness import EmulatorTestCase
 
 KID = fixtures.key_id
 LEAK = key("revoke/alice", 30, last_used_days=1)
@@ -48,15 +48,10 @@ def revoked_tag(u):
     return None
 
 
-class RevokeBase(CliTestCase):
+class RevokeBase(CliTestCase, EmulatorTestCase):
     @classmethod
-    def setUpClass(cls):
-        cls.emu = Emulator(fixture=fixture())
-        cls.emu.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.emu.stop()
+    def make_fixture(cls):
+        return fixture()
 
     def setUp(self):
         self.emu.clear_faults()

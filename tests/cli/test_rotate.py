@@ -433,6 +433,45 @@ class RotateWorkflowTest(RotateBase):
 
 
 class RotateSelfTest(RotateBase):
+    def test_quarantined_principal_is_told_why(self):
+        # AWS found the key exposed and attached its quarantine policy: CreateAccessKey
+        # is denied, and the error says so and how to go on; nothing changes
+        ops = user("ops", [key("ops", 100, last_used_days=1)], allow=["*"])
+        ops["attached_policies"] = ["arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2"]
+        self.emu.load(fixtures.admin_fixture(extra_users=[ops]))
+        home = tempfile.mkdtemp()
+        os.makedirs(os.path.join(home, ".aws"))
+        cred = os.path.join(home, ".aws", "credentials")
+        before = "[ops]\naws_access_key_id = %s\naws_secret_access_key = %s\n" % (
+            KID("ops"), fixtures.secret_for("ops"))
+        with open(cred, "w") as f:
+            f.write(before)
+        os.chmod(cred, 0o600)
+        env = self.emu.env(AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None, HOME=home)
+        self.emu.reset_calls()
+        res = run(["rotate", "--self", "--profile", "ops", "--apply"], env)
+        self.assertRc(res, 1)
+        self.assertOneLineError(
+            res, "AccessDenied",
+            "; AWS has attached AWSCompromisedKeyQuarantineV2 to ops: it found a key of the "
+            "user exposed, and that policy denies creating keys. Revoke %s from another "
+            "principal: iamkeys revoke --user ops --key %s --apply" % (KID("ops"), KID("ops")))
+        self.assertEqual([c["action"] for c in self.emu.calls() if c["action"] in (
+            "CreateAccessKey", "ListAttachedUserPolicies", "DeleteAccessKey",
+            "UpdateAccessKey")], ["CreateAccessKey", "ListAttachedUserPolicies"])
+        self.assertEqual([k["id"] for k in users_of(self.emu)["ops"]["keys"]], [KID("ops")])
+        with open(cred) as f:
+            self.assertEqual(f.read(), before)
+
+        # denied for another reason: no quarantine sentence
+        ops["attached_policies"] = []
+        ops["allow"] = ["iam:List*", "iam:Get*", "sts:*"]
+        self.emu.load(fixtures.admin_fixture(extra_users=[ops]))
+        res = run(["rotate", "--self", "--profile", "ops", "--apply"], env)
+        self.assertRc(res, 1)
+        self.assertOneLineError(res, "AccessDenied")
+        self.assertNotIn("AWSCompromisedKeyQuarantine", res.err)
+
     def test_self_rotation_read_back_by_awscli(self):
         self.emu.load(fixtures.admin_fixture(extra_users=[
             user("ops", [key("ops", 100, last_used_days=1)], allow=["*"])]))

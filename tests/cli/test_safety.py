@@ -18,7 +18,7 @@ from tests.cli import safety
 from tests.cli.common import CliTestCase, run
 from tests.emulator import fixtures
 from tests.emulator.fixtures import key
-from tests.emulator.harness import Emulator
+from tests.emulator.harness import EmulatorTestCase
 
 DAY = 86400
 HOUR = 3600
@@ -44,15 +44,10 @@ def fixture():
                     key("s2-old", 300, status="Inactive", last_used_days=100)])])
 
 
-class SafetyBase(CliTestCase):
+class SafetyBase(CliTestCase, EmulatorTestCase):
     @classmethod
-    def setUpClass(cls):
-        cls.emu = Emulator(fixture=fixtures.admin_fixture())
-        cls.emu.start()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.emu.stop()
+    def make_fixture(cls):
+        return fixtures.admin_fixture()
 
     def setUp(self):
         self.emu.clear_faults()
