@@ -9,6 +9,8 @@ import configparser
 import json
 import os
 
+from tests.cli.common import tag_of
+
 FILE, PROFILE, SECRETSMANAGER, SSM, EXEC = "file", "profile", "secretsmanager", "ssm", "exec"
 SINK_KINDS = (FILE, PROFILE, SECRETSMANAGER, SSM, EXEC)
 HOOK = '#!/bin/sh\n# an exec sink: the secret document on stdin, the user in IAMKEYS_USER\n' \
@@ -74,16 +76,6 @@ class Sink:
         return None
 
 
-def tag_value(u, name):
-    tags = u["tags"]
-    if isinstance(tags, dict):
-        return tags.get(name)
-    for t in tags:
-        if t["Key"] == name:
-            return t["Value"]
-    return None
-
-
 def assert_one_working_key_each(tc, emu, sink, names, msg, authenticate=None):
     """Every user in names: one key, Active, the one its sink holds (id and secret), no
     rotation tag. authenticate: a function (key id, secret) called for the first user."""
@@ -99,8 +91,8 @@ def assert_one_working_key_each(tc, emu, sink, names, msg, authenticate=None):
         tc.assertEqual([k["id"] for k in keys], [held[0]], m + ": sink holds %s" % held[0])
         tc.assertEqual(keys[0]["status"], "Active", m)
         tc.assertEqual(keys[0]["secret"], held[1], m + ": the sink's secret is not the key's")
-        tc.assertIsNone(tag_value(u, "iamkeys:rotation"), m)
-        tc.assertIsNone(tag_value(u, "iamkeys:rotation-new"), m)
+        tc.assertIsNone(tag_of(u, "iamkeys:rotation"), m)
+        tc.assertIsNone(tag_of(u, "iamkeys:rotation-new"), m)
     if authenticate and names:
         held = sink.held(emu, names[0], state)
         authenticate(held[0], held[1])
@@ -124,4 +116,4 @@ def assert_nothing_lost(tc, emu, sink, names, msg):
             tc.assertIn(held[0], keys, m + ": the sink holds a deleted key")
             tc.assertEqual(keys[held[0]]["status"], "Active", m)
             tc.assertEqual(keys[held[0]]["secret"], held[1], m)
-        tc.assertIsNotNone(tag_value(u, "iamkeys:rotation"), m + ": blocked without a mark")
+        tc.assertIsNotNone(tag_of(u, "iamkeys:rotation"), m + ": blocked without a mark")

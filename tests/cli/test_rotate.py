@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 
 from tests.cli import safety
-from tests.cli.common import BINARY, CliTestCase, run
+from tests.cli.common import BINARY, CliTestCase, rotation_tag, run, tag_of
 from tests.emulator import fixtures
 from tests.emulator.fixtures import key
 from tests.emulator.harness import EmulatorTestCase
@@ -29,25 +29,6 @@ def user(name, keys, **kw):
 
 def users_of(emu):
     return {u["name"]: u for u in emu.state()["accounts"][0]["users"]}
-
-
-def tag_of(u, name):
-    tags = u["tags"]
-    if isinstance(tags, dict):
-        return tags.get(name)
-    for t in tags:
-        if t["Key"] == name:
-            return t["Value"]
-    return None
-
-
-def rotation_tag(u):
-    """The logical value: iamkeys:rotation with iamkeys:rotation-new's key put back."""
-    main, new = tag_of(u, "iamkeys:rotation"), tag_of(u, "iamkeys:rotation-new")
-    if main is None or not new:
-        return main
-    head, _, t = main.rpartition(" t=")
-    return "%s new=%s t=%s" % (head, new, t)
 
 
 class RotateBase(CliTestCase, EmulatorTestCase):
