@@ -630,6 +630,19 @@ static void test_crash_point(const char *action)
 	pthread_mutex_unlock(&lock);
 }
 
+void aws_test_crash_at(const char *point)
+{
+#ifdef IAMKEYS_TESTING
+	const char *v = getenv("IAMKEYS_TEST_CRASH_AT");
+	if (v && !strcmp(v, point)) {
+		fflush(stdout);
+		raise(SIGKILL);
+	}
+#else
+	(void)point;
+#endif
+}
+
 static int run_call(const struct aws_call *k, struct strbuf *out_body, struct aws_error *aerr,
 		    struct strbuf *err)
 {

@@ -263,6 +263,13 @@ void aws_client_waiting(struct aws_client *c, const char *what, long elapsed_ms)
 void aws_client_copy_settings(struct aws_client *to, const struct aws_client *from);
 /* c->last_error.code, or "" when there is none. */
 const char *aws_client_last_error_code(const struct aws_client *c);
+/*
+ * Test builds only (IAMKEYS_TESTING): IAMKEYS_TEST_CRASH_AT=point makes the
+ * process SIGKILL itself when it reaches this named point (for example
+ * "after-deliver": right after a delivery, before it is recorded), as
+ * IAMKEYS_TEST_CRASH_AFTER does after a mutating call. A no-op otherwise.
+ */
+void aws_test_crash_at(const char *point);
 
 struct aws_param {
 	const char *name;

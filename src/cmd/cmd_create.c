@@ -13,7 +13,7 @@ int cmd_create(struct cli *cli, int argc, const char **argv)
 {
 	const char *user = NULL, *to = NULL;
 	int apply = 0, overwrite = 0, follow_symlinks = 0;
-	struct create_options co = { 90LL * 86400 };
+	struct create_options co = { .max_age = 90LL * 86400 };
 	struct option opts[] = {
 		{ "user", 0, OPT_STRING, &user, "NAME", "the user to create the key for (required)",
 		  0 },

@@ -61,6 +61,9 @@ const struct permission permissions[] = {
 	{ "delete", "iam:ListGroupsForUser", USER_ARN, "--exempt-group", 0, NULL },
 
 	{ "create", "iam:ListAccessKeys", USER_ARN, "", 0, NULL },
+	{ "create", "iam:ListUserTags", USER_ARN, "", 0, "reads the create mark, and reads it back once written" },
+	{ "create", "iam:TagUser", USER_ARN, "", 0, "writes the create mark before CreateAccessKey" },
+	{ "create", "iam:UntagUser", USER_ARN, "", 0, "removes the create mark once the secret is delivered" },
 	{ "create", "iam:CreateAccessKey", USER_ARN, "", 0, NULL },
 	{ "create", "iam:DeleteAccessKey", USER_ARN, "the sink failed", 0, "removes a key whose delivery failed" },
 

@@ -98,6 +98,18 @@ int access_key_id_valid(const char *s)
 	return 1;
 }
 
+/* 8 to ROTATION_RUN_ID_MAX lower-case letters and digits */
+static int run_id_valid(const char *s)
+{
+	size_t i, n = strlen(s);
+	if (n < 8 || n > ROTATION_RUN_ID_MAX)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]))
+			return 0;
+	return 1;
+}
+
 int rotation_tag_parse(const char *value, struct rotation_tag *out, struct strbuf *err)
 {
 	const char *p = value;
@@ -159,19 +171,11 @@ int rotation_tag_parse(const char *value, struct rotation_tag *out, struct strbu
 			}
 			memcpy(dst, field + 4, strlen(field + 4) + 1);
 		} else if (!strncmp(field, "run=", 4)) {
-			size_t j, rl = strlen(field + 4);
-			if (rl < 8 || rl > ROTATION_RUN_ID_MAX) {
+			if (!run_id_valid(field + 4)) {
 				strbuf_addf(err, "invalid run id in rotation tag field '%s'", field);
 				return -1;
 			}
-			for (j = 0; j < rl; j++)
-				if (!islower((unsigned char)field[4 + j]) &&
-				    !isdigit((unsigned char)field[4 + j])) {
-					strbuf_addf(err, "invalid run id in rotation tag field '%s'",
-						    field);
-					return -1;
-				}
-			memcpy(out->run, field + 4, rl + 1);
+			memcpy(out->run, field + 4, strlen(field + 4) + 1);
 		} else if (!strncmp(field, "t=", 2)) {
 			if (rotation_parse_compact_time(field + 2, &out->t) < 0) {
 				strbuf_addf(err, "invalid time in rotation tag field '%s'", field);
@@ -190,6 +194,67 @@ int rotation_tag_parse(const char *value, struct rotation_tag *out, struct strbu
 	}
 	if (out->stage != STAGE_INTENT && !out->new_key[0]) {
 		strbuf_addstr(err, "rotation tag lacks the new key");
+		return -1;
+	}
+	return 0;
+}
+
+void create_mark_format(struct strbuf *out, const struct create_mark *m)
+{
+	strbuf_addf(out, "v=1 run=%s t=", m->run);
+	rotation_format_compact_time(out, m->t);
+	strbuf_addf(out, " sink=%s", m->sink);
+}
+
+int create_mark_parse(const char *value, struct create_mark *out, struct strbuf *err)
+{
+	const char *p = value ? value : "";
+	int have_v = 0, have_t = 0;
+
+	memset(out, 0, sizeof(*out));
+	while (*p) {
+		char field[64];
+		const char *end;
+		size_t n, i;
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		end = strchr(p, ' ');
+		if (!end)
+			end = p + strlen(p);
+		n = (size_t)(end - p);
+		if (n >= sizeof(field)) {
+			strbuf_addf(err, "create mark field '%.20s...' is too long", p);
+			return -1;
+		}
+		memcpy(field, p, n);
+		field[n] = '\0';
+		p = end;
+		if (!strcmp(field, "v=1") && !have_v) {
+			have_v = 1;
+		} else if (!strncmp(field, "run=", 4) && !out->run[0] && run_id_valid(field + 4)) {
+			memcpy(out->run, field + 4, n - 4 + 1);
+		} else if (!strncmp(field, "t=", 2) && !have_t &&
+			   rotation_parse_compact_time(field + 2, &out->t) == 0) {
+			have_t = 1;
+		} else if (!strncmp(field, "sink=", 5) && !out->sink[0] &&
+			   n - 5 == CREATE_MARK_SINK_HEX) {
+			for (i = 5; i < n; i++)
+				if (!isdigit((unsigned char)field[i]) && (field[i] < 'a' || field[i] > 'f'))
+					break;
+			if (i < n) {
+				strbuf_addf(err, "invalid create mark field '%s'", field);
+				return -1;
+			}
+			memcpy(out->sink, field + 5, CREATE_MARK_SINK_HEX + 1);
+		} else {
+			strbuf_addf(err, "invalid create mark field '%s'", field);
+			return -1;
+		}
+	}
+	if (!have_v || !out->run[0] || !have_t || !out->sink[0]) {
+		strbuf_addstr(err, "create mark lacks v, run, t or sink");
 		return -1;
 	}
 	return 0;

@@ -55,6 +55,28 @@
  * ROTATION_DELIVER_BY (a minute is left for the delivery itself). */
 #define ROTATION_VERIFY_MAX (ROTATION_DELIVER_BY - 60)
 
+/*
+ * The create mark: before CreateAccessKey, create, rotate --self and revoke
+ * --replace tag the user CREATE_MARK_TAG = "v=1 run=ID t=TIME sink=HASH"
+ * (TIME in AWS's clock, compact as in the rotation tag; HASH the first
+ * CREATE_MARK_SINK_HEX hex digits of SHA-256 of the sink's target) and
+ * remove it once the secret is delivered or the key deleted. A mark older
+ * than ROTATION_LEASE belongs to a run that died between CreateAccessKey and
+ * delivery; only a run with the same sink may recover it.
+ */
+#define CREATE_MARK_TAG "iamkeys:create"
+#define CREATE_MARK_SINK_HEX 16
+
+struct create_mark {
+	char run[ROTATION_RUN_ID_MAX + 1];
+	time_t t;
+	char sink[CREATE_MARK_SINK_HEX + 1];
+};
+
+void create_mark_format(struct strbuf *out, const struct create_mark *m);
+/* 0, or -1 with a one-line message (every field required, none repeated, none unknown) */
+int create_mark_parse(const char *value, struct create_mark *out, struct strbuf *err);
+
 enum rotation_stage {
 	STAGE_IDLE = 0,
 	STAGE_INTENT,

@@ -11,6 +11,9 @@
 #include "core/timeutil.h"
 #include "engine/userstate.h"
 #include "sinks/sink.h"
+#include "core/rotation.h"
+#include "core/sigv4.h"
+#include "engine/runid.h"
 
 
 /* names */
@@ -504,22 +507,172 @@ static int in_list(const char *id, char **ids, size_t n)
 }
 
 /*
+ * The create mark (CREATE_MARK_TAG, core/rotation.h) of this run: written
+ * before CreateAccessKey, read back (the last writer goes on, alone),
+ * removed once the secret is delivered or the new key deleted. A mark
+ * left behind tells the next run that a key created after it may have a
+ * lost secret, and which sink to ask.
+ */
+struct create_mark_run {
+	struct create_mark m;
+	char *value;	 /* as written; NULL before */
+	double written_ms; /* aws_monotonic_ms() when written */
+};
+
+static void sink_hash(const struct sink *sink, char out[CREATE_MARK_SINK_HEX + 1])
+{
+	char hex[65];
+	sigv4_sha256_hex(sink->target, strlen(sink->target), hex);
+	memcpy(out, hex, CREATE_MARK_SINK_HEX);
+	out[CREATE_MARK_SINK_HEX] = '\0';
+}
+
+/* The user's create mark as it is now: 0 (*value owned, NULL = absent) or -1. */
+static int create_mark_read(struct action_ctx *a, const char *user, char **value,
+			    struct strbuf *err)
+{
+	struct user_state us = USER_STATE_INIT;
+	const char *v;
+	int rc = user_state_read(a->c, user, USER_STATE_TAGS, &us, err);
+
+	*value = NULL;
+	if (rc == 0 && (v = user_state_tag(&us, CREATE_MARK_TAG)) != NULL)
+		*value = xstrdup(v);
+	user_state_release(&us);
+	return rc < 0 ? -1 : 0;
+}
+
+/* 0 = written and read back as ours; 1 = another run's mark replaced it (msg); -1 = failed (msg) */
+static int create_mark_write(struct action_ctx *a, const char *user, const struct sink *sink,
+			     struct create_mark_run *cm, struct strbuf *msg)
+{
+	struct strbuf v = STRBUF_INIT, err = STRBUF_INIT;
+	struct iam_tag tag;
+	char *now = NULL;
+	int rc = -1;
+
+	if (run_id_make(cm->m.run, &err) < 0) {
+		strbuf_addf(msg, "%s: no key created", err.buf);
+		goto out;
+	}
+	cm->m.t = aws_client_now(a->c);
+	sink_hash(sink, cm->m.sink);
+	create_mark_format(&v, &cm->m);
+	tag.key = (char *)CREATE_MARK_TAG;
+	tag.value = v.buf;
+	if (iam_tag_user(a->c, user, &tag, 1, &err) < 0) {
+		strbuf_addf(msg, "cannot write the create mark %s: %s", CREATE_MARK_TAG, err.buf);
+		goto out;
+	}
+	cm->value = strbuf_detach(&v, NULL);
+	cm->written_ms = aws_monotonic_ms();
+	if (create_mark_read(a, user, &now, &err) < 0) {
+		strbuf_addf(msg, "wrote the create mark but cannot read it back (%s): no key "
+				 "created; the next create removes the mark",
+			    err.buf);
+		goto out;
+	}
+	if (!now || strcmp(now, cm->value)) {
+		strbuf_addf(msg, "another run is creating a key for %s (its create mark '%s' "
+				 "replaced this run's): no key created",
+			    user, now ? now : "absent");
+		free(cm->value);
+		cm->value = NULL; /* not ours to remove */
+		rc = 1;
+		goto out;
+	}
+	rc = 0;
+out:
+	free(now);
+	strbuf_release(&v);
+	strbuf_release(&err);
+	return rc;
+}
+
+/* Removes this run's mark if it is still this run's. 0, or -1 with why in err. */
+static int create_mark_drop(struct action_ctx *a, const char *user, struct create_mark_run *cm,
+			    struct strbuf *err)
+{
+	static const char *const keys[] = { CREATE_MARK_TAG };
+	char *now = NULL;
+	int rc = 0;
+
+	if (!cm->value)
+		return 0;
+	if (create_mark_read(a, user, &now, err) < 0)
+		return -1;
+	if (now && !strcmp(now, cm->value))
+		rc = iam_untag_user(a->c, user, keys, 1, err);
+	free(now);
+	if (rc == 0) {
+		free(cm->value);
+		cm->value = NULL;
+	}
+	return rc;
+}
+
+static void create_mark_run_release(struct create_mark_run *cm)
+{
+	free(cm->value);
+	cm->value = NULL;
+}
+
+/*
+ * The new key new_id (this run's, by id) was not delivered: delete it, then
+ * remove the mark; when the delete fails the mark stays, and the next
+ * create deletes the key (its sink does not hold it).
+ */
+static void undo_create(struct action_ctx *a, const char *user, const char *new_id,
+			struct create_mark_run *cm, struct strbuf *msg)
+{
+	struct strbuf err = STRBUF_INIT;
+
+	if (iam_delete_access_key(a->c, user, new_id, &err) < 0) {
+		strbuf_addf(msg, "; the new key %s could not be deleted (%s): delete it with "
+				 "'iamkeys delete --user %s --key %s --force'",
+			    new_id, err.buf, user, new_id);
+		goto out;
+	}
+	strbuf_addf(msg, "; deleted the new key %s (its secret was not delivered)", new_id);
+	strbuf_reset(&err);
+	if (create_mark_drop(a, user, cm, &err) < 0)
+		strbuf_addf(msg, "; the create mark stays (%s)", err.buf);
+out:
+	strbuf_release(&err);
+}
+
+/*
  * After CreateAccessKey ended with OutcomeUnknown: list the user's keys,
- * delete any that was not there before (its secret is lost). Appends what
+ * delete any that was not there before (its secret is lost) while this
+ * run's create mark is still on the user (else another run may have made
+ * the key: nothing is deleted). 0 when the user's keys are known again, -1
+ * when not (the mark stays for the next run's recovery). Appends what
  * happened to msg.
  */
-static void clean_up_unknown_create(struct action_ctx *a, const char *user, char **before,
-				    size_t nbefore, struct strbuf *msg)
+static int clean_up_unknown_create(struct action_ctx *a, const char *user, char **before,
+				   size_t nbefore, const struct create_mark_run *cm,
+				   struct strbuf *msg)
 {
 	struct user_state us = USER_STATE_INIT;
 	struct strbuf err = STRBUF_INIT;
+	const char *mark;
 	size_t i, found = 0;
+	int ret = -1;
 
-	if (user_state_read(a->c, user, USER_STATE_KEYS, &us, &err) < 0) {
-		strbuf_addf(msg, "; cannot list the keys of %s to find out (%s): check them "
-				 "with 'iamkeys audit --source api --user %s --all' and delete any "
-				 "new key",
-			    user, err.buf, user);
+	if (user_state_read(a->c, user, USER_STATE_KEYS | (cm->value ? USER_STATE_TAGS : 0), &us,
+			    &err) < 0) {
+		strbuf_addf(msg, "; cannot list the keys of %s to find out (%s): check them with "
+				 "'iamkeys audit --source api --user %s --all'%s",
+			    user, err.buf, user,
+			    cm->value ? "; the create mark stays, and the next create deletes a key "
+					"whose secret is lost" : " and delete any new key");
+		goto out;
+	}
+	mark = user_state_tag(&us, CREATE_MARK_TAG);
+	if (cm->value && (!mark || strcmp(mark, cm->value))) {
+		strbuf_addf(msg, "; another run is creating a key for %s: nothing deleted (check "
+				 "with 'iamkeys audit --source api --user %s --all')",
+			    user, user);
 		goto out;
 	}
 	for (i = 0; i < us.nkeys; i++) {
@@ -528,19 +681,129 @@ static void clean_up_unknown_create(struct action_ctx *a, const char *user, char
 			continue;
 		found++;
 		strbuf_reset(&err);
-		if (iam_delete_access_key(a->c, user, id, &err) < 0)
+		if (iam_delete_access_key(a->c, user, id, &err) < 0) {
 			strbuf_addf(msg, "; AWS did create %s, whose secret is lost, and it could "
-					 "not be deleted (%s): delete it with 'iamkeys delete --user "
-					 "%s --key %s --force'",
-				    id, err.buf, user, id);
-		else
-			strbuf_addf(msg, "; AWS did create %s, whose secret is lost: deleted it", id);
+					 "not be deleted (%s): the create mark stays, and the next "
+					 "create of %s deletes it",
+				    id, err.buf, user);
+			goto out;
+		}
+		strbuf_addf(msg, "; AWS did create %s, whose secret is lost: deleted it", id);
 	}
 	if (!found)
 		strbuf_addf(msg, "; no new key was created (the keys of %s are unchanged)", user);
+	ret = 0;
 out:
 	user_state_release(&us);
 	strbuf_release(&err);
+	return ret;
+}
+
+/*
+ * A create mark found on user (us holds its keys and tags). A mark younger
+ * than ROTATION_LEASE (AWS time) is a live run's: blocked. An older one was
+ * left by a run that died between CreateAccessKey and delivery (or before
+ * removing the mark): the sink of that run, which must be this run's sink,
+ * says which key it holds; a key created after the mark that it holds was
+ * delivered and is kept, one it does not hold has a lost secret and is
+ * deleted (planned, in a dry run: dropped from us), and when the sink cannot
+ * tell, nothing is deleted and the user is blocked. 1 = blocked (msg), -1 =
+ * failed (msg), 0 = recovered (with --apply: keys deleted, mark removed, us
+ * read again; msg says what was done).
+ */
+static int create_mark_recover(struct action_ctx *a, const char *user, struct sink *sink,
+			       struct user_state *us, struct strbuf *msg)
+{
+	static const char *const keys[] = { CREATE_MARK_TAG };
+	struct strbuf why = STRBUF_INIT, err = STRBUF_INIT;
+	char *mark = xstrdup(user_state_tag(us, CREATE_MARK_TAG));
+	char hash[CREATE_MARK_SINK_HEX + 1];
+	struct create_mark m;
+	char *held = NULL;
+	size_t i;
+	int rc = 1, pf;
+
+	if (create_mark_parse(mark, &m, &why) < 0) {
+		strbuf_addf(msg, "tag %s='%s' does not parse (%s): remove it once no create runs "
+				 "(aws iam untag-user --user-name %s --tag-keys %s)",
+			    CREATE_MARK_TAG, mark, why.buf, user, CREATE_MARK_TAG);
+		goto out;
+	}
+	if ((long long)aws_client_now(a->c) < (long long)m.t + ROTATION_LEASE) {
+		strbuf_addf(msg, "another run is creating a key for %s since ", user);
+		add_date(msg, m.t);
+		strbuf_addstr(msg, "; if it died, the next create recovers after ");
+		add_date(msg, m.t + ROTATION_LEASE);
+		goto out;
+	}
+	sink_hash(sink, hash);
+	if (strcmp(hash, m.sink)) {
+		strbuf_addf(msg, "a create of %s to another target died on ", user);
+		add_date(msg, m.t);
+		strbuf_addstr(msg, ": run it again with that --to to recover (only its sink can "
+				   "tell whether it holds a key created since)");
+		goto out;
+	}
+	/* the sink can tell when it names the key it holds, or holds none (and would take one) */
+	pf = sink_preflight(sink, &held, &why);
+	if ((!held && pf != 0) || !strcmp(sink->vt->scheme, "exec") || !strcmp(sink->target, "-")) {
+		for (i = 0; i < us->nkeys; i++)
+			if (us->keys[i].created >= m.t)
+				break;
+		if (i < us->nkeys) {
+			strbuf_addf(msg, "key %s was created by a create of %s that died on ",
+				    us->keys[i].id, user);
+			add_date(msg, m.t);
+			strbuf_addf(msg, ", and %s cannot tell whether it holds it%s%s%s: nothing "
+					 "deleted; if it does not, delete the key (iamkeys delete "
+					 "--user %s --key %s --force) and remove the mark (aws iam "
+					 "untag-user --user-name %s --tag-keys %s)",
+				    sink->target, why.len ? " (" : "", why.buf, why.len ? ")" : "",
+				    user, us->keys[i].id, user, CREATE_MARK_TAG);
+			goto out;
+		}
+	}
+	for (i = 0; i < us->nkeys;) {
+		const struct user_key *k = &us->keys[i];
+		if (k->created < m.t || (held && !strcmp(held, k->id))) {
+			i++;
+			continue;
+		}
+		if (!a->o.apply) {
+			strbuf_addf(msg, "would delete %s (created by a create that died before "
+					 "delivering it: its secret is lost); ",
+				    k->id);
+			user_state_remove_key(us, i);
+			continue;
+		}
+		strbuf_reset(&err);
+		if (iam_delete_access_key(a->c, user, k->id, &err) < 0) {
+			strbuf_addf(msg, "cannot delete %s, created by a create that died before "
+					 "delivering it (%s)",
+				    k->id, err.buf);
+			rc = -1;
+			goto out;
+		}
+		strbuf_addf(msg, "deleted %s (created by a create that died before delivering "
+				 "it: its secret is lost); ",
+			    k->id);
+		i++;
+	}
+	rc = 0;
+	if (!a->o.apply)
+		goto out;
+	strbuf_reset(&err);
+	if (iam_untag_user(a->c, user, keys, 1, &err) < 0 ||
+	    user_state_read(a->c, user, USER_STATE_KEYS | USER_STATE_TAGS, us, &err) < 0) {
+		strbuf_addbuf(msg, &err);
+		rc = -1;
+	}
+out:
+	free(mark);
+	free(held);
+	strbuf_release(&why);
+	strbuf_release(&err);
+	return rc;
 }
 
 /* "AKIA... (Active, created 2026-01-01)" for each key, oldest first, comma-separated. */
@@ -608,14 +871,25 @@ enum action_result action_create_key_secret(struct action_ctx *a, const char *us
 	struct strbuf err = STRBUF_INIT, msg = STRBUF_INIT;
 	char **before = NULL;
 	char *held = NULL;
+	struct create_mark_run cm = { 0 };
 	size_t i, nbefore = 0;
 	int count = 0, pf;
 	enum action_result res = ACTION_FAILED;
 
 	memset(out, 0, sizeof(*out));
-	if (user_state_read(a->c, user, USER_STATE_KEYS, &us, &err) < 0) {
+	if (user_state_read(a->c, user,
+			    USER_STATE_KEYS | (co->own_intent_record ? 0 : USER_STATE_TAGS), &us,
+			    &err) < 0) {
 		action_record_add(a, KEY_CREATE, ACTION_FAILED, user, NULL, err.buf);
 		goto out;
+	}
+	if (user_state_tag(&us, CREATE_MARK_TAG)) {
+		int rc = create_mark_recover(a, user, sink, &us, &msg);
+		if (rc) {
+			res = rc > 0 ? ACTION_BLOCKED : ACTION_FAILED;
+			action_record_add(a, KEY_CREATE, res, user, NULL, msg.buf);
+			goto out;
+		}
 	}
 	before = xcalloc(us.nkeys + 1, sizeof(*before));
 	for (i = 0; i < us.nkeys; i++) {
@@ -672,11 +946,35 @@ enum action_result action_create_key_secret(struct action_ctx *a, const char *us
 		goto out;
 	}
 
+	switch (co->own_intent_record ? 0 : create_mark_write(a, user, sink, &cm, &msg)) {
+	case 0:
+		break;
+	case 1:
+		res = ACTION_BLOCKED;
+		action_record_add(a, KEY_CREATE, res, user, NULL, msg.buf);
+		goto out;
+	default:
+		action_record_add(a, KEY_CREATE, ACTION_FAILED, user, NULL, msg.buf);
+		goto out;
+	}
 	if (iam_create_access_key(a->c, user, &nk, &err) < 0) {
 		strbuf_addbuf(&msg, &err);
-		if (!strcmp(aws_client_last_error_code(a->c), AWS_OUTCOME_UNKNOWN))
-			clean_up_unknown_create(a, user, before, nbefore, &msg);
+		/* a key of unknown fate may exist: the mark stays until it is known */
+		if (strcmp(aws_client_last_error_code(a->c), AWS_OUTCOME_UNKNOWN) ||
+		    clean_up_unknown_create(a, user, before, nbefore, &cm, &msg) == 0) {
+			strbuf_reset(&err);
+			if (create_mark_drop(a, user, &cm, &err) < 0)
+				strbuf_addf(&msg, "; the create mark stays (%s)", err.buf);
+		}
 		action_record_add(a, KEY_CREATE, ACTION_FAILED, user, NULL, msg.buf);
+		goto out;
+	}
+	if (cm.value && aws_monotonic_ms() - cm.written_ms > ROTATION_DELIVER_BY * 1000.0) {
+		strbuf_addf(&msg, "created %s but more than %ds passed since the create mark: not "
+				  "delivered",
+			    nk.access_key_id, ROTATION_DELIVER_BY);
+		undo_create(a, user, nk.access_key_id, &cm, &msg);
+		action_record_add(a, KEY_CREATE, ACTION_FAILED, user, nk.access_key_id, msg.buf);
 		goto out;
 	}
 	{
@@ -687,29 +985,30 @@ enum action_result action_create_key_secret(struct action_ctx *a, const char *us
 		s.create_date = nk.create_date;
 		s.account_id = a->self.account;
 		if (sink_deliver(sink, &s, &err) < 0) {
-			struct strbuf derr = STRBUF_INIT;
 			strbuf_addf(&msg, "delivery failed: %s", err.buf);
-			if (iam_delete_access_key(a->c, user, nk.access_key_id, &derr) < 0)
-				strbuf_addf(&msg, "; the new key %s could not be deleted (%s): "
-						  "delete it with 'iamkeys delete --user %s --key %s "
-						  "--force'",
-					    nk.access_key_id, derr.buf, user, nk.access_key_id);
-			else
-				strbuf_addf(&msg, "; deleted the new key %s (its secret was not "
-						  "delivered)",
-					    nk.access_key_id);
-			strbuf_release(&derr);
+			undo_create(a, user, nk.access_key_id, &cm, &msg);
 			action_record_add(a, KEY_CREATE, ACTION_FAILED, user, nk.access_key_id,
 					  msg.buf);
 			goto out;
 		}
 	}
+	aws_test_crash_at("create-after-deliver");
 	strbuf_addf(&msg, "secret delivered to %s", sink->target);
+	strbuf_reset(&err);
+	if (create_mark_drop(a, user, &cm, &err) < 0) {
+		/* the key is delivered and kept; a mark left here blocks the next create */
+		strbuf_addf(&msg, ", but the create mark %s could not be removed (%s): the next "
+				  "create of %s waits for it, then asks %s and keeps %s",
+			    CREATE_MARK_TAG, err.buf, user, sink->target, nk.access_key_id);
+		action_record_add(a, KEY_CREATE, ACTION_FAILED, user, nk.access_key_id, msg.buf);
+		goto out;
+	}
 	res = ACTION_DONE;
 	action_record_add(a, KEY_CREATE, res, user, nk.access_key_id, msg.buf);
 	*out = nk; /* moved: the caller wipes the secret */
 	memset(&nk, 0, sizeof(nk));
 out:
+	create_mark_run_release(&cm);
 	free(before);
 	free(held);
 	iam_access_key_release(&nk);

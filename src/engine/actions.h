@@ -163,18 +163,28 @@ struct create_options {
 	/* The sink already holds an Active key of the user younger than this:
 	 * nothing to do. 0 = always create. */
 	long long max_age;
+	/* The caller records its intent itself and deletes what an interrupted
+	 * run of it created (revoke's tag): no create mark is written. */
+	int own_intent_record;
 };
 
 /*
  * Creates a key for user and delivers it to sink:
- *   1. ListAccessKeys: a user with 2 keys is refused (blocked, listing them);
+ *   0. ListAccessKeys and ListUserTags: a create mark (CREATE_MARK_TAG) left
+ *      by a create that died is recovered first (create_mark_recover), a
+ *      live run's blocks the user;
  *   2. sink_preflight: the sink already holds a current key of the user
  *      (Active, younger than max_age): nothing to do; a sink that would
  *      refuse the delivery (file exists): blocked;
  *   3. without --apply: planned;
- *   4. CreateAccessKey. OutcomeUnknown: ListAccessKeys again, delete any
+ *   4. TagUser: the create mark of this run, read back (ListUserTags): a
+ *      mark of another run there instead blocks the user;
+ *   5. CreateAccessKey. OutcomeUnknown: ListAccessKeys again, delete any
  *      key that was not there before (its secret is lost), failed;
- *   5. sink_deliver. Failure: DeleteAccessKey of the new key, failed.
+ *   6. sink_deliver (within ROTATION_DELIVER_BY of the mark). Failure:
+ *      DeleteAccessKey of the new key, failed;
+ *   7. UntagUser of the mark if it is still this run's (ListUserTags first);
+ *      when it cannot be removed the key is kept, the result is failed.
  * Records the outcome and returns it; *new_key_id (may be NULL) gets the
  * new key's id when done (caller frees).
  */

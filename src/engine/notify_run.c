@@ -22,16 +22,6 @@ static void add_error(struct notify_run_result *res, const char *user, const cha
 	strbuf_addf(&res->errors, "notify %s: %s", user, msg);
 }
 
-static const char *tag_get(const struct user_state *st, const char *key)
-{
-	size_t i;
-
-	for (i = 0; i < st->ntags; i++)
-		if (!strcmp(st->tags[i].key, key))
-			return st->tags[i].value;
-	return NULL;
-}
-
 /* The reason of the first failed or refused step, else the user's reason. */
 static const char *failure_reason(const struct rotate_user *ru)
 {
@@ -67,9 +57,9 @@ static int notify_user(struct aws_client *c, const struct notify_run_options *o,
 		ret = -1;
 		goto out;
 	}
-	owner = tag_get(&us, o->owner_tag ? o->owner_tag : NOTIFY_OWNER_TAG_DEFAULT);
-	have_rec = !notify_record_parse(tag_get(&us, NOTIFY_TAG), &rec);
-	joined = rotation_tag_join(us.rotation_value, tag_get(&us, ROTATION_NEW_TAG));
+	owner = user_state_tag(&us, o->owner_tag ? o->owner_tag : NOTIFY_OWNER_TAG_DEFAULT);
+	have_rec = !notify_record_parse(user_state_tag(&us, NOTIFY_TAG), &rec);
+	joined = rotation_tag_join(us.rotation_value, user_state_tag(&us, ROTATION_NEW_TAG));
 	strbuf_reset(&err);
 	if (joined && !rotation_tag_parse(joined, &rt, &err) && rt.stage != STAGE_IDLE) {
 		st.rotating = 1;

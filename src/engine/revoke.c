@@ -288,7 +288,7 @@ static int step_replace(struct run *x)
 	struct aws_client *c = a->c;
 	struct strbuf msg = STRBUF_INIT, err = STRBUF_INIT;
 	struct iam_access_key nk = { 0 };
-	struct create_options co;
+	struct create_options co = { 0 };
 	enum action_result res;
 	const struct action_record *rec;
 	int ret = 0;
@@ -304,6 +304,7 @@ static int step_replace(struct run *x)
 	}
 	/* the sink holding an Active key made since the response began: replaced */
 	co.max_age = (long long)aws_client_now(c) - (long long)x->tag.started + 1;
+	co.own_intent_record = 1; /* the revoked tag, and delete_orphans above */
 	res = action_create_key_secret(a, x->o->user, x->o->sink, &co, &nk);
 	rec = a->nrecs ? &a->recs[a->nrecs - 1] : NULL;
 	strbuf_addstr(&msg, rec && rec->reason ? rec->reason : "");

@@ -16,13 +16,13 @@
 #include "core/compat.h"
 #include "engine/rotate.h"
 #include "engine/userstate.h"
+#include "engine/runid.h"
 #include "engine/trace.h"
 #include "aws/cloudtrail.h"
 #include "aws/client.h"
 #include "aws/iam.h"
 #include "core/timeutil.h"
 #include "sinks/sink.h"
-#include <openssl/rand.h>
 #include <signal.h>
 
 /* The live state of one user. */
@@ -256,20 +256,6 @@ static int live_tag(struct aws_client *c, const char *user, char **out, struct s
 	return 0;
 }
 
-/* A random run id: 12 characters of [a-z0-9] (RAND_bytes). */
-static void make_run_id(char out[ROTATION_RUN_ID_MAX + 1])
-{
-	static const char digits[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-	unsigned char b[12];
-	size_t i;
-	if (RAND_bytes(b, sizeof(b)) != 1)
-		for (i = 0; i < sizeof(b); i++) /* never reached in practice; still unique enough */
-			b[i] = (unsigned char)(rand() ^ (int)getpid() ^ (int)time(NULL));
-	for (i = 0; i < sizeof(b); i++)
-		out[i] = digits[b[i] % 36];
-	out[sizeof(b)] = '\0';
-}
-
 /*
  * After a failed create/verify/deliver: delete the key this run created
  * (new_id, NULL when none is known), never another (it may be another
@@ -368,25 +354,6 @@ int rotate_verify_key(struct aws_client *c, const char *user, const struct aws_c
 		aws_client_waiting(c, NULL, 0); /* the wait is over */
 	strbuf_release(&label);
 	return rc;
-}
-
-/*
- * Test-only: IAMKEYS_TEST_CRASH_AT=after-deliver makes the process SIGKILL
- * itself right after the first delivery, before "delivered" is recorded
- * (as IAMKEYS_TEST_CRASH_AFTER does after a mutating call).
- */
-/* A test build's crash point (IAMKEYS_TEST_CRASH_AT); nothing in make release. */
-static void test_crash_at(const char *point)
-{
-#ifdef IAMKEYS_TESTING
-	const char *v = getenv("IAMKEYS_TEST_CRASH_AT");
-	if (v && !strcmp(v, point)) {
-		fflush(stdout);
-		raise(SIGKILL);
-	}
-#else
-	(void)point;
-#endif
 }
 
 struct exec_ctx {
@@ -562,7 +529,7 @@ clean_up_after_intent(c, u->name, nk.access_key_id, intent_value, 0, &st->detail
 clean_up_after_intent(c, u->name, nk.access_key_id, intent_value, 0, &st->detail);
 		goto out;
 	}
-	test_crash_at("after-deliver");
+	aws_test_crash_at("after-deliver");
 	delivered = *intent;
 	delivered.stage = STAGE_DELIVERED;
 	if (strlen(nk.access_key_id) >= sizeof(delivered.new_key)) {
@@ -1307,6 +1274,16 @@ static int rotate_one(const struct exec_ctx *x, const char *name, const char *pa
 		strbuf_release(&sink_why);
 		take_plan(ru, &plan);
 	}
+	/* a create (create, rotate --self, revoke --replace) of this user is under way or died */
+	for (i = 0; i < u.tags.ntags; i++)
+		if (!strcmp(u.tags.tags[i].key, CREATE_MARK_TAG) && ru->outcome == ROT_ACT) {
+			strbuf_reset(&why);
+			strbuf_addf(&why, "a create of a key for %s is under way or died (tag %s='%s'): "
+					  "run that create again to finish it, then rotate",
+				    name, CREATE_MARK_TAG, u.tags.tags[i].value);
+			block_user(ru, why.buf);
+			goto checked;
+		}
 	/* the key this command runs with is never deactivated or deleted here */
 	for (i = 0; x->caller_key && i < ru->nsteps; i++)
 		if ((ru->steps[i].a.kind == ROT_CREATE || ru->steps[i].a.kind == ROT_DEACTIVATE ||
@@ -1396,7 +1373,8 @@ static int setup_ctx(struct aws_client *c, struct exec_ctx *x, struct rotate_rep
 	x->c = c;
 	x->account = id->account;
 	x->caller_key = mine->access_key_id;
-	make_run_id(x->run_id);
+	if (run_id_make(x->run_id, err) < 0)
+		return -1;
 	x->caller_user = id->arn ? strrchr(id->arn, '/') : NULL;
 	if (x->caller_user)
 		x->caller_user++;

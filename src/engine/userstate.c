@@ -234,3 +234,20 @@ void user_state_keys_summary(struct strbuf *out, const struct user_state *st)
 		strbuf_addf(out, "%s%s:%s", i ? "," : "", st->keys[i].id,
 			    st->keys[i].active ? "Active" : "Inactive");
 }
+
+const char *user_state_tag(const struct user_state *st, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < st->ntags; i++)
+		if (st->tags[i].key && !strcmp(st->tags[i].key, key))
+			return st->tags[i].value ? st->tags[i].value : "";
+	return NULL;
+}
+
+void user_state_remove_key(struct user_state *st, size_t i)
+{
+	key_release(&st->keys[i]);
+	memmove(&st->keys[i], &st->keys[i + 1], (st->nkeys - i - 1) * sizeof(st->keys[0]));
+	st->nkeys--;
+}

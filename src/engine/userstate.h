@@ -84,6 +84,10 @@ int user_state_read_last_used(struct aws_client *c, struct user_state *st, size_
 			      struct strbuf *err);
 void user_state_release(struct user_state *st);
 
+/* The value of the tag key ("" when it has none), or NULL when absent (or tags not read). */
+const char *user_state_tag(const struct user_state *st, const char *key);
+/* Drops st->keys[i] from st (a key planned to be deleted, in a dry run). */
+void user_state_remove_key(struct user_state *st, size_t i);
 /* The key with this id, or NULL. */
 const struct user_key *user_state_find_key(const struct user_state *st, const char *id);
 /* "AKIA..:Active,AKIA..:Inactive" in the order read. */

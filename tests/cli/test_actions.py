@@ -8,7 +8,7 @@ import os
 import stat
 import tempfile
 
-from tests.cli.common import CliTestCase, run
+from tests.cli.common import CliTestCase, run, tag_of
 from tests.emulator import fixtures
 from tests.emulator.fixtures import key
 from tests.emulator.harness import EmulatorTestCase
@@ -86,6 +86,14 @@ class ActionsBase(CliTestCase, EmulatorTestCase):
             for u in a["users"]:
                 if u["name"] == name:
                     return {k["id"]: k["status"] for k in u["keys"]}
+        raise KeyError(name)
+
+    def live_user(self, name):
+        """The emulator's state dump of a user."""
+        for a in self.emu.state()["accounts"]:
+            for u in a["users"]:
+                if u["name"] == name:
+                    return u
         raise KeyError(name)
 
     def last_used(self, name, kid):
@@ -508,8 +516,10 @@ class CreateTest(ActionsBase):
         self.assertIn("plan only", res.err)
         self.assertNoMutation()
         self.assertFalse(os.path.exists(os.path.join(self.tmp, "grace.json")))
+        # ListUserTags: is a create mark of a run that died there to recover?
         self.assertEqual(self.emu.counters(), {"sts:GetCallerIdentity": 1,
-                                               "iam:ListAccessKeys": 1})
+                                               "iam:ListAccessKeys": 1,
+                                               "iam:ListUserTags": 1})
 
     def test_file_sink_read_back_and_rerun(self):
         before = self.keys("grace")
@@ -578,7 +588,8 @@ class CreateTest(ActionsBase):
                          % (KID("ivan/2"), KID("ivan/1"), KID("ivan/2")))
         self.assertNoMutation()
         self.assertEqual(self.emu.counters(), {"sts:GetCallerIdentity": 1,
-                                               "iam:ListAccessKeys": 1})
+                                               "iam:ListAccessKeys": 1,
+                                               "iam:ListUserTags": 1})
 
     def test_profile_sink_keeps_the_file_and_awscli_reads_it(self):
         path = os.path.join(self.tmp, "credentials")
@@ -792,7 +803,11 @@ class CreateFailureTest(ActionsBase):
         self.assertEqual(self.all_keys(), before)
         calls = [c["action"] for c in self.emu.calls()]
         self.assertEqual(calls.count("CreateAccessKey"), 1)  # never re-sent
-        self.assertEqual(calls[-3:], ["CreateAccessKey", "ListAccessKeys", "DeleteAccessKey"])
+        # the mark is read back before the key, and removed once the lost key is gone
+        self.assertEqual(calls[-8:], ["TagUser", "ListUserTags", "CreateAccessKey",
+                                      "ListAccessKeys", "ListUserTags", "DeleteAccessKey",
+                                      "ListUserTags", "UntagUser"])
+        self.assertIsNone(tag_of(self.live_user("grace"), "iamkeys:create"))
         self.assertFalse(os.path.exists(os.path.join(self.tmp, "g.json")))
 
     def test_outcome_unknown_reset_after_the_key_was_made(self):

@@ -331,7 +331,8 @@ class Output(CliTestCase):
             "Version": "2012-10-17",
             "Statement": [
                 {"Effect": "Allow",
-                 "Action": ["iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys"],
+                 "Action": ["iam:CreateAccessKey", "iam:DeleteAccessKey", "iam:ListAccessKeys",
+                            "iam:ListUserTags", "iam:TagUser", "iam:UntagUser"],
                  "Resource": "arn:aws:iam::*:user/*"},
                 {"Effect": "Allow",
                  "Action": ["secretsmanager:CreateSecret", "secretsmanager:GetSecretValue",

@@ -461,6 +461,49 @@ static int iam_tag_charset(const char *s)
 	return 1;
 }
 
+/* The create mark: formats within IAM's tag rules, parses back, refuses anything else. */
+static void test_create_mark(void **state)
+{
+	static const char *const bad[] = {
+		"", "v=1", "v=2 run=abcdefgh1234 t=20261203T130000Z sink=0123456789abcdef",
+		"v=1 run=ABCDEFGH1234 t=20261203T130000Z sink=0123456789abcdef",
+		"v=1 run=short t=20261203T130000Z sink=0123456789abcdef",
+		"v=1 run=abcdefgh1234 t=20261303T130000Z sink=0123456789abcdef",
+		"v=1 run=abcdefgh1234 t=20261203T130000Z sink=0123456789ABCDEF",
+		"v=1 run=abcdefgh1234 t=20261203T130000Z sink=0123456789abcde",
+		"v=1 run=abcdefgh1234 t=20261203T130000Z",
+		"v=1 run=abcdefgh1234 t=20261203T130000Z sink=0123456789abcdef x=1",
+		"v=1 v=1 run=abcdefgh1234 t=20261203T130000Z sink=0123456789abcdef",
+		"v=1 run=abcdefgh1234 run=abcdefgh1235 t=20261203T130000Z sink=0123456789abcdef",
+		"run=zz t=yesterday",
+	};
+	struct create_mark m, back;
+	struct strbuf sb = STRBUF_INIT, err = STRBUF_INIT;
+	size_t i;
+	(void)state;
+
+	memset(&m, 0, sizeof(m));
+	memcpy(m.run, "abcdefghijklmnop", ROTATION_RUN_ID_MAX + 1); /* the longest */
+	m.t = 4102444799; /* 2099-12-31T23:59:59Z */
+	memcpy(m.sink, "0123456789abcdef", CREATE_MARK_SINK_HEX + 1);
+	create_mark_format(&sb, &m);
+	assert_string_equal(sb.buf, "v=1 run=abcdefghijklmnop t=20991231T235959Z sink=0123456789abcdef");
+	assert_true(sb.len <= 256);
+	assert_true(iam_tag_charset(sb.buf));
+	assert_int_equal(create_mark_parse(sb.buf, &back, &err), 0);
+	assert_string_equal(back.run, m.run);
+	assert_int_equal(back.t, m.t);
+	assert_string_equal(back.sink, m.sink);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		strbuf_reset(&err);
+		assert_int_equal(create_mark_parse(bad[i], &back, &err), -1);
+		assert_true(err.len > 0);
+		assert_null(strchr(err.buf, '\n'));
+	}
+	strbuf_release(&sb);
+	strbuf_release(&err);
+}
+
 /* Every value we can write, with 128-character key ids and the longest run id and stage,
  * splits into two tag values of at most 256 IAM characters and joins back unchanged. */
 static void test_tag_pair_fits_max_ids(void **state)
@@ -588,6 +631,7 @@ int main(void)
 		cmocka_unit_test(test_tag_roundtrip_and_charset),
 		cmocka_unit_test(test_tag_pair_fits_max_ids),
 		cmocka_unit_test(test_intent_lease),
+		cmocka_unit_test(test_create_mark),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

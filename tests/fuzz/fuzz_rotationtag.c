@@ -1,0 +1,42 @@
+/*
+ * libFuzzer target for rotation_tag_parse and create_mark_parse (the input
+ * as a NUL-terminated string): a value that parses formats back to one
+ * that parses to the same record, within IAM's 256 characters; a value
+ * that does not gets a one-line message.
+ */
+#include "core/compat.h"
+#include "core/rotation.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *s = xmemdupz((const char *)data, size);
+	struct strbuf err = STRBUF_INIT, fmt = STRBUF_INIT;
+	struct rotation_tag t, u;
+	struct create_mark m, n;
+
+	if (rotation_tag_parse(s, &t, &err) == 0) {
+		rotation_tag_format(&fmt, &t);
+		if (rotation_tag_parse(fmt.buf, &u, &err) < 0 || t.stage != u.stage ||
+		    t.t != u.t || strcmp(t.old_key, u.old_key) || strcmp(t.new_key, u.new_key) ||
+		    strcmp(t.run, u.run))
+			abort();
+	} else if (!err.len || strchr(err.buf, '\n')) {
+		abort();
+	}
+	strbuf_reset(&err);
+	strbuf_reset(&fmt);
+	if (create_mark_parse(s, &m, &err) == 0) {
+		create_mark_format(&fmt, &m);
+		if (fmt.len > 256 || create_mark_parse(fmt.buf, &n, &err) < 0 ||
+		    strcmp(m.run, n.run) || m.t != n.t || strcmp(m.sink, n.sink))
+			abort();
+	} else if (!err.len || strchr(err.buf, '\n')) {
+		abort();
+	}
+	strbuf_release(&err);
+	strbuf_release(&fmt);
+	free(s);
+	return 0;
+}
