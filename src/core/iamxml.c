@@ -213,6 +213,30 @@ static int read_mem_input(void *ctx, char *buf, int len)
  * element (sink may be NULL) is not in the tree, and only the HTTP body
  * limit bounds it.
  */
+/* The libxml2 error handlers in force, put back once a parse is done. */
+struct saved_handlers {
+	xmlStructuredErrorFunc serror;
+	void *serror_ctx;
+	xmlGenericErrorFunc error;
+	void *error_ctx;
+};
+
+static void handlers_save(struct saved_handlers *h, void *ctx, xmlStructuredErrorFunc on_error)
+{
+	h->serror = xmlStructuredError;
+	h->serror_ctx = xmlStructuredErrorContext;
+	h->error = xmlGenericError;
+	h->error_ctx = xmlGenericErrorContext;
+	xmlSetStructuredErrorFunc(ctx, on_error);
+	xmlSetGenericErrorFunc(NULL, ignore_generic_error);
+}
+
+static void handlers_restore(const struct saved_handlers *h)
+{
+	xmlSetStructuredErrorFunc(h->serror_ctx, h->serror);
+	xmlSetGenericErrorFunc(h->error_ctx, h->error);
+}
+
 static xmlDocPtr parse_xml_with(const char *xml, size_t len, struct text_sink *sink,
 				struct strbuf *err)
 {
@@ -221,9 +245,7 @@ static xmlDocPtr parse_xml_with(const char *xml, size_t len, struct text_sink *s
 	xmlParserCtxtPtr ctxt;
 	xmlDocPtr doc = NULL;
 	int wellformed;
-	xmlStructuredErrorFunc saved_serror;
-	xmlGenericErrorFunc saved_error;
-	void *saved_serror_ctx, *saved_error_ctx;
+	struct saved_handlers saved;
 
 	if (!xml || !len) {
 		fail(err, "empty XML response");
@@ -275,15 +297,9 @@ static xmlDocPtr parse_xml_with(const char *xml, size_t len, struct text_sink *s
 	 * context and would go to the process-wide channels, i.e. stderr. These
 	 * are per-thread in libxml2; point them at us for the parse only.
 	 */
-	saved_serror = xmlStructuredError;
-	saved_serror_ctx = xmlStructuredErrorContext;
-	saved_error = xmlGenericError;
-	saved_error_ctx = xmlGenericErrorContext;
-	xmlSetStructuredErrorFunc(ctxt, on_xml_error);
-	xmlSetGenericErrorFunc(NULL, ignore_generic_error);
+	handlers_save(&saved, ctxt, on_xml_error);
 	xmlParseDocument(ctxt);
-	xmlSetStructuredErrorFunc(saved_serror_ctx, saved_serror);
-	xmlSetGenericErrorFunc(saved_error_ctx, saved_error);
+	handlers_restore(&saved);
 	wellformed = ctxt->wellFormed && ctxt->nsWellFormed;
 	doc = ctxt->myDoc;
 	ctxt->myDoc = NULL;
@@ -1396,20 +1412,136 @@ static int parse_user_detail(const char *op, xmlNodePtr m, struct iam_user_detai
  * parse_paging does; ResponseMetadata/RequestId goes to *request_id (may
  * be NULL); everything else is skipped unread. 0 / -1 with err.
  */
+/* Where stream_list is in the document, and what it has seen. */
+struct list_reader {
+	const char *op, *list;
+	size_t oplen;
+	int (*on_member)(xmlNodePtr m, void *ctx, struct strbuf *err);
+	void *ctx;
+	char **marker, **request_id;
+	char *truncated;
+	int in_result, in_meta, in_list, seen_list, seen_root, seen_result;
+};
+
+enum reader_step { STEP_DESCEND, STEP_SKIP, STEP_FAIL, STEP_BROKEN };
+
+/* One element at depth of stream_list's document: what to do next. */
+static enum reader_step list_reader_element(struct list_reader *lr, xmlTextReaderPtr r, int depth,
+					    const char *name, struct strbuf *err)
+{
+	xmlNodePtr n;
+
+	if (depth <= 1)
+		lr->in_list = 0;
+	if (depth == 0) {
+		if (strncmp(name, lr->op, lr->oplen) || strcmp(name + lr->oplen, "Response")) {
+			fail(err, "%s response has no %sResult (root element is '", lr->op, lr->op);
+			add_printable(err, name, 64);
+			strbuf_addstr(err, "')");
+			return STEP_FAIL;
+		}
+		lr->seen_root = 1;
+		return STEP_DESCEND;
+	}
+	if (depth == 1) {
+		lr->in_result = !strncmp(name, lr->op, lr->oplen) && !strcmp(name + lr->oplen, "Result");
+		lr->in_meta = !strcmp(name, "ResponseMetadata");
+		if (lr->in_result && lr->seen_result)
+			return STEP_SKIP; /* only the first result counts, as child() takes the first */
+		lr->seen_result |= lr->in_result;
+		return STEP_DESCEND;
+	}
+	if (depth == 2 && lr->in_meta && lr->request_id && !strcmp(name, "RequestId")) {
+		n = xmlTextReaderExpand(r);
+		if (!n)
+			return STEP_BROKEN;
+		if (!*lr->request_id)
+			*lr->request_id = take_text(n, TEXT_TOKEN);
+		return STEP_SKIP;
+	}
+	if (depth == 2 && lr->in_result) {
+		lr->in_list = 0;
+		if (!strcmp(name, lr->list) && !lr->seen_list) {
+			lr->in_list = lr->seen_list = 1; /* the first list only, as path() */
+			return STEP_DESCEND;
+		}
+		if (!strcmp(name, "IsTruncated") || !strcmp(name, "Marker")) {
+			char **dst = name[0] == 'I' ? &lr->truncated : lr->marker;
+
+			n = xmlTextReaderExpand(r);
+			if (!n)
+				return STEP_BROKEN;
+			if (!*dst)
+				*dst = take_text(n, TEXT_TOKEN);
+		}
+		return STEP_SKIP;
+	}
+	if (depth == 3 && lr->in_list && !strcmp(name, "member")) {
+		n = xmlTextReaderExpand(r);
+		if (!n)
+			return STEP_BROKEN;
+		return lr->on_member(n, lr->ctx, err) ? STEP_FAIL : STEP_SKIP;
+	}
+	/* anything else below the result, or outside it: skip the subtree */
+	return STEP_SKIP;
+}
+
+/* After the last node: the paging fields checked as parse_paging does. 0 / -1 with err. */
+static int list_reader_finish(struct list_reader *lr, const struct parse_state *st, int ret,
+			      int *is_truncated, struct strbuf *err)
+{
+	const char *op = lr->op;
+
+	if (st->saw_doctype)
+		return fail(err, "refusing XML with a DOCTYPE declaration");
+	if (st->msg.len || ret != 0)
+		return fail(err, "%s", st->msg.len ? st->msg.buf : "malformed XML");
+	if (!lr->seen_root)
+		return fail(err, "XML response has no root element");
+	if (!lr->seen_result)
+		return fail(err, "%s response has no %sResult", op, op);
+	if (lr->truncated && strcasecmp(lr->truncated, "true") && strcasecmp(lr->truncated, "false"))
+		return fail(err, "%s response has an invalid IsTruncated value", op);
+	*is_truncated = lr->truncated && !strcasecmp(lr->truncated, "true");
+	if (!*is_truncated) {
+		free(*lr->marker);
+		*lr->marker = NULL;
+		return 0;
+	}
+	if (!*lr->marker || !**lr->marker) {
+		*is_truncated = 0;
+		return fail(err, "%s response is truncated but has no Marker", op);
+	}
+	return 0;
+}
+
+/*
+ * The reader stops at the first problem it meets and words XML errors
+ * vaguely ("Extra content" for a body cut in a member). On this rare path,
+ * parse the whole body as every other response is: if that fails, its
+ * message is the one to give.
+ */
+static void reword_stream_error(const char *xml, size_t len, struct strbuf *err)
+{
+	struct strbuf tree_err = STRBUF_INIT;
+	xmlDocPtr doc = parse_xml(xml, len, &tree_err);
+
+	if (doc)
+		xmlFreeDoc(doc);
+	else
+		fail(err, "%s", tree_err.buf);
+	strbuf_release(&tree_err);
+}
+
 static int stream_list(const char *op, const char *xml, size_t len, const char *list,
 		       int (*on_member)(xmlNodePtr m, void *ctx, struct strbuf *err), void *ctx,
 		       int *is_truncated, char **marker, char **request_id, struct strbuf *err)
 {
 	struct parse_state st = {STRBUF_INIT, 0};
+	struct list_reader lr = { 0 };
+	struct saved_handlers saved;
 	xmlTextReaderPtr r;
-	xmlStructuredErrorFunc saved_serror;
-	xmlGenericErrorFunc saved_error;
-	void *saved_serror_ctx, *saved_error_ctx;
-	int ret, in_result = 0, in_meta = 0, in_list = 0, seen_list = 0, seen_root = 0;
-	int seen_result = 0, rc = -1;
-	char *truncated = NULL;
-	char name_buf[96];
-	size_t oplen = strlen(op);
+	int ret, rc = -1;
 
 	*is_truncated = 0;
 	*marker = NULL;
@@ -1417,29 +1549,29 @@ static int stream_list(const char *op, const char *xml, size_t len, const char *
 		return fail(err, "empty XML response");
 	if (len > INT_MAX)
 		return fail(err, "XML response too large (%zu bytes)", len);
-	if (oplen + sizeof("Response") > sizeof(name_buf))
-		abort();
 	/* refused before parsing: the reader would read the internal subset first */
 	if (memmem(xml, len, "<!DOCTYPE", 9))
 		return fail(err, "refusing XML with a DOCTYPE declaration");
+	lr.op = op;
+	lr.oplen = strlen(op);
+	lr.list = list;
+	lr.on_member = on_member;
+	lr.ctx = ctx;
+	lr.marker = marker;
+	lr.request_id = request_id;
 	xmlInitParser();
 	r = xmlReaderForMemory(xml, (int)len, NULL, NULL,
 			       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
 	if (!r)
 		return fail(err, "cannot create an XML parser");
 	xmlTextReaderSetStructuredErrorHandler(r, on_reader_error, &st);
-	saved_serror = xmlStructuredError;
-	saved_serror_ctx = xmlStructuredErrorContext;
-	saved_error = xmlGenericError;
-	saved_error_ctx = xmlGenericErrorContext;
-	xmlSetStructuredErrorFunc(&st, on_reader_error);
-	xmlSetGenericErrorFunc(NULL, ignore_generic_error);
+	handlers_save(&saved, &st, on_reader_error);
 
 	ret = xmlTextReaderRead(r);
 	while (ret == 1) {
-		int type = xmlTextReaderNodeType(r), depth = xmlTextReaderDepth(r);
 		const char *name = (const char *)xmlTextReaderConstLocalName(r);
-		xmlNodePtr n;
+		int type = xmlTextReaderNodeType(r);
+		enum reader_step step;
 
 		if (type == XML_READER_TYPE_DOCUMENT_TYPE) {
 			st.saw_doctype = 1;
@@ -1449,113 +1581,21 @@ static int stream_list(const char *op, const char *xml, size_t len, const char *
 			ret = xmlTextReaderRead(r);
 			continue;
 		}
-		if (depth <= 1)
-			in_list = 0;
-		if (depth == 0) {
-			memcpy(name_buf, op, oplen);
-			memcpy(name_buf + oplen, "Response", sizeof("Response"));
-			if (strcmp(name, name_buf)) {
-				fail(err, "%s response has no %sResult (root element is '", op, op);
-				add_printable(err, name, 64);
-				strbuf_addstr(err, "')");
-				goto out;
-			}
-			seen_root = 1;
-		} else if (depth == 1) {
-			in_result = !strncmp(name, op, oplen) && !strcmp(name + oplen, "Result");
-			in_meta = !strcmp(name, "ResponseMetadata");
-			if (in_result && seen_result) {
-				/* only the first result counts, as child() takes the first */
-				ret = xmlTextReaderNext(r);
-				continue;
-			}
-			seen_result |= in_result;
-		} else if (depth == 2 && in_meta && request_id && !strcmp(name, "RequestId")) {
-			n = xmlTextReaderExpand(r);
-			if (!n)
-				break;
-			if (!*request_id)
-				*request_id = take_text(n, TEXT_TOKEN);
-			ret = xmlTextReaderNext(r);
-			continue;
-		} else if (depth == 2 && in_result) {
-			in_list = 0;
-			if (!strcmp(name, list) && !seen_list) {
-				in_list = seen_list = 1; /* the first list only, as path() */
-			} else if (!strcmp(name, "IsTruncated") || !strcmp(name, "Marker")) {
-				char **dst = name[0] == 'I' ? &truncated : marker;
-
-				n = xmlTextReaderExpand(r);
-				if (!n)
-					break;
-				if (!*dst)
-					*dst = take_text(n, TEXT_TOKEN);
-				ret = xmlTextReaderNext(r);
-				continue;
-			} else {
-				ret = xmlTextReaderNext(r);
-				continue;
-			}
-		} else if (depth == 3 && in_list && !strcmp(name, "member")) {
-			n = xmlTextReaderExpand(r);
-			if (!n)
-				break;
-			if (on_member(n, ctx, err))
-				goto out;
-			ret = xmlTextReaderNext(r);
-			continue;
-		} else if (depth >= 2) {
-			/* anything else below the result, or outside it: skip the subtree */
-			ret = xmlTextReaderNext(r);
-			continue;
-		}
-		ret = xmlTextReaderRead(r);
+		step = list_reader_element(&lr, r, xmlTextReaderDepth(r), name, err);
+		if (step == STEP_FAIL)
+			goto out;
+		if (step == STEP_BROKEN)
+			break;
+		ret = step == STEP_SKIP ? xmlTextReaderNext(r) : xmlTextReaderRead(r);
 	}
-	if (st.saw_doctype) {
-		fail(err, "refusing XML with a DOCTYPE declaration");
-	} else if (st.msg.len || ret != 0) {
-		fail(err, "%s", st.msg.len ? st.msg.buf : "malformed XML");
-	} else if (!seen_root) {
-		fail(err, "XML response has no root element");
-	} else if (!seen_result) {
-		fail(err, "%s response has no %sResult", op, op);
-	} else if (truncated && strcasecmp(truncated, "true") && strcasecmp(truncated, "false")) {
-		fail(err, "%s response has an invalid IsTruncated value", op);
-	} else {
-		*is_truncated = truncated && !strcasecmp(truncated, "true");
-		if (!*is_truncated) {
-			free(*marker);
-			*marker = NULL;
-			rc = 0;
-		} else if (!*marker || !**marker) {
-			*is_truncated = 0;
-			fail(err, "%s response is truncated but has no Marker", op);
-		} else {
-			rc = 0;
-		}
-	}
+	rc = list_reader_finish(&lr, &st, ret, is_truncated, err);
 out:
-	xmlSetStructuredErrorFunc(saved_serror_ctx, saved_serror);
-	xmlSetGenericErrorFunc(saved_error_ctx, saved_error);
+	handlers_restore(&saved);
 	xmlFreeTextReader(r);
+	free(lr.truncated);
+	if (rc < 0 && !st.saw_doctype)
+		reword_stream_error(xml, len, err);
 	strbuf_release(&st.msg);
-	free(truncated);
-	if (rc < 0 && !st.saw_doctype) {
-		/*
-		 * The reader stops at the first problem it meets and words XML
-		 * errors vaguely ("Extra content" for a body cut in a member).
-		 * On this rare path, parse the whole body as every other
-		 * response is: if that fails, its message is the one to give.
-		 */
-		struct strbuf tree_err = STRBUF_INIT;
-		xmlDocPtr doc = parse_xml(xml, len, &tree_err);
-
-		if (doc)
-			xmlFreeDoc(doc);
-		else
-			fail(err, "%s", tree_err.buf);
-		strbuf_release(&tree_err);
-	}
 	if (rc < 0) {
 		free(*marker);
 		*marker = NULL;

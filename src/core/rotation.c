@@ -98,6 +98,15 @@ int access_key_id_valid(const char *s)
 	return 1;
 }
 
+/* Control characters (a newline in a message is two lines): never in an IAM tag value. */
+static int has_control(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 1;
+	return 0;
+}
+
 /* 8 to ROTATION_RUN_ID_MAX lower-case letters and digits */
 static int run_id_valid(const char *s)
 {
@@ -118,6 +127,10 @@ int rotation_tag_parse(const char *value, struct rotation_tag *out, struct strbu
 	out->stage = STAGE_IDLE;
 	if (!value || !*value) {
 		strbuf_addstr(err, "empty rotation tag");
+		return -1;
+	}
+	if (has_control(value)) {
+		strbuf_addstr(err, "rotation tag holds a control character");
 		return -1;
 	}
 	while (*p) {
@@ -212,6 +225,10 @@ int create_mark_parse(const char *value, struct create_mark *out, struct strbuf 
 	int have_v = 0, have_t = 0;
 
 	memset(out, 0, sizeof(*out));
+	if (has_control(p)) {
+		strbuf_addstr(err, "create mark holds a control character");
+		return -1;
+	}
 	while (*p) {
 		char field[64];
 		const char *end;

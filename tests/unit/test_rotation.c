@@ -449,6 +449,10 @@ static void test_tag_roundtrip_and_charset(void **state)
 	assert_int_equal(rotation_tag_parse("", &back, &err), -1);
 	assert_int_equal(rotation_tag_parse("v=1 stage=intent old=" OLD " t=20261301T000000Z", &back, &err), -1);
 	assert_int_equal(rotation_tag_parse("v=1 stage=intent old=" OLD " t=20261201T000000Z x=1", &back, &err), -1);
+	/* a message about a value is one line, whatever the value holds */
+	strbuf_reset(&err);
+	assert_int_equal(rotation_tag_parse("\n", &back, &err), -1);
+	assert_null(strchr(err.buf, '\n'));
 	strbuf_release(&sb);
 	strbuf_release(&err);
 }
@@ -476,6 +480,8 @@ static void test_create_mark(void **state)
 		"v=1 v=1 run=abcdefgh1234 t=20261203T130000Z sink=0123456789abcdef",
 		"v=1 run=abcdefgh1234 run=abcdefgh1235 t=20261203T130000Z sink=0123456789abcdef",
 		"run=zz t=yesterday",
+		"v=1 run=abcdefgh1234 t=20261203T130000Z sink=0123456789abcdef\n",
+		"\n",
 	};
 	struct create_mark m, back;
 	struct strbuf sb = STRBUF_INIT, err = STRBUF_INIT;
