@@ -227,17 +227,128 @@ done:
 	return ok ? 0 : -1;
 }
 
+/* Where the profile's lines are, and what becomes of each (mark_lines). */
+struct profile_marks {
+	size_t last_prop[2]; /* PROP_ID, PROP_SECRET: the line of the last one, or SIZE_MAX */
+	size_t last_header;  /* the profile's last [header] line, or SIZE_MAX */
+	size_t insert_after; /* the line after which missing properties go */
+};
+
+/* Marks every line of profile: replaced, dropped (the session token, continuations) or kept. */
+static void mark_lines(const char *text, struct line *lines, size_t n, const char *profile,
+		       struct profile_marks *m)
+{
+	size_t i, cur_prop = SIZE_MAX;
+	int in_profile = 0;
+
+	m->last_prop[PROP_ID] = m->last_prop[PROP_SECRET] = SIZE_MAX;
+	m->last_header = m->insert_after = SIZE_MAX;
+	for (i = 0; i < n; i++) {
+		struct line *l = &lines[i];
+		size_t b = l->start, e = l->end;
+		char c;
+
+		trim(text, &b, &e);
+		if (b == e)
+			continue; /* blank */
+		c = text[l->start];
+		if (c == '#' || c == ';')
+			continue;
+		if (c == '[') {
+			in_profile = header_names(text, l->start, l->end, profile);
+			cur_prop = SIZE_MAX;
+			if (in_profile)
+				m->last_header = m->insert_after = i;
+			continue;
+		}
+		if (!in_profile)
+			continue;
+		if (is_ws(c)) {
+			if (cur_prop == SIZE_MAX)
+				continue; /* not possible in a file that parses */
+			l->in_profile = 1;
+			l->is_cont = 1;
+			l->owner = cur_prop;
+			m->insert_after = i;
+			continue;
+		}
+		if (parse_property(text, l))
+			continue; /* not possible in a file that parses */
+		l->in_profile = 1;
+		cur_prop = i;
+		m->insert_after = i;
+		if (l->kind == PROP_ID || l->kind == PROP_SECRET)
+			m->last_prop[l->kind] = i;
+		else if (l->kind == PROP_TOKEN)
+			l->action = LINE_DROP;
+	}
+	if (m->last_prop[PROP_ID] != SIZE_MAX)
+		lines[m->last_prop[PROP_ID]].action = LINE_REPLACE_ID;
+	if (m->last_prop[PROP_SECRET] != SIZE_MAX)
+		lines[m->last_prop[PROP_SECRET]].action = LINE_REPLACE_SECRET;
+	/* continuation lines go with their property */
+	for (i = 0; i < n; i++)
+		if (lines[i].is_cont && lines[lines[i].owner].action != LINE_KEEP)
+			lines[i].action = LINE_DROP;
+}
+
+/* The edited file into out, as the marks say; a new profile at the end when there was none. */
+static void write_lines(const char *text, const struct line *lines, size_t n,
+			const struct profile_marks *m, const char *profile, const char *key_id,
+			const char *secret, const char *eol, struct strbuf *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct line *l = &lines[i];
+		switch (l->action) {
+		case LINE_KEEP:
+			strbuf_add(out, text + l->start, l->next - l->start);
+			break;
+		case LINE_DROP:
+			break;
+		case LINE_REPLACE_ID:
+			add_replaced(out, text, l, key_id);
+			break;
+		case LINE_REPLACE_SECRET:
+			add_replaced(out, text, l, secret);
+			break;
+		}
+		if (i == m->insert_after) {
+			if (m->last_prop[PROP_ID] == SIZE_MAX)
+				add_property(out, prop_names[PROP_ID], key_id, eol);
+			if (m->last_prop[PROP_SECRET] == SIZE_MAX)
+				add_property(out, prop_names[PROP_SECRET], secret, eol);
+		}
+	}
+	if (m->last_header == SIZE_MAX) {
+		/* a new profile at the end, after a blank line */
+		int blank = 0;
+		add_eol_if_needed(out, eol);
+		if (n) {
+			const struct line *l = &lines[n - 1];
+			size_t b = l->start, e = l->end;
+			trim(text, &b, &e);
+			blank = b == e;
+		}
+		if (n && !blank)
+			strbuf_addstr(out, eol);
+		strbuf_addf(out, "[%s]%s", profile, eol);
+		add_property(out, prop_names[PROP_ID], key_id, eol);
+		add_property(out, prop_names[PROP_SECRET], secret, eol);
+	}
+}
+
 int profile_edit_set_keys(const char *text, size_t len, const char *profile, const char *key_id,
 			  const char *secret, struct strbuf *out, struct strbuf *err)
 {
 	struct aws_profile_set set = AWS_PROFILE_SET_INIT;
+	struct profile_marks m;
 	struct line *lines = NULL;
-	size_t n = 0, i, bound;
-	size_t last_prop[2] = {SIZE_MAX, SIZE_MAX}; /* PROP_ID, PROP_SECRET */
-	size_t last_header = SIZE_MAX, insert_after = SIZE_MAX, cur_prop = SIZE_MAX;
+	size_t n = 0, bound;
 	const char *eol = "\n";
 	const char *nl;
-	int in_profile = 0, ret = -1;
+	int ret = -1;
 
 	if (!profile_name_is_valid(profile)) {
 		strbuf_addf(err, "invalid profile name '%s'", profile ? profile : "");
@@ -263,101 +374,13 @@ int profile_edit_set_keys(const char *text, size_t len, const char *profile, con
 		eol = "\r\n";
 
 	lines = split_lines(text, len, &n);
-	for (i = 0; i < n; i++) {
-		struct line *l = &lines[i];
-		size_t b = l->start, e = l->end;
-		char c;
-
-		trim(text, &b, &e);
-		if (b == e)
-			continue; /* blank */
-		c = text[l->start];
-		if (c == '#' || c == ';')
-			continue;
-		if (c == '[') {
-			in_profile = header_names(text, l->start, l->end, profile);
-			cur_prop = SIZE_MAX;
-			if (in_profile) {
-				last_header = i;
-				insert_after = i;
-			}
-			continue;
-		}
-		if (!in_profile)
-			continue;
-		if (is_ws(c)) {
-			if (cur_prop == SIZE_MAX)
-				continue; /* not possible in a file that parses */
-			l->in_profile = 1;
-			l->is_cont = 1;
-			l->owner = cur_prop;
-			insert_after = i;
-			continue;
-		}
-		if (parse_property(text, l))
-			continue; /* not possible in a file that parses */
-		l->in_profile = 1;
-		cur_prop = i;
-		insert_after = i;
-		if (l->kind == PROP_ID || l->kind == PROP_SECRET)
-			last_prop[l->kind] = i;
-		else if (l->kind == PROP_TOKEN)
-			l->action = LINE_DROP;
-	}
-
-	if (last_prop[PROP_ID] != SIZE_MAX)
-		lines[last_prop[PROP_ID]].action = LINE_REPLACE_ID;
-	if (last_prop[PROP_SECRET] != SIZE_MAX)
-		lines[last_prop[PROP_SECRET]].action = LINE_REPLACE_SECRET;
-	/* continuation lines go with their property */
-	for (i = 0; i < n; i++)
-		if (lines[i].is_cont && lines[lines[i].owner].action != LINE_KEEP)
-			lines[i].action = LINE_DROP;
+	mark_lines(text, lines, n, profile, &m);
 
 	/* Room for everything up front: out never moves, so never leaves a copy behind. */
 	bound = len + 2 * (strlen(profile) + strlen(key_id) + strlen(secret)) + 256;
 	strbuf_release_secret(out);
 	strbuf_grow(out, bound);
-
-	for (i = 0; i < n; i++) {
-		const struct line *l = &lines[i];
-		switch (l->action) {
-		case LINE_KEEP:
-			strbuf_add(out, text + l->start, l->next - l->start);
-			break;
-		case LINE_DROP:
-			break;
-		case LINE_REPLACE_ID:
-			add_replaced(out, text, l, key_id);
-			break;
-		case LINE_REPLACE_SECRET:
-			add_replaced(out, text, l, secret);
-			break;
-		}
-		if (i == insert_after) {
-			if (last_prop[PROP_ID] == SIZE_MAX)
-				add_property(out, prop_names[PROP_ID], key_id, eol);
-			if (last_prop[PROP_SECRET] == SIZE_MAX)
-				add_property(out, prop_names[PROP_SECRET], secret, eol);
-		}
-	}
-
-	if (last_header == SIZE_MAX) {
-		/* a new profile at the end, after a blank line */
-		int blank = 0;
-		add_eol_if_needed(out, eol);
-		if (n) {
-			const struct line *l = &lines[n - 1];
-			size_t b = l->start, e = l->end;
-			trim(text, &b, &e);
-			blank = b == e;
-		}
-		if (n && !blank)
-			strbuf_addstr(out, eol);
-		strbuf_addf(out, "[%s]%s", profile, eol);
-		add_property(out, prop_names[PROP_ID], key_id, eol);
-		add_property(out, prop_names[PROP_SECRET], secret, eol);
-	}
+	write_lines(text, lines, n, &m, profile, key_id, secret, eol, out);
 
 	if (check_result(out, profile, key_id, secret)) {
 		strbuf_addf(err,
