@@ -643,13 +643,121 @@ void aws_test_crash_at(const char *point)
 #endif
 }
 
+/* The credentials an attempt signs with: 0, or -1 with e and err set. */
+static int attempt_credentials(const struct aws_call *k, const struct aws_call_opts *opts,
+			       struct aws_credentials *creds, struct aws_error *e,
+			       struct strbuf *err)
+{
+	struct aws_client *c = k->c;
+	struct strbuf perr = STRBUF_INIT;
+
+	if (opts->flags & AWS_CALL_UNSIGNED)
+		return 0; /* sent without credentials: nothing to fetch or sign with */
+	if (opts->creds) {
+		aws_credentials_copy(creds, opts->creds);
+		return 0;
+	}
+	if (c->creds && !cred_provider_get(c->creds, creds, &perr))
+		return 0;
+	if (!c->creds)
+		strbuf_addstr(&perr, "no AWS credential provider");
+	aws_credentials_release(creds);
+	e->code = xstrdup("NoCredentials");
+	e->message = xstrdup(perr.buf);
+	strbuf_addbuf(err, &perr);
+	strbuf_release(&perr);
+	return -1;
+}
+
+/*
+ * A response that arrived (or did not): 1 on success (the body moved into
+ * out_body), else 0 with e and reason describing the failure.
+ */
+static int classify_response(const struct aws_call *k, const struct aws_call_opts *opts,
+			     struct http_response *resp, struct strbuf *out_body,
+			     struct aws_error *e, struct strbuf *reason)
+{
+	const struct aws_endpoint *ep = &k->c->endpoints[k->svc];
+	struct strbuf perr = STRBUF_INIT;
+
+	if (resp->error != HTTP_OK) {
+		strbuf_addf(reason, "cannot reach %s: %s", ep->host, resp->error_text.buf);
+		e->code = xstrdup(resp->error == HTTP_ERR_TIMEOUT ? "RequestTimeout"
+								 : "RequestFailed");
+		e->message = xstrdup(reason->buf);
+	} else if (resp->status >= 200 && resp->status < 300) {
+		if (!opts->validate || !opts->validate(opts->validate_ctx, resp->body.buf,
+						       resp->body.len, &perr)) {
+			/* success: hand the body over without copying it */
+			struct strbuf tmp = *out_body;
+
+			strbuf_reset(&tmp);
+			*out_body = resp->body;
+			resp->body = tmp;
+			strbuf_release(&perr);
+			return 1;
+		}
+		strbuf_addstr(reason, "malformed response: ");
+		add_sanitized(reason, perr.len ? perr.buf : "cannot parse");
+		e->code = xstrdup(AWS_MALFORMED_RESPONSE);
+		e->message = xstrdup(reason->buf);
+		if (response_request_id(resp))
+			e->request_id = xstrdup(response_request_id(resp));
+	} else {
+		if (k->json)
+			parse_json_error(resp, e);
+		else
+			parse_xml_error(resp, e);
+		describe_aws_error(reason, e);
+	}
+	e->http_status = (int)resp->status;
+	strbuf_release(&perr);
+	return 0;
+}
+
+/*
+ * After a failed attempt: 1 when it is retried (the backoff slept), 0 when
+ * the call ends here. *last_cost keeps the retry quota's last charge.
+ */
+static int retry_wait(const struct aws_call *k, int idempotent, int extra, int attempt,
+		      int max_attempts, const struct http_response *resp,
+		      const struct aws_error *e, const char *reason, int *last_cost)
+{
+	struct aws_client *c = k->c;
+	const struct aws_endpoint *ep = &c->endpoints[k->svc];
+	long ms;
+	int cost;
+
+	if (resp->error == HTTP_OK && retry_is_throttle_code(e->code))
+		c->throttles++;
+	if (!(extra || retry_is_retryable(resp, e, idempotent)) || attempt >= max_attempts)
+		return 0;
+	cost = retry_quota_acquire(&c->quota, resp->error == HTTP_ERR_TIMEOUT);
+	if (!cost) {
+		if (c->verbose)
+			debug("%s: retry quota exhausted", k->action);
+		return 0;
+	}
+	ms = retry_backoff_ms(&c->retry, attempt - 1);
+	*last_cost = cost;
+	c->retries++;
+	if (c->verbose)
+		debug("%s: retry %d/%d after %ldms: %s", k->action, attempt, max_attempts - 1, ms,
+		      reason);
+	verbose("waiting for %s (attempt %d/%d): %s", ep->host, attempt + 1, max_attempts, reason);
+	if (c->retry.sleep_ms)
+		c->retry.sleep_ms(c->retry.sleep_ctx, ms);
+	else
+		aws_sleep_ms(ms);
+	return 1;
+}
+
 static int run_call(const struct aws_call *k, struct strbuf *out_body, struct aws_error *aerr,
 		    struct strbuf *err)
 {
 	static const struct aws_call_opts no_opts;
 	struct aws_client *c = k->c;
 	const struct aws_call_opts *opts = k->opts ? k->opts : &no_opts;
-	const struct aws_endpoint *ep = &c->endpoints[k->svc];
 	int idempotent = !(opts->flags & AWS_CALL_NOT_IDEMPOTENT);
 	int max_attempts = c->retry.max_attempts > 0 ? c->retry.max_attempts : 1;
 	struct http_response resp = HTTP_RESPONSE_INIT;
@@ -664,27 +772,15 @@ static int run_call(const struct aws_call *k, struct strbuf *out_body, struct aw
 	for (attempt = 1;; attempt++) {
 		struct aws_credentials creds = {0};
 		struct timespec start;
-		int retryable, extra = 0, rc;
+		int extra = 0, rc;
 		long signed_skew = c->clock_skew;
 		time_t sent, received;
 
 		aws_error_release(&e);
 		strbuf_reset(&reason);
 		strbuf_reset(&perr);
-
-		if (opts->flags & AWS_CALL_UNSIGNED) {
-			/* sent without credentials: nothing to fetch or sign with */
-		} else if (opts->creds) {
-			aws_credentials_copy(&creds, opts->creds);
-		} else if (!c->creds || cred_provider_get(c->creds, &creds, &perr)) {
-			if (!c->creds)
-				strbuf_addstr(&perr, "no AWS credential provider");
-			aws_credentials_release(&creds);
-			e.code = xstrdup("NoCredentials");
-			e.message = xstrdup(perr.buf);
-			strbuf_addbuf(err, &perr);
+		if (attempt_credentials(k, opts, &creds, &e, err) < 0)
 			break;
-		}
 		clock_gettime(CLOCK_MONOTONIC, &start);
 		sent = c->now();
 		rc = send_once(k, opts->flags & AWS_CALL_UNSIGNED ? NULL : &creds, &resp, &perr);
@@ -700,40 +796,12 @@ static int run_call(const struct aws_call *k, struct strbuf *out_body, struct aw
 			debug_log_attempt(k, &resp, elapsed_ms(&start));
 		if (resp.error == HTTP_OK)
 			aws_client_learn_clock(c, http_response_header(&resp, "date"), sent, received);
-
-		if (resp.error != HTTP_OK) {
-			strbuf_addf(&reason, "cannot reach %s: %s", ep->host, resp.error_text.buf);
-			e.code = xstrdup(resp.error == HTTP_ERR_TIMEOUT ? "RequestTimeout"
-									: "RequestFailed");
-			e.message = xstrdup(reason.buf);
-		} else if (resp.status >= 200 && resp.status < 300) {
-			if (!opts->validate || !opts->validate(opts->validate_ctx, resp.body.buf,
-							       resp.body.len, &perr)) {
-				/* success: hand the body over without copying it */
-				struct strbuf tmp = *out_body;
-
-				strbuf_reset(&tmp);
-				*out_body = resp.body;
-				resp.body = tmp;
-				retry_quota_release(&c->quota, last_cost);
-				ret = 0;
-				test_crash_point(k->action);
-				break;
-			}
-			strbuf_addstr(&reason, "malformed response: ");
-			add_sanitized(&reason, perr.len ? perr.buf : "cannot parse");
-			e.code = xstrdup(AWS_MALFORMED_RESPONSE);
-			e.message = xstrdup(reason.buf);
-			if (response_request_id(&resp))
-				e.request_id = xstrdup(response_request_id(&resp));
-		} else {
-			if (k->json)
-				parse_json_error(&resp, &e);
-			else
-				parse_xml_error(&resp, &e);
-			describe_aws_error(&reason, &e);
+		if (classify_response(k, opts, &resp, out_body, &e, &reason)) {
+			retry_quota_release(&c->quota, last_cost);
+			ret = 0;
+			test_crash_point(k->action);
+			break;
 		}
-		e.http_status = (int)resp.status;
 
 		/* signed with a clock this response has just corrected: once more */
 		if (resp.error == HTTP_OK && is_skew_code(e.code) &&
@@ -744,31 +812,9 @@ static int run_call(const struct aws_call *k, struct strbuf *out_body, struct aw
 			cred_provider_invalidate(c->creds);
 			extra = idempotent;
 		}
-		if (resp.error == HTTP_OK && retry_is_throttle_code(e.code))
-			c->throttles++;
-		retryable = extra || retry_is_retryable(&resp, &e, idempotent);
-		if (retryable && attempt < max_attempts) {
-			int cost = retry_quota_acquire(&c->quota, resp.error == HTTP_ERR_TIMEOUT);
-
-			if (cost) {
-				long ms = retry_backoff_ms(&c->retry, attempt - 1);
-
-				last_cost = cost;
-				c->retries++;
-				if (c->verbose)
-					debug("%s: retry %d/%d after %ldms: %s", k->action,
-					      attempt, max_attempts - 1, ms, reason.buf);
-				verbose("waiting for %s (attempt %d/%d): %s", ep->host, attempt + 1,
-					max_attempts, reason.buf);
-				if (c->retry.sleep_ms)
-					c->retry.sleep_ms(c->retry.sleep_ctx, ms);
-				else
-					aws_sleep_ms(ms);
-				continue;
-			}
-			if (c->verbose)
-				debug("%s: retry quota exhausted", k->action);
-		}
+		if (retry_wait(k, idempotent, extra, attempt, max_attempts, &resp, &e, reason.buf,
+			       &last_cost))
+			continue;
 
 		if (!idempotent && retry_outcome_unknown(&resp, &e)) {
 			const char *hint = opts->outcome_unknown_hint ? opts->outcome_unknown_hint
