@@ -76,6 +76,11 @@ check-safety: $(BUILD)/iamkeys
 	IAMKEYS_TEST_SAFETY=1 $(PYTHON) tests/run.py --build $(BUILD) --only cli \
 	    -k test_safety -k ConcurrentRunsTest
 
+# No function in src/ longer than 120 lines (scripts/check_function_length.py).
+.PHONY: function-length
+function-length:
+	@$(PYTHON) scripts/check_function_length.py
+
 # A lower layer never includes a higher one (docs/architecture.md).
 layers:
 	@scripts/check_layers.sh
