@@ -286,7 +286,12 @@ static int rotate_self(struct cli *cli, int apply, long verify_timeout_ms, int f
 		rc = print_self_json(&r, &err);
 		goto out;
 	}
-	if (r.planned)
+	if (r.planned && r.resumed)
+		printf("%s: finish an interrupted rotation of own key: %s holds the new key %s; "
+		       "%s%s%s\n",
+		       r.user, r.target, r.new_key, r.old_key ? "delete " : "",
+		       r.old_key ? r.old_key : "the old key is gone", r.old_key ? " with it" : "");
+	else if (r.planned)
 		printf("%s: rotate own key %s: create a new key, write %s, wait until it works, "
 		       "delete %s with the new key\n",
 		       r.user, r.old_key, r.target, r.old_key);
@@ -296,8 +301,12 @@ static int rotate_self(struct cli *cli, int apply, long verify_timeout_ms, int f
 		rc = CMD_OK;
 		break;
 	case SELF_DONE:
-		printf("%s: rotated %s -> %s in %s; old key deleted\n", r.user, r.old_key,
-		       r.new_key, r.target);
+		if (r.resumed)
+			printf("%s: finished the interrupted rotation: %s in %s; %s\n", r.user,
+			       r.new_key, r.target, r.old_key ? "old key deleted" : "old key was gone");
+		else
+			printf("%s: rotated %s -> %s in %s; old key deleted\n", r.user, r.old_key,
+			       r.new_key, r.target);
 		rc = CMD_OK;
 		break;
 	case SELF_BLOCKED:

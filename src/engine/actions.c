@@ -528,12 +528,12 @@ static void sink_hash(const struct sink *sink, char out[CREATE_MARK_SINK_HEX + 1
 }
 
 /* The user's create mark as it is now: 0 (*value owned, NULL = absent) or -1. */
-static int create_mark_read(struct action_ctx *a, const char *user, char **value,
+static int create_mark_read(struct aws_client *c, const char *user, char **value,
 			    struct strbuf *err)
 {
 	struct user_state us = USER_STATE_INIT;
 	const char *v;
-	int rc = user_state_read(a->c, user, USER_STATE_TAGS, &us, err);
+	int rc = user_state_read(c, user, USER_STATE_TAGS, &us, err);
 
 	*value = NULL;
 	if (rc == 0 && (v = user_state_tag(&us, CREATE_MARK_TAG)) != NULL)
@@ -566,7 +566,7 @@ static int create_mark_write(struct action_ctx *a, const char *user, const struc
 	}
 	cm->value = strbuf_detach(&v, NULL);
 	cm->written_ms = aws_monotonic_ms();
-	if (create_mark_read(a, user, &now, &err) < 0) {
+	if (create_mark_read(a->c, user, &now, &err) < 0) {
 		strbuf_addf(msg, "wrote the create mark but cannot read it back (%s): no key "
 				 "created; the next create removes the mark",
 			    err.buf);
@@ -589,26 +589,41 @@ out:
 	return rc;
 }
 
-/* Removes this run's mark if it is still this run's. 0, or -1 with why in err. */
-static int create_mark_drop(struct action_ctx *a, const char *user, struct create_mark_run *cm,
-			    struct strbuf *err)
+int create_mark_remove(struct aws_client *c, const char *user, const char *value,
+		       struct strbuf *err)
 {
 	static const char *const keys[] = { CREATE_MARK_TAG };
 	char *now = NULL;
 	int rc = 0;
 
+	if (!value)
+		return 0;
+	if (create_mark_read(c, user, &now, err) < 0)
+		return -1;
+	if (now && !strcmp(now, value))
+		rc = iam_untag_user(c, user, keys, 1, err);
+	free(now);
+	return rc;
+}
+
+/* Removes this run's mark if it is still this run's. 0, or -1 with why in err. */
+static int create_mark_drop(struct action_ctx *a, const char *user, struct create_mark_run *cm,
+			    struct strbuf *err)
+{
 	if (!cm->value)
 		return 0;
-	if (create_mark_read(a, user, &now, err) < 0)
+	if (create_mark_remove(a->c, user, cm->value, err) < 0)
 		return -1;
-	if (now && !strcmp(now, cm->value))
-		rc = iam_untag_user(a->c, user, keys, 1, err);
-	free(now);
-	if (rc == 0) {
-		free(cm->value);
-		cm->value = NULL;
-	}
-	return rc;
+	free(cm->value);
+	cm->value = NULL;
+	return 0;
+}
+
+void create_self_release(struct create_self *cs)
+{
+	FREE_AND_NULL(cs->mark);
+	FREE_AND_NULL(cs->old_key);
+	cs->resumed = 0;
 }
 
 static void create_mark_run_release(struct create_mark_run *cm)
@@ -700,6 +715,43 @@ out:
 }
 
 /*
+ * rotate --self's mark, left by a run that died after writing the profile:
+ * the profile (held) has a key made after the mark and this command runs
+ * with it. The rotation is finished by the caller: cs gets the key of
+ * before the mark to delete (none when it is gone) and the mark. 1 when so
+ * (cs->resumed, or blocked with msg when the old key is not one), 0 when
+ * the mark is not that.
+ */
+static int resume_self(struct action_ctx *a, const char *user, const struct user_state *us,
+		       const struct create_mark *m, const char *held, const char *mark,
+		       struct create_self *cs, struct strbuf *msg)
+{
+	const struct user_key *hk = user_state_find_key(us, held);
+	const char *old = NULL;
+	size_t i, nold = 0;
+
+	if (!hk || hk->created < m->t || !a->self.key_id || strcmp(held, a->self.key_id))
+		return 0;
+	for (i = 0; i < us->nkeys; i++)
+		if (strcmp(us->keys[i].id, held) && us->keys[i].created < m->t) {
+			old = us->keys[i].id;
+			nold++;
+		}
+	if (nold > 1) {
+		strbuf_addf(msg, "a rotate --self of %s died after delivering %s, and %zu keys of "
+				 "before it are left: delete the old one (iamkeys delete --user %s "
+				 "--key AKIA... --force from another principal)",
+			    user, held, nold, user);
+		return 1;
+	}
+	cs->resumed = 1;
+	cs->old_key = xstrdup_or_null(old);
+	cs->mark = xstrdup(mark);
+	strbuf_addf(msg, "a rotate --self that died after delivering %s is finished", held);
+	return 1;
+}
+
+/*
  * A create mark found on user (us holds its keys and tags). A mark younger
  * than ROTATION_LEASE (AWS time) is a live run's: blocked. An older one was
  * left by a run that died between CreateAccessKey and delivery (or before
@@ -709,10 +761,12 @@ out:
  * deleted (planned, in a dry run: dropped from us), and when the sink cannot
  * tell, nothing is deleted and the user is blocked. 1 = blocked (msg), -1 =
  * failed (msg), 0 = recovered (with --apply: keys deleted, mark removed, us
- * read again; msg says what was done).
+ * read again; msg says what was done), 2 = a rotate --self to finish
+ * (resume_self).
  */
 static int create_mark_recover(struct action_ctx *a, const char *user, struct sink *sink,
-			       struct user_state *us, struct strbuf *msg)
+			       const struct create_options *co, struct user_state *us,
+			       struct strbuf *msg)
 {
 	static const char *const keys[] = { CREATE_MARK_TAG };
 	struct strbuf why = STRBUF_INIT, err = STRBUF_INIT;
@@ -790,6 +844,10 @@ static int create_mark_recover(struct action_ctx *a, const char *user, struct si
 		i++;
 	}
 	rc = 0;
+	if (co->self && held && resume_self(a, user, us, &m, held, mark, co->self, msg)) {
+		rc = co->self->resumed ? 2 : 1;
+		goto out;
+	}
 	if (!a->o.apply)
 		goto out;
 	strbuf_reset(&err);
@@ -884,7 +942,12 @@ enum action_result action_create_key_secret(struct action_ctx *a, const char *us
 		goto out;
 	}
 	if (user_state_tag(&us, CREATE_MARK_TAG)) {
-		int rc = create_mark_recover(a, user, sink, &us, &msg);
+		int rc = create_mark_recover(a, user, sink, co, &us, &msg);
+		if (rc == 2) {
+			res = ACTION_NOTHING;
+			action_record_add(a, KEY_CREATE, res, user, a->self.key_id, msg.buf);
+			goto out;
+		}
 		if (rc) {
 			res = rc > 0 ? ACTION_BLOCKED : ACTION_FAILED;
 			action_record_add(a, KEY_CREATE, res, user, NULL, msg.buf);
@@ -995,7 +1058,10 @@ enum action_result action_create_key_secret(struct action_ctx *a, const char *us
 	aws_test_crash_at("create-after-deliver");
 	strbuf_addf(&msg, "secret delivered to %s", sink->target);
 	strbuf_reset(&err);
-	if (create_mark_drop(a, user, &cm, &err) < 0) {
+	if (co->self) {
+		co->self->mark = cm.value; /* moved: removed once the old key is gone */
+		cm.value = NULL;
+	} else if (create_mark_drop(a, user, &cm, &err) < 0) {
 		/* the key is delivered and kept; a mark left here blocks the next create */
 		strbuf_addf(&msg, ", but the create mark %s could not be removed (%s): the next "
 				  "create of %s waits for it, then asks %s and keeps %s",

@@ -166,7 +166,29 @@ struct create_options {
 	/* The caller records its intent itself and deletes what an interrupted
 	 * run of it created (revoke's tag): no create mark is written. */
 	int own_intent_record;
+	/* rotate --self: the create mark outlives the delivery until the caller
+	 * has deleted the old key (see struct create_self); NULL otherwise. */
+	struct create_self *self;
 };
+
+/*
+ * rotate --self's part of the create mark. On ACTION_DONE, mark is the mark
+ * still on the user (owned): the caller removes it with create_mark_remove
+ * once the old key is gone. A mark left by a --self that died after its
+ * delivery (the profile holds a key created after the mark, and the command
+ * runs with it) is resumed: ACTION_NOTHING with resumed set, old_key the key
+ * of before the mark still to delete (NULL when it is gone too) and mark
+ * the mark to remove afterwards.
+ */
+struct create_self {
+	char *mark;
+	int resumed;
+	char *old_key;
+};
+void create_self_release(struct create_self *cs);
+/* Removes the create mark value from user if it is still there: 0, or -1 with err. */
+int create_mark_remove(struct aws_client *c, const char *user, const char *value,
+		       struct strbuf *err);
 
 /*
  * Creates a key for user and delivers it to sink:

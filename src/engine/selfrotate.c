@@ -60,10 +60,11 @@ static struct aws_client *profile_client(const struct self_rotate_options *o,
  * The new key does not work: the old key goes back into the profile and the
  * new key is deleted. Appends to err.
  */
-static void undo(struct aws_client *c, struct sink *sink, const struct aws_credentials *old,
-		 const struct action_ctx *a, const char *new_key,
-		 const struct aws_file_locations *loc, struct strbuf *err)
+static int undo(struct aws_client *c, struct sink *sink, const struct aws_credentials *old,
+		const struct action_ctx *a, const char *new_key,
+		const struct aws_file_locations *loc, struct strbuf *err)
 {
+	int rc = 0;
 	struct new_secret back = { old->access_key_id, old->secret_access_key, a->self.user, NULL,
 				   a->self.account };
 	struct strbuf why = STRBUF_INIT, e2 = STRBUF_INIT;
@@ -71,15 +72,52 @@ static void undo(struct aws_client *c, struct sink *sink, const struct aws_crede
 	strbuf_addbuf(&why, err);
 	strbuf_reset(err);
 	if (sink_deliver(sink, &back, &e2) < 0 || iam_delete_access_key(c, a->self.user, new_key,
-									 &e2) < 0)
+									 &e2) < 0) {
 		strbuf_addf(err, "the new key %s does not work (%s) and undoing failed (%s): "
 				 "the backup of %s is %s.iamkeys.bak",
 			    new_key, why.buf, e2.buf, loc->credentials_file, loc->credentials_file);
-	else
+		rc = -1;
+	} else {
 		strbuf_addf(err, "%s: profile '%s' restored and the new key %s deleted", why.buf,
 			    loc->profile, new_key);
+	}
 	strbuf_release(&why);
 	strbuf_release(&e2);
+	return rc;
+}
+
+/*
+ * A --self that died after writing the profile (the create mark still on
+ * the user, the profile holding a key made after it): delete the key of
+ * before, then the mark. The command already runs with the profile's key.
+ */
+static void finish_resumed(const struct self_rotate_options *o, struct aws_client *c,
+			   const char *user, const struct aws_credentials *now,
+			   const struct create_self *cs, struct self_rotate_result *r,
+			   struct strbuf *err)
+{
+	strbuf_reset(err);
+	r->resumed = 1;
+	free(r->old_key);
+	r->old_key = xstrdup_or_null(cs->old_key);
+	r->new_key = xstrdup(now->access_key_id);
+	if (!o->apply) {
+		r->outcome = SELF_PLANNED;
+		return;
+	}
+	if (cs->old_key && iam_delete_access_key(c, user, cs->old_key, err) < 0)
+		return;
+	if (create_mark_remove(c, user, cs->mark, err) < 0) {
+		struct strbuf e = STRBUF_INIT;
+		strbuf_addbuf(&e, err);
+		strbuf_reset(err);
+		strbuf_addf(err, "finished the interrupted rotation, but the create mark %s could "
+				 "not be removed: %s",
+			    CREATE_MARK_TAG, e.buf);
+		strbuf_release(&e);
+		return;
+	}
+	r->outcome = SELF_DONE;
 }
 
 /*
@@ -117,6 +155,7 @@ int self_rotate(const struct self_rotate_options *o, struct self_rotate_result *
 	struct action_options ao;
 	struct action_ctx a;
 	struct create_options co = { 0 };
+	struct create_self cs = { 0 };
 	struct iam_access_key nk = { 0 };
 	struct aws_client *c = NULL, *nc = NULL;
 	struct sink *sink = NULL;
@@ -169,7 +208,8 @@ int self_rotate(const struct self_rotate_options *o, struct self_rotate_result *
 			goto out;
 		strbuf_reset(err);
 	}
-	/* the create path: live keys, two-key guard, create, OutcomeUnknown, deliver */
+	/* the create path: live keys, two-key guard, mark, create, OutcomeUnknown, deliver */
+	co.self = &cs;
 	res = action_create_key_secret(&a, a.self.user, sink, &co, &nk);
 	r->planned = res != ACTION_BLOCKED;
 	switch (res) {
@@ -178,6 +218,12 @@ int self_rotate(const struct self_rotate_options *o, struct self_rotate_result *
 		goto out;
 	case ACTION_DONE:
 		break;
+	case ACTION_NOTHING:
+		if (cs.resumed) {
+			finish_resumed(o, c, a.self.user, &old, &cs, r, err);
+			goto out;
+		}
+		/* fallthrough */
 	case ACTION_BLOCKED:
 		r->outcome = SELF_BLOCKED;
 		/* fallthrough */
@@ -192,7 +238,11 @@ int self_rotate(const struct self_rotate_options *o, struct self_rotate_result *
 	fresh.access_key_id = xstrdup(nk.access_key_id);
 	fresh.secret_access_key = xstrdup(nk.secret_access_key);
 	if (rotate_verify_key(c, a.self.user, &fresh, o->verify_timeout_ms, err) < 0) {
-		undo(c, sink, &old, &a, nk.access_key_id, &loc, err);
+		struct strbuf e = STRBUF_INIT;
+		if (undo(c, sink, &old, &a, nk.access_key_id, &loc, err) == 0 &&
+		    create_mark_remove(c, a.self.user, cs.mark, &e) < 0)
+			strbuf_addf(err, "; the create mark %s stays (%s)", CREATE_MARK_TAG, e.buf);
+		strbuf_release(&e);
 		goto out;
 	}
 	nc = aws_client_new(cred_provider_static_new(&fresh), o->region, o->endpoint_url, NULL,
@@ -204,14 +254,26 @@ int self_rotate(const struct self_rotate_options *o, struct self_rotate_result *
 		strbuf_addbuf(&e, err);
 		strbuf_reset(err);
 		strbuf_addf(err, "profile '%s' now holds the new key %s, but deleting the old key %s "
-				 "failed: %s",
-			    loc.profile, nk.access_key_id, old.access_key_id, e.buf);
+				 "failed: %s; the next rotate --self (after %d minutes) deletes it",
+			    loc.profile, nk.access_key_id, old.access_key_id, e.buf,
+			    ROTATION_LEASE / 60);
+		strbuf_release(&e);
+		goto out;
+	}
+	if (create_mark_remove(nc, a.self.user, cs.mark, err) < 0) {
+		struct strbuf e = STRBUF_INIT;
+		strbuf_addbuf(&e, err);
+		strbuf_reset(err);
+		strbuf_addf(err, "rotated %s -> %s in profile '%s', but the create mark %s could "
+				 "not be removed: %s",
+			    old.access_key_id, nk.access_key_id, loc.profile, CREATE_MARK_TAG, e.buf);
 		strbuf_release(&e);
 		goto out;
 	}
 	r->new_key = xstrdup(nk.access_key_id);
 	r->outcome = SELF_DONE;
 out:
+	create_self_release(&cs);
 	sink_free(sink);
 	action_ctx_release(&a);
 	aws_client_free(c);

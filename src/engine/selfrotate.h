@@ -47,6 +47,8 @@ struct self_rotate_result {
 	char *new_key; /* SELF_DONE */
 	char *target;  /* "profile:NAME@FILE" */
 	int refused;   /* before_change's value when it stopped the rotation (SELF_FAILED) */
+	int resumed;   /* a --self that died after writing the profile is finished: new_key
+			* is the profile's key, old_key the one deleted (NULL: it was gone) */
 };
 
 /* 0 with r->outcome (SELF_BLOCKED with err), or -1 with err (SELF_FAILED). Never prints. */

@@ -528,6 +528,41 @@ class RotateSelfTest(RotateBase):
                                       "ListUserTags", "UntagUser"])
         self.assertIsNone(tag_of(ops, "iamkeys:create"))
 
+    def test_self_killed_after_the_profile_write_is_finished_later(self):
+        # killed after the profile holds the new key, before the old key is deleted: the
+        # create mark stays; at once the next run is blocked (the mark may be a live run's),
+        # after the lease it deletes the old key with the new one and removes the mark
+        env, cred, before = self.self_setup()
+        res = run(["rotate", "--self", "--profile", "ops", "--apply"],
+                  dict(env, IAMKEYS_TEST_CRASH_AT="create-after-deliver"))
+        self.assertEqual(res.rc, -signal.SIGKILL, repr(res))
+        new = [k for k in users_of(self.emu)["ops"]["keys"] if k["id"] != KID("ops")][0]
+        self.assertIn("aws_access_key_id = %s" % new["id"], open(cred).read())
+        res = run(["rotate", "--self", "--profile", "ops", "--apply"], env)
+        self.assertRc(res, 3)
+        self.assertIn("another run is creating a key for ops since", res.err)
+        self.emu.advance_clock(16 * 60)
+        self.addCleanup(self.emu.set_clock, offset_seconds=0)
+        res = run(["rotate", "--self", "--profile", "ops"], env)
+        self.assertRc(res, 0)
+        target = "profile:ops@%s" % cred
+        self.assertEqual(res.out, "ops: finish an interrupted rotation of own key: %s holds the "
+                                  "new key %s; delete %s with it\ndry run: nothing changed; "
+                                  "add --apply\n" % (target, new["id"], KID("ops")))
+        self.emu.reset_calls()
+        res = run(["rotate", "--self", "--profile", "ops", "--apply"], env)
+        self.assertRc(res, 0)
+        self.assertEqual(res.out, "ops: finish an interrupted rotation of own key: %s holds the "
+                                  "new key %s; delete %s with it\nops: finished the interrupted "
+                                  "rotation: %s in %s; old key deleted\n"
+                                  % (target, new["id"], KID("ops"), new["id"], target))
+        writes = [(c["action"], c["params"].get("AccessKeyId")) for c in self.emu.calls()
+                  if c["action"] in ("CreateAccessKey", "DeleteAccessKey", "UntagUser")]
+        self.assertEqual(writes, [("DeleteAccessKey", KID("ops")), ("UntagUser", None)])
+        ops = users_of(self.emu)["ops"]
+        self.assertEqual([(k["id"], k["status"]) for k in ops["keys"]], [(new["id"], "Active")])
+        self.assertIsNone(tag_of(ops, "iamkeys:create"))
+
     def test_self_with_two_keys_is_blocked(self):
         env, cred, before = self.self_setup()
         self.emu.iam("CreateAccessKey", UserName="ops")

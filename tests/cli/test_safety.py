@@ -15,7 +15,7 @@ import tempfile
 import unittest
 
 from tests.cli import safety
-from tests.cli.common import CliTestCase, run
+from tests.cli.common import CliTestCase, run, tag_of
 from tests.emulator import fixtures
 from tests.emulator.fixtures import key
 from tests.emulator.harness import EmulatorTestCase
@@ -268,22 +268,31 @@ class CommandsCrashTest(SafetyBase):
             self.fresh(sink, fx)
             self.assertRc(self.iamkeys(skew, *args), 0)
             calls = self.mutating()
+            self.assertEqual(calls[0]["action"], "TagUser")  # the create mark, first
             for label, env, fault in self.faults(calls):
-                if env and env["IAMKEYS_TEST_CRASH_AFTER"] == "1":
-                    continue  # test_create_killed_after_the_key: a known orphan
                 msg = "%s skew %d: create %s" % (sink.kind, skew, label)
                 self.fresh(sink, fx)
                 self.faulted(skew, args, env, fault)
                 self.emu.advance_clock(30 * 60)
                 res = self.iamkeys(skew, *args)
+                if sink.kind == safety.EXEC and env.get("IAMKEYS_TEST_CRASH_AFTER") == "2":
+                    # killed after CreateAccessKey: an exec: hook cannot say whether it got
+                    # the key, so nothing is deleted and the user stays blocked by the mark
+                    self.assertEqual(res.rc, 3, "%s: %r" % (msg, res))
+                    self.assertIn("cannot tell whether it holds it: nothing deleted", res.out)
+                    u = [x for x in self.emu.state()["accounts"][0]["users"]
+                         if x["name"] == "n0"][0]
+                    self.assertEqual([k["status"] for k in u["keys"]], ["Active"], msg)
+                    self.assertIsNotNone(tag_of(u, "iamkeys:create"), msg)
+                    continue
                 self.assertIn(res.rc, (0,), "%s: %r" % (msg, res))
                 safety.assert_one_working_key_each(self, self.emu, sink, names, msg)
         self.each(case)
 
 
     def test_create_killed_after_the_key(self):
-        # create has no intent mark: killed after CreateAccessKey, before delivery, it
-        # leaves an Active key whose secret is lost, and the next create adds another
+        # killed after CreateAccessKey, before delivery: the create mark stays, and the next
+        # create (after the lease) deletes the key whose secret is lost, then makes one
         fx = fixtures.admin_fixture(extra_users=[user("n0", [])])
         sink = self.sink(safety.FILE)
         args = ["create", "--user", "n0", "--to", sink.to(), "--apply"]
@@ -449,13 +458,22 @@ class SelfCrashTest(SafetyBase):
 
     def test_killed_after_the_old_key_is_deleted_and_lost_replies(self):
         for skew in SKEWS:
-            self.case(skew, {"IAMKEYS_TEST_CRASH_AFTER": "2"}, None, "killed after call 2")
+            self.case(skew, {"IAMKEYS_TEST_CRASH_AFTER": "3"}, None, "killed after call 3")
             for action in ("iam:CreateAccessKey", "iam:DeleteAccessKey"):
                 self.case(skew, {}, action, "%s reply lost" % action)
 
 
     def test_killed_after_the_key(self):
-        # --self has no intent mark: killed after CreateAccessKey, before the profile is
-        # written, it leaves an Active key whose secret is lost; the next run is blocked
-        # ("two keys")
+        # killed after CreateAccessKey (call 2; call 1 is the create mark), before the
+        # profile is written: the next run deletes the key whose secret is lost
         self.case(0, {"IAMKEYS_TEST_CRASH_AFTER": "2"}, None, "killed after call 2")
+
+    def test_killed_after_every_mutating_call(self):
+        # TagUser (the mark), CreateAccessKey, DeleteAccessKey of the old key, UntagUser;
+        # and between the profile's write and the old key's deletion
+        for skew in SKEWS:
+            for k in range(1, 5):
+                self.case(skew, {"IAMKEYS_TEST_CRASH_AFTER": str(k)}, None,
+                          "killed after call %d" % k)
+            self.case(skew, {"IAMKEYS_TEST_CRASH_AT": "create-after-deliver"}, None,
+                      "killed after the profile is written")
