@@ -233,8 +233,12 @@ class RepeatedOptionsAndSummaryTest(CliTestCase, EmulatorTestCase):
             (["update", "--user", "two", "--key", fixtures.key_id("two-a"), "--status",
               "Inactive", "--status", "Active"], "option '--status' given twice"),
             (["audit", "--max-age", "90d", "--max-age=30d"], "option '--max-age' given twice"),
-            (["deactivate", "--user", "a", "--user", "b", "--key", "AKIAX"],
-             "option '--user' given twice"),
+            (["update", "--user", "a", "--user", "b", "--key", fixtures.key_id("two-a"),
+              "--status", "Inactive"], "option '--user' given twice"),
+            (["deactivate", "--user", "two", "--user", "young", "--key",
+              fixtures.key_id("two-a")], "--key names keys of one user: give one --user"),
+            (["delete", "--user", "two", "--user", "young", "--key",
+              fixtures.key_id("two-a")], "--key names keys of one user: give one --user"),
             (["users", "--output", "json", "--output", "csv"], "option '--output' given twice"),
         ]
         for args, msg in cases:
@@ -242,6 +246,31 @@ class RepeatedOptionsAndSummaryTest(CliTestCase, EmulatorTestCase):
             self.assertRc(res, 2)
             self.assertOneLineError(res, msg)
         self.assertEqual(self.emu.calls(), [])
+
+    def test_deactivate_and_delete_user_repeats(self):
+        def changed(action):
+            return sorted((c["params"]["UserName"], c["params"]["AccessKeyId"])
+                          for c in self.emu.calls() if c["action"] == action)
+        kid = fixtures.key_id
+        res = run(["deactivate", "--older-than", "100d", "--user", "old-used", "--user",
+                   "old-never", "--user", "old-used", "--force", "--apply"], self.emu.env())
+        self.assertRc(res, 0)
+        # ci-deploy's key is as old, but not named
+        self.assertEqual(changed("UpdateAccessKey"), [("old-never", kid("old-never")),
+                                                      ("old-used", kid("old-used"))])
+        self.emu.reset_calls()
+        res = run(["delete", "--older-than", "0", "--user", "inactive-old", "--user",
+                   "inactive-young", "--user", "old-used", "--apply"], self.emu.env())
+        self.assertRc(res, 0)
+        self.assertEqual(changed("DeleteAccessKey"), [
+            ("inactive-old", kid("inactive-old")), ("inactive-young", kid("inactive-young")),
+            ("old-used", kid("old-used"))])
+        keys = {u["name"]: [(k["id"], k["status"]) for k in u["keys"]]
+                for u in self.emu.state()["accounts"][0]["users"]}
+        self.assertEqual(keys["old-never"], [(kid("old-never"), "Inactive")])
+        self.assertEqual(keys["ci-deploy"], [(kid("ci-deploy"), "Active")])
+        self.assertEqual(keys["inactive-old"], [])
+        self.assertEqual(keys["old-used"], [])
 
     def test_summary_counts_and_plurals(self):
         res = run(["audit", "--user", "young"], self.emu.env(NO_COLOR="1"))
