@@ -63,7 +63,15 @@ int cmd_create(struct cli *cli, int argc, const char **argv)
 		strbuf_release(&err);
 		return rc;
 	}
+	rc = CMD_CONTINUE;
+	if (overwrite && strcmp(sink->vt->scheme, "file"))
+		rc = usage_error(cli, "--overwrite is for a file: sink (--to file:PATH)");
+	else if (follow_symlinks && strcmp(sink->vt->scheme, "profile"))
+		rc = usage_error(cli, "--follow-symlinks is for a profile: sink (--to "
+				      "profile:NAME[@FILE])");
 	sink_free(sink);
+	if (rc != CMD_CONTINUE)
+		return rc;
 	if (!strcmp(to, "-") && cli_stdout_for_secret_only() < 0)
 		return CMD_FAILED;
 

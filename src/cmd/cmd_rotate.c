@@ -512,7 +512,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		OPT_NOTIFY(notify, "with --apply: tell the key's owner about each stage: sns:TOPIC_ARN, webhook:https://..., exec:CMD (repeatable)"),
 		{ "warn", 0, OPT_DURATION, &warn, "DURATION", "--notify: due-soon when a key is this close to --rotate-after (default 14d)", 0 },
 		OPT_EXEMPTIONS(ex),
-		{ "all", 'a', OPT_BOOL, &all, NULL, "also list users with nothing to do", 0 },
+		{ "all", 'a', OPT_BOOL, &all, NULL, "table: also list users with nothing to do (json lists every user)", 0 },
 		{ "overwrite", 0, OPT_BOOL, &overwrite, NULL, "--plan-out may replace an existing file", 0 },
 		{ "follow-symlinks", 0, OPT_BOOL, &follow_symlinks, NULL, "profile: edit the file a symbolic link points to outside its directory", 0 },
 		OPT_ORG(org),
@@ -608,6 +608,18 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	}
 	if (notify_opts_check(cli, &notify) != CMD_CONTINUE)
 		goto done;
+	if (options_seen(opts, "warn") && !notify.targets.n) {
+		usage_error(cli, "--warn is for --notify (audit --warn shows expiring keys)");
+		goto done;
+	}
+	if (all && cli->fmt == OUTPUT_JSON) {
+		usage_error(cli, "--all is for table output (json lists every user)");
+		goto done;
+	}
+	if (follow_symlinks && o.cli.to && !config && strncmp(o.cli.to, "profile:", 8)) {
+		usage_error(cli, "--follow-symlinks is for a profile: sink");
+		goto done;
+	}
 	o.users = users.items;
 	o.nusers = users.n;
 	o.apply = apply;
@@ -642,6 +654,10 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	if (rc != CMD_CONTINUE)
 		goto done;
 	rc = CMD_USAGE;
+	if (!org.enabled && options_seen(opts, "parallel-accounts")) {
+		usage_error(cli, "--parallel-accounts needs --org, --accounts or --accounts-file");
+		goto done;
+	}
 	if (org.enabled && notify.targets.n) {
 		usage_error(cli, "--notify is for rotate --apply of one account (no --org or "
 				 "--accounts)");

@@ -333,6 +333,23 @@ class RotateUsageTest(CliTestCase, EmulatorTestCase):
               "--apply"], "--verify-timeout must be between 1s and 540s"),
             (["rotate", "--self", "--verify-timeout", "11m", "--apply"],
              "--verify-timeout must be between 1s and 540s"),
+            # options the chosen mode would ignore
+            (["rotate", "--to", "file:%s/{user}" % self.dir, "--warn", "3d"],
+             "--warn is for --notify"),
+            (["rotate", "--to", "file:%s/{user}" % self.dir, "--parallel-accounts", "2"],
+             "--parallel-accounts needs --org, --accounts or --accounts-file"),
+            (["users", "--parallel-accounts", "2"],
+             "--parallel-accounts needs --org, --accounts or --accounts-file"),
+            (["rotate", "--to", "file:%s/{user}" % self.dir, "--all", "--output", "json"],
+             "--all is for table output (json lists every user)"),
+            (["rotate", "--to", "file:%s/{user}" % self.dir, "--follow-symlinks"],
+             "--follow-symlinks is for a profile: sink"),
+            (["create", "--user", "erin", "--to", "file:%s/erin" % self.dir,
+              "--follow-symlinks", "--apply"], "--follow-symlinks is for a profile: sink"),
+            (["create", "--user", "erin", "--to", "profile:erin@%s/credentials" % self.dir,
+              "--overwrite", "--apply"], "--overwrite is for a file: sink"),
+            (["create", "--user", "erin", "--to", "-", "--overwrite", "--apply"],
+             "--overwrite is for a file: sink"),
         ]
         for args, msg in cases:
             res = run(args, self.emu.env())
