@@ -473,6 +473,26 @@ static int rotate_accounts(struct cli *cli, struct org_opts *org, const struct r
 	return rc;
 }
 
+/* The first section of c with a 'to' setting, as "[user NAME]"; 0 if none has one. */
+static int conf_section_with_to(const struct rotconf *c, struct strbuf *out)
+{
+	static const char *const kinds[] = { "default", "account", "tag", "user" };
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		const struct rotconf_section *sec = &c->sections[i];
+		if (!sec->s.to)
+			continue;
+		strbuf_addf(out, "[%s", kinds[sec->kind]);
+		if (sec->name)
+			strbuf_addf(out, " %s%s%s", sec->name, sec->tag_value ? "=" : "",
+				    sec->tag_value ? sec->tag_value : "");
+		strbuf_addch(out, ']');
+		return 1;
+	}
+	return 0;
+}
+
 int cmd_rotate(struct cli *cli, int argc, const char **argv)
 {
 	struct rotate_options o;
@@ -700,6 +720,21 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 			goto done;
 		}
 		o.conf = &conf;
+		strbuf_reset(&err);
+		rc = CMD_USAGE;
+		if (o.cli.to && conf_section_with_to(&conf, &err)) {
+			/* the command line wins: the file's sinks would never be used */
+			usage_error(cli, "--to and the 'to' of %s in '%s' do not go together: "
+					 "--to would replace it for every user", err.buf, config);
+			goto done;
+		}
+		if (!o.cli.to && !self && !plan_in && !abort_ && !resume &&
+		    !conf_section_with_to(&conf, &err)) {
+			usage_error(cli, "say where new secrets go: '%s' has no 'to' setting (add "
+					 "'to = SINK' to it, or give --to SINK)", config);
+			goto done;
+		}
+		rc = CMD_FAILED;
 	}
 	if (plan_in) {
 		strbuf_reset(&text);

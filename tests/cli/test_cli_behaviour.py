@@ -315,6 +315,13 @@ class RotateUsageTest(CliTestCase, EmulatorTestCase):
         plan = os.path.join(self.dir, "plan.json")
         with open(plan, "w") as f:
             f.write("{}")
+        nosink = os.path.join(self.dir, "nosink.conf")
+        with open(nosink, "w") as f:
+            f.write("[default]\nrotate_after = 30d\n[user erin]\nexempt = false\n")
+        sinks = os.path.join(self.dir, "sinks.conf")
+        with open(sinks, "w") as f:
+            f.write("[default]\nrotate_after = 30d\n[user frank]\nto = file:%s/f.json\n"
+                    % self.dir)
         cases = [
             (["rotate"], "say where new secrets go: --to SINK, or --config FILE"),
             (["rotate", "--apply"], "say where new secrets go"),
@@ -350,6 +357,12 @@ class RotateUsageTest(CliTestCase, EmulatorTestCase):
               "--overwrite", "--apply"], "--overwrite is for a file: sink"),
             (["create", "--user", "erin", "--to", "-", "--overwrite", "--apply"],
              "--overwrite is for a file: sink"),
+            # no sink could apply to anyone: one line, not "blocked" per user
+            (["rotate", "--config", nosink, "--apply"],
+             "say where new secrets go: '%s' has no 'to' setting" % nosink),
+            # --to would replace every sink of the file
+            (["rotate", "--config", sinks, "--to", "file:%s/{user}" % self.dir],
+             "--to and the 'to' of [user frank] in '%s' do not go together" % sinks),
         ]
         for args, msg in cases:
             res = run(args, self.emu.env())
@@ -358,6 +371,24 @@ class RotateUsageTest(CliTestCase, EmulatorTestCase):
         self.assertEqual(self.emu.calls(), [])
         with open(plan) as f:
             self.assertEqual(f.read(), "{}")
+
+    def test_config_without_to_and_to_without_config_sinks(self):
+        # a file whose only 'to' is for some users: the others are blocked one by one
+        conf = os.path.join(self.dir, "rotate.conf")
+        with open(conf, "w") as f:
+            f.write("[user frank]\nto = file:%s/{user}.json\n" % self.dir)
+        res = run(["rotate", "--config", conf], self.emu.env(NO_COLOR="1"))
+        self.assertRc(res, 3)
+        self.assertIn("erin [idle] blocked: due, but no sink for the new secret", res.out)
+        self.assertIn("frank [idle] plan: due:", res.out)
+        # --to with a file without any 'to': the file's durations apply
+        with open(conf, "w") as f:
+            f.write("[default]\nrotate_after = 200d\n")
+        res = run(["rotate", "--config", conf, "--to", "file:%s/{user}.json" % self.dir],
+                  self.emu.env(NO_COLOR="1"))
+        self.assertRc(res, 0)
+        self.assertEqual(res.out.splitlines()[-1], "3 users: 0 with a plan, 0 blocked, 0 failed, "
+                                                   "0 exempt, 3 with nothing to do")
 
     def test_plan_out_overwrite(self):
         plan = os.path.join(self.dir, "plan.json")
