@@ -390,6 +390,28 @@ class RotateUsageTest(CliTestCase, EmulatorTestCase):
         self.assertEqual(res.out.splitlines()[-1], "3 users: 0 with a plan, 0 blocked, 0 failed, "
                                                    "0 exempt, 3 with nothing to do")
 
+    def test_closed_pipe_never_cuts_a_rotation_short(self):
+        import json
+        from tests.cli.common import rotation_tag
+        r, w = os.pipe()
+        os.close(r)  # nobody reads what rotate prints
+        p = subprocess.run([BINARY, "rotate", "--apply", "--user", "erin", "--user", "frank",
+                            "--to", "file:%s/{user}.json" % self.dir], env=self.emu.env(),
+                           stdout=w, stderr=subprocess.PIPE, text=True, timeout=120)
+        os.close(w)
+        self.assertEqual(p.returncode, 141, p.stderr)
+        self.assertEqual(p.stderr, "")
+        users = {u["name"]: u for u in self.emu.state()["accounts"][0]["users"]}
+        for name in ("erin", "frank"):
+            keys = users[name]["keys"]
+            self.assertEqual(len(keys), 2, name)  # the new key was made ...
+            with open(os.path.join(self.dir, name + ".json")) as f:
+                delivered = json.load(f)["AccessKeyId"]
+            new = [k for k in keys if k["id"] != fixtures.key_id(name)]
+            self.assertEqual(delivered, new[0]["id"])  # ... delivered ...
+            self.assertIn("stage=delivered", rotation_tag(users[name]))  # ... and recorded
+        self.assertEqual([c["action"] for c in self.emu.calls()].count("CreateAccessKey"), 2)
+
     def test_plan_out_overwrite(self):
         plan = os.path.join(self.dir, "plan.json")
         with open(plan, "w") as f:
