@@ -357,6 +357,11 @@ class RotateUsageTest(CliTestCase, EmulatorTestCase):
               "--overwrite", "--apply"], "--overwrite is for a file: sink"),
             (["create", "--user", "erin", "--to", "-", "--overwrite", "--apply"],
              "--overwrite is for a file: sink"),
+            (["create", "--user", "erin", "--to", "exec:/bin/true", "--max-age", "30d",
+              "--apply"], "--max-age needs a sink that can say which key it holds: "
+                          "--to exec:/bin/true cannot"),
+            (["create", "--user", "erin", "--to", "-", "--max-age", "30d", "--apply"],
+             "--max-age needs a sink that can say which key it holds: --to - cannot"),
             # no sink could apply to anyone: one line, not "blocked" per user
             (["rotate", "--config", nosink, "--apply"],
              "say where new secrets go: '%s' has no 'to' setting" % nosink),
