@@ -66,6 +66,23 @@ class OptionsTest(CliTestCase):
             self.assertRc(res, 2)
             self.assertOneLineError(res, "--endpoint-url")
 
+    def test_region_and_profile_from_the_command_line_are_usage_errors(self):
+        for args, msg in ((["--region", ""], "--region is empty"),
+                          (["--region", "us east"], "invalid --region 'us east': expected a "
+                                                    "region such as us-east-1"),
+                          (["--region=../x"], "invalid --region '../x'"),
+                          (["--profile", ""], "--profile is empty"),
+                          (["--profile="], "--profile is empty")):
+            res = run(["users"] + args + ["--endpoint-url", "http://127.0.0.1:1"],
+                      bare_env(self.home))
+            self.assertRc(res, 2)
+            self.assertOneLineError(res, msg)
+        # from the environment it is a runtime error naming the variable
+        res = run(["users", "--endpoint-url", "http://127.0.0.1:1"],
+                  bare_env(self.home, AWS_REGION="us east"))
+        self.assertRc(res, 1)
+        self.assertOneLineError(res, "invalid region 'us east' (from AWS_REGION)")
+
     def test_timeouts_parse(self):
         for bad in ("x", "-1", "3601", "1.5", "10q", "2h"):
             for opt in ("--connect-timeout", "--read-timeout"):
