@@ -256,6 +256,13 @@ class RepeatedOptionsAndSummaryTest(CliTestCase, EmulatorTestCase):
               fixtures.key_id("two-a")], "--key names keys of one user: give one --user"),
             (["delete", "--user", "two", "--user", "young", "--key",
               fixtures.key_id("two-a")], "--key names keys of one user: give one --user"),
+            # reactivating has no guard: nothing to force or widen
+            (["update", "--user", "inactive-old", "--key", fixtures.key_id("inactive-old"),
+              "--status", "Active", "--force", "--apply"],
+             "--force is for --status Inactive: reactivating a key has no guard"),
+            (["update", "--user", "inactive-old", "--key", fixtures.key_id("inactive-old"),
+              "--status", "active", "--in-use-window", "1h", "--apply"],
+             "--in-use-window is for --status Inactive: reactivating a key has no guard"),
             (["users", "--output", "json", "--output", "csv"], "option '--output' given twice"),
         ]
         for args, msg in cases:
