@@ -441,6 +441,25 @@ class RotateUsageTest(CliTestCase, EmulatorTestCase):
             self.assertIn("stage=delivered", rotation_tag(users[name]))  # ... and recorded
         self.assertEqual([c["action"] for c in self.emu.calls()].count("CreateAccessKey"), 2)
 
+    def test_closed_pipe_for_a_secret_deletes_the_new_key(self):
+        r, w = os.pipe()
+        os.close(r)  # the secret cannot be handed over
+        for args in (["rotate", "--apply", "--user", "erin", "--to", "-"],
+                     ["create", "--apply", "--user", "frank", "--to", "-"]):
+            p = subprocess.run([BINARY] + args, env=self.emu.env(), stdout=w,
+                               stderr=subprocess.PIPE, text=True, timeout=120)
+            self.assertEqual(p.returncode, 3 if args[0] == "rotate" else 1, p.stderr)
+            self.assertIn("cannot write to standard output: Broken pipe", p.stderr)
+            self.assertIn("deleted the new key", p.stderr)
+        os.close(w)
+        users = {u["name"]: u for u in self.emu.state()["accounts"][0]["users"]}
+        for name in ("erin", "frank"):
+            self.assertEqual([(k["id"], k["status"]) for k in users[name]["keys"]],
+                             [(fixtures.key_id(name), "Active")], name)
+        actions = [c["action"] for c in self.emu.calls()]
+        self.assertEqual(actions.count("CreateAccessKey"), 2)
+        self.assertEqual(actions.count("DeleteAccessKey"), 2)
+
     def test_plan_out_overwrite(self):
         plan = os.path.join(self.dir, "plan.json")
         with open(plan, "w") as f:
