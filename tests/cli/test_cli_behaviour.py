@@ -104,6 +104,31 @@ class OptionsTest(CliTestCase):
         self.assertGreater(took, 1.5, res)  # two attempts of about a second each
         self.assertEqual(len(srv.conns), 2)
 
+    def test_connect_timeout_ends_a_connect_that_hangs(self):
+        # a listener whose accept queue is full: the kernel drops further SYNs,
+        # so connecting hangs (as to a host that drops packets)
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(0)
+        port = srv.getsockname()[1]
+        fill = []
+        for _ in range(3):
+            c = socket.socket()
+            c.setblocking(False)
+            c.connect_ex(("127.0.0.1", port))
+            fill.append(c)
+        self.addCleanup(lambda: [x.close() for x in fill + [srv]])
+        time.sleep(0.2)
+        t0 = time.monotonic()
+        res = run(["users", "--connect-timeout", "1", "--endpoint-url",
+                   "http://127.0.0.1:%d" % port], bare_env(self.home, AWS_MAX_ATTEMPTS="1"))
+        took = time.monotonic() - t0
+        self.assertRc(res, 1)
+        self.assertOneLineError(res, "ListUsers: cannot reach 127.0.0.1:%d" % port,
+                                "Timeout was reached")
+        self.assertLess(took, 4.5, res)  # the default is 5 s
+        self.assertGreater(took, 0.9, res)
+
     def test_unknown_host_names_the_cause(self):
         # In a network namespace of its own with no interface up, resolving
         # fails at once and nothing leaves the machine.
