@@ -177,9 +177,6 @@ static int build_selection(struct cli *cli, struct key_command *kc, struct key_s
 static int check_key_args(struct cli *cli, struct key_command *kc)
 {
 	size_t i;
-	for (i = 0; i < kc->users.n; i++)
-		if (!*kc->users.items[i])
-			return usage_error(cli, "--user is empty");
 	if (kc->keys.n && kc->users.n > 1)
 		return usage_error(cli, "--key names keys of one user: give one --user (several "
 					"are for --older-than/--unused)");
@@ -191,8 +188,6 @@ static int check_key_args(struct cli *cli, struct key_command *kc)
 					   "invalid access key id '%.64s': expected AKIA or ASIA "
 					   "and 16 upper-case letters or digits",
 					   kc->keys.items[i]);
-	if (kc->user && !*kc->user)
-		return usage_error(cli, "--user is empty");
 	if (kc->single_only && (!kc->user || !kc->keys.n))
 		return usage_error(cli, "give the key to change: --user NAME --key AKIA...");
 	if (kc->keys.n) {

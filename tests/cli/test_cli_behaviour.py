@@ -67,12 +67,12 @@ class OptionsTest(CliTestCase):
             self.assertOneLineError(res, "--endpoint-url")
 
     def test_region_and_profile_from_the_command_line_are_usage_errors(self):
-        for args, msg in ((["--region", ""], "--region is empty"),
+        for args, msg in ((["--region", ""], "option '--region' is empty"),
                           (["--region", "us east"], "invalid --region 'us east': expected a "
                                                     "region such as us-east-1"),
                           (["--region=../x"], "invalid --region '../x'"),
-                          (["--profile", ""], "--profile is empty"),
-                          (["--profile="], "--profile is empty")):
+                          (["--profile", ""], "option '--profile' is empty"),
+                          (["--profile="], "option '--profile' is empty")):
             res = run(["users"] + args + ["--endpoint-url", "http://127.0.0.1:1"],
                       bare_env(self.home))
             self.assertRc(res, 2)
@@ -82,6 +82,20 @@ class OptionsTest(CliTestCase):
                   bare_env(self.home, AWS_REGION="us east"))
         self.assertRc(res, 1)
         self.assertOneLineError(res, "invalid region 'us east' (from AWS_REGION)")
+
+    def test_an_empty_value_is_a_usage_error(self):
+        # "--user ''" (an unset shell variable) used to reach AWS as a user name
+        for args, opt in ((["audit", "--user", ""], "--user"),
+                          (["audit", "--user", "alice", "--user="], "--user"),
+                          (["rotate", "--user", "", "--to", "file:/tmp/{user}"], "--user"),
+                          (["deactivate", "--user", "", "--older-than", "1d"], "--user"),
+                          (["create", "--user", "alice", "--to", ""], "--to"),
+                          (["audit", "--exclude", ""], "--exclude"),
+                          (["audit", "--exempt-group", ""], "--exempt-group"),
+                          (["users", "-o", ""], "-o")):
+            res = run(args + ["--endpoint-url", "http://127.0.0.1:1"], bare_env(self.home))
+            self.assertRc(res, 2)
+            self.assertOneLineError(res, "option '%s' is empty" % opt)
 
     def test_timeouts_parse(self):
         for bad in ("x", "-1", "3601", "1.5", "10q", "2h"):
