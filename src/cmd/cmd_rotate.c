@@ -720,16 +720,16 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 			goto done;
 		}
 		o.conf = &conf;
-		strbuf_reset(&err);
+		strbuf_reset(&text);
 		rc = CMD_USAGE;
-		if (o.cli.to && conf_section_with_to(&conf, &err)) {
+		if (o.cli.to && conf_section_with_to(&conf, &text)) {
 			/* the command line wins: the file's sinks would never be used */
 			usage_error(cli, "--to and the 'to' of %s in '%s' do not go together: "
-					 "--to would replace it for every user", err.buf, config);
+					 "--to would replace it for every user", text.buf, config);
 			goto done;
 		}
 		if (!o.cli.to && !self && !plan_in && !abort_ && !resume &&
-		    !conf_section_with_to(&conf, &err)) {
+		    !conf_section_with_to(&conf, &text)) {
 			usage_error(cli, "say where new secrets go: '%s' has no 'to' setting (add "
 					 "'to = SINK' to it, or give --to SINK)", config);
 			goto done;
