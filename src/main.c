@@ -84,7 +84,8 @@ static const struct exit_code exit_signals[] = {
 	{ 128 + SIGTERM, "stopped by SIGTERM, as 130" },
 	{ EXIT_STDOUT_CLOSED, "standard output was closed before iamkeys finished writing "
 			      "(iamkeys users | head -1); nothing is printed about it, and the "
-			      "work itself ran to its end" },
+			      "work itself ran to its end (a secret for --to - that cannot be "
+			      "written is a failed delivery: its new key is deleted, exit 1 or 3)" },
 };
 
 /* Prints text wrapped at width columns, every line after the first indented by indent. */

@@ -305,8 +305,9 @@ int cli_parse(struct cli *cli, struct option *opts, int argc, const char **argv,
 	if (cli->g.wide && cli->fmt != OUTPUT_TABLE)
 		return usage_error(cli, "--wide is for table output");
 	cli->style.width = cli->g.wide || cli->fmt != OUTPUT_TABLE ? 0 : terminal_width();
-	if (cli->g.endpoint_url && !*cli->g.endpoint_url)
-		return usage_error(cli, "--endpoint-url is empty");
+	if (cli->g.region && !aws_region_valid(cli->g.region))
+		return usage_error(cli, "invalid --region '%.64s': expected a region such as "
+					"us-east-1", cli->g.region);
 	if (cli->g.endpoint_url) {
 		strbuf_reset(&err);
 		if (aws_endpoint_url_check(cli->g.endpoint_url, "--endpoint-url", &err) < 0) {

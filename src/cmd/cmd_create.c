@@ -25,7 +25,7 @@ int cmd_create(struct cli *cli, int argc, const char **argv)
 		  "profile: edit the file a symbolic link points to outside its directory", 0 },
 		{ "max-age", 0, OPT_DURATION, &co.max_age, "DURATION",
 		  "nothing to do if the sink holds an Active key of the user younger than this "
-		  "(default 90d; 0: always create)", 0 },
+		  "(default 90d; 0: always create; exec: and - cannot tell)", 0 },
 		{ "apply", 0, OPT_BOOL, &apply, NULL,
 		  "create the key (without it only the plan is printed)", 0 },
 		OPT_LOCK(cli->lock),
@@ -63,7 +63,19 @@ int cmd_create(struct cli *cli, int argc, const char **argv)
 		strbuf_release(&err);
 		return rc;
 	}
+	rc = CMD_CONTINUE;
+	if (overwrite && strcmp(sink->vt->scheme, "file"))
+		rc = usage_error(cli, "--overwrite is for a file: sink (--to file:PATH)");
+	else if (follow_symlinks && strcmp(sink->vt->scheme, "profile"))
+		rc = usage_error(cli, "--follow-symlinks is for a profile: sink (--to "
+				      "profile:NAME[@FILE])");
+	else if (options_seen(opts, "max-age") && co.max_age > 0 &&
+		 (!strcmp(sink->vt->scheme, "exec") || !sink->vt->preflight || !strcmp(to, "-")))
+		rc = usage_error(cli, "--max-age needs a sink that can say which key it holds: "
+				      "--to %s cannot", to);
 	sink_free(sink);
+	if (rc != CMD_CONTINUE)
+		return rc;
 	if (!strcmp(to, "-") && cli_stdout_for_secret_only() < 0)
 		return CMD_FAILED;
 

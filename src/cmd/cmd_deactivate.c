@@ -10,8 +10,8 @@ int cmd_deactivate(struct cli *cli, int argc, const char **argv)
 	key_command_init(&kc, KEY_DEACTIVATE);
 	{
 		struct option opts[] = {
-			{ "user", 0, OPT_STRING, &kc.user, "NAME",
-			  "the user of --key; with a selector, this user only", 0 },
+			{ "user", 0, OPT_STRLIST, &kc.users, "NAME",
+			  "the user of --key; with a selector, only these users (repeatable)", 0 },
 			{ "key", 0, OPT_STRLIST, &kc.keys, "AKIA...",
 			  "deactivate this key of --user (repeatable)", 0 },
 			{ "older-than", 0, OPT_DURATION, &kc.older_than, "DURATION",

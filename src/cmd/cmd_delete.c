@@ -15,8 +15,8 @@ int cmd_delete(struct cli *cli, int argc, const char **argv)
 			{ "root", 0, OPT_BOOL, &root, NULL,
 			  "the root user's access keys in each account of --org / --accounts, "
 			  "through AWS's centralized root access (AssumeRoot)", 0 },
-			{ "user", 0, OPT_STRING, &kc.user, "NAME",
-			  "the user of --key; with the selector, this user only", 0 },
+			{ "user", 0, OPT_STRLIST, &kc.users, "NAME",
+			  "the user of --key; with the selector, only these users (repeatable)", 0 },
 			{ "key", 0, OPT_STRLIST, &kc.keys, "AKIA...",
 			  "delete this key of --user (repeatable)", 0 },
 			{ "older-than", 0, OPT_DURATION, &kc.older_than, "DURATION",

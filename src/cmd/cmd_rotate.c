@@ -482,6 +482,26 @@ static int rotate_accounts(struct cli *cli, struct org_opts *org, const struct r
 	return rc;
 }
 
+/* The first section of c with a 'to' setting, as "[user NAME]"; 0 if none has one. */
+static int conf_section_with_to(const struct rotconf *c, struct strbuf *out)
+{
+	static const char *const kinds[] = { "default", "account", "tag", "user" };
+	size_t i;
+
+	for (i = 0; i < c->n; i++) {
+		const struct rotconf_section *sec = &c->sections[i];
+		if (!sec->s.to)
+			continue;
+		strbuf_addf(out, "[%s", kinds[sec->kind]);
+		if (sec->name)
+			strbuf_addf(out, " %s%s%s", sec->name, sec->tag_value ? "=" : "",
+				    sec->tag_value ? sec->tag_value : "");
+		strbuf_addch(out, ']');
+		return 1;
+	}
+	return 0;
+}
+
 int cmd_rotate(struct cli *cli, int argc, const char **argv)
 {
 	struct rotate_options o;
@@ -521,7 +541,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		OPT_NOTIFY(notify, "with --apply: tell the key's owner about each stage: sns:TOPIC_ARN, webhook:https://..., exec:CMD (repeatable)"),
 		{ "warn", 0, OPT_DURATION, &warn, "DURATION", "--notify: due-soon when a key is this close to --rotate-after (default 14d)", 0 },
 		OPT_EXEMPTIONS(ex),
-		{ "all", 'a', OPT_BOOL, &all, NULL, "also list users with nothing to do", 0 },
+		{ "all", 'a', OPT_BOOL, &all, NULL, "table: also list users with nothing to do (json lists every user)", 0 },
 		{ "overwrite", 0, OPT_BOOL, &overwrite, NULL, "--plan-out may replace an existing file", 0 },
 		{ "follow-symlinks", 0, OPT_BOOL, &follow_symlinks, NULL, "profile: edit the file a symbolic link points to outside its directory", 0 },
 		OPT_ORG(org),
@@ -617,6 +637,18 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	}
 	if (notify_opts_check(cli, &notify) != CMD_CONTINUE)
 		goto done;
+	if (options_seen(opts, "warn") && !notify.targets.n) {
+		usage_error(cli, "--warn is for --notify (audit --warn shows expiring keys)");
+		goto done;
+	}
+	if (all && cli->fmt == OUTPUT_JSON) {
+		usage_error(cli, "--all is for table output (json lists every user)");
+		goto done;
+	}
+	if (follow_symlinks && o.cli.to && !config && strncmp(o.cli.to, "profile:", 8)) {
+		usage_error(cli, "--follow-symlinks is for a profile: sink");
+		goto done;
+	}
 	o.users = users.items;
 	o.nusers = users.n;
 	o.apply = apply;
@@ -651,6 +683,10 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	if (rc != CMD_CONTINUE)
 		goto done;
 	rc = CMD_USAGE;
+	if (!org.enabled && options_seen(opts, "parallel-accounts")) {
+		usage_error(cli, "--parallel-accounts needs --org, --accounts or --accounts-file");
+		goto done;
+	}
 	if (org.enabled && notify.targets.n) {
 		usage_error(cli, "--notify is for rotate --apply of one account (no --org or "
 				 "--accounts)");
@@ -693,6 +729,21 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 			goto done;
 		}
 		o.conf = &conf;
+		strbuf_reset(&text);
+		rc = CMD_USAGE;
+		if (o.cli.to && conf_section_with_to(&conf, &text)) {
+			/* the command line wins: the file's sinks would never be used */
+			usage_error(cli, "--to and the 'to' of %s in '%s' do not go together: "
+					 "--to would replace it for every user", text.buf, config);
+			goto done;
+		}
+		if (!o.cli.to && !self && !plan_in && !abort_ && !resume &&
+		    !conf_section_with_to(&conf, &text)) {
+			usage_error(cli, "say where new secrets go: '%s' has no 'to' setting (add "
+					 "'to = SINK' to it, or give --to SINK)", config);
+			goto done;
+		}
+		rc = CMD_FAILED;
 	}
 	if (plan_in) {
 		strbuf_reset(&text);

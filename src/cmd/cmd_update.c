@@ -30,19 +30,24 @@ int cmd_update(struct cli *cli, int argc, const char **argv)
 			OPT_TERMINATOR,
 		};
 		rc = cli_parse(cli, opts, argc, argv, &rest, 0);
+		if (rc == CMD_CONTINUE) {
+			if (!status)
+				rc = usage_error(cli, "--status is required: Active or Inactive");
+			else if (!strcasecmp(status, "Active"))
+				kc.kind = KEY_ACTIVATE;
+			else if (!strcasecmp(status, "Inactive"))
+				kc.kind = KEY_DEACTIVATE;
+			else
+				rc = usage_error(cli, "invalid --status '%s': use Active or Inactive",
+						 status);
+		}
+		/* reactivating (the rollback) has no guard to override or widen */
+		if (rc == CMD_CONTINUE && kc.kind == KEY_ACTIVATE &&
+		    (kc.force || options_seen(opts, "in-use-window")))
+			rc = usage_error(cli, "%s is for --status Inactive: reactivating a key has "
+					      "no guard", kc.force ? "--force" : "--in-use-window");
 	}
 	opt_list_release(&rest);
-	if (rc == CMD_CONTINUE) {
-		if (!status)
-			rc = usage_error(cli, "--status is required: Active or Inactive");
-		else if (!strcasecmp(status, "Active"))
-			kc.kind = KEY_ACTIVATE;
-		else if (!strcasecmp(status, "Inactive"))
-			kc.kind = KEY_DEACTIVATE;
-		else
-			rc = usage_error(cli, "invalid --status '%s': use Active or Inactive",
-					 status);
-	}
 	if (rc == CMD_CONTINUE)
 		rc = key_command_run(cli, &kc);
 	key_command_release(&kc);

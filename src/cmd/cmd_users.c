@@ -104,6 +104,9 @@ int cmd_users(struct cli *cli, int argc, const char **argv)
 	rc = org_check(cli, &org);
 	if (rc != CMD_CONTINUE)
 		return rc;
+	if (!org.enabled && options_seen(opts, "parallel-accounts"))
+		return usage_error(cli, "--parallel-accounts needs --org, --accounts or "
+					"--accounts-file");
 	if (org.enabled) {
 		rc = users_of_accounts(cli, &org, path_prefix, jobs);
 		org_opts_release(&org);

@@ -131,6 +131,7 @@ void key_command_init(struct key_command *kc, enum key_action_kind kind)
 void key_command_release(struct key_command *kc)
 {
 	opt_list_release(&kc->keys);
+	opt_list_release(&kc->users);
 	exemption_opts_release(&kc->ex);
 	org_opts_release(&kc->org);
 }
@@ -145,7 +146,10 @@ static int build_selection(struct cli *cli, struct key_command *kc, struct key_s
 	o->policy.warn = 0;
 	o->source = AUDIT_SOURCE_API; /* live data: never a report up to 4 hours old */
 	o->jobs = kc->jobs;
-	if (kc->user) {
+	if (kc->users.n) {
+		o->users = kc->users.items;
+		o->nusers = kc->users.n;
+	} else if (kc->user) {
 		o->users = &kc->user;
 		o->nusers = 1;
 	}
@@ -170,17 +174,20 @@ static int build_selection(struct cli *cli, struct key_command *kc, struct key_s
 	return cli_exemptions(cli, &o->policy, &kc->ex);
 }
 
-static int check_key_args(struct cli *cli, const struct key_command *kc)
+static int check_key_args(struct cli *cli, struct key_command *kc)
 {
 	size_t i;
+	if (kc->keys.n && kc->users.n > 1)
+		return usage_error(cli, "--key names keys of one user: give one --user (several "
+					"are for --older-than/--unused)");
+	if (kc->users.n == 1)
+		kc->user = kc->users.items[0];
 	for (i = 0; i < kc->keys.n; i++)
 		if (!access_key_id_is_valid(kc->keys.items[i]))
 			return usage_error(cli,
 					   "invalid access key id '%.64s': expected AKIA or ASIA "
 					   "and 16 upper-case letters or digits",
 					   kc->keys.items[i]);
-	if (kc->user && !*kc->user)
-		return usage_error(cli, "--user is empty");
 	if (kc->single_only && (!kc->user || !kc->keys.n))
 		return usage_error(cli, "give the key to change: --user NAME --key AKIA...");
 	if (kc->keys.n) {

@@ -32,7 +32,8 @@ void actions_print_plan_note(const struct action_ctx *a);
 struct key_command {
 	enum key_action_kind kind;
 	int single_only;	  /* update: --user and --key are required */
-	const char *user;	  /* --user */
+	const char *user;	  /* the user of --key (update: --user) */
+	struct opt_list users;	  /* deactivate, delete: --user, repeatable */
 	struct opt_list keys;	  /* --key, repeatable */
 	long long older_than;	  /* --older-than; -1 = not given */
 	long long unused;	  /* --unused (deactivate); -1 = not given */

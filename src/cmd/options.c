@@ -49,6 +49,11 @@ static int parse_positive_int(const char *s, int *out)
 
 static int store_value(struct option *o, const char *display, const char *value, struct strbuf *err)
 {
+	/* no option takes an empty name, path or spec ("--user ''" is a slip, not a user) */
+	if (!*value && (o->kind == OPT_STRING || o->kind == OPT_STRLIST)) {
+		strbuf_addf(err, "option '%s' is empty", display);
+		return -1;
+	}
 	switch (o->kind) {
 	case OPT_STRING:
 		*(const char **)o->dest = value;

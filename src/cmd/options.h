@@ -39,8 +39,9 @@ struct option {
  * Parses argv[0..argc) against opts. Positional arguments are collected in
  * *rest (pointers into argv). Returns 0, or -1 with a one-line usage error
  * in err ("unknown option '--foo'", "option '--output' needs a value",
- * "invalid duration ...", "option '--to' given twice: it takes one value":
- * only OPT_STRLIST options repeat). -h/--help sets *help.
+ * "option '--user' is empty" (a string option's value), "invalid duration
+ * ...", "option '--to' given twice: it takes one value": only OPT_STRLIST
+ * options repeat). -h/--help sets *help.
  */
 int options_parse(struct option *opts, int argc, const char **argv, struct opt_list *rest,
 		  int *help, struct strbuf *err);

@@ -167,7 +167,7 @@ static int check_root_args(struct cli *cli, const struct key_command *kc)
 		int given;
 		const char *name;
 	} other[] = {
-	    { kc->user != NULL, "--user" },
+	    { kc->users.n > 0, "--user" },
 	    { kc->keys.n > 0, "--key" },
 	    { kc->older_than >= 0, "--older-than" },
 	    { exemption_opts_given(&kc->ex), "exemptions" },

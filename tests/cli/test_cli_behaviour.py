@@ -66,6 +66,37 @@ class OptionsTest(CliTestCase):
             self.assertRc(res, 2)
             self.assertOneLineError(res, "--endpoint-url")
 
+    def test_region_and_profile_from_the_command_line_are_usage_errors(self):
+        for args, msg in ((["--region", ""], "option '--region' is empty"),
+                          (["--region", "us east"], "invalid --region 'us east': expected a "
+                                                    "region such as us-east-1"),
+                          (["--region=../x"], "invalid --region '../x'"),
+                          (["--profile", ""], "option '--profile' is empty"),
+                          (["--profile="], "option '--profile' is empty")):
+            res = run(["users"] + args + ["--endpoint-url", "http://127.0.0.1:1"],
+                      bare_env(self.home))
+            self.assertRc(res, 2)
+            self.assertOneLineError(res, msg)
+        # from the environment it is a runtime error naming the variable
+        res = run(["users", "--endpoint-url", "http://127.0.0.1:1"],
+                  bare_env(self.home, AWS_REGION="us east"))
+        self.assertRc(res, 1)
+        self.assertOneLineError(res, "invalid region 'us east' (from AWS_REGION)")
+
+    def test_an_empty_value_is_a_usage_error(self):
+        # "--user ''" (an unset shell variable) used to reach AWS as a user name
+        for args, opt in ((["audit", "--user", ""], "--user"),
+                          (["audit", "--user", "alice", "--user="], "--user"),
+                          (["rotate", "--user", "", "--to", "file:/tmp/{user}"], "--user"),
+                          (["deactivate", "--user", "", "--older-than", "1d"], "--user"),
+                          (["create", "--user", "alice", "--to", ""], "--to"),
+                          (["audit", "--exclude", ""], "--exclude"),
+                          (["audit", "--exempt-group", ""], "--exempt-group"),
+                          (["users", "-o", ""], "-o")):
+            res = run(args + ["--endpoint-url", "http://127.0.0.1:1"], bare_env(self.home))
+            self.assertRc(res, 2)
+            self.assertOneLineError(res, "option '%s' is empty" % opt)
+
     def test_timeouts_parse(self):
         for bad in ("x", "-1", "3601", "1.5", "10q", "2h"):
             for opt in ("--connect-timeout", "--read-timeout"):
@@ -86,6 +117,31 @@ class OptionsTest(CliTestCase):
         self.assertLess(took, 60, res)  # the default (60 s per attempt) would take over 120 s
         self.assertGreater(took, 1.5, res)  # two attempts of about a second each
         self.assertEqual(len(srv.conns), 2)
+
+    def test_connect_timeout_ends_a_connect_that_hangs(self):
+        # a listener whose accept queue is full: the kernel drops further SYNs,
+        # so connecting hangs (as to a host that drops packets)
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(0)
+        port = srv.getsockname()[1]
+        fill = []
+        for _ in range(3):
+            c = socket.socket()
+            c.setblocking(False)
+            c.connect_ex(("127.0.0.1", port))
+            fill.append(c)
+        self.addCleanup(lambda: [x.close() for x in fill + [srv]])
+        time.sleep(0.2)
+        t0 = time.monotonic()
+        res = run(["users", "--connect-timeout", "1", "--endpoint-url",
+                   "http://127.0.0.1:%d" % port], bare_env(self.home, AWS_MAX_ATTEMPTS="1"))
+        took = time.monotonic() - t0
+        self.assertRc(res, 1)
+        self.assertOneLineError(res, "ListUsers: cannot reach 127.0.0.1:%d" % port,
+                                "Timeout was reached")
+        self.assertLess(took, 4.5, res)  # the default is 5 s
+        self.assertGreater(took, 0.9, res)
 
     def test_unknown_host_names_the_cause(self):
         # In a network namespace of its own with no interface up, resolving
@@ -233,8 +289,19 @@ class RepeatedOptionsAndSummaryTest(CliTestCase, EmulatorTestCase):
             (["update", "--user", "two", "--key", fixtures.key_id("two-a"), "--status",
               "Inactive", "--status", "Active"], "option '--status' given twice"),
             (["audit", "--max-age", "90d", "--max-age=30d"], "option '--max-age' given twice"),
-            (["deactivate", "--user", "a", "--user", "b", "--key", "AKIAX"],
-             "option '--user' given twice"),
+            (["update", "--user", "a", "--user", "b", "--key", fixtures.key_id("two-a"),
+              "--status", "Inactive"], "option '--user' given twice"),
+            (["deactivate", "--user", "two", "--user", "young", "--key",
+              fixtures.key_id("two-a")], "--key names keys of one user: give one --user"),
+            (["delete", "--user", "two", "--user", "young", "--key",
+              fixtures.key_id("two-a")], "--key names keys of one user: give one --user"),
+            # reactivating has no guard: nothing to force or widen
+            (["update", "--user", "inactive-old", "--key", fixtures.key_id("inactive-old"),
+              "--status", "Active", "--force", "--apply"],
+             "--force is for --status Inactive: reactivating a key has no guard"),
+            (["update", "--user", "inactive-old", "--key", fixtures.key_id("inactive-old"),
+              "--status", "active", "--in-use-window", "1h", "--apply"],
+             "--in-use-window is for --status Inactive: reactivating a key has no guard"),
             (["users", "--output", "json", "--output", "csv"], "option '--output' given twice"),
         ]
         for args, msg in cases:
@@ -242,6 +309,31 @@ class RepeatedOptionsAndSummaryTest(CliTestCase, EmulatorTestCase):
             self.assertRc(res, 2)
             self.assertOneLineError(res, msg)
         self.assertEqual(self.emu.calls(), [])
+
+    def test_deactivate_and_delete_user_repeats(self):
+        def changed(action):
+            return sorted((c["params"]["UserName"], c["params"]["AccessKeyId"])
+                          for c in self.emu.calls() if c["action"] == action)
+        kid = fixtures.key_id
+        res = run(["deactivate", "--older-than", "100d", "--user", "old-used", "--user",
+                   "old-never", "--user", "old-used", "--force", "--apply"], self.emu.env())
+        self.assertRc(res, 0)
+        # ci-deploy's key is as old, but not named
+        self.assertEqual(changed("UpdateAccessKey"), [("old-never", kid("old-never")),
+                                                      ("old-used", kid("old-used"))])
+        self.emu.reset_calls()
+        res = run(["delete", "--older-than", "0", "--user", "inactive-old", "--user",
+                   "inactive-young", "--user", "old-used", "--apply"], self.emu.env())
+        self.assertRc(res, 0)
+        self.assertEqual(changed("DeleteAccessKey"), [
+            ("inactive-old", kid("inactive-old")), ("inactive-young", kid("inactive-young")),
+            ("old-used", kid("old-used"))])
+        keys = {u["name"]: [(k["id"], k["status"]) for k in u["keys"]]
+                for u in self.emu.state()["accounts"][0]["users"]}
+        self.assertEqual(keys["old-never"], [(kid("old-never"), "Inactive")])
+        self.assertEqual(keys["ci-deploy"], [(kid("ci-deploy"), "Active")])
+        self.assertEqual(keys["inactive-old"], [])
+        self.assertEqual(keys["old-used"], [])
 
     def test_summary_counts_and_plurals(self):
         res = run(["audit", "--user", "young"], self.emu.env(NO_COLOR="1"))
@@ -286,6 +378,13 @@ class RotateUsageTest(CliTestCase, EmulatorTestCase):
         plan = os.path.join(self.dir, "plan.json")
         with open(plan, "w") as f:
             f.write("{}")
+        nosink = os.path.join(self.dir, "nosink.conf")
+        with open(nosink, "w") as f:
+            f.write("[default]\nrotate_after = 30d\n[user erin]\nexempt = false\n")
+        sinks = os.path.join(self.dir, "sinks.conf")
+        with open(sinks, "w") as f:
+            f.write("[default]\nrotate_after = 30d\n[user frank]\nto = file:%s/f.json\n"
+                    % self.dir)
         cases = [
             (["rotate"], "say where new secrets go: --to SINK, or --config FILE"),
             (["rotate", "--apply"], "say where new secrets go"),
@@ -304,6 +403,34 @@ class RotateUsageTest(CliTestCase, EmulatorTestCase):
               "--apply"], "--verify-timeout must be between 1s and 540s"),
             (["rotate", "--self", "--verify-timeout", "11m", "--apply"],
              "--verify-timeout must be between 1s and 540s"),
+            # options the chosen mode would ignore
+            (["rotate", "--to", "file:%s/{user}" % self.dir, "--warn", "3d"],
+             "--warn is for --notify"),
+            (["rotate", "--to", "file:%s/{user}" % self.dir, "--parallel-accounts", "2"],
+             "--parallel-accounts needs --org, --accounts or --accounts-file"),
+            (["users", "--parallel-accounts", "2"],
+             "--parallel-accounts needs --org, --accounts or --accounts-file"),
+            (["rotate", "--to", "file:%s/{user}" % self.dir, "--all", "--output", "json"],
+             "--all is for table output (json lists every user)"),
+            (["rotate", "--to", "file:%s/{user}" % self.dir, "--follow-symlinks"],
+             "--follow-symlinks is for a profile: sink"),
+            (["create", "--user", "erin", "--to", "file:%s/erin" % self.dir,
+              "--follow-symlinks", "--apply"], "--follow-symlinks is for a profile: sink"),
+            (["create", "--user", "erin", "--to", "profile:erin@%s/credentials" % self.dir,
+              "--overwrite", "--apply"], "--overwrite is for a file: sink"),
+            (["create", "--user", "erin", "--to", "-", "--overwrite", "--apply"],
+             "--overwrite is for a file: sink"),
+            (["create", "--user", "erin", "--to", "exec:/bin/true", "--max-age", "30d",
+              "--apply"], "--max-age needs a sink that can say which key it holds: "
+                          "--to exec:/bin/true cannot"),
+            (["create", "--user", "erin", "--to", "-", "--max-age", "30d", "--apply"],
+             "--max-age needs a sink that can say which key it holds: --to - cannot"),
+            # no sink could apply to anyone: one line, not "blocked" per user
+            (["rotate", "--config", nosink, "--apply"],
+             "say where new secrets go: '%s' has no 'to' setting" % nosink),
+            # --to would replace every sink of the file
+            (["rotate", "--config", sinks, "--to", "file:%s/{user}" % self.dir],
+             "--to and the 'to' of [user frank] in '%s' do not go together" % sinks),
         ]
         for args, msg in cases:
             res = run(args, self.emu.env())
@@ -312,6 +439,65 @@ class RotateUsageTest(CliTestCase, EmulatorTestCase):
         self.assertEqual(self.emu.calls(), [])
         with open(plan) as f:
             self.assertEqual(f.read(), "{}")
+
+    def test_config_without_to_and_to_without_config_sinks(self):
+        # a file whose only 'to' is for some users: the others are blocked one by one
+        conf = os.path.join(self.dir, "rotate.conf")
+        with open(conf, "w") as f:
+            f.write("[user frank]\nto = file:%s/{user}.json\n" % self.dir)
+        res = run(["rotate", "--config", conf], self.emu.env(NO_COLOR="1"))
+        self.assertRc(res, 3)
+        self.assertIn("erin [idle] blocked: due, but no sink for the new secret", res.out)
+        self.assertIn("frank [idle] plan: due:", res.out)
+        # --to with a file without any 'to': the file's durations apply
+        with open(conf, "w") as f:
+            f.write("[default]\nrotate_after = 200d\n")
+        res = run(["rotate", "--config", conf, "--to", "file:%s/{user}.json" % self.dir],
+                  self.emu.env(NO_COLOR="1"))
+        self.assertRc(res, 0)
+        self.assertEqual(res.out.splitlines()[-1], "3 users: 0 with a plan, 0 blocked, 0 failed, "
+                                                   "0 exempt, 3 with nothing to do")
+
+    def test_closed_pipe_never_cuts_a_rotation_short(self):
+        import json
+        from tests.cli.common import rotation_tag
+        r, w = os.pipe()
+        os.close(r)  # nobody reads what rotate prints
+        p = subprocess.run([BINARY, "rotate", "--apply", "--user", "erin", "--user", "frank",
+                            "--to", "file:%s/{user}.json" % self.dir], env=self.emu.env(),
+                           stdout=w, stderr=subprocess.PIPE, text=True, timeout=120)
+        os.close(w)
+        self.assertEqual(p.returncode, 141, p.stderr)
+        self.assertEqual(p.stderr, "")
+        users = {u["name"]: u for u in self.emu.state()["accounts"][0]["users"]}
+        for name in ("erin", "frank"):
+            keys = users[name]["keys"]
+            self.assertEqual(len(keys), 2, name)  # the new key was made ...
+            with open(os.path.join(self.dir, name + ".json")) as f:
+                delivered = json.load(f)["AccessKeyId"]
+            new = [k for k in keys if k["id"] != fixtures.key_id(name)]
+            self.assertEqual(delivered, new[0]["id"])  # ... delivered ...
+            self.assertIn("stage=delivered", rotation_tag(users[name]))  # ... and recorded
+        self.assertEqual([c["action"] for c in self.emu.calls()].count("CreateAccessKey"), 2)
+
+    def test_closed_pipe_for_a_secret_deletes_the_new_key(self):
+        r, w = os.pipe()
+        os.close(r)  # the secret cannot be handed over
+        for args in (["rotate", "--apply", "--user", "erin", "--to", "-"],
+                     ["create", "--apply", "--user", "frank", "--to", "-"]):
+            p = subprocess.run([BINARY] + args, env=self.emu.env(), stdout=w,
+                               stderr=subprocess.PIPE, text=True, timeout=120)
+            self.assertEqual(p.returncode, 3 if args[0] == "rotate" else 1, p.stderr)
+            self.assertIn("cannot write to standard output: Broken pipe", p.stderr)
+            self.assertIn("deleted the new key", p.stderr)
+        os.close(w)
+        users = {u["name"]: u for u in self.emu.state()["accounts"][0]["users"]}
+        for name in ("erin", "frank"):
+            self.assertEqual([(k["id"], k["status"]) for k in users[name]["keys"]],
+                             [(fixtures.key_id(name), "Active")], name)
+        actions = [c["action"] for c in self.emu.calls()]
+        self.assertEqual(actions.count("CreateAccessKey"), 2)
+        self.assertEqual(actions.count("DeleteAccessKey"), 2)
 
     def test_plan_out_overwrite(self):
         plan = os.path.join(self.dir, "plan.json")

@@ -283,8 +283,9 @@ class OrgSelectionTest(CliTestCase, EmulatorTestCase):
             (["--org", "--role-arn", "arn:aws:iam::{account}:role/{user}"], "placeholder"),
             (["--org", "--role-name", "bad name"], "invalid --role-name"),
         ]
-        for bad in ("3/3", "1", "a/3", "-1/3", "0/0", "1/x", "2/1", ""):
+        for bad in ("3/3", "1", "a/3", "-1/3", "0/0", "1/x", "2/1"):
             cases.append((["--org", "--shard", bad], "invalid --shard"))
+        cases.append((["--org", "--shard", ""], "option '--shard' is empty"))
         for args, needle in cases:
             with self.subTest(args=args):
                 res = run(["users"] + args, self.emu.env())

@@ -149,7 +149,9 @@ class PreflightTest(SinkBase):
         for name, to, problem in self.cases():
             with self.subTest(name):
                 self.emu.reset_calls()
-                res = run(["create", "--user", "alice", "--to", to, "--overwrite", "--apply"],
+                # --overwrite is for file: sinks only
+                overwrite = ["--overwrite"] if to.startswith("file:") else []
+                res = run(["create", "--user", "alice", "--to", to, "--apply"] + overwrite,
                           self.emu.env())
                 self.assertRc(res, 3)
                 self.assertEqual(res.err, "")
