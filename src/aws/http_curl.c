@@ -208,74 +208,64 @@ static int has_newline(const char *s)
 	return s && strpbrk(s, "\r\n") != NULL;
 }
 
-static int curl_perform(struct http_transport *base, const struct http_request *req,
-			struct http_response *resp)
+/*
+ * The request's headers as a curl list in *headers (freed, and wiped, by
+ * the caller): 0, or -1 with resp's error set. Header values may be
+ * secrets (tokens): line is grown once, so it is wiped at the end.
+ */
+static int build_headers(const struct http_request *req, struct curl_slist **headers,
+			 struct strbuf *line, struct http_response *resp)
 {
-	struct curl_transport *t = (struct curl_transport *)base;
-	struct curl_slist *headers = NULL, *tmp;
-	struct strbuf line = STRBUF_INIT;
-	CURL *c = t->curl;
-	CURLcode rc = CURLE_OK;
-	const char *failed_opt = "";
-	size_t i;
-	long status = 0;
+	struct curl_slist *tmp;
+	size_t i, max = 0;
 
-	http_response_reset(resp);
-	/*
-	 * Room for a typical reply up front, so a secret is not left in a
-	 * freed block: replies carrying one (CreateAccessKey, AssumeRole with
-	 * its session token, GetRoleCredentials, GetSecretValue) are 1-3 KB.
-	 */
-	strbuf_grow(&resp->body, 8192);
-	t->resp = resp;
-	t->body_too_large = 0;
-	t->errbuf[0] = '\0';
+	for (i = 0; i < req->nheaders; i++) {
+		size_t n = strlen(req->headers[i].name) + strlen(req->headers[i].value) + 3;
 
-	if (has_newline(req->url) || has_newline(req->method)) {
-		http_response_set_error(resp, HTTP_ERR_OTHER, "invalid request line");
-		goto out;
+		if (n > max)
+			max = n;
 	}
-	/* header values may be secrets (tokens): one allocation for line, wiped at the end */
-	{
-		size_t max = 0;
-
-		for (i = 0; i < req->nheaders; i++) {
-			size_t n = strlen(req->headers[i].name) + strlen(req->headers[i].value) + 3;
-
-			if (n > max)
-				max = n;
-		}
-		strbuf_grow(&line, max + 1);
-	}
+	strbuf_grow(line, max + 1);
 	for (i = 0; i < req->nheaders; i++) {
 		const struct http_request_header *h = &req->headers[i];
 
 		if (has_newline(h->name) || has_newline(h->value) || strchr(h->name, ':')) {
 			http_response_set_error(resp, HTTP_ERR_OTHER, "invalid request header");
-			goto out;
+			return -1;
 		}
-		strbuf_reset(&line);
+		strbuf_reset(line);
 		if (*h->value)
-			strbuf_addf(&line, "%s: %s", h->name, h->value);
+			strbuf_addf(line, "%s: %s", h->name, h->value);
 		else
-			strbuf_addf(&line, "%s;", h->name); /* curl's syntax for an empty value */
-		tmp = curl_slist_append(headers, line.buf);
+			strbuf_addf(line, "%s;", h->name); /* curl's syntax for an empty value */
+		tmp = curl_slist_append(*headers, line->buf);
 		if (!tmp)
 			goto oom;
-		headers = tmp;
+		*headers = tmp;
 	}
 	/* no "Expect: 100-continue" round trip for large bodies */
-	tmp = curl_slist_append(headers, "Expect:");
+	tmp = curl_slist_append(*headers, "Expect:");
 	if (!tmp)
 		goto oom;
-	headers = tmp;
+	*headers = tmp;
+	return 0;
+oom:
+	http_response_set_error(resp, HTTP_ERR_OTHER, "out of memory");
+	return -1;
+}
 
-	curl_easy_reset(c);
+/* Every option of one transfer on the reset handle: CURLE_OK, or the code and *failed_opt. */
+static CURLcode set_options(struct curl_transport *t, const struct http_request *req,
+			    struct curl_slist *headers, const char **failed_opt)
+{
+	CURL *c = t->curl;
+	CURLcode rc;
+
 #define SET(opt, val)                                                                              \
 	do {                                                                                       \
 		if ((rc = curl_easy_setopt(c, opt, val)) != CURLE_OK) {                            \
-			failed_opt = #opt;                                                         \
-			goto setopt_failed;                                                        \
+			*failed_opt = #opt;                                                        \
+			return rc;                                                                 \
 		}                                                                                  \
 	} while (0)
 	SET(CURLOPT_NOSIGNAL, 1L);
@@ -329,32 +319,69 @@ static int curl_perform(struct http_transport *base, const struct http_request *
 		SET(CURLOPT_POSTFIELDS, req->body_len ? req->body : "");
 	}
 #undef SET
+	return CURLE_OK;
+}
 
-	rc = curl_easy_perform(c);
+/* What a finished curl_easy_perform says, into resp. */
+static void take_result(struct curl_transport *t, CURLcode rc, struct http_response *resp)
+{
+	CURL *c = t->curl;
+	enum http_transport_error e;
+	long status = 0, proxy_status = 0;
+
 	if (rc == CURLE_OK) {
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
 		resp->status = status;
-	} else if (t->body_too_large) {
-		http_response_set_error(resp, HTTP_ERR_OTHER, "response body larger than 64 MiB");
-	} else {
-		enum http_transport_error e = map_curl_code(rc);
-		long proxy_status = 0;
-
-		/* a proxy refused the tunnel: nothing reached AWS */
-		if (curl_easy_getinfo(c, CURLINFO_HTTP_CONNECTCODE, &proxy_status) == CURLE_OK &&
-		    proxy_status >= 300)
-			e = HTTP_ERR_CONNECT;
-		http_response_set_error(resp, e, t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
+		return;
 	}
-	goto out;
+	if (t->body_too_large) {
+		http_response_set_error(resp, HTTP_ERR_OTHER, "response body larger than 64 MiB");
+		return;
+	}
+	e = map_curl_code(rc);
+	/* a proxy refused the tunnel: nothing reached AWS */
+	if (curl_easy_getinfo(c, CURLINFO_HTTP_CONNECTCODE, &proxy_status) == CURLE_OK &&
+	    proxy_status >= 300)
+		e = HTTP_ERR_CONNECT;
+	http_response_set_error(resp, e, t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
+}
 
-setopt_failed:
-	strbuf_reset(&line);
-	strbuf_addf(&line, "libcurl refused %s: %s", failed_opt, curl_easy_strerror(rc));
-	http_response_set_error(resp, HTTP_ERR_OTHER, line.buf);
-	goto out;
-oom:
-	http_response_set_error(resp, HTTP_ERR_OTHER, "out of memory");
+static int curl_perform(struct http_transport *base, const struct http_request *req,
+			struct http_response *resp)
+{
+	struct curl_transport *t = (struct curl_transport *)base;
+	struct curl_slist *headers = NULL, *tmp;
+	struct strbuf line = STRBUF_INIT;
+	CURL *c = t->curl;
+	CURLcode rc;
+	const char *failed_opt = "";
+
+	http_response_reset(resp);
+	/*
+	 * Room for a typical reply up front, so a secret is not left in a
+	 * freed block: replies carrying one (CreateAccessKey, AssumeRole with
+	 * its session token, GetRoleCredentials, GetSecretValue) are 1-3 KB.
+	 */
+	strbuf_grow(&resp->body, 8192);
+	t->resp = resp;
+	t->body_too_large = 0;
+	t->errbuf[0] = '\0';
+
+	if (has_newline(req->url) || has_newline(req->method)) {
+		http_response_set_error(resp, HTTP_ERR_OTHER, "invalid request line");
+		goto out;
+	}
+	if (build_headers(req, &headers, &line, resp) < 0)
+		goto out;
+	curl_easy_reset(c);
+	rc = set_options(t, req, headers, &failed_opt);
+	if (rc != CURLE_OK) {
+		strbuf_reset(&line);
+		strbuf_addf(&line, "libcurl refused %s: %s", failed_opt, curl_easy_strerror(rc));
+		http_response_set_error(resp, HTTP_ERR_OTHER, line.buf);
+		goto out;
+	}
+	take_result(t, curl_easy_perform(c), resp);
 out:
 	/* the handle must not point at freed memory between calls */
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
