@@ -147,19 +147,99 @@ static void explain_quarantine(struct aws_client *c, const char *user, const cha
 	strbuf_release(&e);
 }
 
+/*
+ * The new key nk is in the profile: wait until it works (IAM propagation),
+ * delete the old key with it, then remove the create mark. SELF_DONE, or
+ * err says what is left (a new key that does not work is undone).
+ */
+static void switch_to_new(const struct self_rotate_options *o, struct aws_client *c,
+			  struct action_ctx *a, struct sink *sink,
+			  const struct aws_file_locations *loc, const struct aws_credentials *old,
+			  const struct iam_access_key *nk, const struct create_self *cs,
+			  struct self_rotate_result *r, struct strbuf *err)
+{
+	struct aws_credentials fresh = { 0 };
+	struct aws_client *nc = NULL;
+	struct strbuf e = STRBUF_INIT;
+
+	fresh.access_key_id = xstrdup(nk->access_key_id);
+	fresh.secret_access_key = xstrdup(nk->secret_access_key);
+	if (rotate_verify_key(c, a->self.user, &fresh, o->verify_timeout_ms, err) < 0) {
+		if (undo(c, sink, old, a, nk->access_key_id, loc, err) == 0 &&
+		    create_mark_remove(c, a->self.user, cs->mark, &e) < 0)
+			strbuf_addf(err, "; the create mark %s stays (%s)", CREATE_MARK_TAG, e.buf);
+		goto out;
+	}
+	nc = aws_client_new(cred_provider_static_new(&fresh), o->region, o->endpoint_url, NULL,
+			    err);
+	if (nc)
+		aws_client_copy_settings(nc, c); /* the clock learnt, --debug */
+	if (!nc || iam_delete_access_key(nc, a->self.user, old->access_key_id, err) < 0) {
+		strbuf_addbuf(&e, err);
+		strbuf_reset(err);
+		strbuf_addf(err, "profile '%s' now holds the new key %s, but deleting the old key %s "
+				 "failed: %s; the next rotate --self (after %d minutes) deletes it",
+			    loc->profile, nk->access_key_id, old->access_key_id, e.buf,
+			    ROTATION_LEASE / 60);
+		goto out;
+	}
+	if (create_mark_remove(nc, a->self.user, cs->mark, err) < 0) {
+		strbuf_addbuf(&e, err);
+		strbuf_reset(err);
+		strbuf_addf(err, "rotated %s -> %s in profile '%s', but the create mark %s could "
+				 "not be removed: %s",
+			    old->access_key_id, nk->access_key_id, loc->profile, CREATE_MARK_TAG,
+			    e.buf);
+		goto out;
+	}
+	r->new_key = xstrdup(nk->access_key_id);
+	r->outcome = SELF_DONE;
+out:
+	aws_client_free(nc);
+	aws_credentials_release(&fresh);
+	strbuf_release(&e);
+}
+
+/* The profile's sink, checked before the key exists: NULL with err when it would refuse. */
+static struct sink *profile_sink(const struct self_rotate_options *o, const struct action_ctx *a,
+				 const char *target, struct strbuf *err)
+{
+	struct sink_context sc;
+	struct sink *sink;
+	char *held = NULL;
+	int pf;
+
+	memset(&sc, 0, sizeof(sc));
+	sc.user = a->self.user;
+	sc.account = a->self.account;
+	sc.own_profile_ok = 1; /* the point of --self */
+	sc.follow_symlinks = o->follow_symlinks;
+	sink = sink_new(target, &sc, err);
+	if (!sink || !o->apply)
+		return sink;
+	/* everything the write would refuse, before the key exists */
+	pf = sink_preflight(sink, &held, err);
+	free(held);
+	if (pf > 0) {
+		sink_free(sink);
+		return NULL;
+	}
+	strbuf_reset(err);
+	return sink;
+}
+
 int self_rotate(const struct self_rotate_options *o, struct self_rotate_result *r,
 		struct strbuf *err)
 {
 	struct aws_file_locations loc = { 0 };
-	struct aws_credentials old = { 0 }, fresh = { 0 };
+	struct aws_credentials old = { 0 };
 	struct action_options ao;
 	struct action_ctx a;
 	struct create_options co = { 0 };
 	struct create_self cs = { 0 };
 	struct iam_access_key nk = { 0 };
-	struct aws_client *c = NULL, *nc = NULL;
+	struct aws_client *c = NULL;
 	struct sink *sink = NULL;
-	struct sink_context sc;
 	struct strbuf target = STRBUF_INIT;
 	enum action_result res;
 
@@ -191,23 +271,9 @@ int self_rotate(const struct self_rotate_options *o, struct self_rotate_result *
 	if (o->apply && o->before_change &&
 	    (r->refused = o->before_change(o->ctx, c, a.self.account)) != 0)
 		goto out;
-	memset(&sc, 0, sizeof(sc));
-	sc.user = a.self.user;
-	sc.account = a.self.account;
-	sc.own_profile_ok = 1; /* the point of --self */
-	sc.follow_symlinks = o->follow_symlinks;
-	sink = sink_new(r->target, &sc, err);
+	sink = profile_sink(o, &a, r->target, err);
 	if (!sink)
 		goto out;
-	if (o->apply) {
-		/* everything the write would refuse, before the key exists */
-		char *held = NULL;
-		int pf = sink_preflight(sink, &held, err);
-		free(held);
-		if (pf > 0)
-			goto out;
-		strbuf_reset(err);
-	}
 	/* the create path: live keys, two-key guard, mark, create, OutcomeUnknown, deliver */
 	co.self = &cs;
 	res = action_create_key_secret(&a, a.self.user, sink, &co, &nk);
@@ -215,13 +281,14 @@ int self_rotate(const struct self_rotate_options *o, struct self_rotate_result *
 	switch (res) {
 	case ACTION_PLANNED:
 		r->outcome = SELF_PLANNED;
-		goto out;
+		break;
 	case ACTION_DONE:
+		switch_to_new(o, c, &a, sink, &loc, &old, &nk, &cs, r, err);
 		break;
 	case ACTION_NOTHING:
 		if (cs.resumed) {
 			finish_resumed(o, c, a.self.user, &old, &cs, r, err);
-			goto out;
+			break;
 		}
 		/* fallthrough */
 	case ACTION_BLOCKED:
@@ -231,55 +298,14 @@ int self_rotate(const struct self_rotate_options *o, struct self_rotate_result *
 		strbuf_addstr(err, a.nrecs ? a.recs[a.nrecs - 1].reason : "cannot create a key");
 		if (res != ACTION_BLOCKED && strstr(err->buf, "AccessDenied"))
 			explain_quarantine(c, a.self.user, old.access_key_id, err);
-		goto out;
+		break;
 	}
-
-	/* wait until the new key works (IAM propagation), then use it */
-	fresh.access_key_id = xstrdup(nk.access_key_id);
-	fresh.secret_access_key = xstrdup(nk.secret_access_key);
-	if (rotate_verify_key(c, a.self.user, &fresh, o->verify_timeout_ms, err) < 0) {
-		struct strbuf e = STRBUF_INIT;
-		if (undo(c, sink, &old, &a, nk.access_key_id, &loc, err) == 0 &&
-		    create_mark_remove(c, a.self.user, cs.mark, &e) < 0)
-			strbuf_addf(err, "; the create mark %s stays (%s)", CREATE_MARK_TAG, e.buf);
-		strbuf_release(&e);
-		goto out;
-	}
-	nc = aws_client_new(cred_provider_static_new(&fresh), o->region, o->endpoint_url, NULL,
-			    err);
-	if (nc)
-		aws_client_copy_settings(nc, c); /* the clock learnt, --debug */
-	if (!nc || iam_delete_access_key(nc, a.self.user, old.access_key_id, err) < 0) {
-		struct strbuf e = STRBUF_INIT;
-		strbuf_addbuf(&e, err);
-		strbuf_reset(err);
-		strbuf_addf(err, "profile '%s' now holds the new key %s, but deleting the old key %s "
-				 "failed: %s; the next rotate --self (after %d minutes) deletes it",
-			    loc.profile, nk.access_key_id, old.access_key_id, e.buf,
-			    ROTATION_LEASE / 60);
-		strbuf_release(&e);
-		goto out;
-	}
-	if (create_mark_remove(nc, a.self.user, cs.mark, err) < 0) {
-		struct strbuf e = STRBUF_INIT;
-		strbuf_addbuf(&e, err);
-		strbuf_reset(err);
-		strbuf_addf(err, "rotated %s -> %s in profile '%s', but the create mark %s could "
-				 "not be removed: %s",
-			    old.access_key_id, nk.access_key_id, loc.profile, CREATE_MARK_TAG, e.buf);
-		strbuf_release(&e);
-		goto out;
-	}
-	r->new_key = xstrdup(nk.access_key_id);
-	r->outcome = SELF_DONE;
 out:
 	create_self_release(&cs);
 	sink_free(sink);
 	action_ctx_release(&a);
 	aws_client_free(c);
-	aws_client_free(nc);
 	aws_credentials_release(&old);
-	aws_credentials_release(&fresh);
 	iam_access_key_release(&nk);
 	aws_file_locations_release(&loc);
 	strbuf_release(&target);
