@@ -1,6 +1,8 @@
 #include "core/compat.h"
 #include "fake_transport.h"
 #include "core/strbuf.h"
+#include "aws/client.h"
+#include "aws/credentials.h"
 
 #include <setjmp.h>
 #include <cmocka.h>
@@ -215,4 +217,63 @@ void fake_sleep_ms(void *ctx, long ms)
 double fake_random_fixed(void *ctx)
 {
 	return *(const double *)ctx;
+}
+
+struct forward_transport {
+	struct http_transport base;
+	struct http_transport *to;
+};
+
+static int forward_perform(struct http_transport *t, const struct http_request *req,
+			   struct http_response *resp)
+{
+	return http_perform(((struct forward_transport *)t)->to, req, resp);
+}
+
+static void forward_destroy(struct http_transport *t)
+{
+	free(t);
+}
+
+static const struct http_transport_vtable forward_vt = { forward_perform, forward_destroy };
+
+struct http_transport *fake_forward_new(struct http_transport *to)
+{
+	struct forward_transport *t = xcalloc(1, sizeof(*t));
+
+	t->base.vt = &forward_vt;
+	t->to = to;
+	return &t->base;
+}
+
+struct aws_client *fake_client_new(const struct fake_step *steps, size_t n,
+				   const char *const *env, time_t (*now)(void), const char *token,
+				   struct fake_sleeps *sleeps, double *jitter)
+{
+	struct aws_credentials creds = { 0 };
+	struct aws_client_config cfg = { 0 };
+	struct strbuf err = STRBUF_INIT;
+	struct aws_client *c;
+
+	creds.access_key_id = xstrdup(FAKE_ACCESS_KEY_ID);
+	creds.secret_access_key = xstrdup(FAKE_SECRET_ACCESS_KEY);
+	creds.session_token = xstrdup_or_null(token);
+	cfg.creds = cred_provider_static_new(&creds);
+	aws_credentials_release(&creds);
+	cfg.http = fake_transport_new(steps, n);
+	cfg.getenv_fn = fake_getenv;
+	cfg.getenv_ctx = (void *)env;
+	cfg.now = now;
+	c = aws_client_new_config(&cfg, &err);
+	if (!c)
+		fail_msg("aws_client_new_config: %s", err.buf);
+	if (sleeps) {
+		memset(sleeps, 0, sizeof(*sleeps));
+		c->retry.sleep_ms = fake_sleep_ms;
+		c->retry.sleep_ctx = sleeps;
+		c->retry.random01 = fake_random_fixed;
+		c->retry.random_ctx = jitter;
+	}
+	strbuf_release(&err);
+	return c;
 }

@@ -72,4 +72,23 @@ void fake_sleep_ms(void *ctx, long ms);
 /* A random01 returning *(double *)ctx. */
 double fake_random_fixed(void *ctx);
 
+/* A transport that forwards every request to another (borrowed; outlives it). */
+struct http_transport *fake_forward_new(struct http_transport *to);
+
+/* The AWS documentation's example credentials. */
+#define FAKE_ACCESS_KEY_ID "AKIDEXAMPLE"
+#define FAKE_SECRET_ACCESS_KEY "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+
+/*
+ * A client signing with the example credentials (and token, unless NULL)
+ * over fake_transport_new(steps, n), reading env (NULL-terminated
+ * "NAME=value") and the clock now. With sleeps, its retries record their
+ * waits there instead of sleeping, with the jitter fixed at *jitter. Fails
+ * the test when it cannot be made.
+ */
+struct aws_client;
+struct aws_client *fake_client_new(const struct fake_step *steps, size_t n,
+				   const char *const *env, time_t (*now)(void), const char *token,
+				   struct fake_sleeps *sleeps, double *jitter);
+
 #endif

@@ -33,30 +33,7 @@ static const char *const no_env[] = {NULL};
 static struct aws_client *client_env(const struct fake_step *steps, size_t n,
 				     const char *const *env, const char *token)
 {
-	struct aws_credentials creds = {0};
-	struct aws_client_config cfg = {0};
-	struct strbuf err = STRBUF_INIT;
-	struct aws_client *c;
-
-	creds.access_key_id = xstrdup("AKIDEXAMPLE");
-	creds.secret_access_key = xstrdup("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
-	creds.session_token = xstrdup_or_null(token);
-	cfg.creds = cred_provider_static_new(&creds);
-	aws_credentials_release(&creds);
-	cfg.http = fake_transport_new(steps, n);
-	cfg.getenv_fn = fake_getenv;
-	cfg.getenv_ctx = (void *)env;
-	cfg.now = fixed_now;
-	c = aws_client_new_config(&cfg, &err);
-	if (!c)
-		fail_msg("aws_client_new_config: %s", err.buf);
-	memset(&sleeps, 0, sizeof(sleeps));
-	c->retry.sleep_ms = fake_sleep_ms;
-	c->retry.sleep_ctx = &sleeps;
-	c->retry.random01 = fake_random_fixed;
-	c->retry.random_ctx = &half;
-	strbuf_release(&err);
-	return c;
+	return fake_client_new(steps, n, env, fixed_now, token, &sleeps, &half);
 }
 
 static struct aws_client *client(const struct fake_step *steps, size_t n)

@@ -34,33 +34,13 @@ struct shared_fake {
 	int made; /* transports made */
 };
 
-struct forward_transport {
-	struct http_transport base;
-	struct http_transport *to;
-};
-
-static int forward_perform(struct http_transport *t, const struct http_request *req,
-			   struct http_response *resp)
-{
-	return http_perform(((struct forward_transport *)t)->to, req, resp);
-}
-
-static void forward_destroy(struct http_transport *t)
-{
-	free(t);
-}
-
-static const struct http_transport_vtable forward_vt = {forward_perform, forward_destroy};
 
 static struct http_transport *shared_http_new(void *ctx, const struct http_options *opts)
 {
 	struct shared_fake *s = ctx;
-	struct forward_transport *t = xcalloc(1, sizeof(*t));
 
-	t->base.vt = &forward_vt;
-	t->to = s->fake;
 	s->made++;
-	return &t->base;
+	return fake_forward_new(s->fake);
 }
 
 /* A home directory with .aws/config; files removed at the end. */

@@ -136,31 +136,9 @@ static void home_release(struct home *h)
 }
 
 /* Every transport a provider makes forwards to one fake. */
-struct forward_transport {
-	struct http_transport base;
-	struct http_transport *to;
-};
-
-static int forward_perform(struct http_transport *t, const struct http_request *req,
-			   struct http_response *resp)
-{
-	return http_perform(((struct forward_transport *)t)->to, req, resp);
-}
-
-static void forward_destroy(struct http_transport *t)
-{
-	free(t);
-}
-
-static const struct http_transport_vtable forward_vt = {forward_perform, forward_destroy};
-
 static struct http_transport *forward_new(void *ctx, const struct http_options *opts)
 {
-	struct forward_transport *t = xcalloc(1, sizeof(*t));
-
-	t->base.vt = &forward_vt;
-	t->to = ctx;
-	return &t->base;
+	return fake_forward_new(ctx);
 }
 
 /* Runs the profile provider for profile against steps; returns get's result. */

@@ -40,24 +40,7 @@ static time_t fixed_now(void)
 
 static struct aws_client *client(const struct fake_step *steps, size_t n)
 {
-	struct aws_credentials creds = { 0 };
-	struct aws_client_config cfg = { 0 };
-	struct strbuf err = STRBUF_INIT;
-	struct aws_client *c;
-
-	creds.access_key_id = xstrdup("AKIDEXAMPLE");
-	creds.secret_access_key = xstrdup("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
-	cfg.creds = cred_provider_static_new(&creds);
-	aws_credentials_release(&creds);
-	cfg.http = fake_transport_new(steps, n);
-	cfg.getenv_fn = fake_getenv;
-	cfg.getenv_ctx = (void *)no_env;
-	cfg.now = fixed_now;
-	c = aws_client_new_config(&cfg, &err);
-	if (!c)
-		fail_msg("aws_client_new_config: %s", err.buf);
-	strbuf_release(&err);
-	return c;
+	return fake_client_new(steps, n, no_env, fixed_now, NULL, NULL, NULL);
 }
 
 static void done(struct aws_client *c)
