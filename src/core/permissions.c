@@ -73,6 +73,7 @@ const struct permission permissions[] = {
 	{ "revoke", "iam:DeleteUserPolicy", USER_ARN, "--cleanup-after", 0, NULL },
 	{ "revoke", "iam:CreateAccessKey", USER_ARN, "--replace", 0, NULL },
 	{ "revoke", "iam:DeleteAccessKey", USER_ARN, "--delete, --replace", 0, NULL },
+	{ "revoke", "cloudtrail:LookupEvents", "*", "", PERM_FALLBACK, "the timeline of what the key did; denied: a warning, no timeline" },
 
 	{ "rotate", "iam:ListUsers", "*", "without --user", 0, NULL },
 	{ "rotate", "iam:GetUser", USER_ARN, "--user", 0, NULL },
