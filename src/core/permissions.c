@@ -32,6 +32,7 @@ const struct permission permissions[] = {
 	{ "audit", "iam:GetUser", USER_ARN, "--user", 0, NULL },
 	{ "audit", "iam:ListAccessKeys", USER_ARN, "", 0, NULL },
 	{ "audit", "iam:GetAccessKeyLastUsed", USER_ARN, "", 0, NULL },
+	{ "audit", "iam:ListAttachedUserPolicies", USER_ARN, "", 0, "the quarantined finding (users with keys)" },
 	{ "audit", "iam:GetAccountAuthorizationDetails", "*", "many users with a finding", PERM_FALLBACK, DETAILS_FALLBACK },
 	{ "audit", "iam:ListUserTags", USER_ARN, "few users with a finding", 0, "the tag exemption" },
 	{ "audit", "iam:ListGroupsForUser", USER_ARN, "--exempt-group", 0, NULL },

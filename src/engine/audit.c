@@ -14,7 +14,9 @@
  *   user, by --jobs workers with a client (and a connection) each.
  *
  * Tags and groups (for the tag and group exemptions) are read only for users
- * with a finding, in both sources, so both print the same result.
+ * with a finding, in both sources, so both print the same result. With
+ * o->quarantine, ListAttachedUserPolicies of every user with keys: an
+ * AWSCompromisedKeyQuarantine policy attached is the quarantined finding.
  */
 #include "core/compat.h"
 #include "aws/msg.h"
@@ -34,6 +36,9 @@ struct work_user {
 	const char *path;
 	const struct cr_user *report; /* NULL in api mode */
 	int report_fresh; /* the report is younger than AWS's last-use granularity */
+	/* report source: its row shows keys but no finding; only the quarantine
+	 * is read, and the keys only when the user is quarantined */
+	int quarantine_only;
 	/* has a finding and needs its tags or groups to settle the exemption */
 	int needs_lookup;
 	/* has a finding and two keys: a rotation of iamkeys' own may explain it */
@@ -90,6 +95,7 @@ static void audit_key_release(struct audit_key *k)
 	free(k->last_service);
 	free(k->last_region);
 	free(k->exempt_reason);
+	free(k->quarantine);
 }
 
 void audit_result_release(struct audit_result *r)
@@ -206,7 +212,14 @@ static int scan_user(struct aws_client *c, const struct audit_options *o, struct
 	struct strbuf reason = STRBUF_INIT;
 	int exempt;
 
-	rc = user_state_read(c, w->name, USER_STATE_KEYS, &us, err);
+	/* a report row without a finding: its keys only when AWS quarantined the user */
+	rc = 0;
+	if (w->quarantine_only)
+		rc = user_state_read(c, w->name, USER_STATE_POLICIES, &us, err);
+	if (!rc && (!w->quarantine_only || us.quarantine))
+		rc = user_state_read(c, w->name, USER_STATE_KEYS, &us, err);
+	if (!rc && o->quarantine && us.nkeys && !w->quarantine_only)
+		rc = user_state_read(c, w->name, USER_STATE_POLICIES, &us, err);
 	if (rc < 0) {
 		/* deleted since the credential report was made: no keys left */
 		if (rc == -1 && w->report &&
@@ -216,6 +229,8 @@ static int scan_user(struct aws_client *c, const struct audit_options *o, struct
 		}
 		goto out;
 	}
+	if (w->quarantine_only && !us.quarantine)
+		goto out;
 	rc = -1;
 	w->keys = xcalloc(us.nkeys ? us.nkeys : 1, sizeof(*w->keys));
 	for (i = 0; i < us.nkeys; i++)
@@ -262,6 +277,10 @@ static int scan_user(struct aws_client *c, const struct audit_options *o, struct
 		}
 		f.last_used = k->last_used;
 		k->findings = policy_key_findings(&o->policy, &f, active, o->now);
+		if (us.quarantine) {
+			k->findings |= FINDING_QUARANTINED;
+			k->quarantine = xstrdup(us.quarantine);
+		}
 		any |= k->findings;
 	}
 
@@ -854,6 +873,18 @@ static int report_candidate(const struct audit_options *o, const struct cr_user 
 	return 0;
 }
 
+static int report_has_keys(const struct cr_user *u)
+{
+	return (u->keys[0].active != CR_NA && u->keys[0].last_rotated) ||
+	       (u->keys[1].active != CR_NA && u->keys[1].last_rotated);
+}
+
+/* Is this report row read live: a candidate, or (o->quarantine) a user with keys? */
+static int report_wanted(const struct audit_options *o, const struct cr_user *u)
+{
+	return o->all_keys || report_candidate(o, u) || (o->quarantine && report_has_keys(u));
+}
+
 static const char *path_from_arn(const char *arn, struct strbuf *buf)
 {
 	/* arn:aws:iam::123456789012:user/division/name -> /division/ */
@@ -993,7 +1024,7 @@ static int audit_report(struct aws_client *c, struct audit_options *o,
 	take_aws_time(c, o, out);
 	/* arrays for the candidates only (peak RSS: a fifth of them may do) */
 	for (i = 0; i < rep.nusers; i++)
-		n += !rep.users[i].is_root && (o->all_keys || report_candidate(o, &rep.users[i]));
+		n += !rep.users[i].is_root && report_wanted(o, &rep.users[i]);
 	work = xcalloc(n + 1, sizeof(*work));
 	paths = xcalloc(n + 1, sizeof(*paths));
 	n = 0;
@@ -1006,9 +1037,10 @@ static int audit_report(struct aws_client *c, struct audit_options *o,
 		out->users_scanned++;
 		out->keys_scanned += (u->keys[0].active != CR_NA && u->keys[0].last_rotated) +
 				     (u->keys[1].active != CR_NA && u->keys[1].last_rotated);
-		if (!o->all_keys && !report_candidate(o, u))
+		if (!report_wanted(o, u))
 			continue;
 		strbuf_init(&paths[n], 0);
+		work[n].quarantine_only = !o->all_keys && !report_candidate(o, u);
 		work[n].name = u->user;
 		work[n].path = path_from_arn(u->arn, &paths[n]);
 		work[n].report = u;

@@ -114,13 +114,17 @@ class AuditTest(CliTestCase, EmulatorTestCase):
         self.assertEqual(s["UsersScanned"], 20)
         self.assertEqual(s["KeysScanned"], 20)
         # exempt keys are shown but not counted
-        self.assertEqual(s["Findings"], {"root-key": 1, "old": 7, "two-active": 2, "unused": 3,
-                                         "inactive-stale": 1, "expiring": 1})
-        # tags of the 13 users with a finding: one bulk page, not 13 ListUserTags
+        self.assertEqual(s["Findings"], {"quarantined": 0, "root-key": 1, "old": 7,
+                                         "two-active": 2, "unused": 3, "inactive-stale": 1,
+                                         "expiring": 1})
+        self.assertEqual(s["Quarantined"], {})
+        # tags of the 13 users with a finding: one bulk page, not 13 ListUserTags; the
+        # quarantine: ListAttachedUserPolicies of the 19 users with keys (not nokeys)
         self.assertEqual(self.emu.counters(), {
             "iam:GetAccountSummary": 1, "iam:ListUsers": 1, "iam:ListAccessKeys": 20,
-            "iam:GetAccessKeyLastUsed": 20, "iam:GetAccountAuthorizationDetails": 1})
-        self.assertEqual(s["ApiCalls"], 43)
+            "iam:GetAccessKeyLastUsed": 20, "iam:GetAccountAuthorizationDetails": 1,
+            "iam:ListAttachedUserPolicies": 19})
+        self.assertEqual(s["ApiCalls"], 62)
 
     def test_report_mode_equals_api_mode(self):
         api = self.audit("--source", "api")
@@ -137,13 +141,14 @@ class AuditTest(CliTestCase, EmulatorTestCase):
         self.assertEqual(rdoc["Summary"]["Source"], "report")
         # live re-reads only for the 13 users with a finding (ListAccessKeys); their tags
         # in one GetAccountAuthorizationDetails page; a report made by this run is trusted
-        # for last use; never ListUsers
+        # for last use; never ListUsers; the quarantine of the 19 users whose report row
+        # shows a key (ListAttachedUserPolicies)
         c = self.emu.counters()
         self.assertEqual(c, {"iam:GenerateCredentialReport": 2, "iam:GetCredentialReport": 1,
                              "iam:GetAccountAuthorizationDetails": 1,
-                             "iam:ListAccessKeys": 13})
-        users_with_finding = 13
-        self.assertLessEqual(sum(c.values()), 4 + 2 * users_with_finding)
+                             "iam:ListAccessKeys": 13, "iam:ListAttachedUserPolicies": 19})
+        users_with_finding, users_with_keys = 13, 19
+        self.assertLessEqual(sum(c.values()), 4 + 2 * users_with_finding + users_with_keys)
         gaad = [x for x in self.emu.calls() if x["action"] == "GetAccountAuthorizationDetails"]
         self.assertEqual((gaad[0]["params"].get("Filter.member.1"),
                           gaad[0]["params"].get("MaxItems")), ("User", "1000"))
@@ -313,6 +318,7 @@ class AuditTest(CliTestCase, EmulatorTestCase):
         self.assertEqual(rows(res)[0], [("old-never", KID("old-never"), ["old", "unused"])])
         c = self.emu.counters()
         self.assertEqual(c, {"iam:GetUser": 1, "iam:ListAccessKeys": 1,
+                             "iam:ListAttachedUserPolicies": 1,
                              "iam:GetAccessKeyLastUsed": 1, "iam:ListUserTags": 1})
         res = self.audit("--user", "nobody")
         self.assertRc(res, 1)
@@ -384,6 +390,75 @@ class AuditTest(CliTestCase, EmulatorTestCase):
             self.assertRc(res, 2)
             self.assertOneLineError(res, needle)
         self.assertEqual(self.emu.calls(), [])
+
+
+QUARANTINE_V2 = "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2"
+
+
+def quarantine_fixture():
+    f = audit_fixture()
+    # a young key in use: no other finding, so the report alone would not re-read it
+    f["accounts"][0]["users"].append(user("leaked", [key("leaked", 10, last_used_days=1)],
+                                          attached_policies=[QUARANTINE_V2]))
+    return f
+
+
+class AuditQuarantineTest(CliTestCase, EmulatorTestCase):
+    """A user AWS quarantined (AWSCompromisedKeyQuarantineV2 attached) is quarantined,
+    the most severe finding, in both sources."""
+
+    @classmethod
+    def make_fixture(cls):
+        return quarantine_fixture()
+
+    def setUp(self):
+        self.emu.set_clock(offset_seconds=0)
+        self.emu.load(quarantine_fixture())
+        self.emu.reset_calls()
+
+    def attached_reads(self):
+        return sorted(c["params"]["UserName"] for c in self.emu.calls()
+                      if c["action"] == "ListAttachedUserPolicies")
+
+    def with_keys(self):
+        return sorted(u["name"] for u in quarantine_fixture()["accounts"][0]["users"]
+                      if u["keys"])
+
+    def test_both_sources(self):
+        for source in ("api", "report"):
+            self.emu.reset_calls()
+            res = run(["audit", "--source", source, "-o", "json"], self.emu.env())
+            self.assertRc(res, 3)
+            got, doc = rows(res)
+            at = [r[0] for r in EXPECTED].index("never")  # by user name
+            want = EXPECTED[:at] + [("leaked", KID("leaked"), ["quarantined"])] + EXPECTED[at:]
+            self.assertEqual(got, want, source)
+            s = doc["Summary"]
+            self.assertEqual(s["Findings"]["quarantined"], 1, source)
+            self.assertEqual(s["Quarantined"], {"leaked": "AWSCompromisedKeyQuarantineV2"})
+            # every user with keys, each once; never nokeys
+            self.assertEqual(self.attached_reads(), self.with_keys(), source)
+            self.assertNotIn("nokeys", self.attached_reads())
+            if source == "report":
+                # leaked's row had no finding: its keys are read because of the quarantine
+                reads = sorted(c["params"]["UserName"] for c in self.emu.calls()
+                               if c["action"] == "ListAccessKeys")
+                self.assertIn("leaked", reads)
+                self.assertEqual(len(reads), 14)
+
+    def test_most_severe_table_and_exit(self):
+        res = run(["audit", "--fail-on", "root-key"], self.emu.env())
+        self.assertRc(res, 3)
+        self.assertRegex(res.out, r"\nleaked +%s .* quarantined\n" % KID("leaked"))
+        self.assertIn("\nuser leaked is quarantined: AWS has attached "
+                      "AWSCompromisedKeyQuarantineV2 (it found a key of the user exposed): "
+                      "iamkeys revoke --user leaked --key %s --apply\n" % KID("leaked"),
+                      res.out)
+        self.assertIn("findings: quarantined=1, root-key=1,", res.out)
+        res = run(["audit", "--fail-on", "quarantined", "--user", "young"], self.emu.env())
+        self.assertRc(res, 0)
+        res = run(["audit", "--fail-on", "quarantined", "--user", "leaked"], self.emu.env())
+        self.assertRc(res, 3)
 
 
 class AuditPaginationTest(CliTestCase):

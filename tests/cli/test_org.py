@@ -142,11 +142,16 @@ class OrgAuditScaleTest(CliTestCase):
                     self.assertTrue(c["access_key_id"].startswith("ASIA"), c)
                 self.assertEqual(c["http_status"], 200, c)
             # report mode per account: 4 calls + 2 per user with a finding (+ last use
-            # where the report cannot settle it)
-            for aid in ids[1:]:
+            # where the report cannot settle it), + ListAttachedUserPolicies (the
+            # quarantined finding) per user with keys
+            for acc in state["accounts"][1:]:
+                aid = acc["id"]
                 n = sum(1 for c in calls if c["account"] == aid)
                 cand = len({u for (a, u, _) in want if a == aid})
-                self.assertLessEqual(n, 3 + 3 * cand, aid)
+                with_keys = sum(1 for u in acc["users"] if u["keys"])
+                self.assertLessEqual(n, 3 + 3 * cand + with_keys, aid)
+                self.assertEqual(sum(1 for c in calls if c["account"] == aid and
+                                     c["action"] == "ListAttachedUserPolicies"), with_keys)
 
 
 def small_org(n_accounts=6, users=2, suspended=1):
