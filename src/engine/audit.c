@@ -15,8 +15,10 @@
  *
  * Tags and groups (for the tag and group exemptions) are read only for users
  * with a finding, in both sources, so both print the same result. With
- * o->quarantine, ListAttachedUserPolicies of every user with keys: an
- * AWSCompromisedKeyQuarantine policy attached is the quarantined finding.
+ * o->quarantine, the policies attached to every user with keys: an
+ * AWSCompromisedKeyQuarantine policy is the quarantined finding. Read with
+ * the tags for the users whose tags are read (from the bulk read when there
+ * is one), with ListAttachedUserPolicies for the others.
  */
 #include "core/compat.h"
 #include "aws/msg.h"
@@ -39,6 +41,9 @@ struct work_user {
 	/* report source: its row shows keys but no finding; only the quarantine
 	 * is read, and the keys only when the user is quarantined */
 	int quarantine_only;
+	/* has a finding and needs its tags: its attached policies are read with
+	 * them (one bulk read, or per user), its keys kept until then */
+	int quarantine_pending;
 	/* has a finding and needs its tags or groups to settle the exemption */
 	int needs_lookup;
 	/* has a finding and two keys: a rotation of iamkeys' own may explain it */
@@ -193,8 +198,53 @@ static void reset_user(struct work_user *w)
 	w->dropped = 0;
 	w->needs_lookup = 0;
 	w->check_rotation = 0;
+	w->quarantine_pending = 0;
 	free(w->key_ids);
 	w->key_ids = NULL;
+}
+
+/* The quarantined finding on every key of w: AWS attached policy name to the user. */
+static void set_quarantine(struct work_user *w, const char *name)
+{
+	size_t i;
+	for (i = 0; i < w->nkeys; i++) {
+		w->keys[i].findings |= FINDING_QUARANTINED;
+		free(w->keys[i].quarantine);
+		w->keys[i].quarantine = xstrdup(name);
+	}
+}
+
+/* Keeps only keys with a finding (unless --all): 7,500 keys on 5,000 users add up. */
+static void drop_clean_keys(const struct audit_options *o, struct work_user *w)
+{
+	size_t i, kept = 0;
+
+	if (o->all_keys)
+		return;
+	for (i = 0; i < w->nkeys; i++) {
+		if (w->keys[i].findings) {
+			w->keys[kept++] = w->keys[i];
+		} else {
+			audit_key_release(&w->keys[i]);
+			w->dropped++;
+		}
+	}
+	w->nkeys = kept;
+}
+
+/* A pending quarantine settled from the user's attached policy ARNs. */
+static void settle_quarantine(const struct audit_options *o, struct work_user *w,
+			      char *const *arns, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (policy_is_quarantine_arn(arns[i])) {
+			set_quarantine(w, strrchr(arns[i], '/') + 1);
+			break;
+		}
+	w->quarantine_pending = 0;
+	drop_clean_keys(o, w);
 }
 
 /*
@@ -218,8 +268,6 @@ static int scan_user(struct aws_client *c, const struct audit_options *o, struct
 		rc = user_state_read(c, w->name, USER_STATE_POLICIES, &us, err);
 	if (!rc && (!w->quarantine_only || us.quarantine))
 		rc = user_state_read(c, w->name, USER_STATE_KEYS, &us, err);
-	if (!rc && o->quarantine && us.nkeys && !w->quarantine_only)
-		rc = user_state_read(c, w->name, USER_STATE_POLICIES, &us, err);
 	if (rc < 0) {
 		/* deleted since the credential report was made: no keys left */
 		if (rc == -1 && w->report &&
@@ -277,26 +325,24 @@ static int scan_user(struct aws_client *c, const struct audit_options *o, struct
 		}
 		f.last_used = k->last_used;
 		k->findings = policy_key_findings(&o->policy, &f, active, o->now);
-		if (us.quarantine) {
-			k->findings |= FINDING_QUARANTINED;
-			k->quarantine = xstrdup(us.quarantine);
-		}
 		any |= k->findings;
 	}
 
-	if (!o->all_keys) {
-		/* keep only keys with a finding: 7,500 keys on 5,000 users add up */
-		size_t kept = 0;
-		for (i = 0; i < w->nkeys; i++) {
-			if (w->keys[i].findings) {
-				w->keys[kept++] = w->keys[i];
-			} else {
-				audit_key_release(&w->keys[i]);
-				w->dropped++;
-			}
-		}
-		w->nkeys = kept;
+	exempt = policy_exempt_by_name(&o->policy, w->name, w->path, &reason);
+	if (o->quarantine && us.nkeys && !w->quarantine_only) {
+		if (!exempt && any &&
+		    (us.nkeys >= 2 || policy_needs_tags(&o->policy) || policy_needs_groups(&o->policy)))
+			w->quarantine_pending = 1; /* read with the tags (resolve_exemptions) */
+		else if ((rc = user_state_read(c, w->name, USER_STATE_POLICIES, &us, err)) < 0)
+			goto out;
+		rc = -1;
 	}
+	if (us.quarantine) {
+		set_quarantine(w, us.quarantine);
+		any |= FINDING_QUARANTINED;
+	}
+	if (!w->quarantine_pending)
+		drop_clean_keys(o, w);
 	if (any && us.nkeys >= 2) {
 		struct strbuf ids = STRBUF_INIT;
 		strbuf_addch(&ids, ' ');
@@ -305,7 +351,6 @@ static int scan_user(struct aws_client *c, const struct audit_options *o, struct
 		w->key_ids = strbuf_detach(&ids, NULL);
 		w->check_rotation = 1;
 	}
-	exempt = policy_exempt_by_name(&o->policy, w->name, w->path, &reason);
 	if (!exempt && any &&
 	    (w->check_rotation || policy_needs_tags(&o->policy) || policy_needs_groups(&o->policy)))
 		w->needs_lookup = 1; /* settled by resolve_exemptions() */
@@ -364,7 +409,8 @@ static int lookup_user(struct aws_client *c, const struct audit_options *o, stru
 {
 	struct user_state us = USER_STATE_INIT;
 	unsigned what = (policy_needs_tags(&o->policy) || w->check_rotation ? USER_STATE_TAGS : 0) |
-			(policy_needs_groups(&o->policy) ? USER_STATE_GROUPS : 0);
+			(policy_needs_groups(&o->policy) ? USER_STATE_GROUPS : 0) |
+			(w->quarantine_pending ? USER_STATE_POLICIES : 0);
 	int rc = -1;
 
 	if (user_state_read(c, w->name, what, &us, err) < 0) {
@@ -376,6 +422,8 @@ static int lookup_user(struct aws_client *c, const struct audit_options *o, stru
 		}
 		goto out;
 	}
+	if (w->quarantine_pending)
+		settle_quarantine(o, w, us.attached, us.nattached);
 	exempt_by(o, w, us.tags, us.ntags, us.groups, us.ngroups);
 	rc = 0;
 out:
@@ -932,8 +980,11 @@ static void apply_detail(const struct iam_user_detail *u, void *ctx)
 	const struct details_ctx *d = ctx;
 	struct work_user *w = find_need(d, u->user.user_name);
 
-	if (w && w->needs_lookup)
+	if (w && w->needs_lookup) {
+		if (w->quarantine_pending)
+			settle_quarantine(d->o, w, u->attached, u->nattached);
 		exempt_by(d->o, w, u->user.tags, u->user.ntags, u->groups, u->ngroups);
+	}
 }
 
 /*

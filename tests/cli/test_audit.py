@@ -119,12 +119,13 @@ class AuditTest(CliTestCase, EmulatorTestCase):
                                          "expiring": 1})
         self.assertEqual(s["Quarantined"], {})
         # tags of the 13 users with a finding: one bulk page, not 13 ListUserTags; the
-        # quarantine: ListAttachedUserPolicies of the 19 users with keys (not nokeys)
+        # quarantine: their attached policies from that page too, ListAttachedUserPolicies
+        # for the 6 other users with keys (not nokeys)
         self.assertEqual(self.emu.counters(), {
             "iam:GetAccountSummary": 1, "iam:ListUsers": 1, "iam:ListAccessKeys": 20,
             "iam:GetAccessKeyLastUsed": 20, "iam:GetAccountAuthorizationDetails": 1,
-            "iam:ListAttachedUserPolicies": 19})
-        self.assertEqual(s["ApiCalls"], 62)
+            "iam:ListAttachedUserPolicies": 6})
+        self.assertEqual(s["ApiCalls"], 49)
 
     def test_report_mode_equals_api_mode(self):
         api = self.audit("--source", "api")
@@ -142,13 +143,14 @@ class AuditTest(CliTestCase, EmulatorTestCase):
         # live re-reads only for the 13 users with a finding (ListAccessKeys); their tags
         # in one GetAccountAuthorizationDetails page; a report made by this run is trusted
         # for last use; never ListUsers; the quarantine of the 19 users whose report row
-        # shows a key (ListAttachedUserPolicies)
+        # shows a key: the 13 from that page, 6 with ListAttachedUserPolicies
         c = self.emu.counters()
         self.assertEqual(c, {"iam:GenerateCredentialReport": 2, "iam:GetCredentialReport": 1,
                              "iam:GetAccountAuthorizationDetails": 1,
-                             "iam:ListAccessKeys": 13, "iam:ListAttachedUserPolicies": 19})
-        users_with_finding, users_with_keys = 13, 19
-        self.assertLessEqual(sum(c.values()), 4 + 2 * users_with_finding + users_with_keys)
+                             "iam:ListAccessKeys": 13, "iam:ListAttachedUserPolicies": 6})
+        users_with_finding, users_without_finding = 13, 6
+        self.assertLessEqual(sum(c.values()),
+                             4 + 2 * users_with_finding + users_without_finding)
         gaad = [x for x in self.emu.calls() if x["action"] == "GetAccountAuthorizationDetails"]
         self.assertEqual((gaad[0]["params"].get("Filter.member.1"),
                           gaad[0]["params"].get("MaxItems")), ("User", "1000"))
@@ -393,6 +395,10 @@ class AuditTest(CliTestCase, EmulatorTestCase):
 
 
 QUARANTINE_V2 = "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2"
+QUARANTINE_V3 = "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3"
+QUARANTINED = [("leaked", KID("leaked"), ["quarantined"]),
+               ("leaked-old", KID("leaked-old"), ["quarantined", "old"]),
+               ("leaked-old", KID("leaked-old/2"), ["quarantined"])]
 
 
 def quarantine_fixture():
@@ -400,6 +406,11 @@ def quarantine_fixture():
     # a young key in use: no other finding, so the report alone would not re-read it
     f["accounts"][0]["users"].append(user("leaked", [key("leaked", 10, last_used_days=1)],
                                           attached_policies=[QUARANTINE_V2]))
+    # an old key (a finding of its own: its policies come with its tags) and a young
+    # inactive one (no finding but the quarantine: kept until the policies are read)
+    f["accounts"][0]["users"].append(user("leaked-old", [
+        key("leaked-old", 120, last_used_days=1),
+        key("leaked-old/2", 10, status="Inactive")], attached_policies=[QUARANTINE_V3]))
     return f
 
 
@@ -431,20 +442,29 @@ class AuditQuarantineTest(CliTestCase, EmulatorTestCase):
             self.assertRc(res, 3)
             got, doc = rows(res)
             at = [r[0] for r in EXPECTED].index("never")  # by user name
-            want = EXPECTED[:at] + [("leaked", KID("leaked"), ["quarantined"])] + EXPECTED[at:]
+            want = EXPECTED[:at] + QUARANTINED + EXPECTED[at:]
             self.assertEqual(got, want, source)
             s = doc["Summary"]
-            self.assertEqual(s["Findings"]["quarantined"], 1, source)
-            self.assertEqual(s["Quarantined"], {"leaked": "AWSCompromisedKeyQuarantineV2"})
-            # every user with keys, each once; never nokeys
-            self.assertEqual(self.attached_reads(), self.with_keys(), source)
-            self.assertNotIn("nokeys", self.attached_reads())
+            self.assertEqual(s["Findings"]["quarantined"], 3, source)
+            self.assertEqual(s["Quarantined"], {"leaked": "AWSCompromisedKeyQuarantineV2",
+                                                "leaked-old": "AWSCompromisedKeyQuarantineV3"})
+            # every user with keys, once: the 14 with a finding of their own from the bulk
+            # read of their tags (GetAccountAuthorizationDetails), the others one by one;
+            # never nokeys
+            reads = self.attached_reads()
+            self.assertEqual(len(reads), len(set(reads)))
+            self.assertIn("leaked", reads)
+            self.assertNotIn("nokeys", reads)
+            self.assertEqual(sorted(set(reads) | {u for u, _, _ in got[1:]}), self.with_keys())
+            self.assertNotIn("leaked-old", reads)
+            self.assertEqual(len(reads), len(self.with_keys()) - 14, source)
+            self.assertEqual(self.emu.counters()["iam:GetAccountAuthorizationDetails"], 1)
             if source == "report":
                 # leaked's row had no finding: its keys are read because of the quarantine
                 reads = sorted(c["params"]["UserName"] for c in self.emu.calls()
                                if c["action"] == "ListAccessKeys")
                 self.assertIn("leaked", reads)
-                self.assertEqual(len(reads), 14)
+                self.assertEqual(len(reads), 15)
 
     def test_most_severe_table_and_exit(self):
         res = run(["audit", "--fail-on", "root-key"], self.emu.env())
@@ -454,11 +474,19 @@ class AuditQuarantineTest(CliTestCase, EmulatorTestCase):
                       "AWSCompromisedKeyQuarantineV2 (it found a key of the user exposed): "
                       "iamkeys revoke --user leaked --key %s --apply\n" % KID("leaked"),
                       res.out)
-        self.assertIn("findings: quarantined=1, root-key=1,", res.out)
+        self.assertIn("findings: quarantined=3, root-key=1,", res.out)
         res = run(["audit", "--fail-on", "quarantined", "--user", "young"], self.emu.env())
         self.assertRc(res, 0)
         res = run(["audit", "--fail-on", "quarantined", "--user", "leaked"], self.emu.env())
         self.assertRc(res, 3)
+        # one user: its tags and policies read one by one
+        self.emu.reset_calls()
+        res = run(["audit", "--user", "leaked-old", "-o", "json"], self.emu.env())
+        self.assertRc(res, 3)
+        self.assertEqual(rows(res)[0], QUARANTINED[1:])
+        self.assertEqual(self.emu.counters(), {
+            "iam:GetUser": 1, "iam:ListAccessKeys": 1, "iam:GetAccessKeyLastUsed": 2,
+            "iam:ListUserTags": 1, "iam:ListAttachedUserPolicies": 1})
 
 
 class AuditPaginationTest(CliTestCase):
