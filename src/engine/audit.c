@@ -137,12 +137,14 @@ static const struct cr_key *report_slot(const struct cr_user *r, time_t created)
 	return found;
 }
 
+/* A quarantined key is never exempt: AWS found the user's key exposed. */
 static void set_exempt(struct work_user *w, int exempt, const char *reason)
 {
 	size_t i;
 	for (i = 0; i < w->nkeys; i++) {
-		w->keys[i].exempt = exempt;
-		w->keys[i].exempt_reason = exempt ? xstrdup(reason) : NULL;
+		int e = exempt && !(w->keys[i].findings & FINDING_QUARANTINED);
+		w->keys[i].exempt = e;
+		w->keys[i].exempt_reason = e ? xstrdup(reason) : NULL;
 	}
 }
 
@@ -393,7 +395,7 @@ static void exempt_by(const struct audit_options *o, struct work_user *w,
 		size_t i;
 		set_exempt(w, 1, reason.buf);
 		for (i = 0; i < w->nkeys; i++)
-			w->keys[i].rotating = 1;
+			w->keys[i].rotating = w->keys[i].exempt;
 	} else {
 		set_exempt(w, exempt, reason.buf);
 	}

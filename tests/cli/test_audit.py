@@ -411,6 +411,9 @@ def quarantine_fixture():
     f["accounts"][0]["users"].append(user("leaked-old", [
         key("leaked-old", 120, last_used_days=1),
         key("leaked-old/2", 10, status="Inactive")], attached_policies=[QUARANTINE_V3]))
+    # the exemption tag does not hide a quarantine
+    tagged = [u for u in f["accounts"][0]["users"] if u["name"] == "tagged"][0]
+    tagged["attached_policies"] = [QUARANTINE_V2]
     return f
 
 
@@ -443,11 +446,16 @@ class AuditQuarantineTest(CliTestCase, EmulatorTestCase):
             got, doc = rows(res)
             at = [r[0] for r in EXPECTED].index("never")  # by user name
             want = EXPECTED[:at] + QUARANTINED + EXPECTED[at:]
+            want = [(u, k, ["quarantined"] + f if u == "tagged" else f) for u, k, f in want]
             self.assertEqual(got, want, source)
+            tagged = [k for k in doc["Keys"] if k["UserName"] == "tagged"][0]
+            self.assertIsNone(tagged["Exempt"])
             s = doc["Summary"]
-            self.assertEqual(s["Findings"]["quarantined"], 3, source)
+            self.assertEqual(s["Findings"]["quarantined"], 4, source)
+            self.assertEqual(s["ExemptUsers"], 0)
             self.assertEqual(s["Quarantined"], {"leaked": "AWSCompromisedKeyQuarantineV2",
-                                                "leaked-old": "AWSCompromisedKeyQuarantineV3"})
+                                                "leaked-old": "AWSCompromisedKeyQuarantineV3",
+                                                "tagged": "AWSCompromisedKeyQuarantineV2"})
             # every user with keys, once: the 14 with a finding of their own from the bulk
             # read of their tags (GetAccountAuthorizationDetails), the others one by one;
             # never nokeys
@@ -474,9 +482,12 @@ class AuditQuarantineTest(CliTestCase, EmulatorTestCase):
                       "AWSCompromisedKeyQuarantineV2 (it found a key of the user exposed): "
                       "iamkeys revoke --user leaked --key %s --apply\n" % KID("leaked"),
                       res.out)
-        self.assertIn("findings: quarantined=3, root-key=1,", res.out)
+        self.assertIn("findings: quarantined=4, root-key=1,", res.out)
         res = run(["audit", "--fail-on", "quarantined", "--user", "young"], self.emu.env())
         self.assertRc(res, 0)
+        # exempt by its tag, but quarantined: not exempt, the exit says so
+        res = run(["audit", "--fail-on", "quarantined", "--user", "tagged"], self.emu.env())
+        self.assertRc(res, 3)
         res = run(["audit", "--fail-on", "quarantined", "--user", "leaked"], self.emu.env())
         self.assertRc(res, 3)
         # one user: its tags and policies read one by one
