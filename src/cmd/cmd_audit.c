@@ -191,7 +191,28 @@ static json_t *summary_json(const struct audit_result *r)
 		json_object_set_new(f, finding_name(1u << b), json_integer(r->findings_count[b]));
 	json_object_set_new(o, "Findings", f);
 	json_object_set_new(o, "ApiCalls", json_integer((json_int_t)r->api_calls));
+	f = json_object();
+	for (b = 0; b < r->nkeys; b++)
+		if (r->keys[b].quarantine)
+			json_object_set_new(f, r->keys[b].user, json_string(r->keys[b].quarantine));
+	json_object_set_new(o, "Quarantined", f);
 	return o;
+}
+
+/* One line per active key of a quarantined user: the policy, and the revoke to run. */
+static void print_quarantined(const struct audit_result *r, const char *account, FILE *f)
+{
+	size_t i;
+
+	for (i = 0; i < r->nkeys; i++) {
+		const struct audit_key *k = &r->keys[i];
+		if (!k->quarantine || !k->active || !k->key_id)
+			continue;
+		fprintf(f, "%s%s%suser %s is quarantined: AWS has attached %s (it found a key of "
+			   "the user exposed): iamkeys revoke --user %s --key %s --apply\n",
+			account ? "account " : "", account ? account : "", account ? ": " : "",
+			k->user, k->quarantine, k->user, k->key_id);
+	}
 }
 
 static void free_audit_result(void *p)
@@ -354,6 +375,9 @@ static int audit_accounts(struct cli *cli, struct org_opts *org, struct audit_op
 			printf("\n%s\n", sum.buf);
 		else
 			fprintf(stderr, "%s\n", sum.buf);
+		for (i = 0; i < kr.nresults; i++)
+			print_quarantined(kr.results[i], kr.accounts[i],
+					  cli->fmt == OUTPUT_TABLE ? stdout : stderr);
 		strbuf_release(&sum);
 	}
 	rc = org_exit_code(&run, rc);
@@ -421,8 +445,8 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 	}
 	o.source = !strcmp(source, "api") ? AUDIT_SOURCE_API : AUDIT_SOURCE_REPORT;
 	if (fail_on_parse(fail_on, &fail_mask) < 0) {
-		usage_error(cli, "invalid --fail-on '%s': use a finding (root-key, old, two-active, "
-				 "unused, inactive-stale, expiring), any or none", fail_on);
+		usage_error(cli, "invalid --fail-on '%s': use a finding (quarantined, root-key, old, "
+				 "two-active, unused, inactive-stale, expiring), any or none", fail_on);
 		goto done;
 	}
 	if (o.policy.warn > o.policy.max_age) {
@@ -443,6 +467,7 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 	if (cli_exemptions(cli, &o.policy, &ex) != CMD_CONTINUE)
 		goto done;
 	o.all_keys = all;
+	o.quarantine = 1;
 	o.progress = !no_progress && !cli->g.quiet && isatty(STDERR_FILENO) ? print_progress : NULL;
 	rc = org_check(cli, &org);
 	if (rc != CMD_CONTINUE)
@@ -512,6 +537,7 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 			printf("\n%s\n", sum.buf);
 		else
 			fprintf(stderr, "%s\n", sum.buf);
+		print_quarantined(&r, NULL, cli->fmt == OUTPUT_TABLE ? stdout : stderr);
 		strbuf_release(&sum);
 	}
 	rc = CMD_OK;

@@ -7,6 +7,7 @@
 #include "cmd/commands.h"
 #include "cmd/keycmd.h"
 #include "aws/client.h"
+#include "aws/cloudtrail.h"
 #include "core/timeutil.h"
 #include "engine/revoke.h"
 #include "sinks/sink.h"
@@ -36,7 +37,147 @@ static json_t *str_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
-static int print_report(const struct revoke_report *r, int apply, const struct cli *cli)
+/* The timeline: the persistence calls one by one, then every caller. */
+static const struct out_column persistence_columns[] = {
+	{ "Time", "TIME", 0, NULL },
+	{ "EventName", "PERSISTENCE CALL", 0, NULL },
+	{ "SourceIPAddress", "SOURCE", 0, NULL },
+	{ "UserAgent", "USER AGENT", 0, NULL },
+	{ "Region", "REGION", 2, NULL },
+	{ "ErrorCode", "ERROR", 1, NULL },
+	{ "SessionKeyId", "SESSION KEY", 3, NULL },
+};
+
+static const struct out_column timeline_caller_columns[] = {
+	{ "Source", "SOURCE", 0, NULL },
+	{ "UserAgent", "USER AGENT", 0, NULL },
+	{ "Derived", "DERIVED", 3, NULL },
+	{ "Events", "EVENTS", 0, NULL },
+	{ "Errors", "ERRORS", 4, NULL },
+	{ "FirstSeen", "FIRST SEEN", 5, NULL },
+	{ "LastSeen", "LAST SEEN", 0, NULL },
+	{ "TopEvents", "TOP EVENTS", 1, NULL },
+	{ "SessionKeyId", "SESSION KEY", 2, NULL },
+};
+
+static void set_time(struct out_table *t, size_t row, size_t col, time_t when)
+{
+	struct strbuf sb = STRBUF_INIT;
+	iso8601_format(&sb, when);
+	out_set_str(t, row, col, sb.buf);
+	strbuf_release(&sb);
+}
+
+static void timeline_tables(const struct trace_result *tr, struct out_table *pers,
+			    struct out_table *callers)
+{
+	size_t i, row;
+
+	out_table_init(pers, persistence_columns, ARRAY_SIZE(persistence_columns));
+	for (i = 0; i < tr->nkept; i++) {
+		const struct trace_event *e = &tr->kept[i];
+		row = out_table_add_row(pers);
+		set_time(pers, row, 0, e->time);
+		out_set_str(pers, row, 1, e->name);
+		out_set_str(pers, row, 2, e->source);
+		out_set_str(pers, row, 3, e->user_agent);
+		out_set_str(pers, row, 4, e->region);
+		out_set_str(pers, row, 5, e->error_code);
+		out_set_str(pers, row, 6, e->session_key);
+	}
+	out_table_init(callers, timeline_caller_columns, ARRAY_SIZE(timeline_caller_columns));
+	for (i = 0; i < tr->ncallers; i++) {
+		const struct trace_caller *c = &tr->callers[i];
+		row = out_table_add_row(callers);
+		out_set_str(callers, row, 0, c->source);
+		out_set_str(callers, row, 1, c->user_agent);
+		out_set_bool(callers, row, 2, c->derived);
+		out_set_int(callers, row, 3, (long long)c->count);
+		out_set_int(callers, row, 4, (long long)c->errors);
+		set_time(callers, row, 5, c->first);
+		set_time(callers, row, 6, c->last);
+		out_set_list(callers, row, 7, c->top_events);
+		out_set_str(callers, row, 8, c->session_key);
+	}
+}
+
+/* "timeline of AKIA... in us-east-1 from T to T: N events, N callers (N LookupEvents calls)" */
+static void timeline_summary(struct strbuf *sb, const struct revoke_report *r,
+			     const struct revoke_options *o)
+{
+	const struct trace_result *tr = &r->timeline.trace;
+	size_t i;
+
+	strbuf_addf(sb, "timeline of %s in ", r->key_id);
+	for (i = 0; i < o->nregions; i++)
+		strbuf_addf(sb, "%s%s", i ? "," : "", o->regions[i]);
+	strbuf_addstr(sb, " from ");
+	iso8601_format(sb, r->timeline.start);
+	strbuf_addstr(sb, " to ");
+	iso8601_format(sb, r->timeline.end);
+	strbuf_addf(sb,
+		    ": %lu event%s, %zu caller%s, %zu persistence call%s (%lu LookupEvents "
+		    "call%s; management events only)",
+		    tr->events, tr->events == 1 ? "" : "s", tr->ncallers,
+		    tr->ncallers == 1 ? "" : "s", tr->nkept, tr->nkept == 1 ? "" : "s", tr->calls,
+		    tr->calls == 1 ? "" : "s");
+}
+
+static json_t *timeline_json(const struct revoke_report *r, const struct revoke_options *o)
+{
+	struct out_table pers, callers;
+	json_t *j, *regions;
+	size_t i;
+
+	if (!r->timeline.read)
+		return json_null();
+	timeline_tables(&r->timeline.trace, &pers, &callers);
+	regions = json_array();
+	for (i = 0; i < o->nregions; i++)
+		json_array_append_new(regions, json_string(o->regions[i]));
+	j = json_object();
+	json_object_set_new(j, "StartTime", time_json(r->timeline.start));
+	json_object_set_new(j, "EndTime", time_json(r->timeline.end));
+	json_object_set_new(j, "Regions", regions);
+	json_object_set_new(j, "Events", json_integer((json_int_t)r->timeline.trace.events));
+	json_object_set_new(j, "LookupEventsCalls",
+			    json_integer((json_int_t)r->timeline.trace.calls));
+	json_object_set_new(j, "Persistence", out_table_to_json(&pers));
+	json_object_set_new(j, "Callers", out_table_to_json(&callers));
+	out_table_release(&pers);
+	out_table_release(&callers);
+	return j;
+}
+
+/* The table format's timeline: a summary line, then its two tables. */
+static int print_timeline(const struct revoke_report *r, const struct revoke_options *o,
+			  const struct cli *cli)
+{
+	struct out_table pers, callers;
+	struct strbuf sb = STRBUF_INIT;
+	int rc = 0;
+
+	if (!r->timeline.read)
+		return 0;
+	timeline_summary(&sb, r, o);
+	printf("\n%s\n", sb.buf);
+	strbuf_release(&sb);
+	timeline_tables(&r->timeline.trace, &pers, &callers);
+	if (pers.nrows) {
+		putchar('\n');
+		rc |= out_table_print(&pers, cli->fmt, &cli->style, stdout);
+	}
+	if (callers.nrows) {
+		putchar('\n');
+		rc |= out_table_print(&callers, cli->fmt, &cli->style, stdout);
+	}
+	out_table_release(&pers);
+	out_table_release(&callers);
+	return rc < 0 ? -1 : 0;
+}
+
+static int print_report(const struct revoke_report *r, const struct revoke_options *o, int apply,
+			const struct cli *cli)
 {
 	struct out_table t;
 	struct strbuf ts = STRBUF_INIT;
@@ -64,6 +205,8 @@ static int print_report(const struct revoke_report *r, int apply, const struct c
 		json_object_set_new(doc, "DenyPolicy", str_or_null(r->policy_name));
 		json_object_set_new(doc, "NewAccessKeyId", str_or_null(r->new_key_id));
 		json_object_set_new(doc, "Steps", out_table_to_json(&t));
+		json_object_set_new(doc, "Timeline", timeline_json(r, o));
+		json_object_set_new(doc, "TimelineError", str_or_null(r->timeline.error));
 		json_object_set_new(doc, "Outcome", json_string(revoke_outcome(r)));
 		rc = json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 ||
 				     fputc('\n', stdout) == EOF
@@ -72,6 +215,8 @@ static int print_report(const struct revoke_report *r, int apply, const struct c
 		json_decref(doc);
 	} else {
 		rc = out_table_print(&t, cli->fmt, &cli->style, stdout);
+		if (!rc)
+			rc = print_timeline(r, o, cli);
 	}
 	out_table_release(&t);
 	return rc;
@@ -81,7 +226,7 @@ int cmd_revoke(struct cli *cli, int argc, const char **argv)
 {
 	const char *user = NULL, *key = NULL, *to = NULL;
 	int apply = 0, replace = 0, do_delete = 0;
-	long long cleanup_after = 0;
+	long long cleanup_after = 0, since = CLOUDTRAIL_RETENTION_DAYS * 86400LL;
 	struct option opts[] = {
 		{ "user", 0, OPT_STRING, &user, "NAME", "the user of the exposed key (required)", 0 },
 		{ "key", 0, OPT_STRING, &key, "AKIA...", "the exposed access key (required)", 0 },
@@ -92,6 +237,9 @@ int cmd_revoke(struct cli *cli, int argc, const char **argv)
 		  "secretsmanager:NAME, ssm:NAME or exec:COMMAND", 0 },
 		{ "delete", 0, OPT_BOOL, &do_delete, NULL,
 		  "delete the exposed key once the other steps are done", 0 },
+		{ "since", 0, OPT_DURATION, &since, "DURATION",
+		  "the timeline of what the key did: its CloudTrail events this far back "
+		  "(default 90d, at most 90d: what CloudTrail keeps)", 0 },
 		{ "cleanup-after", 0, OPT_DURATION, &cleanup_after, "DURATION",
 		  "remove the user's deny policies older than this (36h: the longest session)",
 		  0 },
@@ -110,7 +258,7 @@ int cmd_revoke(struct cli *cli, int argc, const char **argv)
 	struct revoke_options ro;
 	struct revoke_report r;
 	struct account_lock *lk = NULL;
-	const char *outcome;
+	const char *outcome, *regions[1];
 	int rc;
 
 	rc = cli_parse(cli, opts, argc, argv, &rest, 0);
@@ -127,6 +275,10 @@ int cmd_revoke(struct cli *cli, int argc, const char **argv)
 		return usage_error(cli, "invalid --key '%s': session credentials cannot be "
 					"deactivated; revoke the AKIA key that made them",
 				   key);
+	if (since < 1 || since > CLOUDTRAIL_RETENTION_DAYS * 86400LL)
+		return usage_error(cli, "--since must be between 1s and %dd: CloudTrail keeps %d "
+					"days of events", CLOUDTRAIL_RETENTION_DAYS,
+				   CLOUDTRAIL_RETENTION_DAYS);
 	if (replace && !to)
 		return usage_error(cli, "--replace needs --to SINK: where the new secret goes");
 	if (to && !replace)
@@ -153,6 +305,7 @@ int cmd_revoke(struct cli *cli, int argc, const char **argv)
 	if (actions_begin(cli, &o, &a) < 0)
 		return CMD_FAILED;
 	a.on_record = NULL; /* the steps are printed as one record */
+	regions[0] = a.c->region; /* the timeline's, as iamkeys trace's: the command's region */
 	if (apply) {
 		rc = cli_lock(cli, a.c, a.self.account, &lk);
 		if (rc != CMD_OK) {
@@ -176,15 +329,28 @@ int cmd_revoke(struct cli *cli, int argc, const char **argv)
 	ro.do_delete = do_delete;
 	ro.cleanup_after = cleanup_after;
 	ro.verify_timeout_ms = 60000;
+	ro.since = since;
+	ro.regions = regions;
+	ro.nregions = 1;
 	if (revoke_run(&a, &ro, &r, &err) < 0) {
 		error("revoke: %s", err.buf);
 		rc = CMD_FAILED;
 		goto out;
 	}
-	rc = print_report(&r, apply, cli) < 0 ? CMD_FAILED : CMD_OK;
+	if (r.timeline.denied)
+		warning("cloudtrail:LookupEvents is denied: no timeline of what %s did (%s)", key,
+			r.timeline.error);
+	else if (r.timeline.error)
+		error("timeline of %s: %s", key, r.timeline.error);
+	if (r.timeline.trace.malformed)
+		warning("%lu event%s whose CloudTrailEvent does not parse %s left out of the "
+			"timeline",
+			r.timeline.trace.malformed, r.timeline.trace.malformed == 1 ? "" : "s",
+			r.timeline.trace.malformed == 1 ? "is" : "are");
+	rc = print_report(&r, &ro, apply, cli) < 0 ? CMD_FAILED : CMD_OK;
 	outcome = revoke_outcome(&r);
 	if (rc == CMD_OK) {
-		if (!strcmp(outcome, "failed"))
+		if (!strcmp(outcome, "failed") || (r.timeline.error && !r.timeline.denied))
 			rc = CMD_FAILED;
 		else if (!strcmp(outcome, "refused"))
 			rc = CMD_FINDINGS;

@@ -1353,6 +1353,9 @@ void iam_user_detail_release(struct iam_user_detail *u)
 	for (i = 0; i < u->ngroups; i++)
 		free(u->groups[i]);
 	free(u->groups);
+	for (i = 0; i < u->nattached; i++)
+		free(u->attached[i]);
+	free(u->attached);
 	memset(u, 0, sizeof(*u));
 }
 
@@ -1399,6 +1402,19 @@ static int parse_user_detail(const char *op, xmlNodePtr m, struct iam_user_detai
 			return fail(err, "%s response has an empty GroupList member", op);
 		}
 		u->groups[u->ngroups++] = name;
+	}
+	g = path(m, "AttachedManagedPolicies/member");
+	n = count_same(g);
+	if (n)
+		u->attached = xcalloc(n, sizeof(*u->attached));
+	for (; g; g = next_same(g)) {
+		char *arn = text_at(g, "PolicyArn", TEXT_EXACT);
+
+		if (!arn || !*arn) {
+			free(arn);
+			return fail(err, "%s response has an attached policy without PolicyArn", op);
+		}
+		u->attached[u->nattached++] = arn;
 	}
 	return 0;
 }

@@ -144,6 +144,8 @@ struct iam_user_detail {
 	struct iam_user user; /* user_name, user_id, arn, path, create_date, tags */
 	char **groups;        /* GroupList: group names */
 	size_t ngroups;
+	char **attached;      /* AttachedManagedPolicies: PolicyArn of each */
+	size_t nattached;
 };
 
 struct iam_user_detail_page {

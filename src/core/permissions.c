@@ -32,6 +32,7 @@ const struct permission permissions[] = {
 	{ "audit", "iam:GetUser", USER_ARN, "--user", 0, NULL },
 	{ "audit", "iam:ListAccessKeys", USER_ARN, "", 0, NULL },
 	{ "audit", "iam:GetAccessKeyLastUsed", USER_ARN, "", 0, NULL },
+	{ "audit", "iam:ListAttachedUserPolicies", USER_ARN, "", 0, "the quarantined finding, for users with keys" },
 	{ "audit", "iam:GetAccountAuthorizationDetails", "*", "many users with a finding", PERM_FALLBACK, DETAILS_FALLBACK },
 	{ "audit", "iam:ListUserTags", USER_ARN, "few users with a finding", 0, "the tag exemption" },
 	{ "audit", "iam:ListGroupsForUser", USER_ARN, "--exempt-group", 0, NULL },
@@ -76,6 +77,7 @@ const struct permission permissions[] = {
 	{ "revoke", "iam:DeleteUserPolicy", USER_ARN, "--cleanup-after", 0, NULL },
 	{ "revoke", "iam:CreateAccessKey", USER_ARN, "--replace", 0, NULL },
 	{ "revoke", "iam:DeleteAccessKey", USER_ARN, "--delete, --replace", 0, NULL },
+	{ "revoke", "cloudtrail:LookupEvents", "*", "", PERM_FALLBACK, "the timeline of what the key did; denied: a warning, no timeline" },
 
 	{ "rotate", "iam:ListUsers", "*", "without --user", 0, NULL },
 	{ "rotate", "iam:GetUser", USER_ARN, "--user", 0, NULL },
@@ -83,6 +85,7 @@ const struct permission permissions[] = {
 	{ "rotate", "iam:GetAccessKeyLastUsed", USER_ARN, "", 0, NULL },
 	{ "rotate", "iam:ListUserTags", USER_ARN, "", 0, "the rotation stage and the tag exemption" },
 	{ "rotate", "iam:ListGroupsForUser", USER_ARN, "--exempt-group", 0, NULL },
+	{ "rotate", "iam:ListAttachedUserPolicies", USER_ARN, "a user with a step to take", 0, "AWS's quarantine: such a user is not rotated" },
 	{ "rotate", "iam:TagUser", USER_ARN, "", 0, "records the rotation stage" },
 	{ "rotate", "iam:UntagUser", USER_ARN, "stage deactivated", 0, "removes the stage when done" },
 	{ "rotate", "iam:CreateAccessKey", USER_ARN, "stage due", 0, NULL },

@@ -9,6 +9,7 @@ static const struct {
 	const char *name;
 } finding_names[FINDING_COUNT] = {
 	/* most severe first */
+	{ FINDING_QUARANTINED, "quarantined" },
 	{ FINDING_ROOT_KEY, "root-key" },
 	{ FINDING_OLD, "old" },
 	{ FINDING_TWO_ACTIVE, "two-active" },

@@ -13,6 +13,8 @@
  *   two-active      the user has two active keys           CIS 1.13
  *   old             an active key older than --max-age     CIS 1.14, IAM.3
  *   root-key        the account root has an active key     CIS 1.4
+ *   quarantined     AWS found a key of the user exposed and attached its
+ *                   AWSCompromisedKeyQuarantine policy (every key of the user)
  */
 #include <stddef.h>
 #include <time.h>
@@ -25,8 +27,9 @@ enum finding {
 	FINDING_TWO_ACTIVE = 1u << 3,
 	FINDING_OLD = 1u << 4,
 	FINDING_ROOT_KEY = 1u << 5,
+	FINDING_QUARANTINED = 1u << 6,
 };
-#define FINDING_COUNT 6
+#define FINDING_COUNT 7
 
 /* Name of one finding bit ("old"), or NULL. */
 const char *finding_name(unsigned bit);

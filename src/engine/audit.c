@@ -14,7 +14,11 @@
  *   user, by --jobs workers with a client (and a connection) each.
  *
  * Tags and groups (for the tag and group exemptions) are read only for users
- * with a finding, in both sources, so both print the same result.
+ * with a finding, in both sources, so both print the same result. With
+ * o->quarantine, the policies attached to every user with keys: an
+ * AWSCompromisedKeyQuarantine policy is the quarantined finding. Read with
+ * the tags for the users whose tags are read (from the bulk read when there
+ * is one), with ListAttachedUserPolicies for the others.
  */
 #include "core/compat.h"
 #include "aws/msg.h"
@@ -34,6 +38,12 @@ struct work_user {
 	const char *path;
 	const struct cr_user *report; /* NULL in api mode */
 	int report_fresh; /* the report is younger than AWS's last-use granularity */
+	/* report source: its row shows keys but no finding; only the quarantine
+	 * is read, and the keys only when the user is quarantined */
+	int quarantine_only;
+	/* has a finding and needs its tags: its attached policies are read with
+	 * them (one bulk read, or per user), its keys kept until then */
+	int quarantine_pending;
 	/* has a finding and needs its tags or groups to settle the exemption */
 	int needs_lookup;
 	/* has a finding and two keys: a rotation of iamkeys' own may explain it */
@@ -90,6 +100,7 @@ static void audit_key_release(struct audit_key *k)
 	free(k->last_service);
 	free(k->last_region);
 	free(k->exempt_reason);
+	free(k->quarantine);
 }
 
 void audit_result_release(struct audit_result *r)
@@ -126,12 +137,14 @@ static const struct cr_key *report_slot(const struct cr_user *r, time_t created)
 	return found;
 }
 
+/* A quarantined key is never exempt: AWS found the user's key exposed. */
 static void set_exempt(struct work_user *w, int exempt, const char *reason)
 {
 	size_t i;
 	for (i = 0; i < w->nkeys; i++) {
-		w->keys[i].exempt = exempt;
-		w->keys[i].exempt_reason = exempt ? xstrdup(reason) : NULL;
+		int e = exempt && !(w->keys[i].findings & FINDING_QUARANTINED);
+		w->keys[i].exempt = e;
+		w->keys[i].exempt_reason = e ? xstrdup(reason) : NULL;
 	}
 }
 
@@ -187,8 +200,53 @@ static void reset_user(struct work_user *w)
 	w->dropped = 0;
 	w->needs_lookup = 0;
 	w->check_rotation = 0;
+	w->quarantine_pending = 0;
 	free(w->key_ids);
 	w->key_ids = NULL;
+}
+
+/* The quarantined finding on every key of w: AWS attached policy name to the user. */
+static void set_quarantine(struct work_user *w, const char *name)
+{
+	size_t i;
+	for (i = 0; i < w->nkeys; i++) {
+		w->keys[i].findings |= FINDING_QUARANTINED;
+		free(w->keys[i].quarantine);
+		w->keys[i].quarantine = xstrdup(name);
+	}
+}
+
+/* Keeps only keys with a finding (unless --all): 7,500 keys on 5,000 users add up. */
+static void drop_clean_keys(const struct audit_options *o, struct work_user *w)
+{
+	size_t i, kept = 0;
+
+	if (o->all_keys)
+		return;
+	for (i = 0; i < w->nkeys; i++) {
+		if (w->keys[i].findings) {
+			w->keys[kept++] = w->keys[i];
+		} else {
+			audit_key_release(&w->keys[i]);
+			w->dropped++;
+		}
+	}
+	w->nkeys = kept;
+}
+
+/* A pending quarantine settled from the user's attached policy ARNs. */
+static void settle_quarantine(const struct audit_options *o, struct work_user *w,
+			      char *const *arns, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (policy_is_quarantine_arn(arns[i])) {
+			set_quarantine(w, strrchr(arns[i], '/') + 1);
+			break;
+		}
+	w->quarantine_pending = 0;
+	drop_clean_keys(o, w);
 }
 
 /*
@@ -206,7 +264,12 @@ static int scan_user(struct aws_client *c, const struct audit_options *o, struct
 	struct strbuf reason = STRBUF_INIT;
 	int exempt;
 
-	rc = user_state_read(c, w->name, USER_STATE_KEYS, &us, err);
+	/* a report row without a finding: its keys only when AWS quarantined the user */
+	rc = 0;
+	if (w->quarantine_only)
+		rc = user_state_read(c, w->name, USER_STATE_POLICIES, &us, err);
+	if (!rc && (!w->quarantine_only || us.quarantine))
+		rc = user_state_read(c, w->name, USER_STATE_KEYS, &us, err);
 	if (rc < 0) {
 		/* deleted since the credential report was made: no keys left */
 		if (rc == -1 && w->report &&
@@ -216,6 +279,8 @@ static int scan_user(struct aws_client *c, const struct audit_options *o, struct
 		}
 		goto out;
 	}
+	if (w->quarantine_only && !us.quarantine)
+		goto out;
 	rc = -1;
 	w->keys = xcalloc(us.nkeys ? us.nkeys : 1, sizeof(*w->keys));
 	for (i = 0; i < us.nkeys; i++)
@@ -265,19 +330,21 @@ static int scan_user(struct aws_client *c, const struct audit_options *o, struct
 		any |= k->findings;
 	}
 
-	if (!o->all_keys) {
-		/* keep only keys with a finding: 7,500 keys on 5,000 users add up */
-		size_t kept = 0;
-		for (i = 0; i < w->nkeys; i++) {
-			if (w->keys[i].findings) {
-				w->keys[kept++] = w->keys[i];
-			} else {
-				audit_key_release(&w->keys[i]);
-				w->dropped++;
-			}
-		}
-		w->nkeys = kept;
+	exempt = policy_exempt_by_name(&o->policy, w->name, w->path, &reason);
+	if (o->quarantine && us.nkeys && !w->quarantine_only) {
+		if (!exempt && any &&
+		    (us.nkeys >= 2 || policy_needs_tags(&o->policy) || policy_needs_groups(&o->policy)))
+			w->quarantine_pending = 1; /* read with the tags (resolve_exemptions) */
+		else if ((rc = user_state_read(c, w->name, USER_STATE_POLICIES, &us, err)) < 0)
+			goto out;
+		rc = -1;
 	}
+	if (us.quarantine) {
+		set_quarantine(w, us.quarantine);
+		any |= FINDING_QUARANTINED;
+	}
+	if (!w->quarantine_pending)
+		drop_clean_keys(o, w);
 	if (any && us.nkeys >= 2) {
 		struct strbuf ids = STRBUF_INIT;
 		strbuf_addch(&ids, ' ');
@@ -286,7 +353,6 @@ static int scan_user(struct aws_client *c, const struct audit_options *o, struct
 		w->key_ids = strbuf_detach(&ids, NULL);
 		w->check_rotation = 1;
 	}
-	exempt = policy_exempt_by_name(&o->policy, w->name, w->path, &reason);
 	if (!exempt && any &&
 	    (w->check_rotation || policy_needs_tags(&o->policy) || policy_needs_groups(&o->policy)))
 		w->needs_lookup = 1; /* settled by resolve_exemptions() */
@@ -329,7 +395,7 @@ static void exempt_by(const struct audit_options *o, struct work_user *w,
 		size_t i;
 		set_exempt(w, 1, reason.buf);
 		for (i = 0; i < w->nkeys; i++)
-			w->keys[i].rotating = 1;
+			w->keys[i].rotating = w->keys[i].exempt;
 	} else {
 		set_exempt(w, exempt, reason.buf);
 	}
@@ -345,7 +411,8 @@ static int lookup_user(struct aws_client *c, const struct audit_options *o, stru
 {
 	struct user_state us = USER_STATE_INIT;
 	unsigned what = (policy_needs_tags(&o->policy) || w->check_rotation ? USER_STATE_TAGS : 0) |
-			(policy_needs_groups(&o->policy) ? USER_STATE_GROUPS : 0);
+			(policy_needs_groups(&o->policy) ? USER_STATE_GROUPS : 0) |
+			(w->quarantine_pending ? USER_STATE_POLICIES : 0);
 	int rc = -1;
 
 	if (user_state_read(c, w->name, what, &us, err) < 0) {
@@ -357,6 +424,8 @@ static int lookup_user(struct aws_client *c, const struct audit_options *o, stru
 		}
 		goto out;
 	}
+	if (w->quarantine_pending)
+		settle_quarantine(o, w, us.attached, us.nattached);
 	exempt_by(o, w, us.tags, us.ntags, us.groups, us.ngroups);
 	rc = 0;
 out:
@@ -854,6 +923,18 @@ static int report_candidate(const struct audit_options *o, const struct cr_user 
 	return 0;
 }
 
+static int report_has_keys(const struct cr_user *u)
+{
+	return (u->keys[0].active != CR_NA && u->keys[0].last_rotated) ||
+	       (u->keys[1].active != CR_NA && u->keys[1].last_rotated);
+}
+
+/* Is this report row read live: a candidate, or (o->quarantine) a user with keys? */
+static int report_wanted(const struct audit_options *o, const struct cr_user *u)
+{
+	return o->all_keys || report_candidate(o, u) || (o->quarantine && report_has_keys(u));
+}
+
 static const char *path_from_arn(const char *arn, struct strbuf *buf)
 {
 	/* arn:aws:iam::123456789012:user/division/name -> /division/ */
@@ -901,8 +982,11 @@ static void apply_detail(const struct iam_user_detail *u, void *ctx)
 	const struct details_ctx *d = ctx;
 	struct work_user *w = find_need(d, u->user.user_name);
 
-	if (w && w->needs_lookup)
+	if (w && w->needs_lookup) {
+		if (w->quarantine_pending)
+			settle_quarantine(d->o, w, u->attached, u->nattached);
 		exempt_by(d->o, w, u->user.tags, u->user.ntags, u->groups, u->ngroups);
+	}
 }
 
 /*
@@ -993,7 +1077,7 @@ static int audit_report(struct aws_client *c, struct audit_options *o,
 	take_aws_time(c, o, out);
 	/* arrays for the candidates only (peak RSS: a fifth of them may do) */
 	for (i = 0; i < rep.nusers; i++)
-		n += !rep.users[i].is_root && (o->all_keys || report_candidate(o, &rep.users[i]));
+		n += !rep.users[i].is_root && report_wanted(o, &rep.users[i]);
 	work = xcalloc(n + 1, sizeof(*work));
 	paths = xcalloc(n + 1, sizeof(*paths));
 	n = 0;
@@ -1006,9 +1090,10 @@ static int audit_report(struct aws_client *c, struct audit_options *o,
 		out->users_scanned++;
 		out->keys_scanned += (u->keys[0].active != CR_NA && u->keys[0].last_rotated) +
 				     (u->keys[1].active != CR_NA && u->keys[1].last_rotated);
-		if (!o->all_keys && !report_candidate(o, u))
+		if (!report_wanted(o, u))
 			continue;
 		strbuf_init(&paths[n], 0);
+		work[n].quarantine_only = !o->all_keys && !report_candidate(o, u);
 		work[n].name = u->user;
 		work[n].path = path_from_arn(u->arn, &paths[n]);
 		work[n].report = u;

@@ -27,6 +27,7 @@ struct audit_key {
 	char *exempt_reason;
 	int rotating; /* exempt because iamkeys is rotating the user on schedule */
 	int is_root;
+	char *quarantine; /* quarantined: the policy AWS attached to the user, else NULL */
 };
 
 /*
@@ -73,6 +74,12 @@ struct audit_options {
 	size_t nusers;
 	int user_may_be_missing; /* with users: no such user is skipped, not an error */
 	int all_keys;       /* keep keys without findings in the result */
+	/*
+	 * The quarantined finding: ListAttachedUserPolicies of every user with
+	 * keys (the report source: of every user whose report row shows a key,
+	 * whose keys are then read live when AWS has quarantined it).
+	 */
+	int quarantine;
 	/* while the workers run, after the first second, every 100 ms: done of total
 	 * users; once more with total 0 when they are finished. NULL = none. */
 	void (*progress)(size_t done, size_t total, void *ctx);

@@ -16,6 +16,14 @@ static const char *const step_labels[] = { "deactivate", "deny-sessions", "repla
 static const char *const result_names[] = { "planned", "done", "already-done", "refused",
 					    "failed" };
 
+const char *const revoke_persistence_events[] = {
+	"CreateUser",	    "CreateAccessKey", "CreateLoginProfile",	 "UpdateLoginProfile",
+	"AttachUserPolicy", "PutUserPolicy",   "AttachRolePolicy",	 "PutRolePolicy",
+	"CreateRole",	    "UpdateAssumeRolePolicy", "GetSessionToken", "GetFederationToken",
+	"AssumeRole",
+};
+const size_t revoke_npersistence_events = ARRAY_SIZE(revoke_persistence_events);
+
 const char *revoke_step_label(enum revoke_step s)
 {
 	return (size_t)s < ARRAY_SIZE(step_labels) ? step_labels[s] : "?";
@@ -51,6 +59,8 @@ void revoke_report_release(struct revoke_report *r)
 	free(r->key_id);
 	free(r->policy_name);
 	free(r->new_key_id);
+	free(r->timeline.error);
+	trace_result_release(&r->timeline.trace);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -281,6 +291,34 @@ static int delete_orphans(struct run *x, struct strbuf *msg)
 	return ret;
 }
 
+/* Step 3: what the key did. A failure is kept in the timeline, never a step. */
+static void step_timeline(struct run *x)
+{
+	struct revoke_timeline *tl = &x->r->timeline;
+	struct strbuf err = STRBUF_INIT;
+	struct trace_options to;
+
+	if (x->o->since <= 0 || !x->o->nregions)
+		return;
+	memset(&to, 0, sizeof(to));
+	tl->end = aws_client_now(x->a->c);
+	tl->start = tl->end - (time_t)x->o->since;
+	to.key_id = x->o->key_id;
+	to.start = tl->start;
+	to.end = tl->end;
+	to.regions = x->o->regions;
+	to.nregions = x->o->nregions;
+	to.keep = revoke_persistence_events;
+	to.nkeep = revoke_npersistence_events;
+	if (trace_key(x->a->c, &to, &tl->trace, &err) < 0) {
+		tl->denied = tl->trace.denied;
+		tl->error = strbuf_detach(&err, NULL);
+		return;
+	}
+	tl->read = 1;
+	strbuf_release(&err);
+}
+
 /* Step 4. */
 static int step_replace(struct run *x)
 {
@@ -460,7 +498,7 @@ int revoke_run(struct action_ctx *a, const struct revoke_options *o, struct revo
 	struct run x;
 	const struct user_key *k;
 	size_t i;
-	int rc;
+	int rc, stopped;
 
 	memset(r, 0, sizeof(*r));
 	memset(&x, 0, sizeof(x));
@@ -511,9 +549,9 @@ int revoke_run(struct action_ctx *a, const struct revoke_options *o, struct revo
 	}
 	r->started = x.tag.started;
 
-	if (step_deactivate(&x, k) < 0)
-		goto done;
-	if (step_deny(&x) < 0)
+	stopped = step_deactivate(&x, k) < 0 || step_deny(&x) < 0;
+	step_timeline(&x); /* a read: also when a step stopped the run */
+	if (stopped)
 		goto done;
 	if (o->sink && step_replace(&x) < 0)
 		goto done;

@@ -11,6 +11,10 @@
  *               aws:TokenIssueTime is before T (AWS's time, one second
  *               after the deactivation): the session credentials made
  *               from the key (GetSessionToken lives up to 36 h) stop
+ *   timeline    what the key did: trace_key (engine/trace.h) over --since
+ *               in the given regions, with the calls that make persistence
+ *               (revoke_persistence_events) kept one by one; a read, so
+ *               done in a dry run too; a failure is a warning, not a step
  *   replace     --replace --to SINK: action_create_key_secret (the create
  *               path of iamkeys create: sink preflight, create, deliver,
  *               cleanup on failure), then the new key is verified
@@ -27,6 +31,7 @@
  */
 #include <time.h>
 #include "core/strbuf.h"
+#include "engine/trace.h"
 
 struct action_ctx;
 struct sink;
@@ -59,6 +64,22 @@ struct revoke_options {
 	int do_delete;		 /* --delete */
 	long long cleanup_after; /* seconds; 0: no cleanup */
 	long verify_timeout_ms;	 /* how long a new key may take to work */
+	long long since;	 /* the timeline's window, seconds back; 0: no timeline */
+	const char *const *regions; /* the timeline's regions */
+	size_t nregions;
+};
+
+/* The calls that create persistence, flagged first in the timeline. */
+extern const char *const revoke_persistence_events[];
+extern const size_t revoke_npersistence_events;
+
+/* What the key did: its CloudTrail events (a read: with and without apply). */
+struct revoke_timeline {
+	int read;	   /* trace_key answered: trace holds the callers */
+	int denied;	   /* AccessDenied for cloudtrail:LookupEvents */
+	char *error;	   /* why there is no timeline (one line), or NULL */
+	time_t start, end; /* the window, AWS's time */
+	struct trace_result trace; /* trace.kept: the persistence calls, oldest first */
 };
 
 struct revoke_step_record {
@@ -77,6 +98,7 @@ struct revoke_report {
 	char *new_key_id;   /* --replace: the key in the sink, NULL otherwise */
 	struct revoke_step_record *steps;
 	size_t nsteps, alloc;
+	struct revoke_timeline timeline;
 };
 
 /* "done" (every asked step done), "planned", "refused", "failed". */

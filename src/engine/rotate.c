@@ -146,6 +146,24 @@ static int read_tags(struct aws_client *c, struct live_user *u, struct strbuf *e
 	return read_state(c, u, USER_STATE_TAGS, err);
 }
 
+/*
+ * AWS's quarantine of the user (USER_STATE_POLICIES: ListAttachedUserPolicies):
+ * 1 with the policy's name in name, 0 when none, -1 with err.
+ */
+static int read_quarantine(struct aws_client *c, const char *user, struct strbuf *name,
+			   struct strbuf *err)
+{
+	struct user_state st = USER_STATE_INIT;
+	int rc = user_state_read(c, user, USER_STATE_POLICIES, &st, err);
+
+	if (rc == 0 && st.quarantine) {
+		strbuf_addstr(name, st.quarantine);
+		rc = 1;
+	}
+	user_state_release(&st);
+	return rc < 0 ? -1 : rc;
+}
+
 static const struct live_key *live_find(const struct live_user *u, const char *id)
 {
 	size_t i;
@@ -1284,6 +1302,38 @@ static int rotate_one(const struct exec_ctx *x, const char *name, const char *pa
 			block_user(ru, why.buf);
 			goto checked;
 		}
+	/* a user AWS quarantined is not acted on: revoke is the response (one call,
+	 * only for users with something to do) */
+	if (ru->nsteps) {
+		const char *key = NULL; /* the key rotated: the old one of the create step */
+		int q;
+		for (i = 0; i < ru->nsteps; i++) {
+			const struct rot_action *a = &ru->steps[i].a;
+			if (a->kind == ROT_CREATE) {
+				key = a->key_id;
+				break;
+			}
+			if (!key && a->key_id[0])
+				key = a->key_id;
+		}
+		strbuf_reset(&e);
+		strbuf_reset(&why);
+		q = read_quarantine(c, name, &why, &e);
+		if (q) {
+			ru->outcome = ROT_BLOCKED;
+			ru->failed = q < 0;
+			strbuf_reset(&ru->reason);
+			if (q < 0)
+				strbuf_addf(&ru->reason, "cannot read live state: %s", e.buf);
+			else
+				strbuf_addf(&ru->reason, "AWS has attached %s: revoke the key with "
+							 "iamkeys revoke --user %s --key %s --apply",
+					    why.buf, name, key ? key : "KEY");
+			for (i = 0; i < ru->nsteps; i++)
+				ru->steps[i].state = STEP_SKIPPED;
+			goto checked;
+		}
+	}
 	/* the key this command runs with is never deactivated or deleted here */
 	for (i = 0; x->caller_key && i < ru->nsteps; i++)
 		if ((ru->steps[i].a.kind == ROT_CREATE || ru->steps[i].a.kind == ROT_DEACTIVATE ||

@@ -33,6 +33,10 @@ struct shared {
 	unsigned long events, malformed;
 	char **issued; /* derived keys seen */
 	size_t nissued, alloc_issued;
+	const char *const *keep;
+	size_t nkeep;
+	struct trace_event *kept;
+	size_t nkept, alloc_kept;
 };
 
 static void counts_add(struct counts *c, const char *name)
@@ -87,6 +91,28 @@ static char *counts_join(struct counts *c, int top)
 	return strbuf_detach(&sb, NULL);
 }
 
+/* Under sh->lock: e whole, when its name is one of sh->keep. */
+static void keep_event(struct shared *sh, const struct ct_event *e, int derived, const char *key)
+{
+	struct trace_event *k;
+	size_t i;
+
+	for (i = 0; i < sh->nkeep; i++)
+		if (!strcmp(sh->keep[i], e->event_name))
+			break;
+	if (i == sh->nkeep)
+		return;
+	ALLOC_GROW(sh->kept, sh->nkept + 1, sh->alloc_kept);
+	k = &sh->kept[sh->nkept++];
+	k->name = xstrdup(e->event_name);
+	k->source = xstrdup(e->source_ip ? e->source_ip : "(unknown)");
+	k->user_agent = xstrdup(e->user_agent);
+	k->region = xstrdup(e->region ? e->region : "?");
+	k->error_code = xstrdup_or_null(e->error_code);
+	k->session_key = derived ? xstrdup(key) : NULL;
+	k->time = e->time;
+}
+
 /* Under sh->lock. */
 static void aggregate(struct shared *sh, const struct ct_event *e, int derived,
 		      const char *key)
@@ -123,6 +149,7 @@ static void aggregate(struct shared *sh, const struct ct_event *e, int derived,
 	counts_add(&a->sources, e->event_source);
 	counts_add(&a->names, e->event_name);
 	sh->events++;
+	keep_event(sh, e, derived, key);
 }
 
 struct job {
@@ -256,6 +283,14 @@ static int by_events(const void *a, const void *b)
 	return strcmp(x->source, y->source);
 }
 
+static int by_time(const void *a, const void *b)
+{
+	const struct trace_event *x = a, *y = b;
+	if (x->time != y->time)
+		return x->time < y->time ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
 int trace_key(struct aws_client *c, const struct trace_options *o, struct trace_result *r,
 	      struct strbuf *err)
 {
@@ -269,6 +304,8 @@ int trace_key(struct aws_client *c, const struct trace_options *o, struct trace_
 	memset(r, 0, sizeof(*r));
 	memset(&sh, 0, sizeof(sh));
 	pthread_mutex_init(&sh.lock, NULL);
+	sh.keep = o->keep;
+	sh.nkeep = o->nkeep;
 	keys[0] = (char *)o->key_id;
 	rc = pass(c, o, pacers, keys, 1, 0, &sh, r, err);
 	if (!rc && sh.nissued)
@@ -297,6 +334,10 @@ int trace_key(struct aws_client *c, const struct trace_options *o, struct trace_
 		counts_release(&a->names);
 	}
 	qsort(r->callers, r->ncallers, sizeof(*r->callers), by_events);
+	if (sh.nkept)
+		qsort(sh.kept, sh.nkept, sizeof(*sh.kept), by_time);
+	r->kept = sh.kept;
+	r->nkept = sh.nkept;
 	free(sh.aggs);
 	free(own);
 	pthread_mutex_destroy(&sh.lock);
@@ -318,5 +359,14 @@ void trace_result_release(struct trace_result *r)
 	for (i = 0; i < r->nderived; i++)
 		free(r->derived_keys[i]);
 	free(r->derived_keys);
+	for (i = 0; i < r->nkept; i++) {
+		free(r->kept[i].name);
+		free(r->kept[i].source);
+		free(r->kept[i].user_agent);
+		free(r->kept[i].region);
+		free(r->kept[i].error_code);
+		free(r->kept[i].session_key);
+	}
+	free(r->kept);
 	memset(r, 0, sizeof(*r));
 }

@@ -30,6 +30,17 @@ struct trace_caller {
 			    * GetFederationToken); NULL otherwise */
 };
 
+/* One event kept whole (trace_options.keep): the calls a caller wants one by one. */
+struct trace_event {
+	char *name;	   /* eventName */
+	char *source;	   /* sourceIPAddress, "(unknown)" when none */
+	char *user_agent;  /* "" when none */
+	char *region;	   /* awsRegion, "?" when none */
+	char *error_code;  /* NULL on success */
+	char *session_key; /* signed with a derived key: its id; NULL: the key itself */
+	time_t time;
+};
+
 struct trace_options {
 	const char *key_id;
 	time_t start, end; /* the window, epoch seconds */
@@ -38,6 +49,9 @@ struct trace_options {
 	/* one per region, kept by a caller that traces several keys in a row so
 	 * that all its requests keep to 2 per second per region; NULL: fresh ones */
 	struct cloudtrail_pacer *pacers;
+	/* event names whose events are also returned one by one (trace_result.kept) */
+	const char *const *keep;
+	size_t nkeep;
 };
 
 struct trace_result {
@@ -49,6 +63,8 @@ struct trace_result {
 	size_t nderived;
 	unsigned long calls;	   /* LookupEvents requests */
 	int denied;		   /* AccessDenied for cloudtrail:LookupEvents */
+	struct trace_event *kept;  /* the events named in keep, oldest first */
+	size_t nkept;
 };
 
 /* 0, or -1 with a one-line message in err (r->denied set on AccessDenied). */

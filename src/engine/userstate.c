@@ -6,6 +6,7 @@
 #include "engine/userstate.h"
 #include "aws/client.h"
 #include "aws/iam.h"
+#include "core/policy.h"
 #include "core/timeutil.h"
 
 static void key_release(struct user_key *k)
@@ -51,6 +52,17 @@ static void groups_release(struct user_state *st)
 	st->ngroups = 0;
 }
 
+static void policies_release(struct user_state *st)
+{
+	size_t i;
+
+	for (i = 0; i < st->nattached; i++)
+		free(st->attached[i]);
+	FREE_AND_NULL(st->attached);
+	st->nattached = 0;
+	st->quarantine = NULL;
+}
+
 void user_state_release(struct user_state *st)
 {
 	if (!st)
@@ -58,6 +70,7 @@ void user_state_release(struct user_state *st)
 	keys_release(st);
 	tags_release(st);
 	groups_release(st);
+	policies_release(st);
 	free(st->user);
 	memset(st, 0, sizeof(*st));
 }
@@ -170,12 +183,14 @@ static void reread(struct user_state *st, void (*release)(struct user_state *))
 	st->calls++;
 }
 
-/* ListUserTags and ListGroupsForUser: the merged pages, moved into st. */
+/* ListUserTags, ListGroupsForUser and ListAttachedUserPolicies: the merged pages, moved into st. */
 static int read_tags_groups(struct aws_client *c, struct user_state *st, unsigned what,
 			    struct strbuf *err)
 {
 	struct iam_tag_page tags = { 0 };
 	struct iam_group_page groups = { 0 };
+	struct iam_name_page att = { 0 };
+	size_t i;
 
 	if (what & USER_STATE_TAGS) {
 		reread(st, tags_release);
@@ -189,6 +204,17 @@ static int read_tags_groups(struct aws_client *c, struct user_state *st, unsigne
 		if (iam_list_groups_for_user(c, st->user, &groups, err) < 0)
 			return -1;
 		st->groups = groups.group_names, st->ngroups = groups.ngroups;
+	}
+	if (what & USER_STATE_POLICIES) {
+		reread(st, policies_release);
+		if (iam_list_attached_user_policies(c, st->user, &att, err) < 0)
+			return -1;
+		st->attached = att.names, st->nattached = att.nnames;
+		att.names = NULL, att.nnames = 0; /* moved */
+		iam_name_page_release(&att);
+		for (i = 0; i < st->nattached && !st->quarantine; i++)
+			if (policy_is_quarantine_arn(st->attached[i]))
+				st->quarantine = strrchr(st->attached[i], '/') + 1;
 	}
 	return 0;
 }

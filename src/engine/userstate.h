@@ -2,7 +2,8 @@
 #define IAMKEYS_USERSTATE_H
 /*
  * A user's live state, as AWS has it now: the one reader of ListAccessKeys,
- * GetAccessKeyLastUsed, ListUserTags and ListGroupsForUser outside src/aws/.
+ * GetAccessKeyLastUsed, ListUserTags, ListGroupsForUser and
+ * ListAttachedUserPolicies outside src/aws/.
  * audit, actions (deactivate, update, delete, create), rotate and rotate
  * --self all decide on a struct user_state.
  *
@@ -26,6 +27,7 @@ enum user_state_what {
 	USER_STATE_LAST_USED = 1u << 1, /* GetAccessKeyLastUsed of every key (reads keys first) */
 	USER_STATE_TAGS = 1u << 2,	/* ListUserTags, and the rotation tag */
 	USER_STATE_GROUPS = 1u << 3,	/* ListGroupsForUser */
+	USER_STATE_POLICIES = 1u << 4,	/* ListAttachedUserPolicies, and the quarantine */
 };
 
 /* The return of a read whose answer held a date that does not parse. */
@@ -50,6 +52,12 @@ struct user_state {
 	size_t ntags;
 	char **groups;
 	size_t ngroups;
+	char **attached; /* attached managed policy ARNs */
+	size_t nattached;
+	/* the name of the AWSCompromisedKeyQuarantine policy AWS attached after
+	 * it found a key of the user exposed (core/policy.h), in attached; NULL:
+	 * none (or not read) */
+	const char *quarantine;
 	/* the logical rotation tag (user_state_rotation_value: ROTATION_TAG
 	 * with ROTATION_NEW_TAG's key put back; owned, NULL = absent) and,
 	 * when it parses, the parsed tag (rotation_valid) */

@@ -114,13 +114,18 @@ class AuditTest(CliTestCase, EmulatorTestCase):
         self.assertEqual(s["UsersScanned"], 20)
         self.assertEqual(s["KeysScanned"], 20)
         # exempt keys are shown but not counted
-        self.assertEqual(s["Findings"], {"root-key": 1, "old": 7, "two-active": 2, "unused": 3,
-                                         "inactive-stale": 1, "expiring": 1})
-        # tags of the 13 users with a finding: one bulk page, not 13 ListUserTags
+        self.assertEqual(s["Findings"], {"quarantined": 0, "root-key": 1, "old": 7,
+                                         "two-active": 2, "unused": 3, "inactive-stale": 1,
+                                         "expiring": 1})
+        self.assertEqual(s["Quarantined"], {})
+        # tags of the 13 users with a finding: one bulk page, not 13 ListUserTags; the
+        # quarantine: their attached policies from that page too, ListAttachedUserPolicies
+        # for the 6 other users with keys (not nokeys)
         self.assertEqual(self.emu.counters(), {
             "iam:GetAccountSummary": 1, "iam:ListUsers": 1, "iam:ListAccessKeys": 20,
-            "iam:GetAccessKeyLastUsed": 20, "iam:GetAccountAuthorizationDetails": 1})
-        self.assertEqual(s["ApiCalls"], 43)
+            "iam:GetAccessKeyLastUsed": 20, "iam:GetAccountAuthorizationDetails": 1,
+            "iam:ListAttachedUserPolicies": 6})
+        self.assertEqual(s["ApiCalls"], 49)
 
     def test_report_mode_equals_api_mode(self):
         api = self.audit("--source", "api")
@@ -137,13 +142,15 @@ class AuditTest(CliTestCase, EmulatorTestCase):
         self.assertEqual(rdoc["Summary"]["Source"], "report")
         # live re-reads only for the 13 users with a finding (ListAccessKeys); their tags
         # in one GetAccountAuthorizationDetails page; a report made by this run is trusted
-        # for last use; never ListUsers
+        # for last use; never ListUsers; the quarantine of the 19 users whose report row
+        # shows a key: the 13 from that page, 6 with ListAttachedUserPolicies
         c = self.emu.counters()
         self.assertEqual(c, {"iam:GenerateCredentialReport": 2, "iam:GetCredentialReport": 1,
                              "iam:GetAccountAuthorizationDetails": 1,
-                             "iam:ListAccessKeys": 13})
-        users_with_finding = 13
-        self.assertLessEqual(sum(c.values()), 4 + 2 * users_with_finding)
+                             "iam:ListAccessKeys": 13, "iam:ListAttachedUserPolicies": 6})
+        users_with_finding, users_without_finding = 13, 6
+        self.assertLessEqual(sum(c.values()),
+                             4 + 2 * users_with_finding + users_without_finding)
         gaad = [x for x in self.emu.calls() if x["action"] == "GetAccountAuthorizationDetails"]
         self.assertEqual((gaad[0]["params"].get("Filter.member.1"),
                           gaad[0]["params"].get("MaxItems")), ("User", "1000"))
@@ -313,6 +320,7 @@ class AuditTest(CliTestCase, EmulatorTestCase):
         self.assertEqual(rows(res)[0], [("old-never", KID("old-never"), ["old", "unused"])])
         c = self.emu.counters()
         self.assertEqual(c, {"iam:GetUser": 1, "iam:ListAccessKeys": 1,
+                             "iam:ListAttachedUserPolicies": 1,
                              "iam:GetAccessKeyLastUsed": 1, "iam:ListUserTags": 1})
         res = self.audit("--user", "nobody")
         self.assertRc(res, 1)
@@ -384,6 +392,112 @@ class AuditTest(CliTestCase, EmulatorTestCase):
             self.assertRc(res, 2)
             self.assertOneLineError(res, needle)
         self.assertEqual(self.emu.calls(), [])
+
+
+QUARANTINE_V2 = "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2"
+QUARANTINE_V3 = "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3"
+QUARANTINED = [("leaked", KID("leaked"), ["quarantined"]),
+               ("leaked-old", KID("leaked-old"), ["quarantined", "old"]),
+               ("leaked-old", KID("leaked-old/2"), ["quarantined"])]
+
+
+def quarantine_fixture():
+    f = audit_fixture()
+    # a young key in use: no other finding, so the report alone would not re-read it
+    f["accounts"][0]["users"].append(user("leaked", [key("leaked", 10, last_used_days=1)],
+                                          attached_policies=[QUARANTINE_V2]))
+    # an old key (a finding of its own: its policies come with its tags) and a young
+    # inactive one (no finding but the quarantine: kept until the policies are read)
+    f["accounts"][0]["users"].append(user("leaked-old", [
+        key("leaked-old", 120, last_used_days=1),
+        key("leaked-old/2", 10, status="Inactive")], attached_policies=[QUARANTINE_V3]))
+    # the exemption tag does not hide a quarantine
+    tagged = [u for u in f["accounts"][0]["users"] if u["name"] == "tagged"][0]
+    tagged["attached_policies"] = [QUARANTINE_V2]
+    return f
+
+
+class AuditQuarantineTest(CliTestCase, EmulatorTestCase):
+    """A user AWS quarantined (AWSCompromisedKeyQuarantineV2 attached) is quarantined,
+    the most severe finding, in both sources."""
+
+    @classmethod
+    def make_fixture(cls):
+        return quarantine_fixture()
+
+    def setUp(self):
+        self.emu.set_clock(offset_seconds=0)
+        self.emu.load(quarantine_fixture())
+        self.emu.reset_calls()
+
+    def attached_reads(self):
+        return sorted(c["params"]["UserName"] for c in self.emu.calls()
+                      if c["action"] == "ListAttachedUserPolicies")
+
+    def with_keys(self):
+        return sorted(u["name"] for u in quarantine_fixture()["accounts"][0]["users"]
+                      if u["keys"])
+
+    def test_both_sources(self):
+        for source in ("api", "report"):
+            self.emu.reset_calls()
+            res = run(["audit", "--source", source, "-o", "json"], self.emu.env())
+            self.assertRc(res, 3)
+            got, doc = rows(res)
+            at = [r[0] for r in EXPECTED].index("never")  # by user name
+            want = EXPECTED[:at] + QUARANTINED + EXPECTED[at:]
+            want = [(u, k, ["quarantined"] + f if u == "tagged" else f) for u, k, f in want]
+            self.assertEqual(got, want, source)
+            tagged = [k for k in doc["Keys"] if k["UserName"] == "tagged"][0]
+            self.assertIsNone(tagged["Exempt"])
+            s = doc["Summary"]
+            self.assertEqual(s["Findings"]["quarantined"], 4, source)
+            self.assertEqual(s["ExemptUsers"], 0)
+            self.assertEqual(s["Quarantined"], {"leaked": "AWSCompromisedKeyQuarantineV2",
+                                                "leaked-old": "AWSCompromisedKeyQuarantineV3",
+                                                "tagged": "AWSCompromisedKeyQuarantineV2"})
+            # every user with keys, once: the 14 with a finding of their own from the bulk
+            # read of their tags (GetAccountAuthorizationDetails), the others one by one;
+            # never nokeys
+            reads = self.attached_reads()
+            self.assertEqual(len(reads), len(set(reads)))
+            self.assertIn("leaked", reads)
+            self.assertNotIn("nokeys", reads)
+            self.assertEqual(sorted(set(reads) | {u for u, _, _ in got[1:]}), self.with_keys())
+            self.assertNotIn("leaked-old", reads)
+            self.assertEqual(len(reads), len(self.with_keys()) - 14, source)
+            self.assertEqual(self.emu.counters()["iam:GetAccountAuthorizationDetails"], 1)
+            if source == "report":
+                # leaked's row had no finding: its keys are read because of the quarantine
+                reads = sorted(c["params"]["UserName"] for c in self.emu.calls()
+                               if c["action"] == "ListAccessKeys")
+                self.assertIn("leaked", reads)
+                self.assertEqual(len(reads), 15)
+
+    def test_most_severe_table_and_exit(self):
+        res = run(["audit", "--fail-on", "root-key"], self.emu.env())
+        self.assertRc(res, 3)
+        self.assertRegex(res.out, r"\nleaked +%s .* quarantined\n" % KID("leaked"))
+        self.assertIn("\nuser leaked is quarantined: AWS has attached "
+                      "AWSCompromisedKeyQuarantineV2 (it found a key of the user exposed): "
+                      "iamkeys revoke --user leaked --key %s --apply\n" % KID("leaked"),
+                      res.out)
+        self.assertIn("findings: quarantined=4, root-key=1,", res.out)
+        res = run(["audit", "--fail-on", "quarantined", "--user", "young"], self.emu.env())
+        self.assertRc(res, 0)
+        # exempt by its tag, but quarantined: not exempt, the exit says so
+        res = run(["audit", "--fail-on", "quarantined", "--user", "tagged"], self.emu.env())
+        self.assertRc(res, 3)
+        res = run(["audit", "--fail-on", "quarantined", "--user", "leaked"], self.emu.env())
+        self.assertRc(res, 3)
+        # one user: its tags and policies read one by one
+        self.emu.reset_calls()
+        res = run(["audit", "--user", "leaked-old", "-o", "json"], self.emu.env())
+        self.assertRc(res, 3)
+        self.assertEqual(rows(res)[0], QUARANTINED[1:])
+        self.assertEqual(self.emu.counters(), {
+            "iam:GetUser": 1, "iam:ListAccessKeys": 1, "iam:GetAccessKeyLastUsed": 2,
+            "iam:ListUserTags": 1, "iam:ListAttachedUserPolicies": 1})
 
 
 class AuditPaginationTest(CliTestCase):

@@ -340,7 +340,7 @@ class RepeatedOptionsAndSummaryTest(CliTestCase, EmulatorTestCase):
         self.assertRc(res, 0)
         self.assertEqual(res.out.splitlines()[-1],
                          "1 user, 1 key scanned (source: api: --user reads the named users "
-                         "live); findings: none; 3 API calls")
+                         "live); findings: none; 4 API calls")  # + ListAttachedUserPolicies
         res = run(["audit", "--exempt-path", "/system/"], self.emu.env(NO_COLOR="1"))
         self.assertRc(res, 3)
         last = res.out.splitlines()[-1]

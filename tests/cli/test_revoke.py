@@ -1,6 +1,7 @@
 """iamkeys revoke against the emulator: an exposed key deactivated at once, its older
 sessions denied and newer ones not, a replacement delivered to a sink, the key deleted;
-a crash after every mutating call continued by a re-run without repeating a step; the
+the timeline of what the key did from CloudTrail, persistence calls flagged first; a
+crash after every mutating call continued by a re-run without repeating a step; the
 caller's own key refused; dry run; bad input."""
 import json
 import os
@@ -21,11 +22,17 @@ CLEAN = ["UpdateAccessKey", "TagUser", "PutUserPolicy", "TagUser", "CreateAccess
          "TagUser", "DeleteAccessKey", "TagUser"]
 
 
+RESPONDER = key("revoke/responder", 10)
+
+
 def fixture():
     fx = fixtures.admin_fixture([
         {"name": "alice", "create_date": "-900d", "keys": [LEAK],
          "allow": ["ssm:*", "sts:*", "iam:GetUser"]},
-        {"name": "bob", "create_date": "-900d", "keys": [OTHER]}])
+        {"name": "bob", "create_date": "-900d", "keys": [OTHER]},
+        # may revoke, may not call cloudtrail:LookupEvents
+        {"name": "responder", "create_date": "-900d", "keys": [RESPONDER],
+         "allow": ["iam:*", "sts:*"]}])
     fx["accounts"][0]["parameters"] = [{"name": "p", "value": "v"}]
     return fx
 
@@ -90,14 +97,21 @@ class RevokeTest(RevokeBase):
         self.assertEqual([(c["service"], c["action"]) for c in self.emu.calls()], [
             ("sts", "GetCallerIdentity"), ("iam", "ListAccessKeys"), ("iam", "ListUserTags"),
             ("iam", "UpdateAccessKey"), ("iam", "TagUser"), ("iam", "ListUserPolicies"),
-            ("iam", "PutUserPolicy"), ("iam", "TagUser"), ("iam", "ListAccessKeys"),
-            ("iam", "CreateAccessKey"), ("sts", "GetCallerIdentity"), ("iam", "TagUser"),
+            ("iam", "PutUserPolicy"), ("iam", "TagUser"),
+            # the timeline: the key, then the session key its GetSessionToken made
+            ("cloudtrail", "LookupEvents"), ("cloudtrail", "LookupEvents"),
+            ("iam", "ListAccessKeys"), ("iam", "CreateAccessKey"), ("sts", "GetCallerIdentity"), ("iam", "TagUser"),
             ("iam", "DeleteAccessKey"), ("iam", "TagUser")])
         lines = res.out.splitlines()
         self.assertEqual(lines[0].split(), ["STEP", "RESULT", "TIME", "DETAIL"])
-        self.assertEqual([ln.split()[:2] for ln in lines[1:]],
+        self.assertEqual([ln.split()[:2] for ln in lines[1:5]],
                          [["deactivate", "done"], ["deny-sessions", "done"],
                           ["replace", "done"], ["delete", "done"]])
+        self.assertEqual(lines[5], "")
+        # the session the test made: GetSessionToken flagged, its GetParameter derived
+        self.assertRegex(lines[6], r"^timeline of %s in us-east-1 from \S+Z to \S+Z: 2 events, "
+                         r"2 callers, 1 persistence call \(2 LookupEvents calls; management "
+                         r"events only\)$" % LEAK["id"])
         doc = self.sink_doc()
         a = users_of(self.emu)["alice"]
         self.assertEqual([(k["id"], k["status"]) for k in a["keys"]], [(doc["AccessKeyId"],
@@ -227,6 +241,11 @@ class RevokeTest(RevokeBase):
              "invalid --to"),
             (["revoke", "--user", "alice", "--key", LEAK["id"], "--cleanup-after", "soon"],
              "soon"),
+            (["revoke", "--user", "alice", "--key", LEAK["id"], "--since", "soon"], "soon"),
+            (["revoke", "--user", "alice", "--key", LEAK["id"], "--since", "91d"],
+             "--since must be between 1s and 90d"),
+            (["revoke", "--user", "alice", "--key", LEAK["id"], "--since", "0s"],
+             "--since must be between 1s and 90d"),
         ]
         for args, needle in cases:
             res = run(args, self.emu.env())
@@ -245,6 +264,126 @@ class RevokeTest(RevokeBase):
         self.assertRc(res, 1)
         self.assertOneLineError(res, "there is no user nobody")
         self.assertEqual(self.mutating(), [])
+
+
+ATTACKER = "203.0.113.9"
+SESSION = "ASIAATTACKER00000001"
+
+
+def attacker_events():
+    """What the leaked key did: a CreateAccessKey and a ListBuckets from the attacker,
+    a GetSessionToken whose session made a user; the owner's own GetParameter; a
+    CreateAccessKey of another key (not the leaked one's)."""
+    return [
+        {"access_key_id": LEAK["id"], "event_name": "GetParameter",
+         "event_source": "ssm.amazonaws.com", "region": "us-east-1", "source_ip": "10.0.3.7",
+         "user_agent": "aws-sdk-go/1.44", "time": "-3d"},
+        {"access_key_id": LEAK["id"], "event_name": "ListBuckets",
+         "event_source": "s3.amazonaws.com", "region": "us-east-1", "source_ip": ATTACKER,
+         "user_agent": "curl/8.5", "time": "-5h"},
+        {"access_key_id": LEAK["id"], "event_name": "CreateAccessKey", "region": "us-east-1",
+         "source_ip": ATTACKER, "user_agent": "curl/8.5", "time": "-4h",
+         "read_only": False},
+        {"access_key_id": LEAK["id"], "event_name": "GetSessionToken",
+         "event_source": "sts.amazonaws.com", "region": "us-east-1", "source_ip": ATTACKER,
+         "user_agent": "curl/8.5", "time": "-3h",
+         "response_elements": {"credentials": {"accessKeyId": SESSION}}},
+        {"access_key_id": SESSION, "event_name": "CreateUser", "region": "us-east-1",
+         "source_ip": ATTACKER, "user_agent": "curl/8.5", "time": "-2h",
+         "error_code": "AccessDenied"},
+        {"access_key_id": OTHER["id"], "event_name": "CreateAccessKey", "region": "us-east-1",
+         "source_ip": "192.0.2.1", "time": "-1h"},
+    ]
+
+
+class RevokeTimelineTest(RevokeBase):
+    """Step 3: what the key did, from CloudTrail, persistence calls flagged first."""
+
+    def setUp(self):
+        super().setUp()
+        self.emu.cloudtrail_events(attacker_events())
+        self.emu.reset_calls()
+
+    def lookups(self):
+        return [c for c in self.emu.calls() if c["action"] == "LookupEvents"]
+
+    def test_timeline_in_the_dry_run_flags_persistence_first(self):
+        res = self.revoke("-o", "json")
+        self.assertRc(res, 0)
+        self.assertEqual(self.mutating(), [])
+        rec = json.loads(res.out)
+        tl = rec["Timeline"]
+        self.assertIsNone(rec["TimelineError"])
+        self.assertEqual((tl["Regions"], tl["Events"], tl["LookupEventsCalls"]),
+                         (["us-east-1"], 5, 2))
+        self.assertEqual([(p["EventName"], p["SourceIPAddress"], p["UserAgent"], p["Region"],
+                           p["ErrorCode"], p["SessionKeyId"]) for p in tl["Persistence"]], [
+            ("CreateAccessKey", ATTACKER, "curl/8.5", "us-east-1", None, None),
+            ("GetSessionToken", ATTACKER, "curl/8.5", "us-east-1", None, None),
+            ("CreateUser", ATTACKER, "curl/8.5", "us-east-1", "AccessDenied", SESSION)])
+        times = [p["Time"] for p in tl["Persistence"]]
+        self.assertEqual(times, sorted(times))
+        self.assertEqual([(c["Source"], c["UserAgent"], c["Derived"], c["Events"],
+                           c["Errors"], c["TopEvents"], c["SessionKeyId"])
+                          for c in tl["Callers"]], [
+            (ATTACKER, "curl/8.5", False, 3, 0,
+             ["CreateAccessKey:1", "GetSessionToken:1", "ListBuckets:1"], None),
+            (ATTACKER, "curl/8.5", True, 1, 1, ["CreateUser:1"], SESSION),
+            ("10.0.3.7", "aws-sdk-go/1.44", False, 1, 0, ["GetParameter:1"], None)])
+        # exactly: the key, then the session key, each one page in the command's region
+        # over the last 90 days
+        got = [(c["region"], c["params"]["LookupAttributes"],
+                c["params"]["EndTime"] - c["params"]["StartTime"], c["params"]["MaxResults"])
+               for c in self.lookups()]
+        self.assertEqual(got, [
+            ("us-east-1", [{"AttributeKey": "AccessKeyId", "AttributeValue": LEAK["id"]}],
+             90 * 86400, 50),
+            ("us-east-1", [{"AttributeKey": "AccessKeyId", "AttributeValue": SESSION}],
+             90 * 86400, 50)])
+        self.assertEqual([s["Result"] for s in rec["Steps"]], ["planned", "planned"])
+
+    def test_table_and_since(self):
+        res = self.revoke("--since", "210m", "--apply")
+        self.assertRc(res, 0)
+        lines = res.out.splitlines()
+        self.assertEqual([ln.split()[:2] for ln in lines[1:3]],
+                         [["deactivate", "done"], ["deny-sessions", "done"]])
+        # 3h30m back: the ListBuckets 5h ago and the GetParameter 3d ago are left out
+        self.assertRegex(lines[4], r"^timeline of %s in us-east-1 from \S+Z to \S+Z: 2 events, "
+                         r"2 callers, 2 persistence calls \(2 LookupEvents calls; "
+                         r"management events only\)$" % LEAK["id"])
+        self.assertEqual(lines[5], "")
+        self.assertEqual(lines[6].split()[:4], ["TIME", "PERSISTENCE", "CALL", "SOURCE"])
+        self.assertEqual([ln.split()[1:4] for ln in lines[7:9]],
+                         [["GetSessionToken", ATTACKER, "curl/8.5"],
+                          ["CreateUser", ATTACKER, "curl/8.5"]])
+        self.assertEqual(lines[8].split()[4:], ["us-east-1", "AccessDenied", SESSION])
+        self.assertEqual(lines[9], "")
+        self.assertEqual(lines[10].split()[:3], ["SOURCE", "USER", "AGENT"])
+        self.assertEqual(len(lines), 13)
+        starts = [c["params"]["StartTime"] for c in self.lookups()]
+        ends = [c["params"]["EndTime"] for c in self.lookups()]
+        self.assertEqual([e - s for s, e in zip(starts, ends)], [210 * 60] * 2)
+
+    def test_lookup_denied_is_a_warning(self):
+        env = {"access_key_id": RESPONDER["id"], "secret": RESPONDER["secret"]}
+        res = self.revoke("--apply", "-o", "json", **env)
+        self.assertRc(res, 0)
+        self.assertOneLineError(res, "warning: cloudtrail:LookupEvents is denied: no timeline "
+                                "of what %s did" % LEAK["id"], "AccessDenied")
+        rec = json.loads(res.out)
+        self.assertIsNone(rec["Timeline"])
+        self.assertIn("AccessDenied", rec["TimelineError"])
+        self.assertEqual([(s["Step"], s["Result"]) for s in rec["Steps"]],
+                         [("deactivate", "done"), ("deny-sessions", "done")])
+        self.assertEqual(self.mutating(), ["UpdateAccessKey", "TagUser", "PutUserPolicy",
+                                           "TagUser"])
+        # the steps after it still run: --delete
+        self.emu.reset_calls()
+        res = self.revoke("--delete", "--apply", **env)
+        self.assertRc(res, 0)
+        self.assertEqual(self.mutating(), ["DeleteAccessKey", "TagUser"])
+        self.assertIn("warning: cloudtrail:LookupEvents is denied", res.err)
 
 
 class RevokeCrashTest(RevokeBase):

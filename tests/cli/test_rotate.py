@@ -413,6 +413,47 @@ class RotateWorkflowTest(RotateBase):
         self.assert_authenticates(doc["AccessKeyId"], doc["SecretAccessKey"])
 
 
+class RotateQuarantinedTest(RotateBase):
+    """A user AWS quarantined (AWSCompromisedKeyQuarantineV2 attached after it found a
+    key exposed) is not rotated: blocked, pointing to revoke, never CreateAccessKey."""
+
+    def test_quarantined_user_is_blocked(self):
+        self.emu.load(fixtures.admin_fixture(extra_users=[
+            user("alice", [key("alice", 120, last_used_days=1)]),
+            user("bob", [key("bob", 20, last_used_days=1)]),
+            user("leaked", [key("leaked", 120, last_used_days=1)], attached_policies=[
+                "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2"])]))
+        self.emu.reset_calls()
+        res = self.rotate("--apply")
+        self.assertRc(res, 3)
+        lines = [ln for ln in res.out.splitlines() if ln.startswith("leaked ")]
+        self.assertEqual(lines, [
+            "leaked [idle] blocked: AWS has attached AWSCompromisedKeyQuarantineV2: revoke the "
+            "key with iamkeys revoke --user leaked --key %s --apply" % KID("leaked")])
+
+        def calls_of(name):
+            return [c["action"] for c in self.emu.calls()
+                    if c["params"].get("UserName") == name]
+        # the live state, then the quarantine; nothing else, no CreateAccessKey
+        self.assertEqual(calls_of("leaked"), ["ListAccessKeys", "ListUserTags",
+                                              "ListAttachedUserPolicies"])
+        self.assertEqual([k["id"] for k in users_of(self.emu)["leaked"]["keys"]],
+                         [KID("leaked")])
+        self.assertIsNone(tag_of(users_of(self.emu)["leaked"], "iamkeys:rotation"))
+        # alice (due) is rotated, after the same check; bob (nothing to do) costs no call
+        self.assertEqual(calls_of("alice")[:3], ["ListAccessKeys", "ListUserTags",
+                                                 "ListAttachedUserPolicies"])
+        self.assertIn("CreateAccessKey", calls_of("alice"))
+        self.assertEqual(calls_of("bob"), ["ListAccessKeys", "ListUserTags"])
+        # the dry run says the same and changes nothing
+        self.emu.reset_calls()
+        res = self.rotate()
+        self.assertRc(res, 3)
+        self.assertIn("leaked [idle] blocked: AWS has attached AWSCompromisedKeyQuarantineV2",
+                      res.out)
+        self.assertEqual(self.mutating_calls(), [])
+
+
 class RotateSelfTest(RotateBase):
     def test_quarantined_principal_is_told_why(self):
         # AWS found the key exposed and attached its quarantine policy: CreateAccessKey

@@ -1216,6 +1216,9 @@ static void test_account_authorization_details(void **state)
 	assert_int_equal(p.users[0].ngroups, 2);
 	assert_string_equal(p.users[0].groups[0], "Admins");
 	assert_string_equal(p.users[0].groups[1], "On-Call");
+	assert_int_equal(p.users[0].nattached, 1);
+	assert_string_equal(p.users[0].attached[0], "arn:aws:iam::aws:policy/ReadOnlyAccess");
+	assert_int_equal(p.users[1].nattached, 0);
 	assert_int_equal(p.users[1].ngroups, 0);
 	assert_int_equal(p.users[1].user.ntags, 0);
 	assert_string_equal(p.users[2].user.user_name, "carol");
@@ -1255,6 +1258,10 @@ static void test_account_authorization_details_errors(void **state)
 	    {GAAD_OPEN "<UserDetailList><member><UserName>a</UserName><Tags><member><Value>v"
 		       "</Value></member></Tags></member></UserDetailList>" GAAD_CLOSE,
 	     "GetAccountAuthorizationDetails response has a tag without Key"},
+	    {GAAD_OPEN "<UserDetailList><member><UserName>a</UserName><AttachedManagedPolicies>"
+		       "<member><PolicyName>p</PolicyName></member></AttachedManagedPolicies>"
+		       "</member></UserDetailList>" GAAD_CLOSE,
+	     "GetAccountAuthorizationDetails response has an attached policy without PolicyArn"},
 	    {"<ListUsersResponse><ListUsersResult/></ListUsersResponse>",
 	     "GetAccountAuthorizationDetails response has no GetAccountAuthorizationDetailsResult "
 	     "(root element is 'ListUsersResponse')"},

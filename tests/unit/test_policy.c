@@ -79,6 +79,9 @@ static void test_findings_format_and_names(void **state)
 	findings_format(&sb, FINDING_UNUSED | FINDING_OLD | FINDING_EXPIRING | FINDING_ROOT_KEY);
 	assert_string_equal(sb.buf, "root-key,old,unused,expiring");
 	strbuf_reset(&sb);
+	findings_format(&sb, FINDING_OLD | FINDING_QUARANTINED);
+	assert_string_equal(sb.buf, "quarantined,old");
+	strbuf_reset(&sb);
 	findings_format(&sb, 0);
 	assert_string_equal(sb.buf, "");
 	assert_string_equal(finding_name(FINDING_TWO_ACTIVE), "two-active");
@@ -92,15 +95,18 @@ static void test_fail_on(void **state)
 	unsigned m;
 	(void)state;
 	assert_int_equal(fail_on_parse("old", &m), 0);
-	assert_int_equal(m, FINDING_OLD | FINDING_ROOT_KEY);
+	assert_int_equal(m, FINDING_OLD | FINDING_ROOT_KEY | FINDING_QUARANTINED);
 	assert_int_equal(fail_on_parse("root-key", &m), 0);
-	assert_int_equal(m, FINDING_ROOT_KEY);
+	assert_int_equal(m, FINDING_ROOT_KEY | FINDING_QUARANTINED);
+	assert_int_equal(fail_on_parse("quarantined", &m), 0);
+	assert_int_equal(m, FINDING_QUARANTINED);
 	assert_int_equal(fail_on_parse("expiring", &m), 0);
-	assert_int_equal(m, 0x3f);
+	assert_int_equal(m, 0x7f);
 	assert_int_equal(fail_on_parse("unused", &m), 0);
-	assert_int_equal(m, FINDING_UNUSED | FINDING_TWO_ACTIVE | FINDING_OLD | FINDING_ROOT_KEY);
+	assert_int_equal(m, FINDING_UNUSED | FINDING_TWO_ACTIVE | FINDING_OLD | FINDING_ROOT_KEY |
+				    FINDING_QUARANTINED);
 	assert_int_equal(fail_on_parse("any", &m), 0);
-	assert_int_equal(m, 0x3f);
+	assert_int_equal(m, 0x7f);
 	assert_int_equal(fail_on_parse("none", &m), 0);
 	assert_int_equal(m, 0);
 	assert_int_equal(fail_on_parse("OLD", &m), -1);
