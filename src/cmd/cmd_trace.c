@@ -80,7 +80,7 @@ int cmd_trace(struct cli *cli, int argc, const char **argv)
 		{ "key", 0, OPT_STRING, &key, "AKIA...", "the access key to trace", 0 },
 		{ "user", 0, OPT_STRING, &user, "NAME", "trace every access key of this user", 0 },
 		{ "since", 0, OPT_DURATION, &since, "DURATION", "how far back (default 30d, at most 90d: what CloudTrail keeps)", 0 },
-		{ "regions", 0, OPT_STRING, &regions_arg, "LIST", "comma-separated regions to search (default: the command's region)", 0 },
+		{ "regions", 0, OPT_STRING, &regions_arg, "all|LIST", "the regions to search: all (the default: every region enabled for the account, from ec2:DescribeRegions) or a comma-separated list", 0 },
 		OPT_COMMON(cli->g),
 		OPT_TERMINATOR,
 	};
@@ -89,7 +89,7 @@ int cmd_trace(struct cli *cli, int argc, const char **argv)
 	struct strbuf err = STRBUF_INIT, sum = STRBUF_INIT, when = STRBUF_INIT;
 	struct trace_result *results = NULL;
 	const char **keys = NULL, **regions = NULL, *bad = NULL;
-	char *region_copy = NULL;
+	char *region_copy = NULL, **all_regions = NULL;
 	struct cloudtrail_pacer *pacers = NULL;
 	size_t nkeys = 0, nregions = 0, i, ncallers = 0;
 	unsigned long events = 0, malformed = 0, calls = 0;
@@ -111,7 +111,7 @@ int cmd_trace(struct cli *cli, int argc, const char **argv)
 	if (since < 1 || since > CLOUDTRAIL_RETENTION_DAYS * 86400LL)
 		return usage_error(cli, "--since must be between 1s and %dd: CloudTrail keeps %d "
 					"days of events", CLOUDTRAIL_RETENTION_DAYS, CLOUDTRAIL_RETENTION_DAYS);
-	if (regions_arg) {
+	if (regions_arg && strcmp(regions_arg, "all")) {
 		region_copy = xstrdup(regions_arg);
 		if (cli_region_list(region_copy, &regions, &nregions, &bad) < 0) {
 			rc = usage_error(cli, "invalid --regions '%s': %s%s%s", regions_arg,
@@ -124,9 +124,20 @@ int cmd_trace(struct cli *cli, int argc, const char **argv)
 	c = cli_client(cli);
 	if (!c)
 		goto out;
-	if (!regions_arg) {
-		regions = xcalloc(1, sizeof(*regions));
-		regions[nregions++] = c->region;
+	if (!region_copy) {
+		struct strbuf note = STRBUF_INIT;
+
+		if (trace_enabled_regions(c, &all_regions, &nregions, &note, &err) < 0) {
+			error("%s", err.buf);
+			strbuf_release(&note);
+			goto out;
+		}
+		if (note.len)
+			warning("%s", note.buf);
+		strbuf_release(&note);
+		regions = xcalloc(nregions + 1, sizeof(*regions));
+		for (i = 0; i < nregions; i++)
+			regions[i] = all_regions[i];
 	}
 	if (key) {
 		keys = xcalloc(1, sizeof(*keys));
@@ -228,6 +239,7 @@ out:
 	free(keys);
 	free(regions);
 	free(region_copy);
+	trace_regions_free(all_regions, nregions);
 	free(pacers);
 	user_state_release(&us);
 	strbuf_release(&err);

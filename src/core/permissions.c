@@ -88,6 +88,7 @@ const struct permission permissions[] = {
 
 	{ "trace", "cloudtrail:LookupEvents", "*", "", 0, NULL },
 	{ "trace", "iam:ListAccessKeys", USER_ARN, "--user", 0, NULL },
+	{ "trace", "ec2:DescribeRegions", "*", "--regions all, the default", PERM_FALLBACK, "denied: the partition's regions that need no opt-in" },
 
 	{ "rollback", "iam:ListAccessKeys", USER_ARN, "", 0, NULL },
 	{ "rollback", "iam:GetAccessKeyLastUsed", USER_ARN, "", 0, NULL },

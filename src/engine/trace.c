@@ -3,6 +3,7 @@
 #include "engine/trace.h"
 #include "aws/client.h"
 #include "aws/cloudtrail.h"
+#include "aws/ec2.h"
 #include "core/ctevent.h"
 
 #include <pthread.h>
@@ -301,6 +302,39 @@ int trace_key(struct aws_client *c, const struct trace_options *o, struct trace_
 	free(own);
 	pthread_mutex_destroy(&sh.lock);
 	return rc;
+}
+
+int trace_enabled_regions(struct aws_client *c, char ***regions, size_t *n, struct strbuf *note,
+			  struct strbuf *err)
+{
+	struct strbuf why = STRBUF_INIT;
+	const char *const *builtin;
+	size_t i;
+	int rc = ec2_enabled_regions(c, regions, n, &why);
+
+	if (rc < 0) {
+		strbuf_addbuf(err, &why);
+	} else if (rc > 0) {
+		builtin = aws_partition_regions(c->region, n);
+		*regions = xcalloc(*n + 1, sizeof(**regions));
+		for (i = 0; i < *n; i++)
+			(*regions)[i] = xstrdup(builtin[i]);
+		strbuf_addf(note, "%s is denied (%s): searching the %zu regions of partition %s "
+			    "that need no opt-in", EC2_DESCRIBE_REGIONS_PERMISSION, why.buf, *n,
+			    aws_partition_name(c->region));
+		rc = 0;
+	}
+	strbuf_release(&why);
+	return rc;
+}
+
+void trace_regions_free(char **regions, size_t n)
+{
+	size_t i;
+
+	for (i = 0; regions && i < n; i++)
+		free(regions[i]);
+	free(regions);
 }
 
 void trace_result_release(struct trace_result *r)

@@ -51,6 +51,17 @@ struct trace_result {
 	int denied;		   /* AccessDenied for cloudtrail:LookupEvents */
 };
 
+/*
+ * The regions of "--regions all": those enabled for the account (EC2
+ * DescribeRegions), or, when ec2:DescribeRegions is denied, the ones of the
+ * client's partition that need no opt-in, with a one-line note (naming the
+ * permission) in note. *regions: n strings, sorted; trace_regions_free().
+ * 0, or -1 with a one-line message in err.
+ */
+int trace_enabled_regions(struct aws_client *c, char ***regions, size_t *n, struct strbuf *note,
+			  struct strbuf *err);
+void trace_regions_free(char **regions, size_t n);
+
 /* 0, or -1 with a one-line message in err (r->denied set on AccessDenied). */
 int trace_key(struct aws_client *c, const struct trace_options *o, struct trace_result *r,
 	      struct strbuf *err);

@@ -219,7 +219,7 @@ class Commands(PolicyTestCase):
         self.check(["trace"], [
             [("op", ["trace", "--key", kid("twokeys/1")], 0)],
             [("op", ["trace", "--user", "twokeys"], 0)],
-        ])
+        ], fallback={"ec2:DescribeRegions"})
 
     def test_update(self):
         self.check(["update"], [

@@ -36,7 +36,16 @@ def events():
 def reader_fixture():
     return fixtures.admin_fixture(extra_users=[
         {"name": "ct-reader", "keys": [fixtures.key("ct-reader", 10)],
-         "allow": ["iam:*", "sts:*"]}])
+         "allow": ["iam:*", "sts:*"]},
+        {"name": "ct-noec2", "keys": [fixtures.key("ct-noec2", 10)],
+         "allow": ["iam:*", "sts:*", "cloudtrail:LookupEvents"]}])
+
+
+# the regions every account has: --regions all without ec2:DescribeRegions
+PARTITION = ["ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1",
+             "ap-southeast-1", "ap-southeast-2", "ca-central-1", "eu-central-1", "eu-north-1",
+             "eu-west-1", "eu-west-2", "eu-west-3", "sa-east-1", "us-east-1", "us-east-2",
+             "us-west-1", "us-west-2"]
 
 
 class TraceTest(CliTestCase, EmulatorTestCase):
@@ -171,10 +180,62 @@ class TraceTest(CliTestCase, EmulatorTestCase):
         self.assertEqual(json.loads(res.out)["Summary"]["Events"], 32)
 
     def test_a_key_with_no_events(self):
-        res = self.trace("--key", "AKIANOTHING000000001")
+        res = self.trace("--key", "AKIANOTHING000000001", "--regions", "us-east-1")
         self.assertRc(res, 0)
         self.assertIn("no event signed with AKIANOTHING000000001\n", res.out)
         self.assertIn("0 callers, 0 events of 1 key in 1 region (us-east-1)", res.out)
+
+    def test_every_enabled_region_by_default(self):
+        """No --regions, or --regions all: EC2 DescribeRegions, then LookupEvents in each
+        enabled region (an opted-in one too), and only those."""
+        self.emu.ec2_regions(["us-east-1", "eu-west-1", "af-south-1"])
+        for extra in ([], ["--regions", "all"]):
+            self.emu.reset_calls()
+            time.sleep(1.0)
+            res = self.trace("--key", LEAKED, "--output", "json", *extra)
+            self.assertRc(res, 0)
+            self.assertEqual(res.err, "")
+            calls = [c for c in self.emu.calls() if c["http_status"] == 200]
+            self.assertEqual(calls[0]["service"], "ec2")
+            self.assertEqual(calls[0]["action"], "DescribeRegions")
+            self.assertEqual(calls[0]["params"], {})
+            self.assertEqual(calls[0]["region"], "us-east-1")
+            per = {}
+            for c in calls[1:]:
+                if c["action"] != "LookupEvents":
+                    continue
+                attr = c["params"]["LookupAttributes"][0]["AttributeValue"]
+                per[(c["region"], attr)] = per.get((c["region"], attr), 0) + 1
+            self.assertEqual(per, {("eu-west-1", LEAKED): 3, ("us-east-1", LEAKED): 1,
+                                   ("af-south-1", LEAKED): 1, ("eu-west-1", DERIVED): 1,
+                                   ("us-east-1", DERIVED): 1, ("af-south-1", DERIVED): 1})
+            # DescribeRegions' reply told AWS's clock: no GetCallerIdentity for it
+            self.assertEqual([c["action"] for c in calls if c["action"] not in
+                              ("LookupEvents", "DescribeRegions")], [])
+            s = json.loads(res.out)["Summary"]
+            self.assertEqual((s["Events"], s["Regions"]), (152, 3))
+        res = self.trace("--key", LEAKED)
+        self.assertRc(res, 0)
+        self.assertIn("4 callers, 152 events of 1 key in 3 regions "
+                      "(af-south-1,eu-west-1,us-east-1) from ", res.out)
+
+    def test_describe_regions_denied_falls_back(self):
+        """Without ec2:DescribeRegions: one warning naming it, then the partition's 17
+        regions that need no opt-in."""
+        k = fixtures.key("ct-noec2", 10)
+        res = self.trace("--key", LEAKED, "--output", "json", AWS_ACCESS_KEY_ID=k["id"],
+                         AWS_SECRET_ACCESS_KEY=fixtures.secret_for("ct-noec2"))
+        self.assertRc(res, 0)
+        self.assertEqual(res.err, "iamkeys: warning: ec2:DescribeRegions is denied "
+                         "(UnauthorizedOperation): searching the 17 regions of partition aws "
+                         "that need no opt-in\n")
+        denied = [c for c in self.emu.calls() if c["action"] == "DescribeRegions"]
+        self.assertEqual([(c["http_status"], c["error_code"]) for c in denied],
+                         [(403, "UnauthorizedOperation")])
+        regions = sorted(set(c["region"] for c in self.lookups() if c["http_status"] == 200))
+        self.assertEqual(regions, PARTITION)
+        self.assertEqual(json.loads(res.out)["Summary"]["Regions"], 17)
+        self.assertEqual(json.loads(res.out)["Summary"]["Events"], 152)
 
     def test_since_bounds(self):
         res = self.trace("--key", LEAKED, "--regions", "eu-west-1", "--since", "630m",
@@ -191,21 +252,23 @@ class TraceTest(CliTestCase, EmulatorTestCase):
         self.assertRc(res, 0)
         doc = json.loads(res.out)
         self.assertEqual(doc["Callers"], [])
-        self.assertEqual([c["action"] for c in self.emu.calls()][:1], ["ListAccessKeys"])
-        attrs = [c["params"]["LookupAttributes"][0]["AttributeValue"] for c in self.lookups()]
-        self.assertEqual(attrs, [fixtures.key("ct-reader", 10)["id"]])
+        self.assertEqual([c["action"] for c in self.emu.calls()][:2],
+                         ["DescribeRegions", "ListAccessKeys"])
+        got = sorted((c["region"], c["params"]["LookupAttributes"][0]["AttributeValue"])
+                     for c in self.lookups())
+        self.assertEqual(got, [(r, fixtures.key("ct-reader", 10)["id"]) for r in PARTITION])
 
     def test_malformed_event(self):
         self.emu.cloudtrail_events([{"access_key_id": LEAKED, "region": "us-east-1",
                                      "cloudtrail_event": "{\"eventTime\": \n"}])
-        res = self.trace("--key", LEAKED, "--output", "json")
+        res = self.trace("--key", LEAKED, "--output", "json", "--regions", "us-east-1")
         self.assertRc(res, 0)
         self.assertOneLineError(res, "1 event whose CloudTrailEvent does not parse is left out")
         self.assertEqual(json.loads(res.out)["Summary"]["Events"], 32)
 
     def test_denied(self):
         k = fixtures.key("ct-reader", 10)
-        res = self.trace("--key", LEAKED, AWS_ACCESS_KEY_ID=k["id"],
+        res = self.trace("--key", LEAKED, "--regions", "eu-west-1", AWS_ACCESS_KEY_ID=k["id"],
                          AWS_SECRET_ACCESS_KEY=fixtures.secret_for("ct-reader"))
         self.assertRc(res, 1)
         self.assertOneLineError(res, "may not call cloudtrail:LookupEvents", "AccessDenied")
@@ -219,11 +282,16 @@ class TraceTest(CliTestCase, EmulatorTestCase):
             (["--key", LEAKED, "--since", "soon"], "--since"),
             (["--key", LEAKED, "--regions", "eu-west-1,moon"], "'moon' is not a region name"),
             (["--key", LEAKED, "--regions", ","], "invalid --regions"),
+            (["--key", LEAKED, "--regions", "eu-west-1,all"],
+             "invalid --regions 'eu-west-1,all': 'all' is not a region name"),
+            (["--key", LEAKED, "--regions", "ALL"], "'ALL' is not a region name"),
+            (["--key", LEAKED, "--regions", ""], "invalid --regions"),
         ]:
             res = self.trace(*args)
             self.assertRc(res, 2)
             self.assertOneLineError(res, msg)
         self.assertEqual(self.lookups(), [])
+        self.assertEqual([c for c in self.emu.calls() if c["action"] == "DescribeRegions"], [])
 
 
 def due_fixture():
