@@ -1,5 +1,6 @@
 """iamkeys trace: who calls with an access key, from CloudTrail's LookupEvents (the
 emulator records every request and takes injected events)."""
+import datetime
 import json
 import time
 
@@ -337,10 +338,73 @@ class RotateTraceGateTest(CliTestCase, EmulatorTestCase):
                       "10.0.3.7 aws-sdk-java/2.20 last " % self.old, res.out)
         self.assertEqual(self.erin_keys()[self.old], "Active")
         self.assertNotIn("UpdateAccessKey", [c["action"] for c in self.emu.calls()])
+        time.sleep(1.0)
+        res = run(["rotate", "--apply", "--user", "erin", "--to", self.to, "--trace-gate",
+                   "--output", "json"], self.emu.env())
+        self.assertRc(res, 3)
+        callers = json.loads(res.out)["Users"][0]["Callers"]
+        self.assertEqual([(c["Source"], c["UserAgent"], c["Events"]) for c in callers],
+                         [("10.0.3.7", "aws-sdk-java/2.20 x", 1)])
         # without the gate, GetAccessKeyLastUsed alone decides
         res = run(["rotate", "--apply", "--user", "erin", "--to", self.to], self.emu.env())
         self.assertRc(res, 0)
         self.assertEqual(self.erin_keys()[self.old], "Inactive")
+
+    def test_blocked_line_names_the_callers(self):
+        """Stage 2 blocked by GetAccessKeyLastUsed: with the gate on, the line and the json
+        name the top 3 callers since delivery (CloudTrail), most events first."""
+        now = datetime.datetime.strptime(self.emu.clock()["now"], "%Y-%m-%dT%H:%M:%SZ")
+        r = self.emu.request("iam", params={"Action": "GetUser", "Version": "2010-05-08"},
+                             access_key_id=self.old, secret=fixtures.secret_for("erin"),
+                             when=now)
+        self.assertEqual(r.status, 200, r)
+        ev = [{"access_key_id": self.old, "event_name": "GetObject",
+               "event_source": "s3.amazonaws.com", "region": "us-east-1",
+               "source_ip": "10.0.3.7", "user_agent": JAVA, "time": "-%dm" % (10 + i)}
+              for i in range(3)]
+        ev += [{"access_key_id": self.old, "event_name": "ListBuckets", "region": "us-east-1",
+                "source_ip": "10.0.9.1", "user_agent": "Boto3/1.34 Python/3.11",
+                "time": "-2h"} for _ in range(2)]
+        ev += [{"access_key_id": self.old, "region": "us-east-1", "source_ip": "192.0.2.7",
+                "user_agent": "curl/8.5", "time": "-9d"}]  # before delivery: not counted
+        self.emu.cloudtrail_events(ev)
+        self.emu.reset_calls()
+        res = run(["rotate", "--apply", "--user", "erin", "--to", self.to, "--trace-gate"],
+                  self.emu.env())
+        self.assertRc(res, 3)
+        line = [x for x in res.out.splitlines() if x.startswith("erin ")][0]
+
+        def at(delta):
+            return (now - datetime.timedelta(seconds=delta)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.assertEqual(line, "erin [delivered] blocked: old key %s is still in use since "
+                         "delivery: last used %s (iam, us-east-1); callers per CloudTrail "
+                         "(6 events): 10.0.3.7 aws-sdk-java/2.20.1 last %s; 10.0.9.1 Boto3/1.34 "
+                         "last %s; 127.0.0.1 - last %s"
+                         % (self.old, at(0), at(600), at(7200), at(0)))
+        self.assertEqual(self.erin_keys()[self.old], "Active")
+        lookups = [c for c in self.emu.calls() if c["action"] == "LookupEvents"]
+        self.assertEqual([(c["region"], c["params"]["LookupAttributes"][0]["AttributeValue"])
+                          for c in lookups], [("us-east-1", self.old)])
+        self.assertNotIn("UpdateAccessKey", [c["action"] for c in self.emu.calls()])
+        time.sleep(1.0)
+        res = run(["rotate", "--user", "erin", "--to", self.to, "--trace-gate", "--output",
+                   "json"], self.emu.env())
+        self.assertRc(res, 3)
+        u = json.loads(res.out)["Users"][0]
+        self.assertEqual(u["Outcome"], "blocked")
+        self.assertEqual(u["Callers"], [
+            {"Source": "10.0.3.7", "UserAgent": JAVA, "LastSeen": at(600), "Events": 3,
+             "Derived": False},
+            {"Source": "10.0.9.1", "UserAgent": "Boto3/1.34 Python/3.11", "LastSeen": at(7200),
+             "Events": 2, "Derived": False},
+            {"Source": "127.0.0.1", "UserAgent": "", "LastSeen": at(0), "Events": 1,
+             "Derived": False}])
+        # without the gate: GetAccessKeyLastUsed alone, no CloudTrail call
+        self.emu.reset_calls()
+        res = run(["rotate", "--user", "erin", "--to", self.to], self.emu.env())
+        self.assertRc(res, 3)
+        self.assertNotIn("CloudTrail", res.out)
+        self.assertEqual([c for c in self.emu.calls() if c["action"] == "LookupEvents"], [])
 
     def test_no_event_deactivates(self):
         res = run(["rotate", "--apply", "--user", "erin", "--to", self.to, "--trace-gate",
