@@ -592,20 +592,6 @@ out:
 	return rc;
 }
 
-/* "10.0.3.7 aws-sdk-java/2.20 last 2026-12-01T10:00:00Z; ..." for the top callers. */
-static void describe_callers(struct strbuf *sb, const struct trace_result *tr)
-{
-	size_t i;
-
-	for (i = 0; i < tr->ncallers && i < ROTATE_CALLERS; i++) {
-		const struct trace_caller *t = &tr->callers[i];
-		size_t ua = strcspn(t->user_agent, " ");
-		strbuf_addf(sb, "%s%s %.*s last ", i ? "; " : "", t->source, ua ? (int)ua : 1,
-			    ua ? t->user_agent : "-");
-		iso8601_format(sb, t->last);
-	}
-}
-
 /*
  * CloudTrail's events signed with key_id since `since`: 0 (tr filled; kept
  * in ru when there are events), or -1 with err (tr->denied: LookupEvents
@@ -661,7 +647,7 @@ static int trace_gate(const struct exec_ctx *x, struct rotate_user *ru, const ch
 	} else if (ru && ru->callers) {
 		strbuf_addf(why, "key %s is still in use since delivery per CloudTrail (%lu event%s): ",
 			    key_id, ru->callers->events, ru->callers->events == 1 ? "" : "s");
-		describe_callers(why, ru->callers);
+		trace_callers_describe(why, ru->callers, ROTATE_CALLERS);
 		rc = -1;
 	}
 	trace_result_release(&tr);
@@ -688,7 +674,7 @@ static void blocked_callers(const struct exec_ctx *x, struct rotate_user *ru,
 	} else if (ru->callers) {
 		strbuf_addf(&ru->reason, "; callers per CloudTrail (%lu event%s): ",
 			    ru->callers->events, ru->callers->events == 1 ? "" : "s");
-		describe_callers(&ru->reason, ru->callers);
+		trace_callers_describe(&ru->reason, ru->callers, ROTATE_CALLERS);
 	} else {
 		strbuf_addstr(&ru->reason, "; CloudTrail has no event of it yet");
 	}
@@ -1083,22 +1069,9 @@ json_t *rotate_report_json(const struct rotate_report *r, time_t now)
 			json_array_append_new(acts, a);
 		}
 		json_object_set_new(u, "Actions", acts);
-		if (ru->callers) {
-			json_t *cs = json_array();
-			for (j = 0; j < ru->callers->ncallers && j < ROTATE_CALLERS; j++) {
-				const struct trace_caller *t = &ru->callers->callers[j];
-				json_t *cj = json_object();
-				strbuf_reset(&sb);
-				iso8601_format(&sb, t->last);
-				json_object_set_new(cj, "Source", json_string(t->source));
-				json_object_set_new(cj, "UserAgent", json_string(t->user_agent));
-				json_object_set_new(cj, "LastSeen", json_string(sb.buf));
-				json_object_set_new(cj, "Events", json_integer((json_int_t)t->count));
-				json_object_set_new(cj, "Derived", json_boolean(t->derived));
-				json_array_append_new(cs, cj);
-			}
-			json_object_set_new(u, "Callers", cs);
-		}
+		if (ru->callers)
+			json_object_set_new(u, "Callers",
+					    trace_callers_json(ru->callers, ROTATE_CALLERS));
 		json_array_append_new(users, u);
 	}
 	json_object_set_new(doc, "Users", users);

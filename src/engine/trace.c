@@ -5,6 +5,7 @@
 #include "aws/cloudtrail.h"
 #include "aws/ec2.h"
 #include "core/ctevent.h"
+#include "core/timeutil.h"
 
 #include <pthread.h>
 
@@ -353,4 +354,36 @@ void trace_result_release(struct trace_result *r)
 		free(r->derived_keys[i]);
 	free(r->derived_keys);
 	memset(r, 0, sizeof(*r));
+}
+
+void trace_callers_describe(struct strbuf *sb, const struct trace_result *r, size_t max)
+{
+	size_t i;
+
+	for (i = 0; i < r->ncallers && i < max; i++) {
+		const struct trace_caller *t = &r->callers[i];
+		size_t ua = strcspn(t->user_agent, " ");
+		strbuf_addf(sb, "%s%s %.*s last ", i ? "; " : "", t->source, ua ? (int)ua : 1,
+			    ua ? t->user_agent : "-");
+		iso8601_format(sb, t->last);
+	}
+}
+
+json_t *trace_callers_json(const struct trace_result *r, size_t max)
+{
+	struct strbuf sb = STRBUF_INIT;
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < r->ncallers && i < max; i++) {
+		const struct trace_caller *t = &r->callers[i];
+		strbuf_reset(&sb);
+		iso8601_format(&sb, t->last);
+		json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:I,s:b}", "Source", t->source,
+						   "UserAgent", t->user_agent, "LastSeen", sb.buf,
+						   "Events", (json_int_t)t->count, "Derived",
+						   t->derived));
+	}
+	strbuf_release(&sb);
+	return a;
 }

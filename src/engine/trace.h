@@ -9,6 +9,7 @@
  * their calls are grouped apart, marked derived. Never prints.
  */
 #include <time.h>
+#include <jansson.h>
 #include "core/strbuf.h"
 
 struct aws_client;
@@ -66,5 +67,14 @@ void trace_regions_free(char **regions, size_t n);
 int trace_key(struct aws_client *c, const struct trace_options *o, struct trace_result *r,
 	      struct strbuf *err);
 void trace_result_release(struct trace_result *r);
+
+/*
+ * The first max callers of r for a line: "10.0.3.7 aws-sdk-java/2.20.1 last
+ * 2026-12-01T10:00:00Z; 10.0.9.1 Boto3/1.34 last ..." (the user agent's
+ * first word, "-" when none).
+ */
+void trace_callers_describe(struct strbuf *sb, const struct trace_result *r, size_t max);
+/* The same as a JSON array of {Source, UserAgent (in full), LastSeen, Events, Derived}. */
+json_t *trace_callers_json(const struct trace_result *r, size_t max);
 
 #endif

@@ -146,6 +146,8 @@ class PolicyTestCase(CliTestCase):
         dump = json.loads(run(["--dump-options"], env=self.emu.env()).out)
         scopes = {policy_args[0], "org"} | set("sink:" + a.split(":")[0] for a in policy_args
                                                 if ":" in a)
+        if "--trace" in policy_args:
+            scopes.add("cloudtrail")
         optional = set(p["action"] for p in dump["permissions"]
                        if p["fallback"] and p["scope"] in scopes) & actions
         self.assertEqual(optional, set(fallback))
@@ -204,6 +206,23 @@ class Commands(PolicyTestCase):
             [("op", ["audit", "--user", "due"] + f, 0)],
         ], fallback={"iam:GenerateCredentialReport", "iam:GetCredentialReport",
                      "iam:GetAccountAuthorizationDetails"}, fallback_check=fell_back,
+           only_after={"iam:ListGroupsForUser": "iam:GetAccountAuthorizationDetails"})
+
+    def test_audit_trace(self):
+        """audit --trace: the keys with a finding traced in every enabled region; both
+        CloudTrail calls optional (a warning each when denied)."""
+        f = ["--fail-on", "none", "--trace"]
+
+        def fell_back(action, last, called):
+            if action.startswith(("cloudtrail:", "ec2:")):
+                self.assertIn("warning: %s is denied" % action, last.err)
+        self.check(["audit", "--trace"], [
+            [("op", ["audit", "--user", "due"] + f, 0)],
+            [("op", ["audit", "--source", "api", "--exempt-group", "Developers"] + f, 0)],
+            [("op", ["audit"] + f, 0)],
+        ], fallback={"iam:GenerateCredentialReport", "iam:GetCredentialReport",
+                     "iam:GetAccountAuthorizationDetails", "cloudtrail:LookupEvents",
+                     "ec2:DescribeRegions"}, fallback_check=fell_back,
            only_after={"iam:ListGroupsForUser": "iam:GetAccountAuthorizationDetails"})
 
     def test_deactivate(self):

@@ -430,3 +430,114 @@ class RotateTraceGateTest(CliTestCase, EmulatorTestCase):
         res = run(["rotate", "--to", self.to, "--trace-regions", "us-east-1"], self.emu.env())
         self.assertRc(res, 2)
         self.assertOneLineError(res, "--trace-regions is for --trace-gate")
+
+
+def audit_fixture():
+    users = [{"name": "erin", "keys": [fixtures.key("a-erin", 100, last_used_days=1)]},
+             {"name": "frank", "keys": [fixtures.key("a-frank", 120, last_used_days=2)]},
+             {"name": "gina", "keys": [fixtures.key("a-gina", 10, last_used_days=1)]},
+             {"name": "ct-denied", "keys": [fixtures.key("a-ct-denied", 10)],
+              "allow": ["iam:*", "sts:*", "ec2:DescribeRegions"]}]
+    return fixtures.admin_fixture(extra_users=users)
+
+
+class AuditTraceTest(CliTestCase, EmulatorTestCase):
+    """audit --trace: the top 3 callers of every key with a finding, in every enabled
+    region, all keys sharing one pacer per region."""
+    emulator_fixture = staticmethod(audit_fixture)
+
+    def setUp(self):
+        time.sleep(1.0)
+        self.reset_emulator()
+        self.emu.ec2_regions(["us-east-1", "eu-west-1"])
+        self.erin = fixtures.key("a-erin", 100)["id"]
+        self.frank = fixtures.key("a-frank", 120)["id"]
+        ev = [{"access_key_id": self.erin, "event_name": "GetObject",
+               "event_source": "s3.amazonaws.com", "region": "eu-west-1",
+               "source_ip": "10.0.3.7", "user_agent": JAVA, "time": "-%dh" % (i + 1)}
+              for i in range(3)]
+        ev += [{"access_key_id": self.erin, "event_name": "GetUser", "region": "us-east-1",
+                "source_ip": "10.0.9.1", "user_agent": "Boto3/1.34 Python/3.11",
+                "time": "-2d"},
+               {"access_key_id": self.erin, "event_name": "GetUser", "region": "us-east-1",
+                "source_ip": "198.51.100.4", "user_agent": "", "time": "-40d"}]  # too old
+        self.emu.cloudtrail_events(ev)
+        self.emu.reset_calls()
+        self.now = datetime.datetime.strptime(self.emu.clock()["now"], "%Y-%m-%dT%H:%M:%SZ")
+
+    def at(self, seconds):
+        return (self.now - datetime.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def audit(self, *args, **env):
+        return run(["audit", "--user", "erin", "--user", "frank", "--user", "gina",
+                    "--trace"] + list(args), self.emu.env(**env))
+
+    def test_callers_of_keys_with_a_finding(self):
+        res = self.audit()
+        self.assertRc(res, 3)  # the old keys
+        self.assertEqual(res.err, "")
+        lines = res.out.splitlines()
+        i = [n for n, x in enumerate(lines) if x.startswith("erin ")][0]
+        self.assertEqual(lines[i + 1], "  callers per CloudTrail (4 events): 10.0.3.7 "
+                         "aws-sdk-java/2.20.1 last %s; 10.0.9.1 Boto3/1.34 last %s"
+                         % (self.at(3600), self.at(2 * 86400)))
+        self.assertTrue(lines[i + 2].startswith("frank "), lines)
+        self.assertEqual(lines[i + 3], "  callers per CloudTrail: none")
+        self.assertNotIn("gina", res.out)  # no finding: not listed, not traced
+        self.assertIn("; callers of 2 keys from CloudTrail in 2 regions (4 LookupEvents "
+                      "calls; management events only)", lines[-1])
+        # exactly: DescribeRegions, then one page per key and region, erin's first
+        calls = [c for c in self.emu.calls() if c["service"] in ("ec2", "cloudtrail")]
+        self.assertEqual(calls[0]["action"], "DescribeRegions")
+        got = [(c["params"]["LookupAttributes"][0]["AttributeValue"], c["region"])
+               for c in calls[1:]]
+        self.assertEqual(sorted(got[:2]), [(self.erin, "eu-west-1"), (self.erin, "us-east-1")])
+        self.assertEqual(sorted(got[2:]), [(self.frank, "eu-west-1"),
+                                           (self.frank, "us-east-1")])
+        self.assertTrue(all(c["http_status"] == 200 for c in calls), calls)
+        # one pacer per region across keys: a region's two requests half a second apart
+        for region in ("eu-west-1", "us-east-1"):
+            t = [c["real_time"] for c in calls[1:] if c["region"] == region]
+            self.assertGreaterEqual(t[1] - t[0], 0.45)
+        span = calls[1]["params"]["EndTime"] - calls[1]["params"]["StartTime"]
+        self.assertEqual(span, 30 * 86400)
+
+    def test_json(self):
+        res = self.audit("--output", "json")
+        self.assertRc(res, 3)
+        doc = json.loads(res.out)
+        keys = {k["UserName"]: k for k in doc["Keys"]}
+        self.assertEqual(keys["erin"]["Callers"], [
+            {"Source": "10.0.3.7", "UserAgent": JAVA, "LastSeen": self.at(3600), "Events": 3,
+             "Derived": False},
+            {"Source": "10.0.9.1", "UserAgent": "Boto3/1.34 Python/3.11",
+             "LastSeen": self.at(2 * 86400), "Events": 1, "Derived": False}])
+        self.assertEqual(keys["frank"]["Callers"], [])
+        t = doc["Summary"]["Trace"]
+        self.assertEqual((t["Keys"], t["Regions"], t["LookupEventsCalls"], t["Denied"]),
+                         (2, 2, 4, False))
+        # without --trace: no CloudTrail call, no Callers member
+        self.emu.reset_calls()
+        res = run(["audit", "--user", "erin", "--output", "json"], self.emu.env())
+        self.assertRc(res, 3)
+        self.assertNotIn("Callers", json.loads(res.out)["Keys"][0])
+        self.assertNotIn("Trace", json.loads(res.out)["Summary"])
+        self.assertEqual([c for c in self.emu.calls() if c["service"] in ("ec2", "cloudtrail")],
+                         [])
+
+    def test_lookup_events_denied_warns(self):
+        k = fixtures.key("a-ct-denied", 10)
+        res = self.audit("--output", "json", AWS_ACCESS_KEY_ID=k["id"],
+                         AWS_SECRET_ACCESS_KEY=fixtures.secret_for("a-ct-denied"))
+        self.assertRc(res, 3)
+        self.assertEqual(res.err, "iamkeys: warning: cloudtrail:LookupEvents is denied: no "
+                         "callers; the last use shown is GetAccessKeyLastUsed's\n")
+        doc = json.loads(res.out)
+        self.assertEqual([k.get("Callers") for k in doc["Keys"]], [None, None])
+        self.assertTrue(doc["Summary"]["Trace"]["Denied"])
+
+    def test_usage(self):
+        res = run(["audit", "--trace", "--accounts", "222222222222"], self.emu.env())
+        self.assertRc(res, 2)
+        self.assertOneLineError(res, "--trace is for one account (no --org or --accounts)")
+        self.assertEqual(self.emu.calls(), [])
