@@ -74,10 +74,11 @@ static void add_callers(struct out_table *t, const char *key, const struct trace
 
 int cmd_trace(struct cli *cli, int argc, const char **argv)
 {
-	const char *key = NULL, *user = NULL, *regions_arg = NULL;
+	const char *user = NULL, *regions_arg = NULL;
+	struct opt_list key_args = { 0 };
 	long long since = 30 * 86400;
 	struct option opts[] = {
-		{ "key", 0, OPT_STRING, &key, "AKIA...", "the access key to trace", 0 },
+		{ "key", 0, OPT_STRLIST, &key_args, "AKIA...", "an access key to trace (repeatable)", 0 },
 		{ "user", 0, OPT_STRING, &user, "NAME", "trace every access key of this user", 0 },
 		{ "since", 0, OPT_DURATION, &since, "DURATION", "how far back (default 30d, at most 90d: what CloudTrail keeps)", 0 },
 		{ "regions", 0, OPT_STRING, &regions_arg, "all|LIST", "the regions to search: all (the default: every region enabled for the account, from ec2:DescribeRegions) or a comma-separated list", 0 },
@@ -102,15 +103,23 @@ int cmd_trace(struct cli *cli, int argc, const char **argv)
 	rc = cli_parse(cli, opts, argc, argv, &rest, 0);
 	opt_list_release(&rest);
 	if (rc != CMD_CONTINUE)
-		return rc;
-	if (!key && !user)
-		return usage_error(cli, "say which key to trace: --key AKIA... or --user NAME");
-	if (key && !access_key_id_valid(key))
-		return usage_error(cli, "invalid --key '%s': an access key id is 16 to 128 capital "
-					"letters and digits", key);
-	if (since < 1 || since > CLOUDTRAIL_RETENTION_DAYS * 86400LL)
-		return usage_error(cli, "--since must be between 1s and %dd: CloudTrail keeps %d "
-					"days of events", CLOUDTRAIL_RETENTION_DAYS, CLOUDTRAIL_RETENTION_DAYS);
+		goto out;
+	if (!key_args.n && !user) {
+		rc = usage_error(cli, "say which key to trace: --key AKIA... or --user NAME");
+		goto out;
+	}
+	for (i = 0; i < key_args.n; i++)
+		if (!access_key_id_valid(key_args.items[i])) {
+			rc = usage_error(cli, "invalid --key '%s': an access key id is 16 to 128 "
+					 "capital letters and digits", key_args.items[i]);
+			goto out;
+		}
+	if (since < 1 || since > CLOUDTRAIL_RETENTION_DAYS * 86400LL) {
+		rc = usage_error(cli, "--since must be between 1s and %dd: CloudTrail keeps %d "
+				 "days of events", CLOUDTRAIL_RETENTION_DAYS,
+				 CLOUDTRAIL_RETENTION_DAYS);
+		goto out;
+	}
 	if (regions_arg && strcmp(regions_arg, "all")) {
 		region_copy = xstrdup(regions_arg);
 		if (cli_region_list(region_copy, &regions, &nregions, &bad) < 0) {
@@ -139,17 +148,20 @@ int cmd_trace(struct cli *cli, int argc, const char **argv)
 		for (i = 0; i < nregions; i++)
 			regions[i] = all_regions[i];
 	}
-	if (key) {
-		keys = xcalloc(1, sizeof(*keys));
-		keys[nkeys++] = key;
-	} else {
-		if (user_state_read(c, user, USER_STATE_KEYS, &us, &err) < 0) {
-			error("%s", err.buf);
-			goto out;
-		}
-		keys = xcalloc(us.nkeys + 1, sizeof(*keys));
-		for (i = 0; i < us.nkeys; i++)
-			keys[nkeys++] = us.keys[i].id;
+	/* --key in order, then --user's keys; each once */
+	if (user && user_state_read(c, user, USER_STATE_KEYS, &us, &err) < 0) {
+		error("%s", err.buf);
+		goto out;
+	}
+	keys = xcalloc(key_args.n + us.nkeys + 1, sizeof(*keys));
+	for (i = 0; i < key_args.n + us.nkeys; i++) {
+		const char *k = i < key_args.n ? key_args.items[i] : us.keys[i - key_args.n].id;
+		size_t j;
+
+		for (j = 0; j < nkeys && strcmp(keys[j], k); j++)
+			;
+		if (j == nkeys)
+			keys[nkeys++] = k;
 	}
 	/* the window is in AWS's time: learn its clock first when no reply has told it */
 	if (!aws_client_clock_known(c)) {
@@ -242,6 +254,7 @@ out:
 	trace_regions_free(all_regions, nregions);
 	free(pacers);
 	user_state_release(&us);
+	opt_list_release(&key_args);
 	strbuf_release(&err);
 	strbuf_release(&sum);
 	strbuf_release(&when);

@@ -259,6 +259,23 @@ class TraceTest(CliTestCase, EmulatorTestCase):
                      for c in self.lookups())
         self.assertEqual(got, [(r, fixtures.key("ct-reader", 10)["id"]) for r in PARTITION])
 
+    def test_several_keys_share_the_pacers(self):
+        """--key is repeatable, and --user adds that user's keys (each key once): one run,
+        one pacer per region for them all."""
+        reader = fixtures.key("ct-reader", 10)["id"]
+        res = self.trace("--key", LEAKED, "--key", reader, "--user", "ct-reader",
+                         "--regions", "eu-west-1", "--output", "json")
+        self.assertRc(res, 0)
+        doc = json.loads(res.out)
+        self.assertEqual(sorted(set(c["AccessKeyId"] for c in doc["Callers"])), [LEAKED])
+        calls = [c for c in self.lookups() if c["http_status"] == 200]
+        self.assertEqual([c["params"]["LookupAttributes"][0]["AttributeValue"] for c in calls],
+                         [LEAKED] * 3 + [reader])  # its GetSessionToken is in us-east-1
+        t = [c["real_time"] for c in calls]
+        self.assertTrue(all(b - a >= 0.45 for a, b in zip(t, t[1:])), t)
+        self.assertIn("of 2 keys in 1 region", self.trace("--key", LEAKED, "--key", reader,
+                                                          "--regions", "eu-west-1").out)
+
     def test_malformed_event(self):
         self.emu.cloudtrail_events([{"access_key_id": LEAKED, "region": "us-east-1",
                                      "cloudtrail_event": "{\"eventTime\": \n"}])
