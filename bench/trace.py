@@ -32,6 +32,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from bench.run import iamkeys_binary, log  # noqa: E402
 from tests.emulator import fixtures  # noqa: E402
 from tests.emulator.harness import Emulator  # noqa: E402
 
@@ -44,11 +45,6 @@ TARGET = 1.2
 AGENTS = ["aws-sdk-java/2.20.1 Linux/5.10 OpenJDK_64-Bit_Server_VM/17",
           "Boto3/1.34.2 md/Botocore#1.34.2 Python/3.11.6", "aws-cli/2.15.0 Python/3.11.6",
           "aws-sdk-go-v2/1.24.0 os/linux lang/go#1.21.5", "Terraform/1.6.6"]
-
-
-def log(msg=""):
-    sys.stdout.write(msg + "\n")
-    sys.stdout.flush()
 
 
 def account(nkeys, seed):
@@ -101,9 +97,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", help="also write the figures to this file")
     a = ap.parse_args()
-    binary = os.path.join(a.build, "iamkeys")
-    if not os.access(binary, os.X_OK):
-        log("bench: %s not found; run make first" % binary)
+    binary = iamkeys_binary(a.build)
+    if not binary:
         return 1
     fx, keys, expected = account(a.keys, a.seed)
     log("iamkeys trace benchmark: %d keys, %d enabled regions, %d CloudTrail events "

@@ -360,32 +360,34 @@ static void extend_odd(void *ctx, size_t i, json_t *row)
 		json_object_set_new(row, "Extra", json_integer((json_int_t)i));
 }
 
-static void test_rows_below_and_extend(void **state)
+/* rows 0..2 with below_odd and extend_odd, printed in fmt (caller frees) */
+static char *print_hooked(enum output_format fmt)
 {
 	struct out_style st = { 0 };
 	struct out_rows rows;
 	struct source src;
-	json_t *doc;
 	FILE *fp;
-	char *got;
 
-	(void)state;
 	source_init(&rows, &src, 3);
 	rows.below = below_odd;
 	rows.extend = extend_odd;
 	fp = capture_start();
-	assert_int_equal(out_rows_print(&rows, OUTPUT_TABLE, &st, fp), 0);
-	got = capture_end(fp);
+	assert_int_equal(out_rows_print(&rows, fmt, &st, fp), 0);
+	return capture_end(fp);
+}
+
+static void test_rows_below_and_extend(void **state)
+{
+	json_t *doc;
+	char *got;
+
+	(void)state;
+	got = print_hooked(OUTPUT_TABLE);
 	assert_non_null(strstr(got, "\n  under 1\n"));
 	assert_null(strstr(got, "under 0"));
 	assert_null(strstr(got, "under 2"));
 	free(got);
-	source_init(&rows, &src, 3);
-	rows.below = below_odd;
-	rows.extend = extend_odd;
-	fp = capture_start();
-	assert_int_equal(out_rows_print(&rows, OUTPUT_JSON, &st, fp), 0);
-	got = capture_end(fp);
+	got = print_hooked(OUTPUT_JSON);
 	doc = json_loads(got, 0, NULL);
 	assert_non_null(doc);
 	assert_int_equal(json_array_size(doc), 3);
@@ -393,13 +395,7 @@ static void test_rows_below_and_extend(void **state)
 	assert_int_equal(json_integer_value(json_object_get(json_array_get(doc, 1), "Extra")), 1);
 	json_decref(doc);
 	free(got);
-	/* csv has neither */
-	source_init(&rows, &src, 3);
-	rows.below = below_odd;
-	rows.extend = extend_odd;
-	fp = capture_start();
-	assert_int_equal(out_rows_print(&rows, OUTPUT_CSV, &st, fp), 0);
-	got = capture_end(fp);
+	got = print_hooked(OUTPUT_CSV); /* csv has neither */
 	assert_null(strstr(got, "under"));
 	assert_null(strstr(got, "Extra"));
 	free(got);
