@@ -112,7 +112,7 @@ const struct permission permissions[] = {
 	{ "notify:any", "iam:TagUser", USER_ARN, "", 0, "records what was sent (iamkeys:notified)" },
 	{ "notify:sns", "sns:Publish", "{topic}", "", 0, "one message per owner notification" },
 	{ "cloudtrail", "cloudtrail:LookupEvents", "*", "audit --trace, rotate --trace-gate", PERM_FALLBACK, "the callers of a key; denied: a warning, and GetAccessKeyLastUsed alone" },
-	{ "cloudtrail", "ec2:DescribeRegions", "*", "audit --trace", PERM_FALLBACK, "every enabled region; denied: the partition's regions that need no opt-in" },
+	{ "cloudtrail", "ec2:DescribeRegions", "*", "audit --trace, rotate --trace-regions all", PERM_FALLBACK, "every enabled region; denied: the partition's regions that need no opt-in" },
 	{ "root", "iam:ListOrganizationsFeatures", "*", "delete --root, audit --root-via assume-root", 0, "checks that centralized root access is enabled" },
 	{ "root", "sts:AssumeRoot", "arn:aws:iam::*:root", "delete --root, audit --root-via assume-root", 0, "root sessions in member accounts, limited by the task policies IAMAuditRootUserCredentials and IAMDeleteRootUserCredentials" },
 

@@ -432,6 +432,24 @@ class RotateTraceGateTest(CliTestCase, EmulatorTestCase):
                          and c["http_status"] == 200)
         self.assertEqual(regions, ["eu-west-1", "us-east-1"])
 
+    def test_every_enabled_region(self):
+        """--trace-regions all: EC2 DescribeRegions, then the gate asks each enabled region
+        (and finds the event in eu-west-1)."""
+        self.emu.ec2_regions(["us-east-1", "eu-west-1", "ap-south-1"])
+        self.emu.cloudtrail_events([{"access_key_id": self.old, "region": "eu-west-1",
+                                     "source_ip": "10.0.3.7", "user_agent": "curl/8.5",
+                                     "time": "-1h"}])
+        self.emu.reset_calls()
+        res = run(["rotate", "--apply", "--user", "erin", "--to", self.to, "--trace-gate",
+                   "--trace-regions", "all"], self.emu.env())
+        self.assertRc(res, 3)
+        self.assertIn("per CloudTrail (1 event): 10.0.3.7 curl/8.5 last ", res.out)
+        calls = [c for c in self.emu.calls() if c["service"] in ("ec2", "cloudtrail")]
+        self.assertEqual(calls[0]["action"], "DescribeRegions")
+        self.assertEqual(sorted(c["region"] for c in calls[1:]),
+                         ["ap-south-1", "eu-west-1", "us-east-1"])
+        self.assertEqual(self.erin_keys()[self.old], "Active")
+
     def test_denied_falls_back_with_a_warning(self):
         # a principal that may rotate but not call cloudtrail:LookupEvents
         k = fixtures.key("ct-denied", 10)
@@ -447,6 +465,10 @@ class RotateTraceGateTest(CliTestCase, EmulatorTestCase):
         res = run(["rotate", "--to", self.to, "--trace-regions", "us-east-1"], self.emu.env())
         self.assertRc(res, 2)
         self.assertOneLineError(res, "--trace-regions is for --trace-gate")
+        res = run(["rotate", "--to", self.to, "--trace-gate", "--trace-regions", "all,x1"],
+                  self.emu.env())
+        self.assertRc(res, 2)
+        self.assertOneLineError(res, "invalid --trace-regions 'all,x1': 'all' is not a region")
 
 
 def audit_fixture():
