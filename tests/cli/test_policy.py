@@ -307,6 +307,26 @@ class Commands(PolicyTestCase):
                      "--exempt-group", "Developers", "--apply"], 0)],
         ])
 
+    def test_rotate_trace_gate(self):
+        """rotate --trace-gate --trace-regions all: policy rotate --trace adds LookupEvents
+        and DescribeRegions, both optional (a warning each when denied)."""
+        gate = ["--trace-gate", "--trace-regions", "all"]
+
+        def fell_back(action, last, called):
+            if action.startswith(("cloudtrail:", "ec2:")):
+                self.assertIn("warning: %s is denied" % action, last.err)
+        self.check(["rotate", "--trace"], [
+            # up to the deactivation, the step the gate guards (it ends the scenario, so
+            # that its warning is the last run's)
+            [(s[0], s[1] + gate, s[2]) if s[0] == "op" else s
+             for s in self.rotation("op")[:3]],
+            self.rotation("op"),
+            [("op", ["rotate", "--exclude", "twokeys", "--to", "file:{tmp}/{user}.json"], 0)],
+            [("op", ["rotate", "--user", "grouped", "--to", "file:{tmp}/{user}.json",
+                     "--exempt-group", "Developers", "--apply"], 0)],
+        ], fallback={"cloudtrail:LookupEvents", "ec2:DescribeRegions"},
+           fallback_check=fell_back)
+
     def test_rollback(self):
         to = ["--to", "file:{tmp}/{user}.json"]
         steps = [s if s[0] != "op" else ("admin", s[1]) for s in self.rotation("op")[:3]]
