@@ -412,7 +412,7 @@ static int audit_trace_cli(struct aws_client *c, struct audit_result *r, char **
 	struct strbuf note = STRBUF_INIT, err = STRBUF_INIT;
 	int rc = -1;
 
-	if (trace_enabled_regions(c, regions, nregions, &note, &err) < 0) {
+	if (trace_enabled_regions(c, regions, NULL, nregions, &note, &err) < 0) {
 		error("%s", err.buf);
 		goto out;
 	}

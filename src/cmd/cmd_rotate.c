@@ -524,7 +524,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	};
 	struct rotconf conf = { 0 };
 	struct rotate_report r;
-	struct strbuf err = STRBUF_INIT, text = STRBUF_INIT;
+	struct strbuf err = STRBUF_INIT, text = STRBUF_INIT, note = STRBUF_INIT;
 	json_t *plan_doc = NULL;
 	struct aws_client *c;
 	struct account_lock *lk = NULL;
@@ -711,19 +711,13 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	if (!c)
 		goto done;
 	if (trace_gate && trace_regions_arg && !strcmp(trace_regions_arg, "all")) {
-		struct strbuf note = STRBUF_INIT;
-
-		if (trace_enabled_regions(c, &all_trace_regions, &ntrace, &note, &err) < 0) {
+		if (trace_enabled_regions(c, &all_trace_regions, &trace_regions, &ntrace, &note,
+					  &err) < 0) {
 			error("%s", err.buf);
-			strbuf_release(&note);
 			goto done;
 		}
 		if (note.len)
 			warning("%s", note.buf);
-		strbuf_release(&note);
-		trace_regions = xcalloc(ntrace + 1, sizeof(*trace_regions));
-		for (i = 0; i < ntrace; i++)
-			trace_regions[i] = all_trace_regions[i];
 		o.trace_regions = trace_regions;
 		o.ntrace_regions = ntrace;
 	} else if (trace_gate && !ntrace) {
@@ -836,6 +830,7 @@ done:
 	opt_list_release(&rest);
 	strbuf_release(&err);
 	strbuf_release(&text);
+	strbuf_release(&note);
 	return rc;
 }
 

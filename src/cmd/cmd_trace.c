@@ -87,7 +87,7 @@ int cmd_trace(struct cli *cli, int argc, const char **argv)
 	};
 	struct opt_list rest = { 0 };
 	struct user_state us = USER_STATE_INIT;
-	struct strbuf err = STRBUF_INIT, sum = STRBUF_INIT, when = STRBUF_INIT;
+	struct strbuf err = STRBUF_INIT, sum = STRBUF_INIT, when = STRBUF_INIT, note = STRBUF_INIT;
 	struct trace_result *results = NULL;
 	const char **keys = NULL, **regions = NULL, *bad = NULL;
 	char *region_copy = NULL, **all_regions = NULL;
@@ -134,19 +134,12 @@ int cmd_trace(struct cli *cli, int argc, const char **argv)
 	if (!c)
 		goto out;
 	if (!region_copy) {
-		struct strbuf note = STRBUF_INIT;
-
-		if (trace_enabled_regions(c, &all_regions, &nregions, &note, &err) < 0) {
+		if (trace_enabled_regions(c, &all_regions, &regions, &nregions, &note, &err) < 0) {
 			error("%s", err.buf);
-			strbuf_release(&note);
 			goto out;
 		}
 		if (note.len)
 			warning("%s", note.buf);
-		strbuf_release(&note);
-		regions = xcalloc(nregions + 1, sizeof(*regions));
-		for (i = 0; i < nregions; i++)
-			regions[i] = all_regions[i];
 	}
 	/* --key in order, then --user's keys; each once */
 	if (user && user_state_read(c, user, USER_STATE_KEYS, &us, &err) < 0) {
@@ -258,5 +251,6 @@ out:
 	strbuf_release(&err);
 	strbuf_release(&sum);
 	strbuf_release(&when);
+	strbuf_release(&note);
 	return rc;
 }

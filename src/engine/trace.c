@@ -305,8 +305,8 @@ int trace_key(struct aws_client *c, const struct trace_options *o, struct trace_
 	return rc;
 }
 
-int trace_enabled_regions(struct aws_client *c, char ***regions, size_t *n, struct strbuf *note,
-			  struct strbuf *err)
+int trace_enabled_regions(struct aws_client *c, char ***regions, const char ***view, size_t *n,
+			  struct strbuf *note, struct strbuf *err)
 {
 	struct strbuf why = STRBUF_INIT;
 	const char *const *builtin;
@@ -324,6 +324,11 @@ int trace_enabled_regions(struct aws_client *c, char ***regions, size_t *n, stru
 			    "that need no opt-in", EC2_DESCRIBE_REGIONS_PERMISSION, why.buf, *n,
 			    aws_partition_name(c->region));
 		rc = 0;
+	}
+	if (!rc && view) {
+		*view = xcalloc(*n + 1, sizeof(**view));
+		for (i = 0; i < *n; i++)
+			(*view)[i] = (*regions)[i];
 	}
 	strbuf_release(&why);
 	return rc;

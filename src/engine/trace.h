@@ -57,10 +57,12 @@ struct trace_result {
  * DescribeRegions), or, when ec2:DescribeRegions is denied, the ones of the
  * client's partition that need no opt-in, with a one-line note (naming the
  * permission) in note. *regions: n strings, sorted; trace_regions_free().
- * 0, or -1 with a one-line message in err.
+ * view, when not NULL: a new array of the same n pointers, for the
+ * trace_options (the caller frees the array only). 0, or -1 with a
+ * one-line message in err.
  */
-int trace_enabled_regions(struct aws_client *c, char ***regions, size_t *n, struct strbuf *note,
-			  struct strbuf *err);
+int trace_enabled_regions(struct aws_client *c, char ***regions, const char ***view, size_t *n,
+			  struct strbuf *note, struct strbuf *err);
 void trace_regions_free(char **regions, size_t n);
 
 /* 0, or -1 with a one-line message in err (r->denied set on AccessDenied). */
