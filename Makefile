@@ -34,7 +34,7 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 UNIT_HELP  := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
 UNIT_HOBJS := $(UNIT_HELP:%.c=$(BUILD)/%.o)
 
-.PHONY: all check unit asan demo bench fuzz fuzz-smoke clean deps format layers release
+.PHONY: all check unit asan demo bench bench-trace fuzz fuzz-smoke clean deps format layers release
 all: $(BUILD)/iamkeys
 
 # Objects are rebuilt when IAMKEYS_TESTING changes (the stamp's name says its value).
@@ -110,6 +110,11 @@ demo: $(BUILD)/iamkeys
 
 bench: $(BUILD)/iamkeys
 	$(PYTHON) bench/run.py --build $(BUILD)
+	$(PYTHON) bench/trace.py --build $(BUILD)
+
+# only the trace benchmark (about a minute: CloudTrail's 2 requests per second)
+bench-trace: $(BUILD)/iamkeys
+	$(PYTHON) bench/trace.py --build $(BUILD)
 
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 fuzz:

@@ -64,6 +64,15 @@ def log(msg=""):
     sys.stdout.flush()
 
 
+def iamkeys_binary(build):
+    """build's iamkeys, or None after saying that it is missing."""
+    binary = os.path.join(build, "iamkeys")
+    if not os.access(binary, os.X_OK):
+        log("bench: %s not found; run make first" % binary)
+        return None
+    return binary
+
+
 def proc_cpu_s(pid):
     """utime + stime of a live process, in seconds."""
     with open("/proc/%d/stat" % pid) as f:
@@ -291,9 +300,8 @@ def main():
     ap.add_argument("--json", help="also write the figures to this file")
     a = ap.parse_args()
 
-    binary = os.path.join(a.build, "iamkeys")
-    if not os.access(binary, os.X_OK):
-        log("bench: %s not found; run make first" % binary)
+    binary = iamkeys_binary(a.build)
+    if not binary:
         return 1
     extra = [int(x) for x in a.extra_jobs.split(",") if x.strip()]
     global USE_GNU_TIME

@@ -578,6 +578,8 @@ def readme_permissions(dump):
             name = "`--org`, `--accounts`"
         elif scope == "root":
             name = "`delete --root`, `audit --root-via assume-root` (`policy --root`)"
+        elif scope == "cloudtrail":
+            name = "`audit --trace`, `rotate --trace-gate` (`policy --trace`)"
         else:
             name = "`%s`" % scope
         cells = []

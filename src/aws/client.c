@@ -44,6 +44,7 @@ static const char *const query_versions[AWS_SVC__COUNT] = {
     [AWS_SVC_IAM] = "2010-05-08",
     [AWS_SVC_STS] = "2011-06-15",
     [AWS_SVC_SNS] = "2010-03-31",
+    [AWS_SVC_EC2] = "2016-11-15", /* the EC2 query protocol: awsQuery's form, its own XML */
 };
 
 const char *aws_client_last_error_code(const struct aws_client *c)

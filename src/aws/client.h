@@ -21,6 +21,7 @@ enum aws_service {
 	AWS_SVC_DYNAMODB, /* the lease of --lock dynamodb:TABLE (JSON 1.0) */
 	AWS_SVC_CLOUDTRAIL, /* LookupEvents (iamkeys trace) */
 	AWS_SVC_SNS,	  /* --notify sns:TOPIC_ARN (awsQuery) */
+	AWS_SVC_EC2,	  /* DescribeRegions (--regions all; EC2 query protocol) */
 	AWS_SVC__COUNT
 };
 
@@ -41,6 +42,12 @@ double aws_monotonic_ms(void);
 
 /* The partition of a region, for ARNs: "aws", "aws-cn", "aws-us-gov", ... (NULL: "aws"). */
 const char *aws_partition_name(const char *region);
+/*
+ * The regions of region's partition that every account has enabled (no
+ * opt-in needed), sorted: what --regions all falls back to when
+ * ec2:DescribeRegions is denied. NULL-terminated, static; *n set.
+ */
+const char *const *aws_partition_regions(const char *region, size_t *n);
 
 /* All strings owned by the struct except signing_name (static). */
 struct aws_endpoint {

@@ -1,15 +1,17 @@
 /*
  * Endpoint resolution: which URL, Host header and SigV4 signing region a
  * service uses in a region. A small table of partitions instead of the
- * SDKs' endpoints.json: iamkeys talks to eight services only (IAM, STS,
+ * SDKs' endpoints.json: iamkeys talks to a few services only (IAM, STS,
  * Secrets Manager, SSM, Organizations, IAM Identity Center's portal and
- * OIDC service for SSO profiles, and DynamoDB for --lock).
+ * OIDC service for SSO profiles, DynamoDB for --lock, CloudTrail and EC2's
+ * DescribeRegions for trace, SNS for --notify).
  */
 #include "core/compat.h"
 #include "aws/client.h"
 
 struct partition {
 	const char *name;
+	const char *const *regions; /* enabled in every account, sorted, NULL-terminated */
 	const char *region_prefix; /* "" = the default partition */
 	const char *dns_suffix;
 	const char *iam_host;
@@ -19,17 +21,28 @@ struct partition {
 	int global_is_fips;	   /* the global endpoints are FIPS already */
 };
 
+/* the regions that need no opt-in (AWS General Reference, "AWS Regions") */
+static const char *const aws_regions[] = {
+    "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-southeast-1",
+    "ap-southeast-2", "ca-central-1", "eu-central-1", "eu-north-1", "eu-west-1", "eu-west-2",
+    "eu-west-3", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2", NULL,
+};
+static const char *const cn_regions[] = { "cn-north-1", "cn-northwest-1", NULL };
+static const char *const gov_regions[] = { "us-gov-east-1", "us-gov-west-1", NULL };
+static const char *const iso_regions[] = { "us-iso-east-1", "us-iso-west-1", NULL };
+static const char *const isob_regions[] = { "us-isob-east-1", NULL };
+
 static const struct partition partitions[] = {
-    {"aws-cn", "cn-", "amazonaws.com.cn", "iam.cn-north-1.amazonaws.com.cn", "cn-north-1", NULL,
+    {"aws-cn", cn_regions, "cn-", "amazonaws.com.cn", "iam.cn-north-1.amazonaws.com.cn", "cn-north-1", NULL,
      "cn-northwest-1", 0},
-    {"aws-us-gov", "us-gov-", "amazonaws.com", "iam.us-gov.amazonaws.com", "us-gov-west-1",
+    {"aws-us-gov", gov_regions, "us-gov-", "amazonaws.com", "iam.us-gov.amazonaws.com", "us-gov-west-1",
      "iam.us-gov.amazonaws.com", "us-gov-west-1", 1},
-    {"aws-iso", "us-iso-", "c2s.ic.gov", "iam.us-iso-east-1.c2s.ic.gov", "us-iso-east-1", NULL,
+    {"aws-iso", iso_regions, "us-iso-", "c2s.ic.gov", "iam.us-iso-east-1.c2s.ic.gov", "us-iso-east-1", NULL,
      "us-iso-east-1", 0},
-    {"aws-iso-b", "us-isob-", "sc2s.sgov.gov", "iam.us-isob-east-1.sc2s.sgov.gov", "us-isob-east-1",
+    {"aws-iso-b", isob_regions, "us-isob-", "sc2s.sgov.gov", "iam.us-isob-east-1.sc2s.sgov.gov", "us-isob-east-1",
      NULL, "us-isob-east-1", 0},
     /* last: matches every region */
-    {"aws", "", "amazonaws.com", "iam.amazonaws.com", "us-east-1", "iam-fips.amazonaws.com",
+    {"aws", aws_regions, "", "amazonaws.com", "iam.amazonaws.com", "us-east-1", "iam-fips.amazonaws.com",
      "us-east-1", 0},
 };
 
@@ -51,6 +64,7 @@ static const struct {
     [AWS_SVC_DYNAMODB] = {"dynamodb", "DYNAMODB", "dynamodb", 0, 0},
     [AWS_SVC_CLOUDTRAIL] = {"cloudtrail", "CLOUDTRAIL", "cloudtrail", 0, 0},
     [AWS_SVC_SNS] = {"sns", "SNS", "sns", 0, 0},
+    [AWS_SVC_EC2] = {"ec2", "EC2", "ec2", 0, 0},
 };
 
 const char *aws_getenv(aws_getenv_fn getenv_fn, void *ctx, const char *name)
@@ -116,6 +130,15 @@ static const struct partition *partition_of(const char *region)
 const char *aws_partition_name(const char *region)
 {
 	return partition_of(region ? region : "")->name;
+}
+
+const char *const *aws_partition_regions(const char *region, size_t *n)
+{
+	const char *const *r = partition_of(region ? region : "")->regions;
+
+	for (*n = 0; r[*n]; (*n)++)
+		;
+	return r;
 }
 
 /*

@@ -4,9 +4,10 @@
 #include "cmd/notifycmd.h"
 #include "aws/client.h"
 #include "engine/audit.h"
+#include "engine/trace.h"
 #include "cmd/orgcmd.h"
 #include "cmd/rootcmd.h"
-#include "aws/client.h"
+#include "aws/cloudtrail.h"
 #include "core/timeutil.h"
 
 #include <jansson.h>
@@ -38,18 +39,22 @@ struct key_rows {
 	size_t cur, first; /* results[cur] holds rows first.. (rows come in order) */
 };
 
-static void fill_key_row(void *ctx, size_t i, struct out_table *t)
+static const struct audit_key *key_at(struct key_rows *kr, size_t i)
 {
-	struct key_rows *kr = ctx;
-	struct strbuf sb = STRBUF_INIT;
-	const struct audit_key *k;
-	size_t b = kr->accounts ? 1 : 0;
-
 	if (i < kr->first)
 		kr->cur = kr->first = 0;
 	while (i - kr->first >= kr->results[kr->cur]->nkeys)
 		kr->first += kr->results[kr->cur++]->nkeys;
-	k = &kr->results[kr->cur]->keys[i - kr->first];
+	return &kr->results[kr->cur]->keys[i - kr->first];
+}
+
+static void fill_key_row(void *ctx, size_t i, struct out_table *t)
+{
+	struct key_rows *kr = ctx;
+	struct strbuf sb = STRBUF_INIT;
+	const struct audit_key *k = key_at(kr, i);
+	size_t b = kr->accounts ? 1 : 0;
+
 	if (kr->accounts)
 		out_set_str(t, 0, 0, kr->accounts[kr->cur]);
 	out_set_str(t, 0, b + 0, k->user);
@@ -79,6 +84,33 @@ static void fill_key_row(void *ctx, size_t i, struct out_table *t)
 	strbuf_release(&sb);
 }
 
+/* audit --trace, table: "  callers per CloudTrail (N events): ..." under a traced key. */
+static void callers_line(void *ctx, size_t i, struct strbuf *line)
+{
+	const struct audit_key *k = key_at(ctx, i);
+	const struct trace_result *tr = k->callers;
+
+	if (!tr)
+		return;
+	if (!tr->ncallers) {
+		strbuf_addstr(line, "  callers per CloudTrail: none");
+		return;
+	}
+	strbuf_addf(line, "  callers per CloudTrail (%lu event%s): ", tr->events,
+		    tr->events == 1 ? "" : "s");
+	trace_callers_describe(line, tr, AUDIT_TRACE_CALLERS);
+}
+
+/* audit --trace, json: the key's "Callers". */
+static void callers_member(void *ctx, size_t i, json_t *row)
+{
+	const struct audit_key *k = key_at(ctx, i);
+
+	if (k->callers)
+		json_object_set_new(row, "Callers",
+				    trace_callers_json(k->callers, AUDIT_TRACE_CALLERS));
+}
+
 static void key_rows_init(struct out_rows *rows, struct key_rows *kr, const struct out_column *cols,
 			  size_t ncols)
 {
@@ -92,6 +124,8 @@ static void key_rows_init(struct out_rows *rows, struct key_rows *kr, const stru
 		rows->nrows += kr->results[i]->nkeys;
 	rows->fill = fill_key_row;
 	rows->ctx = kr;
+	rows->below = callers_line;
+	rows->extend = callers_member;
 }
 
 /* Users with an exempt row (an exempt key with a finding, or any key with
@@ -388,6 +422,63 @@ static int audit_accounts(struct cli *cli, struct org_opts *org, struct audit_op
 	return rc;
 }
 
+#define AUDIT_TRACE_DAYS 30
+
+/*
+ * audit --trace: the callers of each key with a finding over the last
+ * AUDIT_TRACE_DAYS days, in every enabled region (warnings for what it
+ * cannot do). 0, or -1 after an error line.
+ */
+static int audit_trace_cli(struct aws_client *c, struct audit_result *r, char ***regions,
+			   size_t *nregions, time_t *start, time_t *end,
+			   struct audit_trace_stats *ts)
+{
+	struct strbuf note = STRBUF_INIT, err = STRBUF_INIT;
+	int rc = -1;
+
+	if (trace_enabled_regions(c, regions, NULL, nregions, &note, &err) < 0) {
+		error("%s", err.buf);
+		goto out;
+	}
+	if (note.len)
+		warning("%s", note.buf);
+	*end = r->now ? r->now : aws_client_now(c);
+	*start = *end - AUDIT_TRACE_DAYS * 86400;
+	if (audit_trace(c, r, (const char *const *)*regions, *nregions, *start, *end, ts,
+			&err) < 0) {
+		error("%s", err.buf);
+		goto out;
+	}
+	if (ts->denied)
+		warning("cloudtrail:LookupEvents is denied: no callers; the last use shown is "
+			"GetAccessKeyLastUsed's");
+	if (ts->malformed)
+		warning("%lu event%s whose CloudTrailEvent does not parse %s left out",
+			ts->malformed, ts->malformed == 1 ? "" : "s",
+			ts->malformed == 1 ? "is" : "are");
+	rc = 0;
+out:
+	strbuf_release(&note);
+	strbuf_release(&err);
+	return rc;
+}
+
+static json_t *trace_summary_json(const struct audit_trace_stats *ts, size_t nregions,
+				  time_t start, time_t end)
+{
+	struct strbuf a = STRBUF_INIT, b = STRBUF_INIT;
+	json_t *o;
+
+	iso8601_format(&a, start);
+	iso8601_format(&b, end);
+	o = json_pack("{s:I,s:I,s:I,s:s,s:s,s:b}", "Keys", (json_int_t)ts->keys, "Regions",
+		      (json_int_t)nregions, "LookupEventsCalls", (json_int_t)ts->calls,
+		      "StartTime", a.buf, "EndTime", b.buf, "Denied", ts->denied);
+	strbuf_release(&a);
+	strbuf_release(&b);
+	return o;
+}
+
 int cmd_audit(struct cli *cli, int argc, const char **argv)
 {
 	struct audit_options o;
@@ -396,7 +487,11 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 	const char *source = "report", *fail_on = "old", *root_via = "report";
 	char *caller_account = NULL;
 	struct audit_org_ctx x = { 0 };
-	int all = 0, no_progress = 0, account_jobs = 4;
+	int all = 0, no_progress = 0, account_jobs = 4, trace = 0;
+	struct audit_trace_stats ts = { 0 };
+	char **trace_regions = NULL;
+	size_t ntrace_regions = 0;
+	time_t trace_start = 0, trace_end = 0;
 	struct notify_opts notify = { 0 };
 	struct org_opts org;
 	struct option opts[] = {
@@ -409,6 +504,7 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 		{ "jobs", 'j', OPT_INT, &o.jobs, "N", "concurrent API workers, lowered while IAM throttles (default 32)", 0 },
 		{ "user", 0, OPT_STRLIST, &users, "NAME", "audit only this user (repeatable; read live, not from the report)", 0 },
 		{ "all", 'a', OPT_BOOL, &all, NULL, "list every key, not only keys with findings", 0 },
+		{ "trace", 0, OPT_BOOL, &trace, NULL, "name the top 3 callers of each key with a finding over the last 30 days, from CloudTrail in every enabled region (needs cloudtrail:LookupEvents; 2 calls a second per region)", 0 },
 		OPT_NOTIFY(notify, "tell the owner of each expiring key (due-soon, once): sns:TOPIC_ARN, webhook:https://..., exec:CMD (repeatable)"),
 		{ "fail-on", 0, OPT_STRING, &fail_on, "FINDING", "exit 3 on this finding or a more severe one (default old; any, none)", 0 },
 		{ "no-progress", 0, OPT_BOOL, &no_progress, NULL, "no progress bar on stderr", 0 },
@@ -487,6 +583,10 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 		goto done;
 	}
 
+	if (trace && org.enabled) {
+		usage_error(cli, "--trace is for one account (no --org or --accounts)");
+		goto done;
+	}
 	if (notify.targets.n && org.enabled) {
 		usage_error(cli, "--notify is for one account (no --org or --accounts)");
 		goto done;
@@ -515,6 +615,11 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 		error("%s", err.buf);
 		goto done;
 	}
+	if (trace && audit_trace_cli(c, &r, &trace_regions, &ntrace_regions, &trace_start,
+				     &trace_end, &ts) < 0) {
+		audit_result_release(&r);
+		goto done;
+	}
 	kr.results = &rp;
 	kr.nresults = 1;
 	kr.fmt = cli->fmt;
@@ -523,7 +628,11 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 		struct out_json_object doc;
 		out_json_begin(&doc, stdout);
 		out_json_add_rows(&doc, "Keys", &rows);
-		out_json_add(&doc, "Summary", summary_json(&r));
+		json_t *sum = summary_json(&r);
+		if (trace)
+			json_object_set_new(sum, "Trace", trace_summary_json(&ts, ntrace_regions,
+									     trace_start, trace_end));
+		out_json_add(&doc, "Summary", sum);
 		out_json_end(&doc);
 		fputc('\n', stdout);
 	} else {
@@ -533,6 +642,11 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 		else
 			printf("no key with a finding\n");
 		summary_text(&sum, &r, o.now, o.nusers > 0);
+		if (trace && !ts.denied)
+			strbuf_addf(&sum, "; callers of %zu key%s from CloudTrail in %zu region%s "
+				    "(%lu LookupEvents calls; management events only)", ts.keys,
+				    ts.keys == 1 ? "" : "s", ntrace_regions,
+				    ntrace_regions == 1 ? "" : "s", ts.calls);
 		if (cli->fmt == OUTPUT_TABLE)
 			printf("\n%s\n", sum.buf);
 		else
@@ -567,6 +681,7 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 	rc = report_skipped(&r, NULL, rc);
 	audit_result_release(&r);
 done:
+	trace_regions_free(trace_regions, ntrace_regions);
 	notify_opts_release(&notify);
 	free(caller_account);
 	org_opts_release(&org);

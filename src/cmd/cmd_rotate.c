@@ -10,6 +10,7 @@
 #include "cmd/notifycmd.h"
 #include "cmd/orgcmd.h"
 #include "engine/selfrotate.h"
+#include "engine/trace.h"
 #include "aws/client.h"
 #include "aws/iam.h"
 #include "core/awsconfig.h"
@@ -513,7 +514,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	int apply = 0, self = 0, all = 0, overwrite = 0, jobs = 8, resume = 0, abort_ = 0, force = 0;
 	int follow_symlinks = 0, trace_gate = 0;
 	const char *trace_regions_arg = NULL;
-	char *trace_regions_copy = NULL;
+	char *trace_regions_copy = NULL, **all_trace_regions = NULL;
 	const char **trace_regions = NULL;
 	size_t ntrace = 0;
 	struct notify_opts notify = { 0 };
@@ -530,7 +531,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		{ "max-grace", 0, OPT_DURATION, &o.cli.max_grace, "DURATION", "deactivate the old key this long after delivery even if still used", 0 },
 		{ "in-use-window", 0, OPT_DURATION, &o.policy.in_use_window, "DURATION", "a key used this recently is in use (default 24h)", 0 },
 		{ "trace-gate", 0, OPT_BOOL, &trace_gate, NULL, "before deactivating an old key, also ask CloudTrail for its use since delivery (needs cloudtrail:LookupEvents; about one call per user and region)", 0 },
-		{ "trace-regions", 0, OPT_STRING, &trace_regions_arg, "LIST", "with --trace-gate: the regions to ask (default: the command's region)", 0 },
+		{ "trace-regions", 0, OPT_STRING, &trace_regions_arg, "all|LIST", "with --trace-gate: the regions to ask, all (every enabled region, from ec2:DescribeRegions) or a comma-separated list (default: the command's region)", 0 },
 		{ "verify-timeout", 0, OPT_DURATION, &verify_timeout, "DURATION", "how long to wait for a new key to work (default 120s, at most 540s)", 0 },
 		{ "plan-out", 0, OPT_STRING, &plan_out, "FILE", "write the plan as JSON", 0 },
 		{ "plan", 0, OPT_STRING, &plan_in, "FILE", "with --apply: carry out exactly this saved plan", 0 },
@@ -552,7 +553,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	};
 	struct rotconf conf = { 0 };
 	struct rotate_report r;
-	struct strbuf err = STRBUF_INIT, text = STRBUF_INIT;
+	struct strbuf err = STRBUF_INIT, text = STRBUF_INIT, note = STRBUF_INIT;
 	json_t *plan_doc = NULL;
 	struct aws_client *c;
 	struct account_lock *lk = NULL;
@@ -664,7 +665,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		usage_error(cli, "--trace-regions is for --trace-gate");
 		goto done;
 	}
-	if (trace_regions_arg) {
+	if (trace_regions_arg && strcmp(trace_regions_arg, "all")) {
 		const char *bad = NULL;
 		trace_regions_copy = xstrdup(trace_regions_arg);
 		if (cli_region_list(trace_regions_copy, &trace_regions, &ntrace, &bad) < 0) {
@@ -769,7 +770,17 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	c = cli_client(cli);
 	if (!c)
 		goto done;
-	if (trace_gate && !ntrace) {
+	if (trace_gate && trace_regions_arg && !strcmp(trace_regions_arg, "all")) {
+		if (trace_enabled_regions(c, &all_trace_regions, &trace_regions, &ntrace, &note,
+					  &err) < 0) {
+			error("%s", err.buf);
+			goto done;
+		}
+		if (note.len)
+			warning("%s", note.buf);
+		o.trace_regions = trace_regions;
+		o.ntrace_regions = ntrace;
+	} else if (trace_gate && !ntrace) {
 		/* the gate asks CloudTrail in the command's region by default */
 		trace_regions = xcalloc(1, sizeof(*trace_regions));
 		trace_regions[ntrace++] = c->region;
@@ -870,6 +881,7 @@ done:
 	rotate_report_release(&r);
 	free(trace_regions);
 	free(trace_regions_copy);
+	trace_regions_free(all_trace_regions, all_trace_regions ? ntrace : 0);
 	rotconf_release(&conf);
 	free(default_config);
 	json_decref(plan_doc);
@@ -878,6 +890,7 @@ done:
 	opt_list_release(&rest);
 	strbuf_release(&err);
 	strbuf_release(&text);
+	strbuf_release(&note);
 	return rc;
 }
 

@@ -74,22 +74,23 @@ static void add_callers(struct out_table *t, const char *key, const struct trace
 
 int cmd_trace(struct cli *cli, int argc, const char **argv)
 {
-	const char *key = NULL, *user = NULL, *regions_arg = NULL;
+	const char *user = NULL, *regions_arg = NULL;
+	struct opt_list key_args = { 0 };
 	long long since = 30 * 86400;
 	struct option opts[] = {
-		{ "key", 0, OPT_STRING, &key, "AKIA...", "the access key to trace", 0 },
+		{ "key", 0, OPT_STRLIST, &key_args, "AKIA...", "an access key to trace (repeatable)", 0 },
 		{ "user", 0, OPT_STRING, &user, "NAME", "trace every access key of this user", 0 },
 		{ "since", 0, OPT_DURATION, &since, "DURATION", "how far back (default 30d, at most 90d: what CloudTrail keeps)", 0 },
-		{ "regions", 0, OPT_STRING, &regions_arg, "LIST", "comma-separated regions to search (default: the command's region)", 0 },
+		{ "regions", 0, OPT_STRING, &regions_arg, "all|LIST", "the regions to search: all (the default: every region enabled for the account, from ec2:DescribeRegions) or a comma-separated list", 0 },
 		OPT_COMMON(cli->g),
 		OPT_TERMINATOR,
 	};
 	struct opt_list rest = { 0 };
 	struct user_state us = USER_STATE_INIT;
-	struct strbuf err = STRBUF_INIT, sum = STRBUF_INIT, when = STRBUF_INIT;
+	struct strbuf err = STRBUF_INIT, sum = STRBUF_INIT, when = STRBUF_INIT, note = STRBUF_INIT;
 	struct trace_result *results = NULL;
 	const char **keys = NULL, **regions = NULL, *bad = NULL;
-	char *region_copy = NULL;
+	char *region_copy = NULL, **all_regions = NULL;
 	struct cloudtrail_pacer *pacers = NULL;
 	size_t nkeys = 0, nregions = 0, i, ncallers = 0;
 	unsigned long events = 0, malformed = 0, calls = 0;
@@ -102,16 +103,24 @@ int cmd_trace(struct cli *cli, int argc, const char **argv)
 	rc = cli_parse(cli, opts, argc, argv, &rest, 0);
 	opt_list_release(&rest);
 	if (rc != CMD_CONTINUE)
-		return rc;
-	if (!key && !user)
-		return usage_error(cli, "say which key to trace: --key AKIA... or --user NAME");
-	if (key && !access_key_id_valid(key))
-		return usage_error(cli, "invalid --key '%s': an access key id is 16 to 128 capital "
-					"letters and digits", key);
-	if (since < 1 || since > CLOUDTRAIL_RETENTION_DAYS * 86400LL)
-		return usage_error(cli, "--since must be between 1s and %dd: CloudTrail keeps %d "
-					"days of events", CLOUDTRAIL_RETENTION_DAYS, CLOUDTRAIL_RETENTION_DAYS);
-	if (regions_arg) {
+		goto out;
+	if (!key_args.n && !user) {
+		rc = usage_error(cli, "say which key to trace: --key AKIA... or --user NAME");
+		goto out;
+	}
+	for (i = 0; i < key_args.n; i++)
+		if (!access_key_id_valid(key_args.items[i])) {
+			rc = usage_error(cli, "invalid --key '%s': an access key id is 16 to 128 "
+					 "capital letters and digits", key_args.items[i]);
+			goto out;
+		}
+	if (since < 1 || since > CLOUDTRAIL_RETENTION_DAYS * 86400LL) {
+		rc = usage_error(cli, "--since must be between 1s and %dd: CloudTrail keeps %d "
+				 "days of events", CLOUDTRAIL_RETENTION_DAYS,
+				 CLOUDTRAIL_RETENTION_DAYS);
+		goto out;
+	}
+	if (regions_arg && strcmp(regions_arg, "all")) {
 		region_copy = xstrdup(regions_arg);
 		if (cli_region_list(region_copy, &regions, &nregions, &bad) < 0) {
 			rc = usage_error(cli, "invalid --regions '%s': %s%s%s", regions_arg,
@@ -124,21 +133,28 @@ int cmd_trace(struct cli *cli, int argc, const char **argv)
 	c = cli_client(cli);
 	if (!c)
 		goto out;
-	if (!regions_arg) {
-		regions = xcalloc(1, sizeof(*regions));
-		regions[nregions++] = c->region;
-	}
-	if (key) {
-		keys = xcalloc(1, sizeof(*keys));
-		keys[nkeys++] = key;
-	} else {
-		if (user_state_read(c, user, USER_STATE_KEYS, &us, &err) < 0) {
+	if (!region_copy) {
+		if (trace_enabled_regions(c, &all_regions, &regions, &nregions, &note, &err) < 0) {
 			error("%s", err.buf);
 			goto out;
 		}
-		keys = xcalloc(us.nkeys + 1, sizeof(*keys));
-		for (i = 0; i < us.nkeys; i++)
-			keys[nkeys++] = us.keys[i].id;
+		if (note.len)
+			warning("%s", note.buf);
+	}
+	/* --key in order, then --user's keys; each once */
+	if (user && user_state_read(c, user, USER_STATE_KEYS, &us, &err) < 0) {
+		error("%s", err.buf);
+		goto out;
+	}
+	keys = xcalloc(key_args.n + us.nkeys + 1, sizeof(*keys));
+	for (i = 0; i < key_args.n + us.nkeys; i++) {
+		const char *k = i < key_args.n ? key_args.items[i] : us.keys[i - key_args.n].id;
+		size_t j;
+
+		for (j = 0; j < nkeys && strcmp(keys[j], k); j++)
+			;
+		if (j == nkeys)
+			keys[nkeys++] = k;
 	}
 	/* the window is in AWS's time: learn its clock first when no reply has told it */
 	if (!aws_client_clock_known(c)) {
@@ -228,10 +244,13 @@ out:
 	free(keys);
 	free(regions);
 	free(region_copy);
+	trace_regions_free(all_regions, nregions);
 	free(pacers);
 	user_state_release(&us);
+	opt_list_release(&key_args);
 	strbuf_release(&err);
 	strbuf_release(&sum);
 	strbuf_release(&when);
+	strbuf_release(&note);
 	return rc;
 }

@@ -129,6 +129,8 @@ static void rows_of_table(struct out_rows *rows, const struct out_table *t)
 	rows->nrows = t->nrows;
 	rows->fill = fill_from_table;
 	rows->ctx = (void *)t;
+	rows->below = NULL;
+	rows->extend = NULL;
 }
 
 static void scratch_init(struct out_table *row, const struct out_rows *rows)
@@ -254,6 +256,12 @@ static void print_table(const struct out_rows *rows, const struct out_style *st,
 					    (int)(width[c] - display_width(line.buf + before) + 2), "");
 		}
 		fprintf(f, "%s\n", line.buf);
+		if (rows->below) {
+			strbuf_reset(&line);
+			rows->below(rows->ctx, r, &line);
+			if (line.len)
+				fprintf(f, "%s\n", line.buf);
+		}
 	}
 	out_table_release(&row);
 	strbuf_release(&line);
@@ -367,8 +375,12 @@ static int print_json_rows(const struct out_rows *rows, size_t depth, FILE *f)
 	fputc('[', f);
 	for (r = 0; r < rows->nrows; r++) {
 		const struct cell *cells = get_row(rows, &row, r);
+		json_t *obj = row_to_json(rows->cols, rows->ncols, cells);
+
+		if (rows->extend)
+			rows->extend(rows->ctx, r, obj);
 		fprintf(f, "%s\n%*s", r ? "," : "", (int)(2 * (depth + 1)), "");
-		if (dump_nested(row_to_json(rows->cols, rows->ncols, cells), depth + 1, f) < 0)
+		if (dump_nested(obj, depth + 1, f) < 0)
 			rc = -1;
 	}
 	fprintf(f, "\n%*s]", (int)(2 * depth), "");

@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <jansson.h>
 
+struct strbuf;
+
 enum output_format { OUTPUT_TABLE, OUTPUT_JSON, OUTPUT_CSV };
 /* "table" | "json" | "csv"; 0 / -1. */
 int output_format_parse(const char *s, enum output_format *out);
@@ -75,6 +77,13 @@ struct out_rows {
 	size_t nrows;
 	void (*fill)(void *ctx, size_t i, struct out_table *row);
 	void *ctx;
+	/*
+	 * Optional (NULL: none), called after fill(ctx, i, ...): below adds
+	 * to line what a table prints on the line under row i (nothing when
+	 * it adds nothing); extend adds members to row i's JSON object.
+	 */
+	void (*below)(void *ctx, size_t i, struct strbuf *line);
+	void (*extend)(void *ctx, size_t i, json_t *row);
 };
 
 /* As out_table_print, with the same output. */

@@ -94,6 +94,7 @@ const struct permission permissions[] = {
 
 	{ "trace", "cloudtrail:LookupEvents", "*", "", 0, NULL },
 	{ "trace", "iam:ListAccessKeys", USER_ARN, "--user", 0, NULL },
+	{ "trace", "ec2:DescribeRegions", "*", "--regions all, the default", PERM_FALLBACK, "denied: the partition's regions that need no opt-in" },
 
 	{ "rollback", "iam:ListAccessKeys", USER_ARN, "", 0, NULL },
 	{ "rollback", "iam:GetAccessKeyLastUsed", USER_ARN, "", 0, NULL },
@@ -116,6 +117,8 @@ const struct permission permissions[] = {
 	{ "notify:any", "iam:GetAccessKeyLastUsed", USER_ARN, "blocked", 0, "the last use" },
 	{ "notify:any", "iam:TagUser", USER_ARN, "", 0, "records what was sent (iamkeys:notified)" },
 	{ "notify:sns", "sns:Publish", "{topic}", "", 0, "one message per owner notification" },
+	{ "cloudtrail", "cloudtrail:LookupEvents", "*", "audit --trace, rotate --trace-gate", PERM_FALLBACK, "the callers of a key; denied: a warning, and GetAccessKeyLastUsed alone" },
+	{ "cloudtrail", "ec2:DescribeRegions", "*", "audit --trace, rotate --trace-regions all", PERM_FALLBACK, "every enabled region; denied: the partition's regions that need no opt-in" },
 	{ "root", "iam:ListOrganizationsFeatures", "*", "delete --root, audit --root-via assume-root", 0, "checks that centralized root access is enabled" },
 	{ "root", "sts:AssumeRoot", "arn:aws:iam::*:root", "delete --root, audit --root-via assume-root", 0, "root sessions in member accounts, limited by the task policies IAMAuditRootUserCredentials and IAMDeleteRootUserCredentials" },
 
@@ -130,7 +133,8 @@ int permissions_know_command(const char *command)
 {
 	const struct permission *p;
 	if (!strcmp(command, "org") || !strcmp(command, "root") || !strncmp(command, "sink:", 5) ||
-	    !strncmp(command, "lock:", 5) || !strncmp(command, "notify:", 7))
+	    !strncmp(command, "lock:", 5) || !strncmp(command, "notify:", 7) ||
+	    !strcmp(command, "cloudtrail"))
 		return 0;
 	for (p = permissions; p->scope; p++)
 		if (!strcmp(p->scope, command))
@@ -227,19 +231,26 @@ static int cmp_json_string(const void *a, const void *b)
 	return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
 }
 
-/* Adds action to the statement of resource in stmts (one statement per resource, in order). */
+/* Adds action to the statement of resource in stmts (one statement per resource, in
+ * order), before the first action that sorts after it. */
 static void add_action(json_t *stmts, const char *resource, const char *action)
 {
 	size_t i, j;
 	json_t *s, *actions;
 	json_array_foreach (stmts, i, s) {
+		int cmp = 0;
+
 		if (strcmp(json_string_value(json_object_get(s, "Resource")), resource))
 			continue;
 		actions = json_object_get(s, "Action");
-		for (j = 0; j < json_array_size(actions); j++)
-			if (!strcmp(json_string_value(json_array_get(actions, j)), action))
-				return;
-		json_array_append_new(actions, json_string(action));
+		for (j = 0; j < json_array_size(actions); j++) {
+			cmp = strcmp(json_string_value(json_array_get(actions, j)), action);
+			if (cmp >= 0)
+				break;
+		}
+		if (j < json_array_size(actions) && !cmp)
+			return;
+		json_array_insert_new(actions, j, json_string(action));
 		return;
 	}
 	json_array_append_new(stmts, json_pack("{s:s, s:[s], s:s}", "Effect", "Allow", "Action",
@@ -288,7 +299,7 @@ json_t *permissions_policy(const char *command, const char *sink, int org, int r
 	for (p = permissions; p->scope; p++) {
 		int is_command = strcmp(p->scope, "org") && strcmp(p->scope, "root") &&
 				 strncmp(p->scope, "sink:", 5) && strncmp(p->scope, "lock:", 5) &&
-				 strncmp(p->scope, "notify:", 7);
+				 strncmp(p->scope, "notify:", 7) && strcmp(p->scope, "cloudtrail");
 		if ((is_command && !(root && root_replaces) &&
 		     (!command || !strcmp(p->scope, command))) ||
 		    (org && !strcmp(p->scope, "org") &&
@@ -316,6 +327,16 @@ json_t *permissions_policy(const char *command, const char *sink, int org, int r
 	strbuf_release(&arn);
 	strbuf_release(&table);
 	return json_pack("{s:s, s:o}", "Version", "2012-10-17", "Statement", stmts);
+}
+
+void permissions_add_trace(json_t *policy)
+{
+	json_t *stmts = json_object_get(policy, "Statement");
+	const struct permission *p;
+
+	for (p = permissions; p->scope; p++)
+		if (!strcmp(p->scope, "cloudtrail"))
+			add_action(stmts, p->resource, p->action);
 }
 
 int permissions_add_notify(json_t *policy, const char *target, struct strbuf *err)

@@ -27,8 +27,9 @@ enum permission_flags {
 };
 
 struct permission {
-	const char *scope;    /* a command, "sink:SCHEME", "org" (--org / --accounts) or "root"
-			       * (delete --root, audit --root-via assume-root) */
+	const char *scope;    /* a command, "sink:SCHEME", "org" (--org / --accounts), "root"
+			       * (delete --root, audit --root-via assume-root) or "cloudtrail"
+			       * (audit --trace, rotate --trace-gate) */
 	const char *action;   /* "iam:ListUsers" */
 	const char *resource; /* "*", an ARN pattern; "{sink}": the sink's ARN */
 	const char *when;     /* the options that make the command call it ("" = always) */
@@ -57,6 +58,9 @@ json_t *permissions_policy(const char *command, const char *sink, int org, int r
  * 0, or -1 with a one-line error for an sns: target that is not an ARN.
  */
 int permissions_add_notify(json_t *policy, const char *target, struct strbuf *err);
+/* Adds the CloudTrail calls of audit --trace and rotate --trace-gate (LookupEvents,
+ * DescribeRegions) to a policy of permissions_policy. */
+void permissions_add_trace(json_t *policy);
 /* The whole table as a JSON array (for iamkeys --dump-options). */
 json_t *permissions_json(void);
 /* 1 if command is a command the table names (not "org" or "sink:..."), else 0. */

@@ -29,6 +29,8 @@
 #include "core/rotation.h"
 #include "core/timeutil.h"
 #include "engine/rootkeys.h"
+#include "engine/trace.h"
+#include "aws/cloudtrail.h"
 #include "engine/userstate.h"
 
 #include <pthread.h>
@@ -101,6 +103,9 @@ static void audit_key_release(struct audit_key *k)
 	free(k->last_region);
 	free(k->exempt_reason);
 	free(k->quarantine);
+	if (k->callers)
+		trace_result_release(k->callers);
+	free(k->callers);
 }
 
 void audit_result_release(struct audit_result *r)
@@ -1139,5 +1144,63 @@ int audit_run(struct aws_client *c, const struct audit_options *o, struct audit_
 	if (rc == 0 && out->nkeys)
 		qsort(out->keys, out->nkeys, sizeof(*out->keys), cmp_keys);
 	(void)before;
+	return rc;
+}
+
+int audit_trace(struct aws_client *c, struct audit_result *r, const char *const *regions,
+		size_t nregions, time_t start, time_t end, struct audit_trace_stats *st,
+		struct strbuf *err)
+{
+	struct cloudtrail_pacer *pacers = xcalloc(nregions + 1, sizeof(*pacers));
+	struct trace_options o;
+	size_t i;
+	int rc = 0;
+
+	memset(st, 0, sizeof(*st));
+	memset(&o, 0, sizeof(o));
+	o.start = start;
+	o.end = end;
+	o.regions = regions;
+	o.nregions = nregions;
+	o.pacers = pacers;
+	for (i = 0; i < r->nkeys && !rc; i++) {
+		struct audit_key *k = &r->keys[i];
+		struct trace_result *tr;
+		struct strbuf e = STRBUF_INIT;
+
+		if (k->is_root || !k->key_id || !k->findings || k->callers)
+			continue;
+		tr = xcalloc(1, sizeof(*tr));
+		o.key_id = k->key_id;
+		if (trace_key(c, &o, tr, &e) < 0) {
+			st->calls += tr->calls;
+			if (tr->denied) {
+				st->denied = 1;
+			} else {
+				strbuf_addf(err, "trace of %s: %s", k->key_id, e.buf);
+				rc = -1;
+			}
+			trace_result_release(tr);
+			free(tr);
+			strbuf_release(&e);
+			break;
+		}
+		st->keys++;
+		st->calls += tr->calls;
+		st->malformed += tr->malformed;
+		k->callers = tr;
+		strbuf_release(&e);
+	}
+	if (st->denied || rc) {
+		/* all or nothing: a partial trace would read as "no callers" */
+		for (i = 0; i < r->nkeys; i++)
+			if (r->keys[i].callers) {
+				trace_result_release(r->keys[i].callers);
+				free(r->keys[i].callers);
+				r->keys[i].callers = NULL;
+			}
+		st->keys = 0;
+	}
+	free(pacers);
 	return rc;
 }

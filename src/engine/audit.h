@@ -11,6 +11,7 @@
 #include "core/strbuf.h"
 
 struct aws_client;
+struct trace_result;
 
 enum audit_source { AUDIT_SOURCE_REPORT, AUDIT_SOURCE_API };
 
@@ -28,6 +29,9 @@ struct audit_key {
 	int rotating; /* exempt because iamkeys is rotating the user on schedule */
 	int is_root;
 	char *quarantine; /* quarantined: the policy AWS attached to the user, else NULL */
+	/* audit --trace: the key's callers per CloudTrail (engine/trace.h), most
+	 * events first; NULL when not traced */
+	struct trace_result *callers;
 };
 
 /*
@@ -106,5 +110,27 @@ struct audit_options {
 int audit_run(struct aws_client *c, const struct audit_options *o, struct audit_result *out,
 	      struct strbuf *err);
 void audit_result_release(struct audit_result *r);
+
+/* audit --trace: the callers a table line and the json name, per key */
+#define AUDIT_TRACE_CALLERS 3
+
+struct audit_trace_stats {
+	size_t keys;	     /* keys traced */
+	unsigned long calls; /* LookupEvents requests */
+	unsigned long malformed; /* events whose CloudTrailEvent did not parse */
+	int denied;	     /* cloudtrail:LookupEvents is denied: nothing traced */
+};
+
+/*
+ * audit --trace: the CloudTrail callers (engine/trace.h) of every key of r
+ * with a finding (root rows aside) between start and end in regions, one
+ * key after another, each key's regions at once; one pacer per region,
+ * shared by all the keys, keeps to CloudTrail's 2 LookupEvents a second.
+ * 0 (a denied LookupEvents included: st->denied, no key traced), or -1
+ * with a one-line message in err.
+ */
+int audit_trace(struct aws_client *c, struct audit_result *r, const char *const *regions,
+		size_t nregions, time_t start, time_t end, struct audit_trace_stats *st,
+		struct strbuf *err);
 
 #endif

@@ -578,23 +578,15 @@ out:
 }
 
 /*
- * The deactivate gate's CloudTrail witness: 0 when no event signed with
- * key_id since `since` is in LookupEvents (or LookupEvents is denied: the
- * report says so, GetAccessKeyLastUsed alone decides); -1 with why when
- * one is (naming the callers), or when CloudTrail cannot be read (fail
- * closed).
+ * CloudTrail's events signed with key_id since `since`: 0 (tr filled; kept
+ * in ru when there are events), or -1 with err (tr->denied: LookupEvents
+ * is denied, and the report says so).
  */
-static int trace_gate(const struct exec_ctx *x, const char *key_id, time_t since,
-		      struct strbuf *why)
+static int ask_cloudtrail(const struct exec_ctx *x, struct rotate_user *ru, const char *key_id,
+			  time_t since, struct trace_result *tr, struct strbuf *err)
 {
 	struct trace_options to;
-	struct trace_result tr;
-	struct strbuf err = STRBUF_INIT;
-	size_t i;
-	int rc = 0;
 
-	if (!x->o->ntrace_regions)
-		return 0;
 	memset(&to, 0, sizeof(to));
 	to.key_id = key_id;
 	to.start = since;
@@ -602,24 +594,45 @@ static int trace_gate(const struct exec_ctx *x, const char *key_id, time_t since
 	to.regions = x->o->trace_regions;
 	to.nregions = x->o->ntrace_regions;
 	to.pacers = x->pacers;
-	if (trace_key(x->c, &to, &tr, &err) < 0) {
-		if (tr.denied) {
+	if (trace_key(x->c, &to, tr, err) < 0) {
+		if (tr->denied)
 			x->report->trace_gate_denied = 1;
-		} else {
+		return -1;
+	}
+	if (tr->events && ru && !ru->callers) {
+		ru->callers = xmalloc(sizeof(*ru->callers));
+		*ru->callers = *tr;
+		memset(tr, 0, sizeof(*tr));
+	}
+	return 0;
+}
+
+/*
+ * The deactivate gate's CloudTrail witness: 0 when no event signed with
+ * key_id since `since` is in LookupEvents (or LookupEvents is denied: the
+ * report says so, GetAccessKeyLastUsed alone decides); -1 with why when
+ * one is (naming the callers), or when CloudTrail cannot be read (fail
+ * closed).
+ */
+static int trace_gate(const struct exec_ctx *x, struct rotate_user *ru, const char *key_id,
+		      time_t since, struct strbuf *why)
+{
+	struct trace_result tr;
+	struct strbuf err = STRBUF_INIT;
+	int rc = 0;
+
+	if (!x->o->ntrace_regions)
+		return 0;
+	if (ask_cloudtrail(x, ru, key_id, since, &tr, &err) < 0) {
+		if (!tr.denied) {
 			strbuf_addf(why, "cannot ask CloudTrail whether key %s is still used: %s",
 				    key_id, err.buf);
 			rc = -1;
 		}
-	} else if (tr.events) {
+	} else if (ru && ru->callers) {
 		strbuf_addf(why, "key %s is still in use since delivery per CloudTrail (%lu event%s): ",
-			    key_id, tr.events, tr.events == 1 ? "" : "s");
-		for (i = 0; i < tr.ncallers && i < 3; i++) {
-			const struct trace_caller *t = &tr.callers[i];
-			size_t ua = strcspn(t->user_agent, " ");
-			strbuf_addf(why, "%s%s %.*s last ", i ? "; " : "", t->source, (int)ua,
-				    t->user_agent);
-			iso8601_format(why, t->last);
-		}
+			    key_id, ru->callers->events, ru->callers->events == 1 ? "" : "s");
+		trace_callers_describe(why, ru->callers, ROTATE_CALLERS);
 		rc = -1;
 	}
 	trace_result_release(&tr);
@@ -627,9 +640,36 @@ static int trace_gate(const struct exec_ctx *x, const char *key_id, time_t since
 	return rc;
 }
 
+/*
+ * Stage 2 found the old key in use (GetAccessKeyLastUsed): with the trace
+ * gate on, the blocked line also says who calls with it, per CloudTrail.
+ */
+static void blocked_callers(const struct exec_ctx *x, struct rotate_user *ru,
+			    const struct rot_plan *plan)
+{
+	struct trace_result tr;
+	struct strbuf err = STRBUF_INIT;
+
+	if (!x->o->ntrace_regions || ru->outcome != ROT_BLOCKED || ru->nsteps ||
+	    plan->stage != STAGE_DELIVERED || !plan->tag.old_key[0])
+		return;
+	if (ask_cloudtrail(x, ru, plan->tag.old_key, plan->tag.t, &tr, &err) < 0) {
+		if (!tr.denied)
+			strbuf_addf(&ru->reason, "; CloudTrail cannot say who: %s", err.buf);
+	} else if (ru->callers) {
+		strbuf_addf(&ru->reason, "; callers per CloudTrail (%lu event%s): ",
+			    ru->callers->events, ru->callers->events == 1 ? "" : "s");
+		trace_callers_describe(&ru->reason, ru->callers, ROTATE_CALLERS);
+	} else {
+		strbuf_addstr(&ru->reason, "; CloudTrail has no event of it yet");
+	}
+	trace_result_release(&tr);
+	strbuf_release(&err);
+}
+
 /* Live checks before a key action; 0 to go on, 1 to skip (already done), -1 refused. */
-static int check_key(const struct exec_ctx *x, struct live_user *u, const struct rot_action *a,
-		     struct strbuf *why)
+static int check_key(const struct exec_ctx *x, struct rotate_user *ru, struct live_user *u,
+		     const struct rot_action *a, struct strbuf *why)
 {
 	const struct live_key *k = live_find(u, a->key_id);
 	time_t now = x->o->now;
@@ -673,7 +713,7 @@ static int check_key(const struct exec_ctx *x, struct live_user *u, const struct
 		return -1;
 	}
 	if (a->kind == ROT_DEACTIVATE && a->not_used_since &&
-	    trace_gate(x, a->key_id, a->not_used_since, why) < 0)
+	    trace_gate(x, ru, a->key_id, a->not_used_since, why) < 0)
 		return -1;
 	return 0;
 }
@@ -785,7 +825,7 @@ static void apply_user(const struct exec_ctx *x, struct live_user *u, struct rot
 		case ROT_DELETE_KEY:
 		case ROT_DEACTIVATE:
 		case ROT_REACTIVATE:
-			rc = check_key(x, u, a, &st->detail);
+			rc = check_key(x, ru, u, a, &st->detail);
 			if (rc < 0) {
 				st->state = STEP_REFUSED;
 				goto out;
@@ -939,6 +979,9 @@ static void rotate_user_release(struct rotate_user *ru)
 	free(ru->tag);
 	free(ru->keys);
 	strbuf_release(&ru->reason);
+	if (ru->callers)
+		trace_result_release(ru->callers);
+	free(ru->callers);
 }
 
 void rotate_report_release(struct rotate_report *r)
@@ -1011,6 +1054,9 @@ json_t *rotate_report_json(const struct rotate_report *r, time_t now)
 			json_array_append_new(acts, a);
 		}
 		json_object_set_new(u, "Actions", acts);
+		if (ru->callers)
+			json_object_set_new(u, "Callers",
+					    trace_callers_json(ru->callers, ROTATE_CALLERS));
 		json_array_append_new(users, u);
 	}
 	json_object_set_new(doc, "Users", users);
@@ -1291,6 +1337,7 @@ static int rotate_one(const struct exec_ctx *x, const char *name, const char *pa
 		strbuf_release(&pe);
 		strbuf_release(&sink_why);
 		take_plan(ru, &plan);
+		blocked_callers(x, ru, &plan);
 	}
 	/* a create (create, rotate --self, revoke --replace) of this user is under way or died */
 	for (i = 0; i < u.tags.ntags; i++)

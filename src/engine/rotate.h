@@ -14,6 +14,7 @@
 #include "core/awscreds.h"
 
 struct aws_client;
+struct trace_result;
 
 struct rotate_user;
 
@@ -72,7 +73,13 @@ struct rotate_user {
 	int failed;     /* a step failed or was refused */
 	int exempt;
 	int stopped;    /* the run stopped before this user's next step (o->stop) */
+	/* the old key's callers since delivery per CloudTrail (engine/trace.h),
+	 * most events first, when the trace gate found it still in use; NULL
+	 * otherwise. The line names the top ROTATE_CALLERS; json has them too. */
+	struct trace_result *callers;
 };
+
+#define ROTATE_CALLERS 3
 
 struct rotate_report {
 	struct rotate_user *users;

@@ -3,7 +3,9 @@
 #include "engine/trace.h"
 #include "aws/client.h"
 #include "aws/cloudtrail.h"
+#include "aws/ec2.h"
 #include "core/ctevent.h"
+#include "core/timeutil.h"
 
 #include <pthread.h>
 
@@ -344,6 +346,44 @@ int trace_key(struct aws_client *c, const struct trace_options *o, struct trace_
 	return rc;
 }
 
+int trace_enabled_regions(struct aws_client *c, char ***regions, const char ***view, size_t *n,
+			  struct strbuf *note, struct strbuf *err)
+{
+	struct strbuf why = STRBUF_INIT;
+	const char *const *builtin;
+	size_t i;
+	int rc = ec2_enabled_regions(c, regions, n, &why);
+
+	if (rc < 0) {
+		strbuf_addbuf(err, &why);
+	} else if (rc > 0) {
+		builtin = aws_partition_regions(c->region, n);
+		*regions = xcalloc(*n + 1, sizeof(**regions));
+		for (i = 0; i < *n; i++)
+			(*regions)[i] = xstrdup(builtin[i]);
+		strbuf_addf(note, "%s is denied (%s): searching the %zu regions of partition %s "
+			    "that need no opt-in", EC2_DESCRIBE_REGIONS_PERMISSION, why.buf, *n,
+			    aws_partition_name(c->region));
+		rc = 0;
+	}
+	if (!rc && view) {
+		*view = xcalloc(*n + 1, sizeof(**view));
+		for (i = 0; i < *n; i++)
+			(*view)[i] = (*regions)[i];
+	}
+	strbuf_release(&why);
+	return rc;
+}
+
+void trace_regions_free(char **regions, size_t n)
+{
+	size_t i;
+
+	for (i = 0; regions && i < n; i++)
+		free(regions[i]);
+	free(regions);
+}
+
 void trace_result_release(struct trace_result *r)
 {
 	size_t i;
@@ -369,4 +409,36 @@ void trace_result_release(struct trace_result *r)
 	}
 	free(r->kept);
 	memset(r, 0, sizeof(*r));
+}
+
+void trace_callers_describe(struct strbuf *sb, const struct trace_result *r, size_t max)
+{
+	size_t i;
+
+	for (i = 0; i < r->ncallers && i < max; i++) {
+		const struct trace_caller *t = &r->callers[i];
+		size_t ua = strcspn(t->user_agent, " ");
+		strbuf_addf(sb, "%s%s %.*s last ", i ? "; " : "", t->source, ua ? (int)ua : 1,
+			    ua ? t->user_agent : "-");
+		iso8601_format(sb, t->last);
+	}
+}
+
+json_t *trace_callers_json(const struct trace_result *r, size_t max)
+{
+	struct strbuf sb = STRBUF_INIT;
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; i < r->ncallers && i < max; i++) {
+		const struct trace_caller *t = &r->callers[i];
+		strbuf_reset(&sb);
+		iso8601_format(&sb, t->last);
+		json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:I,s:b}", "Source", t->source,
+						   "UserAgent", t->user_agent, "LastSeen", sb.buf,
+						   "Events", (json_int_t)t->count, "Derived",
+						   t->derived));
+	}
+	strbuf_release(&sb);
+	return a;
 }

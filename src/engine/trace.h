@@ -9,6 +9,7 @@
  * their calls are grouped apart, marked derived. Never prints.
  */
 #include <time.h>
+#include <jansson.h>
 #include "core/strbuf.h"
 
 struct aws_client;
@@ -67,9 +68,31 @@ struct trace_result {
 	size_t nkept;
 };
 
+/*
+ * The regions of "--regions all": those enabled for the account (EC2
+ * DescribeRegions), or, when ec2:DescribeRegions is denied, the ones of the
+ * client's partition that need no opt-in, with a one-line note (naming the
+ * permission) in note. *regions: n strings, sorted; trace_regions_free().
+ * view, when not NULL: a new array of the same n pointers, for the
+ * trace_options (the caller frees the array only). 0, or -1 with a
+ * one-line message in err.
+ */
+int trace_enabled_regions(struct aws_client *c, char ***regions, const char ***view, size_t *n,
+			  struct strbuf *note, struct strbuf *err);
+void trace_regions_free(char **regions, size_t n);
+
 /* 0, or -1 with a one-line message in err (r->denied set on AccessDenied). */
 int trace_key(struct aws_client *c, const struct trace_options *o, struct trace_result *r,
 	      struct strbuf *err);
 void trace_result_release(struct trace_result *r);
+
+/*
+ * The first max callers of r for a line: "10.0.3.7 aws-sdk-java/2.20.1 last
+ * 2026-12-01T10:00:00Z; 10.0.9.1 Boto3/1.34 last ..." (the user agent's
+ * first word, "-" when none).
+ */
+void trace_callers_describe(struct strbuf *sb, const struct trace_result *r, size_t max);
+/* The same as a JSON array of {Source, UserAgent (in full), LastSeen, Events, Derived}. */
+json_t *trace_callers_json(const struct trace_result *r, size_t max);
 
 #endif

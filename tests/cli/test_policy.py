@@ -146,6 +146,8 @@ class PolicyTestCase(CliTestCase):
         dump = json.loads(run(["--dump-options"], env=self.emu.env()).out)
         scopes = {policy_args[0], "org"} | set("sink:" + a.split(":")[0] for a in policy_args
                                                 if ":" in a)
+        if "--trace" in policy_args:
+            scopes.add("cloudtrail")
         optional = set(p["action"] for p in dump["permissions"]
                        if p["fallback"] and p["scope"] in scopes) & actions
         self.assertEqual(optional, set(fallback))
@@ -206,6 +208,23 @@ class Commands(PolicyTestCase):
                      "iam:GetAccountAuthorizationDetails"}, fallback_check=fell_back,
            only_after={"iam:ListGroupsForUser": "iam:GetAccountAuthorizationDetails"})
 
+    def test_audit_trace(self):
+        """audit --trace: the keys with a finding traced in every enabled region; both
+        CloudTrail calls optional (a warning each when denied)."""
+        f = ["--fail-on", "none", "--trace"]
+
+        def fell_back(action, last, called):
+            if action.startswith(("cloudtrail:", "ec2:")):
+                self.assertIn("warning: %s is denied" % action, last.err)
+        self.check(["audit", "--trace"], [
+            [("op", ["audit", "--user", "due"] + f, 0)],
+            [("op", ["audit", "--source", "api", "--exempt-group", "Developers"] + f, 0)],
+            [("op", ["audit"] + f, 0)],
+        ], fallback={"iam:GenerateCredentialReport", "iam:GetCredentialReport",
+                     "iam:GetAccountAuthorizationDetails", "cloudtrail:LookupEvents",
+                     "ec2:DescribeRegions"}, fallback_check=fell_back,
+           only_after={"iam:ListGroupsForUser": "iam:GetAccountAuthorizationDetails"})
+
     def test_deactivate(self):
         sel = ["--exclude", "due", "--exclude", "grouped", "--exempt-group", "Developers"]
         self.check(["deactivate"], [
@@ -219,7 +238,7 @@ class Commands(PolicyTestCase):
         self.check(["trace"], [
             [("op", ["trace", "--key", kid("twokeys/1")], 0)],
             [("op", ["trace", "--user", "twokeys"], 0)],
-        ])
+        ], fallback={"ec2:DescribeRegions"})
 
     def test_update(self):
         self.check(["update"], [
@@ -290,6 +309,26 @@ class Commands(PolicyTestCase):
             [("op", ["rotate", "--user", "grouped", "--to", "file:{tmp}/{user}.json",
                      "--exempt-group", "Developers", "--apply"], 0)],
         ])
+
+    def test_rotate_trace_gate(self):
+        """rotate --trace-gate --trace-regions all: policy rotate --trace adds LookupEvents
+        and DescribeRegions, both optional (a warning each when denied)."""
+        gate = ["--trace-gate", "--trace-regions", "all"]
+
+        def fell_back(action, last, called):
+            if action.startswith(("cloudtrail:", "ec2:")):
+                self.assertIn("warning: %s is denied" % action, last.err)
+        self.check(["rotate", "--trace"], [
+            # up to the deactivation, the step the gate guards (it ends the scenario, so
+            # that its warning is the last run's)
+            [(s[0], s[1] + gate, s[2]) if s[0] == "op" else s
+             for s in self.rotation("op")[:3]],
+            self.rotation("op"),
+            [("op", ["rotate", "--exclude", "twokeys", "--to", "file:{tmp}/{user}.json"], 0)],
+            [("op", ["rotate", "--user", "grouped", "--to", "file:{tmp}/{user}.json",
+                     "--exempt-group", "Developers", "--apply"], 0)],
+        ], fallback={"cloudtrail:LookupEvents", "ec2:DescribeRegions"},
+           fallback_check=fell_back)
 
     def test_rollback(self):
         to = ["--to", "file:{tmp}/{user}.json"]

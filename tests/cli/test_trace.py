@@ -1,5 +1,6 @@
 """iamkeys trace: who calls with an access key, from CloudTrail's LookupEvents (the
 emulator records every request and takes injected events)."""
+import datetime
 import json
 import time
 
@@ -36,7 +37,16 @@ def events():
 def reader_fixture():
     return fixtures.admin_fixture(extra_users=[
         {"name": "ct-reader", "keys": [fixtures.key("ct-reader", 10)],
-         "allow": ["iam:*", "sts:*"]}])
+         "allow": ["iam:*", "sts:*"]},
+        {"name": "ct-noec2", "keys": [fixtures.key("ct-noec2", 10)],
+         "allow": ["iam:*", "sts:*", "cloudtrail:LookupEvents"]}])
+
+
+# the regions every account has: --regions all without ec2:DescribeRegions
+PARTITION = ["ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1",
+             "ap-southeast-1", "ap-southeast-2", "ca-central-1", "eu-central-1", "eu-north-1",
+             "eu-west-1", "eu-west-2", "eu-west-3", "sa-east-1", "us-east-1", "us-east-2",
+             "us-west-1", "us-west-2"]
 
 
 class TraceTest(CliTestCase, EmulatorTestCase):
@@ -171,10 +181,62 @@ class TraceTest(CliTestCase, EmulatorTestCase):
         self.assertEqual(json.loads(res.out)["Summary"]["Events"], 32)
 
     def test_a_key_with_no_events(self):
-        res = self.trace("--key", "AKIANOTHING000000001")
+        res = self.trace("--key", "AKIANOTHING000000001", "--regions", "us-east-1")
         self.assertRc(res, 0)
         self.assertIn("no event signed with AKIANOTHING000000001\n", res.out)
         self.assertIn("0 callers, 0 events of 1 key in 1 region (us-east-1)", res.out)
+
+    def test_every_enabled_region_by_default(self):
+        """No --regions, or --regions all: EC2 DescribeRegions, then LookupEvents in each
+        enabled region (an opted-in one too), and only those."""
+        self.emu.ec2_regions(["us-east-1", "eu-west-1", "af-south-1"])
+        for extra in ([], ["--regions", "all"]):
+            self.emu.reset_calls()
+            time.sleep(1.0)
+            res = self.trace("--key", LEAKED, "--output", "json", *extra)
+            self.assertRc(res, 0)
+            self.assertEqual(res.err, "")
+            calls = [c for c in self.emu.calls() if c["http_status"] == 200]
+            self.assertEqual(calls[0]["service"], "ec2")
+            self.assertEqual(calls[0]["action"], "DescribeRegions")
+            self.assertEqual(calls[0]["params"], {})
+            self.assertEqual(calls[0]["region"], "us-east-1")
+            per = {}
+            for c in calls[1:]:
+                if c["action"] != "LookupEvents":
+                    continue
+                attr = c["params"]["LookupAttributes"][0]["AttributeValue"]
+                per[(c["region"], attr)] = per.get((c["region"], attr), 0) + 1
+            self.assertEqual(per, {("eu-west-1", LEAKED): 3, ("us-east-1", LEAKED): 1,
+                                   ("af-south-1", LEAKED): 1, ("eu-west-1", DERIVED): 1,
+                                   ("us-east-1", DERIVED): 1, ("af-south-1", DERIVED): 1})
+            # DescribeRegions' reply told AWS's clock: no GetCallerIdentity for it
+            self.assertEqual([c["action"] for c in calls if c["action"] not in
+                              ("LookupEvents", "DescribeRegions")], [])
+            s = json.loads(res.out)["Summary"]
+            self.assertEqual((s["Events"], s["Regions"]), (152, 3))
+        res = self.trace("--key", LEAKED)
+        self.assertRc(res, 0)
+        self.assertIn("4 callers, 152 events of 1 key in 3 regions "
+                      "(af-south-1,eu-west-1,us-east-1) from ", res.out)
+
+    def test_describe_regions_denied_falls_back(self):
+        """Without ec2:DescribeRegions: one warning naming it, then the partition's 17
+        regions that need no opt-in."""
+        k = fixtures.key("ct-noec2", 10)
+        res = self.trace("--key", LEAKED, "--output", "json", AWS_ACCESS_KEY_ID=k["id"],
+                         AWS_SECRET_ACCESS_KEY=fixtures.secret_for("ct-noec2"))
+        self.assertRc(res, 0)
+        self.assertEqual(res.err, "iamkeys: warning: ec2:DescribeRegions is denied "
+                         "(UnauthorizedOperation): searching the 17 regions of partition aws "
+                         "that need no opt-in\n")
+        denied = [c for c in self.emu.calls() if c["action"] == "DescribeRegions"]
+        self.assertEqual([(c["http_status"], c["error_code"]) for c in denied],
+                         [(403, "UnauthorizedOperation")])
+        regions = sorted(set(c["region"] for c in self.lookups() if c["http_status"] == 200))
+        self.assertEqual(regions, PARTITION)
+        self.assertEqual(json.loads(res.out)["Summary"]["Regions"], 17)
+        self.assertEqual(json.loads(res.out)["Summary"]["Events"], 152)
 
     def test_since_bounds(self):
         res = self.trace("--key", LEAKED, "--regions", "eu-west-1", "--since", "630m",
@@ -191,21 +253,40 @@ class TraceTest(CliTestCase, EmulatorTestCase):
         self.assertRc(res, 0)
         doc = json.loads(res.out)
         self.assertEqual(doc["Callers"], [])
-        self.assertEqual([c["action"] for c in self.emu.calls()][:1], ["ListAccessKeys"])
-        attrs = [c["params"]["LookupAttributes"][0]["AttributeValue"] for c in self.lookups()]
-        self.assertEqual(attrs, [fixtures.key("ct-reader", 10)["id"]])
+        self.assertEqual([c["action"] for c in self.emu.calls()][:2],
+                         ["DescribeRegions", "ListAccessKeys"])
+        got = sorted((c["region"], c["params"]["LookupAttributes"][0]["AttributeValue"])
+                     for c in self.lookups())
+        self.assertEqual(got, [(r, fixtures.key("ct-reader", 10)["id"]) for r in PARTITION])
+
+    def test_several_keys_share_the_pacers(self):
+        """--key is repeatable, and --user adds that user's keys (each key once): one run,
+        one pacer per region for them all."""
+        reader = fixtures.key("ct-reader", 10)["id"]
+        res = self.trace("--key", LEAKED, "--key", reader, "--user", "ct-reader",
+                         "--regions", "eu-west-1", "--output", "json")
+        self.assertRc(res, 0)
+        doc = json.loads(res.out)
+        self.assertEqual(sorted(set(c["AccessKeyId"] for c in doc["Callers"])), [LEAKED])
+        calls = [c for c in self.lookups() if c["http_status"] == 200]
+        self.assertEqual([c["params"]["LookupAttributes"][0]["AttributeValue"] for c in calls],
+                         [LEAKED] * 3 + [reader])  # its GetSessionToken is in us-east-1
+        t = [c["real_time"] for c in calls]
+        self.assertTrue(all(b - a >= 0.45 for a, b in zip(t, t[1:])), t)
+        self.assertIn("of 2 keys in 1 region", self.trace("--key", LEAKED, "--key", reader,
+                                                          "--regions", "eu-west-1").out)
 
     def test_malformed_event(self):
         self.emu.cloudtrail_events([{"access_key_id": LEAKED, "region": "us-east-1",
                                      "cloudtrail_event": "{\"eventTime\": \n"}])
-        res = self.trace("--key", LEAKED, "--output", "json")
+        res = self.trace("--key", LEAKED, "--output", "json", "--regions", "us-east-1")
         self.assertRc(res, 0)
         self.assertOneLineError(res, "1 event whose CloudTrailEvent does not parse is left out")
         self.assertEqual(json.loads(res.out)["Summary"]["Events"], 32)
 
     def test_denied(self):
         k = fixtures.key("ct-reader", 10)
-        res = self.trace("--key", LEAKED, AWS_ACCESS_KEY_ID=k["id"],
+        res = self.trace("--key", LEAKED, "--regions", "eu-west-1", AWS_ACCESS_KEY_ID=k["id"],
                          AWS_SECRET_ACCESS_KEY=fixtures.secret_for("ct-reader"))
         self.assertRc(res, 1)
         self.assertOneLineError(res, "may not call cloudtrail:LookupEvents", "AccessDenied")
@@ -219,11 +300,16 @@ class TraceTest(CliTestCase, EmulatorTestCase):
             (["--key", LEAKED, "--since", "soon"], "--since"),
             (["--key", LEAKED, "--regions", "eu-west-1,moon"], "'moon' is not a region name"),
             (["--key", LEAKED, "--regions", ","], "invalid --regions"),
+            (["--key", LEAKED, "--regions", "eu-west-1,all"],
+             "invalid --regions 'eu-west-1,all': 'all' is not a region name"),
+            (["--key", LEAKED, "--regions", "ALL"], "'ALL' is not a region name"),
+            (["--key", LEAKED, "--regions", ""], "invalid --regions"),
         ]:
             res = self.trace(*args)
             self.assertRc(res, 2)
             self.assertOneLineError(res, msg)
         self.assertEqual(self.lookups(), [])
+        self.assertEqual([c for c in self.emu.calls() if c["action"] == "DescribeRegions"], [])
 
 
 def due_fixture():
@@ -269,10 +355,73 @@ class RotateTraceGateTest(CliTestCase, EmulatorTestCase):
                       "10.0.3.7 aws-sdk-java/2.20 last " % self.old, res.out)
         self.assertEqual(self.erin_keys()[self.old], "Active")
         self.assertNotIn("UpdateAccessKey", [c["action"] for c in self.emu.calls()])
+        time.sleep(1.0)
+        res = run(["rotate", "--apply", "--user", "erin", "--to", self.to, "--trace-gate",
+                   "--output", "json"], self.emu.env())
+        self.assertRc(res, 3)
+        callers = json.loads(res.out)["Users"][0]["Callers"]
+        self.assertEqual([(c["Source"], c["UserAgent"], c["Events"]) for c in callers],
+                         [("10.0.3.7", "aws-sdk-java/2.20 x", 1)])
         # without the gate, GetAccessKeyLastUsed alone decides
         res = run(["rotate", "--apply", "--user", "erin", "--to", self.to], self.emu.env())
         self.assertRc(res, 0)
         self.assertEqual(self.erin_keys()[self.old], "Inactive")
+
+    def test_blocked_line_names_the_callers(self):
+        """Stage 2 blocked by GetAccessKeyLastUsed: with the gate on, the line and the json
+        name the top 3 callers since delivery (CloudTrail), most events first."""
+        now = datetime.datetime.strptime(self.emu.clock()["now"], "%Y-%m-%dT%H:%M:%SZ")
+        r = self.emu.request("iam", params={"Action": "GetUser", "Version": "2010-05-08"},
+                             access_key_id=self.old, secret=fixtures.secret_for("erin"),
+                             when=now)
+        self.assertEqual(r.status, 200, r)
+        ev = [{"access_key_id": self.old, "event_name": "GetObject",
+               "event_source": "s3.amazonaws.com", "region": "us-east-1",
+               "source_ip": "10.0.3.7", "user_agent": JAVA, "time": "-%dm" % (10 + i)}
+              for i in range(3)]
+        ev += [{"access_key_id": self.old, "event_name": "ListBuckets", "region": "us-east-1",
+                "source_ip": "10.0.9.1", "user_agent": "Boto3/1.34 Python/3.11",
+                "time": "-2h"} for _ in range(2)]
+        ev += [{"access_key_id": self.old, "region": "us-east-1", "source_ip": "192.0.2.7",
+                "user_agent": "curl/8.5", "time": "-9d"}]  # before delivery: not counted
+        self.emu.cloudtrail_events(ev)
+        self.emu.reset_calls()
+        res = run(["rotate", "--apply", "--user", "erin", "--to", self.to, "--trace-gate"],
+                  self.emu.env())
+        self.assertRc(res, 3)
+        line = [x for x in res.out.splitlines() if x.startswith("erin ")][0]
+
+        def at(delta):
+            return (now - datetime.timedelta(seconds=delta)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.assertEqual(line, "erin [delivered] blocked: old key %s is still in use since "
+                         "delivery: last used %s (iam, us-east-1); callers per CloudTrail "
+                         "(6 events): 10.0.3.7 aws-sdk-java/2.20.1 last %s; 10.0.9.1 Boto3/1.34 "
+                         "last %s; 127.0.0.1 - last %s"
+                         % (self.old, at(0), at(600), at(7200), at(0)))
+        self.assertEqual(self.erin_keys()[self.old], "Active")
+        lookups = [c for c in self.emu.calls() if c["action"] == "LookupEvents"]
+        self.assertEqual([(c["region"], c["params"]["LookupAttributes"][0]["AttributeValue"])
+                          for c in lookups], [("us-east-1", self.old)])
+        self.assertNotIn("UpdateAccessKey", [c["action"] for c in self.emu.calls()])
+        time.sleep(1.0)
+        res = run(["rotate", "--user", "erin", "--to", self.to, "--trace-gate", "--output",
+                   "json"], self.emu.env())
+        self.assertRc(res, 3)
+        u = json.loads(res.out)["Users"][0]
+        self.assertEqual(u["Outcome"], "blocked")
+        self.assertEqual(u["Callers"], [
+            {"Source": "10.0.3.7", "UserAgent": JAVA, "LastSeen": at(600), "Events": 3,
+             "Derived": False},
+            {"Source": "10.0.9.1", "UserAgent": "Boto3/1.34 Python/3.11", "LastSeen": at(7200),
+             "Events": 2, "Derived": False},
+            {"Source": "127.0.0.1", "UserAgent": "", "LastSeen": at(0), "Events": 1,
+             "Derived": False}])
+        # without the gate: GetAccessKeyLastUsed alone, no CloudTrail call
+        self.emu.reset_calls()
+        res = run(["rotate", "--user", "erin", "--to", self.to], self.emu.env())
+        self.assertRc(res, 3)
+        self.assertNotIn("CloudTrail", res.out)
+        self.assertEqual([c for c in self.emu.calls() if c["action"] == "LookupEvents"], [])
 
     def test_no_event_deactivates(self):
         res = run(["rotate", "--apply", "--user", "erin", "--to", self.to, "--trace-gate",
@@ -282,6 +431,24 @@ class RotateTraceGateTest(CliTestCase, EmulatorTestCase):
         regions = sorted(c["region"] for c in self.emu.calls() if c["action"] == "LookupEvents"
                          and c["http_status"] == 200)
         self.assertEqual(regions, ["eu-west-1", "us-east-1"])
+
+    def test_every_enabled_region(self):
+        """--trace-regions all: EC2 DescribeRegions, then the gate asks each enabled region
+        (and finds the event in eu-west-1)."""
+        self.emu.ec2_regions(["us-east-1", "eu-west-1", "ap-south-1"])
+        self.emu.cloudtrail_events([{"access_key_id": self.old, "region": "eu-west-1",
+                                     "source_ip": "10.0.3.7", "user_agent": "curl/8.5",
+                                     "time": "-1h"}])
+        self.emu.reset_calls()
+        res = run(["rotate", "--apply", "--user", "erin", "--to", self.to, "--trace-gate",
+                   "--trace-regions", "all"], self.emu.env())
+        self.assertRc(res, 3)
+        self.assertIn("per CloudTrail (1 event): 10.0.3.7 curl/8.5 last ", res.out)
+        calls = [c for c in self.emu.calls() if c["service"] in ("ec2", "cloudtrail")]
+        self.assertEqual(calls[0]["action"], "DescribeRegions")
+        self.assertEqual(sorted(c["region"] for c in calls[1:]),
+                         ["ap-south-1", "eu-west-1", "us-east-1"])
+        self.assertEqual(self.erin_keys()[self.old], "Active")
 
     def test_denied_falls_back_with_a_warning(self):
         # a principal that may rotate but not call cloudtrail:LookupEvents
@@ -298,3 +465,118 @@ class RotateTraceGateTest(CliTestCase, EmulatorTestCase):
         res = run(["rotate", "--to", self.to, "--trace-regions", "us-east-1"], self.emu.env())
         self.assertRc(res, 2)
         self.assertOneLineError(res, "--trace-regions is for --trace-gate")
+        res = run(["rotate", "--to", self.to, "--trace-gate", "--trace-regions", "all,x1"],
+                  self.emu.env())
+        self.assertRc(res, 2)
+        self.assertOneLineError(res, "invalid --trace-regions 'all,x1': 'all' is not a region")
+
+
+def audit_fixture():
+    users = [{"name": "erin", "keys": [fixtures.key("a-erin", 100, last_used_days=1)]},
+             {"name": "frank", "keys": [fixtures.key("a-frank", 120, last_used_days=2)]},
+             {"name": "gina", "keys": [fixtures.key("a-gina", 10, last_used_days=1)]},
+             {"name": "ct-denied", "keys": [fixtures.key("a-ct-denied", 10)],
+              "allow": ["iam:*", "sts:*", "ec2:DescribeRegions"]}]
+    return fixtures.admin_fixture(extra_users=users)
+
+
+class AuditTraceTest(CliTestCase, EmulatorTestCase):
+    """audit --trace: the top 3 callers of every key with a finding, in every enabled
+    region, all keys sharing one pacer per region."""
+    emulator_fixture = staticmethod(audit_fixture)
+
+    def setUp(self):
+        time.sleep(1.0)
+        self.reset_emulator()
+        self.emu.ec2_regions(["us-east-1", "eu-west-1"])
+        self.erin = fixtures.key("a-erin", 100)["id"]
+        self.frank = fixtures.key("a-frank", 120)["id"]
+        ev = [{"access_key_id": self.erin, "event_name": "GetObject",
+               "event_source": "s3.amazonaws.com", "region": "eu-west-1",
+               "source_ip": "10.0.3.7", "user_agent": JAVA, "time": "-%dh" % (i + 1)}
+              for i in range(3)]
+        ev += [{"access_key_id": self.erin, "event_name": "GetUser", "region": "us-east-1",
+                "source_ip": "10.0.9.1", "user_agent": "Boto3/1.34 Python/3.11",
+                "time": "-2d"},
+               {"access_key_id": self.erin, "event_name": "GetUser", "region": "us-east-1",
+                "source_ip": "198.51.100.4", "user_agent": "", "time": "-40d"}]  # too old
+        self.emu.cloudtrail_events(ev)
+        self.emu.reset_calls()
+        self.now = datetime.datetime.strptime(self.emu.clock()["now"], "%Y-%m-%dT%H:%M:%SZ")
+
+    def at(self, seconds):
+        return (self.now - datetime.timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def audit(self, *args, **env):
+        return run(["audit", "--user", "erin", "--user", "frank", "--user", "gina",
+                    "--trace"] + list(args), self.emu.env(**env))
+
+    def test_callers_of_keys_with_a_finding(self):
+        res = self.audit()
+        self.assertRc(res, 3)  # the old keys
+        self.assertEqual(res.err, "")
+        lines = res.out.splitlines()
+        i = [n for n, x in enumerate(lines) if x.startswith("erin ")][0]
+        self.assertEqual(lines[i + 1], "  callers per CloudTrail (4 events): 10.0.3.7 "
+                         "aws-sdk-java/2.20.1 last %s; 10.0.9.1 Boto3/1.34 last %s"
+                         % (self.at(3600), self.at(2 * 86400)))
+        self.assertTrue(lines[i + 2].startswith("frank "), lines)
+        self.assertEqual(lines[i + 3], "  callers per CloudTrail: none")
+        self.assertNotIn("gina", res.out)  # no finding: not listed, not traced
+        self.assertIn("; callers of 2 keys from CloudTrail in 2 regions (4 LookupEvents "
+                      "calls; management events only)", lines[-1])
+        # exactly: DescribeRegions, then one page per key and region, erin's first
+        calls = [c for c in self.emu.calls() if c["service"] in ("ec2", "cloudtrail")]
+        self.assertEqual(calls[0]["action"], "DescribeRegions")
+        got = [(c["params"]["LookupAttributes"][0]["AttributeValue"], c["region"])
+               for c in calls[1:]]
+        self.assertEqual(sorted(got[:2]), [(self.erin, "eu-west-1"), (self.erin, "us-east-1")])
+        self.assertEqual(sorted(got[2:]), [(self.frank, "eu-west-1"),
+                                           (self.frank, "us-east-1")])
+        self.assertTrue(all(c["http_status"] == 200 for c in calls), calls)
+        # one pacer per region across keys: a region's two requests half a second apart
+        for region in ("eu-west-1", "us-east-1"):
+            t = [c["real_time"] for c in calls[1:] if c["region"] == region]
+            self.assertGreaterEqual(t[1] - t[0], 0.45)
+        span = calls[1]["params"]["EndTime"] - calls[1]["params"]["StartTime"]
+        self.assertEqual(span, 30 * 86400)
+
+    def test_json(self):
+        res = self.audit("--output", "json")
+        self.assertRc(res, 3)
+        doc = json.loads(res.out)
+        keys = {k["UserName"]: k for k in doc["Keys"]}
+        self.assertEqual(keys["erin"]["Callers"], [
+            {"Source": "10.0.3.7", "UserAgent": JAVA, "LastSeen": self.at(3600), "Events": 3,
+             "Derived": False},
+            {"Source": "10.0.9.1", "UserAgent": "Boto3/1.34 Python/3.11",
+             "LastSeen": self.at(2 * 86400), "Events": 1, "Derived": False}])
+        self.assertEqual(keys["frank"]["Callers"], [])
+        t = doc["Summary"]["Trace"]
+        self.assertEqual((t["Keys"], t["Regions"], t["LookupEventsCalls"], t["Denied"]),
+                         (2, 2, 4, False))
+        # without --trace: no CloudTrail call, no Callers member
+        self.emu.reset_calls()
+        res = run(["audit", "--user", "erin", "--output", "json"], self.emu.env())
+        self.assertRc(res, 3)
+        self.assertNotIn("Callers", json.loads(res.out)["Keys"][0])
+        self.assertNotIn("Trace", json.loads(res.out)["Summary"])
+        self.assertEqual([c for c in self.emu.calls() if c["service"] in ("ec2", "cloudtrail")],
+                         [])
+
+    def test_lookup_events_denied_warns(self):
+        k = fixtures.key("a-ct-denied", 10)
+        res = self.audit("--output", "json", AWS_ACCESS_KEY_ID=k["id"],
+                         AWS_SECRET_ACCESS_KEY=fixtures.secret_for("a-ct-denied"))
+        self.assertRc(res, 3)
+        self.assertEqual(res.err, "iamkeys: warning: cloudtrail:LookupEvents is denied: no "
+                         "callers; the last use shown is GetAccessKeyLastUsed's\n")
+        doc = json.loads(res.out)
+        self.assertEqual([k.get("Callers") for k in doc["Keys"]], [None, None])
+        self.assertTrue(doc["Summary"]["Trace"]["Denied"])
+
+    def test_usage(self):
+        res = run(["audit", "--trace", "--accounts", "222222222222"], self.emu.env())
+        self.assertRc(res, 2)
+        self.assertOneLineError(res, "--trace is for one account (no --org or --accounts)")
+        self.assertEqual(self.emu.calls(), [])

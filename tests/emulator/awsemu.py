@@ -38,8 +38,9 @@ from urllib.parse import parse_qsl
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import dynamodb_service  # noqa: E402  (DynamoDB, in its own file)
-import cloudtrail_service  # noqa: E402  (CloudTrail LookupEvents, EC2 DescribeRegions)
+import cloudtrail_service  # noqa: E402  (CloudTrail LookupEvents)
 import sns_service  # noqa: E402  (SNS, in its own file)
+import ec2_service  # noqa: E402  (EC2 DescribeRegions)
 import root_service  # noqa: E402  (AssumeRoot, ListOrganizationsFeatures)
 import iampolicy_service  # noqa: E402  (user policies, GetSessionToken)
 
@@ -67,6 +68,9 @@ LOAD_HOOKS = []
 CONTROL_HANDLERS = {}
 SERVER_ERRORS = {}  # service -> () -> ApiError, for services in their own modules
 CONTROL_HOOKS = []  # (emu, method, path, data) -> (status, json) or None, for /_emu/ extras
+# query services whose XML is not awsQuery's (EC2): service -> (success(ctx, result) -> bytes,
+# error(ctx, ApiError) -> bytes)
+XML_FORMATS = {}
 GLOBAL_REGION_SERVICES = ("iam", "organizations")  # signed for us-east-1 only
 
 REPORT_HEADER = ("user,arn,user_creation_time,password_enabled,password_last_used,"
@@ -1229,7 +1233,10 @@ class Emulator:
 
     def _success(self, ctx, result):
         hdr = {"x-amzn-RequestId": ctx.request_id}
-        if ctx.service in QUERY_SERVICES:
+        if ctx.service in XML_FORMATS:
+            body = XML_FORMATS[ctx.service][0](ctx, result)
+            hdr["Content-Type"] = "text/xml;charset=UTF-8"
+        elif ctx.service in QUERY_SERVICES:
             ns = QUERY_SERVICES[ctx.service][1]
             body = xml_response(ctx.action, ns, result, ctx.request_id)
             hdr["Content-Type"] = "text/xml"
@@ -1258,6 +1265,9 @@ class Emulator:
                 d["__type"] = prefix + e.code
                 del hdr["x-amzn-ErrorType"]
             body = json.dumps(d, separators=(",", ":")).encode("utf-8")
+        elif ctx.service in XML_FORMATS:
+            body = XML_FORMATS[ctx.service][1](ctx, e)
+            hdr["Content-Type"] = "text/xml;charset=UTF-8"
         else:
             ns = QUERY_SERVICES.get(ctx.service, (None, IAM_NS))[1]
             body = xml_error(ns, e.code, e.message, e.sender, ctx.request_id)
@@ -2664,6 +2674,7 @@ REQUEST_CHECKS = []
 dynamodb_service.register(sys.modules[__name__])
 cloudtrail_service.register(sys.modules[__name__])
 sns_service.register(sys.modules[__name__])
+ec2_service.register(sys.modules[__name__])
 root_service.register(sys.modules[__name__])
 iampolicy_service.register(sys.modules[__name__])
 

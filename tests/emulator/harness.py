@@ -329,6 +329,13 @@ class Emulator:
             return self._control("GET", "/_emu/cloudtrail/events")
         return self._control("POST", "/_emu/cloudtrail/events", events)
 
+    def ec2_regions(self, enabled=None):
+        """Sets the regions EC2 DescribeRegions says are enabled (see ec2_service.py), or
+        with None returns them."""
+        if enabled is None:
+            return self._control("GET", "/_emu/ec2/regions")["enabled"]
+        return self._control("PUT", "/_emu/ec2/regions", {"enabled": list(enabled)})
+
     def clear_cloudtrail(self):
         self._control("DELETE", "/_emu/cloudtrail/events")
 

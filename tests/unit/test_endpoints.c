@@ -279,10 +279,10 @@ static void test_signing_names(void **state)
 {
 	static const char *const names[] = {
 	    "iam", "sts", "secretsmanager", "ssm", "organizations", "awsssoportal", "awsssooidc",
-	    "dynamodb", "cloudtrail", "sns"};
+	    "dynamodb", "cloudtrail", "sns", "ec2"};
 	static const char *const env_names[] = {"IAM",		 "STS", "SECRETS_MANAGER", "SSM",
 						"ORGANIZATIONS", "SSO", "SSO_OIDC", "DYNAMODB",
-						"CLOUDTRAIL", "SNS"};
+						"CLOUDTRAIL", "SNS", "EC2"};
 	static const char *const env[] = {"AWS_ENDPOINT_URL=http://localhost:4566", NULL};
 	int i;
 
@@ -299,6 +299,40 @@ static void test_signing_names(void **state)
 		aws_endpoint_release(&ep);
 		strbuf_release(&err);
 	}
+}
+
+/* --regions all without ec2:DescribeRegions: the partition's regions that need no opt-in */
+static void test_partition_regions(void **state)
+{
+	const char *const *r;
+	size_t n, i;
+	struct aws_endpoint ep;
+	struct strbuf err = STRBUF_INIT;
+
+	r = aws_partition_regions("eu-west-1", &n);
+	assert_int_equal(n, 17);
+	assert_string_equal(r[0], "ap-northeast-1");
+	assert_string_equal(r[16], "us-west-2");
+	assert_null(r[17]);
+	for (i = 1; i < n; i++)
+		assert_true(strcmp(r[i - 1], r[i]) < 0);
+	for (i = 0; i < n; i++)
+		assert_true(strcmp(r[i], "af-south-1") && strcmp(r[i], "me-south-1"));
+	r = aws_partition_regions("cn-north-1", &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(r[1], "cn-northwest-1");
+	r = aws_partition_regions("us-gov-west-1", &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(r[0], "us-gov-east-1");
+	r = aws_partition_regions(NULL, &n);
+	assert_int_equal(n, 17);
+	/* EC2 is regional: ec2.<region>.<dns suffix>, signed for the region */
+	assert_int_equal(aws_endpoint_resolve(&ep, AWS_SVC_EC2, "cn-north-1", NULL, fake_getenv,
+					      NULL, &err), 0);
+	assert_string_equal(ep.url, "https://ec2.cn-north-1.amazonaws.com.cn");
+	assert_string_equal(ep.signing_region, "cn-north-1");
+	aws_endpoint_release(&ep);
+	strbuf_release(&err);
 }
 
 static void test_process_environment(void **state)
@@ -333,6 +367,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_endpoint_table),
 	    cmocka_unit_test(test_signing_names),
+	    cmocka_unit_test(test_partition_regions),
 	    cmocka_unit_test(test_process_environment),
 	    cmocka_unit_test(test_region_valid),
 	};

@@ -68,7 +68,10 @@ static void source_init(struct out_rows *rows, struct source *s, size_t n)
 	rows->nrows = n;
 	rows->fill = fill_source;
 	rows->ctx = s;
+	rows->below = NULL;
+	rows->extend = NULL;
 }
+
 
 /* What a FILE writer wrote, as a string (the caller frees it). */
 static FILE *capture_start(void)
@@ -342,6 +345,62 @@ static void test_format_skew(void **state)
 	}
 }
 
+/* below and extend: a line under some table rows, a member in their JSON objects */
+static void below_odd(void *ctx, size_t i, struct strbuf *line)
+{
+	(void)ctx;
+	if (i % 2)
+		strbuf_addf(line, "  under %zu", i);
+}
+
+static void extend_odd(void *ctx, size_t i, json_t *row)
+{
+	(void)ctx;
+	if (i % 2)
+		json_object_set_new(row, "Extra", json_integer((json_int_t)i));
+}
+
+/* rows 0..2 with below_odd and extend_odd, printed in fmt (caller frees) */
+static char *print_hooked(enum output_format fmt)
+{
+	struct out_style st = { 0 };
+	struct out_rows rows;
+	struct source src;
+	FILE *fp;
+
+	source_init(&rows, &src, 3);
+	rows.below = below_odd;
+	rows.extend = extend_odd;
+	fp = capture_start();
+	assert_int_equal(out_rows_print(&rows, fmt, &st, fp), 0);
+	return capture_end(fp);
+}
+
+static void test_rows_below_and_extend(void **state)
+{
+	json_t *doc;
+	char *got;
+
+	(void)state;
+	got = print_hooked(OUTPUT_TABLE);
+	assert_non_null(strstr(got, "\n  under 1\n"));
+	assert_null(strstr(got, "under 0"));
+	assert_null(strstr(got, "under 2"));
+	free(got);
+	got = print_hooked(OUTPUT_JSON);
+	doc = json_loads(got, 0, NULL);
+	assert_non_null(doc);
+	assert_int_equal(json_array_size(doc), 3);
+	assert_null(json_object_get(json_array_get(doc, 0), "Extra"));
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(doc, 1), "Extra")), 1);
+	json_decref(doc);
+	free(got);
+	got = print_hooked(OUTPUT_CSV); /* csv has neither */
+	assert_null(strstr(got, "under"));
+	assert_null(strstr(got, "Extra"));
+	free(got);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -349,6 +408,7 @@ int main(void)
 		cmocka_unit_test(test_json_array_is_janssons),
 		cmocka_unit_test(test_json_object_streamed),
 		cmocka_unit_test(test_json_object_empty),
+		cmocka_unit_test(test_rows_below_and_extend),
 		cmocka_unit_test(test_table_text),
 		cmocka_unit_test(test_table_narrow),
 		cmocka_unit_test(test_format_skew),
