@@ -303,7 +303,7 @@ class TraceTest(CliTestCase, EmulatorTestCase):
             (["--key", LEAKED, "--regions", "eu-west-1,all"],
              "invalid --regions 'eu-west-1,all': 'all' is not a region name"),
             (["--key", LEAKED, "--regions", "ALL"], "'ALL' is not a region name"),
-            (["--key", LEAKED, "--regions", ""], "invalid --regions"),
+            (["--key", LEAKED, "--regions", ""], "option '--regions' is empty"),
         ]:
             res = self.trace(*args)
             self.assertRc(res, 2)
