@@ -41,8 +41,15 @@ struct work_user {
 	const struct cr_user *report; /* NULL in api mode */
 	int report_fresh; /* the report is younger than AWS's last-use granularity */
 	/* report source: its row shows keys but no finding; only the quarantine
-	 * is read, and the keys only when the user is quarantined */
+	 * is read (with the bulk read of the others' tags when there is one, else
+	 * one ListAttachedUserPolicies), and the keys only when the user is
+	 * quarantined (rescan) */
 	int quarantine_only;
+	int rescan;
+	char *quarantine_name; /* rescan: the policy the bulk read found attached */
+	/* quarantine_pending, and nothing else to look up (no finding, or exempt
+	 * by name or path): only the attached policies are read */
+	int policies_only;
 	/* has a finding and needs its tags: its attached policies are read with
 	 * them (one bulk read, or per user), its keys kept until then */
 	int quarantine_pending;
@@ -206,8 +213,10 @@ static void reset_user(struct work_user *w)
 	w->needs_lookup = 0;
 	w->check_rotation = 0;
 	w->quarantine_pending = 0;
+	w->policies_only = 0;
 	free(w->key_ids);
 	w->key_ids = NULL;
+	FREE_AND_NULL(w->quarantine_name);
 }
 
 /* The quarantined finding on every key of w: AWS attached policy name to the user. */
@@ -218,6 +227,10 @@ static void set_quarantine(struct work_user *w, const char *name)
 		w->keys[i].findings |= FINDING_QUARANTINED;
 		free(w->keys[i].quarantine);
 		w->keys[i].quarantine = xstrdup(name);
+		/* never exempt (set_exempt may have run first) */
+		w->keys[i].exempt = 0;
+		w->keys[i].rotating = 0;
+		FREE_AND_NULL(w->keys[i].exempt_reason);
 	}
 }
 
@@ -239,7 +252,11 @@ static void drop_clean_keys(const struct audit_options *o, struct work_user *w)
 	w->nkeys = kept;
 }
 
-/* A pending quarantine settled from the user's attached policy ARNs. */
+/*
+ * A pending quarantine settled from the user's attached policy ARNs. A
+ * quarantine-only user found quarantined is left for a rescan (its keys are
+ * not read yet); one that is not is done.
+ */
 static void settle_quarantine(const struct audit_options *o, struct work_user *w,
 			      char *const *arns, size_t n)
 {
@@ -248,6 +265,11 @@ static void settle_quarantine(const struct audit_options *o, struct work_user *w
 	for (i = 0; i < n; i++)
 		if (policy_is_quarantine_arn(arns[i])) {
 			set_quarantine(w, strrchr(arns[i], '/') + 1);
+			if (w->quarantine_only) {
+				w->quarantine_only = 0;
+				w->rescan = 1;
+				w->quarantine_name = xstrdup(strrchr(arns[i], '/') + 1);
+			}
 			break;
 		}
 	w->quarantine_pending = 0;
@@ -269,12 +291,16 @@ static int scan_user(struct aws_client *c, const struct audit_options *o, struct
 	struct strbuf reason = STRBUF_INIT;
 	int exempt;
 
-	/* a report row without a finding: its keys only when AWS quarantined the user */
-	rc = 0;
-	if (w->quarantine_only)
-		rc = user_state_read(c, w->name, USER_STATE_POLICIES, &us, err);
-	if (!rc && (!w->quarantine_only || us.quarantine))
-		rc = user_state_read(c, w->name, USER_STATE_KEYS, &us, err);
+	/* a report row without a finding: its quarantine is read with the others'
+	 * tags (resolve_exemptions), its keys only if AWS quarantined the user */
+	if (w->quarantine_only) {
+		w->quarantine_pending = 1;
+		w->needs_lookup = 1;
+		w->policies_only = 1;
+		rc = 0;
+		goto out;
+	}
+	rc = user_state_read(c, w->name, USER_STATE_KEYS, &us, err);
 	if (rc < 0) {
 		/* deleted since the credential report was made: no keys left */
 		if (rc == -1 && w->report &&
@@ -284,8 +310,6 @@ static int scan_user(struct aws_client *c, const struct audit_options *o, struct
 		}
 		goto out;
 	}
-	if (w->quarantine_only && !us.quarantine)
-		goto out;
 	rc = -1;
 	w->keys = xcalloc(us.nkeys ? us.nkeys : 1, sizeof(*w->keys));
 	for (i = 0; i < us.nkeys; i++)
@@ -336,17 +360,14 @@ static int scan_user(struct aws_client *c, const struct audit_options *o, struct
 	}
 
 	exempt = policy_exempt_by_name(&o->policy, w->name, w->path, &reason);
-	if (o->quarantine && us.nkeys && !w->quarantine_only) {
-		if (!exempt && any &&
-		    (us.nkeys >= 2 || policy_needs_tags(&o->policy) || policy_needs_groups(&o->policy)))
-			w->quarantine_pending = 1; /* read with the tags (resolve_exemptions) */
-		else if ((rc = user_state_read(c, w->name, USER_STATE_POLICIES, &us, err)) < 0)
-			goto out;
-		rc = -1;
-	}
-	if (us.quarantine) {
-		set_quarantine(w, us.quarantine);
+	if (w->quarantine_name) {
+		/* a rescan: the bulk read found the user quarantined */
+		set_quarantine(w, w->quarantine_name);
+		FREE_AND_NULL(w->quarantine_name);
 		any |= FINDING_QUARANTINED;
+	} else if (o->quarantine && us.nkeys) {
+		/* read with the others' tags (resolve_exemptions): one bulk read, or per user */
+		w->quarantine_pending = 1;
 	}
 	if (!w->quarantine_pending)
 		drop_clean_keys(o, w);
@@ -359,10 +380,19 @@ static int scan_user(struct aws_client *c, const struct audit_options *o, struct
 		w->check_rotation = 1;
 	}
 	if (!exempt && any &&
-	    (w->check_rotation || policy_needs_tags(&o->policy) || policy_needs_groups(&o->policy)))
+	    (w->check_rotation || policy_needs_tags(&o->policy) || policy_needs_groups(&o->policy))) {
 		w->needs_lookup = 1; /* settled by resolve_exemptions() */
-	else
+	} else {
 		set_exempt(w, exempt, reason.buf);
+		w->policies_only = w->quarantine_pending;
+		w->needs_lookup = w->quarantine_pending;
+		if (w->quarantine_pending && !any && !o->all_keys) {
+			/* nothing to report unless AWS quarantined the user: the clean keys
+			 * go now (memory) and are read again in a rescan if it did */
+			drop_clean_keys(o, w);
+			w->quarantine_only = 1;
+		}
+	}
 	rc = 0;
 out:
 	*calls += us.calls;
@@ -420,6 +450,8 @@ static int lookup_user(struct aws_client *c, const struct audit_options *o, stru
 			(w->quarantine_pending ? USER_STATE_POLICIES : 0);
 	int rc = -1;
 
+	if (w->policies_only)
+		what = USER_STATE_POLICIES; /* no exemption to settle */
 	if (user_state_read(c, w->name, what, &us, err) < 0) {
 		/* deleted since its keys were read: so are its keys */
 		if (!strcmp(aws_client_last_error_code(c), "NoSuchEntity")) {
@@ -429,9 +461,14 @@ static int lookup_user(struct aws_client *c, const struct audit_options *o, stru
 		}
 		goto out;
 	}
-	if (w->quarantine_pending)
+	if (w->policies_only) {
 		settle_quarantine(o, w, us.attached, us.nattached);
-	exempt_by(o, w, us.tags, us.ntags, us.groups, us.ngroups);
+		w->needs_lookup = w->policies_only = 0;
+	} else {
+		if (w->quarantine_pending)
+			settle_quarantine(o, w, us.attached, us.nattached);
+		exempt_by(o, w, us.tags, us.ntags, us.groups, us.ngroups);
+	}
 	rc = 0;
 out:
 	*calls += us.calls;
@@ -987,7 +1024,10 @@ static void apply_detail(const struct iam_user_detail *u, void *ctx)
 	const struct details_ctx *d = ctx;
 	struct work_user *w = find_need(d, u->user.user_name);
 
-	if (w && w->needs_lookup) {
+	if (w && w->needs_lookup && w->policies_only) {
+		settle_quarantine(d->o, w, u->attached, u->nattached);
+		w->needs_lookup = w->policies_only = 0;
+	} else if (w && w->needs_lookup) {
 		if (w->quarantine_pending)
 			settle_quarantine(d->o, w, u->attached, u->nattached);
 		exempt_by(d->o, w, u->user.tags, u->user.ntags, u->groups, u->ngroups);
@@ -1052,6 +1092,25 @@ static int scan_users(struct aws_client *c, const struct audit_options *o,
 			if (work[i].needs_lookup)
 				ptrs[m++] = &work[i];
 		rc = resolve_exemptions(c, o, ptrs, m, nusers, calls, err);
+	}
+	/* the quarantine-only users AWS quarantined: now their keys, read live */
+	for (i = m = 0; rc == 0 && i < n; i++)
+		if (work[i].rescan) {
+			char *name = work[i].quarantine_name;
+			work[i].quarantine_name = NULL;
+			reset_user(&work[i]); /* its clean keys were counted and dropped */
+			work[i].quarantine_name = name;
+			work[i].rescan = 0;
+			ptrs[m++] = &work[i];
+		}
+	if (rc == 0 && m) {
+		size_t k = m;
+		rc = run_pool(c, o, scan_user, ptrs, k, calls, err);
+		for (i = m = 0; rc == 0 && i < k; i++)
+			if (ptrs[i]->needs_lookup)
+				ptrs[m++] = ptrs[i];
+		if (rc == 0)
+			rc = resolve_exemptions(c, o, ptrs, m, nusers, calls, err);
 	}
 	free(ptrs);
 	return rc;
