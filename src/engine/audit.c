@@ -39,24 +39,7 @@ struct work_user {
 	const char *name;
 	const char *path;
 	const struct cr_user *report; /* NULL in api mode */
-	int report_fresh; /* the report is younger than AWS's last-use granularity */
-	/* report source: its row shows keys but no finding; only the quarantine
-	 * is read (with the bulk read of the others' tags when there is one, else
-	 * one ListAttachedUserPolicies), and the keys only when the user is
-	 * quarantined (rescan) */
-	int quarantine_only;
-	int rescan;
 	char *quarantine_name; /* rescan: the policy the bulk read found attached */
-	/* quarantine_pending, and nothing else to look up (no finding, or exempt
-	 * by name or path): only the attached policies are read */
-	int policies_only;
-	/* has a finding and needs its tags: its attached policies are read with
-	 * them (one bulk read, or per user), its keys kept until then */
-	int quarantine_pending;
-	/* has a finding and needs its tags or groups to settle the exemption */
-	int needs_lookup;
-	/* has a finding and two keys: a rotation of iamkeys' own may explain it */
-	int check_rotation;
 	char *key_ids; /* with check_rotation: " ID ID " of its keys */
 	/* results */
 	struct audit_key *keys;
@@ -64,7 +47,25 @@ struct work_user {
 	size_t dropped; /* keys without a finding, counted and released (no --all) */
 	char *skipped;  /* why the user was skipped (AWS sent data that does not parse) */
 	unsigned epoch; /* the pool's epoch when the scan started */
-	int requeued;   /* times put back after throttling */
+	unsigned short requeued; /* times put back after throttling (at most MAX_REQUEUE) */
+	/* flags: one work_user per user of the account, 5,000 add up (peak RSS) */
+	unsigned report_fresh : 1; /* the report is younger than AWS's last-use granularity */
+	/* report source: its row shows keys but no finding (or, both sources, its
+	 * keys have none): only the quarantine is read (with the bulk read of the
+	 * others' tags when there is one, else one ListAttachedUserPolicies), and
+	 * the keys (again) only when the user is quarantined (rescan) */
+	unsigned quarantine_only : 1;
+	unsigned rescan : 1;
+	/* quarantine_pending, and nothing else to look up (no finding, or exempt
+	 * by name or path): only the attached policies are read */
+	unsigned policies_only : 1;
+	/* its attached policies are still to read: with the tags (one bulk read,
+	 * or per user), its keys kept until then */
+	unsigned quarantine_pending : 1;
+	/* has a finding and needs its tags or groups to settle the exemption */
+	unsigned needs_lookup : 1;
+	/* has a finding and two keys: a rotation of iamkeys' own may explain it */
+	unsigned check_rotation : 1;
 };
 
 /* A user whose calls stay throttled at a concurrency of 1 fails the scan. */
