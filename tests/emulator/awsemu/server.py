@@ -1,4 +1,5 @@
-"""The Emulator (routing of API, SSO and control requests, the call log), the HTTP server and main()."""
+"""The Emulator (routing of API, SSO and control requests, the call log), the HTTP server
+and main()."""
 
 import argparse
 import email.utils

@@ -1,4 +1,5 @@
-"""IAM Identity Center: the portal's GetRoleCredentials and OIDC's CreateToken (REST-JSON, unsigned)."""
+"""IAM Identity Center: the portal's GetRoleCredentials and OIDC's CreateToken (REST-JSON,
+unsigned, routed by path)."""
 
 import datetime
 import hmac
