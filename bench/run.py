@@ -5,7 +5,7 @@
                  [--report-delay 0] [--threads 16] [--extra-jobs 8,16] [--no-capacity]
                  [--skip-boto3] [--seed 1] [--json FILE]
 
-One emulator (tests/emulator/awsemu.py, 127.0.0.1 only: nothing reaches AWS) is seeded with
+One emulator (tests/emulator/awsemu/, 127.0.0.1 only: nothing reaches AWS) is seeded with
 bench/fixture.py's account and answers every API request after --latency-ms. Then,
 one after the other, each as a child process so that its peak RSS (GNU time's %M, the
 child's own ru_maxrss) and CPU time are its own:

@@ -4,7 +4,7 @@ CloudTrail's rate limit, on the local AWS emulator.
 
     bench/trace.py [--build DIR] [--keys 100] [--latency-ms 25] [--seed 1] [--json FILE]
 
-One emulator (tests/emulator/awsemu.py, 127.0.0.1 only: nothing reaches AWS) holds an
+One emulator (tests/emulator/awsemu/, 127.0.0.1 only: nothing reaches AWS) holds an
 account whose 17 enabled regions are the ones that need no opt-in, and --keys users with
 one key each. Their CloudTrail events (deterministic for a seed): every key has 1 to 45
 events in one region (one page), a third of them 51 to 99 more in a second region (two

@@ -23,7 +23,7 @@ Tables live per account and region. In a fixture, an account lists them:
 (the partition key is a string; "key" defaults to "LockID", "region" to
 us-east-1). The state dump lists them the same way.
 
-Self-contained: awsemu.py registers it with register(module) and calls
+Self-contained: awsemu/__init__.py registers it with register(module) and calls
 load_tables() / dump_tables() from its fixture load and dump.
 """
 import decimal

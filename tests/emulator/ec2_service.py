@@ -20,7 +20,7 @@ The regions enabled for the accounts are the 17 that need no opt-in, unless a fi
 {"enabled": [...]}, PUT/POST with {"enabled": [...]} sets them. AllRegions=true adds the
 opt-in regions that are not enabled, as not-opted-in.
 
-Self-contained: awsemu.py registers it with register(module).
+Self-contained: awsemu/__init__.py registers it with register(module).
 """
 SERVICE = "ec2"
 VERSION = "2016-11-15"

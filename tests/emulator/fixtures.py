@@ -1,4 +1,4 @@
-"""Fixture generators for the AWS emulator (tests/emulator/awsemu.py).
+"""Fixture generators for the AWS emulator (tests/emulator/awsemu/).
 
 Every generator returns a plain dict in the fixture format documented in README.md.
 Dates are relative to the emulator clock at load time ("-95d" = 95 days ago), so the

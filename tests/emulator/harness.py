@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 from tests.emulator import fixtures
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-AWSEMU = os.path.join(HERE, "awsemu.py")
+AWSEMU = os.path.join(HERE, "awsemu")  # the package; python3 runs its __main__.py
 PYTHON = "/usr/bin/python3"
 AWS_CLI = "/usr/bin/aws"
 REGION = "us-east-1"

@@ -30,7 +30,7 @@ Fixture, per user:
 The state dump lists them per account as "user_policies":
 [{"user": name, "inline_policies": {...}, "attached_policies": [...]}].
 
-Self-contained: awsemu.py registers it with register(module), calls load(fx) /
+Self-contained: awsemu/__init__.py registers it with register(module), calls load(fx) /
 dump(emu, account) from its fixture load and dump, and runs REQUEST_CHECKS.
 """
 import datetime

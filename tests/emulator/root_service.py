@@ -37,7 +37,7 @@ In a fixture the organization says:
         "assume_root_denied": ["333333333333"]}}    # AssumeRoot of these: AccessDenied
 
 Root principals and their keys come from each account's "root": {"keys": [...]}.
-Self-contained: awsemu.py calls register(module) and load_org(fx, org).
+Self-contained: awsemu/__init__.py calls register(module) and load_org(fx, org).
 """
 import datetime
 import re

@@ -13,7 +13,7 @@ Each published message is recorded, in order: GET /_emu/sns/messages returns
 POST /_emu/sns/messages/reset clears them. Faults apply as to any service
 (service "sns", action "Publish"): server_error answers InternalError 500.
 
-Self-contained: awsemu.py registers it with register(module).
+Self-contained: awsemu/__init__.py registers it with register(module).
 """
 import re
 import uuid
