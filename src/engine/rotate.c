@@ -775,182 +775,260 @@ static int stop_requested(const struct rotate_options *o)
 	return o->stop && o->stop(o->stop_arg);
 }
 
+/* What apply_user carries from one step to the next. */
+struct apply_state {
+	/* what we expect the tag to be before the next tag change */
+	char *expect_tag;
+	struct rotation_tag intent; /* the last tag this run wrote */
+	double intent_ms;           /* when it wrote its intent mark (0: not yet) */
+};
+
+/*
+ * The run is to stop before step i: marks it and every later step skipped
+ * (and drops this run's intent mark when step i was to create the key).
+ */
+static void stop_steps(const struct exec_ctx *x, struct live_user *u, struct rotate_user *ru,
+		       size_t i, const struct apply_state *as)
+{
+	/* between steps: every step so far is complete, the next is not begun.
+	 * This run's intent mark without its key means nothing: drop it (if it
+	 * is still ours), or later runs would wait out its lease. */
+	if (as->intent_ms > 0 && ru->steps[i].a.kind == ROT_CREATE)
+		clean_up_after_intent(x->c, u->name, NULL, as->expect_tag, 0, &ru->steps[i].detail);
+	for (; i < ru->nsteps; i++) {
+		ru->steps[i].state = STEP_SKIPPED;
+		strbuf_addstr(&ru->steps[i].detail, "not started: the run was stopped");
+	}
+	ru->stopped = 1;
+}
+
+/*
+ * Reads the user's keys and tag again before step st: 0 when the tag is
+ * still expect_tag, -1 with st failed (unreadable) or refused (changed).
+ */
+static int recheck_live(struct aws_client *c, struct live_user *u, struct rotate_step *st,
+			const char *expect_tag, struct strbuf *e)
+{
+	const struct rot_action *a = &st->a;
+
+	/* verify live state before every change */
+	live_release(u);
+	if (read_keys(c, u, a->kind == ROT_DELETE_KEY || a->kind == ROT_DEACTIVATE, e) < 0 ||
+	    read_tags(c, u, e) < 0) {
+		strbuf_addf(&st->detail, "cannot read live state: %s", e->buf);
+		st->state = STEP_FAILED;
+		return -1;
+	}
+	if ((u->rotation_tag == NULL) != (expect_tag == NULL) ||
+	    (expect_tag && strcmp(u->rotation_tag, expect_tag))) {
+		strbuf_addf(&st->detail, "tag %s changed since the plan (now '%s')", ROTATION_TAG,
+			    u->rotation_tag ? u->rotation_tag : "absent");
+		st->state = STEP_REFUSED;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * A DeleteKey, Deactivate or Reactivate step: 0 done, 1 skipped (already
+ * done), -1 with st refused or failed.
+ */
+static int apply_key_step(const struct exec_ctx *x, struct live_user *u, struct rotate_user *ru,
+			  struct rotate_step *st, struct strbuf *e)
+{
+	struct aws_client *c = x->c;
+	struct rot_action *a = &st->a;
+	int rc;
+
+	rc = check_key(x, ru, u, a, &st->detail);
+	if (rc < 0) {
+		st->state = STEP_REFUSED;
+		return -1;
+	}
+	if (rc > 0) {
+		st->state = STEP_SKIPPED;
+		return 1;
+	}
+	if (a->sink_guard &&
+	    sink_not_holding(x, u->name, ru->sink, a->key_id, &st->detail) < 0) {
+		st->state = STEP_REFUSED;
+		return -1;
+	}
+	if (a->kind == ROT_DELETE_KEY)
+		rc = iam_delete_access_key(c, u->name, a->key_id, e);
+	else
+		rc = iam_update_access_key(c, u->name, a->key_id,
+					   a->kind == ROT_REACTIVATE ? "Active" : "Inactive", e);
+	if (rc < 0) {
+		strbuf_addbuf(&st->detail, e);
+		st->state = STEP_FAILED;
+		return -1;
+	}
+	strbuf_addstr(&st->detail, a->kind == ROT_DELETE_KEY ? "deleted" :
+			 a->kind == ROT_DEACTIVATE ? "deactivated" : "reactivated");
+	return 0;
+}
+
+/*
+ * A Tag step (an intent mark gets this run's id and time, and is read back):
+ * 0 tagged (as records it), -1 with st refused or failed.
+ */
+static int apply_tag_step(const struct exec_ctx *x, struct live_user *u, struct rotate_step *st,
+			  struct apply_state *as, struct strbuf *e)
+{
+	struct aws_client *c = x->c;
+	struct rot_action *a = &st->a;
+	struct strbuf perr = STRBUF_INIT;
+	struct rotation_tag t;
+	char *mine = NULL;
+
+	if (rotation_tag_parse(a->tag_value.buf, &t, &perr) < 0) {
+		strbuf_addf(&st->detail, "bad tag value: %s", perr.buf);
+		st->state = STEP_REFUSED;
+		strbuf_release(&perr);
+		return -1;
+	}
+	if (t.stage == STAGE_INTENT) {
+		/* this run's mark: its run id, the time it is written */
+		memcpy(t.run, x->run_id, sizeof(t.run));
+		t.t = aws_client_now(c);
+		strbuf_reset(&a->tag_value);
+		rotation_tag_format(&a->tag_value, &t);
+		as->intent_ms = aws_monotonic_ms();
+	}
+	if (set_tag(c, u->name, a->tag_value.buf, e) < 0) {
+		strbuf_addbuf(&st->detail, e);
+		st->state = STEP_FAILED;
+		strbuf_release(&perr);
+		return -1;
+	}
+	free(as->expect_tag);
+	as->expect_tag = xstrdup(a->tag_value.buf);
+	as->intent = t;
+	strbuf_release(&perr);
+	if (t.stage == STAGE_INTENT) {
+		/* two runs may tag at once: the last writer goes on, alone */
+		strbuf_reset(e);
+		if (live_tag(c, u->name, &mine, e) < 0) {
+			strbuf_addf(&st->detail, "tagged, but cannot read it back: %s", e->buf);
+			st->state = STEP_FAILED;
+			return -1;
+		}
+		if (!mine || strcmp(mine, as->expect_tag)) {
+			strbuf_addf(&st->detail, "another run took over the rotation (tag now '%s')",
+				    mine ? mine : "absent");
+			st->state = STEP_REFUSED;
+			free(mine);
+			return -1;
+		}
+		free(mine);
+	}
+	strbuf_addstr(&st->detail, "tagged");
+	return 0;
+}
+
+/* An Untag step: 0 untagged, -1 with st failed. */
+static int apply_untag_step(const struct exec_ctx *x, struct live_user *u, struct rotate_step *st,
+			    struct apply_state *as, struct strbuf *e)
+{
+	if (drop_tag(x->c, u->name, e) < 0) {
+		strbuf_addbuf(&st->detail, e);
+		st->state = STEP_FAILED;
+		return -1;
+	}
+	free(as->expect_tag);
+	as->expect_tag = NULL;
+	strbuf_addstr(&st->detail, "untagged");
+	return 0;
+}
+
+/*
+ * A Create step, after this run's intent mark (do_create): 0 created and
+ * delivered, -1 with st refused or failed.
+ */
+static int apply_create_step(const struct exec_ctx *x, struct live_user *u, struct rotate_user *ru,
+			     struct rotate_step *st, struct apply_state *as)
+{
+	size_t n = 0, j;
+
+	if (as->intent.stage != STAGE_INTENT) {
+		strbuf_addstr(&st->detail, "no intent mark recorded before creating");
+		st->state = STEP_REFUSED;
+		return -1;
+	}
+	for (j = 0; j < u->nkeys; j++)
+		n++;
+	if (n >= 2) {
+		strbuf_addstr(&st->detail, "the user has two keys already: ");
+		keys_summary(&st->detail, u);
+		st->state = STEP_REFUSED;
+		return -1;
+	}
+	if (!ru->sink) {
+		strbuf_addstr(&st->detail, "no sink: give --to or 'to' in --config");
+		st->state = STEP_REFUSED;
+		clean_up_after_intent(x->c, u->name, NULL, as->expect_tag, 0, &st->detail);
+		return -1;
+	}
+	if (do_create(x, u, &as->intent, as->expect_tag, as->intent_ms, ru->sink, st) < 0) {
+		st->state = STEP_FAILED;
+		return -1;
+	}
+	free(as->expect_tag);
+	as->expect_tag = NULL; /* do_create wrote "delivered"; nothing may follow */
+	return 0;
+}
+
+/* Carries out step st (live state checked): 0 done, 1 skipped, -1 refused or failed. */
+static int apply_step(const struct exec_ctx *x, struct live_user *u, struct rotate_user *ru,
+		      struct rotate_step *st, struct apply_state *as, struct strbuf *e)
+{
+	switch (st->a.kind) {
+	case ROT_DELETE_KEY:
+	case ROT_DEACTIVATE:
+	case ROT_REACTIVATE:
+		return apply_key_step(x, u, ru, st, e);
+	case ROT_TAG:
+		return apply_tag_step(x, u, st, as, e);
+	case ROT_UNTAG:
+		return apply_untag_step(x, u, st, as, e);
+	case ROT_CREATE:
+		return apply_create_step(x, u, ru, st, as);
+	}
+	return 0;
+}
+
 /* Carries out the steps of one user in order; stops at the first failure. */
 static void apply_user(const struct exec_ctx *x, struct live_user *u, struct rotate_user *ru)
 {
-	struct aws_client *c = x->c;
 	struct strbuf e = STRBUF_INIT;
-	/* what we expect the tag to be before the next tag change */
-	char *expect_tag = xstrdup_or_null(u->rotation_tag);
-	struct rotation_tag intent;
-	double intent_ms = 0;
+	struct apply_state as;
 	size_t i;
 
-	memset(&intent, 0, sizeof(intent));
+	memset(&as, 0, sizeof(as));
+	as.expect_tag = xstrdup_or_null(u->rotation_tag);
 	for (i = 0; i < ru->nsteps; i++) {
 		struct rotate_step *st = &ru->steps[i];
-		struct rot_action *a = &st->a;
 		int rc;
 
 		if (stop_requested(x->o)) {
-			/* between steps: every step so far is complete, the next is not begun.
-			 * This run's intent mark without its key means nothing: drop it (if it
-			 * is still ours), or later runs would wait out its lease. */
-			if (intent_ms > 0 && a->kind == ROT_CREATE)
-				clean_up_after_intent(c, u->name, NULL, expect_tag, 0, &st->detail);
-			for (; i < ru->nsteps; i++) {
-				ru->steps[i].state = STEP_SKIPPED;
-				strbuf_addstr(&ru->steps[i].detail, "not started: the run was stopped");
-			}
-			ru->stopped = 1;
+			stop_steps(x, u, ru, i, &as);
 			break;
 		}
 		strbuf_reset(&e);
-		/* verify live state before every change */
-		live_release(u);
-		if (read_keys(c, u, a->kind == ROT_DELETE_KEY || a->kind == ROT_DEACTIVATE, &e) < 0 ||
-		    read_tags(c, u, &e) < 0) {
-			strbuf_addf(&st->detail, "cannot read live state: %s", e.buf);
-			st->state = STEP_FAILED;
+		if (recheck_live(x->c, u, st, as.expect_tag, &e) < 0)
 			break;
-		}
-		if ((u->rotation_tag == NULL) != (expect_tag == NULL) ||
-		    (expect_tag && strcmp(u->rotation_tag, expect_tag))) {
-			strbuf_addf(&st->detail, "tag %s changed since the plan (now '%s')", ROTATION_TAG,
-				    u->rotation_tag ? u->rotation_tag : "absent");
-			st->state = STEP_REFUSED;
+		rc = apply_step(x, u, ru, st, &as, &e);
+		if (rc < 0)
 			break;
-		}
-		switch (a->kind) {
-		case ROT_DELETE_KEY:
-		case ROT_DEACTIVATE:
-		case ROT_REACTIVATE:
-			rc = check_key(x, ru, u, a, &st->detail);
-			if (rc < 0) {
-				st->state = STEP_REFUSED;
-				goto out;
-			}
-			if (rc > 0) {
-				st->state = STEP_SKIPPED;
-				continue;
-			}
-			if (a->sink_guard &&
-			    sink_not_holding(x, u->name, ru->sink, a->key_id, &st->detail) < 0) {
-				st->state = STEP_REFUSED;
-				goto out;
-			}
-			if (a->kind == ROT_DELETE_KEY)
-				rc = iam_delete_access_key(c, u->name, a->key_id, &e);
-			else
-				rc = iam_update_access_key(c, u->name, a->key_id,
-							   a->kind == ROT_REACTIVATE ? "Active" : "Inactive",
-							   &e);
-			if (rc < 0) {
-				strbuf_addbuf(&st->detail, &e);
-				st->state = STEP_FAILED;
-				goto out;
-			}
-			strbuf_addstr(&st->detail, a->kind == ROT_DELETE_KEY ? "deleted" :
-					 a->kind == ROT_DEACTIVATE ? "deactivated" : "reactivated");
-			break;
-		case ROT_TAG: {
-			struct strbuf perr = STRBUF_INIT;
-			struct rotation_tag t;
-			char *mine = NULL;
-			if (rotation_tag_parse(a->tag_value.buf, &t, &perr) < 0) {
-				strbuf_addf(&st->detail, "bad tag value: %s", perr.buf);
-				st->state = STEP_REFUSED;
-				strbuf_release(&perr);
-				goto out;
-			}
-			if (t.stage == STAGE_INTENT) {
-				/* this run's mark: its run id, the time it is written */
-				memcpy(t.run, x->run_id, sizeof(t.run));
-				t.t = aws_client_now(c);
-				strbuf_reset(&a->tag_value);
-				rotation_tag_format(&a->tag_value, &t);
-				intent_ms = aws_monotonic_ms();
-			}
-			if (set_tag(c, u->name, a->tag_value.buf, &e) < 0) {
-				strbuf_addbuf(&st->detail, &e);
-				st->state = STEP_FAILED;
-				strbuf_release(&perr);
-				goto out;
-			}
-			free(expect_tag);
-			expect_tag = xstrdup(a->tag_value.buf);
-			intent = t;
-			strbuf_release(&perr);
-			if (t.stage == STAGE_INTENT) {
-				/* two runs may tag at once: the last writer goes on, alone */
-				strbuf_reset(&e);
-				if (live_tag(c, u->name, &mine, &e) < 0) {
-					strbuf_addf(&st->detail, "tagged, but cannot read it back: %s",
-						    e.buf);
-					st->state = STEP_FAILED;
-					goto out;
-				}
-				if (!mine || strcmp(mine, expect_tag)) {
-					strbuf_addf(&st->detail, "another run took over the rotation "
-								 "(tag now '%s')",
-						    mine ? mine : "absent");
-					st->state = STEP_REFUSED;
-					free(mine);
-					goto out;
-				}
-				free(mine);
-			}
-			strbuf_addstr(&st->detail, "tagged");
-			break;
-		}
-		case ROT_UNTAG:
-			if (drop_tag(c, u->name, &e) < 0) {
-				strbuf_addbuf(&st->detail, &e);
-				st->state = STEP_FAILED;
-				goto out;
-			}
-			free(expect_tag);
-			expect_tag = NULL;
-			strbuf_addstr(&st->detail, "untagged");
-			break;
-		case ROT_CREATE: {
-			size_t n = 0, j;
-			if (intent.stage != STAGE_INTENT) {
-				strbuf_addstr(&st->detail, "no intent mark recorded before creating");
-				st->state = STEP_REFUSED;
-				goto out;
-			}
-			for (j = 0; j < u->nkeys; j++)
-				n++;
-			if (n >= 2) {
-				strbuf_addstr(&st->detail, "the user has two keys already: ");
-				keys_summary(&st->detail, u);
-				st->state = STEP_REFUSED;
-				goto out;
-			}
-			if (!ru->sink) {
-				strbuf_addstr(&st->detail, "no sink: give --to or 'to' in --config");
-				st->state = STEP_REFUSED;
-				clean_up_after_intent(c, u->name, NULL, expect_tag, 0,
-						      &st->detail);
-				goto out;
-			}
-			if (do_create(x, u, &intent, expect_tag, intent_ms, ru->sink, st) < 0) {
-				st->state = STEP_FAILED;
-				goto out;
-			}
-			free(expect_tag);
-			expect_tag = NULL; /* do_create wrote "delivered"; nothing may follow */
-			break;
-		}
-		}
+		if (rc > 0)
+			continue;
 		st->state = STEP_DONE;
 	}
-out:
 	for (i = 0; i < ru->nsteps; i++)
 		if (ru->steps[i].state == STEP_FAILED || ru->steps[i].state == STEP_REFUSED)
 			ru->failed = 1;
-	free(expect_tag);
+	free(as.expect_tag);
 	strbuf_release(&e);
 }
 
@@ -1245,6 +1323,183 @@ static int sink_spec_is_local(const char *spec)
 	return !strncmp(spec, "file:", 5) || !strncmp(spec, "profile:", 8);
 }
 
+/*
+ * Whether the user is exempt: the audit's exemptions (its groups read when
+ * they need them), plus exempt = true in the config. 1 (why says which), 0,
+ * or -1 with err when its groups cannot be read.
+ */
+static int user_exempt(const struct exec_ctx *x, const struct live_user *u,
+		       const char *const *tk, const char *const *tv,
+		       const struct rotconf_settings *s, struct strbuf *why, struct strbuf *err)
+{
+	struct user_facts uf = { u->name, u->path, tk, tv, u->tags.ntags, NULL, 0 };
+	struct iam_group_page groups = { 0 };
+	int exempt;
+
+	if (policy_needs_groups(&x->o->exempt)) {
+		strbuf_reset(err);
+		if (iam_list_groups_for_user(x->c, u->name, &groups, err) < 0)
+			return -1;
+		uf.groups = (const char *const *)groups.group_names;
+		uf.ngroups = groups.ngroups;
+	}
+	exempt = policy_user_exempt(&x->o->exempt, &uf, why);
+	iam_group_page_release(&groups);
+	if (!exempt && s->exempt == 1) {
+		exempt = 1;
+		strbuf_addstr(why, "exempt = true in the config");
+	}
+	return exempt;
+}
+
+/*
+ * Plans the user (the plan taken into ru, its blocked line naming the
+ * callers): returns the planner's view of its keys, for the caller to free.
+ */
+static struct rot_key *plan_user(const struct exec_ctx *x, struct live_user *u,
+				 struct rotate_user *ru, const char *account,
+				 const struct rot_policy *pol, struct rot_plan *plan)
+{
+	struct rot_user pu;
+	struct rotation_tag it;
+	struct strbuf pe = STRBUF_INIT, sink_why = STRBUF_INIT;
+	char *held = NULL;
+	struct rot_key *rk;
+
+	rk = planner_view(u, &pu);
+	/* recovering an intent mark: which key does the sink hold? */
+	if (u->rotation_tag && !rotation_tag_parse(u->rotation_tag, &it, &pe) &&
+	    it.stage == STAGE_INTENT && u->nkeys > 1)
+		pu.sink_known = ask_sink(x, ru->sink, u->name, account, &held, &sink_why);
+	pu.sink_key = held;
+	pu.sink_why = sink_why.buf;
+	rotation_plan_user(&pu, pol, x->o->now, plan);
+	free(held);
+	strbuf_release(&pe);
+	strbuf_release(&sink_why);
+	take_plan(ru, plan);
+	blocked_callers(x, ru, plan);
+	return rk;
+}
+
+/* Marks every step of ru skipped. */
+static void skip_steps(struct rotate_user *ru)
+{
+	size_t i;
+
+	for (i = 0; i < ru->nsteps; i++)
+		ru->steps[i].state = STEP_SKIPPED;
+}
+
+/*
+ * A due user whose create mark is on (why is scratch): 1 when it is blocked
+ * for it, 0 to go on.
+ */
+static int create_mark_blocks(const struct live_user *u, struct rotate_user *ru,
+			      struct strbuf *why)
+{
+	size_t i;
+
+	/* a create (create, rotate --self, revoke --replace) of this user is under way or died */
+	for (i = 0; i < u->tags.ntags; i++)
+		if (!strcmp(u->tags.tags[i].key, CREATE_MARK_TAG) && ru->outcome == ROT_ACT) {
+			strbuf_reset(why);
+			strbuf_addf(why, "a create of a key for %s is under way or died (tag %s='%s'): "
+					 "run that create again to finish it, then rotate",
+				    u->name, CREATE_MARK_TAG, u->tags.tags[i].value);
+			block_user(ru, why->buf);
+			return 1;
+		}
+	return 0;
+}
+
+/*
+ * A user with steps whose quarantine (AWS's policy) is attached, or cannot be
+ * read: 1 when it is blocked for it, 0 to go on (why and e are scratch).
+ */
+static int quarantine_blocks(const struct exec_ctx *x, const struct live_user *u,
+			     struct rotate_user *ru, struct strbuf *why, struct strbuf *e)
+{
+	const char *key = NULL; /* the key rotated: the old one of the create step */
+	size_t i;
+	int q;
+
+	/* a user AWS quarantined is not acted on: revoke is the response (one call,
+	 * only for users with something to do) */
+	if (!ru->nsteps)
+		return 0;
+	for (i = 0; i < ru->nsteps; i++) {
+		const struct rot_action *a = &ru->steps[i].a;
+		if (a->kind == ROT_CREATE) {
+			key = a->key_id;
+			break;
+		}
+		if (!key && a->key_id[0])
+			key = a->key_id;
+	}
+	strbuf_reset(e);
+	strbuf_reset(why);
+	q = read_quarantine(x->c, u->name, why, e);
+	if (!q)
+		return 0;
+	ru->outcome = ROT_BLOCKED;
+	ru->failed = q < 0;
+	strbuf_reset(&ru->reason);
+	if (q < 0)
+		strbuf_addf(&ru->reason, "cannot read live state: %s", e->buf);
+	else
+		strbuf_addf(&ru->reason, "AWS has attached %s: revoke the key with "
+					 "iamkeys revoke --user %s --key %s --apply",
+			    why->buf, u->name, key ? key : "KEY");
+	skip_steps(ru);
+	return 1;
+}
+
+/*
+ * Steps this run may not carry out: on the key it runs with, a new key for
+ * a local sink without {account} (several accounts), or for no sink. 1 when
+ * the user is blocked for them, 0 to go on.
+ */
+static int steps_block(const struct exec_ctx *x, const struct rotconf_settings *s,
+		       struct rotate_user *ru)
+{
+	const struct rotate_options *o = x->o;
+	size_t i;
+
+	/* the key this command runs with is never deactivated or deleted here */
+	for (i = 0; x->caller_key && i < ru->nsteps; i++)
+		if ((ru->steps[i].a.kind == ROT_CREATE || ru->steps[i].a.kind == ROT_DEACTIVATE ||
+		     ru->steps[i].a.kind == ROT_DELETE_KEY) &&
+		    !strcmp(ru->steps[i].a.key_id, x->caller_key)) {
+			ru->outcome = ROT_BLOCKED;
+			strbuf_reset(&ru->reason);
+			strbuf_addf(&ru->reason, "key %s is the key this command runs with: use "
+						 "'iamkeys rotate --self'", x->caller_key);
+			skip_steps(ru);
+			return 1;
+		}
+	for (i = 0; i < ru->nsteps; i++)
+		if (ru->steps[i].a.kind == ROT_CREATE && ru->sink && o->local_sinks_need_account &&
+		    s->to && sink_spec_is_local(s->to) && !strstr(s->to, "{account}")) {
+			ru->outcome = ROT_BLOCKED;
+			strbuf_reset(&ru->reason);
+			strbuf_addf(&ru->reason, "due, but sink '%s' has no {account}: with several "
+						 "accounts, users of the same name would share it", s->to);
+			skip_steps(ru);
+			return 1;
+		}
+	for (i = 0; i < ru->nsteps; i++)
+		if (ru->steps[i].a.kind == ROT_CREATE && !ru->sink) {
+			ru->outcome = ROT_BLOCKED;
+			strbuf_reset(&ru->reason);
+			strbuf_addstr(&ru->reason, "due, but no sink for the new secret: give --to or "
+						   "'to' in --config");
+			skip_steps(ru);
+			return 1;
+		}
+	return 0;
+}
+
 /* Plans (and applies) one user. 0, or -1 only for errors that stop the run. */
 static int rotate_one(const struct exec_ctx *x, const char *name, const char *path, json_t *planned,
 		      struct rotate_report *r)
@@ -1259,7 +1514,6 @@ static int rotate_one(const struct exec_ctx *x, const char *name, const char *pa
 	const char **tk = NULL, **tv = NULL;
 	struct rot_key *rk = NULL;
 	struct rot_plan plan;
-	size_t i;
 	int exempt;
 
 	memset(&u, 0, sizeof(u));
@@ -1292,26 +1546,12 @@ static int rotate_one(const struct exec_ctx *x, const char *name, const char *pa
 	}
 
 	/* exemptions: the audit's, plus exempt = true in the config */
-	{
-		struct user_facts uf = { name, path, tk, tv, u.tags.ntags, NULL, 0 };
-		struct iam_group_page groups = { 0 };
-		if (policy_needs_groups(&o->exempt)) {
-			strbuf_reset(&e);
-			if (iam_list_groups_for_user(c, name, &groups, &e) < 0) {
-				ru->outcome = ROT_BLOCKED;
-				ru->failed = 1;
-				strbuf_addf(&ru->reason, "cannot read groups: %s", e.buf);
-				goto out;
-			}
-			uf.groups = (const char *const *)groups.group_names;
-			uf.ngroups = groups.ngroups;
-		}
-		exempt = policy_user_exempt(&o->exempt, &uf, &why);
-		iam_group_page_release(&groups);
-		if (!exempt && s.exempt == 1) {
-			exempt = 1;
-			strbuf_addstr(&why, "exempt = true in the config");
-		}
+	exempt = user_exempt(x, &u, tk, tv, &s, &why, &e);
+	if (exempt < 0) {
+		ru->outcome = ROT_BLOCKED;
+		ru->failed = 1;
+		strbuf_addf(&ru->reason, "cannot read groups: %s", e.buf);
+		goto out;
 	}
 	if (exempt && !u.rotation_tag) {
 		ru->exempt = 1;
@@ -1320,101 +1560,10 @@ static int rotate_one(const struct exec_ctx *x, const char *name, const char *pa
 		goto checked;
 	}
 
-	{
-		struct rot_user pu;
-		struct rotation_tag it;
-		struct strbuf pe = STRBUF_INIT, sink_why = STRBUF_INIT;
-		char *held = NULL;
-		rk = planner_view(&u, &pu);
-		/* recovering an intent mark: which key does the sink hold? */
-		if (u.rotation_tag && !rotation_tag_parse(u.rotation_tag, &it, &pe) &&
-		    it.stage == STAGE_INTENT && u.nkeys > 1)
-			pu.sink_known = ask_sink(x, ru->sink, name, r->account, &held, &sink_why);
-		pu.sink_key = held;
-		pu.sink_why = sink_why.buf;
-		rotation_plan_user(&pu, &pol, o->now, &plan);
-		free(held);
-		strbuf_release(&pe);
-		strbuf_release(&sink_why);
-		take_plan(ru, &plan);
-		blocked_callers(x, ru, &plan);
-	}
-	/* a create (create, rotate --self, revoke --replace) of this user is under way or died */
-	for (i = 0; i < u.tags.ntags; i++)
-		if (!strcmp(u.tags.tags[i].key, CREATE_MARK_TAG) && ru->outcome == ROT_ACT) {
-			strbuf_reset(&why);
-			strbuf_addf(&why, "a create of a key for %s is under way or died (tag %s='%s'): "
-					  "run that create again to finish it, then rotate",
-				    name, CREATE_MARK_TAG, u.tags.tags[i].value);
-			block_user(ru, why.buf);
-			goto checked;
-		}
-	/* a user AWS quarantined is not acted on: revoke is the response (one call,
-	 * only for users with something to do) */
-	if (ru->nsteps) {
-		const char *key = NULL; /* the key rotated: the old one of the create step */
-		int q;
-		for (i = 0; i < ru->nsteps; i++) {
-			const struct rot_action *a = &ru->steps[i].a;
-			if (a->kind == ROT_CREATE) {
-				key = a->key_id;
-				break;
-			}
-			if (!key && a->key_id[0])
-				key = a->key_id;
-		}
-		strbuf_reset(&e);
-		strbuf_reset(&why);
-		q = read_quarantine(c, name, &why, &e);
-		if (q) {
-			ru->outcome = ROT_BLOCKED;
-			ru->failed = q < 0;
-			strbuf_reset(&ru->reason);
-			if (q < 0)
-				strbuf_addf(&ru->reason, "cannot read live state: %s", e.buf);
-			else
-				strbuf_addf(&ru->reason, "AWS has attached %s: revoke the key with "
-							 "iamkeys revoke --user %s --key %s --apply",
-					    why.buf, name, key ? key : "KEY");
-			for (i = 0; i < ru->nsteps; i++)
-				ru->steps[i].state = STEP_SKIPPED;
-			goto checked;
-		}
-	}
-	/* the key this command runs with is never deactivated or deleted here */
-	for (i = 0; x->caller_key && i < ru->nsteps; i++)
-		if ((ru->steps[i].a.kind == ROT_CREATE || ru->steps[i].a.kind == ROT_DEACTIVATE ||
-		     ru->steps[i].a.kind == ROT_DELETE_KEY) &&
-		    !strcmp(ru->steps[i].a.key_id, x->caller_key)) {
-			ru->outcome = ROT_BLOCKED;
-			strbuf_reset(&ru->reason);
-			strbuf_addf(&ru->reason, "key %s is the key this command runs with: use "
-						 "'iamkeys rotate --self'", x->caller_key);
-			for (i = 0; i < ru->nsteps; i++)
-				ru->steps[i].state = STEP_SKIPPED;
-			goto checked;
-		}
-	for (i = 0; i < ru->nsteps; i++)
-		if (ru->steps[i].a.kind == ROT_CREATE && ru->sink && o->local_sinks_need_account &&
-		    s.to && sink_spec_is_local(s.to) && !strstr(s.to, "{account}")) {
-			ru->outcome = ROT_BLOCKED;
-			strbuf_reset(&ru->reason);
-			strbuf_addf(&ru->reason, "due, but sink '%s' has no {account}: with several "
-						 "accounts, users of the same name would share it", s.to);
-			for (i = 0; i < ru->nsteps; i++)
-				ru->steps[i].state = STEP_SKIPPED;
-			goto checked;
-		}
-	for (i = 0; i < ru->nsteps; i++)
-		if (ru->steps[i].a.kind == ROT_CREATE && !ru->sink) {
-			ru->outcome = ROT_BLOCKED;
-			strbuf_reset(&ru->reason);
-			strbuf_addstr(&ru->reason, "due, but no sink for the new secret: give --to or "
-						   "'to' in --config");
-			for (i = 0; i < ru->nsteps; i++)
-				ru->steps[i].state = STEP_SKIPPED;
-			goto checked;
-		}
+	rk = plan_user(x, &u, ru, r->account, &pol, &plan);
+	if (create_mark_blocks(&u, ru, &why) || quarantine_blocks(x, &u, ru, &why, &e))
+		goto checked;
+	steps_block(x, &s, ru);
 checked:
 	/* --plan FILE: the saved steps only where they equal the fresh ones */
 	strbuf_reset(&why);
