@@ -503,394 +503,472 @@ static int conf_section_with_to(const struct rotconf *c, struct strbuf *out)
 	return 0;
 }
 
-int cmd_rotate(struct cli *cli, int argc, const char **argv)
-{
+/* What rotate's options set, and what its run holds until cmd_rotate returns. */
+struct rotate_cmd {
+	struct cli *cli;
+	const struct option *opts;
 	struct rotate_options o;
-	struct opt_list users = { 0 }, rest = { 0 };
-	struct exemption_opts ex = EXEMPTION_OPTS_INIT;
-	const char *config = NULL, *plan_out = NULL, *plan_in = NULL;
-	char *default_config = NULL;
-	long long verify_timeout = 120;
-	int apply = 0, self = 0, all = 0, overwrite = 0, jobs = 8, resume = 0, abort_ = 0, force = 0;
-	int follow_symlinks = 0, trace_gate = 0;
-	const char *trace_regions_arg = NULL;
-	char *trace_regions_copy = NULL, **all_trace_regions = NULL;
-	const char **trace_regions = NULL;
-	size_t ntrace = 0;
-	struct notify_opts notify = { 0 };
-	long long warn = 14 * 86400;
+	struct opt_list users, rest;
+	struct exemption_opts ex;
+	const char *config, *plan_out, *plan_in;
+	char *default_config;
+	long long verify_timeout;
+	int apply, self, all, overwrite, jobs, resume, abort_, force;
+	int follow_symlinks, trace_gate;
+	const char *trace_regions_arg;
+	char *trace_regions_copy, **all_trace_regions;
+	const char **trace_regions;
+	size_t ntrace;
+	struct notify_opts notify;
+	long long warn;
 	struct org_opts org;
-	struct option opts[] = {
-		{ "apply", 0, OPT_BOOL, &apply, NULL, "carry out the plan (default: print it only)", 0 },
-		{ "to", 0, OPT_STRING, &o.cli.to, "SINK", "where new secrets go: file:PATH, profile:NAME[@FILE], secretsmanager:NAME, ssm:NAME, exec:CMD ({user}, {account}), or - (standard output, with --user)", 0 },
-		{ "config", 0, OPT_STRING, &config, "FILE", "defaults and per-user / per-tag overrides (INI)", 0 },
-		{ "user", 0, OPT_STRLIST, &users, "NAME", "only this user (repeatable)", 0 },
-		{ "rotate-after", 0, OPT_DURATION, &o.cli.rotate_after, "DURATION", "rotate active keys older than this (default 90d)", 0 },
-		{ "deactivate-after", 0, OPT_DURATION, &o.cli.deactivate_after, "DURATION", "deactivate the old key once the new one is this old (default 7d)", 0 },
-		{ "delete-after", 0, OPT_DURATION, &o.cli.delete_after, "DURATION", "delete the old key after this long inactive (default 7d)", 0 },
-		{ "max-grace", 0, OPT_DURATION, &o.cli.max_grace, "DURATION", "deactivate the old key this long after delivery even if still used", 0 },
-		{ "in-use-window", 0, OPT_DURATION, &o.policy.in_use_window, "DURATION", "a key used this recently is in use (default 24h)", 0 },
-		{ "trace-gate", 0, OPT_BOOL, &trace_gate, NULL, "before deactivating an old key, also ask CloudTrail for its use since delivery (needs cloudtrail:LookupEvents; about one call per user and region)", 0 },
-		{ "trace-regions", 0, OPT_STRING, &trace_regions_arg, "all|LIST", "with --trace-gate: the regions to ask, all (every enabled region, from ec2:DescribeRegions) or a comma-separated list (default: the command's region)", 0 },
-		{ "verify-timeout", 0, OPT_DURATION, &verify_timeout, "DURATION", "how long to wait for a new key to work (default 120s, at most 540s)", 0 },
-		{ "plan-out", 0, OPT_STRING, &plan_out, "FILE", "write the plan as JSON", 0 },
-		{ "plan", 0, OPT_STRING, &plan_in, "FILE", "with --apply: carry out exactly this saved plan", 0 },
-		{ "self", 0, OPT_BOOL, &self, NULL, "rotate the caller's own key in its credentials profile", 0 },
-		{ "resume", 0, OPT_BOOL, &resume, NULL, "with --user: continue a rotation paused by rollback", 0 },
-		{ "abort", 0, OPT_BOOL, &abort_, NULL, "with --user: give up the rotation, delete its new key, keep the old one", 0 },
-		{ "force", 0, OPT_BOOL, &force, NULL, "with --abort: even if the new key was used or the sink holds it", 0 },
-		OPT_NOTIFY(notify, "with --apply: tell the key's owner about each stage: sns:TOPIC_ARN, webhook:https://..., exec:CMD (repeatable)"),
-		{ "warn", 0, OPT_DURATION, &warn, "DURATION", "--notify: due-soon when a key is this close to --rotate-after (default 14d)", 0 },
-		OPT_EXEMPTIONS(ex),
-		{ "all", 'a', OPT_BOOL, &all, NULL, "table: also list users with nothing to do (json lists every user)", 0 },
-		{ "overwrite", 0, OPT_BOOL, &overwrite, NULL, "--plan-out may replace an existing file", 0 },
-		{ "follow-symlinks", 0, OPT_BOOL, &follow_symlinks, NULL, "profile: edit the file a symbolic link points to outside its directory", 0 },
-		OPT_ORG(org),
-		{ "parallel-accounts", 0, OPT_INT, &jobs, "N", "accounts at once with --org/--accounts (default 8)", 0 },
-		OPT_LOCK(cli->lock),
-		OPT_COMMON_NO_CSV(cli->g),
-		OPT_TERMINATOR,
-	};
-	struct rotconf conf = { 0 };
+	struct rotconf conf;
 	struct rotate_report r;
-	struct strbuf err = STRBUF_INIT, text = STRBUF_INIT, note = STRBUF_INIT;
-	json_t *plan_doc = NULL;
-	struct aws_client *c;
-	struct account_lock *lk = NULL;
-	struct stream_ctx stream;
-	int rc;
-	size_t i;
+	struct strbuf err, text, note;
+	json_t *plan_doc;
+	struct account_lock *lk;
+};
 
-	memset(&o, 0, sizeof(o));
-	memset(&r, 0, sizeof(r));
-	memset(&org, 0, sizeof(org));
-	rot_policy_defaults(&o.policy);
-	rotconf_settings_unset(&o.cli);
-	audit_policy_defaults(&o.exempt);
-	rc = cli_parse(cli, opts, argc, argv, &rest, 0);
-	if (rc != CMD_CONTINUE)
-		goto done;
-	rc = CMD_USAGE;
+/* The modes (--plan, --plan-out, --abort, --resume, --self) and where secrets go; 0 or -1 (said). */
+static int check_modes(struct rotate_cmd *x)
+{
+	struct cli *cli = x->cli;
+	struct rotate_options *o = &x->o;
+
 	if (cli->fmt == OUTPUT_CSV) {
 		usage_error(cli, "rotate prints a table or json, not csv");
-		goto done;
+		return -1;
 	}
-	if (plan_in && !apply) {
+	if (x->plan_in && !x->apply) {
 		usage_error(cli, "--plan FILE is for --apply (without it, run rotate to see a plan)");
-		goto done;
+		return -1;
 	}
-	if (plan_in && plan_out) {
+	if (x->plan_in && x->plan_out) {
 		usage_error(cli, "--plan and --plan-out do not go together");
-		goto done;
+		return -1;
 	}
-	if (plan_in && users.n) {
+	if (x->plan_in && x->users.n) {
 		usage_error(cli, "--plan takes no --user: a plan names its users (drop rows to leave "
 				 "users out)");
-		goto done;
+		return -1;
 	}
-	if (abort_ && resume) {
+	if (x->abort_ && x->resume) {
 		usage_error(cli, "--abort and --resume do not go together");
-		goto done;
+		return -1;
 	}
-	if (force && !abort_) {
+	if (x->force && !x->abort_) {
 		usage_error(cli, "--force is for --abort");
-		goto done;
+		return -1;
 	}
-	if ((abort_ || resume) && (users.n != 1 || plan_in || plan_out || self)) {
+	if ((x->abort_ || x->resume) && (x->users.n != 1 || x->plan_in || x->plan_out || x->self)) {
 		usage_error(cli, "--%s needs one --user NAME, and no --self or plan files",
-			    abort_ ? "abort" : "resume");
-		goto done;
+			    x->abort_ ? "abort" : "resume");
+		return -1;
 	}
-	if (self && (users.n || plan_in || plan_out || o.cli.to || config)) {
+	if (x->self && (x->users.n || x->plan_in || x->plan_out || o->cli.to || x->config)) {
 		usage_error(cli, "--self takes no --user, --to, --config or plan files");
-		goto done;
+		return -1;
 	}
-	if (!config && !o.cli.to && !self) {
+	if (!x->config && !o->cli.to && !x->self) {
 		/* unattended runs: the per-user, then the system configuration file */
-		default_config = cli_default_config("rotate.conf");
-		config = default_config;
+		x->default_config = cli_default_config("rotate.conf");
+		x->config = x->default_config;
 	}
-	if (!self && !plan_in && !abort_ && !resume && !o.cli.to && !config) {
+	if (!x->self && !x->plan_in && !x->abort_ && !x->resume && !o->cli.to && !x->config) {
 		usage_error(cli, "say where new secrets go: --to SINK, or --config FILE with a 'to' "
 				 "setting (or ~/.config/iamkeys/rotate.conf, /etc/iamkeys/rotate.conf)");
-		goto done;
+		return -1;
 	}
-	if (o.cli.to && !strcmp(o.cli.to, "-") && !users.n) {
+	if (o->cli.to && !strcmp(o->cli.to, "-") && !x->users.n) {
 		usage_error(cli, "--to - prints secrets on standard output: name the users with "
 				 "--user (every due user's secret would be printed)");
-		goto done;
+		return -1;
 	}
-	if (overwrite && !plan_out) {
+	if (x->overwrite && !x->plan_out) {
 		usage_error(cli, "--overwrite is for --plan-out (sinks always replace the user's "
 				 "secret)");
-		goto done;
+		return -1;
 	}
-	if (plan_out && !overwrite && access(plan_out, F_OK) == 0) {
-		usage_error(cli, "--plan-out '%s' exists: add --overwrite to replace it", plan_out);
-		goto done;
+	if (x->plan_out && !x->overwrite && access(x->plan_out, F_OK) == 0) {
+		usage_error(cli, "--plan-out '%s' exists: add --overwrite to replace it", x->plan_out);
+		return -1;
 	}
-	if (cli_exemptions(cli, &o.exempt, &ex) != CMD_CONTINUE)
-		goto done;
-	if (notify.targets.n && (self || org.enabled || abort_ || resume || !apply)) {
+	return 0;
+}
+
+/* --trace-regions LIST into x->trace_regions ('all' waits for the client); 0 or -1 (said). */
+static int parse_trace_regions(struct rotate_cmd *x)
+{
+	const char *bad = NULL;
+
+	if (!x->trace_gate && x->trace_regions_arg) {
+		usage_error(x->cli, "--trace-regions is for --trace-gate");
+		return -1;
+	}
+	if (x->trace_regions_arg && strcmp(x->trace_regions_arg, "all")) {
+		x->trace_regions_copy = xstrdup(x->trace_regions_arg);
+		if (cli_region_list(x->trace_regions_copy, &x->trace_regions, &x->ntrace, &bad) < 0) {
+			if (*bad)
+				usage_error(x->cli, "invalid --trace-regions '%s': '%s' is not a region",
+					    x->trace_regions_arg, bad);
+			else
+				usage_error(x->cli, "invalid --trace-regions '%s': no region",
+					    x->trace_regions_arg);
+			return -1;
+		}
+	}
+	x->o.trace_regions = x->trace_regions;
+	x->o.ntrace_regions = x->ntrace;
+	return 0;
+}
+
+/* Exemptions, --notify, --warn, --all, --follow-symlinks, --verify-timeout, --trace-regions
+ * into x->o; 0 or -1 (said). */
+static int check_settings(struct rotate_cmd *x)
+{
+	struct cli *cli = x->cli;
+	struct rotate_options *o = &x->o;
+
+	if (cli_exemptions(cli, &o->exempt, &x->ex) != CMD_CONTINUE)
+		return -1;
+	if (x->notify.targets.n && (x->self || x->org.enabled || x->abort_ || x->resume ||
+				    !x->apply)) {
 		usage_error(cli, "--notify is for rotate --apply of one account (no --self, "
 				 "--abort or --resume)");
-		goto done;
+		return -1;
 	}
-	if (notify_opts_check(cli, &notify) != CMD_CONTINUE)
-		goto done;
-	if (options_seen(opts, "warn") && !notify.targets.n) {
+	if (notify_opts_check(cli, &x->notify) != CMD_CONTINUE)
+		return -1;
+	if (options_seen(x->opts, "warn") && !x->notify.targets.n) {
 		usage_error(cli, "--warn is for --notify (audit --warn shows expiring keys)");
-		goto done;
+		return -1;
 	}
-	if (all && cli->fmt == OUTPUT_JSON) {
+	if (x->all && cli->fmt == OUTPUT_JSON) {
 		usage_error(cli, "--all is for table output (json lists every user)");
-		goto done;
+		return -1;
 	}
-	if (follow_symlinks && o.cli.to && !config && strncmp(o.cli.to, "profile:", 8)) {
+	if (x->follow_symlinks && o->cli.to && !x->config && strncmp(o->cli.to, "profile:", 8)) {
 		usage_error(cli, "--follow-symlinks is for a profile: sink");
-		goto done;
+		return -1;
 	}
-	o.users = users.items;
-	o.nusers = users.n;
-	o.apply = apply;
-	o.follow_symlinks = follow_symlinks;
-	if (verify_timeout < 1 || verify_timeout > ROTATION_VERIFY_MAX) {
+	o->users = x->users.items;
+	o->nusers = x->users.n;
+	o->apply = x->apply;
+	o->follow_symlinks = x->follow_symlinks;
+	if (x->verify_timeout < 1 || x->verify_timeout > ROTATION_VERIFY_MAX) {
 		usage_error(cli, "--verify-timeout must be between 1s and %ds: a new key is "
 			    "verified and delivered within %ds of the intent mark, or deleted",
 			    ROTATION_VERIFY_MAX, ROTATION_DELIVER_BY);
-		goto done;
+		return -1;
 	}
-	o.verify_timeout_ms = (long)verify_timeout * 1000;
-	if (!trace_gate && trace_regions_arg) {
-		usage_error(cli, "--trace-regions is for --trace-gate");
-		goto done;
-	}
-	if (trace_regions_arg && strcmp(trace_regions_arg, "all")) {
-		const char *bad = NULL;
-		trace_regions_copy = xstrdup(trace_regions_arg);
-		if (cli_region_list(trace_regions_copy, &trace_regions, &ntrace, &bad) < 0) {
-			if (*bad)
-				usage_error(cli, "invalid --trace-regions '%s': '%s' is not a region",
-					    trace_regions_arg, bad);
-			else
-				usage_error(cli, "invalid --trace-regions '%s': no region",
-					    trace_regions_arg);
-			goto done;
-		}
-	}
-	o.trace_regions = trace_regions;
-	o.ntrace_regions = ntrace;
-	rc = org_check(cli, &org);
+	o->verify_timeout_ms = (long)x->verify_timeout * 1000;
+	return parse_trace_regions(x);
+}
+
+/* --org / --accounts against the other options, and --to's syntax; CMD_CONTINUE or the exit code. */
+static int check_accounts(struct rotate_cmd *x)
+{
+	struct cli *cli = x->cli;
+	struct rotate_options *o = &x->o;
+	int rc;
+
+	rc = org_check(cli, &x->org);
 	if (rc != CMD_CONTINUE)
-		goto done;
-	rc = CMD_USAGE;
-	if (!org.enabled && options_seen(opts, "parallel-accounts")) {
-		usage_error(cli, "--parallel-accounts needs --org, --accounts or --accounts-file");
-		goto done;
-	}
-	if (org.enabled && notify.targets.n) {
-		usage_error(cli, "--notify is for rotate --apply of one account (no --org or "
-				 "--accounts)");
-		goto done;
-	}
-	if (org.enabled && (self || abort_ || resume)) {
-		usage_error(cli, "--org, --accounts and --accounts-file take no --self, --abort or "
-				 "--resume");
-		goto done;
-	}
-	if (org.enabled && o.cli.to && (!strncmp(o.cli.to, "file:", 5) ||
-					!strncmp(o.cli.to, "profile:", 8)) &&
-	    !strstr(o.cli.to, "{account}")) {
-		usage_error(cli, "--to '%s' needs {account} with several accounts: users of the same "
-				 "name would share it", o.cli.to);
-		goto done;
-	}
-	o.skip_missing_users = org.enabled;
-	o.local_sinks_need_account = org.enabled;
-	if (o.cli.to) {
+		return rc;
+	if (!x->org.enabled && options_seen(x->opts, "parallel-accounts"))
+		return usage_error(cli, "--parallel-accounts needs --org, --accounts or "
+				   "--accounts-file");
+	if (x->org.enabled && x->notify.targets.n)
+		return usage_error(cli, "--notify is for rotate --apply of one account (no --org or "
+				   "--accounts)");
+	if (x->org.enabled && (x->self || x->abort_ || x->resume))
+		return usage_error(cli, "--org, --accounts and --accounts-file take no --self, "
+				   "--abort or --resume");
+	if (x->org.enabled && o->cli.to && (!strncmp(o->cli.to, "file:", 5) ||
+					    !strncmp(o->cli.to, "profile:", 8)) &&
+	    !strstr(o->cli.to, "{account}"))
+		return usage_error(cli, "--to '%s' needs {account} with several accounts: users of "
+				   "the same name would share it", o->cli.to);
+	o->skip_missing_users = x->org.enabled;
+	o->local_sinks_need_account = x->org.enabled;
+	if (o->cli.to) {
 		/* the spec's syntax (and an ssm: or secretsmanager: name's), before any AWS call */
 		struct sink_context probe;
 		struct sink *k;
 		memset(&probe, 0, sizeof(probe));
 		probe.user = "user";
 		probe.account = "123456789012";
-		k = sink_new(o.cli.to, &probe, &err);
-		if (!k) {
-			usage_error(cli, "invalid --to '%s': %s", o.cli.to, err.buf);
-			goto done;
-		}
+		k = sink_new(o->cli.to, &probe, &x->err);
+		if (!k)
+			return usage_error(cli, "invalid --to '%s': %s", o->cli.to, x->err.buf);
 		sink_free(k);
 	}
-	rc = CMD_FAILED;
-	if (config) {
-		if (read_file_or_error(config, LIMIT_ROTATE_CONFIG, NULL, &text, &err) < 0 ||
-		    rotconf_parse(&conf, text.buf, text.len, config, &err) < 0) {
-			error("%s", err.buf);
-			rc = CMD_USAGE;
-			goto done;
-		}
-		o.conf = &conf;
-		strbuf_reset(&text);
-		rc = CMD_USAGE;
-		if (o.cli.to && conf_section_with_to(&conf, &text)) {
-			/* the command line wins: the file's sinks would never be used */
-			usage_error(cli, "--to and the 'to' of %s in '%s' do not go together: "
-					 "--to would replace it for every user", text.buf, config);
-			goto done;
-		}
-		if (!o.cli.to && !self && !plan_in && !abort_ && !resume &&
-		    !conf_section_with_to(&conf, &text)) {
-			usage_error(cli, "say where new secrets go: '%s' has no 'to' setting (add "
-					 "'to = SINK' to it, or give --to SINK)", config);
-			goto done;
-		}
-		rc = CMD_FAILED;
+	return CMD_CONTINUE;
+}
+
+/* Reads and checks --config (or the default file) into x->conf; CMD_CONTINUE or CMD_USAGE. */
+static int read_config(struct rotate_cmd *x)
+{
+	const char *config = x->config;
+
+	if (read_file_or_error(config, LIMIT_ROTATE_CONFIG, NULL, &x->text, &x->err) < 0 ||
+	    rotconf_parse(&x->conf, x->text.buf, x->text.len, config, &x->err) < 0) {
+		error("%s", x->err.buf);
+		return CMD_USAGE;
 	}
-	if (plan_in) {
-		strbuf_reset(&text);
-		strbuf_reset(&err);
-		if (read_file_or_error(plan_in, LIMIT_PLAN_FILE, "plan", &text, &err) < 0) {
-			error("%s", err.buf);
-			rc = CMD_USAGE;
-			goto done;
-		}
-		if (!(plan_doc = plan_file_parse(text.buf, text.len, org.enabled, &err))) {
-			error("cannot read the plan '%s': %s", plan_in, err.buf);
-			rc = CMD_USAGE;
-			goto done;
-		}
-		o.plan_in = plan_doc;
+	x->o.conf = &x->conf;
+	strbuf_reset(&x->text);
+	if (x->o.cli.to && conf_section_with_to(&x->conf, &x->text))
+		/* the command line wins: the file's sinks would never be used */
+		return usage_error(x->cli, "--to and the 'to' of %s in '%s' do not go together: "
+				   "--to would replace it for every user", x->text.buf, config);
+	if (!x->o.cli.to && !x->self && !x->plan_in && !x->abort_ && !x->resume &&
+	    !conf_section_with_to(&x->conf, &x->text))
+		return usage_error(x->cli, "say where new secrets go: '%s' has no 'to' setting "
+				   "(add 'to = SINK' to it, or give --to SINK)", config);
+	return CMD_CONTINUE;
+}
+
+/* Reads --plan FILE into x->plan_doc and x->o.plan_in; CMD_CONTINUE or CMD_USAGE. */
+static int read_plan(struct rotate_cmd *x)
+{
+	strbuf_reset(&x->text);
+	strbuf_reset(&x->err);
+	if (read_file_or_error(x->plan_in, LIMIT_PLAN_FILE, "plan", &x->text, &x->err) < 0) {
+		error("%s", x->err.buf);
+		return CMD_USAGE;
 	}
-	if (self) {
-		rc = rotate_self(cli, apply, o.verify_timeout_ms, follow_symlinks);
-		goto done;
+	x->plan_doc = plan_file_parse(x->text.buf, x->text.len, x->org.enabled, &x->err);
+	if (!x->plan_doc) {
+		error("cannot read the plan '%s': %s", x->plan_in, x->err.buf);
+		return CMD_USAGE;
 	}
-	if (o.cli.to && !strcmp(o.cli.to, "-") && cli_stdout_for_secret_only() < 0)
-		goto done;
-	c = cli_client(cli);
-	if (!c)
-		goto done;
-	if (trace_gate && trace_regions_arg && !strcmp(trace_regions_arg, "all")) {
-		if (trace_enabled_regions(c, &all_trace_regions, &trace_regions, &ntrace, &note,
-					  &err) < 0) {
-			error("%s", err.buf);
-			goto done;
+	x->o.plan_in = x->plan_doc;
+	return CMD_CONTINUE;
+}
+
+/* --trace-gate's regions once there is a client: all enabled ones, or c's by default; 0 or -1. */
+static int resolve_trace_regions(struct rotate_cmd *x, struct aws_client *c)
+{
+	if (x->trace_gate && x->trace_regions_arg && !strcmp(x->trace_regions_arg, "all")) {
+		if (trace_enabled_regions(c, &x->all_trace_regions, &x->trace_regions, &x->ntrace,
+					  &x->note, &x->err) < 0) {
+			error("%s", x->err.buf);
+			return -1;
 		}
-		if (note.len)
-			warning("%s", note.buf);
-		o.trace_regions = trace_regions;
-		o.ntrace_regions = ntrace;
-	} else if (trace_gate && !ntrace) {
+		if (x->note.len)
+			warning("%s", x->note.buf);
+		x->o.trace_regions = x->trace_regions;
+		x->o.ntrace_regions = x->ntrace;
+	} else if (x->trace_gate && !x->ntrace) {
 		/* the gate asks CloudTrail in the command's region by default */
-		trace_regions = xcalloc(1, sizeof(*trace_regions));
-		trace_regions[ntrace++] = c->region;
-		o.trace_regions = trace_regions;
-		o.ntrace_regions = ntrace;
+		x->trace_regions = xcalloc(1, sizeof(*x->trace_regions));
+		x->trace_regions[x->ntrace++] = c->region;
+		x->o.trace_regions = x->trace_regions;
+		x->o.ntrace_regions = x->ntrace;
 	}
-	o.force = force;
-	if (abort_ || resume) {
-		if ((abort_ ? rotate_abort : rotate_resume)(c, &o, &r, &err) < 0) {
-			error("%s", err.buf);
-			goto done;
-		}
-		if (cli->fmt == OUTPUT_JSON) {
-			json_t *doc = rotate_report_json(&r, r.now);
-			json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-			fputc('\n', stdout);
-			json_decref(doc);
-		} else {
-			print_report(&r, 1, apply);
-		}
-		rc = report_exit(&r);
-		goto done;
+	return 0;
+}
+
+/* Prints r as rotate's json document. */
+static void print_report_json(const struct rotate_report *r)
+{
+	json_t *doc = rotate_report_json(r, r->now);
+	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	fputc('\n', stdout);
+	json_decref(doc);
+}
+
+/* rotate --abort / --resume of the one --user, printed; the exit code. */
+static int abort_or_resume(struct rotate_cmd *x, struct aws_client *c)
+{
+	if ((x->abort_ ? rotate_abort : rotate_resume)(c, &x->o, &x->r, &x->err) < 0) {
+		error("%s", x->err.buf);
+		return CMD_FAILED;
 	}
-	if (org.enabled) {
-		rc = rotate_accounts(cli, &org, &o, jobs, all, plan_out, overwrite);
-		goto done;
-	}
-	if (apply) {
+	if (x->cli->fmt == OUTPUT_JSON)
+		print_report_json(&x->r);
+	else
+		print_report(&x->r, 1, x->apply);
+	return report_exit(&x->r);
+}
+
+/* --notify after a run of one account: each user's owner told; rc as the notifications leave it. */
+static int notify_owners(struct rotate_cmd *x, struct aws_client *c, int rc)
+{
+	struct notify_run_options no = { 0 };
+
+	no.warn = x->warn;
+	no.rotate_after = x->o.cli.rotate_after >= 0 ? x->o.cli.rotate_after
+						     : x->o.policy.rotate_after;
+	no.conf = x->o.conf;
+	no.account = x->r.account;
+	no.now = x->r.now ? x->r.now : aws_client_now(c);
+	return notify_opts_run(&x->notify, c, &no, &x->r, rc);
+}
+
+/* rotate of the client's account: locked with --apply, run, --plan-out written, printed,
+ * owners notified; the exit code. */
+static int rotate_single(struct rotate_cmd *x, struct aws_client *c)
+{
+	struct rotate_options *o = &x->o;
+	struct rotate_report *r = &x->r;
+	struct stream_ctx stream;
+	int rc = CMD_FAILED;
+	size_t i;
+
+	if (x->apply) {
 		struct sts_caller_identity id = { 0 };
-		if (sts_get_caller_identity(c, &id, &err) < 0) {
-			error("%s", err.buf);
-			goto done;
+		if (sts_get_caller_identity(c, &id, &x->err) < 0) {
+			error("%s", x->err.buf);
+			return CMD_FAILED;
 		}
-		rc = cli_lock(cli, c, id.account, &lk);
+		rc = cli_lock(x->cli, c, id.account, &x->lk);
 		sts_caller_identity_release(&id);
 		if (rc != CMD_OK)
-			goto done;
+			return rc;
 		rc = CMD_FAILED; /* o.now stays 0: AWS's time, read after any wait for the lock */
 	}
-	o.stop = should_stop;
-	o.stop_arg = lk;
+	o->stop = should_stop;
+	o->stop_arg = x->lk;
 	memset(&stream, 0, sizeof(stream));
-	if (cli->fmt == OUTPUT_TABLE) {
-		stream.all = all;
-		stream.apply = apply;
-		o.user_done = stream_user;
-		o.user_done_arg = &stream;
+	if (x->cli->fmt == OUTPUT_TABLE) {
+		stream.all = x->all;
+		stream.apply = x->apply;
+		o->user_done = stream_user;
+		o->user_done_arg = &stream;
 	}
-	if (rotate_run(c, &o, &r, &err) < 0) {
-		error("%s", err.buf);
-		if (r.bad_plan)
-			rc = CMD_USAGE;
-		goto done;
+	if (rotate_run(c, o, r, &x->err) < 0) {
+		error("%s", x->err.buf);
+		return r->bad_plan ? CMD_USAGE : rc;
 	}
-	if (plan_out) {
-		json_t *doc = rotate_report_json(&r, r.now);
-		strbuf_reset(&err);
-		if (write_plan(plan_out, doc, overwrite, &err) < 0) {
+	if (x->plan_out) {
+		json_t *doc = rotate_report_json(r, r->now);
+		strbuf_reset(&x->err);
+		if (write_plan(x->plan_out, doc, x->overwrite, &x->err) < 0) {
 			json_decref(doc);
-			error("cannot write the plan: %s", err.buf);
-			goto done;
+			error("cannot write the plan: %s", x->err.buf);
+			return rc;
 		}
 		json_decref(doc);
 	}
-	if (r.trace_gate_denied)
+	if (r->trace_gate_denied)
 		warning("cloudtrail:LookupEvents is denied: old keys were checked with "
 			"GetAccessKeyLastUsed alone before deactivation (it can lag by hours)");
-	if (cli->fmt == OUTPUT_JSON) {
-		json_t *doc = rotate_report_json(&r, r.now);
-		json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		fputc('\n', stdout);
-		json_decref(doc);
+	if (x->cli->fmt == OUTPUT_JSON) {
+		print_report_json(r);
 	} else {
-		stream.n.not_started = r.not_started;
-		print_totals(&stream.n, apply);
+		stream.n.not_started = r->not_started;
+		print_totals(&stream.n, x->apply);
 	}
-	rc = report_exit(&r);
-	for (i = 0; i < r.n && apply; i++)
-		if (r.users[i].failed)
+	rc = report_exit(r);
+	for (i = 0; i < r->n && x->apply; i++)
+		if (r->users[i].failed)
 			rc = CMD_FINDINGS;
-	if (notify.targets.n) {
-		struct notify_run_options no = { 0 };
+	if (x->notify.targets.n)
+		rc = notify_owners(x, c, rc);
+	if (r->stopped)
+		rc = report_stopped(r, r->account);
+	return rc;
+}
 
-		no.warn = warn;
-		no.rotate_after = o.cli.rotate_after >= 0 ? o.cli.rotate_after
-							  : o.policy.rotate_after;
-		no.conf = o.conf;
-		no.account = r.account;
-		no.now = r.now ? r.now : aws_client_now(c);
-		rc = notify_opts_run(&notify, c, &no, &r, rc);
+/* Frees what rotate's options and its run hold (the account's lock released). */
+static void rotate_cmd_release(struct rotate_cmd *x)
+{
+	notify_opts_release(&x->notify);
+	cli_unlock(x->lk);
+	org_opts_release(&x->org);
+	rotate_report_release(&x->r);
+	free(x->trace_regions);
+	free(x->trace_regions_copy);
+	trace_regions_free(x->all_trace_regions, x->all_trace_regions ? x->ntrace : 0);
+	rotconf_release(&x->conf);
+	free(x->default_config);
+	json_decref(x->plan_doc);
+	opt_list_release(&x->users);
+	exemption_opts_release(&x->ex);
+	opt_list_release(&x->rest);
+	strbuf_release(&x->err);
+	strbuf_release(&x->text);
+	strbuf_release(&x->note);
+}
+
+int cmd_rotate(struct cli *cli, int argc, const char **argv)
+{
+	struct rotate_cmd x = {
+		.cli = cli, .ex = EXEMPTION_OPTS_INIT, .verify_timeout = 120, .jobs = 8,
+		.warn = 14 * 86400, .err = STRBUF_INIT, .text = STRBUF_INIT, .note = STRBUF_INIT,
+	};
+	struct option opts[] = {
+		{ "apply", 0, OPT_BOOL, &x.apply, NULL, "carry out the plan (default: print it only)", 0 },
+		{ "to", 0, OPT_STRING, &x.o.cli.to, "SINK", "where new secrets go: file:PATH, profile:NAME[@FILE], secretsmanager:NAME, ssm:NAME, exec:CMD ({user}, {account}), or - (standard output, with --user)", 0 },
+		{ "config", 0, OPT_STRING, &x.config, "FILE", "defaults and per-user / per-tag overrides (INI)", 0 },
+		{ "user", 0, OPT_STRLIST, &x.users, "NAME", "only this user (repeatable)", 0 },
+		{ "rotate-after", 0, OPT_DURATION, &x.o.cli.rotate_after, "DURATION", "rotate active keys older than this (default 90d)", 0 },
+		{ "deactivate-after", 0, OPT_DURATION, &x.o.cli.deactivate_after, "DURATION", "deactivate the old key once the new one is this old (default 7d)", 0 },
+		{ "delete-after", 0, OPT_DURATION, &x.o.cli.delete_after, "DURATION", "delete the old key after this long inactive (default 7d)", 0 },
+		{ "max-grace", 0, OPT_DURATION, &x.o.cli.max_grace, "DURATION", "deactivate the old key this long after delivery even if still used", 0 },
+		{ "in-use-window", 0, OPT_DURATION, &x.o.policy.in_use_window, "DURATION", "a key used this recently is in use (default 24h)", 0 },
+		{ "trace-gate", 0, OPT_BOOL, &x.trace_gate, NULL, "before deactivating an old key, also ask CloudTrail for its use since delivery (needs cloudtrail:LookupEvents; about one call per user and region)", 0 },
+		{ "trace-regions", 0, OPT_STRING, &x.trace_regions_arg, "all|LIST", "with --trace-gate: the regions to ask, all (every enabled region, from ec2:DescribeRegions) or a comma-separated list (default: the command's region)", 0 },
+		{ "verify-timeout", 0, OPT_DURATION, &x.verify_timeout, "DURATION", "how long to wait for a new key to work (default 120s, at most 540s)", 0 },
+		{ "plan-out", 0, OPT_STRING, &x.plan_out, "FILE", "write the plan as JSON", 0 },
+		{ "plan", 0, OPT_STRING, &x.plan_in, "FILE", "with --apply: carry out exactly this saved plan", 0 },
+		{ "self", 0, OPT_BOOL, &x.self, NULL, "rotate the caller's own key in its credentials profile", 0 },
+		{ "resume", 0, OPT_BOOL, &x.resume, NULL, "with --user: continue a rotation paused by rollback", 0 },
+		{ "abort", 0, OPT_BOOL, &x.abort_, NULL, "with --user: give up the rotation, delete its new key, keep the old one", 0 },
+		{ "force", 0, OPT_BOOL, &x.force, NULL, "with --abort: even if the new key was used or the sink holds it", 0 },
+		OPT_NOTIFY(x.notify, "with --apply: tell the key's owner about each stage: sns:TOPIC_ARN, webhook:https://..., exec:CMD (repeatable)"),
+		{ "warn", 0, OPT_DURATION, &x.warn, "DURATION", "--notify: due-soon when a key is this close to --rotate-after (default 14d)", 0 },
+		OPT_EXEMPTIONS(x.ex),
+		{ "all", 'a', OPT_BOOL, &x.all, NULL, "table: also list users with nothing to do (json lists every user)", 0 },
+		{ "overwrite", 0, OPT_BOOL, &x.overwrite, NULL, "--plan-out may replace an existing file", 0 },
+		{ "follow-symlinks", 0, OPT_BOOL, &x.follow_symlinks, NULL, "profile: edit the file a symbolic link points to outside its directory", 0 },
+		OPT_ORG(x.org),
+		{ "parallel-accounts", 0, OPT_INT, &x.jobs, "N", "accounts at once with --org/--accounts (default 8)", 0 },
+		OPT_LOCK(cli->lock),
+		OPT_COMMON_NO_CSV(cli->g),
+		OPT_TERMINATOR,
+	};
+	struct aws_client *c;
+	int rc;
+
+	x.opts = opts;
+	rot_policy_defaults(&x.o.policy);
+	rotconf_settings_unset(&x.o.cli);
+	audit_policy_defaults(&x.o.exempt);
+	rc = cli_parse(cli, opts, argc, argv, &x.rest, 0);
+	if (rc != CMD_CONTINUE)
+		goto done;
+	rc = CMD_USAGE;
+	if (check_modes(&x) < 0 || check_settings(&x) < 0)
+		goto done;
+	rc = check_accounts(&x);
+	if (rc != CMD_CONTINUE)
+		goto done;
+	if (x.config && (rc = read_config(&x)) != CMD_CONTINUE)
+		goto done;
+	if (x.plan_in && (rc = read_plan(&x)) != CMD_CONTINUE)
+		goto done;
+	rc = CMD_FAILED;
+	if (x.self) {
+		rc = rotate_self(cli, x.apply, x.o.verify_timeout_ms, x.follow_symlinks);
+		goto done;
 	}
-	if (r.stopped)
-		rc = report_stopped(&r, r.account);
+	if (x.o.cli.to && !strcmp(x.o.cli.to, "-") && cli_stdout_for_secret_only() < 0)
+		goto done;
+	c = cli_client(cli);
+	if (!c || resolve_trace_regions(&x, c) < 0)
+		goto done;
+	x.o.force = x.force;
+	if (x.abort_ || x.resume)
+		rc = abort_or_resume(&x, c);
+	else if (x.org.enabled)
+		rc = rotate_accounts(cli, &x.org, &x.o, x.jobs, x.all, x.plan_out, x.overwrite);
+	else
+		rc = rotate_single(&x, c);
 done:
-	notify_opts_release(&notify);
-	cli_unlock(lk);
-	org_opts_release(&org);
-	rotate_report_release(&r);
-	free(trace_regions);
-	free(trace_regions_copy);
-	trace_regions_free(all_trace_regions, all_trace_regions ? ntrace : 0);
-	rotconf_release(&conf);
-	free(default_config);
-	json_decref(plan_doc);
-	opt_list_release(&users);
-	exemption_opts_release(&ex);
-	opt_list_release(&rest);
-	strbuf_release(&err);
-	strbuf_release(&text);
-	strbuf_release(&note);
+	rotate_cmd_release(&x);
 	return rc;
 }
 
