@@ -222,28 +222,110 @@ static int print_report(const struct revoke_report *r, const struct revoke_optio
 	return rc;
 }
 
+/* What revoke's options said. */
+struct revoke_args {
+	const char *user, *key, *to;
+	int apply, replace, do_delete;
+	long long cleanup_after, since;
+};
+
+/*
+ * The checks of revoke's options before any AWS call, --to's sink made once
+ * to see it parses (sctx: the sink's context so far). CMD_CONTINUE, or the
+ * exit code after a usage error.
+ */
+static int revoke_check_options(struct cli *cli, const struct revoke_args *v,
+				struct sink_context *sctx)
+{
+	struct strbuf err = STRBUF_INIT;
+	struct sink *sink;
+	int rc;
+
+	if (!v->user || !*v->user)
+		return usage_error(cli, "--user is required: the user of the exposed key");
+	if (!v->key || !*v->key)
+		return usage_error(cli, "--key is required: the exposed access key (AKIA...)");
+	if (!access_key_id_is_valid(v->key))
+		return usage_error(cli, "invalid --key '%s': not an access key id", v->key);
+	if (strncmp(v->key, "AKIA", 4))
+		return usage_error(cli, "invalid --key '%s': session credentials cannot be "
+					"deactivated; revoke the AKIA key that made them",
+				   v->key);
+	if (v->since < 1 || v->since > CLOUDTRAIL_RETENTION_DAYS * 86400LL)
+		return usage_error(cli, "--since must be between 1s and %dd: CloudTrail keeps %d "
+					"days of events", CLOUDTRAIL_RETENTION_DAYS,
+				   CLOUDTRAIL_RETENTION_DAYS);
+	if (v->replace && !v->to)
+		return usage_error(cli, "--replace needs --to SINK: where the new secret goes");
+	if (v->to && !v->replace)
+		return usage_error(cli, "--to is for --replace: add --replace to create a new key");
+	if (v->to && !strcmp(v->to, "-"))
+		return usage_error(cli, "--to -: revoke prints the incident record on standard "
+					"output; deliver the new secret to another sink");
+	memset(sctx, 0, sizeof(*sctx));
+	sctx->user = v->user;
+	sctx->account = "000000000000";
+	if (v->to) {
+		sink = sink_new(v->to, sctx, &err);
+		if (!sink) {
+			rc = usage_error(cli, "invalid --to: %s", err.buf);
+			strbuf_release(&err);
+			return rc;
+		}
+		sink_free(sink);
+	}
+	return CMD_CONTINUE;
+}
+
+/* The warning or error line about a timeline revoke could not read in full. */
+static void timeline_warnings(const struct revoke_report *r, const char *key)
+{
+	if (r->timeline.denied)
+		warning("cloudtrail:LookupEvents is denied: no timeline of what %s did (%s)", key,
+			r->timeline.error);
+	else if (r->timeline.error)
+		error("timeline of %s: %s", key, r->timeline.error);
+	if (r->timeline.trace.malformed)
+		warning("%lu event%s whose CloudTrailEvent does not parse %s left out of the "
+			"timeline",
+			r->timeline.trace.malformed, r->timeline.trace.malformed == 1 ? "" : "s",
+			r->timeline.trace.malformed == 1 ? "is" : "are");
+}
+
+/* The exit code of a revoke whose record printed with rc (CMD_OK or CMD_FAILED). */
+static int revoke_exit_code(const struct revoke_report *r, int rc)
+{
+	const char *outcome = revoke_outcome(r);
+
+	if (rc == CMD_OK) {
+		if (!strcmp(outcome, "failed") || (r->timeline.error && !r->timeline.denied))
+			rc = CMD_FAILED;
+		else if (!strcmp(outcome, "refused"))
+			rc = CMD_FINDINGS;
+	}
+	return rc;
+}
+
 int cmd_revoke(struct cli *cli, int argc, const char **argv)
 {
-	const char *user = NULL, *key = NULL, *to = NULL;
-	int apply = 0, replace = 0, do_delete = 0;
-	long long cleanup_after = 0, since = CLOUDTRAIL_RETENTION_DAYS * 86400LL;
+	struct revoke_args v = { .since = CLOUDTRAIL_RETENTION_DAYS * 86400LL };
 	struct option opts[] = {
-		{ "user", 0, OPT_STRING, &user, "NAME", "the user of the exposed key (required)", 0 },
-		{ "key", 0, OPT_STRING, &key, "AKIA...", "the exposed access key (required)", 0 },
-		{ "replace", 0, OPT_BOOL, &replace, NULL,
+		{ "user", 0, OPT_STRING, &v.user, "NAME", "the user of the exposed key (required)", 0 },
+		{ "key", 0, OPT_STRING, &v.key, "AKIA...", "the exposed access key (required)", 0 },
+		{ "replace", 0, OPT_BOOL, &v.replace, NULL,
 		  "create, deliver (--to) and verify a new key for the user", 0 },
-		{ "to", 0, OPT_STRING, &to, "SINK",
+		{ "to", 0, OPT_STRING, &v.to, "SINK",
 		  "--replace: the new secret's destination: file:PATH, profile:NAME[@FILE], "
 		  "secretsmanager:NAME, ssm:NAME or exec:COMMAND", 0 },
-		{ "delete", 0, OPT_BOOL, &do_delete, NULL,
+		{ "delete", 0, OPT_BOOL, &v.do_delete, NULL,
 		  "delete the exposed key once the other steps are done", 0 },
-		{ "since", 0, OPT_DURATION, &since, "DURATION",
+		{ "since", 0, OPT_DURATION, &v.since, "DURATION",
 		  "the timeline of what the key did: its CloudTrail events this far back "
 		  "(default 90d, at most 90d: what CloudTrail keeps)", 0 },
-		{ "cleanup-after", 0, OPT_DURATION, &cleanup_after, "DURATION",
+		{ "cleanup-after", 0, OPT_DURATION, &v.cleanup_after, "DURATION",
 		  "remove the user's deny policies older than this (36h: the longest session)",
 		  0 },
-		{ "apply", 0, OPT_BOOL, &apply, NULL,
+		{ "apply", 0, OPT_BOOL, &v.apply, NULL,
 		  "make the changes (without it only the plan is printed)", 0 },
 		OPT_LOCK(cli->lock),
 		OPT_COMMON_NO_CSV(cli->g),
@@ -258,78 +340,47 @@ int cmd_revoke(struct cli *cli, int argc, const char **argv)
 	struct revoke_options ro;
 	struct revoke_report r;
 	struct account_lock *lk = NULL;
-	const char *outcome, *regions[1];
+	const char *regions[1];
 	int rc;
 
 	rc = cli_parse(cli, opts, argc, argv, &rest, 0);
 	opt_list_release(&rest);
 	if (rc != CMD_CONTINUE)
 		return rc;
-	if (!user || !*user)
-		return usage_error(cli, "--user is required: the user of the exposed key");
-	if (!key || !*key)
-		return usage_error(cli, "--key is required: the exposed access key (AKIA...)");
-	if (!access_key_id_is_valid(key))
-		return usage_error(cli, "invalid --key '%s': not an access key id", key);
-	if (strncmp(key, "AKIA", 4))
-		return usage_error(cli, "invalid --key '%s': session credentials cannot be "
-					"deactivated; revoke the AKIA key that made them",
-				   key);
-	if (since < 1 || since > CLOUDTRAIL_RETENTION_DAYS * 86400LL)
-		return usage_error(cli, "--since must be between 1s and %dd: CloudTrail keeps %d "
-					"days of events", CLOUDTRAIL_RETENTION_DAYS,
-				   CLOUDTRAIL_RETENTION_DAYS);
-	if (replace && !to)
-		return usage_error(cli, "--replace needs --to SINK: where the new secret goes");
-	if (to && !replace)
-		return usage_error(cli, "--to is for --replace: add --replace to create a new key");
-	if (to && !strcmp(to, "-"))
-		return usage_error(cli, "--to -: revoke prints the incident record on standard "
-					"output; deliver the new secret to another sink");
-	memset(&sctx, 0, sizeof(sctx));
-	sctx.user = user;
-	sctx.account = "000000000000";
-	if (to) {
-		sink = sink_new(to, &sctx, &err);
-		if (!sink) {
-			rc = usage_error(cli, "invalid --to: %s", err.buf);
-			strbuf_release(&err);
-			return rc;
-		}
-		sink_free(sink);
-		sink = NULL;
-	}
+	rc = revoke_check_options(cli, &v, &sctx);
+	if (rc != CMD_CONTINUE)
+		return rc;
 
 	memset(&o, 0, sizeof(o));
-	o.apply = apply;
+	o.apply = v.apply;
 	if (actions_begin(cli, &o, &a) < 0)
 		return CMD_FAILED;
 	a.on_record = NULL; /* the steps are printed as one record */
 	regions[0] = a.c->region; /* the timeline's, as iamkeys trace's: the command's region */
-	if (apply) {
+	if (v.apply) {
 		rc = cli_lock(cli, a.c, a.self.account, &lk);
 		if (rc != CMD_OK) {
 			action_ctx_release(&a);
 			return rc;
 		}
 	}
-	if (to) {
+	if (v.to) {
 		sctx.account = a.self.account;
 		sctx.client = a.c;
-		sink = sink_new(to, &sctx, &err);
+		sink = sink_new(v.to, &sctx, &err);
 		if (!sink) {
 			rc = usage_error(cli, "invalid --to: %s", err.buf);
 			goto out;
 		}
 	}
 	memset(&ro, 0, sizeof(ro));
-	ro.user = user;
-	ro.key_id = key;
+	ro.user = v.user;
+	ro.key_id = v.key;
 	ro.sink = sink;
-	ro.do_delete = do_delete;
-	ro.cleanup_after = cleanup_after;
+	ro.do_delete = v.do_delete;
+	ro.cleanup_after = v.cleanup_after;
 	ro.verify_timeout_ms = 60000;
-	ro.since = since;
+	ro.since = v.since;
 	ro.regions = regions;
 	ro.nregions = 1;
 	if (revoke_run(&a, &ro, &r, &err) < 0) {
@@ -337,27 +388,12 @@ int cmd_revoke(struct cli *cli, int argc, const char **argv)
 		rc = CMD_FAILED;
 		goto out;
 	}
-	if (r.timeline.denied)
-		warning("cloudtrail:LookupEvents is denied: no timeline of what %s did (%s)", key,
-			r.timeline.error);
-	else if (r.timeline.error)
-		error("timeline of %s: %s", key, r.timeline.error);
-	if (r.timeline.trace.malformed)
-		warning("%lu event%s whose CloudTrailEvent does not parse %s left out of the "
-			"timeline",
-			r.timeline.trace.malformed, r.timeline.trace.malformed == 1 ? "" : "s",
-			r.timeline.trace.malformed == 1 ? "is" : "are");
-	rc = print_report(&r, &ro, apply, cli) < 0 ? CMD_FAILED : CMD_OK;
-	outcome = revoke_outcome(&r);
-	if (rc == CMD_OK) {
-		if (!strcmp(outcome, "failed") || (r.timeline.error && !r.timeline.denied))
-			rc = CMD_FAILED;
-		else if (!strcmp(outcome, "refused"))
-			rc = CMD_FINDINGS;
-	}
-	if (!apply && !strcmp(outcome, "planned"))
+	timeline_warnings(&r, v.key);
+	rc = print_report(&r, &ro, v.apply, cli) < 0 ? CMD_FAILED : CMD_OK;
+	rc = revoke_exit_code(&r, rc);
+	if (!v.apply && !strcmp(revoke_outcome(&r), "planned"))
 		msg_line("plan only, nothing was changed: run again with --apply to revoke %s",
-			 key);
+			 v.key);
 	revoke_report_release(&r);
 out:
 	sink_free(sink);
