@@ -278,45 +278,21 @@ static void settle_quarantine(const struct audit_options *o, struct work_user *w
 }
 
 /*
- * Reads one user's keys live and computes their findings and the name and
- * path exemptions; a user that needs its tags or groups is left with
- * needs_lookup set. 0 / -1 (nothing kept).
+ * w's keys (read into us) with their findings: last use from the report
+ * where it settles the question, else live. *any gets every finding. 0, or
+ * a user_state_read return (< 0).
  */
-static int scan_user(struct aws_client *c, const struct audit_options *o, struct work_user *w,
-		     unsigned long *calls, struct strbuf *err)
+static int key_findings(struct aws_client *c, const struct audit_options *o, struct work_user *w,
+			struct user_state *us, unsigned *any, struct strbuf *err)
 {
-	struct user_state us = USER_STATE_INIT;
-	int active = 0, rc = -1;
-	unsigned any = 0;
+	int active = 0;
 	size_t i;
-	struct strbuf reason = STRBUF_INIT;
-	int exempt;
 
-	/* a report row without a finding: its quarantine is read with the others'
-	 * tags (resolve_exemptions), its keys only if AWS quarantined the user */
-	if (w->quarantine_only) {
-		w->quarantine_pending = 1;
-		w->needs_lookup = 1;
-		w->policies_only = 1;
-		rc = 0;
-		goto out;
-	}
-	rc = user_state_read(c, w->name, USER_STATE_KEYS, &us, err);
-	if (rc < 0) {
-		/* deleted since the credential report was made: no keys left */
-		if (rc == -1 && w->report &&
-		    !strcmp(aws_client_last_error_code(c), "NoSuchEntity")) {
-			strbuf_reset(err);
-			rc = 0;
-		}
-		goto out;
-	}
-	rc = -1;
-	w->keys = xcalloc(us.nkeys ? us.nkeys : 1, sizeof(*w->keys));
-	for (i = 0; i < us.nkeys; i++)
-		active += us.keys[i].active;
-	for (i = 0; i < us.nkeys; i++) {
-		struct user_key *uk = &us.keys[i];
+	w->keys = xcalloc(us->nkeys ? us->nkeys : 1, sizeof(*w->keys));
+	for (i = 0; i < us->nkeys; i++)
+		active += us->keys[i].active;
+	for (i = 0; i < us->nkeys; i++) {
+		struct user_key *uk = &us->keys[i];
 		struct audit_key *k = &w->keys[w->nkeys];
 		const struct cr_key *slot;
 		struct key_facts f;
@@ -346,37 +322,48 @@ static int scan_user(struct aws_client *c, const struct audit_options *o, struct
 			k->last_service = xstrdup_or_null(slot->last_used_service);
 			k->last_region = xstrdup_or_null(slot->last_used_region);
 		} else {
-			lrc = user_state_read_last_used(c, &us, i, err);
-			if (lrc < 0) {
-				rc = lrc;
-				goto out;
-			}
+			lrc = user_state_read_last_used(c, us, i, err);
+			if (lrc < 0)
+				return lrc;
 			k->last_used = uk->last_used;
 			k->last_service = xstrdup_or_null(uk->service);
 			k->last_region = xstrdup_or_null(uk->region);
 		}
 		f.last_used = k->last_used;
 		k->findings = policy_key_findings(&o->policy, &f, active, o->now);
-		any |= k->findings;
+		*any |= k->findings;
 	}
+	return 0;
+}
 
-	exempt = policy_exempt_by_name(&o->policy, w->name, w->path, &reason);
+/*
+ * After the keys: the quarantine (known from a rescan, else read later with
+ * the tags), the rotation check of a two-key user, and whether the user's
+ * exemption needs a lookup or is settled now by name and path.
+ */
+static void plan_lookups(const struct audit_options *o, struct work_user *w,
+			 const struct user_state *us, unsigned any)
+{
+	struct strbuf reason = STRBUF_INIT;
+	int exempt = policy_exempt_by_name(&o->policy, w->name, w->path, &reason);
+	size_t i;
+
 	if (w->quarantine_name) {
 		/* a rescan: the bulk read found the user quarantined */
 		set_quarantine(w, w->quarantine_name);
 		FREE_AND_NULL(w->quarantine_name);
 		any |= FINDING_QUARANTINED;
-	} else if (o->quarantine && us.nkeys) {
+	} else if (o->quarantine && us->nkeys) {
 		/* read with the others' tags (resolve_exemptions): one bulk read, or per user */
 		w->quarantine_pending = 1;
 	}
 	if (!w->quarantine_pending)
 		drop_clean_keys(o, w);
-	if (any && us.nkeys >= 2) {
+	if (any && us->nkeys >= 2) {
 		struct strbuf ids = STRBUF_INIT;
 		strbuf_addch(&ids, ' ');
-		for (i = 0; i < us.nkeys; i++)
-			strbuf_addf(&ids, "%s ", us.keys[i].id);
+		for (i = 0; i < us->nkeys; i++)
+			strbuf_addf(&ids, "%s ", us->keys[i].id);
 		w->key_ids = strbuf_detach(&ids, NULL);
 		w->check_rotation = 1;
 	}
@@ -394,7 +381,42 @@ static int scan_user(struct aws_client *c, const struct audit_options *o, struct
 			w->quarantine_only = 1;
 		}
 	}
-	rc = 0;
+	strbuf_release(&reason);
+}
+
+/*
+ * Reads one user's keys live and computes their findings and the name and
+ * path exemptions; a user that needs its tags or groups (or its attached
+ * policies) is left with needs_lookup set. 0 / -1 (nothing kept).
+ */
+static int scan_user(struct aws_client *c, const struct audit_options *o, struct work_user *w,
+		     unsigned long *calls, struct strbuf *err)
+{
+	struct user_state us = USER_STATE_INIT;
+	unsigned any = 0;
+	int rc;
+
+	/* a report row without a finding: its quarantine is read with the others'
+	 * tags (resolve_exemptions), its keys only if AWS quarantined the user */
+	if (w->quarantine_only) {
+		w->quarantine_pending = 1;
+		w->needs_lookup = 1;
+		w->policies_only = 1;
+		return 0;
+	}
+	rc = user_state_read(c, w->name, USER_STATE_KEYS, &us, err);
+	if (rc < 0) {
+		/* deleted since the credential report was made: no keys left */
+		if (rc == -1 && w->report &&
+		    !strcmp(aws_client_last_error_code(c), "NoSuchEntity")) {
+			strbuf_reset(err);
+			rc = 0;
+		}
+		goto out;
+	}
+	rc = key_findings(c, o, w, &us, &any, err);
+	if (rc == 0)
+		plan_lookups(o, w, &us, any);
 out:
 	*calls += us.calls;
 	if (rc < 0)
@@ -404,7 +426,6 @@ out:
 		w->skipped = strbuf_detach(err, NULL);
 		rc = 0;
 	}
-	strbuf_release(&reason);
 	user_state_release(&us);
 	return rc;
 }
