@@ -224,9 +224,13 @@ static int print_report(const struct revoke_report *r, const struct revoke_optio
 
 /* What revoke's options said. */
 struct revoke_args {
-	const char *user, *key, *to;
+	const char *user, *key, *to, *regions_arg;
 	int apply, replace, do_delete;
 	long long cleanup_after, since;
+	/* --regions LIST, split (NULL: all, the enabled regions) */
+	char *region_copy;
+	const char **regions;
+	size_t nregions;
 };
 
 /*
@@ -234,12 +238,21 @@ struct revoke_args {
  * to see it parses (sctx: the sink's context so far). CMD_CONTINUE, or the
  * exit code after a usage error.
  */
-static int revoke_check_options(struct cli *cli, const struct revoke_args *v,
+static int revoke_check_options(struct cli *cli, struct revoke_args *v,
 				struct sink_context *sctx)
 {
 	struct strbuf err = STRBUF_INIT;
+	const char *bad = NULL;
 	struct sink *sink;
 	int rc;
+
+	if (v->regions_arg && strcmp(v->regions_arg, "all")) {
+		v->region_copy = xstrdup(v->regions_arg);
+		if (cli_region_list(v->region_copy, &v->regions, &v->nregions, &bad) < 0)
+			return usage_error(cli, "invalid --regions '%s': %s%s%s", v->regions_arg,
+					   *bad ? "'" : "no region named", bad,
+					   *bad ? "' is not a region name" : "");
+	}
 
 	if (!v->user || !*v->user)
 		return usage_error(cli, "--user is required: the user of the exposed key");
@@ -275,6 +288,17 @@ static int revoke_check_options(struct cli *cli, const struct revoke_args *v,
 		sink_free(sink);
 	}
 	return CMD_CONTINUE;
+}
+
+/* --regions' lists: the split list, or the enabled regions (all) unless own is used. */
+static void regions_release(struct revoke_args *v, const char **own, char **all)
+{
+	if (v->regions != own)
+		free(v->regions);
+	free(v->region_copy);
+	trace_regions_free(all, all ? v->nregions : 0);
+	v->regions = NULL;
+	v->region_copy = NULL;
 }
 
 /* The warning or error line about a timeline revoke could not read in full. */
@@ -322,6 +346,9 @@ int cmd_revoke(struct cli *cli, int argc, const char **argv)
 		{ "since", 0, OPT_DURATION, &v.since, "DURATION",
 		  "the timeline of what the key did: its CloudTrail events this far back "
 		  "(default 90d, at most 90d: what CloudTrail keeps)", 0 },
+		{ "regions", 0, OPT_STRING, &v.regions_arg, "all|LIST",
+		  "the timeline's regions: all (the default: every region enabled for the "
+		  "account, from ec2:DescribeRegions) or a comma-separated list", 0 },
 		{ "cleanup-after", 0, OPT_DURATION, &v.cleanup_after, "DURATION",
 		  "remove the user's deny policies older than this (36h: the longest session)",
 		  0 },
@@ -340,7 +367,8 @@ int cmd_revoke(struct cli *cli, int argc, const char **argv)
 	struct revoke_options ro;
 	struct revoke_report r;
 	struct account_lock *lk = NULL;
-	const char *regions[1];
+	char **all_regions = NULL;
+	const char *own[1];
 	int rc;
 
 	rc = cli_parse(cli, opts, argc, argv, &rest, 0);
@@ -348,19 +376,39 @@ int cmd_revoke(struct cli *cli, int argc, const char **argv)
 	if (rc != CMD_CONTINUE)
 		return rc;
 	rc = revoke_check_options(cli, &v, &sctx);
-	if (rc != CMD_CONTINUE)
+	if (rc != CMD_CONTINUE) {
+		regions_release(&v, own, NULL);
 		return rc;
+	}
 
 	memset(&o, 0, sizeof(o));
 	o.apply = v.apply;
-	if (actions_begin(cli, &o, &a) < 0)
+	if (actions_begin(cli, &o, &a) < 0) {
+		regions_release(&v, own, NULL);
 		return CMD_FAILED;
+	}
 	a.on_record = NULL; /* the steps are printed as one record */
-	regions[0] = a.c->region; /* the timeline's, as iamkeys trace's: the command's region */
+	if (!v.regions) {
+		/* every enabled region, as iamkeys trace: an attacker's calls may be anywhere */
+		struct strbuf note = STRBUF_INIT, rerr = STRBUF_INIT;
+		if (trace_enabled_regions(a.c, &all_regions, &v.regions, &v.nregions, &note,
+					  &rerr) < 0) {
+			warning("cannot list the account's regions (%s): the timeline searches %s "
+				"only", rerr.buf, a.c->region);
+			own[0] = a.c->region;
+			v.regions = own;
+			v.nregions = 1;
+		} else if (note.len) {
+			warning("%s", note.buf);
+		}
+		strbuf_release(&note);
+		strbuf_release(&rerr);
+	}
 	if (v.apply) {
 		rc = cli_lock(cli, a.c, a.self.account, &lk);
 		if (rc != CMD_OK) {
 			action_ctx_release(&a);
+			regions_release(&v, own, all_regions);
 			return rc;
 		}
 	}
@@ -381,8 +429,8 @@ int cmd_revoke(struct cli *cli, int argc, const char **argv)
 	ro.cleanup_after = v.cleanup_after;
 	ro.verify_timeout_ms = 60000;
 	ro.since = v.since;
-	ro.regions = regions;
-	ro.nregions = 1;
+	ro.regions = v.regions;
+	ro.nregions = v.nregions;
 	if (revoke_run(&a, &ro, &r, &err) < 0) {
 		error("revoke: %s", err.buf);
 		rc = CMD_FAILED;
@@ -396,6 +444,7 @@ int cmd_revoke(struct cli *cli, int argc, const char **argv)
 			 v.key);
 	revoke_report_release(&r);
 out:
+	regions_release(&v, own, all_regions);
 	sink_free(sink);
 	action_ctx_release(&a);
 	strbuf_release(&err);

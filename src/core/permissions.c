@@ -78,6 +78,7 @@ const struct permission permissions[] = {
 	{ "revoke", "iam:CreateAccessKey", USER_ARN, "--replace", 0, NULL },
 	{ "revoke", "iam:DeleteAccessKey", USER_ARN, "--delete, --replace", 0, NULL },
 	{ "revoke", "cloudtrail:LookupEvents", "*", "", PERM_FALLBACK, "the timeline of what the key did; denied: a warning, no timeline" },
+	{ "revoke", "ec2:DescribeRegions", "*", "--regions all, the default", PERM_FALLBACK, "the timeline's regions; denied: the partition's regions that need no opt-in" },
 
 	{ "rotate", "iam:ListUsers", "*", "without --user", 0, NULL },
 	{ "rotate", "iam:GetUser", USER_ARN, "--user", 0, NULL },

@@ -34,6 +34,8 @@ def fixture():
         {"name": "responder", "create_date": "-900d", "keys": [RESPONDER],
          "allow": ["iam:*", "sts:*"]}])
     fx["accounts"][0]["parameters"] = [{"name": "p", "value": "v"}]
+    # the timeline searches every enabled region (ec2:DescribeRegions): one here
+    fx["ec2_regions"] = ["us-east-1"]
     return fx
 
 
@@ -95,7 +97,9 @@ class RevokeTest(RevokeBase):
         res = self.revoke("--replace", "--to", self.to, "--delete", "--apply")
         self.assertRc(res, 0)
         self.assertEqual([(c["service"], c["action"]) for c in self.emu.calls()], [
-            ("sts", "GetCallerIdentity"), ("iam", "ListAccessKeys"), ("iam", "ListUserTags"),
+            # the enabled regions first: the timeline searches every one of them
+            ("sts", "GetCallerIdentity"), ("ec2", "DescribeRegions"),
+            ("iam", "ListAccessKeys"), ("iam", "ListUserTags"),
             ("iam", "UpdateAccessKey"), ("iam", "TagUser"), ("iam", "ListUserPolicies"),
             ("iam", "PutUserPolicy"), ("iam", "TagUser"),
             # the timeline: the key, then the session key its GetSessionToken made
@@ -342,6 +346,40 @@ class RevokeTimelineTest(RevokeBase):
              90 * 86400, 50)])
         self.assertEqual([s["Result"] for s in rec["Steps"]], ["planned", "planned"])
 
+    def test_every_enabled_region_is_searched(self):
+        # the attacker also worked from eu-west-1: the timeline searches each region the
+        # account has enabled (ec2:DescribeRegions), or those --regions names
+        self.emu.ec2_regions(["us-east-1", "eu-west-1"])
+        self.emu.cloudtrail_events([
+            {"access_key_id": LEAK["id"], "event_name": "CreateLoginProfile",
+             "region": "eu-west-1", "source_ip": ATTACKER, "user_agent": "curl/8.5",
+             "time": "-1h", "read_only": False}])
+        self.emu.reset_calls()
+        res = self.revoke("-o", "json")
+        self.assertRc(res, 0)
+        tl = json.loads(res.out)["Timeline"]
+        self.assertEqual(tl["Regions"], ["eu-west-1", "us-east-1"])
+        self.assertEqual([(p["EventName"], p["Region"]) for p in tl["Persistence"]], [
+            ("CreateAccessKey", "us-east-1"), ("GetSessionToken", "us-east-1"),
+            ("CreateUser", "us-east-1"), ("CreateLoginProfile", "eu-west-1")])
+        self.assertEqual([c["action"] for c in self.emu.calls()
+                          if c["action"] == "DescribeRegions"], ["DescribeRegions"])
+        self.assertEqual(sorted({c["region"] for c in self.lookups()}),
+                         ["eu-west-1", "us-east-1"])
+        # --regions: those only, no DescribeRegions
+        self.emu.reset_calls()
+        res = self.revoke("--regions", "eu-west-1", "-o", "json")
+        self.assertRc(res, 0)
+        tl = json.loads(res.out)["Timeline"]
+        self.assertEqual(tl["Regions"], ["eu-west-1"])
+        self.assertEqual([p["EventName"] for p in tl["Persistence"]], ["CreateLoginProfile"])
+        self.assertNotIn("DescribeRegions", [c["action"] for c in self.emu.calls()])
+        self.assertEqual({c["region"] for c in self.lookups()}, {"eu-west-1"})
+        res = self.revoke("--regions", "eu-west-1,moon")
+        self.assertRc(res, 2)
+        self.assertOneLineError(res, "invalid --regions 'eu-west-1,moon': 'moon' is not a "
+                                "region name")
+
     def test_table_and_since(self):
         res = self.revoke("--since", "210m", "--apply")
         self.assertRc(res, 0)
@@ -369,8 +407,13 @@ class RevokeTimelineTest(RevokeBase):
         env = {"access_key_id": RESPONDER["id"], "secret": RESPONDER["secret"]}
         res = self.revoke("--apply", "-o", "json", **env)
         self.assertRc(res, 0)
-        self.assertOneLineError(res, "warning: cloudtrail:LookupEvents is denied: no timeline "
-                                "of what %s did" % LEAK["id"], "AccessDenied")
+        # ec2:DescribeRegions is denied too: the partition's regions, with a warning
+        err = res.err.splitlines()
+        self.assertEqual(len(err), 2, repr(res))
+        self.assertIn("ec2:DescribeRegions", err[0])
+        self.assertIn("warning: cloudtrail:LookupEvents is denied: no timeline of what %s did"
+                      % LEAK["id"], err[1])
+        self.assertIn("AccessDenied", err[1])
         rec = json.loads(res.out)
         self.assertIsNone(rec["Timeline"])
         self.assertIn("AccessDenied", rec["TimelineError"])
