@@ -479,147 +479,102 @@ static json_t *trace_summary_json(const struct audit_trace_stats *ts, size_t nre
 	return o;
 }
 
-int cmd_audit(struct cli *cli, int argc, const char **argv)
-{
+/* What audit's options said, and the --trace results. */
+struct audit_cmd {
 	struct audit_options o;
-	struct opt_list rest = { 0 }, users = { 0 };
-	struct exemption_opts ex = EXEMPTION_OPTS_INIT;
-	const char *source = "report", *fail_on = "old", *root_via = "report";
-	char *caller_account = NULL;
-	struct audit_org_ctx x = { 0 };
-	int all = 0, no_progress = 0, account_jobs = 4, trace = 0;
-	struct audit_trace_stats ts = { 0 };
-	char **trace_regions = NULL;
-	size_t ntrace_regions = 0;
-	time_t trace_start = 0, trace_end = 0;
-	struct notify_opts notify = { 0 };
-	struct org_opts org;
-	struct option opts[] = {
-		{ "max-age", 0, OPT_DURATION, &o.policy.max_age, "DURATION", "active keys older than this are old (default 90d)", 0 },
-		{ "warn", 0, OPT_DURATION, &o.policy.warn, "DURATION", "keys within this of --max-age are expiring (default 7d)", 0 },
-		{ "unused", 0, OPT_DURATION, &o.policy.unused, "DURATION", "active keys not used for this long are unused (default 45d)", 0 },
-		{ "inactive-grace", 0, OPT_DURATION, &o.policy.inactive_grace, "DURATION", "inactive keys older than this are inactive-stale (default 30d)", 0 },
-		OPT_EXEMPTIONS(ex),
-		{ "source", 0, OPT_STRING, &source, "SOURCE", "report (default: credential report + live re-reads) or api", 0 },
-		{ "jobs", 'j', OPT_INT, &o.jobs, "N", "concurrent API workers, lowered while IAM throttles (default 32)", 0 },
-		{ "user", 0, OPT_STRLIST, &users, "NAME", "audit only this user (repeatable; read live, not from the report)", 0 },
-		{ "all", 'a', OPT_BOOL, &all, NULL, "list every key, not only keys with findings", 0 },
-		{ "trace", 0, OPT_BOOL, &trace, NULL, "name the top 3 callers of each key with a finding over the last 30 days, from CloudTrail in every enabled region (needs cloudtrail:LookupEvents; 2 calls a second per region)", 0 },
-		OPT_NOTIFY(notify, "tell the owner of each expiring key (due-soon, once): sns:TOPIC_ARN, webhook:https://..., exec:CMD (repeatable)"),
-		{ "fail-on", 0, OPT_STRING, &fail_on, "FINDING", "exit 3 on this finding or a more severe one (default old; any, none)", 0 },
-		{ "no-progress", 0, OPT_BOOL, &no_progress, NULL, "no progress bar on stderr", 0 },
-		OPT_ORG(org),
-		{ "account-jobs", 0, OPT_INT, &account_jobs, "N", "workers per account with --org/--accounts (default 4; --jobs is the total)", 0 },
-		{ "root-via", 0, OPT_STRING, &root_via, "HOW", "root keys without a credential report: report (default: GetAccountSummary says whether there are any) or assume-root (each key, through centralized root access; with --org/--accounts)", 0 },
-		OPT_COMMON(cli->g),
-		OPT_TERMINATOR,
-	};
-	struct audit_result r;
-	struct strbuf err = STRBUF_INIT;
+	struct opt_list users;
+	struct exemption_opts ex;
+	const char *source, *fail_on, *root_via;
+	int all, no_progress, account_jobs, trace;
 	unsigned fail_mask;
-	struct aws_client *c;
-	const struct audit_result *rp = &r;
-	struct key_rows kr = { 0 };
-	struct out_rows rows;
-	int rc;
-	size_t i;
+	struct notify_opts notify;
+	struct org_opts org;
+	struct audit_trace_stats ts;
+	char **trace_regions;
+	size_t ntrace_regions;
+	time_t trace_start, trace_end;
+};
 
-	memset(&o, 0, sizeof(o));
-	memset(&org, 0, sizeof(org));
-	audit_policy_defaults(&o.policy);
-	o.jobs = AUDIT_DEFAULT_JOBS;
-	o.report_timeout_s = 300;
-	rc = cli_parse(cli, opts, argc, argv, &rest, 0);
-	if (rc != CMD_CONTINUE)
-		goto done;
-	rc = CMD_USAGE;
-	o.users = users.items;
-	o.nusers = users.n;
-	if (strcmp(source, "report") && strcmp(source, "api")) {
-		usage_error(cli, "invalid --source '%s': use report or api", source);
-		goto done;
+/*
+ * The checks of audit's options before any AWS call; they fill a->o.
+ * CMD_CONTINUE, or the exit code after a usage error.
+ */
+static int audit_check_options(struct cli *cli, const struct option *opts, struct audit_cmd *a)
+{
+	struct audit_options *o = &a->o;
+	int rc = CMD_USAGE;
+
+	o->users = a->users.items;
+	o->nusers = a->users.n;
+	if (strcmp(a->source, "report") && strcmp(a->source, "api")) {
+		usage_error(cli, "invalid --source '%s': use report or api", a->source);
+		return rc;
 	}
-	o.source = !strcmp(source, "api") ? AUDIT_SOURCE_API : AUDIT_SOURCE_REPORT;
-	if (fail_on_parse(fail_on, &fail_mask) < 0) {
+	o->source = !strcmp(a->source, "api") ? AUDIT_SOURCE_API : AUDIT_SOURCE_REPORT;
+	if (fail_on_parse(a->fail_on, &a->fail_mask) < 0) {
 		usage_error(cli, "invalid --fail-on '%s': use a finding (quarantined, root-key, old, "
-				 "two-active, unused, inactive-stale, expiring), any or none", fail_on);
-		goto done;
+				 "two-active, unused, inactive-stale, expiring), any or none", a->fail_on);
+		return rc;
 	}
-	if (o.policy.warn > o.policy.max_age) {
+	if (o->policy.warn > o->policy.max_age) {
 		struct strbuf w = STRBUF_INIT, m = STRBUF_INIT;
 
 		if (!options_seen(opts, "warn")) {
 			/* the default warning window does not fit: no warning */
-			o.policy.warn = 0;
+			o->policy.warn = 0;
 		} else {
-			duration_format(&w, o.policy.warn);
-			duration_format(&m, o.policy.max_age);
+			duration_format(&w, o->policy.warn);
+			duration_format(&m, o->policy.max_age);
 			usage_error(cli, "--warn %s is longer than --max-age %s", w.buf, m.buf);
 			strbuf_release(&w);
 			strbuf_release(&m);
-			goto done;
+			return rc;
 		}
 	}
-	if (cli_exemptions(cli, &o.policy, &ex) != CMD_CONTINUE)
-		goto done;
-	o.all_keys = all;
-	o.quarantine = 1;
-	o.progress = !no_progress && !cli->g.quiet && isatty(STDERR_FILENO) ? print_progress : NULL;
-	rc = org_check(cli, &org);
+	if (cli_exemptions(cli, &o->policy, &a->ex) != CMD_CONTINUE)
+		return rc;
+	o->all_keys = a->all;
+	o->quarantine = 1;
+	o->progress = !a->no_progress && !cli->g.quiet && isatty(STDERR_FILENO) ? print_progress
+										  : NULL;
+	rc = org_check(cli, &a->org);
 	if (rc != CMD_CONTINUE)
-		goto done;
+		return rc;
 	rc = CMD_USAGE;
-	if (!org.enabled && options_seen(opts, "account-jobs")) {
+	if (!a->org.enabled && options_seen(opts, "account-jobs")) {
 		usage_error(cli, "--account-jobs needs --org, --accounts or --accounts-file");
-		goto done;
+		return rc;
 	}
-	if (strcmp(root_via, "report") && strcmp(root_via, "assume-root")) {
-		usage_error(cli, "invalid --root-via '%s': use report or assume-root", root_via);
-		goto done;
+	if (strcmp(a->root_via, "report") && strcmp(a->root_via, "assume-root")) {
+		usage_error(cli, "invalid --root-via '%s': use report or assume-root", a->root_via);
+		return rc;
 	}
-	if (!strcmp(root_via, "assume-root") && !org.enabled) {
+	if (!strcmp(a->root_via, "assume-root") && !a->org.enabled) {
 		usage_error(cli, "--root-via assume-root needs --org, --accounts or --accounts-file "
 				 "(AssumeRoot reaches member accounts)");
-		goto done;
+		return rc;
 	}
 
-	if (trace && org.enabled) {
+	if (a->trace && a->org.enabled) {
 		usage_error(cli, "--trace is for one account (no --org or --accounts)");
-		goto done;
+		return rc;
 	}
-	if (notify.targets.n && org.enabled) {
+	if (a->notify.targets.n && a->org.enabled) {
 		usage_error(cli, "--notify is for one account (no --org or --accounts)");
-		goto done;
+		return rc;
 	}
-	if (notify_opts_check(cli, &notify) != CMD_CONTINUE)
-		goto done;
+	if (notify_opts_check(cli, &a->notify) != CMD_CONTINUE)
+		return rc;
+	return CMD_CONTINUE;
+}
 
-	rc = CMD_FAILED;
-	c = cli_client(cli);
-	if (!c)
-		goto done;
-	if (org.enabled) {
-		/* an account without --user's user has nothing to report */
-		o.user_may_be_missing = 1;
-		if (!strcmp(root_via, "assume-root")) {
-			rc = root_preconditions_cli(c, &caller_account);
-			if (rc != CMD_CONTINUE)
-				goto done;
-			x.root_caller = c;
-			x.caller_account = caller_account;
-		}
-		rc = audit_accounts(cli, &org, &o, account_jobs, fail_mask, &x);
-		goto done;
-	}
-	if (audit_run(c, &o, &r, &err) < 0) {
-		error("%s", err.buf);
-		goto done;
-	}
-	if (trace && audit_trace_cli(c, &r, &trace_regions, &ntrace_regions, &trace_start,
-				     &trace_end, &ts) < 0) {
-		audit_result_release(&r);
-		goto done;
-	}
+/* Prints one account's keys, its summary and its quarantined users. */
+static void print_audit(struct cli *cli, const struct audit_cmd *a, const struct audit_result *r)
+{
+	const struct audit_result *rp = r;
+	struct key_rows kr = { 0 };
+	struct out_rows rows;
+
 	kr.results = &rp;
 	kr.nresults = 1;
 	kr.fmt = cli->fmt;
@@ -628,10 +583,11 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 		struct out_json_object doc;
 		out_json_begin(&doc, stdout);
 		out_json_add_rows(&doc, "Keys", &rows);
-		json_t *sum = summary_json(&r);
-		if (trace)
-			json_object_set_new(sum, "Trace", trace_summary_json(&ts, ntrace_regions,
-									     trace_start, trace_end));
+		json_t *sum = summary_json(r);
+		if (a->trace)
+			json_object_set_new(sum, "Trace",
+					    trace_summary_json(&a->ts, a->ntrace_regions,
+							       a->trace_start, a->trace_end));
 		out_json_add(&doc, "Summary", sum);
 		out_json_end(&doc);
 		fputc('\n', stdout);
@@ -641,52 +597,136 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 			out_rows_print(&rows, cli->fmt, &cli->style, stdout);
 		else
 			printf("no key with a finding\n");
-		summary_text(&sum, &r, o.now, o.nusers > 0);
-		if (trace && !ts.denied)
+		summary_text(&sum, r, a->o.now, a->o.nusers > 0);
+		if (a->trace && !a->ts.denied)
 			strbuf_addf(&sum, "; callers of %zu key%s from CloudTrail in %zu region%s "
-				    "(%lu LookupEvents calls; management events only)", ts.keys,
-				    ts.keys == 1 ? "" : "s", ntrace_regions,
-				    ntrace_regions == 1 ? "" : "s", ts.calls);
+				    "(%lu LookupEvents calls; management events only)", a->ts.keys,
+				    a->ts.keys == 1 ? "" : "s", a->ntrace_regions,
+				    a->ntrace_regions == 1 ? "" : "s", a->ts.calls);
 		if (cli->fmt == OUTPUT_TABLE)
 			printf("\n%s\n", sum.buf);
 		else
 			fprintf(stderr, "%s\n", sum.buf);
-		print_quarantined(&r, NULL, cli->fmt == OUTPUT_TABLE ? stdout : stderr);
+		print_quarantined(r, NULL, cli->fmt == OUTPUT_TABLE ? stdout : stderr);
 		strbuf_release(&sum);
 	}
+}
+
+/* audit --notify: tells the owners of expiring keys; the exit code from rc on. */
+static int audit_notify(struct audit_cmd *a, struct aws_client *c, const struct audit_result *r,
+			int rc)
+{
+	struct notify_run_options no = { 0 };
+	struct rotate_report nr;
+	const char **names = xcalloc(r->nkeys + 1, sizeof(*names));
+	size_t i, nn = 0;
+
+	for (i = 0; i < r->nkeys; i++)
+		if (!r->keys[i].exempt && r->keys[i].key_id &&
+		    (r->keys[i].findings & FINDING_EXPIRING) &&
+		    (!nn || strcmp(names[nn - 1], r->keys[i].user)))
+			names[nn++] = r->keys[i].user;
+	notify_report_of_users(&nr, names, nn);
+	free(names);
+	no.warn = a->o.policy.warn;
+	no.rotate_after = a->o.policy.max_age;
+	no.now = r->now ? r->now : aws_client_now(c);
+	no.kinds = 1u << NOTIFY_DUE_SOON;
+	rc = notify_opts_run(&a->notify, c, &no, &nr, rc);
+	rotate_report_release(&nr);
+	return rc;
+}
+
+int cmd_audit(struct cli *cli, int argc, const char **argv)
+{
+	struct audit_cmd a = {
+		.ex = EXEMPTION_OPTS_INIT,
+		.source = "report",
+		.fail_on = "old",
+		.root_via = "report",
+		.account_jobs = 4,
+	};
+	struct opt_list rest = { 0 };
+	char *caller_account = NULL;
+	struct audit_org_ctx x = { 0 };
+	struct option opts[] = {
+		{ "max-age", 0, OPT_DURATION, &a.o.policy.max_age, "DURATION", "active keys older than this are old (default 90d)", 0 },
+		{ "warn", 0, OPT_DURATION, &a.o.policy.warn, "DURATION", "keys within this of --max-age are expiring (default 7d)", 0 },
+		{ "unused", 0, OPT_DURATION, &a.o.policy.unused, "DURATION", "active keys not used for this long are unused (default 45d)", 0 },
+		{ "inactive-grace", 0, OPT_DURATION, &a.o.policy.inactive_grace, "DURATION", "inactive keys older than this are inactive-stale (default 30d)", 0 },
+		OPT_EXEMPTIONS(a.ex),
+		{ "source", 0, OPT_STRING, &a.source, "SOURCE", "report (default: credential report + live re-reads) or api", 0 },
+		{ "jobs", 'j', OPT_INT, &a.o.jobs, "N", "concurrent API workers, lowered while IAM throttles (default 32)", 0 },
+		{ "user", 0, OPT_STRLIST, &a.users, "NAME", "audit only this user (repeatable; read live, not from the report)", 0 },
+		{ "all", 'a', OPT_BOOL, &a.all, NULL, "list every key, not only keys with findings", 0 },
+		{ "trace", 0, OPT_BOOL, &a.trace, NULL, "name the top 3 callers of each key with a finding over the last 30 days, from CloudTrail in every enabled region (needs cloudtrail:LookupEvents; 2 calls a second per region)", 0 },
+		OPT_NOTIFY(a.notify, "tell the owner of each expiring key (due-soon, once): sns:TOPIC_ARN, webhook:https://..., exec:CMD (repeatable)"),
+		{ "fail-on", 0, OPT_STRING, &a.fail_on, "FINDING", "exit 3 on this finding or a more severe one (default old; any, none)", 0 },
+		{ "no-progress", 0, OPT_BOOL, &a.no_progress, NULL, "no progress bar on stderr", 0 },
+		OPT_ORG(a.org),
+		{ "account-jobs", 0, OPT_INT, &a.account_jobs, "N", "workers per account with --org/--accounts (default 4; --jobs is the total)", 0 },
+		{ "root-via", 0, OPT_STRING, &a.root_via, "HOW", "root keys without a credential report: report (default: GetAccountSummary says whether there are any) or assume-root (each key, through centralized root access; with --org/--accounts)", 0 },
+		OPT_COMMON(cli->g),
+		OPT_TERMINATOR,
+	};
+	struct audit_result r;
+	struct strbuf err = STRBUF_INIT;
+	struct aws_client *c;
+	int rc;
+	size_t i;
+
+	audit_policy_defaults(&a.o.policy);
+	a.o.jobs = AUDIT_DEFAULT_JOBS;
+	a.o.report_timeout_s = 300;
+	rc = cli_parse(cli, opts, argc, argv, &rest, 0);
+	if (rc != CMD_CONTINUE)
+		goto done;
+	rc = audit_check_options(cli, opts, &a);
+	if (rc != CMD_CONTINUE)
+		goto done;
+
+	rc = CMD_FAILED;
+	c = cli_client(cli);
+	if (!c)
+		goto done;
+	if (a.org.enabled) {
+		/* an account without --user's user has nothing to report */
+		a.o.user_may_be_missing = 1;
+		if (!strcmp(a.root_via, "assume-root")) {
+			rc = root_preconditions_cli(c, &caller_account);
+			if (rc != CMD_CONTINUE)
+				goto done;
+			x.root_caller = c;
+			x.caller_account = caller_account;
+		}
+		rc = audit_accounts(cli, &a.org, &a.o, a.account_jobs, a.fail_mask, &x);
+		goto done;
+	}
+	if (audit_run(c, &a.o, &r, &err) < 0) {
+		error("%s", err.buf);
+		goto done;
+	}
+	if (a.trace && audit_trace_cli(c, &r, &a.trace_regions, &a.ntrace_regions,
+				       &a.trace_start, &a.trace_end, &a.ts) < 0) {
+		audit_result_release(&r);
+		goto done;
+	}
+	print_audit(cli, &a, &r);
 	rc = CMD_OK;
 	for (i = 0; i < r.nkeys; i++)
-		if (!r.keys[i].exempt && (r.keys[i].findings & fail_mask))
+		if (!r.keys[i].exempt && (r.keys[i].findings & a.fail_mask))
 			rc = CMD_FINDINGS;
-	if (notify.targets.n) {
-		struct notify_run_options no = { 0 };
-		struct rotate_report nr;
-		const char **names = xcalloc(r.nkeys + 1, sizeof(*names));
-		size_t nn = 0;
-
-		for (i = 0; i < r.nkeys; i++)
-			if (!r.keys[i].exempt && r.keys[i].key_id &&
-			    (r.keys[i].findings & FINDING_EXPIRING) &&
-			    (!nn || strcmp(names[nn - 1], r.keys[i].user)))
-				names[nn++] = r.keys[i].user;
-		notify_report_of_users(&nr, names, nn);
-		free(names);
-		no.warn = o.policy.warn;
-		no.rotate_after = o.policy.max_age;
-		no.now = r.now ? r.now : aws_client_now(c);
-		no.kinds = 1u << NOTIFY_DUE_SOON;
-		rc = notify_opts_run(&notify, c, &no, &nr, rc);
-		rotate_report_release(&nr);
-	}
+	if (a.notify.targets.n)
+		rc = audit_notify(&a, c, &r, rc);
 	rc = report_skipped(&r, NULL, rc);
 	audit_result_release(&r);
 done:
-	trace_regions_free(trace_regions, ntrace_regions);
-	notify_opts_release(&notify);
+	trace_regions_free(a.trace_regions, a.ntrace_regions);
+	notify_opts_release(&a.notify);
 	free(caller_account);
-	org_opts_release(&org);
-	exemption_opts_release(&ex);
-	opt_list_release(&users);
+	org_opts_release(&a.org);
+	exemption_opts_release(&a.ex);
+	opt_list_release(&a.users);
 	opt_list_release(&rest);
 	strbuf_release(&err);
 	return rc;
