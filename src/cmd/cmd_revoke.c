@@ -301,6 +301,30 @@ static void regions_release(struct revoke_args *v, const char **own, char **all)
 	v->region_copy = NULL;
 }
 
+/*
+ * The timeline's regions without --regions: every enabled one, as iamkeys
+ * trace (an attacker's calls may be anywhere), into v; the command's own
+ * (in own) with a warning when they cannot be listed. The list to free.
+ */
+static char **enabled_regions(struct aws_client *c, struct revoke_args *v, const char **own)
+{
+	struct strbuf note = STRBUF_INIT, err = STRBUF_INIT;
+	char **all = NULL;
+
+	if (trace_enabled_regions(c, &all, &v->regions, &v->nregions, &note, &err) < 0) {
+		warning("cannot list the account's regions (%s): the timeline searches %s only",
+			err.buf, c->region);
+		own[0] = c->region;
+		v->regions = own;
+		v->nregions = 1;
+	} else if (note.len) {
+		warning("%s", note.buf);
+	}
+	strbuf_release(&note);
+	strbuf_release(&err);
+	return all;
+}
+
 /* The warning or error line about a timeline revoke could not read in full. */
 static void timeline_warnings(const struct revoke_report *r, const char *key)
 {
@@ -388,22 +412,8 @@ int cmd_revoke(struct cli *cli, int argc, const char **argv)
 		return CMD_FAILED;
 	}
 	a.on_record = NULL; /* the steps are printed as one record */
-	if (!v.regions) {
-		/* every enabled region, as iamkeys trace: an attacker's calls may be anywhere */
-		struct strbuf note = STRBUF_INIT, rerr = STRBUF_INIT;
-		if (trace_enabled_regions(a.c, &all_regions, &v.regions, &v.nregions, &note,
-					  &rerr) < 0) {
-			warning("cannot list the account's regions (%s): the timeline searches %s "
-				"only", rerr.buf, a.c->region);
-			own[0] = a.c->region;
-			v.regions = own;
-			v.nregions = 1;
-		} else if (note.len) {
-			warning("%s", note.buf);
-		}
-		strbuf_release(&note);
-		strbuf_release(&rerr);
-	}
+	if (!v.regions)
+		all_regions = enabled_regions(a.c, &v, own);
 	if (v.apply) {
 		rc = cli_lock(cli, a.c, a.self.account, &lk);
 		if (rc != CMD_OK) {
