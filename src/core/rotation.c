@@ -107,6 +107,31 @@ static int has_control(const char *s)
 	return 0;
 }
 
+/*
+ * The next space-separated field of *p into field (size bytes), *p moved
+ * past it: its length, 0 at the end, -1 when it does not fit (*p unmoved).
+ */
+static long next_field(const char **p, char *field, size_t size)
+{
+	const char *end;
+	size_t n;
+
+	while (**p == ' ')
+		(*p)++;
+	if (!**p)
+		return 0;
+	end = strchr(*p, ' ');
+	if (!end)
+		end = *p + strlen(*p);
+	n = (size_t)(end - *p);
+	if (n >= size)
+		return -1;
+	memcpy(field, *p, n);
+	field[n] = '\0';
+	*p = end;
+	return (long)n;
+}
+
 /* 8 to ROTATION_RUN_ID_MAX lower-case letters and digits */
 static int run_id_valid(const char *s)
 {
@@ -133,24 +158,16 @@ int rotation_tag_parse(const char *value, struct rotation_tag *out, struct strbu
 		strbuf_addstr(err, "rotation tag holds a control character");
 		return -1;
 	}
-	while (*p) {
-		const char *end, *eq;
+	for (;;) {
+		const char *eq;
 		char field[ROTATION_KEY_ID_MAX + 8];
-		size_t n;
-		while (*p == ' ')
-			p++;
-		if (!*p)
+		long n = next_field(&p, field, sizeof(field));
+		if (!n)
 			break;
-		end = strchr(p, ' ');
-		if (!end)
-			end = p + strlen(p);
-		n = (size_t)(end - p);
-		if (n >= sizeof(field)) {
+		if (n < 0) {
 			strbuf_addstr(err, "rotation tag field too long");
 			return -1;
 		}
-		memcpy(field, p, n);
-		field[n] = '\0';
 		eq = strchr(field, '=');
 		if (!eq) {
 			strbuf_addf(err, "rotation tag field '%s' has no '='", field);
@@ -199,7 +216,6 @@ int rotation_tag_parse(const char *value, struct rotation_tag *out, struct strbu
 			strbuf_addf(err, "unknown rotation tag field '%.40s'", field);
 			return -1;
 		}
-		p = end;
 	}
 	if (!have_v || out->stage == STAGE_IDLE || !out->old_key[0] || !have_t) {
 		strbuf_addstr(err, "rotation tag lacks v, stage, old or t");
@@ -229,25 +245,16 @@ int create_mark_parse(const char *value, struct create_mark *out, struct strbuf 
 		strbuf_addstr(err, "create mark holds a control character");
 		return -1;
 	}
-	while (*p) {
+	for (;;) {
 		char field[64];
-		const char *end;
-		size_t n, i;
-		while (*p == ' ')
-			p++;
-		if (!*p)
+		long ln = next_field(&p, field, sizeof(field));
+		size_t n = ln > 0 ? (size_t)ln : 0, i;
+		if (!ln)
 			break;
-		end = strchr(p, ' ');
-		if (!end)
-			end = p + strlen(p);
-		n = (size_t)(end - p);
-		if (n >= sizeof(field)) {
+		if (ln < 0) {
 			strbuf_addf(err, "create mark field '%.20s...' is too long", p);
 			return -1;
 		}
-		memcpy(field, p, n);
-		field[n] = '\0';
-		p = end;
 		if (!strcmp(field, "v=1") && !have_v) {
 			have_v = 1;
 		} else if (!strncmp(field, "run=", 4) && !out->run[0] && run_id_valid(field + 4)) {
