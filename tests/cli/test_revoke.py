@@ -8,7 +8,8 @@ import os
 import signal
 import tempfile
 
-from tests.cli.common import CliTestCase, run
+from tests.cli import safety
+from tests.cli.common import CliTestCase, run, tag_of
 from tests.emulator import fixtures
 from tests.emulator.fixtures import key
 from tests.emulator.harness import EmulatorTestCase
@@ -199,6 +200,26 @@ class RevokeTest(RevokeBase):
         self.assertNotIn(LEAK["id"], text)
         self.assertEqual({k["id"]: k["status"] for k in a["keys"]},
                          {LEAK["id"]: "Inactive", new["id"]: "Active"})
+
+    def test_replace_to_each_sink(self):
+        # file:, profile:, secretsmanager:, ssm: and exec:: the new key is what the sink
+        # holds, it works, and with --delete it is the user's only key
+        for kind in safety.SINK_KINDS:
+            with self.subTest(sink=kind):
+                self.emu.load(fixture())
+                d = tempfile.mkdtemp()
+                sink = safety.Sink(kind, d)
+                res = self.revoke("--replace", "--to", sink.to(), "--delete", "--apply")
+                self.assertRc(res, 0)
+                safety.assert_one_working_key_each(self, self.emu, sink, ["alice"], kind)
+                held = sink.held(self.emu, "alice")
+                self.assertNotEqual(held[0], LEAK["id"])
+                self.assertNotIn(held[1], res.out + res.err)
+                self.assertIsNone(tag_of(users_of(self.emu)["alice"], "iamkeys:create"))
+                r = self.emu.request("sts", params={"Action": "GetCallerIdentity",
+                                                    "Version": "2011-06-15"},
+                                     access_key_id=held[0], secret=held[1])
+                self.assertEqual(r.status, 200, kind)
 
     def test_replace_refused_for_a_user_with_two_keys(self):
         fx = fixture()
