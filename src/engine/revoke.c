@@ -319,6 +319,25 @@ static void step_timeline(struct run *x)
 	strbuf_release(&err);
 }
 
+/*
+ * The replace step recorded in REVOKE_TAG, then reported with result; when
+ * the record fails, reported failed with why. 0 / -1.
+ */
+static int record_replace(struct run *x, enum revoke_result result, struct strbuf *msg)
+{
+	struct strbuf err = STRBUF_INIT;
+	int ret = 0;
+
+	if (record(x, REVOKE_STEP_REPLACE, &err) < 0) {
+		strbuf_addf(msg, "; could not record it in tag %s: %s", REVOKE_TAG, err.buf);
+		result = REVOKE_FAILED;
+		ret = -1;
+	}
+	step_add(x->r, x->a->c, REVOKE_REPLACE, result, msg->buf);
+	strbuf_release(&err);
+	return ret;
+}
+
 /* Step 4. */
 static int step_replace(struct run *x)
 {
@@ -352,14 +371,7 @@ static int step_replace(struct run *x)
 		break;
 	case ACTION_NOTHING:
 		x->r->new_key_id = xstrdup_or_null(rec ? rec->key_id : NULL);
-		if (record(x, REVOKE_STEP_REPLACE, &err) < 0) {
-			strbuf_addf(&msg, "; could not record it in tag %s: %s", REVOKE_TAG,
-				    err.buf);
-			step_add(x->r, c, REVOKE_REPLACE, REVOKE_FAILED, msg.buf);
-			ret = -1;
-			break;
-		}
-		step_add(x->r, c, REVOKE_REPLACE, REVOKE_ALREADY, msg.buf);
+		ret = record_replace(x, REVOKE_ALREADY, &msg);
 		break;
 	case ACTION_DONE: {
 		struct aws_credentials nc = { 0 };
@@ -373,14 +385,7 @@ static int step_replace(struct run *x)
 			break;
 		}
 		strbuf_addstr(&msg, "; verified");
-		if (record(x, REVOKE_STEP_REPLACE, &err) < 0) {
-			strbuf_addf(&msg, "; could not record it in tag %s: %s", REVOKE_TAG,
-				    err.buf);
-			step_add(x->r, c, REVOKE_REPLACE, REVOKE_FAILED, msg.buf);
-			ret = -1;
-			break;
-		}
-		step_add(x->r, c, REVOKE_REPLACE, REVOKE_DONE, msg.buf);
+		ret = record_replace(x, REVOKE_DONE, &msg);
 		break;
 	}
 	case ACTION_BLOCKED:
@@ -497,7 +502,7 @@ int revoke_run(struct action_ctx *a, const struct revoke_options *o, struct revo
 {
 	struct run x;
 	const struct user_key *k;
-	size_t i;
+	const char *tag;
 	int rc, stopped;
 
 	memset(r, 0, sizeof(*r));
@@ -527,11 +532,8 @@ int revoke_run(struct action_ctx *a, const struct revoke_options *o, struct revo
 		}
 		goto fail;
 	}
-	for (i = 0; i < x.us.ntags; i++) {
-		if (strcmp(x.us.tags[i].key, REVOKE_TAG))
-			continue;
-		if (revoke_tag_parse(x.us.tags[i].value ? x.us.tags[i].value : "", &x.tag, err) <
-		    0) {
+	if ((tag = user_state_tag(&x.us, REVOKE_TAG)) != NULL) {
+		if (revoke_tag_parse(tag, &x.tag, err) < 0) {
 			strbuf_addf(err, " (user %s): remove the tag to start anew", o->user);
 			goto fail;
 		}
