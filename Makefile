@@ -34,7 +34,7 @@ UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 UNIT_HELP  := $(filter-out $(UNIT_SRCS),$(wildcard tests/unit/*.c))
 UNIT_HOBJS := $(UNIT_HELP:%.c=$(BUILD)/%.o)
 
-.PHONY: all check unit asan demo bench bench-trace fuzz fuzz-smoke clean deps format layers release
+.PHONY: all check unit asan demo bench bench-trace fuzz fuzz-smoke clean deps format format-check layers release
 all: $(BUILD)/iamkeys
 
 # Objects are rebuilt when IAMKEYS_TESTING changes (the stamp's name says its value).
@@ -228,8 +228,15 @@ package-check: package
 deps:
 	scripts/deps.sh
 
+FORMAT_FILES = $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]')
+
 format:
-	clang-format -i $$(git ls-files 'src/*.[ch]' 'tests/*.[ch]')
+	clang-format -i $(FORMAT_FILES)
+
+# fails when a C file in src/ or tests/ differs from what `make format` writes
+format-check:
+	@clang-format --dry-run -Werror $(FORMAT_FILES) && \
+	  echo "format-check: every C file in src/ and tests/ is as clang-format writes it"
 
 clean:
 	rm -rf build build-asan build-fuzz build-pkg build-release

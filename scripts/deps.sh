@@ -4,7 +4,7 @@
 # --check: exit 0 if everything is installed, 1 otherwise (installs nothing).
 PKGS="build-essential pkg-config libcurl4-openssl-dev libssl-dev libxml2-dev libjansson-dev \
 libcmocka-dev git python3 python3-botocore python3-boto3 awscli faketime ca-certificates \
-groff mandoc man-db zsh fish debhelper lintian clang libclang-rt-14-dev"
+groff mandoc man-db zsh fish debhelper lintian clang clang-format libclang-rt-14-dev"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

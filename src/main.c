@@ -23,7 +23,8 @@
 static const struct command commands[] = {
 	{ "users", cmd_users, NEEDS_CREDS, "List every IAM user (runbook step 1).",
 	  "iamkeys users [--path-prefix PREFIX] [options]" },
-	{ "audit", cmd_audit, NEEDS_CREDS, "Find old, unused and risky access keys (runbook step 2).",
+	{ "audit", cmd_audit, NEEDS_CREDS,
+	  "Find old, unused and risky access keys (runbook step 2).",
 	  "iamkeys audit [--source report|api] [--max-age 90d] [--unused 45d] [options]" },
 	{ "deactivate", cmd_deactivate, NEEDS_CREDS | MUTATES,
 	  "Deactivate old or unused keys, or one key (runbook step 2.1).",
@@ -82,10 +83,11 @@ static const struct exit_code exit_codes[] = {
 /* Not a command's result (128 + a signal): documented with the table. */
 static const struct exit_code exit_signals[] = {
 	{ 128 + SIGTERM, "stopped by SIGTERM, as 130" },
-	{ EXIT_STDOUT_CLOSED, "standard output was closed before iamkeys finished writing "
-			      "(iamkeys users | head -1); nothing is printed about it, and the "
-			      "work itself ran to its end (a secret for --to - that cannot be "
-			      "written is a failed delivery: its new key is deleted, exit 1 or 3)" },
+	{ EXIT_STDOUT_CLOSED,
+	  "standard output was closed before iamkeys finished writing "
+	  "(iamkeys users | head -1); nothing is printed about it, and the "
+	  "work itself ran to its end (a secret for --to - that cannot be "
+	  "written is a failed delivery: its new key is deleted, exit 1 or 3)" },
 };
 
 /* Prints text wrapped at width columns, every line after the first indented by indent. */
@@ -207,7 +209,7 @@ int main(int argc, const char **argv)
 	}
 	if (!strcmp(argv[1], "--dump-options"))
 		return dump_options();
-	/*
+		/*
 	 * Peak RSS of an audit of 5,000 users (docs/benchmarks.md). glibc
 	 * raises its trim threshold to twice the largest mmapped block freed
 	 * so far (a 2 MB credential report, a large response), and from then

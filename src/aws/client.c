@@ -41,10 +41,10 @@
 #define DEFAULT_OUTCOME_HINT "AWS may have completed the request"
 
 static const char *const query_versions[AWS_SVC__COUNT] = {
-    [AWS_SVC_IAM] = "2010-05-08",
-    [AWS_SVC_STS] = "2011-06-15",
-    [AWS_SVC_SNS] = "2010-03-31",
-    [AWS_SVC_EC2] = "2016-11-15", /* the EC2 query protocol: awsQuery's form, its own XML */
+	[AWS_SVC_IAM] = "2010-05-08",
+	[AWS_SVC_STS] = "2011-06-15",
+	[AWS_SVC_SNS] = "2010-03-31",
+	[AWS_SVC_EC2] = "2016-11-15", /* the EC2 query protocol: awsQuery's form, its own XML */
 };
 
 const char *aws_client_last_error_code(const struct aws_client *c)
@@ -115,7 +115,7 @@ struct aws_client *aws_client_new_config(const struct aws_client_config *cfg, st
 			goto fail;
 
 	if (!c->http) {
-		struct http_options opts = {0};
+		struct http_options opts = { 0 };
 
 		const char *ca_from = "AWS_CA_BUNDLE";
 
@@ -149,7 +149,7 @@ struct aws_client *aws_client_new(struct cred_provider *creds, const char *regio
 				  const char *endpoint_url, const char *profile_region,
 				  struct strbuf *err)
 {
-	struct aws_client_config cfg = {0};
+	struct aws_client_config cfg = { 0 };
 
 	cfg.creds = creds;
 	cfg.region = region;
@@ -296,9 +296,9 @@ static const char *json_string_member(json_t *obj, const char *const *names, siz
 
 static void parse_json_error(const struct http_response *resp, struct aws_error *e)
 {
-	static const char *const type_names[] = {"__type", "code", "Code"};
-	static const char *const message_names[] = {"message", "Message", "errorMessage",
-						    "error_description"};
+	static const char *const type_names[] = { "__type", "code", "Code" };
+	static const char *const message_names[] = { "message", "Message", "errorMessage",
+						     "error_description" };
 	const char *hdr = http_response_header(resp, "x-amzn-errortype");
 	const char *s;
 	json_t *root = NULL;
@@ -331,8 +331,8 @@ static void parse_json_error(const struct http_response *resp, struct aws_error 
 static int is_skew_code(const char *code)
 {
 	static const char *const codes[] = {
-	    "RequestTimeTooSkewed",  "RequestExpired", "InvalidSignatureException",
-	    "SignatureDoesNotMatch", "AuthFailure",    "RequestInTheFuture",
+		"RequestTimeTooSkewed",	 "RequestExpired", "InvalidSignatureException",
+		"SignatureDoesNotMatch", "AuthFailure",	   "RequestInTheFuture",
 	};
 	size_t i;
 
@@ -492,11 +492,11 @@ static int send_once(const struct aws_call *k, const struct aws_credentials *cre
 	const char *rel = k->path ? k->path : "/";
 	struct sigv4_header sh[3 + AWS_REST_MAX_HEADERS];
 	struct http_request_header
-	    hh[3 + AWS_REST_MAX_HEADERS + ARRAY_SIZE(((struct sigv4_signed *)0)->add_headers)];
-	struct sigv4_request sreq = {0};
-	struct sigv4_params sp = {0};
+		hh[3 + AWS_REST_MAX_HEADERS + ARRAY_SIZE(((struct sigv4_signed *)0)->add_headers)];
+	struct sigv4_request sreq = { 0 };
+	struct sigv4_params sp = { 0 };
 	struct sigv4_signed sig = SIGV4_SIGNED_INIT;
-	struct http_request req = {0};
+	struct http_request req = { 0 };
 	struct strbuf path = STRBUF_INIT, url = STRBUF_INIT;
 	size_t n = 0, i,
 	       nextra = k->nheaders < AWS_REST_MAX_HEADERS ? k->nheaders : AWS_REST_MAX_HEADERS;
@@ -597,8 +597,9 @@ static void debug_log_attempt(const struct aws_call *k, const struct http_respon
  * Compiled in only with IAMKEYS_TESTING (not in make release).
  */
 static const char *const mutating_actions[] = {
-	"CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey", "TagUser", "UntagUser",
-	"CreateSecret", "PutSecretValue", "PutParameter", "PutUserPolicy", "DeleteUserPolicy",
+	"CreateAccessKey", "UpdateAccessKey",  "DeleteAccessKey", "TagUser",
+	"UntagUser",	   "CreateSecret",     "PutSecretValue",  "PutParameter",
+	"PutUserPolicy",   "DeleteUserPolicy",
 };
 
 static void test_crash_point(const char *action)
@@ -684,11 +685,11 @@ static int classify_response(const struct aws_call *k, const struct aws_call_opt
 	if (resp->error != HTTP_OK) {
 		strbuf_addf(reason, "cannot reach %s: %s", ep->host, resp->error_text.buf);
 		e->code = xstrdup(resp->error == HTTP_ERR_TIMEOUT ? "RequestTimeout"
-								 : "RequestFailed");
+								  : "RequestFailed");
 		e->message = xstrdup(reason->buf);
 	} else if (resp->status >= 200 && resp->status < 300) {
-		if (!opts->validate || !opts->validate(opts->validate_ctx, resp->body.buf,
-						       resp->body.len, &perr)) {
+		if (!opts->validate ||
+		    !opts->validate(opts->validate_ctx, resp->body.buf, resp->body.len, &perr)) {
 			/* success: hand the body over without copying it */
 			struct strbuf tmp = *out_body;
 
@@ -721,8 +722,8 @@ static int classify_response(const struct aws_call *k, const struct aws_call_opt
  * the call ends here. *last_cost keeps the retry quota's last charge.
  */
 static int retry_wait(const struct aws_call *k, int idempotent, int extra, int attempt,
-		      int max_attempts, const struct http_response *resp,
-		      const struct aws_error *e, const char *reason, int *last_cost)
+		      int max_attempts, const struct http_response *resp, const struct aws_error *e,
+		      const char *reason, int *last_cost)
 {
 	struct aws_client *c = k->c;
 	const struct aws_endpoint *ep = &c->endpoints[k->svc];
@@ -762,7 +763,7 @@ static int run_call(const struct aws_call *k, struct strbuf *out_body, struct aw
 	int idempotent = !(opts->flags & AWS_CALL_NOT_IDEMPOTENT);
 	int max_attempts = c->retry.max_attempts > 0 ? c->retry.max_attempts : 1;
 	struct http_response resp = HTTP_RESPONSE_INIT;
-	struct aws_error e = {0};
+	struct aws_error e = { 0 };
 	struct strbuf reason = STRBUF_INIT, perr = STRBUF_INIT;
 	int attempt, last_cost = 0, ret = -1;
 
@@ -771,7 +772,7 @@ static int run_call(const struct aws_call *k, struct strbuf *out_body, struct aw
 	c->calls++;
 
 	for (attempt = 1;; attempt++) {
-		struct aws_credentials creds = {0};
+		struct aws_credentials creds = { 0 };
 		struct timespec start;
 		int extra = 0, rc;
 		long signed_skew = c->clock_skew;
@@ -796,7 +797,8 @@ static int run_call(const struct aws_call *k, struct strbuf *out_body, struct aw
 		if (c->verbose)
 			debug_log_attempt(k, &resp, elapsed_ms(&start));
 		if (resp.error == HTTP_OK)
-			aws_client_learn_clock(c, http_response_header(&resp, "date"), sent, received);
+			aws_client_learn_clock(c, http_response_header(&resp, "date"), sent,
+					       received);
 		if (classify_response(k, opts, &resp, out_body, &e, &reason)) {
 			retry_quota_release(&c->quota, last_cost);
 			ret = 0;
@@ -855,7 +857,7 @@ int aws_query_call_ex(struct aws_client *c, enum aws_service svc, const char *ac
 		      struct strbuf *err)
 {
 	struct strbuf form = STRBUF_INIT;
-	struct aws_call k = {0};
+	struct aws_call k = { 0 };
 	size_t i;
 	int ret;
 
@@ -896,7 +898,7 @@ int aws_query_call(struct aws_client *c, enum aws_service svc, const char *actio
 		   const struct aws_param *params, size_t nparams, int flags, struct strbuf *body,
 		   struct aws_error *aerr, struct strbuf *err)
 {
-	struct aws_call_opts opts = {0};
+	struct aws_call_opts opts = { 0 };
 
 	opts.flags = flags;
 	return aws_query_call_ex(c, svc, action, params, nparams, &opts, body, aerr, err);
@@ -906,7 +908,7 @@ int aws_json_call_ex(struct aws_client *c, enum aws_service svc, const char *tar
 		     const char *json_body, const struct aws_call_opts *opts, struct strbuf *body,
 		     struct aws_error *aerr, struct strbuf *err)
 {
-	struct aws_call k = {0};
+	struct aws_call k = { 0 };
 	const char *dot = strrchr(target, '.');
 
 	if (aerr)
@@ -935,7 +937,7 @@ int aws_json_call(struct aws_client *c, enum aws_service svc, const char *target
 		  const char *json_body, int flags, struct strbuf *body, struct aws_error *aerr,
 		  struct strbuf *err)
 {
-	struct aws_call_opts opts = {0};
+	struct aws_call_opts opts = { 0 };
 
 	opts.flags = flags;
 	return aws_json_call_ex(c, svc, target, json_body, &opts, body, aerr, err);
@@ -945,7 +947,7 @@ int aws_rest_json_call(struct aws_client *c, enum aws_service svc, const struct 
 		       const struct aws_call_opts *opts, struct strbuf *body,
 		       struct aws_error *aerr, struct strbuf *err)
 {
-	struct aws_call k = {0};
+	struct aws_call k = { 0 };
 
 	if (aerr)
 		aws_error_release(aerr);

@@ -16,12 +16,12 @@ enum aws_service {
 	AWS_SVC_SECRETS_MANAGER,
 	AWS_SVC_SSM,
 	AWS_SVC_ORGANIZATIONS,
-	AWS_SVC_SSO,	  /* IAM Identity Center portal (GetRoleCredentials) */
-	AWS_SVC_SSO_OIDC, /* IAM Identity Center OIDC (CreateToken) */
-	AWS_SVC_DYNAMODB, /* the lease of --lock dynamodb:TABLE (JSON 1.0) */
+	AWS_SVC_SSO,	    /* IAM Identity Center portal (GetRoleCredentials) */
+	AWS_SVC_SSO_OIDC,   /* IAM Identity Center OIDC (CreateToken) */
+	AWS_SVC_DYNAMODB,   /* the lease of --lock dynamodb:TABLE (JSON 1.0) */
 	AWS_SVC_CLOUDTRAIL, /* LookupEvents (iamkeys trace) */
-	AWS_SVC_SNS,	  /* --notify sns:TOPIC_ARN (awsQuery) */
-	AWS_SVC_EC2,	  /* DescribeRegions (--regions all; EC2 query protocol) */
+	AWS_SVC_SNS,	    /* --notify sns:TOPIC_ARN (awsQuery) */
+	AWS_SVC_EC2,	    /* DescribeRegions (--regions all; EC2 query protocol) */
 	AWS_SVC__COUNT
 };
 

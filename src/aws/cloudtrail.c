@@ -37,7 +37,8 @@ static int one_page(struct aws_client *c, json_t *req, char **next, cloudtrail_e
 		strbuf_addstr(err, "LookupEvents: malformed response");
 		goto out;
 	}
-	json_array_foreach(events, i, ev) {
+	json_array_foreach(events, i, ev)
+	{
 		json_t *s = json_object_get(ev, "CloudTrailEvent");
 		if (!json_is_string(s)) {
 			strbuf_addstr(err, "LookupEvents: an event without its CloudTrailEvent");
@@ -60,10 +61,10 @@ int cloudtrail_lookup_key(struct aws_client *c, struct cloudtrail_pacer *pacer, 
 			  time_t start, time_t end, cloudtrail_event_fn fn, void *ctx,
 			  unsigned long *calls, struct strbuf *err)
 {
-	json_t *req = json_pack("{s:[{s:s,s:s}],s:I,s:I,s:i}", "LookupAttributes", "AttributeKey",
-				"AccessKeyId", "AttributeValue", key_id, "StartTime",
-				(json_int_t)start, "EndTime", (json_int_t)end, "MaxResults",
-				CLOUDTRAIL_PAGE);
+	json_t *req =
+		json_pack("{s:[{s:s,s:s}],s:I,s:I,s:i}", "LookupAttributes", "AttributeKey",
+			  "AccessKeyId", "AttributeValue", key_id, "StartTime", (json_int_t)start,
+			  "EndTime", (json_int_t)end, "MaxResults", CLOUDTRAIL_PAGE);
 	char *token = NULL;
 	int rc, throttled = 0;
 

@@ -66,7 +66,7 @@ struct ecs_provider {
  */
 static int http_host_allowed(const char *host)
 {
-	static const char *const agents[] = {"169.254.170.2", "169.254.170.23", "fd00:ec2::23"};
+	static const char *const agents[] = { "169.254.170.2", "169.254.170.23", "fd00:ec2::23" };
 	struct in_addr a4;
 	struct in6_addr a6;
 	size_t i;
@@ -197,7 +197,7 @@ static int ecs_fetch(void *self, struct aws_credentials *out, struct strbuf *err
 	struct ecs_provider *p = self;
 	struct strbuf url = STRBUF_INIT, token = STRBUF_INIT, why = STRBUF_INIT;
 	struct http_request_header hdr[2];
-	struct http_request req = {0};
+	struct http_request req = { 0 };
 	struct http_response resp = HTTP_RESPONSE_INIT;
 	struct http_transport *t = NULL;
 	int ret, attempt;
@@ -227,7 +227,7 @@ static int ecs_fetch(void *self, struct aws_credentials *out, struct strbuf *err
 		if (attempt >= ECS_ATTEMPTS || (resp.error == HTTP_OK && resp.status < 500))
 			break;
 		{
-			struct timespec ts = {0, 100 * 1000000L * attempt};
+			struct timespec ts = { 0, 100 * 1000000L * attempt };
 			nanosleep(&ts, NULL);
 		}
 	}
@@ -277,10 +277,10 @@ static void ecs_destroy(struct cred_provider *base)
 }
 
 static const struct cred_provider_vtable ecs_vt = {
-    "container",
-    ecs_get,
-    cred_cached_invalidate,
-    ecs_destroy,
+	"container",
+	ecs_get,
+	cred_cached_invalidate,
+	ecs_destroy,
 };
 
 struct cred_provider *cred_ecs_new(const struct env_source *env)
@@ -318,7 +318,7 @@ static void imds_request(struct http_transport *t, const char *method, const str
 {
 	struct strbuf url = STRBUF_INIT;
 	struct http_request_header h;
-	struct http_request req = {0};
+	struct http_request req = { 0 };
 
 	strbuf_addbuf(&url, base);
 	strbuf_addstr(&url, path);
@@ -460,10 +460,10 @@ static void imds_destroy(struct cred_provider *base)
 }
 
 static const struct cred_provider_vtable imds_vt = {
-    "instance-metadata",
-    imds_get,
-    cred_cached_invalidate,
-    imds_destroy,
+	"instance-metadata",
+	imds_get,
+	cred_cached_invalidate,
+	imds_destroy,
 };
 
 struct cred_provider *cred_imds_new(const struct env_source *env)

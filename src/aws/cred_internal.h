@@ -37,7 +37,6 @@ int env_true(const struct env_source *e, const char *name);
 struct http_transport *env_source_http(const struct env_source *e, long connect_ms, long total_ms,
 				       struct strbuf *err);
 
-
 /*
  * A thread-safe cache of temporary credentials: cred_cache_get returns the
  * cached ones while more than CRED_REFRESH_WINDOW seconds remain (or they

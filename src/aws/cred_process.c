@@ -19,13 +19,12 @@
 #include <spawn.h>
 #include <sys/wait.h>
 
-
 extern char **environ;
 
 struct process_provider {
 	struct cred_cached c; /* base, env, cache */
 	char *profile;
-	char **argv;	    /* NULL-terminated */
+	char **argv; /* NULL-terminated */
 };
 
 static long ms_until(const struct timespec *deadline)
@@ -79,7 +78,7 @@ static int reap(pid_t pid, const struct timespec *deadline, int *timed_out)
 			return -1;
 		}
 		{
-			struct timespec ts = {0, 10 * 1000000L};
+			struct timespec ts = { 0, 10 * 1000000L };
 			nanosleep(&ts, NULL);
 		}
 	}
@@ -104,7 +103,7 @@ static void add_first_line(struct strbuf *sb, const char *text)
 static int run_process(char **argv, long timeout_ms, struct strbuf *out, struct strbuf *err)
 {
 	posix_spawn_file_actions_t fa;
-	int outp[2] = {-1, -1}, errp[2] = {-1, -1};
+	int outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
 	struct strbuf errtext = STRBUF_INIT;
 	struct timespec deadline;
 	int status, timed_out = 0, rc, open_fds = 2, ret = -1;
@@ -163,7 +162,8 @@ static int run_process(char **argv, long timeout_ms, struct strbuf *out, struct 
 			if (!pfd[n].revents)
 				continue;
 			if (read_some(*fd, *fd == outp[0] ? out : &errtext,
-				      *fd == outp[0] ? LIMIT_PROCESS_STDOUT : LIMIT_PROCESS_STDERR)) {
+				      *fd == outp[0] ? LIMIT_PROCESS_STDOUT
+						     : LIMIT_PROCESS_STDERR)) {
 				close(*fd);
 				*fd = -1;
 				open_fds--;
@@ -241,10 +241,10 @@ static void process_destroy(struct cred_provider *base)
 }
 
 static const struct cred_provider_vtable process_vt = {
-    "credential-process",
-    process_get,
-    cred_cached_invalidate,
-    process_destroy,
+	"credential-process",
+	process_get,
+	cred_cached_invalidate,
+	process_destroy,
 };
 
 struct cred_provider *cred_process_new(const struct env_source *env, const char *profile,

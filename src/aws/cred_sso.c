@@ -39,7 +39,7 @@
 #define SSO_TOTAL_TIMEOUT_MS 30000
 
 struct sso_provider {
-	struct cred_cached c; /* base, env, cache */
+	struct cred_cached c;	   /* base, env, cache */
 	char *profile;		   /* the profile with the SSO settings */
 	char *session;		   /* sso_session, or NULL for a legacy profile */
 	char *start_url;	   /* sso_start_url */
@@ -81,7 +81,7 @@ static int cache_path(const struct sso_provider *p, struct strbuf *path, struct 
 static struct aws_client *sso_client_new(const struct env_source *env, const char *region,
 					 struct strbuf *err)
 {
-	struct aws_client_config cfg = {0};
+	struct aws_client_config cfg = { 0 };
 	struct aws_client *c;
 
 	/* the sso_region, whatever --region or AWS_REGION say */
@@ -188,9 +188,9 @@ static int sso_refresh(struct sso_provider *p, struct sso_token *tok, const stru
 		       const char *path, time_t now, struct strbuf *err)
 {
 	struct strbuf body = STRBUF_INIT, resp = STRBUF_INIT, newtext = STRBUF_INIT;
-	struct sso_new_token nt = {0};
-	struct aws_rest_request r = {0};
-	struct aws_call_opts opts = {0};
+	struct sso_new_token nt = { 0 };
+	struct aws_rest_request r = { 0 };
+	struct aws_call_opts opts = { 0 };
 	int ret = -1;
 
 	if (sso_create_token_body(&body, tok)) {
@@ -245,10 +245,10 @@ static int sso_get_role_credentials(struct sso_provider *p, const char *token,
 {
 	struct strbuf query = STRBUF_INIT, resp = STRBUF_INIT, why = STRBUF_INIT;
 	struct http_request_header hdr;
-	struct aws_rest_request r = {0};
-	struct aws_call_opts opts = {0};
-	struct aws_error aerr = {0};
-	struct aws_credentials c = {0};
+	struct aws_rest_request r = { 0 };
+	struct aws_call_opts opts = { 0 };
+	struct aws_error aerr = { 0 };
+	struct aws_credentials c = { 0 };
 	int ret = -1, rc;
 
 	strbuf_addstr(&query, "account_id=");
@@ -302,7 +302,7 @@ static int sso_fetch(void *self, struct aws_credentials *out, struct strbuf *err
 {
 	struct sso_provider *p = self;
 	struct strbuf path = STRBUF_INIT, text = STRBUF_INIT, why = STRBUF_INIT, when = STRBUF_INIT;
-	struct sso_token tok = {0};
+	struct sso_token tok = { 0 };
 	time_t now = p->c.env.now();
 	int ret = -1;
 
@@ -389,8 +389,8 @@ static int sso_get(struct cred_provider *base, struct aws_credentials *out, stru
 {
 	struct sso_provider *p = (struct sso_provider *)base;
 
-	return cred_cache_get(&p->c.cache, p->c.env.now() + (time_t)atomic_load(&p->skew), sso_fetch,
-			      p, out, err);
+	return cred_cache_get(&p->c.cache, p->c.env.now() + (time_t)atomic_load(&p->skew),
+			      sso_fetch, p, out, err);
 }
 
 static void sso_destroy(struct cred_provider *base)
@@ -408,10 +408,10 @@ static void sso_destroy(struct cred_provider *base)
 }
 
 static const struct cred_provider_vtable sso_vt = {
-    "sso",
-    sso_get,
-    cred_cached_invalidate,
-    sso_destroy,
+	"sso",
+	sso_get,
+	cred_cached_invalidate,
+	sso_destroy,
 };
 
 struct cred_provider *cred_sso_new(const struct env_source *env, const struct cred_base_step *step,

@@ -33,7 +33,7 @@
 static struct aws_client *sts_client_new(const struct env_source *env, const char *profile_region,
 					 struct strbuf *err)
 {
-	struct aws_client_config cfg = {0};
+	struct aws_client_config cfg = { 0 };
 	struct aws_client *c;
 
 	cfg.region = env->region;
@@ -144,7 +144,7 @@ static int tty_mfa_prompt(void *ctx, const char *serial, struct strbuf *code, st
 /* AssumeRole */
 
 struct assume_role_provider {
-	struct cred_cached c; /* base, env, cache */
+	struct cred_cached c;	      /* base, env, cache */
 	struct cred_provider *source; /* owned */
 	/* profile NULL: made by cred_provider_assume_role_new (messages name no profile) */
 	char *profile, *role_arn, *external_id, *session_name, *duration, *mfa_serial;
@@ -163,10 +163,10 @@ static void assume_role_where(const struct assume_role_provider *p, struct strbu
 static int assume_role_fetch(void *self, struct aws_credentials *out, struct strbuf *err)
 {
 	struct assume_role_provider *p = self;
-	struct aws_credentials src = {0};
+	struct aws_credentials src = { 0 };
 	struct strbuf why = STRBUF_INIT, body = STRBUF_INIT, code = STRBUF_INIT;
-	struct sts_assumed a = {0};
-	struct aws_call_opts opts = {0};
+	struct sts_assumed a = { 0 };
+	struct aws_call_opts opts = { 0 };
 	struct aws_param params[6];
 	char *session = NULL;
 	size_t n = 0;
@@ -202,7 +202,7 @@ static int assume_role_fetch(void *self, struct aws_credentials *out, struct str
 	params[n++].value = p->duration;
 	if (p->mfa_serial) {
 		int (*prompt)(void *, const char *, struct strbuf *, struct strbuf *) =
-		    p->c.env.mfa_prompt ? p->c.env.mfa_prompt : tty_mfa_prompt;
+			p->c.env.mfa_prompt ? p->c.env.mfa_prompt : tty_mfa_prompt;
 
 		if (prompt(p->c.env.mfa_ctx, p->mfa_serial, &code, &why)) {
 			assume_role_where(p, err);
@@ -273,10 +273,10 @@ static void assume_role_destroy(struct cred_provider *base)
 }
 
 static const struct cred_provider_vtable assume_role_vt = {
-    "assume-role",
-    assume_role_get,
-    assume_role_invalidate,
-    assume_role_destroy,
+	"assume-role",
+	assume_role_get,
+	assume_role_invalidate,
+	assume_role_destroy,
 };
 
 /* duration_seconds: digits only, DURATION_MIN..DURATION_MAX. */
@@ -362,7 +362,7 @@ struct cred_provider *cred_provider_assume_role_new(const struct cred_env *env,
 
 struct web_identity_provider {
 	struct cred_cached c; /* base, env, cache */
-	int from_env; /* AWS_WEB_IDENTITY_TOKEN_FILE etc., read at each get */
+	int from_env;	      /* AWS_WEB_IDENTITY_TOKEN_FILE etc., read at each get */
 	/* from a profile (from_env = 0) */
 	char *profile, *role_arn, *token_file, *session_name, *region;
 	struct aws_client *sts;
@@ -409,10 +409,10 @@ static void web_identity_where(const struct web_identity_provider *p, struct str
 static int web_identity_fetch(void *self, struct aws_credentials *out, struct strbuf *err)
 {
 	struct web_identity_provider *p = self;
-	struct web_identity_config c = {0};
+	struct web_identity_config c = { 0 };
 	struct strbuf why = STRBUF_INIT, token = STRBUF_INIT, body = STRBUF_INIT;
-	struct sts_assumed a = {0};
-	struct aws_call_opts opts = {0};
+	struct sts_assumed a = { 0 };
+	struct aws_call_opts opts = { 0 };
 	struct aws_param params[3];
 	char *session = NULL;
 	int ret = web_identity_config(p, &c, err);
@@ -447,8 +447,8 @@ static int web_identity_fetch(void *self, struct aws_credentials *out, struct st
 	opts.flags = AWS_CALL_UNSIGNED;
 	opts.validate = sts_validate_assumed;
 	opts.validate_ctx = &a;
-	ret = aws_query_call_ex(p->sts, AWS_SVC_STS, "AssumeRoleWithWebIdentity", params, 3,
-				&opts, &body, NULL, &why);
+	ret = aws_query_call_ex(p->sts, AWS_SVC_STS, "AssumeRoleWithWebIdentity", params, 3, &opts,
+				&body, NULL, &why);
 	atomic_store(&p->skew, p->sts->clock_skew);
 	if (ret) {
 		web_identity_where(p, err);
@@ -496,10 +496,10 @@ static void web_identity_destroy(struct cred_provider *base)
 }
 
 static const struct cred_provider_vtable web_identity_vt = {
-    "web-identity",
-    web_identity_get,
-    cred_cached_invalidate,
-    web_identity_destroy,
+	"web-identity",
+	web_identity_get,
+	cred_cached_invalidate,
+	web_identity_destroy,
 };
 
 static struct web_identity_provider *web_identity_alloc(const struct env_source *env)

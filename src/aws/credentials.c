@@ -37,8 +37,8 @@ void env_source_init(struct env_source *e, const struct cred_env *env)
 	if (!env)
 		return;
 	e->region = env->region && *env->region ? xstrdup(env->region) : NULL;
-	e->endpoint_url = env->endpoint_url && *env->endpoint_url ? xstrdup(env->endpoint_url)
-								  : NULL;
+	e->endpoint_url =
+		env->endpoint_url && *env->endpoint_url ? xstrdup(env->endpoint_url) : NULL;
 	e->debug = env->debug;
 	e->http_new = env->http_new;
 	e->http_ctx = env->http_ctx;
@@ -87,7 +87,7 @@ int env_true(const struct env_source *e, const char *name)
 struct http_transport *env_source_http(const struct env_source *e, long connect_ms, long total_ms,
 				       struct strbuf *err)
 {
-	struct http_options opts = {0};
+	struct http_options opts = { 0 };
 	struct http_transport *t;
 
 	opts.connect_timeout_ms = connect_ms;
@@ -173,7 +173,7 @@ void cred_cached_free(struct cred_cached *c)
 int cred_cache_get(struct cred_cache *c, time_t now, cred_fetch_fn fetch, void *self,
 		   struct aws_credentials *out, struct strbuf *err)
 {
-	struct aws_credentials fresh = {0};
+	struct aws_credentials fresh = { 0 };
 	struct strbuf why = STRBUF_INIT;
 	int ret;
 
@@ -222,8 +222,7 @@ struct borrowed_provider {
 	struct cred_provider *p;
 };
 
-static int borrowed_get(struct cred_provider *base, struct aws_credentials *out,
-			struct strbuf *err)
+static int borrowed_get(struct cred_provider *base, struct aws_credentials *out, struct strbuf *err)
 {
 	return cred_provider_get(((struct borrowed_provider *)base)->p, out, err);
 }
@@ -342,13 +341,13 @@ static const struct {
 	enum cred_profile_type type;
 	const char *name;
 } profile_types[] = {
-	{CRED_PROFILE_NONE, "none"},
-	{CRED_PROFILE_BASIC, "basic"},
-	{CRED_PROFILE_SESSION, "session"},
-	{CRED_PROFILE_ASSUME_ROLE, "assumeRole"},
-	{CRED_PROFILE_WEB_IDENTITY, "webIdentity"},
-	{CRED_PROFILE_SSO, "sso"},
-	{CRED_PROFILE_PROCESS, "process"},
+	{ CRED_PROFILE_NONE, "none" },
+	{ CRED_PROFILE_BASIC, "basic" },
+	{ CRED_PROFILE_SESSION, "session" },
+	{ CRED_PROFILE_ASSUME_ROLE, "assumeRole" },
+	{ CRED_PROFILE_WEB_IDENTITY, "webIdentity" },
+	{ CRED_PROFILE_SSO, "sso" },
+	{ CRED_PROFILE_PROCESS, "process" },
 };
 
 const char *cred_profile_type_name(enum cred_profile_type type)
@@ -444,7 +443,7 @@ static struct cred_provider *build_stack(const struct env_source *env,
 
 	switch (b->kind) {
 	case CRED_BASE_ACCESS_KEY: {
-		struct aws_credentials c = {0};
+		struct aws_credentials c = { 0 };
 
 		c.access_key_id = xstrdup(b->access_key_id);
 		c.secret_access_key = xstrdup(b->secret_access_key);
@@ -537,8 +536,7 @@ static int profile_provider_get_locked(struct profile_provider *pp, struct aws_c
 		goto done;
 	}
 	if (ret < 0) {
-		strbuf_addf(err, "%s (in %s, %s)", why.buf, loc.config_file,
-			    loc.credentials_file);
+		strbuf_addf(err, "%s (in %s, %s)", why.buf, loc.config_file, loc.credentials_file);
 		goto done;
 	}
 	if (plan.base.kind == CRED_BASE_ACCESS_KEY && !plan.nroles) {
@@ -671,11 +669,11 @@ FROM_CRED_ENV(cred_provider_imds_new, cred_imds_new)
 
 /* The SDKs' order. */
 const struct cred_chain_entry cred_default_chain[] = {
-	{"environment", cred_provider_env_new},
-	{"web-identity", cred_provider_web_identity_new},
-	{"profile", cred_provider_profile_new},
-	{"container", cred_provider_ecs_new},
-	{"instance-metadata", cred_provider_imds_new},
+	{ "environment", cred_provider_env_new },
+	{ "web-identity", cred_provider_web_identity_new },
+	{ "profile", cred_provider_profile_new },
+	{ "container", cred_provider_ecs_new },
+	{ "instance-metadata", cred_provider_imds_new },
 };
 const size_t cred_default_chain_nr = ARRAY_SIZE(cred_default_chain);
 

@@ -39,7 +39,7 @@ struct cred_provider {
 struct cred_env {
 	aws_getenv_fn getenv_fn; /* NULL = the process environment */
 	void *ctx;
-	const char *profile;     /* --profile, overrides AWS_PROFILE; may be NULL */
+	const char *profile; /* --profile, overrides AWS_PROFILE; may be NULL */
 
 	/* For the STS calls of role and web-identity providers (aws_client_new_config):
 	 * --region (else AWS_REGION, AWS_DEFAULT_REGION, the profile's region,

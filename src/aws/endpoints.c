@@ -12,7 +12,7 @@
 struct partition {
 	const char *name;
 	const char *const *regions; /* enabled in every account, sorted, NULL-terminated */
-	const char *region_prefix; /* "" = the default partition */
+	const char *region_prefix;  /* "" = the default partition */
 	const char *dns_suffix;
 	const char *iam_host;
 	const char *iam_region;
@@ -23,9 +23,12 @@ struct partition {
 
 /* the regions that need no opt-in (AWS General Reference, "AWS Regions") */
 static const char *const aws_regions[] = {
-    "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1", "ap-southeast-1",
-    "ap-southeast-2", "ca-central-1", "eu-central-1", "eu-north-1", "eu-west-1", "eu-west-2",
-    "eu-west-3", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2", NULL,
+	"ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
+	"ap-south-1",	  "ap-southeast-1", "ap-southeast-2",
+	"ca-central-1",	  "eu-central-1",   "eu-north-1",
+	"eu-west-1",	  "eu-west-2",	    "eu-west-3",
+	"sa-east-1",	  "us-east-1",	    "us-east-2",
+	"us-west-1",	  "us-west-2",	    NULL,
 };
 static const char *const cn_regions[] = { "cn-north-1", "cn-northwest-1", NULL };
 static const char *const gov_regions[] = { "us-gov-east-1", "us-gov-west-1", NULL };
@@ -33,17 +36,17 @@ static const char *const iso_regions[] = { "us-iso-east-1", "us-iso-west-1", NUL
 static const char *const isob_regions[] = { "us-isob-east-1", NULL };
 
 static const struct partition partitions[] = {
-    {"aws-cn", cn_regions, "cn-", "amazonaws.com.cn", "iam.cn-north-1.amazonaws.com.cn", "cn-north-1", NULL,
-     "cn-northwest-1", 0},
-    {"aws-us-gov", gov_regions, "us-gov-", "amazonaws.com", "iam.us-gov.amazonaws.com", "us-gov-west-1",
-     "iam.us-gov.amazonaws.com", "us-gov-west-1", 1},
-    {"aws-iso", iso_regions, "us-iso-", "c2s.ic.gov", "iam.us-iso-east-1.c2s.ic.gov", "us-iso-east-1", NULL,
-     "us-iso-east-1", 0},
-    {"aws-iso-b", isob_regions, "us-isob-", "sc2s.sgov.gov", "iam.us-isob-east-1.sc2s.sgov.gov", "us-isob-east-1",
-     NULL, "us-isob-east-1", 0},
-    /* last: matches every region */
-    {"aws", aws_regions, "", "amazonaws.com", "iam.amazonaws.com", "us-east-1", "iam-fips.amazonaws.com",
-     "us-east-1", 0},
+	{ "aws-cn", cn_regions, "cn-", "amazonaws.com.cn", "iam.cn-north-1.amazonaws.com.cn",
+	  "cn-north-1", NULL, "cn-northwest-1", 0 },
+	{ "aws-us-gov", gov_regions, "us-gov-", "amazonaws.com", "iam.us-gov.amazonaws.com",
+	  "us-gov-west-1", "iam.us-gov.amazonaws.com", "us-gov-west-1", 1 },
+	{ "aws-iso", iso_regions, "us-iso-", "c2s.ic.gov", "iam.us-iso-east-1.c2s.ic.gov",
+	  "us-iso-east-1", NULL, "us-iso-east-1", 0 },
+	{ "aws-iso-b", isob_regions, "us-isob-", "sc2s.sgov.gov",
+	  "iam.us-isob-east-1.sc2s.sgov.gov", "us-isob-east-1", NULL, "us-isob-east-1", 0 },
+	/* last: matches every region */
+	{ "aws", aws_regions, "", "amazonaws.com", "iam.amazonaws.com", "us-east-1",
+	  "iam-fips.amazonaws.com", "us-east-1", 0 },
 };
 
 static const struct {
@@ -53,18 +56,18 @@ static const struct {
 	int global;	    /* one endpoint per partition */
 	int gov_fips_plain; /* aws-us-gov: the plain host is the FIPS one (SDK endpoint rules) */
 } services[AWS_SVC__COUNT] = {
-    [AWS_SVC_IAM] = {"iam", "IAM", "iam", 1, 0},
-    [AWS_SVC_STS] = {"sts", "STS", "sts", 0, 0},
-    [AWS_SVC_SECRETS_MANAGER] = {"secretsmanager", "SECRETS_MANAGER", "secretsmanager", 0, 0},
-    [AWS_SVC_SSM] = {"ssm", "SSM", "ssm", 0, 0},
-    [AWS_SVC_ORGANIZATIONS] = {"organizations", "ORGANIZATIONS", "organizations", 1, 0},
-    /* the service ids "SSO" and "SSO OIDC" give AWS_ENDPOINT_URL_SSO and _SSO_OIDC */
-    [AWS_SVC_SSO] = {"awsssoportal", "SSO", "portal.sso", 0, 1},
-    [AWS_SVC_SSO_OIDC] = {"awsssooidc", "SSO_OIDC", "oidc", 0, 1},
-    [AWS_SVC_DYNAMODB] = {"dynamodb", "DYNAMODB", "dynamodb", 0, 0},
-    [AWS_SVC_CLOUDTRAIL] = {"cloudtrail", "CLOUDTRAIL", "cloudtrail", 0, 0},
-    [AWS_SVC_SNS] = {"sns", "SNS", "sns", 0, 0},
-    [AWS_SVC_EC2] = {"ec2", "EC2", "ec2", 0, 0},
+	[AWS_SVC_IAM] = { "iam", "IAM", "iam", 1, 0 },
+	[AWS_SVC_STS] = { "sts", "STS", "sts", 0, 0 },
+	[AWS_SVC_SECRETS_MANAGER] = { "secretsmanager", "SECRETS_MANAGER", "secretsmanager", 0, 0 },
+	[AWS_SVC_SSM] = { "ssm", "SSM", "ssm", 0, 0 },
+	[AWS_SVC_ORGANIZATIONS] = { "organizations", "ORGANIZATIONS", "organizations", 1, 0 },
+	/* the service ids "SSO" and "SSO OIDC" give AWS_ENDPOINT_URL_SSO and _SSO_OIDC */
+	[AWS_SVC_SSO] = { "awsssoportal", "SSO", "portal.sso", 0, 1 },
+	[AWS_SVC_SSO_OIDC] = { "awsssooidc", "SSO_OIDC", "oidc", 0, 1 },
+	[AWS_SVC_DYNAMODB] = { "dynamodb", "DYNAMODB", "dynamodb", 0, 0 },
+	[AWS_SVC_CLOUDTRAIL] = { "cloudtrail", "CLOUDTRAIL", "cloudtrail", 0, 0 },
+	[AWS_SVC_SNS] = { "sns", "SNS", "sns", 0, 0 },
+	[AWS_SVC_EC2] = { "ec2", "EC2", "ec2", 0, 0 },
 };
 
 const char *aws_getenv(aws_getenv_fn getenv_fn, void *ctx, const char *name)

@@ -89,8 +89,8 @@ struct http_options {
 	/* No byte received for this long ends the transfer (a peer that
 	 * accepts but never answers); 0 = no such limit. */
 	long read_timeout_ms;
-	const char *ca_bundle;	 /* AWS_CA_BUNDLE, or NULL */
-	const char *user_agent;	 /* "iamkeys/<version>" */
+	const char *ca_bundle;	/* AWS_CA_BUNDLE, or NULL */
+	const char *user_agent; /* "iamkeys/<version>" */
 };
 /*
  * libcurl transport: one easy handle reused across calls (keep-alive), TLS

@@ -18,7 +18,6 @@
 #include <curl/curl.h>
 #include <openssl/crypto.h>
 
-
 void http_response_reset(struct http_response *r)
 {
 	size_t i;
@@ -405,8 +404,8 @@ static void curl_destroy(struct http_transport *base)
 }
 
 static const struct http_transport_vtable curl_vtable = {
-    curl_perform,
-    curl_destroy,
+	curl_perform,
+	curl_destroy,
 };
 
 struct http_transport *http_curl_new(const struct http_options *opts)

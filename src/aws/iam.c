@@ -168,7 +168,7 @@ static int query(struct aws_client *c, enum aws_service svc, const char *action,
 		 aws_validate_fn validate, void *ctx, const struct aws_credentials *creds,
 		 struct strbuf *err)
 {
-	struct aws_call_opts opts = {0};
+	struct aws_call_opts opts = { 0 };
 	struct strbuf body = STRBUF_INIT;
 	int ret;
 
@@ -204,7 +204,6 @@ static int next_page(struct aws_client *c, const char *action, int is_truncated,
 	return 1;
 }
 
-
 /*
  * A paged list (Marker / IsTruncated, MaxItems 1000): each page is parsed
  * into page, take moves its items out (into ctx) and says whether there
@@ -227,7 +226,9 @@ static int list_pages(struct aws_client *c, const struct pager *pg, unsigned lon
 	int more, truncated;
 
 	do {
-		struct aws_param params[] = { pg->first, { "Marker", NULL }, { "MaxItems", "1000" } };
+		struct aws_param params[] = { pg->first,
+					      { "Marker", NULL },
+					      { "MaxItems", "1000" } };
 		const char *page_marker = NULL;
 
 		params[1].value = marker;
@@ -251,8 +252,7 @@ fail:
 }
 
 /* Appends a page's n items of size sz to *items (*count, *alloc): moved, not copied. */
-static void move_items(void **items, size_t *count, size_t *alloc, void *from, size_t n,
-		       size_t sz)
+static void move_items(void **items, size_t *count, size_t *alloc, void *from, size_t n, size_t sz)
 {
 	if (!n)
 		return;
@@ -304,8 +304,9 @@ int iam_list_users(struct aws_client *c, const char *path_prefix, struct iam_use
 		   struct strbuf *err)
 {
 	struct iam_user_page page = { 0 };
-	struct pager pg = { "ListUsers", { "PathPrefix", NULL }, parse_user_page, NULL,
-			    release_user_page, take_users, NULL };
+	struct pager pg = { "ListUsers", { "PathPrefix", NULL }, parse_user_page,
+			    NULL,	 release_user_page,	 take_users,
+			    NULL };
 	unsigned long pages = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -323,7 +324,7 @@ int iam_list_users(struct aws_client *c, const char *path_prefix, struct iam_use
 int iam_get_user(struct aws_client *c, const char *user_name, struct iam_user *out,
 		 struct strbuf *err)
 {
-	struct aws_param params[] = {{"UserName", user_name}};
+	struct aws_param params[] = { { "UserName", user_name } };
 
 	memset(out, 0, sizeof(*out));
 	return query(c, AWS_SVC_IAM, "GetUser", params, ARRAY_SIZE(params), AWS_CALL_IDEMPOTENT,
@@ -355,8 +356,13 @@ int iam_list_access_keys(struct aws_client *c, const char *user_name,
 {
 	struct iam_access_key_page page = { 0 };
 	struct key_list l = { out, 0 };
-	struct pager pg = { "ListAccessKeys", { "UserName", NULL }, parse_key_page, NULL,
-			    release_key_page, take_keys, NULL };
+	struct pager pg = { "ListAccessKeys",
+			    { "UserName", NULL },
+			    parse_key_page,
+			    NULL,
+			    release_key_page,
+			    take_keys,
+			    NULL };
 
 	memset(out, 0, sizeof(*out));
 	pg.first.value = user_name;
@@ -372,7 +378,7 @@ int iam_list_access_keys(struct aws_client *c, const char *user_name,
 int iam_get_access_key_last_used(struct aws_client *c, const char *key_id,
 				 struct iam_key_last_used *out, struct strbuf *err)
 {
-	struct aws_param params[] = {{"AccessKeyId", key_id}};
+	struct aws_param params[] = { { "AccessKeyId", key_id } };
 
 	memset(out, 0, sizeof(*out));
 	return query(c, AWS_SVC_IAM, "GetAccessKeyLastUsed", params, ARRAY_SIZE(params),
@@ -382,7 +388,7 @@ int iam_get_access_key_last_used(struct aws_client *c, const char *key_id,
 int iam_create_access_key(struct aws_client *c, const char *user_name, struct iam_access_key *out,
 			  struct strbuf *err)
 {
-	struct aws_param params[] = {{"UserName", user_name}};
+	struct aws_param params[] = { { "UserName", user_name } };
 
 	memset(out, 0, sizeof(*out));
 	return query(c, AWS_SVC_IAM, "CreateAccessKey", params, ARRAY_SIZE(params),
@@ -404,9 +410,9 @@ int iam_update_access_key(struct aws_client *c, const char *user_name, const cha
 			  const char *status, struct strbuf *err)
 {
 	struct aws_param params[] = {
-	    {"UserName", user_name},
-	    {"AccessKeyId", key_id},
-	    {"Status", status},
+		{ "UserName", user_name },
+		{ "AccessKeyId", key_id },
+		{ "Status", status },
 	};
 
 	return simple_call(c, "UpdateAccessKey", params, ARRAY_SIZE(params), err);
@@ -416,8 +422,8 @@ int iam_delete_access_key(struct aws_client *c, const char *user_name, const cha
 			  struct strbuf *err)
 {
 	struct aws_param params[] = {
-	    {"UserName", user_name},
-	    {"AccessKeyId", key_id},
+		{ "UserName", user_name },
+		{ "AccessKeyId", key_id },
 	};
 
 	return simple_call(c, "DeleteAccessKey", params, ARRAY_SIZE(params), err);
@@ -445,8 +451,13 @@ int iam_list_user_tags(struct aws_client *c, const char *user_name, struct iam_t
 {
 	struct iam_tag_page page = { 0 };
 	struct tag_list l = { out, 0 };
-	struct pager pg = { "ListUserTags", { "UserName", NULL }, parse_tag_page, NULL,
-			    release_tag_page, take_tags, NULL };
+	struct pager pg = { "ListUserTags",
+			    { "UserName", NULL },
+			    parse_tag_page,
+			    NULL,
+			    release_tag_page,
+			    take_tags,
+			    NULL };
 
 	memset(out, 0, sizeof(*out));
 	pg.first.value = user_name;
@@ -537,8 +548,13 @@ int iam_list_groups_for_user(struct aws_client *c, const char *user_name,
 {
 	struct iam_group_page page = { 0 };
 	struct group_list l = { out, 0 };
-	struct pager pg = { "ListGroupsForUser", { "UserName", NULL }, parse_group_page, NULL,
-			    release_group_page, take_groups, NULL };
+	struct pager pg = { "ListGroupsForUser",
+			    { "UserName", NULL },
+			    parse_group_page,
+			    NULL,
+			    release_group_page,
+			    take_groups,
+			    NULL };
 
 	memset(out, 0, sizeof(*out));
 	pg.first.value = user_name;
@@ -573,8 +589,8 @@ static int list_names(struct aws_client *c, const char *action, aws_validate_fn 
 {
 	struct iam_name_page page = { 0 };
 	struct name_list l = { out, 0 };
-	struct pager pg = { NULL, { "UserName", NULL }, NULL, NULL, release_name_page,
-			    take_names, NULL };
+	struct pager pg = { NULL, { "UserName", NULL }, NULL, NULL, release_name_page, take_names,
+			    NULL };
 
 	memset(out, 0, sizeof(*out));
 	pg.action = action;
@@ -589,8 +605,8 @@ static int list_names(struct aws_client *c, const char *action, aws_validate_fn 
 	return 0;
 }
 
-int iam_list_user_policies(struct aws_client *c, const char *user_name,
-			   struct iam_name_page *out, struct strbuf *err)
+int iam_list_user_policies(struct aws_client *c, const char *user_name, struct iam_name_page *out,
+			   struct strbuf *err)
 {
 	return list_names(c, "ListUserPolicies", parse_policy_name_page, user_name, out, err);
 }
@@ -598,17 +614,16 @@ int iam_list_user_policies(struct aws_client *c, const char *user_name,
 int iam_list_attached_user_policies(struct aws_client *c, const char *user_name,
 				    struct iam_name_page *out, struct strbuf *err)
 {
-	return list_names(c, "ListAttachedUserPolicies", parse_attached_page, user_name, out,
-			  err);
+	return list_names(c, "ListAttachedUserPolicies", parse_attached_page, user_name, out, err);
 }
 
 int iam_put_user_policy(struct aws_client *c, const char *user_name, const char *policy_name,
 			const char *document, struct strbuf *err)
 {
 	struct aws_param params[] = {
-	    {"UserName", user_name},
-	    {"PolicyName", policy_name},
-	    {"PolicyDocument", document},
+		{ "UserName", user_name },
+		{ "PolicyName", policy_name },
+		{ "PolicyDocument", document },
 	};
 
 	return simple_call(c, "PutUserPolicy", params, ARRAY_SIZE(params), err);
@@ -618,8 +633,8 @@ int iam_delete_user_policy(struct aws_client *c, const char *user_name, const ch
 			   struct strbuf *err)
 {
 	struct aws_param params[] = {
-	    {"UserName", user_name},
-	    {"PolicyName", policy_name},
+		{ "UserName", user_name },
+		{ "PolicyName", policy_name },
 	};
 
 	return simple_call(c, "DeleteUserPolicy", params, ARRAY_SIZE(params), err);
@@ -635,7 +650,7 @@ int iam_generate_credential_report(struct aws_client *c, char **state, struct st
 int iam_get_credential_report(struct aws_client *c, struct strbuf *content, char **generated_time,
 			      struct strbuf *err)
 {
-	struct report_out r = {content, NULL};
+	struct report_out r = { content, NULL };
 	int ret;
 
 	strbuf_reset(content);
@@ -681,7 +696,7 @@ int iam_get_credential_report_ex(struct aws_client *c, struct strbuf *content,
 int iam_get_account_summary(struct aws_client *c, struct iam_summary_entry **entries, size_t *n,
 			    struct strbuf *err)
 {
-	struct summary_out s = {NULL, 0};
+	struct summary_out s = { NULL, 0 };
 	int ret = query(c, AWS_SVC_IAM, "GetAccountSummary", NULL, 0, AWS_CALL_IDEMPOTENT,
 			parse_summary, &s, NULL, err);
 
@@ -733,8 +748,8 @@ static int parse_user_details(void *ctx, const char *xml, size_t len, struct str
 	struct user_details_out *o = ctx;
 
 	iam_user_detail_page_release(&o->page);
-	return iam_parse_get_account_authorization_details(xml, len, o->want, o->want_ctx,
-							   &o->page, err);
+	return iam_parse_get_account_authorization_details(xml, len, o->want, o->want_ctx, &o->page,
+							   err);
 }
 
 struct details_take {
@@ -767,8 +782,13 @@ int iam_get_user_details(struct aws_client *c, iam_user_want_fn want, void *want
 {
 	struct user_details_out o;
 	struct details_take t = { on_user, on_user_ctx };
-	struct pager pg = { "GetAccountAuthorizationDetails", { "Filter.member.1", "User" },
-			    parse_user_details, NULL, release_details, take_details, NULL };
+	struct pager pg = { "GetAccountAuthorizationDetails",
+			    { "Filter.member.1", "User" },
+			    parse_user_details,
+			    NULL,
+			    release_details,
+			    take_details,
+			    NULL };
 
 	memset(&o, 0, sizeof(o));
 	o.want = want;
@@ -790,11 +810,11 @@ int sts_assume_root(struct aws_client *c, const char *account, const char *task_
 		    int duration_seconds, struct aws_credentials *out, struct strbuf *err)
 {
 	char duration[16];
-	struct sts_assumed a = {0};
+	struct sts_assumed a = { 0 };
 	struct aws_param params[] = {
-	    {"TargetPrincipal", account},
-	    {"TaskPolicyArn.arn", task_policy_arn},
-	    {"DurationSeconds", NULL},
+		{ "TargetPrincipal", account },
+		{ "TaskPolicyArn.arn", task_policy_arn },
+		{ "DurationSeconds", NULL },
 	};
 	int rc;
 

@@ -61,8 +61,8 @@ int iam_list_groups_for_user(struct aws_client *c, const char *user_name,
 
 /* Inline policy names (ListUserPolicies) and attached policy ARNs
  * (ListAttachedUserPolicies): every page, merged into out. */
-int iam_list_user_policies(struct aws_client *c, const char *user_name,
-			   struct iam_name_page *out, struct strbuf *err);
+int iam_list_user_policies(struct aws_client *c, const char *user_name, struct iam_name_page *out,
+			   struct strbuf *err);
 int iam_list_attached_user_policies(struct aws_client *c, const char *user_name,
 				    struct iam_name_page *out, struct strbuf *err);
 /* PutUserPolicy (adds or replaces the inline policy; idempotent) and DeleteUserPolicy. */

@@ -8,19 +8,19 @@
 
 /* Rejected before processing: safe to retry even a non-idempotent call. */
 static const char *const throttle_codes[] = {
-    "Throttling",
-    "ThrottlingException",
-    "ThrottledException",
-    "RequestThrottledException",
-    "TooManyRequestsException",
-    "ProvisionedThroughputExceededException",
-    "TransactionInProgressException",
-    "RequestLimitExceeded",
-    "BandwidthLimitExceeded",
-    "RequestThrottled",
-    "SlowDown",
-    "PriorRequestNotComplete",
-    "EC2ThrottledException",
+	"Throttling",
+	"ThrottlingException",
+	"ThrottledException",
+	"RequestThrottledException",
+	"TooManyRequestsException",
+	"ProvisionedThroughputExceededException",
+	"TransactionInProgressException",
+	"RequestLimitExceeded",
+	"BandwidthLimitExceeded",
+	"RequestThrottled",
+	"SlowDown",
+	"PriorRequestNotComplete",
+	"EC2ThrottledException",
 };
 
 /*
@@ -29,9 +29,9 @@ static const char *const throttle_codes[] = {
  * keys per user": retrying cannot help).
  */
 static const char *const transient_codes[] = {
-    "RequestTimeout",
-    "RequestTimeoutException",
-    "IDPCommunicationError",
+	"RequestTimeout",
+	"RequestTimeoutException",
+	"IDPCommunicationError",
 };
 
 static int in_table(const char *const *table, size_t n, const char *code)

@@ -54,7 +54,7 @@ int sns_publish(struct aws_client *c, const char *topic_arn, const char *subject
 	struct aws_param params[3 + 3 * MAX_ATTRIBUTES];
 	char names[3 * MAX_ATTRIBUTES][48];
 	struct strbuf body = STRBUF_INIT;
-	struct aws_error aerr = {0};
+	struct aws_error aerr = { 0 };
 	struct aws_client *rc = c;
 	char *region = NULL;
 	size_t n = 0, i;
@@ -78,26 +78,27 @@ int sns_publish(struct aws_client *c, const char *topic_arn, const char *subject
 		aws_client_copy_settings(rc, c);
 		aws_endpoint_release(&rc->endpoints[AWS_SVC_SNS]);
 		if (aws_endpoint_resolve(&rc->endpoints[AWS_SVC_SNS], AWS_SVC_SNS, region,
-					 rc->endpoint_url, rc->getenv_fn, rc->getenv_ctx, err) < 0) {
+					 rc->endpoint_url, rc->getenv_fn, rc->getenv_ctx,
+					 err) < 0) {
 			aws_client_free(rc);
 			free(region);
 			return -1;
 		}
 	}
 	free(region);
-	params[n++] = (struct aws_param){"TopicArn", topic_arn};
-	params[n++] = (struct aws_param){"Message", message};
+	params[n++] = (struct aws_param){ "TopicArn", topic_arn };
+	params[n++] = (struct aws_param){ "Message", message };
 	if (subject)
-		params[n++] = (struct aws_param){"Subject", subject};
+		params[n++] = (struct aws_param){ "Subject", subject };
 	for (i = 0; i < nattrs; i++) {
 		snprintf(names[3 * i], sizeof(names[0]), "MessageAttributes.entry.%zu.Name", i + 1);
 		snprintf(names[3 * i + 1], sizeof(names[0]),
 			 "MessageAttributes.entry.%zu.Value.DataType", i + 1);
 		snprintf(names[3 * i + 2], sizeof(names[0]),
 			 "MessageAttributes.entry.%zu.Value.StringValue", i + 1);
-		params[n++] = (struct aws_param){names[3 * i], attrs[i].name};
-		params[n++] = (struct aws_param){names[3 * i + 1], "String"};
-		params[n++] = (struct aws_param){names[3 * i + 2], attrs[i].value};
+		params[n++] = (struct aws_param){ names[3 * i], attrs[i].name };
+		params[n++] = (struct aws_param){ names[3 * i + 1], "String" };
+		params[n++] = (struct aws_param){ names[3 * i + 2], attrs[i].value };
 	}
 	ret = aws_query_call(rc, AWS_SVC_SNS, "Publish", params, n, AWS_CALL_IDEMPOTENT, &body,
 			     &aerr, err);

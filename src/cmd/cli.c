@@ -39,7 +39,8 @@ static void print_help(const struct cli *cli, const struct option *opts)
 	struct strbuf sb = STRBUF_INIT;
 	strbuf_addstr(&sb, "usage: ");
 	/* continuation lines under the command's first option */
-	options_add_wrapped(&sb, cli->cmd->usage, strlen("usage: iamkeys ") + strlen(cli->cmd->name) + 1);
+	options_add_wrapped(&sb, cli->cmd->usage,
+			    strlen("usage: iamkeys ") + strlen(cli->cmd->name) + 1);
 	strbuf_addf(&sb, "\n%s\n\noptions:\n", cli->cmd->summary);
 	options_usage(opts, &sb);
 	strbuf_addstr(&sb, "  -h, --help                  show this help\n");
@@ -90,8 +91,10 @@ static json_t *findings_json(void)
 
 static void dump_command(const struct cli *cli, const struct option *opts)
 {
-	static const char *const kinds[] = { [OPT_BOOL] = "bool",	  [OPT_STRING] = "string",
-					     [OPT_STRLIST] = "list",	  [OPT_DURATION] = "duration",
+	static const char *const kinds[] = { [OPT_BOOL] = "bool",
+					     [OPT_STRING] = "string",
+					     [OPT_STRLIST] = "list",
+					     [OPT_DURATION] = "duration",
 					     [OPT_INT] = "int" };
 	json_t *c = json_object(), *a = json_array(), *flags = json_array();
 	size_t i;
@@ -144,8 +147,8 @@ void cli_dump_tables(json_t *doc)
 	json_t *sinks = json_array();
 	const struct sink_scheme *k;
 	for (k = sink_schemes; k->scheme; k++)
-		json_array_append_new(sinks, json_pack("{s:s, s:s, s:s}", "scheme", k->scheme, "form",
-						       k->form, "help", k->help));
+		json_array_append_new(sinks, json_pack("{s:s, s:s, s:s}", "scheme", k->scheme,
+						       "form", k->form, "help", k->help));
 	json_object_set_new(doc, "sinks", sinks);
 	json_object_set_new(doc, "permissions", permissions_json());
 }
@@ -291,8 +294,9 @@ int cli_parse(struct cli *cli, struct option *opts, int argc, const char **argv,
 	if (cli->g.quiet && (cli->g.verbose || cli->g.debug))
 		return usage_error(cli, "--quiet and --%s contradict each other",
 				   cli->g.verbose ? "verbose" : "debug");
-	msg_set_level(cli->g.quiet ? MSG_QUIET : cli->g.verbose || cli->g.debug ? MSG_VERBOSE
-										: MSG_NORMAL);
+	msg_set_level(cli->g.quiet		       ? MSG_QUIET
+		      : cli->g.verbose || cli->g.debug ? MSG_VERBOSE
+						       : MSG_NORMAL);
 	if (cli->g.quiet && cli->fmt == OUTPUT_TABLE && quiet_table() < 0)
 		return CMD_FAILED;
 	if (cli->g.no_headers && cli->fmt == OUTPUT_JSON)
@@ -306,8 +310,10 @@ int cli_parse(struct cli *cli, struct option *opts, int argc, const char **argv,
 		return usage_error(cli, "--wide is for table output");
 	cli->style.width = cli->g.wide || cli->fmt != OUTPUT_TABLE ? 0 : terminal_width();
 	if (cli->g.region && !aws_region_valid(cli->g.region))
-		return usage_error(cli, "invalid --region '%.64s': expected a region such as "
-					"us-east-1", cli->g.region);
+		return usage_error(cli,
+				   "invalid --region '%.64s': expected a region such as "
+				   "us-east-1",
+				   cli->g.region);
 	if (cli->g.endpoint_url) {
 		strbuf_reset(&err);
 		if (aws_endpoint_url_check(cli->g.endpoint_url, "--endpoint-url", &err) < 0) {
@@ -443,8 +449,8 @@ static int profile_settings_read(struct profile_settings *ps, const char *profil
 		rc = rc < 0 ? -1 : 0;
 		goto out;
 	}
-	if (aws_profiles_parse(&set, AWS_FILE_CONFIG, text.buf, text.len, loc.config_file,
-			       &perr) < 0)
+	if (aws_profiles_parse(&set, AWS_FILE_CONFIG, text.buf, text.len, loc.config_file, &perr) <
+	    0)
 		goto out;
 	p = aws_profile_find(&set, loc.profile);
 	if (p && (v = aws_profile_get(p, "region")) && *v)
@@ -500,7 +506,7 @@ static void clock_warning(void *ctx, long offset)
  */
 static pthread_mutex_t wait_lock = PTHREAD_MUTEX_INITIALIZER;
 static size_t wait_shown; /* columns of the progress line on screen */
-static int wait_said;     /* the --verbose line of this wait is out */
+static int wait_said;	  /* the --verbose line of this wait is out */
 
 static void wait_progress(void *ctx, const char *what, long elapsed_ms)
 {
@@ -592,7 +598,7 @@ struct aws_client *cli_client(struct cli *cli)
 	/* as the AWS CLI: a read timeout (60 s), no limit on a transfer that
 	 * keeps going, but a cap so that an unattended run always ends */
 	cfg.read_timeout_ms = cli->g.read_timeout_ms < 0 ? 0
-			      : cli->g.read_timeout_ms ? cli->g.read_timeout_ms
+			      : cli->g.read_timeout_ms	 ? cli->g.read_timeout_ms
 							 : DEFAULT_READ_TIMEOUT_MS;
 	cfg.total_timeout_ms = MAX_TRANSFER_MS;
 	cli->client = aws_client_new_config(&cfg, &err);
@@ -615,8 +621,7 @@ void cli_release(struct cli *cli)
 	cli->client = NULL;
 }
 
-int cli_lock(struct cli *cli, struct aws_client *c, const char *account,
-	     struct account_lock **out)
+int cli_lock(struct cli *cli, struct aws_client *c, const char *account, struct account_lock **out)
 {
 	struct strbuf err = STRBUF_INIT;
 	int rc = account_lock_take(&cli->lock, c, account, cli->cmd ? cli->cmd->name : "iamkeys",

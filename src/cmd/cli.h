@@ -13,12 +13,12 @@
 #include "aws/msg.h" /* error(), warning() */
 
 enum cmd_result {
-	CMD_OK = 0,       /* exit 0 */
-	CMD_FAILED = 1,   /* exit 1: runtime or AWS error */
-	CMD_USAGE = 2,    /* exit 2: bad arguments */
-	CMD_FINDINGS = 3, /* exit 3: findings at or above --fail-on, or blocked steps */
-	CMD_PARTIAL = 4,  /* exit 4: some accounts failed, the others ran (docs/scale.md) */
-	CMD_LOCKED = 5,   /* exit 5: another iamkeys run holds the account's lock */
+	CMD_OK = 0,	     /* exit 0 */
+	CMD_FAILED = 1,	     /* exit 1: runtime or AWS error */
+	CMD_USAGE = 2,	     /* exit 2: bad arguments */
+	CMD_FINDINGS = 3,    /* exit 3: findings at or above --fail-on, or blocked steps */
+	CMD_PARTIAL = 4,     /* exit 4: some accounts failed, the others ran (docs/scale.md) */
+	CMD_LOCKED = 5,	     /* exit 5: another iamkeys run holds the account's lock */
 	CMD_INTERRUPTED = 6, /* exit 130 / 143: stopped by SIGINT / SIGTERM between steps */
 	/* not a result: cli_parse and the option checks say "go on" */
 	CMD_CONTINUE = -1,
@@ -31,7 +31,7 @@ struct global_opts {
 	const char *output;
 	const char *connect_timeout; /* seconds, or a duration ("30s", "2m"); 0 = no limit */
 	const char *read_timeout;
-	long connect_timeout_ms;     /* parsed: 0 = the default, -1 = no limit */
+	long connect_timeout_ms; /* parsed: 0 = the default, -1 = no limit */
 	long read_timeout_ms;
 	int no_headers;
 	int wide;
@@ -44,27 +44,73 @@ struct global_opts {
 /* The options of every command: OPT_COMMON for those that print rows
  * (table, json or csv), OPT_COMMON_NO_CSV for those that print a report
  * (table or json; no header line to drop). */
-#define OPT_COMMON(g)                                                                          \
-	OPT_GLOBAL_CONNECTION(g),                                                              \
-	{ "output", 'o', OPT_STRING, &(g).output, "FORMAT", "table (default), json or csv", 0 }, \
-	{ "no-headers", 0, OPT_BOOL, &(g).no_headers, NULL, "omit the header line (table, csv)", 0 }, \
-	{ "wide", 0, OPT_BOOL, &(g).wide, NULL, "table: every column in full, even on a narrow terminal", 0 }, \
-	OPT_GLOBAL_LOGGING(g)
-#define OPT_COMMON_NO_CSV(g)                                                                   \
-	OPT_GLOBAL_CONNECTION(g),                                                              \
-	{ "output", 'o', OPT_STRING, &(g).output, "FORMAT", "table (default) or json", 0 },     \
-	OPT_GLOBAL_LOGGING(g)
-#define OPT_GLOBAL_CONNECTION(g)                                                               \
-	{ "profile", 0, OPT_STRING, &(g).profile, "NAME", "use this profile of the shared AWS files", 0 }, \
-	{ "region", 0, OPT_STRING, &(g).region, "REGION", "AWS region (default: AWS_REGION, the profile, us-east-1)", 0 }, \
-	{ "endpoint-url", 0, OPT_STRING, &(g).endpoint_url, "URL", "send every request to this endpoint", 0 }, \
-	{ "connect-timeout", 0, OPT_STRING, &(g).connect_timeout, "SECONDS", "give up connecting after this long (default 5; 0: no limit)", 0 }, \
-	{ "read-timeout", 0, OPT_STRING, &(g).read_timeout, "SECONDS", "give up when nothing arrives for this long (default 60; 0: no limit)", 0 }
-#define OPT_GLOBAL_LOGGING(g)                                                                  \
-	{ "quiet", 0, OPT_BOOL, &(g).quiet, NULL, "errors only: no warnings, no progress, no table on standard output (the exit code tells)", 0 }, \
-	{ "verbose", 0, OPT_BOOL, &(g).verbose, NULL, "also say what is being waited for (retries, a new key's propagation)", 0 }, \
-	{ "debug", 0, OPT_BOOL, &(g).debug, NULL, "log each request and retry to stderr (never secrets)", 0 }, \
-	{ "version", 0, OPT_BOOL, &(g).version, NULL, "print the version and exit", 0 }
+#define OPT_COMMON(g)                                                                              \
+	OPT_GLOBAL_CONNECTION(g), { "output",	'o',                                               \
+				    OPT_STRING, &(g).output,                                       \
+				    "FORMAT",	"table (default), json or csv",                    \
+				    0 },                                                           \
+		{ "no-headers",                                                                    \
+		  0,                                                                               \
+		  OPT_BOOL,                                                                        \
+		  &(g).no_headers,                                                                 \
+		  NULL,                                                                            \
+		  "omit the header line (table, csv)",                                             \
+		  0 },                                                                             \
+		{ "wide",    0,	   OPT_BOOL,                                                       \
+		  &(g).wide, NULL, "table: every column in full, even on a narrow terminal",       \
+		  0 },                                                                             \
+		OPT_GLOBAL_LOGGING(g)
+#define OPT_COMMON_NO_CSV(g)                                                                       \
+	OPT_GLOBAL_CONNECTION(g), { "output",	'o',                                               \
+				    OPT_STRING, &(g).output,                                       \
+				    "FORMAT",	"table (default) or json",                         \
+				    0 },                                                           \
+		OPT_GLOBAL_LOGGING(g)
+#define OPT_GLOBAL_CONNECTION(g)                                                                   \
+	{ "profile",  0,                                                                           \
+	  OPT_STRING, &(g).profile,                                                                \
+	  "NAME",     "use this profile of the shared AWS files",                                  \
+	  0 },                                                                                     \
+		{ "region",   0,                                                                   \
+		  OPT_STRING, &(g).region,                                                         \
+		  "REGION",   "AWS region (default: AWS_REGION, the profile, us-east-1)",          \
+		  0 },                                                                             \
+		{ "endpoint-url",                                                                  \
+		  0,                                                                               \
+		  OPT_STRING,                                                                      \
+		  &(g).endpoint_url,                                                               \
+		  "URL",                                                                           \
+		  "send every request to this endpoint",                                           \
+		  0 },                                                                             \
+		{ "connect-timeout",                                                               \
+		  0,                                                                               \
+		  OPT_STRING,                                                                      \
+		  &(g).connect_timeout,                                                            \
+		  "SECONDS",                                                                       \
+		  "give up connecting after this long (default 5; 0: no limit)",                   \
+		  0 },                                                                             \
+	{                                                                                          \
+		"read-timeout", 0, OPT_STRING, &(g).read_timeout, "SECONDS",                       \
+			"give up when nothing arrives for this long (default 60; 0: no limit)", 0  \
+	}
+#define OPT_GLOBAL_LOGGING(g)                                                                         \
+	{ "quiet",                                                                                    \
+	  0,                                                                                          \
+	  OPT_BOOL,                                                                                   \
+	  &(g).quiet,                                                                                 \
+	  NULL,                                                                                       \
+	  "errors only: no warnings, no progress, no table on standard output (the exit code tells)", \
+	  0 },                                                                                        \
+		{ "verbose", 0,                                                                       \
+		  OPT_BOOL,  &(g).verbose,                                                            \
+		  NULL,	     "also say what is being waited for (retries, a new key's propagation)",  \
+		  0 },                                                                                \
+		{ "debug",    0,    OPT_BOOL,                                                         \
+		  &(g).debug, NULL, "log each request and retry to stderr (never secrets)",           \
+		  0 },                                                                                \
+	{                                                                                             \
+		"version", 0, OPT_BOOL, &(g).version, NULL, "print the version and exit", 0           \
+	}
 
 struct command;
 struct cli {
@@ -73,8 +119,8 @@ struct cli {
 	enum output_format fmt;
 	struct out_style style;
 	struct aws_client *client; /* built by cli_client() */
-	json_t *dump; /* iamkeys --dump-options: cli_parse appends the command here */
-	struct lock_options lock; /* OPT_LOCK in the commands that change things */
+	json_t *dump;		   /* iamkeys --dump-options: cli_parse appends the command here */
+	struct lock_options lock;  /* OPT_LOCK in the commands that change things */
 };
 
 struct command {
@@ -106,16 +152,36 @@ struct exemption_opts {
 	const char *tag;	 /* --exempt-tag KEY[=VALUE] */
 	struct strbuf tagbuf;	 /* owns the parsed --exempt-tag */
 };
-#define EXEMPTION_OPTS_INIT { { 0 }, { 0 }, { 0 }, NULL, STRBUF_INIT }
+#define EXEMPTION_OPTS_INIT                                                                        \
+	{                                                                                          \
+		{ 0 }, { 0 }, { 0 }, NULL, STRBUF_INIT                                             \
+	}
 #define OPT_EXEMPTIONS(e)                                                                          \
-	{ "exclude", 0, OPT_STRLIST, &(e).exclude, "GLOB",                                         \
-	  "exempt users whose name matches (repeatable)", 0 },                                     \
-	{ "exempt-path", 0, OPT_STRLIST, &(e).paths, "PREFIX",                                     \
-	  "exempt users whose path starts with PREFIX (repeatable)", 0 },                          \
-	{ "exempt-tag", 0, OPT_STRING, &(e).tag, "KEY[=VALUE]",                                    \
-	  "exempt users with this tag (default iamkeys:exempt=true; 'none' turns it off)", 0 },    \
-	{ "exempt-group", 0, OPT_STRLIST, &(e).groups, "GROUP",                                    \
-	  "exempt members of this IAM group (repeatable)", 0 }
+	{ "exclude",                                                                               \
+	  0,                                                                                       \
+	  OPT_STRLIST,                                                                             \
+	  &(e).exclude,                                                                            \
+	  "GLOB",                                                                                  \
+	  "exempt users whose name matches (repeatable)",                                          \
+	  0 },                                                                                     \
+		{ "exempt-path",                                                                   \
+		  0,                                                                               \
+		  OPT_STRLIST,                                                                     \
+		  &(e).paths,                                                                      \
+		  "PREFIX",                                                                        \
+		  "exempt users whose path starts with PREFIX (repeatable)",                       \
+		  0 },                                                                             \
+		{ "exempt-tag",                                                                    \
+		  0,                                                                               \
+		  OPT_STRING,                                                                      \
+		  &(e).tag,                                                                        \
+		  "KEY[=VALUE]",                                                                   \
+		  "exempt users with this tag (default iamkeys:exempt=true; 'none' turns it off)", \
+		  0 },                                                                             \
+	{                                                                                          \
+		"exempt-group", 0, OPT_STRLIST, &(e).groups, "GROUP",                              \
+			"exempt members of this IAM group (repeatable)", 0                         \
+	}
 /* Any exemption option given? */
 int exemption_opts_given(const struct exemption_opts *e);
 void exemption_opts_release(struct exemption_opts *e);
@@ -174,8 +240,7 @@ void cli_release(struct cli *cli);
  * or after printing the one line: CMD_LOCKED (another run holds it),
  * CMD_INTERRUPTED (SIGINT/SIGTERM while waiting) or CMD_FAILED.
  */
-int cli_lock(struct cli *cli, struct aws_client *c, const char *account,
-	     struct account_lock **out);
+int cli_lock(struct cli *cli, struct aws_client *c, const char *account, struct account_lock **out);
 /* Releases it (NULL-safe); a lease taken over or not deleted is one warning line. */
 void cli_unlock(struct account_lock *l);
 /* As cli_lock, without printing: 0, or -1 with the line in err (an --org account's error). */

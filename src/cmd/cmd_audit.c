@@ -202,7 +202,8 @@ static void summary_text(struct strbuf *sb, const struct audit_result *r, time_t
 	summary_scanned_text(sb, r->users_scanned, r->keys_scanned,
 			     r->source_used == AUDIT_SOURCE_REPORT ? "report" : "api");
 	if (r->source_used == AUDIT_SOURCE_REPORT && r->report_generated) {
-		strbuf_addf(sb, ", %s ", r->report_reused ? "reused report generated" : "generated");
+		strbuf_addf(sb, ", %s ",
+			    r->report_reused ? "reused report generated" : "generated");
 		age_text(sb, (long long)(now - r->report_generated));
 		strbuf_addstr(sb, " ago");
 	}
@@ -218,7 +219,8 @@ static json_t *summary_json(const struct audit_result *r)
 	size_t b;
 	json_object_set_new(o, "UsersScanned", json_integer((json_int_t)r->users_scanned));
 	json_object_set_new(o, "KeysScanned", json_integer((json_int_t)r->keys_scanned));
-	json_object_set_new(o, "Source", json_string(r->source_used == AUDIT_SOURCE_REPORT ? "report" : "api"));
+	json_object_set_new(o, "Source",
+			    json_string(r->source_used == AUDIT_SOURCE_REPORT ? "report" : "api"));
 	json_object_set_new(o, "ExemptUsers", json_integer((json_int_t)exempt_users(r)));
 	json_object_set_new(o, "RotatingUsers", json_integer((json_int_t)rotating_users(r)));
 	for (b = FINDING_COUNT; b-- > 0;)
@@ -242,8 +244,9 @@ static void print_quarantined(const struct audit_result *r, const char *account,
 		const struct audit_key *k = &r->keys[i];
 		if (!k->quarantine || !k->active || !k->key_id)
 			continue;
-		fprintf(f, "%s%s%suser %s is quarantined: AWS has attached %s (it found a key of "
-			   "the user exposed): iamkeys revoke --user %s --key %s --apply\n",
+		fprintf(f,
+			"%s%s%suser %s is quarantined: AWS has attached %s (it found a key of "
+			"the user exposed): iamkeys revoke --user %s --key %s --apply\n",
 			account ? "account " : "", account ? account : "", account ? ": " : "",
 			k->user, k->quarantine, k->user, k->key_id);
 	}
@@ -261,8 +264,7 @@ struct audit_org_ctx {
 	const char *caller_account;	/* its own account: no AssumeRoot there */
 };
 
-static int audit_account(void *ctx, struct aws_client *c, struct org_account *a,
-			 struct strbuf *err)
+static int audit_account(void *ctx, struct aws_client *c, struct org_account *a, struct strbuf *err)
 {
 	const struct audit_org_ctx *x = ctx;
 	struct audit_result *r = xcalloc(1, sizeof(*r));
@@ -400,7 +402,7 @@ static int audit_accounts(struct cli *cli, struct org_opts *org, struct audit_op
 			strbuf_addf(&sum, " (%zu failed)", run.nfailed);
 		strbuf_addstr(&sum, ", ");
 		summary_scanned_text(&sum, total.users_scanned, total.keys_scanned,
-				     mixed ? "mixed"
+				     mixed					? "mixed"
 				     : total.source_used == AUDIT_SOURCE_REPORT ? "report"
 										: "api");
 		strbuf_addch(&sum, ')');
@@ -444,8 +446,8 @@ static int audit_trace_cli(struct aws_client *c, struct audit_result *r, char **
 		warning("%s", note.buf);
 	*end = r->now ? r->now : aws_client_now(c);
 	*start = *end - AUDIT_TRACE_DAYS * 86400;
-	if (audit_trace(c, r, (const char *const *)*regions, *nregions, *start, *end, ts,
-			&err) < 0) {
+	if (audit_trace(c, r, (const char *const *)*regions, *nregions, *start, *end, ts, &err) <
+	    0) {
 		error("%s", err.buf);
 		goto out;
 	}
@@ -463,8 +465,8 @@ out:
 	return rc;
 }
 
-static json_t *trace_summary_json(const struct audit_trace_stats *ts, size_t nregions,
-				  time_t start, time_t end)
+static json_t *trace_summary_json(const struct audit_trace_stats *ts, size_t nregions, time_t start,
+				  time_t end)
 {
 	struct strbuf a = STRBUF_INIT, b = STRBUF_INIT;
 	json_t *o;
@@ -472,8 +474,8 @@ static json_t *trace_summary_json(const struct audit_trace_stats *ts, size_t nre
 	iso8601_format(&a, start);
 	iso8601_format(&b, end);
 	o = json_pack("{s:I,s:I,s:I,s:s,s:s,s:b}", "Keys", (json_int_t)ts->keys, "Regions",
-		      (json_int_t)nregions, "LookupEventsCalls", (json_int_t)ts->calls,
-		      "StartTime", a.buf, "EndTime", b.buf, "Denied", ts->denied);
+		      (json_int_t)nregions, "LookupEventsCalls", (json_int_t)ts->calls, "StartTime",
+		      a.buf, "EndTime", b.buf, "Denied", ts->denied);
 	strbuf_release(&a);
 	strbuf_release(&b);
 	return o;
@@ -512,8 +514,10 @@ static int audit_check_options(struct cli *cli, const struct option *opts, struc
 	}
 	o->source = !strcmp(a->source, "api") ? AUDIT_SOURCE_API : AUDIT_SOURCE_REPORT;
 	if (fail_on_parse(a->fail_on, &a->fail_mask) < 0) {
-		usage_error(cli, "invalid --fail-on '%s': use a finding (quarantined, root-key, old, "
-				 "two-active, unused, inactive-stale, expiring), any or none", a->fail_on);
+		usage_error(cli,
+			    "invalid --fail-on '%s': use a finding (quarantined, root-key, old, "
+			    "two-active, unused, inactive-stale, expiring), any or none",
+			    a->fail_on);
 		return rc;
 	}
 	if (o->policy.warn > o->policy.max_age) {
@@ -535,8 +539,8 @@ static int audit_check_options(struct cli *cli, const struct option *opts, struc
 		return rc;
 	o->all_keys = a->all;
 	o->quarantine = 1;
-	o->progress = !a->no_progress && !cli->g.quiet && isatty(STDERR_FILENO) ? print_progress
-										  : NULL;
+	o->progress =
+		!a->no_progress && !cli->g.quiet && isatty(STDERR_FILENO) ? print_progress : NULL;
 	rc = org_check(cli, &a->org);
 	if (rc != CMD_CONTINUE)
 		return rc;
@@ -550,8 +554,9 @@ static int audit_check_options(struct cli *cli, const struct option *opts, struc
 		return rc;
 	}
 	if (!strcmp(a->root_via, "assume-root") && !a->org.enabled) {
-		usage_error(cli, "--root-via assume-root needs --org, --accounts or --accounts-file "
-				 "(AssumeRoot reaches member accounts)");
+		usage_error(cli,
+			    "--root-via assume-root needs --org, --accounts or --accounts-file "
+			    "(AssumeRoot reaches member accounts)");
 		return rc;
 	}
 
@@ -599,9 +604,10 @@ static void print_audit(struct cli *cli, const struct audit_cmd *a, const struct
 			printf("no key with a finding\n");
 		summary_text(&sum, r, a->o.now, a->o.nusers > 0);
 		if (a->trace && !a->ts.denied)
-			strbuf_addf(&sum, "; callers of %zu key%s from CloudTrail in %zu region%s "
-				    "(%lu LookupEvents calls; management events only)", a->ts.keys,
-				    a->ts.keys == 1 ? "" : "s", a->ntrace_regions,
+			strbuf_addf(&sum,
+				    "; callers of %zu key%s from CloudTrail in %zu region%s "
+				    "(%lu LookupEvents calls; management events only)",
+				    a->ts.keys, a->ts.keys == 1 ? "" : "s", a->ntrace_regions,
 				    a->ntrace_regions == 1 ? "" : "s", a->ts.calls);
 		if (cli->fmt == OUTPUT_TABLE)
 			printf("\n%s\n", sum.buf);
@@ -650,22 +656,39 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 	char *caller_account = NULL;
 	struct audit_org_ctx x = { 0 };
 	struct option opts[] = {
-		{ "max-age", 0, OPT_DURATION, &a.o.policy.max_age, "DURATION", "active keys older than this are old (default 90d)", 0 },
-		{ "warn", 0, OPT_DURATION, &a.o.policy.warn, "DURATION", "keys within this of --max-age are expiring (default 7d)", 0 },
-		{ "unused", 0, OPT_DURATION, &a.o.policy.unused, "DURATION", "active keys not used for this long are unused (default 45d)", 0 },
-		{ "inactive-grace", 0, OPT_DURATION, &a.o.policy.inactive_grace, "DURATION", "inactive keys older than this are inactive-stale (default 30d)", 0 },
+		{ "max-age", 0, OPT_DURATION, &a.o.policy.max_age, "DURATION",
+		  "active keys older than this are old (default 90d)", 0 },
+		{ "warn", 0, OPT_DURATION, &a.o.policy.warn, "DURATION",
+		  "keys within this of --max-age are expiring (default 7d)", 0 },
+		{ "unused", 0, OPT_DURATION, &a.o.policy.unused, "DURATION",
+		  "active keys not used for this long are unused (default 45d)", 0 },
+		{ "inactive-grace", 0, OPT_DURATION, &a.o.policy.inactive_grace, "DURATION",
+		  "inactive keys older than this are inactive-stale (default 30d)", 0 },
 		OPT_EXEMPTIONS(a.ex),
-		{ "source", 0, OPT_STRING, &a.source, "SOURCE", "report (default: credential report + live re-reads) or api", 0 },
-		{ "jobs", 'j', OPT_INT, &a.o.jobs, "N", "concurrent API workers, lowered while IAM throttles (default 32)", 0 },
-		{ "user", 0, OPT_STRLIST, &a.users, "NAME", "audit only this user (repeatable; read live, not from the report)", 0 },
-		{ "all", 'a', OPT_BOOL, &a.all, NULL, "list every key, not only keys with findings", 0 },
-		{ "trace", 0, OPT_BOOL, &a.trace, NULL, "name the top 3 callers of each key with a finding over the last 30 days, from CloudTrail in every enabled region (needs cloudtrail:LookupEvents; 2 calls a second per region)", 0 },
-		OPT_NOTIFY(a.notify, "tell the owner of each expiring key (due-soon, once): sns:TOPIC_ARN, webhook:https://..., exec:CMD (repeatable)"),
-		{ "fail-on", 0, OPT_STRING, &a.fail_on, "FINDING", "exit 3 on this finding or a more severe one (default old; any, none)", 0 },
-		{ "no-progress", 0, OPT_BOOL, &a.no_progress, NULL, "no progress bar on stderr", 0 },
+		{ "source", 0, OPT_STRING, &a.source, "SOURCE",
+		  "report (default: credential report + live re-reads) or api", 0 },
+		{ "jobs", 'j', OPT_INT, &a.o.jobs, "N",
+		  "concurrent API workers, lowered while IAM throttles (default 32)", 0 },
+		{ "user", 0, OPT_STRLIST, &a.users, "NAME",
+		  "audit only this user (repeatable; read live, not from the report)", 0 },
+		{ "all", 'a', OPT_BOOL, &a.all, NULL, "list every key, not only keys with findings",
+		  0 },
+		{ "trace", 0, OPT_BOOL, &a.trace, NULL,
+		  "name the top 3 callers of each key with a finding over the last 30 days, from CloudTrail in every enabled region (needs cloudtrail:LookupEvents; 2 calls a second per region)",
+		  0 },
+		OPT_NOTIFY(
+			a.notify,
+			"tell the owner of each expiring key (due-soon, once): sns:TOPIC_ARN, webhook:https://..., exec:CMD (repeatable)"),
+		{ "fail-on", 0, OPT_STRING, &a.fail_on, "FINDING",
+		  "exit 3 on this finding or a more severe one (default old; any, none)", 0 },
+		{ "no-progress", 0, OPT_BOOL, &a.no_progress, NULL, "no progress bar on stderr",
+		  0 },
 		OPT_ORG(a.org),
-		{ "account-jobs", 0, OPT_INT, &a.account_jobs, "N", "workers per account with --org/--accounts (default 4; --jobs is the total)", 0 },
-		{ "root-via", 0, OPT_STRING, &a.root_via, "HOW", "root keys without a credential report: report (default: GetAccountSummary says whether there are any) or assume-root (each key, through centralized root access; with --org/--accounts)", 0 },
+		{ "account-jobs", 0, OPT_INT, &a.account_jobs, "N",
+		  "workers per account with --org/--accounts (default 4; --jobs is the total)", 0 },
+		{ "root-via", 0, OPT_STRING, &a.root_via, "HOW",
+		  "root keys without a credential report: report (default: GetAccountSummary says whether there are any) or assume-root (each key, through centralized root access; with --org/--accounts)",
+		  0 },
 		OPT_COMMON(cli->g),
 		OPT_TERMINATOR,
 	};
@@ -706,8 +729,8 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 		error("%s", err.buf);
 		goto done;
 	}
-	if (a.trace && audit_trace_cli(c, &r, &a.trace_regions, &a.ntrace_regions,
-				       &a.trace_start, &a.trace_end, &a.ts) < 0) {
+	if (a.trace && audit_trace_cli(c, &r, &a.trace_regions, &a.ntrace_regions, &a.trace_start,
+				       &a.trace_end, &a.ts) < 0) {
 		audit_result_release(&r);
 		goto done;
 	}

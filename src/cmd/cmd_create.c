@@ -19,13 +19,15 @@ int cmd_create(struct cli *cli, int argc, const char **argv)
 		  0 },
 		{ "to", 0, OPT_STRING, &to, "SINK",
 		  "the secret's destination (required): file:PATH, profile:NAME[@FILE], "
-		  "secretsmanager:NAME, ssm:NAME, exec:COMMAND or -", 0 },
+		  "secretsmanager:NAME, ssm:NAME, exec:COMMAND or -",
+		  0 },
 		{ "overwrite", 0, OPT_BOOL, &overwrite, NULL, "file: replace an existing file", 0 },
 		{ "follow-symlinks", 0, OPT_BOOL, &follow_symlinks, NULL,
 		  "profile: edit the file a symbolic link points to outside its directory", 0 },
 		{ "max-age", 0, OPT_DURATION, &co.max_age, "DURATION",
 		  "nothing to do if the sink holds an Active key of the user younger than this "
-		  "(default 90d; 0: always create; exec: and - cannot tell)", 0 },
+		  "(default 90d; 0: always create; exec: and - cannot tell)",
+		  0 },
 		{ "apply", 0, OPT_BOOL, &apply, NULL,
 		  "create the key (without it only the plan is printed)", 0 },
 		OPT_LOCK(cli->lock),
@@ -71,8 +73,10 @@ int cmd_create(struct cli *cli, int argc, const char **argv)
 				      "profile:NAME[@FILE])");
 	else if (options_seen(opts, "max-age") && co.max_age > 0 &&
 		 (!strcmp(sink->vt->scheme, "exec") || !sink->vt->preflight || !strcmp(to, "-")))
-		rc = usage_error(cli, "--max-age needs a sink that can say which key it holds: "
-				      "--to %s cannot", to);
+		rc = usage_error(cli,
+				 "--max-age needs a sink that can say which key it holds: "
+				 "--to %s cannot",
+				 to);
 	sink_free(sink);
 	if (rc != CMD_CONTINUE)
 		return rc;
@@ -100,7 +104,7 @@ int cmd_create(struct cli *cli, int argc, const char **argv)
 	} else {
 		action_create_key(&a, user, sink, &co, NULL);
 		rc = actions_print(&a, cli->fmt, &cli->style, stdout) < 0 ? CMD_FAILED
-									 : actions_exit_code(&a);
+									  : actions_exit_code(&a);
 		actions_print_plan_note(&a);
 	}
 	sink_free(sink);

@@ -14,14 +14,17 @@ int cmd_delete(struct cli *cli, int argc, const char **argv)
 		struct option opts[] = {
 			{ "root", 0, OPT_BOOL, &root, NULL,
 			  "the root user's access keys in each account of --org / --accounts, "
-			  "through AWS's centralized root access (AssumeRoot)", 0 },
+			  "through AWS's centralized root access (AssumeRoot)",
+			  0 },
 			{ "user", 0, OPT_STRLIST, &kc.users, "NAME",
-			  "the user of --key; with the selector, only these users (repeatable)", 0 },
+			  "the user of --key; with the selector, only these users (repeatable)",
+			  0 },
 			{ "key", 0, OPT_STRLIST, &kc.keys, "AKIA...",
 			  "delete this key of --user (repeatable)", 0 },
 			{ "older-than", 0, OPT_DURATION, &kc.older_than, "DURATION",
 			  "select Inactive keys older than this (default 30d, the audit's "
-			  "inactive-stale)", 0 },
+			  "inactive-stale)",
+			  0 },
 			OPT_KEY_EXEMPTIONS(kc),
 			OPT_KEY_ACTION(kc, FORCE_HELP_DELETE),
 			OPT_ORG(kc.org),

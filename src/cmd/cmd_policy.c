@@ -14,12 +14,21 @@ int cmd_policy(struct cli *cli, int argc, const char **argv)
 	size_t i;
 	int org = 0, root = 0, trace = 0, rc;
 	struct option opts[] = {
-		{ "to", 0, OPT_STRING, &sink, "SINK", "add the actions of this sink (as create and rotate take it)", 0 },
-		{ "org", 0, OPT_BOOL, &org, NULL, "add the --org / --accounts calls (ListAccounts, AssumeRole)", 0 },
-		{ "root", 0, OPT_BOOL, &root, NULL, "the root access key modes instead (delete --root) or as well (audit --root-via assume-root): AssumeRoot, ListOrganizationsFeatures", 0 },
-		{ "lock", 0, OPT_STRING, &lock, "dynamodb:TABLE", "add the calls of this lease table (as --lock takes it)", 0 },
-		{ "trace", 0, OPT_BOOL, &trace, NULL, "add the CloudTrail calls of audit --trace and rotate --trace-gate (LookupEvents, DescribeRegions)", 0 },
-		{ "notify", 0, OPT_STRLIST, &notify, "TARGET", "add the calls of this notification target (sns:TOPIC_ARN: sns:Publish; repeatable)", 0 },
+		{ "to", 0, OPT_STRING, &sink, "SINK",
+		  "add the actions of this sink (as create and rotate take it)", 0 },
+		{ "org", 0, OPT_BOOL, &org, NULL,
+		  "add the --org / --accounts calls (ListAccounts, AssumeRole)", 0 },
+		{ "root", 0, OPT_BOOL, &root, NULL,
+		  "the root access key modes instead (delete --root) or as well (audit --root-via assume-root): AssumeRoot, ListOrganizationsFeatures",
+		  0 },
+		{ "lock", 0, OPT_STRING, &lock, "dynamodb:TABLE",
+		  "add the calls of this lease table (as --lock takes it)", 0 },
+		{ "trace", 0, OPT_BOOL, &trace, NULL,
+		  "add the CloudTrail calls of audit --trace and rotate --trace-gate (LookupEvents, DescribeRegions)",
+		  0 },
+		{ "notify", 0, OPT_STRLIST, &notify, "TARGET",
+		  "add the calls of this notification target (sns:TOPIC_ARN: sns:Publish; repeatable)",
+		  0 },
 		OPT_TERMINATOR,
 	};
 	struct strbuf err = STRBUF_INIT;
@@ -48,7 +57,8 @@ int cmd_policy(struct cli *cli, int argc, const char **argv)
 			rc = usage_error(cli, "%s", err.buf);
 			goto done;
 		}
-	rc = json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 ? CMD_FAILED : CMD_OK;
+	rc = json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) < 0 ? CMD_FAILED
+									       : CMD_OK;
 	putchar('\n');
 	json_decref(doc);
 done:

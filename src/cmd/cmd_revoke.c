@@ -238,8 +238,7 @@ struct revoke_args {
  * to see it parses (sctx: the sink's context so far). CMD_CONTINUE, or the
  * exit code after a usage error.
  */
-static int revoke_check_options(struct cli *cli, struct revoke_args *v,
-				struct sink_context *sctx)
+static int revoke_check_options(struct cli *cli, struct revoke_args *v, struct sink_context *sctx)
 {
 	struct strbuf err = STRBUF_INIT;
 	const char *bad = NULL;
@@ -261,13 +260,15 @@ static int revoke_check_options(struct cli *cli, struct revoke_args *v,
 	if (!access_key_id_is_valid(v->key))
 		return usage_error(cli, "invalid --key '%s': not an access key id", v->key);
 	if (strncmp(v->key, "AKIA", 4))
-		return usage_error(cli, "invalid --key '%s': session credentials cannot be "
-					"deactivated; revoke the AKIA key that made them",
+		return usage_error(cli,
+				   "invalid --key '%s': session credentials cannot be "
+				   "deactivated; revoke the AKIA key that made them",
 				   v->key);
 	if (v->since < 1 || v->since > CLOUDTRAIL_RETENTION_DAYS * 86400LL)
-		return usage_error(cli, "--since must be between 1s and %dd: CloudTrail keeps %d "
-					"days of events", CLOUDTRAIL_RETENTION_DAYS,
-				   CLOUDTRAIL_RETENTION_DAYS);
+		return usage_error(cli,
+				   "--since must be between 1s and %dd: CloudTrail keeps %d "
+				   "days of events",
+				   CLOUDTRAIL_RETENTION_DAYS, CLOUDTRAIL_RETENTION_DAYS);
 	if (v->replace && !v->to)
 		return usage_error(cli, "--replace needs --to SINK: where the new secret goes");
 	if (v->to && !v->replace)
@@ -358,24 +359,27 @@ int cmd_revoke(struct cli *cli, int argc, const char **argv)
 {
 	struct revoke_args v = { .since = CLOUDTRAIL_RETENTION_DAYS * 86400LL };
 	struct option opts[] = {
-		{ "user", 0, OPT_STRING, &v.user, "NAME", "the user of the exposed key (required)", 0 },
+		{ "user", 0, OPT_STRING, &v.user, "NAME", "the user of the exposed key (required)",
+		  0 },
 		{ "key", 0, OPT_STRING, &v.key, "AKIA...", "the exposed access key (required)", 0 },
 		{ "replace", 0, OPT_BOOL, &v.replace, NULL,
 		  "create, deliver (--to) and verify a new key for the user", 0 },
 		{ "to", 0, OPT_STRING, &v.to, "SINK",
 		  "--replace: the new secret's destination: file:PATH, profile:NAME[@FILE], "
-		  "secretsmanager:NAME, ssm:NAME or exec:COMMAND", 0 },
+		  "secretsmanager:NAME, ssm:NAME or exec:COMMAND",
+		  0 },
 		{ "delete", 0, OPT_BOOL, &v.do_delete, NULL,
 		  "delete the exposed key once the other steps are done", 0 },
 		{ "since", 0, OPT_DURATION, &v.since, "DURATION",
 		  "the timeline of what the key did: its CloudTrail events this far back "
-		  "(default 90d, at most 90d: what CloudTrail keeps)", 0 },
+		  "(default 90d, at most 90d: what CloudTrail keeps)",
+		  0 },
 		{ "regions", 0, OPT_STRING, &v.regions_arg, "all|LIST",
 		  "the timeline's regions: all (the default: every region enabled for the "
-		  "account, from ec2:DescribeRegions) or a comma-separated list", 0 },
-		{ "cleanup-after", 0, OPT_DURATION, &v.cleanup_after, "DURATION",
-		  "remove the user's deny policies older than this (36h: the longest session)",
+		  "account, from ec2:DescribeRegions) or a comma-separated list",
 		  0 },
+		{ "cleanup-after", 0, OPT_DURATION, &v.cleanup_after, "DURATION",
+		  "remove the user's deny policies older than this (36h: the longest session)", 0 },
 		{ "apply", 0, OPT_BOOL, &v.apply, NULL,
 		  "make the changes (without it only the plan is printed)", 0 },
 		OPT_LOCK(cli->lock),

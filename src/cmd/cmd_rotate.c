@@ -20,7 +20,7 @@
 #include "sinks/sink.h"
 
 static const char *const step_marks[] = {
-	[STEP_PLANNED] = "", [STEP_DONE] = "done", [STEP_FAILED] = "FAILED",
+	[STEP_PLANNED] = "",	    [STEP_DONE] = "done",	[STEP_FAILED] = "FAILED",
 	[STEP_REFUSED] = "REFUSED", [STEP_SKIPPED] = "skipped",
 };
 
@@ -84,9 +84,11 @@ static void print_user(const struct rotate_user *ru, int all, int apply, const c
 		n->nothing++;
 	if (!all && ru->outcome == ROT_NOTHING && !ru->failed)
 		return;
-	what = ru->stopped ? "stopped" : ru->failed ? "failed" : ru->outcome == ROT_BLOCKED ? "blocked"
-				       : ru->outcome == ROT_ACT ? (apply ? "rotated" : "plan")
-								: "nothing to do";
+	what = ru->stopped		    ? "stopped"
+	       : ru->failed		    ? "failed"
+	       : ru->outcome == ROT_BLOCKED ? "blocked"
+	       : ru->outcome == ROT_ACT	    ? (apply ? "rotated" : "plan")
+					    : "nothing to do";
 	printf("%s%s%s [%s] %s: %s\n", account ? account : "", account ? " " : "", ru->user,
 	       rotation_stage_name(ru->stopped ? stage_now(ru) : ru->stage), what, ru->reason.buf);
 	for (j = 0; j < ru->nsteps; j++) {
@@ -165,8 +167,10 @@ static int report_stopped(const struct rotate_report *r, const char *account)
 	if (sig)
 		strbuf_addf(&sb, "interrupted by %s", interrupt_name(sig));
 	else
-		strbuf_addf(&sb, "the lease of account %s was lost (taken over, or not renewed "
-				 "in time)", account ? account : "?");
+		strbuf_addf(&sb,
+			    "the lease of account %s was lost (taken over, or not renewed "
+			    "in time)",
+			    account ? account : "?");
 	strbuf_addstr(&sb, ": stopped before the next step");
 	for (i = 0; i < r->n; i++)
 		if (r->users[i].stopped)
@@ -242,8 +246,8 @@ static int print_self_json(const struct self_rotate_result *r, const struct strb
 	json_object_set_new(doc, "NewKey", json_str_or_null(r->new_key));
 	json_object_set_new(doc, "Target", json_str_or_null(r->target));
 	json_object_set_new(doc, "Outcome", json_string(outcome));
-	json_object_set_new(doc, "Error", err->len && !r->refused ? json_string(err->buf)
-								   : json_null());
+	json_object_set_new(doc, "Error",
+			    err->len && !r->refused ? json_string(err->buf) : json_null());
 	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	fputc('\n', stdout);
 	json_decref(doc);
@@ -304,7 +308,8 @@ static int rotate_self(struct cli *cli, int apply, long verify_timeout_ms, int f
 	case SELF_DONE:
 		if (r.resumed)
 			printf("%s: finished the interrupted rotation: %s in %s; %s\n", r.user,
-			       r.new_key, r.target, r.old_key ? "old key deleted" : "old key was gone");
+			       r.new_key, r.target,
+			       r.old_key ? "old key deleted" : "old key was gone");
 		else
 			printf("%s: rotated %s -> %s in %s; old key deleted\n", r.user, r.old_key,
 			       r.new_key, r.target);
@@ -361,9 +366,10 @@ static int rotate_account(void *ctx, struct aws_client *c, struct org_account *a
 		/* this account's rows of the plan, and nothing else */
 		json_t *users = json_array(), *ju;
 		size_t i;
-		json_array_foreach(json_object_get(x->plan, "Users"), i, ju)
-			if (!strcmp(json_string_value(json_object_get(ju, "AccountId")), a->id))
-				json_array_append(users, ju);
+		json_array_foreach(json_object_get(x->plan, "Users"), i,
+				   ju) if (!strcmp(json_string_value(json_object_get(ju,
+										     "AccountId")),
+						   a->id)) json_array_append(users, ju);
 		mine = json_pack("{s:i, s:s, s:o}", "Version", 1, "Account", a->id, "Users", users);
 		o.plan_in = mine;
 	}
@@ -380,7 +386,8 @@ static int plan_accounts_not_run(json_t *plan, const struct org_run *run)
 	size_t i, j, missing = 0;
 	struct strbuf said = STRBUF_INIT;
 
-	json_array_foreach(json_object_get(plan, "Users"), i, ju) {
+	json_array_foreach(json_object_get(plan, "Users"), i, ju)
+	{
 		const char *id = json_string_value(json_object_get(ju, "AccountId"));
 		int found = 0;
 		for (j = 0; j < run->n && !found; j++)
@@ -389,7 +396,8 @@ static int plan_accounts_not_run(json_t *plan, const struct org_run *run)
 			continue;
 		strbuf_addf(&said, "%s ", id);
 		error("account %s: in the plan, but not among the selected accounts: nothing was "
-		      "done there", id);
+		      "done there",
+		      id);
 		missing++;
 	}
 	strbuf_release(&said);
@@ -432,9 +440,11 @@ static int rotate_accounts(struct cli *cli, struct org_opts *org, const struct r
 			rc = CMD_FINDINGS;
 		if (users) {
 			json_t *one = rotate_report_json(r, r->now), *ju;
-			json_array_foreach(json_object_get(one, "Users"), j, ju) {
+			json_array_foreach(json_object_get(one, "Users"), j, ju)
+			{
 				json_t *row = json_object();
-				json_object_set_new(row, "AccountId", json_string(run.accounts[i].id));
+				json_object_set_new(row, "AccountId",
+						    json_string(run.accounts[i].id));
 				json_object_update(row, ju);
 				json_array_append_new(users, row);
 			}
@@ -540,7 +550,8 @@ static int check_modes(struct rotate_cmd *x)
 		return -1;
 	}
 	if (x->plan_in && !x->apply) {
-		usage_error(cli, "--plan FILE is for --apply (without it, run rotate to see a plan)");
+		usage_error(cli,
+			    "--plan FILE is for --apply (without it, run rotate to see a plan)");
 		return -1;
 	}
 	if (x->plan_in && x->plan_out) {
@@ -548,8 +559,9 @@ static int check_modes(struct rotate_cmd *x)
 		return -1;
 	}
 	if (x->plan_in && x->users.n) {
-		usage_error(cli, "--plan takes no --user: a plan names its users (drop rows to leave "
-				 "users out)");
+		usage_error(cli,
+			    "--plan takes no --user: a plan names its users (drop rows to leave "
+			    "users out)");
 		return -1;
 	}
 	if (x->abort_ && x->resume) {
@@ -575,8 +587,9 @@ static int check_modes(struct rotate_cmd *x)
 		x->config = x->default_config;
 	}
 	if (!x->self && !x->plan_in && !x->abort_ && !x->resume && !o->cli.to && !x->config) {
-		usage_error(cli, "say where new secrets go: --to SINK, or --config FILE with a 'to' "
-				 "setting (or ~/.config/iamkeys/rotate.conf, /etc/iamkeys/rotate.conf)");
+		usage_error(cli,
+			    "say where new secrets go: --to SINK, or --config FILE with a 'to' "
+			    "setting (or ~/.config/iamkeys/rotate.conf, /etc/iamkeys/rotate.conf)");
 		return -1;
 	}
 	if (o->cli.to && !strcmp(o->cli.to, "-") && !x->users.n) {
@@ -590,7 +603,8 @@ static int check_modes(struct rotate_cmd *x)
 		return -1;
 	}
 	if (x->plan_out && !x->overwrite && access(x->plan_out, F_OK) == 0) {
-		usage_error(cli, "--plan-out '%s' exists: add --overwrite to replace it", x->plan_out);
+		usage_error(cli, "--plan-out '%s' exists: add --overwrite to replace it",
+			    x->plan_out);
 		return -1;
 	}
 	return 0;
@@ -607,9 +621,11 @@ static int parse_trace_regions(struct rotate_cmd *x)
 	}
 	if (x->trace_regions_arg && strcmp(x->trace_regions_arg, "all")) {
 		x->trace_regions_copy = xstrdup(x->trace_regions_arg);
-		if (cli_region_list(x->trace_regions_copy, &x->trace_regions, &x->ntrace, &bad) < 0) {
+		if (cli_region_list(x->trace_regions_copy, &x->trace_regions, &x->ntrace, &bad) <
+		    0) {
 			if (*bad)
-				usage_error(x->cli, "invalid --trace-regions '%s': '%s' is not a region",
+				usage_error(x->cli,
+					    "invalid --trace-regions '%s': '%s' is not a region",
 					    x->trace_regions_arg, bad);
 			else
 				usage_error(x->cli, "invalid --trace-regions '%s': no region",
@@ -631,8 +647,8 @@ static int check_settings(struct rotate_cmd *x)
 
 	if (cli_exemptions(cli, &o->exempt, &x->ex) != CMD_CONTINUE)
 		return -1;
-	if (x->notify.targets.n && (x->self || x->org.enabled || x->abort_ || x->resume ||
-				    !x->apply)) {
+	if (x->notify.targets.n &&
+	    (x->self || x->org.enabled || x->abort_ || x->resume || !x->apply)) {
 		usage_error(cli, "--notify is for rotate --apply of one account (no --self, "
 				 "--abort or --resume)");
 		return -1;
@@ -656,7 +672,8 @@ static int check_settings(struct rotate_cmd *x)
 	o->apply = x->apply;
 	o->follow_symlinks = x->follow_symlinks;
 	if (x->verify_timeout < 1 || x->verify_timeout > ROTATION_VERIFY_MAX) {
-		usage_error(cli, "--verify-timeout must be between 1s and %ds: a new key is "
+		usage_error(cli,
+			    "--verify-timeout must be between 1s and %ds: a new key is "
 			    "verified and delivered within %ds of the intent mark, or deleted",
 			    ROTATION_VERIFY_MAX, ROTATION_DELIVER_BY);
 		return -1;
@@ -677,18 +694,21 @@ static int check_accounts(struct rotate_cmd *x)
 		return rc;
 	if (!x->org.enabled && options_seen(x->opts, "parallel-accounts"))
 		return usage_error(cli, "--parallel-accounts needs --org, --accounts or "
-				   "--accounts-file");
+					"--accounts-file");
 	if (x->org.enabled && x->notify.targets.n)
-		return usage_error(cli, "--notify is for rotate --apply of one account (no --org or "
+		return usage_error(cli,
+				   "--notify is for rotate --apply of one account (no --org or "
 				   "--accounts)");
 	if (x->org.enabled && (x->self || x->abort_ || x->resume))
 		return usage_error(cli, "--org, --accounts and --accounts-file take no --self, "
-				   "--abort or --resume");
-	if (x->org.enabled && o->cli.to && (!strncmp(o->cli.to, "file:", 5) ||
-					    !strncmp(o->cli.to, "profile:", 8)) &&
+					"--abort or --resume");
+	if (x->org.enabled && o->cli.to &&
+	    (!strncmp(o->cli.to, "file:", 5) || !strncmp(o->cli.to, "profile:", 8)) &&
 	    !strstr(o->cli.to, "{account}"))
-		return usage_error(cli, "--to '%s' needs {account} with several accounts: users of "
-				   "the same name would share it", o->cli.to);
+		return usage_error(cli,
+				   "--to '%s' needs {account} with several accounts: users of "
+				   "the same name would share it",
+				   o->cli.to);
 	o->skip_missing_users = x->org.enabled;
 	o->local_sinks_need_account = x->org.enabled;
 	if (o->cli.to) {
@@ -720,12 +740,16 @@ static int read_config(struct rotate_cmd *x)
 	strbuf_reset(&x->text);
 	if (x->o.cli.to && conf_section_with_to(&x->conf, &x->text))
 		/* the command line wins: the file's sinks would never be used */
-		return usage_error(x->cli, "--to and the 'to' of %s in '%s' do not go together: "
-				   "--to would replace it for every user", x->text.buf, config);
+		return usage_error(x->cli,
+				   "--to and the 'to' of %s in '%s' do not go together: "
+				   "--to would replace it for every user",
+				   x->text.buf, config);
 	if (!x->o.cli.to && !x->self && !x->plan_in && !x->abort_ && !x->resume &&
 	    !conf_section_with_to(&x->conf, &x->text))
-		return usage_error(x->cli, "say where new secrets go: '%s' has no 'to' setting "
-				   "(add 'to = SINK' to it, or give --to SINK)", config);
+		return usage_error(x->cli,
+				   "say where new secrets go: '%s' has no 'to' setting "
+				   "(add 'to = SINK' to it, or give --to SINK)",
+				   config);
 	return CMD_CONTINUE;
 }
 
@@ -799,8 +823,8 @@ static int notify_owners(struct rotate_cmd *x, struct aws_client *c, int rc)
 	struct notify_run_options no = { 0 };
 
 	no.warn = x->warn;
-	no.rotate_after = x->o.cli.rotate_after >= 0 ? x->o.cli.rotate_after
-						     : x->o.policy.rotate_after;
+	no.rotate_after =
+		x->o.cli.rotate_after >= 0 ? x->o.cli.rotate_after : x->o.policy.rotate_after;
 	no.conf = x->o.conf;
 	no.account = x->r.account;
 	no.now = x->r.now ? x->r.now : aws_client_now(c);
@@ -896,36 +920,69 @@ static void rotate_cmd_release(struct rotate_cmd *x)
 int cmd_rotate(struct cli *cli, int argc, const char **argv)
 {
 	struct rotate_cmd x = {
-		.cli = cli, .ex = EXEMPTION_OPTS_INIT, .verify_timeout = 120, .jobs = 8,
-		.warn = 14 * 86400, .err = STRBUF_INIT, .text = STRBUF_INIT, .note = STRBUF_INIT,
+		.cli = cli,
+		.ex = EXEMPTION_OPTS_INIT,
+		.verify_timeout = 120,
+		.jobs = 8,
+		.warn = 14 * 86400,
+		.err = STRBUF_INIT,
+		.text = STRBUF_INIT,
+		.note = STRBUF_INIT,
 	};
 	struct option opts[] = {
-		{ "apply", 0, OPT_BOOL, &x.apply, NULL, "carry out the plan (default: print it only)", 0 },
-		{ "to", 0, OPT_STRING, &x.o.cli.to, "SINK", "where new secrets go: file:PATH, profile:NAME[@FILE], secretsmanager:NAME, ssm:NAME, exec:CMD ({user}, {account}), or - (standard output, with --user)", 0 },
-		{ "config", 0, OPT_STRING, &x.config, "FILE", "defaults and per-user / per-tag overrides (INI)", 0 },
+		{ "apply", 0, OPT_BOOL, &x.apply, NULL,
+		  "carry out the plan (default: print it only)", 0 },
+		{ "to", 0, OPT_STRING, &x.o.cli.to, "SINK",
+		  "where new secrets go: file:PATH, profile:NAME[@FILE], secretsmanager:NAME, ssm:NAME, exec:CMD ({user}, {account}), or - (standard output, with --user)",
+		  0 },
+		{ "config", 0, OPT_STRING, &x.config, "FILE",
+		  "defaults and per-user / per-tag overrides (INI)", 0 },
 		{ "user", 0, OPT_STRLIST, &x.users, "NAME", "only this user (repeatable)", 0 },
-		{ "rotate-after", 0, OPT_DURATION, &x.o.cli.rotate_after, "DURATION", "rotate active keys older than this (default 90d)", 0 },
-		{ "deactivate-after", 0, OPT_DURATION, &x.o.cli.deactivate_after, "DURATION", "deactivate the old key once the new one is this old (default 7d)", 0 },
-		{ "delete-after", 0, OPT_DURATION, &x.o.cli.delete_after, "DURATION", "delete the old key after this long inactive (default 7d)", 0 },
-		{ "max-grace", 0, OPT_DURATION, &x.o.cli.max_grace, "DURATION", "deactivate the old key this long after delivery even if still used", 0 },
-		{ "in-use-window", 0, OPT_DURATION, &x.o.policy.in_use_window, "DURATION", "a key used this recently is in use (default 24h)", 0 },
-		{ "trace-gate", 0, OPT_BOOL, &x.trace_gate, NULL, "before deactivating an old key, also ask CloudTrail for its use since delivery (needs cloudtrail:LookupEvents; about one call per user and region)", 0 },
-		{ "trace-regions", 0, OPT_STRING, &x.trace_regions_arg, "all|LIST", "with --trace-gate: the regions to ask, all (every enabled region, from ec2:DescribeRegions) or a comma-separated list (default: the command's region)", 0 },
-		{ "verify-timeout", 0, OPT_DURATION, &x.verify_timeout, "DURATION", "how long to wait for a new key to work (default 120s, at most 540s)", 0 },
+		{ "rotate-after", 0, OPT_DURATION, &x.o.cli.rotate_after, "DURATION",
+		  "rotate active keys older than this (default 90d)", 0 },
+		{ "deactivate-after", 0, OPT_DURATION, &x.o.cli.deactivate_after, "DURATION",
+		  "deactivate the old key once the new one is this old (default 7d)", 0 },
+		{ "delete-after", 0, OPT_DURATION, &x.o.cli.delete_after, "DURATION",
+		  "delete the old key after this long inactive (default 7d)", 0 },
+		{ "max-grace", 0, OPT_DURATION, &x.o.cli.max_grace, "DURATION",
+		  "deactivate the old key this long after delivery even if still used", 0 },
+		{ "in-use-window", 0, OPT_DURATION, &x.o.policy.in_use_window, "DURATION",
+		  "a key used this recently is in use (default 24h)", 0 },
+		{ "trace-gate", 0, OPT_BOOL, &x.trace_gate, NULL,
+		  "before deactivating an old key, also ask CloudTrail for its use since delivery (needs cloudtrail:LookupEvents; about one call per user and region)",
+		  0 },
+		{ "trace-regions", 0, OPT_STRING, &x.trace_regions_arg, "all|LIST",
+		  "with --trace-gate: the regions to ask, all (every enabled region, from ec2:DescribeRegions) or a comma-separated list (default: the command's region)",
+		  0 },
+		{ "verify-timeout", 0, OPT_DURATION, &x.verify_timeout, "DURATION",
+		  "how long to wait for a new key to work (default 120s, at most 540s)", 0 },
 		{ "plan-out", 0, OPT_STRING, &x.plan_out, "FILE", "write the plan as JSON", 0 },
-		{ "plan", 0, OPT_STRING, &x.plan_in, "FILE", "with --apply: carry out exactly this saved plan", 0 },
-		{ "self", 0, OPT_BOOL, &x.self, NULL, "rotate the caller's own key in its credentials profile", 0 },
-		{ "resume", 0, OPT_BOOL, &x.resume, NULL, "with --user: continue a rotation paused by rollback", 0 },
-		{ "abort", 0, OPT_BOOL, &x.abort_, NULL, "with --user: give up the rotation, delete its new key, keep the old one", 0 },
-		{ "force", 0, OPT_BOOL, &x.force, NULL, "with --abort: even if the new key was used or the sink holds it", 0 },
-		OPT_NOTIFY(x.notify, "with --apply: tell the key's owner about each stage: sns:TOPIC_ARN, webhook:https://..., exec:CMD (repeatable)"),
-		{ "warn", 0, OPT_DURATION, &x.warn, "DURATION", "--notify: due-soon when a key is this close to --rotate-after (default 14d)", 0 },
+		{ "plan", 0, OPT_STRING, &x.plan_in, "FILE",
+		  "with --apply: carry out exactly this saved plan", 0 },
+		{ "self", 0, OPT_BOOL, &x.self, NULL,
+		  "rotate the caller's own key in its credentials profile", 0 },
+		{ "resume", 0, OPT_BOOL, &x.resume, NULL,
+		  "with --user: continue a rotation paused by rollback", 0 },
+		{ "abort", 0, OPT_BOOL, &x.abort_, NULL,
+		  "with --user: give up the rotation, delete its new key, keep the old one", 0 },
+		{ "force", 0, OPT_BOOL, &x.force, NULL,
+		  "with --abort: even if the new key was used or the sink holds it", 0 },
+		OPT_NOTIFY(
+			x.notify,
+			"with --apply: tell the key's owner about each stage: sns:TOPIC_ARN, webhook:https://..., exec:CMD (repeatable)"),
+		{ "warn", 0, OPT_DURATION, &x.warn, "DURATION",
+		  "--notify: due-soon when a key is this close to --rotate-after (default 14d)",
+		  0 },
 		OPT_EXEMPTIONS(x.ex),
-		{ "all", 'a', OPT_BOOL, &x.all, NULL, "table: also list users with nothing to do (json lists every user)", 0 },
-		{ "overwrite", 0, OPT_BOOL, &x.overwrite, NULL, "--plan-out may replace an existing file", 0 },
-		{ "follow-symlinks", 0, OPT_BOOL, &x.follow_symlinks, NULL, "profile: edit the file a symbolic link points to outside its directory", 0 },
+		{ "all", 'a', OPT_BOOL, &x.all, NULL,
+		  "table: also list users with nothing to do (json lists every user)", 0 },
+		{ "overwrite", 0, OPT_BOOL, &x.overwrite, NULL,
+		  "--plan-out may replace an existing file", 0 },
+		{ "follow-symlinks", 0, OPT_BOOL, &x.follow_symlinks, NULL,
+		  "profile: edit the file a symbolic link points to outside its directory", 0 },
 		OPT_ORG(x.org),
-		{ "parallel-accounts", 0, OPT_INT, &x.jobs, "N", "accounts at once with --org/--accounts (default 8)", 0 },
+		{ "parallel-accounts", 0, OPT_INT, &x.jobs, "N",
+		  "accounts at once with --org/--accounts (default 8)", 0 },
 		OPT_LOCK(cli->lock),
 		OPT_COMMON_NO_CSV(cli->g),
 		OPT_TERMINATOR,
@@ -977,7 +1034,8 @@ int cmd_rollback(struct cli *cli, int argc, const char **argv)
 	const char *user = NULL;
 	int apply = 0, rc;
 	struct option opts[] = {
-		{ "user", 0, OPT_STRING, &user, "NAME", "the user whose rotation to roll back (required)", 0 },
+		{ "user", 0, OPT_STRING, &user, "NAME",
+		  "the user whose rotation to roll back (required)", 0 },
 		{ "apply", 0, OPT_BOOL, &apply, NULL, "carry it out (default: print the plan)", 0 },
 		OPT_LOCK(cli->lock),
 		OPT_COMMON_NO_CSV(cli->g),

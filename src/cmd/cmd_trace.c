@@ -10,18 +10,12 @@
 #include "engine/userstate.h"
 
 static const struct out_column caller_columns[] = {
-	{ "AccessKeyId", "KEY", 2, NULL },
-	{ "Source", "SOURCE", 0, NULL },
-	{ "UserAgent", "USER AGENT", 0, NULL },
-	{ "Derived", "DERIVED", 4, NULL },
-	{ "Regions", "REGIONS", 3, NULL },
-	{ "EventSources", "SERVICES", 5, NULL },
-	{ "TopEvents", "TOP EVENTS", 1, NULL },
-	{ "Events", "EVENTS", 0, NULL },
-	{ "Errors", "ERRORS", 6, NULL },
-	{ "FirstSeen", "FIRST SEEN", 7, NULL },
-	{ "LastSeen", "LAST SEEN", 0, NULL },
-	{ "SessionKeyId", "SESSION KEY", 1, NULL },
+	{ "AccessKeyId", "KEY", 2, NULL },	{ "Source", "SOURCE", 0, NULL },
+	{ "UserAgent", "USER AGENT", 0, NULL }, { "Derived", "DERIVED", 4, NULL },
+	{ "Regions", "REGIONS", 3, NULL },	{ "EventSources", "SERVICES", 5, NULL },
+	{ "TopEvents", "TOP EVENTS", 1, NULL }, { "Events", "EVENTS", 0, NULL },
+	{ "Errors", "ERRORS", 6, NULL },	{ "FirstSeen", "FIRST SEEN", 7, NULL },
+	{ "LastSeen", "LAST SEEN", 0, NULL },	{ "SessionKeyId", "SESSION KEY", 1, NULL },
 };
 
 #define UA_SHORT 40
@@ -83,9 +77,9 @@ struct trace_totals {
  * split into *region_copy, *regions, *nregions. CMD_CONTINUE, or the exit
  * code after a usage error.
  */
-static int trace_check_options(struct cli *cli, const struct opt_list *key_args,
-			       const char *user, long long since, const char *regions_arg,
-			       char **region_copy, const char ***regions, size_t *nregions)
+static int trace_check_options(struct cli *cli, const struct opt_list *key_args, const char *user,
+			       long long since, const char *regions_arg, char **region_copy,
+			       const char ***regions, size_t *nregions)
 {
 	const char *bad = NULL;
 	size_t i;
@@ -94,12 +88,15 @@ static int trace_check_options(struct cli *cli, const struct opt_list *key_args,
 		return usage_error(cli, "say which key to trace: --key AKIA... or --user NAME");
 	for (i = 0; i < key_args->n; i++)
 		if (!access_key_id_valid(key_args->items[i]))
-			return usage_error(cli, "invalid --key '%s': an access key id is 16 to "
-					   "128 capital letters and digits", key_args->items[i]);
+			return usage_error(cli,
+					   "invalid --key '%s': an access key id is 16 to "
+					   "128 capital letters and digits",
+					   key_args->items[i]);
 	if (since < 1 || since > CLOUDTRAIL_RETENTION_DAYS * 86400LL)
-		return usage_error(cli, "--since must be between 1s and %dd: CloudTrail keeps %d "
-				   "days of events", CLOUDTRAIL_RETENTION_DAYS,
-				   CLOUDTRAIL_RETENTION_DAYS);
+		return usage_error(cli,
+				   "--since must be between 1s and %dd: CloudTrail keeps %d "
+				   "days of events",
+				   CLOUDTRAIL_RETENTION_DAYS, CLOUDTRAIL_RETENTION_DAYS);
 	if (regions_arg && strcmp(regions_arg, "all")) {
 		*region_copy = xstrdup(regions_arg);
 		if (cli_region_list(*region_copy, regions, nregions, &bad) < 0)
@@ -148,19 +145,20 @@ static void trace_summary_text(struct strbuf *sum, const struct trace_totals *tt
 {
 	size_t i;
 
-	strbuf_addf(sum, "%zu caller%s, %lu event%s of %zu key%s in %zu region%s (",
-		    tt->ncallers, tt->ncallers == 1 ? "" : "s", tt->events,
-		    tt->events == 1 ? "" : "s", nkeys, nkeys == 1 ? "" : "s", o->nregions,
-		    o->nregions == 1 ? "" : "s");
+	strbuf_addf(sum, "%zu caller%s, %lu event%s of %zu key%s in %zu region%s (", tt->ncallers,
+		    tt->ncallers == 1 ? "" : "s", tt->events, tt->events == 1 ? "" : "s", nkeys,
+		    nkeys == 1 ? "" : "s", o->nregions, o->nregions == 1 ? "" : "s");
 	for (i = 0; i < o->nregions; i++)
 		strbuf_addf(sum, "%s%s", i ? "," : "", o->regions[i]);
 	strbuf_addstr(sum, ") from ");
 	iso8601_format(sum, o->start);
 	strbuf_addstr(sum, " to ");
 	iso8601_format(sum, o->end);
-	strbuf_addf(sum, "; %lu LookupEvents calls. CloudTrail's LookupEvents has management "
+	strbuf_addf(sum,
+		    "; %lu LookupEvents calls. CloudTrail's LookupEvents has management "
 		    "events only, of the last %d days: data events (S3 object reads and writes, "
-		    "Lambda invocations) are not in it", tt->calls, CLOUDTRAIL_RETENTION_DAYS);
+		    "Lambda invocations) are not in it",
+		    tt->calls, CLOUDTRAIL_RETENTION_DAYS);
 }
 
 /* The json "Summary" object. */
@@ -179,8 +177,9 @@ static json_t *trace_summary_json(const struct trace_totals *tt, const struct tr
 	json_object_set_new(s, "EndTime", json_string(when.buf));
 	json_object_set_new(s, "LookupEventsCalls", json_integer((json_int_t)tt->calls));
 	json_object_set_new(s, "MalformedEvents", json_integer((json_int_t)tt->malformed));
-	json_object_set_new(s, "Note", json_string("management events of the last 90 days "
-						   "only: no data events"));
+	json_object_set_new(s, "Note",
+			    json_string("management events of the last 90 days "
+					"only: no data events"));
 	strbuf_release(&when);
 	return s;
 }
@@ -233,10 +232,14 @@ int cmd_trace(struct cli *cli, int argc, const char **argv)
 	struct opt_list key_args = { 0 };
 	long long since = 30 * 86400;
 	struct option opts[] = {
-		{ "key", 0, OPT_STRLIST, &key_args, "AKIA...", "an access key to trace (repeatable)", 0 },
+		{ "key", 0, OPT_STRLIST, &key_args, "AKIA...",
+		  "an access key to trace (repeatable)", 0 },
 		{ "user", 0, OPT_STRING, &user, "NAME", "trace every access key of this user", 0 },
-		{ "since", 0, OPT_DURATION, &since, "DURATION", "how far back (default 30d, at most 90d: what CloudTrail keeps)", 0 },
-		{ "regions", 0, OPT_STRING, &regions_arg, "all|LIST", "the regions to search: all (the default: every region enabled for the account, from ec2:DescribeRegions) or a comma-separated list", 0 },
+		{ "since", 0, OPT_DURATION, &since, "DURATION",
+		  "how far back (default 30d, at most 90d: what CloudTrail keeps)", 0 },
+		{ "regions", 0, OPT_STRING, &regions_arg, "all|LIST",
+		  "the regions to search: all (the default: every region enabled for the account, from ec2:DescribeRegions) or a comma-separated list",
+		  0 },
 		OPT_COMMON(cli->g),
 		OPT_TERMINATOR,
 	};

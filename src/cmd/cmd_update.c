@@ -38,14 +38,17 @@ int cmd_update(struct cli *cli, int argc, const char **argv)
 			else if (!strcasecmp(status, "Inactive"))
 				kc.kind = KEY_DEACTIVATE;
 			else
-				rc = usage_error(cli, "invalid --status '%s': use Active or Inactive",
+				rc = usage_error(cli,
+						 "invalid --status '%s': use Active or Inactive",
 						 status);
 		}
 		/* reactivating (the rollback) has no guard to override or widen */
 		if (rc == CMD_CONTINUE && kc.kind == KEY_ACTIVATE &&
 		    (kc.force || options_seen(opts, "in-use-window")))
-			rc = usage_error(cli, "%s is for --status Inactive: reactivating a key has "
-					      "no guard", kc.force ? "--force" : "--in-use-window");
+			rc = usage_error(cli,
+					 "%s is for --status Inactive: reactivating a key has "
+					 "no guard",
+					 kc.force ? "--force" : "--in-use-window");
 	}
 	opt_list_release(&rest);
 	if (rc == CMD_CONTINUE)

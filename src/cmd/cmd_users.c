@@ -82,7 +82,8 @@ int cmd_users(struct cli *cli, int argc, const char **argv)
 		{ "path-prefix", 0, OPT_STRING, &path_prefix, "PREFIX",
 		  "only users whose path starts with PREFIX (e.g. /engineering/)", 0 },
 		OPT_ORG(org),
-		{ "parallel-accounts", 0, OPT_INT, &jobs, "N", "accounts at once with --org/--accounts (default 8)", 0 },
+		{ "parallel-accounts", 0, OPT_INT, &jobs, "N",
+		  "accounts at once with --org/--accounts (default 8)", 0 },
 		OPT_COMMON(cli->g),
 		OPT_TERMINATOR,
 	};
@@ -99,7 +100,8 @@ int cmd_users(struct cli *cli, int argc, const char **argv)
 	if (rc != CMD_CONTINUE)
 		return rc;
 	if (path_prefix && (path_prefix[0] != '/' || path_prefix[strlen(path_prefix) - 1] != '/'))
-		return usage_error(cli, "invalid --path-prefix '%s': it must start and end with '/'",
+		return usage_error(cli,
+				   "invalid --path-prefix '%s': it must start and end with '/'",
 				   path_prefix);
 	rc = org_check(cli, &org);
 	if (rc != CMD_CONTINUE)

@@ -43,7 +43,6 @@ int actions_begin(struct cli *cli, struct action_options *o, struct action_ctx *
 	return 0;
 }
 
-
 int actions_exit_code(const struct action_ctx *a)
 {
 	size_t i;
@@ -57,8 +56,8 @@ int actions_exit_code(const struct action_ctx *a)
 }
 
 static const struct out_column action_columns[] = {
-	{ "Action", "ACTION", 0, NULL },	 { "UserName", "USER", 0, NULL },
-	{ "AccessKeyId", "KEY", 0, NULL },	 { "Reason", "REASON", 0, NULL },
+	{ "Action", "ACTION", 0, NULL },   { "UserName", "USER", 0, NULL },
+	{ "AccessKeyId", "KEY", 0, NULL }, { "Reason", "REASON", 0, NULL },
 	{ "Result", "RESULT", 0, NULL },
 };
 
@@ -155,8 +154,9 @@ static int build_selection(struct cli *cli, struct key_command *kc, struct key_s
 	}
 	if (kc->kind == KEY_DEACTIVATE) {
 		if (kc->older_than < 0 && kc->unused < 0)
-			return usage_error(cli, "say which keys to deactivate: --key AKIA... (with "
-						"--user), --older-than DURATION or --unused DURATION");
+			return usage_error(cli,
+					   "say which keys to deactivate: --key AKIA... (with "
+					   "--user), --older-than DURATION or --unused DURATION");
 		if (kc->older_than >= 0) {
 			o->policy.max_age = kc->older_than;
 			sel->findings |= FINDING_OLD;
@@ -219,8 +219,7 @@ static void free_action_ctx(void *p)
 	free(p);
 }
 
-static int key_account(void *ctx, struct aws_client *c, struct org_account *acc,
-		       struct strbuf *err)
+static int key_account(void *ctx, struct aws_client *c, struct org_account *acc, struct strbuf *err)
 {
 	const struct key_account_ctx *k = ctx;
 	struct action_ctx *a = xcalloc(1, sizeof(*a));

@@ -37,11 +37,11 @@ struct key_command {
 	struct opt_list keys;	  /* --key, repeatable */
 	long long older_than;	  /* --older-than; -1 = not given */
 	long long unused;	  /* --unused (deactivate); -1 = not given */
-	struct exemption_opts ex;  /* the audit's exemptions */
+	struct exemption_opts ex; /* the audit's exemptions */
 	int jobs;
 	int apply, force;
 	long long in_use_window;
-	struct org_opts org;  /* deactivate, delete: selectors across accounts */
+	struct org_opts org; /* deactivate, delete: selectors across accounts */
 };
 void key_command_init(struct key_command *kc, enum key_action_kind kind);
 void key_command_release(struct key_command *kc);
@@ -54,15 +54,23 @@ int key_command_main(struct cli *cli, struct key_command *kc, struct option *opt
 /* force_help names the guards --force overrides: delete has one more. */
 #define FORCE_HELP_STATUS "override the in-use and last-working-key guards"
 #define FORCE_HELP_DELETE "override the in-use, Active-key and last-working-key guards"
-#define OPT_KEY_ACTION(kc, force_help)                                                            \
-	{ "apply", 0, OPT_BOOL, &(kc).apply, NULL,                                                 \
-	  "make the changes (without it only the plan is printed)", 0 },                          \
-	{ "force", 0, OPT_BOOL, &(kc).force, NULL, force_help, 0 },                                \
-	{ "in-use-window", 0, OPT_DURATION, &(kc).in_use_window, "DURATION",                       \
-	  "refuse keys used within this (default 24h; 0 turns it off)", 0 }
+#define OPT_KEY_ACTION(kc, force_help)                                                             \
+	{ "apply",  0,                                                                             \
+	  OPT_BOOL, &(kc).apply,                                                                   \
+	  NULL,	    "make the changes (without it only the plan is printed)",                      \
+	  0 },                                                                                     \
+		{ "force", 0, OPT_BOOL, &(kc).force, NULL, force_help, 0 },                        \
+	{                                                                                          \
+		"in-use-window", 0, OPT_DURATION, &(kc).in_use_window, "DURATION",                 \
+			"refuse keys used within this (default 24h; 0 turns it off)", 0            \
+	}
 
-#define OPT_KEY_EXEMPTIONS(kc)                                                                     \
-	OPT_EXEMPTIONS((kc).ex),                                                                   \
-	{ "jobs", 'j', OPT_INT, &(kc).jobs, "N", "concurrent API workers for the scan, lowered while IAM throttles (default 32)", 0 }
+#define OPT_KEY_EXEMPTIONS(kc)                                                                           \
+	OPT_EXEMPTIONS((kc).ex),                                                                         \
+	{                                                                                                \
+		"jobs", 'j', OPT_INT, &(kc).jobs, "N",                                                   \
+			"concurrent API workers for the scan, lowered while IAM throttles (default 32)", \
+			0                                                                                \
+	}
 
 #endif

@@ -17,12 +17,20 @@ struct notify_opts {
 	struct notify_context ctx;
 };
 
-#define OPT_NOTIFY(n, help)                                                                         \
-	{ "notify", 0, OPT_STRLIST, &(n).targets, "TARGET", help, 0 },                              \
-	{ "notify-best-effort", 0, OPT_BOOL, &(n).best_effort, NULL,                                \
-	  "a notification that fails does not change the exit code", 0 },                           \
-	{ "owner-tag", 0, OPT_STRING, &(n).owner_tag, "KEY",                                        \
-	  "the user tag naming the owner in notifications (default iamkeys:owner)", 0 }
+#define OPT_NOTIFY(n, help)                                                                        \
+	{ "notify", 0, OPT_STRLIST, &(n).targets, "TARGET", help, 0 },                             \
+		{ "notify-best-effort",                                                            \
+		  0,                                                                               \
+		  OPT_BOOL,                                                                        \
+		  &(n).best_effort,                                                                \
+		  NULL,                                                                            \
+		  "a notification that fails does not change the exit code",                       \
+		  0 },                                                                             \
+	{                                                                                          \
+		"owner-tag", 0, OPT_STRING, &(n).owner_tag, "KEY",                                 \
+			"the user tag naming the owner in notifications (default iamkeys:owner)",  \
+			0                                                                          \
+	}
 
 /*
  * --notify-best-effort and --owner-tag need --notify; parses every target

@@ -114,7 +114,8 @@ int options_parse(struct option *opts, int argc, const char **argv, struct opt_l
 			const char *eq = strchr(a + 2, '=');
 			size_t len = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
 			o = find_long(opts, a + 2, len);
-			snprintf(display, sizeof(display), "--%.*s", (int)(len > 40 ? 40 : len), a + 2);
+			snprintf(display, sizeof(display), "--%.*s", (int)(len > 40 ? 40 : len),
+				 a + 2);
 			if (!o) {
 				strbuf_addf(err, "unknown option '%s'", display);
 				return -1;

@@ -33,7 +33,10 @@ struct option {
 	const char *help;
 	int seen; /* set by the parser */
 };
-#define OPT_TERMINATOR { NULL, 0, OPT_END, NULL, NULL, NULL, 0 }
+#define OPT_TERMINATOR                                                                             \
+	{                                                                                          \
+		NULL, 0, OPT_END, NULL, NULL, NULL, 0                                              \
+	}
 
 /*
  * Parses argv[0..argc) against opts. Positional arguments are collected in

@@ -41,20 +41,24 @@ int org_check(struct cli *cli, struct org_opts *o)
 		size_t i;
 		for (i = 0; i < ARRAY_SIZE(needs_accounts); i++)
 			if (needs_accounts[i].value)
-				return usage_error(cli, "%s needs --org, --accounts or --accounts-file",
+				return usage_error(cli,
+						   "%s needs --org, --accounts or --accounts-file",
 						   needs_accounts[i].name);
 		return CMD_CONTINUE;
 	}
 	if (o->role_name && o->role_arn)
 		return usage_error(cli, "--role-name and --role-arn do not go together");
 	if (o->role_name && !role_name_valid(o->role_name))
-		return usage_error(cli, "invalid --role-name '%s': a role name (with an optional "
-					"path, e.g. audit/iamkeys)", o->role_name);
+		return usage_error(cli,
+				   "invalid --role-name '%s': a role name (with an optional "
+				   "path, e.g. audit/iamkeys)",
+				   o->role_name);
 	if (o->role_arn) {
 		if (strncmp(o->role_arn, "arn:", 4) || !strstr(o->role_arn, "{account}") ||
 		    !strstr(o->role_arn, ":role/"))
-			return usage_error(cli, "invalid --role-arn '%s': use a role ARN with "
-						"{account}, e.g. arn:aws:iam::{account}:role/Audit",
+			return usage_error(cli,
+					   "invalid --role-arn '%s': use a role ARN with "
+					   "{account}, e.g. arn:aws:iam::{account}:role/Audit",
 					   o->role_arn);
 		if (org_role_arn(o, NULL, "123456789012", &arn, &err) < 0) {
 			usage_error(cli, "%s", err.buf);
@@ -69,7 +73,8 @@ int org_check(struct cli *cli, struct org_opts *o)
 		goto out;
 	}
 	if (o->accounts_file) {
-		if (read_file_or_error(o->accounts_file, LIMIT_ACCOUNTS_FILE, "accounts file", &text, &err) < 0) {
+		if (read_file_or_error(o->accounts_file, LIMIT_ACCOUNTS_FILE, "accounts file",
+				       &text, &err) < 0) {
 			/* no --help hint: the option was right, the file is not */
 			error("%s", err.buf);
 			goto out;
@@ -137,4 +142,3 @@ struct out_column *org_columns(const struct out_column *cols, size_t n)
 	memcpy(all + 1, cols, n * sizeof(*cols));
 	return all;
 }
-

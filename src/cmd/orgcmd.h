@@ -8,14 +8,44 @@
 #include "cmd/cli.h"
 #include "engine/org.h"
 
-#define OPT_ORG(o)                                                                                  \
-	{ "org", 0, OPT_BOOL, &(o).org, NULL, "every ACTIVE account of the organization (run from the management account)", 0 }, \
-	{ "accounts", 0, OPT_STRING, &(o).accounts, "ID,...", "these accounts (12-digit ids, comma-separated)", 0 }, \
-	{ "accounts-file", 0, OPT_STRING, &(o).accounts_file, "FILE", "the accounts in FILE (one id a line, # comments)", 0 }, \
-	{ "role-name", 0, OPT_STRING, &(o).role_name, "NAME", "role assumed in each account (default " ORG_DEFAULT_ROLE ")", 0 }, \
-	{ "role-arn", 0, OPT_STRING, &(o).role_arn, "TEMPLATE", "role ARN with {account}, instead of --role-name", 0 }, \
-	{ "external-id", 0, OPT_STRING, &(o).external_id, "ID", "ExternalId for AssumeRole", 0 }, \
-	{ "shard", 0, OPT_STRING, &(o).shard, "I/N", "only shard I of N of the accounts (a stable hash of the id)", 0 }
+#define OPT_ORG(o)                                                                                 \
+	{ "org",    0,                                                                             \
+	  OPT_BOOL, &(o).org,                                                                      \
+	  NULL,	    "every ACTIVE account of the organization (run from the management account)",  \
+	  0 },                                                                                     \
+		{ "accounts", 0,                                                                   \
+		  OPT_STRING, &(o).accounts,                                                       \
+		  "ID,...",   "these accounts (12-digit ids, comma-separated)",                    \
+		  0 },                                                                             \
+		{ "accounts-file",                                                                 \
+		  0,                                                                               \
+		  OPT_STRING,                                                                      \
+		  &(o).accounts_file,                                                              \
+		  "FILE",                                                                          \
+		  "the accounts in FILE (one id a line, # comments)",                              \
+		  0 },                                                                             \
+		{ "role-name",                                                                     \
+		  0,                                                                               \
+		  OPT_STRING,                                                                      \
+		  &(o).role_name,                                                                  \
+		  "NAME",                                                                          \
+		  "role assumed in each account (default " ORG_DEFAULT_ROLE ")",                   \
+		  0 },                                                                             \
+		{ "role-arn", 0,                                                                   \
+		  OPT_STRING, &(o).role_arn,                                                       \
+		  "TEMPLATE", "role ARN with {account}, instead of --role-name",                   \
+		  0 },                                                                             \
+		{ "external-id",                                                                   \
+		  0,                                                                               \
+		  OPT_STRING,                                                                      \
+		  &(o).external_id,                                                                \
+		  "ID",                                                                            \
+		  "ExternalId for AssumeRole",                                                     \
+		  0 },                                                                             \
+	{                                                                                          \
+		"shard", 0, OPT_STRING, &(o).shard, "I/N",                                         \
+			"only shard I of N of the accounts (a stable hash of the id)", 0           \
+	}
 
 /*
  * Checks the options before any AWS call and reads --accounts-file.

@@ -236,7 +236,9 @@ static void print_table(const struct out_rows *rows, const struct out_style *st,
 			strbuf_addstr(&line, rows->cols[c].title);
 			if (c + 1 < last)
 				strbuf_addf(&line, "%*s",
-					    (int)(width[c] - display_width(rows->cols[c].title) + 2), "");
+					    (int)(width[c] - display_width(rows->cols[c].title) +
+						  2),
+					    "");
 		}
 		if (st->color)
 			strbuf_addstr(&line, "\033[0m");
@@ -253,7 +255,8 @@ static void print_table(const struct out_rows *rows, const struct out_style *st,
 			table_text(&line, &rows->cols[c], &cells[c], compact);
 			if (c + 1 < last)
 				strbuf_addf(&line, "%*s",
-					    (int)(width[c] - display_width(line.buf + before) + 2), "");
+					    (int)(width[c] - display_width(line.buf + before) + 2),
+					    "");
 		}
 		fprintf(f, "%s\n", line.buf);
 		if (rows->below) {
@@ -424,8 +427,8 @@ int out_json_end(struct out_json_object *o)
 	return o->failed || ferror(o->f) ? -1 : 0;
 }
 
-int out_rows_print(const struct out_rows *rows, enum output_format fmt,
-		   const struct out_style *st, FILE *f)
+int out_rows_print(const struct out_rows *rows, enum output_format fmt, const struct out_style *st,
+		   FILE *f)
 {
 	switch (fmt) {
 	case OUTPUT_TABLE:

@@ -19,8 +19,8 @@ enum cell_type { CELL_NULL, CELL_STR, CELL_INT, CELL_BOOL, CELL_STRLIST };
 
 struct cell {
 	enum cell_type type;
-	char *text;     /* CELL_STR, and the rendered form of every type */
-	long long num;  /* CELL_INT, CELL_BOOL */
+	char *text;    /* CELL_STR, and the rendered form of every type */
+	long long num; /* CELL_INT, CELL_BOOL */
 };
 
 struct out_column {
@@ -52,7 +52,7 @@ void out_set_list(struct out_table *t, size_t row, size_t col, const char *comma
 
 struct out_style {
 	int no_headers; /* --no-headers (table and CSV) */
-	int color;      /* bold headers; only when stdout is a TTY and NO_COLOR is unset */
+	int color;	/* bold headers; only when stdout is a TTY and NO_COLOR is unset */
 	/* A table wider than this shows dates as dates and leaves out the
 	 * columns with a drop rank until it fits; 0 = no limit (not a
 	 * terminal, or --wide). */
@@ -87,8 +87,8 @@ struct out_rows {
 };
 
 /* As out_table_print, with the same output. */
-int out_rows_print(const struct out_rows *rows, enum output_format fmt,
-		   const struct out_style *st, FILE *f);
+int out_rows_print(const struct out_rows *rows, enum output_format fmt, const struct out_style *st,
+		   FILE *f);
 
 /*
  * A JSON object written one member at a time, byte for byte as

@@ -66,8 +66,9 @@ void root_account_format(struct strbuf *out, const struct root_account *r, enum 
 	size_t i;
 
 	if (r->skipped) {
-		strbuf_addstr(out, "skipped: the caller's own account (AssumeRoot reaches the other "
-				   "accounts; its root keys are in its credential report)");
+		strbuf_addstr(out,
+			      "skipped: the caller's own account (AssumeRoot reaches the other "
+			      "accounts; its root keys are in its credential report)");
 		return;
 	}
 	if (!r->nkeys) {
@@ -114,7 +115,8 @@ static void add_account_rows(struct out_table *t, const struct org_account *a)
 		row = out_table_add_row(t);
 		out_set_str(t, row, 0, a->id);
 		out_set_str(t, row, 5, r->skipped ? "skipped" : "nothing-to-do");
-		out_set_str(t, row, 6, r->skipped ? "the caller's own account" : "no root access key");
+		out_set_str(t, row, 6,
+			    r->skipped ? "the caller's own account" : "no root access key");
 		return;
 	}
 	for (i = 0; i < r->nkeys; i++) {
@@ -123,9 +125,10 @@ static void add_account_rows(struct out_table *t, const struct org_account *a)
 		row = out_table_add_row(t);
 		out_set_str(t, row, 0, a->id);
 		out_set_str(t, row, 1, k->key_id);
-		out_set_str(t, row, 2, k->result == ACTION_DONE ? "Deleted"
-				       : k->active		 ? "Active"
-								 : "Inactive");
+		out_set_str(t, row, 2,
+			    k->result == ACTION_DONE ? "Deleted"
+			    : k->active		     ? "Active"
+						     : "Inactive");
 		out_set_str(t, row, 3, k->last_used_date);
 		out_set_str(t, row, 4, k->last_used_service);
 		out_set_str(t, row, 5, action_result_name(k->result));
@@ -167,21 +170,23 @@ static int check_root_args(struct cli *cli, const struct key_command *kc)
 		int given;
 		const char *name;
 	} other[] = {
-	    { kc->users.n > 0, "--user" },
-	    { kc->keys.n > 0, "--key" },
-	    { kc->older_than >= 0, "--older-than" },
-	    { exemption_opts_given(&kc->ex), "exemptions" },
-	    { kc->org.role_name != NULL, "--role-name" },
-	    { kc->org.role_arn != NULL, "--role-arn" },
-	    { kc->org.external_id != NULL, "--external-id" },
+		{ kc->users.n > 0, "--user" },
+		{ kc->keys.n > 0, "--key" },
+		{ kc->older_than >= 0, "--older-than" },
+		{ exemption_opts_given(&kc->ex), "exemptions" },
+		{ kc->org.role_name != NULL, "--role-name" },
+		{ kc->org.role_arn != NULL, "--role-arn" },
+		{ kc->org.external_id != NULL, "--external-id" },
 	};
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(other); i++)
 		if (other[i].given)
-			return usage_error(cli, "%s does not go with --root (root keys are found "
-						"with AssumeRoot, in each account of --org or --accounts)",
-					   other[i].name);
+			return usage_error(
+				cli,
+				"%s does not go with --root (root keys are found "
+				"with AssumeRoot, in each account of --org or --accounts)",
+				other[i].name);
 	if (!kc->org.enabled)
 		return usage_error(cli, "--root needs --org, --accounts or --accounts-file: the "
 					"member accounts whose root access keys to delete");
@@ -220,7 +225,8 @@ int root_delete_run(struct cli *cli, struct key_command *kc)
 	k.o.act.in_use_window = kc->in_use_window;
 	k.o.skip_account = caller_account;
 	kc->org.caller_client = 1;
-	if (org_run_cli(cli, &kc->org, parallel < 1 ? 1 : parallel, root_account_fn, &k, &run) < 0) {
+	if (org_run_cli(cli, &kc->org, parallel < 1 ? 1 : parallel, root_account_fn, &k, &run) <
+	    0) {
 		free(caller_account);
 		return CMD_FAILED;
 	}

@@ -27,7 +27,10 @@ struct aws_profile_set {
 	size_t nsso_sessions, sso_alloc;
 	struct aws_profile_index *index; /* private: name lookup table, owned by the set */
 };
-#define AWS_PROFILE_SET_INIT { 0 }
+#define AWS_PROFILE_SET_INIT                                                                       \
+	{                                                                                          \
+		0                                                                                  \
+	}
 
 enum aws_file_kind { AWS_FILE_CONFIG, AWS_FILE_CREDENTIALS };
 
@@ -68,8 +71,8 @@ struct aws_file_locations {
 	char *credentials_file;
 	char *profile;
 };
-int aws_file_locations_resolve(struct aws_file_locations *out, aws_getenv_fn getenv_fn,
-			       void *ctx, const char *platform, const char *home_fallback,
+int aws_file_locations_resolve(struct aws_file_locations *out, aws_getenv_fn getenv_fn, void *ctx,
+			       const char *platform, const char *home_fallback,
 			       const char *profile_override, struct strbuf *err);
 void aws_file_locations_release(struct aws_file_locations *loc);
 /*

@@ -8,7 +8,7 @@
  */
 
 static const char b64_alphabet[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /* 0..63 for the alphabet, B64_WS for whitespace, B64_PAD for '=', B64_BAD otherwise. */
 enum { B64_BAD = 0xff, B64_WS = 0xfe, B64_PAD = 0xfd };

@@ -22,7 +22,7 @@ struct base64_decoder {
 	struct strbuf *out;
 	size_t orig_len; /* out->len at init */
 	uint32_t acc;
-	int nq;     /* data characters in the current quartet */
+	int nq;	    /* data characters in the current quartet */
 	int npad;   /* '=' in the current quartet */
 	int done;   /* a padded quartet ended the data; only whitespace may follow */
 	int failed; /* a bad character was seen */

@@ -279,7 +279,7 @@ static int parse_value(struct jparser *p, int depth, enum jv_type *type, struct 
 static int parse_object(const char *text, size_t len, struct jfield *fields, size_t nfields,
 			struct strbuf *err)
 {
-	struct jparser p = {text, len, 0};
+	struct jparser p = { text, len, 0 };
 	struct strbuf key = STRBUF_INIT, value = STRBUF_INIT;
 	int first = 1, ret = -1;
 	size_t i;
@@ -367,13 +367,13 @@ int cred_json_parse(enum cred_json_format format, const char *text, size_t len,
 	     *account = NULL, *code = NULL;
 	int process = format == CRED_JSON_PROCESS;
 	struct jfield fields[] = {
-	    {"AccessKeyId", JV_STRING, &id, 0},
-	    {"SecretAccessKey", JV_STRING, &secret, 0},
-	    {process ? "SessionToken" : "Token", JV_STRING, &token, 0},
-	    {"Expiration", JV_STRING, &expiration, 0},
-	    {"AccountId", JV_STRING, &account, 0},
-	    {process ? "Version" : "Code", process ? JV_NUMBER : JV_STRING,
-	     process ? &version : &code, 0},
+		{ "AccessKeyId", JV_STRING, &id, 0 },
+		{ "SecretAccessKey", JV_STRING, &secret, 0 },
+		{ process ? "SessionToken" : "Token", JV_STRING, &token, 0 },
+		{ "Expiration", JV_STRING, &expiration, 0 },
+		{ "AccountId", JV_STRING, &account, 0 },
+		{ process ? "Version" : "Code", process ? JV_NUMBER : JV_STRING,
+		  process ? &version : &code, 0 },
 	};
 	size_t nfields = ARRAY_SIZE(fields) - (format == CRED_JSON_CONTAINER);
 	int ret = -1;
@@ -439,7 +439,7 @@ out:
 int cred_json_string(const char *text, size_t len, const char *name, char **out)
 {
 	struct strbuf err = STRBUF_INIT;
-	struct jfield f = {name, JV_STRING, out, 0};
+	struct jfield f = { name, JV_STRING, out, 0 };
 	int ret;
 
 	*out = NULL;

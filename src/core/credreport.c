@@ -315,8 +315,9 @@ int cred_report_parse(const char *csv, size_t len, struct cred_report *out, stru
 		}
 		if (row.nfields != header.nfields) {
 			if (err)
-				strbuf_addf(err, "credential report line %zu: "
-						 "expected %zu fields, found %zu",
+				strbuf_addf(err,
+					    "credential report line %zu: "
+					    "expected %zu fields, found %zu",
 					    row.line, header.nfields, row.nfields);
 			goto fail;
 		}

@@ -26,9 +26,9 @@ enum cr_bool { CR_NA = -1, CR_FALSE = 0, CR_TRUE = 1 };
 
 struct cr_key {
 	enum cr_bool active;
-	time_t last_rotated;     /* 0 when N/A */
-	time_t last_used;        /* 0 when N/A (never used or no key) */
-	char *last_used_region;  /* NULL when N/A */
+	time_t last_rotated;	 /* 0 when N/A */
+	time_t last_used;	 /* 0 when N/A (never used or no key) */
+	char *last_used_region;	 /* NULL when N/A */
 	char *last_used_service; /* NULL when N/A */
 };
 

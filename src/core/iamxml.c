@@ -71,7 +71,7 @@ struct parse_state {
 
 /* parse_xml_with's state: ctxt->_private points to st, so to the whole. */
 struct sink_state {
-	struct parse_state st; /* first */
+	struct parse_state st;	/* first */
 	struct text_sink *sink; /* NULL: all text goes to the tree */
 	charactersSAXFunc characters;
 	cdataBlockSAXFunc cdata;
@@ -240,8 +240,8 @@ static void handlers_restore(const struct saved_handlers *h)
 static xmlDocPtr parse_xml_with(const char *xml, size_t len, struct text_sink *sink,
 				struct strbuf *err)
 {
-	struct sink_state ss = {{STRBUF_INIT, 0}, NULL, NULL, NULL};
-	struct mem_input in = {xml, len};
+	struct sink_state ss = { { STRBUF_INIT, 0 }, NULL, NULL, NULL };
+	struct mem_input in = { xml, len };
 	xmlParserCtxtPtr ctxt;
 	xmlDocPtr doc = NULL;
 	int wellformed;
@@ -607,8 +607,7 @@ static void tags_free(struct iam_tag *tags, size_t n)
 	free(tags);
 }
 
-void iam_tags_split(const struct iam_tag *tags, size_t n, const char ***keys,
-		    const char ***values)
+void iam_tags_split(const struct iam_tag *tags, size_t n, const char ***keys, const char ***values)
 {
 	size_t i;
 
@@ -715,8 +714,8 @@ int iam_parse_list_users(const char *xml, size_t len, struct iam_user_page *out,
 	struct user_stream us = { out, 0 };
 
 	memset(out, 0, sizeof(*out));
-	if (stream_list("ListUsers", xml, len, "Users", list_users_member, &us,
-			&out->is_truncated, &out->marker, &out->request_id, err) < 0) {
+	if (stream_list("ListUsers", xml, len, "Users", list_users_member, &us, &out->is_truncated,
+			&out->marker, &out->request_id, err) < 0) {
 		iam_user_page_release(out);
 		return -1;
 	}
@@ -918,7 +917,8 @@ int iam_parse_get_credential_report(const char *xml, size_t len, struct strbuf *
 				    char **generated_time, struct strbuf *err)
 {
 	struct base64_decoder dec;
-	struct text_sink sink = {"GetCredentialReportResult", "Content", decode_content, &dec, NULL};
+	struct text_sink sink = { "GetCredentialReportResult", "Content", decode_content, &dec,
+				  NULL };
 	xmlDocPtr doc;
 	xmlNodePtr res, c;
 	char *fmt, *b64;
@@ -941,15 +941,15 @@ int iam_parse_get_credential_report(const char *xml, size_t len, struct strbuf *
 		strbuf_addch(err, '\'');
 	} else if (c == sink.node) {
 		if (base64_decode_finish(&dec))
-			ret =
-			    fail(err, "GetCredentialReport response has invalid base64 in Content");
+			ret = fail(err,
+				   "GetCredentialReport response has invalid base64 in Content");
 	} else {
 		/* an empty Content, or the sink took another one's text: this one's is in the tree */
 		strbuf_reset(content);
 		b64 = take_text(c, TEXT_EXACT);
 		if (base64_decode(content, b64, strlen(b64)))
-			ret =
-			    fail(err, "GetCredentialReport response has invalid base64 in Content");
+			ret = fail(err,
+				   "GetCredentialReport response has invalid base64 in Content");
 		free(b64);
 	}
 	free(fmt);
@@ -1094,11 +1094,11 @@ int iam_parse_list_user_policies(const char *xml, size_t len, struct iam_name_pa
 			       "an empty policy name", xml, len, out, err);
 }
 
-int iam_parse_list_attached_user_policies(const char *xml, size_t len,
-					  struct iam_name_page *out, struct strbuf *err)
+int iam_parse_list_attached_user_policies(const char *xml, size_t len, struct iam_name_page *out,
+					  struct strbuf *err)
 {
-	return parse_name_list("ListAttachedUserPolicies", "AttachedPolicies/member",
-			       "PolicyArn", "a policy without PolicyArn", xml, len, out, err);
+	return parse_name_list("ListAttachedUserPolicies", "AttachedPolicies/member", "PolicyArn",
+			       "a policy without PolicyArn", xml, len, out, err);
 }
 
 void iam_summary_entries_free(struct iam_summary_entry *entries, size_t n)
@@ -1168,8 +1168,8 @@ static const struct {
 	const char *name;
 	unsigned bit;
 } org_feature_names[] = {
-    {"RootCredentialsManagement", IAM_ORG_ROOT_CREDENTIALS_MANAGEMENT},
-    {"RootSessions", IAM_ORG_ROOT_SESSIONS},
+	{ "RootCredentialsManagement", IAM_ORG_ROOT_CREDENTIALS_MANAGEMENT },
+	{ "RootSessions", IAM_ORG_ROOT_SESSIONS },
 };
 
 void iam_org_features_release(struct iam_org_features *f)
@@ -1180,8 +1180,8 @@ void iam_org_features_release(struct iam_org_features *f)
 	memset(f, 0, sizeof(*f));
 }
 
-int iam_parse_list_organizations_features(const char *xml, size_t len,
-					  struct iam_org_features *out, struct strbuf *err)
+int iam_parse_list_organizations_features(const char *xml, size_t len, struct iam_org_features *out,
+					  struct strbuf *err)
 {
 	xmlDocPtr doc;
 	xmlNodePtr res, m;
@@ -1280,10 +1280,10 @@ void sts_assumed_release(struct sts_assumed *a)
 int sts_parse_assume_role(const char *xml, size_t len, struct sts_assumed *out, struct strbuf *err)
 {
 	static const char *const ops[] = {
-	    "AssumeRole",
-	    "AssumeRoleWithWebIdentity",
-	    "AssumeRoleWithSAML",
-	    "AssumeRoot",
+		"AssumeRole",
+		"AssumeRoleWithWebIdentity",
+		"AssumeRoleWithSAML",
+		"AssumeRoot",
 	};
 	xmlDocPtr doc;
 	xmlNodePtr root, res = NULL, cred;
@@ -1412,7 +1412,8 @@ static int parse_user_detail(const char *op, xmlNodePtr m, struct iam_user_detai
 
 		if (!arn || !*arn) {
 			free(arn);
-			return fail(err, "%s response has an attached policy without PolicyArn", op);
+			return fail(err, "%s response has an attached policy without PolicyArn",
+				    op);
 		}
 		u->attached[u->nattached++] = arn;
 	}
@@ -1460,7 +1461,8 @@ static enum reader_step list_reader_element(struct list_reader *lr, xmlTextReade
 		return STEP_DESCEND;
 	}
 	if (depth == 1) {
-		lr->in_result = !strncmp(name, lr->op, lr->oplen) && !strcmp(name + lr->oplen, "Result");
+		lr->in_result =
+			!strncmp(name, lr->op, lr->oplen) && !strcmp(name + lr->oplen, "Result");
 		lr->in_meta = !strcmp(name, "ResponseMetadata");
 		if (lr->in_result && lr->seen_result)
 			return STEP_SKIP; /* only the first result counts, as child() takes the first */
@@ -1516,7 +1518,8 @@ static int list_reader_finish(struct list_reader *lr, const struct parse_state *
 		return fail(err, "XML response has no root element");
 	if (!lr->seen_result)
 		return fail(err, "%s response has no %sResult", op, op);
-	if (lr->truncated && strcasecmp(lr->truncated, "true") && strcasecmp(lr->truncated, "false"))
+	if (lr->truncated && strcasecmp(lr->truncated, "true") &&
+	    strcasecmp(lr->truncated, "false"))
 		return fail(err, "%s response has an invalid IsTruncated value", op);
 	*is_truncated = lr->truncated && !strcasecmp(lr->truncated, "true");
 	if (!*is_truncated) {
@@ -1553,7 +1556,7 @@ static int stream_list(const char *op, const char *xml, size_t len, const char *
 		       int (*on_member)(xmlNodePtr m, void *ctx, struct strbuf *err), void *ctx,
 		       int *is_truncated, char **marker, char **request_id, struct strbuf *err)
 {
-	struct parse_state st = {STRBUF_INIT, 0};
+	struct parse_state st = { STRBUF_INIT, 0 };
 	struct list_reader lr = { 0 };
 	struct saved_handlers saved;
 	xmlTextReaderPtr r;
@@ -1646,16 +1649,15 @@ static int detail_member(xmlNodePtr m, void *ctx, struct strbuf *err)
 	return 0;
 }
 
-int iam_parse_get_account_authorization_details(const char *xml, size_t len,
-						 iam_user_want_fn want, void *want_ctx,
-						 struct iam_user_detail_page *out,
-						 struct strbuf *err)
+int iam_parse_get_account_authorization_details(const char *xml, size_t len, iam_user_want_fn want,
+						void *want_ctx, struct iam_user_detail_page *out,
+						struct strbuf *err)
 {
 	struct detail_stream d = { want, want_ctx, out, 0 };
 
 	memset(out, 0, sizeof(*out));
-	if (stream_list("GetAccountAuthorizationDetails", xml, len, "UserDetailList",
-			detail_member, &d, &out->is_truncated, &out->marker, NULL, err) < 0) {
+	if (stream_list("GetAccountAuthorizationDetails", xml, len, "UserDetailList", detail_member,
+			&d, &out->is_truncated, &out->marker, NULL, err) < 0) {
 		iam_user_detail_page_release(out);
 		return -1;
 	}

@@ -26,8 +26,8 @@
 
 struct aws_error {
 	int http_status; /* filled by the caller, not the parser */
-	char *type;      /* Sender / Receiver, may be NULL */
-	char *code;      /* e.g. NoSuchEntity; JSON __type without its prefix */
+	char *type;	 /* Sender / Receiver, may be NULL */
+	char *code;	 /* e.g. NoSuchEntity; JSON __type without its prefix */
 	char *message;
 	char *request_id;
 };
@@ -46,8 +46,7 @@ struct iam_tag {
  * The keys and the values of tags as two NULL-terminated arrays pointing
  * into tags (for core/policy.h and core/rotconf.h); free both arrays.
  */
-void iam_tags_split(const struct iam_tag *tags, size_t n, const char ***keys,
-		    const char ***values);
+void iam_tags_split(const struct iam_tag *tags, size_t n, const char ***keys, const char ***values);
 
 struct iam_user {
 	char *user_name;
@@ -56,7 +55,7 @@ struct iam_user {
 	char *path;
 	char *create_date;
 	char *password_last_used; /* NULL when absent */
-	struct iam_tag *tags;     /* GetUser returns tags; ListUsers does not */
+	struct iam_tag *tags;	  /* GetUser returns tags; ListUsers does not */
 	size_t ntags;
 };
 
@@ -67,7 +66,8 @@ struct iam_user_page {
 	char *marker; /* NULL when not truncated */
 	char *request_id;
 };
-int iam_parse_list_users(const char *xml, size_t len, struct iam_user_page *out, struct strbuf *err);
+int iam_parse_list_users(const char *xml, size_t len, struct iam_user_page *out,
+			 struct strbuf *err);
 int iam_parse_get_user(const char *xml, size_t len, struct iam_user *out, struct strbuf *err);
 void iam_user_release(struct iam_user *u);
 void iam_user_page_release(struct iam_user_page *p);
@@ -142,9 +142,9 @@ void iam_group_page_release(struct iam_group_page *p);
  */
 struct iam_user_detail {
 	struct iam_user user; /* user_name, user_id, arn, path, create_date, tags */
-	char **groups;        /* GroupList: group names */
+	char **groups;	      /* GroupList: group names */
 	size_t ngroups;
-	char **attached;      /* AttachedManagedPolicies: PolicyArn of each */
+	char **attached; /* AttachedManagedPolicies: PolicyArn of each */
 	size_t nattached;
 };
 
@@ -157,10 +157,9 @@ struct iam_user_detail_page {
 
 typedef int (*iam_user_want_fn)(const char *user_name, void *ctx);
 
-int iam_parse_get_account_authorization_details(const char *xml, size_t len,
-						 iam_user_want_fn want, void *want_ctx,
-						 struct iam_user_detail_page *out,
-						 struct strbuf *err);
+int iam_parse_get_account_authorization_details(const char *xml, size_t len, iam_user_want_fn want,
+						void *want_ctx, struct iam_user_detail_page *out,
+						struct strbuf *err);
 void iam_user_detail_release(struct iam_user_detail *u);
 void iam_user_detail_page_release(struct iam_user_detail_page *p);
 
@@ -177,8 +176,8 @@ struct iam_name_page {
 };
 int iam_parse_list_user_policies(const char *xml, size_t len, struct iam_name_page *out,
 				 struct strbuf *err);
-int iam_parse_list_attached_user_policies(const char *xml, size_t len,
-					  struct iam_name_page *out, struct strbuf *err);
+int iam_parse_list_attached_user_policies(const char *xml, size_t len, struct iam_name_page *out,
+					  struct strbuf *err);
 void iam_name_page_release(struct iam_name_page *p);
 
 /* GetAccountSummary: the SummaryMap entries. */
@@ -199,8 +198,8 @@ struct iam_org_features {
 	char *organization_id;
 	unsigned features;
 };
-int iam_parse_list_organizations_features(const char *xml, size_t len,
-					  struct iam_org_features *out, struct strbuf *err);
+int iam_parse_list_organizations_features(const char *xml, size_t len, struct iam_org_features *out,
+					  struct strbuf *err);
 void iam_org_features_release(struct iam_org_features *f);
 
 /* Responses with only ResponseMetadata (UpdateAccessKey, DeleteAccessKey, TagUser, ...).
@@ -227,8 +226,7 @@ struct sts_assumed {
 	char *expiration;
 	char *assumed_role_arn;
 };
-int sts_parse_assume_role(const char *xml, size_t len, struct sts_assumed *out,
-			  struct strbuf *err);
+int sts_parse_assume_role(const char *xml, size_t len, struct sts_assumed *out, struct strbuf *err);
 /*
  * A client's response check (ctx: a struct sts_assumed): sts_parse_assume_role
  * into ctx, and an Expiration that is an ISO 8601 time, so that a bad reply

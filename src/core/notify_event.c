@@ -6,10 +6,10 @@
 #include <jansson.h>
 
 static const char *const kind_names[NOTIFY__COUNT] = {
-    [NOTIFY_DUE_SOON] = "due-soon",	  [NOTIFY_DELIVERED] = "delivered",
-    [NOTIFY_BLOCKED] = "blocked",	  [NOTIFY_DEACTIVATED] = "deactivated",
-    [NOTIFY_DELETED] = "deleted",	  [NOTIFY_ROLLED_BACK] = "rolled-back",
-    [NOTIFY_FAILED] = "failed",
+	[NOTIFY_DUE_SOON] = "due-soon", [NOTIFY_DELIVERED] = "delivered",
+	[NOTIFY_BLOCKED] = "blocked",	[NOTIFY_DEACTIVATED] = "deactivated",
+	[NOTIFY_DELETED] = "deleted",	[NOTIFY_ROLLED_BACK] = "rolled-back",
+	[NOTIFY_FAILED] = "failed",
 };
 
 const char *notify_kind_name(enum notify_kind k)
@@ -242,8 +242,8 @@ unsigned notify_due_events(const struct notify_state *in, const struct notify_re
 	if (in->failed) {
 		if (!k)
 			k = in->old_key && *in->old_key ? in->old_key
-			    : in->due_key		    ? in->due_key
-							    : in->active_key;
+			    : in->due_key		? in->due_key
+							: in->active_key;
 		want |= 1u << NOTIFY_FAILED;
 	}
 	if (rec && k && !strcmp(rec->key, k))

@@ -12,7 +12,7 @@
 enum notify_kind {
 	NOTIFY_DUE_SOON,    /* the key reaches --rotate-after within --warn */
 	NOTIFY_DELIVERED,   /* a new key was created and delivered (where) */
-	NOTIFY_BLOCKED,     /* the old key is still in use (last use) */
+	NOTIFY_BLOCKED,	    /* the old key is still in use (last use) */
 	NOTIFY_DEACTIVATED, /* the old key was deactivated */
 	NOTIFY_DELETED,	    /* the old key was deleted */
 	NOTIFY_ROLLED_BACK, /* the old key was re-activated, the new one removed */
@@ -28,17 +28,17 @@ int notify_kind_parse(const char *name, enum notify_kind *out);
 /* Every string borrowed and optional (NULL: left out) unless marked. */
 struct notify_event {
 	enum notify_kind kind;
-	const char *user;	 /* required */
-	const char *account;	 /* 12 digits */
-	const char *owner;	 /* the owner tag's value */
-	const char *key_id;	 /* the key the event is about (the old key) */
-	const char *new_key_id;	 /* delivered and later: the new key */
+	const char *user;	  /* required */
+	const char *account;	  /* 12 digits */
+	const char *owner;	  /* the owner tag's value */
+	const char *key_id;	  /* the key the event is about (the old key) */
+	const char *new_key_id;	  /* delivered and later: the new key */
 	const char *const *where; /* delivered: the targets, NULL-terminated */
-	const char *reason;	 /* blocked, failed: why */
+	const char *reason;	  /* blocked, failed: why */
 	/* blocked: the old key's last use (GetAccessKeyLastUsed) */
 	const char *last_used_service, *last_used_region, *last_used_date;
-	const char *due_date;	 /* due-soon: when --rotate-after is reached (ISO 8601) */
-	time_t time;		 /* when it happened (AWS's clock) */
+	const char *due_date; /* due-soon: when --rotate-after is reached (ISO 8601) */
+	time_t time;	      /* when it happened (AWS's clock) */
 };
 
 /*
@@ -85,13 +85,13 @@ void notify_record_format(struct strbuf *out, const struct notify_record *r);
  * 1u << kind.
  */
 struct notify_state {
-	int rotating;		 /* a rotation tag names a stage */
-	int stage;		 /* enum rotation_stage (core/rotation.h) when rotating */
-	const char *old_key;	 /* the rotation's old key when rotating */
+	int rotating;	     /* a rotation tag names a stage */
+	int stage;	     /* enum rotation_stage (core/rotation.h) when rotating */
+	const char *old_key; /* the rotation's old key when rotating */
 	int blocked, failed;
-	const char *due_key;	 /* not rotating: an active key due soon, or NULL */
-	const char *active_key;	 /* failed outside a rotation: the oldest active key */
-	int record_key_exists;	 /* the record's key is still one of the user's keys */
+	const char *due_key;	/* not rotating: an active key due soon, or NULL */
+	const char *active_key; /* failed outside a rotation: the oldest active key */
+	int record_key_exists;	/* the record's key is still one of the user's keys */
 };
 unsigned notify_due_events(const struct notify_state *in, const struct notify_record *rec,
 			   const char **key);

@@ -2,8 +2,10 @@
 #include "core/permissions.h"
 
 const struct sink_scheme sink_schemes[] = {
-	{ "file", "file:PATH", "a JSON file {AccessKeyId, SecretAccessKey, UserName, CreateDate}, 0600, written atomically" },
-	{ "profile", "profile:NAME[@FILE]", "a profile of the shared credentials file, edited in place" },
+	{ "file", "file:PATH",
+	  "a JSON file {AccessKeyId, SecretAccessKey, UserName, CreateDate}, 0600, written atomically" },
+	{ "profile", "profile:NAME[@FILE]",
+	  "a profile of the shared credentials file, edited in place" },
 	{ "secretsmanager", "secretsmanager:NAME", "an AWS Secrets Manager secret" },
 	{ "ssm", "ssm:NAME", "an SSM Parameter Store SecureString" },
 	{ "exec", "exec:COMMAND", "a command run without a shell, the JSON on its standard input" },
@@ -20,21 +22,27 @@ const struct sink_scheme sink_schemes[] = {
 #define REPORT_FALLBACK "denied: falls back to --source api"
 #define DETAILS_FALLBACK "tags and groups of 1,000 users a call; denied: read per user"
 #define SELECTION "--older-than, --unused"
-#define SINK_READ "read first: a sink that holds a current key means nothing to do; denied: the key is created anyway"
+#define SINK_READ                                                                                  \
+	"read first: a sink that holds a current key means nothing to do; denied: the key is created anyway"
 
 const struct permission permissions[] = {
 	{ "users", "iam:ListUsers", "*", "", 0, NULL },
 
-	{ "audit", "iam:GenerateCredentialReport", "*", "--source report (default)", PERM_FALLBACK, REPORT_FALLBACK },
-	{ "audit", "iam:GetCredentialReport", "*", "--source report (default)", PERM_FALLBACK, REPORT_FALLBACK },
+	{ "audit", "iam:GenerateCredentialReport", "*", "--source report (default)", PERM_FALLBACK,
+	  REPORT_FALLBACK },
+	{ "audit", "iam:GetCredentialReport", "*", "--source report (default)", PERM_FALLBACK,
+	  REPORT_FALLBACK },
 	{ "audit", "iam:ListUsers", "*", "--source api", 0, NULL },
 	{ "audit", "iam:GetAccountSummary", "*", "--source api", 0, "root keys" },
 	{ "audit", "iam:GetUser", USER_ARN, "--user", 0, NULL },
 	{ "audit", "iam:ListAccessKeys", USER_ARN, "", 0, NULL },
 	{ "audit", "iam:GetAccessKeyLastUsed", USER_ARN, "", 0, NULL },
-	{ "audit", "iam:ListAttachedUserPolicies", USER_ARN, "", 0, "the quarantined finding, for users with keys" },
-	{ "audit", "iam:GetAccountAuthorizationDetails", "*", "many users with a finding", PERM_FALLBACK, DETAILS_FALLBACK },
-	{ "audit", "iam:ListUserTags", USER_ARN, "few users with a finding", 0, "the tag exemption" },
+	{ "audit", "iam:ListAttachedUserPolicies", USER_ARN, "", 0,
+	  "the quarantined finding, for users with keys" },
+	{ "audit", "iam:GetAccountAuthorizationDetails", "*", "many users with a finding",
+	  PERM_FALLBACK, DETAILS_FALLBACK },
+	{ "audit", "iam:ListUserTags", USER_ARN, "few users with a finding", 0,
+	  "the tag exemption" },
 	{ "audit", "iam:ListGroupsForUser", USER_ARN, "--exempt-group", 0, NULL },
 
 	{ "deactivate", "iam:ListAccessKeys", USER_ARN, "", 0, NULL },
@@ -43,12 +51,14 @@ const struct permission permissions[] = {
 	{ "deactivate", "iam:ListUsers", "*", SELECTION, 0, NULL },
 	{ "deactivate", "iam:GetUser", USER_ARN, "--user with a selector", 0, NULL },
 	{ "deactivate", "iam:GetAccountSummary", "*", SELECTION, 0, NULL },
-	{ "deactivate", "iam:GetAccountAuthorizationDetails", "*", SELECTION, PERM_FALLBACK, DETAILS_FALLBACK },
+	{ "deactivate", "iam:GetAccountAuthorizationDetails", "*", SELECTION, PERM_FALLBACK,
+	  DETAILS_FALLBACK },
 	{ "deactivate", "iam:ListUserTags", USER_ARN, SELECTION, 0, "the tag exemption" },
 	{ "deactivate", "iam:ListGroupsForUser", USER_ARN, "--exempt-group", 0, NULL },
 
 	{ "update", "iam:ListAccessKeys", USER_ARN, "", 0, NULL },
-	{ "update", "iam:GetAccessKeyLastUsed", USER_ARN, "--status Inactive", 0, "the in-use guard" },
+	{ "update", "iam:GetAccessKeyLastUsed", USER_ARN, "--status Inactive", 0,
+	  "the in-use guard" },
 	{ "update", "iam:UpdateAccessKey", USER_ARN, "", 0, NULL },
 
 	{ "delete", "iam:ListAccessKeys", USER_ARN, "", 0, NULL },
@@ -57,16 +67,21 @@ const struct permission permissions[] = {
 	{ "delete", "iam:ListUsers", "*", "--older-than", 0, NULL },
 	{ "delete", "iam:GetUser", USER_ARN, "--user with --older-than", 0, NULL },
 	{ "delete", "iam:GetAccountSummary", "*", "--older-than", 0, NULL },
-	{ "delete", "iam:GetAccountAuthorizationDetails", "*", "--older-than", PERM_FALLBACK, DETAILS_FALLBACK },
+	{ "delete", "iam:GetAccountAuthorizationDetails", "*", "--older-than", PERM_FALLBACK,
+	  DETAILS_FALLBACK },
 	{ "delete", "iam:ListUserTags", USER_ARN, "--older-than", 0, "the tag exemption" },
 	{ "delete", "iam:ListGroupsForUser", USER_ARN, "--exempt-group", 0, NULL },
 
 	{ "create", "iam:ListAccessKeys", USER_ARN, "", 0, NULL },
-	{ "create", "iam:ListUserTags", USER_ARN, "", 0, "reads the create mark, and reads it back once written" },
-	{ "create", "iam:TagUser", USER_ARN, "", 0, "writes the create mark before CreateAccessKey" },
-	{ "create", "iam:UntagUser", USER_ARN, "", 0, "removes the create mark once the secret is delivered" },
+	{ "create", "iam:ListUserTags", USER_ARN, "", 0,
+	  "reads the create mark, and reads it back once written" },
+	{ "create", "iam:TagUser", USER_ARN, "", 0,
+	  "writes the create mark before CreateAccessKey" },
+	{ "create", "iam:UntagUser", USER_ARN, "", 0,
+	  "removes the create mark once the secret is delivered" },
 	{ "create", "iam:CreateAccessKey", USER_ARN, "", 0, NULL },
-	{ "create", "iam:DeleteAccessKey", USER_ARN, "the sink failed", 0, "removes a key whose delivery failed" },
+	{ "create", "iam:DeleteAccessKey", USER_ARN, "the sink failed", 0,
+	  "removes a key whose delivery failed" },
 
 	{ "revoke", "iam:ListAccessKeys", USER_ARN, "", 0, NULL },
 	{ "revoke", "iam:ListUserTags", USER_ARN, "", 0, "the incident record" },
@@ -77,25 +92,31 @@ const struct permission permissions[] = {
 	{ "revoke", "iam:DeleteUserPolicy", USER_ARN, "--cleanup-after", 0, NULL },
 	{ "revoke", "iam:CreateAccessKey", USER_ARN, "--replace", 0, NULL },
 	{ "revoke", "iam:DeleteAccessKey", USER_ARN, "--delete, --replace", 0, NULL },
-	{ "revoke", "cloudtrail:LookupEvents", "*", "", PERM_FALLBACK, "the timeline of what the key did; denied: a warning, no timeline" },
-	{ "revoke", "ec2:DescribeRegions", "*", "--regions all, the default", PERM_FALLBACK, "the timeline's regions; denied: the partition's regions that need no opt-in" },
+	{ "revoke", "cloudtrail:LookupEvents", "*", "", PERM_FALLBACK,
+	  "the timeline of what the key did; denied: a warning, no timeline" },
+	{ "revoke", "ec2:DescribeRegions", "*", "--regions all, the default", PERM_FALLBACK,
+	  "the timeline's regions; denied: the partition's regions that need no opt-in" },
 
 	{ "rotate", "iam:ListUsers", "*", "without --user", 0, NULL },
 	{ "rotate", "iam:GetUser", USER_ARN, "--user", 0, NULL },
 	{ "rotate", "iam:ListAccessKeys", USER_ARN, "", 0, NULL },
 	{ "rotate", "iam:GetAccessKeyLastUsed", USER_ARN, "", 0, NULL },
-	{ "rotate", "iam:ListUserTags", USER_ARN, "", 0, "the rotation stage and the tag exemption" },
+	{ "rotate", "iam:ListUserTags", USER_ARN, "", 0,
+	  "the rotation stage and the tag exemption" },
 	{ "rotate", "iam:ListGroupsForUser", USER_ARN, "--exempt-group", 0, NULL },
-	{ "rotate", "iam:ListAttachedUserPolicies", USER_ARN, "a user with a step to take", 0, "AWS's quarantine: such a user is not rotated" },
+	{ "rotate", "iam:ListAttachedUserPolicies", USER_ARN, "a user with a step to take", 0,
+	  "AWS's quarantine: such a user is not rotated" },
 	{ "rotate", "iam:TagUser", USER_ARN, "", 0, "records the rotation stage" },
-	{ "rotate", "iam:UntagUser", USER_ARN, "stage deactivated", 0, "removes the stage when done" },
+	{ "rotate", "iam:UntagUser", USER_ARN, "stage deactivated", 0,
+	  "removes the stage when done" },
 	{ "rotate", "iam:CreateAccessKey", USER_ARN, "stage due", 0, NULL },
 	{ "rotate", "iam:UpdateAccessKey", USER_ARN, "stage delivered", 0, NULL },
 	{ "rotate", "iam:DeleteAccessKey", USER_ARN, "stage deactivated", 0, NULL },
 
 	{ "trace", "cloudtrail:LookupEvents", "*", "", 0, NULL },
 	{ "trace", "iam:ListAccessKeys", USER_ARN, "--user", 0, NULL },
-	{ "trace", "ec2:DescribeRegions", "*", "--regions all, the default", PERM_FALLBACK, "denied: the partition's regions that need no opt-in" },
+	{ "trace", "ec2:DescribeRegions", "*", "--regions all, the default", PERM_FALLBACK,
+	  "denied: the partition's regions that need no opt-in" },
 
 	{ "rollback", "iam:ListAccessKeys", USER_ARN, "", 0, NULL },
 	{ "rollback", "iam:GetAccessKeyLastUsed", USER_ARN, "", 0, NULL },
@@ -103,25 +124,40 @@ const struct permission permissions[] = {
 	{ "rollback", "iam:TagUser", USER_ARN, "", 0, NULL },
 	{ "rollback", "iam:UpdateAccessKey", USER_ARN, "", 0, NULL },
 
-	{ "sink:secretsmanager", "secretsmanager:GetSecretValue", "{sink}", "", PERM_FALLBACK, SINK_READ },
-	{ "sink:secretsmanager", "secretsmanager:CreateSecret", "{sink}", "the first delivery", 0, NULL },
-	{ "sink:secretsmanager", "secretsmanager:PutSecretValue", "{sink}", "the secret exists", 0, NULL },
-	{ "sink:secretsmanager-arn", "secretsmanager:DescribeSecret", "{sink}", "the value cannot be read", 0, "does the secret exist?" },
+	{ "sink:secretsmanager", "secretsmanager:GetSecretValue", "{sink}", "", PERM_FALLBACK,
+	  SINK_READ },
+	{ "sink:secretsmanager", "secretsmanager:CreateSecret", "{sink}", "the first delivery", 0,
+	  NULL },
+	{ "sink:secretsmanager", "secretsmanager:PutSecretValue", "{sink}", "the secret exists", 0,
+	  NULL },
+	{ "sink:secretsmanager-arn", "secretsmanager:DescribeSecret", "{sink}",
+	  "the value cannot be read", 0, "does the secret exist?" },
 	{ "sink:ssm", "ssm:GetParameter", "{sink}", "", PERM_FALLBACK, SINK_READ },
-	{ "sink:ssm", "ssm:PutParameter", "{sink}", "", 0, "a SecureString with the AWS managed key aws/ssm: no kms: permission" },
+	{ "sink:ssm", "ssm:PutParameter", "{sink}", "", 0,
+	  "a SecureString with the AWS managed key aws/ssm: no kms: permission" },
 
 	{ "org", "organizations:ListAccounts", "*", "--org", 0, NULL },
-	{ "org", "sts:AssumeRole", "arn:aws:iam::*:role/OrganizationAccountAccessRole", "--org, --accounts", 0, "the role of --role-name; it needs the command's own policy" },
+	{ "org", "sts:AssumeRole", "arn:aws:iam::*:role/OrganizationAccountAccessRole",
+	  "--org, --accounts", 0, "the role of --role-name; it needs the command's own policy" },
 
 	{ "notify:any", "iam:ListUserTags", USER_ARN, "", 0, "the owner and what was sent" },
 	{ "notify:any", "iam:ListAccessKeys", USER_ARN, "", 0, NULL },
 	{ "notify:any", "iam:GetAccessKeyLastUsed", USER_ARN, "blocked", 0, "the last use" },
-	{ "notify:any", "iam:TagUser", USER_ARN, "", 0, "records what was sent (iamkeys:notified)" },
+	{ "notify:any", "iam:TagUser", USER_ARN, "", 0,
+	  "records what was sent (iamkeys:notified)" },
 	{ "notify:sns", "sns:Publish", "{topic}", "", 0, "one message per owner notification" },
-	{ "cloudtrail", "cloudtrail:LookupEvents", "*", "audit --trace, rotate --trace-gate", PERM_FALLBACK, "the callers of a key; denied: a warning, and GetAccessKeyLastUsed alone" },
-	{ "cloudtrail", "ec2:DescribeRegions", "*", "audit --trace, rotate --trace-regions all", PERM_FALLBACK, "every enabled region; denied: the partition's regions that need no opt-in" },
-	{ "root", "iam:ListOrganizationsFeatures", "*", "delete --root, audit --root-via assume-root", 0, "checks that centralized root access is enabled" },
-	{ "root", "sts:AssumeRoot", "arn:aws:iam::*:root", "delete --root, audit --root-via assume-root", 0, "root sessions in member accounts, limited by the task policies IAMAuditRootUserCredentials and IAMDeleteRootUserCredentials" },
+	{ "cloudtrail", "cloudtrail:LookupEvents", "*", "audit --trace, rotate --trace-gate",
+	  PERM_FALLBACK,
+	  "the callers of a key; denied: a warning, and GetAccessKeyLastUsed alone" },
+	{ "cloudtrail", "ec2:DescribeRegions", "*", "audit --trace, rotate --trace-regions all",
+	  PERM_FALLBACK,
+	  "every enabled region; denied: the partition's regions that need no opt-in" },
+	{ "root", "iam:ListOrganizationsFeatures", "*",
+	  "delete --root, audit --root-via assume-root", 0,
+	  "checks that centralized root access is enabled" },
+	{ "root", "sts:AssumeRoot", "arn:aws:iam::*:root",
+	  "delete --root, audit --root-via assume-root", 0,
+	  "root sessions in member accounts, limited by the task policies IAMAuditRootUserCredentials and IAMDeleteRootUserCredentials" },
 
 	{ "lock:dynamodb", "dynamodb:PutItem", "{table}", "", 0, "takes the lease" },
 	{ "lock:dynamodb", "dynamodb:GetItem", "{table}", "", 0, "who holds it" },
@@ -196,8 +232,10 @@ static int sink_arn(const char *sink, const char **scope, const char **scope2, s
 		if (strlen(k->scheme) == len && !strncmp(k->scheme, sink, len))
 			break;
 	if (!k->scheme) {
-		strbuf_addf(err, "unknown sink '%s' (use file:PATH, profile:NAME[@FILE], "
-				 "secretsmanager:NAME, ssm:NAME, exec:COMMAND or -)", sink);
+		strbuf_addf(err,
+			    "unknown sink '%s' (use file:PATH, profile:NAME[@FILE], "
+			    "secretsmanager:NAME, ssm:NAME, exec:COMMAND or -)",
+			    sink);
 		return -1;
 	}
 	if (strcmp(sink, "-") && !*name) {
@@ -229,7 +267,8 @@ static int sink_arn(const char *sink, const char **scope, const char **scope2, s
 
 static int cmp_json_string(const void *a, const void *b)
 {
-	return strcmp(json_string_value(*(json_t *const *)a), json_string_value(*(json_t *const *)b));
+	return strcmp(json_string_value(*(json_t *const *)a),
+		      json_string_value(*(json_t *const *)b));
 }
 
 /* Adds action to the statement of resource in stmts (one statement per resource, in
@@ -238,7 +277,8 @@ static void add_action(json_t *stmts, const char *resource, const char *action)
 {
 	size_t i, j;
 	json_t *s, *actions;
-	json_array_foreach (stmts, i, s) {
+	json_array_foreach(stmts, i, s)
+	{
 		int cmp = 0;
 
 		if (strcmp(json_string_value(json_object_get(s, "Resource")), resource))
@@ -285,7 +325,8 @@ json_t *permissions_policy(const char *command, const char *sink, int org, int r
 		return NULL;
 	}
 	if (root && !root_mode_of(command, &root_replaces)) {
-		strbuf_addf(err, "'%s' has no root access key mode (--root is for delete and audit)",
+		strbuf_addf(err,
+			    "'%s' has no root access key mode (--root is for delete and audit)",
 			    command);
 		return NULL;
 	}
@@ -313,7 +354,8 @@ json_t *permissions_policy(const char *command, const char *sink, int org, int r
 			 (sink_scope2 && !strcmp(p->scope, sink_scope2)))
 			add_action(stmts, arn.buf, p->action);
 	}
-	json_array_foreach (stmts, i, s) {
+	json_array_foreach(stmts, i, s)
+	{
 		json_t *actions = json_object_get(s, "Action");
 		size_t n = json_array_size(actions), j;
 		json_t **v = xcalloc(n + 1, sizeof(*v));
@@ -348,13 +390,15 @@ int permissions_add_notify(json_t *policy, const char *target, struct strbuf *er
 	int sns = !strncmp(target, "sns:", 4);
 
 	if (sns && (strncmp(target + 4, "arn:", 4) || !strstr(target + 4, ":sns:"))) {
-		strbuf_addf(err, "invalid --notify target: sns:%s: not an SNS topic ARN", target + 4);
+		strbuf_addf(err, "invalid --notify target: sns:%s: not an SNS topic ARN",
+			    target + 4);
 		return -1;
 	}
 	for (p = permissions; p->scope; p++)
 		if (!strcmp(p->scope, "notify:any"))
 			add_action(stmts, p->resource, p->action);
 		else if (sns && !strcmp(p->scope, "notify:sns"))
-			add_action(stmts, target + 4, p->action); /* webhook:, exec: call no AWS API */
+			add_action(stmts, target + 4,
+				   p->action); /* webhook:, exec: call no AWS API */
 	return 0;
 }

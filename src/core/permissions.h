@@ -34,7 +34,7 @@ struct permission {
 	const char *resource; /* "*", an ARN pattern; "{sink}": the sink's ARN */
 	const char *when;     /* the options that make the command call it ("" = always) */
 	unsigned flags;
-	const char *note;     /* why, for the README; NULL if obvious */
+	const char *note; /* why, for the README; NULL if obvious */
 };
 /* Terminated by an entry with scope NULL. */
 extern const struct permission permissions[];

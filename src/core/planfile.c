@@ -16,24 +16,28 @@ struct field {
 };
 
 static const struct field top_single[] = {
-	{ "Version", F_INTEGER }, { "GeneratedAt", F_STRING }, { "Account", F_STRING },
+	{ "Version", F_INTEGER },
+	{ "GeneratedAt", F_STRING },
+	{ "Account", F_STRING },
 	{ "Users", F_ARRAY },
 };
 static const struct field top_multi[] = {
-	{ "Version", F_INTEGER }, { "GeneratedAt", F_STRING }, { "Users", F_ARRAY },
+	{ "Version", F_INTEGER },
+	{ "GeneratedAt", F_STRING },
+	{ "Users", F_ARRAY },
 	{ "FailedAccounts", F_ARRAY },
 };
 static const struct field user_fields[] = {
 	{ "AccountId", F_STRING }, /* several accounts only */
-	{ "UserName", F_STRING }, { "Stage", F_STRING },   { "Outcome", F_STRING },
-	{ "Reason", F_STRING },   { "Exempt", F_BOOL },    { "Sink", F_STRING_OR_NULL },
-	{ "Tag", F_STRING_OR_NULL }, { "Keys", F_STRING }, { "Actions", F_ARRAY },
+	{ "UserName", F_STRING },    { "Stage", F_STRING }, { "Outcome", F_STRING },
+	{ "Reason", F_STRING },	     { "Exempt", F_BOOL },  { "Sink", F_STRING_OR_NULL },
+	{ "Tag", F_STRING_OR_NULL }, { "Keys", F_STRING },  { "Actions", F_ARRAY },
 };
 static const struct field action_fields[] = {
-	{ "Action", F_STRING },        { "AccessKeyId", F_STRING_OR_NULL },
+	{ "Action", F_STRING },		  { "AccessKeyId", F_STRING_OR_NULL },
 	{ "TagValue", F_STRING_OR_NULL }, { "ExpectActive", F_INTEGER },
-	{ "InUseGuard", F_BOOL },      { "NotUsedSince", F_INTEGER },
-	{ "Reason", F_STRING },        { "Result", F_STRING },
+	{ "InUseGuard", F_BOOL },	  { "NotUsedSince", F_INTEGER },
+	{ "Reason", F_STRING },		  { "Result", F_STRING },
 	{ "Detail", F_STRING },
 };
 static const char *const outcomes[] = { "act", "nothing", "blocked", "failed" };
@@ -57,8 +61,9 @@ static int type_ok(json_t *v, enum ftype t)
 }
 
 static const char *const type_names[] = {
-	[F_STRING] = "a string", [F_STRING_OR_NULL] = "a string or null",
-	[F_INTEGER] = "an integer", [F_BOOL] = "true or false", [F_ARRAY] = "an array",
+	[F_STRING] = "a string",    [F_STRING_OR_NULL] = "a string or null",
+	[F_INTEGER] = "an integer", [F_BOOL] = "true or false",
+	[F_ARRAY] = "an array",
 };
 
 /* Exactly the fields of fs[0..n) (from first), each of its type. */
@@ -73,7 +78,8 @@ static int check_fields(json_t *obj, const struct field *fs, size_t n, const cha
 		strbuf_addf(err, "plan: %s is not an object", where);
 		return -1;
 	}
-	json_object_foreach(obj, k, v) {
+	json_object_foreach(obj, k, v)
+	{
 		for (i = 0; i < n && strcmp(k, fs[i].name); i++)
 			;
 		if (i == n) {
@@ -173,15 +179,19 @@ static int check_user(json_t *u, size_t row, int several_accounts, struct strbuf
 	if (several_accounts && json_is_object(u)) {
 		id = str(u, "AccountId");
 		if (!id || !account_id_valid(id, strlen(id))) {
-			strbuf_addf(err, "row %zu of the plan has no AccountId: a plan for several "
-					 "accounts comes from rotate --plan-out with --org or --accounts",
-				    row);
+			strbuf_addf(
+				err,
+				"row %zu of the plan has no AccountId: a plan for several "
+				"accounts comes from rotate --plan-out with --org or --accounts",
+				row);
 			goto out;
 		}
 	}
 	if (!several_accounts && json_is_object(u) && json_object_get(u, "AccountId")) {
-		strbuf_addf(err, "plan: %s has an AccountId: a plan for several accounts is applied "
-				 "with --org or --accounts", where.buf);
+		strbuf_addf(err,
+			    "plan: %s has an AccountId: a plan for several accounts is applied "
+			    "with --org or --accounts",
+			    where.buf);
 		goto out;
 	}
 	if (check_fields(u, fs, n, where.buf, err) < 0)
@@ -195,7 +205,8 @@ static int check_user(json_t *u, size_t row, int several_accounts, struct strbuf
 		strbuf_addf(err, "plan: %s: unknown Stage or Outcome", where.buf);
 		goto out;
 	}
-	json_array_foreach(json_object_get(u, "Actions"), i, a) {
+	json_array_foreach(json_object_get(u, "Actions"), i, a)
+	{
 		size_t len = where.len;
 		strbuf_addf(&where, " action %zu", i + 1);
 		if (check_action(a, where.buf, err) < 0)
@@ -234,11 +245,13 @@ int plan_file_check(json_t *doc, int several_accounts, struct strbuf *err)
 		users = json_object_get(doc, "Users");
 		if (json_is_array(users) && json_array_size(users))
 			return check_user(json_array_get(users, 0), 1, 1, err);
-		strbuf_addstr(err, "plan: made for one account: apply it without --org or --accounts");
+		strbuf_addstr(err,
+			      "plan: made for one account: apply it without --org or --accounts");
 		return -1;
 	}
-	if (several_accounts ? check_fields(doc, top_multi, ARRAY_SIZE(top_multi), "the plan", err)
-			     : check_fields(doc, top_single, ARRAY_SIZE(top_single), "the plan", err))
+	if (several_accounts
+		    ? check_fields(doc, top_multi, ARRAY_SIZE(top_multi), "the plan", err)
+		    : check_fields(doc, top_single, ARRAY_SIZE(top_single), "the plan", err))
 		return -1;
 	if (!several_accounts) {
 		const char *acc = str(doc, "Account");
@@ -249,7 +262,8 @@ int plan_file_check(json_t *doc, int several_accounts, struct strbuf *err)
 	}
 	users = json_object_get(doc, "Users");
 	seen = json_object();
-	json_array_foreach(users, i, u) {
+	json_array_foreach(users, i, u)
+	{
 		struct strbuf id = STRBUF_INIT;
 		json_t *first;
 		if (check_user(u, i + 1, several_accounts, err) < 0) {
@@ -260,7 +274,9 @@ int plan_file_check(json_t *doc, int several_accounts, struct strbuf *err)
 			    str(u, "UserName"));
 		first = json_object_get(seen, id.buf);
 		if (first) {
-			strbuf_addf(err, "plan: rows %" JSON_INTEGER_FORMAT " and %zu are both user %.64s",
+			strbuf_addf(err,
+				    "plan: rows %" JSON_INTEGER_FORMAT
+				    " and %zu are both user %.64s",
 				    json_integer_value(first), i + 1, str(u, "UserName"));
 			strbuf_release(&id);
 			json_decref(seen);

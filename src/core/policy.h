@@ -42,11 +42,11 @@ void findings_format(struct strbuf *out, unsigned bits);
 int fail_on_parse(const char *s, unsigned *mask);
 
 struct audit_policy {
-	long long max_age;        /* seconds, default 90d */
-	long long warn;           /* default 7d */
-	long long unused;         /* default 45d */
+	long long max_age;	  /* seconds, default 90d */
+	long long warn;		  /* default 7d */
+	long long unused;	  /* default 45d */
 	long long inactive_grace; /* default 30d */
-	const char **exclude;     /* user-name globs (fnmatch) */
+	const char **exclude;	  /* user-name globs (fnmatch) */
 	size_t nexclude;
 	const char **exempt_paths; /* path prefixes */
 	size_t nexempt_paths;

@@ -10,11 +10,11 @@
  */
 
 static const char *const base_kind_names[] = {
-    [CRED_BASE_ACCESS_KEY] = "AccessKey",
-    [CRED_BASE_NAMED_SOURCE] = "NamedSource",
-    [CRED_BASE_WEB_IDENTITY] = "WebIdentityToken",
-    [CRED_BASE_SSO] = "Sso",
-    [CRED_BASE_PROCESS] = "Process",
+	[CRED_BASE_ACCESS_KEY] = "AccessKey",
+	[CRED_BASE_NAMED_SOURCE] = "NamedSource",
+	[CRED_BASE_WEB_IDENTITY] = "WebIdentityToken",
+	[CRED_BASE_SSO] = "Sso",
+	[CRED_BASE_PROCESS] = "Process",
 };
 
 const char *cred_base_kind_name(enum cred_base_kind kind)

@@ -74,7 +74,7 @@ struct profile_chain {
 };
 #define PROFILE_CHAIN_INIT                                                                         \
 	{                                                                                          \
-		{0}, NULL, 0, 0                                                                    \
+		{ 0 }, NULL, 0, 0                                                                  \
 	}
 
 /*

@@ -18,8 +18,8 @@ enum prop_kind {
 };
 
 static const char *const prop_names[] = {
-    [PROP_ID] = "aws_access_key_id",
-    [PROP_SECRET] = "aws_secret_access_key",
+	[PROP_ID] = "aws_access_key_id",
+	[PROP_SECRET] = "aws_secret_access_key",
 };
 
 enum line_action {

@@ -22,8 +22,9 @@ int rotation_stage_parse(const char *name, enum rotation_stage *out)
 }
 
 static const char *const kind_names[] = {
-	[ROT_DELETE_KEY] = "DeleteKey", [ROT_TAG] = "Tag",         [ROT_CREATE] = "CreateKey",
-	[ROT_DEACTIVATE] = "Deactivate", [ROT_REACTIVATE] = "Reactivate", [ROT_UNTAG] = "Untag",
+	[ROT_DELETE_KEY] = "DeleteKey",	 [ROT_TAG] = "Tag",
+	[ROT_CREATE] = "CreateKey",	 [ROT_DEACTIVATE] = "Deactivate",
+	[ROT_REACTIVATE] = "Reactivate", [ROT_UNTAG] = "Untag",
 };
 
 const char *rot_action_kind_name(enum rot_action_kind k)
@@ -175,7 +176,8 @@ int rotation_tag_parse(const char *value, struct rotation_tag *out, struct strbu
 		}
 		if (!strncmp(field, "v=", 2)) {
 			if (strcmp(field + 2, "1")) {
-				strbuf_addf(err, "rotation tag version '%s' is not supported", field + 2);
+				strbuf_addf(err, "rotation tag version '%s' is not supported",
+					    field + 2);
 				return -1;
 			}
 			have_v = 1;
@@ -196,13 +198,15 @@ int rotation_tag_parse(const char *value, struct rotation_tag *out, struct strbu
 		} else if (!strncmp(field, "old=", 4) || !strncmp(field, "new=", 4)) {
 			char *dst = field[0] == 'o' ? out->old_key : out->new_key;
 			if (!access_key_id_valid(field + 4)) {
-				strbuf_addf(err, "invalid key id in rotation tag field '%.40s'", field);
+				strbuf_addf(err, "invalid key id in rotation tag field '%.40s'",
+					    field);
 				return -1;
 			}
 			memcpy(dst, field + 4, strlen(field + 4) + 1);
 		} else if (!strncmp(field, "run=", 4)) {
 			if (!run_id_valid(field + 4)) {
-				strbuf_addf(err, "invalid run id in rotation tag field '%s'", field);
+				strbuf_addf(err, "invalid run id in rotation tag field '%s'",
+					    field);
 				return -1;
 			}
 			memcpy(out->run, field + 4, strlen(field + 4) + 1);
@@ -265,7 +269,8 @@ int create_mark_parse(const char *value, struct create_mark *out, struct strbuf 
 		} else if (!strncmp(field, "sink=", 5) && !out->sink[0] &&
 			   n - 5 == CREATE_MARK_SINK_HEX) {
 			for (i = 5; i < n; i++)
-				if (!isdigit((unsigned char)field[i]) && (field[i] < 'a' || field[i] > 'f'))
+				if (!isdigit((unsigned char)field[i]) &&
+				    (field[i] < 'a' || field[i] > 'f'))
 					break;
 			if (i < n) {
 				strbuf_addf(err, "invalid create mark field '%s'", field);
@@ -343,8 +348,8 @@ int rotation_tag_split(const char *value, char **main, char **new_id, struct str
 		strbuf_addstr(&m, value);
 	}
 	*main = strbuf_detach(&m, NULL);
-	if (!rotation_tag_value_valid(*main) || (*new_id && (!**new_id ||
-						       !rotation_tag_value_valid(*new_id)))) {
+	if (!rotation_tag_value_valid(*main) ||
+	    (*new_id && (!**new_id || !rotation_tag_value_valid(*new_id)))) {
 		strbuf_addf(err, "rotation tag '%.60s' is not a valid IAM tag value", value);
 		free(*main);
 		free(*new_id);
@@ -439,7 +444,8 @@ static void describe_use(struct strbuf *sb, const struct rot_key *k, time_t now)
 	strbuf_addstr(sb, "last used ");
 	iso8601_format(sb, k->last_used);
 	if (k->last_service)
-		strbuf_addf(sb, " (%s, %s)", k->last_service, k->last_region ? k->last_region : "-");
+		strbuf_addf(sb, " (%s, %s)", k->last_service,
+			    k->last_region ? k->last_region : "-");
 	(void)now;
 }
 
@@ -486,9 +492,10 @@ static void plan_due(const struct rot_user *u, const struct rot_policy *pol, tim
 		    (long long)now - (long long)inactive->last_used < inactive_for)
 			inactive_for = (long long)now - (long long)inactive->last_used;
 		if (inactive_for <= pol->delete_after) {
-			set_outcome(p, ROT_BLOCKED,
-				    "no room for a new key: inactive key %s is not past --delete-after",
-				    inactive->id);
+			set_outcome(
+				p, ROT_BLOCKED,
+				"no room for a new key: inactive key %s is not past --delete-after",
+				inactive->id);
 			return;
 		}
 		a = add_action(p, ROT_DELETE_KEY, inactive->id);
@@ -545,15 +552,17 @@ static void plan_intent(const struct rot_user *u, const struct rot_policy *pol, 
 		iso8601_format(&when, p->next_due);
 		set_outcome(p, ROT_BLOCKED,
 			    "another run (run %s) is rotating this user; if it died, recovery "
-			    "starts after %s", t->run, when.buf);
+			    "starts after %s",
+			    t->run, when.buf);
 		strbuf_release(&when);
 		return;
 	}
 	if (!old || !old->active) {
 		/* the old key is gone or disabled: nothing safe to continue */
-		set_outcome(p, ROT_BLOCKED,
-			    "rotation intent for key %s, which is %s: fix by hand, then remove tag %s",
-			    t->old_key, old ? "Inactive" : "gone", ROTATION_TAG);
+		set_outcome(
+			p, ROT_BLOCKED,
+			"rotation intent for key %s, which is %s: fix by hand, then remove tag %s",
+			t->old_key, old ? "Inactive" : "gone", ROTATION_TAG);
 		return;
 	}
 	rest = xcalloc(u->nkeys + 1, sizeof(*rest));
@@ -563,9 +572,10 @@ static void plan_intent(const struct rot_user *u, const struct rot_policy *pol, 
 		if (k == old || (long long)k->created < (long long)t->t - pol->skew) {
 			if (k != old && k->active) {
 				clear_actions(p);
-				set_outcome(p, ROT_BLOCKED,
-					    "unexpected active key %s created before the rotation started",
-					    k->id);
+				set_outcome(
+					p, ROT_BLOCKED,
+					"unexpected active key %s created before the rotation started",
+					k->id);
 				free(rest);
 				return;
 			}
@@ -574,10 +584,11 @@ static void plan_intent(const struct rot_user *u, const struct rot_policy *pol, 
 		}
 		if (!u->sink_known) {
 			clear_actions(p);
-			set_outcome(p, ROT_BLOCKED,
-				    "key %s was created after the intent mark and the sink cannot tell "
-				    "whether it holds it (%s): nothing deleted", k->id,
-				    u->sink_why ? u->sink_why : "not asked");
+			set_outcome(
+				p, ROT_BLOCKED,
+				"key %s was created after the intent mark and the sink cannot tell "
+				"whether it holds it (%s): nothing deleted",
+				k->id, u->sink_why ? u->sink_why : "not asked");
 			free(rest);
 			return;
 		}
@@ -593,8 +604,8 @@ static void plan_intent(const struct rot_user *u, const struct rot_policy *pol, 
 			rotation_tag_format(&a->tag_value, &d);
 			strbuf_addf(&a->reason, "the sink holds %s: record it as delivered", k->id);
 			strbuf_reset(&p->reason);
-			strbuf_addf(&p->reason, "interrupted rotation: the sink holds the new key %s",
-				    k->id);
+			strbuf_addf(&p->reason,
+				    "interrupted rotation: the sink holds the new key %s", k->id);
 			free(rest);
 			return;
 		}
@@ -646,7 +657,8 @@ static void plan_delivered(const struct rot_user *u, const struct rot_policy *po
 	}
 	if (!old) {
 		a = add_action(p, ROT_UNTAG, NULL);
-		strbuf_addf(&a->reason, "old key %s is already gone: rotation complete", t->old_key);
+		strbuf_addf(&a->reason, "old key %s is already gone: rotation complete",
+			    t->old_key);
 		return;
 	}
 	next = *t;
@@ -669,8 +681,9 @@ static void plan_delivered(const struct rot_user *u, const struct rot_policy *po
 		struct strbuf when = STRBUF_INIT;
 		p->next_due = base + (time_t)pol->deactivate_after;
 		iso8601_format(&when, p->next_due);
-		set_outcome(p, ROT_NOTHING, "new key %s delivered; old key %s is deactivated after %s",
-			    nk->id, old->id, when.buf);
+		set_outcome(p, ROT_NOTHING,
+			    "new key %s delivered; old key %s is deactivated after %s", nk->id,
+			    old->id, when.buf);
 		strbuf_release(&when);
 		return;
 	}
@@ -683,8 +696,8 @@ static void plan_delivered(const struct rot_user *u, const struct rot_policy *po
 		} else {
 			struct strbuf use = STRBUF_INIT;
 			describe_use(&use, old, now);
-			set_outcome(p, ROT_BLOCKED,
-				    "old key %s is still in use since delivery: %s", old->id, use.buf);
+			set_outcome(p, ROT_BLOCKED, "old key %s is still in use since delivery: %s",
+				    old->id, use.buf);
 			strbuf_release(&use);
 			return;
 		}
@@ -698,8 +711,8 @@ static void plan_delivered(const struct rot_user *u, const struct rot_policy *po
 	a = add_action(p, ROT_TAG, NULL);
 	rotation_tag_format(&a->tag_value, &next);
 	strbuf_addstr(&a->reason, "record the deactivation");
-	strbuf_addf(&p->reason, "new key %s delivered %lld days ago: deactivate old key %s",
-		    nk->id, since / 86400, old->id);
+	strbuf_addf(&p->reason, "new key %s delivered %lld days ago: deactivate old key %s", nk->id,
+		    since / 86400, old->id);
 }
 
 static void plan_deactivated(const struct rot_user *u, const struct rot_policy *pol, time_t now,
@@ -711,7 +724,8 @@ static void plan_deactivated(const struct rot_user *u, const struct rot_policy *
 
 	if (!old) {
 		a = add_action(p, ROT_UNTAG, NULL);
-		strbuf_addf(&a->reason, "old key %s is already gone: rotation complete", t->old_key);
+		strbuf_addf(&a->reason, "old key %s is already gone: rotation complete",
+			    t->old_key);
 		return;
 	}
 	if (old->active) {
@@ -727,7 +741,8 @@ static void plan_deactivated(const struct rot_user *u, const struct rot_policy *
 		struct strbuf when = STRBUF_INIT;
 		p->next_due = t->t + (time_t)pol->delete_after;
 		iso8601_format(&when, p->next_due);
-		set_outcome(p, ROT_NOTHING, "old key %s inactive; deleted after %s", old->id, when.buf);
+		set_outcome(p, ROT_NOTHING, "old key %s inactive; deleted after %s", old->id,
+			    when.buf);
 		strbuf_release(&when);
 		return;
 	}
@@ -763,7 +778,8 @@ int rotation_plan_user(const struct rot_user *u, const struct rot_policy *pol, t
 	p->stage = STAGE_IDLE;
 	if (u->tag_value) {
 		if (rotation_tag_parse(u->tag_value, &p->tag, &err) < 0) {
-			set_outcome(p, ROT_BLOCKED, "cannot read tag %s: %s", ROTATION_TAG, err.buf);
+			set_outcome(p, ROT_BLOCKED, "cannot read tag %s: %s", ROTATION_TAG,
+				    err.buf);
 			strbuf_release(&err);
 			return 0;
 		}
@@ -834,8 +850,9 @@ int rotation_plan_rollback(const struct rot_user *u, time_t now, struct rot_plan
 		return 0;
 	}
 	if (p->stage == STAGE_INTENT) {
-		set_outcome(p, ROT_BLOCKED, "rotation is in stage intent: no new key was delivered, "
-					    "nothing to roll back (rotate --abort drops the mark)");
+		set_outcome(p, ROT_BLOCKED,
+			    "rotation is in stage intent: no new key was delivered, "
+			    "nothing to roll back (rotate --abort drops the mark)");
 		return 0;
 	}
 	old = find_key(u, p->tag.old_key);
@@ -855,8 +872,10 @@ int rotation_plan_rollback(const struct rot_user *u, time_t now, struct rot_plan
 	if (p->outcome == ROT_ACT)
 		strbuf_addstr(&p->reason, "rollback");
 	else
-		set_outcome(p, ROT_NOTHING, "already rolled back: old key %s is Active, the rotation "
-					    "is paused", old->id);
+		set_outcome(p, ROT_NOTHING,
+			    "already rolled back: old key %s is Active, the rotation "
+			    "is paused",
+			    old->id);
 	return 0;
 }
 
@@ -873,8 +892,10 @@ int rotation_plan_resume(const struct rot_user *u, time_t now, struct rot_plan *
 	}
 	nk = find_key(u, p->tag.new_key);
 	if (!nk || !nk->active) {
-		set_outcome(p, ROT_BLOCKED, "the new key %s is %s: nothing to resume (rotate --abort "
-					    "ends the rotation)", p->tag.new_key, nk ? "Inactive" : "gone");
+		set_outcome(p, ROT_BLOCKED,
+			    "the new key %s is %s: nothing to resume (rotate --abort "
+			    "ends the rotation)",
+			    p->tag.new_key, nk ? "Inactive" : "gone");
 		return 0;
 	}
 	add_tag_action(p, STAGE_DELIVERED, now,
@@ -917,13 +938,16 @@ int rotation_plan_abort(const struct rot_user *u, const struct rot_policy *pol, 
 	}
 	old = find_key(u, p->tag.old_key);
 	if (!old) {
-		set_outcome(p, ROT_BLOCKED, "old key %s is gone: nothing to go back to", p->tag.old_key);
+		set_outcome(p, ROT_BLOCKED, "old key %s is gone: nothing to go back to",
+			    p->tag.old_key);
 		return 0;
 	}
 	if (p->stage == STAGE_INTENT) {
 		if (!old->active) {
-			set_outcome(p, ROT_BLOCKED, "old key %s is Inactive: fix by hand, then remove "
-						    "tag %s", old->id, ROTATION_TAG);
+			set_outcome(p, ROT_BLOCKED,
+				    "old key %s is Inactive: fix by hand, then remove "
+				    "tag %s",
+				    old->id, ROTATION_TAG);
 			return 0;
 		}
 		for (i = 0; i < u->nkeys; i++) {
@@ -934,11 +958,15 @@ int rotation_plan_abort(const struct rot_user *u, const struct rot_policy *pol, 
 				if (!k->active)
 					continue;
 				clear_actions(p);
-				set_outcome(p, ROT_BLOCKED, "unexpected active key %s created before "
-							    "the rotation started", k->id);
+				set_outcome(p, ROT_BLOCKED,
+					    "unexpected active key %s created before "
+					    "the rotation started",
+					    k->id);
 				return 0;
 			}
-			add_abort_delete(p, k, force, "created after the intent mark, never recorded as delivered");
+			add_abort_delete(
+				p, k, force,
+				"created after the intent mark, never recorded as delivered");
 		}
 	} else {
 		nk = find_key(u, p->tag.new_key);

@@ -119,7 +119,7 @@ struct rot_key {
 	const char *id;
 	int active;
 	time_t created;
-	time_t last_used; /* 0 = never */
+	time_t last_used;	  /* 0 = never */
 	const char *last_service; /* for messages; may be NULL */
 	const char *last_region;
 };
@@ -140,51 +140,51 @@ struct rot_user {
 };
 
 struct rot_policy {
-	long long rotate_after;     /* default 90d */
+	long long rotate_after;	    /* default 90d */
 	long long deactivate_after; /* default 7d: new key this old before the old one goes */
-	long long delete_after;     /* default 7d inactive before deletion */
-	long long max_grace;        /* 0 = none: deactivate anyway this long after delivery */
+	long long delete_after;	    /* default 7d inactive before deletion */
+	long long max_grace;	    /* 0 = none: deactivate anyway this long after delivery */
 	long long in_use_window;    /* default 24h: a key used this recently is in use */
-	long long skew;             /* allowance between our clock and AWS's, default 300 s */
+	long long skew;		    /* allowance between our clock and AWS's, default 300 s */
 };
 void rot_policy_defaults(struct rot_policy *p);
 
 enum rot_action_kind {
-	ROT_DELETE_KEY,   /* key_id */
-	ROT_TAG,          /* tag_value (replaces expect_tag) */
-	ROT_CREATE,       /* create, verify, deliver, then tag delivered (apply fills new id) */
-	ROT_DEACTIVATE,   /* key_id */
-	ROT_REACTIVATE,   /* key_id (rollback) */
+	ROT_DELETE_KEY, /* key_id */
+	ROT_TAG,	/* tag_value (replaces expect_tag) */
+	ROT_CREATE,	/* create, verify, deliver, then tag delivered (apply fills new id) */
+	ROT_DEACTIVATE, /* key_id */
+	ROT_REACTIVATE, /* key_id (rollback) */
 	ROT_UNTAG,
 };
 
 struct rot_action {
 	enum rot_action_kind kind;
 	char key_id[ROTATION_KEY_ID_MAX + 1];
-	struct strbuf tag_value;  /* ROT_TAG: the new value */
-	struct strbuf reason;     /* human-readable, one line */
+	struct strbuf tag_value; /* ROT_TAG: the new value */
+	struct strbuf reason;	 /* human-readable, one line */
 	/* precondition checked live before the step when applying */
-	int expect_active;        /* ROT_DELETE_KEY/DEACTIVATE: the key's status (-1 any) */
-	int in_use_guard;         /* refuse if the key was used within in_use_window */
-	time_t not_used_since;    /* refuse if used after this (0 = no check) */
-	int sink_guard;           /* ROT_DELETE_KEY: refuse unless the user's sink proves it
+	int expect_active;     /* ROT_DELETE_KEY/DEACTIVATE: the key's status (-1 any) */
+	int in_use_guard;      /* refuse if the key was used within in_use_window */
+	time_t not_used_since; /* refuse if used after this (0 = no check) */
+	int sink_guard;	       /* ROT_DELETE_KEY: refuse unless the user's sink proves it
 				     does not hold key_id (rotate --abort) */
 };
 
 enum rot_outcome {
-	ROT_NOTHING,  /* nothing to do now (reason says why / when) */
-	ROT_ACT,      /* actions to carry out */
-	ROT_BLOCKED,  /* something prevents progress; reason says what */
+	ROT_NOTHING, /* nothing to do now (reason says why / when) */
+	ROT_ACT,     /* actions to carry out */
+	ROT_BLOCKED, /* something prevents progress; reason says what */
 };
 
 struct rot_plan {
 	enum rot_outcome outcome;
 	enum rotation_stage stage; /* the stage found */
-	struct strbuf reason;      /* NOTHING/BLOCKED: why; ACT: summary */
+	struct strbuf reason;	   /* NOTHING/BLOCKED: why; ACT: summary */
 	struct rot_action *actions;
 	size_t nactions, alloc;
-	struct rotation_tag tag;   /* parsed tag (stage != IDLE) */
-	time_t next_due;           /* when something will be due (0 = unknown), for messages */
+	struct rotation_tag tag; /* parsed tag (stage != IDLE) */
+	time_t next_due;	 /* when something will be due (0 = unknown), for messages */
 };
 void rot_plan_init(struct rot_plan *p);
 void rot_plan_release(struct rot_plan *p);
@@ -221,8 +221,8 @@ int rotation_plan_resume(const struct rot_user *u, time_t now, struct rot_plan *
  * caller must prove the user's sink does not hold it, unless force).
  * Never leaves the user without an Active key.
  */
-int rotation_plan_abort(const struct rot_user *u, const struct rot_policy *p, time_t now,
-			int force, struct rot_plan *plan);
+int rotation_plan_abort(const struct rot_user *u, const struct rot_policy *p, time_t now, int force,
+			struct rot_plan *plan);
 
 /* "DeleteKey", "Tag", "CreateKey", ... (the plan file's names); NULL if unknown. */
 const char *rot_action_kind_name(enum rot_action_kind k);

@@ -71,8 +71,9 @@ static int parse_header(struct rotconf *c, const char *b, const char *e, struct 
 		}
 		free(spec);
 	} else {
-		strbuf_addf(msg, "unknown section '[%.40s]': use [default], [user NAME], "
-				 "[tag KEY=VALUE] or [account ID]",
+		strbuf_addf(msg,
+			    "unknown section '[%.40s]': use [default], [user NAME], "
+			    "[tag KEY=VALUE] or [account ID]",
 			    inner);
 		goto out;
 	}
@@ -246,7 +247,8 @@ void rotconf_resolve(const struct rotconf *c, const char *account, const char *u
 			continue;
 		for (j = 0; j < ntags; j++)
 			if (!strcmp(tag_keys[j], s->name) &&
-			    (!s->tag_value || !strcmp(tag_values[j] ? tag_values[j] : "", s->tag_value))) {
+			    (!s->tag_value ||
+			     !strcmp(tag_values[j] ? tag_values[j] : "", s->tag_value))) {
 				fill(out, &s->s);
 				break;
 			}

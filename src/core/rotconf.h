@@ -29,9 +29,9 @@ enum rotconf_kind { ROTCONF_DEFAULT, ROTCONF_ACCOUNT, ROTCONF_TAG, ROTCONF_USER 
 
 struct rotconf_settings {
 	char *to;
-	char *notify; /* one --notify target */
+	char *notify;							   /* one --notify target */
 	long long rotate_after, deactivate_after, delete_after, max_grace; /* -1 = unset */
-	int exempt;                                                          /* -1 = unset */
+	int exempt;							   /* -1 = unset */
 };
 
 /* Every field unset: to NULL, durations and exempt -1. */
@@ -39,7 +39,7 @@ void rotconf_settings_unset(struct rotconf_settings *s);
 
 struct rotconf_section {
 	enum rotconf_kind kind;
-	char *name;      /* user name, tag key, or 12-digit account id */
+	char *name;	 /* user name, tag key, or 12-digit account id */
 	char *tag_value; /* NULL: any value */
 	struct rotconf_settings s;
 };

@@ -24,14 +24,14 @@
 #define SIGV4_MAX_EXPIRES 604800L	      /* seven days, the AWS limit */
 
 static const char empty_sha256[] =
-    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+	"e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /*
  * Headers that are never signed: hop-by-hop headers and headers that
  * proxies or the transport may change (botocore's list, plus connection).
  */
 static const char *const unsigned_headers[] = {
-    "connection", "expect", "transfer-encoding", "user-agent", "x-amzn-trace-id",
+	"connection", "expect", "transfer-encoding", "user-agent", "x-amzn-trace-id",
 };
 
 static int fail(struct strbuf *err, const char *fmt, ...) PRINTF_LIKE(2, 3);
@@ -388,8 +388,8 @@ static int query_param_cmp(const void *a, const void *b)
 static int is_presign_key(const char *key, size_t len, int with_token)
 {
 	static const char *const keys[] = {
-	    "X-Amz-Algorithm", "X-Amz-Credential",    "X-Amz-Date",
-	    "X-Amz-Expires",   "X-Amz-SignedHeaders", "X-Amz-Signature",
+		"X-Amz-Algorithm", "X-Amz-Credential",	  "X-Amz-Date",
+		"X-Amz-Expires",   "X-Amz-SignedHeaders", "X-Amz-Signature",
 	};
 	size_t i;
 
@@ -684,8 +684,8 @@ static int collect_headers(struct header_list *h, const struct sigv4_request *re
 static int sign(const struct sigv4_request *req, const struct sigv4_params *p, int presign,
 		struct sigv4_signed *out, struct strbuf *err)
 {
-	struct header_list headers = {0};
-	struct query_list query = {0};
+	struct header_list headers = { 0 };
+	struct query_list query = { 0 };
 	struct strbuf canon_headers = STRBUF_INIT, signed_names = STRBUF_INIT;
 	struct strbuf scope = STRBUF_INIT, credential = STRBUF_INIT;
 	char amz[17], date[9], payload_hash[65], creq_hash[65];

@@ -49,13 +49,13 @@ struct sigv4_params {
 	const struct aws_credentials *creds;
 	const char *region;
 	const char *service;
-	time_t now;                /* 1970-01-01 .. 9999-12-31, UTC */
-	int normalize_path;        /* remove . and .. segments, collapse // */
-	int single_encode_path;    /* 1 for S3; 0 = double-encode (every other service) */
-	int add_content_sha256;    /* sign an x-amz-content-sha256 header */
-	int omit_session_token;    /* sign without the token, add it afterwards */
-	int unsigned_body;         /* payload hash = sha256("") (aws-c-auth sign_body=false) */
-	long expires;              /* presign only: X-Amz-Expires seconds, 1..604800 */
+	time_t now;		/* 1970-01-01 .. 9999-12-31, UTC */
+	int normalize_path;	/* remove . and .. segments, collapse // */
+	int single_encode_path; /* 1 for S3; 0 = double-encode (every other service) */
+	int add_content_sha256; /* sign an x-amz-content-sha256 header */
+	int omit_session_token; /* sign without the token, add it afterwards */
+	int unsigned_body;	/* payload hash = sha256("") (aws-c-auth sign_body=false) */
+	long expires;		/* presign only: X-Amz-Expires seconds, 1..604800 */
 };
 
 /*
@@ -81,7 +81,10 @@ struct sigv4_signed {
 	} add_headers[4];
 	size_t nadd_headers;
 };
-#define SIGV4_SIGNED_INIT { STRBUF_INIT, STRBUF_INIT, "", STRBUF_INIT, STRBUF_INIT, {{0, 0}}, 0 }
+#define SIGV4_SIGNED_INIT                                                                          \
+	{                                                                                          \
+		STRBUF_INIT, STRBUF_INIT, "", STRBUF_INIT, STRBUF_INIT, { { 0, 0 } }, 0            \
+	}
 
 /*
  * Signs with the Authorization header. out must be SIGV4_SIGNED_INIT or a

@@ -16,7 +16,10 @@ struct strbuf {
 };
 
 extern char strbuf_slopbuf[];
-#define STRBUF_INIT { 0, 0, strbuf_slopbuf }
+#define STRBUF_INIT                                                                                \
+	{                                                                                          \
+		0, 0, strbuf_slopbuf                                                               \
+	}
 
 void strbuf_init(struct strbuf *sb, size_t hint);
 /* Frees the memory and leaves sb as STRBUF_INIT. */
@@ -52,14 +55,14 @@ char *xmemdupz(const void *data, size_t len);
 /* Wipes and frees a NUL-terminated secret; NULL is fine. */
 void free_secret(char *s);
 /* Grow an array: ALLOC_GROW(items, nr + 1, alloc). */
-#define ALLOC_GROW(x, nr, alloc)                                                    \
-	do {                                                                        \
-		if ((nr) > (alloc)) {                                               \
-			(alloc) = (alloc) < 8 ? 8 : (alloc) * 2;                   \
-			if ((alloc) < (nr))                                         \
-				(alloc) = (nr);                                     \
-			(x) = xrealloc((x), (alloc) * sizeof(*(x)));                \
-		}                                                                   \
+#define ALLOC_GROW(x, nr, alloc)                                                                   \
+	do {                                                                                       \
+		if ((nr) > (alloc)) {                                                              \
+			(alloc) = (alloc) < 8 ? 8 : (alloc)*2;                                     \
+			if ((alloc) < (nr))                                                        \
+				(alloc) = (nr);                                                    \
+			(x) = xrealloc((x), (alloc) * sizeof(*(x)));                               \
+		}                                                                                  \
 	} while (0)
 
 #endif

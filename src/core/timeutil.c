@@ -33,9 +33,9 @@ static long long days_from_civil(long long y, unsigned m, unsigned d)
 
 	y -= m <= 2;
 	era = floor_div(y, 400);
-	yoe = (unsigned)(y - era * 400);                         /* [0, 399] */
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;   /* [0, 365] */
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;             /* [0, 146096] */
+	yoe = (unsigned)(y - era * 400);		       /* [0, 399] */
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1; /* [0, 365] */
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;	       /* [0, 146096] */
 	return era * 146097 + (long long)doe - 719468;
 }
 
@@ -46,12 +46,12 @@ static void civil_from_days(long long z, long long *year, unsigned *mon, unsigne
 
 	z += 719468;
 	era = floor_div(z, 146097);
-	doe = (unsigned)(z - era * 146097);                              /* [0, 146096] */
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;     /* [0, 399] */
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                   /* [0, 365] */
-	mp = (5 * doy + 2) / 153;                                        /* [0, 11] */
-	*mday = doy - (153 * mp + 2) / 5 + 1;                            /* [1, 31] */
-	*mon = mp < 10 ? mp + 3 : mp - 9;                                /* [1, 12] */
+	doe = (unsigned)(z - era * 146097);			     /* [0, 146096] */
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);		     /* [0, 365] */
+	mp = (5 * doy + 2) / 153;				     /* [0, 11] */
+	*mday = doy - (153 * mp + 2) / 5 + 1;			     /* [1, 31] */
+	*mon = mp < 10 ? mp + 3 : mp - 9;			     /* [1, 12] */
 	*year = (long long)yoe + era * 400 + (*mon <= 2);
 }
 

@@ -15,7 +15,6 @@
 #include "core/sigv4.h"
 #include "engine/runid.h"
 
-
 /* names */
 
 static const struct {
@@ -152,10 +151,11 @@ enum guard_verdict key_guard_check(const struct guard_input *in, const struct ac
 	}
 	if (in->kind == KEY_DELETE && in->active) {
 		if (!o->force) {
-			strbuf_addf(why,
-				    "it is Active; deactivate it first (iamkeys deactivate --user %s "
-				    "--key %s), or use --force",
-				    in->user, in->key_id);
+			strbuf_addf(
+				why,
+				"it is Active; deactivate it first (iamkeys deactivate --user %s "
+				"--key %s), or use --force",
+				in->user, in->key_id);
 			return GUARD_BLOCK;
 		}
 		add_sep(&forced);
@@ -163,7 +163,7 @@ enum guard_verdict key_guard_check(const struct guard_input *in, const struct ac
 	}
 	if (o->in_use_window > 0 && in->last_used &&
 	    (long long)o->now - (long long)in->last_used <
-		o->in_use_window + LAST_USED_GRANULARITY) {
+		    o->in_use_window + LAST_USED_GRANULARITY) {
 		struct strbuf used = STRBUF_INIT;
 		strbuf_addstr(&used, "used ");
 		format_ago(&used, in->last_used, o->now);
@@ -345,8 +345,7 @@ static void effect_add(struct action_ctx *a, enum key_action_kind kind, const ch
  * A live key's status after this run's planned effects: 1 Active, 0
  * Inactive, -1 deleted. User names compare case-insensitively, as IAM's do.
  */
-static int effective_status(const struct action_ctx *a, const char *user,
-			    const struct user_key *k)
+static int effective_status(const struct action_ctx *a, const char *user, const struct user_key *k)
 {
 	int st = k->active;
 	size_t i;
@@ -515,7 +514,7 @@ static int in_list(const char *id, char **ids, size_t n)
  */
 struct create_mark_run {
 	struct create_mark m;
-	char *value;	 /* as written; NULL before */
+	char *value;	   /* as written; NULL before */
 	double written_ms; /* aws_monotonic_ms() when written */
 };
 
@@ -567,14 +566,16 @@ static int create_mark_write(struct action_ctx *a, const char *user, const struc
 	cm->value = strbuf_detach(&v, NULL);
 	cm->written_ms = aws_monotonic_ms();
 	if (create_mark_read(a->c, user, &now, &err) < 0) {
-		strbuf_addf(msg, "wrote the create mark but cannot read it back (%s): no key "
-				 "created; the next create removes the mark",
+		strbuf_addf(msg,
+			    "wrote the create mark but cannot read it back (%s): no key "
+			    "created; the next create removes the mark",
 			    err.buf);
 		goto out;
 	}
 	if (!now || strcmp(now, cm->value)) {
-		strbuf_addf(msg, "another run is creating a key for %s (its create mark '%s' "
-				 "replaced this run's): no key created",
+		strbuf_addf(msg,
+			    "another run is creating a key for %s (its create mark '%s' "
+			    "replaced this run's): no key created",
 			    user, now ? now : "absent");
 		free(cm->value);
 		cm->value = NULL; /* not ours to remove */
@@ -643,8 +644,9 @@ static void undo_create(struct action_ctx *a, const char *user, const char *new_
 	struct strbuf err = STRBUF_INIT;
 
 	if (iam_delete_access_key(a->c, user, new_id, &err) < 0) {
-		strbuf_addf(msg, "; the new key %s could not be deleted (%s): delete it with "
-				 "'iamkeys delete --user %s --key %s --force'",
+		strbuf_addf(msg,
+			    "; the new key %s could not be deleted (%s): delete it with "
+			    "'iamkeys delete --user %s --key %s --force'",
 			    new_id, err.buf, user, new_id);
 		goto out;
 	}
@@ -676,17 +678,21 @@ static int clean_up_unknown_create(struct action_ctx *a, const char *user, char 
 
 	if (user_state_read(a->c, user, USER_STATE_KEYS | (cm->value ? USER_STATE_TAGS : 0), &us,
 			    &err) < 0) {
-		strbuf_addf(msg, "; cannot list the keys of %s to find out (%s): check them with "
-				 "'iamkeys audit --source api --user %s --all'%s",
+		strbuf_addf(msg,
+			    "; cannot list the keys of %s to find out (%s): check them with "
+			    "'iamkeys audit --source api --user %s --all'%s",
 			    user, err.buf, user,
-			    cm->value ? "; the create mark stays, and the next create deletes a key "
-					"whose secret is lost" : " and delete any new key");
+			    cm->value
+				    ? "; the create mark stays, and the next create deletes a key "
+				      "whose secret is lost"
+				    : " and delete any new key");
 		goto out;
 	}
 	mark = user_state_tag(&us, CREATE_MARK_TAG);
 	if (cm->value && (!mark || strcmp(mark, cm->value))) {
-		strbuf_addf(msg, "; another run is creating a key for %s: nothing deleted (check "
-				 "with 'iamkeys audit --source api --user %s --all')",
+		strbuf_addf(msg,
+			    "; another run is creating a key for %s: nothing deleted (check "
+			    "with 'iamkeys audit --source api --user %s --all')",
 			    user, user);
 		goto out;
 	}
@@ -697,9 +703,10 @@ static int clean_up_unknown_create(struct action_ctx *a, const char *user, char 
 		found++;
 		strbuf_reset(&err);
 		if (iam_delete_access_key(a->c, user, id, &err) < 0) {
-			strbuf_addf(msg, "; AWS did create %s, whose secret is lost, and it could "
-					 "not be deleted (%s): the create mark stays, and the next "
-					 "create of %s deletes it",
+			strbuf_addf(msg,
+				    "; AWS did create %s, whose secret is lost, and it could "
+				    "not be deleted (%s): the create mark stays, and the next "
+				    "create of %s deletes it",
 				    id, err.buf, user);
 			goto out;
 		}
@@ -738,9 +745,10 @@ static int resume_self(struct action_ctx *a, const char *user, const struct user
 			nold++;
 		}
 	if (nold > 1) {
-		strbuf_addf(msg, "a rotate --self of %s died after delivering %s, and %zu keys of "
-				 "before it are left: delete the old one (iamkeys delete --user %s "
-				 "--key AKIA... --force from another principal)",
+		strbuf_addf(msg,
+			    "a rotate --self of %s died after delivering %s, and %zu keys of "
+			    "before it are left: delete the old one (iamkeys delete --user %s "
+			    "--key AKIA... --force from another principal)",
 			    user, held, nold, user);
 		return 1;
 	}
@@ -778,8 +786,9 @@ static int create_mark_recover(struct action_ctx *a, const char *user, struct si
 	int rc = 1, pf;
 
 	if (create_mark_parse(mark, &m, &why) < 0) {
-		strbuf_addf(msg, "tag %s='%s' does not parse (%s): remove it once no create runs "
-				 "(aws iam untag-user --user-name %s --tag-keys %s)",
+		strbuf_addf(msg,
+			    "tag %s='%s' does not parse (%s): remove it once no create runs "
+			    "(aws iam untag-user --user-name %s --tag-keys %s)",
 			    CREATE_MARK_TAG, mark, why.buf, user, CREATE_MARK_TAG);
 		goto out;
 	}
@@ -808,10 +817,11 @@ static int create_mark_recover(struct action_ctx *a, const char *user, struct si
 			strbuf_addf(msg, "key %s was created by a create of %s that died on ",
 				    us->keys[i].id, user);
 			add_date(msg, m.t);
-			strbuf_addf(msg, ", and %s cannot tell whether it holds it%s%s%s: nothing "
-					 "deleted; if it does not, delete the key (iamkeys delete "
-					 "--user %s --key %s --force) and remove the mark (aws iam "
-					 "untag-user --user-name %s --tag-keys %s)",
+			strbuf_addf(msg,
+				    ", and %s cannot tell whether it holds it%s%s%s: nothing "
+				    "deleted; if it does not, delete the key (iamkeys delete "
+				    "--user %s --key %s --force) and remove the mark (aws iam "
+				    "untag-user --user-name %s --tag-keys %s)",
 				    sink->target, why.len ? " (" : "", why.buf, why.len ? ")" : "",
 				    user, us->keys[i].id, user, CREATE_MARK_TAG);
 			goto out;
@@ -824,22 +834,25 @@ static int create_mark_recover(struct action_ctx *a, const char *user, struct si
 			continue;
 		}
 		if (!a->o.apply) {
-			strbuf_addf(msg, "would delete %s (created by a create that died before "
-					 "delivering it: its secret is lost); ",
+			strbuf_addf(msg,
+				    "would delete %s (created by a create that died before "
+				    "delivering it: its secret is lost); ",
 				    k->id);
 			user_state_remove_key(us, i);
 			continue;
 		}
 		strbuf_reset(&err);
 		if (iam_delete_access_key(a->c, user, k->id, &err) < 0) {
-			strbuf_addf(msg, "cannot delete %s, created by a create that died before "
-					 "delivering it (%s)",
+			strbuf_addf(msg,
+				    "cannot delete %s, created by a create that died before "
+				    "delivering it (%s)",
 				    k->id, err.buf);
 			rc = -1;
 			goto out;
 		}
-		strbuf_addf(msg, "deleted %s (created by a create that died before delivering "
-				 "it: its secret is lost); ",
+		strbuf_addf(msg,
+			    "deleted %s (created by a create that died before delivering "
+			    "it: its secret is lost); ",
 			    k->id);
 		i++;
 	}
@@ -970,12 +983,14 @@ enum action_result action_create_key_secret(struct action_ctx *a, const char *us
 			if (strcmp(k->id, held) || effective_status(a, user, k) != 1)
 				continue;
 			if (co->max_age > 0 && (long long)a->o.now - (long long)t < co->max_age) {
-				strbuf_addf(&msg, "%s already holds %s, an Active key of %s created ",
+				strbuf_addf(&msg,
+					    "%s already holds %s, an Active key of %s created ",
 					    sink->target, held, user);
 				add_date(&msg, t);
 				strbuf_addstr(&msg, " (younger than --max-age ");
 				add_window(&msg, co->max_age);
-				strbuf_addstr(&msg, "; use --max-age 0 to create a new key anyway)");
+				strbuf_addstr(&msg,
+					      "; use --max-age 0 to create a new key anyway)");
 				res = ACTION_NOTHING;
 				action_record_add(a, KEY_CREATE, res, user, held, msg.buf);
 				goto out;
@@ -1033,8 +1048,9 @@ enum action_result action_create_key_secret(struct action_ctx *a, const char *us
 		goto out;
 	}
 	if (cm.value && aws_monotonic_ms() - cm.written_ms > ROTATION_DELIVER_BY * 1000.0) {
-		strbuf_addf(&msg, "created %s but more than %ds passed since the create mark: not "
-				  "delivered",
+		strbuf_addf(&msg,
+			    "created %s but more than %ds passed since the create mark: not "
+			    "delivered",
 			    nk.access_key_id, ROTATION_DELIVER_BY);
 		undo_create(a, user, nk.access_key_id, &cm, &msg);
 		action_record_add(a, KEY_CREATE, ACTION_FAILED, user, nk.access_key_id, msg.buf);
@@ -1063,8 +1079,9 @@ enum action_result action_create_key_secret(struct action_ctx *a, const char *us
 		cm.value = NULL;
 	} else if (create_mark_drop(a, user, &cm, &err) < 0) {
 		/* the key is delivered and kept; a mark left here blocks the next create */
-		strbuf_addf(&msg, ", but the create mark %s could not be removed (%s): the next "
-				  "create of %s waits for it, then asks %s and keeps %s",
+		strbuf_addf(&msg,
+			    ", but the create mark %s could not be removed (%s): the next "
+			    "create of %s waits for it, then asks %s and keeps %s",
 			    CREATE_MARK_TAG, err.buf, user, sink->target, nk.access_key_id);
 		action_record_add(a, KEY_CREATE, ACTION_FAILED, user, nk.access_key_id, msg.buf);
 		goto out;

@@ -63,11 +63,11 @@ int access_key_id_is_valid(const char *s);
 #define DEFAULT_IN_USE_WINDOW (24 * 3600)
 
 struct action_options {
-	int apply;		  /* --apply: change things; else plan only */
-	int force;		  /* --force: override the in-use, Active and last-key guards */
-	long long in_use_window;  /* seconds; 0 turns the in-use guard off */
-	int allow_self;		  /* the caller's own key may change (rotate's self-rotation) */
-	time_t now;		  /* 0 = AWS's time, set by action_ctx_init */
+	int apply;		 /* --apply: change things; else plan only */
+	int force;		 /* --force: override the in-use, Active and last-key guards */
+	long long in_use_window; /* seconds; 0 turns the in-use guard off */
+	int allow_self;		 /* the caller's own key may change (rotate's self-rotation) */
+	time_t now;		 /* 0 = AWS's time, set by action_ctx_init */
 };
 
 /* The facts the guards decide on (all live, plus this run's planned effects). */
@@ -75,11 +75,11 @@ struct guard_input {
 	enum key_action_kind kind; /* KEY_DEACTIVATE, KEY_ACTIVATE or KEY_DELETE */
 	const char *user;
 	const char *key_id;
-	int found;	   /* the user has this key */
-	int active;	   /* its status */
-	time_t last_used;  /* 0 = never */
-	int other_active;  /* the user's other Active keys (after this run's earlier actions) */
-	int is_self;	   /* the key the caller signs with */
+	int found;	  /* the user has this key */
+	int active;	  /* its status */
+	time_t last_used; /* 0 = never */
+	int other_active; /* the user's other Active keys (after this run's earlier actions) */
+	int is_self;	  /* the key the caller signs with */
 };
 
 enum guard_verdict {

@@ -39,14 +39,14 @@ struct work_user {
 	const char *name;
 	const char *path;
 	const struct cr_user *report; /* NULL in api mode */
-	char *quarantine_name; /* rescan: the policy the bulk read found attached */
-	char *key_ids; /* with check_rotation: " ID ID " of its keys */
+	char *quarantine_name;	      /* rescan: the policy the bulk read found attached */
+	char *key_ids;		      /* with check_rotation: " ID ID " of its keys */
 	/* results */
 	struct audit_key *keys;
 	size_t nkeys;
-	size_t dropped; /* keys without a finding, counted and released (no --all) */
-	char *skipped;  /* why the user was skipped (AWS sent data that does not parse) */
-	unsigned epoch; /* the pool's epoch when the scan started */
+	size_t dropped;		 /* keys without a finding, counted and released (no --all) */
+	char *skipped;		 /* why the user was skipped (AWS sent data that does not parse) */
+	unsigned epoch;		 /* the pool's epoch when the scan started */
 	unsigned short requeued; /* times put back after throttling (at most MAX_REQUEUE) */
 	/* flags: one work_user per user of the account, 5,000 add up (peak RSS) */
 	unsigned report_fresh : 1; /* the report is younger than AWS's last-use granularity */
@@ -79,9 +79,9 @@ struct pool {
 	struct work_user **users;
 	size_t nusers;
 	user_task_fn task;
-	size_t next;  /* next user to take */
-	size_t done;  /* users finished */
-	int stop;     /* an error happened: workers stop taking users */
+	size_t next; /* next user to take */
+	size_t done; /* users finished */
+	int stop;    /* an error happened: workers stop taking users */
 	struct strbuf err;
 	unsigned long calls;
 	/*
@@ -187,9 +187,8 @@ static int rotating_on_schedule(const struct audit_options *o, const struct work
 	int ok = 0;
 
 	if (value && rotation_tag_parse(value, &t, &err) == 0 &&
-	    (t.stage == STAGE_DELIVERED || t.stage == STAGE_DEACTIVATED) &&
-	    has_key(w, t.old_key) && has_key(w, t.new_key) && t.t <= o->now &&
-	    o->now - t.t <= AUDIT_ROTATION_ON_SCHEDULE) {
+	    (t.stage == STAGE_DELIVERED || t.stage == STAGE_DEACTIVATED) && has_key(w, t.old_key) &&
+	    has_key(w, t.new_key) && t.t <= o->now && o->now - t.t <= AUDIT_ROTATION_ON_SCHEDULE) {
 		struct strbuf when = STRBUF_INIT;
 		iso8601_format(&when, t.t);
 		strbuf_addf(reason, "rotating (stage %s since %.10s)", rotation_stage_name(t.stage),
@@ -258,8 +257,8 @@ static void drop_clean_keys(const struct audit_options *o, struct work_user *w)
  * quarantine-only user found quarantined is left for a rescan (its keys are
  * not read yet); one that is not is done.
  */
-static void settle_quarantine(const struct audit_options *o, struct work_user *w,
-			      char *const *arns, size_t n)
+static void settle_quarantine(const struct audit_options *o, struct work_user *w, char *const *arns,
+			      size_t n)
 {
 	size_t i;
 
@@ -316,8 +315,9 @@ static int key_findings(struct aws_client *c, const struct audit_options *o, str
 		f.active = k->active;
 		f.created = uk->created;
 		f.last_used = slot ? slot->last_used : 0;
-		if (slot && (w->report_fresh ||
-			     !(policy_key_findings(&o->policy, &f, active, o->now) & FINDING_UNUSED))) {
+		if (slot &&
+		    (w->report_fresh ||
+		     !(policy_key_findings(&o->policy, &f, active, o->now) & FINDING_UNUSED))) {
 			k->last_used = slot->last_used;
 			k->last_service = xstrdup_or_null(slot->last_used_service);
 			k->last_region = xstrdup_or_null(slot->last_used_region);
@@ -368,7 +368,8 @@ static void plan_lookups(const struct audit_options *o, struct work_user *w,
 		w->check_rotation = 1;
 	}
 	if (!exempt && any &&
-	    (w->check_rotation || policy_needs_tags(&o->policy) || policy_needs_groups(&o->policy))) {
+	    (w->check_rotation || policy_needs_tags(&o->policy) ||
+	     policy_needs_groups(&o->policy))) {
 		w->needs_lookup = 1; /* settled by resolve_exemptions() */
 	} else {
 		set_exempt(w, exempt, reason.buf);
@@ -432,8 +433,7 @@ out:
 
 /* The tag and group exemptions of w from its tags and groups. */
 static void exempt_by(const struct audit_options *o, struct work_user *w,
-		      const struct iam_tag *tags, size_t ntags, char *const *groups,
-		      size_t ngroups)
+		      const struct iam_tag *tags, size_t ntags, char *const *groups, size_t ngroups)
 {
 	struct user_facts uf = { w->name, w->path, NULL, NULL, 0, NULL, 0 };
 	struct strbuf reason = STRBUF_INIT;
@@ -447,8 +447,7 @@ static void exempt_by(const struct audit_options *o, struct work_user *w,
 	uf.groups = (const char *const *)groups;
 	uf.ngroups = ngroups;
 	exempt = policy_user_exempt(&o->policy, &uf, &reason);
-	if (!exempt && w->check_rotation &&
-	    rotating_on_schedule(o, w, tags, ntags, &reason)) {
+	if (!exempt && w->check_rotation && rotating_on_schedule(o, w, tags, ntags, &reason)) {
 		size_t i;
 		set_exempt(w, 1, reason.buf);
 		for (i = 0; i < w->nkeys; i++)
@@ -536,7 +535,8 @@ static struct work_user *take_user(struct pool *p)
 		if (p->stop || (!more && !p->running))
 			return NULL;
 		if (more && p->running < p->limit) {
-			struct work_user *w = p->nagain ? p->again[--p->nagain] : p->users[p->next++];
+			struct work_user *w =
+				p->nagain ? p->again[--p->nagain] : p->users[p->next++];
 			w->epoch = p->epoch;
 			p->running++;
 			return w;
@@ -712,7 +712,8 @@ static int fetch_report(struct aws_client *c, const struct audit_options *o,
 		free(state);
 		first = 0;
 		if (monotonic_s() - t0 > (double)o->report_timeout_s) {
-			strbuf_addf(err, "GenerateCredentialReport: the report was not ready after %lds",
+			strbuf_addf(err,
+				    "GenerateCredentialReport: the report was not ready after %lds",
 				    o->report_timeout_s);
 			goto out;
 		}
@@ -831,9 +832,8 @@ static int root_has_keys(struct aws_client *c, unsigned long *calls, int *presen
 	return 0;
 }
 
-static int scan_users(struct aws_client *c, const struct audit_options *o,
-		      struct work_user *work, size_t n, size_t nusers, unsigned long *calls,
-		      struct strbuf *err);
+static int scan_users(struct aws_client *c, const struct audit_options *o, struct work_user *work,
+		      size_t n, size_t nusers, unsigned long *calls, struct strbuf *err);
 
 /*
  * Root keys from a root session (o->root_caller): one row per key, with its
@@ -1069,8 +1069,9 @@ static int resolve_exemptions(struct aws_client *c, const struct audit_options *
 			      struct work_user **need, size_t m, size_t nusers,
 			      unsigned long *calls, struct strbuf *err)
 {
-	size_t i, k, per_user = (size_t)policy_needs_tags(&o->policy) +
-				(size_t)policy_needs_groups(&o->policy);
+	size_t i, k,
+		per_user = (size_t)policy_needs_tags(&o->policy) +
+			   (size_t)policy_needs_groups(&o->policy);
 
 	if (!m)
 		return 0;
@@ -1098,9 +1099,8 @@ static int resolve_exemptions(struct aws_client *c, const struct audit_options *
  * Reads the users in work[]: their keys and findings (scan_user), then the
  * tags and groups of those whose exemption depends on them. 0 / -1.
  */
-static int scan_users(struct aws_client *c, const struct audit_options *o,
-		      struct work_user *work, size_t n, size_t nusers, unsigned long *calls,
-		      struct strbuf *err)
+static int scan_users(struct aws_client *c, const struct audit_options *o, struct work_user *work,
+		      size_t n, size_t nusers, unsigned long *calls, struct strbuf *err)
 {
 	struct work_user **ptrs = xcalloc(n + 1, sizeof(*ptrs));
 	size_t i, m = 0;
@@ -1138,8 +1138,8 @@ static int scan_users(struct aws_client *c, const struct audit_options *o,
 	return rc;
 }
 
-static int audit_report(struct aws_client *c, struct audit_options *o,
-			struct audit_result *out, struct strbuf *err)
+static int audit_report(struct aws_client *c, struct audit_options *o, struct audit_result *out,
+			struct strbuf *err)
 {
 	struct cred_report rep = { 0 };
 	struct aws_error aerr = { 0 };
@@ -1183,8 +1183,9 @@ static int audit_report(struct aws_client *c, struct audit_options *o,
 		work[n].name = u->user;
 		work[n].path = path_from_arn(u->arn, &paths[n]);
 		work[n].report = u;
-		work[n].report_fresh = out->report_generated &&
-				       (long long)o->now - (long long)out->report_generated <= 15 * 60;
+		work[n].report_fresh =
+			out->report_generated &&
+			(long long)o->now - (long long)out->report_generated <= 15 * 60;
 		n++;
 	}
 	if (scan_users(c, o, work, n, out->users_scanned, &out->api_calls, err) < 0)

@@ -17,10 +17,10 @@ enum audit_source { AUDIT_SOURCE_REPORT, AUDIT_SOURCE_API };
 
 struct audit_key {
 	char *user;
-	char *key_id;   /* NULL for the root row (the report has no key ids) */
+	char *key_id; /* NULL for the root row (the report has no key ids) */
 	int active;
-	time_t created; /* 0 for the root row */
-	time_t last_used; /* 0 = never */
+	time_t created;	    /* 0 for the root row */
+	time_t last_used;   /* 0 = never */
 	char *last_service; /* NULL when never used */
 	char *last_region;
 	unsigned findings;
@@ -57,7 +57,7 @@ struct audit_result {
 	size_t keys_scanned;
 	unsigned findings_count[FINDING_COUNT]; /* by bit index, non-exempt keys */
 	enum audit_source source_used;
-	int report_reused;     /* a report younger than 4 hours was reused */
+	int report_reused;	/* a report younger than 4 hours was reused */
 	int report_unparseable; /* the report did not parse: the API source was used */
 	time_t report_generated;
 	unsigned long api_calls;
@@ -73,11 +73,11 @@ struct audit_result {
 struct audit_options {
 	struct audit_policy policy;
 	enum audit_source source;
-	int jobs;           /* workers for live reads */
+	int jobs;		  /* workers for live reads */
 	const char *const *users; /* only these users (nusers > 0), or every user */
 	size_t nusers;
 	int user_may_be_missing; /* with users: no such user is skipped, not an error */
-	int all_keys;       /* keep keys without findings in the result */
+	int all_keys;		 /* keep keys without findings in the result */
 	/*
 	 * The quarantined finding: ListAttachedUserPolicies of every user with
 	 * keys (the report source: of every user whose report row shows a key,
@@ -88,7 +88,7 @@ struct audit_options {
 	 * users; once more with total 0 when they are finished. NULL = none. */
 	void (*progress)(size_t done, size_t total, void *ctx);
 	void *progress_ctx;
-	time_t now;         /* 0 = AWS's time, read after the first response */
+	time_t now;	       /* 0 = AWS's time, read after the first response */
 	long report_timeout_s; /* give up waiting for GenerateCredentialReport */
 	/*
 	 * Root keys when the credential report is not used (--source api, or the
@@ -115,10 +115,10 @@ void audit_result_release(struct audit_result *r);
 #define AUDIT_TRACE_CALLERS 3
 
 struct audit_trace_stats {
-	size_t keys;	     /* keys traced */
-	unsigned long calls; /* LookupEvents requests */
+	size_t keys;		 /* keys traced */
+	unsigned long calls;	 /* LookupEvents requests */
 	unsigned long malformed; /* events whose CloudTrailEvent did not parse */
-	int denied;	     /* cloudtrail:LookupEvents is denied: nothing traced */
+	int denied;		 /* cloudtrail:LookupEvents is denied: nothing traced */
 };
 
 /*

@@ -49,8 +49,10 @@ int lock_options_check(const struct lock_options *o, struct strbuf *err)
 		return -1;
 	}
 	if (table && !table_name_valid(table)) {
-		strbuf_addf(err, "invalid --lock '%s': a DynamoDB table name is 3 to 255 letters, "
-				 "digits, '_', '-' or '.'", o->lock);
+		strbuf_addf(err,
+			    "invalid --lock '%s': a DynamoDB table name is 3 to 255 letters, "
+			    "digits, '_', '-' or '.'",
+			    o->lock);
 		return -1;
 	}
 	if (o->lease >= 0 && !table) {
@@ -128,9 +130,10 @@ static int prepare_dir(const char *path, struct strbuf *err)
 		goto out;
 	}
 	if (st.st_uid != geteuid() || (st.st_mode & 022)) {
-		strbuf_addf(err, "the lock directory '%s' must be owned by this user and writable "
-				 "by nobody else (it is mode %03o, owner %ld)", path,
-			    (unsigned)(st.st_mode & 0777), (long)st.st_uid);
+		strbuf_addf(err,
+			    "the lock directory '%s' must be owned by this user and writable "
+			    "by nobody else (it is mode %03o, owner %ld)",
+			    path, (unsigned)(st.st_mode & 0777), (long)st.st_uid);
 		goto out;
 	}
 	rc = 0;
@@ -160,8 +163,10 @@ static void holder_field(struct strbuf *out, const char *info, const char *name)
 static void holder_message(struct strbuf *err, const char *account, const char *since,
 			   const char *pid, const char *host, const char *lease)
 {
-	strbuf_addf(err, "another iamkeys run holds the lock for account %s since %s (pid %s, "
-			 "host %s%s)", account, since, pid, host, lease ? lease : "");
+	strbuf_addf(err,
+		    "another iamkeys run holds the lock for account %s since %s (pid %s, "
+		    "host %s%s)",
+		    account, since, pid, host, lease ? lease : "");
 }
 
 /* 0 taken (*fd), LOCK_HELD (err), -1 error. */
@@ -279,8 +284,7 @@ static int lease_read(struct lease *l, json_t **item, struct strbuf *err)
 }
 
 /* 0 taken, LOCK_HELD (err), -1 error. */
-static int lease_try(struct lease *l, const char *account, const char *command,
-		     struct strbuf *err)
+static int lease_try(struct lease *l, const char *account, const char *command, struct strbuf *err)
 {
 	struct strbuf since = STRBUF_INIT;
 	char host[256];
@@ -294,12 +298,11 @@ static int lease_try(struct lease *l, const char *account, const char *command,
 	host[sizeof(host) - 1] = '\0';
 	iso8601_format(&since, now);
 	req = json_pack("{s:s, s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o}, s:s, s:{s:s}, s:{s:o}}",
-			"TableName", l->table,
-			"Item", "LockID", ddb_s(l->lock_id), "Owner", ddb_s(l->owner),
-			"Expires", ddb_n((long long)now + l->lease_s), "Since", ddb_s(since.buf),
-			"Host", ddb_s(host), "Pid", ddb_n((long long)getpid()),
-			"Command", ddb_s(command),
-			"ConditionExpression", "attribute_not_exists(LockID) OR #expires < :now",
+			"TableName", l->table, "Item", "LockID", ddb_s(l->lock_id), "Owner",
+			ddb_s(l->owner), "Expires", ddb_n((long long)now + l->lease_s), "Since",
+			ddb_s(since.buf), "Host", ddb_s(host), "Pid", ddb_n((long long)getpid()),
+			"Command", ddb_s(command), "ConditionExpression",
+			"attribute_not_exists(LockID) OR #expires < :now",
 			"ExpressionAttributeNames", "#expires", "Expires",
 			"ExpressionAttributeValues", ":now", ddb_n((long long)now));
 	/* twice at most: the holder may have released it between our PutItem and GetItem */
@@ -313,16 +316,16 @@ static int lease_try(struct lease *l, const char *account, const char *command,
 			break;
 		}
 		if (!is_condition_failure(l->c)) {
-			strbuf_addf(err, "cannot take the lock in DynamoDB table '%s': %s", l->table,
-				    e.buf);
+			strbuf_addf(err, "cannot take the lock in DynamoDB table '%s': %s",
+				    l->table, e.buf);
 			strbuf_release(&e);
 			break;
 		}
 		strbuf_release(&e);
 		strbuf_reset(&e);
 		if (lease_read(l, &item, &e) < 0) {
-			strbuf_addf(err, "cannot read the lock in DynamoDB table '%s': %s", l->table,
-				    e.buf);
+			strbuf_addf(err, "cannot read the lock in DynamoDB table '%s': %s",
+				    l->table, e.buf);
 			strbuf_release(&e);
 			break;
 		}
@@ -339,7 +342,8 @@ static int lease_try(struct lease *l, const char *account, const char *command,
 			struct strbuf tail = STRBUF_INIT;
 			const char *exp = ddb_get(item, "Expires");
 			long long until = exp ? strtoll(exp, NULL, 10) : 0;
-			strbuf_addf(&tail, "; its lease in DynamoDB table %s runs until ", l->table);
+			strbuf_addf(&tail, "; its lease in DynamoDB table %s runs until ",
+				    l->table);
 			if (until > 0)
 				iso8601_format(&tail, (time_t)until);
 			else
@@ -347,15 +351,18 @@ static int lease_try(struct lease *l, const char *account, const char *command,
 			holder_message(err, account,
 				       ddb_get(item, "Since") ? ddb_get(item, "Since") : "?",
 				       ddb_get(item, "Pid") ? ddb_get(item, "Pid") : "?",
-				       ddb_get(item, "Host") ? ddb_get(item, "Host") : "?", tail.buf);
+				       ddb_get(item, "Host") ? ddb_get(item, "Host") : "?",
+				       tail.buf);
 			strbuf_release(&tail);
 		}
 		rc = LOCK_HELD;
 		break;
 	}
 	if (tries == 2)
-		strbuf_addf(err, "cannot take the lock in DynamoDB table '%s': it changes hands too "
-				 "fast", l->table);
+		strbuf_addf(err,
+			    "cannot take the lock in DynamoDB table '%s': it changes hands too "
+			    "fast",
+			    l->table);
 	json_decref(item);
 	json_decref(req);
 	strbuf_release(&since);
@@ -387,14 +394,13 @@ static void *lease_renewer(void *arg)
 		if (l->stop)
 			break;
 		pthread_mutex_unlock(&l->mu);
-		req = json_pack("{s:s, s:o, s:s, s:s, s:{s:s, s:s}, s:{s:o, s:o}}",
-				"TableName", l->table, "Key", lease_key(l),
-				"UpdateExpression", "SET #expires = :expires",
-				"ConditionExpression", "#owner = :owner",
-				"ExpressionAttributeNames", "#expires", "Expires", "#owner", "Owner",
-				"ExpressionAttributeValues",
-				":expires", ddb_n((long long)lease_now(l) + l->lease_s),
-				":owner", ddb_s(l->owner));
+		req = json_pack("{s:s, s:o, s:s, s:s, s:{s:s, s:s}, s:{s:o, s:o}}", "TableName",
+				l->table, "Key", lease_key(l), "UpdateExpression",
+				"SET #expires = :expires", "ConditionExpression", "#owner = :owner",
+				"ExpressionAttributeNames", "#expires", "Expires", "#owner",
+				"Owner", "ExpressionAttributeValues", ":expires",
+				ddb_n((long long)lease_now(l) + l->lease_s), ":owner",
+				ddb_s(l->owner));
 		t_send = aws_monotonic_ms();
 		rc = dynamodb_call(l->c, "UpdateItem", req, NULL, &e);
 		json_decref(req);
@@ -443,17 +449,21 @@ static int lease_release(struct lease *l, const char *account, struct strbuf *er
 		pthread_join(l->th, NULL);
 	}
 	lost = l->lost;
-	req = json_pack("{s:s, s:o, s:s, s:{s:s}, s:{s:o}}", "TableName", l->table,
-			"Key", lease_key(l), "ConditionExpression", "#owner = :owner",
-			"ExpressionAttributeNames", "#owner", "Owner",
-			"ExpressionAttributeValues", ":owner", ddb_s(l->owner));
+	req = json_pack("{s:s, s:o, s:s, s:{s:s}, s:{s:o}}", "TableName", l->table, "Key",
+			lease_key(l), "ConditionExpression", "#owner = :owner",
+			"ExpressionAttributeNames", "#owner", "Owner", "ExpressionAttributeValues",
+			":owner", ddb_s(l->owner));
 	if (dynamodb_call(l->c, "DeleteItem", req, NULL, &e) < 0) {
 		if (lost || is_condition_failure(l->c))
-			strbuf_addf(err, "the lease of account %s in DynamoDB table %s was taken over "
-					 "by another run before this one ended", account, l->table);
+			strbuf_addf(err,
+				    "the lease of account %s in DynamoDB table %s was taken over "
+				    "by another run before this one ended",
+				    account, l->table);
 		else
-			strbuf_addf(err, "cannot release the lease of account %s (it expires by "
-					 "itself): %s", account, e.buf);
+			strbuf_addf(err,
+				    "cannot release the lease of account %s (it expires by "
+				    "itself): %s",
+				    account, e.buf);
 		rc = -1;
 	}
 	json_decref(req);
@@ -479,8 +489,10 @@ static void random_hex(char *out, size_t nbytes)
 	if (getrandom(b, nbytes, 0) != (ssize_t)nbytes) {
 		/* no entropy source: time and pid still tell two runs apart */
 		unsigned long long x = (unsigned long long)aws_monotonic_ms() * 1000003ULL ^
-				       (unsigned long long)getpid() << 32 ^ (unsigned long long)time(NULL);
-		for (i = 0; i < nbytes; i++, x = x * 6364136223846793005ULL + 1442695040888963407ULL)
+				       (unsigned long long)getpid() << 32 ^
+				       (unsigned long long)time(NULL);
+		for (i = 0; i < nbytes;
+		     i++, x = x * 6364136223846793005ULL + 1442695040888963407ULL)
 			b[i] = (unsigned char)(x >> 56);
 	}
 	for (i = 0; i < nbytes; i++) {
@@ -524,7 +536,8 @@ int account_lock_take(const struct lock_options *o, struct aws_client *c, const 
 		goto out;
 	dfd = open(dir.buf, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (dfd < 0) {
-		strbuf_addf(err, "cannot open the lock directory '%s': %s", dir.buf, strerror(errno));
+		strbuf_addf(err, "cannot open the lock directory '%s': %s", dir.buf,
+			    strerror(errno));
 		goto out;
 	}
 	if (gethostname(host, sizeof(host)) < 0)

@@ -29,19 +29,40 @@
 struct aws_client;
 
 struct lock_options {
-	const char *lock;    /* --lock: NULL / "local", or "dynamodb:TABLE" */
-	const char *dir;     /* --lock-dir (else IAMKEYS_LOCK_DIR, else the default) */
-	long long wait;      /* --lock-wait, seconds; 0 = fail at once */
-	long long lease;     /* --lock-lease, seconds; -1 = LOCK_DEFAULT_LEASE */
+	const char *lock; /* --lock: NULL / "local", or "dynamodb:TABLE" */
+	const char *dir;  /* --lock-dir (else IAMKEYS_LOCK_DIR, else the default) */
+	long long wait;	  /* --lock-wait, seconds; 0 = fail at once */
+	long long lease;  /* --lock-lease, seconds; -1 = LOCK_DEFAULT_LEASE */
 };
 #define LOCK_DEFAULT_LEASE 60
 #define LOCK_MIN_LEASE 3
 
-#define OPT_LOCK(l)                                                                                 \
-	{ "lock", 0, OPT_STRING, &(l).lock, "local|dynamodb:TABLE", "mutual exclusion per account: this host (default), or also a lease in a DynamoDB table for several hosts", 0 }, \
-	{ "lock-dir", 0, OPT_STRING, &(l).dir, "DIR", "where the local locks are (default IAMKEYS_LOCK_DIR, /run/lock/iamkeys as root, else ~/.cache/iamkeys/locks)", 0 }, \
-	{ "lock-wait", 0, OPT_DURATION, &(l).wait, "DURATION", "wait this long for another run's lock (default 0: exit 5 at once)", 0 }, \
-	{ "lock-lease", 0, OPT_DURATION, &(l).lease, "DURATION", "--lock dynamodb: how long a lease lasts unrenewed (default 60s)", 0 }
+#define OPT_LOCK(l)                                                                                                               \
+	{ "lock",                                                                                                                 \
+	  0,                                                                                                                      \
+	  OPT_STRING,                                                                                                             \
+	  &(l).lock,                                                                                                              \
+	  "local|dynamodb:TABLE",                                                                                                 \
+	  "mutual exclusion per account: this host (default), or also a lease in a DynamoDB table for several hosts",             \
+	  0 },                                                                                                                    \
+		{ "lock-dir",                                                                                                     \
+		  0,                                                                                                              \
+		  OPT_STRING,                                                                                                     \
+		  &(l).dir,                                                                                                       \
+		  "DIR",                                                                                                          \
+		  "where the local locks are (default IAMKEYS_LOCK_DIR, /run/lock/iamkeys as root, else ~/.cache/iamkeys/locks)", \
+		  0 },                                                                                                            \
+		{ "lock-wait",                                                                                                    \
+		  0,                                                                                                              \
+		  OPT_DURATION,                                                                                                   \
+		  &(l).wait,                                                                                                      \
+		  "DURATION",                                                                                                     \
+		  "wait this long for another run's lock (default 0: exit 5 at once)",                                            \
+		  0 },                                                                                                            \
+	{                                                                                                                         \
+		"lock-lease", 0, OPT_DURATION, &(l).lease, "DURATION",                                                            \
+			"--lock dynamodb: how long a lease lasts unrenewed (default 60s)", 0                                      \
+	}
 
 void lock_options_init(struct lock_options *o);
 /* The options' values, before any AWS call: 0, or -1 with a one-line usage error in err. */
@@ -49,7 +70,7 @@ int lock_options_check(const struct lock_options *o, struct strbuf *err);
 
 struct account_lock;
 
-#define LOCK_HELD 1 /* account_lock_take: another run holds it */
+#define LOCK_HELD 1    /* account_lock_take: another run holds it */
 #define LOCK_STOPPED 2 /* account_lock_take: a SIGINT/SIGTERM came while waiting */
 
 /*

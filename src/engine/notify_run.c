@@ -50,8 +50,8 @@ static void notice_state(const struct notify_run_options *o, const struct rotate
 			 struct user_notice *n)
 {
 	struct strbuf err = STRBUF_INIT;
-	char *joined = rotation_tag_join(n->us.rotation_value,
-					 user_state_tag(&n->us, ROTATION_NEW_TAG));
+	char *joined =
+		rotation_tag_join(n->us.rotation_value, user_state_tag(&n->us, ROTATION_NEW_TAG));
 	time_t oldest = 0;
 	size_t i;
 
@@ -122,9 +122,9 @@ static int notice_send(const struct notify_run_options *o, const struct rotate_u
 		       const struct user_notice *n, const char *key, const struct user_key *lu,
 		       int k, struct notifier *extra, struct notify_run_result *res)
 {
-	struct notify_event ev = {0};
+	struct notify_event ev = { 0 };
 	struct strbuf err = STRBUF_INIT, used = STRBUF_INIT;
-	const char *where[2] = {ru->sink, NULL};
+	const char *where[2] = { ru->sink, NULL };
 	size_t t;
 	int ok = 1;
 
@@ -170,7 +170,7 @@ static int notice_record(struct aws_client *c, const struct rotate_user *ru,
 			 struct notify_run_result *res)
 {
 	struct strbuf value = STRBUF_INIT, err = STRBUF_INIT;
-	struct notify_record nr = {0};
+	struct notify_record nr = { 0 };
 	struct iam_tag tag;
 	int ret = 0;
 

@@ -28,8 +28,8 @@ struct notify_run_options {
 	const char *owner_tag;		  /* NULL = NOTIFY_OWNER_TAG_DEFAULT */
 	long long warn;			  /* due-soon: within this of rotate_after */
 	long long rotate_after;
-	const struct rotconf *conf;	  /* may be NULL */
-	const char *account;		  /* may be NULL */
+	const struct rotconf *conf; /* may be NULL */
+	const char *account;	    /* may be NULL */
 	time_t now;
 	unsigned kinds; /* only these events (1u << enum notify_kind); 0 = every kind */
 };

@@ -41,7 +41,8 @@ int org_role_arn(const struct org_opts *o, const char *region, const char *accou
 		}
 		strbuf_add(out, p, (size_t)(open - p));
 		if (strncmp(open, "{account}", 9)) {
-			strbuf_addf(err, "invalid --role-arn '%s': the only placeholder is {account}",
+			strbuf_addf(err,
+				    "invalid --role-arn '%s': the only placeholder is {account}",
 				    o->role_arn);
 			return -1;
 		}
@@ -87,7 +88,8 @@ static int parse_accounts_page(void *ctx, const char *body, size_t len, struct s
 		strbuf_addstr(err, "no Accounts array");
 		goto out;
 	}
-	json_array_foreach(list, i, acc) {
+	json_array_foreach(list, i, acc)
+	{
 		const char *id = json_string_value(json_object_get(acc, "Id"));
 		const char *status = json_string_value(json_object_get(acc, "Status"));
 		if (!status) /* the newer State field */
@@ -132,8 +134,9 @@ static int list_org_accounts(struct aws_client *c, struct account_list *out, siz
 		json_decref(req);
 		opts.validate = parse_accounts_page;
 		opts.validate_ctx = &pg;
-		if (aws_json_call_ex(c, AWS_SVC_ORGANIZATIONS, "AWSOrganizationsV20161128.ListAccounts",
-				     text, &opts, &body, NULL, err) < 0) {
+		if (aws_json_call_ex(c, AWS_SVC_ORGANIZATIONS,
+				     "AWSOrganizationsV20161128.ListAccounts", text, &opts, &body,
+				     NULL, err) < 0) {
 			free(text);
 			goto out;
 		}

@@ -17,9 +17,9 @@ static const char *const result_names[] = { "planned", "done", "already-done", "
 					    "failed" };
 
 const char *const revoke_persistence_events[] = {
-	"CreateUser",	    "CreateAccessKey", "CreateLoginProfile",	 "UpdateLoginProfile",
-	"AttachUserPolicy", "PutUserPolicy",   "AttachRolePolicy",	 "PutRolePolicy",
-	"CreateRole",	    "UpdateAssumeRolePolicy", "GetSessionToken", "GetFederationToken",
+	"CreateUser",	    "CreateAccessKey",	      "CreateLoginProfile", "UpdateLoginProfile",
+	"AttachUserPolicy", "PutUserPolicy",	      "AttachRolePolicy",   "PutRolePolicy",
+	"CreateRole",	    "UpdateAssumeRolePolicy", "GetSessionToken",    "GetFederationToken",
 	"AssumeRole",
 };
 const size_t revoke_npersistence_events = ARRAY_SIZE(revoke_persistence_events);
@@ -133,9 +133,10 @@ static int step_deactivate(struct run *x, const struct user_key *k)
 
 	if (!k || !k->active) {
 		strbuf_addf(&msg, "%s is %s", x->o->key_id, k ? "already Inactive" : "deleted");
-		if (!(x->tag.done & REVOKE_STEP_DEACTIVATE) && record(x, REVOKE_STEP_DEACTIVATE,
-									&err) < 0) {
-			strbuf_addf(&msg, "; could not record it in tag %s: %s", REVOKE_TAG, err.buf);
+		if (!(x->tag.done & REVOKE_STEP_DEACTIVATE) &&
+		    record(x, REVOKE_STEP_DEACTIVATE, &err) < 0) {
+			strbuf_addf(&msg, "; could not record it in tag %s: %s", REVOKE_TAG,
+				    err.buf);
 			step_add(x->r, c, REVOKE_DEACTIVATE, REVOKE_FAILED, msg.buf);
 			ret = -1;
 		} else {
@@ -195,7 +196,8 @@ static int step_deny(struct run *x)
 		goto out;
 	}
 	for (i = 0; i < x->policies.nnames; i++)
-		if (!revoke_policy_time(x->policies.names[i], &t) && t >= x->tag.started && t > found)
+		if (!revoke_policy_time(x->policies.names[i], &t) && t >= x->tag.started &&
+		    t > found)
 			found = t;
 	if (found) {
 		x->tag.policy_time = found;
@@ -277,13 +279,15 @@ static int delete_orphans(struct run *x, struct strbuf *msg)
 		if (held && !strcmp(held, k->id))
 			continue;
 		if (iam_delete_access_key(x->a->c, x->o->user, k->id, &err) < 0) {
-			strbuf_addf(msg, "could not delete %s, created by an interrupted run (its "
-					 "secret is lost): %s",
+			strbuf_addf(msg,
+				    "could not delete %s, created by an interrupted run (its "
+				    "secret is lost): %s",
 				    k->id, err.buf);
 			ret = -1;
 			break;
 		}
-		strbuf_addf(msg, "deleted %s, created by an interrupted run (its secret was lost); ",
+		strbuf_addf(msg,
+			    "deleted %s, created by an interrupted run (its secret was lost); ",
 			    k->id);
 	}
 	free(held);
@@ -423,7 +427,8 @@ static void step_delete(struct run *x, const struct user_key *k)
 	}
 	if (!k) {
 		strbuf_addf(&msg, "%s is deleted", x->o->key_id);
-		if (!(x->tag.done & REVOKE_STEP_DELETE) && record(x, REVOKE_STEP_DELETE, &err) < 0) {
+		if (!(x->tag.done & REVOKE_STEP_DELETE) &&
+		    record(x, REVOKE_STEP_DELETE, &err) < 0) {
 			strbuf_addf(&msg, "; could not record it in tag %s: %s", REVOKE_TAG,
 				    err.buf);
 			step_add(x->r, c, REVOKE_DELETE, REVOKE_FAILED, msg.buf);
@@ -436,8 +441,8 @@ static void step_delete(struct run *x, const struct user_key *k)
 	} else if (iam_delete_access_key(c, x->o->user, x->o->key_id, &err) < 0) {
 		step_add(x->r, c, REVOKE_DELETE, REVOKE_FAILED, err.buf);
 	} else if (record(x, REVOKE_STEP_DELETE, &err) < 0) {
-		strbuf_addf(&msg, "deleted %s, but could not record it in tag %s: %s",
-			    x->o->key_id, REVOKE_TAG, err.buf);
+		strbuf_addf(&msg, "deleted %s, but could not record it in tag %s: %s", x->o->key_id,
+			    REVOKE_TAG, err.buf);
 		step_add(x->r, c, REVOKE_DELETE, REVOKE_FAILED, msg.buf);
 	} else {
 		strbuf_addf(&msg, "deleted %s", x->o->key_id);
@@ -516,8 +521,9 @@ int revoke_run(struct action_ctx *a, const struct revoke_options *o, struct revo
 
 	if (a->self.key_id && !strcmp(a->self.key_id, o->key_id)) {
 		struct strbuf msg = STRBUF_INIT;
-		strbuf_addf(&msg, "%s is the key iamkeys runs with: revoke it from another "
-				  "principal (--profile of another user or a role)",
+		strbuf_addf(&msg,
+			    "%s is the key iamkeys runs with: revoke it from another "
+			    "principal (--profile of another user or a role)",
 			    o->key_id);
 		step_add(r, a->c, REVOKE_DEACTIVATE, REVOKE_REFUSED, msg.buf);
 		strbuf_release(&msg);

@@ -60,11 +60,11 @@ const char *revoke_result_name(enum revoke_result r);
 struct revoke_options {
 	const char *user;
 	const char *key_id;
-	struct sink *sink;	 /* --replace --to SINK; NULL: no replacement */
-	int do_delete;		 /* --delete */
-	long long cleanup_after; /* seconds; 0: no cleanup */
-	long verify_timeout_ms;	 /* how long a new key may take to work */
-	long long since;	 /* the timeline's window, seconds back; 0: no timeline */
+	struct sink *sink;	    /* --replace --to SINK; NULL: no replacement */
+	int do_delete;		    /* --delete */
+	long long cleanup_after;    /* seconds; 0: no cleanup */
+	long verify_timeout_ms;	    /* how long a new key may take to work */
+	long long since;	    /* the timeline's window, seconds back; 0: no timeline */
 	const char *const *regions; /* the timeline's regions */
 	size_t nregions;
 };
@@ -75,10 +75,10 @@ extern const size_t revoke_npersistence_events;
 
 /* What the key did: its CloudTrail events (a read: with and without apply). */
 struct revoke_timeline {
-	int read;	   /* trace_key answered: trace holds the callers */
-	int denied;	   /* AccessDenied for cloudtrail:LookupEvents */
-	char *error;	   /* why there is no timeline (one line), or NULL */
-	time_t start, end; /* the window, AWS's time */
+	int read;		   /* trace_key answered: trace holds the callers */
+	int denied;		   /* AccessDenied for cloudtrail:LookupEvents */
+	char *error;		   /* why there is no timeline (one line), or NULL */
+	time_t start, end;	   /* the window, AWS's time */
 	struct trace_result trace; /* trace.kept: the persistence calls, oldest first */
 };
 
@@ -92,10 +92,10 @@ struct revoke_step_record {
 struct revoke_report {
 	char *user;
 	char *key_id;
-	time_t started;	    /* when the response began (the tag's at=, or now) */
-	time_t finished;    /* AWS's time at the end */
-	char *policy_name;  /* the deny policy, NULL when none (yet) */
-	char *new_key_id;   /* --replace: the key in the sink, NULL otherwise */
+	time_t started;	   /* when the response began (the tag's at=, or now) */
+	time_t finished;   /* AWS's time at the end */
+	char *policy_name; /* the deny policy, NULL when none (yet) */
+	char *new_key_id;  /* --replace: the key in the sink, NULL otherwise */
 	struct revoke_step_record *steps;
 	size_t nsteps, alloc;
 	struct revoke_timeline timeline;

@@ -44,8 +44,8 @@ static int is_root_arn(const char *arn)
 
 int rootkeys_preconditions(struct aws_client *c, struct root_preconditions *out)
 {
-	struct sts_caller_identity id = {0};
-	struct iam_org_features f = {0};
+	struct sts_caller_identity id = { 0 };
+	struct iam_org_features f = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	const struct aws_endpoint *sts = &c->endpoints[AWS_SVC_STS];
 	const char *code;
@@ -71,15 +71,17 @@ int rootkeys_preconditions(struct aws_client *c, struct root_preconditions *out)
 		 * whether the account may manage root access */
 	} else if (sts_get_caller_identity(c, &id, &err) < 0) {
 		out->ok[ROOT_CHECK_CALLER] = 0;
-		strbuf_addf(&out->why[ROOT_CHECK_CALLER], "cannot tell who is calling: %s", err.buf);
+		strbuf_addf(&out->why[ROOT_CHECK_CALLER], "cannot tell who is calling: %s",
+			    err.buf);
 	} else {
 		out->caller_account = xstrdup_or_null(id.account);
 		if (is_root_arn(id.arn)) {
 			out->ok[ROOT_CHECK_CALLER] = 0;
-			strbuf_addf(&out->why[ROOT_CHECK_CALLER],
-				    "the caller is the root user of %s: AssumeRoot needs an IAM user "
-				    "or role of the management or delegated-admin account",
-				    id.account);
+			strbuf_addf(
+				&out->why[ROOT_CHECK_CALLER],
+				"the caller is the root user of %s: AssumeRoot needs an IAM user "
+				"or role of the management or delegated-admin account",
+				id.account);
 		}
 	}
 
@@ -102,11 +104,12 @@ int rootkeys_preconditions(struct aws_client *c, struct root_preconditions *out)
 		if (!strcmp(code, "AccountNotManagementOrDelegatedAdministratorException")) {
 			if (out->ok[ROOT_CHECK_CALLER]) {
 				out->ok[ROOT_CHECK_CALLER] = 0;
-				strbuf_addf(&out->why[ROOT_CHECK_CALLER],
-					    "account %s is neither the management account nor the "
-					    "delegated administrator for centralized root access: run "
-					    "from one of them",
-					    out->caller_account ? out->caller_account : "(unknown)");
+				strbuf_addf(
+					&out->why[ROOT_CHECK_CALLER],
+					"account %s is neither the management account nor the "
+					"delegated administrator for centralized root access: run "
+					"from one of them",
+					out->caller_account ? out->caller_account : "(unknown)");
 			}
 			strbuf_addstr(&out->why[ROOT_CHECK_FEATURES],
 				      "cannot tell whether centralized root access is enabled: "
@@ -117,10 +120,11 @@ int rootkeys_preconditions(struct aws_client *c, struct root_preconditions *out)
 				    "needs AWS Organizations",
 				    out->caller_account ? out->caller_account : "(unknown)");
 		} else if (!strcmp(code, "ServiceAccessNotEnabledException")) {
-			strbuf_addstr(&out->why[ROOT_CHECK_FEATURES],
-				      "centralized root access is not enabled: IAM's trusted access "
-				      "in AWS Organizations is off (enable it with 'aws iam "
-				      "enable-organizations-root-credentials-management')");
+			strbuf_addstr(
+				&out->why[ROOT_CHECK_FEATURES],
+				"centralized root access is not enabled: IAM's trusted access "
+				"in AWS Organizations is off (enable it with 'aws iam "
+				"enable-organizations-root-credentials-management')");
 		} else {
 			strbuf_addf(&out->why[ROOT_CHECK_FEATURES],
 				    "cannot tell whether centralized root access is enabled: %s",
@@ -166,7 +170,7 @@ static const char *policy_name(const char *arn)
 static struct aws_client *root_session(struct aws_client *caller, const char *account,
 				       const char *policy, int duration, struct strbuf *err)
 {
-	struct aws_credentials creds = {0};
+	struct aws_credentials creds = { 0 };
 	struct strbuf why = STRBUF_INIT;
 	struct cred_provider *prov;
 	struct aws_client *c;
@@ -200,7 +204,7 @@ static void set_reason(struct root_key *k, const char *s)
 /* Reads root's keys and their last use into r. 0 / -1 with err. */
 static int read_keys(struct aws_client *c, struct root_account *r, struct strbuf *err)
 {
-	struct iam_access_key_page page = {0};
+	struct iam_access_key_page page = { 0 };
 	struct strbuf why = STRBUF_INIT;
 	size_t i;
 	int rc = -1;
@@ -213,7 +217,7 @@ static int read_keys(struct aws_client *c, struct root_account *r, struct strbuf
 	for (i = 0; i < page.nkeys; i++) {
 		struct root_key *k = &r->keys[r->nkeys];
 		const struct iam_access_key *ak = &page.keys[i];
-		struct iam_key_last_used lu = {0};
+		struct iam_key_last_used lu = { 0 };
 
 		if (!ak->access_key_id)
 			continue;
@@ -230,8 +234,9 @@ static int read_keys(struct aws_client *c, struct root_account *r, struct strbuf
 		}
 		if (lu.last_used_date) {
 			if (iso8601_parse(lu.last_used_date, &k->last_used)) {
-				strbuf_addf(err, "GetAccessKeyLastUsed %s: LastUsedDate is not an "
-						 "ISO 8601 time",
+				strbuf_addf(err,
+					    "GetAccessKeyLastUsed %s: LastUsedDate is not an "
+					    "ISO 8601 time",
 					    k->key_id);
 				iam_key_last_used_release(&lu);
 				goto out;
@@ -256,7 +261,7 @@ static size_t plan_keys(struct root_account *r, const struct action_options *ao)
 
 	for (i = 0; i < r->nkeys; i++) {
 		struct root_key *k = &r->keys[i];
-		struct guard_input in = {0};
+		struct guard_input in = { 0 };
 
 		in.kind = k->active ? KEY_DEACTIVATE : KEY_DELETE;
 		in.user = "root";

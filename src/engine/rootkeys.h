@@ -70,7 +70,7 @@ struct root_key {
 
 struct root_account {
 	int skipped; /* skip_account: nothing was asked */
-	time_t now; /* AWS's time in the account's session */
+	time_t now;  /* AWS's time in the account's session */
 	struct root_key *keys;
 	size_t nkeys;
 };

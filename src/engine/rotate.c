@@ -218,7 +218,8 @@ void rotate_describe_action(struct strbuf *out, const struct rot_action *a, cons
 		break;
 	}
 	case ROT_CREATE:
-		strbuf_addf(out, "create a new key, verify it, deliver to %s", sink ? sink : "(no sink)");
+		strbuf_addf(out, "create a new key, verify it, deliver to %s",
+			    sink ? sink : "(no sink)");
 		break;
 	case ROT_DEACTIVATE:
 		strbuf_addf(out, "deactivate %s", a->key_id);
@@ -338,7 +339,8 @@ static int verify_key(struct aws_client *c, const char *user, const struct aws_c
 		attempts++;
 		if (!rc) {
 			size_t ul = strlen(user), al = id.arn ? strlen(id.arn) : 0;
-			int ok = al > ul && id.arn[al - ul - 1] == '/' && !strcmp(id.arn + al - ul, user);
+			int ok = al > ul && id.arn[al - ul - 1] == '/' &&
+				 !strcmp(id.arn + al - ul, user);
 			if (!ok)
 				strbuf_addf(err, "the new key authenticates as %s, not as user %s",
 					    id.arn ? id.arn : "?", user);
@@ -378,7 +380,7 @@ struct exec_ctx {
 	struct aws_client *c;
 	const struct rotate_options *o;
 	const char *account;
-	const char *caller_key;  /* the key this process signs with */
+	const char *caller_key; /* the key this process signs with */
 	const char *caller_user;
 	char run_id[ROTATION_RUN_ID_MAX + 1]; /* written in this run's intent marks */
 	struct rotate_report *report;
@@ -462,7 +464,8 @@ static void check_sinks(const struct exec_ctx *x, struct rotate_report *r)
 			if (group[j] != group[i])
 				continue;
 			if (shown++ == SHARED_NAMES_SHOWN) {
-				strbuf_addf(&names, " and %zu more", count[group[i]] - SHARED_NAMES_SHOWN);
+				strbuf_addf(&names, " and %zu more",
+					    count[group[i]] - SHARED_NAMES_SHOWN);
 				break;
 			}
 			strbuf_addf(&names, "%s%s", shown > 1 ? ", " : "", r->users[j].user);
@@ -493,9 +496,9 @@ static void check_sinks(const struct exec_ctx *x, struct rotate_report *r)
 	strbuf_release(&names);
 }
 
-static int do_create(const struct exec_ctx *x, struct live_user *u, const struct rotation_tag *intent,
-		     const char *intent_value, double intent_ms, const char *sink_spec,
-		     struct rotate_step *st)
+static int do_create(const struct exec_ctx *x, struct live_user *u,
+		     const struct rotation_tag *intent, const char *intent_value, double intent_ms,
+		     const char *sink_spec, struct rotate_step *st)
 {
 	struct aws_client *c = x->c;
 	struct iam_access_key nk = { 0 };
@@ -511,14 +514,15 @@ static int do_create(const struct exec_ctx *x, struct live_user *u, const struct
 	sink = sink_new(sink_spec, &sc, &e);
 	if (!sink) {
 		strbuf_addf(&st->detail, "%s", e.buf);
-clean_up_after_intent(c, u->name, NULL, intent_value, 0, &st->detail);
+		clean_up_after_intent(c, u->name, NULL, intent_value, 0, &st->detail);
 		goto out;
 	}
 	if (iam_create_access_key(c, u->name, &nk, &e) < 0) {
 		strbuf_addf(&st->detail, "%s", e.buf);
-clean_up_after_intent(c, u->name, NULL, intent_value,
+		clean_up_after_intent(c, u->name, NULL, intent_value,
 				      !strcmp(aws_client_last_error_code(c), "LimitExceeded") ||
-				      !strcmp(aws_client_last_error_code(c), AWS_OUTCOME_UNKNOWN),
+					      !strcmp(aws_client_last_error_code(c),
+						      AWS_OUTCOME_UNKNOWN),
 				      &st->detail);
 		goto out;
 	}
@@ -526,13 +530,16 @@ clean_up_after_intent(c, u->name, NULL, intent_value,
 	creds.secret_access_key = xstrdup(nk.secret_access_key);
 	strbuf_reset(&e);
 	if (rotate_verify_key(c, u->name, &creds, x->o->verify_timeout_ms, &e) < 0) {
-		strbuf_addf(&st->detail, "created %s but %s (not delivered)", nk.access_key_id, e.buf);
-clean_up_after_intent(c, u->name, nk.access_key_id, intent_value, 0, &st->detail);
+		strbuf_addf(&st->detail, "created %s but %s (not delivered)", nk.access_key_id,
+			    e.buf);
+		clean_up_after_intent(c, u->name, nk.access_key_id, intent_value, 0, &st->detail);
 		goto out;
 	}
 	if (aws_monotonic_ms() - intent_ms > ROTATION_DELIVER_BY * 1000.0) {
-		strbuf_addf(&st->detail, "created %s but more than %ds passed since the intent mark: "
-					 "not delivered", nk.access_key_id, ROTATION_DELIVER_BY);
+		strbuf_addf(&st->detail,
+			    "created %s but more than %ds passed since the intent mark: "
+			    "not delivered",
+			    nk.access_key_id, ROTATION_DELIVER_BY);
 		clean_up_after_intent(c, u->name, nk.access_key_id, intent_value, 0, &st->detail);
 		goto out;
 	}
@@ -543,8 +550,9 @@ clean_up_after_intent(c, u->name, nk.access_key_id, intent_value, 0, &st->detail
 	ns.account_id = x->account;
 	strbuf_reset(&e);
 	if (sink_deliver(sink, &ns, &e) < 0) {
-		strbuf_addf(&st->detail, "created %s but delivery failed: %s", nk.access_key_id, e.buf);
-clean_up_after_intent(c, u->name, nk.access_key_id, intent_value, 0, &st->detail);
+		strbuf_addf(&st->detail, "created %s but delivery failed: %s", nk.access_key_id,
+			    e.buf);
+		clean_up_after_intent(c, u->name, nk.access_key_id, intent_value, 0, &st->detail);
 		goto out;
 	}
 	aws_test_crash_at("after-deliver");
@@ -561,8 +569,10 @@ clean_up_after_intent(c, u->name, nk.access_key_id, intent_value, 0, &st->detail
 	strbuf_reset(&e);
 	if (set_tag(c, u->name, tagv.buf, &e) < 0) {
 		/* delivered but not recorded: the next run sees intent and starts again */
-		strbuf_addf(&st->detail, "delivered %s to %s but could not record it (%s); the next "
-					 "run replaces it", nk.access_key_id, sink->target, e.buf);
+		strbuf_addf(&st->detail,
+			    "delivered %s to %s but could not record it (%s); the next "
+			    "run replaces it",
+			    nk.access_key_id, sink->target, e.buf);
 		goto out;
 	}
 	strbuf_addf(&st->detail, "created %s, verified, delivered to %s", nk.access_key_id,
@@ -630,7 +640,8 @@ static int trace_gate(const struct exec_ctx *x, struct rotate_user *ru, const ch
 			rc = -1;
 		}
 	} else if (ru && ru->callers) {
-		strbuf_addf(why, "key %s is still in use since delivery per CloudTrail (%lu event%s): ",
+		strbuf_addf(why,
+			    "key %s is still in use since delivery per CloudTrail (%lu event%s): ",
 			    key_id, ru->callers->events, ru->callers->events == 1 ? "" : "s");
 		trace_callers_describe(why, ru->callers, ROTATE_CALLERS);
 		rc = -1;
@@ -657,8 +668,9 @@ static void blocked_callers(const struct exec_ctx *x, struct rotate_user *ru,
 		if (!tr.denied)
 			strbuf_addf(&ru->reason, "; CloudTrail cannot say who: %s", err.buf);
 	} else if (ru->callers) {
-		strbuf_addf(&ru->reason, "; callers per CloudTrail (%lu event%s): ",
-			    ru->callers->events, ru->callers->events == 1 ? "" : "s");
+		strbuf_addf(&ru->reason,
+			    "; callers per CloudTrail (%lu event%s): ", ru->callers->events,
+			    ru->callers->events == 1 ? "" : "s");
 		trace_callers_describe(&ru->reason, ru->callers, ROTATE_CALLERS);
 	} else {
 		strbuf_addstr(&ru->reason, "; CloudTrail has no event of it yet");
@@ -676,7 +688,8 @@ static int check_key(const struct exec_ctx *x, struct rotate_user *ru, struct li
 
 	if (x->caller_key && !strcmp(a->key_id, x->caller_key) &&
 	    (a->kind == ROT_DELETE_KEY || a->kind == ROT_DEACTIVATE)) {
-		strbuf_addf(why, "%s is the key this command runs with (use rotate --self)", a->key_id);
+		strbuf_addf(why, "%s is the key this command runs with (use rotate --self)",
+			    a->key_id);
 		return -1;
 	}
 	if (!k) {
@@ -697,13 +710,15 @@ static int check_key(const struct exec_ctx *x, struct rotate_user *ru, struct li
 	}
 	if (a->expect_active >= 0 && k->active != a->expect_active) {
 		strbuf_addf(why, "key %s is %s now, the plan expected %s", a->key_id,
-			    k->active ? "Active" : "Inactive", a->expect_active ? "Active" : "Inactive");
+			    k->active ? "Active" : "Inactive",
+			    a->expect_active ? "Active" : "Inactive");
 		return -1;
 	}
 	if (a->not_used_since && k->last_used && k->last_used >= a->not_used_since) {
 		strbuf_addf(why, "key %s was used since the rotation moved on (", a->key_id);
 		iso8601_format(why, k->last_used);
-		strbuf_addf(why, ", %s, %s)", k->service ? k->service : "-", k->region ? k->region : "-");
+		strbuf_addf(why, ", %s, %s)", k->service ? k->service : "-",
+			    k->region ? k->region : "-");
 		return -1;
 	}
 	if (a->in_use_guard && k->last_used &&
@@ -733,8 +748,10 @@ static int sink_not_holding(const struct exec_ctx *x, const char *user, const ch
 	int pf, rc = -1;
 
 	if (!spec) {
-		strbuf_addf(why, "no sink given: iamkeys cannot check that the user's sink does not "
-				 "hold %s; give the rotation's --to or --config (or --force)", key_id);
+		strbuf_addf(why,
+			    "no sink given: iamkeys cannot check that the user's sink does not "
+			    "hold %s; give the rotation's --to or --config (or --force)",
+			    key_id);
 		return -1;
 	}
 	memset(&sc, 0, sizeof(sc));
@@ -748,15 +765,18 @@ static int sink_not_holding(const struct exec_ctx *x, const char *user, const ch
 		goto out;
 	}
 	if (!strcmp(k->vt->scheme, "exec") || !strcmp(k->vt->scheme, "-")) {
-		strbuf_addf(why, "%s cannot say which key it holds: it may hold %s, which would then "
-				 "be a deleted key (--force aborts anyway)", k->target, key_id);
+		strbuf_addf(why,
+			    "%s cannot say which key it holds: it may hold %s, which would then "
+			    "be a deleted key (--force aborts anyway)",
+			    k->target, key_id);
 		goto out;
 	}
 	pf = sink_preflight(k, &held, &e);
 	if (held && !strcmp(held, key_id))
-		strbuf_addf(why, "%s holds %s: after the abort it would hold a deleted key, and the "
-				 "old key's secret cannot be put back (AWS shows a secret once); put "
-				 "the old key's secret into %s yourself and abort again, or use --force",
+		strbuf_addf(why,
+			    "%s holds %s: after the abort it would hold a deleted key, and the "
+			    "old key's secret cannot be put back (AWS shows a secret once); put "
+			    "the old key's secret into %s yourself and abort again, or use --force",
 			    k->target, key_id, k->target);
 	else if (pf < 0)
 		strbuf_addf(why, "cannot tell whether %s holds %s (%s); --force aborts anyway",
@@ -780,7 +800,7 @@ struct apply_state {
 	/* what we expect the tag to be before the next tag change */
 	char *expect_tag;
 	struct rotation_tag intent; /* the last tag this run wrote */
-	double intent_ms;           /* when it wrote its intent mark (0: not yet) */
+	double intent_ms;	    /* when it wrote its intent mark (0: not yet) */
 };
 
 /*
@@ -849,8 +869,7 @@ static int apply_key_step(const struct exec_ctx *x, struct live_user *u, struct 
 		st->state = STEP_SKIPPED;
 		return 1;
 	}
-	if (a->sink_guard &&
-	    sink_not_holding(x, u->name, ru->sink, a->key_id, &st->detail) < 0) {
+	if (a->sink_guard && sink_not_holding(x, u->name, ru->sink, a->key_id, &st->detail) < 0) {
 		st->state = STEP_REFUSED;
 		return -1;
 	}
@@ -864,8 +883,9 @@ static int apply_key_step(const struct exec_ctx *x, struct live_user *u, struct 
 		st->state = STEP_FAILED;
 		return -1;
 	}
-	strbuf_addstr(&st->detail, a->kind == ROT_DELETE_KEY ? "deleted" :
-			 a->kind == ROT_DEACTIVATE ? "deactivated" : "reactivated");
+	strbuf_addstr(&st->detail, a->kind == ROT_DELETE_KEY   ? "deleted"
+				   : a->kind == ROT_DEACTIVATE ? "deactivated"
+							       : "reactivated");
 	return 0;
 }
 
@@ -915,7 +935,8 @@ static int apply_tag_step(const struct exec_ctx *x, struct live_user *u, struct 
 			return -1;
 		}
 		if (!mine || strcmp(mine, as->expect_tag)) {
-			strbuf_addf(&st->detail, "another run took over the rotation (tag now '%s')",
+			strbuf_addf(&st->detail,
+				    "another run took over the rotation (tag now '%s')",
 				    mine ? mine : "absent");
 			st->state = STEP_REFUSED;
 			free(mine);
@@ -1088,11 +1109,13 @@ static void take_plan(struct rotate_user *ru, struct rot_plan *plan)
 }
 
 static const char *const state_names[] = {
-	[STEP_PLANNED] = "planned", [STEP_DONE] = "done",       [STEP_FAILED] = "failed",
+	[STEP_PLANNED] = "planned", [STEP_DONE] = "done",	[STEP_FAILED] = "failed",
 	[STEP_REFUSED] = "refused", [STEP_SKIPPED] = "skipped",
 };
 static const char *const outcome_names[] = {
-	[ROT_NOTHING] = "nothing", [ROT_ACT] = "act", [ROT_BLOCKED] = "blocked",
+	[ROT_NOTHING] = "nothing",
+	[ROT_ACT] = "act",
+	[ROT_BLOCKED] = "blocked",
 };
 
 json_t *rotate_report_json(const struct rotate_report *r, time_t now)
@@ -1111,7 +1134,9 @@ json_t *rotate_report_json(const struct rotate_report *r, time_t now)
 		json_t *u = json_object(), *acts = json_array();
 		json_object_set_new(u, "UserName", json_string(ru->user));
 		json_object_set_new(u, "Stage", json_string(rotation_stage_name(ru->stage)));
-		json_object_set_new(u, "Outcome", json_string(ru->failed ? "failed" : outcome_names[ru->outcome]));
+		json_object_set_new(u, "Outcome",
+				    json_string(ru->failed ? "failed"
+							   : outcome_names[ru->outcome]));
 		json_object_set_new(u, "Reason", json_string(ru->reason.buf));
 		json_object_set_new(u, "Exempt", json_boolean(ru->exempt));
 		json_object_set_new(u, "Sink", ru->sink ? json_string(ru->sink) : json_null());
@@ -1120,12 +1145,18 @@ json_t *rotate_report_json(const struct rotate_report *r, time_t now)
 		for (j = 0; j < ru->nsteps; j++) {
 			const struct rotate_step *st = &ru->steps[j];
 			json_t *a = json_object();
-			json_object_set_new(a, "Action", json_string(rot_action_kind_name(st->a.kind)));
-			json_object_set_new(a, "AccessKeyId", st->a.key_id[0] ? json_string(st->a.key_id) : json_null());
-			json_object_set_new(a, "TagValue", st->a.tag_value.len ? json_string(st->a.tag_value.buf) : json_null());
+			json_object_set_new(a, "Action",
+					    json_string(rot_action_kind_name(st->a.kind)));
+			json_object_set_new(a, "AccessKeyId",
+					    st->a.key_id[0] ? json_string(st->a.key_id)
+							    : json_null());
+			json_object_set_new(a, "TagValue",
+					    st->a.tag_value.len ? json_string(st->a.tag_value.buf)
+								: json_null());
 			json_object_set_new(a, "ExpectActive", json_integer(st->a.expect_active));
 			json_object_set_new(a, "InUseGuard", json_boolean(st->a.in_use_guard));
-			json_object_set_new(a, "NotUsedSince", json_integer((json_int_t)st->a.not_used_since));
+			json_object_set_new(a, "NotUsedSince",
+					    json_integer((json_int_t)st->a.not_used_since));
 			json_object_set_new(a, "Reason", json_string(st->a.reason.buf));
 			json_object_set_new(a, "Result", json_string(state_names[st->state]));
 			json_object_set_new(a, "Detail", json_string(st->detail.buf));
@@ -1201,7 +1232,8 @@ static void step_signature(struct strbuf *out, enum rot_action_kind kind, const 
 	if (kind == ROT_TAG && tag_value) {
 		/* what the tag records, not when: a fresh plan stamps its own time */
 		if (!rotation_tag_parse(tag_value, &t, &e)) {
-			strbuf_addf(out, " stage=%s old=%s", rotation_stage_name(t.stage), t.old_key);
+			strbuf_addf(out, " stage=%s old=%s", rotation_stage_name(t.stage),
+				    t.old_key);
 			if (t.new_key[0])
 				strbuf_addf(out, " new=%s", t.new_key);
 		} else {
@@ -1234,15 +1266,18 @@ static int plan_refuses(const struct rotate_user *ru, json_t *planned, struct st
 
 	if ((!ptag) != (!ru->tag) || (ptag && strcmp(ptag, ru->tag)) || !pkeys ||
 	    strcmp(pkeys, ru->keys ? ru->keys : "")) {
-		strbuf_addf(why, "live state changed since the plan (it saw keys %s, tag %s; now keys "
-				 "%s, tag %s): refused", pkeys ? pkeys : "?", ptag ? ptag : "absent",
-			    ru->keys ? ru->keys : "", ru->tag ? ru->tag : "absent");
+		strbuf_addf(why,
+			    "live state changed since the plan (it saw keys %s, tag %s; now keys "
+			    "%s, tag %s): refused",
+			    pkeys ? pkeys : "?", ptag ? ptag : "absent", ru->keys ? ru->keys : "",
+			    ru->tag ? ru->tag : "absent");
 		return 1;
 	}
 	if (!saved_acts && !fresh_acts)
 		return 0;
 	if (saved_acts) {
-		json_array_foreach(json_object_get(planned, "Actions"), i, a) {
+		json_array_foreach(json_object_get(planned, "Actions"), i, a)
+		{
 			enum rot_action_kind kind;
 			if (rot_action_kind_parse(json_string_value(json_object_get(a, "Action")),
 						  &kind) < 0)
@@ -1264,7 +1299,8 @@ static int plan_refuses(const struct rotate_user *ru, json_t *planned, struct st
 				       ru->steps[i].a.tag_value.buf, ru->sink);
 		}
 	} else {
-		strbuf_addf(&fresh, "%s (%s)", ru->outcome == ROT_BLOCKED ? "blocked" : "nothing to do",
+		strbuf_addf(&fresh, "%s (%s)",
+			    ru->outcome == ROT_BLOCKED ? "blocked" : "nothing to do",
 			    ru->reason.buf);
 	}
 	if (saved_acts && fresh_acts && !strcmp(saved.buf, fresh.buf))
@@ -1299,8 +1335,7 @@ static int ask_sink(const struct exec_ctx *x, const char *spec, const char *user
 	k = sink_new(spec, &sc, why);
 	if (!k)
 		return 0;
-	if (!strcmp(k->vt->scheme, "exec") || !k->vt->preflight ||
-	    !strncmp(spec, "-", 1)) {
+	if (!strcmp(k->vt->scheme, "exec") || !k->vt->preflight || !strncmp(spec, "-", 1)) {
 		strbuf_addf(why, "%s cannot say which key it holds", k->target);
 		sink_free(k);
 		return 0;
@@ -1328,9 +1363,9 @@ static int sink_spec_is_local(const char *spec)
  * they need them), plus exempt = true in the config. 1 (why says which), 0,
  * or -1 with err when its groups cannot be read.
  */
-static int user_exempt(const struct exec_ctx *x, const struct live_user *u,
-		       const char *const *tk, const char *const *tv,
-		       const struct rotconf_settings *s, struct strbuf *why, struct strbuf *err)
+static int user_exempt(const struct exec_ctx *x, const struct live_user *u, const char *const *tk,
+		       const char *const *tv, const struct rotconf_settings *s, struct strbuf *why,
+		       struct strbuf *err)
 {
 	struct user_facts uf = { u->name, u->path, tk, tv, u->tags.ntags, NULL, 0 };
 	struct iam_group_page groups = { 0 };
@@ -1395,8 +1430,7 @@ static void skip_steps(struct rotate_user *ru)
  * A due user whose create mark is on (why is scratch): 1 when it is blocked
  * for it, 0 to go on.
  */
-static int create_mark_blocks(const struct live_user *u, struct rotate_user *ru,
-			      struct strbuf *why)
+static int create_mark_blocks(const struct live_user *u, struct rotate_user *ru, struct strbuf *why)
 {
 	size_t i;
 
@@ -1404,8 +1438,9 @@ static int create_mark_blocks(const struct live_user *u, struct rotate_user *ru,
 	for (i = 0; i < u->tags.ntags; i++)
 		if (!strcmp(u->tags.tags[i].key, CREATE_MARK_TAG) && ru->outcome == ROT_ACT) {
 			strbuf_reset(why);
-			strbuf_addf(why, "a create of a key for %s is under way or died (tag %s='%s'): "
-					 "run that create again to finish it, then rotate",
+			strbuf_addf(why,
+				    "a create of a key for %s is under way or died (tag %s='%s'): "
+				    "run that create again to finish it, then rotate",
 				    u->name, CREATE_MARK_TAG, u->tags.tags[i].value);
 			block_user(ru, why->buf);
 			return 1;
@@ -1448,8 +1483,9 @@ static int quarantine_blocks(const struct exec_ctx *x, const struct live_user *u
 	if (q < 0)
 		strbuf_addf(&ru->reason, "cannot read live state: %s", e->buf);
 	else
-		strbuf_addf(&ru->reason, "AWS has attached %s: revoke the key with "
-					 "iamkeys revoke --user %s --key %s --apply",
+		strbuf_addf(&ru->reason,
+			    "AWS has attached %s: revoke the key with "
+			    "iamkeys revoke --user %s --key %s --apply",
 			    why->buf, u->name, key ? key : "KEY");
 	skip_steps(ru);
 	return 1;
@@ -1473,8 +1509,10 @@ static int steps_block(const struct exec_ctx *x, const struct rotconf_settings *
 		    !strcmp(ru->steps[i].a.key_id, x->caller_key)) {
 			ru->outcome = ROT_BLOCKED;
 			strbuf_reset(&ru->reason);
-			strbuf_addf(&ru->reason, "key %s is the key this command runs with: use "
-						 "'iamkeys rotate --self'", x->caller_key);
+			strbuf_addf(&ru->reason,
+				    "key %s is the key this command runs with: use "
+				    "'iamkeys rotate --self'",
+				    x->caller_key);
 			skip_steps(ru);
 			return 1;
 		}
@@ -1483,8 +1521,10 @@ static int steps_block(const struct exec_ctx *x, const struct rotconf_settings *
 		    s->to && sink_spec_is_local(s->to) && !strstr(s->to, "{account}")) {
 			ru->outcome = ROT_BLOCKED;
 			strbuf_reset(&ru->reason);
-			strbuf_addf(&ru->reason, "due, but sink '%s' has no {account}: with several "
-						 "accounts, users of the same name would share it", s->to);
+			strbuf_addf(&ru->reason,
+				    "due, but sink '%s' has no {account}: with several "
+				    "accounts, users of the same name would share it",
+				    s->to);
 			skip_steps(ru);
 			return 1;
 		}
@@ -1492,8 +1532,9 @@ static int steps_block(const struct exec_ctx *x, const struct rotconf_settings *
 		if (ru->steps[i].a.kind == ROT_CREATE && !ru->sink) {
 			ru->outcome = ROT_BLOCKED;
 			strbuf_reset(&ru->reason);
-			strbuf_addstr(&ru->reason, "due, but no sink for the new secret: give --to or "
-						   "'to' in --config");
+			strbuf_addstr(&ru->reason,
+				      "due, but no sink for the new secret: give --to or "
+				      "'to' in --config");
 			skip_steps(ru);
 			return 1;
 		}
@@ -1593,8 +1634,8 @@ out:
  * not done yet, this one included), then the user_done callback.
  * 1 when the run stops here.
  */
-static int next_user(const struct exec_ctx *x, const char *name, const char *path,
-		     json_t *planned, struct rotate_report *r, size_t left)
+static int next_user(const struct exec_ctx *x, const char *name, const char *path, json_t *planned,
+		     struct rotate_report *r, size_t left)
 {
 	if (stop_requested(x->o)) {
 		r->stopped = 1;
@@ -1606,7 +1647,8 @@ static int next_user(const struct exec_ctx *x, const char *name, const char *pat
 }
 
 static int setup_ctx(struct aws_client *c, struct exec_ctx *x, struct rotate_report *r,
-		     struct sts_caller_identity *id, struct aws_credentials *mine, struct strbuf *err)
+		     struct sts_caller_identity *id, struct aws_credentials *mine,
+		     struct strbuf *err)
 {
 	if (sts_get_caller_identity(c, id, err) < 0)
 		return -1;
@@ -1656,13 +1698,15 @@ int rotate_run(struct aws_client *c, const struct rotate_options *o, struct rota
 			goto out;
 		}
 		if (!acc || !r->account || strcmp(acc, r->account)) {
-			strbuf_addf(err, "the plan is for account %s, but these credentials are for "
-					 "account %s: refusing the plan", acc ? acc : "(none)",
-				    r->account ? r->account : "(unknown)");
+			strbuf_addf(err,
+				    "the plan is for account %s, but these credentials are for "
+				    "account %s: refusing the plan",
+				    acc ? acc : "(none)", r->account ? r->account : "(unknown)");
 			r->bad_plan = 1;
 			goto out;
 		}
-		json_array_foreach(list, i, ju) {
+		json_array_foreach(list, i, ju)
+		{
 			const char *name = json_string_value(json_object_get(ju, "UserName"));
 			if (!name) {
 				strbuf_addstr(err, "the plan has a user without UserName");
@@ -1755,8 +1799,9 @@ static int abort_precheck(const struct exec_ctx *x, const struct live_user *u,
 		if (a->not_used_since && k->last_used >= a->not_used_since) {
 			strbuf_addf(&why, "key %s was used on ", k->id);
 			iso8601_format(&why, k->last_used);
-			strbuf_addf(&why, " (%s, %s), after its creation and verification: an "
-					  "application may depend on it (--force deletes it anyway)",
+			strbuf_addf(&why,
+				    " (%s, %s), after its creation and verification: an "
+				    "application may depend on it (--force deletes it anyway)",
 				    k->service ? k->service : "-", k->region ? k->region : "-");
 		} else if (a->sink_guard) {
 			sink_not_holding(x, u->name, ru->sink, a->key_id, &why);

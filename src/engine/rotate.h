@@ -19,19 +19,19 @@ struct trace_result;
 struct rotate_user;
 
 struct rotate_options {
-	struct rot_policy policy;   /* built-in defaults or command-line values */
+	struct rot_policy policy;    /* built-in defaults or command-line values */
 	struct rotconf_settings cli; /* what the command line gave explicitly (-1/NULL = not) */
-	const struct rotconf *conf; /* --config, may be NULL */
-	struct audit_policy exempt; /* the audit's exemptions */
-	const char *const *users;   /* --user (NULL = every user) */
+	const struct rotconf *conf;  /* --config, may be NULL */
+	struct audit_policy exempt;  /* the audit's exemptions */
+	const char *const *users;    /* --user (NULL = every user) */
 	size_t nusers;
 	int apply;
-	int follow_symlinks;        /* profile sinks may edit a link's target outside its directory */
-	long verify_timeout_ms;     /* how long to wait for a new key to work */
-	time_t now;                 /* 0 = AWS's time once GetCallerIdentity answered */
-	json_t *plan_in;            /* --plan FILE, checked by plan_file_check: carry out a
+	int follow_symlinks;	/* profile sinks may edit a link's target outside its directory */
+	long verify_timeout_ms; /* how long to wait for a new key to work */
+	time_t now;		/* 0 = AWS's time once GetCallerIdentity answered */
+	json_t *plan_in;	/* --plan FILE, checked by plan_file_check: carry out a
 				       user's saved steps only where they equal a fresh plan's */
-	int force;                  /* rotate --abort: even a used key, or one the sink holds */
+	int force;		/* rotate --abort: even a used key, or one the sink holds */
 	/*
 	 * The deactivate gate's second witness: before an old key is
 	 * deactivated, CloudTrail LookupEvents in these regions must show no
@@ -41,7 +41,7 @@ struct rotate_options {
 	const char *const *trace_regions;
 	size_t ntrace_regions;
 	/* several accounts in one run (--org, --accounts): */
-	int skip_missing_users;     /* a --user that is not in this account is skipped */
+	int skip_missing_users;	      /* a --user that is not in this account is skipped */
 	int local_sinks_need_account; /* file: and profile: sinks must contain {account} */
 	/* asked before each user and each step: non-zero = stop there (SIGINT,
 	 * SIGTERM, a lost lock); NULL = never. The step in flight completes. */
@@ -65,14 +65,14 @@ struct rotate_user {
 	enum rotation_stage stage;
 	enum rot_outcome outcome;
 	struct strbuf reason;
-	char *sink;     /* the expanded --to, or NULL */
-	char *tag;      /* the tag value read */
-	char *keys;     /* "AKIA..:Active,AKIA..:Inactive" as read */
+	char *sink; /* the expanded --to, or NULL */
+	char *tag;  /* the tag value read */
+	char *keys; /* "AKIA..:Active,AKIA..:Inactive" as read */
 	struct rotate_step *steps;
 	size_t nsteps;
-	int failed;     /* a step failed or was refused */
+	int failed; /* a step failed or was refused */
 	int exempt;
-	int stopped;    /* the run stopped before this user's next step (o->stop) */
+	int stopped; /* the run stopped before this user's next step (o->stop) */
 	/* the old key's callers since delivery per CloudTrail (engine/trace.h),
 	 * most events first, when the trace gate found it still in use; NULL
 	 * otherwise. The line names the top ROTATE_CALLERS; json has them too. */
@@ -85,9 +85,9 @@ struct rotate_report {
 	struct rotate_user *users;
 	size_t n, alloc;
 	char *account;
-	int bad_plan;   /* rotate_run refused the whole --plan file (exit 2) */
-	time_t now; /* the time the plan was made with (AWS's) */
-	int stopped;        /* o->stop ended the run early */
+	int bad_plan;	    /* rotate_run refused the whole --plan file (exit 2) */
+	time_t now;	    /* the time the plan was made with (AWS's) */
+	int stopped;	    /* o->stop ended the run early */
 	size_t not_started; /* the users it did not come to */
 	/* cloudtrail:LookupEvents was denied: the deactivate gate fell back
 	 * to GetAccessKeyLastUsed alone */

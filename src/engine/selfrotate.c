@@ -44,8 +44,9 @@ static struct aws_client *profile_client(const struct self_rotate_options *o,
 	}
 	strbuf_release(&e);
 	if (old->session_token) {
-		strbuf_addf(err, "profile '%s' holds temporary credentials: there is no access key "
-				 "to rotate",
+		strbuf_addf(err,
+			    "profile '%s' holds temporary credentials: there is no access key "
+			    "to rotate",
 			    loc->profile);
 		cred_provider_destroy(prov);
 		return NULL;
@@ -71,10 +72,11 @@ static int undo(struct aws_client *c, struct sink *sink, const struct aws_creden
 
 	strbuf_addbuf(&why, err);
 	strbuf_reset(err);
-	if (sink_deliver(sink, &back, &e2) < 0 || iam_delete_access_key(c, a->self.user, new_key,
-									 &e2) < 0) {
-		strbuf_addf(err, "the new key %s does not work (%s) and undoing failed (%s): "
-				 "the backup of %s is %s.iamkeys.bak",
+	if (sink_deliver(sink, &back, &e2) < 0 ||
+	    iam_delete_access_key(c, a->self.user, new_key, &e2) < 0) {
+		strbuf_addf(err,
+			    "the new key %s does not work (%s) and undoing failed (%s): "
+			    "the backup of %s is %s.iamkeys.bak",
 			    new_key, why.buf, e2.buf, loc->credentials_file, loc->credentials_file);
 		rc = -1;
 	} else {
@@ -111,8 +113,9 @@ static void finish_resumed(const struct self_rotate_options *o, struct aws_clien
 		struct strbuf e = STRBUF_INIT;
 		strbuf_addbuf(&e, err);
 		strbuf_reset(err);
-		strbuf_addf(err, "finished the interrupted rotation, but the create mark %s could "
-				 "not be removed: %s",
+		strbuf_addf(err,
+			    "finished the interrupted rotation, but the create mark %s could "
+			    "not be removed: %s",
 			    CREATE_MARK_TAG, e.buf);
 		strbuf_release(&e);
 		return;
@@ -136,10 +139,11 @@ static void explain_quarantine(struct aws_client *c, const char *user, const cha
 		for (i = 0; i < att.nnames; i++) {
 			if (!policy_is_quarantine_arn(att.names[i]))
 				continue;
-			strbuf_addf(err, "; AWS has attached %s to %s: it found a key of the user "
-					 "exposed, and that policy denies creating keys. Revoke %s "
-					 "from another principal: iamkeys revoke --user %s --key %s "
-					 "--apply",
+			strbuf_addf(err,
+				    "; AWS has attached %s to %s: it found a key of the user "
+				    "exposed, and that policy denies creating keys. Revoke %s "
+				    "from another principal: iamkeys revoke --user %s --key %s "
+				    "--apply",
 				    strrchr(att.names[i], '/') + 1, user, key, user, key);
 			break;
 		}
@@ -177,8 +181,9 @@ static void switch_to_new(const struct self_rotate_options *o, struct aws_client
 	if (!nc || iam_delete_access_key(nc, a->self.user, old->access_key_id, err) < 0) {
 		strbuf_addbuf(&e, err);
 		strbuf_reset(err);
-		strbuf_addf(err, "profile '%s' now holds the new key %s, but deleting the old key %s "
-				 "failed: %s; the next rotate --self (after %d minutes) deletes it",
+		strbuf_addf(err,
+			    "profile '%s' now holds the new key %s, but deleting the old key %s "
+			    "failed: %s; the next rotate --self (after %d minutes) deletes it",
 			    loc->profile, nk->access_key_id, old->access_key_id, e.buf,
 			    ROTATION_LEASE / 60);
 		goto out;
@@ -186,8 +191,9 @@ static void switch_to_new(const struct self_rotate_options *o, struct aws_client
 	if (create_mark_remove(nc, a->self.user, cs->mark, err) < 0) {
 		strbuf_addbuf(&e, err);
 		strbuf_reset(err);
-		strbuf_addf(err, "rotated %s -> %s in profile '%s', but the create mark %s could "
-				 "not be removed: %s",
+		strbuf_addf(err,
+			    "rotated %s -> %s in profile '%s', but the create mark %s could "
+			    "not be removed: %s",
 			    old->access_key_id, nk->access_key_id, loc->profile, CREATE_MARK_TAG,
 			    e.buf);
 		goto out;

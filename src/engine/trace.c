@@ -116,8 +116,7 @@ static void keep_event(struct shared *sh, const struct ct_event *e, int derived,
 }
 
 /* Under sh->lock. */
-static void aggregate(struct shared *sh, const struct ct_event *e, int derived,
-		      const char *key)
+static void aggregate(struct shared *sh, const struct ct_event *e, int derived, const char *key)
 {
 	const char *source = e->source_ip ? e->source_ip : "(unknown)";
 	struct agg *a = NULL;
@@ -262,8 +261,10 @@ static int pass(struct aws_client *c, const struct trace_options *o,
 			rc = -1;
 			r->denied = jobs[i].denied;
 			if (jobs[i].denied)
-				strbuf_addf(err, "%s: the caller may not call cloudtrail:LookupEvents "
-					    "(%s)", jobs[i].region, jobs[i].err.buf);
+				strbuf_addf(err,
+					    "%s: the caller may not call cloudtrail:LookupEvents "
+					    "(%s)",
+					    jobs[i].region, jobs[i].err.buf);
 			else
 				strbuf_addf(err, "%s: %s", jobs[i].region, jobs[i].err.buf);
 		}
@@ -361,8 +362,10 @@ int trace_enabled_regions(struct aws_client *c, char ***regions, const char ***v
 		*regions = xcalloc(*n + 1, sizeof(**regions));
 		for (i = 0; i < *n; i++)
 			(*regions)[i] = xstrdup(builtin[i]);
-		strbuf_addf(note, "%s is denied (%s): searching the %zu regions of partition %s "
-			    "that need no opt-in", EC2_DESCRIBE_REGIONS_PERMISSION, why.buf, *n,
+		strbuf_addf(note,
+			    "%s is denied (%s): searching the %zu regions of partition %s "
+			    "that need no opt-in",
+			    EC2_DESCRIBE_REGIONS_PERMISSION, why.buf, *n,
 			    aws_partition_name(c->region));
 		rc = 0;
 	}

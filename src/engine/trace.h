@@ -18,15 +18,15 @@ struct cloudtrail_pacer;
 #define TRACE_TOP_EVENTS 3
 
 struct trace_caller {
-	char *source;	  /* sourceIPAddress: an IP, or the AWS service that called */
-	char *user_agent; /* "" when none */
-	char *regions;	  /* "eu-west-1,us-east-1" (sorted) */
+	char *source;	     /* sourceIPAddress: an IP, or the AWS service that called */
+	char *user_agent;    /* "" when none */
+	char *regions;	     /* "eu-west-1,us-east-1" (sorted) */
 	char *event_sources; /* "iam.amazonaws.com,s3.amazonaws.com" (sorted) */
-	char *top_events; /* the TRACE_TOP_EVENTS most frequent: "ListBuckets:12,GetUser:3" */
+	char *top_events;    /* the TRACE_TOP_EVENTS most frequent: "ListBuckets:12,GetUser:3" */
 	unsigned long count;
 	unsigned long errors; /* events with an errorCode */
 	time_t first, last;
-	int derived; /* signed with temporary credentials obtained with the key */
+	int derived;	   /* signed with temporary credentials obtained with the key */
 	char *session_key; /* derived: their key id (GetSessionToken, AssumeRole,
 			    * GetFederationToken); NULL otherwise */
 };
@@ -58,13 +58,13 @@ struct trace_options {
 struct trace_result {
 	struct trace_caller *callers; /* most events first */
 	size_t ncallers;
-	unsigned long events;	   /* counted events (signed with the key or a derived one) */
-	unsigned long malformed;   /* events whose CloudTrailEvent did not parse: left out */
-	char **derived_keys;	   /* the temporary key ids followed */
+	unsigned long events;	 /* counted events (signed with the key or a derived one) */
+	unsigned long malformed; /* events whose CloudTrailEvent did not parse: left out */
+	char **derived_keys;	 /* the temporary key ids followed */
 	size_t nderived;
-	unsigned long calls;	   /* LookupEvents requests */
-	int denied;		   /* AccessDenied for cloudtrail:LookupEvents */
-	struct trace_event *kept;  /* the events named in keep, oldest first */
+	unsigned long calls;	  /* LookupEvents requests */
+	int denied;		  /* AccessDenied for cloudtrail:LookupEvents */
+	struct trace_event *kept; /* the events named in keep, oldest first */
 	size_t nkept;
 };
 

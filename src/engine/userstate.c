@@ -76,8 +76,8 @@ void user_state_release(struct user_state *st)
 }
 
 /* A date AWS sent: parsed, or USER_STATE_INVALID naming the field. */
-static int parse_date(const char *value, const char *field, const char *action,
-		      const char *key_id, time_t *out, struct strbuf *err)
+static int parse_date(const char *value, const char *field, const char *action, const char *key_id,
+		      time_t *out, struct strbuf *err)
 {
 	if (value && !iso8601_parse(value, out))
 		return 0;

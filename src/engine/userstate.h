@@ -67,7 +67,10 @@ struct user_state {
 	unsigned long calls; /* API calls made for this state (each paged list counts one) */
 };
 
-#define USER_STATE_INIT { 0 }
+#define USER_STATE_INIT                                                                            \
+	{                                                                                          \
+		0                                                                                  \
+	}
 
 /*
  * The logical rotation tag of a user's tags: ROTATION_TAG's value with the

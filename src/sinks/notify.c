@@ -8,9 +8,9 @@ struct notifier *notifier_new(const char *spec, const struct notify_context *ctx
 		const char *prefix;
 		struct notifier *(*make)(const char *rest, struct strbuf *err);
 	} kinds[] = {
-	    {"sns:", notifier_sns_new},
-	    {"webhook:", notifier_webhook_new},
-	    {"exec:", notifier_exec_new},
+		{ "sns:", notifier_sns_new },
+		{ "webhook:", notifier_webhook_new },
+		{ "exec:", notifier_exec_new },
 	};
 	struct strbuf why = STRBUF_INIT;
 	struct notifier *n = NULL;
@@ -22,8 +22,9 @@ struct notifier *notifier_new(const char *spec, const struct notify_context *ctx
 	if (i == ARRAY_SIZE(kinds)) {
 		/* the spec itself is not echoed: it may be a webhook URL, a credential */
 		const char *colon = strchr(spec, ':');
-		strbuf_addf(err, "invalid --notify target: unknown kind '%.*s' (expected "
-				 "sns:TOPIC_ARN, webhook:https://... or exec:COMMAND)",
+		strbuf_addf(err,
+			    "invalid --notify target: unknown kind '%.*s' (expected "
+			    "sns:TOPIC_ARN, webhook:https://... or exec:COMMAND)",
 			    colon ? (int)(colon - spec) : 0, spec);
 		return NULL;
 	}

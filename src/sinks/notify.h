@@ -39,7 +39,7 @@ struct notifier {
 	const struct notifier_vtable *vt;
 	const struct notify_context *ctx; /* borrowed; outlives the notifier */
 	char *spec;			  /* as given */
-	char *name;			  /* for messages: "webhook:https://hooks.example.com/..." */
+	char *name; /* for messages: "webhook:https://hooks.example.com/..." */
 };
 
 /*

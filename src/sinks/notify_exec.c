@@ -23,7 +23,7 @@ static int exec_send(struct notifier *n, const struct notify_event *ev, const ch
 		     struct strbuf *err)
 {
 	struct exec_notifier *e = (struct exec_notifier *)n;
-	struct sink_context sctx = {0};
+	struct sink_context sctx = { 0 };
 	struct strbuf spec = STRBUF_INIT, input = STRBUF_INIT;
 	struct sink *k;
 	char **env = xcalloc(6, sizeof(*env));
@@ -61,9 +61,9 @@ static void exec_destroy(struct notifier *n)
 }
 
 static const struct notifier_vtable exec_vtable = {
-    .scheme = "exec",
-    .send = exec_send,
-    .destroy = exec_destroy,
+	.scheme = "exec",
+	.send = exec_send,
+	.destroy = exec_destroy,
 };
 
 struct notifier *notifier_exec_new(const char *command, struct strbuf *err)

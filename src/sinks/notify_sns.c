@@ -20,10 +20,10 @@ static int sns_send(struct notifier *n, const struct notify_event *ev, const cha
 		strbuf_addstr(err, "no AWS client to publish with");
 		return -1;
 	}
-	attrs[na++] = (struct sns_attribute){"iamkeys.event", notify_kind_name(ev->kind)};
-	attrs[na++] = (struct sns_attribute){"iamkeys.user", ev->user};
+	attrs[na++] = (struct sns_attribute){ "iamkeys.event", notify_kind_name(ev->kind) };
+	attrs[na++] = (struct sns_attribute){ "iamkeys.user", ev->user };
 	if (ev->owner && *ev->owner)
-		attrs[na++] = (struct sns_attribute){"iamkeys.owner", ev->owner};
+		attrs[na++] = (struct sns_attribute){ "iamkeys.owner", ev->owner };
 	/* SNS: ASCII, no control characters, under 100 characters */
 	strbuf_addf(&subject, "iamkeys %s %s", notify_kind_name(ev->kind), ev->user);
 	for (size_t i = 0; i < subject.len; i++)
@@ -44,9 +44,9 @@ static void sns_destroy(struct notifier *n)
 }
 
 static const struct notifier_vtable sns_vtable = {
-    .scheme = "sns",
-    .send = sns_send,
-    .destroy = sns_destroy,
+	.scheme = "sns",
+	.send = sns_send,
+	.destroy = sns_destroy,
 };
 
 struct notifier *notifier_sns_new(const char *arn, struct strbuf *err)

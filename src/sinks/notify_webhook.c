@@ -18,14 +18,14 @@ static int webhook_send(struct notifier *n, const struct notify_event *ev, const
 {
 	struct webhook_notifier *w = (struct webhook_notifier *)n;
 	static const struct http_request_header headers[] = {
-	    {"Content-Type", "application/json"},
+		{ "Content-Type", "application/json" },
 	};
-	struct http_request req = {0};
+	struct http_request req = { 0 };
 	struct http_response resp = HTTP_RESPONSE_INIT;
 	int ret = -1;
 
 	if (!w->http) {
-		struct http_options opts = {0};
+		struct http_options opts = { 0 };
 		struct aws_client *c = n->ctx ? n->ctx->client : NULL;
 
 		opts.total_timeout_ms = WEBHOOK_TIMEOUT_MS;
@@ -64,9 +64,9 @@ static void webhook_destroy(struct notifier *n)
 }
 
 static const struct notifier_vtable webhook_vtable = {
-    .scheme = "webhook",
-    .send = webhook_send,
-    .destroy = webhook_destroy,
+	.scheme = "webhook",
+	.send = webhook_send,
+	.destroy = webhook_destroy,
 };
 
 struct notifier *notifier_webhook_new(const char *url, struct strbuf *err)

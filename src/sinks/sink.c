@@ -146,8 +146,8 @@ static size_t json_len_bound(const char *s)
 void new_secret_json(struct strbuf *out, const struct new_secret *s)
 {
 	strbuf_grow(out, 128 + json_len_bound(s->access_key_id) +
-			     json_len_bound(s->secret_access_key) + json_len_bound(s->user_name) +
-			     json_len_bound(s->create_date));
+				 json_len_bound(s->secret_access_key) +
+				 json_len_bound(s->user_name) + json_len_bound(s->create_date));
 	strbuf_addstr(out, "{\"AccessKeyId\":");
 	sink_json_string(out, s->access_key_id);
 	strbuf_addstr(out, ",\"SecretAccessKey\":");
@@ -172,16 +172,17 @@ char *new_secret_json_key_id(const char *text, size_t len)
 		if (memcmp(text + i, name, nlen))
 			continue;
 		/* the member name's closing quote (escaped or not), ':' and the value's opening quote */
-		while (j < len && (text[j] == '"' || text[j] == '\\' || text[j] == ':' ||
-				   text[j] == ' ' || text[j] == '\t' || text[j] == '\r' ||
-				   text[j] == '\n')) {
+		while (j < len &&
+		       (text[j] == '"' || text[j] == '\\' || text[j] == ':' || text[j] == ' ' ||
+			text[j] == '\t' || text[j] == '\r' || text[j] == '\n')) {
 			colon += text[j] == ':';
 			j++;
 		}
 		if (colon != 1)
 			continue;
 		start = j;
-		while (j < len && (isupper((unsigned char)text[j]) || isdigit((unsigned char)text[j])))
+		while (j < len &&
+		       (isupper((unsigned char)text[j]) || isdigit((unsigned char)text[j])))
 			j++;
 		if (j - start < 16 || j - start > 128 || j >= len ||
 		    (text[j] != '"' && text[j] != '\\'))
@@ -348,8 +349,9 @@ static struct sink *new_profile(const char *spec, const char *rest, const struct
 	}
 	if (!profile_name_is_valid(name.buf)) {
 		strbuf_addf(
-		    err, "%s: invalid profile name '%s' (use letters, digits and - / . %% @ _ : +)",
-		    spec, name.buf);
+			err,
+			"%s: invalid profile name '%s' (use letters, digits and - / . %% @ _ : +)",
+			spec, name.buf);
 		goto done;
 	}
 	if (at && expand(&file, at + 1, spec, ctx, err))

@@ -27,23 +27,23 @@ struct new_secret {
 	const char *secret_access_key;
 	const char *user_name;
 	const char *create_date; /* ISO 8601 */
-	const char *account_id;  /* may be NULL */
+	const char *account_id;	 /* may be NULL */
 };
 
 struct sink_context {
-	const char *user;            /* for {user} */
-	const char *account;         /* for {account}; NULL = unknown ({account} is then an error) */
+	const char *user;    /* for {user} */
+	const char *account; /* for {account}; NULL = unknown ({account} is then an error) */
 	/*
 	 * For secretsmanager/ssm (their own endpoints), and for the profile
 	 * sink's preflight, which refuses the profile this client's
 	 * credentials come from (cred_provider_profile_origin). May be NULL.
 	 */
 	struct aws_client *client;
-	int overwrite;               /* file: replace an existing file */
-	int follow_symlinks;         /* profile: edit the target of a link that leaves its directory */
-	int own_profile_ok;          /* profile: the client's own profile may be written (--self) */
+	int overwrite;	     /* file: replace an existing file */
+	int follow_symlinks; /* profile: edit the target of a link that leaves its directory */
+	int own_profile_ok;  /* profile: the client's own profile may be written (--self) */
 	const char *const *exec_env; /* extra NAME=VALUE strings for exec (non-secret metadata) */
-	int exec_timeout_ms;         /* exec: killed after this long; 0 = 60000 */
+	int exec_timeout_ms;	     /* exec: killed after this long; 0 = 60000 */
 	/*
 	 * Tests only: the profile sink calls this right before the edited file
 	 * replaces the original (after its last check for a concurrent change).
@@ -142,14 +142,14 @@ void sink_argv_free(char **argv);
  * directory is fsync'ed. The directory must exist. 0, or -1 with
  * "<what>: ..." in err.
  */
-int sink_write_file(const char *path, const char *data, size_t len, int overwrite,
-		    const char *what, struct strbuf *err);
+int sink_write_file(const char *path, const char *data, size_t len, int overwrite, const char *what,
+		    struct strbuf *err);
 
 /* What sink_write_file_with does beyond sink_write_file. */
 struct sink_write_options {
 	int overwrite;
-	mode_t mode;      /* of the new file; 0 = 0600 */
-	int set_owner;    /* chown the new file to uid:gid (before it is renamed into place) */
+	mode_t mode;   /* of the new file; 0 = 0600 */
+	int set_owner; /* chown the new file to uid:gid (before it is renamed into place) */
 	uid_t uid;
 	gid_t gid;
 	/*
@@ -184,8 +184,8 @@ struct sink *sink_file_new(const char *path, const struct sink_context *ctx, cha
 /* file NULL = $AWS_SHARED_CREDENTIALS_FILE or ~/.aws/credentials; "~/" is $HOME. */
 struct sink *sink_profile_new(const char *name, const char *file, const struct sink_context *ctx,
 			      char *target, struct strbuf *err);
-struct sink *sink_secretsmanager_new(const char *name, const struct sink_context *ctx,
-				     char *target, struct strbuf *err);
+struct sink *sink_secretsmanager_new(const char *name, const struct sink_context *ctx, char *target,
+				     struct strbuf *err);
 struct sink *sink_ssm_new(const char *name, const struct sink_context *ctx, char *target,
 			  struct strbuf *err);
 /* Takes argv (from sink_split_command), freed on failure too. */

@@ -45,7 +45,9 @@ static long long now_ms(void)
 }
 
 /* The variables of ours the command gets (LC_* by prefix). */
-static const char *const kept_vars[] = {"PATH", "HOME", "LANG", "TZ", "TMPDIR", "USER", "LOGNAME"};
+static const char *const kept_vars[] = {
+	"PATH", "HOME", "LANG", "TZ", "TMPDIR", "USER", "LOGNAME"
+};
 
 /* Is the variable "NAME=VALUE" kept from our environment? */
 static int env_kept(const char *var, char *const *added, size_t nadded)
@@ -152,7 +154,7 @@ static int write_pipe(int fd, const char *data, size_t len, long long deadline)
 		if (errno == EINTR)
 			continue;
 		if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			struct pollfd pfd = {fd, POLLOUT, 0};
+			struct pollfd pfd = { fd, POLLOUT, 0 };
 			long long left = deadline - now_ms();
 			if (left <= 0) {
 				errno = ETIMEDOUT;
@@ -171,7 +173,7 @@ static int write_pipe(int fd, const char *data, size_t len, long long deadline)
 	}
 	saved = errno;
 	if (ret && saved == EPIPE && !was_pending) {
-		struct timespec zero = {0, 0};
+		struct timespec zero = { 0, 0 };
 		while (sigtimedwait(&pipe_set, NULL, &zero) < 0 && errno == EINTR)
 			;
 	}
@@ -185,7 +187,7 @@ static int wait_child(pid_t pid, long long deadline, int *status)
 {
 	for (;;) {
 		pid_t r = waitpid(pid, status, WNOHANG);
-		struct timespec ts = {0, 10 * 1000 * 1000};
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
 
 		if (r == pid)
 			return 0;
@@ -364,10 +366,10 @@ static void exec_destroy(struct sink *k)
 }
 
 static const struct sink_vtable exec_vtable = {
-    .scheme = "exec",
-    .deliver = exec_deliver,
-    .destroy = exec_destroy,
-    .preflight = exec_preflight,
+	.scheme = "exec",
+	.deliver = exec_deliver,
+	.destroy = exec_destroy,
+	.preflight = exec_preflight,
 };
 
 struct sink *sink_exec_new(char **argv, const struct sink_context *ctx, char *target,
@@ -391,10 +393,11 @@ struct sink *sink_exec_new(char **argv, const struct sink_context *ctx, char *ta
 		size_t ul = strlen(ctx->user);
 		for (i = 1; argv[i] && strcmp(argv[i], "--"); i++)
 			if (!strncmp(argv[i], ctx->user, ul)) {
-				strbuf_addf(err,
-					    "%s: user name '%s' would reach the command as an option "
-					    "(put {user} after '--', or read IAMKEYS_USER)",
-					    target, ctx->user);
+				strbuf_addf(
+					err,
+					"%s: user name '%s' would reach the command as an option "
+					"(put {user} after '--', or read IAMKEYS_USER)",
+					target, ctx->user);
 				sink_argv_free(argv);
 				free(target);
 				return NULL;

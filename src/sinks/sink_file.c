@@ -290,10 +290,10 @@ static void file_destroy(struct sink *k)
 }
 
 static const struct sink_vtable file_vtable = {
-    .scheme = "file",
-    .deliver = file_deliver,
-    .destroy = file_destroy,
-    .preflight = file_preflight,
+	.scheme = "file",
+	.deliver = file_deliver,
+	.destroy = file_destroy,
+	.preflight = file_preflight,
 };
 
 struct sink *sink_file_new(const char *path, const struct sink_context *ctx, char *target,

@@ -138,7 +138,7 @@ static int lock_dir(const char *what, const char *dir, struct strbuf *err)
 		return -1;
 	}
 	while (flock(fd, LOCK_EX | LOCK_NB)) {
-		struct timespec ts = {0, 50 * 1000 * 1000};
+		struct timespec ts = { 0, 50 * 1000 * 1000 };
 		if (errno != EWOULDBLOCK && errno != EINTR) {
 			strbuf_addf(err, "%s: cannot lock directory '%s': %s", what, dir,
 				    strerror(errno));
@@ -296,7 +296,8 @@ static int write_all_at(int fd, const char *data, size_t len)
  * Step 5 for a file with hard links or an owner we cannot give: the same
  * inode rewritten. 0, 1 (changed since read: retry), or -1 with err.
  */
-static int rewrite_in_place(const struct as_read *r, const struct strbuf *edited, struct strbuf *err)
+static int rewrite_in_place(const struct as_read *r, const struct strbuf *edited,
+			    struct strbuf *err)
 {
 	const char *what = r->ps->base.target;
 	int fd, ret = -1;
@@ -317,12 +318,14 @@ static int rewrite_in_place(const struct as_read *r, const struct strbuf *edited
 	}
 	if (write_all_at(fd, edited->buf, edited->len) || ftruncate(fd, (off_t)edited->len) ||
 	    fsync(fd))
-		strbuf_addf(err, "%s: cannot rewrite '%s': %s (its old content is in %s.iamkeys.bak)",
+		strbuf_addf(err,
+			    "%s: cannot rewrite '%s': %s (its old content is in %s.iamkeys.bak)",
 			    what, r->path, strerror(errno), r->path);
 	else
 		ret = 0;
 	if (close(fd) && !ret) {
-		strbuf_addf(err, "%s: cannot rewrite '%s': %s (its old content is in %s.iamkeys.bak)",
+		strbuf_addf(err,
+			    "%s: cannot rewrite '%s': %s (its old content is in %s.iamkeys.bak)",
 			    what, r->path, strerror(errno), r->path);
 		ret = -1;
 	}
@@ -441,9 +444,8 @@ static int is_own_profile(const struct profile_sink *ps, const char *path)
 			own = 1;
 	if (own) {
 		char *x = sink_canonical_path(file), *y = sink_canonical_path(path);
-		own = !strcmp(x, y) ||
-		      (!stat(file, &a) && !stat(path, &b) && a.st_dev == b.st_dev &&
-		       a.st_ino == b.st_ino);
+		own = !strcmp(x, y) || (!stat(file, &a) && !stat(path, &b) &&
+					a.st_dev == b.st_dev && a.st_ino == b.st_ino);
 		free(x);
 		free(y);
 	}
@@ -499,7 +501,8 @@ static int profile_preflight(struct sink *k, char **held_key_id, struct strbuf *
 		goto done;
 	}
 	p = exists ? aws_profile_find(&set, ps->name) : NULL;
-	if (p && aws_profile_get(p, "aws_access_key_id") && *aws_profile_get(p, "aws_access_key_id"))
+	if (p && aws_profile_get(p, "aws_access_key_id") &&
+	    *aws_profile_get(p, "aws_access_key_id"))
 		*held_key_id = xstrdup(aws_profile_get(p, "aws_access_key_id"));
 	ret = 0;
 done:
@@ -521,10 +524,10 @@ static void profile_destroy(struct sink *k)
 }
 
 static const struct sink_vtable profile_vtable = {
-    .scheme = "profile",
-    .deliver = profile_deliver,
-    .destroy = profile_destroy,
-    .preflight = profile_preflight,
+	.scheme = "profile",
+	.deliver = profile_deliver,
+	.destroy = profile_destroy,
+	.preflight = profile_preflight,
 };
 
 static const char *getenv_adapter(void *ctx, const char *name)

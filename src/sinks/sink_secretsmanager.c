@@ -149,8 +149,9 @@ static int sm_secret_exists(struct remote_sink *r, struct strbuf *err)
 	if (!ret) {
 		ret = 0;
 	} else if (aerr.code && !strcmp(aerr.code, "ResourceNotFoundException")) {
-		strbuf_addf(err, "%s: no such secret (an ARN must name an existing secret; give a "
-				 "name to create one)",
+		strbuf_addf(err,
+			    "%s: no such secret (an ARN must name an existing secret; give a "
+			    "name to create one)",
 			    r->base.target);
 		ret = 1;
 	} else {
@@ -187,8 +188,8 @@ static int remote_preflight(struct sink *k, char **held_key_id, struct strbuf *e
 	sink_json_string(&body, r->name);
 	strbuf_addstr(&body, sm ? "}" : ",\"WithDecryption\":true}");
 	ret = aws_json_call(r->client, sm ? AWS_SVC_SECRETS_MANAGER : AWS_SVC_SSM,
-			    sm ? "secretsmanager.GetSecretValue" : "AmazonSSM.GetParameter", body.buf,
-			    AWS_CALL_IDEMPOTENT, &resp, &aerr, &why);
+			    sm ? "secretsmanager.GetSecretValue" : "AmazonSSM.GetParameter",
+			    body.buf, AWS_CALL_IDEMPOTENT, &resp, &aerr, &why);
 	if (!ret) {
 		*held_key_id = new_secret_json_key_id(resp.buf, resp.len);
 	} else if (sm && !strncmp(r->name, "arn:", 4) && aerr.code &&
@@ -219,17 +220,17 @@ static void remote_destroy(struct sink *k)
 }
 
 static const struct sink_vtable secretsmanager_vtable = {
-    .scheme = "secretsmanager",
-    .deliver = sm_deliver,
-    .destroy = remote_destroy,
-    .preflight = remote_preflight,
+	.scheme = "secretsmanager",
+	.deliver = sm_deliver,
+	.destroy = remote_destroy,
+	.preflight = remote_preflight,
 };
 
 static const struct sink_vtable ssm_vtable = {
-    .scheme = "ssm",
-    .deliver = ssm_deliver,
-    .destroy = remote_destroy,
-    .preflight = remote_preflight,
+	.scheme = "ssm",
+	.deliver = ssm_deliver,
+	.destroy = remote_destroy,
+	.preflight = remote_preflight,
 };
 
 static struct sink *remote_new(const struct sink_vtable *vt, const char *name,
@@ -297,8 +298,9 @@ struct sink *sink_ssm_new(const char *name, const struct sink_context *ctx, char
 	size_t levels = 0, arn;
 
 	if (!strncasecmp(first, "aws", 3) || !strncasecmp(first, "ssm", 3))
-		return refuse(target, err, "a parameter name may not begin with '%.3s' ('aws' and "
-					   "'ssm' are reserved, in any case)",
+		return refuse(target, err,
+			      "a parameter name may not begin with '%.3s' ('aws' and "
+			      "'ssm' are reserved, in any case)",
 			      first);
 	for (p = name; *p; p++) {
 		if (!isalnum((unsigned char)*p) && !strchr("_.-/", *p))
@@ -314,8 +316,8 @@ struct sink *sink_ssm_new(const char *name, const struct sink_context *ctx, char
 	if (strstr(name, "//") || name[strlen(name) - 1] == '/')
 		return refuse(target, err, "a parameter name has no empty level");
 	if (levels > 15)
-		return refuse(target, err,
-			      "a parameter name has at most 15 levels, not %zu", levels);
+		return refuse(target, err, "a parameter name has at most 15 levels, not %zu",
+			      levels);
 	/* arn:aws:ssm:REGION:ACCOUNT:parameter/NAME (NAME's leading '/' is the separator) */
 	arn = strlen("arn:aws:ssm:") + strlen(region) + 1 +
 	      (ctx->account ? strlen(ctx->account) : 12) + strlen(":parameter/") + strlen(first);

@@ -56,9 +56,9 @@ static void stdout_destroy(struct sink *k)
 }
 
 static const struct sink_vtable stdout_vtable = {
-    .scheme = "-",
-    .deliver = stdout_deliver,
-    .destroy = stdout_destroy,
+	.scheme = "-",
+	.deliver = stdout_deliver,
+	.destroy = stdout_destroy,
 };
 
 struct sink *sink_stdout_new(char *target, struct strbuf *err)

@@ -29,7 +29,7 @@ static void check_sections(const struct aws_profile_set *set, const struct aws_p
 	for (i = 0; i < n; i++) {
 		const struct aws_profile *p = &sections[i];
 		const struct aws_profile *found =
-		    sso ? aws_sso_session_find(set, p->name) : aws_profile_find(set, p->name);
+			sso ? aws_sso_session_find(set, p->name) : aws_profile_find(set, p->name);
 		if (found != p || !valid_name(p->name))
 			abort();
 		for (j = 0; j < p->nprops; j++) {

@@ -9,13 +9,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define HEADER                                                                                  \
-	"user,arn,user_creation_time,password_enabled,password_last_used,"                     \
-	"password_last_changed,password_next_rotation,mfa_active,access_key_1_active,"         \
-	"access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region," \
-	"access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,"        \
-	"access_key_2_last_used_date,access_key_2_last_used_region,"                           \
-	"access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,"      \
+#define HEADER                                                                                     \
+	"user,arn,user_creation_time,password_enabled,password_last_used,"                         \
+	"password_last_changed,password_next_rotation,mfa_active,access_key_1_active,"             \
+	"access_key_1_last_rotated,access_key_1_last_used_date,access_key_1_last_used_region,"     \
+	"access_key_1_last_used_service,access_key_2_active,access_key_2_last_rotated,"            \
+	"access_key_2_last_used_date,access_key_2_last_used_region,"                               \
+	"access_key_2_last_used_service,cert_1_active,cert_1_last_rotated,cert_2_active,"          \
 	"cert_2_last_rotated\n"
 
 static void parse_one(const char *text, size_t len)

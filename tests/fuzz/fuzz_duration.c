@@ -35,8 +35,8 @@ static void check_time(time_t t)
 	time_t back;
 
 	utc_civil(t, &y, &mo, &d, &h, &mi, &s);
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
-	    s < 0 || s > 59)
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 ||
+	    s > 59)
 		abort();
 	if (y > INT_MIN && y < INT_MAX && utc_from_civil(y, mo, d, h, mi, s) != t)
 		abort();

@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t i;
 
 	{
-		struct aws_error o = {0};
+		struct aws_error o = { 0 };
 		check(aws_parse_xml_error(xml, size, &o, &err), &err);
 		aws_error_release(&o);
 	}
@@ -160,9 +160,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct iam_org_features o;
 		int ret = iam_parse_list_organizations_features(xml, size, &o, &err);
 		check(ret, &err);
-		if (!ret && (!o.organization_id || !*o.organization_id ||
-			     (o.features & ~(IAM_ORG_ROOT_CREDENTIALS_MANAGEMENT |
-					     IAM_ORG_ROOT_SESSIONS))))
+		if (!ret &&
+		    (!o.organization_id || !*o.organization_id ||
+		     (o.features & ~(IAM_ORG_ROOT_CREDENTIALS_MANAGEMENT | IAM_ORG_ROOT_SESSIONS))))
 			abort();
 		if (ret && o.organization_id)
 			abort();

@@ -18,8 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (rotation_tag_parse(s, &t, &err) == 0) {
 		rotation_tag_format(&fmt, &t);
-		if (rotation_tag_parse(fmt.buf, &u, &err) < 0 || t.stage != u.stage ||
-		    t.t != u.t || strcmp(t.old_key, u.old_key) || strcmp(t.new_key, u.new_key) ||
+		if (rotation_tag_parse(fmt.buf, &u, &err) < 0 || t.stage != u.stage || t.t != u.t ||
+		    strcmp(t.old_key, u.old_key) || strcmp(t.new_key, u.new_key) ||
 		    strcmp(t.run, u.run))
 			abort();
 	} else if (!err.len || strchr(err.buf, '\n')) {

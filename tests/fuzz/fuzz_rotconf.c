@@ -26,8 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rotation_tag_parse(tag.buf, &t, &err) == 0) {
 		/* what parses formats back to something that parses the same */
 		rotation_tag_format(&again, &t);
-		if (rotation_tag_parse(again.buf, &t2, &err) || t2.stage != t.stage || t2.t != t.t ||
-		    strcmp(t2.old_key, t.old_key) || strcmp(t2.new_key, t.new_key))
+		if (rotation_tag_parse(again.buf, &t2, &err) || t2.stage != t.stage ||
+		    t2.t != t.t || strcmp(t2.old_key, t.old_key) || strcmp(t2.new_key, t.new_key))
 			abort();
 	}
 	strbuf_release(&err);

@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	strbuf_reset(&err);
 	{
 		char access[] = "new-access", refresh[] = "new-refresh";
-		struct sso_new_token fresh = {access, 3600, refresh};
+		struct sso_new_token fresh = { access, 3600, refresh };
 
 		if (sso_token_update(text, size, &fresh, 1893456000, &out, &err) == 0) {
 			struct sso_token back;

@@ -153,8 +153,8 @@ static void fake_destroy(struct http_transport *base)
 }
 
 static const struct http_transport_vtable fake_vtable = {
-    fake_perform,
-    fake_destroy,
+	fake_perform,
+	fake_destroy,
 };
 
 struct http_transport *fake_transport_new(const struct fake_step *steps, size_t nsteps)
@@ -246,8 +246,8 @@ struct http_transport *fake_forward_new(struct http_transport *to)
 	return &t->base;
 }
 
-struct aws_client *fake_client_new(const struct fake_step *steps, size_t n,
-				   const char *const *env, time_t (*now)(void), const char *token,
+struct aws_client *fake_client_new(const struct fake_step *steps, size_t n, const char *const *env,
+				   time_t (*now)(void), const char *token,
 				   struct fake_sleeps *sleeps, double *jitter)
 {
 	struct aws_credentials creds = { 0 };

@@ -87,8 +87,8 @@ struct http_transport *fake_forward_new(struct http_transport *to);
  * the test when it cannot be made.
  */
 struct aws_client;
-struct aws_client *fake_client_new(const struct fake_step *steps, size_t n,
-				   const char *const *env, time_t (*now)(void), const char *token,
+struct aws_client *fake_client_new(const struct fake_step *steps, size_t n, const char *const *env,
+				   time_t (*now)(void), const char *token,
 				   struct fake_sleeps *sleeps, double *jitter);
 
 #endif

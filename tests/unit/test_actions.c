@@ -20,7 +20,8 @@ struct guard_case {
 };
 
 static const struct guard_case cases[] = {
-	{ "deactivate, plain", KEY_DEACTIVATE, 1, 1, 1, 0, 48 * HOUR, 0, 0, 24 * HOUR, GUARD_GO, NULL },
+	{ "deactivate, plain", KEY_DEACTIVATE, 1, 1, 1, 0, 48 * HOUR, 0, 0, 24 * HOUR, GUARD_GO,
+	  NULL },
 	{ "deactivate, already inactive", KEY_DEACTIVATE, 1, 0, 1, 0, -1, 0, 0, 24 * HOUR,
 	  GUARD_NOTHING, "already Inactive" },
 	{ "deactivate, missing", KEY_DEACTIVATE, 0, 0, 1, 0, -1, 0, 0, 24 * HOUR, GUARD_MISSING,
@@ -42,7 +43,8 @@ static const struct guard_case cases[] = {
 	  "it is the key this command runs with; refusing to deactivate it" },
 	{ "deactivate, own key, self-rotation", KEY_DEACTIVATE, 1, 1, 1, 1, 60, 0, 1, 0, GUARD_GO,
 	  NULL },
-	{ "activate, in use is fine", KEY_ACTIVATE, 1, 0, 0, 0, 60, 0, 0, 24 * HOUR, GUARD_GO, NULL },
+	{ "activate, in use is fine", KEY_ACTIVATE, 1, 0, 0, 0, 60, 0, 0, 24 * HOUR, GUARD_GO,
+	  NULL },
 	{ "activate, already", KEY_ACTIVATE, 1, 1, 0, 0, -1, 0, 0, 24 * HOUR, GUARD_NOTHING,
 	  "already Active" },
 	{ "activate, missing", KEY_ACTIVATE, 0, 0, 0, 0, -1, 0, 0, 24 * HOUR, GUARD_MISSING, NULL },
@@ -87,7 +89,8 @@ static void test_guards(void **state)
 		o.now = NOW;
 		got = key_guard_check(&in, &o, &why);
 		if (got != c->want)
-			fail_msg("case '%s': verdict %d, want %d (%s)", c->name, got, c->want, why.buf);
+			fail_msg("case '%s': verdict %d, want %d (%s)", c->name, got, c->want,
+				 why.buf);
 		if (c->why ? !strstr(why.buf, c->why) : c->want == GUARD_GO && why.len)
 			fail_msg("case '%s': reason '%s', want '%s'", c->name, why.buf,
 				 c->why ? c->why : "");
@@ -101,7 +104,7 @@ static void test_key_id_syntax(void **state)
 	assert_true(access_key_id_is_valid("AKIAIOSFODNN7EXAMPLE"));
 	assert_true(access_key_id_is_valid("ASIAIOSFODNN7EXAMPLE"));
 	assert_true(access_key_id_is_valid("AKIAIOSFODNN7EXAMPLE0123"));
-	assert_false(access_key_id_is_valid("AKIAIOSFODNN7EXAMPL"));  /* 15 after the prefix */
+	assert_false(access_key_id_is_valid("AKIAIOSFODNN7EXAMPL")); /* 15 after the prefix */
 	assert_false(access_key_id_is_valid("akiaIOSFODNN7EXAMPLE"));
 	assert_false(access_key_id_is_valid("AIDAIOSFODNN7EXAMPLE")); /* a user id */
 	assert_false(access_key_id_is_valid("AKIAIOSFODNN7EXAMPLe"));
@@ -116,9 +119,10 @@ static void test_format_ago(void **state)
 		long long ago;
 		const char *want;
 	} c[] = {
-		{ 0, "just now" },		{ 119, "just now" },	       { 120, "2 minutes ago" },
-		{ 2 * HOUR - 1, "119 minutes ago" }, { 2 * HOUR, "2 hours ago" }, { 47 * HOUR, "47 hours ago" },
-		{ 48 * HOUR, "2 days ago" },	{ -50, "just now" },
+		{ 0, "just now" },	     { 119, "just now" },
+		{ 120, "2 minutes ago" },    { 2 * HOUR - 1, "119 minutes ago" },
+		{ 2 * HOUR, "2 hours ago" }, { 47 * HOUR, "47 hours ago" },
+		{ 48 * HOUR, "2 days ago" }, { -50, "just now" },
 	};
 	size_t i;
 	(void)state;
@@ -193,10 +197,8 @@ static void test_record_lines(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_guards),
-		cmocka_unit_test(test_key_id_syntax),
-		cmocka_unit_test(test_format_ago),
-		cmocka_unit_test(test_json_key_id),
+		cmocka_unit_test(test_guards),	     cmocka_unit_test(test_key_id_syntax),
+		cmocka_unit_test(test_format_ago),   cmocka_unit_test(test_json_key_id),
 		cmocka_unit_test(test_record_lines),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

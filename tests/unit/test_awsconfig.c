@@ -57,7 +57,7 @@ static int compare_sections(const struct aws_profile_set *set, int sso, json_t *
 	json_object_foreach(want, name, props)
 	{
 		const struct aws_profile *p =
-		    sso ? aws_sso_session_find(set, name) : aws_profile_find(set, name);
+			sso ? aws_sso_session_find(set, name) : aws_profile_find(set, name);
 		const char *key;
 		json_t *value;
 		if (!p) {
@@ -171,8 +171,9 @@ static void run_location_case(void **state)
 	assert_non_null(platform);
 	assert_non_null(config);
 	assert_non_null(creds);
-	assert_int_equal(
-	    aws_file_locations_resolve(&loc, json_getenv, env, platform, lang_home, NULL, &err), 0);
+	assert_int_equal(aws_file_locations_resolve(&loc, json_getenv, env, platform, lang_home,
+						    NULL, &err),
+			 0);
 	assert_string_equal(loc.config_file, config);
 	assert_string_equal(loc.credentials_file, creds);
 	if (profile)
@@ -192,10 +193,11 @@ static void profiles_from_json(struct aws_profile_set *set, json_t *profiles)
 	{
 		strbuf_addf(&text, "[profile %s]\n", name);
 		json_object_foreach(props, key, value)
-		    strbuf_addf(&text, "%s = %s\n", key, json_string_value(value));
+			strbuf_addf(&text, "%s = %s\n", key, json_string_value(value));
 	}
-	assert_int_equal(
-	    aws_profiles_parse(set, AWS_FILE_CONFIG, text.buf, text.len, "config", &err), 0);
+	assert_int_equal(aws_profiles_parse(set, AWS_FILE_CONFIG, text.buf, text.len, "config",
+					    &err),
+			 0);
 	strbuf_release(&text);
 	strbuf_release(&err);
 }
@@ -236,7 +238,7 @@ static void run_profile_suite(void **state)
 	{
 		const char *profile = json_string_value(json_object_get(t, "profile"));
 		const char *want = json_string_value(
-		    json_object_get(json_object_get(t, "output"), "credentialType"));
+			json_object_get(json_object_get(t, "output"), "credentialType"));
 		enum cred_profile_type type = cred_profile_type(aws_profile_find(&set, profile));
 		assert_non_null(want);
 		assert_string_equal(cred_profile_type_name(type), want);
@@ -276,9 +278,9 @@ static void test_error_message_names_file_and_line(void **state)
 	struct strbuf err = STRBUF_INIT;
 	const char *text = "[profile a]\nx = 1\nkey : value\n";
 
-	assert_int_equal(
-	    aws_profiles_parse(&set, AWS_FILE_CONFIG, text, strlen(text), "/h/.aws/config", &err),
-	    -1);
+	assert_int_equal(aws_profiles_parse(&set, AWS_FILE_CONFIG, text, strlen(text),
+					    "/h/.aws/config", &err),
+			 -1);
 	assert_string_equal(err.buf, "/h/.aws/config: line 3: expected '=' in property");
 	aws_profile_set_release(&set);
 
@@ -322,8 +324,9 @@ static void test_nul_byte_is_an_error(void **state)
 	struct strbuf err = STRBUF_INIT;
 	static const char text[] = "[default]\nx = a\0b\n";
 
-	assert_int_equal(
-	    aws_profiles_parse(&set, AWS_FILE_CONFIG, text, sizeof(text) - 1, "c", &err), -1);
+	assert_int_equal(aws_profiles_parse(&set, AWS_FILE_CONFIG, text, sizeof(text) - 1, "c",
+					    &err),
+			 -1);
 	assert_string_equal(err.buf, "c: line 2: unexpected NUL byte");
 	aws_profile_set_release(&set);
 	strbuf_release(&err);
@@ -380,8 +383,9 @@ static void test_many_profiles_parse_fast(void **state)
 	for (i = 0; i < 60000; i++)
 		strbuf_addf(&text, "k%zu=v\n", i);
 	t0 = clock();
-	assert_int_equal(
-	    aws_profiles_parse(&set, AWS_FILE_CREDENTIALS, text.buf, text.len, "c", &err), 0);
+	assert_int_equal(aws_profiles_parse(&set, AWS_FILE_CREDENTIALS, text.buf, text.len, "c",
+					    &err),
+			 0);
 	assert_true(clock() - t0 < 5 * CLOCKS_PER_SEC);
 	assert_int_equal(set.nprofiles, 60000);
 	snprintf(name, sizeof(name), "p%d", 59999);
@@ -406,16 +410,17 @@ static void test_location_tilde_and_override(void **state)
 	struct aws_file_locations loc;
 	struct strbuf err = STRBUF_INIT;
 
-	assert_int_equal(
-	    aws_file_locations_resolve(&loc, test_envp_get, (void *)env, "linux", NULL, "cli", &err),
-	    0);
+	assert_int_equal(aws_file_locations_resolve(&loc, test_envp_get, (void *)env, "linux", NULL,
+						    "cli", &err),
+			 0);
 	assert_string_equal(loc.config_file, "/h/cfg");
 	assert_string_equal(loc.credentials_file, "~x/creds");
 	assert_string_equal(loc.profile, "cli");
 	aws_file_locations_release(&loc);
 
-	assert_int_equal(
-	    aws_file_locations_resolve(&loc, test_envp_get, (void *)env, "linux", NULL, "", &err), 0);
+	assert_int_equal(aws_file_locations_resolve(&loc, test_envp_get, (void *)env, "linux", NULL,
+						    "", &err),
+			 0);
 	assert_string_equal(loc.profile, "envprof");
 	aws_file_locations_release(&loc);
 	aws_file_locations_release(&loc);
@@ -424,11 +429,11 @@ static void test_location_tilde_and_override(void **state)
 
 static void test_location_without_home(void **state)
 {
-	static const char *const no_home[] = {"HOME=", "AWS_PROFILE=", NULL};
-	static const char *const files[] = {"AWS_CONFIG_FILE=/c", "AWS_SHARED_CREDENTIALS_FILE=/k",
-					    NULL};
-	static const char *const tilde[] = {"AWS_CONFIG_FILE=~/c", "AWS_SHARED_CREDENTIALS_FILE=/k",
-					    NULL};
+	static const char *const no_home[] = { "HOME=", "AWS_PROFILE=", NULL };
+	static const char *const files[] = { "AWS_CONFIG_FILE=/c", "AWS_SHARED_CREDENTIALS_FILE=/k",
+					     NULL };
+	static const char *const tilde[] = { "AWS_CONFIG_FILE=~/c",
+					     "AWS_SHARED_CREDENTIALS_FILE=/k", NULL };
 	struct aws_file_locations loc;
 	struct strbuf err = STRBUF_INIT;
 
@@ -439,17 +444,17 @@ static void test_location_without_home(void **state)
 	assert_null(loc.config_file);
 
 	/* no home needed */
-	assert_int_equal(
-	    aws_file_locations_resolve(&loc, test_envp_get, (void *)files, "linux", NULL, NULL, NULL),
-	    0);
+	assert_int_equal(aws_file_locations_resolve(&loc, test_envp_get, (void *)files, "linux",
+						    NULL, NULL, NULL),
+			 0);
 	assert_string_equal(loc.config_file, "/c");
 	assert_string_equal(loc.credentials_file, "/k");
 	assert_string_equal(loc.profile, "default");
 	aws_file_locations_release(&loc);
 
-	assert_int_equal(
-	    aws_file_locations_resolve(&loc, test_envp_get, (void *)tilde, "linux", NULL, NULL, NULL),
-	    -1);
+	assert_int_equal(aws_file_locations_resolve(&loc, test_envp_get, (void *)tilde, "linux",
+						    NULL, NULL, NULL),
+			 -1);
 	assert_int_equal(aws_file_locations_resolve(&loc, test_envp_get, (void *)tilde, "linux",
 						    "/fallback", NULL, NULL),
 			 0);
@@ -513,14 +518,12 @@ static void load_suite(struct suite_count *sc, struct loaded *l, int rust)
 int main(void)
 {
 	struct suite_count counts[] = {
-		{ RUBY_PARSER, "tests", 61, 0, NULL },
-		{ RUST_PARSER, "tests", 65, 0, NULL },
-		{ RUBY_LOCATION, "tests", 11, 0, NULL },
-		{ RUST_LOCATION, "tests", 9, 0, NULL },
+		{ RUBY_PARSER, "tests", 61, 0, NULL },	    { RUST_PARSER, "tests", 65, 0, NULL },
+		{ RUBY_LOCATION, "tests", 11, 0, NULL },    { RUST_LOCATION, "tests", 9, 0, NULL },
 		{ RUBY_PROFILE, "testSuites", 1, 0, NULL },
 	};
-	static const char *const labels[] = {"ruby parser", "rust parser", "ruby location",
-					     "rust location", "ruby profile"};
+	static const char *const labels[] = { "ruby parser", "rust parser", "ruby location",
+					      "rust location", "ruby profile" };
 	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_error_message_names_file_and_line),
 		cmocka_unit_test(test_nul_byte_is_an_error),
@@ -552,7 +555,7 @@ int main(void)
 		nr++;
 		for (j = 0; j < loaded[i].ncases; j++) {
 			const char *n =
-			    json_string_value(json_object_get(loaded[i].cases[j].test, "name"));
+				json_string_value(json_object_get(loaded[i].cases[j].test, "name"));
 			strbuf_addf(&sb, "%s %zu: %s", labels[i], j + 1, n ? n : "(suite)");
 			names[nr] = strbuf_detach(&sb, NULL);
 			tests[nr].name = names[nr];

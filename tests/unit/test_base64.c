@@ -32,13 +32,13 @@ static void test_rfc4648_vectors(void **state)
 	static const struct {
 		const char *plain, *enc;
 	} v[] = {
-	    {"", ""},
-	    {"f", "Zg=="},
-	    {"fo", "Zm8="},
-	    {"foo", "Zm9v"},
-	    {"foob", "Zm9vYg=="},
-	    {"fooba", "Zm9vYmE="},
-	    {"foobar", "Zm9vYmFy"},
+		{ "", "" },
+		{ "f", "Zg==" },
+		{ "fo", "Zm8=" },
+		{ "foo", "Zm9v" },
+		{ "foob", "Zm9vYg==" },
+		{ "fooba", "Zm9vYmE=" },
+		{ "foobar", "Zm9vYmFy" },
 	};
 	size_t i;
 
@@ -166,9 +166,28 @@ static int decode_split(const char *in, size_t a, size_t b, struct strbuf *out)
 static void test_pieces(void **state)
 {
 	static const char *const in[] = {
-	    "", "Zg==", "Zm8=", "Zm9v", "Zm9vYmFy", "Zm9v\nYmFy\n", " Z m 9 v\r\nY g = = \n",
-	    "Zm8\n=", "+/+/", "Zm9v!", "Zm9vYg", "Zm9vYg=", "Zg===", "Z===", "====", "=Zm9",
-	    "Zg==Zm9v", "Zm=9", "Z", "Zm9vY", "Zm9v-_", "Zm9v\x80YmFy",
+		"",
+		"Zg==",
+		"Zm8=",
+		"Zm9v",
+		"Zm9vYmFy",
+		"Zm9v\nYmFy\n",
+		" Z m 9 v\r\nY g = = \n",
+		"Zm8\n=",
+		"+/+/",
+		"Zm9v!",
+		"Zm9vYg",
+		"Zm9vYg=",
+		"Zg===",
+		"Z===",
+		"====",
+		"=Zm9",
+		"Zg==Zm9v",
+		"Zm=9",
+		"Z",
+		"Zm9vY",
+		"Zm9v-_",
+		"Zm9v\x80YmFy",
 	};
 	struct strbuf whole = STRBUF_INIT, split = STRBUF_INIT;
 	size_t i, a, b;
@@ -206,7 +225,8 @@ static void test_pieces_large(void **state)
 	base64_decoder_init(&d, &dec);
 	for (i = 0; i < enc.len; i += 300)
 		assert_int_equal(base64_decode_update(&d, enc.buf + i,
-						      enc.len - i < 300 ? enc.len - i : 300), 0);
+						      enc.len - i < 300 ? enc.len - i : 300),
+				 0);
 	assert_int_equal(base64_decode_finish(&d), 0);
 	assert_int_equal(dec.len, sizeof(data));
 	assert_memory_equal(dec.buf, data, sizeof(data));
@@ -225,14 +245,14 @@ static void test_pieces_large(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_rfc4648_vectors),
-	    cmocka_unit_test(test_whitespace_skipped),
-	    cmocka_unit_test(test_all_bytes_and_alphabet),
-	    cmocka_unit_test(test_appends),
-	    cmocka_unit_test(test_bad_input),
-	    cmocka_unit_test(test_large_round_trip),
-	    cmocka_unit_test(test_pieces),
-	    cmocka_unit_test(test_pieces_large),
+		cmocka_unit_test(test_rfc4648_vectors),
+		cmocka_unit_test(test_whitespace_skipped),
+		cmocka_unit_test(test_all_bytes_and_alphabet),
+		cmocka_unit_test(test_appends),
+		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_large_round_trip),
+		cmocka_unit_test(test_pieces),
+		cmocka_unit_test(test_pieces_large),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -28,7 +28,7 @@ static time_t fixed_now(void)
 
 static struct fake_sleeps sleeps;
 static double half = 0.5;
-static const char *const no_env[] = {NULL};
+static const char *const no_env[] = { NULL };
 
 static struct aws_client *client_env(const struct fake_step *steps, size_t n,
 				     const char *const *env, const char *token)
@@ -67,17 +67,18 @@ static void test_form_encode(void **state)
 static void test_form_body_exact(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {
-		.method = "POST",
-		.url = IAM_URL,
-		.body = "Action=ListAccessKeys&Version=2010-05-08&"
-			"UserName=a%2Bb%3Dc%26d%20%C3%A9&MaxItems=1000",
-		.headers = {"Content-Type: " FORM_CT, "Host: iam.amazonaws.com"},
-		.reply_body = "<ListAccessKeysResponse " IAM_NS "><ListAccessKeysResult>"
-			      "<UserName>a+b=c&amp;d \xc3\xa9</UserName><AccessKeyMetadata/>"
-			      "<IsTruncated>false</IsTruncated></ListAccessKeysResult>"
-			      "</ListAccessKeysResponse>",
-	    },
+		{
+			.method = "POST",
+			.url = IAM_URL,
+			.body = "Action=ListAccessKeys&Version=2010-05-08&"
+				"UserName=a%2Bb%3Dc%26d%20%C3%A9&MaxItems=1000",
+			.headers = { "Content-Type: " FORM_CT, "Host: iam.amazonaws.com" },
+			.reply_body =
+				"<ListAccessKeysResponse " IAM_NS "><ListAccessKeysResult>"
+				"<UserName>a+b=c&amp;d \xc3\xa9</UserName><AccessKeyMetadata/>"
+				"<IsTruncated>false</IsTruncated></ListAccessKeysResult>"
+				"</ListAccessKeysResponse>",
+		},
 	};
 	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
 	struct iam_access_key_page keys;
@@ -93,16 +94,16 @@ static void test_form_body_exact(void **state)
 static void test_null_params_left_out(void **state)
 {
 	static const struct aws_param params[] = {
-	    {"A", NULL},
-	    {"B", "x y"},
-	    {"C", ""},
+		{ "A", NULL },
+		{ "B", "x y" },
+		{ "C", "" },
 	};
 	static const struct fake_step steps[] = {
-	    {.body = "Action=GetUser&Version=2010-05-08&B=x%20y&C=", .reply_body = "<x/>"},
+		{ .body = "Action=GetUser&Version=2010-05-08&B=x%20y&C=", .reply_body = "<x/>" },
 	};
 	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
 	struct strbuf body = STRBUF_INIT, err = STRBUF_INIT;
-	struct aws_error e = {0};
+	struct aws_error e = { 0 };
 
 	assert_int_equal(aws_query_call(c, AWS_SVC_IAM, "GetUser", params, ARRAY_SIZE(params),
 					AWS_CALL_IDEMPOTENT, &body, &e, &err),
@@ -119,14 +120,14 @@ static void test_null_params_left_out(void **state)
 static void test_signature_iam(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {
-		.method = "POST",
-		.url = IAM_URL,
-		.body = "Action=ListUsers&Version=2010-05-08&MaxItems=1000",
-		.reply_body = "<ListUsersResponse " IAM_NS "><ListUsersResult><Users/>"
-			      "<IsTruncated>false</IsTruncated></ListUsersResult>"
-			      "</ListUsersResponse>",
-	    },
+		{
+			.method = "POST",
+			.url = IAM_URL,
+			.body = "Action=ListUsers&Version=2010-05-08&MaxItems=1000",
+			.reply_body = "<ListUsersResponse " IAM_NS "><ListUsersResult><Users/>"
+				      "<IsTruncated>false</IsTruncated></ListUsersResult>"
+				      "</ListUsersResponse>",
+		},
 	};
 	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
 	struct iam_user_list users;
@@ -139,10 +140,10 @@ static void test_signature_iam(void **state)
 	assert_string_equal(fake_request_header(r, "X-Amz-Date"), "20150830T123600Z");
 	assert_string_equal(fake_request_header(r, "Host"), "iam.amazonaws.com");
 	assert_string_equal(
-	    fake_request_header(r, "Authorization"),
-	    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/"
-	    "aws4_request, SignedHeaders=content-type;host;x-amz-date, "
-	    "Signature=ba728439f9b6fa1f8a982dc91852f492f292cd0a690a86886cb953c2f290e7be");
+		fake_request_header(r, "Authorization"),
+		"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/"
+		"aws4_request, SignedHeaders=content-type;host;x-amz-date, "
+		"Signature=ba728439f9b6fa1f8a982dc91852f492f292cd0a690a86886cb953c2f290e7be");
 	assert_null(fake_request_header(r, "X-Amz-Security-Token"));
 	iam_user_list_release(&users);
 	done(c);
@@ -152,25 +153,25 @@ static void test_signature_iam(void **state)
 static void test_signature_session_token(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {
-		.headers = {"X-Amz-Security-Token: TOKEN",
-			    "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/2015"},
-		.reply_body = "<ListUsersResponse " IAM_NS "><ListUsersResult><Users/>"
-			      "<IsTruncated>false</IsTruncated></ListUsersResult>"
-			      "</ListUsersResponse>",
-	    },
+		{
+			.headers = { "X-Amz-Security-Token: TOKEN",
+				     "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/2015" },
+			.reply_body = "<ListUsersResponse " IAM_NS "><ListUsersResult><Users/>"
+				      "<IsTruncated>false</IsTruncated></ListUsersResult>"
+				      "</ListUsersResponse>",
+		},
 	};
 	struct aws_client *c = client_env(steps, ARRAY_SIZE(steps), no_env, "TOKEN");
 	struct iam_user_list users;
 	struct strbuf err = STRBUF_INIT;
 
 	assert_int_equal(iam_list_users(c, NULL, &users, &err), 0);
-	assert_string_equal(
-	    fake_request_header(fake_transport_request(c->http, 0), "Authorization"),
-	    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/"
-	    "aws4_request, SignedHeaders=content-type;host;x-amz-date;"
-	    "x-amz-security-token, Signature="
-	    "1241fe6f82fb1b4e8ffc7fde2944ef531802900a3f2b919855cb114b9feafef4");
+	assert_string_equal(fake_request_header(fake_transport_request(c->http, 0),
+						"Authorization"),
+			    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/iam/"
+			    "aws4_request, SignedHeaders=content-type;host;x-amz-date;"
+			    "x-amz-security-token, Signature="
+			    "1241fe6f82fb1b4e8ffc7fde2944ef531802900a3f2b919855cb114b9feafef4");
 	iam_user_list_release(&users);
 	done(c);
 	strbuf_release(&err);
@@ -179,22 +180,23 @@ static void test_signature_session_token(void **state)
 static void test_signature_sts_regional(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {
-		.url = "https://sts.eu-west-1.amazonaws.com/",
-		.body = "Action=GetCallerIdentity&Version=2011-06-15",
-		.headers = {"Host: sts.eu-west-1.amazonaws.com",
-			    "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"
-			    "20150830/eu-west-1/sts/aws4_request, SignedHeaders="
-			    "content-type;host;x-amz-date, Signature=d9ce7d87516e54d16bc"
-			    "e0dfaec690a00a86d0c6a4505e7fbaf9081d93ffcbc1f"},
-		.reply_body = "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/"
-			      "doc/2011-06-15/\"><GetCallerIdentityResult>"
-			      "<Arn>arn:aws:iam::123456789012:user/alice</Arn>"
-			      "<UserId>AIDA1</UserId><Account>123456789012</Account>"
-			      "</GetCallerIdentityResult></GetCallerIdentityResponse>",
-	    },
+		{
+			.url = "https://sts.eu-west-1.amazonaws.com/",
+			.body = "Action=GetCallerIdentity&Version=2011-06-15",
+			.headers = { "Host: sts.eu-west-1.amazonaws.com",
+				     "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"
+				     "20150830/eu-west-1/sts/aws4_request, SignedHeaders="
+				     "content-type;host;x-amz-date, Signature=d9ce7d87516e54d16bc"
+				     "e0dfaec690a00a86d0c6a4505e7fbaf9081d93ffcbc1f" },
+			.reply_body =
+				"<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/"
+				"doc/2011-06-15/\"><GetCallerIdentityResult>"
+				"<Arn>arn:aws:iam::123456789012:user/alice</Arn>"
+				"<UserId>AIDA1</UserId><Account>123456789012</Account>"
+				"</GetCallerIdentityResult></GetCallerIdentityResponse>",
+		},
 	};
-	static const char *const env[] = {"AWS_REGION=eu-west-1", NULL};
+	static const char *const env[] = { "AWS_REGION=eu-west-1", NULL };
 	struct aws_client *c = client_env(steps, ARRAY_SIZE(steps), env, NULL);
 	struct sts_caller_identity id;
 	struct strbuf err = STRBUF_INIT;
@@ -222,23 +224,24 @@ static void test_signature_sts_regional(void **state)
 static void test_list_users_three_pages(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {
-		.body = "Action=ListUsers&Version=2010-05-08&PathPrefix=%2Fops%2F&"
-			"MaxItems=1000",
-		.reply_body = LIST_USERS(USER("u1") USER("u2"), "<IsTruncated>true</IsTruncated>"
-								"<Marker>m1/+=</Marker>"),
-	    },
-	    {
-		.body = "Action=ListUsers&Version=2010-05-08&PathPrefix=%2Fops%2F&"
-			"Marker=m1%2F%2B%3D&MaxItems=1000",
-		.reply_body = LIST_USERS(USER("u3"), "<IsTruncated>true</IsTruncated>"
-						     "<Marker>m2</Marker>"),
-	    },
-	    {
-		.body = "Action=ListUsers&Version=2010-05-08&PathPrefix=%2Fops%2F&"
-			"Marker=m2&MaxItems=1000",
-		.reply_body = LIST_USERS(USER("u4"), "<IsTruncated>false</IsTruncated>"),
-	    },
+		{
+			.body = "Action=ListUsers&Version=2010-05-08&PathPrefix=%2Fops%2F&"
+				"MaxItems=1000",
+			.reply_body =
+				LIST_USERS(USER("u1") USER("u2"), "<IsTruncated>true</IsTruncated>"
+								  "<Marker>m1/+=</Marker>"),
+		},
+		{
+			.body = "Action=ListUsers&Version=2010-05-08&PathPrefix=%2Fops%2F&"
+				"Marker=m1%2F%2B%3D&MaxItems=1000",
+			.reply_body = LIST_USERS(USER("u3"), "<IsTruncated>true</IsTruncated>"
+							     "<Marker>m2</Marker>"),
+		},
+		{
+			.body = "Action=ListUsers&Version=2010-05-08&PathPrefix=%2Fops%2F&"
+				"Marker=m2&MaxItems=1000",
+			.reply_body = LIST_USERS(USER("u4"), "<IsTruncated>false</IsTruncated>"),
+		},
 	};
 	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
 	struct iam_user_list users;
@@ -261,11 +264,11 @@ static void test_list_users_three_pages(void **state)
 static void test_list_users_repeated_marker(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.reply_body = LIST_USERS(USER("u1"), "<IsTruncated>true</IsTruncated>"
-						  "<Marker>same</Marker>")},
-	    {.body_contains = {"Marker=same"},
-	     .reply_body = LIST_USERS(USER("u2"), "<IsTruncated>true</IsTruncated>"
-						  "<Marker>same</Marker>")},
+		{ .reply_body = LIST_USERS(USER("u1"), "<IsTruncated>true</IsTruncated>"
+						       "<Marker>same</Marker>") },
+		{ .body_contains = { "Marker=same" },
+		  .reply_body = LIST_USERS(USER("u2"), "<IsTruncated>true</IsTruncated>"
+						       "<Marker>same</Marker>") },
 	};
 	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
 	struct iam_user_list users;
@@ -291,12 +294,13 @@ static void test_list_users_repeated_marker(void **state)
 static void test_list_access_keys_pages(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.body = "Action=ListAccessKeys&Version=2010-05-08&UserName=bob&MaxItems=1000",
-	     .reply_body = LIST_KEYS(KEY("AKIA1", "Active"), "<IsTruncated>true</IsTruncated>"
-							     "<Marker>k</Marker>")},
-	    {.body = "Action=ListAccessKeys&Version=2010-05-08&UserName=bob&Marker=k&"
-		     "MaxItems=1000",
-	     .reply_body = LIST_KEYS(KEY("AKIA2", "Inactive"), "<IsTruncated>false</IsTruncated>")},
+		{ .body = "Action=ListAccessKeys&Version=2010-05-08&UserName=bob&MaxItems=1000",
+		  .reply_body = LIST_KEYS(KEY("AKIA1", "Active"), "<IsTruncated>true</IsTruncated>"
+								  "<Marker>k</Marker>") },
+		{ .body = "Action=ListAccessKeys&Version=2010-05-08&UserName=bob&Marker=k&"
+			  "MaxItems=1000",
+		  .reply_body =
+			  LIST_KEYS(KEY("AKIA2", "Inactive"), "<IsTruncated>false</IsTruncated>") },
 	};
 	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
 	struct iam_access_key_page keys;
@@ -320,24 +324,24 @@ static void test_list_access_keys_pages(void **state)
 static void test_xml_error_shapes(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {
-		.status = 404,
-		.reply_body = "<ErrorResponse " IAM_NS "><Error><Type>Sender</Type>"
-			      "<Code>NoSuchEntity</Code><Message>The user with name nobody "
-			      "cannot be found.</Message></Error>"
-			      "<RequestId>req-1</RequestId></ErrorResponse>",
-	    },
-	    {
-		.status = 400,
-		.reply_body = "<Response><Errors><Error><Code>InvalidAction</Code>"
-			      "<Message>Bad\naction</Message></Error></Errors>"
-			      "<RequestID>req-2</RequestID></Response>",
-	    },
-	    {
-		.status = 403,
-		.reply_headers = {"x-amzn-RequestId: req-3"},
-		.reply_body = "<html><body>Forbidden</body></html",
-	    },
+		{
+			.status = 404,
+			.reply_body = "<ErrorResponse " IAM_NS "><Error><Type>Sender</Type>"
+				      "<Code>NoSuchEntity</Code><Message>The user with name nobody "
+				      "cannot be found.</Message></Error>"
+				      "<RequestId>req-1</RequestId></ErrorResponse>",
+		},
+		{
+			.status = 400,
+			.reply_body = "<Response><Errors><Error><Code>InvalidAction</Code>"
+				      "<Message>Bad\naction</Message></Error></Errors>"
+				      "<RequestID>req-2</RequestID></Response>",
+		},
+		{
+			.status = 403,
+			.reply_headers = { "x-amzn-RequestId: req-3" },
+			.reply_body = "<html><body>Forbidden</body></html",
+		},
 	};
 	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
 	struct iam_user u;
@@ -368,15 +372,15 @@ static void test_xml_error_shapes(void **state)
 static void test_query_aerr_filled(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.status = 409,
-	     .reply_body = "<ErrorResponse><Error><Code>LimitExceeded</Code><Message>Cannot "
-			   "exceed quota for AccessKeysPerUser: 2</Message></Error>"
-			   "<RequestId>q</RequestId></ErrorResponse>"},
+		{ .status = 409,
+		  .reply_body = "<ErrorResponse><Error><Code>LimitExceeded</Code><Message>Cannot "
+				"exceed quota for AccessKeysPerUser: 2</Message></Error>"
+				"<RequestId>q</RequestId></ErrorResponse>" },
 	};
-	static const struct aws_param params[] = {{"UserName", "bob"}};
+	static const struct aws_param params[] = { { "UserName", "bob" } };
 	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
 	struct strbuf body = STRBUF_INIT, err = STRBUF_INIT;
-	struct aws_error e = {0};
+	struct aws_error e = { 0 };
 
 	/* a quota error is not retried, even for an idempotent call */
 	assert_int_equal(aws_query_call(c, AWS_SVC_IAM, "UpdateAccessKey", params, 1,
@@ -398,31 +402,33 @@ static void test_query_aerr_filled(void **state)
 static void test_dynamodb_call(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {
-		.method = "POST",
-		.url = "https://dynamodb.eu-west-1.amazonaws.com/",
-		.body = "{\"TableName\":\"locks\",\"Key\":{\"LockID\":{\"S\":\"iamkeys/1\"}},"
-			"\"ConsistentRead\":true}",
-		.headers = {"Content-Type: application/x-amz-json-1.0",
-			    "X-Amz-Target: DynamoDB_20120810.GetItem",
-			    "Host: dynamodb.eu-west-1.amazonaws.com",
-			    "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"
-			    "20150830/eu-west-1/dynamodb/aws4_request, "
-			    "SignedHeaders=content-type;host;x-amz-date;x-amz-target, "},
-		.reply_headers = {"Content-Type: application/x-amz-json-1.0"},
-		.reply_body = "{\"Item\":{\"LockID\":{\"S\":\"iamkeys/1\"},\"Expires\":{\"N\":\"42\"}}}",
-	    },
-	    {
-		.headers = {"X-Amz-Target: DynamoDB_20120810.PutItem"},
-		.status = 400,
-		.reply_headers = {"x-amzn-RequestId: d-1",
-				  "Content-Type: application/x-amz-json-1.0"},
-		.reply_body = "{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
-			      "ConditionalCheckFailedException\",\"message\":\"The conditional "
-			      "request failed\"}",
-	    },
+		{
+			.method = "POST",
+			.url = "https://dynamodb.eu-west-1.amazonaws.com/",
+			.body = "{\"TableName\":\"locks\",\"Key\":{\"LockID\":{\"S\":\"iamkeys/1\"}},"
+				"\"ConsistentRead\":true}",
+			.headers = { "Content-Type: application/x-amz-json-1.0",
+				     "X-Amz-Target: DynamoDB_20120810.GetItem",
+				     "Host: dynamodb.eu-west-1.amazonaws.com",
+				     "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"
+				     "20150830/eu-west-1/dynamodb/aws4_request, "
+				     "SignedHeaders=content-type;host;x-amz-date;x-amz-target, " },
+			.reply_headers = { "Content-Type: application/x-amz-json-1.0" },
+			.reply_body =
+				"{\"Item\":{\"LockID\":{\"S\":\"iamkeys/1\"},\"Expires\":{\"N\":\"42\"}}}",
+		},
+		{
+			.headers = { "X-Amz-Target: DynamoDB_20120810.PutItem" },
+			.status = 400,
+			.reply_headers = { "x-amzn-RequestId: d-1",
+					   "Content-Type: application/x-amz-json-1.0" },
+			.reply_body =
+				"{\"__type\":\"com.amazonaws.dynamodb.v20120810#"
+				"ConditionalCheckFailedException\",\"message\":\"The conditional "
+				"request failed\"}",
+		},
 	};
-	static const char *const env[] = {"AWS_DEFAULT_REGION=eu-west-1", NULL};
+	static const char *const env[] = { "AWS_DEFAULT_REGION=eu-west-1", NULL };
 	struct aws_client *c = client_env(steps, ARRAY_SIZE(steps), env, NULL);
 	struct strbuf err = STRBUF_INIT;
 	json_t *req = json_pack("{s:s, s:{s:o}, s:b}", "TableName", "locks", "Key", "LockID",
@@ -450,48 +456,48 @@ static void test_dynamodb_call(void **state)
 static void test_json_call(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {
-		.method = "POST",
-		.url = "https://secretsmanager.eu-west-1.amazonaws.com/",
-		.body = "{\"Name\":\"x\"}",
-		.headers = {"Content-Type: application/x-amz-json-1.1",
-			    "X-Amz-Target: secretsmanager.CreateSecret",
-			    "Host: secretsmanager.eu-west-1.amazonaws.com",
-			    "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"
-			    "20150830/eu-west-1/secretsmanager/aws4_request, "
-			    "SignedHeaders=content-type;host;x-amz-date;x-amz-target, "
-			    "Signature=04e43e21ac5dde434b29d67b9313b0df1b7bfdd3ee183e8ea02"
-			    "f278f766f536b"},
-		.reply_body = "{\"ARN\":\"arn:x\",\"Name\":\"x\"}",
-	    },
-	    {
-		.status = 400,
-		.reply_headers = {"x-amzn-RequestId: jr-1",
-				  "x-amzn-ErrorType: ResourceExistsException:http://"
-				  "internal.amazon.com/coral/com.amazon.coral.validate/"},
-		.reply_body = "{\"__type\":\"com.amazonaws.secretsmanager#Other\","
-			      "\"message\":\"The secret x already exists.\"}",
-	    },
-	    {
-		.status = 400,
-		.reply_headers = {"X-Amzn-RequestId: jr-2"},
-		.reply_body = "{\"__type\":\"com.amazonaws.secretsmanager#"
-			      "ResourceNotFoundException\",\"Message\":\"Secrets Manager "
-			      "can't find the specified secret.\"}",
-	    },
-	    {
-		.status = 400,
-		.reply_body = "{\"code\":\"aws.protocoltests#ValidationException:extra\"}",
-	    },
-	    {
-		.status = 404,
-		.reply_body = "not json",
-	    },
+		{
+			.method = "POST",
+			.url = "https://secretsmanager.eu-west-1.amazonaws.com/",
+			.body = "{\"Name\":\"x\"}",
+			.headers = { "Content-Type: application/x-amz-json-1.1",
+				     "X-Amz-Target: secretsmanager.CreateSecret",
+				     "Host: secretsmanager.eu-west-1.amazonaws.com",
+				     "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/"
+				     "20150830/eu-west-1/secretsmanager/aws4_request, "
+				     "SignedHeaders=content-type;host;x-amz-date;x-amz-target, "
+				     "Signature=04e43e21ac5dde434b29d67b9313b0df1b7bfdd3ee183e8ea02"
+				     "f278f766f536b" },
+			.reply_body = "{\"ARN\":\"arn:x\",\"Name\":\"x\"}",
+		},
+		{
+			.status = 400,
+			.reply_headers = { "x-amzn-RequestId: jr-1",
+					   "x-amzn-ErrorType: ResourceExistsException:http://"
+					   "internal.amazon.com/coral/com.amazon.coral.validate/" },
+			.reply_body = "{\"__type\":\"com.amazonaws.secretsmanager#Other\","
+				      "\"message\":\"The secret x already exists.\"}",
+		},
+		{
+			.status = 400,
+			.reply_headers = { "X-Amzn-RequestId: jr-2" },
+			.reply_body = "{\"__type\":\"com.amazonaws.secretsmanager#"
+				      "ResourceNotFoundException\",\"Message\":\"Secrets Manager "
+				      "can't find the specified secret.\"}",
+		},
+		{
+			.status = 400,
+			.reply_body = "{\"code\":\"aws.protocoltests#ValidationException:extra\"}",
+		},
+		{
+			.status = 404,
+			.reply_body = "not json",
+		},
 	};
-	static const char *const env[] = {"AWS_DEFAULT_REGION=eu-west-1", NULL};
+	static const char *const env[] = { "AWS_DEFAULT_REGION=eu-west-1", NULL };
 	struct aws_client *c = client_env(steps, ARRAY_SIZE(steps), env, NULL);
 	struct strbuf body = STRBUF_INIT, err = STRBUF_INIT;
-	struct aws_error e = {0};
+	struct aws_error e = { 0 };
 
 	assert_int_equal(aws_json_call(c, AWS_SVC_SECRETS_MANAGER, "secretsmanager.CreateSecret",
 				       "{\"Name\":\"x\"}", AWS_CALL_NOT_IDEMPOTENT, &body, &e,
@@ -538,11 +544,12 @@ static void test_json_call(void **state)
 static void test_json_throttling_retried(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.url = "https://ssm.us-east-1.amazonaws.com/",
-	     .headers = {"X-Amz-Target: AmazonSSM.PutParameter"},
-	     .status = 400,
-	     .reply_body = "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}"},
-	    {.reply_body = "{\"Version\":1}"},
+		{ .url = "https://ssm.us-east-1.amazonaws.com/",
+		  .headers = { "X-Amz-Target: AmazonSSM.PutParameter" },
+		  .status = 400,
+		  .reply_body =
+			  "{\"__type\":\"ThrottlingException\",\"message\":\"Rate exceeded\"}" },
+		{ .reply_body = "{\"Version\":1}" },
 	};
 	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
 	struct strbuf body = STRBUF_INIT, err = STRBUF_INIT;
@@ -575,9 +582,9 @@ static void test_json_throttling_retried(void **state)
 static void test_create_key_timeout_outcome_unknown(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.body = "Action=CreateAccessKey&Version=2010-05-08&UserName=bob",
-	     .error = HTTP_ERR_TIMEOUT,
-	     .error_text = "Operation timed out after 60000 milliseconds"},
+		{ .body = "Action=CreateAccessKey&Version=2010-05-08&UserName=bob",
+		  .error = HTTP_ERR_TIMEOUT,
+		  .error_text = "Operation timed out after 60000 milliseconds" },
 	};
 	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
 	struct iam_access_key k;
@@ -600,12 +607,12 @@ static void test_create_key_timeout_outcome_unknown(void **state)
 static void test_create_key_ambiguous_outcomes(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.error = HTTP_ERR_RECV, .error_text = "Connection reset by peer"},
-	    {.status = 500, .reply_body = SERVER_ERROR},
-	    {.status = 503, .reply_body = ""},
-	    {.reply_body = "<CreateAccessKeyResponse " IAM_NS "><CreateAccessKeyResult>"
-			   "<AccessKey><UserName>bob</UserName><AccessKeyId>AKIA"},
-	    {.error = HTTP_ERR_OTHER, .error_text = "SSL certificate problem"},
+		{ .error = HTTP_ERR_RECV, .error_text = "Connection reset by peer" },
+		{ .status = 500, .reply_body = SERVER_ERROR },
+		{ .status = 503, .reply_body = "" },
+		{ .reply_body = "<CreateAccessKeyResponse " IAM_NS "><CreateAccessKeyResult>"
+				"<AccessKey><UserName>bob</UserName><AccessKeyId>AKIA" },
+		{ .error = HTTP_ERR_OTHER, .error_text = "SSL certificate problem" },
 	};
 	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
 	struct iam_access_key k;
@@ -627,10 +634,10 @@ static void test_create_key_ambiguous_outcomes(void **state)
 static void test_create_key_throttled_then_ok(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.status = 400, .reply_body = THROTTLED},
-	    {.error = HTTP_ERR_CONNECT, .error_text = "Could not connect to server"},
-	    {.body = "Action=CreateAccessKey&Version=2010-05-08&UserName=bob",
-	     .reply_body = CREATE_KEY_OK},
+		{ .status = 400, .reply_body = THROTTLED },
+		{ .error = HTTP_ERR_CONNECT, .error_text = "Could not connect to server" },
+		{ .body = "Action=CreateAccessKey&Version=2010-05-08&UserName=bob",
+		  .reply_body = CREATE_KEY_OK },
 	};
 	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
 	struct iam_access_key k;
@@ -653,8 +660,8 @@ static void test_create_key_throttled_then_ok(void **state)
 static void test_create_key_throttled_once(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.status = 400, .reply_body = THROTTLED},
-	    {.reply_body = CREATE_KEY_OK},
+		{ .status = 400, .reply_body = THROTTLED },
+		{ .reply_body = CREATE_KEY_OK },
 	};
 	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
 	struct iam_access_key k;
@@ -671,10 +678,10 @@ static void test_create_key_throttled_once(void **state)
 static void test_create_key_refused(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.status = 409,
-	     .reply_body = "<ErrorResponse><Error><Code>LimitExceeded</Code><Message>Cannot "
-			   "exceed quota for AccessKeysPerUser: 2</Message></Error>"
-			   "<RequestId>l</RequestId></ErrorResponse>"},
+		{ .status = 409,
+		  .reply_body = "<ErrorResponse><Error><Code>LimitExceeded</Code><Message>Cannot "
+				"exceed quota for AccessKeysPerUser: 2</Message></Error>"
+				"<RequestId>l</RequestId></ErrorResponse>" },
 	};
 	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
 	struct iam_access_key k;
@@ -691,9 +698,9 @@ static void test_create_key_refused(void **state)
 static void test_list_users_500_500_200(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.status = 500, .reply_body = SERVER_ERROR},
-	    {.status = 500, .reply_body = SERVER_ERROR},
-	    {.reply_body = LIST_USERS(USER("u1"), "<IsTruncated>false</IsTruncated>")},
+		{ .status = 500, .reply_body = SERVER_ERROR },
+		{ .status = 500, .reply_body = SERVER_ERROR },
+		{ .reply_body = LIST_USERS(USER("u1"), "<IsTruncated>false</IsTruncated>") },
 	};
 	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
 	struct iam_user_list users;
@@ -714,8 +721,9 @@ static void test_list_users_500_500_200(void **state)
 static void test_list_users_malformed_then_ok(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.reply_body = "<ListUsersResponse " IAM_NS "><ListUsersResult><Users><member>"},
-	    {.reply_body = LIST_USERS(USER("u1") USER("u2"), "<IsTruncated>false</IsTruncated>")},
+		{ .reply_body = "<ListUsersResponse " IAM_NS "><ListUsersResult><Users><member>" },
+		{ .reply_body =
+			  LIST_USERS(USER("u1") USER("u2"), "<IsTruncated>false</IsTruncated>") },
 	};
 	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
 	struct iam_user_list users;
@@ -733,10 +741,10 @@ static void test_list_users_malformed_then_ok(void **state)
 static void test_list_users_malformed_every_time(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.reply_body = "<ListUsersResponse"},
-	    {.reply_body = "<ListUsersResponse"},
-	    /* truncated without a marker: would never end */
-	    {.reply_body = LIST_USERS(USER("u1"), "<IsTruncated>true</IsTruncated>")},
+		{ .reply_body = "<ListUsersResponse" },
+		{ .reply_body = "<ListUsersResponse" },
+		/* truncated without a marker: would never end */
+		{ .reply_body = LIST_USERS(USER("u1"), "<IsTruncated>true</IsTruncated>") },
 	};
 	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
 	struct iam_user_list users;
@@ -757,9 +765,9 @@ static void test_list_users_malformed_every_time(void **state)
 static void test_max_attempts_exhausted(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.status = 400, .reply_body = THROTTLED},
-	    {.status = 400, .reply_body = THROTTLED},
-	    {.status = 400, .reply_body = THROTTLED},
+		{ .status = 400, .reply_body = THROTTLED },
+		{ .status = 400, .reply_body = THROTTLED },
+		{ .status = 400, .reply_body = THROTTLED },
 	};
 	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
 	struct iam_user_list users;
@@ -777,10 +785,11 @@ static void test_max_attempts_exhausted(void **state)
 static void test_transport_errors_exhausted(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.error = HTTP_ERR_CONNECT, .error_text = "Could not resolve host: iam.amazonaws.com"},
-	    {.error = HTTP_ERR_TIMEOUT, .error_text = "timed out"},
-	    {.error = HTTP_ERR_CONNECT,
-	     .error_text = "Failed to connect to iam.amazonaws.com port 443\nafter 5 ms"},
+		{ .error = HTTP_ERR_CONNECT,
+		  .error_text = "Could not resolve host: iam.amazonaws.com" },
+		{ .error = HTTP_ERR_TIMEOUT, .error_text = "timed out" },
+		{ .error = HTTP_ERR_CONNECT,
+		  .error_text = "Failed to connect to iam.amazonaws.com port 443\nafter 5 ms" },
 	};
 	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
 	struct iam_user u;
@@ -798,9 +807,9 @@ static void test_transport_errors_exhausted(void **state)
 static void test_max_attempts_one(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.status = 500, .reply_body = SERVER_ERROR},
+		{ .status = 500, .reply_body = SERVER_ERROR },
 	};
-	static const char *const env[] = {"AWS_MAX_ATTEMPTS=1", NULL};
+	static const char *const env[] = { "AWS_MAX_ATTEMPTS=1", NULL };
 	struct aws_client *c = client_env(steps, ARRAY_SIZE(steps), env, NULL);
 	struct iam_user_list users;
 	struct strbuf err = STRBUF_INIT;
@@ -817,13 +826,13 @@ static void test_max_attempts_one(void **state)
 static void test_max_attempts_five(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.status = 503},
-	    {.status = 502},
-	    {.status = 504},
-	    {.status = 500},
-	    {.reply_body = LIST_USERS("", "<IsTruncated>false</IsTruncated>")},
+		{ .status = 503 },
+		{ .status = 502 },
+		{ .status = 504 },
+		{ .status = 500 },
+		{ .reply_body = LIST_USERS("", "<IsTruncated>false</IsTruncated>") },
 	};
-	static const char *const env[] = {"AWS_MAX_ATTEMPTS=5", "AWS_RETRY_MODE=standard", NULL};
+	static const char *const env[] = { "AWS_MAX_ATTEMPTS=5", "AWS_RETRY_MODE=standard", NULL };
 	struct aws_client *c = client_env(steps, ARRAY_SIZE(steps), env, NULL);
 	struct iam_user_list users;
 	struct strbuf err = STRBUF_INIT;
@@ -840,29 +849,29 @@ static void test_max_attempts_five(void **state)
 static void test_bad_retry_config(void **state)
 {
 	static const char *const bad[][3] = {
-	    {"AWS_MAX_ATTEMPTS=0", NULL,
-	     "invalid AWS_MAX_ATTEMPTS '0': expected an integer "
-	     "from 1 to 100"},
-	    {"AWS_MAX_ATTEMPTS=abc", NULL,
-	     "invalid AWS_MAX_ATTEMPTS 'abc': expected an "
-	     "integer from 1 to 100"},
-	    {"AWS_MAX_ATTEMPTS=3x", NULL, NULL},
-	    {"AWS_MAX_ATTEMPTS=-2", NULL, NULL},
-	    {"AWS_MAX_ATTEMPTS=101", NULL, NULL},
-	    {"AWS_MAX_ATTEMPTS= 3", NULL, NULL},
-	    {"AWS_RETRY_MODE=fast", NULL,
-	     "invalid AWS_RETRY_MODE 'fast': expected legacy, "
-	     "standard or adaptive"},
-	    {"AWS_REGION=US-EAST-1", NULL, "invalid region 'US-EAST-1' (from AWS_REGION)"},
-	    {"AWS_ENDPOINT_URL=ftp://x", NULL, NULL},
+		{ "AWS_MAX_ATTEMPTS=0", NULL,
+		  "invalid AWS_MAX_ATTEMPTS '0': expected an integer "
+		  "from 1 to 100" },
+		{ "AWS_MAX_ATTEMPTS=abc", NULL,
+		  "invalid AWS_MAX_ATTEMPTS 'abc': expected an "
+		  "integer from 1 to 100" },
+		{ "AWS_MAX_ATTEMPTS=3x", NULL, NULL },
+		{ "AWS_MAX_ATTEMPTS=-2", NULL, NULL },
+		{ "AWS_MAX_ATTEMPTS=101", NULL, NULL },
+		{ "AWS_MAX_ATTEMPTS= 3", NULL, NULL },
+		{ "AWS_RETRY_MODE=fast", NULL,
+		  "invalid AWS_RETRY_MODE 'fast': expected legacy, "
+		  "standard or adaptive" },
+		{ "AWS_REGION=US-EAST-1", NULL, "invalid region 'US-EAST-1' (from AWS_REGION)" },
+		{ "AWS_ENDPOINT_URL=ftp://x", NULL, NULL },
 	};
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
-		struct aws_client_config cfg = {0};
+		struct aws_client_config cfg = { 0 };
 		struct strbuf err = STRBUF_INIT;
-		const char *env[2] = {bad[i][0], NULL};
-		struct aws_credentials creds = {0};
+		const char *env[2] = { bad[i][0], NULL };
+		struct aws_credentials creds = { 0 };
 
 		creds.access_key_id = xstrdup("AKID");
 		creds.secret_access_key = xstrdup("secret");
@@ -882,8 +891,8 @@ static void test_bad_retry_config(void **state)
 
 static void test_retry_config_ok(void **state)
 {
-	static const char *const env[] = {"AWS_MAX_ATTEMPTS=7", "AWS_RETRY_MODE=adaptive", NULL};
-	static const char *const env2[] = {"AWS_MAX_ATTEMPTS=", "AWS_RETRY_MODE=legacy", NULL};
+	static const char *const env[] = { "AWS_MAX_ATTEMPTS=7", "AWS_RETRY_MODE=adaptive", NULL };
+	static const char *const env2[] = { "AWS_MAX_ATTEMPTS=", "AWS_RETRY_MODE=legacy", NULL };
 	struct aws_client *c = client_env(NULL, 0, env, NULL);
 
 	assert_int_equal(c->retry.max_attempts, 7);
@@ -897,10 +906,10 @@ static void test_retry_config_ok(void **state)
 
 static void test_region_precedence(void **state)
 {
-	static const char *const both[] = {"AWS_REGION=eu-west-1", "AWS_DEFAULT_REGION=eu-west-2",
-					   NULL};
-	static const char *const dflt[] = {"AWS_DEFAULT_REGION=eu-west-2", NULL};
-	struct aws_client_config cfg = {0};
+	static const char *const both[] = { "AWS_REGION=eu-west-1", "AWS_DEFAULT_REGION=eu-west-2",
+					    NULL };
+	static const char *const dflt[] = { "AWS_DEFAULT_REGION=eu-west-2", NULL };
+	struct aws_client_config cfg = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct aws_client *c;
 
@@ -944,21 +953,21 @@ static void test_region_precedence(void **state)
 static void test_endpoint_override_in_requests(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.url = "http://localhost:4566/",
-	     .headers = {"Host: localhost:4566",
-			 "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/"
-			 "us-east-1/iam/aws4_request"},
-	     .reply_body = LIST_USERS("", "<IsTruncated>false</IsTruncated>")},
-	    {.url = "http://localhost:4566/",
-	     .headers = {"Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/"
-			 "eu-central-1/sts/aws4_request"},
-	     .reply_body = "<GetCallerIdentityResponse><GetCallerIdentityResult>"
-			   "<Arn>arn:aws:iam::1:user/a</Arn><UserId>U</UserId>"
-			   "<Account>1</Account></GetCallerIdentityResult>"
-			   "</GetCallerIdentityResponse>"},
+		{ .url = "http://localhost:4566/",
+		  .headers = { "Host: localhost:4566",
+			       "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/"
+			       "us-east-1/iam/aws4_request" },
+		  .reply_body = LIST_USERS("", "<IsTruncated>false</IsTruncated>") },
+		{ .url = "http://localhost:4566/",
+		  .headers = { "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/"
+			       "eu-central-1/sts/aws4_request" },
+		  .reply_body = "<GetCallerIdentityResponse><GetCallerIdentityResult>"
+				"<Arn>arn:aws:iam::1:user/a</Arn><UserId>U</UserId>"
+				"<Account>1</Account></GetCallerIdentityResult>"
+				"</GetCallerIdentityResponse>" },
 	};
-	static const char *const env[] = {"AWS_ENDPOINT_URL=http://localhost:4566/",
-					  "AWS_REGION=eu-central-1", NULL};
+	static const char *const env[] = { "AWS_ENDPOINT_URL=http://localhost:4566/",
+					   "AWS_REGION=eu-central-1", NULL };
 	struct aws_client *c = client_env(steps, ARRAY_SIZE(steps), env, NULL);
 	struct iam_user_list users;
 	struct sts_caller_identity id;
@@ -975,16 +984,16 @@ static void test_endpoint_override_in_requests(void **state)
 static void test_clock_skew_corrected(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.status = 403,
-	     .reply_headers = {"Date: Sun, 30 Aug 2015 13:36:00 GMT"},
-	     .reply_body = "<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code><Message>"
-			   "Signature expired</Message></Error></ErrorResponse>"},
-	    {.headers = {"X-Amz-Date: 20150830T133600Z",
-			 "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/"},
-	     .reply_body = LIST_USERS("", "<IsTruncated>false</IsTruncated>")},
-	    /* later calls keep the offset */
-	    {.headers = {"X-Amz-Date: 20150830T133600Z"},
-	     .reply_body = LIST_USERS("", "<IsTruncated>false</IsTruncated>")},
+		{ .status = 403,
+		  .reply_headers = { "Date: Sun, 30 Aug 2015 13:36:00 GMT" },
+		  .reply_body = "<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code><Message>"
+				"Signature expired</Message></Error></ErrorResponse>" },
+		{ .headers = { "X-Amz-Date: 20150830T133600Z",
+			       "Authorization: AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/" },
+		  .reply_body = LIST_USERS("", "<IsTruncated>false</IsTruncated>") },
+		/* later calls keep the offset */
+		{ .headers = { "X-Amz-Date: 20150830T133600Z" },
+		  .reply_body = LIST_USERS("", "<IsTruncated>false</IsTruncated>") },
 	};
 	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
 	struct iam_user_list users;
@@ -1002,11 +1011,11 @@ static void test_clock_skew_corrected(void **state)
 static void test_signature_error_without_skew_not_retried(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.status = 403,
-	     .reply_headers = {"Date: Sun, 30 Aug 2015 12:36:30 GMT"},
-	     .reply_body = "<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code><Message>"
-			   "bad secret</Message></Error><RequestId>x</RequestId>"
-			   "</ErrorResponse>"},
+		{ .status = 403,
+		  .reply_headers = { "Date: Sun, 30 Aug 2015 12:36:30 GMT" },
+		  .reply_body = "<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code><Message>"
+				"bad secret</Message></Error><RequestId>x</RequestId>"
+				"</ErrorResponse>" },
 	};
 	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
 	struct iam_user u;
@@ -1046,11 +1055,11 @@ static void list_users_ok(struct aws_client *c)
 static void test_clock_learnt_from_a_success(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.headers = {"X-Amz-Date: 20150830T123600Z"},
-	     .reply_headers = {"Date: Sun, 30 Aug 2015 13:36:00 GMT"},
-	     .reply_body = USERS_OK},
-	    /* the next request is signed in AWS's time too */
-	    {.headers = {"X-Amz-Date: 20150830T133600Z"}, .reply_body = USERS_OK},
+		{ .headers = { "X-Amz-Date: 20150830T123600Z" },
+		  .reply_headers = { "Date: Sun, 30 Aug 2015 13:36:00 GMT" },
+		  .reply_body = USERS_OK },
+		/* the next request is signed in AWS's time too */
+		{ .headers = { "X-Amz-Date: 20150830T133600Z" }, .reply_body = USERS_OK },
 	};
 	struct aws_client *c = clock_client(steps, ARRAY_SIZE(steps));
 
@@ -1069,19 +1078,19 @@ static void test_clock_learnt_from_a_success(void **state)
 static void test_clock_round_trip_and_narrowing(void **state)
 {
 	static const struct fake_step steps[] = {
-	    /* a slow reply (10 s): AWS wrote 13:36:05 somewhere in those 10 s */
-	    {.clock_advance_s = 10,
-	     .reply_headers = {"Date: Sun, 30 Aug 2015 13:36:05 GMT"},
-	     .reply_body = USERS_OK},
-	    /* a quick one narrows it down */
-	    {.headers = {"X-Amz-Date: 20150830T133610Z"},
-	     .reply_headers = {"Date: Sun, 30 Aug 2015 13:36:11 GMT"},
-	     .reply_body = USERS_OK},
-	    /* a clock was stepped (AWS's, or ours): start over from this one */
-	    {.headers = {"X-Amz-Date: 20150830T133611Z"},
-	     .reply_headers = {"Date: Sun, 30 Aug 2015 10:36:10 GMT"},
-	     .reply_body = USERS_OK},
-	    {.headers = {"X-Amz-Date: 20150830T103610Z"}, .reply_body = USERS_OK},
+		/* a slow reply (10 s): AWS wrote 13:36:05 somewhere in those 10 s */
+		{ .clock_advance_s = 10,
+		  .reply_headers = { "Date: Sun, 30 Aug 2015 13:36:05 GMT" },
+		  .reply_body = USERS_OK },
+		/* a quick one narrows it down */
+		{ .headers = { "X-Amz-Date: 20150830T133610Z" },
+		  .reply_headers = { "Date: Sun, 30 Aug 2015 13:36:11 GMT" },
+		  .reply_body = USERS_OK },
+		/* a clock was stepped (AWS's, or ours): start over from this one */
+		{ .headers = { "X-Amz-Date: 20150830T133611Z" },
+		  .reply_headers = { "Date: Sun, 30 Aug 2015 10:36:10 GMT" },
+		  .reply_body = USERS_OK },
+		{ .headers = { "X-Amz-Date: 20150830T103610Z" }, .reply_body = USERS_OK },
 	};
 	struct aws_client *c = clock_client(steps, ARRAY_SIZE(steps));
 
@@ -1107,12 +1116,14 @@ static void test_clock_round_trip_and_narrowing(void **state)
 static void test_clock_ignores_bad_dates(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.reply_headers = {"Date: yesterday"}, .reply_body = USERS_OK},
-	    {.reply_headers = {"Date: Sun, 30 Aug 2015 13:36:00"}, .reply_body = USERS_OK},
-	    {.reply_headers = {"Date: Sun, 31 Foo 2015 13:36:00 GMT"}, .reply_body = USERS_OK},
-	    /* a transport error has no Date at all */
-	    {.error = HTTP_ERR_CONNECT},
-	    {.reply_headers = {"Date: Sun, 30 Aug 2015 12:36:00 GMT"}, .reply_body = USERS_OK},
+		{ .reply_headers = { "Date: yesterday" }, .reply_body = USERS_OK },
+		{ .reply_headers = { "Date: Sun, 30 Aug 2015 13:36:00" }, .reply_body = USERS_OK },
+		{ .reply_headers = { "Date: Sun, 31 Foo 2015 13:36:00 GMT" },
+		  .reply_body = USERS_OK },
+		/* a transport error has no Date at all */
+		{ .error = HTTP_ERR_CONNECT },
+		{ .reply_headers = { "Date: Sun, 30 Aug 2015 12:36:00 GMT" },
+		  .reply_body = USERS_OK },
 	};
 	struct aws_client *c = clock_client(steps, ARRAY_SIZE(steps));
 
@@ -1127,7 +1138,8 @@ static void test_clock_ignores_bad_dates(void **state)
 	assert_int_equal(aws_client_learn_clock(c, NULL, FIXED_NOW, FIXED_NOW), 0);
 	/* our clock went backwards during the request: nothing to learn */
 	assert_int_equal(aws_client_learn_clock(c, "Sun, 30 Aug 2015 12:36:00 GMT", FIXED_NOW,
-						FIXED_NOW - 5), 0);
+						FIXED_NOW - 5),
+			 0);
 	assert_int_equal(c->clock_samples, 1);
 	done(c);
 }
@@ -1145,9 +1157,12 @@ static void count_warning(void *ctx, long offset)
 static void test_clock_warning_once(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.reply_headers = {"Date: Sun, 30 Aug 2015 12:36:59 GMT"}, .reply_body = USERS_OK},
-	    {.reply_headers = {"Date: Sun, 30 Aug 2015 09:36:00 GMT"}, .reply_body = USERS_OK},
-	    {.reply_headers = {"Date: Sun, 30 Aug 2015 09:36:00 GMT"}, .reply_body = USERS_OK},
+		{ .reply_headers = { "Date: Sun, 30 Aug 2015 12:36:59 GMT" },
+		  .reply_body = USERS_OK },
+		{ .reply_headers = { "Date: Sun, 30 Aug 2015 09:36:00 GMT" },
+		  .reply_body = USERS_OK },
+		{ .reply_headers = { "Date: Sun, 30 Aug 2015 09:36:00 GMT" },
+		  .reply_body = USERS_OK },
 	};
 	struct aws_client *c = clock_client(steps, ARRAY_SIZE(steps));
 	struct aws_client *w = clock_client(NULL, 0);
@@ -1168,7 +1183,8 @@ static void test_clock_warning_once(void **state)
 	assert_true(aws_client_clock_known(w));
 	assert_int_equal(aws_client_now(w), FIXED_NOW - 10800);
 	assert_int_equal(aws_client_learn_clock(w, "Sun, 30 Aug 2015 09:36:00 GMT", FIXED_NOW,
-						FIXED_NOW), 1);
+						FIXED_NOW),
+			 1);
 	assert_int_equal(warn_calls, 1);
 	done(w);
 	done(c);
@@ -1178,13 +1194,13 @@ static void test_clock_skew_on_create_not_resent(void **state)
 {
 	/* CreateAccessKey is never re-sent, but its refusal still teaches the clock */
 	static const struct fake_step steps[] = {
-	    {.status = 403,
-	     .reply_headers = {"Date: Sun, 30 Aug 2015 13:36:00 GMT"},
-	     .reply_body = "<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code><Message>"
-			   "Signature expired</Message></Error></ErrorResponse>"},
+		{ .status = 403,
+		  .reply_headers = { "Date: Sun, 30 Aug 2015 13:36:00 GMT" },
+		  .reply_body = "<ErrorResponse><Error><Code>SignatureDoesNotMatch</Code><Message>"
+				"Signature expired</Message></Error></ErrorResponse>" },
 	};
 	struct aws_client *c = clock_client(steps, ARRAY_SIZE(steps));
-	struct iam_access_key k = {0};
+	struct iam_access_key k = { 0 };
 	struct strbuf err = STRBUF_INIT;
 
 	assert_int_equal(iam_create_access_key(c, "bob", &k, &err), -1);
@@ -1197,16 +1213,16 @@ static void test_clock_skew_on_create_not_resent(void **state)
 static void test_explicit_credentials_no_retry(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.headers = {"Authorization: AWS4-HMAC-SHA256 Credential=AKIANEW/20150830/us-east-1/"
-			 "sts/aws4_request"},
-	     .status = 403,
-	     .reply_body = "<ErrorResponse><Error><Code>InvalidClientTokenId</Code><Message>"
-			   "The security token included in the request is invalid."
-			   "</Message></Error></ErrorResponse>"},
-	    {.status = 500},
+		{ .headers = { "Authorization: AWS4-HMAC-SHA256 Credential=AKIANEW/20150830/us-east-1/"
+			       "sts/aws4_request" },
+		  .status = 403,
+		  .reply_body = "<ErrorResponse><Error><Code>InvalidClientTokenId</Code><Message>"
+				"The security token included in the request is invalid."
+				"</Message></Error></ErrorResponse>" },
+		{ .status = 500 },
 	};
 	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
-	struct aws_credentials fresh = {0};
+	struct aws_credentials fresh = { 0 };
 	struct sts_caller_identity id;
 	struct strbuf err = STRBUF_INIT;
 
@@ -1227,11 +1243,11 @@ static void test_explicit_credentials_no_retry(void **state)
 static void test_expired_token_retried(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.status = 403,
-	     .reply_body = "<ErrorResponse><Error><Code>ExpiredToken</Code><Message>The "
-			   "security token included in the request is expired</Message>"
-			   "</Error></ErrorResponse>"},
-	    {.reply_body = LIST_USERS("", "<IsTruncated>false</IsTruncated>")},
+		{ .status = 403,
+		  .reply_body = "<ErrorResponse><Error><Code>ExpiredToken</Code><Message>The "
+				"security token included in the request is expired</Message>"
+				"</Error></ErrorResponse>" },
+		{ .reply_body = LIST_USERS("", "<IsTruncated>false</IsTruncated>") },
 	};
 	struct aws_client *c = client_env(steps, ARRAY_SIZE(steps), no_env, "TOKEN");
 	struct iam_user_list users;
@@ -1249,28 +1265,28 @@ static void test_expired_token_retried(void **state)
 static void test_simple_writes(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.body = "Action=UpdateAccessKey&Version=2010-05-08&UserName=bob&AccessKeyId=AKIA1&"
-		     "Status=Inactive",
-	     .reply_body = "<UpdateAccessKeyResponse><ResponseMetadata><RequestId>u"
-			   "</RequestId></ResponseMetadata></UpdateAccessKeyResponse>"},
-	    {.body = "Action=DeleteAccessKey&Version=2010-05-08&UserName=bob&AccessKeyId=AKIA1",
-	     .reply_body = "<DeleteAccessKeyResponse " IAM_NS "><ResponseMetadata><RequestId>"
-			   "d</RequestId></ResponseMetadata></DeleteAccessKeyResponse>"},
-	    {.body = "Action=TagUser&Version=2010-05-08&UserName=bob&Tags.member.1.Key=owner&"
-		     "Tags.member.1.Value=a%20b&Tags.member.2.Key=iamkeys%3Arotated&"
-		     "Tags.member.2.Value=",
-	     .reply_body = "<TagUserResponse " IAM_NS "><ResponseMetadata><RequestId>t"
-			   "</RequestId></ResponseMetadata></TagUserResponse>"},
-	    {.body = "Action=UntagUser&Version=2010-05-08&UserName=bob&TagKeys.member.1=a&"
-		     "TagKeys.member.2=b",
-	     .reply_body = "<UntagUserResponse " IAM_NS "><ResponseMetadata><RequestId>t"
-			   "</RequestId></ResponseMetadata></UntagUserResponse>"},
+		{ .body = "Action=UpdateAccessKey&Version=2010-05-08&UserName=bob&AccessKeyId=AKIA1&"
+			  "Status=Inactive",
+		  .reply_body = "<UpdateAccessKeyResponse><ResponseMetadata><RequestId>u"
+				"</RequestId></ResponseMetadata></UpdateAccessKeyResponse>" },
+		{ .body = "Action=DeleteAccessKey&Version=2010-05-08&UserName=bob&AccessKeyId=AKIA1",
+		  .reply_body = "<DeleteAccessKeyResponse " IAM_NS "><ResponseMetadata><RequestId>"
+				"d</RequestId></ResponseMetadata></DeleteAccessKeyResponse>" },
+		{ .body = "Action=TagUser&Version=2010-05-08&UserName=bob&Tags.member.1.Key=owner&"
+			  "Tags.member.1.Value=a%20b&Tags.member.2.Key=iamkeys%3Arotated&"
+			  "Tags.member.2.Value=",
+		  .reply_body = "<TagUserResponse " IAM_NS "><ResponseMetadata><RequestId>t"
+				"</RequestId></ResponseMetadata></TagUserResponse>" },
+		{ .body = "Action=UntagUser&Version=2010-05-08&UserName=bob&TagKeys.member.1=a&"
+			  "TagKeys.member.2=b",
+		  .reply_body = "<UntagUserResponse " IAM_NS "><ResponseMetadata><RequestId>t"
+				"</RequestId></ResponseMetadata></UntagUserResponse>" },
 	};
 	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
 	struct strbuf err = STRBUF_INIT;
-	struct iam_tag tags[] = {{(char *)"owner", (char *)"a b"},
-				 {(char *)"iamkeys:rotated", NULL}};
-	const char *const keys[] = {"a", "b"};
+	struct iam_tag tags[] = { { (char *)"owner", (char *)"a b" },
+				  { (char *)"iamkeys:rotated", NULL } };
+	const char *const keys[] = { "a", "b" };
 
 	assert_int_equal(iam_update_access_key(c, "bob", "AKIA1", "Inactive", &err), 0);
 	assert_int_equal(iam_delete_access_key(c, "bob", "AKIA1", &err), 0);
@@ -1284,24 +1300,26 @@ static void test_simple_writes(void **state)
 static void test_credential_report(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.body = "Action=GenerateCredentialReport&Version=2010-05-08",
-	     .reply_body = "<GenerateCredentialReportResponse " IAM_NS ">"
-			   "<GenerateCredentialReportResult><Description>No report exists."
-			   "</Description><State>STARTED</State>"
-			   "</GenerateCredentialReportResult></GenerateCredentialReportResponse>"},
-	    {.status = 410,
-	     .reply_body = "<ErrorResponse><Error><Code>ReportNotPresent</Code><Message>No "
-			   "report</Message></Error></ErrorResponse>"},
-	    {.body = "Action=GetCredentialReport&Version=2010-05-08",
-	     .reply_body = "<GetCredentialReportResponse " IAM_NS "><GetCredentialReportResult>"
-			   "<Content>dXNlcixhcm4KYWxpY2UsYXJuOmF3czppYW06OjE6dXNlci9hbGljZQo="
-			   "</Content><ReportFormat>text/csv</ReportFormat><GeneratedTime>"
-			   "2024-01-02T03:04:05Z</GeneratedTime></GetCredentialReportResult>"
-			   "</GetCredentialReportResponse>"},
+		{ .body = "Action=GenerateCredentialReport&Version=2010-05-08",
+		  .reply_body =
+			  "<GenerateCredentialReportResponse " IAM_NS ">"
+			  "<GenerateCredentialReportResult><Description>No report exists."
+			  "</Description><State>STARTED</State>"
+			  "</GenerateCredentialReportResult></GenerateCredentialReportResponse>" },
+		{ .status = 410,
+		  .reply_body = "<ErrorResponse><Error><Code>ReportNotPresent</Code><Message>No "
+				"report</Message></Error></ErrorResponse>" },
+		{ .body = "Action=GetCredentialReport&Version=2010-05-08",
+		  .reply_body =
+			  "<GetCredentialReportResponse " IAM_NS "><GetCredentialReportResult>"
+			  "<Content>dXNlcixhcm4KYWxpY2UsYXJuOmF3czppYW06OjE6dXNlci9hbGljZQo="
+			  "</Content><ReportFormat>text/csv</ReportFormat><GeneratedTime>"
+			  "2024-01-02T03:04:05Z</GeneratedTime></GetCredentialReportResult>"
+			  "</GetCredentialReportResponse>" },
 	};
 	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
 	struct strbuf err = STRBUF_INIT, csv = STRBUF_INIT;
-	struct aws_error aerr = {0};
+	struct aws_error aerr = { 0 };
 	char *state_s = NULL, *when = NULL;
 
 	assert_int_equal(iam_generate_credential_report(c, &state_s, &err), 0);
@@ -1325,23 +1343,25 @@ static void test_credential_report(void **state)
 static void test_tags_and_groups_pages(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.body = "Action=ListUserTags&Version=2010-05-08&UserName=bob&MaxItems=1000",
-	     .reply_body = "<ListUserTagsResponse " IAM_NS "><ListUserTagsResult><Tags><member>"
-			   "<Key>a</Key><Value>1</Value></member></Tags><IsTruncated>true"
-			   "</IsTruncated><Marker>t2</Marker></ListUserTagsResult>"
-			   "</ListUserTagsResponse>"},
-	    {.body = "Action=ListUserTags&Version=2010-05-08&UserName=bob&Marker=t2&"
-		     "MaxItems=1000",
-	     .reply_body = "<ListUserTagsResponse " IAM_NS "><ListUserTagsResult><Tags><member>"
-			   "<Key>b</Key><Value>2</Value></member></Tags><IsTruncated>false"
-			   "</IsTruncated></ListUserTagsResult></ListUserTagsResponse>"},
-	    {.body = "Action=ListGroupsForUser&Version=2010-05-08&UserName=bob&MaxItems=1000",
-	     .reply_body = "<ListGroupsForUserResponse " IAM_NS "><ListGroupsForUserResult>"
-			   "<Groups><member><Path>/</Path><GroupName>admins</GroupName>"
-			   "<GroupId>G1</GroupId><Arn>arn:aws:iam::1:group/admins</Arn>"
-			   "<CreateDate>2020-01-01T00:00:00Z</CreateDate></member></Groups>"
-			   "<IsTruncated>false</IsTruncated></ListGroupsForUserResult>"
-			   "</ListGroupsForUserResponse>"},
+		{ .body = "Action=ListUserTags&Version=2010-05-08&UserName=bob&MaxItems=1000",
+		  .reply_body =
+			  "<ListUserTagsResponse " IAM_NS "><ListUserTagsResult><Tags><member>"
+			  "<Key>a</Key><Value>1</Value></member></Tags><IsTruncated>true"
+			  "</IsTruncated><Marker>t2</Marker></ListUserTagsResult>"
+			  "</ListUserTagsResponse>" },
+		{ .body = "Action=ListUserTags&Version=2010-05-08&UserName=bob&Marker=t2&"
+			  "MaxItems=1000",
+		  .reply_body =
+			  "<ListUserTagsResponse " IAM_NS "><ListUserTagsResult><Tags><member>"
+			  "<Key>b</Key><Value>2</Value></member></Tags><IsTruncated>false"
+			  "</IsTruncated></ListUserTagsResult></ListUserTagsResponse>" },
+		{ .body = "Action=ListGroupsForUser&Version=2010-05-08&UserName=bob&MaxItems=1000",
+		  .reply_body = "<ListGroupsForUserResponse " IAM_NS "><ListGroupsForUserResult>"
+				"<Groups><member><Path>/</Path><GroupName>admins</GroupName>"
+				"<GroupId>G1</GroupId><Arn>arn:aws:iam::1:group/admins</Arn>"
+				"<CreateDate>2020-01-01T00:00:00Z</CreateDate></member></Groups>"
+				"<IsTruncated>false</IsTruncated></ListGroupsForUserResult>"
+				"</ListGroupsForUserResponse>" },
 	};
 	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
 	struct strbuf err = STRBUF_INIT;
@@ -1365,10 +1385,10 @@ static void test_tags_and_groups_pages(void **state)
 static void test_debug_log_has_no_secrets(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.status = 503},
-	    {.reply_body = LIST_USERS("", "<IsTruncated>false</IsTruncated>")},
-	    {.status = 400, .reply_body = THROTTLED},
-	    {.reply_body = CREATE_KEY_OK},
+		{ .status = 503 },
+		{ .reply_body = LIST_USERS("", "<IsTruncated>false</IsTruncated>") },
+		{ .status = 400, .reply_body = THROTTLED },
+		{ .reply_body = CREATE_KEY_OK },
 	};
 	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
 	struct iam_user_list users;
@@ -1437,50 +1457,50 @@ static void test_clock_knobs(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_form_encode),
-	    cmocka_unit_test(test_form_body_exact),
-	    cmocka_unit_test(test_null_params_left_out),
-	    cmocka_unit_test(test_signature_iam),
-	    cmocka_unit_test(test_signature_session_token),
-	    cmocka_unit_test(test_signature_sts_regional),
-	    cmocka_unit_test(test_list_users_three_pages),
-	    cmocka_unit_test(test_list_users_repeated_marker),
-	    cmocka_unit_test(test_list_access_keys_pages),
-	    cmocka_unit_test(test_xml_error_shapes),
-	    cmocka_unit_test(test_query_aerr_filled),
-	    cmocka_unit_test(test_json_call),
-	    cmocka_unit_test(test_dynamodb_call),
-	    cmocka_unit_test(test_json_throttling_retried),
-	    cmocka_unit_test(test_create_key_timeout_outcome_unknown),
-	    cmocka_unit_test(test_create_key_ambiguous_outcomes),
-	    cmocka_unit_test(test_create_key_throttled_then_ok),
-	    cmocka_unit_test(test_create_key_throttled_once),
-	    cmocka_unit_test(test_create_key_refused),
-	    cmocka_unit_test(test_list_users_500_500_200),
-	    cmocka_unit_test(test_list_users_malformed_then_ok),
-	    cmocka_unit_test(test_list_users_malformed_every_time),
-	    cmocka_unit_test(test_max_attempts_exhausted),
-	    cmocka_unit_test(test_transport_errors_exhausted),
-	    cmocka_unit_test(test_max_attempts_one),
-	    cmocka_unit_test(test_max_attempts_five),
-	    cmocka_unit_test(test_bad_retry_config),
-	    cmocka_unit_test(test_retry_config_ok),
-	    cmocka_unit_test(test_region_precedence),
-	    cmocka_unit_test(test_endpoint_override_in_requests),
-	    cmocka_unit_test(test_clock_skew_corrected),
-	    cmocka_unit_test(test_signature_error_without_skew_not_retried),
-	    cmocka_unit_test(test_clock_learnt_from_a_success),
-	    cmocka_unit_test(test_clock_round_trip_and_narrowing),
-	    cmocka_unit_test(test_clock_ignores_bad_dates),
-	    cmocka_unit_test(test_clock_warning_once),
-	    cmocka_unit_test(test_clock_skew_on_create_not_resent),
-	    cmocka_unit_test(test_explicit_credentials_no_retry),
-	    cmocka_unit_test(test_expired_token_retried),
-	    cmocka_unit_test(test_simple_writes),
-	    cmocka_unit_test(test_credential_report),
-	    cmocka_unit_test(test_tags_and_groups_pages),
-	    cmocka_unit_test(test_debug_log_has_no_secrets),
-	    cmocka_unit_test(test_clock_knobs),
+		cmocka_unit_test(test_form_encode),
+		cmocka_unit_test(test_form_body_exact),
+		cmocka_unit_test(test_null_params_left_out),
+		cmocka_unit_test(test_signature_iam),
+		cmocka_unit_test(test_signature_session_token),
+		cmocka_unit_test(test_signature_sts_regional),
+		cmocka_unit_test(test_list_users_three_pages),
+		cmocka_unit_test(test_list_users_repeated_marker),
+		cmocka_unit_test(test_list_access_keys_pages),
+		cmocka_unit_test(test_xml_error_shapes),
+		cmocka_unit_test(test_query_aerr_filled),
+		cmocka_unit_test(test_json_call),
+		cmocka_unit_test(test_dynamodb_call),
+		cmocka_unit_test(test_json_throttling_retried),
+		cmocka_unit_test(test_create_key_timeout_outcome_unknown),
+		cmocka_unit_test(test_create_key_ambiguous_outcomes),
+		cmocka_unit_test(test_create_key_throttled_then_ok),
+		cmocka_unit_test(test_create_key_throttled_once),
+		cmocka_unit_test(test_create_key_refused),
+		cmocka_unit_test(test_list_users_500_500_200),
+		cmocka_unit_test(test_list_users_malformed_then_ok),
+		cmocka_unit_test(test_list_users_malformed_every_time),
+		cmocka_unit_test(test_max_attempts_exhausted),
+		cmocka_unit_test(test_transport_errors_exhausted),
+		cmocka_unit_test(test_max_attempts_one),
+		cmocka_unit_test(test_max_attempts_five),
+		cmocka_unit_test(test_bad_retry_config),
+		cmocka_unit_test(test_retry_config_ok),
+		cmocka_unit_test(test_region_precedence),
+		cmocka_unit_test(test_endpoint_override_in_requests),
+		cmocka_unit_test(test_clock_skew_corrected),
+		cmocka_unit_test(test_signature_error_without_skew_not_retried),
+		cmocka_unit_test(test_clock_learnt_from_a_success),
+		cmocka_unit_test(test_clock_round_trip_and_narrowing),
+		cmocka_unit_test(test_clock_ignores_bad_dates),
+		cmocka_unit_test(test_clock_warning_once),
+		cmocka_unit_test(test_clock_skew_on_create_not_resent),
+		cmocka_unit_test(test_explicit_credentials_no_retry),
+		cmocka_unit_test(test_expired_token_retried),
+		cmocka_unit_test(test_simple_writes),
+		cmocka_unit_test(test_credential_report),
+		cmocka_unit_test(test_tags_and_groups_pages),
+		cmocka_unit_test(test_debug_log_has_no_secrets),
+		cmocka_unit_test(test_clock_knobs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -20,17 +20,17 @@ static int parse(enum cred_json_format f, const char *text, struct aws_credentia
 
 static void test_process_version_1(void **state)
 {
-	struct aws_credentials c = {0};
+	struct aws_credentials c = { 0 };
 	struct strbuf err = STRBUF_INIT;
 
 	assert_int_equal(
-	    parse(CRED_JSON_PROCESS,
-		  " {\"Version\": 1, \"AccessKeyId\": \"ASIAPROC\",\n"
-		  "  \"SecretAccessKey\": \"s\\/e\\u00e9\\\"x\", \"SessionToken\": \"tok\","
-		  "  \"Expiration\": \"2030-01-02T03:04:05Z\", \"AccountId\": "
-		  "\"123456789012\", \"Extra\": {\"a\": [1, 2.5e3, true, null, \"x\"]}}\n",
-		  &c, &err),
-	    0);
+		parse(CRED_JSON_PROCESS,
+		      " {\"Version\": 1, \"AccessKeyId\": \"ASIAPROC\",\n"
+		      "  \"SecretAccessKey\": \"s\\/e\\u00e9\\\"x\", \"SessionToken\": \"tok\","
+		      "  \"Expiration\": \"2030-01-02T03:04:05Z\", \"AccountId\": "
+		      "\"123456789012\", \"Extra\": {\"a\": [1, 2.5e3, true, null, \"x\"]}}\n",
+		      &c, &err),
+		0);
 	assert_string_equal(c.access_key_id, "ASIAPROC");
 	assert_string_equal(c.secret_access_key, "s/e\xc3\xa9\"x");
 	assert_string_equal(c.session_token, "tok");
@@ -40,11 +40,11 @@ static void test_process_version_1(void **state)
 
 	/* long-lived: no token, no expiration; null counts as absent; 1.0 is 1 */
 	assert_int_equal(
-	    parse(CRED_JSON_PROCESS,
-		  "{\"Version\":1.0,\"AccessKeyId\":\"AKIA\",\"SecretAccessKey\":\"s\","
-		  "\"SessionToken\":null,\"Expiration\":null}",
-		  &c, &err),
-	    0);
+		parse(CRED_JSON_PROCESS,
+		      "{\"Version\":1.0,\"AccessKeyId\":\"AKIA\",\"SecretAccessKey\":\"s\","
+		      "\"SessionToken\":null,\"Expiration\":null}",
+		      &c, &err),
+		0);
 	assert_null(c.session_token);
 	assert_int_equal(c.expiration, 0);
 	aws_credentials_release(&c);
@@ -65,48 +65,50 @@ static void test_process_errors(void **state)
 	static const struct {
 		const char *text, *want;
 	} cases[] = {
-	    {"", "empty output"},
-	    {"  \n", "empty output"},
-	    {"[1]", "not a JSON object"},
-	    {"{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"hunter2\"}",
-	     "no Version (it must be 1)"},
-	    {"{\"Version\":2,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"hunter2\"}",
-	     "Version is 2, not 1"},
-	    {"{\"Version\":\"1\",\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"hunter2\"}",
-	     "Version is not a number"},
-	    {"{\"Version\":1,\"SecretAccessKey\":\"hunter2\"}", "no AccessKeyId"},
-	    {"{\"Version\":1,\"AccessKeyId\":\"\",\"SecretAccessKey\":\"hunter2\"}",
-	     "no AccessKeyId"},
-	    {"{\"Version\":1,\"AccessKeyId\":\"A\"}", "no SecretAccessKey"},
-	    {"{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":7}",
-	     "SecretAccessKey is not a string"},
-	    {"{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"hunter2\","
-	     "\"Expiration\":\"tomorrow\"}",
-	     "Expiration 'tomorrow' is not an ISO 8601 time"},
-	    {"{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"hunter2\","
-	     "\"Expiration\":\"2030-02-30T00:00:00Z\"}",
-	     "is not an ISO 8601 time"},
-	    {"{\"Version\":1,\"AccessKeyId\":\"A\",\"AccessKeyId\":\"B\",\"SecretAccessKey\":"
-	     "\"x\"}",
-	     "AccessKeyId appears twice"},
-	    {"{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"hunter2\"",
-	     "not valid JSON at offset 58"},
-	    {"{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"hunter2\"}x",
-	     "not valid JSON at offset 59"},
-	    {"{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"hun\nter2\"}",
-	     "not valid JSON"},
-	    {"{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"a\\u0000b\"}",
-	     "not valid JSON"},
-	    {"{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"\\ud83d\"}",
-	     "not valid JSON"},
-	    {"{\"Version\":01,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"x\"}", "not valid JSON"},
-	    {"{\"Version\":1,,\"AccessKeyId\":\"A\"}", "not valid JSON"},
-	    {"{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"x\",}", "not valid JSON"},
-	    {"{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"x\",\"N\":tru}",
-	     "not valid JSON"},
+		{ "", "empty output" },
+		{ "  \n", "empty output" },
+		{ "[1]", "not a JSON object" },
+		{ "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"hunter2\"}",
+		  "no Version (it must be 1)" },
+		{ "{\"Version\":2,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"hunter2\"}",
+		  "Version is 2, not 1" },
+		{ "{\"Version\":\"1\",\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"hunter2\"}",
+		  "Version is not a number" },
+		{ "{\"Version\":1,\"SecretAccessKey\":\"hunter2\"}", "no AccessKeyId" },
+		{ "{\"Version\":1,\"AccessKeyId\":\"\",\"SecretAccessKey\":\"hunter2\"}",
+		  "no AccessKeyId" },
+		{ "{\"Version\":1,\"AccessKeyId\":\"A\"}", "no SecretAccessKey" },
+		{ "{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":7}",
+		  "SecretAccessKey is not a string" },
+		{ "{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"hunter2\","
+		  "\"Expiration\":\"tomorrow\"}",
+		  "Expiration 'tomorrow' is not an ISO 8601 time" },
+		{ "{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"hunter2\","
+		  "\"Expiration\":\"2030-02-30T00:00:00Z\"}",
+		  "is not an ISO 8601 time" },
+		{ "{\"Version\":1,\"AccessKeyId\":\"A\",\"AccessKeyId\":\"B\",\"SecretAccessKey\":"
+		  "\"x\"}",
+		  "AccessKeyId appears twice" },
+		{ "{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"hunter2\"",
+		  "not valid JSON at offset 58" },
+		{ "{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"hunter2\"}x",
+		  "not valid JSON at offset 59" },
+		{ "{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"hun\nter2\"}",
+		  "not valid JSON" },
+		{ "{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"a\\u0000b\"}",
+		  "not valid JSON" },
+		{ "{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"\\ud83d\"}",
+		  "not valid JSON" },
+		{ "{\"Version\":01,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"x\"}",
+		  "not valid JSON" },
+		{ "{\"Version\":1,,\"AccessKeyId\":\"A\"}", "not valid JSON" },
+		{ "{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"x\",}",
+		  "not valid JSON" },
+		{ "{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"x\",\"N\":tru}",
+		  "not valid JSON" },
 	};
 	struct strbuf err = STRBUF_INIT, deep = STRBUF_INIT;
-	struct aws_credentials c = {0};
+	struct aws_credentials c = { 0 };
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
@@ -138,29 +140,29 @@ static void test_process_errors(void **state)
 
 static void test_container_and_imds(void **state)
 {
-	struct aws_credentials c = {0};
+	struct aws_credentials c = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	char *msg;
 
 	assert_int_equal(
-	    parse(CRED_JSON_CONTAINER,
-		  "{\"RoleArn\":\"arn:aws:iam::1:role/task\",\"AccessKeyId\":\"ASIAECS\","
-		  "\"SecretAccessKey\":\"s\",\"Token\":\"t\","
-		  "\"Expiration\":\"2030-01-02T03:04:05Z\",\"Code\":\"Whatever\"}",
-		  &c, &err),
-	    0);
+		parse(CRED_JSON_CONTAINER,
+		      "{\"RoleArn\":\"arn:aws:iam::1:role/task\",\"AccessKeyId\":\"ASIAECS\","
+		      "\"SecretAccessKey\":\"s\",\"Token\":\"t\","
+		      "\"Expiration\":\"2030-01-02T03:04:05Z\",\"Code\":\"Whatever\"}",
+		      &c, &err),
+		0);
 	assert_string_equal(c.access_key_id, "ASIAECS");
 	assert_string_equal(c.session_token, "t");
 	assert_int_equal(c.expiration, 1893553445);
 	aws_credentials_release(&c);
 
 	assert_int_equal(
-	    parse(CRED_JSON_IMDS,
-		  "{\"Code\":\"Success\",\"LastUpdated\":\"2030-01-01T00:00:00Z\","
-		  "\"Type\":\"AWS-HMAC\",\"AccessKeyId\":\"ASIAIMDS\",\"SecretAccessKey\":"
-		  "\"s\",\"Token\":\"t\",\"Expiration\":\"2030-01-02T03:04:05Z\"}",
-		  &c, &err),
-	    0);
+		parse(CRED_JSON_IMDS,
+		      "{\"Code\":\"Success\",\"LastUpdated\":\"2030-01-01T00:00:00Z\","
+		      "\"Type\":\"AWS-HMAC\",\"AccessKeyId\":\"ASIAIMDS\",\"SecretAccessKey\":"
+		      "\"s\",\"Token\":\"t\",\"Expiration\":\"2030-01-02T03:04:05Z\"}",
+		      &c, &err),
+		0);
 	assert_string_equal(c.access_key_id, "ASIAIMDS");
 	aws_credentials_release(&c);
 	assert_int_equal(parse(CRED_JSON_IMDS,
@@ -171,10 +173,10 @@ static void test_container_and_imds(void **state)
 	assert_string_equal(err.buf, "Code is 'AssumeRoleUnauthorizedAccess', not 'Success'");
 	/* the process format's names are not the container's */
 	assert_int_equal(
-	    parse(CRED_JSON_CONTAINER,
-		  "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"s\",\"SessionToken\":\"x\"}", &c,
-		  &err),
-	    0);
+		parse(CRED_JSON_CONTAINER,
+		      "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"s\",\"SessionToken\":\"x\"}",
+		      &c, &err),
+		0);
 	assert_null(c.session_token);
 	aws_credentials_release(&c);
 
@@ -208,18 +210,18 @@ static void expect_argv(const char *line, const char *const *want, size_t n)
 
 static void test_argv_split(void **state)
 {
-	static const char *const w1[] = {"/usr/bin/creds", "--profile", "prod"};
-	static const char *const w2[] = {"my tool", "a b", "c\"d", "e'f", "g\\h", "$HOME", ""};
-	static const char *const w3[] = {"x\\y", "ab", "a b"};
-	static const char *const w4[] = {"cmd", "*", ";", "|", "&&", "`id`"};
+	static const char *const w1[] = { "/usr/bin/creds", "--profile", "prod" };
+	static const char *const w2[] = { "my tool", "a b", "c\"d", "e'f", "g\\h", "$HOME", "" };
+	static const char *const w3[] = { "x\\y", "ab", "a b" };
+	static const char *const w4[] = { "cmd", "*", ";", "|", "&&", "`id`" };
 	static const struct {
 		const char *line, *want;
 	} bad[] = {
-	    {"", "empty command"},
-	    {" \t\n", "empty command"},
-	    {"cmd 'open", "unterminated ' quote"},
-	    {"cmd \"open", "unterminated \" quote"},
-	    {"cmd \\", "trailing backslash"},
+		{ "", "empty command" },
+		{ " \t\n", "empty command" },
+		{ "cmd 'open", "unterminated ' quote" },
+		{ "cmd \"open", "unterminated \" quote" },
+		{ "cmd \\", "trailing backslash" },
 	};
 	struct strbuf err = STRBUF_INIT;
 	char **argv;
@@ -244,10 +246,10 @@ static void test_argv_split(void **state)
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_process_version_1),
-	    cmocka_unit_test(test_process_errors),
-	    cmocka_unit_test(test_container_and_imds),
-	    cmocka_unit_test(test_argv_split),
+		cmocka_unit_test(test_process_version_1),
+		cmocka_unit_test(test_process_errors),
+		cmocka_unit_test(test_container_and_imds),
+		cmocka_unit_test(test_argv_split),
 	};
 	return cmocka_run_group_tests_name("credparse", tests, NULL, NULL);
 }

@@ -71,10 +71,10 @@ static void compare_base(size_t case_no, json_t *want, const struct cred_base_st
 	switch (b->kind) {
 	case CRED_BASE_ACCESS_KEY: {
 		const struct field f[] = {
-		    {"access_key_id", b->access_key_id},
-		    {"secret_access_key", b->secret_access_key},
-		    {"session_token", b->session_token},
-		    {"account_id", b->account_id},
+			{ "access_key_id", b->access_key_id },
+			{ "secret_access_key", b->secret_access_key },
+			{ "session_token", b->session_token },
+			{ "account_id", b->account_id },
 		};
 		compare_fields(case_no, kind, w, f, ARRAY_SIZE(f));
 		break;
@@ -84,18 +84,20 @@ static void compare_base(size_t case_no, json_t *want, const struct cred_base_st
 		break;
 	case CRED_BASE_WEB_IDENTITY: {
 		const struct field f[] = {
-		    {"role_arn", b->role_arn},
-		    {"web_identity_token_file", b->web_identity_token_file},
-		    {"role_session_name", b->role_session_name},
+			{ "role_arn", b->role_arn },
+			{ "web_identity_token_file", b->web_identity_token_file },
+			{ "role_session_name", b->role_session_name },
 		};
 		compare_fields(case_no, kind, w, f, ARRAY_SIZE(f));
 		break;
 	}
 	case CRED_BASE_SSO: {
 		const struct field f[] = {
-		    {"sso_session", b->sso_session},	 {"sso_region", b->sso_region},
-		    {"sso_start_url", b->sso_start_url}, {"sso_account_id", b->sso_account_id},
-		    {"sso_role_name", b->sso_role_name},
+			{ "sso_session", b->sso_session },
+			{ "sso_region", b->sso_region },
+			{ "sso_start_url", b->sso_start_url },
+			{ "sso_account_id", b->sso_account_id },
+			{ "sso_role_name", b->sso_role_name },
 		};
 		compare_fields(case_no, kind, w, f, ARRAY_SIZE(f));
 		break;
@@ -110,11 +112,11 @@ static void compare_role(size_t case_no, json_t *want, const struct cred_role_st
 {
 	json_t *w = json_object_get(want, "AssumeRole");
 	const struct field f[] = {
-	    {"role_arn", r->role_arn},
-	    {"external_id", r->external_id},
-	    {"role_session_name", r->role_session_name},
-	    {"duration_seconds", r->duration_seconds},
-	    {"mfa_serial", r->mfa_serial},
+		{ "role_arn", r->role_arn },
+		{ "external_id", r->external_id },
+		{ "role_session_name", r->role_session_name },
+		{ "duration_seconds", r->duration_seconds },
+		{ "mfa_serial", r->mfa_serial },
 	};
 
 	if (!w)
@@ -132,21 +134,21 @@ static const struct {
 	int ret;
 	const char *message;
 } error_messages[] = {
-    {6, -1, "profile 'A' has role_arn but neither source_profile nor credential_source"},
-    {7, -1, "profile 'A' has both source_profile and credential_source (use one)"},
-    {8, -1, "profile 'B' has aws_access_key_id but no aws_secret_access_key"},
-    {9, -1, "profile 'B' has aws_secret_access_key but no aws_access_key_id"},
-    {10, -1, "profile 'B' has no credentials (it is the source_profile of 'A')"},
-    {11, 1, "profile 'A' has no credentials"},
-    {12, -1, "profile 'A': source_profile 'B' not found"},
-    {13, 1, "no profiles defined"},
-    {16, -1, "profile 'A': source_profile chain forms a loop: A -> B -> A"},
-    {17, -1, "profile 'A': source_profile chain forms a loop: A -> B -> A"},
-    {20, -1, "profile 'A' has web_identity_token_file but no role_arn"},
-    {23, -1, "profile 'A' has sso_role_name but no sso_account_id"},
-    {24, -1, "profile 'A' has sso_account_id but no sso_role_name"},
-    {25, -1, "profile 'A': with sso_session, sso_region belongs in [sso-session A]"},
-    {27, -1, "profile 'A': sso-session 'oops' not found"},
+	{ 6, -1, "profile 'A' has role_arn but neither source_profile nor credential_source" },
+	{ 7, -1, "profile 'A' has both source_profile and credential_source (use one)" },
+	{ 8, -1, "profile 'B' has aws_access_key_id but no aws_secret_access_key" },
+	{ 9, -1, "profile 'B' has aws_secret_access_key but no aws_access_key_id" },
+	{ 10, -1, "profile 'B' has no credentials (it is the source_profile of 'A')" },
+	{ 11, 1, "profile 'A' has no credentials" },
+	{ 12, -1, "profile 'A': source_profile 'B' not found" },
+	{ 13, 1, "no profiles defined" },
+	{ 16, -1, "profile 'A': source_profile chain forms a loop: A -> B -> A" },
+	{ 17, -1, "profile 'A': source_profile chain forms a loop: A -> B -> A" },
+	{ 20, -1, "profile 'A' has web_identity_token_file but no role_arn" },
+	{ 23, -1, "profile 'A' has sso_role_name but no sso_account_id" },
+	{ 24, -1, "profile 'A' has sso_account_id but no sso_role_name" },
+	{ 25, -1, "profile 'A': with sso_session, sso_region belongs in [sso-session A]" },
+	{ 27, -1, "profile 'A': sso-session 'oops' not found" },
 };
 
 static void test_assume_role_cases(void **state)
@@ -166,7 +168,7 @@ static void test_assume_role_cases(void **state)
 		json_t *output = json_object_get(t, "output");
 		json_t *chain = json_object_get(output, "ProfileChain");
 		const char *selected =
-		    json_string_value(json_object_get(input, "selected_profile"));
+			json_string_value(json_object_get(input, "selected_profile"));
 		struct aws_profile_set set = AWS_PROFILE_SET_INIT;
 		struct profile_chain plan = PROFILE_CHAIN_INIT;
 		struct strbuf text = STRBUF_INIT, err = STRBUF_INIT;
@@ -179,13 +181,13 @@ static void test_assume_role_cases(void **state)
 		{
 			strbuf_addf(&text, "[profile %s]\n", name);
 			json_object_foreach(props, key, value)
-			    strbuf_addf(&text, "%s = %s\n", key, json_string_value(value));
+				strbuf_addf(&text, "%s = %s\n", key, json_string_value(value));
 		}
 		json_object_foreach(json_object_get(input, "sso_sessions"), name, props)
 		{
 			strbuf_addf(&text, "[sso-session %s]\n", name);
 			json_object_foreach(props, key, value)
-			    strbuf_addf(&text, "%s = %s\n", key, json_string_value(value));
+				strbuf_addf(&text, "%s = %s\n", key, json_string_value(value));
 		}
 		parse_config(&set, text.buf);
 		ret = profile_chain_resolve(&set, selected, &plan, &err);
@@ -305,7 +307,8 @@ static void test_role_settings_and_process(void **state)
 
 static void test_credential_sources_and_defaults(void **state)
 {
-	static const char *const sources[] = {"Environment", "Ec2InstanceMetadata", "EcsContainer"};
+	static const char *const sources[] = { "Environment", "Ec2InstanceMetadata",
+					       "EcsContainer" };
 	struct aws_profile_set set = AWS_PROFILE_SET_INIT;
 	struct profile_chain plan = PROFILE_CHAIN_INIT;
 	struct strbuf err = STRBUF_INIT, cfg = STRBUF_INIT;
@@ -369,37 +372,37 @@ static void test_sso_settings(void **state)
 		const char *config;
 		const char *message;
 	} errors[] = {
-	    /* legacy: the four settings are required */
-	    {"[profile d]\nsso_account_id = 111111111111\nsso_role_name = R\n"
-	     "sso_region = eu-west-1\n",
-	     "profile 'd' has sso_account_id and sso_role_name but no sso_start_url"},
-	    {"[profile d]\nsso_account_id = 111111111111\nsso_role_name = R\n"
-	     "sso_start_url = https://x/start\n",
-	     "profile 'd' has sso_account_id and sso_role_name but no sso_region"},
-	    {"[profile d]\nsso_start_url = https://x/start\nsso_region = eu-west-1\n",
-	     "profile 'd' has SSO settings but neither sso_session nor sso_account_id and "
-	     "sso_role_name"},
-	    {"[profile d]\nsso_session = corp\nsso_account_id = 111111111111\n" SSO_SESSION_CORP,
-	     "profile 'd' has sso_account_id but no sso_role_name"},
-	    /* sso-session: what the profile repeats must agree */
-	    {"[profile d]\nsso_session = corp\nsso_account_id = 1\nsso_role_name = R\n"
-	     "sso_start_url = https://other/start\n" SSO_SESSION_CORP,
-	     "profile 'd': sso_start_url differs from the one in [sso-session corp]"},
-	    {"[profile d]\nsso_session = corp\nsso_account_id = 1\nsso_role_name = R\n"
-	     "sso_region = us-east-1\n" SSO_SESSION_CORP,
-	     "profile 'd': sso_region differs from the one in [sso-session corp]"},
-	    {"[profile d]\nsso_session = corp\nsso_account_id = 1\nsso_role_name = R\n"
-	     "[sso-session corp]\nsso_region = eu-west-1\n",
-	     "profile 'd': [sso-session corp] has no sso_start_url"},
-	    {"[profile d]\nsso_session = corp\nsso_account_id = 1\nsso_role_name = R\n"
-	     "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\n",
-	     "profile 'd': [sso-session corp] has no sso_region"},
-	    {"[profile d]\nsso_session = nope\nsso_account_id = 1\nsso_role_name = R\n",
-	     "profile 'd': sso-session 'nope' not found"},
-	    /* as the source of a role */
-	    {"[profile r]\nrole_arn = arn:aws:iam::1:role/R\nsource_profile = d\n"
-	     "[profile d]\nsso_role_name = R\nsso_start_url = https://x\nsso_region = eu-west-1\n",
-	     "profile 'd' has sso_role_name but no sso_account_id"},
+		/* legacy: the four settings are required */
+		{ "[profile d]\nsso_account_id = 111111111111\nsso_role_name = R\n"
+		  "sso_region = eu-west-1\n",
+		  "profile 'd' has sso_account_id and sso_role_name but no sso_start_url" },
+		{ "[profile d]\nsso_account_id = 111111111111\nsso_role_name = R\n"
+		  "sso_start_url = https://x/start\n",
+		  "profile 'd' has sso_account_id and sso_role_name but no sso_region" },
+		{ "[profile d]\nsso_start_url = https://x/start\nsso_region = eu-west-1\n",
+		  "profile 'd' has SSO settings but neither sso_session nor sso_account_id and "
+		  "sso_role_name" },
+		{ "[profile d]\nsso_session = corp\nsso_account_id = 111111111111\n" SSO_SESSION_CORP,
+		  "profile 'd' has sso_account_id but no sso_role_name" },
+		/* sso-session: what the profile repeats must agree */
+		{ "[profile d]\nsso_session = corp\nsso_account_id = 1\nsso_role_name = R\n"
+		  "sso_start_url = https://other/start\n" SSO_SESSION_CORP,
+		  "profile 'd': sso_start_url differs from the one in [sso-session corp]" },
+		{ "[profile d]\nsso_session = corp\nsso_account_id = 1\nsso_role_name = R\n"
+		  "sso_region = us-east-1\n" SSO_SESSION_CORP,
+		  "profile 'd': sso_region differs from the one in [sso-session corp]" },
+		{ "[profile d]\nsso_session = corp\nsso_account_id = 1\nsso_role_name = R\n"
+		  "[sso-session corp]\nsso_region = eu-west-1\n",
+		  "profile 'd': [sso-session corp] has no sso_start_url" },
+		{ "[profile d]\nsso_session = corp\nsso_account_id = 1\nsso_role_name = R\n"
+		  "[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\n",
+		  "profile 'd': [sso-session corp] has no sso_region" },
+		{ "[profile d]\nsso_session = nope\nsso_account_id = 1\nsso_role_name = R\n",
+		  "profile 'd': sso-session 'nope' not found" },
+		/* as the source of a role */
+		{ "[profile r]\nrole_arn = arn:aws:iam::1:role/R\nsource_profile = d\n"
+		  "[profile d]\nsso_role_name = R\nsso_start_url = https://x\nsso_region = eu-west-1\n",
+		  "profile 'd' has sso_role_name but no sso_account_id" },
 	};
 	struct aws_profile_set set = AWS_PROFILE_SET_INIT;
 	struct profile_chain plan = PROFILE_CHAIN_INIT;
@@ -467,10 +470,10 @@ static void test_sso_settings(void **state)
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_assume_role_cases),
-	    cmocka_unit_test(test_role_settings_and_process),
-	    cmocka_unit_test(test_credential_sources_and_defaults),
-	    cmocka_unit_test(test_sso_settings),
+		cmocka_unit_test(test_assume_role_cases),
+		cmocka_unit_test(test_role_settings_and_process),
+		cmocka_unit_test(test_credential_sources_and_defaults),
+		cmocka_unit_test(test_sso_settings),
 	};
 	return cmocka_run_group_tests_name("profile chain", tests, NULL, NULL);
 }

@@ -34,7 +34,6 @@ struct shared_fake {
 	int made; /* transports made */
 };
 
-
 static struct http_transport *shared_http_new(void *ctx, const struct http_options *opts)
 {
 	struct shared_fake *s = ctx;
@@ -150,29 +149,29 @@ static int get(struct cred_provider *p, struct aws_credentials *c, struct strbuf
 static void test_assume_role_profile(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.method = "POST",
-	     .url = STS_URL,
-	     .body_contains = {"Action=AssumeRole&", "Version=2011-06-15",
-			       "RoleArn=arn%3Aaws%3Aiam%3A%3A222222222222%3Arole%2FOps",
-			       "RoleSessionName=sess-1", "ExternalId=ext%2F1",
-			       "DurationSeconds=900"},
-	     .body_lacks = {"SerialNumber", "secret-base"},
-	     .headers = {AUTH_BASE, "X-Amz-Date: 20300101T000000Z"},
-	     .headers_absent = {"X-Amz-Security-Token"},
-	     .reply_body = ASSUMED("AssumeRole", "ASIAONE", "tok1", "2030-01-01T00:15:00Z",
-				   "arn:aws:sts::222222222222:assumed-role/Ops/sess-1")},
-	    /* the refresh, less than 5 minutes before expiry */
-	    {.body_contains = {"Action=AssumeRole&"},
-	     .reply_body = ASSUMED("AssumeRole", "ASIATWO", "tok2", "2030-01-01T01:00:00Z",
-				   "arn:aws:sts::222222222222:assumed-role/Ops/sess-1")},
-	    /* after invalidate */
-	    {.body_contains = {"Action=AssumeRole&"},
-	     .reply_body = ASSUMED("AssumeRole", "ASIATHREE", "tok3", "2030-01-01T01:00:00Z",
-				   "arn:aws:sts::222222222222:assumed-role/Ops/sess-1")},
+		{ .method = "POST",
+		  .url = STS_URL,
+		  .body_contains = { "Action=AssumeRole&", "Version=2011-06-15",
+				     "RoleArn=arn%3Aaws%3Aiam%3A%3A222222222222%3Arole%2FOps",
+				     "RoleSessionName=sess-1", "ExternalId=ext%2F1",
+				     "DurationSeconds=900" },
+		  .body_lacks = { "SerialNumber", "secret-base" },
+		  .headers = { AUTH_BASE, "X-Amz-Date: 20300101T000000Z" },
+		  .headers_absent = { "X-Amz-Security-Token" },
+		  .reply_body = ASSUMED("AssumeRole", "ASIAONE", "tok1", "2030-01-01T00:15:00Z",
+					"arn:aws:sts::222222222222:assumed-role/Ops/sess-1") },
+		/* the refresh, less than 5 minutes before expiry */
+		{ .body_contains = { "Action=AssumeRole&" },
+		  .reply_body = ASSUMED("AssumeRole", "ASIATWO", "tok2", "2030-01-01T01:00:00Z",
+					"arn:aws:sts::222222222222:assumed-role/Ops/sess-1") },
+		/* after invalidate */
+		{ .body_contains = { "Action=AssumeRole&" },
+		  .reply_body = ASSUMED("AssumeRole", "ASIATHREE", "tok3", "2030-01-01T01:00:00Z",
+					"arn:aws:sts::222222222222:assumed-role/Ops/sess-1") },
 	};
-	struct shared_fake http = {fake_transport_new(steps, ARRAY_SIZE(steps)), 0};
-	struct env_list vars = {{0}, 0};
-	struct aws_credentials c = {0};
+	struct shared_fake http = { fake_transport_new(steps, ARRAY_SIZE(steps)), 0 };
+	struct env_list vars = { { 0 }, 0 };
+	struct aws_credentials c = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
 	struct cred_env env;
@@ -247,23 +246,24 @@ static int fake_mfa(void *ctx, const char *serial, struct strbuf *code, struct s
 static void test_role_chain_and_mfa(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.body_contains = {"RoleArn=arn%3Aaws%3Aiam%3A%3A111111111111%3Arole%2FJump",
-			       "RoleSessionName=iamkeys-1893456000"},
-	     .body_lacks = {"ExternalId", "DurationSeconds", "TokenCode"},
-	     .headers = {AUTH_BASE},
-	     .reply_body = ASSUMED("AssumeRole", "ASIAJUMP", "tokjump", "2030-01-01T01:00:00Z",
-				   "arn:aws:sts::111111111111:assumed-role/Jump/x")},
-	    {.body_contains = {"RoleArn=arn%3Aaws%3Aiam%3A%3A333333333333%3Arole%2FAdmin",
-			       "SerialNumber=arn%3Aaws%3Aiam%3A%3A111111111111%3Amfa%2Fme",
-			       "TokenCode=123456"},
-	     .headers = {"Authorization: AWS4-HMAC-SHA256 Credential=ASIAJUMP/",
-			 "X-Amz-Security-Token: tokjump"},
-	     .reply_body = ASSUMED("AssumeRole", "ASIAADMIN", "tokadmin", "2030-01-01T01:00:00Z",
-				   "arn:aws:sts::333333333333:assumed-role/Admin/x")},
+		{ .body_contains = { "RoleArn=arn%3Aaws%3Aiam%3A%3A111111111111%3Arole%2FJump",
+				     "RoleSessionName=iamkeys-1893456000" },
+		  .body_lacks = { "ExternalId", "DurationSeconds", "TokenCode" },
+		  .headers = { AUTH_BASE },
+		  .reply_body = ASSUMED("AssumeRole", "ASIAJUMP", "tokjump", "2030-01-01T01:00:00Z",
+					"arn:aws:sts::111111111111:assumed-role/Jump/x") },
+		{ .body_contains = { "RoleArn=arn%3Aaws%3Aiam%3A%3A333333333333%3Arole%2FAdmin",
+				     "SerialNumber=arn%3Aaws%3Aiam%3A%3A111111111111%3Amfa%2Fme",
+				     "TokenCode=123456" },
+		  .headers = { "Authorization: AWS4-HMAC-SHA256 Credential=ASIAJUMP/",
+			       "X-Amz-Security-Token: tokjump" },
+		  .reply_body =
+			  ASSUMED("AssumeRole", "ASIAADMIN", "tokadmin", "2030-01-01T01:00:00Z",
+				  "arn:aws:sts::333333333333:assumed-role/Admin/x") },
 	};
-	struct shared_fake http = {fake_transport_new(steps, ARRAY_SIZE(steps)), 0};
-	struct env_list vars = {{0}, 0};
-	struct aws_credentials c = {0};
+	struct shared_fake http = { fake_transport_new(steps, ARRAY_SIZE(steps)), 0 };
+	struct env_list vars = { { 0 }, 0 };
+	struct aws_credentials c = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
 	struct cred_env env;
@@ -315,14 +315,15 @@ static int failing_mfa(void *ctx, const char *serial, struct strbuf *code, struc
 static void test_assume_role_errors(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.status = 403,
-	     .reply_body = "<ErrorResponse><Error><Code>AccessDenied</Code><Message>User: x is not "
-			   "authorized to perform: sts:AssumeRole</Message></Error><RequestId>rq"
-			   "</RequestId></ErrorResponse>"},
+		{ .status = 403,
+		  .reply_body =
+			  "<ErrorResponse><Error><Code>AccessDenied</Code><Message>User: x is not "
+			  "authorized to perform: sts:AssumeRole</Message></Error><RequestId>rq"
+			  "</RequestId></ErrorResponse>" },
 	};
-	struct shared_fake http = {fake_transport_new(steps, ARRAY_SIZE(steps)), 0};
-	struct env_list vars = {{0}, 0};
-	struct aws_credentials c = {0};
+	struct shared_fake http = { fake_transport_new(steps, ARRAY_SIZE(steps)), 0 };
+	struct env_list vars = { { 0 }, 0 };
+	struct aws_credentials c = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
 	struct cred_env env;
@@ -375,23 +376,24 @@ static void test_assume_role_errors(void **state)
 static void test_assume_role_public(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.method = "POST",
-	     .url = STS_URL,
-	     .body_contains = {"Action=AssumeRole&", "Version=2011-06-15",
-			       "RoleArn=arn%3Aaws%3Aiam%3A%3A222222222222%3Arole%2FOps",
-			       "RoleSessionName=iamkeys", "ExternalId=ext-1"},
-	     .body_lacks = {"DurationSeconds", "SerialNumber", "secret-base"},
-	     .headers = {AUTH_BASE},
-	     .reply_body = ASSUMED("AssumeRole", "ASIAONE", "tok1", "2030-01-01T01:00:00Z",
-				   "arn:aws:sts::222222222222:assumed-role/Ops/iamkeys")},
-	    {.status = 403,
-	     .reply_body = "<ErrorResponse><Error><Code>AccessDenied</Code><Message>User: x is not "
-			   "authorized to perform: sts:AssumeRole</Message></Error><RequestId>rq"
-			   "</RequestId></ErrorResponse>"},
+		{ .method = "POST",
+		  .url = STS_URL,
+		  .body_contains = { "Action=AssumeRole&", "Version=2011-06-15",
+				     "RoleArn=arn%3Aaws%3Aiam%3A%3A222222222222%3Arole%2FOps",
+				     "RoleSessionName=iamkeys", "ExternalId=ext-1" },
+		  .body_lacks = { "DurationSeconds", "SerialNumber", "secret-base" },
+		  .headers = { AUTH_BASE },
+		  .reply_body = ASSUMED("AssumeRole", "ASIAONE", "tok1", "2030-01-01T01:00:00Z",
+					"arn:aws:sts::222222222222:assumed-role/Ops/iamkeys") },
+		{ .status = 403,
+		  .reply_body =
+			  "<ErrorResponse><Error><Code>AccessDenied</Code><Message>User: x is not "
+			  "authorized to perform: sts:AssumeRole</Message></Error><RequestId>rq"
+			  "</RequestId></ErrorResponse>" },
 	};
-	struct shared_fake http = {fake_transport_new(steps, ARRAY_SIZE(steps)), 0};
-	struct env_list vars = {{0}, 0};
-	struct aws_credentials base = {0}, c = {0};
+	struct shared_fake http = { fake_transport_new(steps, ARRAY_SIZE(steps)), 0 };
+	struct env_list vars = { { 0 }, 0 };
+	struct aws_credentials base = { 0 }, c = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *src, *p;
 	struct cred_env env;
@@ -439,33 +441,35 @@ static void test_assume_role_public(void **state)
 static void test_expired_token_refetches(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.body_contains = {"Action=AssumeRole&"},
-	     .reply_body = ASSUMED("AssumeRole", "ASIAOLD", "tokold", "2030-01-01T01:00:00Z",
-				   "arn:aws:sts::222222222222:assumed-role/Ops/x")},
-	    {.url = "https://iam.amazonaws.com/",
-	     .body_contains = {"Action=GetUser"},
-	     .headers = {"Authorization: AWS4-HMAC-SHA256 Credential=ASIAOLD/"},
-	     .status = 403,
-	     .reply_body = "<ErrorResponse><Error><Code>ExpiredToken</Code><Message>The security "
-			   "token included in the request is expired</Message></Error>"
-			   "</ErrorResponse>"},
-	    {.body_contains = {"Action=AssumeRole&"},
-	     .reply_body = ASSUMED("AssumeRole", "ASIANEW", "toknew", "2030-01-01T01:00:00Z",
-				   "arn:aws:sts::222222222222:assumed-role/Ops/x")},
-	    {.url = "https://iam.amazonaws.com/",
-	     .headers = {"Authorization: AWS4-HMAC-SHA256 Credential=ASIANEW/",
-			 "X-Amz-Security-Token: toknew"},
-	     .reply_body = "<GetUserResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">"
-			   "<GetUserResult><User><Path>/</Path><UserName>u</UserName><UserId>AIDA"
-			   "</UserId><Arn>arn:aws:iam::222222222222:user/u</Arn><CreateDate>"
-			   "2020-01-01T00:00:00Z</CreateDate></User></GetUserResult>"
-			   "</GetUserResponse>"},
+		{ .body_contains = { "Action=AssumeRole&" },
+		  .reply_body = ASSUMED("AssumeRole", "ASIAOLD", "tokold", "2030-01-01T01:00:00Z",
+					"arn:aws:sts::222222222222:assumed-role/Ops/x") },
+		{ .url = "https://iam.amazonaws.com/",
+		  .body_contains = { "Action=GetUser" },
+		  .headers = { "Authorization: AWS4-HMAC-SHA256 Credential=ASIAOLD/" },
+		  .status = 403,
+		  .reply_body =
+			  "<ErrorResponse><Error><Code>ExpiredToken</Code><Message>The security "
+			  "token included in the request is expired</Message></Error>"
+			  "</ErrorResponse>" },
+		{ .body_contains = { "Action=AssumeRole&" },
+		  .reply_body = ASSUMED("AssumeRole", "ASIANEW", "toknew", "2030-01-01T01:00:00Z",
+					"arn:aws:sts::222222222222:assumed-role/Ops/x") },
+		{ .url = "https://iam.amazonaws.com/",
+		  .headers = { "Authorization: AWS4-HMAC-SHA256 Credential=ASIANEW/",
+			       "X-Amz-Security-Token: toknew" },
+		  .reply_body =
+			  "<GetUserResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">"
+			  "<GetUserResult><User><Path>/</Path><UserName>u</UserName><UserId>AIDA"
+			  "</UserId><Arn>arn:aws:iam::222222222222:user/u</Arn><CreateDate>"
+			  "2020-01-01T00:00:00Z</CreateDate></User></GetUserResult>"
+			  "</GetUserResponse>" },
 	};
-	struct shared_fake http = {fake_transport_new(steps, ARRAY_SIZE(steps)), 0};
-	struct env_list vars = {{0}, 0};
-	struct aws_client_config cfg = {0};
+	struct shared_fake http = { fake_transport_new(steps, ARRAY_SIZE(steps)), 0 };
+	struct env_list vars = { { 0 }, 0 };
+	struct aws_client_config cfg = { 0 };
 	struct strbuf err = STRBUF_INIT;
-	struct iam_user user = {0};
+	struct iam_user user = { 0 };
 	struct aws_client *c;
 	struct cred_env env;
 	struct home h;
@@ -502,26 +506,28 @@ static void test_expired_token_refetches(void **state)
 static void test_web_identity(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.method = "POST",
-	     .url = "http://127.0.0.1:4566/",
-	     .body_contains = {"Action=AssumeRoleWithWebIdentity",
-			       "RoleArn=arn%3Aaws%3Aiam%3A%3A111111111111%3Arole%2Fci",
-			       "RoleSessionName=gha", "WebIdentityToken=eyJ.jwt-token"},
-	     .headers_absent = {"Authorization", "X-Amz-Date", "X-Amz-Security-Token"},
-	     .reply_body =
-		 ASSUMED("AssumeRoleWithWebIdentity", "ASIAWEB", "tokweb", "2030-01-01T01:00:00Z",
-			 "arn:aws:sts::111111111111:assumed-role/ci/gha")},
-	    /* the profile's: its own session name, the default endpoint */
-	    {.url = STS_URL,
-	     .body_contains = {"Action=AssumeRoleWithWebIdentity", "RoleSessionName=iamkeys-"},
-	     .headers_absent = {"Authorization"},
-	     .status = 400,
-	     .reply_body = "<ErrorResponse><Error><Code>InvalidIdentityToken</Code><Message>bad"
-			   "</Message></Error></ErrorResponse>"},
+		{ .method = "POST",
+		  .url = "http://127.0.0.1:4566/",
+		  .body_contains = { "Action=AssumeRoleWithWebIdentity",
+				     "RoleArn=arn%3Aaws%3Aiam%3A%3A111111111111%3Arole%2Fci",
+				     "RoleSessionName=gha", "WebIdentityToken=eyJ.jwt-token" },
+		  .headers_absent = { "Authorization", "X-Amz-Date", "X-Amz-Security-Token" },
+		  .reply_body = ASSUMED("AssumeRoleWithWebIdentity", "ASIAWEB", "tokweb",
+					"2030-01-01T01:00:00Z",
+					"arn:aws:sts::111111111111:assumed-role/ci/gha") },
+		/* the profile's: its own session name, the default endpoint */
+		{ .url = STS_URL,
+		  .body_contains = { "Action=AssumeRoleWithWebIdentity",
+				     "RoleSessionName=iamkeys-" },
+		  .headers_absent = { "Authorization" },
+		  .status = 400,
+		  .reply_body =
+			  "<ErrorResponse><Error><Code>InvalidIdentityToken</Code><Message>bad"
+			  "</Message></Error></ErrorResponse>" },
 	};
-	struct shared_fake http = {fake_transport_new(steps, ARRAY_SIZE(steps)), 0};
-	struct env_list vars = {{0}, 0};
-	struct aws_credentials c = {0};
+	struct shared_fake http = { fake_transport_new(steps, ARRAY_SIZE(steps)), 0 };
+	struct env_list vars = { { 0 }, 0 };
+	struct aws_credentials c = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
 	struct cred_env env;
@@ -608,38 +614,38 @@ static void test_web_identity(void **state)
 static void test_ecs(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.method = "GET",
-	     .url = "http://127.0.0.1:9999/v2/credentials/abc?x=1",
-	     .headers = {"Authorization: file-token", "Accept: application/json"},
-	     .reply_body = ECS_JSON},
-	    {.method = "GET",
-	     .url = "http://[::1]:8080/creds",
-	     .headers = {"Authorization: env-token"},
-	     .status = 401,
-	     .reply_body = "{\"code\":\"Unauthorized\",\"message\":\"bad token\"}"},
-	    {.url = "https://creds.example.com/x",
-	     .headers_absent = {"Authorization"},
-	     .reply_body = "{\"AccessKeyId\":\"ASIAECS\"}"},
+		{ .method = "GET",
+		  .url = "http://127.0.0.1:9999/v2/credentials/abc?x=1",
+		  .headers = { "Authorization: file-token", "Accept: application/json" },
+		  .reply_body = ECS_JSON },
+		{ .method = "GET",
+		  .url = "http://[::1]:8080/creds",
+		  .headers = { "Authorization: env-token" },
+		  .status = 401,
+		  .reply_body = "{\"code\":\"Unauthorized\",\"message\":\"bad token\"}" },
+		{ .url = "https://creds.example.com/x",
+		  .headers_absent = { "Authorization" },
+		  .reply_body = "{\"AccessKeyId\":\"ASIAECS\"}" },
 	};
 	static const struct {
 		const char *full, *want; /* want NULL: allowed */
 	} uris[] = {
-	    {"http://127.0.0.1:9/x", NULL},
-	    {"http://127.9.8.7/x", NULL},
-	    {"http://localhost/x", NULL},
-	    {"http://[::1]/x", NULL},
-	    {"http://169.254.170.2/x", NULL},
-	    {"http://169.254.170.23/v1/credentials", NULL},
-	    {"http://[fd00:ec2::23]/x", NULL},
-	    {"https://anything.example.com/x", NULL},
-	    {"http://example.com/x", "not to 'example.com': use https"},
-	    {"http://10.0.0.1:80/x", "not to '10.0.0.1'"},
-	    {"http://user@127.0.0.1/x", "must not hold a user name"},
-	    {"ftp://127.0.0.1/x", "must be an http:// or https:// URL"},
+		{ "http://127.0.0.1:9/x", NULL },
+		{ "http://127.9.8.7/x", NULL },
+		{ "http://localhost/x", NULL },
+		{ "http://[::1]/x", NULL },
+		{ "http://169.254.170.2/x", NULL },
+		{ "http://169.254.170.23/v1/credentials", NULL },
+		{ "http://[fd00:ec2::23]/x", NULL },
+		{ "https://anything.example.com/x", NULL },
+		{ "http://example.com/x", "not to 'example.com': use https" },
+		{ "http://10.0.0.1:80/x", "not to '10.0.0.1'" },
+		{ "http://user@127.0.0.1/x", "must not hold a user name" },
+		{ "ftp://127.0.0.1/x", "must be an http:// or https:// URL" },
 	};
-	struct shared_fake http = {fake_transport_new(steps, ARRAY_SIZE(steps)), 0};
-	struct env_list vars = {{0}, 0};
-	struct aws_credentials c = {0};
+	struct shared_fake http = { fake_transport_new(steps, ARRAY_SIZE(steps)), 0 };
+	struct env_list vars = { { 0 }, 0 };
+	struct aws_credentials c = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
 	struct cred_env env;
@@ -725,38 +731,38 @@ static void test_ecs(void **state)
 static void test_imds(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.method = "PUT",
-	     .url = IMDS "/latest/api/token",
-	     .headers = {"X-aws-ec2-metadata-token-ttl-seconds: 21600"},
-	     .reply_body = "imds-token-1"},
-	    {.method = "GET",
-	     .url = IMDS "/latest/meta-data/iam/security-credentials/",
-	     .headers = {"X-aws-ec2-metadata-token: imds-token-1"},
-	     .reply_body = "web-role\n"},
-	    {.method = "GET",
-	     .url = IMDS "/latest/meta-data/iam/security-credentials/web-role",
-	     .headers = {"X-aws-ec2-metadata-token: imds-token-1"},
-	     .reply_body = IMDS_JSON},
-	    /* IMDSv1 fallback */
-	    {.method = "PUT", .status = 404},
-	    {.method = "GET",
-	     .url = IMDS "/latest/meta-data/iam/security-credentials/",
-	     .headers_absent = {"X-aws-ec2-metadata-token"},
-	     .reply_body = "web-role"},
-	    {.method = "GET",
-	     .headers_absent = {"X-aws-ec2-metadata-token"},
-	     .reply_body = IMDS_JSON},
-	    /* no service */
-	    {.method = "PUT", .error = HTTP_ERR_CONNECT, .error_text = "Connection refused"},
-	    /* no role */
-	    {.method = "PUT", .reply_body = "t"},
-	    {.method = "GET", .status = 404},
-	    /* v1 disabled */
-	    {.method = "PUT", .status = 403},
+		{ .method = "PUT",
+		  .url = IMDS "/latest/api/token",
+		  .headers = { "X-aws-ec2-metadata-token-ttl-seconds: 21600" },
+		  .reply_body = "imds-token-1" },
+		{ .method = "GET",
+		  .url = IMDS "/latest/meta-data/iam/security-credentials/",
+		  .headers = { "X-aws-ec2-metadata-token: imds-token-1" },
+		  .reply_body = "web-role\n" },
+		{ .method = "GET",
+		  .url = IMDS "/latest/meta-data/iam/security-credentials/web-role",
+		  .headers = { "X-aws-ec2-metadata-token: imds-token-1" },
+		  .reply_body = IMDS_JSON },
+		/* IMDSv1 fallback */
+		{ .method = "PUT", .status = 404 },
+		{ .method = "GET",
+		  .url = IMDS "/latest/meta-data/iam/security-credentials/",
+		  .headers_absent = { "X-aws-ec2-metadata-token" },
+		  .reply_body = "web-role" },
+		{ .method = "GET",
+		  .headers_absent = { "X-aws-ec2-metadata-token" },
+		  .reply_body = IMDS_JSON },
+		/* no service */
+		{ .method = "PUT", .error = HTTP_ERR_CONNECT, .error_text = "Connection refused" },
+		/* no role */
+		{ .method = "PUT", .reply_body = "t" },
+		{ .method = "GET", .status = 404 },
+		/* v1 disabled */
+		{ .method = "PUT", .status = 403 },
 	};
-	struct shared_fake http = {fake_transport_new(steps, ARRAY_SIZE(steps)), 0};
-	struct env_list vars = {{0}, 0};
-	struct aws_credentials c = {0};
+	struct shared_fake http = { fake_transport_new(steps, ARRAY_SIZE(steps)), 0 };
+	struct env_list vars = { { 0 }, 0 };
+	struct aws_credentials c = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
 	struct cred_env env;
@@ -834,9 +840,9 @@ static size_t count_lines(const char *path)
 
 static void test_credential_process(void **state)
 {
-	struct shared_fake http = {fake_transport_new(NULL, 0), 0};
-	struct env_list vars = {{0}, 0};
-	struct aws_credentials c = {0};
+	struct shared_fake http = { fake_transport_new(NULL, 0), 0 };
+	struct env_list vars = { { 0 }, 0 };
+	struct aws_credentials c = { 0 };
 	struct strbuf err = STRBUF_INIT, cmd = STRBUF_INIT, count = STRBUF_INIT;
 	struct cred_provider *p;
 	struct cred_env env;
@@ -952,7 +958,7 @@ static void *worker_run(void *arg)
 	int i;
 
 	for (i = 0; i < 200; i++) {
-		struct aws_credentials c = {0};
+		struct aws_credentials c = { 0 };
 		struct strbuf err = STRBUF_INIT;
 
 		if (cred_provider_get(w->p, &c, &err) || strcmp(c.access_key_id, "ASIAONE"))
@@ -966,11 +972,11 @@ static void *worker_run(void *arg)
 static void test_threads_share_one_session(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.reply_body = ASSUMED("AssumeRole", "ASIAONE", "tok1", "2030-01-01T01:00:00Z",
-				   "arn:aws:sts::222222222222:assumed-role/Ops/x")},
+		{ .reply_body = ASSUMED("AssumeRole", "ASIAONE", "tok1", "2030-01-01T01:00:00Z",
+					"arn:aws:sts::222222222222:assumed-role/Ops/x") },
 	};
-	struct shared_fake http = {fake_transport_new(steps, ARRAY_SIZE(steps)), 0};
-	struct env_list vars = {{0}, 0};
+	struct shared_fake http = { fake_transport_new(steps, ARRAY_SIZE(steps)), 0 };
+	struct env_list vars = { { 0 }, 0 };
 	struct worker w[8];
 	pthread_t tid[8];
 	struct cred_provider *chain, *handles[8];
@@ -1010,16 +1016,16 @@ static void test_threads_share_one_session(void **state)
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_assume_role_profile),
-	    cmocka_unit_test(test_role_chain_and_mfa),
-	    cmocka_unit_test(test_assume_role_errors),
-	    cmocka_unit_test(test_assume_role_public),
-	    cmocka_unit_test(test_expired_token_refetches),
-	    cmocka_unit_test(test_web_identity),
-	    cmocka_unit_test(test_ecs),
-	    cmocka_unit_test(test_imds),
-	    cmocka_unit_test(test_credential_process),
-	    cmocka_unit_test(test_threads_share_one_session),
+		cmocka_unit_test(test_assume_role_profile),
+		cmocka_unit_test(test_role_chain_and_mfa),
+		cmocka_unit_test(test_assume_role_errors),
+		cmocka_unit_test(test_assume_role_public),
+		cmocka_unit_test(test_expired_token_refetches),
+		cmocka_unit_test(test_web_identity),
+		cmocka_unit_test(test_ecs),
+		cmocka_unit_test(test_imds),
+		cmocka_unit_test(test_credential_process),
+		cmocka_unit_test(test_threads_share_one_session),
 	};
 	return cmocka_run_group_tests_name("credential providers", tests, NULL, NULL);
 }

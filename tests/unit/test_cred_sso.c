@@ -118,8 +118,8 @@ static void home_init(struct home *h)
 
 static void home_release(struct home *h)
 {
-	static const char *const files[] = {LEGACY_FILE, SESSION_FILE, ".aws/config"};
-	static const char *const dirs[] = {".aws/sso/cache", ".aws/sso", ".aws"};
+	static const char *const files[] = { LEGACY_FILE, SESSION_FILE, ".aws/config" };
+	static const char *const dirs[] = { ".aws/sso/cache", ".aws/sso", ".aws" };
 	struct strbuf p = STRBUF_INIT;
 	size_t i;
 
@@ -199,12 +199,12 @@ static void run_end(struct run *r)
 static void test_legacy_profile(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.method = "GET",
-	     .url = PORTAL QUERY,
-	     .headers = {"x-amz-sso_bearer_token: " ACCESS},
-	     .headers_absent = {"Authorization", "X-Amz-Date", "Content-Type"},
-	     .reply_headers = {"Content-Type: application/json"},
-	     .reply_body = ROLE_CREDS("ASIASSO1", "1893459600000")},
+		{ .method = "GET",
+		  .url = PORTAL QUERY,
+		  .headers = { "x-amz-sso_bearer_token: " ACCESS },
+		  .headers_absent = { "Authorization", "X-Amz-Date", "Content-Type" },
+		  .reply_headers = { "Content-Type: application/json" },
+		  .reply_body = ROLE_CREDS("ASIASSO1", "1893459600000") },
 	};
 	struct run r;
 
@@ -237,18 +237,18 @@ static void test_legacy_profile(void **state)
 static void test_session_refresh_rewrites_cache(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.method = "POST",
-	     .url = OIDC,
-	     .body = "{\"clientId\":\"client-1\",\"clientSecret\":\"" CLIENT_SECRET
-		     "\",\"grantType\":\"refresh_token\",\"refreshToken\":\"" REFRESH "\"}",
-	     .headers = {"Content-Type: application/json"},
-	     .headers_absent = {"Authorization", "x-amz-sso_bearer_token"},
-	     .reply_body = "{\"accessToken\":\"new-access-SECRET\",\"tokenType\":\"Bearer\","
-			   "\"expiresIn\":28800,\"refreshToken\":\"new-refresh-SECRET\"}"},
-	    {.method = "GET",
-	     .url = PORTAL QUERY,
-	     .headers = {"x-amz-sso_bearer_token: new-access-SECRET"},
-	     .reply_body = ROLE_CREDS("ASIASSO2", "1893459600000")},
+		{ .method = "POST",
+		  .url = OIDC,
+		  .body = "{\"clientId\":\"client-1\",\"clientSecret\":\"" CLIENT_SECRET
+			  "\",\"grantType\":\"refresh_token\",\"refreshToken\":\"" REFRESH "\"}",
+		  .headers = { "Content-Type: application/json" },
+		  .headers_absent = { "Authorization", "x-amz-sso_bearer_token" },
+		  .reply_body = "{\"accessToken\":\"new-access-SECRET\",\"tokenType\":\"Bearer\","
+				"\"expiresIn\":28800,\"refreshToken\":\"new-refresh-SECRET\"}" },
+		{ .method = "GET",
+		  .url = PORTAL QUERY,
+		  .headers = { "x-amz-sso_bearer_token: new-access-SECRET" },
+		  .reply_body = ROLE_CREDS("ASIASSO2", "1893459600000") },
 	};
 	json_t *got;
 	json_error_t jerr;
@@ -288,25 +288,27 @@ static void test_session_refresh_rewrites_cache(void **state)
 static void test_refresh_failure_fallbacks(void **state)
 {
 	static const struct fake_step still_valid[] = {
-	    {.method = "POST",
-	     .url = OIDC,
-	     .status = 400,
-	     .reply_headers = {"x-amzn-ErrorType: InvalidGrantException"},
-	     .reply_body = "{\"error\":\"invalid_grant\",\"error_description\":\"Invalid refresh "
-			   "token provided\"}"},
-	    /* the old token, still valid for 10 minutes */
-	    {.method = "GET",
-	     .url = PORTAL QUERY,
-	     .headers = {"x-amz-sso_bearer_token: " ACCESS},
-	     .reply_body = ROLE_CREDS("ASIASSO3", "1893459600000")},
+		{ .method = "POST",
+		  .url = OIDC,
+		  .status = 400,
+		  .reply_headers = { "x-amzn-ErrorType: InvalidGrantException" },
+		  .reply_body =
+			  "{\"error\":\"invalid_grant\",\"error_description\":\"Invalid refresh "
+			  "token provided\"}" },
+		/* the old token, still valid for 10 minutes */
+		{ .method = "GET",
+		  .url = PORTAL QUERY,
+		  .headers = { "x-amz-sso_bearer_token: " ACCESS },
+		  .reply_body = ROLE_CREDS("ASIASSO3", "1893459600000") },
 	};
 	static const struct fake_step expired[] = {
-	    {.method = "POST",
-	     .url = OIDC,
-	     .status = 400,
-	     .reply_headers = {"x-amzn-ErrorType: InvalidGrantException"},
-	     .reply_body = "{\"error\":\"invalid_grant\",\"error_description\":\"Invalid refresh "
-			   "token provided\"}"},
+		{ .method = "POST",
+		  .url = OIDC,
+		  .status = 400,
+		  .reply_headers = { "x-amzn-ErrorType: InvalidGrantException" },
+		  .reply_body =
+			  "{\"error\":\"invalid_grant\",\"error_description\":\"Invalid refresh "
+			  "token provided\"}" },
 	};
 	char *before, *after;
 	struct run r;
@@ -350,38 +352,39 @@ static void test_errors_before_any_request(void **state)
 		const char *text;
 		const char *want; /* '~' is the home directory */
 	} cases[] = {
-	    {"legacy", NULL, NULL,
-	     "profile 'legacy': no cached SSO token for sso_start_url " START_URL
-	     " (no file '~/" LEGACY_FILE "'); run 'aws sso login --profile legacy'"},
-	    {"dev", NULL, NULL,
-	     "profile 'dev': no cached SSO token for sso-session 'corp' (no file '~/" SESSION_FILE
-	     "'); run 'aws sso login --profile dev'"},
-	    {"legacy", LEGACY_FILE,
-	     "{\"accessToken\": \"" ACCESS "\", \"expiresAt\": \"2029-12-31T23:59:59Z\"}",
-	     "profile 'legacy': the SSO token for sso_start_url " START_URL
-	     " expired at 2029-12-31T23:59:59Z; run 'aws sso login --profile legacy'"},
-	    /* legacy tokens are never refreshed, even with a refresh token */
-	    {"legacy", LEGACY_FILE,
-	     "{\"accessToken\": \"" ACCESS "\", \"expiresAt\": \"2029-12-31T23:59:59Z\", "
-	     "\"refreshToken\": \"" REFRESH "\", \"clientId\": \"c\", \"clientSecret\": \"s\", "
-	     "\"registrationExpiresAt\": \"2030-06-01T00:00:00Z\"}",
-	     "profile 'legacy': the SSO token for sso_start_url " START_URL
-	     " expired at 2029-12-31T23:59:59Z; run 'aws sso login --profile legacy'"},
-	    /* no refresh token: expired is expired */
-	    {"dev", SESSION_FILE,
-	     "{\"accessToken\": \"" ACCESS "\", \"expiresAt\": \"2029-12-31T00:00:00Z\"}",
-	     "profile 'dev': the SSO token for sso-session 'corp' expired at "
-	     "2029-12-31T00:00:00Z; run 'aws sso login --profile dev'"},
-	    {"dev", SESSION_FILE, "{\"accessToken\": \"" ACCESS "\", ",
-	     "profile 'dev': the SSO token cache file '~/" SESSION_FILE
-	     "' is invalid: not valid JSON (line 1, column 43); run 'aws sso login --profile dev'"},
-	    {"dev", SESSION_FILE, "{\"accessToken\": \"" ACCESS "\"}",
-	     "profile 'dev': the SSO token cache file '~/" SESSION_FILE
-	     "' is invalid: no expiresAt; run 'aws sso login --profile dev'"},
-	    /* as the source of a role: the SSO profile is named */
-	    {"audit", NULL, NULL,
-	     "profile 'dev': no cached SSO token for sso-session 'corp' (no file '~/" SESSION_FILE
-	     "'); run 'aws sso login --profile dev'"},
+		{ "legacy", NULL, NULL,
+		  "profile 'legacy': no cached SSO token for sso_start_url " START_URL
+		  " (no file '~/" LEGACY_FILE "'); run 'aws sso login --profile legacy'" },
+		{ "dev", NULL, NULL,
+		  "profile 'dev': no cached SSO token for sso-session 'corp' (no file '~/" SESSION_FILE
+		  "'); run 'aws sso login --profile dev'" },
+		{ "legacy", LEGACY_FILE,
+		  "{\"accessToken\": \"" ACCESS "\", \"expiresAt\": \"2029-12-31T23:59:59Z\"}",
+		  "profile 'legacy': the SSO token for sso_start_url " START_URL
+		  " expired at 2029-12-31T23:59:59Z; run 'aws sso login --profile legacy'" },
+		/* legacy tokens are never refreshed, even with a refresh token */
+		{ "legacy", LEGACY_FILE,
+		  "{\"accessToken\": \"" ACCESS "\", \"expiresAt\": \"2029-12-31T23:59:59Z\", "
+		  "\"refreshToken\": \"" REFRESH
+		  "\", \"clientId\": \"c\", \"clientSecret\": \"s\", "
+		  "\"registrationExpiresAt\": \"2030-06-01T00:00:00Z\"}",
+		  "profile 'legacy': the SSO token for sso_start_url " START_URL
+		  " expired at 2029-12-31T23:59:59Z; run 'aws sso login --profile legacy'" },
+		/* no refresh token: expired is expired */
+		{ "dev", SESSION_FILE,
+		  "{\"accessToken\": \"" ACCESS "\", \"expiresAt\": \"2029-12-31T00:00:00Z\"}",
+		  "profile 'dev': the SSO token for sso-session 'corp' expired at "
+		  "2029-12-31T00:00:00Z; run 'aws sso login --profile dev'" },
+		{ "dev", SESSION_FILE, "{\"accessToken\": \"" ACCESS "\", ",
+		  "profile 'dev': the SSO token cache file '~/" SESSION_FILE
+		  "' is invalid: not valid JSON (line 1, column 43); run 'aws sso login --profile dev'" },
+		{ "dev", SESSION_FILE, "{\"accessToken\": \"" ACCESS "\"}",
+		  "profile 'dev': the SSO token cache file '~/" SESSION_FILE
+		  "' is invalid: no expiresAt; run 'aws sso login --profile dev'" },
+		/* as the source of a role: the SSO profile is named */
+		{ "audit", NULL, NULL,
+		  "profile 'dev': no cached SSO token for sso-session 'corp' (no file '~/" SESSION_FILE
+		  "'); run 'aws sso login --profile dev'" },
 	};
 	size_t i, j;
 
@@ -412,20 +415,21 @@ static void test_errors_before_any_request(void **state)
 static void test_portal_errors(void **state)
 {
 	static const struct fake_step unauthorized[] = {
-	    {.url = PORTAL QUERY,
-	     .status = 401,
-	     .reply_headers = {"x-amzn-ErrorType: UnauthorizedException",
-			       "x-amzn-RequestId: req-401"},
-	     .reply_body = UNAUTHORIZED},
+		{ .url = PORTAL QUERY,
+		  .status = 401,
+		  .reply_headers = { "x-amzn-ErrorType: UnauthorizedException",
+				     "x-amzn-RequestId: req-401" },
+		  .reply_body = UNAUTHORIZED },
 	};
 	static const struct fake_step forbidden[] = {
-	    {.url = PORTAL QUERY,
-	     .status = 403,
-	     .reply_headers = {"x-amzn-ErrorType: ForbiddenException"},
-	     .reply_body = "{\"message\":\"No access\"}"},
+		{ .url = PORTAL QUERY,
+		  .status = 403,
+		  .reply_headers = { "x-amzn-ErrorType: ForbiddenException" },
+		  .reply_body = "{\"message\":\"No access\"}" },
 	};
 	static const struct fake_step malformed[] = {
-	    {.url = PORTAL QUERY, .reply_body = "{\"roleCredentials\":{\"accessKeyId\":\"A\"}}"},
+		{ .url = PORTAL QUERY,
+		  .reply_body = "{\"roleCredentials\":{\"accessKeyId\":\"A\"}}" },
 	};
 	struct run r;
 
@@ -436,18 +440,20 @@ static void test_portal_errors(void **state)
 	run_start(&r, unauthorized, ARRAY_SIZE(unauthorized), "legacy", NULL);
 	assert_int_equal(run_get(&r), -1);
 	assert_string_equal(
-	    r.err.buf, "profile 'legacy' (sso_account_id 111111111111, sso_role_name ReadOnly): "
-		       "GetRoleCredentials: UnauthorizedException: Session token not found or "
-		       "invalid (request id req-401) (the SSO token was refused); run 'aws sso "
-		       "login --profile legacy'");
+		r.err.buf,
+		"profile 'legacy' (sso_account_id 111111111111, sso_role_name ReadOnly): "
+		"GetRoleCredentials: UnauthorizedException: Session token not found or "
+		"invalid (request id req-401) (the SSO token was refused); run 'aws sso "
+		"login --profile legacy'");
 	run_end(&r);
 
 	run_start(&r, forbidden, ARRAY_SIZE(forbidden), "legacy", NULL);
 	assert_int_equal(run_get(&r), -1);
 	assert_string_equal(
-	    r.err.buf, "profile 'legacy' (sso_account_id 111111111111, sso_role_name ReadOnly): "
-		       "GetRoleCredentials: ForbiddenException: No access (is the role assigned "
-		       "to you in account 111111111111?)");
+		r.err.buf,
+		"profile 'legacy' (sso_account_id 111111111111, sso_role_name ReadOnly): "
+		"GetRoleCredentials: ForbiddenException: No access (is the role assigned "
+		"to you in account 111111111111?)");
 	run_end(&r);
 
 	run_start(&r, malformed, ARRAY_SIZE(malformed), "legacy", NULL);
@@ -462,16 +468,16 @@ static void test_portal_errors(void **state)
 static void test_endpoint_overrides(void **state)
 {
 	static const struct fake_step sso_env[] = {
-	    {.url = "http://127.0.0.1:4566/federation/credentials" QUERY,
-	     .reply_body = ROLE_CREDS("ASIASSO4", "1893459600000")},
+		{ .url = "http://127.0.0.1:4566/federation/credentials" QUERY,
+		  .reply_body = ROLE_CREDS("ASIASSO4", "1893459600000") },
 	};
 	static const struct fake_step global_env[] = {
-	    {.url = "http://127.0.0.1:9000/base/token",
-	     .reply_body = "{\"accessToken\":\"n\","
-			   "\"expiresIn\":3600}"},
-	    {.url = "http://127.0.0.1:9000/base/federation/credentials" QUERY,
-	     .headers = {"x-amz-sso_bearer_token: n"},
-	     .reply_body = ROLE_CREDS("ASIASSO5", "1893459600000")},
+		{ .url = "http://127.0.0.1:9000/base/token",
+		  .reply_body = "{\"accessToken\":\"n\","
+				"\"expiresIn\":3600}" },
+		{ .url = "http://127.0.0.1:9000/base/federation/credentials" QUERY,
+		  .headers = { "x-amz-sso_bearer_token: n" },
+		  .reply_body = ROLE_CREDS("ASIASSO5", "1893459600000") },
 	};
 	struct run r;
 
@@ -497,28 +503,28 @@ static void test_endpoint_overrides(void **state)
 static void test_role_from_sso_source(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.method = "GET",
-	     .url = PORTAL QUERY,
-	     .headers = {"x-amz-sso_bearer_token: " ACCESS},
-	     .reply_body = ROLE_CREDS("ASIASSO6", "1893459600000")},
-	    /* AssumeRole signed with the SSO session, in the profile's region */
-	    {.method = "POST",
-	     .url = "https://sts.us-east-1.amazonaws.com/",
-	     .body_contains = {"Action=AssumeRole",
-			       "RoleArn=arn%3Aaws%3Aiam%3A%3A222222222222%3Arole%2FAuditor",
-			       "RoleSessionName=me"},
-	     .headers = {"Authorization: AWS4-HMAC-SHA256 Credential=ASIASSO6/20300101/us-east-1/"
-			 "sts/aws4_request",
-			 "X-Amz-Security-Token: token-ASIASSO6"},
-	     .reply_body =
-		 "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
-		 "<AssumeRoleResult><Credentials><AccessKeyId>ASIAROLE</AccessKeyId>"
-		 "<SecretAccessKey>secret-role</SecretAccessKey><SessionToken>token-role"
-		 "</SessionToken><Expiration>2030-01-01T01:00:00Z</Expiration></Credentials>"
-		 "<AssumedRoleUser><AssumedRoleId>AROAX:me</AssumedRoleId><Arn>arn:aws:sts::"
-		 "222222222222:assumed-role/Auditor/me</Arn></AssumedRoleUser></AssumeRoleResult>"
-		 "<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata>"
-		 "</AssumeRoleResponse>"},
+		{ .method = "GET",
+		  .url = PORTAL QUERY,
+		  .headers = { "x-amz-sso_bearer_token: " ACCESS },
+		  .reply_body = ROLE_CREDS("ASIASSO6", "1893459600000") },
+		/* AssumeRole signed with the SSO session, in the profile's region */
+		{ .method = "POST",
+		  .url = "https://sts.us-east-1.amazonaws.com/",
+		  .body_contains = { "Action=AssumeRole",
+				     "RoleArn=arn%3Aaws%3Aiam%3A%3A222222222222%3Arole%2FAuditor",
+				     "RoleSessionName=me" },
+		  .headers = { "Authorization: AWS4-HMAC-SHA256 Credential=ASIASSO6/20300101/us-east-1/"
+			       "sts/aws4_request",
+			       "X-Amz-Security-Token: token-ASIASSO6" },
+		  .reply_body =
+			  "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
+			  "<AssumeRoleResult><Credentials><AccessKeyId>ASIAROLE</AccessKeyId>"
+			  "<SecretAccessKey>secret-role</SecretAccessKey><SessionToken>token-role"
+			  "</SessionToken><Expiration>2030-01-01T01:00:00Z</Expiration></Credentials>"
+			  "<AssumedRoleUser><AssumedRoleId>AROAX:me</AssumedRoleId><Arn>arn:aws:sts::"
+			  "222222222222:assumed-role/Auditor/me</Arn></AssumedRoleUser></AssumeRoleResult>"
+			  "<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata>"
+			  "</AssumeRoleResponse>" },
 	};
 	struct run r;
 
@@ -552,14 +558,14 @@ static void test_token_only_profile(void **state)
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_legacy_profile),
-	    cmocka_unit_test(test_session_refresh_rewrites_cache),
-	    cmocka_unit_test(test_refresh_failure_fallbacks),
-	    cmocka_unit_test(test_errors_before_any_request),
-	    cmocka_unit_test(test_portal_errors),
-	    cmocka_unit_test(test_endpoint_overrides),
-	    cmocka_unit_test(test_role_from_sso_source),
-	    cmocka_unit_test(test_token_only_profile),
+		cmocka_unit_test(test_legacy_profile),
+		cmocka_unit_test(test_session_refresh_rewrites_cache),
+		cmocka_unit_test(test_refresh_failure_fallbacks),
+		cmocka_unit_test(test_errors_before_any_request),
+		cmocka_unit_test(test_portal_errors),
+		cmocka_unit_test(test_endpoint_overrides),
+		cmocka_unit_test(test_role_from_sso_source),
+		cmocka_unit_test(test_token_only_profile),
 	};
 	return cmocka_run_group_tests_name("sso provider", tests, NULL, NULL);
 }

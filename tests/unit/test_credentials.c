@@ -143,7 +143,7 @@ static void offline_destroy(struct http_transport *t)
 	free(t);
 }
 
-static const struct http_transport_vtable offline_vt = {offline_perform, offline_destroy};
+static const struct http_transport_vtable offline_vt = { offline_perform, offline_destroy };
 
 static struct http_transport *offline_new(void *ctx, const struct http_options *opts)
 {
@@ -172,14 +172,14 @@ static const struct smithy_case {
 	const char *dir;
 	int chain; /* 1: the default chain; 0: the profile provider alone */
 } smithy_cases[] = {
-	{"default-credential-provider-chain/environment_variables", 1},
-	{"default-credential-provider-chain/environment_variables_blank", 1},
-	{"default-credential-provider-chain/prefer_environment", 1},
-	{"default-credential-provider-chain/profile_name", 1},
-	{"default-credential-provider-chain/profile_static_keys", 1},
-	{"default-credential-provider-chain/profile_static_keys_case_insensitive", 1},
-	{"profile-provider/empty_config", 0},
-	{"profile-provider/invalid_config", 0},
+	{ "default-credential-provider-chain/environment_variables", 1 },
+	{ "default-credential-provider-chain/environment_variables_blank", 1 },
+	{ "default-credential-provider-chain/prefer_environment", 1 },
+	{ "default-credential-provider-chain/profile_name", 1 },
+	{ "default-credential-provider-chain/profile_static_keys", 1 },
+	{ "default-credential-provider-chain/profile_static_keys_case_insensitive", 1 },
+	{ "profile-provider/empty_config", 0 },
+	{ "profile-provider/invalid_config", 0 },
 };
 
 static json_t *load_json(const char *path)
@@ -195,9 +195,9 @@ static void run_smithy_case(void **state)
 {
 	const struct smithy_case *c = *state;
 	struct strbuf rel = STRBUF_INIT, path = STRBUF_INIT, err = STRBUF_INIT;
-	struct aws_credentials creds = {0};
+	struct aws_credentials creds = { 0 };
 	struct json_env jenv;
-	struct cred_env env = {.getenv_fn = json_getenv, .ctx = &jenv, .profile = NULL};
+	struct cred_env env = { .getenv_fn = json_getenv, .ctx = &jenv, .profile = NULL };
 	struct cred_provider *p;
 	json_t *vars, *tc, *ok, *traffic;
 	char *dir;
@@ -285,11 +285,13 @@ static void test_assume_role_cases_offline(void **state)
 		json_t *input = json_object_get(t, "input");
 		json_t *chain = json_object_get(json_object_get(t, "output"), "ProfileChain");
 		const char *selected =
-		    json_string_value(json_object_get(input, "selected_profile"));
+			json_string_value(json_object_get(input, "selected_profile"));
 		struct strbuf text = STRBUF_INIT, err = STRBUF_INIT;
-		struct aws_credentials creds = {0};
-		struct fake_env fenv = {{0}, 0};
-		struct cred_env env = {.getenv_fn = fake_env_get, .ctx = &fenv, .profile = selected};
+		struct aws_credentials creds = { 0 };
+		struct fake_env fenv = { { 0 }, 0 };
+		struct cred_env env = { .getenv_fn = fake_env_get,
+					.ctx = &fenv,
+					.profile = selected };
 		struct cred_provider *p;
 		struct tmpdir dir;
 		const char *name, *key;
@@ -300,13 +302,13 @@ static void test_assume_role_cases_offline(void **state)
 		{
 			strbuf_addf(&text, "[profile %s]\n", name);
 			json_object_foreach(props, key, value)
-			    strbuf_addf(&text, "%s = %s\n", key, json_string_value(value));
+				strbuf_addf(&text, "%s = %s\n", key, json_string_value(value));
 		}
 		json_object_foreach(json_object_get(input, "sso_sessions"), name, props)
 		{
 			strbuf_addf(&text, "[sso-session %s]\n", name);
 			json_object_foreach(props, key, value)
-			    strbuf_addf(&text, "%s = %s\n", key, json_string_value(value));
+				strbuf_addf(&text, "%s = %s\n", key, json_string_value(value));
 		}
 		make_home(&dir, &fenv, text.buf, NULL);
 		fake_setenv(&fenv, "AWS_MAX_ATTEMPTS", "1");
@@ -322,18 +324,19 @@ static void test_assume_role_cases_offline(void **state)
 		if (chain) {
 			/* the base fails first, then the first AssumeRole */
 			json_t *first = json_array_get(chain, 0);
-			const char *want = json_object_get(first, "AccessKey") ? "AssumeRole: cannot reach"
-					   : json_object_get(first, "WebIdentityToken")
-					       ? "token file '/var/token.jwt' does not exist"
-					   : json_object_get(first, "Sso")
-					       ? (json_object_get(json_object_get(first, "Sso"),
-								  "sso_account_id")
-						      ? "no cached SSO token for sso_start_url "
-							"https://foo.bar"
-						      : "gives an SSO token, not AWS credentials")
-					   : json_object_get(first, "NamedSource")
-					       ? "no service at http://127.0.0.1:9"
-					       : "?";
+			const char *want =
+				json_object_get(first, "AccessKey") ? "AssumeRole: cannot reach"
+				: json_object_get(first, "WebIdentityToken")
+					? "token file '/var/token.jwt' does not exist"
+				: json_object_get(first, "Sso")
+					? (json_object_get(json_object_get(first, "Sso"),
+							   "sso_account_id")
+						   ? "no cached SSO token for sso_start_url "
+						     "https://foo.bar"
+						   : "gives an SSO token, not AWS credentials")
+				: json_object_get(first, "NamedSource")
+					? "no service at http://127.0.0.1:9"
+					: "?";
 			if (!strstr(err.buf, want))
 				fail_msg("case %zu (%s): '%s' does not say '%s'", i,
 					 json_string_value(json_object_get(t, "docs")), err.buf,
@@ -357,9 +360,9 @@ static void test_assume_role_cases_offline(void **state)
 
 static void test_env_blank_counts_as_unset(void **state)
 {
-	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {.getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL};
-	struct aws_credentials creds = {0};
+	struct fake_env fenv = { { 0 }, 0 };
+	struct cred_env env = { .getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL };
+	struct aws_credentials creds = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
 
@@ -377,9 +380,9 @@ static void test_env_blank_counts_as_unset(void **state)
 
 static void test_env_keys(void **state)
 {
-	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {.getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL};
-	struct aws_credentials creds = {0};
+	struct fake_env fenv = { { 0 }, 0 };
+	struct cred_env env = { .getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL };
+	struct aws_credentials creds = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
 
@@ -414,9 +417,9 @@ static void test_env_keys(void **state)
 
 static void test_env_only_one_key_is_an_error(void **state)
 {
-	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {.getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL};
-	struct aws_credentials creds = {0};
+	struct fake_env fenv = { { 0 }, 0 };
+	struct cred_env env = { .getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL };
+	struct aws_credentials creds = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
 	struct tmpdir dir;
@@ -448,9 +451,9 @@ static void test_env_only_one_key_is_an_error(void **state)
 
 static void test_profile_static_keys(void **state)
 {
-	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {.getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL};
-	struct aws_credentials creds = {0};
+	struct fake_env fenv = { { 0 }, 0 };
+	struct cred_env env = { .getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL };
+	struct aws_credentials creds = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
 	struct tmpdir dir;
@@ -475,9 +478,9 @@ static void test_profile_static_keys(void **state)
 
 static void test_profile_override_beats_aws_profile(void **state)
 {
-	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {.getenv_fn = fake_env_get, .ctx = &fenv, .profile = "cli"};
-	struct aws_credentials creds = {0};
+	struct fake_env fenv = { { 0 }, 0 };
+	struct cred_env env = { .getenv_fn = fake_env_get, .ctx = &fenv, .profile = "cli" };
+	struct aws_credentials creds = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
 	struct tmpdir dir;
@@ -514,9 +517,9 @@ static void test_profile_override_beats_aws_profile(void **state)
 
 static void test_profile_file_env_vars(void **state)
 {
-	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {.getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL};
-	struct aws_credentials creds = {0};
+	struct fake_env fenv = { { 0 }, 0 };
+	struct cred_env env = { .getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL };
+	struct aws_credentials creds = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
 	struct tmpdir dir;
@@ -569,9 +572,9 @@ static void test_profile_file_env_vars(void **state)
 
 static void test_profile_explicit_but_missing(void **state)
 {
-	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {.getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL};
-	struct aws_credentials creds = {0};
+	struct fake_env fenv = { { 0 }, 0 };
+	struct cred_env env = { .getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL };
+	struct aws_credentials creds = { 0 };
 	struct strbuf err = STRBUF_INIT, want = STRBUF_INIT;
 	struct cred_provider *p;
 	struct tmpdir dir;
@@ -616,18 +619,21 @@ static void test_profile_errors(void **state)
 		{ "[profile r]\nrole_arn = arn:aws:iam::1:role/R\nsource_profile = r\n", NULL, "r",
 		  "profile 'r' has no credentials (it is its own source_profile) "
 		  "(in ~/.aws/config, ~/.aws/credentials)" },
-		{ "[profile r]\nrole_arn = arn:aws:iam::1:role/R\ncredential_source = Laptop\n", NULL,
-		  "r",
+		{ "[profile r]\nrole_arn = arn:aws:iam::1:role/R\ncredential_source = Laptop\n",
+		  NULL, "r",
 		  "profile 'r': unknown credential_source 'Laptop' (use Environment, "
 		  "Ec2InstanceMetadata or EcsContainer)" },
 		{ "[profile r]\nrole_arn = arn:aws:iam::1:role/R\ncredential_source = Environment\n"
-		  "duration_seconds = 60\n", NULL, "r",
+		  "duration_seconds = 60\n",
+		  NULL, "r",
 		  "profile 'r': duration_seconds '60' is not a number of seconds from 900 to 43200" },
 		{ "[profile r]\nrole_arn = arn:aws:iam::1:role/R\ncredential_source = Environment\n",
-		  NULL, "r", "profile 'r': no source credentials: environment: AWS_ACCESS_KEY_ID not set" },
+		  NULL, "r",
+		  "profile 'r': no source credentials: environment: AWS_ACCESS_KEY_ID not set" },
 		{ "[profile a]\nrole_arn = arn:aws:iam::1:role/A\nsource_profile = b\n"
 		  "[profile b]\nrole_arn = arn:aws:iam::1:role/B\nsource_profile = c\n"
-		  "[profile c]\nrole_arn = arn:aws:iam::1:role/C\nsource_profile = a\n", NULL, "a",
+		  "[profile c]\nrole_arn = arn:aws:iam::1:role/C\nsource_profile = a\n",
+		  NULL, "a",
 		  "profile 'a': source_profile chain forms a loop: a -> b -> c -> a "
 		  "(in ~/.aws/config, ~/.aws/credentials)" },
 		{ "[default]\ncredential_process = \"/bin/creds\n", NULL, NULL,
@@ -665,10 +671,11 @@ static void test_profile_errors(void **state)
 	size_t i, j;
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		struct fake_env fenv = {{0}, 0};
-		struct cred_env env = {.getenv_fn = fake_env_get, .ctx = &fenv,
-				       .profile = cases[i].profile};
-		struct aws_credentials creds = {0};
+		struct fake_env fenv = { { 0 }, 0 };
+		struct cred_env env = { .getenv_fn = fake_env_get,
+					.ctx = &fenv,
+					.profile = cases[i].profile };
+		struct aws_credentials creds = { 0 };
 		struct strbuf err = STRBUF_INIT, want = STRBUF_INIT;
 		struct cred_provider *p;
 		struct tmpdir dir;
@@ -695,9 +702,9 @@ static void test_profile_errors(void **state)
 
 static void test_profile_unreadable_and_oversized_files(void **state)
 {
-	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {.getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL};
-	struct aws_credentials creds = {0};
+	struct fake_env fenv = { { 0 }, 0 };
+	struct cred_env env = { .getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL };
+	struct aws_credentials creds = { 0 };
 	struct strbuf err = STRBUF_INIT, want = STRBUF_INIT, big = STRBUF_INIT;
 	struct cred_provider *p;
 	struct tmpdir dir;
@@ -750,9 +757,9 @@ static void test_profile_unreadable_and_oversized_files(void **state)
 
 static void test_profile_without_home(void **state)
 {
-	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {.getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL};
-	struct aws_credentials creds = {0};
+	struct fake_env fenv = { { 0 }, 0 };
+	struct cred_env env = { .getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL };
+	struct aws_credentials creds = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p = cred_provider_profile_new(&env);
 
@@ -776,9 +783,9 @@ static void test_profile_without_home(void **state)
 
 static void test_process_environment(void **state)
 {
-	struct aws_credentials creds = {0};
+	struct aws_credentials creds = { 0 };
 	struct strbuf err = STRBUF_INIT;
-	struct fake_env unused = {{0}, 0};
+	struct fake_env unused = { { 0 }, 0 };
 	struct cred_provider *p;
 	struct tmpdir dir;
 
@@ -806,10 +813,10 @@ static void test_process_environment(void **state)
 
 static void test_default_chain_order(void **state)
 {
-	static const char *const want[] = {"environment", "web-identity", "profile", "container",
-					   "instance-metadata"};
-	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {.getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL};
+	static const char *const want[] = { "environment", "web-identity", "profile", "container",
+					    "instance-metadata" };
+	struct fake_env fenv = { { 0 }, 0 };
+	struct cred_env env = { .getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL };
 	size_t i;
 
 	assert_int_equal(cred_default_chain_nr, ARRAY_SIZE(want));
@@ -823,9 +830,9 @@ static void test_default_chain_order(void **state)
 
 static void test_chain_nothing_found_names_every_source(void **state)
 {
-	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {.getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL};
-	struct aws_credentials creds = {0};
+	struct fake_env fenv = { { 0 }, 0 };
+	struct cred_env env = { .getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL };
+	struct aws_credentials creds = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
 
@@ -834,12 +841,13 @@ static void test_chain_nothing_found_names_every_source(void **state)
 	p = cred_provider_default_chain_new(&env);
 	assert_string_equal(p->vt->name, "chain");
 	assert_int_equal(get_from(p, &creds, &err), -1);
-	assert_string_equal(err.buf, "no AWS credentials found (tried: environment: "
-				     "AWS_ACCESS_KEY_ID not set; web identity: "
-				     "AWS_WEB_IDENTITY_TOKEN_FILE not set; profile 'default': not "
-				     "found in /h/.aws/config, /h/.aws/credentials; container: "
-				     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and _FULL_URI not set; "
-				     "instance metadata: disabled by AWS_EC2_METADATA_DISABLED)");
+	assert_string_equal(err.buf,
+			    "no AWS credentials found (tried: environment: "
+			    "AWS_ACCESS_KEY_ID not set; web identity: "
+			    "AWS_WEB_IDENTITY_TOKEN_FILE not set; profile 'default': not "
+			    "found in /h/.aws/config, /h/.aws/credentials; container: "
+			    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and _FULL_URI not set; "
+			    "instance metadata: disabled by AWS_EC2_METADATA_DISABLED)");
 	assert_null(cred_provider_chain_winner(p));
 	cred_provider_destroy(p);
 	fake_env_release(&fenv);
@@ -854,9 +862,9 @@ static void test_chain_nothing_found_names_every_source(void **state)
 
 static void test_chain_env_beats_profile(void **state)
 {
-	struct fake_env fenv = {{0}, 0};
-	struct cred_env env = {.getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL};
-	struct aws_credentials creds = {0};
+	struct fake_env fenv = { { 0 }, 0 };
+	struct cred_env env = { .getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL };
+	struct aws_credentials creds = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
 	struct tmpdir dir;
@@ -930,12 +938,12 @@ static const struct cred_provider_vtable counting_vt = {
 static void test_chain_remembers_winner(void **state)
 {
 	int destroyed = 0;
-	struct counting_provider a = {{&counting_vt}, 1, 0, 0, &destroyed};
-	struct counting_provider b = {{&counting_vt}, 0, 0, 0, &destroyed};
-	struct counting_provider c = {{&counting_vt}, -1, 0, 0, &destroyed};
-	struct cred_provider *members[] = {&a.base, &b.base, &c.base};
+	struct counting_provider a = { { &counting_vt }, 1, 0, 0, &destroyed };
+	struct counting_provider b = { { &counting_vt }, 0, 0, 0, &destroyed };
+	struct counting_provider c = { { &counting_vt }, -1, 0, 0, &destroyed };
+	struct cred_provider *members[] = { &a.base, &b.base, &c.base };
 	struct cred_provider *chain = cred_provider_chain_new(members, ARRAY_SIZE(members));
-	struct aws_credentials creds = {0};
+	struct aws_credentials creds = { 0 };
 	struct strbuf err = STRBUF_INIT;
 
 	assert_int_equal(get_from(chain, &creds, &err), 0);
@@ -971,7 +979,7 @@ static void test_chain_remembers_winner(void **state)
 
 static void test_static_provider(void **state)
 {
-	struct aws_credentials in = {0}, out = {0};
+	struct aws_credentials in = { 0 }, out = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
 

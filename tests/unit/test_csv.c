@@ -84,8 +84,8 @@ static void check_table(const struct csv_case *c, const struct csv_table *t)
 				fail_msg("case '%s': row %zu has %zu fields, want more", c->in, r,
 					 t->rows[r].nfields);
 			if (strcmp(t->rows[r].fields[f], c->rows[r][f]))
-				fail_msg("case '%s': row %zu field %zu is '%s', want '%s'",
-					 c->in, r, f, t->rows[r].fields[f], c->rows[r][f]);
+				fail_msg("case '%s': row %zu field %zu is '%s', want '%s'", c->in,
+					 r, f, t->rows[r].fields[f], c->rows[r][f]);
 		}
 		if (f != t->rows[r].nfields)
 			fail_msg("case '%s': row %zu has %zu fields, want %zu", c->in, r,
@@ -352,8 +352,7 @@ static void test_large_inputs(void **state)
 			if (f == 0)
 				snprintf(buf, sizeof(buf), "user, number %zu", i);
 			else
-				snprintf(buf, sizeof(buf), "2024-01-31T12:00:00+00:00/%zu%d", i,
-					 f);
+				snprintf(buf, sizeof(buf), "2024-01-31T12:00:00+00:00/%zu%d", i, f);
 			csv_add_field(&sb, buf, f == 0);
 		}
 		strbuf_addch(&sb, '\n');

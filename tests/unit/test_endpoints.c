@@ -278,12 +278,16 @@ static void test_endpoint_table(void **state)
 static void test_signing_names(void **state)
 {
 	static const char *const names[] = {
-	    "iam", "sts", "secretsmanager", "ssm", "organizations", "awsssoportal", "awsssooidc",
-	    "dynamodb", "cloudtrail", "sns", "ec2"};
-	static const char *const env_names[] = {"IAM",		 "STS", "SECRETS_MANAGER", "SSM",
-						"ORGANIZATIONS", "SSO", "SSO_OIDC", "DYNAMODB",
-						"CLOUDTRAIL", "SNS", "EC2"};
-	static const char *const env[] = {"AWS_ENDPOINT_URL=http://localhost:4566", NULL};
+		"iam",		"sts",	      "secretsmanager", "ssm",	      "organizations",
+		"awsssoportal", "awsssooidc", "dynamodb",	"cloudtrail", "sns",
+		"ec2"
+	};
+	static const char *const env_names[] = {
+		"IAM", "STS",	   "SECRETS_MANAGER", "SSM",	    "ORGANIZATIONS",
+		"SSO", "SSO_OIDC", "DYNAMODB",	      "CLOUDTRAIL", "SNS",
+		"EC2"
+	};
+	static const char *const env[] = { "AWS_ENDPOINT_URL=http://localhost:4566", NULL };
 	int i;
 
 	assert_int_equal(ARRAY_SIZE(names), AWS_SVC__COUNT);
@@ -328,7 +332,8 @@ static void test_partition_regions(void **state)
 	assert_int_equal(n, 17);
 	/* EC2 is regional: ec2.<region>.<dns suffix>, signed for the region */
 	assert_int_equal(aws_endpoint_resolve(&ep, AWS_SVC_EC2, "cn-north-1", NULL, fake_getenv,
-					      NULL, &err), 0);
+					      NULL, &err),
+			 0);
 	assert_string_equal(ep.url, "https://ec2.cn-north-1.amazonaws.com.cn");
 	assert_string_equal(ep.signing_region, "cn-north-1");
 	aws_endpoint_release(&ep);
@@ -342,8 +347,9 @@ static void test_process_environment(void **state)
 
 	/* getenv_fn NULL reads the real environment */
 	setenv("AWS_ENDPOINT_URL_STS", "http://from-env:9", 1);
-	assert_int_equal(
-	    aws_endpoint_resolve(&ep, AWS_SVC_STS, "eu-west-1", NULL, NULL, NULL, &err), 0);
+	assert_int_equal(aws_endpoint_resolve(&ep, AWS_SVC_STS, "eu-west-1", NULL, NULL, NULL,
+					      &err),
+			 0);
 	assert_string_equal(ep.url, "http://from-env:9");
 	unsetenv("AWS_ENDPOINT_URL_STS");
 	aws_endpoint_release(&ep);
@@ -365,11 +371,11 @@ static void test_region_valid(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_endpoint_table),
-	    cmocka_unit_test(test_signing_names),
-	    cmocka_unit_test(test_partition_regions),
-	    cmocka_unit_test(test_process_environment),
-	    cmocka_unit_test(test_region_valid),
+		cmocka_unit_test(test_endpoint_table),
+		cmocka_unit_test(test_signing_names),
+		cmocka_unit_test(test_partition_regions),
+		cmocka_unit_test(test_process_environment),
+		cmocka_unit_test(test_region_valid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -188,7 +188,7 @@ static int run_parser(enum parser p, const char *xml, size_t len, struct strbuf 
 		break;
 	}
 	case P_ERROR: {
-		struct aws_error o = {0};
+		struct aws_error o = { 0 };
 		ret = aws_parse_xml_error(xml, len, &o, err);
 		aws_error_release(&o);
 		break;
@@ -279,8 +279,8 @@ static void test_api_list_users(void **state)
 	assert_string_equal(p.users[0].path, "/division_abc/subdivision_xyz/engineering/");
 	assert_string_equal(p.users[0].user_name, "Andrew");
 	assert_string_equal(
-	    p.users[0].arn,
-	    "arn:aws:iam::123456789012:user/division_abc/subdivision_xyz/engineering/Andrew");
+		p.users[0].arn,
+		"arn:aws:iam::123456789012:user/division_abc/subdivision_xyz/engineering/Andrew");
 	assert_string_equal(p.users[0].create_date, "2012-09-05T19:38:48Z");
 	assert_string_equal(p.users[0].password_last_used, "2014-09-08T21:47:36Z");
 	assert_int_equal(p.users[0].ntags, 0);
@@ -288,8 +288,8 @@ static void test_api_list_users(void **state)
 	assert_string_equal(p.users[1].user_id, "AIDIODR4TAW7CSEXAMPLE");
 	assert_string_equal(p.users[1].user_name, "Jackie");
 	assert_string_equal(
-	    p.users[1].arn,
-	    "arn:aws:iam::123456789012:user/division_abc/subdivision_xyz/engineering/Jackie");
+		p.users[1].arn,
+		"arn:aws:iam::123456789012:user/division_abc/subdivision_xyz/engineering/Jackie");
 	assert_string_equal(p.users[1].create_date, "2014-04-09T15:43:45Z");
 	assert_string_equal(p.users[1].password_last_used, "2014-09-24T16:18:07Z");
 	assert_int_equal(p.is_truncated, 0);
@@ -339,15 +339,15 @@ static void test_api_get_access_key_last_used(void **state)
 static void test_last_used_never(void **state)
 {
 	static const char xml[] =
-	    "<GetAccessKeyLastUsedResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n"
-	    "  <GetAccessKeyLastUsedResult>\n"
-	    "    <AccessKeyLastUsed>\n"
-	    "      <Region>N/A</Region>\n"
-	    "      <ServiceName>N/A</ServiceName>\n"
-	    "    </AccessKeyLastUsed>\n"
-	    "    <UserName>carol</UserName>\n"
-	    "  </GetAccessKeyLastUsedResult>\n"
-	    "</GetAccessKeyLastUsedResponse>\n";
+		"<GetAccessKeyLastUsedResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n"
+		"  <GetAccessKeyLastUsedResult>\n"
+		"    <AccessKeyLastUsed>\n"
+		"      <Region>N/A</Region>\n"
+		"      <ServiceName>N/A</ServiceName>\n"
+		"    </AccessKeyLastUsed>\n"
+		"    <UserName>carol</UserName>\n"
+		"  </GetAccessKeyLastUsedResult>\n"
+		"</GetAccessKeyLastUsedResponse>\n";
 	struct strbuf err = STRBUF_INIT;
 	struct iam_key_last_used l;
 
@@ -363,8 +363,8 @@ static void test_last_used_never(void **state)
 static void test_api_request_id_only(void **state)
 {
 	static const char *const files[] = {
-	    "api-reference-samples/UpdateAccessKey.xml", /* no xmlns */
-	    "api-reference-samples/DeleteAccessKey.xml",
+		"api-reference-samples/UpdateAccessKey.xml", /* no xmlns */
+		"api-reference-samples/DeleteAccessKey.xml",
 	};
 	size_t i;
 
@@ -494,27 +494,28 @@ static void test_get_credential_report_errors(void **state)
 	char *t;
 
 	assert_int_equal(iam_parse_get_credential_report(
-			     S("<GetCredentialReportResponse><GetCredentialReportResult>"
-			       "<GeneratedTime>2014-08-28T21:42:50Z</GeneratedTime>"
-			       "</GetCredentialReportResult></GetCredentialReportResponse>"),
-			     &content, &t, &err),
+				 S("<GetCredentialReportResponse><GetCredentialReportResult>"
+				   "<GeneratedTime>2014-08-28T21:42:50Z</GeneratedTime>"
+				   "</GetCredentialReportResult></GetCredentialReportResponse>"),
+				 &content, &t, &err),
 			 -1);
 	assert_err(&err, "GetCredentialReport response has no Content");
-	assert_int_equal(iam_parse_get_credential_report(
-			     S("<GetCredentialReportResponse><GetCredentialReportResult>"
-			       "<Content>YSxi</Content><ReportFormat>application/pdf</ReportFormat>"
-			       "</GetCredentialReportResult></GetCredentialReportResponse>"),
-			     &content, &t, &err),
-			 -1);
+	assert_int_equal(
+		iam_parse_get_credential_report(
+			S("<GetCredentialReportResponse><GetCredentialReportResult>"
+			  "<Content>YSxi</Content><ReportFormat>application/pdf</ReportFormat>"
+			  "</GetCredentialReportResult></GetCredentialReportResponse>"),
+			&content, &t, &err),
+		-1);
 	assert_err(&err,
 		   "GetCredentialReport response has unsupported ReportFormat 'application/pdf'");
 	/* an empty report decodes to nothing; GeneratedTime may be absent */
 	assert_int_equal(
-	    iam_parse_get_credential_report(
-		S("<GetCredentialReportResponse><GetCredentialReportResult>"
-		  "<Content/></GetCredentialReportResult></GetCredentialReportResponse>"),
-		&content, &t, &err),
-	    0);
+		iam_parse_get_credential_report(
+			S("<GetCredentialReportResponse><GetCredentialReportResult>"
+			  "<Content/></GetCredentialReportResult></GetCredentialReportResponse>"),
+			&content, &t, &err),
+		0);
 	assert_int_equal(content.len, 0);
 	assert_null(t);
 	strbuf_release(&err);
@@ -529,32 +530,32 @@ static void test_get_credential_report_content_pieces(void **state)
 		const char *want;   /* the content, or the error's start */
 		int ret;
 	} c[] = {
-	    /* text, comment, CDATA, character references and blanks make one text */
-	    {"<GetCredentialReportResult><Content>\n YS<!-- x -->x&#x69;<![CDATA[LG]]>M=&#10;"
-	     "</Content></GetCredentialReportResult>",
-	     "a,b,c", 0},
-	    /* only the first Content counts, even when empty */
-	    {"<GetCredentialReportResult><Content/><Content>YSxi</Content>"
-	     "</GetCredentialReportResult>",
-	     "", 0},
-	    {"<GetCredentialReportResult><Content>YSxi</Content><Content>ZGVm</Content>"
-	     "</GetCredentialReportResult>",
-	     "a,b", 0},
-	    /* only a Content of the first Result, right under it */
-	    {"<GetCredentialReportResult><X><Content>YSxi</Content></X>"
-	     "</GetCredentialReportResult>",
-	     "GetCredentialReport response has no Content", -1},
-	    {"<GetCredentialReportResult/><GetCredentialReportResult><Content>YSxi</Content>"
-	     "</GetCredentialReportResult>",
-	     "GetCredentialReport response has no Content", -1},
-	    {"<GetCredentialReportResult><Content>YS!i</Content></GetCredentialReportResult>",
-	     "GetCredentialReport response has invalid base64 in Content", -1},
-	    {"<GetCredentialReportResult><Content>YSx</Content></GetCredentialReportResult>",
-	     "GetCredentialReport response has invalid base64 in Content", -1},
-	    /* decoded, then the XML breaks: nothing is kept */
-	    {"<GetCredentialReportResult><Content>YSxi</Content><Oops>"
-	     "</GetCredentialReportResult>",
-	     "malformed XML", -1},
+		/* text, comment, CDATA, character references and blanks make one text */
+		{ "<GetCredentialReportResult><Content>\n YS<!-- x -->x&#x69;<![CDATA[LG]]>M=&#10;"
+		  "</Content></GetCredentialReportResult>",
+		  "a,b,c", 0 },
+		/* only the first Content counts, even when empty */
+		{ "<GetCredentialReportResult><Content/><Content>YSxi</Content>"
+		  "</GetCredentialReportResult>",
+		  "", 0 },
+		{ "<GetCredentialReportResult><Content>YSxi</Content><Content>ZGVm</Content>"
+		  "</GetCredentialReportResult>",
+		  "a,b", 0 },
+		/* only a Content of the first Result, right under it */
+		{ "<GetCredentialReportResult><X><Content>YSxi</Content></X>"
+		  "</GetCredentialReportResult>",
+		  "GetCredentialReport response has no Content", -1 },
+		{ "<GetCredentialReportResult/><GetCredentialReportResult><Content>YSxi</Content>"
+		  "</GetCredentialReportResult>",
+		  "GetCredentialReport response has no Content", -1 },
+		{ "<GetCredentialReportResult><Content>YS!i</Content></GetCredentialReportResult>",
+		  "GetCredentialReport response has invalid base64 in Content", -1 },
+		{ "<GetCredentialReportResult><Content>YSx</Content></GetCredentialReportResult>",
+		  "GetCredentialReport response has invalid base64 in Content", -1 },
+		/* decoded, then the XML breaks: nothing is kept */
+		{ "<GetCredentialReportResult><Content>YSxi</Content><Oops>"
+		  "</GetCredentialReportResult>",
+		  "malformed XML", -1 },
 	};
 	struct strbuf xml = STRBUF_INIT, err = STRBUF_INIT, content = STRBUF_INIT;
 	size_t i;
@@ -588,15 +589,15 @@ static void test_api_samples_cross_check(void **state)
 		const char *file;
 		unsigned ok;
 	} samples[] = {
-	    {"CreateAccessKey.xml", OK(P_CREATE_ACCESS_KEY)},
-	    {"DeleteAccessKey.xml", 0},
-	    {"GenerateCredentialReport.xml", OK(P_GENERATE_REPORT)},
-	    {"GetAccessKeyLastUsed.xml", OK(P_LAST_USED)},
-	    {"GetCredentialReport.xml", 0}, /* placeholder content */
-	    {"GetUser.xml", OK(P_GET_USER)},
-	    {"ListAccessKeys.xml", OK(P_LIST_ACCESS_KEYS)},
-	    {"ListUsers.xml", OK(P_LIST_USERS)},
-	    {"UpdateAccessKey.xml", 0},
+		{ "CreateAccessKey.xml", OK(P_CREATE_ACCESS_KEY) },
+		{ "DeleteAccessKey.xml", 0 },
+		{ "GenerateCredentialReport.xml", OK(P_GENERATE_REPORT) },
+		{ "GetAccessKeyLastUsed.xml", OK(P_LAST_USED) },
+		{ "GetCredentialReport.xml", 0 }, /* placeholder content */
+		{ "GetUser.xml", OK(P_GET_USER) },
+		{ "ListAccessKeys.xml", OK(P_LIST_ACCESS_KEYS) },
+		{ "ListUsers.xml", OK(P_LIST_USERS) },
+		{ "UpdateAccessKey.xml", 0 },
 	};
 	struct strbuf dir = STRBUF_INIT;
 	struct dirent *de;
@@ -797,7 +798,7 @@ static void test_botocore_error(void **state)
 	struct strbuf xml = STRBUF_INIT, err = STRBUF_INIT;
 	json_t *j = load_json("botocore/response_parsing/xml/errors/iam-get-user.json");
 	json_t *je = json_object_get(j, "Error");
-	struct aws_error e = {0};
+	struct aws_error e = { 0 };
 
 	read_shared("botocore/response_parsing/xml/errors/iam-get-user.xml", &xml);
 	e.http_status = 404;
@@ -822,29 +823,29 @@ static void test_botocore_error(void **state)
 static void test_error_shapes(void **state)
 {
 	static const char errors_shape[] =
-	    "<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
-	    "  <Errors>\n"
-	    "    <Error>\n"
-	    "      <Type>Sender</Type>\n"
-	    "      <Code>\n  Throttling </Code>\n"
-	    "      <Message>Rate exceeded</Message>\n"
-	    "    </Error>\n"
-	    "  </Errors>\n"
-	    "  <ResponseMetadata><RequestId>rid-1</RequestId></ResponseMetadata>\n"
-	    "</ErrorResponse>\n";
+		"<ErrorResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
+		"  <Errors>\n"
+		"    <Error>\n"
+		"      <Type>Sender</Type>\n"
+		"      <Code>\n  Throttling </Code>\n"
+		"      <Message>Rate exceeded</Message>\n"
+		"    </Error>\n"
+		"  </Errors>\n"
+		"  <ResponseMetadata><RequestId>rid-1</RequestId></ResponseMetadata>\n"
+		"</ErrorResponse>\n";
 	static const char ec2_shape[] =
-	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	    "<Response><Errors><Error><Code>AuthFailure</Code>"
-	    "<Message>AWS was not able to validate the provided access credentials</Message>"
-	    "</Error></Errors><RequestID>ea966190-f9aa-478e-9ede-example</RequestID></Response>";
+		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		"<Response><Errors><Error><Code>AuthFailure</Code>"
+		"<Message>AWS was not able to validate the provided access credentials</Message>"
+		"</Error></Errors><RequestID>ea966190-f9aa-478e-9ede-example</RequestID></Response>";
 	static const char no_code[] =
-	    "<ErrorResponse><Error><Message>m</Message></Error></ErrorResponse>";
+		"<ErrorResponse><Error><Message>m</Message></Error></ErrorResponse>";
 	static const char entities[] =
-	    "<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code>"
-	    "<Message>1 validation error: 'a&amp;b' &lt;&gt; &quot;x&quot; &apos;&#233;&#x263A;"
-	    "</Message></Error><RequestId>r</RequestId></ErrorResponse>";
+		"<ErrorResponse><Error><Type>Sender</Type><Code>ValidationError</Code>"
+		"<Message>1 validation error: 'a&amp;b' &lt;&gt; &quot;x&quot; &apos;&#233;&#x263A;"
+		"</Message></Error><RequestId>r</RequestId></ErrorResponse>";
 	struct strbuf err = STRBUF_INIT;
-	struct aws_error e = {0};
+	struct aws_error e = { 0 };
 
 	assert_int_equal(aws_parse_xml_error(S(errors_shape), &e, &err), 0);
 	assert_string_equal(e.type, "Sender");
@@ -885,26 +886,26 @@ static void test_error_shapes(void **state)
 static void test_list_users_paging(void **state)
 {
 	static const char xml[] =
-	    "<ListUsersResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n"
-	    " <ListUsersResult>\n"
-	    "  <IsTruncated> true </IsTruncated>\n"
-	    "  <Users>\n"
-	    "   <member>\n"
-	    "    <UserName>R&amp;D bot</UserName>\n"
-	    "    <Path>/</Path>\n"
-	    "    <UserId>AIDAEXAMPLE1</UserId>\n"
-	    "    <Arn>arn:aws:iam::123456789012:user/R&amp;D bot</Arn>\n"
-	    "    <CreateDate>2020-01-01T00:00:00Z</CreateDate>\n"
-	    "   </member>\n"
-	    "   <member><UserName> spaced </UserName><UserId>AIDAEXAMPLE2</UserId>"
-	    "<Arn>arn:aws:iam::123456789012:user/ spaced </Arn><Path>/</Path>"
-	    "<CreateDate>2020-01-02T00:00:00Z</CreateDate>"
-	    "<Tags><member><Key>team</Key><Value>a&lt;b</Value></member></Tags></member>\n"
-	    "  </Users>\n"
-	    "  <Marker>\n    AAFnZXQ+dXNlcnM=\n  </Marker>\n"
-	    " </ListUsersResult>\n"
-	    " <ResponseMetadata><RequestId>rid-2</RequestId></ResponseMetadata>\n"
-	    "</ListUsersResponse>\n";
+		"<ListUsersResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n"
+		" <ListUsersResult>\n"
+		"  <IsTruncated> true </IsTruncated>\n"
+		"  <Users>\n"
+		"   <member>\n"
+		"    <UserName>R&amp;D bot</UserName>\n"
+		"    <Path>/</Path>\n"
+		"    <UserId>AIDAEXAMPLE1</UserId>\n"
+		"    <Arn>arn:aws:iam::123456789012:user/R&amp;D bot</Arn>\n"
+		"    <CreateDate>2020-01-01T00:00:00Z</CreateDate>\n"
+		"   </member>\n"
+		"   <member><UserName> spaced </UserName><UserId>AIDAEXAMPLE2</UserId>"
+		"<Arn>arn:aws:iam::123456789012:user/ spaced </Arn><Path>/</Path>"
+		"<CreateDate>2020-01-02T00:00:00Z</CreateDate>"
+		"<Tags><member><Key>team</Key><Value>a&lt;b</Value></member></Tags></member>\n"
+		"  </Users>\n"
+		"  <Marker>\n    AAFnZXQ+dXNlcnM=\n  </Marker>\n"
+		" </ListUsersResult>\n"
+		" <ResponseMetadata><RequestId>rid-2</RequestId></ResponseMetadata>\n"
+		"</ListUsersResponse>\n";
 	struct strbuf err = STRBUF_INIT;
 	struct iam_user_page p;
 
@@ -967,26 +968,26 @@ static void test_paging_errors(void **state)
 static void test_get_user_tags(void **state)
 {
 	static const char xml[] =
-	    "<GetUserResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n"
-	    "  <GetUserResult>\n"
-	    "    <User>\n"
-	    "      <Path>/</Path>\n"
-	    "      <UserName>alice</UserName>\n"
-	    "      <UserId>AIDAALICE</UserId>\n"
-	    "      <Arn>arn:aws:iam::123456789012:user/alice</Arn>\n"
-	    "      <CreateDate>2021-02-03T04:05:06Z</CreateDate>\n"
-	    "      <PermissionsBoundary>\n"
-	    "        <PermissionsBoundaryType>Policy</PermissionsBoundaryType>\n"
-	    "        <PermissionsBoundaryArn>arn:aws:iam::aws:policy/X</PermissionsBoundaryArn>\n"
-	    "      </PermissionsBoundary>\n"
-	    "      <Tags>\n"
-	    "        <member><Key>iamkeys:rotate</Key><Value>90d</Value></member>\n"
-	    "        <member><Key>owner</Key><Value><![CDATA[a <b> & c]]></Value></member>\n"
-	    "        <member><Key>empty</Key><Value/></member>\n"
-	    "      </Tags>\n"
-	    "    </User>\n"
-	    "  </GetUserResult>\n"
-	    "</GetUserResponse>\n";
+		"<GetUserResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n"
+		"  <GetUserResult>\n"
+		"    <User>\n"
+		"      <Path>/</Path>\n"
+		"      <UserName>alice</UserName>\n"
+		"      <UserId>AIDAALICE</UserId>\n"
+		"      <Arn>arn:aws:iam::123456789012:user/alice</Arn>\n"
+		"      <CreateDate>2021-02-03T04:05:06Z</CreateDate>\n"
+		"      <PermissionsBoundary>\n"
+		"        <PermissionsBoundaryType>Policy</PermissionsBoundaryType>\n"
+		"        <PermissionsBoundaryArn>arn:aws:iam::aws:policy/X</PermissionsBoundaryArn>\n"
+		"      </PermissionsBoundary>\n"
+		"      <Tags>\n"
+		"        <member><Key>iamkeys:rotate</Key><Value>90d</Value></member>\n"
+		"        <member><Key>owner</Key><Value><![CDATA[a <b> & c]]></Value></member>\n"
+		"        <member><Key>empty</Key><Value/></member>\n"
+		"      </Tags>\n"
+		"    </User>\n"
+		"  </GetUserResult>\n"
+		"</GetUserResponse>\n";
 	struct strbuf err = STRBUF_INIT;
 	struct iam_user u;
 
@@ -1002,8 +1003,9 @@ static void test_get_user_tags(void **state)
 	iam_user_release(&u);
 
 	assert_int_equal(
-	    iam_parse_get_user(S("<GetUserResponse><GetUserResult/></GetUserResponse>"), &u, &err),
-	    -1);
+		iam_parse_get_user(S("<GetUserResponse><GetUserResult/></GetUserResponse>"), &u,
+				   &err),
+		-1);
 	assert_err(&err, "GetUser response has no User");
 	strbuf_release(&err);
 }
@@ -1011,16 +1013,16 @@ static void test_get_user_tags(void **state)
 static void test_list_user_tags(void **state)
 {
 	static const char xml[] =
-	    "<ListUserTagsResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n"
-	    "  <ListUserTagsResult>\n"
-	    "    <Tags>\n"
-	    "      <member><Key>Dept</Key><Value>Accounting</Value></member>\n"
-	    "      <member><Key>CostCenter</Key><Value>12345</Value></member>\n"
-	    "    </Tags>\n"
-	    "    <IsTruncated>false</IsTruncated>\n"
-	    "  </ListUserTagsResult>\n"
-	    "  <ResponseMetadata><RequestId>EXAMPLE8-90ab-cdef</RequestId></ResponseMetadata>\n"
-	    "</ListUserTagsResponse>\n";
+		"<ListUserTagsResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n"
+		"  <ListUserTagsResult>\n"
+		"    <Tags>\n"
+		"      <member><Key>Dept</Key><Value>Accounting</Value></member>\n"
+		"      <member><Key>CostCenter</Key><Value>12345</Value></member>\n"
+		"    </Tags>\n"
+		"    <IsTruncated>false</IsTruncated>\n"
+		"  </ListUserTagsResult>\n"
+		"  <ResponseMetadata><RequestId>EXAMPLE8-90ab-cdef</RequestId></ResponseMetadata>\n"
+		"</ListUserTagsResponse>\n";
 	struct strbuf err = STRBUF_INIT;
 	struct iam_tag_page p;
 
@@ -1047,30 +1049,30 @@ static void test_list_user_tags(void **state)
 static void test_list_groups_for_user(void **state)
 {
 	static const char xml[] =
-	    "<ListGroupsForUserResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n"
-	    "  <ListGroupsForUserResult>\n"
-	    "    <Groups>\n"
-	    "      <member>\n"
-	    "        <Path>/</Path>\n"
-	    "        <GroupName>Admins</GroupName>\n"
-	    "        <GroupId>AGPACKCEVSQ6C2EXAMPLE</GroupId>\n"
-	    "        <Arn>arn:aws:iam::123456789012:group/Admins</Arn>\n"
-	    "        <CreateDate>2016-11-30T14:10:01Z</CreateDate>\n"
-	    "      </member>\n"
-	    "      <member>\n"
-	    "        <Path>/ops/</Path>\n"
-	    "        <GroupName>On-Call</GroupName>\n"
-	    "        <GroupId>AGPIODR4TAW7CSEXAMPLE</GroupId>\n"
-	    "        <Arn>arn:aws:iam::123456789012:group/ops/On-Call</Arn>\n"
-	    "        <CreateDate>2016-06-12T20:14:52Z</CreateDate>\n"
-	    "      </member>\n"
-	    "    </Groups>\n"
-	    "    <IsTruncated>true</IsTruncated>\n"
-	    "    <Marker>next-page</Marker>\n"
-	    "  </ListGroupsForUserResult>\n"
-	    "  <ResponseMetadata><RequestId>7a62c49f-347e-4fc4-9331-6e8eEXAMPLE</RequestId>"
-	    "</ResponseMetadata>\n"
-	    "</ListGroupsForUserResponse>\n";
+		"<ListGroupsForUserResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n"
+		"  <ListGroupsForUserResult>\n"
+		"    <Groups>\n"
+		"      <member>\n"
+		"        <Path>/</Path>\n"
+		"        <GroupName>Admins</GroupName>\n"
+		"        <GroupId>AGPACKCEVSQ6C2EXAMPLE</GroupId>\n"
+		"        <Arn>arn:aws:iam::123456789012:group/Admins</Arn>\n"
+		"        <CreateDate>2016-11-30T14:10:01Z</CreateDate>\n"
+		"      </member>\n"
+		"      <member>\n"
+		"        <Path>/ops/</Path>\n"
+		"        <GroupName>On-Call</GroupName>\n"
+		"        <GroupId>AGPIODR4TAW7CSEXAMPLE</GroupId>\n"
+		"        <Arn>arn:aws:iam::123456789012:group/ops/On-Call</Arn>\n"
+		"        <CreateDate>2016-06-12T20:14:52Z</CreateDate>\n"
+		"      </member>\n"
+		"    </Groups>\n"
+		"    <IsTruncated>true</IsTruncated>\n"
+		"    <Marker>next-page</Marker>\n"
+		"  </ListGroupsForUserResult>\n"
+		"  <ResponseMetadata><RequestId>7a62c49f-347e-4fc4-9331-6e8eEXAMPLE</RequestId>"
+		"</ResponseMetadata>\n"
+		"</ListGroupsForUserResponse>\n";
 	struct strbuf err = STRBUF_INIT;
 	struct iam_group_page p;
 
@@ -1088,23 +1090,23 @@ static void test_list_groups_for_user(void **state)
 static void test_list_user_policies(void **state)
 {
 	static const char xml[] =
-	    "<ListUserPoliciesResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n"
-	    "  <ListUserPoliciesResult>\n"
-	    "    <PolicyNames>\n"
-	    "      <member>AllAccessPolicy</member>\n"
-	    "      <member>iamkeys-revoke-20261203T070500Z</member>\n"
-	    "    </PolicyNames>\n"
-	    "    <IsTruncated>false</IsTruncated>\n"
-	    "  </ListUserPoliciesResult>\n"
-	    "  <ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata>\n"
-	    "</ListUserPoliciesResponse>\n";
+		"<ListUserPoliciesResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n"
+		"  <ListUserPoliciesResult>\n"
+		"    <PolicyNames>\n"
+		"      <member>AllAccessPolicy</member>\n"
+		"      <member>iamkeys-revoke-20261203T070500Z</member>\n"
+		"    </PolicyNames>\n"
+		"    <IsTruncated>false</IsTruncated>\n"
+		"  </ListUserPoliciesResult>\n"
+		"  <ResponseMetadata><RequestId>r1</RequestId></ResponseMetadata>\n"
+		"</ListUserPoliciesResponse>\n";
 	static const char empty_name[] =
-	    "<ListUserPoliciesResponse><ListUserPoliciesResult><PolicyNames><member></member>"
-	    "</PolicyNames><IsTruncated>false</IsTruncated></ListUserPoliciesResult>"
-	    "</ListUserPoliciesResponse>";
+		"<ListUserPoliciesResponse><ListUserPoliciesResult><PolicyNames><member></member>"
+		"</PolicyNames><IsTruncated>false</IsTruncated></ListUserPoliciesResult>"
+		"</ListUserPoliciesResponse>";
 	static const char no_marker[] =
-	    "<ListUserPoliciesResponse><ListUserPoliciesResult><PolicyNames/>"
-	    "<IsTruncated>true</IsTruncated></ListUserPoliciesResult></ListUserPoliciesResponse>";
+		"<ListUserPoliciesResponse><ListUserPoliciesResult><PolicyNames/>"
+		"<IsTruncated>true</IsTruncated></ListUserPoliciesResult></ListUserPoliciesResponse>";
 	struct strbuf err = STRBUF_INIT;
 	struct iam_name_page p;
 
@@ -1128,18 +1130,18 @@ static void test_list_user_policies(void **state)
 static void test_list_attached_user_policies(void **state)
 {
 	static const char xml[] =
-	    "<ListAttachedUserPoliciesResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">"
-	    "<ListAttachedUserPoliciesResult><AttachedPolicies>"
-	    "<member><PolicyName>AWSCompromisedKeyQuarantineV2</PolicyName>"
-	    "<PolicyArn>arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2</PolicyArn></member>"
-	    "<member><PolicyArn>arn:aws:iam::123456789012:policy/team/Mine</PolicyArn></member>"
-	    "</AttachedPolicies><IsTruncated>true</IsTruncated><Marker>m2</Marker>"
-	    "</ListAttachedUserPoliciesResult></ListAttachedUserPoliciesResponse>";
+		"<ListAttachedUserPoliciesResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">"
+		"<ListAttachedUserPoliciesResult><AttachedPolicies>"
+		"<member><PolicyName>AWSCompromisedKeyQuarantineV2</PolicyName>"
+		"<PolicyArn>arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2</PolicyArn></member>"
+		"<member><PolicyArn>arn:aws:iam::123456789012:policy/team/Mine</PolicyArn></member>"
+		"</AttachedPolicies><IsTruncated>true</IsTruncated><Marker>m2</Marker>"
+		"</ListAttachedUserPoliciesResult></ListAttachedUserPoliciesResponse>";
 	static const char no_arn[] =
-	    "<ListAttachedUserPoliciesResponse><ListAttachedUserPoliciesResult><AttachedPolicies>"
-	    "<member><PolicyName>X</PolicyName></member></AttachedPolicies>"
-	    "<IsTruncated>false</IsTruncated></ListAttachedUserPoliciesResult>"
-	    "</ListAttachedUserPoliciesResponse>";
+		"<ListAttachedUserPoliciesResponse><ListAttachedUserPoliciesResult><AttachedPolicies>"
+		"<member><PolicyName>X</PolicyName></member></AttachedPolicies>"
+		"<IsTruncated>false</IsTruncated></ListAttachedUserPoliciesResult>"
+		"</ListAttachedUserPoliciesResponse>";
 	struct strbuf err = STRBUF_INIT;
 	struct iam_name_page p;
 
@@ -1158,38 +1160,38 @@ static void test_list_attached_user_policies(void **state)
 }
 
 static const char gaad_xml[] =
-    "<GetAccountAuthorizationDetailsResponse "
-    "xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n"
-    "  <GetAccountAuthorizationDetailsResult>\n"
-    "    <IsTruncated>true</IsTruncated>\n"
-    "    <UserDetailList>\n"
-    "      <member>\n"
-    "        <GroupList><member>Admins</member><member>On-Call</member></GroupList>\n"
-    "        <AttachedManagedPolicies><member><PolicyName>ReadOnly</PolicyName>"
-    "<PolicyArn>arn:aws:iam::aws:policy/ReadOnlyAccess</PolicyArn></member>"
-    "</AttachedManagedPolicies>\n"
-    "        <UserPolicyList><member><PolicyName>inline</PolicyName><PolicyDocument>"
-    "%7B%22Version%22%3A%222012-10-17%22%7D</PolicyDocument></member></UserPolicyList>\n"
-    "        <UserId>AIDA1</UserId>\n"
-    "        <Path>/eng/</Path>\n"
-    "        <UserName>alice</UserName>\n"
-    "        <Arn>arn:aws:iam::123456789012:user/eng/alice</Arn>\n"
-    "        <CreateDate>2013-10-14T18:32:24Z</CreateDate>\n"
-    "        <Tags><member><Key>iamkeys:exempt</Key><Value>true</Value></member>"
-    "<member><Key>team</Key><Value></Value></member></Tags>\n"
-    "      </member>\n"
-    "      <member><UserName>bob</UserName><Path>/</Path><GroupList/></member>\n"
-    "      <member><UserName>carol</UserName><Path>/</Path></member>\n"
-    "    </UserDetailList>\n"
-    "    <GroupDetailList><member><GroupName>Admins</GroupName></member></GroupDetailList>\n"
-    "    <RoleDetailList><member><RoleName>r</RoleName><UserName>not-a-user</UserName>"
-    "</member></RoleDetailList>\n"
-    "    <Policies/>\n"
-    "    <Marker>page-2</Marker>\n"
-    "  </GetAccountAuthorizationDetailsResult>\n"
-    "  <ResponseMetadata><RequestId>92e79ae7-7399-11e4-8c85-4b53eEXAMPLE</RequestId>"
-    "</ResponseMetadata>\n"
-    "</GetAccountAuthorizationDetailsResponse>\n";
+	"<GetAccountAuthorizationDetailsResponse "
+	"xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n"
+	"  <GetAccountAuthorizationDetailsResult>\n"
+	"    <IsTruncated>true</IsTruncated>\n"
+	"    <UserDetailList>\n"
+	"      <member>\n"
+	"        <GroupList><member>Admins</member><member>On-Call</member></GroupList>\n"
+	"        <AttachedManagedPolicies><member><PolicyName>ReadOnly</PolicyName>"
+	"<PolicyArn>arn:aws:iam::aws:policy/ReadOnlyAccess</PolicyArn></member>"
+	"</AttachedManagedPolicies>\n"
+	"        <UserPolicyList><member><PolicyName>inline</PolicyName><PolicyDocument>"
+	"%7B%22Version%22%3A%222012-10-17%22%7D</PolicyDocument></member></UserPolicyList>\n"
+	"        <UserId>AIDA1</UserId>\n"
+	"        <Path>/eng/</Path>\n"
+	"        <UserName>alice</UserName>\n"
+	"        <Arn>arn:aws:iam::123456789012:user/eng/alice</Arn>\n"
+	"        <CreateDate>2013-10-14T18:32:24Z</CreateDate>\n"
+	"        <Tags><member><Key>iamkeys:exempt</Key><Value>true</Value></member>"
+	"<member><Key>team</Key><Value></Value></member></Tags>\n"
+	"      </member>\n"
+	"      <member><UserName>bob</UserName><Path>/</Path><GroupList/></member>\n"
+	"      <member><UserName>carol</UserName><Path>/</Path></member>\n"
+	"    </UserDetailList>\n"
+	"    <GroupDetailList><member><GroupName>Admins</GroupName></member></GroupDetailList>\n"
+	"    <RoleDetailList><member><RoleName>r</RoleName><UserName>not-a-user</UserName>"
+	"</member></RoleDetailList>\n"
+	"    <Policies/>\n"
+	"    <Marker>page-2</Marker>\n"
+	"  </GetAccountAuthorizationDetailsResult>\n"
+	"  <ResponseMetadata><RequestId>92e79ae7-7399-11e4-8c85-4b53eEXAMPLE</RequestId>"
+	"</ResponseMetadata>\n"
+	"</GetAccountAuthorizationDetailsResponse>\n";
 
 static int want_not_bob(const char *name, void *ctx)
 {
@@ -1204,7 +1206,8 @@ static void test_account_authorization_details(void **state)
 	int asked = 0;
 
 	assert_int_equal(iam_parse_get_account_authorization_details(S(gaad_xml), NULL, NULL, &p,
-								     &err), 0);
+								     &err),
+			 0);
 	assert_int_equal(p.nusers, 3);
 	assert_string_equal(p.users[0].user.user_name, "alice");
 	assert_string_equal(p.users[0].user.path, "/eng/");
@@ -1229,7 +1232,8 @@ static void test_account_authorization_details(void **state)
 
 	/* the filter is asked once per user; the role's UserName is not a user */
 	assert_int_equal(iam_parse_get_account_authorization_details(S(gaad_xml), want_not_bob,
-								     &asked, &p, &err), 0);
+								     &asked, &p, &err),
+			 0);
 	assert_int_equal(asked, 3);
 	assert_int_equal(p.nusers, 2);
 	assert_string_equal(p.users[0].user.user_name, "alice");
@@ -1241,46 +1245,50 @@ static void test_account_authorization_details(void **state)
 static void test_account_authorization_details_errors(void **state)
 {
 #define GAAD_OPEN "<GetAccountAuthorizationDetailsResponse><GetAccountAuthorizationDetailsResult>"
-#define GAAD_CLOSE "</GetAccountAuthorizationDetailsResult></GetAccountAuthorizationDetailsResponse>"
+#define GAAD_CLOSE                                                                                 \
+	"</GetAccountAuthorizationDetailsResult></GetAccountAuthorizationDetailsResponse>"
 	static const struct {
 		const char *xml;
 		const char *msg;
 	} cases[] = {
-	    {GAAD_OPEN "<IsTruncated>true</IsTruncated>" GAAD_CLOSE,
-	     "GetAccountAuthorizationDetails response is truncated but has no Marker"},
-	    {GAAD_OPEN "<IsTruncated>yes</IsTruncated>" GAAD_CLOSE,
-	     "GetAccountAuthorizationDetails response has an invalid IsTruncated value"},
-	    {GAAD_OPEN "<UserDetailList><member><Path>/</Path></member></UserDetailList>" GAAD_CLOSE,
-	     "GetAccountAuthorizationDetails response has a user without UserName"},
-	    {GAAD_OPEN "<UserDetailList><member><UserName>a</UserName><GroupList><member/>"
-		       "</GroupList></member></UserDetailList>" GAAD_CLOSE,
-	     "GetAccountAuthorizationDetails response has an empty GroupList member"},
-	    {GAAD_OPEN "<UserDetailList><member><UserName>a</UserName><Tags><member><Value>v"
-		       "</Value></member></Tags></member></UserDetailList>" GAAD_CLOSE,
-	     "GetAccountAuthorizationDetails response has a tag without Key"},
-	    {GAAD_OPEN "<UserDetailList><member><UserName>a</UserName><AttachedManagedPolicies>"
-		       "<member><PolicyName>p</PolicyName></member></AttachedManagedPolicies>"
-		       "</member></UserDetailList>" GAAD_CLOSE,
-	     "GetAccountAuthorizationDetails response has an attached policy without PolicyArn"},
-	    {"<ListUsersResponse><ListUsersResult/></ListUsersResponse>",
-	     "GetAccountAuthorizationDetails response has no GetAccountAuthorizationDetailsResult "
-	     "(root element is 'ListUsersResponse')"},
-	    {"<GetAccountAuthorizationDetailsResponse/>",
-	     "GetAccountAuthorizationDetails response has no GetAccountAuthorizationDetailsResult"},
-	    {"<!DOCTYPE x [<!ENTITY a \"b\">]>" GAAD_OPEN GAAD_CLOSE,
-	     "refusing XML with a DOCTYPE declaration"},
-	    {"<?xml version=\"1.0\"?>\n<!DOCTYPE GetAccountAuthorizationDetailsResponse SYSTEM "
-	     "\"http://127.0.0.1:1/x.dtd\">" GAAD_OPEN GAAD_CLOSE,
-	     "refusing XML with a DOCTYPE declaration"},
-	    {"   ", "XML response has no root element"},
+		{ GAAD_OPEN "<IsTruncated>true</IsTruncated>" GAAD_CLOSE,
+		  "GetAccountAuthorizationDetails response is truncated but has no Marker" },
+		{ GAAD_OPEN "<IsTruncated>yes</IsTruncated>" GAAD_CLOSE,
+		  "GetAccountAuthorizationDetails response has an invalid IsTruncated value" },
+		{ GAAD_OPEN
+		  "<UserDetailList><member><Path>/</Path></member></UserDetailList>" GAAD_CLOSE,
+		  "GetAccountAuthorizationDetails response has a user without UserName" },
+		{ GAAD_OPEN "<UserDetailList><member><UserName>a</UserName><GroupList><member/>"
+			    "</GroupList></member></UserDetailList>" GAAD_CLOSE,
+		  "GetAccountAuthorizationDetails response has an empty GroupList member" },
+		{ GAAD_OPEN "<UserDetailList><member><UserName>a</UserName><Tags><member><Value>v"
+			    "</Value></member></Tags></member></UserDetailList>" GAAD_CLOSE,
+		  "GetAccountAuthorizationDetails response has a tag without Key" },
+		{ GAAD_OPEN
+		  "<UserDetailList><member><UserName>a</UserName><AttachedManagedPolicies>"
+		  "<member><PolicyName>p</PolicyName></member></AttachedManagedPolicies>"
+		  "</member></UserDetailList>" GAAD_CLOSE,
+		  "GetAccountAuthorizationDetails response has an attached policy without PolicyArn" },
+		{ "<ListUsersResponse><ListUsersResult/></ListUsersResponse>",
+		  "GetAccountAuthorizationDetails response has no GetAccountAuthorizationDetailsResult "
+		  "(root element is 'ListUsersResponse')" },
+		{ "<GetAccountAuthorizationDetailsResponse/>",
+		  "GetAccountAuthorizationDetails response has no GetAccountAuthorizationDetailsResult" },
+		{ "<!DOCTYPE x [<!ENTITY a \"b\">]>" GAAD_OPEN GAAD_CLOSE,
+		  "refusing XML with a DOCTYPE declaration" },
+		{ "<?xml version=\"1.0\"?>\n<!DOCTYPE GetAccountAuthorizationDetailsResponse SYSTEM "
+		  "\"http://127.0.0.1:1/x.dtd\">" GAAD_OPEN GAAD_CLOSE,
+		  "refusing XML with a DOCTYPE declaration" },
+		{ "   ", "XML response has no root element" },
 	};
 	struct strbuf err = STRBUF_INIT;
 	struct iam_user_detail_page p;
 	size_t i, cut;
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		assert_int_equal(iam_parse_get_account_authorization_details(
-				     cases[i].xml, strlen(cases[i].xml), NULL, NULL, &p, &err),
+		assert_int_equal(iam_parse_get_account_authorization_details(cases[i].xml,
+									     strlen(cases[i].xml),
+									     NULL, NULL, &p, &err),
 				 -1);
 		if (i == ARRAY_SIZE(cases) - 1)
 			assert_err(&err, "malformed XML");
@@ -1309,19 +1317,19 @@ static void test_account_authorization_details_errors(void **state)
 static void test_account_summary(void **state)
 {
 	static const char xml[] =
-	    "<GetAccountSummaryResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n"
-	    "  <GetAccountSummaryResult>\n"
-	    "    <SummaryMap>\n"
-	    "      <entry><key>Groups</key><value>31</value></entry>\n"
-	    "      <entry><key>Users</key><value> 27 </value></entry>\n"
-	    "      <entry><key>AccessKeysPerUserQuota</key><value>2</value></entry>\n"
-	    "      <entry><key>UsersQuota</key><value>5000</value></entry>\n"
-	    "      <entry><key>AccountMFAEnabled</key><value>0</value></entry>\n"
-	    "    </SummaryMap>\n"
-	    "  </GetAccountSummaryResult>\n"
-	    "  <ResponseMetadata><RequestId>f1e38443-f1ad-11df-b1ef-a9265EXAMPLE</RequestId>"
-	    "</ResponseMetadata>\n"
-	    "</GetAccountSummaryResponse>\n";
+		"<GetAccountSummaryResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n"
+		"  <GetAccountSummaryResult>\n"
+		"    <SummaryMap>\n"
+		"      <entry><key>Groups</key><value>31</value></entry>\n"
+		"      <entry><key>Users</key><value> 27 </value></entry>\n"
+		"      <entry><key>AccessKeysPerUserQuota</key><value>2</value></entry>\n"
+		"      <entry><key>UsersQuota</key><value>5000</value></entry>\n"
+		"      <entry><key>AccountMFAEnabled</key><value>0</value></entry>\n"
+		"    </SummaryMap>\n"
+		"  </GetAccountSummaryResult>\n"
+		"  <ResponseMetadata><RequestId>f1e38443-f1ad-11df-b1ef-a9265EXAMPLE</RequestId>"
+		"</ResponseMetadata>\n"
+		"</GetAccountSummaryResponse>\n";
 	struct strbuf err = STRBUF_INIT;
 	struct iam_summary_entry *e;
 	size_t n;
@@ -1339,29 +1347,29 @@ static void test_account_summary(void **state)
 	iam_summary_entries_free(e, n);
 
 	assert_int_equal(
-	    iam_parse_get_account_summary(
-		S("<GetAccountSummaryResponse><GetAccountSummaryResult><SummaryMap>"
-		  "<entry><key>Users</key><value>12x</value></entry>"
-		  "</SummaryMap></GetAccountSummaryResult></GetAccountSummaryResponse>"),
-		&e, &n, &err),
-	    -1);
+		iam_parse_get_account_summary(
+			S("<GetAccountSummaryResponse><GetAccountSummaryResult><SummaryMap>"
+			  "<entry><key>Users</key><value>12x</value></entry>"
+			  "</SummaryMap></GetAccountSummaryResult></GetAccountSummaryResponse>"),
+			&e, &n, &err),
+		-1);
 	assert_err(&err, "GetAccountSummary response has no integer value for 'Users'");
 	assert_null(e);
 	assert_int_equal(n, 0);
 	assert_int_equal(
-	    iam_parse_get_account_summary(
-		S("<GetAccountSummaryResponse><GetAccountSummaryResult><SummaryMap>"
-		  "<entry><key>Users</key><value>99999999999999999999</value></entry>"
-		  "</SummaryMap></GetAccountSummaryResult></GetAccountSummaryResponse>"),
-		&e, &n, &err),
-	    -1);
+		iam_parse_get_account_summary(
+			S("<GetAccountSummaryResponse><GetAccountSummaryResult><SummaryMap>"
+			  "<entry><key>Users</key><value>99999999999999999999</value></entry>"
+			  "</SummaryMap></GetAccountSummaryResult></GetAccountSummaryResponse>"),
+			&e, &n, &err),
+		-1);
 	assert_int_equal(
-	    iam_parse_get_account_summary(
-		S("<GetAccountSummaryResponse><GetAccountSummaryResult><SummaryMap>"
-		  "<entry><value>1</value></entry>"
-		  "</SummaryMap></GetAccountSummaryResult></GetAccountSummaryResponse>"),
-		&e, &n, &err),
-	    -1);
+		iam_parse_get_account_summary(
+			S("<GetAccountSummaryResponse><GetAccountSummaryResult><SummaryMap>"
+			  "<entry><value>1</value></entry>"
+			  "</SummaryMap></GetAccountSummaryResult></GetAccountSummaryResponse>"),
+			&e, &n, &err),
+		-1);
 	assert_err(&err, "GetAccountSummary response has an entry without key");
 	strbuf_release(&err);
 }
@@ -1369,16 +1377,16 @@ static void test_account_summary(void **state)
 static void test_sts_get_caller_identity(void **state)
 {
 	static const char xml[] =
-	    "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
-	    "  <GetCallerIdentityResult>\n"
-	    "    <Arn>arn:aws:iam::123456789012:user/Alice</Arn>\n"
-	    "    <UserId>AIDACKCEVSQ6C2EXAMPLE</UserId>\n"
-	    "    <Account>123456789012</Account>\n"
-	    "  </GetCallerIdentityResult>\n"
-	    "  <ResponseMetadata>\n"
-	    "    <RequestId>01234567-89ab-cdef-0123-456789abcdef</RequestId>\n"
-	    "  </ResponseMetadata>\n"
-	    "</GetCallerIdentityResponse>\n";
+		"<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
+		"  <GetCallerIdentityResult>\n"
+		"    <Arn>arn:aws:iam::123456789012:user/Alice</Arn>\n"
+		"    <UserId>AIDACKCEVSQ6C2EXAMPLE</UserId>\n"
+		"    <Account>123456789012</Account>\n"
+		"  </GetCallerIdentityResult>\n"
+		"  <ResponseMetadata>\n"
+		"    <RequestId>01234567-89ab-cdef-0123-456789abcdef</RequestId>\n"
+		"  </ResponseMetadata>\n"
+		"</GetCallerIdentityResponse>\n";
 	struct strbuf err = STRBUF_INIT;
 	struct sts_caller_identity c;
 
@@ -1390,11 +1398,11 @@ static void test_sts_get_caller_identity(void **state)
 	check_only("GetCallerIdentity", S(xml), OK(P_CALLER_IDENTITY) | OK(P_REQUEST_ID));
 
 	assert_int_equal(
-	    sts_parse_get_caller_identity(
-		S("<GetCallerIdentityResponse><GetCallerIdentityResult>"
-		  "<Arn>arn</Arn></GetCallerIdentityResult></GetCallerIdentityResponse>"),
-		&c, &err),
-	    -1);
+		sts_parse_get_caller_identity(
+			S("<GetCallerIdentityResponse><GetCallerIdentityResult>"
+			  "<Arn>arn</Arn></GetCallerIdentityResult></GetCallerIdentityResponse>"),
+			&c, &err),
+		-1);
 	assert_err(&err, "GetCallerIdentity response has no Account");
 	assert_null(c.arn);
 	strbuf_release(&err);
@@ -1403,33 +1411,33 @@ static void test_sts_get_caller_identity(void **state)
 static void test_sts_assume_role(void **state)
 {
 	static const char xml[] =
-	    "<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
-	    "<AssumeRoleResult>\n"
-	    "  <SourceIdentity>Alice</SourceIdentity>\n"
-	    "  <AssumedRoleUser>\n"
-	    "    <Arn>arn:aws:sts::123456789012:assumed-role/demo/TestAR</Arn>\n"
-	    "    <AssumedRoleId>ARO123EXAMPLE123:TestAR</AssumedRoleId>\n"
-	    "  </AssumedRoleUser>\n"
-	    "  <Credentials>\n"
-	    "    <AccessKeyId>ASIAIOSFODNN7EXAMPLE</AccessKeyId>\n"
-	    "    <SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY</SecretAccessKey>\n"
-	    "    <SessionToken>\n"
-	    "      "
-	    "AQoDYXdzEPT//////////"
-	    "wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPfIeoIYRqTflfKD8"
-	    "YUuwthAx7mSEI/qkPpKPi/"
-	    "kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0wq5VSXDvp75YU9HFvlRd8Tx6q6f"
-	    "E8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+"
-	    "scqKmlzm8FDrypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA==\n"
-	    "    </SessionToken>\n"
-	    "    <Expiration>2019-11-09T13:34:41Z</Expiration>\n"
-	    "  </Credentials>\n"
-	    "  <PackedPolicySize>6</PackedPolicySize>\n"
-	    "</AssumeRoleResult>\n"
-	    "<ResponseMetadata>\n"
-	    "  <RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId>\n"
-	    "</ResponseMetadata>\n"
-	    "</AssumeRoleResponse>\n";
+		"<AssumeRoleResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
+		"<AssumeRoleResult>\n"
+		"  <SourceIdentity>Alice</SourceIdentity>\n"
+		"  <AssumedRoleUser>\n"
+		"    <Arn>arn:aws:sts::123456789012:assumed-role/demo/TestAR</Arn>\n"
+		"    <AssumedRoleId>ARO123EXAMPLE123:TestAR</AssumedRoleId>\n"
+		"  </AssumedRoleUser>\n"
+		"  <Credentials>\n"
+		"    <AccessKeyId>ASIAIOSFODNN7EXAMPLE</AccessKeyId>\n"
+		"    <SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY</SecretAccessKey>\n"
+		"    <SessionToken>\n"
+		"      "
+		"AQoDYXdzEPT//////////"
+		"wEXAMPLEtc764bNrC9SAPBSM22wDOk4x4HIZ8j4FZTwdQWLWsKWHGBuFqwAeMicRXmxfpSPfIeoIYRqTflfKD8"
+		"YUuwthAx7mSEI/qkPpKPi/"
+		"kMcGdQrmGdeehM4IC1NtBmUpp2wUE8phUZampKsburEDy0KPkyQDYwT7WZ0wq5VSXDvp75YU9HFvlRd8Tx6q6f"
+		"E8YQcHNVXAkiY9q6d+xo0rKwT38xVqr7ZD0u0iPPkUL64lIZbqBAz+"
+		"scqKmlzm8FDrypNC9Yjc8fPOLn9FX9KSYvKTr4rvx3iSIlTJabIQwj2ICCR/oLxBA==\n"
+		"    </SessionToken>\n"
+		"    <Expiration>2019-11-09T13:34:41Z</Expiration>\n"
+		"  </Credentials>\n"
+		"  <PackedPolicySize>6</PackedPolicySize>\n"
+		"</AssumeRoleResult>\n"
+		"<ResponseMetadata>\n"
+		"  <RequestId>c6104cbe-af31-11e0-8154-cbc7ccf896c7</RequestId>\n"
+		"</ResponseMetadata>\n"
+		"</AssumeRoleResponse>\n";
 	struct strbuf err = STRBUF_INIT;
 	struct sts_assumed a;
 
@@ -1450,19 +1458,19 @@ static void test_sts_assume_role(void **state)
 static void test_sts_validate_assumed(void **state)
 {
 	static const char good[] =
-	    "<AssumeRoleResponse><AssumeRoleResult><Credentials>"
-	    "<AccessKeyId>ASIAIOSFODNN7EXAMPLE</AccessKeyId>"
-	    "<SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY</SecretAccessKey>"
-	    "<SessionToken>token</SessionToken>"
-	    "<Expiration>2019-11-09T13:34:41Z</Expiration>"
-	    "</Credentials></AssumeRoleResult></AssumeRoleResponse>";
+		"<AssumeRoleResponse><AssumeRoleResult><Credentials>"
+		"<AccessKeyId>ASIAIOSFODNN7EXAMPLE</AccessKeyId>"
+		"<SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY</SecretAccessKey>"
+		"<SessionToken>token</SessionToken>"
+		"<Expiration>2019-11-09T13:34:41Z</Expiration>"
+		"</Credentials></AssumeRoleResult></AssumeRoleResponse>";
 	static const char bad_time[] =
-	    "<AssumeRoleResponse><AssumeRoleResult><Credentials>"
-	    "<AccessKeyId>ASIAIOSFODNN7EXAMPLE</AccessKeyId>"
-	    "<SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY</SecretAccessKey>"
-	    "<SessionToken>token</SessionToken>"
-	    "<Expiration>tomorrow</Expiration>"
-	    "</Credentials></AssumeRoleResult></AssumeRoleResponse>";
+		"<AssumeRoleResponse><AssumeRoleResult><Credentials>"
+		"<AccessKeyId>ASIAIOSFODNN7EXAMPLE</AccessKeyId>"
+		"<SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY</SecretAccessKey>"
+		"<SessionToken>token</SessionToken>"
+		"<Expiration>tomorrow</Expiration>"
+		"</Credentials></AssumeRoleResult></AssumeRoleResponse>";
 	struct strbuf err = STRBUF_INIT;
 	struct sts_assumed a = { 0 };
 
@@ -1480,35 +1488,35 @@ static void test_sts_validate_assumed(void **state)
 static void test_sts_assume_role_with_web_identity(void **state)
 {
 	static const char xml[] =
-	    "<AssumeRoleWithWebIdentityResponse "
-	    "xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
-	    "  <AssumeRoleWithWebIdentityResult>\n"
-	    "    <SubjectFromWebIdentityToken>amzn1.account.AF6RHO7KZU5XRVQJGXK6HB56KR2A"
-	    "</SubjectFromWebIdentityToken>\n"
-	    "    <Audience>client.5498841531868486423.1548@apps.example.com</Audience>\n"
-	    "    <AssumedRoleUser>\n"
-	    "      "
-	    "<Arn>arn:aws:sts::123456789012:assumed-role/FederatedWebIdentityRole/app1</Arn>\n"
-	    "      <AssumedRoleId>AROACLKWSDQRAOEXAMPLE:app1</AssumedRoleId>\n"
-	    "    </AssumedRoleUser>\n"
-	    "    <Credentials>\n"
-	    "      <SessionToken>AQoDYXdzEE0a8ANXXXXXXXXNO1ewxE5TijQyp+IEXAMPLE</SessionToken>\n"
-	    "      <SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY</SecretAccessKey>\n"
-	    "      <Expiration>2014-10-24T23:00:23Z</Expiration>\n"
-	    "      <AccessKeyId>ASgeIAIOSFODNN7EXAMPLE</AccessKeyId>\n"
-	    "    </Credentials>\n"
-	    "    <SourceIdentity>SourceIdentityValue</SourceIdentity>\n"
-	    "    <Provider>www.amazon.com</Provider>\n"
-	    "  </AssumeRoleWithWebIdentityResult>\n"
-	    "  <ResponseMetadata>\n"
-	    "    <RequestId>ad4156e9-bce1-11e2-82e6-6b6efEXAMPLE</RequestId>\n"
-	    "  </ResponseMetadata>\n"
-	    "</AssumeRoleWithWebIdentityResponse>\n";
+		"<AssumeRoleWithWebIdentityResponse "
+		"xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
+		"  <AssumeRoleWithWebIdentityResult>\n"
+		"    <SubjectFromWebIdentityToken>amzn1.account.AF6RHO7KZU5XRVQJGXK6HB56KR2A"
+		"</SubjectFromWebIdentityToken>\n"
+		"    <Audience>client.5498841531868486423.1548@apps.example.com</Audience>\n"
+		"    <AssumedRoleUser>\n"
+		"      "
+		"<Arn>arn:aws:sts::123456789012:assumed-role/FederatedWebIdentityRole/app1</Arn>\n"
+		"      <AssumedRoleId>AROACLKWSDQRAOEXAMPLE:app1</AssumedRoleId>\n"
+		"    </AssumedRoleUser>\n"
+		"    <Credentials>\n"
+		"      <SessionToken>AQoDYXdzEE0a8ANXXXXXXXXNO1ewxE5TijQyp+IEXAMPLE</SessionToken>\n"
+		"      <SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY</SecretAccessKey>\n"
+		"      <Expiration>2014-10-24T23:00:23Z</Expiration>\n"
+		"      <AccessKeyId>ASgeIAIOSFODNN7EXAMPLE</AccessKeyId>\n"
+		"    </Credentials>\n"
+		"    <SourceIdentity>SourceIdentityValue</SourceIdentity>\n"
+		"    <Provider>www.amazon.com</Provider>\n"
+		"  </AssumeRoleWithWebIdentityResult>\n"
+		"  <ResponseMetadata>\n"
+		"    <RequestId>ad4156e9-bce1-11e2-82e6-6b6efEXAMPLE</RequestId>\n"
+		"  </ResponseMetadata>\n"
+		"</AssumeRoleWithWebIdentityResponse>\n";
 	static const char no_token[] =
-	    "<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>"
-	    "<AccessKeyId>ASIA</AccessKeyId><SecretAccessKey>s</SecretAccessKey>"
-	    "<Expiration>2014-10-24T23:00:23Z</Expiration>"
-	    "</Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>";
+		"<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>"
+		"<AccessKeyId>ASIA</AccessKeyId><SecretAccessKey>s</SecretAccessKey>"
+		"<Expiration>2014-10-24T23:00:23Z</Expiration>"
+		"</Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>";
 	struct strbuf err = STRBUF_INIT;
 	struct sts_assumed a;
 
@@ -1534,26 +1542,26 @@ static void test_sts_assume_role_with_web_identity(void **state)
 static void test_sts_assume_root(void **state)
 {
 	static const char xml[] =
-	    "<AssumeRootResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
-	    "  <AssumeRootResult>\n"
-	    "    <SourceIdentity>Alice</SourceIdentity>\n"
-	    "    <Credentials>\n"
-	    "      <AccessKeyId>ASIAJEXAMPLEXEG2JICEA</AccessKeyId>\n"
-	    "      <SecretAccessKey>9drTJvcXLB89EXAMPLELB8923FB892xMFI</SecretAccessKey>\n"
-	    "      <SessionToken>AQoXdzELDDY//////////wEaoAK1wvxJY12r2IrDFT2IvAzTCn3zHoZ7YNtp"
-	    "</SessionToken>\n"
-	    "      <Expiration>2024-11-15T00:05:07Z</Expiration>\n"
-	    "    </Credentials>\n"
-	    "  </AssumeRootResult>\n"
-	    "  <ResponseMetadata>\n"
-	    "    <RequestId>beb46b9c-e2a4-4aa8-9e07-EXAMPLE</RequestId>\n"
-	    "  </ResponseMetadata>\n"
-	    "</AssumeRootResponse>\n";
+		"<AssumeRootResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">\n"
+		"  <AssumeRootResult>\n"
+		"    <SourceIdentity>Alice</SourceIdentity>\n"
+		"    <Credentials>\n"
+		"      <AccessKeyId>ASIAJEXAMPLEXEG2JICEA</AccessKeyId>\n"
+		"      <SecretAccessKey>9drTJvcXLB89EXAMPLELB8923FB892xMFI</SecretAccessKey>\n"
+		"      <SessionToken>AQoXdzELDDY//////////wEaoAK1wvxJY12r2IrDFT2IvAzTCn3zHoZ7YNtp"
+		"</SessionToken>\n"
+		"      <Expiration>2024-11-15T00:05:07Z</Expiration>\n"
+		"    </Credentials>\n"
+		"  </AssumeRootResult>\n"
+		"  <ResponseMetadata>\n"
+		"    <RequestId>beb46b9c-e2a4-4aa8-9e07-EXAMPLE</RequestId>\n"
+		"  </ResponseMetadata>\n"
+		"</AssumeRootResponse>\n";
 	static const char no_secret[] =
-	    "<AssumeRootResponse><AssumeRootResult><Credentials>"
-	    "<AccessKeyId>ASIA</AccessKeyId><SessionToken>t</SessionToken>"
-	    "<Expiration>2024-11-15T00:05:07Z</Expiration>"
-	    "</Credentials></AssumeRootResult></AssumeRootResponse>";
+		"<AssumeRootResponse><AssumeRootResult><Credentials>"
+		"<AccessKeyId>ASIA</AccessKeyId><SessionToken>t</SessionToken>"
+		"<Expiration>2024-11-15T00:05:07Z</Expiration>"
+		"</Credentials></AssumeRootResult></AssumeRootResponse>";
 	struct strbuf err = STRBUF_INIT;
 	struct sts_assumed a;
 
@@ -1578,31 +1586,31 @@ static void test_sts_assume_root(void **state)
 static void test_list_organizations_features(void **state)
 {
 	static const char xml[] =
-	    "<ListOrganizationsFeaturesResponse "
-	    "xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n"
-	    "  <ListOrganizationsFeaturesResult>\n"
-	    "    <OrganizationId>o-aa111bb222</OrganizationId>\n"
-	    "    <EnabledFeatures>\n"
-	    "      <member>RootSessions</member>\n"
-	    "      <member>SomethingNew</member>\n"
-	    "      <member>RootCredentialsManagement</member>\n"
-	    "    </EnabledFeatures>\n"
-	    "  </ListOrganizationsFeaturesResult>\n"
-	    "  <ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata>\n"
-	    "</ListOrganizationsFeaturesResponse>\n";
+		"<ListOrganizationsFeaturesResponse "
+		"xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n"
+		"  <ListOrganizationsFeaturesResult>\n"
+		"    <OrganizationId>o-aa111bb222</OrganizationId>\n"
+		"    <EnabledFeatures>\n"
+		"      <member>RootSessions</member>\n"
+		"      <member>SomethingNew</member>\n"
+		"      <member>RootCredentialsManagement</member>\n"
+		"    </EnabledFeatures>\n"
+		"  </ListOrganizationsFeaturesResult>\n"
+		"  <ResponseMetadata><RequestId>r-1</RequestId></ResponseMetadata>\n"
+		"</ListOrganizationsFeaturesResponse>\n";
 	static const char none[] =
-	    "<ListOrganizationsFeaturesResponse><ListOrganizationsFeaturesResult>"
-	    "<OrganizationId>o-aa111bb222</OrganizationId><EnabledFeatures/>"
-	    "</ListOrganizationsFeaturesResult></ListOrganizationsFeaturesResponse>";
+		"<ListOrganizationsFeaturesResponse><ListOrganizationsFeaturesResult>"
+		"<OrganizationId>o-aa111bb222</OrganizationId><EnabledFeatures/>"
+		"</ListOrganizationsFeaturesResult></ListOrganizationsFeaturesResponse>";
 	static const char one[] =
-	    "<ListOrganizationsFeaturesResponse><ListOrganizationsFeaturesResult>"
-	    "<OrganizationId>o-aa111bb222</OrganizationId><EnabledFeatures>"
-	    "<member> RootCredentialsManagement </member></EnabledFeatures>"
-	    "</ListOrganizationsFeaturesResult></ListOrganizationsFeaturesResponse>";
+		"<ListOrganizationsFeaturesResponse><ListOrganizationsFeaturesResult>"
+		"<OrganizationId>o-aa111bb222</OrganizationId><EnabledFeatures>"
+		"<member> RootCredentialsManagement </member></EnabledFeatures>"
+		"</ListOrganizationsFeaturesResult></ListOrganizationsFeaturesResponse>";
 	static const char no_id[] =
-	    "<ListOrganizationsFeaturesResponse><ListOrganizationsFeaturesResult>"
-	    "<EnabledFeatures><member>RootSessions</member></EnabledFeatures>"
-	    "</ListOrganizationsFeaturesResult></ListOrganizationsFeaturesResponse>";
+		"<ListOrganizationsFeaturesResponse><ListOrganizationsFeaturesResult>"
+		"<EnabledFeatures><member>RootSessions</member></EnabledFeatures>"
+		"</ListOrganizationsFeaturesResult></ListOrganizationsFeaturesResponse>";
 	struct strbuf err = STRBUF_INIT;
 	struct iam_org_features f;
 
@@ -1634,31 +1642,32 @@ static void test_create_access_key_errors(void **state)
 	struct strbuf err = STRBUF_INIT;
 	struct iam_access_key k;
 
-	assert_int_equal(iam_parse_create_access_key(
-			     S("<CreateAccessKeyResponse><CreateAccessKeyResult><AccessKey>"
-			       "<UserName>Bob</UserName><AccessKeyId>AKIA</AccessKeyId>"
-			       "<SecretAccessKey>   </SecretAccessKey>"
-			       "</AccessKey></CreateAccessKeyResult></CreateAccessKeyResponse>"),
-			     &k, &err),
-			 -1);
+	assert_int_equal(
+		iam_parse_create_access_key(
+			S("<CreateAccessKeyResponse><CreateAccessKeyResult><AccessKey>"
+			  "<UserName>Bob</UserName><AccessKeyId>AKIA</AccessKeyId>"
+			  "<SecretAccessKey>   </SecretAccessKey>"
+			  "</AccessKey></CreateAccessKeyResult></CreateAccessKeyResponse>"),
+			&k, &err),
+		-1);
 	assert_err(&err, "CreateAccessKey response has no SecretAccessKey");
 	assert_null(k.access_key_id);
 	assert_int_equal(
-	    iam_parse_create_access_key(S("<CreateAccessKeyResponse><CreateAccessKeyResult>"
-					  "</CreateAccessKeyResult></CreateAccessKeyResponse>"),
-					&k, &err),
-	    -1);
+		iam_parse_create_access_key(S("<CreateAccessKeyResponse><CreateAccessKeyResult>"
+					      "</CreateAccessKeyResult></CreateAccessKeyResponse>"),
+					    &k, &err),
+		-1);
 	assert_err(&err, "CreateAccessKey response has no AccessKey");
 	/* the secret in a CDATA section, with a prefix on the elements */
 	assert_int_equal(
-	    iam_parse_create_access_key(
-		S("<i:CreateAccessKeyResponse xmlns:i=\"urn:x\"><i:CreateAccessKeyResult>"
-		  "<i:AccessKey><i:AccessKeyId>AKIA</i:AccessKeyId>"
-		  "<i:SecretAccessKey><![CDATA[ s/e+c ]]></i:SecretAccessKey>"
-		  "<i:CreateDate>2024-01-01T00:00:00Z</i:CreateDate>"
-		  "</i:AccessKey></i:CreateAccessKeyResult></i:CreateAccessKeyResponse>"),
-		&k, &err),
-	    0);
+		iam_parse_create_access_key(
+			S("<i:CreateAccessKeyResponse xmlns:i=\"urn:x\"><i:CreateAccessKeyResult>"
+			  "<i:AccessKey><i:AccessKeyId>AKIA</i:AccessKeyId>"
+			  "<i:SecretAccessKey><![CDATA[ s/e+c ]]></i:SecretAccessKey>"
+			  "<i:CreateDate>2024-01-01T00:00:00Z</i:CreateDate>"
+			  "</i:AccessKey></i:CreateAccessKeyResult></i:CreateAccessKeyResponse>"),
+			&k, &err),
+		0);
 	assert_string_equal(k.secret_access_key, "s/e+c");
 	assert_string_equal(k.create_date, "2024-01-01T00:00:00Z");
 	assert_null(k.user_name);
@@ -1675,7 +1684,8 @@ static void test_wrong_kind(void **state)
 	read_shared("botocore/response_parsing/xml/errors/iam-get-user.xml", &xml);
 	assert_int_equal(iam_parse_list_users(xml.buf, xml.len, &p, &err), -1);
 	assert_string_equal(
-	    err.buf, "ListUsers response has no ListUsersResult (root element is 'ErrorResponse')");
+		err.buf,
+		"ListUsers response has no ListUsersResult (root element is 'ErrorResponse')");
 	assert_int_equal(aws_parse_request_id(xml.buf, xml.len, &id, &err), -1);
 	assert_err(&err, "response is an AWS error");
 	assert_null(id);
@@ -1703,16 +1713,16 @@ static void test_wrong_kind(void **state)
 static void test_malformed(void **state)
 {
 	static const char truncated[] =
-	    "<ListUsersResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n"
-	    "  <ListUsersResult>\n"
-	    "    <Users>\n"
-	    "      <member><UserName>Bob</UserName>\n";
+		"<ListUsersResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\">\n"
+		"  <ListUsersResult>\n"
+		"    <Users>\n"
+		"      <member><UserName>Bob</UserName>\n";
 	static const char *const bad[] = {
-	    "<a><b></a>",      "<a>&nbsp;</a>", /* undeclared entity */
-	    "<a>x</a><b/>",			/* two roots */
-	    "<p:a/>",				/* undeclared prefix */
-	    "<a>\xff\xfe</a>",			/* not UTF-8 */
-	    "<a>&#0;</a>",     "   ",
+		"<a><b></a>",	   "<a>&nbsp;</a>", /* undeclared entity */
+		"<a>x</a><b/>",			    /* two roots */
+		"<p:a/>",			    /* undeclared prefix */
+		"<a>\xff\xfe</a>",		    /* not UTF-8 */
+		"<a>&#0;</a>",	   "   ",
 	};
 	struct strbuf err = STRBUF_INIT;
 	struct iam_user_page p;
@@ -1746,35 +1756,35 @@ static void test_malformed(void **state)
 static void test_doctype_refused(void **state)
 {
 	static const char laughs[] =
-	    "<?xml version=\"1.0\"?>\n"
-	    "<!DOCTYPE lolz [\n"
-	    " <!ENTITY lol \"lol\">\n"
-	    " <!ENTITY lol1 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">\n"
-	    " <!ENTITY lol2 \"&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;\">\n"
-	    " <!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">\n"
-	    " <!ENTITY lol4 \"&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;\">\n"
-	    " <!ENTITY lol5 \"&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;\">\n"
-	    " <!ENTITY lol6 \"&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;\">\n"
-	    " <!ENTITY lol7 \"&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;\">\n"
-	    " <!ENTITY lol8 \"&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;\">\n"
-	    " <!ENTITY lol9 \"&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;\">\n"
-	    "]>\n"
-	    "<ErrorResponse><Error><Code>&lol9;</Code></Error></ErrorResponse>\n";
+		"<?xml version=\"1.0\"?>\n"
+		"<!DOCTYPE lolz [\n"
+		" <!ENTITY lol \"lol\">\n"
+		" <!ENTITY lol1 \"&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;\">\n"
+		" <!ENTITY lol2 \"&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;\">\n"
+		" <!ENTITY lol3 \"&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;\">\n"
+		" <!ENTITY lol4 \"&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;\">\n"
+		" <!ENTITY lol5 \"&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;\">\n"
+		" <!ENTITY lol6 \"&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;\">\n"
+		" <!ENTITY lol7 \"&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;\">\n"
+		" <!ENTITY lol8 \"&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;\">\n"
+		" <!ENTITY lol9 \"&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;\">\n"
+		"]>\n"
+		"<ErrorResponse><Error><Code>&lol9;</Code></Error></ErrorResponse>\n";
 	static const char xxe[] =
-	    "<?xml version=\"1.0\"?>\n"
-	    "<!DOCTYPE r [ <!ENTITY x SYSTEM \"file:///etc/passwd\"> ]>\n"
-	    "<GetUserResponse><GetUserResult><User><UserName>&x;</UserName></User>"
-	    "</GetUserResult></GetUserResponse>\n";
+		"<?xml version=\"1.0\"?>\n"
+		"<!DOCTYPE r [ <!ENTITY x SYSTEM \"file:///etc/passwd\"> ]>\n"
+		"<GetUserResponse><GetUserResult><User><UserName>&x;</UserName></User>"
+		"</GetUserResult></GetUserResponse>\n";
 	static const char external[] =
-	    "<!DOCTYPE GetUserResponse SYSTEM \"http://127.0.0.1:1/evil.dtd\">\n"
-	    "<GetUserResponse><GetUserResult><User><UserName>u</UserName></User>"
-	    "</GetUserResult></GetUserResponse>\n";
+		"<!DOCTYPE GetUserResponse SYSTEM \"http://127.0.0.1:1/evil.dtd\">\n"
+		"<GetUserResponse><GetUserResult><User><UserName>u</UserName></User>"
+		"</GetUserResult></GetUserResponse>\n";
 	static const char plain[] =
-	    "<!DOCTYPE GetUserResponse>\n"
-	    "<GetUserResponse><GetUserResult><User><UserName>u</UserName></User>"
-	    "</GetUserResult></GetUserResponse>\n";
+		"<!DOCTYPE GetUserResponse>\n"
+		"<GetUserResponse><GetUserResult><User><UserName>u</UserName></User>"
+		"</GetUserResult></GetUserResponse>\n";
 	struct strbuf err = STRBUF_INIT;
-	struct aws_error e = {0};
+	struct aws_error e = { 0 };
 	struct iam_user u;
 
 	assert_int_equal(aws_parse_xml_error(S(laughs), &e, &err), -1);
@@ -1795,22 +1805,22 @@ static void test_doctype_refused(void **state)
 static void test_xml_variants(void **state)
 {
 	static const char xml[] =
-	    "\xef\xbb\xbf<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\r\n"
-	    "<!-- a comment -->\r\n"
-	    "<ListAccessKeysResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\" "
-	    "a=\"b\">\r\n"
-	    "<?pi data?>\r\n"
-	    "<ListAccessKeysResult><AccessKeyMetadata>\r\n"
-	    "<member><UserName>Bo<!-- c -->b</UserName><AccessKeyId>\r\nAKIA1\r\n</AccessKeyId>"
-	    "<Status>Active</Status></member>\r\n"
-	    "<other><x/></other>\r\n"
-	    "<member><UserName>Bob</UserName><AccessKeyId>AKIA2</AccessKeyId></member>\r\n"
-	    "</AccessKeyMetadata></ListAccessKeysResult>\r\n"
-	    "</ListAccessKeysResponse>\r\n";
+		"\xef\xbb\xbf<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\r\n"
+		"<!-- a comment -->\r\n"
+		"<ListAccessKeysResponse xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\" "
+		"a=\"b\">\r\n"
+		"<?pi data?>\r\n"
+		"<ListAccessKeysResult><AccessKeyMetadata>\r\n"
+		"<member><UserName>Bo<!-- c -->b</UserName><AccessKeyId>\r\nAKIA1\r\n</AccessKeyId>"
+		"<Status>Active</Status></member>\r\n"
+		"<other><x/></other>\r\n"
+		"<member><UserName>Bob</UserName><AccessKeyId>AKIA2</AccessKeyId></member>\r\n"
+		"</AccessKeyMetadata></ListAccessKeysResult>\r\n"
+		"</ListAccessKeysResponse>\r\n";
 	static const char latin1[] =
-	    "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>"
-	    "<GetUserResponse><GetUserResult><User><UserName>Jos\xe9</UserName></User>"
-	    "</GetUserResult></GetUserResponse>";
+		"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>"
+		"<GetUserResponse><GetUserResult><User><UserName>Jos\xe9</UserName></User>"
+		"</GetUserResult></GetUserResponse>";
 	struct strbuf err = STRBUF_INIT;
 	struct iam_access_key_page p;
 	struct iam_user u;
@@ -1835,15 +1845,15 @@ static void test_xml_variants(void **state)
 static void test_nothing_on_stderr(void **state)
 {
 	static const char *const docs[] = {
-	    "<a><b></a>",
-	    "<p:a/>",
-	    "<a xmlns=\"not a uri\"/>",
-	    "<a>\xff</a>",
-	    "<!DOCTYPE a [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><a>&e;</a>",
-	    "<?xml version=\"1.0\" encoding=\"nonsense\"?><a/>",
-	    /* conversion errors are raised outside the parser context */
-	    "<?xml version=\"1.0\" encoding=\"Shift_JIS\"?><a>\x81\xff\x81\xff</a>",
-	    "<?xml version=\"1.0\" encoding=\"EUC-JP\"?><a>\xff\xff\xff</a>",
+		"<a><b></a>",
+		"<p:a/>",
+		"<a xmlns=\"not a uri\"/>",
+		"<a>\xff</a>",
+		"<!DOCTYPE a [<!ENTITY e SYSTEM \"file:///etc/passwd\">]><a>&e;</a>",
+		"<?xml version=\"1.0\" encoding=\"nonsense\"?><a/>",
+		/* conversion errors are raised outside the parser context */
+		"<?xml version=\"1.0\" encoding=\"Shift_JIS\"?><a>\x81\xff\x81\xff</a>",
+		"<?xml version=\"1.0\" encoding=\"EUC-JP\"?><a>\xff\xff\xff</a>",
 	};
 	struct strbuf err = STRBUF_INIT;
 	char *id;
@@ -1900,49 +1910,49 @@ static void test_error_channels_restored(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_api_create_access_key),
-	    cmocka_unit_test(test_api_list_access_keys),
-	    cmocka_unit_test(test_api_list_users),
-	    cmocka_unit_test(test_api_get_user),
-	    cmocka_unit_test(test_api_get_access_key_last_used),
-	    cmocka_unit_test(test_last_used_never),
-	    cmocka_unit_test(test_api_request_id_only),
-	    cmocka_unit_test(test_api_generate_credential_report),
-	    cmocka_unit_test(test_api_get_credential_report_placeholder),
-	    cmocka_unit_test(test_get_credential_report_decodes),
-	    cmocka_unit_test(test_get_credential_report_large),
-	    cmocka_unit_test(test_get_credential_report_errors),
-	    cmocka_unit_test(test_get_credential_report_content_pieces),
-	    cmocka_unit_test(test_api_samples_cross_check),
-	    cmocka_unit_test(test_botocore_list_users),
-	    cmocka_unit_test(test_botocore_get_user),
-	    cmocka_unit_test(test_botocore_list_access_keys),
-	    cmocka_unit_test(test_botocore_list_mfa_devices),
-	    cmocka_unit_test(test_botocore_error),
-	    cmocka_unit_test(test_error_shapes),
-	    cmocka_unit_test(test_list_users_paging),
-	    cmocka_unit_test(test_paging_errors),
-	    cmocka_unit_test(test_get_user_tags),
-	    cmocka_unit_test(test_list_user_tags),
-	    cmocka_unit_test(test_list_groups_for_user),
-	    cmocka_unit_test(test_list_user_policies),
-	    cmocka_unit_test(test_list_attached_user_policies),
-	    cmocka_unit_test(test_account_authorization_details),
-	    cmocka_unit_test(test_account_authorization_details_errors),
-	    cmocka_unit_test(test_account_summary),
-	    cmocka_unit_test(test_sts_get_caller_identity),
-	    cmocka_unit_test(test_sts_assume_role),
-	    cmocka_unit_test(test_sts_validate_assumed),
-	    cmocka_unit_test(test_sts_assume_role_with_web_identity),
-	    cmocka_unit_test(test_create_access_key_errors),
-	    cmocka_unit_test(test_wrong_kind),
-	    cmocka_unit_test(test_sts_assume_root),
-	    cmocka_unit_test(test_list_organizations_features),
-	    cmocka_unit_test(test_malformed),
-	    cmocka_unit_test(test_doctype_refused),
-	    cmocka_unit_test(test_xml_variants),
-	    cmocka_unit_test(test_nothing_on_stderr),
-	    cmocka_unit_test(test_error_channels_restored),
+		cmocka_unit_test(test_api_create_access_key),
+		cmocka_unit_test(test_api_list_access_keys),
+		cmocka_unit_test(test_api_list_users),
+		cmocka_unit_test(test_api_get_user),
+		cmocka_unit_test(test_api_get_access_key_last_used),
+		cmocka_unit_test(test_last_used_never),
+		cmocka_unit_test(test_api_request_id_only),
+		cmocka_unit_test(test_api_generate_credential_report),
+		cmocka_unit_test(test_api_get_credential_report_placeholder),
+		cmocka_unit_test(test_get_credential_report_decodes),
+		cmocka_unit_test(test_get_credential_report_large),
+		cmocka_unit_test(test_get_credential_report_errors),
+		cmocka_unit_test(test_get_credential_report_content_pieces),
+		cmocka_unit_test(test_api_samples_cross_check),
+		cmocka_unit_test(test_botocore_list_users),
+		cmocka_unit_test(test_botocore_get_user),
+		cmocka_unit_test(test_botocore_list_access_keys),
+		cmocka_unit_test(test_botocore_list_mfa_devices),
+		cmocka_unit_test(test_botocore_error),
+		cmocka_unit_test(test_error_shapes),
+		cmocka_unit_test(test_list_users_paging),
+		cmocka_unit_test(test_paging_errors),
+		cmocka_unit_test(test_get_user_tags),
+		cmocka_unit_test(test_list_user_tags),
+		cmocka_unit_test(test_list_groups_for_user),
+		cmocka_unit_test(test_list_user_policies),
+		cmocka_unit_test(test_list_attached_user_policies),
+		cmocka_unit_test(test_account_authorization_details),
+		cmocka_unit_test(test_account_authorization_details_errors),
+		cmocka_unit_test(test_account_summary),
+		cmocka_unit_test(test_sts_get_caller_identity),
+		cmocka_unit_test(test_sts_assume_role),
+		cmocka_unit_test(test_sts_validate_assumed),
+		cmocka_unit_test(test_sts_assume_role_with_web_identity),
+		cmocka_unit_test(test_create_access_key_errors),
+		cmocka_unit_test(test_wrong_kind),
+		cmocka_unit_test(test_sts_assume_root),
+		cmocka_unit_test(test_list_organizations_features),
+		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_doctype_refused),
+		cmocka_unit_test(test_xml_variants),
+		cmocka_unit_test(test_nothing_on_stderr),
+		cmocka_unit_test(test_error_channels_restored),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,8 +8,8 @@
 
 static void test_kind_names_round_trip(void **state)
 {
-	static const char *const names[] = {"due-soon", "delivered", "blocked", "deactivated",
-					    "deleted", "rolled-back", "failed"};
+	static const char *const names[] = { "due-soon", "delivered",	"blocked", "deactivated",
+					     "deleted",	 "rolled-back", "failed" };
 	enum notify_kind k;
 	size_t i;
 
@@ -27,7 +27,7 @@ static void test_kind_names_round_trip(void **state)
 static void test_blocked_event_json(void **state)
 {
 	struct strbuf out = STRBUF_INIT;
-	struct notify_event ev = {0};
+	struct notify_event ev = { 0 };
 	time_t t;
 
 	assert_int_equal(iso8601_parse("2026-03-01T10:00:00Z", &t), 0);
@@ -43,24 +43,24 @@ static void test_blocked_event_json(void **state)
 	ev.time = t;
 	assert_int_equal(notify_event_json(&out, &ev), 0);
 	assert_string_equal(
-	    out.buf,
-	    "{\"source\":\"iamkeys\",\"event\":\"blocked\",\"time\":\"2026-03-01T10:00:00Z\","
-	    "\"user\":\"alice\",\"account\":\"111111111111\",\"owner\":\"team-a@example.com\","
-	    "\"access_key_id\":\"AKIAOLD0000000000001\","
-	    "\"new_access_key_id\":\"AKIANEW0000000000002\","
-	    "\"last_used\":{\"service\":\"s3\",\"region\":\"eu-west-1\","
-	    "\"date\":\"2026-02-28T09:00:00Z\"},"
-	    "\"text\":\"iamkeys: alice (account 111111111111), owner team-a@example.com: old key "
-	    "AKIAOLD0000000000001 is still in use (last used: s3, eu-west-1, "
-	    "2026-02-28T09:00:00Z); the rotation waits until it is not\"}");
+		out.buf,
+		"{\"source\":\"iamkeys\",\"event\":\"blocked\",\"time\":\"2026-03-01T10:00:00Z\","
+		"\"user\":\"alice\",\"account\":\"111111111111\",\"owner\":\"team-a@example.com\","
+		"\"access_key_id\":\"AKIAOLD0000000000001\","
+		"\"new_access_key_id\":\"AKIANEW0000000000002\","
+		"\"last_used\":{\"service\":\"s3\",\"region\":\"eu-west-1\","
+		"\"date\":\"2026-02-28T09:00:00Z\"},"
+		"\"text\":\"iamkeys: alice (account 111111111111), owner team-a@example.com: old key "
+		"AKIAOLD0000000000001 is still in use (last used: s3, eu-west-1, "
+		"2026-02-28T09:00:00Z); the rotation waits until it is not\"}");
 	strbuf_release(&out);
 }
 
 static void test_delivered_and_escaping(void **state)
 {
-	static const char *const where[] = {"file:/srv/\"a\".json", "ssm:/k", NULL};
+	static const char *const where[] = { "file:/srv/\"a\".json", "ssm:/k", NULL };
 	struct strbuf out = STRBUF_INIT;
-	struct notify_event ev = {0};
+	struct notify_event ev = { 0 };
 
 	ev.kind = NOTIFY_DELIVERED;
 	ev.user = "bob\n";
@@ -82,7 +82,7 @@ static void test_delivered_and_escaping(void **state)
 static void test_texts_and_bad_events(void **state)
 {
 	struct strbuf out = STRBUF_INIT;
-	struct notify_event ev = {0};
+	struct notify_event ev = { 0 };
 
 	ev.user = "carol";
 	ev.key_id = "AKIAX";
@@ -101,7 +101,8 @@ static void test_texts_and_bad_events(void **state)
 	ev.kind = NOTIFY_ROLLED_BACK;
 	ev.reason = NULL;
 	notify_event_text(&out, &ev);
-	assert_string_equal(out.buf, "iamkeys: carol: rotation rolled back: key AKIAX active again");
+	assert_string_equal(out.buf,
+			    "iamkeys: carol: rotation rolled back: key AKIAX active again");
 	strbuf_reset(&out);
 	ev.kind = NOTIFY_DELETED;
 	notify_event_text(&out, &ev);
@@ -122,18 +123,24 @@ static void test_texts_and_bad_events(void **state)
 
 static void test_record_round_trip_and_rejects(void **state)
 {
-	struct notify_record r = {0}, back;
+	struct notify_record r = { 0 }, back;
 	struct strbuf out = STRBUF_INIT;
-	static const char *const bad[] = {
-	    "", "v=2 key=AKIA sent=", "v=1 key= sent=blocked", "v=1 key=akia sent=blocked",
-	    "v=1 key=AKIA sent=bogus", "v=1 key=AKIA sent=blocked/", "v=1 key=AKIA sent=//",
-	    "v=1 key=AKIA", "v=1 key=AKIA sent=due-soon,blocked"};
+	static const char *const bad[] = { "",
+					   "v=2 key=AKIA sent=",
+					   "v=1 key= sent=blocked",
+					   "v=1 key=akia sent=blocked",
+					   "v=1 key=AKIA sent=bogus",
+					   "v=1 key=AKIA sent=blocked/",
+					   "v=1 key=AKIA sent=//",
+					   "v=1 key=AKIA",
+					   "v=1 key=AKIA sent=due-soon,blocked" };
 	size_t i;
 
 	snprintf(r.key, sizeof(r.key), "%s", "AKIAOLD0000000000001");
 	r.sent = 1u << NOTIFY_DELIVERED | 1u << NOTIFY_BLOCKED | 1u << NOTIFY_DUE_SOON;
 	notify_record_format(&out, &r);
-	assert_string_equal(out.buf, "v=1 key=AKIAOLD0000000000001 sent=due-soon/delivered/blocked");
+	assert_string_equal(out.buf,
+			    "v=1 key=AKIAOLD0000000000001 sent=due-soon/delivered/blocked");
 	assert_int_equal(notify_record_parse(out.buf, &back), 0);
 	assert_string_equal(back.key, r.key);
 	assert_int_equal(back.sent, r.sent);
@@ -157,8 +164,8 @@ static void test_record_round_trip_and_rejects(void **state)
 
 static void test_due_events(void **state)
 {
-	struct notify_state in = {0};
-	struct notify_record rec = {0};
+	struct notify_state in = { 0 };
+	struct notify_record rec = { 0 };
 	const char *key = NULL;
 
 	/* delivered, then blocked on a later run: each once */

@@ -7,11 +7,8 @@
 #include <cmocka.h>
 
 static const struct out_column cols[] = {
-	{ "Name", "NAME", 0, NULL },
-	{ "Count", "COUNT", 0, NULL },
-	{ "Ok", "OK", 0, NULL },
-	{ "Tags", "TAGS", 0, NULL },
-	{ "Note", "NOTE", 0, NULL },
+	{ "Name", "NAME", 0, NULL }, { "Count", "COUNT", 0, NULL }, { "Ok", "OK", 0, NULL },
+	{ "Tags", "TAGS", 0, NULL }, { "Note", "NOTE", 0, NULL },
 };
 
 /* Awkward values: JSON escapes, UTF-8, control characters, empty lists, nulls. */
@@ -71,7 +68,6 @@ static void source_init(struct out_rows *rows, struct source *s, size_t n)
 	rows->below = NULL;
 	rows->extend = NULL;
 }
-
 
 /* What a FILE writer wrote, as a string (the caller frees it). */
 static FILE *capture_start(void)
@@ -263,10 +259,8 @@ static void test_table_text(void **state)
 static void test_table_narrow(void **state)
 {
 	static const struct out_column cols4[] = {
-		{ "User", "USER", 0, NULL },
-		{ "Created", "CREATED", 0, NULL },
-		{ "Age", "AGE", 0, "d" },
-		{ "Region", "REGION", 1, NULL },
+		{ "User", "USER", 0, NULL },	   { "Created", "CREATED", 0, NULL },
+		{ "Age", "AGE", 0, "d" },	   { "Region", "REGION", 1, NULL },
 		{ "Service", "SERVICE", 2, NULL },
 	};
 	struct out_style st = { 0, 0, 0 };
@@ -286,8 +280,9 @@ static void test_table_narrow(void **state)
 	fp = capture_start();
 	assert_int_equal(out_table_print(&t, OUTPUT_TABLE, &st, fp), 0);
 	got = capture_end(fp);
-	assert_string_equal(got, "USER   CREATED               AGE  REGION        SERVICE\n"
-				 "alice  2026-11-12T18:50:19Z  95d  eu-central-1  secretsmanager\n");
+	assert_string_equal(got,
+			    "USER   CREATED               AGE  REGION        SERVICE\n"
+			    "alice  2026-11-12T18:50:19Z  95d  eu-central-1  secretsmanager\n");
 	free(got);
 	/* 56 columns: the dates alone make it fit (54) */
 	st.width = 56;
@@ -328,10 +323,18 @@ static void test_format_skew(void **state)
 		long s;
 		const char *want;
 	} c[] = {
-		{ 0, "0m 0s" },		  { 61, "1m 1s" },	       { -330, "5m 30s" },
-		{ 3569, "59m 29s" },	  { 3571, "1h 0m" },	       { 3599, "1h 0m" },
-		{ -3601, "1h 0m" },	  { 10800, "3h 0m" },	       { 10829, "3h 0m" },
-		{ 10830, "3h 1m" },	  { 86399, "1d 0h" },	       { -691200, "8d 0h" },
+		{ 0, "0m 0s" },
+		{ 61, "1m 1s" },
+		{ -330, "5m 30s" },
+		{ 3569, "59m 29s" },
+		{ 3571, "1h 0m" },
+		{ 3599, "1h 0m" },
+		{ -3601, "1h 0m" },
+		{ 10800, "3h 0m" },
+		{ 10829, "3h 0m" },
+		{ 10830, "3h 1m" },
+		{ 86399, "1d 0h" },
+		{ -691200, "8d 0h" },
 		{ 8 * 86400 + 5 * 3600 + 1800, "8d 5h" },
 	};
 	size_t i;

@@ -35,7 +35,8 @@ static void test_table_is_consistent(void **state)
 			if (len > 4 && !strcmp(p->scope + 5 + len - 4, "-arn"))
 				len -= 4; /* the sink given as an ARN */
 			for (k = sink_schemes; k->scheme; k++)
-				if (strlen(k->scheme) == len && !strncmp(k->scheme, p->scope + 5, len))
+				if (strlen(k->scheme) == len &&
+				    !strncmp(k->scheme, p->scope + 5, len))
 					break;
 			assert_non_null(k->scheme);
 			assert_string_equal(p->resource, "{sink}");
@@ -90,8 +91,9 @@ static void test_errors(void **state)
 	} cases[] = {
 		{ "nope", NULL, "unknown command 'nope'" },
 		{ "audit", "file:x", "'audit' takes no sink (--to is for create and rotate)" },
-		{ "create", "s3:bucket", "unknown sink 's3:bucket' (use file:PATH, profile:NAME[@FILE], "
-					 "secretsmanager:NAME, ssm:NAME, exec:COMMAND or -)" },
+		{ "create", "s3:bucket",
+		  "unknown sink 's3:bucket' (use file:PATH, profile:NAME[@FILE], "
+		  "secretsmanager:NAME, ssm:NAME, exec:COMMAND or -)" },
 		{ "create", "secretsmanager:", "secretsmanager:: empty target" },
 	};
 	size_t i;
@@ -119,11 +121,12 @@ static void test_root_modes(void **state)
 	doc = permissions_policy("delete", NULL, 1, 1, NULL, &err);
 	assert_non_null(doc);
 	s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	assert_string_equal(s, "{\"Version\":\"2012-10-17\",\"Statement\":["
-			       "{\"Effect\":\"Allow\",\"Action\":[\"iam:ListOrganizationsFeatures\","
-			       "\"organizations:ListAccounts\"],\"Resource\":\"*\"},"
-			       "{\"Effect\":\"Allow\",\"Action\":[\"sts:AssumeRoot\"],"
-			       "\"Resource\":\"arn:aws:iam::*:root\"}]}");
+	assert_string_equal(s,
+			    "{\"Version\":\"2012-10-17\",\"Statement\":["
+			    "{\"Effect\":\"Allow\",\"Action\":[\"iam:ListOrganizationsFeatures\","
+			    "\"organizations:ListAccounts\"],\"Resource\":\"*\"},"
+			    "{\"Effect\":\"Allow\",\"Action\":[\"sts:AssumeRoot\"],"
+			    "\"Resource\":\"arn:aws:iam::*:root\"}]}");
 	free(s);
 	json_decref(doc);
 	doc = permissions_policy("audit", NULL, 0, 1, NULL, &err);
@@ -168,13 +171,13 @@ static void test_lock_table(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_table_is_consistent),
-	    cmocka_unit_test(test_users),
-	    cmocka_unit_test(test_sink_patterns),
-	    cmocka_unit_test(test_org_and_sorting),
-	    cmocka_unit_test(test_errors),
-	    cmocka_unit_test(test_lock_table),
-	    cmocka_unit_test(test_root_modes),
+		cmocka_unit_test(test_table_is_consistent),
+		cmocka_unit_test(test_users),
+		cmocka_unit_test(test_sink_patterns),
+		cmocka_unit_test(test_org_and_sorting),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_lock_table),
+		cmocka_unit_test(test_root_modes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

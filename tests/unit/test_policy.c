@@ -10,7 +10,7 @@ static const time_t NOW = 1780000000; /* 2026-05-28 */
 struct key_case {
 	const char *name;
 	int active;
-	long long age_days;      /* created NOW - age */
+	long long age_days;	 /* created NOW - age */
 	long long used_days_ago; /* -1 = never */
 	int active_keys;
 	unsigned want;
@@ -117,16 +117,24 @@ static void test_fail_on(void **state)
 static void test_quarantine_arn(void **state)
 {
 	(void)state;
-	assert_true(policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2"));
-	assert_true(policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3"));
-	assert_true(policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantine"));
+	assert_true(
+		policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2"));
+	assert_true(
+		policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV3"));
+	assert_true(
+		policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantine"));
 	assert_true(policy_is_quarantine_arn(
 		"arn:aws-us-gov:iam::aws:policy/AWSCompromisedKeyQuarantineV3"));
-	assert_true(policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV4"));
-	assert_true(policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV10"));
-	assert_false(policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV"));
-	assert_false(policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantinev2"));
-	assert_false(policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2x"));
+	assert_true(
+		policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV4"));
+	assert_true(
+		policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV10"));
+	assert_false(
+		policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV"));
+	assert_false(
+		policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantinev2"));
+	assert_false(
+		policy_is_quarantine_arn("arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2x"));
 	assert_false(policy_is_quarantine_arn(
 		"arn:aws:iam::123456789012:policy/AWSCompromisedKeyQuarantineV2"));
 	assert_false(policy_is_quarantine_arn("arn:aws:iam::aws:policy/ReadOnlyAccess"));

@@ -56,7 +56,9 @@ static void test_empty_list(void **state)
 
 	(void)state;
 	assert_int_equal(parse("<DescribeRegionsResponse><requestId>r</requestId><regionInfo/>"
-			       "</DescribeRegionsResponse>", &l, &err), 0);
+			       "</DescribeRegionsResponse>",
+			       &l, &err),
+			 0);
 	assert_int_equal(l.nregions, 0);
 	assert_null(l.regions);
 	ec2_region_list_release(&l);
@@ -77,7 +79,8 @@ static void test_refused(void **state)
 		  "DescribeRegions: the response has no DescribeRegionsResponse" },
 		{ "<DescribeRegionsResponse><regionInfo><item><regionName>eu-west-1</regionName>"
 		  "</item><item><regionEndpoint>x</regionEndpoint></item></regionInfo>"
-		  "</DescribeRegionsResponse>", "DescribeRegions: region 2 has no regionName" },
+		  "</DescribeRegionsResponse>",
+		  "DescribeRegions: region 2 has no regionName" },
 		{ "<DescribeRegionsResponse><regionInfo><item><regionName> </regionName></item>"
 		  "</regionInfo></DescribeRegionsResponse>",
 		  "DescribeRegions: region 1 has no regionName" },

@@ -21,7 +21,7 @@ static void test_backoff_values(void **state)
 		int attempt;
 		long r0, r5, r999; /* random01 = 0.0, 0.5, 0.999 */
 	} rows[] = {
-	    /* clang-format off */
+		/* clang-format off */
 		{ -1, 0, 50, 99 },
 		{ 0, 0, 50, 99 },
 		{ 1, 0, 100, 199 },
@@ -36,7 +36,7 @@ static void test_backoff_values(void **state)
 		{ 30, 0, 10000, 19980 },
 		{ 31, 0, 10000, 19980 },
 		{ 1000, 0, 10000, 19980 },
-	    /* clang-format on */
+		/* clang-format on */
 	};
 	struct retry_policy p;
 	struct strbuf err = STRBUF_INIT;
@@ -67,7 +67,7 @@ static void test_backoff_values(void **state)
 
 static void test_backoff_custom_base_and_cap(void **state)
 {
-	struct retry_policy p = {0};
+	struct retry_policy p = { 0 };
 	double r = 0.5;
 
 	p.base_delay_ms = 500;
@@ -86,7 +86,7 @@ static void test_backoff_custom_base_and_cap(void **state)
 
 static void test_backoff_default_random(void **state)
 {
-	struct retry_policy p = {0};
+	struct retry_policy p = { 0 };
 	long first, v;
 	int i, differ = 0;
 
@@ -105,16 +105,16 @@ static void test_backoff_default_random(void **state)
 static void test_throttle_codes(void **state)
 {
 	static const char *const yes[] = {
-	    "Throttling",
-	    "ThrottlingException",
-	    "ThrottledException",
-	    "RequestThrottledException",
-	    "TooManyRequestsException",
-	    "ProvisionedThroughputExceededException",
-	    "TransactionInProgressException",
-	    "RequestLimitExceeded",
-	    "BandwidthLimitExceeded",
-	    "PriorRequestNotComplete",
+		"Throttling",
+		"ThrottlingException",
+		"ThrottledException",
+		"RequestThrottledException",
+		"TooManyRequestsException",
+		"ProvisionedThroughputExceededException",
+		"TransactionInProgressException",
+		"RequestLimitExceeded",
+		"BandwidthLimitExceeded",
+		"PriorRequestNotComplete",
 	};
 	/* clang-format off */
 	static const char *const no[] = {
@@ -148,45 +148,45 @@ static void test_classification_table(void **state)
 		const char *code;
 		int idempotent, not_idempotent, outcome_unknown;
 	} rows[] = {
-	    /* transport errors */
-	    {HTTP_ERR_CONNECT, 0, "RequestFailed", 1, 1, 0},
-	    {HTTP_ERR_TIMEOUT, 0, "RequestTimeout", 1, 0, 1},
-	    {HTTP_ERR_RECV, 0, "RequestFailed", 1, 0, 1},
-	    {HTTP_ERR_OTHER, 0, "RequestFailed", 0, 0, 1},
-	    /* throttling: rejected unprocessed */
-	    {HTTP_OK, 400, "Throttling", 1, 1, 0},
-	    {HTTP_OK, 400, "ThrottlingException", 1, 1, 0},
-	    {HTTP_OK, 429, "TooManyRequestsException", 1, 1, 0},
-	    {HTTP_OK, 503, "RequestLimitExceeded", 1, 1, 0},
-	    {HTTP_OK, 400, "PriorRequestNotComplete", 1, 1, 0},
-	    /* transient codes */
-	    {HTTP_OK, 400, "RequestTimeout", 1, 0, 0},
-	    {HTTP_OK, 408, "RequestTimeoutException", 1, 0, 0},
-	    {HTTP_OK, 400, "IDPCommunicationError", 1, 0, 0},
-	    /* 5xx */
-	    {HTTP_OK, 500, "ServiceFailure", 1, 0, 1},
-	    {HTTP_OK, 500, "InternalError", 1, 0, 1},
-	    {HTTP_OK, 502, "HTTP 502", 1, 0, 1},
-	    {HTTP_OK, 503, "ServiceUnavailable", 1, 0, 1},
-	    {HTTP_OK, 504, "HTTP 504", 1, 0, 1},
-	    {HTTP_OK, 501, "NotImplemented", 0, 0, 1},
-	    {HTTP_OK, 505, "HTTP 505", 0, 0, 1},
-	    /* refusals */
-	    {HTTP_OK, 409, "LimitExceeded", 0, 0, 0},
-	    {HTTP_OK, 400, "LimitExceededException", 0, 0, 0},
-	    {HTTP_OK, 404, "NoSuchEntity", 0, 0, 0},
-	    {HTTP_OK, 403, "AccessDenied", 0, 0, 0},
-	    {HTTP_OK, 400, "ValidationError", 0, 0, 0},
-	    {HTTP_OK, 403, "HTTP 403", 0, 0, 0},
-	    /* a 2xx we could not read */
-	    {HTTP_OK, 200, AWS_MALFORMED_RESPONSE, 1, 0, 1},
-	    {HTTP_OK, 200, NULL, 0, 0, 1},
+		/* transport errors */
+		{ HTTP_ERR_CONNECT, 0, "RequestFailed", 1, 1, 0 },
+		{ HTTP_ERR_TIMEOUT, 0, "RequestTimeout", 1, 0, 1 },
+		{ HTTP_ERR_RECV, 0, "RequestFailed", 1, 0, 1 },
+		{ HTTP_ERR_OTHER, 0, "RequestFailed", 0, 0, 1 },
+		/* throttling: rejected unprocessed */
+		{ HTTP_OK, 400, "Throttling", 1, 1, 0 },
+		{ HTTP_OK, 400, "ThrottlingException", 1, 1, 0 },
+		{ HTTP_OK, 429, "TooManyRequestsException", 1, 1, 0 },
+		{ HTTP_OK, 503, "RequestLimitExceeded", 1, 1, 0 },
+		{ HTTP_OK, 400, "PriorRequestNotComplete", 1, 1, 0 },
+		/* transient codes */
+		{ HTTP_OK, 400, "RequestTimeout", 1, 0, 0 },
+		{ HTTP_OK, 408, "RequestTimeoutException", 1, 0, 0 },
+		{ HTTP_OK, 400, "IDPCommunicationError", 1, 0, 0 },
+		/* 5xx */
+		{ HTTP_OK, 500, "ServiceFailure", 1, 0, 1 },
+		{ HTTP_OK, 500, "InternalError", 1, 0, 1 },
+		{ HTTP_OK, 502, "HTTP 502", 1, 0, 1 },
+		{ HTTP_OK, 503, "ServiceUnavailable", 1, 0, 1 },
+		{ HTTP_OK, 504, "HTTP 504", 1, 0, 1 },
+		{ HTTP_OK, 501, "NotImplemented", 0, 0, 1 },
+		{ HTTP_OK, 505, "HTTP 505", 0, 0, 1 },
+		/* refusals */
+		{ HTTP_OK, 409, "LimitExceeded", 0, 0, 0 },
+		{ HTTP_OK, 400, "LimitExceededException", 0, 0, 0 },
+		{ HTTP_OK, 404, "NoSuchEntity", 0, 0, 0 },
+		{ HTTP_OK, 403, "AccessDenied", 0, 0, 0 },
+		{ HTTP_OK, 400, "ValidationError", 0, 0, 0 },
+		{ HTTP_OK, 403, "HTTP 403", 0, 0, 0 },
+		/* a 2xx we could not read */
+		{ HTTP_OK, 200, AWS_MALFORMED_RESPONSE, 1, 0, 1 },
+		{ HTTP_OK, 200, NULL, 0, 0, 1 },
 	};
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(rows); i++) {
 		struct http_response resp = HTTP_RESPONSE_INIT;
-		struct aws_error e = {0};
+		struct aws_error e = { 0 };
 
 		resp.error = rows[i].error;
 		resp.status = rows[i].status;
@@ -216,7 +216,7 @@ static void test_classification_table(void **state)
 
 static void test_quota(void **state)
 {
-	struct retry_quota q = {RETRY_QUOTA_INITIAL};
+	struct retry_quota q = { RETRY_QUOTA_INITIAL };
 	int i, cost;
 
 	for (i = 0; i < 100; i++)
@@ -241,13 +241,13 @@ static void test_quota(void **state)
 static void test_quota_exhausted_stops_retries(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.status = 500},
+		{ .status = 500 },
 	};
-	struct aws_client_config cfg = {0};
-	struct aws_credentials creds = {0};
+	struct aws_client_config cfg = { 0 };
+	struct aws_credentials creds = { 0 };
 	struct strbuf err = STRBUF_INIT, body = STRBUF_INIT;
 	struct aws_client *c;
-	struct fake_sleeps sleeps = {{0}, 0};
+	struct fake_sleeps sleeps = { { 0 }, 0 };
 
 	creds.access_key_id = xstrdup("AKID");
 	creds.secret_access_key = xstrdup("secret");
@@ -278,22 +278,22 @@ static void test_policy_from_env(void **state)
 		const char *env[3];
 		int ok, max_attempts, adaptive;
 	} rows[] = {
-	    {{NULL}, 1, 3, 0},
-	    {{"AWS_MAX_ATTEMPTS=1"}, 1, 1, 0},
-	    {{"AWS_MAX_ATTEMPTS=10", "AWS_RETRY_MODE=standard"}, 1, 10, 0},
-	    {{"AWS_MAX_ATTEMPTS=100"}, 1, 100, 0},
-	    {{"AWS_RETRY_MODE=legacy"}, 1, 3, 0},
-	    {{"AWS_RETRY_MODE=adaptive"}, 1, 3, 1},
-	    {{"AWS_RETRY_MODE="}, 1, 3, 0},
-	    {{"AWS_MAX_ATTEMPTS="}, 1, 3, 0},
-	    {{"AWS_MAX_ATTEMPTS=0"}, 0, 0, 0},
-	    {{"AWS_MAX_ATTEMPTS=101"}, 0, 0, 0},
-	    {{"AWS_MAX_ATTEMPTS=-1"}, 0, 0, 0},
-	    {{"AWS_MAX_ATTEMPTS=+3"}, 0, 0, 0},
-	    {{"AWS_MAX_ATTEMPTS=3.0"}, 0, 0, 0},
-	    {{"AWS_MAX_ATTEMPTS=99999999999999999999"}, 0, 0, 0},
-	    {{"AWS_RETRY_MODE=STANDARD"}, 0, 0, 0},
-	    {{"AWS_RETRY_MODE=none"}, 0, 0, 0},
+		{ { NULL }, 1, 3, 0 },
+		{ { "AWS_MAX_ATTEMPTS=1" }, 1, 1, 0 },
+		{ { "AWS_MAX_ATTEMPTS=10", "AWS_RETRY_MODE=standard" }, 1, 10, 0 },
+		{ { "AWS_MAX_ATTEMPTS=100" }, 1, 100, 0 },
+		{ { "AWS_RETRY_MODE=legacy" }, 1, 3, 0 },
+		{ { "AWS_RETRY_MODE=adaptive" }, 1, 3, 1 },
+		{ { "AWS_RETRY_MODE=" }, 1, 3, 0 },
+		{ { "AWS_MAX_ATTEMPTS=" }, 1, 3, 0 },
+		{ { "AWS_MAX_ATTEMPTS=0" }, 0, 0, 0 },
+		{ { "AWS_MAX_ATTEMPTS=101" }, 0, 0, 0 },
+		{ { "AWS_MAX_ATTEMPTS=-1" }, 0, 0, 0 },
+		{ { "AWS_MAX_ATTEMPTS=+3" }, 0, 0, 0 },
+		{ { "AWS_MAX_ATTEMPTS=3.0" }, 0, 0, 0 },
+		{ { "AWS_MAX_ATTEMPTS=99999999999999999999" }, 0, 0, 0 },
+		{ { "AWS_RETRY_MODE=STANDARD" }, 0, 0, 0 },
+		{ { "AWS_RETRY_MODE=none" }, 0, 0, 0 },
 	};
 	size_t i;
 
@@ -322,14 +322,14 @@ static void test_policy_from_env(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_backoff_values),
-	    cmocka_unit_test(test_backoff_custom_base_and_cap),
-	    cmocka_unit_test(test_backoff_default_random),
-	    cmocka_unit_test(test_throttle_codes),
-	    cmocka_unit_test(test_classification_table),
-	    cmocka_unit_test(test_quota),
-	    cmocka_unit_test(test_quota_exhausted_stops_retries),
-	    cmocka_unit_test(test_policy_from_env),
+		cmocka_unit_test(test_backoff_values),
+		cmocka_unit_test(test_backoff_custom_base_and_cap),
+		cmocka_unit_test(test_backoff_default_random),
+		cmocka_unit_test(test_throttle_codes),
+		cmocka_unit_test(test_classification_table),
+		cmocka_unit_test(test_quota),
+		cmocka_unit_test(test_quota_exhausted_stops_retries),
+		cmocka_unit_test(test_policy_from_env),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

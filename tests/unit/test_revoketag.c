@@ -54,8 +54,9 @@ static void test_errors(void **state)
 		assert_null(strchr(err.buf, '\n'));
 		assert_int_equal(t.key_id[0], '\0');
 	}
-	assert_int_equal(revoke_tag_parse("v=1 key=AKIAIOSFODNN7EXAMPLE at=20261203T070500Z x",
-					  &t, &err), -1);
+	assert_int_equal(revoke_tag_parse("v=1 key=AKIAIOSFODNN7EXAMPLE at=20261203T070500Z x", &t,
+					  &err),
+			 -1);
 	assert_string_equal(err.buf, "tag iamkeys:revoked: cannot read field at offset 49");
 	strbuf_release(&err);
 }

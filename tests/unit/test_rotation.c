@@ -25,7 +25,7 @@ struct rcase {
 	long tag_days_ago;
 	struct kspec keys[3];
 	enum rot_outcome outcome;
-	const char *actions; /* e.g. "delete,tag,create" */
+	const char *actions;   /* e.g. "delete,tag,create" */
 	const char *first_key; /* key id of the first keyed action, or NULL */
 	const char *reason_has;
 	long long max_grace;
@@ -34,62 +34,343 @@ struct rcase {
 static const char *kind_name(enum rot_action_kind k)
 {
 	switch (k) {
-	case ROT_DELETE_KEY: return "delete";
-	case ROT_TAG: return "tag";
-	case ROT_CREATE: return "create";
-	case ROT_DEACTIVATE: return "deactivate";
-	case ROT_REACTIVATE: return "reactivate";
-	case ROT_UNTAG: return "untag";
+	case ROT_DELETE_KEY:
+		return "delete";
+	case ROT_TAG:
+		return "tag";
+	case ROT_CREATE:
+		return "create";
+	case ROT_DEACTIVATE:
+		return "deactivate";
+	case ROT_REACTIVATE:
+		return "reactivate";
+	case ROT_UNTAG:
+		return "untag";
 	}
 	return "?";
 }
 
 static const struct rcase cases[] = {
 	/* idle */
-	{ "idle, young key", NULL, 0, { { OLD, 1, 30, 1 } }, ROT_NOTHING, "", NULL, "30 days old; due" },
-	{ "idle, exactly 90d is not due", NULL, 0, { { OLD, 1, 90, 1 } }, ROT_NOTHING, "", NULL, "due" },
-	{ "idle, due", NULL, 0, { { OLD, 1, 91, 1 } }, ROT_ACT, "tag,create", OLD, "due: key " OLD " is 91 days old" },
-	{ "idle, due, never used", NULL, 0, { { OLD, 1, 200, -1 } }, ROT_ACT, "tag,create", OLD, "due" },
+	{ "idle, young key",
+	  NULL,
+	  0,
+	  { { OLD, 1, 30, 1 } },
+	  ROT_NOTHING,
+	  "",
+	  NULL,
+	  "30 days old; due" },
+	{ "idle, exactly 90d is not due",
+	  NULL,
+	  0,
+	  { { OLD, 1, 90, 1 } },
+	  ROT_NOTHING,
+	  "",
+	  NULL,
+	  "due" },
+	{ "idle, due",
+	  NULL,
+	  0,
+	  { { OLD, 1, 91, 1 } },
+	  ROT_ACT,
+	  "tag,create",
+	  OLD,
+	  "due: key " OLD " is 91 days old" },
+	{ "idle, due, never used",
+	  NULL,
+	  0,
+	  { { OLD, 1, 200, -1 } },
+	  ROT_ACT,
+	  "tag,create",
+	  OLD,
+	  "due" },
 	{ "idle, no keys", NULL, 0, { { NULL } }, ROT_NOTHING, "", NULL, "no active key" },
-	{ "idle, only inactive", NULL, 0, { { OLD, 0, 200, -1 } }, ROT_NOTHING, "", NULL, "no active key" },
-	{ "idle, two active", NULL, 0, { { OLD, 1, 200, 1 }, { NEW, 1, 10, 1 } }, ROT_BLOCKED, "", NULL, "two active keys" },
-	{ "idle, due, old inactive makes room", NULL, 0, { { OLD, 1, 200, 1 }, { IN2, 0, 300, 100 } }, ROT_ACT, "delete,tag,create", IN2, "due" },
-	{ "idle, due, inactive used recently blocks", NULL, 0, { { OLD, 1, 200, 1 }, { IN2, 0, 300, 3 } }, ROT_BLOCKED, "", NULL, "no room for a new key" },
-	{ "idle, due, young inactive blocks", NULL, 0, { { OLD, 1, 200, 1 }, { IN2, 0, 5, -1 } }, ROT_BLOCKED, "", NULL, "not past --delete-after" },
-	{ "idle, not due, inactive present", NULL, 0, { { OLD, 1, 20, 1 }, { IN2, 0, 300, 100 } }, ROT_NOTHING, "", NULL, "20 days old" },
+	{ "idle, only inactive",
+	  NULL,
+	  0,
+	  { { OLD, 0, 200, -1 } },
+	  ROT_NOTHING,
+	  "",
+	  NULL,
+	  "no active key" },
+	{ "idle, two active",
+	  NULL,
+	  0,
+	  { { OLD, 1, 200, 1 }, { NEW, 1, 10, 1 } },
+	  ROT_BLOCKED,
+	  "",
+	  NULL,
+	  "two active keys" },
+	{ "idle, due, old inactive makes room",
+	  NULL,
+	  0,
+	  { { OLD, 1, 200, 1 }, { IN2, 0, 300, 100 } },
+	  ROT_ACT,
+	  "delete,tag,create",
+	  IN2,
+	  "due" },
+	{ "idle, due, inactive used recently blocks",
+	  NULL,
+	  0,
+	  { { OLD, 1, 200, 1 }, { IN2, 0, 300, 3 } },
+	  ROT_BLOCKED,
+	  "",
+	  NULL,
+	  "no room for a new key" },
+	{ "idle, due, young inactive blocks",
+	  NULL,
+	  0,
+	  { { OLD, 1, 200, 1 }, { IN2, 0, 5, -1 } },
+	  ROT_BLOCKED,
+	  "",
+	  NULL,
+	  "not past --delete-after" },
+	{ "idle, not due, inactive present",
+	  NULL,
+	  0,
+	  { { OLD, 1, 20, 1 }, { IN2, 0, 300, 100 } },
+	  ROT_NOTHING,
+	  "",
+	  NULL,
+	  "20 days old" },
 	/* intent */
-	{ "intent, crashed before create", "v=1 stage=intent old=" OLD " t=%T", 0, { { OLD, 1, 200, 1 } }, ROT_ACT, "tag,create", OLD, "interrupted rotation" },
-	{ "intent, orphan deleted then again", "v=1 stage=intent old=" OLD " t=%T", 1, { { OLD, 1, 200, 1 }, { ORP, 1, 0, 0 } }, ROT_ACT, "delete,tag,create", ORP, "interrupted rotation, start again" },
-	{ "intent, inactive orphan deleted too", "v=1 stage=intent old=" OLD " t=%T", 1, { { OLD, 1, 200, 1 }, { ORP, 0, 0, -1 } }, ROT_ACT, "delete,tag,create", ORP, "start again" },
-	{ "intent, old key gone", "v=1 stage=intent old=" OLD " t=%T", 1, { { ORP, 1, 0, 0 } }, ROT_BLOCKED, "", NULL, "which is gone" },
-	{ "intent, old key inactive", "v=1 stage=intent old=" OLD " t=%T", 1, { { OLD, 0, 200, 5 } }, ROT_BLOCKED, "", NULL, "which is Inactive" },
-	{ "intent, unexpected older active key", "v=1 stage=intent old=" OLD " t=%T", 1, { { OLD, 1, 200, 1 }, { NEW, 1, 50, 1 } }, ROT_BLOCKED, "", NULL, "unexpected active key" },
-	{ "intent, no longer due: untag", "v=1 stage=intent old=" OLD " t=%T", 1, { { OLD, 1, 10, 1 } }, ROT_ACT, "untag", NULL, "stage intent" },
-	{ "intent, orphan, then blocked by young inactive", "v=1 stage=intent old=" OLD " t=%T", 1, { { OLD, 1, 200, 1 }, { ORP, 1, 0, 0 }, { IN2, 0, 5, -1 } }, ROT_ACT, "delete,untag", ORP, "then blocked" },
+	{ "intent, crashed before create",
+	  "v=1 stage=intent old=" OLD " t=%T",
+	  0,
+	  { { OLD, 1, 200, 1 } },
+	  ROT_ACT,
+	  "tag,create",
+	  OLD,
+	  "interrupted rotation" },
+	{ "intent, orphan deleted then again",
+	  "v=1 stage=intent old=" OLD " t=%T",
+	  1,
+	  { { OLD, 1, 200, 1 }, { ORP, 1, 0, 0 } },
+	  ROT_ACT,
+	  "delete,tag,create",
+	  ORP,
+	  "interrupted rotation, start again" },
+	{ "intent, inactive orphan deleted too",
+	  "v=1 stage=intent old=" OLD " t=%T",
+	  1,
+	  { { OLD, 1, 200, 1 }, { ORP, 0, 0, -1 } },
+	  ROT_ACT,
+	  "delete,tag,create",
+	  ORP,
+	  "start again" },
+	{ "intent, old key gone",
+	  "v=1 stage=intent old=" OLD " t=%T",
+	  1,
+	  { { ORP, 1, 0, 0 } },
+	  ROT_BLOCKED,
+	  "",
+	  NULL,
+	  "which is gone" },
+	{ "intent, old key inactive",
+	  "v=1 stage=intent old=" OLD " t=%T",
+	  1,
+	  { { OLD, 0, 200, 5 } },
+	  ROT_BLOCKED,
+	  "",
+	  NULL,
+	  "which is Inactive" },
+	{ "intent, unexpected older active key",
+	  "v=1 stage=intent old=" OLD " t=%T",
+	  1,
+	  { { OLD, 1, 200, 1 }, { NEW, 1, 50, 1 } },
+	  ROT_BLOCKED,
+	  "",
+	  NULL,
+	  "unexpected active key" },
+	{ "intent, no longer due: untag",
+	  "v=1 stage=intent old=" OLD " t=%T",
+	  1,
+	  { { OLD, 1, 10, 1 } },
+	  ROT_ACT,
+	  "untag",
+	  NULL,
+	  "stage intent" },
+	{ "intent, orphan, then blocked by young inactive",
+	  "v=1 stage=intent old=" OLD " t=%T",
+	  1,
+	  { { OLD, 1, 200, 1 }, { ORP, 1, 0, 0 }, { IN2, 0, 5, -1 } },
+	  ROT_ACT,
+	  "delete,untag",
+	  ORP,
+	  "then blocked" },
 	/* delivered */
-	{ "delivered, new key too young", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 3, { { OLD, 1, 200, 4 }, { NEW, 1, 3, 1 } }, ROT_NOTHING, "", NULL, "deactivated after" },
-	{ "delivered, old unused since: deactivate", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 8, { { OLD, 1, 200, 9 }, { NEW, 1, 8, 1 } }, ROT_ACT, "deactivate,tag", OLD, "new key " NEW " delivered 8 days ago: deactivate old key " OLD },
-	{ "delivered, old never used: deactivate", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 8, { { OLD, 1, 200, -1 }, { NEW, 1, 8, 1 } }, ROT_ACT, "deactivate,tag", OLD, "delivered 8 days ago" },
-	{ "delivered, old still used: blocked", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 8, { { OLD, 1, 200, 1 }, { NEW, 1, 8, 1 } }, ROT_BLOCKED, "", NULL, "still in use since delivery" },
-	{ "delivered, old used, max-grace passed", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 20, { { OLD, 1, 200, 1 }, { NEW, 1, 20, 1 } }, ROT_ACT, "deactivate,tag", OLD, "delivered 20 days ago", 14 * DAY },
-	{ "delivered, old used, max-grace not passed", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 10, { { OLD, 1, 200, 1 }, { NEW, 1, 10, 1 } }, ROT_BLOCKED, "", NULL, "still in use", 14 * DAY },
-	{ "delivered, new key gone", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 8, { { OLD, 1, 200, 9 } }, ROT_BLOCKED, "", NULL, "is gone" },
-	{ "delivered, new key inactive", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 8, { { OLD, 1, 200, 9 }, { NEW, 0, 8, 1 } }, ROT_BLOCKED, "", NULL, "is Inactive" },
-	{ "delivered, old gone: complete", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 8, { { NEW, 1, 8, 1 } }, ROT_ACT, "untag", NULL, "stage delivered" },
-	{ "delivered, old deactivated by hand", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 2, { { OLD, 0, 200, 9 }, { NEW, 1, 2, 1 } }, ROT_ACT, "tag", NULL, "stage delivered" },
+	{ "delivered, new key too young",
+	  "v=1 stage=delivered old=" OLD " new=" NEW " t=%T",
+	  3,
+	  { { OLD, 1, 200, 4 }, { NEW, 1, 3, 1 } },
+	  ROT_NOTHING,
+	  "",
+	  NULL,
+	  "deactivated after" },
+	{ "delivered, old unused since: deactivate",
+	  "v=1 stage=delivered old=" OLD " new=" NEW " t=%T",
+	  8,
+	  { { OLD, 1, 200, 9 }, { NEW, 1, 8, 1 } },
+	  ROT_ACT,
+	  "deactivate,tag",
+	  OLD,
+	  "new key " NEW " delivered 8 days ago: deactivate old key " OLD },
+	{ "delivered, old never used: deactivate",
+	  "v=1 stage=delivered old=" OLD " new=" NEW " t=%T",
+	  8,
+	  { { OLD, 1, 200, -1 }, { NEW, 1, 8, 1 } },
+	  ROT_ACT,
+	  "deactivate,tag",
+	  OLD,
+	  "delivered 8 days ago" },
+	{ "delivered, old still used: blocked",
+	  "v=1 stage=delivered old=" OLD " new=" NEW " t=%T",
+	  8,
+	  { { OLD, 1, 200, 1 }, { NEW, 1, 8, 1 } },
+	  ROT_BLOCKED,
+	  "",
+	  NULL,
+	  "still in use since delivery" },
+	{ "delivered, old used, max-grace passed",
+	  "v=1 stage=delivered old=" OLD " new=" NEW " t=%T",
+	  20,
+	  { { OLD, 1, 200, 1 }, { NEW, 1, 20, 1 } },
+	  ROT_ACT,
+	  "deactivate,tag",
+	  OLD,
+	  "delivered 20 days ago",
+	  14 * DAY },
+	{ "delivered, old used, max-grace not passed",
+	  "v=1 stage=delivered old=" OLD " new=" NEW " t=%T",
+	  10,
+	  { { OLD, 1, 200, 1 }, { NEW, 1, 10, 1 } },
+	  ROT_BLOCKED,
+	  "",
+	  NULL,
+	  "still in use",
+	  14 * DAY },
+	{ "delivered, new key gone",
+	  "v=1 stage=delivered old=" OLD " new=" NEW " t=%T",
+	  8,
+	  { { OLD, 1, 200, 9 } },
+	  ROT_BLOCKED,
+	  "",
+	  NULL,
+	  "is gone" },
+	{ "delivered, new key inactive",
+	  "v=1 stage=delivered old=" OLD " new=" NEW " t=%T",
+	  8,
+	  { { OLD, 1, 200, 9 }, { NEW, 0, 8, 1 } },
+	  ROT_BLOCKED,
+	  "",
+	  NULL,
+	  "is Inactive" },
+	{ "delivered, old gone: complete",
+	  "v=1 stage=delivered old=" OLD " new=" NEW " t=%T",
+	  8,
+	  { { NEW, 1, 8, 1 } },
+	  ROT_ACT,
+	  "untag",
+	  NULL,
+	  "stage delivered" },
+	{ "delivered, old deactivated by hand",
+	  "v=1 stage=delivered old=" OLD " new=" NEW " t=%T",
+	  2,
+	  { { OLD, 0, 200, 9 }, { NEW, 1, 2, 1 } },
+	  ROT_ACT,
+	  "tag",
+	  NULL,
+	  "stage delivered" },
 	/* deactivated */
-	{ "deactivated, too early", "v=1 stage=deactivated old=" OLD " new=" NEW " t=%T", 3, { { OLD, 0, 200, 20 }, { NEW, 1, 12, 1 } }, ROT_NOTHING, "", NULL, "deleted after" },
-	{ "deactivated, delete", "v=1 stage=deactivated old=" OLD " new=" NEW " t=%T", 8, { { OLD, 0, 200, 20 }, { NEW, 1, 16, 1 } }, ROT_ACT, "delete,untag", OLD, "old key " OLD " inactive for 8 days: delete it" },
-	{ "deactivated, old gone", "v=1 stage=deactivated old=" OLD " new=" NEW " t=%T", 8, { { NEW, 1, 16, 1 } }, ROT_ACT, "untag", NULL, "stage deactivated" },
-	{ "delivered again later: the window counts from the tag", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", 2, { { OLD, 1, 200, 9 }, { NEW, 1, 30, 1 } }, ROT_NOTHING, "", NULL, "deactivated after" },
-	{ "deactivated, old reactivated", "v=1 stage=deactivated old=" OLD " new=" NEW " t=%T", 2, { { OLD, 1, 200, 1 }, { NEW, 1, 10, 1 } }, ROT_ACT, "tag", NULL, "stage deactivated" },
+	{ "deactivated, too early",
+	  "v=1 stage=deactivated old=" OLD " new=" NEW " t=%T",
+	  3,
+	  { { OLD, 0, 200, 20 }, { NEW, 1, 12, 1 } },
+	  ROT_NOTHING,
+	  "",
+	  NULL,
+	  "deleted after" },
+	{ "deactivated, delete",
+	  "v=1 stage=deactivated old=" OLD " new=" NEW " t=%T",
+	  8,
+	  { { OLD, 0, 200, 20 }, { NEW, 1, 16, 1 } },
+	  ROT_ACT,
+	  "delete,untag",
+	  OLD,
+	  "old key " OLD " inactive for 8 days: delete it" },
+	{ "deactivated, old gone",
+	  "v=1 stage=deactivated old=" OLD " new=" NEW " t=%T",
+	  8,
+	  { { NEW, 1, 16, 1 } },
+	  ROT_ACT,
+	  "untag",
+	  NULL,
+	  "stage deactivated" },
+	{ "delivered again later: the window counts from the tag",
+	  "v=1 stage=delivered old=" OLD " new=" NEW " t=%T",
+	  2,
+	  { { OLD, 1, 200, 9 }, { NEW, 1, 30, 1 } },
+	  ROT_NOTHING,
+	  "",
+	  NULL,
+	  "deactivated after" },
+	{ "deactivated, old reactivated",
+	  "v=1 stage=deactivated old=" OLD " new=" NEW " t=%T",
+	  2,
+	  { { OLD, 1, 200, 1 }, { NEW, 1, 10, 1 } },
+	  ROT_ACT,
+	  "tag",
+	  NULL,
+	  "stage deactivated" },
 	/* broken tags */
-	{ "bad tag: garbage", "hello", 0, { { OLD, 1, 200, 1 } }, ROT_BLOCKED, "", NULL, "cannot read tag iamkeys:rotation" },
-	{ "bad tag: version", "v=2 stage=intent old=" OLD " t=%T", 0, { { OLD, 1, 200, 1 } }, ROT_BLOCKED, "", NULL, "version '2'" },
-	{ "bad tag: stage", "v=1 stage=done old=" OLD " t=%T", 0, { { OLD, 1, 200, 1 } }, ROT_BLOCKED, "", NULL, "unknown rotation stage 'done'" },
-	{ "bad tag: delivered without new", "v=1 stage=delivered old=" OLD " t=%T", 0, { { OLD, 1, 200, 1 } }, ROT_BLOCKED, "", NULL, "lacks the new key" },
-	{ "bad tag: bad time", "v=1 stage=intent old=" OLD " t=2026-01-01", 0, { { OLD, 1, 200, 1 } }, ROT_BLOCKED, "", NULL, "invalid time" },
-	{ "bad tag: bad key", "v=1 stage=intent old=akia t=%T", 0, { { OLD, 1, 200, 1 } }, ROT_BLOCKED, "", NULL, "invalid key id" },
+	{ "bad tag: garbage",
+	  "hello",
+	  0,
+	  { { OLD, 1, 200, 1 } },
+	  ROT_BLOCKED,
+	  "",
+	  NULL,
+	  "cannot read tag iamkeys:rotation" },
+	{ "bad tag: version",
+	  "v=2 stage=intent old=" OLD " t=%T",
+	  0,
+	  { { OLD, 1, 200, 1 } },
+	  ROT_BLOCKED,
+	  "",
+	  NULL,
+	  "version '2'" },
+	{ "bad tag: stage",
+	  "v=1 stage=done old=" OLD " t=%T",
+	  0,
+	  { { OLD, 1, 200, 1 } },
+	  ROT_BLOCKED,
+	  "",
+	  NULL,
+	  "unknown rotation stage 'done'" },
+	{ "bad tag: delivered without new",
+	  "v=1 stage=delivered old=" OLD " t=%T",
+	  0,
+	  { { OLD, 1, 200, 1 } },
+	  ROT_BLOCKED,
+	  "",
+	  NULL,
+	  "lacks the new key" },
+	{ "bad tag: bad time",
+	  "v=1 stage=intent old=" OLD " t=2026-01-01",
+	  0,
+	  { { OLD, 1, 200, 1 } },
+	  ROT_BLOCKED,
+	  "",
+	  NULL,
+	  "invalid time" },
+	{ "bad tag: bad key",
+	  "v=1 stage=intent old=akia t=%T",
+	  0,
+	  { { OLD, 1, 200, 1 } },
+	  ROT_BLOCKED,
+	  "",
+	  NULL,
+	  "invalid key id" },
 };
 
 static void build_tag(struct strbuf *out, const char *tmpl, long days_ago)
@@ -124,8 +405,9 @@ static void test_planner_cases(void **state)
 			keys[j].id = c->keys[j].id;
 			keys[j].active = c->keys[j].active;
 			keys[j].created = NOW - c->keys[j].created_days_ago * DAY;
-			keys[j].last_used = c->keys[j].used_days_ago < 0 ? 0
-					    : NOW - c->keys[j].used_days_ago * DAY - 3600;
+			keys[j].last_used = c->keys[j].used_days_ago < 0
+						    ? 0
+						    : NOW - c->keys[j].used_days_ago * DAY - 3600;
 			keys[j].last_service = "s3";
 			keys[j].last_region = "eu-west-1";
 			u.nkeys++;
@@ -194,7 +476,9 @@ static void test_delivered_deactivate_preconditions(void **state)
 {
 	struct rot_key k[2] = { { OLD, 1, NOW - 100 * DAY, 0, NULL, NULL },
 				{ NEW, 1, NOW - 8 * DAY, NOW - 60, "s3", "us-east-1" } };
-	struct rot_user u = { "alice", "v=1 stage=delivered old=" OLD " new=" NEW " t=20260520T202640Z", k, 2 };
+	struct rot_user u = { "alice",
+			      "v=1 stage=delivered old=" OLD " new=" NEW " t=20260520T202640Z", k,
+			      2 };
 	struct rot_policy pol;
 	struct rot_plan plan;
 	(void)state;
@@ -210,9 +494,12 @@ static void test_delivered_deactivate_preconditions(void **state)
 	rot_plan_release(&plan);
 }
 
-static const char *const TAG_DEACT = "v=1 stage=deactivated old=" OLD " new=" NEW " t=20260527T202640Z";
-static const char *const TAG_DELIV = "v=1 stage=delivered old=" OLD " new=" NEW " t=20260527T202640Z";
-static const char *const TAG_ROLLED = "v=1 stage=rolled-back old=" OLD " new=" NEW " t=20260527T202640Z";
+static const char *const TAG_DEACT =
+	"v=1 stage=deactivated old=" OLD " new=" NEW " t=20260527T202640Z";
+static const char *const TAG_DELIV =
+	"v=1 stage=delivered old=" OLD " new=" NEW " t=20260527T202640Z";
+static const char *const TAG_ROLLED =
+	"v=1 stage=rolled-back old=" OLD " new=" NEW " t=20260527T202640Z";
 
 static void test_rollback(void **state)
 {
@@ -359,19 +646,84 @@ static void test_abort(void **state)
 		const char *actions;
 	} acases[] = {
 		{ "no rotation", NULL, { { OLD, 1, 100, 1 } }, 0, ROT_NOTHING, "" },
-		{ "stuck intent, no key created", "v=1 stage=intent old=" OLD " t=%T", { { OLD, 1, 100, 1 } }, 0, ROT_ACT, "untag" },
-		{ "intent, orphan after the mark", "v=1 stage=intent old=" OLD " t=%T", { { OLD, 1, 100, 1 }, { ORP, 1, 0, -1 } }, 0, ROT_ACT, "delete:" ORP ",untag" },
-		{ "intent, older inactive key stays", "v=1 stage=intent old=" OLD " t=%T", { { OLD, 1, 100, 1 }, { IN2, 0, 300, -1 } }, 0, ROT_ACT, "untag" },
-		{ "intent, older active key blocks", "v=1 stage=intent old=" OLD " t=%T", { { OLD, 1, 100, 1 }, { IN2, 1, 300, 1 } }, 0, ROT_BLOCKED, "" },
-		{ "intent, old key inactive", "v=1 stage=intent old=" OLD " t=%T", { { OLD, 0, 100, 1 } }, 0, ROT_BLOCKED, "" },
-		{ "delivered", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", { { OLD, 1, 100, 1 }, { NEW, 1, 0, -1 } }, 0, ROT_ACT, "delete:" NEW ",untag" },
-		{ "rolled back", "v=1 stage=rolled-back old=" OLD " new=" NEW " t=%T", { { OLD, 1, 100, 1 }, { NEW, 1, 0, -1 } }, 0, ROT_ACT, "delete:" NEW ",untag" },
-		{ "deactivated: reactivate first", "v=1 stage=deactivated old=" OLD " new=" NEW " t=%T", { { OLD, 0, 100, 9 }, { NEW, 1, 0, -1 } }, 0, ROT_ACT, "reactivate:" OLD ",delete:" NEW ",untag" },
-		{ "new key gone already", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", { { OLD, 1, 100, 1 } }, 0, ROT_ACT, "untag" },
-		{ "old key gone", "v=1 stage=deactivated old=" OLD " new=" NEW " t=%T", { { NEW, 1, 10, 1 } }, 0, ROT_BLOCKED, "" },
-		{ "unreadable tag, one key", "garbage", { { OLD, 1, 100, 1 } }, 0, ROT_ACT, "untag" },
-		{ "unreadable tag, two keys", "garbage", { { OLD, 1, 100, 1 }, { NEW, 1, 1, 1 } }, 0, ROT_BLOCKED, "" },
-		{ "forced", "v=1 stage=delivered old=" OLD " new=" NEW " t=%T", { { OLD, 1, 100, 1 }, { NEW, 1, 0, 0 } }, 1, ROT_ACT, "delete:" NEW ",untag" },
+		{ "stuck intent, no key created",
+		  "v=1 stage=intent old=" OLD " t=%T",
+		  { { OLD, 1, 100, 1 } },
+		  0,
+		  ROT_ACT,
+		  "untag" },
+		{ "intent, orphan after the mark",
+		  "v=1 stage=intent old=" OLD " t=%T",
+		  { { OLD, 1, 100, 1 }, { ORP, 1, 0, -1 } },
+		  0,
+		  ROT_ACT,
+		  "delete:" ORP ",untag" },
+		{ "intent, older inactive key stays",
+		  "v=1 stage=intent old=" OLD " t=%T",
+		  { { OLD, 1, 100, 1 }, { IN2, 0, 300, -1 } },
+		  0,
+		  ROT_ACT,
+		  "untag" },
+		{ "intent, older active key blocks",
+		  "v=1 stage=intent old=" OLD " t=%T",
+		  { { OLD, 1, 100, 1 }, { IN2, 1, 300, 1 } },
+		  0,
+		  ROT_BLOCKED,
+		  "" },
+		{ "intent, old key inactive",
+		  "v=1 stage=intent old=" OLD " t=%T",
+		  { { OLD, 0, 100, 1 } },
+		  0,
+		  ROT_BLOCKED,
+		  "" },
+		{ "delivered",
+		  "v=1 stage=delivered old=" OLD " new=" NEW " t=%T",
+		  { { OLD, 1, 100, 1 }, { NEW, 1, 0, -1 } },
+		  0,
+		  ROT_ACT,
+		  "delete:" NEW ",untag" },
+		{ "rolled back",
+		  "v=1 stage=rolled-back old=" OLD " new=" NEW " t=%T",
+		  { { OLD, 1, 100, 1 }, { NEW, 1, 0, -1 } },
+		  0,
+		  ROT_ACT,
+		  "delete:" NEW ",untag" },
+		{ "deactivated: reactivate first",
+		  "v=1 stage=deactivated old=" OLD " new=" NEW " t=%T",
+		  { { OLD, 0, 100, 9 }, { NEW, 1, 0, -1 } },
+		  0,
+		  ROT_ACT,
+		  "reactivate:" OLD ",delete:" NEW ",untag" },
+		{ "new key gone already",
+		  "v=1 stage=delivered old=" OLD " new=" NEW " t=%T",
+		  { { OLD, 1, 100, 1 } },
+		  0,
+		  ROT_ACT,
+		  "untag" },
+		{ "old key gone",
+		  "v=1 stage=deactivated old=" OLD " new=" NEW " t=%T",
+		  { { NEW, 1, 10, 1 } },
+		  0,
+		  ROT_BLOCKED,
+		  "" },
+		{ "unreadable tag, one key",
+		  "garbage",
+		  { { OLD, 1, 100, 1 } },
+		  0,
+		  ROT_ACT,
+		  "untag" },
+		{ "unreadable tag, two keys",
+		  "garbage",
+		  { { OLD, 1, 100, 1 }, { NEW, 1, 1, 1 } },
+		  0,
+		  ROT_BLOCKED,
+		  "" },
+		{ "forced",
+		  "v=1 stage=delivered old=" OLD " new=" NEW " t=%T",
+		  { { OLD, 1, 100, 1 }, { NEW, 1, 0, 0 } },
+		  1,
+		  ROT_ACT,
+		  "delete:" NEW ",untag" },
 	};
 	size_t i, j;
 	int failures = 0;
@@ -388,8 +740,9 @@ static void test_abort(void **state)
 			keys[j].id = acases[i].keys[j].id;
 			keys[j].active = acases[i].keys[j].active;
 			keys[j].created = NOW - acases[i].keys[j].created_days_ago * DAY;
-			keys[j].last_used = acases[i].keys[j].used_days_ago < 0 ? 0
-					    : NOW - acases[i].keys[j].used_days_ago * DAY;
+			keys[j].last_used = acases[i].keys[j].used_days_ago < 0
+						    ? 0
+						    : NOW - acases[i].keys[j].used_days_ago * DAY;
 			keys[j].last_service = keys[j].last_region = NULL;
 			u.nkeys++;
 		}
@@ -410,9 +763,10 @@ static void test_abort(void **state)
 			if (a->kind != ROT_DELETE_KEY)
 				continue;
 			/* guards: unused since creation (but for verification), not in the sink */
-			if (acases[i].force ? (a->sink_guard || a->not_used_since)
-					   : (!a->sink_guard ||
-					      a->not_used_since != keys[1].created + ROT_VERIFY_WINDOW)) {
+			if (acases[i].force
+				    ? (a->sink_guard || a->not_used_since)
+				    : (!a->sink_guard ||
+				       a->not_used_since != keys[1].created + ROT_VERIFY_WINDOW)) {
 				print_error("abort case '%s': guards %d %lld\n", acases[i].name,
 					    a->sink_guard, (long long)a->not_used_since);
 				failures++;
@@ -437,18 +791,25 @@ static void test_tag_roundtrip_and_charset(void **state)
 	memcpy(t.new_key, NEW, sizeof(NEW));
 	t.t = 4102444799; /* 2099-12-31T23:59:59Z */
 	rotation_tag_format(&sb, &t);
-	assert_string_equal(sb.buf, "v=1 stage=deactivated old=" OLD " new=" NEW " t=20991231T235959Z");
+	assert_string_equal(sb.buf,
+			    "v=1 stage=deactivated old=" OLD " new=" NEW " t=20991231T235959Z");
 	assert_true(sb.len <= 256);
 	/* IAM tag values: letters, digits, space and _ . : / = + - @ */
 	for (i = 0; i < sb.len; i++)
-		assert_non_null(strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 _.:/=+-@", sb.buf[i]));
+		assert_non_null(strchr(
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 _.:/=+-@",
+			sb.buf[i]));
 	assert_int_equal(rotation_tag_parse(sb.buf, &back, &err), 0);
 	assert_int_equal(back.stage, t.stage);
 	assert_int_equal(back.t, t.t);
 	assert_string_equal(back.new_key, NEW);
 	assert_int_equal(rotation_tag_parse("", &back, &err), -1);
-	assert_int_equal(rotation_tag_parse("v=1 stage=intent old=" OLD " t=20261301T000000Z", &back, &err), -1);
-	assert_int_equal(rotation_tag_parse("v=1 stage=intent old=" OLD " t=20261201T000000Z x=1", &back, &err), -1);
+	assert_int_equal(rotation_tag_parse("v=1 stage=intent old=" OLD " t=20261301T000000Z",
+					    &back, &err),
+			 -1);
+	assert_int_equal(rotation_tag_parse("v=1 stage=intent old=" OLD " t=20261201T000000Z x=1",
+					    &back, &err),
+			 -1);
 	/* a message about a value is one line, whatever the value holds */
 	strbuf_reset(&err);
 	assert_int_equal(rotation_tag_parse("\n", &back, &err), -1);
@@ -460,7 +821,8 @@ static void test_tag_roundtrip_and_charset(void **state)
 static int iam_tag_charset(const char *s)
 {
 	for (; *s; s++)
-		if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 _.:/=+-@", *s))
+		if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789 _.:/=+-@",
+			    *s))
 			return 0;
 	return 1;
 }
@@ -469,7 +831,9 @@ static int iam_tag_charset(const char *s)
 static void test_create_mark(void **state)
 {
 	static const char *const bad[] = {
-		"", "v=1", "v=2 run=abcdefgh1234 t=20261203T130000Z sink=0123456789abcdef",
+		"",
+		"v=1",
+		"v=2 run=abcdefgh1234 t=20261203T130000Z sink=0123456789abcdef",
 		"v=1 run=ABCDEFGH1234 t=20261203T130000Z sink=0123456789abcdef",
 		"v=1 run=short t=20261203T130000Z sink=0123456789abcdef",
 		"v=1 run=abcdefgh1234 t=20261303T130000Z sink=0123456789abcdef",
@@ -490,10 +854,11 @@ static void test_create_mark(void **state)
 
 	memset(&m, 0, sizeof(m));
 	memcpy(m.run, "abcdefghijklmnop", ROTATION_RUN_ID_MAX + 1); /* the longest */
-	m.t = 4102444799; /* 2099-12-31T23:59:59Z */
+	m.t = 4102444799;					    /* 2099-12-31T23:59:59Z */
 	memcpy(m.sink, "0123456789abcdef", CREATE_MARK_SINK_HEX + 1);
 	create_mark_format(&sb, &m);
-	assert_string_equal(sb.buf, "v=1 run=abcdefghijklmnop t=20991231T235959Z sink=0123456789abcdef");
+	assert_string_equal(sb.buf,
+			    "v=1 run=abcdefghijklmnop t=20991231T235959Z sink=0123456789abcdef");
 	assert_true(sb.len <= 256);
 	assert_true(iam_tag_charset(sb.buf));
 	assert_int_equal(create_mark_parse(sb.buf, &back, &err), 0);
@@ -514,7 +879,8 @@ static void test_create_mark(void **state)
  * splits into two tag values of at most 256 IAM characters and joins back unchanged. */
 static void test_tag_pair_fits_max_ids(void **state)
 {
-	static const enum rotation_stage stages[] = { STAGE_INTENT, STAGE_DELIVERED, STAGE_DEACTIVATED };
+	static const enum rotation_stage stages[] = { STAGE_INTENT, STAGE_DELIVERED,
+						      STAGE_DEACTIVATED };
 	struct rotation_tag t, back;
 	struct strbuf sb = STRBUF_INIT, err = STRBUF_INIT;
 	char *main_v, *new_v, *joined;
@@ -564,10 +930,19 @@ static void test_tag_pair_fits_max_ids(void **state)
 	assert_int_equal(rotation_tag_parse(sb.buf, &back, &err), -1);
 	assert_non_null(strstr(err.buf, "invalid key id"));
 	/* malformed run ids and values outside IAM's character set */
-	assert_int_equal(rotation_tag_parse("v=1 stage=intent run=ABCDEFGH old=" OLD " t=20261201T000000Z", &back, &err), -1);
-	assert_int_equal(rotation_tag_parse("v=1 stage=intent run=abc old=" OLD " t=20261201T000000Z", &back, &err), -1);
+	assert_int_equal(rotation_tag_parse("v=1 stage=intent run=ABCDEFGH old=" OLD
+					    " t=20261201T000000Z",
+					    &back, &err),
+			 -1);
+	assert_int_equal(rotation_tag_parse("v=1 stage=intent run=abc old=" OLD
+					    " t=20261201T000000Z",
+					    &back, &err),
+			 -1);
 	assert_false(rotation_tag_value_valid("v=1 stage=intent old=AKIA,X"));
-	assert_int_equal(rotation_tag_split("v=1 stage=delivered old=" OLD " new=" NEW "# t=20261201T000000Z", &main_v, &new_v, &err), -1);
+	assert_int_equal(rotation_tag_split("v=1 stage=delivered old=" OLD " new=" NEW
+					    "# t=20261201T000000Z",
+					    &main_v, &new_v, &err),
+			 -1);
 	/* a lone rotation-new tag is ignored; an empty one means no new key */
 	assert_null(rotation_tag_join(NULL, NEW));
 	joined = rotation_tag_join("v=1 stage=intent old=" OLD " t=20261201T000000Z", NULL);
@@ -595,7 +970,8 @@ static void test_intent_lease(void **state)
 	rotation_plan_user(&u, &pol, NOW, &plan);
 	assert_int_equal(plan.outcome, ROT_BLOCKED);
 	assert_int_equal(plan.nactions, 0);
-	assert_non_null(strstr(plan.reason.buf, "another run (run abcdefgh0123) is rotating this user"));
+	assert_non_null(
+		strstr(plan.reason.buf, "another run (run abcdefgh0123) is rotating this user"));
 	rot_plan_release(&plan);
 	/* past the lease: recovered */
 	rot_plan_init(&plan);
@@ -611,7 +987,8 @@ static void test_intent_lease(void **state)
 	assert_int_equal(plan.outcome, ROT_ACT);
 	assert_int_equal(plan.nactions, 1);
 	assert_int_equal(plan.actions[0].kind, ROT_TAG);
-	assert_non_null(strstr(plan.actions[0].tag_value.buf, "stage=delivered run=abcdefgh0123 old=" OLD " new=" ORP " t="));
+	assert_non_null(strstr(plan.actions[0].tag_value.buf,
+			       "stage=delivered run=abcdefgh0123 old=" OLD " new=" ORP " t="));
 	rot_plan_release(&plan);
 	/* the sink cannot be read: blocked, nothing deleted */
 	u.sink_known = 0;
@@ -620,7 +997,9 @@ static void test_intent_lease(void **state)
 	rotation_plan_user(&u, &pol, NOW + ROTATION_LEASE + pol.skew, &plan);
 	assert_int_equal(plan.outcome, ROT_BLOCKED);
 	assert_int_equal(plan.nactions, 0);
-	assert_non_null(strstr(plan.reason.buf, "cannot tell whether it holds it (exec: sinks cannot say which key they hold): nothing deleted"));
+	assert_non_null(strstr(
+		plan.reason.buf,
+		"cannot tell whether it holds it (exec: sinks cannot say which key they hold): nothing deleted"));
 	rot_plan_release(&plan);
 	strbuf_release(&tag);
 }

@@ -4,25 +4,24 @@
 #include <cmocka.h>
 #include "core/rotconf.h"
 
-static const char good[] =
-	"# comment\n"
-	"; another\n"
-	"[default]\n"
-	"to = secretsmanager:iamkeys/{account}/{user}\n"
-	"rotate_after = 90d\n"
-	"delete_after=14d\n"
-	"\n"
-	"[tag team=payments]   # inline comment after the header\n"
-	"to = ssm:/payments/{user}\n"
-	"rotate_after = 30d\n"
-	"[tag owner]\n"
-	"deactivate_after = 2w\n"
-	"[user alice]\n"
-	"to = file:/srv/keys/alice.json\n"
-	"exempt = false\n"
-	"[user bob]\n"
-	"exempt = true\n"
-	"max_grace = 60d\n";
+static const char good[] = "# comment\n"
+			   "; another\n"
+			   "[default]\n"
+			   "to = secretsmanager:iamkeys/{account}/{user}\n"
+			   "rotate_after = 90d\n"
+			   "delete_after=14d\n"
+			   "\n"
+			   "[tag team=payments]   # inline comment after the header\n"
+			   "to = ssm:/payments/{user}\n"
+			   "rotate_after = 30d\n"
+			   "[tag owner]\n"
+			   "deactivate_after = 2w\n"
+			   "[user alice]\n"
+			   "to = file:/srv/keys/alice.json\n"
+			   "exempt = false\n"
+			   "[user bob]\n"
+			   "exempt = true\n"
+			   "max_grace = 60d\n";
 
 static void test_precedence(void **state)
 {
@@ -84,7 +83,8 @@ static void test_errors(void **state)
 		const char *msg;
 	} cases[] = {
 		{ "to = x\n", "r.ini: line 1: property before any section" },
-		{ "[default]\nrotate_after = soon\n", "r.ini: line 2: rotate_after: invalid duration 'soon'" },
+		{ "[default]\nrotate_after = soon\n",
+		  "r.ini: line 2: rotate_after: invalid duration 'soon'" },
 		{ "[default]\nfrobnicate = 1\n", "r.ini: line 2: unknown key 'frobnicate'" },
 		{ "[default]\nto\n", "r.ini: line 2: expected 'key = value'" },
 		{ "[default]\nto = \n", "r.ini: line 2: 'to' is empty" },
@@ -93,9 +93,12 @@ static void test_errors(void **state)
 		{ "[user ]\n", "r.ini: line 1: section '[user]' needs a name" },
 		{ "[default\n", "r.ini: line 1: missing ']'" },
 		{ "[default] x\n", "r.ini: line 1: text after ']'" },
-		{ "[user a]\nexempt = maybe\n", "r.ini: line 2: exempt must be true or false, not 'maybe'" },
-		{ "[account 12345]\n", "r.ini: line 1: section '[account 12345]': not a 12-digit account id" },
-		{ "[account 12345678901a]\n", "r.ini: line 1: section '[account 12345678901a]': not a 12-digit" },
+		{ "[user a]\nexempt = maybe\n",
+		  "r.ini: line 2: exempt must be true or false, not 'maybe'" },
+		{ "[account 12345]\n",
+		  "r.ini: line 1: section '[account 12345]': not a 12-digit account id" },
+		{ "[account 12345678901a]\n",
+		  "r.ini: line 1: section '[account 12345678901a]': not a 12-digit" },
 		{ "[account]\n", "r.ini: line 1: section '[account]' needs a name" },
 	};
 	size_t i;
@@ -103,7 +106,9 @@ static void test_errors(void **state)
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct rotconf c = { 0 };
 		struct strbuf err = STRBUF_INIT;
-		assert_int_equal(rotconf_parse(&c, cases[i].text, strlen(cases[i].text), "r.ini", &err), -1);
+		assert_int_equal(rotconf_parse(&c, cases[i].text, strlen(cases[i].text), "r.ini",
+					       &err),
+				 -1);
 		if (strncmp(err.buf, cases[i].msg, strlen(cases[i].msg)))
 			fail_msg("case %zu: got '%s' want '%s'", i, err.buf, cases[i].msg);
 		assert_null(strchr(err.buf, '\n'));
@@ -115,18 +120,17 @@ static void test_errors(void **state)
 /* [account ID]: below [user] and [tag], above [default]; only for that account. */
 static void test_account_sections(void **state)
 {
-	static const char text[] =
-		"[default]\n"
-		"to = secretsmanager:iamkeys/{user}\n"
-		"rotate_after = 90d\n"
-		"[account 222222222222]\n"
-		"to = ssm:/prod/{user}\n"
-		"rotate_after = 30d\n"
-		"delete_after = 3d\n"
-		"[tag team=payments]\n"
-		"to = ssm:/payments/{user}\n"
-		"[user alice]\n"
-		"rotate_after = 7d\n";
+	static const char text[] = "[default]\n"
+				   "to = secretsmanager:iamkeys/{user}\n"
+				   "rotate_after = 90d\n"
+				   "[account 222222222222]\n"
+				   "to = ssm:/prod/{user}\n"
+				   "rotate_after = 30d\n"
+				   "delete_after = 3d\n"
+				   "[tag team=payments]\n"
+				   "to = ssm:/payments/{user}\n"
+				   "[user alice]\n"
+				   "rotate_after = 7d\n";
 	struct rotconf c = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct rotconf_settings s;
@@ -165,9 +169,10 @@ static void test_account_sections(void **state)
 
 static void test_notify_target(void **state)
 {
-	static const char text[] = "[default]\nnotify = sns:arn:aws:sns:us-east-1:111111111111:all\n"
-				   "[tag team=payments]\nnotify = exec:page-payments\n"
-				   "[user alice]\nnotify = webhook:https://hooks.example.com/a\n";
+	static const char text[] =
+		"[default]\nnotify = sns:arn:aws:sns:us-east-1:111111111111:all\n"
+		"[tag team=payments]\nnotify = exec:page-payments\n"
+		"[user alice]\nnotify = webhook:https://hooks.example.com/a\n";
 	struct rotconf c = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct rotconf_settings s;

@@ -54,8 +54,9 @@ static void test_shard_parse(void **state)
 {
 	struct shard s;
 	struct strbuf err = STRBUF_INIT;
-	static const char *const bad[] = { "", "1", "/", "0/", "/3", "3/3", "4/3", "0/0", "-1/3",
-					   "+1/3", "1/-3", "a/3", "1/3x", " 1/3", "1/3/4",
+	static const char *const bad[] = { "",	       "1",	      "/",    "0/",   "/3",
+					   "3/3",      "4/3",	      "0/0",  "-1/3", "+1/3",
+					   "1/-3",     "a/3",	      "1/3x", " 1/3", "1/3/4",
 					   "0/100001", "0/9999999999" };
 	size_t i;
 
@@ -115,7 +116,8 @@ static void test_account_file_parse(void **state)
 	account_list_release(&l);
 
 	assert_int_equal(account_file_parse(&l, "111111111111\nnope\n", 18, "f", &err), -1);
-	assert_string_equal(err.buf, "'f' line 2: invalid account id 'nope': an account id is 12 digits");
+	assert_string_equal(err.buf,
+			    "'f' line 2: invalid account id 'nope': an account id is 12 digits");
 	account_list_release(&l);
 	strbuf_release(&err);
 }

@@ -289,7 +289,7 @@ static void query_normalize(struct strbuf *out, const char *query)
 		for (s = p; s < end; s++) {
 			if (*s == '%' && s + 2 < end && isxdigit((unsigned char)s[1]) &&
 			    isxdigit((unsigned char)s[2])) {
-				char hex[3] = {s[1], s[2], 0};
+				char hex[3] = { s[1], s[2], 0 };
 
 				strbuf_addch(&dec, (char)strtol(hex, NULL, 16));
 				s += 2;
@@ -578,7 +578,7 @@ static int load_request(struct case_run *r, const char *dir, const char *file,
 
 static int do_sign(struct case_run *r, int presign)
 {
-	struct sigv4_request sreq = {0};
+	struct sigv4_request sreq = { 0 };
 
 	free(r->headers);
 	r->headers = raw_request_headers(&r->req);
@@ -924,12 +924,13 @@ static void test_sha256_hex(void **state)
 }
 
 /* A minimal signable request and parameters. */
-static struct aws_credentials test_creds = {(char *)TEST_AKID, (char *)TEST_SECRET, NULL, 0, NULL};
-static const struct sigv4_header host_only[] = {{"Host", "example.amazonaws.com"}};
+static struct aws_credentials test_creds = { (char *)TEST_AKID, (char *)TEST_SECRET, NULL, 0,
+					     NULL };
+static const struct sigv4_header host_only[] = { { "Host", "example.amazonaws.com" } };
 
 static struct sigv4_params base_params(void)
 {
-	struct sigv4_params p = {0};
+	struct sigv4_params p = { 0 };
 
 	p.creds = &test_creds;
 	p.region = "us-east-1";
@@ -944,7 +945,7 @@ static struct sigv4_params base_params(void)
 static void canonical_line(const char *path, const char *query, const struct sigv4_params *p,
 			   int line, struct strbuf *out)
 {
-	struct sigv4_request req = {"GET", path, query, host_only, 1, NULL, 0};
+	struct sigv4_request req = { "GET", path, query, host_only, 1, NULL, 0 };
 	struct sigv4_signed s = SIGV4_SIGNED_INIT;
 	struct strbuf err = STRBUF_INIT;
 	const char *b, *e;
@@ -1021,14 +1022,14 @@ static void test_canonical_query(void **state)
 static void test_headers(void **state)
 {
 	static const struct sigv4_header h[] = {
-	    {"Host", "example.amazonaws.com"},
-	    {"User-Agent", "iamkeys/0.1"},
-	    {"X-B", "  two\r\n\tlines  here "},
-	    {"x-a", "1"},
-	    {"X-A", "0"},
-	    {"X-Empty", "   "},
+		{ "Host", "example.amazonaws.com" },
+		{ "User-Agent", "iamkeys/0.1" },
+		{ "X-B", "  two\r\n\tlines  here " },
+		{ "x-a", "1" },
+		{ "X-A", "0" },
+		{ "X-Empty", "   " },
 	};
-	struct sigv4_request req = {"GET", "/", NULL, h, ARRAY_SIZE(h), NULL, 0};
+	struct sigv4_request req = { "GET", "/", NULL, h, ARRAY_SIZE(h), NULL, 0 };
 	struct sigv4_params p = base_params();
 	struct sigv4_signed s = SIGV4_SIGNED_INIT;
 
@@ -1074,17 +1075,18 @@ static void expect_error(const struct sigv4_request *req, const struct sigv4_par
 
 static void test_errors(void **state)
 {
-	static const struct sigv4_header no_host[] = {{"X-A", "1"}};
-	static const struct sigv4_header dated[] = {{"Host", "h"}, {"X-Amz-Date", "x"}};
-	static const struct sigv4_header authz[] = {{"Host", "h"}, {"authorization", "x"}};
-	static const struct sigv4_header bad_name[] = {{"Host", "h"}, {"Bad Name", "x"}};
-	static const struct sigv4_header null_value[] = {{"Host", "h"}, {"X-A", NULL}};
-	static const struct sigv4_header tok[] = {{"Host", "h"}, {"X-Amz-Security-Token", "t"}};
-	struct aws_credentials no_secret = {(char *)TEST_AKID, NULL, NULL, 0, NULL};
-	struct aws_credentials bad_akid = {(char *)"AK/ID", (char *)TEST_SECRET, NULL, 0, NULL};
-	struct aws_credentials with_token = {(char *)TEST_AKID, (char *)TEST_SECRET, (char *)"t", 0,
-					     NULL};
-	struct sigv4_request req = {"GET", "/", NULL, host_only, 1, NULL, 0};
+	static const struct sigv4_header no_host[] = { { "X-A", "1" } };
+	static const struct sigv4_header dated[] = { { "Host", "h" }, { "X-Amz-Date", "x" } };
+	static const struct sigv4_header authz[] = { { "Host", "h" }, { "authorization", "x" } };
+	static const struct sigv4_header bad_name[] = { { "Host", "h" }, { "Bad Name", "x" } };
+	static const struct sigv4_header null_value[] = { { "Host", "h" }, { "X-A", NULL } };
+	static const struct sigv4_header tok[] = { { "Host", "h" },
+						   { "X-Amz-Security-Token", "t" } };
+	struct aws_credentials no_secret = { (char *)TEST_AKID, NULL, NULL, 0, NULL };
+	struct aws_credentials bad_akid = { (char *)"AK/ID", (char *)TEST_SECRET, NULL, 0, NULL };
+	struct aws_credentials with_token = { (char *)TEST_AKID, (char *)TEST_SECRET, (char *)"t",
+					      0, NULL };
+	struct sigv4_request req = { "GET", "/", NULL, host_only, 1, NULL, 0 };
 	struct sigv4_request r2;
 	struct sigv4_params p = base_params(), p2;
 	struct sigv4_signed s = SIGV4_SIGNED_INIT;
@@ -1183,12 +1185,12 @@ static void test_iam_post_botocore(void **state)
 {
 	static const char body[] = "Action=ListAccessKeys&UserName=alice&Version=2010-05-08";
 	static const struct sigv4_header h[] = {
-	    {"Host", "iam.amazonaws.com"},
-	    {"Content-Type", "application/x-www-form-urlencoded; charset=utf-8"},
+		{ "Host", "iam.amazonaws.com" },
+		{ "Content-Type", "application/x-www-form-urlencoded; charset=utf-8" },
 	};
-	struct aws_credentials tok = {(char *)TEST_AKID, (char *)TEST_SECRET,
-				      (char *)"FwoGZXIvYXdzEXAMPLETOKEN+/==", 0, NULL};
-	struct sigv4_request req = {"POST", "/", NULL, h, ARRAY_SIZE(h), body, strlen(body)};
+	struct aws_credentials tok = { (char *)TEST_AKID, (char *)TEST_SECRET,
+				       (char *)"FwoGZXIvYXdzEXAMPLETOKEN+/==", 0, NULL };
+	struct sigv4_request req = { "POST", "/", NULL, h, ARRAY_SIZE(h), body, strlen(body) };
 	struct sigv4_params p = base_params();
 	struct sigv4_signed s = SIGV4_SIGNED_INIT;
 	struct strbuf err = STRBUF_INIT;
@@ -1213,10 +1215,10 @@ static void test_iam_post_botocore(void **state)
 	assert_string_equal(s.signature,
 			    "255772652e5ca4f3b71c044a992002362bea79ca30c9bc5b85dcffb475e58526");
 	assert_string_equal(
-	    s.authorization.buf,
-	    "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240229/us-east-1/iam/"
-	    "aws4_request, SignedHeaders=content-type;host;x-amz-date, "
-	    "Signature=255772652e5ca4f3b71c044a992002362bea79ca30c9bc5b85dcffb475e58526");
+		s.authorization.buf,
+		"AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20240229/us-east-1/iam/"
+		"aws4_request, SignedHeaders=content-type;host;x-amz-date, "
+		"Signature=255772652e5ca4f3b71c044a992002362bea79ca30c9bc5b85dcffb475e58526");
 
 	/* With a session token, signed (botocore's default). */
 	p.creds = &tok;
@@ -1236,11 +1238,11 @@ static void test_iam_post_botocore(void **state)
 int main(void)
 {
 	static const struct CMUnitTest unit[] = {
-	    cmocka_unit_test(test_suite_counts),      cmocka_unit_test(test_uri_encode),
-	    cmocka_unit_test(test_format_time),	      cmocka_unit_test(test_sha256_hex),
-	    cmocka_unit_test(test_canonical_uri),     cmocka_unit_test(test_canonical_query),
-	    cmocka_unit_test(test_headers),	      cmocka_unit_test(test_errors),
-	    cmocka_unit_test(test_iam_post_botocore),
+		cmocka_unit_test(test_suite_counts),	  cmocka_unit_test(test_uri_encode),
+		cmocka_unit_test(test_format_time),	  cmocka_unit_test(test_sha256_hex),
+		cmocka_unit_test(test_canonical_uri),	  cmocka_unit_test(test_canonical_query),
+		cmocka_unit_test(test_headers),		  cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_iam_post_botocore),
 	};
 	struct CMUnitTest *tests;
 	size_t i, n;

@@ -36,11 +36,11 @@
 	"\\\",\\\"UserName\\\":\\\"alice\\\",\\\"CreateDate\\\":\\\"" CREATED "\\\"}"
 
 static const struct new_secret secret = {
-    .access_key_id = KEY_ID,
-    .secret_access_key = SECRET,
-    .user_name = "alice",
-    .create_date = CREATED,
-    .account_id = ACCOUNT,
+	.access_key_id = KEY_ID,
+	.secret_access_key = SECRET,
+	.user_name = "alice",
+	.create_date = CREATED,
+	.account_id = ACCOUNT,
 };
 
 static char tmpdir[PATH_MAX];
@@ -292,13 +292,13 @@ static void test_split_command(void **state)
 		const char *cmd;
 		const char *words[6];
 	} cases[] = {
-	    {"a b  c", {"a", "b", "c"}},
-	    {"  /bin/hook\t--to 'x y' ", {"/bin/hook", "--to", "x y"}},
-	    {"a 'it'\"s\" b\\ c", {"a", "its", "b c"}},
-	    {"\"a \\\"q\\\" \\\\ \\n $HOME *\"", {"a \"q\" \\ \\n $HOME *"}},
-	    {"'' x", {"", "x"}},
-	    {"'\\'", {"\\"}},
-	    {"a\\'b", {"a'b"}},
+		{ "a b  c", { "a", "b", "c" } },
+		{ "  /bin/hook\t--to 'x y' ", { "/bin/hook", "--to", "x y" } },
+		{ "a 'it'\"s\" b\\ c", { "a", "its", "b c" } },
+		{ "\"a \\\"q\\\" \\\\ \\n $HOME *\"", { "a \"q\" \\ \\n $HOME *" } },
+		{ "'' x", { "", "x" } },
+		{ "'\\'", { "\\" } },
+		{ "a\\'b", { "a'b" } },
 	};
 	size_t i, j, argc;
 	char **argv;
@@ -351,7 +351,7 @@ static void test_uuid(void **state)
 
 static void test_new_errors(void **state)
 {
-	struct sink_context ctx = {.user = "alice"};
+	struct sink_context ctx = { .user = "alice" };
 
 	new_fails("", &ctx,
 		  "empty sink (use file:PATH, profile:NAME[@FILE], secretsmanager:NAME, "
@@ -381,11 +381,11 @@ static void test_new_errors(void **state)
 	new_fails("exec:hook {nope}", &ctx,
 		  "exec:hook {nope}: unknown placeholder '{nope}' (use {user} or {account})");
 	new_fails(
-	    "profile:a b", &ctx,
-	    "profile:a b: invalid profile name 'a b' (use letters, digits and - / . % @ _ : +)");
+		"profile:a b", &ctx,
+		"profile:a b: invalid profile name 'a b' (use letters, digits and - / . % @ _ : +)");
 	new_fails(
-	    "profile:[x]", &ctx,
-	    "profile:[x]: invalid profile name '[x]' (use letters, digits and - / . % @ _ : +)");
+		"profile:[x]", &ctx,
+		"profile:[x]: invalid profile name '[x]' (use letters, digits and - / . % @ _ : +)");
 	new_fails("profile:@/tmp/creds", &ctx, "profile:@/tmp/creds: no profile name");
 	new_fails("secretsmanager:a b", &ctx,
 		  "secretsmanager:a b: a secret name holds only letters, digits and / _ + = . @ -, "
@@ -406,8 +406,9 @@ static void test_new_errors(void **state)
 	new_fails("ssm:/Aws/x", &ctx,
 		  "ssm:/Aws/x: a parameter name may not begin with 'Aws' ('aws' and 'ssm' are "
 		  "reserved, in any case)");
-	new_fails("ssm:/keys/a@b", &ctx,
-		  "ssm:/keys/a@b: a parameter name holds only letters, digits and _ . - /, not '@'");
+	new_fails(
+		"ssm:/keys/a@b", &ctx,
+		"ssm:/keys/a@b: a parameter name holds only letters, digits and _ . - /, not '@'");
 	new_fails("ssm:keys/{user}", &ctx,
 		  "ssm:keys/alice: a parameter name with '/' must begin with '/' (the full path)");
 	new_fails("ssm:/keys//{user}", &ctx,
@@ -459,25 +460,25 @@ static void test_new_errors(void **state)
 
 static void test_new_targets(void **state)
 {
-	struct sink_context ctx = {.user = "alice@example.com", .account = ACCOUNT};
+	struct sink_context ctx = { .user = "alice@example.com", .account = ACCOUNT };
 	static const struct {
 		const char *spec, *target, *scheme;
 	} cases[] = {
-	    {"-", "-", "-"},
-	    {"file:/srv/{account}/{user}.json", "file:/srv/" ACCOUNT "/alice@example.com.json",
-	     "file"},
-	    {"file:rel.json", "file:rel.json", "file"},
-	    {"profile:{user}", "profile:alice@example.com", "profile"},
-	    {"profile:me@work", "profile:me@work", "profile"},
-	    {"profile:{user}@/tmp/c", "profile:alice@example.com@/tmp/c", "profile"},
-	    {"profile:p@~/creds", "profile:p@~/creds", "profile"},
-	    {"profile:p@./creds", "profile:p@./creds", "profile"},
-	    {"profile:a@b@/x/c@d", "profile:a@b@/x/c@d", "profile"},
-	    {"secretsmanager:iamkeys/{user}", "secretsmanager:iamkeys/alice@example.com",
-	     "secretsmanager"},
-	    {"ssm:/iamkeys/{account}/x", "ssm:/iamkeys/" ACCOUNT "/x", "ssm"},
-	    {"exec:/usr/bin/hook --user '{user}'", "exec:/usr/bin/hook --user 'alice@example.com'",
-	     "exec"},
+		{ "-", "-", "-" },
+		{ "file:/srv/{account}/{user}.json", "file:/srv/" ACCOUNT "/alice@example.com.json",
+		  "file" },
+		{ "file:rel.json", "file:rel.json", "file" },
+		{ "profile:{user}", "profile:alice@example.com", "profile" },
+		{ "profile:me@work", "profile:me@work", "profile" },
+		{ "profile:{user}@/tmp/c", "profile:alice@example.com@/tmp/c", "profile" },
+		{ "profile:p@~/creds", "profile:p@~/creds", "profile" },
+		{ "profile:p@./creds", "profile:p@./creds", "profile" },
+		{ "profile:a@b@/x/c@d", "profile:a@b@/x/c@d", "profile" },
+		{ "secretsmanager:iamkeys/{user}", "secretsmanager:iamkeys/alice@example.com",
+		  "secretsmanager" },
+		{ "ssm:/iamkeys/{account}/x", "ssm:/iamkeys/" ACCOUNT "/x", "ssm" },
+		{ "exec:/usr/bin/hook --user '{user}'",
+		  "exec:/usr/bin/hook --user 'alice@example.com'", "exec" },
 	};
 	size_t i;
 
@@ -494,7 +495,7 @@ static void test_new_targets(void **state)
 
 static void test_file_sink(void **state)
 {
-	struct sink_context ctx = {.user = "alice", .account = ACCOUNT};
+	struct sink_context ctx = { .user = "alice", .account = ACCOUNT };
 	struct strbuf spec = STRBUF_INIT, err = STRBUF_INIT, want = STRBUF_INIT;
 	char *path = path_in(ACCOUNT "-alice.json");
 	struct sink *k;
@@ -558,7 +559,7 @@ static void test_file_sink(void **state)
 
 static void test_file_sink_existing_symlink_refused(void **state)
 {
-	struct sink_context ctx = {.user = "alice"};
+	struct sink_context ctx = { .user = "alice" };
 	char *path = path_in("link.json"), *target = path_in("elsewhere");
 	struct strbuf spec = STRBUF_INIT, err = STRBUF_INIT;
 	struct sink *k;
@@ -599,13 +600,13 @@ static void test_file_sink_non_regular_refused(void **state)
 		const char *name, *kind;
 		mode_t type;
 	} cases[] = {
-	    {"fifo.json", "a FIFO", S_IFIFO},
-	    {"sock.json", "a socket", S_IFSOCK},
-	    {"full.json", "a character device", S_IFCHR},
-	    {"link.json", "a symbolic link", S_IFLNK},
-	    {"dir.json", "a directory", S_IFDIR},
+		{ "fifo.json", "a FIFO", S_IFIFO },
+		{ "sock.json", "a socket", S_IFSOCK },
+		{ "full.json", "a character device", S_IFCHR },
+		{ "link.json", "a symbolic link", S_IFLNK },
+		{ "dir.json", "a directory", S_IFDIR },
 	};
-	struct sink_context ctx = {.user = "alice", .overwrite = 1};
+	struct sink_context ctx = { .user = "alice", .overwrite = 1 };
 	char *target = path_in("target.json"), *content;
 	size_t i;
 
@@ -668,7 +669,7 @@ static void test_file_sink_non_regular_refused(void **state)
 
 static void test_file_sink_missing_directory(void **state)
 {
-	struct sink_context ctx = {.user = "alice"};
+	struct sink_context ctx = { .user = "alice" };
 	struct strbuf spec = STRBUF_INIT, err = STRBUF_INIT, want = STRBUF_INIT;
 	struct sink *k;
 
@@ -739,7 +740,7 @@ static void env_restore(struct saved_env *s)
 
 static void test_profile_sink_new_file(void **state)
 {
-	struct sink_context ctx = {.user = "alice"};
+	struct sink_context ctx = { .user = "alice" };
 	struct saved_env saved;
 	struct sink *k;
 	char *aws_dir = path_in(".aws"), *creds = path_in(".aws/credentials"), *content;
@@ -797,7 +798,7 @@ static void test_profile_sink_existing_file(void **state)
 				    "aws_access_key_id = " KEY_ID "\n"
 				    "aws_secret_access_key = " SECRET "\n"
 				    "region = eu-west-1\n";
-	struct sink_context ctx = {.user = "alice"};
+	struct sink_context ctx = { .user = "alice" };
 	struct saved_env saved;
 	struct sink *k;
 	char *aws_dir = path_in(".aws"), *creds = path_in(".aws/credentials");
@@ -830,7 +831,7 @@ static void test_profile_sink_existing_file(void **state)
 
 static void test_profile_sink_env_file_and_explicit_file(void **state)
 {
-	struct sink_context ctx = {.user = "bob"};
+	struct sink_context ctx = { .user = "bob" };
 	struct saved_env saved;
 	struct strbuf spec = STRBUF_INIT;
 	struct sink *k;
@@ -881,7 +882,7 @@ static void test_profile_sink_env_file_and_explicit_file(void **state)
 
 static void test_profile_sink_follows_symlink(void **state)
 {
-	struct sink_context ctx = {.user = "alice"};
+	struct sink_context ctx = { .user = "alice" };
 	struct strbuf spec = STRBUF_INIT;
 	char *real = path_in("real-creds"), *link = path_in("link-creds"), *content;
 	struct sink *k;
@@ -908,7 +909,7 @@ static void test_profile_sink_follows_symlink(void **state)
 /* An existing file keeps its mode, owner, group and hard links (a linked one is rewritten in place). */
 static void test_profile_sink_keeps_mode_owner_links(void **state)
 {
-	struct sink_context ctx = {0};
+	struct sink_context ctx = { 0 };
 	struct strbuf spec = STRBUF_INIT;
 	char *creds = path_in("creds"), *other = path_in("creds-link"), *content;
 	struct stat before, after;
@@ -962,7 +963,7 @@ static void test_profile_sink_keeps_mode_owner_links(void **state)
 /* A link into another directory is followed only when asked. */
 static void test_profile_sink_symlink_outside_refused(void **state)
 {
-	struct sink_context ctx = {.user = "alice"};
+	struct sink_context ctx = { .user = "alice" };
 	struct strbuf spec = STRBUF_INIT, want = STRBUF_INIT, err = STRBUF_INIT;
 	char *a = path_in("a"), *b = path_in("b"), *link = path_in("a/creds");
 	char *real = path_in("b/real-creds"), *content;
@@ -1009,7 +1010,7 @@ static void test_profile_sink_symlink_outside_refused(void **state)
 /* A FIFO (or device) as the credentials file: refused at once, never opened for good. */
 static void test_profile_sink_non_regular_refused(void **state)
 {
-	struct sink_context ctx = {0};
+	struct sink_context ctx = { 0 };
 	struct strbuf spec = STRBUF_INIT, want = STRBUF_INIT, err = STRBUF_INIT;
 	char *fifo = path_in("fifo-creds");
 	struct stat st;
@@ -1033,8 +1034,8 @@ static void test_profile_sink_non_regular_refused(void **state)
 
 /* Another program that writes the file without our lock (as the AWS CLI does). */
 struct other_writer {
-	int times;    /* how many of our commits it gets in before */
-	int calls;    /* how many commits we attempted */
+	int times;     /* how many of our commits it gets in before */
+	int calls;     /* how many commits we attempted */
 	int same_size; /* rewrite in place with the same size and mtime */
 };
 
@@ -1050,7 +1051,7 @@ static void other_writer_edit(void *ctx, const char *path)
 	if (w->same_size) {
 		/* "x = 1" → "x = 2", then the old mtime back: only the content tells */
 		FILE *f = fopen(path, "r+b");
-		struct timespec times[2] = {st.st_atim, st.st_mtim};
+		struct timespec times[2] = { st.st_atim, st.st_mtim };
 		char *text = read_all(path), *p = strstr(text, "x = 1");
 		assert_non_null(f);
 		assert_non_null(p);
@@ -1069,8 +1070,8 @@ static void other_writer_edit(void *ctx, const char *path)
 
 static void concurrent_case(int times, int same_size, int hard_link, int want_calls, int ok)
 {
-	struct other_writer w = {times, 0, same_size};
-	struct sink_context ctx = {.before_commit = other_writer_edit, .before_commit_ctx = &w};
+	struct other_writer w = { times, 0, same_size };
+	struct sink_context ctx = { .before_commit = other_writer_edit, .before_commit_ctx = &w };
 	struct aws_profile_set set = AWS_PROFILE_SET_INIT;
 	struct strbuf spec = STRBUF_INIT, err = STRBUF_INIT, want = STRBUF_INIT;
 	char *creds = path_in("creds"), *other = path_in("creds-link"), *content;
@@ -1099,8 +1100,9 @@ static void concurrent_case(int times, int same_size, int hard_link, int want_ca
 		assert_null(NULL);
 	else
 		assert_no_secret(content);
-	assert_int_equal(
-	    aws_profiles_parse(&set, AWS_FILE_CREDENTIALS, content, strlen(content), NULL, NULL), 0);
+	assert_int_equal(aws_profiles_parse(&set, AWS_FILE_CREDENTIALS, content, strlen(content),
+					    NULL, NULL),
+			 0);
 	/* neither write is lost: the other program's and, when done, ours */
 	if (same_size)
 		assert_string_equal(aws_profile_get(aws_profile_find(&set, "mine"), "x"), "2");
@@ -1110,8 +1112,9 @@ static void concurrent_case(int times, int same_size, int hard_link, int want_ca
 		assert_non_null(aws_profile_find(&set, name));
 	}
 	if (ok)
-		assert_string_equal(
-		    aws_profile_get(aws_profile_find(&set, "alice"), "aws_access_key_id"), KEY_ID);
+		assert_string_equal(aws_profile_get(aws_profile_find(&set, "alice"),
+						    "aws_access_key_id"),
+				    KEY_ID);
 	else
 		assert_null(aws_profile_find(&set, "alice"));
 	if (hard_link) {
@@ -1134,26 +1137,26 @@ static void test_profile_sink_concurrent_writer(void **state)
 {
 	concurrent_case(1, 0, 0, 2, 1); /* changed once: read again, edited again */
 	concurrent_case(2, 0, 0, 3, 1);
-	concurrent_case(1, 1, 0, 2, 1); /* same size and mtime: the content tells */
-	concurrent_case(1, 0, 1, 2, 1); /* a hard-linked file, rewritten in place */
+	concurrent_case(1, 1, 0, 2, 1);	  /* same size and mtime: the content tells */
+	concurrent_case(1, 0, 1, 2, 1);	  /* a hard-linked file, rewritten in place */
 	concurrent_case(100, 0, 0, 3, 0); /* never settles: fails, the other's write kept */
 	concurrent_case(100, 0, 1, 3, 0);
 }
 
-static const char *const own_env_names[] = {"AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
-					   "HOME"};
+static const char *const own_env_names[] = { "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
+					     "HOME" };
 
 /* The profile this command's credentials come from is refused (unless own_profile_ok). */
 static void test_profile_sink_own_profile_refused(void **state)
 {
 	char *creds = path_in("creds"), *link = path_in("creds-link"), *config = path_in("none");
-	struct strbuf vars[3] = {STRBUF_INIT, STRBUF_INIT, STRBUF_INIT};
+	struct strbuf vars[3] = { STRBUF_INIT, STRBUF_INIT, STRBUF_INIT };
 	struct strbuf spec = STRBUF_INIT, want = STRBUF_INIT, err = STRBUF_INIT;
 	const char *env_list[4];
-	struct aws_credentials got = {0};
+	struct aws_credentials got = { 0 };
 	struct cred_env env;
 	struct aws_client c;
-	struct sink_context ctx = {0};
+	struct sink_context ctx = { 0 };
 	char *file = NULL, **profiles = NULL;
 	struct sink *k;
 	size_t i;
@@ -1220,8 +1223,12 @@ static void test_profile_sink_own_profile_refused(void **state)
 
 	/* credentials from the environment: no profile is the command's own */
 	{
-		const char *env_keys[] = {"AWS_ACCESS_KEY_ID=AKIAENV", "AWS_SECRET_ACCESS_KEY=x",
-					  env_list[0], env_list[1], env_list[2], NULL};
+		const char *env_keys[] = { "AWS_ACCESS_KEY_ID=AKIAENV",
+					   "AWS_SECRET_ACCESS_KEY=x",
+					   env_list[0],
+					   env_list[1],
+					   env_list[2],
+					   NULL };
 		env.ctx = (void *)env_keys;
 		c.creds = cred_provider_default_chain_new(&env);
 		assert_int_equal(cred_provider_get(c.creds, &got, &err), 0);
@@ -1254,27 +1261,27 @@ static void test_group_shared(void **state)
 		const char *after, *user;
 		size_t group;
 	} cases[] = {
-	    {"file:", 1, "/shared.json", "alice", 0},
-	    {"file:", 1, "/shared.json", "bob", 0},
-	    {"file:", 1, "/{user}.json", "carol", 2},
-	    {"file:", 1, "/./shared.json", "dave", 0}, /* the same path spelt otherwise */
-	    {"profile:p@", 1, "/creds", "alice", 4},
-	    {"profile:p@", 1, "/creds", "bob", 4},
-	    {"profile:q@", 1, "/creds", "bob", 6},
-	    {"exec:/bin/true ", 1, "", "alice", 7},
-	    {"exec:/bin/true ", 1, "", "bob", 8},
-	    {"-", 0, "", "alice", 9},
-	    {"-", 0, "", "bob", 10},
-	    {"secretsmanager:shared", 0, "", "alice", 11},
-	    {"secretsmanager:shared", 0, "", "bob", 11},
-	    {"ssm:/keys/{user}", 0, "", "alice", 13},
-	    {"ssm:/keys/{user}", 0, "", "bob", 14},
+		{ "file:", 1, "/shared.json", "alice", 0 },
+		{ "file:", 1, "/shared.json", "bob", 0 },
+		{ "file:", 1, "/{user}.json", "carol", 2 },
+		{ "file:", 1, "/./shared.json", "dave", 0 }, /* the same path spelt otherwise */
+		{ "profile:p@", 1, "/creds", "alice", 4 },
+		{ "profile:p@", 1, "/creds", "bob", 4 },
+		{ "profile:q@", 1, "/creds", "bob", 6 },
+		{ "exec:/bin/true ", 1, "", "alice", 7 },
+		{ "exec:/bin/true ", 1, "", "bob", 8 },
+		{ "-", 0, "", "alice", 9 },
+		{ "-", 0, "", "bob", 10 },
+		{ "secretsmanager:shared", 0, "", "alice", 11 },
+		{ "secretsmanager:shared", 0, "", "bob", 11 },
+		{ "ssm:/keys/{user}", 0, "", "alice", 13 },
+		{ "ssm:/keys/{user}", 0, "", "bob", 14 },
 	};
 	struct sink *sinks[ARRAY_SIZE(cases) + 1];
 	size_t group[ARRAY_SIZE(cases) + 1], i;
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		struct sink_context ctx = {.user = cases[i].user};
+		struct sink_context ctx = { .user = cases[i].user };
 		struct strbuf spec = STRBUF_INIT;
 		strbuf_addf(&spec, "%s%s%s", cases[i].before, cases[i].dir ? tmpdir : "",
 			    cases[i].after);
@@ -1314,7 +1321,7 @@ static void test_profile_sink_concurrent(void **state)
 	struct thread_job jobs[NTHREADS];
 	pthread_t threads[NTHREADS];
 	struct aws_profile_set set = AWS_PROFILE_SET_INIT;
-	struct sink_context ctx = {0};
+	struct sink_context ctx = { 0 };
 	char *creds = path_in("shared-creds"), *content;
 	int i;
 
@@ -1332,15 +1339,16 @@ static void test_profile_sink_concurrent(void **state)
 		sink_free(jobs[i].k);
 	}
 	content = read_all(creds);
-	assert_int_equal(
-	    aws_profiles_parse(&set, AWS_FILE_CREDENTIALS, content, strlen(content), NULL, NULL),
-	    0);
+	assert_int_equal(aws_profiles_parse(&set, AWS_FILE_CREDENTIALS, content, strlen(content),
+					    NULL, NULL),
+			 0);
 	assert_int_equal(set.nprofiles, NTHREADS);
 	for (i = 0; i < NTHREADS; i++) {
 		char name[16];
 		snprintf(name, sizeof(name), "user%d", i);
-		assert_string_equal(
-		    aws_profile_get(aws_profile_find(&set, name), "aws_access_key_id"), KEY_ID);
+		assert_string_equal(aws_profile_get(aws_profile_find(&set, name),
+						    "aws_access_key_id"),
+				    KEY_ID);
 	}
 	aws_profile_set_release(&set);
 	free(content);
@@ -1350,7 +1358,7 @@ static void test_profile_sink_concurrent(void **state)
 static void test_profile_sink_errors(void **state)
 {
 	static const char bad[] = "[alice]\nno equals sign\n";
-	struct sink_context ctx = {.user = "alice"};
+	struct sink_context ctx = { .user = "alice" };
 	struct strbuf spec = STRBUF_INIT, err = STRBUF_INIT, want = STRBUF_INIT;
 	char *creds = path_in("bad-creds"), *content;
 	struct saved_env saved;
@@ -1427,8 +1435,9 @@ static void restore_fd(int fd, int saved)
 
 static void test_exec_sink(void **state)
 {
-	static const char *const extra[] = {"IAMKEYS_ACTION=rotate", "IAMKEYS_USER=spoofed", NULL};
-	struct sink_context ctx = {.user = "alice", .account = ACCOUNT, .exec_env = extra};
+	static const char *const extra[] = { "IAMKEYS_ACTION=rotate", "IAMKEYS_USER=spoofed",
+					     NULL };
+	struct sink_context ctx = { .user = "alice", .account = ACCOUNT, .exec_env = extra };
 	struct strbuf spec = STRBUF_INIT, want = STRBUF_INIT;
 	char *script = path_in("hook.sh"), *content, *line;
 	char *stdin_file = path_in("stdin.json"), *env_file = path_in("env.txt");
@@ -1494,10 +1503,23 @@ static void test_exec_sink(void **state)
 	assert_null(strstr(content, "should-not-pass"));
 	/* an allow-list: these of ours, the IAMKEYS_ ones iamkeys sets, and what sh adds */
 	{
-		static const char *const allowed[] = {
-		    "PATH=", "HOME=", "LANG=", "LC_", "TZ=", "TMPDIR=", "USER=", "LOGNAME=",
-		    "IAMKEYS_USER=", "IAMKEYS_ACCESS_KEY_ID=", "IAMKEYS_ACCOUNT=",
-		    "IAMKEYS_CREATE_DATE=", "IAMKEYS_ACTION=", "PWD=", "OLDPWD=", "SHLVL=", "_="};
+		static const char *const allowed[] = { "PATH=",
+						       "HOME=",
+						       "LANG=",
+						       "LC_",
+						       "TZ=",
+						       "TMPDIR=",
+						       "USER=",
+						       "LOGNAME=",
+						       "IAMKEYS_USER=",
+						       "IAMKEYS_ACCESS_KEY_ID=",
+						       "IAMKEYS_ACCOUNT=",
+						       "IAMKEYS_CREATE_DATE=",
+						       "IAMKEYS_ACTION=",
+						       "PWD=",
+						       "OLDPWD=",
+						       "SHLVL=",
+						       "_=" };
 		for (line = content; line && *line;
 		     line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
 			size_t i, ok = 0;
@@ -1523,7 +1545,7 @@ static void test_exec_sink(void **state)
 
 static void exec_fails(const char *spec, int timeout_ms, const char *want)
 {
-	struct sink_context ctx = {.user = "alice", .exec_timeout_ms = timeout_ms};
+	struct sink_context ctx = { .user = "alice", .exec_timeout_ms = timeout_ms };
 	struct strbuf err = STRBUF_INIT;
 	struct sink *k = new_ok(spec, &ctx);
 	int saved_err = redirect(2, "err.txt");
@@ -1566,7 +1588,7 @@ static void test_exec_sink_failures(void **state)
 /* The command inherits standard input, output and error, and nothing else. */
 static void test_exec_sink_closes_descriptors(void **state)
 {
-	struct sink_context ctx = {.user = "alice"};
+	struct sink_context ctx = { .user = "alice" };
 	struct strbuf spec = STRBUF_INIT;
 	char *out = path_in("fds.txt"), *content;
 	int leak = open("/dev/null", O_RDONLY), leak2 = dup(1); /* no O_CLOEXEC */
@@ -1590,7 +1612,7 @@ static void test_exec_sink_closes_descriptors(void **state)
 
 static void test_exec_sink_arguments(void **state)
 {
-	struct sink_context ctx = {.user = "alice"};
+	struct sink_context ctx = { .user = "alice" };
 	struct strbuf spec = STRBUF_INIT;
 	char *out = path_in("args out.json"), *content;
 	struct sink *k;
@@ -1614,7 +1636,7 @@ static void test_exec_sink_arguments(void **state)
 
 static void test_stdout_sink(void **state)
 {
-	struct sink_context ctx = {0};
+	struct sink_context ctx = { 0 };
 	char *out = path_in("stdout.txt"), *content;
 	struct sink *k = new_ok("-", &ctx);
 	int saved;
@@ -1639,7 +1661,7 @@ static time_t fixed_now(void)
 
 static struct fake_sleeps sleeps;
 static double half = 0.5;
-static const char *const client_env[] = {"AWS_REGION=eu-west-1", NULL};
+static const char *const client_env[] = { "AWS_REGION=eu-west-1", NULL };
 
 static struct aws_client *fake_client(const struct fake_step *steps, size_t n)
 {
@@ -1674,18 +1696,18 @@ static void assert_uuid_v4(const char *s)
 static void test_secretsmanager_create(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.method = "POST",
-	     .url = SM_URL,
-	     .headers = {"X-Amz-Target: secretsmanager.CreateSecret",
-			 "Content-Type: application/x-amz-json-1.1"},
-	     .body_contains = {"{\"Name\":\"iamkeys/alice\",\"SecretString\":\"" JSON_ESCAPED
-			       "\",\"ClientRequestToken\":\""},
-	     .reply_body = "{\"ARN\":\"arn:aws:secretsmanager:eu-west-1:123456789012:"
-			   "secret:iamkeys/alice-AbCdEf\",\"Name\":\"iamkeys/alice\","
-			   "\"VersionId\":\"v1\"}"},
+		{ .method = "POST",
+		  .url = SM_URL,
+		  .headers = { "X-Amz-Target: secretsmanager.CreateSecret",
+			       "Content-Type: application/x-amz-json-1.1" },
+		  .body_contains = { "{\"Name\":\"iamkeys/alice\",\"SecretString\":\"" JSON_ESCAPED
+				     "\",\"ClientRequestToken\":\"" },
+		  .reply_body = "{\"ARN\":\"arn:aws:secretsmanager:eu-west-1:123456789012:"
+				"secret:iamkeys/alice-AbCdEf\",\"Name\":\"iamkeys/alice\","
+				"\"VersionId\":\"v1\"}" },
 	};
 	struct aws_client *c = fake_client(steps, ARRAY_SIZE(steps));
-	struct sink_context ctx = {.user = "alice", .client = c};
+	struct sink_context ctx = { .user = "alice", .client = c };
 	struct sink *k = new_ok("secretsmanager:iamkeys/{user}", &ctx);
 	json_t *j;
 
@@ -1704,22 +1726,22 @@ static void test_secretsmanager_create(void **state)
 static void test_secretsmanager_exists_put(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.url = SM_URL,
-	     .headers = {"X-Amz-Target: secretsmanager.CreateSecret"},
-	     .status = 400,
-	     .reply_headers = {"x-amzn-RequestId: r-1"},
-	     .reply_body = "{\"__type\":\"ResourceExistsException\",\"message\":\"The "
-			   "operation failed because the secret iamkeys/alice already "
-			   "exists.\"}"},
-	    {.url = SM_URL,
-	     .headers = {"X-Amz-Target: secretsmanager.PutSecretValue"},
-	     .body_contains = {"{\"SecretId\":\"iamkeys/alice\",\"SecretString\":\"" JSON_ESCAPED
-			       "\",\"ClientRequestToken\":\""},
-	     .reply_body = "{\"ARN\":\"arn:x\",\"Name\":\"iamkeys/alice\",\"VersionId\":"
-			   "\"v2\",\"VersionStages\":[\"AWSCURRENT\"]}"},
+		{ .url = SM_URL,
+		  .headers = { "X-Amz-Target: secretsmanager.CreateSecret" },
+		  .status = 400,
+		  .reply_headers = { "x-amzn-RequestId: r-1" },
+		  .reply_body = "{\"__type\":\"ResourceExistsException\",\"message\":\"The "
+				"operation failed because the secret iamkeys/alice already "
+				"exists.\"}" },
+		{ .url = SM_URL,
+		  .headers = { "X-Amz-Target: secretsmanager.PutSecretValue" },
+		  .body_contains = { "{\"SecretId\":\"iamkeys/alice\",\"SecretString\":\"" JSON_ESCAPED
+				     "\",\"ClientRequestToken\":\"" },
+		  .reply_body = "{\"ARN\":\"arn:x\",\"Name\":\"iamkeys/alice\",\"VersionId\":"
+				"\"v2\",\"VersionStages\":[\"AWSCURRENT\"]}" },
 	};
 	struct aws_client *c = fake_client(steps, ARRAY_SIZE(steps));
-	struct sink_context ctx = {.user = "alice", .client = c};
+	struct sink_context ctx = { .user = "alice", .client = c };
 	struct sink *k = new_ok("secretsmanager:iamkeys/{user}", &ctx);
 	json_t *create, *put;
 
@@ -1742,16 +1764,17 @@ static void test_secretsmanager_exists_put(void **state)
 static void test_secretsmanager_arn_put_only(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.url = SM_URL,
-	     .headers = {"X-Amz-Target: secretsmanager.PutSecretValue"},
-	     .body_contains = {"{\"SecretId\":\"arn:aws:secretsmanager:eu-west-1:"
-			       "123456789012:secret:x-AbCdEf\",\"SecretString\":\""},
-	     .reply_body = "{}"},
+		{ .url = SM_URL,
+		  .headers = { "X-Amz-Target: secretsmanager.PutSecretValue" },
+		  .body_contains = { "{\"SecretId\":\"arn:aws:secretsmanager:eu-west-1:"
+				     "123456789012:secret:x-AbCdEf\",\"SecretString\":\"" },
+		  .reply_body = "{}" },
 	};
 	struct aws_client *c = fake_client(steps, ARRAY_SIZE(steps));
-	struct sink_context ctx = {.client = c};
+	struct sink_context ctx = { .client = c };
 	struct sink *k = new_ok(
-	    "secretsmanager:arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf", &ctx);
+		"secretsmanager:arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf",
+		&ctx);
 
 	deliver_ok(k);
 	sink_free(k);
@@ -1764,38 +1787,38 @@ static void test_secretsmanager_arn_missing(void **state)
 {
 #define ARN "arn:aws:secretsmanager:eu-west-1:123456789012:secret:gone-AbCdEf"
 	static const struct fake_step steps[] = {
-	    {.url = SM_URL,
-	     .headers = {"X-Amz-Target: secretsmanager.GetSecretValue"},
-	     .body_contains = {"{\"SecretId\":\"" ARN "\"}"},
-	     .status = 400,
-	     .reply_body = "{\"__type\":\"ResourceNotFoundException\",\"Message\":\"Secrets "
-			   "Manager can't find the specified secret.\"}"},
-	    {.url = SM_URL,
-	     .headers = {"X-Amz-Target: secretsmanager.DescribeSecret"},
-	     .body_contains = {"{\"SecretId\":\"" ARN "\"}"},
-	     .status = 400,
-	     .reply_body = "{\"__type\":\"ResourceNotFoundException\",\"Message\":\"Secrets "
-			   "Manager can't find the specified secret.\"}"},
-	    /* a secret without a current version exists: fine */
-	    {.url = SM_URL,
-	     .headers = {"X-Amz-Target: secretsmanager.GetSecretValue"},
-	     .status = 400,
-	     .reply_body = "{\"__type\":\"ResourceNotFoundException\",\"Message\":\"Secrets "
-			   "Manager can't find the specified secret value for staging label: "
-			   "AWSCURRENT\"}"},
-	    {.url = SM_URL,
-	     .headers = {"X-Amz-Target: secretsmanager.DescribeSecret"},
-	     .reply_body = "{\"ARN\":\"" ARN "\",\"Name\":\"gone\"}"},
-	    /* a name: CreateSecret will make it */
-	    {.url = SM_URL,
-	     .headers = {"X-Amz-Target: secretsmanager.GetSecretValue"},
-	     .body_contains = {"{\"SecretId\":\"iamkeys/alice\"}"},
-	     .status = 400,
-	     .reply_body = "{\"__type\":\"ResourceNotFoundException\",\"Message\":\"Secrets "
-			   "Manager can't find the specified secret.\"}"},
+		{ .url = SM_URL,
+		  .headers = { "X-Amz-Target: secretsmanager.GetSecretValue" },
+		  .body_contains = { "{\"SecretId\":\"" ARN "\"}" },
+		  .status = 400,
+		  .reply_body = "{\"__type\":\"ResourceNotFoundException\",\"Message\":\"Secrets "
+				"Manager can't find the specified secret.\"}" },
+		{ .url = SM_URL,
+		  .headers = { "X-Amz-Target: secretsmanager.DescribeSecret" },
+		  .body_contains = { "{\"SecretId\":\"" ARN "\"}" },
+		  .status = 400,
+		  .reply_body = "{\"__type\":\"ResourceNotFoundException\",\"Message\":\"Secrets "
+				"Manager can't find the specified secret.\"}" },
+		/* a secret without a current version exists: fine */
+		{ .url = SM_URL,
+		  .headers = { "X-Amz-Target: secretsmanager.GetSecretValue" },
+		  .status = 400,
+		  .reply_body = "{\"__type\":\"ResourceNotFoundException\",\"Message\":\"Secrets "
+				"Manager can't find the specified secret value for staging label: "
+				"AWSCURRENT\"}" },
+		{ .url = SM_URL,
+		  .headers = { "X-Amz-Target: secretsmanager.DescribeSecret" },
+		  .reply_body = "{\"ARN\":\"" ARN "\",\"Name\":\"gone\"}" },
+		/* a name: CreateSecret will make it */
+		{ .url = SM_URL,
+		  .headers = { "X-Amz-Target: secretsmanager.GetSecretValue" },
+		  .body_contains = { "{\"SecretId\":\"iamkeys/alice\"}" },
+		  .status = 400,
+		  .reply_body = "{\"__type\":\"ResourceNotFoundException\",\"Message\":\"Secrets "
+				"Manager can't find the specified secret.\"}" },
 	};
 	struct aws_client *c = fake_client(steps, ARRAY_SIZE(steps));
-	struct sink_context ctx = {.user = "alice", .client = c};
+	struct sink_context ctx = { .user = "alice", .client = c };
 	struct sink *k = new_ok("secretsmanager:" ARN, &ctx);
 
 	preflight_refuses(k, "secretsmanager:" ARN ": no such secret (an ARN must name an "
@@ -1813,15 +1836,15 @@ static void test_secretsmanager_arn_missing(void **state)
 static void test_secretsmanager_error(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.url = SM_URL,
-	     .headers = {"X-Amz-Target: secretsmanager.CreateSecret"},
-	     .status = 400,
-	     .reply_headers = {"x-amzn-RequestId: r-9"},
-	     .reply_body = "{\"__type\":\"AccessDeniedException\",\"Message\":\"not "
-			   "allowed\"}"},
+		{ .url = SM_URL,
+		  .headers = { "X-Amz-Target: secretsmanager.CreateSecret" },
+		  .status = 400,
+		  .reply_headers = { "x-amzn-RequestId: r-9" },
+		  .reply_body = "{\"__type\":\"AccessDeniedException\",\"Message\":\"not "
+				"allowed\"}" },
 	};
 	struct aws_client *c = fake_client(steps, ARRAY_SIZE(steps));
-	struct sink_context ctx = {.user = "alice", .client = c};
+	struct sink_context ctx = { .user = "alice", .client = c };
 	struct sink *k = new_ok("secretsmanager:iamkeys/{user}", &ctx);
 	struct strbuf err = STRBUF_INIT;
 
@@ -1845,21 +1868,21 @@ static void test_secretsmanager_error(void **state)
 static void test_ssm_put_parameter(void **state)
 {
 	static const struct fake_step steps[] = {
-	    {.method = "POST",
-	     .url = SSM_URL,
-	     .headers = {"X-Amz-Target: AmazonSSM.PutParameter",
-			 "Content-Type: application/x-amz-json-1.1"},
-	     .body = "{\"Name\":\"/iamkeys/" ACCOUNT "/alice\",\"Value\":\"" JSON_ESCAPED
-		     "\",\"Type\":\"SecureString\",\"Overwrite\":true}",
-	     .reply_body = "{\"Version\":3,\"Tier\":\"Standard\"}"},
-	    {.url = SSM_URL,
-	     .headers = {"X-Amz-Target: AmazonSSM.PutParameter"},
-	     .status = 400,
-	     .reply_body = "{\"__type\":\"ParameterLimitExceeded\",\"message\":\"too "
-			   "many\"}"},
+		{ .method = "POST",
+		  .url = SSM_URL,
+		  .headers = { "X-Amz-Target: AmazonSSM.PutParameter",
+			       "Content-Type: application/x-amz-json-1.1" },
+		  .body = "{\"Name\":\"/iamkeys/" ACCOUNT "/alice\",\"Value\":\"" JSON_ESCAPED
+			  "\",\"Type\":\"SecureString\",\"Overwrite\":true}",
+		  .reply_body = "{\"Version\":3,\"Tier\":\"Standard\"}" },
+		{ .url = SSM_URL,
+		  .headers = { "X-Amz-Target: AmazonSSM.PutParameter" },
+		  .status = 400,
+		  .reply_body = "{\"__type\":\"ParameterLimitExceeded\",\"message\":\"too "
+				"many\"}" },
 	};
 	struct aws_client *c = fake_client(steps, ARRAY_SIZE(steps));
-	struct sink_context ctx = {.user = "alice", .account = ACCOUNT, .client = c};
+	struct sink_context ctx = { .user = "alice", .account = ACCOUNT, .client = c };
 	struct sink *k = new_ok("ssm:/iamkeys/{account}/{user}", &ctx);
 	struct strbuf err = STRBUF_INIT;
 	json_t *j;
@@ -1881,8 +1904,8 @@ static void test_ssm_put_parameter(void **state)
 
 static void test_deliver_nothing(void **state)
 {
-	struct sink_context ctx = {0};
-	struct new_secret empty = {0};
+	struct sink_context ctx = { 0 };
+	struct new_secret empty = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct sink *k = new_ok("-", &ctx);
 
@@ -1897,41 +1920,41 @@ static void test_deliver_nothing(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_json_exact),
-	    cmocka_unit_test(test_templates),
-	    cmocka_unit_test(test_split_command),
-	    cmocka_unit_test(test_uuid),
-	    cmocka_unit_test(test_new_errors),
-	    cmocka_unit_test(test_new_targets),
-	    TMP_TEST(test_file_sink),
-	    TMP_TEST(test_file_sink_existing_symlink_refused),
-	    TMP_TEST(test_file_sink_non_regular_refused),
-	    TMP_TEST(test_file_sink_missing_directory),
-	    TMP_TEST(test_write_file_relative),
-	    TMP_TEST(test_profile_sink_new_file),
-	    TMP_TEST(test_profile_sink_existing_file),
-	    TMP_TEST(test_profile_sink_env_file_and_explicit_file),
-	    TMP_TEST(test_profile_sink_follows_symlink),
-	    TMP_TEST(test_profile_sink_concurrent),
-	    TMP_TEST(test_profile_sink_keeps_mode_owner_links),
-	    TMP_TEST(test_profile_sink_symlink_outside_refused),
-	    TMP_TEST(test_profile_sink_non_regular_refused),
-	    TMP_TEST(test_profile_sink_concurrent_writer),
-	    TMP_TEST(test_profile_sink_own_profile_refused),
-	    TMP_TEST(test_group_shared),
-	    TMP_TEST(test_profile_sink_errors),
-	    TMP_TEST(test_exec_sink),
-	    TMP_TEST(test_exec_sink_failures),
-	    TMP_TEST(test_exec_sink_closes_descriptors),
-	    TMP_TEST(test_exec_sink_arguments),
-	    TMP_TEST(test_stdout_sink),
-	    cmocka_unit_test(test_secretsmanager_create),
-	    cmocka_unit_test(test_secretsmanager_exists_put),
-	    cmocka_unit_test(test_secretsmanager_arn_put_only),
-	    cmocka_unit_test(test_secretsmanager_arn_missing),
-	    cmocka_unit_test(test_secretsmanager_error),
-	    cmocka_unit_test(test_ssm_put_parameter),
-	    cmocka_unit_test(test_deliver_nothing),
+		cmocka_unit_test(test_json_exact),
+		cmocka_unit_test(test_templates),
+		cmocka_unit_test(test_split_command),
+		cmocka_unit_test(test_uuid),
+		cmocka_unit_test(test_new_errors),
+		cmocka_unit_test(test_new_targets),
+		TMP_TEST(test_file_sink),
+		TMP_TEST(test_file_sink_existing_symlink_refused),
+		TMP_TEST(test_file_sink_non_regular_refused),
+		TMP_TEST(test_file_sink_missing_directory),
+		TMP_TEST(test_write_file_relative),
+		TMP_TEST(test_profile_sink_new_file),
+		TMP_TEST(test_profile_sink_existing_file),
+		TMP_TEST(test_profile_sink_env_file_and_explicit_file),
+		TMP_TEST(test_profile_sink_follows_symlink),
+		TMP_TEST(test_profile_sink_concurrent),
+		TMP_TEST(test_profile_sink_keeps_mode_owner_links),
+		TMP_TEST(test_profile_sink_symlink_outside_refused),
+		TMP_TEST(test_profile_sink_non_regular_refused),
+		TMP_TEST(test_profile_sink_concurrent_writer),
+		TMP_TEST(test_profile_sink_own_profile_refused),
+		TMP_TEST(test_group_shared),
+		TMP_TEST(test_profile_sink_errors),
+		TMP_TEST(test_exec_sink),
+		TMP_TEST(test_exec_sink_failures),
+		TMP_TEST(test_exec_sink_closes_descriptors),
+		TMP_TEST(test_exec_sink_arguments),
+		TMP_TEST(test_stdout_sink),
+		cmocka_unit_test(test_secretsmanager_create),
+		cmocka_unit_test(test_secretsmanager_exists_put),
+		cmocka_unit_test(test_secretsmanager_arn_put_only),
+		cmocka_unit_test(test_secretsmanager_arn_missing),
+		cmocka_unit_test(test_secretsmanager_error),
+		cmocka_unit_test(test_ssm_put_parameter),
+		cmocka_unit_test(test_deliver_nothing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

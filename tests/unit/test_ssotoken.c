@@ -41,10 +41,10 @@ static void test_cache_file_name(void **state)
 }
 
 static const char full_token[] =
-    "{\"startUrl\": \"https://corp.awsapps.com/start\", \"region\": \"eu-west-1\", "
-    "\"accessToken\": \"" ACCESS "\", \"expiresAt\": \"2030-01-31T20:00:00Z\", "
-    "\"clientId\": \"client-123\", \"clientSecret\": \"" CLIENT_SECRET "\", "
-    "\"registrationExpiresAt\": \"2030-04-01T00:00:00Z\", \"refreshToken\": \"" REFRESH "\"}";
+	"{\"startUrl\": \"https://corp.awsapps.com/start\", \"region\": \"eu-west-1\", "
+	"\"accessToken\": \"" ACCESS "\", \"expiresAt\": \"2030-01-31T20:00:00Z\", "
+	"\"clientId\": \"client-123\", \"clientSecret\": \"" CLIENT_SECRET "\", "
+	"\"registrationExpiresAt\": \"2030-04-01T00:00:00Z\", \"refreshToken\": \"" REFRESH "\"}";
 
 static void test_parse_full_and_minimal(void **state)
 {
@@ -104,33 +104,35 @@ static void test_parse_errors(void **state)
 		const char *text;
 		const char *message;
 	} cases[] = {
-	    {"", "not valid JSON (line 1, column 0)"},
-	    {"{\"accessToken\": \"" ACCESS "\"", "not valid JSON"},
-	    {"[\"" ACCESS "\"]", "not a JSON object"},
-	    {"\"" ACCESS "\"", "not valid JSON"},
-	    {"{\"expiresAt\": \"2030-01-31T20:00:00Z\"}", "no accessToken"},
-	    {"{\"accessToken\": null, \"expiresAt\": \"2030-01-31T20:00:00Z\"}", "no accessToken"},
-	    {"{\"accessToken\": \"\", \"expiresAt\": \"2030-01-31T20:00:00Z\"}",
-	     "accessToken is empty"},
-	    {"{\"accessToken\": 12, \"expiresAt\": \"2030-01-31T20:00:00Z\"}",
-	     "accessToken is not a string"},
-	    {"{\"accessToken\": \"a\\r\\nX-Evil: 1\", \"expiresAt\": \"2030-01-31T20:00:00Z\"}",
-	     "accessToken has a control character"},
-	    {"{\"accessToken\": \"" ACCESS "\"}", "no expiresAt"},
-	    {"{\"accessToken\": \"" ACCESS "\", \"expiresAt\": \"" ACCESS "\"}",
-	     "expiresAt is not an ISO 8601 time"},
-	    {"{\"accessToken\": \"" ACCESS "\", \"expiresAt\": 1700000000}",
-	     "expiresAt is not an ISO 8601 time"},
-	    {"{\"accessToken\": \"" ACCESS "\", \"expiresAt\": \"2030-02-30T00:00:00Z\"}",
-	     "expiresAt is not an ISO 8601 time"},
-	    {"{\"accessToken\": \"" ACCESS "\", \"expiresAt\": \"2030-01-31T20:00:00Z\", "
-	     "\"refreshToken\": [\"" REFRESH "\"]}",
-	     "refreshToken is not a string"},
-	    {"{\"accessToken\": \"" ACCESS "\", \"expiresAt\": \"2030-01-31T20:00:00Z\", "
-	     "\"registrationExpiresAt\": \"soon\"}",
-	     "registrationExpiresAt is not an ISO 8601 time"},
-	    {"{\"accessToken\": \"\\u0000" ACCESS "\", \"expiresAt\": \"2030-01-31T20:00:00Z\"}",
-	     "not valid JSON"},
+		{ "", "not valid JSON (line 1, column 0)" },
+		{ "{\"accessToken\": \"" ACCESS "\"", "not valid JSON" },
+		{ "[\"" ACCESS "\"]", "not a JSON object" },
+		{ "\"" ACCESS "\"", "not valid JSON" },
+		{ "{\"expiresAt\": \"2030-01-31T20:00:00Z\"}", "no accessToken" },
+		{ "{\"accessToken\": null, \"expiresAt\": \"2030-01-31T20:00:00Z\"}",
+		  "no accessToken" },
+		{ "{\"accessToken\": \"\", \"expiresAt\": \"2030-01-31T20:00:00Z\"}",
+		  "accessToken is empty" },
+		{ "{\"accessToken\": 12, \"expiresAt\": \"2030-01-31T20:00:00Z\"}",
+		  "accessToken is not a string" },
+		{ "{\"accessToken\": \"a\\r\\nX-Evil: 1\", \"expiresAt\": \"2030-01-31T20:00:00Z\"}",
+		  "accessToken has a control character" },
+		{ "{\"accessToken\": \"" ACCESS "\"}", "no expiresAt" },
+		{ "{\"accessToken\": \"" ACCESS "\", \"expiresAt\": \"" ACCESS "\"}",
+		  "expiresAt is not an ISO 8601 time" },
+		{ "{\"accessToken\": \"" ACCESS "\", \"expiresAt\": 1700000000}",
+		  "expiresAt is not an ISO 8601 time" },
+		{ "{\"accessToken\": \"" ACCESS "\", \"expiresAt\": \"2030-02-30T00:00:00Z\"}",
+		  "expiresAt is not an ISO 8601 time" },
+		{ "{\"accessToken\": \"" ACCESS "\", \"expiresAt\": \"2030-01-31T20:00:00Z\", "
+		  "\"refreshToken\": [\"" REFRESH "\"]}",
+		  "refreshToken is not a string" },
+		{ "{\"accessToken\": \"" ACCESS "\", \"expiresAt\": \"2030-01-31T20:00:00Z\", "
+		  "\"registrationExpiresAt\": \"soon\"}",
+		  "registrationExpiresAt is not an ISO 8601 time" },
+		{ "{\"accessToken\": \"\\u0000" ACCESS
+		  "\", \"expiresAt\": \"2030-01-31T20:00:00Z\"}",
+		  "not valid JSON" },
 	};
 	size_t i;
 
@@ -160,27 +162,27 @@ static void test_plan(void **state)
 		long registration_left; /* registrationExpiresAt - now (0 = absent) */
 		enum sso_token_action want;
 	} cases[] = {
-	    {1, 3600, 1, 86400, SSO_TOKEN_USE},
-	    {1, 901, 1, 86400, SSO_TOKEN_USE},
-	    {1, 900, 1, 86400, SSO_TOKEN_USE},
-	    {1, 899, 1, 86400, SSO_TOKEN_REFRESH},
-	    {1, 60, 1, 86400, SSO_TOKEN_REFRESH},
-	    {1, -60, 1, 86400, SSO_TOKEN_REFRESH},
-	    {1, -60, 1, -1, SSO_TOKEN_EXPIRED},	   /* the registration expired */
-	    {1, -60, 1, 0, SSO_TOKEN_EXPIRED},	   /* no registrationExpiresAt */
-	    {1, 60, 1, -1, SSO_TOKEN_USE},	   /* cannot refresh: used until it expires */
-	    {1, -60, 0, 86400, SSO_TOKEN_EXPIRED}, /* no refresh token */
-	    {1, 60, 0, 86400, SSO_TOKEN_USE},
-	    {1, 0, 0, 86400, SSO_TOKEN_EXPIRED}, /* expiresAt == now: expired */
-	    {0, 60, 1, 86400, SSO_TOKEN_USE},	 /* legacy: never refreshed */
-	    {0, -1, 1, 86400, SSO_TOKEN_EXPIRED},
-	    {0, 3600, 0, 0, SSO_TOKEN_USE},
+		{ 1, 3600, 1, 86400, SSO_TOKEN_USE },
+		{ 1, 901, 1, 86400, SSO_TOKEN_USE },
+		{ 1, 900, 1, 86400, SSO_TOKEN_USE },
+		{ 1, 899, 1, 86400, SSO_TOKEN_REFRESH },
+		{ 1, 60, 1, 86400, SSO_TOKEN_REFRESH },
+		{ 1, -60, 1, 86400, SSO_TOKEN_REFRESH },
+		{ 1, -60, 1, -1, SSO_TOKEN_EXPIRED },	 /* the registration expired */
+		{ 1, -60, 1, 0, SSO_TOKEN_EXPIRED },	 /* no registrationExpiresAt */
+		{ 1, 60, 1, -1, SSO_TOKEN_USE },	 /* cannot refresh: used until it expires */
+		{ 1, -60, 0, 86400, SSO_TOKEN_EXPIRED }, /* no refresh token */
+		{ 1, 60, 0, 86400, SSO_TOKEN_USE },
+		{ 1, 0, 0, 86400, SSO_TOKEN_EXPIRED }, /* expiresAt == now: expired */
+		{ 0, 60, 1, 86400, SSO_TOKEN_USE },    /* legacy: never refreshed */
+		{ 0, -1, 1, 86400, SSO_TOKEN_EXPIRED },
+		{ 0, 3600, 0, 0, SSO_TOKEN_USE },
 	};
 	time_t now = at("2030-01-01T00:00:00Z");
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		struct sso_token t = {0};
+		struct sso_token t = { 0 };
 		char r[] = REFRESH, id[] = "client", secret[] = CLIENT_SECRET;
 
 		t.expires_at = now + cases[i].left;
@@ -230,22 +232,23 @@ static void test_create_token_response(void **state)
 		const char *text;
 		const char *message; /* NULL = valid */
 	} cases[] = {
-	    {"{\"accessToken\":\"new\",\"tokenType\":\"Bearer\",\"expiresIn\":28800,"
-	     "\"refreshToken\":\"r2\",\"idToken\":\"id\"}",
-	     NULL},
-	    {"{\"accessToken\":\"new\",\"expiresIn\":3600}", NULL},
-	    {"{\"expiresIn\":3600}", "no accessToken"},
-	    {"{\"accessToken\":\"new\"}", "no expiresIn"},
-	    {"{\"accessToken\":\"new\",\"expiresIn\":\"3600\"}", "expiresIn is not a number"},
-	    {"{\"accessToken\":\"new\",\"expiresIn\":0}", "expiresIn is not a number"},
-	    {"{\"accessToken\":\"new\",\"expiresIn\":-5}", "expiresIn is not a number"},
-	    {"{\"accessToken\":\"new\",\"expiresIn\":3600.5}", "expiresIn is not a number"},
-	    {"{\"accessToken\":\"new\",\"expiresIn\":99999999999}", "expiresIn is not a number"},
-	    {"{\"accessToken\":\"new\",\"expiresIn\":3600,\"refreshToken\":7}",
-	     "refreshToken is not a string"},
-	    {"{\"accessToken\":\"n\\u0001w\",\"expiresIn\":3600}",
-	     "accessToken has a control character"},
-	    {"null", "not valid JSON"},
+		{ "{\"accessToken\":\"new\",\"tokenType\":\"Bearer\",\"expiresIn\":28800,"
+		  "\"refreshToken\":\"r2\",\"idToken\":\"id\"}",
+		  NULL },
+		{ "{\"accessToken\":\"new\",\"expiresIn\":3600}", NULL },
+		{ "{\"expiresIn\":3600}", "no accessToken" },
+		{ "{\"accessToken\":\"new\"}", "no expiresIn" },
+		{ "{\"accessToken\":\"new\",\"expiresIn\":\"3600\"}", "expiresIn is not a number" },
+		{ "{\"accessToken\":\"new\",\"expiresIn\":0}", "expiresIn is not a number" },
+		{ "{\"accessToken\":\"new\",\"expiresIn\":-5}", "expiresIn is not a number" },
+		{ "{\"accessToken\":\"new\",\"expiresIn\":3600.5}", "expiresIn is not a number" },
+		{ "{\"accessToken\":\"new\",\"expiresIn\":99999999999}",
+		  "expiresIn is not a number" },
+		{ "{\"accessToken\":\"new\",\"expiresIn\":3600,\"refreshToken\":7}",
+		  "refreshToken is not a string" },
+		{ "{\"accessToken\":\"n\\u0001w\",\"expiresIn\":3600}",
+		  "accessToken has a control character" },
+		{ "null", "not valid JSON" },
 	};
 	size_t i;
 
@@ -277,13 +280,13 @@ static void test_create_token_response(void **state)
 static void test_token_update_keeps_other_members(void **state)
 {
 	static const char old[] =
-	    "{\"startUrl\": \"https://corp.awsapps.com/start\", \"region\": \"eu-west-1\", "
-	    "\"accessToken\": \"old\", \"expiresAt\": \"2030-01-01T00:05:00Z\", "
-	    "\"clientId\": \"client-123\", \"clientSecret\": \"" CLIENT_SECRET "\", "
-	    "\"registrationExpiresAt\": \"2030-04-01T00:00:00Z\", \"refreshToken\": \"" REFRESH
-	    "\", \"future\": {\"nested\": [1, 2.5, true, null]}}";
+		"{\"startUrl\": \"https://corp.awsapps.com/start\", \"region\": \"eu-west-1\", "
+		"\"accessToken\": \"old\", \"expiresAt\": \"2030-01-01T00:05:00Z\", "
+		"\"clientId\": \"client-123\", \"clientSecret\": \"" CLIENT_SECRET "\", "
+		"\"registrationExpiresAt\": \"2030-04-01T00:00:00Z\", \"refreshToken\": \"" REFRESH
+		"\", \"future\": {\"nested\": [1, 2.5, true, null]}}";
 	char access[] = "new-access", refresh[] = "new-refresh";
-	struct sso_new_token nt = {access, 28800, refresh};
+	struct sso_new_token nt = { access, 28800, refresh };
 	struct strbuf out = STRBUF_INIT, err = STRBUF_INIT;
 	time_t now = at("2030-01-01T00:00:00Z");
 	struct sso_token t;
@@ -330,41 +333,41 @@ static void test_token_update_keeps_other_members(void **state)
 static void test_role_credentials(void **state)
 {
 	static const char ok[] =
-	    "{\"roleCredentials\":{\"accessKeyId\":\"ASIAEXAMPLE\",\"secretAccessKey\":\"sk-"
-	    "SECRET\",\"sessionToken\":\"st-SECRET\",\"expiration\":1893456000123}}";
+		"{\"roleCredentials\":{\"accessKeyId\":\"ASIAEXAMPLE\",\"secretAccessKey\":\"sk-"
+		"SECRET\",\"sessionToken\":\"st-SECRET\",\"expiration\":1893456000123}}";
 	static const struct {
 		const char *text;
 		const char *message;
 	} errors[] = {
-	    {"{}", "no roleCredentials"},
-	    {"{\"roleCredentials\": []}", "roleCredentials is not an object"},
-	    {"{\"roleCredentials\":{\"secretAccessKey\":\"s-SECRET\",\"sessionToken\":\"t\","
-	     "\"expiration\":1893456000000}}",
-	     "no roleCredentials.accessKeyId"},
-	    {"{\"roleCredentials\":{\"accessKeyId\":\"A\",\"sessionToken\":\"t-SECRET\","
-	     "\"expiration\":1893456000000}}",
-	     "no roleCredentials.secretAccessKey"},
-	    {"{\"roleCredentials\":{\"accessKeyId\":\"A\",\"secretAccessKey\":\"s-SECRET\","
-	     "\"expiration\":1893456000000}}",
-	     "no roleCredentials.sessionToken"},
-	    {"{\"roleCredentials\":{\"accessKeyId\":\"A\",\"secretAccessKey\":\"s-SECRET\","
-	     "\"sessionToken\":\"t-SECRET\"}}",
-	     "no roleCredentials.expiration"},
-	    {"{\"roleCredentials\":{\"accessKeyId\":\"A\",\"secretAccessKey\":\"s-SECRET\","
-	     "\"sessionToken\":\"t-SECRET\",\"expiration\":\"1893456000000\"}}",
-	     "roleCredentials.expiration is not a time in epoch milliseconds"},
-	    {"{\"roleCredentials\":{\"accessKeyId\":\"A\",\"secretAccessKey\":\"s-SECRET\","
-	     "\"sessionToken\":\"t-SECRET\",\"expiration\":999}}",
-	     "roleCredentials.expiration is not a time in epoch milliseconds"},
-	    {"{\"roleCredentials\":{\"accessKeyId\":\"A\",\"secretAccessKey\":\"s-SECRET\","
-	     "\"sessionToken\":\"t-SECRET\",\"expiration\":253402300800000}}",
-	     "roleCredentials.expiration is not a time in epoch milliseconds"},
-	    {"{\"roleCredentials\":{\"accessKeyId\":\"\",\"secretAccessKey\":\"s-SECRET\","
-	     "\"sessionToken\":\"t-SECRET\",\"expiration\":1893456000000}}",
-	     "roleCredentials.accessKeyId is empty"},
-	    {"{\"roleCredentials\":{\"accessKeyId\":\"A\",\"secretAccessKey\":\"s-SECRET\","
-	     "\"sessionToken\":\"t-\\nSECRET\",\"expiration\":1893456000000}}",
-	     "roleCredentials.sessionToken has a control character"},
+		{ "{}", "no roleCredentials" },
+		{ "{\"roleCredentials\": []}", "roleCredentials is not an object" },
+		{ "{\"roleCredentials\":{\"secretAccessKey\":\"s-SECRET\",\"sessionToken\":\"t\","
+		  "\"expiration\":1893456000000}}",
+		  "no roleCredentials.accessKeyId" },
+		{ "{\"roleCredentials\":{\"accessKeyId\":\"A\",\"sessionToken\":\"t-SECRET\","
+		  "\"expiration\":1893456000000}}",
+		  "no roleCredentials.secretAccessKey" },
+		{ "{\"roleCredentials\":{\"accessKeyId\":\"A\",\"secretAccessKey\":\"s-SECRET\","
+		  "\"expiration\":1893456000000}}",
+		  "no roleCredentials.sessionToken" },
+		{ "{\"roleCredentials\":{\"accessKeyId\":\"A\",\"secretAccessKey\":\"s-SECRET\","
+		  "\"sessionToken\":\"t-SECRET\"}}",
+		  "no roleCredentials.expiration" },
+		{ "{\"roleCredentials\":{\"accessKeyId\":\"A\",\"secretAccessKey\":\"s-SECRET\","
+		  "\"sessionToken\":\"t-SECRET\",\"expiration\":\"1893456000000\"}}",
+		  "roleCredentials.expiration is not a time in epoch milliseconds" },
+		{ "{\"roleCredentials\":{\"accessKeyId\":\"A\",\"secretAccessKey\":\"s-SECRET\","
+		  "\"sessionToken\":\"t-SECRET\",\"expiration\":999}}",
+		  "roleCredentials.expiration is not a time in epoch milliseconds" },
+		{ "{\"roleCredentials\":{\"accessKeyId\":\"A\",\"secretAccessKey\":\"s-SECRET\","
+		  "\"sessionToken\":\"t-SECRET\",\"expiration\":253402300800000}}",
+		  "roleCredentials.expiration is not a time in epoch milliseconds" },
+		{ "{\"roleCredentials\":{\"accessKeyId\":\"\",\"secretAccessKey\":\"s-SECRET\","
+		  "\"sessionToken\":\"t-SECRET\",\"expiration\":1893456000000}}",
+		  "roleCredentials.accessKeyId is empty" },
+		{ "{\"roleCredentials\":{\"accessKeyId\":\"A\",\"secretAccessKey\":\"s-SECRET\","
+		  "\"sessionToken\":\"t-\\nSECRET\",\"expiration\":1893456000000}}",
+		  "roleCredentials.sessionToken has a control character" },
 	};
 	struct aws_credentials c;
 	struct strbuf err = STRBUF_INIT;
@@ -380,9 +383,9 @@ static void test_role_credentials(void **state)
 
 	for (i = 0; i < ARRAY_SIZE(errors); i++) {
 		strbuf_reset(&err);
-		assert_int_equal(
-		    sso_role_credentials_parse(errors[i].text, strlen(errors[i].text), &c, &err),
-		    -1);
+		assert_int_equal(sso_role_credentials_parse(errors[i].text, strlen(errors[i].text),
+							    &c, &err),
+				 -1);
 		if (strcmp(err.buf, errors[i].message))
 			fail_msg("case %zu: '%s', want '%s'", i, err.buf, errors[i].message);
 		assert_null(strstr(err.buf, "SECRET"));
@@ -395,14 +398,14 @@ static void test_role_credentials(void **state)
 int main(void)
 {
 	static const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_cache_file_name),
-	    cmocka_unit_test(test_parse_full_and_minimal),
-	    cmocka_unit_test(test_parse_errors),
-	    cmocka_unit_test(test_plan),
-	    cmocka_unit_test(test_create_token_body),
-	    cmocka_unit_test(test_create_token_response),
-	    cmocka_unit_test(test_token_update_keeps_other_members),
-	    cmocka_unit_test(test_role_credentials),
+		cmocka_unit_test(test_cache_file_name),
+		cmocka_unit_test(test_parse_full_and_minimal),
+		cmocka_unit_test(test_parse_errors),
+		cmocka_unit_test(test_plan),
+		cmocka_unit_test(test_create_token_body),
+		cmocka_unit_test(test_create_token_response),
+		cmocka_unit_test(test_token_update_keeps_other_members),
+		cmocka_unit_test(test_role_credentials),
 	};
 	return cmocka_run_group_tests_name("sso token", tests, NULL, NULL);
 }

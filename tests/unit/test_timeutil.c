@@ -527,8 +527,8 @@ static void test_duration_format(void **state)
 static void test_duration_roundtrip(void **state)
 {
 	/* every single-unit format parses back */
-	static const long long secs[] = { 0, 1, 59, 60, 3600, 86400, 90 * 86400LL,
-					  DURATION_MAX_SECONDS };
+	static const long long secs[] = { 0,	1,     59,	     60,
+					  3600, 86400, 90 * 86400LL, DURATION_MAX_SECONDS };
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(secs); i++) {

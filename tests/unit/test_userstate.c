@@ -22,11 +22,13 @@
 	"<AccessKeyMetadata>" members "</AccessKeyMetadata><IsTruncated>false</IsTruncated>"       \
 	"</ListAccessKeysResult></ListAccessKeysResponse>"
 #define LAST_USED(inner)                                                                           \
-	"<GetAccessKeyLastUsedResponse " NS "><GetAccessKeyLastUsedResult><AccessKeyLastUsed>"     \
-	inner "</AccessKeyLastUsed><UserName>bob</UserName></GetAccessKeyLastUsedResult>"          \
+	"<GetAccessKeyLastUsedResponse " NS                                                        \
+	"><GetAccessKeyLastUsedResult><AccessKeyLastUsed>" inner                                   \
+	"</AccessKeyLastUsed><UserName>bob</UserName></GetAccessKeyLastUsedResult>"                \
 	"</GetAccessKeyLastUsedResponse>"
-#define USED(date) "<LastUsedDate>" date "</LastUsedDate><ServiceName>s3</ServiceName>"       \
-		   "<Region>eu-west-1</Region>"
+#define USED(date)                                                                                 \
+	"<LastUsedDate>" date "</LastUsedDate><ServiceName>s3</ServiceName>"                       \
+	"<Region>eu-west-1</Region>"
 #define NEVER "<ServiceName>N/A</ServiceName><Region>N/A</Region>"
 #define KEYS_BODY "Action=ListAccessKeys&Version=2010-05-08&UserName=bob&MaxItems=1000"
 #define LU_BODY(id) "Action=GetAccessKeyLastUsed&Version=2010-05-08&AccessKeyId=" id
@@ -53,8 +55,9 @@ static void test_keys_and_last_use(void **state)
 {
 	static const struct fake_step steps[] = {
 		{ .body = KEYS_BODY,
-		  .reply_body = LIST_KEYS(KEY("AKIA1", "Active", "2026-01-02T03:04:05Z")
-					      KEY("AKIA2", "Inactive", "2025-01-01T00:00:00Z")) },
+		  .reply_body =
+			  LIST_KEYS(KEY("AKIA1", "Active", "2026-01-02T03:04:05Z")
+					    KEY("AKIA2", "Inactive", "2025-01-01T00:00:00Z")) },
 		{ .body = LU_BODY("AKIA1"), .reply_body = LAST_USED(USED("2026-05-01T00:00:00Z")) },
 		{ .body = LU_BODY("AKIA2"), .reply_body = LAST_USED(NEVER) },
 	};
@@ -150,7 +153,7 @@ static void test_unparseable_create_date(void **state)
 	static const struct fake_step steps[] = {
 		{ .body = KEYS_BODY,
 		  .reply_body = LIST_KEYS(KEY("AKIA1", "Active", "2026-01-02T03:04:05Z")
-					      KEY("AKIA2", "Active", "yesterday")) },
+						  KEY("AKIA2", "Active", "yesterday")) },
 	};
 	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
 	struct user_state st = USER_STATE_INIT;
@@ -172,19 +175,21 @@ static void test_tags_groups_and_rotation(void **state)
 {
 	static const struct fake_step steps[] = {
 		{ .body = "Action=ListUserTags&Version=2010-05-08&UserName=bob&MaxItems=1000",
-		  .reply_body = "<ListUserTagsResponse " NS "><ListUserTagsResult><Tags>"
-				"<member><Key>team</Key><Value>x</Value></member>"
-				"<member><Key>iamkeys:rotation</Key><Value>v=1 stage=intent "
-				"old=AKIAAAAAAAAAAAAAAAAA t=20261128T120000Z</Value></member></Tags>"
-				"<IsTruncated>false</IsTruncated></ListUserTagsResult>"
-				"</ListUserTagsResponse>" },
+		  .reply_body =
+			  "<ListUserTagsResponse " NS "><ListUserTagsResult><Tags>"
+			  "<member><Key>team</Key><Value>x</Value></member>"
+			  "<member><Key>iamkeys:rotation</Key><Value>v=1 stage=intent "
+			  "old=AKIAAAAAAAAAAAAAAAAA t=20261128T120000Z</Value></member></Tags>"
+			  "<IsTruncated>false</IsTruncated></ListUserTagsResult>"
+			  "</ListUserTagsResponse>" },
 		{ .body = "Action=ListGroupsForUser&Version=2010-05-08&UserName=bob&MaxItems=1000",
-		  .reply_body = "<ListGroupsForUserResponse " NS "><ListGroupsForUserResult><Groups>"
-				"<member><Path>/</Path><GroupName>admins</GroupName><GroupId>G1"
-				"</GroupId><Arn>arn:aws:iam::1:group/admins</Arn><CreateDate>"
-				"2020-01-01T00:00:00Z</CreateDate></member></Groups><IsTruncated>"
-				"false</IsTruncated></ListGroupsForUserResult>"
-				"</ListGroupsForUserResponse>" },
+		  .reply_body =
+			  "<ListGroupsForUserResponse " NS "><ListGroupsForUserResult><Groups>"
+			  "<member><Path>/</Path><GroupName>admins</GroupName><GroupId>G1"
+			  "</GroupId><Arn>arn:aws:iam::1:group/admins</Arn><CreateDate>"
+			  "2020-01-01T00:00:00Z</CreateDate></member></Groups><IsTruncated>"
+			  "false</IsTruncated></ListGroupsForUserResult>"
+			  "</ListGroupsForUserResponse>" },
 		/* a second read of the tags replaces them */
 		{ .body = "Action=ListUserTags&Version=2010-05-08&UserName=bob&MaxItems=1000",
 		  .reply_body = "<ListUserTagsResponse " NS "><ListUserTagsResult><Tags>"
@@ -203,7 +208,8 @@ static void test_tags_groups_and_rotation(void **state)
 	assert_int_equal(st.nkeys, 0);
 	assert_int_equal(st.ntags, 2);
 	assert_string_equal(st.tags[0].key, "team");
-	assert_string_equal(st.rotation_value, "v=1 stage=intent old=AKIAAAAAAAAAAAAAAAAA t=20261128T120000Z");
+	assert_string_equal(st.rotation_value,
+			    "v=1 stage=intent old=AKIAAAAAAAAAAAAAAAAA t=20261128T120000Z");
 	assert_true(st.rotation_valid);
 	assert_int_equal(st.rotation.stage, STAGE_INTENT);
 	assert_string_equal(st.rotation.old_key, "AKIAAAAAAAAAAAAAAAAA");
