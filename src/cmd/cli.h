@@ -87,11 +87,14 @@ struct global_opts {
 		  OPT_STRING,                                                                      \
 		  &(g).connect_timeout,                                                            \
 		  "SECONDS",                                                                       \
-		  "give up connecting after this long (default 5; 0: no limit)",                   \
+		  "give up connecting after this long "                                            \
+		  "(default: IAMKEYS_CONNECT_TIMEOUT, 5; 0: no limit)",                            \
 		  0 },                                                                             \
 	{                                                                                          \
 		"read-timeout", 0, OPT_STRING, &(g).read_timeout, "SECONDS",                       \
-			"give up when nothing arrives for this long (default 60; 0: no limit)", 0  \
+			"give up when nothing arrives for this long "                              \
+			"(default: IAMKEYS_READ_TIMEOUT, 60; 0: no limit)",                        \
+			0                                                                          \
 	}
 #define OPT_GLOBAL_LOGGING(g)                                                                         \
 	{ "quiet",                                                                                    \

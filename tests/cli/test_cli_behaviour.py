@@ -143,6 +143,92 @@ class OptionsTest(CliTestCase):
         self.assertLess(took, 4.5, res)  # the default is 5 s
         self.assertGreater(took, 0.9, res)
 
+    def hung_connect_port(self):
+        """A listener whose accept queue is full: the kernel drops further SYNs, so
+        connecting to it hangs (as to a host that drops packets)."""
+        srv = socket.socket()
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(0)
+        port = srv.getsockname()[1]
+        fill = []
+        for _ in range(3):
+            c = socket.socket()
+            c.setblocking(False)
+            c.connect_ex(("127.0.0.1", port))
+            fill.append(c)
+        self.addCleanup(lambda: [x.close() for x in fill + [srv]])
+        time.sleep(0.2)
+        return port
+
+    def test_connect_timeout_zero_is_not_the_default(self):
+        # 0: no limit of iamkeys' own (libcurl's 300 s would apply if 0 reached it
+        # as 0, see test_http_curl); past the 5 s default it is still connecting
+        port = self.hung_connect_port()
+        p = subprocess.Popen([BINARY, "users", "--connect-timeout", "0", "--endpoint-url",
+                              "http://127.0.0.1:%d" % port],
+                             env=bare_env(self.home, AWS_MAX_ATTEMPTS="1"),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(6.5)
+            self.assertIsNone(p.poll(), p.stderr.read() if p.poll() is not None else "")
+        finally:
+            p.kill()
+            p.communicate()
+
+    def test_timeouts_from_the_environment(self):
+        # IAMKEYS_CONNECT_TIMEOUT / IAMKEYS_READ_TIMEOUT stand in for the options
+        port = self.hung_connect_port()
+        t0 = time.monotonic()
+        res = run(["users", "--endpoint-url", "http://127.0.0.1:%d" % port],
+                  bare_env(self.home, AWS_MAX_ATTEMPTS="1", IAMKEYS_CONNECT_TIMEOUT="1"))
+        took = time.monotonic() - t0
+        self.assertRc(res, 1)
+        self.assertOneLineError(res, "ListUsers: cannot reach 127.0.0.1:%d" % port,
+                                "Timeout was reached")
+        self.assertLess(took, 4.5, res)  # the default is 5 s
+        srv = SilentServer()
+        self.addCleanup(srv.close)
+        url = "http://127.0.0.1:%d" % srv.port
+        t0 = time.monotonic()
+        res = run(["users", "--endpoint-url", url],
+                  bare_env(self.home, AWS_MAX_ATTEMPTS="1", IAMKEYS_READ_TIMEOUT="1"))
+        took = time.monotonic() - t0
+        self.assertRc(res, 1)
+        self.assertOneLineError(res, "ListUsers", "127.0.0.1:%d" % srv.port)
+        self.assertLess(took, 30, res)  # the default is 60 s
+        self.assertGreater(took, 0.9, res)
+
+    def test_timeout_option_wins_over_the_environment(self):
+        srv = SilentServer()
+        self.addCleanup(srv.close)
+        t0 = time.monotonic()
+        res = run(["users", "--read-timeout", "3", "--endpoint-url",
+                   "http://127.0.0.1:%d" % srv.port],
+                  bare_env(self.home, AWS_MAX_ATTEMPTS="1", IAMKEYS_READ_TIMEOUT="1"))
+        took = time.monotonic() - t0
+        self.assertRc(res, 1)
+        self.assertGreater(took, 2.5, res)  # 3 s, not the environment's 1
+        self.assertLess(took, 30, res)
+
+    def test_bad_timeout_in_the_environment_is_a_usage_error(self):
+        for var in ("IAMKEYS_CONNECT_TIMEOUT", "IAMKEYS_READ_TIMEOUT"):
+            for bad in ("x", "-1", "3601", "1.5"):
+                res = run(["users", "--endpoint-url", "http://127.0.0.1:1"],
+                          bare_env(self.home, **{var: bad}))
+                self.assertRc(res, 2)
+                self.assertOneLineError(res, "invalid %s '%s'" % (var, bad))
+            # the option is read first: a good option hides a bad variable
+            opt = "--connect-timeout" if "CONNECT" in var else "--read-timeout"
+            res = run(["users", opt, "2", "--endpoint-url", "http://127.0.0.1:1"],
+                      bare_env(self.home, AWS_MAX_ATTEMPTS="1", **{var: "x"}))
+            self.assertRc(res, 1)
+            self.assertNotIn(var, res.err)
+            # empty is unset
+            res = run(["users", "--endpoint-url", "http://127.0.0.1:1"],
+                      bare_env(self.home, AWS_MAX_ATTEMPTS="1", **{var: ""}))
+            self.assertRc(res, 1)
+            self.assertOneLineError(res, "ListUsers: cannot reach 127.0.0.1:1")
+
     def test_unknown_host_names_the_cause(self):
         # In a network namespace of its own with no interface up, resolving
         # fails at once and nothing leaves the machine.
