@@ -111,8 +111,11 @@ struct global_opts {
 		{ "debug",    0,    OPT_BOOL,                                                         \
 		  &(g).debug, NULL, "log each request and retry to stderr (never secrets)",           \
 		  0 },                                                                                \
-	{                                                                                             \
-		"version", 0, OPT_BOOL, &(g).version, NULL, "print the version and exit", 0           \
+		OPT_GLOBAL_VERSION(g)
+/* --version alone, for a command that takes none of the other global options */
+#define OPT_GLOBAL_VERSION(g)                                                                      \
+	{                                                                                          \
+		"version", 0, OPT_BOOL, &(g).version, NULL, "print the version and exit", 0        \
 	}
 
 struct command;

@@ -2,6 +2,7 @@
 timeouts, the CA bundle of the profile, versions and help."""
 import os
 import pty
+import re
 import shutil
 import socket
 import subprocess
@@ -255,8 +256,13 @@ class OptionsTest(CliTestCase):
             self.assertTrue(any(line.startswith(lib + " ") for line in lines), res.out)
         short = run(["--version"], bare_env(self.home))
         self.assertEqual(short.out, lines[0] + "\n")
-        for cmd in ("users", "audit", "deactivate", "create", "update", "delete", "rotate",
-                    "rollback"):
+        # every command of the global help (policy lacked it)
+        usage = run(["--help"], bare_env(self.home)).out
+        cmds = re.findall(r"(?m)^  ([a-z]+)  +[A-Z]", usage.split("commands:\n")[1]
+                          .split("\n\n")[0])
+        self.assertIn("policy", cmds)
+        self.assertGreaterEqual(len(cmds), 11)
+        for cmd in cmds:
             res = run([cmd, "--version"], bare_env(self.home))
             self.assertRc(res, 0)
             self.assertEqual(res.out, lines[0] + "\n", cmd)
@@ -653,6 +659,26 @@ class RotateUsageTest(CliTestCase, EmulatorTestCase):
         self.assertRc(res, 0)
         self.assertEqual(res.out, "1 user: 0 with a plan, 0 blocked, 0 failed, 0 exempt, "
                                   "1 with nothing to do\n")
+        # the step's reason is the why alone (the step says the what), in json too
+        res = run(["rotate", "--to", to, "--user", "erin", "--output", "json"],
+                  self.emu.env())
+        self.assertRc(res, 0)
+        import json
+        acts = json.loads(res.out)["Users"][0]["Actions"]
+        self.assertEqual([(a["Action"], a["Reason"]) for a in acts],
+                         [("Tag", "mark the intent before creating a key"),
+                          ("CreateKey", "key %s is 100 days old" % old)])
+        # done: what was created, not the sink again
+        res = run(["rotate", "--to", to, "--user", "erin", "--apply"], self.emu.env(NO_COLOR="1"))
+        self.assertRc(res, 0)
+        lines = res.out.splitlines()
+        self.assertEqual(lines[:2], [
+            "erin [idle] rotated: due: key %s is 100 days old" % old,
+            "  1. tag stage=intent: mark the intent before creating a key -> done: tagged"])
+        self.assertRegex(lines[2], r"^  2\. create a new key, verify it, deliver to %s -> "
+                                   r"done: created AKIA[A-Z0-9]{16}$"
+                                   % re.escape("file:%s/erin.json" % self.dir))
+        self.assertEqual(len(lines), 4, res.out)
 
 
 class DamagedReportTest(CliTestCase):
