@@ -334,13 +334,12 @@ static void skipped_destroy(struct cred_provider *base)
 static struct cred_provider *skipped_new(const char *name, const char *label)
 {
 	struct skipped_provider *p = xcalloc(1, sizeof(*p));
+	const struct cred_provider_vtable vt = { name, skipped_get, no_invalidate,
+						 skipped_destroy };
 
-	p->vt.name = name;
-	p->vt.get = skipped_get;
-	p->vt.invalidate = no_invalidate;
-	p->vt.destroy = skipped_destroy;
-	p->base.vt = &p->vt;
+	p->vt = vt;
 	p->label = label;
+	p->base.vt = &p->vt;
 	return &p->base;
 }
 

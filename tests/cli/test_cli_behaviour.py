@@ -120,20 +120,7 @@ class OptionsTest(CliTestCase):
         self.assertEqual(len(srv.conns), 2)
 
     def test_connect_timeout_ends_a_connect_that_hangs(self):
-        # a listener whose accept queue is full: the kernel drops further SYNs,
-        # so connecting hangs (as to a host that drops packets)
-        srv = socket.socket()
-        srv.bind(("127.0.0.1", 0))
-        srv.listen(0)
-        port = srv.getsockname()[1]
-        fill = []
-        for _ in range(3):
-            c = socket.socket()
-            c.setblocking(False)
-            c.connect_ex(("127.0.0.1", port))
-            fill.append(c)
-        self.addCleanup(lambda: [x.close() for x in fill + [srv]])
-        time.sleep(0.2)
+        port = self.hung_connect_port()
         t0 = time.monotonic()
         res = run(["users", "--connect-timeout", "1", "--endpoint-url",
                    "http://127.0.0.1:%d" % port], bare_env(self.home, AWS_MAX_ATTEMPTS="1"))
