@@ -47,8 +47,13 @@ def common_options(dump):
     return [o for o in cmds[0]["options"] if key(o) in shared]
 
 
+def takes_common(cmd, common):
+    """Whether cmd takes every common option (policy takes --version alone: its own)."""
+    return bool(common) and all(o in cmd["options"] for o in common)
+
+
 def own_options(cmd, common):
-    names = set(o["long"] for o in common)
+    names = set(o["long"] for o in common) if takes_common(cmd, common) else set()
     return [o for o in cmd["options"] if o["long"] not in names]
 
 
@@ -174,7 +179,7 @@ def roff_synopsis(cmd, common):
         out.append(".RS 4")
         out.append("[%s]" % roff_opt(o, short=False))
         out.append(".RE")
-    if common and any(o in cmd["options"] for o in common):
+    if takes_common(cmd, common):
         out.append(".RS 4")
         out.append("[\\fIcommon options\\fR]")
         out.append(".RE")
@@ -216,7 +221,7 @@ def page_command(dump, cmd, common, date):
             out += roff_prose(lines)
     out.append(".SH OPTIONS")
     out += roff_options(own_options(cmd, common))
-    if any(o in cmd["options"] for o in common):
+    if takes_common(cmd, common):
         out.append(".PP")
         out.append("Common options (see \\fBiamkeys\\fR(1)):")
         out += roff_options([o for o in common if o in cmd["options"]])
@@ -526,7 +531,7 @@ def readme_synopsis(dump, names):
     for n in names:
         c = by_name[n]
         words = positionals(c) + ["[%s]" % opt_word(o) for o in own_options(c, common)]
-        if any(o in c["options"] for o in common):
+        if takes_common(c, common):
             words.append("[common options]")
         first = "iamkeys %-*s" % (width, n)
         out += wrap_words(first, words, len(first) + 1)

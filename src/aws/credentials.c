@@ -307,9 +307,54 @@ struct cred_provider *cred_env_new(const struct env_source *env)
 	return &p->base;
 }
 
+/*
+ * A chain member that an explicit --profile turns off: as botocore, which
+ * drops the environment provider (and the environment's web identity) when
+ * a profile is given, so that --profile p signs with p even when
+ * AWS_ACCESS_KEY_ID is set. AWS_PROFILE is no such choice. The vtable name
+ * is the member's; get says why it found nothing.
+ */
+struct skipped_provider {
+	struct cred_provider base;
+	struct cred_provider_vtable vt;
+	const char *label;
+};
+
+static int skipped_get(struct cred_provider *base, struct aws_credentials *out, struct strbuf *err)
+{
+	strbuf_addf(err, "%s: not read with --profile", ((struct skipped_provider *)base)->label);
+	return 1;
+}
+
+static void skipped_destroy(struct cred_provider *base)
+{
+	free(base);
+}
+
+static struct cred_provider *skipped_new(const char *name, const char *label)
+{
+	struct skipped_provider *p = xcalloc(1, sizeof(*p));
+	const struct cred_provider_vtable vt = { name, skipped_get, no_invalidate,
+						 skipped_destroy };
+
+	p->vt = vt;
+	p->label = label;
+	p->base.vt = &p->vt;
+	return &p->base;
+}
+
+static int profile_given(const struct cred_env *env)
+{
+	return env && env->profile && *env->profile;
+}
+
 struct cred_provider *cred_provider_env_new(const struct cred_env *env)
 {
-	struct env_provider *p = xcalloc(1, sizeof(*p));
+	struct env_provider *p;
+
+	if (profile_given(env))
+		return skipped_new("environment", "environment");
+	p = xcalloc(1, sizeof(*p));
 	p->base.vt = &env_provider_vt;
 	env_source_init(&p->env, env);
 	return &p->base;
@@ -663,9 +708,19 @@ struct cred_provider *cred_provider_static_new(const struct aws_credentials *cre
 		env_source_release(&e);                                                            \
 		return p;                                                                          \
 	}
-FROM_CRED_ENV(cred_provider_web_identity_new, cred_web_identity_env_new)
+/* (internal linkage from this declaration) */
+static struct cred_provider *web_identity_from_env(const struct cred_env *env);
+FROM_CRED_ENV(web_identity_from_env, cred_web_identity_env_new)
 FROM_CRED_ENV(cred_provider_ecs_new, cred_ecs_new)
 FROM_CRED_ENV(cred_provider_imds_new, cred_imds_new)
+
+struct cred_provider *cred_provider_web_identity_new(const struct cred_env *env)
+{
+	/* a profile's web_identity_token_file is the profile member's */
+	if (profile_given(env))
+		return skipped_new("web-identity", "web identity");
+	return web_identity_from_env(env);
+}
 
 /* The SDKs' order. */
 const struct cred_chain_entry cred_default_chain[] = {

@@ -81,6 +81,8 @@ struct cred_env {
  * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, optional AWS_SESSION_TOKEN and
  * AWS_ACCOUNT_ID; a blank (whitespace-only) value counts as unset. Only one
  * of the key id and the secret set is -1, naming the missing variable.
+ * With env->profile (an explicit --profile) it reads nothing and is 1, as
+ * botocore drops its environment provider then; so is the web identity one.
  */
 struct cred_provider *cred_provider_env_new(const struct cred_env *env);
 /*

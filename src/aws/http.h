@@ -84,7 +84,7 @@ struct http_transport {
 };
 
 struct http_options {
-	long connect_timeout_ms; /* 0 = 5000; -1 = libcurl's own (300 s) */
+	long connect_timeout_ms; /* 0 = 5000; -1 = none (see http_curl_connect_timeout) */
 	long total_timeout_ms;	 /* default 60000; -1 = none */
 	/* No byte received for this long ends the transfer (a peer that
 	 * accepts but never answers); 0 = no such limit. */
@@ -108,6 +108,14 @@ struct http_transport *http_curl_new(const struct http_options *opts);
  * this also ignores SIGPIPE, as libcurl's documentation asks. 0 / -1.
  */
 int http_global_init(void);
+/*
+ * The CURLOPT_CONNECTTIMEOUT_MS value for an http_options connect timeout
+ * already defaulted (> 0: that many ms; < 0: none). libcurl reads 0 as its
+ * built-in 300 s, so "none" is the largest value it takes (INT_MAX ms,
+ * 24 days): the connect then waits as long as the system's TCP connect
+ * does, as the AWS CLI's --cli-connect-timeout 0 (blocking).
+ */
+long http_curl_connect_timeout(long ms);
 void http_global_cleanup(void);
 
 static inline int http_perform(struct http_transport *t, const struct http_request *req,

@@ -283,7 +283,7 @@ static CURLcode set_options(struct curl_transport *t, const struct http_request 
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
 	if (t->ca_bundle)
 		SET(CURLOPT_CAINFO, t->ca_bundle);
-	SET(CURLOPT_CONNECTTIMEOUT_MS, t->connect_timeout_ms > 0 ? t->connect_timeout_ms : 0L);
+	SET(CURLOPT_CONNECTTIMEOUT_MS, http_curl_connect_timeout(t->connect_timeout_ms));
 	SET(CURLOPT_TIMEOUT_MS, t->total_timeout_ms > 0 ? t->total_timeout_ms : 0L);
 	if (t->read_timeout_ms > 0) {
 		/* less than 1 byte a second over the read timeout: nothing came */
@@ -401,6 +401,11 @@ static void curl_destroy(struct http_transport *base)
 	free(t->ca_bundle);
 	free(t->user_agent);
 	free(t);
+}
+
+long http_curl_connect_timeout(long ms)
+{
+	return ms > 0 ? ms : (long)INT_MAX;
 }
 
 static const struct http_transport_vtable curl_vtable = {

@@ -229,18 +229,25 @@ void cli_print_version(FILE *f, int details)
 /*
  * A timeout option as the AWS CLI's --cli-connect-timeout/--cli-read-timeout
  * take it: whole seconds, 0 meaning no limit; a duration with a unit ("30s",
- * "2m") is accepted too. Unset leaves *ms 0 (the default). 0, or -1 after a
- * usage error.
+ * "2m") is accepted too. The AWS CLI and SDKs have no environment variable or
+ * config-file setting for these, so iamkeys' own: without the option, the
+ * variable env (empty = unset). Neither leaves *ms 0 (the default). 0, or -1
+ * after a usage error naming where the bad value came from.
  */
-static int parse_timeout(const struct cli *cli, const char *name, const char *v, long *ms)
+static int parse_timeout(const struct cli *cli, const char *name, const char *env, const char *v,
+			 long *ms)
 {
 	struct strbuf err = STRBUF_INIT;
 	long long secs = -1;
 	char *end;
 
 	*ms = 0;
-	if (!v)
-		return 0;
+	if (!v) {
+		v = getenv(env);
+		if (!v || !*v)
+			return 0;
+		name = env;
+	}
 	if (*v && strspn(v, "0123456789") == strlen(v)) {
 		errno = 0;
 		secs = strtoll(v, &end, 10);
@@ -252,8 +259,8 @@ static int parse_timeout(const struct cli *cli, const char *name, const char *v,
 	}
 	strbuf_release(&err);
 	if (secs < 0 || secs > 3600) {
-		usage_error(cli, "invalid %s '%s': use seconds from 0 to 3600 (0: no limit)", name,
-			    v);
+		usage_error(cli, "invalid %s '%.64s': use seconds from 0 to 3600 (0: no limit)",
+			    name, v);
 		return -1;
 	}
 	*ms = secs ? (long)secs * 1000 : -1;
@@ -323,9 +330,10 @@ int cli_parse(struct cli *cli, struct option *opts, int argc, const char **argv,
 		}
 		strbuf_release(&err);
 	}
-	if (parse_timeout(cli, "--connect-timeout", cli->g.connect_timeout,
-			  &cli->g.connect_timeout_ms) < 0 ||
-	    parse_timeout(cli, "--read-timeout", cli->g.read_timeout, &cli->g.read_timeout_ms) < 0)
+	if (parse_timeout(cli, "--connect-timeout", "IAMKEYS_CONNECT_TIMEOUT",
+			  cli->g.connect_timeout, &cli->g.connect_timeout_ms) < 0 ||
+	    parse_timeout(cli, "--read-timeout", "IAMKEYS_READ_TIMEOUT", cli->g.read_timeout,
+			  &cli->g.read_timeout_ms) < 0)
 		return CMD_USAGE;
 	{
 		struct strbuf e = STRBUF_INIT;

@@ -87,11 +87,14 @@ struct global_opts {
 		  OPT_STRING,                                                                      \
 		  &(g).connect_timeout,                                                            \
 		  "SECONDS",                                                                       \
-		  "give up connecting after this long (default 5; 0: no limit)",                   \
+		  "give up connecting after this long "                                            \
+		  "(default: IAMKEYS_CONNECT_TIMEOUT, 5; 0: no limit)",                            \
 		  0 },                                                                             \
 	{                                                                                          \
 		"read-timeout", 0, OPT_STRING, &(g).read_timeout, "SECONDS",                       \
-			"give up when nothing arrives for this long (default 60; 0: no limit)", 0  \
+			"give up when nothing arrives for this long "                              \
+			"(default: IAMKEYS_READ_TIMEOUT, 60; 0: no limit)",                        \
+			0                                                                          \
 	}
 #define OPT_GLOBAL_LOGGING(g)                                                                         \
 	{ "quiet",                                                                                    \
@@ -108,8 +111,11 @@ struct global_opts {
 		{ "debug",    0,    OPT_BOOL,                                                         \
 		  &(g).debug, NULL, "log each request and retry to stderr (never secrets)",           \
 		  0 },                                                                                \
-	{                                                                                             \
-		"version", 0, OPT_BOOL, &(g).version, NULL, "print the version and exit", 0           \
+		OPT_GLOBAL_VERSION(g)
+/* --version alone, for a command that takes none of the other global options */
+#define OPT_GLOBAL_VERSION(g)                                                                      \
+	{                                                                                          \
+		"version", 0, OPT_BOOL, &(g).version, NULL, "print the version and exit", 0        \
 	}
 
 struct command;

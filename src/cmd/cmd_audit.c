@@ -207,6 +207,9 @@ static void summary_text(struct strbuf *sb, const struct audit_result *r, time_t
 		age_text(sb, (long long)(now - r->report_generated));
 		strbuf_addstr(sb, " ago");
 	}
+	if (r->report_new_users)
+		strbuf_addf(sb, ", %zu user%s newer than the report read live", r->report_new_users,
+			    r->report_new_users == 1 ? "" : "s");
 	if (named_users)
 		strbuf_addstr(sb, ": --user reads the named users live");
 	strbuf_addch(sb, ')');

@@ -29,6 +29,7 @@ int cmd_policy(struct cli *cli, int argc, const char **argv)
 		{ "notify", 0, OPT_STRLIST, &notify, "TARGET",
 		  "add the calls of this notification target (sns:TOPIC_ARN: sns:Publish; repeatable)",
 		  0 },
+		OPT_GLOBAL_VERSION(cli->g),
 		OPT_TERMINATOR,
 	};
 	struct strbuf err = STRBUF_INIT;

@@ -519,7 +519,7 @@ static void plan_due(const struct rot_user *u, const struct rot_policy *pol, tim
 	a = add_action(p, ROT_CREATE, active->id);
 	strbuf_addf(&a->reason, "key %s is ", active->id);
 	add_days(&a->reason, (long long)now - (long long)active->created);
-	strbuf_addstr(&a->reason, " old: create, verify and deliver a new key");
+	strbuf_addstr(&a->reason, " old"); /* the why; the step itself says the what */
 	strbuf_reset(&p->reason);
 	strbuf_addf(&p->reason, "due: key %s is ", active->id);
 	add_days(&p->reason, (long long)now - (long long)active->created);

@@ -1138,6 +1138,51 @@ static int scan_users(struct aws_client *c, const struct audit_options *o, struc
 	return rc;
 }
 
+static int cmp_report_name(const void *a, const void *b)
+{
+	return strcmp((*(const struct cr_user *const *)a)->user,
+		      (*(const struct cr_user *const *)b)->user);
+}
+
+/*
+ * A reused report (AWS keeps one for 4 hours) lacks the users created since:
+ * ListUsers, and each user it has and the report does not (*added, in
+ * lu->users) is read live, as --source api would. 0, or -1 with err.
+ */
+static int users_since_report(struct aws_client *c, const struct cred_report *rep,
+			      struct iam_user_list *lu, size_t **added, size_t *nadded,
+			      unsigned long *calls, struct strbuf *err)
+{
+	const struct cr_user **names = xcalloc(rep->nusers + 1, sizeof(*names));
+	size_t i, n = 0;
+	int rc;
+
+	*added = NULL;
+	*nadded = 0;
+	rc = iam_list_users(c, NULL, lu, err);
+	*calls += lu->pages;
+	if (rc < 0) {
+		free(names);
+		return -1;
+	}
+	for (i = 0; i < rep->nusers; i++)
+		if (!rep->users[i].is_root)
+			names[n++] = &rep->users[i];
+	qsort(names, n, sizeof(*names), cmp_report_name);
+	*added = xcalloc(lu->nusers + 1, sizeof(**added));
+	for (i = 0; i < lu->nusers; i++) {
+		struct cr_user key;
+		const struct cr_user *kp = &key;
+
+		key.user = lu->users[i].user_name;
+		if (!key.user || bsearch(&kp, names, n, sizeof(*names), cmp_report_name))
+			continue;
+		(*added)[(*nadded)++] = i;
+	}
+	free(names);
+	return 0;
+}
+
 static int audit_report(struct aws_client *c, struct audit_options *o, struct audit_result *out,
 			struct strbuf *err)
 {
@@ -1145,7 +1190,9 @@ static int audit_report(struct aws_client *c, struct audit_options *o, struct au
 	struct aws_error aerr = { 0 };
 	struct work_user *work = NULL;
 	struct strbuf *paths = NULL;
-	size_t i, n = 0;
+	struct iam_user_list lu = { 0 };
+	size_t *added = NULL, nadded = 0;
+	size_t i, n = 0, nrep;
 	int rc = -1, root = 0;
 
 	if (fetch_report(c, o, &rep, out, &out->api_calls, &aerr, err) < 0) {
@@ -1161,11 +1208,19 @@ static int audit_report(struct aws_client *c, struct audit_options *o, struct au
 	}
 	out->source_used = AUDIT_SOURCE_REPORT;
 	take_aws_time(c, o, out);
+	if (out->report_reused &&
+	    users_since_report(c, &rep, &lu, &added, &nadded, &out->api_calls, err) < 0) {
+		if (strcmp(aws_client_last_error_code(c), "AccessDenied"))
+			goto out;
+		warning("%s: users created since the reused report are not read", err->buf);
+		strbuf_reset(err);
+	}
+	out->report_new_users = nadded;
 	/* arrays for the candidates only (peak RSS: a fifth of them may do) */
 	for (i = 0; i < rep.nusers; i++)
 		n += !rep.users[i].is_root && report_wanted(o, &rep.users[i]);
-	work = xcalloc(n + 1, sizeof(*work));
-	paths = xcalloc(n + 1, sizeof(*paths));
+	work = xcalloc(n + nadded + 1, sizeof(*work));
+	paths = xcalloc(n + nadded + 1, sizeof(*paths));
 	n = 0;
 	for (i = 0; i < rep.nusers; i++) {
 		const struct cr_user *u = &rep.users[i];
@@ -1188,20 +1243,35 @@ static int audit_report(struct aws_client *c, struct audit_options *o, struct au
 			(long long)o->now - (long long)out->report_generated <= 15 * 60;
 		n++;
 	}
+	nrep = n;
+	for (i = 0; i < nadded; i++) {
+		const struct iam_user *u = &lu.users[added[i]];
+
+		strbuf_init(&paths[n], 0);
+		work[n].name = u->user_name;
+		work[n].path = u->path ? u->path : "/";
+		out->users_scanned++;
+		n++;
+	}
 	if (scan_users(c, o, work, n, out->users_scanned, &out->api_calls, err) < 0)
 		goto out;
 	if (root)
 		add_root_row(out);
-	/* keys_scanned counted from the report; don't count re-read keys twice */
+	/* keys_scanned counted from the report; don't count re-read keys twice
+	 * (those of users newer than the report count as they are collected) */
 	{
-		size_t scanned = out->keys_scanned;
-		collect(out, work, n);
+		size_t scanned;
+		collect(out, work + nrep, n - nrep);
+		scanned = out->keys_scanned;
+		collect(out, work, nrep);
 		out->keys_scanned = scanned;
 	}
 	rc = 0;
 out:
 	if (work)
 		release_work(work, n);
+	free(added);
+	iam_user_list_release(&lu);
 	for (i = 0; paths && i < n; i++)
 		strbuf_release(&paths[i]);
 	free(paths);

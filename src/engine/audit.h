@@ -57,8 +57,9 @@ struct audit_result {
 	size_t keys_scanned;
 	unsigned findings_count[FINDING_COUNT]; /* by bit index, non-exempt keys */
 	enum audit_source source_used;
-	int report_reused;	/* a report younger than 4 hours was reused */
-	int report_unparseable; /* the report did not parse: the API source was used */
+	int report_reused;	 /* a report younger than 4 hours was reused */
+	size_t report_new_users; /* users newer than a reused report, read live */
+	int report_unparseable;	 /* the report did not parse: the API source was used */
 	time_t report_generated;
 	unsigned long api_calls;
 	time_t now; /* the time ages and findings were computed at (AWS's) */

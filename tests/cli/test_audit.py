@@ -231,6 +231,47 @@ class AuditTest(CliTestCase, EmulatorTestCase):
         self.assertEqual(got, [r for r in EXPECTED if r[0] != "old-used"])
         self.assertEqual(self.emu.counters().get("iam:GenerateCredentialReport"), 1)
 
+    def test_user_created_since_a_reused_report_is_read_live(self):
+        self.assertRc(self.audit(), 3)
+        keys_before = rows(self.audit())[1]["Summary"]["KeysScanned"]
+        iam = self.emu.client("iam")
+        iam.create_user(UserName="newcomer")
+        k1 = iam.create_access_key(UserName="newcomer")["AccessKey"]["AccessKeyId"]
+        k2 = iam.create_access_key(UserName="newcomer")["AccessKey"]["AccessKeyId"]
+        self.emu.reset_calls()
+        res = self.audit()  # the reused report does not list newcomer
+        self.assertRc(res, 3)
+        self.assertEqual(self.emu.counters().get("iam:GenerateCredentialReport"), 1)  # reused
+        self.assertEqual(self.emu.counters().get("iam:ListUsers"), 1)
+        got, doc = rows(res)
+        self.assertEqual(sorted((u, k) for u, k, f in got if u == "newcomer"),
+                         sorted([("newcomer", k1), ("newcomer", k2)]))
+        self.assertTrue(all("two-active" in f for u, _, f in got if u == "newcomer"), got)
+        self.assertEqual(doc["Summary"]["KeysScanned"], keys_before + 2)
+        # only newcomer is read live beyond the report's candidates
+        listed = {c["params"].get("UserName") for c in self.emu.calls()
+                  if c["action"] == "ListAccessKeys"}
+        self.assertIn("newcomer", listed)
+        res = run(["audit"], self.emu.env())
+        self.assertIn("reused report generated", res.out)
+        self.assertIn(", 1 user newer than the report read live)", res.out)
+
+    def test_list_users_denied_with_a_reused_report_is_a_warning(self):
+        f = audit_fixture()
+        f["accounts"][0]["users"].append(user(
+            "narrow", [key("narrow", 5, last_used_days=0)],
+            allow=["iam:ListAccessKeys", "iam:ListUserTags", "iam:ListAttachedUserPolicies",
+                   "iam:ListGroupsForUser", "iam:GetUser", "iam:GetAccessKeyLastUsed",
+                   "iam:GenerateCredentialReport", "iam:GetCredentialReport"]))
+        self.emu.load(f)
+        env = dict(access_key_id=KID("narrow"), secret=fixtures.secret_for("narrow"))
+        self.assertRc(self.audit(**env), 3)
+        res = self.audit(**env)  # reused: ListUsers is denied
+        self.assertRc(res, 3)
+        self.assertOneLineError(res, "warning", "ListUsers", "AccessDenied",
+                                "users created since the reused report are not read")
+        self.assertEqual(rows(res)[0], EXPECTED)
+
     def test_report_reused_within_four_hours(self):
         self.assertRc(self.audit(), 3)
         self.emu.reset_calls()

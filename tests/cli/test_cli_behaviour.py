@@ -2,6 +2,7 @@
 timeouts, the CA bundle of the profile, versions and help."""
 import os
 import pty
+import re
 import shutil
 import socket
 import subprocess
@@ -119,8 +120,20 @@ class OptionsTest(CliTestCase):
         self.assertEqual(len(srv.conns), 2)
 
     def test_connect_timeout_ends_a_connect_that_hangs(self):
-        # a listener whose accept queue is full: the kernel drops further SYNs,
-        # so connecting hangs (as to a host that drops packets)
+        port = self.hung_connect_port()
+        t0 = time.monotonic()
+        res = run(["users", "--connect-timeout", "1", "--endpoint-url",
+                   "http://127.0.0.1:%d" % port], bare_env(self.home, AWS_MAX_ATTEMPTS="1"))
+        took = time.monotonic() - t0
+        self.assertRc(res, 1)
+        self.assertOneLineError(res, "ListUsers: cannot reach 127.0.0.1:%d" % port,
+                                "Timeout was reached")
+        self.assertLess(took, 4.5, res)  # the default is 5 s
+        self.assertGreater(took, 0.9, res)
+
+    def hung_connect_port(self):
+        """A listener whose accept queue is full: the kernel drops further SYNs, so
+        connecting to it hangs (as to a host that drops packets)."""
         srv = socket.socket()
         srv.bind(("127.0.0.1", 0))
         srv.listen(0)
@@ -133,15 +146,76 @@ class OptionsTest(CliTestCase):
             fill.append(c)
         self.addCleanup(lambda: [x.close() for x in fill + [srv]])
         time.sleep(0.2)
+        return port
+
+    def test_connect_timeout_zero_is_not_the_default(self):
+        # 0: no limit of iamkeys' own (libcurl's 300 s would apply if 0 reached it
+        # as 0, see test_http_curl); past the 5 s default it is still connecting
+        port = self.hung_connect_port()
+        p = subprocess.Popen([BINARY, "users", "--connect-timeout", "0", "--endpoint-url",
+                              "http://127.0.0.1:%d" % port],
+                             env=bare_env(self.home, AWS_MAX_ATTEMPTS="1"),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            time.sleep(6.5)
+            self.assertIsNone(p.poll(), p.stderr.read() if p.poll() is not None else "")
+        finally:
+            p.kill()
+            p.communicate()
+
+    def test_timeouts_from_the_environment(self):
+        # IAMKEYS_CONNECT_TIMEOUT / IAMKEYS_READ_TIMEOUT stand in for the options
+        port = self.hung_connect_port()
         t0 = time.monotonic()
-        res = run(["users", "--connect-timeout", "1", "--endpoint-url",
-                   "http://127.0.0.1:%d" % port], bare_env(self.home, AWS_MAX_ATTEMPTS="1"))
+        res = run(["users", "--endpoint-url", "http://127.0.0.1:%d" % port],
+                  bare_env(self.home, AWS_MAX_ATTEMPTS="1", IAMKEYS_CONNECT_TIMEOUT="1"))
         took = time.monotonic() - t0
         self.assertRc(res, 1)
         self.assertOneLineError(res, "ListUsers: cannot reach 127.0.0.1:%d" % port,
                                 "Timeout was reached")
         self.assertLess(took, 4.5, res)  # the default is 5 s
+        srv = SilentServer()
+        self.addCleanup(srv.close)
+        url = "http://127.0.0.1:%d" % srv.port
+        t0 = time.monotonic()
+        res = run(["users", "--endpoint-url", url],
+                  bare_env(self.home, AWS_MAX_ATTEMPTS="1", IAMKEYS_READ_TIMEOUT="1"))
+        took = time.monotonic() - t0
+        self.assertRc(res, 1)
+        self.assertOneLineError(res, "ListUsers", "127.0.0.1:%d" % srv.port)
+        self.assertLess(took, 30, res)  # the default is 60 s
         self.assertGreater(took, 0.9, res)
+
+    def test_timeout_option_wins_over_the_environment(self):
+        srv = SilentServer()
+        self.addCleanup(srv.close)
+        t0 = time.monotonic()
+        res = run(["users", "--read-timeout", "3", "--endpoint-url",
+                   "http://127.0.0.1:%d" % srv.port],
+                  bare_env(self.home, AWS_MAX_ATTEMPTS="1", IAMKEYS_READ_TIMEOUT="1"))
+        took = time.monotonic() - t0
+        self.assertRc(res, 1)
+        self.assertGreater(took, 2.5, res)  # 3 s, not the environment's 1
+        self.assertLess(took, 30, res)
+
+    def test_bad_timeout_in_the_environment_is_a_usage_error(self):
+        for var in ("IAMKEYS_CONNECT_TIMEOUT", "IAMKEYS_READ_TIMEOUT"):
+            for bad in ("x", "-1", "3601", "1.5"):
+                res = run(["users", "--endpoint-url", "http://127.0.0.1:1"],
+                          bare_env(self.home, **{var: bad}))
+                self.assertRc(res, 2)
+                self.assertOneLineError(res, "invalid %s '%s'" % (var, bad))
+            # the option is read first: a good option hides a bad variable
+            opt = "--connect-timeout" if "CONNECT" in var else "--read-timeout"
+            res = run(["users", opt, "2", "--endpoint-url", "http://127.0.0.1:1"],
+                      bare_env(self.home, AWS_MAX_ATTEMPTS="1", **{var: "x"}))
+            self.assertRc(res, 1)
+            self.assertNotIn(var, res.err)
+            # empty is unset
+            res = run(["users", "--endpoint-url", "http://127.0.0.1:1"],
+                      bare_env(self.home, AWS_MAX_ATTEMPTS="1", **{var: ""}))
+            self.assertRc(res, 1)
+            self.assertOneLineError(res, "ListUsers: cannot reach 127.0.0.1:1")
 
     def test_unknown_host_names_the_cause(self):
         # In a network namespace of its own with no interface up, resolving
@@ -169,8 +243,13 @@ class OptionsTest(CliTestCase):
             self.assertTrue(any(line.startswith(lib + " ") for line in lines), res.out)
         short = run(["--version"], bare_env(self.home))
         self.assertEqual(short.out, lines[0] + "\n")
-        for cmd in ("users", "audit", "deactivate", "create", "update", "delete", "rotate",
-                    "rollback"):
+        # every command of the global help (policy lacked it)
+        usage = run(["--help"], bare_env(self.home)).out
+        cmds = re.findall(r"(?m)^  ([a-z]+)  +[A-Z]", usage.split("commands:\n")[1]
+                          .split("\n\n")[0])
+        self.assertIn("policy", cmds)
+        self.assertGreaterEqual(len(cmds), 11)
+        for cmd in cmds:
             res = run([cmd, "--version"], bare_env(self.home))
             self.assertRc(res, 0)
             self.assertEqual(res.out, lines[0] + "\n", cmd)
@@ -567,6 +646,26 @@ class RotateUsageTest(CliTestCase, EmulatorTestCase):
         self.assertRc(res, 0)
         self.assertEqual(res.out, "1 user: 0 with a plan, 0 blocked, 0 failed, 0 exempt, "
                                   "1 with nothing to do\n")
+        # the step's reason is the why alone (the step says the what), in json too
+        res = run(["rotate", "--to", to, "--user", "erin", "--output", "json"],
+                  self.emu.env())
+        self.assertRc(res, 0)
+        import json
+        acts = json.loads(res.out)["Users"][0]["Actions"]
+        self.assertEqual([(a["Action"], a["Reason"]) for a in acts],
+                         [("Tag", "mark the intent before creating a key"),
+                          ("CreateKey", "key %s is 100 days old" % old)])
+        # done: what was created, not the sink again
+        res = run(["rotate", "--to", to, "--user", "erin", "--apply"], self.emu.env(NO_COLOR="1"))
+        self.assertRc(res, 0)
+        lines = res.out.splitlines()
+        self.assertEqual(lines[:2], [
+            "erin [idle] rotated: due: key %s is 100 days old" % old,
+            "  1. tag stage=intent: mark the intent before creating a key -> done: tagged"])
+        self.assertRegex(lines[2], r"^  2\. create a new key, verify it, deliver to %s -> "
+                                   r"done: created AKIA[A-Z0-9]{16}$"
+                                   % re.escape("file:%s/erin.json" % self.dir))
+        self.assertEqual(len(lines), 4, res.out)
 
 
 class DamagedReportTest(CliTestCase):

@@ -150,6 +150,41 @@ class CredentialsChainTest(CliTestCase, EmulatorTestCase):
             "arn:aws:sts::%s:assumed-role/%s/" % (account, role_name)), call)
         self.assertTrue(call["signature_ok"], call)
 
+    def test_explicit_profile_wins_over_environment_keys(self):
+        # as the AWS CLI (botocore drops its environment provider when a profile is
+        # given): --profile ops signs with ops' key although AWS_ACCESS_KEY_ID is set
+        env_key = "AKIAENVIRONMENT00001"
+        self.config("[profile ops]\naws_access_key_id = %s\naws_secret_access_key = %s\n"
+                    % (fixtures.ADMIN_KEY_ID, fixtures.ADMIN_SECRET))
+        env = self.env(AWS_ACCESS_KEY_ID=env_key,
+                       AWS_SECRET_ACCESS_KEY="envsecret0000000000000000000000000000000")
+        res = run(["users", "--profile", "ops", "--output", "json"], env, stdin="")
+        self.assertEqual(self.user_names(res), self.account_users(ACCOUNT))
+        keys = {c["access_key_id"] for c in self.calls()}
+        self.assertEqual(keys, {fixtures.ADMIN_KEY_ID})
+
+    def test_aws_profile_does_not_win_over_environment_keys(self):
+        self.config("[profile ops]\naws_access_key_id = AKIAPROFILE000000001\n"
+                    "aws_secret_access_key = nope\n")
+        env = self.env(AWS_ACCESS_KEY_ID=fixtures.ADMIN_KEY_ID,
+                       AWS_SECRET_ACCESS_KEY=fixtures.ADMIN_SECRET, AWS_PROFILE="ops")
+        res = run(["users", "--output", "json"], env, stdin="")
+        self.assertEqual(self.user_names(res), self.account_users(ACCOUNT))
+        self.assertEqual({c["access_key_id"] for c in self.calls()}, {fixtures.ADMIN_KEY_ID})
+
+    def test_explicit_profile_without_keys_says_the_environment_was_not_read(self):
+        self.config("[profile bare]\nregion = us-east-1\n")
+        env = self.env(AWS_ACCESS_KEY_ID=fixtures.ADMIN_KEY_ID,
+                       AWS_SECRET_ACCESS_KEY=fixtures.ADMIN_SECRET,
+                       AWS_WEB_IDENTITY_TOKEN_FILE=self.file("token", "x"),
+                       AWS_ROLE_ARN=CI_ARN)
+        res = run(["users", "--profile", "bare"], env, stdin="")
+        self.assertRc(res, 1)
+        self.assertOneLineError(res, "no AWS credentials found",
+                                "environment: not read with --profile",
+                                "web identity: not read with --profile", "profile 'bare'")
+        self.assertEqual(self.calls(), [])
+
     def test_config_over_its_limit_is_an_error(self):
         # the region is read from ~/.aws/config even with keys in the environment: a file
         # over 1 MiB is refused, never read cut short
