@@ -266,28 +266,20 @@ static int ecs_get(struct cred_provider *base, struct aws_credentials *out, stru
 		return ret;
 	}
 	strbuf_release(&why);
-	return cred_cache_get(&p->c.cache, p->c.env.now(), ecs_fetch, p, out, err);
-}
-
-static void ecs_destroy(struct cred_provider *base)
-{
-	struct ecs_provider *p = (struct ecs_provider *)base;
-
-	cred_cached_free(&p->c);
+	return cred_cached_get(base, out, err);
 }
 
 static const struct cred_provider_vtable ecs_vt = {
 	"container",
 	ecs_get,
 	cred_cached_invalidate,
-	ecs_destroy,
+	cred_cached_destroy,
 };
 
 struct cred_provider *cred_ecs_new(const struct env_source *env)
 {
-	struct ecs_provider *p = xcalloc(1, sizeof(*p));
+	struct ecs_provider *p = cred_cached_new(sizeof(*p), &ecs_vt, env, ecs_fetch);
 
-	cred_cached_init(&p->c, &ecs_vt, env);
 	return &p->c.base;
 }
 
@@ -449,27 +441,19 @@ static int imds_get(struct cred_provider *base, struct aws_credentials *out, str
 		strbuf_addstr(err, "instance metadata: disabled by AWS_EC2_METADATA_DISABLED");
 		return 1;
 	}
-	return cred_cache_get(&p->c.cache, p->c.env.now(), imds_fetch, p, out, err);
-}
-
-static void imds_destroy(struct cred_provider *base)
-{
-	struct imds_provider *p = (struct imds_provider *)base;
-
-	cred_cached_free(&p->c);
+	return cred_cached_get(base, out, err);
 }
 
 static const struct cred_provider_vtable imds_vt = {
 	"instance-metadata",
 	imds_get,
 	cred_cached_invalidate,
-	imds_destroy,
+	cred_cached_destroy,
 };
 
 struct cred_provider *cred_imds_new(const struct env_source *env)
 {
-	struct imds_provider *p = xcalloc(1, sizeof(*p));
+	struct imds_provider *p = cred_cached_new(sizeof(*p), &imds_vt, env, imds_fetch);
 
-	cred_cached_init(&p->c, &imds_vt, env);
 	return &p->c.base;
 }

@@ -225,12 +225,6 @@ static int process_fetch(void *self, struct aws_credentials *out, struct strbuf 
 	return ret;
 }
 
-static int process_get(struct cred_provider *base, struct aws_credentials *out, struct strbuf *err)
-{
-	struct process_provider *p = (struct process_provider *)base;
-	return cred_cache_get(&p->c.cache, p->c.env.now(), process_fetch, p, out, err);
-}
-
 static void process_destroy(struct cred_provider *base)
 {
 	struct process_provider *p = (struct process_provider *)base;
@@ -242,7 +236,7 @@ static void process_destroy(struct cred_provider *base)
 
 static const struct cred_provider_vtable process_vt = {
 	"credential-process",
-	process_get,
+	cred_cached_get,
 	cred_cached_invalidate,
 	process_destroy,
 };
@@ -260,8 +254,7 @@ struct cred_provider *cred_process_new(const struct env_source *env, const char 
 		strbuf_release(&why);
 		return NULL;
 	}
-	p = xcalloc(1, sizeof(*p));
-	cred_cached_init(&p->c, &process_vt, env);
+	p = cred_cached_new(sizeof(*p), &process_vt, env, process_fetch);
 	p->profile = xstrdup(profile);
 	p->argv = argv;
 	return &p->c.base;

@@ -150,12 +150,25 @@ void cred_cache_invalidate(struct cred_cache *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
-void cred_cached_init(struct cred_cached *c, const struct cred_provider_vtable *vt,
-		      const struct env_source *env)
+void *cred_cached_new(size_t size, const struct cred_provider_vtable *vt,
+		      const struct env_source *env, cred_fetch_fn fetch)
 {
+	struct cred_cached *c = xcalloc(1, size);
+
 	c->base.vt = vt;
 	env_source_copy(&c->env, env);
 	cred_cache_init(&c->cache);
+	c->fetch = fetch;
+	atomic_init(&c->skew, 0);
+	return c;
+}
+
+int cred_cached_get(struct cred_provider *base, struct aws_credentials *out, struct strbuf *err)
+{
+	struct cred_cached *c = (struct cred_cached *)base;
+
+	return cred_cache_get(&c->cache, c->env.now() + (time_t)atomic_load(&c->skew), c->fetch, c,
+			      out, err);
 }
 
 void cred_cached_invalidate(struct cred_provider *base)
@@ -168,6 +181,11 @@ void cred_cached_free(struct cred_cached *c)
 	cred_cache_release(&c->cache);
 	env_source_release(&c->env);
 	free(c);
+}
+
+void cred_cached_destroy(struct cred_provider *base)
+{
+	cred_cached_free((struct cred_cached *)base);
 }
 
 int cred_cache_get(struct cred_cache *c, time_t now, cred_fetch_fn fetch, void *self,
