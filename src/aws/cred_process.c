@@ -9,6 +9,7 @@
  * its stderr. Every buffer that held stdout is wiped.
  */
 #include "core/compat.h"
+#include "aws/client.h"
 #include "aws/readfile.h"
 #include "aws/msg.h"
 #include "aws/cred_internal.h"
@@ -131,13 +132,7 @@ static int run_process(char **argv, long timeout_ms, struct strbuf *out, struct 
 
 	strbuf_grow(out, LIMIT_PROCESS_STDOUT);
 	strbuf_grow(&errtext, LIMIT_PROCESS_STDERR);
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	aws_monotonic_deadline(&deadline, timeout_ms);
 	while (open_fds) {
 		struct pollfd pfd[2];
 		nfds_t n = 0;

@@ -382,13 +382,7 @@ static void *lease_renewer(void *arg)
 		double t_send;
 		int rc;
 
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += interval_ms / 1000;
-		ts.tv_nsec += (interval_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		aws_monotonic_deadline(&ts, interval_ms);
 		while (!l->stop && pthread_cond_timedwait(&l->cv, &l->mu, &ts) == 0)
 			;
 		if (l->stop)
