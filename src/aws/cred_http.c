@@ -192,6 +192,32 @@ static int ecs_auth_token(const struct env_source *env, struct strbuf *token, st
 	return 0;
 }
 
+/*
+ * The credentials in the response to GET <get> on host: 0, or -1 with
+ * "<who>: cannot reach <host>: …", "<who>: GET <get>: <status>" or
+ * "<who>: <whose>: bad credentials: …".
+ */
+static int response_credentials(const struct http_response *resp, enum cred_json_format format,
+				const char *who, const char *host, const char *get,
+				const char *whose, struct aws_credentials *out, struct strbuf *err)
+{
+	struct strbuf why = STRBUF_INIT;
+	int ret = -1;
+
+	if (resp->error != HTTP_OK) {
+		strbuf_addf(err, "%s: cannot reach %s: %s", who, host, resp->error_text.buf);
+	} else if (resp->status != 200) {
+		strbuf_addf(err, "%s: GET %s: ", who, get);
+		describe_status(err, resp);
+	} else if (cred_json_parse(format, resp->body.buf, resp->body.len, out, &why)) {
+		strbuf_addf(err, "%s: %s: bad credentials: %s", who, whose, why.buf);
+	} else {
+		ret = 0;
+	}
+	strbuf_release(&why);
+	return ret;
+}
+
 static int ecs_fetch(void *self, struct aws_credentials *out, struct strbuf *err)
 {
 	struct ecs_provider *p = self;
@@ -231,17 +257,10 @@ static int ecs_fetch(void *self, struct aws_credentials *out, struct strbuf *err
 			nanosleep(&ts, NULL);
 		}
 	}
-	ret = -1;
-	if (resp.error != HTTP_OK) {
-		strbuf_addf(err, "container: cannot reach %s: %s", url.buf, resp.error_text.buf);
-	} else if (resp.status != 200) {
-		strbuf_addf(err, "container: GET %s: ", url.buf);
-		describe_status(err, &resp);
-	} else if (cred_json_parse(CRED_JSON_CONTAINER, resp.body.buf, resp.body.len, out, &why)) {
-		strbuf_addf(err, "container: GET %s: bad credentials: %s", url.buf, why.buf);
-	} else {
-		ret = 0;
-	}
+	strbuf_reset(&why);
+	strbuf_addf(&why, "GET %s", url.buf);
+	ret = response_credentials(&resp, CRED_JSON_CONTAINER, "container", url.buf, url.buf,
+				   why.buf, out, err);
 out:
 	http_transport_destroy(t);
 	http_response_release(&resp);
@@ -342,7 +361,7 @@ static int imds_fetch(void *self, struct aws_credentials *out, struct strbuf *er
 {
 	struct imds_provider *p = self;
 	struct strbuf base = STRBUF_INIT, token = STRBUF_INIT, role = STRBUF_INIT,
-		      path = STRBUF_INIT, why = STRBUF_INIT;
+		      path = STRBUF_INIT, get = STRBUF_INIT, why = STRBUF_INIT;
 	struct http_response resp = HTTP_RESPONSE_INIT;
 	struct http_transport *t;
 	const char *token_hdr = NULL;
@@ -410,18 +429,11 @@ static int imds_fetch(void *self, struct aws_credentials *out, struct strbuf *er
 	}
 	strbuf_addf(&path, "%s%s", IMDS_CREDS_PATH, role.buf);
 	imds_request(t, "GET", &base, path.buf, token_hdr, token.buf, &resp);
-	if (resp.error != HTTP_OK) {
-		strbuf_addf(err, "instance metadata: cannot reach %s: %s", base.buf,
-			    resp.error_text.buf);
-	} else if (resp.status != 200) {
-		strbuf_addf(err, "instance metadata: GET %s%s: ", base.buf, path.buf);
-		describe_status(err, &resp);
-	} else if (cred_json_parse(CRED_JSON_IMDS, resp.body.buf, resp.body.len, out, &why)) {
-		strbuf_addf(err, "instance metadata: role '%s': bad credentials: %s", role.buf,
-			    why.buf);
-	} else {
-		ret = 0;
-	}
+	strbuf_reset(&why);
+	strbuf_addf(&why, "role '%s'", role.buf);
+	strbuf_addf(&get, "%s%s", base.buf, path.buf);
+	ret = response_credentials(&resp, CRED_JSON_IMDS, "instance metadata", base.buf, get.buf,
+				   why.buf, out, err);
 out:
 	http_transport_destroy(t);
 	http_response_release(&resp);
@@ -429,6 +441,7 @@ out:
 	strbuf_release(&base);
 	strbuf_release(&role);
 	strbuf_release(&path);
+	strbuf_release(&get);
 	strbuf_release(&why);
 	return ret;
 }

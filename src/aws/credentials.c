@@ -150,12 +150,20 @@ void cred_cache_invalidate(struct cred_cache *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/* A zeroed provider of size bytes (a struct that starts with a cred_provider) with vtable vt. */
+static void *provider_new(size_t size, const struct cred_provider_vtable *vt)
+{
+	struct cred_provider *p = xcalloc(1, size);
+
+	p->vt = vt;
+	return p;
+}
+
 void *cred_cached_new(size_t size, const struct cred_provider_vtable *vt,
 		      const struct env_source *env, cred_fetch_fn fetch)
 {
-	struct cred_cached *c = xcalloc(1, size);
+	struct cred_cached *c = provider_new(size, vt);
 
-	c->base.vt = vt;
 	env_source_copy(&c->env, env);
 	cred_cache_init(&c->cache);
 	c->fetch = fetch;
@@ -319,16 +327,14 @@ static const struct cred_provider_vtable env_provider_vt = {
 
 struct cred_provider *cred_env_new(const struct env_source *env)
 {
-	struct env_provider *p = xcalloc(1, sizeof(*p));
-	p->base.vt = &env_provider_vt;
+	struct env_provider *p = provider_new(sizeof(*p), &env_provider_vt);
 	env_source_copy(&p->env, env);
 	return &p->base;
 }
 
 struct cred_provider *cred_provider_env_new(const struct cred_env *env)
 {
-	struct env_provider *p = xcalloc(1, sizeof(*p));
-	p->base.vt = &env_provider_vt;
+	struct env_provider *p = provider_new(sizeof(*p), &env_provider_vt);
 	env_source_init(&p->env, env);
 	return &p->base;
 }
@@ -624,8 +630,7 @@ static const struct cred_provider_vtable profile_provider_vt = {
 
 struct cred_provider *cred_provider_profile_new(const struct cred_env *env)
 {
-	struct profile_provider *p = xcalloc(1, sizeof(*p));
-	p->base.vt = &profile_provider_vt;
+	struct profile_provider *p = provider_new(sizeof(*p), &profile_provider_vt);
 	env_source_init(&p->env, env);
 	pthread_mutex_init(&p->lock, NULL);
 	return &p->base;
@@ -662,8 +667,7 @@ static const struct cred_provider_vtable static_provider_vt = {
 
 struct cred_provider *cred_provider_static_new(const struct aws_credentials *creds)
 {
-	struct static_provider *p = xcalloc(1, sizeof(*p));
-	p->base.vt = &static_provider_vt;
+	struct static_provider *p = provider_new(sizeof(*p), &static_provider_vt);
 	aws_credentials_copy(&p->creds, creds);
 	return &p->base;
 }
