@@ -507,19 +507,23 @@ static int send_once(const struct aws_call *k, const struct aws_credentials *cre
 	if (k->query)
 		strbuf_addf(&url, "?%s", k->query);
 
-	sh[n].name = "host";
-	sh[n++].value = ep->host;
+	/* the headers sent are the headers signed (sigv4 lowercases their names), then the
+	 * signature's */
+	hh[n].name = "Host";
+	hh[n++].value = ep->host;
 	if (k->content_type) {
-		sh[n].name = "content-type";
-		sh[n++].value = k->content_type;
+		hh[n].name = "Content-Type";
+		hh[n++].value = k->content_type;
 	}
 	if (k->target) {
-		sh[n].name = "x-amz-target";
-		sh[n++].value = k->target;
+		hh[n].name = "X-Amz-Target";
+		hh[n++].value = k->target;
 	}
-	for (i = 0; i < nextra; i++) {
-		sh[n].name = k->headers[i].name;
-		sh[n++].value = k->headers[i].value;
+	for (i = 0; i < nextra; i++)
+		hh[n++] = k->headers[i];
+	for (i = 0; i < n; i++) {
+		sh[i].name = hh[i].name;
+		sh[i].value = hh[i].value;
 	}
 	sreq.method = method;
 	sreq.path = path.buf;
@@ -539,19 +543,6 @@ static int send_once(const struct aws_call *k, const struct aws_credentials *cre
 	if (creds && sigv4_sign(&sreq, &sp, &sig, err) < 0)
 		goto out;
 
-	n = 0;
-	hh[n].name = "Host";
-	hh[n++].value = ep->host;
-	if (k->content_type) {
-		hh[n].name = "Content-Type";
-		hh[n++].value = k->content_type;
-	}
-	if (k->target) {
-		hh[n].name = "X-Amz-Target";
-		hh[n++].value = k->target;
-	}
-	for (i = 0; i < nextra; i++)
-		hh[n++] = k->headers[i];
 	for (i = 0; i < sig.nadd_headers && i < ARRAY_SIZE(sig.add_headers); i++) {
 		hh[n].name = sig.add_headers[i].name;
 		hh[n++].value = sig.add_headers[i].value;

@@ -39,6 +39,8 @@ time_t aws_clock_now(void);
 void aws_sleep_ms(long ms);
 /* A monotonic clock in milliseconds, for waits and timeouts. */
 double aws_monotonic_ms(void);
+/* *ts = CLOCK_MONOTONIC's now plus ms (ms >= 0), as pthread_cond_timedwait and poll loops want it. */
+void aws_monotonic_deadline(struct timespec *ts, long ms);
 
 /* The partition of a region, for ARNs: "aws", "aws-cn", "aws-us-gov", ... (NULL: "aws"). */
 const char *aws_partition_name(const char *region);

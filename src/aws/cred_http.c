@@ -192,6 +192,32 @@ static int ecs_auth_token(const struct env_source *env, struct strbuf *token, st
 	return 0;
 }
 
+/*
+ * The credentials in the response to GET <get> on host: 0, or -1 with
+ * "<who>: cannot reach <host>: …", "<who>: GET <get>: <status>" or
+ * "<who>: <whose>: bad credentials: …".
+ */
+static int response_credentials(const struct http_response *resp, enum cred_json_format format,
+				const char *who, const char *host, const char *get,
+				const char *whose, struct aws_credentials *out, struct strbuf *err)
+{
+	struct strbuf why = STRBUF_INIT;
+	int ret = -1;
+
+	if (resp->error != HTTP_OK) {
+		strbuf_addf(err, "%s: cannot reach %s: %s", who, host, resp->error_text.buf);
+	} else if (resp->status != 200) {
+		strbuf_addf(err, "%s: GET %s: ", who, get);
+		describe_status(err, resp);
+	} else if (cred_json_parse(format, resp->body.buf, resp->body.len, out, &why)) {
+		strbuf_addf(err, "%s: %s: bad credentials: %s", who, whose, why.buf);
+	} else {
+		ret = 0;
+	}
+	strbuf_release(&why);
+	return ret;
+}
+
 static int ecs_fetch(void *self, struct aws_credentials *out, struct strbuf *err)
 {
 	struct ecs_provider *p = self;
@@ -231,17 +257,10 @@ static int ecs_fetch(void *self, struct aws_credentials *out, struct strbuf *err
 			nanosleep(&ts, NULL);
 		}
 	}
-	ret = -1;
-	if (resp.error != HTTP_OK) {
-		strbuf_addf(err, "container: cannot reach %s: %s", url.buf, resp.error_text.buf);
-	} else if (resp.status != 200) {
-		strbuf_addf(err, "container: GET %s: ", url.buf);
-		describe_status(err, &resp);
-	} else if (cred_json_parse(CRED_JSON_CONTAINER, resp.body.buf, resp.body.len, out, &why)) {
-		strbuf_addf(err, "container: GET %s: bad credentials: %s", url.buf, why.buf);
-	} else {
-		ret = 0;
-	}
+	strbuf_reset(&why);
+	strbuf_addf(&why, "GET %s", url.buf);
+	ret = response_credentials(&resp, CRED_JSON_CONTAINER, "container", url.buf, url.buf,
+				   why.buf, out, err);
 out:
 	http_transport_destroy(t);
 	http_response_release(&resp);
@@ -266,28 +285,20 @@ static int ecs_get(struct cred_provider *base, struct aws_credentials *out, stru
 		return ret;
 	}
 	strbuf_release(&why);
-	return cred_cache_get(&p->c.cache, p->c.env.now(), ecs_fetch, p, out, err);
-}
-
-static void ecs_destroy(struct cred_provider *base)
-{
-	struct ecs_provider *p = (struct ecs_provider *)base;
-
-	cred_cached_free(&p->c);
+	return cred_cached_get(base, out, err);
 }
 
 static const struct cred_provider_vtable ecs_vt = {
 	"container",
 	ecs_get,
 	cred_cached_invalidate,
-	ecs_destroy,
+	cred_cached_destroy,
 };
 
 struct cred_provider *cred_ecs_new(const struct env_source *env)
 {
-	struct ecs_provider *p = xcalloc(1, sizeof(*p));
+	struct ecs_provider *p = cred_cached_new(sizeof(*p), &ecs_vt, env, ecs_fetch);
 
-	cred_cached_init(&p->c, &ecs_vt, env);
 	return &p->c.base;
 }
 
@@ -350,7 +361,7 @@ static int imds_fetch(void *self, struct aws_credentials *out, struct strbuf *er
 {
 	struct imds_provider *p = self;
 	struct strbuf base = STRBUF_INIT, token = STRBUF_INIT, role = STRBUF_INIT,
-		      path = STRBUF_INIT, why = STRBUF_INIT;
+		      path = STRBUF_INIT, get = STRBUF_INIT, why = STRBUF_INIT;
 	struct http_response resp = HTTP_RESPONSE_INIT;
 	struct http_transport *t;
 	const char *token_hdr = NULL;
@@ -418,18 +429,11 @@ static int imds_fetch(void *self, struct aws_credentials *out, struct strbuf *er
 	}
 	strbuf_addf(&path, "%s%s", IMDS_CREDS_PATH, role.buf);
 	imds_request(t, "GET", &base, path.buf, token_hdr, token.buf, &resp);
-	if (resp.error != HTTP_OK) {
-		strbuf_addf(err, "instance metadata: cannot reach %s: %s", base.buf,
-			    resp.error_text.buf);
-	} else if (resp.status != 200) {
-		strbuf_addf(err, "instance metadata: GET %s%s: ", base.buf, path.buf);
-		describe_status(err, &resp);
-	} else if (cred_json_parse(CRED_JSON_IMDS, resp.body.buf, resp.body.len, out, &why)) {
-		strbuf_addf(err, "instance metadata: role '%s': bad credentials: %s", role.buf,
-			    why.buf);
-	} else {
-		ret = 0;
-	}
+	strbuf_reset(&why);
+	strbuf_addf(&why, "role '%s'", role.buf);
+	strbuf_addf(&get, "%s%s", base.buf, path.buf);
+	ret = response_credentials(&resp, CRED_JSON_IMDS, "instance metadata", base.buf, get.buf,
+				   why.buf, out, err);
 out:
 	http_transport_destroy(t);
 	http_response_release(&resp);
@@ -437,6 +441,7 @@ out:
 	strbuf_release(&base);
 	strbuf_release(&role);
 	strbuf_release(&path);
+	strbuf_release(&get);
 	strbuf_release(&why);
 	return ret;
 }
@@ -449,27 +454,19 @@ static int imds_get(struct cred_provider *base, struct aws_credentials *out, str
 		strbuf_addstr(err, "instance metadata: disabled by AWS_EC2_METADATA_DISABLED");
 		return 1;
 	}
-	return cred_cache_get(&p->c.cache, p->c.env.now(), imds_fetch, p, out, err);
-}
-
-static void imds_destroy(struct cred_provider *base)
-{
-	struct imds_provider *p = (struct imds_provider *)base;
-
-	cred_cached_free(&p->c);
+	return cred_cached_get(base, out, err);
 }
 
 static const struct cred_provider_vtable imds_vt = {
 	"instance-metadata",
 	imds_get,
 	cred_cached_invalidate,
-	imds_destroy,
+	cred_cached_destroy,
 };
 
 struct cred_provider *cred_imds_new(const struct env_source *env)
 {
-	struct imds_provider *p = xcalloc(1, sizeof(*p));
+	struct imds_provider *p = cred_cached_new(sizeof(*p), &imds_vt, env, imds_fetch);
 
-	cred_cached_init(&p->c, &imds_vt, env);
 	return &p->c.base;
 }

@@ -5,6 +5,7 @@
  * only those files include it.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <time.h>
 #include "aws/credentials.h"
 #include "aws/http.h"
@@ -57,20 +58,29 @@ int cred_cache_get(struct cred_cache *c, time_t now, cred_fetch_fn fetch, void *
 void cred_cache_invalidate(struct cred_cache *c);
 
 /*
- * The head of every provider with a cache: its vtable, its environment and
- * the cache. A provider's struct starts with one.
+ * The head of every provider with a cache: its vtable, its environment,
+ * the cache, what fills it and AWS's clock minus ours (0 unless the
+ * provider learns it: an Expiration in AWS's time). A provider's struct
+ * starts with one.
  */
 struct cred_cached {
 	struct cred_provider base;
 	struct env_source env;
 	struct cred_cache cache;
+	cred_fetch_fn fetch; /* called with the provider */
+	atomic_long skew;
 };
-void cred_cached_init(struct cred_cached *c, const struct cred_provider_vtable *vt,
-		      const struct env_source *env);
+/* A zeroed provider of size bytes (a struct that starts with a cred_cached), set up. */
+void *cred_cached_new(size_t size, const struct cred_provider_vtable *vt,
+		      const struct env_source *env, cred_fetch_fn fetch);
+/* The vtable's get: cred_cache_get at env.now() + skew with fetch. */
+int cred_cached_get(struct cred_provider *base, struct aws_credentials *out, struct strbuf *err);
 /* The vtable's invalidate for a provider with nothing else to drop. */
 void cred_cached_invalidate(struct cred_provider *base);
 /* Releases the cache and the environment, then frees the provider (c is its start). */
 void cred_cached_free(struct cred_cached *c);
+/* The vtable's destroy for a provider with nothing of its own to free. */
+void cred_cached_destroy(struct cred_provider *base);
 
 /*
  * Providers built from a profile plan. Each takes ownership of source

@@ -9,6 +9,7 @@
  * its stderr. Every buffer that held stdout is wiped.
  */
 #include "core/compat.h"
+#include "aws/client.h"
 #include "aws/readfile.h"
 #include "aws/msg.h"
 #include "aws/cred_internal.h"
@@ -131,13 +132,7 @@ static int run_process(char **argv, long timeout_ms, struct strbuf *out, struct 
 
 	strbuf_grow(out, LIMIT_PROCESS_STDOUT);
 	strbuf_grow(&errtext, LIMIT_PROCESS_STDERR);
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	aws_monotonic_deadline(&deadline, timeout_ms);
 	while (open_fds) {
 		struct pollfd pfd[2];
 		nfds_t n = 0;
@@ -225,12 +220,6 @@ static int process_fetch(void *self, struct aws_credentials *out, struct strbuf 
 	return ret;
 }
 
-static int process_get(struct cred_provider *base, struct aws_credentials *out, struct strbuf *err)
-{
-	struct process_provider *p = (struct process_provider *)base;
-	return cred_cache_get(&p->c.cache, p->c.env.now(), process_fetch, p, out, err);
-}
-
 static void process_destroy(struct cred_provider *base)
 {
 	struct process_provider *p = (struct process_provider *)base;
@@ -242,7 +231,7 @@ static void process_destroy(struct cred_provider *base)
 
 static const struct cred_provider_vtable process_vt = {
 	"credential-process",
-	process_get,
+	cred_cached_get,
 	cred_cached_invalidate,
 	process_destroy,
 };
@@ -260,8 +249,7 @@ struct cred_provider *cred_process_new(const struct env_source *env, const char 
 		strbuf_release(&why);
 		return NULL;
 	}
-	p = xcalloc(1, sizeof(*p));
-	cred_cached_init(&p->c, &process_vt, env);
+	p = cred_cached_new(sizeof(*p), &process_vt, env, process_fetch);
 	p->profile = xstrdup(profile);
 	p->argv = argv;
 	return &p->c.base;

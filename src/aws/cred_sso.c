@@ -47,7 +47,7 @@ struct sso_provider {
 	char *account_id;	   /* sso_account_id */
 	char *role_name;	   /* sso_role_name */
 	struct aws_client *client; /* made at the first fetch; unsigned calls only */
-	atomic_long skew; /* AWS's clock minus ours, as client learnt it: expiration is AWS's */
+	/* c.skew: AWS's clock minus ours, as client learnt it: expiration is AWS's */
 };
 
 /* The end of every "log in again" message. */
@@ -267,7 +267,7 @@ static int sso_get_role_credentials(struct sso_provider *p, const char *token,
 	opts.validate = parse_role_credentials;
 	opts.validate_ctx = &c;
 	rc = aws_rest_json_call(p->client, AWS_SVC_SSO, &r, &opts, &resp, &aerr, &why);
-	atomic_store(&p->skew, p->client->clock_skew);
+	atomic_store(&p->c.skew, p->client->clock_skew);
 	if (rc) {
 		int unauthorized = aerr.http_status == 401 ||
 				   (aerr.code && !strcmp(aerr.code, "UnauthorizedException"));
@@ -385,14 +385,6 @@ out:
 	return ret;
 }
 
-static int sso_get(struct cred_provider *base, struct aws_credentials *out, struct strbuf *err)
-{
-	struct sso_provider *p = (struct sso_provider *)base;
-
-	return cred_cache_get(&p->c.cache, p->c.env.now() + (time_t)atomic_load(&p->skew),
-			      sso_fetch, p, out, err);
-}
-
 static void sso_destroy(struct cred_provider *base)
 {
 	struct sso_provider *p = (struct sso_provider *)base;
@@ -409,7 +401,7 @@ static void sso_destroy(struct cred_provider *base)
 
 static const struct cred_provider_vtable sso_vt = {
 	"sso",
-	sso_get,
+	cred_cached_get,
 	cred_cached_invalidate,
 	sso_destroy,
 };
@@ -436,8 +428,7 @@ struct cred_provider *cred_sso_new(const struct env_source *env, const struct cr
 			    step->sso_region);
 		return NULL;
 	}
-	p = xcalloc(1, sizeof(*p));
-	cred_cached_init(&p->c, &sso_vt, env);
+	p = cred_cached_new(sizeof(*p), &sso_vt, env, sso_fetch);
 	p->profile = xstrdup(step->profile);
 	p->session = xstrdup_or_null(step->sso_session);
 	p->start_url = xstrdup(step->sso_start_url);

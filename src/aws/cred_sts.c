@@ -150,7 +150,7 @@ struct assume_role_provider {
 	char *profile, *role_arn, *external_id, *session_name, *duration, *mfa_serial;
 	char *region;		/* the profile's region setting, or NULL */
 	struct aws_client *sts; /* made at the first fetch */
-	atomic_long skew;	/* AWS's clock minus ours, as sts learnt it: Expiration is AWS's */
+	/* c.skew: AWS's clock minus ours, as sts learnt it: Expiration is AWS's */
 };
 
 /* "profile 'x': " for a profile's role; nothing for cred_provider_assume_role_new's. */
@@ -220,7 +220,7 @@ static int assume_role_fetch(void *self, struct aws_credentials *out, struct str
 	opts.creds = &src;
 	ret = aws_query_call_ex(p->sts, AWS_SVC_STS, "AssumeRole", params, n, &opts, &body, NULL,
 				&why);
-	atomic_store(&p->skew, p->sts->clock_skew);
+	atomic_store(&p->c.skew, p->sts->clock_skew);
 	if (ret) {
 		if (p->profile)
 			strbuf_addf(err, "profile '%s' (role_arn %s): ", p->profile, p->role_arn);
@@ -237,14 +237,6 @@ out:
 	strbuf_release(&why);
 	free(session);
 	return ret;
-}
-
-static int assume_role_get(struct cred_provider *base, struct aws_credentials *out,
-			   struct strbuf *err)
-{
-	struct assume_role_provider *p = (struct assume_role_provider *)base;
-	return cred_cache_get(&p->c.cache, p->c.env.now() + (time_t)atomic_load(&p->skew),
-			      assume_role_fetch, p, out, err);
 }
 
 static void assume_role_invalidate(struct cred_provider *base)
@@ -274,7 +266,7 @@ static void assume_role_destroy(struct cred_provider *base)
 
 static const struct cred_provider_vtable assume_role_vt = {
 	"assume-role",
-	assume_role_get,
+	cred_cached_get,
 	assume_role_invalidate,
 	assume_role_destroy,
 };
@@ -309,8 +301,7 @@ struct cred_provider *cred_assume_role_new(const struct env_source *env,
 		cred_provider_destroy(source);
 		return NULL;
 	}
-	p = xcalloc(1, sizeof(*p));
-	cred_cached_init(&p->c, &assume_role_vt, env);
+	p = cred_cached_new(sizeof(*p), &assume_role_vt, env, assume_role_fetch);
 	p->source = source;
 	p->profile = xstrdup_or_null(step->profile);
 	p->role_arn = xstrdup(step->role_arn);
@@ -366,7 +357,7 @@ struct web_identity_provider {
 	/* from a profile (from_env = 0) */
 	char *profile, *role_arn, *token_file, *session_name, *region;
 	struct aws_client *sts;
-	atomic_long skew; /* AWS's clock minus ours, as sts learnt it: Expiration is AWS's */
+	/* c.skew: AWS's clock minus ours, as sts learnt it: Expiration is AWS's */
 };
 
 /* What a fetch uses: borrowed from the provider or the environment. */
@@ -449,7 +440,7 @@ static int web_identity_fetch(void *self, struct aws_credentials *out, struct st
 	opts.validate_ctx = &a;
 	ret = aws_query_call_ex(p->sts, AWS_SVC_STS, "AssumeRoleWithWebIdentity", params, 3, &opts,
 				&body, NULL, &why);
-	atomic_store(&p->skew, p->sts->clock_skew);
+	atomic_store(&p->c.skew, p->sts->clock_skew);
 	if (ret) {
 		web_identity_where(p, err);
 		strbuf_addf(err, ": %s", why.buf);
@@ -478,8 +469,7 @@ static int web_identity_get(struct cred_provider *base, struct aws_credentials *
 		if (ret)
 			return ret;
 	}
-	return cred_cache_get(&p->c.cache, p->c.env.now() + (time_t)atomic_load(&p->skew),
-			      web_identity_fetch, p, out, err);
+	return cred_cached_get(base, out, err);
 }
 
 static void web_identity_destroy(struct cred_provider *base)
@@ -504,10 +494,8 @@ static const struct cred_provider_vtable web_identity_vt = {
 
 static struct web_identity_provider *web_identity_alloc(const struct env_source *env)
 {
-	struct web_identity_provider *p = xcalloc(1, sizeof(*p));
-
-	cred_cached_init(&p->c, &web_identity_vt, env);
-	return p;
+	return cred_cached_new(sizeof(struct web_identity_provider), &web_identity_vt, env,
+			       web_identity_fetch);
 }
 
 struct cred_provider *cred_web_identity_env_new(const struct env_source *env)

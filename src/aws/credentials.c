@@ -150,12 +150,33 @@ void cred_cache_invalidate(struct cred_cache *c)
 	pthread_mutex_unlock(&c->lock);
 }
 
-void cred_cached_init(struct cred_cached *c, const struct cred_provider_vtable *vt,
-		      const struct env_source *env)
+/* A zeroed provider of size bytes (a struct that starts with a cred_provider) with vtable vt. */
+static void *provider_new(size_t size, const struct cred_provider_vtable *vt)
 {
-	c->base.vt = vt;
+	struct cred_provider *p = xcalloc(1, size);
+
+	p->vt = vt;
+	return p;
+}
+
+void *cred_cached_new(size_t size, const struct cred_provider_vtable *vt,
+		      const struct env_source *env, cred_fetch_fn fetch)
+{
+	struct cred_cached *c = provider_new(size, vt);
+
 	env_source_copy(&c->env, env);
 	cred_cache_init(&c->cache);
+	c->fetch = fetch;
+	atomic_init(&c->skew, 0);
+	return c;
+}
+
+int cred_cached_get(struct cred_provider *base, struct aws_credentials *out, struct strbuf *err)
+{
+	struct cred_cached *c = (struct cred_cached *)base;
+
+	return cred_cache_get(&c->cache, c->env.now() + (time_t)atomic_load(&c->skew), c->fetch, c,
+			      out, err);
 }
 
 void cred_cached_invalidate(struct cred_provider *base)
@@ -168,6 +189,11 @@ void cred_cached_free(struct cred_cached *c)
 	cred_cache_release(&c->cache);
 	env_source_release(&c->env);
 	free(c);
+}
+
+void cred_cached_destroy(struct cred_provider *base)
+{
+	cred_cached_free((struct cred_cached *)base);
 }
 
 int cred_cache_get(struct cred_cache *c, time_t now, cred_fetch_fn fetch, void *self,
@@ -301,8 +327,7 @@ static const struct cred_provider_vtable env_provider_vt = {
 
 struct cred_provider *cred_env_new(const struct env_source *env)
 {
-	struct env_provider *p = xcalloc(1, sizeof(*p));
-	p->base.vt = &env_provider_vt;
+	struct env_provider *p = provider_new(sizeof(*p), &env_provider_vt);
 	env_source_copy(&p->env, env);
 	return &p->base;
 }
@@ -354,8 +379,7 @@ struct cred_provider *cred_provider_env_new(const struct cred_env *env)
 
 	if (profile_given(env))
 		return skipped_new("environment", "environment");
-	p = xcalloc(1, sizeof(*p));
-	p->base.vt = &env_provider_vt;
+	p = provider_new(sizeof(*p), &env_provider_vt);
 	env_source_init(&p->env, env);
 	return &p->base;
 }
@@ -651,8 +675,7 @@ static const struct cred_provider_vtable profile_provider_vt = {
 
 struct cred_provider *cred_provider_profile_new(const struct cred_env *env)
 {
-	struct profile_provider *p = xcalloc(1, sizeof(*p));
-	p->base.vt = &profile_provider_vt;
+	struct profile_provider *p = provider_new(sizeof(*p), &profile_provider_vt);
 	env_source_init(&p->env, env);
 	pthread_mutex_init(&p->lock, NULL);
 	return &p->base;
@@ -689,8 +712,7 @@ static const struct cred_provider_vtable static_provider_vt = {
 
 struct cred_provider *cred_provider_static_new(const struct aws_credentials *creds)
 {
-	struct static_provider *p = xcalloc(1, sizeof(*p));
-	p->base.vt = &static_provider_vt;
+	struct static_provider *p = provider_new(sizeof(*p), &static_provider_vt);
 	aws_credentials_copy(&p->creds, creds);
 	return &p->base;
 }

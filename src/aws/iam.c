@@ -331,21 +331,48 @@ int iam_get_user(struct aws_client *c, const char *user_name, struct iam_user *o
 		     parse_user, out, NULL, err);
 }
 
-struct key_list {
-	struct iam_access_key_page *out;
+/* Where a user's list goes: out (a page type), its items' allocated count. */
+struct user_list {
+	void *out;
 	size_t alloc;
 };
+
+/* A per-user list (UserName): every page moved into out by take. */
+struct user_lister {
+	const char *action;
+	aws_validate_fn parse;
+	void (*release)(void *page); /* releases and zeroes */
+	void (*take)(void *page, void *ctx, int *truncated, const char **marker);
+	size_t size; /* of out, of the same type as the page */
+};
+
+static int list_for_user(struct aws_client *c, const struct user_lister *ls, const char *user_name,
+			 void *page, void *out, struct strbuf *err)
+{
+	struct user_list l = { out, 0 };
+	struct pager pg = {
+		ls->action, { "UserName", user_name }, ls->parse, page, ls->release, ls->take, &l
+	};
+
+	memset(out, 0, ls->size);
+	if (list_pages(c, &pg, NULL, err) < 0) {
+		ls->release(out);
+		return -1;
+	}
+	return 0;
+}
 
 static void take_keys(void *page, void *ctx, int *truncated, const char **marker)
 {
 	struct iam_access_key_page *p = page;
-	struct key_list *l = ctx;
+	struct user_list *l = ctx;
+	struct iam_access_key_page *out = l->out;
 
-	move_items((void **)&l->out->keys, &l->out->nkeys, &l->alloc, p->keys, p->nkeys,
+	move_items((void **)&out->keys, &out->nkeys, &l->alloc, p->keys, p->nkeys,
 		   sizeof(*p->keys));
 	p->nkeys = 0;
-	free(l->out->request_id);
-	l->out->request_id = p->request_id;
+	free(out->request_id);
+	out->request_id = p->request_id;
 	p->request_id = NULL;
 	*truncated = p->is_truncated;
 	*marker = p->marker;
@@ -354,25 +381,11 @@ static void take_keys(void *page, void *ctx, int *truncated, const char **marker
 int iam_list_access_keys(struct aws_client *c, const char *user_name,
 			 struct iam_access_key_page *out, struct strbuf *err)
 {
+	static const struct user_lister ls = { "ListAccessKeys", parse_key_page, release_key_page,
+					       take_keys, sizeof(*out) };
 	struct iam_access_key_page page = { 0 };
-	struct key_list l = { out, 0 };
-	struct pager pg = { "ListAccessKeys",
-			    { "UserName", NULL },
-			    parse_key_page,
-			    NULL,
-			    release_key_page,
-			    take_keys,
-			    NULL };
 
-	memset(out, 0, sizeof(*out));
-	pg.first.value = user_name;
-	pg.page = &page;
-	pg.ctx = &l;
-	if (list_pages(c, &pg, NULL, err) < 0) {
-		release_key_page(out);
-		return -1;
-	}
-	return 0;
+	return list_for_user(c, &ls, user_name, &page, out, err);
 }
 
 int iam_get_access_key_last_used(struct aws_client *c, const char *key_id,
@@ -429,17 +442,13 @@ int iam_delete_access_key(struct aws_client *c, const char *user_name, const cha
 	return simple_call(c, "DeleteAccessKey", params, ARRAY_SIZE(params), err);
 }
 
-struct tag_list {
-	struct iam_tag_page *out;
-	size_t alloc;
-};
-
 static void take_tags(void *page, void *ctx, int *truncated, const char **marker)
 {
 	struct iam_tag_page *p = page;
-	struct tag_list *l = ctx;
+	struct user_list *l = ctx;
+	struct iam_tag_page *out = l->out;
 
-	move_items((void **)&l->out->tags, &l->out->ntags, &l->alloc, p->tags, p->ntags,
+	move_items((void **)&out->tags, &out->ntags, &l->alloc, p->tags, p->ntags,
 		   sizeof(*p->tags));
 	p->ntags = 0;
 	*truncated = p->is_truncated;
@@ -449,25 +458,11 @@ static void take_tags(void *page, void *ctx, int *truncated, const char **marker
 int iam_list_user_tags(struct aws_client *c, const char *user_name, struct iam_tag_page *out,
 		       struct strbuf *err)
 {
+	static const struct user_lister ls = { "ListUserTags", parse_tag_page, release_tag_page,
+					       take_tags, sizeof(*out) };
 	struct iam_tag_page page = { 0 };
-	struct tag_list l = { out, 0 };
-	struct pager pg = { "ListUserTags",
-			    { "UserName", NULL },
-			    parse_tag_page,
-			    NULL,
-			    release_tag_page,
-			    take_tags,
-			    NULL };
 
-	memset(out, 0, sizeof(*out));
-	pg.first.value = user_name;
-	pg.page = &page;
-	pg.ctx = &l;
-	if (list_pages(c, &pg, NULL, err) < 0) {
-		release_tag_page(out);
-		return -1;
-	}
-	return 0;
+	return list_for_user(c, &ls, user_name, &page, out, err);
 }
 
 int iam_tag_user(struct aws_client *c, const char *user_name, const struct iam_tag *tags,
@@ -526,18 +521,14 @@ int iam_untag_user(struct aws_client *c, const char *user_name, const char *cons
 	return ret;
 }
 
-struct group_list {
-	struct iam_group_page *out;
-	size_t alloc;
-};
-
 static void take_groups(void *page, void *ctx, int *truncated, const char **marker)
 {
 	struct iam_group_page *p = page;
-	struct group_list *l = ctx;
+	struct user_list *l = ctx;
+	struct iam_group_page *out = l->out;
 
-	move_items((void **)&l->out->group_names, &l->out->ngroups, &l->alloc, p->group_names,
-		   p->ngroups, sizeof(*p->group_names));
+	move_items((void **)&out->group_names, &out->ngroups, &l->alloc, p->group_names, p->ngroups,
+		   sizeof(*p->group_names));
 	p->ngroups = 0;
 	*truncated = p->is_truncated;
 	*marker = p->marker;
@@ -546,38 +537,20 @@ static void take_groups(void *page, void *ctx, int *truncated, const char **mark
 int iam_list_groups_for_user(struct aws_client *c, const char *user_name,
 			     struct iam_group_page *out, struct strbuf *err)
 {
+	static const struct user_lister ls = { "ListGroupsForUser", parse_group_page,
+					       release_group_page, take_groups, sizeof(*out) };
 	struct iam_group_page page = { 0 };
-	struct group_list l = { out, 0 };
-	struct pager pg = { "ListGroupsForUser",
-			    { "UserName", NULL },
-			    parse_group_page,
-			    NULL,
-			    release_group_page,
-			    take_groups,
-			    NULL };
 
-	memset(out, 0, sizeof(*out));
-	pg.first.value = user_name;
-	pg.page = &page;
-	pg.ctx = &l;
-	if (list_pages(c, &pg, NULL, err) < 0) {
-		release_group_page(out);
-		return -1;
-	}
-	return 0;
+	return list_for_user(c, &ls, user_name, &page, out, err);
 }
-
-struct name_list {
-	struct iam_name_page *out;
-	size_t alloc;
-};
 
 static void take_names(void *page, void *ctx, int *truncated, const char **marker)
 {
 	struct iam_name_page *p = page;
-	struct name_list *l = ctx;
+	struct user_list *l = ctx;
+	struct iam_name_page *out = l->out;
 
-	move_items((void **)&l->out->names, &l->out->nnames, &l->alloc, p->names, p->nnames,
+	move_items((void **)&out->names, &out->nnames, &l->alloc, p->names, p->nnames,
 		   sizeof(*p->names));
 	p->nnames = 0;
 	*truncated = p->is_truncated;
@@ -587,22 +560,10 @@ static void take_names(void *page, void *ctx, int *truncated, const char **marke
 static int list_names(struct aws_client *c, const char *action, aws_validate_fn parse,
 		      const char *user_name, struct iam_name_page *out, struct strbuf *err)
 {
+	struct user_lister ls = { action, parse, release_name_page, take_names, sizeof(*out) };
 	struct iam_name_page page = { 0 };
-	struct name_list l = { out, 0 };
-	struct pager pg = { NULL, { "UserName", NULL }, NULL, NULL, release_name_page, take_names,
-			    NULL };
 
-	memset(out, 0, sizeof(*out));
-	pg.action = action;
-	pg.parse = parse;
-	pg.first.value = user_name;
-	pg.page = &page;
-	pg.ctx = &l;
-	if (list_pages(c, &pg, NULL, err) < 0) {
-		release_name_page(out);
-		return -1;
-	}
-	return 0;
+	return list_for_user(c, &ls, user_name, &page, out, err);
 }
 
 int iam_list_user_policies(struct aws_client *c, const char *user_name, struct iam_name_page *out,

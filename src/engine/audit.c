@@ -1304,17 +1304,15 @@ int audit_trace(struct aws_client *c, struct audit_result *r, const char *const 
 		struct strbuf *err)
 {
 	struct cloudtrail_pacer *pacers = xcalloc(nregions + 1, sizeof(*pacers));
-	struct trace_options o;
+	struct trace_options o = { .start = start,
+				   .end = end,
+				   .regions = regions,
+				   .nregions = nregions,
+				   .pacers = pacers };
 	size_t i;
 	int rc = 0;
 
 	memset(st, 0, sizeof(*st));
-	memset(&o, 0, sizeof(o));
-	o.start = start;
-	o.end = end;
-	o.regions = regions;
-	o.nregions = nregions;
-	o.pacers = pacers;
 	for (i = 0; i < r->nkeys && !rc; i++) {
 		struct audit_key *k = &r->keys[i];
 		struct trace_result *tr;

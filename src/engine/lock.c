@@ -382,13 +382,7 @@ static void *lease_renewer(void *arg)
 		double t_send;
 		int rc;
 
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		ts.tv_sec += interval_ms / 1000;
-		ts.tv_nsec += (interval_ms % 1000) * 1000000L;
-		if (ts.tv_nsec >= 1000000000L) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000L;
-		}
+		aws_monotonic_deadline(&ts, interval_ms);
 		while (!l->stop && pthread_cond_timedwait(&l->cv, &l->mu, &ts) == 0)
 			;
 		if (l->stop)
@@ -515,6 +509,50 @@ static int wait_slice(long ms)
 	return interrupt_signal() ? LOCK_STOPPED : 0;
 }
 
+struct local_args {
+	int dfd;
+	const char *dir, *account, *info;
+	int *fd;
+};
+
+static int local_try_once(void *ctx, struct strbuf *err)
+{
+	struct local_args *a = ctx;
+
+	return local_try(a->dfd, a->dir, a->account, a->info, a->fd, err);
+}
+
+struct lease_args {
+	struct lease *l;
+	const char *account, *command;
+};
+
+static int lease_try_once(void *ctx, struct strbuf *err)
+{
+	struct lease_args *a = ctx;
+
+	return lease_try(a->l, a->account, a->command, err);
+}
+
+/*
+ * Tries again, every slice_ms, while another holds the lock, until the
+ * deadline or a SIGINT/SIGTERM (LOCK_STOPPED); e holds the last try's message.
+ */
+static int try_until(int (*try_once)(void *ctx, struct strbuf *err), void *ctx, double deadline,
+		     long slice_ms, struct strbuf *e)
+{
+	int rc;
+
+	for (;;) {
+		strbuf_reset(e);
+		rc = try_once(ctx, e);
+		if (rc != LOCK_HELD || aws_monotonic_ms() >= deadline)
+			return rc;
+		if (wait_slice(slice_ms) == LOCK_STOPPED)
+			return LOCK_STOPPED;
+	}
+}
+
 int account_lock_take(const struct lock_options *o, struct aws_client *c, const char *account,
 		      const char *command, struct account_lock **out, struct strbuf *err)
 {
@@ -522,6 +560,8 @@ int account_lock_take(const struct lock_options *o, struct aws_client *c, const 
 	struct strbuf dir = STRBUF_INIT, info = STRBUF_INIT, e = STRBUF_INIT;
 	const char *table = dynamodb_table(o);
 	double deadline = aws_monotonic_ms() + (double)(o->wait > 0 ? o->wait : 0) * 1000.0;
+	struct local_args local;
+	struct lease_args lease;
 	char host[256];
 	int dfd = -1, rc = -1;
 
@@ -546,18 +586,12 @@ int account_lock_take(const struct lock_options *o, struct aws_client *c, const 
 	strbuf_addf(&info, "pid=%ld host=%s since=", (long)getpid(), *host ? host : "?");
 	iso8601_format(&info, aws_clock_now());
 	strbuf_addf(&info, " command=%s\n", command);
-	for (;;) {
-		strbuf_reset(&e);
-		rc = local_try(dfd, dir.buf, account, info.buf, &lk->fd, &e);
-		if (rc != LOCK_HELD)
-			break;
-		if (aws_monotonic_ms() >= deadline)
-			break;
-		if (wait_slice(200) == LOCK_STOPPED) {
-			rc = LOCK_STOPPED;
-			break;
-		}
-	}
+	local.dfd = dfd;
+	local.dir = dir.buf;
+	local.account = account;
+	local.info = info.buf;
+	local.fd = &lk->fd;
+	rc = try_until(local_try_once, &local, deadline, 200, &e);
 	if (rc) {
 		strbuf_addbuf(err, &e);
 		goto out;
@@ -579,18 +613,10 @@ int account_lock_take(const struct lock_options *o, struct aws_client *c, const 
 		l->c = aws_client_clone(c, err);
 		if (!l->c)
 			goto out;
-		for (;;) {
-			strbuf_reset(&e);
-			rc = lease_try(l, account, command, &e);
-			if (rc != LOCK_HELD)
-				break;
-			if (aws_monotonic_ms() >= deadline)
-				break;
-			if (wait_slice(1000) == LOCK_STOPPED) {
-				rc = LOCK_STOPPED;
-				break;
-			}
-		}
+		lease.l = l;
+		lease.account = account;
+		lease.command = command;
+		rc = try_until(lease_try_once, &lease, deadline, 1000, &e);
 		if (rc) {
 			strbuf_addbuf(err, &e);
 			goto out;

@@ -42,24 +42,25 @@ static void tags_release(struct user_state *st)
 	st->rotation_valid = false;
 }
 
-static void groups_release(struct user_state *st)
+/* Frees *v's n strings and *v; *v = NULL, *n = 0. */
+static void names_release(char ***v, size_t *n)
 {
 	size_t i;
 
-	for (i = 0; i < st->ngroups; i++)
-		free(st->groups[i]);
-	FREE_AND_NULL(st->groups);
-	st->ngroups = 0;
+	for (i = 0; i < *n; i++)
+		free((*v)[i]);
+	FREE_AND_NULL(*v);
+	*n = 0;
+}
+
+static void groups_release(struct user_state *st)
+{
+	names_release(&st->groups, &st->ngroups);
 }
 
 static void policies_release(struct user_state *st)
 {
-	size_t i;
-
-	for (i = 0; i < st->nattached; i++)
-		free(st->attached[i]);
-	FREE_AND_NULL(st->attached);
-	st->nattached = 0;
+	names_release(&st->attached, &st->nattached);
 	st->quarantine = NULL;
 }
 
