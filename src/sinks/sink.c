@@ -484,6 +484,7 @@ void sink_free(struct sink *k)
 {
 	if (!k)
 		return;
+	free(k->target);
 	free(k->identity);
 	k->vt->destroy(k);
 }
@@ -547,6 +548,36 @@ char *sink_dir_of(const char *path)
 	if (slash == path)
 		return xstrdup("/");
 	return xmemdupz(path, (size_t)(slash - path));
+}
+
+int sink_check_dir(const char *what, const char *dir, struct strbuf *err)
+{
+	struct stat st;
+
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+		strbuf_addf(err, "%s: directory '%s' does not exist", what, dir);
+		return -1;
+	}
+	if (access(dir, W_OK | X_OK)) {
+		strbuf_addf(err, "%s: cannot create a file in '%s': %s", what, dir,
+			    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int sink_open_dir(const char *what, const char *dir, struct strbuf *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			strbuf_addf(err, "%s: directory '%s' does not exist", what, dir);
+		else
+			strbuf_addf(err, "%s: cannot open directory '%s': %s", what, dir,
+				    strerror(errno));
+	}
+	return fd;
 }
 
 char *sink_canonical_path(const char *path)

@@ -129,6 +129,14 @@ static int ssm_deliver(struct sink *k, const struct new_secret *s, struct strbuf
 	return ret;
 }
 
+/* A read of the current value failed (why: the call's message, may be empty): -1. */
+static int cannot_read(const struct sink *k, const struct strbuf *why, struct strbuf *err)
+{
+	strbuf_addf(err, "%s: cannot read the current value: %s", k->target,
+		    why->len ? why->buf : "request failed");
+	return -1;
+}
+
 /*
  * GetSecretValue said ResourceNotFound for an ARN: a secret without a
  * current version, or none at all? DescribeSecret tells. 0 it exists, 1 it
@@ -155,9 +163,7 @@ static int sm_secret_exists(struct remote_sink *r, struct strbuf *err)
 			    r->base.target);
 		ret = 1;
 	} else {
-		strbuf_addf(err, "%s: cannot read the current value: %s", r->base.target,
-			    why.len ? why.buf : "request failed");
-		ret = -1;
+		ret = cannot_read(&r->base, &why, err);
 	}
 	strbuf_release(&body);
 	strbuf_release(&resp);
@@ -200,9 +206,7 @@ static int remote_preflight(struct sink *k, char **held_key_id, struct strbuf *e
 				 !strcmp(aerr.code, "ParameterNotFound"))) {
 		ret = 0;
 	} else {
-		strbuf_addf(err, "%s: cannot read the current value: %s", k->target,
-			    why.len ? why.buf : "request failed");
-		ret = -1;
+		ret = cannot_read(k, &why, err);
 	}
 	strbuf_release(&body);
 	strbuf_release_secret(&resp);
@@ -215,7 +219,6 @@ static void remote_destroy(struct sink *k)
 {
 	struct remote_sink *r = (struct remote_sink *)k;
 	free(r->name);
-	free(k->target);
 	free(r);
 }
 

@@ -51,7 +51,6 @@ static int stdout_deliver(struct sink *k, const struct new_secret *s, struct str
 
 static void stdout_destroy(struct sink *k)
 {
-	free(k->target);
 	free(k);
 }
 
