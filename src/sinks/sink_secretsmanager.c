@@ -43,6 +43,14 @@ static int no_client(struct sink *k, struct strbuf *err)
 	return -1;
 }
 
+/* A call failed (why: its message, may be empty): "<target>: <what><why>" in err; -1. */
+static int call_failed(const struct sink *k, const char *what, const struct strbuf *why,
+		       struct strbuf *err)
+{
+	strbuf_addf(err, "%s: %s%s", k->target, what, why->len ? why->buf : "request failed");
+	return -1;
+}
+
 static const struct sink_vtable secretsmanager_vtable;
 
 static int sm_call(struct remote_sink *r, const char *target, const char *id_member,
@@ -91,7 +99,7 @@ static int sm_deliver(struct sink *k, const struct new_secret *s, struct strbuf 
 		ret = sm_call(r, "secretsmanager.PutSecretValue", "SecretId", &json, &aerr, &why);
 	}
 	if (ret)
-		strbuf_addf(err, "%s: %s", k->target, why.len ? why.buf : "request failed");
+		call_failed(k, "", &why, err);
 	strbuf_release_secret(&json);
 	strbuf_release(&why);
 	aws_error_release(&aerr);
@@ -120,21 +128,13 @@ static int ssm_deliver(struct sink *k, const struct new_secret *s, struct strbuf
 	ret = aws_json_call(r->client, AWS_SVC_SSM, "AmazonSSM.PutParameter", body.buf,
 			    AWS_CALL_IDEMPOTENT, &resp, &aerr, &why);
 	if (ret)
-		strbuf_addf(err, "%s: %s", k->target, why.len ? why.buf : "request failed");
+		call_failed(k, "", &why, err);
 	strbuf_release_secret(&json);
 	strbuf_release_secret(&body);
 	strbuf_release_secret(&resp);
 	strbuf_release(&why);
 	aws_error_release(&aerr);
 	return ret;
-}
-
-/* A read of the current value failed (why: the call's message, may be empty): -1. */
-static int cannot_read(const struct sink *k, const struct strbuf *why, struct strbuf *err)
-{
-	strbuf_addf(err, "%s: cannot read the current value: %s", k->target,
-		    why->len ? why->buf : "request failed");
-	return -1;
 }
 
 /*
@@ -163,7 +163,7 @@ static int sm_secret_exists(struct remote_sink *r, struct strbuf *err)
 			    r->base.target);
 		ret = 1;
 	} else {
-		ret = cannot_read(&r->base, &why, err);
+		ret = call_failed(&r->base, "cannot read the current value: ", &why, err);
 	}
 	strbuf_release(&body);
 	strbuf_release(&resp);
@@ -206,7 +206,7 @@ static int remote_preflight(struct sink *k, char **held_key_id, struct strbuf *e
 				 !strcmp(aerr.code, "ParameterNotFound"))) {
 		ret = 0;
 	} else {
-		ret = cannot_read(k, &why, err);
+		ret = call_failed(k, "cannot read the current value: ", &why, err);
 	}
 	strbuf_release(&body);
 	strbuf_release_secret(&resp);
