@@ -77,7 +77,47 @@ static int sm_call(struct remote_sink *r, const char *target, const char *id_mem
 	return ret;
 }
 
-static int sm_deliver(struct sink *k, const struct new_secret *s, struct strbuf *err)
+/* Secrets Manager: CreateSecret, or PutSecretValue when it exists (an ARN: it must). */
+static int sm_put(struct remote_sink *r, const struct strbuf *json, struct aws_error *aerr,
+		  struct strbuf *why)
+{
+	int ret;
+
+	/* an ARN names an existing secret: CreateSecret would only refuse it */
+	if (!strncmp(r->name, "arn:", 4))
+		ret = -1;
+	else
+		ret = sm_call(r, "secretsmanager.CreateSecret", "Name", json, aerr, why);
+	if (!strncmp(r->name, "arn:", 4) ||
+	    (ret && aerr->code && !strcmp(aerr->code, "ResourceExistsException"))) {
+		strbuf_reset(why);
+		ret = sm_call(r, "secretsmanager.PutSecretValue", "SecretId", json, aerr, why);
+	}
+	return ret;
+}
+
+/* Parameter Store: PutParameter, a SecureString, overwritten. */
+static int ssm_put(struct remote_sink *r, const struct strbuf *json, struct aws_error *aerr,
+		   struct strbuf *why)
+{
+	struct strbuf body = STRBUF_INIT, resp = STRBUF_INIT;
+	int ret;
+
+	body_init(&body, json, r->name);
+	strbuf_addstr(&body, "{\"Name\":");
+	sink_json_string(&body, r->name);
+	strbuf_addstr(&body, ",\"Value\":");
+	sink_json_string(&body, json->buf);
+	strbuf_addstr(&body, ",\"Type\":\"SecureString\",\"Overwrite\":true}");
+	/* Overwrite makes a repeat harmless: retried like a read */
+	ret = aws_json_call(r->client, AWS_SVC_SSM, "AmazonSSM.PutParameter", body.buf,
+			    AWS_CALL_IDEMPOTENT, &resp, aerr, why);
+	strbuf_release_secret(&body);
+	strbuf_release_secret(&resp);
+	return ret;
+}
+
+static int remote_deliver(struct sink *k, const struct new_secret *s, struct strbuf *err)
 {
 	struct remote_sink *r = (struct remote_sink *)k;
 	struct strbuf json = STRBUF_INIT, why = STRBUF_INIT;
@@ -88,50 +128,13 @@ static int sm_deliver(struct sink *k, const struct new_secret *s, struct strbuf 
 		return no_client(k, err);
 	memset(&aerr, 0, sizeof(aerr));
 	new_secret_json(&json, s);
-	/* an ARN names an existing secret: CreateSecret would only refuse it */
-	if (!strncmp(r->name, "arn:", 4))
-		ret = -1;
+	if (k->vt == &secretsmanager_vtable)
+		ret = sm_put(r, &json, &aerr, &why);
 	else
-		ret = sm_call(r, "secretsmanager.CreateSecret", "Name", &json, &aerr, &why);
-	if (!strncmp(r->name, "arn:", 4) ||
-	    (ret && aerr.code && !strcmp(aerr.code, "ResourceExistsException"))) {
-		strbuf_reset(&why);
-		ret = sm_call(r, "secretsmanager.PutSecretValue", "SecretId", &json, &aerr, &why);
-	}
+		ret = ssm_put(r, &json, &aerr, &why);
 	if (ret)
 		call_failed(k, "", &why, err);
 	strbuf_release_secret(&json);
-	strbuf_release(&why);
-	aws_error_release(&aerr);
-	return ret;
-}
-
-static int ssm_deliver(struct sink *k, const struct new_secret *s, struct strbuf *err)
-{
-	struct remote_sink *r = (struct remote_sink *)k;
-	struct strbuf json = STRBUF_INIT, body = STRBUF_INIT, resp = STRBUF_INIT;
-	struct strbuf why = STRBUF_INIT;
-	struct aws_error aerr;
-	int ret;
-
-	if (!r->client)
-		return no_client(k, err);
-	memset(&aerr, 0, sizeof(aerr));
-	new_secret_json(&json, s);
-	body_init(&body, &json, r->name);
-	strbuf_addstr(&body, "{\"Name\":");
-	sink_json_string(&body, r->name);
-	strbuf_addstr(&body, ",\"Value\":");
-	sink_json_string(&body, json.buf);
-	strbuf_addstr(&body, ",\"Type\":\"SecureString\",\"Overwrite\":true}");
-	/* Overwrite makes a repeat harmless: retried like a read */
-	ret = aws_json_call(r->client, AWS_SVC_SSM, "AmazonSSM.PutParameter", body.buf,
-			    AWS_CALL_IDEMPOTENT, &resp, &aerr, &why);
-	if (ret)
-		call_failed(k, "", &why, err);
-	strbuf_release_secret(&json);
-	strbuf_release_secret(&body);
-	strbuf_release_secret(&resp);
 	strbuf_release(&why);
 	aws_error_release(&aerr);
 	return ret;
@@ -224,14 +227,14 @@ static void remote_destroy(struct sink *k)
 
 static const struct sink_vtable secretsmanager_vtable = {
 	.scheme = "secretsmanager",
-	.deliver = sm_deliver,
+	.deliver = remote_deliver,
 	.destroy = remote_destroy,
 	.preflight = remote_preflight,
 };
 
 static const struct sink_vtable ssm_vtable = {
 	.scheme = "ssm",
-	.deliver = ssm_deliver,
+	.deliver = remote_deliver,
 	.destroy = remote_destroy,
 	.preflight = remote_preflight,
 };
