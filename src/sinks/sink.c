@@ -1,5 +1,6 @@
 #include "core/compat.h"
 #include "sinks/sink.h"
+#include "core/credparse.h"
 #include "core/profile_edit.h"
 #include "core/strbuf.h"
 
@@ -216,12 +217,7 @@ int sink_uuid_v4(char out[37])
 
 void sink_argv_free(char **argv)
 {
-	size_t i;
-	if (!argv)
-		return;
-	for (i = 0; argv[i]; i++)
-		free(argv[i]);
-	free(argv);
+	cred_argv_free(argv); /* the same NULL-terminated shape; it also wipes the words */
 }
 
 static int is_space(char c)
