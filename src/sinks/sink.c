@@ -519,20 +519,20 @@ void sink_group_shared(struct sink *const *sinks, size_t n, size_t *group)
 
 const char *sink_file_kind(mode_t mode)
 {
-	if (S_ISREG(mode))
-		return "a regular file";
-	if (S_ISDIR(mode))
-		return "a directory";
-	if (S_ISLNK(mode))
-		return "a symbolic link";
-	if (S_ISCHR(mode))
-		return "a character device";
-	if (S_ISBLK(mode))
-		return "a block device";
-	if (S_ISFIFO(mode))
-		return "a FIFO";
-	if (S_ISSOCK(mode))
-		return "a socket";
+	static const struct {
+		mode_t type;
+		const char *name;
+	} kinds[] = {
+		{ S_IFREG, "a regular file" },	{ S_IFDIR, "a directory" },
+		{ S_IFLNK, "a symbolic link" }, { S_IFCHR, "a character device" },
+		{ S_IFBLK, "a block device" },	{ S_IFIFO, "a FIFO" },
+		{ S_IFSOCK, "a socket" },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(kinds); i++)
+		if ((mode & S_IFMT) == kinds[i].type)
+			return kinds[i].name;
 	return "not a regular file";
 }
 
