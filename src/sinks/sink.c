@@ -517,6 +517,24 @@ void sink_group_shared(struct sink *const *sinks, size_t n, size_t *group)
 	free(order);
 }
 
+int sink_write_all(int fd, const char *data, size_t len, int at_start)
+{
+	off_t off = 0;
+
+	while (len) {
+		ssize_t n = at_start ? pwrite(fd, data, len, off) : write(fd, data, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		data += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
 const char *sink_file_kind(mode_t mode)
 {
 	static const struct {

@@ -168,6 +168,11 @@ struct sink_write_options {
  */
 int sink_write_file_with(const char *path, const char *data, size_t len,
 			 const struct sink_write_options *o, const char *what, struct strbuf *err);
+/*
+ * All len bytes of data to fd (from offset 0 with pwrite when at_start, else
+ * where fd stands), EINTR retried. 0, or -1 with errno.
+ */
+int sink_write_all(int fd, const char *data, size_t len, int at_start);
 /* "a regular file", "a directory", "a symbolic link", "a FIFO", "a character device", ... */
 const char *sink_file_kind(mode_t mode);
 /* The directory part of path: "/a/b" → "/a", "b" → ".", "/b" → "/". Caller frees. */

@@ -32,21 +32,6 @@ static void split_path(const char *path, char **dir, const char **base)
 	}
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Creates a new temporary file next to base in dfd: its name in *tmp, the descriptor or -1. */
 static int create_temp(int dfd, const char *base, struct strbuf *tmp)
 {
@@ -116,7 +101,7 @@ int sink_write_file_with(const char *path, const char *data, size_t len,
 		goto done;
 	}
 	/* the mode whatever the umask (it could have taken more than 077 away) */
-	if (fchmod(fd, o->mode ? o->mode : 0600) || write_all(fd, data, len) || fsync(fd)) {
+	if (fchmod(fd, o->mode ? o->mode : 0600) || sink_write_all(fd, data, len, 0) || fsync(fd)) {
 		strbuf_addf(err, "%s: cannot write '%s/%s': %s", what, dir, tmp.buf,
 			    strerror(errno));
 		goto done;

@@ -269,23 +269,6 @@ static int unchanged_before_rename(void *ctx, int dfd, const char *base)
 	return same ? 0 : 1;
 }
 
-static int write_all_at(int fd, const char *data, size_t len)
-{
-	off_t off = 0;
-	while (len) {
-		ssize_t n = pwrite(fd, data, len, off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		data += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
 /*
  * Step 5 for a file with hard links or an owner we cannot give: the same
  * inode rewritten. 0, 1 (changed since read: retry), or -1 with err.
@@ -310,7 +293,7 @@ static int rewrite_in_place(const struct as_read *r, const struct strbuf *edited
 		close(fd);
 		return 1;
 	}
-	if (write_all_at(fd, edited->buf, edited->len) || ftruncate(fd, (off_t)edited->len) ||
+	if (sink_write_all(fd, edited->buf, edited->len, 1) || ftruncate(fd, (off_t)edited->len) ||
 	    fsync(fd))
 		strbuf_addf(err,
 			    "%s: cannot rewrite '%s': %s (its old content is in %s.iamkeys.bak)",
