@@ -584,12 +584,30 @@ int aws_home_dir(struct strbuf *out, aws_getenv_fn getenv_fn, void *ctx, const c
 	return 0;
 }
 
+/*
+ * One of the two files: given (from the environment) with ~ expanded, or
+ * home's .aws/name when not given. -1 when that needs a home there is not.
+ */
+static int locate_file(char **out, const char *given, const char *name, const char *home,
+		       int windows)
+{
+	const char *sep = windows ? "\\" : "/";
+	struct strbuf sb = STRBUF_INIT;
+
+	if (given)
+		return expand_path(out, given, home, windows);
+	if (!home)
+		return -1;
+	strbuf_addf(&sb, "%s%s.aws%s%s", home, sep, sep, name);
+	*out = strbuf_detach(&sb, NULL);
+	return 0;
+}
+
 int aws_file_locations_resolve(struct aws_file_locations *out, aws_getenv_fn getenv_fn, void *ctx,
 			       const char *platform, const char *home_fallback,
 			       const char *profile_override, struct strbuf *err)
 {
 	int windows = platform && !strcmp(platform, "windows");
-	const char *sep = windows ? "\\" : "/";
 	const char *config = env_get(getenv_fn, ctx, "AWS_CONFIG_FILE");
 	const char *creds = env_get(getenv_fn, ctx, "AWS_SHARED_CREDENTIALS_FILE");
 	const char *profile = env_get(getenv_fn, ctx, "AWS_PROFILE");
@@ -600,26 +618,9 @@ int aws_file_locations_resolve(struct aws_file_locations *out, aws_getenv_fn get
 	find_home(&home, getenv_fn, ctx, windows, home_fallback);
 	h = home.len ? home.buf : NULL;
 
-	if (config) {
-		if (expand_path(&out->config_file, config, h, windows))
-			goto no_home;
-	} else if (h) {
-		struct strbuf sb = STRBUF_INIT;
-		strbuf_addf(&sb, "%s%s.aws%sconfig", h, sep, sep);
-		out->config_file = strbuf_detach(&sb, NULL);
-	} else {
+	if (locate_file(&out->config_file, config, "config", h, windows) ||
+	    locate_file(&out->credentials_file, creds, "credentials", h, windows))
 		goto no_home;
-	}
-	if (creds) {
-		if (expand_path(&out->credentials_file, creds, h, windows))
-			goto no_home;
-	} else if (h) {
-		struct strbuf sb = STRBUF_INIT;
-		strbuf_addf(&sb, "%s%s.aws%scredentials", h, sep, sep);
-		out->credentials_file = strbuf_detach(&sb, NULL);
-	} else {
-		goto no_home;
-	}
 	if (profile_override && *profile_override)
 		profile = profile_override;
 	out->profile = xstrdup(profile ? profile : "default");

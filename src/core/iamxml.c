@@ -1004,40 +1004,6 @@ void iam_group_page_release(struct iam_group_page *p)
 	memset(p, 0, sizeof(*p));
 }
 
-int iam_parse_list_groups_for_user(const char *xml, size_t len, struct iam_group_page *out,
-				   struct strbuf *err)
-{
-	xmlDocPtr doc;
-	xmlNodePtr res, m;
-	size_t n;
-
-	memset(out, 0, sizeof(*out));
-	if (open_response("ListGroupsForUser", xml, len, 1, &doc, &res, err))
-		return -1;
-	m = path(res, "Groups/member");
-	n = count_same(m);
-	if (n)
-		out->group_names = xcalloc(n, sizeof(*out->group_names));
-	for (; m; m = next_same(m)) {
-		char *g = text_at(m, "GroupName", TEXT_EXACT);
-
-		if (!g || !*g) {
-			free(g);
-			fail(err, "ListGroupsForUser response has a group without GroupName");
-			goto fail;
-		}
-		out->group_names[out->ngroups++] = g;
-	}
-	if (parse_paging("ListGroupsForUser", res, &out->is_truncated, &out->marker, err))
-		goto fail;
-	xmlFreeDoc(doc);
-	return 0;
-fail:
-	xmlFreeDoc(doc);
-	iam_group_page_release(out);
-	return -1;
-}
-
 void iam_name_page_release(struct iam_name_page *p)
 {
 	size_t i;
@@ -1099,6 +1065,22 @@ int iam_parse_list_attached_user_policies(const char *xml, size_t len, struct ia
 {
 	return parse_name_list("ListAttachedUserPolicies", "AttachedPolicies/member", "PolicyArn",
 			       "a policy without PolicyArn", xml, len, out, err);
+}
+
+int iam_parse_list_groups_for_user(const char *xml, size_t len, struct iam_group_page *out,
+				   struct strbuf *err)
+{
+	struct iam_name_page names;
+
+	memset(out, 0, sizeof(*out));
+	if (parse_name_list("ListGroupsForUser", "Groups/member", "GroupName",
+			    "a group without GroupName", xml, len, &names, err))
+		return -1;
+	out->group_names = names.names;
+	out->ngroups = names.nnames;
+	out->is_truncated = names.is_truncated;
+	out->marker = names.marker;
+	return 0;
 }
 
 void iam_summary_entries_free(struct iam_summary_entry *entries, size_t n)

@@ -14,16 +14,8 @@ const char *revoke_step_name(unsigned bit)
 	return NULL;
 }
 
-static int valid_key_id(const char *s, size_t n)
-{
-	size_t i;
-	if (n < 16 || n > REVOKE_KEY_ID_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!isupper((unsigned char)s[i]) && !isdigit((unsigned char)s[i]))
-			return 0;
-	return 1;
-}
+/* a key id access_key_id_valid_n takes fits in key_id */
+_Static_assert(REVOKE_KEY_ID_MAX >= ROTATION_KEY_ID_MAX, "revoke tag key_id too small");
 
 static int parse_done(const char *s, size_t n, unsigned *out)
 {
@@ -80,7 +72,7 @@ int revoke_tag_parse(const char *value, struct revoke_tag *out, struct strbuf *e
 				goto bad;
 			have_v = 1;
 		} else if (klen == 3 && !memcmp(p, "key", 3)) {
-			if (!valid_key_id(v, vlen))
+			if (!access_key_id_valid_n(v, vlen))
 				goto bad;
 			memcpy(out->key_id, v, vlen);
 			out->key_id[vlen] = '\0';

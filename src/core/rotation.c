@@ -10,15 +10,23 @@ static const char *const stage_names[] = {
 	[STAGE_ROLLED_BACK] = "rolled-back",
 };
 
-int rotation_stage_parse(const char *name, enum rotation_stage *out)
+/* The index of name in names (n of them, some NULL), or -1. */
+static int name_index(const char *const *names, size_t n, const char *name)
 {
 	size_t i;
-	for (i = 0; i < ARRAY_SIZE(stage_names); i++)
-		if (stage_names[i] && !strcmp(name, stage_names[i])) {
-			*out = (enum rotation_stage)i;
-			return 0;
-		}
+	for (i = 0; i < n; i++)
+		if (names[i] && !strcmp(name, names[i]))
+			return (int)i;
 	return -1;
+}
+
+int rotation_stage_parse(const char *name, enum rotation_stage *out)
+{
+	int i = name_index(stage_names, ARRAY_SIZE(stage_names), name);
+	if (i < 0)
+		return -1;
+	*out = (enum rotation_stage)i;
+	return 0;
 }
 
 static const char *const kind_names[] = {
@@ -34,13 +42,11 @@ const char *rot_action_kind_name(enum rot_action_kind k)
 
 int rot_action_kind_parse(const char *name, enum rot_action_kind *out)
 {
-	size_t i;
-	for (i = 0; i < ARRAY_SIZE(kind_names); i++)
-		if (kind_names[i] && !strcmp(name, kind_names[i])) {
-			*out = (enum rot_action_kind)i;
-			return 0;
-		}
-	return -1;
+	int i = name_index(kind_names, ARRAY_SIZE(kind_names), name);
+	if (i < 0)
+		return -1;
+	*out = (enum rot_action_kind)i;
+	return 0;
 }
 
 const char *rotation_stage_name(enum rotation_stage s)
@@ -90,7 +96,12 @@ int rotation_parse_compact_time(const char *s, time_t *out)
 
 int access_key_id_valid(const char *s)
 {
-	size_t i, n = strlen(s);
+	return access_key_id_valid_n(s, strlen(s));
+}
+
+int access_key_id_valid_n(const char *s, size_t n)
+{
+	size_t i;
 	if (n < 16 || n > ROTATION_KEY_ID_MAX)
 		return 0;
 	for (i = 0; i < n; i++)

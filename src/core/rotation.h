@@ -111,6 +111,8 @@ int rotation_tag_split(const char *value, char **main, char **new_id, struct str
 /* 1 when s has an access key id's shape: 16 to ROTATION_KEY_ID_MAX capital
  * letters and digits ("AKIA...", "ASIA..."). */
 int access_key_id_valid(const char *s);
+/* The same for the n bytes at s (no NUL needed). */
+int access_key_id_valid_n(const char *s, size_t n);
 /* 1 when s is a valid IAM tag value (length and character set). */
 int rotation_tag_value_valid(const char *s);
 const char *rotation_stage_name(enum rotation_stage s);

@@ -90,6 +90,19 @@ out:
 	return rc;
 }
 
+/* A text setting: *val moves into *dst (and *val is NULL); an empty one is refused. */
+static int set_text(char **dst, const char *key, char **val, struct strbuf *msg)
+{
+	if (!**val) {
+		strbuf_addf(msg, "'%s' is empty", key);
+		return -1;
+	}
+	free(*dst);
+	*dst = *val;
+	*val = NULL;
+	return 0;
+}
+
 static int set_duration(long long *dst, const char *key, const char *v, struct strbuf *msg)
 {
 	struct strbuf e = STRBUF_INIT;
@@ -116,23 +129,9 @@ static int parse_property(struct rotconf_section *s, const char *b, const char *
 	key = trim_dup(b, eq);
 	val = trim_dup(eq + 1, e);
 	if (!strcmp(key, "to")) {
-		if (!*val) {
-			strbuf_addstr(msg, "'to' is empty");
-			rc = -1;
-		} else {
-			free(s->s.to);
-			s->s.to = val;
-			val = NULL;
-		}
+		rc = set_text(&s->s.to, key, &val, msg);
 	} else if (!strcmp(key, "notify")) {
-		if (!*val) {
-			strbuf_addstr(msg, "'notify' is empty");
-			rc = -1;
-		} else {
-			free(s->s.notify);
-			s->s.notify = val;
-			val = NULL;
-		}
+		rc = set_text(&s->s.notify, key, &val, msg);
 	} else if (!strcmp(key, "rotate_after")) {
 		rc = set_duration(&s->s.rotate_after, key, val, msg);
 	} else if (!strcmp(key, "deactivate_after")) {

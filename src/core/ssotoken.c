@@ -116,6 +116,16 @@ static int req_string(json_t *obj, const char *where, const char *name, int no_c
 	return 0;
 }
 
+/* A member that must be there (null counts as there): it, or NULL with "no <where><name>". */
+static json_t *req_member(json_t *obj, const char *where, const char *name, struct strbuf *err)
+{
+	json_t *v = json_object_get(obj, name);
+
+	if (!v)
+		strbuf_addf(err, "no %s%s", where, name);
+	return v;
+}
+
 /* An optional string member: absent, null and "" leave *out NULL. 0, or -1 (not a string). */
 static int opt_string(json_t *obj, const char *name, char **out, struct strbuf *err)
 {
@@ -274,11 +284,9 @@ int sso_create_token_parse(const char *text, size_t len, struct sso_new_token *o
 		return -1;
 	if (req_string(root, "", "accessToken", 1, &out->access_token, err))
 		goto out;
-	v = json_object_get(root, "expiresIn");
-	if (!v) {
-		strbuf_addstr(err, "no expiresIn");
+	v = req_member(root, "", "expiresIn", err);
+	if (!v)
 		goto out;
-	}
 	if (!json_is_integer(v) || json_integer_value(v) < 1 ||
 	    json_integer_value(v) > SSO_MAX_EXPIRES_IN) {
 		strbuf_addf(err, "expiresIn is not a number of seconds from 1 to %lld",
@@ -348,11 +356,9 @@ int sso_role_credentials_parse(const char *text, size_t len, struct aws_credenti
 		       err) ||
 	    req_string(rc, "roleCredentials.", "sessionToken", 1, &out->session_token, err))
 		goto out;
-	v = json_object_get(rc, "expiration");
-	if (!v) {
-		strbuf_addstr(err, "no roleCredentials.expiration");
+	v = req_member(rc, "roleCredentials.", "expiration", err);
+	if (!v)
 		goto out;
-	}
 	/* under a second would be 0 seconds: "never expires" here */
 	if (!json_is_integer(v) || json_integer_value(v) < 1000 ||
 	    json_integer_value(v) >= SSO_MAX_EPOCH_MS) {

@@ -1,5 +1,6 @@
 #include "core/compat.h"
 #include "sinks/sink.h"
+#include "core/credparse.h"
 #include "core/profile_edit.h"
 #include "core/strbuf.h"
 
@@ -216,12 +217,7 @@ int sink_uuid_v4(char out[37])
 
 void sink_argv_free(char **argv)
 {
-	size_t i;
-	if (!argv)
-		return;
-	for (i = 0; argv[i]; i++)
-		free(argv[i]);
-	free(argv);
+	cred_argv_free(argv); /* the same NULL-terminated shape; it also wipes the words */
 }
 
 static int is_space(char c)
@@ -484,6 +480,7 @@ void sink_free(struct sink *k)
 {
 	if (!k)
 		return;
+	free(k->target);
 	free(k->identity);
 	k->vt->destroy(k);
 }
@@ -520,22 +517,40 @@ void sink_group_shared(struct sink *const *sinks, size_t n, size_t *group)
 	free(order);
 }
 
+int sink_write_all(int fd, const char *data, size_t len, int at_start)
+{
+	off_t off = 0;
+
+	while (len) {
+		ssize_t n = at_start ? pwrite(fd, data, len, off) : write(fd, data, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		data += n;
+		len -= (size_t)n;
+		off += n;
+	}
+	return 0;
+}
+
 const char *sink_file_kind(mode_t mode)
 {
-	if (S_ISREG(mode))
-		return "a regular file";
-	if (S_ISDIR(mode))
-		return "a directory";
-	if (S_ISLNK(mode))
-		return "a symbolic link";
-	if (S_ISCHR(mode))
-		return "a character device";
-	if (S_ISBLK(mode))
-		return "a block device";
-	if (S_ISFIFO(mode))
-		return "a FIFO";
-	if (S_ISSOCK(mode))
-		return "a socket";
+	static const struct {
+		mode_t type;
+		const char *name;
+	} kinds[] = {
+		{ S_IFREG, "a regular file" },	{ S_IFDIR, "a directory" },
+		{ S_IFLNK, "a symbolic link" }, { S_IFCHR, "a character device" },
+		{ S_IFBLK, "a block device" },	{ S_IFIFO, "a FIFO" },
+		{ S_IFSOCK, "a socket" },
+	};
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(kinds); i++)
+		if ((mode & S_IFMT) == kinds[i].type)
+			return kinds[i].name;
 	return "not a regular file";
 }
 
@@ -547,6 +562,36 @@ char *sink_dir_of(const char *path)
 	if (slash == path)
 		return xstrdup("/");
 	return xmemdupz(path, (size_t)(slash - path));
+}
+
+int sink_check_dir(const char *what, const char *dir, struct strbuf *err)
+{
+	struct stat st;
+
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+		strbuf_addf(err, "%s: directory '%s' does not exist", what, dir);
+		return -1;
+	}
+	if (access(dir, W_OK | X_OK)) {
+		strbuf_addf(err, "%s: cannot create a file in '%s': %s", what, dir,
+			    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int sink_open_dir(const char *what, const char *dir, struct strbuf *err)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0) {
+		if (errno == ENOENT)
+			strbuf_addf(err, "%s: directory '%s' does not exist", what, dir);
+		else
+			strbuf_addf(err, "%s: cannot open directory '%s': %s", what, dir,
+				    strerror(errno));
+	}
+	return fd;
 }
 
 char *sink_canonical_path(const char *path)

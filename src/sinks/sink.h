@@ -57,6 +57,7 @@ struct sink_vtable {
 	const char *scheme;
 	/* Delivers s. 0, or -1 with a one-line message in err (delivery failed). */
 	int (*deliver)(struct sink *k, const struct new_secret *s, struct strbuf *err);
+	/* Frees what the kind adds and k itself (sink_free has freed target and identity). */
 	void (*destroy)(struct sink *k);
 	/*
 	 * Optional (NULL: nothing to check). Called before the key exists, so
@@ -167,10 +168,23 @@ struct sink_write_options {
  */
 int sink_write_file_with(const char *path, const char *data, size_t len,
 			 const struct sink_write_options *o, const char *what, struct strbuf *err);
+/*
+ * All len bytes of data to fd (from offset 0 with pwrite when at_start, else
+ * where fd stands), EINTR retried. 0, or -1 with errno.
+ */
+int sink_write_all(int fd, const char *data, size_t len, int at_start);
 /* "a regular file", "a directory", "a symbolic link", "a FIFO", "a character device", ... */
 const char *sink_file_kind(mode_t mode);
 /* The directory part of path: "/a/b" → "/a", "b" → ".", "/b" → "/". Caller frees. */
 char *sink_dir_of(const char *path);
+/*
+ * Before a file is written in dir: dir exists, is a directory and can take a
+ * new file. 0, or -1 with "<what>: directory '<dir>' does not exist" or
+ * "<what>: cannot create a file in '<dir>': <why>" in err.
+ */
+int sink_check_dir(const char *what, const char *dir, struct strbuf *err);
+/* dir opened O_RDONLY | O_DIRECTORY | O_CLOEXEC: the descriptor, or -1 with why in err. */
+int sink_open_dir(const char *what, const char *dir, struct strbuf *err);
 /* "file:" or "profile:" identities: the absolute path of path, its directory resolved. */
 char *sink_canonical_path(const char *path);
 

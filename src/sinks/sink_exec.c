@@ -361,7 +361,6 @@ static void exec_destroy(struct sink *k)
 	sink_argv_free(e->argv);
 	sink_argv_free(e->extra_env);
 	free(e->account);
-	free(k->target);
 	free(e);
 }
 

@@ -32,21 +32,6 @@ static void split_path(const char *path, char **dir, const char **base)
 	}
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, data, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Creates a new temporary file next to base in dfd: its name in *tmp, the descriptor or -1. */
 static int create_temp(int dfd, const char *base, struct strbuf *tmp)
 {
@@ -96,13 +81,8 @@ int sink_write_file_with(const char *path, const char *data, size_t len,
 		free(dir);
 		return -1;
 	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dfd = sink_open_dir(what, dir, err);
 	if (dfd < 0) {
-		if (errno == ENOENT)
-			strbuf_addf(err, "%s: directory '%s' does not exist", what, dir);
-		else
-			strbuf_addf(err, "%s: cannot open directory '%s': %s", what, dir,
-				    strerror(errno));
 		free(dir);
 		return -1;
 	}
@@ -121,7 +101,7 @@ int sink_write_file_with(const char *path, const char *data, size_t len,
 		goto done;
 	}
 	/* the mode whatever the umask (it could have taken more than 077 away) */
-	if (fchmod(fd, o->mode ? o->mode : 0600) || write_all(fd, data, len) || fsync(fd)) {
+	if (fchmod(fd, o->mode ? o->mode : 0600) || sink_write_all(fd, data, len, 0) || fsync(fd)) {
 		strbuf_addf(err, "%s: cannot write '%s/%s': %s", what, dir, tmp.buf,
 			    strerror(errno));
 		goto done;
@@ -254,11 +234,8 @@ static int file_preflight(struct sink *k, char **held_key_id, struct strbuf *err
 	split_path(f->path, &dir, &base);
 	if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
 		strbuf_addf(err, "%s: '%s' is not a file name", k->target, f->path);
-	} else if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
-		strbuf_addf(err, "%s: directory '%s' does not exist", k->target, dir);
-	} else if (access(dir, W_OK | X_OK)) {
-		strbuf_addf(err, "%s: cannot create a file in '%s': %s", k->target, dir,
-			    strerror(errno));
+	} else if (sink_check_dir(k->target, dir, err)) {
+		/* why in err */
 	} else if (lstat(f->path, &st)) {
 		if (errno == ENOENT)
 			ret = 0;
@@ -285,7 +262,6 @@ static void file_destroy(struct sink *k)
 {
 	struct file_sink *f = (struct file_sink *)k;
 	free(f->path);
-	free(k->target);
 	free(f);
 }
 

@@ -128,15 +128,9 @@ static int lock_dir(const char *what, const char *dir, struct strbuf *err)
 {
 	int fd, waited = 0;
 
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		if (errno == ENOENT)
-			strbuf_addf(err, "%s: directory '%s' does not exist", what, dir);
-		else
-			strbuf_addf(err, "%s: cannot open directory '%s': %s", what, dir,
-				    strerror(errno));
+	fd = sink_open_dir(what, dir, err);
+	if (fd < 0)
 		return -1;
-	}
 	while (flock(fd, LOCK_EX | LOCK_NB)) {
 		struct timespec ts = { 0, 50 * 1000 * 1000 };
 		if (errno != EWOULDBLOCK && errno != EINTR) {
@@ -275,23 +269,6 @@ static int unchanged_before_rename(void *ctx, int dfd, const char *base)
 	return same ? 0 : 1;
 }
 
-static int write_all_at(int fd, const char *data, size_t len)
-{
-	off_t off = 0;
-	while (len) {
-		ssize_t n = pwrite(fd, data, len, off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		data += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
 /*
  * Step 5 for a file with hard links or an owner we cannot give: the same
  * inode rewritten. 0, 1 (changed since read: retry), or -1 with err.
@@ -316,7 +293,7 @@ static int rewrite_in_place(const struct as_read *r, const struct strbuf *edited
 		close(fd);
 		return 1;
 	}
-	if (write_all_at(fd, edited->buf, edited->len) || ftruncate(fd, (off_t)edited->len) ||
+	if (sink_write_all(fd, edited->buf, edited->len, 1) || ftruncate(fd, (off_t)edited->len) ||
 	    fsync(fd))
 		strbuf_addf(err,
 			    "%s: cannot rewrite '%s': %s (its old content is in %s.iamkeys.bak)",
@@ -477,15 +454,8 @@ static int profile_preflight(struct sink *k, char **held_key_id, struct strbuf *
 	if (!path)
 		return 1;
 	dir = sink_dir_of(path);
-	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
-		strbuf_addf(err, "%s: directory '%s' does not exist", k->target, dir);
+	if (sink_check_dir(k->target, dir, err))
 		goto done;
-	}
-	if (access(dir, W_OK | X_OK)) {
-		strbuf_addf(err, "%s: cannot create a file in '%s': %s", k->target, dir,
-			    strerror(errno));
-		goto done;
-	}
 	if (read_credentials(k->target, path, &text, &exists, &st, err))
 		goto done;
 	if (exists &&
@@ -519,7 +489,6 @@ static void profile_destroy(struct sink *k)
 	struct profile_sink *ps = (struct profile_sink *)k;
 	free(ps->name);
 	free(ps->path);
-	free(k->target);
 	free(ps);
 }
 

@@ -43,6 +43,14 @@ static int no_client(struct sink *k, struct strbuf *err)
 	return -1;
 }
 
+/* A call failed (why: its message, may be empty): "<target>: <what><why>" in err; -1. */
+static int call_failed(const struct sink *k, const char *what, const struct strbuf *why,
+		       struct strbuf *err)
+{
+	strbuf_addf(err, "%s: %s%s", k->target, what, why->len ? why->buf : "request failed");
+	return -1;
+}
+
 static const struct sink_vtable secretsmanager_vtable;
 
 static int sm_call(struct remote_sink *r, const char *target, const char *id_member,
@@ -69,7 +77,47 @@ static int sm_call(struct remote_sink *r, const char *target, const char *id_mem
 	return ret;
 }
 
-static int sm_deliver(struct sink *k, const struct new_secret *s, struct strbuf *err)
+/* Secrets Manager: CreateSecret, or PutSecretValue when it exists (an ARN: it must). */
+static int sm_put(struct remote_sink *r, const struct strbuf *json, struct aws_error *aerr,
+		  struct strbuf *why)
+{
+	int ret;
+
+	/* an ARN names an existing secret: CreateSecret would only refuse it */
+	if (!strncmp(r->name, "arn:", 4))
+		ret = -1;
+	else
+		ret = sm_call(r, "secretsmanager.CreateSecret", "Name", json, aerr, why);
+	if (!strncmp(r->name, "arn:", 4) ||
+	    (ret && aerr->code && !strcmp(aerr->code, "ResourceExistsException"))) {
+		strbuf_reset(why);
+		ret = sm_call(r, "secretsmanager.PutSecretValue", "SecretId", json, aerr, why);
+	}
+	return ret;
+}
+
+/* Parameter Store: PutParameter, a SecureString, overwritten. */
+static int ssm_put(struct remote_sink *r, const struct strbuf *json, struct aws_error *aerr,
+		   struct strbuf *why)
+{
+	struct strbuf body = STRBUF_INIT, resp = STRBUF_INIT;
+	int ret;
+
+	body_init(&body, json, r->name);
+	strbuf_addstr(&body, "{\"Name\":");
+	sink_json_string(&body, r->name);
+	strbuf_addstr(&body, ",\"Value\":");
+	sink_json_string(&body, json->buf);
+	strbuf_addstr(&body, ",\"Type\":\"SecureString\",\"Overwrite\":true}");
+	/* Overwrite makes a repeat harmless: retried like a read */
+	ret = aws_json_call(r->client, AWS_SVC_SSM, "AmazonSSM.PutParameter", body.buf,
+			    AWS_CALL_IDEMPOTENT, &resp, aerr, why);
+	strbuf_release_secret(&body);
+	strbuf_release_secret(&resp);
+	return ret;
+}
+
+static int remote_deliver(struct sink *k, const struct new_secret *s, struct strbuf *err)
 {
 	struct remote_sink *r = (struct remote_sink *)k;
 	struct strbuf json = STRBUF_INIT, why = STRBUF_INIT;
@@ -80,50 +128,13 @@ static int sm_deliver(struct sink *k, const struct new_secret *s, struct strbuf 
 		return no_client(k, err);
 	memset(&aerr, 0, sizeof(aerr));
 	new_secret_json(&json, s);
-	/* an ARN names an existing secret: CreateSecret would only refuse it */
-	if (!strncmp(r->name, "arn:", 4))
-		ret = -1;
+	if (k->vt == &secretsmanager_vtable)
+		ret = sm_put(r, &json, &aerr, &why);
 	else
-		ret = sm_call(r, "secretsmanager.CreateSecret", "Name", &json, &aerr, &why);
-	if (!strncmp(r->name, "arn:", 4) ||
-	    (ret && aerr.code && !strcmp(aerr.code, "ResourceExistsException"))) {
-		strbuf_reset(&why);
-		ret = sm_call(r, "secretsmanager.PutSecretValue", "SecretId", &json, &aerr, &why);
-	}
+		ret = ssm_put(r, &json, &aerr, &why);
 	if (ret)
-		strbuf_addf(err, "%s: %s", k->target, why.len ? why.buf : "request failed");
+		call_failed(k, "", &why, err);
 	strbuf_release_secret(&json);
-	strbuf_release(&why);
-	aws_error_release(&aerr);
-	return ret;
-}
-
-static int ssm_deliver(struct sink *k, const struct new_secret *s, struct strbuf *err)
-{
-	struct remote_sink *r = (struct remote_sink *)k;
-	struct strbuf json = STRBUF_INIT, body = STRBUF_INIT, resp = STRBUF_INIT;
-	struct strbuf why = STRBUF_INIT;
-	struct aws_error aerr;
-	int ret;
-
-	if (!r->client)
-		return no_client(k, err);
-	memset(&aerr, 0, sizeof(aerr));
-	new_secret_json(&json, s);
-	body_init(&body, &json, r->name);
-	strbuf_addstr(&body, "{\"Name\":");
-	sink_json_string(&body, r->name);
-	strbuf_addstr(&body, ",\"Value\":");
-	sink_json_string(&body, json.buf);
-	strbuf_addstr(&body, ",\"Type\":\"SecureString\",\"Overwrite\":true}");
-	/* Overwrite makes a repeat harmless: retried like a read */
-	ret = aws_json_call(r->client, AWS_SVC_SSM, "AmazonSSM.PutParameter", body.buf,
-			    AWS_CALL_IDEMPOTENT, &resp, &aerr, &why);
-	if (ret)
-		strbuf_addf(err, "%s: %s", k->target, why.len ? why.buf : "request failed");
-	strbuf_release_secret(&json);
-	strbuf_release_secret(&body);
-	strbuf_release_secret(&resp);
 	strbuf_release(&why);
 	aws_error_release(&aerr);
 	return ret;
@@ -155,9 +166,7 @@ static int sm_secret_exists(struct remote_sink *r, struct strbuf *err)
 			    r->base.target);
 		ret = 1;
 	} else {
-		strbuf_addf(err, "%s: cannot read the current value: %s", r->base.target,
-			    why.len ? why.buf : "request failed");
-		ret = -1;
+		ret = call_failed(&r->base, "cannot read the current value: ", &why, err);
 	}
 	strbuf_release(&body);
 	strbuf_release(&resp);
@@ -200,9 +209,7 @@ static int remote_preflight(struct sink *k, char **held_key_id, struct strbuf *e
 				 !strcmp(aerr.code, "ParameterNotFound"))) {
 		ret = 0;
 	} else {
-		strbuf_addf(err, "%s: cannot read the current value: %s", k->target,
-			    why.len ? why.buf : "request failed");
-		ret = -1;
+		ret = call_failed(k, "cannot read the current value: ", &why, err);
 	}
 	strbuf_release(&body);
 	strbuf_release_secret(&resp);
@@ -215,20 +222,19 @@ static void remote_destroy(struct sink *k)
 {
 	struct remote_sink *r = (struct remote_sink *)k;
 	free(r->name);
-	free(k->target);
 	free(r);
 }
 
 static const struct sink_vtable secretsmanager_vtable = {
 	.scheme = "secretsmanager",
-	.deliver = sm_deliver,
+	.deliver = remote_deliver,
 	.destroy = remote_destroy,
 	.preflight = remote_preflight,
 };
 
 static const struct sink_vtable ssm_vtable = {
 	.scheme = "ssm",
-	.deliver = ssm_deliver,
+	.deliver = remote_deliver,
 	.destroy = remote_destroy,
 	.preflight = remote_preflight,
 };

@@ -21,8 +21,6 @@ void sink_stdout_use_fd(int fd)
 static int stdout_deliver(struct sink *k, const struct new_secret *s, struct strbuf *err)
 {
 	struct strbuf json = STRBUF_INIT;
-	const char *p;
-	size_t left;
 	int ret = 0;
 
 	if (fflush(stdout)) {
@@ -32,18 +30,10 @@ static int stdout_deliver(struct sink *k, const struct new_secret *s, struct str
 	}
 	new_secret_json(&json, s);
 	strbuf_addch(&json, '\n');
-	for (p = json.buf, left = json.len; left;) {
-		ssize_t n = write(secret_fd, p, left);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			strbuf_addf(err, "%s: cannot write to standard output: %s", k->target,
-				    strerror(errno));
-			ret = -1;
-			break;
-		}
-		p += n;
-		left -= (size_t)n;
+	if (sink_write_all(secret_fd, json.buf, json.len, 0)) {
+		strbuf_addf(err, "%s: cannot write to standard output: %s", k->target,
+			    strerror(errno));
+		ret = -1;
 	}
 	strbuf_release_secret(&json);
 	return ret;
@@ -51,7 +41,6 @@ static int stdout_deliver(struct sink *k, const struct new_secret *s, struct str
 
 static void stdout_destroy(struct sink *k)
 {
-	free(k->target);
 	free(k);
 }
 
