@@ -1,6 +1,8 @@
 """Shared helpers for the CLI tests: run the built binary against the emulator."""
 import os
+import shutil
 import subprocess
+import tempfile
 import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -27,6 +29,15 @@ def run(args, env, stdin=None, timeout=300):
 
 
 class CliTestCase(unittest.TestCase):
+    def make_home(self, prefix, *dirs):
+        """A fresh HOME for one test, removed after it, with the folders dirs (paths
+        relative to it, such as ".aws") made below it.  Returns its path."""
+        home = tempfile.mkdtemp(prefix=prefix)
+        self.addCleanup(shutil.rmtree, home, ignore_errors=True)
+        for d in dirs:
+            os.makedirs(os.path.join(home, d))
+        return home
+
     def assertRc(self, res, rc):
         self.assertEqual(res.rc, rc, repr(res))
 

@@ -5,9 +5,7 @@ import datetime
 import http.server
 import json
 import os
-import shutil
 import stat
-import tempfile
 import threading
 import time
 
@@ -88,25 +86,11 @@ class LocalEndpoint:
 
 
 class CredentialsChainTest(CliTestCase, EmulatorTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.fixture = chain_fixture()
-        super().setUpClass()
-
-    @classmethod
-    def make_fixture(cls):
-        return cls.fixture
+    emulator_fixture = chain_fixture
 
     def setUp(self):
-        self.emu.load(self.fixture)
-        self.emu.clear_faults()
-        self.emu.set_clock(0)
-        self.emu.reset_calls()
-        self.home = tempfile.mkdtemp(prefix="iamkeys-chain-")
-        os.mkdir(os.path.join(self.home, ".aws"))
-
-    def tearDown(self):
-        shutil.rmtree(self.home, ignore_errors=True)
+        self.reset_emulator()
+        self.home = self.make_home("iamkeys-chain-", ".aws")
 
     # ------------------------------------------------------------------ helpers
 

@@ -183,21 +183,19 @@ class _Expr:
 
 def _parse_condition(e):
     """A predicate item -> bool for the tokens of a ConditionExpression."""
-    def or_expr():
-        left = and_expr()
-        while e.peek() and e.peek().upper() == "OR":
+    def joined(word, part, join):
+        """part (word part)*, left to right: the predicates of the parts joined by join."""
+        left = part()
+        while e.peek() and e.peek().upper() == word:
             e.take()
-            right = and_expr()
-            left = (lambda a, b: lambda it: a(it) or b(it))(left, right)
+            left = join(left, part())
         return left
 
+    def or_expr():
+        return joined("OR", and_expr, lambda a, b: lambda it: a(it) or b(it))
+
     def and_expr():
-        left = not_expr()
-        while e.peek() and e.peek().upper() == "AND":
-            e.take()
-            right = not_expr()
-            left = (lambda a, b: lambda it: a(it) and b(it))(left, right)
-        return left
+        return joined("AND", not_expr, lambda a, b: lambda it: a(it) and b(it))
 
     def not_expr():
         if e.peek() and e.peek().upper() == "NOT":
