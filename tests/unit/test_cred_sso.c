@@ -6,6 +6,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "testdata.h"
 #include <jansson.h>
 
 /*
@@ -78,20 +79,14 @@ static void home_write(const struct home *h, const char *rel, const char *text)
 static char *home_read(const struct home *h, const char *rel, mode_t *mode)
 {
 	struct strbuf p = STRBUF_INIT, text = STRBUF_INIT;
-	char buf[4096];
 	struct stat st;
-	size_t n;
-	FILE *f;
 
 	path_of(&p, h, rel);
-	f = fopen(p.buf, "r");
-	if (!f) {
+	if (test_read_file(p.buf, &text)) {
 		strbuf_release(&p);
+		strbuf_release(&text);
 		return NULL;
 	}
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		strbuf_add(&text, buf, n);
-	fclose(f);
 	if (mode) {
 		assert_int_equal(stat(p.buf, &st), 0);
 		*mode = st.st_mode & 07777;

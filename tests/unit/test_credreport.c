@@ -26,20 +26,14 @@ static struct columns real;
 static int load_header(void **state)
 {
 	struct strbuf path = STRBUF_INIT;
-	char buf[4096];
-	size_t n, i;
-	FILE *f;
+	size_t i;
 
 	strbuf_addf(&path, "%s%s", test_data_dir(), HEADER_FILE);
-	f = fopen(path.buf, "rb");
-	if (!f) {
-		fprintf(stderr, "cannot open '%s': %s\n", path.buf, strerror(errno));
+	if (test_read_file(path.buf, &header_text)) {
+		fprintf(stderr, "cannot read '%s': %s\n", path.buf, strerror(errno));
 		strbuf_release(&path);
 		return -1;
 	}
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		strbuf_add(&header_text, buf, n);
-	fclose(f);
 	strbuf_release(&path);
 	if (csv_parse(header_text.buf, header_text.len, &header_table, NULL) ||
 	    header_table.nrows != 1 || header_table.rows[0].nfields > MAX_COLS)

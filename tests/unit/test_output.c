@@ -5,6 +5,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "testdata.h"
 
 static const struct out_column cols[] = {
 	{ "Name", "NAME", 0, NULL }, { "Count", "COUNT", 0, NULL }, { "Ok", "OK", 0, NULL },
@@ -81,12 +82,9 @@ static FILE *capture_start(void)
 static char *capture_end(FILE *f)
 {
 	struct strbuf sb = STRBUF_INIT;
-	char buf[4096];
-	size_t n;
 
 	rewind(f);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		strbuf_add(&sb, buf, n);
+	assert_int_equal(test_read_stream(f, &sb), 0);
 	fclose(f);
 	return strbuf_detach(&sb, NULL);
 }

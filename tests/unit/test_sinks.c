@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "testdata.h"
 #include <jansson.h>
 
 /*
@@ -82,15 +83,9 @@ static char *path_in(const char *name)
 static char *read_all(const char *path)
 {
 	struct strbuf sb = STRBUF_INIT;
-	char buf[4096];
-	size_t n;
-	FILE *f = fopen(path, "rb");
 
-	if (!f)
-		fail_msg("cannot open %s: %s", path, strerror(errno));
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		strbuf_add(&sb, buf, n);
-	fclose(f);
+	if (test_read_file(path, &sb))
+		fail_msg("cannot read %s: %s", path, strerror(errno));
 	return strbuf_detach(&sb, NULL);
 }
 

@@ -38,3 +38,25 @@ const char *test_envp_get(void *ctx, const char *name)
 			return *e + n + 1;
 	return NULL;
 }
+
+int test_read_stream(FILE *f, struct strbuf *out)
+{
+	char buf[8192];
+	size_t n;
+
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		strbuf_add(out, buf, n);
+	return ferror(f) ? -1 : 0;
+}
+
+int test_read_file(const char *path, struct strbuf *out)
+{
+	FILE *f = fopen(path, "rb");
+	int ret;
+
+	if (!f)
+		return -1;
+	ret = test_read_stream(f, out);
+	fclose(f);
+	return ret;
+}
