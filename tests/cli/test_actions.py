@@ -6,7 +6,6 @@ any output unless --to - is given."""
 import json
 import os
 import stat
-import tempfile
 
 from tests.cli.common import CliTestCase, run, tag_of
 from tests.emulator import fixtures
@@ -64,15 +63,11 @@ def actions_fixture():
 
 
 class ActionsBase(CliTestCase, EmulatorTestCase):
-    @classmethod
-    def make_fixture(cls):
-        return actions_fixture()
+    emulator_fixture = actions_fixture
 
     def setUp(self):
-        self.emu.load(actions_fixture())
-        self.emu.clear_faults()
-        self.emu.reset_calls()
-        self.tmp = tempfile.mkdtemp(prefix="iamkeys-actions-")
+        self.reset_emulator()
+        self.tmp = self.make_home("iamkeys-actions-")
 
     def iamkeys(self, *args, env=None, **kw):
         res = run(list(args), env or self.emu.env(**kw))

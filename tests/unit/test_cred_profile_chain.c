@@ -172,23 +172,10 @@ static void test_assume_role_cases(void **state)
 		struct aws_profile_set set = AWS_PROFILE_SET_INIT;
 		struct profile_chain plan = PROFILE_CHAIN_INIT;
 		struct strbuf text = STRBUF_INIT, err = STRBUF_INIT;
-		const char *name, *key;
-		json_t *props, *value;
 		size_t j;
 		int ret;
 
-		json_object_foreach(json_object_get(input, "profiles"), name, props)
-		{
-			strbuf_addf(&text, "[profile %s]\n", name);
-			json_object_foreach(props, key, value)
-				strbuf_addf(&text, "%s = %s\n", key, json_string_value(value));
-		}
-		json_object_foreach(json_object_get(input, "sso_sessions"), name, props)
-		{
-			strbuf_addf(&text, "[sso-session %s]\n", name);
-			json_object_foreach(props, key, value)
-				strbuf_addf(&text, "%s = %s\n", key, json_string_value(value));
-		}
+		test_vector_config(&text, input);
 		parse_config(&set, text.buf);
 		ret = profile_chain_resolve(&set, selected, &plan, &err);
 		if (chain) {
