@@ -200,6 +200,20 @@ def exit_status(dump):
     return out
 
 
+def page_end(dump, prose, see_also):
+    """The end of a page: its prose sections but DESCRIPTION, EXIT STATUS, and SEE ALSO
+    (the roff line see_also)."""
+    out = []
+    for title, lines in prose:
+        if title != "DESCRIPTION":
+            out.append(".SH " + title)
+            out += roff_prose(lines)
+    out += exit_status(dump)
+    out.append(".SH SEE ALSO")
+    out.append(see_also)
+    return out
+
+
 def page_command(dump, cmd, common, date):
     name = "iamkeys-" + cmd["name"]
     summary = cmd["summary"].rstrip(".")
@@ -223,13 +237,7 @@ def page_command(dump, cmd, common, date):
     out.append(".TP")
     out.append("\\fB\\-h\\fR, \\fB\\-\\-help\\fR")
     out.append("show this help")
-    for title, lines in extra:
-        if title != "DESCRIPTION":
-            out.append(".SH " + title)
-            out += roff_prose(lines)
-    out += exit_status(dump)
-    out.append(".SH SEE ALSO")
-    out.append("\\fBiamkeys\\fR(1)")
+    out += page_end(dump, extra, "\\fBiamkeys\\fR(1)")
     return "\n".join(out) + "\n"
 
 
@@ -261,13 +269,8 @@ def page_main(dump, common, date):
         out.append(".TP")
         out.append("\\fB%s\\fR" % roff_text(s["form"]))
         out.append(roff_line(s["help"]))
-    for title, lines in prose:
-        if title != "DESCRIPTION":
-            out.append(".SH " + title)
-            out += roff_prose(lines)
-    out += exit_status(dump)
-    out.append(".SH SEE ALSO")
-    out.append(", ".join("\\fBiamkeys\\-%s\\fR(1)" % c["name"] for c in dump["commands"]))
+    out += page_end(dump, prose, ", ".join("\\fBiamkeys\\-%s\\fR(1)" % c["name"]
+                                           for c in dump["commands"]))
     return "\n".join(out) + "\n"
 
 
