@@ -426,30 +426,34 @@ static void test_portal_errors(void **state)
 		{ .url = PORTAL QUERY,
 		  .reply_body = "{\"roleCredentials\":{\"accessKeyId\":\"A\"}}" },
 	};
+	static const struct {
+		const struct fake_step *steps;
+		size_t n;
+		const char *want;
+	} refused[] = {
+		{ unauthorized, ARRAY_SIZE(unauthorized),
+		  "profile 'legacy' (sso_account_id 111111111111, sso_role_name ReadOnly): "
+		  "GetRoleCredentials: UnauthorizedException: Session token not found or "
+		  "invalid (request id req-401) (the SSO token was refused); run 'aws sso "
+		  "login --profile legacy'" },
+		{ forbidden, ARRAY_SIZE(forbidden),
+		  "profile 'legacy' (sso_account_id 111111111111, sso_role_name ReadOnly): "
+		  "GetRoleCredentials: ForbiddenException: No access (is the role assigned "
+		  "to you in account 111111111111?)" },
+	};
 	struct run r;
+	size_t i;
 
 	home_init(&r.h);
 	home_write(&r.h, LEGACY_FILE,
 		   "{\"accessToken\": \"" ACCESS "\", \"expiresAt\": \"2030-01-01T08:00:00Z\"}");
 
-	run_start(&r, unauthorized, ARRAY_SIZE(unauthorized), "legacy", NULL);
-	assert_int_equal(run_get(&r), -1);
-	assert_string_equal(
-		r.err.buf,
-		"profile 'legacy' (sso_account_id 111111111111, sso_role_name ReadOnly): "
-		"GetRoleCredentials: UnauthorizedException: Session token not found or "
-		"invalid (request id req-401) (the SSO token was refused); run 'aws sso "
-		"login --profile legacy'");
-	run_end(&r);
-
-	run_start(&r, forbidden, ARRAY_SIZE(forbidden), "legacy", NULL);
-	assert_int_equal(run_get(&r), -1);
-	assert_string_equal(
-		r.err.buf,
-		"profile 'legacy' (sso_account_id 111111111111, sso_role_name ReadOnly): "
-		"GetRoleCredentials: ForbiddenException: No access (is the role assigned "
-		"to you in account 111111111111?)");
-	run_end(&r);
+	for (i = 0; i < ARRAY_SIZE(refused); i++) {
+		run_start(&r, refused[i].steps, refused[i].n, "legacy", NULL);
+		assert_int_equal(run_get(&r), -1);
+		assert_string_equal(r.err.buf, refused[i].want);
+		run_end(&r);
+	}
 
 	run_start(&r, malformed, ARRAY_SIZE(malformed), "legacy", NULL);
 	assert_int_equal(run_get(&r), -1);
