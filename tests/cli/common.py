@@ -5,6 +5,8 @@ import subprocess
 import tempfile
 import unittest
 
+from tests.emulator.fixtures import key
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("IAMKEYS_BUILD", os.path.join(ROOT, "build"))
 BINARY = os.path.join(BUILD, "iamkeys")
@@ -72,3 +74,16 @@ def rotation_tag(u):
         return main
     head, _, t = main.rpartition(" t=")
     return "%s new=%s t=%s" % (head, new, t)
+
+
+def due_users(n, prefix="u"):
+    """n users (prefix00, prefix01, ...), each with one key 100 days old or more, used
+    yesterday: all due for rotation."""
+    return [{"name": "%s%02d" % (prefix, i), "create_date": "-900d",
+             "keys": [key("%s%02d" % (prefix, i), 100 + i, last_used_days=1)]}
+            for i in range(n)]
+
+
+def users_of(emu):
+    """The users of the emulator's first account, by name."""
+    return {u["name"]: u for u in emu.state()["accounts"][0]["users"]}
