@@ -89,6 +89,19 @@ static char *capture_end(FILE *f)
 	return strbuf_detach(&sb, NULL);
 }
 
+/* t printed as fmt with st is want, to the byte. */
+static void prints(const struct out_table *t, enum output_format fmt, const struct out_style *st,
+		   const char *want)
+{
+	FILE *fp = capture_start();
+	char *got;
+
+	assert_int_equal(out_table_print(t, fmt, st, fp), 0);
+	got = capture_end(fp);
+	assert_string_equal(got, want);
+	free(got);
+}
+
 static char *dumps(json_t *j)
 {
 	char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -229,8 +242,6 @@ static void test_table_text(void **state)
 	struct out_style st = { 0, 0, 0 };
 	struct out_table t;
 	size_t r;
-	FILE *fp;
-	char *got;
 
 	out_table_init(&t, two, ARRAY_SIZE(two));
 	r = out_table_add_row(&t);
@@ -238,18 +249,11 @@ static void test_table_text(void **state)
 	out_set_int(&t, r, 1, 12);
 	r = out_table_add_row(&t);
 	out_set_str(&t, r, 0, "x\ty");
-	fp = capture_start();
-	assert_int_equal(out_table_print(&t, OUTPUT_TABLE, &st, fp), 0);
-	got = capture_end(fp);
-	assert_string_equal(got, "NAME       N\n"
-				 "caf\xc3\xa9-long  12\n"
-				 "x?y        -\n");
-	free(got);
-	fp = capture_start();
-	assert_int_equal(out_table_print(&t, OUTPUT_CSV, &st, fp), 0);
-	got = capture_end(fp);
-	assert_string_equal(got, "A,B\r\ncaf\xc3\xa9-long,12\r\nx\ty,\r\n");
-	free(got);
+	prints(&t, OUTPUT_TABLE, &st,
+	       "NAME       N\n"
+	       "caf\xc3\xa9-long  12\n"
+	       "x?y        -\n");
+	prints(&t, OUTPUT_CSV, &st, "A,B\r\ncaf\xc3\xa9-long,12\r\nx\ty,\r\n");
 	out_table_release(&t);
 }
 
@@ -264,8 +268,6 @@ static void test_table_narrow(void **state)
 	struct out_style st = { 0, 0, 0 };
 	struct out_table t;
 	size_t r;
-	FILE *fp;
-	char *got;
 
 	out_table_init(&t, cols4, ARRAY_SIZE(cols4));
 	r = out_table_add_row(&t);
@@ -275,43 +277,27 @@ static void test_table_narrow(void **state)
 	out_set_str(&t, r, 3, "eu-central-1");
 	out_set_str(&t, r, 4, "secretsmanager");
 	/* wide: everything, with the unit */
-	fp = capture_start();
-	assert_int_equal(out_table_print(&t, OUTPUT_TABLE, &st, fp), 0);
-	got = capture_end(fp);
-	assert_string_equal(got,
-			    "USER   CREATED               AGE  REGION        SERVICE\n"
-			    "alice  2026-11-12T18:50:19Z  95d  eu-central-1  secretsmanager\n");
-	free(got);
+	prints(&t, OUTPUT_TABLE, &st,
+	       "USER   CREATED               AGE  REGION        SERVICE\n"
+	       "alice  2026-11-12T18:50:19Z  95d  eu-central-1  secretsmanager\n");
 	/* 56 columns: the dates alone make it fit (54) */
 	st.width = 56;
-	fp = capture_start();
-	assert_int_equal(out_table_print(&t, OUTPUT_TABLE, &st, fp), 0);
-	got = capture_end(fp);
-	assert_string_equal(got, "USER   CREATED     AGE  REGION        SERVICE\n"
-				 "alice  2026-11-12  95d  eu-central-1  secretsmanager\n");
-	free(got);
+	prints(&t, OUTPUT_TABLE, &st,
+	       "USER   CREATED     AGE  REGION        SERVICE\n"
+	       "alice  2026-11-12  95d  eu-central-1  secretsmanager\n");
 	/* 40: REGION (rank 1) goes; 30: SERVICE (rank 2) too */
 	st.width = 40;
-	fp = capture_start();
-	assert_int_equal(out_table_print(&t, OUTPUT_TABLE, &st, fp), 0);
-	got = capture_end(fp);
-	assert_string_equal(got, "USER   CREATED     AGE  SERVICE\n"
-				 "alice  2026-11-12  95d  secretsmanager\n");
-	free(got);
+	prints(&t, OUTPUT_TABLE, &st,
+	       "USER   CREATED     AGE  SERVICE\n"
+	       "alice  2026-11-12  95d  secretsmanager\n");
 	st.width = 30;
-	fp = capture_start();
-	assert_int_equal(out_table_print(&t, OUTPUT_TABLE, &st, fp), 0);
-	got = capture_end(fp);
-	assert_string_equal(got, "USER   CREATED     AGE\n"
-				 "alice  2026-11-12  95d\n");
-	free(got);
+	prints(&t, OUTPUT_TABLE, &st,
+	       "USER   CREATED     AGE\n"
+	       "alice  2026-11-12  95d\n");
 	/* csv and json never change */
-	fp = capture_start();
-	assert_int_equal(out_table_print(&t, OUTPUT_CSV, &st, fp), 0);
-	got = capture_end(fp);
-	assert_string_equal(got, "User,Created,Age,Region,Service\r\n"
-				 "alice,2026-11-12T18:50:19Z,95,eu-central-1,secretsmanager\r\n");
-	free(got);
+	prints(&t, OUTPUT_CSV, &st,
+	       "User,Created,Age,Region,Service\r\n"
+	       "alice,2026-11-12T18:50:19Z,95,eu-central-1,secretsmanager\r\n");
 	out_table_release(&t);
 }
 
