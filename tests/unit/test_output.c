@@ -265,9 +265,25 @@ static void test_table_narrow(void **state)
 		{ "Age", "AGE", 0, "d" },	   { "Region", "REGION", 1, NULL },
 		{ "Service", "SERVICE", 2, NULL },
 	};
+	static const struct {
+		size_t width;
+		const char *want;
+	} widths[] = {
+		/* no limit: everything, with the unit */
+		{ 0, "USER   CREATED               AGE  REGION        SERVICE\n"
+		     "alice  2026-11-12T18:50:19Z  95d  eu-central-1  secretsmanager\n" },
+		/* 56 columns: the dates alone make it fit (54) */
+		{ 56, "USER   CREATED     AGE  REGION        SERVICE\n"
+		      "alice  2026-11-12  95d  eu-central-1  secretsmanager\n" },
+		/* 40: REGION (rank 1) goes; 30: SERVICE (rank 2) too */
+		{ 40, "USER   CREATED     AGE  SERVICE\n"
+		      "alice  2026-11-12  95d  secretsmanager\n" },
+		{ 30, "USER   CREATED     AGE\n"
+		      "alice  2026-11-12  95d\n" },
+	};
 	struct out_style st = { 0, 0, 0 };
 	struct out_table t;
-	size_t r;
+	size_t r, i;
 
 	out_table_init(&t, cols4, ARRAY_SIZE(cols4));
 	r = out_table_add_row(&t);
@@ -276,24 +292,10 @@ static void test_table_narrow(void **state)
 	out_set_int(&t, r, 2, 95);
 	out_set_str(&t, r, 3, "eu-central-1");
 	out_set_str(&t, r, 4, "secretsmanager");
-	/* wide: everything, with the unit */
-	prints(&t, OUTPUT_TABLE, &st,
-	       "USER   CREATED               AGE  REGION        SERVICE\n"
-	       "alice  2026-11-12T18:50:19Z  95d  eu-central-1  secretsmanager\n");
-	/* 56 columns: the dates alone make it fit (54) */
-	st.width = 56;
-	prints(&t, OUTPUT_TABLE, &st,
-	       "USER   CREATED     AGE  REGION        SERVICE\n"
-	       "alice  2026-11-12  95d  eu-central-1  secretsmanager\n");
-	/* 40: REGION (rank 1) goes; 30: SERVICE (rank 2) too */
-	st.width = 40;
-	prints(&t, OUTPUT_TABLE, &st,
-	       "USER   CREATED     AGE  SERVICE\n"
-	       "alice  2026-11-12  95d  secretsmanager\n");
-	st.width = 30;
-	prints(&t, OUTPUT_TABLE, &st,
-	       "USER   CREATED     AGE\n"
-	       "alice  2026-11-12  95d\n");
+	for (i = 0; i < ARRAY_SIZE(widths); i++) {
+		st.width = widths[i].width;
+		prints(&t, OUTPUT_TABLE, &st, widths[i].want);
+	}
 	/* csv and json never change */
 	prints(&t, OUTPUT_CSV, &st,
 	       "User,Created,Age,Region,Service\r\n"
