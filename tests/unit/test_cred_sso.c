@@ -191,6 +191,15 @@ static void run_end(struct run *r)
 		free(r->vars[i]);
 }
 
+/* run_start, then the credentials are got: those of the key want. */
+static void run_ok(struct run *r, const struct fake_step *steps, size_t n, const char *profile,
+		   const char *extra_env, const char *want)
+{
+	run_start(r, steps, n, profile, extra_env);
+	assert_int_equal(run_get(r), 0);
+	assert_string_equal(r->c.access_key_id, want);
+}
+
 static void test_legacy_profile(void **state)
 {
 	static const struct fake_step steps[] = {
@@ -207,9 +216,7 @@ static void test_legacy_profile(void **state)
 	home_write(&r.h, LEGACY_FILE,
 		   "{\"startUrl\": \"" START_URL "\", \"region\": \"eu-west-1\", \"accessToken\": "
 		   "\"" ACCESS "\", \"expiresAt\": \"2030-01-01T08:00:00Z\"}");
-	run_start(&r, steps, ARRAY_SIZE(steps), "legacy", NULL);
-	assert_int_equal(run_get(&r), 0);
-	assert_string_equal(r.c.access_key_id, "ASIASSO1");
+	run_ok(&r, steps, ARRAY_SIZE(steps), "legacy", NULL, "ASIASSO1");
 	assert_string_equal(r.c.secret_access_key, "secret-ASIASSO1");
 	assert_string_equal(r.c.session_token, "token-ASIASSO1");
 	assert_int_equal(r.c.expiration, NOW + 3600);
@@ -254,9 +261,7 @@ static void test_session_refresh_rewrites_cache(void **state)
 	home_init(&r.h);
 	/* 10 minutes left: inside the 15-minute window */
 	home_write(&r.h, SESSION_FILE, SESSION_TOKEN("2030-01-01T00:10:00Z"));
-	run_start(&r, steps, ARRAY_SIZE(steps), "dev", NULL);
-	assert_int_equal(run_get(&r), 0);
-	assert_string_equal(r.c.access_key_id, "ASIASSO2");
+	run_ok(&r, steps, ARRAY_SIZE(steps), "dev", NULL, "ASIASSO2");
 	text = home_read(&r.h, SESSION_FILE, &mode);
 	assert_non_null(text);
 	assert_int_equal(mode, 0600);
@@ -311,9 +316,7 @@ static void test_refresh_failure_fallbacks(void **state)
 	home_init(&r.h);
 	home_write(&r.h, SESSION_FILE, SESSION_TOKEN("2030-01-01T00:10:00Z"));
 	before = home_read(&r.h, SESSION_FILE, NULL);
-	run_start(&r, still_valid, ARRAY_SIZE(still_valid), "dev", NULL);
-	assert_int_equal(run_get(&r), 0);
-	assert_string_equal(r.c.access_key_id, "ASIASSO3");
+	run_ok(&r, still_valid, ARRAY_SIZE(still_valid), "dev", NULL, "ASIASSO3");
 	after = home_read(&r.h, SESSION_FILE, NULL);
 	assert_string_equal(before, after); /* nothing written */
 	free(after);
@@ -483,18 +486,14 @@ static void test_endpoint_overrides(void **state)
 	home_init(&r.h);
 	home_write(&r.h, LEGACY_FILE,
 		   "{\"accessToken\": \"" ACCESS "\", \"expiresAt\": \"2030-01-01T08:00:00Z\"}");
-	run_start(&r, sso_env, ARRAY_SIZE(sso_env), "legacy",
-		  "AWS_ENDPOINT_URL_SSO=http://127.0.0.1:4566");
-	assert_int_equal(run_get(&r), 0);
-	assert_string_equal(r.c.access_key_id, "ASIASSO4");
+	run_ok(&r, sso_env, ARRAY_SIZE(sso_env), "legacy",
+	       "AWS_ENDPOINT_URL_SSO=http://127.0.0.1:4566", "ASIASSO4");
 	run_end(&r);
 
 	/* AWS_ENDPOINT_URL serves both, with a path prefix */
 	home_write(&r.h, SESSION_FILE, SESSION_TOKEN("2030-01-01T00:01:00Z"));
-	run_start(&r, global_env, ARRAY_SIZE(global_env), "dev",
-		  "AWS_ENDPOINT_URL=http://127.0.0.1:9000/base/");
-	assert_int_equal(run_get(&r), 0);
-	assert_string_equal(r.c.access_key_id, "ASIASSO5");
+	run_ok(&r, global_env, ARRAY_SIZE(global_env), "dev",
+	       "AWS_ENDPOINT_URL=http://127.0.0.1:9000/base/", "ASIASSO5");
 	run_end(&r);
 	home_release(&r.h);
 }
@@ -529,9 +528,7 @@ static void test_role_from_sso_source(void **state)
 
 	home_init(&r.h);
 	home_write(&r.h, SESSION_FILE, SESSION_TOKEN("2030-01-01T08:00:00Z"));
-	run_start(&r, steps, ARRAY_SIZE(steps), "audit", NULL);
-	assert_int_equal(run_get(&r), 0);
-	assert_string_equal(r.c.access_key_id, "ASIAROLE");
+	run_ok(&r, steps, ARRAY_SIZE(steps), "audit", NULL, "ASIAROLE");
 	assert_string_equal(r.c.account_id, "222222222222");
 	run_end(&r);
 	home_release(&r.h);
