@@ -73,6 +73,26 @@ def iamkeys_binary(build):
     return binary
 
 
+def bench_args(doc, own):
+    """The command line of a benchmark whose module docstring is doc: --build, the
+    arguments own(ap) adds, then --seed and --json.  Returns the parsed arguments and
+    the build's iamkeys (None after saying that it is missing)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    own(ap)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--json", help="also write the figures to this file")
+    a = ap.parse_args()
+    return a, iamkeys_binary(a.build)
+
+
+def write_figures(path, data):
+    """The figures as JSON in path (--json)."""
+    with open(path, "w") as f:
+        json.dump(data, f, indent=2)
+        f.write("\n")
+
+
 def proc_cpu_s(pid):
     """utime + stime of a live process, in seconds."""
     with open("/proc/%d/stat" % pid) as f:
@@ -281,9 +301,8 @@ def print_table(runs):
         log(fmt_row(row, widths))
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+def own_args(ap):
+    """bench/run.py's own arguments."""
     ap.add_argument("--users", type=int, default=5000)
     ap.add_argument("--keys-per-user", type=float, default=1.5)
     ap.add_argument("--latency-ms", type=float, default=25.0)
@@ -296,11 +315,10 @@ def main():
                     help="skip the zero-latency emulator capacity run")
     ap.add_argument("--skip-boto3", action="store_true",
                     help="skip both boto3 scans (about 6 minutes); their targets are n/a")
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--json", help="also write the figures to this file")
-    a = ap.parse_args()
 
-    binary = iamkeys_binary(a.build)
+
+def main():
+    a, binary = bench_args(__doc__, own_args)
     if not binary:
         return 1
     extra = [int(x) for x in a.extra_jobs.split(",") if x.strip()]
@@ -495,9 +513,7 @@ def main():
                           "emu_proc_ms_p95": pct(r.proc_ms, 0.95),
                           "boto3": r.doc if r.kind == "boto3" else None}
                          for r in runs]}
-        with open(a.json, "w") as f:
-            json.dump(data, f, indent=2)
-            f.write("\n")
+        write_figures(a.json, data)
     return 0
 
 

@@ -20,7 +20,6 @@ calls / 2 per second; the target is a wall time within 1.2x of it, with no reque
 throttled. Prints the figures and PASS/FAIL; exits 0 once it ran (a benchmark, not a
 test), 1 when something could not run.
 """
-import argparse
 import json
 import os
 import random
@@ -32,7 +31,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from bench.run import iamkeys_binary, log  # noqa: E402
+from bench.run import bench_args, log, write_figures  # noqa: E402
 from tests.emulator import fixtures  # noqa: E402
 from tests.emulator.harness import Emulator  # noqa: E402
 
@@ -89,15 +88,14 @@ def account(nkeys, seed):
     return fx, keys, expected
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+def own_args(ap):
+    """bench/trace.py's own arguments."""
     ap.add_argument("--keys", type=int, default=100)
     ap.add_argument("--latency-ms", type=float, default=25.0)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--json", help="also write the figures to this file")
-    a = ap.parse_args()
-    binary = iamkeys_binary(a.build)
+
+
+def main():
+    a, binary = bench_args(__doc__, own_args)
     if not binary:
         return 1
     fx, keys, expected = account(a.keys, a.seed)
@@ -150,12 +148,11 @@ def main():
     log("target: wall time within %.1fx of the rate-limit floor, no throttling, every "
         "event counted: %s" % (TARGET, "PASS" if ok else "FAIL"))
     if a.json:
-        with open(a.json, "w") as f:
-            json.dump({"keys": len(keys), "regions": len(per), "latency_ms": a.latency_ms,
-                       "wall_s": wall, "floor_s": floor, "ratio": ratio,
-                       "lookup_calls": per, "throttled": throttled, "other_calls": other,
-                       "events": doc["Summary"]["Events"], "expected_events": expected,
-                       "pass": ok}, f, indent=2)
+        write_figures(a.json, {
+            "keys": len(keys), "regions": len(per), "latency_ms": a.latency_ms,
+            "wall_s": wall, "floor_s": floor, "ratio": ratio, "lookup_calls": per,
+            "throttled": throttled, "other_calls": other, "events": doc["Summary"]["Events"],
+            "expected_events": expected, "pass": ok})
     return 0
 
 

@@ -1,7 +1,11 @@
 """Shared helpers for the CLI tests: run the built binary against the emulator."""
 import os
+import shutil
 import subprocess
+import tempfile
 import unittest
+
+from tests.emulator.fixtures import key
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("IAMKEYS_BUILD", os.path.join(ROOT, "build"))
@@ -27,6 +31,15 @@ def run(args, env, stdin=None, timeout=300):
 
 
 class CliTestCase(unittest.TestCase):
+    def make_home(self, prefix, *dirs):
+        """A fresh HOME for one test, removed after it, with the folders dirs (paths
+        relative to it, such as ".aws") made below it.  Returns its path."""
+        home = tempfile.mkdtemp(prefix=prefix)
+        self.addCleanup(shutil.rmtree, home, ignore_errors=True)
+        for d in dirs:
+            os.makedirs(os.path.join(home, d))
+        return home
+
     def assertRc(self, res, rc):
         self.assertEqual(res.rc, rc, repr(res))
 
@@ -61,3 +74,16 @@ def rotation_tag(u):
         return main
     head, _, t = main.rpartition(" t=")
     return "%s new=%s t=%s" % (head, new, t)
+
+
+def due_users(n, prefix="u"):
+    """n users (prefix00, prefix01, ...), each with one key 100 days old or more, used
+    yesterday: all due for rotation."""
+    return [{"name": "%s%02d" % (prefix, i), "create_date": "-900d",
+             "keys": [key("%s%02d" % (prefix, i), 100 + i, last_used_days=1)]}
+            for i in range(n)]
+
+
+def users_of(emu):
+    """The users of the emulator's first account, by name."""
+    return {u["name"]: u for u in emu.state()["accounts"][0]["users"]}

@@ -6,7 +6,6 @@ any output unless --to - is given."""
 import json
 import os
 import stat
-import tempfile
 
 from tests.cli.common import CliTestCase, run, tag_of
 from tests.emulator import fixtures
@@ -64,15 +63,11 @@ def actions_fixture():
 
 
 class ActionsBase(CliTestCase, EmulatorTestCase):
-    @classmethod
-    def make_fixture(cls):
-        return actions_fixture()
+    emulator_fixture = actions_fixture
 
     def setUp(self):
-        self.emu.load(actions_fixture())
-        self.emu.clear_faults()
-        self.emu.reset_calls()
-        self.tmp = tempfile.mkdtemp(prefix="iamkeys-actions-")
+        self.reset_emulator()
+        self.tmp = self.make_home("iamkeys-actions-")
 
     def iamkeys(self, *args, env=None, **kw):
         res = run(list(args), env or self.emu.env(**kw))
@@ -507,6 +502,18 @@ class CreateTest(ActionsBase):
         for r in results:
             self.assertNoSecrets(r, secrets)
 
+    def assertWorksAndStays(self, res, user, kid, secret, to):
+        """The new key kid (of the create res) signs in as user, and a second create to the
+        sink to changes nothing: the sink already holds it."""
+        self.assertEqual(self.whoami(kid, secret),
+                         "arn:aws:iam::%s:user/%s" % (fixtures.ACCOUNT_ID, user))
+        self.emu.reset_calls()
+        res2 = self.create(user, to, "--apply")
+        self.assertRc(res2, 0)
+        self.assertIn("already holds %s" % kid, res2.out)
+        self.assertNoMutation()
+        self.assertClean(res, res2)
+
     def test_plan_only(self):
         path = os.path.join(self.tmp, "{user}.json")
         res = self.create("grace", "file:" + path)
@@ -656,14 +663,7 @@ class CreateTest(ActionsBase):
         doc = json.loads(r.json()["SecretString"])
         self.assertEqual((doc["AccessKeyId"], doc["SecretAccessKey"], doc["UserName"]),
                          (kid, secret, "heidi"))
-        self.assertEqual(self.whoami(kid, secret),
-                         "arn:aws:iam::%s:user/heidi" % fixtures.ACCOUNT_ID)
-        self.emu.reset_calls()
-        res2 = self.create("heidi", "secretsmanager:iamkeys/{user}", "--apply")
-        self.assertRc(res2, 0)
-        self.assertIn("already holds %s" % kid, res2.out)
-        self.assertNoMutation()
-        self.assertClean(res, res2)
+        self.assertWorksAndStays(res, "heidi", kid, secret, "secretsmanager:iamkeys/{user}")
 
     def test_ssm_sink(self):
         before = self.keys("grace")
@@ -677,14 +677,7 @@ class CreateTest(ActionsBase):
         self.assertEqual(p["Type"], "SecureString")
         doc = json.loads(p["Value"])
         self.assertEqual((doc["AccessKeyId"], doc["SecretAccessKey"]), (kid, secret))
-        self.assertEqual(self.whoami(kid, secret),
-                         "arn:aws:iam::%s:user/grace" % fixtures.ACCOUNT_ID)
-        self.emu.reset_calls()
-        res2 = self.create("grace", "ssm:/iamkeys/grace", "--apply")
-        self.assertRc(res2, 0)
-        self.assertIn("already holds %s" % kid, res2.out)
-        self.assertNoMutation()
-        self.assertClean(res, res2)
+        self.assertWorksAndStays(res, "grace", kid, secret, "ssm:/iamkeys/grace")
 
     def test_region_of_the_secret_stores(self):
         before = self.keys("grace")

@@ -5,9 +5,7 @@ import datetime
 import http.server
 import json
 import os
-import shutil
 import stat
-import tempfile
 import threading
 import time
 
@@ -88,25 +86,11 @@ class LocalEndpoint:
 
 
 class CredentialsChainTest(CliTestCase, EmulatorTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.fixture = chain_fixture()
-        super().setUpClass()
-
-    @classmethod
-    def make_fixture(cls):
-        return cls.fixture
+    emulator_fixture = chain_fixture
 
     def setUp(self):
-        self.emu.load(self.fixture)
-        self.emu.clear_faults()
-        self.emu.set_clock(0)
-        self.emu.reset_calls()
-        self.home = tempfile.mkdtemp(prefix="iamkeys-chain-")
-        os.mkdir(os.path.join(self.home, ".aws"))
-
-    def tearDown(self):
-        shutil.rmtree(self.home, ignore_errors=True)
+        self.reset_emulator()
+        self.home = self.make_home("iamkeys-chain-", ".aws")
 
     # ------------------------------------------------------------------ helpers
 
@@ -142,6 +126,15 @@ class CredentialsChainTest(CliTestCase, EmulatorTestCase):
 
     def calls(self):
         return [c for c in self.emu.calls()]
+
+    def listed(self, account, actions, **env):
+        """iamkeys users (with env) lists the users of account after making the calls
+        actions (their names, in order); returns its result and the calls."""
+        res = self.users(**env)
+        self.assertEqual(self.user_names(res), self.account_users(account))
+        calls = self.calls()
+        self.assertEqual([c["action"] for c in calls], actions)
+        return res, calls
 
     def assertSession(self, call, role_arn, account):
         self.assertTrue(call["access_key_id"].startswith("ASIA"), call)
@@ -200,10 +193,7 @@ class CredentialsChainTest(CliTestCase, EmulatorTestCase):
     def test_role_in_same_account(self):
         self.config("[profile audit]\nrole_arn = %s\nsource_profile = base\n"
                     "role_session_name = chain-test\n%s" % (AUDITOR_ARN, BASE))
-        res = self.users(AWS_PROFILE="audit")
-        self.assertEqual(self.user_names(res), self.account_users(ACCOUNT))
-        calls = self.calls()
-        self.assertEqual([c["action"] for c in calls], ["AssumeRole", "ListUsers"])
+        res, calls = self.listed(ACCOUNT, ["AssumeRole", "ListUsers"], AWS_PROFILE="audit")
         ar, lu = calls
         self.assertEqual(ar["access_key_id"], fixtures.ADMIN_KEY_ID)
         self.assertEqual(ar["params"]["RoleArn"], AUDITOR_ARN)
@@ -215,10 +205,7 @@ class CredentialsChainTest(CliTestCase, EmulatorTestCase):
 
     def test_role_in_other_account(self):
         self.config("[default]\nrole_arn = %s\nsource_profile = base\n%s" % (MEMBER_ARN, BASE))
-        res = self.users()
-        self.assertEqual(self.user_names(res), self.account_users(MEMBER))
-        calls = self.calls()
-        self.assertEqual([c["action"] for c in calls], ["AssumeRole", "ListUsers"])
+        res, calls = self.listed(MEMBER, ["AssumeRole", "ListUsers"])
         self.assertEqual(calls[0]["account"], ACCOUNT)
         self.assertSession(calls[1], MEMBER_ARN, MEMBER)
         self.assertEqual(calls[1]["account"], MEMBER)
@@ -244,10 +231,8 @@ class CredentialsChainTest(CliTestCase, EmulatorTestCase):
         self.config("[profile member]\nrole_arn = %s\nsource_profile = ci\n"
                     "[profile ci]\nrole_arn = %s\nsource_profile = base\n%s"
                     % (MEMBER_ARN, CI_ARN, BASE))
-        res = self.users(AWS_PROFILE="member")
-        self.assertEqual(self.user_names(res), self.account_users(MEMBER))
-        calls = self.calls()
-        self.assertEqual([c["action"] for c in calls], ["AssumeRole", "AssumeRole", "ListUsers"])
+        res, calls = self.listed(MEMBER, ["AssumeRole", "AssumeRole", "ListUsers"],
+                                 AWS_PROFILE="member")
         self.assertEqual(calls[0]["access_key_id"], fixtures.ADMIN_KEY_ID)
         self.assertEqual(calls[0]["params"]["RoleArn"], CI_ARN)
         self.assertSession(calls[1], CI_ARN, ACCOUNT)
@@ -285,10 +270,8 @@ class CredentialsChainTest(CliTestCase, EmulatorTestCase):
         try:
             self.config("[default]\nrole_arn = %s\nsource_profile = base\n"
                         "duration_seconds = 900\n%s" % (AUDITOR_ARN, BASE))
-            res = self.users(IAMKEYS_TEST_CLOCK_OFFSET="720")
-            self.assertEqual(self.user_names(res), self.account_users(ACCOUNT))
-            calls = self.calls()
-            self.assertEqual([c["action"] for c in calls], ["AssumeRole", "ListUsers"])
+            res, calls = self.listed(ACCOUNT, ["AssumeRole", "ListUsers"],
+                                     IAMKEYS_TEST_CLOCK_OFFSET="720")
             self.assertEqual(calls[0]["params"]["DurationSeconds"], "900")
             sessions = [s["access_key_id"] for s in self.emu.state()["sessions"]
                         if s["role_arn"] == AUDITOR_ARN]

@@ -9,9 +9,9 @@ import tempfile
 import time
 
 from tests.cli import safety
-from tests.cli.common import BINARY, CliTestCase, Result, rotation_tag, run
+from tests.cli.common import (BINARY, CliTestCase, due_users, Result, rotation_tag, run,
+                              users_of)
 from tests.emulator import fixtures
-from tests.emulator.fixtures import key
 from tests.emulator.harness import Emulator, EmulatorTestCase
 
 DAY = 86400
@@ -24,18 +24,6 @@ HELD = re.compile(r"^iamkeys: error: another iamkeys run holds the lock for acco
                   r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(pid (\d+), host [^ ;)]+(; its lease in "
                   r"DynamoDB table %s runs until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)?\)$"
                   % (ACCOUNT, TABLE))
-
-
-def due_users(n, prefix="u"):
-    return [{"name": "%s%02d" % (prefix, i), "create_date": "-900d",
-             "keys": [key("%s%02d" % (prefix, i), 100 + i, last_used_days=1)]}
-            for i in range(n)]
-
-
-def users_of(emu):
-    return {u["name"]: u for u in emu.state()["accounts"][0]["users"]}
-
-
 
 
 class LockBase(CliTestCase, EmulatorTestCase):

@@ -162,12 +162,15 @@ class OrgAuditScaleTest(CliTestCase):
                     self.assertEqual(set(read), with_keys, aid)
 
 
+def org_role(fx, account):
+    """The role the management account assumes in account, in the fixture fx."""
+    acc = next(a for a in fx["accounts"] if a["id"] == account)
+    return next(r for r in acc["roles"] if r["name"] == fixtures.ORG_ROLE)
+
+
 def small_org(n_accounts=6, users=2, suspended=1):
     fx = fixtures.organization(n_accounts, users, suspended=suspended)
-    for acc in fx["accounts"][1:]:
-        for r in acc["roles"]:
-            if r["name"] == fixtures.ORG_ROLE and acc["id"] == member_account_id(2):
-                r["external_id"] = "ext-0002"  # this account's role wants an ExternalId
+    org_role(fx, member_account_id(2))["external_id"] = "ext-0002"  # wants an ExternalId
     return fx
 
 
@@ -359,11 +362,8 @@ class OrgSelectionTest(CliTestCase, EmulatorTestCase):
 
 def denied_org():
     fx = fixtures.organization(5, 10)
-    for acc in fx["accounts"]:
-        if acc["id"] == member_account_id(2):
-            for r in acc["roles"]:
-                if r["name"] == fixtures.ORG_ROLE:
-                    r["trust"] = ["333333333333"]  # no longer trusts the management account
+    # no longer trusts the management account
+    org_role(fx, member_account_id(2))["trust"] = ["333333333333"]
     return fx
 
 
@@ -633,10 +633,8 @@ def key_org(deny=None):
             elif u["name"] == "user00001":
                 u["keys"] = [key(seed + "/gone", 100, status="Inactive", last_used_days=90),
                              key(seed + "/cur", 10, last_used_days=1)]
-        if acc["id"] == deny:
-            for r in acc["roles"]:
-                if r["name"] == fixtures.ORG_ROLE:
-                    r["trust"] = ["333333333333"]
+    if deny:
+        org_role(fx, deny)["trust"] = ["333333333333"]
     return fx
 
 

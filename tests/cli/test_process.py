@@ -11,25 +11,13 @@ import subprocess
 import tempfile
 import time
 
-from tests.cli.common import BINARY, CliTestCase, rotation_tag, run
+from tests.cli.common import BINARY, CliTestCase, due_users, rotation_tag, run, users_of
 from tests.emulator import fixtures
-from tests.emulator.fixtures import key
 from tests.emulator.harness import EmulatorTestCase
 
 DAY = 86400
 O_CLOEXEC = 0o2000000
 NOBODY = 65534
-
-
-def due_users(n):
-    return [{"name": "u%02d" % i, "create_date": "-900d",
-             "keys": [key("u%02d" % i, 100 + i, last_used_days=1)]} for i in range(n)]
-
-
-def users_of(emu):
-    return {u["name"]: u for u in emu.state()["accounts"][0]["users"]}
-
-
 
 
 class ProcessBase(CliTestCase, EmulatorTestCase):
@@ -53,7 +41,6 @@ class ProcessBase(CliTestCase, EmulatorTestCase):
                              text=True, **kw)
         self.addCleanup(lambda: p.poll() is None and (p.kill(), p.communicate()))
         return p
-
 
 
 def binary_for_nobody():

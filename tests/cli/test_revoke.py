@@ -9,7 +9,7 @@ import signal
 import tempfile
 
 from tests.cli import safety
-from tests.cli.common import CliTestCase, run, tag_of
+from tests.cli.common import CliTestCase, run, tag_of, users_of
 from tests.emulator import fixtures
 from tests.emulator.fixtures import key
 from tests.emulator.harness import EmulatorTestCase
@@ -40,10 +40,6 @@ def fixture():
     return fx
 
 
-def users_of(emu):
-    return {u["name"]: u for u in emu.state()["accounts"][0]["users"]}
-
-
 def policies_of(emu, name):
     for p in emu.state()["accounts"][0]["user_policies"]:
         if p["user"] == name:
@@ -59,16 +55,11 @@ def revoked_tag(u):
 
 
 class RevokeBase(CliTestCase, EmulatorTestCase):
-    @classmethod
-    def make_fixture(cls):
-        return fixture()
+    emulator_fixture = fixture
 
     def setUp(self):
-        self.emu.clear_faults()
-        self.emu.set_clock(offset_seconds=0)
-        self.emu.load(fixture())
-        self.emu.reset_calls()
-        self.dir = tempfile.mkdtemp()
+        self.reset_emulator()
+        self.dir = self.make_home("iamkeys-revoke-")
         self.to = "file:%s/alice.json" % self.dir
 
     def revoke(self, *args, **env):

@@ -6,7 +6,6 @@ the exec hook's environment, descriptors and arguments."""
 import json
 import os
 import stat
-import tempfile
 
 from tests.cli.common import CliTestCase, run
 from tests.emulator import fixtures
@@ -33,15 +32,11 @@ def sinks_fixture():
 
 
 class SinkBase(CliTestCase, EmulatorTestCase):
-    @classmethod
-    def make_fixture(cls):
-        return sinks_fixture()
+    emulator_fixture = sinks_fixture
 
     def setUp(self):
-        self.emu.load(sinks_fixture())
-        self.emu.clear_faults()
-        self.emu.reset_calls()
-        self.d = tempfile.mkdtemp(prefix="iamkeys-sinks-")
+        self.reset_emulator()
+        self.d = self.make_home("iamkeys-sinks-")
         self.before = self.state()
 
     def state(self):

@@ -6,9 +6,7 @@ import datetime
 import hashlib
 import json
 import os
-import shutil
 import stat
-import tempfile
 
 from tests.cli.common import CliTestCase, run
 from tests.emulator import fixtures
@@ -78,27 +76,13 @@ def utc_in(seconds):
 
 
 class SsoProfileTest(CliTestCase, EmulatorTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.fixture = sso_fixture()
-        super().setUpClass()
-
-    @classmethod
-    def make_fixture(cls):
-        return cls.fixture
+    emulator_fixture = sso_fixture
 
     def setUp(self):
-        self.emu.load(self.fixture)
-        self.emu.clear_faults()
-        self.emu.set_clock(0)
-        self.emu.reset_calls()
-        self.home = tempfile.mkdtemp(prefix="iamkeys-sso-")
-        os.makedirs(os.path.join(self.home, ".aws", "sso", "cache"))
+        self.reset_emulator()
+        self.home = self.make_home("iamkeys-sso-", os.path.join(".aws", "sso", "cache"))
         with open(os.path.join(self.home, ".aws", "config"), "w") as f:
             f.write(CONFIG)
-
-    def tearDown(self):
-        shutil.rmtree(self.home, ignore_errors=True)
 
     # ------------------------------------------------------------------ helpers
 

@@ -183,21 +183,19 @@ class _Expr:
 
 def _parse_condition(e):
     """A predicate item -> bool for the tokens of a ConditionExpression."""
-    def or_expr():
-        left = and_expr()
-        while e.peek() and e.peek().upper() == "OR":
+    def joined(word, part, join):
+        """part (word part)*, left to right: the predicates of the parts joined by join."""
+        left = part()
+        while e.peek() and e.peek().upper() == word:
             e.take()
-            right = and_expr()
-            left = (lambda a, b: lambda it: a(it) or b(it))(left, right)
+            left = join(left, part())
         return left
 
+    def or_expr():
+        return joined("OR", and_expr, lambda a, b: lambda it: a(it) or b(it))
+
     def and_expr():
-        left = not_expr()
-        while e.peek() and e.peek().upper() == "AND":
-            e.take()
-            right = not_expr()
-            left = (lambda a, b: lambda it: a(it) and b(it))(left, right)
-        return left
+        return joined("AND", not_expr, lambda a, b: lambda it: a(it) and b(it))
 
     def not_expr():
         if e.peek() and e.peek().upper() == "NOT":
@@ -350,6 +348,19 @@ def _return_values(ctx, allowed):
     return rv
 
 
+def _old_item_if(ctx, t, kv):
+    """For a PutItem or DeleteItem: the item at kv now, once the request's
+    ConditionExpression holds for it, and the request's ReturnValues."""
+    names, values = _expressions(ctx)
+    exprs = []
+    pred = _condition(ctx, names, values, exprs)
+    _check_unused(ctx.params, exprs)
+    rv = _return_values(ctx, ("NONE", "ALL_OLD"))
+    old = t["items"].get(kv)
+    _check_condition(ctx, pred, old)
+    return old, rv
+
+
 def ddb_put_item(emu, ctx):
     t = _table(emu, ctx)
     item = ctx.params.get("Item")
@@ -358,13 +369,7 @@ def ddb_put_item(emu, ctx):
         raise _validation("One or more parameter values were invalid: Missing the key %s in "
                           "the item" % t["key"])
     kv = _key_of(t, {t["key"]: item[t["key"]]})
-    names, values = _expressions(ctx)
-    exprs = []
-    pred = _condition(ctx, names, values, exprs)
-    _check_unused(ctx.params, exprs)
-    rv = _return_values(ctx, ("NONE", "ALL_OLD"))
-    old = t["items"].get(kv)
-    _check_condition(ctx, pred, old)
+    old, rv = _old_item_if(ctx, t, kv)
     t["items"][kv] = item
     return {"Attributes": old} if rv == "ALL_OLD" and old else {}
 
@@ -379,13 +384,7 @@ def ddb_get_item(emu, ctx):
 def ddb_delete_item(emu, ctx):
     t = _table(emu, ctx)
     kv = _key_of(t, ctx.params.get("Key"))
-    names, values = _expressions(ctx)
-    exprs = []
-    pred = _condition(ctx, names, values, exprs)
-    _check_unused(ctx.params, exprs)
-    rv = _return_values(ctx, ("NONE", "ALL_OLD"))
-    old = t["items"].get(kv)
-    _check_condition(ctx, pred, old)
+    old, rv = _old_item_if(ctx, t, kv)
     t["items"].pop(kv, None)
     return {"Attributes": old} if rv == "ALL_OLD" and old else {}
 

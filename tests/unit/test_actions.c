@@ -168,27 +168,32 @@ static void test_record_lines(void **state)
 {
 	char user[] = "alice", key[] = "AKIAIOSFODNN7EXAMPLE", old[] = "old (120 days)";
 	char used[] = "used 3 hours ago", to[] = "secret to file:/x";
-	struct action_record r = { KEY_DEACTIVATE, ACTION_PLANNED, user, key, old };
+	/* each case changes the record of the one before it */
+	const struct {
+		enum key_action_kind kind;
+		enum action_result result;
+		char *key_id, *reason;
+		const char *want;
+	} c[] = {
+		{ KEY_DEACTIVATE, ACTION_PLANNED, key, old,
+		  "deactivate AKIAIOSFODNN7EXAMPLE of alice: old (120 days)" },
+		{ KEY_DEACTIVATE, ACTION_DONE, key, old,
+		  "deactivated AKIAIOSFODNN7EXAMPLE of alice" },
+		{ KEY_DEACTIVATE, ACTION_BLOCKED, key, used,
+		  "skip AKIAIOSFODNN7EXAMPLE of alice: used 3 hours ago" },
+		{ KEY_CREATE, ACTION_PLANNED, NULL, to,
+		  "create a new key for alice: secret to file:/x" },
+	};
 	struct strbuf sb = STRBUF_INIT;
+	size_t i;
 	(void)state;
-	action_record_format(&sb, &r);
-	assert_string_equal(sb.buf, "deactivate AKIAIOSFODNN7EXAMPLE of alice: old (120 days)");
-	strbuf_reset(&sb);
-	r.result = ACTION_DONE;
-	action_record_format(&sb, &r);
-	assert_string_equal(sb.buf, "deactivated AKIAIOSFODNN7EXAMPLE of alice");
-	strbuf_reset(&sb);
-	r.result = ACTION_BLOCKED;
-	r.reason = used;
-	action_record_format(&sb, &r);
-	assert_string_equal(sb.buf, "skip AKIAIOSFODNN7EXAMPLE of alice: used 3 hours ago");
-	strbuf_reset(&sb);
-	r.kind = KEY_CREATE;
-	r.result = ACTION_PLANNED;
-	r.key_id = NULL;
-	r.reason = to;
-	action_record_format(&sb, &r);
-	assert_string_equal(sb.buf, "create a new key for alice: secret to file:/x");
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		struct action_record r = { c[i].kind, c[i].result, user, c[i].key_id, c[i].reason };
+
+		strbuf_reset(&sb);
+		action_record_format(&sb, &r);
+		assert_string_equal(sb.buf, c[i].want);
+	}
 	strbuf_release(&sb);
 	assert_string_equal(action_result_name(ACTION_BLOCKED), "skipped");
 	assert_string_equal(key_action_name(KEY_ACTIVATE), "activate");

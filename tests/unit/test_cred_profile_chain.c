@@ -172,23 +172,10 @@ static void test_assume_role_cases(void **state)
 		struct aws_profile_set set = AWS_PROFILE_SET_INIT;
 		struct profile_chain plan = PROFILE_CHAIN_INIT;
 		struct strbuf text = STRBUF_INIT, err = STRBUF_INIT;
-		const char *name, *key;
-		json_t *props, *value;
 		size_t j;
 		int ret;
 
-		json_object_foreach(json_object_get(input, "profiles"), name, props)
-		{
-			strbuf_addf(&text, "[profile %s]\n", name);
-			json_object_foreach(props, key, value)
-				strbuf_addf(&text, "%s = %s\n", key, json_string_value(value));
-		}
-		json_object_foreach(json_object_get(input, "sso_sessions"), name, props)
-		{
-			strbuf_addf(&text, "[sso-session %s]\n", name);
-			json_object_foreach(props, key, value)
-				strbuf_addf(&text, "%s = %s\n", key, json_string_value(value));
-		}
+		test_vector_config(&text, input);
 		parse_config(&set, text.buf);
 		ret = profile_chain_resolve(&set, selected, &plan, &err);
 		if (chain) {
@@ -245,26 +232,29 @@ static void plan_of(const char *config, const char *selected, struct aws_profile
 			 want_ret, err->buf);
 }
 
+/* ops assumes Ops with jump's credentials, jump assumes Jump with proc's process */
+#define OPS_JUMP_PROC_CONFIG                                                                       \
+	"[profile ops]\n"                                                                          \
+	"role_arn = arn:aws:iam::222222222222:role/Ops\n"                                          \
+	"source_profile = jump\n"                                                                  \
+	"external_id = ext-1\n"                                                                    \
+	"role_session_name = me\n"                                                                 \
+	"duration_seconds = 900\n"                                                                 \
+	"mfa_serial = arn:aws:iam::111111111111:mfa/me\n"                                          \
+	"[profile jump]\n"                                                                         \
+	"role_arn = arn:aws:iam::111111111111:role/Jump\n"                                         \
+	"source_profile = proc\n"                                                                  \
+	"[profile proc]\n"                                                                         \
+	"credential_process = /usr/bin/creds --profile 'a b'\n"
+
 static void test_role_settings_and_process(void **state)
 {
 	struct aws_profile_set set = AWS_PROFILE_SET_INIT;
 	struct profile_chain plan = PROFILE_CHAIN_INIT;
 	struct strbuf err = STRBUF_INIT;
 
-	plan_of("[profile ops]\n"
-		"role_arn = arn:aws:iam::222222222222:role/Ops\n"
-		"source_profile = jump\n"
-		"external_id = ext-1\n"
-		"role_session_name = me\n"
-		"duration_seconds = 900\n"
-		"mfa_serial = arn:aws:iam::111111111111:mfa/me\n"
-		"[profile jump]\n"
-		"role_arn = arn:aws:iam::111111111111:role/Jump\n"
-		"source_profile = proc\n"
-		"[profile proc]\n"
-		"credential_process = /usr/bin/creds --profile 'a b'\n"
-		"aws_access_key_id = IGNORED\n"
-		"aws_secret_access_key = IGNORED\n",
+	plan_of(OPS_JUMP_PROC_CONFIG "aws_access_key_id = IGNORED\n"
+				     "aws_secret_access_key = IGNORED\n",
 		"ops", &set, &plan, &err, 0);
 	/* from the second profile on, static keys win: here proc has both, and a process */
 	assert_int_equal(plan.base.kind, CRED_BASE_ACCESS_KEY);
@@ -272,19 +262,7 @@ static void test_role_settings_and_process(void **state)
 	profile_chain_release(&plan);
 	aws_profile_set_release(&set);
 
-	plan_of("[profile ops]\n"
-		"role_arn = arn:aws:iam::222222222222:role/Ops\n"
-		"source_profile = jump\n"
-		"external_id = ext-1\n"
-		"role_session_name = me\n"
-		"duration_seconds = 900\n"
-		"mfa_serial = arn:aws:iam::111111111111:mfa/me\n"
-		"[profile jump]\n"
-		"role_arn = arn:aws:iam::111111111111:role/Jump\n"
-		"source_profile = proc\n"
-		"[profile proc]\n"
-		"credential_process = /usr/bin/creds --profile 'a b'\n",
-		"ops", &set, &plan, &err, 0);
+	plan_of(OPS_JUMP_PROC_CONFIG, "ops", &set, &plan, &err, 0);
 	assert_int_equal(plan.base.kind, CRED_BASE_PROCESS);
 	assert_string_equal(plan.base.credential_process, "/usr/bin/creds --profile 'a b'");
 	assert_string_equal(plan.base.profile, "proc");

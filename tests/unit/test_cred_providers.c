@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "testdata.h"
 
 /*
  * The providers that reach out: AssumeRole (profiles, chains, MFA),
@@ -95,30 +96,7 @@ static void home_release(struct home *h)
 	strbuf_release(&p);
 }
 
-/* A fake environment: "NAME=value" strings (fake_getenv's format), owned. */
-struct env_list {
-	char *vars[16];
-	size_t n;
-};
-
-static void env_set(struct env_list *e, const char *name, const char *value)
-{
-	struct strbuf sb = STRBUF_INIT;
-
-	assert_true(e->n + 1 < ARRAY_SIZE(e->vars));
-	strbuf_addf(&sb, "%s=%s", name, value);
-	e->vars[e->n++] = strbuf_detach(&sb, NULL);
-	e->vars[e->n] = NULL;
-}
-
-static void env_release(struct env_list *e)
-{
-	while (e->n)
-		free(e->vars[--e->n]);
-	e->vars[0] = NULL;
-}
-
-static void cred_env_fake(struct cred_env *env, struct env_list *vars, struct shared_fake *http)
+static void cred_env_fake(struct cred_env *env, struct test_env *vars, struct shared_fake *http)
 {
 	memset(env, 0, sizeof(*env));
 	env->getenv_fn = fake_getenv;
@@ -170,7 +148,7 @@ static void test_assume_role_profile(void **state)
 					"arn:aws:sts::222222222222:assumed-role/Ops/sess-1") },
 	};
 	struct shared_fake http = { fake_transport_new(steps, ARRAY_SIZE(steps)), 0 };
-	struct env_list vars = { { 0 }, 0 };
+	struct test_env vars = { { 0 }, 0 };
 	struct aws_credentials c = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
@@ -186,8 +164,8 @@ static void test_assume_role_profile(void **state)
 		      "[profile base]\n"
 		      "aws_access_key_id = AKIDBASE\n"
 		      "aws_secret_access_key = secret-base\n");
-	env_set(&vars, "HOME", h.dir);
-	env_set(&vars, "AWS_PROFILE", "ops");
+	test_env_set(&vars, "HOME", h.dir);
+	test_env_set(&vars, "AWS_PROFILE", "ops");
 	cred_env_fake(&env, &vars, &http);
 	now_value = NOW;
 	p = cred_provider_default_chain_new(&env);
@@ -226,7 +204,7 @@ static void test_assume_role_profile(void **state)
 	aws_credentials_release(&c);
 	cred_provider_destroy(p);
 	http_transport_destroy(http.fake);
-	env_release(&vars);
+	test_env_release(&vars);
 	home_release(&h);
 	strbuf_release(&err);
 	now_value = NOW;
@@ -262,7 +240,7 @@ static void test_role_chain_and_mfa(void **state)
 				  "arn:aws:sts::333333333333:assumed-role/Admin/x") },
 	};
 	struct shared_fake http = { fake_transport_new(steps, ARRAY_SIZE(steps)), 0 };
-	struct env_list vars = { { 0 }, 0 };
+	struct test_env vars = { { 0 }, 0 };
 	struct aws_credentials c = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
@@ -279,7 +257,7 @@ static void test_role_chain_and_mfa(void **state)
 		      "[profile base]\n"
 		      "aws_access_key_id = AKIDBASE\n"
 		      "aws_secret_access_key = secret-base\n");
-	env_set(&vars, "HOME", h.dir);
+	test_env_set(&vars, "HOME", h.dir);
 	cred_env_fake(&env, &vars, &http);
 	env.profile = "admin";
 	env.mfa_prompt = fake_mfa;
@@ -299,7 +277,7 @@ static void test_role_chain_and_mfa(void **state)
 	aws_credentials_release(&c);
 	cred_provider_destroy(p);
 	http_transport_destroy(http.fake);
-	env_release(&vars);
+	test_env_release(&vars);
 	home_release(&h);
 	strbuf_release(&err);
 }
@@ -322,7 +300,7 @@ static void test_assume_role_errors(void **state)
 			  "</RequestId></ErrorResponse>" },
 	};
 	struct shared_fake http = { fake_transport_new(steps, ARRAY_SIZE(steps)), 0 };
-	struct env_list vars = { { 0 }, 0 };
+	struct test_env vars = { { 0 }, 0 };
 	struct aws_credentials c = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
@@ -336,8 +314,8 @@ static void test_assume_role_errors(void **state)
 		      "role_arn = arn:aws:iam::222222222222:role/Ops\n"
 		      "credential_source = Environment\n"
 		      "mfa_serial = arn:aws:iam::111111111111:mfa/me\n");
-	env_set(&vars, "HOME", h.dir);
-	env_set(&vars, "AWS_MAX_ATTEMPTS", "1");
+	test_env_set(&vars, "HOME", h.dir);
+	test_env_set(&vars, "AWS_MAX_ATTEMPTS", "1");
 	/* credential_source = Environment reads the keys; the chain itself has no env keys */
 	cred_env_fake(&env, &vars, &http);
 	p = cred_provider_profile_new(&env);
@@ -345,8 +323,8 @@ static void test_assume_role_errors(void **state)
 	assert_string_equal(err.buf, "profile 'default': no source credentials: environment: "
 				     "AWS_ACCESS_KEY_ID not set");
 	assert_int_equal(fake_transport_count(http.fake), 0);
-	env_set(&vars, "AWS_ACCESS_KEY_ID", "AKIDBASE");
-	env_set(&vars, "AWS_SECRET_ACCESS_KEY", "secret-base");
+	test_env_set(&vars, "AWS_ACCESS_KEY_ID", "AKIDBASE");
+	test_env_set(&vars, "AWS_SECRET_ACCESS_KEY", "secret-base");
 	env.ctx = vars.vars;
 	cred_provider_destroy(p);
 	p = cred_provider_profile_new(&env);
@@ -366,7 +344,7 @@ static void test_assume_role_errors(void **state)
 	cred_provider_destroy(p);
 	fake_transport_assert_done(http.fake);
 	http_transport_destroy(http.fake);
-	env_release(&vars);
+	test_env_release(&vars);
 	home_release(&h);
 	strbuf_release(&err);
 }
@@ -392,13 +370,13 @@ static void test_assume_role_public(void **state)
 			  "</RequestId></ErrorResponse>" },
 	};
 	struct shared_fake http = { fake_transport_new(steps, ARRAY_SIZE(steps)), 0 };
-	struct env_list vars = { { 0 }, 0 };
+	struct test_env vars = { { 0 }, 0 };
 	struct aws_credentials base = { 0 }, c = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *src, *p;
 	struct cred_env env;
 
-	env_set(&vars, "AWS_MAX_ATTEMPTS", "1");
+	test_env_set(&vars, "AWS_MAX_ATTEMPTS", "1");
 	cred_env_fake(&env, &vars, &http);
 	base.access_key_id = xstrdup("AKIDBASE");
 	base.secret_access_key = xstrdup("secret-base");
@@ -432,7 +410,7 @@ static void test_assume_role_public(void **state)
 	fake_transport_assert_done(http.fake);
 	http_transport_destroy(http.fake);
 	aws_credentials_release(&c);
-	env_release(&vars);
+	test_env_release(&vars);
 	strbuf_release(&err);
 }
 
@@ -466,7 +444,7 @@ static void test_expired_token_refetches(void **state)
 			  "</GetUserResponse>" },
 	};
 	struct shared_fake http = { fake_transport_new(steps, ARRAY_SIZE(steps)), 0 };
-	struct env_list vars = { { 0 }, 0 };
+	struct test_env vars = { { 0 }, 0 };
 	struct aws_client_config cfg = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct iam_user user = { 0 };
@@ -480,7 +458,7 @@ static void test_expired_token_refetches(void **state)
 		      "[profile base]\n"
 		      "aws_access_key_id = AKIDBASE\n"
 		      "aws_secret_access_key = secret-base\n");
-	env_set(&vars, "HOME", h.dir);
+	test_env_set(&vars, "HOME", h.dir);
 	cred_env_fake(&env, &vars, &http);
 	cfg.creds = cred_provider_default_chain_new(&env);
 	cfg.http = shared_http_new(&http, NULL);
@@ -496,7 +474,7 @@ static void test_expired_token_refetches(void **state)
 	iam_user_release(&user);
 	aws_client_free(c);
 	http_transport_destroy(http.fake);
-	env_release(&vars);
+	test_env_release(&vars);
 	home_release(&h);
 	strbuf_release(&err);
 }
@@ -526,7 +504,7 @@ static void test_web_identity(void **state)
 			  "</Message></Error></ErrorResponse>" },
 	};
 	struct shared_fake http = { fake_transport_new(steps, ARRAY_SIZE(steps)), 0 };
-	struct env_list vars = { { 0 }, 0 };
+	struct test_env vars = { { 0 }, 0 };
 	struct aws_credentials c = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
@@ -545,8 +523,8 @@ static void test_web_identity(void **state)
 		free(home_write(&h, ".aws/config", cfg.buf, 0));
 		strbuf_release(&cfg);
 	}
-	env_set(&vars, "HOME", h.dir);
-	env_set(&vars, "AWS_MAX_ATTEMPTS", "1");
+	test_env_set(&vars, "HOME", h.dir);
+	test_env_set(&vars, "AWS_MAX_ATTEMPTS", "1");
 	cred_env_fake(&env, &vars, &http);
 
 	/* only the token file: an error; neither: nothing */
@@ -555,16 +533,16 @@ static void test_web_identity(void **state)
 	assert_int_equal(get(p, &c, &err), 1);
 	assert_string_equal(err.buf, "web identity: AWS_WEB_IDENTITY_TOKEN_FILE not set");
 	cred_provider_destroy(p);
-	env_set(&vars, "AWS_WEB_IDENTITY_TOKEN_FILE", token);
+	test_env_set(&vars, "AWS_WEB_IDENTITY_TOKEN_FILE", token);
 	env.ctx = vars.vars;
 	p = cred_provider_default_chain_new(&env);
 	assert_int_equal(get(p, &c, &err), -1);
 	assert_string_equal(err.buf, "AWS_WEB_IDENTITY_TOKEN_FILE is set but AWS_ROLE_ARN is not");
 	cred_provider_destroy(p);
 
-	env_set(&vars, "AWS_ROLE_ARN", "arn:aws:iam::111111111111:role/ci");
-	env_set(&vars, "AWS_ROLE_SESSION_NAME", "gha");
-	env_set(&vars, "AWS_ENDPOINT_URL_STS", "http://127.0.0.1:4566");
+	test_env_set(&vars, "AWS_ROLE_ARN", "arn:aws:iam::111111111111:role/ci");
+	test_env_set(&vars, "AWS_ROLE_SESSION_NAME", "gha");
+	test_env_set(&vars, "AWS_ENDPOINT_URL_STS", "http://127.0.0.1:4566");
 	env.ctx = vars.vars;
 	p = cred_provider_default_chain_new(&env);
 	assert_int_equal(get(p, &c, &err), 0);
@@ -577,9 +555,9 @@ static void test_web_identity(void **state)
 	cred_provider_destroy(p);
 
 	/* from a profile */
-	env_release(&vars);
-	env_set(&vars, "HOME", h.dir);
-	env_set(&vars, "AWS_MAX_ATTEMPTS", "1");
+	test_env_release(&vars);
+	test_env_set(&vars, "HOME", h.dir);
+	test_env_set(&vars, "AWS_MAX_ATTEMPTS", "1");
 	cred_env_fake(&env, &vars, &http);
 	env.profile = "wi";
 	p = cred_provider_profile_new(&env);
@@ -600,7 +578,7 @@ static void test_web_identity(void **state)
 	aws_credentials_release(&c);
 	http_transport_destroy(http.fake);
 	free(token);
-	env_release(&vars);
+	test_env_release(&vars);
 	home_release(&h);
 	strbuf_release(&err);
 }
@@ -644,7 +622,7 @@ static void test_ecs(void **state)
 		{ "ftp://127.0.0.1/x", "must be an http:// or https:// URL" },
 	};
 	struct shared_fake http = { fake_transport_new(steps, ARRAY_SIZE(steps)), 0 };
-	struct env_list vars = { { 0 }, 0 };
+	struct test_env vars = { { 0 }, 0 };
 	struct aws_credentials c = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
@@ -655,11 +633,11 @@ static void test_ecs(void **state)
 
 	home_init(&h, NULL);
 	tokfile = home_write(&h, "ecs-token", "file-token\n", 0600);
-	env_set(&vars, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/abc?x=1");
-	env_set(&vars, "IAMKEYS_TEST_ECS_ENDPOINT", "http://127.0.0.1:9999/");
-	env_set(&vars, "AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://example.com/ignored");
-	env_set(&vars, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", tokfile);
-	env_set(&vars, "AWS_CONTAINER_AUTHORIZATION_TOKEN", "env-token");
+	test_env_set(&vars, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/abc?x=1");
+	test_env_set(&vars, "IAMKEYS_TEST_ECS_ENDPOINT", "http://127.0.0.1:9999/");
+	test_env_set(&vars, "AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://example.com/ignored");
+	test_env_set(&vars, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", tokfile);
+	test_env_set(&vars, "AWS_CONTAINER_AUTHORIZATION_TOKEN", "env-token");
 	cred_env_fake(&env, &vars, &http);
 	p = cred_provider_ecs_new(&env);
 	assert_string_equal(p->vt->name, "container");
@@ -671,17 +649,17 @@ static void test_ecs(void **state)
 	assert_int_equal(fake_transport_count(http.fake), 1);
 	cred_provider_destroy(p);
 
-	env_release(&vars);
-	env_set(&vars, "AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://[::1]:8080/creds");
-	env_set(&vars, "AWS_CONTAINER_AUTHORIZATION_TOKEN", "env-token");
+	test_env_release(&vars);
+	test_env_set(&vars, "AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://[::1]:8080/creds");
+	test_env_set(&vars, "AWS_CONTAINER_AUTHORIZATION_TOKEN", "env-token");
 	cred_env_fake(&env, &vars, &http);
 	p = cred_provider_ecs_new(&env);
 	assert_int_equal(get(p, &c, &err), -1);
 	assert_string_equal(err.buf, "container: GET http://[::1]:8080/creds: HTTP 401: bad token");
 	cred_provider_destroy(p);
 
-	env_release(&vars);
-	env_set(&vars, "AWS_CONTAINER_CREDENTIALS_FULL_URI", "https://creds.example.com/x");
+	test_env_release(&vars);
+	test_env_set(&vars, "AWS_CONTAINER_CREDENTIALS_FULL_URI", "https://creds.example.com/x");
 	cred_env_fake(&env, &vars, &http);
 	p = cred_provider_ecs_new(&env);
 	assert_int_equal(get(p, &c, &err), -1);
@@ -691,9 +669,9 @@ static void test_ecs(void **state)
 	fake_transport_assert_done(http.fake);
 
 	for (i = 0; i < ARRAY_SIZE(uris); i++) {
-		env_release(&vars);
-		env_set(&vars, "AWS_CONTAINER_CREDENTIALS_FULL_URI", uris[i].full);
-		env_set(&vars, "AWS_CONTAINER_AUTHORIZATION_TOKEN", "line\nbreak");
+		test_env_release(&vars);
+		test_env_set(&vars, "AWS_CONTAINER_CREDENTIALS_FULL_URI", uris[i].full);
+		test_env_set(&vars, "AWS_CONTAINER_AUTHORIZATION_TOKEN", "line\nbreak");
 		cred_env_fake(&env, &vars, &http);
 		p = cred_provider_ecs_new(&env);
 		assert_int_equal(get(p, &c, &err), -1);
@@ -703,8 +681,8 @@ static void test_ecs(void **state)
 		cred_provider_destroy(p);
 	}
 
-	env_release(&vars);
-	env_set(&vars, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "v2/no-slash");
+	test_env_release(&vars);
+	test_env_set(&vars, "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "v2/no-slash");
 	cred_env_fake(&env, &vars, &http);
 	p = cred_provider_ecs_new(&env);
 	assert_int_equal(get(p, &c, &err), -1);
@@ -715,7 +693,7 @@ static void test_ecs(void **state)
 	aws_credentials_release(&c);
 	http_transport_destroy(http.fake);
 	free(tokfile);
-	env_release(&vars);
+	test_env_release(&vars);
 	home_release(&h);
 	strbuf_release(&err);
 }
@@ -761,13 +739,13 @@ static void test_imds(void **state)
 		{ .method = "PUT", .status = 403 },
 	};
 	struct shared_fake http = { fake_transport_new(steps, ARRAY_SIZE(steps)), 0 };
-	struct env_list vars = { { 0 }, 0 };
+	struct test_env vars = { { 0 }, 0 };
 	struct aws_credentials c = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
 	struct cred_env env;
 
-	env_set(&vars, "AWS_EC2_METADATA_SERVICE_ENDPOINT", IMDS "/");
+	test_env_set(&vars, "AWS_EC2_METADATA_SERVICE_ENDPOINT", IMDS "/");
 	cred_env_fake(&env, &vars, &http);
 	p = cred_provider_imds_new(&env);
 	assert_string_equal(p->vt->name, "instance-metadata");
@@ -790,7 +768,7 @@ static void test_imds(void **state)
 	assert_string_equal(err.buf, "instance metadata: no IAM role attached to this instance");
 	cred_provider_destroy(p);
 
-	env_set(&vars, "AWS_EC2_METADATA_V1_DISABLED", "true");
+	test_env_set(&vars, "AWS_EC2_METADATA_V1_DISABLED", "true");
 	env.ctx = vars.vars;
 	p = cred_provider_imds_new(&env);
 	assert_int_equal(get(p, &c, &err), -1);
@@ -799,7 +777,7 @@ static void test_imds(void **state)
 	fake_transport_assert_done(http.fake);
 
 	/* disabled: not a single request */
-	env_set(&vars, "AWS_EC2_METADATA_DISABLED", "TRUE");
+	test_env_set(&vars, "AWS_EC2_METADATA_DISABLED", "TRUE");
 	env.ctx = vars.vars;
 	p = cred_provider_imds_new(&env);
 	assert_int_equal(get(p, &c, &err), 1);
@@ -809,7 +787,7 @@ static void test_imds(void **state)
 
 	aws_credentials_release(&c);
 	http_transport_destroy(http.fake);
-	env_release(&vars);
+	test_env_release(&vars);
 	strbuf_release(&err);
 }
 
@@ -841,7 +819,7 @@ static size_t count_lines(const char *path)
 static void test_credential_process(void **state)
 {
 	struct shared_fake http = { fake_transport_new(NULL, 0), 0 };
-	struct env_list vars = { { 0 }, 0 };
+	struct test_env vars = { { 0 }, 0 };
 	struct aws_credentials c = { 0 };
 	struct strbuf err = STRBUF_INIT, cmd = STRBUF_INIT, count = STRBUF_INIT;
 	struct cred_provider *p;
@@ -850,7 +828,7 @@ static void test_credential_process(void **state)
 
 	home_init(&h, NULL);
 	strbuf_addf(&count, "%s/runs", h.dir);
-	env_set(&vars, "HOME", h.dir);
+	test_env_set(&vars, "HOME", h.dir);
 	cred_env_fake(&env, &vars, &http);
 
 	/* printf prints the JSON; the single-quoted argument keeps its spaces and quotes */
@@ -938,7 +916,7 @@ static void test_credential_process(void **state)
 	unlink(count.buf);
 	aws_credentials_release(&c);
 	http_transport_destroy(http.fake);
-	env_release(&vars);
+	test_env_release(&vars);
 	home_release(&h);
 	strbuf_release(&err);
 	strbuf_release(&cmd);
@@ -976,7 +954,7 @@ static void test_threads_share_one_session(void **state)
 					"arn:aws:sts::222222222222:assumed-role/Ops/x") },
 	};
 	struct shared_fake http = { fake_transport_new(steps, ARRAY_SIZE(steps)), 0 };
-	struct env_list vars = { { 0 }, 0 };
+	struct test_env vars = { { 0 }, 0 };
 	struct worker w[8];
 	pthread_t tid[8];
 	struct cred_provider *chain, *handles[8];
@@ -990,7 +968,7 @@ static void test_threads_share_one_session(void **state)
 		      "[profile base]\n"
 		      "aws_access_key_id = AKIDBASE\n"
 		      "aws_secret_access_key = secret-base\n");
-	env_set(&vars, "HOME", h.dir);
+	test_env_set(&vars, "HOME", h.dir);
 	cred_env_fake(&env, &vars, &http);
 	chain = cred_provider_default_chain_new(&env);
 	for (i = 0; i < ARRAY_SIZE(w); i++) {
@@ -1009,7 +987,7 @@ static void test_threads_share_one_session(void **state)
 	fake_transport_assert_done(http.fake);
 	cred_provider_destroy(chain);
 	http_transport_destroy(http.fake);
-	env_release(&vars);
+	test_env_release(&vars);
 	home_release(&h);
 }
 

@@ -6,6 +6,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "testdata.h"
 #include <jansson.h>
 
 /*
@@ -78,20 +79,14 @@ static void home_write(const struct home *h, const char *rel, const char *text)
 static char *home_read(const struct home *h, const char *rel, mode_t *mode)
 {
 	struct strbuf p = STRBUF_INIT, text = STRBUF_INIT;
-	char buf[4096];
 	struct stat st;
-	size_t n;
-	FILE *f;
 
 	path_of(&p, h, rel);
-	f = fopen(p.buf, "r");
-	if (!f) {
+	if (test_read_file(p.buf, &text)) {
 		strbuf_release(&p);
+		strbuf_release(&text);
 		return NULL;
 	}
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		strbuf_add(&text, buf, n);
-	fclose(f);
 	if (mode) {
 		assert_int_equal(stat(p.buf, &st), 0);
 		*mode = st.st_mode & 07777;
@@ -196,6 +191,15 @@ static void run_end(struct run *r)
 		free(r->vars[i]);
 }
 
+/* run_start, then the credentials are got: those of the key want. */
+static void run_ok(struct run *r, const struct fake_step *steps, size_t n, const char *profile,
+		   const char *extra_env, const char *want)
+{
+	run_start(r, steps, n, profile, extra_env);
+	assert_int_equal(run_get(r), 0);
+	assert_string_equal(r->c.access_key_id, want);
+}
+
 static void test_legacy_profile(void **state)
 {
 	static const struct fake_step steps[] = {
@@ -212,9 +216,7 @@ static void test_legacy_profile(void **state)
 	home_write(&r.h, LEGACY_FILE,
 		   "{\"startUrl\": \"" START_URL "\", \"region\": \"eu-west-1\", \"accessToken\": "
 		   "\"" ACCESS "\", \"expiresAt\": \"2030-01-01T08:00:00Z\"}");
-	run_start(&r, steps, ARRAY_SIZE(steps), "legacy", NULL);
-	assert_int_equal(run_get(&r), 0);
-	assert_string_equal(r.c.access_key_id, "ASIASSO1");
+	run_ok(&r, steps, ARRAY_SIZE(steps), "legacy", NULL, "ASIASSO1");
 	assert_string_equal(r.c.secret_access_key, "secret-ASIASSO1");
 	assert_string_equal(r.c.session_token, "token-ASIASSO1");
 	assert_int_equal(r.c.expiration, NOW + 3600);
@@ -259,9 +261,7 @@ static void test_session_refresh_rewrites_cache(void **state)
 	home_init(&r.h);
 	/* 10 minutes left: inside the 15-minute window */
 	home_write(&r.h, SESSION_FILE, SESSION_TOKEN("2030-01-01T00:10:00Z"));
-	run_start(&r, steps, ARRAY_SIZE(steps), "dev", NULL);
-	assert_int_equal(run_get(&r), 0);
-	assert_string_equal(r.c.access_key_id, "ASIASSO2");
+	run_ok(&r, steps, ARRAY_SIZE(steps), "dev", NULL, "ASIASSO2");
 	text = home_read(&r.h, SESSION_FILE, &mode);
 	assert_non_null(text);
 	assert_int_equal(mode, 0600);
@@ -316,9 +316,7 @@ static void test_refresh_failure_fallbacks(void **state)
 	home_init(&r.h);
 	home_write(&r.h, SESSION_FILE, SESSION_TOKEN("2030-01-01T00:10:00Z"));
 	before = home_read(&r.h, SESSION_FILE, NULL);
-	run_start(&r, still_valid, ARRAY_SIZE(still_valid), "dev", NULL);
-	assert_int_equal(run_get(&r), 0);
-	assert_string_equal(r.c.access_key_id, "ASIASSO3");
+	run_ok(&r, still_valid, ARRAY_SIZE(still_valid), "dev", NULL, "ASIASSO3");
 	after = home_read(&r.h, SESSION_FILE, NULL);
 	assert_string_equal(before, after); /* nothing written */
 	free(after);
@@ -431,30 +429,34 @@ static void test_portal_errors(void **state)
 		{ .url = PORTAL QUERY,
 		  .reply_body = "{\"roleCredentials\":{\"accessKeyId\":\"A\"}}" },
 	};
+	static const struct {
+		const struct fake_step *steps;
+		size_t n;
+		const char *want;
+	} refused[] = {
+		{ unauthorized, ARRAY_SIZE(unauthorized),
+		  "profile 'legacy' (sso_account_id 111111111111, sso_role_name ReadOnly): "
+		  "GetRoleCredentials: UnauthorizedException: Session token not found or "
+		  "invalid (request id req-401) (the SSO token was refused); run 'aws sso "
+		  "login --profile legacy'" },
+		{ forbidden, ARRAY_SIZE(forbidden),
+		  "profile 'legacy' (sso_account_id 111111111111, sso_role_name ReadOnly): "
+		  "GetRoleCredentials: ForbiddenException: No access (is the role assigned "
+		  "to you in account 111111111111?)" },
+	};
 	struct run r;
+	size_t i;
 
 	home_init(&r.h);
 	home_write(&r.h, LEGACY_FILE,
 		   "{\"accessToken\": \"" ACCESS "\", \"expiresAt\": \"2030-01-01T08:00:00Z\"}");
 
-	run_start(&r, unauthorized, ARRAY_SIZE(unauthorized), "legacy", NULL);
-	assert_int_equal(run_get(&r), -1);
-	assert_string_equal(
-		r.err.buf,
-		"profile 'legacy' (sso_account_id 111111111111, sso_role_name ReadOnly): "
-		"GetRoleCredentials: UnauthorizedException: Session token not found or "
-		"invalid (request id req-401) (the SSO token was refused); run 'aws sso "
-		"login --profile legacy'");
-	run_end(&r);
-
-	run_start(&r, forbidden, ARRAY_SIZE(forbidden), "legacy", NULL);
-	assert_int_equal(run_get(&r), -1);
-	assert_string_equal(
-		r.err.buf,
-		"profile 'legacy' (sso_account_id 111111111111, sso_role_name ReadOnly): "
-		"GetRoleCredentials: ForbiddenException: No access (is the role assigned "
-		"to you in account 111111111111?)");
-	run_end(&r);
+	for (i = 0; i < ARRAY_SIZE(refused); i++) {
+		run_start(&r, refused[i].steps, refused[i].n, "legacy", NULL);
+		assert_int_equal(run_get(&r), -1);
+		assert_string_equal(r.err.buf, refused[i].want);
+		run_end(&r);
+	}
 
 	run_start(&r, malformed, ARRAY_SIZE(malformed), "legacy", NULL);
 	assert_int_equal(run_get(&r), -1);
@@ -484,18 +486,14 @@ static void test_endpoint_overrides(void **state)
 	home_init(&r.h);
 	home_write(&r.h, LEGACY_FILE,
 		   "{\"accessToken\": \"" ACCESS "\", \"expiresAt\": \"2030-01-01T08:00:00Z\"}");
-	run_start(&r, sso_env, ARRAY_SIZE(sso_env), "legacy",
-		  "AWS_ENDPOINT_URL_SSO=http://127.0.0.1:4566");
-	assert_int_equal(run_get(&r), 0);
-	assert_string_equal(r.c.access_key_id, "ASIASSO4");
+	run_ok(&r, sso_env, ARRAY_SIZE(sso_env), "legacy",
+	       "AWS_ENDPOINT_URL_SSO=http://127.0.0.1:4566", "ASIASSO4");
 	run_end(&r);
 
 	/* AWS_ENDPOINT_URL serves both, with a path prefix */
 	home_write(&r.h, SESSION_FILE, SESSION_TOKEN("2030-01-01T00:01:00Z"));
-	run_start(&r, global_env, ARRAY_SIZE(global_env), "dev",
-		  "AWS_ENDPOINT_URL=http://127.0.0.1:9000/base/");
-	assert_int_equal(run_get(&r), 0);
-	assert_string_equal(r.c.access_key_id, "ASIASSO5");
+	run_ok(&r, global_env, ARRAY_SIZE(global_env), "dev",
+	       "AWS_ENDPOINT_URL=http://127.0.0.1:9000/base/", "ASIASSO5");
 	run_end(&r);
 	home_release(&r.h);
 }
@@ -530,9 +528,7 @@ static void test_role_from_sso_source(void **state)
 
 	home_init(&r.h);
 	home_write(&r.h, SESSION_FILE, SESSION_TOKEN("2030-01-01T08:00:00Z"));
-	run_start(&r, steps, ARRAY_SIZE(steps), "audit", NULL);
-	assert_int_equal(run_get(&r), 0);
-	assert_string_equal(r.c.access_key_id, "ASIAROLE");
+	run_ok(&r, steps, ARRAY_SIZE(steps), "audit", NULL, "ASIAROLE");
 	assert_string_equal(r.c.account_id, "222222222222");
 	run_end(&r);
 	home_release(&r.h);

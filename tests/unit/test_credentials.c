@@ -20,34 +20,6 @@
 
 #define SMITHY_DIR "smithy-rs/aws-config/test-data"
 
-/* A fake environment: NAME=value pairs, NULL-terminated list of strings. */
-struct fake_env {
-	char *vars[16];
-	size_t nr;
-};
-
-static void fake_setenv(struct fake_env *e, const char *name, const char *value)
-{
-	struct strbuf sb = STRBUF_INIT;
-	assert_true(e->nr + 1 < ARRAY_SIZE(e->vars));
-	strbuf_addf(&sb, "%s=%s", name, value);
-	e->vars[e->nr++] = strbuf_detach(&sb, NULL);
-}
-
-/* vars stays NULL-terminated (the struct starts zeroed, nr < 16) */
-static const char *fake_env_get(void *ctx, const char *name)
-{
-	return test_envp_get(((struct fake_env *)ctx)->vars, name);
-}
-
-static void fake_env_release(struct fake_env *e)
-{
-	size_t i;
-	for (i = 0; i < e->nr; i++)
-		free(e->vars[i]), e->vars[i] = NULL;
-	e->nr = 0;
-}
-
 /* A temporary directory with files in it, removed by tmpdir_release. */
 struct tmpdir {
 	char path[64];
@@ -104,7 +76,7 @@ static void tmpdir_release(struct tmpdir *t)
 }
 
 /* A home directory with .aws/config and .aws/credentials (either may be NULL). */
-static void make_home(struct tmpdir *t, struct fake_env *env, const char *config,
+static void make_home(struct tmpdir *t, struct test_env *env, const char *config,
 		      const char *credentials)
 {
 	tmpdir_init(t);
@@ -113,7 +85,7 @@ static void make_home(struct tmpdir *t, struct fake_env *env, const char *config
 		tmpdir_writestr(t, ".aws/config", config);
 	if (credentials)
 		tmpdir_writestr(t, ".aws/credentials", credentials);
-	fake_setenv(env, "HOME", t->path);
+	test_env_set(env, "HOME", t->path);
 }
 
 static int get_from(struct cred_provider *p, struct aws_credentials *out, struct strbuf *err)
@@ -288,31 +260,18 @@ static void test_assume_role_cases_offline(void **state)
 			json_string_value(json_object_get(input, "selected_profile"));
 		struct strbuf text = STRBUF_INIT, err = STRBUF_INIT;
 		struct aws_credentials creds = { 0 };
-		struct fake_env fenv = { { 0 }, 0 };
-		struct cred_env env = { .getenv_fn = fake_env_get,
+		struct test_env fenv = { { 0 }, 0 };
+		struct cred_env env = { .getenv_fn = test_env_get,
 					.ctx = &fenv,
 					.profile = selected };
 		struct cred_provider *p;
 		struct tmpdir dir;
-		const char *name, *key;
-		json_t *props, *value;
 		int requests = 0;
 
-		json_object_foreach(json_object_get(input, "profiles"), name, props)
-		{
-			strbuf_addf(&text, "[profile %s]\n", name);
-			json_object_foreach(props, key, value)
-				strbuf_addf(&text, "%s = %s\n", key, json_string_value(value));
-		}
-		json_object_foreach(json_object_get(input, "sso_sessions"), name, props)
-		{
-			strbuf_addf(&text, "[sso-session %s]\n", name);
-			json_object_foreach(props, key, value)
-				strbuf_addf(&text, "%s = %s\n", key, json_string_value(value));
-		}
+		test_vector_config(&text, input);
 		make_home(&dir, &fenv, text.buf, NULL);
-		fake_setenv(&fenv, "AWS_MAX_ATTEMPTS", "1");
-		fake_setenv(&fenv, "AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9");
+		test_env_set(&fenv, "AWS_MAX_ATTEMPTS", "1");
+		test_env_set(&fenv, "AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9");
 		env.http_new = offline_new;
 		env.http_ctx = &requests;
 		p = cred_provider_profile_new(&env);
@@ -347,7 +306,7 @@ static void test_assume_role_cases_offline(void **state)
 		}
 		cred_provider_destroy(p);
 		tmpdir_release(&dir);
-		fake_env_release(&fenv);
+		test_env_release(&fenv);
 		strbuf_release(&text);
 		strbuf_release(&err);
 	}
@@ -360,35 +319,35 @@ static void test_assume_role_cases_offline(void **state)
 
 static void test_env_blank_counts_as_unset(void **state)
 {
-	struct fake_env fenv = { { 0 }, 0 };
-	struct cred_env env = { .getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL };
+	struct test_env fenv = { { 0 }, 0 };
+	struct cred_env env = { .getenv_fn = test_env_get, .ctx = &fenv, .profile = NULL };
 	struct aws_credentials creds = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
 
-	fake_setenv(&fenv, "AWS_ACCESS_KEY_ID", " \t");
-	fake_setenv(&fenv, "AWS_SECRET_ACCESS_KEY", "");
-	fake_setenv(&fenv, "AWS_SESSION_TOKEN", "tok");
+	test_env_set(&fenv, "AWS_ACCESS_KEY_ID", " \t");
+	test_env_set(&fenv, "AWS_SECRET_ACCESS_KEY", "");
+	test_env_set(&fenv, "AWS_SESSION_TOKEN", "tok");
 	p = cred_provider_env_new(&env);
 	assert_string_equal(p->vt->name, "environment");
 	assert_int_equal(get_from(p, &creds, &err), 1);
 	assert_string_equal(err.buf, "environment: AWS_ACCESS_KEY_ID not set");
 	cred_provider_destroy(p);
-	fake_env_release(&fenv);
+	test_env_release(&fenv);
 	strbuf_release(&err);
 }
 
 static void test_env_keys(void **state)
 {
-	struct fake_env fenv = { { 0 }, 0 };
-	struct cred_env env = { .getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL };
+	struct test_env fenv = { { 0 }, 0 };
+	struct cred_env env = { .getenv_fn = test_env_get, .ctx = &fenv, .profile = NULL };
 	struct aws_credentials creds = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
 
-	fake_setenv(&fenv, "AWS_ACCESS_KEY_ID", "AKIDENV");
-	fake_setenv(&fenv, "AWS_SECRET_ACCESS_KEY", "secretenv");
-	fake_setenv(&fenv, "AWS_SESSION_TOKEN", " ");
+	test_env_set(&fenv, "AWS_ACCESS_KEY_ID", "AKIDENV");
+	test_env_set(&fenv, "AWS_SECRET_ACCESS_KEY", "secretenv");
+	test_env_set(&fenv, "AWS_SESSION_TOKEN", " ");
 	p = cred_provider_env_new(&env);
 	assert_int_equal(get_from(p, &creds, &err), 0);
 	assert_string_equal(creds.access_key_id, "AKIDENV");
@@ -398,12 +357,12 @@ static void test_env_keys(void **state)
 	assert_int_equal(creds.expiration, 0);
 	aws_credentials_release(&creds);
 	cred_provider_destroy(p);
-	fake_env_release(&fenv);
+	test_env_release(&fenv);
 
-	fake_setenv(&fenv, "AWS_ACCESS_KEY_ID", "AKIDENV");
-	fake_setenv(&fenv, "AWS_SECRET_ACCESS_KEY", "secretenv");
-	fake_setenv(&fenv, "AWS_SESSION_TOKEN", "tokenenv");
-	fake_setenv(&fenv, "AWS_ACCOUNT_ID", "123456789012");
+	test_env_set(&fenv, "AWS_ACCESS_KEY_ID", "AKIDENV");
+	test_env_set(&fenv, "AWS_SECRET_ACCESS_KEY", "secretenv");
+	test_env_set(&fenv, "AWS_SESSION_TOKEN", "tokenenv");
+	test_env_set(&fenv, "AWS_ACCOUNT_ID", "123456789012");
 	p = cred_provider_env_new(&env);
 	assert_int_equal(get_from(p, &creds, &err), 0);
 	assert_string_equal(creds.session_token, "tokenenv");
@@ -411,14 +370,14 @@ static void test_env_keys(void **state)
 	assert_int_equal(err.len, 0);
 	aws_credentials_release(&creds);
 	cred_provider_destroy(p);
-	fake_env_release(&fenv);
+	test_env_release(&fenv);
 	strbuf_release(&err);
 }
 
 static void test_env_only_one_key_is_an_error(void **state)
 {
-	struct fake_env fenv = { { 0 }, 0 };
-	struct cred_env env = { .getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL };
+	struct test_env fenv = { { 0 }, 0 };
+	struct cred_env env = { .getenv_fn = test_env_get, .ctx = &fenv, .profile = NULL };
 	struct aws_credentials creds = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
@@ -427,22 +386,22 @@ static void test_env_only_one_key_is_an_error(void **state)
 	/* the chain stops there: the profile (which has keys) is not tried */
 	make_home(&dir, &fenv, NULL,
 		  "[default]\naws_access_key_id = A\naws_secret_access_key = B\n");
-	fake_setenv(&fenv, "AWS_ACCESS_KEY_ID", "AKIDONLY");
+	test_env_set(&fenv, "AWS_ACCESS_KEY_ID", "AKIDONLY");
 	p = cred_provider_default_chain_new(&env);
 	assert_int_equal(get_from(p, &creds, &err), -1);
 	assert_string_equal(err.buf, "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
 	assert_null(cred_provider_chain_winner(p));
 	cred_provider_destroy(p);
-	fake_env_release(&fenv);
+	test_env_release(&fenv);
 
 	strbuf_reset(&err);
-	fake_setenv(&fenv, "AWS_SECRET_ACCESS_KEY", "topsecret");
+	test_env_set(&fenv, "AWS_SECRET_ACCESS_KEY", "topsecret");
 	p = cred_provider_env_new(&env);
 	assert_int_equal(get_from(p, &creds, &err), -1);
 	assert_string_equal(err.buf, "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not");
 	assert_null(strstr(err.buf, "topsecret"));
 	cred_provider_destroy(p);
-	fake_env_release(&fenv);
+	test_env_release(&fenv);
 	tmpdir_release(&dir);
 	strbuf_release(&err);
 }
@@ -451,8 +410,8 @@ static void test_env_only_one_key_is_an_error(void **state)
 
 static void test_profile_static_keys(void **state)
 {
-	struct fake_env fenv = { { 0 }, 0 };
-	struct cred_env env = { .getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL };
+	struct test_env fenv = { { 0 }, 0 };
+	struct cred_env env = { .getenv_fn = test_env_get, .ctx = &fenv, .profile = NULL };
 	struct aws_credentials creds = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
@@ -471,15 +430,15 @@ static void test_profile_static_keys(void **state)
 	assert_int_equal(err.len, 0);
 	aws_credentials_release(&creds);
 	cred_provider_destroy(p);
-	fake_env_release(&fenv);
+	test_env_release(&fenv);
 	tmpdir_release(&dir);
 	strbuf_release(&err);
 }
 
 static void test_profile_override_beats_aws_profile(void **state)
 {
-	struct fake_env fenv = { { 0 }, 0 };
-	struct cred_env env = { .getenv_fn = fake_env_get, .ctx = &fenv, .profile = "cli" };
+	struct test_env fenv = { { 0 }, 0 };
+	struct cred_env env = { .getenv_fn = test_env_get, .ctx = &fenv, .profile = "cli" };
 	struct aws_credentials creds = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
@@ -489,7 +448,7 @@ static void test_profile_override_beats_aws_profile(void **state)
 		  "[default]\naws_access_key_id = D\naws_secret_access_key = D\n"
 		  "[envprof]\naws_access_key_id = E\naws_secret_access_key = E\n"
 		  "[cli]\naws_access_key_id = C\naws_secret_access_key = C\n");
-	fake_setenv(&fenv, "AWS_PROFILE", "envprof");
+	test_env_set(&fenv, "AWS_PROFILE", "envprof");
 	p = cred_provider_profile_new(&env);
 	assert_int_equal(get_from(p, &creds, &err), 0);
 	assert_string_equal(creds.access_key_id, "C"); /* the credentials file wins */
@@ -510,15 +469,15 @@ static void test_profile_override_beats_aws_profile(void **state)
 	assert_string_equal(creds.access_key_id, "E");
 	aws_credentials_release(&creds);
 	cred_provider_destroy(p);
-	fake_env_release(&fenv);
+	test_env_release(&fenv);
 	tmpdir_release(&dir);
 	strbuf_release(&err);
 }
 
 static void test_profile_file_env_vars(void **state)
 {
-	struct fake_env fenv = { { 0 }, 0 };
-	struct cred_env env = { .getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL };
+	struct test_env fenv = { { 0 }, 0 };
+	struct cred_env env = { .getenv_fn = test_env_get, .ctx = &fenv, .profile = NULL };
 	struct aws_credentials creds = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
@@ -535,8 +494,8 @@ static void test_profile_file_env_vars(void **state)
 			"aws_secret_access_key = z\n");
 	cfg = tmpdir_file(&dir, "other-config");
 	cred = tmpdir_file(&dir, "other-creds");
-	fake_setenv(&fenv, "AWS_CONFIG_FILE", "~/other-config");
-	fake_setenv(&fenv, "AWS_SHARED_CREDENTIALS_FILE", cred);
+	test_env_set(&fenv, "AWS_CONFIG_FILE", "~/other-config");
+	test_env_set(&fenv, "AWS_SHARED_CREDENTIALS_FILE", cred);
 
 	env.profile = "p";
 	p = cred_provider_profile_new(&env);
@@ -565,22 +524,22 @@ static void test_profile_file_env_vars(void **state)
 	cred_provider_destroy(p);
 	free(cfg);
 	free(cred);
-	fake_env_release(&fenv);
+	test_env_release(&fenv);
 	tmpdir_release(&dir);
 	strbuf_release(&err);
 }
 
 static void test_profile_explicit_but_missing(void **state)
 {
-	struct fake_env fenv = { { 0 }, 0 };
-	struct cred_env env = { .getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL };
+	struct test_env fenv = { { 0 }, 0 };
+	struct cred_env env = { .getenv_fn = test_env_get, .ctx = &fenv, .profile = NULL };
 	struct aws_credentials creds = { 0 };
 	struct strbuf err = STRBUF_INIT, want = STRBUF_INIT;
 	struct cred_provider *p;
 	struct tmpdir dir;
 
 	make_home(&dir, &fenv, "[default]\nregion = us-east-1\n", NULL);
-	fake_setenv(&fenv, "AWS_PROFILE", "x");
+	test_env_set(&fenv, "AWS_PROFILE", "x");
 	p = cred_provider_default_chain_new(&env);
 	assert_int_equal(get_from(p, &creds, &err), -1);
 	strbuf_addf(&want, "profile 'x' not found in %s/.aws/config, %s/.aws/credentials", dir.path,
@@ -589,8 +548,8 @@ static void test_profile_explicit_but_missing(void **state)
 	cred_provider_destroy(p);
 
 	/* a profile without keys is "nothing here", not an error */
-	fake_env_release(&fenv);
-	fake_setenv(&fenv, "HOME", dir.path);
+	test_env_release(&fenv);
+	test_env_set(&fenv, "HOME", dir.path);
 	strbuf_reset(&err);
 	strbuf_reset(&want);
 	p = cred_provider_profile_new(&env);
@@ -601,7 +560,7 @@ static void test_profile_explicit_but_missing(void **state)
 		    dir.path, dir.path);
 	assert_string_equal(err.buf, want.buf);
 	cred_provider_destroy(p);
-	fake_env_release(&fenv);
+	test_env_release(&fenv);
 	tmpdir_release(&dir);
 	strbuf_release(&err);
 	strbuf_release(&want);
@@ -671,8 +630,8 @@ static void test_profile_errors(void **state)
 	size_t i, j;
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		struct fake_env fenv = { { 0 }, 0 };
-		struct cred_env env = { .getenv_fn = fake_env_get,
+		struct test_env fenv = { { 0 }, 0 };
+		struct cred_env env = { .getenv_fn = test_env_get,
 					.ctx = &fenv,
 					.profile = cases[i].profile };
 		struct aws_credentials creds = { 0 };
@@ -693,7 +652,7 @@ static void test_profile_errors(void **state)
 		assert_null(strstr(err.buf, "hunter2"));
 		assert_null(strstr(err.buf, "IGNORED"));
 		cred_provider_destroy(p);
-		fake_env_release(&fenv);
+		test_env_release(&fenv);
 		tmpdir_release(&dir);
 		strbuf_release(&err);
 		strbuf_release(&want);
@@ -702,8 +661,8 @@ static void test_profile_errors(void **state)
 
 static void test_profile_unreadable_and_oversized_files(void **state)
 {
-	struct fake_env fenv = { { 0 }, 0 };
-	struct cred_env env = { .getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL };
+	struct test_env fenv = { { 0 }, 0 };
+	struct cred_env env = { .getenv_fn = test_env_get, .ctx = &fenv, .profile = NULL };
 	struct aws_credentials creds = { 0 };
 	struct strbuf err = STRBUF_INIT, want = STRBUF_INIT, big = STRBUF_INIT;
 	struct cred_provider *p;
@@ -718,7 +677,7 @@ static void test_profile_unreadable_and_oversized_files(void **state)
 	strbuf_addf(&want, "cannot read '%s/.aws/config': is a directory", dir.path);
 	assert_string_equal(err.buf, want.buf);
 	cred_provider_destroy(p);
-	fake_env_release(&fenv);
+	test_env_release(&fenv);
 	tmpdir_release(&dir);
 
 	/* 1 MiB is fine, one byte more is not */
@@ -735,7 +694,7 @@ static void test_profile_unreadable_and_oversized_files(void **state)
 	assert_string_equal(creds.access_key_id, "A");
 	aws_credentials_release(&creds);
 	cred_provider_destroy(p);
-	fake_env_release(&fenv);
+	test_env_release(&fenv);
 	tmpdir_release(&dir);
 
 	strbuf_addch(&big, '\n');
@@ -748,7 +707,7 @@ static void test_profile_unreadable_and_oversized_files(void **state)
 		    dir.path);
 	assert_string_equal(err.buf, want.buf);
 	cred_provider_destroy(p);
-	fake_env_release(&fenv);
+	test_env_release(&fenv);
 	tmpdir_release(&dir);
 	strbuf_release(&big);
 	strbuf_release(&err);
@@ -757,8 +716,8 @@ static void test_profile_unreadable_and_oversized_files(void **state)
 
 static void test_profile_without_home(void **state)
 {
-	struct fake_env fenv = { { 0 }, 0 };
-	struct cred_env env = { .getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL };
+	struct test_env fenv = { { 0 }, 0 };
+	struct cred_env env = { .getenv_fn = test_env_get, .ctx = &fenv, .profile = NULL };
 	struct aws_credentials creds = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p = cred_provider_profile_new(&env);
@@ -769,13 +728,13 @@ static void test_profile_without_home(void **state)
 	cred_provider_destroy(p);
 
 	strbuf_reset(&err);
-	fake_setenv(&fenv, "AWS_PROFILE", "x");
+	test_env_set(&fenv, "AWS_PROFILE", "x");
 	p = cred_provider_profile_new(&env);
 	assert_int_equal(get_from(p, &creds, &err), -1);
 	assert_string_equal(err.buf,
 			    "profile 'x': cannot find the home directory (HOME is not set)");
 	cred_provider_destroy(p);
-	fake_env_release(&fenv);
+	test_env_release(&fenv);
 	strbuf_release(&err);
 }
 
@@ -785,7 +744,7 @@ static void test_process_environment(void **state)
 {
 	struct aws_credentials creds = { 0 };
 	struct strbuf err = STRBUF_INIT;
-	struct fake_env unused = { { 0 }, 0 };
+	struct test_env unused = { { 0 }, 0 };
 	struct cred_provider *p;
 	struct tmpdir dir;
 
@@ -804,7 +763,7 @@ static void test_process_environment(void **state)
 	aws_credentials_release(&creds);
 	cred_provider_destroy(p);
 	unsetenv("AWS_PROFILE");
-	fake_env_release(&unused);
+	test_env_release(&unused);
 	tmpdir_release(&dir);
 	strbuf_release(&err);
 }
@@ -815,8 +774,8 @@ static void test_default_chain_order(void **state)
 {
 	static const char *const want[] = { "environment", "web-identity", "profile", "container",
 					    "instance-metadata" };
-	struct fake_env fenv = { { 0 }, 0 };
-	struct cred_env env = { .getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL };
+	struct test_env fenv = { { 0 }, 0 };
+	struct cred_env env = { .getenv_fn = test_env_get, .ctx = &fenv, .profile = NULL };
 	size_t i;
 
 	assert_int_equal(cred_default_chain_nr, ARRAY_SIZE(want));
@@ -830,14 +789,14 @@ static void test_default_chain_order(void **state)
 
 static void test_chain_nothing_found_names_every_source(void **state)
 {
-	struct fake_env fenv = { { 0 }, 0 };
-	struct cred_env env = { .getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL };
+	struct test_env fenv = { { 0 }, 0 };
+	struct cred_env env = { .getenv_fn = test_env_get, .ctx = &fenv, .profile = NULL };
 	struct aws_credentials creds = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
 
-	fake_setenv(&fenv, "HOME", "/h");
-	fake_setenv(&fenv, "AWS_EC2_METADATA_DISABLED", "True");
+	test_env_set(&fenv, "HOME", "/h");
+	test_env_set(&fenv, "AWS_EC2_METADATA_DISABLED", "True");
 	p = cred_provider_default_chain_new(&env);
 	assert_string_equal(p->vt->name, "chain");
 	assert_int_equal(get_from(p, &creds, &err), -1);
@@ -850,7 +809,7 @@ static void test_chain_nothing_found_names_every_source(void **state)
 			    "instance metadata: disabled by AWS_EC2_METADATA_DISABLED)");
 	assert_null(cred_provider_chain_winner(p));
 	cred_provider_destroy(p);
-	fake_env_release(&fenv);
+	test_env_release(&fenv);
 
 	p = cred_provider_chain_new(NULL, 0);
 	strbuf_reset(&err);
@@ -862,8 +821,8 @@ static void test_chain_nothing_found_names_every_source(void **state)
 
 static void test_chain_env_beats_profile(void **state)
 {
-	struct fake_env fenv = { { 0 }, 0 };
-	struct cred_env env = { .getenv_fn = fake_env_get, .ctx = &fenv, .profile = NULL };
+	struct test_env fenv = { { 0 }, 0 };
+	struct cred_env env = { .getenv_fn = test_env_get, .ctx = &fenv, .profile = NULL };
 	struct aws_credentials creds = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct cred_provider *p;
@@ -871,18 +830,18 @@ static void test_chain_env_beats_profile(void **state)
 
 	make_home(&dir, &fenv, NULL,
 		  "[default]\naws_access_key_id = FILE\naws_secret_access_key = F\n");
-	fake_setenv(&fenv, "AWS_ACCESS_KEY_ID", "ENV");
-	fake_setenv(&fenv, "AWS_SECRET_ACCESS_KEY", "E");
+	test_env_set(&fenv, "AWS_ACCESS_KEY_ID", "ENV");
+	test_env_set(&fenv, "AWS_SECRET_ACCESS_KEY", "E");
 	p = cred_provider_default_chain_new(&env);
 	assert_int_equal(get_from(p, &creds, &err), 0);
 	assert_string_equal(creds.access_key_id, "ENV");
 	assert_string_equal(cred_provider_chain_winner(p), "environment");
 	aws_credentials_release(&creds);
 	cred_provider_destroy(p);
-	fake_env_release(&fenv);
+	test_env_release(&fenv);
 
 	/* without the environment keys the profile answers */
-	fake_setenv(&fenv, "HOME", dir.path);
+	test_env_set(&fenv, "HOME", dir.path);
 	p = cred_provider_default_chain_new(&env);
 	assert_int_equal(get_from(p, &creds, &err), 0);
 	assert_string_equal(creds.access_key_id, "FILE");
@@ -890,7 +849,7 @@ static void test_chain_env_beats_profile(void **state)
 	assert_int_equal(err.len, 0);
 	aws_credentials_release(&creds);
 	cred_provider_destroy(p);
-	fake_env_release(&fenv);
+	test_env_release(&fenv);
 	tmpdir_release(&dir);
 	strbuf_release(&err);
 }

@@ -26,20 +26,14 @@ static struct columns real;
 static int load_header(void **state)
 {
 	struct strbuf path = STRBUF_INIT;
-	char buf[4096];
-	size_t n, i;
-	FILE *f;
+	size_t i;
 
 	strbuf_addf(&path, "%s%s", test_data_dir(), HEADER_FILE);
-	f = fopen(path.buf, "rb");
-	if (!f) {
-		fprintf(stderr, "cannot open '%s': %s\n", path.buf, strerror(errno));
+	if (test_read_file(path.buf, &header_text)) {
+		fprintf(stderr, "cannot read '%s': %s\n", path.buf, strerror(errno));
 		strbuf_release(&path);
 		return -1;
 	}
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		strbuf_add(&header_text, buf, n);
-	fclose(f);
 	strbuf_release(&path);
 	if (csv_parse(header_text.buf, header_text.len, &header_table, NULL) ||
 	    header_table.nrows != 1 || header_table.rows[0].nfields > MAX_COLS)
@@ -237,6 +231,17 @@ static void check_key(const struct cr_key *k, enum cr_bool active, long long rot
 		assert_null(k->last_used_service);
 }
 
+static void check_user(const struct cr_user *u, const char *user, const char *arn,
+		       long long created, int is_root, enum cr_bool password, enum cr_bool mfa)
+{
+	assert_string_equal(u->user, user);
+	assert_string_equal(u->arn, arn);
+	assert_int_equal(u->user_creation_time, created);
+	assert_int_equal(u->is_root, is_root);
+	assert_int_equal(u->password_enabled, password);
+	assert_int_equal(u->mfa_active, mfa);
+}
+
 static void check_users(const struct cred_report *r, int have_optional)
 {
 	const struct cr_user *u;
@@ -245,42 +250,23 @@ static void check_users(const struct cred_report *r, int have_optional)
 	assert_int_equal(r->nusers, ARRAY_SIZE(users));
 
 	u = &r->users[0];
-	assert_string_equal(u->user, "<root_account>");
-	assert_string_equal(u->arn, ACCOUNT "root");
-	assert_int_equal(u->user_creation_time, 1435149900);
-	assert_int_equal(u->is_root, 1);
-	assert_int_equal(u->password_enabled, CR_NA); /* not_supported */
-	assert_int_equal(u->mfa_active, t);
+	/* password_enabled: not_supported */
+	check_user(u, "<root_account>", ACCOUNT "root", 1435149900, 1, CR_NA, t);
 	check_key(&u->keys[0], CR_FALSE, 0, 0, NULL, NULL);
 	check_key(&u->keys[1], CR_FALSE, 0, 0, NULL, NULL);
 
 	u = &r->users[1];
-	assert_string_equal(u->user, "alice");
-	assert_string_equal(u->arn, ACCOUNT "user/alice");
-	assert_int_equal(u->user_creation_time, 1706702400);
-	assert_int_equal(u->is_root, 0);
-	assert_int_equal(u->password_enabled, t);
-	assert_int_equal(u->mfa_active, f);
+	check_user(u, "alice", ACCOUNT "user/alice", 1706702400, 0, t, f);
 	check_key(&u->keys[0], CR_FALSE, 0, 0, NULL, NULL);
 	check_key(&u->keys[1], CR_FALSE, 0, 0, NULL, NULL);
 
 	u = &r->users[2];
-	assert_string_equal(u->user, "bob");
-	assert_string_equal(u->arn, ACCOUNT "user/engineering/bob");
-	assert_int_equal(u->user_creation_time, 1700040600);
-	assert_int_equal(u->is_root, 0);
-	assert_int_equal(u->password_enabled, f);
-	assert_int_equal(u->mfa_active, f);
+	check_user(u, "bob", ACCOUNT "user/engineering/bob", 1700040600, 0, f, f);
 	check_key(&u->keys[0], CR_TRUE, 1706702400, 0, NULL, NULL);
 	check_key(&u->keys[1], CR_FALSE, 0, 0, NULL, NULL);
 
 	u = &r->users[3];
-	assert_string_equal(u->user, "carol, the \"admin\"");
-	assert_string_equal(u->arn, ACCOUNT "user/carol");
-	assert_int_equal(u->user_creation_time, 1551675967);
-	assert_int_equal(u->is_root, 0);
-	assert_int_equal(u->password_enabled, t);
-	assert_int_equal(u->mfa_active, t);
+	check_user(u, "carol, the \"admin\"", ACCOUNT "user/carol", 1551675967, 0, t, t);
 	check_key(&u->keys[0], CR_TRUE, 1551675967, 1717236000, "us-east-1", "iam");
 	check_key(&u->keys[1], CR_FALSE, 1700040600, 1714550400, "eu-west-1", "s3");
 

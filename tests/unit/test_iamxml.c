@@ -22,16 +22,8 @@ static void shared_path(struct strbuf *sb, const char *rel)
 
 static void read_file(const char *path, struct strbuf *out)
 {
-	char buf[8192];
-	size_t n;
-	FILE *f = fopen(path, "rb");
-
-	if (!f)
-		fail_msg("cannot open '%s': %s", path, strerror(errno));
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		strbuf_add(out, buf, n);
-	assert_false(ferror(f));
-	fclose(f);
+	if (test_read_file(path, out))
+		fail_msg("cannot read '%s': %s", path, strerror(errno));
 }
 
 static void read_shared(const char *rel, struct strbuf *out)

@@ -81,37 +81,33 @@ static void test_delivered_and_escaping(void **state)
 
 static void test_texts_and_bad_events(void **state)
 {
+	static const struct {
+		enum notify_kind kind;
+		const char *reason, *want;
+	} texts[] = {
+		{ NOTIFY_DUE_SOON, NULL,
+		  "iamkeys: carol: key AKIAX is due for rotation on 2026-04-01T00:00:00Z" },
+		{ NOTIFY_FAILED, "CreateAccessKey: LimitExceeded",
+		  "iamkeys: carol: rotation of key AKIAX failed: CreateAccessKey: LimitExceeded" },
+		{ NOTIFY_ROLLED_BACK, NULL,
+		  "iamkeys: carol: rotation rolled back: key AKIAX active again" },
+		{ NOTIFY_DELETED, NULL, "iamkeys: carol: old key AKIAX deleted" },
+		{ NOTIFY_DEACTIVATED, NULL, "iamkeys: carol: old key AKIAX deactivated" },
+	};
 	struct strbuf out = STRBUF_INIT;
 	struct notify_event ev = { 0 };
+	size_t i;
 
 	ev.user = "carol";
 	ev.key_id = "AKIAX";
-	ev.kind = NOTIFY_DUE_SOON;
 	ev.due_date = "2026-04-01T00:00:00Z";
-	notify_event_text(&out, &ev);
-	assert_string_equal(out.buf, "iamkeys: carol: key AKIAX is due for rotation on "
-				     "2026-04-01T00:00:00Z");
-	strbuf_reset(&out);
-	ev.kind = NOTIFY_FAILED;
-	ev.reason = "CreateAccessKey: LimitExceeded";
-	notify_event_text(&out, &ev);
-	assert_string_equal(out.buf, "iamkeys: carol: rotation of key AKIAX failed: "
-				     "CreateAccessKey: LimitExceeded");
-	strbuf_reset(&out);
-	ev.kind = NOTIFY_ROLLED_BACK;
-	ev.reason = NULL;
-	notify_event_text(&out, &ev);
-	assert_string_equal(out.buf,
-			    "iamkeys: carol: rotation rolled back: key AKIAX active again");
-	strbuf_reset(&out);
-	ev.kind = NOTIFY_DELETED;
-	notify_event_text(&out, &ev);
-	assert_string_equal(out.buf, "iamkeys: carol: old key AKIAX deleted");
-	strbuf_reset(&out);
-	ev.kind = NOTIFY_DEACTIVATED;
-	notify_event_text(&out, &ev);
-	assert_string_equal(out.buf, "iamkeys: carol: old key AKIAX deactivated");
-	strbuf_reset(&out);
+	for (i = 0; i < ARRAY_SIZE(texts); i++) {
+		ev.kind = texts[i].kind;
+		ev.reason = texts[i].reason;
+		notify_event_text(&out, &ev);
+		assert_string_equal(out.buf, texts[i].want);
+		strbuf_reset(&out);
+	}
 	ev.kind = NOTIFY__COUNT;
 	assert_int_equal(notify_event_json(&out, &ev), -1);
 	ev.kind = NOTIFY_DELETED;

@@ -5,6 +5,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "testdata.h"
 
 static const struct out_column cols[] = {
 	{ "Name", "NAME", 0, NULL }, { "Count", "COUNT", 0, NULL }, { "Ok", "OK", 0, NULL },
@@ -81,14 +82,24 @@ static FILE *capture_start(void)
 static char *capture_end(FILE *f)
 {
 	struct strbuf sb = STRBUF_INIT;
-	char buf[4096];
-	size_t n;
 
 	rewind(f);
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		strbuf_add(&sb, buf, n);
+	assert_int_equal(test_read_stream(f, &sb), 0);
 	fclose(f);
 	return strbuf_detach(&sb, NULL);
+}
+
+/* t printed as fmt with st is want, to the byte. */
+static void prints(const struct out_table *t, enum output_format fmt, const struct out_style *st,
+		   const char *want)
+{
+	FILE *fp = capture_start();
+	char *got;
+
+	assert_int_equal(out_table_print(t, fmt, st, fp), 0);
+	got = capture_end(fp);
+	assert_string_equal(got, want);
+	free(got);
 }
 
 static char *dumps(json_t *j)
@@ -231,8 +242,6 @@ static void test_table_text(void **state)
 	struct out_style st = { 0, 0, 0 };
 	struct out_table t;
 	size_t r;
-	FILE *fp;
-	char *got;
 
 	out_table_init(&t, two, ARRAY_SIZE(two));
 	r = out_table_add_row(&t);
@@ -240,18 +249,11 @@ static void test_table_text(void **state)
 	out_set_int(&t, r, 1, 12);
 	r = out_table_add_row(&t);
 	out_set_str(&t, r, 0, "x\ty");
-	fp = capture_start();
-	assert_int_equal(out_table_print(&t, OUTPUT_TABLE, &st, fp), 0);
-	got = capture_end(fp);
-	assert_string_equal(got, "NAME       N\n"
-				 "caf\xc3\xa9-long  12\n"
-				 "x?y        -\n");
-	free(got);
-	fp = capture_start();
-	assert_int_equal(out_table_print(&t, OUTPUT_CSV, &st, fp), 0);
-	got = capture_end(fp);
-	assert_string_equal(got, "A,B\r\ncaf\xc3\xa9-long,12\r\nx\ty,\r\n");
-	free(got);
+	prints(&t, OUTPUT_TABLE, &st,
+	       "NAME       N\n"
+	       "caf\xc3\xa9-long  12\n"
+	       "x?y        -\n");
+	prints(&t, OUTPUT_CSV, &st, "A,B\r\ncaf\xc3\xa9-long,12\r\nx\ty,\r\n");
 	out_table_release(&t);
 }
 
@@ -263,11 +265,25 @@ static void test_table_narrow(void **state)
 		{ "Age", "AGE", 0, "d" },	   { "Region", "REGION", 1, NULL },
 		{ "Service", "SERVICE", 2, NULL },
 	};
+	static const struct {
+		size_t width;
+		const char *want;
+	} widths[] = {
+		/* no limit: everything, with the unit */
+		{ 0, "USER   CREATED               AGE  REGION        SERVICE\n"
+		     "alice  2026-11-12T18:50:19Z  95d  eu-central-1  secretsmanager\n" },
+		/* 56 columns: the dates alone make it fit (54) */
+		{ 56, "USER   CREATED     AGE  REGION        SERVICE\n"
+		      "alice  2026-11-12  95d  eu-central-1  secretsmanager\n" },
+		/* 40: REGION (rank 1) goes; 30: SERVICE (rank 2) too */
+		{ 40, "USER   CREATED     AGE  SERVICE\n"
+		      "alice  2026-11-12  95d  secretsmanager\n" },
+		{ 30, "USER   CREATED     AGE\n"
+		      "alice  2026-11-12  95d\n" },
+	};
 	struct out_style st = { 0, 0, 0 };
 	struct out_table t;
-	size_t r;
-	FILE *fp;
-	char *got;
+	size_t r, i;
 
 	out_table_init(&t, cols4, ARRAY_SIZE(cols4));
 	r = out_table_add_row(&t);
@@ -276,44 +292,14 @@ static void test_table_narrow(void **state)
 	out_set_int(&t, r, 2, 95);
 	out_set_str(&t, r, 3, "eu-central-1");
 	out_set_str(&t, r, 4, "secretsmanager");
-	/* wide: everything, with the unit */
-	fp = capture_start();
-	assert_int_equal(out_table_print(&t, OUTPUT_TABLE, &st, fp), 0);
-	got = capture_end(fp);
-	assert_string_equal(got,
-			    "USER   CREATED               AGE  REGION        SERVICE\n"
-			    "alice  2026-11-12T18:50:19Z  95d  eu-central-1  secretsmanager\n");
-	free(got);
-	/* 56 columns: the dates alone make it fit (54) */
-	st.width = 56;
-	fp = capture_start();
-	assert_int_equal(out_table_print(&t, OUTPUT_TABLE, &st, fp), 0);
-	got = capture_end(fp);
-	assert_string_equal(got, "USER   CREATED     AGE  REGION        SERVICE\n"
-				 "alice  2026-11-12  95d  eu-central-1  secretsmanager\n");
-	free(got);
-	/* 40: REGION (rank 1) goes; 30: SERVICE (rank 2) too */
-	st.width = 40;
-	fp = capture_start();
-	assert_int_equal(out_table_print(&t, OUTPUT_TABLE, &st, fp), 0);
-	got = capture_end(fp);
-	assert_string_equal(got, "USER   CREATED     AGE  SERVICE\n"
-				 "alice  2026-11-12  95d  secretsmanager\n");
-	free(got);
-	st.width = 30;
-	fp = capture_start();
-	assert_int_equal(out_table_print(&t, OUTPUT_TABLE, &st, fp), 0);
-	got = capture_end(fp);
-	assert_string_equal(got, "USER   CREATED     AGE\n"
-				 "alice  2026-11-12  95d\n");
-	free(got);
+	for (i = 0; i < ARRAY_SIZE(widths); i++) {
+		st.width = widths[i].width;
+		prints(&t, OUTPUT_TABLE, &st, widths[i].want);
+	}
 	/* csv and json never change */
-	fp = capture_start();
-	assert_int_equal(out_table_print(&t, OUTPUT_CSV, &st, fp), 0);
-	got = capture_end(fp);
-	assert_string_equal(got, "User,Created,Age,Region,Service\r\n"
-				 "alice,2026-11-12T18:50:19Z,95,eu-central-1,secretsmanager\r\n");
-	free(got);
+	prints(&t, OUTPUT_CSV, &st,
+	       "User,Created,Age,Region,Service\r\n"
+	       "alice,2026-11-12T18:50:19Z,95,eu-central-1,secretsmanager\r\n");
 	out_table_release(&t);
 }
 

@@ -22,6 +22,12 @@
 #define PLAN(rows)                                                                                    \
 	"{\"Version\": 1, \"GeneratedAt\": \"2026-11-28T12:00:00Z\", \"Account\": \"111111111111\", " \
 	"\"Users\": [" rows "]}"
+/* one action, its fields as JSON text: the given ones, empty Reason and Detail, then extra */
+#define ACTION(action, key_id, tag, expect_active, guard, extra)                                   \
+	"{\"Action\": \"" action "\", \"AccessKeyId\": " key_id ", \"TagValue\": " tag             \
+	", \"ExpectActive\": " expect_active ", \"InUseGuard\": " guard                            \
+	", \"NotUsedSince\": 0, \"Reason\": \"\", \"Result\": \"planned\", \"Detail\": \"\"" extra \
+	"}"
 #define ORG_PLAN(rows)                                                                             \
 	"{\"Version\": 1, \"GeneratedAt\": \"2026-11-28T12:00:00Z\", \"Users\": [" rows "], "      \
 	"\"FailedAccounts\": []}"
@@ -84,41 +90,19 @@ static void test_refuses(void **state)
 	expect(PLAN(ROW("", "", "")), 0, "empty UserName");
 	expect(PLAN(ROW("alice", "", "{}")), 0, "row 1 (alice) action 1 lacks the field 'Action'");
 	expect(PLAN(ROW("alice", "",
-			"{\"Action\": \"CreateKey\", \"AccessKeyId\": \"" KEY "\", "
-			"\"TagValue\": null, \"ExpectActive\": -1, \"InUseGuard\": false, "
-			"\"NotUsedSince\": 0, \"Reason\": \"\", \"Result\": \"planned\", "
-			"\"Detail\": \"\", \"Sink\": \"file:/x\"}")),
+			ACTION("CreateKey", "\"" KEY "\"", "null", "-1", "false",
+			       ", \"Sink\": \"file:/x\""))),
 	       0, "action 1 has an unknown field 'Sink'");
-	expect(PLAN(ROW("alice", "",
-			"{\"Action\": \"Shred\", \"AccessKeyId\": \"" KEY "\", "
-			"\"TagValue\": null, \"ExpectActive\": -1, \"InUseGuard\": false, "
-			"\"NotUsedSince\": 0, \"Reason\": \"\", \"Result\": \"planned\", "
-			"\"Detail\": \"\"}")),
-	       0, "unknown action 'Shred'");
-	expect(PLAN(ROW("alice", "",
-			"{\"Action\": \"DeleteKey\", \"AccessKeyId\": \"akia\", "
-			"\"TagValue\": null, \"ExpectActive\": -1, \"InUseGuard\": false, "
-			"\"NotUsedSince\": 0, \"Reason\": \"\", \"Result\": \"planned\", "
-			"\"Detail\": \"\"}")),
+	expect(PLAN(ROW("alice", "", ACTION("Shred", "\"" KEY "\"", "null", "-1", "false", ""))), 0,
+	       "unknown action 'Shred'");
+	expect(PLAN(ROW("alice", "", ACTION("DeleteKey", "\"akia\"", "null", "-1", "false", ""))),
 	       0, "an invalid or unexpected AccessKeyId for DeleteKey");
-	expect(PLAN(ROW("alice", "",
-			"{\"Action\": \"Tag\", \"AccessKeyId\": null, \"TagValue\": "
-			"\"v=9\", \"ExpectActive\": -1, \"InUseGuard\": false, "
-			"\"NotUsedSince\": 0, \"Reason\": \"\", \"Result\": \"planned\", "
-			"\"Detail\": \"\"}")),
-	       0, "TagValue: rotation tag version '9' is not supported");
-	expect(PLAN(ROW("alice", "",
-			"{\"Action\": \"Untag\", \"AccessKeyId\": null, \"TagValue\": "
-			"null, \"ExpectActive\": 5, \"InUseGuard\": false, "
-			"\"NotUsedSince\": 0, \"Reason\": \"\", \"Result\": \"planned\", "
-			"\"Detail\": \"\"}")),
-	       0, "out of range");
-	expect(PLAN(ROW("alice", "",
-			"{\"Action\": \"Untag\", \"AccessKeyId\": null, \"TagValue\": "
-			"null, \"ExpectActive\": -1, \"InUseGuard\": 0, "
-			"\"NotUsedSince\": 0, \"Reason\": \"\", \"Result\": \"planned\", "
-			"\"Detail\": \"\"}")),
-	       0, "'InUseGuard' is not true or false");
+	expect(PLAN(ROW("alice", "", ACTION("Tag", "null", "\"v=9\"", "-1", "false", ""))), 0,
+	       "TagValue: rotation tag version '9' is not supported");
+	expect(PLAN(ROW("alice", "", ACTION("Untag", "null", "null", "5", "false", ""))), 0,
+	       "out of range");
+	expect(PLAN(ROW("alice", "", ACTION("Untag", "null", "null", "-1", "0", ""))), 0,
+	       "'InUseGuard' is not true or false");
 	/* one account's plan and a plan for several accounts do not mix */
 	expect(PLAN(ROW("alice", "\"AccountId\": \"222222222222\", ", "")), 0, "has an AccountId");
 	expect(ORG_PLAN(ROW("alice", "", "")), 1, "row 1 of the plan has no AccountId");

@@ -383,31 +383,21 @@ static void test_continuations_of_old_value_dropped(void **state)
 static void test_other_bytes_untouched(void **state)
 {
 	/* odd but valid content everywhere else: tabs, unicode, ';' without space, "=" in values */
-	edit("\t\n"
-	     "[default]\n"
-	     "region=us-east-1;not-a-comment\n"
-	     "x = a=b=c \xf0\x9f\x98\x82\n"
-	     "[other] ; c\n"
-	     "aws_access_key_id = AKIAOTHER\r\n"
-	     "   \n"
-	     "[p]\n"
-	     "aws_access_key_id = A\n"
-	     "aws_secret_access_key = S\n"
-	     "[z]\n"
-	     "k = v",
-	     "p",
-	     "\t\n"
-	     "[default]\n"
-	     "region=us-east-1;not-a-comment\n"
-	     "x = a=b=c \xf0\x9f\x98\x82\n"
-	     "[other] ; c\n"
-	     "aws_access_key_id = AKIAOTHER\r\n"
-	     "   \n"
-	     "[p]\n"
-	     "aws_access_key_id = " ID "\n"
-	     "aws_secret_access_key = " SECRET "\n"
-	     "[z]\n"
-	     "k = v");
+#define ODD_FILE(id, secret)                                                                       \
+	"\t\n"                                                                                     \
+	"[default]\n"                                                                              \
+	"region=us-east-1;not-a-comment\n"                                                         \
+	"x = a=b=c \xf0\x9f\x98\x82\n"                                                             \
+	"[other] ; c\n"                                                                            \
+	"aws_access_key_id = AKIAOTHER\r\n"                                                        \
+	"   \n"                                                                                    \
+	"[p]\n"                                                                                    \
+	"aws_access_key_id = " id "\n"                                                             \
+	"aws_secret_access_key = " secret "\n"                                                     \
+	"[z]\n"                                                                                    \
+	"k = v"
+	edit(ODD_FILE("A", "S"), "p", ODD_FILE(ID, SECRET));
+#undef ODD_FILE
 }
 
 static void test_errors(void **state)

@@ -23,39 +23,52 @@ static const char good[] = "# comment\n"
 			   "exempt = true\n"
 			   "max_grace = 60d\n";
 
+/* Parses text, which must be good. */
+static void parse_good(struct rotconf *c, const char *text)
+{
+	struct strbuf err = STRBUF_INIT;
+
+	assert_int_equal(rotconf_parse(c, text, strlen(text), "r.ini", &err), 0);
+	strbuf_release(&err);
+}
+
+/* The settings of user (in account, with the tags k=v) from the file alone. */
+static void resolve(const struct rotconf *c, const char *account, const char *user,
+		    const char *const *k, const char *const *v, size_t ntags,
+		    struct rotconf_settings *s)
+{
+	rotconf_settings_unset(s);
+	rotconf_resolve(c, account, user, k, v, ntags, s);
+}
+
 static void test_precedence(void **state)
 {
 	struct rotconf c = { 0 };
-	struct strbuf err = STRBUF_INIT;
 	struct rotconf_settings s;
 	const char *k[2] = { "team", "owner" }, *v[2] = { "payments", "x" };
 	(void)state;
 
-	assert_int_equal(rotconf_parse(&c, good, strlen(good), "r.ini", &err), 0);
+	parse_good(&c, good);
 	assert_int_equal(c.n, 5);
 
-	rotconf_settings_unset(&s);
-	rotconf_resolve(&c, NULL, "zed", NULL, NULL, 0, &s);
+	resolve(&c, NULL, "zed", NULL, NULL, 0, &s);
 	assert_string_equal(s.to, "secretsmanager:iamkeys/{account}/{user}");
 	assert_int_equal(s.rotate_after, 90 * 86400);
 	assert_int_equal(s.delete_after, 14 * 86400);
 	assert_int_equal(s.deactivate_after, -1);
 	assert_int_equal(s.exempt, -1);
 
-	rotconf_settings_unset(&s);
-	rotconf_resolve(&c, NULL, "zed", k, v, 2, &s);
+	resolve(&c, NULL, "zed", k, v, 2, &s);
 	assert_string_equal(s.to, "ssm:/payments/{user}");
 	assert_int_equal(s.rotate_after, 30 * 86400);
 	assert_int_equal(s.deactivate_after, 14 * 86400);
 
-	rotconf_settings_unset(&s);
-	rotconf_resolve(&c, NULL, "alice", k, v, 2, &s);
+	resolve(&c, NULL, "alice", k, v, 2, &s);
 	assert_string_equal(s.to, "file:/srv/keys/alice.json");
 	assert_int_equal(s.rotate_after, 30 * 86400);
 	assert_int_equal(s.exempt, 0);
 
-	rotconf_settings_unset(&s);
-	rotconf_resolve(&c, NULL, "bob", NULL, NULL, 0, &s);
+	resolve(&c, NULL, "bob", NULL, NULL, 0, &s);
 	assert_int_equal(s.exempt, 1);
 	assert_int_equal(s.max_grace, 60 * 86400);
 
@@ -69,11 +82,9 @@ static void test_precedence(void **state)
 
 	/* a tag value that does not match */
 	v[0] = "other";
-	rotconf_settings_unset(&s);
-	rotconf_resolve(&c, NULL, "zed", k, v, 1, &s);
+	resolve(&c, NULL, "zed", k, v, 1, &s);
 	assert_int_equal(s.rotate_after, 90 * 86400);
 	rotconf_release(&c);
-	strbuf_release(&err);
 }
 
 static void test_errors(void **state)
@@ -132,39 +143,33 @@ static void test_account_sections(void **state)
 				   "[user alice]\n"
 				   "rotate_after = 7d\n";
 	struct rotconf c = { 0 };
-	struct strbuf err = STRBUF_INIT;
 	struct rotconf_settings s;
 	const char *k[1] = { "team" }, *v[1] = { "payments" };
 	(void)state;
 
-	assert_int_equal(rotconf_parse(&c, text, strlen(text), "r.ini", &err), 0);
+	parse_good(&c, text);
 	assert_int_equal(c.n, 4);
 	assert_int_equal(c.sections[1].kind, ROTCONF_ACCOUNT);
 
-	rotconf_settings_unset(&s);
-	rotconf_resolve(&c, "222222222222", "zed", NULL, NULL, 0, &s);
+	resolve(&c, "222222222222", "zed", NULL, NULL, 0, &s);
 	assert_string_equal(s.to, "ssm:/prod/{user}");
 	assert_int_equal(s.rotate_after, 30 * 86400);
 	assert_int_equal(s.delete_after, 3 * 86400);
 
 	/* another account, or none: [default] */
-	rotconf_settings_unset(&s);
-	rotconf_resolve(&c, "111111111111", "zed", NULL, NULL, 0, &s);
+	resolve(&c, "111111111111", "zed", NULL, NULL, 0, &s);
 	assert_string_equal(s.to, "secretsmanager:iamkeys/{user}");
 	assert_int_equal(s.rotate_after, 90 * 86400);
 	assert_int_equal(s.delete_after, -1);
-	rotconf_settings_unset(&s);
-	rotconf_resolve(&c, NULL, "zed", NULL, NULL, 0, &s);
+	resolve(&c, NULL, "zed", NULL, NULL, 0, &s);
 	assert_string_equal(s.to, "secretsmanager:iamkeys/{user}");
 
 	/* [tag] and [user] come before [account] */
-	rotconf_settings_unset(&s);
-	rotconf_resolve(&c, "222222222222", "alice", k, v, 1, &s);
+	resolve(&c, "222222222222", "alice", k, v, 1, &s);
 	assert_string_equal(s.to, "ssm:/payments/{user}");
 	assert_int_equal(s.rotate_after, 7 * 86400);
 	assert_int_equal(s.delete_after, 3 * 86400);
 	rotconf_release(&c);
-	strbuf_release(&err);
 }
 
 static void test_notify_target(void **state)
@@ -174,24 +179,19 @@ static void test_notify_target(void **state)
 		"[tag team=payments]\nnotify = exec:page-payments\n"
 		"[user alice]\nnotify = webhook:https://hooks.example.com/a\n";
 	struct rotconf c = { 0 };
-	struct strbuf err = STRBUF_INIT;
 	struct rotconf_settings s;
 	const char *k[1] = { "team" }, *v[1] = { "payments" };
 	(void)state;
 
-	assert_int_equal(rotconf_parse(&c, text, strlen(text), "r.ini", &err), 0);
-	rotconf_settings_unset(&s);
-	rotconf_resolve(&c, NULL, "alice", k, v, 1, &s);
+	parse_good(&c, text);
+	resolve(&c, NULL, "alice", k, v, 1, &s);
 	assert_string_equal(s.notify, "webhook:https://hooks.example.com/a");
-	rotconf_settings_unset(&s);
-	rotconf_resolve(&c, NULL, "bob", k, v, 1, &s);
+	resolve(&c, NULL, "bob", k, v, 1, &s);
 	assert_string_equal(s.notify, "exec:page-payments");
-	rotconf_settings_unset(&s);
-	rotconf_resolve(&c, NULL, "bob", NULL, NULL, 0, &s);
+	resolve(&c, NULL, "bob", NULL, NULL, 0, &s);
 	assert_string_equal(s.notify, "sns:arn:aws:sns:us-east-1:111111111111:all");
 	assert_null(s.to);
 	rotconf_release(&c);
-	strbuf_release(&err);
 }
 
 int main(void)

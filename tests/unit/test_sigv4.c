@@ -63,19 +63,14 @@ static int parse_time(const char *s, time_t *out)
 /* Reads a whole file. 0 / -1 (sb untouched on error). */
 static int read_whole_file(const char *path, struct strbuf *sb)
 {
-	char chunk[8192];
-	size_t n;
-	FILE *f = fopen(path, "rb");
+	struct strbuf got = STRBUF_INIT;
 
-	if (!f)
-		return -1;
-	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-		strbuf_add(sb, chunk, n);
-	if (ferror(f)) {
-		fclose(f);
+	if (test_read_file(path, &got)) {
+		strbuf_release(&got);
 		return -1;
 	}
-	fclose(f);
+	strbuf_add(sb, got.buf, got.len);
+	strbuf_release(&got);
 	return 0;
 }
 

@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "testdata.h"
 #include <jansson.h>
 
 /*
@@ -82,15 +83,9 @@ static char *path_in(const char *name)
 static char *read_all(const char *path)
 {
 	struct strbuf sb = STRBUF_INIT;
-	char buf[4096];
-	size_t n;
-	FILE *f = fopen(path, "rb");
 
-	if (!f)
-		fail_msg("cannot open %s: %s", path, strerror(errno));
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-		strbuf_add(&sb, buf, n);
-	fclose(f);
+	if (test_read_file(path, &sb))
+		fail_msg("cannot read %s: %s", path, strerror(errno));
 	return strbuf_detach(&sb, NULL);
 }
 
@@ -1147,11 +1142,35 @@ static const char *const own_env_names[] = { "AWS_SHARED_CREDENTIALS_FILE", "AWS
 					     "HOME" };
 
 /* The profile this command's credentials come from is refused (unless own_profile_ok). */
+/* The sink profile:PROFILE@PATH passes the preflight, or (own: the credentials file the
+ * command runs with) is refused as the profile of own that this command runs with. */
+static void own_profile_preflight(const struct sink_context *ctx, const char *profile,
+				  const char *path, const char *own)
+{
+	struct strbuf spec = STRBUF_INIT, want = STRBUF_INIT;
+	struct sink *k;
+
+	strbuf_addf(&spec, "profile:%s@%s", profile, path);
+	k = new_ok(spec.buf, ctx);
+	if (own) {
+		strbuf_addf(&want,
+			    "%s: profile '%s' of '%s' holds the credentials this command runs with "
+			    "(use rotate --self for those)",
+			    spec.buf, profile, own);
+		preflight_refuses(k, want.buf);
+	} else {
+		preflight_ok(k);
+	}
+	sink_free(k);
+	strbuf_release(&spec);
+	strbuf_release(&want);
+}
+
 static void test_profile_sink_own_profile_refused(void **state)
 {
 	char *creds = path_in("creds"), *link = path_in("creds-link"), *config = path_in("none");
 	struct strbuf vars[3] = { STRBUF_INIT, STRBUF_INIT, STRBUF_INIT };
-	struct strbuf spec = STRBUF_INIT, want = STRBUF_INIT, err = STRBUF_INIT;
+	struct strbuf spec = STRBUF_INIT, err = STRBUF_INIT;
 	const char *env_list[4];
 	struct aws_credentials got = { 0 };
 	struct cred_env env;
@@ -1188,37 +1207,13 @@ static void test_profile_sink_own_profile_refused(void **state)
 	free(file);
 
 	ctx.client = &c;
-	strbuf_addf(&spec, "profile:default@%s", creds);
-	k = new_ok(spec.buf, &ctx);
-	strbuf_addf(&want,
-		    "%s: profile 'default' of '%s' holds the credentials this command runs with "
-		    "(use rotate --self for those)",
-		    spec.buf, creds);
-	preflight_refuses(k, want.buf);
-	sink_free(k);
+	own_profile_preflight(&ctx, "default", creds, creds);
 	/* the same file by another name */
-	strbuf_reset(&spec);
-	strbuf_reset(&want);
-	strbuf_addf(&spec, "profile:default@%s", link);
-	k = new_ok(spec.buf, &ctx);
-	strbuf_addf(&want,
-		    "%s: profile 'default' of '%s' holds the credentials this command runs with "
-		    "(use rotate --self for those)",
-		    spec.buf, creds);
-	preflight_refuses(k, want.buf);
-	sink_free(k);
+	own_profile_preflight(&ctx, "default", link, creds);
 	/* another profile of the file is fine; so is the own one for rotate --self */
-	strbuf_reset(&spec);
-	strbuf_addf(&spec, "profile:other@%s", creds);
-	k = new_ok(spec.buf, &ctx);
-	preflight_ok(k);
-	sink_free(k);
+	own_profile_preflight(&ctx, "other", creds, NULL);
 	ctx.own_profile_ok = 1;
-	strbuf_reset(&spec);
-	strbuf_addf(&spec, "profile:default@%s", creds);
-	k = new_ok(spec.buf, &ctx);
-	preflight_ok(k);
-	sink_free(k);
+	own_profile_preflight(&ctx, "default", creds, NULL);
 	cred_provider_destroy(c.creds);
 
 	/* credentials from the environment: no profile is the command's own */
@@ -1236,6 +1231,7 @@ static void test_profile_sink_own_profile_refused(void **state)
 		assert_int_equal(cred_provider_profile_origin(c.creds, &file, &profiles), 1);
 		assert_null(file);
 		ctx.own_profile_ok = 0;
+		strbuf_addf(&spec, "profile:default@%s", creds);
 		k = new_ok(spec.buf, &ctx);
 		preflight_ok(k);
 		sink_free(k);
@@ -1244,7 +1240,6 @@ static void test_profile_sink_own_profile_refused(void **state)
 	for (i = 0; i < 3; i++)
 		strbuf_release(&vars[i]);
 	strbuf_release(&spec);
-	strbuf_release(&want);
 	strbuf_release(&err);
 	free(creds);
 	free(link);

@@ -13,6 +13,18 @@ from .model import (
     KEYS_PER_USER, LOAD_HOOKS, LoadError, parse_date, Role, trunc, User)
 from .sso import _sso_token_dump, _sso_token_entry
 
+# an IAM user, group or role: the prefix of its id, and the letter its id is derived with
+_ID_PREFIX = {"user": ("AIDA", "u"), "group": ("AGPA", "g"), "role": ("AROA", "r")}
+
+
+def _identity(spec, acc, now, kind, name, path, default_age):
+    """The id, ARN and creation date of the IAM user, group or role (kind) that spec names:
+    the fixture's own, or derived from the account, the name and the path."""
+    prefix, letter = _ID_PREFIX[kind]
+    ident = spec.get(kind + "_id") or derived_id(prefix, 17, acc.id + "/%s/" % letter + name)
+    arn = spec.get("arn") or "arn:aws:iam::%s:%s%s%s" % (acc.id, kind, path, name)
+    return ident, arn, trunc(parse_date(spec.get("create_date", default_age), now))
+
 
 class StateMixin:
     """Methods of Emulator (server.py)."""
@@ -182,9 +194,8 @@ class StateMixin:
         grp = Group()
         grp.name = g["name"]
         grp.path = g.get("path", "/")
-        grp.group_id = g.get("group_id") or derived_id("AGPA", 17, acc.id + "/g/" + grp.name)
-        grp.arn = g.get("arn") or "arn:aws:iam::%s:group%s%s" % (acc.id, grp.path, grp.name)
-        grp.create_date = trunc(parse_date(g.get("create_date", "-1000d"), now))
+        grp.group_id, grp.arn, grp.create_date = _identity(g, acc, now, "group", grp.name,
+                                                           grp.path, "-1000d")
         acc.groups[grp.name.lower()] = grp
         return grp
 
@@ -197,9 +208,8 @@ class StateMixin:
         user.path = u.get("path", "/")
         if not (user.path.startswith("/") and user.path.endswith("/")):
             raise LoadError("user %s: path must start and end with /" % name)
-        user.user_id = u.get("user_id") or derived_id("AIDA", 17, acc.id + "/u/" + name)
-        user.arn = u.get("arn") or "arn:aws:iam::%s:user%s%s" % (acc.id, user.path, name)
-        user.create_date = trunc(parse_date(u.get("create_date", "-365d"), now))
+        user.user_id, user.arn, user.create_date = _identity(u, acc, now, "user", name,
+                                                             user.path, "-365d")
         plu = u.get("password_last_used")
         if plu in ("no_information", "never"):
             plu = None
@@ -234,9 +244,8 @@ class StateMixin:
         role = Role()
         role.name = r["name"]
         role.path = r.get("path", "/")
-        role.role_id = r.get("role_id") or derived_id("AROA", 17, acc.id + "/r/" + role.name)
-        role.arn = r.get("arn") or "arn:aws:iam::%s:role%s%s" % (acc.id, role.path, role.name)
-        role.create_date = trunc(parse_date(r.get("create_date", "-500d"), now))
+        role.role_id, role.arn, role.create_date = _identity(r, acc, now, "role", role.name,
+                                                             role.path, "-500d")
         trust = r.get("trust", [acc.id])
         role.trust = [trust] if isinstance(trust, str) else list(trust)
         allow = r.get("allow")
