@@ -585,7 +585,7 @@ def readme_permissions(dump):
         elif scope == "root":
             name = "`delete --root`, `audit --root-via assume-root` (`policy --root`)"
         elif scope == "cloudtrail":
-            name = "`audit --trace`, `rotate --trace-gate` (`policy --trace`)"
+            name = "`audit --trace` (`policy --trace`)"
         else:
             name = "`%s`" % scope
         cells = []

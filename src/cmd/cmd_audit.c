@@ -37,6 +37,13 @@ struct key_rows {
 	size_t nresults;
 	enum output_format fmt;
 	size_t cur, first; /* results[cur] holds rows first.. (rows come in order) */
+	int csv_callers;   /* audit --trace --output csv: the trace_csv_columns too */
+};
+
+/* audit --trace --output csv: after audit_columns, a traced key's events and top callers. */
+static const struct out_column trace_csv_columns[] = {
+	{ "CallerEvents", "CALLER EVENTS", 0, NULL },
+	{ "Callers", "CALLERS", 0, NULL },
 };
 
 static const struct audit_key *key_at(struct key_rows *kr, size_t i)
@@ -81,6 +88,12 @@ static void fill_key_row(void *ctx, size_t i, struct out_table *t)
 	strbuf_reset(&sb);
 	findings_format(&sb, k->findings);
 	out_set_list(t, 0, b + 9, sb.buf);
+	if (kr->csv_callers && k->callers) {
+		out_set_int(t, 0, b + 10, (long long)k->callers->events);
+		strbuf_reset(&sb);
+		trace_callers_describe(&sb, k->callers, AUDIT_TRACE_CALLERS);
+		out_set_str(t, 0, b + 11, sb.buf);
+	}
 	strbuf_release(&sb);
 }
 
@@ -427,15 +440,13 @@ static int audit_accounts(struct cli *cli, struct org_opts *org, struct audit_op
 	return rc;
 }
 
-#define AUDIT_TRACE_DAYS 30
-
 /*
  * audit --trace: the callers of each key with a finding over the last
- * AUDIT_TRACE_DAYS days, in every enabled region (warnings for what it
- * cannot do). 0, or -1 after an error line.
+ * `since` seconds, in every enabled region (warnings for what it cannot
+ * do). 0, or -1 after an error line.
  */
-static int audit_trace_cli(struct aws_client *c, struct audit_result *r, char ***regions,
-			   size_t *nregions, time_t *start, time_t *end,
+static int audit_trace_cli(struct aws_client *c, struct audit_result *r, long long since,
+			   char ***regions, size_t *nregions, time_t *start, time_t *end,
 			   struct audit_trace_stats *ts)
 {
 	struct strbuf note = STRBUF_INIT, err = STRBUF_INIT;
@@ -448,7 +459,7 @@ static int audit_trace_cli(struct aws_client *c, struct audit_result *r, char **
 	if (note.len)
 		warning("%s", note.buf);
 	*end = r->now ? r->now : aws_client_now(c);
-	*start = *end - AUDIT_TRACE_DAYS * 86400;
+	*start = *end - (time_t)since;
 	if (audit_trace(c, r, (const char *const *)*regions, *nregions, *start, *end, ts, &err) <
 	    0) {
 		error("%s", err.buf);
@@ -491,6 +502,7 @@ struct audit_cmd {
 	struct exemption_opts ex;
 	const char *source, *fail_on, *root_via;
 	int all, no_progress, account_jobs, trace;
+	long long trace_since;
 	unsigned fail_mask;
 	struct notify_opts notify;
 	struct org_opts org;
@@ -563,6 +575,19 @@ static int audit_check_options(struct cli *cli, const struct option *opts, struc
 		return rc;
 	}
 
+	if (a->trace_since >= 0 && !a->trace) {
+		usage_error(cli, "--trace-since is for --trace");
+		return rc;
+	}
+	if (a->trace_since < 0)
+		a->trace_since = 30 * 86400LL;
+	if (a->trace_since < 1 || a->trace_since > CLOUDTRAIL_RETENTION_DAYS * 86400LL) {
+		usage_error(cli,
+			    "--trace-since must be between 1s and %dd: CloudTrail keeps %d days "
+			    "of events",
+			    CLOUDTRAIL_RETENTION_DAYS, CLOUDTRAIL_RETENTION_DAYS);
+		return rc;
+	}
 	if (a->trace && a->org.enabled) {
 		usage_error(cli, "--trace is for one account (no --org or --accounts)");
 		return rc;
@@ -582,11 +607,19 @@ static void print_audit(struct cli *cli, const struct audit_cmd *a, const struct
 	const struct audit_result *rp = r;
 	struct key_rows kr = { 0 };
 	struct out_rows rows;
+	struct out_column cols[ARRAY_SIZE(audit_columns) + ARRAY_SIZE(trace_csv_columns)];
+	size_t ncols = ARRAY_SIZE(audit_columns);
 
 	kr.results = &rp;
 	kr.nresults = 1;
 	kr.fmt = cli->fmt;
-	key_rows_init(&rows, &kr, audit_columns, ARRAY_SIZE(audit_columns));
+	memcpy(cols, audit_columns, sizeof(audit_columns));
+	if (a->trace && cli->fmt == OUTPUT_CSV) {
+		memcpy(cols + ncols, trace_csv_columns, sizeof(trace_csv_columns));
+		ncols += ARRAY_SIZE(trace_csv_columns);
+		kr.csv_callers = 1;
+	}
+	key_rows_init(&rows, &kr, cols, ncols);
 	if (cli->fmt == OUTPUT_JSON) {
 		struct out_json_object doc;
 		out_json_begin(&doc, stdout);
@@ -654,6 +687,7 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 		.fail_on = "old",
 		.root_via = "report",
 		.account_jobs = 4,
+		.trace_since = -1,
 	};
 	struct opt_list rest = { 0 };
 	char *caller_account = NULL;
@@ -677,7 +711,10 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 		{ "all", 'a', OPT_BOOL, &a.all, NULL, "list every key, not only keys with findings",
 		  0 },
 		{ "trace", 0, OPT_BOOL, &a.trace, NULL,
-		  "name the top 3 callers of each key with a finding over the last 30 days, from CloudTrail in every enabled region (needs cloudtrail:LookupEvents; 2 calls a second per region)",
+		  "name the top 3 callers of each key with a finding over --trace-since, from CloudTrail in every enabled region (needs cloudtrail:LookupEvents; 2 calls a second per region)",
+		  0 },
+		{ "trace-since", 0, OPT_DURATION, &a.trace_since, "DURATION",
+		  "with --trace: how far back (default 30d, at most 90d: what CloudTrail keeps)",
 		  0 },
 		OPT_NOTIFY(
 			a.notify,
@@ -732,8 +769,8 @@ int cmd_audit(struct cli *cli, int argc, const char **argv)
 		error("%s", err.buf);
 		goto done;
 	}
-	if (a.trace && audit_trace_cli(c, &r, &a.trace_regions, &a.ntrace_regions, &a.trace_start,
-				       &a.trace_end, &a.ts) < 0) {
+	if (a.trace && audit_trace_cli(c, &r, a.trace_since, &a.trace_regions, &a.ntrace_regions,
+				       &a.trace_start, &a.trace_end, &a.ts) < 0) {
 		audit_result_release(&r);
 		goto done;
 	}

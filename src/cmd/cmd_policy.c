@@ -24,7 +24,7 @@ int cmd_policy(struct cli *cli, int argc, const char **argv)
 		{ "lock", 0, OPT_STRING, &lock, "dynamodb:TABLE",
 		  "add the calls of this lease table (as --lock takes it)", 0 },
 		{ "trace", 0, OPT_BOOL, &trace, NULL,
-		  "add the CloudTrail calls of audit --trace and rotate --trace-gate (LookupEvents, DescribeRegions)",
+		  "add the CloudTrail calls of audit --trace (LookupEvents, DescribeRegions; rotate's policy has them)",
 		  0 },
 		{ "notify", 0, OPT_STRLIST, &notify, "TARGET",
 		  "add the calls of this notification target (sns:TOPIC_ARN: sns:Publish; repeatable)",

@@ -344,8 +344,36 @@ static void free_rotate_report(void *p)
 struct rotate_org_ctx {
 	struct cli *cli;
 	const struct rotate_options *o;
-	json_t *plan; /* --plan: Users rows carrying their AccountId; NULL without */
+	json_t *plan;	 /* --plan: Users rows carrying their AccountId; NULL without */
+	int all_regions; /* --trace-regions all: each account's own enabled regions */
 };
+
+/* The trace gate fell back to GetAccessKeyLastUsed alone: said once per run. */
+static void warn_gate_denied(void)
+{
+	warning("cloudtrail:LookupEvents is denied: old keys were checked with "
+		"GetAccessKeyLastUsed alone before deactivation (it can lag by hours)");
+}
+
+/*
+ * --org with --trace-regions all: the account's enabled regions, read with
+ * its own credentials (one DescribeRegions per account) into o; 0 or -1.
+ */
+static int account_regions(struct aws_client *c, const char *account, char ***regions,
+			   const char ***view, struct rotate_options *o, struct strbuf *err)
+{
+	struct strbuf note = STRBUF_INIT;
+
+	if (trace_enabled_regions(c, regions, view, &o->ntrace_regions, &note, err) < 0) {
+		strbuf_release(&note);
+		return -1;
+	}
+	if (note.len)
+		warning("account %s: %s", account, note.buf);
+	o->trace_regions = *view;
+	strbuf_release(&note);
+	return 0;
+}
 
 static int rotate_account(void *ctx, struct aws_client *c, struct org_account *a,
 			  struct strbuf *err)
@@ -355,6 +383,8 @@ static int rotate_account(void *ctx, struct aws_client *c, struct org_account *a
 	struct rotate_options o = *x->o;
 	struct account_lock *lk = NULL;
 	json_t *mine = NULL;
+	char **regions = NULL;
+	const char **view = NULL;
 	int rc;
 
 	a->result = r;
@@ -373,7 +403,14 @@ static int rotate_account(void *ctx, struct aws_client *c, struct org_account *a
 		mine = json_pack("{s:i, s:s, s:o}", "Version", 1, "Account", a->id, "Users", users);
 		o.plan_in = mine;
 	}
+	if (x->all_regions && account_regions(c, a->id, &regions, &view, &o, err) < 0) {
+		json_decref(mine);
+		cli_unlock(lk);
+		return -1;
+	}
 	rc = rotate_run(c, &o, r, err);
+	trace_regions_free(regions, regions ? o.ntrace_regions : 0);
+	free(view);
 	json_decref(mine);
 	cli_unlock(lk);
 	return rc;
@@ -410,14 +447,15 @@ static int plan_accounts_not_run(json_t *plan, const struct org_run *run)
  * gives each account its own rows.
  */
 static int rotate_accounts(struct cli *cli, struct org_opts *org, const struct rotate_options *o,
-			   int jobs, int all, const char *plan_out, int plan_overwrite)
+			   int jobs, int all, const char *plan_out, int plan_overwrite,
+			   int all_regions)
 {
 	struct org_run run;
 	struct report_counts n;
-	struct rotate_org_ctx x = { cli, o, o->plan_in };
+	struct rotate_org_ctx x = { cli, o, o->plan_in, all_regions };
 	json_t *doc = NULL, *users = NULL;
 	struct strbuf err = STRBUF_INIT;
-	int rc = CMD_OK, missing = 0, stopped = 0;
+	int rc = CMD_OK, missing = 0, stopped = 0, denied = 0;
 	size_t i, j;
 
 	if (org_run_cli(cli, org, jobs, rotate_account, &x, &run) < 0)
@@ -457,7 +495,11 @@ static int rotate_accounts(struct cli *cli, struct org_opts *org, const struct r
 		const struct rotate_report *r = run.accounts[i].result;
 		if (!run.accounts[i].failed && r && r->stopped)
 			stopped = report_stopped(r, run.accounts[i].id);
+		if (!run.accounts[i].failed && r)
+			denied |= r->trace_gate_denied;
 	}
+	if (denied)
+		warn_gate_denied();
 	org_report_failures(&run);
 	if (o->plan_in)
 		missing = plan_accounts_not_run(o->plan_in, &run);
@@ -469,6 +511,11 @@ static int rotate_accounts(struct cli *cli, struct org_opts *org, const struct r
 			rc = CMD_FAILED;
 		}
 		if (cli->fmt == OUTPUT_JSON) {
+			struct rotate_report gate = { .trace_gate =
+							      o->ntrace_regions > 0 || all_regions,
+						      .trace_gate_denied = denied };
+			json_object_set_new(doc, "DeactivateGate",
+					    json_string(rotate_gate_name(&gate)));
 			json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 			fputc('\n', stdout);
 		}
@@ -524,7 +571,7 @@ struct rotate_cmd {
 	char *default_config;
 	long long verify_timeout;
 	int apply, self, all, overwrite, jobs, resume, abort_, force;
-	int follow_symlinks, trace_gate;
+	int follow_symlinks, trace_gate, no_trace_gate;
 	const char *trace_regions_arg;
 	char *trace_regions_copy, **all_trace_regions;
 	const char **trace_regions;
@@ -615,10 +662,15 @@ static int parse_trace_regions(struct rotate_cmd *x)
 {
 	const char *bad = NULL;
 
-	if (!x->trace_gate && x->trace_regions_arg) {
-		usage_error(x->cli, "--trace-regions is for --trace-gate");
+	if (x->trace_gate && x->no_trace_gate) {
+		usage_error(x->cli, "--trace-gate and --no-trace-gate do not go together");
 		return -1;
 	}
+	if (x->no_trace_gate && x->trace_regions_arg) {
+		usage_error(x->cli, "--trace-regions is for the trace gate (drop --no-trace-gate)");
+		return -1;
+	}
+	x->trace_gate = !x->no_trace_gate; /* on by default */
 	if (x->trace_regions_arg && strcmp(x->trace_regions_arg, "all")) {
 		x->trace_regions_copy = xstrdup(x->trace_regions_arg);
 		if (cli_region_list(x->trace_regions_copy, &x->trace_regions, &x->ntrace, &bad) <
@@ -774,7 +826,10 @@ static int read_plan(struct rotate_cmd *x)
 /* --trace-gate's regions once there is a client: all enabled ones, or c's by default; 0 or -1. */
 static int resolve_trace_regions(struct rotate_cmd *x, struct aws_client *c)
 {
-	if (x->trace_gate && x->trace_regions_arg && !strcmp(x->trace_regions_arg, "all")) {
+	if (x->trace_gate && x->trace_regions_arg && !strcmp(x->trace_regions_arg, "all") &&
+	    x->org.enabled) {
+		/* each account's own regions, read in rotate_account */
+	} else if (x->trace_gate && x->trace_regions_arg && !strcmp(x->trace_regions_arg, "all")) {
 		if (trace_enabled_regions(c, &x->all_trace_regions, &x->trace_regions, &x->ntrace,
 					  &x->note, &x->err) < 0) {
 			error("%s", x->err.buf);
@@ -798,6 +853,7 @@ static int resolve_trace_regions(struct rotate_cmd *x, struct aws_client *c)
 static void print_report_json(const struct rotate_report *r)
 {
 	json_t *doc = rotate_report_json(r, r->now);
+	json_object_set_new(doc, "DeactivateGate", json_string(rotate_gate_name(r)));
 	json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	fputc('\n', stdout);
 	json_decref(doc);
@@ -877,8 +933,7 @@ static int rotate_single(struct rotate_cmd *x, struct aws_client *c)
 		json_decref(doc);
 	}
 	if (r->trace_gate_denied)
-		warning("cloudtrail:LookupEvents is denied: old keys were checked with "
-			"GetAccessKeyLastUsed alone before deactivation (it can lag by hours)");
+		warn_gate_denied();
 	if (x->cli->fmt == OUTPUT_JSON) {
 		print_report_json(r);
 	} else {
@@ -949,10 +1004,13 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		{ "in-use-window", 0, OPT_DURATION, &x.o.policy.in_use_window, "DURATION",
 		  "a key used this recently is in use (default 24h)", 0 },
 		{ "trace-gate", 0, OPT_BOOL, &x.trace_gate, NULL,
-		  "before deactivating an old key, also ask CloudTrail for its use since delivery (needs cloudtrail:LookupEvents; about one call per user and region)",
+		  "before deactivating an old key, also ask CloudTrail for its use since delivery (the default; needs cloudtrail:LookupEvents, else GetAccessKeyLastUsed alone decides, with a warning; about one call per user and region)",
+		  0 },
+		{ "no-trace-gate", 0, OPT_BOOL, &x.no_trace_gate, NULL,
+		  "do not ask CloudTrail before deactivating: GetAccessKeyLastUsed alone decides",
 		  0 },
 		{ "trace-regions", 0, OPT_STRING, &x.trace_regions_arg, "all|LIST",
-		  "with --trace-gate: the regions to ask, all (every enabled region, from ec2:DescribeRegions) or a comma-separated list (default: the command's region)",
+		  "the trace gate's regions to ask, all (every enabled region, from ec2:DescribeRegions) or a comma-separated list (default: the command's region)",
 		  0 },
 		{ "verify-timeout", 0, OPT_DURATION, &x.verify_timeout, "DURATION",
 		  "how long to wait for a new key to work (default 120s, at most 540s)", 0 },
@@ -1021,7 +1079,9 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	if (x.abort_ || x.resume)
 		rc = abort_or_resume(&x, c);
 	else if (x.org.enabled)
-		rc = rotate_accounts(cli, &x.org, &x.o, x.jobs, x.all, x.plan_out, x.overwrite);
+		rc = rotate_accounts(cli, &x.org, &x.o, x.jobs, x.all, x.plan_out, x.overwrite,
+				     x.trace_gate && x.trace_regions_arg &&
+					     !strcmp(x.trace_regions_arg, "all"));
 	else
 		rc = rotate_single(&x, c);
 done:

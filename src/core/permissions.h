@@ -29,7 +29,7 @@ enum permission_flags {
 struct permission {
 	const char *scope;    /* a command, "sink:SCHEME", "org" (--org / --accounts), "root"
 			       * (delete --root, audit --root-via assume-root) or "cloudtrail"
-			       * (audit --trace, rotate --trace-gate) */
+			       * (audit --trace) */
 	const char *action;   /* "iam:ListUsers" */
 	const char *resource; /* "*", an ARN pattern; "{sink}": the sink's ARN */
 	const char *when;     /* the options that make the command call it ("" = always) */
@@ -58,7 +58,7 @@ json_t *permissions_policy(const char *command, const char *sink, int org, int r
  * 0, or -1 with a one-line error for an sns: target that is not an ARN.
  */
 int permissions_add_notify(json_t *policy, const char *target, struct strbuf *err);
-/* Adds the CloudTrail calls of audit --trace and rotate --trace-gate (LookupEvents,
+/* Adds the CloudTrail calls of audit --trace (LookupEvents,
  * DescribeRegions) to a policy of permissions_policy. */
 void permissions_add_trace(json_t *policy);
 /* The whole table as a JSON array (for iamkeys --dump-options). */

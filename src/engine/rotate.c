@@ -634,7 +634,9 @@ static int trace_gate(const struct exec_ctx *x, struct rotate_user *ru, const ch
 	if (!x->o->ntrace_regions)
 		return 0;
 	if (ask_cloudtrail(x, ru, key_id, since, &tr, &err) < 0) {
-		if (!tr.denied) {
+		/* denied: GetAccessKeyLastUsed alone decides, unless a region that
+		 * did answer saw the key; any other failure keeps it blocked */
+		if (!tr.denied || tr.events) {
 			strbuf_addf(why, "cannot ask CloudTrail whether key %s is still used: %s",
 				    key_id, err.buf);
 			rc = -1;
@@ -1117,6 +1119,11 @@ static const char *const outcome_names[] = {
 	[ROT_ACT] = "act",
 	[ROT_BLOCKED] = "blocked",
 };
+
+const char *rotate_gate_name(const struct rotate_report *r)
+{
+	return r->trace_gate && !r->trace_gate_denied ? "last-used+cloudtrail" : "last-used";
+}
 
 json_t *rotate_report_json(const struct rotate_report *r, time_t now)
 {
@@ -1656,6 +1663,7 @@ static int setup_ctx(struct aws_client *c, struct exec_ctx *x, struct rotate_rep
 		return -1;
 	r->account = xstrdup_or_null(id->account);
 	x->report = r;
+	r->trace_gate = x->o->ntrace_regions > 0;
 	if (x->o->ntrace_regions && !x->pacers)
 		x->pacers = xcalloc(x->o->ntrace_regions, sizeof(*x->pacers));
 	x->c = c;

@@ -92,6 +92,7 @@ struct rotate_report {
 	/* cloudtrail:LookupEvents was denied: the deactivate gate fell back
 	 * to GetAccessKeyLastUsed alone */
 	int trace_gate_denied;
+	int trace_gate; /* the gate asks CloudTrail (o->ntrace_regions) */
 };
 
 /* 0, or -1 with a one-line message (listing users, reading the caller...). */
@@ -113,6 +114,10 @@ int rotate_abort(struct aws_client *c, const struct rotate_options *o, struct ro
 		 struct strbuf *err);
 void rotate_report_release(struct rotate_report *r);
 /* The plan (and results) as JSON, for --output json and --plan-out. */
+/* The deactivate gate the run used: "last-used+cloudtrail", or "last-used" (--no-trace-gate,
+ * or cloudtrail:LookupEvents denied); --output json's DeactivateGate (not in plan files: the
+ * gate is decided live). */
+const char *rotate_gate_name(const struct rotate_report *r);
 json_t *rotate_report_json(const struct rotate_report *r, time_t now);
 /*
  * STS GetCallerIdentity signed with nc until it works (IAM propagates a new

@@ -257,6 +257,8 @@ static int pass(struct aws_client *c, const struct trace_options *o,
 		if (started[i])
 			pthread_join(th[i], NULL);
 		r->calls += jobs[i].calls;
+		if (jobs[i].rc < 0 && rc)
+			r->denied &= jobs[i].denied; /* denied only if every failure is */
 		if (jobs[i].rc < 0 && !rc) {
 			rc = -1;
 			r->denied = jobs[i].denied;

@@ -456,6 +456,50 @@ def rotate_org():
 
 
 class OrgRotateTest(CliTestCase):
+    def test_trace_regions_all_per_account(self):
+        """--org --trace-regions all: each account's enabled regions, read with that
+        account's credentials (one DescribeRegions per account), and the gate asks each
+        account's own regions."""
+        fx = rotate_org()
+        a1, a2 = member_account_id(1), member_account_id(2)
+        own = {MGMT: ["us-east-1"], a1: ["us-east-1", "eu-west-1"],
+               a2: ["us-east-1", "ap-south-1"]}
+        for acc in fx["accounts"]:
+            acc["ec2_regions"] = own[acc["id"]]
+        with Emulator(fixture=fx) as emu, tempfile.TemporaryDirectory() as d:
+            to = "file:%s/{account}-{user}.json" % d
+            res = run(["rotate", "--org", "--to", to, "--apply"], emu.env())
+            self.assertRc(res, 0)
+            emu.advance_clock(8 * 86400)
+            old = key("%s/user00000" % a2, 120)["id"]
+            emu.cloudtrail_events([{"access_key_id": old, "account": a2,
+                                    "region": "ap-south-1", "source_ip": "10.0.3.7",
+                                    "user_agent": "curl/8.5", "time": "-1h"}])
+            emu.reset_calls()
+            res = run(["rotate", "--org", "--to", to, "--apply", "--trace-regions", "all"],
+                      emu.env())
+            self.assertRc(res, 3)
+            self.assertIn("per CloudTrail (1 event): 10.0.3.7 curl/8.5 last ", res.out)
+            calls = emu.calls()
+            dr = [c for c in calls if c["action"] == "DescribeRegions"]
+            self.assertEqual(sorted(c["account"] for c in dr), sorted(own))
+            # each signed by the account's own (assumed) credentials, not the caller's
+            for c in dr:
+                if c["account"] != MGMT:
+                    self.assertTrue(c["access_key_id"].startswith("ASIA"), c)
+            got = sorted((c["account"], c["region"]) for c in calls
+                         if c["action"] == "LookupEvents" and c["http_status"] == 200)
+            self.assertEqual(got, sorted((a, r) for a in own for r in own[a]
+                                         for _ in ("user00000", "user00002")))
+            state = {a["id"]: {u["name"]: u for u in a["users"]}
+                     for a in emu.state()["accounts"]}
+            status = {k["id"]: k["status"] for k in state[a2]["user00000"]["keys"]}
+            self.assertEqual(status[old], "Active")
+            self.assertEqual(len([c for c in calls if c["action"] == "UpdateAccessKey"]), 5)
+            res = run(["rotate", "--org", "--to", to, "--trace-regions", "all", "--output",
+                       "json"], emu.env())
+            self.assertEqual(json.loads(res.out)["DeactivateGate"], "last-used+cloudtrail")
+
     def test_rotate_org_files_per_account(self):
         with Emulator(fixture=rotate_org()) as emu, tempfile.TemporaryDirectory() as d:
             to = "file:%s/{account}-{user}.json" % d

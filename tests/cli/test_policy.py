@@ -308,22 +308,13 @@ class Commands(PolicyTestCase):
                 (who, ["rotate", "--user", "due", "--apply"] + to, 0)]
 
     def test_rotate(self):
-        self.check(["rotate"], [
-            self.rotation("op"),
-            [("op", ["rotate", "--exclude", "twokeys", "--to", "file:{tmp}/{user}.json"], 0)],
-            [("op", ["rotate", "--user", "grouped", "--to", "file:{tmp}/{user}.json",
-                     "--exempt-group", "Developers", "--apply"], 0)],
-        ])
-
-    def test_rotate_trace_gate(self):
-        """rotate --trace-gate --trace-regions all: policy rotate --trace adds LookupEvents
-        and DescribeRegions, both optional (a warning each when denied)."""
-        gate = ["--trace-gate", "--trace-regions", "all"]
+        """The trace gate is on by default: rotate's policy has LookupEvents and (for
+        --trace-regions all) DescribeRegions, both optional (a warning each when denied)."""
+        gate = ["--trace-regions", "all"]
 
         def fell_back(action, last, called):
-            if action.startswith(("cloudtrail:", "ec2:")):
-                self.assertIn("warning: %s is denied" % action, last.err)
-        self.check(["rotate", "--trace"], [
+            self.assertIn("warning: %s is denied" % action, last.err)
+        self.check(["rotate"], [
             # up to the deactivation, the step the gate guards (it ends the scenario, so
             # that its warning is the last run's)
             [(s[0], s[1] + gate, s[2]) if s[0] == "op" else s
@@ -334,6 +325,10 @@ class Commands(PolicyTestCase):
                      "--exempt-group", "Developers", "--apply"], 0)],
         ], fallback={"cloudtrail:LookupEvents", "ec2:DescribeRegions"},
            fallback_check=fell_back)
+
+    def test_rotate_trace(self):
+        """policy rotate --trace adds nothing: rotate's policy has the trace gate's calls."""
+        self.assertEqual(self.policy("rotate", "--trace")[1], self.policy("rotate")[1])
 
     def test_rollback(self):
         to = ["--to", "file:{tmp}/{user}.json"]
@@ -404,7 +399,8 @@ class Output(CliTestCase):
                          ["ssm:GetParameter", "ssm:PutParameter"])
         self.assertEqual(by_resource["arn:aws:iam::*:role/OrganizationAccountAccessRole"],
                          ["sts:AssumeRole"])
-        self.assertEqual(by_resource["*"], ["iam:ListUsers", "organizations:ListAccounts"])
+        self.assertEqual(by_resource["*"], ["cloudtrail:LookupEvents", "ec2:DescribeRegions",
+                                            "iam:ListUsers", "organizations:ListAccounts"])
 
     def test_a_local_sink_adds_nothing(self):
         a = run(["policy", "create"], env=dict(os.environ))

@@ -1,6 +1,8 @@
 """iamkeys trace: who calls with an access key, from CloudTrail's LookupEvents (the
 emulator records every request and takes injected events)."""
+import csv
 import datetime
+import io
 import json
 import time
 
@@ -136,6 +138,27 @@ class TraceTest(CliTestCase, EmulatorTestCase):
         res = self.trace("--key", LEAKED, "--regions", "us-east-1", "--output", "csv")
         self.assertRc(res, 0)
         self.assertIn("SessionKeyId", res.out.splitlines()[0])
+
+    def test_csv_has_a_row_per_caller(self):
+        """csv: a header, then one row per caller with every column (the user agent in
+        full, the lists joined), most events first; the summary on stderr."""
+        res = self.trace("--key", LEAKED, "--regions", "us-east-1", "--output", "csv")
+        self.assertRc(res, 0)
+        now = datetime.datetime.strptime(self.emu.clock()["now"], "%Y-%m-%dT%H:%M:%SZ")
+
+        def at(minutes):
+            return (now - datetime.timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.maxDiff = None
+        self.assertEqual(res.out.splitlines(), [
+            "AccessKeyId,Source,UserAgent,Derived,Regions,EventSources,TopEvents,Events,"
+            "Errors,FirstSeen,LastSeen,SessionKeyId",
+            "%s,10.0.9.1,Boto3/1.34 Python/3.11,no,us-east-1,iam.amazonaws.com,GetUser:30,"
+            "30,0,%s,%s," % (LEAKED, at(34), at(5)),
+            "%s,203.0.113.9,curl/8.5,yes,us-east-1,iam.amazonaws.com,CreateUser:1,1,0,%s,%s,%s"
+            % (LEAKED, at(120), at(120), DERIVED),
+            "%s,203.0.113.9,curl/8.5,no,us-east-1,sts.amazonaws.com,GetSessionToken:1,1,0,"
+            "%s,%s," % (LEAKED, at(180), at(180))])
+        self.assertIn("3 callers, 32 events of 1 key in 1 region (us-east-1)", res.err)
 
     def test_a_real_session_token_is_followed(self):
         """Without injection: the emulator's CloudTrail event of GetSessionToken carries the
@@ -363,7 +386,8 @@ class RotateTraceGateTest(CliTestCase, EmulatorTestCase):
         self.assertEqual([(c["Source"], c["UserAgent"], c["Events"]) for c in callers],
                          [("10.0.3.7", "aws-sdk-java/2.20 x", 1)])
         # without the gate, GetAccessKeyLastUsed alone decides
-        res = run(["rotate", "--apply", "--user", "erin", "--to", self.to], self.emu.env())
+        res = run(["rotate", "--apply", "--user", "erin", "--to", self.to, "--no-trace-gate"],
+                  self.emu.env())
         self.assertRc(res, 0)
         self.assertEqual(self.erin_keys()[self.old], "Inactive")
 
@@ -418,7 +442,8 @@ class RotateTraceGateTest(CliTestCase, EmulatorTestCase):
              "Derived": False}])
         # without the gate: GetAccessKeyLastUsed alone, no CloudTrail call
         self.emu.reset_calls()
-        res = run(["rotate", "--user", "erin", "--to", self.to], self.emu.env())
+        res = run(["rotate", "--user", "erin", "--to", self.to, "--no-trace-gate"],
+                  self.emu.env())
         self.assertRc(res, 3)
         self.assertNotIn("CloudTrail", res.out)
         self.assertEqual([c for c in self.emu.calls() if c["action"] == "LookupEvents"], [])
@@ -461,10 +486,110 @@ class RotateTraceGateTest(CliTestCase, EmulatorTestCase):
                       "GetAccessKeyLastUsed alone", res.err)
         self.assertEqual(self.erin_keys()[self.old], "Inactive")
 
+    def old_event(self, region="us-east-1"):
+        self.emu.cloudtrail_events([{"access_key_id": self.old, "event_name": "GetObject",
+                                     "event_source": "s3.amazonaws.com", "region": region,
+                                     "source_ip": "10.0.3.7", "user_agent": "aws-sdk-java/2.20 x",
+                                     "time": "-1h"}])
+
+    def test_on_by_default(self):
+        """Without --trace-gate, stage 2 asks CloudTrail all the same: one LookupEvents in the
+        command's region for the old key, and a caller seen since delivery blocks."""
+        self.old_event()
+        res = run(["rotate", "--apply", "--user", "erin", "--to", self.to], self.emu.env())
+        self.assertRc(res, 3)
+        self.assertIn("key %s is still in use since delivery per CloudTrail (1 event): "
+                      "10.0.3.7 aws-sdk-java/2.20 last " % self.old, res.out)
+        lookups = [c for c in self.emu.calls() if c["action"] == "LookupEvents"]
+        self.assertEqual([(c["region"], c["params"]["LookupAttributes"])
+                          for c in lookups],
+                         [("us-east-1", [{"AttributeKey": "AccessKeyId",
+                                          "AttributeValue": self.old}])])
+        self.assertNotIn("UpdateAccessKey", [c["action"] for c in self.emu.calls()])
+        self.assertEqual(self.erin_keys()[self.old], "Active")
+        time.sleep(1.0)
+        res = run(["rotate", "--user", "erin", "--to", self.to, "--output", "json"],
+                  self.emu.env())
+        self.assertEqual(json.loads(res.out)["DeactivateGate"],
+                         "last-used+cloudtrail")
+
+    def test_no_trace_gate(self):
+        """--no-trace-gate: no CloudTrail call, GetAccessKeyLastUsed alone decides."""
+        self.old_event()
+        res = run(["rotate", "--apply", "--user", "erin", "--to", self.to, "--no-trace-gate",
+                   "--output", "json"], self.emu.env())
+        self.assertRc(res, 0)
+        self.assertEqual(json.loads(res.out)["DeactivateGate"], "last-used")
+        self.assertEqual([c for c in self.emu.calls() if c["service"] in ("cloudtrail", "ec2")],
+                         [])
+        self.assertEqual(self.erin_keys()[self.old], "Inactive")
+
+    def test_default_denied_warns_once(self):
+        """The default gate without cloudtrail:LookupEvents: two users deactivated on
+        GetAccessKeyLastUsed alone, one warning for the run, and the json says so."""
+        res = run(["rotate", "--apply", "--user", "frank", "--to", self.to], self.emu.env())
+        self.assertRc(res, 0)
+        self.emu.advance_clock(8 * 86400)
+        k = fixtures.key("ct-denied", 10)
+        env = self.emu.env(AWS_ACCESS_KEY_ID=k["id"],
+                           AWS_SECRET_ACCESS_KEY=fixtures.secret_for("ct-denied"))
+        self.emu.reset_calls()
+        res = run(["rotate", "--apply", "--user", "erin", "--user", "frank", "--to", self.to,
+                   "--output", "json"], env)
+        self.assertRc(res, 0)
+        self.assertEqual(res.err.splitlines(), [
+            "iamkeys: warning: cloudtrail:LookupEvents is denied: old keys were checked with "
+            "GetAccessKeyLastUsed alone before deactivation (it can lag by hours)"])
+        doc = json.loads(res.out)
+        self.assertEqual(doc["DeactivateGate"], "last-used")
+        self.assertEqual(self.erin_keys()[self.old], "Inactive")
+        lookups = [c for c in self.emu.calls() if c["action"] == "LookupEvents"]
+        self.assertEqual(len(lookups), 2)
+        self.assertEqual(len([c for c in self.emu.calls()
+                              if c["action"] == "UpdateAccessKey"]), 2)
+
+    def test_failing_region_stays_blocked(self):
+        """CloudTrail that does not answer (server errors after the retries) fails closed:
+        the old key stays Active, the line says why."""
+        self.emu.fault("LookupEvents", kind="server_error", probability=1.0)
+        res = run(["rotate", "--apply", "--user", "erin", "--to", self.to,
+                   "--trace-regions", "us-east-1,eu-west-1"], self.emu.env())
+        self.assertRc(res, 3)
+        self.assertIn("cannot ask CloudTrail whether key %s is still used: " % self.old,
+                      res.out)
+        self.assertEqual(self.erin_keys()[self.old], "Active")
+        self.assertNotIn("UpdateAccessKey", [c["action"] for c in self.emu.calls()])
+
+    def test_throttling_backs_off(self):
+        """Throttled LookupEvents are retried; the gate decides on the answer (an event:
+        blocked), and throttling that does not end keeps the key blocked."""
+        self.old_event()
+        self.emu.fault("LookupEvents", kind="throttle", count=2)
+        res = run(["rotate", "--apply", "--user", "erin", "--to", self.to], self.emu.env())
+        self.assertRc(res, 3)
+        self.assertIn("per CloudTrail (1 event): 10.0.3.7", res.out)
+        self.assertEqual([c["http_status"] for c in self.emu.calls()
+                          if c["action"] == "LookupEvents"], [400, 400, 200])
+        self.emu.clear_faults()
+        self.emu.clear_cloudtrail()
+        self.emu.fault("LookupEvents", kind="throttle", probability=1.0)
+        res = run(["rotate", "--apply", "--user", "erin", "--to", self.to], self.emu.env())
+        self.assertRc(res, 3)
+        self.assertIn("cannot ask CloudTrail whether key %s is still used: " % self.old,
+                      res.out)
+        self.assertEqual(self.erin_keys()[self.old], "Active")
+        self.emu.clear_faults()
+
     def test_usage(self):
-        res = run(["rotate", "--to", self.to, "--trace-regions", "us-east-1"], self.emu.env())
+        res = run(["rotate", "--to", self.to, "--no-trace-gate", "--trace-regions",
+                   "us-east-1"], self.emu.env())
         self.assertRc(res, 2)
-        self.assertOneLineError(res, "--trace-regions is for --trace-gate")
+        self.assertOneLineError(res, "--trace-regions is for the trace gate (drop "
+                                "--no-trace-gate)")
+        res = run(["rotate", "--to", self.to, "--trace-gate", "--no-trace-gate"],
+                  self.emu.env())
+        self.assertRc(res, 2)
+        self.assertOneLineError(res, "--trace-gate and --no-trace-gate do not go together")
         res = run(["rotate", "--to", self.to, "--trace-gate", "--trace-regions", "all,x1"],
                   self.emu.env())
         self.assertRc(res, 2)
@@ -575,8 +700,49 @@ class AuditTraceTest(CliTestCase, EmulatorTestCase):
         self.assertEqual([k.get("Callers") for k in doc["Keys"]], [None, None])
         self.assertTrue(doc["Summary"]["Trace"]["Denied"])
 
+    def test_csv(self):
+        """csv: the key's columns, then CallerEvents and Callers (top 3) of a traced key."""
+        res = self.audit("--output", "csv")
+        self.assertRc(res, 3)
+        rows = list(csv.reader(io.StringIO(res.out)))
+        self.assertEqual(rows[0][-3:], ["Findings", "CallerEvents", "Callers"])
+        got = {r[0]: r[-2:] for r in rows[1:]}
+        self.assertEqual(got, {
+            "erin": ["4", "10.0.3.7 aws-sdk-java/2.20.1 last %s; 10.0.9.1 Boto3/1.34 last %s"
+                     % (self.at(3600), self.at(2 * 86400))],
+            "frank": ["0", ""]})
+        # without --trace, the columns are audit's
+        res = run(["audit", "--user", "erin", "--output", "csv"], self.emu.env())
+        self.assertEqual(res.out.splitlines()[0].split(",")[-1], "Findings")
+
+    def test_trace_since(self):
+        """--trace-since 45d: the window is 45 days, and the caller of 40 days ago is in."""
+        res = self.audit("--trace-since", "45d")
+        self.assertRc(res, 3)
+        lines = res.out.splitlines()
+        i = [n for n, x in enumerate(lines) if x.startswith("erin ")][0]
+        self.assertEqual(lines[i + 1], "  callers per CloudTrail (5 events): 10.0.3.7 "
+                         "aws-sdk-java/2.20.1 last %s; 10.0.9.1 Boto3/1.34 last %s; "
+                         "198.51.100.4 - last %s"
+                         % (self.at(3600), self.at(2 * 86400), self.at(40 * 86400)))
+        calls = [c for c in self.emu.calls() if c["action"] == "LookupEvents"]
+        self.assertEqual(len(calls), 4)
+        for c in calls:
+            self.assertEqual(c["params"]["EndTime"] - c["params"]["StartTime"], 45 * 86400)
+
     def test_usage(self):
         res = run(["audit", "--trace", "--accounts", "222222222222"], self.emu.env())
         self.assertRc(res, 2)
         self.assertOneLineError(res, "--trace is for one account (no --org or --accounts)")
+        self.assertEqual(self.emu.calls(), [])
+        for args, msg in [
+            (["--trace", "--trace-since", "91d"], "--trace-since must be between 1s and 90d: "
+             "CloudTrail keeps 90 days of events"),
+            (["--trace", "--trace-since", "0"], "--trace-since must be between 1s and 90d"),
+            (["--trace", "--trace-since", "soon"], "option '--trace-since': "),
+            (["--trace-since", "7d"], "--trace-since is for --trace"),
+        ]:
+            res = run(["audit", "--user", "erin"] + args, self.emu.env())
+            self.assertRc(res, 2)
+            self.assertOneLineError(res, msg)
         self.assertEqual(self.emu.calls(), [])

@@ -16,7 +16,8 @@ and errors as <Response><Errors><Error><Code/><Message/></Error></Errors><Reques
 UnauthorizedOperation (403), as EC2 answers, not AccessDenied.
 
 The regions enabled for the accounts are the 17 that need no opt-in, unless a fixture's
-"ec2_regions" or the control path says otherwise: GET /_emu/ec2/regions returns
+"ec2_regions" (or an account's own "ec2_regions" in the fixture, for that account's
+principals) or the control path says otherwise: GET /_emu/ec2/regions returns
 {"enabled": [...]}, PUT/POST with {"enabled": [...]} sets them. AllRegions=true adds the
 opt-in regions that are not enabled, as not-opted-in.
 
@@ -57,7 +58,8 @@ def describe_regions(emu, ctx):
         raise _ApiError("InvalidParameterValue", "awsemu: DescribeRegions filters are not "
                         "emulated", 400)
     all_regions = str(p.get("AllRegions", "false")).lower() == "true"
-    enabled = _enabled(emu)
+    own = getattr(emu, "ec2_account_regions", {})
+    enabled = own.get(ctx.principal.account.id) or _enabled(emu)
     out = [(r, "opt-in-not-required" if r in DEFAULT else "opted-in") for r in enabled]
     if all_regions:
         out += [(r, "not-opted-in") for r in OPT_IN if r not in enabled]
@@ -95,6 +97,9 @@ def server_error():
 
 def load_hook(emu, fx):
     emu.ec2_regions = list(fx.get("ec2_regions") or DEFAULT)
+    # an account of the fixture may have its own ("ec2_regions" in the account)
+    emu.ec2_account_regions = {a["id"]: list(a["ec2_regions"]) for a in fx.get("accounts", [])
+                               if a.get("ec2_regions")}
 
 
 def control_regions(emu, method, data, query):
