@@ -344,8 +344,7 @@ static void free_rotate_report(void *p)
 struct rotate_org_ctx {
 	struct cli *cli;
 	const struct rotate_options *o;
-	json_t *plan;	 /* --plan: Users rows carrying their AccountId; NULL without */
-	int all_regions; /* --trace-regions all: each account's own enabled regions */
+	json_t *plan; /* --plan: Users rows carrying their AccountId; NULL without */
 };
 
 /* The trace gate fell back to GetAccessKeyLastUsed alone: said once per run. */
@@ -353,26 +352,6 @@ static void warn_gate_denied(void)
 {
 	warning("cloudtrail:LookupEvents is denied: old keys were checked with "
 		"GetAccessKeyLastUsed alone before deactivation (it can lag by hours)");
-}
-
-/*
- * --org with --trace-regions all: the account's enabled regions, read with
- * its own credentials (one DescribeRegions per account) into o; 0 or -1.
- */
-static int account_regions(struct aws_client *c, const char *account, char ***regions,
-			   const char ***view, struct rotate_options *o, struct strbuf *err)
-{
-	struct strbuf note = STRBUF_INIT;
-
-	if (trace_enabled_regions(c, regions, view, &o->ntrace_regions, &note, err) < 0) {
-		strbuf_release(&note);
-		return -1;
-	}
-	if (note.len)
-		warning("account %s: %s", account, note.buf);
-	o->trace_regions = *view;
-	strbuf_release(&note);
-	return 0;
 }
 
 static int rotate_account(void *ctx, struct aws_client *c, struct org_account *a,
@@ -383,8 +362,6 @@ static int rotate_account(void *ctx, struct aws_client *c, struct org_account *a
 	struct rotate_options o = *x->o;
 	struct account_lock *lk = NULL;
 	json_t *mine = NULL;
-	char **regions = NULL;
-	const char **view = NULL;
 	int rc;
 
 	a->result = r;
@@ -403,14 +380,7 @@ static int rotate_account(void *ctx, struct aws_client *c, struct org_account *a
 		mine = json_pack("{s:i, s:s, s:o}", "Version", 1, "Account", a->id, "Users", users);
 		o.plan_in = mine;
 	}
-	if (x->all_regions && account_regions(c, a->id, &regions, &view, &o, err) < 0) {
-		json_decref(mine);
-		cli_unlock(lk);
-		return -1;
-	}
 	rc = rotate_run(c, &o, r, err);
-	trace_regions_free(regions, regions ? o.ntrace_regions : 0);
-	free(view);
 	json_decref(mine);
 	cli_unlock(lk);
 	return rc;
@@ -447,12 +417,11 @@ static int plan_accounts_not_run(json_t *plan, const struct org_run *run)
  * gives each account its own rows.
  */
 static int rotate_accounts(struct cli *cli, struct org_opts *org, const struct rotate_options *o,
-			   int jobs, int all, const char *plan_out, int plan_overwrite,
-			   int all_regions)
+			   int jobs, int all, const char *plan_out, int plan_overwrite)
 {
 	struct org_run run;
 	struct report_counts n;
-	struct rotate_org_ctx x = { cli, o, o->plan_in, all_regions };
+	struct rotate_org_ctx x = { cli, o, o->plan_in };
 	json_t *doc = NULL, *users = NULL;
 	struct strbuf err = STRBUF_INIT;
 	int rc = CMD_OK, missing = 0, stopped = 0, denied = 0;
@@ -511,8 +480,8 @@ static int rotate_accounts(struct cli *cli, struct org_opts *org, const struct r
 			rc = CMD_FAILED;
 		}
 		if (cli->fmt == OUTPUT_JSON) {
-			struct rotate_report gate = { .trace_gate =
-							      o->ntrace_regions > 0 || all_regions,
+			struct rotate_report gate = { .trace_gate = o->ntrace_regions > 0 ||
+								    o->trace_all_regions,
 						      .trace_gate_denied = denied };
 			json_object_set_new(doc, "DeactivateGate",
 					    json_string(rotate_gate_name(&gate)));
@@ -573,7 +542,7 @@ struct rotate_cmd {
 	int apply, self, all, overwrite, jobs, resume, abort_, force;
 	int follow_symlinks, trace_gate, no_trace_gate;
 	const char *trace_regions_arg;
-	char *trace_regions_copy, **all_trace_regions;
+	char *trace_regions_copy;
 	const char **trace_regions;
 	size_t ntrace;
 	struct notify_opts notify;
@@ -581,7 +550,7 @@ struct rotate_cmd {
 	struct org_opts org;
 	struct rotconf conf;
 	struct rotate_report r;
-	struct strbuf err, text, note;
+	struct strbuf err, text;
 	json_t *plan_doc;
 	struct account_lock *lk;
 };
@@ -823,29 +792,19 @@ static int read_plan(struct rotate_cmd *x)
 	return CMD_CONTINUE;
 }
 
-/* --trace-gate's regions once there is a client: all enabled ones, or c's by default; 0 or -1. */
+/*
+ * The trace gate's regions: a --trace-regions list as given; by default and
+ * with 'all', every region enabled for the account, which the engine reads
+ * (DescribeRegions, with each account's own credentials under --org) when
+ * the first old key is checked. 0 or -1.
+ */
 static int resolve_trace_regions(struct rotate_cmd *x, struct aws_client *c)
 {
-	if (x->trace_gate && x->trace_regions_arg && !strcmp(x->trace_regions_arg, "all") &&
-	    x->org.enabled) {
-		/* each account's own regions, read in rotate_account */
-	} else if (x->trace_gate && x->trace_regions_arg && !strcmp(x->trace_regions_arg, "all")) {
-		if (trace_enabled_regions(c, &x->all_trace_regions, &x->trace_regions, &x->ntrace,
-					  &x->note, &x->err) < 0) {
-			error("%s", x->err.buf);
-			return -1;
-		}
-		if (x->note.len)
-			warning("%s", x->note.buf);
-		x->o.trace_regions = x->trace_regions;
-		x->o.ntrace_regions = x->ntrace;
-	} else if (x->trace_gate && !x->ntrace) {
-		/* the gate asks CloudTrail in the command's region by default */
-		x->trace_regions = xcalloc(1, sizeof(*x->trace_regions));
-		x->trace_regions[x->ntrace++] = c->region;
-		x->o.trace_regions = x->trace_regions;
-		x->o.ntrace_regions = x->ntrace;
-	}
+	(void)c;
+	if (x->trace_gate && !x->ntrace)
+		x->o.trace_all_regions = 1;
+	x->o.trace_regions = x->trace_regions;
+	x->o.ntrace_regions = x->ntrace;
 	return 0;
 }
 
@@ -960,7 +919,6 @@ static void rotate_cmd_release(struct rotate_cmd *x)
 	rotate_report_release(&x->r);
 	free(x->trace_regions);
 	free(x->trace_regions_copy);
-	trace_regions_free(x->all_trace_regions, x->all_trace_regions ? x->ntrace : 0);
 	rotconf_release(&x->conf);
 	free(x->default_config);
 	json_decref(x->plan_doc);
@@ -969,7 +927,6 @@ static void rotate_cmd_release(struct rotate_cmd *x)
 	opt_list_release(&x->rest);
 	strbuf_release(&x->err);
 	strbuf_release(&x->text);
-	strbuf_release(&x->note);
 }
 
 int cmd_rotate(struct cli *cli, int argc, const char **argv)
@@ -982,7 +939,6 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		.warn = 14 * 86400,
 		.err = STRBUF_INIT,
 		.text = STRBUF_INIT,
-		.note = STRBUF_INIT,
 	};
 	struct option opts[] = {
 		{ "apply", 0, OPT_BOOL, &x.apply, NULL,
@@ -1010,7 +966,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 		  "do not ask CloudTrail before deactivating: GetAccessKeyLastUsed alone decides",
 		  0 },
 		{ "trace-regions", 0, OPT_STRING, &x.trace_regions_arg, "all|LIST",
-		  "the trace gate's regions to ask, all (every enabled region, from ec2:DescribeRegions) or a comma-separated list (default: the command's region)",
+		  "the trace gate's regions to ask, all (the default: every region enabled for the account, from ec2:DescribeRegions, read once the first old key is checked) or a comma-separated list",
 		  0 },
 		{ "verify-timeout", 0, OPT_DURATION, &x.verify_timeout, "DURATION",
 		  "how long to wait for a new key to work (default 120s, at most 540s)", 0 },
@@ -1079,9 +1035,7 @@ int cmd_rotate(struct cli *cli, int argc, const char **argv)
 	if (x.abort_ || x.resume)
 		rc = abort_or_resume(&x, c);
 	else if (x.org.enabled)
-		rc = rotate_accounts(cli, &x.org, &x.o, x.jobs, x.all, x.plan_out, x.overwrite,
-				     x.trace_gate && x.trace_regions_arg &&
-					     !strcmp(x.trace_regions_arg, "all"));
+		rc = rotate_accounts(cli, &x.org, &x.o, x.jobs, x.all, x.plan_out, x.overwrite);
 	else
 		rc = rotate_single(&x, c);
 done:

@@ -21,6 +21,7 @@
 #include "aws/cloudtrail.h"
 #include "aws/client.h"
 #include "aws/iam.h"
+#include "aws/msg.h"
 #include "core/timeutil.h"
 #include "sinks/sink.h"
 #include <signal.h>
@@ -385,7 +386,58 @@ struct exec_ctx {
 	char run_id[ROTATION_RUN_ID_MAX + 1]; /* written in this run's intent marks */
 	struct rotate_report *report;
 	struct cloudtrail_pacer *pacers; /* the deactivate gate's, one per trace region */
+	struct gate_regions *gate;	 /* the gate's regions (o's, or read once) */
 };
+
+/* The trace gate's regions: o->trace_regions, or with o->trace_all_regions
+ * every enabled region, read once when the first old key is checked. */
+struct gate_regions {
+	int read; /* tried (regions, or err) */
+	char **owned;
+	const char **view;
+	size_t n;
+	struct cloudtrail_pacer *pacers;
+	struct strbuf err;
+};
+
+static int gate_on(const struct exec_ctx *x)
+{
+	return x->o->ntrace_regions > 0 || x->o->trace_all_regions;
+}
+
+/* The regions the gate asks (*regions, *n, pacers in x): 0, or -1 with err
+ * (the enabled regions cannot be read: the gate fails closed). */
+static int gate_regions_get(const struct exec_ctx *x, const char *const **regions, size_t *n,
+			    struct strbuf *err)
+{
+	struct gate_regions *g = x->gate;
+	struct strbuf note = STRBUF_INIT;
+
+	if (!x->o->trace_all_regions) {
+		*regions = x->o->trace_regions;
+		*n = x->o->ntrace_regions;
+		return 0;
+	}
+	if (!g->read) {
+		g->read = 1;
+		if (trace_enabled_regions(x->c, &g->owned, &g->view, &g->n, &note, &g->err) < 0) {
+			g->owned = NULL;
+			g->n = 0;
+		} else {
+			if (note.len)
+				warning("%s", note.buf);
+			g->pacers = xcalloc(g->n + 1, sizeof(*g->pacers));
+		}
+		strbuf_release(&note);
+	}
+	if (!g->owned) {
+		strbuf_addf(err, "cannot read the enabled regions: %s", g->err.buf);
+		return -1;
+	}
+	*regions = g->view;
+	*n = g->n;
+	return 0;
+}
 
 /* The context every sink of user is made with (check_sinks, do_create). */
 static void sink_ctx_for(const struct exec_ctx *x, const char *user, struct sink_context *sc)
@@ -601,9 +653,10 @@ static int ask_cloudtrail(const struct exec_ctx *x, struct rotate_user *ru, cons
 	to.key_id = key_id;
 	to.start = since;
 	to.end = x->o->now > since ? x->o->now : since + 1;
-	to.regions = x->o->trace_regions;
-	to.nregions = x->o->ntrace_regions;
-	to.pacers = x->pacers;
+	memset(tr, 0, sizeof(*tr));
+	if (gate_regions_get(x, &to.regions, &to.nregions, err) < 0)
+		return -1;
+	to.pacers = x->o->trace_all_regions ? x->gate->pacers : x->pacers;
 	if (trace_key(x->c, &to, tr, err) < 0) {
 		if (tr->denied)
 			x->report->trace_gate_denied = 1;
@@ -631,7 +684,7 @@ static int trace_gate(const struct exec_ctx *x, struct rotate_user *ru, const ch
 	struct strbuf err = STRBUF_INIT;
 	int rc = 0;
 
-	if (!x->o->ntrace_regions)
+	if (!gate_on(x))
 		return 0;
 	if (ask_cloudtrail(x, ru, key_id, since, &tr, &err) < 0) {
 		/* denied: GetAccessKeyLastUsed alone decides, unless a region that
@@ -663,7 +716,7 @@ static void blocked_callers(const struct exec_ctx *x, struct rotate_user *ru,
 	struct trace_result tr;
 	struct strbuf err = STRBUF_INIT;
 
-	if (!x->o->ntrace_regions || ru->outcome != ROT_BLOCKED || ru->nsteps ||
+	if (!gate_on(x) || ru->outcome != ROT_BLOCKED || ru->nsteps ||
 	    plan->stage != STAGE_DELIVERED || !plan->tag.old_key[0])
 		return;
 	if (ask_cloudtrail(x, ru, plan->tag.old_key, plan->tag.t, &tr, &err) < 0) {
@@ -1653,17 +1706,33 @@ static int next_user(const struct exec_ctx *x, const char *name, const char *pat
 	return 0;
 }
 
+static void exec_ctx_release(struct exec_ctx *x)
+{
+	struct gate_regions *g = x->gate;
+
+	free(x->pacers);
+	if (!g)
+		return;
+	trace_regions_free(g->owned, g->n);
+	free(g->view);
+	free(g->pacers);
+	strbuf_release(&g->err);
+	free(g);
+}
+
 static int setup_ctx(struct aws_client *c, struct exec_ctx *x, struct rotate_report *r,
 		     struct sts_caller_identity *id, struct aws_credentials *mine,
 		     struct strbuf *err)
 {
+	x->gate = xcalloc(1, sizeof(*x->gate));
+	strbuf_init(&x->gate->err, 0);
 	if (sts_get_caller_identity(c, id, err) < 0)
 		return -1;
 	if (cred_provider_get(c->creds, mine, err) < 0)
 		return -1;
 	r->account = xstrdup_or_null(id->account);
 	x->report = r;
-	r->trace_gate = x->o->ntrace_regions > 0;
+	r->trace_gate = gate_on(x);
 	if (x->o->ntrace_regions && !x->pacers)
 		x->pacers = xcalloc(x->o->ntrace_regions, sizeof(*x->pacers));
 	x->c = c;
@@ -1782,7 +1851,7 @@ out:
 	iam_user_list_release(&users);
 	sts_caller_identity_release(&id);
 	aws_credentials_release(&mine);
-	free(x.pacers);
+	exec_ctx_release(&x);
 	return rc;
 }
 
@@ -1890,7 +1959,7 @@ out:
 	strbuf_release(&ks);
 	sts_caller_identity_release(&id);
 	aws_credentials_release(&mine);
-	free(x.pacers);
+	exec_ctx_release(&x);
 	return rc;
 }
 

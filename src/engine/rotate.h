@@ -36,10 +36,14 @@ struct rotate_options {
 	 * The deactivate gate's second witness: before an old key is
 	 * deactivated, CloudTrail LookupEvents in these regions must show no
 	 * event signed with it since delivery (GetAccessKeyLastUsed lags by
-	 * hours). ntrace_regions 0: GetAccessKeyLastUsed only.
+	 * hours). ntrace_regions 0: GetAccessKeyLastUsed only, unless
+	 * trace_all_regions: every region enabled for the account, read
+	 * (ec2:DescribeRegions, with this run's client) when the first old key
+	 * is checked.
 	 */
 	const char *const *trace_regions;
 	size_t ntrace_regions;
+	int trace_all_regions;
 	/* several accounts in one run (--org, --accounts): */
 	int skip_missing_users;	      /* a --user that is not in this account is skipped */
 	int local_sinks_need_account; /* file: and profile: sinks must contain {account} */

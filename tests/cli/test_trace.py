@@ -144,20 +144,25 @@ class TraceTest(CliTestCase, EmulatorTestCase):
         full, the lists joined), most events first; the summary on stderr."""
         res = self.trace("--key", LEAKED, "--regions", "us-east-1", "--output", "csv")
         self.assertRc(res, 0)
-        now = datetime.datetime.strptime(self.emu.clock()["now"], "%Y-%m-%dT%H:%M:%SZ")
+        stored = self.emu.cloudtrail_events()
 
-        def at(minutes):
-            return (now - datetime.timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        def span(ip, name):
+            # first and last seen: the stored events' own times (they were made
+            # relative to the emulator's clock when setUp loaded them)
+            t = sorted(e["eventTime"] for e in stored
+                       if e["sourceIPAddress"] == ip and e["eventName"] == name)
+            self.assertTrue(t, (ip, name))
+            return t[0], t[-1]
         self.maxDiff = None
         self.assertEqual(res.out.splitlines(), [
             "AccessKeyId,Source,UserAgent,Derived,Regions,EventSources,TopEvents,Events,"
             "Errors,FirstSeen,LastSeen,SessionKeyId",
             "%s,10.0.9.1,Boto3/1.34 Python/3.11,no,us-east-1,iam.amazonaws.com,GetUser:30,"
-            "30,0,%s,%s," % (LEAKED, at(34), at(5)),
+            "30,0,%s,%s," % ((LEAKED,) + span("10.0.9.1", "GetUser")),
             "%s,203.0.113.9,curl/8.5,yes,us-east-1,iam.amazonaws.com,CreateUser:1,1,0,%s,%s,%s"
-            % (LEAKED, at(120), at(120), DERIVED),
+            % ((LEAKED,) + span("203.0.113.9", "CreateUser") + (DERIVED,)),
             "%s,203.0.113.9,curl/8.5,no,us-east-1,sts.amazonaws.com,GetSessionToken:1,1,0,"
-            "%s,%s," % (LEAKED, at(180), at(180))])
+            "%s,%s," % ((LEAKED,) + span("203.0.113.9", "GetSessionToken"))])
         self.assertIn("3 callers, 32 events of 1 key in 1 region (us-east-1)", res.err)
 
     def test_a_real_session_token_is_followed(self):
@@ -339,7 +344,7 @@ def due_fixture():
     users = [{"name": n, "path": "/", "create_date": "-900d",
               "keys": [fixtures.key(n, 100, last_used_days=50)]} for n in ("erin", "frank")]
     users.append({"name": "ct-denied", "keys": [fixtures.key("ct-denied", 10)],
-                  "allow": ["iam:*", "sts:*"]})
+                  "allow": ["iam:*", "sts:*", "ec2:DescribeRegions"]})
     return fixtures.admin_fixture(extra_users=users)
 
 
@@ -353,6 +358,8 @@ class RotateTraceGateTest(CliTestCase, EmulatorTestCase):
         import tempfile
         time.sleep(1.0)
         self.reset_emulator()
+        # the regions enabled for the account: the gate asks each of them by default
+        self.emu.ec2_regions(["us-east-1", "eu-west-1"])
         self.dir = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, self.dir)
         self.to = "file:%s/{user}.json" % self.dir
@@ -424,8 +431,10 @@ class RotateTraceGateTest(CliTestCase, EmulatorTestCase):
                          % (self.old, at(0), at(600), at(7200), at(0)))
         self.assertEqual(self.erin_keys()[self.old], "Active")
         lookups = [c for c in self.emu.calls() if c["action"] == "LookupEvents"]
-        self.assertEqual([(c["region"], c["params"]["LookupAttributes"][0]["AttributeValue"])
-                          for c in lookups], [("us-east-1", self.old)])
+        self.assertEqual(sorted((c["region"],
+                                 c["params"]["LookupAttributes"][0]["AttributeValue"])
+                                for c in lookups), [("eu-west-1", self.old),
+                                                    ("us-east-1", self.old)])
         self.assertNotIn("UpdateAccessKey", [c["action"] for c in self.emu.calls()])
         time.sleep(1.0)
         res = run(["rotate", "--user", "erin", "--to", self.to, "--trace-gate", "--output",
@@ -493,18 +502,21 @@ class RotateTraceGateTest(CliTestCase, EmulatorTestCase):
                                      "time": "-1h"}])
 
     def test_on_by_default(self):
-        """Without --trace-gate, stage 2 asks CloudTrail all the same: one LookupEvents in the
-        command's region for the old key, and a caller seen since delivery blocks."""
-        self.old_event()
+        """Without --trace-gate, stage 2 asks CloudTrail all the same: EC2 DescribeRegions
+        once, then one LookupEvents for the old key in each enabled region, and a caller
+        seen since delivery (here in eu-west-1, not the command's region) blocks."""
+        self.old_event("eu-west-1")
         res = run(["rotate", "--apply", "--user", "erin", "--to", self.to], self.emu.env())
         self.assertRc(res, 3)
         self.assertIn("key %s is still in use since delivery per CloudTrail (1 event): "
                       "10.0.3.7 aws-sdk-java/2.20 last " % self.old, res.out)
-        lookups = [c for c in self.emu.calls() if c["action"] == "LookupEvents"]
-        self.assertEqual([(c["region"], c["params"]["LookupAttributes"])
-                          for c in lookups],
-                         [("us-east-1", [{"AttributeKey": "AccessKeyId",
-                                          "AttributeValue": self.old}])])
+        calls = [c for c in self.emu.calls() if c["service"] in ("ec2", "cloudtrail")]
+        self.assertEqual(calls[0]["action"], "DescribeRegions")
+        self.assertEqual(sorted((c["action"], c["region"], c["params"]["LookupAttributes"])
+                                for c in calls[1:]),
+                         [("LookupEvents", r, [{"AttributeKey": "AccessKeyId",
+                                                "AttributeValue": self.old}])
+                          for r in ("eu-west-1", "us-east-1")])
         self.assertNotIn("UpdateAccessKey", [c["action"] for c in self.emu.calls()])
         self.assertEqual(self.erin_keys()[self.old], "Active")
         time.sleep(1.0)
@@ -544,7 +556,7 @@ class RotateTraceGateTest(CliTestCase, EmulatorTestCase):
         self.assertEqual(doc["DeactivateGate"], "last-used")
         self.assertEqual(self.erin_keys()[self.old], "Inactive")
         lookups = [c for c in self.emu.calls() if c["action"] == "LookupEvents"]
-        self.assertEqual(len(lookups), 2)
+        self.assertEqual(len(lookups), 4)  # 2 users, 2 regions
         self.assertEqual(len([c for c in self.emu.calls()
                               if c["action"] == "UpdateAccessKey"]), 2)
 
@@ -560,6 +572,19 @@ class RotateTraceGateTest(CliTestCase, EmulatorTestCase):
         self.assertEqual(self.erin_keys()[self.old], "Active")
         self.assertNotIn("UpdateAccessKey", [c["action"] for c in self.emu.calls()])
 
+    def test_unreadable_regions_stay_blocked(self):
+        """The enabled regions cannot be read (DescribeRegions fails after its retries):
+        the gate cannot ask CloudTrail, so the old key stays Active."""
+        self.emu.fault("DescribeRegions", kind="server_error", probability=1.0)
+        res = run(["rotate", "--apply", "--user", "erin", "--to", self.to], self.emu.env())
+        self.assertRc(res, 3)
+        self.assertIn("cannot ask CloudTrail whether key %s is still used: cannot read the "
+                      "enabled regions: " % self.old, res.out)
+        self.assertEqual([c for c in self.emu.calls() if c["action"] == "LookupEvents"], [])
+        self.assertNotIn("UpdateAccessKey", [c["action"] for c in self.emu.calls()])
+        self.assertEqual(self.erin_keys()[self.old], "Active")
+        self.emu.clear_faults()
+
     def test_throttling_backs_off(self):
         """Throttled LookupEvents are retried; the gate decides on the answer (an event:
         blocked), and throttling that does not end keeps the key blocked."""
@@ -568,8 +593,9 @@ class RotateTraceGateTest(CliTestCase, EmulatorTestCase):
         res = run(["rotate", "--apply", "--user", "erin", "--to", self.to], self.emu.env())
         self.assertRc(res, 3)
         self.assertIn("per CloudTrail (1 event): 10.0.3.7", res.out)
-        self.assertEqual([c["http_status"] for c in self.emu.calls()
-                          if c["action"] == "LookupEvents"], [400, 400, 200])
+        # two throttled answers, then one answer per region
+        self.assertEqual(sorted(c["http_status"] for c in self.emu.calls()
+                                if c["action"] == "LookupEvents"), [200, 200, 400, 400])
         self.emu.clear_faults()
         self.emu.clear_cloudtrail()
         self.emu.fault("LookupEvents", kind="throttle", probability=1.0)
