@@ -1560,45 +1560,37 @@ static int steps_block(const struct exec_ctx *x, const struct rotconf_settings *
 		       struct rotate_user *ru)
 {
 	const struct rotate_options *o = x->o;
+	struct strbuf why = STRBUF_INIT;
 	size_t i;
 
 	/* the key this command runs with is never deactivated or deleted here */
-	for (i = 0; x->caller_key && i < ru->nsteps; i++)
+	for (i = 0; x->caller_key && !why.len && i < ru->nsteps; i++)
 		if ((ru->steps[i].a.kind == ROT_CREATE || ru->steps[i].a.kind == ROT_DEACTIVATE ||
 		     ru->steps[i].a.kind == ROT_DELETE_KEY) &&
-		    !strcmp(ru->steps[i].a.key_id, x->caller_key)) {
-			ru->outcome = ROT_BLOCKED;
-			strbuf_reset(&ru->reason);
-			strbuf_addf(&ru->reason,
+		    !strcmp(ru->steps[i].a.key_id, x->caller_key))
+			strbuf_addf(&why,
 				    "key %s is the key this command runs with: use "
 				    "'iamkeys rotate --self'",
 				    x->caller_key);
-			skip_steps(ru);
-			return 1;
-		}
-	for (i = 0; i < ru->nsteps; i++)
+	for (i = 0; !why.len && i < ru->nsteps; i++)
 		if (ru->steps[i].a.kind == ROT_CREATE && ru->sink && o->local_sinks_need_account &&
-		    s->to && sink_spec_is_local(s->to) && !strstr(s->to, "{account}")) {
-			ru->outcome = ROT_BLOCKED;
-			strbuf_reset(&ru->reason);
-			strbuf_addf(&ru->reason,
+		    s->to && sink_spec_is_local(s->to) && !strstr(s->to, "{account}"))
+			strbuf_addf(&why,
 				    "due, but sink '%s' has no {account}: with several "
 				    "accounts, users of the same name would share it",
 				    s->to);
-			skip_steps(ru);
-			return 1;
-		}
-	for (i = 0; i < ru->nsteps; i++)
-		if (ru->steps[i].a.kind == ROT_CREATE && !ru->sink) {
-			ru->outcome = ROT_BLOCKED;
-			strbuf_reset(&ru->reason);
-			strbuf_addstr(&ru->reason,
-				      "due, but no sink for the new secret: give --to or "
-				      "'to' in --config");
-			skip_steps(ru);
-			return 1;
-		}
-	return 0;
+	for (i = 0; !why.len && i < ru->nsteps; i++)
+		if (ru->steps[i].a.kind == ROT_CREATE && !ru->sink)
+			strbuf_addstr(&why, "due, but no sink for the new secret: give --to or "
+					    "'to' in --config");
+	if (!why.len)
+		return 0;
+	ru->outcome = ROT_BLOCKED;
+	strbuf_reset(&ru->reason);
+	strbuf_addbuf(&ru->reason, &why);
+	strbuf_release(&why);
+	skip_steps(ru);
+	return 1;
 }
 
 /* Plans (and applies) one user. 0, or -1 only for errors that stop the run. */

@@ -519,7 +519,9 @@ class OrgRotateTest(CliTestCase):
                 f.write("[default]\nto = file:%s/{user}.json\n" % d)
             res = run(["rotate", "--org", "--config", conf, "--apply"], emu.env())
             self.assertRc(res, 3)
-            self.assertEqual(res.out.count("blocked: due, but sink"), 6, res.out)
+            self.assertEqual(res.out.count(
+                "blocked: due, but sink 'file:%s/{user}.json' has no {account}: with several "
+                "accounts, users of the same name would share it\n" % d), 6, res.out)
             self.assertEqual(os.listdir(d), ["rotate.ini"])
             os.unlink(conf)
 
