@@ -57,6 +57,7 @@ class SilentServer:
 
 
 class OptionsTest(CliTestCase):
+    test_cost = 40  # seconds, roughly: tests/run.py starts the slow classes first
     def setUp(self):
         self.home = tempfile.mkdtemp()
         self.addCleanup(shutil.rmtree, self.home)

@@ -363,6 +363,7 @@ class ConcurrentRunsTest(LockBase):
     """P rotate --apply processes at once over 20 due users, through every stage; several
     trials (20 with IAMKEYS_TEST_SAFETY=1, make check-safety). Afterwards every user has
     exactly one Active key, the one in its sink, and no orphan key."""
+    test_cost = 100  # seconds, roughly: tests/run.py starts the slow classes first
     N = 20
     TRIALS = int(os.environ.get("IAMKEYS_TEST_STRESS_TRIALS") or
                  (20 if os.environ.get("IAMKEYS_TEST_SAFETY") == "1" else 2))

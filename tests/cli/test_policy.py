@@ -184,6 +184,8 @@ class PolicyTestCase(CliTestCase):
 
 
 class Commands(PolicyTestCase):
+    test_cost = 33  # seconds, roughly: tests/run.py starts the slow classes first
+
     def test_users(self):
         self.check(["users"], [[("op", ["users"], 0)]])
 

@@ -644,7 +644,7 @@ class RotateSelfTest(RotateBase):
         self.assertIn("ops already has 2 access keys", doc["Error"])
 
 
-class CrashMatrixTest(RotateBase):
+class CrashMatrixBase(RotateBase):
     """rotate --apply on 20 users, SIGKILLed right after the k-th mutating call, for every
     k; then re-run to completion. Every user ends with exactly one Active key, the one in
     its sink, which authenticates; no orphan key; no lost secret."""
@@ -677,14 +677,18 @@ class CrashMatrixTest(RotateBase):
         for name in names:
             self.assertNotEqual(users[name]["keys"][0]["id"], KID(name), "k=%s" % (k,))
 
-    def test_crash_matrix(self):
-        # how many mutating calls does a clean first pass make?
+    def crash_points(self, shard, shards):
+        """The crash points k = 1 .. (mutating calls of a clean first pass) with
+        k % shards == shard."""
         self.emu.load(self.fixture20())
         self.emu.reset_calls()
         self.assertRc(self.rotate("--apply"), 0)
         total = len(self.mutating_calls())
         self.assertEqual(total, 3 * self.N)
-        for k in range(1, total + 1):
+        return [k for k in range(1, total + 1) if k % shards == shard]
+
+    def crash_at_each(self, points):
+        for k in points:
             self.emu.set_clock(offset_seconds=0)
             self.emu.load(self.fixture20())
             for f in os.listdir(self.dir):
@@ -696,6 +700,18 @@ class CrashMatrixTest(RotateBase):
         # one sample pick authenticates (checking all would only repeat it)
         doc = self.sink_secret("u07")
         self.assert_authenticates(doc["AccessKeyId"], doc["SecretAccessKey"])
+
+
+CRASH_SHARDS = 6
+
+
+class CrashMatrixTest(CrashMatrixBase):
+    test_cost = 60
+
+    def test_crash_matrix(self):
+        # the crash points are shared out over this class and CrashMatrix{1..5}Test, which
+        # tests/run.py runs in parallel
+        self.crash_at_each(self.crash_points(0, CRASH_SHARDS))
 
     def test_crash_after_delivery_and_lost_replies(self):
         # killed between delivery and the "delivered" tag: the sink's key is adopted
@@ -734,11 +750,27 @@ class CrashMatrixTest(RotateBase):
         self.check_final(0)
 
 
+def _crash_shard(shard):
+    class Shard(CrashMatrixBase):
+        __doc__ = "The crash points k with k %% %d == %d." % (CRASH_SHARDS, shard)
+        test_cost = 60
+
+        def test_crash_matrix(self):
+            self.crash_at_each(self.crash_points(shard, CRASH_SHARDS))
+    Shard.__name__ = Shard.__qualname__ = "CrashMatrix%dTest" % shard
+    return Shard
+
+
+CrashMatrix1Test, CrashMatrix2Test, CrashMatrix3Test, CrashMatrix4Test, CrashMatrix5Test = (
+    _crash_shard(i) for i in range(1, CRASH_SHARDS))
+
+
 class ConcurrentRunsTest(RotateBase):
     """2 and 4 `rotate --apply` processes at once over 20 due users, with no lock: the run
     id in the intent mark (read back after TagUser), the lease of a young mark and the
     clean-up that deletes only the run's own key keep every user with a working key equal
     to its sink's. IAMKEYS_TEST_SAFETY=1 (make check-safety) runs 20 trials of each instead of 3."""
+    test_cost = 60  # seconds, roughly: tests/run.py starts the slow classes first
     N = 20
 
     def fixture20(self):

@@ -115,6 +115,7 @@ class RotateCrashMatrixTest(SafetyBase):
     clock skew: killed after each mutating call of every stage, killed between delivery
     and the delivered tag, and with each mutating call's reply lost; then runs to
     completion. The invariant holds after each."""
+    test_cost = 45  # seconds, roughly: tests/run.py starts the slow classes first
 
     def stage_passes(self, sink, skew):
         """The mutating calls of each stage of a clean rotation."""
@@ -223,6 +224,7 @@ class CommandsCrashTest(SafetyBase):
     """The other commands that change keys, killed after each of their mutating calls or
     with each call's reply lost, then run again: create, deactivate / delete, rollback,
     rotate --abort and a saved plan applied (--plan-out, then --apply --plan)."""
+    test_cost = 60  # seconds, roughly: tests/run.py starts the slow classes first
 
     def kinds(self):
         return safety.SINK_KINDS if FULL else (safety.FILE, safety.SECRETSMANAGER)

@@ -52,6 +52,7 @@ PARTITION = ["ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-south-1",
 
 
 class TraceTest(CliTestCase, EmulatorTestCase):
+    test_cost = 40  # seconds, roughly: tests/run.py starts the slow classes first
     emulator_fixture = staticmethod(reader_fixture)
 
     def setUp(self):
@@ -351,6 +352,7 @@ def due_fixture():
 class RotateTraceGateTest(CliTestCase, EmulatorTestCase):
     """rotate --trace-gate: an old key that CloudTrail saw in use since delivery is not
     deactivated, even when GetAccessKeyLastUsed has not caught up."""
+    test_cost = 30  # seconds, roughly: tests/run.py starts the slow classes first
     emulator_fixture = staticmethod(due_fixture)
 
     def setUp(self):
