@@ -116,7 +116,8 @@ const struct permission permissions[] = {
 	{ "rotate", "cloudtrail:LookupEvents", "*", "stage delivered, without --no-trace-gate",
 	  PERM_FALLBACK,
 	  "the trace gate: the old key's use since delivery; denied: one warning, and GetAccessKeyLastUsed alone" },
-	{ "rotate", "ec2:DescribeRegions", "*", "--trace-regions all", PERM_FALLBACK,
+	{ "rotate", "ec2:DescribeRegions", "*", "the trace gate, --trace-regions all (the default)",
+	  PERM_FALLBACK,
 	  "every enabled region; denied: the partition's regions that need no opt-in" },
 
 	{ "trace", "cloudtrail:LookupEvents", "*", "", 0, NULL },

@@ -695,9 +695,10 @@ static int trace_gate(const struct exec_ctx *x, struct rotate_user *ru, const ch
 			rc = -1;
 		}
 	} else if (ru && ru->callers) {
-		strbuf_addf(why,
-			    "key %s is still in use since delivery per CloudTrail (%lu event%s): ",
-			    key_id, ru->callers->events, ru->callers->events == 1 ? "" : "s");
+		strbuf_addf(
+			why,
+			"old key %s is still in use since delivery per CloudTrail (%lu event%s): ",
+			key_id, ru->callers->events, ru->callers->events == 1 ? "" : "s");
 		trace_callers_describe(why, ru->callers, ROTATE_CALLERS);
 		rc = -1;
 	}
@@ -782,10 +783,41 @@ static int check_key(const struct exec_ctx *x, struct rotate_user *ru, struct li
 			    x->o->policy.in_use_window / 3600);
 		return -1;
 	}
-	if (a->kind == ROT_DEACTIVATE && a->not_used_since &&
+	/* the CloudTrail witness, unless this run's plan of the user asked it */
+	if (a->kind == ROT_DEACTIVATE && a->not_used_since && !ru->traced &&
 	    trace_gate(x, ru, a->key_id, a->not_used_since, why) < 0)
 		return -1;
 	return 0;
+}
+
+/*
+ * The deactivate gate's CloudTrail witness, asked when the user is planned,
+ * so that a dry run says what --apply will do and an old key still in use
+ * is a blocked user, not a refused step: a deactivation whose old key
+ * CloudTrail saw in use since delivery, or that CloudTrail cannot be asked
+ * about, blocks the user. 1 when it does, 0 to go on.
+ */
+static int trace_blocks(const struct exec_ctx *x, struct rotate_user *ru)
+{
+	struct strbuf why = STRBUF_INIT;
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < ru->nsteps; i++) {
+		const struct rot_action *a = &ru->steps[i].a;
+
+		if (a->kind != ROT_DEACTIVATE || !a->not_used_since)
+			continue;
+		if (trace_gate(x, ru, a->key_id, a->not_used_since, &why) < 0) {
+			block_user(ru, why.buf);
+			ru->failed = !ru->callers; /* CloudTrail could not be asked */
+			rc = 1;
+		}
+		ru->traced = 1;
+		break;
+	}
+	strbuf_release(&why);
+	return rc;
 }
 
 /*
@@ -1585,11 +1617,8 @@ static int steps_block(const struct exec_ctx *x, const struct rotconf_settings *
 					    "'to' in --config");
 	if (!why.len)
 		return 0;
-	ru->outcome = ROT_BLOCKED;
-	strbuf_reset(&ru->reason);
-	strbuf_addbuf(&ru->reason, &why);
+	block_user(ru, why.buf);
 	strbuf_release(&why);
-	skip_steps(ru);
 	return 1;
 }
 
@@ -1656,7 +1685,8 @@ static int rotate_one(const struct exec_ctx *x, const char *name, const char *pa
 	rk = plan_user(x, &u, ru, r->account, &pol, &plan);
 	if (create_mark_blocks(&u, ru, &why) || quarantine_blocks(x, &u, ru, &why, &e))
 		goto checked;
-	steps_block(x, &s, ru);
+	if (!steps_block(x, &s, ru))
+		trace_blocks(x, ru);
 checked:
 	/* --plan FILE: the saved steps only where they equal the fresh ones */
 	strbuf_reset(&why);

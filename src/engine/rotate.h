@@ -75,6 +75,7 @@ struct rotate_user {
 	struct rotate_step *steps;
 	size_t nsteps;
 	int failed; /* a step failed or was refused */
+	int traced; /* the plan asked CloudTrail about the old key (the deactivate gate) */
 	int exempt;
 	int stopped; /* the run stopped before this user's next step (o->stop) */
 	/* the old key's callers since delivery per CloudTrail (engine/trace.h),

@@ -4,6 +4,7 @@ import csv
 import datetime
 import io
 import json
+import os
 import time
 
 from tests.cli.common import CliTestCase, run
@@ -380,13 +381,39 @@ class RotateTraceGateTest(CliTestCase, EmulatorTestCase):
                                      "event_source": "s3.amazonaws.com", "region": "us-east-1",
                                      "source_ip": "10.0.3.7", "user_agent": "aws-sdk-java/2.20 x",
                                      "time": "-1h"}])
-        res = run(["rotate", "--apply", "--user", "erin", "--to", self.to, "--trace-gate"],
-                  self.emu.env())
+        seen = [e["eventTime"] for e in self.emu.cloudtrail_events()
+                if e["sourceIPAddress"] == "10.0.3.7"][0]
+        blocked = ("erin [delivered] blocked: old key %s is still in use since delivery per "
+                   "CloudTrail (1 event): 10.0.3.7 aws-sdk-java/2.20 last %s" % (self.old, seen))
+        # the witness is asked when the user is planned: the dry run says what --apply does
+        res = run(["rotate", "--user", "erin", "--to", self.to, "--trace-gate"], self.emu.env())
         self.assertRc(res, 3)
-        self.assertIn("key %s is still in use since delivery per CloudTrail (1 event): "
-                      "10.0.3.7 aws-sdk-java/2.20 last " % self.old, res.out)
+        self.assertEqual(res.out.splitlines()[0], blocked)
+        self.assertIn("1 user: 0 with a plan, 1 blocked, 0 failed,", res.out)
+        time.sleep(1.0)
+        # --apply: a blocked user (not a failed step), and the owner hears "blocked"
+        log = os.path.join(self.dir, "events.log")
+        script = os.path.join(self.dir, "hook.sh")
+        with open(script, "w") as f:
+            f.write('#!/bin/sh\ncat >> %s\necho >> %s\n' % (log, log))
+        os.chmod(script, 0o700)
+        self.emu.reset_calls()
+        res = run(["rotate", "--apply", "--user", "erin", "--to", self.to, "--trace-gate",
+                   "--notify", "exec:" + script], self.emu.env())
+        self.assertRc(res, 3)
+        self.assertEqual(res.out.splitlines()[0], blocked)
+        self.assertIn("1 user: 0 acted on, 1 blocked, 0 failed,", res.out)
+        with open(log) as f:
+            evs = [json.loads(x) for x in f if x.strip()]
+        # (setUp's delivery had no --notify: its event is still owed, and sent first)
+        self.assertEqual([(e["event"], e["user"]) for e in evs],
+                         [("delivered", "erin"), ("blocked", "erin")])
+        self.assertIn("10.0.3.7 aws-sdk-java/2.20", json.dumps(evs[1]))
         self.assertEqual(self.erin_keys()[self.old], "Active")
         self.assertNotIn("UpdateAccessKey", [c["action"] for c in self.emu.calls()])
+        # one LookupEvents per region: the plan's, not asked again before the step
+        self.assertEqual(sorted(c["region"] for c in self.emu.calls()
+                                if c["action"] == "LookupEvents"), ["eu-west-1", "us-east-1"])
         time.sleep(1.0)
         res = run(["rotate", "--apply", "--user", "erin", "--to", self.to, "--trace-gate",
                    "--output", "json"], self.emu.env())
@@ -423,9 +450,16 @@ class RotateTraceGateTest(CliTestCase, EmulatorTestCase):
                   self.emu.env())
         self.assertRc(res, 3)
         line = [x for x in res.out.splitlines() if x.startswith("erin ")][0]
+        # the times as the emulator stored them (its clock runs on while the test sets up)
+        stored = {}
+        for e in self.emu.cloudtrail_events():
+            if e["userIdentity"].get("accessKeyId") == self.old:
+                ip = e["sourceIPAddress"]
+                stored[ip] = max(stored.get(ip, ""), e["eventTime"])
 
         def at(delta):
-            return (now - datetime.timedelta(seconds=delta)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            return {0: stored["127.0.0.1"], 600: stored["10.0.3.7"],
+                    7200: stored["10.0.9.1"]}[delta]
         self.assertEqual(line, "erin [delivered] blocked: old key %s is still in use since "
                          "delivery: last used %s (iam, us-east-1); callers per CloudTrail "
                          "(6 events): 10.0.3.7 aws-sdk-java/2.20.1 last %s; 10.0.9.1 Boto3/1.34 "
