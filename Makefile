@@ -92,7 +92,7 @@ release:
 
 # The sources with test knobs, built as a release build is, in a unit test that
 # proves they ignore the knobs (tests/release/test_release_knobs.c).
-KNOB_SRCS := src/aws/clock.c src/aws/client.c src/aws/cred_http.c
+KNOB_SRCS := src/aws/clock.c src/aws/client.c src/aws/cred_http.c src/aws/cloudtrail.c
 KNOB_OBJS := $(KNOB_SRCS:%.c=$(BUILD)/release-knobs/%.o)
 $(BUILD)/release-knobs/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -7,12 +7,35 @@
 
 #define TARGET "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"
 
+/*
+ * The time between two LookupEvents of a region: CloudTrail's 2 a second.
+ * Test builds only (IAMKEYS_TESTING): IAMKEYS_TEST_CLOUDTRAIL_TPS=N (1 to
+ * 10000) paces at N a second, for the tests of other things than the rate
+ * (the crash and concurrency matrices) against an emulator told the same.
+ */
+static double lookup_interval_ms(void)
+{
+#ifdef IAMKEYS_TESTING
+	const char *v = getenv("IAMKEYS_TEST_CLOUDTRAIL_TPS");
+	char *end;
+	long n;
+
+	if (v && *v) {
+		errno = 0;
+		n = strtol(v, &end, 10);
+		if (!errno && !*end && n >= 1 && n <= 10000)
+			return 1000.0 / (double)n;
+	}
+#endif
+	return CLOUDTRAIL_LOOKUP_INTERVAL_MS;
+}
+
 static void pace(struct cloudtrail_pacer *p)
 {
-	double now = aws_monotonic_ms();
+	double now = aws_monotonic_ms(), interval = lookup_interval_ms();
 
-	if (p->last_ms && now - p->last_ms < CLOUDTRAIL_LOOKUP_INTERVAL_MS)
-		aws_sleep_ms((long)(CLOUDTRAIL_LOOKUP_INTERVAL_MS - (now - p->last_ms)) + 1);
+	if (p->last_ms && now - p->last_ms < interval)
+		aws_sleep_ms((long)(interval - (now - p->last_ms)) + 1);
 	p->last_ms = aws_monotonic_ms();
 }
 

@@ -87,3 +87,28 @@ def due_users(n, prefix="u"):
 def users_of(emu):
     """The users of the emulator's first account, by name."""
     return {u["name"]: u for u in emu.state()["accounts"][0]["users"]}
+
+
+SAFETY = os.environ.get("IAMKEYS_TEST_SAFETY") == "1"
+
+
+def shard_class(cls, shards, module_globals):
+    """Shares the trials of cls out over shards classes that tests/run.py runs in parallel:
+    cls takes shard 0, and a subclass CLS_NAME + "Shard<i>" (a global of the test module)
+    each other shard. The class runs trial t when its shard(t) is true."""
+    cls.shard_index, cls.shard_count = 0, shards
+    for i in range(1, shards):
+        name = "%sShard%d" % (cls.__name__, i)
+        module_globals[name] = type(name, (cls,), {
+            "shard_index": i, "__qualname__": name, "__module__": cls.__module__,
+            "__doc__": "%s: the trials t with t %% %d == %d." % (cls.__name__, shards, i)})
+
+
+class Sharded:
+    """The trials of a class that shard_class shared out: shard(t) is true for this
+    class's trials."""
+    shard_index, shard_count = 0, 1
+
+    def shard(self, t):
+        return t % self.shard_count == self.shard_index
+

@@ -42,13 +42,14 @@ _lock = threading.Lock()
 
 
 class _Bucket:
-    def __init__(self):
-        self.tokens = RATE
+    def __init__(self, rate=RATE):
+        self.rate = rate
+        self.tokens = rate
         self.t = time.monotonic()
 
     def take(self):
         now = time.monotonic()
-        self.tokens = min(RATE, self.tokens + (now - self.t) * RATE)
+        self.tokens = min(self.rate, self.tokens + (now - self.t) * self.rate)
         self.t = now
         if self.tokens >= 1.0:
             self.tokens -= 1.0
@@ -207,7 +208,10 @@ def lookup_events(emu, ctx):
     account = ctx.principal.account.id
     st = _state(emu)
     with _lock:
-        b = st["buckets"].setdefault((account, ctx.region), _Bucket())
+        b = st["buckets"].get((account, ctx.region))
+        if b is None:
+            b = st["buckets"][(account, ctx.region)] = _Bucket(
+                float(emu.config.get("cloudtrail_tps") or RATE))
         ok = b.take()
     if not ok:
         raise _ApiError("ThrottlingException", "Rate exceeded", 400)

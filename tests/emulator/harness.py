@@ -39,7 +39,7 @@ class Emulator:
     fixtures.admin_fixture()."""
 
     def __init__(self, fixture=None, latency_ms=0, report_delay=0.0, propagation_delay=0.0,
-                 rate_limit=None, extra_args=()):
+                 rate_limit=None, extra_args=(), cloudtrail_tps=None):
         if fixture is None:
             fixture = fixtures.admin_fixture()
         elif isinstance(fixture, str):
@@ -50,6 +50,8 @@ class Emulator:
         self.report_delay = report_delay
         self.propagation_delay = propagation_delay
         self.rate_limit = rate_limit
+        # LookupEvents a second per region, for the emulator and (env()) the binary's pacer
+        self.cloudtrail_tps = cloudtrail_tps
         self.extra_args = list(extra_args)
         self.proc = None
         self.port = None
@@ -80,6 +82,8 @@ class Emulator:
                "--propagation-delay", str(self.propagation_delay)]
         if self.rate_limit:
             cmd += ["--rate-limit", str(self.rate_limit)]
+        if self.cloudtrail_tps:
+            cmd += ["--cloudtrail-tps", str(self.cloudtrail_tps)]
         cmd += self.extra_args
         self.log_path = os.path.join(self.tmpdir, "awsemu.log")
         log = open(self.log_path, "wb")
@@ -278,6 +282,8 @@ class Emulator:
                   "IAMKEYS_LOCK_DIR": self.lock_dir})
         if session_token:
             e["AWS_SESSION_TOKEN"] = session_token
+        if self.cloudtrail_tps:
+            e["IAMKEYS_TEST_CLOUDTRAIL_TPS"] = str(int(self.cloudtrail_tps))
         c = self.clock()
         if c["mode"] == "absolute":
             e["IAMKEYS_TEST_NOW"] = c["absolute"]

@@ -1,11 +1,13 @@
 /*
  * A release build ignores the test knobs. The Makefile compiles the sources
- * that have knobs (aws/clock.c, aws/client.c, aws/cred_http.c) without
+ * that have knobs (aws/clock.c, aws/client.c, aws/cred_http.c,
+ * aws/cloudtrail.c) without
  * -DIAMKEYS_TESTING, as `make release` does, and links them into this test;
  * `make check` runs it. Each knob is set; each must have no effect.
  */
 #include "core/compat.h"
 #include "aws/client.h"
+#include "aws/cloudtrail.h"
 #include "aws/credentials.h"
 #include "aws/iam.h"
 #include "fake_transport.h"
@@ -105,12 +107,60 @@ static void test_crash_after_knob(void **state)
 	strbuf_release(&err);
 }
 
+static int no_event(void *ctx, const char *event, size_t len, struct strbuf *err)
+{
+	(void)ctx;
+	(void)event;
+	(void)len;
+	(void)err;
+	return 0;
+}
+
+static void test_cloudtrail_tps_knob(void **state)
+{
+	static const struct fake_step steps[] = {
+		{ .reply_body = "{\"Events\":[]}" },
+		{ .reply_body = "{\"Events\":[]}" },
+	};
+	struct aws_credentials creds = { 0 };
+	struct aws_client_config cfg = { 0 };
+	struct cloudtrail_pacer pacer = { 0 };
+	struct strbuf err = STRBUF_INIT;
+	struct aws_client *c;
+	unsigned long calls = 0;
+	double t0;
+
+	(void)state;
+	setenv("IAMKEYS_TEST_CLOUDTRAIL_TPS", "10000", 1);
+	creds.access_key_id = xstrdup("AKIDEXAMPLE");
+	creds.secret_access_key = xstrdup("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+	cfg.creds = cred_provider_static_new(&creds);
+	aws_credentials_release(&creds);
+	cfg.http = fake_transport_new(steps, ARRAY_SIZE(steps));
+	c = aws_client_new_config(&cfg, &err);
+	assert_non_null(c);
+	/* two lookups of one region: still CloudTrail's 2 a second apart */
+	t0 = aws_monotonic_ms();
+	assert_int_equal(cloudtrail_lookup_key(c, &pacer, "AKIAAAAAAAAAAAAAAAAA", 1, 2, no_event,
+					       NULL, &calls, &err),
+			 0);
+	assert_int_equal(cloudtrail_lookup_key(c, &pacer, "AKIAAAAAAAAAAAAAAAAA", 1, 2, no_event,
+					       NULL, &calls, &err),
+			 0);
+	assert_true(aws_monotonic_ms() - t0 >= CLOUDTRAIL_LOOKUP_INTERVAL_MS);
+	assert_int_equal(calls, 2);
+	aws_client_free(c);
+	unsetenv("IAMKEYS_TEST_CLOUDTRAIL_TPS");
+	strbuf_release(&err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clock_knobs),
 		cmocka_unit_test(test_ecs_endpoint_knob),
 		cmocka_unit_test(test_crash_after_knob),
+		cmocka_unit_test(test_cloudtrail_tps_knob),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

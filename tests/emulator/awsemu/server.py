@@ -42,6 +42,8 @@ class Emulator(StateMixin, AuthMixin, FaultsMixin, SsoMixin, SecretsMixin, SsmMi
         self.config = {"latency_ms": 0, "report_delay": 0.0, "propagation_delay": 0.0,
                        "rate_limit": None, "rate_burst": None, "date_format": "seconds",
                        "max_skew_seconds": 300, "log_limit": 50000,
+                       # LookupEvents a second per account and region (CloudTrail: 2)
+                       "cloudtrail_tps": None,
                        # tests of a damaged report: this text instead of the real CSV
                        "report_content": None}
         self.config.update({k: v for k, v in config.items() if v is not None})
@@ -511,6 +513,8 @@ def main(argv=None):
     ap.add_argument("--propagation-delay", type=float, default=None)
     ap.add_argument("--rate-limit", type=float, default=None)
     ap.add_argument("--rate-burst", type=float, default=None)
+    ap.add_argument("--cloudtrail-tps", type=float, default=None,
+                    help="LookupEvents a second per account and region (default 2, as AWS)")
     ap.add_argument("--clock-offset", type=float, default=None,
                     help="start with the emulated clock this many seconds ahead")
     ap.add_argument("--now", help="start with the emulated clock at this ISO 8601 time")
@@ -519,7 +523,7 @@ def main(argv=None):
 
     cli_cfg = {"latency_ms": a.latency_ms, "report_delay": a.report_delay,
                "propagation_delay": a.propagation_delay, "rate_limit": a.rate_limit,
-               "rate_burst": a.rate_burst}
+               "rate_burst": a.rate_burst, "cloudtrail_tps": a.cloudtrail_tps}
     emu = Emulator(cli_cfg)
     if a.clock_offset is not None or a.now:
         emu.clock.set(a.clock_offset, a.now)
