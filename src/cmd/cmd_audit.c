@@ -223,6 +223,9 @@ static void summary_text(struct strbuf *sb, const struct audit_result *r, time_t
 	if (r->report_new_users)
 		strbuf_addf(sb, ", %zu user%s newer than the report read live", r->report_new_users,
 			    r->report_new_users == 1 ? "" : "s");
+	if (r->report_changed_users)
+		strbuf_addf(sb, ", %zu user%s changed since the report read live",
+			    r->report_changed_users, r->report_changed_users == 1 ? "" : "s");
 	if (named_users)
 		strbuf_addstr(sb, ": --user reads the named users live");
 	strbuf_addch(sb, ')');
@@ -239,6 +242,12 @@ static json_t *summary_json(const struct audit_result *r)
 			    json_string(r->source_used == AUDIT_SOURCE_REPORT ? "report" : "api"));
 	json_object_set_new(o, "ExemptUsers", json_integer((json_int_t)exempt_users(r)));
 	json_object_set_new(o, "RotatingUsers", json_integer((json_int_t)rotating_users(r)));
+	if (r->source_used == AUDIT_SOURCE_REPORT) {
+		json_object_set_new(o, "UsersNewerThanReport",
+				    json_integer((json_int_t)r->report_new_users));
+		json_object_set_new(o, "UsersChangedSinceReport",
+				    json_integer((json_int_t)r->report_changed_users));
+	}
 	for (b = FINDING_COUNT; b-- > 0;)
 		json_object_set_new(f, finding_name(1u << b), json_integer(r->findings_count[b]));
 	json_object_set_new(o, "Findings", f);
@@ -334,6 +343,8 @@ static int add_counts(struct audit_result *total, const struct audit_result *r, 
 	total->users_scanned += r->users_scanned;
 	total->keys_scanned += r->keys_scanned;
 	total->api_calls += r->api_calls;
+	total->report_new_users += r->report_new_users;
+	total->report_changed_users += r->report_changed_users;
 	for (b = 0; b < FINDING_COUNT; b++)
 		total->findings_count[b] += r->findings_count[b];
 	if (first)

@@ -300,6 +300,51 @@ int create_mark_parse(const char *value, struct create_mark *out, struct strbuf 
 	return 0;
 }
 
+void keys_changed_format(struct strbuf *out, time_t t)
+{
+	strbuf_addstr(out, "v=1 t=");
+	rotation_format_compact_time(out, t);
+}
+
+int keys_changed_parse(const char *value, time_t *t, struct strbuf *err)
+{
+	const char *p = value ? value : "";
+	int have_v = 0, have_t = 0;
+
+	*t = 0;
+	if (has_control(p)) {
+		strbuf_addstr(err, "key change record holds a control character");
+		return -1;
+	}
+	for (;;) {
+		char field[64];
+		long ln = next_field(&p, field, sizeof(field));
+		if (!ln)
+			break;
+		if (ln < 0) {
+			strbuf_addf(err, "key change record field '%.20s...' is too long", p);
+			*t = 0;
+			return -1;
+		}
+		if (!strcmp(field, "v=1") && !have_v) {
+			have_v = 1;
+		} else if (!strncmp(field, "t=", 2) && !have_t &&
+			   rotation_parse_compact_time(field + 2, t) == 0) {
+			have_t = 1;
+		} else {
+			strbuf_addf(err, "invalid key change record field '%s'", field);
+			*t = 0;
+			return -1;
+		}
+	}
+	if (!have_v || !have_t) {
+		strbuf_addstr(err, "key change record lacks v or t");
+		*t = 0;
+		return -1;
+	}
+	return 0;
+}
+
 void rotation_tag_format(struct strbuf *out, const struct rotation_tag *t)
 {
 	strbuf_addf(out, "v=1 stage=%s", rotation_stage_name(t->stage));

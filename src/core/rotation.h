@@ -77,6 +77,20 @@ void create_mark_format(struct strbuf *out, const struct create_mark *m);
 /* 0, or -1 with a one-line message (every field required, none repeated, none unknown) */
 int create_mark_parse(const char *value, struct create_mark *out, struct strbuf *err);
 
+/*
+ * The lasting record of a key change: the same TagUser that writes the
+ * create mark (create, rotate --self) also writes KEYS_CHANGED_TAG =
+ * "v=1 t=TIME" (TIME as in the mark), and nothing removes it, so it still
+ * says when iamkeys last created a key for the user after the mark is gone.
+ * audit reads a user whose record is newer than a reused credential report
+ * live instead of from the report.
+ */
+#define KEYS_CHANGED_TAG "iamkeys:changed"
+
+void keys_changed_format(struct strbuf *out, time_t t);
+/* 0 (*t set), or -1 with a one-line message (v and t required, nothing else) */
+int keys_changed_parse(const char *value, time_t *t, struct strbuf *err);
+
 enum rotation_stage {
 	STAGE_IDLE = 0,
 	STAGE_INTENT,

@@ -507,10 +507,10 @@ static int in_list(const char *id, char **ids, size_t n)
 
 /*
  * The create mark (CREATE_MARK_TAG, core/rotation.h) of this run: written
- * before CreateAccessKey, read back (the last writer goes on, alone),
- * removed once the secret is delivered or the new key deleted. A mark
- * left behind tells the next run that a key created after it may have a
- * lost secret, and which sink to ask.
+ * before CreateAccessKey (with KEYS_CHANGED_TAG, which stays), read back
+ * (the last writer goes on, alone), removed once the secret is delivered
+ * or the new key deleted. A mark left behind tells the next run that a key
+ * created after it may have a lost secret, and which sink to ask.
  */
 struct create_mark_run {
 	struct create_mark m;
@@ -545,8 +545,8 @@ static int create_mark_read(struct aws_client *c, const char *user, char **value
 static int create_mark_write(struct action_ctx *a, const char *user, const struct sink *sink,
 			     struct create_mark_run *cm, struct strbuf *msg)
 {
-	struct strbuf v = STRBUF_INIT, err = STRBUF_INIT;
-	struct iam_tag tag;
+	struct strbuf v = STRBUF_INIT, changed = STRBUF_INIT, err = STRBUF_INIT;
+	struct iam_tag tags[2];
 	char *now = NULL;
 	int rc = -1;
 
@@ -557,9 +557,13 @@ static int create_mark_write(struct action_ctx *a, const char *user, const struc
 	cm->m.t = aws_client_now(a->c);
 	sink_hash(sink, cm->m.sink);
 	create_mark_format(&v, &cm->m);
-	tag.key = (char *)CREATE_MARK_TAG;
-	tag.value = v.buf;
-	if (iam_tag_user(a->c, user, &tag, 1, &err) < 0) {
+	tags[0].key = (char *)CREATE_MARK_TAG;
+	tags[0].value = v.buf;
+	/* the lasting record (audit of a reused credential report), in the same call */
+	keys_changed_format(&changed, cm->m.t);
+	tags[1].key = (char *)KEYS_CHANGED_TAG;
+	tags[1].value = changed.buf;
+	if (iam_tag_user(a->c, user, tags, 2, &err) < 0) {
 		strbuf_addf(msg, "cannot write the create mark %s: %s", CREATE_MARK_TAG, err.buf);
 		goto out;
 	}
@@ -586,6 +590,7 @@ static int create_mark_write(struct action_ctx *a, const char *user, const struc
 out:
 	free(now);
 	strbuf_release(&v);
+	strbuf_release(&changed);
 	strbuf_release(&err);
 	return rc;
 }

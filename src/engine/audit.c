@@ -7,7 +7,11 @@
  *   users with a candidate finding are re-read live (ListAccessKeys, and
  *   GetAccessKeyLastUsed where the report's last-use date cannot settle the
  *   "unused" finding), because the report may be 4 hours old and has no key
- *   ids. A report denied with AccessDenied, or one that does not parse,
+ *   ids. A reused report (AWS keeps one for 4 hours) misses what changed
+ *   since: ListUsers finds the users created since, one bulk read of every
+ *   user's tags those whose keys iamkeys changed since
+ *   (changed_since_report); both are read live, as the api source reads
+ *   them. A report denied with AccessDenied, or one that does not parse,
  *   falls back to the API source.
  *
  * api: ListUsers, then ListAccessKeys and GetAccessKeyLastUsed for every
@@ -39,8 +43,11 @@ struct work_user {
 	const char *name;
 	const char *path;
 	const struct cr_user *report; /* NULL in api mode */
-	char *quarantine_name;	      /* rescan: the policy the bulk read found attached */
-	char *key_ids;		      /* with check_rotation: " ID ID " of its keys */
+	/* its tags, groups and attached policies from a reused report's bulk
+	 * read (struct kept_detail), for the exemptions; NULL when not read */
+	const struct iam_user_detail *detail;
+	char *quarantine_name; /* rescan: the policy the bulk read found attached */
+	char *key_ids;	       /* with check_rotation: " ID ID " of its keys */
 	/* results */
 	struct audit_key *keys;
 	size_t nkeys;
@@ -833,7 +840,7 @@ static int root_has_keys(struct aws_client *c, unsigned long *calls, int *presen
 }
 
 static int scan_users(struct aws_client *c, const struct audit_options *o, struct work_user *work,
-		      size_t n, size_t nusers, unsigned long *calls, struct strbuf *err);
+		      size_t n, size_t nusers, int bulk, unsigned long *calls, struct strbuf *err);
 
 /*
  * Root keys from a root session (o->root_caller): one row per key, with its
@@ -955,7 +962,7 @@ static int audit_api(struct aws_client *c, struct audit_options *o, struct audit
 		FREE_AND_NULL(u->create_date);
 		FREE_AND_NULL(u->password_last_used);
 	}
-	if (scan_users(c, o, work, users.nusers, users.nusers, &out->api_calls, err) < 0)
+	if (scan_users(c, o, work, users.nusers, users.nusers, 1, &out->api_calls, err) < 0)
 		goto out;
 	out->users_scanned = users.nusers;
 	if (root)
@@ -1041,43 +1048,58 @@ static int want_detail(const char *name, void *ctx)
 	return find_need(ctx, name) != NULL;
 }
 
+/* Settles w's pending lookups from its bulk-read details u. */
+static void apply_user_detail(const struct audit_options *o, struct work_user *w,
+			      const struct iam_user_detail *u)
+{
+	if (w->needs_lookup && w->policies_only) {
+		settle_quarantine(o, w, u->attached, u->nattached);
+		w->needs_lookup = w->policies_only = 0;
+	} else if (w->needs_lookup) {
+		if (w->quarantine_pending)
+			settle_quarantine(o, w, u->attached, u->nattached);
+		exempt_by(o, w, u->user.tags, u->user.ntags, u->groups, u->ngroups);
+	}
+}
+
 static void apply_detail(const struct iam_user_detail *u, void *ctx)
 {
 	const struct details_ctx *d = ctx;
 	struct work_user *w = find_need(d, u->user.user_name);
 
-	if (w && w->needs_lookup && w->policies_only) {
-		settle_quarantine(d->o, w, u->attached, u->nattached);
-		w->needs_lookup = w->policies_only = 0;
-	} else if (w && w->needs_lookup) {
-		if (w->quarantine_pending)
-			settle_quarantine(d->o, w, u->attached, u->nattached);
-		exempt_by(d->o, w, u->user.tags, u->user.ntags, u->groups, u->ngroups);
-	}
+	if (w)
+		apply_user_detail(d->o, w, u);
 }
 
 /*
  * The tag and group exemptions of the users in need[] (those with a finding
- * that no name or path exemption covers): one ListUserTags (and
- * ListGroupsForUser) per user, or for everyone at once
- * GetAccountAuthorizationDetails at 1,000 users a page, whichever takes
- * fewer calls. nusers is the account's user count. The users the bulk read
- * does not cover (not allowed: AccessDenied; or not found) are read one by
- * one. 0 / -1.
+ * that no name or path exemption covers): from the details read already
+ * (w->detail), else one ListUserTags (and ListGroupsForUser) per user, or
+ * for everyone at once GetAccountAuthorizationDetails at 1,000 users a page
+ * (unless !bulk: denied already), whichever takes fewer calls. nusers is
+ * the account's user count. The users the bulk read does not cover (not
+ * allowed: AccessDenied; or not found) are read one by one. 0 / -1.
  */
 static int resolve_exemptions(struct aws_client *c, const struct audit_options *o,
-			      struct work_user **need, size_t m, size_t nusers,
+			      struct work_user **need, size_t m, size_t nusers, int bulk,
 			      unsigned long *calls, struct strbuf *err)
 {
 	size_t i, k,
 		per_user = (size_t)policy_needs_tags(&o->policy) +
 			   (size_t)policy_needs_groups(&o->policy);
 
+	for (i = k = 0; i < m; i++) {
+		if (need[i]->detail)
+			apply_user_detail(o, need[i], need[i]->detail);
+		if (need[i]->needs_lookup)
+			need[k++] = need[i];
+	}
+	m = k;
 	if (!m)
 		return 0;
 	if (!per_user)
 		per_user = 1; /* only rotation tags to read */
-	if (m * per_user > nusers / 1000 + 1) {
+	if (bulk && m * per_user > nusers / 1000 + 1) {
 		struct details_ctx d = { o, need, m };
 		size_t err_len = err->len;
 
@@ -1100,7 +1122,7 @@ static int resolve_exemptions(struct aws_client *c, const struct audit_options *
  * tags and groups of those whose exemption depends on them. 0 / -1.
  */
 static int scan_users(struct aws_client *c, const struct audit_options *o, struct work_user *work,
-		      size_t n, size_t nusers, unsigned long *calls, struct strbuf *err)
+		      size_t n, size_t nusers, int bulk, unsigned long *calls, struct strbuf *err)
 {
 	struct work_user **ptrs = xcalloc(n + 1, sizeof(*ptrs));
 	size_t i, m = 0;
@@ -1113,7 +1135,7 @@ static int scan_users(struct aws_client *c, const struct audit_options *o, struc
 		for (i = 0; i < n; i++)
 			if (work[i].needs_lookup)
 				ptrs[m++] = &work[i];
-		rc = resolve_exemptions(c, o, ptrs, m, nusers, calls, err);
+		rc = resolve_exemptions(c, o, ptrs, m, nusers, bulk, calls, err);
 	}
 	/* the quarantine-only users AWS quarantined: now their keys, read live */
 	for (i = m = 0; rc == 0 && i < n; i++)
@@ -1132,7 +1154,7 @@ static int scan_users(struct aws_client *c, const struct audit_options *o, struc
 			if (ptrs[i]->needs_lookup)
 				ptrs[m++] = ptrs[i];
 		if (rc == 0)
-			rc = resolve_exemptions(c, o, ptrs, m, nusers, calls, err);
+			rc = resolve_exemptions(c, o, ptrs, m, nusers, bulk, calls, err);
 	}
 	free(ptrs);
 	return rc;
@@ -1183,17 +1205,262 @@ static int users_since_report(struct aws_client *c, const struct cred_report *re
 	return 0;
 }
 
+/*
+ * Do these tags record a key change by iamkeys at or after since? A create
+ * mark (a create under way, or one that died), a rotation stage entered
+ * then, or a KEYS_CHANGED_TAG record of then. A record that does not parse
+ * cannot tell: read live too.
+ */
+static int tags_show_change(const struct iam_tag *tags, size_t ntags, time_t since)
+{
+	struct strbuf err = STRBUF_INIT;
+	char *rot = user_state_rotation_value(tags, ntags);
+	struct rotation_tag t;
+	time_t when;
+	size_t i;
+	int changed = 0;
+
+	for (i = 0; i < ntags && !changed; i++) {
+		if (!strcmp(tags[i].key, CREATE_MARK_TAG))
+			changed = 1;
+		else if (!strcmp(tags[i].key, KEYS_CHANGED_TAG))
+			changed =
+				keys_changed_parse(tags[i].value, &when, &err) < 0 || when >= since;
+	}
+	if (!changed && rot)
+		changed = rotation_tag_parse(rot, &t, &err) < 0 || t.t >= since;
+	free(rot);
+	strbuf_release(&err);
+	return changed;
+}
+
+/* A user's details from the bulk read of a reused report's pass. */
+struct kept_detail {
+	struct iam_user_detail d; /* name, tags; groups and attached policies when needed */
+	int changed;		  /* its tags record a key change since the report */
+};
+
+struct since_ctx {
+	const struct audit_options *o;
+	const struct cr_user **rows; /* the report's users, by name */
+	size_t nrows;
+	time_t since;
+	struct kept_detail *kept;
+	size_t nkept, alloc;
+};
+
+static const struct cr_user *find_row(const struct since_ctx *x, const char *name)
+{
+	struct cr_user key;
+	const struct cr_user *kp = &key, **found;
+
+	key.user = (char *)name;
+	found = bsearch(&kp, x->rows, x->nrows, sizeof(*x->rows), cmp_report_name);
+	return found ? *found : NULL;
+}
+
+static char **copy_names(char *const *v, size_t n)
+{
+	char **out = xcalloc(n + 1, sizeof(*out));
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		out[i] = xstrdup(v[i]);
+	return out;
+}
+
+/*
+ * Keeps the details of the users audit reads live (the report's candidates,
+ * those it does not list, those changed since it); only what the exemptions
+ * and the quarantine use.
+ */
+static void since_detail(const struct iam_user_detail *u, void *ctx)
+{
+	struct since_ctx *x = ctx;
+	const struct cr_user *row = find_row(x, u->user.user_name);
+	int changed = row && tags_show_change(u->user.tags, u->user.ntags, x->since);
+	struct kept_detail *k;
+	size_t i;
+
+	if (row && !changed && !report_wanted(x->o, row))
+		return; /* its report row is all audit reads */
+	ALLOC_GROW(x->kept, x->nkept + 1, x->alloc);
+	k = &x->kept[x->nkept++];
+	memset(k, 0, sizeof(*k));
+	k->changed = changed;
+	k->d.user.user_name = xstrdup(u->user.user_name);
+	k->d.user.tags = xcalloc(u->user.ntags + 1, sizeof(*k->d.user.tags));
+	for (i = 0; i < u->user.ntags; i++) {
+		k->d.user.tags[i].key = xstrdup(u->user.tags[i].key);
+		k->d.user.tags[i].value = xstrdup_or_null(u->user.tags[i].value);
+	}
+	k->d.user.ntags = u->user.ntags;
+	if (policy_needs_groups(&x->o->policy)) {
+		k->d.groups = copy_names(u->groups, u->ngroups);
+		k->d.ngroups = u->ngroups;
+	}
+	if (x->o->quarantine) {
+		k->d.attached = copy_names(u->attached, u->nattached);
+		k->d.nattached = u->nattached;
+	}
+}
+
+static int cmp_kept_name(const void *a, const void *b)
+{
+	return strcmp(((const struct kept_detail *)a)->d.user.user_name,
+		      ((const struct kept_detail *)b)->d.user.user_name);
+}
+
+static const struct kept_detail *find_kept(const struct since_ctx *x, const char *name)
+{
+	struct kept_detail key;
+
+	if (!x->nkept)
+		return NULL;
+	key.d.user.user_name = (char *)name;
+	return bsearch(&key, x->kept, x->nkept, sizeof(*x->kept), cmp_kept_name);
+}
+
+static void since_release(struct since_ctx *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->nkept; i++)
+		iam_user_detail_release(&x->kept[i].d);
+	free(x->kept);
+	free(x->rows);
+	memset(x, 0, sizeof(*x));
+}
+
+/*
+ * A reused report may predate key changes iamkeys made: every user's tags
+ * in one bulk read (GetAccountAuthorizationDetails, 1,000 users a page),
+ * the users whose tags record a change since the report marked changed
+ * (tags_show_change), and the details of those audit reads live kept for
+ * their exemptions (x->kept, by name). Denied: a warning, nothing kept,
+ * *bulk = 0 (the exemptions are read per user). 0, or -1 with err.
+ */
+static int changed_since_report(struct aws_client *c, const struct cred_report *rep,
+				const struct audit_result *out, struct since_ctx *x, int *bulk,
+				unsigned long *calls, struct strbuf *err)
+{
+	size_t i, err_len = err->len;
+
+	x->rows = xcalloc(rep->nusers + 1, sizeof(*x->rows));
+	for (i = 0; i < rep->nusers; i++)
+		if (!rep->users[i].is_root)
+			x->rows[x->nrows++] = &rep->users[i];
+	qsort(x->rows, x->nrows, sizeof(*x->rows), cmp_report_name);
+	x->since = (time_t)((long long)out->report_generated - AUDIT_REPORT_LAG);
+	if (iam_get_user_details(c, NULL, NULL, since_detail, x, calls, err) < 0) {
+		if (strcmp(aws_client_last_error_code(c), "AccessDenied"))
+			return -1;
+		warning("%s: users whose keys iamkeys changed since the reused report are read "
+			"from it, not live",
+			err->buf + err_len);
+		strbuf_setlen(err, err_len);
+		for (i = 0; i < x->nkept; i++)
+			iam_user_detail_release(&x->kept[i].d);
+		x->nkept = 0;
+		*bulk = 0;
+		return 0;
+	}
+	qsort(x->kept, x->nkept, sizeof(*x->kept), cmp_kept_name);
+	return 0;
+}
+
+/* The users audit_report reads live: work[0, nrep) with their report rows, then the others. */
+struct report_work {
+	struct work_user *work;
+	struct strbuf *paths;
+	size_t n, nrep;
+};
+
+static void report_work_add(struct report_work *rw, const char *name, const char *arn,
+			    const char *path)
+{
+	struct work_user *w = &rw->work[rw->n];
+
+	strbuf_init(&rw->paths[rw->n], 0);
+	w->name = name;
+	w->path = arn ? path_from_arn(arn, &rw->paths[rw->n]) : path ? path : "/";
+	rw->n++;
+}
+
+/*
+ * The work of a report: its candidates (report_wanted) with their rows,
+ * then the users it does not list (added, in lu) and those changed since it
+ * (x), read live. Counts the users and the keys of the report's rows.
+ */
+static void report_work_build(const struct audit_options *o, const struct cred_report *rep,
+			      const struct iam_user_list *lu, const size_t *added, size_t nadded,
+			      const struct since_ctx *x, struct audit_result *out,
+			      struct report_work *rw, int *root)
+{
+	const struct cr_user **changed = xcalloc(rep->nusers + 1, sizeof(*changed));
+	size_t i, n = 0, nchanged = 0;
+
+	/* arrays for the candidates only (peak RSS: a fifth of them may do) */
+	for (i = 0; i < rep->nusers; i++) {
+		const struct kept_detail *k = find_kept(x, rep->users[i].user);
+		if (rep->users[i].is_root)
+			continue;
+		if (k && k->changed)
+			changed[nchanged++] = &rep->users[i];
+		else
+			n += report_wanted(o, &rep->users[i]);
+	}
+	rw->work = xcalloc(n + nadded + nchanged + 1, sizeof(*rw->work));
+	rw->paths = xcalloc(n + nadded + nchanged + 1, sizeof(*rw->paths));
+	for (i = 0; i < rep->nusers; i++) {
+		const struct cr_user *u = &rep->users[i];
+		const struct kept_detail *k = find_kept(x, u->user);
+		struct work_user *w = &rw->work[rw->n];
+
+		if (u->is_root) {
+			*root = u->keys[0].active == CR_TRUE || u->keys[1].active == CR_TRUE;
+			continue;
+		}
+		out->users_scanned++;
+		if (k && k->changed)
+			continue; /* read live below: its keys are counted as they are read */
+		out->keys_scanned += (u->keys[0].active != CR_NA && u->keys[0].last_rotated) +
+				     (u->keys[1].active != CR_NA && u->keys[1].last_rotated);
+		if (!report_wanted(o, u))
+			continue;
+		report_work_add(rw, u->user, u->arn, NULL);
+		w->quarantine_only = !o->all_keys && !report_candidate(o, u);
+		w->report = u;
+		w->report_fresh = out->report_generated &&
+				  (long long)o->now - (long long)out->report_generated <= 15 * 60;
+	}
+	rw->nrep = rw->n;
+	for (i = 0; i < nadded; i++) {
+		const struct iam_user *u = &lu->users[added[i]];
+		report_work_add(rw, u->user_name, NULL, u->path);
+		out->users_scanned++;
+	}
+	for (i = 0; i < nchanged; i++)
+		report_work_add(rw, changed[i]->user, changed[i]->arn, NULL);
+	out->report_changed_users = nchanged;
+	for (i = 0; i < rw->n; i++) {
+		const struct kept_detail *k = find_kept(x, rw->work[i].name);
+		rw->work[i].detail = k ? &k->d : NULL;
+	}
+	free(changed);
+}
+
 static int audit_report(struct aws_client *c, struct audit_options *o, struct audit_result *out,
 			struct strbuf *err)
 {
 	struct cred_report rep = { 0 };
 	struct aws_error aerr = { 0 };
-	struct work_user *work = NULL;
-	struct strbuf *paths = NULL;
+	struct report_work rw = { 0 };
+	struct since_ctx since = { 0 };
 	struct iam_user_list lu = { 0 };
 	size_t *added = NULL, nadded = 0;
-	size_t i, n = 0, nrep;
-	int rc = -1, root = 0;
+	size_t i;
+	int rc = -1, root = 0, bulk = 1;
 
 	if (fetch_report(c, o, &rep, out, &out->api_calls, &aerr, err) < 0) {
 		if ((aerr.code && !strcmp(aerr.code, "AccessDenied")) || out->report_unparseable) {
@@ -1216,65 +1483,34 @@ static int audit_report(struct aws_client *c, struct audit_options *o, struct au
 		strbuf_reset(err);
 	}
 	out->report_new_users = nadded;
-	/* arrays for the candidates only (peak RSS: a fifth of them may do) */
-	for (i = 0; i < rep.nusers; i++)
-		n += !rep.users[i].is_root && report_wanted(o, &rep.users[i]);
-	work = xcalloc(n + nadded + 1, sizeof(*work));
-	paths = xcalloc(n + nadded + 1, sizeof(*paths));
-	n = 0;
-	for (i = 0; i < rep.nusers; i++) {
-		const struct cr_user *u = &rep.users[i];
-		if (u->is_root) {
-			root = u->keys[0].active == CR_TRUE || u->keys[1].active == CR_TRUE;
-			continue;
-		}
-		out->users_scanned++;
-		out->keys_scanned += (u->keys[0].active != CR_NA && u->keys[0].last_rotated) +
-				     (u->keys[1].active != CR_NA && u->keys[1].last_rotated);
-		if (!report_wanted(o, u))
-			continue;
-		strbuf_init(&paths[n], 0);
-		work[n].quarantine_only = !o->all_keys && !report_candidate(o, u);
-		work[n].name = u->user;
-		work[n].path = path_from_arn(u->arn, &paths[n]);
-		work[n].report = u;
-		work[n].report_fresh =
-			out->report_generated &&
-			(long long)o->now - (long long)out->report_generated <= 15 * 60;
-		n++;
-	}
-	nrep = n;
-	for (i = 0; i < nadded; i++) {
-		const struct iam_user *u = &lu.users[added[i]];
-
-		strbuf_init(&paths[n], 0);
-		work[n].name = u->user_name;
-		work[n].path = u->path ? u->path : "/";
-		out->users_scanned++;
-		n++;
-	}
-	if (scan_users(c, o, work, n, out->users_scanned, &out->api_calls, err) < 0)
+	since.o = o;
+	if (out->report_reused &&
+	    changed_since_report(c, &rep, out, &since, &bulk, &out->api_calls, err) < 0)
+		goto out;
+	report_work_build(o, &rep, &lu, added, nadded, &since, out, &rw, &root);
+	if (scan_users(c, o, rw.work, rw.n, out->users_scanned, bulk, &out->api_calls, err) < 0)
 		goto out;
 	if (root)
 		add_root_row(out);
 	/* keys_scanned counted from the report; don't count re-read keys twice
-	 * (those of users newer than the report count as they are collected) */
+	 * (those of the users read live count as they are collected) */
 	{
 		size_t scanned;
-		collect(out, work + nrep, n - nrep);
+		collect(out, rw.work + rw.nrep, rw.n - rw.nrep);
 		scanned = out->keys_scanned;
-		collect(out, work, nrep);
+		collect(out, rw.work, rw.nrep);
 		out->keys_scanned = scanned;
 	}
 	rc = 0;
 out:
-	if (work)
-		release_work(work, n);
+	if (rw.work)
+		release_work(rw.work, rw.n);
 	free(added);
 	iam_user_list_release(&lu);
-	for (i = 0; paths && i < n; i++)
-		strbuf_release(&paths[i]);
-	free(paths);
+	for (i = 0; rw.paths && i < rw.n; i++)
+		strbuf_release(&rw.paths[i]);
+	free(rw.paths);
+	since_release(&since);
 	aws_error_release(&aerr);
 	cred_report_release(&rep);
 	return rc;

@@ -42,6 +42,15 @@ struct audit_key {
  */
 #define AUDIT_ROTATION_ON_SCHEDULE (30 * 86400)
 
+/*
+ * A reused credential report may be older than a key change iamkeys made:
+ * a user whose tags record one (a rotation stage entered, a create mark, a
+ * KEYS_CHANGED_TAG record, core/rotation.h) at or after the report's
+ * generation time minus this is read live, not from its row (AWS builds a
+ * report from data that may lag by this much).
+ */
+#define AUDIT_REPORT_LAG (15 * 60)
+
 /* A user left out of the scan: AWS sent data about it that does not parse. */
 struct audit_skip {
 	char *user;
@@ -59,7 +68,10 @@ struct audit_result {
 	enum audit_source source_used;
 	int report_reused;	 /* a report younger than 4 hours was reused */
 	size_t report_new_users; /* users newer than a reused report, read live */
-	int report_unparseable;	 /* the report did not parse: the API source was used */
+	/* users of a reused report whose tags record a key change since it
+	 * (AUDIT_REPORT_LAG), read live */
+	size_t report_changed_users;
+	int report_unparseable; /* the report did not parse: the API source was used */
 	time_t report_generated;
 	unsigned long api_calls;
 	time_t now; /* the time ages and findings were computed at (AWS's) */

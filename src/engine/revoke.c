@@ -88,21 +88,30 @@ struct run {
 	int have_policies;
 };
 
-/* Records bit in the tag (with apply): TagUser. 0, or -1 with err. */
+/*
+ * Records bit in the tag (with apply): TagUser, which also writes the
+ * record of a key change (KEYS_CHANGED_TAG, core/rotation.h: audit reads
+ * the user live rather than from an older credential report). 0, or -1
+ * with err.
+ */
 static int record(struct run *x, unsigned bit, struct strbuf *err)
 {
-	struct strbuf v = STRBUF_INIT;
-	struct iam_tag t;
+	struct strbuf v = STRBUF_INIT, changed = STRBUF_INIT;
+	struct iam_tag t[2];
 	int rc;
 
 	if (!x->a->o.apply)
 		return 0;
 	x->tag.done |= bit;
 	revoke_tag_format(&v, &x->tag);
-	t.key = (char *)REVOKE_TAG;
-	t.value = v.buf;
-	rc = iam_tag_user(x->a->c, x->o->user, &t, 1, err);
+	t[0].key = (char *)REVOKE_TAG;
+	t[0].value = v.buf;
+	keys_changed_format(&changed, aws_client_now(x->a->c));
+	t[1].key = (char *)KEYS_CHANGED_TAG;
+	t[1].value = changed.buf;
+	rc = iam_tag_user(x->a->c, x->o->user, t, 2, err);
 	strbuf_release(&v);
+	strbuf_release(&changed);
 	return rc;
 }
 

@@ -2,12 +2,15 @@
 kind, both sources equal, the report's states and reuse, AccessDenied fallback,
 pagination, throttling, --fail-on exit codes, bad durations."""
 import copy
+import datetime
 import os
 import csv
 import io
 import json
+import shutil
+import tempfile
 
-from tests.cli.common import CliTestCase, run
+from tests.cli.common import CliTestCase, run, tag_of, users_of
 from tests.emulator import fixtures
 from tests.emulator.fixtures import key
 from tests.emulator.harness import Emulator, EmulatorTestCase
@@ -262,7 +265,8 @@ class AuditTest(CliTestCase, EmulatorTestCase):
             "narrow", [key("narrow", 5, last_used_days=0)],
             allow=["iam:ListAccessKeys", "iam:ListUserTags", "iam:ListAttachedUserPolicies",
                    "iam:ListGroupsForUser", "iam:GetUser", "iam:GetAccessKeyLastUsed",
-                   "iam:GenerateCredentialReport", "iam:GetCredentialReport"]))
+                   "iam:GenerateCredentialReport", "iam:GetCredentialReport",
+                   "iam:GetAccountAuthorizationDetails"]))
         self.emu.load(f)
         env = dict(access_key_id=KID("narrow"), secret=fixtures.secret_for("narrow"))
         self.assertRc(self.audit(**env), 3)
@@ -434,6 +438,220 @@ class AuditTest(CliTestCase, EmulatorTestCase):
             self.assertRc(res, 2)
             self.assertOneLineError(res, needle)
         self.assertEqual(self.emu.calls(), [])
+
+
+def reuse_fixture():
+    users = [
+        user("old", [key("old", 200, last_used_days=1)]),  # a candidate: read live anyway
+        user("rotated", [key("rotated", 30, last_used_days=1)]),
+        user("created", [key("created", 30, last_used_days=1)]),
+        user("marked", [key("marked", 30, last_used_days=1)]),
+        user("edge", [key("edge", 30, last_used_days=1)]),
+        user("stale", [key("stale", 30, last_used_days=1)]),
+        # may read the report and the users, not GetAccountAuthorizationDetails
+        user("reporter", [key("reporter", 5, last_used_days=0)],
+             allow=["iam:List*", "iam:GetUser", "iam:GetAccessKeyLastUsed",
+                    "iam:GenerateCredentialReport", "iam:GetCredentialReport"]),
+    ]
+    return fixtures.admin_fixture(extra_users=users)
+
+
+def compact(t):
+    return t.strftime("%Y%m%dT%H%M%SZ")
+
+
+class AuditReusedReportTest(CliTestCase, EmulatorTestCase):
+    """A reused credential report is older than what iamkeys changed since: the users whose
+    tags record a change (rotation stage, create mark, iamkeys:changed) at or after the
+    report's time minus 15 minutes are read live, found in one bulk read of every user's
+    tags; the others come from the report as before."""
+
+    @classmethod
+    def make_fixture(cls):
+        return reuse_fixture()
+
+    def setUp(self):
+        self.emu.set_clock(offset_seconds=0)
+        self.addCleanup(self.emu.set_clock, offset_seconds=0)
+        self.emu.load(reuse_fixture())
+        self.emu.clear_faults()
+        self.emu.reset_calls()
+
+    def audit(self, *args, **env):
+        return run(["audit", "--output", "json"] + list(args), self.emu.env(**env))
+
+    def fresh_report(self, **env):
+        """A first audit generates the report (the next one reuses it); its
+        GeneratedTime (AWS's) is returned."""
+        res = self.audit(**env)
+        self.assertRc(res, 3)
+        self.assertEqual(self.emu.counters().get("iam:GenerateCredentialReport"), 2)
+        generated = self.emu.client("iam").get_credential_report()["GeneratedTime"]
+        self.emu.reset_calls()
+        return generated.replace(tzinfo=None), res
+
+    def tag(self, name, **tags):
+        params = {}
+        for i, (k, v) in enumerate(sorted(tags.items()), 1):
+            params["Tags.member.%d.Key" % i] = k.replace("_", ":", 1).replace("_", "-")
+            params["Tags.member.%d.Value" % i] = v
+        r = self.emu.iam("TagUser", UserName=name, **params)
+        self.assertEqual(r.status, 200, r)
+
+    def live_reads(self):
+        """(action, user, or key id for GetAccessKeyLastUsed) of each live read, sorted."""
+        return sorted((c["action"], c["params"].get("UserName", c["params"].get("AccessKeyId")))
+                      for c in self.emu.calls()
+                      if c["action"] in ("ListAccessKeys", "GetAccessKeyLastUsed",
+                                         "ListUserTags", "ListGroupsForUser",
+                                         "ListAttachedUserPolicies"))
+
+    def test_user_rotated_since_the_report_is_read_live(self):
+        generated, _ = self.fresh_report()
+        # a rotation since: a second key, the rotation tag in stage delivered, now
+        iam = self.emu.client("iam")
+        new = iam.create_access_key(UserName="rotated")["AccessKey"]["AccessKeyId"]
+        now = datetime.datetime.strptime(self.emu.clock()["now"], "%Y-%m-%dT%H:%M:%SZ")
+        self.tag("rotated", iamkeys_rotation="v=1 stage=delivered old=%s t=%s"
+                 % (KID("rotated"), compact(now)), iamkeys_rotation_new=new)
+        self.emu.reset_calls()
+        res = self.audit("--all")
+        self.assertRc(res, 3)
+        got, doc = rows(res)
+        # the report knows one key of rotated; the live read both, rotating on schedule
+        self.assertEqual([r for r in got if r[0] == "rotated"],
+                         [("rotated", KID("rotated"), ["two-active"]),
+                          ("rotated", new, ["two-active"])])
+        by_key = {k["AccessKeyId"]: k for k in doc["Keys"]}
+        self.assertEqual(by_key[new]["Exempt"],
+                         "rotating (stage delivered since %s)" % now.strftime("%Y-%m-%d"))
+        self.assertEqual(by_key[KID("rotated")]["Exempt"], by_key[new]["Exempt"])
+        self.assertEqual(doc["Summary"]["UsersChangedSinceReport"], 1)
+        self.assertEqual(doc["Summary"]["UsersNewerThanReport"], 0)
+        self.assertEqual(doc["Summary"]["RotatingUsers"], 1)
+        self.assertEqual(doc["Summary"]["KeysScanned"], 9)  # rotated's 2 read live
+        # without --all: the report's candidate (old), and rotated read live
+        self.emu.reset_calls()
+        res = self.audit()
+        self.assertRc(res, 3)
+        got, doc = rows(res)
+        self.assertEqual(got, [("old", KID("old"), ["old"]),
+                               ("rotated", KID("rotated"), ["two-active"]),
+                               ("rotated", new, ["two-active"])])
+        self.assertEqual(doc["Summary"]["Findings"]["two-active"], 0)  # exempt: rotating
+        self.assertEqual(doc["Summary"]["KeysScanned"], 9)
+        # the report (reused), the users created since (none), every user's tags in one
+        # page; then rotated's keys and their last use live; its tags and old's from that
+        # page (no ListUserTags), and so the attached policies of everyone
+        self.assertEqual([c["action"] for c in self.emu.calls()][:4],
+                         ["GenerateCredentialReport", "GetCredentialReport", "ListUsers",
+                          "GetAccountAuthorizationDetails"])
+        self.assertEqual(self.emu.counters(), {
+            "iam:GenerateCredentialReport": 1, "iam:GetCredentialReport": 1,
+            "iam:ListUsers": 1, "iam:GetAccountAuthorizationDetails": 1,
+            "iam:ListAccessKeys": 2, "iam:GetAccessKeyLastUsed": 2})
+        self.assertEqual(self.live_reads(), sorted([
+            ("GetAccessKeyLastUsed", KID("rotated")), ("GetAccessKeyLastUsed", new),
+            ("ListAccessKeys", "old"), ("ListAccessKeys", "rotated")]))
+        text = run(["audit"], self.emu.env())
+        self.assertRegex(text.out, r", reused report generated \d+s ago, 1 user changed "
+                                   r"since the report read live\)")
+
+    def test_create_since_the_report_is_read_live(self):
+        self.fresh_report()
+        tmp = tempfile.mkdtemp()
+        self.addCleanup(shutil.rmtree, tmp)
+        to = "file:" + os.path.join(tmp, "created.json")
+        self.assertRc(run(["create", "--user", "created", "--to", to, "--apply"],
+                          self.emu.env()), 0)
+        new = [k["id"] for k in users_of(self.emu)["created"]["keys"] if k["id"] != KID("created")]
+        self.assertEqual(len(new), 1)
+        # the create mark is gone; the record of the change stays
+        self.assertIsNone(tag_of(users_of(self.emu)["created"], "iamkeys:create"))
+        self.emu.reset_calls()
+        res = self.audit()
+        self.assertRc(res, 3)
+        got, doc = rows(res)
+        self.assertEqual(got, [("created", KID("created"), ["two-active"]),
+                               ("created", new[0], ["two-active"]),
+                               ("old", KID("old"), ["old"])])
+        self.assertEqual(doc["Summary"]["UsersChangedSinceReport"], 1)
+        self.assertEqual(doc["Summary"]["Findings"]["two-active"], 2)
+        self.assertEqual(self.live_reads(), sorted([
+            ("GetAccessKeyLastUsed", KID("created")), ("GetAccessKeyLastUsed", new[0]),
+            ("ListAccessKeys", "created"), ("ListAccessKeys", "old")]))
+        self.assertEqual(self.emu.counters().get("iam:GetAccountAuthorizationDetails"), 1)
+
+    def test_which_tags_mean_a_change(self):
+        generated, _ = self.fresh_report()
+        at = lambda secs: compact(generated + datetime.timedelta(seconds=secs))
+        # a create mark (under way or died): read live, whatever its time
+        self.tag("marked", iamkeys_create="v=1 run=abcdefgh1234 t=%s sink=0123456789abcdef"
+                 % at(-86400))
+        # a rotation stage entered 15 minutes before the report: the report may lag
+        self.tag("edge", iamkeys_rotation="v=1 stage=intent old=%s t=%s"
+                 % (KID("edge"), at(-900)))
+        # one entered before that, and a key change recorded before it: from the report
+        self.tag("stale", iamkeys_rotation="v=1 stage=intent old=%s t=%s"
+                 % (KID("stale"), at(-901)), iamkeys_changed="v=1 t=%s" % at(-3600))
+        # a record that does not parse cannot tell: read live
+        self.tag("created", iamkeys_changed="yesterday")
+        self.emu.reset_calls()
+        res = self.audit()
+        self.assertRc(res, 3)
+        got, doc = rows(res)
+        self.assertEqual(got, [("old", KID("old"), ["old"])])
+        self.assertEqual(doc["Summary"]["UsersChangedSinceReport"], 3)
+        self.assertEqual(self.live_reads(), sorted([
+            ("GetAccessKeyLastUsed", KID("created")), ("GetAccessKeyLastUsed", KID("edge")),
+            ("GetAccessKeyLastUsed", KID("marked")),
+            ("ListAccessKeys", "created"), ("ListAccessKeys", "edge"),
+            ("ListAccessKeys", "marked"), ("ListAccessKeys", "old")]))
+        # the stale record alone: not read live
+        self.tag("edge", iamkeys_rotation="v=1 stage=intent old=%s t=%s"
+                 % (KID("edge"), at(-901)))
+        for name in ("marked", "created"):
+            self.assertEqual(self.emu.iam("UntagUser", UserName=name, **{
+                "TagKeys.member.1": "iamkeys:create",
+                "TagKeys.member.2": "iamkeys:changed"}).status, 200)
+        self.emu.reset_calls()
+        res = self.audit()
+        self.assertEqual(rows(res)[1]["Summary"]["UsersChangedSinceReport"], 0)
+        self.assertEqual(self.live_reads(), [("ListAccessKeys", "old")])
+
+    def test_bulk_read_denied_is_one_warning(self):
+        env = dict(access_key_id=KID("reporter"), secret=fixtures.secret_for("reporter"))
+        _, first = self.fresh_report(**env)
+        self.assertEqual(first.err, "")  # a fresh report: no bulk read to need
+        res = self.audit(**env)
+        self.assertRc(res, 3)
+        self.assertOneLineError(res, "warning", "GetAccountAuthorizationDetails",
+                                "AccessDenied", "users whose keys iamkeys changed since the "
+                                "reused report are read from it, not live")
+        got, doc = rows(res)
+        self.assertEqual(got, rows(first)[0])
+        self.assertEqual(doc["Keys"], json.loads(first.out)["Keys"])
+        self.assertEqual(doc["Summary"]["UsersChangedSinceReport"], 0)
+        # denied once: the exemptions and the quarantine are then read per user
+        c = self.emu.counters()
+        self.assertEqual(c.get("iam:GetAccountAuthorizationDetails"), 1)
+        self.assertEqual(c.get("iam:ListUserTags"), 1)  # old, the only finding
+
+    def test_fresh_report_reads_no_tags_for_this(self):
+        # a create mark on a user the fresh report shows without a finding
+        self.tag("marked", iamkeys_create="v=1 run=abcdefgh1234 t=20261203T130000Z "
+                                          "sink=0123456789abcdef")
+        self.emu.reset_calls()
+        res = self.audit()
+        self.assertRc(res, 3)
+        got, doc = rows(res)
+        self.assertEqual(got, [("old", KID("old"), ["old"])])
+        self.assertEqual(doc["Summary"]["UsersChangedSinceReport"], 0)
+        # no ListUsers, the bulk read once, after the keys (old's tags, the quarantine)
+        self.assertEqual([c["action"] for c in self.emu.calls()], [
+            "GenerateCredentialReport", "GenerateCredentialReport", "GetCredentialReport",
+            "ListAccessKeys", "GetAccountAuthorizationDetails"])
+        self.assertEqual(self.live_reads(), [("ListAccessKeys", "old")])
 
 
 QUARANTINE_V2 = "arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2"

@@ -15,6 +15,7 @@ from tests.cli.test_actions import ActionsBase
 from tests.emulator.fixtures import key
 
 MARK = "iamkeys:create"
+CHANGED = "iamkeys:changed"  # the lasting record written with the mark
 WRITES = {"CreateAccessKey", "UpdateAccessKey", "DeleteAccessKey", "TagUser", "UntagUser",
           "CreateSecret", "PutSecretValue", "PutParameter"}
 LEASE = 900
@@ -76,7 +77,16 @@ class CreateMarkTest(ActionsBase):
         self.assertRegex(value, MARK_RE)
         self.assertIn(" sink=%s" % sink_hash(self.target()), value)
         self.assertLessEqual(len(value), 256)
+        # the same call writes the lasting record, at the mark's time; only the mark goes
+        t = re.search(r" t=(\S+) ", value).group(1)
+        self.assertEqual({k: v for k, v in tag["params"].items() if k.startswith("Tags.")},
+                         {"Tags.member.1.Key": MARK, "Tags.member.1.Value": value,
+                          "Tags.member.2.Key": CHANGED, "Tags.member.2.Value": "v=1 t=" + t})
+        untag = [c for c in self.emu.calls() if c["action"] == "UntagUser"][0]
+        self.assertEqual({k: v for k, v in untag["params"].items() if k.startswith("TagKeys")},
+                         {"TagKeys.member.1": MARK})
         self.assertIsNone(self.mark("grace"))
+        self.assertEqual(tag_of(self.live_user("grace"), CHANGED), "v=1 t=" + t)
 
     def test_killed_after_the_key_blocks_then_recovers_after_the_lease(self):
         lost = self.crash_after_the_key()

@@ -98,6 +98,15 @@ class RevokeTest(RevokeBase):
             ("cloudtrail", "LookupEvents"), ("cloudtrail", "LookupEvents"),
             ("iam", "ListAccessKeys"), ("iam", "CreateAccessKey"), ("sts", "GetCallerIdentity"), ("iam", "TagUser"),
             ("iam", "DeleteAccessKey"), ("iam", "TagUser")])
+        # each TagUser records the step and, in the same call, the key change (for audit)
+        tags = [c["params"] for c in self.emu.calls() if c["action"] == "TagUser"]
+        self.assertEqual([sorted(k for k in p if k.startswith("Tags.")) for p in tags],
+                         [["Tags.member.1.Key", "Tags.member.1.Value", "Tags.member.2.Key",
+                           "Tags.member.2.Value"]] * 4)
+        self.assertEqual({(p["Tags.member.1.Key"], p["Tags.member.2.Key"]) for p in tags},
+                         {("iamkeys:revoked", "iamkeys:changed")})
+        for p in tags:
+            self.assertRegex(p["Tags.member.2.Value"], r"^v=1 t=\d{8}T\d{6}Z$")
         lines = res.out.splitlines()
         self.assertEqual(lines[0].split(), ["STEP", "RESULT", "TIME", "DETAIL"])
         self.assertEqual([ln.split()[:2] for ln in lines[1:5]],

@@ -528,6 +528,9 @@ class RotateSelfTest(RotateBase):
                       "aws_secret_access_key = keepme\n", after)
         self.assertEqual(os.stat(cred).st_mode & 0o777, 0o640)  # its mode is kept
         self.assertNotIn(new["secret"], res.out + res.err)
+        # the create mark is gone, the record of the change (written with it) stays
+        self.assertIsNone(tag_of(ops, "iamkeys:create"))
+        self.assertRegex(tag_of(ops, "iamkeys:changed") or "", r"^v=1 t=\d{8}T\d{6}Z$")
         # Debian's awscli reads the new profile
         aws = self.emu.aws("sts", "get-caller-identity", "--profile", "ops", env=env)
         self.assertEqual(aws.rc, 0, aws)

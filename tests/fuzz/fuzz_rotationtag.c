@@ -1,8 +1,8 @@
 /*
- * libFuzzer target for rotation_tag_parse and create_mark_parse (the input
- * as a NUL-terminated string): a value that parses formats back to one
- * that parses to the same record, within IAM's 256 characters; a value
- * that does not gets a one-line message.
+ * libFuzzer target for rotation_tag_parse, create_mark_parse and
+ * keys_changed_parse (the input as a NUL-terminated string): a value that
+ * parses formats back to one that parses to the same record, within IAM's
+ * 256 characters; a value that does not gets a one-line message.
  */
 #include "core/compat.h"
 #include "core/rotation.h"
@@ -15,6 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct strbuf err = STRBUF_INIT, fmt = STRBUF_INIT;
 	struct rotation_tag t, u;
 	struct create_mark m, n;
+	time_t ct, cu;
 
 	if (rotation_tag_parse(s, &t, &err) == 0) {
 		rotation_tag_format(&fmt, &t);
@@ -31,6 +32,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		create_mark_format(&fmt, &m);
 		if (fmt.len > 256 || create_mark_parse(fmt.buf, &n, &err) < 0 ||
 		    strcmp(m.run, n.run) || m.t != n.t || strcmp(m.sink, n.sink))
+			abort();
+	} else if (!err.len || strchr(err.buf, '\n')) {
+		abort();
+	}
+	strbuf_reset(&err);
+	strbuf_reset(&fmt);
+	if (keys_changed_parse(s, &ct, &err) == 0) {
+		keys_changed_format(&fmt, ct);
+		if (fmt.len > 256 || keys_changed_parse(fmt.buf, &cu, &err) < 0 || ct != cu)
 			abort();
 	} else if (!err.len || strchr(err.buf, '\n')) {
 		abort();

@@ -875,6 +875,47 @@ static void test_create_mark(void **state)
 	strbuf_release(&err);
 }
 
+static void test_keys_changed(void **state)
+{
+	static const char *const bad[] = {
+		"",
+		"v=1",
+		"t=20261203T130000Z",
+		"v=2 t=20261203T130000Z",
+		"v=1 t=20261303T130000Z",
+		"v=1 t=2026-12-03T13:00:00Z",
+		"v=1 t=20261203T130000Z t=20261203T130001Z",
+		"v=1 v=1 t=20261203T130000Z",
+		"v=1 t=20261203T130000Z key=AKIAEXAMPLE1234567",
+		"v=1 t=20261203T130000Z\n",
+		"v=1 t=20261203T130000Z0000000000000000000000000000000000000000000000000000",
+	};
+	struct strbuf sb = STRBUF_INIT, err = STRBUF_INIT;
+	time_t t = 1;
+	size_t i;
+	(void)state;
+
+	keys_changed_format(&sb, 4102444799); /* 2099-12-31T23:59:59Z */
+	assert_string_equal(sb.buf, "v=1 t=20991231T235959Z");
+	assert_true(iam_tag_charset(sb.buf));
+	assert_int_equal(keys_changed_parse(sb.buf, &t, &err), 0);
+	assert_int_equal(t, 4102444799);
+	/* fields in any order, extra spaces */
+	assert_int_equal(keys_changed_parse(" t=20261203T130000Z  v=1 ", &t, &err), 0);
+	assert_int_equal(t, 1796302800);
+	assert_int_equal(err.len, 0);
+	for (i = 0; i < ARRAY_SIZE(bad); i++) {
+		strbuf_reset(&err);
+		assert_int_equal(keys_changed_parse(bad[i], &t, &err), -1);
+		assert_true(err.len > 0);
+		assert_null(strchr(err.buf, '\n'));
+		assert_int_equal(t, 0);
+	}
+	assert_int_equal(keys_changed_parse(NULL, &t, &err), -1);
+	strbuf_release(&sb);
+	strbuf_release(&err);
+}
+
 /* Every value we can write, with 128-character key ids and the longest run id and stage,
  * splits into two tag values of at most 256 IAM characters and joins back unchanged. */
 static void test_tag_pair_fits_max_ids(void **state)
@@ -1017,6 +1058,7 @@ int main(void)
 		cmocka_unit_test(test_tag_pair_fits_max_ids),
 		cmocka_unit_test(test_intent_lease),
 		cmocka_unit_test(test_create_mark),
+		cmocka_unit_test(test_keys_changed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
