@@ -54,6 +54,26 @@ char *xstrdup_or_null(const char *s)
 	return s ? xstrdup(s) : NULL;
 }
 
+void free_all(void *const *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(p[i]);
+}
+
+void free_strings(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void free_array(void *array, size_t n, size_t size, void (*release)(void *elem))
+{
+	for (size_t i = 0; array && i < n; i++)
+		release((char *)array + i * size);
+	free(array);
+}
+
 void free_secret(char *s)
 {
 	if (!s)

@@ -54,6 +54,18 @@ char *xstrdup_or_null(const char *s);
 char *xmemdupz(const void *data, size_t len);
 /* Wipes and frees a NUL-terminated secret; NULL is fine. */
 void free_secret(char *s);
+/*
+ * free() each pointer given (NULL ones too), for a release function's fields:
+ * FREE_ALL(u->arn, u->path, u->create_date).
+ */
+#define FREE_ALL(...)                                                                              \
+	free_all((void *[]){ __VA_ARGS__ }, sizeof((void *[]){ __VA_ARGS__ }) / sizeof(void *))
+void free_all(void *const *p, size_t n);
+/* free(v[i]) for each of the n strings of v, then free(v). */
+void free_strings(char **v, size_t n);
+/* release(&array[i]) for each of the n elements (size bytes each), then free(array). */
+void free_array(void *array, size_t n, size_t size, void (*release)(void *elem));
+#define FREE_ARRAY(a, n, release) free_array((a), (n), sizeof(*(a)), (release))
 /* Grow an array: ALLOC_GROW(items, nr + 1, alloc). */
 #define ALLOC_GROW(x, nr, alloc)                                                                   \
 	do {                                                                                       \

@@ -54,12 +54,7 @@ void revoke_report_release(struct revoke_report *r)
 
 	for (i = 0; i < r->nsteps; i++)
 		free(r->steps[i].detail);
-	free(r->steps);
-	free(r->user);
-	free(r->key_id);
-	free(r->policy_name);
-	free(r->new_key_id);
-	free(r->timeline.error);
+	FREE_ALL(r->steps, r->user, r->key_id, r->policy_name, r->new_key_id, r->timeline.error);
 	trace_result_release(&r->timeline.trace);
 	memset(r, 0, sizeof(*r));
 }

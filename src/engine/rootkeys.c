@@ -142,20 +142,17 @@ int rootkeys_preconditions(struct aws_client *c, struct root_preconditions *out)
 
 /* One account */
 
+static void root_key_release(void *p)
+{
+	struct root_key *k = p;
+	FREE_ALL(k->key_id, k->create_date, k->last_used_date, k->last_used_service, k->reason);
+}
+
 void root_account_free(struct root_account *r)
 {
-	size_t i;
-
 	if (!r)
 		return;
-	for (i = 0; i < r->nkeys; i++) {
-		free(r->keys[i].key_id);
-		free(r->keys[i].create_date);
-		free(r->keys[i].last_used_date);
-		free(r->keys[i].last_used_service);
-		free(r->keys[i].reason);
-	}
-	free(r->keys);
+	FREE_ARRAY(r->keys, r->nkeys, root_key_release);
 	free(r);
 }
 
