@@ -62,14 +62,13 @@ void revoke_report_release(struct revoke_report *r)
 static void step_add(struct revoke_report *r, struct aws_client *c, enum revoke_step s,
 		     enum revoke_result res, const char *detail)
 {
-	struct revoke_step_record *x;
-
 	ALLOC_GROW(r->steps, r->nsteps + 1, r->alloc);
-	x = &r->steps[r->nsteps++];
-	x->step = s;
-	x->result = res;
-	x->at = aws_client_now(c);
-	x->detail = xstrdup(detail ? detail : "");
+	r->steps[r->nsteps++] = (struct revoke_step_record){
+		.step = s,
+		.result = res,
+		.at = aws_client_now(c),
+		.detail = xstrdup(detail ? detail : ""),
+	};
 }
 
 /* One run's working state. */
