@@ -67,13 +67,6 @@ void free_strings(char **v, size_t n)
 	free(v);
 }
 
-void free_array(void *array, size_t n, size_t size, void (*release)(void *elem))
-{
-	for (size_t i = 0; array && i < n; i++)
-		release((char *)array + i * size);
-	free(array);
-}
-
 void free_secret(char *s)
 {
 	if (!s)

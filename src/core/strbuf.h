@@ -63,9 +63,13 @@ void free_secret(char *s);
 void free_all(void *const *p, size_t n);
 /* free(v[i]) for each of the n strings of v, then free(v). */
 void free_strings(char **v, size_t n);
-/* release(&array[i]) for each of the n elements (size bytes each), then free(array). */
-void free_array(void *array, size_t n, size_t size, void (*release)(void *elem));
-#define FREE_ARRAY(a, n, release) free_array((a), (n), sizeof(*(a)), (release))
+/* release(&a[i]) for each of the n elements of the array a, then free(a). */
+#define FREE_ARRAY(a, n, release)                                                                  \
+	do {                                                                                       \
+		for (size_t free_array_i_ = 0; free_array_i_ < (n); free_array_i_++)               \
+			release(&(a)[free_array_i_]);                                              \
+		free(a);                                                                           \
+	} while (0)
 /* Grow an array: ALLOC_GROW(items, nr + 1, alloc). */
 #define ALLOC_GROW(x, nr, alloc)                                                                   \
 	do {                                                                                       \

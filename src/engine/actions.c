@@ -241,9 +241,8 @@ int action_ctx_init(struct action_ctx *a, struct aws_client *c, const struct act
 	return 0;
 }
 
-static void action_record_release(void *p)
+static void action_record_release(struct action_record *r)
 {
-	struct action_record *r = p;
 	FREE_ALL(r->user, r->key_id, r->reason);
 }
 
@@ -263,17 +262,24 @@ void action_record_format(struct strbuf *out, const struct action_record *r)
 	const char *reason = r->reason && *r->reason ? r->reason : NULL;
 
 	if (r->kind == KEY_CREATE) {
-		static const char *const said[] = {
-			[ACTION_PLANNED] = "create a new key for",
-			[ACTION_NOTHING] = "nothing to do for",
-			[ACTION_BLOCKED] = "skip creating a key for",
-			[ACTION_EXEMPT] = "skip creating a key for",
-			[ACTION_FAILED] = "failed to create a key for",
-		};
-		if (r->result == ACTION_DONE)
+		switch (r->result) {
+		case ACTION_PLANNED:
+			strbuf_addf(out, "create a new key for %s", r->user);
+			break;
+		case ACTION_DONE:
 			strbuf_addf(out, "created %s for %s", key, r->user);
-		else
-			strbuf_addf(out, "%s %s", said[r->result], r->user);
+			break;
+		case ACTION_NOTHING:
+			strbuf_addf(out, "nothing to do for %s", r->user);
+			break;
+		case ACTION_BLOCKED:
+		case ACTION_EXEMPT:
+			strbuf_addf(out, "skip creating a key for %s", r->user);
+			break;
+		case ACTION_FAILED:
+			strbuf_addf(out, "failed to create a key for %s", r->user);
+			break;
+		}
 	} else {
 		switch (r->result) {
 		case ACTION_PLANNED:

@@ -103,9 +103,8 @@ struct pool {
 	pthread_cond_t cond;
 };
 
-static void audit_key_release(void *p)
+static void audit_key_release(struct audit_key *k)
 {
-	struct audit_key *k = p;
 	FREE_ALL(k->user, k->key_id, k->last_service, k->last_region, k->exempt_reason,
 		 k->quarantine);
 	trace_result_free(k->callers);

@@ -142,9 +142,8 @@ int rootkeys_preconditions(struct aws_client *c, struct root_preconditions *out)
 
 /* One account */
 
-static void root_key_release(void *p)
+static void root_key_release(struct root_key *k)
 {
-	struct root_key *k = p;
 	FREE_ALL(k->key_id, k->create_date, k->last_used_date, k->last_used_service, k->reason);
 }
 

@@ -44,9 +44,8 @@ struct live_user {
 	char *rotation_tag; /* the logical value (rotation_tag_join), NULL when absent */
 };
 
-static void live_key_release(void *p)
+static void live_key_release(struct live_key *k)
 {
-	struct live_key *k = p;
 	FREE_ALL(k->id, k->service, k->region);
 }
 
@@ -204,9 +203,21 @@ static void keys_summary(struct strbuf *out, const struct live_user *u)
 
 void rotate_describe_action(struct strbuf *out, const struct rot_action *a, const char *sink)
 {
+	static const char *const verb[] = {
+		[ROT_DELETE_KEY] = "delete",
+		[ROT_DEACTIVATE] = "deactivate",
+		[ROT_REACTIVATE] = "reactivate",
+	};
+
 	switch (a->kind) {
 	case ROT_DELETE_KEY:
-		strbuf_addf(out, "delete %s", a->key_id);
+	case ROT_DEACTIVATE:
+	case ROT_REACTIVATE:
+		strbuf_addf(out, "%s %s", verb[a->kind], a->key_id);
+		break;
+	case ROT_CREATE:
+		strbuf_addf(out, "create a new key, verify it, deliver to %s",
+			    sink ? sink : "(no sink)");
 		break;
 	case ROT_TAG: {
 		const char *st = strstr(a->tag_value.buf, "stage=");
@@ -218,16 +229,6 @@ void rotate_describe_action(struct strbuf *out, const struct rot_action *a, cons
 			strbuf_addstr(out, a->tag_value.buf);
 		break;
 	}
-	case ROT_CREATE:
-		strbuf_addf(out, "create a new key, verify it, deliver to %s",
-			    sink ? sink : "(no sink)");
-		break;
-	case ROT_DEACTIVATE:
-		strbuf_addf(out, "deactivate %s", a->key_id);
-		break;
-	case ROT_REACTIVATE:
-		strbuf_addf(out, "reactivate %s", a->key_id);
-		break;
 	case ROT_UNTAG:
 		strbuf_addf(out, "remove tag %s", ROTATION_TAG);
 		break;
@@ -1130,9 +1131,8 @@ static void release_steps(struct rotate_user *ru)
 	ru->nsteps = 0;
 }
 
-static void rotate_user_release(void *p)
+static void rotate_user_release(struct rotate_user *ru)
 {
-	struct rotate_user *ru = p;
 	release_steps(ru);
 	FREE_ALL(ru->steps, ru->user, ru->sink, ru->tag, ru->keys);
 	strbuf_release(&ru->reason);

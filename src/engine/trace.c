@@ -385,16 +385,14 @@ void trace_regions_free(char **regions, size_t n)
 	free_strings(regions, n);
 }
 
-static void trace_caller_release(void *p)
+static void trace_caller_release(struct trace_caller *c)
 {
-	struct trace_caller *c = p;
 	FREE_ALL(c->source, c->session_key, c->user_agent, c->regions, c->event_sources,
 		 c->top_events);
 }
 
-static void trace_event_release(void *p)
+static void trace_event_release(struct trace_event *e)
 {
-	struct trace_event *e = p;
 	FREE_ALL(e->name, e->source, e->user_agent, e->region, e->error_code, e->session_key);
 }
 
