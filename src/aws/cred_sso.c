@@ -390,12 +390,7 @@ static void sso_destroy(struct cred_provider *base)
 	struct sso_provider *p = (struct sso_provider *)base;
 
 	aws_client_free(p->client);
-	free(p->profile);
-	free(p->session);
-	free(p->start_url);
-	free(p->region);
-	free(p->account_id);
-	free(p->role_name);
+	FREE_ALL(p->profile, p->session, p->start_url, p->region, p->account_id, p->role_name);
 	cred_cached_free(&p->c);
 }
 

@@ -254,13 +254,8 @@ static void assume_role_destroy(struct cred_provider *base)
 
 	cred_provider_destroy(p->source);
 	aws_client_free(p->sts);
-	free(p->profile);
-	free(p->role_arn);
-	free(p->external_id);
-	free(p->session_name);
-	free(p->duration);
-	free(p->mfa_serial);
-	free(p->region);
+	FREE_ALL(p->profile, p->role_arn, p->external_id, p->session_name, p->duration,
+		 p->mfa_serial, p->region);
 	cred_cached_free(&p->c);
 }
 
@@ -477,11 +472,7 @@ static void web_identity_destroy(struct cred_provider *base)
 	struct web_identity_provider *p = (struct web_identity_provider *)base;
 
 	aws_client_free(p->sts);
-	free(p->profile);
-	free(p->role_arn);
-	free(p->token_file);
-	free(p->session_name);
-	free(p->region);
+	FREE_ALL(p->profile, p->role_arn, p->token_file, p->session_name, p->region);
 	cred_cached_free(&p->c);
 }
 

@@ -58,9 +58,7 @@ void env_source_copy(struct env_source *dst, const struct env_source *src)
 
 void env_source_release(struct env_source *e)
 {
-	free(e->profile);
-	free(e->region);
-	free(e->endpoint_url);
+	FREE_ALL(e->profile, e->region, e->endpoint_url);
 	e->profile = e->region = e->endpoint_url = NULL;
 }
 

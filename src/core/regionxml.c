@@ -55,8 +55,7 @@ void ec2_region_list_release(struct ec2_region_list *l)
 		free(l->regions[i].endpoint);
 		free(l->regions[i].opt_in_status);
 	}
-	free(l->regions);
-	free(l->request_id);
+	FREE_ALL(l->regions, l->request_id);
 	memset(l, 0, sizeof(*l));
 }
 

@@ -183,10 +183,8 @@ void sso_token_release(struct sso_token *t)
 		return;
 	free_secret(t->access_token);
 	free_secret(t->refresh_token);
-	free(t->client_id);
 	free_secret(t->client_secret);
-	free(t->region);
-	free(t->start_url);
+	FREE_ALL(t->client_id, t->region, t->start_url);
 	memset(t, 0, sizeof(*t));
 }
 

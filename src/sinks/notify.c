@@ -65,9 +65,7 @@ void notifier_free(struct notifier *n)
 		return;
 	if (n->vt->release)
 		n->vt->release(n);
-	free(n->spec);
-	free(n->name);
-	free(n->arg);
+	FREE_ALL(n->spec, n->name, n->arg);
 	free(n);
 }
 

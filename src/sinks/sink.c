@@ -482,9 +482,7 @@ void sink_free(struct sink *k)
 		return;
 	if (k->vt->release)
 		k->vt->release(k);
-	free(k->target);
-	free(k->identity);
-	free(k->arg);
+	FREE_ALL(k->target, k->identity, k->arg);
 	free(k);
 }
 
