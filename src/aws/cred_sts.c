@@ -33,26 +33,8 @@
 static struct aws_client *sts_client_new(const struct env_source *env, const char *profile_region,
 					 struct strbuf *err)
 {
-	struct aws_client_config cfg = { 0 };
-	struct aws_client *c;
-
-	cfg.region = env->region;
-	cfg.endpoint_url = env->endpoint_url;
-	cfg.profile_region = profile_region;
-	cfg.getenv_fn = env->getenv_fn;
-	cfg.getenv_ctx = env->ctx;
-	cfg.now = env->now;
-	cfg.connect_timeout_ms = STS_CONNECT_TIMEOUT_MS;
-	cfg.total_timeout_ms = STS_TOTAL_TIMEOUT_MS;
-	if (env->http_new) {
-		cfg.http = env_source_http(env, STS_CONNECT_TIMEOUT_MS, STS_TOTAL_TIMEOUT_MS, err);
-		if (!cfg.http)
-			return NULL;
-	}
-	c = aws_client_new_config(&cfg, err);
-	if (c)
-		c->verbose = env->debug;
-	return c;
+	return env_source_client(env, env->region, profile_region, STS_CONNECT_TIMEOUT_MS,
+				 STS_TOTAL_TIMEOUT_MS, err);
 }
 
 /* "arn:aws:sts::123456789012:assumed-role/R/s" -> "123456789012", or NULL. */
