@@ -597,10 +597,8 @@ static void tags_free(struct iam_tag *tags, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		free(tags[i].key);
-		free(tags[i].value);
-	}
+	for (i = 0; i < n; i++)
+		FREE_ALL(tags[i].key, tags[i].value);
 	free(tags);
 }
 
@@ -1217,8 +1215,7 @@ void sts_assumed_release(struct sts_assumed *a)
 {
 	if (!a)
 		return;
-	free_secret(a->secret_access_key);
-	free_secret(a->session_token);
+	FREE_SECRETS(a->secret_access_key, a->session_token);
 	FREE_ALL(a->access_key_id, a->expiration, a->assumed_role_arn);
 	memset(a, 0, sizeof(*a));
 }

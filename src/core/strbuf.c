@@ -60,6 +60,12 @@ void free_all(void *const *p, size_t n)
 		free(p[i]);
 }
 
+void free_secrets(char *const *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free_secret(s[i]);
+}
+
 void free_strings(char **v, size_t n)
 {
 	for (size_t i = 0; v && i < n; i++)

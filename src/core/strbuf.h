@@ -61,6 +61,10 @@ void free_secret(char *s);
 #define FREE_ALL(...)                                                                              \
 	free_all((void *[]){ __VA_ARGS__ }, sizeof((void *[]){ __VA_ARGS__ }) / sizeof(void *))
 void free_all(void *const *p, size_t n);
+/* free_secret() each string given: FREE_SECRETS(c->secret_access_key, c->session_token). */
+#define FREE_SECRETS(...)                                                                          \
+	free_secrets((char *[]){ __VA_ARGS__ }, sizeof((char *[]){ __VA_ARGS__ }) / sizeof(char *))
+void free_secrets(char *const *s, size_t n);
 /* free(v[i]) for each of the n strings of v, then free(v). */
 void free_strings(char **v, size_t n);
 /* release(&a[i]) for each of the n elements of the array a, then free(a). */

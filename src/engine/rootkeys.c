@@ -21,8 +21,7 @@ void root_preconditions_release(struct root_preconditions *p)
 
 	for (i = 0; i < ROOT_CHECK__COUNT; i++)
 		strbuf_release(&p->why[i]);
-	free(p->caller_account);
-	free(p->organization_id);
+	FREE_ALL(p->caller_account, p->organization_id);
 	memset(p, 0, sizeof(*p));
 }
 

@@ -20,6 +20,13 @@ static void test_free_all_evaluates_each_argument_once(void **state)
 	assert_int_equal(made, 3);
 }
 
+static void test_free_secrets_evaluates_each_argument_once(void **state)
+{
+	made = 0;
+	FREE_SECRETS(make(), NULL, make());
+	assert_int_equal(made, 2);
+}
+
 struct elem {
 	int id;
 	char *name;
@@ -70,6 +77,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_free_all_evaluates_each_argument_once),
+		cmocka_unit_test(test_free_secrets_evaluates_each_argument_once),
 		cmocka_unit_test(test_free_array_releases_each_element_in_order),
 		cmocka_unit_test(test_free_strings),
 	};
