@@ -61,14 +61,11 @@ void aws_client_free(struct aws_client *c)
 	http_transport_destroy(c->http);
 	if (c->creds)
 		cred_provider_destroy(c->creds);
-	free(c->region);
-	free(c->endpoint_url);
+	FREE_ALL(c->region, c->endpoint_url);
 	for (i = 0; i < AWS_SVC__COUNT; i++)
 		aws_endpoint_release(&c->endpoints[i]);
 	aws_error_release(&c->last_error);
-	free(c->identity_account);
-	free(c->identity_arn);
-	free(c->identity_user_id);
+	FREE_ALL(c->identity_account, c->identity_arn, c->identity_user_id);
 	free(c);
 }
 

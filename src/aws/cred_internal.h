@@ -37,6 +37,15 @@ int env_true(const struct env_source *e, const char *name);
 /* A transport with these timeouts (env->http_new, else http_curl_new); NULL with err. */
 struct http_transport *env_source_http(const struct env_source *e, long connect_ms, long total_ms,
 				       struct strbuf *err);
+/*
+ * A client of the provider's own (STS, SSO) without credentials of its own:
+ * region and profile_region as in aws_client_config, these timeouts, the env's
+ * endpoint URL, environment and clock, its transport (env_source_http) when
+ * env->http_new is set, --debug when env->debug. NULL with err.
+ */
+struct aws_client *env_source_client(const struct env_source *e, const char *region,
+				     const char *profile_region, long connect_ms, long total_ms,
+				     struct strbuf *err);
 
 /*
  * A thread-safe cache of temporary credentials: cred_cache_get returns the

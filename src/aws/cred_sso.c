@@ -78,29 +78,12 @@ static int cache_path(const struct sso_provider *p, struct strbuf *path, struct 
 	return 0;
 }
 
+/* the sso_region, whatever --region or AWS_REGION say */
 static struct aws_client *sso_client_new(const struct env_source *env, const char *region,
 					 struct strbuf *err)
 {
-	struct aws_client_config cfg = { 0 };
-	struct aws_client *c;
-
-	/* the sso_region, whatever --region or AWS_REGION say */
-	cfg.region = region;
-	cfg.endpoint_url = env->endpoint_url;
-	cfg.getenv_fn = env->getenv_fn;
-	cfg.getenv_ctx = env->ctx;
-	cfg.now = env->now;
-	cfg.connect_timeout_ms = SSO_CONNECT_TIMEOUT_MS;
-	cfg.total_timeout_ms = SSO_TOTAL_TIMEOUT_MS;
-	if (env->http_new) {
-		cfg.http = env_source_http(env, SSO_CONNECT_TIMEOUT_MS, SSO_TOTAL_TIMEOUT_MS, err);
-		if (!cfg.http)
-			return NULL;
-	}
-	c = aws_client_new_config(&cfg, err);
-	if (c)
-		c->verbose = env->debug;
-	return c;
+	return env_source_client(env, region, NULL, SSO_CONNECT_TIMEOUT_MS, SSO_TOTAL_TIMEOUT_MS,
+				 err);
 }
 
 /*
@@ -390,12 +373,7 @@ static void sso_destroy(struct cred_provider *base)
 	struct sso_provider *p = (struct sso_provider *)base;
 
 	aws_client_free(p->client);
-	free(p->profile);
-	free(p->session);
-	free(p->start_url);
-	free(p->region);
-	free(p->account_id);
-	free(p->role_name);
+	FREE_ALL(p->profile, p->session, p->start_url, p->region, p->account_id, p->role_name);
 	cred_cached_free(&p->c);
 }
 

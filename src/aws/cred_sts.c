@@ -33,26 +33,8 @@
 static struct aws_client *sts_client_new(const struct env_source *env, const char *profile_region,
 					 struct strbuf *err)
 {
-	struct aws_client_config cfg = { 0 };
-	struct aws_client *c;
-
-	cfg.region = env->region;
-	cfg.endpoint_url = env->endpoint_url;
-	cfg.profile_region = profile_region;
-	cfg.getenv_fn = env->getenv_fn;
-	cfg.getenv_ctx = env->ctx;
-	cfg.now = env->now;
-	cfg.connect_timeout_ms = STS_CONNECT_TIMEOUT_MS;
-	cfg.total_timeout_ms = STS_TOTAL_TIMEOUT_MS;
-	if (env->http_new) {
-		cfg.http = env_source_http(env, STS_CONNECT_TIMEOUT_MS, STS_TOTAL_TIMEOUT_MS, err);
-		if (!cfg.http)
-			return NULL;
-	}
-	c = aws_client_new_config(&cfg, err);
-	if (c)
-		c->verbose = env->debug;
-	return c;
+	return env_source_client(env, env->region, profile_region, STS_CONNECT_TIMEOUT_MS,
+				 STS_TOTAL_TIMEOUT_MS, err);
 }
 
 /* "arn:aws:sts::123456789012:assumed-role/R/s" -> "123456789012", or NULL. */
@@ -254,13 +236,8 @@ static void assume_role_destroy(struct cred_provider *base)
 
 	cred_provider_destroy(p->source);
 	aws_client_free(p->sts);
-	free(p->profile);
-	free(p->role_arn);
-	free(p->external_id);
-	free(p->session_name);
-	free(p->duration);
-	free(p->mfa_serial);
-	free(p->region);
+	FREE_ALL(p->profile, p->role_arn, p->external_id, p->session_name, p->duration,
+		 p->mfa_serial, p->region);
 	cred_cached_free(&p->c);
 }
 
@@ -477,11 +454,7 @@ static void web_identity_destroy(struct cred_provider *base)
 	struct web_identity_provider *p = (struct web_identity_provider *)base;
 
 	aws_client_free(p->sts);
-	free(p->profile);
-	free(p->role_arn);
-	free(p->token_file);
-	free(p->session_name);
-	free(p->region);
+	FREE_ALL(p->profile, p->role_arn, p->token_file, p->session_name, p->region);
 	cred_cached_free(&p->c);
 }
 

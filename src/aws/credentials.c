@@ -58,9 +58,7 @@ void env_source_copy(struct env_source *dst, const struct env_source *src)
 
 void env_source_release(struct env_source *e)
 {
-	free(e->profile);
-	free(e->region);
-	free(e->endpoint_url);
+	FREE_ALL(e->profile, e->region, e->endpoint_url);
 	e->profile = e->region = e->endpoint_url = NULL;
 }
 
@@ -98,6 +96,32 @@ struct http_transport *env_source_http(const struct env_source *e, long connect_
 	if (!t)
 		strbuf_addstr(err, "cannot set up the HTTP client");
 	return t;
+}
+
+struct aws_client *env_source_client(const struct env_source *e, const char *region,
+				     const char *profile_region, long connect_ms, long total_ms,
+				     struct strbuf *err)
+{
+	struct aws_client_config cfg = { 0 };
+	struct aws_client *c;
+
+	cfg.region = region;
+	cfg.endpoint_url = e->endpoint_url;
+	cfg.profile_region = profile_region;
+	cfg.getenv_fn = e->getenv_fn;
+	cfg.getenv_ctx = e->ctx;
+	cfg.now = e->now;
+	cfg.connect_timeout_ms = connect_ms;
+	cfg.total_timeout_ms = total_ms;
+	if (e->http_new) {
+		cfg.http = env_source_http(e, connect_ms, total_ms, err);
+		if (!cfg.http)
+			return NULL;
+	}
+	c = aws_client_new_config(&cfg, err);
+	if (c)
+		c->verbose = e->debug;
+	return c;
 }
 
 /* A profile property, or NULL when it is missing or blank. */

@@ -88,9 +88,7 @@ void aws_endpoint_release(struct aws_endpoint *e)
 {
 	if (!e)
 		return;
-	free(e->url);
-	free(e->host);
-	free(e->signing_region);
+	FREE_ALL(e->url, e->host, e->signing_region);
 	memset(e, 0, sizeof(*e));
 }
 

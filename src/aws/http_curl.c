@@ -398,8 +398,7 @@ static void curl_destroy(struct http_transport *base)
 	struct curl_transport *t = (struct curl_transport *)base;
 
 	curl_easy_cleanup(t->curl);
-	free(t->ca_bundle);
-	free(t->user_agent);
+	FREE_ALL(t->ca_bundle, t->user_agent);
 	free(t);
 }
 

@@ -278,13 +278,9 @@ PAGE_RELEASE(release_name_page, struct iam_name_page, iam_name_page_release)
 
 void iam_user_list_release(struct iam_user_list *l)
 {
-	size_t i;
-
 	if (!l)
 		return;
-	for (i = 0; i < l->nusers; i++)
-		iam_user_release(&l->users[i]);
-	free(l->users);
+	FREE_ARRAY(l->users, l->nusers, iam_user_release);
 	memset(l, 0, sizeof(*l));
 }
 

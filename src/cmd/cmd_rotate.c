@@ -917,8 +917,7 @@ static void rotate_cmd_release(struct rotate_cmd *x)
 	cli_unlock(x->lk);
 	org_opts_release(&x->org);
 	rotate_report_release(&x->r);
-	free(x->trace_regions);
-	free(x->trace_regions_copy);
+	FREE_ALL(x->trace_regions, x->trace_regions_copy);
 	rotconf_release(&x->conf);
 	free(x->default_config);
 	json_decref(x->plan_doc);

@@ -126,8 +126,7 @@ static void profile_release(struct aws_profile *p)
 		free(p->props[i].name);
 		free_secret(p->props[i].value);
 	}
-	free(p->props);
-	free(p->name);
+	FREE_ALL(p->props, p->name);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -472,8 +471,7 @@ void aws_profile_set_release(struct aws_profile_set *set)
 		profile_release(&set->profiles[i]);
 	for (i = 0; i < set->nsso_sessions; i++)
 		profile_release(&set->sso_sessions[i]);
-	free(set->profiles);
-	free(set->sso_sessions);
+	FREE_ALL(set->profiles, set->sso_sessions);
 	index_free(set->index);
 	memset(set, 0, sizeof(*set));
 }
@@ -638,8 +636,6 @@ void aws_file_locations_release(struct aws_file_locations *loc)
 {
 	if (!loc)
 		return;
-	free(loc->config_file);
-	free(loc->credentials_file);
-	free(loc->profile);
+	FREE_ALL(loc->config_file, loc->credentials_file, loc->profile);
 	memset(loc, 0, sizeof(*loc));
 }

@@ -6,9 +6,7 @@ void aws_credentials_release(struct aws_credentials *c)
 {
 	if (!c)
 		return;
-	free_secret(c->access_key_id);
-	free_secret(c->secret_access_key);
-	free_secret(c->session_token);
+	FREE_SECRETS(c->access_key_id, c->secret_access_key, c->session_token);
 	free(c->account_id);
 	memset(c, 0, sizeof(*c));
 }

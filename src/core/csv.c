@@ -85,11 +85,7 @@ static int parse_unquoted(struct csv_reader *ps, char **out)
 
 void csv_row_release(struct csv_row *row)
 {
-	size_t i;
-
-	for (i = 0; i < row->nfields; i++)
-		free(row->fields[i]);
-	free(row->fields);
+	free_strings(row->fields, row->nfields);
 	row->fields = NULL;
 	row->nfields = 0;
 }
@@ -175,13 +171,9 @@ int csv_parse(const char *text, size_t len, struct csv_table *out, struct strbuf
 
 void csv_table_release(struct csv_table *t)
 {
-	size_t i;
-
 	if (!t)
 		return;
-	for (i = 0; i < t->nrows; i++)
-		csv_row_release(&t->rows[i]);
-	free(t->rows);
+	FREE_ARRAY(t->rows, t->nrows, csv_row_release);
 	memset(t, 0, sizeof(*t));
 }
 

@@ -13,14 +13,8 @@ static char *dup_string(json_t *obj, const char *name)
 
 void ct_event_release(struct ct_event *e)
 {
-	free(e->event_name);
-	free(e->event_source);
-	free(e->region);
-	free(e->source_ip);
-	free(e->user_agent);
-	free(e->access_key_id);
-	free(e->error_code);
-	free(e->issued_key);
+	FREE_ALL(e->event_name, e->event_source, e->region, e->source_ip, e->user_agent,
+		 e->access_key_id, e->error_code, e->issued_key);
 	memset(e, 0, sizeof(*e));
 }
 

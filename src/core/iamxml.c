@@ -537,10 +537,7 @@ void aws_error_release(struct aws_error *e)
 {
 	if (!e)
 		return;
-	free(e->type);
-	free(e->code);
-	free(e->message);
-	free(e->request_id);
+	FREE_ALL(e->type, e->code, e->message, e->request_id);
 	e->type = e->code = e->message = e->request_id = NULL;
 }
 
@@ -600,10 +597,8 @@ static void tags_free(struct iam_tag *tags, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++) {
-		free(tags[i].key);
-		free(tags[i].value);
-	}
+	for (i = 0; i < n; i++)
+		FREE_ALL(tags[i].key, tags[i].value);
 	free(tags);
 }
 
@@ -660,27 +655,17 @@ void iam_user_release(struct iam_user *u)
 {
 	if (!u)
 		return;
-	free(u->user_name);
-	free(u->user_id);
-	free(u->arn);
-	free(u->path);
-	free(u->create_date);
-	free(u->password_last_used);
+	FREE_ALL(u->user_name, u->user_id, u->arn, u->path, u->create_date, u->password_last_used);
 	tags_free(u->tags, u->ntags);
 	memset(u, 0, sizeof(*u));
 }
 
 void iam_user_page_release(struct iam_user_page *p)
 {
-	size_t i;
-
 	if (!p)
 		return;
-	for (i = 0; i < p->nusers; i++)
-		iam_user_release(&p->users[i]);
-	free(p->users);
-	free(p->marker);
-	free(p->request_id);
+	FREE_ARRAY(p->users, p->nusers, iam_user_release);
+	FREE_ALL(p->marker, p->request_id);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -759,25 +744,17 @@ void iam_access_key_release(struct iam_access_key *k)
 {
 	if (!k)
 		return;
-	free(k->user_name);
-	free(k->access_key_id);
-	free(k->status);
-	free(k->create_date);
 	free_secret(k->secret_access_key);
+	FREE_ALL(k->user_name, k->access_key_id, k->status, k->create_date);
 	memset(k, 0, sizeof(*k));
 }
 
 void iam_access_key_page_release(struct iam_access_key_page *p)
 {
-	size_t i;
-
 	if (!p)
 		return;
-	for (i = 0; i < p->nkeys; i++)
-		iam_access_key_release(&p->keys[i]);
-	free(p->keys);
-	free(p->marker);
-	free(p->request_id);
+	FREE_ARRAY(p->keys, p->nkeys, iam_access_key_release);
+	FREE_ALL(p->marker, p->request_id);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -856,10 +833,7 @@ void iam_key_last_used_release(struct iam_key_last_used *l)
 {
 	if (!l)
 		return;
-	free(l->user_name);
-	free(l->last_used_date);
-	free(l->service_name);
-	free(l->region);
+	FREE_ALL(l->user_name, l->last_used_date, l->service_name, l->region);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -993,26 +967,18 @@ int iam_parse_list_user_tags(const char *xml, size_t len, struct iam_tag_page *o
 
 void iam_group_page_release(struct iam_group_page *p)
 {
-	size_t i;
-
 	if (!p)
 		return;
-	for (i = 0; i < p->ngroups; i++)
-		free(p->group_names[i]);
-	free(p->group_names);
+	free_strings(p->group_names, p->ngroups);
 	free(p->marker);
 	memset(p, 0, sizeof(*p));
 }
 
 void iam_name_page_release(struct iam_name_page *p)
 {
-	size_t i;
-
 	if (!p)
 		return;
-	for (i = 0; i < p->nnames; i++)
-		free(p->names[i]);
-	free(p->names);
+	free_strings(p->names, p->nnames);
 	free(p->marker);
 	memset(p, 0, sizeof(*p));
 }
@@ -1219,9 +1185,7 @@ void sts_caller_identity_release(struct sts_caller_identity *c)
 {
 	if (!c)
 		return;
-	free(c->account);
-	free(c->arn);
-	free(c->user_id);
+	FREE_ALL(c->account, c->arn, c->user_id);
 	memset(c, 0, sizeof(*c));
 }
 
@@ -1251,11 +1215,8 @@ void sts_assumed_release(struct sts_assumed *a)
 {
 	if (!a)
 		return;
-	free(a->access_key_id);
-	free_secret(a->secret_access_key);
-	free_secret(a->session_token);
-	free(a->expiration);
-	free(a->assumed_role_arn);
+	FREE_SECRETS(a->secret_access_key, a->session_token);
+	FREE_ALL(a->access_key_id, a->expiration, a->assumed_role_arn);
 	memset(a, 0, sizeof(*a));
 }
 
@@ -1327,29 +1288,19 @@ int sts_parse_assume_role(const char *xml, size_t len, struct sts_assumed *out, 
 
 void iam_user_detail_release(struct iam_user_detail *u)
 {
-	size_t i;
-
 	if (!u)
 		return;
 	iam_user_release(&u->user);
-	for (i = 0; i < u->ngroups; i++)
-		free(u->groups[i]);
-	free(u->groups);
-	for (i = 0; i < u->nattached; i++)
-		free(u->attached[i]);
-	free(u->attached);
+	free_strings(u->groups, u->ngroups);
+	free_strings(u->attached, u->nattached);
 	memset(u, 0, sizeof(*u));
 }
 
 void iam_user_detail_page_release(struct iam_user_detail_page *p)
 {
-	size_t i;
-
 	if (!p)
 		return;
-	for (i = 0; i < p->nusers; i++)
-		iam_user_detail_release(&p->users[i]);
-	free(p->users);
+	FREE_ARRAY(p->users, p->nusers, iam_user_detail_release);
 	free(p->marker);
 	memset(p, 0, sizeof(*p));
 }

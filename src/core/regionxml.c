@@ -50,13 +50,9 @@ void ec2_region_list_release(struct ec2_region_list *l)
 
 	if (!l)
 		return;
-	for (i = 0; i < l->nregions; i++) {
-		free(l->regions[i].name);
-		free(l->regions[i].endpoint);
-		free(l->regions[i].opt_in_status);
-	}
-	free(l->regions);
-	free(l->request_id);
+	for (i = 0; i < l->nregions; i++)
+		FREE_ALL(l->regions[i].name, l->regions[i].endpoint, l->regions[i].opt_in_status);
+	FREE_ALL(l->regions, l->request_id);
 	memset(l, 0, sizeof(*l));
 }
 

@@ -14,12 +14,9 @@ void rotconf_settings_unset(struct rotconf_settings *s)
 void rotconf_release(struct rotconf *c)
 {
 	size_t i;
-	for (i = 0; i < c->n; i++) {
-		free(c->sections[i].name);
-		free(c->sections[i].tag_value);
-		free(c->sections[i].s.to);
-		free(c->sections[i].s.notify);
-	}
+	for (i = 0; i < c->n; i++)
+		FREE_ALL(c->sections[i].name, c->sections[i].tag_value, c->sections[i].s.to,
+			 c->sections[i].s.notify);
 	free(c->sections);
 	memset(c, 0, sizeof(*c));
 }

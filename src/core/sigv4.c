@@ -354,10 +354,8 @@ static void query_list_release(struct query_list *q)
 {
 	size_t i;
 
-	for (i = 0; i < q->nr; i++) {
-		free_secret(q->items[i].key);
-		free_secret(q->items[i].value);
-	}
+	for (i = 0; i < q->nr; i++)
+		FREE_SECRETS(q->items[i].key, q->items[i].value);
 	free(q->items);
 	memset(q, 0, sizeof(*q));
 }

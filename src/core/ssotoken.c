@@ -181,12 +181,8 @@ void sso_token_release(struct sso_token *t)
 {
 	if (!t)
 		return;
-	free_secret(t->access_token);
-	free_secret(t->refresh_token);
-	free(t->client_id);
-	free_secret(t->client_secret);
-	free(t->region);
-	free(t->start_url);
+	FREE_SECRETS(t->access_token, t->refresh_token, t->client_secret);
+	FREE_ALL(t->client_id, t->region, t->start_url);
 	memset(t, 0, sizeof(*t));
 }
 
@@ -267,8 +263,7 @@ void sso_new_token_release(struct sso_new_token *t)
 {
 	if (!t)
 		return;
-	free_secret(t->access_token);
-	free_secret(t->refresh_token);
+	FREE_SECRETS(t->access_token, t->refresh_token);
 	memset(t, 0, sizeof(*t));
 }
 

@@ -54,6 +54,25 @@ char *xstrdup_or_null(const char *s)
 	return s ? xstrdup(s) : NULL;
 }
 
+void free_all(void *const *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(p[i]);
+}
+
+void free_secrets(char *const *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free_secret(s[i]);
+}
+
+void free_strings(char **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 void free_secret(char *s)
 {
 	if (!s)

@@ -54,6 +54,26 @@ char *xstrdup_or_null(const char *s);
 char *xmemdupz(const void *data, size_t len);
 /* Wipes and frees a NUL-terminated secret; NULL is fine. */
 void free_secret(char *s);
+/*
+ * free() each pointer given (NULL ones too), for a release function's fields:
+ * FREE_ALL(u->arn, u->path, u->create_date).
+ */
+#define FREE_ALL(...)                                                                              \
+	free_all((void *[]){ __VA_ARGS__ }, sizeof((void *[]){ __VA_ARGS__ }) / sizeof(void *))
+void free_all(void *const *p, size_t n);
+/* free_secret() each string given: FREE_SECRETS(c->secret_access_key, c->session_token). */
+#define FREE_SECRETS(...)                                                                          \
+	free_secrets((char *[]){ __VA_ARGS__ }, sizeof((char *[]){ __VA_ARGS__ }) / sizeof(char *))
+void free_secrets(char *const *s, size_t n);
+/* free(v[i]) for each of the n strings of v, then free(v). */
+void free_strings(char **v, size_t n);
+/* release(&a[i]) for each of the n elements of the array a, then free(a). */
+#define FREE_ARRAY(a, n, release)                                                                  \
+	do {                                                                                       \
+		for (size_t free_array_i_ = 0; free_array_i_ < (n); free_array_i_++)               \
+			release(&(a)[free_array_i_]);                                              \
+		free(a);                                                                           \
+	} while (0)
 /* Grow an array: ALLOC_GROW(items, nr + 1, alloc). */
 #define ALLOC_GROW(x, nr, alloc)                                                                   \
 	do {                                                                                       \

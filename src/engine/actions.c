@@ -203,10 +203,7 @@ out:
 
 static void caller_identity_release(struct caller_identity *s)
 {
-	free(s->account);
-	free(s->arn);
-	free(s->user);
-	free(s->key_id);
+	FREE_ALL(s->account, s->arn, s->user, s->key_id);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -244,19 +241,16 @@ int action_ctx_init(struct action_ctx *a, struct aws_client *c, const struct act
 	return 0;
 }
 
+static void action_record_release(struct action_record *r)
+{
+	FREE_ALL(r->user, r->key_id, r->reason);
+}
+
 void action_ctx_release(struct action_ctx *a)
 {
-	size_t i;
-	for (i = 0; i < a->nrecs; i++) {
-		free(a->recs[i].user);
-		free(a->recs[i].key_id);
-		free(a->recs[i].reason);
-	}
-	free(a->recs);
-	for (i = 0; i < a->neffects; i++) {
-		free(a->effects[i].user);
-		free(a->effects[i].key_id);
-	}
+	FREE_ARRAY(a->recs, a->nrecs, action_record_release);
+	for (size_t i = 0; i < a->neffects; i++)
+		FREE_ALL(a->effects[i].user, a->effects[i].key_id);
 	free(a->effects);
 	caller_identity_release(&a->self);
 	memset(a, 0, sizeof(*a));

@@ -112,27 +112,16 @@ struct pool {
 
 static void audit_key_release(struct audit_key *k)
 {
-	free(k->user);
-	free(k->key_id);
-	free(k->last_service);
-	free(k->last_region);
-	free(k->exempt_reason);
-	free(k->quarantine);
-	if (k->callers)
-		trace_result_release(k->callers);
-	free(k->callers);
+	FREE_ALL(k->user, k->key_id, k->last_service, k->last_region, k->exempt_reason,
+		 k->quarantine);
+	trace_result_free(k->callers);
 }
 
 void audit_result_release(struct audit_result *r)
 {
-	size_t i;
-	for (i = 0; i < r->nkeys; i++)
-		audit_key_release(&r->keys[i]);
-	free(r->keys);
-	for (i = 0; i < r->nskipped; i++) {
-		free(r->skipped[i].user);
-		free(r->skipped[i].reason);
-	}
+	FREE_ARRAY(r->keys, r->nkeys, audit_key_release);
+	for (size_t i = 0; i < r->nskipped; i++)
+		FREE_ALL(r->skipped[i].user, r->skipped[i].reason);
 	free(r->skipped);
 	memset(r, 0, sizeof(*r));
 }

@@ -116,7 +116,6 @@ static int list_org_accounts(struct aws_client *c, struct account_list *out, siz
 			     struct strbuf *err)
 {
 	struct accounts_page pg;
-	struct strbuf body = STRBUF_INIT;
 	char *token = NULL;
 	unsigned pages = 0;
 	int rc = -1;
@@ -124,9 +123,11 @@ static int list_org_accounts(struct aws_client *c, struct account_list *out, siz
 	memset(&pg, 0, sizeof(pg));
 	do {
 		struct aws_call_opts opts = { 0 };
+		struct strbuf body = STRBUF_INIT; /* parsed into pg by the validator */
 		json_t *req = json_object();
 		char *text;
 		size_t i;
+		int called;
 
 		if (token)
 			json_object_set_new(req, "NextToken", json_string(token));
@@ -134,13 +135,13 @@ static int list_org_accounts(struct aws_client *c, struct account_list *out, siz
 		json_decref(req);
 		opts.validate = parse_accounts_page;
 		opts.validate_ctx = &pg;
-		if (aws_json_call_ex(c, AWS_SVC_ORGANIZATIONS,
-				     "AWSOrganizationsV20161128.ListAccounts", text, &opts, &body,
-				     NULL, err) < 0) {
-			free(text);
-			goto out;
-		}
+		called = aws_json_call_ex(c, AWS_SVC_ORGANIZATIONS,
+					  "AWSOrganizationsV20161128.ListAccounts", text, &opts,
+					  &body, NULL, err);
 		free(text);
+		strbuf_release(&body);
+		if (called < 0)
+			goto out;
 		for (i = 0; i < pg.active.n; i++)
 			account_list_add(out, pg.active.ids[i]);
 		*inactive += pg.inactive;
@@ -156,7 +157,6 @@ static int list_org_accounts(struct aws_client *c, struct account_list *out, siz
 out:
 	free(token);
 	accounts_page_release(&pg);
-	strbuf_release(&body);
 	return rc;
 }
 
@@ -254,9 +254,12 @@ int org_run(struct aws_client *caller, const struct org_opts *o, int parallel, o
 	int started = 0, rc = -1;
 
 	memset(run, 0, sizeof(*run));
-	if (sts_get_caller_identity(caller, &id, err) < 0)
+	if (sts_get_caller_identity(caller, &id, err) < 0) {
+		sts_caller_identity_release(&id);
 		goto out;
+	}
 	run->caller_account = xstrdup_or_null(id.account);
+	sts_caller_identity_release(&id);
 	if (o->org) {
 		if (list_org_accounts(caller, &sel, &inactive, err) < 0)
 			goto out;
@@ -307,7 +310,6 @@ int org_run(struct aws_client *caller, const struct org_opts *o, int parallel, o
 out:
 	free(th);
 	account_list_release(&sel);
-	sts_caller_identity_release(&id);
 	return rc;
 }
 

@@ -54,12 +54,7 @@ void revoke_report_release(struct revoke_report *r)
 
 	for (i = 0; i < r->nsteps; i++)
 		free(r->steps[i].detail);
-	free(r->steps);
-	free(r->user);
-	free(r->key_id);
-	free(r->policy_name);
-	free(r->new_key_id);
-	free(r->timeline.error);
+	FREE_ALL(r->steps, r->user, r->key_id, r->policy_name, r->new_key_id, r->timeline.error);
 	trace_result_release(&r->timeline.trace);
 	memset(r, 0, sizeof(*r));
 }
@@ -67,14 +62,13 @@ void revoke_report_release(struct revoke_report *r)
 static void step_add(struct revoke_report *r, struct aws_client *c, enum revoke_step s,
 		     enum revoke_result res, const char *detail)
 {
-	struct revoke_step_record *x;
-
 	ALLOC_GROW(r->steps, r->nsteps + 1, r->alloc);
-	x = &r->steps[r->nsteps++];
-	x->step = s;
-	x->result = res;
-	x->at = aws_client_now(c);
-	x->detail = xstrdup(detail ? detail : "");
+	r->steps[r->nsteps++] = (struct revoke_step_record){
+		.step = s,
+		.result = res,
+		.at = aws_client_now(c),
+		.detail = xstrdup(detail ? detail : ""),
+	};
 }
 
 /* One run's working state. */

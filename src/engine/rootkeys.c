@@ -21,8 +21,7 @@ void root_preconditions_release(struct root_preconditions *p)
 
 	for (i = 0; i < ROOT_CHECK__COUNT; i++)
 		strbuf_release(&p->why[i]);
-	free(p->caller_account);
-	free(p->organization_id);
+	FREE_ALL(p->caller_account, p->organization_id);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -142,20 +141,16 @@ int rootkeys_preconditions(struct aws_client *c, struct root_preconditions *out)
 
 /* One account */
 
+static void root_key_release(struct root_key *k)
+{
+	FREE_ALL(k->key_id, k->create_date, k->last_used_date, k->last_used_service, k->reason);
+}
+
 void root_account_free(struct root_account *r)
 {
-	size_t i;
-
 	if (!r)
 		return;
-	for (i = 0; i < r->nkeys; i++) {
-		free(r->keys[i].key_id);
-		free(r->keys[i].create_date);
-		free(r->keys[i].last_used_date);
-		free(r->keys[i].last_used_service);
-		free(r->keys[i].reason);
-	}
-	free(r->keys);
+	FREE_ARRAY(r->keys, r->nkeys, root_key_release);
 	free(r);
 }
 

@@ -44,15 +44,14 @@ struct live_user {
 	char *rotation_tag; /* the logical value (rotation_tag_join), NULL when absent */
 };
 
+static void live_key_release(struct live_key *k)
+{
+	FREE_ALL(k->id, k->service, k->region);
+}
+
 static void live_release(struct live_user *u)
 {
-	size_t i;
-	for (i = 0; i < u->nkeys; i++) {
-		free(u->keys[i].id);
-		free(u->keys[i].service);
-		free(u->keys[i].region);
-	}
-	free(u->keys);
+	FREE_ARRAY(u->keys, u->nkeys, live_key_release);
 	u->keys = NULL;
 	u->nkeys = 0;
 	iam_tag_page_release(&u->tags);
@@ -204,9 +203,21 @@ static void keys_summary(struct strbuf *out, const struct live_user *u)
 
 void rotate_describe_action(struct strbuf *out, const struct rot_action *a, const char *sink)
 {
+	static const char *const verb[] = {
+		[ROT_DELETE_KEY] = "delete",
+		[ROT_DEACTIVATE] = "deactivate",
+		[ROT_REACTIVATE] = "reactivate",
+	};
+
 	switch (a->kind) {
 	case ROT_DELETE_KEY:
-		strbuf_addf(out, "delete %s", a->key_id);
+	case ROT_DEACTIVATE:
+	case ROT_REACTIVATE:
+		strbuf_addf(out, "%s %s", verb[a->kind], a->key_id);
+		break;
+	case ROT_CREATE:
+		strbuf_addf(out, "create a new key, verify it, deliver to %s",
+			    sink ? sink : "(no sink)");
 		break;
 	case ROT_TAG: {
 		const char *st = strstr(a->tag_value.buf, "stage=");
@@ -218,16 +229,6 @@ void rotate_describe_action(struct strbuf *out, const struct rot_action *a, cons
 			strbuf_addstr(out, a->tag_value.buf);
 		break;
 	}
-	case ROT_CREATE:
-		strbuf_addf(out, "create a new key, verify it, deliver to %s",
-			    sink ? sink : "(no sink)");
-		break;
-	case ROT_DEACTIVATE:
-		strbuf_addf(out, "deactivate %s", a->key_id);
-		break;
-	case ROT_REACTIVATE:
-		strbuf_addf(out, "reactivate %s", a->key_id);
-		break;
 	case ROT_UNTAG:
 		strbuf_addf(out, "remove tag %s", ROTATION_TAG);
 		break;
@@ -1151,31 +1152,28 @@ static struct rotate_user *report_add(struct rotate_report *r, const char *user)
 	return ru;
 }
 
+static void release_steps(struct rotate_user *ru)
+{
+	size_t i;
+	for (i = 0; i < ru->nsteps; i++) {
+		strbuf_release(&ru->steps[i].a.tag_value);
+		strbuf_release(&ru->steps[i].a.reason);
+		strbuf_release(&ru->steps[i].detail);
+	}
+	ru->nsteps = 0;
+}
+
 static void rotate_user_release(struct rotate_user *ru)
 {
-	size_t j;
-	for (j = 0; j < ru->nsteps; j++) {
-		strbuf_release(&ru->steps[j].a.tag_value);
-		strbuf_release(&ru->steps[j].a.reason);
-		strbuf_release(&ru->steps[j].detail);
-	}
-	free(ru->steps);
-	free(ru->user);
-	free(ru->sink);
-	free(ru->tag);
-	free(ru->keys);
+	release_steps(ru);
+	FREE_ALL(ru->steps, ru->user, ru->sink, ru->tag, ru->keys);
 	strbuf_release(&ru->reason);
-	if (ru->callers)
-		trace_result_release(ru->callers);
-	free(ru->callers);
+	trace_result_free(ru->callers);
 }
 
 void rotate_report_release(struct rotate_report *r)
 {
-	size_t i;
-	for (i = 0; i < r->n; i++)
-		rotate_user_release(&r->users[i]);
-	free(r->users);
+	FREE_ARRAY(r->users, r->n, rotate_user_release);
 	free(r->account);
 	memset(r, 0, sizeof(*r));
 }
@@ -1298,17 +1296,6 @@ static int user_settings(const struct rotate_options *o, const char *account,
 		*sink = strbuf_detach(&sb, NULL);
 	}
 	return 0;
-}
-
-static void release_steps(struct rotate_user *ru)
-{
-	size_t i;
-	for (i = 0; i < ru->nsteps; i++) {
-		strbuf_release(&ru->steps[i].a.tag_value);
-		strbuf_release(&ru->steps[i].a.reason);
-		strbuf_release(&ru->steps[i].detail);
-	}
-	ru->nsteps = 0;
 }
 
 /* One step as compared with a saved plan: "DeleteKey AKIA...", "Tag stage=intent old=AKIA...". */
@@ -1973,9 +1960,7 @@ static int fix_user(struct aws_client *c, enum fix_op op, const struct rotate_op
 		apply_user(&x, &u, ru);
 	rc = 0;
 out:
-	free(tk);
-	free(tv);
-	free(rk);
+	FREE_ALL(tk, tv, rk);
 	rot_plan_release(&plan);
 	live_release(&u);
 	strbuf_release(&ks);

@@ -382,38 +382,34 @@ int trace_enabled_regions(struct aws_client *c, char ***regions, const char ***v
 
 void trace_regions_free(char **regions, size_t n)
 {
-	size_t i;
+	free_strings(regions, n);
+}
 
-	for (i = 0; regions && i < n; i++)
-		free(regions[i]);
-	free(regions);
+static void trace_caller_release(struct trace_caller *c)
+{
+	FREE_ALL(c->source, c->session_key, c->user_agent, c->regions, c->event_sources,
+		 c->top_events);
+}
+
+static void trace_event_release(struct trace_event *e)
+{
+	FREE_ALL(e->name, e->source, e->user_agent, e->region, e->error_code, e->session_key);
 }
 
 void trace_result_release(struct trace_result *r)
 {
-	size_t i;
-	for (i = 0; i < r->ncallers; i++) {
-		free(r->callers[i].source);
-		free(r->callers[i].session_key);
-		free(r->callers[i].user_agent);
-		free(r->callers[i].regions);
-		free(r->callers[i].event_sources);
-		free(r->callers[i].top_events);
-	}
-	free(r->callers);
-	for (i = 0; i < r->nderived; i++)
-		free(r->derived_keys[i]);
-	free(r->derived_keys);
-	for (i = 0; i < r->nkept; i++) {
-		free(r->kept[i].name);
-		free(r->kept[i].source);
-		free(r->kept[i].user_agent);
-		free(r->kept[i].region);
-		free(r->kept[i].error_code);
-		free(r->kept[i].session_key);
-	}
-	free(r->kept);
+	FREE_ARRAY(r->callers, r->ncallers, trace_caller_release);
+	free_strings(r->derived_keys, r->nderived);
+	FREE_ARRAY(r->kept, r->nkept, trace_event_release);
 	memset(r, 0, sizeof(*r));
+}
+
+void trace_result_free(struct trace_result *r)
+{
+	if (!r)
+		return;
+	trace_result_release(r);
+	free(r);
 }
 
 void trace_callers_describe(struct strbuf *sb, const struct trace_result *r, size_t max)

@@ -85,6 +85,8 @@ void trace_regions_free(char **regions, size_t n);
 int trace_key(struct aws_client *c, const struct trace_options *o, struct trace_result *r,
 	      struct strbuf *err);
 void trace_result_release(struct trace_result *r);
+/* trace_result_release, then free(r); NULL is fine. */
+void trace_result_free(struct trace_result *r);
 
 /*
  * The first max callers of r for a line: "10.0.3.7 aws-sdk-java/2.20.1 last

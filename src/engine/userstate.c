@@ -11,10 +11,7 @@
 
 static void key_release(struct user_key *k)
 {
-	free(k->id);
-	free(k->status);
-	free(k->service);
-	free(k->region);
+	FREE_ALL(k->id, k->status, k->service, k->region);
 }
 
 static void keys_release(struct user_state *st)
@@ -31,10 +28,8 @@ static void tags_release(struct user_state *st)
 {
 	size_t i;
 
-	for (i = 0; i < st->ntags; i++) {
-		free(st->tags[i].key);
-		free(st->tags[i].value);
-	}
+	for (i = 0; i < st->ntags; i++)
+		FREE_ALL(st->tags[i].key, st->tags[i].value);
 	FREE_AND_NULL(st->tags);
 	st->ntags = 0;
 	FREE_AND_NULL(st->rotation_value);

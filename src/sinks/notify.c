@@ -63,7 +63,23 @@ void notifier_free(struct notifier *n)
 {
 	if (!n)
 		return;
-	free(n->spec);
-	free(n->name);
-	n->vt->destroy(n);
+	if (n->vt->release)
+		n->vt->release(n);
+	FREE_ALL(n->spec, n->name, n->arg);
+	free(n);
+}
+
+void *notifier_alloc(size_t size, const struct notifier_vtable *vt, const char *arg, char *name)
+{
+	struct notifier *n = xcalloc(1, size);
+	struct strbuf sb = STRBUF_INIT;
+
+	n->vt = vt;
+	n->arg = xstrdup(arg);
+	if (!name) {
+		strbuf_addf(&sb, "%s:%s", vt->scheme, arg);
+		name = strbuf_detach(&sb, NULL);
+	}
+	n->name = name;
+	return n;
 }

@@ -33,13 +33,15 @@ struct notifier_vtable {
 	/* Sends ev (json: notify_event_json of it). 0, or -1 with a one-line message in err. */
 	int (*send)(struct notifier *n, const struct notify_event *ev, const char *json,
 		    struct strbuf *err);
-	void (*destroy)(struct notifier *n);
+	/* Optional: frees what the kind adds (notifier_free frees the base's fields and n). */
+	void (*release)(struct notifier *n);
 };
 struct notifier {
 	const struct notifier_vtable *vt;
 	const struct notify_context *ctx; /* borrowed; outlives the notifier */
 	char *spec;			  /* as given */
 	char *name; /* for messages: "webhook:https://hooks.example.com/..." */
+	char *arg;  /* spec's part after the scheme: the topic ARN, the URL, the command */
 };
 
 /*
@@ -59,5 +61,8 @@ void notifier_free(struct notifier *n);
 struct notifier *notifier_sns_new(const char *arn, struct strbuf *err);
 struct notifier *notifier_webhook_new(const char *url, struct strbuf *err);
 struct notifier *notifier_exec_new(const char *command, struct strbuf *err);
+/* A new notifier of size bytes (the kind's struct, struct notifier first): vt, a
+ * copy of arg and name (owned; NULL: "<scheme>:<arg>") set, the rest zero. */
+void *notifier_alloc(size_t size, const struct notifier_vtable *vt, const char *arg, char *name);
 
 #endif

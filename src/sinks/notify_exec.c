@@ -2,11 +2,6 @@
 #include "sinks/notify.h"
 #include "sinks/sink.h"
 
-struct exec_notifier {
-	struct notifier base;
-	char *command;
-};
-
 static void add_env(char ***env, size_t *n, const char *name, const char *value)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -22,7 +17,6 @@ static void add_env(char ***env, size_t *n, const char *name, const char *value)
 static int exec_send(struct notifier *n, const struct notify_event *ev, const char *json,
 		     struct strbuf *err)
 {
-	struct exec_notifier *e = (struct exec_notifier *)n;
 	struct sink_context sctx = { 0 };
 	struct strbuf spec = STRBUF_INIT, input = STRBUF_INIT;
 	struct sink *k;
@@ -33,7 +27,7 @@ static int exec_send(struct notifier *n, const struct notify_event *ev, const ch
 	sctx.user = ev->user;
 	sctx.account = ev->account;
 	sctx.exec_timeout_ms = n->ctx ? n->ctx->exec_timeout_ms : 0;
-	strbuf_addf(&spec, "exec:%s", e->command);
+	strbuf_addf(&spec, "exec:%s", n->arg);
 	k = sink_new(spec.buf, &sctx, err);
 	strbuf_release(&spec);
 	if (!k) {
@@ -53,23 +47,14 @@ static int exec_send(struct notifier *n, const struct notify_event *ev, const ch
 	return ret;
 }
 
-static void exec_destroy(struct notifier *n)
-{
-	struct exec_notifier *e = (struct exec_notifier *)n;
-	free(e->command);
-	free(e);
-}
-
 static const struct notifier_vtable exec_vtable = {
 	.scheme = "exec",
 	.send = exec_send,
-	.destroy = exec_destroy,
 };
 
 struct notifier *notifier_exec_new(const char *command, struct strbuf *err)
 {
-	struct exec_notifier *e;
-	struct strbuf why = STRBUF_INIT, name = STRBUF_INIT;
+	struct strbuf why = STRBUF_INIT;
 	char **argv;
 	size_t argc;
 
@@ -79,10 +64,5 @@ struct notifier *notifier_exec_new(const char *command, struct strbuf *err)
 		return NULL;
 	}
 	sink_argv_free(argv);
-	e = xcalloc(1, sizeof(*e));
-	e->base.vt = &exec_vtable;
-	e->command = xstrdup(command);
-	strbuf_addf(&name, "exec:%s", command);
-	e->base.name = strbuf_detach(&name, NULL);
-	return &e->base;
+	return notifier_alloc(sizeof(struct notifier), &exec_vtable, command, NULL);
 }

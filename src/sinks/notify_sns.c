@@ -2,15 +2,9 @@
 #include "sinks/notify.h"
 #include "aws/sns.h"
 
-struct sns_notifier {
-	struct notifier base;
-	char *arn;
-};
-
 static int sns_send(struct notifier *n, const struct notify_event *ev, const char *json,
 		    struct strbuf *err)
 {
-	struct sns_notifier *s = (struct sns_notifier *)n;
 	struct sns_attribute attrs[3];
 	struct strbuf subject = STRBUF_INIT;
 	size_t na = 0;
@@ -31,38 +25,22 @@ static int sns_send(struct notifier *n, const struct notify_event *ev, const cha
 			subject.buf[i] = '?';
 	if (subject.len > 99)
 		strbuf_setlen(&subject, 99);
-	ret = sns_publish(n->ctx->client, s->arn, subject.buf, json, attrs, na, err);
+	ret = sns_publish(n->ctx->client, n->arg, subject.buf, json, attrs, na, err);
 	strbuf_release(&subject);
 	return ret;
-}
-
-static void sns_destroy(struct notifier *n)
-{
-	struct sns_notifier *s = (struct sns_notifier *)n;
-	free(s->arn);
-	free(s);
 }
 
 static const struct notifier_vtable sns_vtable = {
 	.scheme = "sns",
 	.send = sns_send,
-	.destroy = sns_destroy,
 };
 
 struct notifier *notifier_sns_new(const char *arn, struct strbuf *err)
 {
-	struct sns_notifier *s;
-	struct strbuf name = STRBUF_INIT;
-
 	if (sns_topic_arn_parse(arn, NULL)) {
 		strbuf_addf(err, "sns:%s: not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)",
 			    arn);
 		return NULL;
 	}
-	s = xcalloc(1, sizeof(*s));
-	s->base.vt = &sns_vtable;
-	s->arn = xstrdup(arn);
-	strbuf_addf(&name, "sns:%s", arn);
-	s->base.name = strbuf_detach(&name, NULL);
-	return &s->base;
+	return notifier_alloc(sizeof(struct notifier), &sns_vtable, arn, NULL);
 }

@@ -8,8 +8,7 @@
 #define WEBHOOK_TIMEOUT_MS 30000
 
 struct webhook_notifier {
-	struct notifier base;
-	char *url;
+	struct notifier base;	     /* base.arg: the URL */
 	struct http_transport *http; /* made on first use */
 };
 
@@ -39,7 +38,7 @@ static int webhook_send(struct notifier *n, const struct notify_event *ev, const
 		}
 	}
 	req.method = "POST";
-	req.url = w->url;
+	req.url = n->arg;
 	req.headers = headers;
 	req.nheaders = ARRAY_SIZE(headers);
 	req.body = json;
@@ -55,23 +54,19 @@ static int webhook_send(struct notifier *n, const struct notify_event *ev, const
 	return ret;
 }
 
-static void webhook_destroy(struct notifier *n)
+static void webhook_release(struct notifier *n)
 {
-	struct webhook_notifier *w = (struct webhook_notifier *)n;
-	http_transport_destroy(w->http);
-	free(w->url);
-	free(w);
+	http_transport_destroy(((struct webhook_notifier *)n)->http);
 }
 
 static const struct notifier_vtable webhook_vtable = {
 	.scheme = "webhook",
 	.send = webhook_send,
-	.destroy = webhook_destroy,
+	.release = webhook_release,
 };
 
 struct notifier *notifier_webhook_new(const char *url, struct strbuf *err)
 {
-	struct webhook_notifier *w;
 	struct strbuf name = STRBUF_INIT;
 	const char *host = url + 8, *p;
 	size_t hlen;
@@ -90,11 +85,8 @@ struct notifier *notifier_webhook_new(const char *url, struct strbuf *err)
 			strbuf_addstr(err, "webhook: the URL has a space or control character");
 			return NULL;
 		}
-	w = xcalloc(1, sizeof(*w));
-	w->base.vt = &webhook_vtable;
-	w->url = xstrdup(url);
 	/* the path of a Slack or Teams webhook URL is its credential */
 	strbuf_addf(&name, "webhook:https://%.*s/...", (int)hlen, host);
-	w->base.name = strbuf_detach(&name, NULL);
-	return &w->base;
+	return notifier_alloc(sizeof(struct webhook_notifier), &webhook_vtable, url,
+			      strbuf_detach(&name, NULL));
 }

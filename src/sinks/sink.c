@@ -480,9 +480,20 @@ void sink_free(struct sink *k)
 {
 	if (!k)
 		return;
-	free(k->target);
-	free(k->identity);
-	k->vt->destroy(k);
+	if (k->vt->release)
+		k->vt->release(k);
+	FREE_ALL(k->target, k->identity, k->arg);
+	free(k);
+}
+
+void *sink_alloc(size_t size, const struct sink_vtable *vt, char *target, const char *arg)
+{
+	struct sink *k = xcalloc(1, size);
+
+	k->vt = vt;
+	k->target = target;
+	k->arg = xstrdup_or_null(arg);
+	return k;
 }
 
 struct grouped {
@@ -621,4 +632,16 @@ char *sink_canonical_path(const char *path)
 	free(dir);
 	free(real);
 	return strbuf_detach(&sb, NULL);
+}
+
+char *sink_path_identity(const char *scheme, const char *path, const char *name)
+{
+	struct strbuf id = STRBUF_INIT;
+	char *canon = sink_canonical_path(path);
+
+	strbuf_addf(&id, "%s:%s", scheme, canon);
+	if (name)
+		strbuf_addf(&id, "\n%s", name);
+	free(canon);
+	return strbuf_detach(&id, NULL);
 }

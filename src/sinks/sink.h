@@ -57,8 +57,8 @@ struct sink_vtable {
 	const char *scheme;
 	/* Delivers s. 0, or -1 with a one-line message in err (delivery failed). */
 	int (*deliver)(struct sink *k, const struct new_secret *s, struct strbuf *err);
-	/* Frees what the kind adds and k itself (sink_free has freed target and identity). */
-	void (*destroy)(struct sink *k);
+	/* Optional: frees what the kind adds (sink_free frees the base's fields and k itself). */
+	void (*release)(struct sink *k);
 	/*
 	 * Optional (NULL: nothing to check). Called before the key exists, so
 	 * that a delivery bound to fail stops before CreateAccessKey (a key
@@ -82,6 +82,9 @@ struct sink {
 	 * own). Freed by sink_free.
 	 */
 	char *identity;
+	/* What the spec names once expanded: the file's path, the profile's, secret's or
+	 * parameter's name. NULL for exec: and -. Freed by sink_free. */
+	char *arg;
 };
 
 /*
@@ -187,6 +190,15 @@ int sink_check_dir(const char *what, const char *dir, struct strbuf *err);
 int sink_open_dir(const char *what, const char *dir, struct strbuf *err);
 /* "file:" or "profile:" identities: the absolute path of path, its directory resolved. */
 char *sink_canonical_path(const char *path);
+
+/*
+ * A new sink of size bytes (its kind's struct, struct sink first): vt, target
+ * (owned from then on) and a copy of arg (may be NULL) set, the rest zero.
+ */
+void *sink_alloc(size_t size, const struct sink_vtable *vt, char *target, const char *arg);
+/* "<scheme>:" and the absolute path of path (sink_canonical_path), then, when
+ * name is not NULL, a newline and name: the identity of file: and profile: sinks. */
+char *sink_path_identity(const char *scheme, const char *path, const char *name);
 
 /*
  * Constructors, called by sink_new with the expanded target; target is

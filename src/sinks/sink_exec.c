@@ -355,19 +355,18 @@ static int exec_preflight(struct sink *k, char **held_key_id, struct strbuf *err
 	return 1;
 }
 
-static void exec_destroy(struct sink *k)
+static void exec_release(struct sink *k)
 {
 	struct exec_sink *e = (struct exec_sink *)k;
 	sink_argv_free(e->argv);
 	sink_argv_free(e->extra_env);
 	free(e->account);
-	free(e);
 }
 
 static const struct sink_vtable exec_vtable = {
 	.scheme = "exec",
 	.deliver = exec_deliver,
-	.destroy = exec_destroy,
+	.release = exec_release,
 	.preflight = exec_preflight,
 };
 
@@ -402,9 +401,7 @@ struct sink *sink_exec_new(char **argv, const struct sink_context *ctx, char *ta
 				return NULL;
 			}
 	}
-	e = xcalloc(1, sizeof(*e));
-	e->base.vt = &exec_vtable;
-	e->base.target = target;
+	e = sink_alloc(sizeof(*e), &exec_vtable, target, NULL);
 	e->argv = argv;
 	e->account = xstrdup_or_null(ctx->account);
 	e->timeout_ms = ctx->exec_timeout_ms > 0 ? ctx->exec_timeout_ms : DEFAULT_TIMEOUT_MS;

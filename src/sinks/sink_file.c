@@ -11,8 +11,7 @@
  */
 
 struct file_sink {
-	struct sink base;
-	char *path;
+	struct sink base; /* base.arg: the file's path */
 	int overwrite;
 };
 
@@ -180,7 +179,7 @@ static int file_deliver(struct sink *k, const struct new_secret *s, struct strbu
 
 	new_secret_json(&json, s);
 	strbuf_addch(&json, '\n');
-	ret = sink_write_file(f->path, json.buf, json.len, f->overwrite, k->target, err);
+	ret = sink_write_file(f->base.arg, json.buf, json.len, f->overwrite, k->target, err);
 	strbuf_release_secret(&json);
 	return ret;
 }
@@ -231,23 +230,23 @@ static int file_preflight(struct sink *k, char **held_key_id, struct strbuf *err
 	char *dir;
 	int ret = 1;
 
-	split_path(f->path, &dir, &base);
+	split_path(f->base.arg, &dir, &base);
 	if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
-		strbuf_addf(err, "%s: '%s' is not a file name", k->target, f->path);
+		strbuf_addf(err, "%s: '%s' is not a file name", k->target, f->base.arg);
 	} else if (sink_check_dir(k->target, dir, err)) {
 		/* why in err */
-	} else if (lstat(f->path, &st)) {
+	} else if (lstat(f->base.arg, &st)) {
 		if (errno == ENOENT)
 			ret = 0;
 		else
-			strbuf_addf(err, "%s: cannot check '%s': %s", k->target, f->path,
+			strbuf_addf(err, "%s: cannot check '%s': %s", k->target, f->base.arg,
 				    strerror(errno));
 	} else {
 		if (S_ISREG(st.st_mode))
-			*held_key_id = held_key_in(f->path);
+			*held_key_id = held_key_in(f->base.arg);
 		if (!S_ISREG(st.st_mode))
-			strbuf_addf(err, "%s: '%s' is %s, not a regular file", k->target, f->path,
-				    sink_file_kind(st.st_mode));
+			strbuf_addf(err, "%s: '%s' is %s, not a regular file", k->target,
+				    f->base.arg, sink_file_kind(st.st_mode));
 		else if (!f->overwrite)
 			strbuf_addf(err, "%s: already exists (use --overwrite to replace it)",
 				    k->target);
@@ -258,17 +257,9 @@ static int file_preflight(struct sink *k, char **held_key_id, struct strbuf *err
 	return ret;
 }
 
-static void file_destroy(struct sink *k)
-{
-	struct file_sink *f = (struct file_sink *)k;
-	free(f->path);
-	free(f);
-}
-
 static const struct sink_vtable file_vtable = {
 	.scheme = "file",
 	.deliver = file_deliver,
-	.destroy = file_destroy,
 	.preflight = file_preflight,
 };
 
@@ -283,17 +274,8 @@ struct sink *sink_file_new(const char *path, const struct sink_context *ctx, cha
 		free(target);
 		return NULL;
 	}
-	f = xcalloc(1, sizeof(*f));
-	f->base.vt = &file_vtable;
-	f->base.target = target;
-	f->path = xstrdup(path);
+	f = sink_alloc(sizeof(*f), &file_vtable, target, path);
 	f->overwrite = ctx->overwrite;
-	{
-		char *canon = sink_canonical_path(path);
-		struct strbuf id = STRBUF_INIT;
-		strbuf_addf(&id, "file:%s", canon);
-		f->base.identity = strbuf_detach(&id, NULL);
-		free(canon);
-	}
+	f->base.identity = sink_path_identity("file", path, NULL);
 	return &f->base;
 }

@@ -44,8 +44,7 @@
 #define MAX_ATTEMPTS 3
 
 struct profile_sink {
-	struct sink base;
-	char *name;
+	struct sink base; /* base.arg: the profile's name */
 	char *path;
 	int follow_symlinks;
 	int own_profile_ok;
@@ -332,7 +331,7 @@ static int edit_once(struct profile_sink *ps, const char *path, const struct new
 		strbuf_addf(err, "%s: cannot edit %s", what, why.buf);
 		goto done;
 	}
-	if (profile_edit_set_keys(old.buf, old.len, ps->name, s->access_key_id,
+	if (profile_edit_set_keys(old.buf, old.len, ps->base.arg, s->access_key_id,
 				  s->secret_access_key, &edited, &why)) {
 		strbuf_addf(err, "%s: %s", what, why.buf);
 		goto done;
@@ -394,7 +393,7 @@ static int profile_deliver(struct sink *k, const struct new_secret *s, struct st
 			    k->target, path, MAX_ATTEMPTS);
 		goto done;
 	}
-	if (r < 0 || verify(k->target, path, ps->name, s, err))
+	if (r < 0 || verify(k->target, path, ps->base.arg, s, err))
 		goto done;
 	ret = 0;
 done:
@@ -417,7 +416,7 @@ static int is_own_profile(const struct profile_sink *ps, const char *path)
 	    cred_provider_profile_origin(ps->client->creds, &file, &profiles))
 		return 0;
 	for (i = 0; profiles[i]; i++)
-		if (!strcmp(profiles[i], ps->name))
+		if (!strcmp(profiles[i], ps->base.arg))
 			own = 1;
 	if (own) {
 		char *x = sink_canonical_path(file), *y = sink_canonical_path(path);
@@ -467,10 +466,10 @@ static int profile_preflight(struct sink *k, char **held_key_id, struct strbuf *
 		strbuf_addf(err,
 			    "%s: profile '%s' of '%s' holds the credentials this command runs with "
 			    "(use rotate --self for those)",
-			    k->target, ps->name, path);
+			    k->target, ps->base.arg, path);
 		goto done;
 	}
-	p = exists ? aws_profile_find(&set, ps->name) : NULL;
+	p = exists ? aws_profile_find(&set, ps->base.arg) : NULL;
 	if (p && aws_profile_get(p, "aws_access_key_id") &&
 	    *aws_profile_get(p, "aws_access_key_id"))
 		*held_key_id = xstrdup(aws_profile_get(p, "aws_access_key_id"));
@@ -484,18 +483,15 @@ done:
 	return ret;
 }
 
-static void profile_destroy(struct sink *k)
+static void profile_release(struct sink *k)
 {
-	struct profile_sink *ps = (struct profile_sink *)k;
-	free(ps->name);
-	free(ps->path);
-	free(ps);
+	free(((struct profile_sink *)k)->path);
 }
 
 static const struct sink_vtable profile_vtable = {
 	.scheme = "profile",
 	.deliver = profile_deliver,
-	.destroy = profile_destroy,
+	.release = profile_release,
 	.preflight = profile_preflight,
 };
 
@@ -550,22 +546,13 @@ struct sink *sink_profile_new(const char *name, const char *file, const struct s
 		free(target);
 		return NULL;
 	}
-	ps = xcalloc(1, sizeof(*ps));
-	ps->base.vt = &profile_vtable;
-	ps->base.target = target;
-	ps->name = xstrdup(name);
+	ps = sink_alloc(sizeof(*ps), &profile_vtable, target, name);
 	ps->path = path;
 	ps->follow_symlinks = ctx->follow_symlinks;
 	ps->own_profile_ok = ctx->own_profile_ok;
 	ps->client = ctx->client;
 	ps->before_commit = ctx->before_commit;
 	ps->before_commit_ctx = ctx->before_commit_ctx;
-	{
-		char *canon = sink_canonical_path(path);
-		struct strbuf id = STRBUF_INIT;
-		strbuf_addf(&id, "profile:%s\n%s", canon, name);
-		ps->base.identity = strbuf_detach(&id, NULL);
-		free(canon);
-	}
+	ps->base.identity = sink_path_identity("profile", path, name);
 	return &ps->base;
 }

@@ -26,8 +26,7 @@
  */
 
 struct remote_sink {
-	struct sink base;
-	char *name;
+	struct sink base; /* base.arg: the secret's or parameter's name */
 	struct aws_client *client;
 };
 
@@ -64,9 +63,9 @@ static int sm_call(struct remote_sink *r, const char *target, const char *id_mem
 		strbuf_addf(err, "%s: cannot make a random request token", r->base.target);
 		return -1;
 	}
-	body_init(&body, json, r->name);
+	body_init(&body, json, r->base.arg);
 	strbuf_addf(&body, "{\"%s\":", id_member);
-	sink_json_string(&body, r->name);
+	sink_json_string(&body, r->base.arg);
 	strbuf_addstr(&body, ",\"SecretString\":");
 	sink_json_string(&body, json->buf);
 	strbuf_addf(&body, ",\"ClientRequestToken\":\"%s\"}", token);
@@ -84,11 +83,11 @@ static int sm_put(struct remote_sink *r, const struct strbuf *json, struct aws_e
 	int ret;
 
 	/* an ARN names an existing secret: CreateSecret would only refuse it */
-	if (!strncmp(r->name, "arn:", 4))
+	if (!strncmp(r->base.arg, "arn:", 4))
 		ret = -1;
 	else
 		ret = sm_call(r, "secretsmanager.CreateSecret", "Name", json, aerr, why);
-	if (!strncmp(r->name, "arn:", 4) ||
+	if (!strncmp(r->base.arg, "arn:", 4) ||
 	    (ret && aerr->code && !strcmp(aerr->code, "ResourceExistsException"))) {
 		strbuf_reset(why);
 		ret = sm_call(r, "secretsmanager.PutSecretValue", "SecretId", json, aerr, why);
@@ -103,9 +102,9 @@ static int ssm_put(struct remote_sink *r, const struct strbuf *json, struct aws_
 	struct strbuf body = STRBUF_INIT, resp = STRBUF_INIT;
 	int ret;
 
-	body_init(&body, json, r->name);
+	body_init(&body, json, r->base.arg);
 	strbuf_addstr(&body, "{\"Name\":");
-	sink_json_string(&body, r->name);
+	sink_json_string(&body, r->base.arg);
 	strbuf_addstr(&body, ",\"Value\":");
 	sink_json_string(&body, json->buf);
 	strbuf_addstr(&body, ",\"Type\":\"SecureString\",\"Overwrite\":true}");
@@ -153,7 +152,7 @@ static int sm_secret_exists(struct remote_sink *r, struct strbuf *err)
 
 	memset(&aerr, 0, sizeof(aerr));
 	strbuf_addstr(&body, "{\"SecretId\":");
-	sink_json_string(&body, r->name);
+	sink_json_string(&body, r->base.arg);
 	strbuf_addch(&body, '}');
 	ret = aws_json_call(r->client, AWS_SVC_SECRETS_MANAGER, "secretsmanager.DescribeSecret",
 			    body.buf, AWS_CALL_IDEMPOTENT, &resp, &aerr, &why);
@@ -194,14 +193,14 @@ static int remote_preflight(struct sink *k, char **held_key_id, struct strbuf *e
 		return no_client(k, err);
 	memset(&aerr, 0, sizeof(aerr));
 	strbuf_addstr(&body, sm ? "{\"SecretId\":" : "{\"Name\":");
-	sink_json_string(&body, r->name);
+	sink_json_string(&body, r->base.arg);
 	strbuf_addstr(&body, sm ? "}" : ",\"WithDecryption\":true}");
 	ret = aws_json_call(r->client, sm ? AWS_SVC_SECRETS_MANAGER : AWS_SVC_SSM,
 			    sm ? "secretsmanager.GetSecretValue" : "AmazonSSM.GetParameter",
 			    body.buf, AWS_CALL_IDEMPOTENT, &resp, &aerr, &why);
 	if (!ret) {
 		*held_key_id = new_secret_json_key_id(resp.buf, resp.len);
-	} else if (sm && !strncmp(r->name, "arn:", 4) && aerr.code &&
+	} else if (sm && !strncmp(r->base.arg, "arn:", 4) && aerr.code &&
 		   !strcmp(aerr.code, "ResourceNotFoundException")) {
 		/* delivery to an ARN is PutSecretValue only: the secret must exist */
 		ret = sm_secret_exists(r, err);
@@ -218,24 +217,15 @@ static int remote_preflight(struct sink *k, char **held_key_id, struct strbuf *e
 	return ret;
 }
 
-static void remote_destroy(struct sink *k)
-{
-	struct remote_sink *r = (struct remote_sink *)k;
-	free(r->name);
-	free(r);
-}
-
 static const struct sink_vtable secretsmanager_vtable = {
 	.scheme = "secretsmanager",
 	.deliver = remote_deliver,
-	.destroy = remote_destroy,
 	.preflight = remote_preflight,
 };
 
 static const struct sink_vtable ssm_vtable = {
 	.scheme = "ssm",
 	.deliver = remote_deliver,
-	.destroy = remote_destroy,
 	.preflight = remote_preflight,
 };
 
@@ -245,10 +235,7 @@ static struct sink *remote_new(const struct sink_vtable *vt, const char *name,
 	struct remote_sink *r;
 	struct strbuf id = STRBUF_INIT;
 
-	r = xcalloc(1, sizeof(*r));
-	r->base.vt = vt;
-	r->base.target = target;
-	r->name = xstrdup(name);
+	r = sink_alloc(sizeof(*r), vt, target, name);
 	r->client = ctx->client;
 	strbuf_addf(&id, "%s:%s", vt->scheme, name);
 	r->base.identity = strbuf_detach(&id, NULL);

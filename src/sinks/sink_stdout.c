@@ -39,21 +39,12 @@ static int stdout_deliver(struct sink *k, const struct new_secret *s, struct str
 	return ret;
 }
 
-static void stdout_destroy(struct sink *k)
-{
-	free(k);
-}
-
 static const struct sink_vtable stdout_vtable = {
 	.scheme = "-",
 	.deliver = stdout_deliver,
-	.destroy = stdout_destroy,
 };
 
 struct sink *sink_stdout_new(char *target, struct strbuf *err)
 {
-	struct sink *k = xcalloc(1, sizeof(*k));
-	k->vt = &stdout_vtable;
-	k->target = target;
-	return k;
+	return sink_alloc(sizeof(struct sink), &stdout_vtable, target, NULL);
 }
