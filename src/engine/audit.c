@@ -1363,7 +1363,20 @@ struct report_work {
 	struct work_user *work;
 	struct strbuf *paths;
 	size_t n, nrep;
+	/* a reused report: ListUsers, and its users the report lacks (indexes) */
+	struct iam_user_list lu;
+	size_t *added, nadded;
 };
+
+static void report_work_release(struct report_work *rw)
+{
+	if (rw->work)
+		release_work(rw->work, rw->n);
+	if (rw->paths)
+		FREE_ARRAY(rw->paths, rw->n, strbuf_release);
+	free(rw->added);
+	iam_user_list_release(&rw->lu);
+}
 
 static void report_work_add(struct report_work *rw, const char *name, const char *arn,
 			    const char *path)
@@ -1446,9 +1459,6 @@ static int audit_report(struct aws_client *c, struct audit_options *o, struct au
 	struct aws_error aerr = { 0 };
 	struct report_work rw = { 0 };
 	struct since_ctx since = { 0 };
-	struct iam_user_list lu = { 0 };
-	size_t *added = NULL, nadded = 0;
-	size_t i;
 	int rc = -1, root = 0, bulk = 1;
 
 	if (fetch_report(c, o, &rep, out, &out->api_calls, &aerr, err) < 0) {
@@ -1465,18 +1475,18 @@ static int audit_report(struct aws_client *c, struct audit_options *o, struct au
 	out->source_used = AUDIT_SOURCE_REPORT;
 	take_aws_time(c, o, out);
 	if (out->report_reused &&
-	    users_since_report(c, &rep, &lu, &added, &nadded, &out->api_calls, err) < 0) {
+	    users_since_report(c, &rep, &rw.lu, &rw.added, &rw.nadded, &out->api_calls, err) < 0) {
 		if (strcmp(aws_client_last_error_code(c), "AccessDenied"))
 			goto out;
 		warning("%s: users created since the reused report are not read", err->buf);
 		strbuf_reset(err);
 	}
-	out->report_new_users = nadded;
+	out->report_new_users = rw.nadded;
 	since.o = o;
 	if (out->report_reused &&
 	    changed_since_report(c, &rep, out, &since, &bulk, &out->api_calls, err) < 0)
 		goto out;
-	report_work_build(o, &rep, &lu, added, nadded, &since, out, &rw, &root);
+	report_work_build(o, &rep, &rw.lu, rw.added, rw.nadded, &since, out, &rw, &root);
 	if (scan_users(c, o, rw.work, rw.n, out->users_scanned, bulk, &out->api_calls, err) < 0)
 		goto out;
 	if (root)
@@ -1492,35 +1502,10 @@ static int audit_report(struct aws_client *c, struct audit_options *o, struct au
 	}
 	rc = 0;
 out:
-	if (rw.work)
-		release_work(rw.work, rw.n);
-	free(added);
-	iam_user_list_release(&lu);
-	for (i = 0; rw.paths && i < rw.n; i++)
-		strbuf_release(&rw.paths[i]);
-	free(rw.paths);
+	report_work_release(&rw);
 	since_release(&since);
 	aws_error_release(&aerr);
 	cred_report_release(&rep);
-	return rc;
-}
-
-int audit_run(struct aws_client *c, const struct audit_options *o, struct audit_result *out,
-	      struct strbuf *err)
-{
-	unsigned long before = c->calls;
-	struct audit_options at = *o; /* at.now: AWS's time (take_aws_time) */
-	int rc;
-	memset(out, 0, sizeof(*out));
-	if (o->nusers || o->source == AUDIT_SOURCE_API)
-		rc = audit_api(c, &at, out, err);
-	else
-		rc = audit_report(c, &at, out, err);
-	if (!out->now)
-		take_aws_time(c, &at, out);
-	if (rc == 0 && out->nkeys)
-		qsort(out->keys, out->nkeys, sizeof(*out->keys), cmp_keys);
-	(void)before;
 	return rc;
 }
 
@@ -1577,5 +1562,23 @@ int audit_trace(struct aws_client *c, struct audit_result *r, const char *const 
 		st->keys = 0;
 	}
 	free(pacers);
+	return rc;
+}
+
+/* The scan (audit.h): --user and --source api read live, else the report; AWS's time. */
+int audit_run(struct aws_client *c, const struct audit_options *o, struct audit_result *out,
+	      struct strbuf *err)
+{
+	struct audit_options at = *o; /* at.now: AWS's time (take_aws_time) */
+	int rc;
+	memset(out, 0, sizeof(*out));
+	if (o->nusers || o->source == AUDIT_SOURCE_API)
+		rc = audit_api(c, &at, out, err);
+	else
+		rc = audit_report(c, &at, out, err);
+	if (!out->now)
+		take_aws_time(c, &at, out);
+	if (rc == 0 && out->nkeys)
+		qsort(out->keys, out->nkeys, sizeof(*out->keys), cmp_keys);
 	return rc;
 }

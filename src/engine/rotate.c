@@ -388,6 +388,8 @@ struct exec_ctx {
 	struct rotate_report *report;
 	struct cloudtrail_pacer *pacers; /* the deactivate gate's, one per trace region */
 	struct gate_regions *gate;	 /* the gate's regions (o's, or read once) */
+	struct sts_caller_identity id;	 /* who runs this (account, caller_user) */
+	struct aws_credentials mine;	 /* the credentials it signs with (caller_key) */
 };
 
 /* The trace gate's regions: o->trace_regions, or with o->trace_all_regions
@@ -1720,6 +1722,8 @@ static void exec_ctx_release(struct exec_ctx *x)
 	struct gate_regions *g = x->gate;
 
 	free(x->pacers);
+	sts_caller_identity_release(&x->id);
+	aws_credentials_release(&x->mine);
 	if (!g)
 		return;
 	trace_regions_free(g->owned, g->n);
@@ -1730,9 +1734,11 @@ static void exec_ctx_release(struct exec_ctx *x)
 }
 
 static int setup_ctx(struct aws_client *c, struct exec_ctx *x, struct rotate_report *r,
-		     struct sts_caller_identity *id, struct aws_credentials *mine,
 		     struct strbuf *err)
 {
+	struct sts_caller_identity *id = &x->id;
+	struct aws_credentials *mine = &x->mine;
+
 	x->gate = xcalloc(1, sizeof(*x->gate));
 	strbuf_init(&x->gate->err, 0);
 	if (sts_get_caller_identity(c, id, err) < 0)
@@ -1760,8 +1766,6 @@ int rotate_run(struct aws_client *c, const struct rotate_options *o, struct rota
 {
 	struct exec_ctx x;
 	struct rotate_options at = *o;
-	struct sts_caller_identity id = { 0 };
-	struct aws_credentials mine = { 0 };
 	struct iam_user_list users = { 0 };
 	int rc = -1;
 	size_t i;
@@ -1769,7 +1773,7 @@ int rotate_run(struct aws_client *c, const struct rotate_options *o, struct rota
 	memset(r, 0, sizeof(*r));
 	memset(&x, 0, sizeof(x));
 	x.o = &at;
-	if (setup_ctx(c, &x, r, &id, &mine, err) < 0)
+	if (setup_ctx(c, &x, r, err) < 0)
 		goto out;
 	/* every decision in AWS's time, known now that GetCallerIdentity answered */
 	if (!at.now)
@@ -1858,8 +1862,6 @@ int rotate_run(struct aws_client *c, const struct rotate_options *o, struct rota
 	rc = 0;
 out:
 	iam_user_list_release(&users);
-	sts_caller_identity_release(&id);
-	aws_credentials_release(&mine);
 	exec_ctx_release(&x);
 	return rc;
 }
@@ -1895,11 +1897,7 @@ static int abort_precheck(const struct exec_ctx *x, const struct live_user *u,
 	}
 	if (!why.len)
 		return 0;
-	ru->outcome = ROT_BLOCKED;
-	strbuf_reset(&ru->reason);
-	strbuf_addbuf(&ru->reason, &why);
-	for (i = 0; i < ru->nsteps; i++)
-		ru->steps[i].state = STEP_SKIPPED;
+	block_user(ru, why.buf);
 	strbuf_release(&why);
 	return -1;
 }
@@ -1910,8 +1908,6 @@ static int fix_user(struct aws_client *c, enum fix_op op, const struct rotate_op
 {
 	struct exec_ctx x;
 	struct rotate_options at = *o;
-	struct sts_caller_identity id = { 0 };
-	struct aws_credentials mine = { 0 };
 	struct live_user u;
 	struct rotate_user *ru;
 	struct rot_key *rk = NULL;
@@ -1926,7 +1922,7 @@ static int fix_user(struct aws_client *c, enum fix_op op, const struct rotate_op
 	memset(&u, 0, sizeof(u));
 	x.o = &at;
 	rot_plan_init(&plan);
-	if (setup_ctx(c, &x, r, &id, &mine, err) < 0)
+	if (setup_ctx(c, &x, r, err) < 0)
 		goto out;
 	/* every decision in AWS's time, known now that GetCallerIdentity answered */
 	if (!at.now)
@@ -1964,8 +1960,6 @@ out:
 	rot_plan_release(&plan);
 	live_release(&u);
 	strbuf_release(&ks);
-	sts_caller_identity_release(&id);
-	aws_credentials_release(&mine);
 	exec_ctx_release(&x);
 	return rc;
 }

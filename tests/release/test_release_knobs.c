@@ -79,26 +79,37 @@ static void test_ecs_endpoint_knob(void **state)
 	strbuf_release(&err);
 }
 
+/* A client with static credentials whose requests get the replies of steps. */
+static struct aws_client *fake_client(const struct fake_step *steps, size_t n)
+{
+	struct aws_credentials creds = { 0 };
+	struct aws_client_config cfg = { 0 };
+	struct strbuf err = STRBUF_INIT;
+	struct aws_client *c;
+
+	creds.access_key_id = xstrdup("AKIDEXAMPLE");
+	creds.secret_access_key = xstrdup("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
+	cfg.creds = cred_provider_static_new(&creds);
+	aws_credentials_release(&creds);
+	cfg.http = fake_transport_new(steps, n);
+	c = aws_client_new_config(&cfg, &err);
+	assert_non_null(c);
+	strbuf_release(&err);
+	return c;
+}
+
 static void test_crash_after_knob(void **state)
 {
 	static const struct fake_step steps[] = {
 		{ .reply_body = "<UpdateAccessKeyResponse><ResponseMetadata><RequestId>r"
 				"</RequestId></ResponseMetadata></UpdateAccessKeyResponse>" },
 	};
-	struct aws_credentials creds = { 0 };
-	struct aws_client_config cfg = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct aws_client *c;
 
 	(void)state;
 	setenv("IAMKEYS_TEST_CRASH_AFTER", "1", 1);
-	creds.access_key_id = xstrdup("AKIDEXAMPLE");
-	creds.secret_access_key = xstrdup("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
-	cfg.creds = cred_provider_static_new(&creds);
-	aws_credentials_release(&creds);
-	cfg.http = fake_transport_new(steps, ARRAY_SIZE(steps));
-	c = aws_client_new_config(&cfg, &err);
-	assert_non_null(c);
+	c = fake_client(steps, ARRAY_SIZE(steps));
 	/* a test build SIGKILLs itself right after this mutating call */
 	assert_int_equal(iam_update_access_key(c, "bob", "AKIAAAAAAAAAAAAAAAAA", "Inactive", &err),
 			 0);
@@ -122,8 +133,6 @@ static void test_cloudtrail_tps_knob(void **state)
 		{ .reply_body = "{\"Events\":[]}" },
 		{ .reply_body = "{\"Events\":[]}" },
 	};
-	struct aws_credentials creds = { 0 };
-	struct aws_client_config cfg = { 0 };
 	struct cloudtrail_pacer pacer = { 0 };
 	struct strbuf err = STRBUF_INIT;
 	struct aws_client *c;
@@ -132,13 +141,7 @@ static void test_cloudtrail_tps_knob(void **state)
 
 	(void)state;
 	setenv("IAMKEYS_TEST_CLOUDTRAIL_TPS", "10000", 1);
-	creds.access_key_id = xstrdup("AKIDEXAMPLE");
-	creds.secret_access_key = xstrdup("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY");
-	cfg.creds = cred_provider_static_new(&creds);
-	aws_credentials_release(&creds);
-	cfg.http = fake_transport_new(steps, ARRAY_SIZE(steps));
-	c = aws_client_new_config(&cfg, &err);
-	assert_non_null(c);
+	c = fake_client(steps, ARRAY_SIZE(steps));
 	/* two lookups of one region: still CloudTrail's 2 a second apart */
 	t0 = aws_monotonic_ms();
 	assert_int_equal(cloudtrail_lookup_key(c, &pacer, "AKIAAAAAAAAAAAAAAAAA", 1, 2, no_event,
