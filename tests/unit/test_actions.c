@@ -2,6 +2,7 @@
 #include "core/compat.h"
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 #include "engine/actions.h"
 #include "sinks/sink.h"
 
@@ -199,12 +200,10 @@ static void test_record_lines(void **state)
 	assert_string_equal(key_action_name(KEY_ACTIVATE), "activate");
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_guards),	     cmocka_unit_test(test_key_id_syntax),
-		cmocka_unit_test(test_format_ago),   cmocka_unit_test(test_json_key_id),
-		cmocka_unit_test(test_record_lines),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_guards),	     cmocka_unit_test(test_key_id_syntax),
+	cmocka_unit_test(test_format_ago),   cmocka_unit_test(test_json_key_id),
+	cmocka_unit_test(test_record_lines),
+};
+
+UNIT_TEST_MAIN(tests)

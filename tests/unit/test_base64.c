@@ -3,6 +3,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 
 static void expect_decode(const char *in, const char *want, size_t want_len)
 {
@@ -242,17 +243,15 @@ static void test_pieces_large(void **state)
 	strbuf_release(&dec);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rfc4648_vectors),
-		cmocka_unit_test(test_whitespace_skipped),
-		cmocka_unit_test(test_all_bytes_and_alphabet),
-		cmocka_unit_test(test_appends),
-		cmocka_unit_test(test_bad_input),
-		cmocka_unit_test(test_large_round_trip),
-		cmocka_unit_test(test_pieces),
-		cmocka_unit_test(test_pieces_large),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_rfc4648_vectors),
+	cmocka_unit_test(test_whitespace_skipped),
+	cmocka_unit_test(test_all_bytes_and_alphabet),
+	cmocka_unit_test(test_appends),
+	cmocka_unit_test(test_bad_input),
+	cmocka_unit_test(test_large_round_trip),
+	cmocka_unit_test(test_pieces),
+	cmocka_unit_test(test_pieces_large),
+};
+
+UNIT_TEST_MAIN(tests)

@@ -5,6 +5,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 
 /*
  * credential_process / container / instance-metadata JSON, and the
@@ -243,13 +244,11 @@ static void test_argv_split(void **state)
 	strbuf_release(&err);
 }
 
-int main(void)
-{
-	static const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_process_version_1),
-		cmocka_unit_test(test_process_errors),
-		cmocka_unit_test(test_container_and_imds),
-		cmocka_unit_test(test_argv_split),
-	};
-	return cmocka_run_group_tests_name("credparse", tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_process_version_1),
+	cmocka_unit_test(test_process_errors),
+	cmocka_unit_test(test_container_and_imds),
+	cmocka_unit_test(test_argv_split),
+};
+
+UNIT_TEST_MAIN(tests)

@@ -5,6 +5,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 #include <jansson.h>
 #include "testdata.h"
 
@@ -445,13 +446,11 @@ static void test_sso_settings(void **state)
 	strbuf_release(&err);
 }
 
-int main(void)
-{
-	static const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_assume_role_cases),
-		cmocka_unit_test(test_role_settings_and_process),
-		cmocka_unit_test(test_credential_sources_and_defaults),
-		cmocka_unit_test(test_sso_settings),
-	};
-	return cmocka_run_group_tests_name("profile chain", tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_assume_role_cases),
+	cmocka_unit_test(test_role_settings_and_process),
+	cmocka_unit_test(test_credential_sources_and_defaults),
+	cmocka_unit_test(test_sso_settings),
+};
+
+UNIT_TEST_MAIN(tests)

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 #include "testdata.h"
 
 /*
@@ -991,19 +992,17 @@ static void test_threads_share_one_session(void **state)
 	home_release(&h);
 }
 
-int main(void)
-{
-	static const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_assume_role_profile),
-		cmocka_unit_test(test_role_chain_and_mfa),
-		cmocka_unit_test(test_assume_role_errors),
-		cmocka_unit_test(test_assume_role_public),
-		cmocka_unit_test(test_expired_token_refetches),
-		cmocka_unit_test(test_web_identity),
-		cmocka_unit_test(test_ecs),
-		cmocka_unit_test(test_imds),
-		cmocka_unit_test(test_credential_process),
-		cmocka_unit_test(test_threads_share_one_session),
-	};
-	return cmocka_run_group_tests_name("credential providers", tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_assume_role_profile),
+	cmocka_unit_test(test_role_chain_and_mfa),
+	cmocka_unit_test(test_assume_role_errors),
+	cmocka_unit_test(test_assume_role_public),
+	cmocka_unit_test(test_expired_token_refetches),
+	cmocka_unit_test(test_web_identity),
+	cmocka_unit_test(test_ecs),
+	cmocka_unit_test(test_imds),
+	cmocka_unit_test(test_credential_process),
+	cmocka_unit_test(test_threads_share_one_session),
+};
+
+UNIT_TEST_MAIN(tests)

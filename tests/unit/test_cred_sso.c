@@ -6,6 +6,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 #include "testdata.h"
 #include <jansson.h>
 
@@ -551,17 +552,15 @@ static void test_token_only_profile(void **state)
 	home_release(&r.h);
 }
 
-int main(void)
-{
-	static const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_legacy_profile),
-		cmocka_unit_test(test_session_refresh_rewrites_cache),
-		cmocka_unit_test(test_refresh_failure_fallbacks),
-		cmocka_unit_test(test_errors_before_any_request),
-		cmocka_unit_test(test_portal_errors),
-		cmocka_unit_test(test_endpoint_overrides),
-		cmocka_unit_test(test_role_from_sso_source),
-		cmocka_unit_test(test_token_only_profile),
-	};
-	return cmocka_run_group_tests_name("sso provider", tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_legacy_profile),
+	cmocka_unit_test(test_session_refresh_rewrites_cache),
+	cmocka_unit_test(test_refresh_failure_fallbacks),
+	cmocka_unit_test(test_errors_before_any_request),
+	cmocka_unit_test(test_portal_errors),
+	cmocka_unit_test(test_endpoint_overrides),
+	cmocka_unit_test(test_role_from_sso_source),
+	cmocka_unit_test(test_token_only_profile),
+};
+
+UNIT_TEST_MAIN(tests)

@@ -5,6 +5,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 #include "testdata.h"
 
 /*
@@ -830,26 +831,24 @@ static void test_appends_to_err(void **state)
 	strbuf_release(&err);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_real_header),
-		cmocka_unit_test(test_line_endings),
-		cmocka_unit_test(test_reordered_and_extra_columns),
-		cmocka_unit_test(test_extra_column_values),
-		cmocka_unit_test(test_optional_columns_absent),
-		cmocka_unit_test(test_minimal_columns),
-		cmocka_unit_test(test_missing_required_column),
-		cmocka_unit_test(test_invalid_values),
-		cmocka_unit_test(test_placeholders),
-		cmocka_unit_test(test_booleans_any_case),
-		cmocka_unit_test(test_wrong_field_count),
-		cmocka_unit_test(test_bad_value_line_after_multiline),
-		cmocka_unit_test(test_empty_and_header_only),
-		cmocka_unit_test(test_csv_errors),
-		cmocka_unit_test(test_duplicate_column),
-		cmocka_unit_test(test_blank_lines_and_bom),
-		cmocka_unit_test(test_appends_to_err),
-	};
-	return cmocka_run_group_tests(tests, load_header, free_header);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_real_header),
+	cmocka_unit_test(test_line_endings),
+	cmocka_unit_test(test_reordered_and_extra_columns),
+	cmocka_unit_test(test_extra_column_values),
+	cmocka_unit_test(test_optional_columns_absent),
+	cmocka_unit_test(test_minimal_columns),
+	cmocka_unit_test(test_missing_required_column),
+	cmocka_unit_test(test_invalid_values),
+	cmocka_unit_test(test_placeholders),
+	cmocka_unit_test(test_booleans_any_case),
+	cmocka_unit_test(test_wrong_field_count),
+	cmocka_unit_test(test_bad_value_line_after_multiline),
+	cmocka_unit_test(test_empty_and_header_only),
+	cmocka_unit_test(test_csv_errors),
+	cmocka_unit_test(test_duplicate_column),
+	cmocka_unit_test(test_blank_lines_and_bom),
+	cmocka_unit_test(test_appends_to_err),
+};
+
+UNIT_TEST_MAIN_GROUP(tests, load_header, free_header)

@@ -4,6 +4,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 
 #define MAX_ROWS 6
 #define MAX_FIELDS 5
@@ -399,18 +400,16 @@ static void test_large_inputs(void **state)
 		fail_msg("parsing took %.1f s", now_seconds() - t0);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_good),
-		cmocka_unit_test(test_parse_bad),
-		cmocka_unit_test(test_reader),
-		cmocka_unit_test(test_row_lines),
-		cmocka_unit_test(test_steal_field),
-		cmocka_unit_test(test_add_field),
-		cmocka_unit_test(test_add_field_null_and_rows),
-		cmocka_unit_test(test_write_then_parse),
-		cmocka_unit_test(test_large_inputs),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_parse_good),
+	cmocka_unit_test(test_parse_bad),
+	cmocka_unit_test(test_reader),
+	cmocka_unit_test(test_row_lines),
+	cmocka_unit_test(test_steal_field),
+	cmocka_unit_test(test_add_field),
+	cmocka_unit_test(test_add_field_null_and_rows),
+	cmocka_unit_test(test_write_then_parse),
+	cmocka_unit_test(test_large_inputs),
+};
+
+UNIT_TEST_MAIN(tests)

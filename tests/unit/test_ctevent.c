@@ -5,6 +5,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 
 /* an event as CloudTrail writes it (AWS CloudTrail User Guide, "CloudTrail record contents") */
 static const char GET_SESSION_TOKEN[] =
@@ -85,12 +86,10 @@ static void test_refused(void **state)
 	refused("{\"eventTime\":\"2026-11-30T10:11:12Z\",\"eventName\":\"a\"}", "no eventSource");
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fields),
-		cmocka_unit_test(test_optional_fields),
-		cmocka_unit_test(test_refused),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_fields),
+	cmocka_unit_test(test_optional_fields),
+	cmocka_unit_test(test_refused),
+};
+
+UNIT_TEST_MAIN(tests)

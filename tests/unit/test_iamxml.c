@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 #include <jansson.h>
 #include <libxml/globals.h>
 #include <libxml/xmlerror.h>
@@ -1899,52 +1900,50 @@ static void test_error_channels_restored(void **state)
 	strbuf_release(&err);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_api_create_access_key),
-		cmocka_unit_test(test_api_list_access_keys),
-		cmocka_unit_test(test_api_list_users),
-		cmocka_unit_test(test_api_get_user),
-		cmocka_unit_test(test_api_get_access_key_last_used),
-		cmocka_unit_test(test_last_used_never),
-		cmocka_unit_test(test_api_request_id_only),
-		cmocka_unit_test(test_api_generate_credential_report),
-		cmocka_unit_test(test_api_get_credential_report_placeholder),
-		cmocka_unit_test(test_get_credential_report_decodes),
-		cmocka_unit_test(test_get_credential_report_large),
-		cmocka_unit_test(test_get_credential_report_errors),
-		cmocka_unit_test(test_get_credential_report_content_pieces),
-		cmocka_unit_test(test_api_samples_cross_check),
-		cmocka_unit_test(test_botocore_list_users),
-		cmocka_unit_test(test_botocore_get_user),
-		cmocka_unit_test(test_botocore_list_access_keys),
-		cmocka_unit_test(test_botocore_list_mfa_devices),
-		cmocka_unit_test(test_botocore_error),
-		cmocka_unit_test(test_error_shapes),
-		cmocka_unit_test(test_list_users_paging),
-		cmocka_unit_test(test_paging_errors),
-		cmocka_unit_test(test_get_user_tags),
-		cmocka_unit_test(test_list_user_tags),
-		cmocka_unit_test(test_list_groups_for_user),
-		cmocka_unit_test(test_list_user_policies),
-		cmocka_unit_test(test_list_attached_user_policies),
-		cmocka_unit_test(test_account_authorization_details),
-		cmocka_unit_test(test_account_authorization_details_errors),
-		cmocka_unit_test(test_account_summary),
-		cmocka_unit_test(test_sts_get_caller_identity),
-		cmocka_unit_test(test_sts_assume_role),
-		cmocka_unit_test(test_sts_validate_assumed),
-		cmocka_unit_test(test_sts_assume_role_with_web_identity),
-		cmocka_unit_test(test_create_access_key_errors),
-		cmocka_unit_test(test_wrong_kind),
-		cmocka_unit_test(test_sts_assume_root),
-		cmocka_unit_test(test_list_organizations_features),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_doctype_refused),
-		cmocka_unit_test(test_xml_variants),
-		cmocka_unit_test(test_nothing_on_stderr),
-		cmocka_unit_test(test_error_channels_restored),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_api_create_access_key),
+	cmocka_unit_test(test_api_list_access_keys),
+	cmocka_unit_test(test_api_list_users),
+	cmocka_unit_test(test_api_get_user),
+	cmocka_unit_test(test_api_get_access_key_last_used),
+	cmocka_unit_test(test_last_used_never),
+	cmocka_unit_test(test_api_request_id_only),
+	cmocka_unit_test(test_api_generate_credential_report),
+	cmocka_unit_test(test_api_get_credential_report_placeholder),
+	cmocka_unit_test(test_get_credential_report_decodes),
+	cmocka_unit_test(test_get_credential_report_large),
+	cmocka_unit_test(test_get_credential_report_errors),
+	cmocka_unit_test(test_get_credential_report_content_pieces),
+	cmocka_unit_test(test_api_samples_cross_check),
+	cmocka_unit_test(test_botocore_list_users),
+	cmocka_unit_test(test_botocore_get_user),
+	cmocka_unit_test(test_botocore_list_access_keys),
+	cmocka_unit_test(test_botocore_list_mfa_devices),
+	cmocka_unit_test(test_botocore_error),
+	cmocka_unit_test(test_error_shapes),
+	cmocka_unit_test(test_list_users_paging),
+	cmocka_unit_test(test_paging_errors),
+	cmocka_unit_test(test_get_user_tags),
+	cmocka_unit_test(test_list_user_tags),
+	cmocka_unit_test(test_list_groups_for_user),
+	cmocka_unit_test(test_list_user_policies),
+	cmocka_unit_test(test_list_attached_user_policies),
+	cmocka_unit_test(test_account_authorization_details),
+	cmocka_unit_test(test_account_authorization_details_errors),
+	cmocka_unit_test(test_account_summary),
+	cmocka_unit_test(test_sts_get_caller_identity),
+	cmocka_unit_test(test_sts_assume_role),
+	cmocka_unit_test(test_sts_validate_assumed),
+	cmocka_unit_test(test_sts_assume_role_with_web_identity),
+	cmocka_unit_test(test_create_access_key_errors),
+	cmocka_unit_test(test_wrong_kind),
+	cmocka_unit_test(test_sts_assume_root),
+	cmocka_unit_test(test_list_organizations_features),
+	cmocka_unit_test(test_malformed),
+	cmocka_unit_test(test_doctype_refused),
+	cmocka_unit_test(test_xml_variants),
+	cmocka_unit_test(test_nothing_on_stderr),
+	cmocka_unit_test(test_error_channels_restored),
+};
+
+UNIT_TEST_MAIN(tests)

@@ -2,6 +2,7 @@
 #include "core/compat.h"
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 #include "core/policy.h"
 
 #define DAY 86400LL
@@ -214,15 +215,13 @@ static void test_exemptions(void **state)
 	strbuf_release(&r);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_key_findings),
-		cmocka_unit_test(test_custom_thresholds),
-		cmocka_unit_test(test_findings_format_and_names),
-		cmocka_unit_test(test_fail_on),
-		cmocka_unit_test(test_quarantine_arn),
-		cmocka_unit_test(test_exemptions),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_key_findings),
+	cmocka_unit_test(test_custom_thresholds),
+	cmocka_unit_test(test_findings_format_and_names),
+	cmocka_unit_test(test_fail_on),
+	cmocka_unit_test(test_quarantine_arn),
+	cmocka_unit_test(test_exemptions),
+};
+
+UNIT_TEST_MAIN(tests)

@@ -4,6 +4,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 #include <sys/stat.h>
 
 static char dir[64];
@@ -89,11 +90,9 @@ static int teardown(void **state)
 	return rmdir(dir);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_missing_and_directory),
-	};
-	return cmocka_run_group_tests(tests, setup, teardown);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_limits),
+	cmocka_unit_test(test_missing_and_directory),
+};
+
+UNIT_TEST_MAIN_GROUP(tests, setup, teardown)

@@ -4,6 +4,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 
 /* as EC2 answers (API reference, DescribeRegions, "Example 1"): no Result wrapper */
 static const char REPLY[] =
@@ -102,12 +103,10 @@ static void test_refused(void **state)
 	}
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_regions),
-		cmocka_unit_test(test_empty_list),
-		cmocka_unit_test(test_refused),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_regions),
+	cmocka_unit_test(test_empty_list),
+	cmocka_unit_test(test_refused),
+};
+
+UNIT_TEST_MAIN(tests)

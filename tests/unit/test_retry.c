@@ -7,6 +7,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 
 /*
  * The retry policy in isolation: backoff values with an injected random,
@@ -319,18 +320,15 @@ static void test_policy_from_env(void **state)
 	}
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_backoff_values),
-		cmocka_unit_test(test_backoff_custom_base_and_cap),
-		cmocka_unit_test(test_backoff_default_random),
-		cmocka_unit_test(test_throttle_codes),
-		cmocka_unit_test(test_classification_table),
-		cmocka_unit_test(test_quota),
-		cmocka_unit_test(test_quota_exhausted_stops_retries),
-		cmocka_unit_test(test_policy_from_env),
-	};
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_backoff_values),
+	cmocka_unit_test(test_backoff_custom_base_and_cap),
+	cmocka_unit_test(test_backoff_default_random),
+	cmocka_unit_test(test_throttle_codes),
+	cmocka_unit_test(test_classification_table),
+	cmocka_unit_test(test_quota),
+	cmocka_unit_test(test_quota_exhausted_stops_retries),
+	cmocka_unit_test(test_policy_from_env),
+};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(tests)

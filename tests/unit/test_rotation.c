@@ -3,6 +3,7 @@
 #include "core/compat.h"
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 #include "core/rotation.h"
 
 #define DAY 86400L
@@ -1004,19 +1005,17 @@ static void test_intent_lease(void **state)
 	strbuf_release(&tag);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_planner_cases),
-		cmocka_unit_test(test_due_plan_details),
-		cmocka_unit_test(test_delivered_deactivate_preconditions),
-		cmocka_unit_test(test_rollback),
-		cmocka_unit_test(test_rolled_back_pauses_and_resume),
-		cmocka_unit_test(test_abort),
-		cmocka_unit_test(test_tag_roundtrip_and_charset),
-		cmocka_unit_test(test_tag_pair_fits_max_ids),
-		cmocka_unit_test(test_intent_lease),
-		cmocka_unit_test(test_create_mark),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_planner_cases),
+	cmocka_unit_test(test_due_plan_details),
+	cmocka_unit_test(test_delivered_deactivate_preconditions),
+	cmocka_unit_test(test_rollback),
+	cmocka_unit_test(test_rolled_back_pauses_and_resume),
+	cmocka_unit_test(test_abort),
+	cmocka_unit_test(test_tag_roundtrip_and_charset),
+	cmocka_unit_test(test_tag_pair_fits_max_ids),
+	cmocka_unit_test(test_intent_lease),
+	cmocka_unit_test(test_create_mark),
+};
+
+UNIT_TEST_MAIN(tests)

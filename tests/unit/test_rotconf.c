@@ -2,6 +2,7 @@
 #include "core/compat.h"
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 #include "core/rotconf.h"
 
 static const char good[] = "# comment\n"
@@ -194,13 +195,11 @@ static void test_notify_target(void **state)
 	rotconf_release(&c);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_precedence),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_account_sections),
-		cmocka_unit_test(test_notify_target),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_precedence),
+	cmocka_unit_test(test_errors),
+	cmocka_unit_test(test_account_sections),
+	cmocka_unit_test(test_notify_target),
+};
+
+UNIT_TEST_MAIN(tests)

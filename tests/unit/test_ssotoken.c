@@ -6,6 +6,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 #include <jansson.h>
 
 /*
@@ -395,17 +396,15 @@ static void test_role_credentials(void **state)
 	strbuf_release(&err);
 }
 
-int main(void)
-{
-	static const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cache_file_name),
-		cmocka_unit_test(test_parse_full_and_minimal),
-		cmocka_unit_test(test_parse_errors),
-		cmocka_unit_test(test_plan),
-		cmocka_unit_test(test_create_token_body),
-		cmocka_unit_test(test_create_token_response),
-		cmocka_unit_test(test_token_update_keeps_other_members),
-		cmocka_unit_test(test_role_credentials),
-	};
-	return cmocka_run_group_tests_name("sso token", tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_cache_file_name),
+	cmocka_unit_test(test_parse_full_and_minimal),
+	cmocka_unit_test(test_parse_errors),
+	cmocka_unit_test(test_plan),
+	cmocka_unit_test(test_create_token_body),
+	cmocka_unit_test(test_create_token_response),
+	cmocka_unit_test(test_token_update_keeps_other_members),
+	cmocka_unit_test(test_role_credentials),
+};
+
+UNIT_TEST_MAIN(tests)

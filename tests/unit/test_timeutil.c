@@ -4,6 +4,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 
 #define T_INT64_MAX ((time_t)INT64_MAX)
 #define T_INT64_MIN ((time_t)INT64_MIN)
@@ -542,24 +543,22 @@ static void test_duration_roundtrip(void **state)
 	}
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_iso8601_parse_good),
-		cmocka_unit_test(test_iso8601_parse_bad),
-		cmocka_unit_test(test_iso8601_parse_all_days),
-		cmocka_unit_test(test_iso8601_format),
-		cmocka_unit_test(test_iso8601_roundtrip),
-		cmocka_unit_test(test_utc_civil),
-		cmocka_unit_test(test_utc_civil_extremes),
-		cmocka_unit_test(test_utc_civil_every_day),
-		cmocka_unit_test(test_utc_from_civil_normalises),
-		cmocka_unit_test(test_days_between),
-		cmocka_unit_test(test_duration_parse_good),
-		cmocka_unit_test(test_duration_parse_bad),
-		cmocka_unit_test(test_duration_parse_long_text),
-		cmocka_unit_test(test_duration_format),
-		cmocka_unit_test(test_duration_roundtrip),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_iso8601_parse_good),
+	cmocka_unit_test(test_iso8601_parse_bad),
+	cmocka_unit_test(test_iso8601_parse_all_days),
+	cmocka_unit_test(test_iso8601_format),
+	cmocka_unit_test(test_iso8601_roundtrip),
+	cmocka_unit_test(test_utc_civil),
+	cmocka_unit_test(test_utc_civil_extremes),
+	cmocka_unit_test(test_utc_civil_every_day),
+	cmocka_unit_test(test_utc_from_civil_normalises),
+	cmocka_unit_test(test_days_between),
+	cmocka_unit_test(test_duration_parse_good),
+	cmocka_unit_test(test_duration_parse_bad),
+	cmocka_unit_test(test_duration_parse_long_text),
+	cmocka_unit_test(test_duration_format),
+	cmocka_unit_test(test_duration_roundtrip),
+};
+
+UNIT_TEST_MAIN(tests)

@@ -12,6 +12,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 
 #define NS "xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\""
 #define KEY(id, status, created)                                                                   \
@@ -247,15 +248,13 @@ static void test_api_error(void **state)
 	strbuf_release(&err);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_keys_and_last_use),
-		cmocka_unit_test(test_unparseable_last_used),
-		cmocka_unit_test(test_unparseable_last_used_one_key),
-		cmocka_unit_test(test_unparseable_create_date),
-		cmocka_unit_test(test_tags_groups_and_rotation),
-		cmocka_unit_test(test_api_error),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_keys_and_last_use),
+	cmocka_unit_test(test_unparseable_last_used),
+	cmocka_unit_test(test_unparseable_last_used_one_key),
+	cmocka_unit_test(test_unparseable_create_date),
+	cmocka_unit_test(test_tags_groups_and_rotation),
+	cmocka_unit_test(test_api_error),
+};
+
+UNIT_TEST_MAIN(tests)

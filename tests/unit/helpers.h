@@ -1,0 +1,21 @@
+#ifndef IAMKEYS_TEST_HELPERS_H
+#define IAMKEYS_TEST_HELPERS_H
+/*
+ * What the unit-test files share besides their data (see testdata.h).
+ * Include after <setjmp.h> and <cmocka.h>.
+ */
+
+/*
+ * main(): runs the array TESTS (cmocka_unit_test(fn), ...) as one group named after the
+ * file, with GROUP_SETUP before the first test and GROUP_TEARDOWN after the last (either
+ * may be NULL); exits with the number of tests that failed.
+ */
+#define UNIT_TEST_MAIN_GROUP(tests, group_setup, group_teardown)                                   \
+	int main(void)                                                                             \
+	{                                                                                          \
+		return cmocka_run_group_tests_name(__FILE__, tests, group_setup, group_teardown);  \
+	}
+
+/* main() for tests with no group set-up. */
+#define UNIT_TEST_MAIN(tests) UNIT_TEST_MAIN_GROUP(tests, NULL, NULL)
+#endif
