@@ -370,9 +370,7 @@ def denied_org():
 class OrgFailureTest(CliTestCase, EmulatorTestCase):
     """One account denying AssumeRole; throttling in one account only."""
 
-    @classmethod
-    def make_fixture(cls):
-        return denied_org()
+    emulator_fixture = staticmethod(denied_org)
 
     def setUp(self):
         self.emu.clear_faults()
@@ -687,9 +685,7 @@ def key_org(deny=None):
 class OrgKeyActionsTest(CliTestCase, EmulatorTestCase):
     """deactivate and delete with a selector across accounts."""
 
-    @classmethod
-    def make_fixture(cls):
-        return key_org()
+    emulator_fixture = staticmethod(key_org)
 
     def setUp(self):
         self.emu.set_clock(now=NOW)
