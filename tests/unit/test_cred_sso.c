@@ -286,16 +286,20 @@ static void test_session_refresh_rewrites_cache(void **state)
 	home_release(&r.h);
 }
 
+/* CreateToken refusing the cached refresh token */
+#define REFRESH_REFUSED                                                                            \
+	{                                                                                          \
+		.method = "POST", .url = OIDC, .status = 400,                                      \
+		.reply_headers = { "x-amzn-ErrorType: InvalidGrantException" },                    \
+		.reply_body =                                                                      \
+			"{\"error\":\"invalid_grant\",\"error_description\":\"Invalid refresh "    \
+			"token provided\"}"                                                        \
+	}
+
 static void test_refresh_failure_fallbacks(void **state)
 {
 	static const struct fake_step still_valid[] = {
-		{ .method = "POST",
-		  .url = OIDC,
-		  .status = 400,
-		  .reply_headers = { "x-amzn-ErrorType: InvalidGrantException" },
-		  .reply_body =
-			  "{\"error\":\"invalid_grant\",\"error_description\":\"Invalid refresh "
-			  "token provided\"}" },
+		REFRESH_REFUSED,
 		/* the old token, still valid for 10 minutes */
 		{ .method = "GET",
 		  .url = PORTAL QUERY,
@@ -303,13 +307,7 @@ static void test_refresh_failure_fallbacks(void **state)
 		  .reply_body = ROLE_CREDS("ASIASSO3", "1893459600000") },
 	};
 	static const struct fake_step expired[] = {
-		{ .method = "POST",
-		  .url = OIDC,
-		  .status = 400,
-		  .reply_headers = { "x-amzn-ErrorType: InvalidGrantException" },
-		  .reply_body =
-			  "{\"error\":\"invalid_grant\",\"error_description\":\"Invalid refresh "
-			  "token provided\"}" },
+		REFRESH_REFUSED,
 	};
 	char *before, *after;
 	struct run r;
