@@ -42,11 +42,14 @@ static void resolve(const struct rotconf *c, const char *account, const char *us
 	rotconf_resolve(c, account, user, k, v, ntags, s);
 }
 
+/* The tags of the users resolved below: team=payments, then owner=x (ntags 1 or 2). */
+static const char *const k[] = { "team", "owner" };
+static const char *const v[] = { "payments", "x" };
+
 static void test_precedence(void **state)
 {
 	struct rotconf c = { 0 };
 	struct rotconf_settings s;
-	const char *k[2] = { "team", "owner" }, *v[2] = { "payments", "x" };
 	(void)state;
 
 	parse_good(&c, good);
@@ -82,8 +85,7 @@ static void test_precedence(void **state)
 	assert_string_equal(s.to, "file:/cli");
 
 	/* a tag value that does not match */
-	v[0] = "other";
-	resolve(&c, NULL, "zed", k, v, 1, &s);
+	resolve(&c, NULL, "zed", k, (const char *const[]){ "other" }, 1, &s);
 	assert_int_equal(s.rotate_after, 90 * 86400);
 	rotconf_release(&c);
 }
@@ -145,7 +147,6 @@ static void test_account_sections(void **state)
 				   "rotate_after = 7d\n";
 	struct rotconf c = { 0 };
 	struct rotconf_settings s;
-	const char *k[1] = { "team" }, *v[1] = { "payments" };
 	(void)state;
 
 	parse_good(&c, text);
@@ -181,7 +182,6 @@ static void test_notify_target(void **state)
 		"[user alice]\nnotify = webhook:https://hooks.example.com/a\n";
 	struct rotconf c = { 0 };
 	struct rotconf_settings s;
-	const char *k[1] = { "team" }, *v[1] = { "payments" };
 	(void)state;
 
 	parse_good(&c, text);
