@@ -12,10 +12,12 @@
  * credential_process command-line splitter (core/credparse.h).
  */
 
+/* cred_json_parse of TEXT into C (what C held is released first), the error emptied first. */
 static int parse(enum cred_json_format f, const char *text, struct aws_credentials *c,
 		 struct strbuf *err)
 {
 	strbuf_reset(err);
+	aws_credentials_release(c);
 	return cred_json_parse(f, text, strlen(text), c, err);
 }
 
@@ -37,7 +39,6 @@ static void test_process_version_1(void **state)
 	assert_string_equal(c.session_token, "tok");
 	assert_string_equal(c.account_id, "123456789012");
 	assert_int_equal(c.expiration, 1893553445);
-	aws_credentials_release(&c);
 
 	/* long-lived: no token, no expiration; null counts as absent; 1.0 is 1 */
 	assert_int_equal(
@@ -48,7 +49,6 @@ static void test_process_version_1(void **state)
 		0);
 	assert_null(c.session_token);
 	assert_int_equal(c.expiration, 0);
-	aws_credentials_release(&c);
 
 	/* a surrogate pair */
 	assert_int_equal(parse(CRED_JSON_PROCESS,
@@ -155,7 +155,6 @@ static void test_container_and_imds(void **state)
 	assert_string_equal(c.access_key_id, "ASIAECS");
 	assert_string_equal(c.session_token, "t");
 	assert_int_equal(c.expiration, 1893553445);
-	aws_credentials_release(&c);
 
 	assert_int_equal(
 		parse(CRED_JSON_IMDS,
@@ -165,7 +164,6 @@ static void test_container_and_imds(void **state)
 		      &c, &err),
 		0);
 	assert_string_equal(c.access_key_id, "ASIAIMDS");
-	aws_credentials_release(&c);
 	assert_int_equal(parse(CRED_JSON_IMDS,
 			       "{\"Code\":\"AssumeRoleUnauthorizedAccess\",\"AccessKeyId\":\"A\","
 			       "\"SecretAccessKey\":\"s\"}",
