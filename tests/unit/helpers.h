@@ -18,4 +18,13 @@
 
 /* main() for tests with no group set-up. */
 #define UNIT_TEST_MAIN(tests) UNIT_TEST_MAIN_GROUP(tests, NULL, NULL)
+
+/* PAGE (a parsed IAM list page: is_truncated, marker, request_id) is the last page, the
+ * reply to the request REQUEST_ID. */
+#define assert_last_page(page, request_id_want)                                                    \
+	do {                                                                                       \
+		assert_int_equal((page).is_truncated, 0);                                          \
+		assert_null((page).marker);                                                        \
+		assert_string_equal((page).request_id, (request_id_want));                         \
+	} while (0)
 #endif

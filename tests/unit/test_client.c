@@ -312,9 +312,7 @@ static void test_list_access_keys_pages(void **state)
 	assert_string_equal(keys.keys[0].access_key_id, "AKIA1");
 	assert_string_equal(keys.keys[1].access_key_id, "AKIA2");
 	assert_string_equal(keys.keys[1].status, "Inactive");
-	assert_int_equal(keys.is_truncated, 0);
-	assert_null(keys.marker);
-	assert_string_equal(keys.request_id, "rk");
+	assert_last_page(keys, "rk");
 	iam_access_key_page_release(&keys);
 	done(c);
 	strbuf_release(&err);

@@ -250,9 +250,7 @@ static void test_api_list_access_keys(void **state)
 	assert_string_equal(p.keys[1].access_key_id, "AKIA2345678901EXAMPLE");
 	assert_string_equal(p.keys[1].status, "Inactive");
 	assert_string_equal(p.keys[1].create_date, "2017-03-25T20:38:14Z");
-	assert_int_equal(p.is_truncated, 0);
-	assert_null(p.marker);
-	assert_string_equal(p.request_id, "7a62c49f-347e-4fc4-9331-6e8eEXAMPLE");
+	assert_last_page(p, "7a62c49f-347e-4fc4-9331-6e8eEXAMPLE");
 	iam_access_key_page_release(&p);
 	assert_null(p.keys);
 	assert_int_equal(p.nkeys, 0);
@@ -285,9 +283,7 @@ static void test_api_list_users(void **state)
 		"arn:aws:iam::123456789012:user/division_abc/subdivision_xyz/engineering/Jackie");
 	assert_string_equal(p.users[1].create_date, "2014-04-09T15:43:45Z");
 	assert_string_equal(p.users[1].password_last_used, "2014-09-24T16:18:07Z");
-	assert_int_equal(p.is_truncated, 0);
-	assert_null(p.marker);
-	assert_string_equal(p.request_id, "7a62c49f-347e-4fc4-9331-6e8eEXAMPLE");
+	assert_last_page(p, "7a62c49f-347e-4fc4-9331-6e8eEXAMPLE");
 	iam_user_page_release(&p);
 	strbuf_release(&xml);
 	strbuf_release(&err);
@@ -626,35 +622,39 @@ static void test_api_samples_cross_check(void **state)
 
 /* ---- botocore fixtures, field by field against their .json ------------- */
 
-static const char *user_field(const struct iam_user *u, const char *key)
-{
-	if (!strcmp(key, "UserName"))
-		return u->user_name;
-	if (!strcmp(key, "UserId"))
-		return u->user_id;
-	if (!strcmp(key, "Arn"))
-		return u->arn;
-	if (!strcmp(key, "Path"))
-		return u->path;
-	if (!strcmp(key, "CreateDate"))
-		return u->create_date;
-	if (!strcmp(key, "PasswordLastUsed"))
-		return u->password_last_used;
-	fail_msg("unexpected user field '%s' in the fixture", key);
-	return NULL;
-}
+/* A botocore fixture's member name, and the string member of the parsed struct that holds it. */
+struct json_field {
+	const char *name;
+	size_t offset;
+};
 
-static const char *key_field(const struct iam_access_key *k, const char *key)
+static const struct json_field user_fields[] = {
+	{ "UserName", offsetof(struct iam_user, user_name) },
+	{ "UserId", offsetof(struct iam_user, user_id) },
+	{ "Arn", offsetof(struct iam_user, arn) },
+	{ "Path", offsetof(struct iam_user, path) },
+	{ "CreateDate", offsetof(struct iam_user, create_date) },
+	{ "PasswordLastUsed", offsetof(struct iam_user, password_last_used) },
+};
+
+static const struct json_field key_fields[] = {
+	{ "UserName", offsetof(struct iam_access_key, user_name) },
+	{ "AccessKeyId", offsetof(struct iam_access_key, access_key_id) },
+	{ "Status", offsetof(struct iam_access_key, status) },
+	{ "CreateDate", offsetof(struct iam_access_key, create_date) },
+};
+
+/* The member of OBJ that FIELDS (N of them) names KEY; a fixture naming another member
+ * (of a WHAT) fails the test. */
+static const char *field_of(const void *obj, const struct json_field *fields, size_t n,
+			    const char *key, const char *what)
 {
-	if (!strcmp(key, "UserName"))
-		return k->user_name;
-	if (!strcmp(key, "AccessKeyId"))
-		return k->access_key_id;
-	if (!strcmp(key, "Status"))
-		return k->status;
-	if (!strcmp(key, "CreateDate"))
-		return k->create_date;
-	fail_msg("unexpected access key field '%s' in the fixture", key);
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(fields[i].name, key))
+			return *(char *const *)((const char *)obj + fields[i].offset);
+	fail_msg("unexpected %s field '%s' in the fixture", what, key);
 	return NULL;
 }
 
@@ -674,7 +674,8 @@ static void check_user_json(json_t *ju, const struct iam_user *u)
 	assert_true(json_is_object(ju));
 	json_object_foreach(ju, key, v)
 	{
-		assert_json_str(v, user_field(u, key), key);
+		assert_json_str(v, field_of(u, user_fields, ARRAY_SIZE(user_fields), key, "user"),
+				key);
 	}
 }
 
@@ -758,7 +759,10 @@ static void test_botocore_list_access_keys(void **state)
 
 		json_object_foreach(json_array_get(keys, i), key, v)
 		{
-			assert_json_str(v, key_field(&p.keys[i], key), key);
+			assert_json_str(v,
+					field_of(&p.keys[i], key_fields, ARRAY_SIZE(key_fields),
+						 key, "access key"),
+					key);
 		}
 	}
 	check_meta_json(j, p.request_id, p.is_truncated, p.marker);
