@@ -185,6 +185,20 @@ static int prov_get(struct prov_fixture *f)
 	return cred_provider_get(f->p, &f->c, &f->err);
 }
 
+/* A new default chain answers from WINNER with KEY_ID, its SECRET and TOKEN, expiring at
+ * EXPIRATION; it stays the provider in use. */
+static void expect_chain_gives(struct prov_fixture *f, const char *winner, const char *key_id,
+			       const char *secret, const char *token, time_t expiration)
+{
+	prov_use(f, cred_provider_default_chain_new(&f->env));
+	assert_int_equal(prov_get(f), 0);
+	assert_string_equal(cred_provider_chain_winner(f->p), winner);
+	assert_string_equal(f->c.access_key_id, key_id);
+	assert_string_equal(f->c.secret_access_key, secret);
+	assert_string_equal(f->c.session_token, token);
+	assert_int_equal(f->c.expiration, expiration);
+}
+
 /* The profile every role test starts from, and a default profile that assumes Ops from it. */
 #define BASE_PROFILE                                                                               \
 	"[profile base]\n"                                                                         \
@@ -194,6 +208,21 @@ static int prov_get(struct prov_fixture *f)
 	"[default]\n"                                                                              \
 	"role_arn = arn:aws:iam::222222222222:role/Ops\n"                                          \
 	"source_profile = base\n" BASE_PROFILE
+
+/* What every AssumeRole of the Ops role sends in its body */
+#define ASSUME_OPS_BODY                                                                            \
+	"Action=AssumeRole&", "Version=2011-06-15",                                                \
+		"RoleArn=arn%3Aaws%3Aiam%3A%3A222222222222%3Arole%2FOps"
+
+/* STS refusing an AssumeRole */
+#define ASSUME_ROLE_DENIED                                                                         \
+	{                                                                                          \
+		.status = 403,                                                                     \
+		.reply_body =                                                                      \
+			"<ErrorResponse><Error><Code>AccessDenied</Code><Message>User: x is not "  \
+			"authorized to perform: sts:AssumeRole</Message></Error><RequestId>rq"     \
+			"</RequestId></ErrorResponse>"                                             \
+	}
 
 #define ASSUMED(op, key, token, exp, arn)                                                          \
 	"<" op "Response xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><" op "Result>"       \
@@ -210,10 +239,8 @@ static void test_assume_role_profile(void **state)
 	static const struct fake_step steps[] = {
 		{ .method = "POST",
 		  .url = STS_URL,
-		  .body_contains = { "Action=AssumeRole&", "Version=2011-06-15",
-				     "RoleArn=arn%3Aaws%3Aiam%3A%3A222222222222%3Arole%2FOps",
-				     "RoleSessionName=sess-1", "ExternalId=ext%2F1",
-				     "DurationSeconds=900" },
+		  .body_contains = { ASSUME_OPS_BODY, "RoleSessionName=sess-1",
+				     "ExternalId=ext%2F1", "DurationSeconds=900" },
 		  .body_lacks = { "SerialNumber", "secret-base" },
 		  .headers = { AUTH_BASE, "X-Amz-Date: 20300101T000000Z" },
 		  .headers_absent = { "X-Amz-Security-Token" },
@@ -238,15 +265,8 @@ static void test_assume_role_profile(void **state)
 		     "duration_seconds = 900\n" BASE_PROFILE);
 	test_env_set(&f->vars, "AWS_PROFILE", "ops");
 	now_value = NOW;
-	prov_use(f, cred_provider_default_chain_new(&f->env));
-
-	assert_int_equal(prov_get(f), 0);
-	assert_string_equal(cred_provider_chain_winner(f->p), "profile");
-	assert_string_equal(f->c.access_key_id, "ASIAONE");
-	assert_string_equal(f->c.secret_access_key, "secret-ASIAONE");
-	assert_string_equal(f->c.session_token, "tok1");
+	expect_chain_gives(f, "profile", "ASIAONE", "secret-ASIAONE", "tok1", NOW + 900);
 	assert_string_equal(f->c.account_id, "222222222222");
-	assert_int_equal(f->c.expiration, NOW + 900);
 	assert_int_equal(fake_transport_count(f->http.fake), 1);
 
 	/* 10 minutes left: cached */
@@ -338,11 +358,7 @@ static int failing_mfa(void *ctx, const char *serial, struct strbuf *code, struc
 static void test_assume_role_errors(void **state)
 {
 	static const struct fake_step steps[] = {
-		{ .status = 403,
-		  .reply_body =
-			  "<ErrorResponse><Error><Code>AccessDenied</Code><Message>User: x is not "
-			  "authorized to perform: sts:AssumeRole</Message></Error><RequestId>rq"
-			  "</RequestId></ErrorResponse>" },
+		ASSUME_ROLE_DENIED,
 	};
 	struct prov_fixture *f = prov_script(state, steps, ARRAY_SIZE(steps));
 
@@ -385,18 +401,13 @@ static void test_assume_role_public(void **state)
 	static const struct fake_step steps[] = {
 		{ .method = "POST",
 		  .url = STS_URL,
-		  .body_contains = { "Action=AssumeRole&", "Version=2011-06-15",
-				     "RoleArn=arn%3Aaws%3Aiam%3A%3A222222222222%3Arole%2FOps",
-				     "RoleSessionName=iamkeys", "ExternalId=ext-1" },
+		  .body_contains = { ASSUME_OPS_BODY, "RoleSessionName=iamkeys",
+				     "ExternalId=ext-1" },
 		  .body_lacks = { "DurationSeconds", "SerialNumber", "secret-base" },
 		  .headers = { AUTH_BASE },
 		  .reply_body = ASSUMED("AssumeRole", "ASIAONE", "tok1", "2030-01-01T01:00:00Z",
 					"arn:aws:sts::222222222222:assumed-role/Ops/iamkeys") },
-		{ .status = 403,
-		  .reply_body =
-			  "<ErrorResponse><Error><Code>AccessDenied</Code><Message>User: x is not "
-			  "authorized to perform: sts:AssumeRole</Message></Error><RequestId>rq"
-			  "</RequestId></ErrorResponse>" },
+		ASSUME_ROLE_DENIED,
 	};
 	struct prov_fixture *f = prov_script(state, steps, ARRAY_SIZE(steps));
 	struct aws_credentials base = { 0 };
@@ -538,12 +549,7 @@ static void test_web_identity(void **state)
 	test_env_set(&f->vars, "AWS_ROLE_ARN", "arn:aws:iam::111111111111:role/ci");
 	test_env_set(&f->vars, "AWS_ROLE_SESSION_NAME", "gha");
 	test_env_set(&f->vars, "AWS_ENDPOINT_URL_STS", "http://127.0.0.1:4566");
-	prov_use(f, cred_provider_default_chain_new(&f->env));
-	assert_int_equal(prov_get(f), 0);
-	assert_string_equal(cred_provider_chain_winner(f->p), "web-identity");
-	assert_string_equal(f->c.access_key_id, "ASIAWEB");
-	assert_string_equal(f->c.session_token, "tokweb");
-	assert_int_equal(f->c.expiration, NOW + 3600);
+	expect_chain_gives(f, "web-identity", "ASIAWEB", "secret-ASIAWEB", "tokweb", NOW + 3600);
 	assert_int_equal(prov_get(f), 0);
 	assert_int_equal(fake_transport_count(f->http.fake), 1);
 
@@ -761,6 +767,38 @@ static void process_profile(struct home *h, const char *command)
 	strbuf_release(&cfg);
 }
 
+/* The default profile runs COMMAND as its credential_process; a new profile provider is in
+ * use. */
+static void use_process(struct prov_fixture *f, const char *command)
+{
+	process_profile(&f->h, command);
+	prov_use(f, cred_provider_profile_new(&f->env));
+}
+
+/* use_process of sh running SCRIPT ($0 is the file LOG) and then printing credentials
+ * KEY_ID that expire at 00:01, within the refresh window from NOW. */
+static void use_logged_process(struct prov_fixture *f, const char *log, const char *script,
+			       const char *key_id)
+{
+	struct strbuf cmd = STRBUF_INIT;
+
+	strbuf_addf(&cmd,
+		    "sh -c '%s printf \"%%s\" \"$1\"' %s "
+		    "'{\"Version\":1,\"AccessKeyId\":\"%s\",\"SecretAccessKey\":\"s\","
+		    "\"Expiration\":\"2030-01-01T00:01:00Z\"}'",
+		    script, log, key_id);
+	use_process(f, cmd.buf);
+	strbuf_release(&cmd);
+}
+
+/* use_process(COMMAND), and asking it fails with the error WANT. */
+static void expect_process_error(struct prov_fixture *f, const char *command, const char *want)
+{
+	use_process(f, command);
+	assert_int_equal(prov_get(f), -1);
+	assert_string_equal(f->err.buf, want);
+}
+
 static size_t count_lines(const char *path)
 {
 	FILE *f = fopen(path, "r");
@@ -778,7 +816,7 @@ static size_t count_lines(const char *path)
 static void test_credential_process(void **state)
 {
 	struct prov_fixture *f = prov_script(state, NULL, 0);
-	struct strbuf cmd = STRBUF_INIT, count = STRBUF_INIT;
+	struct strbuf count = STRBUF_INIT;
 
 	prov_home(f, NULL);
 	strbuf_addf(&count, "%s/runs", f->h.dir);
@@ -788,22 +826,10 @@ static void test_credential_process(void **state)
 			"printf '{\"Version\": 1, \"AccessKeyId\": \"ASIAPROC\", "
 			"\"SecretAccessKey\": \"secret proc\", \"SessionToken\": \"tokproc\", "
 			"\"Expiration\": \"2030-01-01T02:00:00Z\"}'");
-	prov_use(f, cred_provider_default_chain_new(&f->env));
-	assert_int_equal(prov_get(f), 0);
-	assert_string_equal(cred_provider_chain_winner(f->p), "profile");
-	assert_string_equal(f->c.access_key_id, "ASIAPROC");
-	assert_string_equal(f->c.secret_access_key, "secret proc");
-	assert_string_equal(f->c.session_token, "tokproc");
-	assert_int_equal(f->c.expiration, NOW + 7200);
+	expect_chain_gives(f, "profile", "ASIAPROC", "secret proc", "tokproc", NOW + 7200);
 
 	/* expiring within 5 minutes: run again at every get */
-	strbuf_addf(&cmd,
-		    "sh -c 'echo run >> \"$0\"; printf \"%%s\" \"$1\"' %s "
-		    "'{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"s\","
-		    "\"Expiration\":\"2030-01-01T00:01:00Z\"}'",
-		    count.buf);
-	process_profile(&f->h, cmd.buf);
-	prov_use(f, cred_provider_profile_new(&f->env));
+	use_logged_process(f, count.buf, "echo run >> \"$0\";", "A");
 	assert_int_equal(prov_get(f), 0);
 	assert_int_equal(count_lines(count.buf), 1);
 	assert_int_equal(prov_get(f), 0);
@@ -812,15 +838,9 @@ static void test_credential_process(void **state)
 
 	/* a failed refresh keeps what is still valid; once expired, the failure shows */
 	unlink(count.buf);
-	strbuf_reset(&cmd);
-	strbuf_addf(&cmd,
-		    "sh -c 'test -e \"$0\" && { echo refused >&2; exit 1; }; "
-		    "echo run > \"$0\"; printf \"%%s\" \"$1\"' %s "
-		    "'{\"Version\":1,\"AccessKeyId\":\"OLD\",\"SecretAccessKey\":\"s\","
-		    "\"Expiration\":\"2030-01-01T00:01:00Z\"}'",
-		    count.buf);
-	process_profile(&f->h, cmd.buf);
-	prov_use(f, cred_provider_profile_new(&f->env));
+	use_logged_process(f, count.buf,
+			   "test -e \"$0\" && { echo refused >&2; exit 1; }; echo run > \"$0\";",
+			   "OLD");
 	assert_int_equal(prov_get(f), 0);
 	assert_int_equal(prov_get(f), 0);
 	assert_string_equal(f->c.access_key_id, "OLD");
@@ -831,37 +851,28 @@ static void test_credential_process(void **state)
 	now_value = NOW;
 
 	/* failures */
-	process_profile(&f->h, "sh -c 'echo \"first line\" >&2; echo second >&2; exit 3'");
-	prov_use(f, cred_provider_profile_new(&f->env));
-	assert_int_equal(prov_get(f), -1);
-	assert_string_equal(f->err.buf, "profile 'default': credential_process 'sh' exited with "
-					"status 3: first line");
+	expect_process_error(f, "sh -c 'echo \"first line\" >&2; echo second >&2; exit 3'",
+			     "profile 'default': credential_process 'sh' exited with status 3: "
+			     "first line");
 
-	process_profile(&f->h, "printf '{\"Version\": 2, \"AccessKeyId\": \"A\", "
-			       "\"SecretAccessKey\": \"hunter2\"}'");
-	prov_use(f, cred_provider_profile_new(&f->env));
-	assert_int_equal(prov_get(f), -1);
-	assert_string_equal(f->err.buf,
-			    "profile 'default': credential_process 'printf' printed bad "
-			    "credentials: Version is 2, not 1");
+	expect_process_error(f,
+			     "printf '{\"Version\": 2, \"AccessKeyId\": \"A\", "
+			     "\"SecretAccessKey\": \"hunter2\"}'",
+			     "profile 'default': credential_process 'printf' printed bad "
+			     "credentials: Version is 2, not 1");
 
-	process_profile(&f->h, "sleep 5");
 	f->env.process_timeout_ms = 300;
-	prov_use(f, cred_provider_profile_new(&f->env));
-	assert_int_equal(prov_get(f), -1);
-	assert_string_equal(f->err.buf, "profile 'default': credential_process 'sleep' timed out "
-					"after 300 ms");
+	expect_process_error(
+		f, "sleep 5",
+		"profile 'default': credential_process 'sleep' timed out after 300 ms");
 
 	/* no shell: a ';' is an argument, not a second command */
-	process_profile(&f->h, "true ; echo hi");
-	prov_use(f, cred_provider_profile_new(&f->env));
-	assert_int_equal(prov_get(f), -1);
-	assert_string_equal(f->err.buf, "profile 'default': credential_process 'true' printed bad "
-					"credentials: empty output");
+	expect_process_error(f, "true ; echo hi",
+			     "profile 'default': credential_process 'true' printed bad "
+			     "credentials: empty output");
 
 	assert_int_equal(fake_transport_count(f->http.fake), 0);
 	unlink(count.buf);
-	strbuf_release(&cmd);
 	strbuf_release(&count);
 }
 
