@@ -168,10 +168,30 @@ static void test_iso8601_parse_all_days(void **state)
 	}
 }
 
-static const struct {
-	long long t;
+/* A value and the text a formatter appends for it. */
+struct format_case {
+	long long value;
 	const char *want;
-} iso_fmt[] = {
+};
+
+/* FORMAT appends each of the N CASES' text to what the buffer already holds. */
+static void check_formatter(void (*format)(struct strbuf *, long long),
+			    const struct format_case *cases, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct strbuf sb = STRBUF_INIT;
+
+		strbuf_addstr(&sb, "> ");
+		format(&sb, cases[i].value);
+		assert_memory_equal(sb.buf, "> ", 2);
+		assert_string_equal(sb.buf + 2, cases[i].want);
+		strbuf_release(&sb);
+	}
+}
+
+static const struct format_case iso_fmt[] = {
 	{ 0, "1970-01-01T00:00:00Z" },
 	{ -1, "1969-12-31T23:59:59Z" },
 	{ 1706702400, "2024-01-31T12:00:00Z" },
@@ -190,18 +210,14 @@ static const struct {
 	{ INT64_MIN, "-292277022657-01-27T08:29:52Z" },
 };
 
+static void format_iso8601(struct strbuf *sb, long long t)
+{
+	iso8601_format(sb, (time_t)t);
+}
+
 static void test_iso8601_format(void **state)
 {
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(iso_fmt); i++) {
-		struct strbuf sb = STRBUF_INIT;
-
-		strbuf_addstr(&sb, "at ");
-		iso8601_format(&sb, (time_t)iso_fmt[i].t);
-		assert_string_equal(sb.buf + 3, iso_fmt[i].want);
-		strbuf_release(&sb);
-	}
+	check_formatter(format_iso8601, iso_fmt, ARRAY_SIZE(iso_fmt));
 }
 
 static void test_iso8601_roundtrip(void **state)
@@ -486,10 +502,7 @@ static void test_duration_parse_long_text(void **state)
 	strbuf_release(&err);
 }
 
-static const struct {
-	long long secs;
-	const char *want;
-} dur_fmt[] = {
+static const struct format_case dur_fmt[] = {
 	{ 0, "0s" },
 	{ 1, "1s" },
 	{ 45, "45s" },
@@ -513,16 +526,7 @@ static const struct {
 
 static void test_duration_format(void **state)
 {
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(dur_fmt); i++) {
-		struct strbuf sb = STRBUF_INIT;
-
-		strbuf_addch(&sb, '>');
-		duration_format(&sb, dur_fmt[i].secs);
-		assert_string_equal(sb.buf + 1, dur_fmt[i].want);
-		strbuf_release(&sb);
-	}
+	check_formatter(duration_format, dur_fmt, ARRAY_SIZE(dur_fmt));
 }
 
 static void test_duration_roundtrip(void **state)
