@@ -1,7 +1,8 @@
 #ifndef IAMKEYS_TEST_HELPERS_H
 #define IAMKEYS_TEST_HELPERS_H
 /*
- * What the unit-test files share besides their data (see testdata.h).
+ * What the unit-test files share besides their data (see testdata.h): main(), the
+ * row type of the text tables, assertions written the same way in several files.
  * Include after <setjmp.h> and <cmocka.h>.
  */
 
@@ -18,6 +19,13 @@
 
 /* main() for tests with no group set-up. */
 #define UNIT_TEST_MAIN(tests) UNIT_TEST_MAIN_GROUP(tests, NULL, NULL)
+
+/* One row of a table-driven test: an input text and the text it must give (a value, an
+ * error message). */
+struct text_case {
+	const char *in;
+	const char *want;
+};
 
 /* PAGE (a parsed IAM list page: is_truncated, marker, request_id) is the last page, the
  * reply to the request REQUEST_ID. */

@@ -137,10 +137,7 @@ static void test_format_ago(void **state)
 
 static void test_json_key_id(void **state)
 {
-	static const struct {
-		const char *text;
-		const char *want;
-	} c[] = {
+	static const struct text_case c[] = {
 		{ "{\"AccessKeyId\":\"AKIAIOSFODNN7EXAMPLE\",\"SecretAccessKey\":\"x\"}",
 		  "AKIAIOSFODNN7EXAMPLE" },
 		{ "{ \"AccessKeyId\" : \"AKIAIOSFODNN7EXAMPLE\" }", "AKIAIOSFODNN7EXAMPLE" },
@@ -156,7 +153,7 @@ static void test_json_key_id(void **state)
 	size_t i;
 	(void)state;
 	for (i = 0; i < ARRAY_SIZE(c); i++) {
-		char *got = new_secret_json_key_id(c[i].text, strlen(c[i].text));
+		char *got = new_secret_json_key_id(c[i].in, strlen(c[i].in));
 		if (c[i].want)
 			assert_string_equal(got, c[i].want);
 		else

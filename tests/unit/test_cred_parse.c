@@ -63,9 +63,7 @@ static void test_process_version_1(void **state)
 
 static void test_process_errors(void **state)
 {
-	static const struct {
-		const char *text, *want;
-	} cases[] = {
+	static const struct text_case cases[] = {
 		{ "", "empty output" },
 		{ "  \n", "empty output" },
 		{ "[1]", "not a JSON object" },
@@ -113,7 +111,7 @@ static void test_process_errors(void **state)
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		if (!parse(CRED_JSON_PROCESS, cases[i].text, &c, &err))
+		if (!parse(CRED_JSON_PROCESS, cases[i].in, &c, &err))
 			fail_msg("case %zu parsed", i);
 		if (!strstr(err.buf, cases[i].want))
 			fail_msg("case %zu: '%s' does not say '%s'", i, err.buf, cases[i].want);
@@ -213,9 +211,7 @@ static void test_argv_split(void **state)
 	static const char *const w2[] = { "my tool", "a b", "c\"d", "e'f", "g\\h", "$HOME", "" };
 	static const char *const w3[] = { "x\\y", "ab", "a b" };
 	static const char *const w4[] = { "cmd", "*", ";", "|", "&&", "`id`" };
-	static const struct {
-		const char *line, *want;
-	} bad[] = {
+	static const struct text_case bad[] = {
 		{ "", "empty command" },
 		{ " \t\n", "empty command" },
 		{ "cmd 'open", "unterminated ' quote" },
@@ -233,7 +229,7 @@ static void test_argv_split(void **state)
 	expect_argv("cmd * ; | && `id`", w4, ARRAY_SIZE(w4));
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		strbuf_reset(&err);
-		assert_int_equal(cred_argv_split(bad[i].line, &argv, &argc, &err), -1);
+		assert_int_equal(cred_argv_split(bad[i].in, &argv, &argc, &err), -1);
 		assert_string_equal(err.buf, bad[i].want);
 		assert_null(argv);
 		assert_int_equal(argc, 0);

@@ -239,10 +239,7 @@ static void test_steal_field(void **state)
 	free(s);
 }
 
-static const struct {
-	const char *in;
-	const char *out;
-} fields[] = {
+static const struct text_case fields[] = {
 	{ "", "" },
 	{ "abc", "abc" },
 	{ "a b", "a b" },
@@ -273,12 +270,12 @@ static void test_add_field(void **state)
 		struct strbuf sb = STRBUF_INIT;
 
 		csv_add_field(&sb, fields[i].in, 1);
-		assert_string_equal(sb.buf, fields[i].out);
+		assert_string_equal(sb.buf, fields[i].want);
 		strbuf_reset(&sb);
 		strbuf_addstr(&sb, "x");
 		csv_add_field(&sb, fields[i].in, 0);
 		assert_int_equal(sb.buf[1], ',');
-		assert_string_equal(sb.buf + 2, fields[i].out);
+		assert_string_equal(sb.buf + 2, fields[i].want);
 		strbuf_release(&sb);
 	}
 }

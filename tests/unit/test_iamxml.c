@@ -1244,10 +1244,7 @@ static void test_account_authorization_details_errors(void **state)
 #define GAAD_OPEN "<GetAccountAuthorizationDetailsResponse><GetAccountAuthorizationDetailsResult>"
 #define GAAD_CLOSE                                                                                 \
 	"</GetAccountAuthorizationDetailsResult></GetAccountAuthorizationDetailsResponse>"
-	static const struct {
-		const char *xml;
-		const char *msg;
-	} cases[] = {
+	static const struct text_case cases[] = {
 		{ GAAD_OPEN "<IsTruncated>true</IsTruncated>" GAAD_CLOSE,
 		  "GetAccountAuthorizationDetails response is truncated but has no Marker" },
 		{ GAAD_OPEN "<IsTruncated>yes</IsTruncated>" GAAD_CLOSE,
@@ -1283,14 +1280,14 @@ static void test_account_authorization_details_errors(void **state)
 	size_t i, cut;
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		assert_int_equal(iam_parse_get_account_authorization_details(cases[i].xml,
-									     strlen(cases[i].xml),
+		assert_int_equal(iam_parse_get_account_authorization_details(cases[i].in,
+									     strlen(cases[i].in),
 									     NULL, NULL, &p, &err),
 				 -1);
 		if (i == ARRAY_SIZE(cases) - 1)
 			assert_err(&err, "malformed XML");
 		else
-			assert_string_equal(err.buf, cases[i].msg);
+			assert_string_equal(err.buf, cases[i].want);
 		assert_null(p.users);
 		assert_null(p.marker);
 	}

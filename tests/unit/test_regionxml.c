@@ -68,9 +68,7 @@ static void test_empty_list(void **state)
 
 static void test_refused(void **state)
 {
-	static const struct {
-		const char *xml, *msg;
-	} cases[] = {
+	static const struct text_case cases[] = {
 		{ "", "DescribeRegions: empty XML response" },
 		{ "<DescribeRegionsResponse><regionInfo>", "DescribeRegions: malformed XML" },
 		{ "<!DOCTYPE x [<!ENTITY e \"us-east-1\">]><DescribeRegionsResponse><regionInfo><item>"
@@ -94,8 +92,8 @@ static void test_refused(void **state)
 		struct ec2_region_list l;
 		struct strbuf err = STRBUF_INIT;
 
-		assert_int_equal(parse(cases[i].xml, &l, &err), -1);
-		assert_string_equal(err.buf, cases[i].msg);
+		assert_int_equal(parse(cases[i].in, &l, &err), -1);
+		assert_string_equal(err.buf, cases[i].want);
 		assert_int_equal(l.nregions, 0);
 		assert_null(l.regions);
 		assert_null(l.request_id);

@@ -92,10 +92,7 @@ static void test_precedence(void **state)
 
 static void test_errors(void **state)
 {
-	static const struct {
-		const char *text;
-		const char *msg;
-	} cases[] = {
+	static const struct text_case cases[] = {
 		{ "to = x\n", "r.ini: line 1: property before any section" },
 		{ "[default]\nrotate_after = soon\n",
 		  "r.ini: line 2: rotate_after: invalid duration 'soon'" },
@@ -120,11 +117,10 @@ static void test_errors(void **state)
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct rotconf c = { 0 };
 		struct strbuf err = STRBUF_INIT;
-		assert_int_equal(rotconf_parse(&c, cases[i].text, strlen(cases[i].text), "r.ini",
-					       &err),
+		assert_int_equal(rotconf_parse(&c, cases[i].in, strlen(cases[i].in), "r.ini", &err),
 				 -1);
-		if (strncmp(err.buf, cases[i].msg, strlen(cases[i].msg)))
-			fail_msg("case %zu: got '%s' want '%s'", i, err.buf, cases[i].msg);
+		if (strncmp(err.buf, cases[i].want, strlen(cases[i].want)))
+			fail_msg("case %zu: got '%s' want '%s'", i, err.buf, cases[i].want);
 		assert_null(strchr(err.buf, '\n'));
 		rotconf_release(&c);
 		strbuf_release(&err);

@@ -407,10 +407,7 @@ static const struct {
 #define SYNTAX ": use a number followed by s, m, h, d or w (plain numbers are days)"
 #define TOO_LARGE ": too large (at most 1000000 days)"
 
-static const struct {
-	const char *in;
-	const char *msg;
-} dur_bad[] = {
+static const struct text_case dur_bad[] = {
 	{ "", "invalid duration ''" SYNTAX },
 	{ "-1d", "invalid duration '-1d'" SYNTAX },
 	{ "+1d", "invalid duration '+1d'" SYNTAX },
@@ -471,7 +468,7 @@ static void test_duration_parse_bad(void **state)
 
 		if (!duration_parse(dur_bad[i].in, &secs, &err))
 			fail_msg("accepted '%s' as %lld", dur_bad[i].in, secs);
-		assert_string_equal(err.buf, dur_bad[i].msg);
+		assert_string_equal(err.buf, dur_bad[i].want);
 		assert_null(strchr(err.buf, '\n'));
 		assert_int_equal(secs, 42);
 		/* a NULL err is fine too */
