@@ -40,6 +40,15 @@ class CliTestCase(unittest.TestCase):
             os.makedirs(os.path.join(home, d))
         return home
 
+    def credentials_home(self, text, prefix="iamkeys-home-"):
+        """A fresh HOME (see make_home) whose .aws/credentials holds text; returns (the
+        home's path, the credentials file's path)."""
+        home = self.make_home(prefix, ".aws")
+        cred = os.path.join(home, ".aws", "credentials")
+        with open(cred, "w") as f:
+            f.write(text)
+        return home, cred
+
     def assertRc(self, res, rc):
         self.assertEqual(res.rc, rc, repr(res))
 
@@ -50,10 +59,28 @@ class CliTestCase(unittest.TestCase):
         for n in needles:
             self.assertIn(n, lines[0], repr(res))
 
+    # The end of a run whose CreateAccessKey reply was lost after AWS made the key
+    LOST_KEY_DELETED = r"; AWS did create AKIA[A-Z0-9]{16}, whose secret is lost: deleted it\n$"
+
+    def assertLostKeyCalls(self, emu):
+        """CreateAccessKey was sent once (never re-sent); the create mark was read back
+        before the key was, and removed once the lost key was deleted."""
+        calls = [c["action"] for c in emu.calls()]
+        self.assertEqual(calls.count("CreateAccessKey"), 1)
+        self.assertEqual(calls[-8:], ["TagUser", "ListUserTags", "CreateAccessKey",
+                                      "ListAccessKeys", "ListUserTags", "DeleteAccessKey",
+                                      "ListUserTags", "UntagUser"])
+
     def assertNoSecrets(self, res, secrets):
         for s in secrets:
             self.assertNotIn(s, res.out)
             self.assertNotIn(s, res.err)
+
+
+def credentials_text(profile, key_id, secret):
+    """A credentials file section naming the key key_id and its secret."""
+    return "[%s]\naws_access_key_id = %s\naws_secret_access_key = %s\n" % (profile, key_id,
+                                                                          secret)
 
 
 def tag_of(u, name):

@@ -784,36 +784,30 @@ class CreateFailureTest(ActionsBase):
                          ["CreateAccessKey", "CreateSecret", "DeleteAccessKey"])
         self.assertNoSecrets(res, self.all_secrets())
 
+    def create_with_lost_reply(self, kind, name):
+        """create --apply for name with CreateAccessKey's reply lost (fault kind) after the
+        key was made: it fails, says the lost key was deleted, and the keys are as before."""
+        self.emu.fault(action="CreateAccessKey", kind=kind)
+        before = self.all_keys()
+        res = self.create(name, "file:" + os.path.join(self.tmp, name[0] + ".json"), "--apply")
+        self.assertRc(res, 1)
+        self.assertRegex(res.out, self.LOST_KEY_DELETED)
+        self.assertEqual(self.all_keys(), before)
+        return res
+
     def test_outcome_unknown_finds_and_deletes_the_key(self):
         # the key is created, then the reply is cut short
-        self.emu.fault(action="CreateAccessKey", kind="truncate")
-        before = self.all_keys()
-        res = self.create("grace", "file:" + os.path.join(self.tmp, "g.json"), "--apply")
-        self.assertRc(res, 1)
+        res = self.create_with_lost_reply("truncate", "grace")
         self.assertIn("failed to create a key for grace: CreateAccessKey", res.out)
-        self.assertRegex(res.out, r"; AWS did create AKIA[A-Z0-9]{16}, whose secret is lost: "
-                                  r"deleted it\n$")
-        self.assertEqual(self.all_keys(), before)
-        calls = [c["action"] for c in self.emu.calls()]
-        self.assertEqual(calls.count("CreateAccessKey"), 1)  # never re-sent
-        # the mark is read back before the key, and removed once the lost key is gone
-        self.assertEqual(calls[-8:], ["TagUser", "ListUserTags", "CreateAccessKey",
-                                      "ListAccessKeys", "ListUserTags", "DeleteAccessKey",
-                                      "ListUserTags", "UntagUser"])
+        self.assertLostKeyCalls(self.emu)
         self.assertIsNone(tag_of(self.live_user("grace"), "iamkeys:create"))
         self.assertFalse(os.path.exists(os.path.join(self.tmp, "g.json")))
 
     def test_outcome_unknown_reset_after_the_key_was_made(self):
         # the key is created, then the connection is reset: never re-sent (libcurl would
         # silently re-send a request on a reused connection that died)
-        self.emu.fault(action="CreateAccessKey", kind="reset")
-        before = self.all_keys()
-        res = self.create("heidi", "file:" + os.path.join(self.tmp, "h.json"), "--apply")
-        self.assertRc(res, 1)
+        res = self.create_with_lost_reply("reset", "heidi")
         self.assertIn("outcome unknown", res.out)
-        self.assertRegex(res.out, r"; AWS did create AKIA[A-Z0-9]{16}, whose secret is lost: "
-                                  r"deleted it\n$")
-        self.assertEqual(self.all_keys(), before)
         self.assertEqual([c["action"] for c in self.mutations()],
                          ["CreateAccessKey", "DeleteAccessKey"])
 

@@ -312,26 +312,11 @@ class EmulatorCliTest(CliTestCase, EmulatorTestCase):
 
     def test_term_dumb_gets_no_bold(self):
         def table_on_tty(term):
-            master, slave = pty.openpty()
             env = self.emu.env(TERM=term)
             env.pop("NO_COLOR", None)
-            p = subprocess.Popen([BINARY, "users"], env=env, stdout=slave,
-                                 stderr=subprocess.PIPE)
-            os.close(slave)
-            out = b""
-            while True:
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:
-                    break
-                if not chunk:
-                    break
-                out += chunk
-            p.wait(timeout=60)
-            os.close(master)
-            return out
-        self.assertIn(b"\033[1m", table_on_tty("xterm"))
-        self.assertNotIn(b"\033", table_on_tty("dumb"))
+            return run_on_pty(["users"], env, "stdout")[1]
+        self.assertIn("\033[1m", table_on_tty("xterm"))
+        self.assertNotIn("\033", table_on_tty("dumb"))
 
 
 class RepeatedOptionsAndSummaryTest(CliTestCase, EmulatorTestCase):

@@ -46,10 +46,6 @@ def tag_time(tag):
 
 
 class ClockBase(CliTestCase, EmulatorTestCase):
-    @classmethod
-    def make_fixture(cls):
-        return fixtures.admin_fixture()
-
     def reset(self, extra_users):
         self.emu.clear_faults()
         self.emu.config(propagation_delay=0)

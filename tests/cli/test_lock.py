@@ -9,8 +9,8 @@ import tempfile
 import time
 
 from tests.cli import safety
-from tests.cli.common import (BINARY, CliTestCase, due_users, Result, rotation_tag, run,
-                              SAFETY, shard_class, Sharded, users_of)
+from tests.cli.common import (BINARY, CliTestCase, credentials_text, due_users, Result,
+                              rotation_tag, run, SAFETY, shard_class, Sharded, users_of)
 from tests.emulator import fixtures
 from tests.emulator.harness import Emulator, EmulatorTestCase
 
@@ -178,11 +178,8 @@ class LocalLockTest(LockBase):
 
     def test_self_rotation_takes_the_lock(self):
         import fcntl
-        home = tempfile.mkdtemp()
-        os.makedirs(os.path.join(home, ".aws"))
-        with open(os.path.join(home, ".aws", "credentials"), "w") as f:
-            f.write("[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n"
-                    % (fixtures.ADMIN_KEY_ID, fixtures.ADMIN_SECRET))
+        home, _ = self.credentials_home(
+            credentials_text("default", fixtures.ADMIN_KEY_ID, fixtures.ADMIN_SECRET))
         lock = open(os.path.join(self.emu.lock_dir, "account-%s.lock" % ACCOUNT), "w")
         self.addCleanup(lock.close)
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -370,9 +370,7 @@ def denied_org():
 class OrgFailureTest(CliTestCase, EmulatorTestCase):
     """One account denying AssumeRole; throttling in one account only."""
 
-    @classmethod
-    def make_fixture(cls):
-        return denied_org()
+    emulator_fixture = staticmethod(denied_org)
 
     def setUp(self):
         self.emu.clear_faults()
@@ -552,6 +550,15 @@ class OrgRotateTest(CliTestCase):
                     self.assertTrue(c["access_key_id"].startswith("ASIA"))
 
 
+def apply_plan_doc(emu, path, doc, to):
+    """Writes the plan doc to path and runs rotate --org --apply --plan with it, on a fresh
+    call log; the result."""
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    emu.reset_calls()
+    return run(["rotate", "--org", "--to", to, "--apply", "--plan", path], emu.env())
+
+
 class OrgRotatePlanTest(CliTestCase):
     def test_plan_out_then_plan_across_accounts(self):
         a1, a2 = member_account_id(1), member_account_id(2)
@@ -570,11 +577,7 @@ class OrgRotatePlanTest(CliTestCase):
                                           for u in ("user00000", "user00002")))
             # the reviewer drops one account from the plan
             doc["Users"] = [u for u in doc["Users"] if u["AccountId"] != a2]
-            reviewed = os.path.join(d, "reviewed.json")
-            with open(reviewed, "w") as f:
-                json.dump(doc, f)
-            emu.reset_calls()
-            res = run(["rotate", "--org", "--to", to, "--apply", "--plan", reviewed], emu.env())
+            res = apply_plan_doc(emu, os.path.join(d, "reviewed.json"), doc, to)
             self.assertRc(res, 0)
             created = sorted((c["account"], c["params"]["UserName"]) for c in emu.calls()
                              if c["action"] == "CreateAccessKey")
@@ -624,11 +627,7 @@ class OrgRotatePlanTamperTest(CliTestCase):
             for u in doc["Users"]:
                 if (u["AccountId"], u["UserName"]) == (MGMT, "user00000"):
                     u["AccountId"] = a1
-            edited = os.path.join(d, "edited.json")
-            with open(edited, "w") as f:
-                json.dump(doc, f)
-            emu.reset_calls()
-            res = run(["rotate", "--org", "--to", to, "--apply", "--plan", edited], emu.env())
+            res = apply_plan_doc(emu, os.path.join(d, "edited.json"), doc, to)
             self.assertRc(res, 3)
             self.assertIn("%s user00000 [idle] failed: live state changed since the plan" % a1,
                           res.out)
@@ -687,9 +686,7 @@ def key_org(deny=None):
 class OrgKeyActionsTest(CliTestCase, EmulatorTestCase):
     """deactivate and delete with a selector across accounts."""
 
-    @classmethod
-    def make_fixture(cls):
-        return key_org()
+    emulator_fixture = staticmethod(key_org)
 
     def setUp(self):
         self.emu.set_clock(now=NOW)

@@ -9,8 +9,8 @@ import subprocess
 import tempfile
 
 from tests.cli import safety
-from tests.cli.common import (BINARY, CliTestCase, rotation_tag, run, SAFETY, shard_class, Sharded,
-                              tag_of)
+from tests.cli.common import (BINARY, CliTestCase, credentials_text, rotation_tag, run, SAFETY,
+                              shard_class, Sharded, tag_of)
 from tests.emulator import fixtures
 from tests.emulator.fixtures import key
 from tests.emulator.harness import EmulatorTestCase
@@ -35,10 +35,6 @@ def users_of(emu):
 class RotateBase(CliTestCase, EmulatorTestCase):
     fixture = None
 
-    @classmethod
-    def make_fixture(cls):
-        return fixtures.admin_fixture()
-
     def setUp(self):
         self.emu.clear_faults()
         self.emu.set_clock(offset_seconds=0)
@@ -47,6 +43,12 @@ class RotateBase(CliTestCase, EmulatorTestCase):
 
     def rotate(self, *args, **env):
         return run(["rotate", "--to", self.to] + list(args), self.emu.env(**env))
+
+    def load_users(self, **ages):
+        """The admin fixture with, for each name=age, a user of that name with one key age
+        days old, used yesterday."""
+        self.emu.load(fixtures.admin_fixture(extra_users=[
+            user(name, [key(name, age, last_used_days=1)]) for name, age in ages.items()]))
 
     def sink_secret(self, name):
         with open(os.path.join(self.dir, name + ".json")) as f:
@@ -71,9 +73,7 @@ class RotateBase(CliTestCase, EmulatorTestCase):
 
 class RotateWorkflowTest(RotateBase):
     def test_whole_rotation_across_clock_jumps(self):
-        self.emu.load(fixtures.admin_fixture(extra_users=[
-            user("alice", [key("alice", 120, last_used_days=1)]),
-            user("bob", [key("bob", 20, last_used_days=1)])]))
+        self.load_users(alice=120, bob=20)
         old = KID("alice")
         # dry run: a plan, and no change at all
         self.emu.reset_calls()
@@ -134,8 +134,7 @@ class RotateWorkflowTest(RotateBase):
         self.assertEqual(json.loads(res.out)["Keys"], [])
 
     def test_old_key_still_in_use_is_blocked(self):
-        self.emu.load(fixtures.admin_fixture(extra_users=[
-            user("carol", [key("carol", 150, last_used_days=1)])]))
+        self.load_users(carol=150)
         old = KID("carol")
         self.assertRc(self.rotate("--apply"), 0)
         # an application still uses the old key after delivery
@@ -158,8 +157,7 @@ class RotateWorkflowTest(RotateBase):
         self.assertEqual(st[old], "Inactive")
 
     def test_failing_sink_cleans_up(self):
-        self.emu.load(fixtures.admin_fixture(extra_users=[
-            user("dave", [key("dave", 100, last_used_days=1)])]))
+        self.load_users(dave=100)
         self.to = "exec:/bin/false"
         res = self.rotate("--apply")
         self.assertRc(res, 3)
@@ -174,8 +172,7 @@ class RotateWorkflowTest(RotateBase):
                 self.assertNotIn(kk["secret"], res.out + res.err)
 
     def test_propagation_delay(self):
-        self.emu.load(fixtures.admin_fixture(extra_users=[
-            user("erin", [key("erin", 100, last_used_days=1)])]))
+        self.load_users(erin=100)
         self.emu.config(propagation_delay=3)
         try:
             self.emu.reset_calls()
@@ -189,8 +186,7 @@ class RotateWorkflowTest(RotateBase):
             self.assertIn("stage=delivered", rotation_tag(users_of(self.emu)["erin"]))
             # a verify timeout shorter than the delay: the new key is deleted, not delivered
             os.unlink(os.path.join(self.dir, "erin.json"))
-            self.emu.load(fixtures.admin_fixture(extra_users=[
-                user("erin", [key("erin", 100, last_used_days=1)])]))
+            self.load_users(erin=100)
             res = self.rotate("--apply", "--verify-timeout", "1s")
             self.assertRc(res, 3)
             self.assertIn("did not work", res.out)
@@ -223,9 +219,7 @@ class RotateWorkflowTest(RotateBase):
         self.assertIn("stage=delivered", rotation_tag(oi))
 
     def test_plan_file_and_changed_state(self):
-        self.emu.load(fixtures.admin_fixture(extra_users=[
-            user("frank", [key("frank", 100, last_used_days=1)]),
-            user("grace", [key("grace", 100, last_used_days=1)])]))
+        self.load_users(frank=100, grace=100)
         plan = os.path.join(self.dir, "plan.json")
         res = self.rotate("--plan-out", plan)
         self.assertRc(res, 0)
@@ -256,8 +250,7 @@ class RotateWorkflowTest(RotateBase):
         self.assertOneLineError(res, "cannot read the plan")
 
     def test_rollback(self):
-        self.emu.load(fixtures.admin_fixture(extra_users=[
-            user("heidi", [key("heidi", 100, last_used_days=1)])]))
+        self.load_users(heidi=100)
         old = KID("heidi")
         self.assertRc(self.rotate("--apply"), 0)
         self.emu.advance_clock(8 * DAY)
@@ -307,8 +300,7 @@ class RotateWorkflowTest(RotateBase):
         self.assertOneLineError(res, "line 2", "rotate_after")
 
     def test_no_sink_and_bad_arguments(self):
-        self.emu.load(fixtures.admin_fixture(extra_users=[
-            user("kim", [key("kim", 100, last_used_days=1)])]))
+        self.load_users(kim=100)
         # no sink at all: one usage error, not "blocked: no sink" per due user
         self.emu.reset_calls()
         res = run(["rotate", "--apply"], self.emu.env())
@@ -358,9 +350,7 @@ class RotateWorkflowTest(RotateBase):
         self.assertIsNone(rotation_tag(u))
 
     def test_delivered_but_not_recorded_is_adopted(self):
-        self.emu.load(fixtures.admin_fixture(extra_users=[
-            user("nora", [key("nora", 100, last_used_days=1)]),
-            user("otto", [key("otto", 100, last_used_days=1)])]))
+        self.load_users(nora=100, otto=100)
         # the TagUser that records "delivered" fails (every retry): nora's, the 2nd TagUser
         self.emu.fault("iam:TagUser", kind="server_error", nth=2, count=20)
         res = self.rotate("--apply", "--user", "nora")
@@ -400,8 +390,7 @@ class RotateWorkflowTest(RotateBase):
         self.assertEqual(len(users_of(self.emu)["otto"]["keys"]), 2)
 
     def test_secretsmanager_sink(self):
-        self.emu.load(fixtures.admin_fixture(extra_users=[
-            user("lena", [key("lena", 100, last_used_days=1)])]))
+        self.load_users(lena=100)
         self.to = "secretsmanager:iamkeys/{account}/{user}"
         res = self.rotate("--apply")
         self.assertRc(res, 0)
@@ -462,13 +451,8 @@ class RotateSelfTest(RotateBase):
         ops = user("ops", [key("ops", 100, last_used_days=1)], allow=["*"])
         ops["attached_policies"] = ["arn:aws:iam::aws:policy/AWSCompromisedKeyQuarantineV2"]
         self.emu.load(fixtures.admin_fixture(extra_users=[ops]))
-        home = tempfile.mkdtemp()
-        os.makedirs(os.path.join(home, ".aws"))
-        cred = os.path.join(home, ".aws", "credentials")
-        before = "[ops]\naws_access_key_id = %s\naws_secret_access_key = %s\n" % (
-            KID("ops"), fixtures.secret_for("ops"))
-        with open(cred, "w") as f:
-            f.write(before)
+        before = credentials_text("ops", KID("ops"), fixtures.secret_for("ops"))
+        home, cred = self.credentials_home(before)
         os.chmod(cred, 0o600)
         env = self.emu.env(AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None, HOME=home)
         self.emu.reset_calls()
@@ -498,15 +482,10 @@ class RotateSelfTest(RotateBase):
     def test_self_rotation_read_back_by_awscli(self):
         self.emu.load(fixtures.admin_fixture(extra_users=[
             user("ops", [key("ops", 100, last_used_days=1)], allow=["*"])]))
-        home = tempfile.mkdtemp()
-        os.makedirs(os.path.join(home, ".aws"))
-        cred = os.path.join(home, ".aws", "credentials")
-        before = ("# managed by hand\n[default]\nregion_hint = x\n\n[ops]\n"
-                  "aws_access_key_id = %s\naws_secret_access_key = %s\n\n[other]\n"
-                  "aws_access_key_id = AKIAOTHER00000000000\n"
-                  "aws_secret_access_key = keepme\n" % (KID("ops"), fixtures.secret_for("ops")))
-        with open(cred, "w") as f:
-            f.write(before)
+        before = ("# managed by hand\n[default]\nregion_hint = x\n\n"
+                  + credentials_text("ops", KID("ops"), fixtures.secret_for("ops")) + "\n"
+                  + credentials_text("other", "AKIAOTHER00000000000", "keepme"))
+        home, cred = self.credentials_home(before)
         os.chmod(cred, 0o640)
         env = self.emu.env(AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None, HOME=home)
         res = run(["rotate", "--self", "--profile", "ops"], env)
@@ -541,13 +520,8 @@ class RotateSelfTest(RotateBase):
         self.emu.load(fixtures.admin_fixture(extra_users=[
             user("ops", [key("ops", 100, last_used_days=1)], allow=["*"])]))
         self.emu.reset_calls()
-        home = tempfile.mkdtemp()
-        os.makedirs(os.path.join(home, ".aws"))
-        cred = os.path.join(home, ".aws", "credentials")
-        before = "[ops]\naws_access_key_id = %s\naws_secret_access_key = %s\n" % (
-            KID("ops"), fixtures.secret_for("ops"))
-        with open(cred, "w") as f:
-            f.write(before)
+        before = credentials_text("ops", KID("ops"), fixtures.secret_for("ops"))
+        home, cred = self.credentials_home(before)
         env = self.emu.env(AWS_ACCESS_KEY_ID=None, AWS_SECRET_ACCESS_KEY=None, HOME=home)
         return env, cred, before
 
@@ -559,18 +533,12 @@ class RotateSelfTest(RotateBase):
         res = run(["rotate", "--self", "--profile", "ops", "--apply"], env)
         self.assertRc(res, 1)
         self.assertEqual(len(res.err.splitlines()), 1, res)
-        self.assertRegex(res.err, r"^iamkeys: error: CreateAccessKey.*; AWS did create "
-                                  r"AKIA[A-Z0-9]{16}, whose secret is lost: deleted it\n$")
+        self.assertRegex(res.err, r"^iamkeys: error: CreateAccessKey.*" + self.LOST_KEY_DELETED)
         ops = users_of(self.emu)["ops"]
         self.assertEqual([(k["id"], k["status"]) for k in ops["keys"]], [(KID("ops"), "Active")])
         with open(cred) as f:
             self.assertEqual(f.read(), before)
-        calls = [c["action"] for c in self.emu.calls()]
-        self.assertEqual(calls.count("CreateAccessKey"), 1)  # never re-sent
-        # the create mark is read back before the key, and removed once the lost key is gone
-        self.assertEqual(calls[-8:], ["TagUser", "ListUserTags", "CreateAccessKey",
-                                      "ListAccessKeys", "ListUserTags", "DeleteAccessKey",
-                                      "ListUserTags", "UntagUser"])
+        self.assertLostKeyCalls(self.emu)
         self.assertIsNone(tag_of(ops, "iamkeys:create"))
 
     def test_self_killed_after_the_profile_write_is_finished_later(self):

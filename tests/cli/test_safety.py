@@ -15,7 +15,7 @@ import tempfile
 import unittest
 
 from tests.cli import safety
-from tests.cli.common import CliTestCase, run, tag_of
+from tests.cli.common import CliTestCase, credentials_text, run, tag_of
 from tests.emulator import fixtures
 from tests.emulator.fixtures import key
 from tests.emulator.harness import EmulatorTestCase
@@ -47,10 +47,6 @@ def fixture():
 class SafetyBase(CliTestCase, EmulatorTestCase):
     # not a test of CloudTrail's rate: LookupEvents paced at 1,000 a second (emulator and binary)
     emulator_options = {"cloudtrail_tps": 1000}
-
-    @classmethod
-    def make_fixture(cls):
-        return fixtures.admin_fixture()
 
     def setUp(self):
         self.emu.clear_faults()
@@ -446,12 +442,8 @@ class SelfCrashTest(SafetyBase):
     key, the one in its profile, and it works."""
 
     def home(self):
-        home = tempfile.mkdtemp()
-        os.makedirs(os.path.join(home, ".aws"))
-        with open(os.path.join(home, ".aws", "credentials"), "w") as f:
-            f.write("[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n"
-                    % (fixtures.ADMIN_KEY_ID, fixtures.ADMIN_SECRET))
-        return home
+        return self.credentials_home(
+            credentials_text("default", fixtures.ADMIN_KEY_ID, fixtures.ADMIN_SECRET))[0]
 
     def self_rotate(self, home, skew, **env):
         env["IAMKEYS_TEST_CLOCK_OFFSET"] = str(self.emu.clock_offset() + skew)

@@ -14,6 +14,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 
 #ifdef IAMKEYS_TESTING
 #error "this test must be built without IAMKEYS_TESTING"
@@ -157,13 +158,11 @@ static void test_cloudtrail_tps_knob(void **state)
 	strbuf_release(&err);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_clock_knobs),
-		cmocka_unit_test(test_ecs_endpoint_knob),
-		cmocka_unit_test(test_crash_after_knob),
-		cmocka_unit_test(test_cloudtrail_tps_knob),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_clock_knobs),
+	cmocka_unit_test(test_ecs_endpoint_knob),
+	cmocka_unit_test(test_crash_after_knob),
+	cmocka_unit_test(test_cloudtrail_tps_knob),
+};
+
+UNIT_TEST_MAIN(tests)

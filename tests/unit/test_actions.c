@@ -2,6 +2,7 @@
 #include "core/compat.h"
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 #include "engine/actions.h"
 #include "sinks/sink.h"
 
@@ -136,10 +137,7 @@ static void test_format_ago(void **state)
 
 static void test_json_key_id(void **state)
 {
-	static const struct {
-		const char *text;
-		const char *want;
-	} c[] = {
+	static const struct text_case c[] = {
 		{ "{\"AccessKeyId\":\"AKIAIOSFODNN7EXAMPLE\",\"SecretAccessKey\":\"x\"}",
 		  "AKIAIOSFODNN7EXAMPLE" },
 		{ "{ \"AccessKeyId\" : \"AKIAIOSFODNN7EXAMPLE\" }", "AKIAIOSFODNN7EXAMPLE" },
@@ -155,7 +153,7 @@ static void test_json_key_id(void **state)
 	size_t i;
 	(void)state;
 	for (i = 0; i < ARRAY_SIZE(c); i++) {
-		char *got = new_secret_json_key_id(c[i].text, strlen(c[i].text));
+		char *got = new_secret_json_key_id(c[i].in, strlen(c[i].in));
 		if (c[i].want)
 			assert_string_equal(got, c[i].want);
 		else
@@ -199,12 +197,10 @@ static void test_record_lines(void **state)
 	assert_string_equal(key_action_name(KEY_ACTIVATE), "activate");
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_guards),	     cmocka_unit_test(test_key_id_syntax),
-		cmocka_unit_test(test_format_ago),   cmocka_unit_test(test_json_key_id),
-		cmocka_unit_test(test_record_lines),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_guards),	     cmocka_unit_test(test_key_id_syntax),
+	cmocka_unit_test(test_format_ago),   cmocka_unit_test(test_json_key_id),
+	cmocka_unit_test(test_record_lines),
+};
+
+UNIT_TEST_MAIN(tests)

@@ -274,9 +274,25 @@ static void run_count(void **state)
 
 static void test_error_message_names_file_and_line(void **state)
 {
+	static const struct {
+		enum aws_file_kind kind;
+		const char *text, *want;
+	} cases[] = {
+		{ AWS_FILE_CREDENTIALS, "\n\n\n[a\n",
+		  "credentials: line 4: profile definition must end with ']'" },
+		{ AWS_FILE_CONFIG, "x = 1\n",
+		  "config: line 1: expected a profile definition before a property" },
+		{ AWS_FILE_CONFIG, "[default]\n= us-east-1\n",
+		  "config: line 2: property has no name" },
+		{ AWS_FILE_CONFIG, "[default]\n  x = 1\n",
+		  "config: line 2: expected a property definition, found continuation" },
+		{ AWS_FILE_CONFIG, "[default]\ns3 =\n  a = 1\n  b\n",
+		  "config: line 4: expected '=' in sub-property" },
+	};
 	struct aws_profile_set set = AWS_PROFILE_SET_INIT;
 	struct strbuf err = STRBUF_INIT;
 	const char *text = "[profile a]\nx = 1\nkey : value\n";
+	size_t i;
 
 	assert_int_equal(aws_profiles_parse(&set, AWS_FILE_CONFIG, text, strlen(text),
 					    "/h/.aws/config", &err),
@@ -284,33 +300,12 @@ static void test_error_message_names_file_and_line(void **state)
 	assert_string_equal(err.buf, "/h/.aws/config: line 3: expected '=' in property");
 	aws_profile_set_release(&set);
 
-	strbuf_reset(&err);
-	assert_int_equal(parse_text(&set, AWS_FILE_CREDENTIALS, "\n\n\n[a\n", &err), -1);
-	assert_string_equal(err.buf, "credentials: line 4: profile definition must end with ']'");
-	aws_profile_set_release(&set);
-
-	strbuf_reset(&err);
-	assert_int_equal(parse_text(&set, AWS_FILE_CONFIG, "x = 1\n", &err), -1);
-	assert_string_equal(err.buf,
-			    "config: line 1: expected a profile definition before a property");
-	aws_profile_set_release(&set);
-
-	strbuf_reset(&err);
-	assert_int_equal(parse_text(&set, AWS_FILE_CONFIG, "[default]\n= us-east-1\n", &err), -1);
-	assert_string_equal(err.buf, "config: line 2: property has no name");
-	aws_profile_set_release(&set);
-
-	strbuf_reset(&err);
-	assert_int_equal(parse_text(&set, AWS_FILE_CONFIG, "[default]\n  x = 1\n", &err), -1);
-	assert_string_equal(err.buf,
-			    "config: line 2: expected a property definition, found continuation");
-	aws_profile_set_release(&set);
-
-	strbuf_reset(&err);
-	assert_int_equal(parse_text(&set, AWS_FILE_CONFIG, "[default]\ns3 =\n  a = 1\n  b\n", &err),
-			 -1);
-	assert_string_equal(err.buf, "config: line 4: expected '=' in sub-property");
-	aws_profile_set_release(&set);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		strbuf_reset(&err);
+		assert_int_equal(parse_text(&set, cases[i].kind, cases[i].text, &err), -1);
+		assert_string_equal(err.buf, cases[i].want);
+		aws_profile_set_release(&set);
+	}
 
 	/* the error is appended, and err may be NULL */
 	assert_int_equal(parse_text(&set, AWS_FILE_CONFIG, "x", NULL), -1);

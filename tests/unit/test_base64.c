@@ -3,6 +3,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 
 static void expect_decode(const char *in, const char *want, size_t want_len)
 {
@@ -27,37 +28,72 @@ static void expect_bad(const char *in)
 	strbuf_release(&out);
 }
 
+/* The inputs of the tests below; test_pieces decodes each of them again, cut in pieces. */
+
+/* an encoding and the bytes it decodes to */
+struct b64_case {
+	const char *plain, *enc;
+};
+
+/* RFC 4648 section 10 */
+static const struct b64_case rfc4648[] = {
+	{ "", "" },
+	{ "f", "Zg==" },
+	{ "fo", "Zm8=" },
+	{ "foo", "Zm9v" },
+	{ "foob", "Zm9vYg==" },
+	{ "fooba", "Zm9vYmE=" },
+	{ "foobar", "Zm9vYmFy" },
+};
+
+/* white space anywhere is skipped */
+static const struct b64_case spaced[] = {
+	{ "foobar", "Zm9v\nYmFy\n" },
+	{ "foob", "  Z m 9 v\r\n\tY g = =  \n" },
+	{ "foob", " Z m 9 v\r\nY g = = \n" },
+	{ "", "\n\n  \t" },
+	{ "fo", "Zm8\n=" },
+};
+
+/* clang-format off */
+static const char *const bad_inputs[] = {
+	"Zm9v!",
+	"BASE-64 ENCODED FILE CONTENTS",
+	"Zm9vYg",	/* missing padding */
+	"Zm9vYg=",	/* half the padding */
+	"Zg===",	/* too much padding */
+	"Z===",		/* padding after one character */
+	"====",
+	"=Zm9",
+	"Zg==Zm9v",	/* data after padding */
+	"Zm=9",		/* data inside padding */
+	"Z",
+	"Zm9vY",
+	"Zm9v-_",	/* URL-safe alphabet is not accepted */
+	"Zm9v\x80YmFy",
+};
+/* clang-format on */
+
 static void test_rfc4648_vectors(void **state)
 {
-	static const struct {
-		const char *plain, *enc;
-	} v[] = {
-		{ "", "" },
-		{ "f", "Zg==" },
-		{ "fo", "Zm8=" },
-		{ "foo", "Zm9v" },
-		{ "foob", "Zm9vYg==" },
-		{ "fooba", "Zm9vYmE=" },
-		{ "foobar", "Zm9vYmFy" },
-	};
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(v); i++) {
+	for (i = 0; i < ARRAY_SIZE(rfc4648); i++) {
 		struct strbuf sb = STRBUF_INIT;
 
-		base64_encode(&sb, v[i].plain, strlen(v[i].plain));
-		assert_string_equal(sb.buf, v[i].enc);
+		base64_encode(&sb, rfc4648[i].plain, strlen(rfc4648[i].plain));
+		assert_string_equal(sb.buf, rfc4648[i].enc);
 		strbuf_release(&sb);
-		expect_decode(v[i].enc, v[i].plain, strlen(v[i].plain));
+		expect_decode(rfc4648[i].enc, rfc4648[i].plain, strlen(rfc4648[i].plain));
 	}
 }
 
 static void test_whitespace_skipped(void **state)
 {
-	expect_decode("Zm9v\nYmFy\n", "foobar", 6);
-	expect_decode("  Z m 9 v\r\n\tY g = =  \n", "foob", 4);
-	expect_decode("\n\n  \t", "", 0);
-	expect_decode("Zm8\n=", "fo", 2);
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(spaced); i++)
+		expect_decode(spaced[i].enc, spaced[i].plain, strlen(spaced[i].plain));
 }
 
 static void test_all_bytes_and_alphabet(void **state)
@@ -93,27 +129,15 @@ static void test_appends(void **state)
 
 static void test_bad_input(void **state)
 {
-	expect_bad("Zm9v!");
-	expect_bad("BASE-64 ENCODED FILE CONTENTS");
-	expect_bad("Zm9vYg");  /* missing padding */
-	expect_bad("Zm9vYg="); /* half the padding */
-	expect_bad("Zg===");   /* too much padding */
-	expect_bad("Z===");    /* padding after one character */
-	expect_bad("====");
-	expect_bad("=Zm9");
-	expect_bad("Zg==Zm9v"); /* data after padding */
-	expect_bad("Zm=9");	/* data inside padding */
-	expect_bad("Z");
-	expect_bad("Zm9vY");
-	expect_bad("Zm9v-_"); /* URL-safe alphabet is not accepted */
-	expect_bad("Zm9v\x80YmFy");
-	{
-		struct strbuf out = STRBUF_INIT;
-		/* an embedded NUL is bad input, not the end */
-		assert_int_equal(base64_decode(&out, "Zm9v\0YmFy", 9), -1);
-		assert_int_equal(out.len, 0);
-		strbuf_release(&out);
-	}
+	struct strbuf out = STRBUF_INIT;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(bad_inputs); i++)
+		expect_bad(bad_inputs[i]);
+	/* an embedded NUL is bad input, not the end */
+	assert_int_equal(base64_decode(&out, "Zm9v\0YmFy", 9), -1);
+	assert_int_equal(out.len, 0);
+	strbuf_release(&out);
 }
 
 static void test_large_round_trip(void **state)
@@ -163,52 +187,37 @@ static int decode_split(const char *in, size_t a, size_t b, struct strbuf *out)
 	return 0;
 }
 
-static void test_pieces(void **state)
+/* IN decodes the same, to the same bytes or the same error, in every way to cut it in three
+ * (quartets split anywhere) as it does whole. */
+static void expect_same_in_pieces(const char *in)
 {
-	static const char *const in[] = {
-		"",
-		"Zg==",
-		"Zm8=",
-		"Zm9v",
-		"Zm9vYmFy",
-		"Zm9v\nYmFy\n",
-		" Z m 9 v\r\nY g = = \n",
-		"Zm8\n=",
-		"+/+/",
-		"Zm9v!",
-		"Zm9vYg",
-		"Zm9vYg=",
-		"Zg===",
-		"Z===",
-		"====",
-		"=Zm9",
-		"Zg==Zm9v",
-		"Zm=9",
-		"Z",
-		"Zm9vY",
-		"Zm9v-_",
-		"Zm9v\x80YmFy",
-	};
 	struct strbuf whole = STRBUF_INIT, split = STRBUF_INIT;
-	size_t i, a, b;
+	size_t len = strlen(in), a, b;
+	int want;
 
-	for (i = 0; i < ARRAY_SIZE(in); i++) {
-		size_t len = strlen(in[i]);
-		int want;
-
-		strbuf_reset(&whole);
-		strbuf_addstr(&whole, "keep");
-		want = base64_decode(&whole, in[i], len);
-		/* every way to cut it in three, quartets split anywhere */
-		for (a = 0; a <= len; a++)
-			for (b = a; b <= len; b++) {
-				assert_int_equal(decode_split(in[i], a, b, &split), want);
-				assert_int_equal(split.len, whole.len);
-				assert_memory_equal(split.buf, whole.buf, whole.len + 1);
-			}
-	}
+	strbuf_addstr(&whole, "keep");
+	want = base64_decode(&whole, in, len);
+	for (a = 0; a <= len; a++)
+		for (b = a; b <= len; b++) {
+			assert_int_equal(decode_split(in, a, b, &split), want);
+			assert_int_equal(split.len, whole.len);
+			assert_memory_equal(split.buf, whole.buf, whole.len + 1);
+		}
 	strbuf_release(&whole);
 	strbuf_release(&split);
+}
+
+static void test_pieces(void **state)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(rfc4648); i++)
+		expect_same_in_pieces(rfc4648[i].enc);
+	for (i = 0; i < ARRAY_SIZE(spaced); i++)
+		expect_same_in_pieces(spaced[i].enc);
+	expect_same_in_pieces("+/+/");
+	for (i = 0; i < ARRAY_SIZE(bad_inputs); i++)
+		expect_same_in_pieces(bad_inputs[i]);
 }
 
 static void test_pieces_large(void **state)
@@ -242,17 +251,15 @@ static void test_pieces_large(void **state)
 	strbuf_release(&dec);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rfc4648_vectors),
-		cmocka_unit_test(test_whitespace_skipped),
-		cmocka_unit_test(test_all_bytes_and_alphabet),
-		cmocka_unit_test(test_appends),
-		cmocka_unit_test(test_bad_input),
-		cmocka_unit_test(test_large_round_trip),
-		cmocka_unit_test(test_pieces),
-		cmocka_unit_test(test_pieces_large),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_rfc4648_vectors),
+	cmocka_unit_test(test_whitespace_skipped),
+	cmocka_unit_test(test_all_bytes_and_alphabet),
+	cmocka_unit_test(test_appends),
+	cmocka_unit_test(test_bad_input),
+	cmocka_unit_test(test_large_round_trip),
+	cmocka_unit_test(test_pieces),
+	cmocka_unit_test(test_pieces_large),
+};
+
+UNIT_TEST_MAIN(tests)

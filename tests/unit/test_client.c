@@ -8,6 +8,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 
 /*
  * The request layer against the scripted fake transport: the exact bytes
@@ -311,9 +312,7 @@ static void test_list_access_keys_pages(void **state)
 	assert_string_equal(keys.keys[0].access_key_id, "AKIA1");
 	assert_string_equal(keys.keys[1].access_key_id, "AKIA2");
 	assert_string_equal(keys.keys[1].status, "Inactive");
-	assert_int_equal(keys.is_truncated, 0);
-	assert_null(keys.marker);
-	assert_string_equal(keys.request_id, "rk");
+	assert_last_page(keys, "rk");
 	iam_access_key_page_release(&keys);
 	done(c);
 	strbuf_release(&err);
@@ -1454,54 +1453,51 @@ static void test_clock_knobs(void **state)
 	unsetenv("IAMKEYS_TEST_CLOCK_OFFSET");
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_form_encode),
-		cmocka_unit_test(test_form_body_exact),
-		cmocka_unit_test(test_null_params_left_out),
-		cmocka_unit_test(test_signature_iam),
-		cmocka_unit_test(test_signature_session_token),
-		cmocka_unit_test(test_signature_sts_regional),
-		cmocka_unit_test(test_list_users_three_pages),
-		cmocka_unit_test(test_list_users_repeated_marker),
-		cmocka_unit_test(test_list_access_keys_pages),
-		cmocka_unit_test(test_xml_error_shapes),
-		cmocka_unit_test(test_query_aerr_filled),
-		cmocka_unit_test(test_json_call),
-		cmocka_unit_test(test_dynamodb_call),
-		cmocka_unit_test(test_json_throttling_retried),
-		cmocka_unit_test(test_create_key_timeout_outcome_unknown),
-		cmocka_unit_test(test_create_key_ambiguous_outcomes),
-		cmocka_unit_test(test_create_key_throttled_then_ok),
-		cmocka_unit_test(test_create_key_throttled_once),
-		cmocka_unit_test(test_create_key_refused),
-		cmocka_unit_test(test_list_users_500_500_200),
-		cmocka_unit_test(test_list_users_malformed_then_ok),
-		cmocka_unit_test(test_list_users_malformed_every_time),
-		cmocka_unit_test(test_max_attempts_exhausted),
-		cmocka_unit_test(test_transport_errors_exhausted),
-		cmocka_unit_test(test_max_attempts_one),
-		cmocka_unit_test(test_max_attempts_five),
-		cmocka_unit_test(test_bad_retry_config),
-		cmocka_unit_test(test_retry_config_ok),
-		cmocka_unit_test(test_region_precedence),
-		cmocka_unit_test(test_endpoint_override_in_requests),
-		cmocka_unit_test(test_clock_skew_corrected),
-		cmocka_unit_test(test_signature_error_without_skew_not_retried),
-		cmocka_unit_test(test_clock_learnt_from_a_success),
-		cmocka_unit_test(test_clock_round_trip_and_narrowing),
-		cmocka_unit_test(test_clock_ignores_bad_dates),
-		cmocka_unit_test(test_clock_warning_once),
-		cmocka_unit_test(test_clock_skew_on_create_not_resent),
-		cmocka_unit_test(test_explicit_credentials_no_retry),
-		cmocka_unit_test(test_expired_token_retried),
-		cmocka_unit_test(test_simple_writes),
-		cmocka_unit_test(test_credential_report),
-		cmocka_unit_test(test_tags_and_groups_pages),
-		cmocka_unit_test(test_debug_log_has_no_secrets),
-		cmocka_unit_test(test_clock_knobs),
-	};
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_form_encode),
+	cmocka_unit_test(test_form_body_exact),
+	cmocka_unit_test(test_null_params_left_out),
+	cmocka_unit_test(test_signature_iam),
+	cmocka_unit_test(test_signature_session_token),
+	cmocka_unit_test(test_signature_sts_regional),
+	cmocka_unit_test(test_list_users_three_pages),
+	cmocka_unit_test(test_list_users_repeated_marker),
+	cmocka_unit_test(test_list_access_keys_pages),
+	cmocka_unit_test(test_xml_error_shapes),
+	cmocka_unit_test(test_query_aerr_filled),
+	cmocka_unit_test(test_json_call),
+	cmocka_unit_test(test_dynamodb_call),
+	cmocka_unit_test(test_json_throttling_retried),
+	cmocka_unit_test(test_create_key_timeout_outcome_unknown),
+	cmocka_unit_test(test_create_key_ambiguous_outcomes),
+	cmocka_unit_test(test_create_key_throttled_then_ok),
+	cmocka_unit_test(test_create_key_throttled_once),
+	cmocka_unit_test(test_create_key_refused),
+	cmocka_unit_test(test_list_users_500_500_200),
+	cmocka_unit_test(test_list_users_malformed_then_ok),
+	cmocka_unit_test(test_list_users_malformed_every_time),
+	cmocka_unit_test(test_max_attempts_exhausted),
+	cmocka_unit_test(test_transport_errors_exhausted),
+	cmocka_unit_test(test_max_attempts_one),
+	cmocka_unit_test(test_max_attempts_five),
+	cmocka_unit_test(test_bad_retry_config),
+	cmocka_unit_test(test_retry_config_ok),
+	cmocka_unit_test(test_region_precedence),
+	cmocka_unit_test(test_endpoint_override_in_requests),
+	cmocka_unit_test(test_clock_skew_corrected),
+	cmocka_unit_test(test_signature_error_without_skew_not_retried),
+	cmocka_unit_test(test_clock_learnt_from_a_success),
+	cmocka_unit_test(test_clock_round_trip_and_narrowing),
+	cmocka_unit_test(test_clock_ignores_bad_dates),
+	cmocka_unit_test(test_clock_warning_once),
+	cmocka_unit_test(test_clock_skew_on_create_not_resent),
+	cmocka_unit_test(test_explicit_credentials_no_retry),
+	cmocka_unit_test(test_expired_token_retried),
+	cmocka_unit_test(test_simple_writes),
+	cmocka_unit_test(test_credential_report),
+	cmocka_unit_test(test_tags_and_groups_pages),
+	cmocka_unit_test(test_debug_log_has_no_secrets),
+	cmocka_unit_test(test_clock_knobs),
+};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(tests)

@@ -5,16 +5,19 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 
 /*
  * credential_process / container / instance-metadata JSON, and the
  * credential_process command-line splitter (core/credparse.h).
  */
 
+/* cred_json_parse of TEXT into C (what C held is released first), the error emptied first. */
 static int parse(enum cred_json_format f, const char *text, struct aws_credentials *c,
 		 struct strbuf *err)
 {
 	strbuf_reset(err);
+	aws_credentials_release(c);
 	return cred_json_parse(f, text, strlen(text), c, err);
 }
 
@@ -36,7 +39,6 @@ static void test_process_version_1(void **state)
 	assert_string_equal(c.session_token, "tok");
 	assert_string_equal(c.account_id, "123456789012");
 	assert_int_equal(c.expiration, 1893553445);
-	aws_credentials_release(&c);
 
 	/* long-lived: no token, no expiration; null counts as absent; 1.0 is 1 */
 	assert_int_equal(
@@ -47,7 +49,6 @@ static void test_process_version_1(void **state)
 		0);
 	assert_null(c.session_token);
 	assert_int_equal(c.expiration, 0);
-	aws_credentials_release(&c);
 
 	/* a surrogate pair */
 	assert_int_equal(parse(CRED_JSON_PROCESS,
@@ -62,9 +63,7 @@ static void test_process_version_1(void **state)
 
 static void test_process_errors(void **state)
 {
-	static const struct {
-		const char *text, *want;
-	} cases[] = {
+	static const struct text_case cases[] = {
 		{ "", "empty output" },
 		{ "  \n", "empty output" },
 		{ "[1]", "not a JSON object" },
@@ -112,7 +111,7 @@ static void test_process_errors(void **state)
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		if (!parse(CRED_JSON_PROCESS, cases[i].text, &c, &err))
+		if (!parse(CRED_JSON_PROCESS, cases[i].in, &c, &err))
 			fail_msg("case %zu parsed", i);
 		if (!strstr(err.buf, cases[i].want))
 			fail_msg("case %zu: '%s' does not say '%s'", i, err.buf, cases[i].want);
@@ -154,7 +153,6 @@ static void test_container_and_imds(void **state)
 	assert_string_equal(c.access_key_id, "ASIAECS");
 	assert_string_equal(c.session_token, "t");
 	assert_int_equal(c.expiration, 1893553445);
-	aws_credentials_release(&c);
 
 	assert_int_equal(
 		parse(CRED_JSON_IMDS,
@@ -164,7 +162,6 @@ static void test_container_and_imds(void **state)
 		      &c, &err),
 		0);
 	assert_string_equal(c.access_key_id, "ASIAIMDS");
-	aws_credentials_release(&c);
 	assert_int_equal(parse(CRED_JSON_IMDS,
 			       "{\"Code\":\"AssumeRoleUnauthorizedAccess\",\"AccessKeyId\":\"A\","
 			       "\"SecretAccessKey\":\"s\"}",
@@ -214,9 +211,7 @@ static void test_argv_split(void **state)
 	static const char *const w2[] = { "my tool", "a b", "c\"d", "e'f", "g\\h", "$HOME", "" };
 	static const char *const w3[] = { "x\\y", "ab", "a b" };
 	static const char *const w4[] = { "cmd", "*", ";", "|", "&&", "`id`" };
-	static const struct {
-		const char *line, *want;
-	} bad[] = {
+	static const struct text_case bad[] = {
 		{ "", "empty command" },
 		{ " \t\n", "empty command" },
 		{ "cmd 'open", "unterminated ' quote" },
@@ -234,7 +229,7 @@ static void test_argv_split(void **state)
 	expect_argv("cmd * ; | && `id`", w4, ARRAY_SIZE(w4));
 	for (i = 0; i < ARRAY_SIZE(bad); i++) {
 		strbuf_reset(&err);
-		assert_int_equal(cred_argv_split(bad[i].line, &argv, &argc, &err), -1);
+		assert_int_equal(cred_argv_split(bad[i].in, &argv, &argc, &err), -1);
 		assert_string_equal(err.buf, bad[i].want);
 		assert_null(argv);
 		assert_int_equal(argc, 0);
@@ -243,13 +238,11 @@ static void test_argv_split(void **state)
 	strbuf_release(&err);
 }
 
-int main(void)
-{
-	static const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_process_version_1),
-		cmocka_unit_test(test_process_errors),
-		cmocka_unit_test(test_container_and_imds),
-		cmocka_unit_test(test_argv_split),
-	};
-	return cmocka_run_group_tests_name("credparse", tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_process_version_1),
+	cmocka_unit_test(test_process_errors),
+	cmocka_unit_test(test_container_and_imds),
+	cmocka_unit_test(test_argv_split),
+};
+
+UNIT_TEST_MAIN(tests)

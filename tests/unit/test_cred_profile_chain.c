@@ -5,6 +5,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 #include <jansson.h>
 #include "testdata.h"
 
@@ -346,10 +347,7 @@ static void test_credential_sources_and_defaults(void **state)
 /* SSO: both forms, their settings merged and checked as botocore does. */
 static void test_sso_settings(void **state)
 {
-	static const struct {
-		const char *config;
-		const char *message;
-	} errors[] = {
+	static const struct text_case errors[] = {
 		/* legacy: the four settings are required */
 		{ "[profile d]\nsso_account_id = 111111111111\nsso_role_name = R\n"
 		  "sso_region = eu-west-1\n",
@@ -432,11 +430,11 @@ static void test_sso_settings(void **state)
 	assert_int_equal(err.len, 0);
 
 	for (i = 0; i < ARRAY_SIZE(errors); i++) {
-		const char *sel = strstr(errors[i].config, "[profile r]") ? "r" : "d";
+		const char *sel = strstr(errors[i].in, "[profile r]") ? "r" : "d";
 
-		plan_of(errors[i].config, sel, &set, &plan, &err, -1);
-		if (!strstr(err.buf, errors[i].message))
-			fail_msg("case %zu: '%s' does not say '%s'", i, err.buf, errors[i].message);
+		plan_of(errors[i].in, sel, &set, &plan, &err, -1);
+		if (!strstr(err.buf, errors[i].want))
+			fail_msg("case %zu: '%s' does not say '%s'", i, err.buf, errors[i].want);
 		assert_null(strchr(err.buf, '\n'));
 		assert_null(plan.roles);
 		aws_profile_set_release(&set);
@@ -445,13 +443,11 @@ static void test_sso_settings(void **state)
 	strbuf_release(&err);
 }
 
-int main(void)
-{
-	static const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_assume_role_cases),
-		cmocka_unit_test(test_role_settings_and_process),
-		cmocka_unit_test(test_credential_sources_and_defaults),
-		cmocka_unit_test(test_sso_settings),
-	};
-	return cmocka_run_group_tests_name("profile chain", tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_assume_role_cases),
+	cmocka_unit_test(test_role_settings_and_process),
+	cmocka_unit_test(test_credential_sources_and_defaults),
+	cmocka_unit_test(test_sso_settings),
+};
+
+UNIT_TEST_MAIN(tests)

@@ -6,6 +6,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 #include "testdata.h"
 #include <jansson.h>
 
@@ -285,16 +286,20 @@ static void test_session_refresh_rewrites_cache(void **state)
 	home_release(&r.h);
 }
 
+/* CreateToken refusing the cached refresh token */
+#define REFRESH_REFUSED                                                                            \
+	{                                                                                          \
+		.method = "POST", .url = OIDC, .status = 400,                                      \
+		.reply_headers = { "x-amzn-ErrorType: InvalidGrantException" },                    \
+		.reply_body =                                                                      \
+			"{\"error\":\"invalid_grant\",\"error_description\":\"Invalid refresh "    \
+			"token provided\"}"                                                        \
+	}
+
 static void test_refresh_failure_fallbacks(void **state)
 {
 	static const struct fake_step still_valid[] = {
-		{ .method = "POST",
-		  .url = OIDC,
-		  .status = 400,
-		  .reply_headers = { "x-amzn-ErrorType: InvalidGrantException" },
-		  .reply_body =
-			  "{\"error\":\"invalid_grant\",\"error_description\":\"Invalid refresh "
-			  "token provided\"}" },
+		REFRESH_REFUSED,
 		/* the old token, still valid for 10 minutes */
 		{ .method = "GET",
 		  .url = PORTAL QUERY,
@@ -302,13 +307,7 @@ static void test_refresh_failure_fallbacks(void **state)
 		  .reply_body = ROLE_CREDS("ASIASSO3", "1893459600000") },
 	};
 	static const struct fake_step expired[] = {
-		{ .method = "POST",
-		  .url = OIDC,
-		  .status = 400,
-		  .reply_headers = { "x-amzn-ErrorType: InvalidGrantException" },
-		  .reply_body =
-			  "{\"error\":\"invalid_grant\",\"error_description\":\"Invalid refresh "
-			  "token provided\"}" },
+		REFRESH_REFUSED,
 	};
 	char *before, *after;
 	struct run r;
@@ -551,17 +550,15 @@ static void test_token_only_profile(void **state)
 	home_release(&r.h);
 }
 
-int main(void)
-{
-	static const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_legacy_profile),
-		cmocka_unit_test(test_session_refresh_rewrites_cache),
-		cmocka_unit_test(test_refresh_failure_fallbacks),
-		cmocka_unit_test(test_errors_before_any_request),
-		cmocka_unit_test(test_portal_errors),
-		cmocka_unit_test(test_endpoint_overrides),
-		cmocka_unit_test(test_role_from_sso_source),
-		cmocka_unit_test(test_token_only_profile),
-	};
-	return cmocka_run_group_tests_name("sso provider", tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_legacy_profile),
+	cmocka_unit_test(test_session_refresh_rewrites_cache),
+	cmocka_unit_test(test_refresh_failure_fallbacks),
+	cmocka_unit_test(test_errors_before_any_request),
+	cmocka_unit_test(test_portal_errors),
+	cmocka_unit_test(test_endpoint_overrides),
+	cmocka_unit_test(test_role_from_sso_source),
+	cmocka_unit_test(test_token_only_profile),
+};
+
+UNIT_TEST_MAIN(tests)

@@ -96,6 +96,67 @@ static int get_from(struct cred_provider *p, struct aws_credentials *out, struct
 	return ret;
 }
 
+/*
+ * What a provider test works with: a fake environment (fenv, read through env), a home
+ * directory once fixture_home has made one, the provider asked last and what it gave.
+ * cred_setup makes it empty; cred_teardown releases whatever the test left in it.
+ */
+struct cred_fixture {
+	struct test_env fenv;
+	struct cred_env env;
+	struct tmpdir dir; /* dir.path is "" until fixture_home */
+	struct cred_provider *p;
+	struct aws_credentials creds;
+	struct strbuf err, want;
+};
+
+static int cred_setup(void **state)
+{
+	struct cred_fixture *f = xcalloc(1, sizeof(*f));
+
+	f->env.getenv_fn = test_env_get;
+	f->env.ctx = &f->fenv;
+	strbuf_init(&f->err, 0);
+	strbuf_init(&f->want, 0);
+	*state = f;
+	return 0;
+}
+
+static int cred_teardown(void **state)
+{
+	struct cred_fixture *f = *state;
+
+	aws_credentials_release(&f->creds);
+	cred_provider_destroy(f->p);
+	test_env_release(&f->fenv);
+	if (f->dir.path[0])
+		tmpdir_release(&f->dir);
+	strbuf_release(&f->err);
+	strbuf_release(&f->want);
+	free(f);
+	return 0;
+}
+
+#define CRED_TEST(fn) cmocka_unit_test_setup_teardown(fn, cred_setup, cred_teardown)
+
+/* make_home in the fixture's directory (the one it had before is removed). */
+static void fixture_home(struct cred_fixture *f, const char *config, const char *credentials)
+{
+	if (f->dir.path[0])
+		tmpdir_release(&f->dir);
+	make_home(&f->dir, &f->fenv, config, credentials);
+}
+
+/* Asks P (it replaces the provider asked last, whose credentials are released) for
+ * credentials into f->creds: what get returns. f->err is not reset. */
+static int fixture_ask(struct cred_fixture *f, struct cred_provider *p)
+{
+	aws_credentials_release(&f->creds);
+	cred_provider_destroy(f->p);
+	f->p = p;
+	return get_from(p, &f->creds, &f->err);
+}
+
 /* A transport with no network: every request fails to connect, and is counted. */
 struct offline_transport {
 	struct http_transport base;
@@ -256,30 +317,25 @@ static void test_assume_role_cases_offline(void **state)
 	{
 		json_t *input = json_object_get(t, "input");
 		json_t *chain = json_object_get(json_object_get(t, "output"), "ProfileChain");
-		const char *selected =
-			json_string_value(json_object_get(input, "selected_profile"));
-		struct strbuf text = STRBUF_INIT, err = STRBUF_INIT;
-		struct aws_credentials creds = { 0 };
-		struct test_env fenv = { { 0 }, 0 };
-		struct cred_env env = { .getenv_fn = test_env_get,
-					.ctx = &fenv,
-					.profile = selected };
-		struct cred_provider *p;
-		struct tmpdir dir;
+		struct strbuf text = STRBUF_INIT;
+		struct cred_fixture *f;
+		void *fixture;
 		int requests = 0;
 
+		cred_setup(&fixture);
+		f = fixture;
+		f->env.profile = json_string_value(json_object_get(input, "selected_profile"));
 		test_vector_config(&text, input);
-		make_home(&dir, &fenv, text.buf, NULL);
-		test_env_set(&fenv, "AWS_MAX_ATTEMPTS", "1");
-		test_env_set(&fenv, "AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9");
-		env.http_new = offline_new;
-		env.http_ctx = &requests;
-		p = cred_provider_profile_new(&env);
-		if (!get_from(p, &creds, &err))
+		fixture_home(f, text.buf, NULL);
+		test_env_set(&f->fenv, "AWS_MAX_ATTEMPTS", "1");
+		test_env_set(&f->fenv, "AWS_EC2_METADATA_SERVICE_ENDPOINT", "http://127.0.0.1:9");
+		f->env.http_new = offline_new;
+		f->env.http_ctx = &requests;
+		if (!fixture_ask(f, cred_provider_profile_new(&f->env)))
 			fail_msg("case %zu (%s): returned credentials", i,
 				 json_string_value(json_object_get(t, "docs")));
-		assert_null(strchr(err.buf, '\n'));
-		assert_null(strstr(err.buf, "def456"));
+		assert_null(strchr(f->err.buf, '\n'));
+		assert_null(strstr(f->err.buf, "def456"));
 		if (chain) {
 			/* the base fails first, then the first AssumeRole */
 			json_t *first = json_array_get(chain, 0);
@@ -296,19 +352,16 @@ static void test_assume_role_cases_offline(void **state)
 				: json_object_get(first, "NamedSource")
 					? "no service at http://127.0.0.1:9"
 					: "?";
-			if (!strstr(err.buf, want))
+			if (!strstr(f->err.buf, want))
 				fail_msg("case %zu (%s): '%s' does not say '%s'", i,
-					 json_string_value(json_object_get(t, "docs")), err.buf,
+					 json_string_value(json_object_get(t, "docs")), f->err.buf,
 					 want);
 			chains++;
 		} else {
 			assert_int_equal(requests, 0);
 		}
-		cred_provider_destroy(p);
-		tmpdir_release(&dir);
-		test_env_release(&fenv);
+		cred_teardown(&fixture);
 		strbuf_release(&text);
-		strbuf_release(&err);
 	}
 	assert_int_equal(chains, 13);
 	json_decref(cases);
@@ -317,255 +370,184 @@ static void test_assume_role_cases_offline(void **state)
 
 /* Environment provider */
 
+/* What the environment provider gives with these AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY
+ * and AWS_SESSION_TOKEN added to the environment. */
+static int ask_env(struct cred_fixture *f, const char *key_id, const char *secret,
+		   const char *token)
+{
+	test_env_set(&f->fenv, "AWS_ACCESS_KEY_ID", key_id);
+	test_env_set(&f->fenv, "AWS_SECRET_ACCESS_KEY", secret);
+	test_env_set(&f->fenv, "AWS_SESSION_TOKEN", token);
+	return fixture_ask(f, cred_provider_env_new(&f->env));
+}
+
 static void test_env_blank_counts_as_unset(void **state)
 {
-	struct test_env fenv = { { 0 }, 0 };
-	struct cred_env env = { .getenv_fn = test_env_get, .ctx = &fenv, .profile = NULL };
-	struct aws_credentials creds = { 0 };
-	struct strbuf err = STRBUF_INIT;
-	struct cred_provider *p;
+	struct cred_fixture *f = *state;
 
-	test_env_set(&fenv, "AWS_ACCESS_KEY_ID", " \t");
-	test_env_set(&fenv, "AWS_SECRET_ACCESS_KEY", "");
-	test_env_set(&fenv, "AWS_SESSION_TOKEN", "tok");
-	p = cred_provider_env_new(&env);
-	assert_string_equal(p->vt->name, "environment");
-	assert_int_equal(get_from(p, &creds, &err), 1);
-	assert_string_equal(err.buf, "environment: AWS_ACCESS_KEY_ID not set");
-	cred_provider_destroy(p);
-	test_env_release(&fenv);
-	strbuf_release(&err);
+	assert_int_equal(ask_env(f, " \t", "", "tok"), 1);
+	assert_string_equal(f->p->vt->name, "environment");
+	assert_string_equal(f->err.buf, "environment: AWS_ACCESS_KEY_ID not set");
 }
 
 static void test_env_keys(void **state)
 {
-	struct test_env fenv = { { 0 }, 0 };
-	struct cred_env env = { .getenv_fn = test_env_get, .ctx = &fenv, .profile = NULL };
-	struct aws_credentials creds = { 0 };
-	struct strbuf err = STRBUF_INIT;
-	struct cred_provider *p;
+	struct cred_fixture *f = *state;
 
-	test_env_set(&fenv, "AWS_ACCESS_KEY_ID", "AKIDENV");
-	test_env_set(&fenv, "AWS_SECRET_ACCESS_KEY", "secretenv");
-	test_env_set(&fenv, "AWS_SESSION_TOKEN", " ");
-	p = cred_provider_env_new(&env);
-	assert_int_equal(get_from(p, &creds, &err), 0);
-	assert_string_equal(creds.access_key_id, "AKIDENV");
-	assert_string_equal(creds.secret_access_key, "secretenv");
-	assert_null(creds.session_token);
-	assert_null(creds.account_id);
-	assert_int_equal(creds.expiration, 0);
-	aws_credentials_release(&creds);
-	cred_provider_destroy(p);
-	test_env_release(&fenv);
+	assert_int_equal(ask_env(f, "AKIDENV", "secretenv", " "), 0);
+	assert_string_equal(f->creds.access_key_id, "AKIDENV");
+	assert_string_equal(f->creds.secret_access_key, "secretenv");
+	assert_null(f->creds.session_token);
+	assert_null(f->creds.account_id);
+	assert_int_equal(f->creds.expiration, 0);
+	test_env_release(&f->fenv);
 
-	test_env_set(&fenv, "AWS_ACCESS_KEY_ID", "AKIDENV");
-	test_env_set(&fenv, "AWS_SECRET_ACCESS_KEY", "secretenv");
-	test_env_set(&fenv, "AWS_SESSION_TOKEN", "tokenenv");
-	test_env_set(&fenv, "AWS_ACCOUNT_ID", "123456789012");
-	p = cred_provider_env_new(&env);
-	assert_int_equal(get_from(p, &creds, &err), 0);
-	assert_string_equal(creds.session_token, "tokenenv");
-	assert_string_equal(creds.account_id, "123456789012");
-	assert_int_equal(err.len, 0);
-	aws_credentials_release(&creds);
-	cred_provider_destroy(p);
-	test_env_release(&fenv);
-	strbuf_release(&err);
+	test_env_set(&f->fenv, "AWS_ACCOUNT_ID", "123456789012");
+	assert_int_equal(ask_env(f, "AKIDENV", "secretenv", "tokenenv"), 0);
+	assert_string_equal(f->creds.session_token, "tokenenv");
+	assert_string_equal(f->creds.account_id, "123456789012");
+	assert_int_equal(f->err.len, 0);
 }
 
 static void test_env_only_one_key_is_an_error(void **state)
 {
-	struct test_env fenv = { { 0 }, 0 };
-	struct cred_env env = { .getenv_fn = test_env_get, .ctx = &fenv, .profile = NULL };
-	struct aws_credentials creds = { 0 };
-	struct strbuf err = STRBUF_INIT;
-	struct cred_provider *p;
-	struct tmpdir dir;
+	struct cred_fixture *f = *state;
 
 	/* the chain stops there: the profile (which has keys) is not tried */
-	make_home(&dir, &fenv, NULL,
-		  "[default]\naws_access_key_id = A\naws_secret_access_key = B\n");
-	test_env_set(&fenv, "AWS_ACCESS_KEY_ID", "AKIDONLY");
-	p = cred_provider_default_chain_new(&env);
-	assert_int_equal(get_from(p, &creds, &err), -1);
-	assert_string_equal(err.buf, "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
-	assert_null(cred_provider_chain_winner(p));
-	cred_provider_destroy(p);
-	test_env_release(&fenv);
+	fixture_home(f, NULL, "[default]\naws_access_key_id = A\naws_secret_access_key = B\n");
+	test_env_set(&f->fenv, "AWS_ACCESS_KEY_ID", "AKIDONLY");
+	assert_int_equal(fixture_ask(f, cred_provider_default_chain_new(&f->env)), -1);
+	assert_string_equal(f->err.buf,
+			    "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
+	assert_null(cred_provider_chain_winner(f->p));
+	test_env_release(&f->fenv);
 
-	strbuf_reset(&err);
-	test_env_set(&fenv, "AWS_SECRET_ACCESS_KEY", "topsecret");
-	p = cred_provider_env_new(&env);
-	assert_int_equal(get_from(p, &creds, &err), -1);
-	assert_string_equal(err.buf, "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not");
-	assert_null(strstr(err.buf, "topsecret"));
-	cred_provider_destroy(p);
-	test_env_release(&fenv);
-	tmpdir_release(&dir);
-	strbuf_release(&err);
+	strbuf_reset(&f->err);
+	test_env_set(&f->fenv, "AWS_SECRET_ACCESS_KEY", "topsecret");
+	assert_int_equal(fixture_ask(f, cred_provider_env_new(&f->env)), -1);
+	assert_string_equal(f->err.buf,
+			    "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not");
+	assert_null(strstr(f->err.buf, "topsecret"));
 }
 
 /* Profile provider */
 
 static void test_profile_static_keys(void **state)
 {
-	struct test_env fenv = { { 0 }, 0 };
-	struct cred_env env = { .getenv_fn = test_env_get, .ctx = &fenv, .profile = NULL };
-	struct aws_credentials creds = { 0 };
-	struct strbuf err = STRBUF_INIT;
-	struct cred_provider *p;
-	struct tmpdir dir;
+	struct cred_fixture *f = *state;
 
-	make_home(&dir, &fenv, "[default]\nregion = eu-west-1\naws_account_id = 111122223333\n",
-		  "[default]\r\nAWS_ACCESS_KEY_ID = AKIDFILE\r\naws_secret_access_key=s/e+c=\r\n"
-		  "Aws_Session_Token = tok\r\n");
-	p = cred_provider_profile_new(&env);
-	assert_string_equal(p->vt->name, "profile");
-	assert_int_equal(get_from(p, &creds, &err), 0);
-	assert_string_equal(creds.access_key_id, "AKIDFILE");
-	assert_string_equal(creds.secret_access_key, "s/e+c=");
-	assert_string_equal(creds.session_token, "tok");
-	assert_string_equal(creds.account_id, "111122223333");
-	assert_int_equal(err.len, 0);
-	aws_credentials_release(&creds);
-	cred_provider_destroy(p);
-	test_env_release(&fenv);
-	tmpdir_release(&dir);
-	strbuf_release(&err);
+	fixture_home(f, "[default]\nregion = eu-west-1\naws_account_id = 111122223333\n",
+		     "[default]\r\nAWS_ACCESS_KEY_ID = AKIDFILE\r\naws_secret_access_key=s/e+c=\r\n"
+		     "Aws_Session_Token = tok\r\n");
+	assert_int_equal(fixture_ask(f, cred_provider_profile_new(&f->env)), 0);
+	assert_string_equal(f->p->vt->name, "profile");
+	assert_string_equal(f->creds.access_key_id, "AKIDFILE");
+	assert_string_equal(f->creds.secret_access_key, "s/e+c=");
+	assert_string_equal(f->creds.session_token, "tok");
+	assert_string_equal(f->creds.account_id, "111122223333");
+	assert_int_equal(f->err.len, 0);
+}
+
+/* The key id the profile provider finds with --profile PROFILE (NULL: none). */
+static const char *profile_key(struct cred_fixture *f, const char *profile)
+{
+	f->env.profile = profile;
+	assert_int_equal(fixture_ask(f, cred_provider_profile_new(&f->env)), 0);
+	return f->creds.access_key_id;
 }
 
 static void test_profile_override_beats_aws_profile(void **state)
 {
-	struct test_env fenv = { { 0 }, 0 };
-	struct cred_env env = { .getenv_fn = test_env_get, .ctx = &fenv, .profile = "cli" };
-	struct aws_credentials creds = { 0 };
-	struct strbuf err = STRBUF_INIT;
-	struct cred_provider *p;
-	struct tmpdir dir;
+	struct cred_fixture *f = *state;
 
-	make_home(&dir, &fenv, "[profile cli]\naws_access_key_id = FROMCONFIG\n",
-		  "[default]\naws_access_key_id = D\naws_secret_access_key = D\n"
-		  "[envprof]\naws_access_key_id = E\naws_secret_access_key = E\n"
-		  "[cli]\naws_access_key_id = C\naws_secret_access_key = C\n");
-	test_env_set(&fenv, "AWS_PROFILE", "envprof");
-	p = cred_provider_profile_new(&env);
-	assert_int_equal(get_from(p, &creds, &err), 0);
-	assert_string_equal(creds.access_key_id, "C"); /* the credentials file wins */
-	aws_credentials_release(&creds);
-	cred_provider_destroy(p);
-
-	env.profile = NULL;
-	p = cred_provider_profile_new(&env);
-	assert_int_equal(get_from(p, &creds, &err), 0);
-	assert_string_equal(creds.access_key_id, "E");
-	aws_credentials_release(&creds);
-	cred_provider_destroy(p);
-
+	fixture_home(f, "[profile cli]\naws_access_key_id = FROMCONFIG\n",
+		     "[default]\naws_access_key_id = D\naws_secret_access_key = D\n"
+		     "[envprof]\naws_access_key_id = E\naws_secret_access_key = E\n"
+		     "[cli]\naws_access_key_id = C\naws_secret_access_key = C\n");
+	test_env_set(&f->fenv, "AWS_PROFILE", "envprof");
+	assert_string_equal(profile_key(f, "cli"), "C"); /* the credentials file wins */
+	assert_string_equal(profile_key(f, NULL), "E");
 	/* an empty --profile is no --profile */
-	env.profile = "";
-	p = cred_provider_profile_new(&env);
-	assert_int_equal(get_from(p, &creds, &err), 0);
-	assert_string_equal(creds.access_key_id, "E");
-	aws_credentials_release(&creds);
-	cred_provider_destroy(p);
-	test_env_release(&fenv);
-	tmpdir_release(&dir);
-	strbuf_release(&err);
+	assert_string_equal(profile_key(f, ""), "E");
 }
 
 static void test_profile_file_env_vars(void **state)
 {
-	struct test_env fenv = { { 0 }, 0 };
-	struct cred_env env = { .getenv_fn = test_env_get, .ctx = &fenv, .profile = NULL };
-	struct aws_credentials creds = { 0 };
-	struct strbuf err = STRBUF_INIT;
-	struct cred_provider *p;
-	struct tmpdir dir;
+	struct cred_fixture *f = *state;
 	char *cfg, *cred;
 
-	make_home(&dir, &fenv,
-		  "[default]\naws_access_key_id = HOMECFG\naws_secret_access_key = x\n",
-		  "[default]\naws_access_key_id = HOMECRED\naws_secret_access_key = x\n");
-	tmpdir_writestr(&dir, "other-config",
+	fixture_home(f, "[default]\naws_access_key_id = HOMECFG\naws_secret_access_key = x\n",
+		     "[default]\naws_access_key_id = HOMECRED\naws_secret_access_key = x\n");
+	tmpdir_writestr(&f->dir, "other-config",
 			"[profile p]\naws_access_key_id = OTHERCFG\naws_secret_access_key = y\n");
-	tmpdir_writestr(&dir, "other-creds",
+	tmpdir_writestr(&f->dir, "other-creds",
 			"[q]\naws_access_key_id = OTHERCRED\n"
 			"aws_secret_access_key = z\n");
-	cfg = tmpdir_file(&dir, "other-config");
-	cred = tmpdir_file(&dir, "other-creds");
-	test_env_set(&fenv, "AWS_CONFIG_FILE", "~/other-config");
-	test_env_set(&fenv, "AWS_SHARED_CREDENTIALS_FILE", cred);
-
-	env.profile = "p";
-	p = cred_provider_profile_new(&env);
-	assert_int_equal(get_from(p, &creds, &err), 0);
-	assert_string_equal(creds.access_key_id, "OTHERCFG");
-	aws_credentials_release(&creds);
-	cred_provider_destroy(p);
-
-	env.profile = "q";
-	p = cred_provider_profile_new(&env);
-	assert_int_equal(get_from(p, &creds, &err), 0);
-	assert_string_equal(creds.access_key_id, "OTHERCRED");
-	aws_credentials_release(&creds);
-	cred_provider_destroy(p);
+	cfg = tmpdir_file(&f->dir, "other-config");
+	cred = tmpdir_file(&f->dir, "other-creds");
+	test_env_set(&f->fenv, "AWS_CONFIG_FILE", "~/other-config");
+	test_env_set(&f->fenv, "AWS_SHARED_CREDENTIALS_FILE", cred);
+	assert_string_equal(profile_key(f, "p"), "OTHERCFG");
+	assert_string_equal(profile_key(f, "q"), "OTHERCRED");
 
 	/* the files in ~/.aws are not read any more */
-	env.profile = NULL;
-	p = cred_provider_profile_new(&env);
-	assert_int_equal(get_from(p, &creds, &err), 1);
-	{
-		struct strbuf want = STRBUF_INIT;
-		strbuf_addf(&want, "profile 'default': not found in %s, %s", cfg, cred);
-		assert_string_equal(err.buf, want.buf);
-		strbuf_release(&want);
-	}
-	cred_provider_destroy(p);
+	f->env.profile = NULL;
+	assert_int_equal(fixture_ask(f, cred_provider_profile_new(&f->env)), 1);
+	strbuf_addf(&f->want, "profile 'default': not found in %s, %s", cfg, cred);
+	assert_string_equal(f->err.buf, f->want.buf);
 	free(cfg);
 	free(cred);
-	test_env_release(&fenv);
-	tmpdir_release(&dir);
-	strbuf_release(&err);
 }
 
 static void test_profile_explicit_but_missing(void **state)
 {
-	struct test_env fenv = { { 0 }, 0 };
-	struct cred_env env = { .getenv_fn = test_env_get, .ctx = &fenv, .profile = NULL };
-	struct aws_credentials creds = { 0 };
-	struct strbuf err = STRBUF_INIT, want = STRBUF_INIT;
-	struct cred_provider *p;
-	struct tmpdir dir;
+	struct cred_fixture *f = *state;
 
-	make_home(&dir, &fenv, "[default]\nregion = us-east-1\n", NULL);
-	test_env_set(&fenv, "AWS_PROFILE", "x");
-	p = cred_provider_default_chain_new(&env);
-	assert_int_equal(get_from(p, &creds, &err), -1);
-	strbuf_addf(&want, "profile 'x' not found in %s/.aws/config, %s/.aws/credentials", dir.path,
-		    dir.path);
-	assert_string_equal(err.buf, want.buf);
-	cred_provider_destroy(p);
+	fixture_home(f, "[default]\nregion = us-east-1\n", NULL);
+	test_env_set(&f->fenv, "AWS_PROFILE", "x");
+	assert_int_equal(fixture_ask(f, cred_provider_default_chain_new(&f->env)), -1);
+	strbuf_addf(&f->want, "profile 'x' not found in %s/.aws/config, %s/.aws/credentials",
+		    f->dir.path, f->dir.path);
+	assert_string_equal(f->err.buf, f->want.buf);
 
 	/* a profile without keys is "nothing here", not an error */
-	test_env_release(&fenv);
-	test_env_set(&fenv, "HOME", dir.path);
-	strbuf_reset(&err);
-	strbuf_reset(&want);
-	p = cred_provider_profile_new(&env);
-	assert_int_equal(get_from(p, &creds, &err), 1);
-	strbuf_addf(&want,
+	test_env_release(&f->fenv);
+	test_env_set(&f->fenv, "HOME", f->dir.path);
+	strbuf_reset(&f->err);
+	strbuf_reset(&f->want);
+	assert_int_equal(fixture_ask(f, cred_provider_profile_new(&f->env)), 1);
+	strbuf_addf(&f->want,
 		    "profile 'default': no aws_access_key_id in %s/.aws/config, "
 		    "%s/.aws/credentials",
-		    dir.path, dir.path);
-	assert_string_equal(err.buf, want.buf);
-	cred_provider_destroy(p);
-	test_env_release(&fenv);
-	tmpdir_release(&dir);
-	strbuf_release(&err);
-	strbuf_release(&want);
+		    f->dir.path, f->dir.path);
+	assert_string_equal(f->err.buf, f->want.buf);
 }
 
+/* The error the default chain gives for a home with CONFIG and CREDENTIALS (either may be
+ * NULL) and --profile PROFILE is WANT, each ~ in it the home directory. */
+static void expect_profile_error(const char *config, const char *credentials, const char *profile,
+				 const char *want)
+{
+	struct cred_fixture *f;
+	void *fixture;
+	size_t j;
+
+	cred_setup(&fixture);
+	f = fixture;
+	f->env.profile = profile;
+	fixture_home(f, config, credentials);
+	/* the chain: environment has nothing, the profile stops it */
+	assert_int_equal(fixture_ask(f, cred_provider_default_chain_new(&f->env)), -1);
+	for (j = 0; want[j]; j++)
+		if (want[j] == '~')
+			strbuf_addstr(&f->want, f->dir.path);
+		else
+			strbuf_addch(&f->want, want[j]);
+	assert_string_equal(f->err.buf, f->want.buf);
+	assert_null(strstr(f->err.buf, "hunter2"));
+	assert_null(strstr(f->err.buf, "IGNORED"));
+	cred_teardown(&fixture);
+}
 static void test_profile_errors(void **state)
 {
 	static const struct {
@@ -627,58 +609,25 @@ static void test_profile_errors(void **state)
 		{ "[default]\n= us-east-1\n", NULL, NULL,
 		  "~/.aws/config: line 2: property has no name" },
 	};
-	size_t i, j;
+	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		struct test_env fenv = { { 0 }, 0 };
-		struct cred_env env = { .getenv_fn = test_env_get,
-					.ctx = &fenv,
-					.profile = cases[i].profile };
-		struct aws_credentials creds = { 0 };
-		struct strbuf err = STRBUF_INIT, want = STRBUF_INIT;
-		struct cred_provider *p;
-		struct tmpdir dir;
-
-		make_home(&dir, &fenv, cases[i].config, cases[i].credentials);
-		/* the chain: environment has nothing, the profile stops it */
-		p = cred_provider_default_chain_new(&env);
-		assert_int_equal(get_from(p, &creds, &err), -1);
-		for (j = 0; cases[i].want[j]; j++)
-			if (cases[i].want[j] == '~')
-				strbuf_addstr(&want, dir.path);
-			else
-				strbuf_addch(&want, cases[i].want[j]);
-		assert_string_equal(err.buf, want.buf);
-		assert_null(strstr(err.buf, "hunter2"));
-		assert_null(strstr(err.buf, "IGNORED"));
-		cred_provider_destroy(p);
-		test_env_release(&fenv);
-		tmpdir_release(&dir);
-		strbuf_release(&err);
-		strbuf_release(&want);
-	}
+	for (i = 0; i < ARRAY_SIZE(cases); i++)
+		expect_profile_error(cases[i].config, cases[i].credentials, cases[i].profile,
+				     cases[i].want);
 }
 
 static void test_profile_unreadable_and_oversized_files(void **state)
 {
-	struct test_env fenv = { { 0 }, 0 };
-	struct cred_env env = { .getenv_fn = test_env_get, .ctx = &fenv, .profile = NULL };
-	struct aws_credentials creds = { 0 };
-	struct strbuf err = STRBUF_INIT, want = STRBUF_INIT, big = STRBUF_INIT;
-	struct cred_provider *p;
-	struct tmpdir dir;
+	struct cred_fixture *f = *state;
+	struct strbuf big = STRBUF_INIT;
 
 	/* a directory where the config file should be */
-	make_home(&dir, &fenv, NULL,
-		  "[default]\naws_access_key_id = A\naws_secret_access_key = B\n");
-	tmpdir_mkdir(&dir, ".aws/config");
-	p = cred_provider_profile_new(&env);
-	assert_int_equal(get_from(p, &creds, &err), -1);
-	strbuf_addf(&want, "cannot read '%s/.aws/config': is a directory", dir.path);
-	assert_string_equal(err.buf, want.buf);
-	cred_provider_destroy(p);
-	test_env_release(&fenv);
-	tmpdir_release(&dir);
+	fixture_home(f, NULL, "[default]\naws_access_key_id = A\naws_secret_access_key = B\n");
+	tmpdir_mkdir(&f->dir, ".aws/config");
+	assert_int_equal(fixture_ask(f, cred_provider_profile_new(&f->env)), -1);
+	strbuf_addf(&f->want, "cannot read '%s/.aws/config': is a directory", f->dir.path);
+	assert_string_equal(f->err.buf, f->want.buf);
+	test_env_release(&f->fenv);
 
 	/* 1 MiB is fine, one byte more is not */
 	strbuf_addstr(&big, "[default]\naws_access_key_id = A\naws_secret_access_key = B\n");
@@ -686,86 +635,57 @@ static void test_profile_unreadable_and_oversized_files(void **state)
 		strbuf_addch(&big, '#');
 	strbuf_setlen(&big, 1024 * 1024 - 1);
 	strbuf_addch(&big, '\n');
-	make_home(&dir, &fenv, NULL, NULL);
-	tmpdir_write(&dir, ".aws/credentials", big.buf, big.len);
-	p = cred_provider_profile_new(&env);
-	strbuf_reset(&err);
-	assert_int_equal(get_from(p, &creds, &err), 0);
-	assert_string_equal(creds.access_key_id, "A");
-	aws_credentials_release(&creds);
-	cred_provider_destroy(p);
-	test_env_release(&fenv);
-	tmpdir_release(&dir);
+	fixture_home(f, NULL, NULL);
+	tmpdir_write(&f->dir, ".aws/credentials", big.buf, big.len);
+	strbuf_reset(&f->err);
+	assert_int_equal(fixture_ask(f, cred_provider_profile_new(&f->env)), 0);
+	assert_string_equal(f->creds.access_key_id, "A");
+	test_env_release(&f->fenv);
 
 	strbuf_addch(&big, '\n');
-	make_home(&dir, &fenv, NULL, NULL);
-	tmpdir_write(&dir, ".aws/credentials", big.buf, big.len);
-	p = cred_provider_profile_new(&env);
-	assert_int_equal(get_from(p, &creds, &err), -1);
-	strbuf_reset(&want);
-	strbuf_addf(&want, "cannot read '%s/.aws/credentials': larger than 1048576 bytes",
-		    dir.path);
-	assert_string_equal(err.buf, want.buf);
-	cred_provider_destroy(p);
-	test_env_release(&fenv);
-	tmpdir_release(&dir);
+	fixture_home(f, NULL, NULL);
+	tmpdir_write(&f->dir, ".aws/credentials", big.buf, big.len);
+	assert_int_equal(fixture_ask(f, cred_provider_profile_new(&f->env)), -1);
+	strbuf_reset(&f->want);
+	strbuf_addf(&f->want, "cannot read '%s/.aws/credentials': larger than 1048576 bytes",
+		    f->dir.path);
+	assert_string_equal(f->err.buf, f->want.buf);
 	strbuf_release(&big);
-	strbuf_release(&err);
-	strbuf_release(&want);
 }
 
 static void test_profile_without_home(void **state)
 {
-	struct test_env fenv = { { 0 }, 0 };
-	struct cred_env env = { .getenv_fn = test_env_get, .ctx = &fenv, .profile = NULL };
-	struct aws_credentials creds = { 0 };
-	struct strbuf err = STRBUF_INIT;
-	struct cred_provider *p = cred_provider_profile_new(&env);
+	struct cred_fixture *f = *state;
 
-	assert_int_equal(get_from(p, &creds, &err), 1);
-	assert_string_equal(err.buf,
+	assert_int_equal(fixture_ask(f, cred_provider_profile_new(&f->env)), 1);
+	assert_string_equal(f->err.buf,
 			    "profile 'default': cannot find the home directory (HOME is not set)");
-	cred_provider_destroy(p);
 
-	strbuf_reset(&err);
-	test_env_set(&fenv, "AWS_PROFILE", "x");
-	p = cred_provider_profile_new(&env);
-	assert_int_equal(get_from(p, &creds, &err), -1);
-	assert_string_equal(err.buf,
+	strbuf_reset(&f->err);
+	test_env_set(&f->fenv, "AWS_PROFILE", "x");
+	assert_int_equal(fixture_ask(f, cred_provider_profile_new(&f->env)), -1);
+	assert_string_equal(f->err.buf,
 			    "profile 'x': cannot find the home directory (HOME is not set)");
-	cred_provider_destroy(p);
-	test_env_release(&fenv);
-	strbuf_release(&err);
 }
 
 /* The process environment (getenv_fn NULL) */
 
 static void test_process_environment(void **state)
 {
-	struct aws_credentials creds = { 0 };
-	struct strbuf err = STRBUF_INIT;
-	struct test_env unused = { { 0 }, 0 };
-	struct cred_provider *p;
-	struct tmpdir dir;
+	struct cred_fixture *f = *state;
 
-	make_home(&dir, &unused, NULL,
-		  "[proc]\naws_access_key_id = PROC\naws_secret_access_key = S\n");
-	setenv("HOME", dir.path, 1);
+	/* fenv is not read: HOME is set in it, unused */
+	fixture_home(f, NULL, "[proc]\naws_access_key_id = PROC\naws_secret_access_key = S\n");
+	setenv("HOME", f->dir.path, 1);
 	setenv("AWS_PROFILE", "proc", 1);
 	unsetenv("AWS_CONFIG_FILE");
 	unsetenv("AWS_SHARED_CREDENTIALS_FILE");
 	unsetenv("AWS_ACCESS_KEY_ID");
 	unsetenv("AWS_SECRET_ACCESS_KEY");
-	p = cred_provider_default_chain_new(NULL);
-	assert_int_equal(get_from(p, &creds, &err), 0);
-	assert_string_equal(creds.access_key_id, "PROC");
-	assert_string_equal(cred_provider_chain_winner(p), "profile");
-	aws_credentials_release(&creds);
-	cred_provider_destroy(p);
+	assert_int_equal(fixture_ask(f, cred_provider_default_chain_new(NULL)), 0);
+	assert_string_equal(f->creds.access_key_id, "PROC");
+	assert_string_equal(cred_provider_chain_winner(f->p), "profile");
 	unsetenv("AWS_PROFILE");
-	test_env_release(&unused);
-	tmpdir_release(&dir);
-	strbuf_release(&err);
 }
 
 /* The chain */
@@ -774,13 +694,12 @@ static void test_default_chain_order(void **state)
 {
 	static const char *const want[] = { "environment", "web-identity", "profile", "container",
 					    "instance-metadata" };
-	struct test_env fenv = { { 0 }, 0 };
-	struct cred_env env = { .getenv_fn = test_env_get, .ctx = &fenv, .profile = NULL };
+	struct cred_fixture *f = *state;
 	size_t i;
 
 	assert_int_equal(cred_default_chain_nr, ARRAY_SIZE(want));
 	for (i = 0; i < cred_default_chain_nr; i++) {
-		struct cred_provider *p = cred_default_chain[i].new_fn(&env);
+		struct cred_provider *p = cred_default_chain[i].new_fn(&f->env);
 		assert_string_equal(cred_default_chain[i].name, want[i]);
 		assert_string_equal(p->vt->name, want[i]);
 		cred_provider_destroy(p);
@@ -789,69 +708,44 @@ static void test_default_chain_order(void **state)
 
 static void test_chain_nothing_found_names_every_source(void **state)
 {
-	struct test_env fenv = { { 0 }, 0 };
-	struct cred_env env = { .getenv_fn = test_env_get, .ctx = &fenv, .profile = NULL };
-	struct aws_credentials creds = { 0 };
-	struct strbuf err = STRBUF_INIT;
-	struct cred_provider *p;
+	struct cred_fixture *f = *state;
 
-	test_env_set(&fenv, "HOME", "/h");
-	test_env_set(&fenv, "AWS_EC2_METADATA_DISABLED", "True");
-	p = cred_provider_default_chain_new(&env);
-	assert_string_equal(p->vt->name, "chain");
-	assert_int_equal(get_from(p, &creds, &err), -1);
-	assert_string_equal(err.buf,
+	test_env_set(&f->fenv, "HOME", "/h");
+	test_env_set(&f->fenv, "AWS_EC2_METADATA_DISABLED", "True");
+	assert_int_equal(fixture_ask(f, cred_provider_default_chain_new(&f->env)), -1);
+	assert_string_equal(f->p->vt->name, "chain");
+	assert_string_equal(f->err.buf,
 			    "no AWS credentials found (tried: environment: "
 			    "AWS_ACCESS_KEY_ID not set; web identity: "
 			    "AWS_WEB_IDENTITY_TOKEN_FILE not set; profile 'default': not "
 			    "found in /h/.aws/config, /h/.aws/credentials; container: "
 			    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and _FULL_URI not set; "
 			    "instance metadata: disabled by AWS_EC2_METADATA_DISABLED)");
-	assert_null(cred_provider_chain_winner(p));
-	cred_provider_destroy(p);
-	test_env_release(&fenv);
+	assert_null(cred_provider_chain_winner(f->p));
 
-	p = cred_provider_chain_new(NULL, 0);
-	strbuf_reset(&err);
-	assert_int_equal(get_from(p, &creds, &err), -1);
-	assert_string_equal(err.buf, "no AWS credentials found (tried: nothing)");
-	cred_provider_destroy(p);
-	strbuf_release(&err);
+	strbuf_reset(&f->err);
+	assert_int_equal(fixture_ask(f, cred_provider_chain_new(NULL, 0)), -1);
+	assert_string_equal(f->err.buf, "no AWS credentials found (tried: nothing)");
 }
 
 static void test_chain_env_beats_profile(void **state)
 {
-	struct test_env fenv = { { 0 }, 0 };
-	struct cred_env env = { .getenv_fn = test_env_get, .ctx = &fenv, .profile = NULL };
-	struct aws_credentials creds = { 0 };
-	struct strbuf err = STRBUF_INIT;
-	struct cred_provider *p;
-	struct tmpdir dir;
+	struct cred_fixture *f = *state;
 
-	make_home(&dir, &fenv, NULL,
-		  "[default]\naws_access_key_id = FILE\naws_secret_access_key = F\n");
-	test_env_set(&fenv, "AWS_ACCESS_KEY_ID", "ENV");
-	test_env_set(&fenv, "AWS_SECRET_ACCESS_KEY", "E");
-	p = cred_provider_default_chain_new(&env);
-	assert_int_equal(get_from(p, &creds, &err), 0);
-	assert_string_equal(creds.access_key_id, "ENV");
-	assert_string_equal(cred_provider_chain_winner(p), "environment");
-	aws_credentials_release(&creds);
-	cred_provider_destroy(p);
-	test_env_release(&fenv);
+	fixture_home(f, NULL, "[default]\naws_access_key_id = FILE\naws_secret_access_key = F\n");
+	test_env_set(&f->fenv, "AWS_ACCESS_KEY_ID", "ENV");
+	test_env_set(&f->fenv, "AWS_SECRET_ACCESS_KEY", "E");
+	assert_int_equal(fixture_ask(f, cred_provider_default_chain_new(&f->env)), 0);
+	assert_string_equal(f->creds.access_key_id, "ENV");
+	assert_string_equal(cred_provider_chain_winner(f->p), "environment");
+	test_env_release(&f->fenv);
 
 	/* without the environment keys the profile answers */
-	test_env_set(&fenv, "HOME", dir.path);
-	p = cred_provider_default_chain_new(&env);
-	assert_int_equal(get_from(p, &creds, &err), 0);
-	assert_string_equal(creds.access_key_id, "FILE");
-	assert_string_equal(cred_provider_chain_winner(p), "profile");
-	assert_int_equal(err.len, 0);
-	aws_credentials_release(&creds);
-	cred_provider_destroy(p);
-	test_env_release(&fenv);
-	tmpdir_release(&dir);
-	strbuf_release(&err);
+	test_env_set(&f->fenv, "HOME", f->dir.path);
+	assert_int_equal(fixture_ask(f, cred_provider_default_chain_new(&f->env)), 0);
+	assert_string_equal(f->creds.access_key_id, "FILE");
+	assert_string_equal(cred_provider_chain_winner(f->p), "profile");
+	assert_int_equal(f->err.len, 0);
 }
 
 /* A scripted provider that counts its calls. */
@@ -978,20 +872,20 @@ int main(void)
 {
 	static const struct CMUnitTest fixed[] = {
 		cmocka_unit_test(test_assume_role_cases_offline),
-		cmocka_unit_test(test_env_blank_counts_as_unset),
-		cmocka_unit_test(test_env_keys),
-		cmocka_unit_test(test_env_only_one_key_is_an_error),
-		cmocka_unit_test(test_profile_static_keys),
-		cmocka_unit_test(test_profile_override_beats_aws_profile),
-		cmocka_unit_test(test_profile_file_env_vars),
-		cmocka_unit_test(test_profile_explicit_but_missing),
+		CRED_TEST(test_env_blank_counts_as_unset),
+		CRED_TEST(test_env_keys),
+		CRED_TEST(test_env_only_one_key_is_an_error),
+		CRED_TEST(test_profile_static_keys),
+		CRED_TEST(test_profile_override_beats_aws_profile),
+		CRED_TEST(test_profile_file_env_vars),
+		CRED_TEST(test_profile_explicit_but_missing),
 		cmocka_unit_test(test_profile_errors),
-		cmocka_unit_test(test_profile_unreadable_and_oversized_files),
-		cmocka_unit_test(test_profile_without_home),
-		cmocka_unit_test(test_process_environment),
-		cmocka_unit_test(test_default_chain_order),
-		cmocka_unit_test(test_chain_nothing_found_names_every_source),
-		cmocka_unit_test(test_chain_env_beats_profile),
+		CRED_TEST(test_profile_unreadable_and_oversized_files),
+		CRED_TEST(test_profile_without_home),
+		CRED_TEST(test_process_environment),
+		CRED_TEST(test_default_chain_order),
+		CRED_TEST(test_chain_nothing_found_names_every_source),
+		CRED_TEST(test_chain_env_beats_profile),
 		cmocka_unit_test(test_chain_remembers_winner),
 		cmocka_unit_test(test_static_provider),
 		cmocka_unit_test(test_profile_type_names),

@@ -5,6 +5,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 #include "testdata.h"
 
 /*
@@ -288,84 +289,139 @@ static void build_report(struct strbuf *csv, const struct columns *cols, const c
 		add_row(csv, cols, users[i], i + 1 < ARRAY_SIZE(users) || final_eol ? eol : "");
 }
 
-static void parse_ok(const struct strbuf *csv, struct cred_report *r)
-{
-	struct strbuf err = STRBUF_INIT;
+/*
+ * A test's report: its columns (the real header's to start with), the CSV text it
+ * builds, what parsing gave (r, err) and the error it expects (want). report_setup
+ * makes it, report_teardown releases it.
+ */
+struct report_test {
+	struct columns cols;
+	struct strbuf csv, err, want;
+	struct cred_report r;
+};
 
-	if (cred_report_parse(csv->buf, csv->len, r, &err))
-		fail_msg("%s", err.buf);
-	assert_int_equal(err.len, 0);
-	strbuf_release(&err);
+static int report_setup(void **state)
+{
+	struct report_test *t = xcalloc(1, sizeof(*t));
+
+	t->cols = real;
+	strbuf_init(&t->csv, 0);
+	strbuf_init(&t->err, 0);
+	strbuf_init(&t->want, 0);
+	*state = t;
+	return 0;
+}
+
+static int report_teardown(void **state)
+{
+	struct report_test *t = *state;
+
+	cred_report_release(&t->r);
+	strbuf_release(&t->csv);
+	strbuf_release(&t->err);
+	strbuf_release(&t->want);
+	free(t);
+	return 0;
+}
+
+#define REPORT_TEST(fn) cmocka_unit_test_setup_teardown(fn, report_setup, report_teardown)
+
+/* Empties what the last case built and parsed, for the next one (the columns stay). */
+static void report_reset(struct report_test *t)
+{
+	cred_report_release(&t->r);
+	strbuf_reset(&t->csv);
+	strbuf_reset(&t->err);
+	strbuf_reset(&t->want);
+}
+
+/* t->csv parses, with nothing appended to t->err (emptied first). */
+static void parse_ok(struct report_test *t)
+{
+	cred_report_release(&t->r);
+	strbuf_reset(&t->err);
+	if (cred_report_parse(t->csv.buf, t->csv.len, &t->r, &t->err))
+		fail_msg("%s", t->err.buf);
+	assert_int_equal(t->err.len, 0);
+}
+
+/* The report of build_report(t->cols, EOL, FINAL_EOL) parses into check_users' users. */
+static void expect_users(struct report_test *t, const char *eol, int final_eol, int have_optional)
+{
+	build_report(&t->csv, &t->cols, eol, final_eol);
+	parse_ok(t);
+	check_users(&t->r, have_optional);
+}
+
+/* t->csv is refused with the error WANT (a printf format), and t->r left empty. */
+__attribute__((format(printf, 2, 3))) static void expect_refused(struct report_test *t,
+								 const char *want, ...)
+{
+	va_list ap;
+
+	va_start(ap, want);
+	strbuf_vaddf(&t->want, want, ap);
+	va_end(ap);
+	assert_int_equal(cred_report_parse(t->csv.buf, t->csv.len, &t->r, &t->err), -1);
+	assert_string_equal(t->err.buf, t->want.buf);
+	assert_null(t->r.users);
+	assert_int_equal(t->r.nusers, 0);
 }
 
 static void test_real_header(void **state)
 {
-	struct strbuf csv = STRBUF_INIT;
-	struct cred_report r;
+	struct report_test *t = *state;
 
 	assert_int_equal(real.nr, 22);
 	/* the header exactly as in the file, then the rows */
-	strbuf_addbuf(&csv, &header_text);
-	if (csv.len && csv.buf[csv.len - 1] != '\n')
-		strbuf_addch(&csv, '\n');
+	strbuf_addbuf(&t->csv, &header_text);
+	if (t->csv.len && t->csv.buf[t->csv.len - 1] != '\n')
+		strbuf_addch(&t->csv, '\n');
 	for (size_t i = 0; i < ARRAY_SIZE(users); i++)
-		add_row(&csv, &real, users[i], "\n");
-	parse_ok(&csv, &r);
-	check_users(&r, 1);
-	cred_report_release(&r);
-	assert_null(r.users);
-	assert_int_equal(r.nusers, 0);
-	cred_report_release(&r); /* twice is fine */
+		add_row(&t->csv, &real, users[i], "\n");
+	parse_ok(t);
+	check_users(&t->r, 1);
+	cred_report_release(&t->r);
+	assert_null(t->r.users);
+	assert_int_equal(t->r.nusers, 0);
+	cred_report_release(&t->r); /* twice is fine */
 	cred_report_release(NULL);
-	strbuf_release(&csv);
 }
 
 static void test_line_endings(void **state)
 {
 	static const char *const eols[] = { "\n", "\r\n" };
+	struct report_test *t = *state;
 	size_t e;
 	int final;
 
 	for (e = 0; e < ARRAY_SIZE(eols); e++) {
 		for (final = 0; final < 2; final++) {
-			struct strbuf csv = STRBUF_INIT;
-			struct cred_report r;
-
-			build_report(&csv, &real, eols[e], final);
-			parse_ok(&csv, &r);
-			check_users(&r, 1);
-			cred_report_release(&r);
-			strbuf_release(&csv);
+			report_reset(t);
+			expect_users(t, eols[e], final, 1);
 		}
 	}
 }
 
 static void test_reordered_and_extra_columns(void **state)
 {
-	struct columns cols = { { NULL }, 0 };
-	struct strbuf csv = STRBUF_INIT;
-	struct cred_report r;
+	struct report_test *t = *state;
 	size_t i;
 
 	/* reversed, with two columns AWS might add one day */
-	cols.name[cols.nr++] = "future_column";
+	t->cols.nr = 0;
+	t->cols.name[t->cols.nr++] = "future_column";
 	for (i = real.nr; i-- > 0;) {
-		cols.name[cols.nr++] = real.name[i];
+		t->cols.name[t->cols.nr++] = real.name[i];
 		if (i == 10)
-			cols.name[cols.nr++] = "access_key_1_last_used_ip";
+			t->cols.name[t->cols.nr++] = "access_key_1_last_used_ip";
 	}
-	build_report(&csv, &cols, "\n", 1);
-	parse_ok(&csv, &r);
-	check_users(&r, 1);
-	cred_report_release(&r);
-	strbuf_release(&csv);
+	expect_users(t, "\n", 1, 1);
 }
 
 static void test_extra_column_values(void **state)
 {
-	struct columns cols = real;
-	struct strbuf csv = STRBUF_INIT;
-	struct cred_report r;
+	struct report_test *t = *state;
 	static row_spec odd = { "user",
 				"erin",
 				"arn",
@@ -384,99 +440,77 @@ static void test_extra_column_values(void **state)
 				"a, \"b\"\nand a new line",
 				NULL };
 
-	cols.name[cols.nr++] = "notes";
-	add_row(&csv, &cols, NULL, "\n");
-	add_row(&csv, &cols, odd, "\n");
-	add_row(&csv, &cols, odd, "\n");
-	parse_ok(&csv, &r);
-	assert_int_equal(r.nusers, 2);
-	assert_string_equal(r.users[1].user, "erin");
-	assert_int_equal(r.users[1].user_creation_time, 1706702400);
-	cred_report_release(&r);
-	strbuf_release(&csv);
+	t->cols.name[t->cols.nr++] = "notes";
+	add_row(&t->csv, &t->cols, NULL, "\n");
+	add_row(&t->csv, &t->cols, odd, "\n");
+	add_row(&t->csv, &t->cols, odd, "\n");
+	parse_ok(t);
+	assert_int_equal(t->r.nusers, 2);
+	assert_string_equal(t->r.users[1].user, "erin");
+	assert_int_equal(t->r.users[1].user_creation_time, 1706702400);
 }
 
 static void test_optional_columns_absent(void **state)
 {
-	struct columns cols = { { NULL }, 0 };
-	struct strbuf csv = STRBUF_INIT;
-	struct cred_report r;
+	struct report_test *t = *state;
 	size_t i;
 
+	t->cols.nr = 0;
 	for (i = 0; i < real.nr; i++)
 		if (strcmp(real.name[i], "password_enabled") && strcmp(real.name[i], "mfa_active"))
-			cols.name[cols.nr++] = real.name[i];
-	build_report(&csv, &cols, "\n", 1);
-	parse_ok(&csv, &r);
-	check_users(&r, 0);
-	cred_report_release(&r);
-	strbuf_release(&csv);
+			t->cols.name[t->cols.nr++] = real.name[i];
+	expect_users(t, "\n", 1, 0);
 }
+
+/* The columns a report must have. */
+static const char *const required[] = {
+	"user",
+	"arn",
+	"user_creation_time",
+	"access_key_1_active",
+	"access_key_1_last_rotated",
+	"access_key_1_last_used_date",
+	"access_key_1_last_used_region",
+	"access_key_1_last_used_service",
+	"access_key_2_active",
+	"access_key_2_last_rotated",
+	"access_key_2_last_used_date",
+	"access_key_2_last_used_region",
+	"access_key_2_last_used_service",
+};
 
 static void test_minimal_columns(void **state)
 {
-	/* exactly the required columns, nothing else */
-	struct columns cols = { { "access_key_2_last_used_service", "access_key_2_last_used_region",
-				  "access_key_2_last_used_date", "access_key_2_last_rotated",
-				  "access_key_2_active", "access_key_1_last_used_service",
-				  "access_key_1_last_used_region", "access_key_1_last_used_date",
-				  "access_key_1_last_rotated", "access_key_1_active",
-				  "user_creation_time", "arn", "user" },
-				13 };
-	struct strbuf csv = STRBUF_INIT;
-	struct cred_report r;
+	struct report_test *t = *state;
+	size_t i;
 
-	build_report(&csv, &cols, "\r\n", 0);
-	parse_ok(&csv, &r);
-	check_users(&r, 0);
-	cred_report_release(&r);
-	strbuf_release(&csv);
+	/* exactly the required columns, nothing else, last to first */
+	t->cols.nr = 0;
+	for (i = ARRAY_SIZE(required); i-- > 0;)
+		t->cols.name[t->cols.nr++] = required[i];
+	expect_users(t, "\r\n", 0, 0);
 }
 
 static void test_missing_required_column(void **state)
 {
-	static const char *const required[] = {
-		"user",
-		"arn",
-		"user_creation_time",
-		"access_key_1_active",
-		"access_key_1_last_rotated",
-		"access_key_1_last_used_date",
-		"access_key_1_last_used_region",
-		"access_key_1_last_used_service",
-		"access_key_2_active",
-		"access_key_2_last_rotated",
-		"access_key_2_last_used_date",
-		"access_key_2_last_used_region",
-		"access_key_2_last_used_service",
-	};
+	struct report_test *t = *state;
 	size_t i, c;
 
 	for (i = 0; i < ARRAY_SIZE(required); i++) {
-		struct columns cols = { { NULL }, 0 };
-		struct strbuf csv = STRBUF_INIT, err = STRBUF_INIT, want = STRBUF_INIT;
-		struct cred_report r;
-
+		report_reset(t);
+		t->cols.nr = 0;
 		for (c = 0; c < real.nr; c++)
 			if (strcmp(real.name[c], required[i]))
-				cols.name[cols.nr++] = real.name[c];
-		assert_int_equal(cols.nr, real.nr - 1);
-		build_report(&csv, &cols, "\n", 1);
-		assert_int_equal(cred_report_parse(csv.buf, csv.len, &r, &err), -1);
-		strbuf_addf(&want, "credential report has no '%s' column", required[i]);
-		assert_string_equal(err.buf, want.buf);
-		assert_null(r.users);
-		assert_int_equal(r.nusers, 0);
+				t->cols.name[t->cols.nr++] = real.name[c];
+		assert_int_equal(t->cols.nr, real.nr - 1);
+		build_report(&t->csv, &t->cols, "\n", 1);
+		expect_refused(t, "credential report has no '%s' column", required[i]);
 		/* a header only is just as wrong */
-		strbuf_reset(&csv);
-		add_row(&csv, &cols, NULL, "\n");
-		assert_int_equal(cred_report_parse(csv.buf, csv.len, &r, NULL), -1);
-		strbuf_release(&csv);
-		strbuf_release(&err);
-		strbuf_release(&want);
+		strbuf_reset(&t->csv);
+		add_row(&t->csv, &t->cols, NULL, "\n");
+		assert_int_equal(cred_report_parse(t->csv.buf, t->csv.len, &t->r, NULL), -1);
 	}
 }
-
 /*
  * A bad value in a column of the third line (bob, the second user): the
  * message is "credential report line 3, column '<col>': invalid value
@@ -512,12 +546,11 @@ static const struct {
 
 static void test_invalid_values(void **state)
 {
+	struct report_test *t = *state;
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(bad_values); i++) {
 		const char *spec[2 * MAX_COLS + 1];
-		struct strbuf csv = STRBUF_INIT, err = STRBUF_INIT, want = STRBUF_INIT;
-		struct cred_report r;
 		size_t n = 0, j;
 
 		/* bob with one value replaced */
@@ -526,26 +559,30 @@ static void test_invalid_values(void **state)
 		for (j = 0; users[2][j]; j++)
 			spec[n++] = users[2][j];
 		spec[n] = NULL;
-		add_row(&csv, &real, NULL, "\n");
-		add_row(&csv, &real, users[0], "\n");
-		add_row(&csv, &real, spec, "\n");
-		add_row(&csv, &real, users[1], "\n");
-		assert_int_equal(cred_report_parse(csv.buf, csv.len, &r, &err), -1);
-		strbuf_addf(&want, "credential report line 3, column '%s': invalid value '%s'",
-			    bad_values[i].col, bad_values[i].shown);
-		assert_string_equal(err.buf, want.buf);
-		assert_null(r.users);
-		assert_int_equal(r.nusers, 0);
-		strbuf_release(&csv);
-		strbuf_release(&err);
-		strbuf_release(&want);
+		report_reset(t);
+		add_row(&t->csv, &real, NULL, "\n");
+		add_row(&t->csv, &real, users[0], "\n");
+		add_row(&t->csv, &real, spec, "\n");
+		add_row(&t->csv, &real, users[1], "\n");
+		expect_refused(t, "credential report line 3, column '%s': invalid value '%s'",
+			       bad_values[i].col, bad_values[i].shown);
 	}
+}
+
+/* t->csv: the real header, then the one user SPEC. */
+static void one_user(struct report_test *t, const char *const *spec)
+{
+	report_reset(t);
+	add_row(&t->csv, &real, NULL, "\n");
+	add_row(&t->csv, &real, spec, "\n");
+	parse_ok(t);
 }
 
 static void test_placeholders(void **state)
 {
 	/* N/A, no_information and not_supported mean "none" in any bool or date column */
 	static const char *const placeholders[] = { "N/A", "no_information", "not_supported" };
+	struct report_test *t = *state;
 	size_t p;
 
 	for (p = 0; p < ARRAY_SIZE(placeholders); p++) {
@@ -573,20 +610,14 @@ static void test_placeholders(void **state)
 				  "access_key_2_last_used_date",
 				  v,
 				  NULL };
-		struct strbuf csv = STRBUF_INIT;
-		struct cred_report r;
 
-		add_row(&csv, &real, NULL, "\n");
-		add_row(&csv, &real, spec, "\n");
-		parse_ok(&csv, &r);
-		assert_int_equal(r.nusers, 1);
-		assert_int_equal(r.users[0].user_creation_time, 0);
-		assert_int_equal(r.users[0].password_enabled, CR_NA);
-		assert_int_equal(r.users[0].mfa_active, CR_NA);
-		check_key(&r.users[0].keys[0], CR_NA, 0, 0, NULL, NULL);
-		check_key(&r.users[0].keys[1], CR_NA, 0, 0, NULL, NULL);
-		cred_report_release(&r);
-		strbuf_release(&csv);
+		one_user(t, spec);
+		assert_int_equal(t->r.nusers, 1);
+		assert_int_equal(t->r.users[0].user_creation_time, 0);
+		assert_int_equal(t->r.users[0].password_enabled, CR_NA);
+		assert_int_equal(t->r.users[0].mfa_active, CR_NA);
+		check_key(&t->r.users[0].keys[0], CR_NA, 0, 0, NULL, NULL);
+		check_key(&t->r.users[0].keys[1], CR_NA, 0, 0, NULL, NULL);
 	}
 }
 
@@ -597,6 +628,7 @@ static void test_booleans_any_case(void **state)
 		enum cr_bool want;
 	} vals[] = { { "true", CR_TRUE },   { "TRUE", CR_TRUE },   { "True", CR_TRUE },
 		     { "false", CR_FALSE }, { "FALSE", CR_FALSE }, { "False", CR_FALSE } };
+	struct report_test *t = *state;
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(vals); i++) {
@@ -615,84 +647,63 @@ static void test_booleans_any_case(void **state)
 				  "access_key_2_active",
 				  vals[i].v,
 				  NULL };
-		struct strbuf csv = STRBUF_INIT;
-		struct cred_report r;
 
-		add_row(&csv, &real, NULL, "\n");
-		add_row(&csv, &real, spec, "\n");
-		parse_ok(&csv, &r);
-		assert_int_equal(r.users[0].password_enabled, vals[i].want);
-		assert_int_equal(r.users[0].mfa_active, vals[i].want);
-		assert_int_equal(r.users[0].keys[0].active, vals[i].want);
-		assert_int_equal(r.users[0].keys[1].active, vals[i].want);
-		cred_report_release(&r);
-		strbuf_release(&csv);
+		one_user(t, spec);
+		assert_int_equal(t->r.users[0].password_enabled, vals[i].want);
+		assert_int_equal(t->r.users[0].mfa_active, vals[i].want);
+		assert_int_equal(t->r.users[0].keys[0].active, vals[i].want);
+		assert_int_equal(t->r.users[0].keys[1].active, vals[i].want);
 	}
 }
 
 static void test_wrong_field_count(void **state)
 {
-	struct strbuf csv = STRBUF_INIT, err = STRBUF_INIT, row = STRBUF_INIT;
-	struct cred_report r;
+	struct report_test *t = *state;
+	struct strbuf row = STRBUF_INIT;
+	row_spec spec = { "user",
+			  "hal",
+			  "arn",
+			  ACCOUNT "user/hal",
+			  "user_creation_time",
+			  "2024-01-31T12:00:00+00:00",
+			  "access_key_1_active",
+			  "false",
+			  "access_key_2_active",
+			  "false",
+			  "notes",
+			  "one\ntwo\nthree",
+			  NULL };
 
 	/* one field short, on the third line */
 	add_row(&row, &real, users[1], "");
-	add_row(&csv, &real, NULL, "\n");
-	add_row(&csv, &real, users[0], "\n");
-	strbuf_add(&csv, row.buf, (size_t)(strrchr(row.buf, ',') - row.buf));
-	strbuf_addch(&csv, '\n');
-	add_row(&csv, &real, users[2], "\n");
-	assert_int_equal(cred_report_parse(csv.buf, csv.len, &r, &err), -1);
-	assert_string_equal(err.buf, "credential report line 3: expected 22 fields, found 21");
-	assert_null(r.users);
+	add_row(&t->csv, &real, NULL, "\n");
+	add_row(&t->csv, &real, users[0], "\n");
+	strbuf_add(&t->csv, row.buf, (size_t)(strrchr(row.buf, ',') - row.buf));
+	strbuf_addch(&t->csv, '\n');
+	add_row(&t->csv, &real, users[2], "\n");
+	expect_refused(t, "credential report line 3: expected 22 fields, found 21");
 
 	/* one too many, on the last line without a final line break */
-	strbuf_reset(&csv);
-	strbuf_reset(&err);
-	add_row(&csv, &real, NULL, "\n");
-	add_row(&csv, &real, users[0], "\n");
-	add_row(&csv, &real, users[1], "\n");
-	add_row(&csv, &real, users[2], ",extra");
-	assert_int_equal(cred_report_parse(csv.buf, csv.len, &r, &err), -1);
-	assert_string_equal(err.buf, "credential report line 4: expected 22 fields, found 23");
+	report_reset(t);
+	add_row(&t->csv, &real, NULL, "\n");
+	add_row(&t->csv, &real, users[0], "\n");
+	add_row(&t->csv, &real, users[1], "\n");
+	add_row(&t->csv, &real, users[2], ",extra");
+	expect_refused(t, "credential report line 4: expected 22 fields, found 23");
 
 	/* lines are physical lines: a quoted line break counts */
-	strbuf_reset(&csv);
-	strbuf_reset(&err);
-	{
-		struct columns cols = real;
-		row_spec spec = { "user",
-				  "hal",
-				  "arn",
-				  ACCOUNT "user/hal",
-				  "user_creation_time",
-				  "2024-01-31T12:00:00+00:00",
-				  "access_key_1_active",
-				  "false",
-				  "access_key_2_active",
-				  "false",
-				  "notes",
-				  "one\ntwo\nthree",
-				  NULL };
-
-		cols.name[cols.nr++] = "notes";
-		add_row(&csv, &cols, NULL, "\n");
-		add_row(&csv, &cols, spec, "\n");
-		strbuf_addstr(&csv, "just,three,fields\n");
-	}
-	assert_int_equal(cred_report_parse(csv.buf, csv.len, &r, &err), -1);
-	assert_string_equal(err.buf, "credential report line 5: expected 23 fields, found 3");
-
-	strbuf_release(&csv);
-	strbuf_release(&err);
+	report_reset(t);
+	t->cols.name[t->cols.nr++] = "notes";
+	add_row(&t->csv, &t->cols, NULL, "\n");
+	add_row(&t->csv, &t->cols, spec, "\n");
+	strbuf_addstr(&t->csv, "just,three,fields\n");
+	expect_refused(t, "credential report line 5: expected 23 fields, found 3");
 	strbuf_release(&row);
 }
 
 static void test_bad_value_line_after_multiline(void **state)
 {
-	struct columns cols = real;
-	struct strbuf csv = STRBUF_INIT, err = STRBUF_INIT;
-	struct cred_report r;
+	struct report_test *t = *state;
 	row_spec a = { "user",
 		       "ivy",
 		       "arn",
@@ -718,138 +729,109 @@ static void test_bad_value_line_after_multiline(void **state)
 		       "false",
 		       NULL };
 
-	cols.name[cols.nr++] = "notes";
-	add_row(&csv, &cols, NULL, "\r\n");
-	add_row(&csv, &cols, a, "\r\n");
-	add_row(&csv, &cols, b, "\r\n");
-	assert_int_equal(cred_report_parse(csv.buf, csv.len, &r, &err), -1);
-	assert_string_equal(err.buf, "credential report line 4, column 'access_key_1_active': "
-				     "invalid value 'maybe'");
-	strbuf_release(&csv);
-	strbuf_release(&err);
+	t->cols.name[t->cols.nr++] = "notes";
+	add_row(&t->csv, &t->cols, NULL, "\r\n");
+	add_row(&t->csv, &t->cols, a, "\r\n");
+	add_row(&t->csv, &t->cols, b, "\r\n");
+	expect_refused(t, "credential report line 4, column 'access_key_1_active': "
+			  "invalid value 'maybe'");
 }
 
 static void test_empty_and_header_only(void **state)
 {
-	struct strbuf csv = STRBUF_INIT, err = STRBUF_INIT;
-	struct cred_report r;
+	struct report_test *t = *state;
 
-	assert_int_equal(cred_report_parse("", 0, &r, &err), -1);
-	assert_string_equal(err.buf, "credential report is empty");
-	assert_null(r.users);
+	expect_refused(t, "credential report is empty");
 
-	add_row(&csv, &real, NULL, "\n");
-	parse_ok(&csv, &r);
-	assert_int_equal(r.nusers, 0);
-	cred_report_release(&r);
+	add_row(&t->csv, &real, NULL, "\n");
+	parse_ok(t);
+	assert_int_equal(t->r.nusers, 0);
 
 	/* header without a final line break */
-	strbuf_reset(&csv);
-	add_row(&csv, &real, NULL, "");
-	parse_ok(&csv, &r);
-	assert_int_equal(r.nusers, 0);
-	cred_report_release(&r);
-
-	strbuf_release(&csv);
-	strbuf_release(&err);
+	strbuf_reset(&t->csv);
+	add_row(&t->csv, &real, NULL, "");
+	parse_ok(t);
+	assert_int_equal(t->r.nusers, 0);
 }
 
 static void test_csv_errors(void **state)
 {
-	struct strbuf csv = STRBUF_INIT, err = STRBUF_INIT;
-	struct cred_report r;
+	struct report_test *t = *state;
 
-	add_row(&csv, &real, NULL, "\n");
-	add_row(&csv, &real, users[0], "\n");
-	strbuf_addstr(&csv, "\"never closed,arn\n");
-	assert_int_equal(cred_report_parse(csv.buf, csv.len, &r, &err), -1);
-	assert_string_equal(err.buf, "credential report: CSV line 3: unterminated quoted field");
-	assert_null(r.users);
+	add_row(&t->csv, &real, NULL, "\n");
+	add_row(&t->csv, &real, users[0], "\n");
+	strbuf_addstr(&t->csv, "\"never closed,arn\n");
+	expect_refused(t, "credential report: CSV line 3: unterminated quoted field");
 
-	strbuf_reset(&err);
-	assert_int_equal(cred_report_parse("user,a\"rn\n", 10, &r, &err), -1);
-	assert_string_equal(err.buf, "credential report: CSV line 1: quote inside unquoted field");
+	report_reset(t);
+	strbuf_addstr(&t->csv, "user,a\"rn\n");
+	expect_refused(t, "credential report: CSV line 1: quote inside unquoted field");
 
 	/* read one record at a time: the first error in the text wins */
-	strbuf_reset(&csv);
-	strbuf_reset(&err);
-	add_row(&csv, &real, NULL, "\n");
-	strbuf_addstr(&csv, "short row\n\"never closed,arn\n");
-	assert_int_equal(cred_report_parse(csv.buf, csv.len, &r, &err), -1);
-	assert_true(!strncmp(err.buf, "credential report line 2: expected ", 35));
-	assert_null(r.users);
+	report_reset(t);
+	add_row(&t->csv, &real, NULL, "\n");
+	strbuf_addstr(&t->csv, "short row\n\"never closed,arn\n");
+	assert_int_equal(cred_report_parse(t->csv.buf, t->csv.len, &t->r, &t->err), -1);
+	assert_true(!strncmp(t->err.buf, "credential report line 2: expected ", 35));
+	assert_null(t->r.users);
 
 	/* NULL err is fine */
-	assert_int_equal(cred_report_parse("user,a\"rn\n", 10, &r, NULL), -1);
-	assert_int_equal(cred_report_parse("", 0, &r, NULL), -1);
-	assert_int_equal(cred_report_parse("user\n", 5, &r, NULL), -1);
-	strbuf_release(&csv);
-	strbuf_release(&err);
+	assert_int_equal(cred_report_parse("user,a\"rn\n", 10, &t->r, NULL), -1);
+	assert_int_equal(cred_report_parse("", 0, &t->r, NULL), -1);
+	assert_int_equal(cred_report_parse("user\n", 5, &t->r, NULL), -1);
 }
 
 static void test_duplicate_column(void **state)
 {
-	struct columns cols = real;
-	struct strbuf csv = STRBUF_INIT, err = STRBUF_INIT;
-	struct cred_report r;
+	struct report_test *t = *state;
 
-	cols.name[cols.nr++] = "mfa_active";
-	build_report(&csv, &cols, "\n", 1);
-	assert_int_equal(cred_report_parse(csv.buf, csv.len, &r, &err), -1);
-	assert_string_equal(err.buf, "credential report has more than one 'mfa_active' column");
-	strbuf_release(&csv);
-	strbuf_release(&err);
+	t->cols.name[t->cols.nr++] = "mfa_active";
+	build_report(&t->csv, &t->cols, "\n", 1);
+	expect_refused(t, "credential report has more than one 'mfa_active' column");
 }
 
 static void test_blank_lines_and_bom(void **state)
 {
-	struct strbuf csv = STRBUF_INIT;
-	struct cred_report r;
+	struct report_test *t = *state;
 	size_t i;
 
-	strbuf_addstr(&csv, "\xEF\xBB\xBF");
-	add_row(&csv, &real, NULL, "\n");
+	strbuf_addstr(&t->csv, "\xEF\xBB\xBF");
+	add_row(&t->csv, &real, NULL, "\n");
 	for (i = 0; i < ARRAY_SIZE(users); i++) {
-		add_row(&csv, &real, users[i], "\n");
-		strbuf_addstr(&csv, i % 2 ? "\n" : "\r\n");
+		add_row(&t->csv, &real, users[i], "\n");
+		strbuf_addstr(&t->csv, i % 2 ? "\n" : "\r\n");
 	}
-	parse_ok(&csv, &r);
-	check_users(&r, 1);
-	cred_report_release(&r);
-	strbuf_release(&csv);
+	parse_ok(t);
+	check_users(&t->r, 1);
 }
 
 static void test_appends_to_err(void **state)
 {
-	struct strbuf err = STRBUF_INIT;
-	struct cred_report r;
+	struct report_test *t = *state;
 
-	strbuf_addstr(&err, "audit: ");
-	assert_int_equal(cred_report_parse("", 0, &r, &err), -1);
-	assert_string_equal(err.buf, "audit: credential report is empty");
-	strbuf_release(&err);
+	strbuf_addstr(&t->err, "audit: ");
+	assert_int_equal(cred_report_parse("", 0, &t->r, &t->err), -1);
+	assert_string_equal(t->err.buf, "audit: credential report is empty");
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_real_header),
-		cmocka_unit_test(test_line_endings),
-		cmocka_unit_test(test_reordered_and_extra_columns),
-		cmocka_unit_test(test_extra_column_values),
-		cmocka_unit_test(test_optional_columns_absent),
-		cmocka_unit_test(test_minimal_columns),
-		cmocka_unit_test(test_missing_required_column),
-		cmocka_unit_test(test_invalid_values),
-		cmocka_unit_test(test_placeholders),
-		cmocka_unit_test(test_booleans_any_case),
-		cmocka_unit_test(test_wrong_field_count),
-		cmocka_unit_test(test_bad_value_line_after_multiline),
-		cmocka_unit_test(test_empty_and_header_only),
-		cmocka_unit_test(test_csv_errors),
-		cmocka_unit_test(test_duplicate_column),
-		cmocka_unit_test(test_blank_lines_and_bom),
-		cmocka_unit_test(test_appends_to_err),
-	};
-	return cmocka_run_group_tests(tests, load_header, free_header);
-}
+static const struct CMUnitTest tests[] = {
+	REPORT_TEST(test_real_header),
+	REPORT_TEST(test_line_endings),
+	REPORT_TEST(test_reordered_and_extra_columns),
+	REPORT_TEST(test_extra_column_values),
+	REPORT_TEST(test_optional_columns_absent),
+	REPORT_TEST(test_minimal_columns),
+	REPORT_TEST(test_missing_required_column),
+	REPORT_TEST(test_invalid_values),
+	REPORT_TEST(test_placeholders),
+	REPORT_TEST(test_booleans_any_case),
+	REPORT_TEST(test_wrong_field_count),
+	REPORT_TEST(test_bad_value_line_after_multiline),
+	REPORT_TEST(test_empty_and_header_only),
+	REPORT_TEST(test_csv_errors),
+	REPORT_TEST(test_duplicate_column),
+	REPORT_TEST(test_blank_lines_and_bom),
+	REPORT_TEST(test_appends_to_err),
+};
+
+UNIT_TEST_MAIN_GROUP(tests, load_header, free_header)

@@ -4,6 +4,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 
 #define MAX_ROWS 6
 #define MAX_FIELDS 5
@@ -238,10 +239,7 @@ static void test_steal_field(void **state)
 	free(s);
 }
 
-static const struct {
-	const char *in;
-	const char *out;
-} fields[] = {
+static const struct text_case fields[] = {
 	{ "", "" },
 	{ "abc", "abc" },
 	{ "a b", "a b" },
@@ -272,12 +270,12 @@ static void test_add_field(void **state)
 		struct strbuf sb = STRBUF_INIT;
 
 		csv_add_field(&sb, fields[i].in, 1);
-		assert_string_equal(sb.buf, fields[i].out);
+		assert_string_equal(sb.buf, fields[i].want);
 		strbuf_reset(&sb);
 		strbuf_addstr(&sb, "x");
 		csv_add_field(&sb, fields[i].in, 0);
 		assert_int_equal(sb.buf[1], ',');
-		assert_string_equal(sb.buf + 2, fields[i].out);
+		assert_string_equal(sb.buf + 2, fields[i].want);
 		strbuf_release(&sb);
 	}
 }
@@ -399,18 +397,16 @@ static void test_large_inputs(void **state)
 		fail_msg("parsing took %.1f s", now_seconds() - t0);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_parse_good),
-		cmocka_unit_test(test_parse_bad),
-		cmocka_unit_test(test_reader),
-		cmocka_unit_test(test_row_lines),
-		cmocka_unit_test(test_steal_field),
-		cmocka_unit_test(test_add_field),
-		cmocka_unit_test(test_add_field_null_and_rows),
-		cmocka_unit_test(test_write_then_parse),
-		cmocka_unit_test(test_large_inputs),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_parse_good),
+	cmocka_unit_test(test_parse_bad),
+	cmocka_unit_test(test_reader),
+	cmocka_unit_test(test_row_lines),
+	cmocka_unit_test(test_steal_field),
+	cmocka_unit_test(test_add_field),
+	cmocka_unit_test(test_add_field_null_and_rows),
+	cmocka_unit_test(test_write_then_parse),
+	cmocka_unit_test(test_large_inputs),
+};
+
+UNIT_TEST_MAIN(tests)

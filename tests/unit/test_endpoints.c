@@ -5,6 +5,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 
 /*
  * Endpoint resolution: one table of (service, region, environment,
@@ -368,15 +369,10 @@ static void test_region_valid(void **state)
 	assert_false(aws_region_valid("us-east-1\n"));
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_endpoint_table),
-		cmocka_unit_test(test_signing_names),
-		cmocka_unit_test(test_partition_regions),
-		cmocka_unit_test(test_process_environment),
-		cmocka_unit_test(test_region_valid),
-	};
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_endpoint_table),	  cmocka_unit_test(test_signing_names),
+	cmocka_unit_test(test_partition_regions), cmocka_unit_test(test_process_environment),
+	cmocka_unit_test(test_region_valid),
+};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+UNIT_TEST_MAIN(tests)

@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 
 /* A timeout in ms is passed on as it is. */
 static void test_connect_timeout_given(void **state)
@@ -33,11 +34,9 @@ static void test_connect_timeout_none(void **state)
 	curl_easy_cleanup(c);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_connect_timeout_given),
-		cmocka_unit_test(test_connect_timeout_none),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_connect_timeout_given),
+	cmocka_unit_test(test_connect_timeout_none),
+};
+
+UNIT_TEST_MAIN(tests)

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 #include <jansson.h>
 #include <libxml/globals.h>
 #include <libxml/xmlerror.h>
@@ -249,9 +250,7 @@ static void test_api_list_access_keys(void **state)
 	assert_string_equal(p.keys[1].access_key_id, "AKIA2345678901EXAMPLE");
 	assert_string_equal(p.keys[1].status, "Inactive");
 	assert_string_equal(p.keys[1].create_date, "2017-03-25T20:38:14Z");
-	assert_int_equal(p.is_truncated, 0);
-	assert_null(p.marker);
-	assert_string_equal(p.request_id, "7a62c49f-347e-4fc4-9331-6e8eEXAMPLE");
+	assert_last_page(p, "7a62c49f-347e-4fc4-9331-6e8eEXAMPLE");
 	iam_access_key_page_release(&p);
 	assert_null(p.keys);
 	assert_int_equal(p.nkeys, 0);
@@ -284,9 +283,7 @@ static void test_api_list_users(void **state)
 		"arn:aws:iam::123456789012:user/division_abc/subdivision_xyz/engineering/Jackie");
 	assert_string_equal(p.users[1].create_date, "2014-04-09T15:43:45Z");
 	assert_string_equal(p.users[1].password_last_used, "2014-09-24T16:18:07Z");
-	assert_int_equal(p.is_truncated, 0);
-	assert_null(p.marker);
-	assert_string_equal(p.request_id, "7a62c49f-347e-4fc4-9331-6e8eEXAMPLE");
+	assert_last_page(p, "7a62c49f-347e-4fc4-9331-6e8eEXAMPLE");
 	iam_user_page_release(&p);
 	strbuf_release(&xml);
 	strbuf_release(&err);
@@ -625,35 +622,39 @@ static void test_api_samples_cross_check(void **state)
 
 /* ---- botocore fixtures, field by field against their .json ------------- */
 
-static const char *user_field(const struct iam_user *u, const char *key)
-{
-	if (!strcmp(key, "UserName"))
-		return u->user_name;
-	if (!strcmp(key, "UserId"))
-		return u->user_id;
-	if (!strcmp(key, "Arn"))
-		return u->arn;
-	if (!strcmp(key, "Path"))
-		return u->path;
-	if (!strcmp(key, "CreateDate"))
-		return u->create_date;
-	if (!strcmp(key, "PasswordLastUsed"))
-		return u->password_last_used;
-	fail_msg("unexpected user field '%s' in the fixture", key);
-	return NULL;
-}
+/* A botocore fixture's member name, and the string member of the parsed struct that holds it. */
+struct json_field {
+	const char *name;
+	size_t offset;
+};
 
-static const char *key_field(const struct iam_access_key *k, const char *key)
+static const struct json_field user_fields[] = {
+	{ "UserName", offsetof(struct iam_user, user_name) },
+	{ "UserId", offsetof(struct iam_user, user_id) },
+	{ "Arn", offsetof(struct iam_user, arn) },
+	{ "Path", offsetof(struct iam_user, path) },
+	{ "CreateDate", offsetof(struct iam_user, create_date) },
+	{ "PasswordLastUsed", offsetof(struct iam_user, password_last_used) },
+};
+
+static const struct json_field key_fields[] = {
+	{ "UserName", offsetof(struct iam_access_key, user_name) },
+	{ "AccessKeyId", offsetof(struct iam_access_key, access_key_id) },
+	{ "Status", offsetof(struct iam_access_key, status) },
+	{ "CreateDate", offsetof(struct iam_access_key, create_date) },
+};
+
+/* The member of OBJ that FIELDS (N of them) names KEY; a fixture naming another member
+ * (of a WHAT) fails the test. */
+static const char *field_of(const void *obj, const struct json_field *fields, size_t n,
+			    const char *key, const char *what)
 {
-	if (!strcmp(key, "UserName"))
-		return k->user_name;
-	if (!strcmp(key, "AccessKeyId"))
-		return k->access_key_id;
-	if (!strcmp(key, "Status"))
-		return k->status;
-	if (!strcmp(key, "CreateDate"))
-		return k->create_date;
-	fail_msg("unexpected access key field '%s' in the fixture", key);
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!strcmp(fields[i].name, key))
+			return *(char *const *)((const char *)obj + fields[i].offset);
+	fail_msg("unexpected %s field '%s' in the fixture", what, key);
 	return NULL;
 }
 
@@ -673,7 +674,8 @@ static void check_user_json(json_t *ju, const struct iam_user *u)
 	assert_true(json_is_object(ju));
 	json_object_foreach(ju, key, v)
 	{
-		assert_json_str(v, user_field(u, key), key);
+		assert_json_str(v, field_of(u, user_fields, ARRAY_SIZE(user_fields), key, "user"),
+				key);
 	}
 }
 
@@ -757,7 +759,10 @@ static void test_botocore_list_access_keys(void **state)
 
 		json_object_foreach(json_array_get(keys, i), key, v)
 		{
-			assert_json_str(v, key_field(&p.keys[i], key), key);
+			assert_json_str(v,
+					field_of(&p.keys[i], key_fields, ARRAY_SIZE(key_fields),
+						 key, "access key"),
+					key);
 		}
 	}
 	check_meta_json(j, p.request_id, p.is_truncated, p.marker);
@@ -1239,10 +1244,7 @@ static void test_account_authorization_details_errors(void **state)
 #define GAAD_OPEN "<GetAccountAuthorizationDetailsResponse><GetAccountAuthorizationDetailsResult>"
 #define GAAD_CLOSE                                                                                 \
 	"</GetAccountAuthorizationDetailsResult></GetAccountAuthorizationDetailsResponse>"
-	static const struct {
-		const char *xml;
-		const char *msg;
-	} cases[] = {
+	static const struct text_case cases[] = {
 		{ GAAD_OPEN "<IsTruncated>true</IsTruncated>" GAAD_CLOSE,
 		  "GetAccountAuthorizationDetails response is truncated but has no Marker" },
 		{ GAAD_OPEN "<IsTruncated>yes</IsTruncated>" GAAD_CLOSE,
@@ -1278,14 +1280,14 @@ static void test_account_authorization_details_errors(void **state)
 	size_t i, cut;
 
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
-		assert_int_equal(iam_parse_get_account_authorization_details(cases[i].xml,
-									     strlen(cases[i].xml),
+		assert_int_equal(iam_parse_get_account_authorization_details(cases[i].in,
+									     strlen(cases[i].in),
 									     NULL, NULL, &p, &err),
 				 -1);
 		if (i == ARRAY_SIZE(cases) - 1)
 			assert_err(&err, "malformed XML");
 		else
-			assert_string_equal(err.buf, cases[i].msg);
+			assert_string_equal(err.buf, cases[i].want);
 		assert_null(p.users);
 		assert_null(p.marker);
 	}
@@ -1899,52 +1901,50 @@ static void test_error_channels_restored(void **state)
 	strbuf_release(&err);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_api_create_access_key),
-		cmocka_unit_test(test_api_list_access_keys),
-		cmocka_unit_test(test_api_list_users),
-		cmocka_unit_test(test_api_get_user),
-		cmocka_unit_test(test_api_get_access_key_last_used),
-		cmocka_unit_test(test_last_used_never),
-		cmocka_unit_test(test_api_request_id_only),
-		cmocka_unit_test(test_api_generate_credential_report),
-		cmocka_unit_test(test_api_get_credential_report_placeholder),
-		cmocka_unit_test(test_get_credential_report_decodes),
-		cmocka_unit_test(test_get_credential_report_large),
-		cmocka_unit_test(test_get_credential_report_errors),
-		cmocka_unit_test(test_get_credential_report_content_pieces),
-		cmocka_unit_test(test_api_samples_cross_check),
-		cmocka_unit_test(test_botocore_list_users),
-		cmocka_unit_test(test_botocore_get_user),
-		cmocka_unit_test(test_botocore_list_access_keys),
-		cmocka_unit_test(test_botocore_list_mfa_devices),
-		cmocka_unit_test(test_botocore_error),
-		cmocka_unit_test(test_error_shapes),
-		cmocka_unit_test(test_list_users_paging),
-		cmocka_unit_test(test_paging_errors),
-		cmocka_unit_test(test_get_user_tags),
-		cmocka_unit_test(test_list_user_tags),
-		cmocka_unit_test(test_list_groups_for_user),
-		cmocka_unit_test(test_list_user_policies),
-		cmocka_unit_test(test_list_attached_user_policies),
-		cmocka_unit_test(test_account_authorization_details),
-		cmocka_unit_test(test_account_authorization_details_errors),
-		cmocka_unit_test(test_account_summary),
-		cmocka_unit_test(test_sts_get_caller_identity),
-		cmocka_unit_test(test_sts_assume_role),
-		cmocka_unit_test(test_sts_validate_assumed),
-		cmocka_unit_test(test_sts_assume_role_with_web_identity),
-		cmocka_unit_test(test_create_access_key_errors),
-		cmocka_unit_test(test_wrong_kind),
-		cmocka_unit_test(test_sts_assume_root),
-		cmocka_unit_test(test_list_organizations_features),
-		cmocka_unit_test(test_malformed),
-		cmocka_unit_test(test_doctype_refused),
-		cmocka_unit_test(test_xml_variants),
-		cmocka_unit_test(test_nothing_on_stderr),
-		cmocka_unit_test(test_error_channels_restored),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_api_create_access_key),
+	cmocka_unit_test(test_api_list_access_keys),
+	cmocka_unit_test(test_api_list_users),
+	cmocka_unit_test(test_api_get_user),
+	cmocka_unit_test(test_api_get_access_key_last_used),
+	cmocka_unit_test(test_last_used_never),
+	cmocka_unit_test(test_api_request_id_only),
+	cmocka_unit_test(test_api_generate_credential_report),
+	cmocka_unit_test(test_api_get_credential_report_placeholder),
+	cmocka_unit_test(test_get_credential_report_decodes),
+	cmocka_unit_test(test_get_credential_report_large),
+	cmocka_unit_test(test_get_credential_report_errors),
+	cmocka_unit_test(test_get_credential_report_content_pieces),
+	cmocka_unit_test(test_api_samples_cross_check),
+	cmocka_unit_test(test_botocore_list_users),
+	cmocka_unit_test(test_botocore_get_user),
+	cmocka_unit_test(test_botocore_list_access_keys),
+	cmocka_unit_test(test_botocore_list_mfa_devices),
+	cmocka_unit_test(test_botocore_error),
+	cmocka_unit_test(test_error_shapes),
+	cmocka_unit_test(test_list_users_paging),
+	cmocka_unit_test(test_paging_errors),
+	cmocka_unit_test(test_get_user_tags),
+	cmocka_unit_test(test_list_user_tags),
+	cmocka_unit_test(test_list_groups_for_user),
+	cmocka_unit_test(test_list_user_policies),
+	cmocka_unit_test(test_list_attached_user_policies),
+	cmocka_unit_test(test_account_authorization_details),
+	cmocka_unit_test(test_account_authorization_details_errors),
+	cmocka_unit_test(test_account_summary),
+	cmocka_unit_test(test_sts_get_caller_identity),
+	cmocka_unit_test(test_sts_assume_role),
+	cmocka_unit_test(test_sts_validate_assumed),
+	cmocka_unit_test(test_sts_assume_role_with_web_identity),
+	cmocka_unit_test(test_create_access_key_errors),
+	cmocka_unit_test(test_wrong_kind),
+	cmocka_unit_test(test_sts_assume_root),
+	cmocka_unit_test(test_list_organizations_features),
+	cmocka_unit_test(test_malformed),
+	cmocka_unit_test(test_doctype_refused),
+	cmocka_unit_test(test_xml_variants),
+	cmocka_unit_test(test_nothing_on_stderr),
+	cmocka_unit_test(test_error_channels_restored),
+};
+
+UNIT_TEST_MAIN(tests)

@@ -5,6 +5,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 
 static void test_kind_names_round_trip(void **state)
 {
@@ -218,15 +219,13 @@ static void test_due_events(void **state)
 	assert_string_equal(key, "AKIAACTIVE");
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_kind_names_round_trip),
-		cmocka_unit_test(test_blocked_event_json),
-		cmocka_unit_test(test_delivered_and_escaping),
-		cmocka_unit_test(test_texts_and_bad_events),
-		cmocka_unit_test(test_record_round_trip_and_rejects),
-		cmocka_unit_test(test_due_events),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_kind_names_round_trip),
+	cmocka_unit_test(test_blocked_event_json),
+	cmocka_unit_test(test_delivered_and_escaping),
+	cmocka_unit_test(test_texts_and_bad_events),
+	cmocka_unit_test(test_record_round_trip_and_rejects),
+	cmocka_unit_test(test_due_events),
+};
+
+UNIT_TEST_MAIN(tests)

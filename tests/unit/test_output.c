@@ -5,6 +5,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 #include "testdata.h"
 
 static const struct out_column cols[] = {
@@ -390,17 +391,11 @@ static void test_rows_below_and_extend(void **state)
 	free(got);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_rows_print_like_table),
-		cmocka_unit_test(test_json_array_is_janssons),
-		cmocka_unit_test(test_json_object_streamed),
-		cmocka_unit_test(test_json_object_empty),
-		cmocka_unit_test(test_rows_below_and_extend),
-		cmocka_unit_test(test_table_text),
-		cmocka_unit_test(test_table_narrow),
-		cmocka_unit_test(test_format_skew),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_rows_print_like_table), cmocka_unit_test(test_json_array_is_janssons),
+	cmocka_unit_test(test_json_object_streamed),  cmocka_unit_test(test_json_object_empty),
+	cmocka_unit_test(test_rows_below_and_extend), cmocka_unit_test(test_table_text),
+	cmocka_unit_test(test_table_narrow),	      cmocka_unit_test(test_format_skew),
+};
+
+UNIT_TEST_MAIN(tests)

@@ -3,6 +3,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 
 static const char *policy_text(const char *command, const char *sink, int org)
 {
@@ -168,16 +169,14 @@ static void test_lock_table(void **state)
 	strbuf_release(&err);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_table_is_consistent),
-		cmocka_unit_test(test_users),
-		cmocka_unit_test(test_sink_patterns),
-		cmocka_unit_test(test_org_and_sorting),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_lock_table),
-		cmocka_unit_test(test_root_modes),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_table_is_consistent),
+	cmocka_unit_test(test_users),
+	cmocka_unit_test(test_sink_patterns),
+	cmocka_unit_test(test_org_and_sorting),
+	cmocka_unit_test(test_errors),
+	cmocka_unit_test(test_lock_table),
+	cmocka_unit_test(test_root_modes),
+};
+
+UNIT_TEST_MAIN(tests)

@@ -3,6 +3,7 @@
 #include "core/compat.h"
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 #include "core/planfile.h"
 
 #define KEY "AKIAOLDOLDOLDOLD0001"
@@ -113,11 +114,9 @@ static void test_refuses(void **state)
 	       1, "rows 1 and 2 are both user alice");
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_accepts_what_plan_out_writes),
-		cmocka_unit_test(test_refuses),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_accepts_what_plan_out_writes),
+	cmocka_unit_test(test_refuses),
+};
+
+UNIT_TEST_MAIN(tests)

@@ -2,6 +2,7 @@
 #include "core/compat.h"
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 #include "core/policy.h"
 
 #define DAY 86400LL
@@ -144,6 +145,16 @@ static void test_quarantine_arn(void **state)
 	assert_false(policy_is_quarantine_arn(NULL));
 }
 
+/* policy_user_exempt(p, u) is 1 with the reason WANT, or 0 (WANT NULL) with no reason;
+ * r is emptied after. */
+static void expect_exempt(const struct audit_policy *p, const struct user_facts *u,
+			  struct strbuf *r, const char *want)
+{
+	assert_int_equal(policy_user_exempt(p, u, r), want != NULL);
+	assert_string_equal(r->buf, want ? want : "");
+	strbuf_reset(r);
+}
+
 static void test_exemptions(void **state)
 {
 	struct audit_policy p;
@@ -159,70 +170,59 @@ static void test_exemptions(void **state)
 	(void)state;
 
 	audit_policy_defaults(&p);
-	assert_int_equal(policy_user_exempt(&p, &u, &r), 0);
+	expect_exempt(&p, &u, &r, NULL);
 	assert_true(policy_needs_tags(&p));
 	assert_false(policy_needs_groups(&p));
 
 	p.exclude = globs;
 	p.nexclude = 2;
 	u.name = "ci-deploy";
-	assert_int_equal(policy_user_exempt(&p, &u, &r), 1);
-	assert_string_equal(r.buf, "excluded by --exclude 'ci-*'");
-	strbuf_reset(&r);
+	expect_exempt(&p, &u, &r, "excluded by --exclude 'ci-*'");
 	u.name = "svc-1";
-	assert_int_equal(policy_user_exempt(&p, &u, &r), 1);
-	strbuf_reset(&r);
+	expect_exempt(&p, &u, &r, "excluded by --exclude 'svc-?'");
 	u.name = "svc-12";
-	assert_int_equal(policy_user_exempt(&p, &u, &r), 0);
+	expect_exempt(&p, &u, &r, NULL);
 	u.name = "xci-deploy";
-	assert_int_equal(policy_user_exempt(&p, &u, &r), 0);
+	expect_exempt(&p, &u, &r, NULL);
 
 	p.exempt_paths = paths;
 	p.nexempt_paths = 1;
 	u.path = "/system/robots/";
-	assert_int_equal(policy_user_exempt(&p, &u, &r), 1);
-	assert_string_equal(r.buf, "path /system/");
-	strbuf_reset(&r);
+	expect_exempt(&p, &u, &r, "path /system/");
 	u.path = "/systems/";
-	assert_int_equal(policy_user_exempt(&p, &u, &r), 0);
+	expect_exempt(&p, &u, &r, NULL);
 
 	u.tag_keys = tk;
 	u.tag_values = tv;
 	u.ntags = 2;
-	assert_int_equal(policy_user_exempt(&p, &u, &r), 1);
-	assert_string_equal(r.buf, "tag iamkeys:exempt=TRUE");
-	strbuf_reset(&r);
+	expect_exempt(&p, &u, &r, "tag iamkeys:exempt=TRUE");
 	u.tag_values = tv_false;
-	assert_int_equal(policy_user_exempt(&p, &u, &r), 0);
+	expect_exempt(&p, &u, &r, NULL);
 	p.exempt_tag_value = "false";
-	assert_int_equal(policy_user_exempt(&p, &u, &r), 1);
-	strbuf_reset(&r);
+	expect_exempt(&p, &u, &r, "tag iamkeys:exempt=false");
 	p.exempt_tag_key = NULL;
-	assert_int_equal(policy_user_exempt(&p, &u, &r), 0);
+	expect_exempt(&p, &u, &r, NULL);
 	assert_false(policy_needs_tags(&p));
 
 	p.exempt_groups = groups;
 	p.nexempt_groups = 1;
 	assert_true(policy_needs_groups(&p));
-	assert_int_equal(policy_user_exempt(&p, &u, &r), 0); /* groups not read */
+	expect_exempt(&p, &u, &r, NULL); /* groups not read */
 	u.groups = ug;
 	u.ngroups = 1;
-	assert_int_equal(policy_user_exempt(&p, &u, &r), 0);
+	expect_exempt(&p, &u, &r, NULL);
 	u.ngroups = 2;
-	assert_int_equal(policy_user_exempt(&p, &u, &r), 1);
-	assert_string_equal(r.buf, "group breakglass");
+	expect_exempt(&p, &u, &r, "group breakglass");
 	strbuf_release(&r);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_key_findings),
-		cmocka_unit_test(test_custom_thresholds),
-		cmocka_unit_test(test_findings_format_and_names),
-		cmocka_unit_test(test_fail_on),
-		cmocka_unit_test(test_quarantine_arn),
-		cmocka_unit_test(test_exemptions),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_key_findings),
+	cmocka_unit_test(test_custom_thresholds),
+	cmocka_unit_test(test_findings_format_and_names),
+	cmocka_unit_test(test_fail_on),
+	cmocka_unit_test(test_quarantine_arn),
+	cmocka_unit_test(test_exemptions),
+};
+
+UNIT_TEST_MAIN(tests)

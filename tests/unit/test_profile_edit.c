@@ -5,6 +5,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 
 /*
  * profile_edit_set_keys: the whole expected text of each edit, byte for
@@ -429,28 +430,26 @@ static void test_out_is_reset(void **state)
 	strbuf_release(&err);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_replace_in_place),
-		cmocka_unit_test(test_other_profile_edited),
-		cmocka_unit_test(test_spacing_styles_kept),
-		cmocka_unit_test(test_empty_values_filled),
-		cmocka_unit_test(test_crlf_kept),
-		cmocka_unit_test(test_missing_profile_appended),
-		cmocka_unit_test(test_empty_file),
-		cmocka_unit_test(test_ends_with_blank_line),
-		cmocka_unit_test(test_no_trailing_newline),
-		cmocka_unit_test(test_missing_keys_after_last_property),
-		cmocka_unit_test(test_duplicate_sections),
-		cmocka_unit_test(test_case_insensitive_keys),
-		cmocka_unit_test(test_session_token_removed),
-		cmocka_unit_test(test_prefix_profile_names),
-		cmocka_unit_test(test_section_header_forms),
-		cmocka_unit_test(test_continuations_of_old_value_dropped),
-		cmocka_unit_test(test_other_bytes_untouched),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_out_is_reset),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_replace_in_place),
+	cmocka_unit_test(test_other_profile_edited),
+	cmocka_unit_test(test_spacing_styles_kept),
+	cmocka_unit_test(test_empty_values_filled),
+	cmocka_unit_test(test_crlf_kept),
+	cmocka_unit_test(test_missing_profile_appended),
+	cmocka_unit_test(test_empty_file),
+	cmocka_unit_test(test_ends_with_blank_line),
+	cmocka_unit_test(test_no_trailing_newline),
+	cmocka_unit_test(test_missing_keys_after_last_property),
+	cmocka_unit_test(test_duplicate_sections),
+	cmocka_unit_test(test_case_insensitive_keys),
+	cmocka_unit_test(test_session_token_removed),
+	cmocka_unit_test(test_prefix_profile_names),
+	cmocka_unit_test(test_section_header_forms),
+	cmocka_unit_test(test_continuations_of_old_value_dropped),
+	cmocka_unit_test(test_other_bytes_untouched),
+	cmocka_unit_test(test_errors),
+	cmocka_unit_test(test_out_is_reset),
+};
+
+UNIT_TEST_MAIN(tests)

@@ -4,6 +4,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 #include <sys/stat.h>
 
 static char dir[64];
@@ -26,56 +27,71 @@ static void write_file(const char *path, size_t n)
 	fclose(f);
 }
 
+/* A test's buffers: the file's path, what was read, the error and the error expected. */
+struct rf_test {
+	struct strbuf path, out, err, want;
+};
+#define RF_TEST_INIT                                                                               \
+	{                                                                                          \
+		STRBUF_INIT, STRBUF_INIT, STRBUF_INIT, STRBUF_INIT                                 \
+	}
+
+static void rf_release(struct rf_test *t)
+{
+	strbuf_release(&t->path);
+	strbuf_release(&t->out);
+	strbuf_release(&t->err);
+	strbuf_release(&t->want);
+}
+
+/* t->err is the printf of WANT; both are emptied after. */
+__attribute__((format(printf, 2, 3))) static void expect_error(struct rf_test *t, const char *want,
+							       ...)
+{
+	va_list ap;
+
+	va_start(ap, want);
+	strbuf_vaddf(&t->want, want, ap);
+	va_end(ap);
+	assert_string_equal(t->err.buf, t->want.buf);
+	strbuf_reset(&t->err);
+	strbuf_reset(&t->want);
+}
+
 static void test_limits(void **state)
 {
-	struct strbuf path = STRBUF_INIT, out = STRBUF_INIT, err = STRBUF_INIT, want = STRBUF_INIT;
+	struct rf_test buffers = RF_TEST_INIT, *t = &buffers;
 
-	(void)state;
-	strbuf_addf(&path, "%s/f", dir);
+	strbuf_addf(&t->path, "%s/f", dir);
 	/* exactly the limit: read whole */
-	write_file(path.buf, 100);
-	assert_int_equal(read_file(path.buf, 100, NULL, &out, &err), 0);
-	assert_int_equal(out.len, 100);
-	assert_int_equal(out.buf[99], 'a' + 99 % 26);
-	assert_string_equal(err.buf, "");
+	write_file(t->path.buf, 100);
+	assert_int_equal(read_file(t->path.buf, 100, NULL, &t->out, &t->err), 0);
+	assert_int_equal(t->out.len, 100);
+	assert_int_equal(t->out.buf[99], 'a' + 99 % 26);
+	assert_string_equal(t->err.buf, "");
 	/* one byte over: an error, not the first 100 bytes */
-	strbuf_reset(&out);
-	write_file(path.buf, 101);
-	assert_int_equal(read_file(path.buf, 100, NULL, &out, &err), -1);
-	strbuf_addf(&want, "cannot read '%s': larger than 100 bytes", path.buf);
-	assert_string_equal(err.buf, want.buf);
+	strbuf_reset(&t->out);
+	write_file(t->path.buf, 101);
+	assert_int_equal(read_file(t->path.buf, 100, NULL, &t->out, &t->err), -1);
+	expect_error(t, "cannot read '%s': larger than 100 bytes", t->path.buf);
 	/* named */
-	strbuf_reset(&err);
-	strbuf_reset(&want);
-	assert_int_equal(read_file(path.buf, 100, "accounts file", &out, &err), -1);
-	strbuf_addf(&want, "cannot read the accounts file '%s': larger than 100 bytes", path.buf);
-	assert_string_equal(err.buf, want.buf);
-	strbuf_release(&path);
-	strbuf_release(&out);
-	strbuf_release(&err);
-	strbuf_release(&want);
+	assert_int_equal(read_file(t->path.buf, 100, "accounts file", &t->out, &t->err), -1);
+	expect_error(t, "cannot read the accounts file '%s': larger than 100 bytes", t->path.buf);
+	rf_release(t);
 }
 
 static void test_missing_and_directory(void **state)
 {
-	struct strbuf path = STRBUF_INIT, out = STRBUF_INIT, err = STRBUF_INIT, want = STRBUF_INIT;
+	struct rf_test buffers = RF_TEST_INIT, *t = &buffers;
 
-	(void)state;
-	strbuf_addf(&path, "%s/missing", dir);
-	assert_int_equal(read_file(path.buf, 10, NULL, &out, &err), 1);
-	assert_string_equal(err.buf, "");
-	assert_int_equal(read_file_or_error(path.buf, 10, "plan", &out, &err), -1);
-	strbuf_addf(&want, "cannot read the plan '%s': No such file or directory", path.buf);
-	assert_string_equal(err.buf, want.buf);
-	strbuf_reset(&err);
-	strbuf_reset(&want);
-	assert_int_equal(read_file(dir, 10, NULL, &out, &err), -1);
-	strbuf_addf(&want, "cannot read '%s': is a directory", dir);
-	assert_string_equal(err.buf, want.buf);
-	strbuf_release(&path);
-	strbuf_release(&out);
-	strbuf_release(&err);
-	strbuf_release(&want);
+	strbuf_addf(&t->path, "%s/missing", dir);
+	assert_int_equal(read_file(t->path.buf, 10, NULL, &t->out, &t->err), 1);
+	assert_string_equal(t->err.buf, "");
+	assert_int_equal(read_file_or_error(t->path.buf, 10, "plan", &t->out, &t->err), -1);
+	expect_error(t, "cannot read the plan '%s': No such file or directory", t->path.buf);
+	assert_int_equal(read_file(dir, 10, NULL, &t->out, &t->err), -1);
+	expect_error(t, "cannot read '%s': is a directory", dir);
+	rf_release(t);
 }
 
 static int teardown(void **state)
@@ -89,11 +105,9 @@ static int teardown(void **state)
 	return rmdir(dir);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_missing_and_directory),
-	};
-	return cmocka_run_group_tests(tests, setup, teardown);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_limits),
+	cmocka_unit_test(test_missing_and_directory),
+};
+
+UNIT_TEST_MAIN_GROUP(tests, setup, teardown)

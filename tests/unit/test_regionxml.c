@@ -4,6 +4,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 
 /* as EC2 answers (API reference, DescribeRegions, "Example 1"): no Result wrapper */
 static const char REPLY[] =
@@ -67,9 +68,7 @@ static void test_empty_list(void **state)
 
 static void test_refused(void **state)
 {
-	static const struct {
-		const char *xml, *msg;
-	} cases[] = {
+	static const struct text_case cases[] = {
 		{ "", "DescribeRegions: empty XML response" },
 		{ "<DescribeRegionsResponse><regionInfo>", "DescribeRegions: malformed XML" },
 		{ "<!DOCTYPE x [<!ENTITY e \"us-east-1\">]><DescribeRegionsResponse><regionInfo><item>"
@@ -93,8 +92,8 @@ static void test_refused(void **state)
 		struct ec2_region_list l;
 		struct strbuf err = STRBUF_INIT;
 
-		assert_int_equal(parse(cases[i].xml, &l, &err), -1);
-		assert_string_equal(err.buf, cases[i].msg);
+		assert_int_equal(parse(cases[i].in, &l, &err), -1);
+		assert_string_equal(err.buf, cases[i].want);
 		assert_int_equal(l.nregions, 0);
 		assert_null(l.regions);
 		assert_null(l.request_id);
@@ -102,12 +101,10 @@ static void test_refused(void **state)
 	}
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_regions),
-		cmocka_unit_test(test_empty_list),
-		cmocka_unit_test(test_refused),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_regions),
+	cmocka_unit_test(test_empty_list),
+	cmocka_unit_test(test_refused),
+};
+
+UNIT_TEST_MAIN(tests)

@@ -2,6 +2,7 @@
 #include "core/compat.h"
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 #include "core/revoketag.h"
 
 static void test_round_trip(void **state)
@@ -78,12 +79,10 @@ static void test_policy_name(void **state)
 	strbuf_release(&sb);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_round_trip),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_policy_name),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_round_trip),
+	cmocka_unit_test(test_errors),
+	cmocka_unit_test(test_policy_name),
+};
+
+UNIT_TEST_MAIN(tests)

@@ -3,6 +3,7 @@
 #include "core/compat.h"
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 #include "core/rotation.h"
 
 #define DAY 86400L
@@ -501,6 +502,18 @@ static const char *const TAG_DELIV =
 static const char *const TAG_ROLLED =
 	"v=1 stage=rolled-back old=" OLD " new=" NEW " t=20260527T202640Z";
 
+/* rotation_plan_rollback(u) is refused (ROT_BLOCKED), the reason saying WHY. */
+static void expect_rollback_blocked(const struct rot_user *u, const char *why)
+{
+	struct rot_plan plan;
+
+	rot_plan_init(&plan);
+	rotation_plan_rollback(u, NOW, &plan);
+	assert_int_equal(plan.outcome, ROT_BLOCKED);
+	assert_non_null(strstr(plan.reason.buf, why));
+	rot_plan_release(&plan);
+}
+
 static void test_rollback(void **state)
 {
 	struct rot_key k[2] = { { OLD, 0, NOW - 100 * DAY, 0, NULL, NULL },
@@ -547,27 +560,15 @@ static void test_rollback(void **state)
 	rot_plan_release(&plan);
 
 	u.tag_value = "v=1 stage=intent old=" OLD " t=20260527T202640Z";
-	rot_plan_init(&plan);
-	rotation_plan_rollback(&u, NOW, &plan);
-	assert_int_equal(plan.outcome, ROT_BLOCKED);
-	assert_non_null(strstr(plan.reason.buf, "nothing to roll back"));
-	rot_plan_release(&plan);
+	expect_rollback_blocked(&u, "nothing to roll back");
 
 	u.tag_value = NULL;
-	rot_plan_init(&plan);
-	rotation_plan_rollback(&u, NOW, &plan);
-	assert_int_equal(plan.outcome, ROT_BLOCKED);
-	assert_non_null(strstr(plan.reason.buf, "no rotation in progress"));
-	rot_plan_release(&plan);
+	expect_rollback_blocked(&u, "no rotation in progress");
 
 	u.tag_value = TAG_DEACT;
 	u.keys = &k[1];
 	u.nkeys = 1;
-	rot_plan_init(&plan);
-	rotation_plan_rollback(&u, NOW, &plan);
-	assert_int_equal(plan.outcome, ROT_BLOCKED);
-	assert_non_null(strstr(plan.reason.buf, "already deleted"));
-	rot_plan_release(&plan);
+	expect_rollback_blocked(&u, "already deleted");
 }
 
 static void test_rolled_back_pauses_and_resume(void **state)
@@ -1045,20 +1046,18 @@ static void test_intent_lease(void **state)
 	strbuf_release(&tag);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_planner_cases),
-		cmocka_unit_test(test_due_plan_details),
-		cmocka_unit_test(test_delivered_deactivate_preconditions),
-		cmocka_unit_test(test_rollback),
-		cmocka_unit_test(test_rolled_back_pauses_and_resume),
-		cmocka_unit_test(test_abort),
-		cmocka_unit_test(test_tag_roundtrip_and_charset),
-		cmocka_unit_test(test_tag_pair_fits_max_ids),
-		cmocka_unit_test(test_intent_lease),
-		cmocka_unit_test(test_create_mark),
-		cmocka_unit_test(test_keys_changed),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_planner_cases),
+	cmocka_unit_test(test_due_plan_details),
+	cmocka_unit_test(test_delivered_deactivate_preconditions),
+	cmocka_unit_test(test_rollback),
+	cmocka_unit_test(test_rolled_back_pauses_and_resume),
+	cmocka_unit_test(test_abort),
+	cmocka_unit_test(test_tag_roundtrip_and_charset),
+	cmocka_unit_test(test_tag_pair_fits_max_ids),
+	cmocka_unit_test(test_intent_lease),
+	cmocka_unit_test(test_create_mark),
+	cmocka_unit_test(test_keys_changed),
+};
+
+UNIT_TEST_MAIN(tests)

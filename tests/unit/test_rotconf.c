@@ -2,6 +2,7 @@
 #include "core/compat.h"
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 #include "core/rotconf.h"
 
 static const char good[] = "# comment\n"
@@ -41,11 +42,14 @@ static void resolve(const struct rotconf *c, const char *account, const char *us
 	rotconf_resolve(c, account, user, k, v, ntags, s);
 }
 
+/* The tags of the users resolved below: team=payments, then owner=x (ntags 1 or 2). */
+static const char *const k[] = { "team", "owner" };
+static const char *const v[] = { "payments", "x" };
+
 static void test_precedence(void **state)
 {
 	struct rotconf c = { 0 };
 	struct rotconf_settings s;
-	const char *k[2] = { "team", "owner" }, *v[2] = { "payments", "x" };
 	(void)state;
 
 	parse_good(&c, good);
@@ -81,18 +85,14 @@ static void test_precedence(void **state)
 	assert_string_equal(s.to, "file:/cli");
 
 	/* a tag value that does not match */
-	v[0] = "other";
-	resolve(&c, NULL, "zed", k, v, 1, &s);
+	resolve(&c, NULL, "zed", k, (const char *const[]){ "other" }, 1, &s);
 	assert_int_equal(s.rotate_after, 90 * 86400);
 	rotconf_release(&c);
 }
 
 static void test_errors(void **state)
 {
-	static const struct {
-		const char *text;
-		const char *msg;
-	} cases[] = {
+	static const struct text_case cases[] = {
 		{ "to = x\n", "r.ini: line 1: property before any section" },
 		{ "[default]\nrotate_after = soon\n",
 		  "r.ini: line 2: rotate_after: invalid duration 'soon'" },
@@ -117,11 +117,10 @@ static void test_errors(void **state)
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct rotconf c = { 0 };
 		struct strbuf err = STRBUF_INIT;
-		assert_int_equal(rotconf_parse(&c, cases[i].text, strlen(cases[i].text), "r.ini",
-					       &err),
+		assert_int_equal(rotconf_parse(&c, cases[i].in, strlen(cases[i].in), "r.ini", &err),
 				 -1);
-		if (strncmp(err.buf, cases[i].msg, strlen(cases[i].msg)))
-			fail_msg("case %zu: got '%s' want '%s'", i, err.buf, cases[i].msg);
+		if (strncmp(err.buf, cases[i].want, strlen(cases[i].want)))
+			fail_msg("case %zu: got '%s' want '%s'", i, err.buf, cases[i].want);
 		assert_null(strchr(err.buf, '\n'));
 		rotconf_release(&c);
 		strbuf_release(&err);
@@ -144,7 +143,6 @@ static void test_account_sections(void **state)
 				   "rotate_after = 7d\n";
 	struct rotconf c = { 0 };
 	struct rotconf_settings s;
-	const char *k[1] = { "team" }, *v[1] = { "payments" };
 	(void)state;
 
 	parse_good(&c, text);
@@ -180,7 +178,6 @@ static void test_notify_target(void **state)
 		"[user alice]\nnotify = webhook:https://hooks.example.com/a\n";
 	struct rotconf c = { 0 };
 	struct rotconf_settings s;
-	const char *k[1] = { "team" }, *v[1] = { "payments" };
 	(void)state;
 
 	parse_good(&c, text);
@@ -194,13 +191,11 @@ static void test_notify_target(void **state)
 	rotconf_release(&c);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_precedence),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_account_sections),
-		cmocka_unit_test(test_notify_target),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_precedence),
+	cmocka_unit_test(test_errors),
+	cmocka_unit_test(test_account_sections),
+	cmocka_unit_test(test_notify_target),
+};
+
+UNIT_TEST_MAIN(tests)

@@ -3,6 +3,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 
 static void test_fnv1a64_vectors(void **state)
 {
@@ -122,15 +123,13 @@ static void test_account_file_parse(void **state)
 	strbuf_release(&err);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_fnv1a64_vectors),
-		cmocka_unit_test(test_shard_of_is_stable),
-		cmocka_unit_test(test_shards_are_balanced_and_disjoint),
-		cmocka_unit_test(test_shard_parse),
-		cmocka_unit_test(test_account_list_parse),
-		cmocka_unit_test(test_account_file_parse),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_fnv1a64_vectors),
+	cmocka_unit_test(test_shard_of_is_stable),
+	cmocka_unit_test(test_shards_are_balanced_and_disjoint),
+	cmocka_unit_test(test_shard_parse),
+	cmocka_unit_test(test_account_list_parse),
+	cmocka_unit_test(test_account_file_parse),
+};
+
+UNIT_TEST_MAIN(tests)

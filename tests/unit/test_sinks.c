@@ -14,6 +14,7 @@
 #include <sys/un.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 #include "testdata.h"
 #include <jansson.h>
 
@@ -1912,44 +1913,42 @@ static void test_deliver_nothing(void **state)
 
 #define TMP_TEST(f) cmocka_unit_test_setup_teardown(f, setup_tmpdir, teardown_tmpdir)
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_json_exact),
-		cmocka_unit_test(test_templates),
-		cmocka_unit_test(test_split_command),
-		cmocka_unit_test(test_uuid),
-		cmocka_unit_test(test_new_errors),
-		cmocka_unit_test(test_new_targets),
-		TMP_TEST(test_file_sink),
-		TMP_TEST(test_file_sink_existing_symlink_refused),
-		TMP_TEST(test_file_sink_non_regular_refused),
-		TMP_TEST(test_file_sink_missing_directory),
-		TMP_TEST(test_write_file_relative),
-		TMP_TEST(test_profile_sink_new_file),
-		TMP_TEST(test_profile_sink_existing_file),
-		TMP_TEST(test_profile_sink_env_file_and_explicit_file),
-		TMP_TEST(test_profile_sink_follows_symlink),
-		TMP_TEST(test_profile_sink_concurrent),
-		TMP_TEST(test_profile_sink_keeps_mode_owner_links),
-		TMP_TEST(test_profile_sink_symlink_outside_refused),
-		TMP_TEST(test_profile_sink_non_regular_refused),
-		TMP_TEST(test_profile_sink_concurrent_writer),
-		TMP_TEST(test_profile_sink_own_profile_refused),
-		TMP_TEST(test_group_shared),
-		TMP_TEST(test_profile_sink_errors),
-		TMP_TEST(test_exec_sink),
-		TMP_TEST(test_exec_sink_failures),
-		TMP_TEST(test_exec_sink_closes_descriptors),
-		TMP_TEST(test_exec_sink_arguments),
-		TMP_TEST(test_stdout_sink),
-		cmocka_unit_test(test_secretsmanager_create),
-		cmocka_unit_test(test_secretsmanager_exists_put),
-		cmocka_unit_test(test_secretsmanager_arn_put_only),
-		cmocka_unit_test(test_secretsmanager_arn_missing),
-		cmocka_unit_test(test_secretsmanager_error),
-		cmocka_unit_test(test_ssm_put_parameter),
-		cmocka_unit_test(test_deliver_nothing),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_json_exact),
+	cmocka_unit_test(test_templates),
+	cmocka_unit_test(test_split_command),
+	cmocka_unit_test(test_uuid),
+	cmocka_unit_test(test_new_errors),
+	cmocka_unit_test(test_new_targets),
+	TMP_TEST(test_file_sink),
+	TMP_TEST(test_file_sink_existing_symlink_refused),
+	TMP_TEST(test_file_sink_non_regular_refused),
+	TMP_TEST(test_file_sink_missing_directory),
+	TMP_TEST(test_write_file_relative),
+	TMP_TEST(test_profile_sink_new_file),
+	TMP_TEST(test_profile_sink_existing_file),
+	TMP_TEST(test_profile_sink_env_file_and_explicit_file),
+	TMP_TEST(test_profile_sink_follows_symlink),
+	TMP_TEST(test_profile_sink_concurrent),
+	TMP_TEST(test_profile_sink_keeps_mode_owner_links),
+	TMP_TEST(test_profile_sink_symlink_outside_refused),
+	TMP_TEST(test_profile_sink_non_regular_refused),
+	TMP_TEST(test_profile_sink_concurrent_writer),
+	TMP_TEST(test_profile_sink_own_profile_refused),
+	TMP_TEST(test_group_shared),
+	TMP_TEST(test_profile_sink_errors),
+	TMP_TEST(test_exec_sink),
+	TMP_TEST(test_exec_sink_failures),
+	TMP_TEST(test_exec_sink_closes_descriptors),
+	TMP_TEST(test_exec_sink_arguments),
+	TMP_TEST(test_stdout_sink),
+	cmocka_unit_test(test_secretsmanager_create),
+	cmocka_unit_test(test_secretsmanager_exists_put),
+	cmocka_unit_test(test_secretsmanager_arn_put_only),
+	cmocka_unit_test(test_secretsmanager_arn_missing),
+	cmocka_unit_test(test_secretsmanager_error),
+	cmocka_unit_test(test_ssm_put_parameter),
+	cmocka_unit_test(test_deliver_nothing),
+};
+
+UNIT_TEST_MAIN(tests)

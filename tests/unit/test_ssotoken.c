@@ -6,6 +6,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 #include <jansson.h>
 
 /*
@@ -100,10 +101,7 @@ static void test_parse_full_and_minimal(void **state)
 
 static void test_parse_errors(void **state)
 {
-	static const struct {
-		const char *text;
-		const char *message;
-	} cases[] = {
+	static const struct text_case cases[] = {
 		{ "", "not valid JSON (line 1, column 0)" },
 		{ "{\"accessToken\": \"" ACCESS "\"", "not valid JSON" },
 		{ "[\"" ACCESS "\"]", "not a JSON object" },
@@ -140,10 +138,9 @@ static void test_parse_errors(void **state)
 		struct strbuf err = STRBUF_INIT;
 		struct sso_token t;
 
-		assert_int_equal(sso_token_parse(cases[i].text, strlen(cases[i].text), &t, &err),
-				 -1);
-		if (strncmp(err.buf, cases[i].message, strlen(cases[i].message)))
-			fail_msg("case %zu: '%s', want '%s'", i, err.buf, cases[i].message);
+		assert_int_equal(sso_token_parse(cases[i].in, strlen(cases[i].in), &t, &err), -1);
+		if (strncmp(err.buf, cases[i].want, strlen(cases[i].want)))
+			fail_msg("case %zu: '%s', want '%s'", i, err.buf, cases[i].want);
 		assert_null(strchr(err.buf, '\n'));
 		/* secrets are never quoted */
 		assert_null(strstr(err.buf, "SECRET"));
@@ -228,10 +225,8 @@ static void test_create_token_body(void **state)
 
 static void test_create_token_response(void **state)
 {
-	static const struct {
-		const char *text;
-		const char *message; /* NULL = valid */
-	} cases[] = {
+	/* want NULL: the text is valid */
+	static const struct text_case cases[] = {
 		{ "{\"accessToken\":\"new\",\"tokenType\":\"Bearer\",\"expiresIn\":28800,"
 		  "\"refreshToken\":\"r2\",\"idToken\":\"id\"}",
 		  NULL },
@@ -255,9 +250,9 @@ static void test_create_token_response(void **state)
 	for (i = 0; i < ARRAY_SIZE(cases); i++) {
 		struct strbuf err = STRBUF_INIT;
 		struct sso_new_token nt;
-		int rc = sso_create_token_parse(cases[i].text, strlen(cases[i].text), &nt, &err);
+		int rc = sso_create_token_parse(cases[i].in, strlen(cases[i].in), &nt, &err);
 
-		if (!cases[i].message) {
+		if (!cases[i].want) {
 			if (rc)
 				fail_msg("case %zu: %s", i, err.buf);
 			assert_string_equal(nt.access_token, "new");
@@ -268,8 +263,8 @@ static void test_create_token_response(void **state)
 				assert_null(nt.refresh_token);
 		} else {
 			assert_int_equal(rc, -1);
-			if (strncmp(err.buf, cases[i].message, strlen(cases[i].message)))
-				fail_msg("case %zu: '%s', want '%s'", i, err.buf, cases[i].message);
+			if (strncmp(err.buf, cases[i].want, strlen(cases[i].want)))
+				fail_msg("case %zu: '%s', want '%s'", i, err.buf, cases[i].want);
 			assert_null(nt.access_token);
 		}
 		sso_new_token_release(&nt);
@@ -335,10 +330,7 @@ static void test_role_credentials(void **state)
 	static const char ok[] =
 		"{\"roleCredentials\":{\"accessKeyId\":\"ASIAEXAMPLE\",\"secretAccessKey\":\"sk-"
 		"SECRET\",\"sessionToken\":\"st-SECRET\",\"expiration\":1893456000123}}";
-	static const struct {
-		const char *text;
-		const char *message;
-	} errors[] = {
+	static const struct text_case errors[] = {
 		{ "{}", "no roleCredentials" },
 		{ "{\"roleCredentials\": []}", "roleCredentials is not an object" },
 		{ "{\"roleCredentials\":{\"secretAccessKey\":\"s-SECRET\",\"sessionToken\":\"t\","
@@ -383,11 +375,11 @@ static void test_role_credentials(void **state)
 
 	for (i = 0; i < ARRAY_SIZE(errors); i++) {
 		strbuf_reset(&err);
-		assert_int_equal(sso_role_credentials_parse(errors[i].text, strlen(errors[i].text),
-							    &c, &err),
+		assert_int_equal(sso_role_credentials_parse(errors[i].in, strlen(errors[i].in), &c,
+							    &err),
 				 -1);
-		if (strcmp(err.buf, errors[i].message))
-			fail_msg("case %zu: '%s', want '%s'", i, err.buf, errors[i].message);
+		if (strcmp(err.buf, errors[i].want))
+			fail_msg("case %zu: '%s', want '%s'", i, err.buf, errors[i].want);
 		assert_null(strstr(err.buf, "SECRET"));
 		assert_null(c.access_key_id);
 		assert_null(c.secret_access_key);
@@ -395,17 +387,15 @@ static void test_role_credentials(void **state)
 	strbuf_release(&err);
 }
 
-int main(void)
-{
-	static const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cache_file_name),
-		cmocka_unit_test(test_parse_full_and_minimal),
-		cmocka_unit_test(test_parse_errors),
-		cmocka_unit_test(test_plan),
-		cmocka_unit_test(test_create_token_body),
-		cmocka_unit_test(test_create_token_response),
-		cmocka_unit_test(test_token_update_keeps_other_members),
-		cmocka_unit_test(test_role_credentials),
-	};
-	return cmocka_run_group_tests_name("sso token", tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_cache_file_name),
+	cmocka_unit_test(test_parse_full_and_minimal),
+	cmocka_unit_test(test_parse_errors),
+	cmocka_unit_test(test_plan),
+	cmocka_unit_test(test_create_token_body),
+	cmocka_unit_test(test_create_token_response),
+	cmocka_unit_test(test_token_update_keeps_other_members),
+	cmocka_unit_test(test_role_credentials),
+};
+
+UNIT_TEST_MAIN(tests)

@@ -4,6 +4,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 
 #define T_INT64_MAX ((time_t)INT64_MAX)
 #define T_INT64_MIN ((time_t)INT64_MIN)
@@ -167,10 +168,30 @@ static void test_iso8601_parse_all_days(void **state)
 	}
 }
 
-static const struct {
-	long long t;
+/* A value and the text a formatter appends for it. */
+struct format_case {
+	long long value;
 	const char *want;
-} iso_fmt[] = {
+};
+
+/* FORMAT appends each of the N CASES' text to what the buffer already holds. */
+static void check_formatter(void (*format)(struct strbuf *, long long),
+			    const struct format_case *cases, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct strbuf sb = STRBUF_INIT;
+
+		strbuf_addstr(&sb, "> ");
+		format(&sb, cases[i].value);
+		assert_memory_equal(sb.buf, "> ", 2);
+		assert_string_equal(sb.buf + 2, cases[i].want);
+		strbuf_release(&sb);
+	}
+}
+
+static const struct format_case iso_fmt[] = {
 	{ 0, "1970-01-01T00:00:00Z" },
 	{ -1, "1969-12-31T23:59:59Z" },
 	{ 1706702400, "2024-01-31T12:00:00Z" },
@@ -189,18 +210,14 @@ static const struct {
 	{ INT64_MIN, "-292277022657-01-27T08:29:52Z" },
 };
 
+static void format_iso8601(struct strbuf *sb, long long t)
+{
+	iso8601_format(sb, (time_t)t);
+}
+
 static void test_iso8601_format(void **state)
 {
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(iso_fmt); i++) {
-		struct strbuf sb = STRBUF_INIT;
-
-		strbuf_addstr(&sb, "at ");
-		iso8601_format(&sb, (time_t)iso_fmt[i].t);
-		assert_string_equal(sb.buf + 3, iso_fmt[i].want);
-		strbuf_release(&sb);
-	}
+	check_formatter(format_iso8601, iso_fmt, ARRAY_SIZE(iso_fmt));
 }
 
 static void test_iso8601_roundtrip(void **state)
@@ -390,10 +407,7 @@ static const struct {
 #define SYNTAX ": use a number followed by s, m, h, d or w (plain numbers are days)"
 #define TOO_LARGE ": too large (at most 1000000 days)"
 
-static const struct {
-	const char *in;
-	const char *msg;
-} dur_bad[] = {
+static const struct text_case dur_bad[] = {
 	{ "", "invalid duration ''" SYNTAX },
 	{ "-1d", "invalid duration '-1d'" SYNTAX },
 	{ "+1d", "invalid duration '+1d'" SYNTAX },
@@ -454,7 +468,7 @@ static void test_duration_parse_bad(void **state)
 
 		if (!duration_parse(dur_bad[i].in, &secs, &err))
 			fail_msg("accepted '%s' as %lld", dur_bad[i].in, secs);
-		assert_string_equal(err.buf, dur_bad[i].msg);
+		assert_string_equal(err.buf, dur_bad[i].want);
 		assert_null(strchr(err.buf, '\n'));
 		assert_int_equal(secs, 42);
 		/* a NULL err is fine too */
@@ -485,10 +499,7 @@ static void test_duration_parse_long_text(void **state)
 	strbuf_release(&err);
 }
 
-static const struct {
-	long long secs;
-	const char *want;
-} dur_fmt[] = {
+static const struct format_case dur_fmt[] = {
 	{ 0, "0s" },
 	{ 1, "1s" },
 	{ 45, "45s" },
@@ -512,16 +523,7 @@ static const struct {
 
 static void test_duration_format(void **state)
 {
-	size_t i;
-
-	for (i = 0; i < ARRAY_SIZE(dur_fmt); i++) {
-		struct strbuf sb = STRBUF_INIT;
-
-		strbuf_addch(&sb, '>');
-		duration_format(&sb, dur_fmt[i].secs);
-		assert_string_equal(sb.buf + 1, dur_fmt[i].want);
-		strbuf_release(&sb);
-	}
+	check_formatter(duration_format, dur_fmt, ARRAY_SIZE(dur_fmt));
 }
 
 static void test_duration_roundtrip(void **state)
@@ -542,24 +544,22 @@ static void test_duration_roundtrip(void **state)
 	}
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_iso8601_parse_good),
-		cmocka_unit_test(test_iso8601_parse_bad),
-		cmocka_unit_test(test_iso8601_parse_all_days),
-		cmocka_unit_test(test_iso8601_format),
-		cmocka_unit_test(test_iso8601_roundtrip),
-		cmocka_unit_test(test_utc_civil),
-		cmocka_unit_test(test_utc_civil_extremes),
-		cmocka_unit_test(test_utc_civil_every_day),
-		cmocka_unit_test(test_utc_from_civil_normalises),
-		cmocka_unit_test(test_days_between),
-		cmocka_unit_test(test_duration_parse_good),
-		cmocka_unit_test(test_duration_parse_bad),
-		cmocka_unit_test(test_duration_parse_long_text),
-		cmocka_unit_test(test_duration_format),
-		cmocka_unit_test(test_duration_roundtrip),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	cmocka_unit_test(test_iso8601_parse_good),
+	cmocka_unit_test(test_iso8601_parse_bad),
+	cmocka_unit_test(test_iso8601_parse_all_days),
+	cmocka_unit_test(test_iso8601_format),
+	cmocka_unit_test(test_iso8601_roundtrip),
+	cmocka_unit_test(test_utc_civil),
+	cmocka_unit_test(test_utc_civil_extremes),
+	cmocka_unit_test(test_utc_civil_every_day),
+	cmocka_unit_test(test_utc_from_civil_normalises),
+	cmocka_unit_test(test_days_between),
+	cmocka_unit_test(test_duration_parse_good),
+	cmocka_unit_test(test_duration_parse_bad),
+	cmocka_unit_test(test_duration_parse_long_text),
+	cmocka_unit_test(test_duration_format),
+	cmocka_unit_test(test_duration_roundtrip),
+};
+
+UNIT_TEST_MAIN(tests)

@@ -12,6 +12,7 @@
 
 #include <setjmp.h>
 #include <cmocka.h>
+#include "helpers.h"
 
 #define NS "xmlns=\"https://iam.amazonaws.com/doc/2010-05-08/\""
 #define KEY(id, status, created)                                                                   \
@@ -32,6 +33,12 @@
 #define NEVER "<ServiceName>N/A</ServiceName><Region>N/A</Region>"
 #define KEYS_BODY "Action=ListAccessKeys&Version=2010-05-08&UserName=bob&MaxItems=1000"
 #define LU_BODY(id) "Action=GetAccessKeyLastUsed&Version=2010-05-08&AccessKeyId=" id
+/* bob's first key, and the step that lists it alone */
+#define KEY1 KEY("AKIA1", "Active", "2026-01-02T03:04:05Z")
+#define LIST_KEY1_STEP                                                                             \
+	{                                                                                          \
+		.body = KEYS_BODY, .reply_body = LIST_KEYS(KEY1)                                   \
+	}
 
 static const char *const no_env[] = { NULL };
 
@@ -45,130 +52,140 @@ static struct aws_client *client(const struct fake_step *steps, size_t n)
 	return fake_client_new(steps, n, no_env, fixed_now, NULL, NULL, NULL);
 }
 
-static void done(struct aws_client *c)
+/*
+ * A test's client on the scripted transport, the state it reads and the error.
+ * us_teardown checks that the whole script was used, then releases them.
+ */
+struct us_test {
+	struct aws_client *c;
+	struct user_state st;
+	struct strbuf err;
+};
+
+static int us_setup(void **state)
 {
-	fake_transport_assert_done(c->http);
-	aws_client_free(c);
+	static const struct user_state init = USER_STATE_INIT;
+	struct us_test *t = xcalloc(1, sizeof(*t));
+
+	t->st = init;
+	strbuf_init(&t->err, 0);
+	*state = t;
+	return 0;
+}
+
+static int us_teardown(void **state)
+{
+	struct us_test *t = *state;
+
+	fake_transport_assert_done(t->c->http);
+	aws_client_free(t->c);
+	user_state_release(&t->st);
+	strbuf_release(&t->err);
+	free(t);
+	return 0;
+}
+
+#define US_TEST(fn) cmocka_unit_test_setup_teardown(fn, us_setup, us_teardown)
+
+/* The test's fixture, its client running the N STEPS. */
+static struct us_test *us_script(void **state, const struct fake_step *steps, size_t n)
+{
+	struct us_test *t = *state;
+
+	t->c = client(steps, n);
+	return t;
 }
 
 static void test_keys_and_last_use(void **state)
 {
 	static const struct fake_step steps[] = {
 		{ .body = KEYS_BODY,
-		  .reply_body =
-			  LIST_KEYS(KEY("AKIA1", "Active", "2026-01-02T03:04:05Z")
-					    KEY("AKIA2", "Inactive", "2025-01-01T00:00:00Z")) },
+		  .reply_body = LIST_KEYS(KEY1 KEY("AKIA2", "Inactive", "2025-01-01T00:00:00Z")) },
 		{ .body = LU_BODY("AKIA1"), .reply_body = LAST_USED(USED("2026-05-01T00:00:00Z")) },
 		{ .body = LU_BODY("AKIA2"), .reply_body = LAST_USED(NEVER) },
 	};
-	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
-	struct user_state st = USER_STATE_INIT;
-	struct strbuf err = STRBUF_INIT, sum = STRBUF_INIT;
-	time_t t;
+	struct us_test *t = us_script(state, steps, ARRAY_SIZE(steps));
+	struct strbuf sum = STRBUF_INIT;
+	time_t when;
 
-	(void)state;
-	assert_int_equal(user_state_read(c, "bob", USER_STATE_LAST_USED, &st, &err), 0);
-	assert_string_equal(st.user, "bob");
-	assert_int_equal(st.nkeys, 2);
-	assert_int_equal(st.calls, 3);
-	assert_string_equal(st.keys[0].id, "AKIA1");
-	assert_true(st.keys[0].active);
-	assert_int_equal(iso8601_parse("2026-01-02T03:04:05Z", &t), 0);
-	assert_int_equal(st.keys[0].created, t);
-	assert_true(st.keys[0].last_used_read);
-	assert_int_equal(iso8601_parse("2026-05-01T00:00:00Z", &t), 0);
-	assert_int_equal(st.keys[0].last_used, t);
-	assert_string_equal(st.keys[0].service, "s3");
-	assert_string_equal(st.keys[0].region, "eu-west-1");
+	assert_int_equal(user_state_read(t->c, "bob", USER_STATE_LAST_USED, &t->st, &t->err), 0);
+	assert_string_equal(t->st.user, "bob");
+	assert_int_equal(t->st.nkeys, 2);
+	assert_int_equal(t->st.calls, 3);
+	assert_string_equal(t->st.keys[0].id, "AKIA1");
+	assert_true(t->st.keys[0].active);
+	assert_int_equal(iso8601_parse("2026-01-02T03:04:05Z", &when), 0);
+	assert_int_equal(t->st.keys[0].created, when);
+	assert_true(t->st.keys[0].last_used_read);
+	assert_int_equal(iso8601_parse("2026-05-01T00:00:00Z", &when), 0);
+	assert_int_equal(t->st.keys[0].last_used, when);
+	assert_string_equal(t->st.keys[0].service, "s3");
+	assert_string_equal(t->st.keys[0].region, "eu-west-1");
 	/* N/A: never used, and absent */
-	assert_false(st.keys[1].active);
-	assert_string_equal(st.keys[1].status, "Inactive");
-	assert_true(st.keys[1].last_used_read);
-	assert_int_equal(st.keys[1].last_used, 0);
-	assert_null(st.keys[1].service);
-	assert_null(st.keys[1].region);
-	assert_ptr_equal(user_state_find_key(&st, "AKIA2"), &st.keys[1]);
-	assert_null(user_state_find_key(&st, "AKIA3"));
-	user_state_keys_summary(&sum, &st);
+	assert_false(t->st.keys[1].active);
+	assert_string_equal(t->st.keys[1].status, "Inactive");
+	assert_true(t->st.keys[1].last_used_read);
+	assert_int_equal(t->st.keys[1].last_used, 0);
+	assert_null(t->st.keys[1].service);
+	assert_null(t->st.keys[1].region);
+	assert_ptr_equal(user_state_find_key(&t->st, "AKIA2"), &t->st.keys[1]);
+	assert_null(user_state_find_key(&t->st, "AKIA3"));
+	user_state_keys_summary(&sum, &t->st);
 	assert_string_equal(sum.buf, "AKIA1:Active,AKIA2:Inactive");
-	assert_null(st.tags);
-	assert_null(st.groups);
-	user_state_release(&st);
-	done(c);
-	strbuf_release(&err);
+	assert_null(t->st.tags);
+	assert_null(t->st.groups);
 	strbuf_release(&sum);
 }
 
 static void test_unparseable_last_used(void **state)
 {
 	static const struct fake_step steps[] = {
-		{ .body = KEYS_BODY,
-		  .reply_body = LIST_KEYS(KEY("AKIA1", "Active", "2026-01-02T03:04:05Z")) },
+		LIST_KEY1_STEP,
 		{ .body = LU_BODY("AKIA1"), .reply_body = LAST_USED(USED("last tuesday")) },
 	};
-	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
-	struct user_state st = USER_STATE_INIT;
-	struct strbuf err = STRBUF_INIT;
+	struct us_test *t = us_script(state, steps, ARRAY_SIZE(steps));
 
-	(void)state;
-	assert_int_equal(user_state_read(c, "bob", USER_STATE_LAST_USED, &st, &err),
+	assert_int_equal(user_state_read(t->c, "bob", USER_STATE_LAST_USED, &t->st, &t->err),
 			 USER_STATE_INVALID);
-	assert_string_equal(err.buf, "unparseable LastUsedDate 'last tuesday' of key AKIA1 "
-				     "(GetAccessKeyLastUsed)");
+	assert_string_equal(t->err.buf, "unparseable LastUsedDate 'last tuesday' of key AKIA1 "
+					"(GetAccessKeyLastUsed)");
 	/* nothing half-read is left to decide on */
-	assert_int_equal(st.nkeys, 0);
-	assert_null(st.keys);
-	user_state_release(&st);
-	done(c);
-	strbuf_release(&err);
+	assert_int_equal(t->st.nkeys, 0);
+	assert_null(t->st.keys);
 }
 
 static void test_unparseable_last_used_one_key(void **state)
 {
 	static const struct fake_step steps[] = {
-		{ .body = KEYS_BODY,
-		  .reply_body = LIST_KEYS(KEY("AKIA1", "Active", "2026-01-02T03:04:05Z")) },
+		LIST_KEY1_STEP,
 		{ .body = LU_BODY("AKIA1"), .reply_body = LAST_USED(USED("2026-13-45T00:00:00Z")) },
 	};
-	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
-	struct user_state st = USER_STATE_INIT;
-	struct strbuf err = STRBUF_INIT;
+	struct us_test *t = us_script(state, steps, ARRAY_SIZE(steps));
 
-	(void)state;
-	assert_int_equal(user_state_read(c, "bob", USER_STATE_KEYS, &st, &err), 0);
-	assert_false(st.keys[0].last_used_read);
-	assert_int_equal(user_state_read_last_used(c, &st, 0, &err), USER_STATE_INVALID);
-	assert_string_equal(err.buf, "unparseable LastUsedDate '2026-13-45T00:00:00Z' of key "
-				     "AKIA1 (GetAccessKeyLastUsed)");
-	assert_false(st.keys[0].last_used_read);
-	assert_int_equal(st.keys[0].last_used, 0);
-	assert_null(st.keys[0].service);
-	user_state_release(&st);
-	done(c);
-	strbuf_release(&err);
+	assert_int_equal(user_state_read(t->c, "bob", USER_STATE_KEYS, &t->st, &t->err), 0);
+	assert_false(t->st.keys[0].last_used_read);
+	assert_int_equal(user_state_read_last_used(t->c, &t->st, 0, &t->err), USER_STATE_INVALID);
+	assert_string_equal(t->err.buf, "unparseable LastUsedDate '2026-13-45T00:00:00Z' of key "
+					"AKIA1 (GetAccessKeyLastUsed)");
+	assert_false(t->st.keys[0].last_used_read);
+	assert_int_equal(t->st.keys[0].last_used, 0);
+	assert_null(t->st.keys[0].service);
 }
 
 static void test_unparseable_create_date(void **state)
 {
 	static const struct fake_step steps[] = {
 		{ .body = KEYS_BODY,
-		  .reply_body = LIST_KEYS(KEY("AKIA1", "Active", "2026-01-02T03:04:05Z")
-						  KEY("AKIA2", "Active", "yesterday")) },
+		  .reply_body = LIST_KEYS(KEY1 KEY("AKIA2", "Active", "yesterday")) },
 	};
-	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
-	struct user_state st = USER_STATE_INIT;
-	struct strbuf err = STRBUF_INIT;
+	struct us_test *t = us_script(state, steps, ARRAY_SIZE(steps));
 
-	(void)state;
 	/* the last-use calls are not made: the keys already failed */
-	assert_int_equal(user_state_read(c, "bob", USER_STATE_LAST_USED, &st, &err),
+	assert_int_equal(user_state_read(t->c, "bob", USER_STATE_LAST_USED, &t->st, &t->err),
 			 USER_STATE_INVALID);
-	assert_string_equal(err.buf,
+	assert_string_equal(t->err.buf,
 			    "unparseable CreateDate 'yesterday' of key AKIA2 (ListAccessKeys)");
-	assert_int_equal(st.nkeys, 0);
-	user_state_release(&st);
-	done(c);
-	strbuf_release(&err);
+	assert_int_equal(t->st.nkeys, 0);
 }
 
 static void test_tags_groups_and_rotation(void **state)
@@ -197,31 +214,26 @@ static void test_tags_groups_and_rotation(void **state)
 				"</Tags><IsTruncated>false</IsTruncated></ListUserTagsResult>"
 				"</ListUserTagsResponse>" },
 	};
-	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
-	struct user_state st = USER_STATE_INIT;
-	struct strbuf err = STRBUF_INIT;
+	struct us_test *t = us_script(state, steps, ARRAY_SIZE(steps));
 
-	(void)state;
-	assert_int_equal(user_state_read(c, "bob", USER_STATE_TAGS | USER_STATE_GROUPS, &st, &err),
+	assert_int_equal(user_state_read(t->c, "bob", USER_STATE_TAGS | USER_STATE_GROUPS, &t->st,
+					 &t->err),
 			 0);
-	assert_int_equal(st.calls, 2);
-	assert_int_equal(st.nkeys, 0);
-	assert_int_equal(st.ntags, 2);
-	assert_string_equal(st.tags[0].key, "team");
-	assert_string_equal(st.rotation_value,
+	assert_int_equal(t->st.calls, 2);
+	assert_int_equal(t->st.nkeys, 0);
+	assert_int_equal(t->st.ntags, 2);
+	assert_string_equal(t->st.tags[0].key, "team");
+	assert_string_equal(t->st.rotation_value,
 			    "v=1 stage=intent old=AKIAAAAAAAAAAAAAAAAA t=20261128T120000Z");
-	assert_true(st.rotation_valid);
-	assert_int_equal(st.rotation.stage, STAGE_INTENT);
-	assert_string_equal(st.rotation.old_key, "AKIAAAAAAAAAAAAAAAAA");
-	assert_int_equal(st.ngroups, 1);
-	assert_string_equal(st.groups[0], "admins");
-	assert_int_equal(user_state_read(c, "bob", USER_STATE_TAGS, &st, &err), 0);
-	assert_string_equal(st.rotation_value, "garbage");
-	assert_false(st.rotation_valid);
-	assert_int_equal(st.ngroups, 1); /* kept */
-	user_state_release(&st);
-	done(c);
-	strbuf_release(&err);
+	assert_true(t->st.rotation_valid);
+	assert_int_equal(t->st.rotation.stage, STAGE_INTENT);
+	assert_string_equal(t->st.rotation.old_key, "AKIAAAAAAAAAAAAAAAAA");
+	assert_int_equal(t->st.ngroups, 1);
+	assert_string_equal(t->st.groups[0], "admins");
+	assert_int_equal(user_state_read(t->c, "bob", USER_STATE_TAGS, &t->st, &t->err), 0);
+	assert_string_equal(t->st.rotation_value, "garbage");
+	assert_false(t->st.rotation_valid);
+	assert_int_equal(t->st.ngroups, 1); /* kept */
 }
 
 static void test_api_error(void **state)
@@ -233,29 +245,21 @@ static void test_api_error(void **state)
 				"</Code><Message>The user with name bob cannot be found.</Message>"
 				"</Error><RequestId>r1</RequestId></ErrorResponse>" },
 	};
-	struct aws_client *c = client(steps, ARRAY_SIZE(steps));
-	struct user_state st = USER_STATE_INIT;
-	struct strbuf err = STRBUF_INIT;
+	struct us_test *t = us_script(state, steps, ARRAY_SIZE(steps));
 
-	(void)state;
-	assert_int_equal(user_state_read(c, "bob", USER_STATE_KEYS, &st, &err), -1);
-	assert_string_equal(aws_client_last_error_code(c), "NoSuchEntity");
-	assert_non_null(strstr(err.buf, "cannot be found"));
-	assert_int_equal(st.nkeys, 0);
-	user_state_release(&st);
-	done(c);
-	strbuf_release(&err);
+	assert_int_equal(user_state_read(t->c, "bob", USER_STATE_KEYS, &t->st, &t->err), -1);
+	assert_string_equal(aws_client_last_error_code(t->c), "NoSuchEntity");
+	assert_non_null(strstr(t->err.buf, "cannot be found"));
+	assert_int_equal(t->st.nkeys, 0);
 }
 
-int main(void)
-{
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_keys_and_last_use),
-		cmocka_unit_test(test_unparseable_last_used),
-		cmocka_unit_test(test_unparseable_last_used_one_key),
-		cmocka_unit_test(test_unparseable_create_date),
-		cmocka_unit_test(test_tags_groups_and_rotation),
-		cmocka_unit_test(test_api_error),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
-}
+static const struct CMUnitTest tests[] = {
+	US_TEST(test_keys_and_last_use),
+	US_TEST(test_unparseable_last_used),
+	US_TEST(test_unparseable_last_used_one_key),
+	US_TEST(test_unparseable_create_date),
+	US_TEST(test_tags_groups_and_rotation),
+	US_TEST(test_api_error),
+};
+
+UNIT_TEST_MAIN(tests)

@@ -1,6 +1,7 @@
 """The emulator's model: constants and hook tables, botocore loading, dates and the clock,
 ids and secrets, errors, input validation, accounts, users, keys, groups, roles, sessions."""
 
+import dataclasses
 import datetime
 import hashlib
 import json
@@ -518,19 +519,16 @@ def _is_account_id(s):
     return isinstance(s, str) and len(s) == 12 and s.isdigit()
 
 
+@dataclasses.dataclass(slots=True, eq=False)
 class Principal:
-    __slots__ = ("kind", "account", "arn", "user_id", "user", "session", "key", "allow")
-
-    def __init__(self, kind, account, arn, user_id, user=None, session=None, key=None,
-                 allow=None):
-        self.kind = kind
-        self.account = account
-        self.arn = arn
-        self.user_id = user_id
-        self.user = user
-        self.session = session
-        self.key = key
-        self.allow = allow
+    kind: str
+    account: object
+    arn: str
+    user_id: str
+    user: object = None
+    session: object = None
+    key: object = None
+    allow: object = None
 
 
 # run before every handler (under the lock): (emulator, ctx), raise ApiError to refuse

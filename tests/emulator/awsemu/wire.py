@@ -1,6 +1,7 @@
 """Wire helpers: the request context, responses, awsQuery XML, pagination markers."""
 
 import base64
+import dataclasses
 import uuid
 
 from .model import ApiError
@@ -10,37 +11,36 @@ def _xml_escape(text):
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+@dataclasses.dataclass(slots=True, eq=False)
 class Ctx:
-    __slots__ = ("service", "action", "region", "params", "body", "principal", "now",
-                 "request_id", "headers", "access_key_id", "signature_ok", "account_id",
-                 "client_port", "issued_key_id")
+    """One request's context: set up before routing and authentication (new), filled in
+    by them and by the handler."""
+    headers: dict
+    body: bytes
+    client_port: int
+    service: str = None
+    action: str = None
+    request_id: str = dataclasses.field(default_factory=lambda: str(uuid.uuid4()))
+    region: str = None
+    params: dict = dataclasses.field(default_factory=dict)
+    principal: object = None
+    now: object = None
+    access_key_id: str = None
+    signature_ok: bool = False
+    account_id: str = None
+    issued_key_id: str = None
 
     @classmethod
     def new(cls, headers, body, client_port, service=None, action=None):
         """One request's context, before routing and authentication."""
-        ctx = cls()
-        ctx.request_id = str(uuid.uuid4())
-        ctx.headers = headers
-        ctx.client_port = client_port
-        ctx.access_key_id = None
-        ctx.signature_ok = False
-        ctx.principal = None
-        ctx.account_id = None
-        ctx.params = {}
-        ctx.body = body
-        ctx.region = None
-        ctx.service = service
-        ctx.action = action
-        return ctx
+        return cls(headers, body, client_port, service=service, action=action)
 
 
+@dataclasses.dataclass(slots=True, eq=False)
 class Response:
-    __slots__ = ("status", "headers", "body")
-
-    def __init__(self, status, headers, body):
-        self.status = status
-        self.headers = headers
-        self.body = body
+    status: int
+    headers: dict
+    body: bytes
 
 
 # --------------------------------------------------------------------------------------
