@@ -480,6 +480,14 @@ class AuditReusedReportTest(CliTestCase, EmulatorTestCase):
     def audit(self, *args, **env):
         return run(["audit", "--output", "json"] + list(args), self.emu.env(**env))
 
+    def audit_findings(self, *args):
+        """Audits, the call log emptied first; it finds something (rc 3): returns its
+        (user, key, findings) rows and its document."""
+        self.emu.reset_calls()
+        res = self.audit(*args)
+        self.assertRc(res, 3)
+        return rows(res)
+
     def fresh_report(self, **env):
         """A first audit generates the report (the next one reuses it); its
         GeneratedTime (AWS's) is returned."""
@@ -514,10 +522,7 @@ class AuditReusedReportTest(CliTestCase, EmulatorTestCase):
         now = datetime.datetime.strptime(self.emu.clock()["now"], "%Y-%m-%dT%H:%M:%SZ")
         self.tag("rotated", iamkeys_rotation="v=1 stage=delivered old=%s t=%s"
                  % (KID("rotated"), compact(now)), iamkeys_rotation_new=new)
-        self.emu.reset_calls()
-        res = self.audit("--all")
-        self.assertRc(res, 3)
-        got, doc = rows(res)
+        got, doc = self.audit_findings("--all")
         # the report knows one key of rotated; the live read both, rotating on schedule
         self.assertEqual([r for r in got if r[0] == "rotated"],
                          [("rotated", KID("rotated"), ["two-active"]),
@@ -531,10 +536,7 @@ class AuditReusedReportTest(CliTestCase, EmulatorTestCase):
         self.assertEqual(doc["Summary"]["RotatingUsers"], 1)
         self.assertEqual(doc["Summary"]["KeysScanned"], 9)  # rotated's 2 read live
         # without --all: the report's candidate (old), and rotated read live
-        self.emu.reset_calls()
-        res = self.audit()
-        self.assertRc(res, 3)
-        got, doc = rows(res)
+        got, doc = self.audit_findings()
         self.assertEqual(got, [("old", KID("old"), ["old"]),
                                ("rotated", KID("rotated"), ["two-active"]),
                                ("rotated", new, ["two-active"])])
@@ -568,10 +570,7 @@ class AuditReusedReportTest(CliTestCase, EmulatorTestCase):
         self.assertEqual(len(new), 1)
         # the create mark is gone; the record of the change stays
         self.assertIsNone(tag_of(users_of(self.emu)["created"], "iamkeys:create"))
-        self.emu.reset_calls()
-        res = self.audit()
-        self.assertRc(res, 3)
-        got, doc = rows(res)
+        got, doc = self.audit_findings()
         self.assertEqual(got, [("created", KID("created"), ["two-active"]),
                                ("created", new[0], ["two-active"]),
                                ("old", KID("old"), ["old"])])
@@ -596,10 +595,7 @@ class AuditReusedReportTest(CliTestCase, EmulatorTestCase):
                  % (KID("stale"), at(-901)), iamkeys_changed="v=1 t=%s" % at(-3600))
         # a record that does not parse cannot tell: read live
         self.tag("created", iamkeys_changed="yesterday")
-        self.emu.reset_calls()
-        res = self.audit()
-        self.assertRc(res, 3)
-        got, doc = rows(res)
+        got, doc = self.audit_findings()
         self.assertEqual(got, [("old", KID("old"), ["old"])])
         self.assertEqual(doc["Summary"]["UsersChangedSinceReport"], 3)
         self.assertEqual(self.live_reads(), sorted([
@@ -641,10 +637,7 @@ class AuditReusedReportTest(CliTestCase, EmulatorTestCase):
         # a create mark on a user the fresh report shows without a finding
         self.tag("marked", iamkeys_create="v=1 run=abcdefgh1234 t=20261203T130000Z "
                                           "sink=0123456789abcdef")
-        self.emu.reset_calls()
-        res = self.audit()
-        self.assertRc(res, 3)
-        got, doc = rows(res)
+        got, doc = self.audit_findings()
         self.assertEqual(got, [("old", KID("old"), ["old"])])
         self.assertEqual(doc["Summary"]["UsersChangedSinceReport"], 0)
         # no ListUsers, the bulk read once, after the keys (old's tags, the quarantine)

@@ -76,6 +76,14 @@ class RootEmulatorCase(CliTestCase, EmulatorTestCase):
         self.emu.advance_clock(6 * 3600)  # AWS's time: 6 hours after the fixture's dates
         self.emu.reset_calls()
 
+    def delete_root(self, args, rc, lines, **env):
+        """Runs iamkeys delete --root ARGS (the emulator's env(**ENV)): it exits RC with LINES
+        on stdout; returns the run."""
+        res = run(["delete", "--root"] + args, self.emu.env(**env))
+        self.assertRc(res, rc)
+        self.assertEqual(res.out.splitlines(), lines)
+        return res
+
     def assertNoSessionSecrets(self, res):
         secrets = [s["secret"] for s in self.emu.state()["sessions"]]
         secrets += [s["token"] for s in self.emu.state()["sessions"]]
@@ -89,9 +97,7 @@ class RootDeleteTest(RootEmulatorCase):
 
     def test_plan_changes_nothing(self):
         before = root_keys(self.emu.state())
-        res = run(["delete", "--root", "--org"], self.emu.env())
-        self.assertRc(res, 4)
-        self.assertEqual(res.out.splitlines(), [
+        res = self.delete_root(["--org"], 4, [
             SKIPPED,
             BLOCKED_1,
             "%s: would deactivate and delete %s (Active, last used 200 days ago (iam))"
@@ -114,9 +120,7 @@ class RootDeleteTest(RootEmulatorCase):
 
     def test_apply_deactivates_then_deletes(self):
         before = root_keys(self.emu.state())
-        res = run(["delete", "--root", "--org", "--apply"], self.emu.env())
-        self.assertRc(res, 4)
-        self.assertEqual(res.out.splitlines(), [
+        res = self.delete_root(["--org", "--apply"], 4, [
             SKIPPED,
             BLOCKED_1,
             "%s: deleted %s (last used 200 days ago (iam))" % (M(2), K2),
@@ -142,10 +146,8 @@ class RootDeleteTest(RootEmulatorCase):
 
         # again: nothing left but the key in use
         self.emu.reset_calls()
-        res = run(["delete", "--root", "--accounts", ",".join([M(1), M(2), M(3)]), "--apply"],
-                  self.emu.env())
-        self.assertRc(res, 3)  # a key was refused by the guard
-        self.assertEqual(res.out.splitlines(), [
+        # rc 3: a key was refused by the guard
+        res = self.delete_root(["--accounts", ",".join([M(1), M(2), M(3)]), "--apply"], 3, [
             BLOCKED_1, "%s: no root access key" % M(2), "%s: no root access key" % M(3),
             "3 accounts"])
         self.assertEqual(res.err, "")
@@ -153,10 +155,7 @@ class RootDeleteTest(RootEmulatorCase):
                           ("UpdateAccessKey", "DeleteAccessKey")])
 
     def test_force_deletes_the_key_in_use(self):
-        res = run(["delete", "--root", "--accounts", M(1), "--apply", "--force"],
-                  self.emu.env())
-        self.assertRc(res, 0)
-        self.assertEqual(res.out.splitlines(), [
+        res = self.delete_root(["--accounts", M(1), "--apply", "--force"], 0, [
             "%s: deleted %s (last used 7 hours ago (iam)): --force: used 7 hours ago, within "
             "--in-use-window 24h" % (M(1), K1), "1 account"])
         self.assertEqual(res.err, "")
@@ -166,10 +165,7 @@ class RootDeleteTest(RootEmulatorCase):
         self.assertEqual(root_keys(self.emu.state())[M(1)], [])
 
     def test_in_use_window(self):
-        res = run(["delete", "--root", "--accounts", M(1), "--in-use-window", "6h"],
-                  self.emu.env())
-        self.assertRc(res, 0)
-        self.assertEqual(res.out.splitlines(), [
+        self.delete_root(["--accounts", M(1), "--in-use-window", "6h"], 0, [
             "%s: would deactivate and delete %s (Active, last used 7 hours ago (iam))"
             % (M(1), K1), "1 account"])
 
@@ -258,15 +254,11 @@ class RootPreconditionsTest(RootEmulatorCase):
         u = {"name": "ops", "path": "/", "allow": ["*"], "keys": [key("ops-3", 10)]}
         next(a for a in fx["accounts"] if a["id"] == M(3))["users"] = [u]
         self.load(fx)
-        res = run(["delete", "--root", "--accounts", ",".join([M(2), M(3)]), "--apply"],
-                  self.emu.env(access_key_id=key_id("ops-3"),
-                               secret=fixtures.secret_for("ops-3")))
-        self.assertRc(res, 0)
-        self.assertEqual(res.out.splitlines(), [
+        self.delete_root(["--accounts", ",".join([M(2), M(3)]), "--apply"], 0, [
             "%s: deleted %s (last used 200 days ago (iam))" % (M(2), K2),
             "%s: skipped: the caller's own account (AssumeRoot reaches the other accounts; "
             "its root keys are in its credential report)" % M(3),
-            "2 accounts"])
+            "2 accounts"], access_key_id=key_id("ops-3"), secret=fixtures.secret_for("ops-3"))
         self.assertEqual(root_keys(self.emu.state())[M(2)], [])
 
 

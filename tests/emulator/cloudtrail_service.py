@@ -26,7 +26,6 @@ import datetime
 import json
 import re
 import threading
-import time
 import uuid
 
 SERVICE = "cloudtrail"
@@ -39,22 +38,6 @@ ATTRIBUTES = ("AccessKeyId", "EventName", "EventSource", "Username", "EventId", 
 _ApiError = None  # awsemu.ApiError, set by register()
 _awsemu = None
 _lock = threading.Lock()
-
-
-class _Bucket:
-    def __init__(self, rate=RATE):
-        self.rate = rate
-        self.tokens = rate
-        self.t = time.monotonic()
-
-    def take(self):
-        now = time.monotonic()
-        self.tokens = min(self.rate, self.tokens + (now - self.t) * self.rate)
-        self.t = now
-        if self.tokens >= 1.0:
-            self.tokens -= 1.0
-            return True
-        return False
 
 
 def _state(emu):
@@ -210,8 +193,9 @@ def lookup_events(emu, ctx):
     with _lock:
         b = st["buckets"].get((account, ctx.region))
         if b is None:
-            b = st["buckets"][(account, ctx.region)] = _Bucket(
-                float(emu.config.get("cloudtrail_tps") or RATE))
+            # the rate limit's token bucket (awsemu/faults.py), its burst one second's worth
+            rate = float(emu.config.get("cloudtrail_tps") or RATE)
+            b = st["buckets"][(account, ctx.region)] = _awsemu.Bucket(rate, rate)
         ok = b.take()
     if not ok:
         raise _ApiError("ThrottlingException", "Rate exceeded", 400)

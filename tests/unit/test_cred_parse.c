@@ -21,19 +21,25 @@ static int parse(enum cred_json_format f, const char *text, struct aws_credentia
 	return cred_json_parse(f, text, strlen(text), c, err);
 }
 
+/* TEXT (format F) parses into C. */
+static void parse_ok(enum cred_json_format f, const char *text, struct aws_credentials *c,
+		     struct strbuf *err)
+{
+	if (parse(f, text, c, err))
+		fail_msg("'%s': %s", text, err->buf);
+}
+
 static void test_process_version_1(void **state)
 {
 	struct aws_credentials c = { 0 };
 	struct strbuf err = STRBUF_INIT;
 
-	assert_int_equal(
-		parse(CRED_JSON_PROCESS,
-		      " {\"Version\": 1, \"AccessKeyId\": \"ASIAPROC\",\n"
-		      "  \"SecretAccessKey\": \"s\\/e\\u00e9\\\"x\", \"SessionToken\": \"tok\","
-		      "  \"Expiration\": \"2030-01-02T03:04:05Z\", \"AccountId\": "
-		      "\"123456789012\", \"Extra\": {\"a\": [1, 2.5e3, true, null, \"x\"]}}\n",
-		      &c, &err),
-		0);
+	parse_ok(CRED_JSON_PROCESS,
+		 " {\"Version\": 1, \"AccessKeyId\": \"ASIAPROC\",\n"
+		 "  \"SecretAccessKey\": \"s\\/e\\u00e9\\\"x\", \"SessionToken\": \"tok\","
+		 "  \"Expiration\": \"2030-01-02T03:04:05Z\", \"AccountId\": "
+		 "\"123456789012\", \"Extra\": {\"a\": [1, 2.5e3, true, null, \"x\"]}}\n",
+		 &c, &err);
 	assert_string_equal(c.access_key_id, "ASIAPROC");
 	assert_string_equal(c.secret_access_key, "s/e\xc3\xa9\"x");
 	assert_string_equal(c.session_token, "tok");
@@ -41,21 +47,18 @@ static void test_process_version_1(void **state)
 	assert_int_equal(c.expiration, 1893553445);
 
 	/* long-lived: no token, no expiration; null counts as absent; 1.0 is 1 */
-	assert_int_equal(
-		parse(CRED_JSON_PROCESS,
-		      "{\"Version\":1.0,\"AccessKeyId\":\"AKIA\",\"SecretAccessKey\":\"s\","
-		      "\"SessionToken\":null,\"Expiration\":null}",
-		      &c, &err),
-		0);
+	parse_ok(CRED_JSON_PROCESS,
+		 "{\"Version\":1.0,\"AccessKeyId\":\"AKIA\",\"SecretAccessKey\":\"s\","
+		 "\"SessionToken\":null,\"Expiration\":null}",
+		 &c, &err);
 	assert_null(c.session_token);
 	assert_int_equal(c.expiration, 0);
 
 	/* a surrogate pair */
-	assert_int_equal(parse(CRED_JSON_PROCESS,
-			       "{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":"
-			       "\"\\ud83d\\ude02\"}",
-			       &c, &err),
-			 0);
+	parse_ok(CRED_JSON_PROCESS,
+		 "{\"Version\":1,\"AccessKeyId\":\"A\",\"SecretAccessKey\":"
+		 "\"\\ud83d\\ude02\"}",
+		 &c, &err);
 	assert_string_equal(c.secret_access_key, "\xf0\x9f\x98\x82");
 	aws_credentials_release(&c);
 	strbuf_release(&err);
@@ -143,24 +146,20 @@ static void test_container_and_imds(void **state)
 	struct strbuf err = STRBUF_INIT;
 	char *msg;
 
-	assert_int_equal(
-		parse(CRED_JSON_CONTAINER,
-		      "{\"RoleArn\":\"arn:aws:iam::1:role/task\",\"AccessKeyId\":\"ASIAECS\","
-		      "\"SecretAccessKey\":\"s\",\"Token\":\"t\","
-		      "\"Expiration\":\"2030-01-02T03:04:05Z\",\"Code\":\"Whatever\"}",
-		      &c, &err),
-		0);
+	parse_ok(CRED_JSON_CONTAINER,
+		 "{\"RoleArn\":\"arn:aws:iam::1:role/task\",\"AccessKeyId\":\"ASIAECS\","
+		 "\"SecretAccessKey\":\"s\",\"Token\":\"t\","
+		 "\"Expiration\":\"2030-01-02T03:04:05Z\",\"Code\":\"Whatever\"}",
+		 &c, &err);
 	assert_string_equal(c.access_key_id, "ASIAECS");
 	assert_string_equal(c.session_token, "t");
 	assert_int_equal(c.expiration, 1893553445);
 
-	assert_int_equal(
-		parse(CRED_JSON_IMDS,
-		      "{\"Code\":\"Success\",\"LastUpdated\":\"2030-01-01T00:00:00Z\","
-		      "\"Type\":\"AWS-HMAC\",\"AccessKeyId\":\"ASIAIMDS\",\"SecretAccessKey\":"
-		      "\"s\",\"Token\":\"t\",\"Expiration\":\"2030-01-02T03:04:05Z\"}",
-		      &c, &err),
-		0);
+	parse_ok(CRED_JSON_IMDS,
+		 "{\"Code\":\"Success\",\"LastUpdated\":\"2030-01-01T00:00:00Z\","
+		 "\"Type\":\"AWS-HMAC\",\"AccessKeyId\":\"ASIAIMDS\",\"SecretAccessKey\":"
+		 "\"s\",\"Token\":\"t\",\"Expiration\":\"2030-01-02T03:04:05Z\"}",
+		 &c, &err);
 	assert_string_equal(c.access_key_id, "ASIAIMDS");
 	assert_int_equal(parse(CRED_JSON_IMDS,
 			       "{\"Code\":\"AssumeRoleUnauthorizedAccess\",\"AccessKeyId\":\"A\","
@@ -169,11 +168,9 @@ static void test_container_and_imds(void **state)
 			 -1);
 	assert_string_equal(err.buf, "Code is 'AssumeRoleUnauthorizedAccess', not 'Success'");
 	/* the process format's names are not the container's */
-	assert_int_equal(
-		parse(CRED_JSON_CONTAINER,
-		      "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"s\",\"SessionToken\":\"x\"}",
-		      &c, &err),
-		0);
+	parse_ok(CRED_JSON_CONTAINER,
+		 "{\"AccessKeyId\":\"A\",\"SecretAccessKey\":\"s\",\"SessionToken\":\"x\"}", &c,
+		 &err);
 	assert_null(c.session_token);
 	aws_credentials_release(&c);
 

@@ -96,24 +96,46 @@ static void check_table(const struct csv_case *c, const struct csv_table *t)
 		fail_msg("case '%s': %zu rows, want %zu", c->in, t->nrows, r);
 }
 
+/*
+ * Parses IN (LEN bytes, 0 for strlen(IN)): into the table of WANT, or, where WANT is NULL,
+ * to the error MSG, with nothing to release.
+ */
+static void check_parse(const char *in, size_t len, const struct csv_case *want, const char *msg)
+{
+	struct csv_table t;
+	struct strbuf err = STRBUF_INIT;
+	int rc;
+
+	if (!len)
+		len = strlen(in);
+	rc = csv_parse(in, len, &t, &err);
+	if (want && rc)
+		fail_msg("case '%s': %s", in, err.buf);
+	if (!want && !rc)
+		fail_msg("case '%s' parsed", in);
+	if (want) {
+		assert_int_equal(err.len, 0);
+		check_table(want, &t);
+		csv_table_release(&t);
+	} else {
+		assert_string_equal(err.buf, msg);
+	}
+	assert_null(t.rows);
+	assert_int_equal(t.nrows, 0);
+	if (!want) {
+		/* nothing to release after an error, but releasing is harmless */
+		csv_table_release(&t);
+		assert_int_equal(csv_parse(in, len, &t, NULL), -1);
+	}
+	strbuf_release(&err);
+}
+
 static void test_parse_good(void **state)
 {
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(good); i++) {
-		struct csv_table t;
-		struct strbuf err = STRBUF_INIT;
-		size_t len = good[i].len ? good[i].len : strlen(good[i].in);
-
-		if (csv_parse(good[i].in, len, &t, &err))
-			fail_msg("case '%s': %s", good[i].in, err.buf);
-		assert_int_equal(err.len, 0);
-		check_table(&good[i], &t);
-		csv_table_release(&t);
-		assert_null(t.rows);
-		assert_int_equal(t.nrows, 0);
-		strbuf_release(&err);
-	}
+	for (i = 0; i < ARRAY_SIZE(good); i++)
+		check_parse(good[i].in, good[i].len, &good[i], NULL);
 }
 
 static const struct {
@@ -148,21 +170,8 @@ static void test_parse_bad(void **state)
 {
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(bad); i++) {
-		struct csv_table t;
-		struct strbuf err = STRBUF_INIT;
-		size_t len = bad[i].len ? bad[i].len : strlen(bad[i].in);
-
-		if (!csv_parse(bad[i].in, len, &t, &err))
-			fail_msg("case '%s' parsed", bad[i].in);
-		assert_string_equal(err.buf, bad[i].msg);
-		/* nothing to release after an error, but releasing is harmless */
-		assert_null(t.rows);
-		assert_int_equal(t.nrows, 0);
-		csv_table_release(&t);
-		assert_int_equal(csv_parse(bad[i].in, len, &t, NULL), -1);
-		strbuf_release(&err);
-	}
+	for (i = 0; i < ARRAY_SIZE(bad); i++)
+		check_parse(bad[i].in, bad[i].len, NULL, bad[i].msg);
 }
 
 /* The reader gives csv_parse's rows one at a time, then 0; an error ends it. */
@@ -335,6 +344,18 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* SB becomes N copies of C, which parse into T, NROWS rows (the caller releases T). */
+static void parse_copies(struct strbuf *sb, char c, size_t n, struct csv_table *t, size_t nrows)
+{
+	size_t i;
+
+	strbuf_reset(sb);
+	for (i = 0; i < n; i++)
+		strbuf_addch(sb, c);
+	assert_int_equal(csv_parse(sb->buf, sb->len, t, NULL), 0);
+	assert_int_equal(t->nrows, nrows);
+}
+
 static void test_large_inputs(void **state)
 {
 	struct strbuf sb = STRBUF_INIT;
@@ -375,20 +396,12 @@ static void test_large_inputs(void **state)
 	csv_table_release(&t);
 
 	/* one row of a million empty fields */
-	strbuf_reset(&sb);
-	for (i = 0; i < 1000000; i++)
-		strbuf_addch(&sb, ',');
-	assert_int_equal(csv_parse(sb.buf, sb.len, &t, NULL), 0);
-	assert_int_equal(t.nrows, 1);
+	parse_copies(&sb, ',', 1000000, &t, 1);
 	assert_int_equal(t.rows[0].nfields, 1000001);
 	csv_table_release(&t);
 
 	/* a million blank lines */
-	strbuf_reset(&sb);
-	for (i = 0; i < 1000000; i++)
-		strbuf_addch(&sb, '\n');
-	assert_int_equal(csv_parse(sb.buf, sb.len, &t, NULL), 0);
-	assert_int_equal(t.nrows, 1000000);
+	parse_copies(&sb, '\n', 1000000, &t, 1000000);
 	csv_table_release(&t);
 
 	strbuf_release(&sb);

@@ -67,6 +67,13 @@ static void assert_contains(const char *s, const char *needle)
 
 #define S(x) (x), strlen(x)
 
+/* TAG (a parsed struct iam_tag) is KEY=VALUE. */
+#define assert_tag(tag, key_want, value_want)                                                      \
+	do {                                                                                       \
+		assert_string_equal((tag).key, (key_want));                                        \
+		assert_string_equal((tag).value, (value_want));                                    \
+	} while (0)
+
 /* ---- every parser, by number (for cross-checks) ------------------------ */
 
 enum parser {
@@ -917,8 +924,7 @@ static void test_list_users_paging(void **state)
 	/* names are not trimmed */
 	assert_string_equal(p.users[1].user_name, " spaced ");
 	assert_int_equal(p.users[1].ntags, 1);
-	assert_string_equal(p.users[1].tags[0].key, "team");
-	assert_string_equal(p.users[1].tags[0].value, "a<b");
+	assert_tag(p.users[1].tags[0], "team", "a<b");
 	iam_user_page_release(&p);
 	strbuf_release(&err);
 }
@@ -991,12 +997,9 @@ static void test_get_user_tags(void **state)
 	assert_int_equal(iam_parse_get_user(S(xml), &u, &err), 0);
 	assert_string_equal(u.user_name, "alice");
 	assert_int_equal(u.ntags, 3);
-	assert_string_equal(u.tags[0].key, "iamkeys:rotate");
-	assert_string_equal(u.tags[0].value, "90d");
-	assert_string_equal(u.tags[1].key, "owner");
-	assert_string_equal(u.tags[1].value, "a <b> & c");
-	assert_string_equal(u.tags[2].key, "empty");
-	assert_string_equal(u.tags[2].value, "");
+	assert_tag(u.tags[0], "iamkeys:rotate", "90d");
+	assert_tag(u.tags[1], "owner", "a <b> & c");
+	assert_tag(u.tags[2], "empty", "");
 	iam_user_release(&u);
 
 	assert_int_equal(
@@ -1025,10 +1028,8 @@ static void test_list_user_tags(void **state)
 
 	assert_int_equal(iam_parse_list_user_tags(S(xml), &p, &err), 0);
 	assert_int_equal(p.ntags, 2);
-	assert_string_equal(p.tags[0].key, "Dept");
-	assert_string_equal(p.tags[0].value, "Accounting");
-	assert_string_equal(p.tags[1].key, "CostCenter");
-	assert_string_equal(p.tags[1].value, "12345");
+	assert_tag(p.tags[0], "Dept", "Accounting");
+	assert_tag(p.tags[1], "CostCenter", "12345");
 	assert_int_equal(p.is_truncated, 0);
 	assert_null(p.marker);
 	iam_tag_page_release(&p);
@@ -1210,8 +1211,7 @@ static void test_account_authorization_details(void **state)
 	assert_string_equal(p.users[0].user.path, "/eng/");
 	assert_string_equal(p.users[0].user.arn, "arn:aws:iam::123456789012:user/eng/alice");
 	assert_int_equal(p.users[0].user.ntags, 2);
-	assert_string_equal(p.users[0].user.tags[0].key, "iamkeys:exempt");
-	assert_string_equal(p.users[0].user.tags[0].value, "true");
+	assert_tag(p.users[0].user.tags[0], "iamkeys:exempt", "true");
 	assert_string_equal(p.users[0].user.tags[1].value, "");
 	assert_int_equal(p.users[0].ngroups, 2);
 	assert_string_equal(p.users[0].groups[0], "Admins");

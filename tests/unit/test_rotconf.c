@@ -24,13 +24,30 @@ static const char good[] = "# comment\n"
 			   "exempt = true\n"
 			   "max_grace = 60d\n";
 
-/* Parses text, which must be good. */
-static void parse_good(struct rotconf *c, const char *text)
+/* A test's file, parsed by parse_good(), released after the test. */
+static int conf_setup(void **state)
+{
+	*state = xcalloc(1, sizeof(struct rotconf));
+	return 0;
+}
+
+static int conf_teardown(void **state)
+{
+	rotconf_release(*state);
+	free(*state);
+	return 0;
+}
+
+#define CONF_TEST(fn) cmocka_unit_test_setup_teardown(fn, conf_setup, conf_teardown)
+
+/* The test's file: TEXT, which must parse. */
+static const struct rotconf *parse_good(void **state, const char *text)
 {
 	struct strbuf err = STRBUF_INIT;
 
-	assert_int_equal(rotconf_parse(c, text, strlen(text), "r.ini", &err), 0);
+	assert_int_equal(rotconf_parse(*state, text, strlen(text), "r.ini", &err), 0);
 	strbuf_release(&err);
+	return *state;
 }
 
 /* The settings of user (in account, with the tags k=v) from the file alone. */
@@ -48,31 +65,29 @@ static const char *const v[] = { "payments", "x" };
 
 static void test_precedence(void **state)
 {
-	struct rotconf c = { 0 };
+	const struct rotconf *c = parse_good(state, good);
 	struct rotconf_settings s;
-	(void)state;
 
-	parse_good(&c, good);
-	assert_int_equal(c.n, 5);
+	assert_int_equal(c->n, 5);
 
-	resolve(&c, NULL, "zed", NULL, NULL, 0, &s);
+	resolve(c, NULL, "zed", NULL, NULL, 0, &s);
 	assert_string_equal(s.to, "secretsmanager:iamkeys/{account}/{user}");
 	assert_int_equal(s.rotate_after, 90 * 86400);
 	assert_int_equal(s.delete_after, 14 * 86400);
 	assert_int_equal(s.deactivate_after, -1);
 	assert_int_equal(s.exempt, -1);
 
-	resolve(&c, NULL, "zed", k, v, 2, &s);
+	resolve(c, NULL, "zed", k, v, 2, &s);
 	assert_string_equal(s.to, "ssm:/payments/{user}");
 	assert_int_equal(s.rotate_after, 30 * 86400);
 	assert_int_equal(s.deactivate_after, 14 * 86400);
 
-	resolve(&c, NULL, "alice", k, v, 2, &s);
+	resolve(c, NULL, "alice", k, v, 2, &s);
 	assert_string_equal(s.to, "file:/srv/keys/alice.json");
 	assert_int_equal(s.rotate_after, 30 * 86400);
 	assert_int_equal(s.exempt, 0);
 
-	resolve(&c, NULL, "bob", NULL, NULL, 0, &s);
+	resolve(c, NULL, "bob", NULL, NULL, 0, &s);
 	assert_int_equal(s.exempt, 1);
 	assert_int_equal(s.max_grace, 60 * 86400);
 
@@ -80,14 +95,13 @@ static void test_precedence(void **state)
 	rotconf_settings_unset(&s);
 	s.rotate_after = 5;
 	s.to = (char *)"file:/cli";
-	rotconf_resolve(&c, NULL, "alice", k, v, 2, &s);
+	rotconf_resolve(c, NULL, "alice", k, v, 2, &s);
 	assert_int_equal(s.rotate_after, 5);
 	assert_string_equal(s.to, "file:/cli");
 
 	/* a tag value that does not match */
-	resolve(&c, NULL, "zed", k, (const char *const[]){ "other" }, 1, &s);
+	resolve(c, NULL, "zed", k, (const char *const[]){ "other" }, 1, &s);
 	assert_int_equal(s.rotate_after, 90 * 86400);
-	rotconf_release(&c);
 }
 
 static void test_errors(void **state)
@@ -141,33 +155,30 @@ static void test_account_sections(void **state)
 				   "to = ssm:/payments/{user}\n"
 				   "[user alice]\n"
 				   "rotate_after = 7d\n";
-	struct rotconf c = { 0 };
+	const struct rotconf *c = parse_good(state, text);
 	struct rotconf_settings s;
-	(void)state;
 
-	parse_good(&c, text);
-	assert_int_equal(c.n, 4);
-	assert_int_equal(c.sections[1].kind, ROTCONF_ACCOUNT);
+	assert_int_equal(c->n, 4);
+	assert_int_equal(c->sections[1].kind, ROTCONF_ACCOUNT);
 
-	resolve(&c, "222222222222", "zed", NULL, NULL, 0, &s);
+	resolve(c, "222222222222", "zed", NULL, NULL, 0, &s);
 	assert_string_equal(s.to, "ssm:/prod/{user}");
 	assert_int_equal(s.rotate_after, 30 * 86400);
 	assert_int_equal(s.delete_after, 3 * 86400);
 
 	/* another account, or none: [default] */
-	resolve(&c, "111111111111", "zed", NULL, NULL, 0, &s);
+	resolve(c, "111111111111", "zed", NULL, NULL, 0, &s);
 	assert_string_equal(s.to, "secretsmanager:iamkeys/{user}");
 	assert_int_equal(s.rotate_after, 90 * 86400);
 	assert_int_equal(s.delete_after, -1);
-	resolve(&c, NULL, "zed", NULL, NULL, 0, &s);
+	resolve(c, NULL, "zed", NULL, NULL, 0, &s);
 	assert_string_equal(s.to, "secretsmanager:iamkeys/{user}");
 
 	/* [tag] and [user] come before [account] */
-	resolve(&c, "222222222222", "alice", k, v, 1, &s);
+	resolve(c, "222222222222", "alice", k, v, 1, &s);
 	assert_string_equal(s.to, "ssm:/payments/{user}");
 	assert_int_equal(s.rotate_after, 7 * 86400);
 	assert_int_equal(s.delete_after, 3 * 86400);
-	rotconf_release(&c);
 }
 
 static void test_notify_target(void **state)
@@ -176,26 +187,23 @@ static void test_notify_target(void **state)
 		"[default]\nnotify = sns:arn:aws:sns:us-east-1:111111111111:all\n"
 		"[tag team=payments]\nnotify = exec:page-payments\n"
 		"[user alice]\nnotify = webhook:https://hooks.example.com/a\n";
-	struct rotconf c = { 0 };
+	const struct rotconf *c = parse_good(state, text);
 	struct rotconf_settings s;
-	(void)state;
 
-	parse_good(&c, text);
-	resolve(&c, NULL, "alice", k, v, 1, &s);
+	resolve(c, NULL, "alice", k, v, 1, &s);
 	assert_string_equal(s.notify, "webhook:https://hooks.example.com/a");
-	resolve(&c, NULL, "bob", k, v, 1, &s);
+	resolve(c, NULL, "bob", k, v, 1, &s);
 	assert_string_equal(s.notify, "exec:page-payments");
-	resolve(&c, NULL, "bob", NULL, NULL, 0, &s);
+	resolve(c, NULL, "bob", NULL, NULL, 0, &s);
 	assert_string_equal(s.notify, "sns:arn:aws:sns:us-east-1:111111111111:all");
 	assert_null(s.to);
-	rotconf_release(&c);
 }
 
 static const struct CMUnitTest tests[] = {
-	cmocka_unit_test(test_precedence),
+	CONF_TEST(test_precedence),
 	cmocka_unit_test(test_errors),
-	cmocka_unit_test(test_account_sections),
-	cmocka_unit_test(test_notify_target),
+	CONF_TEST(test_account_sections),
+	CONF_TEST(test_notify_target),
 };
 
 UNIT_TEST_MAIN(tests)

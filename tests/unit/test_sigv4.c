@@ -6,6 +6,7 @@
  */
 #include "core/compat.h"
 #include "core/sigv4.h"
+#include "core/timeutil.h"
 
 #include <dirent.h>
 #include <setjmp.h>
@@ -23,38 +24,18 @@
 
 /* ---- helpers --------------------------------------------------------- */
 
-/* Days from 1970-01-01 to y-m-d (Howard Hinnant's days_from_civil). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	int64_t era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-static time_t utc(int y, int mo, int d, int h, int mi, int s)
-{
-	return (time_t)(days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400 + h * 3600 + mi * 60 +
-			s);
-}
-
 /* "2015-08-30T12:36:00Z" or "20150830T123600Z". 0 / -1. */
 static int parse_time(const char *s, time_t *out)
 {
 	int y, mo, d, h, mi, sec, n = 0;
 
 	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2dZ%n", &y, &mo, &d, &h, &mi, &sec, &n) == 6 && !s[n]) {
-		*out = utc(y, mo, d, h, mi, sec);
+		*out = utc_from_civil(y, mo, d, h, mi, sec);
 		return 0;
 	}
 	n = 0;
 	if (sscanf(s, "%4d%2d%2dT%2d%2d%2dZ%n", &y, &mo, &d, &h, &mi, &sec, &n) == 6 && !s[n]) {
-		*out = utc(y, mo, d, h, mi, sec);
+		*out = utc_from_civil(y, mo, d, h, mi, sec);
 		return 0;
 	}
 	return -1;
@@ -699,7 +680,7 @@ static void run_classic(const struct sig_case *c, struct case_run *r)
 		strbuf_addf(&r->errs, "  .req has no usable X-Amz-Date\n");
 		goto out;
 	}
-	if (r->params.now != utc(2015, 8, 30, 12, 36, 0))
+	if (r->params.now != utc_from_civil(2015, 8, 30, 12, 36, 0))
 		strbuf_addf(&r->errs, "  unexpected X-Amz-Date '%s'\n", r->amz_date);
 	/*
 	 * The session token, if any, comes with the credentials: from the
@@ -755,7 +736,7 @@ static void run_smithy(const struct sig_case *c, struct case_run *r)
 		return;
 	r->amz_date = raw_request_take(&r->req, "X-Amz-Date");
 	if (!r->amz_date || parse_time(r->amz_date, &r->params.now) ||
-	    r->params.now != utc(2021, 5, 11, 15, 40, 45)) {
+	    r->params.now != utc_from_civil(2021, 5, 11, 15, 40, 45)) {
 		strbuf_addstr(&r->errs, "  request.txt has no X-Amz-Date 20210511T154045Z\n");
 		return;
 	}
@@ -891,8 +872,8 @@ static void test_format_time(void **state)
 	}
 	check_time(-1, "19700101T000000Z"); /* clamped */
 
-	/* Every day 1970..2600 round-trips through days_from_civil. */
-	for (day = 0; day < days_from_civil(2600, 1, 1); day++) {
+	/* Every day 1970..2600 round-trips through core/timeutil's utc_from_civil. */
+	for (day = 0; day < utc_from_civil(2600, 1, 1, 0, 0, 0) / 86400; day++) {
 		char amz[17], date[9];
 		int y, m, d, h, mi, s;
 
@@ -900,7 +881,7 @@ static void test_format_time(void **state)
 		sigv4_format_time(t, amz, date);
 		assert_int_equal(sscanf(amz, "%4d%2d%2dT%2d%2d%2dZ", &y, &m, &d, &h, &mi, &s), 6);
 		assert_true(m >= 1 && m <= 12 && d >= 1 && d <= 31);
-		assert_true(utc(y, m, d, h, mi, s) == t);
+		assert_true(utc_from_civil(y, m, d, h, mi, s) == t);
 	}
 }
 
@@ -1192,7 +1173,7 @@ static void test_iam_post_botocore(void **state)
 
 	p.region = "us-east-1";
 	p.service = "iam";
-	p.now = utc(2024, 2, 29, 23, 59, 58);
+	p.now = utc_from_civil(2024, 2, 29, 23, 59, 58);
 	assert_int_equal(p.now, 1709251198);
 	if (sigv4_sign(&req, &p, &s, &err))
 		fail_msg("%s", err.buf);
