@@ -250,33 +250,66 @@ void create_mark_format(struct strbuf *out, const struct create_mark *m)
 	strbuf_addf(out, " sink=%s", m->sink);
 }
 
-int create_mark_parse(const char *value, struct create_mark *out, struct strbuf *err)
-{
-	const char *p = value ? value : "";
-	int have_v = 0, have_t = 0;
+/*
+ * Reads the fields of a create mark or a key change record (what names it
+ * in errors): "v=1" and "t=TIME", once each, are taken here (into have_v,
+ * have_t and *t); mark_next returns the others.
+ */
+struct mark_reader {
+	const char *what;
+	const char *p;
+	char field[64];
+	int have_v, have_t;
+	time_t *t;
+};
 
-	memset(out, 0, sizeof(*out));
-	if (has_control(p)) {
-		strbuf_addstr(err, "create mark holds a control character");
+/* 0 with r set up for value (NULL is ""), -1 with err when it holds a control character. */
+static int mark_start(struct mark_reader *r, const char *what, const char *value, time_t *t,
+		      struct strbuf *err)
+{
+	memset(r, 0, sizeof(*r));
+	r->what = what;
+	r->p = value ? value : "";
+	r->t = t;
+	if (has_control(r->p)) {
+		strbuf_addf(err, "%s holds a control character", what);
 		return -1;
 	}
+	return 0;
+}
+
+/* The next field in r->field that is not one taken here: its length, 0 at the end, -1 with err. */
+static long mark_next(struct mark_reader *r, struct strbuf *err)
+{
 	for (;;) {
-		char field[64];
-		long ln = next_field(&p, field, sizeof(field));
-		size_t n = ln > 0 ? (size_t)ln : 0, i;
-		if (!ln)
-			break;
-		if (ln < 0) {
-			strbuf_addf(err, "create mark field '%.20s...' is too long", p);
-			return -1;
-		}
-		if (!strcmp(field, "v=1") && !have_v) {
-			have_v = 1;
-		} else if (!strncmp(field, "run=", 4) && !out->run[0] && run_id_valid(field + 4)) {
+		long ln = next_field(&r->p, r->field, sizeof(r->field));
+		if (ln < 0)
+			strbuf_addf(err, "%s field '%.20s...' is too long", r->what, r->p);
+		if (ln <= 0)
+			return ln;
+		if (!strcmp(r->field, "v=1") && !r->have_v)
+			r->have_v = 1;
+		else if (!strncmp(r->field, "t=", 2) && !r->have_t &&
+			 rotation_parse_compact_time(r->field + 2, r->t) == 0)
+			r->have_t = 1;
+		else
+			return ln;
+	}
+}
+
+int create_mark_parse(const char *value, struct create_mark *out, struct strbuf *err)
+{
+	struct mark_reader r;
+	long ln;
+
+	memset(out, 0, sizeof(*out));
+	if (mark_start(&r, "create mark", value, &out->t, err))
+		return -1;
+	while ((ln = mark_next(&r, err)) > 0) {
+		const char *field = r.field;
+		size_t n = (size_t)ln, i;
+		if (!strncmp(field, "run=", 4) && !out->run[0] && run_id_valid(field + 4)) {
 			memcpy(out->run, field + 4, n - 4 + 1);
-		} else if (!strncmp(field, "t=", 2) && !have_t &&
-			   rotation_parse_compact_time(field + 2, &out->t) == 0) {
-			have_t = 1;
 		} else if (!strncmp(field, "sink=", 5) && !out->sink[0] &&
 			   n - 5 == CREATE_MARK_SINK_HEX) {
 			for (i = 5; i < n; i++)
@@ -293,7 +326,9 @@ int create_mark_parse(const char *value, struct create_mark *out, struct strbuf 
 			return -1;
 		}
 	}
-	if (!have_v || !out->run[0] || !have_t || !out->sink[0]) {
+	if (ln < 0)
+		return -1;
+	if (!r.have_v || !out->run[0] || !r.have_t || !out->sink[0]) {
 		strbuf_addstr(err, "create mark lacks v, run, t or sink");
 		return -1;
 	}
@@ -308,41 +343,21 @@ void keys_changed_format(struct strbuf *out, time_t t)
 
 int keys_changed_parse(const char *value, time_t *t, struct strbuf *err)
 {
-	const char *p = value ? value : "";
-	int have_v = 0, have_t = 0;
+	struct mark_reader r;
+	long ln;
 
 	*t = 0;
-	if (has_control(p)) {
-		strbuf_addstr(err, "key change record holds a control character");
+	if (mark_start(&r, "key change record", value, t, err))
 		return -1;
-	}
-	for (;;) {
-		char field[64];
-		long ln = next_field(&p, field, sizeof(field));
-		if (!ln)
-			break;
-		if (ln < 0) {
-			strbuf_addf(err, "key change record field '%.20s...' is too long", p);
-			*t = 0;
-			return -1;
-		}
-		if (!strcmp(field, "v=1") && !have_v) {
-			have_v = 1;
-		} else if (!strncmp(field, "t=", 2) && !have_t &&
-			   rotation_parse_compact_time(field + 2, t) == 0) {
-			have_t = 1;
-		} else {
-			strbuf_addf(err, "invalid key change record field '%s'", field);
-			*t = 0;
-			return -1;
-		}
-	}
-	if (!have_v || !have_t) {
+	ln = mark_next(&r, err);
+	if (ln > 0)
+		strbuf_addf(err, "invalid key change record field '%s'", r.field);
+	else if (!ln && r.have_v && r.have_t)
+		return 0;
+	else if (!ln)
 		strbuf_addstr(err, "key change record lacks v or t");
-		*t = 0;
-		return -1;
-	}
-	return 0;
+	*t = 0;
+	return -1;
 }
 
 void rotation_tag_format(struct strbuf *out, const struct rotation_tag *t)
