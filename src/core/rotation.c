@@ -492,6 +492,21 @@ static void set_outcome(struct rot_plan *p, enum rot_outcome o, const char *fmt,
 	va_end(ap);
 }
 
+/* Nothing before due: p->next_due = due and the outcome o, its reason fmt's words then due. */
+static void wait_until(struct rot_plan *p, enum rot_outcome o, time_t due, const char *fmt, ...)
+	PRINTF_LIKE(4, 5);
+static void wait_until(struct rot_plan *p, enum rot_outcome o, time_t due, const char *fmt, ...)
+{
+	va_list ap;
+	p->next_due = due;
+	p->outcome = o;
+	strbuf_reset(&p->reason);
+	va_start(ap, fmt);
+	strbuf_vaddf(&p->reason, fmt, ap);
+	va_end(ap);
+	iso8601_format(&p->reason, due);
+}
+
 static const struct rot_key *find_key(const struct rot_user *u, const char *id)
 {
 	size_t i;
@@ -548,12 +563,9 @@ static void plan_due(const struct rot_user *u, const struct rot_policy *pol, tim
 		return;
 	}
 	if ((long long)now - (long long)active->created <= pol->rotate_after) {
-		struct strbuf when = STRBUF_INIT;
-		p->next_due = active->created + (time_t)pol->rotate_after;
-		iso8601_format(&when, p->next_due);
-		set_outcome(p, ROT_NOTHING, "key %s is %lld days old; due %s", active->id,
-			    ((long long)now - (long long)active->created) / 86400, when.buf);
-		strbuf_release(&when);
+		wait_until(p, ROT_NOTHING, active->created + (time_t)pol->rotate_after,
+			   "key %s is %lld days old; due ", active->id,
+			   ((long long)now - (long long)active->created) / 86400);
 		return;
 	}
 	if (nkeys > 1) {
@@ -618,14 +630,10 @@ static void plan_intent(const struct rot_user *u, const struct rot_policy *pol, 
 	size_t i, n = 0;
 
 	if (t->run[0] && (long long)now - (long long)t->t < ROTATION_LEASE + pol->skew) {
-		struct strbuf when = STRBUF_INIT;
-		p->next_due = t->t + (time_t)(ROTATION_LEASE + pol->skew);
-		iso8601_format(&when, p->next_due);
-		set_outcome(p, ROT_BLOCKED,
-			    "another run (run %s) is rotating this user; if it died, recovery "
-			    "starts after %s",
-			    t->run, when.buf);
-		strbuf_release(&when);
+		wait_until(p, ROT_BLOCKED, t->t + (time_t)(ROTATION_LEASE + pol->skew),
+			   "another run (run %s) is rotating this user; if it died, recovery "
+			   "starts after ",
+			   t->run);
 		return;
 	}
 	if (!old || !old->active) {
@@ -749,13 +757,9 @@ static void plan_delivered(const struct rot_user *u, const struct rot_policy *po
 	base = nk->created > t->t ? nk->created : t->t;
 	new_age = (long long)now - (long long)base;
 	if (new_age < pol->deactivate_after) {
-		struct strbuf when = STRBUF_INIT;
-		p->next_due = base + (time_t)pol->deactivate_after;
-		iso8601_format(&when, p->next_due);
-		set_outcome(p, ROT_NOTHING,
-			    "new key %s delivered; old key %s is deactivated after %s", nk->id,
-			    old->id, when.buf);
-		strbuf_release(&when);
+		wait_until(p, ROT_NOTHING, base + (time_t)pol->deactivate_after,
+			   "new key %s delivered; old key %s is deactivated after ", nk->id,
+			   old->id);
 		return;
 	}
 	if (old->last_used && old->last_used >= t->t) {
@@ -809,12 +813,8 @@ static void plan_deactivated(const struct rot_user *u, const struct rot_policy *
 		return;
 	}
 	if ((long long)now - (long long)t->t <= pol->delete_after) {
-		struct strbuf when = STRBUF_INIT;
-		p->next_due = t->t + (time_t)pol->delete_after;
-		iso8601_format(&when, p->next_due);
-		set_outcome(p, ROT_NOTHING, "old key %s inactive; deleted after %s", old->id,
-			    when.buf);
-		strbuf_release(&when);
+		wait_until(p, ROT_NOTHING, t->t + (time_t)pol->delete_after,
+			   "old key %s inactive; deleted after ", old->id);
 		return;
 	}
 	a = add_action(p, ROT_DELETE_KEY, old->id);
