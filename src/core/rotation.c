@@ -829,7 +829,8 @@ static void plan_deactivated(const struct rot_user *u, const struct rot_policy *
 }
 
 /* rolled-back: paused until a person resumes or aborts it */
-static void plan_rolled_back(const struct rot_user *u, struct rot_plan *p)
+static void plan_rolled_back(const struct rot_user *u, const struct rot_policy *pol, time_t now,
+			     struct rot_plan *p)
 {
 	struct strbuf when = STRBUF_INIT;
 	iso8601_format(&when, p->tag.t);
@@ -839,6 +840,16 @@ static void plan_rolled_back(const struct rot_user *u, struct rot_plan *p)
 		    when.buf, u->name, u->name, p->tag.new_key);
 	strbuf_release(&when);
 }
+
+/* What each stage of the rotation tag plans next. */
+static void (*const stage_planners[])(const struct rot_user *, const struct rot_policy *, time_t,
+				      struct rot_plan *) = {
+	[STAGE_IDLE] = plan_due,
+	[STAGE_INTENT] = plan_intent,
+	[STAGE_DELIVERED] = plan_delivered,
+	[STAGE_DEACTIVATED] = plan_deactivated,
+	[STAGE_ROLLED_BACK] = plan_rolled_back,
+};
 
 int rotation_plan_user(const struct rot_user *u, const struct rot_policy *pol, time_t now,
 		       struct rot_plan *p)
@@ -857,23 +868,7 @@ int rotation_plan_user(const struct rot_user *u, const struct rot_policy *pol, t
 		p->stage = p->tag.stage;
 	}
 	strbuf_release(&err);
-	switch (p->stage) {
-	case STAGE_IDLE:
-		plan_due(u, pol, now, p);
-		break;
-	case STAGE_INTENT:
-		plan_intent(u, pol, now, p);
-		break;
-	case STAGE_DELIVERED:
-		plan_delivered(u, pol, now, p);
-		break;
-	case STAGE_DEACTIVATED:
-		plan_deactivated(u, pol, now, p);
-		break;
-	case STAGE_ROLLED_BACK:
-		plan_rolled_back(u, p);
-		break;
-	}
+	stage_planners[p->stage](u, pol, now, p);
 	if (p->outcome == ROT_ACT && !p->reason.len)
 		strbuf_addf(&p->reason, "stage %s", rotation_stage_name(p->stage));
 	return 0;
