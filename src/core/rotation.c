@@ -99,15 +99,21 @@ int access_key_id_valid(const char *s)
 	return access_key_id_valid_n(s, strlen(s));
 }
 
-int access_key_id_valid_n(const char *s, size_t n)
+/* min to max characters (of s's n), each a digit or a letter that is_letter accepts */
+static int id_valid(const char *s, size_t n, size_t min, size_t max, int (*is_letter)(int))
 {
 	size_t i;
-	if (n < 16 || n > ROTATION_KEY_ID_MAX)
+	if (n < min || n > max)
 		return 0;
 	for (i = 0; i < n; i++)
-		if (!isupper((unsigned char)s[i]) && !isdigit((unsigned char)s[i]))
+		if (!is_letter((unsigned char)s[i]) && !isdigit((unsigned char)s[i]))
 			return 0;
 	return 1;
+}
+
+int access_key_id_valid_n(const char *s, size_t n)
+{
+	return id_valid(s, n, 16, ROTATION_KEY_ID_MAX, isupper);
 }
 
 /* Control characters (a newline in a message is two lines): never in an IAM tag value. */
@@ -147,13 +153,7 @@ static long next_field(const char **p, char *field, size_t size)
 /* 8 to ROTATION_RUN_ID_MAX lower-case letters and digits */
 static int run_id_valid(const char *s)
 {
-	size_t i, n = strlen(s);
-	if (n < 8 || n > ROTATION_RUN_ID_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]))
-			return 0;
-	return 1;
+	return id_valid(s, strlen(s), 8, ROTATION_RUN_ID_MAX, islower);
 }
 
 int rotation_tag_parse(const char *value, struct rotation_tag *out, struct strbuf *err)
