@@ -293,9 +293,7 @@ static int key_command_accounts(struct cli *cli, struct key_command *kc,
 	if (cli->fmt == OUTPUT_TABLE) {
 		if (!nrows)
 			printf("nothing to do: no key matches\n");
-		printf("%zu account%s", run.n - run.nfailed, run.n - run.nfailed == 1 ? "" : "s");
-		if (run.nfailed)
-			printf(" (%zu failed)", run.nfailed);
+		org_print_count(&run);
 		printf("\n");
 	} else if (out_table_print(&t, cli->fmt, &cli->style, stdout) < 0) {
 		rc = CMD_FAILED;

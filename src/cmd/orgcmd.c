@@ -117,6 +117,15 @@ int org_run_cli(struct cli *cli, const struct org_opts *o, int parallel, org_acc
 	return rc;
 }
 
+void org_print_count(const struct org_run *run)
+{
+	size_t ok = run->n - run->nfailed;
+
+	printf("%zu account%s", ok, ok == 1 ? "" : "s");
+	if (run->nfailed)
+		printf(" (%zu failed)", run->nfailed);
+}
+
 void org_report_failures(const struct org_run *run)
 {
 	size_t i;

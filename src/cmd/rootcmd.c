@@ -251,9 +251,7 @@ int root_delete_run(struct cli *cli, struct key_command *kc)
 		printf("%s: %s\n", a->id, line.buf);
 	}
 	if (cli->fmt == OUTPUT_TABLE) {
-		printf("%zu account%s", run.n - run.nfailed, run.n - run.nfailed == 1 ? "" : "s");
-		if (run.nfailed)
-			printf(" (%zu failed)", run.nfailed);
+		org_print_count(&run);
 		printf("\n");
 	} else if (out_table_print(&t, cli->fmt, &cli->style, stdout) < 0) {
 		rc = CMD_FAILED;
