@@ -134,6 +134,21 @@ void org_report_failures(const struct org_run *run)
 			error("account %s: %s", run->accounts[i].id, run->accounts[i].error.buf);
 }
 
+int org_print_result(const struct cli *cli, const struct org_run *run, const struct out_table *t)
+{
+	int ret = 0;
+
+	if (cli->fmt == OUTPUT_TABLE) {
+		org_print_count(run);
+		printf("\n");
+	} else if (out_table_print(t, cli->fmt, &cli->style, stdout) < 0) {
+		ret = -1;
+	}
+	fflush(stdout);
+	org_report_failures(run);
+	return ret;
+}
+
 int org_exit_code(const struct org_run *run, int rc)
 {
 	if (run->nfailed && run->nfailed == run->n)
