@@ -562,6 +562,27 @@ def readme_exit_codes(dump):
     return out
 
 
+# The README's name of a permissions scope that is not a command or a sink.
+SCOPE_NAMES = {
+    "lock:dynamodb": "`--lock dynamodb:TABLE`",
+    "notify:sns": "`--notify sns:TOPIC_ARN`",
+    "notify:any": "`--notify` (any target)",
+    "org": "`--org`, `--accounts`",
+    "root": "`delete --root`, `audit --root-via assume-root` (`policy --root`)",
+    "cloudtrail": "`audit --trace` (`policy --trace`)",
+}
+
+
+def scope_name(scope):
+    if scope in SCOPE_NAMES:
+        return SCOPE_NAMES[scope]
+    if scope.startswith("sink:") and scope.endswith("-arn"):
+        return "sink `%s:ARN`" % scope[5:-4]
+    if scope.startswith("sink:"):
+        return "sink `%s:`" % scope[5:]
+    return "`%s`" % scope
+
+
 def readme_permissions(dump):
     """One row per command, sink and --org: its actions, with when and why."""
     out = ["| scope | actions (resource `arn:aws:iam::*:user/*` for the calls on a user) |",
@@ -570,24 +591,7 @@ def readme_permissions(dump):
     for p in dump["permissions"]:
         rows.setdefault(p["scope"], []).append(p)
     for scope, ps in rows.items():
-        if scope.startswith("sink:") and scope.endswith("-arn"):
-            name = "sink `%s:ARN`" % scope[5:-4]
-        elif scope.startswith("sink:"):
-            name = "sink `%s:`" % scope[5:]
-        elif scope == "lock:dynamodb":
-            name = "`--lock dynamodb:TABLE`"
-        elif scope == "notify:sns":
-            name = "`--notify sns:TOPIC_ARN`"
-        elif scope == "notify:any":
-            name = "`--notify` (any target)"
-        elif scope == "org":
-            name = "`--org`, `--accounts`"
-        elif scope == "root":
-            name = "`delete --root`, `audit --root-via assume-root` (`policy --root`)"
-        elif scope == "cloudtrail":
-            name = "`audit --trace` (`policy --trace`)"
-        else:
-            name = "`%s`" % scope
+        name = scope_name(scope)
         cells = []
         for p in ps:
             extra = [x for x in (p["when"], p.get("note")) if x]

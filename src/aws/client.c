@@ -35,6 +35,7 @@
 
 #include <pthread.h>
 #include "core/sigv4.h"
+#include "core/timeutil.h"
 
 #include <jansson.h>
 
@@ -344,20 +345,6 @@ static int is_expired_token_code(const char *code)
 	return code && (!strcmp(code, "ExpiredToken") || !strcmp(code, "ExpiredTokenException"));
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-static long days_from_civil(long y, unsigned m, unsigned d)
-{
-	long era;
-	unsigned yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = (unsigned)(y - era * 400);
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (long)doe - 719468;
-}
-
 /* RFC 7231 IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT". 0 / -1. */
 static int parse_http_date(const char *s, time_t *out)
 {
@@ -374,8 +361,7 @@ static int parse_http_date(const char *s, time_t *out)
 	if (strlen(mon) != 3 || !p || (p - months) % 3 || d < 1 || d > 31 || y < 1970 || y > 9999 ||
 	    hh > 23 || mm > 59 || ss > 60 || hh < 0 || mm < 0 || ss < 0)
 		return -1;
-	*out = (time_t)days_from_civil(y, (unsigned)((p - months) / 3 + 1), (unsigned)d) * 86400 +
-	       hh * 3600 + mm * 60 + ss;
+	*out = utc_from_civil(y, (int)((p - months) / 3 + 1), d, hh, mm, ss);
 	return 0;
 }
 

@@ -67,6 +67,33 @@ static void assumed_to_credentials(struct sts_assumed *a, struct aws_credentials
 	sts_assumed_release(a);
 }
 
+/*
+ * Calls the STS action (signed with creds, unsigned when creds is NULL)
+ * through sts and moves the credentials of its reply into out; the
+ * provider c learns sts's clock skew. 0, or nonzero with why.
+ */
+static int sts_assume(struct cred_cached *c, struct aws_client *sts, const char *action,
+		      const struct aws_param *params, size_t n, const struct aws_credentials *creds,
+		      struct aws_credentials *out, struct strbuf *why)
+{
+	struct sts_assumed a = { 0 };
+	struct aws_call_opts opts = { 0 };
+	struct strbuf body = STRBUF_INIT;
+	int ret;
+
+	opts.flags = creds ? 0 : AWS_CALL_UNSIGNED;
+	opts.validate = sts_validate_assumed;
+	opts.validate_ctx = &a;
+	opts.creds = creds;
+	ret = aws_query_call_ex(sts, AWS_SVC_STS, action, params, n, &opts, &body, NULL, why);
+	atomic_store(&c->skew, sts->clock_skew);
+	if (!ret)
+		assumed_to_credentials(&a, out);
+	sts_assumed_release(&a);
+	strbuf_release_secret(&body);
+	return ret;
+}
+
 /* MFA codes */
 
 /*
@@ -146,9 +173,7 @@ static int assume_role_fetch(void *self, struct aws_credentials *out, struct str
 {
 	struct assume_role_provider *p = self;
 	struct aws_credentials src = { 0 };
-	struct strbuf why = STRBUF_INIT, body = STRBUF_INIT, code = STRBUF_INIT;
-	struct sts_assumed a = { 0 };
-	struct aws_call_opts opts = { 0 };
+	struct strbuf why = STRBUF_INIT, code = STRBUF_INIT;
 	struct aws_param params[6];
 	char *session = NULL;
 	size_t n = 0;
@@ -197,24 +222,15 @@ static int assume_role_fetch(void *self, struct aws_credentials *out, struct str
 		params[n].name = "TokenCode";
 		params[n++].value = code.buf;
 	}
-	opts.validate = sts_validate_assumed;
-	opts.validate_ctx = &a;
-	opts.creds = &src;
-	ret = aws_query_call_ex(p->sts, AWS_SVC_STS, "AssumeRole", params, n, &opts, &body, NULL,
-				&why);
-	atomic_store(&p->c.skew, p->sts->clock_skew);
+	ret = sts_assume(&p->c, p->sts, "AssumeRole", params, n, &src, out, &why);
 	if (ret) {
 		if (p->profile)
 			strbuf_addf(err, "profile '%s' (role_arn %s): ", p->profile, p->role_arn);
 		strbuf_addbuf(err, &why);
 		ret = -1;
-		goto out;
 	}
-	assumed_to_credentials(&a, out);
 out:
-	sts_assumed_release(&a);
 	aws_credentials_release(&src);
-	strbuf_release_secret(&body);
 	strbuf_release_secret(&code);
 	strbuf_release(&why);
 	free(session);
@@ -378,9 +394,7 @@ static int web_identity_fetch(void *self, struct aws_credentials *out, struct st
 {
 	struct web_identity_provider *p = self;
 	struct web_identity_config c = { 0 };
-	struct strbuf why = STRBUF_INIT, token = STRBUF_INIT, body = STRBUF_INIT;
-	struct sts_assumed a = { 0 };
-	struct aws_call_opts opts = { 0 };
+	struct strbuf why = STRBUF_INIT, token = STRBUF_INIT;
 	struct aws_param params[3];
 	char *session = NULL;
 	int ret = web_identity_config(p, &c, err);
@@ -412,23 +426,14 @@ static int web_identity_fetch(void *self, struct aws_credentials *out, struct st
 	params[1].value = session;
 	params[2].name = "WebIdentityToken";
 	params[2].value = token.buf;
-	opts.flags = AWS_CALL_UNSIGNED;
-	opts.validate = sts_validate_assumed;
-	opts.validate_ctx = &a;
-	ret = aws_query_call_ex(p->sts, AWS_SVC_STS, "AssumeRoleWithWebIdentity", params, 3, &opts,
-				&body, NULL, &why);
-	atomic_store(&p->c.skew, p->sts->clock_skew);
+	ret = sts_assume(&p->c, p->sts, "AssumeRoleWithWebIdentity", params, 3, NULL, out, &why);
 	if (ret) {
 		web_identity_where(p, err);
 		strbuf_addf(err, ": %s", why.buf);
 		ret = -1;
-		goto out;
 	}
-	assumed_to_credentials(&a, out);
 out:
-	sts_assumed_release(&a);
 	strbuf_release_secret(&token);
-	strbuf_release_secret(&body);
 	strbuf_release(&why);
 	free(session);
 	return ret;

@@ -183,6 +183,12 @@ static void *provider_new(size_t size, const struct cred_provider_vtable *vt)
 	return p;
 }
 
+/* The destroy of a provider that owns nothing but itself. */
+static void provider_free(struct cred_provider *base)
+{
+	free(base);
+}
+
 void *cred_cached_new(size_t size, const struct cred_provider_vtable *vt,
 		      const struct env_source *env, cred_fetch_fn fetch)
 {
@@ -282,11 +288,6 @@ static void borrowed_invalidate(struct cred_provider *base)
 	cred_provider_invalidate(((struct borrowed_provider *)base)->p);
 }
 
-static void borrowed_destroy(struct cred_provider *base)
-{
-	free(base);
-}
-
 struct cred_provider *cred_provider_borrow(struct cred_provider *p)
 {
 	struct borrowed_provider *b = xcalloc(1, sizeof(*b));
@@ -294,7 +295,7 @@ struct cred_provider *cred_provider_borrow(struct cred_provider *p)
 	b->vt.name = p->vt->name;
 	b->vt.get = borrowed_get;
 	b->vt.invalidate = borrowed_invalidate;
-	b->vt.destroy = borrowed_destroy;
+	b->vt.destroy = provider_free;
 	b->base.vt = &b->vt;
 	b->p = p;
 	return &b->base;
@@ -375,16 +376,10 @@ static int skipped_get(struct cred_provider *base, struct aws_credentials *out, 
 	return 1;
 }
 
-static void skipped_destroy(struct cred_provider *base)
-{
-	free(base);
-}
-
 static struct cred_provider *skipped_new(const char *name, const char *label)
 {
 	struct skipped_provider *p = xcalloc(1, sizeof(*p));
-	const struct cred_provider_vtable vt = { name, skipped_get, no_invalidate,
-						 skipped_destroy };
+	const struct cred_provider_vtable vt = { name, skipped_get, no_invalidate, provider_free };
 
 	p->vt = vt;
 	p->label = label;

@@ -18,12 +18,7 @@ int cmd_deactivate(struct cli *cli, int argc, const char **argv)
 			  "select Active keys older than this (the audit's old)", 0 },
 			{ "unused", 0, OPT_DURATION, &kc.unused, "DURATION",
 			  "select Active keys not used for this long (the audit's unused)", 0 },
-			OPT_KEY_EXEMPTIONS(kc),
-			OPT_KEY_ACTION(kc, FORCE_HELP_STATUS),
-			OPT_ORG(kc.org),
-			OPT_LOCK(cli->lock),
-			OPT_COMMON(cli->g),
-			OPT_TERMINATOR,
+			OPT_KEY_SELECTION_END(kc, cli, FORCE_HELP_STATUS),
 		};
 		return key_command_main(cli, &kc, opts, argc, argv);
 	}

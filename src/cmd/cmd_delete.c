@@ -25,12 +25,7 @@ int cmd_delete(struct cli *cli, int argc, const char **argv)
 			  "select Inactive keys older than this (default 30d, the audit's "
 			  "inactive-stale)",
 			  0 },
-			OPT_KEY_EXEMPTIONS(kc),
-			OPT_KEY_ACTION(kc, FORCE_HELP_DELETE),
-			OPT_ORG(kc.org),
-			OPT_LOCK(cli->lock),
-			OPT_COMMON(cli->g),
-			OPT_TERMINATOR,
+			OPT_KEY_SELECTION_END(kc, cli, FORCE_HELP_DELETE),
 		};
 		struct opt_list rest = { 0 };
 		int rc = cli_parse(cli, opts, argc, argv, &rest, 0);

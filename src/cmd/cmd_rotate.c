@@ -491,9 +491,7 @@ static int rotate_accounts(struct cli *cli, struct org_opts *org, const struct r
 		json_decref(doc);
 	}
 	if (cli->fmt != OUTPUT_JSON) {
-		printf("%zu account%s", run.n - run.nfailed, run.n - run.nfailed == 1 ? "" : "s");
-		if (run.nfailed)
-			printf(" (%zu failed)", run.nfailed);
+		org_print_count(&run);
 		printf(", ");
 		print_totals(&n, o->apply);
 	}

@@ -290,18 +290,10 @@ static int key_command_accounts(struct cli *cli, struct key_command *kc,
 			set_action_row(&t, row, 1, &a->recs[j]);
 		}
 	}
-	if (cli->fmt == OUTPUT_TABLE) {
-		if (!nrows)
-			printf("nothing to do: no key matches\n");
-		printf("%zu account%s", run.n - run.nfailed, run.n - run.nfailed == 1 ? "" : "s");
-		if (run.nfailed)
-			printf(" (%zu failed)", run.nfailed);
-		printf("\n");
-	} else if (out_table_print(&t, cli->fmt, &cli->style, stdout) < 0) {
+	if (cli->fmt == OUTPUT_TABLE && !nrows)
+		printf("nothing to do: no key matches\n");
+	if (org_print_result(cli, &run, &t) < 0)
 		rc = CMD_FAILED;
-	}
-	fflush(stdout);
-	org_report_failures(&run);
 	if (!kc->apply)
 		print_plan_note(planned);
 	rc = org_exit_code(&run, rc);

@@ -73,4 +73,13 @@ int key_command_main(struct cli *cli, struct key_command *kc, struct option *opt
 			0                                                                                \
 	}
 
+/*
+ * What deactivate and delete take after their selectors (--user, --key,
+ * --older-than...): the exemptions and --jobs, --apply/--force/--in-use-window,
+ * --org, --lock and the common options; it ends the table.
+ */
+#define OPT_KEY_SELECTION_END(kc, cli, force_help)                                                 \
+	OPT_KEY_EXEMPTIONS(kc), OPT_KEY_ACTION(kc, force_help), OPT_ORG((kc).org),                 \
+		OPT_LOCK((cli)->lock), OPT_COMMON((cli)->g), OPT_TERMINATOR
+
 #endif

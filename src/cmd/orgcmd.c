@@ -117,12 +117,36 @@ int org_run_cli(struct cli *cli, const struct org_opts *o, int parallel, org_acc
 	return rc;
 }
 
+void org_print_count(const struct org_run *run)
+{
+	size_t ok = run->n - run->nfailed;
+
+	printf("%zu account%s", ok, ok == 1 ? "" : "s");
+	if (run->nfailed)
+		printf(" (%zu failed)", run->nfailed);
+}
+
 void org_report_failures(const struct org_run *run)
 {
 	size_t i;
 	for (i = 0; i < run->n; i++)
 		if (run->accounts[i].failed)
 			error("account %s: %s", run->accounts[i].id, run->accounts[i].error.buf);
+}
+
+int org_print_result(const struct cli *cli, const struct org_run *run, const struct out_table *t)
+{
+	int ret = 0;
+
+	if (cli->fmt == OUTPUT_TABLE) {
+		org_print_count(run);
+		printf("\n");
+	} else if (out_table_print(t, cli->fmt, &cli->style, stdout) < 0) {
+		ret = -1;
+	}
+	fflush(stdout);
+	org_report_failures(run);
+	return ret;
 }
 
 int org_exit_code(const struct org_run *run, int rc)

@@ -55,6 +55,14 @@ int org_check(struct cli *cli, struct org_opts *o);
 /* org_run with the command's client; -1 after printing the error. */
 int org_run_cli(struct cli *cli, const struct org_opts *o, int parallel, org_account_fn fn,
 		void *ctx, struct org_run *run);
+/* "N accounts" and " (K failed)" when some did, on stdout without a newline. */
+void org_print_count(const struct org_run *run);
+/*
+ * The end of an --org run's output: the count line (org_print_count) after
+ * the table format's lines, or the rows of t in the other formats; then
+ * org_report_failures. -1 when t cannot be printed.
+ */
+int org_print_result(const struct cli *cli, const struct org_run *run, const struct out_table *t);
 /* One "iamkeys: error: account ID: ..." line per failed account, in account order. */
 void org_report_failures(const struct org_run *run);
 /* CMD_FAILED when every account failed, CMD_PARTIAL when some did, else rc. */

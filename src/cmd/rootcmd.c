@@ -250,16 +250,8 @@ int root_delete_run(struct cli *cli, struct key_command *kc)
 		root_account_format(&line, r, ROOT_DELETE);
 		printf("%s: %s\n", a->id, line.buf);
 	}
-	if (cli->fmt == OUTPUT_TABLE) {
-		printf("%zu account%s", run.n - run.nfailed, run.n - run.nfailed == 1 ? "" : "s");
-		if (run.nfailed)
-			printf(" (%zu failed)", run.nfailed);
-		printf("\n");
-	} else if (out_table_print(&t, cli->fmt, &cli->style, stdout) < 0) {
+	if (org_print_result(cli, &run, &t) < 0)
 		rc = CMD_FAILED;
-	}
-	fflush(stdout);
-	org_report_failures(&run);
 	if (!kc->apply && planned)
 		msg_line("plan only, nothing was changed: run again with --apply to make %s %zu "
 			 "change%s",

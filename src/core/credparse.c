@@ -466,7 +466,8 @@ void cred_argv_free(char **argv)
 	free(argv);
 }
 
-int cred_argv_split(const char *line, char ***argv_out, size_t *argc_out, struct strbuf *err)
+int argv_split(const char *line, const struct argv_syntax *syn, char ***argv_out, size_t *argc_out,
+	       struct strbuf *err)
 {
 	struct strbuf word = STRBUF_INIT;
 	char **argv = NULL;
@@ -479,7 +480,7 @@ int cred_argv_split(const char *line, char ***argv_out, size_t *argc_out, struct
 	for (;;) {
 		char c = *s;
 
-		if (!c || c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+		if (!c || strchr(syn->blanks, c)) {
 			if (in_word) {
 				ALLOC_GROW(argv, argc + 2, alloc);
 				argv[argc++] = strbuf_detach(&word, NULL);
@@ -496,25 +497,25 @@ int cred_argv_split(const char *line, char ***argv_out, size_t *argc_out, struct
 			const char *end = strchr(s + 1, '\'');
 
 			if (!end) {
-				strbuf_addstr(err, "unterminated ' quote");
+				strbuf_addf(err, "unterminated '%s", syn->where_quote);
 				goto fail;
 			}
 			strbuf_add(&word, s + 1, (size_t)(end - s - 1));
 			s = end + 1;
 		} else if (c == '"') {
 			for (s++; *s && *s != '"'; s++) {
-				if (*s == '\\' && s[1] && strchr("\"\\$`", s[1]))
+				if (*s == '\\' && s[1] && strchr(syn->dq_escapes, s[1]))
 					s++;
 				strbuf_addch(&word, *s);
 			}
 			if (!*s) {
-				strbuf_addstr(err, "unterminated \" quote");
+				strbuf_addf(err, "unterminated \"%s", syn->where_quote);
 				goto fail;
 			}
 			s++;
 		} else if (c == '\\') {
 			if (!s[1]) {
-				strbuf_addstr(err, "trailing backslash");
+				strbuf_addf(err, "trailing backslash%s", syn->where);
 				goto fail;
 			}
 			strbuf_addch(&word, s[1]);
@@ -535,4 +536,11 @@ fail:
 	strbuf_release_secret(&word);
 	cred_argv_free(argv);
 	return -1;
+}
+
+int cred_argv_split(const char *line, char ***argv, size_t *argc, struct strbuf *err)
+{
+	static const struct argv_syntax shell = { " \t\n\r", "\"\\$`", " quote", "" };
+
+	return argv_split(line, &shell, argv, argc, err);
 }

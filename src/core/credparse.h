@@ -57,5 +57,20 @@ int cred_json_string(const char *text, size_t len, const char *name, char **out)
  */
 int cred_argv_split(const char *line, char ***argv, size_t *argc, struct strbuf *err);
 void cred_argv_free(char **argv);
+/*
+ * What cred_argv_split and the exec: sinks' splitter differ in: the blanks
+ * between words, what a backslash escapes inside "double quotes", and the
+ * ends of the messages "unterminated ' / \"<where_quote>" and "trailing
+ * backslash<where>".
+ */
+struct argv_syntax {
+	const char *blanks;
+	const char *dq_escapes;
+	const char *where_quote;
+	const char *where;
+};
+/* cred_argv_split with these words (the same results, freed with cred_argv_free). */
+int argv_split(const char *line, const struct argv_syntax *syn, char ***argv, size_t *argc,
+	       struct strbuf *err);
 
 #endif

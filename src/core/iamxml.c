@@ -2,6 +2,7 @@
 #include "core/iamxml.h"
 #include "core/base64.h"
 #include "core/timeutil.h"
+#include "core/xmlcompat.h"
 
 #include <libxml/parser.h>
 #include <libxml/parserInternals.h>
@@ -80,11 +81,7 @@ struct sink_state {
 static void record_error(struct parse_state *st, const xmlError *e, int fallback_line);
 
 /* Structured error handler: keeps the first error, drops warnings, prints nothing. */
-#if LIBXML_VERSION >= 21200
-static void on_xml_error(void *data, const xmlError *e)
-#else
-static void on_xml_error(void *data, xmlErrorPtr e)
-#endif
+static void on_xml_error(void *data, xml_error_arg e)
 {
 	xmlParserCtxtPtr ctxt = data;
 
@@ -1305,11 +1302,7 @@ void iam_user_detail_page_release(struct iam_user_detail_page *p)
 	memset(p, 0, sizeof(*p));
 }
 
-#if LIBXML_VERSION >= 21200
-static void on_reader_error(void *arg, const xmlError *e)
-#else
-static void on_reader_error(void *arg, xmlErrorPtr e)
-#endif
+static void on_reader_error(void *arg, xml_error_arg e)
 {
 	record_error(arg, e, 0);
 }

@@ -29,9 +29,10 @@ int notify_kind_parse(const char *name, enum notify_kind *out)
 	return -1;
 }
 
-static void text_key(struct strbuf *out, const char *id)
+/* "<before>key <id><after>" ("(unknown)" for a missing id) */
+static void text_key(struct strbuf *out, const char *before, const char *id, const char *after)
 {
-	strbuf_addf(out, "key %s", id && *id ? id : "(unknown)");
+	strbuf_addf(out, "%skey %s%s", before, id && *id ? id : "(unknown)", after);
 }
 
 void notify_event_text(struct strbuf *out, const struct notify_event *ev)
@@ -46,24 +47,19 @@ void notify_event_text(struct strbuf *out, const struct notify_event *ev)
 	strbuf_addstr(out, ": ");
 	switch (ev->kind) {
 	case NOTIFY_DUE_SOON:
-		text_key(out, ev->key_id);
-		strbuf_addstr(out, " is due for rotation");
+		text_key(out, "", ev->key_id, " is due for rotation");
 		if (ev->due_date)
 			strbuf_addf(out, " on %s", ev->due_date);
 		break;
 	case NOTIFY_DELIVERED:
-		strbuf_addstr(out, "new ");
-		text_key(out, ev->new_key_id);
-		strbuf_addstr(out, " delivered");
+		text_key(out, "new ", ev->new_key_id, " delivered");
 		for (i = 0; ev->where && ev->where[i]; i++)
 			strbuf_addf(out, "%s%s", i ? ", " : " to ", ev->where[i]);
 		if (ev->key_id)
 			strbuf_addf(out, "; update every application using %s", ev->key_id);
 		break;
 	case NOTIFY_BLOCKED:
-		strbuf_addstr(out, "old ");
-		text_key(out, ev->key_id);
-		strbuf_addstr(out, " is still in use");
+		text_key(out, "old ", ev->key_id, " is still in use");
 		if (ev->last_used_service || ev->last_used_region || ev->last_used_date)
 			strbuf_addf(out, " (last used: %s, %s, %s)",
 				    ev->last_used_service ? ev->last_used_service : "-",
@@ -74,27 +70,19 @@ void notify_event_text(struct strbuf *out, const struct notify_event *ev)
 		strbuf_addstr(out, "; the rotation waits until it is not");
 		break;
 	case NOTIFY_DEACTIVATED:
-		strbuf_addstr(out, "old ");
-		text_key(out, ev->key_id);
-		strbuf_addstr(out, " deactivated");
+		text_key(out, "old ", ev->key_id, " deactivated");
 		break;
 	case NOTIFY_DELETED:
-		strbuf_addstr(out, "old ");
-		text_key(out, ev->key_id);
-		strbuf_addstr(out, " deleted");
+		text_key(out, "old ", ev->key_id, " deleted");
 		break;
 	case NOTIFY_ROLLED_BACK:
-		strbuf_addstr(out, "rotation rolled back: ");
-		text_key(out, ev->key_id);
-		strbuf_addstr(out, " active again");
+		text_key(out, "rotation rolled back: ", ev->key_id, " active again");
 		if (ev->reason)
 			strbuf_addf(out, " (%s)", ev->reason);
 		break;
 	case NOTIFY_FAILED:
 	default:
-		strbuf_addstr(out, "rotation of ");
-		text_key(out, ev->key_id);
-		strbuf_addstr(out, " failed");
+		text_key(out, "rotation of ", ev->key_id, " failed");
 		if (ev->reason)
 			strbuf_addf(out, ": %s", ev->reason);
 		break;

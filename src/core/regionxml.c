@@ -1,11 +1,11 @@
 /* EC2 DescribeRegions replies (see regionxml.h). */
 #include "core/compat.h"
 #include "core/regionxml.h"
+#include "core/xmlcompat.h"
 
 #include <limits.h>
 #include <libxml/parser.h>
 #include <libxml/tree.h>
-#include <libxml/xmlversion.h>
 
 static int local_name_is(const xmlNode *n, const char *name)
 {
@@ -57,11 +57,7 @@ void ec2_region_list_release(struct ec2_region_list *l)
 }
 
 /* libxml2 reports some errors (encoding, I/O) on its process-wide channel: not on stderr */
-#if LIBXML_VERSION >= 21200
-static void silent(void *ctx, const xmlError *e)
-#else
-static void silent(void *ctx, xmlErrorPtr e)
-#endif
+static void silent(void *ctx, xml_error_arg e)
 {
 	(void)ctx;
 	(void)e;

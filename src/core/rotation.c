@@ -99,15 +99,21 @@ int access_key_id_valid(const char *s)
 	return access_key_id_valid_n(s, strlen(s));
 }
 
-int access_key_id_valid_n(const char *s, size_t n)
+/* min to max characters (of s's n), each a digit or a letter that is_letter accepts */
+static int id_valid(const char *s, size_t n, size_t min, size_t max, int (*is_letter)(int))
 {
 	size_t i;
-	if (n < 16 || n > ROTATION_KEY_ID_MAX)
+	if (n < min || n > max)
 		return 0;
 	for (i = 0; i < n; i++)
-		if (!isupper((unsigned char)s[i]) && !isdigit((unsigned char)s[i]))
+		if (!is_letter((unsigned char)s[i]) && !isdigit((unsigned char)s[i]))
 			return 0;
 	return 1;
+}
+
+int access_key_id_valid_n(const char *s, size_t n)
+{
+	return id_valid(s, n, 16, ROTATION_KEY_ID_MAX, isupper);
 }
 
 /* Control characters (a newline in a message is two lines): never in an IAM tag value. */
@@ -147,13 +153,7 @@ static long next_field(const char **p, char *field, size_t size)
 /* 8 to ROTATION_RUN_ID_MAX lower-case letters and digits */
 static int run_id_valid(const char *s)
 {
-	size_t i, n = strlen(s);
-	if (n < 8 || n > ROTATION_RUN_ID_MAX)
-		return 0;
-	for (i = 0; i < n; i++)
-		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]))
-			return 0;
-	return 1;
+	return id_valid(s, strlen(s), 8, ROTATION_RUN_ID_MAX, islower);
 }
 
 int rotation_tag_parse(const char *value, struct rotation_tag *out, struct strbuf *err)
@@ -250,33 +250,66 @@ void create_mark_format(struct strbuf *out, const struct create_mark *m)
 	strbuf_addf(out, " sink=%s", m->sink);
 }
 
-int create_mark_parse(const char *value, struct create_mark *out, struct strbuf *err)
-{
-	const char *p = value ? value : "";
-	int have_v = 0, have_t = 0;
+/*
+ * Reads the fields of a create mark or a key change record (what names it
+ * in errors): "v=1" and "t=TIME", once each, are taken here (into have_v,
+ * have_t and *t); mark_next returns the others.
+ */
+struct mark_reader {
+	const char *what;
+	const char *p;
+	char field[64];
+	int have_v, have_t;
+	time_t *t;
+};
 
-	memset(out, 0, sizeof(*out));
-	if (has_control(p)) {
-		strbuf_addstr(err, "create mark holds a control character");
+/* 0 with r set up for value (NULL is ""), -1 with err when it holds a control character. */
+static int mark_start(struct mark_reader *r, const char *what, const char *value, time_t *t,
+		      struct strbuf *err)
+{
+	memset(r, 0, sizeof(*r));
+	r->what = what;
+	r->p = value ? value : "";
+	r->t = t;
+	if (has_control(r->p)) {
+		strbuf_addf(err, "%s holds a control character", what);
 		return -1;
 	}
+	return 0;
+}
+
+/* The next field in r->field that is not one taken here: its length, 0 at the end, -1 with err. */
+static long mark_next(struct mark_reader *r, struct strbuf *err)
+{
 	for (;;) {
-		char field[64];
-		long ln = next_field(&p, field, sizeof(field));
-		size_t n = ln > 0 ? (size_t)ln : 0, i;
-		if (!ln)
-			break;
-		if (ln < 0) {
-			strbuf_addf(err, "create mark field '%.20s...' is too long", p);
-			return -1;
-		}
-		if (!strcmp(field, "v=1") && !have_v) {
-			have_v = 1;
-		} else if (!strncmp(field, "run=", 4) && !out->run[0] && run_id_valid(field + 4)) {
+		long ln = next_field(&r->p, r->field, sizeof(r->field));
+		if (ln < 0)
+			strbuf_addf(err, "%s field '%.20s...' is too long", r->what, r->p);
+		if (ln <= 0)
+			return ln;
+		if (!strcmp(r->field, "v=1") && !r->have_v)
+			r->have_v = 1;
+		else if (!strncmp(r->field, "t=", 2) && !r->have_t &&
+			 rotation_parse_compact_time(r->field + 2, r->t) == 0)
+			r->have_t = 1;
+		else
+			return ln;
+	}
+}
+
+int create_mark_parse(const char *value, struct create_mark *out, struct strbuf *err)
+{
+	struct mark_reader r;
+	long ln;
+
+	memset(out, 0, sizeof(*out));
+	if (mark_start(&r, "create mark", value, &out->t, err))
+		return -1;
+	while ((ln = mark_next(&r, err)) > 0) {
+		const char *field = r.field;
+		size_t n = (size_t)ln, i;
+		if (!strncmp(field, "run=", 4) && !out->run[0] && run_id_valid(field + 4)) {
 			memcpy(out->run, field + 4, n - 4 + 1);
-		} else if (!strncmp(field, "t=", 2) && !have_t &&
-			   rotation_parse_compact_time(field + 2, &out->t) == 0) {
-			have_t = 1;
 		} else if (!strncmp(field, "sink=", 5) && !out->sink[0] &&
 			   n - 5 == CREATE_MARK_SINK_HEX) {
 			for (i = 5; i < n; i++)
@@ -293,7 +326,9 @@ int create_mark_parse(const char *value, struct create_mark *out, struct strbuf 
 			return -1;
 		}
 	}
-	if (!have_v || !out->run[0] || !have_t || !out->sink[0]) {
+	if (ln < 0)
+		return -1;
+	if (!r.have_v || !out->run[0] || !r.have_t || !out->sink[0]) {
 		strbuf_addstr(err, "create mark lacks v, run, t or sink");
 		return -1;
 	}
@@ -308,41 +343,21 @@ void keys_changed_format(struct strbuf *out, time_t t)
 
 int keys_changed_parse(const char *value, time_t *t, struct strbuf *err)
 {
-	const char *p = value ? value : "";
-	int have_v = 0, have_t = 0;
+	struct mark_reader r;
+	long ln;
 
 	*t = 0;
-	if (has_control(p)) {
-		strbuf_addstr(err, "key change record holds a control character");
+	if (mark_start(&r, "key change record", value, t, err))
 		return -1;
-	}
-	for (;;) {
-		char field[64];
-		long ln = next_field(&p, field, sizeof(field));
-		if (!ln)
-			break;
-		if (ln < 0) {
-			strbuf_addf(err, "key change record field '%.20s...' is too long", p);
-			*t = 0;
-			return -1;
-		}
-		if (!strcmp(field, "v=1") && !have_v) {
-			have_v = 1;
-		} else if (!strncmp(field, "t=", 2) && !have_t &&
-			   rotation_parse_compact_time(field + 2, t) == 0) {
-			have_t = 1;
-		} else {
-			strbuf_addf(err, "invalid key change record field '%s'", field);
-			*t = 0;
-			return -1;
-		}
-	}
-	if (!have_v || !have_t) {
+	ln = mark_next(&r, err);
+	if (ln > 0)
+		strbuf_addf(err, "invalid key change record field '%s'", r.field);
+	else if (!ln && r.have_v && r.have_t)
+		return 0;
+	else if (!ln)
 		strbuf_addstr(err, "key change record lacks v or t");
-		*t = 0;
-		return -1;
-	}
-	return 0;
+	*t = 0;
+	return -1;
 }
 
 void rotation_tag_format(struct strbuf *out, const struct rotation_tag *t)
@@ -477,6 +492,21 @@ static void set_outcome(struct rot_plan *p, enum rot_outcome o, const char *fmt,
 	va_end(ap);
 }
 
+/* Nothing before due: p->next_due = due and the outcome o, its reason fmt's words then due. */
+static void wait_until(struct rot_plan *p, enum rot_outcome o, time_t due, const char *fmt, ...)
+	PRINTF_LIKE(4, 5);
+static void wait_until(struct rot_plan *p, enum rot_outcome o, time_t due, const char *fmt, ...)
+{
+	va_list ap;
+	p->next_due = due;
+	p->outcome = o;
+	strbuf_reset(&p->reason);
+	va_start(ap, fmt);
+	strbuf_vaddf(&p->reason, fmt, ap);
+	va_end(ap);
+	iso8601_format(&p->reason, due);
+}
+
 static const struct rot_key *find_key(const struct rot_user *u, const char *id)
 {
 	size_t i;
@@ -533,12 +563,9 @@ static void plan_due(const struct rot_user *u, const struct rot_policy *pol, tim
 		return;
 	}
 	if ((long long)now - (long long)active->created <= pol->rotate_after) {
-		struct strbuf when = STRBUF_INIT;
-		p->next_due = active->created + (time_t)pol->rotate_after;
-		iso8601_format(&when, p->next_due);
-		set_outcome(p, ROT_NOTHING, "key %s is %lld days old; due %s", active->id,
-			    ((long long)now - (long long)active->created) / 86400, when.buf);
-		strbuf_release(&when);
+		wait_until(p, ROT_NOTHING, active->created + (time_t)pol->rotate_after,
+			   "key %s is %lld days old; due ", active->id,
+			   ((long long)now - (long long)active->created) / 86400);
 		return;
 	}
 	if (nkeys > 1) {
@@ -603,14 +630,10 @@ static void plan_intent(const struct rot_user *u, const struct rot_policy *pol, 
 	size_t i, n = 0;
 
 	if (t->run[0] && (long long)now - (long long)t->t < ROTATION_LEASE + pol->skew) {
-		struct strbuf when = STRBUF_INIT;
-		p->next_due = t->t + (time_t)(ROTATION_LEASE + pol->skew);
-		iso8601_format(&when, p->next_due);
-		set_outcome(p, ROT_BLOCKED,
-			    "another run (run %s) is rotating this user; if it died, recovery "
-			    "starts after %s",
-			    t->run, when.buf);
-		strbuf_release(&when);
+		wait_until(p, ROT_BLOCKED, t->t + (time_t)(ROTATION_LEASE + pol->skew),
+			   "another run (run %s) is rotating this user; if it died, recovery "
+			   "starts after ",
+			   t->run);
 		return;
 	}
 	if (!old || !old->active) {
@@ -734,13 +757,9 @@ static void plan_delivered(const struct rot_user *u, const struct rot_policy *po
 	base = nk->created > t->t ? nk->created : t->t;
 	new_age = (long long)now - (long long)base;
 	if (new_age < pol->deactivate_after) {
-		struct strbuf when = STRBUF_INIT;
-		p->next_due = base + (time_t)pol->deactivate_after;
-		iso8601_format(&when, p->next_due);
-		set_outcome(p, ROT_NOTHING,
-			    "new key %s delivered; old key %s is deactivated after %s", nk->id,
-			    old->id, when.buf);
-		strbuf_release(&when);
+		wait_until(p, ROT_NOTHING, base + (time_t)pol->deactivate_after,
+			   "new key %s delivered; old key %s is deactivated after ", nk->id,
+			   old->id);
 		return;
 	}
 	if (old->last_used && old->last_used >= t->t) {
@@ -794,12 +813,8 @@ static void plan_deactivated(const struct rot_user *u, const struct rot_policy *
 		return;
 	}
 	if ((long long)now - (long long)t->t <= pol->delete_after) {
-		struct strbuf when = STRBUF_INIT;
-		p->next_due = t->t + (time_t)pol->delete_after;
-		iso8601_format(&when, p->next_due);
-		set_outcome(p, ROT_NOTHING, "old key %s inactive; deleted after %s", old->id,
-			    when.buf);
-		strbuf_release(&when);
+		wait_until(p, ROT_NOTHING, t->t + (time_t)pol->delete_after,
+			   "old key %s inactive; deleted after ", old->id);
 		return;
 	}
 	a = add_action(p, ROT_DELETE_KEY, old->id);
@@ -814,7 +829,8 @@ static void plan_deactivated(const struct rot_user *u, const struct rot_policy *
 }
 
 /* rolled-back: paused until a person resumes or aborts it */
-static void plan_rolled_back(const struct rot_user *u, struct rot_plan *p)
+static void plan_rolled_back(const struct rot_user *u, const struct rot_policy *pol, time_t now,
+			     struct rot_plan *p)
 {
 	struct strbuf when = STRBUF_INIT;
 	iso8601_format(&when, p->tag.t);
@@ -824,6 +840,16 @@ static void plan_rolled_back(const struct rot_user *u, struct rot_plan *p)
 		    when.buf, u->name, u->name, p->tag.new_key);
 	strbuf_release(&when);
 }
+
+/* What each stage of the rotation tag plans next. */
+static void (*const stage_planners[])(const struct rot_user *, const struct rot_policy *, time_t,
+				      struct rot_plan *) = {
+	[STAGE_IDLE] = plan_due,
+	[STAGE_INTENT] = plan_intent,
+	[STAGE_DELIVERED] = plan_delivered,
+	[STAGE_DEACTIVATED] = plan_deactivated,
+	[STAGE_ROLLED_BACK] = plan_rolled_back,
+};
 
 int rotation_plan_user(const struct rot_user *u, const struct rot_policy *pol, time_t now,
 		       struct rot_plan *p)
@@ -842,23 +868,7 @@ int rotation_plan_user(const struct rot_user *u, const struct rot_policy *pol, t
 		p->stage = p->tag.stage;
 	}
 	strbuf_release(&err);
-	switch (p->stage) {
-	case STAGE_IDLE:
-		plan_due(u, pol, now, p);
-		break;
-	case STAGE_INTENT:
-		plan_intent(u, pol, now, p);
-		break;
-	case STAGE_DELIVERED:
-		plan_delivered(u, pol, now, p);
-		break;
-	case STAGE_DEACTIVATED:
-		plan_deactivated(u, pol, now, p);
-		break;
-	case STAGE_ROLLED_BACK:
-		plan_rolled_back(u, p);
-		break;
-	}
+	stage_planners[p->stage](u, pol, now, p);
 	if (p->outcome == ROT_ACT && !p->reason.len)
 		strbuf_addf(&p->reason, "stage %s", rotation_stage_name(p->stage));
 	return 0;

@@ -10,6 +10,7 @@
  */
 #include "core/compat.h"
 #include "core/sigv4.h"
+#include "core/timeutil.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -49,27 +50,6 @@ static int fail(struct strbuf *err, const char *fmt, ...)
 
 /* ---- time ------------------------------------------------------------ */
 
-/*
- * Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant,
- * "chrono-Compatible Low-Level Date Algorithms", civil_from_days).
- */
-static void days_to_civil(int64_t z, int64_t *year, unsigned *month, unsigned *day)
-{
-	int64_t era, y;
-	unsigned doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = (unsigned)(z - era * 146097);			     /* [0, 146096] */
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365; /* [0, 399] */
-	y = (int64_t)yoe + era * 400;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100); /* [0, 365] */
-	mp = (5 * doy + 2) / 153;		       /* [0, 11] */
-	*day = doy - (153 * mp + 2) / 5 + 1;	       /* [1, 31] */
-	*month = mp < 10 ? mp + 3 : mp - 9;	       /* [1, 12] */
-	*year = y + (*month <= 2);
-}
-
 /* Writes width decimal digits of v (zero-padded) at p. */
 static void put_digits(char *p, unsigned long v, int width)
 {
@@ -81,26 +61,22 @@ static void put_digits(char *p, unsigned long v, int width)
 
 void sigv4_format_time(time_t t, char amz[17], char date[9])
 {
-	int64_t secs, days, year;
-	unsigned month, day, sod;
+	int year, month, day, hour, min, sec;
 
 	/* The format has room for four-digit years only. */
 	if (t < 0)
 		t = 0;
 	if (t > SIGV4_MAX_TIME)
 		t = SIGV4_MAX_TIME;
-	secs = (int64_t)t;
-	days = secs / 86400;
-	sod = (unsigned)(secs % 86400);
-	days_to_civil(days, &year, &month, &day);
+	utc_civil(t, &year, &month, &day, &hour, &min, &sec);
 
 	put_digits(amz, (unsigned long)year, 4);
-	put_digits(amz + 4, month, 2);
-	put_digits(amz + 6, day, 2);
+	put_digits(amz + 4, (unsigned long)month, 2);
+	put_digits(amz + 6, (unsigned long)day, 2);
 	amz[8] = 'T';
-	put_digits(amz + 9, sod / 3600, 2);
-	put_digits(amz + 11, sod / 60 % 60, 2);
-	put_digits(amz + 13, sod % 60, 2);
+	put_digits(amz + 9, (unsigned long)hour, 2);
+	put_digits(amz + 11, (unsigned long)min, 2);
+	put_digits(amz + 13, (unsigned long)sec, 2);
 	amz[15] = 'Z';
 	amz[16] = '\0';
 	memcpy(date, amz, 8);

@@ -220,81 +220,12 @@ void sink_argv_free(char **argv)
 	cred_argv_free(argv); /* the same NULL-terminated shape; it also wipes the words */
 }
 
-static int is_space(char c)
+int sink_split_command(const char *cmd, char ***argv, size_t *argc, struct strbuf *err)
 {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
+	static const struct argv_syntax exec_words = { " \t\n\r\v\f", "\"\\", " in command",
+						       " in command" };
 
-int sink_split_command(const char *cmd, char ***argv_out, size_t *argc_out, struct strbuf *err)
-{
-	char **argv = NULL;
-	size_t argc = 0, alloc = 0;
-	const char *p = cmd;
-	struct strbuf word = STRBUF_INIT;
-
-	*argv_out = NULL;
-	*argc_out = 0;
-	for (;;) {
-		int in_word = 0;
-
-		while (is_space(*p))
-			p++;
-		if (!*p)
-			break;
-		strbuf_reset(&word);
-		while (*p && !is_space(*p)) {
-			in_word = 1;
-			if (*p == '\'') {
-				const char *end = strchr(p + 1, '\'');
-				if (!end) {
-					strbuf_addstr(err, "unterminated ' in command");
-					goto fail;
-				}
-				strbuf_add(&word, p + 1, (size_t)(end - p - 1));
-				p = end + 1;
-			} else if (*p == '"') {
-				for (p++; *p && *p != '"'; p++) {
-					if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
-						p++;
-					strbuf_addch(&word, *p);
-				}
-				if (!*p) {
-					strbuf_addstr(err, "unterminated \" in command");
-					goto fail;
-				}
-				p++;
-			} else if (*p == '\\') {
-				if (!p[1]) {
-					strbuf_addstr(err, "trailing backslash in command");
-					goto fail;
-				}
-				strbuf_addch(&word, p[1]);
-				p += 2;
-			} else {
-				strbuf_addch(&word, *p++);
-			}
-		}
-		if (in_word) {
-			ALLOC_GROW(argv, argc + 2, alloc);
-			argv[argc++] = xmemdupz(word.buf, word.len);
-			argv[argc] = NULL;
-		}
-	}
-	strbuf_release(&word);
-	if (!argc) {
-		strbuf_addstr(err, "empty command");
-		return -1;
-	}
-	*argv_out = argv;
-	*argc_out = argc;
-	return 0;
-fail:
-	strbuf_release(&word);
-	if (argv) {
-		argv[argc] = NULL;
-		sink_argv_free(argv);
-	}
-	return -1;
+	return argv_split(cmd, &exec_words, argv, argc, err);
 }
 
 /* sink_new */
