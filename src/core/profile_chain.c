@@ -68,13 +68,12 @@ static int static_keys(const struct aws_profile *p, struct cred_base_step *b, st
 			    id ? "aws_secret_access_key" : "aws_access_key_id");
 		return -1;
 	}
-	memset(b, 0, sizeof(*b));
-	b->kind = CRED_BASE_ACCESS_KEY;
-	b->profile = p->name;
-	b->access_key_id = id;
-	b->secret_access_key = secret;
-	b->session_token = token;
-	b->account_id = val(p, "aws_account_id");
+	*b = (struct cred_base_step){ .kind = CRED_BASE_ACCESS_KEY,
+				      .profile = p->name,
+				      .access_key_id = id,
+				      .secret_access_key = secret,
+				      .session_token = token,
+				      .account_id = val(p, "aws_account_id") };
 	return 0;
 }
 
@@ -156,14 +155,13 @@ static int sso_base(const struct aws_profile_set *set, const struct aws_profile 
 			    p->name, !url ? "sso_start_url" : "sso_region");
 		return -1;
 	}
-	memset(b, 0, sizeof(*b));
-	b->kind = CRED_BASE_SSO;
-	b->profile = p->name;
-	b->sso_session = session;
-	b->sso_region = region;
-	b->sso_start_url = url;
-	b->sso_account_id = account;
-	b->sso_role_name = role;
+	*b = (struct cred_base_step){ .kind = CRED_BASE_SSO,
+				      .profile = p->name,
+				      .sso_session = session,
+				      .sso_region = region,
+				      .sso_start_url = url,
+				      .sso_account_id = account,
+				      .sso_role_name = role };
 	return 0;
 }
 

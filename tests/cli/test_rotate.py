@@ -9,8 +9,8 @@ import subprocess
 import tempfile
 
 from tests.cli import safety
-from tests.cli.common import (BINARY, CliTestCase, credentials_text, rotation_tag, run, SAFETY,
-                              shard_class, Sharded, tag_of)
+from tests.cli.common import (BINARY, CliTestCase, credentials_text, due_users, rotation_tag, run,
+                              SAFETY, shard_class, Sharded, tag_of, users_of)
 from tests.emulator import fixtures
 from tests.emulator.fixtures import key
 from tests.emulator.harness import EmulatorTestCase
@@ -26,10 +26,6 @@ def user(name, keys, **kw):
     u = {"name": name, "path": kw.pop("path", "/"), "create_date": "-900d", "keys": keys}
     u.update(kw)
     return u
-
-
-def users_of(emu):
-    return {u["name"]: u for u in emu.state()["accounts"][0]["users"]}
 
 
 class RotateBase(CliTestCase, EmulatorTestCase):
@@ -625,9 +621,7 @@ class CrashMatrixBase(RotateBase):
     N = 20
 
     def fixture20(self):
-        return fixtures.admin_fixture(extra_users=[
-            user("u%02d" % i, [key("u%02d" % i, 100 + i, last_used_days=1)])
-            for i in range(self.N)])
+        return fixtures.admin_fixture(extra_users=due_users(self.N, "u"))
 
     def complete(self, strict=True):
         # a mark left by the killed run is another run's until its lease has passed
@@ -750,9 +744,7 @@ class ConcurrentRunsTest(Sharded, RotateBase):
     N = 20
 
     def fixture20(self):
-        return fixtures.admin_fixture(extra_users=[
-            user("c%02d" % i, [key("c%02d" % i, 100 + i, last_used_days=1)])
-            for i in range(self.N)])
+        return fixtures.admin_fixture(extra_users=due_users(self.N, "c"))
 
     def check_users(self, msg, after_completion=False):
         deleted = []

@@ -46,19 +46,14 @@ class Emulator:
             with open(fixture) as f:
                 fixture = json.load(f)
         self._fixture = fixture
-        self.latency_ms = latency_ms
-        self.report_delay = report_delay
-        self.propagation_delay = propagation_delay
-        self.rate_limit = rate_limit
-        # LookupEvents a second per region, for the emulator and (env()) the binary's pacer
+        # the emulator's command-line options (None: not given); cloudtrail_tps, LookupEvents
+        # a second per region, is also the binary's pacing (env())
+        self.options = {"latency_ms": latency_ms, "report_delay": report_delay,
+                        "propagation_delay": propagation_delay, "rate_limit": rate_limit or None,
+                        "cloudtrail_tps": cloudtrail_tps or None}
         self.cloudtrail_tps = cloudtrail_tps
         self.extra_args = list(extra_args)
-        self.proc = None
-        self.port = None
-        self.pid = None
-        self.url = None
-        self.tmpdir = None
-        self.home = None
+        self.proc = self.port = self.pid = self.url = self.tmpdir = self.home = None
         self._clients = []
 
     # ------------------------------------------------------------------ lifecycle
@@ -77,13 +72,10 @@ class Emulator:
         with open(state, "w") as f:
             json.dump(self._fixture, f)
         port_file = os.path.join(self.tmpdir, "port")
-        cmd = [PYTHON, AWSEMU, "--port", "0", "--state", state, "--port-file", port_file,
-               "--latency-ms", str(self.latency_ms), "--report-delay", str(self.report_delay),
-               "--propagation-delay", str(self.propagation_delay)]
-        if self.rate_limit:
-            cmd += ["--rate-limit", str(self.rate_limit)]
-        if self.cloudtrail_tps:
-            cmd += ["--cloudtrail-tps", str(self.cloudtrail_tps)]
+        cmd = [PYTHON, AWSEMU, "--port", "0", "--state", state, "--port-file", port_file]
+        for k, v in self.options.items():
+            if v is not None:
+                cmd += ["--" + k.replace("_", "-"), str(v)]
         cmd += self.extra_args
         self.log_path = os.path.join(self.tmpdir, "awsemu.log")
         log = open(self.log_path, "wb")
