@@ -33,7 +33,7 @@ const struct permission permissions[] = {
 	{ "audit", "iam:GetCredentialReport", "*", "--source report (default)", PERM_FALLBACK,
 	  REPORT_FALLBACK },
 	{ "audit", "iam:ListUsers", "*", "--source api", 0,
-	  "with a reused report too: the users created since it (denied: a warning)" },
+	  "with a reused report when GetAccountAuthorizationDetails is denied: the users created since it (denied: a warning)" },
 	{ "audit", "iam:GetAccountSummary", "*", "--source api", 0, "root keys" },
 	{ "audit", "iam:GetUser", USER_ARN, "--user", 0, NULL },
 	{ "audit", "iam:ListAccessKeys", USER_ARN, "", 0, NULL },

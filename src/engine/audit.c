@@ -1180,16 +1180,22 @@ static int users_since_report(struct aws_client *c, const struct cred_report *re
 		if (!rep->users[i].is_root)
 			names[n++] = &rep->users[i];
 	qsort(names, n, sizeof(*names), cmp_report_name);
+	/* keep only the users the report lacks (a list of every user costs more
+	 * memory than the rest of a reused report's audit) */
 	*added = xcalloc(lu->nusers + 1, sizeof(**added));
 	for (i = 0; i < lu->nusers; i++) {
 		struct cr_user key;
 		const struct cr_user *kp = &key;
 
 		key.user = lu->users[i].user_name;
-		if (!key.user || bsearch(&kp, names, n, sizeof(*names), cmp_report_name))
+		if (!key.user || bsearch(&kp, names, n, sizeof(*names), cmp_report_name)) {
+			iam_user_release(&lu->users[i]);
 			continue;
-		(*added)[(*nadded)++] = i;
+		}
+		(*added)[*nadded] = *nadded;
+		lu->users[(*nadded)++] = lu->users[i];
 	}
+	lu->nusers = *nadded;
 	free(names);
 	return 0;
 }
@@ -1227,6 +1233,7 @@ static int tags_show_change(const struct iam_tag *tags, size_t ntags, time_t sin
 struct kept_detail {
 	struct iam_user_detail d; /* name, tags; groups and attached policies when needed */
 	int changed;		  /* its tags record a key change since the report */
+	int not_in_report;	  /* created since the report (d.user.path kept) */
 };
 
 struct since_ctx {
@@ -1277,13 +1284,21 @@ static void since_detail(const struct iam_user_detail *u, void *ctx)
 	k = &x->kept[x->nkept++];
 	memset(k, 0, sizeof(*k));
 	k->changed = changed;
+	k->not_in_report = !row;
 	k->d.user.user_name = xstrdup(u->user.user_name);
+	if (!row)
+		k->d.user.path = xstrdup_or_null(u->user.path);
+	/* the tags the exemptions read: the exempt tag and iamkeys' own */
 	k->d.user.tags = xcalloc(u->user.ntags + 1, sizeof(*k->d.user.tags));
 	for (i = 0; i < u->user.ntags; i++) {
-		k->d.user.tags[i].key = xstrdup(u->user.tags[i].key);
-		k->d.user.tags[i].value = xstrdup_or_null(u->user.tags[i].value);
+		const char *key = u->user.tags[i].key;
+
+		if (strncmp(key, "iamkeys:", 8) &&
+		    (!x->o->policy.exempt_tag_key || strcmp(key, x->o->policy.exempt_tag_key)))
+			continue;
+		k->d.user.tags[k->d.user.ntags].key = xstrdup(key);
+		k->d.user.tags[k->d.user.ntags++].value = xstrdup_or_null(u->user.tags[i].value);
 	}
-	k->d.user.ntags = u->user.ntags;
 	if (policy_needs_groups(&x->o->policy)) {
 		k->d.groups = copy_names(u->groups, u->ngroups);
 		k->d.ngroups = u->ngroups;
@@ -1452,6 +1467,29 @@ static void report_work_build(const struct audit_options *o, const struct cred_r
 	free(changed);
 }
 
+/*
+ * The users a reused report lacks, from the bulk read that listed every
+ * user (x, when it was allowed): into rw's list, as users_since_report
+ * would give them, without a ListUsers.
+ */
+static void added_from_details(const struct since_ctx *x, struct report_work *rw)
+{
+	size_t i;
+
+	rw->lu.users = xcalloc(x->nkept + 1, sizeof(*rw->lu.users));
+	rw->added = xcalloc(x->nkept + 1, sizeof(*rw->added));
+	for (i = 0; i < x->nkept; i++) {
+		struct iam_user *u;
+
+		if (!x->kept[i].not_in_report)
+			continue;
+		u = &rw->lu.users[rw->lu.nusers];
+		u->user_name = xstrdup(x->kept[i].d.user.user_name);
+		u->path = xstrdup_or_null(x->kept[i].d.user.path);
+		rw->added[rw->nadded++] = rw->lu.nusers++;
+	}
+}
+
 static int audit_report(struct aws_client *c, struct audit_options *o, struct audit_result *out,
 			struct strbuf *err)
 {
@@ -1474,18 +1512,22 @@ static int audit_report(struct aws_client *c, struct audit_options *o, struct au
 	}
 	out->source_used = AUDIT_SOURCE_REPORT;
 	take_aws_time(c, o, out);
+	/* a reused report: one bulk read of every user finds those created and
+	 * those changed since; without it, ListUsers finds those created */
+	since.o = o;
 	if (out->report_reused &&
-	    users_since_report(c, &rep, &rw.lu, &rw.added, &rw.nadded, &out->api_calls, err) < 0) {
+	    changed_since_report(c, &rep, out, &since, &bulk, &out->api_calls, err) < 0)
+		goto out;
+	if (out->report_reused && bulk) {
+		added_from_details(&since, &rw);
+	} else if (out->report_reused && users_since_report(c, &rep, &rw.lu, &rw.added, &rw.nadded,
+							    &out->api_calls, err) < 0) {
 		if (strcmp(aws_client_last_error_code(c), "AccessDenied"))
 			goto out;
 		warning("%s: users created since the reused report are not read", err->buf);
 		strbuf_reset(err);
 	}
 	out->report_new_users = rw.nadded;
-	since.o = o;
-	if (out->report_reused &&
-	    changed_since_report(c, &rep, out, &since, &bulk, &out->api_calls, err) < 0)
-		goto out;
 	report_work_build(o, &rep, &rw.lu, rw.added, rw.nadded, &since, out, &rw, &root);
 	if (scan_users(c, o, rw.work, rw.n, out->users_scanned, bulk, &out->api_calls, err) < 0)
 		goto out;
