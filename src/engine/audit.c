@@ -8,10 +8,10 @@
  *   GetAccessKeyLastUsed where the report's last-use date cannot settle the
  *   "unused" finding), because the report may be 4 hours old and has no key
  *   ids. A reused report (AWS keeps one for 4 hours) misses what changed
- *   since: ListUsers finds the users created since, one bulk read of every
- *   user's tags those whose keys iamkeys changed since
- *   (changed_since_report); both are read live, as the api source reads
- *   them. A report denied with AccessDenied, or one that does not parse,
+ *   since: one bulk read of every user and its tags (changed_since_report)
+ *   finds the users created since and those whose keys iamkeys changed
+ *   since (ListUsers finds the created ones when that read is denied); both
+ *   are read live, as the api source reads them. A report denied with AccessDenied, or one that does not parse,
  *   falls back to the API source.
  *
  * api: ListUsers, then ListAccessKeys and GetAccessKeyLastUsed for every
@@ -1156,51 +1156,6 @@ static int cmp_report_name(const void *a, const void *b)
 }
 
 /*
- * A reused report (AWS keeps one for 4 hours) lacks the users created since:
- * ListUsers, and each user it has and the report does not (*added, in
- * lu->users) is read live, as --source api would. 0, or -1 with err.
- */
-static int users_since_report(struct aws_client *c, const struct cred_report *rep,
-			      struct iam_user_list *lu, size_t **added, size_t *nadded,
-			      unsigned long *calls, struct strbuf *err)
-{
-	const struct cr_user **names = xcalloc(rep->nusers + 1, sizeof(*names));
-	size_t i, n = 0;
-	int rc;
-
-	*added = NULL;
-	*nadded = 0;
-	rc = iam_list_users(c, NULL, lu, err);
-	*calls += lu->pages;
-	if (rc < 0) {
-		free(names);
-		return -1;
-	}
-	for (i = 0; i < rep->nusers; i++)
-		if (!rep->users[i].is_root)
-			names[n++] = &rep->users[i];
-	qsort(names, n, sizeof(*names), cmp_report_name);
-	/* keep only the users the report lacks (a list of every user costs more
-	 * memory than the rest of a reused report's audit) */
-	*added = xcalloc(lu->nusers + 1, sizeof(**added));
-	for (i = 0; i < lu->nusers; i++) {
-		struct cr_user key;
-		const struct cr_user *kp = &key;
-
-		key.user = lu->users[i].user_name;
-		if (!key.user || bsearch(&kp, names, n, sizeof(*names), cmp_report_name)) {
-			iam_user_release(&lu->users[i]);
-			continue;
-		}
-		(*added)[*nadded] = *nadded;
-		lu->users[(*nadded)++] = lu->users[i];
-	}
-	lu->nusers = *nadded;
-	free(names);
-	return 0;
-}
-
-/*
  * Do these tags record a key change by iamkeys at or after since? A create
  * mark (a create under way, or one that died), a rotation stage entered
  * then, or a KEYS_CHANGED_TAG record of then. A record that does not parse
@@ -1253,6 +1208,33 @@ static const struct cr_user *find_row(const struct since_ctx *x, const char *nam
 	key.user = (char *)name;
 	found = bsearch(&kp, x->rows, x->nrows, sizeof(*x->rows), cmp_report_name);
 	return found ? *found : NULL;
+}
+
+/*
+ * A reused report lacks the users created since, and the bulk read that
+ * lists them was denied: ListUsers, keeping in lu only the users not in the
+ * report's rows (x->rows; a list of every user costs more memory than the
+ * rest of a reused report's audit), read live as --source api would.
+ * 0, or -1 with err.
+ */
+static int users_since_report(struct aws_client *c, const struct since_ctx *x,
+			      struct iam_user_list *lu, unsigned long *calls, struct strbuf *err)
+{
+	size_t i, n = 0;
+	int rc = iam_list_users(c, NULL, lu, err);
+
+	*calls += lu->pages;
+	if (rc < 0)
+		return -1;
+	for (i = 0; i < lu->nusers; i++) {
+		if (!lu->users[i].user_name || find_row(x, lu->users[i].user_name)) {
+			iam_user_release(&lu->users[i]);
+			continue;
+		}
+		lu->users[n++] = lu->users[i];
+	}
+	lu->nusers = n;
+	return 0;
 }
 
 static char **copy_names(char *const *v, size_t n)
@@ -1325,13 +1307,14 @@ static const struct kept_detail *find_kept(const struct since_ctx *x, const char
 	return bsearch(&key, x->kept, x->nkept, sizeof(*x->kept), cmp_kept_name);
 }
 
+static void kept_detail_release(struct kept_detail *k)
+{
+	iam_user_detail_release(&k->d);
+}
+
 static void since_release(struct since_ctx *x)
 {
-	size_t i;
-
-	for (i = 0; i < x->nkept; i++)
-		iam_user_detail_release(&x->kept[i].d);
-	free(x->kept);
+	FREE_ARRAY(x->kept, x->nkept, kept_detail_release);
 	free(x->rows);
 	memset(x, 0, sizeof(*x));
 }
@@ -1363,9 +1346,9 @@ static int changed_since_report(struct aws_client *c, const struct cred_report *
 			"from it, not live",
 			err->buf + err_len);
 		strbuf_setlen(err, err_len);
-		for (i = 0; i < x->nkept; i++)
-			iam_user_detail_release(&x->kept[i].d);
-		x->nkept = 0;
+		FREE_ARRAY(x->kept, x->nkept, kept_detail_release);
+		x->kept = NULL;
+		x->nkept = x->alloc = 0;
 		*bulk = 0;
 		return 0;
 	}
@@ -1378,9 +1361,8 @@ struct report_work {
 	struct work_user *work;
 	struct strbuf *paths;
 	size_t n, nrep;
-	/* a reused report: ListUsers, and its users the report lacks (indexes) */
+	/* a reused report: the users it lacks (from the bulk read, or ListUsers) */
 	struct iam_user_list lu;
-	size_t *added, nadded;
 };
 
 static void report_work_release(struct report_work *rw)
@@ -1389,7 +1371,6 @@ static void report_work_release(struct report_work *rw)
 		release_work(rw->work, rw->n);
 	if (rw->paths)
 		FREE_ARRAY(rw->paths, rw->n, strbuf_release);
-	free(rw->added);
 	iam_user_list_release(&rw->lu);
 }
 
@@ -1406,13 +1387,12 @@ static void report_work_add(struct report_work *rw, const char *name, const char
 
 /*
  * The work of a report: its candidates (report_wanted) with their rows,
- * then the users it does not list (added, in lu) and those changed since it
+ * then the users it does not list (lu) and those changed since it
  * (x), read live. Counts the users and the keys of the report's rows.
  */
 static void report_work_build(const struct audit_options *o, const struct cred_report *rep,
-			      const struct iam_user_list *lu, const size_t *added, size_t nadded,
-			      const struct since_ctx *x, struct audit_result *out,
-			      struct report_work *rw, int *root)
+			      const struct iam_user_list *lu, const struct since_ctx *x,
+			      struct audit_result *out, struct report_work *rw, int *root)
 {
 	const struct cr_user **changed = xcalloc(rep->nusers + 1, sizeof(*changed));
 	size_t i, n = 0, nchanged = 0;
@@ -1427,8 +1407,8 @@ static void report_work_build(const struct audit_options *o, const struct cred_r
 		else
 			n += report_wanted(o, &rep->users[i]);
 	}
-	rw->work = xcalloc(n + nadded + nchanged + 1, sizeof(*rw->work));
-	rw->paths = xcalloc(n + nadded + nchanged + 1, sizeof(*rw->paths));
+	rw->work = xcalloc(n + lu->nusers + nchanged + 1, sizeof(*rw->work));
+	rw->paths = xcalloc(n + lu->nusers + nchanged + 1, sizeof(*rw->paths));
 	for (i = 0; i < rep->nusers; i++) {
 		const struct cr_user *u = &rep->users[i];
 		const struct kept_detail *k = find_kept(x, u->user);
@@ -1452,8 +1432,8 @@ static void report_work_build(const struct audit_options *o, const struct cred_r
 				  (long long)o->now - (long long)out->report_generated <= 15 * 60;
 	}
 	rw->nrep = rw->n;
-	for (i = 0; i < nadded; i++) {
-		const struct iam_user *u = &lu->users[added[i]];
+	for (i = 0; i < lu->nusers; i++) {
+		const struct iam_user *u = &lu->users[i];
 		report_work_add(rw, u->user_name, NULL, u->path);
 		out->users_scanned++;
 	}
@@ -1477,16 +1457,14 @@ static void added_from_details(const struct since_ctx *x, struct report_work *rw
 	size_t i;
 
 	rw->lu.users = xcalloc(x->nkept + 1, sizeof(*rw->lu.users));
-	rw->added = xcalloc(x->nkept + 1, sizeof(*rw->added));
 	for (i = 0; i < x->nkept; i++) {
 		struct iam_user *u;
 
 		if (!x->kept[i].not_in_report)
 			continue;
-		u = &rw->lu.users[rw->lu.nusers];
+		u = &rw->lu.users[rw->lu.nusers++];
 		u->user_name = xstrdup(x->kept[i].d.user.user_name);
 		u->path = xstrdup_or_null(x->kept[i].d.user.path);
-		rw->added[rw->nadded++] = rw->lu.nusers++;
 	}
 }
 
@@ -1520,15 +1498,15 @@ static int audit_report(struct aws_client *c, struct audit_options *o, struct au
 		goto out;
 	if (out->report_reused && bulk) {
 		added_from_details(&since, &rw);
-	} else if (out->report_reused && users_since_report(c, &rep, &rw.lu, &rw.added, &rw.nadded,
-							    &out->api_calls, err) < 0) {
+	} else if (out->report_reused &&
+		   users_since_report(c, &since, &rw.lu, &out->api_calls, err) < 0) {
 		if (strcmp(aws_client_last_error_code(c), "AccessDenied"))
 			goto out;
 		warning("%s: users created since the reused report are not read", err->buf);
 		strbuf_reset(err);
 	}
-	out->report_new_users = rw.nadded;
-	report_work_build(o, &rep, &rw.lu, rw.added, rw.nadded, &since, out, &rw, &root);
+	out->report_new_users = rw.lu.nusers;
+	report_work_build(o, &rep, &rw.lu, &since, out, &rw, &root);
 	if (scan_users(c, o, rw.work, rw.n, out->users_scanned, bulk, &out->api_calls, err) < 0)
 		goto out;
 	if (root)

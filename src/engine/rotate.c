@@ -462,15 +462,22 @@ static int has_create(const struct rotate_user *ru)
 	return 0;
 }
 
-/* A due user whose sink would refuse: blocked, nothing done. */
-static void block_user(struct rotate_user *ru, const char *why)
+/* Marks every step of ru skipped. */
+static void skip_steps(struct rotate_user *ru)
 {
 	size_t i;
+
+	for (i = 0; i < ru->nsteps; i++)
+		ru->steps[i].state = STEP_SKIPPED;
+}
+
+/* A user this run may not act on (why): blocked, every step skipped. */
+static void block_user(struct rotate_user *ru, const char *why)
+{
 	ru->outcome = ROT_BLOCKED;
 	strbuf_reset(&ru->reason);
 	strbuf_addstr(&ru->reason, why);
-	for (i = 0; i < ru->nsteps; i++)
-		ru->steps[i].state = STEP_SKIPPED;
+	skip_steps(ru);
 }
 
 #define SHARED_NAMES_SHOWN 10
@@ -1496,15 +1503,6 @@ static struct rot_key *plan_user(const struct exec_ctx *x, struct live_user *u,
 	take_plan(ru, plan);
 	blocked_callers(x, ru, plan);
 	return rk;
-}
-
-/* Marks every step of ru skipped. */
-static void skip_steps(struct rotate_user *ru)
-{
-	size_t i;
-
-	for (i = 0; i < ru->nsteps; i++)
-		ru->steps[i].state = STEP_SKIPPED;
 }
 
 /*
