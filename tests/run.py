@@ -53,21 +53,32 @@ class CountingResult(unittest.TextTestResult):
     pass
 
 
-def run_python(directory, pattern, build):
-    os.environ["IAMKEYS_BUILD"] = os.path.abspath(build)
+def discover(directory, pattern):
+    """The tests under directory whose names contain one of pattern (all without it)."""
     loader = unittest.TestLoader()
     if pattern:
         loader.testNamePatterns = ["*%s*" % k for k in pattern]
-    suite = loader.discover(os.path.join(ROOT, directory), pattern="test_*.py",
-                            top_level_dir=ROOT)
+    return loader.discover(os.path.join(ROOT, directory), pattern="test_*.py",
+                           top_level_dir=ROOT)
+
+
+def print_suite(directory, passed, failed, skipped, t0):
+    print("%-37s %4d passed %3d failed %3d skipped  (%.1fs)" % (directory, passed, failed,
+          skipped, time.time() - t0), flush=True)
+
+
+def run_python(directory, pattern, build):
+    os.environ["IAMKEYS_BUILD"] = os.path.abspath(build)
+    suite = discover(directory, pattern)
     runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=1, resultclass=CountingResult)
     t0 = time.time()
     res = runner.run(suite)
-    failed = len(res.failures) + len(res.errors) + len(res.unexpectedSuccesses)
+    # the tests that failed (a test whose subtests fail counts once)
+    failed = len({getattr(t, "test_case", t).id() for t, _ in res.failures + res.errors})
+    failed += len(res.unexpectedSuccesses)
     skipped = len(res.skipped)
-    passed = res.testsRun - failed - skipped
-    print("%-37s %4d passed %3d failed %3d skipped  (%.1fs)" % (directory, passed, failed,
-          skipped, time.time() - t0), flush=True)
+    passed = max(0, res.testsRun - failed - skipped)
+    print_suite(directory, passed, failed, skipped, t0)
     return passed, failed
 
 
@@ -75,11 +86,7 @@ def test_classes(directory, pattern):
     """The test classes under directory, as (dotted name, number of tests, cost), in the
     order unittest discovers them; cost is the class's test_cost (its seconds, roughly, for
     the few slow classes) or 0."""
-    loader = unittest.TestLoader()
-    if pattern:
-        loader.testNamePatterns = ["*%s*" % k for k in pattern]
-    suite = loader.discover(os.path.join(ROOT, directory), pattern="test_*.py",
-                            top_level_dir=ROOT)
+    suite = discover(directory, pattern)
     counts = {}
     costs = {}
 
@@ -147,8 +154,7 @@ def run_parallel(directory, pattern, build, jobs):
             if bad:
                 sys.stdout.write(out)
             print("%-58s %4d passed %3d failed  (%.1fs)" % (futs[f], p, bad, secs), flush=True)
-    print("%-37s %4d passed %3d failed %3d skipped  (%.1fs)" % (directory, passed, failed,
-          skipped, time.time() - t0), flush=True)
+    print_suite(directory, passed, failed, skipped, t0)
     return passed, failed
 
 

@@ -119,16 +119,24 @@ def users_of(emu):
 SAFETY = os.environ.get("IAMKEYS_TEST_SAFETY") == "1"
 
 
+def class_variants(cls, variants, module_globals):
+    """For each (name, attributes) of variants, a subclass of cls with those attributes,
+    as the global name of the test module (module_globals): classes that tests/run.py
+    runs in parallel with cls."""
+    for name, attrs in variants:
+        module_globals[name] = type(name, (cls,), dict(attrs, __qualname__=name,
+                                                       __module__=cls.__module__))
+
+
 def shard_class(cls, shards, module_globals):
     """Shares the trials of cls out over shards classes that tests/run.py runs in parallel:
     cls takes shard 0, and a subclass CLS_NAME + "Shard<i>" (a global of the test module)
     each other shard. The class runs trial t when its shard(t) is true."""
     cls.shard_index, cls.shard_count = 0, shards
-    for i in range(1, shards):
-        name = "%sShard%d" % (cls.__name__, i)
-        module_globals[name] = type(name, (cls,), {
-            "shard_index": i, "__qualname__": name, "__module__": cls.__module__,
-            "__doc__": "%s: the trials t with t %% %d == %d." % (cls.__name__, shards, i)})
+    class_variants(cls, [("%sShard%d" % (cls.__name__, i), {
+        "shard_index": i,
+        "__doc__": "%s: the trials t with t %% %d == %d." % (cls.__name__, shards, i)})
+        for i in range(1, shards)], module_globals)
 
 
 class Sharded:

@@ -645,16 +645,6 @@ class CrashMatrixBase(RotateBase):
         for name in names:
             self.assertNotEqual(users[name]["keys"][0]["id"], KID(name), "k=%s" % (k,))
 
-    def crash_points(self, shard, shards):
-        """The crash points k = 1 .. (mutating calls of a clean first pass) with
-        k % shards == shard."""
-        self.emu.load(self.fixture20())
-        self.emu.reset_calls()
-        self.assertRc(self.rotate("--apply"), 0)
-        total = len(self.mutating_calls())
-        self.assertEqual(total, 3 * self.N)
-        return [k for k in range(1, total + 1) if k % shards == shard]
-
     def crash_at_each(self, points):
         for k in points:
             self.emu.set_clock(offset_seconds=0)
@@ -670,16 +660,25 @@ class CrashMatrixBase(RotateBase):
         self.assert_authenticates(doc["AccessKeyId"], doc["SecretAccessKey"])
 
 
-CRASH_SHARDS = 6
+class CrashMatrixPointsTest(Sharded, CrashMatrixBase):
+    """Every crash point k = 1 .. (the mutating calls of a clean first pass), shared out
+    over this class and CrashMatrixPointsTestShard{1..5} (shard_class, below)."""
+    test_cost = 60
+
+    def test_crash_matrix(self):
+        self.emu.load(self.fixture20())
+        self.emu.reset_calls()
+        self.assertRc(self.rotate("--apply"), 0)
+        total = len(self.mutating_calls())
+        self.assertEqual(total, 3 * self.N)
+        self.crash_at_each([k for k in range(1, total + 1) if self.shard(k)])
+
+
+shard_class(CrashMatrixPointsTest, 6, globals())
 
 
 class CrashMatrixTest(CrashMatrixBase):
     test_cost = 60
-
-    def test_crash_matrix(self):
-        # the crash points are shared out over this class and CrashMatrix{1..5}Test, which
-        # tests/run.py runs in parallel
-        self.crash_at_each(self.crash_points(0, CRASH_SHARDS))
 
     def test_crash_after_delivery_and_lost_replies(self):
         # killed between delivery and the "delivered" tag: the sink's key is adopted
@@ -716,21 +715,6 @@ class CrashMatrixTest(CrashMatrixBase):
             self.assertEqual(res.rc, -signal.SIGKILL, "k=%d %r" % (k, res))
         self.assertRc(self.rotate("--apply"), 0)
         self.check_final(0)
-
-
-def _crash_shard(shard):
-    class Shard(CrashMatrixBase):
-        __doc__ = "The crash points k with k %% %d == %d." % (CRASH_SHARDS, shard)
-        test_cost = 60
-
-        def test_crash_matrix(self):
-            self.crash_at_each(self.crash_points(shard, CRASH_SHARDS))
-    Shard.__name__ = Shard.__qualname__ = "CrashMatrix%dTest" % shard
-    return Shard
-
-
-CrashMatrix1Test, CrashMatrix2Test, CrashMatrix3Test, CrashMatrix4Test, CrashMatrix5Test = (
-    _crash_shard(i) for i in range(1, CRASH_SHARDS))
 
 
 class ConcurrentRunsTest(Sharded, RotateBase):

@@ -15,7 +15,7 @@ import tempfile
 import unittest
 
 from tests.cli import safety
-from tests.cli.common import CliTestCase, credentials_text, run, tag_of
+from tests.cli.common import class_variants, CliTestCase, credentials_text, run, tag_of
 from tests.emulator import fixtures
 from tests.emulator.fixtures import key
 from tests.emulator.harness import EmulatorTestCase
@@ -190,13 +190,12 @@ class RotateCrashMatrixTest(SafetyBase):
 
 
 def per_sink_kind(cls, kinds):
-    """A subclass of cls for each of kinds, as a global of this module: one class per sink
-    kind, which tests/run.py runs in parallel."""
-    for kind in kinds:
-        name = cls.__name__.replace("Test", "%sTest" % kind.capitalize())
-        globals()[name] = type(name, (cls,), {"kinds": (kind,), "__qualname__": name,
-                                              "__doc__": "%s, sink kind %s." % (cls.__name__,
-                                                                               kind)})
+    """A subclass of cls for each of kinds (RotateCrashMatrixProfileTest, ...): one class
+    per sink kind, which tests/run.py runs in parallel."""
+    class_variants(cls, [(cls.__name__.replace("Test", "%sTest" % kind.capitalize()),
+                          {"kinds": (kind,), "__doc__": "%s, sink kind %s." % (cls.__name__,
+                                                                              kind)})
+                         for kind in kinds], globals())
 
 
 per_sink_kind(RotateCrashMatrixTest, safety.SINK_KINDS[1:])

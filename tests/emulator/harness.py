@@ -51,7 +51,6 @@ class Emulator:
         self.options = {"latency_ms": latency_ms, "report_delay": report_delay,
                         "propagation_delay": propagation_delay, "rate_limit": rate_limit or None,
                         "cloudtrail_tps": cloudtrail_tps or None}
-        self.cloudtrail_tps = cloudtrail_tps
         self.extra_args = list(extra_args)
         self.proc = self.port = self.pid = self.url = self.tmpdir = self.home = None
         self._clients = []
@@ -274,8 +273,8 @@ class Emulator:
                   "IAMKEYS_LOCK_DIR": self.lock_dir})
         if session_token:
             e["AWS_SESSION_TOKEN"] = session_token
-        if self.cloudtrail_tps:
-            e["IAMKEYS_TEST_CLOUDTRAIL_TPS"] = str(int(self.cloudtrail_tps))
+        if self.options["cloudtrail_tps"]:
+            e["IAMKEYS_TEST_CLOUDTRAIL_TPS"] = str(int(self.options["cloudtrail_tps"]))
         c = self.clock()
         if c["mode"] == "absolute":
             e["IAMKEYS_TEST_NOW"] = c["absolute"]
